@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cloche-accel.h"
+
+#define TCG_COST "running 10-50x slower in software (TCG)"
+
+static gboolean
+kvm_creates_vm (int    fd,
+                char **reason)
+{
+  int vm_fd;
+
+  if (ioctl (fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+    {
+      *reason = g_strdup ("/dev/kvm answers with an unknown KVM API version; " TCG_COST);
+      return FALSE;
+    }
+  /* A device node can exist while the CPU extensions are off or taken. */
+  vm_fd = ioctl (fd, KVM_CREATE_VM, 0);
+  if (vm_fd < 0)
+    {
+      *reason = g_strdup_printf ("/dev/kvm cannot create a VM (%s): hardware virtualization "
+                                 "is off in the firmware or used by another hypervisor; "
+                                 TCG_COST, g_strerror (errno));
+      return FALSE;
+    }
+  close (vm_fd);
+  return TRUE;
+}
+
+/**
+ * cloche_accel_detect:
+ * @kvm_device: (nullable): the KVM device, %NULL for /dev/kvm
+ * @reason: (out): a sentence saying why the returned accelerator is used
+ *
+ * Returns: "kvm" when the device can create a VM, "tcg" otherwise
+ */
+const char *
+cloche_accel_detect (const char  *kvm_device,
+                     char       **reason)
+{
+  const char *device = kvm_device != NULL ? kvm_device : "/dev/kvm";
+  int fd;
+
+  fd = open (device, O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    {
+      *reason = g_strdup_printf ("no %s: hardware virtualization is off or nested "
+                                 "virtualization is not offered; " TCG_COST, device);
+      return "tcg";
+    }
+  if (fd < 0)
+    {
+      *reason = g_strdup_printf ("%s is not usable (%s): add your user to the group that "
+                                 "owns it (usually kvm) and log in again; " TCG_COST,
+                                 device, g_strerror (errno));
+      return "tcg";
+    }
+  if (!kvm_creates_vm (fd, reason))
+    {
+      close (fd);
+      return "tcg";
+    }
+  close (fd);
+  *reason = g_strdup_printf ("%s is usable: hardware virtualization", device);
+  return "kvm";
+}

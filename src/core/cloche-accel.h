@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+const char *cloche_accel_detect (const char  *kvm_device,
+                                 char       **reason);
+
+G_END_DECLS

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * A bundle on disk: manifest.json and the files it lists. Loading checks that
+ * every listed file is there with its size; the sha256 check is a separate,
+ * slower step (verify).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "cloche-bundle.h"
+#include "cloche-error.h"
+
+struct _ClocheBundle
+{
+  GObject  parent_instance;
+  char    *path;
+  char    *name;
+  char    *version;
+  char    *kernel;
+  char    *initrd;
+  char    *cmdline;
+  guint    memory_mib;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheBundle, cloche_bundle, G_TYPE_OBJECT)
+
+char *
+cloche_bundle_default_path (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "cloche", "bundle", NULL);
+}
+
+static const char *
+require_string (JsonObject  *manifest,
+                const char  *member,
+                const char  *file,
+                GError     **error)
+{
+  const char *value = json_object_get_string_member_with_default (manifest, member, NULL);
+
+  if (value == NULL || value[0] == '\0')
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                 "The bundle manifest %s has no \"%s\": rebuild or reinstall the bundle",
+                 file, member);
+  return value;
+}
+
+static gboolean
+check_file (const char  *dir,
+            JsonObject  *entry,
+            GError     **error)
+{
+  const char *name = json_object_get_string_member_with_default (entry, "path", "");
+  gint64 size = json_object_get_int_member_with_default (entry, "size", -1);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  GStatBuf st;
+
+  if (name[0] == '\0' || strstr (name, "..") != NULL || g_path_is_absolute (name))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle manifest lists a file with a bad path: \"%s\"", name);
+      return FALSE;
+    }
+  if (g_stat (path, &st) != 0)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle is incomplete: %s is missing (%s); reinstall the bundle",
+                   path, g_strerror (errno));
+      return FALSE;
+    }
+  if (size >= 0 && st.st_size != size)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle is damaged: %s has %" G_GINT64_FORMAT " bytes, the manifest "
+                   "says %" G_GINT64_FORMAT "; reinstall the bundle",
+                   path, (gint64) st.st_size, size);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_files (ClocheBundle  *self,
+             JsonObject    *manifest,
+             GError       **error)
+{
+  JsonArray *files = json_object_get_array_member (manifest, "files");
+
+  if (files == NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle manifest in %s lists no files", self->path);
+      return FALSE;
+    }
+  for (guint i = 0; i < json_array_get_length (files); i++)
+    {
+      JsonNode *entry = json_array_get_element (files, i);
+
+      if (!JSON_NODE_HOLDS_OBJECT (entry))
+        {
+          g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                       "The bundle manifest in %s has a file entry that is not an object",
+                       self->path);
+          return FALSE;
+        }
+      if (!check_file (self->path, json_node_get_object (entry), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static JsonObject *
+read_manifest (const char  *dir,
+               GError     **error)
+{
+  g_autofree char *file = g_build_filename (dir, "manifest.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local_error = NULL;
+  JsonNode *root;
+
+  if (!g_file_test (file, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
+                   "No sandbox bundle is installed at %s (no manifest.json): "
+                   "install one, or build the minimal one with tools/build-bundle", dir);
+      return NULL;
+    }
+  if (!json_parser_load_from_mapped_file (parser, file, &local_error))
+    {
+      /* json-glib's message carries the line and column. */
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle manifest %s is not valid JSON: %s; reinstall the bundle",
+                   file, local_error->message);
+      return NULL;
+    }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle manifest %s is not a JSON object; reinstall the bundle", file);
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
+static gboolean
+read_fields (ClocheBundle  *self,
+             JsonObject    *manifest,
+             GError       **error)
+{
+  const char *fields[] = { "name", "version", "kernel", "initrd", "cmdline" };
+  char **targets[] = { &self->name, &self->version, &self->kernel,
+                       &self->initrd, &self->cmdline };
+  g_autofree char *file = g_build_filename (self->path, "manifest.json", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+    {
+      const char *value = require_string (manifest, fields[i], file, error);
+
+      if (value == NULL)
+        return FALSE;
+      *targets[i] = g_strdup (value);
+    }
+  self->memory_mib = json_object_get_int_member_with_default (manifest, "memory_mib", 512);
+  return TRUE;
+}
+
+/**
+ * cloche_bundle_load:
+ * @path: the bundle folder
+ *
+ * Returns: (transfer full): the bundle, or %NULL with %CLOCHE_ERROR_BUNDLE_MISSING
+ *   or %CLOCHE_ERROR_BUNDLE_INVALID naming the file at fault
+ */
+ClocheBundle *
+cloche_bundle_load (const char  *path,
+                    GError     **error)
+{
+  g_autoptr(ClocheBundle) self = NULL;
+  g_autoptr(JsonObject) manifest = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  manifest = read_manifest (path, error);
+  if (manifest == NULL)
+    return NULL;
+
+  self = g_object_new (CLOCHE_TYPE_BUNDLE, NULL);
+  self->path = g_canonicalize_filename (path, NULL);
+  if (!read_fields (self, manifest, error) || !check_files (self, manifest, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+const char *
+cloche_bundle_get_path (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+  return self->path;
+}
+
+const char *
+cloche_bundle_get_name (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+  return self->name;
+}
+
+const char *
+cloche_bundle_get_version (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+  return self->version;
+}
+
+char *
+cloche_bundle_get_kernel (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+  return g_build_filename (self->path, self->kernel, NULL);
+}
+
+char *
+cloche_bundle_get_initrd (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+  return g_build_filename (self->path, self->initrd, NULL);
+}
+
+const char *
+cloche_bundle_get_cmdline (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+  return self->cmdline;
+}
+
+guint
+cloche_bundle_get_memory_mib (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), 0);
+  return self->memory_mib;
+}
+
+static void
+cloche_bundle_finalize (GObject *object)
+{
+  ClocheBundle *self = CLOCHE_BUNDLE (object);
+
+  g_free (self->path);
+  g_free (self->name);
+  g_free (self->version);
+  g_free (self->kernel);
+  g_free (self->initrd);
+  g_free (self->cmdline);
+
+  G_OBJECT_CLASS (cloche_bundle_parent_class)->finalize (object);
+}
+
+static void
+cloche_bundle_class_init (ClocheBundleClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = cloche_bundle_finalize;
+}
+
+static void
+cloche_bundle_init (ClocheBundle *self)
+{
+}

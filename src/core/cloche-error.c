@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "cloche-error.h"
+
+static const GDBusErrorEntry error_entries[] = {
+  { CLOCHE_ERROR_FAILED, "io.github.cloche.Error.Failed" },
+  { CLOCHE_ERROR_INVALID_ARGUMENT, "io.github.cloche.Error.InvalidArgument" },
+  { CLOCHE_ERROR_BUNDLE_MISSING, "io.github.cloche.Error.BundleMissing" },
+  { CLOCHE_ERROR_BUNDLE_INVALID, "io.github.cloche.Error.BundleInvalid" },
+  { CLOCHE_ERROR_QEMU_MISSING, "io.github.cloche.Error.QemuMissing" },
+  { CLOCHE_ERROR_QEMU_FAILED, "io.github.cloche.Error.QemuFailed" },
+  { CLOCHE_ERROR_QMP_PROTOCOL, "io.github.cloche.Error.QmpProtocol" },
+  { CLOCHE_ERROR_AGENT_PROTOCOL, "io.github.cloche.Error.AgentProtocol" },
+  { CLOCHE_ERROR_AGENT_TIMEOUT, "io.github.cloche.Error.AgentTimeout" },
+  { CLOCHE_ERROR_AGENT_COMMAND, "io.github.cloche.Error.AgentCommand" },
+  { CLOCHE_ERROR_VM_CRASHED, "io.github.cloche.Error.VmCrashed" },
+  { CLOCHE_ERROR_VM_NOT_RUNNING, "io.github.cloche.Error.VmNotRunning" },
+  { CLOCHE_ERROR_SESSION_NOT_FOUND, "io.github.cloche.Error.SessionNotFound" },
+  { CLOCHE_ERROR_EXEC_TIMEOUT, "io.github.cloche.Error.ExecTimeout" },
+};
+
+GQuark
+cloche_error_quark (void)
+{
+  static gsize quark = 0;
+
+  /* Registering with GDBus makes a CLOCHE_ERROR raised in the daemon arrive
+   * in the app and the CLI with the same code, not as a generic remote error. */
+  g_dbus_error_register_error_domain ("cloche-error-quark", &quark,
+                                      error_entries,
+                                      G_N_ELEMENTS (error_entries));
+  return (GQuark) quark;
+}

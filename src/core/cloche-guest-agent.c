@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * A client of qemu-guest-agent on its virtio-serial port. The agent answers
+ * strictly in order and its replies carry no id, so commands wait in a FIFO.
+ * Before the first command a guest-sync with a fresh id, repeated until it
+ * comes back, tells us the agent is up and that no stale reply is in flight.
+ */
+#include "config.h"
+
+#include "cloche-error.h"
+#include "cloche-guest-agent-private.h"
+#include "cloche-json.h"
+#include "cloche-line-channel.h"
+
+#define PEER "The guest agent"
+#define SYNC_INTERVAL_MS 100
+#define STATUS_POLL_MIN_MS 2
+#define STATUS_POLL_MAX_MS 100
+
+struct _ClocheGuestAgent
+{
+  GObject            parent_instance;
+  ClocheLineChannel *channel;
+  GQueue             pending;        /* GTask, in the order sent */
+
+  /* While syncing, replies are matched against sync_id instead. */
+  GTask             *sync_task;
+  gint64             sync_id;
+  guint              sync_resend_source;
+  guint              sync_timeout_source;
+  char              *last_garbage;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheGuestAgent, cloche_guest_agent, G_TYPE_OBJECT)
+
+JsonNode *
+cloche_guest_agent_parse_reply (const char  *line,
+                                GError     **error)
+{
+  g_autoptr(JsonObject) object = NULL;
+  g_autofree char *quoted = NULL;
+  JsonObject *agent_error;
+
+  object = cloche_json_parse_line (line, PEER, CLOCHE_ERROR_AGENT_PROTOCOL, error);
+  if (object == NULL)
+    return NULL;
+
+  if (json_object_has_member (object, "return"))
+    return json_node_copy (json_object_get_member (object, "return"));
+
+  agent_error = json_object_get_object_member (object, "error");
+  if (agent_error != NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_COMMAND,
+                   "The guest agent refused the command: %s",
+                   json_object_get_string_member_with_default (agent_error, "desc",
+                                                               "no description"));
+      return NULL;
+    }
+
+  quoted = cloche_json_quote (line);
+  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+               "The guest agent sent a message that is not a reply: %s", quoted);
+  return NULL;
+}
+
+void
+cloche_exec_status_clear (ClocheExecStatus *status)
+{
+  g_clear_pointer (&status->stdout_bytes, g_bytes_unref);
+  g_clear_pointer (&status->stderr_bytes, g_bytes_unref);
+}
+
+static GBytes *
+decode_output (JsonObject *object,
+               const char *member)
+{
+  const char *encoded = json_object_get_string_member_with_default (object, member, NULL);
+  guchar *data;
+  gsize length = 0;
+
+  if (encoded == NULL)
+    return g_bytes_new (NULL, 0);
+  data = g_base64_decode (encoded, &length);
+  return g_bytes_new_take (data, length);
+}
+
+gboolean
+cloche_guest_agent_parse_exec_status (JsonNode          *reply,
+                                      ClocheExecStatus  *status,
+                                      GError           **error)
+{
+  JsonObject *object;
+
+  memset (status, 0, sizeof *status);
+  if (reply == NULL || !JSON_NODE_HOLDS_OBJECT (reply))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                   "The guest agent answered guest-exec-status without an object");
+      return FALSE;
+    }
+
+  object = json_node_get_object (reply);
+  if (!json_object_has_member (object, "exited"))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                   "The guest agent answered guest-exec-status without \"exited\"");
+      return FALSE;
+    }
+
+  status->exited = json_object_get_boolean_member (object, "exited");
+  if (!status->exited)
+    return TRUE;
+
+  /* The shell's convention, so a killed command reads the same as in a terminal. */
+  if (json_object_has_member (object, "signal"))
+    status->exit_code = 128 + (int) json_object_get_int_member (object, "signal");
+  else
+    status->exit_code = (int) json_object_get_int_member_with_default (object, "exitcode", 0);
+  status->stdout_bytes = decode_output (object, "out-data");
+  status->stderr_bytes = decode_output (object, "err-data");
+  return TRUE;
+}
+
+/* Sync */
+
+static void
+stop_syncing (ClocheGuestAgent *self)
+{
+  g_clear_handle_id (&self->sync_resend_source, g_source_remove);
+  g_clear_handle_id (&self->sync_timeout_source, g_source_remove);
+}
+
+static gboolean
+send_sync (gpointer user_data)
+{
+  ClocheGuestAgent *self = user_data;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonNode) node = NULL;
+
+  /* A fresh id each time: replies to older syncs still queued in the guest
+   * are recognised as stale and dropped. */
+  self->sync_id = g_random_int_range (1, G_MAXINT32);
+  json_object_set_int_member (arguments, "id", self->sync_id);
+  node = cloche_json_command_new ("guest-sync", arguments);
+  cloche_line_channel_send (self->channel, node);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_sync_timeout (gpointer user_data)
+{
+  ClocheGuestAgent *self = user_data;
+  g_autoptr(GTask) task = g_steal_pointer (&self->sync_task);
+  guint timeout_s = GPOINTER_TO_UINT (g_task_get_task_data (task));
+
+  self->sync_timeout_source = 0;
+  stop_syncing (self);
+  if (self->last_garbage != NULL)
+    g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                             "The guest agent did not answer within %u s; "
+                             "the guest sent this instead of JSON on the agent port: %s",
+                             timeout_s, self->last_garbage);
+  else
+    g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT,
+                             "The guest agent (qemu-guest-agent on %s) did not answer "
+                             "within %u s",
+                             CLOCHE_GUEST_AGENT_PORT, timeout_s);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_sync_line (ClocheGuestAgent *self,
+                  const char       *line)
+{
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
+
+  reply = cloche_guest_agent_parse_reply (line, &error);
+  if (reply == NULL)
+    {
+      if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL))
+        {
+          g_free (self->last_garbage);
+          self->last_garbage = cloche_json_quote (line);
+        }
+      return;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (reply) || json_node_get_int (reply) != self->sync_id)
+    return;
+
+  task = g_steal_pointer (&self->sync_task);
+  stop_syncing (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+void
+cloche_guest_agent_sync_async (ClocheGuestAgent    *self,
+                               guint                timeout_s,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+  g_return_if_fail (self->sync_task == NULL);
+  g_return_if_fail (g_queue_is_empty (&self->pending));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_guest_agent_sync_async);
+  g_task_set_task_data (task, GUINT_TO_POINTER (timeout_s), NULL);
+  self->sync_task = g_steal_pointer (&task);
+  g_clear_pointer (&self->last_garbage, g_free);
+
+  send_sync (self);
+  self->sync_resend_source = g_timeout_add (SYNC_INTERVAL_MS, send_sync, self);
+  self->sync_timeout_source = g_timeout_add_seconds (timeout_s, on_sync_timeout, self);
+}
+
+gboolean
+cloche_guest_agent_sync_finish (ClocheGuestAgent  *self,
+                                GAsyncResult      *result,
+                                GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Commands */
+
+static void
+on_line (ClocheGuestAgent *self,
+         const char       *line)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  if (self->sync_task != NULL)
+    {
+      handle_sync_line (self, line);
+      return;
+    }
+
+  task = g_queue_pop_head (&self->pending);
+  reply = cloche_guest_agent_parse_reply (line, &error);
+  if (task == NULL)
+    {
+      g_warning ("The guest agent sent a line nobody asked for: %s", line);
+      g_clear_error (&error);
+      return;
+    }
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_steal_pointer (&reply), (GDestroyNotify) json_node_unref);
+}
+
+static void
+on_closed (ClocheGuestAgent *self,
+           const GError     *error)
+{
+  g_autoptr(GTask) sync_task = g_steal_pointer (&self->sync_task);
+  GTask *task;
+
+  if (sync_task != NULL)
+    {
+      stop_syncing (self);
+      g_task_return_new_error (sync_task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                               "The connection to the guest agent closed before it answered");
+    }
+  while ((task = g_queue_pop_head (&self->pending)))
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                               "The connection to the guest agent closed: the VM stopped "
+                               "before the command finished%s%s",
+                               error ? ": " : "", error ? error->message : "");
+      g_object_unref (task);
+    }
+}
+
+void
+cloche_guest_agent_execute_async (ClocheGuestAgent    *self,
+                                  const char          *command,
+                                  JsonObject          *arguments,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+  g_return_if_fail (self->sync_task == NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_guest_agent_execute_async);
+  if (cloche_line_channel_is_closed (self->channel))
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                               "Cannot run %s: the guest agent is not connected", command);
+      return;
+    }
+
+  node = cloche_json_command_new (command, arguments);
+  g_queue_push_tail (&self->pending, g_steal_pointer (&task));
+  cloche_line_channel_send (self->channel, node);
+}
+
+/**
+ * cloche_guest_agent_execute_finish:
+ *
+ * Returns: (transfer full): the "return" member of the reply
+ */
+JsonNode *
+cloche_guest_agent_execute_finish (ClocheGuestAgent  *self,
+                                   GAsyncResult      *result,
+                                   GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* guest-exec, then guest-exec-status until the process has exited. The poll
+ * interval starts short, since most commands an agent runs are quick. */
+
+typedef struct
+{
+  gint64 pid;
+  guint  delay_ms;
+} ExecState;
+
+static void poll_exec_status (GTask *task);
+
+static void
+on_exec_status (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+  g_auto(ClocheExecStatus) status = { 0 };
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (reply == NULL || !cloche_guest_agent_parse_exec_status (reply, &status, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (!status.exited)
+    {
+      state->delay_ms = MIN (state->delay_ms * 2, STATUS_POLL_MAX_MS);
+      g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
+                          g_steal_pointer (&task));
+      return;
+    }
+
+  g_task_return_pointer (task, g_memdup2 (&status, sizeof status), g_free);
+  memset (&status, 0, sizeof status);
+}
+
+static void
+poll_exec_status (GTask *task)
+{
+  ExecState *state = g_task_get_task_data (task);
+  g_autoptr(JsonObject) arguments = json_object_new ();
+
+  json_object_set_int_member (arguments, "pid", state->pid);
+  cloche_guest_agent_execute_async (g_task_get_source_object (task),
+                                    "guest-exec-status", arguments,
+                                    g_task_get_cancellable (task),
+                                    on_exec_status, task);
+}
+
+static void
+on_exec_started (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (!JSON_NODE_HOLDS_OBJECT (reply)
+      || !json_object_has_member (json_node_get_object (reply), "pid"))
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                               "The guest agent answered guest-exec without a pid");
+      return;
+    }
+
+  state->pid = json_object_get_int_member (json_node_get_object (reply), "pid");
+  state->delay_ms = STATUS_POLL_MIN_MS;
+  g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
+                      g_steal_pointer (&task));
+}
+
+static JsonArray *
+strv_to_array (const char * const *strv)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; strv != NULL && strv[i] != NULL; i++)
+    json_array_add_string_element (array, strv[i]);
+  return array;
+}
+
+void
+cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
+                               const char * const  *argv,
+                               const char * const  *env,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+  g_return_if_fail (argv != NULL && argv[0] != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_guest_agent_exec_async);
+  g_task_set_task_data (task, g_new0 (ExecState, 1), g_free);
+
+  json_object_set_string_member (arguments, "path", argv[0]);
+  json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));
+  /* The agent replaces the whole environment when "env" is given. */
+  if (env != NULL)
+    json_object_set_array_member (arguments, "env", strv_to_array (env));
+  json_object_set_boolean_member (arguments, "capture-output", TRUE);
+  cloche_guest_agent_execute_async (self, "guest-exec", arguments, cancellable,
+                                    on_exec_started, g_steal_pointer (&task));
+}
+
+gboolean
+cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
+                                GAsyncResult      *result,
+                                int               *exit_code,
+                                GBytes           **stdout_bytes,
+                                GBytes           **stderr_bytes,
+                                GError           **error)
+{
+  g_autofree ClocheExecStatus *status = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  status = g_task_propagate_pointer (G_TASK (result), error);
+  if (status == NULL)
+    return FALSE;
+  *exit_code = status->exit_code;
+  *stdout_bytes = g_steal_pointer (&status->stdout_bytes);
+  *stderr_bytes = g_steal_pointer (&status->stderr_bytes);
+  return TRUE;
+}
+
+/* guest-shutdown has no reply when it works: the guest just goes away. */
+void
+cloche_guest_agent_shutdown (ClocheGuestAgent *self)
+{
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+
+  node = cloche_json_command_new ("guest-shutdown", NULL);
+  cloche_line_channel_send (self->channel, node);
+}
+
+void
+cloche_guest_agent_close (ClocheGuestAgent *self)
+{
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+
+  cloche_line_channel_close (self->channel);
+}
+
+static void
+cloche_guest_agent_dispose (GObject *object)
+{
+  ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
+
+  stop_syncing (self);
+  if (self->channel != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->channel, self);
+      cloche_line_channel_close (self->channel);
+    }
+  g_clear_object (&self->channel);
+  g_clear_pointer (&self->last_garbage, g_free);
+
+  G_OBJECT_CLASS (cloche_guest_agent_parent_class)->dispose (object);
+}
+
+static void
+cloche_guest_agent_class_init (ClocheGuestAgentClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cloche_guest_agent_dispose;
+}
+
+static void
+cloche_guest_agent_init (ClocheGuestAgent *self)
+{
+  g_queue_init (&self->pending);
+}
+
+ClocheGuestAgent *
+cloche_guest_agent_new (GIOStream *stream)
+{
+  ClocheGuestAgent *self;
+
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_GUEST_AGENT, NULL);
+  self->channel = cloche_line_channel_new (stream);
+  g_signal_connect_swapped (self->channel, "line", G_CALLBACK (on_line), self);
+  g_signal_connect_swapped (self->channel, "closed", G_CALLBACK (on_closed), self);
+  cloche_line_channel_start (self->channel);
+  return self;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+#define CLOCHE_GUEST_AGENT_PORT "org.qemu.guest_agent.0"
+
+#define CLOCHE_TYPE_GUEST_AGENT (cloche_guest_agent_get_type ())
+G_DECLARE_FINAL_TYPE (ClocheGuestAgent, cloche_guest_agent, CLOCHE, GUEST_AGENT, GObject)
+
+ClocheGuestAgent *cloche_guest_agent_new            (GIOStream            *stream);
+void              cloche_guest_agent_sync_async     (ClocheGuestAgent     *self,
+                                                     guint                 timeout_s,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+gboolean          cloche_guest_agent_sync_finish    (ClocheGuestAgent     *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+void              cloche_guest_agent_execute_async  (ClocheGuestAgent     *self,
+                                                     const char           *command,
+                                                     JsonObject           *arguments,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+JsonNode         *cloche_guest_agent_execute_finish (ClocheGuestAgent     *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+void              cloche_guest_agent_exec_async     (ClocheGuestAgent     *self,
+                                                     const char * const   *argv,
+                                                     const char * const   *env,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+gboolean          cloche_guest_agent_exec_finish    (ClocheGuestAgent     *self,
+                                                     GAsyncResult         *result,
+                                                     int                  *exit_code,
+                                                     GBytes              **stdout_bytes,
+                                                     GBytes              **stderr_bytes,
+                                                     GError              **error);
+void              cloche_guest_agent_shutdown       (ClocheGuestAgent     *self);
+void              cloche_guest_agent_close          (ClocheGuestAgent     *self);
+
+G_END_DECLS

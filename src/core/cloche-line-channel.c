@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * A newline-delimited stream in both directions, as QMP and qemu-guest-agent
+ * speak it. It only cuts lines and queues writes; what a line means is for
+ * the client on top (ClocheQmpClient, ClocheGuestAgent) to decide.
+ */
+#include "config.h"
+
+#include "cloche-line-channel.h"
+
+struct _ClocheLineChannel
+{
+  GObject           parent_instance;
+  GIOStream        *stream;
+  GDataInputStream *input;
+  GCancellable     *cancellable;
+  GQueue            pending_writes;
+  GBytes           *in_flight;
+  gboolean          closed;
+};
+
+enum {
+  LINE,
+  CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (ClocheLineChannel, cloche_line_channel, G_TYPE_OBJECT)
+
+static void read_next_line (ClocheLineChannel *self);
+static void write_next     (ClocheLineChannel *self);
+
+static void
+finish_closed (ClocheLineChannel *self,
+               const GError      *error)
+{
+  if (self->closed)
+    return;
+  self->closed = TRUE;
+  g_cancellable_cancel (self->cancellable);
+  g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
+  g_signal_emit (self, signals[CLOSED], 0, error);
+}
+
+static void
+on_line_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(ClocheLineChannel) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  gsize length;
+
+  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (object),
+                                               result, &length, &error);
+  if (self->closed)
+    return;
+  if (line == NULL)
+    {
+      finish_closed (self, error);
+      return;
+    }
+
+  g_strchomp (line);
+  if (line[0] != '\0')
+    g_signal_emit (self, signals[LINE], 0, line);
+  read_next_line (self);
+}
+
+static void
+read_next_line (ClocheLineChannel *self)
+{
+  if (self->closed)
+    return;
+  g_data_input_stream_read_line_async (self->input, G_PRIORITY_DEFAULT,
+                                       self->cancellable, on_line_read,
+                                       g_object_ref (self));
+}
+
+static void
+on_written (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(ClocheLineChannel) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&self->in_flight, g_bytes_unref);
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result,
+                                         NULL, &error))
+    {
+      finish_closed (self, error);
+      return;
+    }
+  write_next (self);
+}
+
+/* GOutputStream allows one pending operation at a time, so writes queue. */
+static void
+write_next (ClocheLineChannel *self)
+{
+  GOutputStream *output;
+
+  if (self->in_flight != NULL || self->closed)
+    return;
+  self->in_flight = g_queue_pop_head (&self->pending_writes);
+  if (self->in_flight == NULL)
+    return;
+
+  output = g_io_stream_get_output_stream (self->stream);
+  g_output_stream_write_all_async (output,
+                                   g_bytes_get_data (self->in_flight, NULL),
+                                   g_bytes_get_size (self->in_flight),
+                                   G_PRIORITY_DEFAULT, self->cancellable,
+                                   on_written, g_object_ref (self));
+}
+
+void
+cloche_line_channel_send (ClocheLineChannel *self,
+                          JsonNode          *node)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *line = NULL;
+
+  g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
+
+  if (self->closed)
+    return;
+  text = json_to_string (node, FALSE);
+  line = g_strconcat (text, "\n", NULL);
+  g_queue_push_tail (&self->pending_writes,
+                     g_bytes_new_take (g_steal_pointer (&line), strlen (text) + 1));
+  write_next (self);
+}
+
+void
+cloche_line_channel_start (ClocheLineChannel *self)
+{
+  g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
+
+  read_next_line (self);
+}
+
+void
+cloche_line_channel_close (ClocheLineChannel *self)
+{
+  g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
+
+  if (self->closed)
+    return;
+  finish_closed (self, NULL);
+  g_io_stream_close (self->stream, NULL, NULL);
+}
+
+gboolean
+cloche_line_channel_is_closed (ClocheLineChannel *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_LINE_CHANNEL (self), TRUE);
+
+  return self->closed;
+}
+
+static void
+cloche_line_channel_finalize (GObject *object)
+{
+  ClocheLineChannel *self = CLOCHE_LINE_CHANNEL (object);
+
+  g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&self->in_flight, g_bytes_unref);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->input);
+  g_clear_object (&self->stream);
+
+  G_OBJECT_CLASS (cloche_line_channel_parent_class)->finalize (object);
+}
+
+static void
+cloche_line_channel_class_init (ClocheLineChannelClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = cloche_line_channel_finalize;
+
+  /**
+   * ClocheLineChannel::line:
+   * @line: one line, without its terminator, never empty
+   */
+  signals[LINE] =
+    g_signal_new ("line", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * ClocheLineChannel::closed:
+   * @error: (nullable): why, or %NULL at end of stream or on close()
+   */
+  signals[CLOSED] =
+    g_signal_new ("closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+cloche_line_channel_init (ClocheLineChannel *self)
+{
+  self->cancellable = g_cancellable_new ();
+  g_queue_init (&self->pending_writes);
+}
+
+ClocheLineChannel *
+cloche_line_channel_new (GIOStream *stream)
+{
+  ClocheLineChannel *self;
+
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_LINE_CHANNEL, NULL);
+  self->stream = g_object_ref (stream);
+  self->input = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
+  g_data_input_stream_set_newline_type (self->input, G_DATA_STREAM_NEWLINE_TYPE_LF);
+  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (self->input), FALSE);
+  return self;
+}

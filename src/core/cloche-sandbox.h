@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cloche-vm.h"
+
+G_BEGIN_DECLS
+
+#define CLOCHE_DEFAULT_IDLE_TIMEOUT_S 300
+
+#define CLOCHE_TYPE_SANDBOX (cloche_sandbox_get_type ())
+G_DECLARE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, CLOCHE, SANDBOX, GObject)
+
+ClocheSandbox *cloche_sandbox_new                 (ClocheVm             *vm);
+ClocheVm      *cloche_sandbox_get_vm              (ClocheSandbox        *self);
+guint          cloche_sandbox_get_open_sessions   (ClocheSandbox        *self);
+guint          cloche_sandbox_get_idle_timeout    (ClocheSandbox        *self);
+void           cloche_sandbox_set_idle_timeout    (ClocheSandbox        *self,
+                                                   guint                 seconds);
+void           cloche_sandbox_open_session_async  (ClocheSandbox        *self,
+                                                   const char           *title,
+                                                   const char           *client,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+char          *cloche_sandbox_open_session_finish (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
+gboolean       cloche_sandbox_close_session       (ClocheSandbox        *self,
+                                                   const char           *id,
+                                                   GError              **error);
+void           cloche_sandbox_exec_async          (ClocheSandbox        *self,
+                                                   const char           *id,
+                                                   const char * const   *argv,
+                                                   const char * const   *env,
+                                                   const char           *cwd,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+gboolean       cloche_sandbox_exec_finish         (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
+                                                   int                  *exit_code,
+                                                   GBytes              **stdout_bytes,
+                                                   GBytes              **stderr_bytes,
+                                                   GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,832 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The sandbox VM: one QEMU process and its states.
+ *
+ *   stopped ─start─▶ starting ─agent answers─▶ running ─stop─▶ stopping ─exit─▶ stopped
+ *
+ * QEMU exiting when we did not ask it to, or a guest that never brings its
+ * agent up, ends in "crashed", with the reason and the last console lines;
+ * start() from crashed boots afresh. Starting is only complete when the guest
+ * agent has answered a guest-sync, so "running" means commands can run.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "cloche-accel.h"
+#include "cloche-error.h"
+#include "cloche-qmp-client.h"
+#include "cloche-vm-command.h"
+#include "cloche-vm.h"
+
+#define DEFAULT_AGENT_TIMEOUT_S 120
+#define SHUTDOWN_GRACE_S        10
+#define QUIT_GRACE_S            3
+#define CONSOLE_TAIL_LINES      12
+#define CONSOLE_TAIL_BYTES      8192
+
+struct _ClocheVm
+{
+  GObject           parent_instance;
+
+  char             *bundle_path;
+  char             *run_dir;
+  char             *accelerator;
+  char             *accelerator_reason;
+  guint             agent_timeout_s;
+
+  ClocheVmState     state;
+  char             *state_reason;
+  GStrv             console_tail;
+  gint64            booted_at;
+
+  GSubprocess      *process;
+  ClocheQmpClient  *qmp;
+  ClocheGuestAgent *agent;
+  char             *stop_reason;
+  guint             stop_timer;
+
+  GQueue            start_tasks;
+  GQueue            stop_tasks;
+};
+
+enum {
+  PROP_0,
+  PROP_BUNDLE_PATH,
+  PROP_STATE,
+  PROP_STATE_REASON,
+  PROP_CONSOLE_TAIL,
+  PROP_ACCELERATOR,
+  PROP_ACCELERATOR_REASON,
+  PROP_BOOTED_AT,
+  PROP_AGENT_TIMEOUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
+
+static void launch (ClocheVm *self);
+
+/* State */
+
+/* g_set_str() arrived in GLib 2.76; Debian 12 has 2.74. */
+static gboolean
+set_str (char       **target,
+         const char  *value)
+{
+  if (g_strcmp0 (*target, value) == 0)
+    return FALSE;
+  g_free (*target);
+  *target = g_strdup (value);
+  return TRUE;
+}
+
+static void
+set_state (ClocheVm      *self,
+           ClocheVmState  state,
+           const char    *reason)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  if (set_str (&self->state_reason, reason))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE_REASON]);
+  if (self->state != state)
+    {
+      g_debug ("VM %s → %s (%s)", cloche_vm_state_to_string (self->state),
+               cloche_vm_state_to_string (state), reason ? reason : "");
+      self->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
+  if (state != CLOCHE_VM_STATE_RUNNING && self->booted_at != 0)
+    {
+      self->booted_at = 0;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOOTED_AT]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static char *
+console_path (ClocheVm *self)
+{
+  return g_build_filename (self->run_dir, "console.log", NULL);
+}
+
+/* The end of the guest console: what the guest said last is what explains
+ * a hang or a panic. */
+static GStrv
+read_console_tail (ClocheVm *self)
+{
+  g_autofree char *path = console_path (self);
+  g_autofree char *contents = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) lines = NULL;
+  gsize length = 0;
+  guint n, first;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return g_strv_builder_end (builder);
+  lines = g_strsplit (contents + (length > CONSOLE_TAIL_BYTES ? length - CONSOLE_TAIL_BYTES : 0),
+                      "\n", -1);
+  n = g_strv_length (lines);
+  while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
+    n--;
+  first = n > CONSOLE_TAIL_LINES ? n - CONSOLE_TAIL_LINES : 0;
+  for (guint i = first; i < n; i++)
+    {
+      g_autofree char *valid = g_utf8_make_valid (g_strchomp (lines[i]), -1);
+
+      g_strv_builder_add (builder, valid);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static void
+capture_console_tail (ClocheVm *self)
+{
+  g_strfreev (self->console_tail);
+  self->console_tail = read_console_tail (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
+}
+
+static char *
+console_summary (ClocheVm *self)
+{
+  g_autofree char *joined = NULL;
+
+  if (self->console_tail == NULL || self->console_tail[0] == NULL)
+    return g_strdup ("the guest console is empty");
+  joined = g_strjoinv ("\n  ", self->console_tail);
+  return g_strdup_printf ("the guest console ended with:\n  %s", joined);
+}
+
+/* Tasks waiting on a transition */
+
+static void
+complete_tasks (GQueue       *tasks,
+                const GError *error)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (tasks)))
+    {
+      if (error != NULL)
+        g_task_return_error (task, g_error_copy (error));
+      else
+        g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+}
+
+/* Teardown */
+
+static void
+drop_channels (ClocheVm *self)
+{
+  /* Detached first: closing fails their pending calls, and those callbacks
+   * must find that the channels are no longer ours. */
+  g_autoptr(ClocheQmpClient) qmp = g_steal_pointer (&self->qmp);
+  g_autoptr(ClocheGuestAgent) agent = g_steal_pointer (&self->agent);
+
+  if (qmp != NULL)
+    cloche_qmp_client_close (qmp);
+  if (agent != NULL)
+    cloche_guest_agent_close (agent);
+  g_clear_handle_id (&self->stop_timer, g_source_remove);
+}
+
+static void
+fail_boot (ClocheVm     *self,
+           const GError *error)
+{
+  g_autoptr(GError) full = NULL;
+  g_autofree char *console = NULL;
+
+  capture_console_tail (self);
+  console = console_summary (self);
+  full = g_error_new (error->domain, error->code, "%s; %s", error->message, console);
+  set_state (self, CLOCHE_VM_STATE_CRASHED, error->message);
+  if (self->process != NULL)
+    g_subprocess_force_exit (self->process);
+  drop_channels (self);
+  complete_tasks (&self->start_tasks, full);
+}
+
+static char *
+describe_exit (GSubprocess *process)
+{
+  if (g_subprocess_get_if_signaled (process))
+    {
+      int sig = g_subprocess_get_term_sig (process);
+
+      return g_strdup_printf ("QEMU was killed by signal %d (%s)", sig, g_strsignal (sig));
+    }
+  return g_strdup_printf ("QEMU exited with status %d", g_subprocess_get_exit_status (process));
+}
+
+static gboolean
+console_says_panic (ClocheVm *self)
+{
+  for (guint i = 0; self->console_tail != NULL && self->console_tail[i]; i++)
+    if (strstr (self->console_tail[i], "Kernel panic") != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+on_unexpected_exit (ClocheVm    *self,
+                    GSubprocess *process)
+{
+  g_autofree char *why = describe_exit (process);
+  g_autofree char *console = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean clean = g_subprocess_get_if_exited (process)
+                   && g_subprocess_get_exit_status (process) == 0;
+
+  capture_console_tail (self);
+  if (clean && !console_says_panic (self) && self->state == CLOCHE_VM_STATE_RUNNING)
+    {
+      set_state (self, CLOCHE_VM_STATE_STOPPED, "the guest shut itself down");
+      return;
+    }
+
+  console = console_summary (self);
+  error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED, "%s; %s", why, console);
+  set_state (self, CLOCHE_VM_STATE_CRASHED, why);
+  complete_tasks (&self->start_tasks, error);
+}
+
+static void
+on_process_exited (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  GSubprocess *process = G_SUBPROCESS (object);
+
+  g_subprocess_wait_finish (process, result, NULL);
+  if (process != self->process)
+    return;
+
+  drop_channels (self);
+  if (self->state == CLOCHE_VM_STATE_STOPPING)
+    {
+      g_autofree char *reason = g_steal_pointer (&self->stop_reason);
+
+      set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
+    }
+  else if (self->state != CLOCHE_VM_STATE_CRASHED)
+    on_unexpected_exit (self, process);
+  g_clear_object (&self->process);
+
+  complete_tasks (&self->stop_tasks, NULL);
+  /* Someone asked to start while we were stopping. */
+  if (!g_queue_is_empty (&self->start_tasks))
+    launch (self);
+}
+
+/* Boot */
+
+static void
+on_agent_synced (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_guest_agent_sync_finish (CLOCHE_GUEST_AGENT (object), result, &error))
+    {
+      if (CLOCHE_GUEST_AGENT (object) == self->agent)
+        fail_boot (self, error);
+      return;
+    }
+  if (CLOCHE_GUEST_AGENT (object) != self->agent)
+    return;
+
+  self->booted_at = g_get_real_time ();
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOOTED_AT]);
+  set_state (self, CLOCHE_VM_STATE_RUNNING, NULL);
+  complete_tasks (&self->start_tasks, NULL);
+}
+
+static void
+on_qmp_ready (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_qmp_client_handshake_finish (CLOCHE_QMP_CLIENT (object), result, &error))
+    {
+      if (CLOCHE_QMP_CLIENT (object) == self->qmp)
+        fail_boot (self, error);
+      return;
+    }
+  if (CLOCHE_QMP_CLIENT (object) != self->qmp)
+    return;
+
+  cloche_guest_agent_sync_async (self->agent, self->agent_timeout_s, NULL,
+                                 on_agent_synced, g_object_ref (self));
+}
+
+static GIOStream *
+stream_from_fd (int      fd,
+                GError **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
+
+  if (socket == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+  return G_IO_STREAM (g_socket_connection_factory_create_connection (socket));
+}
+
+/* QEMU must not outlive a daemon that was killed: it would hold the
+ * guest's memory with nobody left to stop it. */
+static void
+child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GSubprocess *
+spawn_qemu (ClocheVm     *self,
+            const char  **argv,
+            int           qmp_fd,
+            int           agent_fd,
+            GError      **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autofree char *log = g_build_filename (self->run_dir, "qemu.log", NULL);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  g_subprocess_launcher_take_fd (launcher, qmp_fd, CLOCHE_VM_QMP_FD);
+  g_subprocess_launcher_take_fd (launcher, agent_fd, CLOCHE_VM_AGENT_FD);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  return g_subprocess_launcher_spawnv (launcher, argv, error);
+}
+
+static GStrv
+build_command (ClocheVm  *self,
+               GError   **error)
+{
+  g_autoptr(ClocheBundle) bundle = NULL;
+  g_autofree char *qemu = NULL;
+  g_autofree char *console = console_path (self);
+  ClocheVmCommandOptions options = { 0 };
+
+  bundle = cloche_bundle_load (self->bundle_path, error);
+  if (bundle == NULL)
+    return NULL;
+  qemu = g_find_program_in_path ("qemu-system-x86_64");
+  if (qemu == NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QEMU_MISSING,
+                   "qemu-system-x86_64 is not installed or not in PATH: "
+                   "install QEMU (on Debian: apt install qemu-system-x86)");
+      return NULL;
+    }
+  if (g_mkdir_with_parents (self->run_dir, 0700) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot create %s for the VM's files: %s", self->run_dir, g_strerror (errno));
+      return NULL;
+    }
+  g_unlink (console);
+
+  options.qemu = qemu;
+  options.accelerator = self->accelerator;
+  options.console_path = console;
+  options.memory_mib = cloche_bundle_get_memory_mib (bundle);
+  options.cpus = 1;
+  return cloche_vm_command_build (bundle, &options);
+}
+
+static gboolean
+start_process (ClocheVm  *self,
+               GError   **error)
+{
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GIOStream) qmp_stream = NULL;
+  g_autoptr(GIOStream) agent_stream = NULL;
+  int qmp[2], agent[2];
+
+  argv = build_command (self, error);
+  if (argv == NULL)
+    return FALSE;
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0
+      || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot create the channels to QEMU: %s", g_strerror (errno));
+      return FALSE;
+    }
+
+  self->process = spawn_qemu (self, (const char **) argv, qmp[1], agent[1], error);
+  qmp_stream = stream_from_fd (qmp[0], NULL);
+  agent_stream = stream_from_fd (agent[0], NULL);
+  if (self->process == NULL)
+    return FALSE;
+
+  self->qmp = cloche_qmp_client_new (qmp_stream);
+  self->agent = cloche_guest_agent_new (agent_stream);
+  return TRUE;
+}
+
+static void
+launch (ClocheVm *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&self->console_tail, g_strfreev);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
+
+  if (!start_process (self, &error))
+    {
+      /* Nothing ran, so nothing crashed: the state stays, the callers learn why. */
+      drop_channels (self);
+      complete_tasks (&self->start_tasks, error);
+      return;
+    }
+
+  set_state (self, CLOCHE_VM_STATE_STARTING, NULL);
+  g_subprocess_wait_async (self->process, NULL, on_process_exited, g_object_ref (self));
+  cloche_qmp_client_handshake_async (self->qmp, NULL, on_qmp_ready, g_object_ref (self));
+}
+
+void
+cloche_vm_start_async (ClocheVm            *self,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CLOCHE_IS_VM (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_vm_start_async);
+
+  if (self->state == CLOCHE_VM_STATE_RUNNING)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_queue_push_tail (&self->start_tasks, g_steal_pointer (&task));
+  if (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
+    launch (self);
+  /* starting: it joins the boot; stopping: it boots once QEMU has exited. */
+}
+
+gboolean
+cloche_vm_start_finish (ClocheVm      *self,
+                        GAsyncResult  *result,
+                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Shutdown: ask the guest, then QEMU, then the kernel. */
+
+static gboolean
+on_quit_slow (gpointer user_data)
+{
+  ClocheVm *self = user_data;
+
+  self->stop_timer = 0;
+  g_warning ("QEMU did not quit within %d s; killing it", QUIT_GRACE_S);
+  g_subprocess_force_exit (self->process);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_shutdown_slow (gpointer user_data)
+{
+  ClocheVm *self = user_data;
+
+  g_debug ("The guest did not power off within %d s; asking QEMU to quit", SHUTDOWN_GRACE_S);
+  if (self->qmp != NULL)
+    cloche_qmp_client_execute_async (self->qmp, "quit", NULL, NULL, NULL, NULL);
+  self->stop_timer = g_timeout_add_seconds (QUIT_GRACE_S, on_quit_slow, self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+begin_shutdown (ClocheVm   *self,
+                const char *reason)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean booting = self->state == CLOCHE_VM_STATE_STARTING;
+
+  set_str (&self->stop_reason, reason);
+  set_state (self, CLOCHE_VM_STATE_STOPPING, reason);
+  if (booting)
+    {
+      /* No agent to ask yet: a guest that is half up has nothing to save. */
+      error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                           "The VM was stopped (%s) before it finished booting", reason);
+      complete_tasks (&self->start_tasks, error);
+      g_subprocess_force_exit (self->process);
+      return;
+    }
+  cloche_guest_agent_shutdown (self->agent);
+  self->stop_timer = g_timeout_add_seconds (SHUTDOWN_GRACE_S, on_shutdown_slow, self);
+}
+
+void
+cloche_vm_stop_async (ClocheVm            *self,
+                      const char          *reason,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CLOCHE_IS_VM (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_vm_stop_async);
+
+  if (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_queue_push_tail (&self->stop_tasks, g_steal_pointer (&task));
+  if (self->state != CLOCHE_VM_STATE_STOPPING)
+    begin_shutdown (self, reason);
+}
+
+gboolean
+cloche_vm_stop_finish (ClocheVm      *self,
+                       GAsyncResult  *result,
+                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Accessors */
+
+ClocheVmState
+cloche_vm_get_state (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), CLOCHE_VM_STATE_STOPPED);
+  return self->state;
+}
+
+const char *
+cloche_vm_get_state_reason (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->state_reason;
+}
+
+const char * const *
+cloche_vm_get_console_tail (ClocheVm *self)
+{
+  static const char * const empty[] = { NULL };
+
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->console_tail != NULL ? (const char * const *) self->console_tail : empty;
+}
+
+const char *
+cloche_vm_get_accelerator (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->accelerator;
+}
+
+const char *
+cloche_vm_get_accelerator_reason (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->accelerator_reason;
+}
+
+gint64
+cloche_vm_get_booted_at (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
+  return self->booted_at;
+}
+
+const char *
+cloche_vm_get_bundle_path (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->bundle_path;
+}
+
+GPid
+cloche_vm_get_pid (ClocheVm *self)
+{
+  const char *id;
+
+  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
+
+  if (self->process == NULL || (id = g_subprocess_get_identifier (self->process)) == NULL)
+    return 0;
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
+}
+
+guint
+cloche_vm_get_agent_timeout (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
+  return self->agent_timeout_s;
+}
+
+void
+cloche_vm_set_agent_timeout (ClocheVm *self,
+                             guint     seconds)
+{
+  g_return_if_fail (CLOCHE_IS_VM (self));
+
+  seconds = MAX (seconds, 1);
+  if (self->agent_timeout_s == seconds)
+    return;
+  self->agent_timeout_s = seconds;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AGENT_TIMEOUT]);
+}
+
+/**
+ * cloche_vm_get_guest_agent:
+ *
+ * Returns: (transfer none) (nullable): the agent while the VM is running
+ */
+ClocheGuestAgent *
+cloche_vm_get_guest_agent (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->state == CLOCHE_VM_STATE_RUNNING ? self->agent : NULL;
+}
+
+/* GObject */
+
+static void
+cloche_vm_constructed (GObject *object)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+
+  G_OBJECT_CLASS (cloche_vm_parent_class)->constructed (object);
+
+  self->accelerator = g_strdup (cloche_accel_detect (g_getenv ("CLOCHE_KVM_DEVICE"),
+                                                     &self->accelerator_reason));
+  self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
+}
+
+static void
+cloche_vm_dispose (GObject *object)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+
+  if (self->process != NULL)
+    g_subprocess_force_exit (self->process);
+  g_clear_object (&self->process);
+  drop_channels (self);
+
+  G_OBJECT_CLASS (cloche_vm_parent_class)->dispose (object);
+}
+
+static void
+cloche_vm_finalize (GObject *object)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+
+  g_free (self->bundle_path);
+  g_free (self->run_dir);
+  g_free (self->accelerator);
+  g_free (self->accelerator_reason);
+  g_free (self->state_reason);
+  g_free (self->stop_reason);
+  g_strfreev (self->console_tail);
+
+  G_OBJECT_CLASS (cloche_vm_parent_class)->finalize (object);
+}
+
+static void
+cloche_vm_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+
+  switch (prop_id)
+    {
+    case PROP_BUNDLE_PATH:
+      g_value_set_string (value, self->bundle_path);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_STATE_REASON:
+      g_value_set_string (value, self->state_reason);
+      break;
+    case PROP_CONSOLE_TAIL:
+      g_value_set_boxed (value, cloche_vm_get_console_tail (self));
+      break;
+    case PROP_ACCELERATOR:
+      g_value_set_string (value, self->accelerator);
+      break;
+    case PROP_ACCELERATOR_REASON:
+      g_value_set_string (value, self->accelerator_reason);
+      break;
+    case PROP_BOOTED_AT:
+      g_value_set_int64 (value, self->booted_at);
+      break;
+    case PROP_AGENT_TIMEOUT:
+      g_value_set_uint (value, self->agent_timeout_s);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_vm_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+
+  switch (prop_id)
+    {
+    case PROP_BUNDLE_PATH:
+      self->bundle_path = g_value_dup_string (value);
+      break;
+    case PROP_AGENT_TIMEOUT:
+      cloche_vm_set_agent_timeout (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_vm_class_init (ClocheVmClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags ro = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->constructed = cloche_vm_constructed;
+  object_class->dispose = cloche_vm_dispose;
+  object_class->finalize = cloche_vm_finalize;
+  object_class->get_property = cloche_vm_get_property;
+  object_class->set_property = cloche_vm_set_property;
+
+  properties[PROP_BUNDLE_PATH] =
+    g_param_spec_string ("bundle-path", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, CLOCHE_TYPE_VM_STATE,
+                       CLOCHE_VM_STATE_STOPPED, ro);
+  properties[PROP_STATE_REASON] =
+    g_param_spec_string ("state-reason", NULL, NULL, NULL, ro);
+  properties[PROP_CONSOLE_TAIL] =
+    g_param_spec_boxed ("console-tail", NULL, NULL, G_TYPE_STRV, ro);
+  properties[PROP_ACCELERATOR] =
+    g_param_spec_string ("accelerator", NULL, NULL, NULL, ro);
+  properties[PROP_ACCELERATOR_REASON] =
+    g_param_spec_string ("accelerator-reason", NULL, NULL, NULL, ro);
+  properties[PROP_BOOTED_AT] =
+    g_param_spec_int64 ("booted-at", NULL, NULL, 0, G_MAXINT64, 0, ro);
+  properties[PROP_AGENT_TIMEOUT] =
+    g_param_spec_uint ("agent-timeout", NULL, NULL, 1, G_MAXUINT, DEFAULT_AGENT_TIMEOUT_S,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+cloche_vm_init (ClocheVm *self)
+{
+  self->agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S;
+  g_queue_init (&self->start_tasks);
+  g_queue_init (&self->stop_tasks);
+}
+
+ClocheVm *
+cloche_vm_new (const char *bundle_path)
+{
+  g_return_val_if_fail (bundle_path != NULL, NULL);
+
+  return g_object_new (CLOCHE_TYPE_VM, "bundle-path", bundle_path, NULL);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cloche-bundle.h"
+#include "cloche-guest-agent.h"
+#include "cloche-types.h"
+
+G_BEGIN_DECLS
+
+#define CLOCHE_TYPE_VM (cloche_vm_get_type ())
+G_DECLARE_FINAL_TYPE (ClocheVm, cloche_vm, CLOCHE, VM, GObject)
+
+ClocheVm         *cloche_vm_new                    (const char           *bundle_path);
+ClocheVmState     cloche_vm_get_state              (ClocheVm             *self);
+const char       *cloche_vm_get_state_reason       (ClocheVm             *self);
+const char * const *cloche_vm_get_console_tail     (ClocheVm             *self);
+const char       *cloche_vm_get_accelerator        (ClocheVm             *self);
+const char       *cloche_vm_get_accelerator_reason (ClocheVm             *self);
+gint64            cloche_vm_get_booted_at          (ClocheVm             *self);
+const char       *cloche_vm_get_bundle_path        (ClocheVm             *self);
+GPid              cloche_vm_get_pid                (ClocheVm             *self);
+guint             cloche_vm_get_agent_timeout      (ClocheVm             *self);
+void              cloche_vm_set_agent_timeout      (ClocheVm             *self,
+                                                    guint                 seconds);
+ClocheGuestAgent *cloche_vm_get_guest_agent        (ClocheVm             *self);
+void              cloche_vm_start_async            (ClocheVm             *self,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean          cloche_vm_start_finish           (ClocheVm             *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+void              cloche_vm_stop_async             (ClocheVm             *self,
+                                                    const char           *reason,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean          cloche_vm_stop_finish            (ClocheVm             *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cloche-daemon: owns io.github.cloche.Daemon on the session bus. Starting
+ * it boots nothing; the VM waits for the first session.
+ */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <locale.h>
+#include <stdlib.h>
+
+#include "cloche-bundle.h"
+#include "cloche-sandbox.h"
+#include "cloche-service.h"
+
+typedef struct
+{
+  GMainLoop     *loop;
+  ClocheService *service;
+  int            exit_status;
+} Daemon;
+
+static void
+on_bus_acquired (GDBusConnection *connection,
+                 const char      *name,
+                 gpointer         user_data)
+{
+  Daemon *daemon = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_service_export (daemon->service, connection, &error))
+    {
+      g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
+      daemon->exit_status = EXIT_FAILURE;
+      g_main_loop_quit (daemon->loop);
+    }
+}
+
+static void
+on_name_lost (GDBusConnection *connection,
+              const char      *name,
+              gpointer         user_data)
+{
+  Daemon *daemon = user_data;
+
+  if (connection == NULL)
+    g_printerr ("cloche-daemon: cannot connect to the session bus\n");
+  else
+    g_printerr ("cloche-daemon: %s is owned by another process "
+                "(another cloche-daemon is running; use --replace to take over)\n", name);
+  daemon->exit_status = EXIT_FAILURE;
+  g_main_loop_quit (daemon->loop);
+}
+
+static gboolean
+on_terminate (gpointer user_data)
+{
+  Daemon *daemon = user_data;
+
+  g_main_loop_quit (daemon->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+static ClocheSandbox *
+make_sandbox (const char *bundle_path,
+              int         idle_timeout,
+              int         agent_timeout)
+{
+  g_autofree char *default_path = cloche_bundle_default_path ();
+  g_autoptr(ClocheVm) vm = cloche_vm_new (bundle_path != NULL ? bundle_path : default_path);
+  ClocheSandbox *sandbox = cloche_sandbox_new (vm);
+
+  if (agent_timeout > 0)
+    cloche_vm_set_agent_timeout (vm, agent_timeout);
+  if (idle_timeout > 0)
+    cloche_sandbox_set_idle_timeout (sandbox, idle_timeout);
+  return sandbox;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheSandbox) sandbox = NULL;
+  g_autofree char *bundle_path = NULL;
+  gboolean replace = FALSE;
+  int idle_timeout = 0, agent_timeout = 0;
+  Daemon daemon = { 0 };
+  guint owner_id;
+  const GOptionEntry entries[] = {
+    { "bundle", 0, 0, G_OPTION_ARG_FILENAME, &bundle_path,
+      "The bundle folder (default: $XDG_DATA_HOME/cloche/bundle)", "DIR" },
+    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
+      "Seconds the VM keeps running with no session (default 300)", "SECONDS" },
+    { "agent-timeout", 0, 0, G_OPTION_ARG_INT, &agent_timeout,
+      "Seconds to wait for the guest agent at boot (default 120)", "SECONDS" },
+    { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
+      "Take the bus name over from a running daemon", NULL },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  context = g_option_context_new ("- the Cloche sandbox service");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("cloche-daemon: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+
+  sandbox = make_sandbox (bundle_path, idle_timeout, agent_timeout);
+  daemon.loop = g_main_loop_new (NULL, FALSE);
+  daemon.service = cloche_service_new (sandbox);
+
+  owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
+                             G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
+                             | (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                             on_bus_acquired, NULL, on_name_lost, &daemon, NULL);
+  g_unix_signal_add (SIGTERM, on_terminate, &daemon);
+  g_unix_signal_add (SIGINT, on_terminate, &daemon);
+
+  g_main_loop_run (daemon.loop);
+
+  g_bus_unown_name (owner_id);
+  cloche_service_unexport (daemon.service);
+  g_clear_object (&daemon.service);
+  g_main_loop_unref (daemon.loop);
+  return daemon.exit_status;
+}
