@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+/* The first line of tests/data/NAME, without its newline. */
+static inline char *
+cloche_test_fixture_line (const char *name)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+
+  g_file_get_contents (path, &contents, NULL, &error);
+  g_assert_no_error (error);
+  g_strchomp (contents);
+  return contents;
+}
+
+/* Runs the default main context until *done or the deadline passes. */
+static inline gboolean
+cloche_test_wait (gboolean *done,
+                  guint     timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+  while (!*done && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  return *done;
+}
+
+/* A connected pair of streams: one end for the client under test, the
+ * other for the test to play the peer. */
+static inline void
+cloche_test_stream_pair (GIOStream **client,
+                         GIOStream **peer)
+{
+  int fds[2];
+  GSocket *a, *b;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = g_socket_new_from_fd (fds[0], NULL);
+  b = g_socket_new_from_fd (fds[1], NULL);
+  *client = G_IO_STREAM (g_socket_connection_factory_create_connection (a));
+  *peer = G_IO_STREAM (g_socket_connection_factory_create_connection (b));
+  g_object_unref (a);
+  g_object_unref (b);
+}
+
+static inline void
+cloche_test_peer_write (GIOStream  *peer,
+                        const char *text)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (peer), text, strlen (text),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* One line the client under test wrote, read while its main context runs
+ * (its writes are asynchronous). */
+static inline char *
+cloche_test_peer_read_line (GIOStream *peer)
+{
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (peer));
+  GString *line = g_string_new (NULL);
+  char c;
+
+  for (;;)
+    {
+      while (!(g_socket_condition_check (socket, G_IO_IN) & G_IO_IN))
+        g_main_context_iteration (NULL, FALSE);
+      g_assert_cmpint (g_socket_receive (socket, &c, 1, NULL, NULL), ==, 1);
+      if (c == '\n')
+        return g_string_free (line, FALSE);
+      g_string_append_c (line, c);
+    }
+}
+
+G_END_DECLS

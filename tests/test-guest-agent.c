@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include "cloche-error.h"
+#include "cloche-guest-agent-private.h"
+#include "cloche-test-util.h"
+
+static JsonNode *
+parse_fixture (const char  *name,
+               GError     **error)
+{
+  g_autofree char *line = cloche_test_fixture_line (name);
+
+  return cloche_guest_agent_parse_reply (line, error);
+}
+
+static void
+test_parse_return (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = parse_fixture ("ga-sync-return.json", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (json_node_get_int (reply), ==, 1234567);
+}
+
+static void
+test_parse_error (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = parse_fixture ("ga-error.json", &error);
+
+  g_assert_null (reply);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_COMMAND);
+  g_assert_true (strstr (error->message, "/nonexistent") != NULL);
+}
+
+/* A console line on the agent port: the error quotes it. */
+static void
+test_parse_garbage_is_quoted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = parse_fixture ("ga-garbage.txt", &error);
+
+  g_assert_null (reply);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+  g_assert_true (strstr (error->message, "Started Serial Getty on ttyS0") != NULL);
+  g_assert_true (strstr (error->message, "guest agent") != NULL);
+}
+
+static void
+test_parse_long_garbage_is_cut (void)
+{
+  g_autofree char *line = g_strnfill (5000, 'x');
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = cloche_guest_agent_parse_reply (line, &error);
+
+  g_assert_null (reply);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+  g_assert_cmpuint (strlen (error->message), <, 600);
+}
+
+static void
+parse_status_fixture (const char       *name,
+                      ClocheExecStatus *status,
+                      GError          **error)
+{
+  g_autoptr(JsonNode) reply = parse_fixture (name, error);
+
+  g_assert_nonnull (reply);
+  cloche_guest_agent_parse_exec_status (reply, status, error);
+}
+
+static void
+assert_bytes (GBytes     *bytes,
+              const char *expected)
+{
+  gsize length;
+  const char *data = g_bytes_get_data (bytes, &length);
+
+  g_assert_cmpmem (data, length, expected, strlen (expected));
+}
+
+static void
+test_exec_status_running (void)
+{
+  g_auto(ClocheExecStatus) status = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  parse_status_fixture ("ga-exec-status-running.json", &status, &error);
+  g_assert_no_error (error);
+  g_assert_false (status.exited);
+}
+
+static void
+test_exec_status_exited (void)
+{
+  g_auto(ClocheExecStatus) status = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  parse_status_fixture ("ga-exec-status-exited.json", &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (status.exited);
+  g_assert_cmpint (status.exit_code, ==, 3);
+  assert_bytes (status.stdout_bytes, "hi\n");
+  assert_bytes (status.stderr_bytes, "err\n");
+}
+
+static void
+test_exec_status_signal (void)
+{
+  g_auto(ClocheExecStatus) status = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  parse_status_fixture ("ga-exec-status-signal.json", &status, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status.exit_code, ==, 128 + 9);
+  assert_bytes (status.stdout_bytes, "");
+}
+
+static void
+test_exec_status_no_output (void)
+{
+  g_auto(ClocheExecStatus) status = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  parse_status_fixture ("ga-exec-status-no-output.json", &status, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status.exit_code, ==, 0);
+  g_assert_cmpuint (g_bytes_get_size (status.stderr_bytes), ==, 0);
+}
+
+/* Over a socket */
+
+static void
+on_done (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static void
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gint64
+sync_id_of (const char *line)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *arguments;
+
+  g_assert_true (json_parser_load_from_data (parser, line, -1, NULL));
+  arguments = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                             "arguments");
+  return json_object_get_int_member (arguments, "id");
+}
+
+/* A reply to an older sync must not count: only the newest id does. */
+static void
+test_sync_skips_stale_replies (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *second = NULL;
+  g_autofree char *stale = NULL;
+  g_autofree char *fresh = NULL;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_sync_async (agent, 10, NULL, on_done, &result);
+  first = cloche_test_peer_read_line (peer);
+  second = cloche_test_peer_read_line (peer);
+  g_assert_cmpint (sync_id_of (first), !=, sync_id_of (second));
+
+  stale = g_strdup_printf ("{\"return\": %" G_GINT64_FORMAT "}\n", sync_id_of (first));
+  cloche_test_peer_write (peer, stale);
+  for (guint i = 0; i < 10; i++)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_null (result);
+
+  /* Answer each sync as it comes until one is the newest when it lands. */
+  while (result == NULL)
+    {
+      g_free (fresh);
+      fresh = g_strdup_printf ("{\"return\": %" G_GINT64_FORMAT "}\n", sync_id_of (second));
+      cloche_test_peer_write (peer, fresh);
+      for (guint i = 0; i < 10 && result == NULL; i++)
+        g_main_context_iteration (NULL, FALSE);
+      if (result == NULL)
+        {
+          g_free (second);
+          second = cloche_test_peer_read_line (peer);
+        }
+    }
+  g_assert_true (cloche_guest_agent_sync_finish (agent, result, &error));
+  g_assert_no_error (error);
+}
+
+/* A guest that prints garbage on the agent port: the timeout quotes it. */
+static void
+test_sync_timeout_quotes_garbage (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_sync_async (agent, 1, NULL, on_done, &result);
+  cloche_test_peer_write (peer, "login: \n");
+  wait_result (&result);
+  g_assert_false (cloche_guest_agent_sync_finish (agent, result, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+  g_assert_true (strstr (error->message, "\"login:") != NULL);
+}
+
+static void
+test_sync_timeout_names_agent (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_sync_async (agent, 1, NULL, on_done, &result);
+  wait_result (&result);
+  g_assert_false (cloche_guest_agent_sync_finish (agent, result, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT);
+  g_assert_true (strstr (error->message, "guest agent") != NULL);
+  g_assert_true (strstr (error->message, CLOCHE_GUEST_AGENT_PORT) != NULL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/guest-agent/parse/return", test_parse_return);
+  g_test_add_func ("/guest-agent/parse/error", test_parse_error);
+  g_test_add_func ("/guest-agent/parse/garbage-is-quoted", test_parse_garbage_is_quoted);
+  g_test_add_func ("/guest-agent/parse/long-garbage-is-cut", test_parse_long_garbage_is_cut);
+  g_test_add_func ("/guest-agent/exec-status/running", test_exec_status_running);
+  g_test_add_func ("/guest-agent/exec-status/exited", test_exec_status_exited);
+  g_test_add_func ("/guest-agent/exec-status/signal", test_exec_status_signal);
+  g_test_add_func ("/guest-agent/exec-status/no-output", test_exec_status_no_output);
+  g_test_add_func ("/guest-agent/sync/skips-stale-replies", test_sync_skips_stale_replies);
+  g_test_add_func ("/guest-agent/sync/timeout-quotes-garbage", test_sync_timeout_quotes_garbage);
+  g_test_add_func ("/guest-agent/sync/timeout-names-agent", test_sync_timeout_names_agent);
+
+  return g_test_run ();
+}
