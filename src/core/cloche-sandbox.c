@@ -10,8 +10,12 @@
 #include "cloche-sandbox.h"
 #include "cloche-session.h"
 
-/* Runs argv in the folder given as $1, the way a terminal would. */
-static const char *cwd_wrapper[] = { "/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "sh" };
+/* Runs argv in the folder given as $1, the way a terminal would. The
+ * session's own folder is made first: the guest's root is new at each boot,
+ * and a session outlives the VM it was opened in. */
+#define CWD_SCRIPT "cd \"$1\" && shift && exec \"$@\""
+static const char *cwd_wrapper[] = { "/bin/sh", "-c", CWD_SCRIPT, "sh", NULL };
+static const char *session_wrapper[] = { "/bin/sh", "-c", "mkdir -p \"$1\" && " CWD_SCRIPT, "sh", NULL };
 
 struct _ClocheSandbox
 {
@@ -129,6 +133,7 @@ on_vm_started_for_open (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
   const char *argv[] = { "/bin/mkdir", "-p", NULL, NULL };
+  GCancellable *cancellable;
 
   if (!cloche_vm_start_finish (self->vm, result, &error))
     {
@@ -140,9 +145,9 @@ on_vm_started_for_open (GObject      *object,
 
   dir = cloche_session_dup_guest_dir (session);
   argv[2] = dir;
+  cancellable = g_task_get_cancellable (task);
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, NULL,
-                                 g_task_get_cancellable (task),
-                                 on_session_dir_made, g_steal_pointer (&task));
+                                 cancellable, on_session_dir_made, g_steal_pointer (&task));
 }
 
 void
@@ -266,6 +271,7 @@ on_vm_started_for_exec (GObject      *object,
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
   ExecData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autoptr(GError) error = NULL;
 
   if (!cloche_vm_start_finish (self->vm, result, &error))
@@ -273,22 +279,30 @@ on_vm_started_for_exec (GObject      *object,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  /* (The task moves into the call, so nothing may read it in the argument list.) */
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
                                  (const char * const *) data->env,
-                                 g_task_get_cancellable (task),
-                                 on_exec_done, g_steal_pointer (&task));
+                                 cancellable, on_exec_done, g_steal_pointer (&task));
 }
 
 static GStrv
 build_argv (const char * const *argv,
-            const char         *cwd)
+            const char         *cwd,
+            const char         *session_dir)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-  for (guint i = 0; i < G_N_ELEMENTS (cwd_wrapper); i++)
-    g_strv_builder_add (builder, cwd_wrapper[i]);
-  g_strv_builder_add (builder, cwd);
+  if (cwd == NULL || cwd[0] == '\0')
+    {
+      g_strv_builder_addv (builder, session_wrapper);
+      g_strv_builder_add (builder, session_dir);
+    }
+  else
+    {
+      g_strv_builder_addv (builder, cwd_wrapper);
+      g_strv_builder_add (builder, cwd);
+    }
   g_strv_builder_addv (builder, (const char **) argv);
   return g_strv_builder_end (builder);
 }
@@ -362,7 +376,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
 
   session_dir = cloche_session_dup_guest_dir (session);
   data = g_new0 (ExecData, 1);
-  data->argv = build_argv (argv, cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
+  data->argv = build_argv (argv, cwd, session_dir);
   data->env = build_env (session, env);
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   /* After a stop or a crash, an open session boots the VM again. */

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+/*
+ * A real cloche-daemon on a private bus (GTestDBus runs a dbus-daemon), with
+ * its own runtime folder, and a proxy to it. For the tests that boot a VM.
+ */
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+
+#include "cloche-dbus-generated.h"
+#include "cloche-error.h"
+#include "cloche-test-util.h"
+
+typedef struct
+{
+  GTestDBus        *bus;
+  GSubprocess      *process;
+  ClocheDbusDaemon *proxy;
+  char             *runtime_dir;
+} ClocheTestDaemon;
+
+/* The bundle the VM tests boot; without one they fail and say how to make it. */
+static inline char *
+cloche_test_bundle_dir (void)
+{
+  const char *dir = g_getenv ("CLOCHE_TEST_BUNDLE");
+  g_autofree char *manifest = NULL;
+
+  g_assert_nonnull (dir);
+  manifest = g_build_filename (dir, "manifest.json", NULL);
+  if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
+    g_error ("No bundle at %s: run tools/dev/setup (it builds one with tools/build-bundle)", dir);
+  return g_strdup (dir);
+}
+
+static inline void
+cloche_test_daemon_wait_name (ClocheTestDaemon *daemon)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  g_autofree char *owner = NULL;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      g_clear_pointer (&owner, g_free);
+      owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (daemon->proxy));
+      if (owner != NULL && cloche_dbus_daemon_get_state (daemon->proxy) != NULL)
+        return;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_error ("cloche-daemon did not appear on the bus within 10 s");
+}
+
+static inline ClocheTestDaemon *
+cloche_test_daemon_start (const char * const *extra_args)
+{
+  ClocheTestDaemon *daemon = g_new0 (ClocheTestDaemon, 1);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+
+  /* Registered before any call, so remote errors map back to CLOCHE_ERROR. */
+  cloche_error_quark ();
+  daemon->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (daemon->bus);
+  daemon->runtime_dir = g_dir_make_tmp ("cloche-runtime-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", daemon->runtime_dir, TRUE);
+  g_ptr_array_add (argv, (gpointer) g_getenv ("CLOCHE_DAEMON"));
+  for (guint i = 0; extra_args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) extra_args[i]);
+  g_ptr_array_add (argv, NULL);
+  daemon->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata,
+                                                  &error);
+  g_assert_no_error (error);
+
+  daemon->proxy = cloche_dbus_daemon_proxy_new_for_bus_sync (
+    G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
+  cloche_test_daemon_wait_name (daemon);
+  return daemon;
+}
+
+static inline GPid
+cloche_test_daemon_pid (ClocheTestDaemon *daemon)
+{
+  return (GPid) g_ascii_strtoll (g_subprocess_get_identifier (daemon->process), NULL, 10);
+}
+
+/* The pid of a child of @parent whose command name starts with @comm, or 0. */
+static inline GPid
+cloche_test_find_child (GPid        parent,
+                        const char *comm)
+{
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  while ((name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc", name, "stat", NULL);
+      g_autofree char *stat = NULL;
+      char *close_paren, *open_paren;
+      int ppid = 0;
+
+      if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &stat, NULL, NULL))
+        continue;
+      open_paren = strchr (stat, '(');
+      close_paren = strrchr (stat, ')');
+      if (open_paren == NULL || close_paren == NULL)
+        continue;
+      /* After ") S " comes the parent pid. */
+      if (sscanf (close_paren + 2, "%*c %d", &ppid) == 1 && ppid == parent
+          && strncmp (open_paren + 1, comm, MIN (strlen (comm), 15)) == 0)
+        return (GPid) atoi (name);
+    }
+  return 0;
+}
+
+static inline gboolean
+cloche_test_daemon_state_is (ClocheTestDaemon *daemon,
+                             const char       *state)
+{
+  return g_strcmp0 (cloche_dbus_daemon_get_state (daemon->proxy), state) == 0;
+}
+
+/* Waits for the State property, as a client sees it through PropertiesChanged. */
+static inline void
+cloche_test_daemon_wait_state (ClocheTestDaemon *daemon,
+                               const char       *state,
+                               guint             timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+  while (!cloche_test_daemon_state_is (daemon, state) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (cloche_dbus_daemon_get_state (daemon->proxy), ==, state);
+}
+
+/* Property changes reach a proxy after a method's reply: wait for them. */
+#define CLOCHE_TEST_WAIT_FOR(condition, timeout_s)                              \
+  G_STMT_START {                                                                \
+    gint64 _deadline = g_get_monotonic_time () + (gint64) (timeout_s) * G_USEC_PER_SEC; \
+    while (!(condition) && g_get_monotonic_time () < _deadline)                 \
+      g_main_context_iteration (NULL, FALSE);                                   \
+    g_assert_true (condition);                                                  \
+  } G_STMT_END
+
+static inline void
+cloche_test_daemon_free (ClocheTestDaemon *daemon)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_subprocess_send_signal (daemon->process, SIGTERM);
+  g_subprocess_wait (daemon->process, NULL, &error);
+  g_assert_no_error (error);
+  g_clear_object (&daemon->proxy);
+  g_clear_object (&daemon->process);
+  g_test_dbus_down (daemon->bus);
+  g_clear_object (&daemon->bus);
+  g_free (daemon->runtime_dir);
+  g_free (daemon);
+}
