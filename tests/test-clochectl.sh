@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# clochectl against a real daemon on a private bus (run under dbus-run-session)
+# and a real VM: what a script or an agent front-end sees, output and exit codes.
+set -uo pipefail
+
+: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
+ctl=$CLOCHE_CTL
+n=0
+failed=0
+work=$(mktemp -d)
+
+ok () {
+  n=$((n + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+}
+
+cleanup () {
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+qemu_children () {
+  pgrep -P "$daemon" qemu-system 2>/dev/null | wc -l
+}
+
+echo "1..11"
+XDG_RUNTIME_DIR=$work "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 &
+daemon=$!
+for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+
+"$ctl" status > "$work/status"
+ok $? "status succeeds"
+grep -q '^State: *stopped' "$work/status" && [ "$(qemu_children)" -eq 0 ]
+ok $? "status shows stopped and no QEMU runs"
+
+"$ctl" status --json | /usr/bin/python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["state"] == "stopped" and s["accelerator"] in ("kvm", "tcg") and s["accelerator_reason"]'
+ok $? "status --json is JSON with state and accelerator reason"
+
+id=$("$ctl" session open --title "cli test")
+[ $? -eq 0 ] && [[ "$id" =~ ^[0-9a-f]{12}$ ]]
+ok $? "session open prints the id ($id)"
+
+out=$("$ctl" exec "$id" -- echo hi)
+[ $? -eq 0 ] && [ "$out" = "hi" ]
+ok $? "exec echo hi prints hi"
+
+"$ctl" exec "$id" -- sh -c 'echo out; echo err >&2; exit 7' >"$work/out" 2>"$work/err"
+code=$?
+[ $code -eq 7 ] && [ "$(cat "$work/out")" = out ] && [ "$(cat "$work/err")" = err ]
+ok $? "exec passes stdout, stderr and the exit code (got $code)"
+
+out=$("$ctl" exec "$id" --env GREETING=bonjour --cwd /tmp -- sh -c 'echo "$GREETING $(pwd)"')
+[ "$out" = "bonjour /tmp" ]
+ok $? "exec --env and --cwd reach the command ($out)"
+
+"$ctl" exec nosuchsession -- true 2>"$work/err"
+code=$?
+[ $code -eq 1 ] && grep -q 'No open session has the id "nosuchsession"' "$work/err"
+ok $? "exec in an unknown session fails with the cause on stderr"
+
+"$ctl" session close "$id" && "$ctl" status | grep -q '^Sessions: *0 open'
+ok $? "session close"
+
+"$ctl" vm stop && "$ctl" status | grep -q '^State: *stopped (user)' && [ "$(qemu_children)" -eq 0 ]
+ok $? "vm stop stops QEMU"
+
+"$ctl" frobnicate 2>"$work/err"
+[ $? -eq 2 ] && grep -q 'unknown command "frobnicate"' "$work/err"
+ok $? "an unknown command says so and exits 2"
+
+exit $failed
