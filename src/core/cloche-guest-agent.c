@@ -13,7 +13,10 @@
 #include "cloche-line-channel.h"
 
 #define PEER "The guest agent"
-#define SYNC_INTERVAL_MS 100
+/* Until the guest opens its port QEMU holds what we write, and the agent then
+ * answers every sync queued: resending often would only make it answer a
+ * backlog. Once a second recovers a sync lost to an agent restart. */
+#define SYNC_INTERVAL_MS 1000
 #define STATUS_POLL_MIN_MS 2
 #define STATUS_POLL_MAX_MS 100
 

@@ -86,43 +86,6 @@ notify_sessions (ClocheSandbox *self)
 }
 
 static void
-on_session_dir_made (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  ClocheSandbox *self = g_task_get_source_object (task);
-  ClocheSession *session = g_task_get_task_data (task);
-  g_autoptr(GBytes) out = NULL;
-  g_autoptr(GBytes) err = NULL;
-  g_autoptr(GError) error = NULL;
-  int exit_code;
-
-  self->opening--;
-  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result,
-                                       &exit_code, &out, &err, &error))
-    {
-      update_idle_timer (self);
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  if (exit_code != 0)
-    {
-      update_idle_timer (self);
-      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_COMMAND,
-                               "Cannot create the session folder in the guest: %.*s",
-                               (int) g_bytes_get_size (err),
-                               (const char *) g_bytes_get_data (err, NULL));
-      return;
-    }
-
-  g_hash_table_insert (self->sessions, g_strdup (cloche_session_get_id (session)),
-                       g_object_ref (session));
-  notify_sessions (self);
-  g_task_return_pointer (task, g_strdup (cloche_session_get_id (session)), g_free);
-}
-
-static void
 on_vm_started_for_open (GObject      *object,
                         GAsyncResult *result,
                         gpointer      user_data)
@@ -131,23 +94,20 @@ on_vm_started_for_open (GObject      *object,
   ClocheSandbox *self = g_task_get_source_object (task);
   ClocheSession *session = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = NULL;
-  const char *argv[] = { "/bin/mkdir", "-p", NULL, NULL };
-  GCancellable *cancellable;
 
+  self->opening--;
   if (!cloche_vm_start_finish (self->vm, result, &error))
     {
-      self->opening--;
       update_idle_timer (self);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  dir = cloche_session_dup_guest_dir (session);
-  argv[2] = dir;
-  cancellable = g_task_get_cancellable (task);
-  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, NULL,
-                                 cancellable, on_session_dir_made, g_steal_pointer (&task));
+  /* Its folder in the guest is made by its first command (see exec). */
+  g_hash_table_insert (self->sessions, g_strdup (cloche_session_get_id (session)),
+                       g_object_ref (session));
+  notify_sessions (self);
+  g_task_return_pointer (task, g_strdup (cloche_session_get_id (session)), g_free);
 }
 
 void
