@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "cloche-client.h"
+
+G_BEGIN_DECLS
+
+#define CLOCHE_TYPE_OVERVIEW_PAGE (cloche_overview_page_get_type ())
+
+G_DECLARE_FINAL_TYPE (ClocheOverviewPage, cloche_overview_page, CLOCHE, OVERVIEW_PAGE, AdwBin)
+
+ClocheClient *cloche_overview_page_get_client        (ClocheOverviewPage *self);
+void          cloche_overview_page_set_client        (ClocheOverviewPage *self,
+                                                      ClocheClient       *client);
+const char   *cloche_overview_page_get_service_error (ClocheOverviewPage *self);
+void          cloche_overview_page_set_service_error (ClocheOverviewPage *self,
+                                                      const char         *message);
+
+G_END_DECLS

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "cloche-overview-page.h"
+#include "cloche-window.h"
+
+G_BEGIN_DECLS
+
+/* For the UI tests. */
+ClocheOverviewPage *_cloche_window_get_overview_page (ClocheWindow *self);
+
+G_END_DECLS

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "cloche-overview-page.h"
+#include "cloche-window-private.h"
+
+struct _ClocheWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  ClocheClient         *client;
+  char                 *service_error;
+  /* Set only while connecting to the daemon. */
+  GCancellable         *cancellable;
+
+  AdwLeaflet           *leaflet;
+  GtkListBox           *sidebar_list;
+  GtkListBoxRow        *overview_row;
+  AdwWindowTitle       *content_title;
+  GtkStack             *stack;
+  ClocheOverviewPage   *overview_page;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheWindow, cloche_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_CLIENT,
+  PROP_SERVICE_ERROR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void
+cloche_window_set_client (ClocheWindow *self,
+                          ClocheClient *client)
+{
+  if (g_set_object (&self->client, client))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+}
+
+static void
+cloche_window_set_service_error (ClocheWindow *self,
+                                 const char   *message)
+{
+  if (g_strcmp0 (self->service_error, message) == 0)
+    return;
+
+  g_free (self->service_error);
+  self->service_error = g_strdup (message);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVICE_ERROR]);
+}
+
+static void
+cloche_window_update_actions (ClocheWindow *self)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reconnect",
+                                 self->cancellable == NULL);
+}
+
+static void
+cloche_window_client_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(ClocheWindow) self = user_data;
+  g_autoptr(ClocheClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+
+  client = cloche_client_new_finish (result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  g_clear_object (&self->cancellable);
+  if (client == NULL)
+    cloche_window_set_service_error (self, error->message);
+  else
+    cloche_window_set_client (self, client);
+  cloche_window_update_actions (self);
+}
+
+static void
+cloche_window_reconnect (ClocheWindow *self)
+{
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+
+  cloche_window_set_service_error (self, NULL);
+  cloche_window_set_client (self, NULL);
+
+  self->cancellable = g_cancellable_new ();
+  cloche_client_new_async (self->cancellable, cloche_window_client_cb,
+                           g_object_ref (self));
+  cloche_window_update_actions (self);
+}
+
+static void
+cloche_window_reconnect_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *parameter)
+{
+  cloche_window_reconnect (CLOCHE_WINDOW (widget));
+}
+
+static void
+cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
+                                        GtkListBoxRow *row,
+                                        GtkListBox    *list)
+{
+  /* Each sidebar row is named after the stack page it shows. */
+  const char *name = gtk_widget_get_name (GTK_WIDGET (row));
+  GtkWidget *page = gtk_stack_get_child_by_name (self->stack, name);
+
+  g_return_if_fail (page != NULL);
+
+  gtk_stack_set_visible_child (self->stack, page);
+  adw_window_title_set_title (self->content_title,
+                              gtk_stack_page_get_title (gtk_stack_get_page (self->stack, page)));
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+}
+
+static void
+cloche_window_back_clicked_cb (ClocheWindow *self,
+                               GtkButton    *button)
+{
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+static void
+cloche_window_dispose (GObject *object)
+{
+  ClocheWindow *self = (ClocheWindow *) object;
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_WINDOW);
+  g_clear_object (&self->client);
+
+  G_OBJECT_CLASS (cloche_window_parent_class)->dispose (object);
+}
+
+static void
+cloche_window_finalize (GObject *object)
+{
+  ClocheWindow *self = (ClocheWindow *) object;
+
+  g_clear_pointer (&self->service_error, g_free);
+
+  G_OBJECT_CLASS (cloche_window_parent_class)->finalize (object);
+}
+
+static void
+cloche_window_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  ClocheWindow *self = CLOCHE_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      g_value_set_object (value, self->client);
+      break;
+    case PROP_SERVICE_ERROR:
+      g_value_set_string (value, self->service_error);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_window_class_init (ClocheWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = cloche_window_dispose;
+  object_class->finalize = cloche_window_finalize;
+  object_class->get_property = cloche_window_get_property;
+
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, CLOCHE_TYPE_CLIENT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SERVICE_ERROR] =
+    g_param_spec_string ("service-error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/cloche/Cloche/cloche-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, sidebar_list);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, content_title);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_window_back_clicked_cb);
+
+  gtk_widget_class_install_action (widget_class, "win.reconnect", NULL,
+                                   cloche_window_reconnect_action);
+
+  g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
+}
+
+static void
+cloche_window_init (ClocheWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  gtk_list_box_select_row (self->sidebar_list, self->overview_row);
+  cloche_window_reconnect (self);
+}
+
+ClocheWindow *
+cloche_window_new (AdwApplication *application)
+{
+  g_return_val_if_fail (!application || ADW_IS_APPLICATION (application), NULL);
+
+  return g_object_new (CLOCHE_TYPE_WINDOW,
+                       "application", application,
+                       NULL);
+}
+
+ClocheClient *
+cloche_window_get_client (ClocheWindow *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_WINDOW (self), NULL);
+
+  return self->client;
+}
+
+const char *
+cloche_window_get_service_error (ClocheWindow *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_WINDOW (self), NULL);
+
+  return self->service_error;
+}
+
+ClocheOverviewPage *
+_cloche_window_get_overview_page (ClocheWindow *self)
+{
+  return self->overview_page;
+}

@@ -1,0 +1,633 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include <adwaita.h>
+
+#include "cloche-overview-page-private.h"
+#include "cloche-window-private.h"
+
+/* Under software emulation a boot takes seconds, on a loaded CI machine
+ * many more: the VM test waits long, the others briefly. */
+#define BOOT_TIMEOUT_S  120
+#define SHORT_TIMEOUT_S 30
+
+typedef gboolean (*CheckFunc) (gpointer data);
+
+typedef struct
+{
+  GSubprocess *process;
+  char        *home;
+  guint        watch_id;
+  gboolean     name_owned;
+  gboolean     exited;
+} Daemon;
+
+static gboolean
+flag_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the main context until @check holds or @timeout_s passes; the
+ * timeout source doubles as the wake-up, so nothing sleeps or busy-waits. */
+static gboolean
+wait_for (CheckFunc check,
+          gpointer  data,
+          guint     timeout_s)
+{
+  gboolean timed_out = FALSE;
+  guint source = g_timeout_add_seconds (timeout_s, flag_cb, &timed_out);
+
+  while (!check (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (source);
+
+  return check (data);
+}
+
+static gboolean
+is_mapped (gpointer data)
+{
+  return gtk_widget_get_mapped (GTK_WIDGET (data));
+}
+
+static gboolean
+is_flag_set (gpointer data)
+{
+  return *(gboolean *) data;
+}
+
+typedef struct
+{
+  GtkLabel   *label;
+  const char *text;
+} LabelWait;
+
+static gboolean
+label_shows (gpointer data)
+{
+  LabelWait *wait = data;
+
+  return g_str_equal (gtk_label_get_label (wait->label), wait->text);
+}
+
+/* Property changes may reach the page after the reply to the call that
+ * caused them: wait for the label rather than read it once. */
+static void
+wait_for_label (GtkLabel   *label,
+                const char *text,
+                guint       timeout_s)
+{
+  LabelWait wait = { label, text };
+
+  wait_for (label_shows, &wait, timeout_s);
+  g_assert_cmpstr (gtk_label_get_label (label), ==, text);
+}
+
+static gboolean
+label_changed (gpointer data)
+{
+  LabelWait *wait = data;
+
+  return !g_str_equal (gtk_label_get_label (wait->label), wait->text);
+}
+
+typedef struct
+{
+  ClocheOverviewPage *page;
+  const char         *text;
+} StateWait;
+
+static gboolean
+state_settled (gpointer data)
+{
+  StateWait *wait = data;
+  const char *shown = gtk_label_get_label (_cloche_overview_page_get_state_label (wait->page));
+  GtkWidget *error = GTK_WIDGET (_cloche_overview_page_get_error_label (wait->page));
+
+  /* A crash or an error will not turn into the state we wait for: stop at
+   * once and let the assertion show what the page says. */
+  return g_str_equal (shown, wait->text)
+         || g_str_equal (shown, "Crashed")
+         || gtk_widget_get_visible (error);
+}
+
+static void
+wait_for_state (ClocheOverviewPage *page,
+                const char         *text,
+                guint               timeout_s)
+{
+  StateWait wait = { page, text };
+  GtkLabel *error = _cloche_overview_page_get_error_label (page);
+
+  wait_for (state_settled, &wait, timeout_s);
+  if (gtk_widget_get_visible (GTK_WIDGET (error)))
+    g_test_message ("The page shows an error: %s", gtk_label_get_label (error));
+  g_assert_cmpstr (gtk_label_get_label (_cloche_overview_page_get_state_label (page)), ==, text);
+}
+
+static gboolean
+frame_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *frame_clock,
+               gpointer       user_data)
+{
+  guint *frames = user_data;
+
+  (*frames)++;
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+enough_frames (gpointer data)
+{
+  return *(guint *) data >= 3;
+}
+
+/* Renders @window as it is on screen into $CLOCHE_TEST_SCREENSHOT_DIR/@name.png,
+ * for looking at the page by eye; does nothing when that variable is unset. */
+static void
+save_screenshot (GtkWidget  *window,
+                 const char *name)
+{
+  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  gboolean settled = FALSE;
+  guint frames = 0;
+  guint tick;
+  int width;
+  int height;
+
+  if (dir == NULL)
+    return;
+
+  /* Let the stack's crossfade end and a few frames show the final state. */
+  g_timeout_add (500, flag_cb, &settled);
+  wait_for (is_flag_set, &settled, SHORT_TIMEOUT_S);
+  tick = gtk_widget_add_tick_callback (window, frame_tick_cb, &frames, NULL);
+  wait_for (enough_frames, &frames, SHORT_TIMEOUT_S);
+  gtk_widget_remove_tick_callback (window, tick);
+
+  width = gtk_widget_get_width (window);
+  height = gtk_widget_get_height (window);
+
+  paintable = gtk_widget_paintable_new (window);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  path = g_strdup_printf ("%s/%s.png", dir, name);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("Saved %s", path);
+}
+
+static gboolean
+read_proc_stat (const char  *pid_name,
+                char       **comm,
+                char        *state,
+                GPid        *ppid)
+{
+  g_autofree char *path = g_build_filename ("/proc", pid_name, "stat", NULL);
+  g_autofree char *contents = NULL;
+  const char *open_paren;
+  const char *close_paren;
+
+  /* "pid (comm) state ppid …", where comm may itself hold parentheses. */
+  if (!g_file_get_contents (path, &contents, NULL, NULL)
+      || (open_paren = strchr (contents, '(')) == NULL
+      || (close_paren = strrchr (contents, ')')) == NULL
+      || strlen (close_paren) < 5)
+    return FALSE;
+
+  if (comm != NULL)
+    *comm = g_strndup (open_paren + 1, close_paren - open_paren - 1);
+  *state = close_paren[2];
+  *ppid = (GPid) g_ascii_strtoll (close_paren + 4, NULL, 10);
+  return TRUE;
+}
+
+static gboolean
+is_descendant (GHashTable *parents,
+               GPid        pid,
+               GPid        ancestor)
+{
+  while (pid > 1)
+    {
+      pid = GPOINTER_TO_INT (g_hash_table_lookup (parents, GINT_TO_POINTER (pid)));
+      if (pid == ancestor)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* The qemu-system processes below @ancestor, whatever the daemon runs them
+ * through. */
+static GArray *
+find_qemu_descendants (GPid ancestor)
+{
+  g_autoptr(GHashTable) parents = g_hash_table_new (NULL, NULL);
+  g_autoptr(GArray) qemus = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autoptr(GArray) found = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+
+  g_assert_nonnull (proc);
+  while ((name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *comm = NULL;
+      GPid pid = (GPid) g_ascii_strtoll (name, NULL, 10);
+      GPid ppid;
+      char state;
+
+      if (pid <= 0 || !read_proc_stat (name, &comm, &state, &ppid))
+        continue;
+      g_hash_table_insert (parents, GINT_TO_POINTER (pid), GINT_TO_POINTER (ppid));
+      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system"))
+        g_array_append_val (qemus, pid);
+    }
+
+  for (guint i = 0; i < qemus->len; i++)
+    if (is_descendant (parents, g_array_index (qemus, GPid, i), ancestor))
+      g_array_append_val (found, g_array_index (qemus, GPid, i));
+
+  return g_steal_pointer (&found);
+}
+
+static GPid
+daemon_get_pid (Daemon *daemon)
+{
+  const char *id = g_subprocess_get_identifier (daemon->process);
+
+  g_assert_nonnull (id);
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
+}
+
+static void
+remove_tree (GFile *file)
+{
+  g_autoptr(GFileEnumerator) children = NULL;
+  GFileInfo *info;
+  GFile *child;
+
+  if (g_file_query_file_type (file, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL)
+      == G_FILE_TYPE_DIRECTORY)
+    children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
+                                          G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
+                                          NULL, NULL);
+  while (children != NULL
+         && g_file_enumerator_iterate (children, &info, &child, NULL, NULL)
+         && child != NULL)
+    remove_tree (child);
+
+  g_file_delete (file, NULL, NULL);
+}
+
+static void
+daemon_child_setup (gpointer user_data)
+{
+  /* A failed assertion aborts this process; the daemon, and the VM it
+   * stops on SIGTERM, must not outlive it. */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+static void
+daemon_exited_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Daemon *daemon = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  daemon->exited = TRUE;
+}
+
+static void
+daemon_name_appeared_cb (GDBusConnection *connection,
+                         const char      *name,
+                         const char      *owner,
+                         gpointer         user_data)
+{
+  Daemon *daemon = user_data;
+
+  daemon->name_owned = TRUE;
+}
+
+static gboolean
+daemon_is_up_or_gone (gpointer data)
+{
+  Daemon *daemon = data;
+
+  return daemon->name_owned || daemon->exited;
+}
+
+static void
+daemon_isolate (Daemon               *daemon,
+                GSubprocessLauncher *launcher)
+{
+  static const char * const dirs[][2] = {
+    { "XDG_CONFIG_HOME", "config" },
+    { "XDG_DATA_HOME", "data" },
+    { "XDG_STATE_HOME", "state" },
+    { "XDG_CACHE_HOME", "cache" },
+    { "XDG_RUNTIME_DIR", "run" },
+  };
+
+  /* Sessions, audit log, policy and sockets go to a throw-away home, never
+   * to the files of whoever runs the tests. */
+  g_subprocess_launcher_setenv (launcher, "HOME", daemon->home, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *path = g_build_filename (daemon->home, dirs[i][1], NULL);
+
+      g_assert_no_errno (g_mkdir_with_parents (path, 0700));
+      g_subprocess_launcher_setenv (launcher, dirs[i][0], path, TRUE);
+    }
+}
+
+static void
+daemon_start (Daemon     *daemon,
+              const char *program,
+              const char *bundle)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GError) error = NULL;
+
+  daemon->home = g_dir_make_tmp ("cloche-test-XXXXXX", &error);
+  g_assert_no_error (error);
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  daemon_isolate (daemon, launcher);
+  g_subprocess_launcher_set_child_setup (launcher, daemon_child_setup, NULL, NULL);
+  daemon->process = g_subprocess_launcher_spawn (launcher, &error, program,
+                                                 "--bundle", bundle,
+                                                 "--idle-timeout", "30",
+                                                 NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (daemon->process, NULL, daemon_exited_cb, daemon);
+
+  daemon->watch_id = g_bus_watch_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
+                                       G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                       daemon_name_appeared_cb, NULL, daemon, NULL);
+  wait_for (daemon_is_up_or_gone, daemon, SHORT_TIMEOUT_S);
+  g_assert_false (daemon->exited);
+  g_assert_true (daemon->name_owned);
+}
+
+static gboolean
+pid_is_alive (GPid pid)
+{
+  g_autofree char *name = g_strdup_printf ("%d", (int) pid);
+  char state;
+  GPid ppid;
+
+  /* A zombie has stopped; reaping it is up to whoever inherited it. */
+  return read_proc_stat (name, NULL, &state, &ppid) && state != 'Z';
+}
+
+static gboolean
+all_gone (gpointer data)
+{
+  GArray *pids = data;
+
+  for (guint i = 0; i < pids->len; i++)
+    if (pid_is_alive (g_array_index (pids, GPid, i)))
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Stops the daemon the way a session logout does, and checks that it took
+ * its VM down with it; a VM left behind is killed before failing. */
+static void
+daemon_stop (Daemon *daemon)
+{
+  g_autoptr(GArray) qemus = find_qemu_descendants (daemon_get_pid (daemon));
+  g_autoptr(GFile) home = g_file_new_for_path (daemon->home);
+
+  g_subprocess_send_signal (daemon->process, SIGTERM);
+  if (!wait_for (is_flag_set, &daemon->exited, SHORT_TIMEOUT_S))
+    {
+      g_subprocess_force_exit (daemon->process);
+      wait_for (is_flag_set, &daemon->exited, SHORT_TIMEOUT_S);
+    }
+
+  if (!wait_for (all_gone, qemus, SHORT_TIMEOUT_S))
+    {
+      for (guint i = 0; i < qemus->len; i++)
+        kill (g_array_index (qemus, GPid, i), SIGKILL);
+      g_test_fail ();
+      g_test_message ("The daemon left its VM running after SIGTERM");
+    }
+
+  g_bus_unwatch_name (daemon->watch_id);
+  g_clear_object (&daemon->process);
+  remove_tree (home);
+  g_clear_pointer (&daemon->home, g_free);
+}
+
+static gboolean
+has_service_error (gpointer data)
+{
+  return cloche_window_get_service_error (CLOCHE_WINDOW (data)) != NULL;
+}
+
+static void
+test_window_no_service (void)
+{
+  g_autofree char *cause = NULL;
+  ClocheOverviewPage *page;
+  AdwStatusPage *unavailable;
+  ClocheWindow *window;
+  const char *description;
+  const char *prefix = "The Cloche service is not running: ";
+
+  /* This bus has no daemon and no .service file to activate one. */
+  window = g_object_ref (cloche_window_new (NULL));
+  page = _cloche_window_get_overview_page (window);
+  unavailable = _cloche_overview_page_get_unavailable_page (page);
+  gtk_window_present (GTK_WINDOW (window));
+
+  wait_for (is_mapped, unavailable, SHORT_TIMEOUT_S);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (unavailable)));
+  g_assert_false (gtk_widget_get_mapped (_cloche_overview_page_get_open_button (page)));
+
+  description = adw_status_page_get_description (unavailable);
+  g_test_message ("%s", description);
+  g_assert_true (g_str_has_prefix (description, prefix));
+  /* The cause comes from the bus, not a generic word of ours. */
+  cause = g_strstrip (g_strdup (description + strlen (prefix)));
+  g_assert_cmpstr (cause, !=, "");
+
+  /* Retry forgets the old error and asks the bus again, which fails again. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (page), "win.reconnect", NULL));
+  g_assert_null (cloche_window_get_service_error (window));
+  wait_for (has_service_error, window, SHORT_TIMEOUT_S);
+  g_assert_nonnull (cloche_window_get_service_error (window));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
+typedef struct
+{
+  ClocheOverviewPage *page;
+  GtkWidget          *widget;
+} ToggleWait;
+
+static gboolean
+toggle_settled (gpointer data)
+{
+  ToggleWait *wait = data;
+
+  return gtk_widget_get_mapped (wait->widget)
+         || gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (wait->page)));
+}
+
+static void
+toggle_agent_mode (ClocheOverviewPage *page,
+                   GtkWidget          *button,
+                   GtkWidget          *then_shown,
+                   guint               timeout_s)
+{
+  ToggleWait wait = { page, then_shown };
+
+  g_assert_true (gtk_widget_get_mapped (button));
+  g_assert_true (gtk_widget_is_sensitive (button));
+  /* As Enter or Space on the focused button would. */
+  g_assert_true (gtk_widget_activate (button));
+
+  wait_for (toggle_settled, &wait, timeout_s);
+  if (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))))
+    g_test_message ("The page shows an error: %s",
+                    gtk_label_get_label (_cloche_overview_page_get_error_label (page)));
+  g_assert_true (gtk_widget_get_mapped (then_shown));
+}
+
+/* The uptime counts while the VM runs, without any property change. */
+static void
+check_uptime_ticks (ClocheOverviewPage *page)
+{
+  GtkLabel *uptime = _cloche_overview_page_get_uptime_label (page);
+  g_autofree char *before = g_strdup (gtk_label_get_label (uptime));
+  LabelWait wait = { uptime, before };
+
+  g_assert_cmpstr (before, !=, "Not running");
+  g_assert_true (wait_for (label_changed, &wait, 5));
+}
+
+static void
+test_window_agent_mode (void)
+{
+  const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
+  const char *program = g_getenv ("CLOCHE_TEST_DAEMON");
+  g_autofree char *manifest = NULL;
+  g_autoptr(GArray) qemus = NULL;
+  Daemon daemon = { 0 };
+  ClocheOverviewPage *page;
+  ClocheWindow *window;
+  GtkWidget *open_button;
+  GtkWidget *close_button;
+
+  manifest = g_build_filename (bundle != NULL ? bundle : "", "manifest.json", NULL);
+  if (bundle == NULL || *bundle == '\0' || !g_file_test (manifest, G_FILE_TEST_IS_REGULAR))
+    {
+      g_test_skip ("No VM bundle: set CLOCHE_TEST_BUNDLE to a folder with a manifest.json");
+      return;
+    }
+  if (program == NULL || !g_file_test (program, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_test_skip ("No daemon: set CLOCHE_TEST_DAEMON to the cloche-daemon binary");
+      return;
+    }
+
+  daemon_start (&daemon, program, bundle);
+
+  window = g_object_ref (cloche_window_new (NULL));
+  page = _cloche_window_get_overview_page (window);
+  open_button = _cloche_overview_page_get_open_button (page);
+  close_button = _cloche_overview_page_get_close_button (page);
+  gtk_window_present (GTK_WINDOW (window));
+
+  /* Showing the dashboard must not boot anything. */
+  wait_for (is_mapped, open_button, SHORT_TIMEOUT_S);
+  wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
+  qemus = find_qemu_descendants (daemon_get_pid (&daemon));
+  g_assert_cmpuint (qemus->len, ==, 0);
+  save_screenshot (GTK_WIDGET (window), "overview-stopped");
+
+  toggle_agent_mode (page, open_button, close_button, BOOT_TIMEOUT_S);
+  wait_for_state (page, "Running", BOOT_TIMEOUT_S);
+  g_clear_pointer (&qemus, g_array_unref);
+  qemus = find_qemu_descendants (daemon_get_pid (&daemon));
+  g_assert_cmpuint (qemus->len, ==, 1);
+  wait_for_label (_cloche_overview_page_get_sessions_label (page), "1", SHORT_TIMEOUT_S);
+  check_uptime_ticks (page);
+  save_screenshot (GTK_WIDGET (window), "overview-running");
+
+  toggle_agent_mode (page, close_button, open_button, SHORT_TIMEOUT_S);
+  wait_for_label (_cloche_overview_page_get_sessions_label (page), "0", SHORT_TIMEOUT_S);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+
+  daemon_stop (&daemon);
+}
+
+static void
+load_app_style (void)
+{
+  g_autoptr(GtkCssProvider) provider = gtk_css_provider_new ();
+
+  /* What AdwApplication does for the app, so the page looks the same here. */
+  gtk_css_provider_load_from_resource (provider, "/io/github/cloche/Cloche/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (provider),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  GTestDBus *bus;
+  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
+  int ret;
+
+  /* A private bus before anything connects to the session bus, libadwaita's
+   * settings portal lookup included. It unsets DISPLAY against X11
+   * autolaunch of a bus; this test needs the display Xvfb gave it. */
+  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (bus);
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  load_app_style ();
+
+  g_test_add_func ("/window/no-service", test_window_no_service);
+  g_test_add_func ("/window/agent-mode", test_window_agent_mode);
+
+  ret = g_test_run ();
+
+  /* libadwaita keeps its settings proxy, and so the bus connection, to the
+   * end: g_test_dbus_down(), which unreffing a running GTestDBus also does,
+   * would wait for it in vain. Stop the bus and let the process end. */
+  g_test_dbus_stop (bus);
+
+  return ret;
+}
