@@ -50,6 +50,7 @@ struct _ClocheVm
   ClocheQmpClient  *qmp;
   ClocheGuestAgent *agent;
   char             *stop_reason;
+  GError           *boot_error;      /* set from a failed boot until QEMU exits */
   guint             stop_timer;
 
   GQueue            start_tasks;
@@ -201,20 +202,29 @@ drop_channels (ClocheVm *self)
   g_clear_handle_id (&self->stop_timer, g_source_remove);
 }
 
+/* The state changes once QEMU is gone, so that "crashed" never leaves a
+ * QEMU behind; on_process_exited() finishes the job. */
 static void
 fail_boot (ClocheVm     *self,
            const GError *error)
 {
+  if (self->boot_error == NULL)
+    self->boot_error = g_error_copy (error);
+  g_subprocess_force_exit (self->process);
+}
+
+static void
+finish_failed_boot (ClocheVm *self)
+{
+  g_autoptr(GError) boot_error = g_steal_pointer (&self->boot_error);
   g_autoptr(GError) full = NULL;
   g_autofree char *console = NULL;
 
   capture_console_tail (self);
   console = console_summary (self);
-  full = g_error_new (error->domain, error->code, "%s; %s", error->message, console);
-  set_state (self, CLOCHE_VM_STATE_CRASHED, error->message);
-  if (self->process != NULL)
-    g_subprocess_force_exit (self->process);
-  drop_channels (self);
+  full = g_error_new (boot_error->domain, boot_error->code, "%s; %s",
+                      boot_error->message, console);
+  set_state (self, CLOCHE_VM_STATE_CRASHED, boot_error->message);
   complete_tasks (&self->start_tasks, full);
 }
 
@@ -279,9 +289,12 @@ on_process_exited (GObject      *object,
     {
       g_autofree char *reason = g_steal_pointer (&self->stop_reason);
 
+      g_clear_error (&self->boot_error);
       set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
     }
-  else if (self->state != CLOCHE_VM_STATE_CRASHED)
+  else if (self->boot_error != NULL)
+    finish_failed_boot (self);
+  else
     on_unexpected_exit (self, process);
   g_clear_object (&self->process);
 
@@ -715,6 +728,7 @@ cloche_vm_finalize (GObject *object)
   g_free (self->accelerator_reason);
   g_free (self->state_reason);
   g_free (self->stop_reason);
+  g_clear_error (&self->boot_error);
   g_strfreev (self->console_tail);
 
   G_OBJECT_CLASS (cloche_vm_parent_class)->finalize (object);

@@ -34,8 +34,15 @@ flag_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Iterates the main context until @check holds or @timeout_s passes; the
- * timeout source doubles as the wake-up, so nothing sleeps or busy-waits. */
+static gboolean
+tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the main context until @check holds or @timeout_s passes. Some
+ * conditions change with no event in this process (a VM process dying), so
+ * a tick wakes the loop to look again. */
 static gboolean
 wait_for (CheckFunc check,
           gpointer  data,
@@ -43,11 +50,13 @@ wait_for (CheckFunc check,
 {
   gboolean timed_out = FALSE;
   guint source = g_timeout_add_seconds (timeout_s, flag_cb, &timed_out);
+  guint tick = g_timeout_add (50, tick_cb, NULL);
 
   while (!check (data) && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (!timed_out)
     g_source_remove (source);
+  g_source_remove (tick);
 
   return check (data);
 }
