@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+#include "clochectl.h"
+
+static char *
+format_uptime (gint64 booted_at)
+{
+  gint64 seconds;
+
+  if (booted_at == 0)
+    return g_strdup ("-");
+  seconds = MAX (0, (g_get_real_time () - booted_at) / G_USEC_PER_SEC);
+  return g_strdup_printf ("%" G_GINT64_FORMAT ":%02d:%02d", seconds / 3600,
+                          (int) (seconds / 60 % 60), (int) (seconds % 60));
+}
+
+static void
+print_status_text (ClocheDbusDaemon *daemon)
+{
+  g_autofree char *uptime = format_uptime (cloche_dbus_daemon_get_booted_at (daemon));
+  const char *reason = cloche_dbus_daemon_get_state_reason (daemon);
+  const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
+
+  g_print ("State:        %s%s%s%s\n", cloche_dbus_daemon_get_state (daemon),
+           reason != NULL && reason[0] ? " (" : "", reason ? reason : "",
+           reason != NULL && reason[0] ? ")" : "");
+  g_print ("Accelerator:  %s — %s\n", cloche_dbus_daemon_get_accelerator (daemon),
+           cloche_dbus_daemon_get_accelerator_reason (daemon));
+  g_print ("Uptime:       %s\n", uptime);
+  g_print ("Sessions:     %u open\n", cloche_dbus_daemon_get_open_sessions (daemon));
+  g_print ("Idle timeout: %u s\n", cloche_dbus_daemon_get_idle_timeout (daemon));
+  g_print ("Bundle:       %s\n", cloche_dbus_daemon_get_bundle_path (daemon));
+  for (guint i = 0; console != NULL && console[i] != NULL; i++)
+    g_print ("%s %s\n", i == 0 ? "Console:     " : "             ", console[i]);
+}
+
+static void
+print_status_json (ClocheDbusDaemon *daemon)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "state");
+  json_builder_add_string_value (builder, cloche_dbus_daemon_get_state (daemon));
+  json_builder_set_member_name (builder, "state_reason");
+  json_builder_add_string_value (builder, cloche_dbus_daemon_get_state_reason (daemon));
+  json_builder_set_member_name (builder, "accelerator");
+  json_builder_add_string_value (builder, cloche_dbus_daemon_get_accelerator (daemon));
+  json_builder_set_member_name (builder, "accelerator_reason");
+  json_builder_add_string_value (builder, cloche_dbus_daemon_get_accelerator_reason (daemon));
+  json_builder_set_member_name (builder, "booted_at_us");
+  json_builder_add_int_value (builder, cloche_dbus_daemon_get_booted_at (daemon));
+  json_builder_set_member_name (builder, "open_sessions");
+  json_builder_add_int_value (builder, cloche_dbus_daemon_get_open_sessions (daemon));
+  json_builder_set_member_name (builder, "idle_timeout_s");
+  json_builder_add_int_value (builder, cloche_dbus_daemon_get_idle_timeout (daemon));
+  json_builder_set_member_name (builder, "bundle_path");
+  json_builder_add_string_value (builder, cloche_dbus_daemon_get_bundle_path (daemon));
+  json_builder_set_member_name (builder, "console_tail");
+  json_builder_begin_array (builder);
+  for (guint i = 0; console != NULL && console[i] != NULL; i++)
+    json_builder_add_string_value (builder, console[i]);
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  g_print ("%s\n", text);
+}
+
+int
+clochectl_status (ClocheDbusDaemon  *daemon,
+            int                argc,
+            char             **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  if (!clochectl_parse_options (&argc, &argv, entries, "- show the sandbox VM"))
+    return 2;
+  if (cloche_dbus_daemon_get_state (daemon) == NULL)
+    {
+      g_printerr ("clochectl: the Cloche service (%s) is not running and could not be started\n",
+                  DAEMON_BUS_NAME);
+      return EXIT_FAILURE;
+    }
+  if (json)
+    print_status_json (daemon);
+  else
+    print_status_text (daemon);
+  return EXIT_SUCCESS;
+}
+

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "cloche-dbus-generated.h"
+#include "cloche-error.h"
+
+G_BEGIN_DECLS
+
+/* A command: argv[0] is its own name; returns the exit status. */
+typedef int (*CommandFunc) (ClocheDbusDaemon *daemon, int argc, char **argv);
+
+int      clochectl_fail          (const char     *what,
+                                  const GError   *error);
+int      clochectl_usage         (void);
+gboolean clochectl_parse_options (int            *argc,
+                                  char         ***argv,
+                                  GOptionEntry   *entries,
+                                  const char     *what);
+
+int      clochectl_status        (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_session       (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_exec          (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_vm            (ClocheDbusDaemon *daemon, int argc, char **argv);
+
+G_END_DECLS
