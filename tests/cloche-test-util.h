@@ -61,6 +61,15 @@ cloche_test_peer_write (GIOStream  *peer,
   g_assert_no_error (error);
 }
 
+/* A GAsyncReadyCallback that keeps the result in *user_data. */
+static inline void
+cloche_test_store_result (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
 /* One line the client under test wrote, read while its main context runs
  * (its writes are asynchronous). */
 static inline char *

@@ -20,6 +20,9 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_VM_NOT_RUNNING, "io.github.cloche.Error.VmNotRunning" },
   { CLOCHE_ERROR_SESSION_NOT_FOUND, "io.github.cloche.Error.SessionNotFound" },
   { CLOCHE_ERROR_EXEC_TIMEOUT, "io.github.cloche.Error.ExecTimeout" },
+  { CLOCHE_ERROR_SESSION_DAMAGED, "io.github.cloche.Error.SessionDamaged" },
+  { CLOCHE_ERROR_MOUNT_REFUSED, "io.github.cloche.Error.MountRefused" },
+  { CLOCHE_ERROR_SESSION_OPEN, "io.github.cloche.Error.SessionOpen" },
 };
 
 GQuark

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Validation of a host folder before anything is attached: the canonical
+ * path (every symlink resolved, so a link cannot smuggle in what its target
+ * would not pass), then the deny list in both directions (the folder must
+ * not be a denied one, inside one, or contain one: mounting ~ would hand
+ * over ~/.ssh), then home. Each refusal names the rule.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "cloche-error.h"
+#include "cloche-mount-check.h"
+
+static const char * const default_deny[] = {
+  "~/.ssh", "~/.gnupg", "~/.local/share/keyrings", "/", "/etc", NULL
+};
+
+const ClocheMountRules *
+cloche_mount_rules_default (void)
+{
+  static const ClocheMountRules rules = { NULL, default_deny, FALSE };
+
+  return &rules;
+}
+
+static char *
+expand_home (const char *rule,
+             const char *home)
+{
+  if (g_str_equal (rule, "~"))
+    return g_strdup (home);
+  if (g_str_has_prefix (rule, "~/"))
+    return g_build_filename (home, rule + 2, NULL);
+  return g_strdup (rule);
+}
+
+/* TRUE when @path is @dir or below it. */
+static gboolean
+is_within (const char *path,
+           const char *dir)
+{
+  gsize length = strlen (dir);
+
+  if (g_str_equal (dir, "/"))
+    return TRUE;
+  return strncmp (path, dir, length) == 0 && (path[length] == '\0' || path[length] == '/');
+}
+
+static gboolean
+check_deny (const char              *canonical,
+            const char              *home,
+            const ClocheMountRules  *rules,
+            GError                 **error)
+{
+  for (guint i = 0; rules->deny != NULL && rules->deny[i] != NULL; i++)
+    {
+      g_autofree char *denied = expand_home (rules->deny[i], home);
+      /* "/" denies only itself: everything is below it. */
+      gboolean hit = g_str_equal (denied, "/") ? g_str_equal (canonical, "/")
+                     : is_within (canonical, denied) || is_within (denied, canonical);
+
+      if (hit)
+        {
+          g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                       "%s cannot be mounted: the deny rule \"%s\" covers %s",
+                       canonical, rules->deny[i], denied);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+static char *
+canonicalize (const char  *path,
+              GError     **error)
+{
+  char *resolved;
+
+  if (!g_path_is_absolute (path))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                   "%s cannot be mounted: give an absolute path", path);
+      return NULL;
+    }
+  resolved = realpath (path, NULL);
+  if (resolved == NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                   "%s cannot be mounted: %s", path, g_strerror (errno));
+      return NULL;
+    }
+  if (!g_file_test (resolved, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                   "%s cannot be mounted: it is not a folder", path);
+      free (resolved);
+      return NULL;
+    }
+  return resolved;
+}
+
+/**
+ * cloche_mount_check:
+ * @path: an absolute host path, as the user gave it
+ *
+ * Returns: (transfer full): the canonical path to mount, or %NULL with
+ *   %CLOCHE_ERROR_MOUNT_REFUSED naming the rule that refused it
+ */
+char *
+cloche_mount_check (const char              *path,
+                    const ClocheMountRules  *rules,
+                    GError                 **error)
+{
+  g_autofree char *canonical = NULL;
+  g_autofree char *home = NULL;
+  char *resolved;
+
+  resolved = canonicalize (path, error);
+  if (resolved == NULL)
+    return NULL;
+  canonical = g_strdup (resolved);
+  free (resolved);
+
+  resolved = realpath (rules->home != NULL ? rules->home : g_get_home_dir (), NULL);
+  home = g_strdup (resolved != NULL ? resolved : g_get_home_dir ());
+  free (resolved);
+
+  if (!check_deny (canonical, home, rules, error))
+    return NULL;
+  if (!rules->allow_outside_home && !is_within (canonical, home))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                   "%s cannot be mounted: it is outside your home folder %s, and the "
+                   "policy does not allow folders outside home", canonical, home);
+      return NULL;
+    }
+  return g_steal_pointer (&canonical);
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "cloche-session.h"
+
+G_BEGIN_DECLS
+
+/* A session as listed: the record and what its folder takes on disk. */
+typedef struct
+{
+  ClocheSession *session;
+  guint64        size;
+  gboolean       stale;
+} ClocheSessionEntry;
+
+void cloche_session_entry_free (ClocheSessionEntry *entry);
+
+/* Progress of a cleanup, reported on the thread that started it. */
+typedef void (*ClocheCleanupProgress) (guint    done,
+                                       guint    total,
+                                       guint64  freed,
+                                       gpointer user_data);
+
+#define CLOCHE_TYPE_SESSION_STORE (cloche_session_store_get_type ())
+G_DECLARE_FINAL_TYPE (ClocheSessionStore, cloche_session_store, CLOCHE, SESSION_STORE, GObject)
+
+char               *cloche_session_store_default_root (void);
+ClocheSessionStore *cloche_session_store_new          (const char             *root);
+const char         *cloche_session_store_get_root     (ClocheSessionStore     *self);
+char               *cloche_session_store_dup_work_dir (ClocheSessionStore     *self,
+                                                       const char             *id);
+gboolean            cloche_session_store_create       (ClocheSessionStore     *self,
+                                                       ClocheSession          *session,
+                                                       GError                **error);
+gboolean            cloche_session_store_save         (ClocheSessionStore     *self,
+                                                       ClocheSession          *session,
+                                                       GError                **error);
+ClocheSession      *cloche_session_store_load         (ClocheSessionStore     *self,
+                                                       const char             *id);
+void                cloche_session_store_list_async   (ClocheSessionStore     *self,
+                                                       guint                   stale_after_days,
+                                                       GCancellable           *cancellable,
+                                                       GAsyncReadyCallback     callback,
+                                                       gpointer                user_data);
+GPtrArray          *cloche_session_store_list_finish  (ClocheSessionStore     *self,
+                                                       GAsyncResult           *result,
+                                                       GError                **error);
+void                cloche_session_store_cleanup_async (ClocheSessionStore    *self,
+                                                        guint                  stale_after_days,
+                                                        gboolean               dry_run,
+                                                        ClocheCleanupProgress  progress,
+                                                        gpointer               progress_data,
+                                                        GCancellable          *cancellable,
+                                                        GAsyncReadyCallback    callback,
+                                                        gpointer               user_data);
+GPtrArray          *cloche_session_store_cleanup_finish (ClocheSessionStore   *self,
+                                                         GAsyncResult         *result,
+                                                         guint64              *freed,
+                                                         GError              **error);
+
+G_END_DECLS

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cloche-error.h"
+#include "cloche-mount-check.h"
+
+typedef struct
+{
+  char             *home;
+  ClocheMountRules  rules;
+} Fixture;
+
+static void
+make_dir (Fixture    *fixture,
+          const char *relative)
+{
+  g_autofree char *path = g_build_filename (fixture->home, relative, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (path, 0700), ==, 0);
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("cloche-home-XXXXXX", &error);
+
+  g_assert_no_error (error);
+  /* Canonical, so that paths compare even where /tmp is a link. */
+  fixture->home = realpath (tmp, NULL);
+  fixture->rules = *cloche_mount_rules_default ();
+  fixture->rules.home = fixture->home;
+  make_dir (fixture, "project/src");
+  make_dir (fixture, ".ssh");
+  make_dir (fixture, ".local/share/keyrings");
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autofree char *command = g_strdup_printf ("rm -rf '%s'", fixture->home);
+
+  g_assert_cmpint (system (command), ==, 0);
+  free (fixture->home);
+}
+
+static char *
+check (Fixture     *fixture,
+       const char  *relative,
+       GError     **error)
+{
+  g_autofree char *path = g_build_filename (fixture->home, relative, NULL);
+
+  return cloche_mount_check (path, &fixture->rules, error);
+}
+
+static void
+test_allowed (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = check (fixture, "project/src/../src", &error);
+  g_autofree char *expected = g_build_filename (fixture->home, "project", "src", NULL);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (canonical, ==, expected);
+}
+
+static void
+assert_refused (Fixture    *fixture,
+                const char *relative,
+                const char *rule_text)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = check (fixture, relative, &error);
+
+  g_assert_null (canonical);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  if (strstr (error->message, rule_text) == NULL)
+    g_error ("\"%s\" does not name the rule \"%s\"", error->message, rule_text);
+}
+
+static void
+test_denied (Fixture       *fixture,
+             gconstpointer  data)
+{
+  assert_refused (fixture, ".ssh", "\"~/.ssh\"");
+  assert_refused (fixture, ".local/share/keyrings", "\"~/.local/share/keyrings\"");
+}
+
+/* The home folder holds ~/.ssh: mounting it would hand over the keys. */
+static void
+test_containing_denied (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  assert_refused (fixture, "", "\"~/.ssh\"");
+  assert_refused (fixture, ".local", "\"~/.local/share/keyrings\"");
+}
+
+static void
+test_symlink_resolved (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autofree char *to_ssh = g_build_filename (fixture->home, "project", "keys", NULL);
+  g_autofree char *to_etc = g_build_filename (fixture->home, "project", "etc", NULL);
+  g_autofree char *ssh = g_build_filename (fixture->home, ".ssh", NULL);
+
+  g_assert_cmpint (symlink (ssh, to_ssh), ==, 0);
+  g_assert_cmpint (symlink ("/etc", to_etc), ==, 0);
+  assert_refused (fixture, "project/keys", "\"~/.ssh\"");
+  assert_refused (fixture, "project/etc", "\"/etc\"");
+}
+
+static void
+test_outside_home (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = NULL;
+
+  g_assert_null (cloche_mount_check ("/usr/share", &fixture->rules, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  g_assert_true (strstr (error->message, "outside your home folder") != NULL);
+  g_clear_error (&error);
+
+  fixture->rules.allow_outside_home = TRUE;
+  canonical = cloche_mount_check ("/usr/share", &fixture->rules, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (canonical, ==, "/usr/share");
+
+  g_assert_null (cloche_mount_check ("/", &fixture->rules, NULL));
+  g_assert_null (cloche_mount_check ("/etc/ssl", &fixture->rules, NULL));
+}
+
+static void
+test_bad_paths (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *file = g_build_filename (fixture->home, "project", "notes.txt", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (file, "x", -1, NULL);
+  assert_refused (fixture, "project/notes.txt", "not a folder");
+  assert_refused (fixture, "missing", "No such file or directory");
+  g_assert_null (cloche_mount_check ("relative/path", &fixture->rules, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/mount-check/allowed", test_allowed);
+  ADD ("/mount-check/denied", test_denied);
+  ADD ("/mount-check/containing-denied", test_containing_denied);
+  ADD ("/mount-check/symlink-resolved", test_symlink_resolved);
+  ADD ("/mount-check/outside-home", test_outside_home);
+  ADD ("/mount-check/bad-paths", test_bad_paths);
+#undef ADD
+
+  return g_test_run ();
+}

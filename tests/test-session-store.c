@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cloche-error.h"
+#include "cloche-session-store.h"
+#include "cloche-test-util.h"
+
+#define DAY_S (24 * 3600)
+
+typedef struct
+{
+  char               *dir;       /* holds sessions/ and outside/ */
+  char               *root;
+  ClocheSessionStore *store;
+} Fixture;
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fixture->dir = g_dir_make_tmp ("cloche-store-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->root = g_build_filename (fixture->dir, "sessions", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (fixture->root, 0700), ==, 0);
+  fixture->store = cloche_session_store_new (fixture->root);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autofree char *command = g_strdup_printf ("rm -rf '%s'", fixture->dir);
+
+  g_clear_object (&fixture->store);
+  g_assert_cmpint (system (command), ==, 0);
+  g_free (fixture->root);
+  g_free (fixture->dir);
+}
+
+static char *
+write_file (const char *dir,
+            const char *name,
+            const char *contents)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+/* A session.json written as an older daemon or a crash left it. */
+static void
+write_record (Fixture    *fixture,
+              const char *id,
+              const char *state,
+              int         days_idle,
+              gboolean    pinned)
+{
+  g_autofree char *dir = g_build_filename (fixture->root, id, "work", NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) then = g_date_time_add_days (now, -days_idle);
+  g_autofree char *when = g_date_time_format_iso8601 (then);
+  g_autofree char *json = g_strdup_printf (
+    "{\"version\": 1, \"id\": \"%s\", \"title\": \"t\", \"client\": \":1.1\",\n"
+    " \"created\": \"%s\", \"last_active\": \"%s\", \"state\": \"%s\",\n"
+    " \"pinned\": %s, \"mounts\": []}\n",
+    id, when, when, state, pinned ? "true" : "false");
+  g_autofree char *parent = g_path_get_dirname (dir);
+  g_autofree char *path = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  path = write_file (parent, "session.json", json);
+}
+
+static GPtrArray *
+list (Fixture *fixture)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *entries;
+
+  cloche_session_store_list_async (fixture->store, 7, NULL, cloche_test_store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  entries = cloche_session_store_list_finish (fixture->store, result, &error);
+  g_assert_no_error (error);
+  return entries;
+}
+
+static ClocheSessionEntry *
+find (GPtrArray  *entries,
+      const char *id)
+{
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ClocheSessionEntry *entry = g_ptr_array_index (entries, i);
+
+      if (g_str_equal (cloche_session_get_id (entry->session), id))
+        return entry;
+    }
+  return NULL;
+}
+
+static void
+test_roundtrip (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(ClocheSession) session = cloche_session_new ("refactor", ":1.42");
+  g_autoptr(ClocheSession) loaded = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *work = NULL;
+  ClocheSessionMount *mount;
+
+  cloche_session_add_mount (session, cloche_session_mount_new ("/home/u/src", "src", TRUE));
+  cloche_session_set_pinned (session, TRUE);
+  cloche_session_store_create (fixture->store, session, &error);
+  g_assert_no_error (error);
+  work = cloche_session_store_dup_work_dir (fixture->store, cloche_session_get_id (session));
+  g_assert_true (g_file_test (work, G_FILE_TEST_IS_DIR));
+
+  loaded = cloche_session_store_load (fixture->store, cloche_session_get_id (session));
+  g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_OPEN);
+  g_assert_cmpstr (cloche_session_get_title (loaded), ==, "refactor");
+  g_assert_cmpstr (cloche_session_get_client (loaded), ==, ":1.42");
+  g_assert_true (cloche_session_get_pinned (loaded));
+  g_assert_cmpint (cloche_session_get_created (loaded) / G_USEC_PER_SEC, ==,
+                   cloche_session_get_created (session) / G_USEC_PER_SEC);
+  g_assert_cmpuint (cloche_session_get_mounts (loaded)->len, ==, 1);
+  mount = g_ptr_array_index (cloche_session_get_mounts (loaded), 0);
+  g_assert_cmpstr (mount->path, ==, "/home/u/src");
+  g_assert_true (mount->readonly);
+}
+
+/* Saving goes through a temporary file: none is left, the record is whole. */
+static void
+test_save_is_atomic (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(ClocheSession) session = cloche_session_new ("t", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(GDir) listing = NULL;
+  const char *name;
+  guint files = 0;
+
+  cloche_session_store_create (fixture->store, session, &error);
+  for (guint i = 0; i < 20; i++)
+    {
+      cloche_session_set_state (session, i % 2 ? CLOCHE_SESSION_STATE_OPEN
+                                               : CLOCHE_SESSION_STATE_CLOSED);
+      cloche_session_store_save (fixture->store, session, &error);
+      g_assert_no_error (error);
+    }
+  dir = g_build_filename (fixture->root, cloche_session_get_id (session), NULL);
+  listing = g_dir_open (dir, 0, NULL);
+  while ((name = g_dir_read_name (listing)) != NULL)
+    {
+      g_assert_true (g_str_equal (name, "session.json") || g_str_equal (name, "work"));
+      files++;
+    }
+  g_assert_cmpuint (files, ==, 2);
+}
+
+static void
+assert_damaged (Fixture    *fixture,
+                const char *id,
+                const char *reason_part)
+{
+  g_autoptr(ClocheSession) session = cloche_session_store_load (fixture->store, id);
+
+  g_assert_cmpint (cloche_session_get_state (session), ==, CLOCHE_SESSION_STATE_DAMAGED);
+  if (strstr (cloche_session_get_damage (session), reason_part) == NULL)
+    g_error ("damage \"%s\" does not say \"%s\"", cloche_session_get_damage (session),
+             reason_part);
+}
+
+static void
+test_damaged (Fixture       *fixture,
+              gconstpointer  data)
+{
+  const char *ids[] = { "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc", "dddddddddddd" };
+  g_autoptr(GPtrArray) entries = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autofree char *dir = g_build_filename (fixture->root, ids[i], NULL);
+      g_mkdir_with_parents (dir, 0700);
+    }
+  g_free (write_file (fixture->root, "aaaaaaaaaaaa/session.json", "{\"id\": \"aaaaaaaaaaaa\",\n \"sta"));
+  g_free (write_file (fixture->root, "bbbbbbbbbbbb/session.json", ""));
+  g_free (write_file (fixture->root, "dddddddddddd/session.json",
+                      "{\"id\": \"somethingelse\", \"state\": \"open\"}"));
+
+  assert_damaged (fixture, "aaaaaaaaaaaa", "2:");
+  assert_damaged (fixture, "bbbbbbbbbbbb", "not a JSON object");
+  assert_damaged (fixture, "cccccccccccc", "cannot be read");
+  assert_damaged (fixture, "dddddddddddd", "does not match");
+
+  /* Listing shows them and deletes nothing. */
+  entries = list (fixture);
+  g_assert_cmpuint (entries->len, ==, 4);
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autofree char *dir = g_build_filename (fixture->root, ids[i], NULL);
+      g_assert_true (g_file_test (dir, G_FILE_TEST_IS_DIR));
+    }
+}
+
+static void
+set_folder_age (Fixture    *fixture,
+                const char *id,
+                int         days)
+{
+  g_autofree char *dir = g_build_filename (fixture->root, id, NULL);
+  struct timespec times[2];
+
+  times[0].tv_sec = times[1].tv_sec = time (NULL) - days * DAY_S;
+  times[0].tv_nsec = times[1].tv_nsec = 0;
+  g_assert_cmpint (utimensat (AT_FDCWD, dir, times, 0), ==, 0);
+}
+
+static void
+test_stale (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autofree char *dir = g_build_filename (fixture->root, "eeeeeeeeeeee", NULL);
+  g_autofree char *big = NULL;
+  g_autofree char *work = g_build_filename (fixture->root, "111111111111", "work", NULL);
+  g_autofree char *blob = g_strnfill (64 * 1024, 'x');
+
+  write_record (fixture, "111111111111", "closed", 8, FALSE);
+  write_record (fixture, "222222222222", "closed", 2, FALSE);
+  write_record (fixture, "333333333333", "open", 30, FALSE);
+  write_record (fixture, "444444444444", "closed", 30, TRUE);
+  g_mkdir_with_parents (dir, 0700);
+  set_folder_age (fixture, "eeeeeeeeeeee", 9);
+  big = write_file (work, "data.bin", blob);
+
+  entries = list (fixture);
+  g_assert_cmpuint (entries->len, ==, 5);
+  g_assert_true (find (entries, "111111111111")->stale);
+  g_assert_false (find (entries, "222222222222")->stale);
+  g_assert_false (find (entries, "333333333333")->stale);   /* open */
+  g_assert_false (find (entries, "444444444444")->stale);   /* pinned */
+  g_assert_true (find (entries, "eeeeeeeeeeee")->stale);    /* damaged, old */
+  g_assert_cmpuint (find (entries, "111111111111")->size, >=, 64 * 1024);
+}
+
+typedef struct
+{
+  guint   calls;
+  guint   last_done;
+  guint   last_total;
+} ProgressLog;
+
+static void
+on_progress (guint    done,
+             guint    total,
+             guint64  freed,
+             gpointer user_data)
+{
+  ProgressLog *log = user_data;
+
+  log->calls++;
+  log->last_done = done;
+  log->last_total = total;
+}
+
+static GPtrArray *
+cleanup (Fixture     *fixture,
+         gboolean     dry_run,
+         guint64     *freed,
+         ProgressLog *log)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GPtrArray *removed;
+
+  cloche_session_store_cleanup_async (fixture->store, 7, dry_run, on_progress, log, NULL,
+                                      cloche_test_store_result, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  removed = cloche_session_store_cleanup_finish (fixture->store, result, freed, &error);
+  g_assert_no_error (error);
+  return removed;
+}
+
+/* Only stale sessions go; a link out of a session is removed as a link,
+ * and a link in the sessions folder itself is not a session at all. */
+static void
+test_cleanup (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autofree char *outside = g_build_filename (fixture->dir, "outside", NULL);
+  g_autofree char *precious = NULL;
+  g_autofree char *link_in_work = g_build_filename (fixture->root, "111111111111", "work",
+                                                    "escape", NULL);
+  g_autofree char *link_in_root = g_build_filename (fixture->root, "555555555555", NULL);
+  g_autofree char *old = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autofree char *kept = g_build_filename (fixture->root, "444444444444", NULL);
+  g_autoptr(GPtrArray) dry = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  ProgressLog log = { 0 };
+  guint64 dry_freed = 0, freed = 0;
+
+  g_mkdir_with_parents (outside, 0700);
+  precious = write_file (outside, "precious.txt", "keep me");
+  write_record (fixture, "111111111111", "closed", 8, FALSE);
+  write_record (fixture, "333333333333", "open", 30, FALSE);
+  write_record (fixture, "444444444444", "closed", 30, TRUE);
+  g_assert_cmpint (symlink (outside, link_in_work), ==, 0);
+  g_assert_cmpint (symlink (outside, link_in_root), ==, 0);
+  set_folder_age (fixture, "111111111111", 8);
+
+  dry = cleanup (fixture, TRUE, &dry_freed, &log);
+  g_assert_cmpuint (dry->len, ==, 1);
+  g_assert_true (g_file_test (old, G_FILE_TEST_IS_DIR));
+  g_assert_cmpuint (dry_freed, >, 0);
+
+  removed = cleanup (fixture, FALSE, &freed, &log);
+  g_assert_cmpuint (removed->len, ==, 1);
+  g_assert_cmpstr (cloche_session_get_id (((ClocheSessionEntry *) removed->pdata[0])->session),
+                   ==, "111111111111");
+  g_assert_cmpuint (freed, ==, dry_freed);
+  g_assert_false (g_file_test (old, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_DIR));
+  g_assert_true (g_file_test (precious, G_FILE_TEST_IS_REGULAR));
+  g_assert_true (g_file_test (link_in_root, G_FILE_TEST_IS_SYMLINK));
+  g_assert_cmpuint (log.calls, >=, 1);
+  g_assert_cmpuint (log.last_done, ==, log.last_total);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("/session-store/roundtrip", test_roundtrip);
+  ADD ("/session-store/save-is-atomic", test_save_is_atomic);
+  ADD ("/session-store/damaged", test_damaged);
+  ADD ("/session-store/stale", test_stale);
+  ADD ("/session-store/cleanup", test_cleanup);
+#undef ADD
+
+  return g_test_run ();
+}
