@@ -13,6 +13,9 @@
 
 #define DAY_S (24 * 3600)
 
+/* The sessions the daemon has open; others recorded "open" are leftovers. */
+static const char * const open_ids[] = { "333333333333", NULL };
+
 typedef struct
 {
   char               *dir;       /* holds sessions/ and outside/ */
@@ -89,7 +92,7 @@ list (Fixture *fixture)
   g_autoptr(GError) error = NULL;
   GPtrArray *entries;
 
-  cloche_session_store_list_async (fixture->store, 7, NULL, cloche_test_store_result, &result);
+  cloche_session_store_list_async (fixture->store, open_ids, 7, NULL, cloche_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);
   entries = cloche_session_store_list_finish (fixture->store, result, &error);
@@ -243,12 +246,17 @@ test_stale (Fixture       *fixture,
   write_record (fixture, "222222222222", "closed", 2, FALSE);
   write_record (fixture, "333333333333", "open", 30, FALSE);
   write_record (fixture, "444444444444", "closed", 30, TRUE);
+  write_record (fixture, "666666666666", "open", 30, FALSE);
   g_mkdir_with_parents (dir, 0700);
   set_folder_age (fixture, "eeeeeeeeeeee", 9);
   big = write_file (work, "data.bin", blob);
 
   entries = list (fixture);
-  g_assert_cmpuint (entries->len, ==, 5);
+  g_assert_cmpuint (entries->len, ==, 6);
+  /* Recorded open by a daemon that is gone: closed, and stale. */
+  g_assert_cmpint (cloche_session_get_state (find (entries, "666666666666")->session),
+                   ==, CLOCHE_SESSION_STATE_CLOSED);
+  g_assert_true (find (entries, "666666666666")->stale);
   g_assert_true (find (entries, "111111111111")->stale);
   g_assert_false (find (entries, "222222222222")->stale);
   g_assert_false (find (entries, "333333333333")->stale);   /* open */
@@ -287,7 +295,7 @@ cleanup (Fixture     *fixture,
   g_autoptr(GError) error = NULL;
   GPtrArray *removed;
 
-  cloche_session_store_cleanup_async (fixture->store, 7, dry_run, on_progress, log, NULL,
+  cloche_session_store_cleanup_async (fixture->store, open_ids, 7, dry_run, on_progress, log, NULL,
                                       cloche_test_store_result, &result);
   while (result == NULL)
     g_main_context_iteration (NULL, TRUE);

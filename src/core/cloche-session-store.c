@@ -148,6 +148,7 @@ cloche_session_store_load (ClocheSessionStore *self,
 
 typedef struct
 {
+  GStrv                  open_ids;
   guint                  stale_after_days;
   gboolean               dry_run;
   ClocheCleanupProgress  progress;
@@ -168,9 +169,28 @@ is_session_folder (DIR           *dir,
          && S_ISDIR (st.st_mode);
 }
 
+static void
+job_free (Job *job)
+{
+  g_strfreev (job->open_ids);
+  g_free (job);
+}
+
+/* A record says "open" while the daemon that opened it has gone (it was
+ * killed, or the machine lost power): unless it is really open now, it is
+ * closed, and may grow stale like any other. */
+static void
+settle_state (ClocheSession      *session,
+              const char * const *open_ids)
+{
+  if (cloche_session_get_state (session) == CLOCHE_SESSION_STATE_OPEN
+      && (open_ids == NULL || !g_strv_contains (open_ids, cloche_session_get_id (session))))
+    cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
+}
+
 static GPtrArray *
 list_entries (ClocheSessionStore *self,
-              guint               stale_after_days,
+              Job                *job,
               GCancellable       *cancellable)
 {
   GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
@@ -187,8 +207,9 @@ list_entries (ClocheSessionStore *self,
         continue;
       entry = g_new0 (ClocheSessionEntry, 1);
       entry->session = cloche_session_store_load (self, dirent->d_name);
+      settle_state (entry->session, (const char * const *) job->open_ids);
       entry->size = cloche_tree_measure (dirfd (dir), dirent->d_name);
-      entry->stale = cloche_session_is_stale (entry->session, now, stale_after_days);
+      entry->stale = cloche_session_is_stale (entry->session, now, job->stale_after_days);
       g_ptr_array_add (entries, entry);
     }
   if (dir != NULL)
@@ -204,12 +225,13 @@ list_thread (GTask        *task,
 {
   Job *job = task_data;
 
-  g_task_return_pointer (task, list_entries (source_object, job->stale_after_days, cancellable),
+  g_task_return_pointer (task, list_entries (source_object, job, cancellable),
                          (GDestroyNotify) g_ptr_array_unref);
 }
 
 void
 cloche_session_store_list_async (ClocheSessionStore  *self,
+                                 const char * const  *open_ids,
                                  guint                stale_after_days,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
@@ -220,10 +242,11 @@ cloche_session_store_list_async (ClocheSessionStore  *self,
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
+  job->open_ids = g_strdupv ((char **) open_ids);
   job->stale_after_days = stale_after_days;
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_session_store_list_async);
-  g_task_set_task_data (task, job, g_free);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_run_in_thread (task, list_thread);
 }
 
@@ -322,7 +345,7 @@ cleanup_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   Job *job = task_data;
-  g_autoptr(GPtrArray) entries = list_entries (source_object, job->stale_after_days, cancellable);
+  g_autoptr(GPtrArray) entries = list_entries (source_object, job, cancellable);
   g_autoptr(GPtrArray) stale = select_stale (entries);
   GError *error = NULL;
 
@@ -341,6 +364,7 @@ cleanup_thread (GTask        *task,
 
 void
 cloche_session_store_cleanup_async (ClocheSessionStore    *self,
+                                    const char * const    *open_ids,
                                     guint                  stale_after_days,
                                     gboolean               dry_run,
                                     ClocheCleanupProgress  progress,
@@ -354,10 +378,11 @@ cloche_session_store_cleanup_async (ClocheSessionStore    *self,
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  *job = (Job) { stale_after_days, dry_run, progress, progress_data, 0 };
+  *job = (Job) { g_strdupv ((char **) open_ids), stale_after_days, dry_run,
+                 progress, progress_data, 0 };
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_session_store_cleanup_async);
-  g_task_set_task_data (task, job, g_free);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_task_run_in_thread (task, cleanup_thread);
 }
 

@@ -40,6 +40,7 @@ gboolean            cloche_session_store_save         (ClocheSessionStore     *s
 ClocheSession      *cloche_session_store_load         (ClocheSessionStore     *self,
                                                        const char             *id);
 void                cloche_session_store_list_async   (ClocheSessionStore     *self,
+                                                       const char * const     *open_ids,
                                                        guint                   stale_after_days,
                                                        GCancellable           *cancellable,
                                                        GAsyncReadyCallback     callback,
@@ -48,6 +49,7 @@ GPtrArray          *cloche_session_store_list_finish  (ClocheSessionStore     *s
                                                        GAsyncResult           *result,
                                                        GError                **error);
 void                cloche_session_store_cleanup_async (ClocheSessionStore    *self,
+                                                        const char * const    *open_ids,
                                                         guint                  stale_after_days,
                                                         gboolean               dry_run,
                                                         ClocheCleanupProgress  progress,
