@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <stdlib.h>
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
@@ -20,6 +21,7 @@ typedef struct
   GSubprocess      *process;
   ClocheDbusDaemon *proxy;
   char             *runtime_dir;
+  char             *home;          /* HOME and the XDG folders of the daemon */
 } ClocheTestDaemon;
 
 /* The bundle the VM tests boot; without one they fail and say how to make it. */
@@ -53,6 +55,31 @@ cloche_test_daemon_wait_name (ClocheTestDaemon *daemon)
   g_error ("cloche-daemon did not appear on the bus within 10 s");
 }
 
+/* Sessions, policy and state go to a throw-away home, never to the files of
+ * whoever runs the tests. Canonical, since mount checks compare real paths. */
+static inline void
+cloche_test_daemon_isolate (ClocheTestDaemon    *daemon,
+                            GSubprocessLauncher *launcher)
+{
+  static const char * const dirs[][2] = {
+    { "XDG_CONFIG_HOME", "config" }, { "XDG_DATA_HOME", "data" },
+    { "XDG_STATE_HOME", "state" }, { "XDG_CACHE_HOME", "cache" },
+  };
+  g_autofree char *tmp = g_dir_make_tmp ("cloche-home-XXXXXX", NULL);
+  char *real = realpath (tmp, NULL);
+
+  daemon->home = g_strdup (real);
+  free (real);
+  g_subprocess_launcher_setenv (launcher, "HOME", daemon->home, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      g_autofree char *path = g_build_filename (daemon->home, dirs[i][1], NULL);
+
+      g_mkdir_with_parents (path, 0700);
+      g_subprocess_launcher_setenv (launcher, dirs[i][0], path, TRUE);
+    }
+}
+
 static inline ClocheTestDaemon *
 cloche_test_daemon_start (const char * const *extra_args)
 {
@@ -70,6 +97,7 @@ cloche_test_daemon_start (const char * const *extra_args)
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", daemon->runtime_dir, TRUE);
+  cloche_test_daemon_isolate (daemon, launcher);
   g_ptr_array_add (argv, (gpointer) g_getenv ("CLOCHE_DAEMON"));
   for (guint i = 0; extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) extra_args[i]);
@@ -163,6 +191,16 @@ cloche_test_daemon_free (ClocheTestDaemon *daemon)
   g_clear_object (&daemon->process);
   g_test_dbus_down (daemon->bus);
   g_clear_object (&daemon->bus);
+  /* The VM's console log stays for a failed run to be read; a passed one
+   * leaves nothing behind. */
+  if (!g_test_failed ())
+    {
+      const char *argv[] = { "rm", "-rf", daemon->home, daemon->runtime_dir, NULL };
+
+      g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                    NULL, NULL, NULL, NULL);
+    }
   g_free (daemon->runtime_dir);
+  g_free (daemon->home);
   g_free (daemon);
 }
