@@ -196,6 +196,57 @@ test_command (Fixture       *fixture,
   g_assert_true (argv_has_pair (argv, "-cpu", "host"));
 }
 
+static guint
+argv_count_prefix (GStrv       argv,
+                   const char *prefix)
+{
+  guint n = 0;
+
+  for (guint i = 0; argv[i] != NULL; i++)
+    n += g_str_has_prefix (argv[i], prefix);
+  return n;
+}
+
+/* What hot-plugging folders over virtiofs needs from launch on: guest RAM
+ * that virtiofsd can map (a shared memfd) and empty root ports to plug into. */
+static void
+test_command_folders (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(ClocheBundle) bundle = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  ClocheVmCommandOptions options = {
+    .qemu = "/usr/bin/qemu-system-x86_64", .accelerator = "tcg",
+    .console_path = "/run/console.log", .memory_mib = 384, .cpus = 1,
+    .folder_ports = CLOCHE_VM_FOLDER_PORTS,
+  };
+
+  write_manifest (fixture, "");
+  bundle = cloche_bundle_load (fixture->dir, &error);
+  g_assert_no_error (error);
+  argv = cloche_vm_command_build (bundle, &options);
+
+  g_assert_true (argv_has_pair (argv, "-machine", "q35,memory-backend=ram0"));
+  g_assert_true (argv_has_pair (argv, "-object",
+                                "memory-backend-memfd,id=ram0,size=384M,share=on"));
+  g_assert_true (argv_has_pair (argv, "-m", "384"));
+  g_assert_cmpuint (argv_count_prefix (argv, "pcie-root-port,"), ==, CLOCHE_VM_FOLDER_PORTS);
+  for (guint i = 0; i < CLOCHE_VM_FOLDER_PORTS; i++)
+    {
+      g_autofree char *id = cloche_vm_command_folder_port_id (i);
+      g_autofree char *port = g_strdup_printf ("pcie-root-port,id=%s,chassis=%u,io-reserve=0",
+                                               id, i + 1);
+
+      g_assert_true (argv_has_pair (argv, "-device", port));
+    }
+
+  options.folder_ports = 0;
+  g_clear_pointer (&argv, g_strfreev);
+  argv = cloche_vm_command_build (bundle, &options);
+  g_assert_cmpuint (argv_count_prefix (argv, "pcie-root-port,"), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -211,6 +262,7 @@ main (int   argc,
   ADD ("/bundle/truncated-file", test_truncated_file);
   ADD ("/bundle/path-escape", test_path_escape);
   ADD ("/bundle/qemu-command", test_command);
+  ADD ("/bundle/qemu-command-folders", test_command_folders);
 #undef ADD
 
   return g_test_run ();

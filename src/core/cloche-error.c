@@ -23,6 +23,11 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_SESSION_DAMAGED, "io.github.cloche.Error.SessionDamaged" },
   { CLOCHE_ERROR_MOUNT_REFUSED, "io.github.cloche.Error.MountRefused" },
   { CLOCHE_ERROR_SESSION_OPEN, "io.github.cloche.Error.SessionOpen" },
+  { CLOCHE_ERROR_FOLDER_NOT_FOUND, "io.github.cloche.Error.FolderNotFound" },
+  { CLOCHE_ERROR_VIRTIOFSD_MISSING, "io.github.cloche.Error.VirtiofsdMissing" },
+  { CLOCHE_ERROR_MOUNT_FAILED, "io.github.cloche.Error.MountFailed" },
+  { CLOCHE_ERROR_UNMOUNT_FAILED, "io.github.cloche.Error.UnmountFailed" },
+  { CLOCHE_ERROR_NOT_MOUNTED, "io.github.cloche.Error.NotMounted" },
 };
 
 GQuark

@@ -2,8 +2,10 @@
 /*
  * The QEMU command line. The figures behind each choice are in
  * docs/bundle.md and docs/ARCHITECTURE.md: q35 rather than microvm (no TCG
- * calibration hang, PCI hot-plug for folders later), the kernel booted as PVH
- * from an uncompressed vmlinux, channels on inherited socketpair fds.
+ * calibration hang, PCI hot-plug for folders), the kernel booted as PVH
+ * from an uncompressed vmlinux, channels on inherited socketpair fds, RAM
+ * in a shared memfd and empty root ports so that virtiofs folders can be
+ * hot-plugged.
  */
 #include "config.h"
 
@@ -29,9 +31,15 @@ add_machine (GPtrArray                    *argv,
 {
   g_autofree char *memory = g_strdup_printf ("%u", options->memory_mib);
   g_autofree char *cpus = g_strdup_printf ("%u", MAX (options->cpus, 1));
+  g_autofree char *backend = g_strdup_printf ("memory-backend-memfd,id=ram0,size=%uM,share=on",
+                                              options->memory_mib);
   gboolean kvm = g_strcmp0 (options->accelerator, "kvm") == 0;
 
-  add (argv, "-machine", "q35", NULL);
+  /* vhost-user devices (virtiofs) work on the guest's memory from another
+   * process, so it must be shareable: a memfd, mapped shared. It is the
+   * machine's RAM from launch because folders are hot-plugged later. */
+  add (argv, "-machine", "q35,memory-backend=ram0",
+       "-object", backend, NULL);
   /* TCG's translation cache defaults to a quarter of guest RAM; 32 MiB is
    * plenty for a shell and keeps the host cost down. */
   add (argv, "-accel", kvm ? "kvm" : "tcg,tb-size=32", NULL);
@@ -69,12 +77,45 @@ add_channels (GPtrArray                    *argv,
 static void
 add_devices (GPtrArray *argv)
 {
-  /* Free page reporting hands memory the guest frees back to the host. */
-  add (argv, "-device", "virtio-balloon-pci,free-page-reporting=on", NULL);
+  /* Free page reporting hands memory the guest frees back to the host; the
+   * monitor reads the guest's memory figures from balloon0 over QMP. */
+  add (argv, "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on", NULL);
   /* restrict=on: the guest reaches nothing through QEMU's user network
    * except what is forwarded to it explicitly. */
   add (argv, "-netdev", "user,id=n0,restrict=on",
        "-device", "virtio-net-pci,netdev=n0", NULL);
+}
+
+/**
+ * cloche_vm_command_folder_port_id:
+ *
+ * Returns: (transfer full): the id of the @index-th root port reserved for folders
+ */
+char *
+cloche_vm_command_folder_port_id (guint index)
+{
+  return g_strdup_printf ("folder-port%u", index);
+}
+
+/* PCIe has no hot-plug on the root bus itself: a device can only arrive in
+ * an empty root port, and QEMU cannot add root ports to a running machine.
+ * So the ports are made at launch. Each costs about 40 ms of boot under TCG
+ * (enumeration, ACPI, port services; docs/ARCHITECTURE.md), hence 16 and
+ * not more. io-reserve=0: virtio on PCIe needs no I/O ports, and sixteen
+ * 4 KiB I/O windows do not fit in the 64 KiB I/O space. */
+static void
+add_folder_ports (GPtrArray                    *argv,
+                  const ClocheVmCommandOptions *options)
+{
+  for (guint i = 0; i < options->folder_ports; i++)
+    {
+      g_autofree char *id = cloche_vm_command_folder_port_id (i);
+      /* chassis numbers only have to be unique. */
+      g_autofree char *port = g_strdup_printf ("pcie-root-port,id=%s,chassis=%u,io-reserve=0",
+                                               id, i + 1);
+
+      add (argv, "-device", port, NULL);
+    }
 }
 
 /**
@@ -96,6 +137,7 @@ cloche_vm_command_build (ClocheBundle                 *bundle,
   add_boot (argv, bundle);
   add_channels (argv, options);
   add_devices (argv);
+  add_folder_ports (argv, options);
   g_ptr_array_add (argv, NULL);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
 }

@@ -9,6 +9,12 @@ G_BEGIN_DECLS
 #define CLOCHE_VM_QMP_FD   3
 #define CLOCHE_VM_AGENT_FD 4
 
+/* Empty pcie-root-ports reserved at launch, one per folder that can be
+ * hot-plugged into the running VM (see cloche-vm-folders.c): a work folder
+ * and two or three user folders for each of four or five sessions, at
+ * about 40 ms of TCG boot each. */
+#define CLOCHE_VM_FOLDER_PORTS 16
+
 typedef struct
 {
   const char *qemu;          /* path of qemu-system-x86_64 */
@@ -16,9 +22,11 @@ typedef struct
   const char *console_path;  /* where the guest serial console goes */
   guint       memory_mib;
   guint       cpus;
+  guint       folder_ports;  /* pcie-root-ports to reserve for folders */
 } ClocheVmCommandOptions;
 
-GStrv cloche_vm_command_build (ClocheBundle                 *bundle,
-                               const ClocheVmCommandOptions *options);
+GStrv cloche_vm_command_build          (ClocheBundle                 *bundle,
+                                        const ClocheVmCommandOptions *options);
+char *cloche_vm_command_folder_port_id (guint                         index);
 
 G_END_DECLS

@@ -21,8 +21,10 @@
 
 #include "cloche-accel.h"
 #include "cloche-error.h"
+#include "cloche-memory.h"
 #include "cloche-qmp-client.h"
 #include "cloche-vm-command.h"
+#include "cloche-vm-folders.h"
 #include "cloche-vm.h"
 
 #define DEFAULT_AGENT_TIMEOUT_S 120
@@ -40,6 +42,7 @@ struct _ClocheVm
   char             *accelerator;
   char             *accelerator_reason;
   guint             agent_timeout_s;
+  guint             memory_mib;      /* 0: the default for this host */
 
   ClocheVmState     state;
   char             *state_reason;
@@ -55,6 +58,8 @@ struct _ClocheVm
 
   GQueue            start_tasks;
   GQueue            stop_tasks;
+
+  ClocheVmFolders  *folders;         /* hot-plugged folders of this boot */
 };
 
 enum {
@@ -194,11 +199,15 @@ drop_channels (ClocheVm *self)
    * must find that the channels are no longer ours. */
   g_autoptr(ClocheQmpClient) qmp = g_steal_pointer (&self->qmp);
   g_autoptr(ClocheGuestAgent) agent = g_steal_pointer (&self->agent);
+  g_autoptr(ClocheVmFolders) folders = g_steal_pointer (&self->folders);
 
   if (qmp != NULL)
     cloche_qmp_client_close (qmp);
   if (agent != NULL)
     cloche_guest_agent_close (agent);
+  /* The next boot mounts its folders afresh; no virtiofsd stays behind. */
+  if (folders != NULL)
+    cloche_vm_folders_close (folders);
   g_clear_handle_id (&self->stop_timer, g_source_remove);
 }
 
@@ -421,8 +430,9 @@ build_command (ClocheVm  *self,
   options.qemu = qemu;
   options.accelerator = self->accelerator;
   options.console_path = console;
-  options.memory_mib = cloche_bundle_get_memory_mib (bundle);
+  options.memory_mib = cloche_memory_choose_mib (self->memory_mib);
   options.cpus = 1;
+  options.folder_ports = CLOCHE_VM_FOLDER_PORTS;
   return cloche_vm_command_build (bundle, &options);
 }
 
@@ -454,6 +464,8 @@ start_process (ClocheVm  *self,
 
   self->qmp = cloche_qmp_client_new (qmp_stream);
   self->agent = cloche_guest_agent_new (agent_stream);
+  self->folders = cloche_vm_folders_new (self->qmp, self->agent, self->run_dir,
+                                         CLOCHE_VM_FOLDER_PORTS);
   return TRUE;
 }
 
@@ -593,6 +605,131 @@ cloche_vm_stop_finish (ClocheVm      *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+/* Folders */
+
+static gboolean
+check_running (ClocheVm    *self,
+               GTask       *task,
+               const char  *what)
+{
+  if (self->state == CLOCHE_VM_STATE_RUNNING)
+    return TRUE;
+  g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                           "Cannot %s: the VM is %s, not running", what,
+                           cloche_vm_state_to_string (self->state));
+  return FALSE;
+}
+
+static void
+on_folder_mounted (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!cloche_vm_folders_mount_finish (CLOCHE_VM_FOLDERS (object), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * cloche_vm_mount_folder_async:
+ * @host_path: an absolute path on the host
+ * @readonly: whether the guest may only read it (enforced on the host)
+ * @guest_dir: where it appears in the guest; made if missing
+ *
+ * Hot-plugs @host_path into the running VM over virtiofs. A stop or a
+ * crash forgets every folder: mount them again after the next start.
+ */
+void
+cloche_vm_mount_folder_async (ClocheVm            *self,
+                              const char          *host_path,
+                              gboolean             readonly,
+                              const char          *guest_dir,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *what = NULL;
+
+  g_return_if_fail (CLOCHE_IS_VM (self));
+  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_vm_mount_folder_async);
+  what = g_strdup_printf ("mount %s", host_path);
+  if (!check_running (self, task, what))
+    return;
+  cloche_vm_folders_mount_async (self->folders, host_path, readonly, guest_dir, cancellable,
+                                 on_folder_mounted, g_steal_pointer (&task));
+}
+
+gboolean
+cloche_vm_mount_folder_finish (ClocheVm      *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_folder_unmounted (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!cloche_vm_folders_unmount_finish (CLOCHE_VM_FOLDERS (object), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * cloche_vm_unmount_folder_async:
+ * @guest_dir: where a folder was mounted with cloche_vm_mount_folder_async()
+ *
+ * Unmounts it in the guest (lazily if it is busy), unplugs it and stops
+ * its virtiofsd.
+ */
+void
+cloche_vm_unmount_folder_async (ClocheVm            *self,
+                                const char          *guest_dir,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *what = NULL;
+
+  g_return_if_fail (CLOCHE_IS_VM (self));
+  g_return_if_fail (guest_dir != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_vm_unmount_folder_async);
+  what = g_strdup_printf ("unmount %s", guest_dir);
+  if (!check_running (self, task, what))
+    return;
+  cloche_vm_folders_unmount_async (self->folders, guest_dir, cancellable,
+                                   on_folder_unmounted, g_steal_pointer (&task));
+}
+
+gboolean
+cloche_vm_unmount_folder_finish (ClocheVm      *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /* Accessors */
 
 ClocheVmState
@@ -676,6 +813,30 @@ cloche_vm_set_agent_timeout (ClocheVm *self,
     return;
   self->agent_timeout_s = seconds;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AGENT_TIMEOUT]);
+}
+
+/**
+ * cloche_vm_set_memory_mib:
+ * @mib: guest memory from the next boot on; 0 for the host's default
+ */
+void
+cloche_vm_set_memory_mib (ClocheVm *self,
+                          guint     mib)
+{
+  g_return_if_fail (CLOCHE_IS_VM (self));
+  self->memory_mib = mib;
+}
+
+/**
+ * cloche_vm_get_qmp_client:
+ *
+ * Returns: (transfer none) (nullable): QEMU's monitor while the VM is running
+ */
+ClocheQmpClient *
+cloche_vm_get_qmp_client (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->state == CLOCHE_VM_STATE_RUNNING ? self->qmp : NULL;
 }
 
 /**

@@ -5,6 +5,7 @@
 
 #include "cloche-bundle.h"
 #include "cloche-guest-agent.h"
+#include "cloche-qmp-client.h"
 #include "cloche-types.h"
 
 G_BEGIN_DECLS
@@ -25,6 +26,9 @@ guint             cloche_vm_get_agent_timeout      (ClocheVm             *self);
 void              cloche_vm_set_agent_timeout      (ClocheVm             *self,
                                                     guint                 seconds);
 ClocheGuestAgent *cloche_vm_get_guest_agent        (ClocheVm             *self);
+ClocheQmpClient  *cloche_vm_get_qmp_client         (ClocheVm             *self);
+void              cloche_vm_set_memory_mib         (ClocheVm             *self,
+                                                    guint                 mib);
 void              cloche_vm_start_async            (ClocheVm             *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
@@ -38,6 +42,24 @@ void              cloche_vm_stop_async             (ClocheVm             *self,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
 gboolean          cloche_vm_stop_finish            (ClocheVm             *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+void              cloche_vm_mount_folder_async     (ClocheVm             *self,
+                                                    const char           *host_path,
+                                                    gboolean              readonly,
+                                                    const char           *guest_dir,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean          cloche_vm_mount_folder_finish    (ClocheVm             *self,
+                                                    GAsyncResult         *result,
+                                                    GError              **error);
+void              cloche_vm_unmount_folder_async   (ClocheVm             *self,
+                                                    const char           *guest_dir,
+                                                    GCancellable         *cancellable,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+gboolean          cloche_vm_unmount_folder_finish  (ClocheVm             *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
 

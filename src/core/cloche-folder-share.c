@@ -1,0 +1,727 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One host folder served to the VM by one virtiofsd.
+ *
+ * We make the vhost-user socket ourselves and hand it to virtiofsd already
+ * listening (--fd): nothing races on its path, and virtiofsd then keeps no
+ * pid file in /run (it only writes one to guard a socket it creates).
+ *
+ * virtiofsd runs under unshare(1) in a mount namespace of its own, and in a
+ * user namespace too unless we are root: its sandbox needs CAP_SYS_ADMIN,
+ * which a desktop user has only there. The virtiofsd of QEMU 7.2 has no
+ * read-only option, so a read-only share is a read-only bind mount of the
+ * folder inside that namespace: the host kernel refuses the writes, and a
+ * guest that remounts read-write still changes nothing.
+ *
+ * virtiofsd exits by itself when QEMU lets go of the socket.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gio/gunixsocketaddress.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
+
+#include "cloche-error.h"
+#include "cloche-folder-share.h"
+
+#define VIRTIOFSD_FD     3
+#define START_TIMEOUT_S  10
+#define LOG_TAIL_LINES   6
+/* What virtiofsd says once it waits for QEMU on the socket. */
+#define READY_LINE       "Waiting for vhost-user socket connection"
+
+/* $0 is the folder, "$@" the virtiofsd command. */
+#define READONLY_SCRIPT \
+  "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && exec \"$@\""
+
+struct _ClocheFolderShare
+{
+  GObject           parent_instance;
+
+  char             *host_path;
+  char             *socket_path;
+  gboolean          readonly;
+
+  GSubprocess      *process;
+  GDataInputStream *log;
+  GQueue            log_tail;      /* virtiofsd's last lines, for errors */
+  GCancellable     *cancellable;   /* our own reads and waits; cancelled in dispose */
+  gboolean          ready;
+  gboolean          stopping;
+  gboolean          exited;
+  gboolean          log_closed;
+
+  GTask            *start_task;
+  guint             start_timer;
+  GQueue            stop_tasks;
+};
+
+enum {
+  PROP_0,
+  PROP_HOST_PATH,
+  PROP_READONLY,
+  PROP_SOCKET_PATH,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (ClocheFolderShare, cloche_folder_share, G_TYPE_OBJECT)
+
+/* Before spawning: what we can say more clearly than virtiofsd would */
+
+static gboolean
+check_folder (const char  *path,
+              GError     **error)
+{
+  struct stat st;
+
+  if (!g_path_is_absolute (path))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   "Cannot share the folder %s: give its absolute path", path);
+      return FALSE;
+    }
+  if (g_stat (path, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND,
+                   saved == ENOENT ? "Cannot share the folder %s: it does not exist"
+                                   : "Cannot share the folder %s: %s",
+                   path, g_strerror (saved));
+      return FALSE;
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND,
+                   "Cannot share %s: it is not a folder", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* virtiofsd would only find out once QEMU has connected, and the guest
+ * would see an unhelpful mount error. */
+static gboolean
+check_access (const char  *path,
+              gboolean     readonly,
+              GError     **error)
+{
+  if (g_access (path, readonly ? R_OK | X_OK : R_OK | W_OK | X_OK) == 0)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+               "Cannot share the folder %s: you may not %s it", path,
+               readonly ? "read" : "read and write");
+  return FALSE;
+}
+
+/* CLOCHE_VIRTIOFSD first, for a virtiofsd built elsewhere; then QEMU 7.2's
+ * (Debian 12, qemu-system-common), then where the Rust virtiofsd installs. */
+static char *
+find_virtiofsd (GError **error)
+{
+  const char *candidates[] = { g_getenv ("CLOCHE_VIRTIOFSD"), "/usr/lib/qemu/virtiofsd",
+                               "/usr/libexec/virtiofsd" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
+    if (candidates[i] != NULL && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
+      return g_strdup (candidates[i]);
+  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VIRTIOFSD_MISSING,
+               "virtiofsd is not installed (looked for /usr/lib/qemu/virtiofsd): "
+               "install qemu-system-common (on Debian: apt install qemu-system-common)");
+  return NULL;
+}
+
+static char *
+find_unshare (GError **error)
+{
+  char *unshare = g_find_program_in_path ("unshare");
+
+  if (unshare == NULL)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                 "unshare, which runs virtiofsd in namespaces of its own, is not in PATH: "
+                 "install util-linux");
+  return unshare;
+}
+
+/* virtiofsd splits -o values on commas; a backslash escapes one. */
+static char *
+source_option (const char *path)
+{
+  GString *option = g_string_new ("source=");
+
+  for (const char *p = path; *p != '\0'; p++)
+    {
+      if (*p == ',' || *p == '\\')
+        g_string_append_c (option, '\\');
+      g_string_append_c (option, *p);
+    }
+  return g_string_free (option, FALSE);
+}
+
+static GStrv
+build_argv (ClocheFolderShare *self,
+            const char        *unshare,
+            const char        *virtiofsd)
+{
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_autofree char *source = source_option (self->host_path);
+  g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
+
+  g_strv_builder_add (argv, unshare);
+  /* Root needs no user namespace, and in one it would see every file not
+   * owned by root as nobody's. */
+  if (geteuid () != 0)
+    g_strv_builder_add (argv, "--map-root-user");
+  g_strv_builder_add (argv, "--mount");
+  if (self->readonly)
+    g_strv_builder_addv (argv, (const char *[]) { "/bin/sh", "-c", READONLY_SCRIPT,
+                                                  self->host_path, NULL });
+  g_strv_builder_addv (argv, (const char *[]) { virtiofsd, fd, "-o", source,
+                                                "-o", "cache=auto",
+                                                "-o", "sandbox=namespace", NULL });
+  return g_strv_builder_end (argv);
+}
+
+static GSocket *
+listen_on (const char  *path,
+           GError     **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+
+  if (strlen (path) >= sizeof ((struct sockaddr_un *) NULL)->sun_path)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
+                   "the socket path %s is too long for a unix socket", path);
+      return NULL;
+    }
+  /* One left by a daemon that was killed would make bind() fail. */
+  g_unlink (path);
+  socket = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_DEFAULT, error);
+  address = g_unix_socket_address_new (path);
+  /* GSocket makes its fd non-blocking; virtiofsd waits in accept(). */
+  if (socket == NULL || !g_socket_bind (socket, address, FALSE, error)
+      || !g_socket_listen (socket, error)
+      || !g_unix_set_fd_nonblocking (g_socket_get_fd (socket), FALSE, error))
+    return NULL;
+  return g_steal_pointer (&socket);
+}
+
+static void
+child_setup (gpointer user_data)
+{
+  /* A process group of its own: virtiofsd forks its sandboxed half, and a
+   * stop must reach both. */
+  setpgid (0, 0);
+  /* No virtiofsd outlives a daemon that was killed. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static GStrv
+build_command (ClocheFolderShare  *self,
+               GError            **error)
+{
+  g_autofree char *virtiofsd = NULL;
+  g_autofree char *unshare = NULL;
+
+  if (!check_folder (self->host_path, error)
+      || !check_access (self->host_path, self->readonly, error))
+    return NULL;
+  if ((virtiofsd = find_virtiofsd (error)) == NULL || (unshare = find_unshare (error)) == NULL)
+    {
+      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      return NULL;
+    }
+  return build_argv (self, unshare, virtiofsd);
+}
+
+static gboolean
+spawn_virtiofsd (ClocheFolderShare  *self,
+                 GError            **error)
+{
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+
+  if ((argv = build_command (self, error)) == NULL)
+    return FALSE;
+  if ((socket = listen_on (self->socket_path, error)) == NULL)
+    {
+      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      return FALSE;
+    }
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  /* Our copy closes with the launcher: if virtiofsd dies, QEMU's connect
+   * then fails instead of waiting on a socket nobody will accept. */
+  g_subprocess_launcher_take_fd (launcher, fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 3),
+                                 VIRTIOFSD_FD);
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, error);
+  if (self->process == NULL)
+    {
+      g_unlink (self->socket_path);
+      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      return FALSE;
+    }
+  self->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (self->process));
+  return TRUE;
+}
+
+/* The process group: virtiofsd and the sandboxed child it forks. */
+static void
+signal_group (ClocheFolderShare *self,
+              int                sig)
+{
+  const char *id;
+
+  if (self->process == NULL || self->exited
+      || (id = g_subprocess_get_identifier (self->process)) == NULL)
+    return;
+  kill (-(pid_t) g_ascii_strtoll (id, NULL, 10), sig);
+}
+
+/* Start */
+
+static char *
+log_tail_text (ClocheFolderShare *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (GList *l = self->log_tail.head; l != NULL; l = l->next)
+    g_string_append_printf (text, "%s%s", text->len > 0 ? "; " : "", (char *) l->data);
+  return g_strdup (text->len > 0 ? text->str : "it printed nothing");
+}
+
+static const char *
+log_line_with (ClocheFolderShare *self,
+               const char        *needle)
+{
+  for (GList *l = self->log_tail.head; l != NULL; l = l->next)
+    if (strstr (l->data, needle) != NULL)
+      return l->data;
+  return NULL;
+}
+
+static char *
+describe_exit (ClocheFolderShare *self)
+{
+  g_autofree char *tail = log_tail_text (self);
+
+  if (g_subprocess_get_if_signaled (self->process))
+    return g_strdup_printf ("virtiofsd was killed by signal %d (%s)",
+                            g_subprocess_get_term_sig (self->process), tail);
+  return g_strdup_printf ("virtiofsd exited with status %d (%s)",
+                          g_subprocess_get_exit_status (self->process), tail);
+}
+
+static GError *
+describe_failure (ClocheFolderShare *self)
+{
+  const char *unshare = log_line_with (self, "unshare failed");
+  const char *mount = log_line_with (self, "mount:");
+  g_autofree char *why = NULL;
+
+  if (self->stopping)
+    why = g_strdup ("it was stopped before virtiofsd was ready");
+  else if (unshare != NULL)
+    why = g_strdup_printf ("the system refused virtiofsd a user namespace (%s): allow "
+                           "unprivileged user namespaces (sysctl "
+                           "kernel.unprivileged_userns_clone=1; on Ubuntu, "
+                           "kernel.apparmor_restrict_unprivileged_userns=0)", unshare);
+  else if (mount != NULL)
+    why = g_strdup_printf ("making it read-only for virtiofsd failed (%s)", mount);
+  else
+    why = describe_exit (self);
+  return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                      "Cannot share the folder %s: %s", self->host_path, why);
+}
+
+static void
+complete_start (ClocheFolderShare *self,
+                GError            *error)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&self->start_task);
+
+  g_clear_handle_id (&self->start_timer, g_source_remove);
+  if (task == NULL)
+    g_clear_error (&error);
+  else if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Only once virtiofsd has exited and its last words are read: they say why. */
+static void
+maybe_fail_start (ClocheFolderShare *self)
+{
+  if (self->start_task != NULL && self->exited && self->log_closed)
+    complete_start (self, describe_failure (self));
+}
+
+static gboolean
+on_start_timeout (gpointer user_data)
+{
+  ClocheFolderShare *self = user_data;
+  g_autofree char *tail = log_tail_text (self);
+
+  self->start_timer = 0;
+  signal_group (self, SIGKILL);
+  complete_start (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                                     "Cannot share the folder %s: virtiofsd was not ready "
+                                     "within %d s (%s)", self->host_path, START_TIMEOUT_S,
+                                     tail));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+remember_line (ClocheFolderShare *self,
+               const char        *line)
+{
+  g_debug ("virtiofsd for %s: %s", self->host_path, line);
+  g_queue_push_tail (&self->log_tail, g_utf8_make_valid (line, -1));
+  while (self->log_tail.length > LOG_TAIL_LINES)
+    g_free (g_queue_pop_head (&self->log_tail));
+}
+
+static void read_next_line (ClocheFolderShare *self);
+
+/* Read for as long as virtiofsd lives: a full pipe would block it. */
+static void
+on_log_line (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  ClocheFolderShare *self = user_data;
+  g_autoptr(ClocheFolderShare) hold = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (object), result, NULL, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  /* Completing the start runs its callback, which may drop the last ref. */
+  hold = g_object_ref (self);
+  if (line == NULL)
+    {
+      self->log_closed = TRUE;
+      maybe_fail_start (self);
+      return;
+    }
+  remember_line (self, line);
+  if (!self->ready && strstr (line, READY_LINE) != NULL)
+    {
+      self->ready = TRUE;
+      complete_start (self, NULL);
+    }
+  read_next_line (self);
+}
+
+static void
+read_next_line (ClocheFolderShare *self)
+{
+  g_data_input_stream_read_line_async (self->log, G_PRIORITY_DEFAULT, self->cancellable,
+                                       on_log_line, self);
+}
+
+static void
+complete_stop_tasks (ClocheFolderShare *self)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (&self->stop_tasks)))
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+}
+
+static void
+on_exited (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ClocheFolderShare *self = user_data;
+  g_autoptr(ClocheFolderShare) hold = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  hold = g_object_ref (self);
+
+  if (self->ready && !self->stopping)
+    g_debug ("virtiofsd for %s has exited", self->host_path);
+  self->exited = TRUE;
+  g_unlink (self->socket_path);
+  maybe_fail_start (self);
+  complete_stop_tasks (self);
+}
+
+/**
+ * cloche_folder_share_start_async:
+ *
+ * Starts virtiofsd; completes once it waits for QEMU on the socket.
+ */
+void
+cloche_folder_share_start_async (ClocheFolderShare   *self,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (CLOCHE_IS_FOLDER_SHARE (self));
+  g_return_if_fail (self->process == NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_folder_share_start_async);
+  if (!spawn_virtiofsd (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  self->start_task = g_steal_pointer (&task);
+  self->start_timer = g_timeout_add_seconds (START_TIMEOUT_S, on_start_timeout, self);
+  read_next_line (self);
+  g_subprocess_wait_async (self->process, self->cancellable, on_exited, self);
+}
+
+gboolean
+cloche_folder_share_start_finish (ClocheFolderShare  *self,
+                                  GAsyncResult       *result,
+                                  GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Stop */
+
+/**
+ * cloche_folder_share_stop_async:
+ *
+ * Stops virtiofsd; completes once it has exited.
+ */
+void
+cloche_folder_share_stop_async (ClocheFolderShare   *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CLOCHE_IS_FOLDER_SHARE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_folder_share_stop_async);
+  if (self->process == NULL || self->exited)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_queue_push_tail (&self->stop_tasks, g_steal_pointer (&task));
+  /* SIGKILL at once: virtiofsd holds nothing unwritten (a guest write is
+   * answered once it is in the host file), and a SIGTERM that arrives just
+   * before it enters accept() only sets a flag nobody reads. */
+  self->stopping = TRUE;
+  signal_group (self, SIGKILL);
+}
+
+gboolean
+cloche_folder_share_stop_finish (ClocheFolderShare  *self,
+                                 GAsyncResult       *result,
+                                 GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Accessors */
+
+const char *
+cloche_folder_share_get_host_path (ClocheFolderShare *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
+  return self->host_path;
+}
+
+gboolean
+cloche_folder_share_get_readonly (ClocheFolderShare *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), FALSE);
+  return self->readonly;
+}
+
+const char *
+cloche_folder_share_get_socket_path (ClocheFolderShare *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
+  return self->socket_path;
+}
+
+/**
+ * cloche_folder_share_get_pid:
+ *
+ * Returns: virtiofsd's pid (the head of its process group) while it runs, else 0
+ */
+GPid
+cloche_folder_share_get_pid (ClocheFolderShare *self)
+{
+  const char *id;
+
+  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), 0);
+
+  if (self->process == NULL || self->exited
+      || (id = g_subprocess_get_identifier (self->process)) == NULL)
+    return 0;
+  return (GPid) g_ascii_strtoll (id, NULL, 10);
+}
+
+/* GObject */
+
+static void
+cloche_folder_share_dispose (GObject *object)
+{
+  ClocheFolderShare *self = CLOCHE_FOLDER_SHARE (object);
+
+  /* Tasks hold a ref, so none is pending here: only a running process. */
+  if (self->process != NULL && !self->exited)
+    {
+      signal_group (self, SIGKILL);
+      g_unlink (self->socket_path);
+    }
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->start_timer, g_source_remove);
+  g_clear_object (&self->log);
+  g_clear_object (&self->process);
+
+  G_OBJECT_CLASS (cloche_folder_share_parent_class)->dispose (object);
+}
+
+static void
+cloche_folder_share_finalize (GObject *object)
+{
+  ClocheFolderShare *self = CLOCHE_FOLDER_SHARE (object);
+
+  g_queue_clear_full (&self->log_tail, g_free);
+  g_clear_object (&self->cancellable);
+  g_free (self->host_path);
+  g_free (self->socket_path);
+
+  G_OBJECT_CLASS (cloche_folder_share_parent_class)->finalize (object);
+}
+
+static void
+cloche_folder_share_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  ClocheFolderShare *self = CLOCHE_FOLDER_SHARE (object);
+
+  switch (prop_id)
+    {
+    case PROP_HOST_PATH:
+      g_value_set_string (value, self->host_path);
+      break;
+    case PROP_READONLY:
+      g_value_set_boolean (value, self->readonly);
+      break;
+    case PROP_SOCKET_PATH:
+      g_value_set_string (value, self->socket_path);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_folder_share_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  ClocheFolderShare *self = CLOCHE_FOLDER_SHARE (object);
+
+  switch (prop_id)
+    {
+    case PROP_HOST_PATH:
+      self->host_path = g_value_dup_string (value);
+      break;
+    case PROP_READONLY:
+      self->readonly = g_value_get_boolean (value);
+      break;
+    case PROP_SOCKET_PATH:
+      self->socket_path = g_value_dup_string (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_folder_share_class_init (ClocheFolderShareClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags flags = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS;
+
+  object_class->dispose = cloche_folder_share_dispose;
+  object_class->finalize = cloche_folder_share_finalize;
+  object_class->get_property = cloche_folder_share_get_property;
+  object_class->set_property = cloche_folder_share_set_property;
+
+  properties[PROP_HOST_PATH] =
+    g_param_spec_string ("host-path", NULL, NULL, NULL, flags);
+  properties[PROP_READONLY] =
+    g_param_spec_boolean ("readonly", NULL, NULL, TRUE, flags);
+  properties[PROP_SOCKET_PATH] =
+    g_param_spec_string ("socket-path", NULL, NULL, NULL, flags);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+cloche_folder_share_init (ClocheFolderShare *self)
+{
+  self->cancellable = g_cancellable_new ();
+  g_queue_init (&self->log_tail);
+  g_queue_init (&self->stop_tasks);
+}
+
+/**
+ * cloche_folder_share_new:
+ * @host_path: the folder, an absolute path
+ * @readonly: whether the guest may only read it
+ * @socket_path: where QEMU will find the vhost-user socket
+ */
+ClocheFolderShare *
+cloche_folder_share_new (const char *host_path,
+                         gboolean    readonly,
+                         const char *socket_path)
+{
+  g_return_val_if_fail (host_path != NULL, NULL);
+  g_return_val_if_fail (socket_path != NULL, NULL);
+
+  return g_object_new (CLOCHE_TYPE_FOLDER_SHARE,
+                       "host-path", host_path,
+                       "readonly", readonly,
+                       "socket-path", socket_path,
+                       NULL);
+}

@@ -1,0 +1,932 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The host folders hot-plugged into one boot of the VM: each is a virtiofsd
+ * (ClocheFolderShare) behind a vhost-user-fs-pci device in one of the empty
+ * pcie-root-ports the command line reserved.
+ *
+ *   mount:    virtiofsd → chardev-add → device_add → guest mkdir + mount
+ *   unmount:  guest umount → device_del → DEVICE_DELETED → chardev-remove
+ *             → stop virtiofsd → port free again
+ *
+ * A mount that fails half-way is unwound by the second half of unmount (the
+ * "teardown"). One object per boot: when QEMU goes, close() stops every
+ * virtiofsd and the next boot starts with no folder.
+ */
+#include "config.h"
+
+#include "cloche-error.h"
+#include "cloche-folder-share.h"
+#include "cloche-vm-command.h"
+#include "cloche-vm-folders.h"
+
+/* Measured: the guest lets go of a device within 0.1 s under TCG. */
+#define UNPLUG_TIMEOUT_S 10
+/* A guest umount waits for virtiofsd; if that has died, forever. */
+#define UMOUNT_TIMEOUT_S 10
+
+/* $1 the guest folder, $2 the virtiofs tag, $3 ro or rw. device_add returns
+ * before the guest's driver has taken the new device, and until it has, the
+ * tag is unknown and mount fails (EINVAL): so it is tried for up to 5 s. */
+#define MOUNT_SCRIPT \
+  "mkdir -p \"$1\" || exit\n" \
+  "n=0\n" \
+  "until err=$(mount -t virtiofs -o \"$3\" \"$2\" \"$1\" 2>&1); do\n" \
+  "  n=$((n + 1))\n" \
+  "  [ $n -lt 50 ] || { echo \"$err\" >&2; exit 1; }\n" \
+  "  sleep 0.1\n" \
+  "done\n"
+/* A folder still in use (some shell's cwd) is detached lazily rather than kept. */
+#define UNMOUNT_SCRIPT "umount \"$1\" 2>/dev/null || umount -l \"$1\""
+
+static const char *guest_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+
+typedef struct
+{
+  char              *guest_dir;
+  char              *id;             /* the virtiofs tag, and QEMU's chardev and device id */
+  ClocheFolderShare *share;
+  gboolean           chardev_added;
+  gboolean           device_added;
+  gboolean           busy;           /* being mounted or unmounted */
+} Folder;
+
+struct _ClocheVmFolders
+{
+  GObject           parent_instance;
+
+  ClocheQmpClient  *qmp;
+  ClocheGuestAgent *agent;
+  char             *run_dir;
+  char            **ports;           /* per root port: the id of the device in it, or NULL */
+  guint             n_ports;
+  GHashTable       *folders;         /* guest dir → Folder */
+  GHashTable       *unplugs;         /* device id → the teardown GTask waiting for it to go */
+  gboolean          closed;
+};
+
+/* Ids (and so socket names) unique in the daemon, not just in one boot: a
+ * virtiofsd of an earlier boot that is slow to exit never unlinks a newer
+ * socket of the same name. */
+static guint next_serial;
+
+G_DEFINE_FINAL_TYPE (ClocheVmFolders, cloche_vm_folders, G_TYPE_OBJECT)
+
+/* Folders and ports */
+
+static void
+folder_clear (Folder *folder)
+{
+  g_free (folder->guest_dir);
+  g_free (folder->id);
+  g_clear_object (&folder->share);
+}
+
+static void
+folder_unref (Folder *folder)
+{
+  g_rc_box_release_full (folder, (GDestroyNotify) folder_clear);
+}
+
+static const char *
+folder_host_path (Folder *folder)
+{
+  return cloche_folder_share_get_host_path (folder->share);
+}
+
+static int
+find_free_port (ClocheVmFolders *self)
+{
+  for (guint i = 0; i < self->n_ports; i++)
+    if (self->ports[i] == NULL)
+      return (int) i;
+  return -1;
+}
+
+static int
+find_port (ClocheVmFolders *self,
+           const char      *id)
+{
+  for (guint i = 0; i < self->n_ports; i++)
+    if (g_strcmp0 (self->ports[i], id) == 0)
+      return (int) i;
+  return -1;
+}
+
+static gboolean
+release_port (ClocheVmFolders *self,
+              const char      *id)
+{
+  int port = find_port (self, id);
+
+  if (port < 0)
+    return FALSE;
+  g_clear_pointer (&self->ports[port], g_free);
+  return TRUE;
+}
+
+static void
+forget (ClocheVmFolders *self,
+        Folder          *folder)
+{
+  if (g_hash_table_lookup (self->folders, folder->guest_dir) == folder)
+    g_hash_table_remove (self->folders, folder->guest_dir);
+}
+
+static gboolean
+check_can_mount (ClocheVmFolders  *self,
+                 const char       *host_path,
+                 const char       *guest_dir,
+                 GError          **error)
+{
+  if (self->closed)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                 "Cannot mount %s: the VM has stopped", host_path);
+  else if (!g_path_is_absolute (guest_dir))
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                 "Cannot mount %s at %s: the guest folder must be an absolute path",
+                 host_path, guest_dir);
+  else if (g_hash_table_contains (self->folders, guest_dir))
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                 "Cannot mount %s at %s: a folder is already mounted there",
+                 host_path, guest_dir);
+  else if (find_free_port (self) < 0)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                 "Cannot mount %s: all %u folder slots of the VM are in use; unmount one first",
+                 host_path, self->n_ports);
+  else
+    return TRUE;
+  return FALSE;
+}
+
+/* Takes a port and a place in the table, both given back by the teardown. */
+static Folder *
+add_folder (ClocheVmFolders *self,
+            const char      *host_path,
+            gboolean         readonly,
+            const char      *guest_dir)
+{
+  Folder *folder = g_rc_box_new0 (Folder);
+  guint serial = next_serial++;
+  g_autofree char *socket = g_strdup_printf ("%s/fs%u.sock", self->run_dir, serial);
+
+  folder->guest_dir = g_strdup (guest_dir);
+  folder->id = g_strdup_printf ("cloche-fs%u", serial);
+  folder->share = cloche_folder_share_new (host_path, readonly, socket);
+  folder->busy = TRUE;
+  self->ports[find_free_port (self)] = g_strdup (folder->id);
+  g_hash_table_insert (self->folders, g_strdup (guest_dir), g_rc_box_acquire (folder));
+  return folder;
+}
+
+static char *
+guest_stderr (GBytes *err)
+{
+  g_autofree char *text = NULL;
+
+  if (err == NULL || g_bytes_get_size (err) == 0)
+    return g_strdup ("it gave no reason");
+  text = g_utf8_make_valid (g_bytes_get_data (err, NULL), g_bytes_get_size (err));
+  return g_strdup (g_strstrip (text));
+}
+
+/* Waiting for the guest to give a device back */
+
+typedef struct
+{
+  Folder  *folder;
+  guint    timer;
+  gboolean stuck;    /* the guest kept the device: its port stays taken */
+} Teardown;
+
+static void
+teardown_free (Teardown *teardown)
+{
+  g_clear_handle_id (&teardown->timer, g_source_remove);
+  folder_unref (teardown->folder);
+  g_free (teardown);
+}
+
+static void remove_chardev (GTask *task);
+static void stop_share (GTask *task);
+
+/* Returns: (transfer full) (nullable): the teardown that waited for @id */
+static GTask *
+stop_waiting (ClocheVmFolders *self,
+              const char      *id)
+{
+  g_autofree char *key = NULL;
+  GTask *task = NULL;
+  Teardown *teardown;
+
+  if (!g_hash_table_steal_extended (self->unplugs, id, (gpointer *) &key, (gpointer *) &task))
+    return NULL;
+  teardown = g_task_get_task_data (task);
+  g_clear_handle_id (&teardown->timer, g_source_remove);
+  return task;
+}
+
+static gboolean
+on_unplug_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  Teardown *teardown = g_task_get_task_data (task);
+
+  teardown->timer = 0;
+  task = stop_waiting (self, teardown->folder->id);
+  teardown->stuck = TRUE;
+  /* The chardev cannot go while the device holds it; the event, if it
+   * ever comes, removes it. */
+  stop_share (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_late_chardev_removed (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    g_debug ("%s", error->message);
+}
+
+static void
+on_qmp_event (ClocheVmFolders *self,
+              const char      *name,
+              JsonObject      *data)
+{
+  g_autoptr(JsonObject) args = NULL;
+  const char *id;
+  GTask *waiting;
+
+  if (g_strcmp0 (name, "DEVICE_DELETED") != 0 || data == NULL
+      || (id = json_object_get_string_member_with_default (data, "device", NULL)) == NULL
+      || !release_port (self, id))
+    return;
+  if ((waiting = stop_waiting (self, id)) != NULL)
+    {
+      remove_chardev (waiting);
+      return;
+    }
+  /* Late: its teardown gave up waiting and left the chardev behind. */
+  args = json_object_new ();
+  json_object_set_string_member (args, "id", id);
+  cloche_qmp_client_execute_async (self->qmp, "chardev-remove", args, NULL,
+                                   on_late_chardev_removed, NULL);
+}
+
+static void
+on_device_del (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  Teardown *teardown = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GTask *waiting;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply != NULL)
+    return;   /* DEVICE_DELETED follows once the guest has let go */
+
+  /* Refused, or QEMU is gone: nothing will come to wait for. */
+  g_debug ("device_del %s: %s", teardown->folder->id, error->message);
+  if ((waiting = stop_waiting (self, teardown->folder->id)) == NULL)
+    return;
+  release_port (self, teardown->folder->id);
+  remove_chardev (waiting);
+}
+
+static void
+unplug (GTask *task)
+{
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  Teardown *teardown = g_task_get_task_data (task);
+  g_autoptr(JsonObject) args = json_object_new ();
+
+  json_object_set_string_member (args, "id", teardown->folder->id);
+  /* The table takes the task: whoever takes it out goes on. */
+  teardown->timer = g_timeout_add_seconds (UNPLUG_TIMEOUT_S, on_unplug_timeout, task);
+  g_hash_table_insert (self->unplugs, g_strdup (teardown->folder->id), task);
+  cloche_qmp_client_execute_async (self->qmp, "device_del", args, NULL,
+                                   on_device_del, g_object_ref (task));
+}
+
+/* Teardown: everything a mount did, undone in reverse */
+
+static void
+on_share_stopped (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Teardown *teardown = g_task_get_task_data (task);
+
+  cloche_folder_share_stop_finish (CLOCHE_FOLDER_SHARE (object), result, NULL);
+  if (!teardown->stuck)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_UNMOUNT_FAILED,
+                           "The VM did not give back the device of %s (at %s) within %d s: "
+                           "the folder is no longer shared, but its slot stays taken until "
+                           "the VM lets go of it or stops",
+                           folder_host_path (teardown->folder), teardown->folder->guest_dir,
+                           UNPLUG_TIMEOUT_S);
+}
+
+static void
+stop_share (GTask *task)
+{
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  Teardown *teardown = g_task_get_task_data (task);
+
+  if (!teardown->stuck)
+    release_port (self, teardown->folder->id);
+  cloche_folder_share_stop_async (teardown->folder->share, NULL, on_share_stopped, task);
+}
+
+static void
+on_chardev_removed (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    g_debug ("%s", error->message);
+  stop_share (user_data);
+}
+
+static void
+remove_chardev (GTask *task)
+{
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  Teardown *teardown = g_task_get_task_data (task);
+  g_autoptr(JsonObject) args = NULL;
+
+  if (!teardown->folder->chardev_added)
+    {
+      stop_share (task);
+      return;
+    }
+  args = json_object_new ();
+  json_object_set_string_member (args, "id", teardown->folder->id);
+  cloche_qmp_client_execute_async (self->qmp, "chardev-remove", args, NULL,
+                                   on_chardev_removed, task);
+}
+
+static void
+teardown_async (ClocheVmFolders     *self,
+                Folder              *folder,
+                GAsyncReadyCallback  callback,
+                gpointer             user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+  Teardown *teardown = g_new0 (Teardown, 1);
+
+  g_task_set_source_tag (task, teardown_async);
+  teardown->folder = g_rc_box_acquire (folder);
+  g_task_set_task_data (task, teardown, (GDestroyNotify) teardown_free);
+  if (folder->device_added && !self->closed)
+    unplug (task);
+  else
+    remove_chardev (task);
+}
+
+static gboolean
+teardown_finish (ClocheVmFolders  *self,
+                 GAsyncResult     *result,
+                 GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Mount */
+
+typedef struct
+{
+  Folder *folder;
+  GError *error;     /* why the mount is being unwound */
+} MountOp;
+
+static void
+mount_op_free (MountOp *op)
+{
+  folder_unref (op->folder);
+  g_clear_error (&op->error);
+  g_free (op);
+}
+
+static void
+on_mount_unwound (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheVmFolders *self = CLOCHE_VM_FOLDERS (object);
+  MountOp *op = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+
+  if (!teardown_finish (self, result, &error))
+    g_message ("Undoing the failed mount of %s: %s", folder_host_path (op->folder), error->message);
+  forget (self, op->folder);
+  g_task_return_error (task, g_steal_pointer (&op->error));
+}
+
+/* Whether the mount goes on (takes @error); if not, it is unwound. */
+static gboolean
+mount_goes_on (GTask  *task,
+               GError *error)
+{
+  MountOp *op = g_task_get_task_data (task);
+
+  if (error == NULL)
+    g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error);
+  if (error == NULL)
+    return TRUE;
+  op->error = error;
+  teardown_async (g_task_get_source_object (task), op->folder, on_mount_unwound, task);
+  return FALSE;
+}
+
+static GError *
+plug_error (Folder *folder,
+            GError *error)
+{
+  GError *wrapped = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                                 "Cannot plug the folder %s into the VM: %s",
+                                 folder_host_path (folder), error->message);
+
+  g_error_free (error);
+  return wrapped;
+}
+
+static void
+on_guest_mounted (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  MountOp *op = g_task_get_task_data (task);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  GError *error = NULL;
+  int status = 0;
+
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status,
+                                       &out, &err, &error))
+    error = plug_error (op->folder, error);
+  else if (status != 0)
+    {
+      g_autofree char *why = guest_stderr (err);
+
+      error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                           "Cannot mount %s at %s in the VM: %s",
+                           folder_host_path (op->folder), op->folder->guest_dir, why);
+    }
+  if (!mount_goes_on (task, error))
+    return;
+  op->folder->busy = FALSE;
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+mount_in_guest (GTask *task)
+{
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  Folder *folder = ((MountOp *) g_task_get_task_data (task))->folder;
+  const char *mode = cloche_folder_share_get_readonly (folder->share) ? "ro" : "rw";
+  const char *argv[] = { "/bin/sh", "-c", MOUNT_SCRIPT, "sh",
+                         folder->guest_dir, folder->id, mode, NULL };
+
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, NULL, on_guest_mounted, task);
+}
+
+static void
+on_device_added (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GTask *task = user_data;
+  MountOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  op->folder->device_added = reply != NULL;
+  if (mount_goes_on (task, error != NULL ? plug_error (op->folder, error) : NULL))
+    mount_in_guest (task);
+}
+
+static void
+add_device (GTask *task)
+{
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  Folder *folder = ((MountOp *) g_task_get_task_data (task))->folder;
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autofree char *port = cloche_vm_command_folder_port_id (find_port (self, folder->id));
+
+  json_object_set_string_member (args, "driver", "vhost-user-fs-pci");
+  json_object_set_string_member (args, "id", folder->id);
+  json_object_set_string_member (args, "chardev", folder->id);
+  json_object_set_string_member (args, "tag", folder->id);
+  json_object_set_string_member (args, "bus", port);
+  cloche_qmp_client_execute_async (self->qmp, "device_add", args, NULL, on_device_added, task);
+}
+
+static void
+on_chardev_added (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  MountOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  op->folder->chardev_added = reply != NULL;
+  if (mount_goes_on (task, error != NULL ? plug_error (op->folder, error) : NULL))
+    add_device (task);
+}
+
+/* QEMU connects to virtiofsd's socket as a client. */
+static JsonObject *
+chardev_arguments (Folder *folder)
+{
+  JsonObject *arguments = json_object_new ();
+  JsonObject *backend = json_object_new ();
+  JsonObject *socket = json_object_new ();
+  JsonObject *address = json_object_new ();
+  JsonObject *path = json_object_new ();
+
+  json_object_set_string_member (path, "path", cloche_folder_share_get_socket_path (folder->share));
+  json_object_set_string_member (address, "type", "unix");
+  json_object_set_object_member (address, "data", path);
+  json_object_set_object_member (socket, "addr", address);
+  json_object_set_boolean_member (socket, "server", FALSE);
+  json_object_set_string_member (backend, "type", "socket");
+  json_object_set_object_member (backend, "data", socket);
+  json_object_set_string_member (arguments, "id", folder->id);
+  json_object_set_object_member (arguments, "backend", backend);
+  return arguments;
+}
+
+static void
+on_share_started (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GTask *task = user_data;
+  ClocheVmFolders *self = g_task_get_source_object (task);
+  MountOp *op = g_task_get_task_data (task);
+  g_autoptr(JsonObject) args = NULL;
+  GError *error = NULL;
+
+  cloche_folder_share_start_finish (CLOCHE_FOLDER_SHARE (object), result, &error);
+  if (!mount_goes_on (task, error))
+    return;
+  args = chardev_arguments (op->folder);
+  cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL, on_chardev_added, task);
+}
+
+/**
+ * cloche_vm_folders_mount_async:
+ * @host_path: the folder to share, an absolute path
+ * @readonly: whether the guest may only read it (enforced on the host)
+ * @guest_dir: where it appears in the guest; made if missing
+ *
+ * Cancelling stops the mount at its next step and undoes what was done.
+ */
+void
+cloche_vm_folders_mount_async (ClocheVmFolders     *self,
+                               const char          *host_path,
+                               gboolean             readonly,
+                               const char          *guest_dir,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *dir = NULL;
+  GError *error = NULL;
+  MountOp *op;
+
+  g_return_if_fail (CLOCHE_IS_VM_FOLDERS (self));
+  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_vm_folders_mount_async);
+  /* "/sessions/a/" and "/sessions/a" are one mount point. */
+  dir = g_canonicalize_filename (guest_dir, "/");
+  if (!check_can_mount (self, host_path, dir, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  op = g_new0 (MountOp, 1);
+  op->folder = add_folder (self, host_path, readonly, dir);
+  g_task_set_task_data (task, op, (GDestroyNotify) mount_op_free);
+  cloche_folder_share_start_async (op->folder->share, NULL, on_share_started,
+                                   g_steal_pointer (&task));
+}
+
+gboolean
+cloche_vm_folders_mount_finish (ClocheVmFolders  *self,
+                                GAsyncResult     *result,
+                                GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Unmount */
+
+typedef struct
+{
+  Folder  *folder;
+  guint    timer;
+  gboolean unplugging;
+} UnmountOp;
+
+static void
+unmount_op_free (UnmountOp *op)
+{
+  folder_unref (op->folder);
+  g_free (op);
+}
+
+static void
+on_unmount_torn_down (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheVmFolders *self = CLOCHE_VM_FOLDERS (object);
+  UnmountOp *op = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  forget (self, op->folder);
+  if (!teardown_finish (self, result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Once: after the guest's umount, or instead of it when that hangs. */
+static void
+unplug_folder (GTask *task)
+{
+  UnmountOp *op = g_task_get_task_data (task);
+
+  if (op->unplugging)
+    return;
+  op->unplugging = TRUE;
+  g_clear_handle_id (&op->timer, g_source_remove);
+  teardown_async (g_task_get_source_object (task), op->folder, on_unmount_torn_down,
+                  g_object_ref (task));
+}
+
+static gboolean
+on_umount_slow (gpointer user_data)
+{
+  GTask *task = user_data;
+  UnmountOp *op = g_task_get_task_data (task);
+
+  op->timer = 0;
+  g_message ("Unmounting %s in the VM took over %d s (has its virtiofsd died?); "
+             "unplugging it anyway", op->folder->guest_dir, UMOUNT_TIMEOUT_S);
+  unplug_folder (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_guest_unmounted (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  UnmountOp *op = g_task_get_task_data (task);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  /* Whatever the guest says, the folder is unplugged: not sharing it any
+   * more is what matters. */
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status,
+                                       &out, &err, &error))
+    g_message ("Unmounting %s in the VM: %s", op->folder->guest_dir, error->message);
+  else if (status != 0)
+    {
+      g_autofree char *why = guest_stderr (err);
+
+      g_message ("Unmounting %s in the VM: %s", op->folder->guest_dir, why);
+    }
+  unplug_folder (task);
+}
+
+static Folder *
+lookup_for_unmount (ClocheVmFolders  *self,
+                    const char       *guest_dir,
+                    GError          **error)
+{
+  g_autofree char *dir = g_canonicalize_filename (guest_dir, "/");
+  Folder *folder = g_hash_table_lookup (self->folders, dir);
+
+  if (folder == NULL)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_NOT_MOUNTED,
+                 "No folder is mounted at %s in the VM", guest_dir);
+  else if (folder->busy)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_UNMOUNT_FAILED,
+                 "Cannot unmount %s yet: it is still being mounted or unmounted", guest_dir);
+  else
+    return folder;
+  return NULL;
+}
+
+/**
+ * cloche_vm_folders_unmount_async:
+ *
+ * Once begun, an unmount runs to its end: cancelling has no effect.
+ */
+void
+cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
+                                 const char          *guest_dir,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  UnmountOp *op;
+  Folder *folder;
+
+  g_return_if_fail (CLOCHE_IS_VM_FOLDERS (self));
+  g_return_if_fail (guest_dir != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_vm_folders_unmount_async);
+  g_task_set_check_cancellable (task, FALSE);
+  if ((folder = lookup_for_unmount (self, guest_dir, &error)) == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  folder->busy = TRUE;
+  op = g_new0 (UnmountOp, 1);
+  op->folder = g_rc_box_acquire (folder);
+  g_task_set_task_data (task, op, (GDestroyNotify) unmount_op_free);
+  op->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, UMOUNT_TIMEOUT_S, on_umount_slow,
+                                          g_object_ref (task), g_object_unref);
+  cloche_guest_agent_exec_async (self->agent,
+                                 (const char *[]) { "/bin/sh", "-c", UNMOUNT_SCRIPT, "sh",
+                                                    folder->guest_dir, NULL },
+                                 guest_env, NULL, on_guest_unmounted, g_steal_pointer (&task));
+}
+
+gboolean
+cloche_vm_folders_unmount_finish (ClocheVmFolders  *self,
+                                  GAsyncResult     *result,
+                                  GError          **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* The VM is gone */
+
+/* Teardowns waiting for a guest that will never answer go on at once. */
+static void
+stop_all_waiting (ClocheVmFolders *self)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter iter;
+  const char *id;
+
+  g_hash_table_iter_init (&iter, self->unplugs);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    g_ptr_array_add (ids, g_strdup (id));
+  for (guint i = 0; i < ids->len; i++)
+    {
+      GTask *task = stop_waiting (self, g_ptr_array_index (ids, i));
+
+      release_port (self, g_ptr_array_index (ids, i));
+      remove_chardev (task);
+    }
+}
+
+/**
+ * cloche_vm_folders_close:
+ *
+ * For when QEMU has exited: stops every virtiofsd and forgets every folder.
+ */
+void
+cloche_vm_folders_close (ClocheVmFolders *self)
+{
+  GHashTableIter iter;
+  Folder *folder;
+
+  g_return_if_fail (CLOCHE_IS_VM_FOLDERS (self));
+
+  if (self->closed)
+    return;
+  self->closed = TRUE;
+  /* Each virtiofsd exits when QEMU lets go of it; this makes sure. */
+  g_hash_table_iter_init (&iter, self->folders);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder))
+    cloche_folder_share_stop_async (folder->share, NULL, NULL, NULL);
+  g_hash_table_remove_all (self->folders);
+  stop_all_waiting (self);
+}
+
+/* GObject */
+
+static void
+cloche_vm_folders_dispose (GObject *object)
+{
+  ClocheVmFolders *self = CLOCHE_VM_FOLDERS (object);
+
+  if (self->folders != NULL)
+    cloche_vm_folders_close (self);
+  g_clear_object (&self->qmp);
+  g_clear_object (&self->agent);
+
+  G_OBJECT_CLASS (cloche_vm_folders_parent_class)->dispose (object);
+}
+
+static void
+cloche_vm_folders_finalize (GObject *object)
+{
+  ClocheVmFolders *self = CLOCHE_VM_FOLDERS (object);
+
+  for (guint i = 0; i < self->n_ports; i++)
+    g_free (self->ports[i]);
+  g_free (self->ports);
+  g_clear_pointer (&self->folders, g_hash_table_unref);
+  g_clear_pointer (&self->unplugs, g_hash_table_unref);
+  g_free (self->run_dir);
+
+  G_OBJECT_CLASS (cloche_vm_folders_parent_class)->finalize (object);
+}
+
+static void
+cloche_vm_folders_class_init (ClocheVmFoldersClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cloche_vm_folders_dispose;
+  object_class->finalize = cloche_vm_folders_finalize;
+}
+
+static void
+cloche_vm_folders_init (ClocheVmFolders *self)
+{
+  self->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) folder_unref);
+  /* Values are teardown tasks, always stolen before they go on. */
+  self->unplugs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+/**
+ * cloche_vm_folders_new:
+ * @qmp: the monitor of the QEMU the folders go into
+ * @agent: its guest agent, which mounts them
+ * @run_dir: where the vhost-user sockets go
+ * @n_ports: how many root ports the command line reserved for folders
+ */
+ClocheVmFolders *
+cloche_vm_folders_new (ClocheQmpClient  *qmp,
+                       ClocheGuestAgent *agent,
+                       const char       *run_dir,
+                       guint             n_ports)
+{
+  ClocheVmFolders *self;
+
+  g_return_val_if_fail (CLOCHE_IS_QMP_CLIENT (qmp), NULL);
+  g_return_val_if_fail (CLOCHE_IS_GUEST_AGENT (agent), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_VM_FOLDERS, NULL);
+  self->qmp = g_object_ref (qmp);
+  self->agent = g_object_ref (agent);
+  self->run_dir = g_strdup (run_dir);
+  self->n_ports = n_ports;
+  self->ports = g_new0 (char *, n_ports);
+  g_signal_connect_object (qmp, "event", G_CALLBACK (on_qmp_event), self, G_CONNECT_SWAPPED);
+  return self;
+}
