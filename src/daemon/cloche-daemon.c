@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cloche-bundle.h"
+#include "cloche-monitor-service.h"
 #include "cloche-sandbox.h"
 #include "cloche-service.h"
 
@@ -17,6 +18,7 @@ typedef struct
 {
   GMainLoop     *loop;
   ClocheService *service;
+  ClocheMonitorService *monitor_service;
   int            exit_status;
 } Daemon;
 
@@ -28,7 +30,8 @@ on_bus_acquired (GDBusConnection *connection,
   Daemon *daemon = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!cloche_service_export (daemon->service, connection, &error))
+  if (!cloche_service_export (daemon->service, connection, &error)
+      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -67,8 +70,10 @@ make_sandbox (const char *bundle_path,
               int         agent_timeout)
 {
   g_autofree char *default_path = cloche_bundle_default_path ();
+  g_autofree char *sessions_root = cloche_session_store_default_root ();
   g_autoptr(ClocheVm) vm = cloche_vm_new (bundle_path != NULL ? bundle_path : default_path);
-  ClocheSandbox *sandbox = cloche_sandbox_new (vm);
+  g_autoptr(ClocheSessionStore) store = cloche_session_store_new (sessions_root);
+  ClocheSandbox *sandbox = cloche_sandbox_new (vm, store);
 
   if (agent_timeout > 0)
     cloche_vm_set_agent_timeout (vm, agent_timeout);
@@ -86,7 +91,8 @@ main (int   argc,
   g_autoptr(ClocheSandbox) sandbox = NULL;
   g_autofree char *bundle_path = NULL;
   gboolean replace = FALSE;
-  int idle_timeout = 0, agent_timeout = 0;
+  g_autoptr(ClocheMonitor) monitor = NULL;
+  int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
   Daemon daemon = { 0 };
   guint owner_id;
   const GOptionEntry entries[] = {
@@ -96,6 +102,8 @@ main (int   argc,
       "Seconds the VM keeps running with no session (default 300)", "SECONDS" },
     { "agent-timeout", 0, 0, G_OPTION_ARG_INT, &agent_timeout,
       "Seconds to wait for the guest agent at boot (default 120)", "SECONDS" },
+    { "memory-mib", 0, 0, G_OPTION_ARG_INT, &memory_mib,
+      "Guest memory in MiB (default: a quarter of the host's, 1 to 4 GiB)", "MIB" },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
       "Take the bus name over from a running daemon", NULL },
     { NULL }
@@ -110,9 +118,18 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
+  if (memory_mib < 0)
+    {
+      g_printerr ("cloche-daemon: --memory-mib must be a positive number of MiB\n");
+      return EXIT_FAILURE;
+    }
+
   sandbox = make_sandbox (bundle_path, idle_timeout, agent_timeout);
+  cloche_vm_set_memory_mib (cloche_sandbox_get_vm (sandbox), memory_mib);
+  monitor = cloche_monitor_new (sandbox, NULL);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
+  daemon.monitor_service = cloche_monitor_service_new (monitor);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -125,7 +142,9 @@ main (int   argc,
 
   g_bus_unown_name (owner_id);
   cloche_service_unexport (daemon.service);
+  cloche_monitor_service_unexport (daemon.monitor_service);
   g_clear_object (&daemon.service);
+  g_clear_object (&daemon.monitor_service);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * io.github.cloche.Monitor: the monitor's samples as dictionaries, so that
+ * a later daemon can add figures without breaking a client. The keys are
+ * listed in data/io.github.cloche.Monitor.xml.
+ */
+#include "config.h"
+
+#include "cloche-dbus-generated.h"
+#include "cloche-monitor-service.h"
+
+struct _ClocheMonitorService
+{
+  GObject            parent_instance;
+  ClocheMonitor     *monitor;
+  ClocheDbusMonitor *skeleton;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheMonitorService, cloche_monitor_service, G_TYPE_OBJECT)
+
+static GVariant *
+sample_to_variant (const ClocheSample *sample)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+  g_variant_dict_insert (&dict, "timestamp", "x", sample->timestamp);
+  g_variant_dict_insert (&dict, "cpu-percent", "d", sample->cpu_percent);
+  g_variant_dict_insert (&dict, "host-rss", "t", sample->host_rss);
+  g_variant_dict_insert (&dict, "host-pss", "t", sample->host_pss);
+  if (sample->has_guest)
+    {
+      g_variant_dict_insert (&dict, "guest-total", "t", sample->guest_total);
+      g_variant_dict_insert (&dict, "guest-free", "t", sample->guest_free);
+      g_variant_dict_insert (&dict, "guest-used", "t", sample->guest_used);
+    }
+  if (sample->has_disk)
+    {
+      g_variant_dict_insert (&dict, "disk-bundle", "t", sample->disk_bundle);
+      g_variant_dict_insert (&dict, "disk-sessions", "t", sample->disk_sessions);
+    }
+  g_variant_dict_insert (&dict, "egress-in", "t", sample->egress_in);
+  g_variant_dict_insert (&dict, "egress-out", "t", sample->egress_out);
+  g_variant_dict_insert (&dict, "open-sessions", "u", sample->open_sessions);
+  return g_variant_dict_end (&dict);
+}
+
+static gboolean
+handle_get_samples (ClocheMonitorService  *self,
+                    GDBusMethodInvocation *invocation,
+                    gint64                 since)
+{
+  g_autoptr(GArray) samples = cloche_monitor_dup_samples (self->monitor, since);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < samples->len; i++)
+    g_variant_builder_add_value (&builder,
+                                 sample_to_variant (&g_array_index (samples, ClocheSample, i)));
+  cloche_dbus_monitor_complete_get_samples (self->skeleton, invocation,
+                                            g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_sample (ClocheMonitorService *self,
+           const ClocheSample   *sample)
+{
+  cloche_dbus_monitor_emit_sample (self->skeleton, sample_to_variant (sample));
+}
+
+static void
+sync_properties (ClocheMonitorService *self)
+{
+  cloche_dbus_monitor_set_disk_bundle (self->skeleton,
+                                       cloche_monitor_get_disk_bundle (self->monitor));
+  cloche_dbus_monitor_set_disk_sessions (self->skeleton,
+                                         cloche_monitor_get_disk_sessions (self->monitor));
+  cloche_dbus_monitor_set_sampling (self->skeleton,
+                                    cloche_monitor_get_sampling (self->monitor));
+}
+
+gboolean
+cloche_monitor_service_export (ClocheMonitorService  *self,
+                               GDBusConnection       *connection,
+                               GError               **error)
+{
+  g_return_val_if_fail (CLOCHE_IS_MONITOR_SERVICE (self), FALSE);
+
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                           connection, DAEMON_OBJECT_PATH, error);
+}
+
+void
+cloche_monitor_service_unexport (ClocheMonitorService *self)
+{
+  g_return_if_fail (CLOCHE_IS_MONITOR_SERVICE (self));
+
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+}
+
+static void
+cloche_monitor_service_dispose (GObject *object)
+{
+  ClocheMonitorService *self = CLOCHE_MONITOR_SERVICE (object);
+
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->monitor);
+
+  G_OBJECT_CLASS (cloche_monitor_service_parent_class)->dispose (object);
+}
+
+static void
+cloche_monitor_service_class_init (ClocheMonitorServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = cloche_monitor_service_dispose;
+}
+
+static void
+cloche_monitor_service_init (ClocheMonitorService *self)
+{
+  self->skeleton = cloche_dbus_monitor_skeleton_new ();
+}
+
+ClocheMonitorService *
+cloche_monitor_service_new (ClocheMonitor *monitor)
+{
+  ClocheMonitorService *self;
+
+  g_return_val_if_fail (CLOCHE_IS_MONITOR (monitor), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_MONITOR_SERVICE, NULL);
+  self->monitor = g_object_ref (monitor);
+  g_signal_connect_swapped (self->skeleton, "handle-get-samples",
+                            G_CALLBACK (handle_get_samples), self);
+  g_signal_connect_object (monitor, "sample", G_CALLBACK (on_sample), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (monitor, "notify", G_CALLBACK (sync_properties), self,
+                           G_CONNECT_SWAPPED);
+  sync_properties (self);
+  return self;
+}
