@@ -25,8 +25,11 @@ qemu_children () {
   pgrep -P "$daemon" qemu-system 2>/dev/null | wc -l
 }
 
-echo "1..11"
-XDG_RUNTIME_DIR=$work "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 &
+echo "1..17"
+home=$work/home
+mkdir -p "$home/state" "$home/project" "$home/.ssh"
+echo "from the host" > "$home/project/readme.txt"
+HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 &
 daemon=$!
 for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -63,8 +66,41 @@ code=$?
 [ $code -eq 1 ] && grep -q 'No open session has the id "nosuchsession"' "$work/err"
 ok $? "exec in an unknown session fails with the cause on stderr"
 
+"$ctl" session list | grep -q "^$id  open"
+ok $? "a session opened from the CLI stays open after clochectl exits"
+
+out=$("$ctl" session open --title mounted --mount "$home/project")
+mounted=$out
+[ -n "$mounted" ] && [ "$("$ctl" exec "$mounted" -- cat mnt/project/readme.txt)" = "from the host" ] \
+  && ! "$ctl" exec "$mounted" -- sh -c 'echo x > mnt/project/readme.txt' 2>/dev/null
+ok $? "session open --mount mounts a folder read-only by default"
+
+"$ctl" session open --mount "$home/.ssh:rw" 2>"$work/err"
+[ $? -eq 1 ] && grep -q 'deny rule "~/.ssh"' "$work/err"
+ok $? "a refused folder fails with the rule on stderr"
+
+"$ctl" session show "$mounted" --json | /usr/bin/python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert s["state"] == "open" and s["mounts"][0][1] == "project" and s["mounts"][0][2] is True'
+ok $? "session show --json has the state and the mounts"
+
+"$ctl" session close "$mounted" && "$ctl" session pin "$mounted" \
+  && "$ctl" session show "$mounted" | grep -q '^State: *closed, pinned'
+ok $? "session pin"
+
 "$ctl" session close "$id" && "$ctl" status | grep -q '^Sessions: *0 open'
 ok $? "session close"
+
+"$ctl" cleanup --older-than 0 --json > "$work/cleanup"
+/usr/bin/python3 - "$work/cleanup" "$id" "$mounted" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+removed = [s["id"] for s in report["removed"]]
+assert sys.argv[2] in removed and sys.argv[3] not in removed, removed
+assert report["freed_bytes"] > 0
+PY
+ok $? "cleanup removes the closed session, keeps the pinned one, reports bytes"
 
 "$ctl" vm stop && "$ctl" status | grep -q '^State: *stopped (user)' && [ "$(qemu_children)" -eq 0 ]
 ok $? "vm stop stops QEMU"

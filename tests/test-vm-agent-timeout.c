@@ -44,7 +44,7 @@ test_agent_never_answers (void)
   daemon = cloche_test_daemon_start ((const char *[]) {
     "--bundle", fault, "--agent-timeout", AGENT_TIMEOUT_S, NULL });
 
-  g_assert_false (cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "t", &id,
+  g_assert_false (cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "t", g_variant_new ("a{sv}", NULL), &id,
                                                              NULL, &error));
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT);
   g_assert_true (strstr (error->message, "guest agent") != NULL);

@@ -22,7 +22,7 @@ open_session (const char *title)
   g_autoptr(GError) error = NULL;
   char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, title, &id, NULL, &error);
+  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, title, g_variant_new ("a{sv}", NULL), &id, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (id);
   return id;

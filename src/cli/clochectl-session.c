@@ -2,9 +2,33 @@
 #include "config.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "clochectl.h"
+
+/* PATH[:ro|:rw], read-only unless it says rw; relative to where we are. */
+static gboolean
+parse_mount (const char       *spec,
+             GVariantBuilder  *builder)
+{
+  g_autofree char *path = g_strdup (spec);
+  g_autofree char *absolute = NULL;
+  gboolean readonly = TRUE;
+  gsize length = strlen (path);
+
+  if (length > 3 && (g_str_has_suffix (path, ":ro") || g_str_has_suffix (path, ":rw")))
+    {
+      readonly = g_str_has_suffix (path, ":ro");
+      path[length - 3] = '\0';
+    }
+  else if (strrchr (path, ':') != NULL && strchr (strrchr (path, ':'), '/') == NULL)
+    {
+      g_printerr ("clochectl: --mount %s: the mode must be :ro or :rw\n", spec);
+      return FALSE;
+    }
+  absolute = g_canonicalize_filename (path, NULL);
+  g_variant_builder_add (builder, "(sb)", absolute, readonly);
+  return TRUE;
+}
 
 static int
 cmd_session_open (ClocheDbusDaemon  *daemon,
@@ -13,15 +37,34 @@ cmd_session_open (ClocheDbusDaemon  *daemon,
 {
   g_autofree char *title = NULL;
   g_autofree char *id = NULL;
+  g_auto(GStrv) mounts = NULL;
   g_autoptr(GError) error = NULL;
+  GVariantBuilder folders, options;
   GOptionEntry entries[] = {
     { "title", 0, 0, G_OPTION_ARG_STRING, &title, "A title for the session", "TITLE" },
+    { "mount", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &mounts,
+      "Mount a host folder at /sessions/ID/mnt/NAME (read-only unless :rw)", "PATH[:ro|:rw]" },
     { NULL }
   };
 
   if (!clochectl_parse_options (&argc, &argv, entries, "- open a session (boots the VM)"))
     return 2;
-  if (!cloche_dbus_daemon_call_open_session_sync (daemon, title ? title : "", &id, NULL, &error))
+  g_variant_builder_init (&folders, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; mounts != NULL && mounts[i] != NULL; i++)
+    if (!parse_mount (mounts[i], &folders))
+      {
+        g_variant_builder_clear (&folders);
+        return 2;
+      }
+
+  /* This process ends right away: the session must not end with it. */
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&folders));
+  g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&options, "{sv}", "client", g_variant_new_string ("clochectl"));
+  if (!cloche_dbus_daemon_call_open_session_sync (daemon, title ? title : "",
+                                                  g_variant_builder_end (&options),
+                                                  &id, NULL, &error))
     return clochectl_fail ("cannot open a session", error);
   g_print ("%s\n", id);
   return EXIT_SUCCESS;
@@ -41,65 +84,149 @@ cmd_session_close (ClocheDbusDaemon  *daemon,
   return EXIT_SUCCESS;
 }
 
-int
-clochectl_session (ClocheDbusDaemon  *daemon,
-             int                argc,
-             char             **argv)
+static gboolean
+is_stale (GVariant *session)
 {
-  if (argc >= 2 && g_str_equal (argv[1], "open"))
-    return cmd_session_open (daemon, argc - 1, argv + 1);
-  if (argc >= 2 && g_str_equal (argv[1], "close"))
-    return cmd_session_close (daemon, argc - 1, argv + 1);
-  return clochectl_usage ();
+  gboolean stale = FALSE;
+
+  g_variant_lookup (session, "stale", "b", &stale);
+  return stale;
 }
 
-/* exec */
+static GVariant *
+keep_stale (GVariant *sessions)
+{
+  GVariantBuilder builder;
+  GVariantIter iter;
+  GVariant *session;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  g_variant_iter_init (&iter, sessions);
+  while ((session = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      if (is_stale (session))
+        g_variant_builder_add_value (&builder, session);
+      g_variant_unref (session);
+    }
+  return g_variant_ref_sink (g_variant_builder_end (&builder));
+}
 
 static void
-write_all (int       fd,
-           GVariant *bytes)
+print_table (GVariant *sessions)
 {
-  gsize length = 0;
-  const char *data = g_variant_get_fixed_array (bytes, &length, 1);
+  GVariantIter iter;
+  GVariant *session;
+  guint64 total = 0, size;
+  g_autofree char *total_text = NULL;
 
-  while (length > 0)
+  g_print ("%-12s  %-16s  %5s  %10s  %s\n", "ID", "STATE", "IDLE", "SIZE", "TITLE");
+  g_variant_iter_init (&iter, sessions);
+  while ((session = g_variant_iter_next_value (&iter)) != NULL)
     {
-      ssize_t written = write (fd, data, length);
-
-      if (written <= 0)
-        return;
-      data += written;
-      length -= written;
+      clochectl_print_session_row (session);
+      if (g_variant_lookup (session, "size", "t", &size))
+        total += size;
+      g_variant_unref (session);
     }
+  total_text = g_format_size (total);
+  g_print ("%" G_GSIZE_FORMAT " sessions, %s on disk\n", g_variant_n_children (sessions),
+           total_text);
 }
 
-int
-clochectl_exec (ClocheDbusDaemon  *daemon,
-          int                argc,
-          char             **argv)
+static int
+cmd_session_list (ClocheDbusDaemon  *daemon,
+                  int                argc,
+                  char             **argv)
 {
-  g_autofree char *cwd = NULL;
-  g_auto(GStrv) env = NULL;
-  g_autoptr(GVariant) out = NULL;
-  g_autoptr(GVariant) err = NULL;
+  g_autoptr(GVariant) sessions = NULL;
   g_autoptr(GError) error = NULL;
-  int exit_code;
+  gboolean json = FALSE, stale = FALSE;
   GOptionEntry entries[] = {
-    { "cwd", 0, 0, G_OPTION_ARG_STRING, &cwd, "Folder in the guest (default: the session's)", "DIR" },
-    { "env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set a variable", "NAME=VALUE" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { "stale", 0, 0, G_OPTION_ARG_NONE, &stale, "Only the stale sessions", NULL },
     { NULL }
   };
 
-  /* The command after "--" keeps its own options. */
-  if (!clochectl_parse_options (&argc, &argv, entries, "ID -- COMMAND [ARG…]") || argc < 3)
-    return clochectl_usage ();
-  if (!cloche_dbus_daemon_call_exec_sync (daemon, argv[1], (const char * const *) argv + 2,
-                                          env ? (const char * const *) env : (const char *[]) { NULL },
-                                          cwd ? cwd : "", &exit_code, &out, &err, NULL, &error))
-    return clochectl_fail ("cannot run the command", error);
+  if (!clochectl_parse_options (&argc, &argv, entries, "- list the sessions"))
+    return 2;
+  if (!cloche_dbus_daemon_call_list_sessions_sync (daemon, &sessions, NULL, &error))
+    return clochectl_fail ("cannot list the sessions", error);
+  if (stale)
+    {
+      GVariant *only_stale = keep_stale (sessions);
 
-  write_all (STDOUT_FILENO, out);
-  write_all (STDERR_FILENO, err);
-  return exit_code & 0xff;
+      g_variant_unref (sessions);
+      sessions = only_stale;
+    }
+  if (json)
+    clochectl_print_sessions_json (sessions);
+  else
+    print_table (sessions);
+  return EXIT_SUCCESS;
 }
 
+static int
+cmd_session_show (ClocheDbusDaemon  *daemon,
+                  int                argc,
+                  char             **argv)
+{
+  g_autoptr(GVariant) session = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  if (!clochectl_parse_options (&argc, &argv, entries, "ID - show a session") || argc != 2)
+    return clochectl_usage ();
+  if (!cloche_dbus_daemon_call_get_session_sync (daemon, argv[1], &session, NULL, &error))
+    return clochectl_fail ("cannot show the session", error);
+  if (json)
+    {
+      g_autoptr(JsonNode) root = clochectl_session_to_json (session);
+
+      clochectl_print_json (root);
+    }
+  else
+    clochectl_print_session_record (session);
+  return EXIT_SUCCESS;
+}
+
+static int
+cmd_session_pin (ClocheDbusDaemon  *daemon,
+                 int                argc,
+                 char             **argv)
+{
+  gboolean pin = g_str_equal (argv[0], "pin");
+  g_autoptr(GError) error = NULL;
+
+  if (argc != 2)
+    return clochectl_usage ();
+  if (!cloche_dbus_daemon_call_set_pinned_sync (daemon, argv[1], pin, NULL, &error))
+    return clochectl_fail (pin ? "cannot pin the session" : "cannot unpin the session", error);
+  return EXIT_SUCCESS;
+}
+
+int
+clochectl_session (ClocheDbusDaemon  *daemon,
+                   int                argc,
+                   char             **argv)
+{
+  static const struct {
+    const char  *name;
+    CommandFunc  func;
+  } subcommands[] = {
+    { "open", cmd_session_open },
+    { "close", cmd_session_close },
+    { "list", cmd_session_list },
+    { "show", cmd_session_show },
+    { "pin", cmd_session_pin },
+    { "unpin", cmd_session_pin },
+  };
+
+  for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS (subcommands); i++)
+    if (g_str_equal (argv[1], subcommands[i].name))
+      return subcommands[i].func (daemon, argc - 1, argv + 1);
+  return clochectl_usage ();
+}

@@ -30,10 +30,15 @@ clochectl_usage (void)
 {
   g_printerr ("Usage:\n"
               "  clochectl status [--json]\n"
-              "  clochectl session open [--title TITLE]\n"
+              "  clochectl session open [--title TITLE] [--mount PATH[:ro|:rw]]…\n"
               "  clochectl session close ID\n"
+              "  clochectl session list [--json] [--stale]\n"
+              "  clochectl session show ID [--json]\n"
+              "  clochectl session pin|unpin ID\n"
+              "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
               "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
-              "  clochectl vm stop\n");
+              "  clochectl vm stop\n"
+              "  clochectl monitor [--json] [--once]\n");
   return 2;
 }
 
@@ -64,6 +69,8 @@ static const struct {
   { "session", clochectl_session },
   { "exec", clochectl_exec },
   { "vm", clochectl_vm },
+  { "monitor", clochectl_monitor },
+  { "cleanup", clochectl_cleanup },
 };
 
 static ClocheDbusDaemon *

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include <json-glib/json-glib.h>
+
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
 
@@ -21,5 +23,15 @@ int      clochectl_status        (ClocheDbusDaemon *daemon, int argc, char **arg
 int      clochectl_session       (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_exec          (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_vm            (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_monitor       (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **argv);
+
+/* Sessions as a{sv} from the daemon, for people and for scripts. */
+char     *clochectl_format_age          (gint64    since_usec);
+void      clochectl_print_session_row    (GVariant *session);
+void      clochectl_print_session_record (GVariant *session);
+JsonNode *clochectl_session_to_json      (GVariant *session);
+void      clochectl_print_json           (JsonNode *root);
+void      clochectl_print_sessions_json  (GVariant *sessions);
 
 G_END_DECLS

@@ -2,34 +2,21 @@
 /*
  * Agent mode: sessions over one lazily booted VM. The VM boots when a
  * session opens (or a command runs in an open session after a stop) and
- * shuts down idle_timeout seconds after the last session closed.
+ * shuts down idle_timeout seconds after the last session closed. Sessions
+ * are recorded on disk by the ClocheSessionStore as they open and close.
  */
 #include "config.h"
 
 #include "cloche-error.h"
-#include "cloche-sandbox.h"
-#include "cloche-session.h"
+#include "cloche-mount-check.h"
+#include "cloche-sandbox-private.h"
 
-/* Runs argv in the folder given as $1, the way a terminal would. The
- * session's own folder is made first: the guest's root is new at each boot,
- * and a session outlives the VM it was opened in. */
-#define CWD_SCRIPT "cd \"$1\" && shift && exec \"$@\""
-static const char *cwd_wrapper[] = { "/bin/sh", "-c", CWD_SCRIPT, "sh", NULL };
-static const char *session_wrapper[] = { "/bin/sh", "-c", "mkdir -p \"$1\" && " CWD_SCRIPT, "sh", NULL };
-
-struct _ClocheSandbox
-{
-  GObject     parent_instance;
-  ClocheVm   *vm;
-  GHashTable *sessions;       /* id → ClocheSession */
-  guint       opening;        /* opens waiting for the VM */
-  guint       idle_timeout_s;
-  guint       idle_source;
-};
+#define DEFAULT_STALE_AFTER_DAYS 7
 
 enum {
   PROP_0,
   PROP_VM,
+  PROP_STORE,
   PROP_OPEN_SESSIONS,
   PROP_IDLE_TIMEOUT,
   N_PROPS
@@ -38,6 +25,13 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, G_TYPE_OBJECT)
+
+static void
+open_session_free (ClocheOpenSession *open)
+{
+  g_clear_object (&open->session);
+  g_free (open);
+}
 
 /* Idle */
 
@@ -86,6 +80,96 @@ notify_sessions (ClocheSandbox *self)
 }
 
 static void
+save (ClocheSandbox *self,
+      ClocheSession *session)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* The session goes on; its record is what failed, and the log says so. */
+  if (!cloche_session_store_save (self->store, session, &error))
+    g_warning ("Cannot record session %s: %s", cloche_session_get_id (session), error->message);
+}
+
+ClocheOpenSession *
+_cloche_sandbox_lookup (ClocheSandbox  *self,
+                        const char     *id,
+                        GError        **error)
+{
+  ClocheOpenSession *open = g_hash_table_lookup (self->sessions, id);
+
+  if (open == NULL)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
+                 "No open session has the id \"%s\"", id);
+  return open;
+}
+
+void
+_cloche_sandbox_touch (ClocheSandbox     *self,
+                       ClocheOpenSession *open)
+{
+  cloche_session_touch (open->session);
+  save (self, open->session);
+}
+
+GStrv
+_cloche_sandbox_dup_open_ids (ClocheSandbox *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  GHashTableIter iter;
+  const char *id;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    g_strv_builder_add (builder, id);
+  return g_strv_builder_end (builder);
+}
+
+/* Open */
+
+static void
+fail_open (GTask  *task,
+           GError *error)
+{
+  ClocheSandbox *self = g_task_get_source_object (task);
+  ClocheSession *session = g_task_get_task_data (task);
+
+  /* The record stays, closed: a failed open loses nothing either. */
+  self->opening--;
+  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
+  save (self, session);
+  update_idle_timer (self);
+  g_task_return_error (task, error);
+}
+
+static void
+on_mounted_for_open (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = CLOCHE_SANDBOX (object);
+  ClocheSession *session = g_task_get_task_data (task);
+  ClocheOpenSession *open;
+  GError *error = NULL;
+  gint64 boot;
+
+  if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
+    {
+      _cloche_sandbox_unmount (self, session);
+      fail_open (g_steal_pointer (&task), error);
+      return;
+    }
+
+  self->opening--;
+  open = g_new0 (ClocheOpenSession, 1);
+  open->session = g_object_ref (session);
+  open->mounted_boot = boot;
+  g_hash_table_insert (self->sessions, g_strdup (cloche_session_get_id (session)), open);
+  notify_sessions (self);
+  g_task_return_pointer (task, g_strdup (cloche_session_get_id (session)), g_free);
+}
+
+static void
 on_vm_started_for_open (GObject      *object,
                         GAsyncResult *result,
                         gpointer      user_data)
@@ -93,39 +177,95 @@ on_vm_started_for_open (GObject      *object,
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
   ClocheSession *session = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  GError *error = NULL;
 
-  self->opening--;
   if (!cloche_vm_start_finish (self->vm, result, &error))
     {
-      update_idle_timer (self);
-      g_task_return_error (task, g_steal_pointer (&error));
+      fail_open (g_steal_pointer (&task), error);
       return;
     }
-
-  /* Its folder in the guest is made by its first command (see exec). */
-  g_hash_table_insert (self->sessions, g_strdup (cloche_session_get_id (session)),
-                       g_object_ref (session));
-  notify_sessions (self);
-  g_task_return_pointer (task, g_strdup (cloche_session_get_id (session)), g_free);
+  _cloche_sandbox_mount_async (self, session, cancellable, on_mounted_for_open,
+                               g_steal_pointer (&task));
 }
 
+/* A name for the mount point, unique in the session: the folder's own
+ * name, then name-2, name-3… */
+static char *
+mount_name (ClocheSession *session,
+            const char    *canonical)
+{
+  g_autofree char *base = g_path_get_basename (canonical);
+  GPtrArray *mounts = cloche_session_get_mounts (session);
+  char *name = g_strdup (base);
+
+  for (guint n = 2;; n++)
+    {
+      gboolean taken = FALSE;
+
+      for (guint i = 0; i < mounts->len && !taken; i++)
+        taken = g_str_equal (((ClocheSessionMount *) g_ptr_array_index (mounts, i))->name, name);
+      if (!taken)
+        return name;
+      g_free (name);
+      name = g_strdup_printf ("%s-%u", base, n);
+    }
+}
+
+static gboolean
+add_mounts (ClocheSession  *session,
+            GPtrArray      *requests,
+            GError        **error)
+{
+  for (guint i = 0; requests != NULL && i < requests->len; i++)
+    {
+      ClocheSessionMount *request = g_ptr_array_index (requests, i);
+      g_autofree char *canonical = NULL;
+
+      canonical = cloche_mount_check (request->path, cloche_mount_rules_default (), error);
+      if (canonical == NULL)
+        return FALSE;
+      cloche_session_add_mount (session,
+                                cloche_session_mount_new (canonical,
+                                                          mount_name (session, canonical),
+                                                          request->readonly));
+    }
+  return TRUE;
+}
+
+/**
+ * cloche_sandbox_open_session_async:
+ * @mounts: (nullable) (element-type ClocheSessionMount): host folders to
+ *   mount, each path as the user gave it; names are chosen here
+ *
+ * Opens a session: validates its folders before anything is attached,
+ * records it, boots the VM if needed and mounts its folders.
+ */
 void
 cloche_sandbox_open_session_async (ClocheSandbox       *self,
                                    const char          *title,
                                    const char          *client,
+                                   GPtrArray           *mounts,
                                    GCancellable        *cancellable,
                                    GAsyncReadyCallback  callback,
                                    gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(ClocheSession) session = cloche_session_new (title, client);
+  GError *error = NULL;
 
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_sandbox_open_session_async);
-  g_task_set_task_data (task, cloche_session_new (title, client), g_object_unref);
+  if (!add_mounts (session, mounts, &error)
+      || !cloche_session_store_create (self->store, session, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
 
+  g_task_set_task_data (task, g_steal_pointer (&session), g_object_unref);
   self->opening++;
   update_idle_timer (self);
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
@@ -146,223 +286,57 @@ cloche_sandbox_open_session_finish (ClocheSandbox  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static ClocheSession *
-lookup_session (ClocheSandbox  *self,
-                const char     *id,
-                GError        **error)
-{
-  ClocheSession *session = g_hash_table_lookup (self->sessions, id);
+/* Close */
 
-  if (session == NULL)
-    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
-                 "No open session has the id \"%s\"", id);
-  return session;
-}
-
+/**
+ * cloche_sandbox_close_session:
+ *
+ * Closes a session at once; its folders are detached in the background.
+ */
 gboolean
 cloche_sandbox_close_session (ClocheSandbox  *self,
                               const char     *id,
                               GError        **error)
 {
+  ClocheOpenSession *open;
+  g_autoptr(ClocheSession) session = NULL;
+
   g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), FALSE);
 
-  if (lookup_session (self, id, error) == NULL)
+  open = _cloche_sandbox_lookup (self, id, error);
+  if (open == NULL)
     return FALSE;
+  session = g_object_ref (open->session);
+  if (open->mounted_boot != 0 && open->mounted_boot == cloche_vm_get_booted_at (self->vm))
+    _cloche_sandbox_unmount (self, session);
   g_hash_table_remove (self->sessions, id);
+
+  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
+  cloche_session_touch (session);
+  save (self, session);
   notify_sessions (self);
   return TRUE;
 }
 
-/* Exec */
-
-typedef struct
+/* The sessions a client opened, closed when it leaves the bus. */
+guint
+cloche_sandbox_close_client_sessions (ClocheSandbox *self,
+                                      const char    *client)
 {
-  GStrv argv;
-  GStrv env;
-} ExecData;
+  g_auto(GStrv) ids = _cloche_sandbox_dup_open_ids (self);
+  guint closed = 0;
 
-static void
-exec_data_free (ExecData *data)
-{
-  g_strfreev (data->argv);
-  g_strfreev (data->env);
-  g_free (data);
-}
+  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), 0);
 
-typedef struct
-{
-  int     exit_code;
-  GBytes *out;
-  GBytes *err;
-} ExecResult;
-
-static void
-exec_result_free (ExecResult *result)
-{
-  g_clear_pointer (&result->out, g_bytes_unref);
-  g_clear_pointer (&result->err, g_bytes_unref);
-  g_free (result);
-}
-
-static void
-on_exec_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  ExecResult *done = g_new0 (ExecResult, 1);
-  GError *error = NULL;
-
-  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result,
-                                       &done->exit_code, &done->out, &done->err, &error))
+  for (guint i = 0; ids[i] != NULL; i++)
     {
-      exec_result_free (done);
-      g_task_return_error (task, error);
-      return;
+      ClocheOpenSession *open = g_hash_table_lookup (self->sessions, ids[i]);
+
+      if (g_strcmp0 (cloche_session_get_client (open->session), client) == 0
+          && cloche_sandbox_close_session (self, ids[i], NULL))
+        closed++;
     }
-  g_task_return_pointer (task, done, (GDestroyNotify) exec_result_free);
-}
-
-static void
-on_vm_started_for_exec (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  ClocheSandbox *self = g_task_get_source_object (task);
-  ExecData *data = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  g_autoptr(GError) error = NULL;
-
-  if (!cloche_vm_start_finish (self->vm, result, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-  /* (The task moves into the call, so nothing may read it in the argument list.) */
-  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
-                                 (const char * const *) data->argv,
-                                 (const char * const *) data->env,
-                                 cancellable, on_exec_done, g_steal_pointer (&task));
-}
-
-static GStrv
-build_argv (const char * const *argv,
-            const char         *cwd,
-            const char         *session_dir)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-
-  if (cwd == NULL || cwd[0] == '\0')
-    {
-      g_strv_builder_addv (builder, session_wrapper);
-      g_strv_builder_add (builder, session_dir);
-    }
-  else
-    {
-      g_strv_builder_addv (builder, cwd_wrapper);
-      g_strv_builder_add (builder, cwd);
-    }
-  g_strv_builder_addv (builder, (const char **) argv);
-  return g_strv_builder_end (builder);
-}
-
-static GStrv
-build_env (ClocheSession       *session,
-           const char * const  *env)
-{
-  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  g_autofree char *session_var = g_strdup_printf ("CLOCHE_SESSION=%s",
-                                                  cloche_session_get_id (session));
-
-  g_strv_builder_add_many (builder,
-                           "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                           "HOME=/root", "LANG=C.UTF-8", NULL);
-  g_strv_builder_add (builder, session_var);
-  /* Later entries win in the guest, so the caller's override ours. */
-  if (env != NULL)
-    g_strv_builder_addv (builder, (const char **) env);
-  return g_strv_builder_end (builder);
-}
-
-static gboolean
-check_exec_args (const char * const  *argv,
-                 const char * const  *env,
-                 GError             **error)
-{
-  if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "No command was given to run");
-      return FALSE;
-    }
-  for (guint i = 0; env != NULL && env[i] != NULL; i++)
-    if (strchr (env[i], '=') == NULL || env[i][0] == '=')
-      {
-        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                     "Environment entry \"%s\" is not NAME=value", env[i]);
-        return FALSE;
-      }
-  return TRUE;
-}
-
-void
-cloche_sandbox_exec_async (ClocheSandbox       *self,
-                           const char          *id,
-                           const char * const  *argv,
-                           const char * const  *env,
-                           const char          *cwd,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *session_dir = NULL;
-  ClocheSession *session;
-  ExecData *data;
-
-  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_sandbox_exec_async);
-
-  session = lookup_session (self, id, &error);
-  if (session == NULL || !check_exec_args (argv, env, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
-
-  session_dir = cloche_session_dup_guest_dir (session);
-  data = g_new0 (ExecData, 1);
-  data->argv = build_argv (argv, cwd, session_dir);
-  data->env = build_env (session, env);
-  g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
-  /* After a stop or a crash, an open session boots the VM again. */
-  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));
-}
-
-gboolean
-cloche_sandbox_exec_finish (ClocheSandbox  *self,
-                            GAsyncResult   *result,
-                            int            *exit_code,
-                            GBytes        **stdout_bytes,
-                            GBytes        **stderr_bytes,
-                            GError        **error)
-{
-  ExecResult *done;
-
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  done = g_task_propagate_pointer (G_TASK (result), error);
-  if (done == NULL)
-    return FALSE;
-  *exit_code = done->exit_code;
-  *stdout_bytes = g_steal_pointer (&done->out);
-  *stderr_bytes = g_steal_pointer (&done->err);
-  exec_result_free (done);
-  return TRUE;
+  return closed;
 }
 
 /* Accessors */
@@ -428,8 +402,9 @@ cloche_sandbox_dispose (GObject *object)
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
-  g_clear_object (&self->vm);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_object (&self->store);
+  g_clear_object (&self->vm);
 
   G_OBJECT_CLASS (cloche_sandbox_parent_class)->dispose (object);
 }
@@ -446,6 +421,9 @@ cloche_sandbox_get_property (GObject    *object,
     {
     case PROP_VM:
       g_value_set_object (value, self->vm);
+      break;
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
       break;
     case PROP_OPEN_SESSIONS:
       g_value_set_uint (value, cloche_sandbox_get_open_sessions (self));
@@ -471,6 +449,9 @@ cloche_sandbox_set_property (GObject      *object,
     case PROP_VM:
       self->vm = g_value_dup_object (value);
       break;
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
+      break;
     case PROP_IDLE_TIMEOUT:
       cloche_sandbox_set_idle_timeout (self, g_value_get_uint (value));
       break;
@@ -492,6 +473,9 @@ cloche_sandbox_class_init (ClocheSandboxClass *klass)
   properties[PROP_VM] =
     g_param_spec_object ("vm", NULL, NULL, CLOCHE_TYPE_VM,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, CLOCHE_TYPE_SESSION_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_OPEN_SESSIONS] =
     g_param_spec_uint ("open-sessions", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -505,14 +489,18 @@ cloche_sandbox_class_init (ClocheSandboxClass *klass)
 static void
 cloche_sandbox_init (ClocheSandbox *self)
 {
-  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) open_session_free);
   self->idle_timeout_s = CLOCHE_DEFAULT_IDLE_TIMEOUT_S;
+  self->stale_after_days = DEFAULT_STALE_AFTER_DAYS;
 }
 
 ClocheSandbox *
-cloche_sandbox_new (ClocheVm *vm)
+cloche_sandbox_new (ClocheVm           *vm,
+                    ClocheSessionStore *store)
 {
   g_return_val_if_fail (CLOCHE_IS_VM (vm), NULL);
+  g_return_val_if_fail (CLOCHE_IS_SESSION_STORE (store), NULL);
 
-  return g_object_new (CLOCHE_TYPE_SANDBOX, "vm", vm, NULL);
+  return g_object_new (CLOCHE_TYPE_SANDBOX, "vm", vm, "store", store, NULL);
 }

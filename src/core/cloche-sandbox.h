@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "cloche-session-store.h"
 #include "cloche-vm.h"
 
 G_BEGIN_DECLS
@@ -12,7 +13,10 @@ G_BEGIN_DECLS
 #define CLOCHE_TYPE_SANDBOX (cloche_sandbox_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, CLOCHE, SANDBOX, GObject)
 
-ClocheSandbox *cloche_sandbox_new                 (ClocheVm             *vm);
+ClocheSandbox *cloche_sandbox_new                 (ClocheVm             *vm,
+                                                   ClocheSessionStore   *store);
+ClocheSessionStore *cloche_sandbox_get_store      (ClocheSandbox        *self);
+guint          cloche_sandbox_get_stale_after_days (ClocheSandbox       *self);
 ClocheVm      *cloche_sandbox_get_vm              (ClocheSandbox        *self);
 guint          cloche_sandbox_get_open_sessions   (ClocheSandbox        *self);
 guint          cloche_sandbox_get_idle_timeout    (ClocheSandbox        *self);
@@ -21,6 +25,7 @@ void           cloche_sandbox_set_idle_timeout    (ClocheSandbox        *self,
 void           cloche_sandbox_open_session_async  (ClocheSandbox        *self,
                                                    const char           *title,
                                                    const char           *client,
+                                                   GPtrArray            *mounts,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);
@@ -29,6 +34,34 @@ char          *cloche_sandbox_open_session_finish (ClocheSandbox        *self,
                                                    GError              **error);
 gboolean       cloche_sandbox_close_session       (ClocheSandbox        *self,
                                                    const char           *id,
+                                                   GError              **error);
+guint          cloche_sandbox_close_client_sessions (ClocheSandbox      *self,
+                                                   const char           *client);
+void           cloche_sandbox_list_sessions_async (ClocheSandbox        *self,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+GPtrArray     *cloche_sandbox_list_sessions_finish (ClocheSandbox       *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
+ClocheSession *cloche_sandbox_get_session         (ClocheSandbox        *self,
+                                                   const char           *id,
+                                                   GError              **error);
+gboolean       cloche_sandbox_set_pinned          (ClocheSandbox        *self,
+                                                   const char           *id,
+                                                   gboolean              pinned,
+                                                   GError              **error);
+void           cloche_sandbox_cleanup_async       (ClocheSandbox        *self,
+                                                   int                   older_than_days,
+                                                   gboolean              dry_run,
+                                                   ClocheCleanupProgress progress,
+                                                   gpointer              progress_data,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+GPtrArray     *cloche_sandbox_cleanup_finish      (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
+                                                   guint64              *freed,
                                                    GError              **error);
 void           cloche_sandbox_exec_async          (ClocheSandbox        *self,
                                                    const char           *id,

@@ -7,13 +7,16 @@
 #include "config.h"
 
 #include "cloche-dbus-generated.h"
+#include "cloche-error.h"
 #include "cloche-service.h"
+#include "cloche-session-variant.h"
 
 struct _ClocheService
 {
   GObject           parent_instance;
   ClocheSandbox    *sandbox;
   ClocheDbusDaemon *skeleton;
+  GHashTable       *client_watches;    /* bus name → watch id */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheService, cloche_service, G_TYPE_OBJECT)
@@ -38,6 +41,48 @@ sync_properties (ClocheService *self)
                                         cloche_sandbox_get_open_sessions (self->sandbox));
   cloche_dbus_daemon_set_idle_timeout (self->skeleton,
                                        cloche_sandbox_get_idle_timeout (self->sandbox));
+  cloche_dbus_daemon_set_sessions_path (self->skeleton,
+                                        cloche_session_store_get_root (
+                                          cloche_sandbox_get_store (self->sandbox)));
+  cloche_dbus_daemon_set_stale_after_days (self->skeleton,
+                                           cloche_sandbox_get_stale_after_days (self->sandbox));
+}
+
+/* Clients: a session that was not asked to stay open closes when the
+ * client that opened it leaves the bus (it crashed, or forgot). */
+
+static void
+unwatch (gpointer watch_id)
+{
+  g_bus_unwatch_name (GPOINTER_TO_UINT (watch_id));
+}
+
+static void
+on_client_vanished (GDBusConnection *connection,
+                    const char      *name,
+                    gpointer         user_data)
+{
+  ClocheService *self = user_data;
+  guint closed = cloche_sandbox_close_client_sessions (self->sandbox, name);
+
+  if (closed > 0)
+    g_message ("%s left the bus: closed its %u session(s)", name, closed);
+  g_hash_table_remove (self->client_watches, name);
+}
+
+static void
+watch_client (ClocheService         *self,
+              GDBusMethodInvocation *invocation)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  guint id;
+
+  if (sender == NULL || g_hash_table_contains (self->client_watches, sender))
+    return;
+  id = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation),
+                                       sender, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                       NULL, on_client_vanished, self, NULL);
+  g_hash_table_insert (self->client_watches, g_strdup (sender), GUINT_TO_POINTER (id));
 }
 
 /* OpenSession */
@@ -61,11 +106,147 @@ on_session_opened (GObject      *object,
 static gboolean
 handle_open_session (ClocheService         *self,
                      GDBusMethodInvocation *invocation,
-                     const char            *title)
+                     const char            *title,
+                     GVariant              *options)
 {
-  cloche_sandbox_open_session_async (self->sandbox, title,
-                                     g_dbus_method_invocation_get_sender (invocation),
-                                     NULL, on_session_opened, g_object_ref (invocation));
+  g_autoptr(GVariant) mounts_variant = g_variant_lookup_value (options, "mounts", NULL);
+  g_autoptr(GPtrArray) mounts = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  const char *client = sender;
+  gboolean keep_open = FALSE;
+
+  mounts = cloche_session_mounts_from_variant (mounts_variant, &error);
+  if (mounts == NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  g_variant_lookup (options, "keep-open", "b", &keep_open);
+  g_variant_lookup (options, "client", "&s", &client);
+  /* Only a session tied to its caller records the bus name it goes with. */
+  if (!keep_open)
+    {
+      client = sender;
+      watch_client (self, invocation);
+    }
+  cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL,
+                                     on_session_opened, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* ListSessions, GetSession, SetPinned */
+
+static void
+on_sessions_listed (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GError) error = NULL;
+
+  entries = cloche_sandbox_list_sessions_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (entries == NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new_tuple ((GVariant *[]) {
+                                             cloche_session_entries_to_variant (entries) }, 1));
+}
+
+static gboolean
+handle_list_sessions (ClocheService         *self,
+                      GDBusMethodInvocation *invocation)
+{
+  cloche_sandbox_list_sessions_async (self->sandbox, NULL, on_sessions_listed,
+                                      g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_session (ClocheService         *self,
+                    GDBusMethodInvocation *invocation,
+                    const char            *id)
+{
+  g_autoptr(ClocheSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean stale;
+
+  session = cloche_sandbox_get_session (self->sandbox, id, &error);
+  if (session == NULL)
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  stale = cloche_session_is_stale (session, g_get_real_time (),
+                                   cloche_sandbox_get_stale_after_days (self->sandbox));
+  cloche_dbus_daemon_complete_get_session (self->skeleton, invocation,
+                                           cloche_session_to_variant (session, stale, -1));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_set_pinned (ClocheService         *self,
+                   GDBusMethodInvocation *invocation,
+                   const char            *id,
+                   gboolean               pinned)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_sandbox_set_pinned (self->sandbox, id, pinned, &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    cloche_dbus_daemon_complete_set_pinned (self->skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Cleanup */
+
+static void
+on_cleanup_progress (guint    done,
+                     guint    total,
+                     guint64  freed,
+                     gpointer user_data)
+{
+  ClocheService *self = user_data;
+
+  cloche_dbus_daemon_emit_cleanup_progress (self->skeleton, done, total, freed);
+}
+
+static void
+on_cleaned_up (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GPtrArray) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+
+  removed = cloche_sandbox_cleanup_finish (CLOCHE_SANDBOX (object), result, &freed, &error);
+  if (removed == NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(@aa{sv}t)",
+                                                          cloche_session_entries_to_variant (removed),
+                                                          freed));
+}
+
+static gboolean
+handle_cleanup (ClocheService         *self,
+                GDBusMethodInvocation *invocation,
+                GVariant              *options)
+{
+  gboolean dry_run = FALSE;
+  gint32 older_than = -1;
+
+  g_variant_lookup (options, "dry-run", "b", &dry_run);
+  g_variant_lookup (options, "older-than-days", "i", &older_than);
+  cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run,
+                                on_cleanup_progress, self, NULL,
+                                on_cleaned_up, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -180,6 +361,7 @@ cloche_service_dispose (GObject *object)
 {
   ClocheService *self = CLOCHE_SERVICE (object);
 
+  g_clear_pointer (&self->client_watches, g_hash_table_unref);
   g_clear_object (&self->skeleton);
   g_clear_object (&self->sandbox);
 
@@ -196,6 +378,8 @@ static void
 cloche_service_init (ClocheService *self)
 {
   self->skeleton = cloche_dbus_daemon_skeleton_new ();
+  self->client_watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                unwatch);
 }
 
 static void
@@ -209,6 +393,14 @@ connect_handlers (ClocheService *self)
                             G_CALLBACK (handle_exec), self);
   g_signal_connect_swapped (self->skeleton, "handle-stop-vm",
                             G_CALLBACK (handle_stop_vm), self);
+  g_signal_connect_swapped (self->skeleton, "handle-list-sessions",
+                            G_CALLBACK (handle_list_sessions), self);
+  g_signal_connect_swapped (self->skeleton, "handle-get-session",
+                            G_CALLBACK (handle_get_session), self);
+  g_signal_connect_swapped (self->skeleton, "handle-set-pinned",
+                            G_CALLBACK (handle_set_pinned), self);
+  g_signal_connect_swapped (self->skeleton, "handle-cleanup",
+                            G_CALLBACK (handle_cleanup), self);
   g_signal_connect_object (cloche_sandbox_get_vm (self->sandbox), "notify",
                            G_CALLBACK (sync_properties), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->sandbox, "notify",

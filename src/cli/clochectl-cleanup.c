@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "clochectl.h"
+
+static void
+print_report (GVariant *removed,
+              guint64   freed,
+              gboolean  dry_run)
+{
+  g_autofree char *freed_text = g_format_size (freed);
+  GVariantIter iter;
+  GVariant *session;
+
+  g_variant_iter_init (&iter, removed);
+  while ((session = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      clochectl_print_session_row (session);
+      g_variant_unref (session);
+    }
+  g_print ("%s %" G_GSIZE_FORMAT " stale sessions, %s %s (%" G_GUINT64_FORMAT " bytes)\n",
+           dry_run ? "Would remove" : "Removed", g_variant_n_children (removed),
+           dry_run ? "would free" : "freed", freed_text, freed);
+}
+
+static void
+print_report_json (GVariant *removed,
+                   guint64   freed,
+                   gboolean  dry_run)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  GVariantIter iter;
+  GVariant *session;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "dry_run");
+  json_builder_add_boolean_value (builder, dry_run);
+  json_builder_set_member_name (builder, "freed_bytes");
+  json_builder_add_int_value (builder, (gint64) freed);
+  json_builder_set_member_name (builder, "removed");
+  json_builder_begin_array (builder);
+  g_variant_iter_init (&iter, removed);
+  while ((session = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      json_builder_add_value (builder, clochectl_session_to_json (session));
+      g_variant_unref (session);
+    }
+  json_builder_end_array (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  clochectl_print_json (root);
+}
+
+int
+clochectl_cleanup (ClocheDbusDaemon  *daemon,
+                   int                argc,
+                   char             **argv)
+{
+  g_autoptr(GVariant) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean dry_run = FALSE, json = FALSE;
+  int older_than = -1;
+  guint64 freed = 0;
+  GVariantBuilder options;
+  GOptionEntry entries[] = {
+    { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only say what would be removed", NULL },
+    { "older-than", 0, 0, G_OPTION_ARG_INT, &older_than,
+      "Stale after this many days instead of the policy's", "DAYS" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL }
+  };
+
+  if (!clochectl_parse_options (&argc, &argv, entries, "- remove stale sessions"))
+    return 2;
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "dry-run", g_variant_new_boolean (dry_run));
+  if (older_than >= 0)
+    g_variant_builder_add (&options, "{sv}", "older-than-days", g_variant_new_int32 (older_than));
+  if (!cloche_dbus_daemon_call_cleanup_sync (daemon, g_variant_builder_end (&options),
+                                             &removed, &freed, NULL, &error))
+    return clochectl_fail ("cannot clean up", error);
+  if (json)
+    print_report_json (removed, freed, dry_run);
+  else
+    print_report (removed, freed, dry_run);
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "clochectl.h"
+
+static void
+write_all (int       fd,
+           GVariant *bytes)
+{
+  gsize length = 0;
+  const char *data = g_variant_get_fixed_array (bytes, &length, 1);
+
+  while (length > 0)
+    {
+      ssize_t written = write (fd, data, length);
+
+      if (written <= 0)
+        return;
+      data += written;
+      length -= written;
+    }
+}
+
+int
+clochectl_exec (ClocheDbusDaemon  *daemon,
+          int                argc,
+          char             **argv)
+{
+  g_autofree char *cwd = NULL;
+  g_auto(GStrv) env = NULL;
+  g_autoptr(GVariant) out = NULL;
+  g_autoptr(GVariant) err = NULL;
+  g_autoptr(GError) error = NULL;
+  int exit_code;
+  GOptionEntry entries[] = {
+    { "cwd", 0, 0, G_OPTION_ARG_STRING, &cwd, "Folder in the guest (default: the session's)", "DIR" },
+    { "env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set a variable", "NAME=VALUE" },
+    { NULL }
+  };
+
+  /* The command after "--" keeps its own options. */
+  if (!clochectl_parse_options (&argc, &argv, entries, "ID -- COMMAND [ARG…]") || argc < 3)
+    return clochectl_usage ();
+  if (!cloche_dbus_daemon_call_exec_sync (daemon, argv[1], (const char * const *) argv + 2,
+                                          env ? (const char * const *) env : (const char *[]) { NULL },
+                                          cwd ? cwd : "", &exit_code, &out, &err, NULL, &error))
+    return clochectl_fail ("cannot run the command", error);
+
+  write_all (STDOUT_FILENO, out);
+  write_all (STDERR_FILENO, err);
+  return exit_code & 0xff;
+}
+

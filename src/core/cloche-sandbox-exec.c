@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Running a command in a session: boot the VM if it is down, mount the
+ * session's folders if this boot has not got them, then guest-exec.
+ */
+#include "config.h"
+
+#include "cloche-error.h"
+#include "cloche-sandbox-private.h"
+
+/* Runs argv in the folder given as $1, the way a terminal would (qemu-ga's
+ * guest-exec has no working directory of its own). */
+static const char *cwd_wrapper[] = { "/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"",
+                                     "sh", NULL };
+
+typedef struct
+{
+  char  *id;
+  GStrv  argv;
+  GStrv  env;
+} ExecData;
+
+static void
+exec_data_free (ExecData *data)
+{
+  g_free (data->id);
+  g_strfreev (data->argv);
+  g_strfreev (data->env);
+  g_free (data);
+}
+
+typedef struct
+{
+  int     exit_code;
+  GBytes *out;
+  GBytes *err;
+} ExecResult;
+
+static void
+exec_result_free (ExecResult *result)
+{
+  g_clear_pointer (&result->out, g_bytes_unref);
+  g_clear_pointer (&result->err, g_bytes_unref);
+  g_free (result);
+}
+
+static void
+on_exec_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ExecResult *done = g_new0 (ExecResult, 1);
+  GError *error = NULL;
+
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result,
+                                       &done->exit_code, &done->out, &done->err, &error))
+    {
+      exec_result_free (done);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_task_return_pointer (task, done, (GDestroyNotify) exec_result_free);
+}
+
+static void
+run_command (GTask *task)
+{
+  ClocheSandbox *self = g_task_get_source_object (task);
+  ExecData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
+                                 (const char * const *) data->argv,
+                                 (const char * const *) data->env,
+                                 cancellable, on_exec_done, task);
+}
+
+static void
+on_mounted_for_exec (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = CLOCHE_SANDBOX (object);
+  ExecData *data = g_task_get_task_data (task);
+  ClocheOpenSession *open;
+  GError *error = NULL;
+  gint64 boot;
+
+  if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  open = g_hash_table_lookup (self->sessions, data->id);
+  if (open != NULL)
+    open->mounted_boot = boot;
+  run_command (g_steal_pointer (&task));
+}
+
+/* After a stop or a crash the VM boots again, and the session's folders
+ * are mounted again in the new boot before the command runs. */
+static void
+on_vm_started_for_exec (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = g_task_get_source_object (task);
+  ExecData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  g_autoptr(GError) error = NULL;
+  ClocheOpenSession *open;
+
+  if (!cloche_vm_start_finish (self->vm, result, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  open = g_hash_table_lookup (self->sessions, data->id);
+  if (open == NULL)
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
+                               "Session %s was closed before the command could run", data->id);
+      return;
+    }
+  if (open->mounted_boot == cloche_vm_get_booted_at (self->vm))
+    run_command (g_steal_pointer (&task));
+  else
+    _cloche_sandbox_mount_async (self, open->session, cancellable, on_mounted_for_exec,
+                                 g_steal_pointer (&task));
+}
+
+static GStrv
+build_argv (const char * const *argv,
+            const char         *cwd)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_strv_builder_addv (builder, cwd_wrapper);
+  g_strv_builder_add (builder, cwd);
+  g_strv_builder_addv (builder, (const char **) argv);
+  return g_strv_builder_end (builder);
+}
+
+static GStrv
+build_env (ClocheSession       *session,
+           const char * const  *env)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *session_var = g_strdup_printf ("CLOCHE_SESSION=%s",
+                                                  cloche_session_get_id (session));
+
+  g_strv_builder_add_many (builder,
+                           "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                           "HOME=/root", "LANG=C.UTF-8", NULL);
+  g_strv_builder_add (builder, session_var);
+  /* Later entries win in the guest, so the caller's override ours. */
+  if (env != NULL)
+    g_strv_builder_addv (builder, (const char **) env);
+  return g_strv_builder_end (builder);
+}
+
+static gboolean
+check_exec_args (const char * const  *argv,
+                 const char * const  *env,
+                 GError             **error)
+{
+  if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   "No command was given to run");
+      return FALSE;
+    }
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    if (strchr (env[i], '=') == NULL || env[i][0] == '=')
+      {
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                     "Environment entry \"%s\" is not NAME=value", env[i]);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+void
+cloche_sandbox_exec_async (ClocheSandbox       *self,
+                           const char          *id,
+                           const char * const  *argv,
+                           const char * const  *env,
+                           const char          *cwd,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *session_dir = NULL;
+  ClocheOpenSession *open;
+  ExecData *data;
+
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_sandbox_exec_async);
+
+  open = _cloche_sandbox_lookup (self, id, &error);
+  if (open == NULL || !check_exec_args (argv, env, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  session_dir = cloche_session_dup_guest_dir (open->session);
+  data = g_new0 (ExecData, 1);
+  data->id = g_strdup (id);
+  data->argv = build_argv (argv, cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
+  data->env = build_env (open->session, env);
+  g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
+  _cloche_sandbox_touch (self, open);
+  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));
+}
+
+gboolean
+cloche_sandbox_exec_finish (ClocheSandbox  *self,
+                            GAsyncResult   *result,
+                            int            *exit_code,
+                            GBytes        **stdout_bytes,
+                            GBytes        **stderr_bytes,
+                            GError        **error)
+{
+  ExecResult *done;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  done = g_task_propagate_pointer (G_TASK (result), error);
+  if (done == NULL)
+    return FALSE;
+  *exit_code = done->exit_code;
+  *stdout_bytes = g_steal_pointer (&done->out);
+  *stderr_bytes = g_steal_pointer (&done->err);
+  exec_result_free (done);
+  return TRUE;
+}
+

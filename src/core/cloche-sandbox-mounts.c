@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * A session's folders in the guest: its work folder read-write at
+ * /sessions/<id>, then each mounted host folder at /sessions/<id>/mnt/<name>.
+ * Mounted one after the other (the work folder holds the mount points) and
+ * unmounted in the reverse order; again after each boot, since a session
+ * outlives the VM it was opened in.
+ */
+#include "config.h"
+
+#include "cloche-sandbox-private.h"
+
+typedef struct
+{
+  char     *host;
+  char     *guest;
+  gboolean  readonly;
+} MountItem;
+
+typedef struct
+{
+  ClocheVm      *vm;
+  ClocheSession *session;
+  GPtrArray     *items;
+  guint          next;
+  gint64         boot;
+} MountJob;
+
+static void
+mount_item_free (MountItem *item)
+{
+  g_free (item->host);
+  g_free (item->guest);
+  g_free (item);
+}
+
+static void
+mount_job_free (MountJob *job)
+{
+  g_clear_object (&job->vm);
+  g_clear_object (&job->session);
+  g_ptr_array_unref (job->items);
+  g_free (job);
+}
+
+static GPtrArray *
+session_items (ClocheSandbox *self,
+               ClocheSession *session)
+{
+  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) mount_item_free);
+  g_autofree char *guest_dir = cloche_session_dup_guest_dir (session);
+  GPtrArray *mounts = cloche_session_get_mounts (session);
+  MountItem *work = g_new0 (MountItem, 1);
+
+  work->host = cloche_session_store_dup_work_dir (self->store, cloche_session_get_id (session));
+  work->guest = g_strdup (guest_dir);
+  g_ptr_array_add (items, work);
+  for (guint i = 0; i < mounts->len; i++)
+    {
+      ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
+      MountItem *item = g_new0 (MountItem, 1);
+
+      item->host = g_strdup (mount->path);
+      item->guest = g_build_filename (guest_dir, "mnt", mount->name, NULL);
+      item->readonly = mount->readonly;
+      g_ptr_array_add (items, item);
+    }
+  return items;
+}
+
+static void mount_next (GTask *task);
+
+static void
+on_folder_mounted (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!cloche_vm_mount_folder_finish (CLOCHE_VM (object), result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  mount_next (g_steal_pointer (&task));
+}
+
+static void
+mount_next (GTask *task)
+{
+  ClocheSandbox *self = g_task_get_source_object (task);
+  MountJob *job = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  MountItem *item;
+
+  if (job->next == job->items->len)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  item = g_ptr_array_index (job->items, job->next++);
+  cloche_vm_mount_folder_async (self->vm, item->host, item->readonly, item->guest,
+                                cancellable, on_folder_mounted, task);
+}
+
+void
+_cloche_sandbox_mount_async (ClocheSandbox       *self,
+                             ClocheSession       *session,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  MountJob *job = g_new0 (MountJob, 1);
+
+  g_task_set_source_tag (task, _cloche_sandbox_mount_async);
+  job->session = g_object_ref (session);
+  job->items = session_items (self, session);
+  job->boot = cloche_vm_get_booted_at (self->vm);
+  g_task_set_task_data (task, job, (GDestroyNotify) mount_job_free);
+  mount_next (task);
+}
+
+/**
+ * _cloche_sandbox_mount_finish:
+ * @boot: (out): the boot the folders are mounted in
+ */
+gboolean
+_cloche_sandbox_mount_finish (ClocheSandbox  *self,
+                              GAsyncResult   *result,
+                              gint64         *boot,
+                              GError        **error)
+{
+  MountJob *job = g_task_get_task_data (G_TASK (result));
+
+  *boot = job->boot;
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Unmounting: last mounted first, failures logged (the VM going away
+ * detaches everything anyway). */
+
+static void unmount_next (MountJob *job);
+
+static void
+on_folder_unmounted (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  MountJob *job = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_vm_unmount_folder_finish (CLOCHE_VM (object), result, &error))
+    g_message ("Unmounting a folder of session %s: %s",
+               cloche_session_get_id (job->session), error->message);
+  unmount_next (job);
+}
+
+static void
+unmount_next (MountJob *job)
+{
+  MountItem *item;
+
+  if (job->next == 0 || cloche_vm_get_state (job->vm) != CLOCHE_VM_STATE_RUNNING)
+    {
+      mount_job_free (job);
+      return;
+    }
+  item = g_ptr_array_index (job->items, --job->next);
+  cloche_vm_unmount_folder_async (job->vm, item->guest, NULL, on_folder_unmounted, job);
+}
+
+void
+_cloche_sandbox_unmount (ClocheSandbox *self,
+                         ClocheSession *session)
+{
+  MountJob *job = g_new0 (MountJob, 1);
+
+  job->vm = g_object_ref (self->vm);
+  job->session = g_object_ref (session);
+  job->items = session_items (self, session);
+  job->next = job->items->len;
+  unmount_next (job);
+}

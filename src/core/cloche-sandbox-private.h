@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "cloche-sandbox.h"
+#include "cloche-session-store.h"
+
+G_BEGIN_DECLS
+
+/* An open session and the boot its folders are mounted in. */
+typedef struct
+{
+  ClocheSession *session;
+  gint64         mounted_boot;   /* the VM's booted-at when mounted; 0: not mounted */
+} ClocheOpenSession;
+
+struct _ClocheSandbox
+{
+  GObject             parent_instance;
+  ClocheVm           *vm;
+  ClocheSessionStore *store;
+  GHashTable         *sessions;        /* id → ClocheOpenSession */
+  guint               opening;         /* opens waiting for the VM */
+  guint               idle_timeout_s;
+  guint               idle_source;
+  guint               stale_after_days;
+};
+
+void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,
+                                         ClocheSession        *session,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+gboolean _cloche_sandbox_mount_finish   (ClocheSandbox        *self,
+                                         GAsyncResult         *result,
+                                         gint64               *boot,
+                                         GError              **error);
+void     _cloche_sandbox_unmount        (ClocheSandbox        *self,
+                                         ClocheSession        *session);
+GStrv    _cloche_sandbox_dup_open_ids   (ClocheSandbox        *self);
+ClocheOpenSession *_cloche_sandbox_lookup (ClocheSandbox      *self,
+                                           const char         *id,
+                                           GError            **error);
+void     _cloche_sandbox_touch          (ClocheSandbox        *self,
+                                         ClocheOpenSession    *open);
+
+G_END_DECLS

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Sessions as they travel on D-Bus: one a{sv} each, keys as documented in
+ * data/io.github.cloche.Daemon.xml.
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "cloche-error.h"
+#include "cloche-session-variant.h"
+
+static GVariant *
+mounts_to_variant (ClocheSession *session)
+{
+  GPtrArray *mounts = cloche_session_get_mounts (session);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssb)"));
+  for (guint i = 0; i < mounts->len; i++)
+    {
+      ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
+
+      g_variant_builder_add (&builder, "(ssb)", mount->path, mount->name, mount->readonly);
+    }
+  return g_variant_builder_end (&builder);
+}
+
+/**
+ * cloche_session_to_variant:
+ * @size: allocated bytes, or -1 to leave "size" out
+ *
+ * Returns: (transfer floating): the session as an a{sv}
+ */
+GVariant *
+cloche_session_to_variant (ClocheSession *session,
+                           gboolean       stale,
+                           gint64         size)
+{
+  GVariantDict dict;
+  const char *damage = cloche_session_get_damage (session);
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "id", "s", cloche_session_get_id (session));
+  g_variant_dict_insert (&dict, "title", "s", cloche_session_get_title (session));
+  g_variant_dict_insert (&dict, "client", "s", cloche_session_get_client (session));
+  g_variant_dict_insert (&dict, "created", "x", cloche_session_get_created (session));
+  g_variant_dict_insert (&dict, "last-active", "x", cloche_session_get_last_active (session));
+  g_variant_dict_insert (&dict, "state", "s",
+                         cloche_session_state_to_string (cloche_session_get_state (session)));
+  g_variant_dict_insert (&dict, "damage", "s", damage != NULL ? damage : "");
+  g_variant_dict_insert (&dict, "pinned", "b", cloche_session_get_pinned (session));
+  g_variant_dict_insert_value (&dict, "mounts", mounts_to_variant (session));
+  g_variant_dict_insert (&dict, "stale", "b", stale);
+  if (size >= 0)
+    g_variant_dict_insert (&dict, "size", "t", (guint64) size);
+  return g_variant_dict_end (&dict);
+}
+
+/* Returns: (transfer floating): aa{sv} */
+GVariant *
+cloche_session_entries_to_variant (GPtrArray *entries)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ClocheSessionEntry *entry = g_ptr_array_index (entries, i);
+
+      g_variant_builder_add_value (&builder, cloche_session_to_variant (entry->session,
+                                                                        entry->stale,
+                                                                        entry->size));
+    }
+  return g_variant_builder_end (&builder);
+}
+
+/**
+ * cloche_session_mounts_from_variant:
+ * @mounts: (nullable): a(sb)
+ *
+ * Returns: (transfer full) (element-type ClocheSessionMount): the requests
+ */
+GPtrArray *
+cloche_session_mounts_from_variant (GVariant  *mounts,
+                                    GError   **error)
+{
+  g_autoptr(GPtrArray) requests = NULL;
+  GVariantIter iter;
+  const char *path;
+  gboolean readonly;
+
+  requests = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_mount_free);
+  if (mounts == NULL)
+    return g_steal_pointer (&requests);
+  if (!g_variant_is_of_type (mounts, G_VARIANT_TYPE ("a(sb)")))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   "\"mounts\" must be a(sb) (path, read-only), not %s",
+                   g_variant_get_type_string (mounts));
+      return NULL;
+    }
+  g_variant_iter_init (&iter, mounts);
+  while (g_variant_iter_next (&iter, "(&sb)", &path, &readonly))
+    g_ptr_array_add (requests, cloche_session_mount_new (path, NULL, readonly));
+  return g_steal_pointer (&requests);
+}

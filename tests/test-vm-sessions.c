@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Sessions and their folders against the real daemon and a real VM: host
+ * folders mounted read-only and read-write while other sessions run, the
+ * deny list and symlinks, records on disk (damaged ones included), pinning,
+ * cleanup, and sessions closed when their client leaves the bus. The cases
+ * share one daemon and one boot.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cloche-test-daemon.h"
+
+static ClocheTestDaemon *vm_daemon;
+
+typedef struct
+{
+  int   exit_code;
+  char *out;
+  char *err;
+} Exec;
+
+static void
+exec_clear (Exec *exec)
+{
+  g_free (exec->out);
+  g_free (exec->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Exec, exec_clear)
+
+static char *
+bytes_string (GVariant *bytes)
+{
+  gsize length = 0;
+  const char *data = g_variant_get_fixed_array (bytes, &length, 1);
+
+  return g_strndup (data != NULL ? data : "", length);
+}
+
+/* Runs a shell line in the session; fails the test if it cannot run. */
+static void
+sh (const char *id,
+    const char *line,
+    Exec       *exec)
+{
+  const char * const argv[] = { "sh", "-c", line, NULL };
+  const char * const env[] = { NULL };
+  g_autoptr(GVariant) out = NULL;
+  g_autoptr(GVariant) err = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_dbus_daemon_call_exec_sync (vm_daemon->proxy, id, argv, env, "", &exec->exit_code,
+                                     &out, &err, NULL, &error);
+  g_assert_no_error (error);
+  exec->out = bytes_string (out);
+  exec->err = bytes_string (err);
+}
+
+static char *
+home_path (const char *relative)
+{
+  return g_build_filename (vm_daemon->home, relative, NULL);
+}
+
+static GVariant *
+options_with_mounts (const char * const *paths,
+                     const gboolean     *readonly)
+{
+  GVariantBuilder mounts, options;
+
+  g_variant_builder_init (&mounts, G_VARIANT_TYPE ("a(sb)"));
+  for (guint i = 0; paths != NULL && paths[i] != NULL; i++)
+    g_variant_builder_add (&mounts, "(sb)", paths[i], readonly[i]);
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&mounts));
+  g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
+  return g_variant_builder_end (&options);
+}
+
+static char *
+open_with (const char * const  *paths,
+           const gboolean      *readonly,
+           GError             **error)
+{
+  char *id = NULL;
+
+  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "t",
+                                             options_with_mounts (paths, readonly),
+                                             &id, NULL, error);
+  return id;
+}
+
+static GVariant *
+get_session (const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *session = NULL;
+
+  cloche_dbus_daemon_call_get_session_sync (vm_daemon->proxy, id, &session, NULL, &error);
+  g_assert_no_error (error);
+  return session;
+}
+
+static const char *
+state_of (GVariant *session)
+{
+  const char *state = NULL;
+
+  g_assert_true (g_variant_lookup (session, "state", "&s", &state));
+  return state;
+}
+
+static gboolean
+session_state_is (const char *id,
+                  const char *state)
+{
+  g_autoptr(GVariant) session = get_session (id);
+
+  return g_str_equal (state_of (session), state);
+}
+
+static gboolean
+docs_unmounted (const char *id)
+{
+  g_auto(Exec) probe = { 0 };
+
+  sh (id, "grep -c /mnt/docs /proc/mounts || true", &probe);
+  return g_str_equal (probe.out, "0\n");
+}
+
+static char *session_a;
+
+/* The session's folder is a host folder: what the guest writes is there. */
+static void
+test_work_folder_on_host (void)
+{
+  g_autofree char *file = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(Exec) exec = { 0 };
+
+  session_a = open_with (NULL, NULL, &error);
+  g_assert_no_error (error);
+  sh (session_a, "echo from-guest > result.txt && pwd", &exec);
+  g_assert_cmpint (exec.exit_code, ==, 0);
+  file = g_build_filename (vm_daemon->home, "state", "cloche", "sessions", session_a, "work",
+                           "result.txt", NULL);
+  g_file_get_contents (file, &contents, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (contents, ==, "from-guest\n");
+}
+
+/* A second session with folders, while the first one is active. */
+static void
+test_folders_hotplugged (void)
+{
+  g_autofree char *docs = home_path ("docs");
+  g_autofree char *out = home_path ("out");
+  g_autofree char *note = home_path ("docs/note.txt");
+  g_autofree char *written = home_path ("out/answer.txt");
+  g_autofree char *created = home_path ("docs/new.txt");
+  g_autofree char *contents = NULL;
+  g_autofree char *id = NULL;
+  const char * const paths[] = { docs, out, NULL };
+  const gboolean readonly[] = { TRUE, FALSE };
+  g_autoptr(GError) error = NULL;
+  g_auto(Exec) read = { 0 };
+  g_auto(Exec) write_ro = { 0 };
+  g_auto(Exec) remount = { 0 };
+  g_auto(Exec) write_rw = { 0 };
+  g_auto(Exec) still_a = { 0 };
+
+  g_mkdir_with_parents (docs, 0700);
+  g_mkdir_with_parents (out, 0700);
+  g_file_set_contents (note, "host text\n", -1, NULL);
+
+  id = open_with (paths, readonly, &error);
+  g_assert_no_error (error);
+
+  sh (id, "cat mnt/docs/note.txt", &read);
+  g_assert_cmpstr (read.out, ==, "host text\n");
+
+  sh (id, "echo changed > mnt/docs/note.txt", &write_ro);
+  g_assert_cmpint (write_ro.exit_code, !=, 0);
+  /* Root in the guest remounting read-write changes nothing on the host. */
+  sh (id, "mount -o remount,rw mnt/docs; echo changed > mnt/docs/note.txt; "
+          "touch mnt/docs/new.txt", &remount);
+  g_file_get_contents (note, &contents, NULL, NULL);
+  g_assert_cmpstr (contents, ==, "host text\n");
+  g_assert_false (g_file_test (created, G_FILE_TEST_EXISTS));
+
+  sh (id, "echo 42 > mnt/out/answer.txt", &write_rw);
+  g_assert_cmpint (write_rw.exit_code, ==, 0);
+  g_clear_pointer (&contents, g_free);
+  g_file_get_contents (written, &contents, NULL, NULL);
+  g_assert_cmpstr (contents, ==, "42\n");
+
+  sh (session_a, "cat result.txt", &still_a);
+  g_assert_cmpstr (still_a.out, ==, "from-guest\n");
+
+  /* Closing detaches its folders. */
+  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, id, NULL, &error);
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (docs_unmounted (session_a), 30);
+}
+
+static void
+assert_refused (const char *path,
+                const char *rule)
+{
+  const char * const paths[] = { path, NULL };
+  const gboolean readonly[] = { TRUE };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = open_with (paths, readonly, &error);
+
+  g_assert_null (id);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  if (strstr (error->message, rule) == NULL)
+    g_error ("\"%s\" does not name \"%s\"", error->message, rule);
+}
+
+static void
+test_refusals (void)
+{
+  g_autofree char *ssh = home_path (".ssh");
+  g_autofree char *link = home_path ("innocent");
+
+  g_mkdir_with_parents (ssh, 0700);
+  g_assert_cmpint (symlink ("/etc", link), ==, 0);
+  assert_refused (ssh, "~/.ssh");
+  assert_refused (vm_daemon->home, "~/.ssh");
+  assert_refused (link, "/etc");
+  assert_refused ("/usr/share", "outside your home folder");
+}
+
+/* A record that cannot be read is listed as damaged and left alone. */
+static void
+test_damaged_record (void)
+{
+  g_autofree char *dir = g_build_filename (vm_daemon->home, "state", "cloche", "sessions",
+                                           "badbadbadbad", NULL);
+  g_autofree char *json = g_build_filename (dir, "session.json", NULL);
+  g_autoptr(GVariant) session = NULL;
+  const char *damage = NULL;
+
+  g_mkdir_with_parents (dir, 0700);
+  g_file_set_contents (json, "{\"id\": \"badbadbadbad\", \"state\": ", -1, NULL);
+  session = get_session ("badbadbadbad");
+  g_assert_cmpstr (state_of (session), ==, "damaged");
+  g_assert_true (g_variant_lookup (session, "damage", "&s", &damage));
+  g_assert_true (strstr (damage, "session.json is damaged") != NULL);
+  g_assert_true (g_file_test (json, G_FILE_TEST_EXISTS));
+}
+
+static GVariant *
+cleanup (int       older_than_days,
+         guint64  *freed)
+{
+  g_autoptr(GError) error = NULL;
+  GVariantDict options;
+  GVariant *removed = NULL;
+
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert (&options, "older-than-days", "i", older_than_days);
+  cloche_dbus_daemon_call_cleanup_sync (vm_daemon->proxy, g_variant_dict_end (&options),
+                                        &removed, freed, NULL, &error);
+  g_assert_no_error (error);
+  return removed;
+}
+
+/* With a threshold of 0 days every closed session is stale: cleanup removes
+ * the closed and damaged ones, and neither the open nor the pinned one. */
+static void
+test_cleanup_spares_open_and_pinned (void)
+{
+  g_autofree char *pinned = NULL;
+  g_autofree char *closed = NULL;
+  g_autoptr(GVariant) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+
+  pinned = open_with (NULL, NULL, &error);
+  closed = open_with (NULL, NULL, &error);
+  g_assert_no_error (error);
+  cloche_dbus_daemon_call_set_pinned_sync (vm_daemon->proxy, pinned, TRUE, NULL, &error);
+  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, pinned, NULL, &error);
+  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, closed, NULL, &error);
+  g_assert_no_error (error);
+  sleep (1);
+
+  removed = cleanup (0, &freed);
+  g_assert_cmpuint (freed, >, 0);
+  g_assert_true (session_state_is (pinned, "closed"));
+  g_assert_true (session_state_is (session_a, "open"));
+  cloche_dbus_daemon_call_get_session_sync (vm_daemon->proxy, closed, NULL, NULL, &error);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND);
+}
+
+/* A session not asked to stay open closes when its client leaves the bus. */
+static void
+test_client_vanishes (void)
+{
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(ClocheDbusDaemon) proxy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  GVariantDict options;
+
+  connection = g_dbus_connection_new_for_address_sync (
+    g_test_dbus_get_bus_address (vm_daemon->bus),
+    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+    | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
+  g_assert_no_error (error);
+  proxy = cloche_dbus_daemon_proxy_new_sync (connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                             "io.github.cloche.Daemon",
+                                             "/io/github/cloche/Daemon", NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 300 * 1000);
+  g_variant_dict_init (&options, NULL);
+  cloche_dbus_daemon_call_open_session_sync (proxy, "short-lived", g_variant_dict_end (&options),
+                                             &id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (session_state_is (id, "open"));
+
+  g_dbus_connection_close_sync (connection, NULL, NULL);
+  CLOCHE_TEST_WAIT_FOR (session_state_is (id, "closed"), 10);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *bundle = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  bundle = cloche_test_bundle_dir ();
+  vm_daemon = cloche_test_daemon_start ((const char *[]) {
+    "--bundle", bundle, "--idle-timeout", "600", NULL });
+
+  g_test_add_func ("/sessions/work-folder-on-host", test_work_folder_on_host);
+  g_test_add_func ("/sessions/folders-hotplugged", test_folders_hotplugged);
+  g_test_add_func ("/sessions/refusals", test_refusals);
+  g_test_add_func ("/sessions/damaged-record", test_damaged_record);
+  g_test_add_func ("/sessions/cleanup-spares-open-and-pinned", test_cleanup_spares_open_and_pinned);
+  g_test_add_func ("/sessions/client-vanishes", test_client_vanishes);
+
+  status = g_test_run ();
+  g_free (session_a);
+  cloche_test_daemon_free (vm_daemon);
+  return status;
+}
