@@ -490,6 +490,22 @@ cloche_client_open_session_cb (GObject      *object,
 }
 
 /**
+ * cloche_client_get_proxy:
+ *
+ * The generated proxy, for pages that call the daemon's session methods
+ * (ListSessions, Cleanup…) directly; its default timeout suits long calls.
+ *
+ * Returns: (transfer none) (nullable): the proxy
+ */
+ClocheDbusDaemon *
+cloche_client_get_proxy (ClocheClient *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_CLIENT (self), NULL);
+
+  return self->proxy;
+}
+
+/**
  * cloche_client_open_session_async:
  *
  * Opens agent mode, booting the VM when it is not running; completes once
@@ -509,7 +525,9 @@ cloche_client_open_session_async (ClocheClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_open_session_async);
+  /* No options: the session belongs to this app and closes if it quits. */
   cloche_dbus_daemon_call_open_session (self->proxy, title != NULL ? title : "",
+                                        g_variant_new ("a{sv}", NULL),
                                         cancellable,
                                         cloche_client_open_session_cb,
                                         g_steal_pointer (&task));

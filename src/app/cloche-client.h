@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "cloche-dbus-generated.h"
 #include "cloche-types.h"
 
 G_BEGIN_DECLS
@@ -17,6 +18,7 @@ void                cloche_client_new_async            (GCancellable         *ca
 ClocheClient       *cloche_client_new_finish           (GAsyncResult         *result,
                                                         GError              **error);
 gboolean            cloche_client_get_service_running  (ClocheClient         *self);
+ClocheDbusDaemon   *cloche_client_get_proxy            (ClocheClient         *self);
 ClocheVmState       cloche_client_get_state            (ClocheClient         *self);
 const char         *cloche_client_get_state_reason     (ClocheClient         *self);
 const char * const *cloche_client_get_console_tail     (ClocheClient         *self);

@@ -12,6 +12,8 @@ struct _ClocheOverviewPage
 
   ClocheClient  *client;
   GSignalGroup  *client_signals;
+  ClocheMonitorHistory *monitor_history;
+  GSignalGroup  *history_signals;
   char          *service_error;
   char          *session_id;
   /* The cause of the last failed call; error_on_close says which call. */
@@ -34,6 +36,10 @@ struct _ClocheOverviewPage
   GtkLabel      *accelerator_label;
   GtkLabel      *uptime_label;
   GtkLabel      *sessions_label;
+  AdwActionRow  *memory_row;
+  GtkLabel      *memory_label;
+  AdwActionRow  *disk_row;
+  GtkLabel      *disk_label;
   GtkStack      *agent_stack;
   GtkWidget     *open_button;
   GtkSpinner    *open_spinner;
@@ -47,6 +53,7 @@ enum {
   PROP_0,
   PROP_CLIENT,
   PROP_SERVICE_ERROR,
+  PROP_MONITOR_HISTORY,
   N_PROPS
 };
 
@@ -307,6 +314,44 @@ cloche_overview_page_update_sessions (ClocheOverviewPage *self)
   gtk_label_set_label (self->sessions_label, text);
 }
 
+/* The host's cost of the VM at a glance; the Monitor page has the rest. */
+static void
+cloche_overview_page_update_resources (ClocheOverviewPage *self)
+{
+  ClocheMonitorHistory *history = self->monitor_history;
+  const ClocheMonitorSample *latest = history ? cloche_monitor_history_get_latest (history) : NULL;
+  gboolean sampling = history != NULL && cloche_monitor_history_get_sampling (history);
+  g_autofree char *memory = NULL, *used = NULL, *total = NULL, *guest = NULL;
+  g_autofree char *disk = NULL, *bundle = NULL, *sessions = NULL, *parts = NULL;
+
+  if (sampling && latest != NULL && latest->has_guest)
+    {
+      used = g_format_size_full (latest->guest_used, G_FORMAT_SIZE_IEC_UNITS);
+      total = g_format_size_full (latest->guest_total, G_FORMAT_SIZE_IEC_UNITS);
+      /* Translators: e.g. “The guest uses 120 MiB of 3.8 GiB” */
+      guest = g_strdup_printf (_("The guest uses %s of %s"), used, total);
+    }
+  memory = sampling && latest != NULL
+           ? g_format_size_full (latest->host_rss, G_FORMAT_SIZE_IEC_UNITS)
+           : g_strdup (_("Not running"));
+  gtk_label_set_label (self->memory_label, memory);
+  adw_action_row_set_subtitle (self->memory_row, guest != NULL ? guest : "");
+
+  if (history == NULL)
+    return;
+  disk = g_format_size_full (cloche_monitor_history_get_disk_bundle (history)
+                             + cloche_monitor_history_get_disk_sessions (history),
+                             G_FORMAT_SIZE_IEC_UNITS);
+  bundle = g_format_size_full (cloche_monitor_history_get_disk_bundle (history),
+                               G_FORMAT_SIZE_IEC_UNITS);
+  sessions = g_format_size_full (cloche_monitor_history_get_disk_sessions (history),
+                                 G_FORMAT_SIZE_IEC_UNITS);
+  /* Translators: what the disk use is made of, e.g. “Bundle 60 MiB, sessions 4 KiB” */
+  parts = g_strdup_printf (_("Bundle %s, sessions %s"), bundle, sessions);
+  gtk_label_set_label (self->disk_label, disk);
+  adw_action_row_set_subtitle (self->disk_row, parts);
+}
+
 static void
 cloche_overview_page_update_service (ClocheOverviewPage *self)
 {
@@ -324,6 +369,7 @@ cloche_overview_page_update_all (ClocheOverviewPage *self)
   cloche_overview_page_update_state (self);
   cloche_overview_page_update_accelerator (self);
   cloche_overview_page_update_sessions (self);
+  cloche_overview_page_update_resources (self);
 }
 
 static void
@@ -423,6 +469,10 @@ cloche_overview_page_dispose (GObject *object)
     g_signal_group_set_target (self->client_signals, NULL);
   g_clear_object (&self->client_signals);
   g_clear_object (&self->client);
+  if (self->history_signals != NULL)
+    g_signal_group_set_target (self->history_signals, NULL);
+  g_clear_object (&self->history_signals);
+  g_clear_object (&self->monitor_history);
 
   /* The stack is both AdwBin's child and a template child: let AdwBin drop
    * it first, or the template would unparent it under AdwBin's feet. */
@@ -460,6 +510,9 @@ cloche_overview_page_get_property (GObject    *object,
     case PROP_SERVICE_ERROR:
       g_value_set_string (value, self->service_error);
       break;
+    case PROP_MONITOR_HISTORY:
+      g_value_set_object (value, self->monitor_history);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -480,6 +533,9 @@ cloche_overview_page_set_property (GObject      *object,
       break;
     case PROP_SERVICE_ERROR:
       cloche_overview_page_set_service_error (self, g_value_get_string (value));
+      break;
+    case PROP_MONITOR_HISTORY:
+      cloche_overview_page_set_monitor_history (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -503,6 +559,9 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   properties[PROP_SERVICE_ERROR] =
     g_param_spec_string ("service-error", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MONITOR_HISTORY] =
+    g_param_spec_object ("monitor-history", NULL, NULL, CLOCHE_TYPE_MONITOR_HISTORY,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -519,6 +578,10 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, accelerator_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, uptime_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, sessions_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, memory_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, memory_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, disk_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, disk_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, agent_stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_spinner);
@@ -548,10 +611,18 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
     { "notify::open-sessions", G_CALLBACK (cloche_overview_page_update_sessions) },
   };
 
+  static const char * const history_signals[] = {
+    "changed", "sample-added", "notify::sampling", "notify::disk-bundle", "notify::disk-sessions",
+  };
+
   self->client_signals = g_signal_group_new (CLOCHE_TYPE_CLIENT);
   for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
     g_signal_group_connect_swapped (self->client_signals, handlers[i].signal,
                                     handlers[i].handler, self);
+  self->history_signals = g_signal_group_new (CLOCHE_TYPE_MONITOR_HISTORY);
+  for (guint i = 0; i < G_N_ELEMENTS (history_signals); i++)
+    g_signal_group_connect_swapped (self->history_signals, history_signals[i],
+                                    G_CALLBACK (cloche_overview_page_update_resources), self);
 }
 
 static void
@@ -611,6 +682,28 @@ cloche_overview_page_set_service_error (ClocheOverviewPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVICE_ERROR]);
 }
 
+ClocheMonitorHistory *
+cloche_overview_page_get_monitor_history (ClocheOverviewPage *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self), NULL);
+
+  return self->monitor_history;
+}
+
+void
+cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
+                                          ClocheMonitorHistory *history)
+{
+  g_return_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self));
+  g_return_if_fail (!history || CLOCHE_IS_MONITOR_HISTORY (history));
+
+  if (!g_set_object (&self->monitor_history, history))
+    return;
+  g_signal_group_set_target (self->history_signals, history);
+  cloche_overview_page_update_resources (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MONITOR_HISTORY]);
+}
+
 GtkLabel *
 _cloche_overview_page_get_state_label (ClocheOverviewPage *self)
 {
@@ -651,4 +744,16 @@ AdwStatusPage *
 _cloche_overview_page_get_unavailable_page (ClocheOverviewPage *self)
 {
   return self->unavailable_page;
+}
+
+GtkLabel *
+_cloche_overview_page_get_memory_label (ClocheOverviewPage *self)
+{
+  return self->memory_label;
+}
+
+GtkLabel *
+_cloche_overview_page_get_disk_label (ClocheOverviewPage *self)
+{
+  return self->disk_label;
 }

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "cloche-client.h"
+#include "cloche-monitor-history.h"
 
 G_BEGIN_DECLS
 
@@ -17,5 +18,8 @@ void          cloche_overview_page_set_client        (ClocheOverviewPage *self,
 const char   *cloche_overview_page_get_service_error (ClocheOverviewPage *self);
 void          cloche_overview_page_set_service_error (ClocheOverviewPage *self,
                                                       const char         *message);
+ClocheMonitorHistory *cloche_overview_page_get_monitor_history (ClocheOverviewPage   *self);
+void                  cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
+                                                                ClocheMonitorHistory *history);
 
 G_END_DECLS

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "cloche-monitor-page.h"
 #include "cloche-overview-page.h"
+#include "cloche-sessions-page.h"
 #include "cloche-window-private.h"
 
 struct _ClocheWindow
@@ -9,6 +11,7 @@ struct _ClocheWindow
   AdwApplicationWindow  parent_instance;
 
   ClocheClient         *client;
+  ClocheMonitorHistory *monitor_history;
   char                 *service_error;
   /* Set only while connecting to the daemon. */
   GCancellable         *cancellable;
@@ -19,6 +22,7 @@ struct _ClocheWindow
   AdwWindowTitle       *content_title;
   GtkStack             *stack;
   ClocheOverviewPage   *overview_page;
+  ClocheMonitorPage    *monitor_page;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheWindow, cloche_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -27,6 +31,7 @@ enum {
   PROP_0,
   PROP_CLIENT,
   PROP_SERVICE_ERROR,
+  PROP_MONITOR_HISTORY,
   N_PROPS
 };
 
@@ -120,6 +125,27 @@ cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
+/* win.show-page ("monitor"): what a sidebar row does, for links between pages. */
+static void
+cloche_window_show_page_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *parameter)
+{
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+
+  for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (self->sidebar_list));
+       row != NULL;
+       row = gtk_widget_get_next_sibling (row))
+    if (GTK_IS_LIST_BOX_ROW (row) && g_str_equal (gtk_widget_get_name (row), name))
+      {
+        gtk_list_box_select_row (self->sidebar_list, GTK_LIST_BOX_ROW (row));
+        cloche_window_sidebar_row_activated_cb (self, GTK_LIST_BOX_ROW (row), self->sidebar_list);
+        return;
+      }
+  g_warning ("No page is called “%s”", name);
+}
+
 static void
 cloche_window_back_clicked_cb (ClocheWindow *self,
                                GtkButton    *button)
@@ -137,6 +163,7 @@ cloche_window_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_WINDOW);
   g_clear_object (&self->client);
+  g_clear_object (&self->monitor_history);
 
   G_OBJECT_CLASS (cloche_window_parent_class)->dispose (object);
 }
@@ -167,6 +194,9 @@ cloche_window_get_property (GObject    *object,
     case PROP_SERVICE_ERROR:
       g_value_set_string (value, self->service_error);
       break;
+    case PROP_MONITOR_HISTORY:
+      g_value_set_object (value, self->monitor_history);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -188,6 +218,9 @@ cloche_window_class_init (ClocheWindowClass *klass)
   properties[PROP_SERVICE_ERROR] =
     g_param_spec_string ("service-error", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MONITOR_HISTORY] =
+    g_param_spec_object ("monitor-history", NULL, NULL, CLOCHE_TYPE_MONITOR_HISTORY,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -198,18 +231,26 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, content_title);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, monitor_page);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_back_clicked_cb);
 
   gtk_widget_class_install_action (widget_class, "win.reconnect", NULL,
                                    cloche_window_reconnect_action);
+  gtk_widget_class_install_action (widget_class, "win.show-page", "s",
+                                   cloche_window_show_page_action);
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
+  g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
+  g_type_ensure (CLOCHE_TYPE_SESSIONS_PAGE);
 }
 
 static void
 cloche_window_init (ClocheWindow *self)
 {
+  /* Before the template, whose pages bind to it. It lives as long as the
+   * window and follows the daemon on and off the bus by itself. */
+  self->monitor_history = cloche_monitor_history_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);
@@ -246,4 +287,10 @@ ClocheOverviewPage *
 _cloche_window_get_overview_page (ClocheWindow *self)
 {
   return self->overview_page;
+}
+
+ClocheMonitorPage *
+_cloche_window_get_monitor_page (ClocheWindow *self)
+{
+  return self->monitor_page;
 }

@@ -7,6 +7,7 @@
 
 #include <adwaita.h>
 
+#include "cloche-monitor-page-private.h"
 #include "cloche-overview-page-private.h"
 #include "cloche-window-private.h"
 
@@ -537,6 +538,35 @@ check_uptime_ticks (ClocheOverviewPage *page)
   g_assert_true (wait_for (label_changed, &wait, 5));
 }
 
+static gboolean
+chart_has_points (gpointer data)
+{
+  return cloche_chart_get_n_points (CLOCHE_CHART (data), 0) >= 2;
+}
+
+/* The Overview's memory row leads to the Monitor page, which draws the
+ * daemon's samples as they come. */
+static void
+check_monitor (ClocheWindow       *window,
+               ClocheOverviewPage *overview)
+{
+  ClocheMonitorPage *monitor = _cloche_window_get_monitor_page (window);
+  ClocheChart *cpu = _cloche_monitor_page_get_cpu_chart (monitor);
+  LabelWait memory = { _cloche_overview_page_get_memory_label (overview), "Not running" };
+  LabelWait host = { _cloche_monitor_page_get_host_memory_label (monitor), "" };
+
+  g_assert_true (wait_for (label_changed, &memory, SHORT_TIMEOUT_S));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (overview), "win.show-page", "s", "monitor"));
+  wait_for (is_mapped, cpu, SHORT_TIMEOUT_S);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (cpu)));
+  g_assert_true (wait_for (chart_has_points, cpu, SHORT_TIMEOUT_S));
+  g_assert_true (wait_for (label_changed, &host, SHORT_TIMEOUT_S));
+  save_screenshot (GTK_WIDGET (window), "monitor-running");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (monitor), "win.show-page", "s", "overview"));
+  wait_for (is_mapped, _cloche_overview_page_get_close_button (overview), SHORT_TIMEOUT_S);
+}
+
 static void
 test_window_agent_mode (void)
 {
@@ -585,6 +615,7 @@ test_window_agent_mode (void)
   wait_for_label (_cloche_overview_page_get_sessions_label (page), "1", SHORT_TIMEOUT_S);
   check_uptime_ticks (page);
   save_screenshot (GTK_WIDGET (window), "overview-running");
+  check_monitor (window, page);
 
   toggle_agent_mode (page, close_button, open_button, SHORT_TIMEOUT_S);
   wait_for_label (_cloche_overview_page_get_sessions_label (page), "0", SHORT_TIMEOUT_S);

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One session in the Sessions page: title, id, idle time, folders and
+ * their modes, size on disk, stale or pinned. Built from the a{sv} the
+ * daemon's ListSessions gives.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "cloche-session-row.h"
+
+struct _ClocheSessionRow
+{
+  AdwActionRow     parent_instance;
+  char            *id;
+  gboolean         updating;
+
+  GtkLabel        *stale_label;
+  GtkLabel        *size_label;
+  GtkToggleButton *pin_button;
+};
+
+enum {
+  PIN_TOGGLED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (ClocheSessionRow, cloche_session_row, ADW_TYPE_ACTION_ROW)
+
+static void
+on_pin_toggled (ClocheSessionRow *self)
+{
+  if (!self->updating)
+    g_signal_emit (self, signals[PIN_TOGGLED], 0, gtk_toggle_button_get_active (self->pin_button));
+}
+
+static char *
+format_idle (gint64 last_active)
+{
+  gint64 minutes = MAX (0, (g_get_real_time () - last_active) / G_USEC_PER_SEC / 60);
+
+  if (minutes < 60)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "used %d minute ago",
+                                         "used %d minutes ago", minutes), (int) minutes);
+  if (minutes < 48 * 60)
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "used %d hour ago",
+                                         "used %d hours ago", minutes / 60), (int) (minutes / 60));
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "used %d day ago",
+                                       "used %d days ago", minutes / 1440), (int) (minutes / 1440));
+}
+
+static char *
+format_mounts (GVariant *mounts)
+{
+  GString *text = g_string_new (NULL);
+  GVariantIter iter;
+  const char *path, *name;
+  gboolean readonly;
+
+  g_variant_iter_init (&iter, mounts);
+  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
+    g_string_append_printf (text, "\n%s — %s", path,
+                            readonly ? _("read-only") : _("read-write"));
+  return g_string_free (text, FALSE);
+}
+
+static char *
+make_subtitle (GVariant *session)
+{
+  g_autoptr(GVariant) mounts = g_variant_lookup_value (session, "mounts", G_VARIANT_TYPE ("a(ssb)"));
+  g_autofree char *idle = NULL;
+  g_autofree char *folders = NULL;
+  const char *id = "", *state = "", *damage = "";
+  gint64 last_active = 0;
+
+  g_variant_lookup (session, "id", "&s", &id);
+  g_variant_lookup (session, "state", "&s", &state);
+  g_variant_lookup (session, "damage", "&s", &damage);
+  g_variant_lookup (session, "last-active", "x", &last_active);
+  if (g_str_equal (state, "damaged"))
+    return g_markup_printf_escaped ("%s · %s", id, damage);
+  idle = format_idle (last_active);
+  folders = mounts != NULL ? format_mounts (mounts) : g_strdup ("");
+  return g_markup_printf_escaped ("%s · %s%s", id, idle, folders);
+}
+
+static void
+set_session (ClocheSessionRow *self,
+             GVariant         *session)
+{
+  g_autofree char *subtitle = make_subtitle (session);
+  g_autofree char *size_text = NULL;
+  const char *title = "";
+  gboolean pinned = FALSE, stale = FALSE;
+  guint64 size = 0;
+
+  g_variant_lookup (session, "id", "s", &self->id);
+  g_variant_lookup (session, "title", "&s", &title);
+  g_variant_lookup (session, "pinned", "b", &pinned);
+  g_variant_lookup (session, "stale", "b", &stale);
+  g_variant_lookup (session, "size", "t", &size);
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), title[0] ? title : _("Untitled session"));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
+  size_text = g_format_size (size);
+  gtk_label_set_label (self->size_label, size_text);
+  gtk_widget_set_visible (GTK_WIDGET (self->stale_label), stale);
+  self->updating = TRUE;
+  gtk_toggle_button_set_active (self->pin_button, pinned);
+  self->updating = FALSE;
+}
+
+const char *
+cloche_session_row_get_id (ClocheSessionRow *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_SESSION_ROW (self), NULL);
+  return self->id;
+}
+
+static void
+cloche_session_row_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), CLOCHE_TYPE_SESSION_ROW);
+
+  G_OBJECT_CLASS (cloche_session_row_parent_class)->dispose (object);
+}
+
+static void
+cloche_session_row_finalize (GObject *object)
+{
+  g_free (CLOCHE_SESSION_ROW (object)->id);
+
+  G_OBJECT_CLASS (cloche_session_row_parent_class)->finalize (object);
+}
+
+static void
+cloche_session_row_class_init (ClocheSessionRowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = cloche_session_row_dispose;
+  object_class->finalize = cloche_session_row_finalize;
+
+  /**
+   * ClocheSessionRow::pin-toggled:
+   * @pinned: the new state the user asked for
+   */
+  signals[PIN_TOGGLED] =
+    g_signal_new ("pin-toggled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/cloche/Cloche/cloche-session-row.ui");
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, stale_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, size_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, pin_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_pin_toggled);
+}
+
+static void
+cloche_session_row_init (ClocheSessionRow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+GtkWidget *
+cloche_session_row_new (GVariant *session)
+{
+  ClocheSessionRow *self = g_object_new (CLOCHE_TYPE_SESSION_ROW, NULL);
+
+  set_session (self, session);
+  return GTK_WIDGET (self);
+}

@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The Sessions page: every session on disk, open ones first, stale ones
+ * marked, what they take on disk, pinning, cleanup with the exact space it
+ * frees, and agent mode opened with a host folder.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "cloche-dbus-generated.h"
+#include "cloche-session-row.h"
+#include "cloche-sessions-page.h"
+
+struct _ClocheSessionsPage
+{
+  AdwBin          parent_instance;
+
+  ClocheClient   *client;
+  GCancellable   *cancellable;
+  guint           stale_count;
+  guint64         stale_bytes;
+  gboolean        cleaning;
+
+  GtkLabel       *summary_label;
+  GtkWidget      *cleanup_button;
+  GtkProgressBar *progress_bar;
+  GtkLabel       *message_label;
+  GtkListBox     *open_list;
+  GtkListBox     *closed_list;
+};
+
+enum {
+  PROP_0,
+  PROP_CLIENT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (ClocheSessionsPage, cloche_sessions_page, ADW_TYPE_BIN)
+
+static ClocheDbusDaemon *
+proxy (ClocheSessionsPage *self)
+{
+  return self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+}
+
+static void
+show_message (ClocheSessionsPage *self,
+              const char         *text,
+              gboolean            is_error)
+{
+  gtk_label_set_label (self->message_label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->message_label), text != NULL);
+  if (is_error)
+    gtk_widget_add_css_class (GTK_WIDGET (self->message_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->message_label), "error");
+}
+
+static void
+show_error (ClocheSessionsPage *self,
+            GError             *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_dbus_error_strip_remote_error (error);
+  show_message (self, error->message, TRUE);
+}
+
+static void
+update_actions (ClocheSessionsPage *self)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.cleanup",
+                                 proxy (self) != NULL && self->stale_count > 0 && !self->cleaning);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.open-folder", proxy (self) != NULL);
+}
+
+/* Listing */
+
+static void
+clear_list (GtkListBox *list)
+{
+  GtkWidget *child;
+
+  /* The placeholder is a child too: only session rows go. */
+  for (child = gtk_widget_get_first_child (GTK_WIDGET (list)); child != NULL;)
+    {
+      GtkWidget *next = gtk_widget_get_next_sibling (child);
+
+      if (CLOCHE_IS_SESSION_ROW (child))
+        gtk_list_box_remove (list, child);
+      child = next;
+    }
+}
+
+static void on_pin_toggled (ClocheSessionsPage *self,
+                            gboolean            pinned,
+                            ClocheSessionRow   *row);
+
+static void
+add_row (ClocheSessionsPage *self,
+         GVariant           *session)
+{
+  GtkWidget *row = cloche_session_row_new (session);
+  const char *state = "";
+
+  g_variant_lookup (session, "state", "&s", &state);
+  g_signal_connect_object (row, "pin-toggled", G_CALLBACK (on_pin_toggled), self,
+                           G_CONNECT_SWAPPED);
+  gtk_list_box_append (g_str_equal (state, "open") ? self->open_list : self->closed_list, row);
+}
+
+static void
+show_sessions (ClocheSessionsPage *self,
+               GVariant           *sessions)
+{
+  g_autofree char *total_text = NULL;
+  g_autofree char *stale_text = NULL;
+  g_autofree char *summary = NULL;
+  guint64 total = 0;
+  GVariantIter iter;
+  GVariant *session;
+
+  clear_list (self->open_list);
+  clear_list (self->closed_list);
+  self->stale_count = 0;
+  self->stale_bytes = 0;
+  g_variant_iter_init (&iter, sessions);
+  while ((session = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      guint64 size = 0;
+      gboolean stale = FALSE;
+
+      g_variant_lookup (session, "size", "t", &size);
+      g_variant_lookup (session, "stale", "b", &stale);
+      total += size;
+      self->stale_count += stale;
+      self->stale_bytes += stale ? size : 0;
+      add_row (self, session);
+      g_variant_unref (session);
+    }
+
+  total_text = g_format_size (total);
+  stale_text = g_format_size (self->stale_bytes);
+  /* Translators: "12 sessions, 1.2 GB on disk; 3 stale (800 MB)" */
+  summary = g_strdup_printf (_("%u sessions, %s on disk; %u stale (%s)"),
+                             (guint) g_variant_n_children (sessions), total_text,
+                             self->stale_count, stale_text);
+  gtk_label_set_label (self->summary_label, summary);
+  update_actions (self);
+}
+
+static void
+on_listed (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ClocheSessionsPage *self = user_data;
+  g_autoptr(GVariant) sessions = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_dbus_daemon_call_list_sessions_finish (CLOCHE_DBUS_DAEMON (object), &sessions,
+                                                     result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, error);
+      return;
+    }
+  show_sessions (self, sessions);
+}
+
+void
+cloche_sessions_page_refresh (ClocheSessionsPage *self)
+{
+  g_return_if_fail (CLOCHE_IS_SESSIONS_PAGE (self));
+
+  if (proxy (self) == NULL)
+    return;
+  g_cancellable_cancel (self->cancellable);
+  g_set_object (&self->cancellable, g_cancellable_new ());
+  cloche_dbus_daemon_call_list_sessions (proxy (self), self->cancellable, on_listed, self);
+}
+
+/* Pinning */
+
+static void
+on_pinned (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_dbus_daemon_call_set_pinned_finish (CLOCHE_DBUS_DAEMON (object), result, &error))
+    show_error (self, error);
+  cloche_sessions_page_refresh (self);
+}
+
+static void
+on_pin_toggled (ClocheSessionsPage *self,
+                gboolean            pinned,
+                ClocheSessionRow   *row)
+{
+  cloche_dbus_daemon_call_set_pinned (proxy (self), cloche_session_row_get_id (row), pinned,
+                                      NULL, on_pinned, g_object_ref (self));
+}
+
+/* Cleanup */
+
+static void
+on_cleanup_progress (ClocheSessionsPage *self,
+                     guint               done,
+                     guint               total,
+                     guint64             freed)
+{
+  g_autofree char *freed_text = g_format_size (freed);
+  g_autofree char *text = g_strdup_printf (_("Removed %u of %u (%s freed)"), done, total,
+                                           freed_text);
+
+  gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 1.0);
+  gtk_progress_bar_set_text (self->progress_bar, text);
+}
+
+static void
+on_cleaned_up (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autoptr(GVariant) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *freed_text = NULL;
+  g_autofree char *text = NULL;
+  guint64 freed = 0;
+
+  self->cleaning = FALSE;
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  if (!cloche_dbus_daemon_call_cleanup_finish (CLOCHE_DBUS_DAEMON (object), &removed, &freed,
+                                               result, &error))
+    show_error (self, error);
+  else
+    {
+      freed_text = g_format_size (freed);
+      text = g_strdup_printf (_("Removed %u stale sessions and freed %s."),
+                              (guint) g_variant_n_children (removed), freed_text);
+      show_message (self, text, FALSE);
+    }
+  cloche_sessions_page_refresh (self);
+}
+
+static void
+start_cleanup (ClocheSessionsPage *self)
+{
+  GVariantDict options;
+
+  self->cleaning = TRUE;
+  update_actions (self);
+  show_message (self, NULL, FALSE);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_progress_bar_set_text (self->progress_bar, _("Cleaning up…"));
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  g_variant_dict_init (&options, NULL);
+  cloche_dbus_daemon_call_cleanup (proxy (self), g_variant_dict_end (&options), NULL,
+                                   on_cleaned_up, g_object_ref (self));
+}
+
+static void
+on_cleanup_response (AdwMessageDialog   *dialog,
+                     const char         *response,
+                     ClocheSessionsPage *self)
+{
+  if (g_str_equal (response, "remove"))
+    start_cleanup (self);
+}
+
+static void
+cleanup_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  ClocheSessionsPage *self = CLOCHE_SESSIONS_PAGE (widget);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  g_autofree char *bytes = g_format_size (self->stale_bytes);
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (root),
+                                                       _("Clean Up Stale Sessions?"), NULL));
+  adw_message_dialog_format_body (dialog,
+                                  _("%u sessions that were closed and not used for %u days "
+                                    "will be removed with their folders, freeing %s. Open "
+                                    "and pinned sessions are kept."),
+                                  self->stale_count,
+                                  cloche_dbus_daemon_get_stale_after_days (proxy (self)), bytes);
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "remove", _("_Remove"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "remove", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_cleanup_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Opening with a folder */
+
+static void
+on_opened (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+
+  if (!cloche_dbus_daemon_call_open_session_finish (CLOCHE_DBUS_DAEMON (object), &id,
+                                                    result, &error))
+    show_error (self, error);
+  cloche_sessions_page_refresh (self);
+}
+
+static void
+open_with_folder (ClocheSessionsPage *self,
+                  const char         *path,
+                  gboolean            readonly)
+{
+  GVariantBuilder mounts;
+  GVariantDict options;
+
+  g_variant_builder_init (&mounts, G_VARIANT_TYPE ("a(sb)"));
+  g_variant_builder_add (&mounts, "(sb)", path, readonly);
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert_value (&options, "mounts", g_variant_builder_end (&mounts));
+  show_message (self, _("Starting the sandbox…"), FALSE);
+  cloche_dbus_daemon_call_open_session (proxy (self), _("Agent mode"),
+                                        g_variant_dict_end (&options), NULL,
+                                        on_opened, g_object_ref (self));
+}
+
+static void
+on_mode_chosen (AdwMessageDialog   *dialog,
+                const char         *response,
+                ClocheSessionsPage *self)
+{
+  const char *path = g_object_get_data (G_OBJECT (dialog), "path");
+
+  if (!g_str_equal (response, "cancel"))
+    open_with_folder (self, path, g_str_equal (response, "ro"));
+}
+
+static void
+ask_mode (ClocheSessionsPage *self,
+          const char         *path)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (root),
+                                                       _("How May the Agent Use This Folder?"),
+                                                       NULL));
+  adw_message_dialog_format_body (dialog, _("%s will appear in the sandbox. Read-only is "
+                                            "enforced on this computer: the agent cannot "
+                                            "change it, whatever it tries."), path);
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "rw", _("Read and _Write"),
+                                    "ro", _("_Read Only"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "ro", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_default_response (dialog, "ro");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "path", g_strdup (path), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_mode_chosen), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_folder_chosen (GtkNativeDialog    *chooser,
+                  int                 response,
+                  ClocheSessionsPage *self)
+{
+  g_autoptr(GFile) folder = NULL;
+  g_autofree char *path = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  if (folder != NULL && (path = g_file_get_path (folder)) != NULL)
+    ask_mode (self, path);
+  g_object_unref (chooser);
+}
+
+static void
+open_folder_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  GtkRoot *root = gtk_widget_get_root (widget);
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (_("Choose a Folder for the Agent"), GTK_WINDOW (root),
+                                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                         _("_Choose"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (on_folder_chosen), widget, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* GObject */
+
+static void
+set_client (ClocheSessionsPage *self,
+            ClocheClient       *client)
+{
+  if (!g_set_object (&self->client, client))
+    return;
+  if (client != NULL)
+    {
+      g_signal_connect_object (client, "notify::open-sessions",
+                               G_CALLBACK (cloche_sessions_page_refresh), self, G_CONNECT_SWAPPED);
+      if (proxy (self) != NULL)
+        g_signal_connect_object (proxy (self), "cleanup-progress",
+                                 G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
+    }
+  update_actions (self);
+  cloche_sessions_page_refresh (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+}
+
+static void
+cloche_sessions_page_dispose (GObject *object)
+{
+  ClocheSessionsPage *self = CLOCHE_SESSIONS_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->client);
+  gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_SESSIONS_PAGE);
+
+  G_OBJECT_CLASS (cloche_sessions_page_parent_class)->dispose (object);
+}
+
+static void
+cloche_sessions_page_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  ClocheSessionsPage *self = CLOCHE_SESSIONS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      g_value_set_object (value, self->client);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_sessions_page_set_property (GObject      *object,
+                                   guint         prop_id,
+                                   const GValue *value,
+                                   GParamSpec   *pspec)
+{
+  ClocheSessionsPage *self = CLOCHE_SESSIONS_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      set_client (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_sessions_page_class_init (ClocheSessionsPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = cloche_sessions_page_dispose;
+  object_class->get_property = cloche_sessions_page_get_property;
+  object_class->set_property = cloche_sessions_page_set_property;
+
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, CLOCHE_TYPE_CLIENT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/cloche/Cloche/cloche-sessions-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, summary_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, cleanup_button);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, message_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, open_list);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, closed_list);
+
+  gtk_widget_class_install_action (widget_class, "sessions.cleanup", NULL, cleanup_action);
+  gtk_widget_class_install_action (widget_class, "sessions.open-folder", NULL, open_folder_action);
+}
+
+static void
+cloche_sessions_page_init (ClocheSessionsPage *self)
+{
+  g_type_ensure (CLOCHE_TYPE_SESSION_ROW);
+  gtk_widget_init_template (GTK_WIDGET (self));
+  update_actions (self);
+}
