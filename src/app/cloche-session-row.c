@@ -93,7 +93,7 @@ set_session (ClocheSessionRow *self,
 {
   g_autofree char *subtitle = make_subtitle (session);
   g_autofree char *size_text = NULL;
-  const char *title = "";
+  const char *title = "", *state = "";
   gboolean pinned = FALSE, stale = FALSE;
   guint64 size = 0;
 
@@ -102,7 +102,10 @@ set_session (ClocheSessionRow *self,
   g_variant_lookup (session, "pinned", "b", &pinned);
   g_variant_lookup (session, "stale", "b", &stale);
   g_variant_lookup (session, "size", "t", &size);
+  g_variant_lookup (session, "state", "&s", &state);
 
+  if (g_str_equal (state, "damaged"))
+    title = _("Damaged session");
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), title[0] ? title : _("Untitled session"));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
   size_text = g_format_size (size);

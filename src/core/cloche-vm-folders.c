@@ -730,7 +730,13 @@ on_guest_unmounted (GObject      *object,
    * more is what matters. */
   if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status,
                                        &out, &err, &error))
-    g_message ("Unmounting %s in the VM: %s", op->folder->guest_dir, error->message);
+    {
+      /* A VM going away takes its folders with it: nothing to report. */
+      if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING))
+        g_debug ("Unmounting %s in the VM: %s", op->folder->guest_dir, error->message);
+      else
+        g_message ("Unmounting %s in the VM: %s", op->folder->guest_dir, error->message);
+    }
   else if (status != 0)
     {
       g_autofree char *why = guest_stderr (err);
