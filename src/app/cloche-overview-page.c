@@ -331,9 +331,13 @@ cloche_overview_page_update_resources (ClocheOverviewPage *self)
       /* Translators: e.g. “The guest uses 120 MiB of 3.8 GiB” */
       guest = g_strdup_printf (_("The guest uses %s of %s"), used, total);
     }
-  memory = sampling && latest != NULL
-           ? g_format_size_full (latest->host_rss, G_FORMAT_SIZE_IEC_UNITS)
-           : g_strdup (_("Not running"));
+  /* The VM can be up a second before its first sample arrives. */
+  if (sampling && latest != NULL)
+    memory = g_format_size_full (latest->host_rss, G_FORMAT_SIZE_IEC_UNITS);
+  else if (cloche_overview_page_get_state (self) == CLOCHE_VM_STATE_RUNNING)
+    memory = g_strdup (_("Measuring…"));
+  else
+    memory = g_strdup (_("Not running"));
   gtk_label_set_label (self->memory_label, memory);
   adw_action_row_set_subtitle (self->memory_row, guest != NULL ? guest : "");
 
@@ -603,6 +607,7 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
   } handlers[] = {
     { "notify::service-running", G_CALLBACK (cloche_overview_page_update_service) },
     { "notify::state", G_CALLBACK (cloche_overview_page_update_state) },
+    { "notify::state", G_CALLBACK (cloche_overview_page_update_resources) },
     { "notify::state-reason", G_CALLBACK (cloche_overview_page_update_crash) },
     { "notify::console-tail", G_CALLBACK (cloche_overview_page_update_crash) },
     { "notify::accelerator", G_CALLBACK (cloche_overview_page_update_accelerator) },
