@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The Sessions page against a real daemon on a private bus (no VM: listing,
+ * pinning and cleaning up never boot one), over session folders made on
+ * disk: it lists them, pins one, and cleans up through its dialog.
+ */
+#include "config.h"
+
+#include <adwaita.h>
+
+#include "cloche-client.h"
+#include "cloche-session-row.h"
+#include "cloche-sessions-page.h"
+#include "../cloche-test-daemon.h"
+
+static ClocheTestDaemon *test_daemon;
+
+static char *
+sessions_dir (void)
+{
+  return g_build_filename (test_daemon->home, "state", "cloche", "sessions", NULL);
+}
+
+static void
+make_session (const char *id,
+              const char *title,
+              gboolean    pinned)
+{
+  g_autofree char *root = sessions_dir ();
+  g_autofree char *work = g_build_filename (root, id, "work", NULL);
+  g_autofree char *json_path = g_build_filename (root, id, "session.json", NULL);
+  g_autofree char *blob_path = g_build_filename (work, "data.bin", NULL);
+  g_autofree char *blob = g_strnfill (100000, 'x');
+  g_autofree char *json = g_strdup_printf (
+    "{\"version\": 1, \"id\": \"%s\", \"title\": \"%s\", \"client\": \"test\", "
+    "\"created\": \"2026-01-01T00:00:00Z\", \"last_active\": \"2026-01-01T00:00:00Z\", "
+    "\"state\": \"closed\", \"pinned\": %s, \"mounts\": []}", id, title,
+    pinned ? "true" : "false");
+
+  g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (json_path, json, -1, NULL));
+  g_assert_true (g_file_set_contents (blob_path, blob, -1, NULL));
+}
+
+static guint
+count_rows (GtkWidget *widget)
+{
+  guint rows = CLOCHE_IS_SESSION_ROW (widget) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    rows += count_rows (child);
+  return rows;
+}
+
+static ClocheSessionRow *
+find_row (GtkWidget  *widget,
+          const char *id)
+{
+  if (CLOCHE_IS_SESSION_ROW (widget)
+      && g_strcmp0 (cloche_session_row_get_id (CLOCHE_SESSION_ROW (widget)), id) == 0)
+    return CLOCHE_SESSION_ROW (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      ClocheSessionRow *row = find_row (child, id);
+
+      if (row != NULL)
+        return row;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_by_type (GtkWidget *widget,
+              GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_by_type (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static AdwMessageDialog *
+find_dialog (void)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      return l->data;
+  return NULL;
+}
+
+static gboolean
+file_says_pinned (const char *id)
+{
+  g_autofree char *root = sessions_dir ();
+  g_autofree char *path = g_build_filename (root, id, "session.json", NULL);
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL)
+         && strstr (contents, "\"pinned\" : true") != NULL;
+}
+
+static gboolean
+exists (const char *id)
+{
+  g_autofree char *root = sessions_dir ();
+  g_autofree char *path = g_build_filename (root, id, NULL);
+
+  return g_file_test (path, G_FILE_TEST_IS_DIR);
+}
+
+static void
+on_client (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  *(ClocheClient **) user_data = cloche_client_new_finish (result, NULL);
+}
+
+static void
+test_list_pin_cleanup (void)
+{
+  g_autoptr(ClocheClient) client = NULL;
+  GtkWidget *window, *page;
+  GtkLabel *summary;
+  AdwMessageDialog *dialog = NULL;
+  ClocheSessionRow *row;
+
+  make_session ("aaaaaaaaaaaa", "old work", FALSE);
+  make_session ("bbbbbbbbbbbb", "kept work", TRUE);
+  make_session ("cccccccccccc", "to pin", FALSE);
+
+  cloche_client_new_async (NULL, on_client, &client);
+  CLOCHE_TEST_WAIT_FOR (client != NULL, 10);
+  window = gtk_window_new ();
+  page = g_object_new (CLOCHE_TYPE_SESSIONS_PAGE, "client", client, NULL);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+
+  CLOCHE_TEST_WAIT_FOR (count_rows (page) == 3, 10);
+  summary = GTK_LABEL (find_by_type (page, GTK_TYPE_LABEL));
+  CLOCHE_TEST_WAIT_FOR (strstr (gtk_label_get_label (summary), "2 stale") != NULL, 10);
+
+  /* Pinning from the row reaches the record on disk. */
+  row = find_row (page, "cccccccccccc");
+  gtk_widget_activate (find_by_type (GTK_WIDGET (row), GTK_TYPE_TOGGLE_BUTTON));
+  CLOCHE_TEST_WAIT_FOR (file_says_pinned ("cccccccccccc"), 10);
+  CLOCHE_TEST_WAIT_FOR (strstr (gtk_label_get_label (summary), "1 stale") != NULL, 10);
+
+  /* The dialog states what goes; removing frees it and keeps the pinned. */
+  gtk_widget_activate_action (page, "sessions.cleanup", NULL);
+  CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ()) != NULL, 10);
+  g_assert_true (strstr (adw_message_dialog_get_body (dialog), "1 sessions") != NULL);
+  adw_message_dialog_response (dialog, "remove");
+  CLOCHE_TEST_WAIT_FOR (!exists ("aaaaaaaaaaaa"), 10);
+  CLOCHE_TEST_WAIT_FOR (count_rows (page) == 2, 10);
+  g_assert_true (exists ("bbbbbbbbbbbb"));
+  g_assert_true (exists ("cccccccccccc"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
+  int status;
+
+  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
+  test_daemon = cloche_test_daemon_start ((const char *[]) {
+    "--bundle", "/nonexistent", NULL });
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/sessions-page/list-pin-cleanup", test_list_pin_cleanup);
+
+  status = g_test_run ();
+  cloche_test_daemon_free (test_daemon);
+  return status;
+}
