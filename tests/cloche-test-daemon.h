@@ -24,6 +24,33 @@ typedef struct
   char             *home;          /* HOME and the XDG folders of the daemon */
 } ClocheTestDaemon;
 
+/* What a command run through Exec gave back. */
+typedef struct
+{
+  int   exit_code;
+  char *out;
+  char *err;
+} ClocheTestExec;
+
+static inline void
+cloche_test_exec_clear (ClocheTestExec *exec)
+{
+  g_free (exec->out);
+  g_free (exec->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClocheTestExec, cloche_test_exec_clear)
+
+/* An "ay" as a string; an empty one is "", not NULL. */
+static inline char *
+cloche_test_bytes_string (GVariant *bytes)
+{
+  gsize length = 0;
+  const char *data = g_variant_get_fixed_array (bytes, &length, 1);
+
+  return g_strndup (data != NULL ? data : "", length);
+}
+
 /* The bundle the VM tests boot; without one they fail and say how to make it. */
 static inline char *
 cloche_test_bundle_dir (void)

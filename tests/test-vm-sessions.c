@@ -15,36 +15,11 @@
 
 static ClocheTestDaemon *vm_daemon;
 
-typedef struct
-{
-  int   exit_code;
-  char *out;
-  char *err;
-} Exec;
-
-static void
-exec_clear (Exec *exec)
-{
-  g_free (exec->out);
-  g_free (exec->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Exec, exec_clear)
-
-static char *
-bytes_string (GVariant *bytes)
-{
-  gsize length = 0;
-  const char *data = g_variant_get_fixed_array (bytes, &length, 1);
-
-  return g_strndup (data != NULL ? data : "", length);
-}
-
 /* Runs a shell line in the session; fails the test if it cannot run. */
 static void
 sh (const char *id,
     const char *line,
-    Exec       *exec)
+    ClocheTestExec       *exec)
 {
   const char * const argv[] = { "sh", "-c", line, NULL };
   const char * const env[] = { NULL };
@@ -55,8 +30,8 @@ sh (const char *id,
   cloche_dbus_daemon_call_exec_sync (vm_daemon->proxy, id, argv, env, "", &exec->exit_code,
                                      &out, &err, NULL, &error);
   g_assert_no_error (error);
-  exec->out = bytes_string (out);
-  exec->err = bytes_string (err);
+  exec->out = cloche_test_bytes_string (out);
+  exec->err = cloche_test_bytes_string (err);
 }
 
 static char *
@@ -125,7 +100,7 @@ session_state_is (const char *id,
 static gboolean
 docs_unmounted (const char *id)
 {
-  g_auto(Exec) probe = { 0 };
+  g_auto(ClocheTestExec) probe = { 0 };
 
   sh (id, "grep -c /mnt/docs /proc/mounts || true", &probe);
   return g_str_equal (probe.out, "0\n");
@@ -140,7 +115,7 @@ test_work_folder_on_host (void)
   g_autofree char *file = NULL;
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(Exec) exec = { 0 };
+  g_auto(ClocheTestExec) exec = { 0 };
 
   session_a = open_with (NULL, NULL, &error);
   g_assert_no_error (error);
@@ -167,11 +142,11 @@ test_folders_hotplugged (void)
   const char * const paths[] = { docs, out, NULL };
   const gboolean readonly[] = { TRUE, FALSE };
   g_autoptr(GError) error = NULL;
-  g_auto(Exec) read = { 0 };
-  g_auto(Exec) write_ro = { 0 };
-  g_auto(Exec) remount = { 0 };
-  g_auto(Exec) write_rw = { 0 };
-  g_auto(Exec) still_a = { 0 };
+  g_auto(ClocheTestExec) read = { 0 };
+  g_auto(ClocheTestExec) write_ro = { 0 };
+  g_auto(ClocheTestExec) remount = { 0 };
+  g_auto(ClocheTestExec) write_rw = { 0 };
+  g_auto(ClocheTestExec) still_a = { 0 };
 
   g_mkdir_with_parents (docs, 0700);
   g_mkdir_with_parents (out, 0700);

@@ -22,35 +22,11 @@ open_session (const char *title)
   g_autoptr(GError) error = NULL;
   char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, title, g_variant_new ("a{sv}", NULL), &id, NULL, &error);
+  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, title,
+                                             g_variant_new ("a{sv}", NULL), &id, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (id);
   return id;
-}
-
-typedef struct
-{
-  int    exit_code;
-  char  *out;
-  char  *err;
-} Exec;
-
-static void
-exec_clear (Exec *exec)
-{
-  g_free (exec->out);
-  g_free (exec->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Exec, exec_clear)
-
-static char *
-variant_to_string (GVariant *bytes)
-{
-  gsize length = 0;
-  const char *data = g_variant_get_fixed_array (bytes, &length, 1);
-
-  return g_strndup (data != NULL ? data : "", length);
 }
 
 static gboolean
@@ -58,7 +34,7 @@ run (const char          *id,
      const char * const  *argv,
      const char * const  *env,
      const char          *cwd,
-     Exec                *exec,
+     ClocheTestExec                *exec,
      GError             **error)
 {
   g_autoptr(GVariant) out = NULL;
@@ -69,8 +45,8 @@ run (const char          *id,
                                           cwd ? cwd : "", &exec->exit_code, &out, &err,
                                           NULL, error))
     return FALSE;
-  exec->out = variant_to_string (out);
-  exec->err = variant_to_string (err);
+  exec->out = cloche_test_bytes_string (out);
+  exec->err = cloche_test_bytes_string (err);
   return TRUE;
 }
 
@@ -104,7 +80,7 @@ static void
 test_open_and_echo (void)
 {
   const char * const argv[] = { "echo", "hi", NULL };
-  g_auto(Exec) exec = { 0 };
+  g_auto(ClocheTestExec) exec = { 0 };
   g_autoptr(GError) error = NULL;
 
   session_id = open_session ("test");
@@ -125,7 +101,7 @@ test_exit_code_and_stderr (void)
 {
   const char * const argv[] = { "sh", "-c", "echo out; echo \"err $GREETING\" >&2; exit 3", NULL };
   const char * const env[] = { "GREETING=hello", NULL };
-  g_auto(Exec) exec = { 0 };
+  g_auto(ClocheTestExec) exec = { 0 };
   g_autoptr(GError) error = NULL;
 
   run (session_id, argv, env, NULL, &exec, &error);
@@ -140,8 +116,8 @@ test_cwd (void)
 {
   const char * const argv[] = { "pwd", NULL };
   g_autofree char *expected = g_strdup_printf ("/sessions/%s\n", session_id);
-  g_auto(Exec) in_session = { 0 };
-  g_auto(Exec) in_tmp = { 0 };
+  g_auto(ClocheTestExec) in_session = { 0 };
+  g_auto(ClocheTestExec) in_tmp = { 0 };
   g_autoptr(GError) error = NULL;
 
   run (session_id, argv, NULL, NULL, &in_session, &error);
@@ -159,7 +135,7 @@ test_exec_errors (void)
   const char * const argv[] = { "true", NULL };
   const char * const missing[] = { "/nonexistent/tool", NULL };
   const char * const bad_env[] = { "NOEQUALS", NULL };
-  g_auto(Exec) exec = { 0 };
+  g_auto(ClocheTestExec) exec = { 0 };
   g_autoptr(GError) error = NULL;
 
   g_assert_false (run ("nosuchsession", argv, NULL, NULL, &exec, &error));
@@ -181,7 +157,7 @@ static void
 test_idle_timeout_and_reboot (void)
 {
   const char * const argv[] = { "echo", "again", NULL };
-  g_auto(Exec) exec = { 0 };
+  g_auto(ClocheTestExec) exec = { 0 };
   g_autoptr(GError) error = NULL;
 
   cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, session_id, NULL, &error);
@@ -205,7 +181,7 @@ test_sigkill_crash_recovers (void)
 {
   const char * const argv[] = { "echo", "recovered", NULL };
   const char * const *console;
-  g_auto(Exec) exec = { 0 };
+  g_auto(ClocheTestExec) exec = { 0 };
   g_autoptr(GError) error = NULL;
   GPid pid = qemu_pid ();
 
