@@ -34,7 +34,7 @@ run (const char          *id,
      const char * const  *argv,
      const char * const  *env,
      const char          *cwd,
-     ClocheTestExec                *exec,
+     ClocheTestExec      *exec,
      GError             **error)
 {
   g_autoptr(GVariant) out = NULL;
