@@ -211,6 +211,26 @@ test_refusals (void)
   assert_refused ("/usr/share", "outside your home folder");
 }
 
+/* Options of the wrong type are refused with what was expected. */
+static void
+test_bad_options (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  GVariantDict options;
+
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert (&options, "mounts", "s", "/home/user/project");
+  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "t", g_variant_dict_end (&options),
+                                             &id, NULL, &error);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+  g_assert_true (strstr (error->message, "a(sb)") != NULL);
+  g_clear_error (&error);
+
+  cloche_dbus_daemon_call_set_pinned_sync (vm_daemon->proxy, "../../etc", TRUE, NULL, &error);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND);
+}
+
 /* A record that cannot be read is listed as damaged and left alone. */
 static void
 test_damaged_record (void)
@@ -319,6 +339,7 @@ main (int   argc,
   g_test_add_func ("/sessions/work-folder-on-host", test_work_folder_on_host);
   g_test_add_func ("/sessions/folders-hotplugged", test_folders_hotplugged);
   g_test_add_func ("/sessions/refusals", test_refusals);
+  g_test_add_func ("/sessions/bad-options", test_bad_options);
   g_test_add_func ("/sessions/damaged-record", test_damaged_record);
   g_test_add_func ("/sessions/cleanup-spares-open-and-pinned", test_cleanup_spares_open_and_pinned);
   g_test_add_func ("/sessions/client-vanishes", test_client_vanishes);
