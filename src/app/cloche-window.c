@@ -12,6 +12,7 @@ struct _ClocheWindow
 
   ClocheClient         *client;
   ClocheMonitorHistory *monitor_history;
+  GSettings            *settings;
   char                 *service_error;
   /* Set only while connecting to the daemon. */
   GCancellable         *cancellable;
@@ -153,6 +154,28 @@ cloche_window_back_clicked_cb (ClocheWindow *self,
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
+/* The window comes back at the size it was left at. A build run without
+ * its schema (no GSETTINGS_SCHEMA_DIR) keeps working, just without that:
+ * g_settings_new() would abort the whole app. */
+static void
+cloche_window_bind_settings (ClocheWindow *self)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
+  if (schema == NULL)
+    {
+      g_warning ("The GSettings schema %s is not installed: the window size is not kept", APP_ID);
+      return;
+    }
+  self->settings = g_settings_new_full (schema, NULL, NULL);
+  g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
+}
+
 static void
 cloche_window_dispose (GObject *object)
 {
@@ -164,6 +187,7 @@ cloche_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_WINDOW);
   g_clear_object (&self->client);
   g_clear_object (&self->monitor_history);
+  g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (cloche_window_parent_class)->dispose (object);
 }
@@ -254,6 +278,7 @@ cloche_window_init (ClocheWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);
+  cloche_window_bind_settings (self);
   cloche_window_reconnect (self);
 }
 

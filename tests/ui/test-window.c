@@ -491,6 +491,31 @@ test_window_no_service (void)
   g_assert_finalize_object (window);
 }
 
+/* The window opens at the size it was left at (GSettings, memory backend). */
+static void
+test_window_remembers_size (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+  ClocheWindow *window;
+  int width, height;
+
+  g_settings_set_int (settings, "window-width", 1010);
+  g_settings_set_int (settings, "window-height", 700);
+  window = g_object_ref (cloche_window_new (NULL));
+  gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+  g_assert_cmpint (width, ==, 1010);
+  g_assert_cmpint (height, ==, 700);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 820, 610);
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 820);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 610);
+
+  /* Its attempt to reach the daemon (none on this bus) holds it until it ends. */
+  wait_for (has_service_error, window, SHORT_TIMEOUT_S);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
 typedef struct
 {
   ClocheOverviewPage *page;
@@ -660,6 +685,7 @@ main (int   argc,
   load_app_style ();
 
   g_test_add_func ("/window/no-service", test_window_no_service);
+  g_test_add_func ("/window/remembers-size", test_window_remembers_size);
   g_test_add_func ("/window/agent-mode", test_window_agent_mode);
 
   ret = g_test_run ();
