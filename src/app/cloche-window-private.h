@@ -10,5 +10,6 @@ G_BEGIN_DECLS
 /* For the UI tests. */
 ClocheOverviewPage *_cloche_window_get_overview_page (ClocheWindow *self);
 ClocheMonitorPage  *_cloche_window_get_monitor_page  (ClocheWindow *self);
+GtkStack           *_cloche_window_get_stack         (ClocheWindow *self);
 
 G_END_DECLS

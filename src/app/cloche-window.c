@@ -263,6 +263,13 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                    cloche_window_reconnect_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s",
                                    cloche_window_show_page_action);
+  /* The order of the sidebar; listed in ui/gtk/help-overlay.ui. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "overview");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "sessions");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "monitor");
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
@@ -318,4 +325,10 @@ ClocheMonitorPage *
 _cloche_window_get_monitor_page (ClocheWindow *self)
 {
   return self->monitor_page;
+}
+
+GtkStack *
+_cloche_window_get_stack (ClocheWindow *self)
+{
+  return self->stack;
 }

@@ -516,6 +516,56 @@ test_window_remembers_size (void)
   g_assert_finalize_object (window);
 }
 
+/* The window's own shortcut for @accel, as GTK would run it on a key press. */
+static GtkShortcut *
+find_shortcut (GtkWidget  *widget,
+               const char *accel)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (!GTK_IS_SHORTCUT_CONTROLLER (controller))
+        continue;
+      for (guint j = 0; j < g_list_model_get_n_items (G_LIST_MODEL (controller)); j++)
+        {
+          g_autoptr(GtkShortcut) shortcut = g_list_model_get_item (G_LIST_MODEL (controller), j);
+          g_autofree char *trigger = gtk_shortcut_trigger_to_string (gtk_shortcut_get_trigger (shortcut));
+
+          if (g_str_equal (trigger, accel))
+            return g_steal_pointer (&shortcut);
+        }
+    }
+  return NULL;
+}
+
+static void
+test_window_page_shortcuts (void)
+{
+  const char *pages[][2] = { { "<Control>2", "sessions" }, { "<Control>3", "monitor" },
+                             { "<Control>1", "overview" } };
+  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  GtkStack *stack = _cloche_window_get_stack (window);
+
+  gtk_window_present (GTK_WINDOW (window));
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_autoptr(GtkShortcut) shortcut = find_shortcut (GTK_WIDGET (window), pages[i][0]);
+
+      g_assert_nonnull (shortcut);
+      g_assert_true (gtk_shortcut_action_activate (gtk_shortcut_get_action (shortcut), 0,
+                                                   GTK_WIDGET (window),
+                                                   gtk_shortcut_get_arguments (shortcut)));
+      g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, pages[i][1]);
+    }
+
+  wait_for (has_service_error, window, SHORT_TIMEOUT_S);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
 typedef struct
 {
   ClocheOverviewPage *page;
@@ -686,6 +736,7 @@ main (int   argc,
 
   g_test_add_func ("/window/no-service", test_window_no_service);
   g_test_add_func ("/window/remembers-size", test_window_remembers_size);
+  g_test_add_func ("/window/page-shortcuts", test_window_page_shortcuts);
   g_test_add_func ("/window/agent-mode", test_window_agent_mode);
 
   ret = g_test_run ();
