@@ -119,7 +119,10 @@ show_sessions (ClocheSessionsPage *self,
   g_autofree char *total_text = NULL;
   g_autofree char *stale_text = NULL;
   g_autofree char *summary = NULL;
+  g_autofree char *count_text = NULL;
+  g_autofree char *stale_part = NULL;
   guint64 total = 0;
+  guint count;
   GVariantIter iter;
   GVariant *session;
 
@@ -144,10 +147,15 @@ show_sessions (ClocheSessionsPage *self,
 
   total_text = g_format_size (total);
   stale_text = g_format_size (self->stale_bytes);
+  count = g_variant_n_children (sessions);
+  count_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u session", "%u sessions", count),
+                                count);
+  /* Translators: "3 stale (800 MB)" */
+  stale_part = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u stale (%s)", "%u stale (%s)",
+                                             self->stale_count),
+                                self->stale_count, stale_text);
   /* Translators: "12 sessions, 1.2 GB on disk; 3 stale (800 MB)" */
-  summary = g_strdup_printf (_("%u sessions, %s on disk; %u stale (%s)"),
-                             (guint) g_variant_n_children (sessions), total_text,
-                             self->stale_count, stale_text);
+  summary = g_strdup_printf (_("%s, %s on disk; %s"), count_text, total_text, stale_part);
   gtk_label_set_label (self->summary_label, summary);
   update_actions (self);
 }
