@@ -188,9 +188,12 @@ settle_state (ClocheSession      *session,
     cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
 }
 
+/* @measure: walk each folder for its size; cleanup needs it for the
+ * stale ones only, and removal counts what it frees anyway. */
 static GPtrArray *
 list_entries (ClocheSessionStore *self,
               Job                *job,
+              gboolean            measure,
               GCancellable       *cancellable)
 {
   GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
@@ -208,7 +211,7 @@ list_entries (ClocheSessionStore *self,
       entry = g_new0 (ClocheSessionEntry, 1);
       entry->session = cloche_session_store_load (self, dirent->d_name);
       settle_state (entry->session, (const char * const *) job->open_ids);
-      entry->size = cloche_tree_measure (dirfd (dir), dirent->d_name);
+      entry->size = measure ? cloche_tree_measure (dirfd (dir), dirent->d_name) : 0;
       entry->stale = cloche_session_is_stale (entry->session, now, job->stale_after_days);
       g_ptr_array_add (entries, entry);
     }
@@ -225,7 +228,7 @@ list_thread (GTask        *task,
 {
   Job *job = task_data;
 
-  g_task_return_pointer (task, list_entries (source_object, job, cancellable),
+  g_task_return_pointer (task, list_entries (source_object, job, TRUE, cancellable),
                          (GDestroyNotify) g_ptr_array_unref);
 }
 
@@ -338,6 +341,25 @@ remove_entries (ClocheSessionStore  *self,
   return ok;
 }
 
+/* What removing them would free: the same allocated bytes removal counts. */
+static void
+measure_entries (ClocheSessionStore *self,
+                 Job                *job,
+                 GPtrArray          *entries)
+{
+  int root_fd = open (self->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  for (guint i = 0; root_fd >= 0 && i < entries->len; i++)
+    {
+      ClocheSessionEntry *entry = g_ptr_array_index (entries, i);
+
+      entry->size = cloche_tree_measure (root_fd, cloche_session_get_id (entry->session));
+      job->freed += entry->size;
+    }
+  if (root_fd >= 0)
+    close (root_fd);
+}
+
 static void
 cleanup_thread (GTask        *task,
                 gpointer      source_object,
@@ -345,15 +367,12 @@ cleanup_thread (GTask        *task,
                 GCancellable *cancellable)
 {
   Job *job = task_data;
-  g_autoptr(GPtrArray) entries = list_entries (source_object, job, cancellable);
+  g_autoptr(GPtrArray) entries = list_entries (source_object, job, FALSE, cancellable);
   g_autoptr(GPtrArray) stale = select_stale (entries);
   GError *error = NULL;
 
   if (job->dry_run)
-    {
-      for (guint i = 0; i < stale->len; i++)
-        job->freed += ((ClocheSessionEntry *) g_ptr_array_index (stale, i))->size;
-    }
+    measure_entries (source_object, job, stale);
   else if (!remove_entries (source_object, task, job, stale, &error))
     {
       g_task_return_error (task, error);
