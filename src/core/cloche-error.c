@@ -28,6 +28,10 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_MOUNT_FAILED, "io.github.cloche.Error.MountFailed" },
   { CLOCHE_ERROR_UNMOUNT_FAILED, "io.github.cloche.Error.UnmountFailed" },
   { CLOCHE_ERROR_NOT_MOUNTED, "io.github.cloche.Error.NotMounted" },
+  { CLOCHE_ERROR_POLICY_INVALID, "io.github.cloche.Error.PolicyInvalid" },
+  { CLOCHE_ERROR_POLICY_LOCKED, "io.github.cloche.Error.PolicyLocked" },
+  { CLOCHE_ERROR_EGRESS_DENIED, "io.github.cloche.Error.EgressDenied" },
+  { CLOCHE_ERROR_EGRESS_UNAVAILABLE, "io.github.cloche.Error.EgressUnavailable" },
 };
 
 GQuark
