@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 G_BEGIN_DECLS
@@ -88,6 +89,38 @@ cloche_test_peer_read_line (GIOStream *peer)
         return g_string_free (line, FALSE);
       g_string_append_c (line, c);
     }
+}
+
+static pid_t cloche_test_bus_pid;
+
+static inline void
+cloche_test_bus_abort_handler (int signum)
+{
+  kill (cloche_test_bus_pid, SIGTERM);
+  signal (signum, SIG_DFL);
+  raise (signum);
+}
+
+/* GTestDBus's dbus-daemon outlives a test that aborts, and so do the
+ * services it started; both hold the test's stderr, and meson then waits
+ * for its timeout instead of reporting the failure. Killing the bus on
+ * SIGABRT ends them all: the daemon leaves when it loses its bus. */
+static inline void
+cloche_test_bus_kill_on_abort (GDBusConnection *connection)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 pid = 0;
+
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                       g_variant_new ("(s)", "org.freedesktop.DBus"),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                                       NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(u)", &pid);
+  cloche_test_bus_pid = (pid_t) pid;
+  signal (SIGABRT, cloche_test_bus_abort_handler);
 }
 
 G_END_DECLS

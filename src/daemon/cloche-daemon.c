@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cloche-bundle.h"
+#include "cloche-lifetime.h"
 #include "cloche-monitor-service.h"
 #include "cloche-sandbox.h"
 #include "cloche-service.h"
@@ -19,6 +20,7 @@ typedef struct
   GMainLoop     *loop;
   ClocheService *service;
   ClocheMonitorService *monitor_service;
+  ClocheLifetime *lifetime;
   int            exit_status;
 } Daemon;
 
@@ -36,7 +38,9 @@ on_bus_acquired (GDBusConnection *connection,
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
       g_main_loop_quit (daemon->loop);
+      return;
     }
+  cloche_lifetime_watch (daemon->lifetime, connection);
 }
 
 static void
@@ -62,6 +66,15 @@ on_terminate (gpointer user_data)
 
   g_main_loop_quit (daemon->loop);
   return G_SOURCE_CONTINUE;
+}
+
+static void
+on_expired (ClocheLifetime *lifetime,
+            gpointer        user_data)
+{
+  Daemon *daemon = user_data;
+
+  g_main_loop_quit (daemon->loop);
 }
 
 static ClocheSandbox *
@@ -93,6 +106,7 @@ main (int   argc,
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
+  int exit_after = CLOCHE_DEFAULT_EXIT_AFTER_S;
   Daemon daemon = { 0 };
   guint owner_id;
   const GOptionEntry entries[] = {
@@ -104,6 +118,9 @@ main (int   argc,
       "Seconds to wait for the guest agent at boot (default 120)", "SECONDS" },
     { "memory-mib", 0, 0, G_OPTION_ARG_INT, &memory_mib,
       "Guest memory in MiB (default: a quarter of the host's, 1 to 4 GiB)", "MIB" },
+    { "exit-after", 0, 0, G_OPTION_ARG_INT, &exit_after,
+      "Seconds unused (no VM, no session, no app) before the daemon exits; "
+      "0 stays (default 300)", "SECONDS" },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
       "Take the bus name over from a running daemon", NULL },
     { NULL }
@@ -118,6 +135,11 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
+  if (exit_after < 0)
+    {
+      g_printerr ("cloche-daemon: --exit-after must be 0 or a positive number of seconds\n");
+      return EXIT_FAILURE;
+    }
   if (memory_mib < 0)
     {
       g_printerr ("cloche-daemon: --memory-mib must be a positive number of MiB\n");
@@ -130,6 +152,8 @@ main (int   argc,
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
   daemon.monitor_service = cloche_monitor_service_new (monitor);
+  daemon.lifetime = cloche_lifetime_new (sandbox, exit_after);
+  g_signal_connect (daemon.lifetime, "expired", G_CALLBACK (on_expired), &daemon);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -140,11 +164,14 @@ main (int   argc,
 
   g_main_loop_run (daemon.loop);
 
+  /* The name goes first: a call made from now on starts a new daemon
+   * instead of reaching one on its way out. */
   g_bus_unown_name (owner_id);
   cloche_service_unexport (daemon.service);
   cloche_monitor_service_unexport (daemon.monitor_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  g_clear_object (&daemon.lifetime);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }
