@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include "cloche-monitor-page.h"
+#include "cloche-notifier.h"
 #include "cloche-overview-page.h"
 #include "cloche-sessions-page.h"
+#include "cloche-settings.h"
 #include "cloche-window-private.h"
 
 struct _ClocheWindow
@@ -13,6 +15,7 @@ struct _ClocheWindow
   ClocheClient         *client;
   ClocheMonitorHistory *monitor_history;
   GSettings            *settings;
+  ClocheNotifier       *notifier;
   char                 *service_error;
   /* Set only while connecting to the daemon. */
   GCancellable         *cancellable;
@@ -42,8 +45,10 @@ static void
 cloche_window_set_client (ClocheWindow *self,
                           ClocheClient *client)
 {
-  if (g_set_object (&self->client, client))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+  if (!g_set_object (&self->client, client))
+    return;
+  cloche_notifier_set_client (self->notifier, client);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
 static void
@@ -154,23 +159,13 @@ cloche_window_back_clicked_cb (ClocheWindow *self,
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
 }
 
-/* The window comes back at the size it was left at. A build run without
- * its schema (no GSETTINGS_SCHEMA_DIR) keeps working, just without that:
- * g_settings_new() would abort the whole app. */
+/* The window comes back at the size it was left at. */
 static void
 cloche_window_bind_settings (ClocheWindow *self)
 {
-  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-
-  if (source != NULL)
-    schema = g_settings_schema_source_lookup (source, APP_ID, TRUE);
-  if (schema == NULL)
-    {
-      g_warning ("The GSettings schema %s is not installed: the window size is not kept", APP_ID);
-      return;
-    }
-  self->settings = g_settings_new_full (schema, NULL, NULL);
+  self->settings = cloche_settings_new ();
+  if (self->settings == NULL)
+    return;
   g_settings_bind (self->settings, "window-width", self, "default-width", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-height", self, "default-height", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
@@ -187,6 +182,7 @@ cloche_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_WINDOW);
   g_clear_object (&self->client);
   g_clear_object (&self->monitor_history);
+  g_clear_object (&self->notifier);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (cloche_window_parent_class)->dispose (object);
@@ -286,6 +282,7 @@ cloche_window_init (ClocheWindow *self)
 
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);
   cloche_window_bind_settings (self);
+  self->notifier = cloche_notifier_new (GTK_WINDOW (self), self->settings);
   cloche_window_reconnect (self);
 }
 
