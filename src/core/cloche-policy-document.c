@@ -33,11 +33,11 @@ struct _ClochePolicyDocument
   GHashTable        *positions;   /* key → ClocheJsonPosition of its value */
   GStrv              locked;
   GStrv              problems;    /* formatted, in the order of the file */
+  GPtrArray         *pending;     /* of Problem, in the same order */
 
   /* While parsing only. */
   const char        *text;
   gsize              length;
-  GPtrArray         *pending;     /* of Problem */
 };
 
 G_DEFINE_FINAL_TYPE (ClochePolicyDocument, cloche_policy_document, G_TYPE_OBJECT)
@@ -60,6 +60,7 @@ cloche_policy_document_finalize (GObject *object)
   g_hash_table_unref (self->positions);
   g_strfreev (self->locked);
   g_strfreev (self->problems);
+  g_clear_pointer (&self->pending, g_ptr_array_unref);
   G_OBJECT_CLASS (cloche_policy_document_parent_class)->finalize (object);
 }
 
@@ -445,7 +446,6 @@ cloche_policy_document_new_from_data (ClochePolicyLayer  layer,
       g_strfreev (self->locked);
       self->locked = g_new0 (char *, 1);
     }
-  g_clear_pointer (&self->pending, g_ptr_array_unref);
   self->text = NULL;
   return self;
 }
@@ -507,6 +507,42 @@ cloche_policy_document_get_problems (ClochePolicyDocument *self)
 
   g_return_val_if_fail (CLOCHE_IS_POLICY_DOCUMENT (self), none);
   return self->problems != NULL ? (const char * const *) self->problems : none;
+}
+
+guint
+cloche_policy_document_get_n_problems (ClochePolicyDocument *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY_DOCUMENT (self), 0);
+  return self->pending != NULL ? self->pending->len : 0;
+}
+
+/**
+ * cloche_policy_document_get_problem:
+ * @index: below cloche_policy_document_get_n_problems()
+ * @where: (out) (optional): its line and column
+ * @key: (out) (optional) (transfer none): its key path, "" for the document
+ * @message: (out) (optional) (transfer none): what is wrong
+ *
+ * One problem, taken apart, for output a program reads (`--json`).
+ */
+void
+cloche_policy_document_get_problem (ClochePolicyDocument  *self,
+                                    guint                  index,
+                                    ClocheJsonPosition    *where,
+                                    const char           **key,
+                                    const char           **message)
+{
+  Problem *problem;
+
+  g_return_if_fail (index < cloche_policy_document_get_n_problems (self));
+
+  problem = g_ptr_array_index (self->pending, index);
+  if (where != NULL)
+    *where = problem->where;
+  if (key != NULL)
+    *key = problem->key;
+  if (message != NULL)
+    *message = problem->message;
 }
 
 /**

@@ -23,6 +23,12 @@ ClochePolicyLayer     cloche_policy_document_get_layer     (ClochePolicyDocument
 const char           *cloche_policy_document_get_path      (ClochePolicyDocument  *self);
 gboolean              cloche_policy_document_is_valid      (ClochePolicyDocument  *self);
 const char * const   *cloche_policy_document_get_problems  (ClochePolicyDocument  *self);
+guint                 cloche_policy_document_get_n_problems (ClochePolicyDocument *self);
+void                  cloche_policy_document_get_problem   (ClochePolicyDocument  *self,
+                                                            guint                  index,
+                                                            ClocheJsonPosition    *where,
+                                                            const char           **key,
+                                                            const char           **message);
 gboolean              cloche_policy_document_check         (ClochePolicyDocument  *self,
                                                             GError               **error);
 GVariant             *cloche_policy_document_lookup        (ClochePolicyDocument  *self,

@@ -330,6 +330,10 @@ _cloche_policy_apply (ClochePolicy     *self,
   g_auto(GStrv) notices = NULL;
   gboolean with_user, changed;
 
+  g_autoptr(ClochePolicyDocument) old_user = self->user != NULL ? g_object_ref (self->user) : NULL;
+  g_autoptr(ClochePolicyDocument) old_admin = self->admin != NULL ? g_object_ref (self->admin)
+                                              : NULL;
+
   take_read (&self->user, &self->user_refusal, user);
   take_read (&self->admin, &self->admin_refusal, admin);
   with_user = user_layer_applies (self, builder);
@@ -337,7 +341,9 @@ _cloche_policy_apply (ClochePolicy     *self,
     merge_key (self, keys[i], with_user, values, layers, builder);
   notices = g_strv_builder_end (builder);
 
-  changed = self->egress_rules == NULL
+  /* A file rewritten with the same values still changes what each layer
+   * shows; an unchanged layer keeps its object. */
+  changed = self->egress_rules == NULL || self->user != old_user || self->admin != old_admin
             || !tables_equal (values, self->values, TRUE)
             || !tables_equal (layers, self->layers, FALSE)
             || !g_strv_equal ((const char * const *) notices,
