@@ -204,6 +204,8 @@ static gboolean
 read_string (Scanner *s,
              GString *out)
 {
+  ClocheJsonPosition start = s->here;
+
   advance (s);
   for (;;)
     {
@@ -214,8 +216,12 @@ read_string (Scanner *s,
           advance (s);
           return TRUE;
         }
+      /* Pointed at where the string starts: its end is not there. */
       if (c == END_OF_TEXT || c == '\n')
-        return fail (s, "this string has no closing “\"”");
+        {
+          s->here = start;
+          return fail (s, "this string has no closing “\"”");
+        }
       if (c < 0x20)
         return fail_expected (s, "a character of a string (write control characters as escapes)");
       if (c == '\\')

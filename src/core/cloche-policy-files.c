@@ -124,13 +124,13 @@ on_user_loaded (GObject      *object,
   g_autoptr(GFile) admin = g_file_new_for_path (self->admin_path);
   g_autoptr(GError) error = NULL;
   g_autofree char *contents = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (task);
   gsize length = 0;
 
   g_file_load_contents_finish (G_FILE (object), result, &contents, &length, NULL, &error);
   _cloche_policy_read_text (&reload->user, CLOCHE_POLICY_LAYER_USER, self->user_path,
                             contents, length, error);
-  g_file_load_contents_async (admin, g_task_get_cancellable (task), on_admin_loaded,
-                              g_steal_pointer (&task));
+  g_file_load_contents_async (admin, cancellable, on_admin_loaded, g_steal_pointer (&task));
 }
 
 /**
@@ -180,8 +180,11 @@ on_watch_reloaded (GObject      *object,
   ClochePolicy *self = CLOCHE_POLICY (object);
   g_autoptr(GError) error = NULL;
 
-  if (!cloche_policy_reload_finish (self, result, &error))
+  if (!cloche_policy_reload_finish (self, result, &error)
+      && g_strcmp0 (error->message, self->logged_refusal) != 0)
     g_warning ("Policy refused; the last good policy stays in force:\n%s", error->message);
+  g_free (self->logged_refusal);
+  self->logged_refusal = error != NULL ? g_strdup (error->message) : NULL;
   self->reloading = FALSE;
   if (self->reload_again)
     {

@@ -26,6 +26,7 @@ struct _ClochePolicy
   guint                 reload_source;
   gboolean              reloading;
   gboolean              reload_again;
+  char                 *logged_refusal; /* not logged again on each event */
 };
 
 /* What reading one file gave: a valid document, nothing (no file), or a

@@ -65,6 +65,7 @@ cloche_policy_finalize (GObject *object)
   g_free (self->user_refusal);
   g_free (self->admin_refusal);
   g_free (self->last_refusal);
+  g_free (self->logged_refusal);
   g_hash_table_unref (self->values);
   g_hash_table_unref (self->layers);
   g_strfreev (self->notices);
