@@ -57,20 +57,22 @@ layer_to_variant (ClochePolicy      *policy,
                      : layer == CLOCHE_POLICY_LAYER_ADMIN ? cloche_policy_get_admin_path (policy)
                      : "";
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
-  g_auto(GVariantDict) values = G_VARIANT_DICT_INIT (NULL);
   const char * const none[] = { NULL };
+  GVariantBuilder values;
 
+  /* Built in the schema's order, which a dictionary would not keep. */
+  g_variant_builder_init (&values, G_VARIANT_TYPE_VARDICT);
   for (guint i = 0; document != NULL && keys[i] != NULL; i++)
     {
       GVariant *value = cloche_policy_document_lookup (document, keys[i]);
 
       if (value != NULL)
-        g_variant_dict_insert_value (&values, keys[i], value);
+        g_variant_builder_add (&values, "{sv}", keys[i], value);
     }
   g_variant_dict_insert (&dict, "layer", "s", cloche_policy_layer_to_string (layer));
   g_variant_dict_insert (&dict, "path", "s", path);
   g_variant_dict_insert (&dict, "present", "b", document != NULL);
-  g_variant_dict_insert_value (&dict, "values", g_variant_dict_end (&values));
+  g_variant_dict_insert_value (&dict, "values", g_variant_builder_end (&values));
   g_variant_dict_insert_value (&dict, "locked",
                                g_variant_new_strv (document != NULL
                                                    ? cloche_policy_document_get_locked (document)
@@ -81,13 +83,17 @@ layer_to_variant (ClochePolicy      *policy,
 static void
 sync_properties (ClochePolicyService *self)
 {
+  /* In the order they apply: a user value beats an admin value that is
+   * not locked. */
+  static const ClochePolicyLayer order[] = {
+    CLOCHE_POLICY_LAYER_DEFAULT, CLOCHE_POLICY_LAYER_ADMIN, CLOCHE_POLICY_LAYER_USER
+  };
   g_auto(GStrv) locked = dup_locked (self->policy);
   GVariantBuilder layers;
 
   g_variant_builder_init (&layers, G_VARIANT_TYPE ("aa{sv}"));
-  for (ClochePolicyLayer layer = CLOCHE_POLICY_LAYER_DEFAULT;
-       layer <= CLOCHE_POLICY_LAYER_ADMIN; layer++)
-    g_variant_builder_add_value (&layers, layer_to_variant (self->policy, layer));
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    g_variant_builder_add_value (&layers, layer_to_variant (self->policy, order[i]));
   cloche_dbus_policy_set_effective (self->skeleton, effective_to_variant (self->policy));
   cloche_dbus_policy_set_locked (self->skeleton, (const char * const *) locked);
   cloche_dbus_policy_set_layers (self->skeleton, g_variant_builder_end (&layers));
