@@ -301,6 +301,29 @@ policy_validate (int    argc,
   return cloche_policy_document_is_valid (document) ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* mounts.default_mode in force: read-only unless the policy says "rw" (or
+ * when the service cannot say). */
+gboolean
+clochectl_policy_mounts_readonly (ClocheDbusDaemon *daemon)
+{
+  g_autoptr(ClocheDbusPolicy) policy = NULL;
+  g_autoptr(GVariant) entry = NULL;
+  g_autoptr(GVariant) mode = NULL;
+  GVariant *effective;
+
+  policy = cloche_dbus_policy_proxy_new_sync (g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon)),
+                                              G_DBUS_PROXY_FLAGS_NONE, DAEMON_BUS_NAME,
+                                              DAEMON_OBJECT_PATH, NULL, NULL);
+  effective = policy != NULL ? cloche_dbus_policy_get_effective (policy) : NULL;
+  if (effective == NULL)
+    return TRUE;
+  entry = g_variant_lookup_value (effective, "mounts.default_mode", G_VARIANT_TYPE ("(vs)"));
+  if (entry != NULL)
+    g_variant_get (entry, "(vs)", &mode, NULL);
+  return mode == NULL || !g_variant_is_of_type (mode, G_VARIANT_TYPE_STRING)
+         || !g_str_equal (g_variant_get_string (mode, NULL), "rw");
+}
+
 int
 clochectl_policy (int    argc,
                   char **argv)
