@@ -5,14 +5,16 @@
 
 #include "clochectl.h"
 
-/* PATH[:ro|:rw], read-only unless it says rw; relative to where we are. */
+/* PATH[:ro|:rw], in the policy's mounts.default_mode unless it says;
+ * relative to where we are. */
 static gboolean
 parse_mount (const char       *spec,
+             gboolean          default_readonly,
              GVariantBuilder  *builder)
 {
   g_autofree char *path = g_strdup (spec);
   g_autofree char *absolute = NULL;
-  gboolean readonly = TRUE;
+  gboolean readonly = default_readonly;
   gsize length = strlen (path);
 
   if (length > 3 && (g_str_has_suffix (path, ":ro") || g_str_has_suffix (path, ":rw")))
@@ -40,18 +42,21 @@ cmd_session_open (ClocheDbusDaemon  *daemon,
   g_auto(GStrv) mounts = NULL;
   g_autoptr(GError) error = NULL;
   GVariantBuilder folders, options;
+  gboolean default_readonly;
   GOptionEntry entries[] = {
     { "title", 0, 0, G_OPTION_ARG_STRING, &title, "A title for the session", "TITLE" },
     { "mount", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &mounts,
-      "Mount a host folder at /sessions/ID/mnt/NAME (read-only unless :rw)", "PATH[:ro|:rw]" },
+      "Mount a host folder at /sessions/ID/mnt/NAME (default: the policy's mode, read-only)",
+      "PATH[:ro|:rw]" },
     { NULL }
   };
 
   if (!clochectl_parse_options (&argc, &argv, entries, "- open a session (boots the VM)"))
     return 2;
   g_variant_builder_init (&folders, G_VARIANT_TYPE ("a(sb)"));
+  default_readonly = mounts == NULL || clochectl_policy_mounts_readonly (daemon);
   for (guint i = 0; mounts != NULL && mounts[i] != NULL; i++)
-    if (!parse_mount (mounts[i], &folders))
+    if (!parse_mount (mounts[i], default_readonly, &folders))
       {
         g_variant_builder_clear (&folders);
         return 2;

@@ -38,7 +38,10 @@ clochectl_usage (void)
               "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
               "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
               "  clochectl vm stop\n"
-              "  clochectl monitor [--json] [--once]\n");
+              "  clochectl monitor [--json] [--once]\n"
+              "  clochectl policy show [--effective] [--json]\n"
+              "  clochectl policy validate [--admin] [--json] FILE\n"
+              "  clochectl policy reload\n");
   return 2;
 }
 
@@ -102,6 +105,9 @@ main (int   argc,
   if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
     return clochectl_usage ();
 
+  /* validate needs no daemon, so policy connects by itself. */
+  if (g_str_equal (argv[1], "policy"))
+    return clochectl_policy (argc - 1, argv + 1);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       if (!g_str_equal (argv[1], commands[i].name))

@@ -23,6 +23,8 @@ struct _ClocheSandbox
   guint               idle_timeout_s;
   guint               idle_source;
   guint               stale_after_days;
+  GStrv               mount_deny;      /* NULL: the built-in mount rules */
+  gboolean            allow_outside_home;
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,

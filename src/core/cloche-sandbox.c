@@ -11,14 +11,13 @@
 #include "cloche-mount-check.h"
 #include "cloche-sandbox-private.h"
 
-#define DEFAULT_STALE_AFTER_DAYS 7
-
 enum {
   PROP_0,
   PROP_VM,
   PROP_STORE,
   PROP_OPEN_SESSIONS,
   PROP_IDLE_TIMEOUT,
+  PROP_STALE_AFTER_DAYS,
   N_PROPS
 };
 
@@ -213,16 +212,22 @@ mount_name (ClocheSession *session,
 }
 
 static gboolean
-add_mounts (ClocheSession  *session,
+add_mounts (ClocheSandbox  *self,
+            ClocheSession  *session,
             GPtrArray      *requests,
             GError        **error)
 {
+  ClocheMountRules rules = { NULL, (const char * const *) self->mount_deny,
+                             self->allow_outside_home };
+  const ClocheMountRules *in_force = self->mount_deny != NULL ? &rules
+                                     : cloche_mount_rules_default ();
+
   for (guint i = 0; requests != NULL && i < requests->len; i++)
     {
       ClocheSessionMount *request = g_ptr_array_index (requests, i);
       g_autofree char *canonical = NULL;
 
-      canonical = cloche_mount_check (request->path, cloche_mount_rules_default (), error);
+      canonical = cloche_mount_check (request->path, in_force, error);
       if (canonical == NULL)
         return FALSE;
       cloche_session_add_mount (session,
@@ -258,7 +263,7 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_sandbox_open_session_async);
-  if (!add_mounts (session, mounts, &error)
+  if (!add_mounts (self, session, mounts, &error)
       || !cloche_session_store_create (self->store, session, &error))
     {
       g_task_return_error (task, error);
@@ -377,6 +382,44 @@ cloche_sandbox_set_idle_timeout (ClocheSandbox *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
 }
 
+/**
+ * cloche_sandbox_set_stale_after_days:
+ * @days: how long a closed session stays before it is stale, from the next
+ *   listing or cleanup on
+ */
+void
+cloche_sandbox_set_stale_after_days (ClocheSandbox *self,
+                                     guint          days)
+{
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+  g_return_if_fail (days > 0);
+
+  if (self->stale_after_days == days)
+    return;
+  self->stale_after_days = days;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STALE_AFTER_DAYS]);
+}
+
+/**
+ * cloche_sandbox_set_mount_rules:
+ * @deny: folders that may not be mounted ("~/" is the home folder)
+ * @allow_outside_home: whether folders outside home may be
+ *
+ * The rules every later OpenSession's folders are checked against; open
+ * sessions keep their folders.
+ */
+void
+cloche_sandbox_set_mount_rules (ClocheSandbox      *self,
+                                const char * const *deny,
+                                gboolean            allow_outside_home)
+{
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+
+  g_strfreev (self->mount_deny);
+  self->mount_deny = g_strdupv ((char **) (deny != NULL ? deny : (const char * const[]) { NULL }));
+  self->allow_outside_home = allow_outside_home;
+}
+
 /* GObject */
 
 static void
@@ -403,6 +446,7 @@ cloche_sandbox_dispose (GObject *object)
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->mount_deny, g_strfreev);
   g_clear_object (&self->store);
   g_clear_object (&self->vm);
 
@@ -430,6 +474,9 @@ cloche_sandbox_get_property (GObject    *object,
       break;
     case PROP_IDLE_TIMEOUT:
       g_value_set_uint (value, self->idle_timeout_s);
+      break;
+    case PROP_STALE_AFTER_DAYS:
+      g_value_set_uint (value, self->stale_after_days);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -482,6 +529,10 @@ cloche_sandbox_class_init (ClocheSandboxClass *klass)
   properties[PROP_IDLE_TIMEOUT] =
     g_param_spec_uint ("idle-timeout", NULL, NULL, 1, G_MAXUINT, CLOCHE_DEFAULT_IDLE_TIMEOUT_S,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STALE_AFTER_DAYS] =
+    g_param_spec_uint ("stale-after-days", NULL, NULL, 1, G_MAXUINT,
+                       CLOCHE_DEFAULT_STALE_AFTER_DAYS,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -492,7 +543,7 @@ cloche_sandbox_init (ClocheSandbox *self)
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) open_session_free);
   self->idle_timeout_s = CLOCHE_DEFAULT_IDLE_TIMEOUT_S;
-  self->stale_after_days = DEFAULT_STALE_AFTER_DAYS;
+  self->stale_after_days = CLOCHE_DEFAULT_STALE_AFTER_DAYS;
 }
 
 ClocheSandbox *

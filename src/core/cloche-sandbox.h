@@ -9,6 +9,7 @@
 G_BEGIN_DECLS
 
 #define CLOCHE_DEFAULT_IDLE_TIMEOUT_S 300
+#define CLOCHE_DEFAULT_STALE_AFTER_DAYS 7
 
 #define CLOCHE_TYPE_SANDBOX (cloche_sandbox_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, CLOCHE, SANDBOX, GObject)
@@ -22,6 +23,11 @@ guint          cloche_sandbox_get_open_sessions   (ClocheSandbox        *self);
 guint          cloche_sandbox_get_idle_timeout    (ClocheSandbox        *self);
 void           cloche_sandbox_set_idle_timeout    (ClocheSandbox        *self,
                                                    guint                 seconds);
+void           cloche_sandbox_set_stale_after_days (ClocheSandbox       *self,
+                                                   guint                 days);
+void           cloche_sandbox_set_mount_rules     (ClocheSandbox        *self,
+                                                   const char * const   *deny,
+                                                   gboolean              allow_outside_home);
 void           cloche_sandbox_open_session_async  (ClocheSandbox        *self,
                                                    const char           *title,
                                                    const char           *client,

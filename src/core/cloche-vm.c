@@ -43,6 +43,7 @@ struct _ClocheVm
   char             *accelerator_reason;
   guint             agent_timeout_s;
   guint             memory_mib;      /* 0: the default for this host */
+  guint             cpus;            /* 0: one */
 
   ClocheVmState     state;
   char             *state_reason;
@@ -431,7 +432,7 @@ build_command (ClocheVm  *self,
   options.accelerator = self->accelerator;
   options.console_path = console;
   options.memory_mib = cloche_memory_choose_mib (self->memory_mib);
-  options.cpus = 1;
+  options.cpus = MAX (self->cpus, 1);
   options.folder_ports = CLOCHE_VM_FOLDER_PORTS;
   return cloche_vm_command_build (bundle, &options);
 }
@@ -825,6 +826,18 @@ cloche_vm_set_memory_mib (ClocheVm *self,
 {
   g_return_if_fail (CLOCHE_IS_VM (self));
   self->memory_mib = mib;
+}
+
+/**
+ * cloche_vm_set_cpus:
+ * @cpus: virtual CPUs from the next boot on; 0 for one
+ */
+void
+cloche_vm_set_cpus (ClocheVm *self,
+                    guint     cpus)
+{
+  g_return_if_fail (CLOCHE_IS_VM (self));
+  self->cpus = cpus;
 }
 
 /**

@@ -12,6 +12,8 @@
 #include "cloche-bundle.h"
 #include "cloche-lifetime.h"
 #include "cloche-monitor-service.h"
+#include "cloche-policy-apply.h"
+#include "cloche-policy-service.h"
 #include "cloche-sandbox.h"
 #include "cloche-service.h"
 
@@ -21,6 +23,7 @@ typedef struct
   ClocheService *service;
   ClocheMonitorService *monitor_service;
   ClocheLifetime *lifetime;
+  ClochePolicyService *policy_service;
   int            exit_status;
 } Daemon;
 
@@ -33,7 +36,8 @@ on_bus_acquired (GDBusConnection *connection,
   g_autoptr(GError) error = NULL;
 
   if (!cloche_service_export (daemon->service, connection, &error)
-      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error))
+      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
+      || !cloche_policy_service_export (daemon->policy_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -79,7 +83,6 @@ on_expired (ClocheLifetime *lifetime,
 
 static ClocheSandbox *
 make_sandbox (const char *bundle_path,
-              int         idle_timeout,
               int         agent_timeout)
 {
   g_autofree char *default_path = cloche_bundle_default_path ();
@@ -90,9 +93,25 @@ make_sandbox (const char *bundle_path,
 
   if (agent_timeout > 0)
     cloche_vm_set_agent_timeout (vm, agent_timeout);
-  if (idle_timeout > 0)
-    cloche_sandbox_set_idle_timeout (sandbox, idle_timeout);
   return sandbox;
+}
+
+/* The policy files are read before the bus name is taken, so that nothing
+ * runs under the built-in defaults first; a refused file is logged here and
+ * published on io.github.cloche.Policy. */
+static ClochePolicy *
+make_policy (void)
+{
+  ClochePolicy *policy = cloche_policy_new (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+
+  cloche_policy_load (policy);
+  if (cloche_policy_get_last_refusal (policy)[0] != '\0')
+    g_warning ("Policy refused at start; the refused file is not applied:\n%s",
+               cloche_policy_get_last_refusal (policy));
+  if (!cloche_policy_watch (policy, &error))
+    g_warning ("The policy files are not watched, changes need a restart: %s", error->message);
+  return policy;
 }
 
 int
@@ -105,6 +124,7 @@ main (int   argc,
   g_autofree char *bundle_path = NULL;
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
+  g_autoptr(ClochePolicy) policy = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
   int exit_after = CLOCHE_DEFAULT_EXIT_AFTER_S;
   Daemon daemon = { 0 };
@@ -113,11 +133,11 @@ main (int   argc,
     { "bundle", 0, 0, G_OPTION_ARG_FILENAME, &bundle_path,
       "The bundle folder (default: $XDG_DATA_HOME/cloche/bundle)", "DIR" },
     { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
-      "Seconds the VM keeps running with no session (default 300)", "SECONDS" },
+      "Seconds the VM keeps running with no session (default: the policy's, 300)", "SECONDS" },
     { "agent-timeout", 0, 0, G_OPTION_ARG_INT, &agent_timeout,
       "Seconds to wait for the guest agent at boot (default 120)", "SECONDS" },
     { "memory-mib", 0, 0, G_OPTION_ARG_INT, &memory_mib,
-      "Guest memory in MiB (default: a quarter of the host's, 1 to 4 GiB)", "MIB" },
+      "Guest memory in MiB (default: the policy's, else a quarter of the host's, 1 to 4 GiB)", "MIB" },
     { "exit-after", 0, 0, G_OPTION_ARG_INT, &exit_after,
       "Seconds unused (no VM, no session, no app) before the daemon exits; "
       "0 stays (default 300)", "SECONDS" },
@@ -146,14 +166,17 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
-  sandbox = make_sandbox (bundle_path, idle_timeout, agent_timeout);
-  cloche_vm_set_memory_mib (cloche_sandbox_get_vm (sandbox), memory_mib);
+  sandbox = make_sandbox (bundle_path, agent_timeout);
+  policy = make_policy ();
+  /* --memory-mib and --idle-timeout win over the policy. */
+  cloche_policy_apply_to_sandbox (policy, sandbox, memory_mib, MAX (idle_timeout, 0));
   monitor = cloche_monitor_new (sandbox, NULL);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
   daemon.monitor_service = cloche_monitor_service_new (monitor);
   daemon.lifetime = cloche_lifetime_new (sandbox, exit_after);
   g_signal_connect (daemon.lifetime, "expired", G_CALLBACK (on_expired), &daemon);
+  daemon.policy_service = cloche_policy_service_new (policy);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -169,9 +192,11 @@ main (int   argc,
   g_bus_unown_name (owner_id);
   cloche_service_unexport (daemon.service);
   cloche_monitor_service_unexport (daemon.monitor_service);
+  cloche_policy_service_unexport (daemon.policy_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
   g_clear_object (&daemon.lifetime);
+  g_clear_object (&daemon.policy_service);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }

@@ -1,0 +1,548 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Where things are in a JSON text. json-glib builds a tree without
+ * positions and reports a syntax error at the token before the one that is
+ * wrong ("{"a": 1 "b": 2}" is blamed on the 1), so a message that must point
+ * at line and column in a user's file needs its own scanner: this one. It
+ * reads strict JSON (RFC 8259) as bytes, never past @length, never deeper
+ * than CLOCHE_JSON_MAX_DEPTH, and keeps no state between calls, so that a
+ * fuzzer can be pointed at both functions as they are.
+ *
+ * A key path is the members' names joined by "." with array indices in
+ * brackets: "egress.allow[2]". The root is "".
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cloche-json-locator.h"
+
+#define END_OF_TEXT (-1)
+
+typedef struct
+{
+  const char        *text;
+  gsize              length;
+  gsize              pos;
+  ClocheJsonPosition here;
+  guint              depth;
+  GString           *path;
+  ClocheJsonPosition member_key;   /* the key of the value about to be read */
+
+  const char        *target;       /* cloche_json_locate()'s path, or NULL */
+  gboolean           found;
+  ClocheJsonPosition found_key;
+  ClocheJsonPosition found_value;
+
+  char              *error;        /* the first syntax error, or NULL */
+  char              *error_path;
+  ClocheJsonPosition error_where;
+} Scanner;
+
+static void
+scanner_init (Scanner    *s,
+              const char *text,
+              gsize       length)
+{
+  memset (s, 0, sizeof *s);
+  s->text = text;
+  s->length = text != NULL ? length : 0;
+  s->here = (ClocheJsonPosition) { 1, 1 };
+  s->path = g_string_new (NULL);
+  /* A byte order mark is no character of the document. */
+  if (s->length >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
+    s->pos = 3;
+}
+
+static void
+scanner_clear (Scanner *s)
+{
+  g_string_free (s->path, TRUE);
+  g_free (s->error);
+  g_free (s->error_path);
+}
+
+static int
+peek (Scanner *s)
+{
+  return s->pos < s->length ? (guchar) s->text[s->pos] : END_OF_TEXT;
+}
+
+/* The column counts characters: a continuation byte of UTF-8 moves it not. */
+static void
+advance (Scanner *s)
+{
+  guchar c;
+
+  if (s->pos >= s->length)
+    return;
+  c = (guchar) s->text[s->pos++];
+  if (c == '\n')
+    s->here = (ClocheJsonPosition) { s->here.line + 1, 1 };
+  else if ((c & 0xc0) != 0x80)
+    s->here.column++;
+}
+
+static void
+advance_char (Scanner *s)
+{
+  advance (s);
+  while (s->pos < s->length && ((guchar) s->text[s->pos] & 0xc0) == 0x80)
+    advance (s);
+}
+
+/* What was found instead, for a message: “x”, or a word for the rest. */
+static char *
+describe_here (Scanner *s)
+{
+  int c = peek (s);
+
+  if (c == END_OF_TEXT)
+    return g_strdup ("the end of the file");
+  if (c == '\n' || c == '\r')
+    return g_strdup ("the end of the line");
+  if (c >= 0x20 && c < 0x7f)
+    return g_strdup_printf ("“%c”", c);
+  if (c < 0x20 || c == 0x7f)
+    return g_strdup_printf ("the control character 0x%02x", c);
+  {
+    gunichar u = g_utf8_get_char_validated (s->text + s->pos, s->length - s->pos);
+    char buffer[8] = { 0 };
+
+    if (u == (gunichar) -1 || u == (gunichar) -2)
+      return g_strdup_printf ("the byte 0x%02x, which is not UTF-8", c);
+    g_unichar_to_utf8 (u, buffer);
+    return g_strdup_printf ("“%s”", buffer);
+  }
+}
+
+static gboolean G_GNUC_PRINTF (2, 3)
+fail (Scanner    *s,
+      const char *format,
+      ...)
+{
+  va_list args;
+
+  if (s->error != NULL)
+    return FALSE;
+  va_start (args, format);
+  s->error = g_strdup_vprintf (format, args);
+  va_end (args);
+  s->error_path = g_strdup (s->path->str);
+  s->error_where = s->here;
+  return FALSE;
+}
+
+static gboolean
+fail_expected (Scanner    *s,
+               const char *expected)
+{
+  g_autofree char *found = describe_here (s);
+
+  return fail (s, "expected %s, found %s", expected, found);
+}
+
+static void
+skip_space (Scanner *s)
+{
+  for (int c = peek (s); c == ' ' || c == '\t' || c == '\n' || c == '\r'; c = peek (s))
+    advance (s);
+}
+
+static int
+hex_value (int c)
+{
+  return g_ascii_isxdigit (c) ? g_ascii_xdigit_value ((char) c) : -1;
+}
+
+static gboolean
+read_unicode_escape (Scanner *s,
+                     GString *out)
+{
+  gunichar u = 0;
+
+  for (int i = 0; i < 4; i++)
+    {
+      int digit = hex_value (peek (s));
+
+      if (digit < 0)
+        return fail_expected (s, "four hexadecimal digits after “\\u”");
+      u = u * 16 + (gunichar) digit;
+      advance (s);
+    }
+  /* Surrogate halves stand for themselves in a key path: a name needs no
+   * exact spelling to be pointed at, only a stable one. */
+  if (out != NULL)
+    g_string_append_unichar (out, g_unichar_validate (u) ? u : 0xfffd);
+  return TRUE;
+}
+
+static gboolean
+read_escape (Scanner *s,
+             GString *out)
+{
+  static const char from[] = "\"\\/bfnrt";
+  static const char to[] = "\"\\/\b\f\n\r\t";
+  int c = peek (s);
+  const char *hit = c > 0 ? strchr (from, c) : NULL;
+
+  if (c == 'u')
+    {
+      advance (s);
+      return read_unicode_escape (s, out);
+    }
+  if (hit == NULL || c == 0)
+    return fail_expected (s, "one of “\"\\/bfnrtu” after a backslash");
+  if (out != NULL)
+    g_string_append_c (out, to[hit - from]);
+  advance (s);
+  return TRUE;
+}
+
+/* A string from its opening quote; its text goes to @out unless NULL. */
+static gboolean
+read_string (Scanner *s,
+             GString *out)
+{
+  ClocheJsonPosition start = s->here;
+
+  advance (s);
+  for (;;)
+    {
+      int c = peek (s);
+
+      if (c == '"')
+        {
+          advance (s);
+          return TRUE;
+        }
+      /* Pointed at where the string starts: its end is not there. */
+      if (c == END_OF_TEXT || c == '\n')
+        {
+          s->here = start;
+          return fail (s, "this string has no closing “\"”");
+        }
+      if (c < 0x20)
+        return fail_expected (s, "a character of a string (write control characters as escapes)");
+      if (c == '\\')
+        {
+          advance (s);
+          if (!read_escape (s, out))
+            return FALSE;
+          continue;
+        }
+      if (c >= 0x80)
+        {
+          gunichar u = g_utf8_get_char_validated (s->text + s->pos, s->length - s->pos);
+
+          if (u == (gunichar) -1 || u == (gunichar) -2)
+            return fail_expected (s, "text in UTF-8");
+          if (out != NULL)
+            g_string_append_unichar (out, u);
+          advance_char (s);
+          continue;
+        }
+      if (out != NULL)
+        g_string_append_c (out, (char) c);
+      advance (s);
+    }
+}
+
+static gboolean
+read_digits (Scanner    *s,
+             const char *after)
+{
+  g_autofree char *expected = g_strdup_printf ("a digit %s", after);
+
+  if (!g_ascii_isdigit (peek (s)))
+    return fail_expected (s, expected);
+  while (g_ascii_isdigit (peek (s)))
+    advance (s);
+  return TRUE;
+}
+
+static gboolean
+read_number (Scanner *s)
+{
+  if (peek (s) == '-')
+    advance (s);
+  if (peek (s) == '0')
+    {
+      advance (s);
+      if (g_ascii_isdigit (peek (s)))
+        return fail (s, "a number cannot start with 0 (write it without leading zeros)");
+    }
+  else if (!read_digits (s, "in a number"))
+    return FALSE;
+  if (peek (s) == '.')
+    {
+      advance (s);
+      if (!read_digits (s, "after the decimal point"))
+        return FALSE;
+    }
+  if (peek (s) == 'e' || peek (s) == 'E')
+    {
+      advance (s);
+      if (peek (s) == '+' || peek (s) == '-')
+        advance (s);
+      if (!read_digits (s, "in the exponent"))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+read_word (Scanner *s)
+{
+  static const char * const words[] = { "true", "false", "null" };
+  gsize available = s->length - s->pos;
+
+  for (guint i = 0; i < G_N_ELEMENTS (words); i++)
+    {
+      gsize length = strlen (words[i]);
+
+      if (available >= length && memcmp (s->text + s->pos, words[i], length) == 0
+          && (available == length || !g_ascii_isalnum (s->text[s->pos + length])))
+        {
+          for (gsize j = 0; j < length; j++)
+            advance (s);
+          return TRUE;
+        }
+    }
+  return fail_expected (s, "a value (a string in double quotes, a number, true, false, "
+                           "null, an object or an array)");
+}
+
+static gboolean read_value (Scanner *s);
+
+static void
+note_target (Scanner                  *s,
+             const ClocheJsonPosition *key)
+{
+  if (s->target == NULL || !g_str_equal (s->path->str, s->target))
+    return;
+  /* json-glib keeps the last of two members with one name; so do we. */
+  s->found = TRUE;
+  s->found_key = *key;
+  s->found_value = s->here;
+}
+
+static gboolean
+read_member (Scanner *s)
+{
+  g_autoptr(GString) name = g_string_new (NULL);
+  ClocheJsonPosition key = s->here;
+  gsize parent_length = s->path->len;
+  gboolean ok;
+
+  if (peek (s) == '}')
+    return fail (s, "a comma before “}”: JSON allows none after the last member");
+  if (peek (s) != '"')
+    return fail_expected (s, "a member name in double quotes");
+  if (!read_string (s, name))
+    return FALSE;
+  skip_space (s);
+  if (peek (s) != ':')
+    {
+      g_autofree char *found = describe_here (s);
+
+      return fail (s, "expected “:” after the name “%s”, found %s", name->str, found);
+    }
+  advance (s);
+  if (parent_length > 0)
+    g_string_append_c (s->path, '.');
+  g_string_append (s->path, name->str);
+  s->member_key = key;
+  ok = read_value (s);
+  if (ok)
+    {
+      skip_space (s);
+      if (peek (s) != ',' && peek (s) != '}')
+        ok = fail_expected (s, "“,” or “}” after this member");
+    }
+  if (ok)
+    g_string_truncate (s->path, parent_length);
+  return ok;
+}
+
+static gboolean
+read_object (Scanner *s)
+{
+  advance (s);
+  skip_space (s);
+  if (peek (s) == '}')
+    {
+      advance (s);
+      return TRUE;
+    }
+  for (;;)
+    {
+      skip_space (s);
+      if (!read_member (s))
+        return FALSE;
+      if (peek (s) == '}')
+        {
+          advance (s);
+          return TRUE;
+        }
+      advance (s);
+    }
+}
+
+static gboolean
+read_array (Scanner *s)
+{
+  gsize parent_length = s->path->len;
+
+  advance (s);
+  skip_space (s);
+  if (peek (s) == ']')
+    {
+      advance (s);
+      return TRUE;
+    }
+  for (guint index = 0;; index++)
+    {
+      skip_space (s);
+      if (peek (s) == ']' && index > 0)
+        return fail (s, "a comma before “]”: JSON allows none after the last element");
+      g_string_append_printf (s->path, "[%u]", index);
+      s->member_key = s->here;
+      if (!read_value (s))
+        return FALSE;
+      skip_space (s);
+      if (peek (s) != ',' && peek (s) != ']')
+        return fail_expected (s, "“,” or “]” after this element");
+      g_string_truncate (s->path, parent_length);
+      if (peek (s) == ']')
+        {
+          advance (s);
+          return TRUE;
+        }
+      advance (s);
+    }
+}
+
+static gboolean
+read_nested (Scanner *s,
+             gboolean object)
+{
+  gboolean ok;
+
+  if (s->depth >= CLOCHE_JSON_MAX_DEPTH)
+    return fail (s, "nested deeper than %d levels", CLOCHE_JSON_MAX_DEPTH);
+  s->depth++;
+  ok = object ? read_object (s) : read_array (s);
+  s->depth--;
+  return ok;
+}
+
+static gboolean
+read_value (Scanner *s)
+{
+  ClocheJsonPosition key;
+  int c;
+
+  skip_space (s);
+  key = s->member_key;
+  note_target (s, &key);
+  c = peek (s);
+  if (c == '{' || c == '[')
+    return read_nested (s, c == '{');
+  if (c == '"')
+    return read_string (s, NULL);
+  if (c == '-' || g_ascii_isdigit (c))
+    return read_number (s);
+  if (c == END_OF_TEXT)
+    return fail (s, "expected a value, found the end of the file");
+  return read_word (s);
+}
+
+static gboolean
+read_document (Scanner *s)
+{
+  skip_space (s);
+  if (peek (s) == END_OF_TEXT)
+    return fail (s, "the file is empty");
+  s->member_key = s->here;
+  if (!read_value (s))
+    return FALSE;
+  skip_space (s);
+  if (peek (s) != END_OF_TEXT)
+    {
+      g_autofree char *found = describe_here (s);
+
+      g_string_truncate (s->path, 0);
+      return fail (s, "expected the end of the file after the document, found %s", found);
+    }
+  return TRUE;
+}
+
+/**
+ * cloche_json_check_syntax:
+ * @text: (array length=length): the document's bytes, not necessarily
+ *   NUL-terminated
+ * @where: (out) (optional): the line and column of the first error
+ * @path: (out) (optional) (transfer full): the key path being read there
+ * @message: (out) (optional) (transfer full): what is wrong, such as
+ *   "expected “,” or “}” after this member, found “"”"
+ *
+ * Returns: whether @text is one strict JSON document
+ */
+gboolean
+cloche_json_check_syntax (const char          *text,
+                          gsize                length,
+                          ClocheJsonPosition  *where,
+                          char               **path,
+                          char               **message)
+{
+  Scanner s;
+  gboolean ok;
+
+  scanner_init (&s, text, length);
+  ok = read_document (&s);
+  if (!ok && where != NULL)
+    *where = s.error_where;
+  if (!ok && path != NULL)
+    *path = g_steal_pointer (&s.error_path);
+  if (!ok && message != NULL)
+    *message = g_steal_pointer (&s.error);
+  scanner_clear (&s);
+  return ok;
+}
+
+/**
+ * cloche_json_locate:
+ * @path: a key path, such as "egress.allow[2]"; "" is the root
+ * @key: (out) (optional): where the member's name starts (for an array
+ *   element or the root: where the value starts)
+ * @value: (out) (optional): where its value starts
+ *
+ * Finds a value by its key path; the last one when a name appears twice in
+ * an object. The text before a syntax error is searched too.
+ *
+ * Returns: whether @path was found
+ */
+gboolean
+cloche_json_locate (const char          *text,
+                    gsize                length,
+                    const char          *path,
+                    ClocheJsonPosition  *key,
+                    ClocheJsonPosition  *value)
+{
+  Scanner s;
+  gboolean found;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  scanner_init (&s, text, length);
+  s.target = path;
+  read_document (&s);
+  found = s.found;
+  if (found && key != NULL)
+    *key = s.found_key;
+  if (found && value != NULL)
+    *value = s.found_value;
+  scanner_clear (&s);
+  return found;
+}

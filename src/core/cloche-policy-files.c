@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Reading the two policy files, and reading them again when they change.
+ * Editors save by writing a new file and renaming it over the old one, and
+ * the file (or its folder) may appear only after the daemon started, so
+ * both the file and its folder are watched, and a burst of events becomes
+ * one reload once the file has been quiet for a moment.
+ */
+#include "config.h"
+
+#include "cloche-error.h"
+#include "cloche-policy-private.h"
+
+/* Long enough for an editor's write, rename and chmod to be one change. */
+#define RELOAD_DELAY_MS 150
+
+/* What reading @path gave (@error set when it could not be read). */
+void
+_cloche_policy_read_text (ClochePolicyRead  *read,
+                          ClochePolicyLayer  layer,
+                          const char        *path,
+                          const char        *text,
+                          gsize              length,
+                          const GError      *error)
+{
+  g_autoptr(ClochePolicyDocument) document = NULL;
+  g_autoptr(GError) invalid = NULL;
+
+  memset (read, 0, sizeof *read);
+  if (error != NULL)
+    {
+      read->missing = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+                      || g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+      if (!read->missing)
+        read->refusal = g_strdup_printf ("%s: cannot be read: %s", path, error->message);
+      return;
+    }
+  document = cloche_policy_document_new_from_data (layer, path, text, length);
+  if (cloche_policy_document_check (document, &invalid))
+    read->document = g_steal_pointer (&document);
+  else
+    read->refusal = g_strdup (invalid->message);
+}
+
+static void
+read_file_sync (ClochePolicyRead  *read,
+                ClochePolicyLayer  layer,
+                const char        *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  _cloche_policy_read_text (read, layer, path, contents, length, error);
+}
+
+/**
+ * cloche_policy_load:
+ *
+ * Reads both files now, blocking: for a program's start, before its main
+ * loop runs. A refused file is in #ClochePolicy:last-refusal.
+ */
+void
+cloche_policy_load (ClochePolicy *self)
+{
+  g_auto(ClochePolicyRead) user = { 0 };
+  g_auto(ClochePolicyRead) admin = { 0 };
+
+  g_return_if_fail (CLOCHE_IS_POLICY (self));
+
+  read_file_sync (&user, CLOCHE_POLICY_LAYER_USER, self->user_path);
+  read_file_sync (&admin, CLOCHE_POLICY_LAYER_ADMIN, self->admin_path);
+  _cloche_policy_apply (self, &user, &admin);
+}
+
+/* Reload: the user's file, then the admin's, then apply both at once. */
+
+typedef struct
+{
+  ClochePolicyRead user;
+  ClochePolicyRead admin;
+} Reload;
+
+static void
+reload_free (Reload *reload)
+{
+  _cloche_policy_read_clear (&reload->user);
+  _cloche_policy_read_clear (&reload->admin);
+  g_free (reload);
+}
+
+static void
+on_admin_loaded (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClochePolicy *self = g_task_get_source_object (task);
+  Reload *reload = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize length = 0;
+
+  g_file_load_contents_finish (G_FILE (object), result, &contents, &length, NULL, &error);
+  _cloche_policy_read_text (&reload->admin, CLOCHE_POLICY_LAYER_ADMIN, self->admin_path,
+                            contents, length, error);
+  _cloche_policy_apply (self, &reload->user, &reload->admin);
+  if (self->last_refusal[0] != '\0')
+    g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID, "%s",
+                             self->last_refusal);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_user_loaded (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClochePolicy *self = g_task_get_source_object (task);
+  Reload *reload = g_task_get_task_data (task);
+  g_autoptr(GFile) admin = g_file_new_for_path (self->admin_path);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  gsize length = 0;
+
+  g_file_load_contents_finish (G_FILE (object), result, &contents, &length, NULL, &error);
+  _cloche_policy_read_text (&reload->user, CLOCHE_POLICY_LAYER_USER, self->user_path,
+                            contents, length, error);
+  g_file_load_contents_async (admin, cancellable, on_admin_loaded, g_steal_pointer (&task));
+}
+
+/**
+ * cloche_policy_reload_async:
+ *
+ * Reads both files again without blocking and applies what passes. The
+ * result is an error (%CLOCHE_ERROR_POLICY_INVALID, with every problem)
+ * when a file is refused; the policy in force then keeps that file's last
+ * good version.
+ */
+void
+cloche_policy_reload_async (ClochePolicy        *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GFile) user = NULL;
+
+  g_return_if_fail (CLOCHE_IS_POLICY (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_policy_reload_async);
+  g_task_set_task_data (task, g_new0 (Reload, 1), (GDestroyNotify) reload_free);
+  user = g_file_new_for_path (self->user_path);
+  g_file_load_contents_async (user, cancellable, on_user_loaded, g_steal_pointer (&task));
+}
+
+gboolean
+cloche_policy_reload_finish (ClochePolicy  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Watching */
+
+static void schedule_reload (ClochePolicy *self);
+
+static void
+on_watch_reloaded (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClochePolicy *self = CLOCHE_POLICY (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_policy_reload_finish (self, result, &error)
+      && g_strcmp0 (error->message, self->logged_refusal) != 0)
+    g_warning ("Policy refused; the last good policy stays in force:\n%s", error->message);
+  g_free (self->logged_refusal);
+  self->logged_refusal = error != NULL ? g_strdup (error->message) : NULL;
+  self->reloading = FALSE;
+  if (self->reload_again)
+    {
+      self->reload_again = FALSE;
+      schedule_reload (self);
+    }
+  g_object_unref (self);
+}
+
+static gboolean
+on_reload_timeout (gpointer user_data)
+{
+  ClochePolicy *self = user_data;
+
+  self->reload_source = 0;
+  /* One reload at a time: an event during one asks for another after it. */
+  if (self->reloading)
+    {
+      self->reload_again = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+  self->reloading = TRUE;
+  cloche_policy_reload_async (self, NULL, on_watch_reloaded, g_object_ref (self));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reload (ClochePolicy *self)
+{
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  self->reload_source = g_timeout_add (RELOAD_DELAY_MS, on_reload_timeout, self);
+}
+
+static gboolean
+is_policy_file (ClochePolicy *self,
+                GFile        *file)
+{
+  g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
+
+  return path != NULL && (g_str_equal (path, self->user_path)
+                          || g_str_equal (path, self->admin_path));
+}
+
+static void
+on_changed (GFileMonitor      *monitor,
+            GFile             *file,
+            GFile             *other_file,
+            GFileMonitorEvent  event,
+            ClochePolicy      *self)
+{
+  /* The folder's monitor reports every file in it: only ours count. */
+  if (!is_policy_file (self, file) && !is_policy_file (self, other_file))
+    return;
+  if (event == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED
+      || event == G_FILE_MONITOR_EVENT_PRE_UNMOUNT)
+    return;
+  schedule_reload (self);
+}
+
+static gboolean
+watch (ClochePolicy  *self,
+       GFile         *file,
+       gboolean       directory,
+       GError       **error)
+{
+  GFileMonitor *monitor;
+
+  monitor = directory ? g_file_monitor_directory (file, G_FILE_MONITOR_WATCH_MOVES, NULL, error)
+                      : g_file_monitor_file (file, G_FILE_MONITOR_WATCH_MOVES, NULL, error);
+  if (monitor == NULL)
+    return FALSE;
+  g_signal_connect_object (monitor, "changed", G_CALLBACK (on_changed), self, 0);
+  g_ptr_array_add (self->monitors, monitor);
+  return TRUE;
+}
+
+/**
+ * cloche_policy_watch:
+ *
+ * Reloads the policy whenever either file or its folder changes, including
+ * files and folders created later. A refused file is logged and shown in
+ * #ClochePolicy:last-refusal; the last good policy stays in force.
+ */
+gboolean
+cloche_policy_watch (ClochePolicy  *self,
+                     GError       **error)
+{
+  const char *paths[] = { self->user_path, self->admin_path };
+
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), FALSE);
+  g_return_val_if_fail (self->monitors == NULL, FALSE);
+
+  self->monitors = g_ptr_array_new_with_free_func (g_object_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (paths[i]);
+      g_autoptr(GFile) folder = g_file_get_parent (file);
+
+      if (!watch (self, file, FALSE, error)
+          || (folder != NULL && !watch (self, folder, TRUE, error)))
+        return FALSE;
+    }
+  return TRUE;
+}

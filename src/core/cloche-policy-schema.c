@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The keys a policy file may set, their types and ranges, in one table:
+ * validation, layering, `clochectl policy show` and docs/policy.md all
+ * follow it. A value is checked and turned into a GVariant ("u", "b", "s"
+ * or "as") here, so that the layers compare and travel over D-Bus as they are.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cloche-egress-rules.h"
+#include "cloche-policy-schema.h"
+
+typedef enum
+{
+  KIND_COUNT,      /* a whole number in [min, max] */
+  KIND_BOOLEAN,
+  KIND_CHOICE,     /* one of choices[] */
+  KIND_RULES,      /* egress rules */
+  KIND_PATHS,      /* absolute, or "~/…" for the home folder */
+} Kind;
+
+typedef struct
+{
+  const char *key;
+  Kind        kind;
+  gint64      min;
+  gint64      max;
+  const char *choices[3];
+} KeySpec;
+
+static const KeySpec specs[] = {
+  { "vm.memory_mib", KIND_COUNT, 256, 65536, { NULL } },
+  { "vm.cpus", KIND_COUNT, 1, 64, { NULL } },
+  { "vm.idle_timeout_s", KIND_COUNT, 1, 86400, { NULL } },
+  { "egress.default", KIND_CHOICE, 0, 0, { "deny", "allow", NULL } },
+  { "egress.allow", KIND_RULES, 0, 0, { NULL } },
+  { "egress.deny", KIND_RULES, 0, 0, { NULL } },
+  { "mounts.deny", KIND_PATHS, 0, 0, { NULL } },
+  { "mounts.allow_outside_home", KIND_BOOLEAN, 0, 0, { NULL } },
+  { "mounts.default_mode", KIND_CHOICE, 0, 0, { "ro", "rw", NULL } },
+  { "sessions.stale_after_days", KIND_COUNT, 1, 3650, { NULL } },
+};
+
+const char *
+cloche_policy_layer_to_string (ClochePolicyLayer layer)
+{
+  switch (layer)
+    {
+    case CLOCHE_POLICY_LAYER_DEFAULT:
+      return "default";
+    case CLOCHE_POLICY_LAYER_USER:
+      return "user";
+    case CLOCHE_POLICY_LAYER_ADMIN:
+      return "admin";
+    default:
+      g_return_val_if_reached ("default");
+    }
+}
+
+void
+cloche_policy_schema_problem_free (ClochePolicySchemaProblem *problem)
+{
+  g_free (problem->message);
+  g_free (problem);
+}
+
+/**
+ * cloche_policy_schema_keys:
+ *
+ * Returns: (transfer none): every key, "vm.memory_mib" first, in the order
+ *   of the documentation
+ */
+const char * const *
+cloche_policy_schema_keys (void)
+{
+  static const char *keys[G_N_ELEMENTS (specs) + 1];
+
+  if (keys[0] == NULL)
+    for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+      keys[i] = specs[i].key;
+  return keys;
+}
+
+const char * const *
+cloche_policy_schema_sections (void)
+{
+  static const char * const sections[] = { "vm", "egress", "mounts", "sessions", NULL };
+
+  return sections;
+}
+
+static const KeySpec *
+find_spec (const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    if (g_str_equal (specs[i].key, key))
+      return &specs[i];
+  return NULL;
+}
+
+gboolean
+cloche_policy_schema_has_key (const char *key)
+{
+  return find_spec (key) != NULL;
+}
+
+/* Whether the entry @locked of a `locked` list ("vm" or "vm.cpus")
+ * covers @key. */
+gboolean
+cloche_policy_schema_covers (const char *locked,
+                             const char *key)
+{
+  gsize length = strlen (locked);
+
+  return g_str_equal (locked, key)
+         || (strncmp (key, locked, length) == 0 && key[length] == '.');
+}
+
+/**
+ * cloche_policy_schema_describe_node:
+ *
+ * Returns: (transfer full): what @node is, for "expected …, found …"
+ */
+char *
+cloche_policy_schema_describe_node (JsonNode *node)
+{
+  GType type;
+
+  switch (JSON_NODE_TYPE (node))
+    {
+    case JSON_NODE_OBJECT:
+      return g_strdup ("an object");
+    case JSON_NODE_ARRAY:
+      return g_strdup ("a list");
+    case JSON_NODE_NULL:
+      return g_strdup ("null");
+    case JSON_NODE_VALUE:
+    default:
+      break;
+    }
+  type = json_node_get_value_type (node);
+  if (type == G_TYPE_STRING)
+    return g_strdup_printf ("the string \"%s\"", json_node_get_string (node));
+  if (type == G_TYPE_BOOLEAN)
+    return g_strdup (json_node_get_boolean (node) ? "true" : "false");
+  return g_strdup ("a number");
+}
+
+static void
+add_problem (GPtrArray  *problems,
+             int         index,
+             char       *message)
+{
+  ClochePolicySchemaProblem *problem = g_new0 (ClochePolicySchemaProblem, 1);
+
+  problem->index = index;
+  problem->message = message;
+  g_ptr_array_add (problems, problem);
+}
+
+static gboolean
+node_is (JsonNode *node,
+         GType     type)
+{
+  return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
+}
+
+static GVariant *
+convert_count (const KeySpec *spec,
+               JsonNode      *node,
+               GPtrArray     *problems)
+{
+  g_autofree char *found = cloche_policy_schema_describe_node (node);
+  gint64 value;
+
+  if (node_is (node, G_TYPE_DOUBLE))
+    {
+      add_problem (problems, -1,
+                   g_strdup_printf ("%g is not a whole number: use one from %" G_GINT64_FORMAT
+                                    " to %" G_GINT64_FORMAT,
+                                    json_node_get_double (node), spec->min, spec->max));
+      return NULL;
+    }
+  if (!node_is (node, G_TYPE_INT64))
+    {
+      add_problem (problems, -1,
+                   g_strdup_printf ("expected a whole number from %" G_GINT64_FORMAT
+                                    " to %" G_GINT64_FORMAT ", found %s",
+                                    spec->min, spec->max, found));
+      return NULL;
+    }
+  value = json_node_get_int (node);
+  if (value < spec->min || value > spec->max)
+    {
+      add_problem (problems, -1,
+                   g_strdup_printf ("%" G_GINT64_FORMAT " is out of range: use a whole number "
+                                    "from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
+                                    value, spec->min, spec->max));
+      return NULL;
+    }
+  return g_variant_new_uint32 ((guint32) value);
+}
+
+static GVariant *
+convert_boolean (JsonNode  *node,
+                 GPtrArray *problems)
+{
+  g_autofree char *found = cloche_policy_schema_describe_node (node);
+
+  if (node_is (node, G_TYPE_BOOLEAN))
+    return g_variant_new_boolean (json_node_get_boolean (node));
+  add_problem (problems, -1, g_strdup_printf ("expected true or false, found %s", found));
+  return NULL;
+}
+
+static GVariant *
+convert_choice (const KeySpec *spec,
+                JsonNode      *node,
+                GPtrArray     *problems)
+{
+  g_autofree char *found = cloche_policy_schema_describe_node (node);
+
+  if (node_is (node, G_TYPE_STRING))
+    for (guint i = 0; spec->choices[i] != NULL; i++)
+      if (g_str_equal (json_node_get_string (node), spec->choices[i]))
+        return g_variant_new_string (spec->choices[i]);
+  add_problem (problems, -1, g_strdup_printf ("expected \"%s\" or \"%s\", found %s",
+                                              spec->choices[0], spec->choices[1], found));
+  return NULL;
+}
+
+static char *
+check_element (const KeySpec *spec,
+               const char    *text)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (spec->kind == KIND_RULES)
+    return cloche_egress_rule_check (text, &error) ? NULL : g_strdup (error->message);
+  if (g_path_is_absolute (text) || g_str_equal (text, "~") || g_str_has_prefix (text, "~/"))
+    return NULL;
+  return g_strdup_printf ("\"%s\" is not a path: write an absolute path, or one that "
+                          "starts with \"~/\" for your home folder", text);
+}
+
+static GVariant *
+convert_list (const KeySpec *spec,
+              JsonNode      *node,
+              GPtrArray     *problems)
+{
+  const char *what = spec->kind == KIND_RULES ? "rule" : "path";
+  const char *example = spec->kind == KIND_RULES ? "[\"pypi.org:443\"]" : "[\"~/.ssh\"]";
+  g_autoptr(GVariantBuilder) builder = NULL;
+  g_autofree char *found = cloche_policy_schema_describe_node (node);
+  guint before = problems->len;
+  JsonArray *array;
+
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    {
+      add_problem (problems, -1, g_strdup_printf ("expected a list of %ss such as %s, found %s",
+                                                  what, example, found));
+      return NULL;
+    }
+  array = json_node_get_array (node);
+  builder = g_variant_builder_new (G_VARIANT_TYPE_STRING_ARRAY);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+      g_autofree char *element_found = cloche_policy_schema_describe_node (element);
+      char *message;
+
+      if (!node_is (element, G_TYPE_STRING))
+        message = g_strdup_printf ("expected a %s in double quotes, found %s", what,
+                                   element_found);
+      else
+        message = check_element (spec, json_node_get_string (element));
+      if (message != NULL)
+        add_problem (problems, (int) i, message);
+      else
+        g_variant_builder_add (builder, "s", json_node_get_string (element));
+    }
+  return problems->len == before ? g_variant_builder_end (builder) : NULL;
+}
+
+/**
+ * cloche_policy_schema_convert:
+ * @key: a key of the schema, such as "vm.cpus"
+ * @node: its value as written
+ * @problems: (element-type ClochePolicySchemaProblem): where what is wrong
+ *   is added, every element of a list that is wrong
+ *
+ * Returns: (transfer floating) (nullable): the value, or %NULL when
+ *   @problems grew
+ */
+GVariant *
+cloche_policy_schema_convert (const char *key,
+                              JsonNode   *node,
+                              GPtrArray  *problems)
+{
+  const KeySpec *spec = find_spec (key);
+
+  g_return_val_if_fail (spec != NULL, NULL);
+
+  switch (spec->kind)
+    {
+    case KIND_COUNT:
+      return convert_count (spec, node, problems);
+    case KIND_BOOLEAN:
+      return convert_boolean (node, problems);
+    case KIND_CHOICE:
+      return convert_choice (spec, node, problems);
+    case KIND_RULES:
+    case KIND_PATHS:
+    default:
+      return convert_list (spec, node, problems);
+    }
+}

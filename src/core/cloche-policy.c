@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The effective policy: built-in defaults, then the administrator's file,
+ * then the user's, except that a key the administrator locks keeps the
+ * administrator's value (or the default, if the admin file locks without
+ * setting it). So an admin file sets the site's defaults and locks only what
+ * must not move; without `locked` it could not be told apart from a user
+ * file. A user value for a locked key is not dropped in silence: it becomes
+ * a notice that names the file, line and key. Every effective value keeps
+ * the layer it came from.
+ *
+ * A file that does not pass is refused as a whole and its layer keeps the
+ * last good document; reading and watching the files is in
+ * cloche-policy-files.c.
+ */
+#include "config.h"
+
+#include "cloche-error.h"
+#include "cloche-policy-private.h"
+
+enum {
+  PROP_0,
+  PROP_LAST_REFUSAL,
+  N_PROPS
+};
+
+enum {
+  CHANGED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (ClochePolicy, cloche_policy, G_TYPE_OBJECT)
+
+void
+_cloche_policy_read_clear (ClochePolicyRead *read)
+{
+  g_clear_object (&read->document);
+  g_clear_pointer (&read->refusal, g_free);
+}
+
+static void
+cloche_policy_dispose (GObject *object)
+{
+  ClochePolicy *self = CLOCHE_POLICY (object);
+
+  g_clear_handle_id (&self->reload_source, g_source_remove);
+  g_clear_pointer (&self->monitors, g_ptr_array_unref);
+  g_clear_object (&self->defaults);
+  g_clear_object (&self->user);
+  g_clear_object (&self->admin);
+  g_clear_object (&self->egress_rules);
+  G_OBJECT_CLASS (cloche_policy_parent_class)->dispose (object);
+}
+
+static void
+cloche_policy_finalize (GObject *object)
+{
+  ClochePolicy *self = CLOCHE_POLICY (object);
+
+  g_free (self->user_path);
+  g_free (self->admin_path);
+  g_free (self->user_refusal);
+  g_free (self->admin_refusal);
+  g_free (self->last_refusal);
+  g_free (self->logged_refusal);
+  g_hash_table_unref (self->values);
+  g_hash_table_unref (self->layers);
+  g_strfreev (self->notices);
+  G_OBJECT_CLASS (cloche_policy_parent_class)->finalize (object);
+}
+
+static void
+cloche_policy_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  ClochePolicy *self = CLOCHE_POLICY (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAST_REFUSAL:
+      g_value_set_string (value, self->last_refusal);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_policy_class_init (ClochePolicyClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cloche_policy_dispose;
+  object_class->finalize = cloche_policy_finalize;
+  object_class->get_property = cloche_policy_get_property;
+
+  /**
+   * ClochePolicy:last-refusal:
+   *
+   * Why the files that were last read could not be applied, every problem
+   * on a line of its own; "" when every file is in force.
+   */
+  properties[PROP_LAST_REFUSAL] =
+    g_param_spec_string ("last-refusal", NULL, NULL, "",
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * ClochePolicy::changed:
+   *
+   * An effective value, the layer of one, a lock or the notices changed.
+   */
+  signals[CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+cloche_policy_init (ClochePolicy *self)
+{
+  self->values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) g_variant_unref);
+  self->layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->notices = g_new0 (char *, 1);
+  self->last_refusal = g_strdup ("");
+}
+
+char *
+cloche_policy_default_user_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "cloche", "policy.json", NULL);
+}
+
+char *
+cloche_policy_default_admin_path (void)
+{
+  const char *path = g_getenv (CLOCHE_ADMIN_POLICY_ENV);
+
+  return g_strdup (path != NULL && *path != '\0' ? path : "/etc/cloche/policy.json");
+}
+
+/**
+ * cloche_policy_new:
+ * @user_path: (nullable): the user's file; %NULL for
+ *   `$XDG_CONFIG_HOME/cloche/policy.json`
+ * @admin_path: (nullable): the administrator's; %NULL for
+ *   `$CLOCHE_ADMIN_POLICY`, else `/etc/cloche/policy.json`
+ *
+ * Returns: (transfer full): a policy of the built-in defaults, until
+ *   cloche_policy_load() reads the files
+ */
+ClochePolicy *
+cloche_policy_new (const char *user_path,
+                   const char *admin_path)
+{
+  ClochePolicy *self = g_object_new (CLOCHE_TYPE_POLICY, NULL);
+  ClochePolicyRead none = { NULL, TRUE, NULL };
+
+  self->user_path = user_path != NULL ? g_strdup (user_path) : cloche_policy_default_user_path ();
+  self->admin_path = admin_path != NULL ? g_strdup (admin_path)
+                     : cloche_policy_default_admin_path ();
+  self->defaults = cloche_policy_document_new_defaults ();
+  _cloche_policy_apply (self, &none, &none);
+  return self;
+}
+
+const char *
+cloche_policy_get_user_path (ClochePolicy *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+  return self->user_path;
+}
+
+const char *
+cloche_policy_get_admin_path (ClochePolicy *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+  return self->admin_path;
+}
+
+/* Layering */
+
+/* A refused file leaves its layer as it was; a missing one empties it. */
+static void
+take_read (ClochePolicyDocument **layer,
+           char                 **refusal,
+           ClochePolicyRead      *read)
+{
+  g_clear_pointer (refusal, g_free);
+  if (read->refusal != NULL)
+    *refusal = g_strdup (read->refusal);
+  else if (read->document != NULL)
+    g_set_object (layer, read->document);
+  else if (read->missing)
+    g_clear_object (layer);
+}
+
+static void
+add_notice (GStrvBuilder         *notices,
+            ClochePolicy         *self,
+            const char           *key)
+{
+  ClocheJsonPosition where = { 1, 1 };
+  g_autofree char *notice = NULL;
+
+  cloche_policy_document_get_position (self->user, key, &where);
+  notice = g_strdup_printf ("%s:%u:%u: %s: locked by the administrator in %s; "
+                            "this value is not used", self->user_path, where.line,
+                            where.column, key, self->admin_path);
+  g_strv_builder_add (notices, notice);
+}
+
+/* With the admin file refused and nothing good from it before, the locks
+ * are unknown: the user file waits rather than override them. */
+static gboolean
+user_layer_applies (ClochePolicy *self,
+                    GStrvBuilder *notices)
+{
+  g_autofree char *notice = NULL;
+
+  if (self->user == NULL)
+    return FALSE;
+  if (self->admin != NULL || self->admin_refusal == NULL)
+    return TRUE;
+  notice = g_strdup_printf ("%s: not applied while the administrator's file %s is refused",
+                            self->user_path, self->admin_path);
+  g_strv_builder_add (notices, notice);
+  return FALSE;
+}
+
+static void
+merge_key (ClochePolicy *self,
+           const char   *key,
+           gboolean      with_user,
+           GHashTable   *values,
+           GHashTable   *layers,
+           GStrvBuilder *notices)
+{
+  GVariant *value = cloche_policy_document_lookup (self->defaults, key);
+  ClochePolicyLayer layer = CLOCHE_POLICY_LAYER_DEFAULT;
+  GVariant *admin_value = self->admin != NULL
+                          ? cloche_policy_document_lookup (self->admin, key) : NULL;
+  GVariant *user_value = with_user ? cloche_policy_document_lookup (self->user, key) : NULL;
+
+  if (admin_value != NULL)
+    {
+      value = admin_value;
+      layer = CLOCHE_POLICY_LAYER_ADMIN;
+    }
+  if (user_value != NULL && cloche_policy_is_locked (self, key))
+    add_notice (notices, self, key);
+  else if (user_value != NULL)
+    {
+      value = user_value;
+      layer = CLOCHE_POLICY_LAYER_USER;
+    }
+  g_hash_table_insert (values, g_strdup (key), g_variant_ref (value));
+  g_hash_table_insert (layers, g_strdup (key), GUINT_TO_POINTER (layer));
+}
+
+static gboolean
+tables_equal (GHashTable *a,
+              GHashTable *b,
+              gboolean    variants)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  if (g_hash_table_size (a) != g_hash_table_size (b))
+    return FALSE;
+  g_hash_table_iter_init (&iter, a);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gpointer other = g_hash_table_lookup (b, key);
+
+      if (variants ? other == NULL || !g_variant_equal (value, other) : other != value)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static ClocheEgressRules *
+build_egress_rules (GHashTable *values)
+{
+  g_autofree const char **allow = g_variant_get_strv (g_hash_table_lookup (values, "egress.allow"),
+                                                      NULL);
+  g_autofree const char **deny = g_variant_get_strv (g_hash_table_lookup (values, "egress.deny"),
+                                                     NULL);
+  const char *fallback = g_variant_get_string (g_hash_table_lookup (values, "egress.default"),
+                                               NULL);
+  g_autoptr(GError) error = NULL;
+  ClocheEgressRules *rules;
+
+  /* Each rule passed cloche_egress_rule_check() when its file was read. */
+  rules = cloche_egress_rules_new (g_str_equal (fallback, "allow"), allow, deny, &error);
+  g_assert_no_error (error);
+  return rules;
+}
+
+static void
+set_last_refusal (ClochePolicy *self)
+{
+  g_autofree char *refusal = g_strjoin (self->admin_refusal != NULL && self->user_refusal != NULL
+                                        ? "\n" : "",
+                                        self->admin_refusal != NULL ? self->admin_refusal : "",
+                                        self->user_refusal != NULL ? self->user_refusal : "",
+                                        NULL);
+
+  if (g_str_equal (refusal, self->last_refusal))
+    return;
+  g_free (self->last_refusal);
+  self->last_refusal = g_steal_pointer (&refusal);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_REFUSAL]);
+}
+
+/* Takes what was read, computes the effective policy and says if it moved. */
+void
+_cloche_policy_apply (ClochePolicy     *self,
+                      ClochePolicyRead *user,
+                      ClochePolicyRead *admin)
+{
+  g_autoptr(GHashTable) values = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                        (GDestroyNotify) g_variant_unref);
+  g_autoptr(GHashTable) layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  const char * const *keys = cloche_policy_schema_keys ();
+  g_auto(GStrv) notices = NULL;
+  gboolean with_user, changed;
+
+  g_autoptr(ClochePolicyDocument) old_user = self->user != NULL ? g_object_ref (self->user) : NULL;
+  g_autoptr(ClochePolicyDocument) old_admin = self->admin != NULL ? g_object_ref (self->admin)
+                                              : NULL;
+
+  take_read (&self->user, &self->user_refusal, user);
+  take_read (&self->admin, &self->admin_refusal, admin);
+  with_user = user_layer_applies (self, builder);
+  for (guint i = 0; keys[i] != NULL; i++)
+    merge_key (self, keys[i], with_user, values, layers, builder);
+  notices = g_strv_builder_end (builder);
+
+  /* A file rewritten with the same values still changes what each layer
+   * shows; an unchanged layer keeps its object. */
+  changed = self->egress_rules == NULL || self->user != old_user || self->admin != old_admin
+            || !tables_equal (values, self->values, TRUE)
+            || !tables_equal (layers, self->layers, FALSE)
+            || !g_strv_equal ((const char * const *) notices,
+                              (const char * const *) self->notices);
+  if (changed)
+    {
+      g_hash_table_unref (self->values);
+      self->values = g_steal_pointer (&values);
+      g_hash_table_unref (self->layers);
+      self->layers = g_steal_pointer (&layers);
+      g_strfreev (self->notices);
+      self->notices = g_steal_pointer (&notices);
+      g_clear_object (&self->egress_rules);
+      self->egress_rules = build_egress_rules (self->values);
+    }
+  set_last_refusal (self);
+  if (changed)
+    g_signal_emit (self, signals[CHANGED], 0);
+}
+
+/* Getters */
+
+/**
+ * cloche_policy_lookup:
+ * @key: such as "egress.allow"
+ * @layer: (out) (optional): where the value came from
+ *
+ * Returns: (transfer none): the effective value: "u" for numbers, "b",
+ *   "s" for choices, "as" for lists
+ */
+GVariant *
+cloche_policy_lookup (ClochePolicy      *self,
+                      const char        *key,
+                      ClochePolicyLayer *layer)
+{
+  GVariant *value;
+
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+
+  value = g_hash_table_lookup (self->values, key);
+  g_return_val_if_fail (value != NULL, NULL);
+  if (layer != NULL)
+    *layer = GPOINTER_TO_UINT (g_hash_table_lookup (self->layers, key));
+  return value;
+}
+
+/**
+ * cloche_policy_get_document:
+ *
+ * Returns: (transfer none) (nullable): the document in force for @layer:
+ *   the last good one read from its file, %NULL when there is no file
+ */
+ClochePolicyDocument *
+cloche_policy_get_document (ClochePolicy      *self,
+                            ClochePolicyLayer  layer)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+
+  switch (layer)
+    {
+    case CLOCHE_POLICY_LAYER_USER:
+      return self->user;
+    case CLOCHE_POLICY_LAYER_ADMIN:
+      return self->admin;
+    case CLOCHE_POLICY_LAYER_DEFAULT:
+    default:
+      return self->defaults;
+    }
+}
+
+gboolean
+cloche_policy_is_locked (ClochePolicy *self,
+                         const char   *key)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), FALSE);
+  return self->admin != NULL && cloche_policy_document_is_locked (self->admin, key);
+}
+
+const char *
+cloche_policy_get_last_refusal (ClochePolicy *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+  return self->last_refusal;
+}
+
+/**
+ * cloche_policy_get_notices:
+ *
+ * Returns: (transfer none): what was read but is not applied, such as a
+ *   user value for a locked key, as "FILE:LINE:COLUMN: KEY: why"
+ */
+const char * const *
+cloche_policy_get_notices (ClochePolicy *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+  return (const char * const *) self->notices;
+}
+
+static guint
+get_uint (ClochePolicy *self,
+          const char   *key)
+{
+  return g_variant_get_uint32 (cloche_policy_lookup (self, key, NULL));
+}
+
+guint
+cloche_policy_get_memory_mib (ClochePolicy *self)
+{
+  return get_uint (self, "vm.memory_mib");
+}
+
+guint
+cloche_policy_get_cpus (ClochePolicy *self)
+{
+  return get_uint (self, "vm.cpus");
+}
+
+guint
+cloche_policy_get_idle_timeout_s (ClochePolicy *self)
+{
+  return get_uint (self, "vm.idle_timeout_s");
+}
+
+guint
+cloche_policy_get_stale_after_days (ClochePolicy *self)
+{
+  return get_uint (self, "sessions.stale_after_days");
+}
+
+/**
+ * cloche_policy_dup_mount_deny:
+ *
+ * Returns: (transfer full): the folders that may not be mounted, "~/" for
+ *   the home folder
+ */
+GStrv
+cloche_policy_dup_mount_deny (ClochePolicy *self)
+{
+  return g_variant_dup_strv (cloche_policy_lookup (self, "mounts.deny", NULL), NULL);
+}
+
+gboolean
+cloche_policy_get_allow_outside_home (ClochePolicy *self)
+{
+  return g_variant_get_boolean (cloche_policy_lookup (self, "mounts.allow_outside_home", NULL));
+}
+
+/* Whether a folder given without a mode is mounted read-only. */
+gboolean
+cloche_policy_get_mounts_readonly (ClochePolicy *self)
+{
+  return g_str_equal (g_variant_get_string (cloche_policy_lookup (self, "mounts.default_mode",
+                                                                  NULL), NULL), "ro");
+}
+
+/**
+ * cloche_policy_get_egress_rules:
+ *
+ * Returns: (transfer none): the effective egress rules; a new object after
+ *   each ::changed, so a connection can keep (ref) the rules it started with
+ */
+ClocheEgressRules *
+cloche_policy_get_egress_rules (ClochePolicy *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+  return self->egress_rules;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * io.github.cloche.Policy: the ClochePolicy in force, each value with its
+ * layer, the locks, and why a file was refused. Nothing is decided here.
+ */
+#include "config.h"
+
+#include "cloche-dbus-generated.h"
+#include "cloche-policy-service.h"
+
+struct _ClochePolicyService
+{
+  GObject           parent_instance;
+  ClochePolicy     *policy;
+  ClocheDbusPolicy *skeleton;
+};
+
+G_DEFINE_FINAL_TYPE (ClochePolicyService, cloche_policy_service, G_TYPE_OBJECT)
+
+static GVariant *
+effective_to_variant (ClochePolicy *policy)
+{
+  const char * const *keys = cloche_policy_schema_keys ();
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{s(vs)}"));
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      ClochePolicyLayer layer;
+      GVariant *value = cloche_policy_lookup (policy, keys[i], &layer);
+
+      g_variant_builder_add (&builder, "{s(vs)}", keys[i], value,
+                             cloche_policy_layer_to_string (layer));
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static GStrv
+dup_locked (ClochePolicy *policy)
+{
+  const char * const *keys = cloche_policy_schema_keys ();
+  g_autoptr(GStrvBuilder) locked = g_strv_builder_new ();
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    if (cloche_policy_is_locked (policy, keys[i]))
+      g_strv_builder_add (locked, keys[i]);
+  return g_strv_builder_end (locked);
+}
+
+static GVariant *
+layer_to_variant (ClochePolicy      *policy,
+                  ClochePolicyLayer  layer)
+{
+  ClochePolicyDocument *document = cloche_policy_get_document (policy, layer);
+  const char * const *keys = cloche_policy_schema_keys ();
+  const char *path = layer == CLOCHE_POLICY_LAYER_USER ? cloche_policy_get_user_path (policy)
+                     : layer == CLOCHE_POLICY_LAYER_ADMIN ? cloche_policy_get_admin_path (policy)
+                     : "";
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  const char * const none[] = { NULL };
+  GVariantBuilder values;
+
+  /* Built in the schema's order, which a dictionary would not keep. */
+  g_variant_builder_init (&values, G_VARIANT_TYPE_VARDICT);
+  for (guint i = 0; document != NULL && keys[i] != NULL; i++)
+    {
+      GVariant *value = cloche_policy_document_lookup (document, keys[i]);
+
+      if (value != NULL)
+        g_variant_builder_add (&values, "{sv}", keys[i], value);
+    }
+  g_variant_dict_insert (&dict, "layer", "s", cloche_policy_layer_to_string (layer));
+  g_variant_dict_insert (&dict, "path", "s", path);
+  g_variant_dict_insert (&dict, "present", "b", document != NULL);
+  g_variant_dict_insert_value (&dict, "values", g_variant_builder_end (&values));
+  g_variant_dict_insert_value (&dict, "locked",
+                               g_variant_new_strv (document != NULL
+                                                   ? cloche_policy_document_get_locked (document)
+                                                   : none, -1));
+  return g_variant_dict_end (&dict);
+}
+
+static void
+sync_properties (ClochePolicyService *self)
+{
+  /* In the order they apply: a user value beats an admin value that is
+   * not locked. */
+  static const ClochePolicyLayer order[] = {
+    CLOCHE_POLICY_LAYER_DEFAULT, CLOCHE_POLICY_LAYER_ADMIN, CLOCHE_POLICY_LAYER_USER
+  };
+  g_auto(GStrv) locked = dup_locked (self->policy);
+  GVariantBuilder layers;
+
+  g_variant_builder_init (&layers, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    g_variant_builder_add_value (&layers, layer_to_variant (self->policy, order[i]));
+  cloche_dbus_policy_set_effective (self->skeleton, effective_to_variant (self->policy));
+  cloche_dbus_policy_set_locked (self->skeleton, (const char * const *) locked);
+  cloche_dbus_policy_set_layers (self->skeleton, g_variant_builder_end (&layers));
+  cloche_dbus_policy_set_notices (self->skeleton, cloche_policy_get_notices (self->policy));
+  cloche_dbus_policy_set_last_refusal (self->skeleton,
+                                       cloche_policy_get_last_refusal (self->policy));
+}
+
+static void
+on_reloaded (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (cloche_policy_reload_finish (CLOCHE_POLICY (object), result, &error))
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+static gboolean
+handle_reload (ClochePolicyService   *self,
+               GDBusMethodInvocation *invocation)
+{
+  cloche_policy_reload_async (self->policy, NULL, on_reloaded, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+gboolean
+cloche_policy_service_export (ClochePolicyService  *self,
+                              GDBusConnection      *connection,
+                              GError              **error)
+{
+  g_return_val_if_fail (CLOCHE_IS_POLICY_SERVICE (self), FALSE);
+
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                           connection, DAEMON_OBJECT_PATH, error);
+}
+
+void
+cloche_policy_service_unexport (ClochePolicyService *self)
+{
+  g_return_if_fail (CLOCHE_IS_POLICY_SERVICE (self));
+
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+}
+
+static void
+cloche_policy_service_dispose (GObject *object)
+{
+  ClochePolicyService *self = CLOCHE_POLICY_SERVICE (object);
+
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->policy);
+
+  G_OBJECT_CLASS (cloche_policy_service_parent_class)->dispose (object);
+}
+
+static void
+cloche_policy_service_class_init (ClochePolicyServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = cloche_policy_service_dispose;
+}
+
+static void
+cloche_policy_service_init (ClochePolicyService *self)
+{
+  self->skeleton = cloche_dbus_policy_skeleton_new ();
+}
+
+ClochePolicyService *
+cloche_policy_service_new (ClochePolicy *policy)
+{
+  ClochePolicyService *self;
+
+  g_return_val_if_fail (CLOCHE_IS_POLICY (policy), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_POLICY_SERVICE, NULL);
+  self->policy = g_object_ref (policy);
+  g_signal_connect_swapped (self->skeleton, "handle-reload", G_CALLBACK (handle_reload), self);
+  g_signal_connect_object (policy, "changed", G_CALLBACK (sync_properties), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (policy, "notify::last-refusal", G_CALLBACK (sync_properties), self,
+                           G_CONNECT_SWAPPED);
+  sync_properties (self);
+  return self;
+}
