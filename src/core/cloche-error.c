@@ -28,6 +28,10 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_MOUNT_FAILED, "io.github.cloche.Error.MountFailed" },
   { CLOCHE_ERROR_UNMOUNT_FAILED, "io.github.cloche.Error.UnmountFailed" },
   { CLOCHE_ERROR_NOT_MOUNTED, "io.github.cloche.Error.NotMounted" },
+  { CLOCHE_ERROR_BUNDLE_CORRUPT, "io.github.cloche.Error.BundleCorrupt" },
+  { CLOCHE_ERROR_BUNDLE_NO_SPACE, "io.github.cloche.Error.BundleNoSpace" },
+  { CLOCHE_ERROR_BUNDLE_BUSY, "io.github.cloche.Error.BundleBusy" },
+  { CLOCHE_ERROR_BUNDLE_DOWNLOAD, "io.github.cloche.Error.BundleDownload" },
 };
 
 GQuark

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cloche-bundle.h"
+#include "cloche-bundle-service.h"
 #include "cloche-monitor-service.h"
 #include "cloche-sandbox.h"
 #include "cloche-service.h"
@@ -19,6 +20,7 @@ typedef struct
   GMainLoop     *loop;
   ClocheService *service;
   ClocheMonitorService *monitor_service;
+  ClocheBundleService  *bundle_service;
   int            exit_status;
 } Daemon;
 
@@ -31,7 +33,8 @@ on_bus_acquired (GDBusConnection *connection,
   g_autoptr(GError) error = NULL;
 
   if (!cloche_service_export (daemon->service, connection, &error)
-      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error))
+      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
+      || !cloche_bundle_service_export (daemon->bundle_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -69,9 +72,8 @@ make_sandbox (const char *bundle_path,
               int         idle_timeout,
               int         agent_timeout)
 {
-  g_autofree char *default_path = cloche_bundle_default_path ();
   g_autofree char *sessions_root = cloche_session_store_default_root ();
-  g_autoptr(ClocheVm) vm = cloche_vm_new (bundle_path != NULL ? bundle_path : default_path);
+  g_autoptr(ClocheVm) vm = cloche_vm_new (bundle_path);
   g_autoptr(ClocheSessionStore) store = cloche_session_store_new (sessions_root);
   ClocheSandbox *sandbox = cloche_sandbox_new (vm, store);
 
@@ -92,6 +94,7 @@ main (int   argc,
   g_autofree char *bundle_path = NULL;
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
+  g_autoptr(ClocheBundleManager) bundle_manager = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
   Daemon daemon = { 0 };
   guint owner_id;
@@ -124,12 +127,18 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
-  sandbox = make_sandbox (bundle_path, idle_timeout, agent_timeout);
+  /* The manager knows where the bundle is: --bundle, else where the user
+   * last installed or moved it, else the default. */
+  bundle_manager = cloche_bundle_manager_new (bundle_path);
+  sandbox = make_sandbox (cloche_bundle_manager_get_location (bundle_manager),
+                          idle_timeout, agent_timeout);
+  cloche_bundle_manager_set_sandbox (bundle_manager, sandbox);
   cloche_vm_set_memory_mib (cloche_sandbox_get_vm (sandbox), memory_mib);
   monitor = cloche_monitor_new (sandbox, NULL);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
   daemon.monitor_service = cloche_monitor_service_new (monitor);
+  daemon.bundle_service = cloche_bundle_service_new (bundle_manager);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -143,8 +152,10 @@ main (int   argc,
   g_bus_unown_name (owner_id);
   cloche_service_unexport (daemon.service);
   cloche_monitor_service_unexport (daemon.monitor_service);
+  cloche_bundle_service_unexport (daemon.bundle_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  g_clear_object (&daemon.bundle_service);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }
