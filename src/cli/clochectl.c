@@ -38,7 +38,12 @@ clochectl_usage (void)
               "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
               "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
               "  clochectl vm stop\n"
-              "  clochectl monitor [--json] [--once]\n");
+              "  clochectl monitor [--json] [--once]\n"
+              "  clochectl bundle info [--json]\n"
+              "  clochectl bundle install SOURCE [--location DIR]\n"
+              "  clochectl bundle verify\n"
+              "  clochectl bundle relocate DIR\n"
+              "  clochectl bundle remove [--force]\n");
   return 2;
 }
 
@@ -71,6 +76,7 @@ static const struct {
   { "vm", clochectl_vm },
   { "monitor", clochectl_monitor },
   { "cleanup", clochectl_cleanup },
+  { "bundle", clochectl_bundle },
 };
 
 static ClocheDbusDaemon *

@@ -171,10 +171,10 @@ on_verified (GObject      *object,
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean ok;
 
-  reply (invocation,
-         cloche_bundle_manager_verify_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error),
-         error);
+  ok = cloche_bundle_manager_verify_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  reply (invocation, ok, error);
 }
 
 static gboolean
@@ -193,10 +193,10 @@ on_installed (GObject      *object,
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean ok;
 
-  reply (invocation,
-         cloche_bundle_manager_install_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error),
-         error);
+  ok = cloche_bundle_manager_install_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  reply (invocation, ok, error);
 }
 
 static gboolean
@@ -217,10 +217,10 @@ on_relocated (GObject      *object,
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean ok;
 
-  reply (invocation,
-         cloche_bundle_manager_relocate_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error),
-         error);
+  ok = cloche_bundle_manager_relocate_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  reply (invocation, ok, error);
 }
 
 static gboolean
