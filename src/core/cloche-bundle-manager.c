@@ -29,6 +29,7 @@ struct _ClocheBundleManager
   ClocheSandbox    *sandbox;
   ClocheBundleInfo *info;
   gint64            last_verified;
+  char             *source;          /* what the last install came from */
   char             *operation;       /* NULL when idle */
   GCancellable     *cancellable;     /* of the operation */
 };
@@ -116,6 +117,8 @@ load_state (ClocheBundleManager *self,
     replace_str (&self->location, location);
   if (g_strcmp0 (location, self->location) == 0)
     self->last_verified = json_object_get_int_member_with_default (object, "last-verified", 0);
+  replace_str (&self->source,
+               json_object_get_string_member_with_default (object, "source", NULL));
 }
 
 /* A few bytes, written when an operation ends: small enough for the main
@@ -135,6 +138,11 @@ save_state (ClocheBundleManager *self)
   json_builder_add_string_value (builder, self->location);
   json_builder_set_member_name (builder, "last-verified");
   json_builder_add_int_value (builder, self->last_verified);
+  if (self->source != NULL)
+    {
+      json_builder_set_member_name (builder, "source");
+      json_builder_add_string_value (builder, self->source);
+    }
   json_builder_end_object (builder);
   root = json_builder_get_root (builder);
   json_generator_set_root (generator, root);
@@ -603,6 +611,7 @@ on_installed (GObject      *object,
   if (step_finish (result, &error))
     {
       /* Every file was checked against its sha256 on the way in. */
+      replace_str (&job->self->source, job->source);
       set_location (job->self, job->to);
       set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
     }
@@ -985,6 +994,14 @@ cloche_bundle_manager_get_operation (ClocheBundleManager *self)
   return self->operation;
 }
 
+/* What the last install came from, to offer it again after a removal. */
+const char *
+cloche_bundle_manager_get_source (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->source;
+}
+
 /* Returns: (transfer none) (nullable): the last measurement */
 ClocheBundleInfo *
 cloche_bundle_manager_get_info (ClocheBundleManager *self)
@@ -1013,6 +1030,7 @@ cloche_bundle_manager_finalize (GObject *object)
   g_free (self->location);
   g_free (self->state_file);
   g_free (self->operation);
+  g_free (self->source);
 
   G_OBJECT_CLASS (cloche_bundle_manager_parent_class)->finalize (object);
 }

@@ -22,6 +22,7 @@ const char           *cloche_bundle_manager_get_version       (ClocheBundleManag
 guint64               cloche_bundle_manager_get_size          (ClocheBundleManager  *self);
 gint64                cloche_bundle_manager_get_last_verified (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_operation     (ClocheBundleManager  *self);
+const char           *cloche_bundle_manager_get_source        (ClocheBundleManager  *self);
 ClocheBundleInfo     *cloche_bundle_manager_get_info          (ClocheBundleManager  *self);
 gboolean              cloche_bundle_manager_cancel            (ClocheBundleManager  *self);
 

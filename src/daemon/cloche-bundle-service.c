@@ -45,7 +45,8 @@ files_to_variant (ClocheBundleInfo *info)
 }
 
 static GVariant *
-info_to_variant (ClocheBundleInfo *info)
+info_to_variant (ClocheBundleInfo *info,
+                 const char       *source)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
   const char *problem = cloche_bundle_info_get_problem (info);
@@ -62,6 +63,8 @@ info_to_variant (ClocheBundleInfo *info)
                          cloche_bundle_info_get_last_verified (info));
   if (problem != NULL)
     g_variant_dict_insert (&dict, "problem", "s", problem);
+  if (source != NULL)
+    g_variant_dict_insert (&dict, "source", "s", source);
   g_variant_dict_insert_value (&dict, "files", files_to_variant (info));
   return g_variant_dict_end (&dict);
 }
@@ -109,7 +112,9 @@ on_info (GObject      *object,
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
     g_dbus_method_invocation_return_value (invocation,
-                                           g_variant_new ("(@a{sv})", info_to_variant (info)));
+                                           g_variant_new ("(@a{sv})", info_to_variant (
+                                             info, cloche_bundle_manager_get_source (
+                                               CLOCHE_BUNDLE_MANAGER (object)))));
 }
 
 static gboolean
