@@ -439,7 +439,7 @@ on_relocated (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (cloche_dbus_bundle_call_relocate_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
-    show_message (self, _("The bundle was moved and checked; the old copy is gone."), FALSE);
+    show_message (self, _("The bundle was moved; the old copy is gone."), FALSE);
   else
     show_error (self, _("The bundle was not moved"), error);
 }

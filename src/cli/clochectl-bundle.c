@@ -327,7 +327,7 @@ bundle_relocate (ClocheDbusBundle  *bundle,
   wait_for (&call);
   if (!cloche_dbus_bundle_call_relocate_finish (bundle, call.result, &error))
     return clochectl_fail ("cannot move the bundle", error);
-  g_print ("The bundle is now at %s (checked)\n", target);
+  g_print ("The bundle is now at %s\n", target);
   return EXIT_SUCCESS;
 }
 

@@ -66,6 +66,7 @@ typedef struct
   char                 *from;
   char                 *to;
   gboolean              force;
+  gboolean              copied;
   guint64               freed;
   gint64                last_report;
   char                 *last_phase;
@@ -688,7 +689,8 @@ relocate_thread (GTask        *task,
   Job *job = task_data;
   GError *error = NULL;
 
-  if (_cloche_bundle_relocate_run (job->from, job->to, &job->progress, cancellable, &error))
+  if (_cloche_bundle_relocate_run (job->from, job->to, &job->copied, &job->progress,
+                                   cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -739,9 +741,13 @@ on_relocated (GObject      *object,
       end (task, error);
       return;
     }
-  /* The copy was checked file by file as it was written. */
   set_location (job->self, job->to);
-  set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+  /* A copy was checked file by file as it was written; a rename moved the
+   * same files, as verified (or not) as before. */
+  if (job->copied)
+    set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+  else
+    save_state (job->self);
   job->progress.phase = "remove";
   run_step (task, remove_old_thread, on_old_removed);
 }

@@ -80,6 +80,7 @@ ClocheBundleManifest *_cloche_bundle_inspect_run  (const char            *source
                                                    GError               **error);
 gboolean              _cloche_bundle_relocate_run (const char            *from,
                                                    const char            *to,
+                                                   gboolean              *copied,
                                                    ClocheBundleProgress  *progress,
                                                    GCancellable          *cancellable,
                                                    GError               **error);

@@ -112,12 +112,15 @@ copy_bundle (ClocheBundleManifest  *manifest,
 /**
  * _cloche_bundle_relocate_run:
  *
+ * @copied: (out): whether the files were copied and checked (else renamed)
+ *
  * Puts a checked copy of the bundle in @from at @to (a new or empty
  * folder). Leaves @from as it was, except after a rename.
  */
 gboolean
 _cloche_bundle_relocate_run (const char            *from,
                              const char            *to,
+                             gboolean              *copied,
                              ClocheBundleProgress  *progress,
                              GCancellable          *cancellable,
                              GError               **error)
@@ -137,6 +140,7 @@ _cloche_bundle_relocate_run (const char            *from,
     }
   progress->phase = "copy";
   progress->total = cloche_bundle_manifest_get_total_size (manifest);
+  *copied = FALSE;
   if (same_file_system (from, to)
       && (!g_file_test (to, G_FILE_TEST_EXISTS) || g_rmdir (to) == 0)
       && g_rename (from, to) == 0)
@@ -144,6 +148,7 @@ _cloche_bundle_relocate_run (const char            *from,
       _cloche_bundle_progress_report (progress, NULL, progress->total);
       return TRUE;
     }
+  *copied = TRUE;
   return copy_bundle (manifest, from, to, progress, cancellable, error);
 }
 
