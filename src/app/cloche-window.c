@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "cloche-bundle-page.h"
 #include "cloche-monitor-page.h"
 #include "cloche-notifier.h"
 #include "cloche-overview-page.h"
@@ -266,10 +267,13 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                        "win.show-page", "s", "sessions");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "monitor");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "bundle");
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
   g_type_ensure (CLOCHE_TYPE_SESSIONS_PAGE);
+  g_type_ensure (CLOCHE_TYPE_BUNDLE_PAGE);
 }
 
 static void

@@ -41,7 +41,12 @@ clochectl_usage (void)
               "  clochectl monitor [--json] [--once]\n"
               "  clochectl policy show [--effective] [--json]\n"
               "  clochectl policy validate [--admin] [--json] FILE\n"
-              "  clochectl policy reload\n");
+              "  clochectl policy reload\n"
+              "  clochectl bundle info [--json]\n"
+              "  clochectl bundle install SOURCE [--location DIR]\n"
+              "  clochectl bundle verify\n"
+              "  clochectl bundle relocate DIR\n"
+              "  clochectl bundle remove [--force]\n");
   return 2;
 }
 
@@ -74,6 +79,7 @@ static const struct {
   { "vm", clochectl_vm },
   { "monitor", clochectl_monitor },
   { "cleanup", clochectl_cleanup },
+  { "bundle", clochectl_bundle },
 };
 
 static ClocheDbusDaemon *

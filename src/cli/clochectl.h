@@ -27,6 +27,7 @@ int      clochectl_monitor       (ClocheDbusDaemon *daemon, int argc, char **arg
 int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_policy        (int argc, char **argv);
 gboolean clochectl_policy_mounts_readonly (ClocheDbusDaemon *daemon);
+int      clochectl_bundle        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
 /* Sessions as a{sv} from the daemon, for people and for scripts. */
 char     *clochectl_format_age          (gint64    since_usec);

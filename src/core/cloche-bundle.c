@@ -124,8 +124,10 @@ read_manifest (const char  *dir,
   if (!g_file_test (file, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
-                   "No sandbox bundle is installed at %s (no manifest.json): "
-                   "install one, or build the minimal one with tools/build-bundle", dir);
+                   "The sandbox bundle is missing: nothing is installed at %s. Install "
+                   "it with \"clochectl bundle install SOURCE\" (a bundle folder, its "
+                   "manifest.json or an http(s) URL of one) or from the app's Bundle page",
+                   dir);
       return NULL;
     }
   if (!json_parser_load_from_mapped_file (parser, file, &local_error))

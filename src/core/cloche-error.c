@@ -32,6 +32,10 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_POLICY_LOCKED, "io.github.cloche.Error.PolicyLocked" },
   { CLOCHE_ERROR_EGRESS_DENIED, "io.github.cloche.Error.EgressDenied" },
   { CLOCHE_ERROR_EGRESS_UNAVAILABLE, "io.github.cloche.Error.EgressUnavailable" },
+  { CLOCHE_ERROR_BUNDLE_CORRUPT, "io.github.cloche.Error.BundleCorrupt" },
+  { CLOCHE_ERROR_BUNDLE_NO_SPACE, "io.github.cloche.Error.BundleNoSpace" },
+  { CLOCHE_ERROR_BUNDLE_BUSY, "io.github.cloche.Error.BundleBusy" },
+  { CLOCHE_ERROR_BUNDLE_DOWNLOAD, "io.github.cloche.Error.BundleDownload" },
 };
 
 GQuark

@@ -784,6 +784,22 @@ cloche_vm_get_bundle_path (ClocheVm *self)
   return self->bundle_path;
 }
 
+/* The next boot reads the bundle there (a bundle that was moved); a
+ * running VM keeps what it booted. */
+void
+cloche_vm_set_bundle_path (ClocheVm   *self,
+                           const char *bundle_path)
+{
+  g_return_if_fail (CLOCHE_IS_VM (self));
+  g_return_if_fail (bundle_path != NULL);
+
+  if (g_strcmp0 (self->bundle_path, bundle_path) == 0)
+    return;
+  g_free (self->bundle_path);
+  self->bundle_path = g_strdup (bundle_path);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUNDLE_PATH]);
+}
+
 GPid
 cloche_vm_get_pid (ClocheVm *self)
 {
@@ -958,7 +974,7 @@ cloche_vm_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_BUNDLE_PATH:
-      self->bundle_path = g_value_dup_string (value);
+      cloche_vm_set_bundle_path (self, g_value_get_string (value));
       break;
     case PROP_AGENT_TIMEOUT:
       cloche_vm_set_agent_timeout (self, g_value_get_uint (value));
@@ -982,7 +998,7 @@ cloche_vm_class_init (ClocheVmClass *klass)
 
   properties[PROP_BUNDLE_PATH] =
     g_param_spec_string ("bundle-path", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, CLOCHE_TYPE_VM_STATE,
                        CLOCHE_VM_STATE_STOPPED, ro);

@@ -21,6 +21,8 @@ const char       *cloche_vm_get_accelerator        (ClocheVm             *self);
 const char       *cloche_vm_get_accelerator_reason (ClocheVm             *self);
 gint64            cloche_vm_get_booted_at          (ClocheVm             *self);
 const char       *cloche_vm_get_bundle_path        (ClocheVm             *self);
+void              cloche_vm_set_bundle_path        (ClocheVm             *self,
+                                                    const char           *bundle_path);
 GPid              cloche_vm_get_pid                (ClocheVm             *self);
 guint             cloche_vm_get_agent_timeout      (ClocheVm             *self);
 void              cloche_vm_set_agent_timeout      (ClocheVm             *self,

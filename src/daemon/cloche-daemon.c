@@ -11,6 +11,7 @@
 
 #include "cloche-bundle.h"
 #include "cloche-lifetime.h"
+#include "cloche-bundle-service.h"
 #include "cloche-monitor-service.h"
 #include "cloche-policy-apply.h"
 #include "cloche-policy-service.h"
@@ -24,6 +25,8 @@ typedef struct
   ClocheMonitorService *monitor_service;
   ClocheLifetime *lifetime;
   ClochePolicyService *policy_service;
+  ClocheBundleService  *bundle_service;
+  gboolean       bundle_held;
   int            exit_status;
 } Daemon;
 
@@ -37,7 +40,8 @@ on_bus_acquired (GDBusConnection *connection,
 
   if (!cloche_service_export (daemon->service, connection, &error)
       || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
-      || !cloche_policy_service_export (daemon->policy_service, connection, &error))
+      || !cloche_policy_service_export (daemon->policy_service, connection, &error)
+      || !cloche_bundle_service_export (daemon->bundle_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -81,13 +85,31 @@ on_expired (ClocheLifetime *lifetime,
   g_main_loop_quit (daemon->loop);
 }
 
+/* An install or a move can outlast any call and runs with the VM stopped:
+ * the daemon stays until it is over. */
+static void
+on_bundle_operation (ClocheBundleManager *manager,
+                     GParamSpec          *pspec,
+                     gpointer             user_data)
+{
+  Daemon *daemon = user_data;
+  gboolean busy = cloche_bundle_manager_get_operation (manager) != NULL;
+
+  if (busy == daemon->bundle_held)
+    return;
+  daemon->bundle_held = busy;
+  if (busy)
+    cloche_lifetime_hold (daemon->lifetime);
+  else
+    cloche_lifetime_release (daemon->lifetime);
+}
+
 static ClocheSandbox *
 make_sandbox (const char *bundle_path,
               int         agent_timeout)
 {
-  g_autofree char *default_path = cloche_bundle_default_path ();
   g_autofree char *sessions_root = cloche_session_store_default_root ();
-  g_autoptr(ClocheVm) vm = cloche_vm_new (bundle_path != NULL ? bundle_path : default_path);
+  g_autoptr(ClocheVm) vm = cloche_vm_new (bundle_path);
   g_autoptr(ClocheSessionStore) store = cloche_session_store_new (sessions_root);
   ClocheSandbox *sandbox = cloche_sandbox_new (vm, store);
 
@@ -125,6 +147,7 @@ main (int   argc,
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
   g_autoptr(ClochePolicy) policy = NULL;
+  g_autoptr(ClocheBundleManager) bundle_manager = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
   int exit_after = CLOCHE_DEFAULT_EXIT_AFTER_S;
   Daemon daemon = { 0 };
@@ -166,7 +189,11 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
-  sandbox = make_sandbox (bundle_path, agent_timeout);
+  /* The manager knows where the bundle is: --bundle, else where the user
+   * last installed or moved it, else the default. */
+  bundle_manager = cloche_bundle_manager_new (bundle_path);
+  sandbox = make_sandbox (cloche_bundle_manager_get_location (bundle_manager), agent_timeout);
+  cloche_bundle_manager_set_sandbox (bundle_manager, sandbox);
   policy = make_policy ();
   /* --memory-mib and --idle-timeout win over the policy. */
   cloche_policy_apply_to_sandbox (policy, sandbox, memory_mib, MAX (idle_timeout, 0));
@@ -176,7 +203,9 @@ main (int   argc,
   daemon.monitor_service = cloche_monitor_service_new (monitor);
   daemon.lifetime = cloche_lifetime_new (sandbox, exit_after);
   g_signal_connect (daemon.lifetime, "expired", G_CALLBACK (on_expired), &daemon);
+  g_signal_connect (bundle_manager, "notify::operation", G_CALLBACK (on_bundle_operation), &daemon);
   daemon.policy_service = cloche_policy_service_new (policy);
+  daemon.bundle_service = cloche_bundle_service_new (bundle_manager);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -193,10 +222,13 @@ main (int   argc,
   cloche_service_unexport (daemon.service);
   cloche_monitor_service_unexport (daemon.monitor_service);
   cloche_policy_service_unexport (daemon.policy_service);
+  cloche_bundle_service_unexport (daemon.bundle_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  g_signal_handlers_disconnect_by_data (bundle_manager, &daemon);
   g_clear_object (&daemon.lifetime);
   g_clear_object (&daemon.policy_service);
+  g_clear_object (&daemon.bundle_service);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }

@@ -1,0 +1,717 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The Bundle page: where the sandbox bundle is, what it is and what it
+ * takes on disk; verify, move and remove it; and, when there is none,
+ * install one after saying how large it is and where it will go. Every
+ * value comes from io.github.cloche.Bundle; the operations run in the
+ * daemon and this page follows their Progress.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "cloche-bundle-page.h"
+
+/* Operations take minutes; Progress says they are alive. */
+#define CALL_TIMEOUT_MS G_MAXINT
+
+struct _ClocheBundlePage
+{
+  AdwBin              parent_instance;
+
+  ClocheClient       *client;
+  ClocheDbusBundle   *bundle;
+  GCancellable       *cancellable;
+  char               *location;     /* chosen for the next install, or NULL */
+
+  GtkRevealer        *message_revealer;
+  GtkLabel           *message_label;
+  GtkStack           *state_stack;
+  AdwActionRow       *location_row;
+  AdwActionRow       *version_row;
+  AdwActionRow       *size_row;
+  AdwActionRow       *verified_row;
+  AdwEntryRow        *source_row;
+  AdwStatusPage      *busy_page;
+  GtkProgressBar     *progress_bar;
+  GtkLabel           *progress_label;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheBundlePage, cloche_bundle_page, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_CLIENT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* Messages */
+
+static void
+show_message (ClocheBundlePage *self,
+              const char       *text,
+              gboolean          is_error)
+{
+  gtk_label_set_label (self->message_label, text);
+  if (is_error)
+    gtk_widget_add_css_class (GTK_WIDGET (self->message_label), "error");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->message_label), "error");
+  gtk_revealer_set_reveal_child (self->message_revealer, text != NULL);
+}
+
+static void
+show_error (ClocheBundlePage *self,
+            const char       *what,
+            GError           *error)
+{
+  g_autofree char *text = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      show_message (self, _("Cancelled. Nothing was changed; an interrupted download is "
+                            "kept and resumes at the next install."), FALSE);
+      return;
+    }
+  g_dbus_error_strip_remote_error (error);
+  text = g_strdup_printf ("%s: %s", what, error->message);
+  show_message (self, text, TRUE);
+}
+
+/* State */
+
+static char *
+format_size (guint64 bytes)
+{
+  g_autofree char *size = g_format_size (bytes);
+
+  /* The exact figure too: it is what removing gives back. */
+  return g_strdup_printf (_("%s (%" G_GUINT64_FORMAT " bytes)"), size, bytes);
+}
+
+static char *
+format_verified (gint64 when)
+{
+  g_autoptr(GDateTime) time = NULL;
+
+  if (when <= 0)
+    return g_strdup (_("Never"));
+  time = g_date_time_new_from_unix_local (when);
+  return g_date_time_format (time, "%x %X");
+}
+
+static const char *
+busy_title (const char *operation)
+{
+  if (g_str_equal (operation, "install"))
+    return _("Installing the Bundle…");
+  if (g_str_equal (operation, "verify"))
+    return _("Verifying the Bundle…");
+  if (g_str_equal (operation, "relocate"))
+    return _("Moving the Bundle…");
+  return _("Removing the Bundle…");
+}
+
+static void
+update_installed (ClocheBundlePage *self)
+{
+  g_autofree char *version = g_strdup_printf ("%s %s", cloche_dbus_bundle_get_name (self->bundle),
+                                              cloche_dbus_bundle_get_version (self->bundle));
+  g_autofree char *size = format_size (cloche_dbus_bundle_get_size (self->bundle));
+  g_autofree char *verified =
+    format_verified (cloche_dbus_bundle_get_last_verified (self->bundle));
+
+  adw_action_row_set_subtitle (self->location_row, cloche_dbus_bundle_get_location (self->bundle));
+  adw_action_row_set_subtitle (self->version_row, version);
+  adw_action_row_set_subtitle (self->size_row, size);
+  adw_action_row_set_subtitle (self->verified_row, verified);
+}
+
+static void prefill_source (ClocheBundlePage *self);
+
+static void
+update (ClocheBundlePage *self)
+{
+  const char *operation = self->bundle != NULL
+                          ? cloche_dbus_bundle_get_operation (self->bundle) : NULL;
+  const char *state;
+
+  if (self->bundle == NULL || cloche_dbus_bundle_get_location (self->bundle) == NULL)
+    state = "loading";
+  else if (operation != NULL && operation[0] != '\0')
+    {
+      state = "busy";
+      adw_status_page_set_title (self->busy_page, busy_title (operation));
+    }
+  else if (cloche_dbus_bundle_get_installed (self->bundle))
+    {
+      state = "installed";
+      update_installed (self);
+    }
+  else
+    {
+      state = "missing";
+      prefill_source (self);
+    }
+  gtk_stack_set_visible_child_name (self->state_stack, state);
+}
+
+/* The page's state: "loading", "installed", "missing" or "busy". */
+const char *
+cloche_bundle_page_get_state (ClocheBundlePage *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_PAGE (self), NULL);
+  return gtk_stack_get_visible_child_name (self->state_stack);
+}
+
+static void
+on_progress (ClocheBundlePage *self,
+             const char       *operation,
+             const char       *phase,
+             const char       *file,
+             guint64           done,
+             guint64           total)
+{
+  g_autofree char *done_text = g_format_size (done);
+  g_autofree char *total_text = g_format_size (total);
+  /* Translators: progress, e.g. "12.0 MB of 62.6 MB" */
+  g_autofree char *text = g_strdup_printf (_("%s of %s"), done_text, total_text);
+
+  gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 0);
+  gtk_progress_bar_set_text (self->progress_bar, text);
+  gtk_label_set_label (self->progress_label, file);
+}
+
+/* The source the last install came from, offered again. */
+
+static void
+on_info (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GVariant) info = NULL;
+  const char *source = NULL;
+
+  if (!cloche_dbus_bundle_call_info_finish (CLOCHE_DBUS_BUNDLE (object), &info, result, NULL))
+    return;
+  if (g_variant_lookup (info, "source", "&s", &source)
+      && gtk_editable_get_text (GTK_EDITABLE (self->source_row))[0] == '\0')
+    gtk_editable_set_text (GTK_EDITABLE (self->source_row), source);
+}
+
+static void
+prefill_source (ClocheBundlePage *self)
+{
+  if (gtk_editable_get_text (GTK_EDITABLE (self->source_row))[0] != '\0')
+    return;
+  cloche_dbus_bundle_call_info (self->bundle, self->cancellable, on_info, g_object_ref (self));
+}
+
+/* The proxy */
+
+static void
+on_proxy (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  ClocheDbusBundle *bundle = cloche_dbus_bundle_proxy_new_finish (result, &error);
+
+  if (bundle == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, _("Cannot reach the bundle service"), error);
+      return;
+    }
+  self->bundle = bundle;
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), CALL_TIMEOUT_MS);
+  g_signal_connect_object (bundle, "g-properties-changed", G_CALLBACK (update), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (bundle, "progress", G_CALLBACK (on_progress), self,
+                           G_CONNECT_SWAPPED);
+  update (self);
+}
+
+static void
+connect_bundle (ClocheBundlePage *self)
+{
+  ClocheDbusDaemon *daemon = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->bundle);
+  update (self);
+  if (daemon == NULL)
+    return;
+  self->cancellable = g_cancellable_new ();
+  cloche_dbus_bundle_proxy_new (g_dbus_proxy_get_connection (proxy), G_DBUS_PROXY_FLAGS_NONE,
+                                g_dbus_proxy_get_name (proxy), g_dbus_proxy_get_object_path (proxy),
+                                self->cancellable, on_proxy, g_object_ref (self));
+}
+
+static void
+cloche_bundle_page_set_client (ClocheBundlePage *self,
+                               ClocheClient     *client)
+{
+  if (!g_set_object (&self->client, client))
+    return;
+  connect_bundle (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+}
+
+/* Verify, cancel */
+
+static void
+on_verified (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (cloche_dbus_bundle_call_verify_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
+    show_message (self, _("Every file of the bundle matches its sha256."), FALSE);
+  else
+    show_error (self, _("The bundle does not verify"), error);
+}
+
+static void
+verify_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
+
+  show_message (self, NULL, FALSE);
+  cloche_dbus_bundle_call_verify (self->bundle, NULL, on_verified, g_object_ref (self));
+}
+
+static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
+
+  cloche_dbus_bundle_call_cancel (self->bundle, NULL, NULL, NULL);
+}
+
+/* Remove */
+
+static void
+on_removed (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *freed_text = NULL, *text = NULL;
+  guint64 freed = 0;
+
+  if (!cloche_dbus_bundle_call_remove_finish (CLOCHE_DBUS_BUNDLE (object), &freed, result,
+                                              &error))
+    {
+      show_error (self, _("The bundle was not removed"), error);
+      return;
+    }
+  freed_text = format_size (freed);
+  text = g_strdup_printf (_("The sandbox bundle was removed and %s were freed. "
+                            "Sessions and their files were kept."), freed_text);
+  show_message (self, text, FALSE);
+}
+
+static void
+on_remove_response (ClocheBundlePage *self,
+                    const char       *response)
+{
+  guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
+
+  if (!g_str_equal (response, "remove"))
+    return;
+  show_message (self, NULL, FALSE);
+  cloche_dbus_bundle_call_remove (self->bundle, open > 0, NULL, on_removed,
+                                  g_object_ref (self));
+}
+
+static char *
+remove_body (ClocheBundlePage *self)
+{
+  g_autofree char *size = format_size (cloche_dbus_bundle_get_size (self->bundle));
+  guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
+  g_autofree char *body = g_strdup_printf (
+    _("This frees %s at %s.\n\nSessions and their files stay. Agent mode cannot open "
+      "until a bundle is installed again."),
+    size, cloche_dbus_bundle_get_location (self->bundle));
+
+  if (open == 0)
+    return g_steal_pointer (&body);
+  return g_strdup_printf (ngettext ("%s\n\nThe open session will be closed, and the VM stopped.",
+                                    "%s\n\nThe %u open sessions will be closed, and the VM "
+                                    "stopped.", open),
+                          body, open);
+}
+
+static void
+remove_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
+  g_autofree char *body = remove_body (self);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root)
+                                                                              : NULL,
+                                                       _("Remove the Sandbox Bundle?"), body));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"),
+                                    "remove", _("_Remove"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "remove", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_remove_response), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* Folders: a chosen folder that is empty holds the bundle itself; in any
+ * other the bundle gets a folder of its own, so nothing else is mixed in. */
+
+static char *
+bundle_folder_in (GFile *folder)
+{
+  g_autofree char *path = g_file_get_path (folder);
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+
+  if (dir != NULL && g_dir_read_name (dir) == NULL)
+    return g_steal_pointer (&path);
+  return g_build_filename (path, "cloche-bundle", NULL);
+}
+
+typedef void (*FolderChosen) (ClocheBundlePage *self, GFile *folder);
+
+static void
+on_chooser_response (GtkNativeDialog *chooser,
+                     int              response,
+                     gpointer         user_data)
+{
+  ClocheBundlePage *self = g_object_get_data (G_OBJECT (chooser), "page");
+  FolderChosen chosen = user_data;
+  g_autoptr(GFile) folder = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  if (folder != NULL && g_file_get_path (folder) != NULL)
+    chosen (self, folder);
+  g_object_unref (chooser);
+}
+
+static void
+choose_folder (ClocheBundlePage *self,
+               const char       *title,
+               const char       *accept,
+               FolderChosen      chosen)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, accept, NULL);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_object_set_data_full (G_OBJECT (chooser), "page", g_object_ref (self), g_object_unref);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), chosen);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+/* Relocate */
+
+static void
+on_relocated (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (cloche_dbus_bundle_call_relocate_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
+    show_message (self, _("The bundle was moved; the old copy is gone."), FALSE);
+  else
+    show_error (self, _("The bundle was not moved"), error);
+}
+
+static void
+relocate_to (ClocheBundlePage *self,
+             GFile            *folder)
+{
+  g_autofree char *target = bundle_folder_in (folder);
+
+  show_message (self, NULL, FALSE);
+  cloche_dbus_bundle_call_relocate (self->bundle, target, NULL, on_relocated,
+                                    g_object_ref (self));
+}
+
+static void
+relocate_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  choose_folder (CLOCHE_BUNDLE_PAGE (widget), _("Move the Bundle To"), _("_Move Here"),
+                 relocate_to);
+}
+
+/* Install: inspect, say the size and the place, then install */
+
+static void inspect (ClocheBundlePage *self);
+
+static char *
+source_text (ClocheBundlePage *self)
+{
+  g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (
+                                        GTK_EDITABLE (self->source_row))));
+
+  if (text[0] == '\0' || g_str_has_prefix (text, "http://")
+      || g_str_has_prefix (text, "https://"))
+    return g_steal_pointer (&text);
+  return g_canonicalize_filename (text, NULL);
+}
+
+static void
+on_installed (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (cloche_dbus_bundle_call_install_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
+    show_message (self, _("The sandbox bundle is installed, and every file was checked."),
+                  FALSE);
+  else
+    show_error (self, _("The bundle was not installed"), error);
+}
+
+static void
+install_into (ClocheBundlePage *self,
+              GFile            *folder)
+{
+  g_free (self->location);
+  self->location = bundle_folder_in (folder);
+  inspect (self);
+}
+
+static void
+on_install_response (ClocheBundlePage *self,
+                     const char       *response)
+{
+  g_autofree char *source = source_text (self);
+
+  if (g_str_equal (response, "choose"))
+    choose_folder (self, _("Install the Bundle In"), _("_Select"), install_into);
+  else if (g_str_equal (response, "install"))
+    {
+      gtk_progress_bar_set_fraction (self->progress_bar, 0);
+      cloche_dbus_bundle_call_install (self->bundle, source,
+                                       self->location != NULL ? self->location : "", NULL,
+                                       on_installed, g_object_ref (self));
+    }
+}
+
+static AdwMessageDialog *
+install_dialog (ClocheBundlePage *self,
+                GVariant         *info)
+{
+  const char *name = "", *version = "", *target = "";
+  guint64 size = 0, free_bytes = 0;
+  g_autofree char *size_text = NULL, *free_text = NULL, *body = NULL;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  AdwMessageDialog *dialog;
+
+  g_variant_lookup (info, "name", "&s", &name);
+  g_variant_lookup (info, "version", "&s", &version);
+  g_variant_lookup (info, "location", "&s", &target);
+  g_variant_lookup (info, "size", "t", &size);
+  g_variant_lookup (info, "free", "t", &free_bytes);
+  size_text = format_size (size);
+  free_text = g_format_size (free_bytes);
+  body = g_strdup_printf (_("%s %s takes %s.\n\nIt goes to %s, on a disk with %s free."),
+                          name, version, size_text, target, free_text);
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root)
+                                                                              : NULL,
+                                                       _("Install the Sandbox Bundle?"), body));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"),
+                                    "choose", _("Choose _Folder…"),
+                                    "install", _("_Install"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "install", ADW_RESPONSE_SUGGESTED);
+  /* The daemon refuses it too; saying so here saves a round trip. */
+  adw_message_dialog_set_response_enabled (dialog, "install", size <= free_bytes);
+  adw_message_dialog_set_default_response (dialog, "install");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  return dialog;
+}
+
+static void
+on_inspected (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(GError) error = NULL;
+  AdwMessageDialog *dialog;
+
+  if (!cloche_dbus_bundle_call_inspect_finish (CLOCHE_DBUS_BUNDLE (object), &info, result,
+                                               &error))
+    {
+      show_error (self, _("Cannot install from there"), error);
+      return;
+    }
+  dialog = install_dialog (self, info);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_install_response), self,
+                           G_CONNECT_SWAPPED);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+inspect (ClocheBundlePage *self)
+{
+  g_autofree char *source = source_text (self);
+
+  show_message (self, NULL, FALSE);
+  if (source[0] == '\0')
+    {
+      show_message (self, _("Give the bundle’s source first: a bundle folder, or the web "
+                            "address of its manifest.json."), TRUE);
+      return;
+    }
+  cloche_dbus_bundle_call_inspect (self->bundle, source,
+                                   self->location != NULL ? self->location : "", NULL,
+                                   on_inspected, g_object_ref (self));
+}
+
+static void
+install_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  inspect (CLOCHE_BUNDLE_PAGE (widget));
+}
+
+static void
+source_chosen (ClocheBundlePage *self,
+               GFile            *folder)
+{
+  g_autofree char *path = g_file_get_path (folder);
+
+  gtk_editable_set_text (GTK_EDITABLE (self->source_row), path);
+}
+
+static void
+choose_source_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  choose_folder (CLOCHE_BUNDLE_PAGE (widget), _("Choose a Bundle Folder"), _("_Select"),
+                 source_chosen);
+}
+
+/* GObject */
+
+static void
+cloche_bundle_page_dispose (GObject *object)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_BUNDLE_PAGE);
+  g_clear_object (&self->bundle);
+  g_clear_object (&self->client);
+  g_clear_pointer (&self->location, g_free);
+
+  G_OBJECT_CLASS (cloche_bundle_page_parent_class)->dispose (object);
+}
+
+static void
+cloche_bundle_page_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      g_value_set_object (value, self->client);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_bundle_page_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      cloche_bundle_page_set_client (self, g_value_get_object (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_bundle_page_class_init (ClocheBundlePageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = cloche_bundle_page_dispose;
+  object_class->get_property = cloche_bundle_page_get_property;
+  object_class->set_property = cloche_bundle_page_set_property;
+
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, CLOCHE_TYPE_CLIENT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/cloche/Cloche/cloche-bundle-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, message_revealer);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, message_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, state_stack);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, location_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, version_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, size_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, verified_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, source_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, busy_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, progress_label);
+
+  gtk_widget_class_install_action (widget_class, "bundle.verify", NULL, verify_action);
+  gtk_widget_class_install_action (widget_class, "bundle.remove", NULL, remove_action);
+  gtk_widget_class_install_action (widget_class, "bundle.relocate", NULL, relocate_action);
+  gtk_widget_class_install_action (widget_class, "bundle.install", NULL, install_action);
+  gtk_widget_class_install_action (widget_class, "bundle.choose-source", NULL,
+                                   choose_source_action);
+  gtk_widget_class_install_action (widget_class, "bundle.cancel", NULL, cancel_action);
+}
+
+static void
+cloche_bundle_page_init (ClocheBundlePage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

@@ -1,0 +1,1137 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The bundle's life on this machine: where it is, what it is, and the
+ * operations on it (verify, install, relocate, remove), one at a time, each
+ * a GTask whose blocking part runs in a worker thread and reports progress
+ * back to the main context. The location is the daemon's --bundle, else
+ * the one the last install or relocate chose (kept in
+ * $XDG_STATE_HOME/cloche/bundle.json with the time of the last verify),
+ * else $XDG_DATA_HOME/cloche/bundle. Sessions are never touched: removing
+ * the bundle closes open sessions only when forced, and keeps their files.
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+#include "cloche-bundle-manager.h"
+#include "cloche-bundle-private.h"
+#include "cloche-error.h"
+#include "cloche-sandbox-private.h"
+
+/* Progress signals at most this often, besides each phase's first and last. */
+#define PROGRESS_INTERVAL_US (100 * 1000)
+
+struct _ClocheBundleManager
+{
+  GObject           parent_instance;
+  char             *location;
+  char             *state_file;
+  ClocheSandbox    *sandbox;
+  ClocheBundleInfo *info;
+  gint64            last_verified;
+  char             *source;          /* what the last install came from */
+  char             *operation;       /* NULL when idle */
+  GCancellable     *cancellable;     /* of the operation */
+};
+
+enum {
+  PROP_0,
+  PROP_LOCATION,
+  PROP_INSTALLED,
+  PROP_NAME,
+  PROP_VERSION,
+  PROP_SIZE,
+  PROP_LAST_VERIFIED,
+  PROP_OPERATION,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_PROGRESS,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (ClocheBundleManager, cloche_bundle_manager, G_TYPE_OBJECT)
+
+/* One operation: what it works on, and its progress reports. */
+typedef struct
+{
+  ClocheBundleManager  *self;
+  GMainContext         *context;
+  char                 *operation;
+  char                 *source;
+  char                 *from;
+  char                 *to;
+  gboolean              force;
+  gboolean              copied;
+  guint64               freed;
+  gint64                last_report;
+  char                 *last_phase;
+  ClocheBundleProgress  progress;
+} Job;
+
+static void
+job_free (Job *job)
+{
+  g_clear_object (&job->self);
+  g_main_context_unref (job->context);
+  g_free (job->operation);
+  g_free (job->source);
+  g_free (job->from);
+  g_free (job->to);
+  g_free (job->last_phase);
+  g_free (job);
+}
+
+/* replace_str () is GLib 2.76. */
+static gboolean
+replace_str (char       **slot,
+             const char  *value)
+{
+  if (g_strcmp0 (*slot, value) == 0)
+    return FALSE;
+  g_free (*slot);
+  *slot = g_strdup (value);
+  return TRUE;
+}
+
+/* State file */
+
+static void
+load_state (ClocheBundleManager *self,
+            gboolean             take_location)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonNode *root;
+  JsonObject *object;
+  const char *location;
+
+  if (!json_parser_load_from_file (parser, self->state_file, NULL)
+      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return;
+  object = json_node_get_object (root);
+  location = json_object_get_string_member_with_default (object, "location", NULL);
+  if (take_location && location != NULL && g_path_is_absolute (location))
+    replace_str (&self->location, location);
+  if (g_strcmp0 (location, self->location) == 0)
+    self->last_verified = json_object_get_int_member_with_default (object, "last-verified", 0);
+  replace_str (&self->source,
+               json_object_get_string_member_with_default (object, "source", NULL));
+}
+
+/* A few bytes, written when an operation ends: small enough for the main
+ * loop, and atomic so a crash leaves the old state, not half of it. */
+static void
+save_state (ClocheBundleManager *self)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *dir = g_path_get_dirname (self->state_file);
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "location");
+  json_builder_add_string_value (builder, self->location);
+  json_builder_set_member_name (builder, "last-verified");
+  json_builder_add_int_value (builder, self->last_verified);
+  if (self->source != NULL)
+    {
+      json_builder_set_member_name (builder, "source");
+      json_builder_add_string_value (builder, self->source);
+    }
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, TRUE);
+  text = json_generator_to_data (generator, NULL);
+  g_mkdir_with_parents (dir, 0700);
+  if (!g_file_set_contents_full (self->state_file, text, -1,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_warning ("Cannot save the bundle state: %s", error->message);
+}
+
+/* Properties */
+
+static void
+set_last_verified (ClocheBundleManager *self,
+                   gint64               when)
+{
+  self->last_verified = when;
+  if (self->info != NULL)
+    cloche_bundle_info_set_last_verified (self->info, when);
+  save_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_VERIFIED]);
+}
+
+static void
+set_location (ClocheBundleManager *self,
+              const char          *location)
+{
+  if (!replace_str (&self->location, location))
+    return;
+  if (self->sandbox != NULL)
+    cloche_vm_set_bundle_path (cloche_sandbox_get_vm (self->sandbox), location);
+  save_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCATION]);
+}
+
+static void
+set_info (ClocheBundleManager *self,
+          ClocheBundleInfo    *info)
+{
+  /* A measurement of an earlier location, finished after a relocate. */
+  if (g_strcmp0 (cloche_bundle_info_get_location (info), self->location) != 0)
+    return;
+  cloche_bundle_info_set_last_verified (info, self->last_verified);
+  g_set_object (&self->info, info);
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_INSTALLED]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VERSION]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SIZE]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+/* Progress, from a worker thread to the main context */
+
+typedef struct
+{
+  ClocheBundleManager *self;
+  char                *operation;
+  char                *phase;
+  char                *file;
+  guint64              done;
+  guint64              total;
+} Report;
+
+static void
+report_free (gpointer data)
+{
+  Report *report = data;
+
+  g_object_unref (report->self);
+  g_free (report->operation);
+  g_free (report->phase);
+  g_free (report->file);
+  g_free (report);
+}
+
+static gboolean
+emit_report (gpointer data)
+{
+  Report *report = data;
+
+  g_signal_emit (report->self, signals[SIGNAL_PROGRESS], 0, report->operation, report->phase,
+                 report->file != NULL ? report->file : "", report->done, report->total);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_thread_progress (const char *phase,
+                    const char *file,
+                    guint64     done,
+                    guint64     total,
+                    gpointer    user_data)
+{
+  Job *job = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gboolean new_phase = g_strcmp0 (phase, job->last_phase) != 0;
+  Report *report;
+
+  if (!new_phase && done != total && now - job->last_report < PROGRESS_INTERVAL_US)
+    return;
+  job->last_report = now;
+  replace_str (&job->last_phase, phase);
+  report = g_new0 (Report, 1);
+  report->self = g_object_ref (job->self);
+  report->operation = g_strdup (job->operation);
+  report->phase = g_strdup (phase);
+  report->file = g_strdup (file);
+  report->done = done;
+  report->total = total;
+  g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, emit_report, report,
+                              report_free);
+}
+
+/* Operations: one at a time */
+
+static void refresh (ClocheBundleManager *self);
+
+static GTask *
+begin (ClocheBundleManager  *self,
+       const char           *operation,
+       GCancellable         *cancellable,
+       GAsyncReadyCallback   callback,
+       gpointer              user_data,
+       gpointer              source_tag)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  Job *job;
+
+  g_task_set_source_tag (task, source_tag);
+  if (self->operation != NULL)
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_BUSY,
+                               "The bundle is busy: %s is running; wait for it to finish or "
+                               "cancel it", self->operation);
+      return NULL;
+    }
+  self->operation = g_strdup (operation);
+  self->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
+  job = g_new0 (Job, 1);
+  job->self = g_object_ref (self);
+  job->context = g_main_context_ref_thread_default ();
+  job->operation = g_strdup (operation);
+  job->progress.func = on_thread_progress;
+  job->progress.data = job;
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPERATION]);
+  return g_steal_pointer (&task);
+}
+
+/* Ends the running operation with @error (taken), or with success. */
+static void
+end (GTask  *task,
+     GError *error)
+{
+  ClocheBundleManager *self = g_task_get_source_object (task);
+
+  g_clear_pointer (&self->operation, g_free);
+  g_clear_object (&self->cancellable);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPERATION]);
+  refresh (self);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Runs @func in a worker thread with the operation's job and cancellable;
+ * @done gets the operation's task as user data. */
+static void
+run_step (GTask               *task,
+          GTaskThreadFunc      func,
+          GAsyncReadyCallback  done)
+{
+  ClocheBundleManager *self = g_task_get_source_object (task);
+  g_autoptr(GTask) step = g_task_new (self, self->cancellable, done, g_object_ref (task));
+
+  g_task_set_task_data (step, g_task_get_task_data (task), NULL);
+  g_task_run_in_thread (step, func);
+}
+
+static gboolean
+step_finish (GAsyncResult  *result,
+             GError       **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+cloche_bundle_manager_cancel (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), FALSE);
+
+  if (self->cancellable == NULL)
+    return FALSE;
+  g_cancellable_cancel (self->cancellable);
+  return TRUE;
+}
+
+/* Info */
+
+static void
+info_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  g_task_return_pointer (task, cloche_bundle_info_measure (task_data), g_object_unref);
+}
+
+void
+cloche_bundle_manager_info_async (ClocheBundleManager *self,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_bundle_manager_info_async);
+  g_task_set_task_data (task, g_strdup (self->location), g_free);
+  g_task_run_in_thread (task, info_thread);
+}
+
+/**
+ * cloche_bundle_manager_info_finish:
+ *
+ * Returns: (transfer full): the bundle as measured now; it also becomes
+ *   what the manager's properties show
+ */
+ClocheBundleInfo *
+cloche_bundle_manager_info_finish (ClocheBundleManager  *self,
+                                   GAsyncResult         *result,
+                                   GError              **error)
+{
+  ClocheBundleInfo *info;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  info = g_task_propagate_pointer (G_TASK (result), error);
+  if (info != NULL)
+    set_info (self, info);
+  return info;
+}
+
+static void
+on_refreshed (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(ClocheBundleInfo) info = NULL;
+
+  info = cloche_bundle_manager_info_finish (CLOCHE_BUNDLE_MANAGER (object), result, NULL);
+}
+
+static void
+refresh (ClocheBundleManager *self)
+{
+  cloche_bundle_manager_info_async (self, NULL, on_refreshed, NULL);
+}
+
+/* Inspect: what installing a source would take, before anything is written */
+
+typedef struct
+{
+  char                 *source;
+  char                 *target;
+  ClocheBundleManifest *manifest;
+  guint64               free_bytes;
+} Inspection;
+
+static void
+inspection_free (Inspection *inspection)
+{
+  g_free (inspection->source);
+  g_free (inspection->target);
+  g_clear_object (&inspection->manifest);
+  g_free (inspection);
+}
+
+static void
+inspect_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  Inspection *inspection = task_data;
+  GError *error = NULL;
+
+  inspection->manifest = _cloche_bundle_inspect_run (inspection->source, cancellable, &error);
+  inspection->free_bytes = _cloche_bundle_free_space (inspection->target);
+  if (inspection->manifest == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* The absolute target of an install: @location, else the current one. */
+static char *
+resolve_target (ClocheBundleManager  *self,
+                const char           *location,
+                GError              **error)
+{
+  if (location == NULL || location[0] == '\0')
+    return g_strdup (self->location);
+  if (!g_path_is_absolute (location))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   "The bundle location \"%s\" is not an absolute path", location);
+      return NULL;
+    }
+  return g_canonicalize_filename (location, NULL);
+}
+
+void
+cloche_bundle_manager_inspect_async (ClocheBundleManager *self,
+                                     const char          *source,
+                                     const char          *location,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Inspection *inspection;
+  GError *error = NULL;
+  g_autofree char *target = NULL;
+
+  g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
+  g_return_if_fail (source != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_bundle_manager_inspect_async);
+  target = resolve_target (self, location, &error);
+  if (target == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  inspection = g_new0 (Inspection, 1);
+  inspection->source = g_strdup (source);
+  inspection->target = g_steal_pointer (&target);
+  g_task_set_task_data (task, inspection, (GDestroyNotify) inspection_free);
+  g_task_run_in_thread (task, inspect_thread);
+}
+
+/**
+ * cloche_bundle_manager_inspect_finish:
+ * @target: (out) (optional): where the bundle would go
+ * @free_bytes: (out) (optional): free space there
+ *
+ * Returns: (transfer full): the source's manifest (name, version, files
+ *   and their sizes)
+ */
+ClocheBundleManifest *
+cloche_bundle_manager_inspect_finish (ClocheBundleManager  *self,
+                                      GAsyncResult         *result,
+                                      char                **target,
+                                      guint64              *free_bytes,
+                                      GError              **error)
+{
+  Inspection *inspection;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return NULL;
+  inspection = g_task_get_task_data (G_TASK (result));
+  if (target != NULL)
+    *target = g_strdup (inspection->target);
+  if (free_bytes != NULL)
+    *free_bytes = inspection->free_bytes;
+  return g_object_ref (inspection->manifest);
+}
+
+/* Verify */
+
+static void
+verify_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+
+  if (cloche_bundle_verify (job->from, cancellable, on_thread_progress, job, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_verified (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Job *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (step_finish (result, &error))
+    set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+  end (task, error);
+}
+
+void
+cloche_bundle_manager_verify_async (ClocheBundleManager *self,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  Job *job;
+
+  g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
+
+  task = begin (self, "verify", cancellable, callback, user_data,
+                cloche_bundle_manager_verify_async);
+  if (task == NULL)
+    return;
+  job = g_task_get_task_data (task);
+  job->from = g_strdup (self->location);
+  run_step (task, verify_thread, on_verified);
+}
+
+gboolean
+cloche_bundle_manager_verify_finish (ClocheBundleManager  *self,
+                                     GAsyncResult         *result,
+                                     GError              **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Install */
+
+static void
+install_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  Job *job = task_data;
+  g_autoptr(ClocheBundleManifest) manifest = NULL;
+  GError *error = NULL;
+
+  manifest = _cloche_bundle_install_run (job->source, job->to, &job->progress,
+                                         cancellable, &error);
+  if (manifest == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_installed (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Job *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (step_finish (result, &error))
+    {
+      /* Every file was checked against its sha256 on the way in. */
+      replace_str (&job->self->source, job->source);
+      set_location (job->self, job->to);
+      set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+    }
+  end (task, error);
+}
+
+/* One bundle at a time: installing elsewhere would leave the first one on
+ * the disk, unused and unseen. */
+static gboolean
+check_not_installed_elsewhere (ClocheBundleManager  *self,
+                               const char           *target,
+                               GError              **error)
+{
+  g_autofree char *manifest = g_build_filename (self->location, "manifest.json", NULL);
+
+  if (g_str_equal (target, self->location) || !g_file_test (manifest, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+               "A bundle is installed at %s already: remove it, or move it with "
+               "\"clochectl bundle relocate %s\", instead of installing a second one",
+               self->location, target);
+  return FALSE;
+}
+
+void
+cloche_bundle_manager_install_async (ClocheBundleManager *self,
+                                     const char          *source,
+                                     const char          *location,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *target = NULL;
+  GError *error = NULL;
+  Job *job;
+
+  g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
+  g_return_if_fail (source != NULL);
+
+  task = begin (self, "install", cancellable, callback, user_data,
+                cloche_bundle_manager_install_async);
+  if (task == NULL)
+    return;
+  target = resolve_target (self, location, &error);
+  if (target == NULL || !check_not_installed_elsewhere (self, target, &error))
+    {
+      end (task, error);
+      return;
+    }
+  job = g_task_get_task_data (task);
+  job->source = g_strdup (source);
+  job->to = g_steal_pointer (&target);
+  run_step (task, install_thread, on_installed);
+}
+
+gboolean
+cloche_bundle_manager_install_finish (ClocheBundleManager  *self,
+                                      GAsyncResult         *result,
+                                      GError              **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Relocate: copy and check, switch to the new copy, then remove the old */
+
+static void
+relocate_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+
+  if (_cloche_bundle_relocate_run (job->from, job->to, &job->copied, &job->progress,
+                                   cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+remove_old_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+
+  /* After a rename there is nothing left to remove. */
+  if (!g_file_test (job->from, G_FILE_TEST_EXISTS)
+      || _cloche_bundle_remove_files (job->from, &job->freed, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_old_removed (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Job *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!step_finish (result, &error))
+    g_prefix_error (&error, "The bundle was moved to %s, but the old copy stays: ", job->to);
+  end (task, error);
+}
+
+static void
+on_relocated (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Job *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!step_finish (result, &error))
+    {
+      end (task, error);
+      return;
+    }
+  set_location (job->self, job->to);
+  /* A copy was checked file by file as it was written; a rename moved the
+   * same files, as verified (or not) as before. */
+  if (job->copied)
+    set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+  else
+    save_state (job->self);
+  job->progress.phase = "remove";
+  run_step (task, remove_old_thread, on_old_removed);
+}
+
+void
+cloche_bundle_manager_relocate_async (ClocheBundleManager *self,
+                                      const char          *location,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *target = NULL;
+  GError *error = NULL;
+  Job *job;
+
+  g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
+  g_return_if_fail (location != NULL);
+
+  task = begin (self, "relocate", cancellable, callback, user_data,
+                cloche_bundle_manager_relocate_async);
+  if (task == NULL)
+    return;
+  target = resolve_target (self, location, &error);
+  if (target != NULL && g_str_equal (target, self->location))
+    g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                 "The bundle is at %s already", target);
+  if (error != NULL)
+    {
+      end (task, error);
+      return;
+    }
+  job = g_task_get_task_data (task);
+  job->from = g_strdup (self->location);
+  job->to = g_steal_pointer (&target);
+  run_step (task, relocate_thread, on_relocated);
+}
+
+gboolean
+cloche_bundle_manager_relocate_finish (ClocheBundleManager  *self,
+                                       GAsyncResult         *result,
+                                       GError              **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Remove: sessions, then the VM, then the files */
+
+static void
+remove_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  Job *job = task_data;
+  GError *error = NULL;
+
+  if (_cloche_bundle_remove_files (job->from, &job->freed, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_removed (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  Job *job = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (step_finish (result, &error))
+    set_last_verified (job->self, 0);
+  end (task, error);
+}
+
+static void
+on_vm_stopped (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!cloche_vm_stop_finish (CLOCHE_VM (object), result, &error))
+    {
+      g_prefix_error (&error, "The bundle was not removed: the VM did not stop: ");
+      end (task, error);
+      return;
+    }
+  run_step (task, remove_thread, on_removed);
+}
+
+/* Open sessions keep their files; with @force they are closed, else they
+ * keep the bundle from going. */
+static gboolean
+close_sessions (ClocheSandbox  *sandbox,
+                gboolean        force,
+                GError        **error)
+{
+  guint open = cloche_sandbox_get_open_sessions (sandbox);
+  g_auto(GStrv) ids = NULL;
+
+  if (open == 0)
+    return TRUE;
+  if (!force)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_OPEN,
+                   "%u session(s) are open and use the bundle: close them first, or remove "
+                   "with --force, which closes them (their files stay)", open);
+      return FALSE;
+    }
+  ids = _cloche_sandbox_dup_open_ids (sandbox);
+  for (guint i = 0; ids[i] != NULL; i++)
+    cloche_sandbox_close_session (sandbox, ids[i], NULL);
+  return TRUE;
+}
+
+static gboolean
+vm_is_down (ClocheVm *vm)
+{
+  ClocheVmState state = cloche_vm_get_state (vm);
+
+  return state == CLOCHE_VM_STATE_STOPPED || state == CLOCHE_VM_STATE_CRASHED;
+}
+
+void
+cloche_bundle_manager_remove_async (ClocheBundleManager *self,
+                                    gboolean             force,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autofree char *manifest = g_build_filename (self->location, "manifest.json", NULL);
+  GError *error = NULL;
+  Job *job;
+
+  g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
+
+  task = begin (self, "remove", cancellable, callback, user_data,
+                cloche_bundle_manager_remove_async);
+  if (task == NULL)
+    return;
+  if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
+    g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
+                 "No sandbox bundle is installed at %s: nothing to remove", self->location);
+  else if (self->sandbox != NULL)
+    close_sessions (self->sandbox, force, &error);
+  if (error != NULL)
+    {
+      end (task, error);
+      return;
+    }
+  job = g_task_get_task_data (task);
+  job->from = g_strdup (self->location);
+  job->progress.phase = "remove";
+  if (self->sandbox != NULL && !vm_is_down (cloche_sandbox_get_vm (self->sandbox)))
+    cloche_vm_stop_async (cloche_sandbox_get_vm (self->sandbox), "the bundle is being removed",
+                          NULL, on_vm_stopped, g_object_ref (task));
+  else
+    run_step (task, remove_thread, on_removed);
+}
+
+/**
+ * cloche_bundle_manager_remove_finish:
+ * @freed: (out) (optional): the allocated bytes removed
+ */
+gboolean
+cloche_bundle_manager_remove_finish (ClocheBundleManager  *self,
+                                     GAsyncResult         *result,
+                                     guint64              *freed,
+                                     GError              **error)
+{
+  Job *job;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (!g_task_propagate_boolean (G_TASK (result), error))
+    return FALSE;
+  job = g_task_get_task_data (G_TASK (result));
+  if (freed != NULL)
+    *freed = job->freed;
+  return TRUE;
+}
+
+/* Accessors */
+
+void
+cloche_bundle_manager_set_sandbox (ClocheBundleManager *self,
+                                   ClocheSandbox       *sandbox)
+{
+  g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
+
+  g_set_object (&self->sandbox, sandbox);
+  if (sandbox != NULL)
+    cloche_vm_set_bundle_path (cloche_sandbox_get_vm (sandbox), self->location);
+}
+
+const char *
+cloche_bundle_manager_get_location (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->location;
+}
+
+gboolean
+cloche_bundle_manager_get_installed (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), FALSE);
+  return self->info != NULL && cloche_bundle_info_get_installed (self->info);
+}
+
+const char *
+cloche_bundle_manager_get_name (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->info != NULL ? cloche_bundle_info_get_name (self->info) : NULL;
+}
+
+const char *
+cloche_bundle_manager_get_version (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->info != NULL ? cloche_bundle_info_get_version (self->info) : NULL;
+}
+
+/* Bytes on disk, as last measured: what removing would free. */
+guint64
+cloche_bundle_manager_get_size (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), 0);
+  return self->info != NULL ? cloche_bundle_info_get_allocated (self->info) : 0;
+}
+
+gint64
+cloche_bundle_manager_get_last_verified (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), 0);
+  return self->last_verified;
+}
+
+/* "verify", "install", "relocate", "remove", or %NULL when idle. */
+const char *
+cloche_bundle_manager_get_operation (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->operation;
+}
+
+/* What the last install came from, to offer it again after a removal. */
+const char *
+cloche_bundle_manager_get_source (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->source;
+}
+
+/* Returns: (transfer none) (nullable): the last measurement */
+ClocheBundleInfo *
+cloche_bundle_manager_get_info (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->info;
+}
+
+static void
+cloche_bundle_manager_dispose (GObject *object)
+{
+  ClocheBundleManager *self = CLOCHE_BUNDLE_MANAGER (object);
+
+  g_clear_object (&self->sandbox);
+  g_clear_object (&self->info);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (cloche_bundle_manager_parent_class)->dispose (object);
+}
+
+static void
+cloche_bundle_manager_finalize (GObject *object)
+{
+  ClocheBundleManager *self = CLOCHE_BUNDLE_MANAGER (object);
+
+  g_free (self->location);
+  g_free (self->state_file);
+  g_free (self->operation);
+  g_free (self->source);
+
+  G_OBJECT_CLASS (cloche_bundle_manager_parent_class)->finalize (object);
+}
+
+static void
+cloche_bundle_manager_get_property (GObject    *object,
+                                    guint       prop_id,
+                                    GValue     *value,
+                                    GParamSpec *pspec)
+{
+  ClocheBundleManager *self = CLOCHE_BUNDLE_MANAGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_LOCATION:
+      g_value_set_string (value, self->location);
+      break;
+    case PROP_INSTALLED:
+      g_value_set_boolean (value, cloche_bundle_manager_get_installed (self));
+      break;
+    case PROP_NAME:
+      g_value_set_string (value, cloche_bundle_manager_get_name (self));
+      break;
+    case PROP_VERSION:
+      g_value_set_string (value, cloche_bundle_manager_get_version (self));
+      break;
+    case PROP_SIZE:
+      g_value_set_uint64 (value, cloche_bundle_manager_get_size (self));
+      break;
+    case PROP_LAST_VERIFIED:
+      g_value_set_int64 (value, self->last_verified);
+      break;
+    case PROP_OPERATION:
+      g_value_set_string (value, self->operation);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+cloche_bundle_manager_class_init (ClocheBundleManagerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags ro = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->dispose = cloche_bundle_manager_dispose;
+  object_class->finalize = cloche_bundle_manager_finalize;
+  object_class->get_property = cloche_bundle_manager_get_property;
+
+  properties[PROP_LOCATION] = g_param_spec_string ("location", NULL, NULL, NULL, ro);
+  properties[PROP_INSTALLED] = g_param_spec_boolean ("installed", NULL, NULL, FALSE, ro);
+  properties[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL, ro);
+  properties[PROP_VERSION] = g_param_spec_string ("version", NULL, NULL, NULL, ro);
+  properties[PROP_SIZE] = g_param_spec_uint64 ("size", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+  properties[PROP_LAST_VERIFIED] =
+    g_param_spec_int64 ("last-verified", NULL, NULL, 0, G_MAXINT64, 0, ro);
+  properties[PROP_OPERATION] = g_param_spec_string ("operation", NULL, NULL, NULL, ro);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * ClocheBundleManager::progress:
+   * @operation: "verify", "install", "relocate" or "remove"
+   * @phase: "download", "copy", "verify" or "remove"
+   * @file: the file being worked on, or ""
+   * @done: bytes done in the whole operation
+   * @total: bytes of the whole operation
+   */
+  signals[SIGNAL_PROGRESS] =
+    g_signal_new ("progress", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 5, G_TYPE_STRING, G_TYPE_STRING,
+                  G_TYPE_STRING, G_TYPE_UINT64, G_TYPE_UINT64);
+}
+
+static void
+cloche_bundle_manager_init (ClocheBundleManager *self)
+{
+  self->state_file = g_build_filename (g_get_user_state_dir (), "cloche", "bundle.json", NULL);
+}
+
+/**
+ * cloche_bundle_manager_new:
+ * @location: (nullable): the bundle folder (the daemon's --bundle), or
+ *   %NULL for the one last chosen, else the default
+ */
+ClocheBundleManager *
+cloche_bundle_manager_new (const char *location)
+{
+  ClocheBundleManager *self = g_object_new (CLOCHE_TYPE_BUNDLE_MANAGER, NULL);
+
+  if (location != NULL)
+    self->location = g_canonicalize_filename (location, NULL);
+  else
+    self->location = cloche_bundle_default_path ();
+  load_state (self, location == NULL);
+  refresh (self);
+  return self;
+}

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * io.github.cloche.Bundle: the ClocheBundleManager on the bus. Methods
+ * reply when their operation ends; Progress relays the manager's signal.
+ * The dictionaries' keys are listed in data/io.github.cloche.Bundle.xml.
+ */
+#include "config.h"
+
+#include "cloche-bundle-service.h"
+#include "cloche-dbus-generated.h"
+
+struct _ClocheBundleService
+{
+  GObject             parent_instance;
+  ClocheBundleManager *manager;
+  ClocheDbusBundle    *skeleton;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheBundleService, cloche_bundle_service, G_TYPE_OBJECT)
+
+static const char *
+or_empty (const char *text)
+{
+  return text != NULL ? text : "";
+}
+
+static GVariant *
+files_to_variant (ClocheBundleInfo *info)
+{
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < cloche_bundle_info_get_n_files (info); i++)
+    {
+      const ClocheBundleFileInfo *file = cloche_bundle_info_get_file (info, i);
+      g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+      g_variant_dict_insert (&dict, "path", "s", file->path);
+      g_variant_dict_insert (&dict, "size", "t", file->size);
+      g_variant_dict_insert (&dict, "allocated", "t", file->allocated);
+      g_variant_dict_insert (&dict, "present", "b", file->present);
+      g_variant_builder_add_value (&builder, g_variant_dict_end (&dict));
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+info_to_variant (ClocheBundleInfo *info,
+                 const char       *source)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  const char *problem = cloche_bundle_info_get_problem (info);
+
+  g_variant_dict_insert (&dict, "installed", "b", cloche_bundle_info_get_installed (info));
+  g_variant_dict_insert (&dict, "location", "s", cloche_bundle_info_get_location (info));
+  g_variant_dict_insert (&dict, "name", "s", or_empty (cloche_bundle_info_get_name (info)));
+  g_variant_dict_insert (&dict, "version", "s",
+                         or_empty (cloche_bundle_info_get_version (info)));
+  g_variant_dict_insert (&dict, "size", "t", cloche_bundle_info_get_size (info));
+  g_variant_dict_insert (&dict, "allocated", "t", cloche_bundle_info_get_allocated (info));
+  g_variant_dict_insert (&dict, "partial", "t", cloche_bundle_info_get_partial (info));
+  g_variant_dict_insert (&dict, "last-verified", "x",
+                         cloche_bundle_info_get_last_verified (info));
+  if (problem != NULL)
+    g_variant_dict_insert (&dict, "problem", "s", problem);
+  if (source != NULL)
+    g_variant_dict_insert (&dict, "source", "s", source);
+  g_variant_dict_insert_value (&dict, "files", files_to_variant (info));
+  return g_variant_dict_end (&dict);
+}
+
+static GVariant *
+manifest_to_variant (ClocheBundleManifest *manifest,
+                     const char           *target,
+                     guint64               free_bytes)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+  GVariantBuilder files;
+
+  g_variant_builder_init (&files, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < cloche_bundle_manifest_get_n_files (manifest); i++)
+    {
+      const ClocheBundleFile *file = cloche_bundle_manifest_get_file (manifest, i);
+      g_auto(GVariantDict) entry = G_VARIANT_DICT_INIT (NULL);
+
+      g_variant_dict_insert (&entry, "path", "s", file->path);
+      g_variant_dict_insert (&entry, "size", "t", file->size);
+      g_variant_builder_add_value (&files, g_variant_dict_end (&entry));
+    }
+  g_variant_dict_insert (&dict, "name", "s", cloche_bundle_manifest_get_name (manifest));
+  g_variant_dict_insert (&dict, "version", "s", cloche_bundle_manifest_get_version (manifest));
+  g_variant_dict_insert (&dict, "size", "t", cloche_bundle_manifest_get_total_size (manifest));
+  g_variant_dict_insert_value (&dict, "files", g_variant_builder_end (&files));
+  g_variant_dict_insert (&dict, "location", "s", target);
+  g_variant_dict_insert (&dict, "free", "t", free_bytes);
+  return g_variant_dict_end (&dict);
+}
+
+/* Info, Inspect */
+
+static void
+on_info (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(ClocheBundleInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+
+  info = cloche_bundle_manager_info_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  if (info == NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation,
+                                           g_variant_new ("(@a{sv})", info_to_variant (
+                                             info, cloche_bundle_manager_get_source (
+                                               CLOCHE_BUNDLE_MANAGER (object)))));
+}
+
+static gboolean
+handle_info (ClocheBundleService   *self,
+             GDBusMethodInvocation *invocation)
+{
+  cloche_bundle_manager_info_async (self->manager, NULL, on_info, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_inspected (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(ClocheBundleManifest) manifest = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *target = NULL;
+  guint64 free_bytes = 0;
+
+  manifest = cloche_bundle_manager_inspect_finish (CLOCHE_BUNDLE_MANAGER (object), result,
+                                                   &target, &free_bytes, &error);
+  if (manifest == NULL)
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (
+      invocation, g_variant_new ("(@a{sv})", manifest_to_variant (manifest, target, free_bytes)));
+}
+
+static gboolean
+handle_inspect (ClocheBundleService   *self,
+                GDBusMethodInvocation *invocation,
+                const char            *source,
+                const char            *location)
+{
+  cloche_bundle_manager_inspect_async (self->manager, source, location, NULL, on_inspected,
+                                       g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Verify, Install, Relocate: reply () or the error */
+
+static void
+reply (GDBusMethodInvocation *invocation,
+       gboolean               ok,
+       GError                *error)
+{
+  if (ok)
+    g_dbus_method_invocation_return_value (invocation, NULL);
+  else
+    g_dbus_method_invocation_return_gerror (invocation, error);
+}
+
+static void
+on_verified (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = cloche_bundle_manager_verify_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  reply (invocation, ok, error);
+}
+
+static gboolean
+handle_verify (ClocheBundleService   *self,
+               GDBusMethodInvocation *invocation)
+{
+  cloche_bundle_manager_verify_async (self->manager, NULL, on_verified,
+                                      g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_installed (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = cloche_bundle_manager_install_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  reply (invocation, ok, error);
+}
+
+static gboolean
+handle_install (ClocheBundleService   *self,
+                GDBusMethodInvocation *invocation,
+                const char            *source,
+                const char            *location)
+{
+  cloche_bundle_manager_install_async (self->manager, source, location, NULL, on_installed,
+                                       g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_relocated (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean ok;
+
+  ok = cloche_bundle_manager_relocate_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  reply (invocation, ok, error);
+}
+
+static gboolean
+handle_relocate (ClocheBundleService   *self,
+                 GDBusMethodInvocation *invocation,
+                 const char            *location)
+{
+  cloche_bundle_manager_relocate_async (self->manager, location, NULL, on_relocated,
+                                        g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Remove, Cancel */
+
+static void
+on_removed (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+
+  if (!cloche_bundle_manager_remove_finish (CLOCHE_BUNDLE_MANAGER (object), result, &freed,
+                                            &error))
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(t)", freed));
+}
+
+static gboolean
+handle_remove (ClocheBundleService   *self,
+               GDBusMethodInvocation *invocation,
+               gboolean               force)
+{
+  cloche_bundle_manager_remove_async (self->manager, force, NULL, on_removed,
+                                      g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_cancel (ClocheBundleService   *self,
+               GDBusMethodInvocation *invocation)
+{
+  gboolean cancelled = cloche_bundle_manager_cancel (self->manager);
+
+  cloche_dbus_bundle_complete_cancel (self->skeleton, invocation, cancelled);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Properties and progress */
+
+static void
+on_progress (ClocheBundleService *self,
+             const char          *operation,
+             const char          *phase,
+             const char          *file,
+             guint64              done,
+             guint64              total)
+{
+  cloche_dbus_bundle_emit_progress (self->skeleton, operation, phase, file, done, total);
+}
+
+static void
+sync_properties (ClocheBundleService *self)
+{
+  ClocheBundleManager *manager = self->manager;
+
+  cloche_dbus_bundle_set_installed (self->skeleton,
+                                    cloche_bundle_manager_get_installed (manager));
+  cloche_dbus_bundle_set_location (self->skeleton, cloche_bundle_manager_get_location (manager));
+  cloche_dbus_bundle_set_name (self->skeleton, or_empty (cloche_bundle_manager_get_name (manager)));
+  cloche_dbus_bundle_set_version (self->skeleton,
+                                  or_empty (cloche_bundle_manager_get_version (manager)));
+  cloche_dbus_bundle_set_size (self->skeleton, cloche_bundle_manager_get_size (manager));
+  cloche_dbus_bundle_set_last_verified (self->skeleton,
+                                        cloche_bundle_manager_get_last_verified (manager));
+  cloche_dbus_bundle_set_operation (self->skeleton,
+                                    or_empty (cloche_bundle_manager_get_operation (manager)));
+}
+
+gboolean
+cloche_bundle_service_export (ClocheBundleService  *self,
+                              GDBusConnection      *connection,
+                              GError              **error)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_SERVICE (self), FALSE);
+
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                           connection, DAEMON_OBJECT_PATH, error);
+}
+
+void
+cloche_bundle_service_unexport (ClocheBundleService *self)
+{
+  g_return_if_fail (CLOCHE_IS_BUNDLE_SERVICE (self));
+
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+}
+
+static void
+cloche_bundle_service_dispose (GObject *object)
+{
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->manager);
+
+  G_OBJECT_CLASS (cloche_bundle_service_parent_class)->dispose (object);
+}
+
+static void
+cloche_bundle_service_class_init (ClocheBundleServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = cloche_bundle_service_dispose;
+}
+
+static void
+cloche_bundle_service_init (ClocheBundleService *self)
+{
+  self->skeleton = cloche_dbus_bundle_skeleton_new ();
+}
+
+static void
+connect_handlers (ClocheBundleService *self)
+{
+  const struct { const char *signal; GCallback handler; } handlers[] = {
+    { "handle-info", G_CALLBACK (handle_info) },
+    { "handle-inspect", G_CALLBACK (handle_inspect) },
+    { "handle-verify", G_CALLBACK (handle_verify) },
+    { "handle-install", G_CALLBACK (handle_install) },
+    { "handle-relocate", G_CALLBACK (handle_relocate) },
+    { "handle-remove", G_CALLBACK (handle_remove) },
+    { "handle-cancel", G_CALLBACK (handle_cancel) },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
+    g_signal_connect_swapped (self->skeleton, handlers[i].signal, handlers[i].handler, self);
+}
+
+ClocheBundleService *
+cloche_bundle_service_new (ClocheBundleManager *manager)
+{
+  ClocheBundleService *self;
+
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (manager), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_BUNDLE_SERVICE, NULL);
+  self->manager = g_object_ref (manager);
+  connect_handlers (self);
+  g_signal_connect_object (manager, "progress", G_CALLBACK (on_progress), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (manager, "notify", G_CALLBACK (sync_properties), self,
+                           G_CONNECT_SWAPPED);
+  sync_properties (self);
+  return self;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# clochectl bundle against a real daemon on a private bus (run under
+# dbus-run-session): output and exit codes, with no VM booted.
+set -uo pipefail
+
+: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
+ctl=$CLOCHE_CTL
+n=0
+failed=0
+work=$(mktemp -d)
+
+ok () {
+  n=$((n + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+}
+
+cleanup () {
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+json_field () {
+  /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+
+echo "1..10"
+home=$work/home
+mkdir -p "$home/state" "$home/data"
+start_daemon () {
+  HOME=$home XDG_STATE_HOME=$home/state XDG_DATA_HOME=$home/data XDG_RUNTIME_DIR=$work \
+    "$CLOCHE_DAEMON" &
+  daemon=$!
+  for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+}
+start_daemon
+default=$home/data/cloche/bundle
+
+"$ctl" bundle info > "$work/info"
+[ $? -eq 0 ] && grep -q '^Installed: *no' "$work/info" && grep -q "^Location: *$default\$" "$work/info"
+ok $? "info without a bundle: not installed, at the default location"
+
+"$ctl" bundle install "$CLOCHE_TEST_BUNDLE" > "$work/install" 2>&1
+code=$?
+size=$("$ctl" bundle info --json | json_field size)
+[ $code -eq 0 ] && grep -q "^Installing cloche-minimal .* into $default, which has .* free" "$work/install"
+ok $? "install says the size and the place first, then installs (exit $code)"
+
+[ "$("$ctl" bundle info --json | json_field installed)" = True ] && [ -f "$default/manifest.json" ]
+ok $? "info --json: installed"
+
+"$ctl" bundle verify > "$work/verify"
+ok $? "verify passes on a fresh install"
+
+printf 'x' | dd of="$default/initrd.img" bs=1 seek=4096 conv=notrunc status=none
+"$ctl" bundle verify 2> "$work/verify-err"
+code=$?
+[ $code -eq 1 ] && grep -q "initrd.img is damaged" "$work/verify-err"
+ok $? "verify names the damaged file (exit $code)"
+
+mkdir -p "$work/full" && echo mine > "$work/full/notes.txt"
+"$ctl" bundle relocate "$work/full" 2> "$work/relocate-err"
+[ $? -eq 1 ] && grep -q "is not empty" "$work/relocate-err" && [ -f "$work/full/notes.txt" ]
+ok $? "relocate refuses a folder of other files"
+
+"$ctl" bundle relocate "$work/moved" > /dev/null
+[ $? -eq 0 ] && [ "$("$ctl" bundle info --json | json_field location)" = "$work/moved" ] \
+  && [ ! -e "$default" ]
+ok $? "relocate moves the bundle and the daemon follows it"
+
+kill "$daemon" && wait "$daemon" 2>/dev/null
+start_daemon
+[ "$("$ctl" bundle info --json | json_field location)" = "$work/moved" ]
+ok $? "a restarted daemon finds the bundle where it was moved"
+
+allocated=$("$ctl" bundle info --json | json_field allocated)
+out=$("$ctl" bundle remove)
+[ $? -eq 0 ] && [[ "$out" == *"($allocated bytes)"* ]] && [ ! -e "$work/moved" ]
+ok $? "remove reports the bytes it measured before ($allocated) and deletes the files"
+
+"$ctl" bundle install /nonexistent 2> "$work/bad"
+[ $? -eq 1 ] && grep -q "No bundle at /nonexistent" "$work/bad"
+ok $? "install from nowhere is a clear error"
+
+exit $failed

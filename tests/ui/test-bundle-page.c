@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The Bundle page against a real daemon on a private bus, with a bundle
+ * installed in a scratch folder: it shows the bundle; "Remove Sandbox
+ * Bundle" asks first, stating the exact size and that sessions stay; after
+ * removal it offers to install again, says the size first, and installs.
+ * With CLOCHE_TEST_SCREENSHOT_DIR set, each state is saved as a PNG.
+ */
+#include "config.h"
+
+#include <adwaita.h>
+
+#include "cloche-bundle-page.h"
+#include "cloche-client.h"
+
+#include "../cloche-test-daemon.h"
+
+static ClocheTestDaemon *test_daemon;
+static char *location;
+
+static gboolean
+on_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Renders @widget's window into $CLOCHE_TEST_SCREENSHOT_DIR/@name.png. */
+static void
+save_screenshot (GtkWidget  *window,
+                 const char *name)
+{
+  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  gboolean settled = FALSE;
+  int width, height;
+
+  if (dir == NULL)
+    return;
+  /* Let the crossfade end and the frame clock draw the final state. */
+  g_timeout_add (400, on_timeout, &settled);
+  cloche_test_wait (&settled, 5);
+  width = gtk_widget_get_width (window);
+  height = gtk_widget_get_height (window);
+  paintable = gtk_widget_paintable_new (window);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  if (node == NULL)
+    return;
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  path = g_strdup_printf ("%s/%s.png", dir, name);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("Saved %s", path);
+}
+
+static GtkWidget *
+find_button (GtkWidget  *widget,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static AdwMessageDialog *
+find_dialog (const char *heading)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data)
+        && g_strcmp0 (adw_message_dialog_get_heading (l->data), heading) == 0)
+      return l->data;
+  return NULL;
+}
+
+static void
+on_client (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  *(ClocheClient **) user_data = cloche_client_new_finish (result, NULL);
+}
+
+static ClocheDbusBundle *
+bundle_proxy (void)
+{
+  g_autoptr(GError) error = NULL;
+  ClocheDbusBundle *bundle = cloche_dbus_bundle_proxy_new_sync (
+    g_dbus_proxy_get_connection (G_DBUS_PROXY (test_daemon->proxy)), G_DBUS_PROXY_FLAGS_NONE,
+    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+
+  g_assert_no_error (error);
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), 300 * 1000);
+  return bundle;
+}
+
+static gboolean
+state_is (GtkWidget  *page,
+          const char *state)
+{
+  return g_strcmp0 (cloche_bundle_page_get_state (CLOCHE_BUNDLE_PAGE (page)), state) == 0;
+}
+
+static void
+test_remove_and_install (void)
+{
+  g_autofree char *source = cloche_test_bundle_dir ();
+  g_autoptr(ClocheDbusBundle) bundle = bundle_proxy ();
+  g_autoptr(ClocheClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *size_text = NULL, *exact = NULL;
+  AdwMessageDialog *dialog = NULL;
+  GtkWidget *window, *page;
+
+  cloche_dbus_bundle_call_install_sync (bundle, source, "", NULL, &error);
+  g_assert_no_error (error);
+  cloche_client_new_async (NULL, on_client, &client);
+  CLOCHE_TEST_WAIT_FOR (client != NULL, 10);
+
+  window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 760, 600);
+  page = g_object_new (CLOCHE_TYPE_BUNDLE_PAGE, "client", client, NULL);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  CLOCHE_TEST_WAIT_FOR (state_is (page, "installed"), 10);
+  CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_size (bundle) > 0, 10);
+  save_screenshot (window, "bundle-installed");
+
+  /* The dialog states exactly what is freed, and that sessions stay. */
+  gtk_widget_activate (find_button (page, "_Remove Sandbox Bundle"));
+  CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ("Remove the Sandbox Bundle?")) != NULL, 10);
+  size_text = g_format_size (cloche_dbus_bundle_get_size (bundle));
+  exact = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", cloche_dbus_bundle_get_size (bundle));
+  g_test_message ("%s", adw_message_dialog_get_body (dialog));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), size_text));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), exact));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Sessions and their files stay"));
+  save_screenshot (GTK_WIDGET (dialog), "bundle-remove-dialog");
+  adw_message_dialog_response (dialog, "remove");
+
+  CLOCHE_TEST_WAIT_FOR (state_is (page, "missing"), 30);
+  g_assert_false (g_file_test (location, G_FILE_TEST_EXISTS));
+  g_assert_nonnull (find_button (page, "_Install…"));
+  save_screenshot (window, "bundle-missing");
+
+  /* Install again: the size first, then the bundle. */
+  gtk_widget_activate (find_button (page, "_Install…"));
+  CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ("Install the Sandbox Bundle?")) != NULL, 10);
+  g_test_message ("%s", adw_message_dialog_get_body (dialog));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), location));
+  save_screenshot (GTK_WIDGET (dialog), "bundle-install-dialog");
+  adw_message_dialog_response (dialog, "install");
+  CLOCHE_TEST_WAIT_FOR (state_is (page, "busy") || state_is (page, "installed"), 30);
+  if (state_is (page, "busy"))
+    save_screenshot (window, "bundle-installing");
+  CLOCHE_TEST_WAIT_FOR (state_is (page, "installed"), 60);
+  g_assert_true (g_file_test (location, G_FILE_TEST_IS_DIR));
+  save_screenshot (window, "bundle-reinstalled");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
+  g_autofree char *scratch = g_dir_make_tmp ("cloche-bundle-page-XXXXXX", NULL);
+  const char *argv_rm[] = { "rm", "-rf", scratch, NULL };
+  int status;
+
+  location = g_build_filename (scratch, "bundle", NULL);
+  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
+  test_daemon = cloche_test_daemon_start ((const char *[]) { "--bundle", location, NULL });
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/bundle-page/remove-and-install", test_remove_and_install);
+  status = g_test_run ();
+  cloche_test_daemon_free (test_daemon);
+  g_spawn_sync (NULL, (char **) argv_rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                NULL, NULL);
+  g_free (location);
+  return status;
+}
