@@ -38,7 +38,8 @@ clochectl_usage (void)
               "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
               "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
               "  clochectl vm stop\n"
-              "  clochectl monitor [--json] [--once]\n");
+              "  clochectl monitor [--json] [--once]\n"
+              "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n");
   return 2;
 }
 
@@ -73,6 +74,13 @@ static const struct {
   { "cleanup", clochectl_cleanup },
 };
 
+static const struct {
+  const char       *name;
+  LocalCommandFunc  func;
+} local_commands[] = {
+  { "audit", clochectl_audit },
+};
+
 static ClocheDbusDaemon *
 connect_daemon (GError **error)
 {
@@ -102,6 +110,9 @@ main (int   argc,
   if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
     return clochectl_usage ();
 
+  for (guint i = 0; i < G_N_ELEMENTS (local_commands); i++)
+    if (g_str_equal (argv[1], local_commands[i].name))
+      return local_commands[i].func (argc - 1, argv + 1);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       if (!g_str_equal (argv[1], commands[i].name))

@@ -26,6 +26,10 @@ int      clochectl_vm            (ClocheDbusDaemon *daemon, int argc, char **arg
 int      clochectl_monitor       (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **argv);
 
+/* Commands that read files and need no daemon. */
+typedef int (*LocalCommandFunc) (int argc, char **argv);
+int      clochectl_audit         (int argc, char **argv);
+
 /* Sessions as a{sv} from the daemon, for people and for scripts. */
 char     *clochectl_format_age          (gint64    since_usec);
 void      clochectl_print_session_row    (GVariant *session);

@@ -182,11 +182,39 @@ read_file (ClocheAuditReader  *self,
   return TRUE;
 }
 
+static gboolean drain (ClocheAuditReader *self, GError **error);
+
+/* The current file is read through the descriptor that following goes on
+ * with, so that nothing appended between the two is missed or repeated. */
+static gboolean
+read_current (ClocheAuditReader  *self,
+              GError            **error)
+{
+  if (self->fd < 0)
+    self->fd = open (self->path, O_RDONLY | O_CLOEXEC);
+  if (self->fd < 0)
+    {
+      if (errno == ENOENT)
+        return TRUE;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                   "Cannot read the audit log %s: %s", self->path, g_strerror (errno));
+      return FALSE;
+    }
+  if (!drain (self, error))
+    return FALSE;
+  /* A last line without its newline: cut short by a crash, or a writer is
+   * in the middle of it; not an event to show either way. */
+  if (self->partial->len > 0)
+    note_damage (self, self->path, self->line_number + 1);
+  return TRUE;
+}
+
 /**
  * cloche_audit_reader_read_all:
  *
  * Hands every event that passes the filter to the callback, oldest first.
- * Missing files are no error: an empty log has none.
+ * Missing files are no error: an empty log has none. Call it once; then
+ * cloche_audit_reader_read_new() follows from where it stopped.
  */
 gboolean
 cloche_audit_reader_read_all (ClocheAuditReader  *self,
@@ -211,7 +239,7 @@ cloche_audit_reader_read_all (ClocheAuditReader  *self,
       if (!read_file (self, path, error))
         return FALSE;
     }
-  return read_file (self, self->path, error);
+  return read_current (self, error);
 }
 
 static gboolean
@@ -253,8 +281,8 @@ rotated (ClocheAuditReader *self)
 /**
  * cloche_audit_reader_read_new:
  *
- * For following: the first call skips to the end of audit.jsonl, later ones
- * hand over what was appended since (and what was appended to the file
+ * For following: without an earlier read_all(), the first call skips to the
+ * end of audit.jsonl; later ones hand over what was appended since (and what was appended to the file
  * before a rotation moved it away).
  */
 gboolean

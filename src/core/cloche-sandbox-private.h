@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "cloche-audit-log.h"
 #include "cloche-sandbox.h"
 #include "cloche-session-store.h"
 
@@ -23,6 +24,7 @@ struct _ClocheSandbox
   guint               idle_timeout_s;
   guint               idle_source;
   guint               stale_after_days;
+  ClocheAuditLog     *audit;           /* nullable; cloche_audit_events_attach() */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,

@@ -9,6 +9,7 @@
 #include <locale.h>
 #include <stdlib.h>
 
+#include "cloche-audit-events.h"
 #include "cloche-bundle.h"
 #include "cloche-monitor-service.h"
 #include "cloche-sandbox.h"
@@ -82,6 +83,25 @@ make_sandbox (const char *bundle_path,
   return sandbox;
 }
 
+/* The audit log is worth having, not worth refusing to run for: without
+ * it the daemon says why on stderr and goes on. */
+static ClocheAuditLog *
+open_audit_log (ClocheSandbox *sandbox)
+{
+  g_autoptr(ClocheAuditLog) audit = cloche_audit_log_new (NULL, 0, CLOCHE_AUDIT_LOG_DEFAULT_KEEP);
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_audit_log_open (audit, &error))
+    {
+      g_printerr ("cloche-daemon: no audit log: %s\n", error->message);
+      return NULL;
+    }
+  cloche_audit_events_attach (audit, sandbox);
+  cloche_audit_log_append (audit, "daemon.start", NULL,
+                           "version", g_variant_new_string (PACKAGE_VERSION), NULL);
+  return g_steal_pointer (&audit);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -92,6 +112,7 @@ main (int   argc,
   g_autofree char *bundle_path = NULL;
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
+  g_autoptr(ClocheAuditLog) audit = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
   Daemon daemon = { 0 };
   guint owner_id;
@@ -126,6 +147,7 @@ main (int   argc,
 
   sandbox = make_sandbox (bundle_path, idle_timeout, agent_timeout);
   cloche_vm_set_memory_mib (cloche_sandbox_get_vm (sandbox), memory_mib);
+  audit = open_audit_log (sandbox);
   monitor = cloche_monitor_new (sandbox, NULL);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
@@ -145,6 +167,7 @@ main (int   argc,
   cloche_monitor_service_unexport (daemon.monitor_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  cloche_audit_log_append_fields (audit, "daemon.stop", NULL, NULL);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }
