@@ -39,7 +39,8 @@ clochectl_usage (void)
               "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
               "  clochectl vm stop\n"
               "  clochectl monitor [--json] [--once]\n"
-              "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n");
+              "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n"
+              "  clochectl doctor [--json]\n");
   return 2;
 }
 
@@ -79,6 +80,7 @@ static const struct {
   LocalCommandFunc  func;
 } local_commands[] = {
   { "audit", clochectl_audit },
+  { "doctor", clochectl_doctor },
 };
 
 static ClocheDbusDaemon *

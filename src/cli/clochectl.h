@@ -29,6 +29,7 @@ int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **arg
 /* Commands that read files and need no daemon. */
 typedef int (*LocalCommandFunc) (int argc, char **argv);
 int      clochectl_audit         (int argc, char **argv);
+int      clochectl_doctor        (int argc, char **argv);
 
 /* Sessions as a{sv} from the daemon, for people and for scripts. */
 char     *clochectl_format_age          (gint64    since_usec);

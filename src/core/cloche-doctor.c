@@ -274,7 +274,7 @@ cloche_doctor_checks_for_error (const GError *error)
   static const char * const agent[] = { "agent", "bundle", "kvm", NULL };
   static const char * const crash[] = { "agent", "disk", "bundle", "kvm", NULL };
   static const char * const mount[] = { "mounts", "disk", NULL };
-  static const char * const all[] = { NULL };
+  const char * const *all = cloche_doctor_list_checks ();
 
   if (error == NULL || error->domain != CLOCHE_ERROR)
     return all;

@@ -11,6 +11,7 @@
 
 #include "cloche-audit-events.h"
 #include "cloche-bundle.h"
+#include "cloche-doctor-service.h"
 #include "cloche-monitor-service.h"
 #include "cloche-sandbox.h"
 #include "cloche-service.h"
@@ -20,6 +21,7 @@ typedef struct
   GMainLoop     *loop;
   ClocheService *service;
   ClocheMonitorService *monitor_service;
+  ClocheDoctorService  *doctor_service;
   int            exit_status;
 } Daemon;
 
@@ -32,7 +34,8 @@ on_bus_acquired (GDBusConnection *connection,
   g_autoptr(GError) error = NULL;
 
   if (!cloche_service_export (daemon->service, connection, &error)
-      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error))
+      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
+      || !cloche_doctor_service_export (daemon->doctor_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -113,6 +116,7 @@ main (int   argc,
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
   g_autoptr(ClocheAuditLog) audit = NULL;
+  g_autoptr(ClocheDoctor) doctor = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
   Daemon daemon = { 0 };
   guint owner_id;
@@ -152,6 +156,8 @@ main (int   argc,
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
   daemon.monitor_service = cloche_monitor_service_new (monitor);
+  doctor = cloche_doctor_new (sandbox);
+  daemon.doctor_service = cloche_doctor_service_new (doctor, cloche_sandbox_get_vm (sandbox));
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -165,8 +171,10 @@ main (int   argc,
   g_bus_unown_name (owner_id);
   cloche_service_unexport (daemon.service);
   cloche_monitor_service_unexport (daemon.monitor_service);
+  cloche_doctor_service_unexport (daemon.doctor_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  g_clear_object (&daemon.doctor_service);
   cloche_audit_log_append_fields (audit, "daemon.stop", NULL, NULL);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
