@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "cloche-diagnostics-page.h"
 #include "cloche-monitor-page.h"
 #include "cloche-overview-page.h"
 #include "cloche-sessions-page.h"
@@ -24,6 +25,7 @@ struct _ClocheWindow
   GtkStack             *stack;
   ClocheOverviewPage   *overview_page;
   ClocheMonitorPage    *monitor_page;
+  ClocheDiagnosticsPage *diagnostics_page;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheWindow, cloche_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -256,6 +258,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, monitor_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, diagnostics_page);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_back_clicked_cb);
 
@@ -270,10 +273,13 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                        "win.show-page", "s", "sessions");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_3, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "monitor");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "diagnostics");
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
   g_type_ensure (CLOCHE_TYPE_SESSIONS_PAGE);
+  g_type_ensure (CLOCHE_TYPE_DIAGNOSTICS_PAGE);
 }
 
 static void
@@ -331,4 +337,10 @@ GtkStack *
 _cloche_window_get_stack (ClocheWindow *self)
 {
   return self->stack;
+}
+
+ClocheDiagnosticsPage *
+_cloche_window_get_diagnostics_page (ClocheWindow *self)
+{
+  return self->diagnostics_page;
 }
