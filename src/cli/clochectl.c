@@ -40,7 +40,8 @@ clochectl_usage (void)
               "  clochectl vm stop\n"
               "  clochectl monitor [--json] [--once]\n"
               "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n"
-              "  clochectl doctor [--json]\n");
+              "  clochectl doctor [--json]\n"
+              "  clochectl support-report FILE.tar.gz\n");
   return 2;
 }
 
@@ -81,6 +82,7 @@ static const struct {
 } local_commands[] = {
   { "audit", clochectl_audit },
   { "doctor", clochectl_doctor },
+  { "support-report", clochectl_support_report },
 };
 
 static ClocheDbusDaemon *

@@ -30,6 +30,7 @@ int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **arg
 typedef int (*LocalCommandFunc) (int argc, char **argv);
 int      clochectl_audit         (int argc, char **argv);
 int      clochectl_doctor        (int argc, char **argv);
+int      clochectl_support_report (int argc, char **argv);
 
 /* Sessions as a{sv} from the daemon, for people and for scripts. */
 char     *clochectl_format_age          (gint64    since_usec);
