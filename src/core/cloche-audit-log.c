@@ -31,12 +31,15 @@
 #include <unistd.h>
 
 #include "cloche-audit-log.h"
+#include "cloche-audit-otlp.h"
 #include "cloche-json.h"
 
 #define LOCK_FILE_NAME "audit.lock"
 /* How far back a cut line is looked for, and how much of it is quoted. */
 #define TAIL_SCAN_BYTES 65536
 #define PARTIAL_QUOTE_CHARS 120
+/* At most this many events in one OTLP request. */
+#define EXPORT_BATCH 100
 
 struct _ClocheAuditLog
 {
@@ -56,6 +59,9 @@ struct _ClocheAuditLog
   GMutex       mutex;
   GCond        written;
   guint        pending;          /* lines queued and not yet written */
+
+  ClocheAuditOtlp *exporter;     /* set before open; used by the writer */
+  gboolean     export_failing;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheAuditLog, cloche_audit_log, G_TYPE_OBJECT)
@@ -300,6 +306,32 @@ repair_cut_line (ClocheAuditLog *self)
   write_locked (self, line);
 }
 
+/* After the file, so that a slow or dead collector never costs a line. */
+static void
+export_batch (ClocheAuditLog *self,
+              GPtrArray      *batch)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->exporter == NULL || cloche_audit_otlp_export (self->exporter, batch, &error))
+    return;
+  /* Once per failure streak: a collector that is down would fill the journal. */
+  if (!self->export_failing)
+    g_warning ("Audit events are not reaching the OTLP collector (%s); they are still in %s",
+               error->message, self->path);
+  self->export_failing = TRUE;
+}
+
+static void
+mark_written (ClocheAuditLog *self,
+              guint           count)
+{
+  g_mutex_lock (&self->mutex);
+  self->pending -= count;
+  g_cond_broadcast (&self->written);
+  g_mutex_unlock (&self->mutex);
+}
+
 static gpointer
 writer_main (gpointer user_data)
 {
@@ -312,15 +344,23 @@ writer_main (gpointer user_data)
 
   while ((line = g_async_queue_pop (self->queue)) != stop_mark)
     {
-      lock (self);
-      write_locked (self, line);
-      unlock (self);
-      g_free (line);
+      g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func (g_free);
+      gboolean stop = FALSE;
 
-      g_mutex_lock (&self->mutex);
-      self->pending--;
-      g_cond_broadcast (&self->written);
-      g_mutex_unlock (&self->mutex);
+      /* What is queued already goes in one go: one lock, one export. */
+      lock (self);
+      do
+        {
+          write_locked (self, line);
+          g_ptr_array_add (batch, line);
+        }
+      while (batch->len < EXPORT_BATCH && (line = g_async_queue_try_pop (self->queue)) != NULL
+             && !(stop = line == stop_mark));
+      unlock (self);
+      export_batch (self, batch);
+      mark_written (self, batch->len);
+      if (stop)
+        break;
     }
   return NULL;
 }
@@ -356,6 +396,22 @@ cloche_audit_log_open (ClocheAuditLog  *self,
     }
   self->writer = g_thread_new ("cloche-audit", writer_main, self);
   return TRUE;
+}
+
+/**
+ * cloche_audit_log_set_exporter:
+ * @exporter: (nullable): where to send each event too, after the file
+ *
+ * Call before cloche_audit_log_open(): the writer thread owns it then.
+ */
+void
+cloche_audit_log_set_exporter (ClocheAuditLog  *self,
+                               ClocheAuditOtlp *exporter)
+{
+  g_return_if_fail (CLOCHE_IS_AUDIT_LOG (self));
+  g_return_if_fail (self->writer == NULL);
+
+  g_set_object (&self->exporter, exporter);
 }
 
 const char *
@@ -480,6 +536,7 @@ cloche_audit_log_finalize (GObject *object)
   g_free (self->dir);
   g_free (self->path);
   g_free (self->lock_path);
+  g_clear_object (&self->exporter);
 
   G_OBJECT_CLASS (cloche_audit_log_parent_class)->finalize (object);
 }

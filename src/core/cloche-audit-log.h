@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "cloche-audit-otlp.h"
+
 G_BEGIN_DECLS
 
 /* Rotated at 8 MiB, four old files kept: ~40 MiB at most, about 100,000
@@ -23,6 +25,8 @@ ClocheAuditLog *cloche_audit_log_new           (const char      *dir,
                                                 guint            keep);
 gboolean        cloche_audit_log_open          (ClocheAuditLog  *self,
                                                 GError         **error);
+void            cloche_audit_log_set_exporter  (ClocheAuditLog  *self,
+                                                ClocheAuditOtlp *exporter);
 const char     *cloche_audit_log_get_dir       (ClocheAuditLog  *self);
 char           *cloche_audit_log_dup_path      (ClocheAuditLog  *self,
                                                 guint            generation);

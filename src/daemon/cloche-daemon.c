@@ -89,11 +89,24 @@ make_sandbox (const char *bundle_path,
 /* The audit log is worth having, not worth refusing to run for: without
  * it the daemon says why on stderr and goes on. */
 static ClocheAuditLog *
-open_audit_log (ClocheSandbox *sandbox)
+open_audit_log (ClocheSandbox *sandbox,
+                const char    *otlp_endpoint)
 {
   g_autoptr(ClocheAuditLog) audit = cloche_audit_log_new (NULL, 0, CLOCHE_AUDIT_LOG_DEFAULT_KEEP);
   g_autoptr(GError) error = NULL;
 
+  /* The policy file (issue 4) will set the endpoint; until then, an option. */
+  if (otlp_endpoint != NULL)
+    {
+      g_autoptr(ClocheAuditOtlp) exporter = cloche_audit_otlp_new (otlp_endpoint, &error);
+
+      if (exporter == NULL)
+        {
+          g_printerr ("cloche-daemon: --otlp-endpoint: %s\n", error->message);
+          g_clear_error (&error);
+        }
+      cloche_audit_log_set_exporter (audit, exporter);
+    }
   if (!cloche_audit_log_open (audit, &error))
     {
       g_printerr ("cloche-daemon: no audit log: %s\n", error->message);
@@ -113,6 +126,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(ClocheSandbox) sandbox = NULL;
   g_autofree char *bundle_path = NULL;
+  g_autofree char *otlp_endpoint = NULL;
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
   g_autoptr(ClocheAuditLog) audit = NULL;
@@ -129,6 +143,8 @@ main (int   argc,
       "Seconds to wait for the guest agent at boot (default 120)", "SECONDS" },
     { "memory-mib", 0, 0, G_OPTION_ARG_INT, &memory_mib,
       "Guest memory in MiB (default: a quarter of the host's, 1 to 4 GiB)", "MIB" },
+    { "otlp-endpoint", 0, 0, G_OPTION_ARG_STRING, &otlp_endpoint,
+      "Also send audit events to this OTLP/HTTP collector", "http://HOST:PORT/v1/logs" },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
       "Take the bus name over from a running daemon", NULL },
     { NULL }
@@ -151,7 +167,7 @@ main (int   argc,
 
   sandbox = make_sandbox (bundle_path, idle_timeout, agent_timeout);
   cloche_vm_set_memory_mib (cloche_sandbox_get_vm (sandbox), memory_mib);
-  audit = open_audit_log (sandbox);
+  audit = open_audit_log (sandbox, otlp_endpoint);
   monitor = cloche_monitor_new (sandbox, NULL);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
