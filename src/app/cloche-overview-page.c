@@ -45,6 +45,11 @@ struct _ClocheOverviewPage
   GtkSpinner    *open_spinner;
   GtkWidget     *close_button;
   GtkLabel      *error_label;
+  GtkWidget     *finding_box;
+  GtkLabel      *finding_title_label;
+  GtkLabel      *finding_code_label;
+  GtkLabel      *finding_label;
+  GtkLabel      *finding_fix_label;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheOverviewPage, cloche_overview_page, ADW_TYPE_BIN)
@@ -54,6 +59,7 @@ enum {
   PROP_CLIENT,
   PROP_SERVICE_ERROR,
   PROP_MONITOR_HISTORY,
+  PROP_LATEST_FINDING,
   N_PROPS
 };
 
@@ -498,6 +504,39 @@ cloche_overview_page_finalize (GObject *object)
   G_OBJECT_CLASS (cloche_overview_page_parent_class)->finalize (object);
 }
 
+static const char *
+finding_lookup (GVariant   *finding,
+                const char *key)
+{
+  const char *value = NULL;
+
+  g_variant_lookup (finding, key, "&s", &value);
+  return value != NULL ? value : "";
+}
+
+/* The doctor's finding on the last failure (io.github.cloche.Doctor's
+ * LatestFinding), shown under the failure; empty hides it. */
+static void
+cloche_overview_page_set_latest_finding (ClocheOverviewPage *self,
+                                         GVariant           *finding)
+{
+  g_autofree char *title = NULL;
+  g_autofree char *fix = NULL;
+  gboolean shown = finding != NULL && g_variant_n_children (finding) > 0;
+
+  gtk_widget_set_visible (self->finding_box, shown);
+  if (!shown)
+    return;
+  /* Translators: %s is what the doctor checked, e.g. “Guest agent” */
+  title = g_strdup_printf (_("Likely cause: %s"), finding_lookup (finding, "title"));
+  /* Translators: what to do about a problem the doctor found */
+  fix = g_strdup_printf (_("Fix: %s"), finding_lookup (finding, "fix"));
+  gtk_label_set_label (self->finding_title_label, title);
+  gtk_label_set_label (self->finding_code_label, finding_lookup (finding, "code"));
+  gtk_label_set_label (self->finding_label, finding_lookup (finding, "finding"));
+  gtk_label_set_label (self->finding_fix_label, fix);
+}
+
 static void
 cloche_overview_page_get_property (GObject    *object,
                                    guint       prop_id,
@@ -541,6 +580,9 @@ cloche_overview_page_set_property (GObject      *object,
     case PROP_MONITOR_HISTORY:
       cloche_overview_page_set_monitor_history (self, g_value_get_object (value));
       break;
+    case PROP_LATEST_FINDING:
+      cloche_overview_page_set_latest_finding (self, g_value_get_variant (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -566,10 +608,18 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   properties[PROP_MONITOR_HISTORY] =
     g_param_spec_object ("monitor-history", NULL, NULL, CLOCHE_TYPE_MONITOR_HISTORY,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LATEST_FINDING] =
+    g_param_spec_variant ("latest-finding", NULL, NULL, G_VARIANT_TYPE_VARDICT, NULL,
+                          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-overview-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, finding_box);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, finding_title_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, finding_code_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, finding_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, finding_fix_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, unavailable_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, crash_box);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "cloche-bundle-page.h"
+#include "cloche-diagnostics-page.h"
 #include "cloche-monitor-page.h"
 #include "cloche-notifier.h"
 #include "cloche-overview-page.h"
@@ -28,6 +29,7 @@ struct _ClocheWindow
   GtkStack             *stack;
   ClocheOverviewPage   *overview_page;
   ClocheMonitorPage    *monitor_page;
+  ClocheDiagnosticsPage *diagnostics_page;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheWindow, cloche_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -253,6 +255,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, monitor_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, diagnostics_page);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_back_clicked_cb);
 
@@ -269,11 +272,14 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                        "win.show-page", "s", "monitor");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_4, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "bundle");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_5, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "diagnostics");
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
   g_type_ensure (CLOCHE_TYPE_SESSIONS_PAGE);
   g_type_ensure (CLOCHE_TYPE_BUNDLE_PAGE);
+  g_type_ensure (CLOCHE_TYPE_DIAGNOSTICS_PAGE);
 }
 
 static void
@@ -332,4 +338,10 @@ GtkStack *
 _cloche_window_get_stack (ClocheWindow *self)
 {
   return self->stack;
+}
+
+ClocheDiagnosticsPage *
+_cloche_window_get_diagnostics_page (ClocheWindow *self)
+{
+  return self->diagnostics_page;
 }

@@ -46,7 +46,10 @@ clochectl_usage (void)
               "  clochectl bundle install SOURCE [--location DIR]\n"
               "  clochectl bundle verify\n"
               "  clochectl bundle relocate DIR\n"
-              "  clochectl bundle remove [--force]\n");
+              "  clochectl bundle remove [--force]\n"
+              "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n"
+              "  clochectl doctor [--json]\n"
+              "  clochectl support-report FILE.tar.gz\n");
   return 2;
 }
 
@@ -82,6 +85,17 @@ static const struct {
   { "bundle", clochectl_bundle },
 };
 
+static const struct {
+  const char       *name;
+  LocalCommandFunc  func;
+} local_commands[] = {
+  { "audit", clochectl_audit },
+  /* policy validate needs no daemon; the other policy commands connect by themselves. */
+  { "policy", clochectl_policy },
+  { "doctor", clochectl_doctor },
+  { "support-report", clochectl_support_report },
+};
+
 static ClocheDbusDaemon *
 connect_daemon (GError **error)
 {
@@ -111,9 +125,9 @@ main (int   argc,
   if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
     return clochectl_usage ();
 
-  /* validate needs no daemon, so policy connects by itself. */
-  if (g_str_equal (argv[1], "policy"))
-    return clochectl_policy (argc - 1, argv + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (local_commands); i++)
+    if (g_str_equal (argv[1], local_commands[i].name))
+      return local_commands[i].func (argc - 1, argv + 1);
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
       if (!g_str_equal (argv[1], commands[i].name))

@@ -29,6 +29,12 @@ int      clochectl_policy        (int argc, char **argv);
 gboolean clochectl_policy_mounts_readonly (ClocheDbusDaemon *daemon);
 int      clochectl_bundle        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
+/* Commands that read files and need no daemon. */
+typedef int (*LocalCommandFunc) (int argc, char **argv);
+int      clochectl_audit         (int argc, char **argv);
+int      clochectl_doctor        (int argc, char **argv);
+int      clochectl_support_report (int argc, char **argv);
+
 /* Sessions as a{sv} from the daemon, for people and for scripts. */
 char     *clochectl_format_age          (gint64    since_usec);
 void      clochectl_print_session_row    (GVariant *session);

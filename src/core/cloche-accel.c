@@ -8,13 +8,16 @@
 #include <unistd.h>
 
 #include "cloche-accel.h"
+#include "cloche-error.h"
 
 #define TCG_COST "running 10-50x slower in software (TCG)"
 
 static gboolean
 kvm_creates_vm (int    fd,
+                int   *code,
                 char **reason)
 {
+  *code = CLOCHE_ERROR_KVM_UNUSABLE;
   int vm_fd;
 
   if (ioctl (fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
@@ -36,6 +39,50 @@ kvm_creates_vm (int    fd,
 }
 
 /**
+ * cloche_accel_probe:
+ * @kvm_device: (nullable): the KVM device, %NULL for /dev/kvm
+ * @code: (out): why not, when KVM is not usable: CLOCHE_ERROR_KVM_MISSING,
+ *   CLOCHE_ERROR_KVM_DENIED or CLOCHE_ERROR_KVM_UNUSABLE
+ * @reason: (out): a sentence saying what was found
+ *
+ * Returns: whether the device can create a VM
+ */
+gboolean
+cloche_accel_probe (const char  *kvm_device,
+                    int         *code,
+                    char       **reason)
+{
+  const char *device = kvm_device != NULL ? kvm_device : "/dev/kvm";
+  int fd;
+
+  fd = open (device, O_RDWR | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    {
+      *code = CLOCHE_ERROR_KVM_MISSING;
+      *reason = g_strdup_printf ("no %s: hardware virtualization is off or nested "
+                                 "virtualization is not offered; " TCG_COST, device);
+      return FALSE;
+    }
+  if (fd < 0)
+    {
+      *code = CLOCHE_ERROR_KVM_DENIED;
+      *reason = g_strdup_printf ("%s is not usable (%s): add your user to the group that "
+                                 "owns it (usually kvm) and log in again; " TCG_COST,
+                                 device, g_strerror (errno));
+      return FALSE;
+    }
+  if (!kvm_creates_vm (fd, code, reason))
+    {
+      close (fd);
+      return FALSE;
+    }
+  close (fd);
+  *code = 0;
+  *reason = g_strdup_printf ("%s is usable: hardware virtualization", device);
+  return TRUE;
+}
+
+/**
  * cloche_accel_detect:
  * @kvm_device: (nullable): the KVM device, %NULL for /dev/kvm
  * @reason: (out): a sentence saying why the returned accelerator is used
@@ -46,29 +93,7 @@ const char *
 cloche_accel_detect (const char  *kvm_device,
                      char       **reason)
 {
-  const char *device = kvm_device != NULL ? kvm_device : "/dev/kvm";
-  int fd;
+  int code;
 
-  fd = open (device, O_RDWR | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT)
-    {
-      *reason = g_strdup_printf ("no %s: hardware virtualization is off or nested "
-                                 "virtualization is not offered; " TCG_COST, device);
-      return "tcg";
-    }
-  if (fd < 0)
-    {
-      *reason = g_strdup_printf ("%s is not usable (%s): add your user to the group that "
-                                 "owns it (usually kvm) and log in again; " TCG_COST,
-                                 device, g_strerror (errno));
-      return "tcg";
-    }
-  if (!kvm_creates_vm (fd, reason))
-    {
-      close (fd);
-      return "tcg";
-    }
-  close (fd);
-  *reason = g_strdup_printf ("%s is usable: hardware virtualization", device);
-  return "kvm";
+  return cloche_accel_probe (kvm_device, &code, reason) ? "kvm" : "tcg";
 }

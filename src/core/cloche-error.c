@@ -36,6 +36,14 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_BUNDLE_NO_SPACE, "io.github.cloche.Error.BundleNoSpace" },
   { CLOCHE_ERROR_BUNDLE_BUSY, "io.github.cloche.Error.BundleBusy" },
   { CLOCHE_ERROR_BUNDLE_DOWNLOAD, "io.github.cloche.Error.BundleDownload" },
+  { CLOCHE_ERROR_KVM_MISSING, "io.github.cloche.Error.KvmMissing" },
+  { CLOCHE_ERROR_KVM_DENIED, "io.github.cloche.Error.KvmDenied" },
+  { CLOCHE_ERROR_KVM_UNUSABLE, "io.github.cloche.Error.KvmUnusable" },
+  { CLOCHE_ERROR_QEMU_TOO_OLD, "io.github.cloche.Error.QemuTooOld" },
+  { CLOCHE_ERROR_QEMU_DEVICE_MISSING, "io.github.cloche.Error.QemuDeviceMissing" },
+  { CLOCHE_ERROR_DISK_LOW, "io.github.cloche.Error.DiskLow" },
+  { CLOCHE_ERROR_STALE_SESSIONS, "io.github.cloche.Error.StaleSessions" },
+  { CLOCHE_ERROR_MOUNT_MISSING, "io.github.cloche.Error.MountMissing" },
 };
 
 GQuark
@@ -49,4 +57,19 @@ cloche_error_quark (void)
                                       error_entries,
                                       G_N_ELEMENTS (error_entries));
   return (GQuark) quark;
+}
+
+/**
+ * cloche_error_code_name:
+ *
+ * Returns: the stable name of a CLOCHE_ERROR code, as in its D-Bus error
+ *   name ("AgentTimeout"), or "Failed" for a code this build does not know
+ */
+const char *
+cloche_error_code_name (int code)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (error_entries); i++)
+    if (error_entries[i].error_code == code)
+      return strrchr (error_entries[i].dbus_error_name, '.') + 1;
+  return "Failed";
 }

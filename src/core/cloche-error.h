@@ -46,8 +46,18 @@ typedef enum
   CLOCHE_ERROR_BUNDLE_NO_SPACE,
   CLOCHE_ERROR_BUNDLE_BUSY,
   CLOCHE_ERROR_BUNDLE_DOWNLOAD,
+  /* The doctor's findings (issue 6). */
+  CLOCHE_ERROR_KVM_MISSING,
+  CLOCHE_ERROR_KVM_DENIED,
+  CLOCHE_ERROR_KVM_UNUSABLE,
+  CLOCHE_ERROR_QEMU_TOO_OLD,
+  CLOCHE_ERROR_QEMU_DEVICE_MISSING,
+  CLOCHE_ERROR_DISK_LOW,
+  CLOCHE_ERROR_STALE_SESSIONS,
+  CLOCHE_ERROR_MOUNT_MISSING,
 } ClocheError;
 
-GQuark cloche_error_quark (void);
+GQuark      cloche_error_quark     (void);
+const char *cloche_error_code_name (int code);
 
 G_END_DECLS

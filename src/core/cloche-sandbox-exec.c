@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
 
@@ -18,6 +19,10 @@ typedef struct
   char  *id;
   GStrv  argv;
   GStrv  env;
+  /* For the audit log: the command as asked, where, and since when. */
+  GStrv   command;
+  char   *cwd;
+  gint64  started;
 } ExecData;
 
 static void
@@ -26,6 +31,8 @@ exec_data_free (ExecData *data)
   g_free (data->id);
   g_strfreev (data->argv);
   g_strfreev (data->env);
+  g_strfreev (data->command);
+  g_free (data->cwd);
   g_free (data);
 }
 
@@ -214,7 +221,10 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   session_dir = cloche_session_dup_guest_dir (open->session);
   data = g_new0 (ExecData, 1);
   data->id = g_strdup (id);
-  data->argv = build_argv (argv, cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
+  data->cwd = g_strdup (cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
+  data->argv = build_argv (argv, data->cwd);
+  data->command = g_strdupv ((char **) argv);
+  data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
@@ -229,13 +239,24 @@ cloche_sandbox_exec_finish (ClocheSandbox  *self,
                             GBytes        **stderr_bytes,
                             GError        **error)
 {
+  ExecData *data = g_task_get_task_data (G_TASK (result));
+  GError *local_error = NULL;
   ExecResult *done;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  done = g_task_propagate_pointer (G_TASK (result), error);
+  done = g_task_propagate_pointer (G_TASK (result), &local_error);
+  /* Logged here, the one place every exec ends; a call refused before it
+   * had a command (no such session, no argv) has no task data. */
+  if (data != NULL)
+    cloche_audit_command (self->audit, data->id, (const char * const *) data->command,
+                          data->cwd, done != NULL ? done->exit_code : -1,
+                          g_get_monotonic_time () - data->started, local_error);
   if (done == NULL)
-    return FALSE;
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
   *exit_code = done->exit_code;
   *stdout_bytes = g_steal_pointer (&done->out);
   *stderr_bytes = g_steal_pointer (&done->err);

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include "cloche-audit-events.h"
 #include "cloche-sandbox-private.h"
 
 typedef struct
@@ -24,6 +25,7 @@ typedef struct
   GPtrArray     *items;
   guint          next;
   gint64         boot;
+  ClocheAuditLog *audit;
 } MountJob;
 
 static void
@@ -39,6 +41,7 @@ mount_job_free (MountJob *job)
 {
   g_clear_object (&job->vm);
   g_clear_object (&job->session);
+  g_clear_object (&job->audit);
   g_ptr_array_unref (job->items);
   g_free (job);
 }
@@ -71,14 +74,28 @@ session_items (ClocheSandbox *self,
 static void mount_next (GTask *task);
 
 static void
+audit_item (MountJob     *job,
+            const char   *event,
+            MountItem    *item,
+            const GError *error)
+{
+  cloche_audit_mount (job->audit, event, cloche_session_get_id (job->session),
+                      item->host, item->guest, item->readonly, error);
+}
+
+static void
 on_folder_mounted (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  MountJob *job = g_task_get_task_data (task);
   GError *error = NULL;
+  gboolean mounted;
 
-  if (!cloche_vm_mount_folder_finish (CLOCHE_VM (object), result, &error))
+  mounted = cloche_vm_mount_folder_finish (CLOCHE_VM (object), result, &error);
+  audit_item (job, "mount.attach", g_ptr_array_index (job->items, job->next - 1), error);
+  if (!mounted)
     {
       g_task_return_error (task, error);
       return;
@@ -119,6 +136,7 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
   job->session = g_object_ref (session);
   job->items = session_items (self, session);
   job->boot = cloche_vm_get_booted_at (self->vm);
+  job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
   g_task_set_task_data (task, job, (GDestroyNotify) mount_job_free);
   mount_next (task);
 }
@@ -151,8 +169,11 @@ on_folder_unmounted (GObject      *object,
 {
   MountJob *job = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean unmounted;
 
-  if (!cloche_vm_unmount_folder_finish (CLOCHE_VM (object), result, &error))
+  unmounted = cloche_vm_unmount_folder_finish (CLOCHE_VM (object), result, &error);
+  audit_item (job, "mount.detach", g_ptr_array_index (job->items, job->next), error);
+  if (!unmounted)
     g_message ("Unmounting a folder of session %s: %s",
                cloche_session_get_id (job->session), error->message);
   unmount_next (job);
@@ -180,6 +201,7 @@ _cloche_sandbox_unmount (ClocheSandbox *self,
 
   job->vm = g_object_ref (self->vm);
   job->session = g_object_ref (session);
+  job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
   job->items = session_items (self, session);
   job->next = job->items->len;
   unmount_next (job);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "cloche-audit-log.h"
 #include "cloche-sandbox.h"
 #include "cloche-session-store.h"
 
@@ -25,6 +26,7 @@ struct _ClocheSandbox
   guint               stale_after_days;
   GStrv               mount_deny;      /* NULL: the built-in mount rules */
   gboolean            allow_outside_home;
+  ClocheAuditLog     *audit;           /* nullable; cloche_audit_events_attach() */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
 
@@ -155,6 +156,7 @@ on_cleaned_up (GObject      *object,
                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = g_task_get_source_object (task);
   Cleanup *cleanup = g_new0 (Cleanup, 1);
   GError *error = NULL;
 
@@ -166,6 +168,8 @@ on_cleaned_up (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
+  if (!GPOINTER_TO_INT (g_task_get_task_data (task)))
+    cloche_audit_cleanup (self->audit, cleanup->removed, cleanup->freed);
   g_task_return_pointer (task, cleanup, (GDestroyNotify) cleanup_free);
 }
 
@@ -193,6 +197,8 @@ cloche_sandbox_cleanup_async (ClocheSandbox         *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_sandbox_cleanup_async);
+  /* Task data: whether this is a dry run, which the audit log skips. */
+  g_task_set_task_data (task, GINT_TO_POINTER (dry_run), NULL);
   open_ids = _cloche_sandbox_dup_open_ids (self);
   cloche_session_store_cleanup_async (self->store, (const char * const *) open_ids,
                                       older_than_days >= 0 ? (guint) older_than_days

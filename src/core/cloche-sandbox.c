@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
 #include "cloche-sandbox-private.h"
@@ -136,6 +137,7 @@ fail_open (GTask  *task,
   self->opening--;
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
   save (self, session);
+  cloche_audit_session_opened (self->audit, session, error);
   update_idle_timer (self);
   g_task_return_error (task, error);
 }
@@ -164,6 +166,7 @@ on_mounted_for_open (GObject      *object,
   open->session = g_object_ref (session);
   open->mounted_boot = boot;
   g_hash_table_insert (self->sessions, g_strdup (cloche_session_get_id (session)), open);
+  cloche_audit_session_opened (self->audit, session, NULL);
   notify_sessions (self);
   g_task_return_pointer (task, g_strdup (cloche_session_get_id (session)), g_free);
 }
@@ -319,6 +322,7 @@ cloche_sandbox_close_session (ClocheSandbox  *self,
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
   cloche_session_touch (session);
   save (self, session);
+  cloche_audit_session_closed (self->audit, session);
   notify_sessions (self);
   return TRUE;
 }
@@ -449,6 +453,7 @@ cloche_sandbox_dispose (GObject *object)
   g_clear_pointer (&self->mount_deny, g_strfreev);
   g_clear_object (&self->store);
   g_clear_object (&self->vm);
+  g_clear_object (&self->audit);
 
   G_OBJECT_CLASS (cloche_sandbox_parent_class)->dispose (object);
 }

@@ -55,6 +55,7 @@ struct _ClocheVm
   ClocheGuestAgent *agent;
   char             *stop_reason;
   GError           *boot_error;      /* set from a failed boot until QEMU exits */
+  GError           *last_error;      /* why the last boot failed or the VM crashed */
   guint             stop_timer;
 
   GQueue            start_tasks;
@@ -73,6 +74,7 @@ enum {
   PROP_ACCELERATOR_REASON,
   PROP_BOOTED_AT,
   PROP_AGENT_TIMEOUT,
+  PROP_LAST_ERROR,
   N_PROPS
 };
 
@@ -81,6 +83,17 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
 
 static void launch (ClocheVm *self);
+
+/* Kept with its code, so that the doctor can tell a dead agent from a
+ * crash without reading sentences. */
+static void
+set_last_error (ClocheVm     *self,
+                const GError *error)
+{
+  g_clear_error (&self->last_error);
+  self->last_error = g_error_copy (error);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+}
 
 /* State */
 
@@ -158,6 +171,7 @@ static void
 capture_console_tail (ClocheVm *self)
 {
   g_strfreev (self->console_tail);
+  g_clear_error (&self->last_error);
   self->console_tail = read_console_tail (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
 }
@@ -235,6 +249,7 @@ finish_failed_boot (ClocheVm *self)
   full = g_error_new (boot_error->domain, boot_error->code, "%s; %s",
                       boot_error->message, console);
   set_state (self, CLOCHE_VM_STATE_CRASHED, boot_error->message);
+  set_last_error (self, full);
   complete_tasks (&self->start_tasks, full);
 }
 
@@ -279,6 +294,7 @@ on_unexpected_exit (ClocheVm    *self,
   console = console_summary (self);
   error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED, "%s; %s", why, console);
   set_state (self, CLOCHE_VM_STATE_CRASHED, why);
+  set_last_error (self, error);
   complete_tasks (&self->start_tasks, error);
 }
 
@@ -482,6 +498,7 @@ launch (ClocheVm *self)
     {
       /* Nothing ran, so nothing crashed: the state stays, the callers learn why. */
       drop_channels (self);
+      set_last_error (self, error);
       complete_tasks (&self->start_tasks, error);
       return;
     }
@@ -740,6 +757,19 @@ cloche_vm_get_state (ClocheVm *self)
   return self->state;
 }
 
+/**
+ * cloche_vm_get_last_error:
+ *
+ * Returns: (nullable): why the last boot failed or the VM last crashed;
+ *   %NULL if neither happened since the daemon started
+ */
+const GError *
+cloche_vm_get_last_error (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->last_error;
+}
+
 const char *
 cloche_vm_get_state_reason (ClocheVm *self)
 {
@@ -955,6 +985,9 @@ cloche_vm_get_property (GObject    *object,
     case PROP_BOOTED_AT:
       g_value_set_int64 (value, self->booted_at);
       break;
+    case PROP_LAST_ERROR:
+      g_value_set_boxed (value, self->last_error);
+      break;
     case PROP_AGENT_TIMEOUT:
       g_value_set_uint (value, self->agent_timeout_s);
       break;
@@ -1004,6 +1037,9 @@ cloche_vm_class_init (ClocheVmClass *klass)
                        CLOCHE_VM_STATE_STOPPED, ro);
   properties[PROP_STATE_REASON] =
     g_param_spec_string ("state-reason", NULL, NULL, NULL, ro);
+  properties[PROP_LAST_ERROR] =
+    g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_CONSOLE_TAIL] =
     g_param_spec_boxed ("console-tail", NULL, NULL, G_TYPE_STRV, ro);
   properties[PROP_ACCELERATOR] =

@@ -9,9 +9,11 @@
 #include <locale.h>
 #include <stdlib.h>
 
+#include "cloche-audit-events.h"
 #include "cloche-bundle.h"
-#include "cloche-lifetime.h"
 #include "cloche-bundle-service.h"
+#include "cloche-doctor-service.h"
+#include "cloche-lifetime.h"
 #include "cloche-monitor-service.h"
 #include "cloche-policy-apply.h"
 #include "cloche-policy-service.h"
@@ -27,6 +29,7 @@ typedef struct
   ClochePolicyService *policy_service;
   ClocheBundleService  *bundle_service;
   gboolean       bundle_held;
+  ClocheDoctorService  *doctor_service;
   int            exit_status;
 } Daemon;
 
@@ -41,7 +44,8 @@ on_bus_acquired (GDBusConnection *connection,
   if (!cloche_service_export (daemon->service, connection, &error)
       || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
       || !cloche_policy_service_export (daemon->policy_service, connection, &error)
-      || !cloche_bundle_service_export (daemon->bundle_service, connection, &error))
+      || !cloche_bundle_service_export (daemon->bundle_service, connection, &error)
+      || !cloche_doctor_service_export (daemon->doctor_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -136,6 +140,38 @@ make_policy (void)
   return policy;
 }
 
+/* The audit log is worth having, not worth refusing to run for: without
+ * it the daemon says why on stderr and goes on. */
+static ClocheAuditLog *
+open_audit_log (ClocheSandbox *sandbox,
+                const char    *otlp_endpoint)
+{
+  g_autoptr(ClocheAuditLog) audit = cloche_audit_log_new (NULL, 0, CLOCHE_AUDIT_LOG_DEFAULT_KEEP);
+  g_autoptr(GError) error = NULL;
+
+  /* The policy file (issue 4) will set the endpoint; until then, an option. */
+  if (otlp_endpoint != NULL)
+    {
+      g_autoptr(ClocheAuditOtlp) exporter = cloche_audit_otlp_new (otlp_endpoint, &error);
+
+      if (exporter == NULL)
+        {
+          g_printerr ("cloche-daemon: --otlp-endpoint: %s\n", error->message);
+          g_clear_error (&error);
+        }
+      cloche_audit_log_set_exporter (audit, exporter);
+    }
+  if (!cloche_audit_log_open (audit, &error))
+    {
+      g_printerr ("cloche-daemon: no audit log: %s\n", error->message);
+      return NULL;
+    }
+  cloche_audit_events_attach (audit, sandbox);
+  cloche_audit_log_append (audit, "daemon.start", NULL,
+                           "version", g_variant_new_string (PACKAGE_VERSION), NULL);
+  return g_steal_pointer (&audit);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -144,10 +180,13 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(ClocheSandbox) sandbox = NULL;
   g_autofree char *bundle_path = NULL;
+  g_autofree char *otlp_endpoint = NULL;
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
   g_autoptr(ClochePolicy) policy = NULL;
   g_autoptr(ClocheBundleManager) bundle_manager = NULL;
+  g_autoptr(ClocheAuditLog) audit = NULL;
+  g_autoptr(ClocheDoctor) doctor = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
   int exit_after = CLOCHE_DEFAULT_EXIT_AFTER_S;
   Daemon daemon = { 0 };
@@ -164,6 +203,8 @@ main (int   argc,
     { "exit-after", 0, 0, G_OPTION_ARG_INT, &exit_after,
       "Seconds unused (no VM, no session, no app) before the daemon exits; "
       "0 stays (default 300)", "SECONDS" },
+    { "otlp-endpoint", 0, 0, G_OPTION_ARG_STRING, &otlp_endpoint,
+      "Also send audit events to this OTLP/HTTP collector", "http://HOST:PORT/v1/logs" },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
       "Take the bus name over from a running daemon", NULL },
     { NULL }
@@ -197,6 +238,7 @@ main (int   argc,
   policy = make_policy ();
   /* --memory-mib and --idle-timeout win over the policy. */
   cloche_policy_apply_to_sandbox (policy, sandbox, memory_mib, MAX (idle_timeout, 0));
+  audit = open_audit_log (sandbox, otlp_endpoint);
   monitor = cloche_monitor_new (sandbox, NULL);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
@@ -206,6 +248,8 @@ main (int   argc,
   g_signal_connect (bundle_manager, "notify::operation", G_CALLBACK (on_bundle_operation), &daemon);
   daemon.policy_service = cloche_policy_service_new (policy);
   daemon.bundle_service = cloche_bundle_service_new (bundle_manager);
+  doctor = cloche_doctor_new (sandbox);
+  daemon.doctor_service = cloche_doctor_service_new (doctor, cloche_sandbox_get_vm (sandbox));
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -229,6 +273,9 @@ main (int   argc,
   g_clear_object (&daemon.lifetime);
   g_clear_object (&daemon.policy_service);
   g_clear_object (&daemon.bundle_service);
+  cloche_doctor_service_unexport (daemon.doctor_service);
+  g_clear_object (&daemon.doctor_service);
+  cloche_audit_log_append_fields (audit, "daemon.stop", NULL, NULL);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }

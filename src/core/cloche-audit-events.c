@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * What the sandbox writes to the audit log. VM starts and stops are seen
+ * from the VM's state changes (so no code path that starts or stops it can
+ * forget to log); sessions, commands, mounts and cleanups are logged by the
+ * sandbox where they complete, through the functions here.
+ */
+#include "config.h"
+
+#include "cloche-audit-events.h"
+#include "cloche-error.h"
+#include "cloche-sandbox-private.h"
+
+typedef struct
+{
+  ClocheAuditLog *log;
+  ClocheSandbox  *sandbox;    /* weak: the VM may outlive it */
+  ClocheVmState   last;
+} VmWatch;
+
+static void
+vm_watch_free (gpointer data,
+               GClosure *closure)
+{
+  VmWatch *watch = data;
+
+  if (watch->sandbox != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (watch->sandbox), (gpointer *) &watch->sandbox);
+  g_clear_object (&watch->log);
+  g_free (watch);
+}
+
+static void
+add_error (GVariantBuilder *builder,
+           const GError    *error)
+{
+  if (error == NULL)
+    return;
+  g_variant_builder_add (builder, "{sv}", "error", g_variant_new_string (error->message));
+  g_variant_builder_add (builder, "{sv}", "error-code",
+                         g_variant_new_string (error->domain == CLOCHE_ERROR
+                                               ? cloche_error_code_name (error->code)
+                                               : "Failed"));
+}
+
+/* "idle" and "user" come from whoever asked for the stop; anything else
+ * that stopped a running VM cleanly was the guest itself. */
+static const char *
+stop_reason (const char *state_reason)
+{
+  if (g_strcmp0 (state_reason, "idle") == 0 || g_strcmp0 (state_reason, "user") == 0)
+    return state_reason;
+  return "guest";
+}
+
+static void
+log_vm_crash (VmWatch  *watch,
+              ClocheVm *vm)
+{
+  const char *reason = cloche_vm_get_state_reason (vm);
+
+  cloche_audit_log_append (watch->log, "vm.stop", NULL,
+                           "reason", g_variant_new_string ("crash"),
+                           "during", g_variant_new_string (watch->last == CLOCHE_VM_STATE_STARTING
+                                                           ? "boot" : "run"),
+                           "detail", g_variant_new_string (reason != NULL ? reason : ""),
+                           "console-tail", g_variant_new_strv (cloche_vm_get_console_tail (vm), -1),
+                           NULL);
+}
+
+static void
+on_vm_state (ClocheVm   *vm,
+             GParamSpec *pspec,
+             VmWatch    *watch)
+{
+  ClocheVmState state = cloche_vm_get_state (vm);
+
+  if (state == watch->last || watch->sandbox == NULL)
+    return;
+  if (state == CLOCHE_VM_STATE_RUNNING)
+    /* A boot while a session opens is "open"; otherwise a command in an
+     * open session brought the VM back after a stop or a crash. */
+    cloche_audit_log_append (watch->log, "vm.start", NULL,
+                             "reason", g_variant_new_string (watch->sandbox->opening > 0
+                                                             ? "open" : "exec"),
+                             "accelerator", g_variant_new_string (cloche_vm_get_accelerator (vm)),
+                             "pid", g_variant_new_int64 (cloche_vm_get_pid (vm)),
+                             NULL);
+  else if (state == CLOCHE_VM_STATE_STOPPED)
+    cloche_audit_log_append (watch->log, "vm.stop", NULL,
+                             "reason", g_variant_new_string (stop_reason (cloche_vm_get_state_reason (vm))),
+                             NULL);
+  else if (state == CLOCHE_VM_STATE_CRASHED)
+    log_vm_crash (watch, vm);
+  watch->last = state;
+}
+
+/**
+ * cloche_audit_events_attach:
+ *
+ * Makes @sandbox log to @log: its VM's starts and stops from now on, and
+ * what the sandbox itself reports.
+ */
+void
+cloche_audit_events_attach (ClocheAuditLog *log,
+                            ClocheSandbox  *sandbox)
+{
+  VmWatch *watch;
+
+  g_return_if_fail (CLOCHE_IS_AUDIT_LOG (log));
+  g_return_if_fail (CLOCHE_IS_SANDBOX (sandbox));
+
+  g_set_object (&sandbox->audit, log);
+  watch = g_new0 (VmWatch, 1);
+  watch->log = g_object_ref (log);
+  watch->sandbox = sandbox;
+  g_object_add_weak_pointer (G_OBJECT (sandbox), (gpointer *) &watch->sandbox);
+  watch->last = cloche_vm_get_state (sandbox->vm);
+  g_signal_connect_data (sandbox->vm, "notify::state", G_CALLBACK (on_vm_state), watch,
+                         vm_watch_free, 0);
+}
+
+static GVariant *
+mounts_variant (ClocheSession *session)
+{
+  GPtrArray *mounts = cloche_session_get_mounts (session);
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
+
+  for (guint i = 0; i < mounts->len; i++)
+    {
+      ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
+
+      g_variant_builder_add_parsed (&builder, "{'path': <%s>, 'name': <%s>, 'mode': <%s>}",
+                                    mount->path, mount->name, mount->readonly ? "ro" : "rw");
+    }
+  return g_variant_builder_end (&builder);
+}
+
+void
+cloche_audit_session_opened (ClocheAuditLog *log,
+                             ClocheSession  *session,
+                             const GError   *error)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  if (log == NULL)
+    return;
+  g_variant_builder_add (&builder, "{sv}", "title",
+                         g_variant_new_string (cloche_session_get_title (session)));
+  g_variant_builder_add (&builder, "{sv}", "client",
+                         g_variant_new_string (cloche_session_get_client (session) != NULL
+                                               ? cloche_session_get_client (session) : ""));
+  g_variant_builder_add (&builder, "{sv}", "mounts", mounts_variant (session));
+  add_error (&builder, error);
+  cloche_audit_log_append_fields (log, error == NULL ? "session.open" : "session.open-failed",
+                                  cloche_session_get_id (session),
+                                  g_variant_builder_end (&builder));
+}
+
+void
+cloche_audit_session_closed (ClocheAuditLog *log,
+                             ClocheSession  *session)
+{
+  const char *client = cloche_session_get_client (session);
+
+  cloche_audit_log_append (log, "session.close", cloche_session_get_id (session),
+                           "client", g_variant_new_string (client != NULL ? client : ""),
+                           NULL);
+}
+
+/**
+ * cloche_audit_command:
+ * @error: (nullable): why the command could not run; then @exit_code is
+ *   not logged
+ */
+void
+cloche_audit_command (ClocheAuditLog     *log,
+                      const char         *session,
+                      const char * const *argv,
+                      const char         *cwd,
+                      int                 exit_code,
+                      gint64              duration_us,
+                      const GError       *error)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  if (log == NULL)
+    return;
+  g_variant_builder_add (&builder, "{sv}", "argv", g_variant_new_strv (argv, -1));
+  g_variant_builder_add (&builder, "{sv}", "cwd", g_variant_new_string (cwd));
+  if (error == NULL)
+    g_variant_builder_add (&builder, "{sv}", "exit-code", g_variant_new_int32 (exit_code));
+  g_variant_builder_add (&builder, "{sv}", "duration-ms",
+                         g_variant_new_int64 (duration_us / 1000));
+  add_error (&builder, error);
+  cloche_audit_log_append_fields (log, "command", session, g_variant_builder_end (&builder));
+}
+
+/* @event: "mount.attach" or "mount.detach" */
+void
+cloche_audit_mount (ClocheAuditLog *log,
+                    const char     *event,
+                    const char     *session,
+                    const char     *host_path,
+                    const char     *guest_path,
+                    gboolean        readonly,
+                    const GError   *error)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  if (log == NULL)
+    return;
+  g_variant_builder_add (&builder, "{sv}", "path", g_variant_new_string (host_path));
+  g_variant_builder_add (&builder, "{sv}", "guest-path", g_variant_new_string (guest_path));
+  g_variant_builder_add (&builder, "{sv}", "mode", g_variant_new_string (readonly ? "ro" : "rw"));
+  add_error (&builder, error);
+  cloche_audit_log_append_fields (log, event, session, g_variant_builder_end (&builder));
+}
+
+/* @removed: (element-type ClocheSessionEntry): the sessions a cleanup removed */
+void
+cloche_audit_cleanup (ClocheAuditLog *log,
+                      GPtrArray      *removed,
+                      guint64         freed)
+{
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  g_auto(GStrv) list = NULL;
+
+  if (log == NULL)
+    return;
+  for (guint i = 0; i < removed->len; i++)
+    {
+      ClocheSessionEntry *entry = g_ptr_array_index (removed, i);
+
+      g_strv_builder_add (ids, cloche_session_get_id (entry->session));
+    }
+  list = g_strv_builder_end (ids);
+  cloche_audit_log_append (log, "cleanup", NULL,
+                           "what", g_variant_new_string ("stale sessions"),
+                           "sessions", g_variant_new_strv ((const char * const *) list, -1),
+                           "count", g_variant_new_uint32 (removed->len),
+                           "bytes", g_variant_new_uint64 (freed),
+                           NULL);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "cloche-audit-log.h"
+#include "cloche-sandbox.h"
+
+G_BEGIN_DECLS
+
+/*
+ * The sandbox's events, one function each, so that the sandbox's own code
+ * makes one call where something happens. Every function takes a %NULL log
+ * and then does nothing. docs/audit.md lists the events and their fields.
+ */
+
+void cloche_audit_events_attach   (ClocheAuditLog      *log,
+                                   ClocheSandbox       *sandbox);
+void cloche_audit_session_opened  (ClocheAuditLog      *log,
+                                   ClocheSession       *session,
+                                   const GError        *error);
+void cloche_audit_session_closed  (ClocheAuditLog      *log,
+                                   ClocheSession       *session);
+void cloche_audit_command         (ClocheAuditLog      *log,
+                                   const char          *session,
+                                   const char * const  *argv,
+                                   const char          *cwd,
+                                   int                  exit_code,
+                                   gint64               duration_us,
+                                   const GError        *error);
+void cloche_audit_mount           (ClocheAuditLog      *log,
+                                   const char          *event,
+                                   const char          *session,
+                                   const char          *host_path,
+                                   const char          *guest_path,
+                                   gboolean             readonly,
+                                   const GError        *error);
+void cloche_audit_cleanup         (ClocheAuditLog      *log,
+                                   GPtrArray           *removed,
+                                   guint64              freed);
+
+G_END_DECLS

@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The doctor's checks: one function each, in the order people should read
+ * them (what the VM runs on first, then what it boots, then what it
+ * does). Each fills in one result: a status, a CLOCHE_ERROR code naming the
+ * cause, a one-line finding and a fix in plain words. They run in a worker
+ * thread on a ClocheDoctorContext copied beforehand, so they may block
+ * (hash the bundle, run qemu --version) and never touch the main loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/statvfs.h>
+
+#include <json-glib/json-glib.h>
+
+#include "cloche-accel.h"
+#include "cloche-bundle.h"
+#include "cloche-doctor-private.h"
+#include "cloche-error.h"
+
+#define QEMU_PROGRAM "qemu-system-x86_64"
+#define TCG_COST "the sandbox runs under software emulation (TCG) instead, 10-50x slower: " \
+                 "boots take seconds and commands crawl"
+
+typedef void (*CheckFunc) (const ClocheDoctorContext *context,
+                           ClocheDoctorResult        *result);
+
+/* Results */
+
+static void G_GNUC_PRINTF (2, 3)
+set_ok (ClocheDoctorResult *result,
+        const char         *format,
+        ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  result->status = CLOCHE_DOCTOR_OK;
+  result->code = 0;
+  g_free (result->finding);
+  result->finding = g_strdup_vprintf (format, args);
+  va_end (args);
+}
+
+static void G_GNUC_PRINTF (5, 6)
+set_problem (ClocheDoctorResult *result,
+             ClocheDoctorStatus  status,
+             int                 code,
+             const char         *fix,
+             const char         *format,
+             ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  result->status = status;
+  result->code = code;
+  g_free (result->finding);
+  result->finding = g_strdup_vprintf (format, args);
+  g_free (result->fix);
+  result->fix = g_strdup (fix);
+  va_end (args);
+}
+
+/* KVM */
+
+/* Inside a VM (the "hypervisor" CPU flag) without vmx/svm passed through,
+ * the missing /dev/kvm is the host's nested-virtualization setting. */
+static gboolean
+nested_virtualization_off (const ClocheDoctorContext *context)
+{
+  g_autofree char *cpuinfo = NULL;
+  g_autoptr(GRegex) flags = NULL;
+  g_autoptr(GMatchInfo) match = NULL;
+  gboolean guest = FALSE, virt = FALSE;
+
+  if (!g_file_get_contents (context->cpuinfo != NULL ? context->cpuinfo : "/proc/cpuinfo",
+                            &cpuinfo, NULL, NULL))
+    return FALSE;
+  flags = g_regex_new ("^flags\\s*:(.*)$", G_REGEX_MULTILINE, 0, NULL);
+  if (!g_regex_match (flags, cpuinfo, 0, &match))
+    return FALSE;
+  {
+    g_autofree char *line = g_match_info_fetch (match, 1);
+    g_auto(GStrv) words = g_strsplit (line, " ", -1);
+
+    guest = g_strv_contains ((const char * const *) words, "hypervisor");
+    virt = g_strv_contains ((const char * const *) words, "vmx")
+           || g_strv_contains ((const char * const *) words, "svm");
+  }
+  return guest && !virt;
+}
+
+static void
+check_kvm (const ClocheDoctorContext *context,
+           ClocheDoctorResult        *result)
+{
+  g_autofree char *reason = NULL;
+  int code = 0;
+
+  if (cloche_accel_probe (context->kvm_device, &code, &reason))
+    {
+      set_ok (result, "KVM is usable: the sandbox runs with hardware virtualization");
+      return;
+    }
+  /* A warning, not a failure: the sandbox still works, only slower. */
+  if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
+    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                 "This computer is itself a virtual machine: have nested virtualization turned "
+                 "on in the host that runs it (or ask its provider), then restart it.",
+                 "No KVM device: this machine is a virtual machine without nested "
+                 "virtualization; " TCG_COST);
+  else if (code == CLOCHE_ERROR_KVM_MISSING)
+    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                 "Turn on hardware virtualization (Intel VT-x or AMD-V, sometimes called SVM) "
+                 "in the computer's firmware settings, then restart.",
+                 "No KVM device (%s); " TCG_COST,
+                 context->kvm_device != NULL ? context->kvm_device : "/dev/kvm");
+  else if (code == CLOCHE_ERROR_KVM_DENIED)
+    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                 "Add your user to the group that owns the KVM device (usually: "
+                 "sudo usermod -aG kvm $USER), then log out and in again.",
+                 "%s", reason);
+  else
+    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                 "Turn on hardware virtualization in the firmware settings, or quit the other "
+                 "hypervisor (VirtualBox, VMware) that holds it.",
+                 "%s", reason);
+}
+
+/* QEMU */
+
+/* Runs QEMU with @args; its stdout, or NULL with the result filled in. */
+static char *
+run_qemu (const char          *qemu,
+          const char          *arg1,
+          const char          *arg2,
+          ClocheDoctorResult  *result)
+{
+  const char *argv[] = { qemu, arg1, arg2, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  char *out = NULL;
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                     &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    {
+      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
+                   "Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86).",
+                   "%s %s does not run: %s%s%s", qemu, arg1, error->message,
+                   err != NULL && err[0] ? ": " : "", err != NULL ? g_strstrip (err) : "");
+      g_free (out);
+      return NULL;
+    }
+  return out;
+}
+
+static char *
+find_qemu (ClocheDoctorResult *result)
+{
+  char *qemu = g_find_program_in_path (QEMU_PROGRAM);
+
+  if (qemu == NULL)
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_MISSING,
+                 "Install QEMU (on Debian and Ubuntu: sudo apt install qemu-system-x86).",
+                 QEMU_PROGRAM " is not installed, or not in the PATH the Cloche service "
+                 "runs with (%s)", g_getenv ("PATH") != NULL ? g_getenv ("PATH") : "no PATH");
+  return qemu;
+}
+
+static void
+check_qemu (const ClocheDoctorContext *context,
+            ClocheDoctorResult        *result)
+{
+  g_autofree char *qemu = find_qemu (result);
+  g_autofree char *out = NULL;
+  g_autoptr(GRegex) regex = g_regex_new ("version (\\d+)\\.(\\d+)(\\.\\d+)?", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *version = NULL;
+  g_autofree char *major_text = NULL;
+  g_autofree char *minor_text = NULL;
+  guint major, minor;
+
+  if (qemu == NULL || (out = run_qemu (qemu, "--version", NULL, result)) == NULL)
+    return;
+  if (!g_regex_match (regex, out, 0, &match))
+    {
+      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
+                   "Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86).",
+                   "%s --version printed no version: \"%s\"", qemu, g_strstrip (out));
+      return;
+    }
+  version = g_match_info_fetch (match, 0);
+  major_text = g_match_info_fetch (match, 1);
+  minor_text = g_match_info_fetch (match, 2);
+  major = (guint) g_ascii_strtoull (major_text, NULL, 10);
+  minor = (guint) g_ascii_strtoull (minor_text, NULL, 10);
+  if (major < CLOCHE_DOCTOR_QEMU_MIN_MAJOR
+      || (major == CLOCHE_DOCTOR_QEMU_MIN_MAJOR && minor < CLOCHE_DOCTOR_QEMU_MIN_MINOR))
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_TOO_OLD,
+                 "Install QEMU 7.2 or newer (Debian 12 and Ubuntu 23.04 have it).",
+                 "%s is %s; Cloche needs 7.2 or newer (hot-plugged virtiofs folders, "
+                 "free page reporting)", qemu, version + strlen ("version "));
+  else
+    set_ok (result, "%s, %s", qemu, version);
+}
+
+/* What the command line in cloche-vm-command.c asks QEMU for. */
+static const char * const required_devices[] = {
+  "virtio-serial-pci", "virtserialport", "virtio-balloon-pci", "virtio-net-pci",
+  "pcie-root-port", "vhost-user-fs-pci", NULL,
+};
+
+/* Whether `qemu -device help` lists @name: lines read name "NAME", … */
+static gboolean
+lists_device (const char *help,
+              const char *name)
+{
+  g_autofree char *needle = g_strdup_printf ("name \"%s\"", name);
+
+  return strstr (help, needle) != NULL;
+}
+
+/* Whether `qemu -machine help` lists @name: lines start with NAME and spaces. */
+static gboolean
+lists_machine (const char *help,
+               const char *name)
+{
+  g_autofree char *needle = g_strdup_printf ("\n%s ", name);
+
+  return strstr (help, needle) != NULL || (g_str_has_prefix (help, name)
+                                           && help[strlen (name)] == ' ');
+}
+
+static void
+check_qemu_devices (const ClocheDoctorContext *context,
+                    ClocheDoctorResult        *result)
+{
+  g_autofree char *qemu = find_qemu (result);
+  g_autofree char *devices = NULL;
+  g_autofree char *machines = NULL;
+  g_autoptr(GStrvBuilder) missing = g_strv_builder_new ();
+  g_auto(GStrv) list = NULL;
+  g_autofree char *joined = NULL;
+
+  if (qemu == NULL || (devices = run_qemu (qemu, "-device", "help", result)) == NULL
+      || (machines = run_qemu (qemu, "-machine", "help", result)) == NULL)
+    return;
+  for (guint i = 0; required_devices[i] != NULL; i++)
+    if (!lists_device (devices, required_devices[i]))
+      g_strv_builder_add (missing, required_devices[i]);
+  if (!lists_machine (machines, "q35"))
+    g_strv_builder_add (missing, "machine q35");
+  list = g_strv_builder_end (missing);
+  if (list[0] == NULL)
+    {
+      set_ok (result, "QEMU has every device the sandbox uses (%u)",
+              g_strv_length ((GStrv) required_devices) + 1);
+      return;
+    }
+  joined = g_strjoinv (", ", list);
+  set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_DEVICE_MISSING,
+               "Install the full QEMU for PCs (on Debian: sudo apt install qemu-system-x86); "
+               "a QEMU built with fewer devices cannot run the sandbox.",
+               "%s lacks what the sandbox needs: %s", qemu, joined);
+}
+
+/* Bundle */
+
+static gboolean
+hash_file (const char  *path,
+           char       **sha256,
+           GError     **error)
+{
+  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  g_autoptr(GFileInputStream) stream = g_file_read (file, NULL, error);
+  g_autofree guchar *buffer = g_malloc (1 << 20);
+  gssize got;
+
+  if (stream == NULL)
+    return FALSE;
+  while ((got = g_input_stream_read (G_INPUT_STREAM (stream), buffer, 1 << 20, NULL, error)) > 0)
+    g_checksum_update (checksum, buffer, got);
+  if (got < 0)
+    return FALSE;
+  *sha256 = g_strdup (g_checksum_get_string (checksum));
+  return TRUE;
+}
+
+/* The first file whose sha256 differs from the manifest's, or NULL. */
+static char *
+find_corrupt_file (const char  *dir,
+                   JsonArray   *files,
+                   guint       *verified,
+                   GError     **error)
+{
+  for (guint i = 0; i < json_array_get_length (files); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (files, i);
+      const char *name = json_object_get_string_member_with_default (entry, "path", "");
+      const char *expected = json_object_get_string_member_with_default (entry, "sha256", NULL);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      g_autofree char *actual = NULL;
+
+      if (expected == NULL)
+        continue;
+      if (!hash_file (path, &actual, error))
+        return NULL;
+      if (g_ascii_strcasecmp (actual, expected) != 0)
+        return g_strdup_printf ("%s has sha256 %.12s…, the manifest says %.12s…",
+                                name, actual, expected);
+      (*verified)++;
+    }
+  return NULL;
+}
+
+static void
+verify_bundle_hashes (const ClocheDoctorContext *context,
+                      ClocheBundle              *bundle,
+                      ClocheDoctorResult        *result)
+{
+  g_autofree char *manifest = g_build_filename (context->bundle_path, "manifest.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *corrupt = NULL;
+  JsonArray *files;
+  guint verified = 0;
+
+  /* cloche_bundle_load() has read it already: it parses. */
+  if (!json_parser_load_from_mapped_file (parser, manifest, &error))
+    files = NULL;
+  else
+    files = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                          "files");
+  if (files != NULL)
+    corrupt = find_corrupt_file (context->bundle_path, files, &verified, &error);
+  if (corrupt != NULL || error != NULL)
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_CORRUPT,
+                 "The bundle's files were changed or damaged on disk: reinstall the bundle.",
+                 "The bundle at %s is damaged: %s", context->bundle_path,
+                 corrupt != NULL ? corrupt : error->message);
+  else
+    set_ok (result, "%s %s at %s: %u files, sha256 verified",
+            cloche_bundle_get_name (bundle), cloche_bundle_get_version (bundle),
+            context->bundle_path, verified);
+}
+
+static void
+check_bundle (const ClocheDoctorContext *context,
+              ClocheDoctorResult        *result)
+{
+  g_autofree char *manifest = g_build_filename (context->bundle_path, "manifest.json", NULL);
+  g_autoptr(ClocheBundle) bundle = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
+    {
+      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_MISSING,
+                   "Install the sandbox bundle (Install sandbox in the app, or build one with "
+                   "tools/build-bundle), or point the service at it with --bundle.",
+                   "No sandbox bundle at %s (no manifest.json)", context->bundle_path);
+      return;
+    }
+  bundle = cloche_bundle_load (context->bundle_path, &error);
+  if (bundle == NULL)
+    {
+      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "Reinstall the sandbox bundle: files are missing or cut short.",
+                   "%s", error->message);
+      return;
+    }
+  verify_bundle_hashes (context, bundle, result);
+}
+
+/* Disk */
+
+/* The folder itself, or the nearest parent that exists. */
+static char *
+existing_ancestor (const char *path)
+{
+  char *dir = g_strdup (path);
+
+  while (!g_file_test (dir, G_FILE_TEST_IS_DIR) && strcmp (dir, "/") != 0)
+    {
+      char *parent = g_path_get_dirname (dir);
+
+      g_free (dir);
+      dir = parent;
+    }
+  return dir;
+}
+
+static void
+check_disk (const ClocheDoctorContext *context,
+            ClocheDoctorResult        *result)
+{
+  g_autofree char *dir = existing_ancestor (context->state_dir);
+  g_autofree char *free_text = NULL;
+  g_autofree char *need_text = NULL;
+  struct statvfs st;
+  guint64 free_bytes;
+
+  if (statvfs (dir, &st) != 0)
+    {
+      set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_DISK_LOW,
+                   "Check that the folder exists and can be read.",
+                   "Cannot measure the free space at %s: %s", dir, g_strerror (errno));
+      return;
+    }
+  free_bytes = (guint64) st.f_bavail * st.f_frsize;
+  free_text = g_format_size_full (free_bytes, G_FORMAT_SIZE_IEC_UNITS);
+  if (free_bytes >= context->disk_warning_bytes)
+    {
+      set_ok (result, "%s free at %s", free_text, dir);
+      return;
+    }
+  need_text = g_format_size_full (free_bytes < context->disk_failure_bytes
+                                  ? context->disk_failure_bytes : context->disk_warning_bytes,
+                                  G_FORMAT_SIZE_IEC_UNITS);
+  set_problem (result,
+               free_bytes < context->disk_failure_bytes ? CLOCHE_DOCTOR_FAILURE
+                                                        : CLOCHE_DOCTOR_WARNING,
+               CLOCHE_ERROR_DISK_LOW,
+               "Free space on that disk: clean up stale sessions (clochectl cleanup), empty "
+               "the trash, or remove large files you no longer need.",
+               "Only %s free at %s, below the %s that sessions and the VM's files need",
+               free_text, dir, need_text);
+}
+
+/* Stale sessions */
+
+static void
+check_stale_sessions (const ClocheDoctorContext *context,
+                      ClocheDoctorResult        *result)
+{
+  g_autofree char *size = NULL;
+
+  if (!context->stale_known)
+    {
+      set_ok (result, "Not measured");
+      return;
+    }
+  if (context->stale_count == 0)
+    {
+      set_ok (result, "No stale sessions");
+      return;
+    }
+  size = g_format_size_full (context->stale_bytes, G_FORMAT_SIZE_IEC_UNITS);
+  set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_STALE_SESSIONS,
+               "Clean them up: Clean up on the Sessions page, or clochectl cleanup. "
+               "Pin a session to keep it.",
+               "%u stale session%s take%s %s", context->stale_count,
+               context->stale_count == 1 ? "" : "s", context->stale_count == 1 ? "s" : "",
+               size);
+}
+
+/* Guest agent */
+
+static const char *
+last_console_line (const ClocheDoctorContext *context)
+{
+  guint n = context->console_tail != NULL ? g_strv_length (context->console_tail) : 0;
+
+  return n > 0 ? context->console_tail[n - 1] : NULL;
+}
+
+static void
+check_agent (const ClocheDoctorContext *context,
+             ClocheDoctorResult        *result)
+{
+  const GError *error = context->vm_error;
+  const char *last = last_console_line (context);
+  g_autofree char *console = last != NULL ? g_strdup_printf ("; the console's last line: \"%s\"", last)
+                                          : g_strdup ("; the guest console is empty");
+
+  g_strfreev (result->details);
+  result->details = g_strdupv (context->console_tail);
+  if (context->vm_running)
+    set_ok (result, "The guest agent answered when the VM booted");
+  else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT))
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_TIMEOUT,
+                 "The bundle's guest does not start qemu-guest-agent: reinstall the bundle. "
+                 "If the console shows the guest still booting, the host is too slow for the "
+                 "agent timeout: raise it (cloche-daemon --agent-timeout).",
+                 "The guest agent did not answer when the VM last booted%s", console);
+  else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL))
+    /* The error quotes what came instead of JSON; its message is the finding. */
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_PROTOCOL,
+                 "Something other than qemu-guest-agent writes to the agent port "
+                 "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
+                 "the guest's init starts on that port.",
+                 "%s", error->message);
+  else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED))
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_CRASHED,
+                 "Look at the console lines below for the cause (a kernel panic, out of "
+                 "memory); reinstall the bundle if the kernel cannot boot.",
+                 "The VM crashed: %s", error->message);
+  else
+    set_ok (result, "Not checked yet: the VM has not booted since the service started");
+}
+
+/* Mounts */
+
+static void
+check_mounts (const ClocheDoctorContext *context,
+              ClocheDoctorResult        *result)
+{
+  g_autoptr(GStrvBuilder) gone = g_strv_builder_new ();
+  g_auto(GStrv) list = NULL;
+  g_autofree char *joined = NULL;
+
+  for (guint i = 0; context->mounts != NULL && i < context->mounts->len; i++)
+    {
+      ClocheDoctorMount *mount = g_ptr_array_index (context->mounts, i);
+
+      if (!g_file_test (mount->path, G_FILE_TEST_IS_DIR))
+        {
+          g_autofree char *item = g_strdup_printf ("%s (session %s)", mount->path,
+                                                   mount->session);
+          g_strv_builder_add (gone, item);
+        }
+    }
+  list = g_strv_builder_end (gone);
+  if (list[0] == NULL)
+    {
+      set_ok (result, "Every mounted folder of the open sessions exists (%u)",
+              context->mounts != NULL ? context->mounts->len : 0);
+      return;
+    }
+  joined = g_strjoinv (", ", list);
+  g_strfreev (result->details);
+  result->details = g_strdupv (list);
+  set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_MOUNT_MISSING,
+               "The folder was moved or deleted on the host while a session had it mounted: "
+               "put it back, or close the session and open a new one with the folder's new "
+               "place.",
+               "Mounted folder%s no longer there: %s", list[1] != NULL ? "s" : "", joined);
+}
+
+/* The table. The order is the order of the report. */
+static const struct
+{
+  const char *id;
+  const char *title;
+  CheckFunc   func;
+} checks[] = {
+  { "kvm",            "Hardware virtualization", check_kvm },
+  { "qemu",           "QEMU",                    check_qemu },
+  { "qemu-devices",   "QEMU devices",            check_qemu_devices },
+  { "bundle",         "Sandbox bundle",          check_bundle },
+  { "disk",           "Free disk space",         check_disk },
+  { "stale-sessions", "Stale sessions",          check_stale_sessions },
+  { "agent",          "Guest agent",             check_agent },
+  { "mounts",         "Mounted folders",         check_mounts },
+  /* Reserved for the lead, with the egress proxy and the policy file:
+   * { "egress", "Egress proxy", check_egress },   relay or proxy unreachable
+   * { "policy", "Policy file",  check_policy },   a policy file refused, and why
+   * Each needs only a CheckFunc here and, if it has to, a field in
+   * ClocheDoctorContext filled in by cloche-doctor.c's gather step. */
+};
+
+const char * const *
+cloche_doctor_list_checks (void)
+{
+  static const char *ids[G_N_ELEMENTS (checks) + 1];
+
+  for (guint i = 0; i < G_N_ELEMENTS (checks); i++)
+    ids[i] = checks[i].id;
+  return ids;
+}
+
+/**
+ * cloche_doctor_run_checks:
+ * @only: (nullable): the ids of the checks to run; %NULL or empty for all
+ *
+ * Runs the checks one after the other; blocks. Call it in a worker thread.
+ *
+ * Returns: (transfer full) (element-type ClocheDoctorResult): one result
+ *   per check run, in the table's order
+ */
+GPtrArray *
+cloche_doctor_run_checks (const ClocheDoctorContext *context,
+                          const char * const        *only)
+{
+  GPtrArray *results = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_doctor_result_free);
+
+  for (guint i = 0; i < G_N_ELEMENTS (checks); i++)
+    {
+      ClocheDoctorResult *result;
+
+      if (only != NULL && only[0] != NULL && !g_strv_contains (only, checks[i].id))
+        continue;
+      result = cloche_doctor_result_new (checks[i].id, checks[i].title);
+      checks[i].func (context, result);
+      g_ptr_array_add (results, result);
+    }
+  return results;
+}
