@@ -25,7 +25,7 @@ json_field () {
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-echo "1..10"
+echo "1..11"
 home=$work/home
 mkdir -p "$home/state" "$home/data"
 start_daemon () {
@@ -78,6 +78,11 @@ allocated=$("$ctl" bundle info --json | json_field allocated)
 out=$("$ctl" bundle remove)
 [ $? -eq 0 ] && [[ "$out" == *"($allocated bytes)"* ]] && [ ! -e "$work/moved" ]
 ok $? "remove reports the bytes it measured before ($allocated) and deletes the files"
+
+audit=$(XDG_STATE_HOME=$home/state "$ctl" audit --json)
+grep '"event":"bundle.remove"' <<< "$audit" | grep -q "\"bytes-freed\":$allocated" &&
+  grep '"event":"bundle.relocate"' <<< "$audit" | grep -q '"ok":true'
+ok $? "the audit log has the move and the removal with the bytes freed"
 
 "$ctl" bundle install /nonexistent 2> "$work/bad"
 [ $? -eq 1 ] && grep -q "No bundle at /nonexistent" "$work/bad"

@@ -16,6 +16,16 @@
 #include "cloche-test-daemon.h"
 
 static ClocheTestDaemon *daemon_under_test;
+
+static gboolean
+audit_has (const char *text)
+{
+  g_autofree char *path = g_build_filename (daemon_under_test->home, "state", "cloche",
+                                            "audit.jsonl", NULL);
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, text) != NULL;
+}
 static ClocheDbusPolicy *policy;
 static char *admin_path;
 
@@ -142,6 +152,8 @@ test_bad_file_keeps_old (void)
   assert_effective ("vm.idle_timeout_s", "42", "user");
   assert_effective ("egress.allow", "['pypi.org:443', '*.debian.org']", "user");
   g_assert_cmpuint (cloche_dbus_daemon_get_idle_timeout (daemon_under_test->proxy), ==, 42);
+  /* The refusal is in the audit log too, written by its own thread. */
+  CLOCHE_TEST_WAIT_FOR (audit_has ("\"event\":\"policy.refused\""), 10);
 }
 
 static void

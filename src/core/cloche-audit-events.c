@@ -242,3 +242,35 @@ cloche_audit_cleanup (ClocheAuditLog *log,
                            "bytes", g_variant_new_uint64 (freed),
                            NULL);
 }
+
+/* Each change of the policy in force, and each refusal of a file (the
+ * policy notifies a refusal once, and a refused file changes nothing). */
+static void
+on_policy_changed (ClochePolicy   *policy,
+                   ClocheAuditLog *log)
+{
+  cloche_audit_log_append_fields (log, "policy.applied", NULL, NULL);
+}
+
+static void
+on_policy_refusal (ClochePolicy   *policy,
+                   GParamSpec     *pspec,
+                   ClocheAuditLog *log)
+{
+  const char *refusal = cloche_policy_get_last_refusal (policy);
+
+  if (refusal[0] != '\0')
+    cloche_audit_log_append (log, "policy.refused", NULL,
+                             "problems", g_variant_new_string (refusal), NULL);
+}
+
+void
+cloche_audit_events_attach_policy (ClocheAuditLog *log,
+                                   ClochePolicy   *policy)
+{
+  g_return_if_fail (CLOCHE_IS_AUDIT_LOG (log));
+  g_return_if_fail (CLOCHE_IS_POLICY (policy));
+
+  g_signal_connect_object (policy, "changed", G_CALLBACK (on_policy_changed), log, 0);
+  g_signal_connect_object (policy, "notify::last-refusal", G_CALLBACK (on_policy_refusal), log, 0);
+}

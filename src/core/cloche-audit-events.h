@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cloche-audit-log.h"
+#include "cloche-policy.h"
 #include "cloche-sandbox.h"
 
 G_BEGIN_DECLS
@@ -14,6 +15,8 @@ G_BEGIN_DECLS
 
 void cloche_audit_events_attach   (ClocheAuditLog      *log,
                                    ClocheSandbox       *sandbox);
+void cloche_audit_events_attach_policy (ClocheAuditLog *log,
+                                   ClochePolicy        *policy);
 void cloche_audit_session_opened  (ClocheAuditLog      *log,
                                    ClocheSession       *session,
                                    const GError        *error);

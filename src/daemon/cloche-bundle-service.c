@@ -14,7 +14,65 @@ struct _ClocheBundleService
   GObject             parent_instance;
   ClocheBundleManager *manager;
   ClocheDbusBundle    *skeleton;
+  ClocheAuditLog      *audit;     /* nullable */
 };
+
+/* A changing operation's call, kept until it ends, for its reply and its
+ * line in the audit log. */
+typedef struct
+{
+  ClocheBundleService   *self;
+  GDBusMethodInvocation *invocation;
+  char                  *event;
+  char                  *target;    /* the source or the new location */
+} Operation;
+
+static Operation *
+operation_new (ClocheBundleService   *self,
+               GDBusMethodInvocation *invocation,
+               const char            *event,
+               const char            *target)
+{
+  Operation *op = g_new0 (Operation, 1);
+
+  op->self = g_object_ref (self);
+  op->invocation = g_object_ref (invocation);
+  op->event = g_strdup (event);
+  op->target = g_strdup (target);
+  return op;
+}
+
+static void
+operation_free (Operation *op)
+{
+  g_object_unref (op->self);
+  g_object_unref (op->invocation);
+  g_free (op->event);
+  g_free (op->target);
+  g_free (op);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Operation, operation_free)
+
+static void
+operation_audit (Operation    *op,
+                 const GError *error,
+                 guint64       freed)
+{
+  g_auto(GVariantBuilder) fields = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  if (op->target != NULL)
+    g_variant_builder_add (&fields, "{sv}", "target", g_variant_new_string (op->target));
+  g_variant_builder_add (&fields, "{sv}", "location",
+                         g_variant_new_string (cloche_bundle_manager_get_location (op->self->manager)));
+  g_variant_builder_add (&fields, "{sv}", "ok", g_variant_new_boolean (error == NULL));
+  if (error != NULL)
+    g_variant_builder_add (&fields, "{sv}", "error", g_variant_new_string (error->message));
+  if (g_str_equal (op->event, "bundle.remove") && error == NULL)
+    g_variant_builder_add (&fields, "{sv}", "bytes-freed", g_variant_new_uint64 (freed));
+  cloche_audit_log_append_fields (op->self->audit, op->event, NULL,
+                                  g_variant_builder_end (&fields));
+}
 
 G_DEFINE_FINAL_TYPE (ClocheBundleService, cloche_bundle_service, G_TYPE_OBJECT)
 
@@ -196,12 +254,13 @@ on_installed (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(Operation) op = user_data;
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
   ok = cloche_bundle_manager_install_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
-  reply (invocation, ok, error);
+  operation_audit (op, error, 0);
+  reply (op->invocation, ok, error);
 }
 
 static gboolean
@@ -211,7 +270,7 @@ handle_install (ClocheBundleService   *self,
                 const char            *location)
 {
   cloche_bundle_manager_install_async (self->manager, source, location, NULL, on_installed,
-                                       g_object_ref (invocation));
+                                       operation_new (self, invocation, "bundle.install", source));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -220,12 +279,13 @@ on_relocated (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(Operation) op = user_data;
   g_autoptr(GError) error = NULL;
   gboolean ok;
 
   ok = cloche_bundle_manager_relocate_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
-  reply (invocation, ok, error);
+  operation_audit (op, error, 0);
+  reply (op->invocation, ok, error);
 }
 
 static gboolean
@@ -234,7 +294,7 @@ handle_relocate (ClocheBundleService   *self,
                  const char            *location)
 {
   cloche_bundle_manager_relocate_async (self->manager, location, NULL, on_relocated,
-                                        g_object_ref (invocation));
+                                        operation_new (self, invocation, "bundle.relocate", location));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -245,15 +305,17 @@ on_removed (GObject      *object,
             GAsyncResult *result,
             gpointer      user_data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(Operation) op = user_data;
   g_autoptr(GError) error = NULL;
   guint64 freed = 0;
+  gboolean ok;
 
-  if (!cloche_bundle_manager_remove_finish (CLOCHE_BUNDLE_MANAGER (object), result, &freed,
-                                            &error))
-    g_dbus_method_invocation_return_gerror (invocation, error);
+  ok = cloche_bundle_manager_remove_finish (CLOCHE_BUNDLE_MANAGER (object), result, &freed, &error);
+  operation_audit (op, error, freed);
+  if (!ok)
+    g_dbus_method_invocation_return_gerror (op->invocation, error);
   else
-    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(t)", freed));
+    g_dbus_method_invocation_return_value (op->invocation, g_variant_new ("(t)", freed));
 }
 
 static gboolean
@@ -262,7 +324,7 @@ handle_remove (ClocheBundleService   *self,
                gboolean               force)
 {
   cloche_bundle_manager_remove_async (self->manager, force, NULL, on_removed,
-                                      g_object_ref (invocation));
+                                      operation_new (self, invocation, "bundle.remove", NULL));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -333,6 +395,7 @@ cloche_bundle_service_dispose (GObject *object)
 
   g_clear_object (&self->skeleton);
   g_clear_object (&self->manager);
+  g_clear_object (&self->audit);
 
   G_OBJECT_CLASS (cloche_bundle_service_parent_class)->dispose (object);
 }
@@ -382,4 +445,17 @@ cloche_bundle_service_new (ClocheBundleManager *manager)
                            G_CONNECT_SWAPPED);
   sync_properties (self);
   return self;
+}
+
+/**
+ * cloche_bundle_service_set_audit_log:
+ * @audit: (nullable): where installs, moves and removals are recorded
+ */
+void
+cloche_bundle_service_set_audit_log (ClocheBundleService *self,
+                                     ClocheAuditLog      *audit)
+{
+  g_return_if_fail (CLOCHE_IS_BUNDLE_SERVICE (self));
+
+  g_set_object (&self->audit, audit);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "cloche-audit-log.h"
+
 #include <gio/gio.h>
 
 #include "cloche-bundle-manager.h"
@@ -15,5 +17,7 @@ gboolean             cloche_bundle_service_export   (ClocheBundleService  *self,
                                                      GDBusConnection      *connection,
                                                      GError              **error);
 void                 cloche_bundle_service_unexport (ClocheBundleService  *self);
+void                 cloche_bundle_service_set_audit_log (ClocheBundleService *self,
+                                                          ClocheAuditLog      *audit);
 
 G_END_DECLS

@@ -248,6 +248,9 @@ main (int   argc,
   g_signal_connect (bundle_manager, "notify::operation", G_CALLBACK (on_bundle_operation), &daemon);
   daemon.policy_service = cloche_policy_service_new (policy);
   daemon.bundle_service = cloche_bundle_service_new (bundle_manager);
+  cloche_bundle_service_set_audit_log (daemon.bundle_service, audit);
+  if (audit != NULL)
+    cloche_audit_events_attach_policy (audit, policy);
   doctor = cloche_doctor_new (sandbox);
   daemon.doctor_service = cloche_doctor_service_new (doctor, cloche_sandbox_get_vm (sandbox));
 
