@@ -10,10 +10,6 @@ G_BEGIN_DECLS
 /* Decisions kept for clients that ask later (GetDecisions). */
 #define CLOCHE_EGRESS_DECISION_HISTORY 1000
 
-/* The address the guest sends its proxy requests to (QEMU's guestfwd). */
-#define CLOCHE_EGRESS_GUEST_ADDRESS "10.0.2.100"
-#define CLOCHE_EGRESS_GUEST_PORT    3128
-
 /**
  * ClocheEgressDecision:
  *

@@ -29,6 +29,9 @@ ClocheGuestAgent *cloche_vm_get_guest_agent        (ClocheVm             *self);
 ClocheQmpClient  *cloche_vm_get_qmp_client         (ClocheVm             *self);
 void              cloche_vm_set_memory_mib         (ClocheVm             *self,
                                                     guint                 mib);
+void              cloche_vm_set_egress             (ClocheVm             *self,
+                                                    const char           *relay_path,
+                                                    const char           *socket_path);
 void              cloche_vm_start_async            (ClocheVm             *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
