@@ -323,3 +323,29 @@ cloche_egress_rules_decide (ClocheEgressRules  *self,
     *rule = self->default_allow ? "default allow" : "default deny";
   return self->default_allow;
 }
+
+static void
+add_texts (GStrvBuilder *builder,
+           GArray       *rules)
+{
+  for (guint i = 0; i < rules->len; i++)
+    g_strv_builder_add (builder, g_array_index (rules, Rule, i).text);
+}
+
+/**
+ * cloche_egress_rules_dup_texts:
+ *
+ * Returns: (transfer full): every rule as a decision names it ("deny …",
+ *   "allow …"), in the order they are looked at: deny rules first
+ */
+GStrv
+cloche_egress_rules_dup_texts (ClocheEgressRules *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (self), NULL);
+
+  add_texts (builder, self->deny);
+  add_texts (builder, self->allow);
+  return g_strv_builder_end (builder);
+}

@@ -18,6 +18,7 @@ gboolean           cloche_egress_rules_decide      (ClocheEgressRules   *self,
                                                     const char          *host,
                                                     guint16              port,
                                                     const char         **rule);
+GStrv              cloche_egress_rules_dup_texts   (ClocheEgressRules   *self);
 gboolean           cloche_egress_rule_check        (const char          *rule,
                                                     GError             **error);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "cloche-bundle.h"
+#include "cloche-egress-service.h"
 #include "cloche-monitor-service.h"
 #include "cloche-sandbox.h"
 #include "cloche-service.h"
@@ -19,6 +20,7 @@ typedef struct
   GMainLoop     *loop;
   ClocheService *service;
   ClocheMonitorService *monitor_service;
+  ClocheEgressService *egress_service;
   int            exit_status;
 } Daemon;
 
@@ -31,7 +33,8 @@ on_bus_acquired (GDBusConnection *connection,
   g_autoptr(GError) error = NULL;
 
   if (!cloche_service_export (daemon->service, connection, &error)
-      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error))
+      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
+      || !cloche_egress_service_export (daemon->egress_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -82,6 +85,49 @@ make_sandbox (const char *bundle_path,
   return sandbox;
 }
 
+/* Until the policy file sets them: deny everything but what --egress-allow
+ * names. */
+static ClocheEgressProxy *
+make_egress_proxy (const char * const *allow)
+{
+  g_autoptr(ClocheEgressRules) rules = NULL;
+  g_autoptr(GError) error = NULL;
+
+  rules = cloche_egress_rules_new (FALSE, allow, NULL, &error);
+  if (rules == NULL)
+    {
+      g_printerr ("cloche-daemon: --egress-allow: %s\n", error->message);
+      return NULL;
+    }
+  return cloche_egress_proxy_new (rules);
+}
+
+/* The guest's only way out. If it cannot be set up the daemon still runs
+ * the VM, with no network at all, and says why. */
+static void
+start_egress (ClocheEgressProxy *proxy,
+              ClocheVm          *vm)
+{
+  g_autofree char *socket_path = cloche_egress_proxy_default_socket_path ();
+  const char *relay = g_getenv ("CLOCHE_EGRESS_RELAY");
+  g_autoptr(GError) error = NULL;
+
+  if (relay == NULL)
+    relay = LIBEXECDIR "/cloche-egress-relay";
+  if (!g_file_test (relay, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_printerr ("cloche-daemon: %s is missing: the VM will have no network "
+                  "(reinstall Cloche, or set CLOCHE_EGRESS_RELAY)\n", relay);
+      return;
+    }
+  if (!cloche_egress_proxy_listen (proxy, socket_path, &error))
+    {
+      g_printerr ("cloche-daemon: %s: the VM will have no network\n", error->message);
+      return;
+    }
+  cloche_vm_set_egress (vm, relay, socket_path);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -90,6 +136,8 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(ClocheSandbox) sandbox = NULL;
   g_autofree char *bundle_path = NULL;
+  g_auto(GStrv) egress_allow = NULL;
+  g_autoptr(ClocheEgressProxy) egress = NULL;
   gboolean replace = FALSE;
   g_autoptr(ClocheMonitor) monitor = NULL;
   int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
@@ -104,6 +152,9 @@ main (int   argc,
       "Seconds to wait for the guest agent at boot (default 120)", "SECONDS" },
     { "memory-mib", 0, 0, G_OPTION_ARG_INT, &memory_mib,
       "Guest memory in MiB (default: a quarter of the host's, 1 to 4 GiB)", "MIB" },
+    { "egress-allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &egress_allow,
+      "Let the guest reach RULE (host, *.domain or *, optionally :port); repeatable. "
+      "Everything else is denied", "RULE" },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
       "Take the bus name over from a running daemon", NULL },
     { NULL }
@@ -124,12 +175,18 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
+  egress = make_egress_proxy ((const char * const *) egress_allow);
+  if (egress == NULL)
+    return EXIT_FAILURE;
   sandbox = make_sandbox (bundle_path, idle_timeout, agent_timeout);
   cloche_vm_set_memory_mib (cloche_sandbox_get_vm (sandbox), memory_mib);
+  start_egress (egress, cloche_sandbox_get_vm (sandbox));
   monitor = cloche_monitor_new (sandbox, NULL);
+  cloche_monitor_set_egress_proxy (monitor, egress);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
   daemon.monitor_service = cloche_monitor_service_new (monitor);
+  daemon.egress_service = cloche_egress_service_new (egress);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -143,8 +200,10 @@ main (int   argc,
   g_bus_unown_name (owner_id);
   cloche_service_unexport (daemon.service);
   cloche_monitor_service_unexport (daemon.monitor_service);
+  cloche_egress_service_unexport (daemon.egress_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  g_clear_object (&daemon.egress_service);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }
