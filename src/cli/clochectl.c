@@ -38,7 +38,9 @@ clochectl_usage (void)
               "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
               "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
               "  clochectl vm stop\n"
-              "  clochectl monitor [--json] [--once]\n");
+              "  clochectl monitor [--json] [--once]\n"
+              "  clochectl egress log [--follow] [--json]\n"
+              "  clochectl egress status [--json]\n");
   return 2;
 }
 
@@ -71,6 +73,7 @@ static const struct {
   { "vm", clochectl_vm },
   { "monitor", clochectl_monitor },
   { "cleanup", clochectl_cleanup },
+  { "egress", clochectl_egress },
 };
 
 static ClocheDbusDaemon *

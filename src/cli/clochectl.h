@@ -25,6 +25,7 @@ int      clochectl_exec          (ClocheDbusDaemon *daemon, int argc, char **arg
 int      clochectl_vm            (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_monitor       (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
 /* Sessions as a{sv} from the daemon, for people and for scripts. */
 char     *clochectl_format_age          (gint64    since_usec);
