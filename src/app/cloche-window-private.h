@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "cloche-egress-page.h"
 #include "cloche-monitor-page.h"
 #include "cloche-overview-page.h"
 #include "cloche-window.h"
@@ -10,6 +11,7 @@ G_BEGIN_DECLS
 /* For the UI tests. */
 ClocheOverviewPage *_cloche_window_get_overview_page (ClocheWindow *self);
 ClocheMonitorPage  *_cloche_window_get_monitor_page  (ClocheWindow *self);
+ClocheEgressPage   *_cloche_window_get_egress_page   (ClocheWindow *self);
 GtkStack           *_cloche_window_get_stack         (ClocheWindow *self);
 
 G_END_DECLS

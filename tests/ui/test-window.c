@@ -545,7 +545,7 @@ static void
 test_window_page_shortcuts (void)
 {
   const char *pages[][2] = { { "<Control>2", "sessions" }, { "<Control>3", "monitor" },
-                             { "<Control>1", "overview" } };
+                             { "<Control>5", "egress" }, { "<Control>1", "overview" } };
   ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
   GtkStack *stack = _cloche_window_get_stack (window);
 
