@@ -697,12 +697,54 @@ relay_client (Fixture  *fixture,
   g_subprocess_launcher_take_stdout_fd (launcher, pair[1]);
   relay = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
+  /* It hands the connection to the proxy and is gone before a byte moves:
+   * a relay that copied would wait here for the end of the connection. */
+  g_subprocess_wait_check (relay, NULL, &error);
+  g_assert_no_error (error);
   send_text (pair[0], request);
   g_assert_cmpint (shutdown (pair[0], SHUT_WR), ==, 0);
   *answer = receive_all (pair[0]);
   close (pair[0]);
+}
+
+/* stdin and stdout on two different sockets cannot be handed over as
+ * one: the relay copies, and passes each end of file on. */
+static void
+relay_copy_client (Fixture  *fixture,
+                   gpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\nabcd",
+                                              fixture->echo_port);
+  const char *argv[] = { g_getenv ("CLOCHE_EGRESS_RELAY"), fixture->socket_path, NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (0);
+  g_autoptr(GSubprocess) relay = NULL;
+  g_autoptr(GError) error = NULL;
+  char **answer = data;
+  int in[2], out[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in), ==, 0);
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out), ==, 0);
+  g_subprocess_launcher_take_stdin_fd (launcher, in[1]);
+  g_subprocess_launcher_take_stdout_fd (launcher, out[1]);
+  relay = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  send_text (in[0], request);
+  g_assert_cmpint (shutdown (in[0], SHUT_WR), ==, 0);
+  *answer = receive_all (out[0]);
+  close (in[0]);
+  close (out[0]);
   g_subprocess_wait_check (relay, NULL, &error);
   g_assert_no_error (error);
+}
+
+static void
+test_relay_copy (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+
+  run_client (fixture, relay_copy_client, &answer);
+  g_assert_cmpstr (answer, ==, "HTTP/1.1 200 Connection established\r\n\r\ngot 4 bytes\n");
 }
 
 static void
@@ -754,6 +796,7 @@ main (int   argc,
   ADD ("idle-tunnel", test_idle_tunnel);
   ADD ("too-many", test_too_many);
   ADD ("relay", test_relay);
+  ADD ("relay-copy", test_relay_copy);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
   return g_test_run ();

@@ -21,11 +21,14 @@
  */
 #include "config.h"
 
+#include <gio/gunixfdmessage.h>
+#include <unistd.h>
+
 #include "cloche-egress-proxy-private.h"
 #include "cloche-http-request.h"
 
 #define HEAD_CHUNK 4096
-#define PUMP_BUFFER (64 * 1024)
+#define PUMP_BUFFER (256 * 1024)
 
 typedef struct _Connection Connection;
 
@@ -475,18 +478,14 @@ handle_head (Connection *self)
 
 static void read_head (Connection *self);
 
+/* @n bytes read into chunk (0: end of file, < 0: an error). */
 static void
-on_head_read (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+take_head_bytes (Connection *self,
+                 gssize      n)
 {
-  Connection *self = user_data;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
   gssize length;
 
-  if (self->finished)
-    ;
-  else if (n < 0 && self->head_timed_out)
+  if (n < 0 && self->head_timed_out)
     answer_bad_request (self, 408, "Request Timeout", "the request head did not arrive in time");
   else if (n <= 0)
     connection_finish (self);
@@ -505,7 +504,113 @@ on_head_read (GObject      *object,
       else
         read_head (self);
     }
+}
+
+static void
+on_head_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Connection *self = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
+
+  if (!self->finished)
+    take_head_bytes (self, n);
   connection_unref (self);
+}
+
+/* The guest's connection, handed over by the relay: from now on the proxy
+ * reads and writes it itself, and the relay is gone. */
+static gboolean
+adopt_client (Connection *self,
+              int         fd)
+{
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, NULL);
+
+  if (socket == NULL)
+    {
+      close (fd);
+      return FALSE;
+    }
+  g_socket_close (g_socket_connection_get_socket (self->client), NULL);
+  g_object_unref (self->client);
+  self->client = g_socket_connection_factory_create_connection (socket);
+  return TRUE;
+}
+
+/* The one descriptor of a relay's hand-over, or -1. */
+static int
+steal_handed_fd (GSocketControlMessage **messages,
+                 int                     n_messages)
+{
+  int fd = -1;
+
+  for (int i = 0; i < n_messages; i++)
+    {
+      if (fd < 0 && G_IS_UNIX_FD_MESSAGE (messages[i]))
+        {
+          int n = 0;
+          g_autofree int *fds = g_unix_fd_message_steal_fds (G_UNIX_FD_MESSAGE (messages[i]), &n);
+
+          for (int j = 0; j < n; j++)
+            if (j == 0)
+              fd = fds[0];
+            else
+              close (fds[j]);
+        }
+      g_object_unref (messages[i]);
+    }
+  g_free (messages);
+  return fd;
+}
+
+/* The first bytes on a connection. cloche-egress-relay sends one NUL byte
+ * with the guest's connection attached (SCM_RIGHTS) and exits, which takes
+ * it and its copies out of the data path; any other client (a test, a
+ * benchmark, a relay that could not hand over) starts its request at once,
+ * and a request never starts with NUL. */
+static gboolean
+on_first_bytes (GSocket      *socket,
+                GIOCondition  condition,
+                gpointer      user_data)
+{
+  Connection *self = user_data;
+  GInputVector vector = { self->chunk, sizeof self->chunk };
+  GSocketControlMessage **messages = NULL;
+  int n_messages = 0, flags = 0, fd;
+  gssize n;
+
+  if (self->finished)
+    return G_SOURCE_REMOVE;
+  /* Woken by the head timer's cancellation, not by data: reading would wait. */
+  if (self->head_timed_out)
+    {
+      take_head_bytes (self, -1);
+      return G_SOURCE_REMOVE;
+    }
+  n = g_socket_receive_message (socket, NULL, &vector, 1, &messages, &n_messages, &flags,
+                                NULL, NULL);
+  fd = steal_handed_fd (messages, n_messages);
+  if (fd >= 0 && n == 1 && self->chunk[0] == '\0' && adopt_client (self, fd))
+    read_head (self);
+  else
+    {
+      if (fd >= 0)
+        close (fd);
+      take_head_bytes (self, n);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+read_first_bytes (Connection *self)
+{
+  GSocket *socket = g_socket_connection_get_socket (self->client);
+  g_autoptr(GSource) source = g_socket_create_source (socket, G_IO_IN, self->head_cancellable);
+
+  g_source_set_callback (source, (GSourceFunc) (GCallback) on_first_bytes,
+                         connection_ref (self), (GDestroyNotify) connection_unref);
+  g_source_attach (source, NULL);
 }
 
 static void
@@ -568,7 +673,7 @@ _cloche_egress_connection_start (ClocheEgressProxy *proxy,
   self->connect_cancellable = g_cancellable_new ();
   self->head = g_byte_array_new ();
   self->timer = g_timeout_add (self->limits.header_timeout_ms, on_head_timeout, self);
-  read_head (self);
+  read_first_bytes (self);
 }
 
 static void
