@@ -8,9 +8,9 @@
  *               CONNECT: "200", then a tunnel both ways
  *               http://: the head rewritten for the server, then both ways
  *
- * Each direction of a tunnel is a pump: read, count, write, again. An end
- * of file on one side is passed on as a half-close (shutdown for writing)
- * on the other, and the connection ends when both directions have ended,
+ * Each direction of a tunnel is a pump (cloche-egress-proxy-pump.c,
+ * splice through a pipe). An end of file on one side is passed on as a
+ * half-close (shutdown for writing) on the other, and the connection ends when both directions have ended,
  * or at the first error, or after the idle limit. A forwarded plain
  * request ends when the server closes, since it was sent
  * "Connection: close".
@@ -28,19 +28,16 @@
 #include "cloche-http-request.h"
 
 #define HEAD_CHUNK 4096
-#define PUMP_BUFFER (256 * 1024)
 
 typedef struct _Connection Connection;
 
 typedef struct
 {
-  Connection    *connection;
-  GInputStream  *in;
-  GOutputStream *out;
-  GSocket       *out_socket;    /* shut down for writing at the end */
-  gboolean       inbound;       /* server → guest */
-  gboolean       ended;
-  char           buffer[PUMP_BUFFER];
+  Connection       *connection;
+  ClocheEgressPump *pump;
+  GSocket          *out_socket;    /* shut down for writing at the end */
+  gboolean          inbound;       /* server → guest */
+  gboolean          ended;
 } Pump;
 
 struct _Connection
@@ -89,7 +86,11 @@ connection_unref (Connection *self)
   g_clear_pointer (&self->request, cloche_http_request_free);
   g_clear_pointer (&self->decision, cloche_egress_decision_unref);
   for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
-    g_free (self->pumps[i]);
+    if (self->pumps[i] != NULL)
+      {
+        _cloche_egress_pump_free (self->pumps[i]->pump);
+        g_free (self->pumps[i]);
+      }
   g_free (self->pending);
   g_clear_object (&self->proxy);
   g_free (self);
@@ -215,8 +216,6 @@ answer_refused (Connection *self)
 
 /* Tunnel */
 
-static void pump_read (Pump *pump);
-
 static void
 pump_ended (Pump *pump)
 {
@@ -234,71 +233,47 @@ pump_ended (Pump *pump)
 }
 
 static void
-on_pump_written (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+on_pump_counted (gpointer data,
+                 gsize    bytes)
 {
-  Pump *pump = user_data;
+  Pump *pump = data;
   Connection *self = pump->connection;
 
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
-  else if (!self->finished)
-    pump_read (pump);
-  connection_unref (self);
+  self->last_activity = g_get_monotonic_time ();
+  _cloche_egress_proxy_count (self->proxy, self->decision, bytes, pump->inbound);
 }
 
 static void
-on_pump_read (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+on_pump_ended (gpointer data,
+               gboolean failed)
 {
-  Pump *pump = user_data;
-  Connection *self = pump->connection;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
+  Pump *pump = data;
 
-  if (self->finished)
-    ;
-  else if (n < 0)
-    connection_finish (self);
-  else if (n == 0)
-    pump_ended (pump);
+  if (failed)
+    connection_finish (pump->connection);
   else
-    {
-      self->last_activity = g_get_monotonic_time ();
-      _cloche_egress_proxy_count (self->proxy, self->decision, n, pump->inbound);
-      /* Each operation holds a reference, which keeps the pump too. */
-      connection_ref (self);
-      g_output_stream_write_all_async (pump->out, pump->buffer, n, G_PRIORITY_DEFAULT,
-                                       self->cancellable, on_pump_written, pump);
-    }
-  connection_unref (self);
+    pump_ended (pump);
 }
 
-static void
-pump_read (Pump *pump)
+static gboolean
+pump_start (Connection        *self,
+            Pump              *pump,
+            GSocketConnection *from,
+            GSocketConnection *to,
+            gboolean           inbound)
 {
-  Connection *self = pump->connection;
-
-  connection_ref (self);
-  g_input_stream_read_async (pump->in, pump->buffer, sizeof pump->buffer, G_PRIORITY_DEFAULT,
-                             self->cancellable, on_pump_read, pump);
-}
-
-static Pump *
-pump_new (Connection        *self,
-          GSocketConnection *from,
-          GSocketConnection *to,
-          gboolean           inbound)
-{
-  Pump *pump = g_new0 (Pump, 1);
+  g_autoptr(GError) error = NULL;
 
   pump->connection = self;
-  pump->in = g_io_stream_get_input_stream (G_IO_STREAM (from));
-  pump->out = g_io_stream_get_output_stream (G_IO_STREAM (to));
   pump->out_socket = g_socket_connection_get_socket (to);
   pump->inbound = inbound;
-  return pump;
+  pump->pump = _cloche_egress_pump_new (g_socket_get_fd (g_socket_connection_get_socket (from)),
+                                        g_socket_get_fd (pump->out_socket),
+                                        on_pump_counted, on_pump_ended, pump, &error);
+  if (pump->pump == NULL)
+    g_message ("Egress: cannot carry the connection to %s:%u: %s", self->decision->host,
+               self->decision->port, error->message);
+  return pump->pump != NULL;
 }
 
 static gboolean
@@ -323,12 +298,16 @@ on_idle_check (gpointer user_data)
 static void
 start_tunnel (Connection *self)
 {
-  self->pumps[0] = pump_new (self, self->client, self->server, FALSE);
-  self->pumps[1] = pump_new (self, self->server, self->client, TRUE);
+  self->pumps[0] = g_new0 (Pump, 1);
+  self->pumps[1] = g_new0 (Pump, 1);
+  if (!pump_start (self, self->pumps[0], self->client, self->server, FALSE)
+      || !pump_start (self, self->pumps[1], self->server, self->client, TRUE))
+    {
+      connection_finish (self);
+      return;
+    }
   self->last_activity = g_get_monotonic_time ();
   self->timer = g_timeout_add (self->limits.idle_timeout_ms, on_idle_check, self);
-  pump_read (self->pumps[0]);
-  pump_read (self->pumps[1]);
 }
 
 /* Connecting */
@@ -646,6 +625,9 @@ connection_finish (Connection *self)
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->head_cancellable);
   g_cancellable_cancel (self->connect_cancellable);
+  for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
+    if (self->pumps[i] != NULL && self->pumps[i]->pump != NULL)
+      _cloche_egress_pump_stop (self->pumps[i]->pump);
   /* The sockets, not the streams: a stream with a read pending refuses to
    * close, and the peers must see the end now. */
   g_socket_close (g_socket_connection_get_socket (self->client), NULL);

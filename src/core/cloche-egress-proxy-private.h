@@ -21,6 +21,22 @@ void                  _cloche_egress_proxy_connection_done (ClocheEgressProxy *s
 GSocketClient        *_cloche_egress_proxy_get_client  (ClocheEgressProxy    *self);
 const ClocheEgressLimits *_cloche_egress_proxy_limits  (ClocheEgressProxy    *self);
 
+/* One direction of a tunnel (cloche-egress-proxy-pump.c). */
+typedef struct _ClocheEgressPump ClocheEgressPump;
+typedef void (*ClocheEgressPumpCounted) (gpointer data,
+                                         gsize    bytes);
+typedef void (*ClocheEgressPumpEnded)   (gpointer data,
+                                         gboolean failed);
+
+ClocheEgressPump     *_cloche_egress_pump_new          (int                      in_fd,
+                                                        int                      out_fd,
+                                                        ClocheEgressPumpCounted  counted,
+                                                        ClocheEgressPumpEnded    ended,
+                                                        gpointer                 data,
+                                                        GError                 **error);
+void                  _cloche_egress_pump_stop         (ClocheEgressPump        *self);
+void                  _cloche_egress_pump_free         (ClocheEgressPump        *self);
+
 void                  _cloche_egress_connection_start  (ClocheEgressProxy    *proxy,
                                                         GSocketConnection    *client);
 void                  _cloche_egress_connection_refuse (GSocketConnection    *client,
