@@ -16,11 +16,14 @@
 #include <arpa/inet.h>
 
 #include "cloche-egress-proxy.h"
+#include "cloche-monitor.h"
 #include "cloche-sandbox.h"
 #include "cloche-test-daemon.h"
 
 static ClocheSandbox *sandbox;
 static ClocheEgressProxy *proxy;
+static ClocheMonitor *monitor;
+static guint64 sampled_in;           /* egress-in summed over the monitor's samples */
 static char *session;
 static GSocketService *allowed_server;    /* allowed by rule */
 static guint16 allowed_port;
@@ -146,7 +149,15 @@ session_sh (const char  *script,
   g_assert_no_error (error);
   run->out = bytes_string (out);
   run->err = bytes_string (err);
-  g_test_message ("guest: %s → %d, out “%s”, err “%s”", script, run->status, run->out, run->err);
+  {
+    /* One TAP line each: newlines escaped. */
+    g_autofree char *script_text = g_strescape (script, NULL);
+    g_autofree char *out_text = g_strescape (run->out, NULL);
+    g_autofree char *err_text = g_strescape (run->err, NULL);
+
+    g_test_message ("guest: %s → %d, out “%s”, err “%s”", script_text, run->status, out_text,
+                    err_text);
+  }
 }
 
 /* The guest's own loopback is the guest's: to ask the proxy for this
@@ -168,6 +179,13 @@ decision_count (void)
   g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (proxy, 0);
 
   return decisions->len;
+}
+
+static void
+on_sample (ClocheMonitor      *self,
+           const ClocheSample *sample)
+{
+  sampled_in += sample->egress_in;
 }
 
 static void
@@ -194,6 +212,9 @@ test_start (void)
   cloche_vm_set_egress (vm, g_getenv ("CLOCHE_EGRESS_RELAY"), socket_path);
 
   sandbox = cloche_sandbox_new (vm, store);
+  monitor = cloche_monitor_new (sandbox, sessions);
+  cloche_monitor_set_egress_proxy (monitor, proxy);
+  g_signal_connect (monitor, "sample", G_CALLBACK (on_sample), NULL);
   cloche_sandbox_open_session_async (sandbox, "egress", "test", NULL, NULL, on_done, &wait);
   result = wait_result (&wait);
   session = cloche_sandbox_open_session_finish (sandbox, result, &error);
@@ -223,6 +244,8 @@ test_allowed (void)
   CLOCHE_TEST_WAIT_FOR (decision->ended, 10);
   g_assert_cmpuint (decision->bytes_in, >, strlen ("hello from allowed\n"));
   g_assert_cmpuint (decision->bytes_out, >, 0);
+  /* The monitor's egress figures come from the proxy's counters. */
+  CLOCHE_TEST_WAIT_FOR (sampled_in >= decision->bytes_in, 10);
 }
 
 /* A CONNECT tunnel, the way HTTPS goes, written by hand through nc. */
@@ -394,6 +417,7 @@ test_stop (void)
   result = wait_result (&wait);
   cloche_vm_stop_finish (vm, result, &error);
   g_assert_no_error (error);
+  g_assert_finalize_object (g_steal_pointer (&monitor));
   g_clear_object (&sandbox);
   g_assert_finalize_object (g_steal_pointer (&proxy));
   g_socket_service_stop (allowed_server);
