@@ -3,6 +3,7 @@
 
 #include "cloche-bundle-page.h"
 #include "cloche-diagnostics-page.h"
+#include "cloche-egress-page.h"
 #include "cloche-monitor-page.h"
 #include "cloche-notifier.h"
 #include "cloche-overview-page.h"
@@ -16,6 +17,7 @@ struct _ClocheWindow
 
   ClocheClient         *client;
   ClocheMonitorHistory *monitor_history;
+  ClocheEgressLog      *egress_log;
   GSettings            *settings;
   ClocheNotifier       *notifier;
   char                 *service_error;
@@ -30,6 +32,7 @@ struct _ClocheWindow
   ClocheOverviewPage   *overview_page;
   ClocheMonitorPage    *monitor_page;
   ClocheDiagnosticsPage *diagnostics_page;
+  ClocheEgressPage     *egress_page;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheWindow, cloche_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -39,6 +42,7 @@ enum {
   PROP_CLIENT,
   PROP_SERVICE_ERROR,
   PROP_MONITOR_HISTORY,
+  PROP_EGRESS_LOG,
   N_PROPS
 };
 
@@ -186,6 +190,7 @@ cloche_window_dispose (GObject *object)
   g_clear_object (&self->client);
   g_clear_object (&self->monitor_history);
   g_clear_object (&self->notifier);
+  g_clear_object (&self->egress_log);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (cloche_window_parent_class)->dispose (object);
@@ -220,6 +225,9 @@ cloche_window_get_property (GObject    *object,
     case PROP_MONITOR_HISTORY:
       g_value_set_object (value, self->monitor_history);
       break;
+    case PROP_EGRESS_LOG:
+      g_value_set_object (value, self->egress_log);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -244,6 +252,9 @@ cloche_window_class_init (ClocheWindowClass *klass)
   properties[PROP_MONITOR_HISTORY] =
     g_param_spec_object ("monitor-history", NULL, NULL, CLOCHE_TYPE_MONITOR_HISTORY,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EGRESS_LOG] =
+    g_param_spec_object ("egress-log", NULL, NULL, CLOCHE_TYPE_EGRESS_LOG,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -256,6 +267,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, monitor_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, diagnostics_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, egress_page);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_back_clicked_cb);
 
@@ -274,12 +286,15 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                        "win.show-page", "s", "bundle");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_5, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "diagnostics");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_6, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "egress");
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
   g_type_ensure (CLOCHE_TYPE_SESSIONS_PAGE);
   g_type_ensure (CLOCHE_TYPE_BUNDLE_PAGE);
   g_type_ensure (CLOCHE_TYPE_DIAGNOSTICS_PAGE);
+  g_type_ensure (CLOCHE_TYPE_EGRESS_PAGE);
 }
 
 static void
@@ -288,6 +303,7 @@ cloche_window_init (ClocheWindow *self)
   /* Before the template, whose pages bind to it. It lives as long as the
    * window and follows the daemon on and off the bus by itself. */
   self->monitor_history = cloche_monitor_history_new ();
+  self->egress_log = cloche_egress_log_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);
@@ -332,6 +348,12 @@ ClocheMonitorPage *
 _cloche_window_get_monitor_page (ClocheWindow *self)
 {
   return self->monitor_page;
+}
+
+ClocheEgressPage *
+_cloche_window_get_egress_page (ClocheWindow *self)
+{
+  return self->egress_page;
 }
 
 GtkStack *

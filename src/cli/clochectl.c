@@ -49,7 +49,9 @@ clochectl_usage (void)
               "  clochectl bundle remove [--force]\n"
               "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n"
               "  clochectl doctor [--json]\n"
-              "  clochectl support-report FILE.tar.gz\n");
+              "  clochectl support-report FILE.tar.gz\n"
+              "  clochectl egress log [--follow] [--json]\n"
+              "  clochectl egress status [--json]\n");
   return 2;
 }
 
@@ -83,6 +85,7 @@ static const struct {
   { "monitor", clochectl_monitor },
   { "cleanup", clochectl_cleanup },
   { "bundle", clochectl_bundle },
+  { "egress", clochectl_egress },
 };
 
 static const struct {

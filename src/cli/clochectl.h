@@ -34,6 +34,7 @@ typedef int (*LocalCommandFunc) (int argc, char **argv);
 int      clochectl_audit         (int argc, char **argv);
 int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
+int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
 /* Sessions as a{sv} from the daemon, for people and for scripts. */
 char     *clochectl_format_age          (gint64    since_usec);

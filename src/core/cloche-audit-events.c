@@ -274,3 +274,33 @@ cloche_audit_events_attach_policy (ClocheAuditLog *log,
   g_signal_connect_object (policy, "changed", G_CALLBACK (on_policy_changed), log, 0);
   g_signal_connect_object (policy, "notify::last-refusal", G_CALLBACK (on_policy_refusal), log, 0);
 }
+
+/* A decision once it is final: at once for a refusal, with its byte counts
+ * when an allowed connection ends. */
+static void
+on_egress_decision_ended (ClocheEgressProxy    *proxy,
+                          ClocheEgressDecision *decision,
+                          ClocheAuditLog       *log)
+{
+  cloche_audit_log_append (log, "egress.decision",
+                           decision->session[0] != '\0' ? decision->session : NULL,
+                           "id", g_variant_new_uint64 (decision->id),
+                           "method", g_variant_new_string (decision->method),
+                           "host", g_variant_new_string (decision->host),
+                           "port", g_variant_new_uint16 (decision->port),
+                           "allowed", g_variant_new_boolean (decision->allowed),
+                           "rule", g_variant_new_string (decision->rule),
+                           "bytes-in", g_variant_new_uint64 (decision->bytes_in),
+                           "bytes-out", g_variant_new_uint64 (decision->bytes_out),
+                           NULL);
+}
+
+void
+cloche_audit_events_attach_egress (ClocheAuditLog    *log,
+                                   ClocheEgressProxy *proxy)
+{
+  g_return_if_fail (CLOCHE_IS_AUDIT_LOG (log));
+  g_return_if_fail (CLOCHE_IS_EGRESS_PROXY (proxy));
+
+  g_signal_connect_object (proxy, "decision-ended", G_CALLBACK (on_egress_decision_ended), log, 0);
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cloche-audit-log.h"
+#include "cloche-egress-proxy.h"
 #include "cloche-policy.h"
 #include "cloche-sandbox.h"
 
@@ -17,6 +18,8 @@ void cloche_audit_events_attach   (ClocheAuditLog      *log,
                                    ClocheSandbox       *sandbox);
 void cloche_audit_events_attach_policy (ClocheAuditLog *log,
                                    ClochePolicy        *policy);
+void cloche_audit_events_attach_egress (ClocheAuditLog *log,
+                                   ClocheEgressProxy   *proxy);
 void cloche_audit_session_opened  (ClocheAuditLog      *log,
                                    ClocheSession       *session,
                                    const GError        *error);

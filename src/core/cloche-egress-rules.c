@@ -323,3 +323,70 @@ cloche_egress_rules_decide (ClocheEgressRules  *self,
     *rule = self->default_allow ? "default allow" : "default deny";
   return self->default_allow;
 }
+
+static void
+add_texts (GStrvBuilder *builder,
+           GArray       *rules)
+{
+  for (guint i = 0; i < rules->len; i++)
+    g_strv_builder_add (builder, g_array_index (rules, Rule, i).text);
+}
+
+/**
+ * cloche_egress_rules_dup_texts:
+ *
+ * Returns: (transfer full): every rule as a decision names it ("deny …",
+ *   "allow …"), in the order they are looked at: deny rules first
+ */
+GStrv
+cloche_egress_rules_dup_texts (ClocheEgressRules *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (self), NULL);
+
+  add_texts (builder, self->deny);
+  add_texts (builder, self->allow);
+  return g_strv_builder_end (builder);
+}
+
+static void
+copy_rules (GArray       *to,
+            const GArray *from)
+{
+  for (guint i = 0; i < from->len; i++)
+    {
+      Rule rule = g_array_index (from, Rule, i);
+
+      rule.text = g_strdup (rule.text);
+      rule.host = g_strdup (rule.host);
+      g_array_append_val (to, rule);
+    }
+}
+
+/**
+ * cloche_egress_rules_new_with_allowed:
+ * @base: the rules to start from (the policy's)
+ * @allow: (nullable) (array zero-terminated=1): more rules that let a request through
+ * @error: where the first rule that does not parse is named
+ *
+ * Returns: (transfer full) (nullable): @base with @allow added to its allow
+ *   rules (deny rules still come first)
+ */
+ClocheEgressRules *
+cloche_egress_rules_new_with_allowed (ClocheEgressRules   *base,
+                                      const char * const  *allow,
+                                      GError             **error)
+{
+  g_autoptr(ClocheEgressRules) self = NULL;
+
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (base), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_EGRESS_RULES, NULL);
+  self->default_allow = base->default_allow;
+  copy_rules (self->allow, base->allow);
+  copy_rules (self->deny, base->deny);
+  if (!add_rules (self->allow, "allow", allow, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}

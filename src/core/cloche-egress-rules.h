@@ -18,6 +18,10 @@ gboolean           cloche_egress_rules_decide      (ClocheEgressRules   *self,
                                                     const char          *host,
                                                     guint16              port,
                                                     const char         **rule);
+GStrv              cloche_egress_rules_dup_texts   (ClocheEgressRules   *self);
+ClocheEgressRules *cloche_egress_rules_new_with_allowed (ClocheEgressRules *base,
+                                                    const char * const  *allow,
+                                                    GError             **error);
 gboolean           cloche_egress_rule_check        (const char          *rule,
                                                     GError             **error);
 

@@ -42,6 +42,9 @@ struct _ClocheMonitor
   gint64             disk_measured_at;
   guint64            disk_bundle;
   guint64            disk_sessions;
+
+  ClocheEgressProxy *egress;
+  ClocheEgressCounters egress_last;    /* totals at the previous tick */
 };
 
 enum {
@@ -391,6 +394,21 @@ request_guest_stats (ClocheMonitor *self)
                                    on_guest_stats, g_object_ref (self));
 }
 
+/* Bytes through the proxy since the last tick: the proxy counts as they
+ * go, so a long download shows while it runs. */
+static void
+take_egress (ClocheMonitor *self,
+             ClocheSample  *sample)
+{
+  ClocheEgressCounters totals = { 0 };
+
+  if (self->egress != NULL)
+    cloche_egress_proxy_get_totals (self->egress, &totals);
+  sample->egress_in = totals.bytes_in - self->egress_last.bytes_in;
+  sample->egress_out = totals.bytes_out - self->egress_last.bytes_out;
+  self->egress_last = totals;
+}
+
 static void
 take_sample (ClocheMonitor *self,
              ClocheSample  *sample)
@@ -405,9 +423,7 @@ take_sample (ClocheMonitor *self,
   sample->has_disk = self->has_disk;
   sample->disk_bundle = self->disk_bundle;
   sample->disk_sessions = self->disk_sessions;
-  /* No egress proxy yet: nothing leaves the guest (restrict=on). */
-  sample->egress_in = 0;
-  sample->egress_out = 0;
+  take_egress (self, sample);
   sample->open_sessions = cloche_sandbox_get_open_sessions (self->sandbox);
 }
 
@@ -537,6 +553,22 @@ cloche_monitor_get_disk_sessions (ClocheMonitor *self)
   return self->disk_sessions;
 }
 
+/**
+ * cloche_monitor_set_egress_proxy:
+ * @proxy: (nullable): where the egress figures of the samples come from
+ */
+void
+cloche_monitor_set_egress_proxy (ClocheMonitor     *self,
+                                 ClocheEgressProxy *proxy)
+{
+  g_return_if_fail (CLOCHE_IS_MONITOR (self));
+
+  g_set_object (&self->egress, proxy);
+  self->egress_last = (ClocheEgressCounters) { 0 };
+  if (proxy != NULL)
+    cloche_egress_proxy_get_totals (proxy, &self->egress_last);
+}
+
 /* GObject */
 
 static void
@@ -567,6 +599,7 @@ cloche_monitor_dispose (GObject *object)
   g_clear_object (&self->disk_cancellable);
   g_clear_object (&self->vm);
   g_clear_object (&self->sandbox);
+  g_clear_object (&self->egress);
 
   G_OBJECT_CLASS (cloche_monitor_parent_class)->dispose (object);
 }

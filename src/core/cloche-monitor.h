@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "cloche-egress-proxy.h"
 #include "cloche-sandbox.h"
 
 G_BEGIN_DECLS
@@ -50,5 +51,7 @@ GArray        *cloche_monitor_dup_samples           (ClocheMonitor *self,
                                                      gint64         since);
 guint64        cloche_monitor_get_disk_bundle       (ClocheMonitor *self);
 guint64        cloche_monitor_get_disk_sessions     (ClocheMonitor *self);
+void           cloche_monitor_set_egress_proxy      (ClocheMonitor     *self,
+                                                     ClocheEgressProxy *proxy);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
+#include "cloche-vm-command.h"
 
 /* Runs argv in the folder given as $1, the way a terminal would (qemu-ga's
  * guest-exec has no working directory of its own). */
@@ -151,6 +152,30 @@ build_argv (const char * const *argv,
   return g_strv_builder_end (builder);
 }
 
+/* The egress proxy, for the tools that follow these variables (curl,
+ * wget, pip, apt, git…). The session id is the proxy URL's user name, so
+ * each request the proxy decides carries it (Proxy-Authorization) and the
+ * decision log says which session asked. Addresses inside the guest are
+ * not the proxy's business: it would resolve "localhost" on the host. */
+static void
+add_proxy_env (GStrvBuilder  *builder,
+               ClocheSession *session)
+{
+  static const char * const names[] = { "http_proxy", "https_proxy",
+                                        "HTTP_PROXY", "HTTPS_PROXY", NULL };
+  g_autofree char *url = g_strdup_printf ("http://%s@%s:%u", cloche_session_get_id (session),
+                                          CLOCHE_VM_EGRESS_ADDRESS, CLOCHE_VM_EGRESS_PORT);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      g_autofree char *variable = g_strdup_printf ("%s=%s", names[i], url);
+
+      g_strv_builder_add (builder, variable);
+    }
+  g_strv_builder_add_many (builder, "no_proxy=localhost,127.0.0.1,::1",
+                           "NO_PROXY=localhost,127.0.0.1,::1", NULL);
+}
+
 static GStrv
 build_env (ClocheSession       *session,
            const char * const  *env)
@@ -163,7 +188,11 @@ build_env (ClocheSession       *session,
                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                            "HOME=/root", "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
-  /* Later entries win in the guest, so the caller's override ours. */
+  add_proxy_env (builder, session);
+  /* Later entries win in the guest, so the caller's override ours — the
+   * proxy variables too: restrict=on leaves the proxy the only way out
+   * whatever they say, so a caller who sets or clears them can break its
+   * own downloads but reach nothing more. */
   if (env != NULL)
     g_strv_builder_addv (builder, (const char **) env);
   return g_strv_builder_end (builder);

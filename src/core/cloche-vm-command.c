@@ -74,16 +74,39 @@ add_channels (GPtrArray                    *argv,
        NULL);
 }
 
-static void
-add_devices (GPtrArray *argv)
+/* The netdev: with restrict=on the guest reaches nothing through QEMU's
+ * user network except what is forwarded explicitly, and the one thing
+ * forwarded is the proxy address, to a relay QEMU starts per connection
+ * (QEMU-NOTES.md, "Network"). libslirp splits the command like a shell,
+ * and QEMU's option syntax doubles commas. */
+static char *
+netdev_option (const ClocheVmCommandOptions *options)
 {
+  g_autofree char *relay = NULL, *socket = NULL, *command = NULL;
+  g_auto(GStrv) parts = NULL;
+
+  if (options->egress_relay == NULL || options->egress_socket == NULL)
+    return g_strdup ("user,id=n0,restrict=on");
+  relay = g_shell_quote (options->egress_relay);
+  socket = g_shell_quote (options->egress_socket);
+  command = g_strdup_printf ("%s %s", relay, socket);
+  parts = g_strsplit (command, ",", -1);
+  g_free (command);
+  command = g_strjoinv (",,", parts);
+  return g_strdup_printf ("user,id=n0,restrict=on,guestfwd=tcp:%s:%u-cmd:%s",
+                          CLOCHE_VM_EGRESS_ADDRESS, CLOCHE_VM_EGRESS_PORT, command);
+}
+
+static void
+add_devices (GPtrArray                    *argv,
+             const ClocheVmCommandOptions *options)
+{
+  g_autofree char *netdev = netdev_option (options);
+
   /* Free page reporting hands memory the guest frees back to the host; the
    * monitor reads the guest's memory figures from balloon0 over QMP. */
   add (argv, "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on", NULL);
-  /* restrict=on: the guest reaches nothing through QEMU's user network
-   * except what is forwarded to it explicitly. */
-  add (argv, "-netdev", "user,id=n0,restrict=on",
-       "-device", "virtio-net-pci,netdev=n0", NULL);
+  add (argv, "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0", NULL);
 }
 
 /**
@@ -136,7 +159,7 @@ cloche_vm_command_build (ClocheBundle                 *bundle,
   add_machine (argv, options);
   add_boot (argv, bundle);
   add_channels (argv, options);
-  add_devices (argv);
+  add_devices (argv, options);
   add_folder_ports (argv, options);
   g_ptr_array_add (argv, NULL);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&argv), FALSE);

@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * about 40 ms of TCG boot each. */
 #define CLOCHE_VM_FOLDER_PORTS 16
 
+/* Where the guest finds the egress proxy: the only address it can reach. */
+#define CLOCHE_VM_EGRESS_ADDRESS "10.0.2.100"
+#define CLOCHE_VM_EGRESS_PORT    3128
+
 typedef struct
 {
   const char *qemu;          /* path of qemu-system-x86_64 */
@@ -23,6 +27,8 @@ typedef struct
   guint       memory_mib;
   guint       cpus;
   guint       folder_ports;  /* pcie-root-ports to reserve for folders */
+  const char *egress_relay;  /* cloche-egress-relay, or NULL: no way out at all */
+  const char *egress_socket; /* the proxy's socket the relay connects to */
 } ClocheVmCommandOptions;
 
 GStrv cloche_vm_command_build          (ClocheBundle                 *bundle,

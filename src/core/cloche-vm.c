@@ -44,6 +44,8 @@ struct _ClocheVm
   guint             agent_timeout_s;
   guint             memory_mib;      /* 0: the default for this host */
   guint             cpus;            /* 0: one */
+  char             *egress_relay;    /* NULL: the guest has no way out */
+  char             *egress_socket;
 
   ClocheVmState     state;
   char             *state_reason;
@@ -450,6 +452,8 @@ build_command (ClocheVm  *self,
   options.memory_mib = cloche_memory_choose_mib (self->memory_mib);
   options.cpus = MAX (self->cpus, 1);
   options.folder_ports = CLOCHE_VM_FOLDER_PORTS;
+  options.egress_relay = self->egress_relay;
+  options.egress_socket = self->egress_socket;
   return cloche_vm_command_build (bundle, &options);
 }
 
@@ -887,6 +891,28 @@ cloche_vm_set_cpus (ClocheVm *self,
 }
 
 /**
+ * cloche_vm_set_egress:
+ * @relay_path: (nullable): cloche-egress-relay, which QEMU starts for each
+ *   connection the guest makes to the proxy address; %NULL for none
+ * @socket_path: (nullable): the egress proxy's socket the relay connects to
+ *
+ * From the next boot on. Without it the guest reaches nothing at all.
+ */
+void
+cloche_vm_set_egress (ClocheVm   *self,
+                      const char *relay_path,
+                      const char *socket_path)
+{
+  g_return_if_fail (CLOCHE_IS_VM (self));
+  g_return_if_fail ((relay_path == NULL) == (socket_path == NULL));
+
+  g_free (self->egress_relay);
+  g_free (self->egress_socket);
+  self->egress_relay = g_strdup (relay_path);
+  self->egress_socket = g_strdup (socket_path);
+}
+
+/**
  * cloche_vm_get_qmp_client:
  *
  * Returns: (transfer none) (nullable): QEMU's monitor while the VM is running
@@ -946,6 +972,8 @@ cloche_vm_finalize (GObject *object)
   g_free (self->run_dir);
   g_free (self->accelerator);
   g_free (self->accelerator_reason);
+  g_free (self->egress_relay);
+  g_free (self->egress_socket);
   g_free (self->state_reason);
   g_free (self->stop_reason);
   g_clear_error (&self->boot_error);

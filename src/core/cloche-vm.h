@@ -34,6 +34,9 @@ void              cloche_vm_set_memory_mib         (ClocheVm             *self,
                                                     guint                 mib);
 void              cloche_vm_set_cpus               (ClocheVm             *self,
                                                     guint                 cpus);
+void              cloche_vm_set_egress             (ClocheVm             *self,
+                                                    const char           *relay_path,
+                                                    const char           *socket_path);
 void              cloche_vm_start_async            (ClocheVm             *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,

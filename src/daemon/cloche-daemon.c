@@ -13,6 +13,7 @@
 #include "cloche-bundle.h"
 #include "cloche-bundle-service.h"
 #include "cloche-doctor-service.h"
+#include "cloche-egress-service.h"
 #include "cloche-lifetime.h"
 #include "cloche-monitor-service.h"
 #include "cloche-policy-apply.h"
@@ -30,6 +31,9 @@ typedef struct
   ClocheBundleService  *bundle_service;
   gboolean       bundle_held;
   ClocheDoctorService  *doctor_service;
+  ClocheEgressService  *egress_service;
+  ClocheEgressProxy    *egress;
+  GStrv          egress_allow;       /* --egress-allow, on top of the policy's */
   int            exit_status;
 } Daemon;
 
@@ -45,7 +49,8 @@ on_bus_acquired (GDBusConnection *connection,
       || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
       || !cloche_policy_service_export (daemon->policy_service, connection, &error)
       || !cloche_bundle_service_export (daemon->bundle_service, connection, &error)
-      || !cloche_doctor_service_export (daemon->doctor_service, connection, &error))
+      || !cloche_doctor_service_export (daemon->doctor_service, connection, &error)
+      || !cloche_egress_service_export (daemon->egress_service, connection, &error))
     {
       g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
@@ -172,6 +177,72 @@ open_audit_log (ClocheSandbox *sandbox,
   return g_steal_pointer (&audit);
 }
 
+/* The policy's egress rules, with what --egress-allow adds. A rule that
+ * does not parse was refused when the options were read. */
+static ClocheEgressRules *
+egress_rules (Daemon       *daemon,
+              ClochePolicy *policy)
+{
+  ClocheEgressRules *base = cloche_policy_get_egress_rules (policy);
+
+  if (daemon->egress_allow == NULL)
+    return g_object_ref (base);
+  return cloche_egress_rules_new_with_allowed (base, (const char * const *) daemon->egress_allow,
+                                               NULL);
+}
+
+static void
+on_policy_changed (ClochePolicy *policy,
+                   gpointer      user_data)
+{
+  Daemon *daemon = user_data;
+  g_autoptr(ClocheEgressRules) rules = egress_rules (daemon, policy);
+
+  cloche_egress_proxy_set_rules (daemon->egress, rules);
+}
+
+/* The guest's only way out. If it cannot be set up the daemon still runs
+ * the VM, with no network at all, and says why. */
+static void
+start_egress (ClocheEgressProxy *proxy,
+              ClocheVm          *vm)
+{
+  g_autofree char *socket_path = cloche_egress_proxy_default_socket_path ();
+  const char *relay = g_getenv ("CLOCHE_EGRESS_RELAY");
+  g_autoptr(GError) error = NULL;
+
+  if (relay == NULL)
+    relay = LIBEXECDIR "/cloche-egress-relay";
+  if (!g_file_test (relay, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_printerr ("cloche-daemon: %s is missing: the VM will have no network "
+                  "(reinstall Cloche, or set CLOCHE_EGRESS_RELAY)\n", relay);
+      return;
+    }
+  if (!cloche_egress_proxy_listen (proxy, socket_path, &error))
+    {
+      g_printerr ("cloche-daemon: %s: the VM will have no network\n", error->message);
+      return;
+    }
+  cloche_vm_set_egress (vm, relay, socket_path);
+}
+
+static gboolean
+check_egress_allow (const char * const *rules)
+{
+  for (guint i = 0; rules != NULL && rules[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!cloche_egress_rule_check (rules[i], &error))
+        {
+          g_printerr ("cloche-daemon: --egress-allow: %s\n", error->message);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -203,6 +274,9 @@ main (int   argc,
     { "exit-after", 0, 0, G_OPTION_ARG_INT, &exit_after,
       "Seconds unused (no VM, no session, no app) before the daemon exits; "
       "0 stays (default 300)", "SECONDS" },
+    { "egress-allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &daemon.egress_allow,
+      "Also let the guest reach RULE (host, *.domain or *, optionally :port), on top of "
+      "the policy's egress rules; repeatable", "RULE" },
     { "otlp-endpoint", 0, 0, G_OPTION_ARG_STRING, &otlp_endpoint,
       "Also send audit events to this OTLP/HTTP collector", "http://HOST:PORT/v1/logs" },
     { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
@@ -224,6 +298,8 @@ main (int   argc,
       g_printerr ("cloche-daemon: --exit-after must be 0 or a positive number of seconds\n");
       return EXIT_FAILURE;
     }
+  if (!check_egress_allow ((const char * const *) daemon.egress_allow))
+    return EXIT_FAILURE;
   if (memory_mib < 0)
     {
       g_printerr ("cloche-daemon: --memory-mib must be a positive number of MiB\n");
@@ -239,7 +315,15 @@ main (int   argc,
   /* --memory-mib and --idle-timeout win over the policy. */
   cloche_policy_apply_to_sandbox (policy, sandbox, memory_mib, MAX (idle_timeout, 0));
   audit = open_audit_log (sandbox, otlp_endpoint);
+  {
+    g_autoptr(ClocheEgressRules) rules = egress_rules (&daemon, policy);
+
+    daemon.egress = cloche_egress_proxy_new (rules);
+  }
+  g_signal_connect (policy, "changed", G_CALLBACK (on_policy_changed), &daemon);
+  start_egress (daemon.egress, cloche_sandbox_get_vm (sandbox));
   monitor = cloche_monitor_new (sandbox, NULL);
+  cloche_monitor_set_egress_proxy (monitor, daemon.egress);
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
   daemon.monitor_service = cloche_monitor_service_new (monitor);
@@ -250,9 +334,13 @@ main (int   argc,
   daemon.bundle_service = cloche_bundle_service_new (bundle_manager);
   cloche_bundle_service_set_audit_log (daemon.bundle_service, audit);
   if (audit != NULL)
-    cloche_audit_events_attach_policy (audit, policy);
+    {
+      cloche_audit_events_attach_policy (audit, policy);
+      cloche_audit_events_attach_egress (audit, daemon.egress);
+    }
   doctor = cloche_doctor_new (sandbox);
   daemon.doctor_service = cloche_doctor_service_new (doctor, cloche_sandbox_get_vm (sandbox));
+  daemon.egress_service = cloche_egress_service_new (daemon.egress);
 
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
@@ -278,6 +366,11 @@ main (int   argc,
   g_clear_object (&daemon.bundle_service);
   cloche_doctor_service_unexport (daemon.doctor_service);
   g_clear_object (&daemon.doctor_service);
+  cloche_egress_service_unexport (daemon.egress_service);
+  g_clear_object (&daemon.egress_service);
+  g_signal_handlers_disconnect_by_data (policy, &daemon);
+  g_clear_object (&daemon.egress);
+  g_clear_pointer (&daemon.egress_allow, g_strfreev);
   cloche_audit_log_append_fields (audit, "daemon.stop", NULL, NULL);
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;

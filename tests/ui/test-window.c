@@ -546,6 +546,7 @@ test_window_page_shortcuts (void)
 {
   const char *pages[][2] = { { "<Control>2", "sessions" }, { "<Control>3", "monitor" },
                              { "<Control>4", "bundle" }, { "<Control>5", "diagnostics" },
+                             { "<Control>6", "egress" },
                              { "<Control>1", "overview" } };
   ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
   GtkStack *stack = _cloche_window_get_stack (window);

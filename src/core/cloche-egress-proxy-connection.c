@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One connection to the egress proxy, from its first byte to its close:
+ *
+ *   read the head (size limit, time limit) → parse → decide →
+ *     refused:  403 naming the rule
+ *     allowed:  connect to host:port (resolved here, on the host) →
+ *               CONNECT: "200", then a tunnel both ways
+ *               http://: the head rewritten for the server, then both ways
+ *
+ * Each direction of a tunnel is a pump (cloche-egress-proxy-pump.c,
+ * splice through a pipe). An end of file on one side is passed on as a
+ * half-close (shutdown for writing) on the other, and the connection ends when both directions have ended,
+ * or at the first error, or after the idle limit. A forwarded plain
+ * request ends when the server closes, since it was sent
+ * "Connection: close".
+ *
+ * Garbage, a head too large, a client too slow and the like get a short
+ * HTTP answer and one log line; nothing a client sends can do more than
+ * end its own connection.
+ */
+#include "config.h"
+
+#include <gio/gunixfdmessage.h>
+#include <unistd.h>
+
+#include "cloche-egress-proxy-private.h"
+#include "cloche-http-request.h"
+
+#define HEAD_CHUNK 4096
+
+typedef struct _Connection Connection;
+
+typedef struct
+{
+  Connection       *connection;
+  ClocheEgressPump *pump;
+  GSocket          *out_socket;    /* shut down for writing at the end */
+  gboolean          inbound;       /* server → guest */
+  gboolean          ended;
+} Pump;
+
+struct _Connection
+{
+  gint                  refs;
+  ClocheEgressProxy    *proxy;
+  ClocheEgressLimits    limits;
+  GSocketConnection    *client;
+  GSocketConnection    *server;
+  GCancellable         *cancellable;      /* everything but the head's read */
+  GCancellable         *head_cancellable;
+  GCancellable         *connect_cancellable;
+  gboolean              head_timed_out;
+  GByteArray           *head;
+  gsize                 head_length;      /* of the request head within head */
+  ClocheHttpRequest    *request;
+  ClocheEgressDecision *decision;
+  guint                 timer;            /* head, connect or idle limit */
+  gint64                last_activity;
+  Pump                 *pumps[2];
+  gboolean              finished;
+  char                  chunk[HEAD_CHUNK];
+  char                 *pending;          /* what is being written before the pumps start */
+};
+
+static void connection_finish (Connection *self);
+
+static Connection *
+connection_ref (Connection *self)
+{
+  self->refs++;
+  return self;
+}
+
+static void
+connection_unref (Connection *self)
+{
+  if (--self->refs > 0)
+    return;
+  g_clear_object (&self->client);
+  g_clear_object (&self->server);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->head_cancellable);
+  g_clear_object (&self->connect_cancellable);
+  g_clear_pointer (&self->head, g_byte_array_unref);
+  g_clear_pointer (&self->request, cloche_http_request_free);
+  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
+    if (self->pumps[i] != NULL)
+      {
+        _cloche_egress_pump_free (self->pumps[i]->pump);
+        g_free (self->pumps[i]);
+      }
+  g_free (self->pending);
+  g_clear_object (&self->proxy);
+  g_free (self);
+}
+
+static const char *
+session_of (Connection *self)
+{
+  if (self->request != NULL && self->request->proxy_user != NULL)
+    return self->request->proxy_user;
+  return "";
+}
+
+static void
+clear_timer (Connection *self)
+{
+  g_clear_handle_id (&self->timer, g_source_remove);
+}
+
+/* Answers */
+
+static void
+on_answer_written (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Connection *self = user_data;
+
+  /* The client may be gone already; the connection ends either way. */
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
+  connection_finish (self);
+  connection_unref (self);
+}
+
+static char *
+format_answer (guint        status,
+               const char  *reason,
+               const char  *extra_headers,
+               const char  *body,
+               gsize       *length)
+{
+  char *answer = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
+                                  "Content-Type: text/plain; charset=utf-8\r\n"
+                                  "Content-Length: %zu\r\n"
+                                  "%s"
+                                  "Connection: close\r\n"
+                                  "\r\n"
+                                  "%s",
+                                  status, reason, strlen (body),
+                                  extra_headers != NULL ? extra_headers : "", body);
+
+  *length = strlen (answer);
+  return answer;
+}
+
+/* Writes an answer of the proxy's own, then ends the connection. */
+static void
+answer (Connection  *self,
+        guint        status,
+        const char  *reason,
+        const char  *extra_headers,
+        const char  *body)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->client));
+  gsize length = 0;
+
+  clear_timer (self);
+  g_free (self->pending);
+  self->pending = format_answer (status, reason, extra_headers, body, &length);
+  g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_answer_written,
+                                   connection_ref (self));
+}
+
+static void
+answer_bad_request (Connection *self,
+                    guint       status,
+                    const char *reason,
+                    const char *why)
+{
+  g_autofree char *body = g_strdup_printf ("Cloche's egress proxy could not take this "
+                                           "request: %s.\n", why);
+
+  g_message ("Egress: %u %s: %s", status, reason, why);
+  answer (self, status, reason, NULL, body);
+}
+
+static char *
+refusal_text (Connection *self)
+{
+  ClocheEgressDecision *decision = self->decision;
+  g_autofree char *authority = cloche_http_request_dup_authority (self->request);
+  g_autofree char *advice = NULL;
+  const char *session = decision->session[0] != '\0' ? decision->session : "none named";
+
+  if (g_str_has_prefix (decision->rule, "deny "))
+    advice = g_strdup_printf ("To allow it, remove or narrow “%s” in the egress deny list "
+                              "of the policy.", decision->rule + 5);
+  else
+    advice = g_strdup_printf ("No rule allows it. To allow it, add “%s” (this port) or "
+                              "“%s” (any port) to the egress allow list of the policy.",
+                              authority, self->request->host);
+  return g_strdup_printf ("Cloche refused a connection to %s.\n"
+                          "Rule: %s\n"
+                          "Session: %s\n"
+                          "%s\n"
+                          "The policy is $XDG_CONFIG_HOME/cloche/policy.json on the host "
+                          "(see docs/policy.md); “clochectl egress status” shows the rules "
+                          "in force and “clochectl egress log” every decision.\n",
+                          authority, decision->rule, session, advice);
+}
+
+static void
+answer_refused (Connection *self)
+{
+  g_autofree char *body = refusal_text (self);
+  g_autofree char *headers = g_strdup_printf ("X-Cloche-Rule: %s\r\nX-Cloche-Decision: %"
+                                              G_GUINT64_FORMAT "\r\n",
+                                              self->decision->rule, self->decision->id);
+
+  answer (self, 403, "Forbidden", headers, body);
+}
+
+/* Tunnel */
+
+static void
+pump_ended (Pump *pump)
+{
+  Connection *self = pump->connection;
+
+  pump->ended = TRUE;
+  /* The other side learns that no more is coming, and may still answer. */
+  g_socket_shutdown (pump->out_socket, FALSE, TRUE, NULL);
+  /* A forwarded request was sent "Connection: close": the server's end of
+   * file is the end of the answer, whatever the client still sends. */
+  if (pump->inbound && !self->request->connect)
+    connection_finish (self);
+  else if (self->pumps[0]->ended && self->pumps[1]->ended)
+    connection_finish (self);
+}
+
+static void
+on_pump_counted (gpointer data,
+                 gsize    bytes)
+{
+  Pump *pump = data;
+  Connection *self = pump->connection;
+
+  self->last_activity = g_get_monotonic_time ();
+  _cloche_egress_proxy_count (self->proxy, self->decision, bytes, pump->inbound);
+}
+
+static void
+on_pump_ended (gpointer data,
+               gboolean failed)
+{
+  Pump *pump = data;
+
+  if (failed)
+    connection_finish (pump->connection);
+  else
+    pump_ended (pump);
+}
+
+static gboolean
+pump_start (Connection        *self,
+            Pump              *pump,
+            GSocketConnection *from,
+            GSocketConnection *to,
+            gboolean           inbound)
+{
+  g_autoptr(GError) error = NULL;
+
+  pump->connection = self;
+  pump->out_socket = g_socket_connection_get_socket (to);
+  pump->inbound = inbound;
+  pump->pump = _cloche_egress_pump_new (g_socket_get_fd (g_socket_connection_get_socket (from)),
+                                        g_socket_get_fd (pump->out_socket),
+                                        on_pump_counted, on_pump_ended, pump, &error);
+  if (pump->pump == NULL)
+    g_message ("Egress: cannot carry the connection to %s:%u: %s", self->decision->host,
+               self->decision->port, error->message);
+  return pump->pump != NULL;
+}
+
+static gboolean
+on_idle_check (gpointer user_data)
+{
+  Connection *self = user_data;
+  gint64 idle_ms = (g_get_monotonic_time () - self->last_activity) / 1000;
+
+  self->timer = 0;
+  if (idle_ms >= self->limits.idle_timeout_ms)
+    {
+      g_message ("Egress: closed the tunnel to %s:%u (session “%s”): nothing either way for "
+                 "%u s", self->decision->host, self->decision->port, self->decision->session,
+                 self->limits.idle_timeout_ms / 1000);
+      connection_finish (self);
+    }
+  else
+    self->timer = g_timeout_add (self->limits.idle_timeout_ms - idle_ms, on_idle_check, self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_tunnel (Connection *self)
+{
+  self->pumps[0] = g_new0 (Pump, 1);
+  self->pumps[1] = g_new0 (Pump, 1);
+  if (!pump_start (self, self->pumps[0], self->client, self->server, FALSE)
+      || !pump_start (self, self->pumps[1], self->server, self->client, TRUE))
+    {
+      connection_finish (self);
+      return;
+    }
+  self->last_activity = g_get_monotonic_time ();
+  self->timer = g_timeout_add (self->limits.idle_timeout_ms, on_idle_check, self);
+}
+
+/* Connecting */
+
+static void
+on_first_bytes_written (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Connection *self = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (!self->finished)
+    start_tunnel (self);
+  connection_unref (self);
+}
+
+/* What must reach the server before the pumps take over: the rewritten
+ * head of a plain request, and whatever the client sent after its head. */
+static void
+send_to_server (Connection *self)
+{
+  g_autoptr(GByteArray) bytes = g_byte_array_new ();
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->server));
+  gsize rest = self->head->len - self->head_length;
+
+  if (!self->request->connect)
+    {
+      gsize length = 0;
+      g_autofree char *head = cloche_http_request_dup_forward_head (self->request, &length);
+
+      g_byte_array_append (bytes, (guint8 *) head, length);
+    }
+  g_byte_array_append (bytes, self->head->data + self->head_length, rest);
+  if (bytes->len == 0)
+    {
+      start_tunnel (self);
+      return;
+    }
+  _cloche_egress_proxy_count (self->proxy, self->decision, bytes->len, FALSE);
+  g_free (self->pending);
+  self->pending = g_memdup2 (bytes->data, bytes->len);
+  g_output_stream_write_all_async (out, self->pending, bytes->len, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_first_bytes_written,
+                                   connection_ref (self));
+}
+
+static void
+on_established_written (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Connection *self = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (!self->finished)
+    send_to_server (self);
+  connection_unref (self);
+}
+
+static void
+on_server_connected (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Connection *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *body = NULL;
+  static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+  self->server = g_socket_client_connect_finish (G_SOCKET_CLIENT (object), result, &error);
+  clear_timer (self);
+  if (self->finished)
+    ;
+  else if (self->server == NULL)
+    {
+      /* Only the connect timer cancels a connect that has not finished. */
+      gboolean timed_out = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+      self->decision->error = g_strdup (timed_out ? "no answer in time" : error->message);
+      body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s) but could not "
+                              "make it: %s.\n", self->decision->host, self->decision->port,
+                              self->decision->rule, self->decision->error);
+      g_message ("Egress: cannot connect to %s:%u: %s", self->decision->host,
+                 self->decision->port, self->decision->error);
+      answer (self, timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway",
+              NULL, body);
+    }
+  else if (self->request->connect)
+    g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->client)),
+                                     established, strlen (established), G_PRIORITY_DEFAULT,
+                                     self->cancellable, on_established_written,
+                                     connection_ref (self));
+  else
+    send_to_server (self);
+  connection_unref (self);
+}
+
+static gboolean
+on_connect_timeout (gpointer user_data)
+{
+  Connection *self = user_data;
+
+  self->timer = 0;
+  g_cancellable_cancel (self->connect_cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+connect_server (Connection *self)
+{
+  g_autoptr(GSocketConnectable) address =
+    g_network_address_new (self->request->host, self->request->port);
+
+  self->timer = g_timeout_add (self->limits.connect_timeout_ms, on_connect_timeout, self);
+  g_socket_client_connect_async (_cloche_egress_proxy_get_client (self->proxy), address,
+                                 self->connect_cancellable, on_server_connected,
+                                 connection_ref (self));
+}
+
+/* The head */
+
+static void
+handle_head (Connection *self)
+{
+  g_autoptr(GError) error = NULL;
+  ClocheHttpRequest *request = NULL;
+
+  clear_timer (self);
+  request = cloche_http_request_parse ((const char *) self->head->data, self->head_length,
+                                       &error);
+  if (request == NULL)
+    {
+      answer_bad_request (self, 400, "Bad Request", error->message);
+      return;
+    }
+  self->request = request;
+  self->decision = _cloche_egress_proxy_decide (self->proxy, session_of (self),
+                                                request->method, request->host, request->port);
+  if (!self->decision->allowed)
+    answer_refused (self);
+  else
+    connect_server (self);
+}
+
+static void read_head (Connection *self);
+
+/* @n bytes read into chunk (0: end of file, < 0: an error). */
+static void
+take_head_bytes (Connection *self,
+                 gssize      n)
+{
+  gssize length;
+
+  if (n < 0 && self->head_timed_out)
+    answer_bad_request (self, 408, "Request Timeout", "the request head did not arrive in time");
+  else if (n <= 0)
+    connection_finish (self);
+  else
+    {
+      g_byte_array_append (self->head, (guint8 *) self->chunk, n);
+      length = cloche_http_request_head_length ((const char *) self->head->data, self->head->len);
+      if (length > 0 && (gsize) length <= self->limits.max_header_size)
+        {
+          self->head_length = length;
+          handle_head (self);
+        }
+      else if (self->head->len >= self->limits.max_header_size)
+        answer_bad_request (self, 431, "Request Header Fields Too Large",
+                            "the request head is larger than the proxy accepts");
+      else
+        read_head (self);
+    }
+}
+
+static void
+on_head_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Connection *self = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
+
+  if (!self->finished)
+    take_head_bytes (self, n);
+  connection_unref (self);
+}
+
+/* The guest's connection, handed over by the relay: from now on the proxy
+ * reads and writes it itself, and the relay is gone. */
+static gboolean
+adopt_client (Connection *self,
+              int         fd)
+{
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, NULL);
+
+  if (socket == NULL)
+    {
+      close (fd);
+      return FALSE;
+    }
+  g_socket_close (g_socket_connection_get_socket (self->client), NULL);
+  g_object_unref (self->client);
+  self->client = g_socket_connection_factory_create_connection (socket);
+  return TRUE;
+}
+
+/* The one descriptor of a relay's hand-over, or -1. */
+static int
+steal_handed_fd (GSocketControlMessage **messages,
+                 int                     n_messages)
+{
+  int fd = -1;
+
+  for (int i = 0; i < n_messages; i++)
+    {
+      if (fd < 0 && G_IS_UNIX_FD_MESSAGE (messages[i]))
+        {
+          int n = 0;
+          g_autofree int *fds = g_unix_fd_message_steal_fds (G_UNIX_FD_MESSAGE (messages[i]), &n);
+
+          for (int j = 0; j < n; j++)
+            if (j == 0)
+              fd = fds[0];
+            else
+              close (fds[j]);
+        }
+      g_object_unref (messages[i]);
+    }
+  g_free (messages);
+  return fd;
+}
+
+/* The first bytes on a connection. cloche-egress-relay sends one NUL byte
+ * with the guest's connection attached (SCM_RIGHTS) and exits, which takes
+ * it and its copies out of the data path; any other client (a test, a
+ * benchmark, a relay that could not hand over) starts its request at once,
+ * and a request never starts with NUL. */
+static gboolean
+on_first_bytes (GSocket      *socket,
+                GIOCondition  condition,
+                gpointer      user_data)
+{
+  Connection *self = user_data;
+  GInputVector vector = { self->chunk, sizeof self->chunk };
+  GSocketControlMessage **messages = NULL;
+  int n_messages = 0, flags = 0, fd;
+  gssize n;
+
+  if (self->finished)
+    return G_SOURCE_REMOVE;
+  /* Woken by the head timer's cancellation, not by data: reading would wait. */
+  if (self->head_timed_out)
+    {
+      take_head_bytes (self, -1);
+      return G_SOURCE_REMOVE;
+    }
+  n = g_socket_receive_message (socket, NULL, &vector, 1, &messages, &n_messages, &flags,
+                                NULL, NULL);
+  fd = steal_handed_fd (messages, n_messages);
+  if (fd >= 0 && n == 1 && self->chunk[0] == '\0' && adopt_client (self, fd))
+    read_head (self);
+  else
+    {
+      if (fd >= 0)
+        close (fd);
+      take_head_bytes (self, n);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+read_first_bytes (Connection *self)
+{
+  GSocket *socket = g_socket_connection_get_socket (self->client);
+  g_autoptr(GSource) source = g_socket_create_source (socket, G_IO_IN, self->head_cancellable);
+
+  g_source_set_callback (source, (GSourceFunc) (GCallback) on_first_bytes,
+                         connection_ref (self), (GDestroyNotify) connection_unref);
+  g_source_attach (source, NULL);
+}
+
+static void
+read_head (Connection *self)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (self->client));
+  gsize room = MIN (sizeof self->chunk, self->limits.max_header_size - self->head->len);
+
+  g_input_stream_read_async (in, self->chunk, room, G_PRIORITY_DEFAULT, self->head_cancellable,
+                             on_head_read, connection_ref (self));
+}
+
+static gboolean
+on_head_timeout (gpointer user_data)
+{
+  Connection *self = user_data;
+
+  self->timer = 0;
+  self->head_timed_out = TRUE;
+  g_cancellable_cancel (self->head_cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+/* The end, whatever it came from. Idempotent; the last reference (an
+ * operation still running when this is called) frees the connection. */
+static void
+connection_finish (Connection *self)
+{
+  if (self->finished)
+    return;
+  self->finished = TRUE;
+  clear_timer (self);
+  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->head_cancellable);
+  g_cancellable_cancel (self->connect_cancellable);
+  for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
+    if (self->pumps[i] != NULL && self->pumps[i]->pump != NULL)
+      _cloche_egress_pump_stop (self->pumps[i]->pump);
+  /* The sockets, not the streams: a stream with a read pending refuses to
+   * close, and the peers must see the end now. */
+  g_socket_close (g_socket_connection_get_socket (self->client), NULL);
+  if (self->server != NULL)
+    g_socket_close (g_socket_connection_get_socket (self->server), NULL);
+  if (self->decision != NULL)
+    _cloche_egress_proxy_end (self->proxy, self->decision);
+  _cloche_egress_proxy_connection_done (self->proxy);
+  connection_unref (self);
+}
+
+/* Called for each connection the proxy accepts within its limit. */
+void
+_cloche_egress_connection_start (ClocheEgressProxy *proxy,
+                                 GSocketConnection *client)
+{
+  Connection *self = g_new0 (Connection, 1);
+
+  self->refs = 1;   /* held until connection_finish() */
+  self->proxy = g_object_ref (proxy);
+  self->limits = *_cloche_egress_proxy_limits (proxy);
+  self->client = g_object_ref (client);
+  self->cancellable = g_cancellable_new ();
+  self->head_cancellable = g_cancellable_new ();
+  self->connect_cancellable = g_cancellable_new ();
+  self->head = g_byte_array_new ();
+  self->timer = g_timeout_add (self->limits.header_timeout_ms, on_head_timeout, self);
+  read_first_bytes (self);
+}
+
+static void
+on_refusal_written (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GSocketConnection) client = user_data;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (client), NULL, NULL);
+  g_free (g_object_steal_data (G_OBJECT (client), "cloche-answer"));
+}
+
+/* Over the connection limit: a short answer, and no reading at all. */
+void
+_cloche_egress_connection_refuse (GSocketConnection *client,
+                                  guint              limit)
+{
+  g_autofree char *body = g_strdup_printf ("Cloche's egress proxy has %u connections open, "
+                                           "its limit: try again when some have closed.\n",
+                                           limit);
+  gsize length = 0;
+  char *text = format_answer (503, "Service Unavailable", "Retry-After: 1\r\n", body, &length);
+
+  g_object_set_data (G_OBJECT (client), "cloche-answer", text);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client)),
+                                   text, length, G_PRIORITY_DEFAULT, NULL,
+                                   on_refusal_written, g_object_ref (client));
+}

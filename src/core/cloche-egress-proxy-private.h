@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "cloche-egress-proxy.h"
+
+G_BEGIN_DECLS
+
+/* What a connection (cloche-egress-proxy-connection.c) asks of its proxy. */
+ClocheEgressDecision *_cloche_egress_proxy_decide      (ClocheEgressProxy    *self,
+                                                        const char           *session,
+                                                        const char           *method,
+                                                        const char           *host,
+                                                        guint16               port);
+void                  _cloche_egress_proxy_count       (ClocheEgressProxy    *self,
+                                                        ClocheEgressDecision *decision,
+                                                        gsize                 bytes,
+                                                        gboolean              inbound);
+void                  _cloche_egress_proxy_end         (ClocheEgressProxy    *self,
+                                                        ClocheEgressDecision *decision);
+void                  _cloche_egress_proxy_connection_done (ClocheEgressProxy *self);
+GSocketClient        *_cloche_egress_proxy_get_client  (ClocheEgressProxy    *self);
+const ClocheEgressLimits *_cloche_egress_proxy_limits  (ClocheEgressProxy    *self);
+
+/* One direction of a tunnel (cloche-egress-proxy-pump.c). */
+typedef struct _ClocheEgressPump ClocheEgressPump;
+typedef void (*ClocheEgressPumpCounted) (gpointer data,
+                                         gsize    bytes);
+typedef void (*ClocheEgressPumpEnded)   (gpointer data,
+                                         gboolean failed);
+
+ClocheEgressPump     *_cloche_egress_pump_new          (int                      in_fd,
+                                                        int                      out_fd,
+                                                        ClocheEgressPumpCounted  counted,
+                                                        ClocheEgressPumpEnded    ended,
+                                                        gpointer                 data,
+                                                        GError                 **error);
+void                  _cloche_egress_pump_stop         (ClocheEgressPump        *self);
+void                  _cloche_egress_pump_free         (ClocheEgressPump        *self);
+
+void                  _cloche_egress_connection_start  (ClocheEgressProxy    *proxy,
+                                                        GSocketConnection    *client);
+void                  _cloche_egress_connection_refuse (GSocketConnection    *client,
+                                                        guint                 limit);
+
+G_END_DECLS

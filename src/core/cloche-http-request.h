@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The most header lines a request may have; a head that gets past the
+ * proxy's size limit with more is refused anyway. */
+#define CLOCHE_HTTP_MAX_HEADERS 100
+
+typedef struct
+{
+  char *name;    /* as sent */
+  char *value;   /* without the surrounding white space */
+} ClocheHttpHeader;
+
+/**
+ * ClocheHttpRequest:
+ *
+ * The head of a request to the egress proxy: "CONNECT host:port" or a
+ * request with an absolute "http://" target. Only what the proxy needs to
+ * decide and to forward it.
+ */
+typedef struct
+{
+  char      *method;      /* "CONNECT", "GET", … */
+  char      *target;      /* the request-target as sent */
+  char      *version;     /* "HTTP/1.1" or "HTTP/1.0" */
+  gboolean   connect;     /* a CONNECT tunnel, not a forwarded request */
+  char      *host;        /* lower case; an IPv6 literal without brackets */
+  guint16    port;
+  char      *path;        /* origin-form ("/…") to forward; NULL for CONNECT */
+  GArray    *headers;     /* of ClocheHttpHeader, in order */
+  char      *proxy_user;  /* the user of Proxy-Authorization: Basic, or NULL */
+} ClocheHttpRequest;
+
+gssize             cloche_http_request_head_length (const char               *data,
+                                                    gsize                     length);
+ClocheHttpRequest *cloche_http_request_parse       (const char               *head,
+                                                    gsize                     length,
+                                                    GError                  **error);
+const char        *cloche_http_request_get_header  (const ClocheHttpRequest  *request,
+                                                    const char               *name);
+char              *cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
+                                                         gsize                   *length);
+char              *cloche_http_request_dup_authority (const ClocheHttpRequest *request);
+void               cloche_http_request_free        (ClocheHttpRequest        *request);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ClocheHttpRequest, cloche_http_request_free)
+
+G_END_DECLS

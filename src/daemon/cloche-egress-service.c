@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * io.github.cloche.Egress: the egress proxy's rules, decisions and
+ * counters. Decisions travel as dictionaries (keys in
+ * data/io.github.cloche.Egress.xml). The byte counters change with every
+ * read of a tunnel, so they are published at most once a second.
+ */
+#include "config.h"
+
+#include "cloche-dbus-generated.h"
+#include "cloche-egress-service.h"
+
+#define COUNTERS_INTERVAL_MS 1000
+
+struct _ClocheEgressService
+{
+  GObject            parent_instance;
+  ClocheEgressProxy *proxy;
+  ClocheDbusEgress  *skeleton;
+  guint              counters_source;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheEgressService, cloche_egress_service, G_TYPE_OBJECT)
+
+static GVariant *
+decision_to_variant (const ClocheEgressDecision *decision)
+{
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
+
+  g_variant_dict_insert (&dict, "id", "t", decision->id);
+  g_variant_dict_insert (&dict, "time", "x", decision->time);
+  g_variant_dict_insert (&dict, "session", "s", decision->session);
+  g_variant_dict_insert (&dict, "method", "s", decision->method);
+  g_variant_dict_insert (&dict, "host", "s", decision->host);
+  g_variant_dict_insert (&dict, "port", "q", decision->port);
+  g_variant_dict_insert (&dict, "allowed", "b", decision->allowed);
+  g_variant_dict_insert (&dict, "rule", "s", decision->rule);
+  g_variant_dict_insert (&dict, "bytes-in", "t", decision->bytes_in);
+  g_variant_dict_insert (&dict, "bytes-out", "t", decision->bytes_out);
+  g_variant_dict_insert (&dict, "ended", "b", decision->ended);
+  if (decision->error != NULL)
+    g_variant_dict_insert (&dict, "error", "s", decision->error);
+  return g_variant_dict_end (&dict);
+}
+
+static gboolean
+handle_get_decisions (ClocheEgressService   *self,
+                      GDBusMethodInvocation *invocation,
+                      guint64                since)
+{
+  g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (self->proxy, since);
+  GVariantBuilder builder;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < decisions->len; i++)
+    g_variant_builder_add_value (&builder,
+                                 decision_to_variant (decisions->pdata[i]));
+  cloche_dbus_egress_complete_get_decisions (self->skeleton, invocation,
+                                             g_variant_builder_end (&builder));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static GVariant *
+session_bytes_variant (ClocheEgressService *self)
+{
+  g_autoptr(GHashTable) sessions = cloche_egress_proxy_dup_session_counters (self->proxy);
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{s(tt)}"));
+  g_hash_table_iter_init (&iter, sessions);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      ClocheEgressCounters *counters = value;
+
+      g_variant_builder_add (&builder, "{s(tt)}", key, counters->bytes_in, counters->bytes_out);
+    }
+  return g_variant_builder_end (&builder);
+}
+
+static void
+publish_counters (ClocheEgressService *self)
+{
+  ClocheEgressCounters totals;
+
+  cloche_egress_proxy_get_totals (self->proxy, &totals);
+  cloche_dbus_egress_set_bytes_in (self->skeleton, totals.bytes_in);
+  cloche_dbus_egress_set_bytes_out (self->skeleton, totals.bytes_out);
+  cloche_dbus_egress_set_session_bytes (self->skeleton, session_bytes_variant (self));
+  cloche_dbus_egress_set_connections (self->skeleton,
+                                      cloche_egress_proxy_get_connections (self->proxy));
+}
+
+static gboolean
+on_counters_due (gpointer user_data)
+{
+  ClocheEgressService *self = user_data;
+
+  self->counters_source = 0;
+  publish_counters (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The first change after a quiet spell is published a second later, with
+ * whatever came after it: no timer runs while nothing moves. */
+static void
+schedule_counters (ClocheEgressService *self)
+{
+  if (self->counters_source == 0)
+    self->counters_source = g_timeout_add (COUNTERS_INTERVAL_MS, on_counters_due, self);
+}
+
+static void
+on_decision (ClocheEgressService  *self,
+             ClocheEgressDecision *decision)
+{
+  /* A denial is final at once: decision-ended tells it, once. */
+  if (decision->allowed)
+    cloche_dbus_egress_emit_decision (self->skeleton, decision_to_variant (decision));
+}
+
+static void
+on_decision_ended (ClocheEgressService  *self,
+                   ClocheEgressDecision *decision)
+{
+  cloche_dbus_egress_emit_decision (self->skeleton, decision_to_variant (decision));
+  schedule_counters (self);
+}
+
+static void
+sync_rules (ClocheEgressService *self)
+{
+  ClocheEgressRules *rules = cloche_egress_proxy_get_rules (self->proxy);
+  g_auto(GStrv) texts = cloche_egress_rules_dup_texts (rules);
+  const char *path = cloche_egress_proxy_get_socket_path (self->proxy);
+
+  cloche_dbus_egress_set_rules (self->skeleton, (const char * const *) texts);
+  cloche_dbus_egress_set_default_rule (self->skeleton,
+                                       cloche_egress_rules_get_default_allow (rules)
+                                       ? "allow" : "deny");
+  cloche_dbus_egress_set_socket_path (self->skeleton, path != NULL ? path : "");
+}
+
+gboolean
+cloche_egress_service_export (ClocheEgressService  *self,
+                              GDBusConnection      *connection,
+                              GError              **error)
+{
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_SERVICE (self), FALSE);
+
+  /* The socket path is known once the daemon listens, before export. */
+  sync_rules (self);
+  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                           connection, DAEMON_OBJECT_PATH, error);
+}
+
+void
+cloche_egress_service_unexport (ClocheEgressService *self)
+{
+  g_return_if_fail (CLOCHE_IS_EGRESS_SERVICE (self));
+
+  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+}
+
+static void
+cloche_egress_service_dispose (GObject *object)
+{
+  ClocheEgressService *self = CLOCHE_EGRESS_SERVICE (object);
+
+  g_clear_handle_id (&self->counters_source, g_source_remove);
+  g_clear_object (&self->skeleton);
+  g_clear_object (&self->proxy);
+
+  G_OBJECT_CLASS (cloche_egress_service_parent_class)->dispose (object);
+}
+
+static void
+cloche_egress_service_class_init (ClocheEgressServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = cloche_egress_service_dispose;
+}
+
+static void
+cloche_egress_service_init (ClocheEgressService *self)
+{
+  self->skeleton = cloche_dbus_egress_skeleton_new ();
+}
+
+ClocheEgressService *
+cloche_egress_service_new (ClocheEgressProxy *proxy)
+{
+  ClocheEgressService *self;
+
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_PROXY (proxy), NULL);
+
+  self = g_object_new (CLOCHE_TYPE_EGRESS_SERVICE, NULL);
+  self->proxy = g_object_ref (proxy);
+  g_signal_connect_swapped (self->skeleton, "handle-get-decisions",
+                            G_CALLBACK (handle_get_decisions), self);
+  g_signal_connect_object (proxy, "decision", G_CALLBACK (on_decision), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (proxy, "decision-ended", G_CALLBACK (on_decision_ended), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (proxy, "traffic", G_CALLBACK (schedule_counters), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (proxy, "notify::rules", G_CALLBACK (sync_rules), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (proxy, "notify::connections", G_CALLBACK (schedule_counters), self,
+                           G_CONNECT_SWAPPED);
+  sync_rules (self);
+  publish_counters (self);
+  return self;
+}

@@ -1,0 +1,803 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The egress proxy over its real Unix socket, against real servers on
+ * 127.0.0.1, with no VM: what it lets through, what it refuses and how,
+ * what it records, and what it does with clients that misbehave. The proxy
+ * runs on this thread's main loop; each client runs in a thread of its own
+ * with plain blocking sockets, as the relay and the guest would.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cloche-egress-proxy.h"
+
+typedef struct
+{
+  ClocheEgressProxy *proxy;
+  char              *dir;
+  char              *socket_path;
+  GSocketService    *echo;        /* reads to the end, then says how much */
+  guint16            echo_port;
+  GSocketService    *http;        /* one canned answer per request */
+  guint16            http_port;
+  guint16            closed_port; /* nothing listens there */
+  GPtrArray         *ended;       /* decisions as decision-ended gave them */
+} Fixture;
+
+/* Servers (threads of GThreadedSocketService, blocking I/O) */
+
+static GMutex server_lock;
+static char *last_http_head;
+
+static gboolean
+on_echo (GThreadedSocketService *service,
+         GSocketConnection      *connection,
+         GObject                *source,
+         gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autofree char *reply = NULL;
+  char buffer[4096];
+  gsize total = 0;
+  gssize n;
+
+  while ((n = g_input_stream_read (in, buffer, sizeof buffer, NULL, NULL)) > 0)
+    total += n;
+  reply = g_strdup_printf ("got %zu bytes\n", total);
+  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+  return TRUE;
+}
+
+static gboolean
+on_http (GThreadedSocketService *service,
+         GSocketConnection      *connection,
+         GObject                *source,
+         gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+  g_autoptr(GString) head = g_string_new (NULL);
+  char c;
+
+  while (!g_str_has_suffix (head->str, "\r\n\r\n")
+         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+    g_string_append_c (head, c);
+  g_mutex_lock (&server_lock);
+  g_free (last_http_head);
+  last_http_head = g_strdup (head->str);
+  g_mutex_unlock (&server_lock);
+  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+  return TRUE;
+}
+
+static GSocketService *
+start_server (GCallback  handler,
+              guint16   *port)
+{
+  GSocketService *service = g_threaded_socket_service_new (8);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_socket_listener_add_address (G_SOCKET_LISTENER (service), address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+  g_signal_connect (service, "run", handler, NULL);
+  g_socket_service_start (service);
+  return service;
+}
+
+/* A port nothing listens on: bound, then closed. */
+static guint16
+closed_port (void)
+{
+  guint16 port = 0;
+  GSocketService *service = start_server (G_CALLBACK (on_echo), &port);
+
+  g_socket_service_stop (service);
+  g_socket_listener_close (G_SOCKET_LISTENER (service));
+  g_object_unref (service);
+  return port;
+}
+
+static ClocheEgressRules *
+rules_allowing (const char *first,
+                ...)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) allow = NULL;
+  g_autoptr(GError) error = NULL;
+  ClocheEgressRules *rules;
+  va_list args;
+
+  va_start (args, first);
+  for (const char *rule = first; rule != NULL; rule = va_arg (args, const char *))
+    g_strv_builder_add (builder, rule);
+  va_end (args);
+  allow = g_strv_builder_end (builder);
+  rules = cloche_egress_rules_new (FALSE, (const char * const *) allow, NULL, &error);
+  g_assert_no_error (error);
+  return rules;
+}
+
+static void
+on_ended (ClocheEgressProxy    *proxy,
+          ClocheEgressDecision *decision,
+          Fixture              *fixture)
+{
+  g_assert_true (decision->ended);
+  g_ptr_array_add (fixture->ended, cloche_egress_decision_ref (decision));
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(ClocheEgressRules) rules = NULL;
+  g_autofree char *echo_rule = NULL, *http_rule = NULL, *closed_rule = NULL;
+  g_autoptr(GError) error = NULL;
+
+  fixture->echo = start_server (G_CALLBACK (on_echo), &fixture->echo_port);
+  fixture->http = start_server (G_CALLBACK (on_http), &fixture->http_port);
+  fixture->closed_port = closed_port ();
+  echo_rule = g_strdup_printf ("127.0.0.1:%u", fixture->echo_port);
+  http_rule = g_strdup_printf ("localhost:%u", fixture->http_port);
+  closed_rule = g_strdup_printf ("127.0.0.1:%u", fixture->closed_port);
+  rules = rules_allowing (echo_rule, http_rule, closed_rule, NULL);
+
+  fixture->dir = g_dir_make_tmp ("cloche-egress-XXXXXX", &error);
+  g_assert_no_error (error);
+  fixture->socket_path = g_build_filename (fixture->dir, "cloche", "egress.sock", NULL);
+  fixture->proxy = cloche_egress_proxy_new (rules);
+  cloche_egress_proxy_listen (fixture->proxy, fixture->socket_path, &error);
+  g_assert_no_error (error);
+  fixture->ended = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_egress_decision_unref);
+  g_signal_connect (fixture->proxy, "decision-ended", G_CALLBACK (on_ended), fixture);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autofree char *parent = g_path_get_dirname (fixture->socket_path);
+
+  g_assert_finalize_object (fixture->proxy);
+  /* The socket goes with the proxy. */
+  g_assert_false (g_file_test (fixture->socket_path, G_FILE_TEST_EXISTS));
+  g_rmdir (parent);
+  g_rmdir (fixture->dir);
+  g_socket_service_stop (fixture->echo);
+  g_socket_service_stop (fixture->http);
+  g_clear_object (&fixture->echo);
+  g_clear_object (&fixture->http);
+  g_ptr_array_unref (fixture->ended);
+  g_free (fixture->socket_path);
+  g_free (fixture->dir);
+}
+
+/* Clients (threads, blocking) */
+
+typedef void (*ClientFunc) (Fixture *fixture,
+                            gpointer data);
+
+typedef struct
+{
+  Fixture    *fixture;
+  ClientFunc  func;
+  gpointer    data;
+  gint        done;
+} ClientRun;
+
+static gpointer
+client_thread (gpointer user_data)
+{
+  ClientRun *run = user_data;
+
+  run->func (run->fixture, run->data);
+  g_atomic_int_set (&run->done, 1);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+/* Runs @func in a thread while the proxy runs here. */
+static void
+run_client (Fixture    *fixture,
+            ClientFunc  func,
+            gpointer    data)
+{
+  ClientRun run = { fixture, func, data, 0 };
+  GThread *thread = g_thread_new ("client", client_thread, &run);
+
+  while (!g_atomic_int_get (&run.done))
+    g_main_context_iteration (NULL, TRUE);
+  g_thread_join (thread);
+  /* What the proxy does after the client saw its answer (decision-ended). */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static int
+connect_proxy (Fixture *fixture)
+{
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  struct timeval timeout = { .tv_sec = 20 };
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_strlcpy (address.sun_path, fixture->socket_path, sizeof address.sun_path);
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &address, sizeof address), ==, 0);
+  /* A proxy that never answers fails the test instead of hanging it. */
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+static void
+send_text (int         fd,
+           const char *text)
+{
+  g_assert_cmpint (send (fd, text, strlen (text), MSG_NOSIGNAL), ==, (gssize) strlen (text));
+}
+
+/* Everything until the proxy closes (or resets) the connection. */
+static char *
+receive_all (int fd)
+{
+  GString *text = g_string_new (NULL);
+  char buffer[4096];
+  gssize n;
+
+  while ((n = recv (fd, buffer, sizeof buffer, 0)) > 0)
+    g_string_append_len (text, buffer, n);
+  g_assert_true (n == 0 || errno == ECONNRESET);
+  return g_string_free (text, FALSE);
+}
+
+/* The proxy's answer up to its blank line. */
+static char *
+receive_head (int fd)
+{
+  GString *text = g_string_new (NULL);
+  char c;
+
+  while (!g_str_has_suffix (text->str, "\r\n\r\n"))
+    {
+      g_assert_cmpint (recv (fd, &c, 1, 0), ==, 1);
+      g_string_append_c (text, c);
+    }
+  return g_string_free (text, FALSE);
+}
+
+static char *
+request_once (Fixture    *fixture,
+              const char *request)
+{
+  int fd = connect_proxy (fixture);
+  char *answer;
+
+  if (*request != '\0')
+    send_text (fd, request);
+  /* Done sending, as a client that waits for its answer may be. */
+  g_assert_cmpint (shutdown (fd, SHUT_WR), ==, 0);
+  answer = receive_all (fd);
+  close (fd);
+  return answer;
+}
+
+typedef struct
+{
+  const char *request;
+  char       *answer;
+} Exchange;
+
+static void
+exchange_client (Fixture  *fixture,
+                 gpointer  data)
+{
+  Exchange *exchange = data;
+
+  exchange->answer = request_once (fixture, exchange->request);
+}
+
+/* One request, its whole answer. */
+static char *
+exchange (Fixture    *fixture,
+          const char *request)
+{
+  Exchange exchange = { request, NULL };
+
+  run_client (fixture, exchange_client, &exchange);
+  return exchange.answer;
+}
+
+static ClocheEgressDecision *
+last_decision (Fixture *fixture)
+{
+  g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
+
+  g_assert_cmpuint (decisions->len, >, 0);
+  return cloche_egress_decision_ref (g_ptr_array_index (decisions, decisions->len - 1));
+}
+
+/* Cases */
+
+/* CONNECT, data, then the client shuts down its sending side: the server
+ * sees the end of file, and its answer still comes back. */
+static void
+half_close_client (Fixture  *fixture,
+                   gpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n"
+                                              "Proxy-Authorization: Basic %s\r\n\r\n",
+                                              fixture->echo_port, "czE=" /* s1 */);
+  g_autofree char *head = NULL;
+  char **answer = data;
+  int fd = connect_proxy (fixture);
+
+  send_text (fd, request);
+  head = receive_head (fd);
+  g_assert_cmpstr (head, ==, "HTTP/1.1 200 Connection established\r\n\r\n");
+  send_text (fd, "0123456789");
+  g_assert_cmpint (shutdown (fd, SHUT_WR), ==, 0);
+  *answer = receive_all (fd);
+  close (fd);
+}
+
+static void
+test_connect_half_close (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  g_autoptr(ClocheEgressDecision) decision = NULL;
+  g_autofree char *rule = g_strdup_printf ("allow 127.0.0.1:%u", fixture->echo_port);
+  g_autoptr(GHashTable) sessions = NULL;
+  ClocheEgressCounters totals, *s1;
+
+  run_client (fixture, half_close_client, &answer);
+  g_assert_cmpstr (answer, ==, "got 10 bytes\n");
+
+  while (fixture->ended->len < 1)
+    g_main_context_iteration (NULL, TRUE);
+  decision = last_decision (fixture);
+  g_assert_true (decision->allowed);
+  g_assert_true (decision->ended);
+  g_assert_cmpstr (decision->rule, ==, rule);
+  g_assert_cmpstr (decision->session, ==, "s1");
+  g_assert_cmpstr (decision->method, ==, "CONNECT");
+  g_assert_cmpstr (decision->host, ==, "127.0.0.1");
+  g_assert_cmpuint (decision->bytes_out, ==, 10);
+  g_assert_cmpuint (decision->bytes_in, ==, strlen ("got 10 bytes\n"));
+  g_assert_null (decision->error);
+
+  cloche_egress_proxy_get_totals (fixture->proxy, &totals);
+  g_assert_cmpuint (totals.bytes_out, ==, 10);
+  sessions = cloche_egress_proxy_dup_session_counters (fixture->proxy);
+  s1 = g_hash_table_lookup (sessions, "s1");
+  g_assert_nonnull (s1);
+  g_assert_cmpuint (s1->bytes_in, ==, decision->bytes_in);
+  g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+}
+
+/* A plain request is forwarded in origin-form, without the proxy's own
+ * headers, and counts as "no session" without Proxy-Authorization. */
+static void
+test_plain_http (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("GET http://localhost:%u/index.html HTTP/1.1\r\n"
+                                              "Host: localhost\r\n"
+                                              "Proxy-Connection: keep-alive\r\n"
+                                              "Accept: */*\r\n\r\n", fixture->http_port);
+  g_autofree char *expected_head = g_strdup_printf ("GET /index.html HTTP/1.1\r\n"
+                                                    "Host: localhost:%u\r\n"
+                                                    "Accept: */*\r\n"
+                                                    "Connection: close\r\n\r\n",
+                                                    fixture->http_port);
+  g_autofree char *answer = exchange (fixture, request);
+  g_autoptr(ClocheEgressDecision) decision = NULL;
+
+  g_assert_cmpstr (answer, ==, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  g_mutex_lock (&server_lock);
+  g_assert_cmpstr (last_http_head, ==, expected_head);
+  g_mutex_unlock (&server_lock);
+  while (fixture->ended->len < 1)
+    g_main_context_iteration (NULL, TRUE);
+  decision = last_decision (fixture);
+  g_assert_true (decision->allowed);
+  g_assert_cmpstr (decision->session, ==, "");
+  g_assert_cmpstr (decision->method, ==, "GET");
+  g_assert_cmpuint (decision->bytes_in, ==, strlen (answer));
+  g_assert_cmpuint (decision->bytes_out, ==, strlen (expected_head));
+}
+
+static void
+assert_refused (const char *answer,
+                const char *rule)
+{
+  g_autofree char *rule_header = g_strdup_printf ("X-Cloche-Rule: %s\r\n", rule);
+  g_autofree char *rule_line = g_strdup_printf ("Rule: %s\n", rule);
+
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 403 Forbidden\r\n"));
+  g_assert_nonnull (strstr (answer, rule_header));
+  g_assert_nonnull (strstr (answer, rule_line));
+  g_assert_nonnull (strstr (answer, "policy"));
+}
+
+/* An allowed host on another port, and a host no rule names. */
+static void
+test_refused (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autofree char *other_port = exchange (fixture, "CONNECT 127.0.0.1:9 HTTP/1.1\r\n"
+                                          "Proxy-Authorization: Basic czI=\r\n\r\n");
+  g_autofree char *unlisted = exchange (fixture, "GET http://example.com/ HTTP/1.1\r\n\r\n");
+  g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
+  ClocheEgressDecision *first, *second;
+
+  assert_refused (other_port, "default deny");
+  g_assert_nonnull (strstr (other_port, "add “127.0.0.1:9”"));
+  g_assert_nonnull (strstr (other_port, "Session: s2\n"));
+  assert_refused (unlisted, "default deny");
+  g_assert_cmpuint (decisions->len, ==, 2);
+  first = g_ptr_array_index (decisions, 0);
+  second = g_ptr_array_index (decisions, 1);
+  g_assert_false (first->allowed);
+  g_assert_cmpstr (first->host, ==, "127.0.0.1");
+  g_assert_cmpuint (first->port, ==, 9);
+  g_assert_cmpstr (first->session, ==, "s2");
+  g_assert_cmpstr (second->host, ==, "example.com");
+  g_assert_cmpuint (second->port, ==, 80);
+  g_assert_cmpuint (second->id, ==, first->id + 1);
+  /* Both ended at once, with nothing sent anywhere. */
+  g_assert_cmpuint (fixture->ended->len, ==, 2);
+  g_assert_cmpuint (first->bytes_in + first->bytes_out, ==, 0);
+  /* "since" is a decision id */
+  g_ptr_array_unref (decisions);
+  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, first->id);
+  g_assert_cmpuint (decisions->len, ==, 1);
+}
+
+/* New rules decide the next request, with nothing restarted. */
+static void
+test_set_rules (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("GET http://localhost:%u/ HTTP/1.1\r\n\r\n",
+                                              fixture->http_port);
+  g_autofree char *deny = g_strdup_printf ("localhost:%u", fixture->http_port);
+  const char *deny_list[] = { deny, NULL };
+  g_autoptr(ClocheEgressRules) rules =
+    cloche_egress_rules_new (TRUE, NULL, deny_list, NULL);
+  g_autofree char *before = NULL, *after = NULL, *rule = g_strdup_printf ("deny %s", deny);
+
+  before = exchange (fixture, request);
+  g_assert_true (g_str_has_prefix (before, "HTTP/1.1 200 "));
+  cloche_egress_proxy_set_rules (fixture->proxy, rules);
+  after = exchange (fixture, request);
+  assert_refused (after, rule);
+  g_assert_nonnull (strstr (after, "remove or narrow"));
+}
+
+static void
+test_server_closed (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\n",
+                                              fixture->closed_port);
+  g_autofree char *answer = exchange (fixture, request);
+  g_autoptr(ClocheEgressDecision) decision = last_decision (fixture);
+
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 502 Bad Gateway\r\n"));
+  g_assert_nonnull (strstr (answer, "could not make it"));
+  g_assert_true (decision->allowed);
+  g_assert_nonnull (decision->error);
+  g_assert_true (decision->ended);
+}
+
+/* Bad input */
+
+static void
+assert_status (const char *answer,
+               const char *status_line)
+{
+  if (!g_str_has_prefix (answer, status_line))
+    g_error ("expected “%s”, got “%s”", status_line, answer);
+}
+
+static void
+test_garbage (Fixture       *fixture,
+              gconstpointer  data)
+{
+  static const char tls[] = "\x16\x03\x01\x02\xff\x01\x7f\x01\xfc\x03\x03\r\n\r\n";
+  g_autofree char *binary = NULL, *origin = NULL, *empty = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
+
+  /* One log line each. */
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *request line*");
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *itself*");
+  binary = exchange (fixture, tls);
+  origin = exchange (fixture, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  empty = exchange (fixture, "");
+  g_test_assert_expected_messages ();
+  assert_status (binary, "HTTP/1.1 400 Bad Request\r\n");
+  assert_status (origin, "HTTP/1.1 400 Bad Request\r\n");
+  g_assert_nonnull (strstr (origin, "request for this proxy itself"));
+  /* A client that says nothing and leaves gets nothing. */
+  g_assert_cmpstr (empty, ==, "");
+  /* None of it was a decision. */
+  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
+  g_assert_cmpuint (decisions->len, ==, 0);
+  g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+}
+
+static void
+test_oversized_head (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  g_autoptr(GString) request = g_string_new ("GET http://example.com/ HTTP/1.1\r\n");
+  g_autofree char *answer = NULL;
+  ClocheEgressLimits limits;
+
+  cloche_egress_proxy_get_limits (fixture->proxy, &limits);
+  limits.max_header_size = 2048;
+  cloche_egress_proxy_set_limits (fixture->proxy, &limits);
+  /* Never-ending headers: the proxy must stop reading at its limit. */
+  while (request->len < 64 * 1024)
+    g_string_append (request, "X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n");
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 431 *");
+  answer = exchange (fixture, request->str);
+  g_test_assert_expected_messages ();
+  assert_status (answer, "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+}
+
+/* A head cut off before its blank line, then nothing more. */
+static void
+slow_client (Fixture  *fixture,
+             gpointer  data)
+{
+  char **answer = data;
+  int fd = connect_proxy (fixture);
+
+  send_text (fd, "GET http://example.com/ HTTP/1.1\r\nHost: exa");
+  *answer = receive_all (fd);
+  close (fd);
+}
+
+static void
+test_slow_sender (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  ClocheEgressLimits limits;
+
+  cloche_egress_proxy_get_limits (fixture->proxy, &limits);
+  limits.header_timeout_ms = 300;
+  cloche_egress_proxy_set_limits (fixture->proxy, &limits);
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 408 *");
+  run_client (fixture, slow_client, &answer);
+  g_test_assert_expected_messages ();
+  assert_status (answer, "HTTP/1.1 408 Request Timeout\r\n");
+  g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+}
+
+/* A tunnel nobody uses is closed after the idle limit; one in use is not. */
+static void
+idle_client (Fixture  *fixture,
+             gpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\n",
+                                              fixture->echo_port);
+  g_autofree char *head = NULL;
+  char **answer = data;
+  int fd = connect_proxy (fixture);
+
+  send_text (fd, request);
+  head = receive_head (fd);
+  g_assert_true (g_str_has_prefix (head, "HTTP/1.1 200 "));
+  /* The echo server answers only at the end; the proxy ends it first. */
+  *answer = receive_all (fd);
+  close (fd);
+}
+
+static void
+test_idle_tunnel (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  ClocheEgressLimits limits;
+
+  cloche_egress_proxy_get_limits (fixture->proxy, &limits);
+  limits.idle_timeout_ms = 300;
+  cloche_egress_proxy_set_limits (fixture->proxy, &limits);
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "*nothing either way*");
+  run_client (fixture, idle_client, &answer);
+  g_test_assert_expected_messages ();
+  g_assert_cmpstr (answer, ==, "");
+  while (fixture->ended->len < 1)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Connections beyond the limit get 503 without being read; the ones
+ * within it carry on. */
+static void
+crowd_client (Fixture  *fixture,
+              gpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\n",
+                                              fixture->echo_port);
+  char **answers = data;
+  int held[2], extra;
+
+  /* Two connections that have sent half a head, so they stay open. */
+  for (guint i = 0; i < 2; i++)
+    {
+      held[i] = connect_proxy (fixture);
+      send_text (held[i], "CONNECT 127.0.0.1:");
+    }
+  /* Let the proxy accept them before the third arrives. */
+  g_usleep (200 * 1000);
+  extra = connect_proxy (fixture);
+  answers[0] = receive_all (extra);
+  close (extra);
+  send_text (held[0], request + strlen ("CONNECT 127.0.0.1:"));
+  shutdown (held[0], SHUT_WR);
+  answers[1] = receive_all (held[0]);
+  close (held[0]);
+  close (held[1]);
+}
+
+static void
+test_too_many (Fixture       *fixture,
+               gconstpointer  data)
+{
+  char *answers[2] = { NULL, NULL };
+  ClocheEgressLimits limits;
+
+  cloche_egress_proxy_get_limits (fixture->proxy, &limits);
+  limits.max_connections = 2;
+  cloche_egress_proxy_set_limits (fixture->proxy, &limits);
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "*limit*");
+  run_client (fixture, crowd_client, answers);
+  g_test_assert_expected_messages ();
+  assert_status (answers[0], "HTTP/1.1 503 Service Unavailable\r\n");
+  assert_status (answers[1], "HTTP/1.1 200 Connection established\r\n");
+  g_assert_true (g_str_has_suffix (answers[1], "got 0 bytes\n"));
+  g_free (answers[0]);
+  g_free (answers[1]);
+}
+
+/* The relay as QEMU runs it: the connection on its stdin and stdout. */
+
+static void
+relay_client (Fixture  *fixture,
+              gpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\nabc",
+                                              fixture->echo_port);
+  const char *argv[] = { g_getenv ("CLOCHE_EGRESS_RELAY"), fixture->socket_path, NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (0);
+  g_autoptr(GSubprocess) relay = NULL;
+  g_autoptr(GError) error = NULL;
+  char **answer = data;
+  int pair[2];
+
+  g_assert_nonnull (argv[0]);
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  g_subprocess_launcher_take_stdin_fd (launcher, dup (pair[1]));
+  g_subprocess_launcher_take_stdout_fd (launcher, pair[1]);
+  relay = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  /* It hands the connection to the proxy and is gone before a byte moves:
+   * a relay that copied would wait here for the end of the connection. */
+  g_subprocess_wait_check (relay, NULL, &error);
+  g_assert_no_error (error);
+  send_text (pair[0], request);
+  g_assert_cmpint (shutdown (pair[0], SHUT_WR), ==, 0);
+  *answer = receive_all (pair[0]);
+  close (pair[0]);
+}
+
+/* stdin and stdout on two different sockets cannot be handed over as
+ * one: the relay copies, and passes each end of file on. */
+static void
+relay_copy_client (Fixture  *fixture,
+                   gpointer  data)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\nabcd",
+                                              fixture->echo_port);
+  const char *argv[] = { g_getenv ("CLOCHE_EGRESS_RELAY"), fixture->socket_path, NULL };
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (0);
+  g_autoptr(GSubprocess) relay = NULL;
+  g_autoptr(GError) error = NULL;
+  char **answer = data;
+  int in[2], out[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in), ==, 0);
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out), ==, 0);
+  g_subprocess_launcher_take_stdin_fd (launcher, in[1]);
+  g_subprocess_launcher_take_stdout_fd (launcher, out[1]);
+  relay = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  send_text (in[0], request);
+  g_assert_cmpint (shutdown (in[0], SHUT_WR), ==, 0);
+  *answer = receive_all (out[0]);
+  close (in[0]);
+  close (out[0]);
+  g_subprocess_wait_check (relay, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_relay_copy (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+
+  run_client (fixture, relay_copy_client, &answer);
+  g_assert_cmpstr (answer, ==, "HTTP/1.1 200 Connection established\r\n\r\ngot 4 bytes\n");
+}
+
+static void
+test_relay (Fixture       *fixture,
+            gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+
+  run_client (fixture, relay_client, &answer);
+  g_assert_cmpstr (answer, ==, "HTTP/1.1 200 Connection established\r\n\r\ngot 3 bytes\n");
+}
+
+/* Without a daemon the relay answers for it, and exits. */
+static void
+test_relay_no_proxy (void)
+{
+  const char *argv[] = { g_getenv ("CLOCHE_EGRESS_RELAY"), "/nonexistent/egress.sock", NULL };
+  g_autoptr(GSubprocess) relay = NULL;
+  g_autoptr(GBytes) stdin_bytes = g_bytes_new_static ("", 0);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  relay = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
+                             &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate (relay, stdin_bytes, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (g_bytes_get_data (out, NULL), "HTTP/1.1 502 Bad Gateway\r\n"));
+  g_assert_cmpint (g_subprocess_get_exit_status (relay), ==, 1);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  signal (SIGPIPE, SIG_IGN);
+
+#define ADD(path, func) \
+  g_test_add ("/egress-proxy/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("connect-half-close", test_connect_half_close);
+  ADD ("plain-http", test_plain_http);
+  ADD ("refused", test_refused);
+  ADD ("set-rules", test_set_rules);
+  ADD ("server-closed", test_server_closed);
+  ADD ("garbage", test_garbage);
+  ADD ("oversized-head", test_oversized_head);
+  ADD ("slow-sender", test_slow_sender);
+  ADD ("idle-tunnel", test_idle_tunnel);
+  ADD ("too-many", test_too_many);
+  ADD ("relay", test_relay);
+  ADD ("relay-copy", test_relay_copy);
+#undef ADD
+  g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
+  return g_test_run ();
+}

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <gio/gio.h>
+
+#include "cloche-http-request.h"
+
+static GBytes *
+fixture (const char *name)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "data", "http", name, NULL);
+  g_autoptr(GError) error = NULL;
+  char *contents = NULL;
+  gsize length = 0;
+
+  g_file_get_contents (path, &contents, &length, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (contents, length);
+}
+
+/* The whole fixture must be one head, ended by its blank line. */
+static ClocheHttpRequest *
+parse_fixture (const char  *name,
+               GError     **error)
+{
+  g_autoptr(GBytes) bytes = fixture (name);
+  gsize length = 0;
+  const char *data = g_bytes_get_data (bytes, &length);
+
+  g_assert_cmpint (cloche_http_request_head_length (data, length), ==, (gssize) length);
+  return cloche_http_request_parse (data, length, error);
+}
+
+static void
+test_head_length (void)
+{
+  g_assert_cmpint (cloche_http_request_head_length ("", 0), ==, -1);
+  g_assert_cmpint (cloche_http_request_head_length ("GET x HTTP/1.1\r\n", 16), ==, -1);
+  g_assert_cmpint (cloche_http_request_head_length ("GET x HTTP/1.1\r\n\r", 17), ==, -1);
+  g_assert_cmpint (cloche_http_request_head_length ("GET x HTTP/1.1\r\n\r\nBODY", 22), ==, 18);
+  g_assert_cmpint (cloche_http_request_head_length ("GET x HTTP/1.1\n\nBODY", 20), ==, 16);
+  g_assert_cmpint (cloche_http_request_head_length ("A\nB\r\n\n", 6), ==, 6);
+}
+
+static void
+test_connect (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheHttpRequest) request = parse_fixture ("connect.txt", &error);
+  g_autofree char *authority = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (request->connect);
+  g_assert_cmpstr (request->method, ==, "CONNECT");
+  g_assert_cmpstr (request->host, ==, "example.com");
+  g_assert_cmpuint (request->port, ==, 443);
+  g_assert_null (request->path);
+  /* curl writes "user:" */
+  g_assert_cmpstr (request->proxy_user, ==, "a1b2c3");
+  g_assert_cmpstr (cloche_http_request_get_header (request, "user-agent"), ==, "curl/7.88");
+  authority = cloche_http_request_dup_authority (request);
+  g_assert_cmpstr (authority, ==, "example.com:443");
+}
+
+static void
+test_connect_ipv6 (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheHttpRequest) request = parse_fixture ("connect-ipv6.txt", &error);
+  g_autofree char *authority = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (request->host, ==, "::1");
+  g_assert_cmpuint (request->port, ==, 8443);
+  g_assert_null (request->proxy_user);
+  authority = cloche_http_request_dup_authority (request);
+  g_assert_cmpstr (authority, ==, "[::1]:8443");
+}
+
+static void
+test_absolute (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheHttpRequest) request = parse_fixture ("get-absolute.txt", &error);
+  g_autoptr(GBytes) expected = fixture ("get-absolute.forward.txt");
+  g_autofree char *head = NULL;
+  gsize length = 0;
+
+  g_assert_no_error (error);
+  g_assert_false (request->connect);
+  g_assert_cmpstr (request->host, ==, "example.com");
+  g_assert_cmpuint (request->port, ==, 8080);
+  g_assert_cmpstr (request->path, ==, "/a/b?c=1");
+  /* busybox wget writes the user alone, without a colon */
+  g_assert_cmpstr (request->proxy_user, ==, "session-1");
+  head = cloche_http_request_dup_forward_head (request, &length);
+  g_assert_cmpmem (head, length, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
+}
+
+static void
+test_bare_lf (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheHttpRequest) request = parse_fixture ("get-bare-lf.txt", &error);
+  g_autofree char *head = NULL;
+  gsize length = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (request->version, ==, "HTTP/1.0");
+  g_assert_cmpuint (request->port, ==, 80);
+  g_assert_cmpstr (request->path, ==, "/");
+  head = cloche_http_request_dup_forward_head (request, &length);
+  g_assert_cmpstr (head, ==, "GET / HTTP/1.0\r\nHost: example.com\r\nConnection: close\r\n\r\n");
+}
+
+/* A user name that is not a session id is no session, not an error. */
+static void
+test_odd_proxy_user (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheHttpRequest) request = parse_fixture ("post-odd-user.txt", &error);
+
+  g_assert_no_error (error);
+  g_assert_null (request->proxy_user);
+  g_assert_cmpstr (cloche_http_request_get_header (request, "content-length"), ==, "5");
+}
+
+typedef struct
+{
+  const char *fixture;
+  const char *message;   /* a part of the error's message */
+} BadCase;
+
+static const BadCase bad_cases[] = {
+  { "bad-origin-form.txt", "request for this proxy itself" },
+  { "bad-https-absolute.txt", "must go through CONNECT" },
+  { "bad-ftp.txt", "not an http:// URL" },
+  { "bad-version.txt", "“HTTP/2.0” is not HTTP/1.1" },
+  { "bad-double-space.txt", "request line" },
+  { "bad-folded.txt", "folded" },
+  { "bad-smuggle.txt", "Content-Length and Transfer-Encoding" },
+  { "bad-two-lengths.txt", "Two different Content-Length" },
+  { "bad-userinfo.txt", "user name" },
+  { "bad-connect-no-port.txt", "CONNECT needs" },
+  { "bad-port.txt", "“99999” is not a port" },
+  { "bad-host.txt", "not a host name" },
+  { "bad-ipv6.txt", "not an IPv6 address" },
+  { "bad-header-name.txt", "bad name or value" },
+  { "bad-header-value.txt", "bad name or value" },
+  { "bad-nul.txt", "NUL" },
+  { "bad-tls-hello.bin", "request line" },
+  { "bad-ssh-banner.txt", "request line" },
+  { "bad-empty.txt", "empty" },
+  { "bad-too-many-headers.txt", "More than 100 header lines" },
+};
+
+static void
+test_bad (gconstpointer data)
+{
+  const BadCase *bad = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheHttpRequest) request = parse_fixture (bad->fixture, &error);
+
+  g_assert_null (request);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  if (strstr (error->message, bad->message) == NULL)
+    g_error ("%s: “%s” does not say “%s”", bad->fixture, error->message, bad->message);
+}
+
+/* Every prefix of a good head, and every head cut short, is refused or
+ * parsed without reading past its end (valgrind/ASan see the rest). */
+static void
+test_truncated (void)
+{
+  g_autoptr(GBytes) bytes = fixture ("get-absolute.txt");
+  gsize length = 0;
+  const char *data = g_bytes_get_data (bytes, &length);
+
+  for (gsize cut = 0; cut < length; cut++)
+    {
+      g_autofree char *copy = g_memdup2 (data, cut);
+      g_autoptr(ClocheHttpRequest) request = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_cmpint (cloche_http_request_head_length (copy, cut), ==, -1);
+      request = cloche_http_request_parse (copy, cut, &error);
+      g_assert_true ((request == NULL) != (error == NULL));
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/http-request/head-length", test_head_length);
+  g_test_add_func ("/http-request/connect", test_connect);
+  g_test_add_func ("/http-request/connect-ipv6", test_connect_ipv6);
+  g_test_add_func ("/http-request/absolute", test_absolute);
+  g_test_add_func ("/http-request/bare-lf", test_bare_lf);
+  g_test_add_func ("/http-request/odd-proxy-user", test_odd_proxy_user);
+  g_test_add_func ("/http-request/truncated", test_truncated);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/http-request/bad/%s", bad_cases[i].fixture);
+
+      g_test_add_data_func (path, &bad_cases[i], test_bad);
+    }
+  return g_test_run ();
+}

@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The guest's way out, end to end on one boot of the real bundle: a
+ * session's command in the guest (busybox wget and nc, through the
+ * http_proxy the sandbox gives it) → QEMU's guestfwd → cloche-egress-relay
+ * → the proxy → servers on this host. What the rules allow is reached,
+ * what they do not is refused with the rule named, both land in the
+ * decision log with the session; nothing else is reachable at all, and new
+ * rules apply to the running VM. The cases run in order on one boot.
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include "cloche-egress-proxy.h"
+#include "cloche-monitor.h"
+#include "cloche-sandbox.h"
+#include "cloche-test-daemon.h"
+
+static ClocheSandbox *sandbox;
+static ClocheEgressProxy *proxy;
+static ClocheMonitor *monitor;
+static guint64 sampled_in;           /* egress-in summed over the monitor's samples */
+static char *session;
+static GSocketService *allowed_server;    /* allowed by rule */
+static guint16 allowed_port;
+static GSocketService *denied_server;     /* denied by rule */
+static guint16 denied_port;
+static char *state_dir;
+
+typedef struct
+{
+  gboolean      done;
+  GAsyncResult *result;
+} Wait;
+
+static void
+on_done (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  Wait *wait = user_data;
+
+  wait->result = g_object_ref (result);
+  wait->done = TRUE;
+}
+
+static GAsyncResult *
+wait_result (Wait *wait)
+{
+  g_assert_true (cloche_test_wait (&wait->done, 300));
+  return wait->result;
+}
+
+/* Both servers answer any request with a line naming themselves. */
+static gboolean
+on_request (GThreadedSocketService *service,
+            GSocketConnection      *connection,
+            GObject                *source,
+            gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autofree char *body = g_strdup_printf ("hello from %s\n", (const char *) user_data);
+  g_autofree char *reply = g_strdup_printf ("HTTP/1.0 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+                                            strlen (body), body);
+  g_autoptr(GString) head = g_string_new (NULL);
+  char c;
+
+  while (!g_str_has_suffix (head->str, "\r\n\r\n")
+         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+    g_string_append_c (head, c);
+  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+  return TRUE;
+}
+
+/* On every address of this host, so that "the guest cannot reach the
+ * host's addresses" is tested against something that would answer. */
+static GSocketService *
+start_server (const char *name,
+              guint16    *port)
+{
+  GSocketService *service = g_threaded_socket_service_new (4);
+  g_autoptr(GError) error = NULL;
+
+  *port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "run", G_CALLBACK (on_request), (gpointer) name);
+  g_socket_service_start (service);
+  return service;
+}
+
+static ClocheEgressRules *
+make_rules (const char *allow,
+            const char *deny)
+{
+  const char *allow_list[] = { allow, NULL };
+  const char *deny_list[] = { deny, NULL };
+  g_autoptr(GError) error = NULL;
+  ClocheEgressRules *rules = cloche_egress_rules_new (FALSE, allow_list, deny_list, &error);
+
+  g_assert_no_error (error);
+  return rules;
+}
+
+typedef struct
+{
+  int   status;
+  char *out;
+  char *err;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_free (run->out);
+  g_free (run->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
+
+static char *
+bytes_string (GBytes *bytes)
+{
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    return g_strdup ("");
+  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/* A shell script in the session, with the environment the sandbox gives
+ * every command, plus @env. */
+static void
+session_sh (const char  *script,
+            const char **env,
+            Run         *run)
+{
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  Wait wait = { 0 };
+
+  cloche_sandbox_exec_async (sandbox, session, argv, env, NULL, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
+  g_assert_no_error (error);
+  run->out = bytes_string (out);
+  run->err = bytes_string (err);
+  {
+    /* One TAP line each: newlines escaped. */
+    g_autofree char *script_text = g_strescape (script, NULL);
+    g_autofree char *out_text = g_strescape (run->out, NULL);
+    g_autofree char *err_text = g_strescape (run->err, NULL);
+
+    g_test_message ("guest: %s → %d, out “%s”, err “%s”", script_text, run->status, out_text,
+                    err_text);
+  }
+}
+
+/* The guest's own loopback is the guest's: to ask the proxy for this
+ * host's 127.0.0.1, the test clears no_proxy, as a caller may. */
+static const char *through_proxy[] = { "no_proxy=", "NO_PROXY=", NULL };
+
+static ClocheEgressDecision *
+last_decision (void)
+{
+  g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (proxy, 0);
+
+  g_assert_cmpuint (decisions->len, >, 0);
+  return cloche_egress_decision_ref (g_ptr_array_index (decisions, decisions->len - 1));
+}
+
+static guint
+decision_count (void)
+{
+  g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (proxy, 0);
+
+  return decisions->len;
+}
+
+static void
+on_sample (ClocheMonitor      *self,
+           const ClocheSample *sample)
+{
+  sampled_in += sample->egress_in;
+}
+
+static void
+test_start (void)
+{
+  g_autoptr(ClocheVm) vm = cloche_vm_new (g_getenv ("CLOCHE_TEST_BUNDLE"));
+  g_autofree char *sessions = g_build_filename (state_dir, "sessions", NULL);
+  g_autoptr(ClocheSessionStore) store = cloche_session_store_new (sessions);
+  g_autofree char *socket_path = cloche_egress_proxy_default_socket_path ();
+  g_autofree char *allow = NULL, *deny = NULL;
+  g_autoptr(ClocheEgressRules) rules = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  Wait wait = { 0 };
+
+  allowed_server = start_server ("allowed", &allowed_port);
+  denied_server = start_server ("denied", &denied_port);
+  allow = g_strdup_printf ("127.0.0.1:%u", allowed_port);
+  deny = g_strdup_printf ("127.0.0.1:%u", denied_port);
+  rules = make_rules (allow, deny);
+  proxy = cloche_egress_proxy_new (rules);
+  cloche_egress_proxy_listen (proxy, socket_path, &error);
+  g_assert_no_error (error);
+  cloche_vm_set_egress (vm, g_getenv ("CLOCHE_EGRESS_RELAY"), socket_path);
+
+  sandbox = cloche_sandbox_new (vm, store);
+  monitor = cloche_monitor_new (sandbox, sessions);
+  cloche_monitor_set_egress_proxy (monitor, proxy);
+  g_signal_connect (monitor, "sample", G_CALLBACK (on_sample), NULL);
+  cloche_sandbox_open_session_async (sandbox, "egress", "test", NULL, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  session = cloche_sandbox_open_session_finish (sandbox, result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_allowed (void)
+{
+  g_autofree char *url = g_strdup_printf ("http://127.0.0.1:%u/hello", allowed_port);
+  g_autofree char *script = g_strdup_printf ("timeout 30 wget -q -O - %s", url);
+  g_autofree char *rule = g_strdup_printf ("allow 127.0.0.1:%u", allowed_port);
+  g_autoptr(ClocheEgressDecision) decision = NULL;
+  g_auto(Run) run = { 0 };
+
+  session_sh (script, through_proxy, &run);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.out, ==, "hello from allowed\n");
+  decision = last_decision ();
+  g_assert_true (decision->allowed);
+  g_assert_cmpstr (decision->rule, ==, rule);
+  g_assert_cmpstr (decision->session, ==, session);
+  g_assert_cmpstr (decision->method, ==, "GET");
+  g_assert_cmpstr (decision->host, ==, "127.0.0.1");
+  g_assert_cmpuint (decision->port, ==, allowed_port);
+  /* The server has closed, so has the client: the counts are final. */
+  CLOCHE_TEST_WAIT_FOR (decision->ended, 10);
+  g_assert_cmpuint (decision->bytes_in, >, strlen ("hello from allowed\n"));
+  g_assert_cmpuint (decision->bytes_out, >, 0);
+  /* The monitor's egress figures come from the proxy's counters. */
+  CLOCHE_TEST_WAIT_FOR (sampled_in >= decision->bytes_in, 10);
+}
+
+/* A CONNECT tunnel, the way HTTPS goes, written by hand through nc. */
+static void
+test_connect (void)
+{
+  g_autofree char *script =
+    g_strdup_printf ("printf 'CONNECT 127.0.0.1:%u HTTP/1.1\\r\\n\\r\\n"
+                     "GET /x HTTP/1.0\\r\\n\\r\\n' | timeout 30 nc %s %u",
+                     allowed_port, "10.0.2.100", 3128);
+  g_autoptr(ClocheEgressDecision) decision = NULL;
+  g_auto(Run) run = { 0 };
+
+  session_sh (script, NULL, &run);
+  g_assert_true (g_str_has_prefix (run.out, "HTTP/1.1 200 Connection established\r\n\r\n"));
+  g_assert_true (g_str_has_suffix (run.out, "hello from allowed\n"));
+  decision = last_decision ();
+  g_assert_true (decision->allowed);
+  g_assert_cmpstr (decision->method, ==, "CONNECT");
+  /* nc sends no Proxy-Authorization */
+  g_assert_cmpstr (decision->session, ==, "");
+}
+
+static void
+assert_refused_in_guest (const char *host,
+                         guint16     port,
+                         const char *rule)
+{
+  g_autofree char *url = g_strdup_printf ("http://%s:%u/", host, port);
+  g_autofree char *wget = g_strdup_printf ("timeout 30 wget -q -O - %s", url);
+  g_autofree char *credentials = g_base64_encode ((const guchar *) session, strlen (session));
+  g_autofree char *nc = g_strdup_printf ("printf 'GET %s HTTP/1.1\\r\\nProxy-Authorization: Basic "
+                                         "%s\\r\\n\\r\\n' | timeout 30 nc 10.0.2.100 3128",
+                                         url, credentials);
+  g_autofree char *rule_line = g_strdup_printf ("Rule: %s\n", rule);
+  g_autoptr(ClocheEgressDecision) decision = NULL;
+  g_auto(Run) by_wget = { 0 };
+  g_auto(Run) by_nc = { 0 };
+
+  session_sh (wget, through_proxy, &by_wget);
+  g_assert_cmpint (by_wget.status, !=, 0);
+  g_assert_nonnull (strstr (by_wget.err, "403"));
+  decision = last_decision ();
+  g_assert_false (decision->allowed);
+  g_assert_cmpstr (decision->rule, ==, rule);
+  g_assert_cmpstr (decision->session, ==, session);
+  g_assert_cmpstr (decision->host, ==, host);
+  g_assert_cmpuint (decision->port, ==, port);
+  g_assert_true (decision->ended);
+
+  /* wget does not show the body; nc does: it names the rule. */
+  session_sh (nc, NULL, &by_nc);
+  g_assert_true (g_str_has_prefix (by_nc.out, "HTTP/1.1 403 Forbidden\r\n"));
+  g_assert_nonnull (strstr (by_nc.out, rule_line));
+}
+
+static void
+test_denied_port (void)
+{
+  g_autofree char *rule = g_strdup_printf ("deny 127.0.0.1:%u", denied_port);
+
+  assert_refused_in_guest ("127.0.0.1", denied_port, rule);
+}
+
+static void
+test_unlisted_host (void)
+{
+  assert_refused_in_guest ("example.org", 80, "default deny");
+}
+
+/* The host's IPv4 addresses, loopback aside. */
+static GPtrArray *
+host_addresses (void)
+{
+  GPtrArray *addresses = g_ptr_array_new_with_free_func (g_free);
+  struct ifaddrs *list = NULL;
+
+  g_assert_cmpint (getifaddrs (&list), ==, 0);
+  for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
+    {
+      char text[INET_ADDRSTRLEN];
+
+      if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+        continue;
+      inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, text, sizeof text);
+      if (!g_str_has_prefix (text, "127."))
+        g_ptr_array_add (addresses, g_strdup (text));
+    }
+  freeifaddrs (list);
+  return addresses;
+}
+
+/* Straight out, with the proxy variables cleared: QEMU's restrict=on
+ * refuses everything but the proxy's address and port. 10.0.2.2 is the
+ * host's loopback to an unrestricted guest, where the allowed server
+ * listens. */
+static void
+test_no_direct_way (void)
+{
+  static const char *no_proxy[] = { "http_proxy=", "HTTP_PROXY=", NULL };
+  g_autoptr(GPtrArray) targets = host_addresses ();
+  guint before = decision_count ();
+
+  g_ptr_array_add (targets, g_strdup ("10.0.2.2"));
+  for (guint i = 0; i < targets->len; i++)
+    {
+      g_autofree char *script = g_strdup_printf ("timeout 10 wget -q -O - http://%s:%u/",
+                                                 (char *) targets->pdata[i], allowed_port);
+      g_auto(Run) run = { 0 };
+
+      session_sh (script, no_proxy, &run);
+      g_assert_cmpint (run.status, !=, 0);
+      g_assert_cmpstr (run.out, ==, "");
+    }
+  {
+    g_auto(Run) other_port = { 0 };
+    g_auto(Run) dns = { 0 };
+
+    /* The proxy's address on another port, and the DNS of user networking. */
+    session_sh ("echo x | timeout 10 nc 10.0.2.100 80", NULL, &other_port);
+    g_assert_cmpint (other_port.status, !=, 0);
+    session_sh ("timeout 5 nslookup example.org 10.0.2.3", NULL, &dns);
+    g_assert_cmpint (dns.status, !=, 0);
+  }
+  /* None of that reached the proxy. */
+  g_assert_cmpuint (decision_count (), ==, before);
+}
+
+/* New rules, same boot: what was denied is allowed and the other way round. */
+static void
+test_rules_change (void)
+{
+  g_autofree char *allow = g_strdup_printf ("127.0.0.1:%u", denied_port);
+  g_autofree char *deny = g_strdup_printf ("127.0.0.1:%u", allowed_port);
+  g_autofree char *to_denied = g_strdup_printf ("timeout 30 wget -q -O - http://127.0.0.1:%u/",
+                                                denied_port);
+  g_autofree char *to_allowed = g_strdup_printf ("timeout 30 wget -q -O - http://127.0.0.1:%u/",
+                                                 allowed_port);
+  g_autoptr(ClocheEgressRules) rules = make_rules (allow, deny);
+  ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
+  gint64 booted_at = cloche_vm_get_booted_at (vm);
+  g_auto(Run) now_allowed = { 0 };
+  g_auto(Run) now_denied = { 0 };
+  g_autoptr(ClocheEgressDecision) decision = NULL;
+
+  cloche_egress_proxy_set_rules (proxy, rules);
+  session_sh (to_denied, through_proxy, &now_allowed);
+  g_assert_cmpint (now_allowed.status, ==, 0);
+  g_assert_cmpstr (now_allowed.out, ==, "hello from denied\n");
+  session_sh (to_allowed, through_proxy, &now_denied);
+  g_assert_cmpint (now_denied.status, !=, 0);
+  decision = last_decision ();
+  g_assert_true (g_str_has_prefix (decision->rule, "deny "));
+  g_assert_cmpstr (decision->rule + 5, ==, deny);
+  g_assert_cmpint (cloche_vm_get_booted_at (vm), ==, booted_at);
+}
+
+static void
+test_stop (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
+  Wait wait = { 0 };
+
+  cloche_sandbox_close_session (sandbox, session, &error);
+  g_assert_no_error (error);
+  cloche_vm_stop_async (vm, "test over", NULL, on_done, &wait);
+  result = wait_result (&wait);
+  cloche_vm_stop_finish (vm, result, &error);
+  g_assert_no_error (error);
+  g_assert_finalize_object (g_steal_pointer (&monitor));
+  g_clear_object (&sandbox);
+  g_assert_finalize_object (g_steal_pointer (&proxy));
+  g_socket_service_stop (allowed_server);
+  g_socket_service_stop (denied_server);
+  g_clear_object (&allowed_server);
+  g_clear_object (&denied_server);
+}
+
+static void
+remove_tree (const char *dir)
+{
+  g_spawn_sync (NULL, (char *[]) { "rm", "-rf", (char *) dir, NULL }, NULL,
+                G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *runtime = NULL;
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+
+  /* Our own runtime and state folders: the VM's sockets, the proxy's
+   * socket, the session records. */
+  runtime = g_dir_make_tmp ("cloche-run-XXXXXX", NULL);
+  state_dir = g_dir_make_tmp ("cloche-state-XXXXXX", NULL);
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  g_assert_nonnull (g_getenv ("CLOCHE_EGRESS_RELAY"));
+  g_free (cloche_test_bundle_dir ());
+
+  g_test_add_func ("/vm-egress/start", test_start);
+  g_test_add_func ("/vm-egress/allowed", test_allowed);
+  g_test_add_func ("/vm-egress/connect", test_connect);
+  g_test_add_func ("/vm-egress/denied-port", test_denied_port);
+  g_test_add_func ("/vm-egress/unlisted-host", test_unlisted_host);
+  g_test_add_func ("/vm-egress/no-direct-way", test_no_direct_way);
+  g_test_add_func ("/vm-egress/rules-change", test_rules_change);
+  g_test_add_func ("/vm-egress/stop", test_stop);
+  status = g_test_run ();
+
+  if (status == 0)
+    {
+      remove_tree (runtime);
+      remove_tree (state_dir);
+    }
+  g_free (session);
+  g_free (state_dir);
+  return status;
+}

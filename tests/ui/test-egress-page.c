@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The Egress page in the window, against a real daemon on a private bus
+ * (no VM: requests go straight to the proxy's socket, as QEMU's relay
+ * sends them, to a real server on 127.0.0.1): the rules, the empty state,
+ * decisions arriving live, newest first, refusals with their rule, and
+ * the session and "denied only" filters. With CLOCHE_TEST_SCREENSHOT_DIR
+ * set it saves egress-empty.png and egress.png there.
+ */
+#include "config.h"
+
+#include <adwaita.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cloche-egress-row.h"
+#include "cloche-window-private.h"
+#include "../cloche-test-daemon.h"
+
+static ClocheTestDaemon *test_daemon;
+static gint port;
+
+static gboolean
+on_request (GThreadedSocketService *service,
+            GSocketConnection      *connection,
+            GObject                *source,
+            gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autofree char *body = g_strnfill (48 * 1024, 'x');
+  g_autofree char *reply = g_strdup_printf ("HTTP/1.0 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+                                            strlen (body), body);
+  g_autoptr(GString) head = g_string_new (NULL);
+  char c;
+
+  while (!g_str_has_suffix (head->str, "\r\n\r\n")
+         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+    g_string_append_c (head, c);
+  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+  return TRUE;
+}
+
+/* On a main loop of its own: the test's is busy with the window. */
+static gpointer
+server_thread (gpointer data)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) effective = NULL;
+  g_autoptr(GSocketService) server = NULL;
+
+  g_main_context_push_thread_default (context);
+  server = g_threaded_socket_service_new (4);
+  g_socket_listener_add_address (G_SOCKET_LISTENER (server), address, G_SOCKET_TYPE_STREAM,
+                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, NULL);
+  g_signal_connect (server, "run", G_CALLBACK (on_request), NULL);
+  g_socket_service_start (server);
+  g_atomic_int_set (&port, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  for (;;)
+    g_main_context_iteration (context, TRUE);
+  return NULL;
+}
+
+static char *
+socket_path (void)
+{
+  g_autoptr(ClocheDbusEgress) egress = NULL;
+  g_autoptr(GError) error = NULL;
+
+  egress = cloche_dbus_egress_proxy_new_sync (
+    g_dbus_proxy_get_connection (G_DBUS_PROXY (test_daemon->proxy)), G_DBUS_PROXY_FLAGS_NONE,
+    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+  g_assert_no_error (error);
+  return g_strdup (cloche_dbus_egress_get_socket_path (egress));
+}
+
+/* One request on the proxy's socket, as the guest would send it through
+ * the relay, with @session as the proxy user ("" for none). */
+static void
+request (const char *session,
+         const char *line)
+{
+  g_autofree char *path = socket_path ();
+  g_autofree char *credentials = g_base64_encode ((const guchar *) session, strlen (session));
+  g_autofree char *text = session[0] != '\0'
+                          ? g_strdup_printf ("%s\r\nProxy-Authorization: Basic %s\r\n\r\n",
+                                             line, credentials)
+                          : g_strdup_printf ("%s\r\n\r\n", line);
+  struct sockaddr_un address = { .sun_family = AF_UNIX };
+  char buffer[4096];
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_strlcpy (address.sun_path, path, sizeof address.sun_path);
+  g_assert_cmpint (connect (fd, (struct sockaddr *) &address, sizeof address), ==, 0);
+  g_assert_cmpint (send (fd, text, strlen (text), MSG_NOSIGNAL), ==, (gssize) strlen (text));
+  shutdown (fd, SHUT_WR);
+  while (recv (fd, buffer, sizeof buffer, 0) > 0)
+    ;
+  close (fd);
+}
+
+static gboolean
+flag_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+frame_tick_cb (GtkWidget     *widget,
+               GdkFrameClock *frame_clock,
+               gpointer       user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Renders @window into $CLOCHE_TEST_SCREENSHOT_DIR/@name.png, if set. */
+static void
+save_screenshot (GtkWidget  *window,
+                 const char *name)
+{
+  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  gboolean settled = FALSE;
+  guint frames = 0, tick;
+  int width, height;
+
+  if (dir == NULL)
+    return;
+  /* Let the stack's crossfade end and a few frames show the final state. */
+  g_timeout_add (500, flag_cb, &settled);
+  CLOCHE_TEST_WAIT_FOR (settled, 5);
+  tick = gtk_widget_add_tick_callback (window, frame_tick_cb, &frames, NULL);
+  CLOCHE_TEST_WAIT_FOR (frames >= 3, 5);
+  gtk_widget_remove_tick_callback (window, tick);
+  width = gtk_widget_get_width (window);
+  height = gtk_widget_get_height (window);
+  paintable = gtk_widget_paintable_new (window);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  path = g_strdup_printf ("%s/%s.png", dir, name);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("Saved %s", path);
+}
+
+static guint
+n_rows (GtkListBox *list)
+{
+  guint n = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (list)); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    n += GTK_IS_LIST_BOX_ROW (child);
+  return n;
+}
+
+static const char *
+row_title (GtkListBox *list,
+           int         index)
+{
+  return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (gtk_list_box_get_row_at_index (list,
+                                                                                          index)));
+}
+
+static ClocheEgressItem *
+shown (ClocheEgressPage *page,
+       guint             index)
+{
+  g_autoptr(ClocheEgressItem) item = g_list_model_get_item (_cloche_egress_page_get_shown (page),
+                                                            index);
+
+  return item;   /* the model keeps it */
+}
+
+static gboolean
+all_ended (ClocheEgressPage *page,
+           guint             n)
+{
+  GListModel *model = _cloche_egress_page_get_shown (page);
+
+  if (g_list_model_get_n_items (model) != n)
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (!cloche_egress_item_get_ended (shown (page, i)))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+test_live_decisions (void)
+{
+  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheEgressPage *page = _cloche_window_get_egress_page (window);
+  GtkListBox *rules = _cloche_egress_page_get_rules_list (page);
+  g_autofree char *allowed_rule = g_strdup_printf ("allow 127.0.0.1:%d", port);
+  g_autofree char *get_allowed = g_strdup_printf ("GET http://127.0.0.1:%d/pkg HTTP/1.1", port);
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1000, 720);
+  gtk_window_present (GTK_WINDOW (window));
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "egress");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (_cloche_window_get_stack (window)), ==,
+                   "egress");
+
+  /* The rules as the daemon has them, the default last; nothing decided yet. */
+  CLOCHE_TEST_WAIT_FOR (n_rows (rules) == 2, 10);
+  g_assert_cmpstr (row_title (rules, 0), ==, allowed_rule);
+  g_assert_cmpstr (row_title (rules, 1), ==, "default deny");
+  g_assert_cmpstr (_cloche_egress_page_get_state (page), ==, "empty");
+  save_screenshot (GTK_WIDGET (window), "egress-empty");
+
+  request ("4f1c2a9be310", get_allowed);
+  request ("4f1c2a9be310", "CONNECT registry.npmjs.org:443 HTTP/1.1");
+  request ("77d0e5c1b2a4", "CONNECT 127.0.0.1:22 HTTP/1.1");
+  request ("", "GET http://example.org/ HTTP/1.1");
+  CLOCHE_TEST_WAIT_FOR (all_ended (page, 4), 10);
+  g_assert_cmpstr (_cloche_egress_page_get_state (page), ==, "list");
+
+  /* Newest first; the refusal names its rule; the download counts its bytes. */
+  g_assert_cmpstr (cloche_egress_item_get_host (shown (page, 0)), ==, "example.org");
+  g_assert_cmpstr (cloche_egress_item_get_session (shown (page, 0)), ==, "");
+  g_assert_false (cloche_egress_item_get_allowed (shown (page, 1)));
+  g_assert_cmpstr (cloche_egress_item_get_rule (shown (page, 1)), ==, "default deny");
+  g_assert_true (cloche_egress_item_get_allowed (shown (page, 3)));
+  g_assert_cmpuint (cloche_egress_item_get_bytes_in (shown (page, 3)), >, 48 * 1024);
+
+  /* One session; then its refusals only; then one with none. */
+  _cloche_egress_page_filter (page, "4f1c2a9be310", FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 2);
+  _cloche_egress_page_filter (page, "4f1c2a9be310", TRUE);
+  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
+  g_assert_cmpstr (cloche_egress_item_get_host (shown (page, 0)), ==, "registry.npmjs.org");
+  _cloche_egress_page_filter (page, "", FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
+  _cloche_egress_page_filter (page, NULL, FALSE);
+  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 4);
+  save_screenshot (GTK_WIDGET (window), "egress");
+
+  _cloche_egress_page_filter (page, "77d0e5c1b2a4", FALSE);
+  request ("", "CONNECT 127.0.0.1:25 HTTP/1.1");
+  /* A new decision of another session leaves the filtered list as it is. */
+  CLOCHE_TEST_WAIT_FOR (g_list_model_get_n_items (
+    cloche_egress_log_get_decisions (cloche_egress_page_get_log (page))) == 5, 10);
+  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
+  save_screenshot (GTK_WIDGET (window), "egress-filtered");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
+  g_autofree char *allow = NULL;
+  int status;
+
+  signal (SIGPIPE, SIG_IGN);
+  g_thread_unref (g_thread_new ("server", server_thread, NULL));
+  while (g_atomic_int_get (&port) == 0)
+    g_usleep (1000);
+  allow = g_strdup_printf ("127.0.0.1:%d", port);
+
+  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
+  test_daemon = cloche_test_daemon_start ((const char *[]) {
+    "--bundle", "/nonexistent", "--egress-allow", allow, NULL });
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/egress-page/live-decisions", test_live_decisions);
+
+  status = g_test_run ();
+  cloche_test_daemon_free (test_daemon);
+  return status;
+}
