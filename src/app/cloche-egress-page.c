@@ -11,6 +11,7 @@
 
 #include "cloche-egress-page.h"
 #include "cloche-egress-row.h"
+#include "cloche-policy-view.h"
 
 struct _ClocheEgressPage
 {
@@ -24,7 +25,11 @@ struct _ClocheEgressPage
   GPtrArray          *session_keys;      /* the session of each choice; NULL: all */
   GtkStringList      *log_sessions;      /* the log's, followed for the drop-down */
 
+  GtkWidget          *rules_group;
   GtkListBox         *rules_list;
+  GtkBox             *policy_slot;
+  GtkWidget          *policy_view;
+  GCancellable       *cancellable;
   GtkDropDown        *session_dropdown;
   GtkToggleButton    *denied_button;
   GtkStack           *decisions_stack;
@@ -216,10 +221,45 @@ cloche_egress_page_get_log (ClocheEgressPage *self)
 }
 
 static void
+policy_proxy_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(ClocheEgressPage) self = user_data;
+  g_autoptr(ClocheDbusPolicy) policy = NULL;
+  g_autoptr(GError) error = NULL;
+
+  policy = cloche_dbus_policy_proxy_new_for_bus_finish (result, &error);
+  if (policy == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("No policy view: %s", error->message);
+      return;
+    }
+  cloche_policy_view_set_policy (CLOCHE_POLICY_VIEW (self->policy_view), policy);
+  /* The same rules, each with the layer it came from: one list, not two. */
+  gtk_widget_set_visible (self->rules_group, FALSE);
+  gtk_widget_set_visible (GTK_WIDGET (self->policy_slot), TRUE);
+}
+
+static void
+connect_policy (ClocheEgressPage *self)
+{
+  self->policy_view = cloche_policy_view_new (NULL);
+  gtk_box_append (self->policy_slot, self->policy_view);
+  self->cancellable = g_cancellable_new ();
+  cloche_dbus_policy_proxy_new_for_bus (G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                        DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, self->cancellable,
+                                        policy_proxy_cb, g_object_ref (self));
+}
+
+static void
 cloche_egress_page_dispose (GObject *object)
 {
   ClocheEgressPage *self = CLOCHE_EGRESS_PAGE (object);
 
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
   if (self->log_signals != NULL)
     g_signal_group_set_target (self->log_signals, NULL);
   g_clear_object (&self->log_signals);
@@ -288,7 +328,9 @@ cloche_egress_page_class_init (ClocheEgressPageClass *klass)
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-egress-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, rules_group);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, rules_list);
+  gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, policy_slot);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, session_dropdown);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, denied_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, decisions_stack);
@@ -317,6 +359,7 @@ cloche_egress_page_init (ClocheEgressPage *self)
   g_signal_group_connect_swapped (self->log_signals, "notify::default-rule",
                                   G_CALLBACK (update_rules), self);
   bind_log (self);
+  connect_policy (self);
 }
 
 GListModel *
