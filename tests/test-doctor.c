@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <gio/gunixsocketaddress.h>
+
 #include <glib/gstdio.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -364,6 +366,66 @@ test_agent_from_error (Fixture       *fixture,
   g_assert_cmpstrv (result->details, console);
 }
 
+/* A listening socket, a dead one (nothing listens any more), a missing
+ * relay and no proxy at all: the real faults, with a real socket. */
+static void
+test_egress (Fixture       *fixture,
+             gconstpointer  data)
+{
+  g_autofree char *socket_path = g_build_filename (fixture->dir, "egress.sock", NULL);
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (socket_path);
+  g_autoptr(GSocket) listener = g_socket_new (G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM,
+                                              G_SOCKET_PROTOCOL_DEFAULT, NULL);
+  ClocheDoctorResult *result;
+
+  fixture->context->egress_known = TRUE;
+  result = run_one (fixture->context, "egress");
+  assert_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                  "no way out", "restart the service");
+  cloche_doctor_result_free (result);
+
+  g_assert_true (g_socket_bind (listener, address, TRUE, NULL));
+  g_assert_true (g_socket_listen (listener, NULL));
+  fixture->context->egress_relay = g_strdup ("/bin/true");
+  fixture->context->egress_socket = g_strdup (socket_path);
+  result = run_one (fixture->context, "egress");
+  g_assert_cmpint (result->status, ==, CLOCHE_DOCTOR_OK);
+  cloche_doctor_result_free (result);
+
+  g_socket_close (listener, NULL);
+  result = run_one (fixture->context, "egress");
+  assert_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                  "does not answer", "support report");
+  cloche_doctor_result_free (result);
+
+  g_free (fixture->context->egress_relay);
+  fixture->context->egress_relay = g_build_filename (fixture->dir, "no-relay", NULL);
+  result = run_one (fixture->context, "egress");
+  assert_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                  "no-relay is missing", "Reinstall Cloche");
+  cloche_doctor_result_free (result);
+}
+
+static void
+test_policy (Fixture       *fixture,
+             gconstpointer  data)
+{
+  const char *refusal = "/home/u/.config/cloche/policy.json:3:12: vm.cpus: 0 is out of range\n"
+                        "/home/u/.config/cloche/policy.json:4:1: egress: unknown key";
+  ClocheDoctorResult *result;
+
+  result = run_one (fixture->context, "policy");
+  g_assert_cmpint (result->status, ==, CLOCHE_DOCTOR_OK);
+  cloche_doctor_result_free (result);
+
+  fixture->context->policy_refusal = g_strdup (refusal);
+  result = run_one (fixture->context, "policy");
+  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_POLICY_INVALID,
+                  "policy.json:3:12: vm.cpus", "clochectl policy validate");
+  g_assert_cmpuint (g_strv_length (result->details), ==, 2);
+  cloche_doctor_result_free (result);
+}
+
 static void
 test_all_checks (Fixture       *fixture,
                  gconstpointer  data)
@@ -398,6 +460,8 @@ main (int   argc,
   ADD ("/doctor/qemu/real", test_qemu_real);
   ADD ("/doctor/bundle", test_bundle);
   ADD ("/doctor/disk", test_disk);
+  ADD ("/doctor/egress", test_egress);
+  ADD ("/doctor/policy", test_policy);
   ADD ("/doctor/disk/ok", test_disk_ok);
   ADD ("/doctor/stale-sessions", test_stale_sessions);
   ADD ("/doctor/mounts", test_mounts);

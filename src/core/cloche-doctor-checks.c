@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <sys/statvfs.h>
 
+#include <gio/gunixsocketaddress.h>
 #include <json-glib/json-glib.h>
 
 #include "cloche-accel.h"
@@ -541,6 +542,73 @@ check_mounts (const ClocheDoctorContext *context,
                "Mounted folder%s no longer there: %s", list[1] != NULL ? "s" : "", joined);
 }
 
+/* Egress */
+
+static gboolean
+socket_answers (const char  *path,
+                GError     **error)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  connection = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (address), NULL, error);
+  return connection != NULL;
+}
+
+static void
+check_egress (const ClocheDoctorContext *context,
+              ClocheDoctorResult        *result)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!context->egress_known)
+    set_ok (result, "Not checked");
+  else if (context->egress_relay == NULL || context->egress_socket == NULL)
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                 "The service could not start its egress proxy or find cloche-egress-relay "
+                 "(its log says which): reinstall Cloche, or make $XDG_RUNTIME_DIR writable, "
+                 "then restart the service.",
+                 "The sandbox has no way out: its egress proxy is not running, so every "
+                 "download in the VM fails");
+  else if (!g_file_test (context->egress_relay, G_FILE_TEST_IS_EXECUTABLE))
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                 "Reinstall Cloche: the relay is part of it.",
+                 "The egress relay %s is missing: QEMU cannot hand the guest's connections "
+                 "to the proxy", context->egress_relay);
+  else if (!socket_answers (context->egress_socket, &error))
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                 "Restart the Cloche service (clochectl vm stop, then quit and reopen Cloche); "
+                 "if it stays, send a support report (clochectl support-report).",
+                 "The egress proxy does not answer on %s: %s", context->egress_socket,
+                 error->message);
+  else
+    set_ok (result, "The egress proxy answers; the guest reaches the network only through it");
+}
+
+/* Policy */
+
+static void
+check_policy (const ClocheDoctorContext *context,
+              ClocheDoctorResult        *result)
+{
+  g_auto(GStrv) lines = NULL;
+
+  if (context->policy_refusal == NULL || context->policy_refusal[0] == '\0')
+    {
+      set_ok (result, "Every policy file is in force");
+      return;
+    }
+  lines = g_strsplit (context->policy_refusal, "\n", -1);
+  g_strfreev (result->details);
+  result->details = g_strdupv (lines);
+  set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_POLICY_INVALID,
+               "Correct the file at the line and column shown (clochectl policy validate FILE "
+               "checks it); it is read again as soon as it is saved.",
+               "A policy file was refused, so its last good version stays in force: %s",
+               lines[0]);
+}
+
 /* The table. The order is the order of the report. */
 static const struct
 {
@@ -556,11 +624,8 @@ static const struct
   { "stale-sessions", "Stale sessions",          check_stale_sessions },
   { "agent",          "Guest agent",             check_agent },
   { "mounts",         "Mounted folders",         check_mounts },
-  /* Reserved for the lead, with the egress proxy and the policy file:
-   * { "egress", "Egress proxy", check_egress },   relay or proxy unreachable
-   * { "policy", "Policy file",  check_policy },   a policy file refused, and why
-   * Each needs only a CheckFunc here and, if it has to, a field in
-   * ClocheDoctorContext filled in by cloche-doctor.c's gather step. */
+  { "egress",         "Egress proxy",            check_egress },
+  { "policy",         "Policy file",             check_policy },
 };
 
 const char * const *

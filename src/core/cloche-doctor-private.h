@@ -35,6 +35,13 @@ typedef struct
   gboolean    stale_known;
   guint       stale_count;
   guint64     stale_bytes;
+
+  /* The way out: NULL socket when the daemon has no proxy listening */
+  char       *egress_relay;
+  char       *egress_socket;
+  gboolean    egress_known;       /* FALSE: not gathered (tests of other checks) */
+
+  char       *policy_refusal;     /* NULL or "": every policy file in force */
 } ClocheDoctorContext;
 
 /* The minimum QEMU: the version every figure and test here was made with. */

@@ -16,6 +16,7 @@ struct _ClocheDoctor
 {
   GObject        parent_instance;
   ClocheSandbox *sandbox;
+  ClochePolicy  *policy;   /* nullable */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheDoctor, cloche_doctor, G_TYPE_OBJECT)
@@ -115,6 +116,9 @@ cloche_doctor_context_free (ClocheDoctorContext *context)
   g_free (context->cpuinfo);
   g_free (context->bundle_path);
   g_free (context->state_dir);
+  g_free (context->egress_relay);
+  g_free (context->egress_socket);
+  g_free (context->policy_refusal);
   g_clear_error (&context->vm_error);
   g_strfreev (context->console_tail);
   g_free (context);
@@ -146,6 +150,11 @@ gather (ClocheDoctor *self)
   context->vm_running = cloche_vm_get_state (vm) == CLOCHE_VM_STATE_RUNNING;
   context->vm_error = vm_error != NULL ? g_error_copy (vm_error) : NULL;
   context->console_tail = g_strdupv ((GStrv) cloche_vm_get_console_tail (vm));
+  context->egress_known = TRUE;
+  context->egress_relay = g_strdup (cloche_vm_get_egress_relay (vm));
+  context->egress_socket = g_strdup (cloche_vm_get_egress_socket (vm));
+  if (self->policy != NULL)
+    context->policy_refusal = g_strdup (cloche_policy_get_last_refusal (self->policy));
   for (guint i = 0; open_ids[i] != NULL; i++)
     {
       ClocheOpenSession *open = g_hash_table_lookup (self->sandbox->sessions, open_ids[i]);
@@ -307,6 +316,7 @@ cloche_doctor_dispose (GObject *object)
   ClocheDoctor *self = CLOCHE_DOCTOR (object);
 
   g_clear_object (&self->sandbox);
+  g_clear_object (&self->policy);
 
   G_OBJECT_CLASS (cloche_doctor_parent_class)->dispose (object);
 }
@@ -332,4 +342,17 @@ cloche_doctor_new (ClocheSandbox *sandbox)
   self = g_object_new (CLOCHE_TYPE_DOCTOR, NULL);
   self->sandbox = g_object_ref (sandbox);
   return self;
+}
+
+/**
+ * cloche_doctor_set_policy:
+ * @policy: (nullable): the policy whose refused files the "policy" check reports
+ */
+void
+cloche_doctor_set_policy (ClocheDoctor *self,
+                          ClochePolicy *policy)
+{
+  g_return_if_fail (CLOCHE_IS_DOCTOR (self));
+
+  g_set_object (&self->policy, policy);
 }

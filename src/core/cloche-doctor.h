@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "cloche-policy.h"
 #include "cloche-sandbox.h"
 
 G_BEGIN_DECLS
@@ -38,6 +39,8 @@ const char * const *cloche_doctor_list_checks       (void);
 G_DECLARE_FINAL_TYPE (ClocheDoctor, cloche_doctor, CLOCHE, DOCTOR, GObject)
 
 ClocheDoctor *cloche_doctor_new          (ClocheSandbox        *sandbox);
+void          cloche_doctor_set_policy   (ClocheDoctor         *self,
+                                          ClochePolicy         *policy);
 void          cloche_doctor_run_async    (ClocheDoctor         *self,
                                           const char * const   *checks,
                                           GCancellable         *cancellable,

@@ -1098,3 +1098,18 @@ cloche_vm_new (const char *bundle_path)
 
   return g_object_new (CLOCHE_TYPE_VM, "bundle-path", bundle_path, NULL);
 }
+
+/* NULL when the guest has no way out. */
+const char *
+cloche_vm_get_egress_relay (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->egress_relay;
+}
+
+const char *
+cloche_vm_get_egress_socket (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->egress_socket;
+}

@@ -34,6 +34,8 @@ void              cloche_vm_set_memory_mib         (ClocheVm             *self,
                                                     guint                 mib);
 void              cloche_vm_set_cpus               (ClocheVm             *self,
                                                     guint                 cpus);
+const char       *cloche_vm_get_egress_relay       (ClocheVm             *self);
+const char       *cloche_vm_get_egress_socket      (ClocheVm             *self);
 void              cloche_vm_set_egress             (ClocheVm             *self,
                                                     const char           *relay_path,
                                                     const char           *socket_path);

@@ -339,6 +339,7 @@ main (int   argc,
       cloche_audit_events_attach_egress (audit, daemon.egress);
     }
   doctor = cloche_doctor_new (sandbox);
+  cloche_doctor_set_policy (doctor, policy);
   daemon.doctor_service = cloche_doctor_service_new (doctor, cloche_sandbox_get_vm (sandbox));
   daemon.egress_service = cloche_egress_service_new (daemon.egress);
 

@@ -132,8 +132,11 @@ test_checks_copy_run_again (void)
   gtk_window_present (GTK_WINDOW (window));
 
   /* Every check, the missing bundle failing with its code and fix. */
-  CLOCHE_TEST_WAIT_FOR (count_rows (page) == 8, 60);
+  CLOCHE_TEST_WAIT_FOR (count_rows (page) == 10, 60);
   g_assert_cmpstr (status_of (page, "bundle"), ==, "failure");
+  /* The daemon's proxy listens and no policy file is refused. */
+  g_assert_cmpstr (status_of (page, "egress"), ==, "ok");
+  g_assert_cmpstr (status_of (page, "policy"), ==, "ok");
   g_assert_nonnull (find_label (page, "BundleMissing"));
   g_assert_nonnull (find_label (page, "Fix: Install the sandbox bundle"));
   g_assert_nonnull (find_label (page, "problem stops the sandbox"));
