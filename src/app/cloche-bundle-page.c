@@ -86,9 +86,12 @@ static char *
 format_size (guint64 bytes)
 {
   g_autofree char *size = g_format_size (bytes);
+  g_autofree char *exact = g_strdup_printf ("%" G_GUINT64_FORMAT, bytes);
 
-  /* The exact figure too: it is what removing gives back. */
-  return g_strdup_printf (_("%s (%" G_GUINT64_FORMAT " bytes)"), size, bytes);
+  /* The exact figure too: it is what removing gives back. The number is
+   * formatted apart, since xgettext cannot read G_GUINT64_FORMAT. */
+  /* Translators: a size such as "62.6 MB", then the same in bytes */
+  return g_strdup_printf (_("%s (%s bytes)"), size, exact);
 }
 
 static char *
