@@ -17,7 +17,10 @@ print_report (GVariant *removed,
   g_variant_iter_init (&iter, removed);
   while ((session = g_variant_iter_next_value (&iter)) != NULL)
     {
-      clochectl_print_session_row (session);
+      g_auto(ClocheSessionInfo) info = { 0 };
+
+      cloche_session_info_init (&info, session);
+      clochectl_print_session_row (&info);
       g_variant_unref (session);
     }
   g_print ("%s %" G_GSIZE_FORMAT " stale sessions, %s %s (%" G_GUINT64_FORMAT " bytes)\n",
@@ -30,27 +33,13 @@ print_report_json (GVariant *removed,
                    guint64   freed,
                    gboolean  dry_run)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  GVariantIter iter;
-  GVariant *session;
+  g_autoptr(JsonObject) report = json_object_new ();
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "dry_run");
-  json_builder_add_boolean_value (builder, dry_run);
-  json_builder_set_member_name (builder, "freed_bytes");
-  json_builder_add_int_value (builder, (gint64) freed);
-  json_builder_set_member_name (builder, "removed");
-  json_builder_begin_array (builder);
-  g_variant_iter_init (&iter, removed);
-  while ((session = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      json_builder_add_value (builder, clochectl_session_to_json (session));
-      g_variant_unref (session);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
+  json_object_set_boolean_member (report, "dry_run", dry_run);
+  json_object_set_int_member (report, "freed_bytes", (gint64) freed);
+  json_object_set_member (report, "removed", clochectl_sessions_to_json (removed));
+  json_node_set_object (root, report);
   clochectl_print_json (root);
 }
 

@@ -53,36 +53,34 @@ clochectl_format_age (gint64 since_usec)
 }
 
 static char *
-format_state (GVariant *session)
+format_state (const char *state,
+              gboolean    pinned,
+              gboolean    stale)
 {
-  const char *state = lookup_string (session, "state");
-
-  if (lookup_boolean (session, "pinned"))
+  if (pinned)
     return g_strdup_printf ("%s, pinned", state);
-  if (lookup_boolean (session, "stale"))
+  if (stale)
     return g_strdup_printf ("%s, stale", state);
   return g_strdup (state);
 }
 
 void
-clochectl_print_session_row (GVariant *session)
+clochectl_print_session_row (const ClocheSessionInfo *info)
 {
-  g_autofree char *age = clochectl_format_age (lookup_int64 (session, "last-active"));
-  g_autofree char *state = format_state (session);
-  g_autofree char *size = NULL;
-  guint64 bytes = 0;
+  g_autofree char *age = clochectl_format_age (info->last_active);
+  g_autofree char *state = format_state (info->state, info->pinned, info->stale);
+  g_autofree char *size = g_format_size (info->size);
 
-  g_variant_lookup (session, "size", "t", &bytes);
-  size = g_format_size (bytes);
-  g_print ("%-12s  %-16s  %5s  %10s  %s\n", lookup_string (session, "id"), state, age, size,
-           lookup_string (session, "title"));
+  g_print ("%-12s  %-16s  %5s  %10s  %s\n", info->id, state, age, size, info->title);
 }
 
 void
 clochectl_print_session_record (GVariant *session)
 {
   g_autoptr(GVariant) mounts = g_variant_lookup_value (session, "mounts", G_VARIANT_TYPE ("a(ssb)"));
-  g_autofree char *state = format_state (session);
+  g_autofree char *state = format_state (lookup_string (session, "state"),
+                                         lookup_boolean (session, "pinned"),
+                                         lookup_boolean (session, "stale"));
   g_autofree char *age = clochectl_format_age (lookup_int64 (session, "last-active"));
   const char *damage = lookup_string (session, "damage");
   GVariantIter iter;
@@ -135,20 +133,76 @@ clochectl_print_json (JsonNode *root)
   g_print ("%s\n", text);
 }
 
-void
-clochectl_print_sessions_json (GVariant *sessions)
+static JsonNode *
+take_array (JsonArray *array)
 {
-  g_autoptr(JsonArray) array = json_array_new ();
-  g_autoptr(JsonNode) root = NULL;
+  JsonNode *node = json_node_new (JSON_NODE_ARRAY);
+
+  json_node_take_array (node, array);
+  return node;
+}
+
+static JsonNode *
+mounts_to_json (GVariant *mounts)
+{
+  JsonArray *array = json_array_sized_new (g_variant_n_children (mounts));
+  GVariantIter iter;
+  const char *path, *name;
+  gboolean readonly;
+
+  g_variant_iter_init (&iter, mounts);
+  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
+    {
+      JsonArray *mount = json_array_sized_new (3);
+
+      json_array_add_string_element (mount, path);
+      json_array_add_string_element (mount, name);
+      json_array_add_boolean_element (mount, readonly);
+      json_array_add_array_element (array, mount);
+    }
+  return take_array (array);
+}
+
+/* The members and their order are those `session show --json` has, with
+ * "size" too: scripts read both the same way. */
+JsonNode *
+clochectl_session_info_to_json (const ClocheSessionInfo *info)
+{
+  JsonObject *object = json_object_new ();
+  JsonNode *node;
+
+  json_object_set_int_member (object, "created", info->created);
+  json_object_set_string_member (object, "id", info->id);
+  json_object_set_string_member (object, "damage", info->damage);
+  json_object_set_boolean_member (object, "stale", info->stale);
+  json_object_set_string_member (object, "state", info->state);
+  json_object_set_int_member (object, "size", (gint64) info->size);
+  json_object_set_member (object, "mounts", mounts_to_json (info->mounts));
+  json_object_set_boolean_member (object, "pinned", info->pinned);
+  json_object_set_string_member (object, "client", info->client);
+  json_object_set_string_member (object, "title", info->title);
+  json_object_set_int_member (object, "last-active", info->last_active);
+  node = json_node_new (JSON_NODE_OBJECT);
+  json_node_take_object (node, object);
+  return node;
+}
+
+/* @sessions: CLOCHE_SESSION_INFOS_TYPE */
+JsonNode *
+clochectl_sessions_to_json (GVariant *sessions)
+{
+  JsonArray *array = json_array_sized_new (g_variant_n_children (sessions));
   GVariantIter iter;
   GVariant *session;
 
   g_variant_iter_init (&iter, sessions);
   while ((session = g_variant_iter_next_value (&iter)) != NULL)
     {
-      json_array_add_element (array, clochectl_session_to_json (session));
+      g_auto(ClocheSessionInfo) info = { 0 };
+
+      cloche_session_info_init (&info, session);
+      json_array_add_element (array, clochectl_session_info_to_json (&info));
       g_variant_unref (session);
     }
-  root = json_node_init_array (json_node_alloc (), array);
-  clochectl_print_json (root);
+  return take_array (array);
 }

@@ -5,6 +5,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
+#include "cloche-session-info.h"
 
 G_BEGIN_DECLS
 
@@ -26,12 +27,14 @@ int      clochectl_vm            (ClocheDbusDaemon *daemon, int argc, char **arg
 int      clochectl_monitor       (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **argv);
 
-/* Sessions as a{sv} from the daemon, for people and for scripts. */
-char     *clochectl_format_age          (gint64    since_usec);
-void      clochectl_print_session_row    (GVariant *session);
-void      clochectl_print_session_record (GVariant *session);
-JsonNode *clochectl_session_to_json      (GVariant *session);
-void      clochectl_print_json           (JsonNode *root);
-void      clochectl_print_sessions_json  (GVariant *sessions);
+/* Sessions from the daemon, for people and for scripts: lists as
+ * CLOCHE_SESSION_INFOS_TYPE, one session (GetSession) as an a{sv}. */
+char     *clochectl_format_age            (gint64                   since_usec);
+void      clochectl_print_session_row     (const ClocheSessionInfo *info);
+void      clochectl_print_session_record  (GVariant                *session);
+JsonNode *clochectl_session_to_json       (GVariant                *session);
+JsonNode *clochectl_session_info_to_json  (const ClocheSessionInfo *info);
+JsonNode *clochectl_sessions_to_json      (GVariant                *sessions);
+void      clochectl_print_json            (JsonNode                *root);
 
 G_END_DECLS

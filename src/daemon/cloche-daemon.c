@@ -145,6 +145,8 @@ main (int   argc,
   cloche_monitor_service_unexport (daemon.monitor_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  /* Records the last moments changed (a session closed) reach the disk. */
+  cloche_session_store_flush (cloche_sandbox_get_store (sandbox));
   g_main_loop_unref (daemon.loop);
   return daemon.exit_status;
 }
