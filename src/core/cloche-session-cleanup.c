@@ -207,7 +207,7 @@ _cloche_session_store_cleanup (ClocheSessionStore *self,
   GPtrArray *removed;
   Cleanup cleanup = { task, job, -1, links };
 
-  cloche_session_index_sync (index, (const char * const *) job->open_ids);
+  cloche_session_index_sync (index, (const char * const *) job->open_ids, TRUE);
   stale = _cloche_session_store_snapshot (self, job, TRUE);
   /* The candidates take the entries over. */
   g_ptr_array_set_free_func (stale, NULL);

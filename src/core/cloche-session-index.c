@@ -7,12 +7,13 @@
  * thread too, in order, so it is never behind them.
  *
  * What the daemon did not do itself (a folder copied in, a record edited or
- * a file added by hand) shows through stamps: every sync stats the sessions
- * folder, and each session's record, folder and work folder, and reads or
- * measures again what moved. A file changed in place deep inside a closed
- * session's work folder moves none of them: its size catches up when the
- * session is next opened, changed, or the daemon restarts, while cleanup
- * always counts what it really frees.
+ * a file added by hand) shows through stamps. A quick sync stats the
+ * sessions folder only (folders that came or went); a full one also each
+ * session's record, folder and work folder, and reads or measures again
+ * what moved. A file changed in place deep inside a closed session's work
+ * folder moves none of them: its size catches up when the session is next
+ * opened, changed, or the daemon restarts, while cleanup always counts what
+ * it really frees.
  */
 #include "config.h"
 
@@ -374,29 +375,53 @@ moved (int                root_fd,
          || !stamp_matches (stamp, &st);
 }
 
-/* What to read or measure again, cheaply decided from stamps. */
+typedef struct
+{
+  int                 root_fd;
+  const char * const *open_ids;
+  gboolean            full;
+} Check;
+
+/* Whether @item must be read or measured again, decided from stamps (in a
+ * helper thread: each entry is its own). */
+static void
+check_entry (gpointer item,
+             gpointer data)
+{
+  ClocheIndexEntry *entry = item;
+  Check *check = data;
+  /* An open session's folder is the guest's to change at any time. */
+  gboolean open = check->open_ids != NULL && g_strv_contains (check->open_ids, entry->id);
+
+  entry->reload = entry->reload || entry->session == NULL || entry->record.ino == 0
+                  || (check->full && moved (check->root_fd, entry->id, "session.json",
+                                            &entry->record));
+  entry->remeasure = entry->remeasure || open || entry->folder.ino == 0
+                     || (check->full && (moved (check->root_fd, entry->id, NULL, &entry->folder)
+                                         || moved (check->root_fd, entry->id, "work",
+                                                   &entry->work)));
+}
+
 static GPtrArray *
 find_changes (ClocheSessionIndex *index,
-              int                 root_fd,
-              const char * const *open_ids)
+              Check              *check)
 {
+  g_autoptr(GPtrArray) all = g_ptr_array_sized_new (g_hash_table_size (index->entries));
   GPtrArray *todo = g_ptr_array_new ();
   GHashTableIter iter;
-  ClocheIndexEntry *entry;
+  gpointer entry;
 
   g_hash_table_iter_init (&iter, index->entries);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    {
-      /* An open session's folder is the guest's to change at any time. */
-      gboolean open = open_ids != NULL && g_strv_contains (open_ids, entry->id);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    g_ptr_array_add (all, entry);
 
-      entry->reload = entry->reload || entry->session == NULL
-                      || moved (root_fd, entry->id, "session.json", &entry->record);
-      entry->remeasure = entry->remeasure || open
-                         || moved (root_fd, entry->id, NULL, &entry->folder)
-                         || moved (root_fd, entry->id, "work", &entry->work);
-      if (entry->reload || entry->remeasure)
-        g_ptr_array_add (todo, entry);
+  cloche_parallel_for (all, check_entry, check);
+  for (guint i = 0; i < all->len; i++)
+    {
+      ClocheIndexEntry *changed = g_ptr_array_index (all, i);
+
+      if (changed->reload || changed->remeasure)
+        g_ptr_array_add (todo, changed);
     }
   return todo;
 }
@@ -404,13 +429,16 @@ find_changes (ClocheSessionIndex *index,
 /**
  * cloche_session_index_sync:
  * @open_ids: (nullable): the sessions open now, whose folders always change
+ * @full: compare every record and folder with its stamps; else only see
+ *   which folders came and went, and measure the open sessions again
  *
  * Brings the index up to what is on disk. The first sync reads everything,
  * in several threads.
  */
 void
 cloche_session_index_sync (ClocheSessionIndex *index,
-                           const char * const *open_ids)
+                           const char * const *open_ids,
+                           gboolean            full)
 {
   g_autoptr(GPtrArray) todo = NULL;
   GHashTableIter iter;
@@ -431,7 +459,7 @@ cloche_session_index_sync (ClocheSessionIndex *index,
       rescan (index, root_fd);
       cloche_stamp_take (&index->root_stamp, &st);
     }
-  todo = find_changes (index, root_fd, open_ids);
+  todo = find_changes (index, &(Check) { root_fd, open_ids, full });
   cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));
   close (root_fd);
 

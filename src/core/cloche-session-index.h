@@ -49,7 +49,8 @@ ClocheSessionIndex *cloche_session_index_new    (const char          *root);
 void                cloche_session_index_free   (ClocheSessionIndex  *index);
 int                 cloche_session_index_open_root (ClocheSessionIndex *index);
 void                cloche_session_index_sync   (ClocheSessionIndex  *index,
-                                                 const char * const  *open_ids);
+                                                 const char * const  *open_ids,
+                                                 gboolean             full);
 ClocheIndexEntry   *cloche_session_index_lookup (ClocheSessionIndex  *index,
                                                  const char          *id);
 ClocheIndexEntry   *cloche_session_index_get    (ClocheSessionIndex  *index,

@@ -31,6 +31,7 @@ typedef enum
   OP_CLEANUP,
   OP_FLUSH,
   OP_SYNC,
+  OP_VERIFY,
 } OpKind;
 
 typedef struct
@@ -63,6 +64,7 @@ struct _ClocheSessionStore
   GHashTable         *pending;      /* id → Pending */
   ClocheSessionIndex *index;        /* the worker's alone */
   guint               write_delay_ms;
+  gint                verify_queued;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheSessionStore, cloche_session_store, G_TYPE_OBJECT)
@@ -366,13 +368,19 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
   return entries;
 }
 
+/* A list answers from the index at once, then has the disk checked
+ * behind it: what changed behind the daemon's back shows in the next list
+ * (and always before a cleanup chooses). */
 static void
 run_list (ClocheSessionStore *self,
           Op                 *op)
 {
   ClocheStoreJob *job = g_task_get_task_data (op->task);
 
-  cloche_session_index_sync (self->index, (const char * const *) job->open_ids);
+  cloche_session_index_sync (self->index, (const char * const *) job->open_ids, FALSE);
+  /* Queued before answering, so it comes before any call the answer leads to. */
+  if (g_atomic_int_compare_and_exchange (&self->verify_queued, FALSE, TRUE))
+    push (self, OP_VERIFY, NULL, NULL);
   g_task_return_pointer (op->task, _cloche_session_store_snapshot (self, job, FALSE),
                          (GDestroyNotify) g_ptr_array_unref);
 }
@@ -413,9 +421,13 @@ run_op (gpointer data,
     case OP_FLUSH:
       run_flush (op);
       break;
+    case OP_VERIFY:
+      g_atomic_int_set (&self->verify_queued, FALSE);
+      cloche_session_index_sync (self->index, NULL, TRUE);
+      break;
     case OP_SYNC:
     default:
-      cloche_session_index_sync (self->index, NULL);
+      cloche_session_index_sync (self->index, NULL, FALSE);
       break;
     }
   if (op->task != NULL)
