@@ -160,11 +160,7 @@ cmd_session_list (ClocheDbusDaemon  *daemon,
       sessions = only_stale;
     }
   if (json)
-    {
-      g_autoptr(JsonNode) root = clochectl_sessions_to_json (sessions);
-
-      clochectl_print_json (root);
-    }
+    clochectl_print_sessions_json (sessions);
   else
     print_table (sessions);
   return EXIT_SUCCESS;

@@ -33,8 +33,10 @@ char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);
 void      clochectl_print_session_record  (GVariant                *session);
 JsonNode *clochectl_session_to_json       (GVariant                *session);
-JsonNode *clochectl_session_info_to_json  (const ClocheSessionInfo *info);
-JsonNode *clochectl_sessions_to_json      (GVariant                *sessions);
+void      clochectl_append_sessions_json  (GString                 *out,
+                                           GVariant                *sessions,
+                                           const char              *indent);
+void      clochectl_print_sessions_json   (GVariant                *sessions);
 void      clochectl_print_json            (JsonNode                *root);
 
 G_END_DECLS

@@ -22,6 +22,8 @@
 #include "cloche-error.h"
 #include "cloche-session-store-private.h"
 
+#define VERIFY_INTERVAL_US (2 * G_USEC_PER_SEC)
+
 typedef enum
 {
   OP_WRITE,
@@ -65,6 +67,7 @@ struct _ClocheSessionStore
   ClocheSessionIndex *index;        /* the worker's alone */
   guint               write_delay_ms;
   gint                verify_queued;
+  gint64              verified_at;  /* the worker's: monotonic µs */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheSessionStore, cloche_session_store, G_TYPE_OBJECT)
@@ -369,8 +372,10 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
 }
 
 /* A list answers from the index at once, then has the disk checked
- * behind it: what changed behind the daemon's back shows in the next list
- * (and always before a cleanup chooses). */
+ * behind it, at most every VERIFY_INTERVAL_US (each check stats every
+ * session, and lists in a row would wait for it): what changed behind the
+ * daemon's back shows in the first list after the next check (and always
+ * before a cleanup chooses). */
 static void
 run_list (ClocheSessionStore *self,
           Op                 *op)
@@ -379,7 +384,8 @@ run_list (ClocheSessionStore *self,
 
   cloche_session_index_sync (self->index, (const char * const *) job->open_ids, FALSE);
   /* Queued before answering, so it comes before any call the answer leads to. */
-  if (g_atomic_int_compare_and_exchange (&self->verify_queued, FALSE, TRUE))
+  if (g_get_monotonic_time () - self->verified_at >= VERIFY_INTERVAL_US
+      && g_atomic_int_compare_and_exchange (&self->verify_queued, FALSE, TRUE))
     push (self, OP_VERIFY, NULL, NULL);
   g_task_return_pointer (op->task, _cloche_session_store_snapshot (self, job, FALSE),
                          (GDestroyNotify) g_ptr_array_unref);
@@ -423,6 +429,7 @@ run_op (gpointer data,
       break;
     case OP_VERIFY:
       g_atomic_int_set (&self->verify_queued, FALSE);
+      self->verified_at = g_get_monotonic_time ();
       cloche_session_index_sync (self->index, NULL, TRUE);
       break;
     case OP_SYNC:
