@@ -149,7 +149,10 @@ append_string (GString    *out,
       guchar c = *p;
 
       if (c == '"' || c == '\\')
-        g_string_append_c (out, '\\'), g_string_append_c (out, c);
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, c);
+        }
       else if (c == '\n')
         g_string_append (out, "\\n");
       else if (c == '\t')

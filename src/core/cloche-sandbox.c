@@ -193,6 +193,7 @@ on_created (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
 
   if (!cloche_session_store_create_finish (CLOCHE_SESSION_STORE (object), result, &error))
@@ -202,8 +203,7 @@ on_created (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
-  cloche_vm_start_async (self->vm, g_task_get_cancellable (task), on_vm_started_for_open,
-                         g_steal_pointer (&task));
+  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
 }
 
 /* A name for the mount point, unique in the session: the folder's own
