@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
@@ -18,6 +19,7 @@
 typedef struct
 {
   GTestDBus        *bus;
+  gboolean          owns_bus;
   GSubprocess      *process;
   ClocheDbusDaemon *proxy;
   char             *runtime_dir;
@@ -107,8 +109,23 @@ cloche_test_daemon_isolate (ClocheTestDaemon    *daemon,
     }
 }
 
+static inline void
+cloche_test_daemon_child_setup (gpointer user_data)
+{
+  /* A failed assertion aborts the test; the daemon, and the VM it stops
+   * on SIGTERM, must not outlive it. */
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/**
+ * cloche_test_daemon_start_on_bus:
+ * @bus: (nullable): a private bus this process already uses (a GTK test
+ *   connects to its bus before any daemon starts), or %NULL for one of the
+ *   daemon's own
+ */
 static inline ClocheTestDaemon *
-cloche_test_daemon_start (const char * const *extra_args)
+cloche_test_daemon_start_on_bus (GTestDBus          *bus,
+                                 const char * const *extra_args)
 {
   ClocheTestDaemon *daemon = g_new0 (ClocheTestDaemon, 1);
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -117,13 +134,16 @@ cloche_test_daemon_start (const char * const *extra_args)
 
   /* Registered before any call, so remote errors map back to CLOCHE_ERROR. */
   cloche_error_quark ();
-  daemon->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (daemon->bus);
+  daemon->owns_bus = bus == NULL;
+  daemon->bus = bus != NULL ? bus : g_test_dbus_new (G_TEST_DBUS_NONE);
+  if (daemon->owns_bus)
+    g_test_dbus_up (daemon->bus);
   daemon->runtime_dir = g_dir_make_tmp ("cloche-runtime-XXXXXX", &error);
   g_assert_no_error (error);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", daemon->runtime_dir, TRUE);
+  g_subprocess_launcher_set_child_setup (launcher, cloche_test_daemon_child_setup, NULL, NULL);
   cloche_test_daemon_isolate (daemon, launcher);
   g_ptr_array_add (argv, (gpointer) g_getenv ("CLOCHE_DAEMON"));
   for (guint i = 0; extra_args[i] != NULL; i++)
@@ -140,6 +160,12 @@ cloche_test_daemon_start (const char * const *extra_args)
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
   cloche_test_daemon_wait_name (daemon);
   return daemon;
+}
+
+static inline ClocheTestDaemon *
+cloche_test_daemon_start (const char * const *extra_args)
+{
+  return cloche_test_daemon_start_on_bus (NULL, extra_args);
 }
 
 static inline GPid
@@ -207,19 +233,49 @@ cloche_test_daemon_wait_state (ClocheTestDaemon *daemon,
   } G_STMT_END
 
 static inline void
-cloche_test_daemon_free (ClocheTestDaemon *daemon)
+cloche_test_daemon_exited (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
 {
-  g_autoptr(GError) error = NULL;
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+/* Stops the daemon as a logout does (SIGTERM), waiting for it a while; one
+ * that does not stop fails the test and is killed. */
+static inline void
+cloche_test_daemon_stop (ClocheTestDaemon *daemon)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  gboolean exited = FALSE;
 
   g_subprocess_send_signal (daemon->process, SIGTERM);
-  g_subprocess_wait (daemon->process, NULL, &error);
-  g_assert_no_error (error);
+  g_subprocess_wait_async (daemon->process, NULL, cloche_test_daemon_exited, &exited);
+  while (!exited && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  if (exited)
+    return;
+  g_test_message ("cloche-daemon did not stop within 60 s of SIGTERM");
+  g_test_fail ();
+  g_subprocess_force_exit (daemon->process);
+  while (!exited)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static inline void
+cloche_test_daemon_free (ClocheTestDaemon *daemon)
+{
+  /* No identifier: it has exited and was waited for (a test stopped it). */
+  if (g_subprocess_get_identifier (daemon->process) != NULL)
+    cloche_test_daemon_stop (daemon);
   g_clear_object (&daemon->proxy);
   g_clear_object (&daemon->process);
   /* Stopped rather than taken down, and not unreffed (which takes it down):
    * a GTK test's libadwaita keeps its bus connection to the end, and
-   * down() would wait for it in vain. The process ends next. */
-  g_test_dbus_stop (daemon->bus);
+   * down() would wait for it in vain. The process ends next. A bus the
+   * test brought is the test's to stop. */
+  if (daemon->owns_bus)
+    g_test_dbus_stop (daemon->bus);
   /* The VM's console log stays for a failed run to be read; a passed one
    * leaves nothing behind. */
   if (!g_test_failed ())

@@ -25,11 +25,14 @@ qemu_children () {
   pgrep -P "$daemon" qemu-system 2>/dev/null | wc -l
 }
 
-echo "1..17"
+echo "1..18"
 home=$work/home
 mkdir -p "$home/state" "$home/project" "$home/.ssh"
 echo "from the host" > "$home/project/readme.txt"
-HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 &
+# A slow disk (each record write waits 300 ms): records still queued when
+# the daemon is told to stop must reach the disk before it exits.
+CLOCHE_TEST_WRITE_DELAY_MS=300 HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work \
+  "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 &
 daemon=$!
 for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -108,5 +111,12 @@ ok $? "vm stop stops QEMU"
 "$ctl" frobnicate 2>"$work/err"
 [ $? -eq 2 ] && grep -q 'unknown command "frobnicate"' "$work/err"
 ok $? "an unknown command says so and exits 2"
+
+last=$("$ctl" session open --title last) && "$ctl" exec "$last" -- true \
+  && "$ctl" session close "$last" && kill "$daemon" && wait "$daemon"
+status=$?
+daemon=
+grep -q '"state" : "closed"' "$home/state/cloche/sessions/$last/session.json"
+ok $(( status + $? )) "a session closed just before the daemon stops is recorded closed"
 
 exit $failed

@@ -100,6 +100,27 @@ list (Fixture *fixture)
   return entries;
 }
 
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static void
+create (Fixture       *fixture,
+        ClocheSession *session)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_session_store_create_async (fixture->store, session, NULL, cloche_test_store_result,
+                                     &result);
+  cloche_session_store_create_finish (fixture->store, wait_result (&result), &error);
+  g_assert_no_error (error);
+}
+
 static ClocheSessionEntry *
 find (GPtrArray  *entries,
       const char *id)
@@ -120,14 +141,12 @@ test_roundtrip (Fixture       *fixture,
 {
   g_autoptr(ClocheSession) session = cloche_session_new ("refactor", ":1.42");
   g_autoptr(ClocheSession) loaded = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *work = NULL;
   ClocheSessionMount *mount;
 
   cloche_session_add_mount (session, cloche_session_mount_new ("/home/u/src", "src", TRUE));
   cloche_session_set_pinned (session, TRUE);
-  cloche_session_store_create (fixture->store, session, &error);
-  g_assert_no_error (error);
+  create (fixture, session);
   work = cloche_session_store_dup_work_dir (fixture->store, cloche_session_get_id (session));
   g_assert_true (g_file_test (work, G_FILE_TEST_IS_DIR));
 
@@ -144,26 +163,31 @@ test_roundtrip (Fixture       *fixture,
   g_assert_true (mount->readonly);
 }
 
-/* Saving goes through a temporary file: none is left, the record is whole. */
+/* Saving goes through a temporary file: none is left, the record is whole,
+ * and the last one asked for is the one on disk. */
 static void
 test_save_is_atomic (Fixture       *fixture,
                      gconstpointer  data)
 {
   g_autoptr(ClocheSession) session = cloche_session_new ("t", NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheSession) loaded = NULL;
   g_autofree char *dir = NULL;
   g_autoptr(GDir) listing = NULL;
   const char *name;
   guint files = 0;
 
-  cloche_session_store_create (fixture->store, session, &error);
-  for (guint i = 0; i < 20; i++)
+  create (fixture, session);
+  for (guint i = 0; i < 21; i++)
     {
       cloche_session_set_state (session, i % 2 ? CLOCHE_SESSION_STATE_OPEN
                                                : CLOCHE_SESSION_STATE_CLOSED);
-      cloche_session_store_save (fixture->store, session, &error);
-      g_assert_no_error (error);
+      cloche_session_set_pinned (session, i == 20);
+      cloche_session_store_save (fixture->store, session);
     }
+  cloche_session_store_flush (fixture->store);
+  loaded = cloche_session_store_load (fixture->store, cloche_session_get_id (session));
+  g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_CLOSED);
+  g_assert_true (cloche_session_get_pinned (loaded));
   dir = g_build_filename (fixture->root, cloche_session_get_id (session), NULL);
   listing = g_dir_open (dir, 0, NULL);
   while ((name = g_dir_read_name (listing)) != NULL)
@@ -173,6 +197,18 @@ test_save_is_atomic (Fixture       *fixture,
     }
   g_assert_cmpuint (files, ==, 2);
 }
+
+typedef struct
+{
+  guint   calls;
+  guint   last_done;
+  guint   last_total;
+} ProgressLog;
+
+static GPtrArray *cleanup (Fixture     *fixture,
+                           gboolean     dry_run,
+                           guint64     *freed,
+                           ProgressLog *log);
 
 static void
 assert_damaged (Fixture    *fixture,
@@ -193,6 +229,8 @@ test_damaged (Fixture       *fixture,
 {
   const char *ids[] = { "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc", "dddddddddddd" };
   g_autoptr(GPtrArray) entries = NULL;
+  ProgressLog log = { 0 };
+  guint64 freed = 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     {
@@ -209,9 +247,20 @@ test_damaged (Fixture       *fixture,
   assert_damaged (fixture, "cccccccccccc", "cannot be read");
   assert_damaged (fixture, "dddddddddddd", "does not match");
 
-  /* Listing shows them and deletes nothing. */
+  /* Listing shows them, and neither it nor a cleanup deletes them for
+   * being unreadable: their folders are new, so they are not stale. */
   entries = list (fixture);
   g_assert_cmpuint (entries->len, ==, 4);
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      ClocheSessionEntry *entry = find (entries, ids[i]);
+
+      g_assert_cmpint (cloche_session_get_state (entry->session), ==,
+                       CLOCHE_SESSION_STATE_DAMAGED);
+      g_assert_false (entry->stale);
+    }
+  g_ptr_array_unref (cleanup (fixture, FALSE, &freed, &log));
+  g_assert_cmpuint (freed, ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
     {
       g_autofree char *dir = g_build_filename (fixture->root, ids[i], NULL);
@@ -264,13 +313,6 @@ test_stale (Fixture       *fixture,
   g_assert_true (find (entries, "eeeeeeeeeeee")->stale);    /* damaged, old */
   g_assert_cmpuint (find (entries, "111111111111")->size, >=, 64 * 1024);
 }
-
-typedef struct
-{
-  guint   calls;
-  guint   last_done;
-  guint   last_total;
-} ProgressLog;
 
 static void
 on_progress (guint    done,
@@ -349,6 +391,132 @@ test_cleanup (Fixture       *fixture,
   g_assert_cmpuint (log.last_done, ==, log.last_total);
 }
 
+/* Writes are queued; none is lost when the store goes, even on a slow disk. */
+static void
+test_queued_writes_survive (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(ClocheSession) session = cloche_session_new ("slow", NULL);
+  g_autoptr(ClocheSession) loaded = NULL;
+  g_autofree char *id = NULL;
+
+  create (fixture, session);
+  id = g_strdup (cloche_session_get_id (session));
+  g_setenv ("CLOCHE_TEST_WRITE_DELAY_MS", "300", TRUE);
+  g_clear_object (&fixture->store);
+  fixture->store = cloche_session_store_new (fixture->root);
+  g_unsetenv ("CLOCHE_TEST_WRITE_DELAY_MS");
+
+  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
+  cloche_session_set_pinned (session, TRUE);
+  cloche_session_store_save (fixture->store, session);
+  g_clear_object (&fixture->store);
+
+  fixture->store = cloche_session_store_new (fixture->root);
+  loaded = cloche_session_store_load (fixture->store, id);
+  g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_CLOSED);
+  g_assert_true (cloche_session_get_pinned (loaded));
+}
+
+static void
+edit_record (Fixture    *fixture,
+             const char *id,
+             const char *from,
+             const char *to)
+{
+  g_autofree char *path = g_build_filename (fixture->root, id, "session.json", NULL);
+  g_autofree char *json = NULL;
+  g_autofree char *edited = NULL;
+  g_auto(GStrv) parts = NULL;
+
+  g_assert_true (g_file_get_contents (path, &json, NULL, NULL));
+  parts = g_strsplit (json, from, -1);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  edited = g_strjoinv (to, parts);
+  g_assert_true (g_file_set_contents (path, edited, -1, NULL));
+}
+
+/* The index follows what changed on disk behind the daemon's back: a
+ * folder added, one removed, a record pinned by hand (which cleanup then
+ * spares), a file added to a work folder. */
+static void
+test_index_follows_disk (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *gone = g_build_filename (fixture->root, "222222222222", NULL);
+  g_autofree char *work = g_build_filename (fixture->root, "888888888888", "work", NULL);
+  g_autofree char *pinned = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autofree char *blob = g_strnfill (256 * 1024, 'x');
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  ProgressLog log = { 0 };
+  guint64 freed = 0, size_before;
+  g_autofree char *command = g_strdup_printf ("rm -rf '%s'", gone);
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 30, FALSE);
+  write_record (fixture, "888888888888", "closed", 1, FALSE);
+  before = list (fixture);
+  g_assert_cmpuint (before->len, ==, 3);
+  size_before = find (before, "888888888888")->size;
+  /* Times within a tick of the file system's clock prove nothing, so the
+   * index only trusts them once they are older: past that, listing again
+   * is what sees the changes below. */
+  g_usleep (2100 * 1000);
+  g_ptr_array_unref (list (fixture));
+
+  write_record (fixture, "777777777777", "closed", 30, FALSE);
+  g_assert_cmpint (system (command), ==, 0);
+  edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
+  g_free (write_file (work, "added.bin", blob));
+
+  /* A list answers from memory and has the disk checked behind it, at
+   * most every 2 s (folders that came and went show at once): past that,
+   * the list after the next one shows what changed. */
+  g_usleep (2100 * 1000);
+  g_ptr_array_unref (list (fixture));
+  after = list (fixture);
+  g_assert_cmpuint (after->len, ==, 3);
+  g_assert_nonnull (find (after, "777777777777"));
+  g_assert_null (find (after, "222222222222"));
+  g_assert_true (cloche_session_get_pinned (find (after, "111111111111")->session));
+  g_assert_cmpuint (find (after, "888888888888")->size, >=, size_before + 256 * 1024);
+
+  removed = cleanup (fixture, FALSE, &freed, &log);
+  g_assert_cmpuint (removed->len, ==, 1);
+  g_assert_true (g_file_test (pinned, G_FILE_TEST_IS_DIR));
+}
+
+/* A file with a name outside the session frees nothing when the session
+ * goes: neither the dry run nor the cleanup counts it. */
+static void
+test_hard_link_counts_nothing (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autofree char *outside = g_build_filename (fixture->dir, "outside", NULL);
+  g_autofree char *work = g_build_filename (fixture->root, "111111111111", "work", NULL);
+  g_autofree char *blob = g_strnfill (1024 * 1024, 'x');
+  g_autofree char *kept = NULL;
+  g_autofree char *second = g_build_filename (work, "linked.bin", NULL);
+  g_autoptr(GPtrArray) dry = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  ProgressLog log = { 0 };
+  guint64 dry_freed = 0, freed = 0;
+
+  g_mkdir_with_parents (outside, 0700);
+  kept = write_file (outside, "big.bin", blob);
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  g_assert_cmpint (link (kept, second), ==, 0);
+
+  dry = cleanup (fixture, TRUE, &dry_freed, &log);
+  removed = cleanup (fixture, FALSE, &freed, &log);
+  g_assert_cmpuint (removed->len, ==, 1);
+  g_assert_cmpuint (freed, ==, dry_freed);
+  g_assert_cmpuint (freed, <, 1024 * 1024);
+  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -362,6 +530,9 @@ main (int   argc,
   ADD ("/session-store/damaged", test_damaged);
   ADD ("/session-store/stale", test_stale);
   ADD ("/session-store/cleanup", test_cleanup);
+  ADD ("/session-store/queued-writes-survive", test_queued_writes_survive);
+  ADD ("/session-store/index-follows-disk", test_index_follows_disk);
+  ADD ("/session-store/hard-link-counts-nothing", test_hard_link_counts_nothing);
 #undef ADD
 
   return g_test_run ();

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cloche-session-info.h"
 #include "cloche-test-daemon.h"
 
 static ClocheTestDaemon *vm_daemon;
@@ -266,6 +267,22 @@ cleanup (int       older_than_days,
   return removed;
 }
 
+static gboolean
+removed_has (GVariant   *removed,
+             const char *id)
+{
+  for (gsize i = 0; i < g_variant_n_children (removed); i++)
+    {
+      g_autoptr(GVariant) session = g_variant_get_child_value (removed, i);
+      g_auto(ClocheSessionInfo) info = { 0 };
+
+      cloche_session_info_init (&info, session);
+      if (g_str_equal (info.id, id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* With a threshold of 0 days every closed session is stale: cleanup removes
  * the closed and damaged ones, and neither the open nor the pinned one. */
 static void
@@ -288,6 +305,9 @@ test_cleanup_spares_open_and_pinned (void)
 
   removed = cleanup (0, &freed);
   g_assert_cmpuint (freed, >, 0);
+  g_assert_true (removed_has (removed, closed));
+  g_assert_false (removed_has (removed, pinned));
+  g_assert_false (removed_has (removed, session_a));
   g_assert_true (session_state_is (pinned, "closed"));
   g_assert_true (session_state_is (session_a, "open"));
   cloche_dbus_daemon_call_get_session_sync (vm_daemon->proxy, closed, NULL, NULL, &error);

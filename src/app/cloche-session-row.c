@@ -68,51 +68,36 @@ format_mounts (GVariant *mounts)
 }
 
 static char *
-make_subtitle (GVariant *session)
+make_subtitle (const ClocheSessionInfo *info)
 {
-  g_autoptr(GVariant) mounts = g_variant_lookup_value (session, "mounts", G_VARIANT_TYPE ("a(ssb)"));
   g_autofree char *idle = NULL;
   g_autofree char *folders = NULL;
-  const char *id = "", *state = "", *damage = "";
-  gint64 last_active = 0;
 
-  g_variant_lookup (session, "id", "&s", &id);
-  g_variant_lookup (session, "state", "&s", &state);
-  g_variant_lookup (session, "damage", "&s", &damage);
-  g_variant_lookup (session, "last-active", "x", &last_active);
-  if (g_str_equal (state, "damaged"))
-    return g_markup_printf_escaped ("%s · %s", id, damage);
-  idle = format_idle (last_active);
-  folders = mounts != NULL ? format_mounts (mounts) : g_strdup ("");
-  return g_markup_printf_escaped ("%s · %s%s", id, idle, folders);
+  if (g_str_equal (info->state, "damaged"))
+    return g_markup_printf_escaped ("%s · %s", info->id, info->damage);
+  idle = format_idle (info->last_active);
+  folders = format_mounts (info->mounts);
+  return g_markup_printf_escaped ("%s · %s%s", info->id, idle, folders);
 }
 
 static void
-set_session (ClocheSessionRow *self,
-             GVariant         *session)
+set_session (ClocheSessionRow        *self,
+             const ClocheSessionInfo *info)
 {
-  g_autofree char *subtitle = make_subtitle (session);
-  g_autofree char *size_text = NULL;
-  const char *title = "", *state = "";
-  gboolean pinned = FALSE, stale = FALSE;
-  guint64 size = 0;
+  g_autofree char *subtitle = make_subtitle (info);
+  g_autofree char *size_text = g_format_size (info->size);
+  const char *title = info->title;
 
-  g_variant_lookup (session, "id", "s", &self->id);
-  g_variant_lookup (session, "title", "&s", &title);
-  g_variant_lookup (session, "pinned", "b", &pinned);
-  g_variant_lookup (session, "stale", "b", &stale);
-  g_variant_lookup (session, "size", "t", &size);
-  g_variant_lookup (session, "state", "&s", &state);
-
-  if (g_str_equal (state, "damaged"))
+  g_free (self->id);
+  self->id = g_strdup (info->id);
+  if (g_str_equal (info->state, "damaged"))
     title = _("Damaged session");
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), title[0] ? title : _("Untitled session"));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
-  size_text = g_format_size (size);
   gtk_label_set_label (self->size_label, size_text);
-  gtk_widget_set_visible (GTK_WIDGET (self->stale_label), stale);
+  gtk_widget_set_visible (GTK_WIDGET (self->stale_label), info->stale);
   self->updating = TRUE;
-  gtk_toggle_button_set_active (self->pin_button, pinned);
+  gtk_toggle_button_set_active (self->pin_button, info->pinned);
   self->updating = FALSE;
 }
 
@@ -171,10 +156,10 @@ cloche_session_row_init (ClocheSessionRow *self)
 }
 
 GtkWidget *
-cloche_session_row_new (GVariant *session)
+cloche_session_row_new (const ClocheSessionInfo *info)
 {
   ClocheSessionRow *self = g_object_new (CLOCHE_TYPE_SESSION_ROW, NULL);
 
-  set_session (self, session);
+  set_session (self, info);
   return GTK_WIDGET (self);
 }

@@ -3,12 +3,14 @@
 
 #include <adwaita.h>
 
+#include "cloche-session-info.h"
+
 G_BEGIN_DECLS
 
 #define CLOCHE_TYPE_SESSION_ROW (cloche_session_row_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheSessionRow, cloche_session_row, CLOCHE, SESSION_ROW, AdwActionRow)
 
-GtkWidget  *cloche_session_row_new     (GVariant         *session);
+GtkWidget  *cloche_session_row_new     (const ClocheSessionInfo *info);
 const char *cloche_session_row_get_id  (ClocheSessionRow *self);
 
 G_END_DECLS

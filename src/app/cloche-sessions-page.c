@@ -100,16 +100,15 @@ static void on_pin_toggled (ClocheSessionsPage *self,
                             ClocheSessionRow   *row);
 
 static void
-add_row (ClocheSessionsPage *self,
-         GVariant           *session)
+add_row (ClocheSessionsPage      *self,
+         const ClocheSessionInfo *info)
 {
-  GtkWidget *row = cloche_session_row_new (session);
-  const char *state = "";
+  GtkWidget *row = cloche_session_row_new (info);
 
-  g_variant_lookup (session, "state", "&s", &state);
   g_signal_connect_object (row, "pin-toggled", G_CALLBACK (on_pin_toggled), self,
                            G_CONNECT_SWAPPED);
-  gtk_list_box_append (g_str_equal (state, "open") ? self->open_list : self->closed_list, row);
+  gtk_list_box_append (g_str_equal (info->state, "open") ? self->open_list : self->closed_list,
+                       row);
 }
 
 static void
@@ -133,15 +132,13 @@ show_sessions (ClocheSessionsPage *self,
   g_variant_iter_init (&iter, sessions);
   while ((session = g_variant_iter_next_value (&iter)) != NULL)
     {
-      guint64 size = 0;
-      gboolean stale = FALSE;
+      g_auto(ClocheSessionInfo) info = { 0 };
 
-      g_variant_lookup (session, "size", "t", &size);
-      g_variant_lookup (session, "stale", "b", &stale);
-      total += size;
-      self->stale_count += stale;
-      self->stale_bytes += stale ? size : 0;
-      add_row (self, session);
+      cloche_session_info_init (&info, session);
+      total += info.size;
+      self->stale_count += info.stale;
+      self->stale_bytes += info.stale ? info.size : 0;
+      add_row (self, &info);
       g_variant_unref (session);
     }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "clochectl.h"
@@ -17,7 +18,10 @@ print_report (GVariant *removed,
   g_variant_iter_init (&iter, removed);
   while ((session = g_variant_iter_next_value (&iter)) != NULL)
     {
-      clochectl_print_session_row (session);
+      g_auto(ClocheSessionInfo) info = { 0 };
+
+      cloche_session_info_init (&info, session);
+      clochectl_print_session_row (&info);
       g_variant_unref (session);
     }
   g_print ("%s %" G_GSIZE_FORMAT " stale sessions, %s %s (%" G_GUINT64_FORMAT " bytes)\n",
@@ -30,28 +34,14 @@ print_report_json (GVariant *removed,
                    guint64   freed,
                    gboolean  dry_run)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  g_autoptr(JsonNode) root = NULL;
-  GVariantIter iter;
-  GVariant *session;
+  g_autoptr(GString) out = g_string_sized_new (300 * (g_variant_n_children (removed) + 1));
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "dry_run");
-  json_builder_add_boolean_value (builder, dry_run);
-  json_builder_set_member_name (builder, "freed_bytes");
-  json_builder_add_int_value (builder, (gint64) freed);
-  json_builder_set_member_name (builder, "removed");
-  json_builder_begin_array (builder);
-  g_variant_iter_init (&iter, removed);
-  while ((session = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      json_builder_add_value (builder, clochectl_session_to_json (session));
-      g_variant_unref (session);
-    }
-  json_builder_end_array (builder);
-  json_builder_end_object (builder);
-  root = json_builder_get_root (builder);
-  clochectl_print_json (root);
+  /* As json-glib would print it, written straight out (see clochectl-format.c). */
+  g_string_append_printf (out, "{\n  \"dry_run\" : %s,\n  \"freed_bytes\" : %" G_GUINT64_FORMAT
+                          ",\n  \"removed\" : ", dry_run ? "true" : "false", freed);
+  clochectl_append_sessions_json (out, removed, "  ");
+  g_string_append (out, "\n}\n");
+  fwrite (out->str, 1, out->len, stdout);
 }
 
 int

@@ -92,28 +92,27 @@ cmd_session_close (ClocheDbusDaemon  *daemon,
 static gboolean
 is_stale (GVariant *session)
 {
-  gboolean stale = FALSE;
+  g_auto(ClocheSessionInfo) info = { 0 };
 
-  g_variant_lookup (session, "stale", "b", &stale);
-  return stale;
+  cloche_session_info_init (&info, session);
+  return info.stale;
 }
 
 static GVariant *
 keep_stale (GVariant *sessions)
 {
-  GVariantBuilder builder;
+  g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   GVariantIter iter;
   GVariant *session;
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
   g_variant_iter_init (&iter, sessions);
   while ((session = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      if (is_stale (session))
-        g_variant_builder_add_value (&builder, session);
+    if (is_stale (session))
+      g_ptr_array_add (stale, session);
+    else
       g_variant_unref (session);
-    }
-  return g_variant_ref_sink (g_variant_builder_end (&builder));
+  return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE),
+                                                  (GVariant **) stale->pdata, stale->len));
 }
 
 static void
@@ -121,16 +120,18 @@ print_table (GVariant *sessions)
 {
   GVariantIter iter;
   GVariant *session;
-  guint64 total = 0, size;
+  guint64 total = 0;
   g_autofree char *total_text = NULL;
 
   g_print ("%-12s  %-16s  %5s  %10s  %s\n", "ID", "STATE", "IDLE", "SIZE", "TITLE");
   g_variant_iter_init (&iter, sessions);
   while ((session = g_variant_iter_next_value (&iter)) != NULL)
     {
-      clochectl_print_session_row (session);
-      if (g_variant_lookup (session, "size", "t", &size))
-        total += size;
+      g_auto(ClocheSessionInfo) info = { 0 };
+
+      cloche_session_info_init (&info, session);
+      clochectl_print_session_row (&info);
+      total += info.size;
       g_variant_unref (session);
     }
   total_text = g_format_size (total);

@@ -5,6 +5,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
+#include "cloche-session-info.h"
 
 G_BEGIN_DECLS
 
@@ -36,12 +37,16 @@ int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
 int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
-/* Sessions as a{sv} from the daemon, for people and for scripts. */
-char     *clochectl_format_age          (gint64    since_usec);
-void      clochectl_print_session_row    (GVariant *session);
-void      clochectl_print_session_record (GVariant *session);
-JsonNode *clochectl_session_to_json      (GVariant *session);
-void      clochectl_print_json           (JsonNode *root);
-void      clochectl_print_sessions_json  (GVariant *sessions);
+/* Sessions from the daemon, for people and for scripts: lists as
+ * CLOCHE_SESSION_INFOS_TYPE, one session (GetSession) as an a{sv}. */
+char     *clochectl_format_age            (gint64                   since_usec);
+void      clochectl_print_session_row     (const ClocheSessionInfo *info);
+void      clochectl_print_session_record  (GVariant                *session);
+JsonNode *clochectl_session_to_json       (GVariant                *session);
+void      clochectl_append_sessions_json  (GString                 *out,
+                                           GVariant                *sessions,
+                                           const char              *indent);
+void      clochectl_print_sessions_json   (GVariant                *sessions);
+void      clochectl_print_json            (JsonNode                *root);
 
 G_END_DECLS

@@ -224,7 +224,7 @@ remove_tree (const char  *path,
 {
   guint64 freed = 0;
 
-  return cloche_tree_remove (AT_FDCWD, path, &freed, error);
+  return cloche_tree_remove (AT_FDCWD, path, NULL, &freed, error);
 }
 
 /* The staging folder of an earlier install of the same manifest is kept

@@ -94,7 +94,7 @@ copy_bundle (ClocheBundleManifest  *manifest,
                                    + g_bytes_get_size (cloche_bundle_manifest_get_bytes (manifest)),
                                    error))
     return FALSE;
-  if (!cloche_tree_remove (AT_FDCWD, staging, &freed, error))
+  if (!cloche_tree_remove (AT_FDCWD, staging, NULL, &freed, error))
     return FALSE;
   if (!copy_files (manifest, from, staging, progress, cancellable, error)
       || (g_file_test (to, G_FILE_TEST_IS_DIR) && g_rmdir (to) != 0 && errno != ENOENT)
@@ -103,7 +103,7 @@ copy_bundle (ClocheBundleManifest  *manifest,
       if (error != NULL && *error == NULL)
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
                      "Cannot move the copy into %s: %s", to, g_strerror (errno));
-      cloche_tree_remove (AT_FDCWD, staging, &freed, NULL);
+      cloche_tree_remove (AT_FDCWD, staging, NULL, &freed, NULL);
       return FALSE;
     }
   return TRUE;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Sessions as records: listing, showing, pinning and cleaning up. Open
- * sessions answer from memory; the rest come from the store.
+ * sessions answer from memory; the rest come from the store, whose worker
+ * does all of it after the writes asked before.
  */
 #include "config.h"
 
@@ -72,69 +73,124 @@ cloche_sandbox_list_sessions_finish (ClocheSandbox  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static gboolean
-is_session_id (const char *id)
+static void
+on_got (GObject      *object,
+        GAsyncResult *result,
+        gpointer      user_data)
 {
-  /* Ids name folders: nothing that could climb out of the sessions folder. */
-  return id != NULL && id[0] != '\0' && id[0] != '.' && strchr (id, '/') == NULL;
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  ClocheSession *session;
+
+  session = cloche_session_store_get_finish (CLOCHE_SESSION_STORE (object), result, &error);
+  if (session == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* Recorded open by a daemon that is gone: it is closed now. */
+  if (cloche_session_get_state (session) == CLOCHE_SESSION_STATE_OPEN)
+    {
+      ClocheSession *settled = cloche_session_copy (session);
+
+      cloche_session_set_state (settled, CLOCHE_SESSION_STATE_CLOSED);
+      g_object_unref (session);
+      session = settled;
+    }
+  g_task_return_pointer (task, session, g_object_unref);
+}
+
+/* Open sessions answer from memory; the rest come from the store. */
+void
+cloche_sandbox_get_session_async (ClocheSandbox       *self,
+                                  const char          *id,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
+{
+  ClocheOpenSession *open;
+  GTask *task;
+
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_sandbox_get_session_async);
+  open = g_hash_table_lookup (self->sessions, id);
+  if (open != NULL)
+    {
+      /* A copy: the session goes on changing. */
+      g_task_return_pointer (task, cloche_session_copy (open->session), g_object_unref);
+      g_object_unref (task);
+      return;
+    }
+  cloche_session_store_get_async (self->store, id, cancellable, on_got, task);
 }
 
 /**
- * cloche_sandbox_get_session:
+ * cloche_sandbox_get_session_finish:
  *
  * Returns: (transfer full): the session, open or not, possibly damaged
  */
 ClocheSession *
-cloche_sandbox_get_session (ClocheSandbox  *self,
-                            const char     *id,
-                            GError        **error)
+cloche_sandbox_get_session_finish (ClocheSandbox  *self,
+                                   GAsyncResult   *result,
+                                   GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+on_pinned (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (cloche_session_store_set_pinned_finish (CLOCHE_SESSION_STORE (object), result, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* A pinned session is never stale. */
+void
+cloche_sandbox_set_pinned_async (ClocheSandbox       *self,
+                                 const char          *id,
+                                 gboolean             pinned,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
 {
   ClocheOpenSession *open;
-  g_autofree char *dir = NULL;
-  g_autoptr(ClocheSession) session = NULL;
+  GTask *task;
 
-  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), NULL);
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_sandbox_set_pinned_async);
   open = g_hash_table_lookup (self->sessions, id);
-  if (open != NULL)
-    return g_object_ref (open->session);
-
-  dir = is_session_id (id) ? g_build_filename (cloche_session_store_get_root (self->store),
-                                               id, NULL) : NULL;
-  if (dir == NULL || !g_file_test (dir, G_FILE_TEST_IS_DIR))
+  if (open == NULL)
     {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
-                   "There is no session with the id \"%s\"", id);
-      return NULL;
+      cloche_session_store_set_pinned_async (self->store, id, pinned, cancellable, on_pinned, task);
+      return;
     }
-  session = cloche_session_store_load (self->store, id);
-  if (cloche_session_get_state (session) == CLOCHE_SESSION_STATE_OPEN)
-    cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-  return g_steal_pointer (&session);
+  cloche_session_set_pinned (open->session, pinned);
+  cloche_session_store_save (self->store, open->session);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
 }
 
 gboolean
-cloche_sandbox_set_pinned (ClocheSandbox  *self,
-                           const char     *id,
-                           gboolean        pinned,
-                           GError        **error)
+cloche_sandbox_set_pinned_finish (ClocheSandbox  *self,
+                                  GAsyncResult   *result,
+                                  GError        **error)
 {
-  g_autoptr(ClocheSession) session = NULL;
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), FALSE);
-
-  session = cloche_sandbox_get_session (self, id, error);
-  if (session == NULL)
-    return FALSE;
-  if (cloche_session_get_state (session) == CLOCHE_SESSION_STATE_DAMAGED)
-    {
-      /* Rewriting it would replace what is left of the record. */
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   "Session %s cannot be pinned: %s", id, cloche_session_get_damage (session));
-      return FALSE;
-    }
-  cloche_session_set_pinned (session, pinned);
-  return cloche_session_store_save (self->store, session, error);
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 typedef struct

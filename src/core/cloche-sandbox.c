@@ -79,15 +79,12 @@ notify_sessions (ClocheSandbox *self)
   update_idle_timer (self);
 }
 
+/* Written by the store's worker, in order; a failure is logged there. */
 static void
 save (ClocheSandbox *self,
       ClocheSession *session)
 {
-  g_autoptr(GError) error = NULL;
-
-  /* The session goes on; its record is what failed, and the log says so. */
-  if (!cloche_session_store_save (self->store, session, &error))
-    g_warning ("Cannot record session %s: %s", cloche_session_get_id (session), error->message);
+  cloche_session_store_save (self->store, session);
 }
 
 ClocheOpenSession *
@@ -191,6 +188,26 @@ on_vm_started_for_open (GObject      *object,
                                g_steal_pointer (&task));
 }
 
+static void
+on_created (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  GError *error = NULL;
+
+  if (!cloche_session_store_create_finish (CLOCHE_SESSION_STORE (object), result, &error))
+    {
+      self->opening--;
+      update_idle_timer (self);
+      g_task_return_error (task, error);
+      return;
+    }
+  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
+}
+
 /* A name for the mount point, unique in the session: the folder's own
  * name, then name-2, name-3… */
 static char *
@@ -266,17 +283,18 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_sandbox_open_session_async);
-  if (!add_mounts (self, session, mounts, &error)
-      || !cloche_session_store_create (self->store, session, &error))
+  if (!add_mounts (self, session, mounts, &error))
     {
       g_task_return_error (task, error);
       return;
     }
 
-  g_task_set_task_data (task, g_steal_pointer (&session), g_object_unref);
+  g_task_set_task_data (task, g_object_ref (session), g_object_unref);
+  /* Counted from now: the idle timer must not stop the VM meanwhile. */
   self->opening++;
   update_idle_timer (self);
-  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
+  cloche_session_store_create_async (self->store, session, cancellable, on_created,
+                                     g_steal_pointer (&task));
 }
 
 /**

@@ -50,12 +50,22 @@ void           cloche_sandbox_list_sessions_async (ClocheSandbox        *self,
 GPtrArray     *cloche_sandbox_list_sessions_finish (ClocheSandbox       *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
-ClocheSession *cloche_sandbox_get_session         (ClocheSandbox        *self,
+void           cloche_sandbox_get_session_async   (ClocheSandbox        *self,
                                                    const char           *id,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+ClocheSession *cloche_sandbox_get_session_finish  (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
                                                    GError              **error);
-gboolean       cloche_sandbox_set_pinned          (ClocheSandbox        *self,
+void           cloche_sandbox_set_pinned_async    (ClocheSandbox        *self,
                                                    const char           *id,
                                                    gboolean              pinned,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+gboolean       cloche_sandbox_set_pinned_finish   (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
                                                    GError              **error);
 void           cloche_sandbox_cleanup_async       (ClocheSandbox        *self,
                                                    int                   older_than_days,

@@ -2,28 +2,72 @@
 /*
  * Sessions on the host: <root>/<id>/session.json and <root>/<id>/work/, the
  * folder the guest sees as /sessions/<id>. Plain files, written atomically
- * (temporary file + rename), readable and removable with the VM stopped.
+ * (temporary file, fsync, rename), readable and removable with the VM
+ * stopped.
  *
- * Listing and cleanup walk thousands of folders, so they run in a worker
- * thread; they only read the file system and this object's constant root.
+ * One worker thread does everything the store does on disk, in the order
+ * it was asked: records written, read, listed, cleaned up. So the main loop
+ * never waits on the disk, a list always shows the writes asked before it,
+ * and a cleanup never races a write. Writes of the same session that pile
+ * up behind a slow disk are merged: the newest record is the one written.
+ * cloche_session_store_flush() waits for all of it (the daemon calls it as
+ * it exits). The worker keeps the ClocheSessionIndex (see there).
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <glib/gstdio.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloche-error.h"
-#include "cloche-session-store.h"
-#include "cloche-tree.h"
+#include "cloche-session-store-private.h"
+
+#define VERIFY_INTERVAL_US (2 * G_USEC_PER_SEC)
+
+typedef enum
+{
+  OP_WRITE,
+  OP_GET,
+  OP_PIN,
+  OP_LIST,
+  OP_CLEANUP,
+  OP_FLUSH,
+  OP_SYNC,
+  OP_VERIFY,
+} OpKind;
+
+typedef struct
+{
+  OpKind    kind;
+  char     *id;
+  gboolean  pinned;
+  GTask    *task;
+  /* OP_FLUSH */
+  GMutex   *lock;
+  GCond    *cond;
+  gboolean *done;
+} Op;
+
+/* A record waiting for the worker: the newest one asked for. */
+typedef struct
+{
+  char          *json;
+  ClocheSession *snapshot;
+  gboolean       create;
+  GSList        *tasks;      /* create_async calls waiting for it */
+} Pending;
 
 struct _ClocheSessionStore
 {
-  GObject  parent_instance;
-  char    *root;
+  GObject             parent_instance;
+  char               *root;
+  GThreadPool        *worker;
+  GMutex              lock;         /* guards pending */
+  GHashTable         *pending;      /* id → Pending */
+  ClocheSessionIndex *index;        /* the worker's alone */
+  guint               write_delay_ms;
+  gint                verify_queued;
+  gint64              verified_at;  /* the worker's: monotonic µs */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheSessionStore, cloche_session_store, G_TYPE_OBJECT)
@@ -35,19 +79,26 @@ cloche_session_entry_free (ClocheSessionEntry *entry)
   g_free (entry);
 }
 
+static void
+pending_free (Pending *pending)
+{
+  g_free (pending->json);
+  g_clear_object (&pending->snapshot);
+  g_slist_free_full (pending->tasks, g_object_unref);
+  g_free (pending);
+}
+
+static void
+op_free (Op *op)
+{
+  g_free (op->id);
+  g_free (op);
+}
+
 char *
 cloche_session_store_default_root (void)
 {
   return g_build_filename (g_get_user_state_dir (), "cloche", "sessions", NULL);
-}
-
-ClocheSessionStore *
-cloche_session_store_new (const char *root)
-{
-  ClocheSessionStore *self = g_object_new (CLOCHE_TYPE_SESSION_STORE, NULL);
-
-  self->root = g_strdup (root);
-  return self;
 }
 
 const char *
@@ -65,57 +116,441 @@ cloche_session_store_dup_work_dir (ClocheSessionStore *self,
   return g_build_filename (self->root, id, "work", NULL);
 }
 
-static gboolean
-make_dir (const char  *path,
-          GError     **error)
+/* Ids name folders: nothing that could climb out of the sessions folder. */
+gboolean
+cloche_session_store_is_valid_id (const char *id)
 {
-  if (g_mkdir_with_parents (path, 0700) == 0)
-    return TRUE;
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-               "Cannot create the session folder %s: %s", path, g_strerror (errno));
-  return FALSE;
+  return id != NULL && id[0] != '\0' && id[0] != '.' && strchr (id, '/') == NULL
+         && strlen (id) <= 64;
 }
 
-gboolean
-cloche_session_store_save (ClocheSessionStore  *self,
-                           ClocheSession       *session,
-                           GError             **error)
+ClocheSessionIndex *
+_cloche_session_store_get_index (ClocheSessionStore *self)
 {
-  g_autofree char *path = NULL;
-  g_autofree char *json = NULL;
+  return self->index;
+}
 
-  g_return_val_if_fail (CLOCHE_IS_SESSION_STORE (self), FALSE);
+static gboolean
+unref_task (gpointer task)
+{
+  g_object_unref (task);
+  return G_SOURCE_REMOVE;
+}
 
-  path = g_build_filename (self->root, cloche_session_get_id (session), "session.json", NULL);
-  json = cloche_session_to_json (session);
+/**
+ * _cloche_session_store_dispatch:
+ *
+ * Runs @func in @context's own thread, always later: unlike
+ * g_main_context_invoke(), never at once in this thread because no thread
+ * happens to be iterating @context at this moment.
+ */
+void
+_cloche_session_store_dispatch (GMainContext   *context,
+                                GSourceFunc     func,
+                                gpointer        data,
+                                GDestroyNotify  notify)
+{
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, notify);
+  g_source_set_static_name (source, "[cloche] session store");
+  g_source_attach (source, context);
+}
+
+/* The worker's reference goes back to the task's own thread: were it the
+ * last, the store would be finalized in the worker, which it waits for. */
+void
+_cloche_session_store_return (GTask *task)
+{
+  _cloche_session_store_dispatch (g_task_get_context (task), unref_task, task, NULL);
+}
+
+static void
+push (ClocheSessionStore *self,
+      OpKind              kind,
+      const char         *id,
+      GTask              *task)
+{
+  Op *op = g_new0 (Op, 1);
+
+  op->kind = kind;
+  op->id = g_strdup (id);
+  op->task = task;
+  g_thread_pool_push (self->worker, op, NULL);
+}
+
+/* Writing, in the worker */
+
+static gboolean
+write_json (ClocheSessionStore  *self,
+            const char          *id,
+            const char          *json,
+            GError             **error)
+{
+  g_autofree char *path = g_build_filename (self->root, id, "session.json", NULL);
+
   /* CONSISTENT: a temporary file, fsync, rename: a crash leaves the old or
    * the new record, never half of one. */
   return g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
-gboolean
-cloche_session_store_create (ClocheSessionStore  *self,
-                             ClocheSession       *session,
-                             GError             **error)
+static gboolean
+make_folder (ClocheSessionStore  *self,
+             const char          *id,
+             GError             **error)
 {
-  g_autofree char *work = NULL;
+  g_autofree char *work = cloche_session_store_dup_work_dir (self, id);
 
-  g_return_val_if_fail (CLOCHE_IS_SESSION_STORE (self), FALSE);
-
-  work = cloche_session_store_dup_work_dir (self, cloche_session_get_id (session));
-  return make_dir (work, error) && cloche_session_store_save (self, session, error);
+  if (g_mkdir_with_parents (work, 0700) == 0)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+               "Cannot create the session folder %s: %s", work, g_strerror (errno));
+  return FALSE;
 }
 
-static gint64
-folder_mtime (const char *path)
+static void
+run_write (ClocheSessionStore *self,
+           const char         *id)
 {
-  GStatBuf st;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *key = NULL;
+  Pending *pending;
 
-  return g_stat (path, &st) == 0 ? (gint64) st.st_mtime * G_USEC_PER_SEC : 0;
+  /* A slow disk, for the tests that check nothing queued is lost. */
+  if (self->write_delay_ms > 0)
+    g_usleep (self->write_delay_ms * 1000);
+  g_mutex_lock (&self->lock);
+  g_hash_table_steal_extended (self->pending, id, (gpointer *) &key, (gpointer *) &pending);
+  g_mutex_unlock (&self->lock);
+
+  if ((!pending->create || make_folder (self, id, &error))
+      && write_json (self, id, pending->json, &error))
+    cloche_session_index_put (self->index, pending->snapshot, pending->create);
+  else if (pending->tasks == NULL)
+    /* The session goes on; its record is what failed, and the log says so. */
+    g_warning ("Cannot record session %s: %s", id, error->message);
+
+  for (GSList *l = pending->tasks; l != NULL; l = l->next)
+    {
+      if (error != NULL)
+        g_task_return_error (l->data, g_error_copy (error));
+      else
+        g_task_return_boolean (l->data, TRUE);
+      _cloche_session_store_return (l->data);
+    }
+  g_slist_free (g_steal_pointer (&pending->tasks));
+  pending_free (pending);
+}
+
+/* Reading and pinning, in the worker */
+
+static ClocheIndexEntry *
+get_entry (ClocheSessionStore  *self,
+           const char          *id,
+           GError             **error)
+{
+  ClocheIndexEntry *entry = NULL;
+
+  if (cloche_session_store_is_valid_id (id))
+    entry = cloche_session_index_get (self->index, id);
+  if (entry == NULL)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
+                 "There is no session with the id \"%s\"", id);
+  return entry;
+}
+
+static void
+run_get (ClocheSessionStore *self,
+         Op                 *op)
+{
+  ClocheIndexEntry *entry;
+  GError *error = NULL;
+
+  entry = get_entry (self, op->id, &error);
+  if (entry == NULL)
+    g_task_return_error (op->task, error);
+  else
+    g_task_return_pointer (op->task, g_object_ref (entry->session), g_object_unref);
+}
+
+static gboolean
+pin (ClocheSessionStore  *self,
+     const char          *id,
+     gboolean             pinned,
+     GError             **error)
+{
+  ClocheIndexEntry *entry = get_entry (self, id, error);
+  g_autoptr(ClocheSession) session = NULL;
+  g_autofree char *json = NULL;
+
+  if (entry == NULL)
+    return FALSE;
+  if (cloche_session_get_state (entry->session) == CLOCHE_SESSION_STATE_DAMAGED)
+    {
+      /* Rewriting it would replace what is left of the record. */
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
+                   "Session %s cannot be pinned: %s", id,
+                   cloche_session_get_damage (entry->session));
+      return FALSE;
+    }
+  session = cloche_session_copy (entry->session);
+  cloche_session_set_pinned (session, pinned);
+  /* Not open (the sandbox pins open sessions itself): a record still
+   * saying so is a leftover. */
+  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
+  json = cloche_session_to_json (session);
+  if (!write_json (self, id, json, error))
+    return FALSE;
+  cloche_session_index_put (self->index, session, FALSE);
+  return TRUE;
+}
+
+static void
+run_pin (ClocheSessionStore *self,
+         Op                 *op)
+{
+  GError *error = NULL;
+
+  if (pin (self, op->id, op->pinned, &error))
+    g_task_return_boolean (op->task, TRUE);
+  else
+    g_task_return_error (op->task, error);
+}
+
+/* Listing, in the worker */
+
+/* A record says "open" while the daemon that opened it has gone (it was
+ * killed, or the machine lost power): unless it is really open now, it is
+ * closed, and may grow stale like any other. */
+static ClocheSession *
+settle (ClocheSession      *session,
+        const char * const *open_ids)
+{
+  ClocheSession *settled;
+
+  if (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_OPEN
+      || (open_ids != NULL && g_strv_contains (open_ids, cloche_session_get_id (session))))
+    return g_object_ref (session);
+  settled = cloche_session_copy (session);
+  cloche_session_set_state (settled, CLOCHE_SESSION_STATE_CLOSED);
+  return settled;
+}
+
+/**
+ * _cloche_session_store_snapshot:
+ *
+ * Returns: (transfer full) (element-type ClocheSessionEntry): the indexed
+ *   sessions (the stale ones only, with @stale_only), records shared with
+ *   the index: they are never changed, only replaced
+ */
+GPtrArray *
+_cloche_session_store_snapshot (ClocheSessionStore *self,
+                                ClocheStoreJob     *job,
+                                gboolean            stale_only)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
+  const char * const *open_ids = (const char * const *) job->open_ids;
+  gint64 now = g_get_real_time ();
+  GHashTableIter iter;
+  ClocheIndexEntry *indexed;
+
+  g_hash_table_iter_init (&iter, self->index->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &indexed))
+    {
+      g_autoptr(ClocheSession) session = settle (indexed->session, open_ids);
+      gboolean stale = cloche_session_is_stale (session, now, job->stale_after_days);
+      ClocheSessionEntry *entry;
+
+      if (stale_only && !stale)
+        continue;
+      entry = g_new0 (ClocheSessionEntry, 1);
+      *entry = (ClocheSessionEntry) { g_steal_pointer (&session), indexed->size, stale };
+      g_ptr_array_add (entries, entry);
+    }
+  return entries;
+}
+
+/* A list answers from the index at once, then has the disk checked
+ * behind it, at most every VERIFY_INTERVAL_US (each check stats every
+ * session, and lists in a row would wait for it): what changed behind the
+ * daemon's back shows in the first list after the next check (and always
+ * before a cleanup chooses). */
+static void
+run_list (ClocheSessionStore *self,
+          Op                 *op)
+{
+  ClocheStoreJob *job = g_task_get_task_data (op->task);
+
+  cloche_session_index_sync (self->index, (const char * const *) job->open_ids, FALSE);
+  /* Queued before answering, so it comes before any call the answer leads to. */
+  if (g_get_monotonic_time () - self->verified_at >= VERIFY_INTERVAL_US
+      && g_atomic_int_compare_and_exchange (&self->verify_queued, FALSE, TRUE))
+    push (self, OP_VERIFY, NULL, NULL);
+  g_task_return_pointer (op->task, _cloche_session_store_snapshot (self, job, FALSE),
+                         (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+run_flush (Op *op)
+{
+  g_mutex_lock (op->lock);
+  *op->done = TRUE;
+  g_cond_signal (op->cond);
+  g_mutex_unlock (op->lock);
+}
+
+static void
+run_op (gpointer data,
+        gpointer user_data)
+{
+  ClocheSessionStore *self = user_data;
+  Op *op = data;
+
+  switch (op->kind)
+    {
+    case OP_WRITE:
+      run_write (self, op->id);
+      break;
+    case OP_GET:
+      run_get (self, op);
+      break;
+    case OP_PIN:
+      run_pin (self, op);
+      break;
+    case OP_LIST:
+      run_list (self, op);
+      break;
+    case OP_CLEANUP:
+      _cloche_session_store_cleanup (self, op->task);
+      break;
+    case OP_FLUSH:
+      run_flush (op);
+      break;
+    case OP_VERIFY:
+      g_atomic_int_set (&self->verify_queued, FALSE);
+      self->verified_at = g_get_monotonic_time ();
+      cloche_session_index_sync (self->index, NULL, TRUE);
+      break;
+    case OP_SYNC:
+    default:
+      cloche_session_index_sync (self->index, NULL, FALSE);
+      break;
+    }
+  if (op->task != NULL)
+    _cloche_session_store_return (op->task);
+  op_free (op);
+}
+
+/* Asking the worker */
+
+/* Queues @session's record; a record of it already waiting is replaced. */
+static void
+enqueue (ClocheSessionStore *self,
+         ClocheSession      *session,
+         gboolean            create,
+         GTask              *task)
+{
+  const char *id = cloche_session_get_id (session);
+  Pending *pending;
+  gboolean queued;
+
+  g_mutex_lock (&self->lock);
+  pending = g_hash_table_lookup (self->pending, id);
+  queued = pending != NULL;
+  if (!queued)
+    {
+      pending = g_new0 (Pending, 1);
+      g_hash_table_insert (self->pending, g_strdup (id), pending);
+    }
+  g_free (pending->json);
+  pending->json = cloche_session_to_json (session);
+  g_set_object (&pending->snapshot, NULL);
+  pending->snapshot = cloche_session_copy (session);
+  pending->create |= create;
+  if (task != NULL)
+    pending->tasks = g_slist_prepend (pending->tasks, task);
+  g_mutex_unlock (&self->lock);
+  if (!queued)
+    push (self, OP_WRITE, id, NULL);
+}
+
+/**
+ * cloche_session_store_save:
+ *
+ * Queues the record of @session to be written. Failures are logged: the
+ * session goes on without its record.
+ */
+void
+cloche_session_store_save (ClocheSessionStore *self,
+                           ClocheSession      *session)
+{
+  g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
+  g_return_if_fail (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_DAMAGED);
+
+  enqueue (self, session, FALSE, NULL);
+}
+
+/* Makes the session's folder and writes its first record. */
+void
+cloche_session_store_create_async (ClocheSessionStore  *self,
+                                   ClocheSession       *session,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_session_store_create_async);
+  enqueue (self, session, TRUE, task);
+}
+
+gboolean
+cloche_session_store_create_finish (ClocheSessionStore  *self,
+                                    GAsyncResult        *result,
+                                    GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cloche_session_store_flush:
+ *
+ * Blocks until everything asked of the store so far is done: for the
+ * daemon's exit, and tests. Never call it from a callback of the store.
+ */
+void
+cloche_session_store_flush (ClocheSessionStore *self)
+{
+  GMutex lock;
+  GCond cond;
+  gboolean done = FALSE;
+  Op *op = g_new0 (Op, 1);
+
+  g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
+
+  g_mutex_init (&lock);
+  g_cond_init (&cond);
+  *op = (Op) { .kind = OP_FLUSH, .lock = &lock, .cond = &cond, .done = &done };
+  g_mutex_lock (&lock);
+  g_thread_pool_push (self->worker, op, NULL);
+  while (!done)
+    g_cond_wait (&cond, &lock);
+  g_mutex_unlock (&lock);
+  g_cond_clear (&cond);
+  g_mutex_clear (&lock);
 }
 
 /**
  * cloche_session_store_load:
+ *
+ * Reads @id's record from disk now, in this thread (for tests and tools;
+ * the daemon goes through cloche_session_store_get_async()).
  *
  * Returns: (transfer full): the session; a record that cannot be read comes
  *   back as a damaged session saying why, never as nothing
@@ -124,112 +559,104 @@ ClocheSession *
 cloche_session_store_load (ClocheSessionStore *self,
                            const char         *id)
 {
-  g_autofree char *dir = g_build_filename (self->root, id, NULL);
-  g_autofree char *path = g_build_filename (dir, "session.json", NULL);
-  g_autofree char *contents = NULL;
-  g_autofree char *reason = NULL;
-  g_autoptr(GError) error = NULL;
-  ClocheSession *session;
-  gsize length;
+  int root_fd = cloche_session_index_open_root (self->index);
+  ClocheStamp stamp;
+  ClocheSession *session = cloche_session_index_read (root_fd, id, &stamp);
 
-  if (!g_file_get_contents (path, &contents, &length, &error))
-    {
-      reason = g_strdup_printf ("session.json cannot be read: %s", error->message);
-      return cloche_session_new_damaged (id, reason, folder_mtime (dir));
-    }
-  session = cloche_session_new_from_json (id, contents, length, &error);
-  if (session != NULL)
-    return session;
-  reason = g_strdup_printf ("session.json is damaged: %s", error->message);
-  return cloche_session_new_damaged (id, reason, folder_mtime (dir));
+  if (root_fd >= 0)
+    close (root_fd);
+  return session;
 }
 
-/* Listing, in a worker thread */
-
-typedef struct
+static GTask *
+new_task (ClocheSessionStore  *self,
+          gpointer             source_tag,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
 {
-  GStrv                  open_ids;
-  guint                  stale_after_days;
-  gboolean               dry_run;
-  ClocheCleanupProgress  progress;
-  gpointer               progress_data;
-  guint64                freed;
-} Job;
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
 
-static gboolean
-is_session_folder (DIR           *dir,
-                   struct dirent *entry)
+  g_task_set_source_tag (task, source_tag);
+  return task;
+}
+
+void
+cloche_session_store_get_async (ClocheSessionStore  *self,
+                                const char          *id,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
 {
-  struct stat st;
+  g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  if (entry->d_name[0] == '.')
-    return FALSE;
-  /* A link here is not ours: never follow it, never list it. */
-  return fstatat (dirfd (dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
-         && S_ISDIR (st.st_mode);
+  push (self, OP_GET, id,
+        new_task (self, cloche_session_store_get_async, cancellable, callback, user_data));
+}
+
+/**
+ * cloche_session_store_get_finish:
+ *
+ * Returns: (transfer full): the record as on disk (never to be changed:
+ *   copy it), possibly damaged, or %NULL with %CLOCHE_ERROR_SESSION_NOT_FOUND
+ */
+ClocheSession *
+cloche_session_store_get_finish (ClocheSessionStore  *self,
+                                 GAsyncResult        *result,
+                                 GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Pins a session that is not open; a damaged record is refused. */
+void
+cloche_session_store_set_pinned_async (ClocheSessionStore  *self,
+                                       const char          *id,
+                                       gboolean             pinned,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  Op *op = g_new0 (Op, 1);
+
+  g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
+
+  op->kind = OP_PIN;
+  op->id = g_strdup (id);
+  op->pinned = pinned;
+  op->task = new_task (self, cloche_session_store_set_pinned_async, cancellable,
+                       callback, user_data);
+  g_thread_pool_push (self->worker, op, NULL);
+}
+
+gboolean
+cloche_session_store_set_pinned_finish (ClocheSessionStore  *self,
+                                        GAsyncResult        *result,
+                                        GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
-job_free (Job *job)
+job_free (ClocheStoreJob *job)
 {
   g_strfreev (job->open_ids);
   g_free (job);
 }
 
-/* A record says "open" while the daemon that opened it has gone (it was
- * killed, or the machine lost power): unless it is really open now, it is
- * closed, and may grow stale like any other. */
-static void
-settle_state (ClocheSession      *session,
-              const char * const *open_ids)
+static ClocheStoreJob *
+job_new (const char * const *open_ids,
+         guint               stale_after_days)
 {
-  if (cloche_session_get_state (session) == CLOCHE_SESSION_STATE_OPEN
-      && (open_ids == NULL || !g_strv_contains (open_ids, cloche_session_get_id (session))))
-    cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-}
+  ClocheStoreJob *job = g_new0 (ClocheStoreJob, 1);
 
-/* @measure: walk each folder for its size; cleanup needs it for the
- * stale ones only, and removal counts what it frees anyway. */
-static GPtrArray *
-list_entries (ClocheSessionStore *self,
-              Job                *job,
-              gboolean            measure,
-              GCancellable       *cancellable)
-{
-  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
-  gint64 now = g_get_real_time ();
-  struct dirent *dirent;
-  DIR *dir = opendir (self->root);
-
-  while (dir != NULL && (dirent = readdir (dir)) != NULL
-         && !g_cancellable_is_cancelled (cancellable))
-    {
-      ClocheSessionEntry *entry;
-
-      if (!is_session_folder (dir, dirent))
-        continue;
-      entry = g_new0 (ClocheSessionEntry, 1);
-      entry->session = cloche_session_store_load (self, dirent->d_name);
-      settle_state (entry->session, (const char * const *) job->open_ids);
-      entry->size = measure ? cloche_tree_measure (dirfd (dir), dirent->d_name) : 0;
-      entry->stale = cloche_session_is_stale (entry->session, now, job->stale_after_days);
-      g_ptr_array_add (entries, entry);
-    }
-  if (dir != NULL)
-    closedir (dir);
-  return entries;
-}
-
-static void
-list_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
-{
-  Job *job = task_data;
-
-  g_task_return_pointer (task, list_entries (source_object, job, TRUE, cancellable),
-                         (GDestroyNotify) g_ptr_array_unref);
+  job->open_ids = g_strdupv ((char **) open_ids);
+  job->stale_after_days = stale_after_days;
+  return job;
 }
 
 void
@@ -240,17 +667,13 @@ cloche_session_store_list_async (ClocheSessionStore  *self,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  Job *job = g_new0 (Job, 1);
+  GTask *task;
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  job->open_ids = g_strdupv ((char **) open_ids);
-  job->stale_after_days = stale_after_days;
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_session_store_list_async);
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_run_in_thread (task, list_thread);
+  task = new_task (self, cloche_session_store_list_async, cancellable, callback, user_data);
+  g_task_set_task_data (task, job_new (open_ids, stale_after_days), (GDestroyNotify) job_free);
+  push (self, OP_LIST, NULL, task);
 }
 
 /**
@@ -268,119 +691,14 @@ cloche_session_store_list_finish (ClocheSessionStore  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-/* Cleanup, in a worker thread */
-
-typedef struct
-{
-  Job     *job;
-  guint    done;
-  guint    total;
-  guint64  freed;
-} Progress;
-
-static gboolean
-report_progress (gpointer data)
-{
-  Progress *progress = data;
-
-  progress->job->progress (progress->done, progress->total, progress->freed,
-                           progress->job->progress_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-post_progress (GTask *task,
-               Job   *job,
-               guint  done,
-               guint  total)
-{
-  Progress *progress;
-
-  if (job->progress == NULL)
-    return;
-  progress = g_new0 (Progress, 1);
-  *progress = (Progress) { job, done, total, job->freed };
-  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT,
-                              report_progress, progress, g_free);
-}
-
-static GPtrArray *
-select_stale (GPtrArray *entries)
-{
-  GPtrArray *stale = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
-
-  for (guint i = entries->len; i > 0; i--)
-    if (((ClocheSessionEntry *) g_ptr_array_index (entries, i - 1))->stale)
-      g_ptr_array_add (stale, g_ptr_array_steal_index_fast (entries, i - 1));
-  return stale;
-}
-
-static gboolean
-remove_entries (ClocheSessionStore  *self,
-                GTask               *task,
-                Job                 *job,
-                GPtrArray           *stale,
-                GError             **error)
-{
-  int root_fd = open (self->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  gboolean ok = TRUE;
-
-  for (guint i = 0; ok && root_fd >= 0 && i < stale->len; i++)
-    {
-      ClocheSessionEntry *entry = g_ptr_array_index (stale, i);
-      guint64 freed = 0;
-
-      ok = cloche_tree_remove (root_fd, cloche_session_get_id (entry->session), &freed, error);
-      entry->size = freed;
-      job->freed += freed;
-      if (i % 64 == 63 || i + 1 == stale->len)
-        post_progress (task, job, i + 1, stale->len);
-    }
-  if (root_fd >= 0)
-    close (root_fd);
-  return ok;
-}
-
-/* What removing them would free: the same allocated bytes removal counts. */
-static void
-measure_entries (ClocheSessionStore *self,
-                 Job                *job,
-                 GPtrArray          *entries)
-{
-  int root_fd = open (self->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-  for (guint i = 0; root_fd >= 0 && i < entries->len; i++)
-    {
-      ClocheSessionEntry *entry = g_ptr_array_index (entries, i);
-
-      entry->size = cloche_tree_measure (root_fd, cloche_session_get_id (entry->session));
-      job->freed += entry->size;
-    }
-  if (root_fd >= 0)
-    close (root_fd);
-}
-
-static void
-cleanup_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
-{
-  Job *job = task_data;
-  g_autoptr(GPtrArray) entries = list_entries (source_object, job, FALSE, cancellable);
-  g_autoptr(GPtrArray) stale = select_stale (entries);
-  GError *error = NULL;
-
-  if (job->dry_run)
-    measure_entries (source_object, job, stale);
-  else if (!remove_entries (source_object, task, job, stale, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  g_task_return_pointer (task, g_steal_pointer (&stale), (GDestroyNotify) g_ptr_array_unref);
-}
-
+/**
+ * cloche_session_store_cleanup_async:
+ * @progress: (nullable) (scope call): called on this thread as sessions go
+ *
+ * Removes the stale sessions: closed or damaged, not pinned, idle for
+ * longer than @stale_after_days, none of @open_ids. A dry run measures
+ * what removing them would free.
+ */
 void
 cloche_session_store_cleanup_async (ClocheSessionStore    *self,
                                     const char * const    *open_ids,
@@ -392,17 +710,18 @@ cloche_session_store_cleanup_async (ClocheSessionStore    *self,
                                     GAsyncReadyCallback    callback,
                                     gpointer               user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  Job *job = g_new0 (Job, 1);
+  ClocheStoreJob *job;
+  GTask *task;
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  *job = (Job) { g_strdupv ((char **) open_ids), stale_after_days, dry_run,
-                 progress, progress_data, 0 };
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_session_store_cleanup_async);
+  job = job_new (open_ids, stale_after_days);
+  job->dry_run = dry_run;
+  job->progress = progress;
+  job->progress_data = progress_data;
+  task = new_task (self, cloche_session_store_cleanup_async, cancellable, callback, user_data);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  g_task_run_in_thread (task, cleanup_thread);
+  push (self, OP_CLEANUP, NULL, task);
 }
 
 /**
@@ -418,7 +737,7 @@ cloche_session_store_cleanup_finish (ClocheSessionStore  *self,
                                      guint64             *freed,
                                      GError             **error)
 {
-  Job *job;
+  ClocheStoreJob *job;
 
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
@@ -427,11 +746,33 @@ cloche_session_store_cleanup_finish (ClocheSessionStore  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* Object */
+
+ClocheSessionStore *
+cloche_session_store_new (const char *root)
+{
+  ClocheSessionStore *self = g_object_new (CLOCHE_TYPE_SESSION_STORE, NULL);
+
+  self->root = g_strdup (root);
+  self->index = cloche_session_index_new (root);
+  self->write_delay_ms = (guint) g_ascii_strtoull (g_getenv ("CLOCHE_TEST_WRITE_DELAY_MS") ?: "0",
+                                                   NULL, 10);
+  self->worker = g_thread_pool_new (run_op, self, 1, FALSE, NULL);
+  /* Read now, so that the first list finds most of the work done. */
+  push (self, OP_SYNC, NULL, NULL);
+  return self;
+}
+
 static void
 cloche_session_store_finalize (GObject *object)
 {
   ClocheSessionStore *self = CLOCHE_SESSION_STORE (object);
 
+  /* Every record queued is written before the store goes. */
+  g_thread_pool_free (self->worker, FALSE, TRUE);
+  g_hash_table_unref (self->pending);
+  g_mutex_clear (&self->lock);
+  cloche_session_index_free (self->index);
   g_free (self->root);
 
   G_OBJECT_CLASS (cloche_session_store_parent_class)->finalize (object);
@@ -446,4 +787,7 @@ cloche_session_store_class_init (ClocheSessionStoreClass *klass)
 static void
 cloche_session_store_init (ClocheSessionStore *self)
 {
+  g_mutex_init (&self->lock);
+  self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                         (GDestroyNotify) pending_free);
 }

@@ -26,28 +26,51 @@ typedef void (*ClocheCleanupProgress) (guint    done,
 #define CLOCHE_TYPE_SESSION_STORE (cloche_session_store_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheSessionStore, cloche_session_store, CLOCHE, SESSION_STORE, GObject)
 
-char               *cloche_session_store_default_root (void);
-ClocheSessionStore *cloche_session_store_new          (const char             *root);
-const char         *cloche_session_store_get_root     (ClocheSessionStore     *self);
-char               *cloche_session_store_dup_work_dir (ClocheSessionStore     *self,
-                                                       const char             *id);
-gboolean            cloche_session_store_create       (ClocheSessionStore     *self,
-                                                       ClocheSession          *session,
-                                                       GError                **error);
-gboolean            cloche_session_store_save         (ClocheSessionStore     *self,
-                                                       ClocheSession          *session,
-                                                       GError                **error);
-ClocheSession      *cloche_session_store_load         (ClocheSessionStore     *self,
-                                                       const char             *id);
-void                cloche_session_store_list_async   (ClocheSessionStore     *self,
-                                                       const char * const     *open_ids,
-                                                       guint                   stale_after_days,
-                                                       GCancellable           *cancellable,
-                                                       GAsyncReadyCallback     callback,
-                                                       gpointer                user_data);
-GPtrArray          *cloche_session_store_list_finish  (ClocheSessionStore     *self,
-                                                       GAsyncResult           *result,
-                                                       GError                **error);
+char               *cloche_session_store_default_root   (void);
+ClocheSessionStore *cloche_session_store_new            (const char             *root);
+const char         *cloche_session_store_get_root       (ClocheSessionStore     *self);
+char               *cloche_session_store_dup_work_dir   (ClocheSessionStore     *self,
+                                                         const char             *id);
+gboolean            cloche_session_store_is_valid_id    (const char             *id);
+void                cloche_session_store_create_async   (ClocheSessionStore     *self,
+                                                         ClocheSession          *session,
+                                                         GCancellable           *cancellable,
+                                                         GAsyncReadyCallback     callback,
+                                                         gpointer                user_data);
+gboolean            cloche_session_store_create_finish  (ClocheSessionStore     *self,
+                                                         GAsyncResult           *result,
+                                                         GError                **error);
+void                cloche_session_store_save           (ClocheSessionStore     *self,
+                                                         ClocheSession          *session);
+void                cloche_session_store_flush          (ClocheSessionStore     *self);
+ClocheSession      *cloche_session_store_load           (ClocheSessionStore     *self,
+                                                         const char             *id);
+void                cloche_session_store_get_async      (ClocheSessionStore     *self,
+                                                         const char             *id,
+                                                         GCancellable           *cancellable,
+                                                         GAsyncReadyCallback     callback,
+                                                         gpointer                user_data);
+ClocheSession      *cloche_session_store_get_finish     (ClocheSessionStore     *self,
+                                                         GAsyncResult           *result,
+                                                         GError                **error);
+void                cloche_session_store_set_pinned_async (ClocheSessionStore   *self,
+                                                           const char           *id,
+                                                           gboolean              pinned,
+                                                           GCancellable         *cancellable,
+                                                           GAsyncReadyCallback   callback,
+                                                           gpointer              user_data);
+gboolean            cloche_session_store_set_pinned_finish (ClocheSessionStore  *self,
+                                                            GAsyncResult        *result,
+                                                            GError             **error);
+void                cloche_session_store_list_async     (ClocheSessionStore     *self,
+                                                         const char * const     *open_ids,
+                                                         guint                   stale_after_days,
+                                                         GCancellable           *cancellable,
+                                                         GAsyncReadyCallback     callback,
+                                                         gpointer                user_data);
+GPtrArray          *cloche_session_store_list_finish    (ClocheSessionStore     *self,
+                                                         GAsyncResult           *result,
+                                                         GError                **error);
 void                cloche_session_store_cleanup_async (ClocheSessionStore    *self,
                                                         const char * const    *open_ids,
                                                         guint                  stale_after_days,

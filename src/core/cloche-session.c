@@ -97,6 +97,34 @@ cloche_session_new_damaged (const char *id,
   return self;
 }
 
+/* An independent copy: the store keeps copies for its worker thread while
+ * the sandbox goes on changing the session it has open. */
+ClocheSession *
+cloche_session_copy (ClocheSession *self)
+{
+  ClocheSession *copy;
+
+  g_return_val_if_fail (CLOCHE_IS_SESSION (self), NULL);
+
+  copy = g_object_new (CLOCHE_TYPE_SESSION, NULL);
+  copy->id = g_strdup (self->id);
+  copy->title = g_strdup (self->title);
+  copy->client = g_strdup (self->client);
+  copy->created = self->created;
+  copy->last_active = self->last_active;
+  copy->state = self->state;
+  copy->damage = g_strdup (self->damage);
+  copy->pinned = self->pinned;
+  for (guint i = 0; i < self->mounts->len; i++)
+    {
+      ClocheSessionMount *mount = g_ptr_array_index (self->mounts, i);
+
+      g_ptr_array_add (copy->mounts,
+                       cloche_session_mount_new (mount->path, mount->name, mount->readonly));
+    }
+  return copy;
+}
+
 /* JSON */
 
 static char *

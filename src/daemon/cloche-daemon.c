@@ -361,6 +361,8 @@ main (int   argc,
   cloche_bundle_service_unexport (daemon.bundle_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  /* Records the last moments changed (a session closed) reach the disk. */
+  cloche_session_store_flush (cloche_sandbox_get_store (sandbox));
   g_signal_handlers_disconnect_by_data (bundle_manager, &daemon);
   g_clear_object (&daemon.lifetime);
   g_clear_object (&daemon.policy_service);

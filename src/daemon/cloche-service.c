@@ -9,6 +9,7 @@
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
 #include "cloche-service.h"
+#include "cloche-session-info.h"
 #include "cloche-session-variant.h"
 
 struct _ClocheService
@@ -164,26 +165,79 @@ handle_list_sessions (ClocheService         *self,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+typedef struct
+{
+  ClocheService         *self;
+  GDBusMethodInvocation *invocation;
+} Call;
+
+static Call *
+call_new (ClocheService         *self,
+          GDBusMethodInvocation *invocation)
+{
+  Call *call = g_new0 (Call, 1);
+
+  call->self = g_object_ref (self);
+  call->invocation = g_object_ref (invocation);
+  return call;
+}
+
+static void
+call_free (Call *call)
+{
+  g_object_unref (call->self);
+  g_object_unref (call->invocation);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+
+static void
+on_session_got (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  g_autoptr(ClocheSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean stale;
+
+  session = cloche_sandbox_get_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (session == NULL)
+    {
+      g_dbus_method_invocation_return_gerror (call->invocation, error);
+      return;
+    }
+  stale = cloche_session_is_stale (session, g_get_real_time (),
+                                   cloche_sandbox_get_stale_after_days (call->self->sandbox));
+  cloche_dbus_daemon_complete_get_session (call->self->skeleton,
+                                           call->invocation,
+                                           cloche_session_to_variant (session, stale, -1));
+}
+
 static gboolean
 handle_get_session (ClocheService         *self,
                     GDBusMethodInvocation *invocation,
                     const char            *id)
 {
-  g_autoptr(ClocheSession) session = NULL;
-  g_autoptr(GError) error = NULL;
-  gboolean stale;
-
-  session = cloche_sandbox_get_session (self->sandbox, id, &error);
-  if (session == NULL)
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  stale = cloche_session_is_stale (session, g_get_real_time (),
-                                   cloche_sandbox_get_stale_after_days (self->sandbox));
-  cloche_dbus_daemon_complete_get_session (self->skeleton, invocation,
-                                           cloche_session_to_variant (session, stale, -1));
+  cloche_sandbox_get_session_async (self->sandbox, id, NULL, on_session_got,
+                                    call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_pinned (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_sandbox_set_pinned_finish (CLOCHE_SANDBOX (object), result, &error))
+    g_dbus_method_invocation_return_gerror (call->invocation, error);
+  else
+    cloche_dbus_daemon_complete_set_pinned (call->self->skeleton,
+                                            call->invocation);
 }
 
 static gboolean
@@ -192,12 +246,8 @@ handle_set_pinned (ClocheService         *self,
                    const char            *id,
                    gboolean               pinned)
 {
-  g_autoptr(GError) error = NULL;
-
-  if (!cloche_sandbox_set_pinned (self->sandbox, id, pinned, &error))
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else
-    cloche_dbus_daemon_complete_set_pinned (self->skeleton, invocation);
+  cloche_sandbox_set_pinned_async (self->sandbox, id, pinned, NULL, on_pinned,
+                                   call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -229,7 +279,7 @@ on_cleaned_up (GObject      *object,
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
     g_dbus_method_invocation_return_value (invocation,
-                                           g_variant_new ("(@aa{sv}t)",
+                                           g_variant_new ("(@" CLOCHE_SESSION_INFOS_TYPE "t)",
                                                           cloche_session_entries_to_variant (removed),
                                                           freed));
 }

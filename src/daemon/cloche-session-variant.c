@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Sessions as they travel on D-Bus: one a{sv} each, keys as documented in
+ * Sessions as they travel on D-Bus: a flat struct each in lists
+ * (CLOCHE_SESSION_INFO_TYPE), an a{sv} for GetSession; as documented in
  * data/io.github.cloche.Daemon.xml.
  */
 #include "config.h"
@@ -8,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "cloche-error.h"
+#include "cloche-session-info.h"
 #include "cloche-session-variant.h"
 
 static GVariant *
@@ -57,22 +59,43 @@ cloche_session_to_variant (ClocheSession *session,
   return g_variant_dict_end (&dict);
 }
 
-/* Returns: (transfer floating): aa{sv} */
+/* Returns: (transfer floating): CLOCHE_SESSION_INFO_TYPE */
+static GVariant *
+entry_to_info (ClocheSessionEntry *entry)
+{
+  ClocheSession *session = entry->session;
+  const char *damage = cloche_session_get_damage (session);
+  GVariant *fields[] = {
+    g_variant_new_string (cloche_session_get_id (session)),
+    g_variant_new_string (cloche_session_get_title (session)),
+    g_variant_new_string (cloche_session_get_client (session)),
+    g_variant_new_int64 (cloche_session_get_created (session)),
+    g_variant_new_int64 (cloche_session_get_last_active (session)),
+    g_variant_new_string (cloche_session_state_to_string (cloche_session_get_state (session))),
+    g_variant_new_string (damage != NULL ? damage : ""),
+    g_variant_new_boolean (cloche_session_get_pinned (session)),
+    mounts_to_variant (session),
+    g_variant_new_boolean (entry->stale),
+    g_variant_new_uint64 (entry->size),
+  };
+
+  return g_variant_new_tuple (fields, G_N_ELEMENTS (fields));
+}
+
+/**
+ * cloche_session_entries_to_variant:
+ * @entries: (element-type ClocheSessionEntry)
+ *
+ * Returns: (transfer floating): CLOCHE_SESSION_INFOS_TYPE
+ */
 GVariant *
 cloche_session_entries_to_variant (GPtrArray *entries)
 {
-  GVariantBuilder builder;
+  g_autofree GVariant **children = g_new (GVariant *, MAX (entries->len, 1));
 
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < entries->len; i++)
-    {
-      ClocheSessionEntry *entry = g_ptr_array_index (entries, i);
-
-      g_variant_builder_add_value (&builder, cloche_session_to_variant (entry->session,
-                                                                        entry->stale,
-                                                                        entry->size));
-    }
-  return g_variant_builder_end (&builder);
+    children[i] = entry_to_info (g_ptr_array_index (entries, i));
+  return g_variant_new_array (G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE), children, entries->len);
 }
 
 /**

@@ -3,13 +3,13 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 
 #include <adwaita.h>
 
 #include "cloche-monitor-page-private.h"
 #include "cloche-overview-page-private.h"
 #include "cloche-window-private.h"
+#include "../cloche-test-daemon.h"
 
 /* Under software emulation a boot takes seconds, on a loaded CI machine
  * many more: the VM test waits long, the others briefly. */
@@ -18,14 +18,8 @@
 
 typedef gboolean (*CheckFunc) (gpointer data);
 
-typedef struct
-{
-  GSubprocess *process;
-  char        *home;
-  guint        watch_id;
-  gboolean     name_owned;
-  gboolean     exited;
-} Daemon;
+/* One bus for every test: the no-service ones see it without a daemon. */
+static GTestDBus *test_bus;
 
 static gboolean
 flag_cb (gpointer user_data)
@@ -276,126 +270,6 @@ find_qemu_descendants (GPid ancestor)
   return g_steal_pointer (&found);
 }
 
-static GPid
-daemon_get_pid (Daemon *daemon)
-{
-  const char *id = g_subprocess_get_identifier (daemon->process);
-
-  g_assert_nonnull (id);
-  return (GPid) g_ascii_strtoll (id, NULL, 10);
-}
-
-static void
-remove_tree (GFile *file)
-{
-  g_autoptr(GFileEnumerator) children = NULL;
-  GFileInfo *info;
-  GFile *child;
-
-  if (g_file_query_file_type (file, G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL)
-      == G_FILE_TYPE_DIRECTORY)
-    children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                          G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS,
-                                          NULL, NULL);
-  while (children != NULL
-         && g_file_enumerator_iterate (children, &info, &child, NULL, NULL)
-         && child != NULL)
-    remove_tree (child);
-
-  g_file_delete (file, NULL, NULL);
-}
-
-static void
-daemon_child_setup (gpointer user_data)
-{
-  /* A failed assertion aborts this process; the daemon, and the VM it
-   * stops on SIGTERM, must not outlive it. */
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-
-static void
-daemon_exited_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  Daemon *daemon = user_data;
-
-  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
-  daemon->exited = TRUE;
-}
-
-static void
-daemon_name_appeared_cb (GDBusConnection *connection,
-                         const char      *name,
-                         const char      *owner,
-                         gpointer         user_data)
-{
-  Daemon *daemon = user_data;
-
-  daemon->name_owned = TRUE;
-}
-
-static gboolean
-daemon_is_up_or_gone (gpointer data)
-{
-  Daemon *daemon = data;
-
-  return daemon->name_owned || daemon->exited;
-}
-
-static void
-daemon_isolate (Daemon               *daemon,
-                GSubprocessLauncher *launcher)
-{
-  static const char * const dirs[][2] = {
-    { "XDG_CONFIG_HOME", "config" },
-    { "XDG_DATA_HOME", "data" },
-    { "XDG_STATE_HOME", "state" },
-    { "XDG_CACHE_HOME", "cache" },
-    { "XDG_RUNTIME_DIR", "run" },
-  };
-
-  /* Sessions, audit log, policy and sockets go to a throw-away home, never
-   * to the files of whoever runs the tests. */
-  g_subprocess_launcher_setenv (launcher, "HOME", daemon->home, TRUE);
-  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
-    {
-      g_autofree char *path = g_build_filename (daemon->home, dirs[i][1], NULL);
-
-      g_assert_no_errno (g_mkdir_with_parents (path, 0700));
-      g_subprocess_launcher_setenv (launcher, dirs[i][0], path, TRUE);
-    }
-}
-
-static void
-daemon_start (Daemon     *daemon,
-              const char *program,
-              const char *bundle)
-{
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GError) error = NULL;
-
-  daemon->home = g_dir_make_tmp ("cloche-test-XXXXXX", &error);
-  g_assert_no_error (error);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  daemon_isolate (daemon, launcher);
-  g_subprocess_launcher_set_child_setup (launcher, daemon_child_setup, NULL, NULL);
-  daemon->process = g_subprocess_launcher_spawn (launcher, &error, program,
-                                                 "--bundle", bundle,
-                                                 "--idle-timeout", "30",
-                                                 NULL);
-  g_assert_no_error (error);
-  g_subprocess_wait_async (daemon->process, NULL, daemon_exited_cb, daemon);
-
-  daemon->watch_id = g_bus_watch_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
-                                       G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                       daemon_name_appeared_cb, NULL, daemon, NULL);
-  wait_for (daemon_is_up_or_gone, daemon, SHORT_TIMEOUT_S);
-  g_assert_false (daemon->exited);
-  g_assert_true (daemon->name_owned);
-}
-
 static gboolean
 pid_is_alive (GPid pid)
 {
@@ -422,18 +296,11 @@ all_gone (gpointer data)
 /* Stops the daemon the way a session logout does, and checks that it took
  * its VM down with it; a VM left behind is killed before failing. */
 static void
-daemon_stop (Daemon *daemon)
+stop_daemon (ClocheTestDaemon *daemon)
 {
-  g_autoptr(GArray) qemus = find_qemu_descendants (daemon_get_pid (daemon));
-  g_autoptr(GFile) home = g_file_new_for_path (daemon->home);
+  g_autoptr(GArray) qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
 
-  g_subprocess_send_signal (daemon->process, SIGTERM);
-  if (!wait_for (is_flag_set, &daemon->exited, SHORT_TIMEOUT_S))
-    {
-      g_subprocess_force_exit (daemon->process);
-      wait_for (is_flag_set, &daemon->exited, SHORT_TIMEOUT_S);
-    }
-
+  cloche_test_daemon_stop (daemon);
   if (!wait_for (all_gone, qemus, SHORT_TIMEOUT_S))
     {
       for (guint i = 0; i < qemus->len; i++)
@@ -441,11 +308,7 @@ daemon_stop (Daemon *daemon)
       g_test_fail ();
       g_test_message ("The daemon left its VM running after SIGTERM");
     }
-
-  g_bus_unwatch_name (daemon->watch_id);
-  g_clear_object (&daemon->process);
-  remove_tree (home);
-  g_clear_pointer (&daemon->home, g_free);
+  cloche_test_daemon_free (daemon);
 }
 
 static gboolean
@@ -648,10 +511,10 @@ static void
 test_window_agent_mode (void)
 {
   const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
-  const char *program = g_getenv ("CLOCHE_TEST_DAEMON");
+  const char *program = g_getenv ("CLOCHE_DAEMON");
   g_autofree char *manifest = NULL;
   g_autoptr(GArray) qemus = NULL;
-  Daemon daemon = { 0 };
+  ClocheTestDaemon *daemon;
   ClocheOverviewPage *page;
   ClocheWindow *window;
   GtkWidget *open_button;
@@ -665,11 +528,12 @@ test_window_agent_mode (void)
     }
   if (program == NULL || !g_file_test (program, G_FILE_TEST_IS_EXECUTABLE))
     {
-      g_test_skip ("No daemon: set CLOCHE_TEST_DAEMON to the cloche-daemon binary");
+      g_test_skip ("No daemon: set CLOCHE_DAEMON to the cloche-daemon binary");
       return;
     }
 
-  daemon_start (&daemon, program, bundle);
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
+    "--bundle", bundle, "--idle-timeout", "30", NULL });
 
   window = g_object_ref (cloche_window_new (NULL));
   page = _cloche_window_get_overview_page (window);
@@ -680,14 +544,14 @@ test_window_agent_mode (void)
   /* Showing the dashboard must not boot anything. */
   wait_for (is_mapped, open_button, SHORT_TIMEOUT_S);
   wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
-  qemus = find_qemu_descendants (daemon_get_pid (&daemon));
+  qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
   g_assert_cmpuint (qemus->len, ==, 0);
   save_screenshot (GTK_WIDGET (window), "overview-stopped");
 
   toggle_agent_mode (page, open_button, close_button, BOOT_TIMEOUT_S);
   wait_for_state (page, "Running", BOOT_TIMEOUT_S);
   g_clear_pointer (&qemus, g_array_unref);
-  qemus = find_qemu_descendants (daemon_get_pid (&daemon));
+  qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
   g_assert_cmpuint (qemus->len, ==, 1);
   wait_for_label (_cloche_overview_page_get_sessions_label (page), "1", SHORT_TIMEOUT_S);
   check_uptime_ticks (page);
@@ -701,7 +565,7 @@ test_window_agent_mode (void)
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_finalize_object (window);
 
-  daemon_stop (&daemon);
+  stop_daemon (daemon);
 }
 
 static void
@@ -720,15 +584,14 @@ int
 main (int   argc,
       char *argv[])
 {
-  GTestDBus *bus;
   g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   int ret;
 
   /* A private bus before anything connects to the session bus, libadwaita's
    * settings portal lookup included. It unsets DISPLAY against X11
    * autolaunch of a bus; this test needs the display Xvfb gave it. */
-  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (bus);
+  test_bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (test_bus);
   if (display != NULL)
     g_setenv ("DISPLAY", display, TRUE);
 
@@ -746,7 +609,7 @@ main (int   argc,
   /* libadwaita keeps its settings proxy, and so the bus connection, to the
    * end: g_test_dbus_down(), which unreffing a running GTestDBus also does,
    * would wait for it in vain. Stop the bus and let the process end. */
-  g_test_dbus_stop (bus);
+  g_test_dbus_stop (test_bus);
 
   return ret;
 }

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Cleanup, in the store's worker thread: the stale sessions are chosen from
+ * the index just synced with the disk (so a record pinned by hand since is
+ * read again and spared), then removed by several threads at once, in the
+ * order of their folders' inodes, which keeps the file system's writes
+ * close together. Bytes freed are counted entry by entry as they go: what
+ * the disk gave back, a file still named elsewhere counting nothing.
+ */
+#include "config.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cloche-error.h"
+#include "cloche-session-store-private.h"
+#include "cloche-tree.h"
+
+#define PROGRESS_EVERY 64
+
+typedef struct
+{
+  ClocheSessionEntry *entry;
+  guint64             ino;
+  gboolean            removed;
+} Candidate;
+
+typedef struct
+{
+  GTask           *task;
+  ClocheStoreJob  *job;
+  int              root_fd;
+  ClocheTreeLinks *links;
+  GMutex           lock;
+  guint            done;
+  guint            total;
+  GError          *error;
+} Cleanup;
+
+typedef struct
+{
+  ClocheStoreJob *job;
+  guint           done;
+  guint           total;
+  guint64         freed;
+} Progress;
+
+static gboolean
+report_progress (gpointer data)
+{
+  Progress *progress = data;
+
+  progress->job->progress (progress->done, progress->total, progress->freed,
+                           progress->job->progress_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Called with the lock held, so reports leave in the order of their counts. */
+static void
+post_progress (Cleanup *cleanup)
+{
+  Progress *progress;
+
+  if (cleanup->job->progress == NULL)
+    return;
+  progress = g_new0 (Progress, 1);
+  *progress = (Progress) { cleanup->job, cleanup->done, cleanup->total, cleanup->job->freed };
+  _cloche_session_store_dispatch (g_task_get_context (cleanup->task), report_progress,
+                                  progress, g_free);
+}
+
+static void
+count (Cleanup *cleanup,
+       guint64  freed)
+{
+  g_mutex_lock (&cleanup->lock);
+  cleanup->job->freed += freed;
+  cleanup->done++;
+  if (cleanup->done % PROGRESS_EVERY == 0 || cleanup->done == cleanup->total)
+    post_progress (cleanup);
+  g_mutex_unlock (&cleanup->lock);
+}
+
+static void
+remove_one (gpointer item,
+            gpointer data)
+{
+  Candidate *candidate = item;
+  Cleanup *cleanup = data;
+  const char *id = cloche_session_get_id (candidate->entry->session);
+  GError *error = NULL;
+  guint64 freed = 0;
+  gboolean failed;
+
+  g_mutex_lock (&cleanup->lock);
+  failed = cleanup->error != NULL;
+  g_mutex_unlock (&cleanup->lock);
+  if (failed)
+    return;   /* stop at the first failure, as one thread would */
+
+  candidate->removed = cloche_tree_remove (cleanup->root_fd, id, cleanup->links, &freed, &error);
+  /* What went before a failure is gone too, and counted. */
+  candidate->entry->size = freed;
+  if (error != NULL)
+    {
+      g_mutex_lock (&cleanup->lock);
+      if (cleanup->error == NULL)
+        g_propagate_prefixed_error (&cleanup->error, error, "Session %s: ", id);
+      else
+        g_error_free (error);
+      g_mutex_unlock (&cleanup->lock);
+    }
+  count (cleanup, freed);
+}
+
+static void
+measure_one (gpointer item,
+             gpointer data)
+{
+  Candidate *candidate = item;
+  Cleanup *cleanup = data;
+
+  candidate->entry->size =
+    cloche_tree_measure_freeable (cleanup->root_fd,
+                                  cloche_session_get_id (candidate->entry->session),
+                                  cleanup->links);
+  candidate->removed = TRUE;
+  count (cleanup, candidate->entry->size);
+}
+
+static int
+by_inode (gconstpointer a,
+          gconstpointer b)
+{
+  const Candidate *x = *(const Candidate **) a;
+  const Candidate *y = *(const Candidate **) b;
+
+  return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+static GPtrArray *
+choose (ClocheSessionIndex *index,
+        GPtrArray          *stale)
+{
+  GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < stale->len; i++)
+    {
+      Candidate *candidate = g_new0 (Candidate, 1);
+      ClocheIndexEntry *indexed;
+
+      candidate->entry = g_ptr_array_index (stale, i);
+      indexed = cloche_session_index_lookup (index,
+                                             cloche_session_get_id (candidate->entry->session));
+      candidate->ino = indexed != NULL ? indexed->folder.ino : 0;
+      g_ptr_array_add (candidates, candidate);
+    }
+  g_ptr_array_sort (candidates, by_inode);
+  return candidates;
+}
+
+/* The entries of what was removed (would be), in removal order; the index
+ * forgets the removed ones. Takes the candidates' entries. */
+static GPtrArray *
+collect (ClocheSessionIndex *index,
+         GPtrArray          *candidates,
+         gboolean            dry_run)
+{
+  GPtrArray *removed = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
+
+  for (guint i = 0; i < candidates->len; i++)
+    {
+      Candidate *candidate = g_ptr_array_index (candidates, i);
+
+      if (!candidate->removed)
+        {
+          cloche_session_entry_free (candidate->entry);
+          continue;
+        }
+      if (!dry_run)
+        cloche_session_index_remove (index, cloche_session_get_id (candidate->entry->session));
+      g_ptr_array_add (removed, candidate->entry);
+    }
+  return removed;
+}
+
+static GError *
+stopped_error (Cleanup   *cleanup,
+               GPtrArray *removed)
+{
+  g_autofree char *freed = g_format_size (cleanup->job->freed);
+
+  return g_error_new (cleanup->error->domain, cleanup->error->code,
+                      "Cleanup stopped after removing %u of %u stale sessions (%s freed): %s",
+                      removed->len, cleanup->total, freed, cleanup->error->message);
+}
+
+void
+_cloche_session_store_cleanup (ClocheSessionStore *self,
+                               GTask              *task)
+{
+  ClocheSessionIndex *index = _cloche_session_store_get_index (self);
+  ClocheStoreJob *job = g_task_get_task_data (task);
+  g_autoptr(GPtrArray) stale = NULL;
+  g_autoptr(GPtrArray) candidates = NULL;
+  g_autoptr(ClocheTreeLinks) links = cloche_tree_links_new ();
+  GPtrArray *removed;
+  Cleanup cleanup = { task, job, -1, links };
+
+  cloche_session_index_sync (index, (const char * const *) job->open_ids, TRUE);
+  stale = _cloche_session_store_snapshot (self, job, TRUE);
+  /* The candidates take the entries over. */
+  g_ptr_array_set_free_func (stale, NULL);
+  candidates = choose (index, stale);
+  cleanup.total = candidates->len;
+  cleanup.root_fd = cloche_session_index_open_root (index);
+  g_mutex_init (&cleanup.lock);
+  if (cleanup.root_fd >= 0)
+    cloche_parallel_for (candidates, job->dry_run ? measure_one : remove_one, &cleanup);
+  g_mutex_lock (&cleanup.lock);
+  if (cleanup.total == 0 || cleanup.done < cleanup.total)
+    post_progress (&cleanup);
+  g_mutex_unlock (&cleanup.lock);
+  if (cleanup.root_fd >= 0)
+    close (cleanup.root_fd);
+
+  removed = collect (index, candidates, job->dry_run);
+  if (cleanup.error != NULL)
+    {
+      g_task_return_error (task, stopped_error (&cleanup, removed));
+      g_ptr_array_unref (removed);
+    }
+  else
+    g_task_return_pointer (task, removed, (GDestroyNotify) g_ptr_array_unref);
+  g_clear_error (&cleanup.error);
+  g_mutex_clear (&cleanup.lock);
+}

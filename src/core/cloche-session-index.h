@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <sys/stat.h>
+
+#include "cloche-session.h"
+
+G_BEGIN_DECLS
+
+/* What a file looked like when it was last read; all zero: look again. */
+typedef struct
+{
+  guint64 ino;
+  gint64  size;
+  gint64  mtime_ns;
+  gint64  ctime_ns;
+} ClocheStamp;
+
+/* One session as the index knows it. */
+typedef struct
+{
+  char          *id;
+  ClocheSession *session;     /* never changed once here: replaced whole */
+  guint64        size;        /* what removing the folder would free */
+  ClocheStamp    record;      /* session.json */
+  ClocheStamp    folder;      /* <id>/ */
+  ClocheStamp    work;        /* <id>/work/ */
+  guint          scan;        /* the last rescan that saw the folder */
+  guint          reload : 1;  /* during a sync: read session.json again */
+  guint          remeasure : 1;
+  guint          gone : 1;
+} ClocheIndexEntry;
+
+/*
+ * Every session folder with its record and size, kept by the store's worker
+ * thread and used by nothing else. A sync compares what is on disk with
+ * what was read (stamps of the sessions folder, each session.json, each
+ * session folder and work folder) and reads again only what changed.
+ */
+typedef struct
+{
+  char        *root;
+  GHashTable  *entries;       /* id → ClocheIndexEntry */
+  ClocheStamp  root_stamp;
+  guint        scan;
+} ClocheSessionIndex;
+
+ClocheSessionIndex *cloche_session_index_new    (const char          *root);
+void                cloche_session_index_free   (ClocheSessionIndex  *index);
+int                 cloche_session_index_open_root (ClocheSessionIndex *index);
+void                cloche_session_index_sync   (ClocheSessionIndex  *index,
+                                                 const char * const  *open_ids,
+                                                 gboolean             full);
+ClocheIndexEntry   *cloche_session_index_lookup (ClocheSessionIndex  *index,
+                                                 const char          *id);
+ClocheIndexEntry   *cloche_session_index_get    (ClocheSessionIndex  *index,
+                                                 const char          *id);
+void                cloche_session_index_put    (ClocheSessionIndex  *index,
+                                                 ClocheSession       *snapshot,
+                                                 gboolean             measure);
+void                cloche_session_index_remove (ClocheSessionIndex  *index,
+                                                 const char          *id);
+ClocheSession      *cloche_session_index_read   (int                  root_fd,
+                                                 const char          *id,
+                                                 ClocheStamp         *stamp);
+void                cloche_stamp_take           (ClocheStamp         *stamp,
+                                                 const struct stat   *st);
+
+typedef void (*ClocheParallelFunc) (gpointer item,
+                                    gpointer data);
+void                cloche_parallel_for         (GPtrArray           *items,
+                                                 ClocheParallelFunc   func,
+                                                 gpointer             data);
+
+G_END_DECLS
