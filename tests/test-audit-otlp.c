@@ -59,14 +59,16 @@ receive (gpointer data)
       char *request_line = NULL;
       char *body = read_request (connection, &request_line);
 
-      g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
-                                 ok, strlen (ok), NULL, NULL, NULL);
-      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
-      g_object_unref (connection);
+      /* Kept before the answer: the exporter's flush returns once it has
+       * the answer, and the test reads the bodies right after. */
       g_mutex_lock (&receiver->mutex);
       g_ptr_array_add (receiver->bodies, body);
       g_ptr_array_add (receiver->request_lines, request_line);
       g_mutex_unlock (&receiver->mutex);
+      g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                 ok, strlen (ok), NULL, NULL, NULL);
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      g_object_unref (connection);
     }
   return NULL;
 }
