@@ -97,6 +97,36 @@ test_parse_unknown_object (void)
   g_assert_true (strstr (error->message, "\\\"unexpected\\\"") != NULL);
 }
 
+/* json-glib keeps the last of two values on a line and leaks the first:
+ * the line is refused before it gets there (tests/fuzz found this). */
+static void
+test_parse_two_values (void)
+{
+  g_auto(ClocheQmpMessage) message = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  parse_fixture ("qmp-two-values.txt", &message, &error);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+  g_assert_true (strstr (error->message, "more than one JSON value") != NULL);
+}
+
+/* Members of an unexpected type are a protocol error, not a critical. */
+static void
+test_parse_wrong_member_types (void)
+{
+  const char *fixtures[] = { "qmp-error-not-object.json", "qmp-event-no-name.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixtures); i++)
+    {
+      g_auto(ClocheQmpMessage) message = { 0 };
+      g_autoptr(GError) error = NULL;
+
+      parse_fixture (fixtures[i], &message, &error);
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+      g_assert_true (strstr (error->message, "neither a reply nor an event") != NULL);
+    }
+}
+
 /* Over a socket: greeting, capabilities, a command, an event in between. */
 
 static void
@@ -186,6 +216,8 @@ main (int   argc,
   g_test_add_func ("/qmp/parse/event", test_parse_event);
   g_test_add_func ("/qmp/parse/garbage-is-quoted", test_parse_garbage_is_quoted);
   g_test_add_func ("/qmp/parse/unknown-object", test_parse_unknown_object);
+  g_test_add_func ("/qmp/parse/two-values", test_parse_two_values);
+  g_test_add_func ("/qmp/parse/wrong-member-types", test_parse_wrong_member_types);
   g_test_add_func ("/qmp/socket/session", test_socket_session);
 
   return g_test_run ();
