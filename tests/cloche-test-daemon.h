@@ -209,17 +209,26 @@ cloche_test_daemon_wait_state (ClocheTestDaemon *daemon,
 static inline void
 cloche_test_daemon_free (ClocheTestDaemon *daemon)
 {
+  /* Every bus stopped stays referenced to the end, as said below. */
+  static GPtrArray *stopped_buses;
   g_autoptr(GError) error = NULL;
 
   g_subprocess_send_signal (daemon->process, SIGTERM);
   g_subprocess_wait (daemon->process, NULL, &error);
   g_assert_no_error (error);
+  /* A clean stop exits 0; under the sanitizers a leak or memory error the
+   * daemon reports at exit makes it fail, and so the test. */
+  g_assert_true (g_subprocess_get_if_exited (daemon->process));
+  g_assert_cmpint (g_subprocess_get_exit_status (daemon->process), ==, 0);
   g_clear_object (&daemon->proxy);
   g_clear_object (&daemon->process);
   /* Stopped rather than taken down, and not unreffed (which takes it down):
    * a GTK test's libadwaita keeps its bus connection to the end, and
    * down() would wait for it in vain. The process ends next. */
   g_test_dbus_stop (daemon->bus);
+  if (stopped_buses == NULL)
+    stopped_buses = g_ptr_array_new ();
+  g_ptr_array_add (stopped_buses, daemon->bus);
   /* The VM's console log stays for a failed run to be read; a passed one
    * leaves nothing behind. */
   if (!g_test_failed ())

@@ -33,82 +33,224 @@ cloche_json_quote (const char *text)
  * Returns: (transfer full): the object on the line, or %NULL with an error
  *   that quotes the line — "invalid JSON" alone names no one.
  */
-/* The code unit of the \uXXXX escape at @p, or -1 when it is not one. */
-static int
-escaped_unit (const char *p)
-{
-  int unit = 0;
+/* What a peer sends is checked against the JSON grammar (RFC 8259) before
+ * json-glib reads it. json-glib 1.6 is lenient — comments, single quotes,
+ * several values in a row, short \u escapes — and pays for it: it leaks all
+ * but the last of several values and the string of a broken surrogate pair,
+ * passes a lone surrogate on as invalid UTF-8, and recurses once per level
+ * of nesting, so a line of 100,000 '[' overflows the stack. */
+#define MAX_DEPTH 64
 
-  if (p[0] != '\\' || p[1] != 'u')
-    return -1;
-  for (guint i = 2; i < 6; i++)
+typedef struct
+{
+  const char *p;
+  guint       depth;
+  const char *problem;  /* what was wrong, when more is known than where */
+} Checker;
+
+static gboolean check_value (Checker *c);
+
+static void
+skip_space (Checker *c)
+{
+  while (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n')
+    c->p++;
+}
+
+static int
+hex4 (const char *p)
+{
+  int value = 0;
+
+  for (guint i = 0; i < 4; i++)
     {
       if (!g_ascii_isxdigit (p[i]))
         return -1;
-      unit = unit * 16 + g_ascii_xdigit_value (p[i]);
+      value = value * 16 + g_ascii_xdigit_value (p[i]);
     }
-  return unit;
+  return value;
 }
 
-/* Steps over the escape at @p (a backslash in a string). A surrogate must
- * come in a high-low pair: json-glib 1.6 leaks memory on a high one followed
- * by another escape, and passes a lone one on as invalid UTF-8. */
+/* A surrogate escape must be a high one followed by a low one. */
 static gboolean
-skip_escape (const char **p)
+check_unicode_escape (Checker *c)
 {
-  int unit = escaped_unit (*p);
+  int unit = hex4 (c->p + 2);
+  int low;
 
-  if (unit >= 0xD800 && unit <= 0xDBFF)
-    {
-      int low = escaped_unit (*p + 6);
-
-      if (low < 0xDC00 || low > 0xDFFF)
-        return FALSE;
-      *p += 11;
-      return TRUE;
-    }
-  if (unit >= 0xDC00 && unit <= 0xDFFF)
+  if (unit < 0)
     return FALSE;
-  if ((*p)[1] != '\0')
-    (*p)++;
+  c->p += 6;
+  if (unit < 0xD800 || unit > 0xDFFF)
+    return TRUE;
+  c->problem = "an unpaired UTF-16 surrogate";
+  if (unit > 0xDBFF || c->p[0] != '\\' || c->p[1] != 'u')
+    return FALSE;
+  low = hex4 (c->p + 2);
+  if (low < 0xDC00 || low > 0xDFFF)
+    return FALSE;
+  c->problem = NULL;
+  c->p += 6;
   return TRUE;
 }
 
-/* Returns why json-glib must not read @line, or %NULL. Besides the escapes
- * above: it reads `{…} {…}` as two statements, keeps the last and leaks the
- * others, so a peer repeating that would grow our memory without bound.
- * Only strings and nesting are tracked; the parser judges everything else. */
-static const char *
+static gboolean
+check_string (Checker *c)
+{
+  for (c->p++; *c->p != '"'; )
+    {
+      if ((guchar) *c->p < 0x20)
+        return FALSE;
+      if (*c->p != '\\')
+        c->p++;
+      else if (c->p[1] == 'u')
+        {
+          if (!check_unicode_escape (c))
+            return FALSE;
+        }
+      else if (c->p[1] != '\0' && strchr ("\"\\/bfnrt", c->p[1]) != NULL)
+        c->p += 2;
+      else
+        return FALSE;
+    }
+  c->p++;
+  return TRUE;
+}
+
+static gboolean
+skip_digits (Checker *c)
+{
+  const char *start = c->p;
+
+  while (g_ascii_isdigit (*c->p))
+    c->p++;
+  return c->p > start;
+}
+
+static gboolean
+check_number (Checker *c)
+{
+  if (*c->p == '-')
+    c->p++;
+  if (*c->p == '0')
+    c->p++;
+  else if (!skip_digits (c))
+    return FALSE;
+  if (*c->p == '.')
+    {
+      c->p++;
+      if (!skip_digits (c))
+        return FALSE;
+    }
+  if (*c->p == 'e' || *c->p == 'E')
+    {
+      c->p++;
+      if (*c->p == '+' || *c->p == '-')
+        c->p++;
+      if (!skip_digits (c))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The members of an object (@keyed) or the elements of an array. */
+static gboolean
+check_members (Checker *c,
+               char     close,
+               gboolean keyed)
+{
+  c->p++;
+  skip_space (c);
+  if (*c->p == close)
+    {
+      c->p++;
+      return TRUE;
+    }
+  for (;;)
+    {
+      skip_space (c);
+      if (keyed && (*c->p != '"' || !check_string (c)))
+        return FALSE;
+      skip_space (c);
+      if (keyed && *c->p++ != ':')
+        return FALSE;
+      if (!check_value (c))
+        return FALSE;
+      if (*c->p == close)
+        {
+          c->p++;
+          return TRUE;
+        }
+      if (*c->p++ != ',')
+        return FALSE;
+    }
+}
+
+static gboolean
+check_nested (Checker *c,
+              char     close,
+              gboolean keyed)
+{
+  gboolean ok;
+
+  if (++c->depth > MAX_DEPTH)
+    {
+      c->problem = "nesting deeper than " G_STRINGIFY (MAX_DEPTH) " levels";
+      return FALSE;
+    }
+  ok = check_members (c, close, keyed);
+  c->depth--;
+  return ok;
+}
+
+static gboolean
+check_literal (Checker    *c,
+               const char *word)
+{
+  gsize length = strlen (word);
+
+  if (strncmp (c->p, word, length) != 0)
+    return FALSE;
+  c->p += length;
+  return TRUE;
+}
+
+static gboolean
+check_value (Checker *c)
+{
+  gboolean ok;
+
+  skip_space (c);
+  switch (*c->p)
+    {
+    case '{': ok = check_nested (c, '}', TRUE); break;
+    case '[': ok = check_nested (c, ']', FALSE); break;
+    case '"': ok = check_string (c); break;
+    case 't': ok = check_literal (c, "true"); break;
+    case 'f': ok = check_literal (c, "false"); break;
+    case 'n': ok = check_literal (c, "null"); break;
+    default: ok = check_number (c); break;
+    }
+  skip_space (c);
+  return ok;
+}
+
+/* Returns %NULL when @line is one JSON value, or what is wrong with it. */
+static char *
 check_line (const char *line)
 {
-  gboolean in_string = FALSE;
-  gboolean seen_value = FALSE;
-  guint depth = 0;
+  Checker c = { line, 0, NULL };
 
-  for (const char *p = line; *p != '\0'; p++)
+  if (check_value (&c))
     {
-      if (in_string)
-        {
-          if (*p == '\\' && !skip_escape (&p))
-            return "an unpaired UTF-16 surrogate";
-          else if (*p == '"')
-            in_string = FALSE;
-          continue;
-        }
-      if (depth == 0 && !g_ascii_isspace (*p) && *p != '}' && *p != ']')
-        {
-          if (seen_value && (*p == '{' || *p == '['))
-            return "more than one JSON value";
-          seen_value = TRUE;
-        }
-      if (*p == '"')
-        in_string = TRUE;
-      else if (*p == '{' || *p == '[')
-        depth++;
-      else if ((*p == '}' || *p == ']') && depth > 0)
-        depth--;
+      if (*c.p == '\0')
+        return NULL;
+      c.problem = *c.p == '{' || *c.p == '[' ? "more than one JSON value"
+                                             : "text after the JSON value";
     }
-  return NULL;
+  return g_strdup_printf ("%s at byte %" G_GSIZE_FORMAT,
+                          c.problem != NULL ? c.problem : "invalid JSON",
+                          (gsize) (c.p - line));
 }
 
 JsonObject *
@@ -120,14 +262,14 @@ cloche_json_parse_line (const char  *line,
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
   g_autofree char *quoted = NULL;
-  const char *unsafe;
+  g_autofree char *problem = NULL;
   JsonNode *root;
 
-  if ((unsafe = check_line (line)) != NULL)
+  if ((problem = check_line (line)) != NULL)
     {
       quoted = cloche_json_quote (line);
       g_set_error (error, CLOCHE_ERROR, error_code,
-                   "%s sent a line with %s: %s", peer, unsafe, quoted);
+                   "%s sent a line that is not JSON: %s (%s)", peer, quoted, problem);
       return NULL;
     }
 
