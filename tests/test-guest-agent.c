@@ -117,6 +117,9 @@ test_parse_strict_json (void)
     { "{\"return\": 01}", "invalid JSON" },
     { "{\"return\": [1,]}", "invalid JSON" },
     { "{\"return\": \"\\u12\"}", "invalid JSON" },
+    /* Cut off where the checker once read past the end (tests/fuzz). */
+    { "{\"return\"", "invalid JSON" },
+    { "{\"return\": [1", "invalid JSON" },
   };
   g_autofree char *deep = g_strnfill (100000, '[');
 

@@ -57,6 +57,17 @@ skip_space (Checker *c)
     c->p++;
 }
 
+/* Never steps over the end of the line. */
+static gboolean
+skip_char (Checker *c,
+           char     expected)
+{
+  if (*c->p != expected)
+    return FALSE;
+  c->p++;
+  return TRUE;
+}
+
 static int
 hex4 (const char *p)
 {
@@ -161,27 +172,21 @@ check_members (Checker *c,
 {
   c->p++;
   skip_space (c);
-  if (*c->p == close)
-    {
-      c->p++;
-      return TRUE;
-    }
+  if (skip_char (c, close))
+    return TRUE;
   for (;;)
     {
       skip_space (c);
       if (keyed && (*c->p != '"' || !check_string (c)))
         return FALSE;
       skip_space (c);
-      if (keyed && *c->p++ != ':')
+      if (keyed && !skip_char (c, ':'))
         return FALSE;
       if (!check_value (c))
         return FALSE;
-      if (*c->p == close)
-        {
-          c->p++;
-          return TRUE;
-        }
-      if (*c->p++ != ',')
+      if (skip_char (c, close))
+        return TRUE;
+      if (!skip_char (c, ','))
         return FALSE;
     }
 }
