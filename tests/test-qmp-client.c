@@ -204,6 +204,41 @@ test_socket_session (void)
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
 }
 
+/* A peer that never ends its line cannot take our memory: past 64 MiB the
+ * connection is given up, and what waited fails with the reason. The lines
+ * before it still arrive. */
+static void
+test_socket_line_too_long (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheQmpClient) client = NULL;
+  g_autoptr(GAsyncResult) written = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *event = NULL;
+  gsize length = 65 * 1024 * 1024;
+  g_autofree char *flood = g_malloc (length);
+
+  memset (flood, 'x', length);
+  cloche_test_stream_pair (&stream, &peer);
+  client = cloche_qmp_client_new (stream);
+  g_signal_connect (client, "event", G_CALLBACK (on_event), &event);
+  cloche_qmp_client_execute_async (client, "query-status", NULL, NULL, on_done, &result);
+  cloche_test_peer_write (peer, "{\"event\": \"RESUME\", \"data\": {}}\n");
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (peer), flood, length,
+                                   G_PRIORITY_DEFAULT, NULL, on_done, &written);
+  result_ready (&result);
+
+  g_assert_null (cloche_qmp_client_execute_finish (client, result, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+  g_assert_true (strstr (error->message, "longer than 64 MiB") != NULL);
+  g_assert_cmpstr (event, ==, "RESUME");
+  /* The peer's write fails or ends once we stopped reading; either way done. */
+  g_io_stream_close (peer, NULL, NULL);
+  result_ready (&written);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -219,6 +254,7 @@ main (int   argc,
   g_test_add_func ("/qmp/parse/two-values", test_parse_two_values);
   g_test_add_func ("/qmp/parse/wrong-member-types", test_parse_wrong_member_types);
   g_test_add_func ("/qmp/socket/session", test_socket_session);
+  g_test_add_func ("/qmp/socket/line-too-long", test_socket_line_too_long);
 
   return g_test_run ();
 }
