@@ -204,6 +204,26 @@ test_socket_session (void)
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
 }
 
+/* QEMU gone before it said anything: nothing was read, nothing is a line. */
+static void
+test_socket_closed_at_once (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheQmpClient) client = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_test_stream_pair (&stream, &peer);
+  g_io_stream_close (peer, NULL, NULL);
+  client = cloche_qmp_client_new (stream);
+  cloche_qmp_client_handshake_async (client, NULL, on_done, &result);
+  result_ready (&result);
+  g_assert_false (cloche_qmp_client_handshake_finish (client, result, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+  g_assert_true (strstr (error->message, "closed") != NULL);
+}
+
 /* A peer that never ends its line cannot take our memory: past 64 MiB the
  * connection is given up, and what waited fails with the reason. The lines
  * before it still arrive. */
@@ -255,6 +275,7 @@ main (int   argc,
   g_test_add_func ("/qmp/parse/wrong-member-types", test_parse_wrong_member_types);
   g_test_add_func ("/qmp/socket/session", test_socket_session);
   g_test_add_func ("/qmp/socket/line-too-long", test_socket_line_too_long);
+  g_test_add_func ("/qmp/socket/closed-at-once", test_socket_closed_at_once);
 
   return g_test_run ();
 }

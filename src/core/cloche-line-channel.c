@@ -58,8 +58,11 @@ emit_line (ClocheLineChannel *self,
            const guint8      *data,
            gsize              length)
 {
-  g_autofree char *line = g_strndup ((const char *) data, length);
+  g_autofree char *line = NULL;
 
+  if (length == 0)
+    return;
+  line = g_strndup ((const char *) data, length);
   g_strchomp (line);
   if (line[0] != '\0')
     g_signal_emit (self, signals[LINE], 0, line);
