@@ -24,15 +24,6 @@ cloche_json_quote (const char *text)
   return g_strdup_printf ("\"%s\"%s", escaped, long_text ? "…" : "");
 }
 
-/**
- * cloche_json_parse_line:
- * @line: one line as read from the peer
- * @peer: who sent it, for the message ("the guest agent")
- * @error_code: the #ClocheError code to fail with
- *
- * Returns: (transfer full): the object on the line, or %NULL with an error
- *   that quotes the line — "invalid JSON" alone names no one.
- */
 /* What a peer sends is checked against the JSON grammar (RFC 8259) before
  * json-glib reads it. json-glib 1.6 is lenient — comments, single quotes,
  * several values in a row, short \u escapes — and pays for it: it leaks all
@@ -258,6 +249,15 @@ check_line (const char *line)
                           (gsize) (c.p - line));
 }
 
+/**
+ * cloche_json_parse_line:
+ * @line: one line as read from the peer
+ * @peer: who sent it, for the message ("the guest agent")
+ * @error_code: the #ClocheError code to fail with
+ *
+ * Returns: (transfer full): the object on the line, or %NULL with an error
+ *   that quotes the line — "invalid JSON" alone names no one.
+ */
 JsonObject *
 cloche_json_parse_line (const char  *line,
                         const char  *peer,
