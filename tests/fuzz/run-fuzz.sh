@@ -4,7 +4,7 @@
 # are replayed first (regression), then the fuzzer explores from them. New
 # inputs go to WORK/corpus, crashes to WORK/artifacts — never the source tree.
 #   run-fuzz.sh HARNESS SEED_DIR WORK_DIR [DICT]
-# CLOCHE_FUZZ_SECONDS (default 20) bounds the run; CLOCHE_FUZZ_TIMEOUT (10 s)
+# CLOCHE_FUZZ_SECONDS (default 20) bounds the run; CLOCHE_FUZZ_TIMEOUT (30 s)
 # bounds one input (tools/dev/fuzz raises it: a loaded machine stalls).
 set -euo pipefail
 
@@ -14,7 +14,7 @@ seconds=${CLOCHE_FUZZ_SECONDS:-20}
 mkdir -p "$work/corpus" "$work/artifacts"
 args=(
   -max_total_time="$seconds"
-  -timeout="${CLOCHE_FUZZ_TIMEOUT:-10}"  # an input hanging the main loop is a finding
+  -timeout="${CLOCHE_FUZZ_TIMEOUT:-30}"  # an input hanging the main loop is a finding
   -rss_limit_mb=2048
   -max_len=4096
   -print_final_stats=1
