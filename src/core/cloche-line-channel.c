@@ -11,7 +11,7 @@
 /* Far above any real line (a guest-exec-status with QEMU's 16 MiB of
  * output, base64), far below what would hurt: past it the peer is not
  * speaking the protocol, and buffering on would let it take our memory. */
-#define LINE_MAX_BYTES (64 * 1024 * 1024)
+#define LINE_MAX_BYTES (64u * 1024 * 1024)
 #define READ_CHUNK 65536
 
 struct _ClocheLineChannel
