@@ -158,6 +158,8 @@ cloche_test_daemon_start_on_bus (GTestDBus          *bus,
     "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
+  if (daemon->owns_bus)
+    cloche_test_bus_kill_on_abort (g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon->proxy)));
   cloche_test_daemon_wait_name (daemon);
   return daemon;
 }
@@ -265,9 +267,18 @@ cloche_test_daemon_stop (ClocheTestDaemon *daemon)
 static inline void
 cloche_test_daemon_free (ClocheTestDaemon *daemon)
 {
+  /* Every bus stopped stays referenced to the end, as said below. */
+  static GPtrArray *stopped_buses;
+
   /* No identifier: it has exited and was waited for (a test stopped it). */
   if (g_subprocess_get_identifier (daemon->process) != NULL)
-    cloche_test_daemon_stop (daemon);
+    {
+      cloche_test_daemon_stop (daemon);
+      /* A clean stop exits 0; under the sanitizers a leak or memory error
+       * the daemon reports at exit makes it fail, and so the test. */
+      g_assert_true (g_subprocess_get_if_exited (daemon->process));
+      g_assert_cmpint (g_subprocess_get_exit_status (daemon->process), ==, 0);
+    }
   g_clear_object (&daemon->proxy);
   g_clear_object (&daemon->process);
   /* Stopped rather than taken down, and not unreffed (which takes it down):
@@ -275,7 +286,12 @@ cloche_test_daemon_free (ClocheTestDaemon *daemon)
    * down() would wait for it in vain. The process ends next. A bus the
    * test brought is the test's to stop. */
   if (daemon->owns_bus)
-    g_test_dbus_stop (daemon->bus);
+    {
+      g_test_dbus_stop (daemon->bus);
+      if (stopped_buses == NULL)
+        stopped_buses = g_ptr_array_new ();
+      g_ptr_array_add (stopped_buses, daemon->bus);
+    }
   /* The VM's console log stays for a failed run to be read; a passed one
    * leaves nothing behind. */
   if (!g_test_failed ())

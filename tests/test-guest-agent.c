@@ -62,6 +62,88 @@ test_parse_long_garbage_is_cut (void)
   g_assert_cmpuint (strlen (error->message), <, 600);
 }
 
+/* A reply with neither "return" nor "error" is the agent's mistake. */
+static void
+test_parse_not_a_reply (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = parse_fixture ("ga-not-reply.json", &error);
+
+  g_assert_null (reply);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+  g_assert_true (strstr (error->message, "not a reply") != NULL);
+}
+
+/* json-glib leaks on a high surrogate followed by another escape and passes
+ * a lone one on as invalid UTF-8, which would end up in a D-Bus error
+ * message: refused (tests/fuzz found this). A proper pair still reads. */
+static void
+test_parse_surrogates (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = parse_fixture ("ga-lone-surrogate.json", &error);
+  g_autoptr(JsonNode) pair = NULL;
+
+  g_assert_null (reply);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+  g_assert_true (strstr (error->message, "unpaired UTF-16 surrogate") != NULL);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+
+  g_clear_error (&error);
+  pair = parse_fixture ("ga-surrogate-pair.json", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (pair), ==, "\xf0\x9f\x98\x80");
+}
+
+/* Lines are checked against the JSON grammar before json-glib reads them:
+ * what it would tolerate and then leak on, or overflow its stack on, is
+ * refused with what was wrong; every form of strict JSON still reads. */
+static void
+test_parse_strict_json (void)
+{
+  const char *accepted[] = {
+    "{\"return\": [1, -0, 0.5, -2.5e+3, 1E-2, true, false, null, {}, []]}",
+    "{\"return\": \"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\ud83d\\ude00\"}",
+    " \t{\"return\" : {\"a\" : [ ] } }\r",
+  };
+  const struct { const char *line; const char *problem; } refused[] = {
+    { "{\"return\": 1} {\"return\": 2}", "more than one JSON value" },
+    { "{\"return\": 1} x", "text after the JSON value" },
+    { "{\"return\": \"\\ud800\\u0041\"}", "unpaired UTF-16 surrogate" },
+    { "{\"return\": \"\\ud8x\\ud\"}", "invalid JSON" },
+    { "{\"return\": \"\\udc00\"}", "unpaired UTF-16 surrogate" },
+    { "{'return': 1}", "invalid JSON" },
+    { "{\"return\": 1 /* c */}", "invalid JSON" },
+    { "{\"return\": 01}", "invalid JSON" },
+    { "{\"return\": [1,]}", "invalid JSON" },
+    { "{\"return\": \"\\u12\"}", "invalid JSON" },
+    /* Cut off where the checker once read past the end (tests/fuzz). */
+    { "{\"return\"", "invalid JSON" },
+    { "{\"return\": [1", "invalid JSON" },
+  };
+  g_autofree char *deep = g_strnfill (100000, '[');
+
+  for (guint i = 0; i < G_N_ELEMENTS (accepted); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) reply = cloche_guest_agent_parse_reply (accepted[i], &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (reply);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (refused) + 1; i++)
+    {
+      const char *line = i < G_N_ELEMENTS (refused) ? refused[i].line : deep;
+      const char *problem = i < G_N_ELEMENTS (refused) ? refused[i].problem : "nesting deeper than 64";
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonNode) reply = cloche_guest_agent_parse_reply (line, &error);
+
+      g_assert_null (reply);
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+      g_assert_true (strstr (error->message, problem) != NULL);
+    }
+}
+
 static void
 parse_status_fixture (const char       *name,
                       ClocheExecStatus *status,
@@ -71,6 +153,24 @@ parse_status_fixture (const char       *name,
 
   g_assert_nonnull (reply);
   cloche_guest_agent_parse_exec_status (reply, status, error);
+}
+
+/* What the guest claims is checked: an "exited" that is no boolean, or a
+ * signal no process can die of (128 + it would overflow an int). */
+static void
+test_exec_status_impossible (void)
+{
+  const char *fixtures[] = { "ga-exec-status-exited-object.json", "ga-exec-status-bad-signal.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixtures); i++)
+    {
+      g_auto(ClocheExecStatus) status = { 0 };
+      g_autoptr(GError) error = NULL;
+
+      parse_status_fixture (fixtures[i], &status, &error);
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+      g_assert_true (strstr (error->message, "guest-exec-status") != NULL);
+    }
 }
 
 static void
@@ -261,6 +361,10 @@ main (int   argc,
   g_test_add_func ("/guest-agent/exec-status/exited", test_exec_status_exited);
   g_test_add_func ("/guest-agent/exec-status/signal", test_exec_status_signal);
   g_test_add_func ("/guest-agent/exec-status/no-output", test_exec_status_no_output);
+  g_test_add_func ("/guest-agent/exec-status/impossible", test_exec_status_impossible);
+  g_test_add_func ("/guest-agent/parse/not-a-reply", test_parse_not_a_reply);
+  g_test_add_func ("/guest-agent/parse/surrogates", test_parse_surrogates);
+  g_test_add_func ("/guest-agent/parse/strict-json", test_parse_strict_json);
   g_test_add_func ("/guest-agent/sync/skips-stale-replies", test_sync_skips_stale_replies);
   g_test_add_func ("/guest-agent/sync/timeout-quotes-garbage", test_sync_timeout_quotes_garbage);
   g_test_add_func ("/guest-agent/sync/timeout-names-agent", test_sync_timeout_names_agent);

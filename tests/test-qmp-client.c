@@ -97,6 +97,36 @@ test_parse_unknown_object (void)
   g_assert_true (strstr (error->message, "\\\"unexpected\\\"") != NULL);
 }
 
+/* json-glib keeps the last of two values on a line and leaks the first:
+ * the line is refused before it gets there (tests/fuzz found this). */
+static void
+test_parse_two_values (void)
+{
+  g_auto(ClocheQmpMessage) message = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  parse_fixture ("qmp-two-values.txt", &message, &error);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+  g_assert_true (strstr (error->message, "more than one JSON value") != NULL);
+}
+
+/* Members of an unexpected type are a protocol error, not a critical. */
+static void
+test_parse_wrong_member_types (void)
+{
+  const char *fixtures[] = { "qmp-error-not-object.json", "qmp-event-no-name.json" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixtures); i++)
+    {
+      g_auto(ClocheQmpMessage) message = { 0 };
+      g_autoptr(GError) error = NULL;
+
+      parse_fixture (fixtures[i], &message, &error);
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+      g_assert_true (strstr (error->message, "neither a reply nor an event") != NULL);
+    }
+}
+
 /* Over a socket: greeting, capabilities, a command, an event in between. */
 
 static void
@@ -174,6 +204,61 @@ test_socket_session (void)
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
 }
 
+/* QEMU gone before it said anything: nothing was read, nothing is a line. */
+static void
+test_socket_closed_at_once (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheQmpClient) client = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_test_stream_pair (&stream, &peer);
+  g_io_stream_close (peer, NULL, NULL);
+  client = cloche_qmp_client_new (stream);
+  cloche_qmp_client_handshake_async (client, NULL, on_done, &result);
+  result_ready (&result);
+  g_assert_false (cloche_qmp_client_handshake_finish (client, result, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+  g_assert_true (strstr (error->message, "closed") != NULL);
+}
+
+/* A peer that never ends its line cannot take our memory: past 64 MiB the
+ * connection is given up, and what waited fails with the reason. The lines
+ * before it still arrive. */
+static void
+test_socket_line_too_long (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheQmpClient) client = NULL;
+  g_autoptr(GAsyncResult) written = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *event = NULL;
+  gsize length = 65 * 1024 * 1024;
+  g_autofree char *flood = g_malloc (length);
+
+  memset (flood, 'x', length);
+  cloche_test_stream_pair (&stream, &peer);
+  client = cloche_qmp_client_new (stream);
+  g_signal_connect (client, "event", G_CALLBACK (on_event), &event);
+  cloche_qmp_client_execute_async (client, "query-status", NULL, NULL, on_done, &result);
+  cloche_test_peer_write (peer, "{\"event\": \"RESUME\", \"data\": {}}\n");
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (peer), flood, length,
+                                   G_PRIORITY_DEFAULT, NULL, on_done, &written);
+  result_ready (&result);
+
+  g_assert_null (cloche_qmp_client_execute_finish (client, result, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL);
+  g_assert_true (strstr (error->message, "longer than 64 MiB") != NULL);
+  g_assert_cmpstr (event, ==, "RESUME");
+  /* The peer's write fails or ends once we stopped reading; either way done. */
+  g_io_stream_close (peer, NULL, NULL);
+  result_ready (&written);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -186,7 +271,11 @@ main (int   argc,
   g_test_add_func ("/qmp/parse/event", test_parse_event);
   g_test_add_func ("/qmp/parse/garbage-is-quoted", test_parse_garbage_is_quoted);
   g_test_add_func ("/qmp/parse/unknown-object", test_parse_unknown_object);
+  g_test_add_func ("/qmp/parse/two-values", test_parse_two_values);
+  g_test_add_func ("/qmp/parse/wrong-member-types", test_parse_wrong_member_types);
   g_test_add_func ("/qmp/socket/session", test_socket_session);
+  g_test_add_func ("/qmp/socket/line-too-long", test_socket_line_too_long);
+  g_test_add_func ("/qmp/socket/closed-at-once", test_socket_closed_at_once);
 
   return g_test_run ();
 }

@@ -429,8 +429,10 @@ test_stop (void)
 static void
 remove_tree (const char *dir)
 {
-  g_spawn_sync (NULL, (char *[]) { "rm", "-rf", (char *) dir, NULL }, NULL,
-                G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  const char *argv[] = { "rm", "-rf", dir, NULL };
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                NULL, NULL);
 }
 
 int

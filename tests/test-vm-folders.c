@@ -420,9 +420,10 @@ test_stop (void)
 static void
 remove_tree (const char *dir)
 {
+  const char *argv[] = { "rm", "-rf", dir, NULL };
   g_autoptr(GError) error = NULL;
 
-  g_spawn_sync (NULL, (char *[]) { "rm", "-rf", (char *) dir, NULL }, NULL,
+  g_spawn_sync (NULL, (char **) argv, NULL,
                 G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
 }

@@ -17,9 +17,9 @@ kvm_creates_vm (int    fd,
                 int   *code,
                 char **reason)
 {
-  *code = CLOCHE_ERROR_KVM_UNUSABLE;
   int vm_fd;
 
+  *code = CLOCHE_ERROR_KVM_UNUSABLE;
   if (ioctl (fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
     {
       *reason = g_strdup ("/dev/kvm answers with an unknown KVM API version; " TCG_COST);

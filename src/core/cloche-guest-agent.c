@@ -51,13 +51,12 @@ cloche_guest_agent_parse_reply (const char  *line,
   if (json_object_has_member (object, "return"))
     return json_node_copy (json_object_get_member (object, "return"));
 
-  agent_error = json_object_get_object_member (object, "error");
+  agent_error = cloche_json_get_object (object, "error");
   if (agent_error != NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_COMMAND,
                    "The guest agent refused the command: %s",
-                   json_object_get_string_member_with_default (agent_error, "desc",
-                                                               "no description"));
+                   cloche_json_get_string (agent_error, "desc", "no description"));
       return NULL;
     }
 
@@ -78,7 +77,7 @@ static GBytes *
 decode_output (JsonObject *object,
                const char *member)
 {
-  const char *encoded = json_object_get_string_member_with_default (object, member, NULL);
+  const char *encoded = cloche_json_get_string (object, member, NULL);
   guchar *data;
   gsize length = 0;
 
@@ -86,6 +85,41 @@ decode_output (JsonObject *object,
     return g_bytes_new (NULL, 0);
   data = g_base64_decode (encoded, &length);
   return g_bytes_new_take (data, length);
+}
+
+static GType
+get_value_type (JsonObject *object,
+                const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  return node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node)
+                                                      : G_TYPE_INVALID;
+}
+
+/* The shell's convention, so a killed command reads the same as in a
+ * terminal: 128 + the signal. The guest can claim anything, so whatever no
+ * process can end with is refused rather than passed on as an exit status. */
+static gboolean
+get_exit_code (JsonObject  *object,
+               int         *exit_code,
+               GError     **error)
+{
+  gint64 signal = cloche_json_get_int (object, "signal", 0);
+  gint64 code = cloche_json_get_int (object, "exitcode", 0);
+
+  if (json_object_has_member (object, "signal") && signal > 0 && signal < 128)
+    code = 128 + signal;
+  else if (json_object_has_member (object, "signal") || code < 0 || code > 255)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                   "The guest agent answered guest-exec-status with an impossible "
+                   "exit status (exitcode %" G_GINT64_FORMAT ", signal %" G_GINT64_FORMAT ")",
+                   code, signal);
+      return FALSE;
+    }
+  *exit_code = (int) code;
+  return TRUE;
 }
 
 gboolean
@@ -104,22 +138,19 @@ cloche_guest_agent_parse_exec_status (JsonNode          *reply,
     }
 
   object = json_node_get_object (reply);
-  if (!json_object_has_member (object, "exited"))
+  if (get_value_type (object, "exited") != G_TYPE_BOOLEAN)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                    "The guest agent answered guest-exec-status without \"exited\"");
       return FALSE;
     }
 
-  status->exited = json_object_get_boolean_member (object, "exited");
+  status->exited = cloche_json_get_boolean (object, "exited", FALSE);
   if (!status->exited)
     return TRUE;
 
-  /* The shell's convention, so a killed command reads the same as in a terminal. */
-  if (json_object_has_member (object, "signal"))
-    status->exit_code = 128 + (int) json_object_get_int_member (object, "signal");
-  else
-    status->exit_code = (int) json_object_get_int_member_with_default (object, "exitcode", 0);
+  if (!get_exit_code (object, &status->exit_code, error))
+    return FALSE;
   status->stdout_bytes = decode_output (object, "out-data");
   status->stderr_bytes = decode_output (object, "err-data");
   return TRUE;
@@ -398,14 +429,14 @@ on_exec_started (GObject      *object,
       return;
     }
   if (!JSON_NODE_HOLDS_OBJECT (reply)
-      || !json_object_has_member (json_node_get_object (reply), "pid"))
+      || cloche_json_get_int (json_node_get_object (reply), "pid", -1) < 0)
     {
       g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                                "The guest agent answered guest-exec without a pid");
       return;
     }
 
-  state->pid = json_object_get_int_member (json_node_get_object (reply), "pid");
+  state->pid = cloche_json_get_int (json_node_get_object (reply), "pid", -1);
   state->delay_ms = STATUS_POLL_MIN_MS;
   g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
                       g_steal_pointer (&task));

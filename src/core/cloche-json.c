@@ -24,6 +24,231 @@ cloche_json_quote (const char *text)
   return g_strdup_printf ("\"%s\"%s", escaped, long_text ? "…" : "");
 }
 
+/* What a peer sends is checked against the JSON grammar (RFC 8259) before
+ * json-glib reads it. json-glib 1.6 is lenient — comments, single quotes,
+ * several values in a row, short \u escapes — and pays for it: it leaks all
+ * but the last of several values and the string of a broken surrogate pair,
+ * passes a lone surrogate on as invalid UTF-8, and recurses once per level
+ * of nesting, so a line of 100,000 '[' overflows the stack. */
+#define MAX_DEPTH 64
+
+typedef struct
+{
+  const char *p;
+  guint       depth;
+  const char *problem;  /* what was wrong, when more is known than where */
+} Checker;
+
+static gboolean check_value (Checker *c);
+
+static void
+skip_space (Checker *c)
+{
+  while (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n')
+    c->p++;
+}
+
+/* Never steps over the end of the line. */
+static gboolean
+skip_char (Checker *c,
+           char     expected)
+{
+  if (*c->p != expected)
+    return FALSE;
+  c->p++;
+  return TRUE;
+}
+
+static int
+hex4 (const char *p)
+{
+  int value = 0;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      if (!g_ascii_isxdigit (p[i]))
+        return -1;
+      value = value * 16 + g_ascii_xdigit_value (p[i]);
+    }
+  return value;
+}
+
+/* A surrogate escape must be a high one followed by a low one. */
+static gboolean
+check_unicode_escape (Checker *c)
+{
+  int unit = hex4 (c->p + 2);
+  int low;
+
+  if (unit < 0)
+    return FALSE;
+  c->p += 6;
+  if (unit < 0xD800 || unit > 0xDFFF)
+    return TRUE;
+  c->problem = "an unpaired UTF-16 surrogate";
+  if (unit > 0xDBFF || c->p[0] != '\\' || c->p[1] != 'u')
+    return FALSE;
+  low = hex4 (c->p + 2);
+  if (low < 0xDC00 || low > 0xDFFF)
+    return FALSE;
+  c->problem = NULL;
+  c->p += 6;
+  return TRUE;
+}
+
+static gboolean
+check_string (Checker *c)
+{
+  for (c->p++; *c->p != '"'; )
+    {
+      if ((guchar) *c->p < 0x20)
+        return FALSE;
+      if (*c->p != '\\')
+        c->p++;
+      else if (c->p[1] == 'u')
+        {
+          if (!check_unicode_escape (c))
+            return FALSE;
+        }
+      else if (c->p[1] != '\0' && strchr ("\"\\/bfnrt", c->p[1]) != NULL)
+        c->p += 2;
+      else
+        return FALSE;
+    }
+  c->p++;
+  return TRUE;
+}
+
+static gboolean
+skip_digits (Checker *c)
+{
+  const char *start = c->p;
+
+  while (g_ascii_isdigit (*c->p))
+    c->p++;
+  return c->p > start;
+}
+
+static gboolean
+check_number (Checker *c)
+{
+  if (*c->p == '-')
+    c->p++;
+  if (*c->p == '0')
+    c->p++;
+  else if (!skip_digits (c))
+    return FALSE;
+  if (*c->p == '.')
+    {
+      c->p++;
+      if (!skip_digits (c))
+        return FALSE;
+    }
+  if (*c->p == 'e' || *c->p == 'E')
+    {
+      c->p++;
+      if (*c->p == '+' || *c->p == '-')
+        c->p++;
+      if (!skip_digits (c))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* The members of an object (@keyed) or the elements of an array. */
+static gboolean
+check_members (Checker *c,
+               char     close,
+               gboolean keyed)
+{
+  c->p++;
+  skip_space (c);
+  if (skip_char (c, close))
+    return TRUE;
+  for (;;)
+    {
+      skip_space (c);
+      if (keyed && (*c->p != '"' || !check_string (c)))
+        return FALSE;
+      skip_space (c);
+      if (keyed && !skip_char (c, ':'))
+        return FALSE;
+      if (!check_value (c))
+        return FALSE;
+      if (skip_char (c, close))
+        return TRUE;
+      if (!skip_char (c, ','))
+        return FALSE;
+    }
+}
+
+static gboolean
+check_nested (Checker *c,
+              char     close,
+              gboolean keyed)
+{
+  gboolean ok;
+
+  if (++c->depth > MAX_DEPTH)
+    {
+      c->problem = "nesting deeper than " G_STRINGIFY (MAX_DEPTH) " levels";
+      return FALSE;
+    }
+  ok = check_members (c, close, keyed);
+  c->depth--;
+  return ok;
+}
+
+static gboolean
+check_literal (Checker    *c,
+               const char *word)
+{
+  gsize length = strlen (word);
+
+  if (strncmp (c->p, word, length) != 0)
+    return FALSE;
+  c->p += length;
+  return TRUE;
+}
+
+static gboolean
+check_value (Checker *c)
+{
+  gboolean ok;
+
+  skip_space (c);
+  switch (*c->p)
+    {
+    case '{': ok = check_nested (c, '}', TRUE); break;
+    case '[': ok = check_nested (c, ']', FALSE); break;
+    case '"': ok = check_string (c); break;
+    case 't': ok = check_literal (c, "true"); break;
+    case 'f': ok = check_literal (c, "false"); break;
+    case 'n': ok = check_literal (c, "null"); break;
+    default: ok = check_number (c); break;
+    }
+  skip_space (c);
+  return ok;
+}
+
+/* Returns %NULL when @line is one JSON value, or what is wrong with it. */
+static char *
+check_line (const char *line)
+{
+  Checker c = { line, 0, NULL };
+
+  if (check_value (&c))
+    {
+      if (*c.p == '\0')
+        return NULL;
+      c.problem = *c.p == '{' || *c.p == '[' ? "more than one JSON value"
+                                             : "text after the JSON value";
+    }
+  return g_strdup_printf ("%s at byte %" G_GSIZE_FORMAT,
+                          c.problem != NULL ? c.problem : "invalid JSON",
+                          (gsize) (c.p - line));
+}
+
 /**
  * cloche_json_parse_line:
  * @line: one line as read from the peer
@@ -42,7 +267,16 @@ cloche_json_parse_line (const char  *line,
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
   g_autofree char *quoted = NULL;
+  g_autofree char *problem = NULL;
   JsonNode *root;
+
+  if ((problem = check_line (line)) != NULL)
+    {
+      quoted = cloche_json_quote (line);
+      g_set_error (error, CLOCHE_ERROR, error_code,
+                   "%s sent a line that is not JSON: %s (%s)", peer, quoted, problem);
+      return NULL;
+    }
 
   if (json_parser_load_from_data (parser, line, -1, &local_error))
     {
@@ -81,4 +315,65 @@ cloche_json_command_new (const char *command,
   node = json_node_new (JSON_NODE_OBJECT);
   json_node_set_object (node, object);
   return node;
+}
+
+/* Typed readers for what a peer sent. json-glib's own getters log a critical
+ * when a member holds another type than asked for: the peer's mistake would
+ * read as ours, and abort under G_DEBUG=fatal-criticals. */
+
+static JsonNode *
+get_value (JsonObject *object,
+           const char *member,
+           GType       type)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != type)
+    return NULL;
+  return node;
+}
+
+/**
+ * cloche_json_get_object:
+ *
+ * Returns: (transfer none) (nullable): @member if it holds an object
+ */
+JsonObject *
+cloche_json_get_object (JsonObject *object,
+                        const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+}
+
+const char *
+cloche_json_get_string (JsonObject *object,
+                        const char *member,
+                        const char *default_value)
+{
+  JsonNode *node = get_value (object, member, G_TYPE_STRING);
+
+  return node != NULL ? json_node_get_string (node) : default_value;
+}
+
+gint64
+cloche_json_get_int (JsonObject *object,
+                     const char *member,
+                     gint64      default_value)
+{
+  JsonNode *node = get_value (object, member, G_TYPE_INT64);
+
+  return node != NULL ? json_node_get_int (node) : default_value;
+}
+
+gboolean
+cloche_json_get_boolean (JsonObject *object,
+                         const char *member,
+                         gboolean    default_value)
+{
+  JsonNode *node = get_value (object, member, G_TYPE_BOOLEAN);
+
+  return node != NULL ? json_node_get_boolean (node) : default_value;
 }

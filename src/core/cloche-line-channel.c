@@ -8,11 +8,18 @@
 
 #include "cloche-line-channel.h"
 
+/* Far above any real line (a guest-exec-status with QEMU's 16 MiB of
+ * output, base64), far below what would hurt: past it the peer is not
+ * speaking the protocol, and buffering on would let it take our memory. */
+#define LINE_MAX_BYTES (64u * 1024 * 1024)
+#define READ_CHUNK 65536
+
 struct _ClocheLineChannel
 {
   GObject           parent_instance;
   GIOStream        *stream;
-  GDataInputStream *input;
+  GByteArray       *partial;     /* what was read after the last newline */
+  gsize             scanned;     /* how much of it holds no newline */
   GCancellable     *cancellable;
   GQueue            pending_writes;
   GBytes           *in_flight;
@@ -29,8 +36,8 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ClocheLineChannel, cloche_line_channel, G_TYPE_OBJECT)
 
-static void read_next_line (ClocheLineChannel *self);
-static void write_next     (ClocheLineChannel *self);
+static void read_next_chunk (ClocheLineChannel *self);
+static void write_next      (ClocheLineChannel *self);
 
 static void
 finish_closed (ClocheLineChannel *self,
@@ -44,40 +51,98 @@ finish_closed (ClocheLineChannel *self,
   g_signal_emit (self, signals[CLOSED], 0, error);
 }
 
+/* A line ends at its first NUL, as a C string must; trailing blanks (the
+ * \r of a CRLF) go, and blank lines are not emitted. */
 static void
-on_line_read (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+emit_line (ClocheLineChannel *self,
+           const guint8      *data,
+           gsize              length)
+{
+  g_autofree char *line = NULL;
+
+  if (length == 0)
+    return;
+  line = g_strndup ((const char *) data, length);
+  g_strchomp (line);
+  if (line[0] != '\0')
+    g_signal_emit (self, signals[LINE], 0, line);
+}
+
+static void
+emit_complete_lines (ClocheLineChannel *self)
+{
+  gsize start = 0;
+  gsize search = self->scanned;  /* a long line is searched once, not per chunk */
+  const guint8 *newline;
+
+  while (!self->closed
+         && (newline = memchr (self->partial->data + search, '\n',
+                               self->partial->len - search)) != NULL)
+    {
+      gsize end = newline - self->partial->data;
+
+      emit_line (self, self->partial->data + start, end - start);
+      start = search = end + 1;
+    }
+  if (self->closed)
+    return;
+  g_byte_array_remove_range (self->partial, 0, start);
+  self->scanned = self->partial->len;
+}
+
+static void
+finish_at_end (ClocheLineChannel *self)
+{
+  /* The last line may lack its newline. */
+  emit_line (self, self->partial->data, self->partial->len);
+  finish_closed (self, NULL);
+}
+
+static void
+on_chunk_read (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
 {
   g_autoptr(ClocheLineChannel) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  gsize length;
+  g_autoptr(GBytes) chunk = NULL;
 
-  line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (object),
-                                               result, &length, &error);
+  chunk = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, &error);
   if (self->closed)
     return;
-  if (line == NULL)
+  if (chunk == NULL)
     {
       finish_closed (self, error);
       return;
     }
+  if (g_bytes_get_size (chunk) == 0)
+    {
+      finish_at_end (self);
+      return;
+    }
 
-  g_strchomp (line);
-  if (line[0] != '\0')
-    g_signal_emit (self, signals[LINE], 0, line);
-  read_next_line (self);
+  g_byte_array_append (self->partial, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+  emit_complete_lines (self);
+  if (!self->closed && self->partial->len > LINE_MAX_BYTES)
+    {
+      g_autoptr(GError) too_long = g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                                                "it sent a line longer than %u MiB",
+                                                LINE_MAX_BYTES / (1024 * 1024));
+
+      finish_closed (self, too_long);
+      return;
+    }
+  read_next_chunk (self);
 }
 
 static void
-read_next_line (ClocheLineChannel *self)
+read_next_chunk (ClocheLineChannel *self)
 {
   if (self->closed)
     return;
-  g_data_input_stream_read_line_async (self->input, G_PRIORITY_DEFAULT,
-                                       self->cancellable, on_line_read,
-                                       g_object_ref (self));
+  g_input_stream_read_bytes_async (g_io_stream_get_input_stream (self->stream), READ_CHUNK,
+                                   G_PRIORITY_DEFAULT, self->cancellable,
+                                   on_chunk_read, g_object_ref (self));
 }
 
 static void
@@ -141,7 +206,7 @@ cloche_line_channel_start (ClocheLineChannel *self)
 {
   g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
 
-  read_next_line (self);
+  read_next_chunk (self);
 }
 
 void
@@ -171,7 +236,7 @@ cloche_line_channel_finalize (GObject *object)
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->in_flight, g_bytes_unref);
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->input);
+  g_clear_pointer (&self->partial, g_byte_array_unref);
   g_clear_object (&self->stream);
 
   G_OBJECT_CLASS (cloche_line_channel_parent_class)->finalize (object);
@@ -205,6 +270,7 @@ static void
 cloche_line_channel_init (ClocheLineChannel *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->partial = g_byte_array_new ();
   g_queue_init (&self->pending_writes);
 }
 
@@ -217,8 +283,5 @@ cloche_line_channel_new (GIOStream *stream)
 
   self = g_object_new (CLOCHE_TYPE_LINE_CHANNEL, NULL);
   self->stream = g_object_ref (stream);
-  self->input = g_data_input_stream_new (g_io_stream_get_input_stream (stream));
-  g_data_input_stream_set_newline_type (self->input, G_DATA_STREAM_NEWLINE_TYPE_LF);
-  g_filter_input_stream_set_close_base_stream (G_FILTER_INPUT_STREAM (self->input), FALSE);
   return self;
 }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "cloche-json.h"
 #include "cloche-monitor-private.h"
 #include "cloche-qmp-client.h"
 #include "cloche-session-store.h"
@@ -178,8 +179,8 @@ cloche_monitor_parse_guest_stats (JsonNode           *node,
   guint64 available;
 
   memset (memory, 0, sizeof *memory);
-  if (object != NULL && json_object_has_member (object, "stats"))
-    stats = json_object_get_object_member (object, "stats");
+  if (object != NULL)
+    stats = cloche_json_get_object (object, "stats");
   if (stats == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -188,7 +189,7 @@ cloche_monitor_parse_guest_stats (JsonNode           *node,
     }
 
   /* last-update stays 0 until the guest driver answers its first poll. */
-  if (json_object_get_int_member_with_default (object, "last-update", 0) <= 0
+  if (cloche_json_get_int (object, "last-update", 0) <= 0
       || !get_stat (stats, "stat-total-memory", &memory->total)
       || !get_stat (stats, "stat-free-memory", &memory->free)
       || memory->total == 0)

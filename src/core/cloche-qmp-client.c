@@ -55,13 +55,13 @@ static gboolean
 parse_error_member (JsonObject        *object,
                     ClocheQmpMessage  *message)
 {
-  JsonObject *error = json_object_get_object_member (object, "error");
+  JsonObject *error = cloche_json_get_object (object, "error");
 
   if (error == NULL)
     return FALSE;
   message->kind = CLOCHE_QMP_MESSAGE_ERROR;
-  message->error_class = g_strdup (json_object_get_string_member_with_default (error, "class", "GenericError"));
-  message->error_desc = g_strdup (json_object_get_string_member_with_default (error, "desc", "no description"));
+  message->error_class = g_strdup (cloche_json_get_string (error, "class", "GenericError"));
+  message->error_desc = g_strdup (cloche_json_get_string (error, "desc", "no description"));
   return TRUE;
 }
 
@@ -80,8 +80,7 @@ cloche_qmp_message_parse (const char        *line,
   if (object == NULL)
     return FALSE;
 
-  if (json_object_has_member (object, "id"))
-    message->id = json_object_get_int_member_with_default (object, "id", -1);
+  message->id = cloche_json_get_int (object, "id", -1);
 
   if (json_object_has_member (object, "QMP"))
     {
@@ -95,14 +94,15 @@ cloche_qmp_message_parse (const char        *line,
       message->payload = dup_member (object, "return");
       return TRUE;
     }
-  if (json_object_has_member (object, "event"))
+  /* The name becomes a signal argument, so an event must have one. */
+  if (cloche_json_get_string (object, "event", NULL) != NULL)
     {
       message->kind = CLOCHE_QMP_MESSAGE_EVENT;
-      message->event = g_strdup (json_object_get_string_member_with_default (object, "event", ""));
+      message->event = g_strdup (cloche_json_get_string (object, "event", NULL));
       message->payload = dup_member (object, "data");
       return TRUE;
     }
-  if (json_object_has_member (object, "error") && parse_error_member (object, message))
+  if (parse_error_member (object, message))
     return TRUE;
 
   quoted = cloche_json_quote (line);

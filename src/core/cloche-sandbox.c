@@ -123,10 +123,12 @@ _cloche_sandbox_dup_open_ids (ClocheSandbox *self)
 
 /* Open */
 
+/* Takes @task: the callers hand over their reference. */
 static void
-fail_open (GTask  *task,
+fail_open (GTask  *owned_task,
            GError *error)
 {
+  g_autoptr(GTask) task = owned_task;
   ClocheSandbox *self = g_task_get_source_object (task);
   ClocheSession *session = g_task_get_task_data (task);
 
@@ -246,14 +248,14 @@ add_mounts (ClocheSandbox  *self,
     {
       ClocheSessionMount *request = g_ptr_array_index (requests, i);
       g_autofree char *canonical = NULL;
+      g_autofree char *name = NULL;
 
       canonical = cloche_mount_check (request->path, in_force, error);
       if (canonical == NULL)
         return FALSE;
+      name = mount_name (session, canonical);
       cloche_session_add_mount (session,
-                                cloche_session_mount_new (canonical,
-                                                          mount_name (session, canonical),
-                                                          request->readonly));
+                                cloche_session_mount_new (canonical, name, request->readonly));
     }
   return TRUE;
 }

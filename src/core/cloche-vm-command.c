@@ -12,6 +12,10 @@
 #include "cloche-guest-agent.h"
 #include "cloche-vm-command.h"
 
+static void add (GPtrArray  *argv,
+                 const char *first,
+                 ...) G_GNUC_NULL_TERMINATED;
+
 static void
 add (GPtrArray  *argv,
      const char *first,

@@ -16,6 +16,7 @@
 
 #include "cloche-error.h"
 #include "cloche-folder-share.h"
+#include "cloche-json.h"
 #include "cloche-vm-command.h"
 #include "cloche-vm-folders.h"
 
@@ -264,7 +265,7 @@ on_qmp_event (ClocheVmFolders *self,
   GTask *waiting;
 
   if (g_strcmp0 (name, "DEVICE_DELETED") != 0 || data == NULL
-      || (id = json_object_get_string_member_with_default (data, "device", NULL)) == NULL
+      || (id = cloche_json_get_string (data, "device", NULL)) == NULL
       || !release_port (self, id))
     return;
   if ((waiting = stop_waiting (self, id)) != NULL)

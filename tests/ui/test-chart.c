@@ -54,7 +54,7 @@ count_ink (GtkWidget *chart)
   g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr(GskRenderNode) node = NULL;
   g_autoptr(GdkTexture) texture = NULL;
-  g_autofree guchar *pixels = NULL;
+  g_autofree guint32 *pixels = NULL;  /* ARGB, as gdk_texture_download() writes */
   int width = gtk_widget_get_width (chart), height = gtk_widget_get_height (chart);
   gsize stride = (gsize) width * 4;
   GdkRGBA background_color;
@@ -73,11 +73,11 @@ count_ink (GtkWidget *chart)
   texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (chart)),
                                          node, &GRAPHENE_RECT_INIT (0, 0, width, height));
   pixels = g_malloc (stride * height);
-  gdk_texture_download (texture, pixels, stride);
+  gdk_texture_download (texture, (guchar *) pixels, stride);
 
-  background = ((guint32 *) pixels)[width - 1];
+  background = pixels[width - 1];
   for (int i = 0; i < width * height; i++)
-    ink += ((guint32 *) pixels)[i] != background;
+    ink += pixels[i] != background;
   return ink;
 }
 
