@@ -355,7 +355,7 @@ writer_main (gpointer user_data)
           g_ptr_array_add (batch, line);
         }
       while (batch->len < EXPORT_BATCH && (line = g_async_queue_try_pop (self->queue)) != NULL
-             && !(stop = line == stop_mark));
+             && !(stop = (line == stop_mark)));
       unlock (self);
       export_batch (self, batch);
       mark_written (self, batch->len);

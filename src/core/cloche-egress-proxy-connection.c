@@ -132,18 +132,18 @@ format_answer (guint        status,
                const char  *body,
                gsize       *length)
 {
-  char *answer = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
-                                  "Content-Type: text/plain; charset=utf-8\r\n"
-                                  "Content-Length: %zu\r\n"
-                                  "%s"
-                                  "Connection: close\r\n"
-                                  "\r\n"
-                                  "%s",
-                                  status, reason, strlen (body),
-                                  extra_headers != NULL ? extra_headers : "", body);
+  char *text = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
+                                "Content-Type: text/plain; charset=utf-8\r\n"
+                                "Content-Length: %zu\r\n"
+                                "%s"
+                                "Connection: close\r\n"
+                                "\r\n"
+                                "%s",
+                                status, reason, strlen (body),
+                                extra_headers != NULL ? extra_headers : "", body);
 
-  *length = strlen (answer);
-  return answer;
+  *length = strlen (text);
+  return text;
 }
 
 /* Writes an answer of the proxy's own, then ends the connection. */

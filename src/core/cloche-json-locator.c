@@ -451,7 +451,7 @@ read_value (Scanner *s)
     return read_nested (s, c == '{');
   if (c == '"')
     return read_string (s, NULL);
-  if (c == '-' || g_ascii_isdigit (c))
+  if (c == '-' || (c != END_OF_TEXT && g_ascii_isdigit (c)))
     return read_number (s);
   if (c == END_OF_TEXT)
     return fail (s, "expected a value, found the end of the file");

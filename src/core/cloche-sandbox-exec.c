@@ -164,7 +164,7 @@ add_proxy_env (GStrvBuilder  *builder,
   static const char * const names[] = { "http_proxy", "https_proxy",
                                         "HTTP_PROXY", "HTTPS_PROXY", NULL };
   g_autofree char *url = g_strdup_printf ("http://%s@%s:%u", cloche_session_get_id (session),
-                                          CLOCHE_VM_EGRESS_ADDRESS, CLOCHE_VM_EGRESS_PORT);
+                                          CLOCHE_VM_EGRESS_ADDRESS, (guint) CLOCHE_VM_EGRESS_PORT);
 
   for (guint i = 0; names[i] != NULL; i++)
     {

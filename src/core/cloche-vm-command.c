@@ -98,7 +98,7 @@ netdev_option (const ClocheVmCommandOptions *options)
   g_free (command);
   command = g_strjoinv (",,", parts);
   return g_strdup_printf ("user,id=n0,restrict=on,guestfwd=tcp:%s:%u-cmd:%s",
-                          CLOCHE_VM_EGRESS_ADDRESS, CLOCHE_VM_EGRESS_PORT, command);
+                          CLOCHE_VM_EGRESS_ADDRESS, (guint) CLOCHE_VM_EGRESS_PORT, command);
 }
 
 static void
