@@ -327,10 +327,13 @@ host_addresses (void)
   for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
     {
       char text[INET_ADDRSTRLEN];
+      struct sockaddr_in address;
 
       if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
         continue;
-      inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, text, sizeof text);
+      /* Copied out: a sockaddr is not aligned for a sockaddr_in. */
+      memcpy (&address, i->ifa_addr, sizeof address);
+      inet_ntop (AF_INET, &address.sin_addr, text, sizeof text);
       if (!g_str_has_prefix (text, "127."))
         g_ptr_array_add (addresses, g_strdup (text));
     }

@@ -87,7 +87,6 @@ copy_bundle (ClocheBundleManifest  *manifest,
              GError               **error)
 {
   g_autofree char *staging = _cloche_bundle_staging_path (to, "partial");
-  g_autofree char *parent = g_path_get_dirname (to);
   guint64 freed = 0;
 
   if (!_cloche_bundle_check_space (to, cloche_bundle_manifest_get_total_size (manifest)

@@ -274,6 +274,11 @@ convert_list (const KeySpec *spec,
       if (!node_is (element, G_TYPE_STRING))
         message = g_strdup_printf ("expected a %s in double quotes, found %s", what,
                                    element_found);
+      /* An escape such as "\ud800" (a lone surrogate) decodes to bytes
+       * that are not UTF-8; tests/fuzz/policy-document found it. */
+      else if (!g_utf8_validate (json_node_get_string (element), -1, NULL))
+        message = g_strdup_printf ("expected a %s, found an escape that is not a character "
+                                   "(a lone \\u surrogate)", what);
       else
         message = check_element (spec, json_node_get_string (element));
       if (message != NULL)

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * What a guest sends the egress proxy before its decision: the head's end is
+ * found, the head is parsed, and a request that parses is rewritten for the
+ * server. A parsed request always names a host and a port, and the head it
+ * forwards ends where a head ends.
+ */
+#include "config.h"
+
+#include "cloche-error.h"
+#include "cloche-fuzz.h"
+#include "cloche-http-request.h"
+
+int
+LLVMFuzzerTestOneInput (const uint8_t *data,
+                        size_t         size)
+{
+  g_autoptr(ClocheHttpRequest) request = NULL;
+  g_autoptr(GError) error = NULL;
+  gssize head = 0;
+
+  cloche_fuzz_init ();
+  head = cloche_http_request_head_length ((const char *) data, size);
+  g_assert_true (head <= (gssize) size);
+  request = cloche_http_request_parse ((const char *) data, head > 0 ? (gsize) head : size,
+                                       &error);
+  if (request == NULL)
+    {
+      g_assert_nonnull (error);
+      return 0;
+    }
+  g_assert_no_error (error);
+  g_assert_nonnull (request->host);
+  g_assert_cmpuint (request->port, >, 0);
+  if (!request->connect)
+    {
+      gsize length = 0;
+      g_autofree char *forward = cloche_http_request_dup_forward_head (request, &length);
+      g_autofree char *authority = cloche_http_request_dup_authority (request);
+
+      g_assert_nonnull (authority);
+      g_assert_cmpuint (length, >=, 4);
+      g_assert_true (memcmp (forward + length - 4, "\r\n\r\n", 4) == 0);
+    }
+  return 0;
+}
