@@ -82,18 +82,37 @@ def rollup_rss_mib(pid):
     return 0.0
 
 
-def context_switches(pid):
-    """Voluntary + involuntary context switches of every thread of @pid:
-    each is one time the process was put to sleep or woken."""
-    total = 0
+def thread_switches(pid):
+    """{tid: voluntary + involuntary context switches} of every live thread of
+    @pid: each is one time the thread went to sleep or was preempted."""
+    counts = {}
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except FileNotFoundError:
-        return 0
+        return counts
     for tid in tids:
-        total += status_field(f"{pid}/task/{tid}", "voluntary_ctxt_switches")
-        total += status_field(f"{pid}/task/{tid}", "nonvoluntary_ctxt_switches")
-    return total
+        path = f"{pid}/task/{tid}"
+        counts[tid] = (status_field(path, "voluntary_ctxt_switches")
+                       + status_field(path, "nonvoluntary_ctxt_switches"))
+    return counts
+
+
+class SwitchCounter:
+    """Context switches of a process over a window, read from /proc once a
+    second (reading /proc does not wake the process). A thread that exits
+    takes its count with it, so each thread's last reading is kept: only what
+    a thread did in its last second before exiting is missed."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.first = thread_switches(pid)
+        self.last = dict(self.first)
+
+    def sample(self):
+        self.last.update(thread_switches(self.pid))
+
+    def total(self):
+        return sum(count - self.first.get(tid, 0) for tid, count in self.last.items())
 
 
 def fd_count(pid):
