@@ -162,6 +162,9 @@ class Daemon:
         self.mark = uuid.uuid4().hex
         self.ctl = os.path.join(build, "src/cli/clochectl")
         self.env = dict(os.environ, HOME=home, CLOCHE_BENCH_MARK=self.mark)
+        relay = os.path.join(build, "src/relay/cloche-egress-relay")
+        if os.access(relay, os.X_OK) and "CLOCHE_EGRESS_RELAY" not in self.env:
+            self.env["CLOCHE_EGRESS_RELAY"] = relay     # the built one, not installed
         for var, sub in (("XDG_RUNTIME_DIR", "run"), ("XDG_STATE_HOME", "state"),
                          ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
                          ("XDG_CACHE_HOME", "cache")):
