@@ -99,8 +99,9 @@ read_member (const char *folder,
 static void
 test_report (void)
 {
+  g_autofree char *bundle = cloche_test_bundle_dir ();
   ClocheTestDaemon *daemon = cloche_test_daemon_start ((const char *[]) {
-    "--bundle", cloche_test_bundle_dir (), NULL });
+    "--bundle", bundle, NULL });
   g_autofree char *out_dir = g_dir_make_tmp ("cloche-report-test-XXXXXX", NULL);
   g_autofree char *unpacked = g_build_filename (out_dir, "x", NULL);
   g_autofree char *archive = NULL;

@@ -200,8 +200,9 @@ check_cli (ClocheTestDaemon *daemon,
 static void
 test_session_life (void)
 {
+  g_autofree char *bundle = cloche_test_bundle_dir ();
   ClocheTestDaemon *daemon = cloche_test_daemon_start ((const char *[]) {
-    "--bundle", cloche_test_bundle_dir (), NULL });
+    "--bundle", bundle, NULL });
   g_autofree char *folder = g_build_filename (daemon->home, "project", NULL);
   g_autoptr(GPtrArray) events = NULL;
   g_autofree char *id = NULL;

@@ -180,10 +180,11 @@ test_qemu_missing (void)
   g_autofree char *path = path_without_qemu ();
   g_autoptr(ClocheDbusDoctor) doctor = NULL;
   g_autoptr(GVariant) finding = NULL;
+  g_autofree char *bundle = cloche_test_bundle_dir ();
   ClocheTestDaemon *daemon;
 
   g_setenv ("PATH", path, TRUE);
-  daemon = cloche_test_daemon_start ((const char *[]) { "--bundle", cloche_test_bundle_dir (), NULL });
+  daemon = cloche_test_daemon_start ((const char *[]) { "--bundle", bundle, NULL });
   g_setenv ("PATH", old_path, TRUE);
   doctor = doctor_proxy ();
 
@@ -250,8 +251,9 @@ check_cli_exit (ClocheTestDaemon *daemon,
 static void
 test_running_vm (void)
 {
+  g_autofree char *bundle = cloche_test_bundle_dir ();
   ClocheTestDaemon *daemon = cloche_test_daemon_start ((const char *[]) {
-    "--bundle", cloche_test_bundle_dir (), NULL });
+    "--bundle", bundle, NULL });
   g_autoptr(ClocheDbusDoctor) doctor = doctor_proxy ();
   g_autofree char *folder = g_build_filename (daemon->home, "project", NULL);
   g_auto(GVariantBuilder) mounts = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(sb)"));

@@ -75,7 +75,10 @@ copy_file (Report     *report,
 static char *
 variant_to_json (GVariant *value)
 {
-  g_autoptr(JsonNode) node = json_gvariant_serialize (value);
+  /* json_gvariant_serialize() takes no reference: a floating value is sunk
+   * here and dropped when done. */
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+  g_autoptr(JsonNode) node = json_gvariant_serialize (owned);
   g_autoptr(JsonGenerator) generator = json_generator_new ();
 
   json_generator_set_root (generator, node);

@@ -84,7 +84,10 @@ static GVariant *
 finding_variant (const ClocheDoctorResult *result,
                  const char               *trigger)
 {
-  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (cloche_doctor_result_to_variant (result));
+  /* The dictionary copies the result's entries and takes no reference:
+   * the floating result is sunk here and dropped at the end. */
+  g_autoptr(GVariant) base = g_variant_ref_sink (cloche_doctor_result_to_variant (result));
+  g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (base);
 
   g_variant_dict_insert (&dict, "time", "x", g_get_real_time ());
   g_variant_dict_insert (&dict, "trigger", "s", trigger);
