@@ -977,6 +977,7 @@ cloche_vm_finalize (GObject *object)
   g_free (self->state_reason);
   g_free (self->stop_reason);
   g_clear_error (&self->boot_error);
+  g_clear_error (&self->last_error);
   g_strfreev (self->console_tail);
 
   G_OBJECT_CLASS (cloche_vm_parent_class)->finalize (object);
