@@ -324,6 +324,42 @@ test_policy_and_audit (void)
   g_assert_true (audit_log_has ("\"session\":\"abc\""));
 }
 
+/* With "default": "allow", the host's own addresses are still out of
+ * reach (rule "host-local", in the answer and the audit log), by address
+ * or by a name that resolves to one; --egress-allow's rule, which names
+ * 127.0.0.1:PORT, still reaches the test's server. */
+static void
+test_host_local (void)
+{
+  g_autofree char *dir = g_build_filename (daemon_->home, "config", "cloche", NULL);
+  g_autofree char *path = g_build_filename (dir, "policy.json", NULL);
+  g_autofree char *get = g_strdup_printf ("GET http://127.0.0.1:%u/ HTTP/1.1\r\n\r\n", port);
+  g_autofree char *by_name = g_strdup_printf ("CONNECT localhost:%u HTTP/1.1\r\n\r\n", port);
+  static const char by_address[] = "CONNECT 127.0.0.1:1 HTTP/1.1\r\n"
+                                   "Proxy-Authorization: Basic bG9jYWw6\r\n\r\n";
+  g_autofree char *refused = NULL, *refused_name = NULL, *allowed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, "{ \"version\": 1, \"egress\": { \"default\": \"allow\" } }\n",
+                       -1, &error);
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (g_strcmp0 (cloche_dbus_egress_get_default_rule (egress), "allow") == 0,
+                        30);
+
+  refused = request (by_address, strlen (by_address));
+  g_assert_true (g_str_has_prefix (refused, "HTTP/1.1 403 Forbidden\r\n"));
+  g_assert_nonnull (strstr (refused, "X-Cloche-Rule: host-local\r\n"));
+  g_assert_nonnull (strstr (refused, "(127.0.0.1)"));
+  refused_name = request (by_name, strlen (by_name));
+  g_assert_nonnull (strstr (refused_name, "X-Cloche-Rule: host-local\r\n"));
+  allowed = request (get, strlen (get));
+  g_assert_true (g_str_has_suffix (allowed, "\r\n\r\nyes"));
+
+  CLOCHE_TEST_WAIT_FOR (audit_log_has ("\"rule\":\"host-local\""), 10);
+  g_assert_true (audit_log_has ("\"session\":\"local\""));
+  g_assert_true (audit_log_has ("\"host\":\"localhost\""));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -353,6 +389,7 @@ main (int   argc,
   g_test_add_func ("/egress-daemon/clochectl", test_clochectl);
   g_test_add_func ("/egress-daemon/bad-input", test_bad_input);
   g_test_add_func ("/egress-daemon/policy-and-audit", test_policy_and_audit);
+  g_test_add_func ("/egress-daemon/host-local", test_host_local);
   status = g_test_run ();
 
   g_clear_object (&egress);

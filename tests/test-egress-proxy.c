@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -504,6 +507,97 @@ test_set_rules (Fixture       *fixture,
   g_assert_nonnull (strstr (after, "remove or narrow"));
 }
 
+/* A non-loopback address of this host's own interfaces, or NULL. */
+static char *
+own_address (void)
+{
+  struct ifaddrs *list = NULL;
+  char *found = NULL;
+
+  g_assert_cmpint (getifaddrs (&list), ==, 0);
+  for (struct ifaddrs *i = list; i != NULL && found == NULL; i = i->ifa_next)
+    if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET
+        && !(i->ifa_flags & IFF_LOOPBACK))
+      {
+        g_autoptr(GSocketAddress) address =
+          g_socket_address_new_from_native (i->ifa_addr, sizeof (struct sockaddr_in));
+
+        found = g_inet_address_to_string (
+          g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (address)));
+      }
+  freeifaddrs (list);
+  return found;
+}
+
+static void
+assert_host_local (Fixture    *fixture,
+                   const char *authority,
+                   const char *address)
+{
+  g_autofree char *request = g_strdup_printf ("CONNECT %s HTTP/1.1\r\n\r\n", authority);
+  g_autofree char *answer = NULL;
+  g_autofree char *named = g_strdup_printf ("(%s)", address != NULL ? address : "");
+  g_autoptr(ClocheEgressDecision) decision = NULL;
+
+  g_test_message ("CONNECT %s", authority);
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: refused *: it resolves to *");
+  answer = exchange (fixture, request);
+  g_test_assert_expected_messages ();
+  assert_refused (answer, "host-local");
+  if (address != NULL)
+    g_assert_nonnull (strstr (answer, named));
+  g_assert_nonnull (strstr (answer, "allow rule naming the host"));
+  decision = last_decision (fixture);
+  g_assert_false (decision->allowed);
+  g_assert_cmpstr (decision->rule, ==, "host-local");
+  g_assert_true (decision->ended);
+}
+
+/* With "default allow" (or "allow *"), a request that resolves to the
+ * host itself or its private network is refused, by the rule
+ * "host-local"; one an allow rule names goes through. */
+static void
+test_host_local (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *named = g_strdup_printf ("127.0.0.1:%u", fixture->http_port);
+  g_autofree char *echo = g_strdup_printf ("127.0.0.1:%u", fixture->echo_port);
+  g_autofree char *by_name = g_strdup_printf ("localhost:%u", fixture->http_port);
+  g_autofree char *get = g_strdup_printf ("GET http://%s/ HTTP/1.1\r\n\r\n", named);
+  g_autofree char *own = own_address ();
+  g_autofree char *own_authority = g_strdup_printf ("%s:80", own);
+  const char *allow[] = { named, NULL };
+  const char *allow_any[] = { "*", NULL };
+  g_autoptr(ClocheEgressRules) default_allow = cloche_egress_rules_new (TRUE, allow, NULL, NULL);
+  g_autoptr(ClocheEgressRules) star = cloche_egress_rules_new (FALSE, allow_any, NULL, NULL);
+  g_autofree char *answer = NULL;
+
+  cloche_egress_proxy_set_rules (fixture->proxy, default_allow);
+  assert_host_local (fixture, echo, "127.0.0.1");
+  /* A name is judged by what it resolves to (127.0.0.1 or ::1, whichever
+   * the resolver gives first); the rule names 127.0.0.1, not this name. */
+  assert_host_local (fixture, by_name, NULL);
+  assert_host_local (fixture, "[::1]:80", "::1");
+  assert_host_local (fixture, "[::ffff:127.0.0.1]:80", "::ffff:127.0.0.1");
+  assert_host_local (fixture, "0.0.0.0:80", "0.0.0.0");
+  assert_host_local (fixture, "169.254.169.254:80", "169.254.169.254");
+  assert_host_local (fixture, "10.1.2.3:443", "10.1.2.3");
+  assert_host_local (fixture, "172.20.0.1:443", "172.20.0.1");
+  assert_host_local (fixture, "192.168.1.1:443", "192.168.1.1");
+  assert_host_local (fixture, "[fd00::1]:443", "fd00::1");
+  assert_host_local (fixture, "[fe80::1]:443", "fe80::1");
+  if (own != NULL)
+    assert_host_local (fixture, own_authority, own);
+
+  /* The allow rule that names the host itself. */
+  answer = exchange (fixture, get);
+  g_assert_cmpstr (answer, ==, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+
+  /* "*" names no host either. */
+  cloche_egress_proxy_set_rules (fixture->proxy, star);
+  assert_host_local (fixture, echo, "127.0.0.1");
+}
+
 static void
 test_server_closed (Fixture       *fixture,
                     gconstpointer  data)
@@ -805,6 +899,7 @@ main (int   argc,
   ADD ("plain-http", test_plain_http);
   ADD ("refused", test_refused);
   ADD ("set-rules", test_set_rules);
+  ADD ("host-local", test_host_local);
   ADD ("server-closed", test_server_closed);
   ADD ("garbage", test_garbage);
   ADD ("oversized-head", test_oversized_head);

@@ -78,6 +78,33 @@ test_deny_wins (void)
   assert_decision (rules, "mail.example.net", 587, TRUE, "default allow");
 }
 
+static gboolean
+names_host (ClocheEgressRules *rules,
+            const char        *host,
+            guint16            port)
+{
+  gboolean names = -1;
+
+  cloche_egress_rules_decide_full (rules, host, port, NULL, &names);
+  return names;
+}
+
+/* Only an allow rule that names the host itself lets a request reach the
+ * host's own or private addresses; "*", "*.domain" and the default do not. */
+static void
+test_names_host (void)
+{
+  g_autoptr(ClocheEgressRules) rules =
+    rules_new (TRUE, "127.0.0.1:8080 localhost *.example.com *:9000", "10.0.0.1");
+
+  g_assert_true (names_host (rules, "127.0.0.1", 8080));
+  g_assert_true (names_host (rules, "LOCALHOST.", 22));
+  g_assert_false (names_host (rules, "127.0.0.1", 22));
+  g_assert_false (names_host (rules, "intranet.example.com", 80));
+  g_assert_false (names_host (rules, "127.0.0.2", 9000));
+  g_assert_false (names_host (rules, "10.0.0.1", 80));
+}
+
 static void
 test_bad_rules (void)
 {
@@ -113,6 +140,7 @@ main (int   argc,
   g_test_add_func ("/egress-rules/default", test_default);
   g_test_add_func ("/egress-rules/hosts-and-ports", test_hosts_and_ports);
   g_test_add_func ("/egress-rules/deny-wins", test_deny_wins);
+  g_test_add_func ("/egress-rules/names-host", test_names_host);
   g_test_add_func ("/egress-rules/bad-rules", test_bad_rules);
   return g_test_run ();
 }

@@ -2,9 +2,12 @@
 /*
  * One connection to the egress proxy, from its first byte to its close:
  *
- *   read the head (size limit, time limit) → parse → decide →
+ *   read the head (size limit, time limit) → parse → rules →
  *     refused:  403 naming the rule
- *     allowed:  connect to host:port (resolved here, on the host) →
+ *     allowed:  resolve the host here, on the host →
+ *       an address of the host or its private network, and no allow rule
+ *       names the host: 403 naming "host-local" (cloche-egress-proxy-address.c)
+ *       otherwise: connect to the very addresses checked (no second lookup) →
  *               CONNECT: "200", then a tunnel both ways
  *               http://: the head rewritten for the server, then both ways
  *
@@ -55,6 +58,10 @@ struct _Connection
   gsize                 head_length;      /* of the request head within head */
   ClocheHttpRequest    *request;
   ClocheEgressDecision *decision;
+  char                 *rule;             /* what the rules said, until the decision */
+  gboolean              names_host;       /* ...and whether that rule names the host */
+  GList                *addresses;        /* of GInetAddress, checked, not yet tried */
+  char                 *local_address;    /* the host's own, that refused the request */
   guint                 timer;            /* head, connect or idle limit */
   gint64                last_activity;
   Pump                 *pumps[2];
@@ -85,6 +92,9 @@ connection_unref (Connection *self)
   g_clear_pointer (&self->head, g_byte_array_unref);
   g_clear_pointer (&self->request, cloche_http_request_free);
   g_clear_pointer (&self->decision, cloche_egress_decision_unref);
+  g_free (self->rule);
+  g_free (self->local_address);
+  g_list_free_full (self->addresses, g_object_unref);
   for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
     if (self->pumps[i] != NULL)
       {
@@ -186,7 +196,13 @@ refusal_text (Connection *self)
   g_autofree char *advice = NULL;
   const char *session = decision->session[0] != '\0' ? decision->session : "none named";
 
-  if (g_str_has_prefix (decision->rule, "deny "))
+  if (g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_HOST_LOCAL))
+    advice = g_strdup_printf ("%s is on this host or its private network (%s), which only "
+                              "an allow rule naming the host reaches: add “%s” (this port) "
+                              "or “%s” (any port) to the egress allow list of the policy.",
+                              self->request->host, self->local_address, authority,
+                              self->request->host);
+  else if (g_str_has_prefix (decision->rule, "deny "))
     advice = g_strdup_printf ("To allow it, remove or narrow “%s” in the egress deny list "
                               "of the policy.", decision->rule + 5);
   else
@@ -370,6 +386,26 @@ on_established_written (GObject      *object,
   connection_unref (self);
 }
 
+static void connect_next (Connection *self);
+
+/* Connecting failed (@error), or took too long (@timed_out). */
+static void
+answer_unreachable (Connection *self,
+                    gboolean    timed_out,
+                    const char *error)
+{
+  g_autofree char *body = NULL;
+
+  self->decision->error = g_strdup (timed_out ? "no answer in time" : error);
+  body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s) but could not "
+                          "make it: %s.\n", self->decision->host, self->decision->port,
+                          self->decision->rule, self->decision->error);
+  g_message ("Egress: cannot connect to %s:%u: %s", self->decision->host,
+             self->decision->port, self->decision->error);
+  answer (self, timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway",
+          NULL, body);
+}
+
 static void
 on_server_connected (GObject      *object,
                      GAsyncResult *result,
@@ -377,34 +413,29 @@ on_server_connected (GObject      *object,
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *body = NULL;
   static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
   self->server = g_socket_client_connect_finish (G_SOCKET_CLIENT (object), result, &error);
-  clear_timer (self);
   if (self->finished)
     ;
+  else if (self->server == NULL && self->addresses != NULL
+           && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    connect_next (self);
   else if (self->server == NULL)
-    {
-      /* Only the connect timer cancels a connect that has not finished. */
-      gboolean timed_out = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-
-      self->decision->error = g_strdup (timed_out ? "no answer in time" : error->message);
-      body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s) but could not "
-                              "make it: %s.\n", self->decision->host, self->decision->port,
-                              self->decision->rule, self->decision->error);
-      g_message ("Egress: cannot connect to %s:%u: %s", self->decision->host,
-                 self->decision->port, self->decision->error);
-      answer (self, timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway",
-              NULL, body);
-    }
-  else if (self->request->connect)
-    g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->client)),
-                                     established, strlen (established), G_PRIORITY_DEFAULT,
-                                     self->cancellable, on_established_written,
-                                     connection_ref (self));
+    /* Only the connect timer cancels a connect that has not finished. */
+    answer_unreachable (self, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED),
+                        error->message);
   else
-    send_to_server (self);
+    {
+      clear_timer (self);
+      if (self->request->connect)
+        g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->client)),
+                                         established, strlen (established), G_PRIORITY_DEFAULT,
+                                         self->cancellable, on_established_written,
+                                         connection_ref (self));
+      else
+        send_to_server (self);
+    }
   connection_unref (self);
 }
 
@@ -418,16 +449,101 @@ on_connect_timeout (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* The next of the addresses that were checked, in the resolver's order. */
 static void
-connect_server (Connection *self)
+connect_next (Connection *self)
 {
-  g_autoptr(GSocketConnectable) address =
-    g_network_address_new (self->request->host, self->request->port);
+  GInetAddress *next = self->addresses->data;
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (next, self->request->port);
+
+  self->addresses = g_list_delete_link (self->addresses, self->addresses);
+  g_socket_client_connect_async (_cloche_egress_proxy_get_client (self->proxy),
+                                 G_SOCKET_CONNECTABLE (address), self->connect_cancellable,
+                                 on_server_connected, connection_ref (self));
+  g_object_unref (next);
+}
+
+static void
+decide (Connection *self,
+        gboolean    allowed,
+        const char *rule)
+{
+  self->decision = _cloche_egress_proxy_decide (self->proxy, session_of (self),
+                                                self->request->method, self->request->host,
+                                                self->request->port, allowed, rule);
+}
+
+/* The first address of the host's own or private network, or NULL. */
+static GInetAddress *
+find_host_local (GList *addresses)
+{
+  for (GList *l = addresses; l != NULL; l = l->next)
+    if (_cloche_egress_address_is_host_local (l->data))
+      return l->data;
+  return NULL;
+}
+
+/* The name resolved to @addresses (or not: @error): the decision. One
+ * address of the host's own among others refuses the name as a whole. */
+static void
+decide_addresses (Connection *self,
+                  GError     *error)
+{
+  GInetAddress *local;
+
+  if (error != NULL)
+    {
+      decide (self, TRUE, self->rule);
+      answer_unreachable (self, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED),
+                          error->message);
+    }
+  else if (!self->names_host && (local = find_host_local (self->addresses)) != NULL)
+    {
+      decide (self, FALSE, CLOCHE_EGRESS_RULE_HOST_LOCAL);
+      self->local_address = g_inet_address_to_string (local);
+      g_message ("Egress: refused %s:%u (session “%s”): it resolves to %s, on this host or "
+                 "its private network, and no allow rule names it", self->request->host,
+                 self->request->port, self->decision->session, self->local_address);
+      answer_refused (self);
+    }
+  else
+    {
+      decide (self, TRUE, self->rule);
+      connect_next (self);
+    }
+}
+
+static void
+on_resolved (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Connection *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
+  if (!self->finished)
+    decide_addresses (self, error);
+  connection_unref (self);
+}
+
+/* An address as written is its own resolution: no lookup, no thread. */
+static void
+resolve_server (Connection *self)
+{
+  g_autoptr(GResolver) resolver = NULL;
+  GInetAddress *literal = g_inet_address_new_from_string (self->request->host);
 
   self->timer = g_timeout_add (self->limits.connect_timeout_ms, on_connect_timeout, self);
-  g_socket_client_connect_async (_cloche_egress_proxy_get_client (self->proxy), address,
-                                 self->connect_cancellable, on_server_connected,
-                                 connection_ref (self));
+  if (literal != NULL)
+    {
+      self->addresses = g_list_prepend (NULL, literal);
+      decide_addresses (self, NULL);
+      return;
+    }
+  resolver = g_resolver_get_default ();
+  g_resolver_lookup_by_name_async (resolver, self->request->host, self->connect_cancellable,
+                                   on_resolved, connection_ref (self));
 }
 
 /* The head */
@@ -447,12 +563,14 @@ handle_head (Connection *self)
       return;
     }
   self->request = request;
-  self->decision = _cloche_egress_proxy_decide (self->proxy, session_of (self),
-                                                request->method, request->host, request->port);
-  if (!self->decision->allowed)
-    answer_refused (self);
+  if (_cloche_egress_proxy_check (self->proxy, request->host, request->port, &self->rule,
+                                  &self->names_host))
+    resolve_server (self);
   else
-    connect_server (self);
+    {
+      decide (self, FALSE, self->rule);
+      answer_refused (self);
+    }
 }
 
 static void read_head (Connection *self);

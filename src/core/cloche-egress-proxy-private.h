@@ -5,12 +5,23 @@
 
 G_BEGIN_DECLS
 
+/* The rule a request is refused by when its host resolves to the host's
+ * own or private addresses and no allow rule names it. */
+#define CLOCHE_EGRESS_RULE_HOST_LOCAL "host-local"
+
 /* What a connection (cloche-egress-proxy-connection.c) asks of its proxy. */
+gboolean              _cloche_egress_proxy_check       (ClocheEgressProxy    *self,
+                                                        const char           *host,
+                                                        guint16               port,
+                                                        char                **rule,
+                                                        gboolean             *names_host);
 ClocheEgressDecision *_cloche_egress_proxy_decide      (ClocheEgressProxy    *self,
                                                         const char           *session,
                                                         const char           *method,
                                                         const char           *host,
-                                                        guint16               port);
+                                                        guint16               port,
+                                                        gboolean              allowed,
+                                                        const char           *rule);
 void                  _cloche_egress_proxy_count       (ClocheEgressProxy    *self,
                                                         ClocheEgressDecision *decision,
                                                         gsize                 bytes,
@@ -20,6 +31,9 @@ void                  _cloche_egress_proxy_end         (ClocheEgressProxy    *se
 void                  _cloche_egress_proxy_connection_done (ClocheEgressProxy *self);
 GSocketClient        *_cloche_egress_proxy_get_client  (ClocheEgressProxy    *self);
 const ClocheEgressLimits *_cloche_egress_proxy_limits  (ClocheEgressProxy    *self);
+
+/* cloche-egress-proxy-address.c */
+gboolean              _cloche_egress_address_is_host_local (GInetAddress   *address);
 
 /* One direction of a tunnel (cloche-egress-proxy-pump.c). */
 typedef struct _ClocheEgressPump ClocheEgressPump;

@@ -312,16 +312,35 @@ remember (ClocheEgressProxy    *self,
     cloche_egress_decision_unref (g_queue_pop_head (&self->decisions));
 }
 
-/* The rules' verdict on one request, remembered and announced. */
+/* What the rules in force make of a request: whether it may go, the rule
+ * that said so (@rule, a copy: the rules may change before the decision is
+ * made), and whether that rule names the host itself. */
+gboolean
+_cloche_egress_proxy_check (ClocheEgressProxy  *self,
+                            const char         *host,
+                            guint16             port,
+                            char              **rule,
+                            gboolean           *names_host)
+{
+  const char *text = NULL;
+  gboolean allowed = cloche_egress_rules_decide_full (self->rules, host, port, &text,
+                                                      names_host);
+
+  *rule = g_strdup (text);
+  return allowed;
+}
+
+/* A verdict on one request, remembered and announced. */
 ClocheEgressDecision *
 _cloche_egress_proxy_decide (ClocheEgressProxy *self,
                              const char        *session,
                              const char        *method,
                              const char        *host,
-                             guint16            port)
+                             guint16            port,
+                             gboolean           allowed,
+                             const char        *rule)
 {
   ClocheEgressDecision *decision = g_rc_box_new0 (ClocheEgressDecision);
-  const char *rule = NULL;
 
   decision->id = ++self->next_id;
   decision->time = g_get_real_time ();
@@ -329,7 +348,7 @@ _cloche_egress_proxy_decide (ClocheEgressProxy *self,
   decision->method = g_strdup (method);
   decision->host = g_strdup (host);
   decision->port = port;
-  decision->allowed = cloche_egress_rules_decide (self->rules, host, port, &rule);
+  decision->allowed = allowed;
   decision->rule = g_strdup (rule);
   remember (self, decision);
   g_signal_emit (self, signals[DECISION], 0, decision);

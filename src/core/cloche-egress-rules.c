@@ -290,6 +290,50 @@ find_rule (GArray     *rules,
 }
 
 /**
+ * cloche_egress_rules_decide_full:
+ * @self: the rules
+ * @host: the host a request asks for, as the client wrote it
+ * @port: its port
+ * @rule: (out) (optional) (transfer none): the rule that decided, such as
+ *   "deny *.example.com:22" or "default deny"; valid as long as @self
+ * @names_host: (out) (optional): whether that rule is an allow rule that
+ *   names @host itself (not "*", "*.domain" or the default): only such a
+ *   rule lets a request reach the host's own or private addresses
+ *   (cloche-egress-proxy-connection.c)
+ *
+ * Returns: %TRUE to let the request through
+ */
+gboolean
+cloche_egress_rules_decide_full (ClocheEgressRules  *self,
+                                 const char         *host,
+                                 guint16             port,
+                                 const char        **rule,
+                                 gboolean           *names_host)
+{
+  g_autofree char *name = NULL;
+  const Rule *match;
+
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (self), FALSE);
+  g_return_val_if_fail (host != NULL, FALSE);
+
+  if (names_host != NULL)
+    *names_host = FALSE;
+  name = normalize_host (host, strlen (host));
+  if ((match = find_rule (self->deny, name, port)) != NULL
+      || (match = find_rule (self->allow, name, port)) != NULL)
+    {
+      if (rule != NULL)
+        *rule = match->text;
+      if (names_host != NULL)
+        *names_host = match->allow && !match->wildcard;
+      return match->allow;
+    }
+  if (rule != NULL)
+    *rule = self->default_allow ? "default allow" : "default deny";
+  return self->default_allow;
+}
+
+/**
  * cloche_egress_rules_decide:
  * @self: the rules
  * @host: the host a request asks for, as the client wrote it
@@ -305,23 +349,7 @@ cloche_egress_rules_decide (ClocheEgressRules  *self,
                             guint16             port,
                             const char        **rule)
 {
-  g_autofree char *name = NULL;
-  const Rule *match;
-
-  g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (self), FALSE);
-  g_return_val_if_fail (host != NULL, FALSE);
-
-  name = normalize_host (host, strlen (host));
-  if ((match = find_rule (self->deny, name, port)) != NULL
-      || (match = find_rule (self->allow, name, port)) != NULL)
-    {
-      if (rule != NULL)
-        *rule = match->text;
-      return match->allow;
-    }
-  if (rule != NULL)
-    *rule = self->default_allow ? "default allow" : "default deny";
-  return self->default_allow;
+  return cloche_egress_rules_decide_full (self, host, port, rule, NULL);
 }
 
 static void

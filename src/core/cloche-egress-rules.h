@@ -18,6 +18,11 @@ gboolean           cloche_egress_rules_decide      (ClocheEgressRules   *self,
                                                     const char          *host,
                                                     guint16              port,
                                                     const char         **rule);
+gboolean           cloche_egress_rules_decide_full (ClocheEgressRules   *self,
+                                                    const char          *host,
+                                                    guint16              port,
+                                                    const char         **rule,
+                                                    gboolean            *names_host);
 GStrv              cloche_egress_rules_dup_texts   (ClocheEgressRules   *self);
 ClocheEgressRules *cloche_egress_rules_new_with_allowed (ClocheEgressRules *base,
                                                     const char * const  *allow,
