@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * cloche-daemon: owns io.github.cloche.Daemon on the session bus. Starting
+ * cloche-daemon: owns io.github.cloche.Cloche.Daemon on the session bus. Starting
  * it boots nothing; the VM waits for the first session.
  */
 #include "config.h"

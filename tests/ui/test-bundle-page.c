@@ -102,7 +102,7 @@ bundle_proxy (void)
   g_autoptr(GError) error = NULL;
   ClocheDbusBundle *bundle = cloche_dbus_bundle_proxy_new_sync (
     g_dbus_proxy_get_connection (G_DBUS_PROXY (test_daemon->proxy)), G_DBUS_PROXY_FLAGS_NONE,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
 
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), 300 * 1000);
