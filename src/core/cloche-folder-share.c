@@ -13,6 +13,13 @@
  * folder inside that namespace: the host kernel refuses the writes, and a
  * guest that remounts read-write still changes nothing.
  *
+ * Inside Flatpak none of that can work: its seccomp filter refuses unshare,
+ * mount, pivot_root and chroot, so neither the namespaces, nor virtiofsd's
+ * own sandbox, nor the bind mount can be set up. There the daemon runs the
+ * Rust virtiofsd the Flatpak bundles (1.14) with --sandbox=none, Flatpak's
+ * own sandbox being the fence, and with --readonly, which makes virtiofsd
+ * itself refuse every write (docs/flatpak.md).
+ *
  * virtiofsd exits by itself when QEMU lets go of the socket.
  */
 #include "config.h"
@@ -124,13 +131,21 @@ check_access (const char  *path,
   return FALSE;
 }
 
-/* CLOCHE_VIRTIOFSD first, for a virtiofsd built elsewhere; then QEMU 7.2's
- * (Debian 12, qemu-system-common), then where the Rust virtiofsd installs. */
+static gboolean
+in_flatpak (void)
+{
+  return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS);
+}
+
+/* CLOCHE_VIRTIOFSD first, for a virtiofsd built elsewhere; then the one
+ * installed beside cloche-daemon (the Flatpak's Rust virtiofsd in
+ * /app/libexec); then QEMU 7.2's (Debian 12, qemu-system-common), then where
+ * the Rust virtiofsd installs. */
 static char *
 find_virtiofsd (GError **error)
 {
-  const char *candidates[] = { g_getenv ("CLOCHE_VIRTIOFSD"), "/usr/lib/qemu/virtiofsd",
-                               "/usr/libexec/virtiofsd" };
+  const char *candidates[] = { g_getenv ("CLOCHE_VIRTIOFSD"), LIBEXECDIR "/virtiofsd",
+                               "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd" };
 
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     if (candidates[i] != NULL && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
@@ -166,6 +181,22 @@ source_option (const char *path)
       g_string_append_c (option, *p);
     }
   return g_string_free (option, FALSE);
+}
+
+/* Inside Flatpak: no namespaces, no mounts; virtiofsd enforces read-only. */
+static GStrv
+build_flatpak_argv (ClocheFolderShare *self,
+                    const char        *virtiofsd)
+{
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_autofree char *shared_dir = g_strconcat ("--shared-dir=", self->host_path, NULL);
+  g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
+
+  g_strv_builder_addv (argv, (const char *[]) { virtiofsd, fd, shared_dir, "--cache=auto",
+                                                "--sandbox=none", NULL });
+  if (self->readonly)
+    g_strv_builder_add (argv, "--readonly");
+  return g_strv_builder_end (argv);
 }
 
 static GStrv
@@ -238,11 +269,14 @@ build_command (ClocheFolderShare  *self,
   if (!check_folder (self->host_path, error)
       || !check_access (self->host_path, self->readonly, error))
     return NULL;
-  if ((virtiofsd = find_virtiofsd (error)) == NULL || (unshare = find_unshare (error)) == NULL)
+  if ((virtiofsd = find_virtiofsd (error)) == NULL
+      || (!in_flatpak () && (unshare = find_unshare (error)) == NULL))
     {
       g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
       return NULL;
     }
+  if (in_flatpak ())
+    return build_flatpak_argv (self, virtiofsd);
   return build_argv (self, unshare, virtiofsd);
 }
 
