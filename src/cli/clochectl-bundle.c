@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <glib-unix.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -74,7 +76,7 @@ on_interrupt (gpointer user_data)
 {
   Call *call = user_data;
 
-  g_printerr ("\nclochectl: cancelling…\n");
+  g_printerr (_("\nclochectl: cancelling…\n"));
   cloche_dbus_bundle_call_cancel (call->bundle, NULL, NULL, NULL);
   return G_SOURCE_CONTINUE;
 }
@@ -140,7 +142,7 @@ print_file (GVariant *file)
     g_print ("  %-16s %14" G_GUINT64_FORMAT " bytes %14" G_GUINT64_FORMAT " allocated\n",
              path, size, allocated);
   else
-    g_print ("  %-16s missing\n", path);
+    g_print (_("  %-16s missing\n"), path);
 }
 
 static char *
@@ -176,23 +178,23 @@ print_info (GVariant *info)
   allocated_text = g_format_size (allocated);
   verified_text = format_verified (verified);
 
-  g_print ("Installed:     %s\n", installed ? "yes" : "no");
-  g_print ("Location:      %s\n", location);
+  g_print (_("Installed:     %s\n"), installed ? "yes" : "no");
+  g_print (_("Location:      %s\n"), location);
   if (partial > 0)
     g_print ("Partial:       %" G_GUINT64_FORMAT " bytes of an interrupted download "
              "(install again to resume)\n", partial);
   if (!installed)
     {
-      g_print ("Install one with: clochectl bundle install SOURCE [--location DIR]\n");
+      g_print (_("Install one with: clochectl bundle install SOURCE [--location DIR]\n"));
       return;
     }
-  g_print ("Name:          %s\nVersion:       %s\n", name, version);
+  g_print (_("Name:          %s\nVersion:       %s\n"), name, version);
   g_print ("Size on disk:  %s (%" G_GUINT64_FORMAT " bytes allocated, %" G_GUINT64_FORMAT
            " apparent)\n", allocated_text, allocated, size);
-  g_print ("Last verified: %s\n", verified_text);
+  g_print (_("Last verified: %s\n"), verified_text);
   if (problem != NULL)
-    g_print ("Problem:       %s\n", problem);
-  g_print ("Files:\n");
+    g_print (_("Problem:       %s\n"), problem);
+  g_print (_("Files:\n"));
   for (gsize i = 0; files != NULL && i < g_variant_n_children (files); i++)
     {
       g_autoptr(GVariant) file = g_variant_get_child_value (files, i);
@@ -284,7 +286,7 @@ bundle_install (ClocheDbusBundle  *bundle,
   wait_for (&call);
   if (!cloche_dbus_bundle_call_install_finish (bundle, call.result, &error))
     return clochectl_fail ("cannot install the bundle", error);
-  g_print ("Installed and verified: %s\n", cloche_dbus_bundle_get_location (bundle));
+  g_print (_("Installed and verified: %s\n"), cloche_dbus_bundle_get_location (bundle));
   return EXIT_SUCCESS;
 }
 
@@ -305,7 +307,7 @@ bundle_verify (ClocheDbusBundle  *bundle,
   wait_for (&call);
   if (!cloche_dbus_bundle_call_verify_finish (bundle, call.result, &error))
     return clochectl_fail ("the bundle does not verify", error);
-  g_print ("Every file of the bundle at %s matches its sha256\n",
+  g_print (_("Every file of the bundle at %s matches its sha256\n"),
            cloche_dbus_bundle_get_location (bundle));
   return EXIT_SUCCESS;
 }
@@ -327,7 +329,7 @@ bundle_relocate (ClocheDbusBundle  *bundle,
   wait_for (&call);
   if (!cloche_dbus_bundle_call_relocate_finish (bundle, call.result, &error))
     return clochectl_fail ("cannot move the bundle", error);
-  g_print ("The bundle is now at %s\n", target);
+  g_print (_("The bundle is now at %s\n"), target);
   return EXIT_SUCCESS;
 }
 
@@ -390,6 +392,6 @@ clochectl_bundle (ClocheDbusDaemon  *daemon,
         return clochectl_fail ("cannot reach the Cloche service", error);
       return subcommands[i].func (bundle, argc - 1, argv + 1);
     }
-  g_printerr ("clochectl: unknown bundle command \"%s\"\n", argv[1]);
+  g_printerr (_("clochectl: unknown bundle command \"%s\"\n"), argv[1]);
   return clochectl_usage ();
 }

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -65,7 +67,7 @@ check_deny (const char              *canonical,
       if (hit)
         {
           g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                       "%s cannot be mounted: the deny rule \"%s\" covers %s",
+                       _("%s cannot be mounted: the deny rule \"%s\" covers %s"),
                        canonical, rules->deny[i], denied);
           return FALSE;
         }
@@ -82,20 +84,20 @@ canonicalize (const char  *path,
   if (!g_path_is_absolute (path))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: give an absolute path", path);
+                   _("%s cannot be mounted: give an absolute path"), path);
       return NULL;
     }
   resolved = realpath (path, NULL);
   if (resolved == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: %s", path, g_strerror (errno));
+                   _("%s cannot be mounted: %s"), path, g_strerror (errno));
       return NULL;
     }
   if (!g_file_test (resolved, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: it is not a folder", path);
+                   _("%s cannot be mounted: it is not a folder"), path);
       free (resolved);
       return NULL;
     }
@@ -133,8 +135,8 @@ cloche_mount_check (const char              *path,
   if (!rules->allow_outside_home && !is_within (canonical, home))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: it is outside your home folder %s, and the "
-                   "policy does not allow folders outside home", canonical, home);
+                   _("%s cannot be mounted: it is outside your home folder %s, and the "
+                   "policy does not allow folders outside home"), canonical, home);
       return NULL;
     }
   return g_steal_pointer (&canonical);
