@@ -37,7 +37,7 @@
 #include <glib/gstdio.h>
 
 #include "cloche-error.h"
-#include "cloche-folder-share.h"
+#include "cloche-folder-share-private.h"
 
 #define VIRTIOFSD_FD     3
 #define START_TIMEOUT_S  10
@@ -259,9 +259,17 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static GStrv
-build_command (ClocheFolderShare  *self,
-               GError            **error)
+/*
+ * cloche_folder_share_build_command:
+ * @flatpak: whether we run inside Flatpak's sandbox (/.flatpak-info)
+ *
+ * The virtiofsd command line for @self, after the checks that can say more
+ * than virtiofsd would. Apart so that tests see both ways.
+ */
+GStrv
+cloche_folder_share_build_command (ClocheFolderShare  *self,
+                                   gboolean            flatpak,
+                                   GError            **error)
 {
   g_autofree char *virtiofsd = NULL;
   g_autofree char *unshare = NULL;
@@ -270,12 +278,12 @@ build_command (ClocheFolderShare  *self,
       || !check_access (self->host_path, self->readonly, error))
     return NULL;
   if ((virtiofsd = find_virtiofsd (error)) == NULL
-      || (!in_flatpak () && (unshare = find_unshare (error)) == NULL))
+      || (!flatpak && (unshare = find_unshare (error)) == NULL))
     {
       g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
       return NULL;
     }
-  if (in_flatpak ())
+  if (flatpak)
     return build_flatpak_argv (self, virtiofsd);
   return build_argv (self, unshare, virtiofsd);
 }
@@ -288,7 +296,7 @@ spawn_virtiofsd (ClocheFolderShare  *self,
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSubprocessLauncher) launcher = NULL;
 
-  if ((argv = build_command (self, error)) == NULL)
+  if ((argv = cloche_folder_share_build_command (self, in_flatpak (), error)) == NULL)
     return FALSE;
   if ((socket = listen_on (self->socket_path, error)) == NULL)
     {
