@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdlib.h>
 
 #include "clochectl.h"
@@ -24,7 +26,7 @@ parse_mount (const char       *spec,
     }
   else if (strrchr (path, ':') != NULL && strchr (strrchr (path, ':'), '/') == NULL)
     {
-      g_printerr ("clochectl: --mount %s: the mode must be :ro or :rw\n", spec);
+      g_printerr (_("clochectl: --mount %s: the mode must be :ro or :rw\n"), spec);
       return FALSE;
     }
   absolute = g_canonicalize_filename (path, NULL);

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -320,7 +322,7 @@ pack (const char  *dir,
     return FALSE;
   if (!g_spawn_check_wait_status (status, NULL))
     {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, "tar failed: %s", g_strstrip (err));
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, _("tar failed: %s"), g_strstrip (err));
       return FALSE;
     }
   return TRUE;
@@ -399,6 +401,6 @@ clochectl_support_report (int    argc,
     }
   remove_tree (tmp);
   g_free (report.dir);
-  g_print ("Wrote %s\n", output);
+  g_print (_("Wrote %s\n"), output);
   return EXIT_SUCCESS;
 }

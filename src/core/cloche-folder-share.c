@@ -24,6 +24,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -94,7 +96,7 @@ check_folder (const char  *path,
   if (!g_path_is_absolute (path))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "Cannot share the folder %s: give its absolute path", path);
+                   _("Cannot share the folder %s: give its absolute path"), path);
       return FALSE;
     }
   if (g_stat (path, &st) != 0)
@@ -110,7 +112,7 @@ check_folder (const char  *path,
   if (!S_ISDIR (st.st_mode))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND,
-                   "Cannot share %s: it is not a folder", path);
+                   _("Cannot share %s: it is not a folder"), path);
       return FALSE;
     }
   return TRUE;
@@ -126,8 +128,9 @@ check_access (const char  *path,
   if (g_access (path, readonly ? R_OK | X_OK : R_OK | W_OK | X_OK) == 0)
     return TRUE;
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-               "Cannot share the folder %s: you may not %s it", path,
-               readonly ? "read" : "read and write");
+               readonly ? _("Cannot share the folder %s: you may not read it")
+                        : _("Cannot share the folder %s: you may not read and write it"),
+               path);
   return FALSE;
 }
 
@@ -151,8 +154,8 @@ find_virtiofsd (GError **error)
     if (candidates[i] != NULL && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
       return g_strdup (candidates[i]);
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VIRTIOFSD_MISSING,
-               "virtiofsd is not installed (looked for /usr/lib/qemu/virtiofsd): "
-               "install qemu-system-common (on Debian: apt install qemu-system-common)");
+               _("virtiofsd is not installed (looked for /usr/lib/qemu/virtiofsd): "
+               "install qemu-system-common (on Debian: apt install qemu-system-common)"));
   return NULL;
 }
 
@@ -163,8 +166,8 @@ find_unshare (GError **error)
 
   if (unshare == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                 "unshare, which runs virtiofsd in namespaces of its own, is not in PATH: "
-                 "install util-linux");
+                 _("unshare, which runs virtiofsd in namespaces of its own, is not in PATH: "
+                 "install util-linux"));
   return unshare;
 }
 
@@ -233,7 +236,7 @@ listen_on (const char  *path,
   if (strlen (path) >= sizeof ((struct sockaddr_un *) NULL)->sun_path)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
-                   "the socket path %s is too long for a unix socket", path);
+                   _("the socket path %s is too long for a unix socket"), path);
       return NULL;
     }
   /* One left by a daemon that was killed would make bind() fail. */
@@ -280,7 +283,7 @@ cloche_folder_share_build_command (ClocheFolderShare  *self,
   if ((virtiofsd = find_virtiofsd (error)) == NULL
       || (!flatpak && (unshare = find_unshare (error)) == NULL))
     {
-      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
       return NULL;
     }
   if (flatpak)
@@ -300,7 +303,7 @@ spawn_virtiofsd (ClocheFolderShare  *self,
     return FALSE;
   if ((socket = listen_on (self->socket_path, error)) == NULL)
     {
-      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
       return FALSE;
     }
 
@@ -315,7 +318,7 @@ spawn_virtiofsd (ClocheFolderShare  *self,
   if (self->process == NULL)
     {
       g_unlink (self->socket_path);
-      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
       return FALSE;
     }
   self->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (self->process));
@@ -388,7 +391,7 @@ describe_failure (ClocheFolderShare *self)
   else
     why = describe_exit (self);
   return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                      "Cannot share the folder %s: %s", self->host_path, why);
+                      _("Cannot share the folder %s: %s"), self->host_path, why);
 }
 
 static void
@@ -423,8 +426,8 @@ on_start_timeout (gpointer user_data)
   self->start_timer = 0;
   signal_group (self, SIGKILL);
   complete_start (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                                     "Cannot share the folder %s: virtiofsd was not ready "
-                                     "within %d s (%s)", self->host_path, START_TIMEOUT_S,
+                                     _("Cannot share the folder %s: virtiofsd was not ready "
+                                     "within %d s (%s)"), self->host_path, START_TIMEOUT_S,
                                      tail));
   return G_SOURCE_REMOVE;
 }
