@@ -103,7 +103,7 @@ print_newest (ClocheDbusMonitor *monitor,
   if (n == 0)
     {
       g_printerr (_("clochectl: no samples: the monitor samples only while the VM runs, "
-                  "and it has not run since the service started\n"));
+                    "and it has not run since the service started\n"));
       return EXIT_FAILURE;
     }
   newest = g_variant_get_child_value (samples, n - 1);

@@ -18,9 +18,9 @@ static int
 policy_usage (void)
 {
   g_printerr (_("Usage:\n"
-              "  clochectl policy show [--effective] [--json]\n"
-              "  clochectl policy validate [--admin] [--json] FILE\n"
-              "  clochectl policy reload\n"));
+                "  clochectl policy show [--effective] [--json]\n"
+                "  clochectl policy validate [--admin] [--json] FILE\n"
+                "  clochectl policy reload\n"));
   return 2;
 }
 
@@ -54,7 +54,7 @@ connect_policy (void)
   if (owner == NULL || cloche_dbus_policy_get_effective (policy) == NULL)
     {
       g_printerr (_("clochectl: the Cloche service (%s) is not running and could not be "
-                  "started, or is too old to serve io.github.cloche.Policy\n"), DAEMON_BUS_NAME);
+                    "started, or is too old to serve io.github.cloche.Policy\n"), DAEMON_BUS_NAME);
       return NULL;
     }
   return g_steal_pointer (&policy);

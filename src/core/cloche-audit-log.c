@@ -393,7 +393,7 @@ cloche_audit_log_open (ClocheAuditLog  *self,
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
                    _("Cannot open the audit log's lock file %s: %s; check the "
-                   "folder's permissions"), self->lock_path, g_strerror (errno));
+                     "folder's permissions"), self->lock_path, g_strerror (errno));
       return FALSE;
     }
   self->writer = g_thread_new ("cloche-audit", writer_main, self);

@@ -237,7 +237,8 @@ read_status (GInputStream  *input,
   if (line == NULL)
     {
       if (error != NULL && *error == NULL)
-        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, _("the collector closed without answering"));
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
+                     _("the collector closed without answering"));
       return FALSE;
     }
   if (sscanf (line, "HTTP/%*d.%*d %u", &code) != 1 || code < 200 || code >= 300)
@@ -334,7 +335,7 @@ cloche_audit_otlp_new (const char  *endpoint,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                    _("\"%s\" is not an OTLP/HTTP endpoint: give one as "
-                   "http://HOST:PORT/v1/logs (plain http, e.g. a local collector)"), endpoint);
+                     "http://HOST:PORT/v1/logs (plain http, e.g. a local collector)"), endpoint);
       return NULL;
     }
   self = g_object_new (CLOCHE_TYPE_AUDIT_OTLP, NULL);

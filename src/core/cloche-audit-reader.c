@@ -97,7 +97,7 @@ cloche_audit_parse_since (const char  *text,
       }
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                _("\"%s\" is not a time: give one as 2024-05-01T09:00:00Z (RFC 3339, "
-               "with a time zone) or an age such as 30s, 10m, 2h or 7d"), text);
+                 "with a time zone) or an age such as 30s, 10m, 2h or 7d"), text);
   return FALSE;
 }
 

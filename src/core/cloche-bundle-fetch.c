@@ -45,7 +45,7 @@ _cloche_bundle_write_all (int          fd,
           if (saved == ENOSPC || saved == EDQUOT)
             g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_NO_SPACE,
                          _("The disk is full: cannot write %s (%s); free some space or "
-                         "choose another location"), where, g_strerror (saved));
+                           "choose another location"), where, g_strerror (saved));
           else
             g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                          _("Cannot write %s: %s"), where, g_strerror (saved));

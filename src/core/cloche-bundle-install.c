@@ -78,7 +78,7 @@ _cloche_bundle_check_space (const char  *target,
   have = g_format_size (available);
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_NO_SPACE,
                _("Not enough space for the bundle at %s: it needs %s, the disk has %s free; "
-               "free some space or choose another location"), target, need, have);
+                 "free some space or choose another location"), target, need, have);
   return FALSE;
 }
 
@@ -186,7 +186,7 @@ read_source (Source        *source,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                    _("No bundle at %s: give a bundle folder, its manifest.json, or the "
-                   "http(s) URL of a manifest"), location);
+                     "http(s) URL of a manifest"), location);
       return FALSE;
     }
   source->base = g_steal_pointer (&dir);

@@ -634,7 +634,7 @@ check_not_installed_elsewhere (ClocheBundleManager  *self,
     return TRUE;
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                _("A bundle is installed at %s already: remove it, or move it with "
-               "\"clochectl bundle relocate %s\", instead of installing a second one"),
+                 "\"clochectl bundle relocate %s\", instead of installing a second one"),
                self->location, target);
   return FALSE;
 }

@@ -127,8 +127,8 @@ read_manifest (const char  *dir,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
                    _("The sandbox bundle is missing: nothing is installed at %s. Install "
-                   "it with \"clochectl bundle install SOURCE\" (a bundle folder, its "
-                   "manifest.json or an http(s) URL of one) or from the app's Bundle page"),
+                     "it with \"clochectl bundle install SOURCE\" (a bundle folder, its "
+                     "manifest.json or an http(s) URL of one) or from the app's Bundle page"),
                    dir);
       return NULL;
     }

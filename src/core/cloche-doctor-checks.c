@@ -111,24 +111,24 @@ check_kvm (const ClocheDoctorContext *context,
   if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                  _("This computer is itself a virtual machine: have nested virtualization turned "
-                 "on in the host that runs it (or ask its provider), then restart it."),
+                   "on in the host that runs it (or ask its provider), then restart it."),
                  _("No KVM device: this machine is a virtual machine without nested "
-                 "virtualization; %s"), _(TCG_COST));
+                   "virtualization; %s"), _(TCG_COST));
   else if (code == CLOCHE_ERROR_KVM_MISSING)
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                  _("Turn on hardware virtualization (Intel VT-x or AMD-V, sometimes called SVM) "
-                 "in the computer's firmware settings, then restart."),
+                   "in the computer's firmware settings, then restart."),
                  _("No KVM device (%s); %s"),
                  context->kvm_device != NULL ? context->kvm_device : "/dev/kvm", _(TCG_COST));
   else if (code == CLOCHE_ERROR_KVM_DENIED)
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                  _("Add your user to the group that owns the KVM device (usually: "
-                 "sudo usermod -aG kvm $USER), then log out and in again."),
+                   "sudo usermod -aG kvm $USER), then log out and in again."),
                  "%s", reason);
   else
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                  _("Turn on hardware virtualization in the firmware settings, or quit the other "
-                 "hypervisor (VirtualBox, VMware) that holds it."),
+                   "hypervisor (VirtualBox, VMware) that holds it."),
                  "%s", reason);
 }
 
@@ -206,7 +206,7 @@ check_qemu (const ClocheDoctorContext *context,
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_TOO_OLD,
                  _("Install QEMU 7.2 or newer (Debian 12 and Ubuntu 23.04 have it)."),
                  _("%s is %s; Cloche needs 7.2 or newer (hot-plugged virtiofs folders, "
-                 "free page reporting)"), qemu, version + strlen ("version "));
+                   "free page reporting)"), qemu, version + strlen ("version "));
   else
     set_ok (result, "%s, %s", qemu, version);
 }
@@ -267,7 +267,7 @@ check_qemu_devices (const ClocheDoctorContext *context,
   joined = g_strjoinv (", ", list);
   set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_DEVICE_MISSING,
                _("Install the full QEMU for PCs (on Debian: sudo apt install qemu-system-x86); "
-               "a QEMU built with fewer devices cannot run the sandbox."),
+                 "a QEMU built with fewer devices cannot run the sandbox."),
                _("%s lacks what the sandbox needs: %s"), qemu, joined);
 }
 
@@ -364,7 +364,7 @@ check_bundle (const ClocheDoctorContext *context,
     {
       set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_MISSING,
                    _("Install the sandbox bundle (Install sandbox in the app, or build one with "
-                   "tools/build-bundle), or point the service at it with --bundle."),
+                     "tools/build-bundle), or point the service at it with --bundle."),
                    _("No sandbox bundle at %s (no manifest.json)"), context->bundle_path);
       return;
     }
@@ -429,7 +429,7 @@ check_disk (const ClocheDoctorContext *context,
                                                         : CLOCHE_DOCTOR_WARNING,
                CLOCHE_ERROR_DISK_LOW,
                _("Free space on that disk: clean up stale sessions (clochectl cleanup), empty "
-               "the trash, or remove large files you no longer need."),
+                 "the trash, or remove large files you no longer need."),
                _("Only %s free at %s, below the %s that sessions and the VM's files need"),
                free_text, dir, need_text);
 }
@@ -455,7 +455,7 @@ check_stale_sessions (const ClocheDoctorContext *context,
   size = g_format_size_full (context->stale_bytes, G_FORMAT_SIZE_IEC_UNITS);
   set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_STALE_SESSIONS,
                _("Clean them up: Clean up on the Sessions page, or clochectl cleanup. "
-               "Pin a session to keep it."),
+                 "Pin a session to keep it."),
                g_dngettext (GETTEXT_PACKAGE, "%u stale session takes %s",
                             "%u stale sessions take %s", context->stale_count),
                context->stale_count, size);
@@ -488,20 +488,20 @@ check_agent (const ClocheDoctorContext *context,
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_TIMEOUT,
                  _("The bundle's guest does not start qemu-guest-agent: reinstall the bundle. "
-                 "If the console shows the guest still booting, the host is too slow for the "
-                 "agent timeout: raise it (cloche-daemon --agent-timeout)."),
+                   "If the console shows the guest still booting, the host is too slow for the "
+                   "agent timeout: raise it (cloche-daemon --agent-timeout)."),
                  _("The guest agent did not answer when the VM last booted%s"), console);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL))
     /* The error quotes what came instead of JSON; its message is the finding. */
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_PROTOCOL,
                  _("Something other than qemu-guest-agent writes to the agent port "
-                 "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
-                 "the guest's init starts on that port."),
+                   "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
+                   "the guest's init starts on that port."),
                  "%s", error->message);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_CRASHED,
                  _("Look at the console lines below for the cause (a kernel panic, out of "
-                 "memory); reinstall the bundle if the kernel cannot boot."),
+                   "memory); reinstall the bundle if the kernel cannot boot."),
                  _("The VM crashed: %s"), error->message);
   else
     set_ok (result, _("Not checked yet: the VM has not booted since the service started"));
@@ -540,8 +540,8 @@ check_mounts (const ClocheDoctorContext *context,
   result->details = g_strdupv (list);
   set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_MOUNT_MISSING,
                _("The folder was moved or deleted on the host while a session had it mounted: "
-               "put it back, or close the session and open a new one with the folder's new "
-               "place."),
+                 "put it back, or close the session and open a new one with the folder's new "
+                 "place."),
                g_dngettext (GETTEXT_PACKAGE, "Mounted folder no longer there: %s",
                             "Mounted folders no longer there: %s", g_strv_length (list)),
                joined);
@@ -572,19 +572,19 @@ check_egress (const ClocheDoctorContext *context,
   else if (context->egress_relay == NULL || context->egress_socket == NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
                  _("The service could not start its egress proxy or find cloche-egress-relay "
-                 "(its log says which): reinstall Cloche, or make $XDG_RUNTIME_DIR writable, "
-                 "then restart the service."),
+                   "(its log says which): reinstall Cloche, or make $XDG_RUNTIME_DIR writable, "
+                   "then restart the service."),
                  _("The sandbox has no way out: its egress proxy is not running, so every "
-                 "download in the VM fails"));
+                   "download in the VM fails"));
   else if (!g_file_test (context->egress_relay, G_FILE_TEST_IS_EXECUTABLE))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
                  _("Reinstall Cloche: the relay is part of it."),
                  _("The egress relay %s is missing: QEMU cannot hand the guest's connections "
-                 "to the proxy"), context->egress_relay);
+                   "to the proxy"), context->egress_relay);
   else if (!socket_answers (context->egress_socket, &error))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
                  _("Restart the Cloche service (clochectl vm stop, then quit and reopen Cloche); "
-                 "if it stays, send a support report (clochectl support-report)."),
+                   "if it stays, send a support report (clochectl support-report)."),
                  _("The egress proxy does not answer on %s: %s"), context->egress_socket,
                  error->message);
   else
@@ -609,7 +609,7 @@ check_policy (const ClocheDoctorContext *context,
   result->details = g_strdupv (lines);
   set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_POLICY_INVALID,
                _("Correct the file at the line and column shown (clochectl policy validate FILE "
-               "checks it); it is read again as soon as it is saved."),
+                 "checks it); it is read again as soon as it is saved."),
                _("A policy file was refused, so its last good version stays in force: %s"),
                lines[0]);
 }

@@ -140,7 +140,8 @@ bind_socket (ClocheEgressProxy  *self,
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("Cannot create %s for the egress proxy's socket: %s"), dir, g_strerror (errno));
+                   _("Cannot create %s for the egress proxy's socket: %s"), dir,
+                   g_strerror (errno));
       return FALSE;
     }
   /* A socket file left by a daemon that died is in the way of bind(). */

@@ -177,7 +177,7 @@ parse_rule (Rule        *rule,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
                    _("“%s” is not a rule: write a host name, “*.domain” or “*”, "
-                   "optionally followed by “:port”"), text);
+                     "optionally followed by “:port”"), text);
       return FALSE;
     }
   return TRUE;

@@ -155,7 +155,7 @@ find_virtiofsd (GError **error)
       return g_strdup (candidates[i]);
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VIRTIOFSD_MISSING,
                _("virtiofsd is not installed (looked for /usr/lib/qemu/virtiofsd): "
-               "install qemu-system-common (on Debian: apt install qemu-system-common)"));
+                 "install qemu-system-common (on Debian: apt install qemu-system-common)"));
   return NULL;
 }
 
@@ -167,7 +167,7 @@ find_unshare (GError **error)
   if (unshare == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
                  _("unshare, which runs virtiofsd in namespaces of its own, is not in PATH: "
-                 "install util-linux"));
+                   "install util-linux"));
   return unshare;
 }
 
@@ -427,7 +427,7 @@ on_start_timeout (gpointer user_data)
   signal_group (self, SIGKILL);
   complete_start (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
                                      _("Cannot share the folder %s: virtiofsd was not ready "
-                                     "within %d s (%s)"), self->host_path, START_TIMEOUT_S,
+                                       "within %d s (%s)"), self->host_path, START_TIMEOUT_S,
                                      tail));
   return G_SOURCE_REMOVE;
 }

@@ -181,7 +181,7 @@ cloche_mount_check (const char              *path,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                    _("%s cannot be mounted: it is outside your home folder %s, and the "
-                   "policy does not allow folders outside home"), judged, home);
+                     "policy does not allow folders outside home"), judged, home);
       return NULL;
     }
   return g_steal_pointer (&canonical);

@@ -437,7 +437,7 @@ build_command (ClocheVm  *self,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QEMU_MISSING,
                    _("qemu-system-x86_64 is not installed or not in PATH: "
-                   "install QEMU (on Debian: apt install qemu-system-x86)"));
+                     "install QEMU (on Debian: apt install qemu-system-x86)"));
       return NULL;
     }
   if (g_mkdir_with_parents (self->run_dir, 0700) != 0)

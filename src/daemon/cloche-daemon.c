@@ -73,7 +73,7 @@ on_name_lost (GDBusConnection *connection,
     g_printerr (_("cloche-daemon: cannot connect to the session bus\n"));
   else
     g_printerr (_("cloche-daemon: %s is owned by another process "
-                "(another cloche-daemon is running; use --replace to take over)\n"), name);
+                  "(another cloche-daemon is running; use --replace to take over)\n"), name);
   daemon->exit_status = EXIT_FAILURE;
   g_main_loop_quit (daemon->loop);
 }
@@ -218,7 +218,7 @@ start_egress (ClocheEgressProxy *proxy,
   if (!g_file_test (relay, G_FILE_TEST_IS_EXECUTABLE))
     {
       g_printerr (_("cloche-daemon: %s is missing: the VM will have no network "
-                  "(reinstall Cloche, or set CLOCHE_EGRESS_RELAY)\n"), relay);
+                    "(reinstall Cloche, or set CLOCHE_EGRESS_RELAY)\n"), relay);
       return;
     }
   if (!cloche_egress_proxy_listen (proxy, socket_path, &error))
