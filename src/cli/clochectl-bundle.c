@@ -219,7 +219,7 @@ bundle_info (ClocheDbusBundle  *bundle,
   if (!clochectl_parse_options (&argc, &argv, entries, "- show the sandbox bundle"))
     return 2;
   if (!cloche_dbus_bundle_call_info_sync (bundle, &info, NULL, &error))
-    return clochectl_fail ("cannot read the bundle", error);
+    return clochectl_fail (_("cannot read the bundle"), error);
   if (json)
     {
       g_autoptr(JsonNode) root = json_gvariant_serialize (info);
@@ -279,13 +279,13 @@ bundle_install (ClocheDbusBundle  *bundle,
   if (location != NULL)
     absolute_location = g_canonicalize_filename (location, NULL);
   if (!show_inspection (bundle, source, absolute_location ? absolute_location : "", &error))
-    return clochectl_fail ("cannot install the bundle", error);
+    return clochectl_fail (_("cannot install the bundle"), error);
   call_init (&call, bundle);
   cloche_dbus_bundle_call_install (bundle, source, absolute_location ? absolute_location : "",
                                    NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_install_finish (bundle, call.result, &error))
-    return clochectl_fail ("cannot install the bundle", error);
+    return clochectl_fail (_("cannot install the bundle"), error);
   g_print (_("Installed and verified: %s\n"), cloche_dbus_bundle_get_location (bundle));
   return EXIT_SUCCESS;
 }
@@ -306,7 +306,7 @@ bundle_verify (ClocheDbusBundle  *bundle,
   cloche_dbus_bundle_call_verify (bundle, NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_verify_finish (bundle, call.result, &error))
-    return clochectl_fail ("the bundle does not verify", error);
+    return clochectl_fail (_("the bundle does not verify"), error);
   g_print (_("Every file of the bundle at %s matches its sha256\n"),
            cloche_dbus_bundle_get_location (bundle));
   return EXIT_SUCCESS;
@@ -328,7 +328,7 @@ bundle_relocate (ClocheDbusBundle  *bundle,
   cloche_dbus_bundle_call_relocate (bundle, target, NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_relocate_finish (bundle, call.result, &error))
-    return clochectl_fail ("cannot move the bundle", error);
+    return clochectl_fail (_("cannot move the bundle"), error);
   g_print (_("The bundle is now at %s\n"), target);
   return EXIT_SUCCESS;
 }
@@ -356,7 +356,7 @@ bundle_remove (ClocheDbusBundle  *bundle,
   cloche_dbus_bundle_call_remove (bundle, force, NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_remove_finish (bundle, &freed, call.result, &error))
-    return clochectl_fail ("cannot remove the bundle", error);
+    return clochectl_fail (_("cannot remove the bundle"), error);
   freed_text = g_format_size (freed);
   g_print ("Removed the bundle: freed %s (%" G_GUINT64_FORMAT " bytes). Sessions were kept.\n",
            freed_text, freed);
@@ -389,7 +389,7 @@ clochectl_bundle (ClocheDbusDaemon  *daemon,
         continue;
       bundle = connect_bundle (daemon, &error);
       if (bundle == NULL)
-        return clochectl_fail ("cannot reach the Cloche service", error);
+        return clochectl_fail (_("cannot reach the Cloche service"), error);
       return subcommands[i].func (bundle, argc - 1, argv + 1);
     }
   g_printerr (_("clochectl: unknown bundle command \"%s\"\n"), argv[1]);

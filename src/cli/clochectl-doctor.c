@@ -111,7 +111,7 @@ clochectl_doctor (int    argc,
     }
   if (results == NULL)
     {
-      clochectl_fail ("cannot run the checks in the Cloche service", error);
+      clochectl_fail (_("cannot run the checks in the Cloche service"), error);
       return 2;
     }
   return print_results (results, json);

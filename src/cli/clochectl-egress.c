@@ -192,7 +192,7 @@ egress_log (ClocheDbusEgress *egress,
       g_signal_connect (egress, "notify::g-name-owner", G_CALLBACK (on_owner_changed), &follow);
     }
   if (!print_kept (egress, json, printed, &error))
-    return clochectl_fail ("cannot read the egress decisions", error);
+    return clochectl_fail (_("cannot read the egress decisions"), error);
   if (!follow_on)
     return EXIT_SUCCESS;
   g_main_loop_run (follow.loop);
@@ -302,7 +302,7 @@ clochectl_egress (ClocheDbusDaemon  *daemon,
     return clochectl_usage ();
   egress = connect_egress (daemon, &error);
   if (egress == NULL)
-    return clochectl_fail ("cannot reach the egress proxy", error);
+    return clochectl_fail (_("cannot reach the egress proxy"), error);
   if (g_str_equal (argv[1], "status"))
     return egress_status (egress, json);
   return egress_log (egress, json, follow);

@@ -98,7 +98,7 @@ print_newest (ClocheDbusMonitor *monitor,
   gsize n;
 
   if (!cloche_dbus_monitor_call_get_samples_sync (monitor, 0, &samples, NULL, &error))
-    return clochectl_fail ("cannot read the samples", error);
+    return clochectl_fail (_("cannot read the samples"), error);
   n = g_variant_n_children (samples);
   if (n == 0)
     {
@@ -171,7 +171,7 @@ clochectl_monitor (ClocheDbusDaemon  *daemon,
                                                 DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
                                                 NULL, &error);
   if (monitor == NULL)
-    return clochectl_fail ("cannot reach the Cloche service", error);
+    return clochectl_fail (_("cannot reach the Cloche service"), error);
   owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (daemon));
   if (owner == NULL)
     {

@@ -47,7 +47,7 @@ connect_policy (void)
                                                       NULL, &error);
   if (policy == NULL)
     {
-      clochectl_fail ("cannot reach the Cloche service", error);
+      clochectl_fail (_("cannot reach the Cloche service"), error);
       return NULL;
     }
   owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (policy));
@@ -230,7 +230,7 @@ policy_reload (int    argc,
   if (policy == NULL)
     return EXIT_FAILURE;
   if (!cloche_dbus_policy_call_reload_sync (policy, NULL, &error))
-    return clochectl_fail ("the policy was refused; the last good one stays in force", error);
+    return clochectl_fail (_("the policy was refused; the last good one stays in force"), error);
   return EXIT_SUCCESS;
 }
 

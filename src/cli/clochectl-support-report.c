@@ -382,7 +382,7 @@ clochectl_support_report (int    argc,
   output = absolute_output (argv[1]);
   tmp = g_dir_make_tmp ("cloche-report-XXXXXX", &error);
   if (tmp == NULL)
-    return clochectl_fail ("cannot make a folder for the report", error);
+    return clochectl_fail (_("cannot make a folder for the report"), error);
   stamp = g_date_time_format (now, "cloche-support-%Y%m%d-%H%M%S");
   report.dir = g_build_filename (tmp, stamp, NULL);
   g_mkdir (report.dir, 0700);
@@ -397,7 +397,7 @@ clochectl_support_report (int    argc,
   if (!pack (report.dir, output, &error))
     {
       remove_tree (tmp);
-      return clochectl_fail ("cannot write the report", error);
+      return clochectl_fail (_("cannot write the report"), error);
     }
   remove_tree (tmp);
   g_free (report.dir);

@@ -139,7 +139,7 @@ main (int   argc,
         continue;
       daemon = connect_daemon (&error);
       if (daemon == NULL)
-        return clochectl_fail ("cannot reach the Cloche service", error);
+        return clochectl_fail (_("cannot reach the Cloche service"), error);
       return commands[i].func (daemon, argc - 1, argv + 1);
     }
   g_printerr (_("clochectl: unknown command \"%s\"\n"), argv[1]);
