@@ -9,7 +9,7 @@ cd "$top" || exit 1
 
 listed=$(grep -v '^#' po/POTFILES.in | sed '/^$/d' | sort)
 wanted=$( {
-  grep -lE '(^|[^A-Za-z0-9_])(N?_|C_|g_dngettext|ngettext) ?\(' src/app/*.c src/cli/*.c 2>/dev/null
+  grep -lE '(^|[^A-Za-z0-9_])(N?_|C_|g_dngettext|ngettext) ?\(' src/app/*.c src/cli/*.c src/core/*.c src/daemon/*.c 2>/dev/null
   grep -l 'translatable="yes"' ui/*.ui ui/*/*.ui 2>/dev/null
   ls data/*.desktop.in data/*.metainfo.xml.in data/*.gschema.xml 2>/dev/null \
     | xargs grep -lE '^(Name|Comment|GenericName|Keywords)=|<(summary|p|li|caption|name)>|<summary>' 2>/dev/null

@@ -6,6 +6,8 @@
  * its own runtime folder, and a proxy to it. For the tests that boot a VM.
  */
 
+#include "config.h"   /* DAEMON_BUS_NAME, DAEMON_OBJECT_PATH: the one spelling */
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -155,7 +157,7 @@ cloche_test_daemon_start_on_bus (GTestDBus          *bus,
 
   daemon->proxy = cloche_dbus_daemon_proxy_new_for_bus_sync (
     G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
   if (daemon->owns_bus)

@@ -160,7 +160,7 @@ start_daemon (const char *location)
   g_assert_no_error (error);
   daemon->proxy = cloche_dbus_daemon_proxy_new_for_bus_sync (
     G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
   cloche_test_daemon_wait_name (daemon);
@@ -197,7 +197,7 @@ fixture_set_up (Fixture       *fixture,
   fixture->daemon = start_daemon (fixture->location);
   fixture->bundle = cloche_dbus_bundle_proxy_new_sync (
     g_dbus_proxy_get_connection (G_DBUS_PROXY (fixture->daemon->proxy)),
-    G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, "io.github.cloche.Daemon", "/io/github/cloche/Daemon",
+    G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
     NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (fixture->bundle), 300 * 1000);

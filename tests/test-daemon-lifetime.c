@@ -149,7 +149,7 @@ activate (Fixture *fixture)
 
   reply = g_dbus_connection_call_sync (fixture->connection, DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
                                        "org.freedesktop.DBus.Properties", "Get",
-                                       g_variant_new ("(ss)", "io.github.cloche.Daemon", "State"),
+                                       g_variant_new ("(ss)", DAEMON_INTERFACE, "State"),
                                        NULL, G_DBUS_CALL_FLAGS_NONE, 30 * 1000, NULL, &error);
   g_assert_no_error (error);
   wait_running (fixture, TRUE, 10);

@@ -379,7 +379,7 @@ main (int   argc,
   daemon_ = cloche_test_daemon_start ((const char *[]) { "--egress-allow", allow, NULL });
   egress = cloche_dbus_egress_proxy_new_sync (
     g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon_->proxy)), G_DBUS_PROXY_FLAGS_NONE,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   signalled = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   g_signal_connect (egress, "decision", G_CALLBACK (on_decision), NULL);

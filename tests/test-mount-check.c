@@ -3,6 +3,7 @@
 
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cloche-error.h"
@@ -152,10 +153,70 @@ test_bad_paths (Fixture       *fixture,
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
 }
 
+/* A folder picked through the document portal (Flatpak): the portal's FUSE
+ * path, with the host path in the extended attribute the portal sets. */
+static char *
+portal_folder (const char *host_path)
+{
+  g_autofree char *folder = g_build_filename (g_get_user_runtime_dir (), "doc", "a1b2c3",
+                                              "Projects", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
+  removexattr (folder, "user.document-portal.host-path");
+  if (host_path != NULL
+      && setxattr (folder, "user.document-portal.host-path", host_path, strlen (host_path), 0)
+         != 0)
+    return NULL;
+  return g_steal_pointer (&folder);
+}
+
+static void
+test_portal_folder (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *inside = g_build_filename (fixture->home, "project", NULL);
+  g_autofree char *ssh = g_build_filename (fixture->home, ".ssh", NULL);
+  g_autofree char *folder = portal_folder (inside);
+  g_autofree char *canonical = NULL;
+  g_autofree char *again = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (folder == NULL)
+    {
+      g_test_skip ("this file system keeps no user extended attributes");
+      return;
+    }
+  /* Outside home as a path, inside it where it really lives: allowed, and
+   * the portal path is what gets mounted. */
+  canonical = cloche_mount_check (folder, &fixture->rules, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (canonical, ==, folder);
+
+  /* ~/.ssh picked through the portal is still ~/.ssh. */
+  again = portal_folder (ssh);
+  g_assert_nonnull (again);
+  g_assert_null (cloche_mount_check (folder, &fixture->rules, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  g_assert_nonnull (strstr (error->message, "\"~/.ssh\""));
+  g_clear_error (&error);
+
+  /* A portal that does not say where the folder is: no rule can be checked. */
+  g_free (portal_folder (NULL));
+  g_assert_null (cloche_mount_check (folder, &fixture->rules, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  g_assert_nonnull (strstr (error->message, "document portal"));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *runtime = g_dir_make_tmp ("cloche-runtime-XXXXXX", NULL);
+  g_autofree char *remove = g_strdup_printf ("rm -rf '%s'", runtime);
+  int status;
+
+  /* The document portal's folders live in the runtime folder. */
+  g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
@@ -166,7 +227,10 @@ main (int   argc,
   ADD ("/mount-check/symlink-resolved", test_symlink_resolved);
   ADD ("/mount-check/outside-home", test_outside_home);
   ADD ("/mount-check/bad-paths", test_bad_paths);
+  ADD ("/mount-check/portal-folder", test_portal_folder);
 #undef ADD
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_assert_cmpint (system (remove), ==, 0);
+  return status;
 }

@@ -47,8 +47,8 @@ doctor_proxy (void)
 
   doctor = cloche_dbus_doctor_proxy_new_for_bus_sync (G_BUS_TYPE_SESSION,
                                                       G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                                      "io.github.cloche.Daemon",
-                                                      "/io/github/cloche/Daemon", NULL, &error);
+                                                      DAEMON_BUS_NAME,
+                                                      DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (doctor), 120 * 1000);
   return doctor;

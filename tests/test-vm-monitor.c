@@ -299,7 +299,7 @@ main (int   argc,
     "--bundle", bundle, "--memory-mib", MEMORY_MIB, "--idle-timeout", "60", NULL });
   monitor = cloche_dbus_monitor_proxy_new_for_bus_sync (
     G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   received = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
   g_signal_connect (monitor, "sample", G_CALLBACK (on_sample), NULL);

@@ -330,8 +330,8 @@ test_client_vanishes (void)
     | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
   g_assert_no_error (error);
   proxy = cloche_dbus_daemon_proxy_new_sync (connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                             "io.github.cloche.Daemon",
-                                             "/io/github/cloche/Daemon", NULL, &error);
+                                             DAEMON_BUS_NAME,
+                                             DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 300 * 1000);
   g_variant_dict_init (&options, NULL);

@@ -5,12 +5,17 @@
  * install one after saying how large it is and where it will go. Every
  * value comes from io.github.cloche.Bundle; the operations run in the
  * daemon and this page follows their Progress.
+ *
+ * The "bundle-location" setting is the folder the user last installed or
+ * moved the bundle to: the next install goes there unless the user picks
+ * another, and the folder chooser opens beside it.
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "cloche-bundle-page.h"
+#include "cloche-settings.h"
 
 /* Operations take minutes; Progress says they are alive. */
 #define CALL_TIMEOUT_MS G_MAXINT
@@ -22,7 +27,9 @@ struct _ClocheBundlePage
   ClocheClient       *client;
   ClocheDbusBundle   *bundle;
   GCancellable       *cancellable;
+  GSettings          *settings;     /* NULL without the schema */
   char               *location;     /* chosen for the next install, or NULL */
+  char               *requested;    /* where the running install/move goes */
 
   GtkRevealer        *message_revealer;
   GtkLabel           *message_label;
@@ -396,6 +403,36 @@ bundle_folder_in (GFile *folder)
   return g_build_filename (path, "cloche-bundle", NULL);
 }
 
+/* The user's last bundle folder, or NULL (the daemon's default). */
+static char *
+remembered_location (ClocheBundlePage *self)
+{
+  g_autofree char *location = NULL;
+
+  if (self->settings != NULL)
+    location = g_settings_get_string (self->settings, "bundle-location");
+  if (location == NULL || location[0] == '\0')
+    return NULL;
+  return g_steal_pointer (&location);
+}
+
+static void
+remember_location (ClocheBundlePage *self,
+                   const char       *location)
+{
+  if (self->settings != NULL && location != NULL && location[0] != '\0')
+    g_settings_set_string (self->settings, "bundle-location", location);
+}
+
+/* Where the next install goes: the folder just chosen, else the last one. */
+static char *
+install_location (ClocheBundlePage *self)
+{
+  if (self->location != NULL)
+    return g_strdup (self->location);
+  return remembered_location (self);
+}
+
 typedef void (*FolderChosen) (ClocheBundlePage *self, GFile *folder);
 
 static void
@@ -423,8 +460,19 @@ choose_folder (ClocheBundlePage *self,
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkFileChooserNative *chooser;
 
+  g_autofree char *remembered = remembered_location (self);
+
   chooser = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                          GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, accept, NULL);
+  /* Beside the remembered bundle folder: it is the one to pick again. */
+  if (remembered != NULL)
+    {
+      g_autoptr(GFile) bundle = g_file_new_for_path (remembered);
+      g_autoptr(GFile) parent = g_file_get_parent (bundle);
+
+      if (parent != NULL)
+        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), parent, NULL);
+    }
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   g_object_set_data_full (G_OBJECT (chooser), "page", g_object_ref (self), g_object_unref);
   g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), chosen);
@@ -440,9 +488,11 @@ on_relocated (GObject      *object,
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GError) error = NULL;
-
   if (cloche_dbus_bundle_call_relocate_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
-    show_message (self, _("The bundle was moved; the old copy is gone."), FALSE);
+    {
+      remember_location (self, self->requested);
+      show_message (self, _("The bundle was moved; the old copy is gone."), FALSE);
+    }
   else
     show_error (self, _("The bundle was not moved"), error);
 }
@@ -454,6 +504,8 @@ relocate_to (ClocheBundlePage *self,
   g_autofree char *target = bundle_folder_in (folder);
 
   show_message (self, NULL, FALSE);
+  g_free (self->requested);
+  self->requested = g_strdup (target);
   cloche_dbus_bundle_call_relocate (self->bundle, target, NULL, on_relocated,
                                     g_object_ref (self));
 }
@@ -492,8 +544,11 @@ on_installed (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (cloche_dbus_bundle_call_install_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
-    show_message (self, _("The sandbox bundle is installed, and every file was checked."),
-                  FALSE);
+    {
+      remember_location (self, self->requested);
+      show_message (self, _("The sandbox bundle is installed, and every file was checked."),
+                    FALSE);
+    }
   else
     show_error (self, _("The bundle was not installed"), error);
 }
@@ -512,15 +567,17 @@ on_install_response (ClocheBundlePage *self,
                      const char       *response)
 {
   g_autofree char *source = source_text (self);
+  g_autofree char *location = install_location (self);
 
   if (g_str_equal (response, "choose"))
     choose_folder (self, _("Install the Bundle In"), _("_Select"), install_into);
   else if (g_str_equal (response, "install"))
     {
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
-      cloche_dbus_bundle_call_install (self->bundle, source,
-                                       self->location != NULL ? self->location : "", NULL,
-                                       on_installed, g_object_ref (self));
+      g_free (self->requested);
+      self->requested = g_strdup (location);
+      cloche_dbus_bundle_call_install (self->bundle, source, location != NULL ? location : "",
+                                       NULL, on_installed, g_object_ref (self));
     }
 }
 
@@ -583,6 +640,7 @@ static void
 inspect (ClocheBundlePage *self)
 {
   g_autofree char *source = source_text (self);
+  g_autofree char *location = install_location (self);
 
   show_message (self, NULL, FALSE);
   if (source[0] == '\0')
@@ -591,9 +649,8 @@ inspect (ClocheBundlePage *self)
                             "address of its manifest.json."), TRUE);
       return;
     }
-  cloche_dbus_bundle_call_inspect (self->bundle, source,
-                                   self->location != NULL ? self->location : "", NULL,
-                                   on_inspected, g_object_ref (self));
+  cloche_dbus_bundle_call_inspect (self->bundle, source, location != NULL ? location : "",
+                                   NULL, on_inspected, g_object_ref (self));
 }
 
 static void
@@ -635,6 +692,8 @@ cloche_bundle_page_dispose (GObject *object)
   g_clear_object (&self->bundle);
   g_clear_object (&self->client);
   g_clear_pointer (&self->location, g_free);
+  g_clear_object (&self->settings);
+  g_clear_pointer (&self->requested, g_free);
 
   G_OBJECT_CLASS (cloche_bundle_page_parent_class)->dispose (object);
 }
@@ -717,4 +776,5 @@ static void
 cloche_bundle_page_init (ClocheBundlePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->settings = cloche_settings_new ();
 }

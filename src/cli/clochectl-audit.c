@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdlib.h>
 
 #include "cloche-audit-reader.h"
@@ -86,7 +88,7 @@ on_follow_tick (gpointer user_data)
 
   if (!cloche_audit_reader_read_new (audit->reader, &error))
     {
-      audit->status = clochectl_fail ("cannot follow the audit log", error);
+      audit->status = clochectl_fail (_("cannot follow the audit log"), error);
       g_main_loop_quit (audit->loop);
       return G_SOURCE_REMOVE;
     }
@@ -139,7 +141,7 @@ clochectl_audit (int    argc,
   reader = cloche_audit_reader_new (dir, &filter, print_event, &audit);
   audit.reader = reader;
   if (!cloche_audit_reader_read_all (reader, &error))
-    return clochectl_fail ("cannot read the audit log", error);
+    return clochectl_fail (_("cannot read the audit log"), error);
   report_damage (reader);
   return follow_flag ? follow (&audit) : EXIT_SUCCESS;
 }

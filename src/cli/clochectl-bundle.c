@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <glib-unix.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -74,7 +76,7 @@ on_interrupt (gpointer user_data)
 {
   Call *call = user_data;
 
-  g_printerr ("\nclochectl: cancelling…\n");
+  g_printerr (_("\nclochectl: cancelling…\n"));
   cloche_dbus_bundle_call_cancel (call->bundle, NULL, NULL, NULL);
   return G_SOURCE_CONTINUE;
 }
@@ -140,7 +142,7 @@ print_file (GVariant *file)
     g_print ("  %-16s %14" G_GUINT64_FORMAT " bytes %14" G_GUINT64_FORMAT " allocated\n",
              path, size, allocated);
   else
-    g_print ("  %-16s missing\n", path);
+    g_print (_("  %-16s missing\n"), path);
 }
 
 static char *
@@ -176,23 +178,23 @@ print_info (GVariant *info)
   allocated_text = g_format_size (allocated);
   verified_text = format_verified (verified);
 
-  g_print ("Installed:     %s\n", installed ? "yes" : "no");
-  g_print ("Location:      %s\n", location);
+  g_print (_("Installed:     %s\n"), installed ? "yes" : "no");
+  g_print (_("Location:      %s\n"), location);
   if (partial > 0)
     g_print ("Partial:       %" G_GUINT64_FORMAT " bytes of an interrupted download "
              "(install again to resume)\n", partial);
   if (!installed)
     {
-      g_print ("Install one with: clochectl bundle install SOURCE [--location DIR]\n");
+      g_print (_("Install one with: clochectl bundle install SOURCE [--location DIR]\n"));
       return;
     }
-  g_print ("Name:          %s\nVersion:       %s\n", name, version);
+  g_print (_("Name:          %s\nVersion:       %s\n"), name, version);
   g_print ("Size on disk:  %s (%" G_GUINT64_FORMAT " bytes allocated, %" G_GUINT64_FORMAT
            " apparent)\n", allocated_text, allocated, size);
-  g_print ("Last verified: %s\n", verified_text);
+  g_print (_("Last verified: %s\n"), verified_text);
   if (problem != NULL)
-    g_print ("Problem:       %s\n", problem);
-  g_print ("Files:\n");
+    g_print (_("Problem:       %s\n"), problem);
+  g_print (_("Files:\n"));
   for (gsize i = 0; files != NULL && i < g_variant_n_children (files); i++)
     {
       g_autoptr(GVariant) file = g_variant_get_child_value (files, i);
@@ -217,7 +219,7 @@ bundle_info (ClocheDbusBundle  *bundle,
   if (!clochectl_parse_options (&argc, &argv, entries, "- show the sandbox bundle"))
     return 2;
   if (!cloche_dbus_bundle_call_info_sync (bundle, &info, NULL, &error))
-    return clochectl_fail ("cannot read the bundle", error);
+    return clochectl_fail (_("cannot read the bundle"), error);
   if (json)
     {
       g_autoptr(JsonNode) root = json_gvariant_serialize (info);
@@ -277,14 +279,14 @@ bundle_install (ClocheDbusBundle  *bundle,
   if (location != NULL)
     absolute_location = g_canonicalize_filename (location, NULL);
   if (!show_inspection (bundle, source, absolute_location ? absolute_location : "", &error))
-    return clochectl_fail ("cannot install the bundle", error);
+    return clochectl_fail (_("cannot install the bundle"), error);
   call_init (&call, bundle);
   cloche_dbus_bundle_call_install (bundle, source, absolute_location ? absolute_location : "",
                                    NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_install_finish (bundle, call.result, &error))
-    return clochectl_fail ("cannot install the bundle", error);
-  g_print ("Installed and verified: %s\n", cloche_dbus_bundle_get_location (bundle));
+    return clochectl_fail (_("cannot install the bundle"), error);
+  g_print (_("Installed and verified: %s\n"), cloche_dbus_bundle_get_location (bundle));
   return EXIT_SUCCESS;
 }
 
@@ -304,8 +306,8 @@ bundle_verify (ClocheDbusBundle  *bundle,
   cloche_dbus_bundle_call_verify (bundle, NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_verify_finish (bundle, call.result, &error))
-    return clochectl_fail ("the bundle does not verify", error);
-  g_print ("Every file of the bundle at %s matches its sha256\n",
+    return clochectl_fail (_("the bundle does not verify"), error);
+  g_print (_("Every file of the bundle at %s matches its sha256\n"),
            cloche_dbus_bundle_get_location (bundle));
   return EXIT_SUCCESS;
 }
@@ -326,8 +328,8 @@ bundle_relocate (ClocheDbusBundle  *bundle,
   cloche_dbus_bundle_call_relocate (bundle, target, NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_relocate_finish (bundle, call.result, &error))
-    return clochectl_fail ("cannot move the bundle", error);
-  g_print ("The bundle is now at %s\n", target);
+    return clochectl_fail (_("cannot move the bundle"), error);
+  g_print (_("The bundle is now at %s\n"), target);
   return EXIT_SUCCESS;
 }
 
@@ -354,7 +356,7 @@ bundle_remove (ClocheDbusBundle  *bundle,
   cloche_dbus_bundle_call_remove (bundle, force, NULL, on_done, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_remove_finish (bundle, &freed, call.result, &error))
-    return clochectl_fail ("cannot remove the bundle", error);
+    return clochectl_fail (_("cannot remove the bundle"), error);
   freed_text = g_format_size (freed);
   g_print ("Removed the bundle: freed %s (%" G_GUINT64_FORMAT " bytes). Sessions were kept.\n",
            freed_text, freed);
@@ -387,9 +389,9 @@ clochectl_bundle (ClocheDbusDaemon  *daemon,
         continue;
       bundle = connect_bundle (daemon, &error);
       if (bundle == NULL)
-        return clochectl_fail ("cannot reach the Cloche service", error);
+        return clochectl_fail (_("cannot reach the Cloche service"), error);
       return subcommands[i].func (bundle, argc - 1, argv + 1);
     }
-  g_printerr ("clochectl: unknown bundle command \"%s\"\n", argv[1]);
+  g_printerr (_("clochectl: unknown bundle command \"%s\"\n"), argv[1]);
   return clochectl_usage ();
 }

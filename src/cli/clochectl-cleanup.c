@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -71,7 +73,7 @@ clochectl_cleanup (ClocheDbusDaemon  *daemon,
     g_variant_builder_add (&options, "{sv}", "older-than-days", g_variant_new_int32 (older_than));
   if (!cloche_dbus_daemon_call_cleanup_sync (daemon, g_variant_builder_end (&options),
                                              &removed, &freed, NULL, &error))
-    return clochectl_fail ("cannot clean up", error);
+    return clochectl_fail (_("cannot clean up"), error);
   if (json)
     print_report_json (removed, freed, dry_run);
   else

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdlib.h>
 
 #include "clochectl.h"
@@ -42,7 +44,7 @@ print_result (GVariant *result)
            code[0] ? " (" : "", code, code[0] ? ")" : "");
   g_print ("         %s\n", lookup (result, "finding"));
   if (fix[0] != '\0')
-    g_print ("         Fix: %s\n", fix);
+    g_print (_("         Fix: %s\n"), fix);
   if (g_variant_lookup (result, "details", "^a&s", &details))
     for (guint i = 0; details[i] != NULL && status_rank (lookup (result, "status")) > 0; i++)
       g_print ("           | %s\n", details[i]);
@@ -109,7 +111,7 @@ clochectl_doctor (int    argc,
     }
   if (results == NULL)
     {
-      clochectl_fail ("cannot run the checks in the Cloche service", error);
+      clochectl_fail (_("cannot run the checks in the Cloche service"), error);
       return 2;
     }
   return print_results (results, json);

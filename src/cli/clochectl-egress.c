@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -66,7 +68,7 @@ print_decision_text (GVariant *value)
   if (allowed)
     g_print ("  in %s out %s%s", in_text, out_text, ended ? "" : " (open)");
   if (error != NULL)
-    g_print ("  failed: %s", error);
+    g_print (_("  failed: %s"), error);
   g_print ("\n");
 }
 
@@ -105,7 +107,7 @@ connect_egress (ClocheDbusDaemon  *daemon,
   if (owner == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
-                   "the Cloche service (%s) is not running and could not be started",
+                   _("the Cloche service (%s) is not running and could not be started"),
                    DAEMON_BUS_NAME);
       return NULL;
     }
@@ -167,7 +169,7 @@ on_owner_changed (GDBusProxy *proxy,
 
   if (owner != NULL)
     return;
-  g_printerr ("clochectl: the Cloche service exited\n");
+  g_printerr (_("clochectl: the Cloche service exited\n"));
   follow->status = EXIT_FAILURE;
   g_main_loop_quit (follow->loop);
 }
@@ -190,7 +192,7 @@ egress_log (ClocheDbusEgress *egress,
       g_signal_connect (egress, "notify::g-name-owner", G_CALLBACK (on_owner_changed), &follow);
     }
   if (!print_kept (egress, json, printed, &error))
-    return clochectl_fail ("cannot read the egress decisions", error);
+    return clochectl_fail (_("cannot read the egress decisions"), error);
   if (!follow_on)
     return EXIT_SUCCESS;
   g_main_loop_run (follow.loop);
@@ -241,13 +243,13 @@ print_status_text (ClocheDbusEgress *egress)
   const char *session;
   guint64 session_in, session_out;
 
-  g_print ("Rules (first match decides):\n");
+  g_print (_("Rules (first match decides):\n"));
   for (guint i = 0; rules != NULL && rules[i] != NULL; i++)
     g_print ("  %s\n", rules[i]);
-  g_print ("  default %s\n", cloche_dbus_egress_get_default_rule (egress));
-  g_print ("Proxy: %s\n", socket != NULL && socket[0] != '\0' ? socket
+  g_print (_("  default %s\n"), cloche_dbus_egress_get_default_rule (egress));
+  g_print (_("Proxy: %s\n"), socket != NULL && socket[0] != '\0' ? socket
                                                              : "not listening: the VM has no network");
-  g_print ("Traffic: in %s, out %s, %u connections open\n", in, out,
+  g_print (_("Traffic: in %s, out %s, %u connections open\n"), in, out,
            cloche_dbus_egress_get_connections (egress));
   if (sessions == NULL)
     return;
@@ -257,7 +259,7 @@ print_status_text (ClocheDbusEgress *egress)
       g_autofree char *s_in = format_bytes (session_in);
       g_autofree char *s_out = format_bytes (session_out);
 
-      g_print ("  session %s: in %s, out %s\n", session[0] != '\0' ? session : "(none named)",
+      g_print (_("  session %s: in %s, out %s\n"), session[0] != '\0' ? session : "(none named)",
                s_in, s_out);
     }
 }
@@ -300,7 +302,7 @@ clochectl_egress (ClocheDbusDaemon  *daemon,
     return clochectl_usage ();
   egress = connect_egress (daemon, &error);
   if (egress == NULL)
-    return clochectl_fail ("cannot reach the egress proxy", error);
+    return clochectl_fail (_("cannot reach the egress proxy"), error);
   if (g_str_equal (argv[1], "status"))
     return egress_status (egress, json);
   return egress_log (egress, json, follow);

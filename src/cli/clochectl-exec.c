@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -47,7 +49,7 @@ clochectl_exec (ClocheDbusDaemon  *daemon,
   if (!cloche_dbus_daemon_call_exec_sync (daemon, argv[1], (const char * const *) argv + 2,
                                           env ? (const char * const *) env : (const char *[]) { NULL },
                                           cwd ? cwd : "", &exit_code, &out, &err, NULL, &error))
-    return clochectl_fail ("cannot run the command", error);
+    return clochectl_fail (_("cannot run the command"), error);
 
   write_all (STDOUT_FILENO, out);
   write_all (STDERR_FILENO, err);

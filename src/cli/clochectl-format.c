@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
@@ -89,17 +91,17 @@ clochectl_print_session_record (GVariant *session)
   gboolean readonly;
 
   g_print ("Id:          %s\n", lookup_string (session, "id"));
-  g_print ("Title:       %s\n", lookup_string (session, "title"));
-  g_print ("State:       %s\n", state);
+  g_print (_("Title:       %s\n"), lookup_string (session, "title"));
+  g_print (_("State:       %s\n"), state);
   if (damage[0] != '\0')
-    g_print ("Damage:      %s\n", damage);
-  g_print ("Client:      %s\n", lookup_string (session, "client"));
-  g_print ("Last active: %s ago\n", age);
+    g_print (_("Damage:      %s\n"), damage);
+  g_print (_("Client:      %s\n"), lookup_string (session, "client"));
+  g_print (_("Last active: %s ago\n"), age);
   if (mounts == NULL)
     return;
   g_variant_iter_init (&iter, mounts);
   while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
-    g_print ("Mount:       %s → mnt/%s (%s)\n", path, name, readonly ? "ro" : "rw");
+    g_print (_("Mount:       %s → mnt/%s (%s)\n"), path, name, readonly ? "ro" : "rw");
 }
 
 JsonNode *

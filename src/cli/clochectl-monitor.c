@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -96,12 +98,12 @@ print_newest (ClocheDbusMonitor *monitor,
   gsize n;
 
   if (!cloche_dbus_monitor_call_get_samples_sync (monitor, 0, &samples, NULL, &error))
-    return clochectl_fail ("cannot read the samples", error);
+    return clochectl_fail (_("cannot read the samples"), error);
   n = g_variant_n_children (samples);
   if (n == 0)
     {
-      g_printerr ("clochectl: no samples: the monitor samples only while the VM runs, "
-                  "and it has not run since the service started\n");
+      g_printerr (_("clochectl: no samples: the monitor samples only while the VM runs, "
+                    "and it has not run since the service started\n"));
       return EXIT_FAILURE;
     }
   newest = g_variant_get_child_value (samples, n - 1);
@@ -126,7 +128,7 @@ on_owner_changed (GDBusProxy *proxy,
 
   if (owner != NULL)
     return;
-  g_printerr ("clochectl: the Cloche service exited\n");
+  g_printerr (_("clochectl: the Cloche service exited\n"));
   follow->status = EXIT_FAILURE;
   g_main_loop_quit (follow->loop);
 }
@@ -169,11 +171,11 @@ clochectl_monitor (ClocheDbusDaemon  *daemon,
                                                 DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
                                                 NULL, &error);
   if (monitor == NULL)
-    return clochectl_fail ("cannot reach the Cloche service", error);
+    return clochectl_fail (_("cannot reach the Cloche service"), error);
   owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (daemon));
   if (owner == NULL)
     {
-      g_printerr ("clochectl: the Cloche service (%s) is not running and could not be started\n",
+      g_printerr (_("clochectl: the Cloche service (%s) is not running and could not be started\n"),
                   DAEMON_BUS_NAME);
       return EXIT_FAILURE;
     }

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,10 +17,10 @@
 static int
 policy_usage (void)
 {
-  g_printerr ("Usage:\n"
-              "  clochectl policy show [--effective] [--json]\n"
-              "  clochectl policy validate [--admin] [--json] FILE\n"
-              "  clochectl policy reload\n");
+  g_printerr (_("Usage:\n"
+                "  clochectl policy show [--effective] [--json]\n"
+                "  clochectl policy validate [--admin] [--json] FILE\n"
+                "  clochectl policy reload\n"));
   return 2;
 }
 
@@ -45,14 +47,14 @@ connect_policy (void)
                                                       NULL, &error);
   if (policy == NULL)
     {
-      clochectl_fail ("cannot reach the Cloche service", error);
+      clochectl_fail (_("cannot reach the Cloche service"), error);
       return NULL;
     }
   owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (policy));
   if (owner == NULL || cloche_dbus_policy_get_effective (policy) == NULL)
     {
-      g_printerr ("clochectl: the Cloche service (%s) is not running and could not be "
-                  "started, or is too old to serve io.github.cloche.Policy\n", DAEMON_BUS_NAME);
+      g_printerr (_("clochectl: the Cloche service (%s) is not running and could not be "
+                    "started, or is too old to serve io.github.cloche.Policy\n"), DAEMON_BUS_NAME);
       return NULL;
     }
   return g_steal_pointer (&policy);
@@ -136,7 +138,7 @@ print_layers_text (ClocheDbusPolicy *policy)
           g_variant_unref (value);
         }
       for (guint i = 0; locked != NULL && locked[i] != NULL; i++)
-        g_print ("  locked: %s\n", locked[i]);
+        g_print (_("  locked: %s\n"), locked[i]);
       g_variant_unref (layer);
     }
   print_refusal_and_notices (policy);
@@ -228,7 +230,7 @@ policy_reload (int    argc,
   if (policy == NULL)
     return EXIT_FAILURE;
   if (!cloche_dbus_policy_call_reload_sync (policy, NULL, &error))
-    return clochectl_fail ("the policy was refused; the last good one stays in force", error);
+    return clochectl_fail (_("the policy was refused; the last good one stays in force"), error);
   return EXIT_SUCCESS;
 }
 
@@ -336,6 +338,6 @@ clochectl_policy (int    argc,
     return policy_validate (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "reload"))
     return policy_reload (argc - 1, argv + 1);
-  g_printerr ("clochectl: unknown policy command \"%s\"\n", argv[1]);
+  g_printerr (_("clochectl: unknown policy command \"%s\"\n"), argv[1]);
   return policy_usage ();
 }

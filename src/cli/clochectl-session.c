@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdlib.h>
 
 #include "clochectl.h"
@@ -24,7 +26,7 @@ parse_mount (const char       *spec,
     }
   else if (strrchr (path, ':') != NULL && strchr (strrchr (path, ':'), '/') == NULL)
     {
-      g_printerr ("clochectl: --mount %s: the mode must be :ro or :rw\n", spec);
+      g_printerr (_("clochectl: --mount %s: the mode must be :ro or :rw\n"), spec);
       return FALSE;
     }
   absolute = g_canonicalize_filename (path, NULL);
@@ -70,7 +72,7 @@ cmd_session_open (ClocheDbusDaemon  *daemon,
   if (!cloche_dbus_daemon_call_open_session_sync (daemon, title ? title : "",
                                                   g_variant_builder_end (&options),
                                                   &id, NULL, &error))
-    return clochectl_fail ("cannot open a session", error);
+    return clochectl_fail (_("cannot open a session"), error);
   g_print ("%s\n", id);
   return EXIT_SUCCESS;
 }
@@ -85,7 +87,7 @@ cmd_session_close (ClocheDbusDaemon  *daemon,
   if (argc != 2)
     return clochectl_usage ();
   if (!cloche_dbus_daemon_call_close_session_sync (daemon, argv[1], NULL, &error))
-    return clochectl_fail ("cannot close the session", error);
+    return clochectl_fail (_("cannot close the session"), error);
   return EXIT_SUCCESS;
 }
 
@@ -156,7 +158,7 @@ cmd_session_list (ClocheDbusDaemon  *daemon,
   if (!clochectl_parse_options (&argc, &argv, entries, "- list the sessions"))
     return 2;
   if (!cloche_dbus_daemon_call_list_sessions_sync (daemon, &sessions, NULL, &error))
-    return clochectl_fail ("cannot list the sessions", error);
+    return clochectl_fail (_("cannot list the sessions"), error);
   if (stale)
     {
       GVariant *only_stale = keep_stale (sessions);
@@ -187,7 +189,7 @@ cmd_session_show (ClocheDbusDaemon  *daemon,
   if (!clochectl_parse_options (&argc, &argv, entries, "ID - show a session") || argc != 2)
     return clochectl_usage ();
   if (!cloche_dbus_daemon_call_get_session_sync (daemon, argv[1], &session, NULL, &error))
-    return clochectl_fail ("cannot show the session", error);
+    return clochectl_fail (_("cannot show the session"), error);
   if (json)
     {
       g_autoptr(JsonNode) root = clochectl_session_to_json (session);
@@ -210,7 +212,8 @@ cmd_session_pin (ClocheDbusDaemon  *daemon,
   if (argc != 2)
     return clochectl_usage ();
   if (!cloche_dbus_daemon_call_set_pinned_sync (daemon, argv[1], pin, NULL, &error))
-    return clochectl_fail (pin ? "cannot pin the session" : "cannot unpin the session", error);
+    return clochectl_fail (pin ? _("cannot pin the session") : _("cannot unpin the session"),
+                           error);
   return EXIT_SUCCESS;
 }
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 
 #include "clochectl.h"
@@ -24,15 +26,15 @@ print_status_text (ClocheDbusDaemon *daemon)
   const char *reason = cloche_dbus_daemon_get_state_reason (daemon);
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
 
-  g_print ("State:        %s%s%s%s\n", cloche_dbus_daemon_get_state (daemon),
+  g_print (_("State:        %s%s%s%s\n"), cloche_dbus_daemon_get_state (daemon),
            reason != NULL && reason[0] ? " (" : "", reason ? reason : "",
            reason != NULL && reason[0] ? ")" : "");
-  g_print ("Accelerator:  %s — %s\n", cloche_dbus_daemon_get_accelerator (daemon),
+  g_print (_("Accelerator:  %s — %s\n"), cloche_dbus_daemon_get_accelerator (daemon),
            cloche_dbus_daemon_get_accelerator_reason (daemon));
-  g_print ("Uptime:       %s\n", uptime);
-  g_print ("Sessions:     %u open\n", cloche_dbus_daemon_get_open_sessions (daemon));
-  g_print ("Idle timeout: %u s\n", cloche_dbus_daemon_get_idle_timeout (daemon));
-  g_print ("Bundle:       %s\n", cloche_dbus_daemon_get_bundle_path (daemon));
+  g_print (_("Uptime:       %s\n"), uptime);
+  g_print (_("Sessions:     %u open\n"), cloche_dbus_daemon_get_open_sessions (daemon));
+  g_print (_("Idle timeout: %u s\n"), cloche_dbus_daemon_get_idle_timeout (daemon));
+  g_print (_("Bundle:       %s\n"), cloche_dbus_daemon_get_bundle_path (daemon));
   for (guint i = 0; console != NULL && console[i] != NULL; i++)
     g_print ("%s %s\n", i == 0 ? "Console:     " : "             ", console[i]);
 }
@@ -92,7 +94,7 @@ clochectl_status (ClocheDbusDaemon  *daemon,
     return 2;
   if (cloche_dbus_daemon_get_state (daemon) == NULL)
     {
-      g_printerr ("clochectl: the Cloche service (%s) is not running and could not be started\n",
+      g_printerr (_("clochectl: the Cloche service (%s) is not running and could not be started\n"),
                   DAEMON_BUS_NAME);
       return EXIT_FAILURE;
     }

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <stdlib.h>
@@ -320,7 +322,7 @@ pack (const char  *dir,
     return FALSE;
   if (!g_spawn_check_wait_status (status, NULL))
     {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, "tar failed: %s", g_strstrip (err));
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, _("tar failed: %s"), g_strstrip (err));
       return FALSE;
     }
   return TRUE;
@@ -380,7 +382,7 @@ clochectl_support_report (int    argc,
   output = absolute_output (argv[1]);
   tmp = g_dir_make_tmp ("cloche-report-XXXXXX", &error);
   if (tmp == NULL)
-    return clochectl_fail ("cannot make a folder for the report", error);
+    return clochectl_fail (_("cannot make a folder for the report"), error);
   stamp = g_date_time_format (now, "cloche-support-%Y%m%d-%H%M%S");
   report.dir = g_build_filename (tmp, stamp, NULL);
   g_mkdir (report.dir, 0700);
@@ -395,10 +397,10 @@ clochectl_support_report (int    argc,
   if (!pack (report.dir, output, &error))
     {
       remove_tree (tmp);
-      return clochectl_fail ("cannot write the report", error);
+      return clochectl_fail (_("cannot write the report"), error);
     }
   remove_tree (tmp);
   g_free (report.dir);
-  g_print ("Wrote %s\n", output);
+  g_print (_("Wrote %s\n"), output);
   return EXIT_SUCCESS;
 }

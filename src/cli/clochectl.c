@@ -5,10 +5,12 @@
  */
 #include "config.h"
 
-#include <locale.h>
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cloche-i18n.h"
 #include "clochectl.h"
 
 /* Booting under software emulation takes seconds, not the 25 s default. */
@@ -28,30 +30,30 @@ clochectl_fail (const char   *what,
 int
 clochectl_usage (void)
 {
-  g_printerr ("Usage:\n"
-              "  clochectl status [--json]\n"
-              "  clochectl session open [--title TITLE] [--mount PATH[:ro|:rw]]…\n"
-              "  clochectl session close ID\n"
-              "  clochectl session list [--json] [--stale]\n"
-              "  clochectl session show ID [--json]\n"
-              "  clochectl session pin|unpin ID\n"
-              "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
-              "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
-              "  clochectl vm stop\n"
-              "  clochectl monitor [--json] [--once]\n"
-              "  clochectl policy show [--effective] [--json]\n"
-              "  clochectl policy validate [--admin] [--json] FILE\n"
-              "  clochectl policy reload\n"
-              "  clochectl bundle info [--json]\n"
-              "  clochectl bundle install SOURCE [--location DIR]\n"
-              "  clochectl bundle verify\n"
-              "  clochectl bundle relocate DIR\n"
-              "  clochectl bundle remove [--force]\n"
-              "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n"
-              "  clochectl doctor [--json]\n"
-              "  clochectl support-report FILE.tar.gz\n"
-              "  clochectl egress log [--follow] [--json]\n"
-              "  clochectl egress status [--json]\n");
+  g_printerr (_("Usage:\n"
+                "  clochectl status [--json]\n"
+                "  clochectl session open [--title TITLE] [--mount PATH[:ro|:rw]]…\n"
+                "  clochectl session close ID\n"
+                "  clochectl session list [--json] [--stale]\n"
+                "  clochectl session show ID [--json]\n"
+                "  clochectl session pin|unpin ID\n"
+                "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
+                "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
+                "  clochectl vm stop\n"
+                "  clochectl monitor [--json] [--once]\n"
+                "  clochectl policy show [--effective] [--json]\n"
+                "  clochectl policy validate [--admin] [--json] FILE\n"
+                "  clochectl policy reload\n"
+                "  clochectl bundle info [--json]\n"
+                "  clochectl bundle install SOURCE [--location DIR]\n"
+                "  clochectl bundle verify\n"
+                "  clochectl bundle relocate DIR\n"
+                "  clochectl bundle remove [--force]\n"
+                "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n"
+                "  clochectl doctor [--json]\n"
+                "  clochectl support-report FILE.tar.gz\n"
+                "  clochectl egress log [--follow] [--json]\n"
+                "  clochectl egress status [--json]\n"));
   return 2;
 }
 
@@ -122,7 +124,7 @@ main (int   argc,
   g_autoptr(ClocheDbusDaemon) daemon = NULL;
   g_autoptr(GError) error = NULL;
 
-  setlocale (LC_ALL, "");
+  cloche_i18n_init ();
   /* Registers the error domain so remote errors keep their CLOCHE_ERROR code. */
   (void) CLOCHE_ERROR;
   if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
@@ -137,9 +139,9 @@ main (int   argc,
         continue;
       daemon = connect_daemon (&error);
       if (daemon == NULL)
-        return clochectl_fail ("cannot reach the Cloche service", error);
+        return clochectl_fail (_("cannot reach the Cloche service"), error);
       return commands[i].func (daemon, argc - 1, argv + 1);
     }
-  g_printerr ("clochectl: unknown command \"%s\"\n", argv[1]);
+  g_printerr (_("clochectl: unknown command \"%s\"\n"), argv[1]);
   return clochectl_usage ();
 }

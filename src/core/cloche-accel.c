@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
@@ -10,7 +12,7 @@
 #include "cloche-accel.h"
 #include "cloche-error.h"
 
-#define TCG_COST "running 10-50x slower in software (TCG)"
+#define TCG_COST N_("running 10-50x slower in software (TCG)")
 
 static gboolean
 kvm_creates_vm (int    fd,
@@ -22,16 +24,17 @@ kvm_creates_vm (int    fd,
   *code = CLOCHE_ERROR_KVM_UNUSABLE;
   if (ioctl (fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
     {
-      *reason = g_strdup ("/dev/kvm answers with an unknown KVM API version; " TCG_COST);
+      *reason = g_strdup_printf (_("/dev/kvm answers with an unknown KVM API version; %s"),
+                                 _(TCG_COST));
       return FALSE;
     }
   /* A device node can exist while the CPU extensions are off or taken. */
   vm_fd = ioctl (fd, KVM_CREATE_VM, 0);
   if (vm_fd < 0)
     {
-      *reason = g_strdup_printf ("/dev/kvm cannot create a VM (%s): hardware virtualization "
-                                 "is off in the firmware or used by another hypervisor; "
-                                 TCG_COST, g_strerror (errno));
+      *reason = g_strdup_printf (_("/dev/kvm cannot create a VM (%s): hardware virtualization "
+                                   "is off in the firmware or used by another hypervisor; %s"),
+                                 g_strerror (errno), _(TCG_COST));
       return FALSE;
     }
   close (vm_fd);
@@ -59,16 +62,16 @@ cloche_accel_probe (const char  *kvm_device,
   if (fd < 0 && errno == ENOENT)
     {
       *code = CLOCHE_ERROR_KVM_MISSING;
-      *reason = g_strdup_printf ("no %s: hardware virtualization is off or nested "
-                                 "virtualization is not offered; " TCG_COST, device);
+      *reason = g_strdup_printf (_("no %s: hardware virtualization is off or nested "
+                                   "virtualization is not offered; %s"), device, _(TCG_COST));
       return FALSE;
     }
   if (fd < 0)
     {
       *code = CLOCHE_ERROR_KVM_DENIED;
-      *reason = g_strdup_printf ("%s is not usable (%s): add your user to the group that "
-                                 "owns it (usually kvm) and log in again; " TCG_COST,
-                                 device, g_strerror (errno));
+      *reason = g_strdup_printf (_("%s is not usable (%s): add your user to the group that "
+                                   "owns it (usually kvm) and log in again; %s"),
+                                 device, g_strerror (errno), _(TCG_COST));
       return FALSE;
     }
   if (!kvm_creates_vm (fd, code, reason))
@@ -78,7 +81,7 @@ cloche_accel_probe (const char  *kvm_device,
     }
   close (fd);
   *code = 0;
-  *reason = g_strdup_printf ("%s is usable: hardware virtualization", device);
+  *reason = g_strdup_printf (_("%s is usable: hardware virtualization"), device);
   return TRUE;
 }
 

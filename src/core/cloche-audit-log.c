@@ -22,6 +22,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -383,15 +385,15 @@ cloche_audit_log_open (ClocheAuditLog  *self,
   if (g_mkdir_with_parents (self->dir, 0700) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s for the audit log: %s", self->dir, g_strerror (errno));
+                   _("Cannot create %s for the audit log: %s"), self->dir, g_strerror (errno));
       return FALSE;
     }
   self->lock_fd = open (self->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (self->lock_fd < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot open the audit log's lock file %s: %s; check the "
-                   "folder's permissions", self->lock_path, g_strerror (errno));
+                   _("Cannot open the audit log's lock file %s: %s; check the "
+                     "folder's permissions"), self->lock_path, g_strerror (errno));
       return FALSE;
     }
   self->writer = g_thread_new ("cloche-audit", writer_main, self);

@@ -14,6 +14,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <stdio.h>
 
 #include <json-glib/json-glib.h>
@@ -235,12 +237,13 @@ read_status (GInputStream  *input,
   if (line == NULL)
     {
       if (error != NULL && *error == NULL)
-        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, "the collector closed without answering");
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
+                     _("the collector closed without answering"));
       return FALSE;
     }
   if (sscanf (line, "HTTP/%*d.%*d %u", &code) != 1 || code < 200 || code >= 300)
     {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, "the collector answered \"%s\"",
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED, _("the collector answered \"%s\""),
                    g_strchomp (line));
       return FALSE;
     }
@@ -331,8 +334,8 @@ cloche_audit_otlp_new (const char  *endpoint,
       || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0')
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "\"%s\" is not an OTLP/HTTP endpoint: give one as "
-                   "http://HOST:PORT/v1/logs (plain http, e.g. a local collector)", endpoint);
+                   _("\"%s\" is not an OTLP/HTTP endpoint: give one as "
+                     "http://HOST:PORT/v1/logs (plain http, e.g. a local collector)"), endpoint);
       return NULL;
     }
   self = g_object_new (CLOCHE_TYPE_AUDIT_OTLP, NULL);

@@ -13,6 +13,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -94,8 +96,8 @@ cloche_audit_parse_since (const char  *text,
         return TRUE;
       }
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-               "\"%s\" is not a time: give one as 2024-05-01T09:00:00Z (RFC 3339, "
-               "with a time zone) or an age such as 30s, 10m, 2h or 7d", text);
+               _("\"%s\" is not a time: give one as 2024-05-01T09:00:00Z (RFC 3339, "
+                 "with a time zone) or an age such as 30s, 10m, 2h or 7d"), text);
   return FALSE;
 }
 
@@ -197,7 +199,7 @@ read_current (ClocheAuditReader  *self,
       if (errno == ENOENT)
         return TRUE;
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot read the audit log %s: %s", self->path, g_strerror (errno));
+                   _("Cannot read the audit log %s: %s"), self->path, g_strerror (errno));
       return FALSE;
     }
   if (!drain (self, error))
@@ -261,7 +263,7 @@ drain (ClocheAuditReader  *self,
   if (got < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot read the audit log %s: %s", self->path, g_strerror (errno));
+                   _("Cannot read the audit log %s: %s"), self->path, g_strerror (errno));
       return FALSE;
     }
   return TRUE;

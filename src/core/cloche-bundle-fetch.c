@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <libsoup/soup.h>
@@ -42,11 +44,11 @@ _cloche_bundle_write_all (int          fd,
 
           if (saved == ENOSPC || saved == EDQUOT)
             g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_NO_SPACE,
-                         "The disk is full: cannot write %s (%s); free some space or "
-                         "choose another location", where, g_strerror (saved));
+                         _("The disk is full: cannot write %s (%s); free some space or "
+                           "choose another location"), where, g_strerror (saved));
           else
             g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                         "Cannot write %s: %s", where, g_strerror (saved));
+                         _("Cannot write %s: %s"), where, g_strerror (saved));
           return FALSE;
         }
       p += n;
@@ -67,11 +69,11 @@ finish_file (int                      fd,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot write %s to disk: %s", file->path, g_strerror (saved));
+                   _("Cannot write %s to disk: %s"), file->path, g_strerror (saved));
       return FALSE;
     }
   return _cloche_bundle_check_checksum (checksum, file, source,
-                                        "it was refused and nothing was installed", error);
+                                        _("it was refused and nothing was installed"), error);
 }
 
 static gboolean
@@ -95,7 +97,7 @@ copy_fd (int                      in,
           int saved = errno;
 
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Cannot read %s: %s", file->path, g_strerror (saved));
+                       _("Cannot read %s: %s"), file->path, g_strerror (saved));
           return FALSE;
         }
       if (g_cancellable_set_error_if_cancelled (cancellable, error)
@@ -133,7 +135,7 @@ _cloche_bundle_copy_file (const char              *source,
       int saved = errno;
 
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "Cannot open %s, which the manifest lists: %s", source, g_strerror (saved));
+                   _("Cannot open %s, which the manifest lists: %s"), source, g_strerror (saved));
       return FALSE;
     }
   if (fstat (in, &st) == 0 && (guint64) st.st_size != file->size)
@@ -144,7 +146,7 @@ _cloche_bundle_copy_file (const char              *source,
   else if ((out = openat (dest_dir_fd, file->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
                           0644)) < 0)
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                 "Cannot create %s: %s", file->path, g_strerror (errno));
+                 _("Cannot create %s: %s"), file->path, g_strerror (errno));
   else
     ok = copy_fd (in, out, checksum, file, progress, cancellable, error)
          && finish_file (out, checksum, file, source, error);
@@ -179,7 +181,7 @@ send_request (SoupSession   *session,
   if (message == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_DOWNLOAD,
-                   "Cannot download %s: not a valid URL", url);
+                   _("Cannot download %s: not a valid URL"), url);
       return NULL;
     }
   if (offset > 0)
@@ -190,7 +192,7 @@ send_request (SoupSession   *session,
     }
   stream = soup_session_send (session, message, cancellable, error);
   if (stream == NULL)
-    g_prefix_error (error, "Cannot download %s: ", url);
+    g_prefix_error (error, _("Cannot download %s: "), url);
   *message_out = g_steal_pointer (&message);
   return stream;
 }
@@ -201,7 +203,7 @@ http_failed (SoupMessage  *message,
              GError      **error)
 {
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_DOWNLOAD,
-               "Cannot download %s: the server answered %u %s",
+               _("Cannot download %s: the server answered %u %s"),
                url, soup_message_get_status (message),
                soup_message_get_reason_phrase (message));
   return FALSE;
@@ -256,7 +258,7 @@ restart (Download  *download,
   if (ftruncate (download->fd, 0) != 0 || lseek (download->fd, 0, SEEK_SET) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot restart %s: %s", download->file->path, g_strerror (errno));
+                   _("Cannot restart %s: %s"), download->file->path, g_strerror (errno));
       return FALSE;
     }
   download->progress->done -= download->have;
@@ -381,7 +383,7 @@ take_partial (Download      *download,
       || ((guint64) st.st_size > download->file->size && ftruncate (download->fd, 0) != 0))
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot reuse the partial %s: %s", download->file->path, g_strerror (errno));
+                   _("Cannot reuse the partial %s: %s"), download->file->path, g_strerror (errno));
       return FALSE;
     }
   if (!_cloche_bundle_hash_fd (download->fd, download->checksum, download->progress,
@@ -417,7 +419,7 @@ _cloche_bundle_download_file (gpointer                 session,
   if (download.fd < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s: %s", file->path, g_strerror (errno));
+                   _("Cannot create %s: %s"), file->path, g_strerror (errno));
       return FALSE;
     }
   ok = take_partial (&download, cancellable, error)
@@ -441,13 +443,13 @@ _cloche_bundle_download_bytes (gpointer       session,
   if (message == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_DOWNLOAD,
-                   "Cannot download %s: not a valid URL", url);
+                   _("Cannot download %s: not a valid URL"), url);
       return NULL;
     }
   bytes = soup_session_send_and_read (SOUP_SESSION (session), message, cancellable, error);
   if (bytes == NULL)
     {
-      g_prefix_error (error, "Cannot download the manifest %s: ", url);
+      g_prefix_error (error, _("Cannot download the manifest %s: "), url);
       return NULL;
     }
   if (soup_message_get_status (message) != SOUP_STATUS_OK)
@@ -458,7 +460,7 @@ _cloche_bundle_download_bytes (gpointer       session,
   if (g_bytes_get_size (bytes) > MAX_MANIFEST_BYTES)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "%s is larger than 1 MiB: not a bundle manifest", url);
+                   _("%s is larger than 1 MiB: not a bundle manifest"), url);
       return NULL;
     }
   return g_steal_pointer (&bytes);

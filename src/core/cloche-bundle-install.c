@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -75,8 +77,8 @@ _cloche_bundle_check_space (const char  *target,
   need = g_format_size (needed);
   have = g_format_size (available);
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_NO_SPACE,
-               "Not enough space for the bundle at %s: it needs %s, the disk has %s free; "
-               "free some space or choose another location", target, need, have);
+               _("Not enough space for the bundle at %s: it needs %s, the disk has %s free; "
+                 "free some space or choose another location"), target, need, have);
   return FALSE;
 }
 
@@ -112,17 +114,17 @@ _cloche_bundle_check_target (const char  *target,
 
   if (!g_path_is_absolute (target))
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                 "The bundle location \"%s\" is not an absolute path", target);
+                 _("The bundle location \"%s\" is not an absolute path"), target);
   else if (!g_file_test (target, G_FILE_TEST_EXISTS) || dir_is_empty (target))
     return TRUE;
   else if (!g_file_test (target, G_FILE_TEST_IS_DIR))
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                 "%s is a file, not a folder: choose a new or empty folder", target);
+                 _("%s is a file, not a folder: choose a new or empty folder"), target);
   else if (may_be_bundle && g_file_test (manifest, G_FILE_TEST_IS_REGULAR))
     return TRUE;
   else
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                 "%s is not empty: choose a new or empty folder for the bundle", target);
+                 _("%s is not empty: choose a new or empty folder for the bundle"), target);
   return FALSE;
 }
 
@@ -183,14 +185,14 @@ read_source (Source        *source,
   else
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "No bundle at %s: give a bundle folder, its manifest.json, or the "
-                   "http(s) URL of a manifest", location);
+                   _("No bundle at %s: give a bundle folder, its manifest.json, or the "
+                     "http(s) URL of a manifest"), location);
       return FALSE;
     }
   source->base = g_steal_pointer (&dir);
   source->manifest = cloche_bundle_manifest_load (source->base, error);
   if (source->manifest == NULL)
-    g_prefix_error (error, "Cannot install from %s: ", location);
+    g_prefix_error (error, _("Cannot install from %s: "), location);
   return source->manifest != NULL;
 }
 
@@ -248,7 +250,7 @@ prepare_staging (const char            *staging,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot create %s: %s", staging, g_strerror (saved));
+                   _("Cannot create %s: %s"), staging, g_strerror (saved));
       return FALSE;
     }
   return g_file_set_contents (copy, data, length, error);
@@ -289,7 +291,7 @@ fetch_files (Source                *source,
   if (dir_fd < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot open %s: %s", staging, g_strerror (errno));
+                   _("Cannot open %s: %s"), staging, g_strerror (errno));
       return FALSE;
     }
   for (guint i = 0; ok && i < cloche_bundle_manifest_get_n_files (manifest); i++)
@@ -323,7 +325,7 @@ rename_or_fail (const char  *from,
   if (g_rename (from, to) == 0)
     return TRUE;
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-               "Cannot rename %s to %s: %s", from, to, g_strerror (errno));
+               _("Cannot rename %s to %s: %s"), from, to, g_strerror (errno));
   return FALSE;
 }
 
@@ -345,7 +347,7 @@ swap_in (const char  *staging,
       if (g_rmdir (target) != 0)
         {
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                       "Cannot replace the empty folder %s: %s", target, g_strerror (errno));
+                       _("Cannot replace the empty folder %s: %s"), target, g_strerror (errno));
           return FALSE;
         }
       return rename_or_fail (staging, target, error);
@@ -402,7 +404,7 @@ install_files (Source                *source,
   if (g_mkdir_with_parents (parent, 0755) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s: %s", parent, g_strerror (errno));
+                   _("Cannot create %s: %s"), parent, g_strerror (errno));
       return FALSE;
     }
   return prepare_staging (staging, source->manifest, error)

@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 
 #include "cloche-bundle-manager.h"
@@ -454,7 +456,7 @@ resolve_target (ClocheBundleManager  *self,
   if (!g_path_is_absolute (location))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "The bundle location \"%s\" is not an absolute path", location);
+                   _("The bundle location \"%s\" is not an absolute path"), location);
       return NULL;
     }
   return g_canonicalize_filename (location, NULL);
@@ -631,8 +633,8 @@ check_not_installed_elsewhere (ClocheBundleManager  *self,
   if (g_str_equal (target, self->location) || !g_file_test (manifest, G_FILE_TEST_EXISTS))
     return TRUE;
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-               "A bundle is installed at %s already: remove it, or move it with "
-               "\"clochectl bundle relocate %s\", instead of installing a second one",
+               _("A bundle is installed at %s already: remove it, or move it with "
+                 "\"clochectl bundle relocate %s\", instead of installing a second one"),
                self->location, target);
   return FALSE;
 }
@@ -723,7 +725,7 @@ on_old_removed (GObject      *object,
   GError *error = NULL;
 
   if (!step_finish (result, &error))
-    g_prefix_error (&error, "The bundle was moved to %s, but the old copy stays: ", job->to);
+    g_prefix_error (&error, _("The bundle was moved to %s, but the old copy stays: "), job->to);
   end (task, error);
 }
 
@@ -774,7 +776,7 @@ cloche_bundle_manager_relocate_async (ClocheBundleManager *self,
   target = resolve_target (self, location, &error);
   if (target != NULL && g_str_equal (target, self->location))
     g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                 "The bundle is at %s already", target);
+                 _("The bundle is at %s already"), target);
   if (error != NULL)
     {
       end (task, error);
@@ -836,7 +838,7 @@ on_vm_stopped (GObject      *object,
 
   if (!cloche_vm_stop_finish (CLOCHE_VM (object), result, &error))
     {
-      g_prefix_error (&error, "The bundle was not removed: the VM did not stop: ");
+      g_prefix_error (&error, _("The bundle was not removed: the VM did not stop: "));
       end (task, error);
       return;
     }
@@ -858,8 +860,12 @@ close_sessions (ClocheSandbox  *sandbox,
   if (!force)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_OPEN,
-                   "%u session(s) are open and use the bundle: close them first, or remove "
-                   "with --force, which closes them (their files stay)", open);
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "%u session is open and uses the bundle: close it first, or "
+                                "remove with --force, which closes it (its files stay)",
+                                "%u sessions are open and use the bundle: close them first, or "
+                                "remove with --force, which closes them (their files stay)",
+                                open), open);
       return FALSE;
     }
   ids = _cloche_sandbox_dup_open_ids (sandbox);
@@ -896,7 +902,7 @@ cloche_bundle_manager_remove_async (ClocheBundleManager *self,
     return;
   if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
     g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
-                 "No sandbox bundle is installed at %s: nothing to remove", self->location);
+                 _("No sandbox bundle is installed at %s: nothing to remove"), self->location);
   else if (self->sandbox != NULL)
     close_sessions (self->sandbox, force, &error);
   if (error != NULL)

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <json-glib/json-glib.h>
 
 #include "cloche-bundle-manifest.h"
@@ -61,7 +63,7 @@ invalid (GError     **error,
          const char  *what)
 {
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-               "The bundle manifest %s %s; use a manifest made by tools/build-bundle",
+               _("The bundle manifest %s %s; use a manifest made by tools/build-bundle"),
                origin, what);
   return FALSE;
 }
@@ -150,7 +152,7 @@ cloche_bundle_manifest_new_from_bytes (GBytes      *bytes,
   if (!json_parser_load_from_data (parser, data != NULL ? data : "", length, &local_error))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "The bundle manifest %s is not valid JSON: %s", origin, local_error->message);
+                   _("The bundle manifest %s is not valid JSON: %s"), origin, local_error->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
@@ -185,10 +187,10 @@ cloche_bundle_manifest_load (const char  *dir,
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
-                     "No sandbox bundle is installed at %s", dir);
+                     _("No sandbox bundle is installed at %s"), dir);
       else
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                     "Cannot read %s: %s", path, local_error->message);
+                     _("Cannot read %s: %s"), path, local_error->message);
       return NULL;
     }
   bytes = g_bytes_new_take (g_steal_pointer (&contents), length);

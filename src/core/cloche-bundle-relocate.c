@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
@@ -31,7 +33,7 @@ check_not_nested (const char  *from,
   if (!g_str_has_prefix (to_slash, from_slash) && !g_str_has_prefix (from_slash, to_slash))
     return TRUE;
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-               "Cannot move the bundle from %s to %s: one folder is inside the other",
+               _("Cannot move the bundle from %s to %s: one folder is inside the other"),
                from, to);
   return FALSE;
 }
@@ -63,7 +65,7 @@ copy_files (ClocheBundleManifest  *manifest,
       || (dir_fd = open (staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s: %s", staging, g_strerror (errno));
+                   _("Cannot create %s: %s"), staging, g_strerror (errno));
       return FALSE;
     }
   for (guint i = 0; ok && i < cloche_bundle_manifest_get_n_files (manifest); i++)
@@ -101,7 +103,7 @@ copy_bundle (ClocheBundleManifest  *manifest,
     {
       if (error != NULL && *error == NULL)
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                     "Cannot move the copy into %s: %s", to, g_strerror (errno));
+                     _("Cannot move the copy into %s: %s"), to, g_strerror (errno));
       cloche_tree_remove (AT_FDCWD, staging, NULL, &freed, NULL);
       return FALSE;
     }
@@ -134,7 +136,7 @@ _cloche_bundle_relocate_run (const char            *from,
   if (g_mkdir_with_parents (parent, 0755) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s: %s", parent, g_strerror (errno));
+                   _("Cannot create %s: %s"), parent, g_strerror (errno));
       return FALSE;
     }
   progress->phase = "copy";
@@ -167,7 +169,7 @@ remove_file (int          dir_fd,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot remove %s/%s: %s", dir, name, g_strerror (saved));
+                   _("Cannot remove %s/%s: %s"), dir, name, g_strerror (saved));
       return FALSE;
     }
   *freed += (guint64) st.st_blocks * 512;
@@ -198,7 +200,7 @@ _cloche_bundle_remove_files (const char  *dir,
   if (dir_fd < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot open %s: %s", dir, g_strerror (errno));
+                   _("Cannot open %s: %s"), dir, g_strerror (errno));
       return FALSE;
     }
   for (guint i = 0; ok && i < cloche_bundle_manifest_get_n_files (manifest); i++)

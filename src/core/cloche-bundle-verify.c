@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -44,7 +46,7 @@ _cloche_bundle_hash_fd (int                    fd,
           int saved = errno;
 
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Cannot read %s: %s", file, g_strerror (saved));
+                       _("Cannot read %s: %s"), file, g_strerror (saved));
           return FALSE;
         }
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -67,7 +69,8 @@ _cloche_bundle_check_checksum (GChecksum               *checksum,
   if (g_str_equal (actual, file->sha256))
     return TRUE;
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_CORRUPT,
-               "%s is damaged: its sha256 is %s, the manifest says %s; %s",
+               /* Translators: the last %s is what to do, e.g. "reinstall the bundle" */
+               _("%s is damaged: its sha256 is %s, the manifest says %s; %s"),
                where, actual, file->sha256, advice);
   return FALSE;
 }
@@ -89,7 +92,7 @@ verify_file (const char              *dir,
       int saved = errno;
 
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "The bundle is incomplete: cannot open %s (%s); reinstall the bundle",
+                   _("The bundle is incomplete: cannot open %s (%s); reinstall the bundle"),
                    path, g_strerror (saved));
       return FALSE;
     }
@@ -97,7 +100,7 @@ verify_file (const char              *dir,
   close (fd);
   if (!ok)
     return FALSE;
-  return _cloche_bundle_check_checksum (checksum, file, path, "reinstall the bundle", error);
+  return _cloche_bundle_check_checksum (checksum, file, path, _("reinstall the bundle"), error);
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -43,7 +45,7 @@ require_string (JsonObject  *manifest,
 
   if (value == NULL || value[0] == '\0')
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                 "The bundle manifest %s has no \"%s\": rebuild or reinstall the bundle",
+                 _("The bundle manifest %s has no \"%s\": rebuild or reinstall the bundle"),
                  file, member);
   return value;
 }
@@ -61,13 +63,13 @@ check_file (const char  *dir,
   if (name[0] == '\0' || strstr (name, "..") != NULL || g_path_is_absolute (name))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "The bundle manifest lists a file with a bad path: \"%s\"", name);
+                   _("The bundle manifest lists a file with a bad path: \"%s\""), name);
       return FALSE;
     }
   if (g_stat (path, &st) != 0)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "The bundle is incomplete: %s is missing (%s); reinstall the bundle",
+                   _("The bundle is incomplete: %s is missing (%s); reinstall the bundle"),
                    path, g_strerror (errno));
       return FALSE;
     }
@@ -92,7 +94,7 @@ check_files (ClocheBundle  *self,
   if (files == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "The bundle manifest in %s lists no files", self->path);
+                   _("The bundle manifest in %s lists no files"), self->path);
       return FALSE;
     }
   for (guint i = 0; i < json_array_get_length (files); i++)
@@ -102,7 +104,7 @@ check_files (ClocheBundle  *self,
       if (!JSON_NODE_HOLDS_OBJECT (entry))
         {
           g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                       "The bundle manifest in %s has a file entry that is not an object",
+                       _("The bundle manifest in %s has a file entry that is not an object"),
                        self->path);
           return FALSE;
         }
@@ -124,9 +126,9 @@ read_manifest (const char  *dir,
   if (!g_file_test (file, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
-                   "The sandbox bundle is missing: nothing is installed at %s. Install "
-                   "it with \"clochectl bundle install SOURCE\" (a bundle folder, its "
-                   "manifest.json or an http(s) URL of one) or from the app's Bundle page",
+                   _("The sandbox bundle is missing: nothing is installed at %s. Install "
+                     "it with \"clochectl bundle install SOURCE\" (a bundle folder, its "
+                     "manifest.json or an http(s) URL of one) or from the app's Bundle page"),
                    dir);
       return NULL;
     }
@@ -134,7 +136,7 @@ read_manifest (const char  *dir,
     {
       /* json-glib's message carries the line and column. */
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "The bundle manifest %s is not valid JSON: %s; reinstall the bundle",
+                   _("The bundle manifest %s is not valid JSON: %s; reinstall the bundle"),
                    file, local_error->message);
       return NULL;
     }
@@ -142,7 +144,7 @@ read_manifest (const char  *dir,
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "The bundle manifest %s is not a JSON object; reinstall the bundle", file);
+                   _("The bundle manifest %s is not a JSON object; reinstall the bundle"), file);
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));

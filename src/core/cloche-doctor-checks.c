@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <sys/statvfs.h>
 
@@ -21,8 +23,8 @@
 #include "cloche-error.h"
 
 #define QEMU_PROGRAM "qemu-system-x86_64"
-#define TCG_COST "the sandbox runs under software emulation (TCG) instead, 10-50x slower: " \
-                 "boots take seconds and commands crawl"
+#define TCG_COST N_("the sandbox runs under software emulation (TCG) instead, 10-50x slower: " \
+                    "boots take seconds and commands crawl")
 
 typedef void (*CheckFunc) (const ClocheDoctorContext *context,
                            ClocheDoctorResult        *result);
@@ -102,31 +104,31 @@ check_kvm (const ClocheDoctorContext *context,
 
   if (cloche_accel_probe (context->kvm_device, &code, &reason))
     {
-      set_ok (result, "KVM is usable: the sandbox runs with hardware virtualization");
+      set_ok (result, _("KVM is usable: the sandbox runs with hardware virtualization"));
       return;
     }
   /* A warning, not a failure: the sandbox still works, only slower. */
   if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 "This computer is itself a virtual machine: have nested virtualization turned "
-                 "on in the host that runs it (or ask its provider), then restart it.",
-                 "No KVM device: this machine is a virtual machine without nested "
-                 "virtualization; " TCG_COST);
+                 _("This computer is itself a virtual machine: have nested virtualization turned "
+                   "on in the host that runs it (or ask its provider), then restart it."),
+                 _("No KVM device: this machine is a virtual machine without nested "
+                   "virtualization; %s"), _(TCG_COST));
   else if (code == CLOCHE_ERROR_KVM_MISSING)
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 "Turn on hardware virtualization (Intel VT-x or AMD-V, sometimes called SVM) "
-                 "in the computer's firmware settings, then restart.",
-                 "No KVM device (%s); " TCG_COST,
-                 context->kvm_device != NULL ? context->kvm_device : "/dev/kvm");
+                 _("Turn on hardware virtualization (Intel VT-x or AMD-V, sometimes called SVM) "
+                   "in the computer's firmware settings, then restart."),
+                 _("No KVM device (%s); %s"),
+                 context->kvm_device != NULL ? context->kvm_device : "/dev/kvm", _(TCG_COST));
   else if (code == CLOCHE_ERROR_KVM_DENIED)
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 "Add your user to the group that owns the KVM device (usually: "
-                 "sudo usermod -aG kvm $USER), then log out and in again.",
+                 _("Add your user to the group that owns the KVM device (usually: "
+                   "sudo usermod -aG kvm $USER), then log out and in again."),
                  "%s", reason);
   else
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 "Turn on hardware virtualization in the firmware settings, or quit the other "
-                 "hypervisor (VirtualBox, VMware) that holds it.",
+                 _("Turn on hardware virtualization in the firmware settings, or quit the other "
+                   "hypervisor (VirtualBox, VMware) that holds it."),
                  "%s", reason);
 }
 
@@ -150,8 +152,8 @@ run_qemu (const char          *qemu,
       || !g_spawn_check_wait_status (status, &error))
     {
       set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
-                   "Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86).",
-                   "%s %s does not run: %s%s%s", qemu, arg1, error->message,
+                   _("Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86)."),
+                   _("%s %s does not run: %s%s%s"), qemu, arg1, error->message,
                    err != NULL && err[0] ? ": " : "", err != NULL ? g_strstrip (err) : "");
       g_free (out);
       return NULL;
@@ -166,9 +168,9 @@ find_qemu (ClocheDoctorResult *result)
 
   if (qemu == NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_MISSING,
-                 "Install QEMU (on Debian and Ubuntu: sudo apt install qemu-system-x86).",
-                 QEMU_PROGRAM " is not installed, or not in the PATH the Cloche service "
-                 "runs with (%s)", g_getenv ("PATH") != NULL ? g_getenv ("PATH") : "no PATH");
+                 _("Install QEMU (on Debian and Ubuntu: sudo apt install qemu-system-x86)."),
+                 _("%s is not installed, or not in the PATH the Cloche service runs with (%s)"),
+                 QEMU_PROGRAM, g_getenv ("PATH") != NULL ? g_getenv ("PATH") : "no PATH");
   return qemu;
 }
 
@@ -190,8 +192,8 @@ check_qemu (const ClocheDoctorContext *context,
   if (!g_regex_match (regex, out, 0, &match))
     {
       set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
-                   "Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86).",
-                   "%s --version printed no version: \"%s\"", qemu, g_strstrip (out));
+                   _("Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86)."),
+                   _("%s --version printed no version: \"%s\""), qemu, g_strstrip (out));
       return;
     }
   version = g_match_info_fetch (match, 0);
@@ -202,9 +204,9 @@ check_qemu (const ClocheDoctorContext *context,
   if (major < CLOCHE_DOCTOR_QEMU_MIN_MAJOR
       || (major == CLOCHE_DOCTOR_QEMU_MIN_MAJOR && minor < CLOCHE_DOCTOR_QEMU_MIN_MINOR))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_TOO_OLD,
-                 "Install QEMU 7.2 or newer (Debian 12 and Ubuntu 23.04 have it).",
-                 "%s is %s; Cloche needs 7.2 or newer (hot-plugged virtiofs folders, "
-                 "free page reporting)", qemu, version + strlen ("version "));
+                 _("Install QEMU 7.2 or newer (Debian 12 and Ubuntu 23.04 have it)."),
+                 _("%s is %s; Cloche needs 7.2 or newer (hot-plugged virtiofs folders, "
+                   "free page reporting)"), qemu, version + strlen ("version "));
   else
     set_ok (result, "%s, %s", qemu, version);
 }
@@ -258,15 +260,15 @@ check_qemu_devices (const ClocheDoctorContext *context,
   list = g_strv_builder_end (missing);
   if (list[0] == NULL)
     {
-      set_ok (result, "QEMU has every device the sandbox uses (%u)",
+      set_ok (result, _("QEMU has every device the sandbox uses (%u)"),
               g_strv_length ((GStrv) required_devices) + 1);
       return;
     }
   joined = g_strjoinv (", ", list);
   set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_DEVICE_MISSING,
-               "Install the full QEMU for PCs (on Debian: sudo apt install qemu-system-x86); "
-               "a QEMU built with fewer devices cannot run the sandbox.",
-               "%s lacks what the sandbox needs: %s", qemu, joined);
+               _("Install the full QEMU for PCs (on Debian: sudo apt install qemu-system-x86); "
+                 "a QEMU built with fewer devices cannot run the sandbox."),
+               _("%s lacks what the sandbox needs: %s"), qemu, joined);
 }
 
 /* Bundle */
@@ -341,11 +343,11 @@ verify_bundle_hashes (const ClocheDoctorContext *context,
     corrupt = find_corrupt_file (context->bundle_path, files, &verified, &error);
   if (corrupt != NULL || error != NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_CORRUPT,
-                 "The bundle's files were changed or damaged on disk: reinstall the bundle.",
-                 "The bundle at %s is damaged: %s", context->bundle_path,
+                 _("The bundle's files were changed or damaged on disk: reinstall the bundle."),
+                 _("The bundle at %s is damaged: %s"), context->bundle_path,
                  corrupt != NULL ? corrupt : error->message);
   else
-    set_ok (result, "%s %s at %s: %u files, sha256 verified",
+    set_ok (result, _("%s %s at %s: %u files, sha256 verified"),
             cloche_bundle_get_name (bundle), cloche_bundle_get_version (bundle),
             context->bundle_path, verified);
 }
@@ -361,16 +363,16 @@ check_bundle (const ClocheDoctorContext *context,
   if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
     {
       set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_MISSING,
-                   "Install the sandbox bundle (Install sandbox in the app, or build one with "
-                   "tools/build-bundle), or point the service at it with --bundle.",
-                   "No sandbox bundle at %s (no manifest.json)", context->bundle_path);
+                   _("Install the sandbox bundle (Install sandbox in the app, or build one with "
+                     "tools/build-bundle), or point the service at it with --bundle."),
+                   _("No sandbox bundle at %s (no manifest.json)"), context->bundle_path);
       return;
     }
   bundle = cloche_bundle_load (context->bundle_path, &error);
   if (bundle == NULL)
     {
       set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_INVALID,
-                   "Reinstall the sandbox bundle: files are missing or cut short.",
+                   _("Reinstall the sandbox bundle: files are missing or cut short."),
                    "%s", error->message);
       return;
     }
@@ -408,15 +410,15 @@ check_disk (const ClocheDoctorContext *context,
   if (statvfs (dir, &st) != 0)
     {
       set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_DISK_LOW,
-                   "Check that the folder exists and can be read.",
-                   "Cannot measure the free space at %s: %s", dir, g_strerror (errno));
+                   _("Check that the folder exists and can be read."),
+                   _("Cannot measure the free space at %s: %s"), dir, g_strerror (errno));
       return;
     }
   free_bytes = (guint64) st.f_bavail * st.f_frsize;
   free_text = g_format_size_full (free_bytes, G_FORMAT_SIZE_IEC_UNITS);
   if (free_bytes >= context->disk_warning_bytes)
     {
-      set_ok (result, "%s free at %s", free_text, dir);
+      set_ok (result, _("%s free at %s"), free_text, dir);
       return;
     }
   need_text = g_format_size_full (free_bytes < context->disk_failure_bytes
@@ -426,9 +428,9 @@ check_disk (const ClocheDoctorContext *context,
                free_bytes < context->disk_failure_bytes ? CLOCHE_DOCTOR_FAILURE
                                                         : CLOCHE_DOCTOR_WARNING,
                CLOCHE_ERROR_DISK_LOW,
-               "Free space on that disk: clean up stale sessions (clochectl cleanup), empty "
-               "the trash, or remove large files you no longer need.",
-               "Only %s free at %s, below the %s that sessions and the VM's files need",
+               _("Free space on that disk: clean up stale sessions (clochectl cleanup), empty "
+                 "the trash, or remove large files you no longer need."),
+               _("Only %s free at %s, below the %s that sessions and the VM's files need"),
                free_text, dir, need_text);
 }
 
@@ -442,21 +444,21 @@ check_stale_sessions (const ClocheDoctorContext *context,
 
   if (!context->stale_known)
     {
-      set_ok (result, "Not measured");
+      set_ok (result, _("Not measured"));
       return;
     }
   if (context->stale_count == 0)
     {
-      set_ok (result, "No stale sessions");
+      set_ok (result, _("No stale sessions"));
       return;
     }
   size = g_format_size_full (context->stale_bytes, G_FORMAT_SIZE_IEC_UNITS);
   set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_STALE_SESSIONS,
-               "Clean them up: Clean up on the Sessions page, or clochectl cleanup. "
-               "Pin a session to keep it.",
-               "%u stale session%s take%s %s", context->stale_count,
-               context->stale_count == 1 ? "" : "s", context->stale_count == 1 ? "s" : "",
-               size);
+               _("Clean them up: Clean up on the Sessions page, or clochectl cleanup. "
+                 "Pin a session to keep it."),
+               g_dngettext (GETTEXT_PACKAGE, "%u stale session takes %s",
+                            "%u stale sessions take %s", context->stale_count),
+               context->stale_count, size);
 }
 
 /* Guest agent */
@@ -475,33 +477,34 @@ check_agent (const ClocheDoctorContext *context,
 {
   const GError *error = context->vm_error;
   const char *last = last_console_line (context);
-  g_autofree char *console = last != NULL ? g_strdup_printf ("; the console's last line: \"%s\"", last)
-                                          : g_strdup ("; the guest console is empty");
+  g_autofree char *console = last != NULL ? g_strdup_printf (_("; the console's last line: \"%s\""),
+                                                              last)
+                                          : g_strdup (_("; the guest console is empty"));
 
   g_strfreev (result->details);
   result->details = g_strdupv (context->console_tail);
   if (context->vm_running)
-    set_ok (result, "The guest agent answered when the VM booted");
+    set_ok (result, _("The guest agent answered when the VM booted"));
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_TIMEOUT,
-                 "The bundle's guest does not start qemu-guest-agent: reinstall the bundle. "
-                 "If the console shows the guest still booting, the host is too slow for the "
-                 "agent timeout: raise it (cloche-daemon --agent-timeout).",
-                 "The guest agent did not answer when the VM last booted%s", console);
+                 _("The bundle's guest does not start qemu-guest-agent: reinstall the bundle. "
+                   "If the console shows the guest still booting, the host is too slow for the "
+                   "agent timeout: raise it (cloche-daemon --agent-timeout)."),
+                 _("The guest agent did not answer when the VM last booted%s"), console);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL))
     /* The error quotes what came instead of JSON; its message is the finding. */
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_PROTOCOL,
-                 "Something other than qemu-guest-agent writes to the agent port "
-                 "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
-                 "the guest's init starts on that port.",
+                 _("Something other than qemu-guest-agent writes to the agent port "
+                   "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
+                   "the guest's init starts on that port."),
                  "%s", error->message);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_CRASHED,
-                 "Look at the console lines below for the cause (a kernel panic, out of "
-                 "memory); reinstall the bundle if the kernel cannot boot.",
-                 "The VM crashed: %s", error->message);
+                 _("Look at the console lines below for the cause (a kernel panic, out of "
+                   "memory); reinstall the bundle if the kernel cannot boot."),
+                 _("The VM crashed: %s"), error->message);
   else
-    set_ok (result, "Not checked yet: the VM has not booted since the service started");
+    set_ok (result, _("Not checked yet: the VM has not booted since the service started"));
 }
 
 /* Mounts */
@@ -528,7 +531,7 @@ check_mounts (const ClocheDoctorContext *context,
   list = g_strv_builder_end (gone);
   if (list[0] == NULL)
     {
-      set_ok (result, "Every mounted folder of the open sessions exists (%u)",
+      set_ok (result, _("Every mounted folder of the open sessions exists (%u)"),
               context->mounts != NULL ? context->mounts->len : 0);
       return;
     }
@@ -536,10 +539,12 @@ check_mounts (const ClocheDoctorContext *context,
   g_strfreev (result->details);
   result->details = g_strdupv (list);
   set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_MOUNT_MISSING,
-               "The folder was moved or deleted on the host while a session had it mounted: "
-               "put it back, or close the session and open a new one with the folder's new "
-               "place.",
-               "Mounted folder%s no longer there: %s", list[1] != NULL ? "s" : "", joined);
+               _("The folder was moved or deleted on the host while a session had it mounted: "
+                 "put it back, or close the session and open a new one with the folder's new "
+                 "place."),
+               g_dngettext (GETTEXT_PACKAGE, "Mounted folder no longer there: %s",
+                            "Mounted folders no longer there: %s", g_strv_length (list)),
+               joined);
 }
 
 /* Egress */
@@ -563,27 +568,27 @@ check_egress (const ClocheDoctorContext *context,
   g_autoptr(GError) error = NULL;
 
   if (!context->egress_known)
-    set_ok (result, "Not checked");
+    set_ok (result, _("Not checked"));
   else if (context->egress_relay == NULL || context->egress_socket == NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
-                 "The service could not start its egress proxy or find cloche-egress-relay "
-                 "(its log says which): reinstall Cloche, or make $XDG_RUNTIME_DIR writable, "
-                 "then restart the service.",
-                 "The sandbox has no way out: its egress proxy is not running, so every "
-                 "download in the VM fails");
+                 _("The service could not start its egress proxy or find cloche-egress-relay "
+                   "(its log says which): reinstall Cloche, or make $XDG_RUNTIME_DIR writable, "
+                   "then restart the service."),
+                 _("The sandbox has no way out: its egress proxy is not running, so every "
+                   "download in the VM fails"));
   else if (!g_file_test (context->egress_relay, G_FILE_TEST_IS_EXECUTABLE))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
-                 "Reinstall Cloche: the relay is part of it.",
-                 "The egress relay %s is missing: QEMU cannot hand the guest's connections "
-                 "to the proxy", context->egress_relay);
+                 _("Reinstall Cloche: the relay is part of it."),
+                 _("The egress relay %s is missing: QEMU cannot hand the guest's connections "
+                   "to the proxy"), context->egress_relay);
   else if (!socket_answers (context->egress_socket, &error))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
-                 "Restart the Cloche service (clochectl vm stop, then quit and reopen Cloche); "
-                 "if it stays, send a support report (clochectl support-report).",
-                 "The egress proxy does not answer on %s: %s", context->egress_socket,
+                 _("Restart the Cloche service (clochectl vm stop, then quit and reopen Cloche); "
+                   "if it stays, send a support report (clochectl support-report)."),
+                 _("The egress proxy does not answer on %s: %s"), context->egress_socket,
                  error->message);
   else
-    set_ok (result, "The egress proxy answers; the guest reaches the network only through it");
+    set_ok (result, _("The egress proxy answers; the guest reaches the network only through it"));
 }
 
 /* Policy */
@@ -596,16 +601,16 @@ check_policy (const ClocheDoctorContext *context,
 
   if (context->policy_refusal == NULL || context->policy_refusal[0] == '\0')
     {
-      set_ok (result, "Every policy file is in force");
+      set_ok (result, _("Every policy file is in force"));
       return;
     }
   lines = g_strsplit (context->policy_refusal, "\n", -1);
   g_strfreev (result->details);
   result->details = g_strdupv (lines);
   set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_POLICY_INVALID,
-               "Correct the file at the line and column shown (clochectl policy validate FILE "
-               "checks it); it is read again as soon as it is saved.",
-               "A policy file was refused, so its last good version stays in force: %s",
+               _("Correct the file at the line and column shown (clochectl policy validate FILE "
+                 "checks it); it is read again as soon as it is saved."),
+               _("A policy file was refused, so its last good version stays in force: %s"),
                lines[0]);
 }
 
@@ -616,16 +621,16 @@ static const struct
   const char *title;
   CheckFunc   func;
 } checks[] = {
-  { "kvm",            "Hardware virtualization", check_kvm },
-  { "qemu",           "QEMU",                    check_qemu },
-  { "qemu-devices",   "QEMU devices",            check_qemu_devices },
-  { "bundle",         "Sandbox bundle",          check_bundle },
-  { "disk",           "Free disk space",         check_disk },
-  { "stale-sessions", "Stale sessions",          check_stale_sessions },
-  { "agent",          "Guest agent",             check_agent },
-  { "mounts",         "Mounted folders",         check_mounts },
-  { "egress",         "Egress proxy",            check_egress },
-  { "policy",         "Policy file",             check_policy },
+  { "kvm",            N_("Hardware virtualization"), check_kvm },
+  { "qemu",           "QEMU",                       check_qemu },
+  { "qemu-devices",   N_("QEMU devices"),           check_qemu_devices },
+  { "bundle",         N_("Sandbox bundle"),         check_bundle },
+  { "disk",           N_("Free disk space"),        check_disk },
+  { "stale-sessions", N_("Stale sessions"),         check_stale_sessions },
+  { "agent",          N_("Guest agent"),            check_agent },
+  { "mounts",         N_("Mounted folders"),        check_mounts },
+  { "egress",         N_("Egress proxy"),           check_egress },
+  { "policy",         N_("Policy file"),            check_policy },
 };
 
 const char * const *
@@ -659,7 +664,7 @@ cloche_doctor_run_checks (const ClocheDoctorContext *context,
 
       if (only != NULL && only[0] != NULL && !g_strv_contains (only, checks[i].id))
         continue;
-      result = cloche_doctor_result_new (checks[i].id, checks[i].title);
+      result = cloche_doctor_result_new (checks[i].id, _(checks[i].title));
       checks[i].func (context, result);
       g_ptr_array_add (results, result);
     }

@@ -11,6 +11,8 @@
 #define _GNU_SOURCE
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib-unix.h>
@@ -167,7 +169,7 @@ _cloche_egress_pump_new (int                      in_fd,
   if (pipe2 (self->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot make a pipe for the tunnel: %s", g_strerror (errno));
+                   _("Cannot make a pipe for the tunnel: %s"), g_strerror (errno));
       g_free (self);
       return NULL;
     }

@@ -14,6 +14,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib/gstdio.h>
@@ -138,7 +140,8 @@ bind_socket (ClocheEgressProxy  *self,
   if (g_mkdir_with_parents (dir, 0700) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s for the egress proxy's socket: %s", dir, g_strerror (errno));
+                   _("Cannot create %s for the egress proxy's socket: %s"), dir,
+                   g_strerror (errno));
       return FALSE;
     }
   /* A socket file left by a daemon that died is in the way of bind(). */
@@ -147,14 +150,14 @@ bind_socket (ClocheEgressProxy  *self,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
                                       NULL, NULL, error))
     {
-      g_prefix_error (error, "Cannot listen on %s for the egress proxy: ", path);
+      g_prefix_error (error, _("Cannot listen on %s for the egress proxy: "), path);
       return FALSE;
     }
   /* Only this user's processes (QEMU's relays) may send traffic out. */
   if (g_chmod (path, 0600) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot make %s private: %s", path, g_strerror (errno));
+                   _("Cannot make %s private: %s"), path, g_strerror (errno));
       return FALSE;
     }
   return TRUE;

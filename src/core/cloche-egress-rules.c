@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <gio/gio.h>
 
 #include "cloche-egress-rules.h"
@@ -168,14 +170,14 @@ parse_rule (Rule        *rule,
   if (colon != NULL && !parse_port (colon + 1, &rule->port))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
-                   "“%s”: the port must be a number from 1 to 65535", text);
+                   _("“%s”: the port must be a number from 1 to 65535"), text);
       return FALSE;
     }
   if (host_length == 0 || !parse_host (rule, text, host_length))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
-                   "“%s” is not a rule: write a host name, “*.domain” or “*”, "
-                   "optionally followed by “:port”", text);
+                   _("“%s” is not a rule: write a host name, “*.domain” or “*”, "
+                     "optionally followed by “:port”"), text);
       return FALSE;
     }
   return TRUE;

@@ -13,9 +13,18 @@
  * folder inside that namespace: the host kernel refuses the writes, and a
  * guest that remounts read-write still changes nothing.
  *
+ * Inside Flatpak none of that can work: its seccomp filter refuses unshare,
+ * mount, pivot_root and chroot, so neither the namespaces, nor virtiofsd's
+ * own sandbox, nor the bind mount can be set up. There the daemon runs the
+ * Rust virtiofsd the Flatpak bundles (1.14) with --sandbox=none, Flatpak's
+ * own sandbox being the fence, and with --readonly, which makes virtiofsd
+ * itself refuse every write (docs/flatpak.md).
+ *
  * virtiofsd exits by itself when QEMU lets go of the socket.
  */
 #include "config.h"
+
+#include <glib/gi18n-lib.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +39,7 @@
 #include <glib/gstdio.h>
 
 #include "cloche-error.h"
-#include "cloche-folder-share.h"
+#include "cloche-folder-share-private.h"
 
 #define VIRTIOFSD_FD     3
 #define START_TIMEOUT_S  10
@@ -87,7 +96,7 @@ check_folder (const char  *path,
   if (!g_path_is_absolute (path))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "Cannot share the folder %s: give its absolute path", path);
+                   _("Cannot share the folder %s: give its absolute path"), path);
       return FALSE;
     }
   if (g_stat (path, &st) != 0)
@@ -103,7 +112,7 @@ check_folder (const char  *path,
   if (!S_ISDIR (st.st_mode))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND,
-                   "Cannot share %s: it is not a folder", path);
+                   _("Cannot share %s: it is not a folder"), path);
       return FALSE;
     }
   return TRUE;
@@ -119,25 +128,34 @@ check_access (const char  *path,
   if (g_access (path, readonly ? R_OK | X_OK : R_OK | W_OK | X_OK) == 0)
     return TRUE;
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-               "Cannot share the folder %s: you may not %s it", path,
-               readonly ? "read" : "read and write");
+               readonly ? _("Cannot share the folder %s: you may not read it")
+                        : _("Cannot share the folder %s: you may not read and write it"),
+               path);
   return FALSE;
 }
 
-/* CLOCHE_VIRTIOFSD first, for a virtiofsd built elsewhere; then QEMU 7.2's
- * (Debian 12, qemu-system-common), then where the Rust virtiofsd installs. */
+static gboolean
+in_flatpak (void)
+{
+  return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS);
+}
+
+/* CLOCHE_VIRTIOFSD first, for a virtiofsd built elsewhere; then the one
+ * installed beside cloche-daemon (the Flatpak's Rust virtiofsd in
+ * /app/libexec); then QEMU 7.2's (Debian 12, qemu-system-common), then where
+ * the Rust virtiofsd installs. */
 static char *
 find_virtiofsd (GError **error)
 {
-  const char *candidates[] = { g_getenv ("CLOCHE_VIRTIOFSD"), "/usr/lib/qemu/virtiofsd",
-                               "/usr/libexec/virtiofsd" };
+  const char *candidates[] = { g_getenv ("CLOCHE_VIRTIOFSD"), LIBEXECDIR "/virtiofsd",
+                               "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd" };
 
   for (guint i = 0; i < G_N_ELEMENTS (candidates); i++)
     if (candidates[i] != NULL && g_file_test (candidates[i], G_FILE_TEST_IS_EXECUTABLE))
       return g_strdup (candidates[i]);
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VIRTIOFSD_MISSING,
-               "virtiofsd is not installed (looked for /usr/lib/qemu/virtiofsd): "
-               "install qemu-system-common (on Debian: apt install qemu-system-common)");
+               _("virtiofsd is not installed (looked for /usr/lib/qemu/virtiofsd): "
+                 "install qemu-system-common (on Debian: apt install qemu-system-common)"));
   return NULL;
 }
 
@@ -148,8 +166,8 @@ find_unshare (GError **error)
 
   if (unshare == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                 "unshare, which runs virtiofsd in namespaces of its own, is not in PATH: "
-                 "install util-linux");
+                 _("unshare, which runs virtiofsd in namespaces of its own, is not in PATH: "
+                   "install util-linux"));
   return unshare;
 }
 
@@ -166,6 +184,22 @@ source_option (const char *path)
       g_string_append_c (option, *p);
     }
   return g_string_free (option, FALSE);
+}
+
+/* Inside Flatpak: no namespaces, no mounts; virtiofsd enforces read-only. */
+static GStrv
+build_flatpak_argv (ClocheFolderShare *self,
+                    const char        *virtiofsd)
+{
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+  g_autofree char *shared_dir = g_strconcat ("--shared-dir=", self->host_path, NULL);
+  g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
+
+  g_strv_builder_addv (argv, (const char *[]) { virtiofsd, fd, shared_dir, "--cache=auto",
+                                                "--sandbox=none", NULL });
+  if (self->readonly)
+    g_strv_builder_add (argv, "--readonly");
+  return g_strv_builder_end (argv);
 }
 
 static GStrv
@@ -202,7 +236,7 @@ listen_on (const char  *path,
   if (strlen (path) >= sizeof ((struct sockaddr_un *) NULL)->sun_path)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FILENAME_TOO_LONG,
-                   "the socket path %s is too long for a unix socket", path);
+                   _("the socket path %s is too long for a unix socket"), path);
       return NULL;
     }
   /* One left by a daemon that was killed would make bind() fail. */
@@ -228,9 +262,17 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static GStrv
-build_command (ClocheFolderShare  *self,
-               GError            **error)
+/*
+ * cloche_folder_share_build_command:
+ * @flatpak: whether we run inside Flatpak's sandbox (/.flatpak-info)
+ *
+ * The virtiofsd command line for @self, after the checks that can say more
+ * than virtiofsd would. Apart so that tests see both ways.
+ */
+GStrv
+cloche_folder_share_build_command (ClocheFolderShare  *self,
+                                   gboolean            flatpak,
+                                   GError            **error)
 {
   g_autofree char *virtiofsd = NULL;
   g_autofree char *unshare = NULL;
@@ -238,11 +280,14 @@ build_command (ClocheFolderShare  *self,
   if (!check_folder (self->host_path, error)
       || !check_access (self->host_path, self->readonly, error))
     return NULL;
-  if ((virtiofsd = find_virtiofsd (error)) == NULL || (unshare = find_unshare (error)) == NULL)
+  if ((virtiofsd = find_virtiofsd (error)) == NULL
+      || (!flatpak && (unshare = find_unshare (error)) == NULL))
     {
-      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
       return NULL;
     }
+  if (flatpak)
+    return build_flatpak_argv (self, virtiofsd);
   return build_argv (self, unshare, virtiofsd);
 }
 
@@ -254,11 +299,11 @@ spawn_virtiofsd (ClocheFolderShare  *self,
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSubprocessLauncher) launcher = NULL;
 
-  if ((argv = build_command (self, error)) == NULL)
+  if ((argv = cloche_folder_share_build_command (self, in_flatpak (), error)) == NULL)
     return FALSE;
   if ((socket = listen_on (self->socket_path, error)) == NULL)
     {
-      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
       return FALSE;
     }
 
@@ -273,7 +318,7 @@ spawn_virtiofsd (ClocheFolderShare  *self,
   if (self->process == NULL)
     {
       g_unlink (self->socket_path);
-      g_prefix_error (error, "Cannot share the folder %s: ", self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
       return FALSE;
     }
   self->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (self->process));
@@ -346,7 +391,7 @@ describe_failure (ClocheFolderShare *self)
   else
     why = describe_exit (self);
   return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                      "Cannot share the folder %s: %s", self->host_path, why);
+                      _("Cannot share the folder %s: %s"), self->host_path, why);
 }
 
 static void
@@ -381,8 +426,8 @@ on_start_timeout (gpointer user_data)
   self->start_timer = 0;
   signal_group (self, SIGKILL);
   complete_start (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                                     "Cannot share the folder %s: virtiofsd was not ready "
-                                     "within %d s (%s)", self->host_path, START_TIMEOUT_S,
+                                     _("Cannot share the folder %s: virtiofsd was not ready "
+                                       "within %d s (%s)"), self->host_path, START_TIMEOUT_S,
                                      tail));
   return G_SOURCE_REMOVE;
 }

@@ -5,11 +5,21 @@
  * would not pass), then the deny list in both directions (the folder must
  * not be a denied one, inside one, or contain one: mounting ~ would hand
  * over ~/.ssh), then home. Each refusal names the rule.
+ *
+ * Inside Flatpak a folder the user picked comes through the document
+ * portal as $XDG_RUNTIME_DIR/doc/ID/NAME, which says nothing of where it
+ * lives; the portal records the host path in an extended attribute, and the
+ * rules judge that one (picking ~/.ssh in the portal must not slip past the
+ * deny list). The portal path is what gets mounted: it is the one the
+ * sandbox can open.
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/xattr.h>
 
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
@@ -65,12 +75,39 @@ check_deny (const char              *canonical,
       if (hit)
         {
           g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                       "%s cannot be mounted: the deny rule \"%s\" covers %s",
+                       _("%s cannot be mounted: the deny rule \"%s\" covers %s"),
                        canonical, rules->deny[i], denied);
           return FALSE;
         }
     }
   return TRUE;
+}
+
+#define PORTAL_HOST_PATH_XATTR "user.document-portal.host-path"
+
+/* The host folder behind a document portal path; NULL without an error when
+ * @canonical is not one. */
+static char *
+portal_host_path (const char  *canonical,
+                  GError     **error)
+{
+  g_autofree char *documents = g_build_filename (g_get_user_runtime_dir (), "doc", NULL);
+  char value[4096];
+  ssize_t length;
+
+  if (!is_within (canonical, documents) || g_str_equal (canonical, documents))
+    return NULL;
+  length = getxattr (canonical, PORTAL_HOST_PATH_XATTR, value, sizeof value - 1);
+  if (length <= 0 || value[0] != '/')
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                   _("%s cannot be mounted: the document portal does not say which folder it "
+                     "is, so the policy cannot be checked (update xdg-desktop-portal)"),
+                   canonical);
+      return NULL;
+    }
+  value[length] = '\0';
+  return g_strdup (value);
 }
 
 static char *
@@ -82,20 +119,20 @@ canonicalize (const char  *path,
   if (!g_path_is_absolute (path))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: give an absolute path", path);
+                   _("%s cannot be mounted: give an absolute path"), path);
       return NULL;
     }
   resolved = realpath (path, NULL);
   if (resolved == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: %s", path, g_strerror (errno));
+                   _("%s cannot be mounted: %s"), path, g_strerror (errno));
       return NULL;
     }
   if (!g_file_test (resolved, G_FILE_TEST_IS_DIR))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: it is not a folder", path);
+                   _("%s cannot be mounted: it is not a folder"), path);
       free (resolved);
       return NULL;
     }
@@ -115,7 +152,10 @@ cloche_mount_check (const char              *path,
                     GError                 **error)
 {
   g_autofree char *canonical = NULL;
+  g_autofree char *host = NULL;
   g_autofree char *home = NULL;
+  GError *local_error = NULL;
+  const char *judged;
   char *resolved;
 
   resolved = canonicalize (path, error);
@@ -123,18 +163,25 @@ cloche_mount_check (const char              *path,
     return NULL;
   canonical = g_strdup (resolved);
   free (resolved);
+  host = portal_host_path (canonical, &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+  judged = host != NULL ? host : canonical;
 
   resolved = realpath (rules->home != NULL ? rules->home : g_get_home_dir (), NULL);
   home = g_strdup (resolved != NULL ? resolved : g_get_home_dir ());
   free (resolved);
 
-  if (!check_deny (canonical, home, rules, error))
+  if (!check_deny (judged, home, rules, error))
     return NULL;
-  if (!rules->allow_outside_home && !is_within (canonical, home))
+  if (!rules->allow_outside_home && !is_within (judged, home))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   "%s cannot be mounted: it is outside your home folder %s, and the "
-                   "policy does not allow folders outside home", canonical, home);
+                   _("%s cannot be mounted: it is outside your home folder %s, and the "
+                     "policy does not allow folders outside home"), judged, home);
       return NULL;
     }
   return g_steal_pointer (&canonical);

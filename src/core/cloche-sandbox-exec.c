@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
@@ -206,14 +208,14 @@ check_exec_args (const char * const  *argv,
   if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "No command was given to run");
+                   _("No command was given to run"));
       return FALSE;
     }
   for (guint i = 0; env != NULL && env[i] != NULL; i++)
     if (strchr (env[i], '=') == NULL || env[i][0] == '=')
       {
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                     "Environment entry \"%s\" is not NAME=value", env[i]);
+                     _("Environment entry \"%s\" is not NAME=value"), env[i]);
         return FALSE;
       }
   return TRUE;

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
@@ -96,7 +98,7 @@ _cloche_sandbox_lookup (ClocheSandbox  *self,
 
   if (open == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
-                 "No open session has the id \"%s\"", id);
+                 _("No open session has the id \"%s\""), id);
   return open;
 }
 

@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -191,7 +193,7 @@ stopped_error (Cleanup   *cleanup,
   g_autofree char *freed = g_format_size (cleanup->job->freed);
 
   return g_error_new (cleanup->error->domain, cleanup->error->code,
-                      "Cleanup stopped after removing %u of %u stale sessions (%s freed): %s",
+                      _("Cleanup stopped after removing %u of %u stale sessions (%s freed): %s"),
                       removed->len, cleanup->total, freed, cleanup->error->message);
 }
 

@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <unistd.h>
@@ -205,7 +207,7 @@ make_folder (ClocheSessionStore  *self,
   if (g_mkdir_with_parents (work, 0700) == 0)
     return TRUE;
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-               "Cannot create the session folder %s: %s", work, g_strerror (errno));
+               _("Cannot create the session folder %s: %s"), work, g_strerror (errno));
   return FALSE;
 }
 
@@ -256,7 +258,7 @@ get_entry (ClocheSessionStore  *self,
     entry = cloche_session_index_get (self->index, id);
   if (entry == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
-                 "There is no session with the id \"%s\"", id);
+                 _("There is no session with the id \"%s\""), id);
   return entry;
 }
 
@@ -290,7 +292,7 @@ pin (ClocheSessionStore  *self,
     {
       /* Rewriting it would replace what is left of the record. */
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   "Session %s cannot be pinned: %s", id,
+                   _("Session %s cannot be pinned: %s"), id,
                    cloche_session_get_damage (entry->session));
       return FALSE;
     }

@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-error.h"
 #include "cloche-session.h"
 
@@ -149,7 +151,7 @@ parse_time (JsonObject  *object,
   if (time == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   "\"%s\" is missing or not an ISO 8601 time", member);
+                   _("\"%s\" is missing or not an ISO 8601 time"), member);
       return FALSE;
     }
   *usec = g_date_time_to_unix (time) * G_USEC_PER_SEC;
@@ -218,7 +220,7 @@ parse_mounts (ClocheSession  *self,
       if (path == NULL || name == NULL)
         {
           g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                       "mount %u has no \"path\" or \"name\"", i);
+                       _("mount %u has no \"path\" or \"name\""), i);
           return FALSE;
         }
       g_ptr_array_add (self->mounts,
@@ -237,13 +239,13 @@ parse_fields (ClocheSession  *self,
   if (g_strcmp0 (json_object_get_string_member_with_default (object, "id", NULL), self->id) != 0)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   "\"id\" does not match its folder %s", self->id);
+                   _("\"id\" does not match its folder %s"), self->id);
       return FALSE;
     }
   if (!g_str_equal (state, "open") && !g_str_equal (state, "closed"))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   "\"state\" is \"%s\", not \"open\" or \"closed\"", state);
+                   _("\"state\" is \"%s\", not \"open\" or \"closed\""), state);
       return FALSE;
     }
   self->state = g_str_equal (state, "open") ? CLOCHE_SESSION_STATE_OPEN
@@ -279,14 +281,14 @@ cloche_session_new_from_json (const char  *id,
   if (!json_parser_load_from_data (parser, json, length, &local_error))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   "not valid JSON: %s", local_error->message);
+                   _("not valid JSON: %s"), local_error->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   "not a JSON object (the file may be empty or cut short)");
+                   _("not a JSON object (the file may be empty or cut short)"));
       return NULL;
     }
   if (!parse_fields (self, json_node_get_object (root), error))

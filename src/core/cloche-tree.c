@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -163,7 +165,7 @@ remove_dir_contents (int               parent_fd,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot open %s: %s", name, g_strerror (saved));
+                   _("Cannot open %s: %s"), name, g_strerror (saved));
       return FALSE;
     }
   ok = remove_children (dir, links, freed, error);
@@ -201,7 +203,7 @@ cloche_tree_remove (int               parent_fd,
       int saved = errno;
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Cannot remove %s: %s", name, g_strerror (saved));
+                   _("Cannot remove %s: %s"), name, g_strerror (saved));
       return FALSE;
     }
   *freed += freeable (links, &st);

@@ -14,6 +14,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-error.h"
 #include "cloche-folder-share.h"
 #include "cloche-json.h"
@@ -141,18 +143,18 @@ check_can_mount (ClocheVmFolders  *self,
 {
   if (self->closed)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
-                 "Cannot mount %s: the VM has stopped", host_path);
+                 _("Cannot mount %s: the VM has stopped"), host_path);
   else if (!g_path_is_absolute (guest_dir))
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                 "Cannot mount %s at %s: the guest folder must be an absolute path",
+                 _("Cannot mount %s at %s: the guest folder must be an absolute path"),
                  host_path, guest_dir);
   else if (g_hash_table_contains (self->folders, guest_dir))
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                 "Cannot mount %s at %s: a folder is already mounted there",
+                 _("Cannot mount %s at %s: a folder is already mounted there"),
                  host_path, guest_dir);
   else if (find_free_port (self) < 0)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                 "Cannot mount %s: all %u folder slots of the VM are in use; unmount one first",
+                 _("Cannot mount %s: all %u folder slots of the VM are in use; unmount one first"),
                  host_path, self->n_ports);
   else
     return TRUE;
@@ -467,7 +469,7 @@ plug_error (Folder *folder,
             GError *error)
 {
   GError *wrapped = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                                 "Cannot plug the folder %s into the VM: %s",
+                                 _("Cannot plug the folder %s into the VM: %s"),
                                  folder_host_path (folder), error->message);
 
   g_error_free (error);
@@ -494,7 +496,7 @@ on_guest_mounted (GObject      *object,
       g_autofree char *why = guest_stderr (err);
 
       error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                           "Cannot mount %s at %s in the VM: %s",
+                           _("Cannot mount %s at %s in the VM: %s"),
                            folder_host_path (op->folder), op->folder->guest_dir, why);
     }
   if (!mount_goes_on (task, error))
@@ -757,10 +759,10 @@ lookup_for_unmount (ClocheVmFolders  *self,
 
   if (folder == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_NOT_MOUNTED,
-                 "No folder is mounted at %s in the VM", guest_dir);
+                 _("No folder is mounted at %s in the VM"), guest_dir);
   else if (folder->busy)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_UNMOUNT_FAILED,
-                 "Cannot unmount %s yet: it is still being mounted or unmounted", guest_dir);
+                 _("Cannot unmount %s yet: it is still being mounted or unmounted"), guest_dir);
   else
     return folder;
   return NULL;

@@ -11,6 +11,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -434,14 +436,14 @@ build_command (ClocheVm  *self,
   if (qemu == NULL)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QEMU_MISSING,
-                   "qemu-system-x86_64 is not installed or not in PATH: "
-                   "install QEMU (on Debian: apt install qemu-system-x86)");
+                   _("qemu-system-x86_64 is not installed or not in PATH: "
+                     "install QEMU (on Debian: apt install qemu-system-x86)"));
       return NULL;
     }
   if (g_mkdir_with_parents (self->run_dir, 0700) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create %s for the VM's files: %s", self->run_dir, g_strerror (errno));
+                   _("Cannot create %s for the VM's files: %s"), self->run_dir, g_strerror (errno));
       return NULL;
     }
   g_unlink (console);
@@ -473,7 +475,7 @@ start_process (ClocheVm  *self,
       || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   "Cannot create the channels to QEMU: %s", g_strerror (errno));
+                   _("Cannot create the channels to QEMU: %s"), g_strerror (errno));
       return FALSE;
     }
 
@@ -584,7 +586,7 @@ begin_shutdown (ClocheVm   *self,
     {
       /* No agent to ask yet: a guest that is half up has nothing to save. */
       error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
-                           "The VM was stopped (%s) before it finished booting", reason);
+                           _("The VM was stopped (%s) before it finished booting"), reason);
       complete_tasks (&self->start_tasks, error);
       g_subprocess_force_exit (self->process);
       return;

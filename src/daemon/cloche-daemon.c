@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * cloche-daemon: owns io.github.cloche.Daemon on the session bus. Starting
+ * cloche-daemon: owns io.github.cloche.Cloche.Daemon on the session bus. Starting
  * it boots nothing; the VM waits for the first session.
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <glib-unix.h>
-#include <locale.h>
 #include <stdlib.h>
 
 #include "cloche-audit-events.h"
 #include "cloche-bundle.h"
 #include "cloche-bundle-service.h"
 #include "cloche-doctor-service.h"
+#include "cloche-i18n.h"
 #include "cloche-egress-service.h"
 #include "cloche-lifetime.h"
 #include "cloche-monitor-service.h"
@@ -52,7 +54,7 @@ on_bus_acquired (GDBusConnection *connection,
       || !cloche_doctor_service_export (daemon->doctor_service, connection, &error)
       || !cloche_egress_service_export (daemon->egress_service, connection, &error))
     {
-      g_printerr ("cloche-daemon: cannot export %s: %s\n", DAEMON_OBJECT_PATH, error->message);
+      g_printerr (_("cloche-daemon: cannot export %s: %s\n"), DAEMON_OBJECT_PATH, error->message);
       daemon->exit_status = EXIT_FAILURE;
       g_main_loop_quit (daemon->loop);
       return;
@@ -68,10 +70,10 @@ on_name_lost (GDBusConnection *connection,
   Daemon *daemon = user_data;
 
   if (connection == NULL)
-    g_printerr ("cloche-daemon: cannot connect to the session bus\n");
+    g_printerr (_("cloche-daemon: cannot connect to the session bus\n"));
   else
-    g_printerr ("cloche-daemon: %s is owned by another process "
-                "(another cloche-daemon is running; use --replace to take over)\n", name);
+    g_printerr (_("cloche-daemon: %s is owned by another process "
+                  "(another cloche-daemon is running; use --replace to take over)\n"), name);
   daemon->exit_status = EXIT_FAILURE;
   g_main_loop_quit (daemon->loop);
 }
@@ -168,7 +170,7 @@ open_audit_log (ClocheSandbox *sandbox,
     }
   if (!cloche_audit_log_open (audit, &error))
     {
-      g_printerr ("cloche-daemon: no audit log: %s\n", error->message);
+      g_printerr (_("cloche-daemon: no audit log: %s\n"), error->message);
       return NULL;
     }
   cloche_audit_events_attach (audit, sandbox);
@@ -215,13 +217,13 @@ start_egress (ClocheEgressProxy *proxy,
     relay = LIBEXECDIR "/cloche-egress-relay";
   if (!g_file_test (relay, G_FILE_TEST_IS_EXECUTABLE))
     {
-      g_printerr ("cloche-daemon: %s is missing: the VM will have no network "
-                  "(reinstall Cloche, or set CLOCHE_EGRESS_RELAY)\n", relay);
+      g_printerr (_("cloche-daemon: %s is missing: the VM will have no network "
+                    "(reinstall Cloche, or set CLOCHE_EGRESS_RELAY)\n"), relay);
       return;
     }
   if (!cloche_egress_proxy_listen (proxy, socket_path, &error))
     {
-      g_printerr ("cloche-daemon: %s: the VM will have no network\n", error->message);
+      g_printerr (_("cloche-daemon: %s: the VM will have no network\n"), error->message);
       return;
     }
   cloche_vm_set_egress (vm, relay, socket_path);
@@ -284,7 +286,7 @@ main (int   argc,
     { NULL }
   };
 
-  setlocale (LC_ALL, "");
+  cloche_i18n_init ();
   context = g_option_context_new ("- the Cloche sandbox service");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -295,14 +297,14 @@ main (int   argc,
 
   if (exit_after < 0)
     {
-      g_printerr ("cloche-daemon: --exit-after must be 0 or a positive number of seconds\n");
+      g_printerr (_("cloche-daemon: --exit-after must be 0 or a positive number of seconds\n"));
       return EXIT_FAILURE;
     }
   if (!check_egress_allow ((const char * const *) daemon.egress_allow))
     return EXIT_FAILURE;
   if (memory_mib < 0)
     {
-      g_printerr ("cloche-daemon: --memory-mib must be a positive number of MiB\n");
+      g_printerr (_("cloche-daemon: --memory-mib must be a positive number of MiB\n"));
       return EXIT_FAILURE;
     }
 

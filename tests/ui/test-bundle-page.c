@@ -4,6 +4,8 @@
  * installed in a scratch folder: it shows the bundle; "Remove Sandbox
  * Bundle" asks first, stating the exact size and that sessions stay; after
  * removal it offers to install again, says the size first, and installs.
+ * The "bundle-location" setting is where the next install goes and where
+ * the folder chooser opens, and an install or a move stores the folder.
  * With CLOCHE_TEST_SCREENSHOT_DIR set, each state is saved as a PNG.
  */
 #include "config.h"
@@ -12,6 +14,7 @@
 
 #include "cloche-bundle-page.h"
 #include "cloche-client.h"
+#include "cloche-settings.h"
 
 #include "../cloche-test-daemon.h"
 
@@ -102,7 +105,7 @@ bundle_proxy (void)
   g_autoptr(GError) error = NULL;
   ClocheDbusBundle *bundle = cloche_dbus_bundle_proxy_new_sync (
     g_dbus_proxy_get_connection (G_DBUS_PROXY (test_daemon->proxy)), G_DBUS_PROXY_FLAGS_NONE,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
 
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), 300 * 1000);
@@ -175,6 +178,119 @@ test_remove_and_install (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The bundle source entry: the page's only AdwEntryRow. */
+static GtkWidget *
+find_source_row (GtkWidget *widget)
+{
+  if (ADW_IS_ENTRY_ROW (widget))
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_source_row (child);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkFileChooser *
+find_chooser (void)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  /* GtkFileChooserNative falls back to this dialog when no portal answers. */
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (GTK_IS_FILE_CHOOSER_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      return l->data;
+  return NULL;
+}
+
+static gboolean
+chosen_is (GtkFileChooser *chooser,
+           GFile          *expected)
+{
+  g_autoptr(GFile) file = gtk_file_chooser_get_file (chooser);
+
+  return file != NULL && g_file_equal (file, expected);
+}
+
+static gboolean
+setting_is (GSettings  *settings,
+            const char *expected)
+{
+  g_autofree char *value = g_settings_get_string (settings, "bundle-location");
+
+  return g_strcmp0 (value, expected) == 0;
+}
+
+static void
+test_location_setting (void)
+{
+  g_autofree char *scratch = g_path_get_dirname (location);
+  g_autofree char *remembered_parent = g_build_filename (scratch, "remembered", NULL);
+  g_autofree char *remembered = g_build_filename (remembered_parent, "cloche-bundle", NULL);
+  g_autofree char *moved = g_build_filename (scratch, "moved", NULL);
+  g_autofree char *source = cloche_test_bundle_dir ();
+  g_autoptr(ClocheDbusBundle) bundle = bundle_proxy ();
+  g_autoptr(GSettings) settings = cloche_settings_new ();
+  g_autoptr(ClocheClient) client = NULL;
+  g_autoptr(GFile) start = NULL, moved_file = g_file_new_for_path (moved);
+  g_autoptr(GError) error = NULL;
+  AdwMessageDialog *dialog = NULL;
+  GtkFileChooser *chooser = NULL;
+  GtkWidget *window, *page;
+
+  g_assert_nonnull (settings);
+  g_assert_cmpint (g_mkdir_with_parents (remembered_parent, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (moved, 0700), ==, 0);
+  /* No bundle, and a folder remembered from an earlier install. */
+  if (cloche_dbus_bundle_get_installed (bundle))
+    {
+      cloche_dbus_bundle_call_remove_sync (bundle, FALSE, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  g_settings_set_string (settings, "bundle-location", remembered);
+
+  cloche_client_new_async (NULL, on_client, &client);
+  CLOCHE_TEST_WAIT_FOR (client != NULL, 10);
+  window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 760, 600);
+  page = g_object_new (CLOCHE_TYPE_BUNDLE_PAGE, "client", client, NULL);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+  CLOCHE_TEST_WAIT_FOR (state_is (page, "missing"), 10);
+
+  /* Install goes where the setting says, and says so first. */
+  gtk_editable_set_text (GTK_EDITABLE (find_source_row (page)), source);
+  gtk_widget_activate (find_button (page, "_Install…"));
+  CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ("Install the Sandbox Bundle?")) != NULL, 10);
+  g_test_message ("%s", adw_message_dialog_get_body (dialog));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), remembered));
+  adw_message_dialog_response (dialog, "install");
+  CLOCHE_TEST_WAIT_FOR (state_is (page, "installed"), 60);
+  g_assert_cmpstr (cloche_dbus_bundle_get_location (bundle), ==, remembered);
+  g_assert_true (g_file_test (remembered, G_FILE_TEST_IS_DIR));
+
+  /* Move: the chooser opens beside the remembered folder; the new one is kept. */
+  gtk_widget_activate_action (page, "bundle.relocate", NULL);
+  CLOCHE_TEST_WAIT_FOR ((chooser = find_chooser ()) != NULL, 10);
+  /* The dialog takes the folder over once it has shown. */
+  CLOCHE_TEST_WAIT_FOR ((start = gtk_file_chooser_get_current_folder (chooser)) != NULL, 10);
+  g_assert_cmpstr (g_file_peek_path (start), ==, remembered_parent);
+  gtk_file_chooser_set_current_folder (chooser, moved_file, &error);
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (chosen_is (chooser, moved_file), 10);
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  CLOCHE_TEST_WAIT_FOR (setting_is (settings, moved), 60);
+  CLOCHE_TEST_WAIT_FOR (state_is (page, "installed"), 60);
+  g_assert_true (g_file_test (moved, G_FILE_TEST_IS_DIR));
+  g_assert_false (g_file_test (remembered, G_FILE_TEST_EXISTS));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -193,6 +309,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add_func ("/bundle-page/remove-and-install", test_remove_and_install);
+  g_test_add_func ("/bundle-page/location-setting", test_location_setting);
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
   g_spawn_sync (NULL, (char **) argv_rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,

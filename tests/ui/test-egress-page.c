@@ -74,7 +74,7 @@ socket_path (void)
 
   egress = cloche_dbus_egress_proxy_new_sync (
     g_dbus_proxy_get_connection (G_DBUS_PROXY (test_daemon->proxy)), G_DBUS_PROXY_FLAGS_NONE,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   return g_strdup (cloche_dbus_egress_get_socket_path (egress));
 }

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# cloche-daemon and clochectl speak the user's language: a CLOCHE_ERROR the
+# daemon raises reaches clochectl in German when the session's LANGUAGE is
+# de, clochectl's own messages follow its LANGUAGE, and with no language set
+# everything stays English. Real daemon on a private bus (dbus-run-session),
+# catalogues from the build tree (CLOCHE_LOCALEDIR); C.UTF-8 is built into
+# glibc, so no locale has to be generated. No VM boots.
+set -uo pipefail
+
+: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_LOCALEDIR:?}"
+ctl=$CLOCHE_CTL
+n=0
+failed=0
+work=$(mktemp -d)
+unset LANG LC_ALL LC_MESSAGES LANGUAGE
+
+ok () {
+  n=$((n + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+}
+
+stop_daemon () {
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  daemon=
+}
+trap 'stop_daemon; rm -rf "$work"' EXIT
+
+# The daemon in the language given ("" for none), with nothing installed.
+start_daemon () {
+  local home=$work/home-$1
+  mkdir -p "$home/state" "$home/data"
+  if [ -n "$1" ]; then
+    env HOME="$home" XDG_STATE_HOME="$home/state" XDG_DATA_HOME="$home/data" \
+      XDG_RUNTIME_DIR="$work" LC_ALL=C.UTF-8 LANGUAGE="$1" "$CLOCHE_DAEMON" --replace &
+  else
+    env HOME="$home" XDG_STATE_HOME="$home/state" XDG_DATA_HOME="$home/data" \
+      XDG_RUNTIME_DIR="$work" "$CLOCHE_DAEMON" --replace &
+  fi
+  daemon=$!
+  for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+echo "1..6"
+
+start_daemon de
+LC_ALL=C.UTF-8 LANGUAGE=de "$ctl" bundle remove 2> "$work/de"
+code=$?
+cat "$work/de" | sed 's/^/# /'
+[ $code -ne 0 ] && grep -q "Unter .* ist kein Sandbox-Paket installiert: Es gibt nichts zu entfernen" "$work/de"
+ok $? "the daemon's BundleMissing error arrives in German (exit $code)"
+! grep -q "nothing to remove" "$work/de" && grep -q "^clochectl: das Paket kann nicht entfernt werden: " "$work/de"
+ok $? "not in English, after clochectl's own German words"
+
+LC_ALL=C.UTF-8 LANGUAGE=de "$ctl" bundle info > "$work/info-de"
+grep -q "^Installiert: " "$work/info-de"
+ok $? "clochectl's own labels follow its LANGUAGE"
+stop_daemon
+
+LC_ALL=C.UTF-8 LANGUAGE=fr "$ctl" no-such-command 2> "$work/fr"
+grep -q 'commande inconnue « no-such-command »' "$work/fr"
+ok $? "clochectl speaks French under LANGUAGE=fr"
+
+start_daemon ""
+"$ctl" bundle remove 2> "$work/en"
+grep -q "No sandbox bundle is installed at .*: nothing to remove" "$work/en"
+ok $? "with no language set, the error stays English"
+
+LC_ALL=C.UTF-8 LANGUAGE=de "$ctl" bundle remove 2> "$work/mixed"
+grep -q "nothing to remove" "$work/mixed"
+ok $? "the daemon speaks its session's language, not each client's"
+stop_daemon
+
+exit $failed
