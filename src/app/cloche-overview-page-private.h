@@ -12,6 +12,7 @@ GtkLabel      *_cloche_overview_page_get_sessions_label   (ClocheOverviewPage *s
 GtkLabel      *_cloche_overview_page_get_error_label      (ClocheOverviewPage *self);
 GtkWidget     *_cloche_overview_page_get_open_button      (ClocheOverviewPage *self);
 GtkWidget     *_cloche_overview_page_get_close_button     (ClocheOverviewPage *self);
+GtkWidget     *_cloche_overview_page_get_install_button   (ClocheOverviewPage *self);
 AdwStatusPage *_cloche_overview_page_get_unavailable_page (ClocheOverviewPage *self);
 GtkLabel      *_cloche_overview_page_get_memory_label     (ClocheOverviewPage *self);
 GtkLabel      *_cloche_overview_page_get_disk_label       (ClocheOverviewPage *self);

@@ -21,7 +21,13 @@ struct _ClocheOverviewPage
   /* Set only while an open or close call is pending. */
   GCancellable  *cancellable;
   guint          uptime_source;
+  /* The daemon's io.github.cloche.Bundle: whether there is a bundle to boot. */
+  ClocheDbusBundle *bundle;
+  GCancellable  *bundle_cancellable;
   guint          error_on_close : 1;
+  /* The last open failed for want of a bundle (until the daemon says one is
+   * installed): the button offers to install one. */
+  guint          open_found_no_bundle : 1;
   guint          refocus : 1;
 
   GtkStack      *stack;
@@ -44,6 +50,7 @@ struct _ClocheOverviewPage
   GtkWidget     *open_button;
   GtkSpinner    *open_spinner;
   GtkWidget     *close_button;
+  GtkWidget     *install_button;
   GtkLabel      *error_label;
   GtkWidget     *finding_box;
   GtkLabel      *finding_title_label;
@@ -157,18 +164,37 @@ cloche_overview_page_set_error (ClocheOverviewPage *self,
   cloche_overview_page_show_error (self);
 }
 
+/* Only what the daemon said counts: a proxy whose daemon is not up yet has
+ * no Installed at all, and that is not "missing". A failed open knows
+ * better than an Installed that was true (files deleted by hand). */
+static gboolean
+cloche_overview_page_bundle_missing (ClocheOverviewPage *self)
+{
+  g_autoptr(GVariant) installed = NULL;
+
+  if (self->open_found_no_bundle)
+    return TRUE;
+  if (self->bundle == NULL)
+    return FALSE;
+  installed = g_dbus_proxy_get_cached_property (G_DBUS_PROXY (self->bundle), "Installed");
+  return installed != NULL && !g_variant_get_boolean (installed);
+}
+
 static void
 cloche_overview_page_update_actions (ClocheOverviewPage *self)
 {
   gboolean idle = cloche_overview_page_is_ready (self) && self->cancellable == NULL;
   gboolean open = self->session_id != NULL;
+  gboolean missing = !open && cloche_overview_page_bundle_missing (self);
   gboolean busy;
-  GtkWidget *shown = open ? self->close_button : self->open_button;
+  GtkWidget *shown = open ? self->close_button
+                     : missing ? self->install_button : self->open_button;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.open-agent-mode",
-                                 idle && !open);
+                                 idle && !open && !missing);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.close-agent-mode",
                                  idle && open);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.install-bundle", missing);
   gtk_stack_set_visible_child (self->agent_stack, shown);
 
   /* A disabled button loses the focus; give it back once the call is done
@@ -406,6 +432,10 @@ cloche_overview_page_open_cb (GObject      *object,
 
   g_clear_object (&self->cancellable);
   cloche_overview_page_set_error (self, error, FALSE);
+  /* Removed since the page last heard, or never installed: say so (the
+   * daemon's message) and offer the install in place of the open. */
+  if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING))
+    self->open_found_no_bundle = TRUE;
   g_free (self->session_id);
   self->session_id = g_steal_pointer (&id);
   cloche_overview_page_update_actions (self);
@@ -427,6 +457,77 @@ cloche_overview_page_open_action (GtkWidget  *widget,
   cloche_client_open_session_async (self->client, _("Agent mode"), self->cancellable,
                                     cloche_overview_page_open_cb, g_object_ref (self));
   cloche_overview_page_update_actions (self);
+}
+
+/* The Bundle page has the install flow: source, size, place, progress. */
+static void
+cloche_overview_page_install_action (GtkWidget  *widget,
+                                     const char *action_name,
+                                     GVariant   *parameter)
+{
+  gtk_widget_activate_action (widget, "win.show-page", "s", "bundle");
+}
+
+static void
+cloche_overview_page_bundle_changed (ClocheOverviewPage *self,
+                                     GVariant           *changed,
+                                     const char * const *invalidated)
+{
+  g_autoptr(GVariant) installed = g_variant_lookup_value (changed, "Installed",
+                                                          G_VARIANT_TYPE_BOOLEAN);
+
+  /* Only news of an install clears what a failed open found. */
+  if (installed != NULL && g_variant_get_boolean (installed))
+    {
+      self->open_found_no_bundle = FALSE;
+      /* The error said to install one; that is done. */
+      if (!self->error_on_close)
+        cloche_overview_page_set_error (self, NULL, FALSE);
+    }
+  cloche_overview_page_update_actions (self);
+}
+
+static void
+cloche_overview_page_bundle_proxy_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
+{
+  g_autoptr(ClocheOverviewPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  ClocheDbusBundle *bundle = cloche_dbus_bundle_proxy_new_finish (result, &error);
+
+  /* Without it the page still works: it just cannot tell a missing bundle
+   * before an open says so. */
+  if (bundle == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("No bundle service: %s", error->message);
+      return;
+    }
+  self->bundle = bundle;
+  g_signal_connect_object (bundle, "g-properties-changed",
+                           G_CALLBACK (cloche_overview_page_bundle_changed), self,
+                           G_CONNECT_SWAPPED);
+  cloche_overview_page_update_actions (self);
+}
+
+static void
+cloche_overview_page_connect_bundle (ClocheOverviewPage *self)
+{
+  ClocheDbusDaemon *daemon = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+
+  g_cancellable_cancel (self->bundle_cancellable);
+  g_clear_object (&self->bundle_cancellable);
+  g_clear_object (&self->bundle);
+  self->open_found_no_bundle = FALSE;
+  if (daemon == NULL)
+    return;
+  self->bundle_cancellable = g_cancellable_new ();
+  cloche_dbus_bundle_proxy_new (g_dbus_proxy_get_connection (proxy), G_DBUS_PROXY_FLAGS_NONE,
+                                g_dbus_proxy_get_name (proxy), g_dbus_proxy_get_object_path (proxy),
+                                self->bundle_cancellable, cloche_overview_page_bundle_proxy_cb,
+                                g_object_ref (self));
 }
 
 static void
@@ -474,6 +575,9 @@ cloche_overview_page_dispose (GObject *object)
   ClocheOverviewPage *self = (ClocheOverviewPage *) object;
 
   cloche_overview_page_cancel_call (self);
+  g_cancellable_cancel (self->bundle_cancellable);
+  g_clear_object (&self->bundle_cancellable);
+  g_clear_object (&self->bundle);
   g_clear_handle_id (&self->uptime_source, g_source_remove);
   if (self->client_signals != NULL)
     g_signal_group_set_target (self->client_signals, NULL);
@@ -640,12 +744,15 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_spinner);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, close_button);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, install_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, error_label);
 
   gtk_widget_class_install_action (widget_class, "overview.open-agent-mode", NULL,
                                    cloche_overview_page_open_action);
   gtk_widget_class_install_action (widget_class, "overview.close-agent-mode", NULL,
                                    cloche_overview_page_close_action);
+  gtk_widget_class_install_action (widget_class, "overview.install-bundle", NULL,
+                                   cloche_overview_page_install_action);
 }
 
 static void
@@ -710,6 +817,7 @@ cloche_overview_page_set_client (ClocheOverviewPage *self,
   /* A call on the old client answers for a daemon we no longer show. */
   cloche_overview_page_cancel_call (self);
   g_signal_group_set_target (self->client_signals, client);
+  cloche_overview_page_connect_bundle (self);
   cloche_overview_page_update_all (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
@@ -793,6 +901,12 @@ GtkWidget *
 _cloche_overview_page_get_close_button (ClocheOverviewPage *self)
 {
   return self->close_button;
+}
+
+GtkWidget *
+_cloche_overview_page_get_install_button (ClocheOverviewPage *self)
+{
+  return self->install_button;
 }
 
 AdwStatusPage *

@@ -37,6 +37,7 @@ clochectl_exec (ClocheDbusDaemon  *daemon,
   g_autoptr(GVariant) err = NULL;
   g_autoptr(GError) error = NULL;
   int exit_code;
+  int first = 2;
   GOptionEntry entries[] = {
     { "cwd", 0, 0, G_OPTION_ARG_STRING, &cwd, "Folder in the guest (default: the session's)", "DIR" },
     { "env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &env, "Set a variable", "NAME=VALUE" },
@@ -44,9 +45,15 @@ clochectl_exec (ClocheDbusDaemon  *daemon,
   };
 
   /* The command after "--" keeps its own options. */
-  if (!clochectl_parse_options (&argc, &argv, entries, "ID -- COMMAND [ARG…]") || argc < 3)
+  if (!clochectl_parse_options (&argc, &argv, entries, "ID -- COMMAND [ARG…]"))
     return clochectl_usage ();
-  if (!cloche_dbus_daemon_call_exec_sync (daemon, argv[1], (const char * const *) argv + 2,
+  /* GOption leaves a "--" that comes after the ID in argv. It is not part of
+   * the command: busybox's exec skipped it, dash's runs "--" and fails. */
+  if (argc > 2 && g_strcmp0 (argv[2], "--") == 0)
+    first = 3;
+  if (argc <= first)
+    return clochectl_usage ();
+  if (!cloche_dbus_daemon_call_exec_sync (daemon, argv[1], (const char * const *) argv + first,
                                           env ? (const char * const *) env : (const char *[]) { NULL },
                                           cwd ? cwd : "", &exit_code, &out, &err, NULL, &error))
     return clochectl_fail (_("cannot run the command"), error);

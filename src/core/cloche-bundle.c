@@ -9,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
+#include <string.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -24,8 +25,12 @@ struct _ClocheBundle
   char    *kernel;
   char    *initrd;
   char    *cmdline;
+  char    *root;       /* the root image of a disk bundle; NULL: initramfs only */
   guint    memory_mib;
 };
+
+/* The first bytes of every qcow2 image: "QFI\xfb", then the version (2 or 3). */
+#define QCOW2_MAGIC "QFI\xfb"
 
 G_DEFINE_FINAL_TYPE (ClocheBundle, cloche_bundle, G_TYPE_OBJECT)
 
@@ -150,6 +155,73 @@ read_manifest (const char  *dir,
   return json_object_ref (json_node_get_object (root));
 }
 
+/* "kind": absent or "initramfs" (the minimal bundle: the whole guest in
+ * the initrd), or "disk" (a root image, named by "root", booted on a
+ * throw-away overlay). A kind this version does not know would boot wrong,
+ * so it is refused. */
+static gboolean
+read_kind (ClocheBundle  *self,
+           JsonObject    *manifest,
+           const char    *file,
+           GError       **error)
+{
+  const char *kind = json_object_get_string_member_with_default (manifest, "kind", "initramfs");
+  const char *root;
+
+  if (g_strcmp0 (kind, "initramfs") == 0)
+    return TRUE;
+  if (g_strcmp0 (kind, "disk") != 0)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle manifest %s is of kind \"%s\", which this version of "
+                   "Cloche cannot boot (it knows \"initramfs\" and \"disk\"): install a "
+                   "bundle made for it or update Cloche", file, kind);
+      return FALSE;
+    }
+  root = require_string (manifest, "root", file, error);
+  if (root == NULL)
+    return FALSE;
+  if (strchr (root, '/') != NULL || strcmp (root, "..") == 0)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle manifest %s names a root image with a bad path: \"%s\"",
+                   file, root);
+      return FALSE;
+    }
+  self->root = g_strdup (root);
+  return TRUE;
+}
+
+/* QEMU's own message for a base that is not qcow2 comes after the boot has
+ * failed and names no bundle; reading 4 bytes first says which file is bad. */
+static gboolean
+check_root_image (ClocheBundle  *self,
+                  GError       **error)
+{
+  g_autofree char *path = g_build_filename (self->path, self->root, NULL);
+  char magic[4] = { 0 };
+  FILE *file = g_fopen (path, "rb");
+  gsize n = 0;
+
+  if (file == NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   "The bundle is incomplete: its root image %s is missing (%s); "
+                   "reinstall the bundle", path, g_strerror (errno));
+      return FALSE;
+    }
+  n = fread (magic, 1, sizeof magic, file);
+  fclose (file);
+  if (n != sizeof magic || memcmp (magic, QCOW2_MAGIC, sizeof magic) != 0)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_CORRUPT,
+                   "The bundle is damaged: its root image %s is not a qcow2 image; run "
+                   "\"clochectl bundle verify\" and reinstall the bundle", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 read_fields (ClocheBundle  *self,
              JsonObject    *manifest,
@@ -169,7 +241,7 @@ read_fields (ClocheBundle  *self,
       *targets[i] = g_strdup (value);
     }
   self->memory_mib = json_object_get_int_member_with_default (manifest, "memory_mib", 512);
-  return TRUE;
+  return read_kind (self, manifest, file, error);
 }
 
 /**
@@ -195,6 +267,8 @@ cloche_bundle_load (const char  *path,
   self = g_object_new (CLOCHE_TYPE_BUNDLE, NULL);
   self->path = g_canonicalize_filename (path, NULL);
   if (!read_fields (self, manifest, error) || !check_files (self, manifest, error))
+    return NULL;
+  if (self->root != NULL && !check_root_image (self, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -234,6 +308,22 @@ cloche_bundle_get_initrd (ClocheBundle *self)
   return g_build_filename (self->path, self->initrd, NULL);
 }
 
+/**
+ * cloche_bundle_get_root_image:
+ *
+ * Returns: (transfer full) (nullable): the path of a disk bundle's root
+ *   image (qcow2, to be opened read-only), or %NULL for an initramfs bundle
+ */
+char *
+cloche_bundle_get_root_image (ClocheBundle *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+
+  if (self->root == NULL)
+    return NULL;
+  return g_build_filename (self->path, self->root, NULL);
+}
+
 const char *
 cloche_bundle_get_cmdline (ClocheBundle *self)
 {
@@ -259,6 +349,7 @@ cloche_bundle_finalize (GObject *object)
   g_free (self->kernel);
   g_free (self->initrd);
   g_free (self->cmdline);
+  g_free (self->root);
 
   G_OBJECT_CLASS (cloche_bundle_parent_class)->finalize (object);
 }

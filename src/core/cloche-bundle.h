@@ -17,6 +17,7 @@ const char   *cloche_bundle_get_version  (ClocheBundle  *self);
 char         *cloche_bundle_get_kernel   (ClocheBundle  *self);
 char         *cloche_bundle_get_initrd   (ClocheBundle  *self);
 const char   *cloche_bundle_get_cmdline  (ClocheBundle  *self);
+char         *cloche_bundle_get_root_image (ClocheBundle *self);
 guint         cloche_bundle_get_memory_mib (ClocheBundle *self);
 
 G_END_DECLS

@@ -62,6 +62,32 @@ add_boot (GPtrArray    *argv,
        "-append", cloche_bundle_get_cmdline (bundle), NULL);
 }
 
+/* A disk bundle's root image, attached with virtio-blk as the guest's
+ * /dev/vda. snapshot=on: QEMU opens the image read-only and puts a qcow2
+ * overlay of its own over it, which takes every write of this boot and is
+ * deleted when QEMU exits. QEMU makes it in $TMPDIR, which ClocheVm points
+ * at its runtime folder (and sweeps after a QEMU that was killed); why this
+ * rather than a qemu-img overlay is in docs/bundle.md. cache=unsafe: the
+ * overlay is thrown away, so flushing it to the host disk buys nothing. */
+static void
+add_root_disk (GPtrArray    *argv,
+               ClocheBundle *bundle)
+{
+  g_autofree char *root = cloche_bundle_get_root_image (bundle);
+  g_auto(GStrv) parts = NULL;
+  g_autofree char *escaped = NULL;
+  g_autofree char *drive = NULL;
+
+  if (root == NULL)
+    return;
+  /* QEMU's option syntax doubles a comma inside a value. */
+  parts = g_strsplit (root, ",", -1);
+  escaped = g_strjoinv (",,", parts);
+  drive = g_strdup_printf ("if=none,id=root,file=%s,format=qcow2,snapshot=on,"
+                           "cache=unsafe,discard=unmap", escaped);
+  add (argv, "-drive", drive, "-device", "virtio-blk-pci,drive=root,id=rootdisk", NULL);
+}
+
 static void
 add_channels (GPtrArray                    *argv,
               const ClocheVmCommandOptions *options)
@@ -162,6 +188,7 @@ cloche_vm_command_build (ClocheBundle                 *bundle,
        "-display", "none", "-no-reboot", NULL);
   add_machine (argv, options);
   add_boot (argv, bundle);
+  add_root_disk (argv, bundle);
   add_channels (argv, options);
   add_devices (argv, options);
   add_folder_ports (argv, options);

@@ -15,6 +15,10 @@ G_BEGIN_DECLS
  * about 40 ms of TCG boot each. */
 #define CLOCHE_VM_FOLDER_PORTS 16
 
+/* The name QEMU gives the temporary overlay of a snapshot=on drive (in
+ * $TMPDIR): how ClocheVm finds one a killed QEMU left behind. */
+#define CLOCHE_VM_OVERLAY_PREFIX "vl."
+
 /* Where the guest finds the egress proxy: the only address it can reach. */
 #define CLOCHE_VM_EGRESS_ADDRESS "10.0.2.100"
 #define CLOCHE_VM_EGRESS_PORT    3128

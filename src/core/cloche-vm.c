@@ -230,6 +230,27 @@ drop_channels (ClocheVm *self)
   g_clear_handle_id (&self->stop_timer, g_source_remove);
 }
 
+/* QEMU deletes its overlay as it exits; one that was killed leaves it
+ * behind (vl.XXXXXX, its temporary file name), so whatever is left goes
+ * when the process is gone, and before each boot. */
+static void
+remove_overlays (ClocheVm *self)
+{
+  g_autoptr(GDir) dir = g_dir_open (self->run_dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+
+      if (!g_str_has_prefix (name, CLOCHE_VM_OVERLAY_PREFIX))
+        continue;
+      path = g_build_filename (self->run_dir, name, NULL);
+      if (g_unlink (path) != 0 && errno != ENOENT)
+        g_warning ("Cannot delete the VM's old disk overlay %s: %s", path, g_strerror (errno));
+    }
+}
+
 /* The state changes once QEMU is gone, so that "crashed" never leaves a
  * QEMU behind; on_process_exited() finishes the job. */
 static void
@@ -315,6 +336,7 @@ on_process_exited (GObject      *object,
     return;
 
   drop_channels (self);
+  remove_overlays (self);
   if (self->state == CLOCHE_VM_STATE_STOPPING)
     {
       g_autofree char *reason = g_steal_pointer (&self->stop_reason);
@@ -413,6 +435,9 @@ spawn_qemu (ClocheVm     *self,
   g_autofree char *log = g_build_filename (self->run_dir, "qemu.log", NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  /* A disk bundle's per-boot overlay (snapshot=on) goes where QEMU makes
+   * its temporary files: here, beside the console, never in /var/tmp. */
+  g_subprocess_launcher_setenv (launcher, "TMPDIR", self->run_dir, TRUE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
   g_subprocess_launcher_take_fd (launcher, qmp_fd, CLOCHE_VM_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, agent_fd, CLOCHE_VM_AGENT_FD);
@@ -447,6 +472,7 @@ build_command (ClocheVm  *self,
       return NULL;
     }
   g_unlink (console);
+  remove_overlays (self);
 
   options.qemu = qemu;
   options.accelerator = self->accelerator;
