@@ -81,23 +81,23 @@ qemu_pid (void)
   return cloche_test_find_child (cloche_test_daemon_pid (vm_daemon), "qemu-system");
 }
 
-/* The daemon's VM folder: $XDG_RUNTIME_DIR/cloche/vm-PID. */
+/* The folder of the daemon's disk overlays: $XDG_CACHE_HOME/cloche/vm-PID. */
 static char *
-vm_run_dir (void)
+vm_overlay_dir (void)
 {
   g_autofree char *name = g_strdup_printf ("vm-%d", (int) cloche_test_daemon_pid (vm_daemon));
 
-  return g_build_filename (vm_daemon->runtime_dir, "cloche", name, NULL);
+  return g_build_filename (vm_daemon->home, "cache", "cloche", name, NULL);
 }
 
-/* Overlay names in the daemon's VM folder. snapshot=on makes the overlay
+/* Overlay names in the daemon's overlay folder. snapshot=on makes the overlay
  * as $TMPDIR/vl.XXXXXX and QEMU unlinks it as soon as it has opened it, so
  * there must never be one: nothing is left behind, even by a killed QEMU. */
 static guint
 count_overlays (void)
 {
-  g_autofree char *run_dir = vm_run_dir ();
-  g_autoptr(GDir) dir = g_dir_open (run_dir, 0, NULL);
+  g_autofree char *overlay_dir = vm_overlay_dir ();
+  g_autoptr(GDir) dir = g_dir_open (overlay_dir, 0, NULL);
   const char *name;
   guint n = 0;
 
@@ -107,14 +107,14 @@ count_overlays (void)
   return n;
 }
 
-/* The overlay QEMU holds open: a file of the daemon's VM folder, already
+/* The overlay QEMU holds open: a file of the daemon's overlay folder, already
  * unlinked. Returns its size in bytes, or -1 if QEMU holds none. */
 static gint64
 open_overlay_size (GPid pid)
 {
   g_autofree char *fd_dir = g_strdup_printf ("/proc/%d/fd", (int) pid);
-  g_autofree char *run_dir = vm_run_dir ();
-  g_autofree char *prefix = g_build_filename (run_dir, "vl.", NULL);
+  g_autofree char *overlay_dir = vm_overlay_dir ();
+  g_autofree char *prefix = g_build_filename (overlay_dir, "vl.", NULL);
   g_autoptr(GDir) dir = g_dir_open (fd_dir, 0, NULL);
   const char *name;
 
@@ -192,12 +192,12 @@ test_boots_from_root_image (void)
 }
 
 static void
-test_overlay_in_run_dir_base_read_only (void)
+test_overlay_on_disk_base_read_only (void)
 {
   GPid pid = qemu_pid ();
 
   g_assert_cmpint (pid, >, 0);
-  /* The guest's writes went to the overlay, in the daemon's VM folder. */
+  /* The guest's writes went to the overlay, in the daemon's overlay folder. */
   g_assert_cmpint (open_overlay_size (pid), >, 0);
   g_assert_cmpuint (count_overlays (), ==, 0);
   g_assert_cmpint (base_access_mode (pid), ==, O_RDONLY);
@@ -303,8 +303,8 @@ main (int   argc,
     "--bundle", bundle_dir, "--agent-timeout", "120", NULL });
 
   g_test_add_func ("/vm-disk/boots-from-root-image", test_boots_from_root_image);
-  g_test_add_func ("/vm-disk/overlay-in-run-dir-base-read-only",
-                   test_overlay_in_run_dir_base_read_only);
+  g_test_add_func ("/vm-disk/overlay-on-disk-base-read-only",
+                   test_overlay_on_disk_base_read_only);
   g_test_add_func ("/vm-disk/restart-forgets-writes", test_restart_forgets_writes);
   g_test_add_func ("/vm-disk/killed-qemu-overlay-swept", test_killed_qemu_overlay_swept);
   g_test_add_func ("/vm-disk/base-unchanged", test_base_unchanged);

@@ -286,7 +286,10 @@ bundle_install (ClocheDbusBundle  *bundle,
   wait_for (&call);
   if (!cloche_dbus_bundle_call_install_finish (bundle, call.result, &error))
     return clochectl_fail (_("cannot install the bundle"), error);
-  g_print (_("Installed and verified: %s\n"), cloche_dbus_bundle_get_location (bundle));
+  /* The cached Location may not have heard of the move yet: the reply can
+   * come before the PropertiesChanged signal. */
+  g_print (_("Installed and verified: %s\n"),
+           absolute_location ? absolute_location : cloche_dbus_bundle_get_location (bundle));
   return EXIT_SUCCESS;
 }
 

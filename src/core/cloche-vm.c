@@ -41,6 +41,7 @@ struct _ClocheVm
 
   char             *bundle_path;
   char             *run_dir;
+  char             *overlay_dir;   /* disk-backed, for a disk bundle's writes */
   char             *accelerator;
   char             *accelerator_reason;
   guint             agent_timeout_s;
@@ -236,7 +237,7 @@ drop_channels (ClocheVm *self)
 static void
 remove_overlays (ClocheVm *self)
 {
-  g_autoptr(GDir) dir = g_dir_open (self->run_dir, 0, NULL);
+  g_autoptr(GDir) dir = g_dir_open (self->overlay_dir, 0, NULL);
   const char *name;
 
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
@@ -245,7 +246,7 @@ remove_overlays (ClocheVm *self)
 
       if (!g_str_has_prefix (name, CLOCHE_VM_OVERLAY_PREFIX))
         continue;
-      path = g_build_filename (self->run_dir, name, NULL);
+      path = g_build_filename (self->overlay_dir, name, NULL);
       if (g_unlink (path) != 0 && errno != ENOENT)
         g_warning ("Cannot delete the VM's old disk overlay %s: %s", path, g_strerror (errno));
     }
@@ -424,6 +425,17 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+static gboolean
+make_private_dir (const char  *path,
+                  GError     **error)
+{
+  if (g_mkdir_with_parents (path, 0700) == 0)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+               _("Cannot create %s for the VM's files: %s"), path, g_strerror (errno));
+  return FALSE;
+}
+
 static GSubprocess *
 spawn_qemu (ClocheVm     *self,
             const char  **argv,
@@ -436,8 +448,10 @@ spawn_qemu (ClocheVm     *self,
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   /* A disk bundle's per-boot overlay (snapshot=on) goes where QEMU makes
-   * its temporary files: here, beside the console, never in /var/tmp. */
-  g_subprocess_launcher_setenv (launcher, "TMPDIR", self->run_dir, TRUE);
+   * its temporary files: a folder of our own on disk, not the runtime
+   * folder, which is tmpfs on a desktop and would hold the guest's writes
+   * in RAM. */
+  g_subprocess_launcher_setenv (launcher, "TMPDIR", self->overlay_dir, TRUE);
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
   g_subprocess_launcher_take_fd (launcher, qmp_fd, CLOCHE_VM_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, agent_fd, CLOCHE_VM_AGENT_FD);
@@ -465,12 +479,8 @@ build_command (ClocheVm  *self,
                      "install QEMU (on Debian: apt install qemu-system-x86)"));
       return NULL;
     }
-  if (g_mkdir_with_parents (self->run_dir, 0700) != 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("Cannot create %s for the VM's files: %s"), self->run_dir, g_strerror (errno));
-      return NULL;
-    }
+  if (!make_private_dir (self->run_dir, error) || !make_private_dir (self->overlay_dir, error))
+    return NULL;
   g_unlink (console);
   remove_overlays (self);
 
@@ -976,6 +986,7 @@ cloche_vm_constructed (GObject *object)
   self->accelerator = g_strdup (cloche_accel_detect (g_getenv ("CLOCHE_KVM_DEVICE"),
                                                      &self->accelerator_reason));
   self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
+  self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
 }
 
 static void
@@ -998,6 +1009,9 @@ cloche_vm_finalize (GObject *object)
 
   g_free (self->bundle_path);
   g_free (self->run_dir);
+  remove_overlays (self);
+  g_rmdir (self->overlay_dir);   /* empty now; gone if never made */
+  g_free (self->overlay_dir);
   g_free (self->accelerator);
   g_free (self->accelerator_reason);
   g_free (self->egress_relay);

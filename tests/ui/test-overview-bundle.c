@@ -115,7 +115,7 @@ test_open_without_bundle_says_missing (void)
 
   bundle = cloche_dbus_bundle_proxy_new_sync (
     g_dbus_proxy_get_connection (G_DBUS_PROXY (test_daemon->proxy)), G_DBUS_PROXY_FLAGS_NONE,
-    "io.github.cloche.Daemon", "/io/github/cloche/Daemon", NULL, &error);
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), 300 * 1000);
   cloche_dbus_bundle_call_install_sync (bundle, source, "", NULL, &error);
