@@ -363,8 +363,8 @@ check_bundle (const ClocheDoctorContext *context,
   if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
     {
       set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_MISSING,
-                   _("Install the sandbox bundle (Install sandbox in the app, or build one with "
-                     "tools/build-bundle), or point the service at it with --bundle."),
+                   _("Install the sandbox bundle (Install Bundle… in the app, or clochectl bundle "
+                     "install), or point the service at one with --bundle."),
                    _("No sandbox bundle at %s (no manifest.json)"), context->bundle_path);
       return;
     }
