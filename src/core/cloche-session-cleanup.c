@@ -101,6 +101,7 @@ remove_one (gpointer item,
   candidate->removed = cloche_tree_remove (cleanup->root_fd, id, cleanup->links, &freed, &error);
   /* What went before a failure is gone too, and counted. */
   candidate->entry->size = freed;
+  g_clear_pointer (&candidate->entry->info, g_variant_unref);
   if (error != NULL)
     {
       g_mutex_lock (&cleanup->lock);
@@ -124,6 +125,7 @@ measure_one (gpointer item,
     cloche_tree_measure_freeable (cleanup->root_fd,
                                   cloche_session_get_id (candidate->entry->session),
                                   cleanup->links);
+  g_clear_pointer (&candidate->entry->info, g_variant_unref);
   candidate->removed = TRUE;
   count (cleanup, candidate->entry->size);
 }

@@ -108,6 +108,8 @@ entry_free (ClocheIndexEntry *entry)
 {
   g_free (entry->id);
   g_clear_object (&entry->session);
+  g_clear_pointer (&entry->info, g_variant_unref);
+  g_clear_object (&entry->info_session);
   g_free (entry);
 }
 

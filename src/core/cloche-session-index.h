@@ -26,6 +26,13 @@ typedef struct
   ClocheStamp    folder;      /* <id>/ */
   ClocheStamp    work;        /* <id>/work/ */
   guint          scan;        /* the last rescan that saw the folder */
+  /* As last listed (see cloche-session-pack.c), and what it was built from:
+   * a reference, so that a record replaced since never looks the same. */
+  GVariant      *info;
+  ClocheSession *info_session;
+  guint64        info_size;
+  guint          info_stale : 1;
+  guint          info_settled : 1;
   guint          reload : 1;  /* during a sync: read session.json again */
   guint          remeasure : 1;
   guint          gone : 1;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cloche-error.h"
+#include "cloche-session-pack.h"
 #include "cloche-session-store-private.h"
 
 #define VERIFY_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -76,6 +77,7 @@ void
 cloche_session_entry_free (ClocheSessionEntry *entry)
 {
   g_clear_object (&entry->session);
+  g_clear_pointer (&entry->info, g_variant_unref);
   g_free (entry);
 }
 
@@ -337,6 +339,29 @@ settle (ClocheSession      *session,
   return settled;
 }
 
+/* @session as listed, from the index's cache: built again only when the
+ * record (or how it was settled), the size or staleness changed. */
+static GVariant *
+cached_info (ClocheIndexEntry *indexed,
+             ClocheSession    *session,
+             gboolean          stale)
+{
+  gboolean settled = session != indexed->session;
+
+  if (indexed->info == NULL || indexed->info_session != indexed->session
+      || indexed->info_size != indexed->size || indexed->info_stale != stale
+      || indexed->info_settled != settled)
+    {
+      g_clear_pointer (&indexed->info, g_variant_unref);
+      indexed->info = cloche_session_info_build (session, stale, indexed->size);
+      g_set_object (&indexed->info_session, indexed->session);
+      indexed->info_size = indexed->size;
+      indexed->info_stale = stale;
+      indexed->info_settled = settled;
+    }
+  return g_variant_ref (indexed->info);
+}
+
 /**
  * _cloche_session_store_snapshot:
  *
@@ -365,7 +390,10 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
       if (stale_only && !stale)
         continue;
       entry = g_new0 (ClocheSessionEntry, 1);
-      *entry = (ClocheSessionEntry) { g_steal_pointer (&session), indexed->size, stale };
+      entry->info = cached_info (indexed, session, stale);
+      entry->session = g_steal_pointer (&session);
+      entry->size = indexed->size;
+      entry->stale = stale;
       g_ptr_array_add (entries, entry);
     }
   return entries;
