@@ -33,8 +33,8 @@ typedef enum
   OP_LIST,
   OP_CLEANUP,
   OP_FLUSH,
-  OP_SYNC,
   OP_VERIFY,
+  OP_FIRST_SYNC,
 } OpKind;
 
 typedef struct
@@ -419,9 +419,34 @@ run_list (ClocheSessionStore *self,
                          (GDestroyNotify) g_ptr_array_unref);
 }
 
+/* The index's cache file (see cloche-session-index-cache.c): written when
+ * the index changed, after the first sync and at exit; only a hint, so a
+ * failure costs the next start its head start, nothing else. */
 static void
-run_flush (Op *op)
+save_index (ClocheSessionStore *self)
 {
+  g_autoptr(GError) error = NULL;
+
+  if (self->index->dirty && !cloche_session_index_save_cache (self->index, &error))
+    g_message ("Cannot write the session index: %s", error->message);
+}
+
+/* The first sync: from the cache file if there is a sound one, every stamp
+ * checked against the disk. */
+static void
+run_first_sync (ClocheSessionStore *self)
+{
+  cloche_session_index_load_cache (self->index);
+  cloche_session_index_sync (self->index, NULL, TRUE);
+  self->verified_at = g_get_monotonic_time ();
+  save_index (self);
+}
+
+static void
+run_flush (ClocheSessionStore *self,
+           Op                 *op)
+{
+  save_index (self);
   g_mutex_lock (op->lock);
   *op->done = TRUE;
   g_cond_signal (op->cond);
@@ -453,16 +478,18 @@ run_op (gpointer data,
       _cloche_session_store_cleanup (self, op->task);
       break;
     case OP_FLUSH:
-      run_flush (op);
+      run_flush (self, op);
+      break;
+    case OP_FIRST_SYNC:
+      run_first_sync (self);
       break;
     case OP_VERIFY:
       g_atomic_int_set (&self->verify_queued, FALSE);
       self->verified_at = g_get_monotonic_time ();
       cloche_session_index_sync (self->index, NULL, TRUE);
       break;
-    case OP_SYNC:
     default:
-      cloche_session_index_sync (self->index, NULL, FALSE);
+      g_assert_not_reached ();
       break;
     }
   if (op->task != NULL)
@@ -787,7 +814,7 @@ cloche_session_store_new (const char *root)
                                                    NULL, 10);
   self->worker = g_thread_pool_new (run_op, self, 1, FALSE, NULL);
   /* Read now, so that the first list finds most of the work done. */
-  push (self, OP_SYNC, NULL, NULL);
+  push (self, OP_FIRST_SYNC, NULL, NULL);
   return self;
 }
 
