@@ -530,6 +530,41 @@ find_bytes (char       *haystack,
   return NULL;
 }
 
+/* A work folder of more names than one read of a folder brings (removal
+ * reads it in several batches), and folders nested deep: all of it goes,
+ * and cleanup frees what its dry run measured. */
+static void
+test_cleanup_many_names (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *work = g_build_filename (fixture->root, "111111111111", "work", NULL);
+  g_autofree char *folder = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autoptr(GString) deep = g_string_new (work);
+  g_autoptr(GPtrArray) dry = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  ProgressLog log = { 0 };
+  guint64 dry_freed = 0, freed = 0;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("a-rather-long-file-name-to-fill-the-buffer-%04u", i);
+
+      g_free (write_file (work, name, "x"));
+    }
+  for (guint i = 0; i < 40; i++)
+    g_string_append (deep, "/d");
+  g_assert_cmpint (g_mkdir_with_parents (deep->str, 0700), ==, 0);
+  g_free (write_file (deep->str, "bottom", "y"));
+
+  dry = cleanup (fixture, TRUE, &dry_freed, &log);
+  removed = cleanup (fixture, FALSE, &freed, &log);
+  g_assert_cmpuint (removed->len, ==, 1);
+  g_assert_cmpuint (freed, ==, dry_freed);
+  g_assert_cmpuint (freed, >=, 3000 * 512);
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+}
+
 /* A new store on the same folder, its first sync done: what it had to read
  * and measure. */
 static void
@@ -678,6 +713,7 @@ main (int   argc,
   ADD ("/session-store/index-follows-disk", test_index_follows_disk);
   ADD ("/session-store/hard-link-counts-nothing", test_hard_link_counts_nothing);
   ADD ("/session-store/index-cache", test_index_cache);
+  ADD ("/session-store/cleanup-many-names", test_cleanup_many_names);
 #undef ADD
 
   return g_test_run ();

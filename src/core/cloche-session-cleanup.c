@@ -16,7 +16,9 @@
 #include "cloche-session-store-private.h"
 #include "cloche-tree.h"
 
-#define PROGRESS_EVERY 64
+/* Progress at most this often (and at the end): a bar moves smoothly, and
+ * 10,000 sessions removed fast send a few dozen signals, not 10,000. */
+#define PROGRESS_INTERVAL_US (100 * 1000)
 
 typedef struct
 {
@@ -34,6 +36,7 @@ typedef struct
   GMutex           lock;
   guint            done;
   guint            total;
+  gint64           posted_at;
   GError          *error;
 } Cleanup;
 
@@ -76,8 +79,12 @@ count (Cleanup *cleanup,
   g_mutex_lock (&cleanup->lock);
   cleanup->job->freed += freed;
   cleanup->done++;
-  if (cleanup->done % PROGRESS_EVERY == 0 || cleanup->done == cleanup->total)
-    post_progress (cleanup);
+  if (cleanup->done == cleanup->total
+      || g_get_monotonic_time () - cleanup->posted_at >= PROGRESS_INTERVAL_US)
+    {
+      cleanup->posted_at = g_get_monotonic_time ();
+      post_progress (cleanup);
+    }
   g_mutex_unlock (&cleanup->lock);
 }
 
