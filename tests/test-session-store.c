@@ -9,6 +9,7 @@
 
 #include "cloche-error.h"
 #include "cloche-session-store.h"
+#include "cloche-session-store-private.h"
 #include "cloche-test-util.h"
 
 #define DAY_S (24 * 3600)
@@ -517,6 +518,184 @@ test_hard_link_counts_nothing (Fixture       *fixture,
   g_assert_true (g_file_test (kept, G_FILE_TEST_IS_REGULAR));
 }
 
+static char *
+find_bytes (char       *haystack,
+            gsize       length,
+            const char *needle,
+            gsize       needle_length)
+{
+  for (gsize i = 0; i + needle_length <= length; i++)
+    if (memcmp (haystack + i, needle, needle_length) == 0)
+      return haystack + i;
+  return NULL;
+}
+
+/* A work folder of more names than one read of a folder brings (removal
+ * reads it in several batches), and folders nested deep: all of it goes,
+ * and cleanup frees what its dry run measured. */
+static void
+test_cleanup_many_names (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autofree char *work = g_build_filename (fixture->root, "111111111111", "work", NULL);
+  g_autofree char *folder = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autoptr(GString) deep = g_string_new (work);
+  g_autoptr(GPtrArray) dry = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  ProgressLog log = { 0 };
+  guint64 dry_freed = 0, freed = 0;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  for (guint i = 0; i < 3000; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("a-rather-long-file-name-to-fill-the-buffer-%04u", i);
+
+      g_free (write_file (work, name, "x"));
+    }
+  for (guint i = 0; i < 40; i++)
+    g_string_append (deep, "/d");
+  g_assert_cmpint (g_mkdir_with_parents (deep->str, 0700), ==, 0);
+  g_free (write_file (deep->str, "bottom", "y"));
+
+  dry = cleanup (fixture, TRUE, &dry_freed, &log);
+  removed = cleanup (fixture, FALSE, &freed, &log);
+  g_assert_cmpuint (removed->len, ==, 1);
+  g_assert_cmpuint (freed, ==, dry_freed);
+  g_assert_cmpuint (freed, >=, 3000 * 512);
+  g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
+}
+
+/* A new store on the same folder, its first sync done: what it had to read
+ * and measure. */
+static void
+reopen (Fixture *fixture,
+        int     *reads,
+        int     *measures)
+{
+  ClocheSessionIndex *index;
+
+  g_clear_object (&fixture->store);
+  fixture->store = cloche_session_store_new (fixture->root);
+  cloche_session_store_flush (fixture->store);
+  index = _cloche_session_store_get_index (fixture->store);
+  *reads = index->reads;
+  *measures = index->measures;
+}
+
+static void
+assert_same_lists (GPtrArray *a,
+                   GPtrArray *b)
+{
+  g_assert_cmpuint (a->len, ==, b->len);
+  for (guint i = 0; i < a->len; i++)
+    {
+      ClocheSessionEntry *x = g_ptr_array_index (a, i);
+      ClocheSessionEntry *y = find (b, cloche_session_get_id (x->session));
+      g_autofree char *x_json = cloche_session_to_json (x->session);
+      g_autofree char *y_json = NULL;
+
+      g_assert_nonnull (y);
+      y_json = cloche_session_to_json (y->session);
+      g_assert_cmpstr (x_json, ==, y_json);
+      g_assert_cmpuint (x->size, ==, y->size);
+      g_assert_cmpint (x->stale, ==, y->stale);
+    }
+}
+
+/* A daemon that starts again reads nothing whose stamps still match its
+ * cache file, and everything that changed by hand since; a cache file that
+ * is damaged, cut short, garbage or another folder's is ignored whole. */
+static void
+test_index_cache (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *cache = g_strconcat (fixture->root, ".index", NULL);
+  g_autofree char *work = g_build_filename (fixture->root, "888888888888", "work", NULL);
+  g_autofree char *other = g_build_filename (fixture->dir, "other", NULL);
+  g_autofree char *other_cache = g_strconcat (other, ".index", NULL);
+  g_autofree char *blob = g_strnfill (256 * 1024, 'x');
+  g_autofree char *contents = NULL;
+  g_autofree char *copy = NULL;
+  char *title;
+  g_autoptr(GPtrArray) before = NULL;
+  g_autoptr(GPtrArray) after = NULL;
+  g_autoptr(ClocheSessionStore) other_store = NULL;
+  gsize length = 0;
+  int reads = -1, measures = -1;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 1, FALSE);
+  write_record (fixture, "888888888888", "closed", 30, FALSE);
+  g_free (write_file (work, "notes.txt", "notes"));
+  /* Stamps younger than 2 s are never kept (see cloche-session-index.c). */
+  g_usleep (2100 * 1000);
+
+  reopen (fixture, &reads, &measures);
+  g_assert_cmpint (reads, ==, 3);
+  g_assert_true (g_file_test (cache, G_FILE_TEST_IS_REGULAR));
+  before = list (fixture);
+
+  reopen (fixture, &reads, &measures);
+  g_assert_cmpint (reads, ==, 0);
+  g_assert_cmpint (measures, ==, 0);
+  after = list (fixture);
+  assert_same_lists (before, after);
+  g_clear_pointer (&after, g_ptr_array_unref);
+
+  /* Changed while no daemon ran. */
+  edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
+  g_free (write_file (work, "added.bin", blob));
+  g_usleep (2100 * 1000);
+  reopen (fixture, &reads, &measures);
+  g_assert_cmpint (reads, ==, 1);
+  after = list (fixture);
+  g_assert_true (cloche_session_get_pinned (find (after, "111111111111")->session));
+  g_assert_cmpuint (find (after, "888888888888")->size, >=,
+                    find (before, "888888888888")->size + 256 * 1024);
+  g_clear_pointer (&before, g_ptr_array_unref);
+  before = g_steal_pointer (&after);
+
+  /* One letter of a title changed (the stamps still match), then cut
+   * short, then not an index at all: each time every record is read again. */
+  g_assert_true (g_file_get_contents (cache, &contents, &length, NULL));
+  title = find_bytes (contents, length, "888888888888\0t\0", 15);
+  g_assert_nonnull (title);
+  title[13] = 'u';
+  g_assert_true (g_file_set_contents (cache, contents, length, NULL));
+  reopen (fixture, &reads, &measures);
+  g_assert_cmpint (reads, ==, 3);
+  after = list (fixture);
+  assert_same_lists (before, after);
+  g_clear_pointer (&after, g_ptr_array_unref);
+  g_clear_pointer (&contents, g_free);
+
+  g_assert_true (g_file_get_contents (cache, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (cache, contents, length / 2, NULL));
+  reopen (fixture, &reads, &measures);
+  g_assert_cmpint (reads, ==, 3);
+
+  g_assert_true (g_file_set_contents (cache, "not an index", -1, NULL));
+  reopen (fixture, &reads, &measures);
+  g_assert_cmpint (reads, ==, 3);
+  after = list (fixture);
+  assert_same_lists (before, after);
+  g_clear_pointer (&after, g_ptr_array_unref);
+
+  /* Another folder's, sound in itself. */
+  copy = g_strdup_printf ("cp -a '%s/222222222222' '%s/'", fixture->root, other);
+  g_assert_cmpint (g_mkdir_with_parents (other, 0700), ==, 0);
+  g_assert_cmpint (system (copy), ==, 0);
+  other_store = cloche_session_store_new (other);
+  cloche_session_store_flush (other_store);
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (other_cache, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (cache, contents, length, NULL));
+  reopen (fixture, &reads, &measures);
+  g_assert_cmpint (reads, ==, 3);
+  after = list (fixture);
+  assert_same_lists (before, after);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -533,6 +712,8 @@ main (int   argc,
   ADD ("/session-store/queued-writes-survive", test_queued_writes_survive);
   ADD ("/session-store/index-follows-disk", test_index_follows_disk);
   ADD ("/session-store/hard-link-counts-nothing", test_hard_link_counts_nothing);
+  ADD ("/session-store/index-cache", test_index_cache);
+  ADD ("/session-store/cleanup-many-names", test_cleanup_many_names);
 #undef ADD
 
   return g_test_run ();

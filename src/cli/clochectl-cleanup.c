@@ -52,6 +52,7 @@ clochectl_cleanup (ClocheDbusDaemon  *daemon,
                    char             **argv)
 {
   g_autoptr(GVariant) removed = NULL;
+  g_autoptr(GVariant) request = NULL;
   g_autoptr(GError) error = NULL;
   gboolean dry_run = FALSE, json = FALSE;
   int older_than = -1;
@@ -71,8 +72,17 @@ clochectl_cleanup (ClocheDbusDaemon  *daemon,
   g_variant_builder_add (&options, "{sv}", "dry-run", g_variant_new_boolean (dry_run));
   if (older_than >= 0)
     g_variant_builder_add (&options, "{sv}", "older-than-days", g_variant_new_int32 (older_than));
-  if (!cloche_dbus_daemon_call_cleanup_sync (daemon, g_variant_builder_end (&options),
-                                             &removed, &freed, NULL, &error))
+  request = g_variant_ref_sink (g_variant_builder_end (&options));
+  removed = clochectl_call_sessions (daemon, "Cleanup", request, &freed, &error);
+  /* An older daemon: the same call, not packed. */
+  if (removed == NULL
+      && (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)
+          || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD)))
+    {
+      g_clear_error (&error);
+      cloche_dbus_daemon_call_cleanup_sync (daemon, request, &removed, &freed, NULL, &error);
+    }
+  if (removed == NULL)
     return clochectl_fail (_("cannot clean up"), error);
   if (json)
     print_report_json (removed, freed, dry_run);

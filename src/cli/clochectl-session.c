@@ -141,6 +141,90 @@ print_table (GVariant *sessions)
            total_text);
 }
 
+/* An older daemon has no io.github.cloche.Sessions. */
+static gboolean
+is_unknown (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)
+         || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD);
+}
+
+/**
+ * clochectl_call_sessions:
+ * @method: "List" or "Cleanup" of io.github.cloche.Sessions
+ * @freed: (out) (optional): the second answer of "Cleanup"
+ *
+ * Calls @method, whose sessions come packed (one byte array instead of
+ * 10,000 structs to convert), and unpacks them.
+ *
+ * Returns: (transfer full) (nullable): CLOCHE_SESSION_INFOS_TYPE, or %NULL
+ *   with @error set; with G_DBUS_ERROR_UNKNOWN_INTERFACE or _METHOD the
+ *   caller asks io.github.cloche.Daemon instead
+ */
+GVariant *
+clochectl_call_sessions (ClocheDbusDaemon  *daemon,
+                         const char        *method,
+                         GVariant          *options,
+                         guint64           *freed,
+                         GError           **error)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GVariant *sessions;
+
+  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
+                                       g_dbus_proxy_get_name (proxy),
+                                       g_dbus_proxy_get_object_path (proxy),
+                                       cloche_dbus_sessions_interface_info ()->name, method,
+                                       g_variant_new_tuple (&options, 1), NULL,
+                                       G_DBUS_CALL_FLAGS_NONE,
+                                       g_dbus_proxy_get_default_timeout (proxy), NULL, error);
+  if (reply == NULL)
+    return NULL;
+  packed = g_variant_get_child_value (reply, 0);
+  if (freed != NULL && g_variant_n_children (reply) > 1)
+    g_variant_get_child (reply, 1, "t", freed);
+  bytes = g_variant_get_data_as_bytes (packed);
+  /* Untrusted: GVariant checks each value as it is read. */
+  sessions = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE),
+                                                           bytes, FALSE));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (sessions));
+
+      g_variant_unref (sessions);
+      sessions = swapped;
+    }
+  return sessions;
+}
+
+static GVariant *
+list_sessions (ClocheDbusDaemon  *daemon,
+               gboolean           stale,
+               GError           **error)
+{
+  GVariantBuilder options;
+  GVariant *sessions;
+  GVariant *only_stale;
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "stale-only", g_variant_new_boolean (stale));
+  sessions = clochectl_call_sessions (daemon, "List", g_variant_builder_end (&options), NULL,
+                                      error);
+  if (sessions != NULL || !is_unknown (*error))
+    return sessions;
+  g_clear_error (error);
+  if (!cloche_dbus_daemon_call_list_sessions_sync (daemon, &sessions, NULL, error))
+    return NULL;
+  if (!stale)
+    return sessions;
+  only_stale = keep_stale (sessions);
+  g_variant_unref (sessions);
+  return only_stale;
+}
+
 static int
 cmd_session_list (ClocheDbusDaemon  *daemon,
                   int                argc,
@@ -157,15 +241,9 @@ cmd_session_list (ClocheDbusDaemon  *daemon,
 
   if (!clochectl_parse_options (&argc, &argv, entries, "- list the sessions"))
     return 2;
-  if (!cloche_dbus_daemon_call_list_sessions_sync (daemon, &sessions, NULL, &error))
+  sessions = list_sessions (daemon, stale, &error);
+  if (sessions == NULL)
     return clochectl_fail (_("cannot list the sessions"), error);
-  if (stale)
-    {
-      GVariant *only_stale = keep_stale (sessions);
-
-      g_variant_unref (sessions);
-      sessions = only_stale;
-    }
   if (json)
     clochectl_print_sessions_json (sessions);
   else

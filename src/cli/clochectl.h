@@ -48,5 +48,10 @@ void      clochectl_append_sessions_json  (GString                 *out,
                                            const char              *indent);
 void      clochectl_print_sessions_json   (GVariant                *sessions);
 void      clochectl_print_json            (JsonNode                *root);
+GVariant *clochectl_call_sessions         (ClocheDbusDaemon        *daemon,
+                                           const char              *method,
+                                           GVariant                *options,
+                                           guint64                 *freed,
+                                           GError                 **error);
 
 G_END_DECLS

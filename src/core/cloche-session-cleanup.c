@@ -18,7 +18,9 @@
 #include "cloche-session-store-private.h"
 #include "cloche-tree.h"
 
-#define PROGRESS_EVERY 64
+/* Progress at most this often (and at the end): a bar moves smoothly, and
+ * 10,000 sessions removed fast send a few dozen signals, not 10,000. */
+#define PROGRESS_INTERVAL_US (100 * 1000)
 
 typedef struct
 {
@@ -36,6 +38,7 @@ typedef struct
   GMutex           lock;
   guint            done;
   guint            total;
+  gint64           posted_at;
   GError          *error;
 } Cleanup;
 
@@ -78,8 +81,12 @@ count (Cleanup *cleanup,
   g_mutex_lock (&cleanup->lock);
   cleanup->job->freed += freed;
   cleanup->done++;
-  if (cleanup->done % PROGRESS_EVERY == 0 || cleanup->done == cleanup->total)
-    post_progress (cleanup);
+  if (cleanup->done == cleanup->total
+      || g_get_monotonic_time () - cleanup->posted_at >= PROGRESS_INTERVAL_US)
+    {
+      cleanup->posted_at = g_get_monotonic_time ();
+      post_progress (cleanup);
+    }
   g_mutex_unlock (&cleanup->lock);
 }
 
@@ -103,6 +110,7 @@ remove_one (gpointer item,
   candidate->removed = cloche_tree_remove (cleanup->root_fd, id, cleanup->links, &freed, &error);
   /* What went before a failure is gone too, and counted. */
   candidate->entry->size = freed;
+  g_clear_pointer (&candidate->entry->info, g_variant_unref);
   if (error != NULL)
     {
       g_mutex_lock (&cleanup->lock);
@@ -126,6 +134,7 @@ measure_one (gpointer item,
     cloche_tree_measure_freeable (cleanup->root_fd,
                                   cloche_session_get_id (candidate->entry->session),
                                   cleanup->links);
+  g_clear_pointer (&candidate->entry->info, g_variant_unref);
   candidate->removed = TRUE;
   count (cleanup, candidate->entry->size);
 }

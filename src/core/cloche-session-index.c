@@ -108,6 +108,8 @@ entry_free (ClocheIndexEntry *entry)
 {
   g_free (entry->id);
   g_clear_object (&entry->session);
+  g_clear_pointer (&entry->info, g_variant_unref);
+  g_clear_object (&entry->info_session);
   g_free (entry);
 }
 
@@ -162,7 +164,7 @@ void
 cloche_session_index_remove (ClocheSessionIndex *index,
                              const char         *id)
 {
-  g_hash_table_remove (index->entries, id);
+  index->dirty |= g_hash_table_remove (index->entries, id);
 }
 
 /* Reading a record */
@@ -357,7 +359,10 @@ rescan (ClocheSessionIndex *index,
   g_hash_table_iter_init (&iter, index->entries);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     if (entry->scan != index->scan)
-      g_hash_table_iter_remove (&iter);
+      {
+        g_hash_table_iter_remove (&iter);
+        index->dirty = TRUE;
+      }
 }
 
 static gboolean
@@ -426,6 +431,21 @@ find_changes (ClocheSessionIndex *index,
   return todo;
 }
 
+/* What @todo will read and measure; the index changes with it. */
+static void
+count_work (ClocheSessionIndex *index,
+            GPtrArray          *todo)
+{
+  for (guint i = 0; i < todo->len; i++)
+    {
+      ClocheIndexEntry *entry = g_ptr_array_index (todo, i);
+
+      index->reads += entry->reload;
+      index->measures += entry->remeasure;
+    }
+  index->dirty |= todo->len > 0;
+}
+
 /**
  * cloche_session_index_sync:
  * @open_ids: (nullable): the sessions open now, whose folders always change
@@ -460,13 +480,17 @@ cloche_session_index_sync (ClocheSessionIndex *index,
       cloche_stamp_take (&index->root_stamp, &st);
     }
   todo = find_changes (index, &(Check) { root_fd, open_ids, full });
+  count_work (index, todo);
   cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));
   close (root_fd);
 
   g_hash_table_iter_init (&iter, index->entries);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     if (entry->gone)
-      g_hash_table_iter_remove (&iter);
+      {
+        g_hash_table_iter_remove (&iter);
+        index->dirty = TRUE;
+      }
 }
 
 /**
@@ -496,7 +520,12 @@ cloche_session_index_get (ClocheSessionIndex *index,
     entry->reload = entry->session == NULL
                     || moved (root_fd, id, "session.json", &entry->record);
   if (entry->reload || entry->remeasure)
-    refresh_entry (entry, GINT_TO_POINTER (root_fd));
+    {
+      index->reads += entry->reload;
+      index->measures += entry->remeasure;
+      index->dirty = TRUE;
+      refresh_entry (entry, GINT_TO_POINTER (root_fd));
+    }
   close (root_fd);
   return entry;
 }
@@ -520,6 +549,7 @@ cloche_session_index_put (ClocheSessionIndex *index,
 
   if (entry == NULL)
     entry = add_entry (index, id);
+  index->dirty = TRUE;
   g_set_object (&entry->session, snapshot);
   entry->record = (ClocheStamp) { 0 };
   entry->reload = FALSE;

@@ -26,6 +26,13 @@ typedef struct
   ClocheStamp    folder;      /* <id>/ */
   ClocheStamp    work;        /* <id>/work/ */
   guint          scan;        /* the last rescan that saw the folder */
+  /* As last listed (see cloche-session-pack.c), and what it was built from:
+   * a reference, so that a record replaced since never looks the same. */
+  GVariant      *info;
+  ClocheSession *info_session;
+  guint64        info_size;
+  guint          info_stale : 1;
+  guint          info_settled : 1;
   guint          reload : 1;  /* during a sync: read session.json again */
   guint          remeasure : 1;
   guint          gone : 1;
@@ -43,6 +50,9 @@ typedef struct
   GHashTable  *entries;       /* id → ClocheIndexEntry */
   ClocheStamp  root_stamp;
   guint        scan;
+  gboolean     dirty;         /* changed since the cache file was written */
+  gint         reads;         /* records read, trees measured: for tests */
+  gint         measures;
 } ClocheSessionIndex;
 
 ClocheSessionIndex *cloche_session_index_new    (const char          *root);
@@ -65,6 +75,11 @@ ClocheSession      *cloche_session_index_read   (int                  root_fd,
                                                  ClocheStamp         *stamp);
 void                cloche_stamp_take           (ClocheStamp         *stamp,
                                                  const struct stat   *st);
+
+char               *cloche_session_index_cache_path (const char       *root);
+guint               cloche_session_index_load_cache (ClocheSessionIndex *index);
+gboolean            cloche_session_index_save_cache (ClocheSessionIndex *index,
+                                                     GError            **error);
 
 typedef void (*ClocheParallelFunc) (gpointer item,
                                     gpointer data);

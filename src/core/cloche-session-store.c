@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cloche-error.h"
+#include "cloche-session-pack.h"
 #include "cloche-session-store-private.h"
 
 #define VERIFY_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -34,8 +35,8 @@ typedef enum
   OP_LIST,
   OP_CLEANUP,
   OP_FLUSH,
-  OP_SYNC,
   OP_VERIFY,
+  OP_FIRST_SYNC,
 } OpKind;
 
 typedef struct
@@ -78,6 +79,7 @@ void
 cloche_session_entry_free (ClocheSessionEntry *entry)
 {
   g_clear_object (&entry->session);
+  g_clear_pointer (&entry->info, g_variant_unref);
   g_free (entry);
 }
 
@@ -339,6 +341,29 @@ settle (ClocheSession      *session,
   return settled;
 }
 
+/* @session as listed, from the index's cache: built again only when the
+ * record (or how it was settled), the size or staleness changed. */
+static GVariant *
+cached_info (ClocheIndexEntry *indexed,
+             ClocheSession    *session,
+             gboolean          stale)
+{
+  gboolean settled = session != indexed->session;
+
+  if (indexed->info == NULL || indexed->info_session != indexed->session
+      || indexed->info_size != indexed->size || indexed->info_stale != stale
+      || indexed->info_settled != settled)
+    {
+      g_clear_pointer (&indexed->info, g_variant_unref);
+      indexed->info = cloche_session_info_build (session, stale, indexed->size);
+      g_set_object (&indexed->info_session, indexed->session);
+      indexed->info_size = indexed->size;
+      indexed->info_stale = stale;
+      indexed->info_settled = settled;
+    }
+  return g_variant_ref (indexed->info);
+}
+
 /**
  * _cloche_session_store_snapshot:
  *
@@ -367,7 +392,10 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
       if (stale_only && !stale)
         continue;
       entry = g_new0 (ClocheSessionEntry, 1);
-      *entry = (ClocheSessionEntry) { g_steal_pointer (&session), indexed->size, stale };
+      entry->info = cached_info (indexed, session, stale);
+      entry->session = g_steal_pointer (&session);
+      entry->size = indexed->size;
+      entry->stale = stale;
       g_ptr_array_add (entries, entry);
     }
   return entries;
@@ -393,9 +421,34 @@ run_list (ClocheSessionStore *self,
                          (GDestroyNotify) g_ptr_array_unref);
 }
 
+/* The index's cache file (see cloche-session-index-cache.c): written when
+ * the index changed, after the first sync and at exit; only a hint, so a
+ * failure costs the next start its head start, nothing else. */
 static void
-run_flush (Op *op)
+save_index (ClocheSessionStore *self)
 {
+  g_autoptr(GError) error = NULL;
+
+  if (self->index->dirty && !cloche_session_index_save_cache (self->index, &error))
+    g_message ("Cannot write the session index: %s", error->message);
+}
+
+/* The first sync: from the cache file if there is a sound one, every stamp
+ * checked against the disk. */
+static void
+run_first_sync (ClocheSessionStore *self)
+{
+  cloche_session_index_load_cache (self->index);
+  cloche_session_index_sync (self->index, NULL, TRUE);
+  self->verified_at = g_get_monotonic_time ();
+  save_index (self);
+}
+
+static void
+run_flush (ClocheSessionStore *self,
+           Op                 *op)
+{
+  save_index (self);
   g_mutex_lock (op->lock);
   *op->done = TRUE;
   g_cond_signal (op->cond);
@@ -427,16 +480,18 @@ run_op (gpointer data,
       _cloche_session_store_cleanup (self, op->task);
       break;
     case OP_FLUSH:
-      run_flush (op);
+      run_flush (self, op);
+      break;
+    case OP_FIRST_SYNC:
+      run_first_sync (self);
       break;
     case OP_VERIFY:
       g_atomic_int_set (&self->verify_queued, FALSE);
       self->verified_at = g_get_monotonic_time ();
       cloche_session_index_sync (self->index, NULL, TRUE);
       break;
-    case OP_SYNC:
     default:
-      cloche_session_index_sync (self->index, NULL, FALSE);
+      g_assert_not_reached ();
       break;
     }
   if (op->task != NULL)
@@ -761,7 +816,7 @@ cloche_session_store_new (const char *root)
                                                    NULL, 10);
   self->worker = g_thread_pool_new (run_op, self, 1, FALSE, NULL);
   /* Read now, so that the first list finds most of the work done. */
-  push (self, OP_SYNC, NULL, NULL);
+  push (self, OP_FIRST_SYNC, NULL, NULL);
   return self;
 }
 

@@ -13,6 +13,7 @@ typedef struct
   ClocheSession *session;
   guint64        size;
   gboolean       stale;
+  GVariant      *info;      /* (nullable): all of it as CLOCHE_SESSION_INFO_TYPE */
 } ClocheSessionEntry;
 
 void cloche_session_entry_free (ClocheSessionEntry *entry);

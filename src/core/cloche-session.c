@@ -10,6 +10,7 @@
 
 #include "cloche-error.h"
 #include "cloche-session.h"
+#include "cloche-session-info.h"
 
 #define SESSION_FORMAT_VERSION 1
 
@@ -96,6 +97,46 @@ cloche_session_new_damaged (const char *id,
   self->state = CLOCHE_SESSION_STATE_DAMAGED;
   self->damage = g_strdup (reason);
   self->created = self->last_active = last_active;
+  return self;
+}
+
+/**
+ * cloche_session_new_from_info:
+ * @info: CLOCHE_SESSION_INFO_TYPE, as cloche_session_info_build() made it
+ *
+ * For the index's cache file: the record as it was listed.
+ *
+ * Returns: (transfer full) (nullable): the session, or %NULL when @info
+ *   holds no valid one (an unknown state, no id)
+ */
+ClocheSession *
+cloche_session_new_from_info (GVariant *info)
+{
+  g_auto(ClocheSessionInfo) fields = { 0 };
+  ClocheSession *self;
+  GVariantIter iter;
+  const char *path, *name;
+  gboolean readonly;
+
+  cloche_session_info_init (&fields, info);
+  if (fields.id[0] == '\0')
+    return NULL;
+  if (g_str_equal (fields.state, "damaged"))
+    return cloche_session_new_damaged (fields.id, fields.damage, fields.last_active);
+  if (!g_str_equal (fields.state, "open") && !g_str_equal (fields.state, "closed"))
+    return NULL;
+  self = g_object_new (CLOCHE_TYPE_SESSION, NULL);
+  self->id = g_strdup (fields.id);
+  self->title = g_strdup (fields.title);
+  self->client = g_strdup (fields.client);
+  self->created = fields.created;
+  self->last_active = fields.last_active;
+  self->state = g_str_equal (fields.state, "open") ? CLOCHE_SESSION_STATE_OPEN
+                                                   : CLOCHE_SESSION_STATE_CLOSED;
+  self->pinned = fields.pinned;
+  g_variant_iter_init (&iter, fields.mounts);
+  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
+    g_ptr_array_add (self->mounts, cloche_session_mount_new (path, name, readonly));
   return self;
 }
 

@@ -38,6 +38,7 @@ ClocheSession      *cloche_session_new_from_json    (const char          *id,
                                                      const char          *json,
                                                      gsize                length,
                                                      GError             **error);
+ClocheSession      *cloche_session_new_from_info    (GVariant            *info);
 ClocheSession      *cloche_session_copy             (ClocheSession       *self);
 char               *cloche_session_to_json          (ClocheSession       *self);
 const char         *cloche_session_get_id           (ClocheSession       *self);

@@ -10,12 +10,12 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cloche-tree.h"
@@ -66,25 +66,80 @@ freeable (ClocheTreeLinks   *links,
   return seen == st->st_nlink ? blocks : 0;
 }
 
-static DIR *
-open_subdir (int         parent_fd,
-             const char *name)
-{
-  int fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR *dir;
-
-  if (fd < 0)
-    return NULL;
-  dir = fdopendir (fd);
-  if (dir == NULL)
-    close (fd);
-  return dir;
-}
-
 static gboolean
 is_dot (const char *name)
 {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+/* A folder read with getdents64 straight from its fd: opendir() and
+ * fdopendir() add an fstat and two fcntl calls per folder, a quarter of
+ * the system calls of removing 10,000 small sessions. */
+typedef struct
+{
+  int    fd;
+  char  *buffer;
+  long   length;
+  long   position;
+} Folder;
+
+#define FOLDER_BUFFER (32 * 1024)
+
+/* The start of a struct linux_dirent64, which glibc 2.36 does not declare. */
+typedef struct
+{
+  guint64       ino;
+  gint64        offset;
+  unsigned short length;
+  unsigned char  type;
+  char           name[];
+} RawEntry;
+
+static gboolean
+folder_open (Folder     *folder,
+             int         parent_fd,
+             const char *name)
+{
+  folder->fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  folder->buffer = NULL;
+  folder->length = folder->position = 0;
+  return folder->fd >= 0;
+}
+
+static void
+folder_close (Folder *folder)
+{
+  g_free (folder->buffer);
+  if (folder->fd >= 0)
+    close (folder->fd);
+}
+
+/* Reads the next batch of entries: > 0 with some, 0 at the end, < 0 on an
+ * error (in errno). */
+static long
+folder_fill (Folder *folder)
+{
+  if (folder->buffer == NULL)
+    folder->buffer = g_malloc (FOLDER_BUFFER);
+  folder->position = 0;
+  folder->length = syscall (SYS_getdents64, folder->fd, folder->buffer, FOLDER_BUFFER);
+  return folder->length;
+}
+
+/* The next name in the batch read, "." and ".." skipped; NULL when the
+ * batch is used up. */
+static const char *
+folder_next (Folder *folder)
+{
+  while (folder->position < folder->length)
+    {
+      RawEntry *entry = (RawEntry *) (gpointer) (folder->buffer + folder->position);
+
+      folder->position += entry->length;
+      if (!is_dot (entry->name))
+        return entry->name;
+    }
+  return NULL;
 }
 
 /* @links: NULL to count every name's blocks (what `du -l` says) */
@@ -94,20 +149,20 @@ measure (int               parent_fd,
          ClocheTreeLinks  *links)
 {
   struct stat st;
-  struct dirent *entry;
+  const char *child;
   guint64 total;
-  DIR *dir;
+  Folder folder;
 
   if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
     return 0;
   total = links != NULL ? freeable (links, &st) : (guint64) st.st_blocks * 512;
-  if (!S_ISDIR (st.st_mode) || (dir = open_subdir (parent_fd, name)) == NULL)
+  if (!S_ISDIR (st.st_mode) || !folder_open (&folder, parent_fd, name))
     return total;
 
-  while ((entry = readdir (dir)) != NULL)
-    if (!is_dot (entry->d_name))
-      total += measure (dirfd (dir), entry->d_name, links);
-  closedir (dir);
+  while (folder_fill (&folder) > 0)
+    while ((child = folder_next (&folder)) != NULL)
+      total += measure (folder.fd, child, links);
+  folder_close (&folder);
   return total;
 }
 
@@ -135,41 +190,58 @@ cloche_tree_measure_freeable (int              parent_fd,
   return measure (parent_fd, name, links != NULL ? links : own);
 }
 
-static gboolean
-remove_children (DIR              *dir,
-                 ClocheTreeLinks  *links,
-                 guint64          *freed,
-                 GError          **error)
-{
-  struct dirent *entry;
+/* Call it right after the failing call: errno is read first thing. */
+static gboolean set_errno_error (GError     **error,
+                                 const char  *format,
+                                 ...) G_GNUC_PRINTF (2, 3);
 
-  while ((entry = readdir (dir)) != NULL)
-    if (!is_dot (entry->d_name)
-        && !cloche_tree_remove (dirfd (dir), entry->d_name, links, freed, error))
-      return FALSE;
-  return TRUE;
+static gboolean
+set_errno_error (GError     **error,
+                 const char  *format,
+                 ...)
+{
+  int saved = errno;
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved), message);
+  return FALSE;
 }
 
+/* Empties the folder @name and removes it. A small folder comes whole in
+ * one batch: it is removed then, before reading again only to hear that
+ * nothing is left (rm -rf's second getdents64 per folder). */
 static gboolean
-remove_dir_contents (int               parent_fd,
-                     const char       *name,
-                     ClocheTreeLinks  *links,
-                     guint64          *freed,
-                     GError          **error)
+remove_folder (int               parent_fd,
+               const char       *name,
+               ClocheTreeLinks  *links,
+               guint64          *freed,
+               GError          **error)
 {
-  DIR *dir = open_subdir (parent_fd, name);
-  gboolean ok;
+  const char *child;
+  gboolean ok = TRUE, removed = FALSE;
+  Folder folder;
+  long read;
 
-  if (dir == NULL)
+  if (!folder_open (&folder, parent_fd, name))
+    return set_errno_error (error, _("Cannot open %s: %s"), name, g_strerror (errno));
+  while (ok && !removed && (read = folder_fill (&folder)) > 0)
     {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot open %s: %s"), name, g_strerror (saved));
-      return FALSE;
+      while (ok && (child = folder_next (&folder)) != NULL)
+        ok = cloche_tree_remove (folder.fd, child, links, freed, error);
+      if (ok && unlinkat (parent_fd, name, AT_REMOVEDIR) == 0)
+        removed = TRUE;
+      else if (ok && errno != ENOTEMPTY && errno != EEXIST)
+        ok = set_errno_error (error, _("Cannot remove %s: %s"), name, g_strerror (errno));
     }
-  ok = remove_children (dir, links, freed, error);
-  closedir (dir);
+  if (ok && !removed && read < 0)
+    ok = set_errno_error (error, _("Cannot read %s: %s"), name, g_strerror (errno));
+  folder_close (&folder);
+  if (ok && !removed && unlinkat (parent_fd, name, AT_REMOVEDIR) != 0)
+    ok = set_errno_error (error, _("Cannot remove %s: %s"), name, g_strerror (errno));
   return ok;
 }
 
@@ -196,16 +268,13 @@ cloche_tree_remove (int               parent_fd,
   if (links == NULL)
     links = own;
 
-  if (S_ISDIR (st.st_mode) && !remove_dir_contents (parent_fd, name, links, freed, error))
-    return FALSE;
-  if (unlinkat (parent_fd, name, S_ISDIR (st.st_mode) ? AT_REMOVEDIR : 0) != 0)
+  if (S_ISDIR (st.st_mode))
     {
-      int saved = errno;
-
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot remove %s: %s"), name, g_strerror (saved));
-      return FALSE;
+      if (!remove_folder (parent_fd, name, links, freed, error))
+        return FALSE;
     }
+  else if (unlinkat (parent_fd, name, 0) != 0)
+    return set_errno_error (error, _("Cannot remove %s: %s"), name, g_strerror (errno));
   *freed += freeable (links, &st);
   return TRUE;
 }

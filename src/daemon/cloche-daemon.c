@@ -18,6 +18,7 @@
 #include "cloche-egress-service.h"
 #include "cloche-lifetime.h"
 #include "cloche-monitor-service.h"
+#include "cloche-sessions-service.h"
 #include "cloche-policy-apply.h"
 #include "cloche-policy-service.h"
 #include "cloche-sandbox.h"
@@ -28,6 +29,7 @@ typedef struct
   GMainLoop     *loop;
   ClocheService *service;
   ClocheMonitorService *monitor_service;
+  ClocheSessionsService *sessions_service;
   ClocheLifetime *lifetime;
   ClochePolicyService *policy_service;
   ClocheBundleService  *bundle_service;
@@ -49,6 +51,7 @@ on_bus_acquired (GDBusConnection *connection,
 
   if (!cloche_service_export (daemon->service, connection, &error)
       || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
+      || !cloche_sessions_service_export (daemon->sessions_service, connection, &error)
       || !cloche_policy_service_export (daemon->policy_service, connection, &error)
       || !cloche_bundle_service_export (daemon->bundle_service, connection, &error)
       || !cloche_doctor_service_export (daemon->doctor_service, connection, &error)
@@ -329,6 +332,7 @@ main (int   argc,
   daemon.loop = g_main_loop_new (NULL, FALSE);
   daemon.service = cloche_service_new (sandbox);
   daemon.monitor_service = cloche_monitor_service_new (monitor);
+  daemon.sessions_service = cloche_sessions_service_new (sandbox);
   daemon.lifetime = cloche_lifetime_new (sandbox, exit_after);
   g_signal_connect (daemon.lifetime, "expired", G_CALLBACK (on_expired), &daemon);
   g_signal_connect (bundle_manager, "notify::operation", G_CALLBACK (on_bundle_operation), &daemon);
@@ -359,10 +363,12 @@ main (int   argc,
   g_bus_unown_name (owner_id);
   cloche_service_unexport (daemon.service);
   cloche_monitor_service_unexport (daemon.monitor_service);
+  cloche_sessions_service_unexport (daemon.sessions_service);
   cloche_policy_service_unexport (daemon.policy_service);
   cloche_bundle_service_unexport (daemon.bundle_service);
   g_clear_object (&daemon.service);
   g_clear_object (&daemon.monitor_service);
+  g_clear_object (&daemon.sessions_service);
   /* Records the last moments changed (a session closed) reach the disk. */
   cloche_session_store_flush (cloche_sandbox_get_store (sandbox));
   g_signal_handlers_disconnect_by_data (bundle_manager, &daemon);

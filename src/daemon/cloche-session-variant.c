@@ -10,6 +10,7 @@
 
 #include "cloche-error.h"
 #include "cloche-session-info.h"
+#include "cloche-session-pack.h"
 #include "cloche-session-variant.h"
 
 static GVariant *
@@ -59,29 +60,6 @@ cloche_session_to_variant (ClocheSession *session,
   return g_variant_dict_end (&dict);
 }
 
-/* Returns: (transfer floating): CLOCHE_SESSION_INFO_TYPE */
-static GVariant *
-entry_to_info (ClocheSessionEntry *entry)
-{
-  ClocheSession *session = entry->session;
-  const char *damage = cloche_session_get_damage (session);
-  GVariant *fields[] = {
-    g_variant_new_string (cloche_session_get_id (session)),
-    g_variant_new_string (cloche_session_get_title (session)),
-    g_variant_new_string (cloche_session_get_client (session)),
-    g_variant_new_int64 (cloche_session_get_created (session)),
-    g_variant_new_int64 (cloche_session_get_last_active (session)),
-    g_variant_new_string (cloche_session_state_to_string (cloche_session_get_state (session))),
-    g_variant_new_string (damage != NULL ? damage : ""),
-    g_variant_new_boolean (cloche_session_get_pinned (session)),
-    mounts_to_variant (session),
-    g_variant_new_boolean (entry->stale),
-    g_variant_new_uint64 (entry->size),
-  };
-
-  return g_variant_new_tuple (fields, G_N_ELEMENTS (fields));
-}
-
 /**
  * cloche_session_entries_to_variant:
  * @entries: (element-type ClocheSessionEntry)
@@ -91,11 +69,7 @@ entry_to_info (ClocheSessionEntry *entry)
 GVariant *
 cloche_session_entries_to_variant (GPtrArray *entries)
 {
-  g_autofree GVariant **children = g_new (GVariant *, MAX (entries->len, 1));
-
-  for (guint i = 0; i < entries->len; i++)
-    children[i] = entry_to_info (g_ptr_array_index (entries, i));
-  return g_variant_new_array (G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE), children, entries->len);
+  return cloche_session_infos_new (entries);
 }
 
 /**

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The index kept across restarts: <sessions folder>.index holds each
+ * session's record as last listed, its size and the stamps of its
+ * session.json, folder and work folder. A daemon that starts fills the
+ * index from it, then checks every stamp against the disk as any full
+ * sync does: what moved is read or measured again, the rest is not (for
+ * 10,000 sessions, 30,000 stats instead of 10,000 records parsed and
+ * 10,000 trees walked). The file is a hint, never the truth: one whose
+ * header, root or checksum does not match (damaged, cut short, from
+ * another folder or version) is ignored whole and the index is built from
+ * the disk, as without it.
+ *
+ * Layout: a GVariant "(ssay)": a header naming the format and the sessions
+ * folder, the SHA-256 of the payload, and the payload, the serialised
+ * CACHE_ENTRIES_TYPE (little-endian).
+ */
+#include "config.h"
+
+#include <stdint.h>
+
+#include "cloche-session-index.h"
+#include "cloche-session-info.h"
+#include "cloche-session-pack.h"
+
+#define CACHE_MAGIC        "cloche-session-index 1"
+#define CACHE_STAMP_TYPE   "(txxx)"
+#define CACHE_ENTRY_TYPE   "(" CLOCHE_SESSION_INFO_TYPE CACHE_STAMP_TYPE CACHE_STAMP_TYPE \
+                           CACHE_STAMP_TYPE ")"
+#define CACHE_ENTRIES_TYPE "a" CACHE_ENTRY_TYPE
+#define CACHE_MAX_BYTES    (256 * 1024 * 1024)
+
+char *
+cloche_session_index_cache_path (const char *root)
+{
+  return g_strconcat (root, ".index", NULL);
+}
+
+static char *
+header (ClocheSessionIndex *index)
+{
+  return g_strdup_printf ("%s\n%s", CACHE_MAGIC, index->root);
+}
+
+static GVariant *
+stamp_to_variant (const ClocheStamp *stamp)
+{
+  return g_variant_new ("(txxx)", stamp->ino, stamp->size, stamp->mtime_ns, stamp->ctime_ns);
+}
+
+static void
+stamp_from_variant (GVariant    *variant,
+                    ClocheStamp *stamp)
+{
+  g_variant_get (variant, "(txxx)", &stamp->ino, &stamp->size, &stamp->mtime_ns,
+                 &stamp->ctime_ns);
+}
+
+static GVariant *
+entry_to_variant (ClocheIndexEntry *entry)
+{
+  g_autoptr(GVariant) info = cloche_session_info_build (entry->session, FALSE, entry->size);
+  GVariant *fields[] = {
+    info,
+    stamp_to_variant (&entry->record),
+    stamp_to_variant (&entry->folder),
+    stamp_to_variant (&entry->work),
+  };
+
+  return g_variant_new_tuple (fields, G_N_ELEMENTS (fields));
+}
+
+/* Writes the file (temporary file, fsync, rename) and clears the index's
+ * dirty flag. */
+gboolean
+cloche_session_index_save_cache (ClocheSessionIndex  *index,
+                                 GError             **error)
+{
+  g_autofree char *path = cloche_session_index_cache_path (index->root);
+  g_autofree GVariant **children = g_new (GVariant *, MAX (g_hash_table_size (index->entries), 1));
+  g_autoptr(GVariant) entries = NULL;
+  g_autoptr(GVariant) file = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  g_autofree char *checksum = NULL;
+  g_autofree char *head = header (index);
+  GHashTableIter iter;
+  ClocheIndexEntry *entry;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, index->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    if (entry->session != NULL)
+      children[n++] = entry_to_variant (entry);
+  entries = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE (CACHE_ENTRY_TYPE),
+                                                     children, n));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (entries));
+
+      g_variant_unref (entries);
+      entries = swapped;
+    }
+  payload = g_variant_get_data_as_bytes (entries);
+  checksum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, payload);
+  file = g_variant_ref_sink (g_variant_new ("(ss@ay)", head, checksum,
+                                            g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
+                                                                      payload, TRUE)));
+  if (!g_file_set_contents_full (path, g_variant_get_data (file), g_variant_get_size (file),
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
+    return FALSE;
+  index->dirty = FALSE;
+  return TRUE;
+}
+
+/* The payload of the file at @path, once its header and checksum say it
+ * is whole and this index's; else %NULL, and why in the log. */
+static GVariant *
+read_payload (ClocheSessionIndex *index,
+              const char         *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) file = NULL;
+  g_autoptr(GVariant) payload = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *checksum = NULL;
+  g_autofree char *head = header (index);
+  const char *file_head, *file_checksum;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &contents, &length, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_message ("Session index %s not used: %s", path, error->message);
+      return NULL;
+    }
+  if (length > CACHE_MAX_BYTES)
+    return NULL;
+  bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
+  /* Untrusted: whatever the bytes, GVariant reads them safely. */
+  file = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssay)"), bytes, FALSE));
+  g_variant_get (file, "(&s&s@ay)", &file_head, &file_checksum, &payload);
+  g_clear_pointer (&bytes, g_bytes_unref);
+  bytes = g_variant_get_data_as_bytes (payload);
+  checksum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+  if (!g_str_equal (file_head, head) || !g_str_equal (file_checksum, checksum))
+    {
+      g_message ("Session index %s not used: it is damaged, cut short or not this "
+                 "folder's; the sessions are read from disk", path);
+      return NULL;
+    }
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CACHE_ENTRIES_TYPE),
+                                                       bytes, FALSE));
+}
+
+static gboolean
+is_folder_name (const char *id)
+{
+  return id[0] != '\0' && id[0] != '.' && strchr (id, '/') == NULL && strlen (id) <= 255;
+}
+
+static void
+add_cached (ClocheSessionIndex *index,
+            GVariant           *cached)
+{
+  g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
+  g_autoptr(GVariant) record = g_variant_get_child_value (cached, 1);
+  g_autoptr(GVariant) folder = g_variant_get_child_value (cached, 2);
+  g_autoptr(GVariant) work = g_variant_get_child_value (cached, 3);
+  g_autoptr(ClocheSession) session = cloche_session_new_from_info (info);
+  ClocheIndexEntry *entry;
+  guint64 size;
+
+  if (session == NULL || !is_folder_name (cloche_session_get_id (session))
+      || g_hash_table_contains (index->entries, cloche_session_get_id (session)))
+    return;
+  g_variant_get_child (info, 10, "t", &size);
+  entry = g_new0 (ClocheIndexEntry, 1);
+  entry->id = g_strdup (cloche_session_get_id (session));
+  entry->session = g_steal_pointer (&session);
+  entry->size = size;
+  stamp_from_variant (record, &entry->record);
+  stamp_from_variant (folder, &entry->folder);
+  stamp_from_variant (work, &entry->work);
+  entry->scan = index->scan;
+  g_hash_table_insert (index->entries, entry->id, entry);
+}
+
+/**
+ * cloche_session_index_load_cache:
+ *
+ * Fills an empty @index from its cache file, if there is a sound one. The
+ * next sync must be a full one: only then is what it holds checked.
+ *
+ * Returns: how many sessions it holds
+ */
+guint
+cloche_session_index_load_cache (ClocheSessionIndex *index)
+{
+  g_autofree char *path = cloche_session_index_cache_path (index->root);
+  g_autoptr(GVariant) entries = read_payload (index, path);
+  GVariantIter iter;
+  GVariant *cached;
+
+  g_return_val_if_fail (g_hash_table_size (index->entries) == 0, 0);
+
+  if (entries == NULL)
+    return 0;
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (entries));
+
+      g_variant_unref (entries);
+      entries = swapped;
+    }
+  g_variant_iter_init (&iter, entries);
+  while ((cached = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      add_cached (index, cached);
+      g_variant_unref (cached);
+    }
+  return g_hash_table_size (index->entries);
+}

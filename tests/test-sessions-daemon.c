@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * io.github.cloche.Sessions through the real daemon on a private bus, with
+ * session folders written to disk as a user's would be (no VM boots): its
+ * packed lists and cleanup reports say exactly what io.github.cloche.Daemon's
+ * ListSessions and Cleanup say, its cleanup removes what the dry run named
+ * and frees what it measured, progress comes as Daemon.CleanupProgress,
+ * and clochectl's JSON, which reads the packed answer, lists every session.
+ * The cases share one daemon and run in order.
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <stdlib.h>
+
+#include "cloche-session-info.h"
+#include "cloche-test-daemon.h"
+
+static ClocheTestDaemon *daemon_under_test;
+
+static char *
+sessions_root (void)
+{
+  return g_build_filename (daemon_under_test->home, "state", "cloche", "sessions", NULL);
+}
+
+static void
+write_record (const char *id,
+              const char *title,
+              int         days_idle,
+              gboolean    pinned)
+{
+  g_autofree char *root = sessions_root ();
+  g_autofree char *work = g_build_filename (root, id, "work", NULL);
+  g_autofree char *path = g_build_filename (root, id, "session.json", NULL);
+  g_autofree char *notes = g_build_filename (work, "notes.txt", NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) then = g_date_time_add_days (now, -days_idle);
+  g_autofree char *when = g_date_time_format_iso8601 (then);
+  g_autofree char *json = g_strdup_printf (
+    "{\"version\": 1, \"id\": \"%s\", \"title\": \"%s\", \"client\": \"test\",\n"
+    " \"created\": \"%s\", \"last_active\": \"%s\", \"state\": \"closed\",\n"
+    " \"pinned\": %s, \"mounts\": [{\"path\": \"/home/u/p\", \"name\": \"p\", \"readonly\": true}]}\n",
+    id, title, when, when, pinned ? "true" : "false");
+
+  g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, json, -1, NULL));
+  g_assert_true (g_file_set_contents (notes, "some notes", -1, NULL));
+}
+
+static GVariant *
+call (const char *method,
+      GVariant   *options,
+      guint64    *freed)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (daemon_under_test->proxy);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy), DAEMON_BUS_NAME,
+                                       DAEMON_OBJECT_PATH, "io.github.cloche.Sessions", method,
+                                       g_variant_new_tuple (&options, 1), NULL,
+                                       G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, &error);
+  g_assert_no_error (error);
+  packed = g_variant_get_child_value (reply, 0);
+  if (freed != NULL)
+    g_variant_get_child (reply, 1, "t", freed);
+  bytes = g_variant_get_data_as_bytes (packed);
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE),
+                                                       bytes, FALSE));
+}
+
+static GVariant *
+options (const char *key,
+         GVariant   *value)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  if (key != NULL)
+    g_variant_dict_insert_value (&dict, key, value);
+  return g_variant_dict_end (&dict);
+}
+
+static int
+by_text (gconstpointer a,
+         gconstpointer b)
+{
+  return strcmp (*(const char **) a, *(const char **) b);
+}
+
+/* @sessions printed with its structs sorted, to compare two lists. */
+static char *
+sorted (GVariant *sessions)
+{
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) all = g_string_new (NULL);
+
+  for (gsize i = 0; i < g_variant_n_children (sessions); i++)
+    {
+      g_autoptr(GVariant) session = g_variant_get_child_value (sessions, i);
+
+      g_ptr_array_add (texts, g_variant_print (session, TRUE));
+    }
+  g_ptr_array_sort (texts, by_text);
+  for (guint i = 0; i < texts->len; i++)
+    g_string_append_printf (all, "%s\n", (char *) texts->pdata[i]);
+  return g_string_free (g_steal_pointer (&all), FALSE);
+}
+
+static gboolean
+has (GVariant   *sessions,
+     const char *id)
+{
+  for (gsize i = 0; i < g_variant_n_children (sessions); i++)
+    {
+      g_autoptr(GVariant) session = g_variant_get_child_value (sessions, i);
+      g_auto(ClocheSessionInfo) info = { 0 };
+
+      cloche_session_info_init (&info, session);
+      if (g_str_equal (info.id, id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_list_matches (void)
+{
+  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GVariant) stale = NULL;
+  g_autoptr(GVariant) plain = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *packed_text = NULL;
+  g_autofree char *plain_text = NULL;
+
+  write_record ("aaaaaaaaaaaa", "old", 30, FALSE);
+  write_record ("bbbbbbbbbbbb", "old \\\"quoted\\\" é", 30, FALSE);
+  write_record ("cccccccccccc", "recent", 1, FALSE);
+  write_record ("dddddddddddd", "pinned", 30, TRUE);
+
+  packed = call ("List", options (NULL, NULL), NULL);
+  cloche_dbus_daemon_call_list_sessions_sync (daemon_under_test->proxy, &plain, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (packed), ==, 4);
+  packed_text = sorted (packed);
+  plain_text = sorted (plain);
+  g_assert_cmpstr (packed_text, ==, plain_text);
+  g_assert_nonnull (strstr (packed_text, "'old \"quoted\" é'"));
+  g_assert_nonnull (strstr (packed_text, "uint64 "));
+
+  stale = call ("List", options ("stale-only", g_variant_new_boolean (TRUE)), NULL);
+  g_assert_cmpuint (g_variant_n_children (stale), ==, 2);
+  g_assert_true (has (stale, "aaaaaaaaaaaa") && has (stale, "bbbbbbbbbbbb"));
+}
+
+/* clochectl reads the packed answer: its JSON has every session, sizes
+ * included. */
+static void
+test_clochectl_json (void)
+{
+  g_autofree char *out = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  const char *argv[] = { g_getenv ("CLOCHE_CTL"), "session", "list", "--json", "--stale", NULL };
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+  JsonArray *array;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  parser = json_parser_new ();
+  json_parser_load_from_data (parser, out, -1, &error);
+  g_assert_no_error (error);
+  array = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (array), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      JsonObject *session = json_array_get_object_element (array, i);
+
+      g_assert_true (json_object_get_boolean_member (session, "stale"));
+      g_assert_cmpint (json_object_get_int_member (session, "size"), >, 0);
+    }
+}
+
+typedef struct
+{
+  guint   calls;
+  guint   last_done;
+  guint   last_total;
+  guint64 last_freed;
+} Progress;
+
+static void
+on_progress (ClocheDbusDaemon *proxy,
+             guint             done,
+             guint             total,
+             guint64           freed,
+             gpointer          user_data)
+{
+  Progress *progress = user_data;
+
+  *progress = (Progress) { progress->calls + 1, done, total, freed };
+}
+
+static void
+test_cleanup_matches (void)
+{
+  g_autoptr(GVariant) dry = NULL;
+  g_autoptr(GVariant) plain_dry = NULL;
+  g_autoptr(GVariant) removed = NULL;
+  g_autoptr(GVariant) left = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *root = sessions_root ();
+  g_autofree char *gone = g_build_filename (root, "aaaaaaaaaaaa", NULL);
+  g_autofree char *dry_text = NULL;
+  g_autofree char *plain_text = NULL;
+  guint64 dry_freed = 0, plain_freed = 0, freed = 0;
+  Progress progress = { 0 };
+  gulong handler;
+
+  dry = call ("Cleanup", options ("dry-run", g_variant_new_boolean (TRUE)), &dry_freed);
+  cloche_dbus_daemon_call_cleanup_sync (daemon_under_test->proxy,
+                                        options ("dry-run", g_variant_new_boolean (TRUE)),
+                                        &plain_dry, &plain_freed, NULL, &error);
+  g_assert_no_error (error);
+  dry_text = sorted (dry);
+  plain_text = sorted (plain_dry);
+  g_assert_cmpstr (dry_text, ==, plain_text);
+  g_assert_cmpuint (dry_freed, ==, plain_freed);
+  g_assert_cmpuint (g_variant_n_children (dry), ==, 2);
+  g_assert_true (g_file_test (gone, G_FILE_TEST_IS_DIR));
+
+  handler = g_signal_connect (daemon_under_test->proxy, "cleanup-progress",
+                              G_CALLBACK (on_progress), &progress);
+  removed = call ("Cleanup", options (NULL, NULL), &freed);
+  g_assert_cmpuint (g_variant_n_children (removed), ==, 2);
+  g_assert_true (has (removed, "aaaaaaaaaaaa") && has (removed, "bbbbbbbbbbbb"));
+  g_assert_cmpuint (freed, ==, dry_freed);
+  g_assert_cmpuint (freed, >, 0);
+  g_assert_false (g_file_test (gone, G_FILE_TEST_EXISTS));
+  while (progress.last_total == 0 || progress.last_done < progress.last_total)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (progress.last_total, ==, 2);
+  g_assert_cmpuint (progress.last_freed, ==, freed);
+  g_signal_handler_disconnect (daemon_under_test->proxy, handler);
+
+  left = call ("List", options (NULL, NULL), NULL);
+  g_assert_cmpuint (g_variant_n_children (left), ==, 2);
+  g_assert_true (has (left, "cccccccccccc") && has (left, "dddddddddddd"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  daemon_under_test = cloche_test_daemon_start ((const char *[]) { NULL });
+
+  g_test_add_func ("/sessions-daemon/list-matches", test_list_matches);
+  g_test_add_func ("/sessions-daemon/clochectl-json", test_clochectl_json);
+  g_test_add_func ("/sessions-daemon/cleanup-matches", test_cleanup_matches);
+  status = g_test_run ();
+
+  cloche_test_daemon_free (daemon_under_test);
+  return status;
+}
