@@ -19,52 +19,10 @@
 #include "cloche-egress-row.h"
 #include "cloche-window-private.h"
 #include "../cloche-test-daemon.h"
+#include "../cloche-test-http.h"
 
 static ClocheTestDaemon *test_daemon;
-static gint port;
-
-static gboolean
-on_request (GThreadedSocketService *service,
-            GSocketConnection      *connection,
-            GObject                *source,
-            gpointer                user_data)
-{
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
-  g_autofree char *body = g_strnfill (48 * 1024, 'x');
-  g_autofree char *reply = g_strdup_printf ("HTTP/1.0 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
-                                            strlen (body), body);
-  g_autoptr(GString) head = g_string_new (NULL);
-  char c;
-
-  while (!g_str_has_suffix (head->str, "\r\n\r\n")
-         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
-    g_string_append_c (head, c);
-  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
-  return TRUE;
-}
-
-/* On a main loop of its own: the test's is busy with the window. */
-static gpointer
-server_thread (gpointer data)
-{
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autoptr(GSocketService) server = NULL;
-
-  g_main_context_push_thread_default (context);
-  server = g_threaded_socket_service_new (4);
-  g_socket_listener_add_address (G_SOCKET_LISTENER (server), address, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, NULL);
-  g_signal_connect (server, "run", G_CALLBACK (on_request), NULL);
-  g_socket_service_start (server);
-  g_atomic_int_set (&port, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
-  for (;;)
-    g_main_context_iteration (context, TRUE);
-  return NULL;
-}
+static guint16 port;
 
 static char *
 socket_path (void)
@@ -266,12 +224,13 @@ main (int   argc,
 {
   g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   g_autofree char *allow = NULL;
+  g_autofree char *body = g_strnfill (48 * 1024, 'x');
+  g_autoptr(ClocheTestHttp) server = NULL;
   int status;
 
   signal (SIGPIPE, SIG_IGN);
-  g_thread_unref (g_thread_new ("server", server_thread, NULL));
-  while (g_atomic_int_get (&port) == 0)
-    g_usleep (1000);
+  server = cloche_test_http_start (body, CLOCHE_TEST_HTTP_LOOPBACK);
+  port = cloche_test_http_get_port (server);
   allow = g_strdup_printf ("127.0.0.1:%d", port);
 
   /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
