@@ -248,6 +248,7 @@ build_services (ClocheDaemon *self,
   g_signal_connect_object (self->bundle_manager, "notify::operation",
                            G_CALLBACK (on_bundle_operation), self, G_CONNECT_SWAPPED);
   self->service = cloche_service_new (self->sandbox);
+  cloche_service_set_lifetime (self->service, self->lifetime);
   self->monitor_service = cloche_monitor_service_new (self->monitor);
   self->policy_service = cloche_policy_service_new (self->policy);
   self->bundle_service = cloche_bundle_service_new (self->bundle_manager);
