@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * cloche-daemon: owns io.github.cloche.Daemon on the session bus. Starting
- * it boots nothing; the VM waits for the first session. This file reads the
- * command line; ClocheDaemon (cloche-daemon.c) is the daemon.
+ * cloche-daemon: owns the daemon's name (DAEMON_BUS_NAME) on the session
+ * bus. Starting it boots nothing; the VM waits for the first session. This
+ * file reads the command line; ClocheDaemon (cloche-daemon.c) is the daemon.
  */
 #include "config.h"
 
