@@ -20,55 +20,13 @@
 #include <json-glib/json-glib.h>
 
 #include "cloche-test-daemon.h"
+#include "cloche-test-http.h"
 
 static ClocheTestDaemon *daemon_;
 static ClocheDbusEgress *egress;
-static GSocketService *server;
-static gint port;
+static ClocheTestHttp *server;
+static guint16 port;
 static GPtrArray *signalled;    /* a{sv} from the Decision signal */
-
-static gboolean
-on_request (GThreadedSocketService *service,
-            GSocketConnection      *connection,
-            GObject                *source,
-            gpointer                user_data)
-{
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
-  static const char reply[] = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nyes";
-  g_autoptr(GString) head = g_string_new (NULL);
-  char c;
-
-  while (!g_str_has_suffix (head->str, "\r\n\r\n")
-         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
-    g_string_append_c (head, c);
-  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
-  return TRUE;
-}
-
-/* The server accepts on a main loop of its own: the test's blocks while
- * it waits for the proxy's answers. */
-static gpointer
-server_thread (gpointer data)
-{
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autoptr(GError) error = NULL;
-
-  g_main_context_push_thread_default (context);
-  server = g_threaded_socket_service_new (4);
-  g_socket_listener_add_address (G_SOCKET_LISTENER (server), address, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, &error);
-  g_assert_no_error (error);
-  g_signal_connect (server, "run", G_CALLBACK (on_request), NULL);
-  g_socket_service_start (server);
-  g_atomic_int_set (&port, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
-  for (;;)
-    g_main_context_iteration (context, TRUE);
-  return NULL;
-}
 
 static void
 on_decision (ClocheDbusEgress *proxy,
@@ -371,9 +329,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   signal (SIGPIPE, SIG_IGN);
 
-  g_thread_unref (g_thread_new ("server", server_thread, NULL));
-  while (g_atomic_int_get (&port) == 0)
-    g_usleep (1000);
+  server = cloche_test_http_start ("yes", CLOCHE_TEST_HTTP_LOOPBACK);
+  port = cloche_test_http_get_port (server);
 
   allow = g_strdup_printf ("127.0.0.1:%u", port);
   daemon_ = cloche_test_daemon_start ((const char *[]) { "--egress-allow", allow, NULL });
@@ -394,6 +351,7 @@ main (int   argc,
 
   g_clear_object (&egress);
   cloche_test_daemon_free (daemon_);
+  cloche_test_http_stop (server);
   g_ptr_array_unref (signalled);
   return status;
 }

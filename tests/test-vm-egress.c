@@ -19,15 +19,16 @@
 #include "cloche-monitor.h"
 #include "cloche-sandbox.h"
 #include "cloche-test-daemon.h"
+#include "cloche-test-http.h"
 
 static ClocheSandbox *sandbox;
 static ClocheEgressProxy *proxy;
 static ClocheMonitor *monitor;
 static guint64 sampled_in;           /* egress-in summed over the monitor's samples */
 static char *session;
-static GSocketService *allowed_server;    /* allowed by rule */
+static ClocheTestHttp *allowed_server;    /* allowed by rule */
 static guint16 allowed_port;
-static GSocketService *denied_server;     /* denied by rule */
+static ClocheTestHttp *denied_server;     /* denied by rule */
 static guint16 denied_port;
 static char *state_dir;
 
@@ -55,42 +56,18 @@ wait_result (Wait *wait)
   return wait->result;
 }
 
-/* Both servers answer any request with a line naming themselves. */
-static gboolean
-on_request (GThreadedSocketService *service,
-            GSocketConnection      *connection,
-            GObject                *source,
-            gpointer                user_data)
-{
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
-  g_autofree char *body = g_strdup_printf ("hello from %s\n", (const char *) user_data);
-  g_autofree char *reply = g_strdup_printf ("HTTP/1.0 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
-                                            strlen (body), body);
-  g_autoptr(GString) head = g_string_new (NULL);
-  char c;
-
-  while (!g_str_has_suffix (head->str, "\r\n\r\n")
-         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
-    g_string_append_c (head, c);
-  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
-  return TRUE;
-}
-
-/* On every address of this host, so that "the guest cannot reach the
- * host's addresses" is tested against something that would answer. */
-static GSocketService *
+/* Both servers answer any request with a line naming themselves, on
+ * every address of this host, so that "the guest cannot reach the host's
+ * addresses" is tested against something that would answer. */
+static ClocheTestHttp *
 start_server (const char *name,
               guint16    *port)
 {
-  GSocketService *service = g_threaded_socket_service_new (4);
-  g_autoptr(GError) error = NULL;
+  g_autofree char *body = g_strdup_printf ("hello from %s\n", name);
+  ClocheTestHttp *server = cloche_test_http_start (body, CLOCHE_TEST_HTTP_ANY_ADDRESS);
 
-  *port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
-  g_assert_no_error (error);
-  g_signal_connect (service, "run", G_CALLBACK (on_request), (gpointer) name);
-  g_socket_service_start (service);
-  return service;
+  *port = cloche_test_http_get_port (server);
+  return server;
 }
 
 static ClocheEgressRules *
@@ -423,10 +400,8 @@ test_stop (void)
   g_assert_finalize_object (g_steal_pointer (&monitor));
   g_clear_object (&sandbox);
   g_assert_finalize_object (g_steal_pointer (&proxy));
-  g_socket_service_stop (allowed_server);
-  g_socket_service_stop (denied_server);
-  g_clear_object (&allowed_server);
-  g_clear_object (&denied_server);
+  g_clear_pointer (&allowed_server, cloche_test_http_stop);
+  g_clear_pointer (&denied_server, cloche_test_http_stop);
 }
 
 static void

@@ -15,6 +15,7 @@
 #include <glib/gi18n.h>
 
 #include "cloche-bundle-page.h"
+#include "cloche-page-util.h"
 #include "cloche-settings.h"
 
 /* Operations take minutes; Progress says they are alive. */
@@ -61,11 +62,7 @@ show_message (ClocheBundlePage *self,
               const char       *text,
               gboolean          is_error)
 {
-  gtk_label_set_label (self->message_label, text);
-  if (is_error)
-    gtk_widget_add_css_class (GTK_WIDGET (self->message_label), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->message_label), "error");
+  cloche_message_label_set (self->message_label, text, is_error);
   gtk_revealer_set_reveal_child (self->message_revealer, text != NULL);
 }
 
@@ -189,8 +186,7 @@ on_progress (ClocheBundlePage *self,
   /* Translators: progress, e.g. "12.0 MB of 62.6 MB" */
   g_autofree char *text = g_strdup_printf (_("%s of %s"), done_text, total_text);
 
-  gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 0);
-  gtk_progress_bar_set_text (self->progress_bar, text);
+  cloche_progress_bar_set (self->progress_bar, done, total, text);
   gtk_label_set_label (self->progress_label, file);
 }
 
@@ -336,13 +332,10 @@ on_removed (GObject      *object,
 }
 
 static void
-on_remove_response (ClocheBundlePage *self,
-                    const char       *response)
+start_remove (ClocheBundlePage *self)
 {
   guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
 
-  if (!g_str_equal (response, "remove"))
-    return;
   show_message (self, NULL, FALSE);
   cloche_dbus_bundle_call_remove (self->bundle, open > 0, NULL, on_removed,
                                   g_object_ref (self));
@@ -373,20 +366,9 @@ remove_action (GtkWidget  *widget,
 {
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
   g_autofree char *body = remove_body (self);
-  GtkRoot *root = gtk_widget_get_root (widget);
-  AdwMessageDialog *dialog;
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root)
-                                                                              : NULL,
-                                                       _("Remove the Sandbox Bundle?"), body));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"),
-                                    "remove", _("_Remove"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "remove", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_remove_response), self,
-                           G_CONNECT_SWAPPED);
-  gtk_window_present (GTK_WINDOW (dialog));
+  cloche_confirm_removal (widget, _("Remove the Sandbox Bundle?"), body,
+                          G_CALLBACK (start_remove), self);
 }
 
 /* Folders: a chosen folder that is empty holds the bundle itself; in any
@@ -588,7 +570,6 @@ install_dialog (ClocheBundlePage *self,
   const char *name = "", *version = "", *target = "";
   guint64 size = 0, free_bytes = 0;
   g_autofree char *size_text = NULL, *free_text = NULL, *body = NULL;
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   AdwMessageDialog *dialog;
 
   g_variant_lookup (info, "name", "&s", &name);
@@ -600,9 +581,7 @@ install_dialog (ClocheBundlePage *self,
   free_text = g_format_size (free_bytes);
   body = g_strdup_printf (_("%s %s takes %s.\n\nIt goes to %s, on a disk with %s free."),
                           name, version, size_text, target, free_text);
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root)
-                                                                              : NULL,
-                                                       _("Install the Sandbox Bundle?"), body));
+  dialog = cloche_message_dialog_new (GTK_WIDGET (self), _("Install the Sandbox Bundle?"), body);
   adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"),
                                     "choose", _("Choose _Folder…"),
                                     "install", _("_Install"), NULL);

@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "cloche-dbus-generated.h"
+#include "cloche-page-util.h"
 #include "cloche-session-row.h"
 #include "cloche-sessions-page.h"
 
@@ -51,12 +52,8 @@ show_message (ClocheSessionsPage *self,
               const char         *text,
               gboolean            is_error)
 {
-  gtk_label_set_label (self->message_label, text != NULL ? text : "");
+  cloche_message_label_set (self->message_label, text, is_error);
   gtk_widget_set_visible (GTK_WIDGET (self->message_label), text != NULL);
-  if (is_error)
-    gtk_widget_add_css_class (GTK_WIDGET (self->message_label), "error");
-  else
-    gtk_widget_remove_css_class (GTK_WIDGET (self->message_label), "error");
 }
 
 static void
@@ -224,8 +221,7 @@ on_cleanup_progress (ClocheSessionsPage *self,
   g_autofree char *text = g_strdup_printf (_("Removed %u of %u (%s freed)"), done, total,
                                            freed_text);
 
-  gtk_progress_bar_set_fraction (self->progress_bar, total > 0 ? (double) done / total : 1.0);
-  gtk_progress_bar_set_text (self->progress_bar, text);
+  cloche_progress_bar_set (self->progress_bar, done, total, text);
 }
 
 static void
@@ -272,38 +268,21 @@ start_cleanup (ClocheSessionsPage *self)
 }
 
 static void
-on_cleanup_response (AdwMessageDialog   *dialog,
-                     const char         *response,
-                     ClocheSessionsPage *self)
-{
-  if (g_str_equal (response, "remove"))
-    start_cleanup (self);
-}
-
-static void
 cleanup_action (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *parameter)
 {
   ClocheSessionsPage *self = CLOCHE_SESSIONS_PAGE (widget);
-  GtkRoot *root = gtk_widget_get_root (widget);
   g_autofree char *bytes = g_format_size (self->stale_bytes);
-  AdwMessageDialog *dialog;
+  g_autofree char *body = NULL;
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (root),
-                                                       _("Clean Up Stale Sessions?"), NULL));
-  adw_message_dialog_format_body (dialog,
-                                  _("%u sessions that were closed and not used for %u days "
-                                    "will be removed with their folders, freeing %s. Open "
-                                    "and pinned sessions are kept."),
-                                  self->stale_count,
-                                  cloche_dbus_daemon_get_stale_after_days (proxy (self)), bytes);
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "remove", _("_Remove"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "remove", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_cleanup_response), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  body = g_strdup_printf (_("%u sessions that were closed and not used for %u days "
+                            "will be removed with their folders, freeing %s. Open "
+                            "and pinned sessions are kept."),
+                          self->stale_count,
+                          cloche_dbus_daemon_get_stale_after_days (proxy (self)), bytes);
+  cloche_confirm_removal (widget, _("Clean Up Stale Sessions?"), body,
+                          G_CALLBACK (start_cleanup), self);
 }
 
 /* Opening with a folder */
@@ -356,12 +335,10 @@ static void
 ask_mode (ClocheSessionsPage *self,
           const char         *path)
 {
-  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   AdwMessageDialog *dialog;
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (root),
-                                                       _("How May the Agent Use This Folder?"),
-                                                       NULL));
+  dialog = cloche_message_dialog_new (GTK_WIDGET (self), _("How May the Agent Use This Folder?"),
+                                      NULL);
   adw_message_dialog_format_body (dialog, _("%s will appear in the sandbox. Read-only is "
                                             "enforced on this computer: the agent cannot "
                                             "change it, whatever it tries."), path);

@@ -10,7 +10,6 @@
 
 #include <glib-unix.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "clochectl.h"
 
@@ -21,8 +20,7 @@ typedef struct
   ClocheDbusBundle *bundle;
   GMainLoop        *loop;
   GAsyncResult     *result;
-  gboolean          tty;
-  gboolean          shown;
+  ClochectlProgress progress;
 } Call;
 
 static ClocheDbusBundle *
@@ -63,12 +61,9 @@ on_progress (Call       *call,
 {
   g_autofree char *done_text = g_format_size (done);
   g_autofree char *total_text = g_format_size (total);
-  int percent = total > 0 ? (int) (done * 100 / total) : 100;
 
-  if (!call->tty)
-    return;
-  g_printerr ("\r\033[K%s %s: %s of %s (%d%%)", phase, file, done_text, total_text, percent);
-  call->shown = TRUE;
+  clochectl_progress_show (&call->progress, "%s %s: %s of %s (%d%%)", phase, file, done_text,
+                           total_text, clochectl_percent (done, total));
 }
 
 static gboolean
@@ -103,8 +98,7 @@ wait_for (Call *call)
   g_main_loop_run (call->loop);
   g_source_remove (interrupt);
   g_signal_handler_disconnect (call->bundle, handler);
-  if (call->shown)
-    g_printerr ("\r\033[K");
+  clochectl_progress_end (&call->progress);
 }
 
 static void
@@ -113,7 +107,7 @@ call_init (Call             *call,
 {
   call->bundle = bundle;
   call->loop = g_main_loop_new (NULL, FALSE);
-  call->tty = isatty (STDERR_FILENO);
+  clochectl_progress_init (&call->progress);
 }
 
 static void

@@ -174,15 +174,16 @@ print_json (ClocheDbusPolicy *policy,
 {
   g_autoptr(JsonObject) root = json_object_new ();
   g_autoptr(JsonNode) node = NULL;
+  /* Sunk here: json_gvariant_serialize() does not take a floating one. */
+  g_autoptr(GVariant) notices = g_variant_ref_sink (
+    g_variant_new_strv (cloche_dbus_policy_get_notices (policy), -1));
 
   if (effective)
     json_object_set_member (root, "effective", effective_to_json (policy));
   else
     json_object_set_member (root, "layers",
                             json_gvariant_serialize (cloche_dbus_policy_get_layers (policy)));
-  json_object_set_member (root, "notices",
-                          json_gvariant_serialize (g_variant_new_strv (
-                            cloche_dbus_policy_get_notices (policy), -1)));
+  json_object_set_member (root, "notices", json_gvariant_serialize (notices));
   json_object_set_string_member (root, "refusal", cloche_dbus_policy_get_last_refusal (policy));
   node = json_node_init_object (json_node_alloc (), root);
   clochectl_print_json (node);

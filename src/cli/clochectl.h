@@ -54,4 +54,19 @@ GVariant *clochectl_call_sessions         (ClocheDbusDaemon        *daemon,
                                            guint64                 *freed,
                                            GError                 **error);
 
+/* The progress line of a long operation, on a terminal only. */
+typedef struct
+{
+  gboolean tty;
+  gboolean shown;
+} ClochectlProgress;
+
+void      clochectl_progress_init         (ClochectlProgress       *progress);
+void      clochectl_progress_show         (ClochectlProgress       *progress,
+                                           const char              *format,
+                                           ...) G_GNUC_PRINTF (2, 3);
+void      clochectl_progress_end          (ClochectlProgress       *progress);
+int       clochectl_percent               (guint64                  done,
+                                           guint64                  total);
+
 G_END_DECLS

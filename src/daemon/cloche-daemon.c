@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * cloche-daemon: owns io.github.cloche.Cloche.Daemon on the session bus. Starting
- * it boots nothing; the VM waits for the first session.
+ * The daemon as one object: it builds the sandbox and what watches it
+ * (policy, bundle manager, monitor, doctor, egress proxy, audit log), the
+ * D-Bus services that publish them, and the lifetime that decides when the
+ * daemon may leave. cloche_daemon_run() owns the bus name, exports every
+ * service on the daemon's object path, runs until SIGTERM, SIGINT, the
+ * lifetime's ::expired or a lost name, then takes it all down in order.
  */
 #include "config.h"
 
@@ -11,112 +15,59 @@
 #include <stdlib.h>
 
 #include "cloche-audit-events.h"
-#include "cloche-bundle.h"
 #include "cloche-bundle-service.h"
+#include "cloche-daemon.h"
 #include "cloche-doctor-service.h"
-#include "cloche-i18n.h"
 #include "cloche-egress-service.h"
 #include "cloche-lifetime.h"
 #include "cloche-monitor-service.h"
-#include "cloche-sessions-service.h"
 #include "cloche-policy-apply.h"
 #include "cloche-policy-service.h"
-#include "cloche-sandbox.h"
+#include "cloche-sessions-service.h"
 #include "cloche-service.h"
 
-typedef struct
+struct _ClocheDaemon
 {
-  GMainLoop     *loop;
-  ClocheService *service;
+  GObject               parent_instance;
+
+  /* What the services publish */
+  ClocheBundleManager  *bundle_manager;
+  ClocheSandbox        *sandbox;
+  ClochePolicy         *policy;
+  ClocheAuditLog       *audit;       /* NULL when it could not be opened */
+  ClocheEgressProxy    *egress;
+  ClocheMonitor        *monitor;
+  ClocheDoctor         *doctor;
+  GStrv                 egress_allow;
+
+  /* On the bus */
+  ClocheService        *service;
   ClocheMonitorService *monitor_service;
   ClocheSessionsService *sessions_service;
-  ClocheLifetime *lifetime;
-  ClochePolicyService *policy_service;
+  ClochePolicyService  *policy_service;
   ClocheBundleService  *bundle_service;
-  gboolean       bundle_held;
   ClocheDoctorService  *doctor_service;
   ClocheEgressService  *egress_service;
-  ClocheEgressProxy    *egress;
-  GStrv          egress_allow;       /* --egress-allow, on top of the policy's */
-  int            exit_status;
-} Daemon;
+
+  ClocheLifetime       *lifetime;
+  gboolean              bundle_held;
+  gboolean              replace;
+  GMainLoop            *loop;
+  int                   exit_status;
+};
+
+G_DEFINE_FINAL_TYPE (ClocheDaemon, cloche_daemon, G_TYPE_OBJECT)
 
 static void
-on_bus_acquired (GDBusConnection *connection,
-                 const char      *name,
-                 gpointer         user_data)
+cloche_daemon_quit (ClocheDaemon *self,
+                    int           exit_status)
 {
-  Daemon *daemon = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!cloche_service_export (daemon->service, connection, &error)
-      || !cloche_monitor_service_export (daemon->monitor_service, connection, &error)
-      || !cloche_sessions_service_export (daemon->sessions_service, connection, &error)
-      || !cloche_policy_service_export (daemon->policy_service, connection, &error)
-      || !cloche_bundle_service_export (daemon->bundle_service, connection, &error)
-      || !cloche_doctor_service_export (daemon->doctor_service, connection, &error)
-      || !cloche_egress_service_export (daemon->egress_service, connection, &error))
-    {
-      g_printerr (_("cloche-daemon: cannot export %s: %s\n"), DAEMON_OBJECT_PATH, error->message);
-      daemon->exit_status = EXIT_FAILURE;
-      g_main_loop_quit (daemon->loop);
-      return;
-    }
-  cloche_lifetime_watch (daemon->lifetime, connection);
+  if (exit_status != EXIT_SUCCESS)
+    self->exit_status = exit_status;
+  g_main_loop_quit (self->loop);
 }
 
-static void
-on_name_lost (GDBusConnection *connection,
-              const char      *name,
-              gpointer         user_data)
-{
-  Daemon *daemon = user_data;
-
-  if (connection == NULL)
-    g_printerr (_("cloche-daemon: cannot connect to the session bus\n"));
-  else
-    g_printerr (_("cloche-daemon: %s is owned by another process "
-                  "(another cloche-daemon is running; use --replace to take over)\n"), name);
-  daemon->exit_status = EXIT_FAILURE;
-  g_main_loop_quit (daemon->loop);
-}
-
-static gboolean
-on_terminate (gpointer user_data)
-{
-  Daemon *daemon = user_data;
-
-  g_main_loop_quit (daemon->loop);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_expired (ClocheLifetime *lifetime,
-            gpointer        user_data)
-{
-  Daemon *daemon = user_data;
-
-  g_main_loop_quit (daemon->loop);
-}
-
-/* An install or a move can outlast any call and runs with the VM stopped:
- * the daemon stays until it is over. */
-static void
-on_bundle_operation (ClocheBundleManager *manager,
-                     GParamSpec          *pspec,
-                     gpointer             user_data)
-{
-  Daemon *daemon = user_data;
-  gboolean busy = cloche_bundle_manager_get_operation (manager) != NULL;
-
-  if (busy == daemon->bundle_held)
-    return;
-  daemon->bundle_held = busy;
-  if (busy)
-    cloche_lifetime_hold (daemon->lifetime);
-  else
-    cloche_lifetime_release (daemon->lifetime);
-}
+/* Building */
 
 static ClocheSandbox *
 make_sandbox (const char *bundle_path,
@@ -185,25 +136,22 @@ open_audit_log (ClocheSandbox *sandbox,
 /* The policy's egress rules, with what --egress-allow adds. A rule that
  * does not parse was refused when the options were read. */
 static ClocheEgressRules *
-egress_rules (Daemon       *daemon,
-              ClochePolicy *policy)
+egress_rules (ClocheDaemon *self)
 {
-  ClocheEgressRules *base = cloche_policy_get_egress_rules (policy);
+  ClocheEgressRules *base = cloche_policy_get_egress_rules (self->policy);
 
-  if (daemon->egress_allow == NULL)
+  if (self->egress_allow == NULL)
     return g_object_ref (base);
-  return cloche_egress_rules_new_with_allowed (base, (const char * const *) daemon->egress_allow,
+  return cloche_egress_rules_new_with_allowed (base, (const char * const *) self->egress_allow,
                                                NULL);
 }
 
 static void
-on_policy_changed (ClochePolicy *policy,
-                   gpointer      user_data)
+on_policy_changed (ClocheDaemon *self)
 {
-  Daemon *daemon = user_data;
-  g_autoptr(ClocheEgressRules) rules = egress_rules (daemon, policy);
+  g_autoptr(ClocheEgressRules) rules = egress_rules (self);
 
-  cloche_egress_proxy_set_rules (daemon->egress, rules);
+  cloche_egress_proxy_set_rules (self->egress, rules);
 }
 
 /* The guest's only way out. If it cannot be set up the daemon still runs
@@ -232,157 +180,251 @@ start_egress (ClocheEgressProxy *proxy,
   cloche_vm_set_egress (vm, relay, socket_path);
 }
 
-static gboolean
-check_egress_allow (const char * const *rules)
+/* The engine: the sandbox and what works on it, none of it on the bus. */
+static void
+build_engine (ClocheDaemon              *self,
+              const ClocheDaemonOptions *options)
 {
-  for (guint i = 0; rules != NULL && rules[i] != NULL; i++)
-    {
-      g_autoptr(GError) error = NULL;
-
-      if (!cloche_egress_rule_check (rules[i], &error))
-        {
-          g_printerr ("cloche-daemon: --egress-allow: %s\n", error->message);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-int
-main (int   argc,
-      char *argv[])
-{
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(ClocheSandbox) sandbox = NULL;
-  g_autofree char *bundle_path = NULL;
-  g_autofree char *otlp_endpoint = NULL;
-  gboolean replace = FALSE;
-  g_autoptr(ClocheMonitor) monitor = NULL;
-  g_autoptr(ClochePolicy) policy = NULL;
-  g_autoptr(ClocheBundleManager) bundle_manager = NULL;
-  g_autoptr(ClocheAuditLog) audit = NULL;
-  g_autoptr(ClocheDoctor) doctor = NULL;
-  int idle_timeout = 0, agent_timeout = 0, memory_mib = 0;
-  int exit_after = CLOCHE_DEFAULT_EXIT_AFTER_S;
-  Daemon daemon = { 0 };
-  guint owner_id;
-  const GOptionEntry entries[] = {
-    { "bundle", 0, 0, G_OPTION_ARG_FILENAME, &bundle_path,
-      "The bundle folder (default: $XDG_DATA_HOME/cloche/bundle)", "DIR" },
-    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout,
-      "Seconds the VM keeps running with no session (default: the policy's, 300)", "SECONDS" },
-    { "agent-timeout", 0, 0, G_OPTION_ARG_INT, &agent_timeout,
-      "Seconds to wait for the guest agent at boot (default 120)", "SECONDS" },
-    { "memory-mib", 0, 0, G_OPTION_ARG_INT, &memory_mib,
-      "Guest memory in MiB (default: the policy's, else a quarter of the host's, 1 to 4 GiB)", "MIB" },
-    { "exit-after", 0, 0, G_OPTION_ARG_INT, &exit_after,
-      "Seconds unused (no VM, no session, no app) before the daemon exits; "
-      "0 stays (default 300)", "SECONDS" },
-    { "egress-allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &daemon.egress_allow,
-      "Also let the guest reach RULE (host, *.domain or *, optionally :port), on top of "
-      "the policy's egress rules; repeatable", "RULE" },
-    { "otlp-endpoint", 0, 0, G_OPTION_ARG_STRING, &otlp_endpoint,
-      "Also send audit events to this OTLP/HTTP collector", "http://HOST:PORT/v1/logs" },
-    { "replace", 0, 0, G_OPTION_ARG_NONE, &replace,
-      "Take the bus name over from a running daemon", NULL },
-    { NULL }
-  };
-
-  cloche_i18n_init ();
-  context = g_option_context_new ("- the Cloche sandbox service");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("cloche-daemon: %s\n", error->message);
-      return EXIT_FAILURE;
-    }
-
-  if (exit_after < 0)
-    {
-      g_printerr (_("cloche-daemon: --exit-after must be 0 or a positive number of seconds\n"));
-      return EXIT_FAILURE;
-    }
-  if (!check_egress_allow ((const char * const *) daemon.egress_allow))
-    return EXIT_FAILURE;
-  if (memory_mib < 0)
-    {
-      g_printerr (_("cloche-daemon: --memory-mib must be a positive number of MiB\n"));
-      return EXIT_FAILURE;
-    }
+  g_autoptr(ClocheEgressRules) rules = NULL;
+  ClocheVm *vm;
 
   /* The manager knows where the bundle is: --bundle, else where the user
    * last installed or moved it, else the default. */
-  bundle_manager = cloche_bundle_manager_new (bundle_path);
-  sandbox = make_sandbox (cloche_bundle_manager_get_location (bundle_manager), agent_timeout);
-  cloche_bundle_manager_set_sandbox (bundle_manager, sandbox);
-  policy = make_policy ();
+  self->bundle_manager = cloche_bundle_manager_new (options->bundle_path);
+  self->sandbox = make_sandbox (cloche_bundle_manager_get_location (self->bundle_manager),
+                                options->agent_timeout);
+  vm = cloche_sandbox_get_vm (self->sandbox);
+  cloche_bundle_manager_set_sandbox (self->bundle_manager, self->sandbox);
+  self->policy = make_policy ();
   /* --memory-mib and --idle-timeout win over the policy. */
-  cloche_policy_apply_to_sandbox (policy, sandbox, memory_mib, MAX (idle_timeout, 0));
-  audit = open_audit_log (sandbox, otlp_endpoint);
-  {
-    g_autoptr(ClocheEgressRules) rules = egress_rules (&daemon, policy);
-
-    daemon.egress = cloche_egress_proxy_new (rules);
-  }
-  g_signal_connect (policy, "changed", G_CALLBACK (on_policy_changed), &daemon);
-  start_egress (daemon.egress, cloche_sandbox_get_vm (sandbox));
-  monitor = cloche_monitor_new (sandbox, NULL);
-  cloche_monitor_set_egress_proxy (monitor, daemon.egress);
-  daemon.loop = g_main_loop_new (NULL, FALSE);
-  daemon.service = cloche_service_new (sandbox);
-  daemon.monitor_service = cloche_monitor_service_new (monitor);
-  daemon.sessions_service = cloche_sessions_service_new (sandbox);
-  daemon.lifetime = cloche_lifetime_new (sandbox, exit_after);
-  g_signal_connect (daemon.lifetime, "expired", G_CALLBACK (on_expired), &daemon);
-  g_signal_connect (bundle_manager, "notify::operation", G_CALLBACK (on_bundle_operation), &daemon);
-  daemon.policy_service = cloche_policy_service_new (policy);
-  daemon.bundle_service = cloche_bundle_service_new (bundle_manager);
-  cloche_bundle_service_set_audit_log (daemon.bundle_service, audit);
-  if (audit != NULL)
+  cloche_policy_apply_to_sandbox (self->policy, self->sandbox, options->memory_mib,
+                                  MAX (options->idle_timeout, 0));
+  self->audit = open_audit_log (self->sandbox, options->otlp_endpoint);
+  self->egress_allow = g_strdupv ((char **) options->egress_allow);
+  rules = egress_rules (self);
+  self->egress = cloche_egress_proxy_new (rules);
+  g_signal_connect_object (self->policy, "changed", G_CALLBACK (on_policy_changed), self,
+                           G_CONNECT_SWAPPED);
+  start_egress (self->egress, vm);
+  self->monitor = cloche_monitor_new (self->sandbox, NULL);
+  cloche_monitor_set_egress_proxy (self->monitor, self->egress);
+  if (self->audit != NULL)
     {
-      cloche_audit_events_attach_policy (audit, policy);
-      cloche_audit_events_attach_egress (audit, daemon.egress);
+      cloche_audit_events_attach_policy (self->audit, self->policy);
+      cloche_audit_events_attach_egress (self->audit, self->egress);
     }
-  doctor = cloche_doctor_new (sandbox);
-  cloche_doctor_set_policy (doctor, policy);
-  daemon.doctor_service = cloche_doctor_service_new (doctor, cloche_sandbox_get_vm (sandbox));
-  daemon.egress_service = cloche_egress_service_new (daemon.egress);
+  self->doctor = cloche_doctor_new (self->sandbox);
+  cloche_doctor_set_policy (self->doctor, self->policy);
+}
 
+/* An install or a move can outlast any call and runs with the VM stopped:
+ * the daemon stays until it is over. */
+static void
+on_bundle_operation (ClocheDaemon *self)
+{
+  gboolean busy = cloche_bundle_manager_get_operation (self->bundle_manager) != NULL;
+
+  if (busy == self->bundle_held)
+    return;
+  self->bundle_held = busy;
+  if (busy)
+    cloche_lifetime_hold (self->lifetime);
+  else
+    cloche_lifetime_release (self->lifetime);
+}
+
+static void
+on_expired (ClocheDaemon *self)
+{
+  cloche_daemon_quit (self, EXIT_SUCCESS);
+}
+
+/* The services, and the lifetime their long operations hold. */
+static void
+build_services (ClocheDaemon *self,
+                int           exit_after)
+{
+  ClocheVm *vm = cloche_sandbox_get_vm (self->sandbox);
+
+  self->lifetime = cloche_lifetime_new (self->sandbox, exit_after);
+  g_signal_connect_object (self->lifetime, "expired", G_CALLBACK (on_expired), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->bundle_manager, "notify::operation",
+                           G_CALLBACK (on_bundle_operation), self, G_CONNECT_SWAPPED);
+  self->service = cloche_service_new (self->sandbox);
+  cloche_service_set_lifetime (self->service, self->lifetime);
+  self->monitor_service = cloche_monitor_service_new (self->monitor);
+  self->sessions_service = cloche_sessions_service_new (self->sandbox);
+  self->policy_service = cloche_policy_service_new (self->policy);
+  self->bundle_service = cloche_bundle_service_new (self->bundle_manager);
+  cloche_bundle_service_set_audit_log (self->bundle_service, self->audit);
+  self->doctor_service = cloche_doctor_service_new (self->doctor, vm);
+  self->egress_service = cloche_egress_service_new (self->egress);
+}
+
+/**
+ * cloche_daemon_new:
+ *
+ * Builds everything, reading the policy files and opening the audit log,
+ * but takes no bus name yet: cloche_daemon_run() does.
+ */
+ClocheDaemon *
+cloche_daemon_new (const ClocheDaemonOptions *options)
+{
+  ClocheDaemon *self = g_object_new (CLOCHE_TYPE_DAEMON, NULL);
+
+  self->replace = options->replace;
+  build_engine (self, options);
+  build_services (self, options->exit_after);
+  return self;
+}
+
+/* On the bus */
+
+static gboolean
+export_services (ClocheDaemon     *self,
+                 GDBusConnection  *connection,
+                 GError          **error)
+{
+  return cloche_service_export (self->service, connection, error)
+         && cloche_monitor_service_export (self->monitor_service, connection, error)
+         && cloche_sessions_service_export (self->sessions_service, connection, error)
+         && cloche_policy_service_export (self->policy_service, connection, error)
+         && cloche_bundle_service_export (self->bundle_service, connection, error)
+         && cloche_doctor_service_export (self->doctor_service, connection, error)
+         && cloche_egress_service_export (self->egress_service, connection, error);
+}
+
+static void
+unexport_services (ClocheDaemon *self)
+{
+  cloche_service_unexport (self->service);
+  cloche_monitor_service_unexport (self->monitor_service);
+  cloche_sessions_service_unexport (self->sessions_service);
+  cloche_policy_service_unexport (self->policy_service);
+  cloche_bundle_service_unexport (self->bundle_service);
+  cloche_doctor_service_unexport (self->doctor_service);
+  cloche_egress_service_unexport (self->egress_service);
+}
+
+static void
+on_bus_acquired (GDBusConnection *connection,
+                 const char      *name,
+                 gpointer         user_data)
+{
+  ClocheDaemon *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!export_services (self, connection, &error))
+    {
+      g_printerr (_("cloche-daemon: cannot export %s: %s\n"), DAEMON_OBJECT_PATH, error->message);
+      cloche_daemon_quit (self, EXIT_FAILURE);
+      return;
+    }
+  cloche_lifetime_watch (self->lifetime, connection);
+}
+
+static void
+on_name_lost (GDBusConnection *connection,
+              const char      *name,
+              gpointer         user_data)
+{
+  ClocheDaemon *self = user_data;
+
+  if (connection == NULL)
+    g_printerr (_("cloche-daemon: cannot connect to the session bus\n"));
+  else
+    g_printerr (_("cloche-daemon: %s is owned by another process "
+                  "(another cloche-daemon is running; use --replace to take over)\n"), name);
+  cloche_daemon_quit (self, EXIT_FAILURE);
+}
+
+static gboolean
+on_terminate (gpointer user_data)
+{
+  cloche_daemon_quit (user_data, EXIT_SUCCESS);
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * cloche_daemon_run:
+ *
+ * Owns the bus name and serves until told to stop or unused for long
+ * enough, then leaves the bus first and takes the services down.
+ *
+ * Returns: the process's exit status
+ */
+int
+cloche_daemon_run (ClocheDaemon *self)
+{
+  guint owner_id, term_id, int_id;
+
+  g_return_val_if_fail (CLOCHE_IS_DAEMON (self), EXIT_FAILURE);
+
+  self->loop = g_main_loop_new (NULL, FALSE);
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
-                             | (replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
-                             on_bus_acquired, NULL, on_name_lost, &daemon, NULL);
-  g_unix_signal_add (SIGTERM, on_terminate, &daemon);
-  g_unix_signal_add (SIGINT, on_terminate, &daemon);
+                             | (self->replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
+                             on_bus_acquired, NULL, on_name_lost, self, NULL);
+  term_id = g_unix_signal_add (SIGTERM, on_terminate, self);
+  int_id = g_unix_signal_add (SIGINT, on_terminate, self);
 
-  g_main_loop_run (daemon.loop);
+  g_main_loop_run (self->loop);
 
+  g_source_remove (term_id);
+  g_source_remove (int_id);
   /* The name goes first: a call made from now on starts a new daemon
    * instead of reaching one on its way out. */
   g_bus_unown_name (owner_id);
-  cloche_service_unexport (daemon.service);
-  cloche_monitor_service_unexport (daemon.monitor_service);
-  cloche_sessions_service_unexport (daemon.sessions_service);
-  cloche_policy_service_unexport (daemon.policy_service);
-  cloche_bundle_service_unexport (daemon.bundle_service);
-  g_clear_object (&daemon.service);
-  g_clear_object (&daemon.monitor_service);
-  g_clear_object (&daemon.sessions_service);
+  unexport_services (self);
   /* Records the last moments changed (a session closed) reach the disk. */
-  cloche_session_store_flush (cloche_sandbox_get_store (sandbox));
-  g_signal_handlers_disconnect_by_data (bundle_manager, &daemon);
-  g_clear_object (&daemon.lifetime);
-  g_clear_object (&daemon.policy_service);
-  g_clear_object (&daemon.bundle_service);
-  cloche_doctor_service_unexport (daemon.doctor_service);
-  g_clear_object (&daemon.doctor_service);
-  cloche_egress_service_unexport (daemon.egress_service);
-  g_clear_object (&daemon.egress_service);
-  g_signal_handlers_disconnect_by_data (policy, &daemon);
-  g_clear_object (&daemon.egress);
-  g_clear_pointer (&daemon.egress_allow, g_strfreev);
-  cloche_audit_log_append_fields (audit, "daemon.stop", NULL, NULL);
-  g_main_loop_unref (daemon.loop);
-  return daemon.exit_status;
+  cloche_session_store_flush (cloche_sandbox_get_store (self->sandbox));
+  g_clear_pointer (&self->loop, g_main_loop_unref);
+  return self->exit_status;
+}
+
+/* GObject: the services go before what they publish, the audit log's
+ * last line before the objects it follows. */
+
+static void
+cloche_daemon_dispose (GObject *object)
+{
+  ClocheDaemon *self = CLOCHE_DAEMON (object);
+
+  if (self->bundle_manager != NULL)
+    g_signal_handlers_disconnect_by_data (self->bundle_manager, self);
+  g_clear_object (&self->service);
+  g_clear_object (&self->monitor_service);
+  g_clear_object (&self->sessions_service);
+  g_clear_object (&self->lifetime);
+  g_clear_object (&self->policy_service);
+  g_clear_object (&self->bundle_service);
+  g_clear_object (&self->doctor_service);
+  g_clear_object (&self->egress_service);
+  if (self->policy != NULL)
+    g_signal_handlers_disconnect_by_data (self->policy, self);
+  g_clear_object (&self->egress);
+  g_clear_pointer (&self->egress_allow, g_strfreev);
+  if (self->audit != NULL)
+    cloche_audit_log_append_fields (self->audit, "daemon.stop", NULL, NULL);
+  g_clear_object (&self->doctor);
+  g_clear_object (&self->audit);
+  g_clear_object (&self->bundle_manager);
+  g_clear_object (&self->policy);
+  g_clear_object (&self->monitor);
+  g_clear_object (&self->sandbox);
+
+  G_OBJECT_CLASS (cloche_daemon_parent_class)->dispose (object);
+}
+
+static void
+cloche_daemon_class_init (ClocheDaemonClass *klass)
+{
+  G_OBJECT_CLASS (klass)->dispose = cloche_daemon_dispose;
+}
+
+static void
+cloche_daemon_init (ClocheDaemon *self)
+{
+  self->exit_status = EXIT_SUCCESS;
 }

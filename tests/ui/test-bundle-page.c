@@ -16,51 +16,10 @@
 #include "cloche-client.h"
 #include "cloche-settings.h"
 
-#include "../cloche-test-daemon.h"
+#include "cloche-test-ui.h"
 
 static ClocheTestDaemon *test_daemon;
 static char *location;
-
-static gboolean
-on_timeout (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Renders @widget's window into $CLOCHE_TEST_SCREENSHOT_DIR/@name.png. */
-static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  gboolean settled = FALSE;
-  int width, height;
-
-  if (dir == NULL)
-    return;
-  /* Let the crossfade end and the frame clock draw the final state. */
-  g_timeout_add (400, on_timeout, &settled);
-  cloche_test_wait (&settled, 5);
-  width = gtk_widget_get_width (window);
-  height = gtk_widget_get_height (window);
-  paintable = gtk_widget_paintable_new (window);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (node == NULL)
-    return;
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("Saved %s", path);
-}
 
 static GtkWidget *
 find_button (GtkWidget  *widget,
@@ -142,7 +101,7 @@ test_remove_and_install (void)
   gtk_window_present (GTK_WINDOW (window));
   CLOCHE_TEST_WAIT_FOR (state_is (page, "installed"), 10);
   CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_size (bundle) > 0, 10);
-  save_screenshot (window, "bundle-installed");
+  cloche_test_save_screenshot (window, "bundle-installed");
 
   /* The dialog states exactly what is freed, and that sessions stay. */
   gtk_widget_activate (find_button (page, "_Remove Sandbox Bundle"));
@@ -153,27 +112,27 @@ test_remove_and_install (void)
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), size_text));
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), exact));
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Sessions and their files stay"));
-  save_screenshot (GTK_WIDGET (dialog), "bundle-remove-dialog");
+  cloche_test_save_screenshot (GTK_WIDGET (dialog), "bundle-remove-dialog");
   adw_message_dialog_response (dialog, "remove");
 
   CLOCHE_TEST_WAIT_FOR (state_is (page, "missing"), 30);
   g_assert_false (g_file_test (location, G_FILE_TEST_EXISTS));
   g_assert_nonnull (find_button (page, "_Install…"));
-  save_screenshot (window, "bundle-missing");
+  cloche_test_save_screenshot (window, "bundle-missing");
 
   /* Install again: the size first, then the bundle. */
   gtk_widget_activate (find_button (page, "_Install…"));
   CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ("Install the Sandbox Bundle?")) != NULL, 10);
   g_test_message ("%s", adw_message_dialog_get_body (dialog));
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), location));
-  save_screenshot (GTK_WIDGET (dialog), "bundle-install-dialog");
+  cloche_test_save_screenshot (GTK_WIDGET (dialog), "bundle-install-dialog");
   adw_message_dialog_response (dialog, "install");
   CLOCHE_TEST_WAIT_FOR (state_is (page, "busy") || state_is (page, "installed"), 30);
   if (state_is (page, "busy"))
-    save_screenshot (window, "bundle-installing");
+    cloche_test_save_screenshot (window, "bundle-installing");
   CLOCHE_TEST_WAIT_FOR (state_is (page, "installed"), 60);
   g_assert_true (g_file_test (location, G_FILE_TEST_IS_DIR));
-  save_screenshot (window, "bundle-reinstalled");
+  cloche_test_save_screenshot (window, "bundle-reinstalled");
 
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -295,18 +254,13 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   g_autofree char *scratch = g_dir_make_tmp ("cloche-bundle-page-XXXXXX", NULL);
   const char *argv_rm[] = { "rm", "-rf", scratch, NULL };
   int status;
 
   location = g_build_filename (scratch, "bundle", NULL);
-  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
-  test_daemon = cloche_test_daemon_start ((const char *[]) { "--bundle", location, NULL });
-  if (display != NULL)
-    g_setenv ("DISPLAY", display, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
+  test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
+    "--bundle", location, NULL });
 
   g_test_add_func ("/bundle-page/remove-and-install", test_remove_and_install);
   g_test_add_func ("/bundle-page/location-setting", test_location_setting);

@@ -15,7 +15,7 @@
 #include "cloche-diagnostic-row.h"
 #include "cloche-diagnostics-page.h"
 #include "cloche-overview-page.h"
-#include "../cloche-test-daemon.h"
+#include "cloche-test-ui.h"
 
 static ClocheTestDaemon *test_daemon;
 static char *bundle_link;
@@ -89,34 +89,6 @@ on_clipboard_text (GObject      *object,
 }
 
 static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC;
-
-  if (dir == NULL)
-    return;
-  /* Let the window lay out and draw for a moment. */
-  while (g_get_monotonic_time () < until)
-    g_main_context_iteration (NULL, FALSE);
-  paintable = gtk_widget_paintable_new (window);
-  gdk_paintable_snapshot (paintable, snapshot, gtk_widget_get_width (window),
-                          gtk_widget_get_height (window));
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (window),
-                                                              gtk_widget_get_height (window)));
-  path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-}
-
-static void
 test_checks_copy_run_again (void)
 {
   g_autoptr(ClocheClient) client = NULL;
@@ -142,7 +114,7 @@ test_checks_copy_run_again (void)
   g_assert_nonnull (find_label (page, "problem stops the sandbox"));
   if (!g_file_test ("/dev/kvm", G_FILE_TEST_EXISTS))
     g_assert_cmpstr (status_of (page, "kvm"), ==, "warning");
-  save_screenshot (window, "diagnostics-bundle-missing");
+  cloche_test_save_screenshot (window, "diagnostics-bundle-missing");
 
   /* Copy Report puts the text of clochectl doctor on the clipboard. */
   gtk_widget_activate_action (page, "diagnostics.copy", NULL);
@@ -156,7 +128,7 @@ test_checks_copy_run_again (void)
   gtk_widget_activate_action (page, "diagnostics.run", NULL);
   CLOCHE_TEST_WAIT_FOR (g_strcmp0 (status_of (page, "bundle"), "ok") == 0, 60);
   g_assert_null (find_label (page, "BundleMissing"));
-  save_screenshot (window, "diagnostics-after-fix");
+  cloche_test_save_screenshot (window, "diagnostics-after-fix");
 
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -195,17 +167,12 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   g_autofree char *dir = g_dir_make_tmp ("cloche-diag-XXXXXX", NULL);
   int status;
 
   bundle_link = g_build_filename (dir, "bundle", NULL);
-  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
-  test_daemon = cloche_test_daemon_start ((const char *[]) { "--bundle", bundle_link, NULL });
-  if (display != NULL)
-    g_setenv ("DISPLAY", display, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
+  test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
+    "--bundle", bundle_link, NULL });
 
   g_test_add_func ("/diagnostics-page/checks-copy-run-again", test_checks_copy_run_again);
   g_test_add_func ("/diagnostics-page/overview-finding", test_overview_finding);

@@ -18,53 +18,11 @@
 
 #include "cloche-egress-row.h"
 #include "cloche-window-private.h"
-#include "../cloche-test-daemon.h"
+#include "cloche-test-ui.h"
+#include "../cloche-test-http.h"
 
 static ClocheTestDaemon *test_daemon;
-static gint port;
-
-static gboolean
-on_request (GThreadedSocketService *service,
-            GSocketConnection      *connection,
-            GObject                *source,
-            gpointer                user_data)
-{
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
-  g_autofree char *body = g_strnfill (48 * 1024, 'x');
-  g_autofree char *reply = g_strdup_printf ("HTTP/1.0 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
-                                            strlen (body), body);
-  g_autoptr(GString) head = g_string_new (NULL);
-  char c;
-
-  while (!g_str_has_suffix (head->str, "\r\n\r\n")
-         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
-    g_string_append_c (head, c);
-  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
-  return TRUE;
-}
-
-/* On a main loop of its own: the test's is busy with the window. */
-static gpointer
-server_thread (gpointer data)
-{
-  g_autoptr(GMainContext) context = g_main_context_new ();
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) effective = NULL;
-  g_autoptr(GSocketService) server = NULL;
-
-  g_main_context_push_thread_default (context);
-  server = g_threaded_socket_service_new (4);
-  g_socket_listener_add_address (G_SOCKET_LISTENER (server), address, G_SOCKET_TYPE_STREAM,
-                                 G_SOCKET_PROTOCOL_TCP, NULL, &effective, NULL);
-  g_signal_connect (server, "run", G_CALLBACK (on_request), NULL);
-  g_socket_service_start (server);
-  g_atomic_int_set (&port, g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
-  for (;;)
-    g_main_context_iteration (context, TRUE);
-  return NULL;
-}
+static guint16 port;
 
 static char *
 socket_path (void)
@@ -102,58 +60,6 @@ request (const char *session,
   while (recv (fd, buffer, sizeof buffer, 0) > 0)
     ;
   close (fd);
-}
-
-static gboolean
-flag_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-frame_tick_cb (GtkWidget     *widget,
-               GdkFrameClock *frame_clock,
-               gpointer       user_data)
-{
-  (*(guint *) user_data)++;
-  return G_SOURCE_CONTINUE;
-}
-
-/* Renders @window into $CLOCHE_TEST_SCREENSHOT_DIR/@name.png, if set. */
-static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  gboolean settled = FALSE;
-  guint frames = 0, tick;
-  int width, height;
-
-  if (dir == NULL)
-    return;
-  /* Let the stack's crossfade end and a few frames show the final state. */
-  g_timeout_add (500, flag_cb, &settled);
-  CLOCHE_TEST_WAIT_FOR (settled, 5);
-  tick = gtk_widget_add_tick_callback (window, frame_tick_cb, &frames, NULL);
-  CLOCHE_TEST_WAIT_FOR (frames >= 3, 5);
-  gtk_widget_remove_tick_callback (window, tick);
-  width = gtk_widget_get_width (window);
-  height = gtk_widget_get_height (window);
-  paintable = gtk_widget_paintable_new (window);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("Saved %s", path);
 }
 
 static guint
@@ -219,7 +125,7 @@ test_live_decisions (void)
   g_assert_cmpstr (row_title (rules, 0), ==, allowed_rule);
   g_assert_cmpstr (row_title (rules, 1), ==, "default deny");
   g_assert_cmpstr (_cloche_egress_page_get_state (page), ==, "empty");
-  save_screenshot (GTK_WIDGET (window), "egress-empty");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "egress-empty");
 
   request ("4f1c2a9be310", get_allowed);
   request ("4f1c2a9be310", "CONNECT registry.npmjs.org:443 HTTP/1.1");
@@ -246,7 +152,7 @@ test_live_decisions (void)
   g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
   _cloche_egress_page_filter (page, NULL, FALSE);
   g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 4);
-  save_screenshot (GTK_WIDGET (window), "egress");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "egress");
 
   _cloche_egress_page_filter (page, "77d0e5c1b2a4", FALSE);
   request ("", "CONNECT 127.0.0.1:25 HTTP/1.1");
@@ -254,7 +160,7 @@ test_live_decisions (void)
   CLOCHE_TEST_WAIT_FOR (g_list_model_get_n_items (
     cloche_egress_log_get_decisions (cloche_egress_page_get_log (page))) == 5, 10);
   g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
-  save_screenshot (GTK_WIDGET (window), "egress-filtered");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "egress-filtered");
 
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_finalize_object (window);
@@ -264,23 +170,18 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   g_autofree char *allow = NULL;
+  g_autofree char *body = g_strnfill (48 * 1024, 'x');
+  g_autoptr(ClocheTestHttp) server = NULL;
   int status;
 
   signal (SIGPIPE, SIG_IGN);
-  g_thread_unref (g_thread_new ("server", server_thread, NULL));
-  while (g_atomic_int_get (&port) == 0)
-    g_usleep (1000);
+  server = cloche_test_http_start (body, CLOCHE_TEST_HTTP_LOOPBACK);
+  port = cloche_test_http_get_port (server);
   allow = g_strdup_printf ("127.0.0.1:%d", port);
 
-  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
-  test_daemon = cloche_test_daemon_start ((const char *[]) {
+  test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
     "--bundle", "/nonexistent", "--egress-allow", allow, NULL });
-  if (display != NULL)
-    g_setenv ("DISPLAY", display, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
 
   g_test_add_func ("/egress-page/live-decisions", test_live_decisions);
 

@@ -12,7 +12,7 @@
 
 #include "cloche-policy-rule-row.h"
 #include "cloche-policy-view.h"
-#include "../cloche-test-daemon.h"
+#include "cloche-test-ui.h"
 
 static ClocheTestDaemon *test_daemon;
 static char *admin_path;
@@ -90,43 +90,6 @@ assert_row (GPtrArray  *rows,
 }
 
 static void
-set_true (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-}
-
-/* The frame as it is on screen, to look at by eye. */
-static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  gboolean settled = FALSE;
-  int width, height;
-
-  if (dir == NULL)
-    return;
-  /* Half a second of frames for the rows to be laid out and drawn. */
-  g_timeout_add_once (500, set_true, &settled);
-  CLOCHE_TEST_WAIT_FOR (settled, 5);
-  width = gtk_widget_get_width (window);
-  height = gtk_widget_get_height (window);
-  paintable = gtk_widget_paintable_new (window);
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("Saved %s", path);
-}
-
-static void
 test_rules (void)
 {
   g_autofree char *user_path = g_build_filename (test_daemon->home, "config", "cloche",
@@ -166,7 +129,7 @@ test_rules (void)
                             user_path));
   refusal = find_refusal_row (view);
   g_assert_false (gtk_widget_get_visible (refusal));
-  save_screenshot (window, "policy-view");
+  cloche_test_save_screenshot (window, "policy-view");
 
   /* A bad edit: shown, and the rules stay. */
   write_file (user_path, "{\"version\": 1, \"egress\": {\"allow\": [\"pypi.org:443\",]}}");
@@ -174,7 +137,7 @@ test_rules (void)
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (refusal)),
                             "egress.allow: a comma before “]”"));
   g_assert_cmpuint (count_rows (view), ==, 4);
-  save_screenshot (window, "policy-view-refused");
+  cloche_test_save_screenshot (window, "policy-view-refused");
 
   gtk_window_destroy (GTK_WINDOW (window));
 }
@@ -183,7 +146,6 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   g_autofree char *admin_dir = g_dir_make_tmp ("cloche-admin-XXXXXX", NULL);
   int status;
 
@@ -191,12 +153,8 @@ main (int   argc,
   write_file (admin_path, "{\"version\": 1, \"egress\": {\"deny\": [\"*:25\"]},"
                           " \"locked\": [\"egress.deny\", \"egress.default\"]}");
   g_setenv ("CLOCHE_ADMIN_POLICY", admin_path, TRUE);
-  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
-  test_daemon = cloche_test_daemon_start ((const char *[]) { "--bundle", "/nonexistent", NULL });
-  if (display != NULL)
-    g_setenv ("DISPLAY", display, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
+  test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
+    "--bundle", "/nonexistent", NULL });
 
   g_test_add_func ("/policy-view/rules", test_rules);
 

@@ -11,7 +11,7 @@
 #include "cloche-client.h"
 #include "cloche-session-row.h"
 #include "cloche-sessions-page.h"
-#include "../cloche-test-daemon.h"
+#include "cloche-test-ui.h"
 
 static ClocheTestDaemon *test_daemon;
 
@@ -174,16 +174,10 @@ int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   int status;
 
-  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
-  test_daemon = cloche_test_daemon_start ((const char *[]) {
+  test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
     "--bundle", "/nonexistent", NULL });
-  if (display != NULL)
-    g_setenv ("DISPLAY", display, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
 
   g_test_add_func ("/sessions-page/list-pin-cleanup", test_list_pin_cleanup);
 

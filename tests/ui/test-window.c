@@ -9,7 +9,7 @@
 #include "cloche-monitor-page-private.h"
 #include "cloche-overview-page-private.h"
 #include "cloche-window-private.h"
-#include "../cloche-test-daemon.h"
+#include "cloche-test-ui.h"
 
 /* Under software emulation a boot takes seconds, on a loaded CI machine
  * many more: the VM test waits long, the others briefly. */
@@ -60,12 +60,6 @@ static gboolean
 is_mapped (gpointer data)
 {
   return gtk_widget_get_mapped (GTK_WIDGET (data));
-}
-
-static gboolean
-is_flag_set (gpointer data)
-{
-  return *(gboolean *) data;
 }
 
 typedef struct
@@ -135,66 +129,6 @@ wait_for_state (ClocheOverviewPage *page,
   if (gtk_widget_get_visible (GTK_WIDGET (error)))
     g_test_message ("The page shows an error: %s", gtk_label_get_label (error));
   g_assert_cmpstr (gtk_label_get_label (_cloche_overview_page_get_state_label (page)), ==, text);
-}
-
-static gboolean
-frame_tick_cb (GtkWidget     *widget,
-               GdkFrameClock *frame_clock,
-               gpointer       user_data)
-{
-  guint *frames = user_data;
-
-  (*frames)++;
-
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-enough_frames (gpointer data)
-{
-  return *(guint *) data >= 3;
-}
-
-/* Renders @window as it is on screen into $CLOCHE_TEST_SCREENSHOT_DIR/@name.png,
- * for looking at the page by eye; does nothing when that variable is unset. */
-static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  gboolean settled = FALSE;
-  guint frames = 0;
-  guint tick;
-  int width;
-  int height;
-
-  if (dir == NULL)
-    return;
-
-  /* Let the stack's crossfade end and a few frames show the final state. */
-  g_timeout_add (500, flag_cb, &settled);
-  wait_for (is_flag_set, &settled, SHORT_TIMEOUT_S);
-  tick = gtk_widget_add_tick_callback (window, frame_tick_cb, &frames, NULL);
-  wait_for (enough_frames, &frames, SHORT_TIMEOUT_S);
-  gtk_widget_remove_tick_callback (window, tick);
-
-  width = gtk_widget_get_width (window);
-  height = gtk_widget_get_height (window);
-
-  paintable = gtk_widget_paintable_new (window);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("Saved %s", path);
 }
 
 static gboolean
@@ -501,7 +435,7 @@ check_monitor (ClocheWindow       *window,
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (cpu)));
   g_assert_true (wait_for (chart_has_points, cpu, SHORT_TIMEOUT_S));
   g_assert_true (wait_for (label_changed, &host, SHORT_TIMEOUT_S));
-  save_screenshot (GTK_WIDGET (window), "monitor-running");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "monitor-running");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (monitor), "win.show-page", "s", "overview"));
   wait_for (is_mapped, _cloche_overview_page_get_close_button (overview), SHORT_TIMEOUT_S);
@@ -546,7 +480,7 @@ test_window_agent_mode (void)
   wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
   qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
   g_assert_cmpuint (qemus->len, ==, 0);
-  save_screenshot (GTK_WIDGET (window), "overview-stopped");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-stopped");
 
   toggle_agent_mode (page, open_button, close_button, BOOT_TIMEOUT_S);
   wait_for_state (page, "Running", BOOT_TIMEOUT_S);
@@ -555,7 +489,7 @@ test_window_agent_mode (void)
   g_assert_cmpuint (qemus->len, ==, 1);
   wait_for_label (_cloche_overview_page_get_sessions_label (page), "1", SHORT_TIMEOUT_S);
   check_uptime_ticks (page);
-  save_screenshot (GTK_WIDGET (window), "overview-running");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-running");
   check_monitor (window, page);
 
   toggle_agent_mode (page, close_button, open_button, SHORT_TIMEOUT_S);

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * What the UI tests share: a real daemon on a private bus with GTK set up
+ * after it, and screenshots of what a test shows, for looking at by eye.
+ */
+#include "config.h"
+
+#include "cloche-test-ui.h"
+
+/**
+ * cloche_test_ui_start:
+ * @daemon_args: the daemon's options
+ *
+ * Starts the daemon, then GTK and libadwaita. The private bus goes first:
+ * GTestDBus unsets DISPLAY, which GTK needs back.
+ */
+ClocheTestDaemon *
+cloche_test_ui_start (int                 *argc,
+                      char              ***argv,
+                      const char * const  *daemon_args)
+{
+  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
+  ClocheTestDaemon *daemon = cloche_test_daemon_start (daemon_args);
+
+  if (display != NULL)
+    g_setenv ("DISPLAY", display, TRUE);
+  gtk_test_init (argc, argv, NULL);
+  adw_init ();
+  return daemon;
+}
+
+static gboolean
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+count_frame (GtkWidget     *widget,
+             GdkFrameClock *frame_clock,
+             gpointer       user_data)
+{
+  (*(guint *) user_data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Renders @window as it is on screen into $CLOCHE_TEST_SCREENSHOT_DIR/@name.png;
+ * does nothing when that variable is unset. */
+void
+cloche_test_save_screenshot (GtkWidget  *window,
+                             const char *name)
+{
+  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
+  g_autoptr(GdkPaintable) paintable = NULL;
+  g_autoptr(GtkSnapshot) snapshot = NULL;
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  gboolean settled = FALSE;
+  guint frames = 0, tick;
+  int width, height;
+
+  if (dir == NULL)
+    return;
+  /* Let a stack's crossfade end and a few frames show the final state. */
+  g_timeout_add (500, set_flag, &settled);
+  CLOCHE_TEST_WAIT_FOR (settled, 5);
+  tick = gtk_widget_add_tick_callback (window, count_frame, &frames, NULL);
+  CLOCHE_TEST_WAIT_FOR (frames >= 3, 5);
+  gtk_widget_remove_tick_callback (window, tick);
+  width = gtk_widget_get_width (window);
+  height = gtk_widget_get_height (window);
+  paintable = gtk_widget_paintable_new (window);
+  snapshot = gtk_snapshot_new ();
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
+                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  path = g_strdup_printf ("%s/%s.png", dir, name);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("Saved %s", path);
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "../cloche-test-daemon.h"
+
+G_BEGIN_DECLS
+
+ClocheTestDaemon *cloche_test_ui_start        (int                 *argc,
+                                               char              ***argv,
+                                               const char * const  *daemon_args);
+void              cloche_test_save_screenshot (GtkWidget           *window,
+                                               const char          *name);
+
+G_END_DECLS
