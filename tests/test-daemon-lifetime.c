@@ -413,7 +413,9 @@ test_cleanup_keeps_it (Fixture       *fixture,
       make_stale_sessions (fixture, made, count);
       made += count;
       started = g_get_monotonic_time ();
-      client = client_call (fixture, "io.github.cloche.Daemon", "Cleanup",
+      /* io.github.cloche.Sessions, as clochectl calls it; the hold is the
+       * sandbox's, so Daemon.Cleanup is held the same way. */
+      client = client_call (fixture, "io.github.cloche.Sessions", "Cleanup",
                             g_variant_new_parsed ("(@a{sv} {},)"));
       wait_running (fixture, TRUE, 30);
       client_leave (client);

@@ -21,6 +21,7 @@ struct _ClocheSandbox
   ClocheSessionStore *store;
   GHashTable         *sessions;        /* id → ClocheOpenSession */
   guint               opening;         /* opens waiting for the VM */
+  guint               cleanups;        /* cleanups running */
   guint               idle_timeout_s;
   guint               idle_source;
   guint               stale_after_days;
@@ -41,6 +42,8 @@ gboolean _cloche_sandbox_mount_finish   (ClocheSandbox        *self,
 void     _cloche_sandbox_unmount        (ClocheSandbox        *self,
                                          ClocheSession        *session);
 GStrv    _cloche_sandbox_dup_open_ids   (ClocheSandbox        *self);
+void     _cloche_sandbox_count_cleanup  (ClocheSandbox        *self,
+                                         int                   delta);
 ClocheOpenSession *_cloche_sandbox_lookup (ClocheSandbox      *self,
                                            const char         *id,
                                            GError            **error);

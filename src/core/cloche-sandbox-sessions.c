@@ -216,6 +216,7 @@ on_cleaned_up (GObject      *object,
   Cleanup *cleanup = g_new0 (Cleanup, 1);
   GError *error = NULL;
 
+  _cloche_sandbox_count_cleanup (self, -1);
   cleanup->removed = cloche_session_store_cleanup_finish (CLOCHE_SESSION_STORE (object), result,
                                                           &cleanup->freed, &error);
   if (cleanup->removed == NULL)
@@ -256,6 +257,7 @@ cloche_sandbox_cleanup_async (ClocheSandbox         *self,
   /* Task data: whether this is a dry run, which the audit log skips. */
   g_task_set_task_data (task, GINT_TO_POINTER (dry_run), NULL);
   open_ids = _cloche_sandbox_dup_open_ids (self);
+  _cloche_sandbox_count_cleanup (self, +1);
   cloche_session_store_cleanup_async (self->store, (const char * const *) open_ids,
                                       older_than_days >= 0 ? (guint) older_than_days
                                                            : self->stale_after_days,

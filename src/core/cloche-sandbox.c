@@ -19,6 +19,7 @@ enum {
   PROP_VM,
   PROP_STORE,
   PROP_OPEN_SESSIONS,
+  PROP_CLEANING,
   PROP_IDLE_TIMEOUT,
   PROP_STALE_AFTER_DAYS,
   N_PROPS
@@ -386,6 +387,31 @@ cloche_sandbox_get_open_sessions (ClocheSandbox *self)
   return g_hash_table_size (self->sessions);
 }
 
+/**
+ * cloche_sandbox_get_cleaning:
+ *
+ * Whether a cleanup is running: it may outlast its caller, and whoever
+ * decides that the sandbox is unused must wait for it.
+ */
+gboolean
+cloche_sandbox_get_cleaning (ClocheSandbox *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), FALSE);
+  return self->cleanups > 0;
+}
+
+void
+_cloche_sandbox_count_cleanup (ClocheSandbox *self,
+                               int            delta)
+{
+  gboolean was_cleaning = self->cleanups > 0;
+
+  g_assert (delta > 0 || self->cleanups >= (guint) -delta);
+  self->cleanups += delta;
+  if (was_cleaning != (self->cleanups > 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLEANING]);
+}
+
 guint
 cloche_sandbox_get_idle_timeout (ClocheSandbox *self)
 {
@@ -499,6 +525,9 @@ cloche_sandbox_get_property (GObject    *object,
     case PROP_OPEN_SESSIONS:
       g_value_set_uint (value, cloche_sandbox_get_open_sessions (self));
       break;
+    case PROP_CLEANING:
+      g_value_set_boolean (value, cloche_sandbox_get_cleaning (self));
+      break;
     case PROP_IDLE_TIMEOUT:
       g_value_set_uint (value, self->idle_timeout_s);
       break;
@@ -553,6 +582,9 @@ cloche_sandbox_class_init (ClocheSandboxClass *klass)
   properties[PROP_OPEN_SESSIONS] =
     g_param_spec_uint ("open-sessions", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CLEANING] =
+    g_param_spec_boolean ("cleaning", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_IDLE_TIMEOUT] =
     g_param_spec_uint ("idle-timeout", NULL, NULL, 1, G_MAXUINT, CLOCHE_DEFAULT_IDLE_TIMEOUT_S,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);

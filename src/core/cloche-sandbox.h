@@ -20,6 +20,7 @@ ClocheSessionStore *cloche_sandbox_get_store      (ClocheSandbox        *self);
 guint          cloche_sandbox_get_stale_after_days (ClocheSandbox       *self);
 ClocheVm      *cloche_sandbox_get_vm              (ClocheSandbox        *self);
 guint          cloche_sandbox_get_open_sessions   (ClocheSandbox        *self);
+gboolean       cloche_sandbox_get_cleaning        (ClocheSandbox        *self);
 guint          cloche_sandbox_get_idle_timeout    (ClocheSandbox        *self);
 void           cloche_sandbox_set_idle_timeout    (ClocheSandbox        *self,
                                                    guint                 seconds);

@@ -252,7 +252,6 @@ build_services (ClocheDaemon *self,
   g_signal_connect_object (self->bundle_manager, "notify::operation",
                            G_CALLBACK (on_bundle_operation), self, G_CONNECT_SWAPPED);
   self->service = cloche_service_new (self->sandbox);
-  cloche_service_set_lifetime (self->service, self->lifetime);
   self->monitor_service = cloche_monitor_service_new (self->monitor);
   self->sessions_service = cloche_sessions_service_new (self->sandbox);
   self->policy_service = cloche_policy_service_new (self->policy);

@@ -41,7 +41,8 @@ cloche_lifetime_is_unused (ClocheLifetime *self)
   return self->holds == 0
          && !self->app_running
          && (state == CLOCHE_VM_STATE_STOPPED || state == CLOCHE_VM_STATE_CRASHED)
-         && cloche_sandbox_get_open_sessions (self->sandbox) == 0;
+         && cloche_sandbox_get_open_sessions (self->sandbox) == 0
+         && !cloche_sandbox_get_cleaning (self->sandbox);
 }
 
 static gboolean
@@ -142,6 +143,10 @@ cloche_lifetime_new (ClocheSandbox *sandbox,
   g_signal_connect_object (self->vm, "notify::state",
                            G_CALLBACK (cloche_lifetime_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (sandbox, "notify::open-sessions",
+                           G_CALLBACK (cloche_lifetime_changed_cb), self, G_CONNECT_SWAPPED);
+  /* A cleanup may outlast the client that asked for it; leaving half-way
+   * would leave half the folders. */
+  g_signal_connect_object (sandbox, "notify::cleaning",
                            G_CALLBACK (cloche_lifetime_changed_cb), self, G_CONNECT_SWAPPED);
   return self;
 }

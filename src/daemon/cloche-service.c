@@ -18,7 +18,6 @@ struct _ClocheService
   ClocheSandbox    *sandbox;
   ClocheDbusDaemon *skeleton;
   GHashTable       *client_watches;    /* bus name → watch id */
-  ClocheLifetime   *lifetime;          /* held by long operations, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheService, cloche_service, G_TYPE_OBJECT)
@@ -265,49 +264,12 @@ on_cleanup_progress (guint    done,
   cloche_dbus_daemon_emit_cleanup_progress (self->skeleton, done, total, freed);
 }
 
-/* A cleanup of thousands of sessions runs with the VM stopped, and its
- * caller may be gone: it holds the daemon's lifetime until it is over, or
- * the daemon could leave with half the folders removed. */
-typedef struct
-{
-  GDBusMethodInvocation *invocation;
-  ClocheLifetime        *lifetime;
-} CleanupCall;
-
-static CleanupCall *
-cleanup_call_new (ClocheService         *self,
-                  GDBusMethodInvocation *invocation)
-{
-  CleanupCall *call = g_new0 (CleanupCall, 1);
-
-  call->invocation = g_object_ref (invocation);
-  if (self->lifetime != NULL)
-    {
-      call->lifetime = g_object_ref (self->lifetime);
-      cloche_lifetime_hold (call->lifetime);
-    }
-  return call;
-}
-
-static void
-cleanup_call_free (CleanupCall *call)
-{
-  if (call->lifetime != NULL)
-    cloche_lifetime_release (call->lifetime);
-  g_clear_object (&call->lifetime);
-  g_clear_object (&call->invocation);
-  g_free (call);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CleanupCall, cleanup_call_free)
-
 static void
 on_cleaned_up (GObject      *object,
                GAsyncResult *result,
                gpointer      user_data)
 {
-  g_autoptr(CleanupCall) call = user_data;
-  GDBusMethodInvocation *invocation = call->invocation;
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GPtrArray) removed = NULL;
   g_autoptr(GError) error = NULL;
   guint64 freed = 0;
@@ -334,7 +296,7 @@ handle_cleanup (ClocheService         *self,
   g_variant_lookup (options, "older-than-days", "i", &older_than);
   cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run,
                                 on_cleanup_progress, self, NULL,
-                                on_cleaned_up, cleanup_call_new (self, invocation));
+                                on_cleaned_up, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -423,19 +385,6 @@ handle_stop_vm (ClocheService         *self,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/**
- * cloche_service_set_lifetime:
- * @lifetime: (nullable): what a cleanup holds while it runs
- */
-void
-cloche_service_set_lifetime (ClocheService  *self,
-                             ClocheLifetime *lifetime)
-{
-  g_return_if_fail (CLOCHE_IS_SERVICE (self));
-
-  g_set_object (&self->lifetime, lifetime);
-}
-
 /* Export */
 
 gboolean
@@ -463,7 +412,6 @@ cloche_service_dispose (GObject *object)
   ClocheService *self = CLOCHE_SERVICE (object);
 
   g_clear_pointer (&self->client_watches, g_hash_table_unref);
-  g_clear_object (&self->lifetime);
   g_clear_object (&self->skeleton);
   g_clear_object (&self->sandbox);
 

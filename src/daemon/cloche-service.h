@@ -3,7 +3,6 @@
 
 #include <gio/gio.h>
 
-#include "cloche-lifetime.h"
 #include "cloche-sandbox.h"
 
 G_BEGIN_DECLS
@@ -16,7 +15,5 @@ gboolean       cloche_service_export   (ClocheService    *self,
                                         GDBusConnection  *connection,
                                         GError          **error);
 void           cloche_service_unexport (ClocheService    *self);
-void           cloche_service_set_lifetime (ClocheService  *self,
-                                            ClocheLifetime *lifetime);
 
 G_END_DECLS
