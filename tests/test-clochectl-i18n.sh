@@ -41,7 +41,7 @@ start_daemon () {
   for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
-echo "1..6"
+echo "1..7"
 
 start_daemon de
 LC_ALL=C.UTF-8 LANGUAGE=de "$ctl" bundle remove 2> "$work/de"
@@ -70,5 +70,13 @@ LC_ALL=C.UTF-8 LANGUAGE=de "$ctl" bundle remove 2> "$work/mixed"
 grep -q "nothing to remove" "$work/mixed"
 ok $? "the daemon speaks its session's language, not each client's"
 stop_daemon
+
+# A policy file's problems are whole translated sentences, the value found included.
+printf '{"version": 1, "vm": {"cpus": "four"}}\n' > "$work/policy.json"
+LC_ALL=C.UTF-8 LANGUAGE=de "$ctl" policy validate "$work/policy.json" > "$work/policy-de" 2>&1
+code=$?
+sed 's/^/# /' "$work/policy-de"
+[ $code -ne 0 ] && grep -q 'vm.cpus: erwartet: eine ganze Zahl von 1 bis [0-9]*, gefunden: die Zeichenkette "four"' "$work/policy-de"
+ok $? "policy problems arrive in German (exit $code)"
 
 exit $failed

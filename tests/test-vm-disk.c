@@ -46,14 +46,17 @@ make_disk_bundle (void)
   g_autofree char *tmp = NULL;
   g_autofree char *dst = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
   int status = -1;
 
   tmp = g_dir_make_tmp ("cloche-disk-bundle-XXXXXX", &error);
   g_assert_no_error (error);
   dst = g_build_filename (tmp, "bundle", NULL);
+  /* Its stdout is captured: the test's own is TAP. */
   g_spawn_sync (NULL, (char *[]) { tool, minimal, dst, NULL }, NULL, G_SPAWN_DEFAULT,
-                NULL, NULL, NULL, NULL, &status, &error);
+                NULL, NULL, &out, NULL, &status, &error);
   g_assert_no_error (error);
+  g_test_message ("%s", g_strchomp (out));
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   return g_steal_pointer (&dst);
 }

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-error.h"
 #include "cloche-memory.h"
 #include "cloche-mount-check.h"
@@ -165,8 +167,10 @@ add_unknown (ClochePolicyDocument *self,
   else
     known = known_list (cloche_policy_schema_keys (), prefix);
   add_problem (self, key, TRUE,
-               g_strdup_printf ("unknown key \"%s\": %s has %s", name,
-                                section != NULL ? section : "a policy", known));
+               section != NULL
+               /* Translators: unknown key "NAME": SECTION has KEY, KEY, … */
+               ? g_strdup_printf (_("unknown key \"%s\": %s has %s"), name, section, known)
+               : g_strdup_printf (_("unknown key \"%s\": a policy has %s"), name, known));
 }
 
 static void
@@ -210,7 +214,7 @@ check_section (ClochePolicyDocument *self,
       g_autofree char *known = known_list (cloche_policy_schema_keys (), prefix);
 
       add_problem (self, section, FALSE,
-                   g_strdup_printf ("expected an object with %s, found %s", known, found));
+                   g_strdup_printf (_("expected an object with %s, found %s"), known, found));
       return;
     }
   names = json_object_get_members (json_node_get_object (node));
@@ -243,8 +247,8 @@ check_locked (ClochePolicyDocument *self,
   if (self->layer != CLOCHE_POLICY_LAYER_ADMIN)
     {
       add_problem (self, "locked", TRUE,
-                   g_strdup ("only the administrator's file (/etc/cloche/policy.json) can lock "
-                             "keys: remove \"locked\" from this file"));
+                   g_strdup (_("only the administrator's file (/etc/cloche/policy.json) can "
+                               "lock keys: remove \"locked\" from this file")));
       return;
     }
   if (!JSON_NODE_HOLDS_ARRAY (node))
@@ -252,8 +256,8 @@ check_locked (ClochePolicyDocument *self,
       g_autofree char *found = cloche_policy_schema_describe_node (node);
 
       add_problem (self, "locked", FALSE,
-                   g_strdup_printf ("expected a list of keys such as [\"egress\", "
-                                    "\"vm.memory_mib\"], found %s", found));
+                   g_strdup_printf (_("expected a list of keys such as [\"egress\", "
+                                      "\"vm.memory_mib\"], found %s"), found));
       return;
     }
   array = json_node_get_array (node);
@@ -272,10 +276,11 @@ check_locked (ClochePolicyDocument *self,
         }
       add_problem (self, path, FALSE,
                    name != NULL
-                   ? g_strdup_printf ("\"%s\" is not a key: lock a section (vm, egress, mounts, "
-                                      "sessions) or one of its keys, such as \"vm.memory_mib\"",
+                   ? g_strdup_printf (_("\"%s\" is not a key: lock a section (vm, egress, "
+                                        "mounts, sessions) or one of its keys, such as "
+                                        "\"vm.memory_mib\""),
                                       name)
-                   : g_strdup ("expected a key in double quotes, such as \"egress.allow\""));
+                   : g_strdup (_("expected a key in double quotes, such as \"egress.allow\"")));
     }
   g_strfreev (self->locked);
   self->locked = g_strv_builder_end (locked);
@@ -290,8 +295,8 @@ check_version (ClochePolicyDocument *self,
   if (node == NULL)
     {
       add_problem (self, "version", FALSE,
-                   g_strdup ("\"version\" is missing: a policy starts with "
-                             "{\"version\": 1, …}"));
+                   g_strdup (_("\"version\" is missing: a policy starts with "
+                               "{\"version\": 1, …}")));
       return;
     }
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64
@@ -299,15 +304,15 @@ check_version (ClochePolicyDocument *self,
     return;
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
     add_problem (self, "version", FALSE,
-                 g_strdup_printf ("version %" G_GINT64_FORMAT " is not supported: this "
-                                  "Cloche reads version %d", json_node_get_int (node),
-                                  CLOCHE_POLICY_VERSION));
+                 g_strdup_printf (_("version %lld is not supported: this Cloche reads "
+                                    "version %d"),
+                                  (long long) json_node_get_int (node), CLOCHE_POLICY_VERSION));
   else
     {
       g_autofree char *found = cloche_policy_schema_describe_node (node);
 
       add_problem (self, "version", FALSE,
-                   g_strdup_printf ("expected the number %d, found %s",
+                   g_strdup_printf (_("expected the number %d, found %s"),
                                     CLOCHE_POLICY_VERSION, found));
     }
 }
@@ -323,7 +328,8 @@ check_root (ClochePolicyDocument *self,
       g_autofree char *found = cloche_policy_schema_describe_node (root);
 
       add_problem (self, "", FALSE,
-                   g_strdup_printf ("a policy is an object such as {\"version\": 1}, not %s",
+                   g_strdup_printf (_("a policy is an object such as {\"version\": 1}, "
+                                      "not %s"),
                                     found));
       return;
     }
@@ -356,8 +362,8 @@ parse (ClochePolicyDocument *self)
   if (self->length > MAX_FILE_SIZE)
     {
       add_problem (self, "", FALSE,
-                   g_strdup_printf ("the file is %" G_GSIZE_FORMAT " bytes long; a policy is "
-                                    "a few hundred", self->length));
+                   g_strdup_printf (_("the file is %zu bytes long; a policy is a few "
+                                      "hundred"), self->length));
       return;
     }
   if (!cloche_json_check_syntax (self->text, self->length, &where, &path, &message))

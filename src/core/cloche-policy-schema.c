@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "cloche-egress-rules.h"
@@ -131,9 +133,9 @@ cloche_policy_schema_describe_node (JsonNode *node)
   switch (JSON_NODE_TYPE (node))
     {
     case JSON_NODE_OBJECT:
-      return g_strdup ("an object");
+      return g_strdup (C_("policy value found", "an object"));
     case JSON_NODE_ARRAY:
-      return g_strdup ("a list");
+      return g_strdup (C_("policy value found", "a list"));
     case JSON_NODE_NULL:
       return g_strdup ("null");
     case JSON_NODE_VALUE:
@@ -142,10 +144,11 @@ cloche_policy_schema_describe_node (JsonNode *node)
     }
   type = json_node_get_value_type (node);
   if (type == G_TYPE_STRING)
-    return g_strdup_printf ("the string \"%s\"", json_node_get_string (node));
+    return g_strdup_printf (C_("policy value found", "the string \"%s\""),
+                            json_node_get_string (node));
   if (type == G_TYPE_BOOLEAN)
     return g_strdup (json_node_get_boolean (node) ? "true" : "false");
-  return g_strdup ("a number");
+  return g_strdup (C_("policy value found", "a number"));
 }
 
 static void
@@ -178,26 +181,27 @@ convert_count (const KeySpec *spec,
   if (node_is (node, G_TYPE_DOUBLE))
     {
       add_problem (problems, -1,
-                   g_strdup_printf ("%g is not a whole number: use one from %" G_GINT64_FORMAT
-                                    " to %" G_GINT64_FORMAT,
-                                    json_node_get_double (node), spec->min, spec->max));
+                   g_strdup_printf (_("%g is not a whole number: use one from %lld to %lld"),
+                                    json_node_get_double (node), (long long) spec->min,
+                                    (long long) spec->max));
       return NULL;
     }
   if (!node_is (node, G_TYPE_INT64))
     {
       add_problem (problems, -1,
-                   g_strdup_printf ("expected a whole number from %" G_GINT64_FORMAT
-                                    " to %" G_GINT64_FORMAT ", found %s",
-                                    spec->min, spec->max, found));
+                   /* Translators: the last %s is what was found, such as "a list" */
+                   g_strdup_printf (_("expected a whole number from %lld to %lld, found %s"),
+                                    (long long) spec->min, (long long) spec->max, found));
       return NULL;
     }
   value = json_node_get_int (node);
   if (value < spec->min || value > spec->max)
     {
       add_problem (problems, -1,
-                   g_strdup_printf ("%" G_GINT64_FORMAT " is out of range: use a whole number "
-                                    "from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT,
-                                    value, spec->min, spec->max));
+                   g_strdup_printf (_("%lld is out of range: use a whole number from %lld "
+                                      "to %lld"),
+                                    (long long) value, (long long) spec->min,
+                                    (long long) spec->max));
       return NULL;
     }
   return g_variant_new_uint32 ((guint32) value);
@@ -211,7 +215,7 @@ convert_boolean (JsonNode  *node,
 
   if (node_is (node, G_TYPE_BOOLEAN))
     return g_variant_new_boolean (json_node_get_boolean (node));
-  add_problem (problems, -1, g_strdup_printf ("expected true or false, found %s", found));
+  add_problem (problems, -1, g_strdup_printf (_("expected true or false, found %s"), found));
   return NULL;
 }
 
@@ -226,7 +230,7 @@ convert_choice (const KeySpec *spec,
     for (guint i = 0; spec->choices[i] != NULL; i++)
       if (g_str_equal (json_node_get_string (node), spec->choices[i]))
         return g_variant_new_string (spec->choices[i]);
-  add_problem (problems, -1, g_strdup_printf ("expected \"%s\" or \"%s\", found %s",
+  add_problem (problems, -1, g_strdup_printf (_("expected \"%s\" or \"%s\", found %s"),
                                               spec->choices[0], spec->choices[1], found));
   return NULL;
 }
@@ -241,8 +245,8 @@ check_element (const KeySpec *spec,
     return cloche_egress_rule_check (text, &error) ? NULL : g_strdup (error->message);
   if (g_path_is_absolute (text) || g_str_equal (text, "~") || g_str_has_prefix (text, "~/"))
     return NULL;
-  return g_strdup_printf ("\"%s\" is not a path: write an absolute path, or one that "
-                          "starts with \"~/\" for your home folder", text);
+  return g_strdup_printf (_("\"%s\" is not a path: write an absolute path, or one that "
+                            "starts with \"~/\" for your home folder"), text);
 }
 
 static GVariant *
@@ -250,8 +254,6 @@ convert_list (const KeySpec *spec,
               JsonNode      *node,
               GPtrArray     *problems)
 {
-  const char *what = spec->kind == KIND_RULES ? "rule" : "path";
-  const char *example = spec->kind == KIND_RULES ? "[\"pypi.org:443\"]" : "[\"~/.ssh\"]";
   g_autoptr(GVariantBuilder) builder = NULL;
   g_autofree char *found = cloche_policy_schema_describe_node (node);
   guint before = problems->len;
@@ -259,8 +261,13 @@ convert_list (const KeySpec *spec,
 
   if (!JSON_NODE_HOLDS_ARRAY (node))
     {
-      add_problem (problems, -1, g_strdup_printf ("expected a list of %ss such as %s, found %s",
-                                                  what, example, found));
+      add_problem (problems, -1,
+                   g_strdup_printf (spec->kind == KIND_RULES
+                                    ? _("expected a list of rules such as [\"pypi.org:443\"], "
+                                        "found %s")
+                                    : _("expected a list of paths such as [\"~/.ssh\"], "
+                                        "found %s"),
+                                    found));
       return NULL;
     }
   array = json_node_get_array (node);
@@ -272,13 +279,18 @@ convert_list (const KeySpec *spec,
       char *message;
 
       if (!node_is (element, G_TYPE_STRING))
-        message = g_strdup_printf ("expected a %s in double quotes, found %s", what,
+        message = g_strdup_printf (spec->kind == KIND_RULES
+                                   ? _("expected a rule in double quotes, found %s")
+                                   : _("expected a path in double quotes, found %s"),
                                    element_found);
       /* An escape such as "\ud800" (a lone surrogate) decodes to bytes
        * that are not UTF-8; tests/fuzz/policy-document found it. */
       else if (!g_utf8_validate (json_node_get_string (element), -1, NULL))
-        message = g_strdup_printf ("expected a %s, found an escape that is not a character "
-                                   "(a lone \\u surrogate)", what);
+        message = g_strdup (spec->kind == KIND_RULES
+                            ? _("expected a rule, found an escape that is not a character "
+                                "(a lone \\u surrogate)")
+                            : _("expected a path, found an escape that is not a character "
+                                "(a lone \\u surrogate)"));
       else
         message = check_element (spec, json_node_get_string (element));
       if (message != NULL)
