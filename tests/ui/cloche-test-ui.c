@@ -81,3 +81,23 @@ cloche_test_save_screenshot (GtkWidget  *window,
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("Saved %s", path);
 }
+
+/**
+ * cloche_test_ui_destroy_window:
+ * @window: (transfer full): a window the test holds the only reference of
+ *
+ * Destroys @window and asserts that it is finalized. A call the window's
+ * pages started may still hold it until its cancelled callback runs on
+ * the main loop, so the loop is run (10 s at most) before the assertion:
+ * a window kept for good still fails.
+ */
+void
+cloche_test_ui_destroy_window (GtkWidget *window)
+{
+  GtkWidget *watched = window;
+
+  g_object_add_weak_pointer (G_OBJECT (watched), (gpointer *) &watched);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (window);
+  CLOCHE_TEST_WAIT_FOR (watched == NULL, 10);
+}

@@ -12,5 +12,6 @@ ClocheTestDaemon *cloche_test_ui_start        (int                 *argc,
                                                const char * const  *daemon_args);
 void              cloche_test_save_screenshot (GtkWidget           *window,
                                                const char          *name);
+void              cloche_test_ui_destroy_window (GtkWidget         *window);
 
 G_END_DECLS

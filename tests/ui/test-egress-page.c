@@ -162,8 +162,7 @@ test_live_decisions (void)
   g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
   cloche_test_save_screenshot (GTK_WIDGET (window), "egress-filtered");
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
 int

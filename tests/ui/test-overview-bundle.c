@@ -13,49 +13,10 @@
 #include "cloche-overview-page-private.h"
 #include "cloche-window-private.h"
 
-#include "../cloche-test-daemon.h"
+#include "cloche-test-ui.h"
 
 static ClocheTestDaemon *test_daemon;
 static char *location;
-
-static gboolean
-on_timeout (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-save_screenshot (GtkWidget  *window,
-                 const char *name)
-{
-  const char *dir = g_getenv ("CLOCHE_TEST_SCREENSHOT_DIR");
-  g_autoptr(GdkPaintable) paintable = NULL;
-  g_autoptr(GtkSnapshot) snapshot = NULL;
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *path = NULL;
-  gboolean settled = FALSE;
-  int width, height;
-
-  if (dir == NULL)
-    return;
-  g_timeout_add (400, on_timeout, &settled);
-  cloche_test_wait (&settled, 5);
-  width = gtk_widget_get_width (window);
-  height = gtk_widget_get_height (window);
-  paintable = gtk_widget_paintable_new (window);
-  snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  if (node == NULL)
-    return;
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (window)),
-                                         node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  path = g_strdup_printf ("%s/%s.png", dir, name);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("Saved %s", path);
-}
 
 static GtkStack *
 agent_stack (GtkWidget *button)
@@ -91,14 +52,13 @@ test_no_bundle_offers_install (void)
   CLOCHE_TEST_WAIT_FOR (shows (page, install), 20);
   g_assert_false (gtk_widget_get_mapped (open));
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (install)), ==, "_Install Bundle…");
-  save_screenshot (GTK_WIDGET (window), "overview-no-bundle");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-no-bundle");
 
   gtk_widget_activate (install);
   CLOCHE_TEST_WAIT_FOR (g_strcmp0 (visible_page (window), "bundle") == 0, 5);
-  save_screenshot (GTK_WIDGET (window), "overview-install-leads-to-bundle-page");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-install-leads-to-bundle-page");
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
 static void
@@ -138,28 +98,22 @@ test_open_without_bundle_says_missing (void)
   g_test_message ("%s", gtk_label_get_label (error_label));
   g_assert_nonnull (strstr (gtk_label_get_label (error_label), "The sandbox bundle is missing"));
   CLOCHE_TEST_WAIT_FOR (shows (page, install), 5);
-  save_screenshot (GTK_WIDGET (window), "overview-open-found-no-bundle");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-open-found-no-bundle");
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
 int
 main (int   argc,
       char *argv[])
 {
-  g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
   g_autofree char *scratch = g_dir_make_tmp ("cloche-overview-bundle-XXXXXX", NULL);
   const char *argv_rm[] = { "rm", "-rf", scratch, NULL };
   int status;
 
   location = g_build_filename (scratch, "bundle", NULL);
-  /* The private bus first; GTestDBus unsets DISPLAY, which GTK needs back. */
-  test_daemon = cloche_test_daemon_start ((const char *[]) { "--bundle", location, NULL });
-  if (display != NULL)
-    g_setenv ("DISPLAY", display, TRUE);
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
+  test_daemon = cloche_test_ui_start (&argc, &argv,
+                                      (const char *[]) { "--bundle", location, NULL });
 
   g_test_add_func ("/overview-bundle/no-bundle-offers-install", test_no_bundle_offers_install);
   g_test_add_func ("/overview-bundle/open-without-bundle-says-missing",

@@ -284,8 +284,7 @@ test_window_no_service (void)
   wait_for (has_service_error, window, SHORT_TIMEOUT_S);
   g_assert_nonnull (cloche_window_get_service_error (window));
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
 /* The window opens at the size it was left at (GSettings, memory backend). */
@@ -309,8 +308,7 @@ test_window_remembers_size (void)
 
   /* Its attempt to reach the daemon (none on this bus) holds it until it ends. */
   wait_for (has_service_error, window, SHORT_TIMEOUT_S);
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
 /* The window's own shortcut for @accel, as GTK would run it on a key press. */
@@ -361,8 +359,7 @@ test_window_page_shortcuts (void)
     }
 
   wait_for (has_service_error, window, SHORT_TIMEOUT_S);
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
 typedef struct
@@ -496,8 +493,7 @@ test_window_agent_mode (void)
   wait_for_label (_cloche_overview_page_get_sessions_label (page), "0", SHORT_TIMEOUT_S);
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))));
 
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
 
   stop_daemon (daemon);
 }
