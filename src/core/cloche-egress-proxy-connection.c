@@ -9,14 +9,24 @@
  *       names the host: 403 naming "host-local" (cloche-egress-proxy-address.c)
  *       otherwise: connect to the very addresses checked (no second lookup) →
  *               CONNECT: "200", then a tunnel both ways
- *               http://: the head rewritten for the server, then both ways
+ *               http://: an exchange (below), then the next request
  *
  * Each direction of a tunnel is a pump (cloche-egress-proxy-pump.c,
  * splice through a pipe). An end of file on one side is passed on as a
- * half-close (shutdown for writing) on the other, and the connection ends when both directions have ended,
- * or at the first error, or after the idle limit. A forwarded plain
- * request ends when the server closes, since it was sent
- * "Connection: close".
+ * half-close (shutdown for writing) on the other, and the connection ends
+ * when both directions have ended, or at the first error, or after the
+ * idle limit.
+ *
+ * A plain http:// request is an exchange: its head rewritten for a new
+ * connection to the server ("Connection: close"), its body as framed,
+ * and the server's answer as framed (cloche-http-response.c,
+ * cloche-egress-proxy-body.c). When both have ended, and neither the
+ * client nor the answer's framing asked for a close, the guest's connection
+ * waits for its next request (HTTP/1.1 keep-alive), which is read, decided,
+ * logged and counted on its own like the first: a decision is per request,
+ * never per connection. A refusal of a request without a body keeps the
+ * connection too. The server's connection is not kept: see "Keep-alive"
+ * in docs/ARCHITECTURE.md.
  *
  * Garbage, a head too large, a client too slow and the like get a short
  * HTTP answer and one log line; nothing a client sends can do more than
@@ -65,6 +75,17 @@ struct _Connection
   guint                 timer;            /* head, connect or idle limit */
   gint64                last_activity;
   Pump                 *pumps[2];
+  ClocheEgressBody     *bodies[2];        /* request (to the server), answer (to the client) */
+  GByteArray           *answer_head;      /* the server's, as it is read */
+  gsize                 answer_head_length;
+  char                 *request_pending;  /* the forwarded head being written to the server */
+  ClocheHttpResponse   *response;
+  gboolean              request_done;
+  gboolean              response_done;
+  gboolean              close_after;      /* the guest's connection ends with this answer */
+  gboolean              answer_started;   /* bytes of the server's answer reached the client */
+  GByteArray           *next;             /* read past the request: the next one's start */
+  gboolean              waiting;          /* for the first byte of a later request */
   gboolean              finished;
   char                  chunk[HEAD_CHUNK];
   char                 *pending;          /* what is being written before the pumps start */
@@ -101,7 +122,13 @@ connection_unref (Connection *self)
         _cloche_egress_pump_free (self->pumps[i]->pump);
         g_free (self->pumps[i]);
       }
+  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
+    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
+  g_clear_pointer (&self->answer_head, g_byte_array_unref);
+  g_clear_pointer (&self->response, cloche_http_response_free);
+  g_clear_pointer (&self->next, g_byte_array_unref);
   g_free (self->pending);
+  g_free (self->request_pending);
   g_clear_object (&self->proxy);
   g_free (self);
 }
@@ -140,17 +167,19 @@ format_answer (guint        status,
                const char  *reason,
                const char  *extra_headers,
                const char  *body,
+               gboolean     close,
                gsize       *length)
 {
   char *text = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
                                 "Content-Type: text/plain; charset=utf-8\r\n"
                                 "Content-Length: %zu\r\n"
                                 "%s"
-                                "Connection: close\r\n"
+                                "%s"
                                 "\r\n"
                                 "%s",
                                 status, reason, strlen (body),
-                                extra_headers != NULL ? extra_headers : "", body);
+                                extra_headers != NULL ? extra_headers : "",
+                                close ? "Connection: close\r\n" : "", body);
 
   *length = strlen (text);
   return text;
@@ -169,7 +198,7 @@ answer (Connection  *self,
 
   clear_timer (self);
   g_free (self->pending);
-  self->pending = format_answer (status, reason, extra_headers, body, &length);
+  self->pending = format_answer (status, reason, extra_headers, body, TRUE, &length);
   g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
                                    self->cancellable, on_answer_written,
                                    connection_ref (self));
@@ -219,6 +248,24 @@ refusal_text (Connection *self)
                           authority, decision->rule, session, advice);
 }
 
+static void next_request (Connection *self);
+
+static void
+on_refusal_kept (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Connection *self = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (!self->finished)
+    next_request (self);
+  connection_unref (self);
+}
+
+/* A refused plain request without a body leaves the connection open for
+ * the next one (nothing of this one is left to skip); anything else ends it. */
 static void
 answer_refused (Connection *self)
 {
@@ -226,8 +273,20 @@ answer_refused (Connection *self)
   g_autofree char *headers = g_strdup_printf ("X-Cloche-Rule: %s\r\nX-Cloche-Decision: %"
                                               G_GUINT64_FORMAT "\r\n",
                                               self->decision->rule, self->decision->id);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->client));
+  gsize length = 0;
 
-  answer (self, 403, "Forbidden", headers, body);
+  if (self->request->connect || !self->request->keep_alive
+      || self->request->body != CLOCHE_HTTP_BODY_NONE)
+    {
+      answer (self, 403, "Forbidden", headers, body);
+      return;
+    }
+  clear_timer (self);
+  g_free (self->pending);
+  self->pending = format_answer (403, "Forbidden", headers, body, FALSE, &length);
+  g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_refusal_kept, connection_ref (self));
 }
 
 /* Tunnel */
@@ -342,8 +401,8 @@ on_first_bytes_written (GObject      *object,
   connection_unref (self);
 }
 
-/* What must reach the server before the pumps take over: the rewritten
- * head of a plain request, and whatever the client sent after its head. */
+/* What must reach the server before the pumps take over: whatever the
+ * client sent after its CONNECT head. */
 static void
 send_to_server (Connection *self)
 {
@@ -351,13 +410,6 @@ send_to_server (Connection *self)
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->server));
   gsize rest = self->head->len - self->head_length;
 
-  if (!self->request->connect)
-    {
-      gsize length = 0;
-      g_autofree char *head = cloche_http_request_dup_forward_head (self->request, &length);
-
-      g_byte_array_append (bytes, (guint8 *) head, length);
-    }
   g_byte_array_append (bytes, self->head->data + self->head_length, rest);
   if (bytes->len == 0)
     {
@@ -384,6 +436,268 @@ on_established_written (GObject      *object,
   else if (!self->finished)
     send_to_server (self);
   connection_unref (self);
+}
+
+/* Exchange: one plain request and its answer */
+
+#define ANSWER_HEAD_MAX (64 * 1024)
+
+static void
+on_body_counted (Connection *self,
+                 gsize       bytes,
+                 gboolean    inbound)
+{
+  self->last_activity = g_get_monotonic_time ();
+  _cloche_egress_proxy_count (self->proxy, self->decision, bytes, inbound);
+}
+
+static void
+on_request_counted (gpointer data,
+                    gsize    bytes)
+{
+  on_body_counted (data, bytes, FALSE);
+}
+
+static void
+on_answer_counted (gpointer data,
+                   gsize    bytes)
+{
+  on_body_counted (data, bytes, TRUE);
+}
+
+/* Both sides of the exchange ended as framed: the next request, or the end. */
+static void
+exchange_maybe_done (Connection *self)
+{
+  if (!self->response_done)
+    return;
+  /* The server answered before the whole request arrived: what the client
+   * sends next cannot be told from the rest of that request. */
+  if (!self->request_done || self->close_after)
+    connection_finish (self);
+  else
+    next_request (self);
+}
+
+static void
+on_request_body_done (gpointer    data,
+                      gboolean    ok,
+                      GByteArray *rest)
+{
+  Connection *self = data;
+
+  g_clear_pointer (&self->next, g_byte_array_unref);
+  self->next = rest;
+  self->request_done = TRUE;
+  if (!ok)
+    connection_finish (self);
+  else
+    exchange_maybe_done (self);
+}
+
+static void
+on_answer_body_done (gpointer    data,
+                     gboolean    ok,
+                     GByteArray *rest)
+{
+  Connection *self = data;
+
+  /* Past the answer's end: nothing the client may see (the server was
+   * sent "Connection: close" and has no more to say). */
+  g_byte_array_unref (rest);
+  self->response_done = TRUE;
+  if (!ok)
+    connection_finish (self);
+  else
+    exchange_maybe_done (self);
+}
+
+/* The server's answer cannot be passed on: 502 if the client has seen
+ * nothing of it yet, else the connection just ends. */
+static void
+answer_bad_gateway (Connection *self,
+                    const char *why)
+{
+  g_autofree char *body = NULL;
+
+  g_message ("Egress: the answer of %s:%u cannot be passed on: %s", self->decision->host,
+             self->decision->port, why);
+  if (self->answer_started)
+    {
+      connection_finish (self);
+      return;
+    }
+  if (self->decision->error == NULL)
+    self->decision->error = g_strdup (why);
+  body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s), but the server's "
+                          "answer could not be passed on: %s.\n", self->decision->host,
+                          self->decision->port, self->decision->rule, why);
+  answer (self, 502, "Bad Gateway", NULL, body);
+}
+
+static void read_answer_head (Connection *self);
+static void take_answer_head (Connection *self);
+
+static void
+on_answer_head_written (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Connection *self = user_data;
+  ClocheHttpResponse *response = self->response;
+  g_autoptr(GByteArray) rest = NULL;
+  gsize head_length = self->answer_head_length;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (!self->finished)
+    {
+      rest = g_byte_array_new ();
+      g_byte_array_append (rest, self->answer_head->data + head_length,
+                           self->answer_head->len - head_length);
+      g_byte_array_set_size (self->answer_head, 0);
+      if (response->status < 200)
+        {
+          /* "100 Continue" and the like: the final answer is still to come. */
+          g_byte_array_append (self->answer_head, rest->data, rest->len);
+          g_clear_pointer (&self->response, cloche_http_response_free);
+          take_answer_head (self);
+        }
+      else
+        self->bodies[1] = _cloche_egress_body_new (G_IO_STREAM (self->server),
+                                                   G_IO_STREAM (self->client),
+                                                   response->body, response->body_length,
+                                                   g_steal_pointer (&rest), self->cancellable,
+                                                   on_answer_counted, on_answer_body_done,
+                                                   self);
+    }
+  connection_unref (self);
+}
+
+/* A complete answer head of @length bytes is at the start of answer_head. */
+static void
+handle_answer_head (Connection *self,
+                    gsize       length)
+{
+  g_autoptr(GError) error = NULL;
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->client));
+  gsize forward_length = 0;
+
+  self->response = cloche_http_response_parse ((const char *) self->answer_head->data, length,
+                                               self->request->method, &error);
+  if (self->response == NULL)
+    {
+      answer_bad_gateway (self, error->message);
+      return;
+    }
+  if (self->response->status == 101)
+    {
+      answer_bad_gateway (self, "the server switched protocols, which the proxy did not ask");
+      return;
+    }
+  if (self->response->status >= 200)
+    self->close_after = !self->request->keep_alive
+                        || self->response->body == CLOCHE_HTTP_BODY_CLOSE;
+  g_free (self->pending);
+  self->pending = cloche_http_response_dup_forward_head (self->response,
+                                                         self->response->status >= 200
+                                                         && self->close_after,
+                                                         &forward_length);
+  self->answer_started = TRUE;
+  on_body_counted (self, forward_length, TRUE);
+  self->answer_head_length = length;
+  g_output_stream_write_all_async (out, self->pending, forward_length, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_answer_head_written,
+                                   connection_ref (self));
+}
+
+static void
+take_answer_head (Connection *self)
+{
+  gssize length = cloche_http_request_head_length ((const char *) self->answer_head->data,
+                                                   self->answer_head->len);
+
+  if (length > 0)
+    handle_answer_head (self, length);
+  else if (self->answer_head->len >= ANSWER_HEAD_MAX)
+    answer_bad_gateway (self, "its head is larger than the proxy accepts");
+  else
+    read_answer_head (self);
+}
+
+static void
+on_answer_head_read (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Connection *self = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
+
+  if (self->finished)
+    ;
+  else if (n <= 0)
+    answer_bad_gateway (self, "the server closed the connection without an answer");
+  else
+    {
+      self->last_activity = g_get_monotonic_time ();
+      g_byte_array_append (self->answer_head, (guint8 *) self->chunk, n);
+      take_answer_head (self);
+    }
+  connection_unref (self);
+}
+
+static void
+read_answer_head (Connection *self)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (self->server));
+
+  g_input_stream_read_async (in, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
+                             self->cancellable, on_answer_head_read, connection_ref (self));
+}
+
+static void
+on_request_head_written (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  Connection *self = user_data;
+  GByteArray *rest;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (!self->finished)
+    {
+      rest = g_byte_array_new ();
+      g_byte_array_append (rest, self->head->data + self->head_length,
+                           self->head->len - self->head_length);
+      self->bodies[0] = _cloche_egress_body_new (G_IO_STREAM (self->client),
+                                                 G_IO_STREAM (self->server),
+                                                 self->request->body, self->request->body_length,
+                                                 rest, self->cancellable, on_request_counted,
+                                                 on_request_body_done, self);
+    }
+  connection_unref (self);
+}
+
+/* Connected for a plain request: its head, then its body and the answer,
+ * both at once (a server may answer "100 Continue" before the body). */
+static void
+start_exchange (Connection *self)
+{
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->server));
+  g_autofree char *head = NULL;
+  gsize length = 0;
+
+  head = cloche_http_request_dup_forward_head (self->request, &length);
+  on_body_counted (self, length, FALSE);
+  g_free (self->request_pending);
+  self->request_pending = g_steal_pointer (&head);
+  g_output_stream_write_all_async (out, self->request_pending, length, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_request_head_written,
+                                   connection_ref (self));
+  self->answer_head = g_byte_array_new ();
+  self->timer = g_timeout_add (self->limits.idle_timeout_ms, on_idle_check, self);
+  read_answer_head (self);
 }
 
 static void connect_next (Connection *self);
@@ -434,7 +748,7 @@ on_server_connected (GObject      *object,
                                          self->cancellable, on_established_written,
                                          connection_ref (self));
       else
-        send_to_server (self);
+        start_exchange (self);
     }
   connection_unref (self);
 }
@@ -574,14 +888,32 @@ handle_head (Connection *self)
 }
 
 static void read_head (Connection *self);
+static gboolean on_head_timeout (gpointer user_data);
+
+/* Handles the head if it is all there, or reads more. */
+static void
+check_head (Connection *self)
+{
+  gssize length = cloche_http_request_head_length ((const char *) self->head->data,
+                                                   self->head->len);
+
+  if (length > 0 && (gsize) length <= self->limits.max_header_size)
+    {
+      self->head_length = length;
+      handle_head (self);
+    }
+  else if (self->head->len >= self->limits.max_header_size)
+    answer_bad_request (self, 431, "Request Header Fields Too Large",
+                        "the request head is larger than the proxy accepts");
+  else
+    read_head (self);
+}
 
 /* @n bytes read into chunk (0: end of file, < 0: an error). */
 static void
 take_head_bytes (Connection *self,
                  gssize      n)
 {
-  gssize length;
-
   if (n < 0 && self->head_timed_out)
     answer_bad_request (self, 408, "Request Timeout", "the request head did not arrive in time");
   else if (n <= 0)
@@ -589,18 +921,59 @@ take_head_bytes (Connection *self,
   else
     {
       g_byte_array_append (self->head, (guint8 *) self->chunk, n);
-      length = cloche_http_request_head_length ((const char *) self->head->data, self->head->len);
-      if (length > 0 && (gsize) length <= self->limits.max_header_size)
+      if (self->waiting)
         {
-          self->head_length = length;
-          handle_head (self);
+          /* The next request has begun: its head has the head's time limit. */
+          self->waiting = FALSE;
+          clear_timer (self);
+          self->timer = g_timeout_add (self->limits.header_timeout_ms, on_head_timeout, self);
         }
-      else if (self->head->len >= self->limits.max_header_size)
-        answer_bad_request (self, 431, "Request Header Fields Too Large",
-                            "the request head is larger than the proxy accepts");
-      else
-        read_head (self);
+      check_head (self);
     }
+}
+
+/* The exchange ended and the connection stays: back to a request head,
+ * starting with whatever the client sent past the last request. */
+static void
+next_request (Connection *self)
+{
+  GByteArray *next = g_steal_pointer (&self->next);
+
+  clear_timer (self);
+  if (next == NULL)
+    {
+      next = g_byte_array_new ();
+      g_byte_array_append (next, self->head->data + self->head_length,
+                           self->head->len - self->head_length);
+    }
+  if (self->decision != NULL)
+    _cloche_egress_proxy_end (self->proxy, self->decision);
+  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
+  g_clear_pointer (&self->request, cloche_http_request_free);
+  g_clear_pointer (&self->response, cloche_http_response_free);
+  g_clear_pointer (&self->answer_head, g_byte_array_unref);
+  g_clear_pointer (&self->rule, g_free);
+  g_clear_pointer (&self->local_address, g_free);
+  g_list_free_full (g_steal_pointer (&self->addresses), g_object_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
+    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
+  if (self->server != NULL)
+    g_socket_close (g_socket_connection_get_socket (self->server), NULL);
+  g_clear_object (&self->server);
+  self->request_done = self->response_done = FALSE;
+  self->close_after = self->answer_started = FALSE;
+  g_clear_object (&self->connect_cancellable);
+  self->connect_cancellable = g_cancellable_new ();
+  g_byte_array_unref (self->head);
+  self->head = next;
+  self->head_length = 0;
+  /* Waiting for a request that has not begun is idle time; a begun one
+   * has the head's limit. */
+  self->waiting = self->head->len == 0;
+  self->timer = g_timeout_add (self->waiting ? self->limits.idle_timeout_ms
+                                             : self->limits.header_timeout_ms,
+                               on_head_timeout, self);
+  check_head (self);
 }
 
 static void
@@ -726,6 +1099,12 @@ on_head_timeout (gpointer user_data)
   Connection *self = user_data;
 
   self->timer = 0;
+  if (self->waiting)
+    {
+      /* Nothing more from a kept connection: it ends without an answer. */
+      connection_finish (self);
+      return G_SOURCE_REMOVE;
+    }
   self->head_timed_out = TRUE;
   g_cancellable_cancel (self->head_cancellable);
   return G_SOURCE_REMOVE;
@@ -746,6 +1125,8 @@ connection_finish (Connection *self)
   for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
     if (self->pumps[i] != NULL && self->pumps[i]->pump != NULL)
       _cloche_egress_pump_stop (self->pumps[i]->pump);
+  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
+    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
   /* The sockets, not the streams: a stream with a read pending refuses to
    * close, and the peers must see the end now. */
   g_socket_close (g_socket_connection_get_socket (self->client), NULL);
@@ -797,7 +1178,8 @@ _cloche_egress_connection_refuse (GSocketConnection *client,
                                            "its limit: try again when some have closed.\n",
                                            limit);
   gsize length = 0;
-  char *text = format_answer (503, "Service Unavailable", "Retry-After: 1\r\n", body, &length);
+  char *text = format_answer (503, "Service Unavailable", "Retry-After: 1\r\n", body, TRUE,
+                              &length);
 
   g_object_set_data (G_OBJECT (client), "cloche-answer", text);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client)),
