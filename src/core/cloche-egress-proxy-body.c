@@ -6,6 +6,11 @@
  * the chunked coding, or the sender's close). Whatever was read past the
  * end is handed back: on the guest's side, the start of its next request.
  *
+ * The head to pass on before the body goes out in the same write as the
+ * first of the body: a head and a body written apart would wait on each
+ * other's acknowledgement (Nagle's algorithm against delayed ACKs, tens
+ * of milliseconds a request on loopback TCP).
+ *
  * Copied through a buffer, not spliced: a plain request's body is small
  * next to the cost of the request around it, and the chunked coding has to
  * be read to find its end anyway. Tunnels (CONNECT) splice
@@ -25,7 +30,8 @@ struct _ClocheEgressBody
   ClocheHttpBody           kind;
   guint64                  remaining;   /* for LENGTH */
   ClocheHttpChunks         chunks;
-  GByteArray              *buffer;      /* read, not yet passed on */
+  GByteArray              *buffer;      /* [prefix] + read, not yet passed on */
+  gsize                    prefix;      /* bytes at the start of buffer that are the head */
   gsize                    writing;     /* bytes of buffer being written */
   gboolean                 complete;    /* the end is within what is being written */
   gboolean                 stopped;
@@ -84,11 +90,12 @@ on_written (GObject      *object,
     {
       gsize n = self->writing;
 
-      g_byte_array_remove_range (self->buffer, 0, n);
+      g_byte_array_remove_range (self->buffer, 0, self->prefix + n);
       self->writing = 0;
       if (self->kind == CLOCHE_HTTP_BODY_LENGTH)
         self->remaining -= n;
-      self->counted (self->data, n);
+      self->counted (self->data, self->prefix + n);
+      self->prefix = 0;
       if (self->complete)
         body_end (self, TRUE);
       else
@@ -126,6 +133,8 @@ static gssize
 measure (ClocheEgressBody *self)
 {
   g_autoptr(GError) error = NULL;
+  const char *data = (const char *) self->buffer->data + self->prefix;
+  gsize length = self->buffer->len - self->prefix;
   gssize n;
 
   switch (self->kind)
@@ -134,18 +143,17 @@ measure (ClocheEgressBody *self)
       self->complete = TRUE;
       return 0;
     case CLOCHE_HTTP_BODY_LENGTH:
-      n = (gssize) MIN (self->remaining, (guint64) self->buffer->len);
+      n = (gssize) MIN (self->remaining, (guint64) length);
       self->complete = (guint64) n == self->remaining;
       return n;
     case CLOCHE_HTTP_BODY_CHUNKED:
-      n = cloche_http_chunks_feed (&self->chunks, (const char *) self->buffer->data,
-                                   self->buffer->len, &self->complete, &error);
+      n = cloche_http_chunks_feed (&self->chunks, data, length, &self->complete, &error);
       if (n < 0)
         g_message ("Egress: %s", error->message);
       return n;
     case CLOCHE_HTTP_BODY_CLOSE:
     default:
-      return self->buffer->len;
+      return length;
     }
 }
 
@@ -157,11 +165,12 @@ step (ClocheEgressBody *self)
 
   if (n < 0)
     body_end (self, FALSE);
-  else if (n > 0)
+  else if (n > 0 || self->prefix > 0)
     {
+      /* The head goes now even if no byte of the body is here yet. */
       self->writing = n;
       g_output_stream_write_all_async (g_io_stream_get_output_stream (self->to),
-                                       self->buffer->data, n, G_PRIORITY_DEFAULT,
+                                       self->buffer->data, self->prefix + n, G_PRIORITY_DEFAULT,
                                        self->cancellable, on_written, body_ref (self));
     }
   else if (self->complete)
@@ -179,18 +188,22 @@ step (ClocheEgressBody *self)
 
 /**
  * _cloche_egress_body_new:
+ * @head: (nullable): the head to write before the body, counted with it
  * @buffered: (transfer full): bytes read from @from after the head
  * @counted: told the bytes each time some have been passed on
  * @done: told once: whether the body ended as framed, and (transfer full)
  *   what was read past its end
  *
- * Returns: a running body; _cloche_egress_body_free() stops it
+ * Returns: a body, to start with _cloche_egress_body_start() once the
+ *   caller holds it; _cloche_egress_body_free() stops it
  */
 ClocheEgressBody *
 _cloche_egress_body_new (GIOStream               *from,
                          GIOStream               *to,
                          ClocheHttpBody           kind,
                          guint64                  length,
+                         const char              *head,
+                         gsize                    head_length,
                          GByteArray              *buffered,
                          GCancellable            *cancellable,
                          ClocheEgressPumpCounted  counted,
@@ -205,12 +218,25 @@ _cloche_egress_body_new (GIOStream               *from,
   self->kind = kind;
   self->remaining = length;
   self->buffer = buffered;
+  if (head != NULL)
+    g_byte_array_prepend (self->buffer, (const guint8 *) head, head_length);
+  self->prefix = head_length;
   self->cancellable = g_object_ref (cancellable);
   self->counted = counted;
   self->done = done;
   self->data = data;
-  step (self);
   return self;
+}
+
+/* @done may be told before this returns (a bad chunked coding in what was
+ * already read), and may free the body's owner: nothing here touches
+ * @self after it. */
+void
+_cloche_egress_body_start (ClocheEgressBody *self)
+{
+  body_ref (self);
+  step (self);
+  body_unref (self);
 }
 
 /* Stops it (nothing more is told) and drops the caller's reference. */

@@ -62,11 +62,14 @@ ClocheEgressBody     *_cloche_egress_body_new          (GIOStream               
                                                         GIOStream               *to,
                                                         ClocheHttpBody           kind,
                                                         guint64                  length,
+                                                        const char              *head,
+                                                        gsize                    head_length,
                                                         GByteArray              *buffered,
                                                         GCancellable            *cancellable,
                                                         ClocheEgressPumpCounted  counted,
                                                         ClocheEgressBodyDone     done,
                                                         gpointer                 data);
+void                  _cloche_egress_body_start        (ClocheEgressBody        *self);
 void                  _cloche_egress_body_free         (ClocheEgressBody        *self);
 
 void                  _cloche_egress_connection_start  (ClocheEgressProxy    *proxy,
