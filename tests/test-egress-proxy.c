@@ -32,6 +32,8 @@ typedef struct
   guint16            http_port;
   GSocketService    *canned;      /* answers by path (canned_answer) */
   guint16            canned_port;
+  GSocketService    *kept;        /* keeps its connections (on_kept) */
+  guint16            kept_port;
   guint16            closed_port; /* nothing listens there */
   GPtrArray         *ended;       /* decisions as decision-ended gave them */
 } Fixture;
@@ -152,6 +154,41 @@ on_canned (GThreadedSocketService *service,
   return TRUE;
 }
 
+/* Keeps its connections (HTTP/1.1): each answer says which connection
+ * and which request on it it was. */
+static gint kept_connections;
+
+static gboolean
+on_kept (GThreadedSocketService *service,
+         GSocketConnection      *connection,
+         GObject                *source,
+         gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  gint number = g_atomic_int_add (&kept_connections, 1) + 1;
+
+  for (guint request = 1;; request++)
+    {
+      g_autoptr(GString) head = g_string_new (NULL);
+      g_autofree char *body = NULL, *reply = NULL;
+      char c;
+
+      while (!g_str_has_suffix (head->str, "\r\n\r\n")
+             && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+        g_string_append_c (head, c);
+      if (!g_str_has_suffix (head->str, "\r\n\r\n"))
+        break;
+      body = g_strdup_printf ("connection %d request %u", number, request);
+      reply = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+                               strlen (body), body);
+      g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+      if (strstr (head->str, "Connection: close") != NULL)
+        break;
+    }
+  return TRUE;
+}
+
 static GSocketService *
 start_server (GCallback  handler,
               guint16   *port)
@@ -219,18 +256,21 @@ fixture_set_up (Fixture       *fixture,
 {
   g_autoptr(ClocheEgressRules) rules = NULL;
   g_autofree char *echo_rule = NULL, *http_rule = NULL, *closed_rule = NULL;
-  g_autofree char *canned_rule = NULL;
+  g_autofree char *canned_rule = NULL, *kept_rule = NULL;
   g_autoptr(GError) error = NULL;
 
   fixture->echo = start_server (G_CALLBACK (on_echo), &fixture->echo_port);
   fixture->http = start_server (G_CALLBACK (on_http), &fixture->http_port);
   fixture->canned = start_server (G_CALLBACK (on_canned), &fixture->canned_port);
+  fixture->kept = start_server (G_CALLBACK (on_kept), &fixture->kept_port);
+  g_atomic_int_set (&kept_connections, 0);
   fixture->closed_port = closed_port ();
   echo_rule = g_strdup_printf ("127.0.0.1:%u", fixture->echo_port);
   http_rule = g_strdup_printf ("localhost:%u", fixture->http_port);
   closed_rule = g_strdup_printf ("127.0.0.1:%u", fixture->closed_port);
   canned_rule = g_strdup_printf ("127.0.0.1:%u", fixture->canned_port);
-  rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, NULL);
+  kept_rule = g_strdup_printf ("127.0.0.1:%u", fixture->kept_port);
+  rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, kept_rule, NULL);
 
   fixture->dir = g_dir_make_tmp ("cloche-egress-XXXXXX", &error);
   g_assert_no_error (error);
@@ -256,9 +296,11 @@ fixture_tear_down (Fixture       *fixture,
   g_socket_service_stop (fixture->echo);
   g_socket_service_stop (fixture->http);
   g_socket_service_stop (fixture->canned);
+  g_socket_service_stop (fixture->kept);
   g_clear_object (&fixture->echo);
   g_clear_object (&fixture->http);
   g_clear_object (&fixture->canned);
+  g_clear_object (&fixture->kept);
   g_ptr_array_unref (fixture->ended);
   g_free (fixture->socket_path);
   g_free (fixture->dir);
@@ -483,7 +525,8 @@ test_connect_half_close (Fixture       *fixture,
 }
 
 /* A plain request is forwarded in origin-form, without the proxy's own
- * headers, and counts as "no session" without Proxy-Authorization. */
+ * headers (HTTP/1.1: the server may keep the connection), and counts as
+ * "no session" without Proxy-Authorization. */
 static void
 test_plain_http (Fixture       *fixture,
                  gconstpointer  data)
@@ -494,8 +537,7 @@ test_plain_http (Fixture       *fixture,
                                               "Accept: */*\r\n\r\n", fixture->http_port);
   g_autofree char *expected_head = g_strdup_printf ("GET /index.html HTTP/1.1\r\n"
                                                     "Host: localhost:%u\r\n"
-                                                    "Accept: */*\r\n"
-                                                    "Connection: close\r\n\r\n",
+                                                    "Accept: */*\r\n\r\n",
                                                     fixture->http_port);
   g_autofree char *answer = exchange (fixture, request);
   g_autoptr(ClocheEgressDecision) decision = NULL;
@@ -1149,6 +1191,38 @@ test_keep_alive_idle (Fixture       *fixture,
   script_clear (&script);
 }
 
+#define KEPT_ANSWER(c, r) "HTTP/1.1 200 OK\r\nContent-Length: 22\r\n\r\nconnection " c " request " r
+
+/* Requests to one host and port on one guest connection share one server
+ * connection, each still its own decision; another host, or a server that
+ * closed the kept one, gets a new connection. */
+static void
+test_keep_alive_reuse (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  Script script = { 0 };
+  g_autoptr(GPtrArray) decisions = NULL;
+  g_autofree char *rule = g_strdup_printf ("allow 127.0.0.1:%u", fixture->kept_port);
+
+  script_add (&script, get ("GET", "127.0.0.1", fixture->kept_port, "/1", NULL),
+              KEPT_ANSWER ("1", "1"));
+  script_add (&script, get ("GET", "127.0.0.1", fixture->kept_port, "/2", NULL),
+              KEPT_ANSWER ("1", "2"));
+  /* The test's other server closes after each answer: the next request
+   * to it cannot use that connection. */
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  script_add (&script, get ("GET", "127.0.0.1", fixture->kept_port, "/3", NULL),
+              KEPT_ANSWER ("2", "1"));
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  decisions = ended_decisions (fixture, 5);
+  assert_decision (decisions, 0, "127.0.0.1", TRUE, rule);
+  assert_decision (decisions, 1, "127.0.0.1", TRUE, rule);
+  assert_decision (decisions, 4, "127.0.0.1", TRUE, rule);
+  script_clear (&script);
+}
+
 /* Connections beyond the limit get 503 without being read; the ones
  * within it carry on. */
 static void
@@ -1328,6 +1402,7 @@ main (int   argc,
   ADD ("keep-alive/pipelined-garbage", test_keep_alive_pipelined_garbage);
   ADD ("keep-alive/close", test_keep_alive_close);
   ADD ("keep-alive/idle", test_keep_alive_idle);
+  ADD ("keep-alive/reuse", test_keep_alive_reuse);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
   return g_test_run ();

@@ -95,7 +95,7 @@ test_absolute (void)
   g_assert_cmpstr (request->path, ==, "/a/b?c=1");
   /* busybox wget writes the user alone, without a colon */
   g_assert_cmpstr (request->proxy_user, ==, "session-1");
-  head = cloche_http_request_dup_forward_head (request, &length);
+  head = cloche_http_request_dup_forward_head (request, FALSE, &length);
   g_assert_cmpmem (head, length, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
 }
 
@@ -111,7 +111,7 @@ test_bare_lf (void)
   g_assert_cmpstr (request->version, ==, "HTTP/1.0");
   g_assert_cmpuint (request->port, ==, 80);
   g_assert_cmpstr (request->path, ==, "/");
-  head = cloche_http_request_dup_forward_head (request, &length);
+  head = cloche_http_request_dup_forward_head (request, FALSE, &length);
   g_assert_cmpstr (head, ==, "GET / HTTP/1.0\r\nHost: example.com\r\nConnection: close\r\n\r\n");
 }
 

@@ -86,6 +86,9 @@ struct _Connection
   gboolean              close_after;      /* the guest's connection ends with this answer */
   gboolean              answer_started;   /* bytes of the server's answer reached the client */
   GByteArray           *next;             /* read past the request: the next one's start */
+  char                 *server_authority; /* host:port the kept server connection is for */
+  gboolean              reused;           /* this request went on a kept server connection */
+  gboolean              server_dirty;     /* the server sent more than its answer */
   gboolean              waiting;          /* for the first byte of a later request */
   gboolean              finished;
   char                  chunk[HEAD_CHUNK];
@@ -128,6 +131,7 @@ connection_unref (Connection *self)
   g_clear_pointer (&self->answer_head, g_byte_array_unref);
   g_clear_pointer (&self->response, cloche_http_response_free);
   g_clear_pointer (&self->next, g_byte_array_unref);
+  g_free (self->server_authority);
   g_free (self->pending);
   g_clear_object (&self->proxy);
   g_free (self);
@@ -500,7 +504,11 @@ on_request_body_done (gpointer    data,
   g_clear_pointer (&self->next, g_byte_array_unref);
   self->next = rest;
   self->request_done = TRUE;
-  if (!ok)
+  /* A kept server connection the server had closed: the answer's read
+   * sees it too, and tries a new connection. */
+  if (!ok && self->reused && !self->answer_started)
+    self->request_done = FALSE;
+  else if (!ok)
     connection_finish (self);
   else
     exchange_maybe_done (self);
@@ -513,8 +521,9 @@ on_answer_body_done (gpointer    data,
 {
   Connection *self = data;
 
-  /* Past the answer's end: nothing the client may see (the server was
-   * sent "Connection: close" and has no more to say). */
+  /* Past the answer's end: nothing the client may see, and a server
+   * connection not to use again. */
+  self->server_dirty = rest->len > 0;
   g_byte_array_unref (rest);
   self->response_done = TRUE;
   if (!ok)
@@ -640,6 +649,35 @@ take_answer_head (Connection *self)
     read_answer_head (self);
 }
 
+static void connect_next (Connection *self);
+static gboolean on_connect_timeout (gpointer user_data);
+
+static void
+drop_server (Connection *self)
+{
+  if (self->server != NULL)
+    g_socket_close (g_socket_connection_get_socket (self->server), NULL);
+  g_clear_object (&self->server);
+  g_clear_pointer (&self->server_authority, g_free);
+}
+
+/* The kept server connection was closed by the server before it answered
+ * (a race no check beforehand can close): the same request, sent again on
+ * a new connection to the same address. Only a request without a body,
+ * which the proxy still has whole. */
+static void
+retry_on_new_server (Connection *self)
+{
+  g_clear_pointer (&self->bodies[0], _cloche_egress_body_free);
+  g_clear_pointer (&self->answer_head, g_byte_array_unref);
+  drop_server (self);
+  self->reused = FALSE;
+  self->request_done = FALSE;
+  clear_timer (self);
+  self->timer = g_timeout_add (self->limits.connect_timeout_ms, on_connect_timeout, self);
+  connect_next (self);
+}
+
 static void
 on_answer_head_read (GObject      *object,
                      GAsyncResult *result,
@@ -650,6 +688,9 @@ on_answer_head_read (GObject      *object,
 
   if (self->finished)
     ;
+  else if (n <= 0 && self->reused && self->answer_head->len == 0
+           && self->request->body == CLOCHE_HTTP_BODY_NONE)
+    retry_on_new_server (self);
   else if (n <= 0)
     answer_bad_gateway (self, "the server closed the connection without an answer");
   else
@@ -679,7 +720,7 @@ start_exchange (Connection *self)
   GByteArray *rest = g_byte_array_new ();
   gsize length = 0;
 
-  head = cloche_http_request_dup_forward_head (self->request, &length);
+  head = cloche_http_request_dup_forward_head (self->request, TRUE, &length);
   g_byte_array_append (rest, self->head->data + self->head_length,
                        self->head->len - self->head_length);
   self->bodies[0] = _cloche_egress_body_new (G_IO_STREAM (self->client),
@@ -693,7 +734,6 @@ start_exchange (Connection *self)
   _cloche_egress_body_start (self->bodies[0]);
 }
 
-static void connect_next (Connection *self);
 
 /* Connecting failed (@error), or took too long (@timed_out). */
 static void
@@ -814,11 +854,45 @@ decide_addresses (Connection *self,
                  self->request->port, self->decision->session, self->local_address);
       answer_refused (self);
     }
+  else if (self->reused)
+    {
+      decide (self, TRUE, self->rule);
+      start_exchange (self);
+    }
   else
     {
       decide (self, TRUE, self->rule);
       connect_next (self);
     }
+}
+
+/* The server connection kept from the last request, if it is for the same
+ * host and port and the server has not closed it (or sent anything
+ * unasked) since: decided like a new one, on the address it is connected
+ * to, so a rule change since (host-local) applies to it too. */
+static gboolean
+reuse_server (Connection *self)
+{
+  g_autofree char *authority = cloche_http_request_dup_authority (self->request);
+  g_autoptr(GSocketAddress) remote = NULL;
+  GSocket *socket;
+
+  if (self->server == NULL)
+    return FALSE;
+  socket = g_socket_connection_get_socket (self->server);
+  remote = g_socket_connection_get_remote_address (self->server, NULL);
+  if (self->request->connect || g_strcmp0 (authority, self->server_authority) != 0
+      || g_socket_condition_check (socket, G_IO_IN | G_IO_HUP | G_IO_ERR) != 0
+      || !G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      drop_server (self);
+      return FALSE;
+    }
+  self->reused = TRUE;
+  self->addresses = g_list_prepend (NULL, g_object_ref (g_inet_socket_address_get_address (
+                                                          G_INET_SOCKET_ADDRESS (remote))));
+  decide_addresses (self, NULL);
+  return TRUE;
 }
 
 static void
@@ -871,14 +945,15 @@ handle_head (Connection *self)
       return;
     }
   self->request = request;
-  if (_cloche_egress_proxy_check (self->proxy, request->host, request->port, &self->rule,
-                                  &self->names_host))
-    resolve_server (self);
-  else
+  if (!_cloche_egress_proxy_check (self->proxy, request->host, request->port, &self->rule,
+                                   &self->names_host))
     {
+      drop_server (self);
       decide (self, FALSE, self->rule);
       answer_refused (self);
     }
+  else if (!reuse_server (self))
+    resolve_server (self);
 }
 
 static void read_head (Connection *self);
@@ -926,6 +1001,27 @@ take_head_bytes (Connection *self,
     }
 }
 
+/* After an exchange: the server connection is kept for the next request
+ * to the same host and port if both sides meant it to stay and nothing is
+ * left on it; else closed. */
+static void
+keep_server (Connection *self)
+{
+  gboolean keep = self->server != NULL && self->response != NULL
+                  && self->response->status >= 200 && self->response->keep_alive
+                  && g_str_equal (self->request->version, "HTTP/1.1") && !self->server_dirty;
+
+  if (!keep)
+    drop_server (self);
+  else
+    {
+      g_free (self->server_authority);
+      self->server_authority = cloche_http_request_dup_authority (self->request);
+    }
+  g_clear_pointer (&self->request, cloche_http_request_free);
+  g_clear_pointer (&self->response, cloche_http_response_free);
+}
+
 /* The exchange ended and the connection stays: back to a request head,
  * starting with whatever the client sent past the last request. */
 static void
@@ -943,17 +1039,14 @@ next_request (Connection *self)
   if (self->decision != NULL)
     _cloche_egress_proxy_end (self->proxy, self->decision);
   g_clear_pointer (&self->decision, cloche_egress_decision_unref);
-  g_clear_pointer (&self->request, cloche_http_request_free);
-  g_clear_pointer (&self->response, cloche_http_response_free);
   g_clear_pointer (&self->answer_head, g_byte_array_unref);
   g_clear_pointer (&self->rule, g_free);
   g_clear_pointer (&self->local_address, g_free);
   g_list_free_full (g_steal_pointer (&self->addresses), g_object_unref);
   for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
     g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
-  if (self->server != NULL)
-    g_socket_close (g_socket_connection_get_socket (self->server), NULL);
-  g_clear_object (&self->server);
+  keep_server (self);
+  self->reused = self->server_dirty = FALSE;
   self->request_done = self->response_done = FALSE;
   self->close_after = self->answer_started = FALSE;
   g_clear_object (&self->connect_cancellable);

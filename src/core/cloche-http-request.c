@@ -531,17 +531,20 @@ _cloche_http_is_hop_header (GArray     *headers,
 /**
  * cloche_http_request_dup_forward_head:
  * @request: a request that is not CONNECT
+ * @keep: whether the proxy means to keep the connection to the server
+ *   for a later request (then an HTTP/1.1 request says nothing, which
+ *   means "keep"; an HTTP/1.0 one is never kept)
  * @length: (out): the length of the result
  *
  * The head to send to the server: origin-form target, Host from the
  * target (RFC 9112 3.2.2: a proxy replaces the client's), the headers
- * meant for this hop removed, and "Connection: close": the proxy opens a
- * connection to the server per request (the guest's side may carry many).
+ * meant for this hop removed, and "Connection: close" unless kept.
  *
  * Returns: (transfer full): the head, ending in its blank line
  */
 char *
 cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
+                                      gboolean                 keep,
                                       gsize                   *length)
 {
   g_autoptr(GString) head = g_string_new (NULL);
@@ -560,7 +563,9 @@ cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
       if (!_cloche_http_is_hop_header (request->headers, header->name))
         g_string_append_printf (head, "%s: %s\r\n", header->name, header->value);
     }
-  g_string_append (head, "Connection: close\r\n\r\n");
+  if (!keep || !g_str_equal (request->version, "HTTP/1.1"))
+    g_string_append (head, "Connection: close\r\n");
+  g_string_append (head, "\r\n");
   *length = head->len;
   return g_string_free (g_steal_pointer (&head), FALSE);
 }

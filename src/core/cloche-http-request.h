@@ -56,6 +56,7 @@ ClocheHttpRequest *cloche_http_request_parse       (const char               *he
 const char        *cloche_http_request_get_header  (const ClocheHttpRequest  *request,
                                                     const char               *name);
 char              *cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
+                                                         gboolean                 keep,
                                                          gsize                   *length);
 gboolean           cloche_http_has_token            (const char               *list,
                                                     const char               *token);

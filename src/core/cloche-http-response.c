@@ -94,6 +94,7 @@ cloche_http_response_parse (const char  *head,
 {
   g_autoptr(ClocheHttpResponse) response = g_new0 (ClocheHttpResponse, 1);
   g_auto(GStrv) lines = _cloche_http_split_lines (head, length, error);
+  const char *connection;
   guint count = 0;
 
   if (lines == NULL)
@@ -114,6 +115,11 @@ cloche_http_response_parse (const char  *head,
       }
   if (!parse_body (response, request_method, error))
     return NULL;
+  connection = _cloche_http_find_header (response->headers, "Connection");
+  response->keep_alive = response->body != CLOCHE_HTTP_BODY_CLOSE
+                         && (g_str_has_prefix (lines[0], "HTTP/1.1 ")
+                             ? !cloche_http_has_token (connection, "close")
+                             : cloche_http_has_token (connection, "keep-alive"));
   return g_steal_pointer (&response);
 }
 

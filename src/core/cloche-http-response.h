@@ -18,6 +18,7 @@ typedef struct
   GArray         *headers;      /* of ClocheHttpHeader, in order */
   ClocheHttpBody  body;
   guint64         body_length;  /* for LENGTH */
+  gboolean        keep_alive;   /* the server keeps its connection after this answer */
 } ClocheHttpResponse;
 
 ClocheHttpResponse *cloche_http_response_parse     (const char               *head,

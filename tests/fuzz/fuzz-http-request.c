@@ -64,7 +64,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   if (!request->connect)
     {
       gsize length = 0;
-      g_autofree char *forward = cloche_http_request_dup_forward_head (request, &length);
+      g_autofree char *forward = cloche_http_request_dup_forward_head (request, size % 2 == 0, &length);
       g_autofree char *authority = cloche_http_request_dup_authority (request);
 
       g_assert_nonnull (authority);
