@@ -17,16 +17,16 @@
  * when both directions have ended, or at the first error, or after the
  * idle limit.
  *
- * A plain http:// request is an exchange: its head rewritten for a new
- * connection to the server ("Connection: close"), its body as framed,
- * and the server's answer as framed (cloche-http-response.c,
- * cloche-egress-proxy-body.c). When both have ended, and neither the
- * client nor the answer's framing asked for a close, the guest's connection
- * waits for its next request (HTTP/1.1 keep-alive), which is read, decided,
- * logged and counted on its own like the first: a decision is per request,
- * never per connection. A refusal of a request without a body keeps the
- * connection too. The server's connection is not kept: see "Keep-alive"
- * in docs/ARCHITECTURE.md.
+ * A plain http:// request is an exchange: its head rewritten for the
+ * server, its body as framed, and the server's answer as framed
+ * (cloche-http-response.c, cloche-egress-proxy-body.c). When both have
+ * ended, and neither the client nor the answer's framing asked for a
+ * close, the guest's connection waits for its next request (HTTP/1.1
+ * keep-alive), which is read, decided, logged and counted on its own like
+ * the first: a decision is per request, never per connection. A refusal of
+ * a request without a body keeps the connection too. The server's
+ * connection is kept for the next request to the same host and port on
+ * this guest connection (keep_server, reuse_server), still decided anew.
  *
  * Garbage, a head too large, a client too slow and the like get a short
  * HTTP answer and one log line; nothing a client sends can do more than
