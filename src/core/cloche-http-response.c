@@ -40,7 +40,7 @@ parse_status_line (ClocheHttpResponse  *response,
                    GError             **error)
 {
   /* "HTTP/1.x NNN reason", the reason possibly empty */
-  if ((!g_str_has_prefix (line, "HTTP/1.1 ") && !g_str_has_prefix (line, "HTTP/1.0 "))
+  if (line == NULL || (!g_str_has_prefix (line, "HTTP/1.1 ") && !g_str_has_prefix (line, "HTTP/1.0 "))
       || strlen (line) < 12 || !g_ascii_isdigit (line[9]) || !g_ascii_isdigit (line[10])
       || !g_ascii_isdigit (line[11]) || (line[12] != ' ' && line[12] != '\0'))
     {

@@ -36,7 +36,8 @@ fuzz_response (const uint8_t *data,
     }
   n = cloche_http_chunks_feed (&chunks, (const char *) data, size, &done, NULL);
   g_assert_true (n >= -1 && n <= (gssize) size);
-  g_assert_true (!done || n >= 5);
+  /* The shortest whole body is "0\n\n" (bare LFs are taken). */
+  g_assert_true (!done || n >= 3);
 }
 
 int
