@@ -252,6 +252,43 @@ audit_log_has (const char *text)
   return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, text) != NULL;
 }
 
+/* Three requests on one connection, sent at once (pipelined): allowed,
+ * refused, allowed. Each is its own decision, with its own session, in
+ * the Decision signals and the audit log. */
+static void
+test_keep_alive (void)
+{
+  g_autofree char *text = g_strdup_printf ("GET http://127.0.0.1:%u/1 HTTP/1.1\r\n"
+                                           "Proxy-Authorization: Basic a2Ex\r\n\r\n"
+                                           "GET http://example.net/ HTTP/1.1\r\n"
+                                           "Proxy-Authorization: Basic a2Ey\r\n\r\n"
+                                           "GET http://127.0.0.1:%u/3 HTTP/1.1\r\n"
+                                           "Proxy-Authorization: Basic a2Ez\r\n\r\n",
+                                           port, port);
+  static const char yes[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes";
+  guint before = signalled->len;
+  g_autofree char *answers = request (text, strlen (text));
+  const char *refusal = answers + strlen (yes);
+  const char *session = NULL, *rule = NULL;
+
+  g_assert_true (g_str_has_prefix (answers, yes));
+  g_assert_true (g_str_has_prefix (refusal, "HTTP/1.1 403 Forbidden\r\n"));
+  g_assert_true (g_str_has_suffix (answers, yes));
+  g_assert_nonnull (strstr (refusal, "Session: ka2\n"));
+
+  /* decided + ended, ended, decided + ended */
+  CLOCHE_TEST_WAIT_FOR (signalled->len == before + 5, 10);
+  g_assert_true (g_variant_lookup (signalled->pdata[before + 2], "session", "&s", &session));
+  g_assert_cmpstr (session, ==, "ka2");
+  g_assert_true (g_variant_lookup (signalled->pdata[before + 2], "rule", "&s", &rule));
+  g_assert_cmpstr (rule, ==, "default deny");
+  g_assert_true (g_variant_lookup (signalled->pdata[before + 4], "session", "&s", &session));
+  g_assert_cmpstr (session, ==, "ka3");
+  CLOCHE_TEST_WAIT_FOR (audit_log_has ("\"session\":\"ka3\""), 10);
+  g_assert_true (audit_log_has ("\"session\":\"ka1\""));
+  g_assert_true (audit_log_has ("\"session\":\"ka2\""));
+}
+
 /* The policy file is where the rules come from: an edit reaches the
  * running proxy, a deny there wins over --egress-allow, and every
  * decision is in the audit log with its rule. */
@@ -345,6 +382,7 @@ main (int   argc,
   g_test_add_func ("/egress-daemon/decisions", test_decisions);
   g_test_add_func ("/egress-daemon/clochectl", test_clochectl);
   g_test_add_func ("/egress-daemon/bad-input", test_bad_input);
+  g_test_add_func ("/egress-daemon/keep-alive", test_keep_alive);
   g_test_add_func ("/egress-daemon/policy-and-audit", test_policy_and_audit);
   g_test_add_func ("/egress-daemon/host-local", test_host_local);
   status = g_test_run ();

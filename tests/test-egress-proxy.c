@@ -30,6 +30,10 @@ typedef struct
   guint16            echo_port;
   GSocketService    *http;        /* one canned answer per request */
   guint16            http_port;
+  GSocketService    *canned;      /* answers by path (canned_answer) */
+  guint16            canned_port;
+  GSocketService    *kept;        /* keeps its connections (on_kept) */
+  guint16            kept_port;
   guint16            closed_port; /* nothing listens there */
   GPtrArray         *ended;       /* decisions as decision-ended gave them */
 } Fixture;
@@ -79,6 +83,109 @@ on_http (GThreadedSocketService *service,
   last_http_head = g_strdup (head->str);
   g_mutex_unlock (&server_lock);
   g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+  return TRUE;
+}
+
+/* Answers by path, one request per connection as the proxy sends them
+ * ("Connection: close"), reading the request's body when it has one. */
+static const char *
+canned_answer (const char *head)
+{
+  if (g_str_has_prefix (head, "HEAD "))
+    return "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+  if (strstr (head, " /chunked ") != NULL)
+    return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+           "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
+  if (strstr (head, " /204 ") != NULL)
+    return "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n";
+  if (strstr (head, " /close ") != NULL)
+    return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the server closes";
+  if (strstr (head, " /continue ") != NULL)
+    return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  return NULL;
+}
+
+/* The body of a request as the server reads it: Content-Length bytes, or
+ * chunks up to the last one (kept as they came). */
+static char *
+canned_read_body (GInputStream *in,
+                  const char   *head)
+{
+  g_autoptr(GString) body = g_string_new (NULL);
+  const char *length = strstr (head, "Content-Length: ");
+  char c;
+
+  if (length != NULL)
+    {
+      guint64 n = g_ascii_strtoull (length + strlen ("Content-Length: "), NULL, 10);
+
+      while (body->len < n && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+        g_string_append_c (body, c);
+    }
+  else if (strstr (head, "Transfer-Encoding: chunked") != NULL)
+    while (!g_str_has_suffix (body->str, "\r\n0\r\n\r\n") && !g_str_equal (body->str, "0\r\n\r\n")
+           && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+      g_string_append_c (body, c);
+  return g_string_free (g_steal_pointer (&body), FALSE);
+}
+
+static gboolean
+on_canned (GThreadedSocketService *service,
+           GSocketConnection      *connection,
+           GObject                *source,
+           gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  g_autoptr(GString) head = g_string_new (NULL);
+  g_autofree char *body = NULL, *reply = NULL;
+  const char *canned;
+  char c;
+
+  while (!g_str_has_suffix (head->str, "\r\n\r\n")
+         && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+    g_string_append_c (head, c);
+  canned = canned_answer (head->str);
+  body = canned_read_body (in, head->str);
+  reply = canned != NULL ? g_strdup (canned)
+                         : g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n"
+                                            "got %s", strlen (body) + 4, body);
+  g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+  return TRUE;
+}
+
+/* Keeps its connections (HTTP/1.1): each answer says which connection
+ * and which request on it it was. */
+static gint kept_connections;
+
+static gboolean
+on_kept (GThreadedSocketService *service,
+         GSocketConnection      *connection,
+         GObject                *source,
+         gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  gint number = g_atomic_int_add (&kept_connections, 1) + 1;
+
+  for (guint request = 1;; request++)
+    {
+      g_autoptr(GString) head = g_string_new (NULL);
+      g_autofree char *body = NULL, *reply = NULL;
+      char c;
+
+      while (!g_str_has_suffix (head->str, "\r\n\r\n")
+             && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+        g_string_append_c (head, c);
+      if (!g_str_has_suffix (head->str, "\r\n\r\n"))
+        break;
+      body = g_strdup_printf ("connection %d request %u", number, request);
+      reply = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%s",
+                               strlen (body), body);
+      g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+      if (strstr (head->str, "Connection: close") != NULL)
+        break;
+    }
   return TRUE;
 }
 
@@ -149,15 +256,21 @@ fixture_set_up (Fixture       *fixture,
 {
   g_autoptr(ClocheEgressRules) rules = NULL;
   g_autofree char *echo_rule = NULL, *http_rule = NULL, *closed_rule = NULL;
+  g_autofree char *canned_rule = NULL, *kept_rule = NULL;
   g_autoptr(GError) error = NULL;
 
   fixture->echo = start_server (G_CALLBACK (on_echo), &fixture->echo_port);
   fixture->http = start_server (G_CALLBACK (on_http), &fixture->http_port);
+  fixture->canned = start_server (G_CALLBACK (on_canned), &fixture->canned_port);
+  fixture->kept = start_server (G_CALLBACK (on_kept), &fixture->kept_port);
+  g_atomic_int_set (&kept_connections, 0);
   fixture->closed_port = closed_port ();
   echo_rule = g_strdup_printf ("127.0.0.1:%u", fixture->echo_port);
   http_rule = g_strdup_printf ("localhost:%u", fixture->http_port);
   closed_rule = g_strdup_printf ("127.0.0.1:%u", fixture->closed_port);
-  rules = rules_allowing (echo_rule, http_rule, closed_rule, NULL);
+  canned_rule = g_strdup_printf ("127.0.0.1:%u", fixture->canned_port);
+  kept_rule = g_strdup_printf ("127.0.0.1:%u", fixture->kept_port);
+  rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, kept_rule, NULL);
 
   fixture->dir = g_dir_make_tmp ("cloche-egress-XXXXXX", &error);
   g_assert_no_error (error);
@@ -182,8 +295,12 @@ fixture_tear_down (Fixture       *fixture,
   g_rmdir (fixture->dir);
   g_socket_service_stop (fixture->echo);
   g_socket_service_stop (fixture->http);
+  g_socket_service_stop (fixture->canned);
+  g_socket_service_stop (fixture->kept);
   g_clear_object (&fixture->echo);
   g_clear_object (&fixture->http);
+  g_clear_object (&fixture->canned);
+  g_clear_object (&fixture->kept);
   g_ptr_array_unref (fixture->ended);
   g_free (fixture->socket_path);
   g_free (fixture->dir);
@@ -408,7 +525,8 @@ test_connect_half_close (Fixture       *fixture,
 }
 
 /* A plain request is forwarded in origin-form, without the proxy's own
- * headers, and counts as "no session" without Proxy-Authorization. */
+ * headers (HTTP/1.1: the server may keep the connection), and counts as
+ * "no session" without Proxy-Authorization. */
 static void
 test_plain_http (Fixture       *fixture,
                  gconstpointer  data)
@@ -419,8 +537,7 @@ test_plain_http (Fixture       *fixture,
                                               "Accept: */*\r\n\r\n", fixture->http_port);
   g_autofree char *expected_head = g_strdup_printf ("GET /index.html HTTP/1.1\r\n"
                                                     "Host: localhost:%u\r\n"
-                                                    "Accept: */*\r\n"
-                                                    "Connection: close\r\n\r\n",
+                                                    "Accept: */*\r\n\r\n",
                                                     fixture->http_port);
   g_autofree char *answer = exchange (fixture, request);
   g_autoptr(ClocheEgressDecision) decision = NULL;
@@ -737,6 +854,375 @@ test_idle_tunnel (Fixture       *fixture,
     g_main_context_iteration (NULL, TRUE);
 }
 
+/* Keep-alive: many requests on one connection, each decided on its own */
+
+typedef struct
+{
+  char     *send;       /* NULL: send nothing */
+  char     *expect;     /* exactly these bytes back; NULL: one answer framed by Content-Length */
+  char     *got;        /* what came back for a NULL expect */
+} Step;
+
+typedef struct
+{
+  Step     steps[8];
+  guint    n_steps;
+  gboolean keep_open;   /* do not shut down the sending side at the end */
+  char    *tail;        /* everything after the last step, until the proxy closed */
+} Script;
+
+static void
+script_add (Script     *script,
+            char       *send,
+            const char *expect)
+{
+  g_assert_cmpuint (script->n_steps, <, G_N_ELEMENTS (script->steps));
+  script->steps[script->n_steps].send = send;
+  script->steps[script->n_steps].expect = g_strdup (expect);
+  script->n_steps++;
+}
+
+static void
+script_clear (Script *script)
+{
+  for (guint i = 0; i < script->n_steps; i++)
+    {
+      g_free (script->steps[i].send);
+      g_free (script->steps[i].expect);
+      g_free (script->steps[i].got);
+    }
+  g_free (script->tail);
+}
+
+/* Exactly @expected, or the test fails (an early close included). */
+static void
+receive_exactly (int         fd,
+                 const char *expected)
+{
+  gsize length = strlen (expected);
+  g_autofree char *got = g_malloc0 (length + 1);
+  gsize have = 0;
+
+  while (have < length)
+    {
+      gssize n = recv (fd, got + have, length - have, 0);
+
+      if (n <= 0)
+        break;
+      have += n;
+    }
+  g_assert_cmpstr (got, ==, expected);
+}
+
+/* One answer: its head, then as many bytes as its Content-Length says. */
+static char *
+receive_answer (int fd)
+{
+  g_autofree char *head = receive_head (fd);
+  const char *length = strstr (head, "Content-Length: ");
+  gsize n = length != NULL ? g_ascii_strtoull (length + 16, NULL, 10) : 0;
+  g_autofree char *body = g_malloc0 (n + 1);
+  gsize have = 0;
+
+  while (have < n)
+    {
+      gssize got = recv (fd, body + have, n - have, 0);
+
+      g_assert_cmpint (got, >, 0);
+      have += got;
+    }
+  return g_strconcat (head, body, NULL);
+}
+
+static void
+script_client (Fixture  *fixture,
+               gpointer  data)
+{
+  Script *script = data;
+  int fd = connect_proxy (fixture);
+
+  for (guint i = 0; i < script->n_steps; i++)
+    {
+      Step *step = &script->steps[i];
+
+      if (step->send != NULL)
+        send_text (fd, step->send);
+      if (step->expect != NULL)
+        receive_exactly (fd, step->expect);
+      else
+        step->got = receive_answer (fd);
+    }
+  if (!script->keep_open)
+    g_assert_cmpint (shutdown (fd, SHUT_WR), ==, 0);
+  script->tail = receive_all (fd);
+  close (fd);
+}
+
+static char *
+get (const char *method,
+     const char *host,
+     guint16     port,
+     const char *path,
+     const char *headers)
+{
+  return g_strdup_printf ("%s http://%s:%u%s HTTP/1.1\r\nHost: %s\r\n%s\r\n", method, host,
+                          port, path, host, headers != NULL ? headers : "");
+}
+
+#define HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+#define GOT_NOTHING "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngot "
+
+/* The decisions of the last @n requests, in order, once all have ended. */
+static GPtrArray *
+ended_decisions (Fixture *fixture,
+                 guint    n)
+{
+  g_autoptr(GPtrArray) decisions = NULL;
+
+  while (fixture->ended->len < n)
+    g_main_context_iteration (NULL, TRUE);
+  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
+  g_assert_cmpuint (decisions->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_true (((ClocheEgressDecision *) g_ptr_array_index (decisions, i))->ended);
+  return g_steal_pointer (&decisions);
+}
+
+static void
+assert_decision (GPtrArray  *decisions,
+                 guint       i,
+                 const char *host,
+                 gboolean    allowed,
+                 const char *rule)
+{
+  ClocheEgressDecision *decision = g_ptr_array_index (decisions, i);
+
+  g_assert_cmpstr (decision->host, ==, host);
+  g_assert_cmpint (decision->allowed, ==, allowed);
+  g_assert_cmpstr (decision->rule, ==, rule);
+}
+
+/* Two allowed hosts, one after the other on one connection: each request
+ * its own decision, rule and bytes. */
+static void
+test_keep_alive_two_hosts (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  Script script = { 0 };
+  g_autoptr(GPtrArray) decisions = NULL;
+  g_autofree char *first_rule = g_strdup_printf ("allow localhost:%u", fixture->http_port);
+  g_autofree char *second_rule = g_strdup_printf ("allow 127.0.0.1:%u", fixture->canned_port);
+  ClocheEgressDecision *first;
+
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/a", NULL), HELLO);
+  script_add (&script, get ("GET", "127.0.0.1", fixture->canned_port, "/b", NULL), GOT_NOTHING);
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  decisions = ended_decisions (fixture, 2);
+  assert_decision (decisions, 0, "localhost", TRUE, first_rule);
+  assert_decision (decisions, 1, "127.0.0.1", TRUE, second_rule);
+  first = g_ptr_array_index (decisions, 0);
+  g_assert_cmpuint (first->bytes_in, ==, strlen (HELLO));
+  g_assert_cmpuint (((ClocheEgressDecision *) g_ptr_array_index (decisions, 1))->bytes_in, ==,
+                    strlen (GOT_NOTHING));
+  g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+  script_clear (&script);
+}
+
+/* Allowed, refused, allowed: the refusal is answered and the connection
+ * carries on; each request is logged with the rule that decided it. */
+static void
+test_keep_alive_refused_between (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  Script script = { 0 };
+  g_autoptr(GPtrArray) decisions = NULL;
+  g_autofree char *rule = g_strdup_printf ("allow localhost:%u", fixture->http_port);
+
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  script_add (&script, get ("GET", "example.com", 80, "/", NULL), NULL);
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  run_client (fixture, script_client, &script);
+  assert_refused (script.steps[1].got, "default deny");
+  g_assert_null (strstr (script.steps[1].got, "Connection: close"));
+  g_assert_cmpstr (script.tail, ==, "");
+  decisions = ended_decisions (fixture, 3);
+  assert_decision (decisions, 0, "localhost", TRUE, rule);
+  assert_decision (decisions, 1, "example.com", FALSE, "default deny");
+  assert_decision (decisions, 2, "localhost", TRUE, rule);
+  script_clear (&script);
+}
+
+/* A chunked answer is passed on as it is, to its last chunk and trailer,
+ * and the next request follows. */
+static void
+test_keep_alive_chunked (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  Script script = { 0 };
+
+  script_add (&script, get ("GET", "127.0.0.1", fixture->canned_port, "/chunked", NULL),
+              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+              "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n");
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  g_ptr_array_unref (ended_decisions (fixture, 2));
+  script_clear (&script);
+}
+
+/* HEAD (a length, no body), 204 (no body) and 100 Continue (an interim
+ * answer): none may make the proxy wait for bytes that never come. */
+static void
+test_keep_alive_no_body (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  Script script = { 0 };
+
+  script_add (&script, get ("HEAD", "127.0.0.1", fixture->canned_port, "/", NULL),
+              "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+  script_add (&script, get ("GET", "127.0.0.1", fixture->canned_port, "/204", NULL),
+              "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n");
+  script_add (&script, get ("GET", "127.0.0.1", fixture->canned_port, "/continue", NULL),
+              "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  g_ptr_array_unref (ended_decisions (fixture, 4));
+  script_clear (&script);
+}
+
+/* Request bodies, by length and chunked, end where their framing says:
+ * the server gets each whole, and the next request is not part of it. */
+static void
+test_keep_alive_bodies (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  Script script = { 0 };
+  g_autofree char *post = get ("POST", "127.0.0.1", fixture->canned_port, "/",
+                               "Content-Length: 11\r\n");
+  g_autofree char *chunked = get ("POST", "127.0.0.1", fixture->canned_port, "/",
+                                  "Transfer-Encoding: chunked\r\n");
+
+  /* Each body sent with the next request's head right behind it. */
+  script_add (&script, g_strconcat (post, "hello world", chunked, "3\r\nabc\r\n0\r\n\r\n", NULL),
+              "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\ngot hello world");
+  script_add (&script, NULL, "HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n"
+                             "got 3\r\nabc\r\n0\r\n\r\n");
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  g_ptr_array_unref (ended_decisions (fixture, 3));
+  script_clear (&script);
+}
+
+/* A good request with garbage right behind it: the answer, then 400 and
+ * the end; the proxy carries on for others. */
+static void
+test_keep_alive_pipelined_garbage (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  Script script = { 0 };
+  g_autofree char *good = get ("GET", "localhost", fixture->http_port, "/", NULL);
+
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *");
+  script_add (&script, g_strconcat (good, "\x16\x03\x01 NOT HTTP\r\n\r\n", NULL), HELLO);
+  script.keep_open = TRUE;
+  run_client (fixture, script_client, &script);
+  g_test_assert_expected_messages ();
+  assert_status (script.tail, "HTTP/1.1 400 Bad Request\r\n");
+  g_assert_nonnull (strstr (script.tail, "Connection: close\r\n"));
+  g_ptr_array_unref (ended_decisions (fixture, 1));
+  script_clear (&script);
+
+  memset (&script, 0, sizeof script);
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+  script_clear (&script);
+}
+
+/* "Connection: close" from the client, and an answer that ends with the
+ * server's close: the proxy says so and closes, without waiting for the
+ * client to go. */
+static void
+test_keep_alive_close (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  Script script = { 0 };
+
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/",
+                            "Connection: close\r\n"), NULL);
+  script.keep_open = TRUE;
+  run_client (fixture, script_client, &script);
+  g_assert_nonnull (strstr (script.steps[0].got, "\r\nConnection: close\r\n"));
+  g_assert_true (g_str_has_suffix (script.steps[0].got, "hello"));
+  g_assert_cmpstr (script.tail, ==, "");
+  script_clear (&script);
+
+  memset (&script, 0, sizeof script);
+  script_add (&script, get ("GET", "127.0.0.1", fixture->canned_port, "/close", NULL),
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n");
+  script.keep_open = TRUE;
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "until the server closes");
+  g_ptr_array_unref (ended_decisions (fixture, 2));
+  script_clear (&script);
+}
+
+/* A kept connection with no next request is closed after the idle limit. */
+static void
+test_keep_alive_idle (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  Script script = { 0 };
+  ClocheEgressLimits limits;
+
+  cloche_egress_proxy_get_limits (fixture->proxy, &limits);
+  limits.idle_timeout_ms = 300;
+  cloche_egress_proxy_set_limits (fixture->proxy, &limits);
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  script.keep_open = TRUE;
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  g_ptr_array_unref (ended_decisions (fixture, 1));
+  g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+  script_clear (&script);
+}
+
+#define KEPT_ANSWER(c, r) "HTTP/1.1 200 OK\r\nContent-Length: 22\r\n\r\nconnection " c " request " r
+
+/* Requests to one host and port on one guest connection share one server
+ * connection, each still its own decision; another host, or a server that
+ * closed the kept one, gets a new connection. */
+static void
+test_keep_alive_reuse (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  Script script = { 0 };
+  g_autoptr(GPtrArray) decisions = NULL;
+  g_autofree char *rule = g_strdup_printf ("allow 127.0.0.1:%u", fixture->kept_port);
+
+  script_add (&script, get ("GET", "127.0.0.1", fixture->kept_port, "/1", NULL),
+              KEPT_ANSWER ("1", "1"));
+  script_add (&script, get ("GET", "127.0.0.1", fixture->kept_port, "/2", NULL),
+              KEPT_ANSWER ("1", "2"));
+  /* The test's other server closes after each answer: the next request
+   * to it cannot use that connection. */
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  script_add (&script, get ("GET", "localhost", fixture->http_port, "/", NULL), HELLO);
+  script_add (&script, get ("GET", "127.0.0.1", fixture->kept_port, "/3", NULL),
+              KEPT_ANSWER ("2", "1"));
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  decisions = ended_decisions (fixture, 5);
+  assert_decision (decisions, 0, "127.0.0.1", TRUE, rule);
+  assert_decision (decisions, 1, "127.0.0.1", TRUE, rule);
+  assert_decision (decisions, 4, "127.0.0.1", TRUE, rule);
+  script_clear (&script);
+}
+
 /* Connections beyond the limit get 503 without being read; the ones
  * within it carry on. */
 static void
@@ -908,6 +1394,15 @@ main (int   argc,
   ADD ("too-many", test_too_many);
   ADD ("relay", test_relay);
   ADD ("relay-copy", test_relay_copy);
+  ADD ("keep-alive/two-hosts", test_keep_alive_two_hosts);
+  ADD ("keep-alive/refused-between", test_keep_alive_refused_between);
+  ADD ("keep-alive/chunked", test_keep_alive_chunked);
+  ADD ("keep-alive/no-body", test_keep_alive_no_body);
+  ADD ("keep-alive/bodies", test_keep_alive_bodies);
+  ADD ("keep-alive/pipelined-garbage", test_keep_alive_pipelined_garbage);
+  ADD ("keep-alive/close", test_keep_alive_close);
+  ADD ("keep-alive/idle", test_keep_alive_idle);
+  ADD ("keep-alive/reuse", test_keep_alive_reuse);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
   return g_test_run ();

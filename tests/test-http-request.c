@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 #include "cloche-http-request.h"
+#include "cloche-http-response.h"
 
 static GBytes *
 fixture (const char *name)
@@ -93,7 +95,7 @@ test_absolute (void)
   g_assert_cmpstr (request->path, ==, "/a/b?c=1");
   /* busybox wget writes the user alone, without a colon */
   g_assert_cmpstr (request->proxy_user, ==, "session-1");
-  head = cloche_http_request_dup_forward_head (request, &length);
+  head = cloche_http_request_dup_forward_head (request, FALSE, &length);
   g_assert_cmpmem (head, length, g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
 }
 
@@ -109,7 +111,7 @@ test_bare_lf (void)
   g_assert_cmpstr (request->version, ==, "HTTP/1.0");
   g_assert_cmpuint (request->port, ==, 80);
   g_assert_cmpstr (request->path, ==, "/");
-  head = cloche_http_request_dup_forward_head (request, &length);
+  head = cloche_http_request_dup_forward_head (request, FALSE, &length);
   g_assert_cmpstr (head, ==, "GET / HTTP/1.0\r\nHost: example.com\r\nConnection: close\r\n\r\n");
 }
 
@@ -188,6 +190,183 @@ test_truncated (void)
     }
 }
 
+/* Framing: where a request's body ends, and whether the client keeps its
+ * connection. */
+static void
+test_request_framing (void)
+{
+  static const struct
+  {
+    const char     *head;
+    ClocheHttpBody  body;
+    guint64         length;
+    gboolean        keep_alive;
+  } cases[] = {
+    { "GET http://a/ HTTP/1.1\r\n\r\n", CLOCHE_HTTP_BODY_NONE, 0, TRUE },
+    { "GET http://a/ HTTP/1.1\r\nConnection: Keep-Alive, Close\r\n\r\n", CLOCHE_HTTP_BODY_NONE, 0, FALSE },
+    { "GET http://a/ HTTP/1.1\r\nProxy-Connection: close\r\n\r\n", CLOCHE_HTTP_BODY_NONE, 0, FALSE },
+    { "GET http://a/ HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", CLOCHE_HTTP_BODY_NONE, 0, FALSE },
+    { "POST http://a/ HTTP/1.1\r\nContent-Length: 0\r\n\r\n", CLOCHE_HTTP_BODY_NONE, 0, TRUE },
+    { "POST http://a/ HTTP/1.1\r\nContent-Length: 12\r\n\r\n", CLOCHE_HTTP_BODY_LENGTH, 12, TRUE },
+    { "POST http://a/ HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n", CLOCHE_HTTP_BODY_CHUNKED, 0, TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ClocheHttpRequest) request =
+        cloche_http_request_parse (cases[i].head, strlen (cases[i].head), &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (request->body, ==, cases[i].body);
+      if (cases[i].body == CLOCHE_HTTP_BODY_LENGTH)
+        g_assert_cmpuint (request->body_length, ==, cases[i].length);
+      g_assert_cmpint (request->keep_alive, ==, cases[i].keep_alive);
+    }
+}
+
+/* A request whose end cannot be found is refused. */
+static void
+test_request_framing_bad (void)
+{
+  static const char * const heads[] = {
+    "POST http://a/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "POST http://a/ HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (heads); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ClocheHttpRequest) request =
+        cloche_http_request_parse (heads[i], strlen (heads[i]), &error);
+
+      g_assert_null (request);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+    }
+}
+
+static void
+test_response (void)
+{
+  static const struct
+  {
+    const char     *head;
+    const char     *method;
+    guint           status;
+    ClocheHttpBody  body;
+    guint64         length;
+  } cases[] = {
+    { "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", "GET", 200, CLOCHE_HTTP_BODY_LENGTH, 7 },
+    { "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n", "HEAD", 200, CLOCHE_HTTP_BODY_NONE, 0 },
+    { "HTTP/1.1 204 No Content\r\n\r\n", "GET", 204, CLOCHE_HTTP_BODY_NONE, 0 },
+    { "HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n", "GET", 304, CLOCHE_HTTP_BODY_NONE, 0 },
+    { "HTTP/1.1 100 Continue\r\n\r\n", "POST", 100, CLOCHE_HTTP_BODY_NONE, 0 },
+    { "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", 200, CLOCHE_HTTP_BODY_CHUNKED, 0 },
+    { "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "GET", 200, CLOCHE_HTTP_BODY_CLOSE, 0 },
+    { "HTTP/1.0 200 OK\r\n\r\n", "GET", 200, CLOCHE_HTTP_BODY_CLOSE, 0 },
+    { "HTTP/1.1 404\r\nContent-Length: 0\r\n\r\n", "GET", 404, CLOCHE_HTTP_BODY_NONE, 0 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ClocheHttpResponse) response =
+        cloche_http_response_parse (cases[i].head, strlen (cases[i].head), cases[i].method,
+                                    &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (response->status, ==, cases[i].status);
+      g_assert_cmpint (response->body, ==, cases[i].body);
+      if (cases[i].body == CLOCHE_HTTP_BODY_LENGTH)
+        g_assert_cmpuint (response->body_length, ==, cases[i].length);
+    }
+}
+
+static void
+test_response_bad (void)
+{
+  static const char * const heads[] = {
+    "HTTP/2 200 OK\r\n\r\n",
+    "HTTP/1.1 2000 OK\r\n\r\n",
+    "HTTP/1.1 099 Low\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "HTTP/1.1 200 OK\r\n folded\r\n\r\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (heads); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(ClocheHttpResponse) response =
+        cloche_http_response_parse (heads[i], strlen (heads[i]), "GET", &error);
+
+      g_assert_null (response);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+    }
+}
+
+/* The head passed on: the server's hop headers out, ours in. */
+static void
+test_response_forward (void)
+{
+  static const char head[] = "HTTP/1.0 200 OK\r\nConnection: close, X-Hop\r\nX-Hop: 1\r\n"
+                             "Keep-Alive: timeout=5\r\nContent-Length: 2\r\nX-End: 2\r\n\r\n";
+  g_autoptr(ClocheHttpResponse) response =
+    cloche_http_response_parse (head, strlen (head), "GET", NULL);
+  g_autofree char *kept = NULL, *closed = NULL;
+  gsize length = 0;
+
+  kept = cloche_http_response_dup_forward_head (response, FALSE, &length);
+  g_assert_cmpstr (kept, ==, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-End: 2\r\n\r\n");
+  g_assert_cmpuint (length, ==, strlen (kept));
+  closed = cloche_http_response_dup_forward_head (response, TRUE, &length);
+  g_assert_cmpstr (closed, ==, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-End: 2\r\n"
+                               "Connection: close\r\n\r\n");
+}
+
+/* Fed all at once and a byte at a time, the end is found at the same
+ * place, and what follows is not counted. */
+static void
+test_chunks (void)
+{
+  static const char body[] = "4\r\nWiki\r\n7;name=\"v\"\r\npedia i\r\nB \r\nn \r\nchunks.\r\n"
+                             "0\r\nTrailer: x\r\n\r\nGET next";
+  gsize end = strlen (body) - strlen ("GET next");
+  ClocheHttpChunks whole = { 0 }, bytes = { 0 };
+  gboolean done = FALSE;
+  gsize fed = 0;
+
+  g_assert_cmpint (cloche_http_chunks_feed (&whole, body, strlen (body), &done, NULL), ==, end);
+  g_assert_true (done);
+  done = FALSE;
+  while (!done && fed < strlen (body))
+    {
+      g_assert_cmpint (cloche_http_chunks_feed (&bytes, body + fed, 1, &done, NULL), ==, 1);
+      fed++;
+    }
+  g_assert_true (done);
+  g_assert_cmpuint (fed, ==, end);
+}
+
+static void
+test_chunks_bad (void)
+{
+  static const char * const bodies[] = {
+    "x\r\n", "\r\n", "5\r\nhelloX", "5\rX", "1234567890abcdef0\r\n", "0\r\n\rX",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bodies); i++)
+    {
+      ClocheHttpChunks chunks = { 0 };
+      g_autoptr(GError) error = NULL;
+      gboolean done = FALSE;
+
+      g_assert_cmpint (cloche_http_chunks_feed (&chunks, bodies[i], strlen (bodies[i]), &done,
+                                                &error), ==, -1);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -201,6 +380,13 @@ main (int   argc,
   g_test_add_func ("/http-request/bare-lf", test_bare_lf);
   g_test_add_func ("/http-request/odd-proxy-user", test_odd_proxy_user);
   g_test_add_func ("/http-request/truncated", test_truncated);
+  g_test_add_func ("/http-request/framing", test_request_framing);
+  g_test_add_func ("/http-request/framing-bad", test_request_framing_bad);
+  g_test_add_func ("/http-response/parse", test_response);
+  g_test_add_func ("/http-response/bad", test_response_bad);
+  g_test_add_func ("/http-response/forward", test_response_forward);
+  g_test_add_func ("/http-response/chunks", test_chunks);
+  g_test_add_func ("/http-response/chunks-bad", test_chunks_bad);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/http-request/bad/%s", bad_cases[i].fixture);

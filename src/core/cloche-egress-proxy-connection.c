@@ -9,14 +9,24 @@
  *       names the host: 403 naming "host-local" (cloche-egress-proxy-address.c)
  *       otherwise: connect to the very addresses checked (no second lookup) →
  *               CONNECT: "200", then a tunnel both ways
- *               http://: the head rewritten for the server, then both ways
+ *               http://: an exchange (below), then the next request
  *
  * Each direction of a tunnel is a pump (cloche-egress-proxy-pump.c,
  * splice through a pipe). An end of file on one side is passed on as a
- * half-close (shutdown for writing) on the other, and the connection ends when both directions have ended,
- * or at the first error, or after the idle limit. A forwarded plain
- * request ends when the server closes, since it was sent
- * "Connection: close".
+ * half-close (shutdown for writing) on the other, and the connection ends
+ * when both directions have ended, or at the first error, or after the
+ * idle limit.
+ *
+ * A plain http:// request is an exchange: its head rewritten for the
+ * server, its body as framed, and the server's answer as framed
+ * (cloche-http-response.c, cloche-egress-proxy-body.c). When both have
+ * ended, and neither the client nor the answer's framing asked for a
+ * close, the guest's connection waits for its next request (HTTP/1.1
+ * keep-alive), which is read, decided, logged and counted on its own like
+ * the first: a decision is per request, never per connection. A refusal of
+ * a request without a body keeps the connection too. The server's
+ * connection is kept for the next request to the same host and port on
+ * this guest connection (keep_server, reuse_server), still decided anew.
  *
  * Garbage, a head too large, a client too slow and the like get a short
  * HTTP answer and one log line; nothing a client sends can do more than
@@ -25,6 +35,8 @@
 #include "config.h"
 
 #include <gio/gunixfdmessage.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "cloche-egress-proxy-private.h"
@@ -65,6 +77,19 @@ struct _Connection
   guint                 timer;            /* head, connect or idle limit */
   gint64                last_activity;
   Pump                 *pumps[2];
+  ClocheEgressBody     *bodies[2];        /* request (to the server), answer (to the client) */
+  GByteArray           *answer_head;      /* the server's, as it is read */
+  gsize                 answer_head_length;
+  ClocheHttpResponse   *response;
+  gboolean              request_done;
+  gboolean              response_done;
+  gboolean              close_after;      /* the guest's connection ends with this answer */
+  gboolean              answer_started;   /* bytes of the server's answer reached the client */
+  GByteArray           *next;             /* read past the request: the next one's start */
+  char                 *server_authority; /* host:port the kept server connection is for */
+  gboolean              reused;           /* this request went on a kept server connection */
+  gboolean              server_dirty;     /* the server sent more than its answer */
+  gboolean              waiting;          /* for the first byte of a later request */
   gboolean              finished;
   char                  chunk[HEAD_CHUNK];
   char                 *pending;          /* what is being written before the pumps start */
@@ -101,9 +126,26 @@ connection_unref (Connection *self)
         _cloche_egress_pump_free (self->pumps[i]->pump);
         g_free (self->pumps[i]);
       }
+  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
+    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
+  g_clear_pointer (&self->answer_head, g_byte_array_unref);
+  g_clear_pointer (&self->response, cloche_http_response_free);
+  g_clear_pointer (&self->next, g_byte_array_unref);
+  g_free (self->server_authority);
   g_free (self->pending);
   g_clear_object (&self->proxy);
   g_free (self);
+}
+
+/* A proxy passes on what it has at once: with Nagle's algorithm a small
+ * write that follows another waits for its acknowledgement, which the
+ * peer delays (up to 40 ms a request on loopback). Not TCP (a test's Unix
+ * socket): nothing to set. */
+static void
+set_no_delay (GSocketConnection *connection)
+{
+  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY,
+                       1, NULL);
 }
 
 static const char *
@@ -140,17 +182,19 @@ format_answer (guint        status,
                const char  *reason,
                const char  *extra_headers,
                const char  *body,
+               gboolean     close,
                gsize       *length)
 {
   char *text = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
                                 "Content-Type: text/plain; charset=utf-8\r\n"
                                 "Content-Length: %zu\r\n"
                                 "%s"
-                                "Connection: close\r\n"
+                                "%s"
                                 "\r\n"
                                 "%s",
                                 status, reason, strlen (body),
-                                extra_headers != NULL ? extra_headers : "", body);
+                                extra_headers != NULL ? extra_headers : "",
+                                close ? "Connection: close\r\n" : "", body);
 
   *length = strlen (text);
   return text;
@@ -169,7 +213,7 @@ answer (Connection  *self,
 
   clear_timer (self);
   g_free (self->pending);
-  self->pending = format_answer (status, reason, extra_headers, body, &length);
+  self->pending = format_answer (status, reason, extra_headers, body, TRUE, &length);
   g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
                                    self->cancellable, on_answer_written,
                                    connection_ref (self));
@@ -219,6 +263,24 @@ refusal_text (Connection *self)
                           authority, decision->rule, session, advice);
 }
 
+static void next_request (Connection *self);
+
+static void
+on_refusal_kept (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Connection *self = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (!self->finished)
+    next_request (self);
+  connection_unref (self);
+}
+
+/* A refused plain request without a body leaves the connection open for
+ * the next one (nothing of this one is left to skip); anything else ends it. */
 static void
 answer_refused (Connection *self)
 {
@@ -226,8 +288,20 @@ answer_refused (Connection *self)
   g_autofree char *headers = g_strdup_printf ("X-Cloche-Rule: %s\r\nX-Cloche-Decision: %"
                                               G_GUINT64_FORMAT "\r\n",
                                               self->decision->rule, self->decision->id);
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->client));
+  gsize length = 0;
 
-  answer (self, 403, "Forbidden", headers, body);
+  if (self->request->connect || !self->request->keep_alive
+      || self->request->body != CLOCHE_HTTP_BODY_NONE)
+    {
+      answer (self, 403, "Forbidden", headers, body);
+      return;
+    }
+  clear_timer (self);
+  g_free (self->pending);
+  self->pending = format_answer (403, "Forbidden", headers, body, FALSE, &length);
+  g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_refusal_kept, connection_ref (self));
 }
 
 /* Tunnel */
@@ -342,8 +416,8 @@ on_first_bytes_written (GObject      *object,
   connection_unref (self);
 }
 
-/* What must reach the server before the pumps take over: the rewritten
- * head of a plain request, and whatever the client sent after its head. */
+/* What must reach the server before the pumps take over: whatever the
+ * client sent after its CONNECT head. */
 static void
 send_to_server (Connection *self)
 {
@@ -351,13 +425,6 @@ send_to_server (Connection *self)
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->server));
   gsize rest = self->head->len - self->head_length;
 
-  if (!self->request->connect)
-    {
-      gsize length = 0;
-      g_autofree char *head = cloche_http_request_dup_forward_head (self->request, &length);
-
-      g_byte_array_append (bytes, (guint8 *) head, length);
-    }
   g_byte_array_append (bytes, self->head->data + self->head_length, rest);
   if (bytes->len == 0)
     {
@@ -386,7 +453,287 @@ on_established_written (GObject      *object,
   connection_unref (self);
 }
 
+/* Exchange: one plain request and its answer */
+
+#define ANSWER_HEAD_MAX (64 * 1024)
+
+static void
+on_body_counted (Connection *self,
+                 gsize       bytes,
+                 gboolean    inbound)
+{
+  self->last_activity = g_get_monotonic_time ();
+  _cloche_egress_proxy_count (self->proxy, self->decision, bytes, inbound);
+}
+
+static void
+on_request_counted (gpointer data,
+                    gsize    bytes)
+{
+  on_body_counted (data, bytes, FALSE);
+}
+
+static void
+on_answer_counted (gpointer data,
+                   gsize    bytes)
+{
+  on_body_counted (data, bytes, TRUE);
+}
+
+/* Both sides of the exchange ended as framed: the next request, or the end. */
+static void
+exchange_maybe_done (Connection *self)
+{
+  if (!self->response_done)
+    return;
+  /* The server answered before the whole request arrived: what the client
+   * sends next cannot be told from the rest of that request. */
+  if (!self->request_done || self->close_after)
+    connection_finish (self);
+  else
+    next_request (self);
+}
+
+static void
+on_request_body_done (gpointer    data,
+                      gboolean    ok,
+                      GByteArray *rest)
+{
+  Connection *self = data;
+
+  g_clear_pointer (&self->next, g_byte_array_unref);
+  self->next = rest;
+  self->request_done = TRUE;
+  /* A kept server connection the server had closed: the answer's read
+   * sees it too, and tries a new connection. */
+  if (!ok && self->reused && !self->answer_started)
+    self->request_done = FALSE;
+  else if (!ok)
+    connection_finish (self);
+  else
+    exchange_maybe_done (self);
+}
+
+static void
+on_answer_body_done (gpointer    data,
+                     gboolean    ok,
+                     GByteArray *rest)
+{
+  Connection *self = data;
+
+  /* Past the answer's end: nothing the client may see, and a server
+   * connection not to use again. */
+  self->server_dirty = rest->len > 0;
+  g_byte_array_unref (rest);
+  self->response_done = TRUE;
+  if (!ok)
+    connection_finish (self);
+  else
+    exchange_maybe_done (self);
+}
+
+/* The server's answer cannot be passed on: 502 if the client has seen
+ * nothing of it yet, else the connection just ends. */
+static void
+answer_bad_gateway (Connection *self,
+                    const char *why)
+{
+  g_autofree char *body = NULL;
+
+  g_message ("Egress: the answer of %s:%u cannot be passed on: %s", self->decision->host,
+             self->decision->port, why);
+  if (self->answer_started)
+    {
+      connection_finish (self);
+      return;
+    }
+  if (self->decision->error == NULL)
+    self->decision->error = g_strdup (why);
+  body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s), but the server's "
+                          "answer could not be passed on: %s.\n", self->decision->host,
+                          self->decision->port, self->decision->rule, why);
+  answer (self, 502, "Bad Gateway", NULL, body);
+}
+
+static void read_answer_head (Connection *self);
+static void take_answer_head (Connection *self);
+
+/* What the server sent after the head of @length bytes in answer_head. */
+static GByteArray *
+steal_answer_rest (Connection *self,
+                   gsize       length)
+{
+  GByteArray *rest = g_byte_array_new ();
+
+  g_byte_array_append (rest, self->answer_head->data + length, self->answer_head->len - length);
+  g_byte_array_set_size (self->answer_head, 0);
+  return rest;
+}
+
+static void
+on_interim_written (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Connection *self = user_data;
+  g_autoptr(GByteArray) rest = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (!self->finished)
+    {
+      /* "100 Continue" and the like: the final answer is still to come. */
+      rest = steal_answer_rest (self, self->answer_head_length);
+      g_byte_array_append (self->answer_head, rest->data, rest->len);
+      g_clear_pointer (&self->response, cloche_http_response_free);
+      take_answer_head (self);
+    }
+  connection_unref (self);
+}
+
+/* A complete answer head of @length bytes is at the start of answer_head:
+ * passed on rewritten, an interim one by itself, a final one with its body. */
+static void
+handle_answer_head (Connection *self,
+                    gsize       length)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *head = NULL;
+  gsize head_length = 0;
+  ClocheHttpResponse *response;
+
+  self->response = cloche_http_response_parse ((const char *) self->answer_head->data, length,
+                                               self->request->method, &error);
+  response = self->response;
+  if (response == NULL || response->status == 101)
+    {
+      answer_bad_gateway (self, response == NULL ? error->message
+                                : "the server switched protocols, which the proxy did not ask");
+      return;
+    }
+  self->answer_started = TRUE;
+  if (response->status < 200)
+    {
+      g_free (self->pending);
+      self->pending = cloche_http_response_dup_forward_head (response, FALSE, &head_length);
+      self->answer_head_length = length;
+      on_body_counted (self, head_length, TRUE);
+      g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->client)),
+                                       self->pending, head_length, G_PRIORITY_DEFAULT,
+                                       self->cancellable, on_interim_written,
+                                       connection_ref (self));
+      return;
+    }
+  self->close_after = !self->request->keep_alive || response->body == CLOCHE_HTTP_BODY_CLOSE;
+  head = cloche_http_response_dup_forward_head (response, self->close_after, &head_length);
+  self->bodies[1] = _cloche_egress_body_new (G_IO_STREAM (self->server),
+                                             G_IO_STREAM (self->client),
+                                             response->body, response->body_length,
+                                             head, head_length, steal_answer_rest (self, length),
+                                             self->cancellable, on_answer_counted,
+                                             on_answer_body_done, self);
+  _cloche_egress_body_start (self->bodies[1]);
+}
+
+static void
+take_answer_head (Connection *self)
+{
+  gssize length = cloche_http_request_head_length ((const char *) self->answer_head->data,
+                                                   self->answer_head->len);
+
+  if (length > 0)
+    handle_answer_head (self, length);
+  else if (self->answer_head->len >= ANSWER_HEAD_MAX)
+    answer_bad_gateway (self, "its head is larger than the proxy accepts");
+  else
+    read_answer_head (self);
+}
+
 static void connect_next (Connection *self);
+static gboolean on_connect_timeout (gpointer user_data);
+
+static void
+drop_server (Connection *self)
+{
+  if (self->server != NULL)
+    g_socket_close (g_socket_connection_get_socket (self->server), NULL);
+  g_clear_object (&self->server);
+  g_clear_pointer (&self->server_authority, g_free);
+}
+
+/* The kept server connection was closed by the server before it answered
+ * (a race no check beforehand can close): the same request, sent again on
+ * a new connection to the same address. Only a request without a body,
+ * which the proxy still has whole. */
+static void
+retry_on_new_server (Connection *self)
+{
+  g_clear_pointer (&self->bodies[0], _cloche_egress_body_free);
+  g_clear_pointer (&self->answer_head, g_byte_array_unref);
+  drop_server (self);
+  self->reused = FALSE;
+  self->request_done = FALSE;
+  clear_timer (self);
+  self->timer = g_timeout_add (self->limits.connect_timeout_ms, on_connect_timeout, self);
+  connect_next (self);
+}
+
+static void
+on_answer_head_read (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Connection *self = user_data;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
+
+  if (self->finished)
+    ;
+  else if (n <= 0 && self->reused && self->answer_head->len == 0
+           && self->request->body == CLOCHE_HTTP_BODY_NONE)
+    retry_on_new_server (self);
+  else if (n <= 0)
+    answer_bad_gateway (self, "the server closed the connection without an answer");
+  else
+    {
+      self->last_activity = g_get_monotonic_time ();
+      g_byte_array_append (self->answer_head, (guint8 *) self->chunk, n);
+      take_answer_head (self);
+    }
+  connection_unref (self);
+}
+
+static void
+read_answer_head (Connection *self)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (self->server));
+
+  g_input_stream_read_async (in, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
+                             self->cancellable, on_answer_head_read, connection_ref (self));
+}
+
+/* Connected for a plain request: its head and body, and the answer, both
+ * at once (a server may answer "100 Continue" before the body). */
+static void
+start_exchange (Connection *self)
+{
+  g_autofree char *head = NULL;
+  GByteArray *rest = g_byte_array_new ();
+  gsize length = 0;
+
+  head = cloche_http_request_dup_forward_head (self->request, TRUE, &length);
+  g_byte_array_append (rest, self->head->data + self->head_length,
+                       self->head->len - self->head_length);
+  self->bodies[0] = _cloche_egress_body_new (G_IO_STREAM (self->client),
+                                             G_IO_STREAM (self->server),
+                                             self->request->body, self->request->body_length,
+                                             head, length, rest, self->cancellable,
+                                             on_request_counted, on_request_body_done, self);
+  self->answer_head = g_byte_array_new ();
+  self->timer = g_timeout_add (self->limits.idle_timeout_ms, on_idle_check, self);
+  read_answer_head (self);
+  _cloche_egress_body_start (self->bodies[0]);
+}
+
 
 /* Connecting failed (@error), or took too long (@timed_out). */
 static void
@@ -428,13 +775,14 @@ on_server_connected (GObject      *object,
   else
     {
       clear_timer (self);
+      set_no_delay (self->server);
       if (self->request->connect)
         g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->client)),
                                          established, strlen (established), G_PRIORITY_DEFAULT,
                                          self->cancellable, on_established_written,
                                          connection_ref (self));
       else
-        send_to_server (self);
+        start_exchange (self);
     }
   connection_unref (self);
 }
@@ -506,11 +854,45 @@ decide_addresses (Connection *self,
                  self->request->port, self->decision->session, self->local_address);
       answer_refused (self);
     }
+  else if (self->reused)
+    {
+      decide (self, TRUE, self->rule);
+      start_exchange (self);
+    }
   else
     {
       decide (self, TRUE, self->rule);
       connect_next (self);
     }
+}
+
+/* The server connection kept from the last request, if it is for the same
+ * host and port and the server has not closed it (or sent anything
+ * unasked) since: decided like a new one, on the address it is connected
+ * to, so a rule change since (host-local) applies to it too. */
+static gboolean
+reuse_server (Connection *self)
+{
+  g_autofree char *authority = cloche_http_request_dup_authority (self->request);
+  g_autoptr(GSocketAddress) remote = NULL;
+  GSocket *socket;
+
+  if (self->server == NULL)
+    return FALSE;
+  socket = g_socket_connection_get_socket (self->server);
+  remote = g_socket_connection_get_remote_address (self->server, NULL);
+  if (self->request->connect || g_strcmp0 (authority, self->server_authority) != 0
+      || g_socket_condition_check (socket, G_IO_IN | G_IO_HUP | G_IO_ERR) != 0
+      || !G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      drop_server (self);
+      return FALSE;
+    }
+  self->reused = TRUE;
+  self->addresses = g_list_prepend (NULL, g_object_ref (g_inet_socket_address_get_address (
+                                                          G_INET_SOCKET_ADDRESS (remote))));
+  decide_addresses (self, NULL);
+  return TRUE;
 }
 
 static void
@@ -563,25 +945,44 @@ handle_head (Connection *self)
       return;
     }
   self->request = request;
-  if (_cloche_egress_proxy_check (self->proxy, request->host, request->port, &self->rule,
-                                  &self->names_host))
-    resolve_server (self);
-  else
+  if (!_cloche_egress_proxy_check (self->proxy, request->host, request->port, &self->rule,
+                                   &self->names_host))
     {
+      drop_server (self);
       decide (self, FALSE, self->rule);
       answer_refused (self);
     }
+  else if (!reuse_server (self))
+    resolve_server (self);
 }
 
 static void read_head (Connection *self);
+static gboolean on_head_timeout (gpointer user_data);
+
+/* Handles the head if it is all there, or reads more. */
+static void
+check_head (Connection *self)
+{
+  gssize length = cloche_http_request_head_length ((const char *) self->head->data,
+                                                   self->head->len);
+
+  if (length > 0 && (gsize) length <= self->limits.max_header_size)
+    {
+      self->head_length = length;
+      handle_head (self);
+    }
+  else if (self->head->len >= self->limits.max_header_size)
+    answer_bad_request (self, 431, "Request Header Fields Too Large",
+                        "the request head is larger than the proxy accepts");
+  else
+    read_head (self);
+}
 
 /* @n bytes read into chunk (0: end of file, < 0: an error). */
 static void
 take_head_bytes (Connection *self,
                  gssize      n)
 {
-  gssize length;
-
   if (n < 0 && self->head_timed_out)
     answer_bad_request (self, 408, "Request Timeout", "the request head did not arrive in time");
   else if (n <= 0)
@@ -589,18 +990,77 @@ take_head_bytes (Connection *self,
   else
     {
       g_byte_array_append (self->head, (guint8 *) self->chunk, n);
-      length = cloche_http_request_head_length ((const char *) self->head->data, self->head->len);
-      if (length > 0 && (gsize) length <= self->limits.max_header_size)
+      if (self->waiting)
         {
-          self->head_length = length;
-          handle_head (self);
+          /* The next request has begun: its head has the head's time limit. */
+          self->waiting = FALSE;
+          clear_timer (self);
+          self->timer = g_timeout_add (self->limits.header_timeout_ms, on_head_timeout, self);
         }
-      else if (self->head->len >= self->limits.max_header_size)
-        answer_bad_request (self, 431, "Request Header Fields Too Large",
-                            "the request head is larger than the proxy accepts");
-      else
-        read_head (self);
+      check_head (self);
     }
+}
+
+/* After an exchange: the server connection is kept for the next request
+ * to the same host and port if both sides meant it to stay and nothing is
+ * left on it; else closed. */
+static void
+keep_server (Connection *self)
+{
+  gboolean keep = self->server != NULL && self->response != NULL
+                  && self->response->status >= 200 && self->response->keep_alive
+                  && g_str_equal (self->request->version, "HTTP/1.1") && !self->server_dirty;
+
+  if (!keep)
+    drop_server (self);
+  else
+    {
+      g_free (self->server_authority);
+      self->server_authority = cloche_http_request_dup_authority (self->request);
+    }
+  g_clear_pointer (&self->request, cloche_http_request_free);
+  g_clear_pointer (&self->response, cloche_http_response_free);
+}
+
+/* The exchange ended and the connection stays: back to a request head,
+ * starting with whatever the client sent past the last request. */
+static void
+next_request (Connection *self)
+{
+  GByteArray *next = g_steal_pointer (&self->next);
+
+  clear_timer (self);
+  if (next == NULL)
+    {
+      next = g_byte_array_new ();
+      g_byte_array_append (next, self->head->data + self->head_length,
+                           self->head->len - self->head_length);
+    }
+  if (self->decision != NULL)
+    _cloche_egress_proxy_end (self->proxy, self->decision);
+  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
+  g_clear_pointer (&self->answer_head, g_byte_array_unref);
+  g_clear_pointer (&self->rule, g_free);
+  g_clear_pointer (&self->local_address, g_free);
+  g_list_free_full (g_steal_pointer (&self->addresses), g_object_unref);
+  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
+    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
+  keep_server (self);
+  self->reused = self->server_dirty = FALSE;
+  self->request_done = self->response_done = FALSE;
+  self->close_after = self->answer_started = FALSE;
+  g_clear_object (&self->connect_cancellable);
+  self->connect_cancellable = g_cancellable_new ();
+  g_byte_array_unref (self->head);
+  self->head = next;
+  self->head_length = 0;
+  /* Waiting for a request that has not begun is idle time; a begun one
+   * has the head's limit. */
+  self->waiting = self->head->len == 0;
+  self->timer = g_timeout_add (self->waiting ? self->limits.idle_timeout_ms
+                                             : self->limits.header_timeout_ms,
+                               on_head_timeout, self);
+  check_head (self);
 }
 
 static void
@@ -632,6 +1092,7 @@ adopt_client (Connection *self,
   g_socket_close (g_socket_connection_get_socket (self->client), NULL);
   g_object_unref (self->client);
   self->client = g_socket_connection_factory_create_connection (socket);
+  set_no_delay (self->client);
   return TRUE;
 }
 
@@ -726,6 +1187,12 @@ on_head_timeout (gpointer user_data)
   Connection *self = user_data;
 
   self->timer = 0;
+  if (self->waiting)
+    {
+      /* Nothing more from a kept connection: it ends without an answer. */
+      connection_finish (self);
+      return G_SOURCE_REMOVE;
+    }
   self->head_timed_out = TRUE;
   g_cancellable_cancel (self->head_cancellable);
   return G_SOURCE_REMOVE;
@@ -746,6 +1213,8 @@ connection_finish (Connection *self)
   for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
     if (self->pumps[i] != NULL && self->pumps[i]->pump != NULL)
       _cloche_egress_pump_stop (self->pumps[i]->pump);
+  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
+    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
   /* The sockets, not the streams: a stream with a read pending refuses to
    * close, and the peers must see the end now. */
   g_socket_close (g_socket_connection_get_socket (self->client), NULL);
@@ -797,7 +1266,8 @@ _cloche_egress_connection_refuse (GSocketConnection *client,
                                            "its limit: try again when some have closed.\n",
                                            limit);
   gsize length = 0;
-  char *text = format_answer (503, "Service Unavailable", "Retry-After: 1\r\n", body, &length);
+  char *text = format_answer (503, "Service Unavailable", "Retry-After: 1\r\n", body, TRUE,
+                              &length);
 
   g_object_set_data (G_OBJECT (client), "cloche-answer", text);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client)),

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cloche-egress-proxy.h"
+#include "cloche-http-response.h"
 
 G_BEGIN_DECLS
 
@@ -50,6 +51,26 @@ ClocheEgressPump     *_cloche_egress_pump_new          (int                     
                                                         GError                 **error);
 void                  _cloche_egress_pump_stop         (ClocheEgressPump        *self);
 void                  _cloche_egress_pump_free         (ClocheEgressPump        *self);
+
+/* One body of a forwarded plain request (cloche-egress-proxy-body.c). */
+typedef struct _ClocheEgressBody ClocheEgressBody;
+typedef void (*ClocheEgressBodyDone) (gpointer    data,
+                                      gboolean    ok,
+                                      GByteArray *rest);
+
+ClocheEgressBody     *_cloche_egress_body_new          (GIOStream               *from,
+                                                        GIOStream               *to,
+                                                        ClocheHttpBody           kind,
+                                                        guint64                  length,
+                                                        const char              *head,
+                                                        gsize                    head_length,
+                                                        GByteArray              *buffered,
+                                                        GCancellable            *cancellable,
+                                                        ClocheEgressPumpCounted  counted,
+                                                        ClocheEgressBodyDone     done,
+                                                        gpointer                 data);
+void                  _cloche_egress_body_start        (ClocheEgressBody        *self);
+void                  _cloche_egress_body_free         (ClocheEgressBody        *self);
 
 void                  _cloche_egress_connection_start  (ClocheEgressProxy    *proxy,
                                                         GSocketConnection    *client);

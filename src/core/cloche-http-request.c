@@ -16,7 +16,7 @@
 #include <gio/gio.h>
 #include <string.h>
 
-#include "cloche-http-request.h"
+#include "cloche-http-private.h"
 
 /* A session id in a Proxy-Authorization user name (cloche-session.c makes
  * them from these characters); anything else counts as no session. */
@@ -255,10 +255,10 @@ is_field_value (const char *value)
   return TRUE;
 }
 
-static gboolean
-parse_header (ClocheHttpRequest  *request,
-              const char         *line,
-              GError            **error)
+gboolean
+_cloche_http_parse_header (GArray      *headers,
+                           const char  *line,
+                           GError     **error)
 {
   const char *colon = strchr (line, ':');
   ClocheHttpHeader header;
@@ -277,32 +277,112 @@ parse_header (ClocheHttpRequest  *request,
       header_clear (&header);
       return fail (error, "The header “%s” has a bad name or value", name);
     }
-  g_array_append_val (request->headers, header);
+  g_array_append_val (headers, header);
   return TRUE;
 }
 
-/* A body the proxy and the server would measure differently is how one
- * request smuggles another past a proxy. */
-static gboolean
-check_framing (ClocheHttpRequest  *request,
-               GError            **error)
+const char *
+_cloche_http_find_header (GArray     *headers,
+                          const char *name)
 {
-  const char *length = NULL;
-
-  for (guint i = 0; i < request->headers->len; i++)
+  for (guint i = 0; i < headers->len; i++)
     {
-      ClocheHttpHeader *header = &g_array_index (request->headers, ClocheHttpHeader, i);
+      ClocheHttpHeader *header = &g_array_index (headers, ClocheHttpHeader, i);
+
+      if (g_ascii_strcasecmp (header->name, name) == 0)
+        return header->value;
+    }
+  return NULL;
+}
+
+/**
+ * cloche_http_has_token:
+ * @list: (nullable): a header value that is a comma-separated list
+ *
+ * Returns: whether @token is one of its elements (in any case)
+ */
+gboolean
+cloche_http_has_token (const char *list,
+                       const char *token)
+{
+  g_auto(GStrv) items = NULL;
+
+  if (list == NULL)
+    return FALSE;
+  items = g_strsplit (list, ",", -1);
+  for (guint i = 0; items[i] != NULL; i++)
+    if (g_ascii_strcasecmp (g_strstrip (items[i]), token) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The last coding of a Transfer-Encoding list. */
+static gboolean
+ends_in_chunked (const char *value)
+{
+  const char *last = strrchr (value, ',');
+  g_autofree char *coding = g_strstrip (g_strdup (last != NULL ? last + 1 : value));
+
+  return g_ascii_strcasecmp (coding, "chunked") == 0;
+}
+
+/* A body the proxy and the server (or the client) would measure
+ * differently is how one message smuggles another past a proxy; so is a
+ * request whose end the proxy cannot find. @body is LENGTH or CHUNKED if
+ * the headers say so, else left as it is. */
+gboolean
+_cloche_http_parse_framing (GArray          *headers,
+                            gboolean         is_request,
+                            ClocheHttpBody  *body,
+                            guint64         *body_length,
+                            GError         **error)
+{
+  const char *length = NULL, *coding = _cloche_http_find_header (headers, "Transfer-Encoding");
+
+  for (guint i = 0; i < headers->len; i++)
+    {
+      ClocheHttpHeader *header = &g_array_index (headers, ClocheHttpHeader, i);
 
       if (g_ascii_strcasecmp (header->name, "Content-Length") != 0)
         continue;
-      if (*header->value == '\0' || strspn (header->value, "0123456789") != strlen (header->value))
+      if (*header->value == '\0' || strspn (header->value, "0123456789") != strlen (header->value)
+          || !g_ascii_string_to_unsigned (header->value, 10, 0, G_MAXINT64, body_length, NULL))
         return fail (error, "Content-Length “%s” is not a number", header->value);
       if (length != NULL && !g_str_equal (length, header->value))
         return fail (error, "Two different Content-Length headers");
       length = header->value;
     }
-  if (length != NULL && cloche_http_request_get_header (request, "Transfer-Encoding") != NULL)
+  if (length != NULL && coding != NULL)
     return fail (error, "Content-Length and Transfer-Encoding together");
+  if (coding != NULL && ends_in_chunked (coding))
+    *body = CLOCHE_HTTP_BODY_CHUNKED;
+  else if (coding != NULL && is_request)
+    return fail (error, "Transfer-Encoding “%s” does not end in chunked, so the end of the "
+                 "request cannot be found", coding);
+  else if (coding != NULL)
+    *body = CLOCHE_HTTP_BODY_CLOSE;
+  else if (length != NULL)
+    *body = CLOCHE_HTTP_BODY_LENGTH;
+  return TRUE;
+}
+
+static gboolean
+check_framing (ClocheHttpRequest  *request,
+               GError            **error)
+{
+  const char *connection = cloche_http_request_get_header (request, "Connection");
+  const char *proxy_connection = cloche_http_request_get_header (request, "Proxy-Connection");
+
+  request->body = CLOCHE_HTTP_BODY_NONE;
+  if (!_cloche_http_parse_framing (request->headers, TRUE, &request->body,
+                                   &request->body_length, error))
+    return FALSE;
+  if (request->body == CLOCHE_HTTP_BODY_LENGTH && request->body_length == 0)
+    request->body = CLOCHE_HTTP_BODY_NONE;
+  /* HTTP/1.0's "keep-alive" is left out: such a client gets one answer. */
+  request->keep_alive = g_str_equal (request->version, "HTTP/1.1")
+                        && !cloche_http_has_token (connection, "close")
+                        && !cloche_http_has_token (proxy_connection, "close");
   return TRUE;
 }
 
@@ -341,10 +421,36 @@ parse_lines (ClocheHttpRequest  *request,
     {
       if (++count > CLOCHE_HTTP_MAX_HEADERS)
         return fail (error, "More than %d header lines", CLOCHE_HTTP_MAX_HEADERS);
-      if (!parse_header (request, lines[i], error))
+      if (!_cloche_http_parse_header (request->headers, lines[i], error))
         return FALSE;
     }
   return check_framing (request, error);
+}
+
+/* The lines of a head, without their line ends; NULL for a NUL byte. */
+GStrv
+_cloche_http_split_lines (const char  *head,
+                          gsize        length,
+                          GError     **error)
+{
+  g_autofree char *text = NULL;
+  GStrv lines;
+
+  if (memchr (head, '\0', length) != NULL)
+    {
+      fail (error, "The head has a NUL byte in it");
+      return NULL;
+    }
+  text = g_strndup (head, length);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      gsize line_length = strlen (lines[i]);
+
+      if (line_length > 0 && lines[i][line_length - 1] == '\r')
+        lines[i][line_length - 1] = '\0';
+    }
+  return lines;
 }
 
 /**
@@ -361,7 +467,6 @@ cloche_http_request_parse (const char  *head,
                            GError     **error)
 {
   g_autoptr(ClocheHttpRequest) request = g_new0 (ClocheHttpRequest, 1);
-  g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
 
   if (length == 0)
@@ -369,20 +474,9 @@ cloche_http_request_parse (const char  *head,
       fail (error, "The request is empty");
       return NULL;
     }
-  if (memchr (head, '\0', length) != NULL)
-    {
-      fail (error, "The request has a NUL byte in it");
-      return NULL;
-    }
-  text = g_strndup (head, length);
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      gsize line_length = strlen (lines[i]);
-
-      if (line_length > 0 && lines[i][line_length - 1] == '\r')
-        lines[i][line_length - 1] = '\0';
-    }
+  lines = _cloche_http_split_lines (head, length, error);
+  if (lines == NULL)
+    return NULL;
   request->headers = g_array_new (FALSE, TRUE, sizeof (ClocheHttpHeader));
   g_array_set_clear_func (request->headers, (GDestroyNotify) header_clear);
   if (!parse_lines (request, lines, error))
@@ -401,14 +495,7 @@ const char *
 cloche_http_request_get_header (const ClocheHttpRequest *request,
                                 const char              *name)
 {
-  for (guint i = 0; i < request->headers->len; i++)
-    {
-      ClocheHttpHeader *header = &g_array_index (request->headers, ClocheHttpHeader, i);
-
-      if (g_ascii_strcasecmp (header->name, name) == 0)
-        return header->value;
-    }
-  return NULL;
+  return _cloche_http_find_header (request->headers, name);
 }
 
 /**
@@ -424,34 +511,40 @@ cloche_http_request_dup_authority (const ClocheHttpRequest *request)
   return g_strdup_printf ("%s:%u", request->host, request->port);
 }
 
-/* Meant for this hop only (RFC 9110 7.6.1), or the proxy's own business. */
-static gboolean
-is_hop_header (const char *name)
+/* Meant for this hop only (RFC 9110 7.6.1): the fixed ones, the proxy's
+ * own, and any the message's Connection header names. */
+gboolean
+_cloche_http_is_hop_header (GArray     *headers,
+                            const char *name)
 {
   static const char * const hop[] = {
-    "Host", "Proxy-Authorization", "Proxy-Connection", "Connection", "Keep-Alive", NULL
+    "Host", "Proxy-Authorization", "Proxy-Connection", "Connection", "Keep-Alive",
+    "Proxy-Authenticate", "Upgrade", "TE", NULL
   };
 
   for (guint i = 0; hop[i] != NULL; i++)
     if (g_ascii_strcasecmp (name, hop[i]) == 0)
       return TRUE;
-  return FALSE;
+  return cloche_http_has_token (_cloche_http_find_header (headers, "Connection"), name);
 }
 
 /**
  * cloche_http_request_dup_forward_head:
  * @request: a request that is not CONNECT
+ * @keep: whether the proxy means to keep the connection to the server
+ *   for a later request (then an HTTP/1.1 request says nothing, which
+ *   means "keep"; an HTTP/1.0 one is never kept)
  * @length: (out): the length of the result
  *
  * The head to send to the server: origin-form target, Host from the
- * target (RFC 9112 3.2.2: a proxy replaces the client's), the proxy's own
- * headers removed, and "Connection: close", since the proxy forwards one
- * request per connection.
+ * target (RFC 9112 3.2.2: a proxy replaces the client's), the headers
+ * meant for this hop removed, and "Connection: close" unless kept.
  *
  * Returns: (transfer full): the head, ending in its blank line
  */
 char *
 cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
+                                      gboolean                 keep,
                                       gsize                   *length)
 {
   g_autoptr(GString) head = g_string_new (NULL);
@@ -467,10 +560,12 @@ cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
     {
       ClocheHttpHeader *header = &g_array_index (request->headers, ClocheHttpHeader, i);
 
-      if (!is_hop_header (header->name))
+      if (!_cloche_http_is_hop_header (request->headers, header->name))
         g_string_append_printf (head, "%s: %s\r\n", header->name, header->value);
     }
-  g_string_append (head, "Connection: close\r\n\r\n");
+  if (!keep || !g_str_equal (request->version, "HTTP/1.1"))
+    g_string_append (head, "Connection: close\r\n");
+  g_string_append (head, "\r\n");
   *length = head->len;
   return g_string_free (g_steal_pointer (&head), FALSE);
 }

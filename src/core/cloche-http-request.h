@@ -15,6 +15,16 @@ typedef struct
   char *value;   /* without the surrounding white space */
 } ClocheHttpHeader;
 
+/* Where a message's body ends (RFC 9112 6.3): the proxy must know, to
+ * carry more than one request on a connection. */
+typedef enum
+{
+  CLOCHE_HTTP_BODY_NONE,
+  CLOCHE_HTTP_BODY_LENGTH,    /* Content-Length bytes */
+  CLOCHE_HTTP_BODY_CHUNKED,   /* chunked transfer coding, up to its last chunk */
+  CLOCHE_HTTP_BODY_CLOSE,     /* a response until the server closes */
+} ClocheHttpBody;
+
 /**
  * ClocheHttpRequest:
  *
@@ -33,6 +43,9 @@ typedef struct
   char      *path;        /* origin-form ("/…") to forward; NULL for CONNECT */
   GArray    *headers;     /* of ClocheHttpHeader, in order */
   char      *proxy_user;  /* the user of Proxy-Authorization: Basic, or NULL */
+  ClocheHttpBody body;    /* NONE, LENGTH or CHUNKED */
+  guint64    body_length; /* for LENGTH */
+  gboolean   keep_alive;  /* HTTP/1.1 and no "close" in Connection or Proxy-Connection */
 } ClocheHttpRequest;
 
 gssize             cloche_http_request_head_length (const char               *data,
@@ -43,7 +56,10 @@ ClocheHttpRequest *cloche_http_request_parse       (const char               *he
 const char        *cloche_http_request_get_header  (const ClocheHttpRequest  *request,
                                                     const char               *name);
 char              *cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
+                                                         gboolean                 keep,
                                                          gsize                   *length);
+gboolean           cloche_http_has_token            (const char               *list,
+                                                    const char               *token);
 char              *cloche_http_request_dup_authority (const ClocheHttpRequest *request);
 void               cloche_http_request_free        (ClocheHttpRequest        *request);
 

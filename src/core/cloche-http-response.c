@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The server's side of a forwarded request: the response head (status,
+ * headers, where the body ends, RFC 9112 6.3) and a follower of the
+ * chunked coding. With both the proxy knows where one answer ends, so a
+ * guest connection can carry the next request. No I/O and no state beyond
+ * the structs, so both can be fuzzed and tested as they are.
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <string.h>
+
+#include "cloche-http-private.h"
+#include "cloche-http-response.h"
+
+/* A chunk size has at most this many hex digits (2^60 bytes). */
+#define MAX_SIZE_DIGITS 15
+
+void
+cloche_http_response_free (ClocheHttpResponse *response)
+{
+  if (response == NULL)
+    return;
+  g_free (response->reason);
+  g_clear_pointer (&response->headers, g_array_unref);
+  g_free (response);
+}
+
+static void
+header_clear (ClocheHttpHeader *header)
+{
+  g_free (header->name);
+  g_free (header->value);
+}
+
+static gboolean
+parse_status_line (ClocheHttpResponse  *response,
+                   const char          *line,
+                   GError             **error)
+{
+  /* "HTTP/1.x NNN reason", the reason possibly empty */
+  if (line == NULL || (!g_str_has_prefix (line, "HTTP/1.1 ") && !g_str_has_prefix (line, "HTTP/1.0 "))
+      || strlen (line) < 12 || !g_ascii_isdigit (line[9]) || !g_ascii_isdigit (line[10])
+      || !g_ascii_isdigit (line[11]) || (line[12] != ' ' && line[12] != '\0'))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The server's answer does not start with “HTTP/1.1 NNN”");
+      return FALSE;
+    }
+  response->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+  response->reason = g_strdup (line[12] == ' ' ? line + 13 : "");
+  if (response->status < 100)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The server's answer has status %03u", response->status);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Where the body ends (RFC 9112 6.3): none after HEAD, 1xx, 204 and 304;
+ * else chunked, Content-Length, or the server's close. */
+static gboolean
+parse_body (ClocheHttpResponse  *response,
+            const char          *request_method,
+            GError             **error)
+{
+  response->body = CLOCHE_HTTP_BODY_CLOSE;
+  if (!_cloche_http_parse_framing (response->headers, FALSE, &response->body,
+                                   &response->body_length, error))
+    return FALSE;
+  if (g_str_equal (request_method, "HEAD") || response->status < 200
+      || response->status == 204 || response->status == 304
+      || (response->body == CLOCHE_HTTP_BODY_LENGTH && response->body_length == 0))
+    response->body = CLOCHE_HTTP_BODY_NONE;
+  return TRUE;
+}
+
+/**
+ * cloche_http_response_parse:
+ * @head: a response head, up to and including its blank line
+ *   (cloche_http_request_head_length() measures it)
+ * @request_method: the method of the request it answers
+ * @error: what is wrong with it (%G_IO_ERROR_INVALID_DATA)
+ *
+ * Returns: (transfer full) (nullable): the response head, or %NULL
+ */
+ClocheHttpResponse *
+cloche_http_response_parse (const char  *head,
+                            gsize        length,
+                            const char  *request_method,
+                            GError     **error)
+{
+  g_autoptr(ClocheHttpResponse) response = g_new0 (ClocheHttpResponse, 1);
+  g_auto(GStrv) lines = _cloche_http_split_lines (head, length, error);
+  const char *connection;
+  guint count = 0;
+
+  if (lines == NULL)
+    return NULL;
+  response->headers = g_array_new (FALSE, TRUE, sizeof (ClocheHttpHeader));
+  g_array_set_clear_func (response->headers, (GDestroyNotify) header_clear);
+  if (!parse_status_line (response, lines[0], error))
+    return NULL;
+  for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    if (++count > CLOCHE_HTTP_MAX_HEADERS
+        || !_cloche_http_parse_header (response->headers, lines[i], error))
+      {
+        if (error != NULL && *error == NULL)
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "The server's answer has more than %d header lines",
+                       CLOCHE_HTTP_MAX_HEADERS);
+        return NULL;
+      }
+  if (!parse_body (response, request_method, error))
+    return NULL;
+  connection = _cloche_http_find_header (response->headers, "Connection");
+  response->keep_alive = response->body != CLOCHE_HTTP_BODY_CLOSE
+                         && (g_str_has_prefix (lines[0], "HTTP/1.1 ")
+                             ? !cloche_http_has_token (connection, "close")
+                             : cloche_http_has_token (connection, "keep-alive"));
+  return g_steal_pointer (&response);
+}
+
+/**
+ * cloche_http_response_dup_forward_head:
+ * @close: whether the proxy closes the guest's connection after this answer
+ *
+ * The head to pass on to the client: HTTP/1.1 (the proxy's own version
+ * towards the client), the headers meant for the server's hop removed, and
+ * "Connection: close" when the proxy will close.
+ *
+ * Returns: (transfer full): the head, ending in its blank line
+ */
+char *
+cloche_http_response_dup_forward_head (const ClocheHttpResponse *response,
+                                       gboolean                  close,
+                                       gsize                    *length)
+{
+  g_autoptr(GString) head = g_string_new (NULL);
+
+  g_string_append_printf (head, "HTTP/1.1 %03u %s\r\n", response->status, response->reason);
+  for (guint i = 0; i < response->headers->len; i++)
+    {
+      ClocheHttpHeader *header = &g_array_index (response->headers, ClocheHttpHeader, i);
+
+      /* Transfer-Encoding stays: the chunks are passed on as they are. */
+      if (g_ascii_strcasecmp (header->name, "Host") == 0
+          || !_cloche_http_is_hop_header (response->headers, header->name))
+        g_string_append_printf (head, "%s: %s\r\n", header->name, header->value);
+    }
+  if (close)
+    g_string_append (head, "Connection: close\r\n");
+  g_string_append (head, "\r\n");
+  *length = head->len;
+  return g_string_free (g_steal_pointer (&head), FALSE);
+}
+
+/* Chunked coding (RFC 9112 7.1) */
+
+enum
+{
+  CHUNK_SIZE,          /* hex digits of a chunk size */
+  CHUNK_EXTENSION,     /* after the size: ";ext" or white space, to the line end */
+  CHUNK_SIZE_LF,       /* the LF after the size line's CR */
+  CHUNK_DATA,
+  CHUNK_DATA_CR,       /* the CRLF after a chunk's data */
+  CHUNK_DATA_LF,
+  CHUNK_TRAILER_START, /* a trailer line, or the blank line that ends the body */
+  CHUNK_TRAILER,
+  CHUNK_FINAL_LF,
+  CHUNK_DONE,
+};
+
+static gboolean
+chunks_fail (GError    **error,
+             const char *why)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad chunked body: %s", why);
+  return FALSE;
+}
+
+/* The end of a size line: the data, or the trailers after the last chunk. */
+static void
+size_line_ended (ClocheHttpChunks *self)
+{
+  self->state = self->size > 0 ? CHUNK_DATA : CHUNK_TRAILER_START;
+}
+
+static gboolean
+chunks_size_byte (ClocheHttpChunks  *self,
+                  char               c,
+                  GError           **error)
+{
+  if (g_ascii_isxdigit (c))
+    {
+      if (++self->digits > MAX_SIZE_DIGITS)
+        return chunks_fail (error, "a chunk size is too large");
+      self->size = self->size * 16 + g_ascii_xdigit_value (c);
+      return TRUE;
+    }
+  if (self->digits == 0)
+    return chunks_fail (error, "a chunk size is not a hex number");
+  if (c == ';' || c == ' ' || c == '\t')
+    self->state = CHUNK_EXTENSION;
+  else if (c == '\r')
+    self->state = CHUNK_SIZE_LF;
+  else if (c == '\n')
+    size_line_ended (self);
+  else
+    return chunks_fail (error, "a chunk size is not a hex number");
+  return TRUE;
+}
+
+/* After a chunk's data and its line end: the next size line. */
+static void
+expect_size (ClocheHttpChunks *self)
+{
+  self->state = CHUNK_SIZE;
+  self->size = 0;
+  self->digits = 0;
+}
+
+/* One byte of anything but chunk data. */
+static gboolean
+chunks_byte (ClocheHttpChunks  *self,
+             char               c,
+             GError           **error)
+{
+  switch (self->state)
+    {
+    case CHUNK_SIZE:
+      return chunks_size_byte (self, c, error);
+    case CHUNK_EXTENSION:
+      if (c == '\n')
+        size_line_ended (self);
+      return TRUE;
+    case CHUNK_SIZE_LF:
+      if (c != '\n')
+        return chunks_fail (error, "a CR without LF after a chunk size");
+      size_line_ended (self);
+      return TRUE;
+    case CHUNK_DATA_CR:
+      if (c == '\r')
+        self->state = CHUNK_DATA_LF;
+      else if (c == '\n')
+        expect_size (self);
+      else
+        return chunks_fail (error, "a chunk is longer than its size");
+      return TRUE;
+    case CHUNK_DATA_LF:
+      if (c != '\n')
+        return chunks_fail (error, "a CR without LF after a chunk");
+      expect_size (self);
+      return TRUE;
+    case CHUNK_TRAILER_START:
+      self->state = c == '\r' ? CHUNK_FINAL_LF : c == '\n' ? CHUNK_DONE : CHUNK_TRAILER;
+      return TRUE;
+    case CHUNK_TRAILER:
+      if (c == '\n')
+        self->state = CHUNK_TRAILER_START;
+      return TRUE;
+    case CHUNK_FINAL_LF:
+      if (c != '\n')
+        return chunks_fail (error, "a CR without LF at the end");
+      self->state = CHUNK_DONE;
+      return TRUE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/**
+ * cloche_http_chunks_feed:
+ * @data: the next bytes after what was fed before
+ * @done: (out): set when the body ended within the bytes counted
+ * @error: what is wrong with the coding (%G_IO_ERROR_INVALID_DATA)
+ *
+ * Returns: how many of @data belong to the body (all of them unless it
+ *   ended in them), or -1 with @error
+ */
+gssize
+cloche_http_chunks_feed (ClocheHttpChunks  *self,
+                         const char        *data,
+                         gsize              length,
+                         gboolean          *done,
+                         GError           **error)
+{
+  gsize i = 0;
+
+  while (i < length && self->state != CHUNK_DONE)
+    {
+      if (self->state == CHUNK_DATA)
+        {
+          gsize n = MIN (self->size, length - i);
+
+          i += n;
+          self->size -= n;
+          if (self->size == 0)
+            self->state = CHUNK_DATA_CR;
+          continue;
+        }
+      if (!chunks_byte (self, data[i++], error))
+        return -1;
+    }
+  *done = self->state == CHUNK_DONE;
+  return (gssize) i;
+}
