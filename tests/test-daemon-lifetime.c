@@ -401,7 +401,7 @@ test_cleanup_keeps_it (Fixture       *fixture,
   guint made = 0;
 
   subscription = g_dbus_connection_signal_subscribe (fixture->connection, NULL,
-                                                     "io.github.cloche.Daemon",
+                                                     DAEMON_INTERFACE,
                                                      "CleanupProgress", DAEMON_OBJECT_PATH,
                                                      NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                                      on_cleanup_progress, &last_progress, NULL);
