@@ -15,6 +15,7 @@ typedef struct
   ClocheCleanupProgress  progress;
   gpointer               progress_data;
   guint64                freed;
+  GPtrArray             *kept;      /* a list answered from the kept index */
 } ClocheStoreJob;
 
 void                _cloche_session_store_dispatch  (GMainContext       *context,

@@ -12,6 +12,8 @@
  * up behind a slow disk are merged: the newest record is the one written.
  * cloche_session_store_flush() waits for all of it (the daemon calls it as
  * it exits). The worker keeps the ClocheSessionIndex (see there).
+ * One exception right after a start: lists may be answered from the index
+ * kept on disk while the worker checks it (see list_early()).
  */
 #include "config.h"
 
@@ -26,6 +28,7 @@
 #include "cloche-session-store-private.h"
 
 #define VERIFY_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define GATE_MAX_US        (60 * G_USEC_PER_SEC)
 
 typedef enum
 {
@@ -71,6 +74,15 @@ struct _ClocheSessionStore
   guint               write_delay_ms;
   gint                verify_queued;
   gint64              verified_at;  /* the worker's: monotonic µs */
+  /* Lists answered from the kept index while its first check runs (see
+   * list_early()); all guarded by early_lock. */
+  GMutex              early_lock;
+  gboolean            loaded;       /* the kept index was read (or was not there) */
+  gboolean            verified;     /* the first check is over */
+  gboolean            mutated;      /* a write, pin or cleanup was asked */
+  GPtrArray          *provisional;  /* (element-type ClocheSessionEntry) the kept index */
+  GSList             *early;        /* list tasks asked before it was read */
+  char               *verify_gate;  /* test hook: the check waits for this file */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheSessionStore, cloche_session_store, G_TYPE_OBJECT)
@@ -433,14 +445,165 @@ save_index (ClocheSessionStore *self)
     g_message ("Cannot write the session index: %s", error->message);
 }
 
-/* The first sync: from the cache file if there is a sound one, every stamp
- * checked against the disk. */
+/* Listing before the first check (see list_early()) */
+
+/* The index as read from its cache file, before any check: records shared
+ * with the index, which never changes them, only replaces them. */
+static GPtrArray *
+kept_index (ClocheSessionIndex *index)
+{
+  GPtrArray *kept = g_ptr_array_new_full (g_hash_table_size (index->entries),
+                                          (GDestroyNotify) cloche_session_entry_free);
+  GHashTableIter iter;
+  ClocheIndexEntry *indexed;
+
+  g_hash_table_iter_init (&iter, index->entries);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &indexed))
+    {
+      ClocheSessionEntry *entry = g_new0 (ClocheSessionEntry, 1);
+
+      entry->session = g_object_ref (indexed->session);
+      entry->size = indexed->size;
+      g_ptr_array_add (kept, entry);
+    }
+  return kept;
+}
+
+/* In a thread of GLib's pool: the kept index as a list. */
+static void
+list_kept_in_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  ClocheStoreJob *job = task_data;
+  GPtrArray *entries = g_ptr_array_new_full (job->kept->len,
+                                             (GDestroyNotify) cloche_session_entry_free);
+  gint64 now = g_get_real_time ();
+
+  for (guint i = 0; i < job->kept->len; i++)
+    {
+      ClocheSessionEntry *kept = g_ptr_array_index (job->kept, i);
+      ClocheSessionEntry *entry = g_new0 (ClocheSessionEntry, 1);
+
+      entry->session = settle (kept->session, (const char * const *) job->open_ids);
+      entry->size = kept->size;
+      entry->stale = cloche_session_is_stale (entry->session, now, job->stale_after_days);
+      entry->info = cloche_session_info_build (entry->session, entry->stale, entry->size);
+      g_ptr_array_add (entries, entry);
+    }
+  g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
+}
+
+static void
+list_kept (GTask     *task,
+           GPtrArray *kept)
+{
+  ClocheStoreJob *job = g_task_get_task_data (task);
+
+  job->kept = kept;
+  g_task_run_in_thread (task, list_kept_in_thread);
+  _cloche_session_store_return (task);
+}
+
+/*
+ * Right after a start, the index kept on disk answers lists while the
+ * worker checks it against the disk (for 10,000 sessions, 30,000 stats):
+ * as with the check behind a warm list, what changed behind the daemon's
+ * back shows once that check is over. Only while nothing that changes
+ * records was asked since the start and no session is open: the kept
+ * index is then what a list queued behind the check would show, but for
+ * those changes. What acts on records (cleanup, dry run included, pin,
+ * get, and so show and open) stays queued behind the check, and a cleanup
+ * checks every stamp again before it chooses.
+ *
+ * Returns: whether @task is answered (or will be) without the worker
+ */
+static gboolean
+list_early (ClocheSessionStore *self,
+            GTask              *task)
+{
+  GPtrArray *kept = NULL;
+  gboolean waits = FALSE;
+
+  g_mutex_lock (&self->early_lock);
+  if (!self->verified && !self->mutated)
+    {
+      if (self->provisional != NULL)
+        kept = g_ptr_array_ref (self->provisional);
+      else if (!self->loaded)
+        {
+          /* Answered as soon as the cache file is read (publish_kept()). */
+          self->early = g_slist_prepend (self->early, task);
+          waits = TRUE;
+        }
+    }
+  g_mutex_unlock (&self->early_lock);
+  if (kept != NULL)
+    list_kept (task, kept);
+  return waits || kept != NULL;
+}
+
+static void
+set_mutated (ClocheSessionStore *self)
+{
+  g_mutex_lock (&self->early_lock);
+  self->mutated = TRUE;
+  g_mutex_unlock (&self->early_lock);
+}
+
+/* In the worker, once the cache file was read: lists asked meanwhile are
+ * answered from it, or queued behind the check when there was none. */
+static void
+publish_kept (ClocheSessionStore *self,
+              GPtrArray          *kept)
+{
+  GSList *early;
+
+  g_mutex_lock (&self->early_lock);
+  self->loaded = TRUE;
+  self->provisional = kept != NULL ? g_ptr_array_ref (kept) : NULL;
+  early = g_slist_reverse (g_steal_pointer (&self->early));
+  g_mutex_unlock (&self->early_lock);
+
+  for (GSList *l = early; l != NULL; l = l->next)
+    if (kept != NULL)
+      list_kept (l->data, g_ptr_array_ref (kept));
+    else
+      push (self, OP_LIST, NULL, l->data);
+  g_slist_free (early);
+}
+
+/* Tests hold the first check back (CLOCHE_TEST_VERIFY_GATE names a file
+ * it waits for), to list before it deterministically. */
+static void
+wait_for_gate (ClocheSessionStore *self)
+{
+  gint64 deadline = g_get_monotonic_time () + GATE_MAX_US;
+
+  while (self->verify_gate != NULL && !g_file_test (self->verify_gate, G_FILE_TEST_EXISTS)
+         && g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+}
+
+/* The first sync: from the cache file if there is a sound one (answering
+ * lists meanwhile), every stamp checked against the disk. */
 static void
 run_first_sync (ClocheSessionStore *self)
 {
-  cloche_session_index_load_cache (self->index);
+  g_autoptr(GPtrArray) kept = NULL;
+
+  if (cloche_session_index_load_cache (self->index) > 0)
+    kept = kept_index (self->index);
+  publish_kept (self, kept);
+  if (kept != NULL)
+    wait_for_gate (self);
   cloche_session_index_sync (self->index, NULL, TRUE);
   self->verified_at = g_get_monotonic_time ();
+  g_mutex_lock (&self->early_lock);
+  self->verified = TRUE;
+  g_clear_pointer (&self->provisional, g_ptr_array_unref);
+  g_mutex_unlock (&self->early_lock);
   save_index (self);
 }
 
@@ -528,6 +691,7 @@ enqueue (ClocheSessionStore *self,
   if (task != NULL)
     pending->tasks = g_slist_prepend (pending->tasks, task);
   g_mutex_unlock (&self->lock);
+  set_mutated (self);
   if (!queued)
     push (self, OP_WRITE, id, NULL);
 }
@@ -685,6 +849,7 @@ cloche_session_store_set_pinned_async (ClocheSessionStore  *self,
   op->pinned = pinned;
   op->task = new_task (self, cloche_session_store_set_pinned_async, cancellable,
                        callback, user_data);
+  set_mutated (self);
   g_thread_pool_push (self->worker, op, NULL);
 }
 
@@ -702,6 +867,7 @@ static void
 job_free (ClocheStoreJob *job)
 {
   g_strfreev (job->open_ids);
+  g_clear_pointer (&job->kept, g_ptr_array_unref);
   g_free (job);
 }
 
@@ -730,7 +896,8 @@ cloche_session_store_list_async (ClocheSessionStore  *self,
 
   task = new_task (self, cloche_session_store_list_async, cancellable, callback, user_data);
   g_task_set_task_data (task, job_new (open_ids, stale_after_days), (GDestroyNotify) job_free);
-  push (self, OP_LIST, NULL, task);
+  if (!list_early (self, task))
+    push (self, OP_LIST, NULL, task);
 }
 
 /**
@@ -778,6 +945,7 @@ cloche_session_store_cleanup_async (ClocheSessionStore    *self,
   job->progress_data = progress_data;
   task = new_task (self, cloche_session_store_cleanup_async, cancellable, callback, user_data);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  set_mutated (self);
   push (self, OP_CLEANUP, NULL, task);
 }
 
@@ -814,6 +982,7 @@ cloche_session_store_new (const char *root)
   self->index = cloche_session_index_new (root);
   self->write_delay_ms = (guint) g_ascii_strtoull (g_getenv ("CLOCHE_TEST_WRITE_DELAY_MS") ?: "0",
                                                    NULL, 10);
+  self->verify_gate = g_strdup (g_getenv ("CLOCHE_TEST_VERIFY_GATE"));
   self->worker = g_thread_pool_new (run_op, self, 1, FALSE, NULL);
   /* Read now, so that the first list finds most of the work done. */
   push (self, OP_FIRST_SYNC, NULL, NULL);
@@ -829,6 +998,9 @@ cloche_session_store_finalize (GObject *object)
   g_thread_pool_free (self->worker, FALSE, TRUE);
   g_hash_table_unref (self->pending);
   g_mutex_clear (&self->lock);
+  g_clear_pointer (&self->provisional, g_ptr_array_unref);
+  g_mutex_clear (&self->early_lock);
+  g_free (self->verify_gate);
   cloche_session_index_free (self->index);
   g_free (self->root);
 
@@ -845,6 +1017,7 @@ static void
 cloche_session_store_init (ClocheSessionStore *self)
 {
   g_mutex_init (&self->lock);
+  g_mutex_init (&self->early_lock);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) pending_free);
 }
