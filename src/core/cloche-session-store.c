@@ -469,14 +469,10 @@ kept_index (ClocheSessionIndex *index)
   return kept;
 }
 
-/* In a thread of GLib's pool: the kept index as a list. */
-static void
-list_kept_in_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
+/* The kept index as a list. */
+static GPtrArray *
+list_kept_now (ClocheStoreJob *job)
 {
-  ClocheStoreJob *job = task_data;
   GPtrArray *entries = g_ptr_array_new_full (job->kept->len,
                                              (GDestroyNotify) cloche_session_entry_free);
   gint64 now = g_get_real_time ();
@@ -492,7 +488,17 @@ list_kept_in_thread (GTask        *task,
       entry->info = cloche_session_info_build (entry->session, entry->stale, entry->size);
       g_ptr_array_add (entries, entry);
     }
-  g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
+  return entries;
+}
+
+/* In a thread of GLib's pool, for a list asked while the check runs. */
+static void
+list_kept_in_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  g_task_return_pointer (task, list_kept_now (task_data), (GDestroyNotify) g_ptr_array_unref);
 }
 
 static void
@@ -566,11 +572,21 @@ publish_kept (ClocheSessionStore *self,
   early = g_slist_reverse (g_steal_pointer (&self->early));
   g_mutex_unlock (&self->early_lock);
 
+  /* Answered here, before the check starts: its threads would slow them. */
   for (GSList *l = early; l != NULL; l = l->next)
-    if (kept != NULL)
-      list_kept (l->data, g_ptr_array_ref (kept));
-    else
-      push (self, OP_LIST, NULL, l->data);
+    {
+      GTask *task = l->data;
+      ClocheStoreJob *job = g_task_get_task_data (task);
+
+      if (kept == NULL)
+        {
+          push (self, OP_LIST, NULL, task);
+          continue;
+        }
+      job->kept = g_ptr_array_ref (kept);
+      g_task_return_pointer (task, list_kept_now (job), (GDestroyNotify) g_ptr_array_unref);
+      _cloche_session_store_return (task);
+    }
   g_slist_free (early);
 }
 
