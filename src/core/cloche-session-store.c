@@ -21,6 +21,8 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cloche-error.h"
@@ -80,7 +82,7 @@ struct _ClocheSessionStore
   gboolean            loaded;       /* the kept index was read (or was not there) */
   gboolean            verified;     /* the first check is over */
   gboolean            mutated;      /* a write, pin or cleanup was asked */
-  GPtrArray          *provisional;  /* (element-type ClocheSessionEntry) the kept index */
+  GVariant           *provisional;  /* the kept index's sessions, as in its file */
   GSList             *early;        /* list tasks asked before it was read */
   char               *verify_gate;  /* test hook: the check waits for this file */
 };
@@ -358,7 +360,8 @@ settle (ClocheSession      *session,
 static GVariant *
 cached_info (ClocheIndexEntry *indexed,
              ClocheSession    *session,
-             gboolean          stale)
+             gboolean          stale,
+             gboolean         *built)
 {
   gboolean settled = session != indexed->session;
 
@@ -372,6 +375,7 @@ cached_info (ClocheIndexEntry *indexed,
       indexed->info_size = indexed->size;
       indexed->info_stale = stale;
       indexed->info_settled = settled;
+      *built = TRUE;
     }
   return g_variant_ref (indexed->info);
 }
@@ -404,7 +408,9 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
       if (stale_only && !stale)
         continue;
       entry = g_new0 (ClocheSessionEntry, 1);
-      entry->info = cached_info (indexed, session, stale);
+      /* The cache file keeps structs as listed: one built anew is written
+       * at exit. */
+      entry->info = cached_info (indexed, session, stale, &self->index->dirty);
       entry->session = g_steal_pointer (&session);
       entry->size = indexed->size;
       entry->stale = stale;
@@ -447,46 +453,28 @@ save_index (ClocheSessionStore *self)
 
 /* Listing before the first check (see list_early()) */
 
-/* The index as read from its cache file, before any check: records shared
- * with the index, which never changes them, only replaces them. */
-static GPtrArray *
-kept_index (ClocheSessionIndex *index)
-{
-  GPtrArray *kept = g_ptr_array_new_full (g_hash_table_size (index->entries),
-                                          (GDestroyNotify) cloche_session_entry_free);
-  GHashTableIter iter;
-  ClocheIndexEntry *indexed;
-
-  g_hash_table_iter_init (&iter, index->entries);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &indexed))
-    {
-      ClocheSessionEntry *entry = g_new0 (ClocheSessionEntry, 1);
-
-      entry->session = g_object_ref (indexed->session);
-      entry->size = indexed->size;
-      g_ptr_array_add (kept, entry);
-    }
-  return kept;
-}
-
-/* The kept index as a list. */
+/* The kept index as a list, straight from its file: no session object is
+ * made (ClocheSessionEntry.session stays %NULL), and most structs are
+ * slices of the file. */
 static GPtrArray *
 list_kept_now (ClocheStoreJob *job)
 {
-  GPtrArray *entries = g_ptr_array_new_full (job->kept->len,
+  GPtrArray *entries = g_ptr_array_new_full (g_variant_n_children (job->kept),
                                              (GDestroyNotify) cloche_session_entry_free);
   gint64 now = g_get_real_time ();
+  GVariantIter iter;
+  GVariant *cached;
 
-  for (guint i = 0; i < job->kept->len; i++)
+  g_variant_iter_init (&iter, job->kept);
+  while ((cached = g_variant_iter_next_value (&iter)) != NULL)
     {
-      ClocheSessionEntry *kept = g_ptr_array_index (job->kept, i);
-      ClocheSessionEntry *entry = g_new0 (ClocheSessionEntry, 1);
+      ClocheSessionEntry *entry;
 
-      entry->session = settle (kept->session, (const char * const *) job->open_ids);
-      entry->size = kept->size;
-      entry->stale = cloche_session_is_stale (entry->session, now, job->stale_after_days);
-      entry->info = cloche_session_info_build (entry->session, entry->stale, entry->size);
-      g_ptr_array_add (entries, entry);
+      entry = cloche_session_index_cache_listed (cached, (const char * const *) job->open_ids,
+                                                 now, job->stale_after_days);
+      if (entry != NULL)
+        g_ptr_array_add (entries, entry);
+      g_variant_unref (cached);
     }
   return entries;
 }
@@ -502,8 +490,8 @@ list_kept_in_thread (GTask        *task,
 }
 
 static void
-list_kept (GTask     *task,
-           GPtrArray *kept)
+list_kept (GTask    *task,
+           GVariant *kept)
 {
   ClocheStoreJob *job = g_task_get_task_data (task);
 
@@ -529,14 +517,14 @@ static gboolean
 list_early (ClocheSessionStore *self,
             GTask              *task)
 {
-  GPtrArray *kept = NULL;
+  GVariant *kept = NULL;
   gboolean waits = FALSE;
 
   g_mutex_lock (&self->early_lock);
   if (!self->verified && !self->mutated)
     {
       if (self->provisional != NULL)
-        kept = g_ptr_array_ref (self->provisional);
+        kept = g_variant_ref (self->provisional);
       else if (!self->loaded)
         {
           /* Answered as soon as the cache file is read (publish_kept()). */
@@ -562,13 +550,13 @@ set_mutated (ClocheSessionStore *self)
  * answered from it, or queued behind the check when there was none. */
 static void
 publish_kept (ClocheSessionStore *self,
-              GPtrArray          *kept)
+              GVariant           *kept)
 {
   GSList *early;
 
   g_mutex_lock (&self->early_lock);
   self->loaded = TRUE;
-  self->provisional = kept != NULL ? g_ptr_array_ref (kept) : NULL;
+  self->provisional = kept != NULL ? g_variant_ref (kept) : NULL;
   early = g_slist_reverse (g_steal_pointer (&self->early));
   g_mutex_unlock (&self->early_lock);
 
@@ -583,7 +571,7 @@ publish_kept (ClocheSessionStore *self,
           push (self, OP_LIST, NULL, task);
           continue;
         }
-      job->kept = g_ptr_array_ref (kept);
+      job->kept = g_variant_ref (kept);
       g_task_return_pointer (task, list_kept_now (job), (GDestroyNotify) g_ptr_array_unref);
       _cloche_session_store_return (task);
     }
@@ -602,23 +590,48 @@ wait_for_gate (ClocheSessionStore *self)
     g_usleep (10 * 1000);
 }
 
+typedef struct
+{
+  ClocheSessionStore *self;
+  GVariant           *kept;
+} FirstCheck;
+
+/* While lists are answered from the kept index, the check behind them
+ * yields the CPU to them: it runs in a thread of its own at a lower
+ * priority (the threads it starts inherit it), which ends with it. */
+static gpointer
+first_check_thread (gpointer data)
+{
+  FirstCheck *check = data;
+
+  /* On Linux, a thread's own: the rest of the daemon keeps its priority. */
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+  cloche_session_index_fill (check->self->index, check->kept);
+  wait_for_gate (check->self);
+  cloche_session_index_sync (check->self->index, NULL, TRUE);
+  return NULL;
+}
+
 /* The first sync: from the cache file if there is a sound one (answering
- * lists meanwhile), every stamp checked against the disk. */
+ * lists from it meanwhile), every stamp checked against the disk. */
 static void
 run_first_sync (ClocheSessionStore *self)
 {
-  g_autoptr(GPtrArray) kept = NULL;
+  g_autoptr(GVariant) kept = cloche_session_index_read_cache (self->index);
+  FirstCheck check = { self, kept };
 
-  if (cloche_session_index_load_cache (self->index) > 0)
-    kept = kept_index (self->index);
+  if (kept != NULL && g_variant_n_children (kept) == 0)
+    g_clear_pointer (&kept, g_variant_unref);
   publish_kept (self, kept);
+  /* The worker waits for it: the index is still the worker's alone. */
   if (kept != NULL)
-    wait_for_gate (self);
-  cloche_session_index_sync (self->index, NULL, TRUE);
+    g_thread_join (g_thread_new ("cloche-first-check", first_check_thread, &check));
+  else
+    cloche_session_index_sync (self->index, NULL, TRUE);
   self->verified_at = g_get_monotonic_time ();
   g_mutex_lock (&self->early_lock);
   self->verified = TRUE;
-  g_clear_pointer (&self->provisional, g_ptr_array_unref);
+  g_clear_pointer (&self->provisional, g_variant_unref);
   g_mutex_unlock (&self->early_lock);
   save_index (self);
 }
@@ -883,7 +896,7 @@ static void
 job_free (ClocheStoreJob *job)
 {
   g_strfreev (job->open_ids);
-  g_clear_pointer (&job->kept, g_ptr_array_unref);
+  g_clear_pointer (&job->kept, g_variant_unref);
   g_free (job);
 }
 
@@ -1014,7 +1027,7 @@ cloche_session_store_finalize (GObject *object)
   g_thread_pool_free (self->worker, FALSE, TRUE);
   g_hash_table_unref (self->pending);
   g_mutex_clear (&self->lock);
-  g_clear_pointer (&self->provisional, g_ptr_array_unref);
+  g_clear_pointer (&self->provisional, g_variant_unref);
   g_mutex_clear (&self->early_lock);
   g_free (self->verify_gate);
   cloche_session_index_free (self->index);
