@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The index kept across restarts: <sessions folder>.index holds each
- * session's record as last listed, its size and the stamps of its
- * session.json, folder and work folder. A daemon that starts fills the
+ * session's record as last listed (the struct a list sends, staleness
+ * included, so that lists asked before the first check can be answered
+ * from the file; see cloche-session-store.c), its size and the stamps of
+ * its session.json, folder and work folder. A daemon that starts fills the
  * index from it, then checks every stamp against the disk as any full
  * sync does: what moved is read or measured again, the rest is not (for
  * 10,000 sessions, 30,000 stats instead of 10,000 records parsed and

@@ -605,7 +605,7 @@ first_check_thread (gpointer data)
   FirstCheck *check = data;
 
   /* On Linux, a thread's own: the rest of the daemon keeps its priority. */
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 19);
   cloche_session_index_fill (check->self->index, check->kept);
   wait_for_gate (check->self);
   cloche_session_index_sync (check->self->index, NULL, TRUE);
