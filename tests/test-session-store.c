@@ -122,6 +122,28 @@ create (Fixture       *fixture,
   g_assert_no_error (error);
 }
 
+/* A list answered before the index was checked has no session objects:
+ * its structs (info) say it all. */
+static const char *
+entry_id (ClocheSessionEntry *entry)
+{
+  const char *id = NULL;
+
+  if (entry->session != NULL)
+    return cloche_session_get_id (entry->session);
+  g_variant_get_child (entry->info, 0, "&s", &id);
+  return id;
+}
+
+static gboolean
+entry_pinned (ClocheSessionEntry *entry)
+{
+  gboolean pinned = FALSE;
+
+  g_variant_get_child (entry->info, 7, "b", &pinned);
+  return pinned;
+}
+
 static ClocheSessionEntry *
 find (GPtrArray  *entries,
       const char *id)
@@ -130,7 +152,7 @@ find (GPtrArray  *entries,
     {
       ClocheSessionEntry *entry = g_ptr_array_index (entries, i);
 
-      if (g_str_equal (cloche_session_get_id (entry->session), id))
+      if (g_str_equal (entry_id (entry), id))
         return entry;
     }
   return NULL;
@@ -696,6 +718,101 @@ test_index_cache (Fixture       *fixture,
   assert_same_lists (before, after);
 }
 
+/* A store made again on the same folder whose first check of every stamp
+ * waits for @gate to exist. */
+static void
+reopen_held (Fixture    *fixture,
+             const char *gate)
+{
+  g_clear_object (&fixture->store);
+  g_setenv ("CLOCHE_TEST_VERIFY_GATE", gate, TRUE);
+  fixture->store = cloche_session_store_new (fixture->root);
+  g_unsetenv ("CLOCHE_TEST_VERIFY_GATE");
+}
+
+static gboolean
+listed_pinned (Fixture    *fixture,
+               const char *id)
+{
+  g_autoptr(GPtrArray) entries = list (fixture);
+
+  return entry_pinned (find (entries, id));
+}
+
+/* A store that starts again answers a list from the index it kept on disk
+ * before checking it (the check held back here): the cached record, not
+ * the one edited by hand while no store ran. Once the check runs, the
+ * edit shows within a bounded number of lists. */
+static void
+test_list_before_check (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *gate = g_build_filename (fixture->dir, "gate", NULL);
+  g_autoptr(GPtrArray) early = NULL;
+  int reads = -1, measures = -1;
+  gboolean pinned = FALSE;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 30, FALSE);
+  g_usleep (2100 * 1000);
+  reopen (fixture, &reads, &measures);
+  edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
+
+  reopen_held (fixture, gate);
+  early = list (fixture);
+  g_assert_cmpuint (early->len, ==, 2);
+  g_assert_false (entry_pinned (find (early, "111111111111")));
+  g_assert_true (find (early, "111111111111")->stale);
+  g_assert_cmpint (_cloche_session_store_get_index (fixture->store)->reads, ==, 0);
+
+  g_free (write_file (fixture->dir, "gate", ""));
+  for (guint i = 0; i < 1000 && !pinned; i++)
+    if (!(pinned = listed_pinned (fixture, "111111111111")))
+      g_usleep (10 * 1000);
+  g_assert_true (pinned);
+}
+
+/* A cleanup asked right after a start, before the kept index is checked:
+ * it waits for the check, and spares what the cache calls stale but was
+ * pinned, or used, by hand while no store ran. */
+static void
+test_cleanup_waits_for_check (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *gate = g_build_filename (fixture->dir, "gate", NULL);
+  g_autofree char *pinned = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autofree char *used = g_build_filename (fixture->root, "222222222222", NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) early = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  int reads = -1, measures = -1;
+  guint64 freed = 0;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 30, FALSE);
+  write_record (fixture, "444444444444", "closed", 30, FALSE);
+  g_usleep (2100 * 1000);
+  reopen (fixture, &reads, &measures);
+  edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
+  write_record (fixture, "222222222222", "closed", 0, FALSE);
+
+  reopen_held (fixture, gate);
+  early = list (fixture);
+  for (guint i = 0; i < early->len; i++)
+    g_assert_true (((ClocheSessionEntry *) g_ptr_array_index (early, i))->stale);
+  cloche_session_store_cleanup_async (fixture->store, open_ids, 7, FALSE, NULL, NULL, NULL,
+                                      cloche_test_store_result, &result);
+  g_free (write_file (fixture->dir, "gate", ""));
+  removed = cloche_session_store_cleanup_finish (fixture->store, wait_result (&result), &freed,
+                                                 &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (removed->len, ==, 1);
+  g_assert_nonnull (find (removed, "444444444444"));
+  g_assert_true (g_file_test (pinned, G_FILE_TEST_IS_DIR));
+  g_assert_true (g_file_test (used, G_FILE_TEST_IS_DIR));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -714,6 +831,8 @@ main (int   argc,
   ADD ("/session-store/hard-link-counts-nothing", test_hard_link_counts_nothing);
   ADD ("/session-store/index-cache", test_index_cache);
   ADD ("/session-store/cleanup-many-names", test_cleanup_many_names);
+  ADD ("/session-store/list-before-check", test_list_before_check);
+  ADD ("/session-store/cleanup-waits-for-check", test_cleanup_waits_for_check);
 #undef ADD
 
   return g_test_run ();

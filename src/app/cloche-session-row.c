@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One session in the Sessions page: title, id, idle time, folders and
- * their modes, size on disk, stale or pinned. Built from the a{sv} the
- * daemon's ListSessions gives.
+ * their modes, size on disk, stale or pinned. Built from the struct the
+ * daemon lists (CLOCHE_SESSION_INFO_TYPE).
  */
 #include "config.h"
 
@@ -80,13 +80,17 @@ make_subtitle (const ClocheSessionInfo *info)
   return g_markup_printf_escaped ("%s · %s%s", info->id, idle, folders);
 }
 
-static void
-set_session (ClocheSessionRow        *self,
-             const ClocheSessionInfo *info)
+/* Rows are bound to session after session as a list scrolls: each call
+ * sets everything. */
+void
+cloche_session_row_set_info (ClocheSessionRow        *self,
+                             const ClocheSessionInfo *info)
 {
   g_autofree char *subtitle = make_subtitle (info);
   g_autofree char *size_text = g_format_size (info->size);
   const char *title = info->title;
+
+  g_return_if_fail (CLOCHE_IS_SESSION_ROW (self));
 
   g_free (self->id);
   self->id = g_strdup (info->id);
@@ -155,11 +159,13 @@ cloche_session_row_init (ClocheSessionRow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
+/* @info: (nullable): what to show; a row for a list view is bound later */
 GtkWidget *
 cloche_session_row_new (const ClocheSessionInfo *info)
 {
   ClocheSessionRow *self = g_object_new (CLOCHE_TYPE_SESSION_ROW, NULL);
 
-  set_session (self, info);
+  if (info != NULL)
+    cloche_session_row_set_info (self, info);
   return GTK_WIDGET (self);
 }

@@ -11,6 +11,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ClocheSessionRow, cloche_session_row, CLOCHE, SESSION_ROW, AdwActionRow)
 
 GtkWidget  *cloche_session_row_new     (const ClocheSessionInfo *info);
+void        cloche_session_row_set_info (ClocheSessionRow        *self,
+                                         const ClocheSessionInfo *info);
 const char *cloche_session_row_get_id  (ClocheSessionRow *self);
 
 G_END_DECLS

@@ -2,7 +2,10 @@
 /*
  * The Sessions page: every session on disk, open ones first, stale ones
  * marked, what they take on disk, pinning, cleanup with the exact space it
- * frees, and agent mode opened with a host folder.
+ * frees, and agent mode opened with a host folder. Sessions come packed
+ * from io.github.cloche.Sessions into list models: a list view makes rows
+ * only for the closed sessions on screen, so 10,000 of them cost 10,000
+ * small items, not 10,000 rows (docs/performance.md, "Sessions page").
  */
 #include "config.h"
 
@@ -10,6 +13,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-page-util.h"
+#include "cloche-session-item.h"
 #include "cloche-session-row.h"
 #include "cloche-sessions-page.h"
 
@@ -19,6 +23,8 @@ struct _ClocheSessionsPage
 
   ClocheClient   *client;
   GCancellable   *cancellable;
+  GListStore     *open_store;     /* ClocheSessionItem */
+  GListStore     *closed_store;   /* ClocheSessionItem, most recently used first */
   guint           stale_count;
   guint64         stale_bytes;
   gboolean        cleaning;
@@ -28,7 +34,8 @@ struct _ClocheSessionsPage
   GtkProgressBar *progress_bar;
   GtkLabel       *message_label;
   GtkListBox     *open_list;
-  GtkListBox     *closed_list;
+  GtkStack       *closed_stack;
+  GtkListView    *closed_view;
 };
 
 enum {
@@ -74,74 +81,121 @@ update_actions (ClocheSessionsPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.open-folder", proxy (self) != NULL);
 }
 
-/* Listing */
+/* io.github.cloche.Sessions sends the sessions packed (one block of bytes
+ * for 10,000 of them); a daemon older than it has only the same methods of
+ * io.github.cloche.Daemon. */
+static gboolean
+is_unknown (const GError *error)
+{
+  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)
+         || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD);
+}
 
 static void
-clear_list (GtkListBox *list)
+call_sessions (ClocheSessionsPage  *self,
+               const char          *method,
+               GCancellable        *cancellable,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
 {
-  GtkWidget *child;
+  GDBusProxy *daemon = G_DBUS_PROXY (proxy (self));
+  GVariant *options = g_variant_new ("a{sv}", NULL);
 
-  /* The placeholder is a child too: only session rows go. */
-  for (child = gtk_widget_get_first_child (GTK_WIDGET (list)); child != NULL;)
-    {
-      GtkWidget *next = gtk_widget_get_next_sibling (child);
-
-      if (CLOCHE_IS_SESSION_ROW (child))
-        gtk_list_box_remove (list, child);
-      child = next;
-    }
+  g_dbus_connection_call (g_dbus_proxy_get_connection (daemon), g_dbus_proxy_get_name (daemon),
+                          g_dbus_proxy_get_object_path (daemon),
+                          cloche_dbus_sessions_interface_info ()->name, method,
+                          g_variant_new_tuple (&options, 1), NULL, G_DBUS_CALL_FLAGS_NONE,
+                          g_dbus_proxy_get_default_timeout (daemon), cancellable, callback,
+                          user_data);
 }
+
+/* Listing */
 
 static void on_pin_toggled (ClocheSessionsPage *self,
                             gboolean            pinned,
                             ClocheSessionRow   *row);
 
-static void
-add_row (ClocheSessionsPage      *self,
-         const ClocheSessionInfo *info)
+static GtkWidget *
+new_row (ClocheSessionsPage *self)
 {
-  GtkWidget *row = cloche_session_row_new (info);
+  GtkWidget *row = cloche_session_row_new (NULL);
 
   g_signal_connect_object (row, "pin-toggled", G_CALLBACK (on_pin_toggled), self,
                            G_CONNECT_SWAPPED);
-  gtk_list_box_append (g_str_equal (info->state, "open") ? self->open_list : self->closed_list,
-                       row);
+  return row;
 }
 
 static void
-show_sessions (ClocheSessionsPage *self,
-               GVariant           *sessions)
+show_item (ClocheSessionRow  *row,
+           ClocheSessionItem *item)
 {
-  g_autofree char *total_text = NULL;
-  g_autofree char *stale_text = NULL;
+  g_auto(ClocheSessionInfo) info = { 0 };
+
+  cloche_session_info_init (&info, cloche_session_item_get_info (item));
+  cloche_session_row_set_info (row, &info);
+}
+
+/* The open ones: a few, in a list box. */
+static GtkWidget *
+create_open_row (gpointer item,
+                 gpointer user_data)
+{
+  GtkWidget *row = new_row (user_data);
+
+  show_item (CLOCHE_SESSION_ROW (row), item);
+  return row;
+}
+
+/* The closed ones, by the thousand: rows for what is on screen, bound to
+ * session after session as the list scrolls. */
+static void
+setup_row (GtkSignalListItemFactory *factory,
+           GtkListItem              *list_item,
+           ClocheSessionsPage       *self)
+{
+  gtk_list_item_set_activatable (list_item, FALSE);
+  gtk_list_item_set_child (list_item, new_row (self));
+}
+
+static void
+bind_row (GtkSignalListItemFactory *factory,
+          GtkListItem              *list_item,
+          ClocheSessionsPage       *self)
+{
+  show_item (CLOCHE_SESSION_ROW (gtk_list_item_get_child (list_item)),
+             gtk_list_item_get_item (list_item));
+}
+
+static int
+by_last_use (gconstpointer a,
+             gconstpointer b)
+{
+  gint64 x = cloche_session_item_get_last_active (*(ClocheSessionItem **) a);
+  gint64 y = cloche_session_item_get_last_active (*(ClocheSessionItem **) b);
+
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* One items-changed for the whole list. */
+static void
+replace_items (GListStore *store,
+               GPtrArray  *items)
+{
+  g_list_store_splice (store, 0, g_list_model_get_n_items (G_LIST_MODEL (store)),
+                       items->pdata, items->len);
+}
+
+static void
+show_summary (ClocheSessionsPage *self,
+              guint               count,
+              guint64             total)
+{
+  g_autofree char *total_text = g_format_size (total);
+  g_autofree char *stale_text = g_format_size (self->stale_bytes);
   g_autofree char *summary = NULL;
   g_autofree char *count_text = NULL;
   g_autofree char *stale_part = NULL;
-  guint64 total = 0;
-  guint count;
-  GVariantIter iter;
-  GVariant *session;
 
-  clear_list (self->open_list);
-  clear_list (self->closed_list);
-  self->stale_count = 0;
-  self->stale_bytes = 0;
-  g_variant_iter_init (&iter, sessions);
-  while ((session = g_variant_iter_next_value (&iter)) != NULL)
-    {
-      g_auto(ClocheSessionInfo) info = { 0 };
-
-      cloche_session_info_init (&info, session);
-      total += info.size;
-      self->stale_count += info.stale;
-      self->stale_bytes += info.stale ? info.size : 0;
-      add_row (self, &info);
-      g_variant_unref (session);
-    }
-
-  total_text = g_format_size (total);
-  stale_text = g_format_size (self->stale_bytes);
-  count = g_variant_n_children (sessions);
   count_text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u session", "%u sessions", count),
                                 count);
   /* Translators: "3 stale (800 MB)" */
@@ -151,13 +205,44 @@ show_sessions (ClocheSessionsPage *self,
   /* Translators: "12 sessions, 1.2 GB on disk; 3 stale (800 MB)" */
   summary = g_strdup_printf (_("%s, %s on disk; %s"), count_text, total_text, stale_part);
   gtk_label_set_label (self->summary_label, summary);
+}
+
+/* @sessions: CLOCHE_SESSION_INFOS_TYPE */
+static void
+show_sessions (ClocheSessionsPage *self,
+               GVariant           *sessions)
+{
+  guint count = g_variant_n_children (sessions);
+  g_autoptr(GPtrArray) open = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) closed = g_ptr_array_new_full (count, g_object_unref);
+  guint64 total = 0;
+
+  self->stale_count = 0;
+  self->stale_bytes = 0;
+  for (guint i = 0; i < count; i++)
+    {
+      g_autoptr(GVariant) session = g_variant_get_child_value (sessions, i);
+      g_auto(ClocheSessionInfo) info = { 0 };
+
+      cloche_session_info_init (&info, session);
+      total += info.size;
+      self->stale_count += info.stale;
+      self->stale_bytes += info.stale ? info.size : 0;
+      g_ptr_array_add (g_str_equal (info.state, "open") ? open : closed,
+                       cloche_session_item_new (session));
+    }
+  g_ptr_array_sort (closed, by_last_use);
+  replace_items (self->open_store, open);
+  replace_items (self->closed_store, closed);
+  gtk_stack_set_visible_child_name (self->closed_stack, closed->len > 0 ? "list" : "empty");
+  show_summary (self, count, total);
   update_actions (self);
 }
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+on_listed_by_daemon (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   ClocheSessionsPage *self = user_data;
   g_autoptr(GVariant) sessions = NULL;
@@ -173,6 +258,35 @@ on_listed (GObject      *object,
   show_sessions (self, sessions);
 }
 
+/* Callers cancel self->cancellable before @self goes: then nothing here
+ * touches it. */
+static void
+on_listed (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ClocheSessionsPage *self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GVariant) sessions = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
+  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (reply == NULL && is_unknown (error) && proxy (self) != NULL)
+    cloche_dbus_daemon_call_list_sessions (proxy (self), self->cancellable, on_listed_by_daemon,
+                                           self);
+  else if (reply == NULL)
+    show_error (self, error);
+  else
+    {
+      packed = g_variant_get_child_value (reply, 0);
+      sessions = cloche_session_infos_unpack (packed);
+      show_sessions (self, sessions);
+    }
+}
+
 void
 cloche_sessions_page_refresh (ClocheSessionsPage *self)
 {
@@ -182,7 +296,7 @@ cloche_sessions_page_refresh (ClocheSessionsPage *self)
     return;
   g_cancellable_cancel (self->cancellable);
   g_set_object (&self->cancellable, g_cancellable_new ());
-  cloche_dbus_daemon_call_list_sessions (proxy (self), self->cancellable, on_listed, self);
+  call_sessions (self, "List", self->cancellable, on_listed, self);
 }
 
 /* Pinning */
@@ -224,47 +338,82 @@ on_cleanup_progress (ClocheSessionsPage *self,
   cloche_progress_bar_set (self->progress_bar, done, total, text);
 }
 
+/* @removed: (nullable): CLOCHE_SESSION_INFOS_TYPE, or packed ("ay") */
 static void
-on_cleaned_up (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cleaned_up (ClocheSessionsPage *self,
+            guint               removed,
+            guint64             freed,
+            GError             *error)
 {
-  g_autoptr(ClocheSessionsPage) self = user_data;
-  g_autoptr(GVariant) removed = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *freed_text = NULL;
   g_autofree char *text = NULL;
-  guint64 freed = 0;
 
   self->cleaning = FALSE;
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
-  if (!cloche_dbus_daemon_call_cleanup_finish (CLOCHE_DBUS_DAEMON (object), &removed, &freed,
-                                               result, &error))
+  if (error != NULL)
     show_error (self, error);
   else
     {
       freed_text = g_format_size (freed);
-      text = g_strdup_printf (_("Removed %u stale sessions and freed %s."),
-                              (guint) g_variant_n_children (removed), freed_text);
+      text = g_strdup_printf (_("Removed %u stale sessions and freed %s."), removed, freed_text);
       show_message (self, text, FALSE);
     }
   cloche_sessions_page_refresh (self);
 }
 
 static void
+on_cleaned_up_by_daemon (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autoptr(GVariant) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+
+  cloche_dbus_daemon_call_cleanup_finish (CLOCHE_DBUS_DAEMON (object), &removed, &freed,
+                                          result, &error);
+  cleaned_up (self, removed != NULL ? g_variant_n_children (removed) : 0, freed, error);
+}
+
+static void
+on_cleaned_up (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GVariant) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
+  if (reply == NULL && is_unknown (error) && proxy (self) != NULL)
+    {
+      cloche_dbus_daemon_call_cleanup (proxy (self), g_variant_new ("a{sv}", NULL), NULL,
+                                       on_cleaned_up_by_daemon, g_steal_pointer (&self));
+      return;
+    }
+  if (reply != NULL)
+    {
+      packed = g_variant_get_child_value (reply, 0);
+      removed = cloche_session_infos_unpack (packed);
+      g_variant_get_child (reply, 1, "t", &freed);
+    }
+  cleaned_up (self, removed != NULL ? g_variant_n_children (removed) : 0, freed, error);
+}
+
+static void
 start_cleanup (ClocheSessionsPage *self)
 {
-  GVariantDict options;
-
   self->cleaning = TRUE;
   update_actions (self);
   show_message (self, NULL, FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Cleaning up…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
-  g_variant_dict_init (&options, NULL);
-  cloche_dbus_daemon_call_cleanup (proxy (self), g_variant_dict_end (&options), NULL,
-                                   on_cleaned_up, g_object_ref (self));
+  call_sessions (self, "Cleanup", NULL, on_cleaned_up, g_object_ref (self));
 }
 
 static void
@@ -412,6 +561,8 @@ cloche_sessions_page_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->client);
+  g_clear_object (&self->open_store);
+  g_clear_object (&self->closed_store);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_SESSIONS_PAGE);
 
   G_OBJECT_CLASS (cloche_sessions_page_parent_class)->dispose (object);
@@ -475,7 +626,10 @@ cloche_sessions_page_class_init (ClocheSessionsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, message_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, open_list);
-  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, closed_list);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, closed_stack);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, closed_view);
+  gtk_widget_class_bind_template_callback (widget_class, setup_row);
+  gtk_widget_class_bind_template_callback (widget_class, bind_row);
 
   gtk_widget_class_install_action (widget_class, "sessions.cleanup", NULL, cleanup_action);
   gtk_widget_class_install_action (widget_class, "sessions.open-folder", NULL, open_folder_action);
@@ -484,7 +638,15 @@ cloche_sessions_page_class_init (ClocheSessionsPageClass *klass)
 static void
 cloche_sessions_page_init (ClocheSessionsPage *self)
 {
+  g_autoptr(GtkNoSelection) closed = NULL;
+
   g_type_ensure (CLOCHE_TYPE_SESSION_ROW);
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->open_store = g_list_store_new (CLOCHE_TYPE_SESSION_ITEM);
+  self->closed_store = g_list_store_new (CLOCHE_TYPE_SESSION_ITEM);
+  gtk_list_box_bind_model (self->open_list, G_LIST_MODEL (self->open_store), create_open_row,
+                           self, NULL);
+  closed = gtk_no_selection_new (G_LIST_MODEL (g_object_ref (self->closed_store)));
+  gtk_list_view_set_model (self->closed_view, GTK_SELECTION_MODEL (closed));
   update_actions (self);
 }

@@ -171,8 +171,6 @@ clochectl_call_sessions (ClocheDbusDaemon  *daemon,
   GDBusProxy *proxy = G_DBUS_PROXY (daemon);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) packed = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  GVariant *sessions;
 
   reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
                                        g_dbus_proxy_get_name (proxy),
@@ -186,18 +184,7 @@ clochectl_call_sessions (ClocheDbusDaemon  *daemon,
   packed = g_variant_get_child_value (reply, 0);
   if (freed != NULL && g_variant_n_children (reply) > 1)
     g_variant_get_child (reply, 1, "t", freed);
-  bytes = g_variant_get_data_as_bytes (packed);
-  /* Untrusted: GVariant checks each value as it is read. */
-  sessions = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE),
-                                                           bytes, FALSE));
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    {
-      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (sessions));
-
-      g_variant_unref (sessions);
-      sessions = swapped;
-    }
-  return sessions;
+  return cloche_session_infos_unpack (packed);
 }
 
 static GVariant *

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The index kept across restarts: <sessions folder>.index holds each
- * session's record as last listed, its size and the stamps of its
- * session.json, folder and work folder. A daemon that starts fills the
+ * session's record as last listed (the struct a list sends, staleness
+ * included, so that lists asked before the first check can be answered
+ * from the file; see cloche-session-store.c), its size and the stamps of
+ * its session.json, folder and work folder. A daemon that starts fills the
  * index from it, then checks every stamp against the disk as any full
  * sync does: what moved is read or measured again, the rest is not (for
  * 10,000 sessions, 30,000 stats instead of 10,000 records parsed and
@@ -22,6 +24,7 @@
 #include "cloche-session-index.h"
 #include "cloche-session-info.h"
 #include "cloche-session-pack.h"
+#include "cloche-session-store-private.h"
 
 #define CACHE_MAGIC        "cloche-session-index 1"
 #define CACHE_STAMP_TYPE   "(txxx)"
@@ -56,10 +59,22 @@ stamp_from_variant (GVariant    *variant,
                  &stamp->ctime_ns);
 }
 
+/* The struct as last listed (staleness included) while it still is this
+ * record's and size, so that a start can list it as it is; a record listed
+ * settled (it says open) is kept as it says. */
+static GVariant *
+entry_info (ClocheIndexEntry *entry)
+{
+  if (entry->info != NULL && entry->info_session == entry->session
+      && entry->info_size == entry->size && !entry->info_settled)
+    return g_variant_ref (entry->info);
+  return cloche_session_info_build (entry->session, FALSE, entry->size);
+}
+
 static GVariant *
 entry_to_variant (ClocheIndexEntry *entry)
 {
-  g_autoptr(GVariant) info = cloche_session_info_build (entry->session, FALSE, entry->size);
+  g_autoptr(GVariant) info = entry_info (entry);
   GVariant *fields[] = {
     info,
     stamp_to_variant (&entry->record),
@@ -187,32 +202,46 @@ add_cached (ClocheSessionIndex *index,
 }
 
 /**
- * cloche_session_index_load_cache:
+ * cloche_session_index_read_cache:
  *
- * Fills an empty @index from its cache file, if there is a sound one. The
- * next sync must be a full one: only then is what it holds checked.
- *
- * Returns: how many sessions it holds
+ * Returns: (transfer full) (nullable): the sessions in @index's cache file
+ *   (CACHE_ENTRIES_TYPE, in this host's byte order) if it is sound and this
+ *   folder's; else %NULL
  */
-guint
-cloche_session_index_load_cache (ClocheSessionIndex *index)
+GVariant *
+cloche_session_index_read_cache (ClocheSessionIndex *index)
 {
   g_autofree char *path = cloche_session_index_cache_path (index->root);
-  g_autoptr(GVariant) entries = read_payload (index, path);
-  GVariantIter iter;
-  GVariant *cached;
+  GVariant *entries = read_payload (index, path);
 
-  g_return_val_if_fail (g_hash_table_size (index->entries) == 0, 0);
-
-  if (entries == NULL)
-    return 0;
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+  if (entries != NULL && G_BYTE_ORDER == G_BIG_ENDIAN)
     {
       GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (entries));
 
       g_variant_unref (entries);
       entries = swapped;
     }
+  return entries;
+}
+
+/**
+ * cloche_session_index_fill:
+ * @entries: what cloche_session_index_read_cache() gave
+ *
+ * Fills an empty @index from its cache file's sessions. The next sync must
+ * be a full one: only then is what it holds checked.
+ *
+ * Returns: how many sessions it holds
+ */
+guint
+cloche_session_index_fill (ClocheSessionIndex *index,
+                           GVariant           *entries)
+{
+  GVariantIter iter;
+  GVariant *cached;
+
+  g_return_val_if_fail (g_hash_table_size (index->entries) == 0, 0);
+
   g_variant_iter_init (&iter, entries);
   while ((cached = g_variant_iter_next_value (&iter)) != NULL)
     {
@@ -220,4 +249,59 @@ cloche_session_index_load_cache (ClocheSessionIndex *index)
       g_variant_unref (cached);
     }
   return g_hash_table_size (index->entries);
+}
+
+/**
+ * cloche_session_index_cache_listed:
+ * @cached: one of cloche_session_index_read_cache()'s sessions
+ * @open_ids: (nullable): the sessions open now
+ *
+ * @cached as a list shows it, straight from the cache file: its struct
+ * as kept when it still holds (a slice of the file, no copy), else built
+ * again, settled and with its staleness as of @now.
+ *
+ * Returns: (transfer full) (nullable): the entry, without a session
+ *   object; %NULL for a struct that holds no valid session
+ */
+ClocheSessionEntry *
+cloche_session_index_cache_listed (GVariant           *cached,
+                                   const char * const *open_ids,
+                                   gint64              now,
+                                   guint               stale_after_days)
+{
+  g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
+  g_autoptr(ClocheSession) session = NULL;
+  g_auto(ClocheSessionInfo) fields = { 0 };
+  ClocheSessionEntry *entry;
+  gboolean open;
+
+  cloche_session_info_init (&fields, info);
+  if (!is_folder_name (fields.id)
+      || !(g_str_equal (fields.state, "open") || g_str_equal (fields.state, "closed")
+           || g_str_equal (fields.state, "damaged")))
+    return NULL;
+  open = g_str_equal (fields.state, "open");
+  entry = g_new0 (ClocheSessionEntry, 1);
+  entry->size = fields.size;
+  entry->stale = !open && cloche_session_stale_rule (fields.pinned, fields.last_active, now,
+                                                     stale_after_days);
+  if ((!open || (open_ids != NULL && g_strv_contains (open_ids, fields.id)))
+      && entry->stale == fields.stale)
+    {
+      entry->info = g_steal_pointer (&info);
+      return entry;
+    }
+  /* Rare: a record left "open" by a daemon that died, or a session that
+   * grew stale since it was listed. */
+  session = cloche_session_new_from_info (info);
+  if (session == NULL)
+    {
+      g_free (entry);
+      return NULL;
+    }
+  if (open && (open_ids == NULL || !g_strv_contains (open_ids, fields.id)))
+    cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
+  entry->stale = cloche_session_is_stale (session, now, stale_after_days);
+  entry->info = cloche_session_info_build (session, entry->stale, entry->size);
+  return entry;
 }

@@ -77,7 +77,9 @@ void                cloche_stamp_take           (ClocheStamp         *stamp,
                                                  const struct stat   *st);
 
 char               *cloche_session_index_cache_path (const char       *root);
-guint               cloche_session_index_load_cache (ClocheSessionIndex *index);
+GVariant           *cloche_session_index_read_cache (ClocheSessionIndex *index);
+guint               cloche_session_index_fill       (ClocheSessionIndex *index,
+                                                     GVariant           *entries);
 gboolean            cloche_session_index_save_cache (ClocheSessionIndex *index,
                                                      GError            **error);
 

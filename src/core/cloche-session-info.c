@@ -21,3 +21,29 @@ cloche_session_info_clear (ClocheSessionInfo *info)
 {
   g_clear_pointer (&info->mounts, g_variant_unref);
 }
+
+/**
+ * cloche_session_infos_unpack:
+ * @packed: "ay", as io.github.cloche.Sessions sends its sessions
+ *
+ * Returns: (transfer full): CLOCHE_SESSION_INFOS_TYPE over the same bytes
+ *   (no copy), in this host's byte order. Untrusted: GVariant checks each
+ *   value as it is read, and anything malformed reads as empty values.
+ */
+GVariant *
+cloche_session_infos_unpack (GVariant *packed)
+{
+  g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (packed);
+  GVariant *sessions;
+
+  sessions = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE),
+                                                           bytes, FALSE));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (sessions));
+
+      g_variant_unref (sessions);
+      sessions = swapped;
+    }
+  return sessions;
+}

@@ -30,6 +30,7 @@ typedef struct
 void cloche_session_info_init  (ClocheSessionInfo *info,
                                 GVariant          *session);
 void cloche_session_info_clear (ClocheSessionInfo *info);
+GVariant *cloche_session_infos_unpack (GVariant *packed);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClocheSessionInfo, cloche_session_info_clear)
 
 G_END_DECLS

@@ -15,6 +15,7 @@ typedef struct
   ClocheCleanupProgress  progress;
   gpointer               progress_data;
   guint64                freed;
+  GVariant              *kept;      /* a list answered from the kept index's file */
 } ClocheStoreJob;
 
 void                _cloche_session_store_dispatch  (GMainContext       *context,
@@ -28,5 +29,10 @@ GPtrArray          *_cloche_session_store_snapshot  (ClocheSessionStore *self,
                                                      gboolean            stale_only);
 void                _cloche_session_store_cleanup   (ClocheSessionStore *self,
                                                      GTask              *task);
+
+ClocheSessionEntry *cloche_session_index_cache_listed (GVariant           *cached,
+                                                       const char * const *open_ids,
+                                                       gint64              now,
+                                                       guint               stale_after_days);
 
 G_END_DECLS

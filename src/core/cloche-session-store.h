@@ -10,7 +10,8 @@ G_BEGIN_DECLS
 /* A session as listed: the record and what its folder takes on disk. */
 typedef struct
 {
-  ClocheSession *session;
+  ClocheSession *session;   /* %NULL in a list answered from the index's file
+                             * before it was checked: then info says it all */
   guint64        size;
   gboolean       stale;
   GVariant      *info;      /* (nullable): all of it as CLOCHE_SESSION_INFO_TYPE */

@@ -456,9 +456,20 @@ cloche_session_is_stale (ClocheSession *self,
 {
   g_return_val_if_fail (CLOCHE_IS_SESSION (self), FALSE);
 
-  if (self->pinned || self->state == CLOCHE_SESSION_STATE_OPEN)
+  if (self->state == CLOCHE_SESSION_STATE_OPEN)
     return FALSE;
-  return now - self->last_active > (gint64) stale_after_days * 24 * 3600 * G_USEC_PER_SEC;
+  return cloche_session_stale_rule (self->pinned, self->last_active, now, stale_after_days);
+}
+
+/* Stale, for a session that is not open: also for what the index's cache
+ * file holds, read without making a session of it. */
+gboolean
+cloche_session_stale_rule (gboolean pinned,
+                           gint64   last_active,
+                           gint64   now,
+                           guint    stale_after_days)
+{
+  return !pinned && now - last_active > (gint64) stale_after_days * 24 * 3600 * G_USEC_PER_SEC;
 }
 
 static void

@@ -61,6 +61,10 @@ char               *cloche_session_dup_guest_dir    (ClocheSession       *self);
 gboolean            cloche_session_is_stale         (ClocheSession       *self,
                                                      gint64               now,
                                                      guint                stale_after_days);
+gboolean            cloche_session_stale_rule       (gboolean             pinned,
+                                                     gint64               last_active,
+                                                     gint64               now,
+                                                     guint                stale_after_days);
 const char         *cloche_session_state_to_string  (ClocheSessionState   state);
 
 G_END_DECLS

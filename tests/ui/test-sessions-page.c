@@ -2,7 +2,8 @@
 /*
  * The Sessions page against a real daemon on a private bus (no VM: listing,
  * pinning and cleaning up never boot one), over session folders made on
- * disk: it lists them, pins one, and cleans up through its dialog.
+ * disk: it lists them, pins one, and cleans up through its dialog; with a
+ * few hundred, the list view still shows them all, the total and pinning.
  */
 #include "config.h"
 
@@ -22,24 +23,34 @@ sessions_dir (void)
 }
 
 static void
-make_session (const char *id,
-              const char *title,
-              gboolean    pinned)
+make_session_at (const char *id,
+                 const char *title,
+                 gboolean    pinned,
+                 const char *when,
+                 gsize       bytes)
 {
   g_autofree char *root = sessions_dir ();
   g_autofree char *work = g_build_filename (root, id, "work", NULL);
   g_autofree char *json_path = g_build_filename (root, id, "session.json", NULL);
   g_autofree char *blob_path = g_build_filename (work, "data.bin", NULL);
-  g_autofree char *blob = g_strnfill (100000, 'x');
+  g_autofree char *blob = g_strnfill (bytes, 'x');
   g_autofree char *json = g_strdup_printf (
     "{\"version\": 1, \"id\": \"%s\", \"title\": \"%s\", \"client\": \"test\", "
-    "\"created\": \"2026-01-01T00:00:00Z\", \"last_active\": \"2026-01-01T00:00:00Z\", "
-    "\"state\": \"closed\", \"pinned\": %s, \"mounts\": []}", id, title,
+    "\"created\": \"%s\", \"last_active\": \"%s\", "
+    "\"state\": \"closed\", \"pinned\": %s, \"mounts\": []}", id, title, when, when,
     pinned ? "true" : "false");
 
   g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
   g_assert_true (g_file_set_contents (json_path, json, -1, NULL));
   g_assert_true (g_file_set_contents (blob_path, blob, -1, NULL));
+}
+
+static void
+make_session (const char *id,
+              const char *title,
+              gboolean    pinned)
+{
+  make_session_at (id, title, pinned, "2026-01-01T00:00:00Z", 100000);
 }
 
 static guint
@@ -170,6 +181,75 @@ test_list_pin_cleanup (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+summary_has (GtkLabel   *summary,
+             const char *text)
+{
+  return strstr (gtk_label_get_label (summary), text) != NULL;
+}
+
+static void
+toggle_pin (GtkWidget  *page,
+            const char *id)
+{
+  ClocheSessionRow *row = find_row (page, id);
+
+  g_assert_nonnull (row);
+  gtk_widget_activate (find_by_type (GTK_WIDGET (row), GTK_TYPE_TOGGLE_BUTTON));
+}
+
+/* A few hundred closed sessions (after the first test's two pinned ones):
+ * every one is in the list's model and the total, the list view makes
+ * rows only for those on screen, and pinning and unpinning the one on top
+ * (the most recently used) still reach its record. */
+static void
+test_many (void)
+{
+  g_autoptr(ClocheClient) client = NULL;
+  GtkWidget *window, *page;
+  GtkListView *view;
+  GtkLabel *summary;
+  guint rows;
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%012x", 0x100000 + i);
+      g_autofree char *title = g_strdup_printf ("task %u", i);
+
+      make_session_at (id, title, FALSE, i == 299 ? "2026-06-01T00:00:00Z" : "2026-01-01T00:00:00Z",
+                       100);
+    }
+
+  cloche_client_new_async (NULL, on_client, &client);
+  CLOCHE_TEST_WAIT_FOR (client != NULL, 10);
+  window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 600);
+  page = g_object_new (CLOCHE_TYPE_SESSIONS_PAGE, "client", client, NULL);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+
+  summary = GTK_LABEL (find_by_type (page, GTK_TYPE_LABEL));
+  CLOCHE_TEST_WAIT_FOR (summary_has (summary, "302 sessions"), 10);
+  g_assert_true (summary_has (summary, "300 stale"));
+  view = GTK_LIST_VIEW (find_by_type (page, GTK_TYPE_LIST_VIEW));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (gtk_list_view_get_model (view))), ==,
+                    302);
+  CLOCHE_TEST_WAIT_FOR (find_row (page, "00000010012b") != NULL, 10);
+  rows = count_rows (page);
+  g_assert_cmpuint (rows, >, 0);
+  g_assert_cmpuint (rows, <, 302);
+
+  toggle_pin (page, "00000010012b");
+  CLOCHE_TEST_WAIT_FOR (file_says_pinned ("00000010012b"), 10);
+  CLOCHE_TEST_WAIT_FOR (summary_has (summary, "299 stale"), 10);
+  /* Unpinned again from its row, bound anew by the list that followed. */
+  toggle_pin (page, "00000010012b");
+  CLOCHE_TEST_WAIT_FOR (!file_says_pinned ("00000010012b"), 10);
+  CLOCHE_TEST_WAIT_FOR (summary_has (summary, "300 stale"), 10);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -180,6 +260,7 @@ main (int   argc,
     "--bundle", "/nonexistent", NULL });
 
   g_test_add_func ("/sessions-page/list-pin-cleanup", test_list_pin_cleanup);
+  g_test_add_func ("/sessions-page/many", test_many);
 
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
