@@ -246,6 +246,7 @@ test_many (void)
   toggle_pin (page, "00000010012b");
   CLOCHE_TEST_WAIT_FOR (!file_says_pinned ("00000010012b"), 10);
   CLOCHE_TEST_WAIT_FOR (summary_has (summary, "300 stale"), 10);
+  cloche_test_save_screenshot (window, "sessions-many");
 
   gtk_window_destroy (GTK_WINDOW (window));
 }
