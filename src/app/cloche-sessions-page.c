@@ -170,10 +170,19 @@ static int
 by_last_use (gconstpointer a,
              gconstpointer b)
 {
-  gint64 x = cloche_session_item_get_last_active (*(ClocheSessionItem **) a);
-  gint64 y = cloche_session_item_get_last_active (*(ClocheSessionItem **) b);
+  ClocheSessionItem *item_a = *(ClocheSessionItem **) a;
+  ClocheSessionItem *item_b = *(ClocheSessionItem **) b;
+  gint64 x = cloche_session_item_get_last_active (item_a);
+  gint64 y = cloche_session_item_get_last_active (item_b);
+  const char *id_a, *id_b;
 
-  return x < y ? 1 : x > y ? -1 : 0;
+  if (x != y)
+    return x < y ? 1 : -1;
+  /* Ties by id: the sort is not stable, and rows must not trade places
+   * at every refresh. */
+  g_variant_get_child (cloche_session_item_get_info (item_a), 0, "&s", &id_a);
+  g_variant_get_child (cloche_session_item_get_info (item_b), 0, "&s", &id_b);
+  return strcmp (id_a, id_b);
 }
 
 /* One items-changed for the whole list. */

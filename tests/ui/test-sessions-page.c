@@ -10,6 +10,7 @@
 #include <adwaita.h>
 
 #include "cloche-client.h"
+#include "cloche-session-item.h"
 #include "cloche-session-row.h"
 #include "cloche-sessions-page.h"
 #include "cloche-test-ui.h"
@@ -198,6 +199,30 @@ toggle_pin (GtkWidget  *page,
   gtk_widget_activate (find_by_type (GTK_WIDGET (row), GTK_TYPE_TOGGLE_BUTTON));
 }
 
+/* Sessions used at the same time keep one order, by id, from one refresh
+ * to the next: the 299 made with one time here. */
+static void
+assert_ties_by_id (GListModel *model)
+{
+  guint ties = 0;
+
+  for (guint i = 1; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(ClocheSessionItem) before = g_list_model_get_item (model, i - 1);
+      g_autoptr(ClocheSessionItem) item = g_list_model_get_item (model, i);
+      const char *id_before, *id;
+
+      if (cloche_session_item_get_last_active (before)
+          != cloche_session_item_get_last_active (item))
+        continue;
+      g_variant_get_child (cloche_session_item_get_info (before), 0, "&s", &id_before);
+      g_variant_get_child (cloche_session_item_get_info (item), 0, "&s", &id);
+      g_assert_cmpstr (id_before, <, id);
+      ties++;
+    }
+  g_assert_cmpuint (ties, >=, 298);
+}
+
 /* A few hundred closed sessions (after the first test's two pinned ones):
  * every one is in the list's model and the total, the list view makes
  * rows only for those on screen, and pinning and unpinning the one on top
@@ -234,6 +259,7 @@ test_many (void)
   view = GTK_LIST_VIEW (find_by_type (page, GTK_TYPE_LIST_VIEW));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (gtk_list_view_get_model (view))), ==,
                     302);
+  assert_ties_by_id (G_LIST_MODEL (gtk_list_view_get_model (view)));
   CLOCHE_TEST_WAIT_FOR (find_row (page, "00000010012b") != NULL, 10);
   rows = count_rows (page);
   g_assert_cmpuint (rows, >, 0);
