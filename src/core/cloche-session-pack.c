@@ -12,8 +12,13 @@
 #include "cloche-session-info.h"
 #include "cloche-session-pack.h"
 
-static GVariant *
-mounts_to_variant (ClocheSession *session)
+/**
+ * cloche_session_mounts_to_variant:
+ *
+ * Returns: (transfer floating): @session's mounts as a(ssb): path, name, read-only
+ */
+GVariant *
+cloche_session_mounts_to_variant (ClocheSession *session)
 {
   GPtrArray *mounts = cloche_session_get_mounts (session);
   GVariantBuilder builder;
@@ -49,7 +54,7 @@ cloche_session_info_build (ClocheSession *session,
     g_variant_new_string (cloche_session_state_to_string (cloche_session_get_state (session))),
     g_variant_new_string (damage != NULL ? damage : ""),
     g_variant_new_boolean (cloche_session_get_pinned (session)),
-    mounts_to_variant (session),
+    cloche_session_mounts_to_variant (session),
     g_variant_new_boolean (stale),
     g_variant_new_uint64 (size),
   };

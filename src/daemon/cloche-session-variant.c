@@ -13,22 +13,6 @@
 #include "cloche-session-pack.h"
 #include "cloche-session-variant.h"
 
-static GVariant *
-mounts_to_variant (ClocheSession *session)
-{
-  GPtrArray *mounts = cloche_session_get_mounts (session);
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(ssb)"));
-  for (guint i = 0; i < mounts->len; i++)
-    {
-      ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
-
-      g_variant_builder_add (&builder, "(ssb)", mount->path, mount->name, mount->readonly);
-    }
-  return g_variant_builder_end (&builder);
-}
-
 /**
  * cloche_session_to_variant:
  * @size: allocated bytes, or -1 to leave "size" out
@@ -53,7 +37,7 @@ cloche_session_to_variant (ClocheSession *session,
                          cloche_session_state_to_string (cloche_session_get_state (session)));
   g_variant_dict_insert (&dict, "damage", "s", damage != NULL ? damage : "");
   g_variant_dict_insert (&dict, "pinned", "b", cloche_session_get_pinned (session));
-  g_variant_dict_insert_value (&dict, "mounts", mounts_to_variant (session));
+  g_variant_dict_insert_value (&dict, "mounts", cloche_session_mounts_to_variant (session));
   g_variant_dict_insert (&dict, "stale", "b", stale);
   if (size >= 0)
     g_variant_dict_insert (&dict, "size", "t", (guint64) size);
