@@ -695,7 +695,9 @@ test_host_local (Fixture       *fixture,
    * the resolver gives first); the rule names 127.0.0.1, not this name. */
   assert_host_local (fixture, by_name, NULL);
   assert_host_local (fixture, "[::1]:80", "::1");
-  assert_host_local (fixture, "[::ffff:127.0.0.1]:80", "::ffff:127.0.0.1");
+  /* An IPv4 address written inside IPv6 is decided, logged and reached
+   * as the IPv4 address. */
+  assert_host_local (fixture, "[::ffff:127.0.0.1]:80", "127.0.0.1");
   assert_host_local (fixture, "0.0.0.0:80", "0.0.0.0");
   assert_host_local (fixture, "169.254.169.254:80", "169.254.169.254");
   assert_host_local (fixture, "10.1.2.3:443", "10.1.2.3");
