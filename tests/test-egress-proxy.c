@@ -34,6 +34,8 @@ typedef struct
   guint16            canned_port;
   GSocketService    *kept;        /* keeps its connections (on_kept) */
   guint16            kept_port;
+  GSocketService    *recorder;    /* reads as a server would, records each head (on_recorder) */
+  guint16            recorder_port;
   guint16            closed_port; /* nothing listens there */
   GPtrArray         *ended;       /* decisions as decision-ended gave them */
 } Fixture;
@@ -189,6 +191,139 @@ on_kept (GThreadedSocketService *service,
   return TRUE;
 }
 
+/* Reads requests as a server does (RFC 9112 6.3: chunked if the last
+ * coding of every Transfer-Encoding line says so, else Content-Length,
+ * else no body), keeps its connections, and records every head it reads:
+ * what reached the server, to hold against what the proxy decided. Each
+ * answer carries the body it read. */
+static GPtrArray *recorded;
+
+/* A line without its CRLF; NULL at the end of the stream. */
+static char *
+recorder_read_line (GInputStream *in)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+  char c;
+
+  while (!g_str_has_suffix (line->str, "\r\n"))
+    {
+      if (g_input_stream_read (in, &c, 1, NULL, NULL) != 1)
+        return NULL;
+      g_string_append_c (line, c);
+    }
+  g_string_truncate (line, line->len - 2);
+  return g_string_free (g_steal_pointer (&line), FALSE);
+}
+
+/* The head's lines up to the blank one, each ending in CRLF. */
+static char *
+recorder_read_head (GInputStream *in)
+{
+  g_autoptr(GString) head = g_string_new (NULL);
+  char *line;
+
+  while ((line = recorder_read_line (in)) != NULL && line[0] != '\0')
+    {
+      g_string_append_printf (head, "%s\r\n", line);
+      g_free (line);
+    }
+  if (line == NULL)
+    return NULL;
+  g_free (line);
+  return g_string_free (g_steal_pointer (&head), FALSE);
+}
+
+/* Every line of the field @name, as one lower-case list; NULL if none. */
+static char *
+recorder_field (const char *head,
+                const char *name)
+{
+  g_auto(GStrv) lines = g_strsplit (head, "\r\n", -1);
+  GString *list = NULL;
+
+  for (guint i = 1; lines[i] != NULL; i++)
+    if (g_ascii_strncasecmp (lines[i], name, strlen (name)) == 0 && lines[i][strlen (name)] == ':')
+      {
+        if (list == NULL)
+          list = g_string_new (NULL);
+        else
+          g_string_append (list, ", ");
+        g_string_append (list, g_strstrip (lines[i] + strlen (name) + 1));
+      }
+  return list != NULL ? g_ascii_strdown (g_string_free (list, FALSE), -1) : NULL;
+}
+
+/* A chunked body, decoded; the trailers read and dropped. */
+static void
+recorder_read_chunks (GInputStream *in,
+                      GString      *body)
+{
+  for (;;)
+    {
+      g_autofree char *line = recorder_read_line (in);
+      guint64 size = line != NULL ? g_ascii_strtoull (line, NULL, 16) : 0;
+      char c;
+
+      if (size == 0)
+        break;
+      for (guint64 i = 0; i < size && g_input_stream_read (in, &c, 1, NULL, NULL) == 1; i++)
+        g_string_append_c (body, c);
+      g_free (recorder_read_line (in));
+    }
+  for (;;)
+    {
+      g_autofree char *trailer = recorder_read_line (in);
+
+      if (trailer == NULL || trailer[0] == '\0')
+        break;
+    }
+}
+
+static char *
+recorder_read_body (GInputStream *in,
+                    const char   *head)
+{
+  g_autofree char *coding = recorder_field (head, "transfer-encoding");
+  g_autofree char *length = recorder_field (head, "content-length");
+  g_autoptr(GString) body = g_string_new (NULL);
+  guint64 size = length != NULL ? g_ascii_strtoull (length, NULL, 10) : 0;
+  char c;
+
+  if (coding != NULL && g_str_has_suffix (coding, "chunked"))
+    recorder_read_chunks (in, body);
+  else
+    while (body->len < size && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+      g_string_append_c (body, c);
+  return g_string_free (g_steal_pointer (&body), FALSE);
+}
+
+static gboolean
+on_recorder (GThreadedSocketService *service,
+             GSocketConnection      *connection,
+             GObject                *source,
+             gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  char *head;
+
+  while ((head = recorder_read_head (in)) != NULL)
+    {
+      g_autofree char *body = recorder_read_body (in, head);
+      g_autofree char *reply = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n"
+                                                "got %s", strlen (body) + 4, body);
+      g_autofree char *close = recorder_field (head, "connection");
+
+      g_mutex_lock (&server_lock);
+      g_ptr_array_add (recorded, head);
+      g_mutex_unlock (&server_lock);
+      g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+      if (close != NULL && strstr (close, "close") != NULL)
+        break;
+    }
+  return TRUE;
+}
+
 static GSocketService *
 start_server (GCallback  handler,
               guint16   *port)
@@ -256,21 +391,25 @@ fixture_set_up (Fixture       *fixture,
 {
   g_autoptr(ClocheEgressRules) rules = NULL;
   g_autofree char *echo_rule = NULL, *http_rule = NULL, *closed_rule = NULL;
-  g_autofree char *canned_rule = NULL, *kept_rule = NULL;
+  g_autofree char *canned_rule = NULL, *kept_rule = NULL, *recorder_rule = NULL;
   g_autoptr(GError) error = NULL;
 
   fixture->echo = start_server (G_CALLBACK (on_echo), &fixture->echo_port);
   fixture->http = start_server (G_CALLBACK (on_http), &fixture->http_port);
   fixture->canned = start_server (G_CALLBACK (on_canned), &fixture->canned_port);
   fixture->kept = start_server (G_CALLBACK (on_kept), &fixture->kept_port);
+  fixture->recorder = start_server (G_CALLBACK (on_recorder), &fixture->recorder_port);
   g_atomic_int_set (&kept_connections, 0);
+  recorded = g_ptr_array_new_with_free_func (g_free);
   fixture->closed_port = closed_port ();
   echo_rule = g_strdup_printf ("127.0.0.1:%u", fixture->echo_port);
   http_rule = g_strdup_printf ("localhost:%u", fixture->http_port);
   closed_rule = g_strdup_printf ("127.0.0.1:%u", fixture->closed_port);
   canned_rule = g_strdup_printf ("127.0.0.1:%u", fixture->canned_port);
   kept_rule = g_strdup_printf ("127.0.0.1:%u", fixture->kept_port);
-  rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, kept_rule, NULL);
+  recorder_rule = g_strdup_printf ("127.0.0.1:%u", fixture->recorder_port);
+  rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, kept_rule,
+                          recorder_rule, NULL);
 
   fixture->dir = g_dir_make_tmp ("cloche-egress-XXXXXX", &error);
   g_assert_no_error (error);
@@ -297,10 +436,13 @@ fixture_tear_down (Fixture       *fixture,
   g_socket_service_stop (fixture->http);
   g_socket_service_stop (fixture->canned);
   g_socket_service_stop (fixture->kept);
+  g_socket_service_stop (fixture->recorder);
   g_clear_object (&fixture->echo);
   g_clear_object (&fixture->http);
   g_clear_object (&fixture->canned);
   g_clear_object (&fixture->kept);
+  g_clear_object (&fixture->recorder);
+  g_clear_pointer (&recorded, g_ptr_array_unref);
   g_ptr_array_unref (fixture->ended);
   g_free (fixture->socket_path);
   g_free (fixture->dir);
@@ -1225,6 +1367,109 @@ test_keep_alive_reuse (Fixture       *fixture,
   script_clear (&script);
 }
 
+/* Request smuggling (issue 15, item 11) */
+
+/* The heads the recorder read, once it has read @n. */
+static GPtrArray *
+recorded_heads (guint n)
+{
+  GPtrArray *heads = g_ptr_array_new_with_free_func (g_free);
+
+  for (gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+       g_get_monotonic_time () < end;)
+    {
+      g_mutex_lock (&server_lock);
+      if (recorded->len >= n)
+        {
+          for (guint i = 0; i < recorded->len; i++)
+            g_ptr_array_add (heads, g_strdup (recorded->pdata[i]));
+          g_ptr_array_set_size (recorded, 0);
+          g_mutex_unlock (&server_lock);
+          return heads;
+        }
+      g_mutex_unlock (&server_lock);
+      g_usleep (10 * 1000);
+    }
+  g_error ("the server read %u requests, not %u", recorded->len, n);
+}
+
+/* What reached the server for a request the proxy decided: its request
+ * line, Host as the proxy decided it, none of the proxy's own headers. */
+static void
+assert_reached (const char *head,
+                const char *request_line,
+                guint16     port)
+{
+  g_autofree char *host = recorder_field (head, "host");
+  g_autofree char *expected_host = g_strdup_printf ("127.0.0.1:%u", port);
+
+  if (!g_str_has_prefix (head, request_line))
+    g_error ("the server read “%s”, not “%s”", head, request_line);
+  g_assert_cmpstr (host, ==, expected_host);
+  g_assert_null (strstr (head, "Proxy-Authorization"));
+  g_assert_null (recorder_field (head, "connection"));
+}
+
+/* A POST whose body is a whole request, then a GET: whatever the POST's
+ * Connection names, the server reads two requests, the ones the proxy
+ * decided, and the POST's body as its body. @chunked: the body in the
+ * chunked coding, else by Content-Length. */
+static void
+assert_not_smuggled (Fixture    *fixture,
+                     const char *connection,
+                     gboolean    chunked,
+                     guint       round)
+{
+  static const char smuggled[] = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  guint16 port = fixture->recorder_port;
+  g_autofree char *body = chunked ? g_strdup_printf ("%zx\r\n%s\r\n0\r\n\r\n", strlen (smuggled),
+                                                     smuggled)
+                                  : g_strdup (smuggled);
+  g_autofree char *framing = chunked ? g_strdup ("Transfer-Encoding: chunked\r\n")
+                                     : g_strdup_printf ("Content-Length: %zu\r\n", strlen (body));
+  g_autofree char *answer = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n"
+                                             "got %s", strlen (smuggled) + 4, smuggled);
+  g_autoptr(GPtrArray) heads = NULL;
+  Script script = { 0 };
+
+  g_test_message ("%s (%s)", connection, chunked ? "chunked" : "Content-Length");
+  script_add (&script, g_strdup_printf ("POST http://127.0.0.1:%u/a HTTP/1.1\r\n%s"
+                                        "Proxy-Authorization: Basic czE=\r\n%s\r\n%s", port,
+                                        connection, framing, body), answer);
+  script_add (&script, get ("GET", "127.0.0.1", port, "/b", NULL), GOT_NOTHING);
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  g_ptr_array_unref (ended_decisions (fixture, 2 * round));
+  heads = recorded_heads (2);
+  g_assert_cmpuint (heads->len, ==, 2);
+  assert_reached (heads->pdata[0], "POST /a HTTP/1.1\r\n", port);
+  assert_reached (heads->pdata[1], "GET /b HTTP/1.1\r\n", port);
+  g_assert_nonnull (strstr (heads->pdata[0], chunked ? "Transfer-Encoding: chunked\r\n"
+                                                     : "Content-Length: "));
+  script_clear (&script);
+}
+
+static void
+test_smuggle_connection (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  static const char * const connections[] = {
+    "Connection: Content-Length, Transfer-Encoding\r\n",
+    "connection: keep-alive, content-length\r\n",
+    "CONNECTION:TRANSFER-ENCODING\r\n",
+    "Connection: keep-alive\r\nConnection: \tContent-Length ,Transfer-Encoding,\r\n",
+    "Connection: Host\r\n",
+    "Connection: Proxy-Authorization, Proxy-Connection\r\nProxy-Connection: content-length\r\n",
+  };
+  guint round = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+    {
+      assert_not_smuggled (fixture, connections[i], FALSE, ++round);
+      assert_not_smuggled (fixture, connections[i], TRUE, ++round);
+    }
+}
+
 /* Connections beyond the limit get 503 without being read; the ones
  * within it carry on. */
 static void
@@ -1405,6 +1650,7 @@ main (int   argc,
   ADD ("keep-alive/close", test_keep_alive_close);
   ADD ("keep-alive/idle", test_keep_alive_idle);
   ADD ("keep-alive/reuse", test_keep_alive_reuse);
+  ADD ("smuggle/connection", test_smuggle_connection);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
   return g_test_run ();
