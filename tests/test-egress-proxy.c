@@ -607,6 +607,35 @@ last_decision (Fixture *fixture)
   return cloche_egress_decision_ref (g_ptr_array_index (decisions, decisions->len - 1));
 }
 
+static gboolean
+on_late (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* The decisions of the last @n requests, in order, once all have ended. */
+static GPtrArray *
+ended_decisions (Fixture *fixture,
+                 guint    n)
+{
+  g_autoptr(GPtrArray) decisions = NULL;
+  gboolean late = FALSE;
+  guint timer = g_timeout_add_seconds (20, on_late, &late);
+
+  /* A decision that never ends fails the test instead of hanging it. */
+  while (fixture->ended->len < n && !late)
+    g_main_context_iteration (NULL, TRUE);
+  if (late)
+    g_error ("%u decisions ended, not %u", fixture->ended->len, n);
+  g_source_remove (timer);
+  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
+  g_assert_cmpuint (decisions->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_true (((ClocheEgressDecision *) g_ptr_array_index (decisions, i))->ended);
+  return g_steal_pointer (&decisions);
+}
+
 /* Cases */
 
 /* CONNECT, data, then the client shuts down its sending side: the server
@@ -885,6 +914,27 @@ assert_status (const char *answer,
     g_error ("expected “%s”, got “%s”", status_line, answer);
 }
 
+/* A refusal the rules did not make: a decision all the same. */
+static void
+assert_refusal (ClocheEgressDecision *decision,
+                const char           *method,
+                const char           *host,
+                guint16               port,
+                const char           *rule,
+                const char           *why)
+{
+  g_assert_false (decision->allowed);
+  g_assert_true (decision->ended);
+  g_assert_cmpstr (decision->method, ==, method);
+  g_assert_cmpstr (decision->host, ==, host);
+  g_assert_cmpuint (decision->port, ==, port);
+  g_assert_cmpstr (decision->rule, ==, rule);
+  g_assert_nonnull (decision->error);
+  if (strstr (decision->error, why) == NULL)
+    g_error ("the decision says “%s”, not “%s”", decision->error, why);
+  g_assert_cmpuint (decision->bytes_in + decision->bytes_out, ==, 0);
+}
+
 static void
 test_garbage (Fixture       *fixture,
               gconstpointer  data)
@@ -903,12 +953,36 @@ test_garbage (Fixture       *fixture,
   assert_status (binary, "HTTP/1.1 400 Bad Request\r\n");
   assert_status (origin, "HTTP/1.1 400 Bad Request\r\n");
   g_assert_nonnull (strstr (origin, "request for this proxy itself"));
+  g_assert_nonnull (strstr (origin, "X-Cloche-Rule: bad-request\r\n"));
   /* A client that says nothing and leaves gets nothing. */
   g_assert_cmpstr (empty, ==, "");
-  /* None of it was a decision. */
-  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
-  g_assert_cmpuint (decisions->len, ==, 0);
+  /* Each refusal is a decision, ended at once, with what it asked for as
+   * far as it can be told and why; the client that said nothing made none. */
+  decisions = ended_decisions (fixture, 2);
+  assert_refusal (decisions->pdata[0], "", "", 0, "bad-request", "request line");
+  assert_refusal (decisions->pdata[1], "GET", "", 0, "bad-request", "itself");
   g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+}
+
+/* busybox wget sends "GET https://…" to a proxy: refused, as a decision
+ * that names the host, the session and the reason. */
+static void
+test_https_without_connect (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
+  ClocheEgressDecision *decision;
+
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *CONNECT*");
+  answer = exchange (fixture, "GET https://Example.com/file HTTP/1.1\r\nHost: example.com\r\n"
+                              "User-Agent: Wget\r\nProxy-Authorization: Basic czM=\r\n\r\n");
+  g_test_assert_expected_messages ();
+  assert_status (answer, "HTTP/1.1 400 Bad Request\r\n");
+  decisions = ended_decisions (fixture, 1);
+  decision = decisions->pdata[0];
+  assert_refusal (decision, "GET", "example.com", 443, "bad-request", "must go through CONNECT");
+  g_assert_cmpstr (decision->session, ==, "s3");
 }
 
 static void
@@ -917,6 +991,7 @@ test_oversized_head (Fixture       *fixture,
 {
   g_autoptr(GString) request = g_string_new ("GET http://example.com/ HTTP/1.1\r\n");
   g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
   ClocheEgressLimits limits;
 
   cloche_egress_proxy_get_limits (fixture->proxy, &limits);
@@ -929,6 +1004,8 @@ test_oversized_head (Fixture       *fixture,
   answer = exchange (fixture, request->str);
   g_test_assert_expected_messages ();
   assert_status (answer, "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+  decisions = ended_decisions (fixture, 1);
+  assert_refusal (decisions->pdata[0], "GET", "example.com", 80, "head-too-large", "2048");
 }
 
 /* A head cut off before its blank line, then nothing more. */
@@ -949,6 +1026,7 @@ test_slow_sender (Fixture       *fixture,
                   gconstpointer  data)
 {
   g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
   ClocheEgressLimits limits;
 
   cloche_egress_proxy_get_limits (fixture->proxy, &limits);
@@ -959,6 +1037,8 @@ test_slow_sender (Fixture       *fixture,
   g_test_assert_expected_messages ();
   assert_status (answer, "HTTP/1.1 408 Request Timeout\r\n");
   g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+  decisions = ended_decisions (fixture, 1);
+  assert_refusal (decisions->pdata[0], "GET", "example.com", 80, "head-timeout", "in time");
 }
 
 /* A tunnel nobody uses is closed after the idle limit; one in use is not. */
@@ -1116,22 +1196,6 @@ get (const char *method,
 #define HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 #define GOT_NOTHING "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngot "
 
-/* The decisions of the last @n requests, in order, once all have ended. */
-static GPtrArray *
-ended_decisions (Fixture *fixture,
-                 guint    n)
-{
-  g_autoptr(GPtrArray) decisions = NULL;
-
-  while (fixture->ended->len < n)
-    g_main_context_iteration (NULL, TRUE);
-  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
-  g_assert_cmpuint (decisions->len, ==, n);
-  for (guint i = 0; i < n; i++)
-    g_assert_true (((ClocheEgressDecision *) g_ptr_array_index (decisions, i))->ended);
-  return g_steal_pointer (&decisions);
-}
-
 static void
 assert_decision (GPtrArray  *decisions,
                  guint       i,
@@ -1268,6 +1332,7 @@ test_keep_alive_pipelined_garbage (Fixture       *fixture,
 {
   Script script = { 0 };
   g_autofree char *good = get ("GET", "localhost", fixture->http_port, "/", NULL);
+  g_autoptr(GPtrArray) decisions = NULL;
 
   g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *");
   script_add (&script, g_strconcat (good, "\x16\x03\x01 NOT HTTP\r\n\r\n", NULL), HELLO);
@@ -1276,7 +1341,9 @@ test_keep_alive_pipelined_garbage (Fixture       *fixture,
   g_test_assert_expected_messages ();
   assert_status (script.tail, "HTTP/1.1 400 Bad Request\r\n");
   g_assert_nonnull (strstr (script.tail, "Connection: close\r\n"));
-  g_ptr_array_unref (ended_decisions (fixture, 1));
+  /* The garbage is a decision of its own, after the good request's. */
+  decisions = ended_decisions (fixture, 2);
+  assert_refusal (decisions->pdata[1], "", "", 0, "bad-request", "request line");
   script_clear (&script);
 
   memset (&script, 0, sizeof script);
@@ -1504,6 +1571,7 @@ test_too_many (Fixture       *fixture,
                gconstpointer  data)
 {
   char *answers[2] = { NULL, NULL };
+  g_autoptr(GPtrArray) decisions = NULL;
   ClocheEgressLimits limits;
 
   cloche_egress_proxy_get_limits (fixture->proxy, &limits);
@@ -1515,6 +1583,9 @@ test_too_many (Fixture       *fixture,
   assert_status (answers[0], "HTTP/1.1 503 Service Unavailable\r\n");
   assert_status (answers[1], "HTTP/1.1 200 Connection established\r\n");
   g_assert_true (g_str_has_suffix (answers[1], "got 0 bytes\n"));
+  /* Nothing of the refused one was read: a decision without a request. */
+  decisions = ended_decisions (fixture, 2);
+  assert_refusal (decisions->pdata[0], "", "", 0, "connection-limit", "2 connections");
   g_free (answers[0]);
   g_free (answers[1]);
 }
@@ -1635,6 +1706,7 @@ main (int   argc,
   ADD ("host-local", test_host_local);
   ADD ("server-closed", test_server_closed);
   ADD ("garbage", test_garbage);
+  ADD ("https-without-connect", test_https_without_connect);
   ADD ("oversized-head", test_oversized_head);
   ADD ("slow-sender", test_slow_sender);
   ADD ("idle-tunnel", test_idle_tunnel);

@@ -219,17 +219,38 @@ answer (Connection  *self,
                                    connection_ref (self));
 }
 
-static void
-answer_bad_request (Connection *self,
-                    guint       status,
-                    const char *reason,
-                    const char *why)
+/* What names a refusal in its answer: the rule and the decision. */
+static char *
+decision_headers (ClocheEgressDecision *decision)
 {
+  return g_strdup_printf ("X-Cloche-Rule: %s\r\nX-Cloche-Decision: %" G_GUINT64_FORMAT "\r\n",
+                          decision->rule, decision->id);
+}
+
+/* A refusal no policy rule made (the request cannot be served, its head
+ * is too large or too slow): a decision all the same, named by @rule, with
+ * what the head asked for as far as it can be read, and @why. */
+static void
+refuse (Connection *self,
+        guint       status,
+        const char *reason,
+        const char *rule,
+        const char *why)
+{
+  g_autoptr(ClocheHttpRequest) asked = cloche_http_request_peek ((const char *) self->head->data,
+                                                                 self->head->len);
   g_autofree char *body = g_strdup_printf ("Cloche's egress proxy could not take this "
                                            "request: %s.\n", why);
+  g_autofree char *headers = NULL;
 
   g_message ("Egress: %u %s: %s", status, reason, why);
-  answer (self, status, reason, NULL, body);
+  self->decision = _cloche_egress_proxy_refuse (self->proxy,
+                                                asked->proxy_user != NULL ? asked->proxy_user : "",
+                                                asked->method,
+                                                asked->host != NULL ? asked->host : "",
+                                                asked->port, rule, why);
+  headers = decision_headers (self->decision);
+  answer (self, status, reason, headers, body);
 }
 
 static char *
@@ -285,9 +306,7 @@ static void
 answer_refused (Connection *self)
 {
   g_autofree char *body = refusal_text (self);
-  g_autofree char *headers = g_strdup_printf ("X-Cloche-Rule: %s\r\nX-Cloche-Decision: %"
-                                              G_GUINT64_FORMAT "\r\n",
-                                              self->decision->rule, self->decision->id);
+  g_autofree char *headers = decision_headers (self->decision);
   GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->client));
   gsize length = 0;
 
@@ -941,7 +960,7 @@ handle_head (Connection *self)
                                        &error);
   if (request == NULL)
     {
-      answer_bad_request (self, 400, "Bad Request", error->message);
+      refuse (self, 400, "Bad Request", CLOCHE_EGRESS_RULE_BAD_REQUEST, error->message);
       return;
     }
   self->request = request;
@@ -972,8 +991,14 @@ check_head (Connection *self)
       handle_head (self);
     }
   else if (self->head->len >= self->limits.max_header_size)
-    answer_bad_request (self, 431, "Request Header Fields Too Large",
-                        "the request head is larger than the proxy accepts");
+    {
+      g_autofree char *why = g_strdup_printf ("the request head is larger than the proxy "
+                                              "accepts (%zu bytes)",
+                                              self->limits.max_header_size);
+
+      refuse (self, 431, "Request Header Fields Too Large", CLOCHE_EGRESS_RULE_HEAD_TOO_LARGE,
+              why);
+    }
   else
     read_head (self);
 }
@@ -984,7 +1009,8 @@ take_head_bytes (Connection *self,
                  gssize      n)
 {
   if (n < 0 && self->head_timed_out)
-    answer_bad_request (self, 408, "Request Timeout", "the request head did not arrive in time");
+    refuse (self, 408, "Request Timeout", CLOCHE_EGRESS_RULE_HEAD_TIMEOUT,
+            "the request head did not arrive in time");
   else if (n <= 0)
     connection_finish (self);
   else
@@ -1259,15 +1285,16 @@ on_refusal_written (GObject      *object,
 
 /* Over the connection limit: a short answer, and no reading at all. */
 void
-_cloche_egress_connection_refuse (GSocketConnection *client,
-                                  guint              limit)
+_cloche_egress_connection_refuse (GSocketConnection    *client,
+                                  ClocheEgressDecision *decision)
 {
-  g_autofree char *body = g_strdup_printf ("Cloche's egress proxy has %u connections open, "
-                                           "its limit: try again when some have closed.\n",
-                                           limit);
+  g_autofree char *body = g_strdup_printf ("Cloche's egress proxy could not take this "
+                                           "connection: %s. Try again when some have "
+                                           "closed.\n", decision->error);
+  g_autofree char *headers = decision_headers (decision);
+  g_autofree char *extra = g_strconcat ("Retry-After: 1\r\n", headers, NULL);
   gsize length = 0;
-  char *text = format_answer (503, "Service Unavailable", "Retry-After: 1\r\n", body, TRUE,
-                              &length);
+  char *text = format_answer (503, "Service Unavailable", extra, body, TRUE, &length);
 
   g_object_set_data (G_OBJECT (client), "cloche-answer", text);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client)),

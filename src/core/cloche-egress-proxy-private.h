@@ -9,6 +9,13 @@ G_BEGIN_DECLS
 /* The rule a request is refused by when its host resolves to the host's
  * own or private addresses and no allow rule names it. */
 #define CLOCHE_EGRESS_RULE_HOST_LOCAL "host-local"
+/* The rules of the refusals no policy rule makes: what the proxy cannot
+ * serve (400), a head too large (431) or too slow (408), a connection over
+ * the limit (503). Each is a decision all the same, with its reason. */
+#define CLOCHE_EGRESS_RULE_BAD_REQUEST "bad-request"
+#define CLOCHE_EGRESS_RULE_HEAD_TOO_LARGE "head-too-large"
+#define CLOCHE_EGRESS_RULE_HEAD_TIMEOUT "head-timeout"
+#define CLOCHE_EGRESS_RULE_CONNECTION_LIMIT "connection-limit"
 
 /* What a connection (cloche-egress-proxy-connection.c) asks of its proxy. */
 gboolean              _cloche_egress_proxy_check       (ClocheEgressProxy    *self,
@@ -23,6 +30,13 @@ ClocheEgressDecision *_cloche_egress_proxy_decide      (ClocheEgressProxy    *se
                                                         guint16               port,
                                                         gboolean              allowed,
                                                         const char           *rule);
+ClocheEgressDecision *_cloche_egress_proxy_refuse      (ClocheEgressProxy    *self,
+                                                        const char           *session,
+                                                        const char           *method,
+                                                        const char           *host,
+                                                        guint16               port,
+                                                        const char           *rule,
+                                                        const char           *why);
 void                  _cloche_egress_proxy_count       (ClocheEgressProxy    *self,
                                                         ClocheEgressDecision *decision,
                                                         gsize                 bytes,
@@ -75,6 +89,6 @@ void                  _cloche_egress_body_free         (ClocheEgressBody        
 void                  _cloche_egress_connection_start  (ClocheEgressProxy    *proxy,
                                                         GSocketConnection    *client);
 void                  _cloche_egress_connection_refuse (GSocketConnection    *client,
-                                                        guint                 limit);
+                                                        ClocheEgressDecision *decision);
 
 G_END_DECLS

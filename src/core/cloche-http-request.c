@@ -681,21 +681,29 @@ peek_target (ClocheHttpRequest *request,
  *
  * Returns: (transfer full): a request with only @method ("" unless the
  *   line starts with a method), @host (%NULL unless the target names one,
- *   in its canonical form) and @port (0 without a host); no headers
+ *   in its canonical form), @port (0 without a host), the header lines
+ *   that parse and @proxy_user
  */
 ClocheHttpRequest *
 cloche_http_request_peek (const char *head,
                           gsize       length)
 {
   g_autoptr(ClocheHttpRequest) request = request_new ();
-  g_autofree char *line = g_strndup (head, length);
+  g_autofree char *text = g_strndup (head, length);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", CLOCHE_HTTP_MAX_HEADERS + 2);
   g_auto(GStrv) parts = NULL;
 
-  line[strcspn (line, "\r\n")] = '\0';
-  parts = g_strsplit (line, " ", 3);
+  for (guint i = 0; lines[i] != NULL; i++)
+    lines[i][strcspn (lines[i], "\r")] = '\0';
+  parts = g_strsplit (lines[0] != NULL ? lines[0] : "", " ", 3);
   request->method = g_strdup (parts[0] != NULL && is_method (parts[0]) ? parts[0] : "");
   if (parts[0] != NULL && parts[1] != NULL)
     peek_target (request, parts[1]);
+  /* The headers that parse, for the session the request names. */
+  for (guint i = 1; lines[0] != NULL && lines[i] != NULL && lines[i][0] != '\0'; i++)
+    if (i <= CLOCHE_HTTP_MAX_HEADERS)
+      _cloche_http_parse_header (request->headers, lines[i], NULL);
+  request->proxy_user = parse_proxy_user (find_header (request->headers, "Proxy-Authorization"));
   return g_steal_pointer (&request);
 }
 
