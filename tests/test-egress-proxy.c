@@ -36,6 +36,8 @@ typedef struct
   guint16            kept_port;
   GSocketService    *recorder;    /* reads as a server would, records each head (on_recorder) */
   guint16            recorder_port;
+  GSocketService    *flaky;       /* answers one request a connection, closes on the next */
+  guint16            flaky_port;
   guint16            closed_port; /* nothing listens there */
   GPtrArray         *ended;       /* decisions as decision-ended gave them */
 } Fixture;
@@ -324,6 +326,34 @@ on_recorder (GThreadedSocketService *service,
   return TRUE;
 }
 
+/* Answers the first request of each connection and keeps it; reads the
+ * second, records it, and closes without an answer: a server that went
+ * away in the instant the proxy reused its connection. */
+static gboolean
+on_flaky (GThreadedSocketService *service,
+          GSocketConnection      *connection,
+          GObject                *source,
+          gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst";
+
+  for (guint i = 0; i < 2; i++)
+    {
+      char *head = recorder_read_head (in);
+
+      if (head == NULL)
+        break;
+      g_mutex_lock (&server_lock);
+      g_ptr_array_add (recorded, head);
+      g_mutex_unlock (&server_lock);
+      if (i == 0)
+        g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+    }
+  return TRUE;
+}
+
 static GSocketService *
 start_server (GCallback  handler,
               guint16   *port)
@@ -392,6 +422,7 @@ fixture_set_up (Fixture       *fixture,
   g_autoptr(ClocheEgressRules) rules = NULL;
   g_autofree char *echo_rule = NULL, *http_rule = NULL, *closed_rule = NULL;
   g_autofree char *canned_rule = NULL, *kept_rule = NULL, *recorder_rule = NULL;
+  g_autofree char *flaky_rule = NULL;
   g_autoptr(GError) error = NULL;
 
   fixture->echo = start_server (G_CALLBACK (on_echo), &fixture->echo_port);
@@ -399,6 +430,7 @@ fixture_set_up (Fixture       *fixture,
   fixture->canned = start_server (G_CALLBACK (on_canned), &fixture->canned_port);
   fixture->kept = start_server (G_CALLBACK (on_kept), &fixture->kept_port);
   fixture->recorder = start_server (G_CALLBACK (on_recorder), &fixture->recorder_port);
+  fixture->flaky = start_server (G_CALLBACK (on_flaky), &fixture->flaky_port);
   g_atomic_int_set (&kept_connections, 0);
   recorded = g_ptr_array_new_with_free_func (g_free);
   fixture->closed_port = closed_port ();
@@ -408,8 +440,9 @@ fixture_set_up (Fixture       *fixture,
   canned_rule = g_strdup_printf ("127.0.0.1:%u", fixture->canned_port);
   kept_rule = g_strdup_printf ("127.0.0.1:%u", fixture->kept_port);
   recorder_rule = g_strdup_printf ("127.0.0.1:%u", fixture->recorder_port);
+  flaky_rule = g_strdup_printf ("127.0.0.1:%u", fixture->flaky_port);
   rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, kept_rule,
-                          recorder_rule, NULL);
+                          recorder_rule, flaky_rule, NULL);
 
   fixture->dir = g_dir_make_tmp ("cloche-egress-XXXXXX", &error);
   g_assert_no_error (error);
@@ -437,11 +470,13 @@ fixture_tear_down (Fixture       *fixture,
   g_socket_service_stop (fixture->canned);
   g_socket_service_stop (fixture->kept);
   g_socket_service_stop (fixture->recorder);
+  g_socket_service_stop (fixture->flaky);
   g_clear_object (&fixture->echo);
   g_clear_object (&fixture->http);
   g_clear_object (&fixture->canned);
   g_clear_object (&fixture->kept);
   g_clear_object (&fixture->recorder);
+  g_clear_object (&fixture->flaky);
   g_clear_pointer (&recorded, g_ptr_array_unref);
   g_ptr_array_unref (fixture->ended);
   g_free (fixture->socket_path);
@@ -1537,6 +1572,37 @@ test_smuggle_connection (Fixture       *fixture,
     }
 }
 
+/* A kept server connection that the server closes as the next request
+ * arrives: a request that may be sent twice (GET, RFC 9110 9.2.2) is sent
+ * again on a new connection, once; any other reached the server once, as
+ * decided once, and gets 502 rather than a second delivery. */
+static void
+test_retry_idempotent_only (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  static const char first[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst";
+  guint16 port = fixture->flaky_port;
+  g_autoptr(GPtrArray) heads = NULL;
+  Script script = { 0 };
+
+  script_add (&script, get ("GET", "127.0.0.1", port, "/1", NULL), first);
+  script_add (&script, get ("GET", "127.0.0.1", port, "/2", NULL), first);
+  script_add (&script, get ("POST", "127.0.0.1", port, "/3", "Content-Length: 0\r\n"), NULL);
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: the answer of * cannot be "
+                         "passed on: the server closed the connection without an answer");
+  run_client (fixture, script_client, &script);
+  g_test_assert_expected_messages ();
+  assert_status (script.steps[2].got, "HTTP/1.1 502 Bad Gateway\r\n");
+  g_ptr_array_unref (ended_decisions (fixture, 3));
+  /* GET /2 twice (the first time on the closed connection), POST /3 once. */
+  heads = recorded_heads (4);
+  g_assert_cmpuint (heads->len, ==, 4);
+  g_assert_true (g_str_has_prefix (heads->pdata[1], "GET /2 "));
+  g_assert_true (g_str_has_prefix (heads->pdata[2], "GET /2 "));
+  g_assert_true (g_str_has_prefix (heads->pdata[3], "POST /3 "));
+  script_clear (&script);
+}
+
 /* Connections beyond the limit get 503 without being read; the ones
  * within it carry on. */
 static void
@@ -1723,6 +1789,7 @@ main (int   argc,
   ADD ("keep-alive/idle", test_keep_alive_idle);
   ADD ("keep-alive/reuse", test_keep_alive_reuse);
   ADD ("smuggle/connection", test_smuggle_connection);
+  ADD ("keep-alive/retry-idempotent-only", test_retry_idempotent_only);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
   return g_test_run ();

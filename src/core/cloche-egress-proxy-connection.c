@@ -680,10 +680,24 @@ drop_server (Connection *self)
   g_clear_pointer (&self->server_authority, g_free);
 }
 
+/* Whether a request may reach the server twice for one decision: one
+ * without a body (the proxy still has it whole) whose method means the
+ * same done twice (RFC 9110 9.2.2); a POST may have been acted on before
+ * the server closed. */
+static gboolean
+may_resend (ClocheHttpRequest *request)
+{
+  static const char * const idempotent[] = {
+    "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", NULL
+  };
+
+  return request->body == CLOCHE_HTTP_BODY_NONE
+         && g_strv_contains (idempotent, request->method);
+}
+
 /* The kept server connection was closed by the server before it answered
  * (a race no check beforehand can close): the same request, sent again on
- * a new connection to the same address. Only a request without a body,
- * which the proxy still has whole. */
+ * a new connection to the same address, if it may be sent twice. */
 static void
 retry_on_new_server (Connection *self)
 {
@@ -707,8 +721,7 @@ on_answer_head_read (GObject      *object,
 
   if (self->finished)
     ;
-  else if (n <= 0 && self->reused && self->answer_head->len == 0
-           && self->request->body == CLOCHE_HTTP_BODY_NONE)
+  else if (n <= 0 && self->reused && self->answer_head->len == 0 && may_resend (self->request))
     retry_on_new_server (self);
   else if (n <= 0)
     answer_bad_gateway (self, "the server closed the connection without an answer");
