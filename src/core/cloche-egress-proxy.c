@@ -126,7 +126,7 @@ on_incoming (GSocketService    *service,
                                      why);
 
       g_message ("Egress: refused a connection: %s", why);
-      _cloche_egress_connection_refuse (connection, decision);
+      _cloche_egress_answer_over_limit (connection, decision);
       _cloche_egress_proxy_end (self, decision);
       return TRUE;
     }
