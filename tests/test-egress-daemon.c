@@ -252,6 +252,7 @@ test_bad_input (void)
   g_autofree char *c = request (oversized, strlen (oversized));
   g_autofree char *d = request ("", 0);
   g_autofree char *e = request (https, strlen (https));
+  g_autofree char *log = NULL;
 
   g_assert_true (g_str_has_prefix (a, "HTTP/1.1 400 Bad Request\r\n"));
   g_assert_true (g_str_has_prefix (b, "HTTP/1.1 400 Bad Request\r\n"));
@@ -274,6 +275,11 @@ test_bad_input (void)
   CLOCHE_TEST_WAIT_FOR (audit_log_has ("\"rule\":\"head-too-large\""), 10);
   g_assert_true (audit_log_has ("\"session\":\"wget\""));
   g_assert_true (audit_log_has ("must go through CONNECT"));
+  /* clochectl shows what could not be read as "-". */
+  log = run_clochectl ("egress", "log", NULL);
+  g_assert_nonnull (strstr (log, "DENIED  -        -  session -  rule \"bad-request\"  failed: "));
+  g_assert_nonnull (strstr (log, "DENIED  GET      example.com:443  session wget  rule "
+                                 "\"bad-request\"  failed: "));
 }
 
 static gboolean
