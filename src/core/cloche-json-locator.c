@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "cloche-json-locator.h"
@@ -262,7 +263,8 @@ read_digits (Scanner    *s,
 }
 
 static gboolean
-read_number (Scanner *s)
+read_number_text (Scanner  *s,
+                  gboolean *whole)
 {
   if (peek (s) == '-')
     advance (s);
@@ -276,12 +278,14 @@ read_number (Scanner *s)
     return FALSE;
   if (peek (s) == '.')
     {
+      *whole = FALSE;
       advance (s);
       if (!read_digits (s, "after the decimal point"))
         return FALSE;
     }
   if (peek (s) == 'e' || peek (s) == 'E')
     {
+      *whole = FALSE;
       advance (s);
       if (peek (s) == '+' || peek (s) == '-')
         advance (s);
@@ -289,6 +293,43 @@ read_number (Scanner *s)
         return FALSE;
     }
   return TRUE;
+}
+
+/* JSON sets no limit on numbers; json-glib does, and silently: a whole
+ * number beyond 64 bits comes out as -1 and one beyond a double as inf, so
+ * "99999999999999999999999" would be checked, and reported, as -1. Such a
+ * number is refused here, quoted as written. */
+static gboolean
+check_number_range (Scanner                  *s,
+                    gsize                     start,
+                    const ClocheJsonPosition *where,
+                    gboolean                  whole)
+{
+  g_autofree char *token = g_strndup (s->text + start, s->pos - start);
+  gboolean ok;
+
+  if (whole)
+    ok = g_ascii_string_to_signed (token, 10, G_MININT64, G_MAXINT64, NULL, NULL);
+  else
+    ok = isfinite (g_ascii_strtod (token, NULL));
+  if (ok)
+    return TRUE;
+  s->here = *where;
+  return fail (s, whole ? "the number %s is out of range: whole numbers here go from "
+                          "-9223372036854775808 to 9223372036854775807"
+                        : "the number %s is out of range: it is too large to be read", token);
+}
+
+static gboolean
+read_number (Scanner *s)
+{
+  ClocheJsonPosition where = s->here;
+  gsize start = s->pos;
+  gboolean whole = TRUE;
+
+  if (!read_number_text (s, &whole))
+    return FALSE;
+  return check_number_range (s, start, &where, whole);
 }
 
 static gboolean
@@ -321,14 +362,39 @@ note_target (Scanner                  *s,
 {
   if (s->target == NULL || !g_str_equal (s->path->str, s->target))
     return;
-  /* json-glib keeps the last of two members with one name; so do we. */
   s->found = TRUE;
   s->found_key = *key;
   s->found_value = s->here;
 }
 
+/* RFC 8259 leaves a name given twice to the reader; json-glib keeps the
+ * last one. In a file a person edits, the first one is then silently dead
+ * (a second "egress" section that drops the first one's rules), so it is
+ * an error, pointed at the second. */
 static gboolean
-read_member (Scanner *s)
+check_unique (Scanner                  *s,
+              GHashTable               *seen,
+              const char               *name,
+              const ClocheJsonPosition *key)
+{
+  ClocheJsonPosition *first = g_hash_table_lookup (seen, name);
+
+  if (first == NULL)
+    {
+      g_hash_table_insert (seen, g_strdup (name), g_memdup2 (key, sizeof *key));
+      return TRUE;
+    }
+  if (s->path->len > 0)
+    g_string_append_c (s->path, '.');
+  g_string_append (s->path, name);
+  s->here = *key;
+  return fail (s, "“%s” is given twice in this object (first at line %u, column %u): keep "
+                  "one of them", name, first->line, first->column);
+}
+
+static gboolean
+read_member (Scanner    *s,
+             GHashTable *seen)
 {
   g_autoptr(GString) name = g_string_new (NULL);
   ClocheJsonPosition key = s->here;
@@ -348,6 +414,8 @@ read_member (Scanner *s)
 
       return fail (s, "expected “:” after the name “%s”, found %s", name->str, found);
     }
+  if (!check_unique (s, seen, name->str, &key))
+    return FALSE;
   advance (s);
   if (parent_length > 0)
     g_string_append_c (s->path, '.');
@@ -368,6 +436,8 @@ read_member (Scanner *s)
 static gboolean
 read_object (Scanner *s)
 {
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
   advance (s);
   skip_space (s);
   if (peek (s) == '}')
@@ -378,7 +448,7 @@ read_object (Scanner *s)
   for (;;)
     {
       skip_space (s);
-      if (!read_member (s))
+      if (!read_member (s, seen))
         return FALSE;
       if (peek (s) == '}')
         {
@@ -518,8 +588,8 @@ cloche_json_check_syntax (const char          *text,
  *   element or the root: where the value starts)
  * @value: (out) (optional): where its value starts
  *
- * Finds a value by its key path; the last one when a name appears twice in
- * an object. The text before a syntax error is searched too.
+ * Finds a value by its key path. The text before a syntax error is
+ * searched too (a name given twice is one: the first is found).
  *
  * Returns: whether @path was found
  */
