@@ -21,6 +21,7 @@
 
 #include "cloche-bundle-private.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
 #include "cloche-tree.h"
 
 typedef struct
@@ -172,8 +173,10 @@ read_source (Source        *source,
       dir = g_path_get_dirname (file);
       if (!g_str_equal (name, "manifest.json"))
         {
-          g_autoptr(GMappedFile) mapped = g_mapped_file_new (file, FALSE, error);
-          g_autoptr(GBytes) bytes = mapped != NULL ? g_mapped_file_get_bytes (mapped) : NULL;
+          g_autoptr(GBytes) bytes = cloche_file_read (AT_FDCWD, file,
+                                                      CLOCHE_BUNDLE_MANIFEST_MAX_SIZE,
+                                                      _("bundle manifest"), CLOCHE_FILE_FOLLOW,
+                                                      error);
 
           source->base = g_steal_pointer (&dir);
           source->manifest = bytes != NULL
@@ -212,12 +215,11 @@ static gboolean
 same_bytes_as_file (GBytes     *bytes,
                     const char *path)
 {
-  g_autofree char *contents = NULL;
-  gsize length = 0;
+  g_autoptr(GBytes) contents = cloche_file_read (AT_FDCWD, path, CLOCHE_BUNDLE_MANIFEST_MAX_SIZE,
+                                                 _("bundle manifest"), CLOCHE_FILE_NO_FOLLOW,
+                                                 NULL);
 
-  return g_file_get_contents (path, &contents, &length, NULL)
-         && length == g_bytes_get_size (bytes)
-         && memcmp (contents, g_bytes_get_data (bytes, NULL), length) == 0;
+  return contents != NULL && g_bytes_equal (contents, bytes);
 }
 
 static gboolean
