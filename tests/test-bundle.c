@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cloche-bundle.h"
+#include "cloche-bundle-manager.h"
 #include "cloche-bundle-private.h"
 #include "cloche-bundle-stamps.h"
 #include "cloche-error.h"
@@ -471,6 +472,54 @@ test_stamps_file (Fixture       *fixture,
   g_assert_cmpuint (n_hashed, ==, 2);
 }
 
+/* bundle.json, the manager's state, is read at every daemon start: nothing
+ * in it may hang the start (a FIFO), crash it (deep nesting), log a
+ * critical (a member of another type) or set a time out of range; the
+ * defaults hold, and a refused file is said once. */
+static void
+test_state_file (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_state_dir (), "cloche", NULL);
+  g_autofree char *path = g_build_filename (dir, "bundle.json", NULL);
+  g_autofree char *brackets = g_strnfill (100000, '[');
+  g_autofree char *deflt = cloche_bundle_default_path ();
+  const struct { const char *text; const char *location; gboolean warns; } cases[] = {
+    { "{\"location\": {}, \"last-verified\": \"x\", \"source\": []}", NULL, FALSE },
+    { brackets, NULL, TRUE },
+    { "{\"location\": \"/x/y\", \"last-verified\": 99999999999999999999}", NULL, TRUE },
+    { "{\"location\": \"/x/y\", \"last-verified\": -5}", "/x/y", FALSE },
+    { "{\"location\": \"/x/y\", \"last-verified\": 9000000000000}", "/x/y", FALSE },
+    { "{\"location\": \"/x/y\", \"location\": \"/z\"}", NULL, TRUE },
+  };
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(ClocheBundleManager) manager = NULL;
+
+      g_assert_true (g_file_set_contents (path, cases[i].text, -1, NULL));
+      if (cases[i].warns)
+        g_test_expect_message ("Cloche", G_LOG_LEVEL_WARNING, "Ignoring the bundle state*");
+      manager = cloche_bundle_manager_new (NULL);
+      g_test_assert_expected_messages ();
+      g_assert_cmpstr (cloche_bundle_manager_get_location (manager), ==,
+                       cases[i].location != NULL ? cases[i].location : deflt);
+      g_assert_cmpint (cloche_bundle_manager_get_last_verified (manager), ==, 0);
+    }
+
+  g_assert_cmpint (g_unlink (path), ==, 0);
+  g_assert_cmpint (mkfifo (path, 0600), ==, 0);
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_WARNING, "Ignoring the bundle state*FIFO*");
+  {
+    g_autoptr(ClocheBundleManager) manager = cloche_bundle_manager_new (NULL);
+
+    g_test_assert_expected_messages ();
+    g_assert_cmpstr (cloche_bundle_manager_get_location (manager), ==, deflt);
+  }
+  g_assert_cmpint (g_unlink (path), ==, 0);
+}
+
 static gboolean
 argv_has_pair (GStrv       argv,
                const char *option,
@@ -587,6 +636,15 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *home = g_dir_make_tmp ("cloche-bundle-home-XXXXXX", NULL);
+  g_autofree char *state = g_build_filename (home, "state", NULL);
+  g_autofree char *data = g_build_filename (home, "data", NULL);
+  int status;
+
+  /* The manager's state and default location in folders of this test's
+   * own, set before GLib reads them. */
+  g_setenv ("XDG_STATE_HOME", state, TRUE);
+  g_setenv ("XDG_DATA_HOME", data, TRUE);
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
@@ -603,9 +661,13 @@ main (int   argc,
   ADD ("/bundle/manifest-not-a-file", test_manifest_not_a_file);
   ADD ("/bundle/boot-check", test_boot_check);
   ADD ("/bundle/stamps-file", test_stamps_file);
+  ADD ("/bundle/state-file", test_state_file);
   ADD ("/bundle/qemu-command", test_command);
   ADD ("/bundle/qemu-command-folders", test_command_folders);
 #undef ADD
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_spawn_sync (NULL, (char *[]) { (char *) "rm", (char *) "-rf", home, NULL }, NULL,
+                G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  return status;
 }
