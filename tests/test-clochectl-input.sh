@@ -45,5 +45,15 @@ for since in 99999999999999999999d 300000000d -5d 5x; do
   ok $? "audit --since $since is refused, naming it"
 done
 
+# The daemon's own numbers: refused before it does anything, naming the
+# value (a daemon would otherwise start and boot a VM QEMU cannot make).
+for option in "--memory-mib 99999999" "--memory-mib -1" "--idle-timeout -5" \
+              "--agent-timeout 99999" "--exit-after -1"; do
+  # shellcheck disable=SC2086 # the option and its value are two words
+  run env -u DBUS_SESSION_BUS_ADDRESS "$CLOCHE_DAEMON" $option
+  [ "$status" -eq 1 ] && printf '%s' "$out" | grep -qF -- "$option is out of range"
+  ok $? "cloche-daemon $option is refused, naming it"
+done
+
 echo "1..$n"
 exit $failed

@@ -163,6 +163,14 @@ read_source (Source        *source,
 
   if (is_url (location))
     return read_remote (source, location, cancellable, error);
+  /* Relative to what? The daemon's folder is not the caller's. */
+  if (!g_path_is_absolute (location))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("\"%s\" is neither an absolute path nor an http(s) URL: give the bundle "
+                     "folder, its manifest.json or a URL of one"), location);
+      return FALSE;
+    }
   if (g_file_test (location, G_FILE_TEST_IS_DIR))
     dir = g_canonicalize_filename (location, NULL);
   else if (g_file_test (location, G_FILE_TEST_IS_REGULAR))
