@@ -42,7 +42,7 @@ visible_page (ClocheWindow *window)
 static void
 test_no_bundle_offers_install (void)
 {
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
   ClocheOverviewPage *page = _cloche_window_get_overview_page (window);
   GtkWidget *install = _cloche_overview_page_get_install_button (page);
   GtkWidget *open = _cloche_overview_page_get_open_button (page);
@@ -81,7 +81,7 @@ test_open_without_bundle_says_missing (void)
   cloche_dbus_bundle_call_install_sync (bundle, source, "", NULL, &error);
   g_assert_no_error (error);
 
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   install = _cloche_overview_page_get_install_button (page);
   open = _cloche_overview_page_get_open_button (page);

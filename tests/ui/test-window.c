@@ -262,7 +262,7 @@ test_window_no_service (void)
   const char *prefix = "The Cloche service is not running: ";
 
   /* This bus has no daemon and no .service file to activate one. */
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   unavailable = _cloche_overview_page_get_unavailable_page (page);
   gtk_window_present (GTK_WINDOW (window));
@@ -297,7 +297,7 @@ test_window_remembers_size (void)
 
   g_settings_set_int (settings, "window-width", 1010);
   g_settings_set_int (settings, "window-height", 700);
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
   g_assert_cmpint (width, ==, 1010);
   g_assert_cmpint (height, ==, 700);
@@ -343,7 +343,7 @@ test_window_page_shortcuts (void)
                              { "<Control>4", "bundle" }, { "<Control>5", "diagnostics" },
                              { "<Control>6", "egress" },
                              { "<Control>1", "overview" } };
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
   GtkStack *stack = _cloche_window_get_stack (window);
 
   gtk_window_present (GTK_WINDOW (window));
@@ -466,7 +466,7 @@ test_window_agent_mode (void)
   daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
     "--bundle", bundle, "--idle-timeout", "30", NULL });
 
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   open_button = _cloche_overview_page_get_open_button (page);
   close_button = _cloche_overview_page_get_close_button (page);
