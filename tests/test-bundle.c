@@ -472,6 +472,65 @@ test_stamps_file (Fixture       *fixture,
   g_assert_cmpuint (n_hashed, ==, 2);
 }
 
+/* A root image of its own, made by qemu-img with @options; its entry for
+ * the manifest. */
+static char *
+make_root_image (Fixture    *fixture,
+                 const char *options)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "root.qcow2", NULL);
+  g_autofree char *command = g_strdup_printf ("qemu-img create -q -f qcow2 %s '%s' 1M",
+                                              options, path);
+  g_autofree char *contents = NULL;
+  g_autofree char *sum = NULL;
+  gsize length = 0;
+  int status = -1;
+
+  g_unlink (path);
+  g_assert_true (g_spawn_command_line_sync (command, NULL, NULL, &status, NULL));
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+  sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, length);
+  return g_strdup_printf (", {\"path\": \"root.qcow2\", \"size\": %" G_GSIZE_FORMAT ", "
+                          "\"sha256\": \"%s\"}", length, sum);
+}
+
+/* A qcow2 root image can name other files, which QEMU opens wherever they
+ * are: a backing file, an external data file. The guest would read them
+ * as its disk (a bundle from the web naming ~/.ssh/id_rsa). Refused; a
+ * self-contained image boots. */
+static void
+test_root_image_names_a_file (Fixture       *fixture,
+                              gconstpointer  data)
+{
+  g_autofree char *data_file = g_build_filename (fixture->dir, "data.raw", NULL);
+  g_autofree char *data_option = g_strdup_printf ("-o data_file='%s'", data_file);
+  const char *options[] = { "-b /etc/hostname -F raw", data_option };
+  const char *members = "\"kind\": \"disk\", \"root\": \"root.qcow2\", \"kernel\": \"vmlinux\", "
+                        "\"initrd\": \"initrd.img\",\n";
+
+  for (guint i = 0; i < G_N_ELEMENTS (options); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *entry = make_root_image (fixture, options[i]);
+
+      write_manifest_with (fixture, members, entry);
+      g_assert_null (cloche_bundle_load (fixture->dir, &error));
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID);
+      g_assert_nonnull (strstr (error->message, i == 0 ? "names another file (a backing file)"
+                                                       : "(an external data file)"));
+    }
+  {
+    g_autoptr(ClocheBundle) bundle = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *entry = make_root_image (fixture, "");
+
+    write_manifest_with (fixture, members, entry);
+    bundle = cloche_bundle_load (fixture->dir, &error);
+    g_assert_no_error (error);
+  }
+}
+
 /* bundle.json, the manager's state, is read at every daemon start: nothing
  * in it may hang the start (a FIFO), crash it (deep nesting), log a
  * critical (a member of another type) or set a time out of range; the
@@ -662,6 +721,7 @@ main (int   argc,
   ADD ("/bundle/boot-check", test_boot_check);
   ADD ("/bundle/stamps-file", test_stamps_file);
   ADD ("/bundle/state-file", test_state_file);
+  ADD ("/bundle/root-image-names-a-file", test_root_image_names_a_file);
   ADD ("/bundle/qemu-command", test_command);
   ADD ("/bundle/qemu-command-folders", test_command_folders);
 #undef ADD

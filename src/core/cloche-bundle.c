@@ -98,15 +98,67 @@ check_files (ClocheBundle  *self,
   return TRUE;
 }
 
-/* QEMU's own message for a base that is not qcow2 comes after the boot has
- * failed and names no bundle; reading 4 bytes first says which file is bad. */
+/* What QEMU would do with the root image, checked first: QEMU's own message
+ * for a base that is not qcow2 comes after the boot has failed and names no
+ * bundle. And a qcow2 image can name other files, which QEMU then opens
+ * wherever they are on the host, for the guest to read as its disk: a
+ * backing file (the header's backing_file_offset) or, in version 3, an
+ * external data file (incompatible feature bit 2). The root image must be
+ * whole in itself: it is checked by its sha256, the files it could name are
+ * not. (The qcow2 header: QEMU's docs/interop/qcow2.txt.) */
+#define QCOW2_HEADER_V3_LENGTH   80
+#define QCOW2_EXTERNAL_DATA_FILE (G_GUINT64_CONSTANT (1) << 2)
+
+static guint64
+read_be (const guint8 *bytes,
+         guint         length)
+{
+  guint64 value = 0;
+
+  for (guint i = 0; i < length; i++)
+    value = value << 8 | bytes[i];
+  return value;
+}
+
+static gboolean
+check_qcow2_header (int          fd,
+                    const char  *path,
+                    GError     **error)
+{
+  guint8 header[QCOW2_HEADER_V3_LENGTH] = { 0 };
+  ssize_t n = pread (fd, header, sizeof header, 0);
+  guint32 version;
+  guint64 backing, incompatible;
+
+  if (n < 72 || memcmp (header, QCOW2_MAGIC, 4) != 0)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_CORRUPT,
+                   "The bundle is damaged: its root image %s is not a qcow2 image; run "
+                   "\"clochectl bundle verify\" and reinstall the bundle", path);
+      return FALSE;
+    }
+  version = (guint32) read_be (header + 4, 4);
+  backing = read_be (header + 8, 8);
+  incompatible = version >= 3 && n >= QCOW2_HEADER_V3_LENGTH ? read_be (header + 72, 8) : 0;
+  if (backing != 0 || (incompatible & QCOW2_EXTERNAL_DATA_FILE) != 0)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                   _("The bundle's root image %s names another file (%s), which QEMU would "
+                     "open from anywhere on this computer: Cloche boots only a root image "
+                     "that holds everything itself; rebuild it without one "
+                     "(qemu-img convert)"), path,
+                   backing != 0 ? _("a backing file") : _("an external data file"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 check_root_image (ClocheBundle  *self,
                   GError       **error)
 {
   g_autofree char *path = cloche_bundle_get_root_image (self);
-  char magic[4] = { 0 };
-  ssize_t n;
+  gboolean ok;
   int fd = cloche_file_open_regular (AT_FDCWD, path, CLOCHE_FILE_NO_FOLLOW, NULL);
 
   if (fd < 0)
@@ -116,16 +168,9 @@ check_root_image (ClocheBundle  *self,
                    "reinstall the bundle", path, g_strerror (errno));
       return FALSE;
     }
-  n = read (fd, magic, sizeof magic);
+  ok = check_qcow2_header (fd, path, error);
   close (fd);
-  if (n != sizeof magic || memcmp (magic, QCOW2_MAGIC, sizeof magic) != 0)
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_CORRUPT,
-                   "The bundle is damaged: its root image %s is not a qcow2 image; run "
-                   "\"clochectl bundle verify\" and reinstall the bundle", path);
-      return FALSE;
-    }
-  return TRUE;
+  return ok;
 }
 
 static void
@@ -258,6 +303,7 @@ hash_boot_file (int                     fd,
 static int
 open_boot_file (ClocheBundle            *self,
                 const ClocheBundleFile  *file,
+                gboolean                 is_root,
                 BootCheck               *check,
                 GError                 **error)
 {
@@ -275,6 +321,7 @@ open_boot_file (ClocheBundle            *self,
   if (!stamp_fd (fd, path, file->sha256, &stamp, error)
       || (!cloche_bundle_stamps_contain (check->known, &stamp)
           && !hash_boot_file (fd, path, file, &stamp, check, error))
+      || (is_root && !check_qcow2_header (fd, path, error))
       || lseek (fd, 0, SEEK_SET) != 0)
     {
       close (fd);
@@ -346,9 +393,9 @@ _cloche_bundle_open_boot_files_at (ClocheBundle  *self,
       self->boot_fds[i] = -1;
       if (name == NULL)
         continue;
-      self->boot_fds[i] = open_boot_file (self, cloche_bundle_manifest_find_file (self->manifest,
-                                                                                  name),
-                                          &check, error);
+      self->boot_fds[i] = open_boot_file (self,
+                                          cloche_bundle_manifest_find_file (self->manifest, name),
+                                          i == CLOCHE_BUNDLE_ROOT, &check, error);
       if (self->boot_fds[i] < 0)
         return FALSE;
     }
