@@ -433,7 +433,7 @@ test_stamps_file (Fixture       *fixture,
 {
   /* "%s" stands for a sha256. */
   const char *bad[] = {
-    "", "cloche-bundle-stamps 2\n", "cloche-bundle-stamps 1",
+    "", "\n", "cloche-bundle-stamps 2\n", "cloche-bundle-stamps 1",
     "cloche-bundle-stamps 1\nxyz 1 2 3 4 5\n",
     "cloche-bundle-stamps 1\n%s 1 2 3 4\n", "cloche-bundle-stamps 1\n%s 1 2 3 4 -5\n",
     "cloche-bundle-stamps 1\n%s 1 2 3 4 99999999999999999999\n",

@@ -113,7 +113,8 @@ cloche_bundle_stamps_parse (const char *text,
   copy = g_strndup (text, length - 1);
   lines = g_strsplit (copy, "\n", -1);
   n = g_strv_length (lines);
-  if (n > MAX_STAMPS + 1 || !g_str_equal (lines[0], HEADER))
+  /* "\n" alone splits into no line at all (tests/fuzz/bundle-stamps). */
+  if (n == 0 || n > MAX_STAMPS + 1 || !g_str_equal (lines[0], HEADER))
     return stamps;
   for (guint i = 1; i < n; i++)
     {
