@@ -16,6 +16,13 @@
  *   whole are written to a new name and renamed over (g_file_set_contents),
  *   which replaces a link rather than following it.
  *
+ * - a file written by someone else that Cloche shows a part of (the guest
+ *   console QEMU writes) is read from its end, the part that is shown,
+ *   whatever its size;
+ * - a folder of Cloche's own where it puts private files (the VM's) is a
+ *   real folder, the user's, 0700: not a link to somewhere else, nor a
+ *   folder another user made there first.
+ *
  * Errors are G_FILE_ERROR with what failed, on which file, and what to do;
  * a missing file stays G_FILE_ERROR_NOENT so callers can tell "not there".
  */
@@ -25,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,4 +252,80 @@ cloche_file_read (int               dir_fd,
   bytes = cloche_file_read_fd (fd, path, max_size, what, error);
   close (fd);
   return bytes;
+}
+
+/**
+ * cloche_file_read_tail:
+ * @max_size: how much of the end to read
+ *
+ * Returns: (transfer full): the last @max_size bytes of @path (all of it
+ *   when shorter), or %NULL with @error set
+ */
+GBytes *
+cloche_file_read_tail (const char  *path,
+                       gsize        max_size,
+                       GError     **error)
+{
+  g_autofree guint8 *buffer = g_malloc (max_size);
+  struct stat st;
+  gsize length;
+  ssize_t n;
+  int fd = cloche_file_open_regular (AT_FDCWD, path, CLOCHE_FILE_FOLLOW, error);
+
+  if (fd < 0)
+    return NULL;
+  if (fstat (fd, &st) != 0)
+    st.st_size = 0;
+  length = MIN ((guint64) st.st_size, max_size);
+  do
+    n = pread (fd, buffer, length, st.st_size - length);
+  while (n < 0 && errno == EINTR);
+  close (fd);
+  if (n < 0)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
+                   _("Cannot read %s: %s"), path, g_strerror (errno));
+      return NULL;
+    }
+  return g_bytes_new (buffer, n);
+}
+
+/**
+ * cloche_file_make_private_dir:
+ *
+ * Makes @path (and its parents) if needed, and checks that it is a folder
+ * of this user's that only this user can enter: not a symbolic link, not
+ * a folder someone else made there first.
+ */
+gboolean
+cloche_file_make_private_dir (const char  *path,
+                              GError     **error)
+{
+  GStatBuf st;
+
+  if (g_mkdir_with_parents (path, 0700) != 0 || g_lstat (path, &st) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   _("Cannot create the folder %s: %s"), path, g_strerror (saved));
+      return FALSE;
+    }
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
+    {
+      g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_EXIST,
+                   _("%s is not a folder of your own (it is a symbolic link, another kind "
+                     "of file, or another user's folder): Cloche keeps private files there; "
+                     "remove it"), path);
+      return FALSE;
+    }
+  if ((st.st_mode & 077) != 0 && g_chmod (path, 0700) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+                   _("Cannot make %s private: %s"), path, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
 }

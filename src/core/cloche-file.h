@@ -32,4 +32,10 @@ int     cloche_file_open_write   (int               dir_fd,
                                   int               open_flags,
                                   GError          **error);
 
+GBytes  *cloche_file_read_tail    (const char       *path,
+                                  gsize             max_size,
+                                  GError          **error);
+gboolean cloche_file_make_private_dir (const char   *path,
+                                       GError      **error);
+
 G_END_DECLS

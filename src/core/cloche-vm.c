@@ -23,6 +23,7 @@
 
 #include "cloche-accel.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
 #include "cloche-memory.h"
 #include "cloche-qmp-client.h"
 #include "cloche-vm-command.h"
@@ -151,16 +152,19 @@ static GStrv
 read_console_tail (ClocheVm *self)
 {
   g_autofree char *path = console_path (self);
+  g_autoptr(GBytes) tail = NULL;
   g_autofree char *contents = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) lines = NULL;
   gsize length = 0;
   guint n, first;
 
-  if (!g_file_get_contents (path, &contents, &length, NULL))
+  /* The guest writes as much as it likes: only the end is read. */
+  tail = cloche_file_read_tail (path, CONSOLE_TAIL_BYTES, NULL);
+  if (tail == NULL)
     return g_strv_builder_end (builder);
-  lines = g_strsplit (contents + (length > CONSOLE_TAIL_BYTES ? length - CONSOLE_TAIL_BYTES : 0),
-                      "\n", -1);
+  contents = g_strndup (g_bytes_get_data (tail, &length), g_bytes_get_size (tail));
+  lines = g_strsplit (contents, "\n", -1);
   n = g_strv_length (lines);
   while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
     n--;
@@ -427,14 +431,18 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* QEMU writes the console, its log and the disk overlay there: never
+ * through a link someone left in the folder's place (cloche-file.c). */
 static gboolean
 make_private_dir (const char  *path,
                   GError     **error)
 {
-  if (g_mkdir_with_parents (path, 0700) == 0)
+  g_autoptr(GError) local_error = NULL;
+
+  if (cloche_file_make_private_dir (path, &local_error))
     return TRUE;
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-               _("Cannot create %s for the VM's files: %s"), path, g_strerror (errno));
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot keep the VM's files: %s"),
+               local_error->message);
   return FALSE;
 }
 
