@@ -211,7 +211,8 @@ cloche_mount_check (const char              *path,
   home = g_strdup (resolved != NULL ? resolved : g_get_home_dir ());
   free (resolved);
 
-  if (!check_own (judged, error) || !check_deny (judged, home, rules, error))
+  /* The policy's deny list first: its refusals name the rule a user wrote. */
+  if (!check_deny (judged, home, rules, error) || !check_own (judged, error))
     return NULL;
   if (!rules->allow_outside_home && !is_within (judged, home))
     {

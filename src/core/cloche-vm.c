@@ -83,6 +83,7 @@ enum {
   PROP_BOOTED_AT,
   PROP_AGENT_TIMEOUT,
   PROP_LAST_ERROR,
+  PROP_PREPARING,
   N_PROPS
 };
 
@@ -598,6 +599,7 @@ on_bundle_checked (GObject      *object,
   g_autoptr(ClocheBundle) bundle = g_task_propagate_pointer (G_TASK (result), &error);
 
   g_clear_object (&self->checking);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       g_clear_error (&error);
@@ -623,6 +625,7 @@ launch (ClocheVm *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
 
   self->checking = g_cancellable_new ();
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
   task = g_task_new (self, self->checking, on_bundle_checked, NULL);
   g_task_set_source_tag (task, launch);
   g_task_set_task_data (task, g_strdup (self->bundle_path), g_free);
@@ -881,6 +884,19 @@ cloche_vm_get_state (ClocheVm *self)
 {
   g_return_val_if_fail (CLOCHE_IS_VM (self), CLOCHE_VM_STATE_STOPPED);
   return self->state;
+}
+
+/**
+ * cloche_vm_get_preparing:
+ *
+ * Returns: whether a boot is under way before QEMU starts (the bundle's
+ *   files are being checked): the VM is in use though still stopped
+ */
+gboolean
+cloche_vm_get_preparing (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
+  return self->checking != NULL;
 }
 
 /**
@@ -1150,6 +1166,9 @@ cloche_vm_get_property (GObject    *object,
     case PROP_AGENT_TIMEOUT:
       g_value_set_uint (value, self->agent_timeout_s);
       break;
+    case PROP_PREPARING:
+      g_value_set_boolean (value, self->checking != NULL);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1199,6 +1218,11 @@ cloche_vm_class_init (ClocheVmClass *klass)
   properties[PROP_LAST_ERROR] =
     g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR,
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The bundle is being checked for a boot (state unchanged, QEMU not yet
+   * started): the VM is in use, though not yet "starting". */
+  properties[PROP_PREPARING] =
+    g_param_spec_boolean ("preparing", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_CONSOLE_TAIL] =
     g_param_spec_boxed ("console-tail", NULL, NULL, G_TYPE_STRV, ro);
   properties[PROP_ACCELERATOR] =

@@ -173,6 +173,23 @@ is_descendant (GHashTable *parents,
 
 /* The qemu-system processes below @ancestor, whatever the daemon runs them
  * through. */
+/* A VM, not the doctor asking QEMU for its devices (`-device help`), which
+ * the Diagnostics page has the daemon do as soon as the window opens. */
+static gboolean
+runs_a_vm (const char *pid)
+{
+  g_autofree char *path = g_build_filename ("/proc", pid, "cmdline", NULL);
+  g_autofree char *cmdline = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &cmdline, &length, NULL))
+    return FALSE;
+  for (gsize i = 0; i < length; i += strlen (cmdline + i) + 1)
+    if (g_str_equal (cmdline + i, "-kernel"))
+      return TRUE;
+  return FALSE;
+}
+
 static GArray *
 find_qemu_descendants (GPid ancestor)
 {
@@ -193,7 +210,7 @@ find_qemu_descendants (GPid ancestor)
       if (pid <= 0 || !read_proc_stat (name, &comm, &state, &ppid))
         continue;
       g_hash_table_insert (parents, GINT_TO_POINTER (pid), GINT_TO_POINTER (ppid));
-      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system"))
+      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system") && runs_a_vm (name))
         g_array_append_val (qemus, pid);
     }
 
