@@ -157,22 +157,52 @@ hex_value (int c)
 }
 
 static gboolean
-read_unicode_escape (Scanner *s,
-                     GString *out)
+read_hex4 (Scanner  *s,
+           gunichar *u)
 {
-  gunichar u = 0;
-
+  *u = 0;
   for (int i = 0; i < 4; i++)
     {
       int digit = hex_value (peek (s));
 
       if (digit < 0)
         return fail_expected (s, "four hexadecimal digits after “\\u”");
-      u = u * 16 + (gunichar) digit;
+      *u = *u * 16 + (gunichar) digit;
       advance (s);
     }
-  /* Surrogate halves stand for themselves in a key path: a name needs no
-   * exact spelling to be pointed at, only a stable one. */
+  return TRUE;
+}
+
+/* A UTF-16 surrogate must come as a pair, high then low: json-glib leaks
+ * the string of a high one followed by another escape ("\ud800\ud800",
+ * tests/fuzz/bundle-manifest) and passes a lone one on as bytes that are
+ * not UTF-8. */
+static gboolean
+read_unicode_escape (Scanner *s,
+                     GString *out)
+{
+  ClocheJsonPosition start = s->here;
+  gunichar u, low = 0;
+
+  if (!read_hex4 (s, &u))
+    return FALSE;
+  if (u >= 0xd800 && u <= 0xdbff && peek (s) == '\\' && s->pos + 1 < s->length
+      && s->text[s->pos + 1] == 'u')
+    {
+      advance (s);
+      advance (s);
+      if (!read_hex4 (s, &low))
+        return FALSE;
+    }
+  if ((u >= 0xd800 && u <= 0xdbff && (low < 0xdc00 || low > 0xdfff))
+      || (u >= 0xdc00 && u <= 0xdfff))
+    {
+      s->here = start;
+      return fail (s, "an unpaired UTF-16 surrogate \\u%04X: write the character itself, or "
+                      "both halves of its pair", u);
+    }
+  if (low != 0)
+    u = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
   if (out != NULL)
     g_string_append_unichar (out, g_unichar_validate (u) ? u : 0xfffd);
   return TRUE;
