@@ -52,10 +52,22 @@ copy_bundle (const char *dir)
     }
 }
 
+/* The daemon's QEMU running a VM: not the doctor's `qemu -device help`,
+ * which the daemon runs after a failed start to explain it. */
 static GPid
 qemu_pid (void)
 {
-  return cloche_test_find_child (cloche_test_daemon_pid (vm_daemon), "qemu-system");
+  GPid pid = cloche_test_find_child (cloche_test_daemon_pid (vm_daemon), "qemu-system");
+  g_autofree char *path = g_strdup_printf ("/proc/%d/cmdline", (int) pid);
+  g_autofree char *cmdline = NULL;
+  gsize length = 0;
+
+  if (pid == 0 || !g_file_get_contents (path, &cmdline, &length, NULL))
+    return 0;
+  for (gsize i = 0; i < length; i += strlen (cmdline + i) + 1)
+    if (g_str_equal (cmdline + i, "-kernel"))
+      return pid;
+  return 0;
 }
 
 static void
