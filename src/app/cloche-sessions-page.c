@@ -98,14 +98,14 @@ call_sessions (ClocheSessionsPage  *self,
                GAsyncReadyCallback  callback,
                gpointer             user_data)
 {
-  GDBusProxy *daemon = G_DBUS_PROXY (proxy (self));
+  GDBusProxy *sessions = G_DBUS_PROXY (cloche_client_get_sessions (self->client));
   GVariant *options = g_variant_new ("a{sv}", NULL);
 
-  g_dbus_connection_call (g_dbus_proxy_get_connection (daemon), g_dbus_proxy_get_name (daemon),
-                          g_dbus_proxy_get_object_path (daemon),
-                          cloche_dbus_sessions_interface_info ()->name, method,
+  g_dbus_connection_call (g_dbus_proxy_get_connection (sessions), g_dbus_proxy_get_name (sessions),
+                          g_dbus_proxy_get_object_path (sessions),
+                          g_dbus_proxy_get_interface_name (sessions), method,
                           g_variant_new_tuple (&options, 1), NULL, G_DBUS_CALL_FLAGS_NONE,
-                          g_dbus_proxy_get_default_timeout (daemon), cancellable, callback,
+                          g_dbus_proxy_get_default_timeout (sessions), cancellable, callback,
                           user_data);
 }
 

@@ -9,12 +9,39 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cloche-i18n.h"
 #include "clochectl.h"
 
 /* Booting under software emulation takes seconds, not the 25 s default. */
 #define CALL_TIMEOUT_MS (10 * 60 * 1000)
+
+/**
+ * clochectl_printable:
+ *
+ * Returns: (transfer full): @text for a terminal: valid UTF-8, and every
+ *   control character (escape sequences start with one) written as \xNN,
+ *   so that text a guest or a file chose can neither move the cursor nor
+ *   retitle the window nor hide what follows it
+ */
+char *
+clochectl_printable (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
+  GString *out = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (g_unichar_iscntrl (c))
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_unichar (out, c);
+    }
+  return g_string_free (out, FALSE);
+}
 
 int
 clochectl_fail (const char   *what,

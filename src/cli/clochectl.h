@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 /* A command: argv[0] is its own name; returns the exit status. */
 typedef int (*CommandFunc) (ClocheDbusDaemon *daemon, int argc, char **argv);
 
+char    *clochectl_printable     (const char     *text);
 int      clochectl_fail          (const char     *what,
                                   const GError   *error);
 int      clochectl_usage         (void);

@@ -296,26 +296,22 @@ hash_file (const char  *path,
 
 /* The first file whose sha256 differs from the manifest's, or NULL. */
 static char *
-find_corrupt_file (const char  *dir,
-                   JsonArray   *files,
-                   guint       *verified,
-                   GError     **error)
+find_corrupt_file (const char            *dir,
+                   ClocheBundleManifest  *manifest,
+                   guint                 *verified,
+                   GError               **error)
 {
-  for (guint i = 0; i < json_array_get_length (files); i++)
+  for (guint i = 0; i < cloche_bundle_manifest_get_n_files (manifest); i++)
     {
-      JsonObject *entry = json_array_get_object_element (files, i);
-      const char *name = json_object_get_string_member_with_default (entry, "path", "");
-      const char *expected = json_object_get_string_member_with_default (entry, "sha256", NULL);
-      g_autofree char *path = g_build_filename (dir, name, NULL);
+      const ClocheBundleFile *file = cloche_bundle_manifest_get_file (manifest, i);
+      g_autofree char *path = g_build_filename (dir, file->path, NULL);
       g_autofree char *actual = NULL;
 
-      if (expected == NULL)
-        continue;
       if (!hash_file (path, &actual, error))
         return NULL;
-      if (g_ascii_strcasecmp (actual, expected) != 0)
+      if (!g_str_equal (actual, file->sha256))
         return g_strdup_printf ("%s has sha256 %.12s…, the manifest says %.12s…",
-                                name, actual, expected);
+                                file->path, actual, file->sha256);
       (*verified)++;
     }
   return NULL;
@@ -326,21 +322,14 @@ verify_bundle_hashes (const ClocheDoctorContext *context,
                       ClocheBundle              *bundle,
                       ClocheDoctorResult        *result)
 {
-  g_autofree char *manifest = g_build_filename (context->bundle_path, "manifest.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *corrupt = NULL;
-  JsonArray *files;
   guint verified = 0;
 
-  /* cloche_bundle_load() has read it already: it parses. */
-  if (!json_parser_load_from_mapped_file (parser, manifest, &error))
-    files = NULL;
-  else
-    files = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
-                                          "files");
-  if (files != NULL)
-    corrupt = find_corrupt_file (context->bundle_path, files, &verified, &error);
+  /* cloche_bundle_load() has read the manifest strictly: every file a
+   * plain name with its sha256. */
+  corrupt = find_corrupt_file (cloche_bundle_get_path (bundle),
+                               cloche_bundle_get_manifest (bundle), &verified, &error);
   if (corrupt != NULL || error != NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_CORRUPT,
                  _("The bundle's files were changed or damaged on disk: reinstall the bundle."),

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-doctor-private.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
@@ -225,10 +227,43 @@ wants (const char * const *only,
   return only == NULL || only[0] == NULL || g_strv_contains (only, check);
 }
 
+/* The checks asked for come from a D-Bus caller: a name that is none of
+ * ours is refused (it would silently run nothing), and so is a name given
+ * twice, which also bounds the list. */
+static gboolean
+check_names (GTask              *task,
+             const char * const *checks)
+{
+  const char * const *all = cloche_doctor_list_checks ();
+
+  for (guint i = 0; checks != NULL && checks[i] != NULL; i++)
+    {
+      g_autofree char *known = NULL;
+      gboolean repeated = FALSE;
+
+      for (guint j = 0; j < i && !repeated; j++)
+        repeated = g_str_equal (checks[i], checks[j]);
+      if (g_strv_contains (all, checks[i]) && !repeated)
+        continue;
+      known = g_strjoinv (", ", (char **) all);
+      if (repeated)
+        g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                                 _("The check \"%s\" is asked for twice: ask once"),
+                                 checks[i]);
+      else
+        g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                                 _("There is no check \"%s\": the checks are %s"),
+                                 checks[i], known);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * cloche_doctor_run_async:
  * @checks: (nullable): ids of the checks to run (cloche_doctor_list_checks());
- *   %NULL or empty for all
+ *   %NULL or empty for all; an unknown or repeated one is
+ *   %CLOCHE_ERROR_INVALID_ARGUMENT
  */
 void
 cloche_doctor_run_async (ClocheDoctor        *self,
@@ -244,6 +279,8 @@ cloche_doctor_run_async (ClocheDoctor        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_doctor_run_async);
+  if (!check_names (task, checks))
+    return;
   data = g_new0 (RunData, 1);
   data->context = gather (self);
   data->only = g_strdupv ((GStrv) checks);

@@ -4,7 +4,8 @@
  * path (every symlink resolved, so a link cannot smuggle in what its target
  * would not pass), then the deny list in both directions (the folder must
  * not be a denied one, inside one, or contain one: mounting ~ would hand
- * over ~/.ssh), then home. Each refusal names the rule.
+ * over ~/.ssh), then home. Each refusal names the rule. Before the policy's
+ * rules comes one no policy can lift: Cloche's own folders, both ways.
  *
  * Inside Flatpak a folder the user picked comes through the document
  * portal as $XDG_RUNTIME_DIR/doc/ID/NAME, which says nothing of where it
@@ -77,6 +78,41 @@ check_deny (const char              *canonical,
           g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                        _("%s cannot be mounted: the deny rule \"%s\" covers %s"),
                        canonical, rules->deny[i], denied);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Cloche's own folders hold what the guest must never reach or change: the
+ * policy (its egress and mount rules), the sessions' records, the audit
+ * log, the default bundle, the stamps that vouch for the bundle's files,
+ * the VM's console and sockets. They are denied both ways whatever the
+ * policy says: no policy file can lift this rule, and mounting ~/.config
+ * would hand over ~/.config/cloche. */
+static gboolean
+check_own (const char  *judged,
+           GError     **error)
+{
+  const char *bases[] = {
+    g_get_user_config_dir (), g_get_user_state_dir (), g_get_user_data_dir (),
+    g_get_user_cache_dir (), g_get_user_runtime_dir (),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bases); i++)
+    {
+      g_autofree char *own = g_build_filename (bases[i], "cloche", NULL);
+      char *resolved = realpath (own, NULL);
+      g_autofree char *real = g_strdup (resolved != NULL ? resolved : own);
+
+      free (resolved);
+      if (is_within (judged, real) || is_within (real, judged))
+        {
+          g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                       _("%s cannot be mounted: Cloche's own folder %s (its policy, "
+                         "sessions, bundle or caches) is or holds it, and the sandbox may "
+                         "never reach it; pick a folder that does not contain it"),
+                       judged, real);
           return FALSE;
         }
     }
@@ -175,7 +211,8 @@ cloche_mount_check (const char              *path,
   home = g_strdup (resolved != NULL ? resolved : g_get_home_dir ());
   free (resolved);
 
-  if (!check_deny (judged, home, rules, error))
+  /* The policy's deny list first: its refusals name the rule a user wrote. */
+  if (!check_deny (judged, home, rules, error) || !check_own (judged, error))
     return NULL;
   if (!rules->allow_outside_home && !is_within (judged, home))
     {

@@ -108,6 +108,25 @@ cloche_policy_schema_has_key (const char *key)
   return find_spec (key) != NULL;
 }
 
+/**
+ * cloche_policy_schema_get_range:
+ * @key: a whole-number key, such as "vm.memory_mib"
+ *
+ * The range the policy allows, for options that set the same value
+ * (cloche-daemon --memory-mib): one range for both.
+ */
+void
+cloche_policy_schema_get_range (const char *key,
+                                gint64     *min,
+                                gint64     *max)
+{
+  const KeySpec *spec = find_spec (key);
+
+  g_return_if_fail (spec != NULL && spec->kind == KIND_COUNT);
+  *min = spec->min;
+  *max = spec->max;
+}
+
 /* Whether the entry @locked of a `locked` list ("vm" or "vm.cpus")
  * covers @key. */
 gboolean

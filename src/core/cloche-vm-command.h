@@ -8,6 +8,10 @@ G_BEGIN_DECLS
 /* The file descriptors QEMU finds its channels on (socketpair ends). */
 #define CLOCHE_VM_QMP_FD   3
 #define CLOCHE_VM_AGENT_FD 4
+/* And the bundle's boot files, as checked before the boot (cloche-bundle.c). */
+#define CLOCHE_VM_KERNEL_FD 5
+#define CLOCHE_VM_INITRD_FD 6
+#define CLOCHE_VM_ROOT_FD   7
 
 /* Empty pcie-root-ports reserved at launch, one per folder that can be
  * hot-plugged into the running VM (see cloche-vm-folders.c): a work folder
@@ -33,6 +37,8 @@ typedef struct
   guint       folder_ports;  /* pcie-root-ports to reserve for folders */
   const char *egress_relay;  /* cloche-egress-relay, or NULL: no way out at all */
   const char *egress_socket; /* the proxy's socket the relay connects to */
+  gboolean    boot_fds;      /* kernel, initrd and root image are open on
+                              * CLOCHE_VM_KERNEL_FD…: name those, not paths */
 } ClocheVmCommandOptions;
 
 GStrv cloche_vm_command_build          (ClocheBundle                 *bundle,

@@ -23,6 +23,7 @@
 
 #include "cloche-accel.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
 #include "cloche-memory.h"
 #include "cloche-qmp-client.h"
 #include "cloche-vm-command.h"
@@ -42,6 +43,8 @@ struct _ClocheVm
   char             *bundle_path;
   char             *run_dir;
   char             *overlay_dir;   /* disk-backed, for a disk bundle's writes */
+  char             *stamps_path;   /* the boot files' stamps (cloche-bundle-stamps.c) */
+  GCancellable     *checking;      /* set while the bundle is checked before a boot */
   char             *accelerator;
   char             *accelerator_reason;
   guint             agent_timeout_s;
@@ -80,6 +83,7 @@ enum {
   PROP_BOOTED_AT,
   PROP_AGENT_TIMEOUT,
   PROP_LAST_ERROR,
+  PROP_PREPARING,
   N_PROPS
 };
 
@@ -149,16 +153,19 @@ static GStrv
 read_console_tail (ClocheVm *self)
 {
   g_autofree char *path = console_path (self);
+  g_autoptr(GBytes) tail = NULL;
   g_autofree char *contents = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) lines = NULL;
   gsize length = 0;
   guint n, first;
 
-  if (!g_file_get_contents (path, &contents, &length, NULL))
+  /* The guest writes as much as it likes: only the end is read. */
+  tail = cloche_file_read_tail (path, CONSOLE_TAIL_BYTES, NULL);
+  if (tail == NULL)
     return g_strv_builder_end (builder);
-  lines = g_strsplit (contents + (length > CONSOLE_TAIL_BYTES ? length - CONSOLE_TAIL_BYTES : 0),
-                      "\n", -1);
+  contents = g_strndup (g_bytes_get_data (tail, &length), g_bytes_get_size (tail));
+  lines = g_strsplit (contents, "\n", -1);
   n = g_strv_length (lines);
   while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
     n--;
@@ -425,24 +432,32 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* QEMU writes the console, its log and the disk overlay there: never
+ * through a link someone left in the folder's place (cloche-file.c). */
 static gboolean
 make_private_dir (const char  *path,
                   GError     **error)
 {
-  if (g_mkdir_with_parents (path, 0700) == 0)
+  g_autoptr(GError) local_error = NULL;
+
+  if (cloche_file_make_private_dir (path, &local_error))
     return TRUE;
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-               _("Cannot create %s for the VM's files: %s"), path, g_strerror (errno));
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot keep the VM's files: %s"),
+               local_error->message);
   return FALSE;
 }
 
 static GSubprocess *
-spawn_qemu (ClocheVm     *self,
-            const char  **argv,
-            int           qmp_fd,
-            int           agent_fd,
-            GError      **error)
+spawn_qemu (ClocheVm      *self,
+            const char   **argv,
+            ClocheBundle  *bundle,
+            int            qmp_fd,
+            int            agent_fd,
+            GError       **error)
 {
+  static const int boot_fds[CLOCHE_BUNDLE_N_BOOT_FILES] = {
+    CLOCHE_VM_KERNEL_FD, CLOCHE_VM_INITRD_FD, CLOCHE_VM_ROOT_FD,
+  };
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autofree char *log = g_build_filename (self->run_dir, "qemu.log", NULL);
 
@@ -455,22 +470,27 @@ spawn_qemu (ClocheVm     *self,
   g_subprocess_launcher_set_stderr_file_path (launcher, log);
   g_subprocess_launcher_take_fd (launcher, qmp_fd, CLOCHE_VM_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, agent_fd, CLOCHE_VM_AGENT_FD);
+  /* The boot files as they were checked: QEMU opens /dev/fd/N. */
+  for (guint i = 0; i < CLOCHE_BUNDLE_N_BOOT_FILES; i++)
+    {
+      int fd = cloche_bundle_steal_boot_fd (bundle, i);
+
+      if (fd >= 0)
+        g_subprocess_launcher_take_fd (launcher, fd, boot_fds[i]);
+    }
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
 static GStrv
-build_command (ClocheVm  *self,
-               GError   **error)
+build_command (ClocheVm      *self,
+               ClocheBundle  *bundle,
+               GError       **error)
 {
-  g_autoptr(ClocheBundle) bundle = NULL;
   g_autofree char *qemu = NULL;
   g_autofree char *console = console_path (self);
   ClocheVmCommandOptions options = { 0 };
 
-  bundle = cloche_bundle_load (self->bundle_path, error);
-  if (bundle == NULL)
-    return NULL;
   qemu = g_find_program_in_path ("qemu-system-x86_64");
   if (qemu == NULL)
     {
@@ -492,19 +512,21 @@ build_command (ClocheVm  *self,
   options.folder_ports = CLOCHE_VM_FOLDER_PORTS;
   options.egress_relay = self->egress_relay;
   options.egress_socket = self->egress_socket;
+  options.boot_fds = TRUE;
   return cloche_vm_command_build (bundle, &options);
 }
 
 static gboolean
-start_process (ClocheVm  *self,
-               GError   **error)
+start_process (ClocheVm      *self,
+               ClocheBundle  *bundle,
+               GError       **error)
 {
   g_auto(GStrv) argv = NULL;
   g_autoptr(GIOStream) qmp_stream = NULL;
   g_autoptr(GIOStream) agent_stream = NULL;
   int qmp[2], agent[2];
 
-  argv = build_command (self, error);
+  argv = build_command (self, bundle, error);
   if (argv == NULL)
     return FALSE;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0
@@ -515,7 +537,7 @@ start_process (ClocheVm  *self,
       return FALSE;
     }
 
-  self->process = spawn_qemu (self, (const char **) argv, qmp[1], agent[1], error);
+  self->process = spawn_qemu (self, (const char **) argv, bundle, qmp[1], agent[1], error);
   qmp_stream = stream_from_fd (qmp[0], NULL);
   agent_stream = stream_from_fd (agent[0], NULL);
   if (self->process == NULL)
@@ -528,26 +550,86 @@ start_process (ClocheVm  *self,
   return TRUE;
 }
 
+/* Before QEMU starts, in a worker thread: the bundle loaded and its boot
+ * files opened and checked against their sha256 (cloche-bundle.c), which
+ * can take a second when a file changed since it last matched. */
+static void
+check_bundle_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  ClocheVm *self = source_object;
+  g_autoptr(ClocheBundle) bundle = NULL;
+  GError *error = NULL;
+  guint n_hashed = 0;
+  gint64 start = g_get_monotonic_time ();
+
+  bundle = cloche_bundle_load (task_data, &error);
+  if (bundle == NULL
+      || !cloche_bundle_open_boot_files (bundle, self->stamps_path, cancellable, &n_hashed,
+                                         &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* tools/bench/bundle-check reads this line. */
+  g_debug ("Bundle %s checked before the boot in %.3f s: %u file(s) hashed, the rest "
+           "unchanged", (char *) task_data, (g_get_monotonic_time () - start) / 1e6, n_hashed);
+  g_task_return_pointer (task, g_steal_pointer (&bundle), g_object_unref);
+}
+
+static void
+fail_launch (ClocheVm     *self,
+             const GError *error)
+{
+  /* Nothing ran, so nothing crashed: the state stays, the callers learn why. */
+  drop_channels (self);
+  set_last_error (self, error);
+  complete_tasks (&self->start_tasks, error);
+}
+
+static void
+on_bundle_checked (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheBundle) bundle = g_task_propagate_pointer (G_TASK (result), &error);
+
+  g_clear_object (&self->checking);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&error);
+      g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                   _("The VM was stopped before it started booting"));
+    }
+  if (bundle == NULL || !start_process (self, bundle, &error))
+    {
+      fail_launch (self, error);
+      return;
+    }
+  set_state (self, CLOCHE_VM_STATE_STARTING, NULL);
+  g_subprocess_wait_async (self->process, NULL, on_process_exited, g_object_ref (self));
+  cloche_qmp_client_handshake_async (self->qmp, NULL, on_qmp_ready, g_object_ref (self));
+}
+
 static void
 launch (ClocheVm *self)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
 
   g_clear_pointer (&self->console_tail, g_strfreev);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
 
-  if (!start_process (self, &error))
-    {
-      /* Nothing ran, so nothing crashed: the state stays, the callers learn why. */
-      drop_channels (self);
-      set_last_error (self, error);
-      complete_tasks (&self->start_tasks, error);
-      return;
-    }
-
-  set_state (self, CLOCHE_VM_STATE_STARTING, NULL);
-  g_subprocess_wait_async (self->process, NULL, on_process_exited, g_object_ref (self));
-  cloche_qmp_client_handshake_async (self->qmp, NULL, on_qmp_ready, g_object_ref (self));
+  self->checking = g_cancellable_new ();
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
+  task = g_task_new (self, self->checking, on_bundle_checked, NULL);
+  g_task_set_source_tag (task, launch);
+  g_task_set_task_data (task, g_strdup (self->bundle_path), g_free);
+  g_task_run_in_thread (task, check_bundle_thread);
 }
 
 void
@@ -569,9 +651,11 @@ cloche_vm_start_async (ClocheVm            *self,
       return;
     }
   g_queue_push_tail (&self->start_tasks, g_steal_pointer (&task));
-  if (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
+  if ((self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
+      && self->checking == NULL)
     launch (self);
-  /* starting: it joins the boot; stopping: it boots once QEMU has exited. */
+  /* checking the bundle or starting: it joins the boot; stopping: it boots
+   * once QEMU has exited. */
 }
 
 gboolean
@@ -647,6 +731,9 @@ cloche_vm_stop_async (ClocheVm            *self,
 
   if (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
     {
+      /* A boot still checking its bundle ends there: its callers hear so. */
+      if (self->checking != NULL)
+        g_cancellable_cancel (self->checking);
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -797,6 +884,19 @@ cloche_vm_get_state (ClocheVm *self)
 {
   g_return_val_if_fail (CLOCHE_IS_VM (self), CLOCHE_VM_STATE_STOPPED);
   return self->state;
+}
+
+/**
+ * cloche_vm_get_preparing:
+ *
+ * Returns: whether a boot is under way before QEMU starts (the bundle's
+ *   files are being checked): the VM is in use though still stopped
+ */
+gboolean
+cloche_vm_get_preparing (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
+  return self->checking != NULL;
 }
 
 /**
@@ -987,6 +1087,7 @@ cloche_vm_constructed (GObject *object)
                                                      &self->accelerator_reason));
   self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
   self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
+  self->stamps_path = g_build_filename (g_get_user_cache_dir (), "cloche", "bundle-stamps", NULL);
 }
 
 static void
@@ -998,6 +1099,8 @@ cloche_vm_dispose (GObject *object)
     g_subprocess_force_exit (self->process);
   g_clear_object (&self->process);
   drop_channels (self);
+  if (self->checking != NULL)
+    g_cancellable_cancel (self->checking);
 
   G_OBJECT_CLASS (cloche_vm_parent_class)->dispose (object);
 }
@@ -1012,6 +1115,7 @@ cloche_vm_finalize (GObject *object)
   remove_overlays (self);
   g_rmdir (self->overlay_dir);   /* empty now; gone if never made */
   g_free (self->overlay_dir);
+  g_free (self->stamps_path);
   g_free (self->accelerator);
   g_free (self->accelerator_reason);
   g_free (self->egress_relay);
@@ -1062,6 +1166,9 @@ cloche_vm_get_property (GObject    *object,
     case PROP_AGENT_TIMEOUT:
       g_value_set_uint (value, self->agent_timeout_s);
       break;
+    case PROP_PREPARING:
+      g_value_set_boolean (value, self->checking != NULL);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1111,6 +1218,11 @@ cloche_vm_class_init (ClocheVmClass *klass)
   properties[PROP_LAST_ERROR] =
     g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR,
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The bundle is being checked for a boot (state unchanged, QEMU not yet
+   * started): the VM is in use, though not yet "starting". */
+  properties[PROP_PREPARING] =
+    g_param_spec_boolean ("preparing", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_CONSOLE_TAIL] =
     g_param_spec_boxed ("console-tail", NULL, NULL, G_TYPE_STRV, ro);
   properties[PROP_ACCELERATOR] =

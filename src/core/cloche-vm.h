@@ -17,6 +17,7 @@ ClocheVm         *cloche_vm_new                    (const char           *bundle
 ClocheVmState     cloche_vm_get_state              (ClocheVm             *self);
 const char       *cloche_vm_get_state_reason       (ClocheVm             *self);
 const GError     *cloche_vm_get_last_error         (ClocheVm             *self);
+gboolean          cloche_vm_get_preparing          (ClocheVm             *self);
 const char * const *cloche_vm_get_console_tail     (ClocheVm             *self);
 const char       *cloche_vm_get_accelerator        (ClocheVm             *self);
 const char       *cloche_vm_get_accelerator_reason (ClocheVm             *self);

@@ -108,7 +108,7 @@ all_ended (ClocheEgressPage *page,
 static void
 test_live_decisions (void)
 {
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
   ClocheEgressPage *page = _cloche_window_get_egress_page (window);
   GtkListBox *rules = _cloche_egress_page_get_rules_list (page);
   g_autofree char *allowed_rule = g_strdup_printf ("allow 127.0.0.1:%d", port);

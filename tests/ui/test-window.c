@@ -173,6 +173,23 @@ is_descendant (GHashTable *parents,
 
 /* The qemu-system processes below @ancestor, whatever the daemon runs them
  * through. */
+/* A VM, not the doctor asking QEMU for its devices (`-device help`), which
+ * the Diagnostics page has the daemon do as soon as the window opens. */
+static gboolean
+runs_a_vm (const char *pid)
+{
+  g_autofree char *path = g_build_filename ("/proc", pid, "cmdline", NULL);
+  g_autofree char *cmdline = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &cmdline, &length, NULL))
+    return FALSE;
+  for (gsize i = 0; i < length; i += strlen (cmdline + i) + 1)
+    if (g_str_equal (cmdline + i, "-kernel"))
+      return TRUE;
+  return FALSE;
+}
+
 static GArray *
 find_qemu_descendants (GPid ancestor)
 {
@@ -193,7 +210,7 @@ find_qemu_descendants (GPid ancestor)
       if (pid <= 0 || !read_proc_stat (name, &comm, &state, &ppid))
         continue;
       g_hash_table_insert (parents, GINT_TO_POINTER (pid), GINT_TO_POINTER (ppid));
-      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system"))
+      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system") && runs_a_vm (name))
         g_array_append_val (qemus, pid);
     }
 
@@ -262,7 +279,7 @@ test_window_no_service (void)
   const char *prefix = "The Cloche service is not running: ";
 
   /* This bus has no daemon and no .service file to activate one. */
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   unavailable = _cloche_overview_page_get_unavailable_page (page);
   gtk_window_present (GTK_WINDOW (window));
@@ -297,7 +314,7 @@ test_window_remembers_size (void)
 
   g_settings_set_int (settings, "window-width", 1010);
   g_settings_set_int (settings, "window-height", 700);
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
   g_assert_cmpint (width, ==, 1010);
   g_assert_cmpint (height, ==, 700);
@@ -343,7 +360,7 @@ test_window_page_shortcuts (void)
                              { "<Control>4", "bundle" }, { "<Control>5", "diagnostics" },
                              { "<Control>6", "egress" },
                              { "<Control>1", "overview" } };
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
   GtkStack *stack = _cloche_window_get_stack (window);
 
   gtk_window_present (GTK_WINDOW (window));
@@ -466,7 +483,7 @@ test_window_agent_mode (void)
   daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
     "--bundle", bundle, "--idle-timeout", "30", NULL });
 
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   open_button = _cloche_overview_page_get_open_button (page);
   close_button = _cloche_overview_page_get_close_button (page);
