@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #include "cloche-folder-share.h"
 #include "cloche-test-daemon.h"
@@ -51,10 +52,13 @@ mount_folder (const char  *host,
 {
   g_autoptr(GAsyncResult) result = NULL;
   gint64 start = g_get_monotonic_time ();
+  g_autoptr(ClochePinnedFolder) pinned = cloche_pinned_folder_new (host, error);
   Wait wait = { 0 };
   gboolean ok;
 
-  cloche_vm_mount_folder_async (vm, host, readonly, guest, NULL, on_done, &wait);
+  if (pinned == NULL)
+    return -1;
+  cloche_vm_mount_folder_async (vm, pinned, readonly, guest, NULL, on_done, &wait);
   result = wait_result (&wait);
   ok = cloche_vm_mount_folder_finish (vm, result, error);
   return ok ? g_get_monotonic_time () - start : -1;
@@ -88,7 +92,7 @@ guest_sh (const char  *script,
   Wait wait = { 0 };
   int status = -1;
 
-  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (vm), argv, NULL, NULL,
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (vm), argv, NULL, 120, NULL,
                                  on_done, &wait);
   result = wait_result (&wait);
   cloche_guest_agent_exec_finish (cloche_vm_get_guest_agent (vm), result, &status,
@@ -104,31 +108,39 @@ guest_sh (const char  *script,
   return status;
 }
 
+/* Whether process @name's working folder is the folder @want: virtiofsd
+ * gets its folder as its working folder, never by path; the sandboxed
+ * child it forks works in it too, as the root it serves. */
+static gboolean
+works_in (const char        *name,
+          const struct stat *want)
+{
+  g_autofree char *cwd = g_build_filename ("/proc", name, "cwd", NULL);
+  struct stat st;
+
+  return stat (cwd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+}
+
 /* virtiofsd processes serving @folder (both halves count: the one we
  * spawn and the sandboxed child it forks). */
 static guint
 count_virtiofsd (const char *folder)
 {
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  g_autofree char *source = g_strdup_printf ("source=%s", folder);
   const char *name;
+  struct stat want;
   guint n = 0;
 
+  g_assert_cmpint (stat (folder, &want), ==, 0);
   while ((name = g_dir_read_name (proc)) != NULL)
     {
       g_autofree char *path = g_build_filename ("/proc", name, "cmdline", NULL);
       g_autofree char *cmdline = NULL;
       gsize length = 0;
-      gboolean is_virtiofsd = FALSE, serves = FALSE;
 
       if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &cmdline, &length, NULL))
         continue;
-      for (const char *arg = cmdline; arg < cmdline + length; arg += strlen (arg) + 1)
-        {
-          is_virtiofsd |= g_str_has_suffix (arg, "virtiofsd") && arg == cmdline;
-          serves |= g_str_equal (arg, source);
-        }
-      n += is_virtiofsd && serves;
+      n += length > 0 && g_str_has_suffix (cmdline, "virtiofsd") && works_in (name, &want);
     }
   return n;
 }
@@ -173,7 +185,8 @@ static void
 test_share_stop (void)
 {
   g_autofree char *socket = g_build_filename (g_get_user_runtime_dir (), "share.sock", NULL);
-  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (docs_dir, TRUE, socket);
+  g_autoptr(ClochePinnedFolder) pinned = cloche_pinned_folder_new (docs_dir, NULL);
+  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (pinned, TRUE, socket);
   g_autoptr(GAsyncResult) started = NULL;
   g_autoptr(GAsyncResult) stopped = NULL;
   g_autoptr(GError) error = NULL;
@@ -205,7 +218,8 @@ start_with_fake_unshare (const char *stderr_line)
   g_autofree char *script = g_strdup_printf ("#!/bin/sh\necho '%s' >&2\nexit 1\n", stderr_line);
   g_autofree char *path = g_strdup (g_getenv ("PATH"));
   g_autofree char *socket = g_build_filename (g_get_user_runtime_dir (), "fake.sock", NULL);
-  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (docs_dir, TRUE, socket);
+  g_autoptr(ClochePinnedFolder) pinned = cloche_pinned_folder_new (docs_dir, NULL);
+  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (pinned, TRUE, socket);
   g_autoptr(GAsyncResult) result = NULL;
   GError *error = NULL;
   Wait wait = { 0 };
@@ -236,6 +250,7 @@ test_share_errors (void)
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED);
   g_assert_nonnull (strstr (error->message, docs_dir));
   g_assert_nonnull (strstr (error->message, "read-only"));
+  g_assert_nonnull (strstr (error->message, "nosuid, nodev"));
 }
 
 static void
@@ -379,8 +394,9 @@ test_errors (void)
   g_autofree char *missing = g_build_filename (work_dir, "no-such-folder", NULL);
   g_autoptr(GError) error = NULL;
 
+  /* Refused already when it is pinned: there is nothing to pin. */
   g_assert_cmpint (mount_folder (missing, TRUE, "/sessions/c", &error), <, 0);
-  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
   g_assert_nonnull (strstr (error->message, missing));
   g_assert_nonnull (strstr (error->message, "does not exist"));
   g_test_message ("%s", error->message);

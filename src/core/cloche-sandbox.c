@@ -33,6 +33,7 @@ static void
 open_session_free (ClocheOpenSession *open)
 {
   g_clear_object (&open->session);
+  g_clear_error (&open->broken);
   g_free (open);
 }
 
@@ -137,6 +138,7 @@ fail_open (GTask  *owned_task,
 
   /* The record stays, closed: a failed open loses nothing either. */
   self->opening--;
+  _cloche_sandbox_unpin (self, cloche_session_get_id (session));
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
   save (self, session);
   cloche_audit_session_opened (self->audit, session, error);
@@ -156,9 +158,9 @@ on_mounted_for_open (GObject      *object,
   GError *error = NULL;
   gint64 boot;
 
+  /* A failed mount job has detached what it attached. */
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
-      _cloche_sandbox_unmount (self, session);
       fail_open (g_steal_pointer (&task), error);
       return;
     }
@@ -206,8 +208,14 @@ on_created (GObject      *object,
   if (!cloche_session_store_create_finish (CLOCHE_SESSION_STORE (object), result, &error))
     {
       self->opening--;
+      _cloche_sandbox_unpin (self, cloche_session_get_id (g_task_get_task_data (task)));
       update_idle_timer (self);
       g_task_return_error (task, error);
+      return;
+    }
+  if (!_cloche_sandbox_pin_work_folder (self, g_task_get_task_data (task), &error))
+    {
+      fail_open (g_steal_pointer (&task), error);
       return;
     }
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
@@ -254,7 +262,8 @@ add_mounts (ClocheSandbox  *self,
       g_autofree char *name = NULL;
 
       canonical = cloche_mount_check (request->path, in_force, error);
-      if (canonical == NULL)
+      if (canonical == NULL
+          || !_cloche_sandbox_pin (self, cloche_session_get_id (session), canonical, error))
         return FALSE;
       name = mount_name (session, canonical);
       cloche_session_add_mount (session,
@@ -290,6 +299,7 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_open_session_async);
   if (!add_mounts (self, session, mounts, &error))
     {
+      _cloche_sandbox_unpin (self, cloche_session_get_id (session));
       g_task_return_error (task, error);
       return;
     }
@@ -341,6 +351,7 @@ cloche_sandbox_close_session (ClocheSandbox  *self,
   if (open->mounted_boot != 0 && open->mounted_boot == cloche_vm_get_booted_at (self->vm))
     _cloche_sandbox_unmount (self, session);
   g_hash_table_remove (self->sessions, id);
+  _cloche_sandbox_unpin (self, cloche_session_get_id (session));
 
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
   cloche_session_touch (session);
@@ -498,6 +509,7 @@ cloche_sandbox_dispose (GObject *object)
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->pins, g_hash_table_unref);
   g_clear_pointer (&self->mount_deny, g_strfreev);
   g_clear_object (&self->store);
   g_clear_object (&self->vm);
@@ -601,6 +613,8 @@ cloche_sandbox_init (ClocheSandbox *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) open_session_free);
+  self->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_ptr_array_unref);
   self->idle_timeout_s = CLOCHE_DEFAULT_IDLE_TIMEOUT_S;
   self->stale_after_days = CLOCHE_DEFAULT_STALE_AFTER_DAYS;
 }

@@ -26,6 +26,9 @@
 #define UNPLUG_TIMEOUT_S 10
 /* A guest umount waits for virtiofsd; if that has died, forever. */
 #define UMOUNT_TIMEOUT_S 10
+/* The deadlines of the guest's mount and umount scripts themselves. */
+#define MOUNT_SCRIPT_TIMEOUT_S 60
+#define UMOUNT_SCRIPT_TIMEOUT_S 30
 
 /* $1 the guest folder, $2 the virtiofs tag, $3 ro or rw. device_add returns
  * before the guest's driver has taken the new device, and until it has, the
@@ -136,11 +139,13 @@ forget (ClocheVmFolders *self,
 }
 
 static gboolean
-check_can_mount (ClocheVmFolders  *self,
-                 const char       *host_path,
-                 const char       *guest_dir,
-                 GError          **error)
+check_can_mount (ClocheVmFolders     *self,
+                 ClochePinnedFolder  *pinned,
+                 const char          *guest_dir,
+                 GError             **error)
 {
+  const char *host_path = cloche_pinned_folder_get_path (pinned);
+
   if (self->closed)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
                  _("Cannot mount %s: the VM has stopped"), host_path);
@@ -163,10 +168,10 @@ check_can_mount (ClocheVmFolders  *self,
 
 /* Takes a port and a place in the table, both given back by the teardown. */
 static Folder *
-add_folder (ClocheVmFolders *self,
-            const char      *host_path,
-            gboolean         readonly,
-            const char      *guest_dir)
+add_folder (ClocheVmFolders    *self,
+            ClochePinnedFolder *pinned,
+            gboolean            readonly,
+            const char         *guest_dir)
 {
   Folder *folder = g_rc_box_new0 (Folder);
   guint serial = next_serial++;
@@ -174,7 +179,7 @@ add_folder (ClocheVmFolders *self,
 
   folder->guest_dir = g_strdup (guest_dir);
   folder->id = g_strdup_printf ("cloche-fs%u", serial);
-  folder->share = cloche_folder_share_new (host_path, readonly, socket);
+  folder->share = cloche_folder_share_new (pinned, readonly, socket);
   folder->busy = TRUE;
   self->ports[find_free_port (self)] = g_strdup (folder->id);
   g_hash_table_insert (self->folders, g_strdup (guest_dir), g_rc_box_acquire (folder));
@@ -515,7 +520,8 @@ mount_in_guest (GTask *task)
   const char *argv[] = { "/bin/sh", "-c", MOUNT_SCRIPT, "sh",
                          folder->guest_dir, folder->id, mode, NULL };
 
-  cloche_guest_agent_exec_async (self->agent, argv, guest_env, NULL, on_guest_mounted, task);
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, MOUNT_SCRIPT_TIMEOUT_S, NULL,
+                                 on_guest_mounted, task);
 }
 
 static void
@@ -608,7 +614,7 @@ on_share_started (GObject      *object,
 
 /**
  * cloche_vm_folders_mount_async:
- * @host_path: the folder to share, an absolute path
+ * @folder: the folder to share, as checked (verified again before it is)
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
  *
@@ -616,7 +622,7 @@ on_share_started (GObject      *object,
  */
 void
 cloche_vm_folders_mount_async (ClocheVmFolders     *self,
-                               const char          *host_path,
+                               ClochePinnedFolder  *folder,
                                gboolean             readonly,
                                const char          *guest_dir,
                                GCancellable        *cancellable,
@@ -629,19 +635,19 @@ cloche_vm_folders_mount_async (ClocheVmFolders     *self,
   MountOp *op;
 
   g_return_if_fail (CLOCHE_IS_VM_FOLDERS (self));
-  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+  g_return_if_fail (CLOCHE_IS_PINNED_FOLDER (folder) && guest_dir != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_folders_mount_async);
   /* "/sessions/a/" and "/sessions/a" are one mount point. */
   dir = g_canonicalize_filename (guest_dir, "/");
-  if (!check_can_mount (self, host_path, dir, &error))
+  if (!check_can_mount (self, folder, dir, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   op = g_new0 (MountOp, 1);
-  op->folder = add_folder (self, host_path, readonly, dir);
+  op->folder = add_folder (self, folder, readonly, dir);
   g_task_set_task_data (task, op, (GDestroyNotify) mount_op_free);
   cloche_folder_share_start_async (op->folder->share, NULL, on_share_started,
                                    g_steal_pointer (&task));
@@ -805,7 +811,8 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   cloche_guest_agent_exec_async (self->agent,
                                  (const char *[]) { "/bin/sh", "-c", UNMOUNT_SCRIPT, "sh",
                                                     folder->guest_dir, NULL },
-                                 guest_env, NULL, on_guest_unmounted, g_steal_pointer (&task));
+                                 guest_env, UMOUNT_SCRIPT_TIMEOUT_S, NULL, on_guest_unmounted,
+                                 g_steal_pointer (&task));
 }
 
 gboolean

@@ -696,16 +696,17 @@ on_folder_mounted (GObject      *object,
 
 /**
  * cloche_vm_mount_folder_async:
- * @host_path: an absolute path on the host
+ * @folder: a host folder, pinned when it was checked
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
  *
- * Hot-plugs @host_path into the running VM over virtiofs. A stop or a
- * crash forgets every folder: mount them again after the next start.
+ * Hot-plugs @folder into the running VM over virtiofs, after checking its
+ * path still leads to it (%CLOCHE_ERROR_FOLDER_CHANGED if not). A stop or
+ * a crash forgets every folder: mount them again after the next start.
  */
 void
 cloche_vm_mount_folder_async (ClocheVm            *self,
-                              const char          *host_path,
+                              ClochePinnedFolder  *folder,
                               gboolean             readonly,
                               const char          *guest_dir,
                               GCancellable        *cancellable,
@@ -716,14 +717,14 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
   g_autofree char *what = NULL;
 
   g_return_if_fail (CLOCHE_IS_VM (self));
-  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+  g_return_if_fail (CLOCHE_IS_PINNED_FOLDER (folder) && guest_dir != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_mount_folder_async);
-  what = g_strdup_printf ("mount %s", host_path);
+  what = g_strdup_printf ("mount %s", cloche_pinned_folder_get_path (folder));
   if (!check_running (self, task, what))
     return;
-  cloche_vm_folders_mount_async (self->folders, host_path, readonly, guest_dir, cancellable,
+  cloche_vm_folders_mount_async (self->folders, folder, readonly, guest_dir, cancellable,
                                  on_folder_mounted, g_steal_pointer (&task));
 }
 
