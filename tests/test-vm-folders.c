@@ -290,6 +290,67 @@ test_mount_rw (void)
   g_assert_cmpuint (count_virtiofsd (work_dir), >, 0);
 }
 
+/* Every device node and set-id file under @dir, one a line. */
+static void
+find_forbidden (const char *dir,
+                GString    *found)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      struct stat st;
+
+      g_assert_cmpint (lstat (path, &st), ==, 0);
+      if (S_ISBLK (st.st_mode) || S_ISCHR (st.st_mode) || (st.st_mode & (S_ISUID | S_ISGID)))
+        g_string_append_printf (found, "%s (mode %o)\n", path, st.st_mode);
+      if (S_ISDIR (st.st_mode))
+        find_forbidden (path, found);
+    }
+}
+
+/* The guest is root in its VM and the daemon may be root on the host (it
+ * is, in these tests): still no device node and no set-id bit may reach
+ * the host folder, whichever way the guest tries. */
+static void
+test_no_devices_or_setid (void)
+{
+  static const char * const attempts[] = {
+    "mknod /sessions/a/blk b 7 0",
+    "mknod /sessions/a/chr c 1 3",
+    "touch /sessions/a/f && chmod u+s /sessions/a/f",
+    "chmod g+s /sessions/a/f",
+    "chmod 6755 /sessions/a/f",
+    "mkdir /sessions/a/d && chmod g+s /sessions/a/d",
+    "mkdir -m 2755 /sessions/a/d2",
+    /* A set-id program made in the guest's own tmpfs, then copied over
+     * with its mode, and moved. */
+    "cp /bin/busybox /tmp/suid && chmod 4755 /tmp/suid && cp -p /tmp/suid /sessions/a/copied",
+    "mv /tmp/suid /sessions/a/moved",
+    NULL
+  };
+  g_autofree char *host_suid = g_build_filename (work_dir, "host-suid", NULL);
+  g_autoptr(GString) found = g_string_new (NULL);
+  struct stat st;
+
+  /* A set-id file already on the host loses the bit when the guest writes
+   * it (virtiofsd has no CAP_FSETID to keep it). */
+  write_host_file (work_dir, "host-suid", "#!/bin/sh\n");
+  g_assert_cmpint (chmod (host_suid, 04755), ==, 0);
+  for (guint i = 0; attempts[i] != NULL; i++)
+    g_test_message ("guest: %s → %d", attempts[i], guest_sh (attempts[i], NULL));
+  /* Allowed: a FIFO, a plain file's plain mode. */
+  g_assert_cmpint (guest_sh ("mknod /sessions/a/fifo p && chmod 0700 /sessions/a/f", NULL), ==, 0);
+  g_assert_cmpint (guest_sh ("echo 'echo changed' >> /sessions/a/host-suid", NULL), ==, 0);
+
+  find_forbidden (work_dir, found);
+  g_assert_cmpstr (found->str, ==, "");
+  g_assert_cmpint (stat (host_suid, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0755);
+}
+
 /* A user folder beside it, read-only: even a guest that remounts it
  * read-write changes nothing on the host. */
 static void
@@ -474,6 +535,7 @@ main (int   argc,
   g_test_add_func ("/vm-folders/share-errors", test_share_errors);
   g_test_add_func ("/vm-folders/start", test_start);
   g_test_add_func ("/vm-folders/mount-rw", test_mount_rw);
+  g_test_add_func ("/vm-folders/no-devices-or-setid", test_no_devices_or_setid);
   g_test_add_func ("/vm-folders/mount-ro", test_mount_ro);
   g_test_add_func ("/vm-folders/read-speed", test_read_speed);
   g_test_add_func ("/vm-folders/unmount", test_unmount);

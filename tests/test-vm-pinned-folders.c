@@ -11,12 +11,20 @@
  * rather than half mounted. The work folder is pinned too: a host-side swap
  * of it is refused the same way.
  *
+ * A folder whose virtiofsd dies while the VM runs is lost: the session's
+ * commands would hang on it, so they are refused at once with FolderLost
+ * (naming the folder and the fix) until the next boot mounts the folders
+ * afresh. Every guest call has a deadline (ExecTimeout, the process killed),
+ * and output qemu-ga cut at 16 MiB is an error, not a short result.
+ *
  * This drives a ClocheSandbox directly (no daemon, no bus), on the real
- * bundle and QEMU; each case costs one reboot.
+ * bundle and QEMU; each pinning case costs one reboot.
  */
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloche-sandbox.h"
@@ -51,12 +59,14 @@ wait_result (Wait *wait)
   return wait->result;
 }
 
-/* Runs a shell line in the session; FALSE with @error if it could not run. */
+/* Runs a shell line in the session with a deadline (0: the default);
+ * FALSE with @error if it could not run. */
 static gboolean
-session_sh (const char  *id,
-            const char  *script,
-            char       **out,
-            GError     **error)
+session_sh_within (const char  *id,
+                   const char  *script,
+                   guint        timeout_s,
+                   char       **out,
+                   GError     **error)
 {
   const char *argv[] = { "/bin/sh", "-c", script, NULL };
   g_autoptr(GAsyncResult) result = NULL;
@@ -64,7 +74,7 @@ session_sh (const char  *id,
   Wait wait = { 0 };
   int status = -1;
 
-  cloche_sandbox_exec_async (sandbox, id, argv, NULL, NULL, 0, NULL, on_done, &wait);
+  cloche_sandbox_exec_async (sandbox, id, argv, NULL, NULL, timeout_s, NULL, on_done, &wait);
   result = wait_result (&wait);
   if (!cloche_sandbox_exec_finish (sandbox, result, &status, &out_bytes, &err_bytes, error))
     return FALSE;
@@ -74,6 +84,15 @@ session_sh (const char  *id,
   if (out != NULL)
     *out = g_strndup (g_bytes_get_data (out_bytes, NULL), g_bytes_get_size (out_bytes));
   return status == 0;
+}
+
+static gboolean
+session_sh (const char  *id,
+            const char  *script,
+            char       **out,
+            GError     **error)
+{
+  return session_sh_within (id, script, 0, out, error);
 }
 
 static void
@@ -238,6 +257,125 @@ test_work_folder (void)
   assert_refused (id, "ls etc/passwd", "work");
 }
 
+/* The virtiofsd processes serving @folder (both halves: it works in the
+ * folder it serves), killed as a crash or the OOM killer would. */
+static guint
+kill_virtiofsd (const char *folder)
+{
+  g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  struct stat want;
+  guint killed = 0;
+
+  g_assert_cmpint (stat (folder, &want), ==, 0);
+  while ((name = g_dir_read_name (proc)) != NULL)
+    {
+      g_autofree char *cwd = g_build_filename ("/proc", name, "cwd", NULL);
+      g_autofree char *exe = g_build_filename ("/proc", name, "exe", NULL);
+      g_autofree char *target = g_file_read_link (exe, NULL);
+      struct stat st;
+
+      if (target != NULL && g_str_has_suffix (target, "virtiofsd") && stat (cwd, &st) == 0
+          && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+        killed += kill (atoi (name), SIGKILL) == 0;
+    }
+  return killed;
+}
+
+/* The error a quick command gets, once the sandbox knows; NULL while it runs. */
+static GError *
+refusal_of_quick_command (const char *id)
+{
+  GError *error = NULL;
+
+  session_sh_within (id, "true", 30, NULL, &error);
+  return error;
+}
+
+/* Its virtiofsd killed, a folder is lost: the session's commands are refused
+ * at once, naming the folder and the fix, instead of hanging on it; after
+ * the VM boots again the folders are mounted afresh and it works again. */
+static void
+test_lost_folder (void)
+{
+  g_autofree char *docs = home_path ("docs");
+  g_autofree char *note = home_path ("docs/note.txt");
+  g_autofree char *id = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
+  Wait wait = { 0 };
+  g_autoptr(GAsyncResult) result = NULL;
+
+  make_dirs ((const char *[]) { "docs", NULL });
+  g_file_set_contents (note, "still here\n", -1, NULL);
+  id = open_session ((const char *[]) { docs, NULL }, (const gboolean[]) { TRUE });
+  assert_sh (id, "cat mnt/docs/note.txt");
+  g_assert_cmpuint (kill_virtiofsd (docs), >, 0);
+
+  while (error == NULL && g_get_monotonic_time () < deadline)
+    error = refusal_of_quick_command (id);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST);
+  g_assert_nonnull (strstr (error->message, docs));
+  g_assert_nonnull (strstr (error->message, "killed by signal 9"));
+  g_assert_nonnull (strstr (error->message, "clochectl stop"));
+  g_clear_error (&error);
+  /* What would have hung fails at once too. */
+  g_assert_false (session_sh (id, "cat mnt/docs/note.txt", NULL, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST);
+  g_clear_error (&error);
+
+  cloche_vm_stop_async (vm, "test", NULL, on_done, &wait);
+  result = wait_result (&wait);
+  g_assert_true (cloche_vm_stop_finish (vm, result, NULL));
+  g_assert_true (session_sh (id, "cat mnt/docs/note.txt", &out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, "still here\n");
+}
+
+/* A command past its deadline fails with ExecTimeout, and is killed. */
+static void
+test_exec_deadline (void)
+{
+  g_autofree char *id = open_session ((const char *[]) { NULL }, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  g_assert_false (session_sh_within (id, "sleep 1234", 3, NULL, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT);
+  g_clear_error (&error);
+  /* The kill is on its way: it lands within a few polls. */
+  for (guint i = 0; i < 50; i++)
+    {
+      g_clear_pointer (&out, g_free);
+      g_assert_true (session_sh (id, "ps | grep -c '[s]leep 1234' || true", &out, &error));
+      if (g_str_equal (out, "0\n"))
+        break;
+      g_usleep (100000);
+    }
+  g_assert_cmpstr (out, ==, "0\n");
+
+  g_assert_false (session_sh_within (id, "true", CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S + 1, NULL,
+                                     &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+}
+
+/* Over 16 MiB of output: an error that says it was cut. */
+static void
+test_output_truncated (void)
+{
+  g_autofree char *id = open_session ((const char *[]) { NULL }, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  if (session_sh (id, "head -c 17000000 /dev/zero | tr '\\0' x", &out, &error))
+    g_error ("17,000,000 bytes of output came back as %zu bytes with exit status 0",
+             strlen (out));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_OUTPUT_TRUNCATED);
+  g_assert_nonnull (strstr (error->message, "stdout"));
+}
+
 static void
 test_stop (void)
 {
@@ -291,6 +429,9 @@ main (int   argc,
   g_test_add_func ("/vm-pinned/link-at-the-end", test_link_at_the_end);
   g_test_add_func ("/vm-pinned/other-folder", test_other_folder);
   g_test_add_func ("/vm-pinned/work-folder", test_work_folder);
+  g_test_add_func ("/vm-pinned/lost-folder", test_lost_folder);
+  g_test_add_func ("/vm-pinned/exec-deadline", test_exec_deadline);
+  g_test_add_func ("/vm-pinned/output-truncated", test_output_truncated);
   g_test_add_func ("/vm-pinned/stop", test_stop);
   status = g_test_run ();
 

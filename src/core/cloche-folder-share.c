@@ -553,13 +553,13 @@ complete_stop_tasks (ClocheFolderShare *self)
     }
 }
 
-/* Nobody asked: the guest's folder now hangs until someone acts. */
+/* Nobody asked: QEMU went away, or it died (the guest's folder then hangs). */
 static void
 announce_death (ClocheFolderShare *self)
 {
   g_autofree char *why = describe_exit (self);
 
-  g_message ("virtiofsd for %s has died: %s", host_path (self), why);
+  g_debug ("virtiofsd for %s has exited by itself: %s", host_path (self), why);
   g_signal_emit (self, signals[DIED], 0, why);
 }
 

@@ -110,7 +110,12 @@ on_mounted_for_exec (GObject      *object,
       return;
     }
   if (open != NULL)
-    open->mounted_boot = boot;
+    {
+      open->mounted_boot = boot;
+      /* A lost folder is back, mounted afresh in this boot. */
+      if (g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST))
+        g_clear_error (&open->broken);
+    }
   run_command (g_steal_pointer (&task));
 }
 
@@ -205,6 +210,18 @@ build_env (ClocheSession       *session,
   return g_strv_builder_end (builder);
 }
 
+/* A changed folder stays refused; a lost one until the VM boots again
+ * (the next boot mounts the session's folders afresh). */
+static gboolean
+is_refused (ClocheSandbox     *self,
+            ClocheOpenSession *open)
+{
+  if (open->broken == NULL)
+    return FALSE;
+  return !g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST)
+         || open->mounted_boot == cloche_vm_get_booted_at (self->vm);
+}
+
 static gboolean
 check_exec_args (const char * const  *argv,
                  const char * const  *env,
@@ -273,7 +290,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (open->broken != NULL)
+  if (is_refused (self, open))
     {
       g_task_return_error (task, g_error_copy (open->broken));
       return;

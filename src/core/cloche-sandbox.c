@@ -483,6 +483,57 @@ cloche_sandbox_set_mount_rules (ClocheSandbox      *self,
   self->allow_outside_home = allow_outside_home;
 }
 
+/* A lost folder */
+
+static gboolean
+mount_is_readonly (ClocheSession *session,
+                   const char    *guest_dir)
+{
+  g_autofree char *name = g_path_get_basename (guest_dir);
+  GPtrArray *mounts = cloche_session_get_mounts (session);
+
+  for (guint i = 0; i < mounts->len; i++)
+    {
+      ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
+
+      if (g_str_equal (mount->name, name))
+        return mount->readonly;
+    }
+  return FALSE;
+}
+
+/* Commands in the session would hang on the folder: they are refused with
+ * the reason until the session's folders are mounted afresh in a new boot. */
+static void
+on_folder_lost (ClocheSandbox *self,
+                const char    *guest_dir,
+                const char    *host_path,
+                const char    *why)
+{
+  GHashTableIter iter;
+  ClocheOpenSession *open;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &open))
+    {
+      g_autofree char *session_dir = cloche_session_dup_guest_dir (open->session);
+      const char *id = cloche_session_get_id (open->session);
+
+      if (!g_str_equal (guest_dir, session_dir)
+          && !(g_str_has_prefix (guest_dir, session_dir) && guest_dir[strlen (session_dir)] == '/'))
+        continue;
+      g_clear_error (&open->broken);
+      open->broken = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST,
+                                  _("The folder %s (at %s in the VM) of session %s is no longer "
+                                    "shared: %s. Commands there would hang, so they are refused: "
+                                    "stop the VM (clochectl stop) and the next command mounts the "
+                                    "session's folders again, or close the session and open a "
+                                    "new one"), host_path, guest_dir, id, why);
+      cloche_audit_mount (self->audit, "mount.lost", id, host_path, guest_dir,
+                          mount_is_readonly (open->session, guest_dir), open->broken);
+    }
+}
+
 /* GObject */
 
 static void
@@ -500,6 +551,8 @@ cloche_sandbox_constructed (GObject *object)
 
   g_signal_connect_object (self->vm, "notify::state",
                            G_CALLBACK (on_vm_state_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->vm, "folder-lost",
+                           G_CALLBACK (on_folder_lost), self, G_CONNECT_SWAPPED);
 }
 
 static void

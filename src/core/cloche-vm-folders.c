@@ -11,6 +11,15 @@
  * A mount that fails half-way is unwound by the second half of unmount (the
  * "teardown"). One object per boot: when QEMU goes, close() stops every
  * virtiofsd and the next boot starts with no folder.
+ *
+ * A virtiofsd that dies while QEMU still runs leaves the guest's folder
+ * hanging (FUSE waits for an answer that never comes); that is announced
+ * ("folder-lost") once QMP shows QEMU is still there (a virtiofsd also
+ * exits when QEMU goes, and then nothing is lost that a stop did not
+ * take). The folder stays in the table, its device plugged: the guest
+ * gives back a virtio-fs device with requests in flight only when they end,
+ * so unplugging it would wedge the guest's hot-plug; the slot is free again
+ * at the next boot.
  */
 #include "config.h"
 
@@ -54,6 +63,7 @@ typedef struct
   gboolean           chardev_added;
   gboolean           device_added;
   gboolean           busy;           /* being mounted or unmounted */
+  gboolean           lost;           /* its virtiofsd died while serving */
 } Folder;
 
 struct _ClocheVmFolders
@@ -76,6 +86,13 @@ struct _ClocheVmFolders
 static guint next_serial;
 
 G_DEFINE_FINAL_TYPE (ClocheVmFolders, cloche_vm_folders, G_TYPE_OBJECT)
+
+enum {
+  FOLDER_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* Folders and ports */
 
@@ -166,6 +183,68 @@ check_can_mount (ClocheVmFolders     *self,
   return FALSE;
 }
 
+/* A dead share */
+
+typedef struct
+{
+  ClocheVmFolders *self;
+  Folder          *folder;
+  char            *why;
+} Loss;
+
+static void
+loss_free (Loss *loss)
+{
+  g_object_unref (loss->self);
+  folder_unref (loss->folder);
+  g_free (loss->why);
+  g_free (loss);
+}
+
+static void
+on_qemu_still_there (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Loss *loss = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply != NULL && !loss->self->closed && !loss->folder->busy)
+    {
+      loss->folder->lost = TRUE;
+      g_message ("The folder %s (at %s in the VM) is lost: %s",
+                 folder_host_path (loss->folder), loss->folder->guest_dir, loss->why);
+      g_signal_emit (loss->self, signals[FOLDER_LOST], 0, loss->folder->guest_dir,
+                     folder_host_path (loss->folder), loss->why);
+    }
+  loss_free (loss);
+}
+
+static void
+on_share_died (ClocheFolderShare *share,
+               const char        *why,
+               gpointer           user_data)
+{
+  ClocheVmFolders *self = user_data;
+  Folder *folder = NULL;
+  GHashTableIter iter;
+  Loss *loss;
+
+  g_hash_table_iter_init (&iter, self->folders);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder) && folder->share != share)
+    folder = NULL;
+  if (folder == NULL || self->closed || folder->busy)
+    return;
+  loss = g_new0 (Loss, 1);
+  loss->self = g_object_ref (self);
+  loss->folder = g_rc_box_acquire (folder);
+  loss->why = g_strdup (why);
+  cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL,
+                                   on_qemu_still_there, loss);
+}
+
 /* Takes a port and a place in the table, both given back by the teardown. */
 static Folder *
 add_folder (ClocheVmFolders    *self,
@@ -181,6 +260,7 @@ add_folder (ClocheVmFolders    *self,
   folder->id = g_strdup_printf ("cloche-fs%u", serial);
   folder->share = cloche_folder_share_new (pinned, readonly, socket);
   folder->busy = TRUE;
+  g_signal_connect_object (folder->share, "died", G_CALLBACK (on_share_died), self, 0);
   self->ports[find_free_port (self)] = g_strdup (folder->id);
   g_hash_table_insert (self->folders, g_strdup (guest_dir), g_rc_box_acquire (folder));
   return folder;
@@ -908,6 +988,18 @@ cloche_vm_folders_class_init (ClocheVmFoldersClass *klass)
 
   object_class->dispose = cloche_vm_folders_dispose;
   object_class->finalize = cloche_vm_folders_finalize;
+
+  /**
+   * ClocheVmFolders::folder-lost:
+   * @guest_dir: where the folder is mounted in the guest
+   * @host_path: the host folder
+   * @why: how its virtiofsd ended
+   *
+   * A folder's virtiofsd died while the VM ran: the guest's folder hangs.
+   */
+  signals[FOLDER_LOST] = g_signal_new ("folder-lost", G_TYPE_FROM_CLASS (klass),
+                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                       G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void

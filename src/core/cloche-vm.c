@@ -85,6 +85,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  FOLDER_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
 
 static void launch (ClocheVm *self);
@@ -495,6 +502,16 @@ build_command (ClocheVm  *self,
   return cloche_vm_command_build (bundle, &options);
 }
 
+/* This boot's folders tell; whoever holds sessions listens to the VM. */
+static void
+on_folder_lost (ClocheVm   *self,
+                const char *guest_dir,
+                const char *host_path,
+                const char *why)
+{
+  g_signal_emit (self, signals[FOLDER_LOST], 0, guest_dir, host_path, why);
+}
+
 static gboolean
 start_process (ClocheVm  *self,
                GError   **error)
@@ -525,6 +542,8 @@ start_process (ClocheVm  *self,
   self->agent = cloche_guest_agent_new (agent_stream);
   self->folders = cloche_vm_folders_new (self->qmp, self->agent, self->run_dir,
                                          CLOCHE_VM_FOLDER_PORTS);
+  g_signal_connect_object (self->folders, "folder-lost", G_CALLBACK (on_folder_lost), self,
+                           G_CONNECT_SWAPPED);
   return TRUE;
 }
 
@@ -1125,6 +1144,19 @@ cloche_vm_class_init (ClocheVmClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * ClocheVm::folder-lost:
+   * @guest_dir: where the folder is mounted in the guest
+   * @host_path: the host folder
+   * @why: how its virtiofsd ended
+   *
+   * A mounted folder's virtiofsd died while the VM ran: its folder in the
+   * guest hangs until the VM stops.
+   */
+  signals[FOLDER_LOST] = g_signal_new ("folder-lost", G_TYPE_FROM_CLASS (klass),
+                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                       G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
