@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* One of the folders Cloche keeps its own things in. */
+typedef struct
+{
+  char *role;   /* "bundle", "sessions", "cache", "runtime", "tools" */
+  char *path;
+} ClocheOwnFolder;
+
+GPtrArray *cloche_own_folders_new          (const char  *bundle,
+                                            const char  *sessions);
+gboolean   cloche_own_folders_check_apart  (GPtrArray   *folders,
+                                            const char  *role,
+                                            const char  *path,
+                                            GError     **error);
+
+G_END_DECLS
