@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cloche-doctor.h"
 #include "cloche-sandbox.h"
 #include "cloche-session-store.h"
 #include "cloche-test-daemon.h"
@@ -157,6 +158,16 @@ assert_refused (const char *id,
     g_error ("\"%s\" does not name \"%s\"", error->message, what);
 }
 
+/* A refused session still closes (its folders are not mounted). */
+static void
+close_session (const char *id)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (cloche_sandbox_close_session (sandbox, id, &error));
+  g_assert_no_error (error);
+}
+
 static char *
 home_path (const char *relative)
 {
@@ -209,6 +220,7 @@ test_link_in_the_middle (void)
   assert_refused (id, write, "site");
   g_assert_false (g_file_test (host_marker, G_FILE_TEST_EXISTS));
   g_unlink (host_marker);
+  close_session (id);
 }
 
 /* A link at the last component of a mounted folder's path. */
@@ -224,6 +236,7 @@ test_link_at_the_end (void)
   assert_sh (id, "cd mnt/p2 && rmdir data && ln -s /etc data");
   guest_powers_off (id);
   assert_refused (id, "cat mnt/data/passwd", "data");
+  close_session (id);
 }
 
 /* No link at all: the folder is renamed away and another one put in its
@@ -240,6 +253,7 @@ test_other_folder (void)
   assert_sh (id, "cd mnt/p3 && mv data data.old && mkdir data && echo decoy > data/x");
   guest_powers_off (id);
   assert_refused (id, "cat mnt/data/x", "another folder");
+  close_session (id);
 }
 
 /* The session's own work folder, swapped on the host for a link to /. */
@@ -255,6 +269,7 @@ test_work_folder (void)
   g_assert_cmpint (g_rename (work, moved), ==, 0);
   g_assert_cmpint (symlink ("/", work), ==, 0);
   assert_refused (id, "ls etc/passwd", "work");
+  close_session (id);
 }
 
 /* The virtiofsd processes serving @folder (both halves: it works in the
@@ -292,6 +307,24 @@ refusal_of_quick_command (const char *id)
   return error;
 }
 
+/* The doctor's mounts check, as the daemon would run it. */
+static ClocheDoctorResult *
+doctor_mounts (void)
+{
+  g_autoptr(ClocheDoctor) doctor = cloche_doctor_new (sandbox);
+  const char * const only[] = { "mounts", NULL };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  Wait wait = { 0 };
+
+  cloche_doctor_run_async (doctor, only, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  results = cloche_doctor_run_finish (doctor, result, NULL);
+  g_assert_nonnull (results);
+  g_assert_cmpuint (results->len, ==, 1);
+  return g_ptr_array_steal_index (results, 0);
+}
+
 /* Its virtiofsd killed, a folder is lost: the session's commands are refused
  * at once, naming the folder and the fix, instead of hanging on it; after
  * the VM boots again the folders are mounted afresh and it works again. */
@@ -307,6 +340,7 @@ test_lost_folder (void)
   ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
   Wait wait = { 0 };
   g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(ClocheDoctorResult) finding = NULL;
 
   make_dirs ((const char *[]) { "docs", NULL });
   g_file_set_contents (note, "still here\n", -1, NULL);
@@ -325,6 +359,11 @@ test_lost_folder (void)
   g_assert_false (session_sh (id, "cat mnt/docs/note.txt", NULL, &error));
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST);
   g_clear_error (&error);
+  /* The doctor says which folder, and why. */
+  finding = doctor_mounts ();
+  g_assert_cmpint (finding->status, ==, CLOCHE_DOCTOR_FAILURE);
+  g_assert_cmpint (finding->code, ==, CLOCHE_ERROR_FOLDER_LOST);
+  g_assert_nonnull (strstr (finding->finding, docs));
 
   cloche_vm_stop_async (vm, "test", NULL, on_done, &wait);
   result = wait_result (&wait);
