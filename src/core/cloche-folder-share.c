@@ -278,7 +278,7 @@ listen_on (const char  *path,
 
 /* Between fork and exec: system calls only, and a plain write on failure
  * (stderr is already virtiofsd's log pipe, so the reason shows). */
-static void
+G_NORETURN static void
 child_fail (const char *message)
 {
   if (write (STDERR_FILENO, message, strlen (message)) < 0)
