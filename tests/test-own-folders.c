@@ -101,6 +101,34 @@ test_bind_mount (void)
   assert_apart ("alias/bundle");
 }
 
+/* A folder shared with the guest is none of Cloche's, inside none, holds none. */
+static void
+test_outside (void)
+{
+  static const char * const refused[] = { "state", "state/sessions", "state/sessions/abc/work",
+                                          "data", "data/bundle/kernel", NULL };
+  static const char * const allowed[] = { "project", "state-of-the-art", "data2", NULL };
+  g_autoptr(GPtrArray) own = folders ();
+
+  for (guint i = 0; refused[i] != NULL; i++)
+    {
+      g_autofree char *path = at (refused[i]);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (cloche_own_folders_check_outside (own, path, &error));
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+      g_assert_nonnull (strstr (error->message, "must not reach"));
+    }
+  for (guint i = 0; allowed[i] != NULL; i++)
+    {
+      g_autofree char *path = at (allowed[i]);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (cloche_own_folders_check_outside (own, path, &error));
+      g_assert_no_error (error);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -112,6 +140,7 @@ main (int   argc,
   root = g_dir_make_tmp ("cloche-own-XXXXXX", NULL);
   g_test_add_func ("/own-folders/paths", test_paths);
   g_test_add_func ("/own-folders/bind-mount", test_bind_mount);
+  g_test_add_func ("/own-folders/outside", test_outside);
   status = g_test_run ();
   rm[2] = root;
   g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);

@@ -6,7 +6,11 @@
  * sessions folder was taken for a damaged session and deleted by cleanup,
  * and a sessions folder inside the bundle would go with a bundle removal.
  * This is the one place that says so; whatever sets one of these folders
- * (bundle install and relocate) asks it first.
+ * (bundle install and relocate) asks it first. The same list keeps them out
+ * of the guest's reach: no folder shared with a session may be one of them,
+ * lie inside one or hold one (a read-write share of ~/.local/state would
+ * hand the guest every other session's work folder, the records and the
+ * audit log).
  *
  * Checked twice: by canonical path (links resolved; for a folder that does
  * not exist yet, its nearest existing parent's), and by device and inode,
@@ -68,6 +72,7 @@ cloche_own_folders_new (const char *bundle,
 
   add (folders, "bundle", g_strdup (bundle));
   add (folders, "sessions", g_strdup (sessions));
+  add (folders, "state", g_build_filename (g_get_user_state_dir (), "cloche", NULL));
   add (folders, "cache", g_build_filename (g_get_user_cache_dir (), "cloche", NULL));
   add (folders, "runtime", g_build_filename (g_get_user_runtime_dir (), "cloche", NULL));
   return folders;
@@ -206,6 +211,40 @@ cloche_own_folders_check_apart (GPtrArray   *folders,
                      _("%s cannot be Cloche's %s folder: Cloche's %s folder %s is inside it, "
                        "and would go with it. Choose a folder outside Cloche's own folders"),
                      path, role, other->role, other->path);
+      else
+        continue;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * cloche_own_folders_check_outside:
+ * @folders: (element-type ClocheOwnFolder): from cloche_own_folders_new()
+ * @path: a folder about to be shared with the guest
+ *
+ * Returns: %FALSE with %CLOCHE_ERROR_MOUNT_REFUSED when @path is one of
+ *   Cloche's folders, inside one or holds one
+ */
+gboolean
+cloche_own_folders_check_outside (GPtrArray   *folders,
+                                  const char  *path,
+                                  GError     **error)
+{
+  for (guint i = 0; i < folders->len; i++)
+    {
+      ClocheOwnFolder *own = g_ptr_array_index (folders, i);
+
+      if (own->path == NULL)
+        continue;
+      if (nested (path, own->path))
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                     _("%s cannot be mounted: it is inside Cloche's %s folder %s, which the "
+                       "guest must not reach"), path, own->role, own->path);
+      else if (nested (own->path, path))
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                     _("%s cannot be mounted: it holds Cloche's %s folder %s, which the guest "
+                       "must not reach"), path, own->role, own->path);
       else
         continue;
       return FALSE;

@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 /* One of the folders Cloche keeps its own things in. */
 typedef struct
 {
-  char *role;   /* "bundle", "sessions", "cache", "runtime", "tools" */
+  char *role;   /* "bundle", "sessions", "state", "cache", "runtime", "tools" */
   char *path;
 } ClocheOwnFolder;
 
@@ -18,5 +18,8 @@ gboolean   cloche_own_folders_check_apart  (GPtrArray   *folders,
                                             const char  *role,
                                             const char  *path,
                                             GError     **error);
+gboolean   cloche_own_folders_check_outside (GPtrArray  *folders,
+                                             const char *path,
+                                             GError    **error);
 
 G_END_DECLS

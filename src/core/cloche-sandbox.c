@@ -12,6 +12,7 @@
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
+#include "cloche-own-folders.h"
 #include "cloche-sandbox-private.h"
 
 enum {
@@ -254,6 +255,9 @@ add_mounts (ClocheSandbox  *self,
                              self->allow_outside_home };
   const ClocheMountRules *in_force = self->mount_deny != NULL ? &rules
                                      : cloche_mount_rules_default ();
+  /* Cloche's own folders are never the guest's, whatever the policy says. */
+  g_autoptr(GPtrArray) own = cloche_own_folders_new (cloche_vm_get_bundle_path (self->vm),
+                                                     cloche_session_store_get_root (self->store));
 
   for (guint i = 0; requests != NULL && i < requests->len; i++)
     {
@@ -262,7 +266,7 @@ add_mounts (ClocheSandbox  *self,
       g_autofree char *name = NULL;
 
       canonical = cloche_mount_check (request->path, in_force, error);
-      if (canonical == NULL
+      if (canonical == NULL || !cloche_own_folders_check_outside (own, canonical, error)
           || !_cloche_sandbox_pin (self, cloche_session_get_id (session), canonical, error))
         return FALSE;
       name = mount_name (session, canonical);

@@ -882,6 +882,15 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
       g_task_return_error (task, error);
       return;
     }
+  /* A lost folder is left as it is: the guest's umount would wait for its
+   * dead virtiofsd, and so would its giving the device back. Forgotten; its
+   * slot is free again at the next boot. */
+  if (folder->lost)
+    {
+      forget (self, folder);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
   folder->busy = TRUE;
   op = g_new0 (UnmountOp, 1);
   op->folder = g_rc_box_acquire (folder);
