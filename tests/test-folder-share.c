@@ -82,7 +82,7 @@ test_host (void)
   g_assert_true (g_str_has_suffix (ro[0], "/unshare"));
   g_assert_true (g_strv_contains ((const char * const *) ro, "--mount"));
   g_assert_true (has_arg_containing (ro, "mount --no-canonicalize --bind . "));
-  g_assert_true (has_arg_containing (ro, "remount,bind,nosuid,nodev$1"));
+  g_assert_true (has_arg_containing (ro, "remount,bind,nosuid,nodev,noexec$1"));
   g_assert_true (g_strv_contains ((const char * const *) ro, ",ro"));
   g_assert_false (g_strv_contains ((const char * const *) rw, ",ro"));
   g_assert_true (g_strv_contains ((const char * const *) ro, "sandbox=namespace"));

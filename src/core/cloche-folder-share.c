@@ -17,8 +17,8 @@
  *
  * virtiofsd runs in a user namespace too unless we are root: its sandbox
  * needs CAP_SYS_ADMIN, which a desktop user has only there. The bind mount
- * is nosuid and nodev, and read-only for a read-only share (the virtiofsd
- * of QEMU 7.2 has no read-only option): the host kernel refuses the writes,
+ * is nosuid, nodev and noexec, and read-only for a read-only share (the
+ * virtiofsd of QEMU 7.2 has no read-only option): the host kernel refuses the writes,
  * and a guest that remounts read-write still changes nothing. No device
  * node or set-id bit reaches the host: virtiofsd runs under a seccomp
  * filter that refuses them (cloche-setid-filter.c) and without the
@@ -66,10 +66,13 @@
 /* Run in the folder, in our mount namespace: $0 is the empty folder to
  * bind it on, $1 "" or ",ro", then the virtiofsd command. "." is the
  * pinned folder itself; --no-canonicalize keeps mount(8) from turning it
- * into a path again. */
+ * into a path again. noexec costs the guest nothing (virtiofsd only reads
+ * and writes; the guest executes what it reads) and, in a user namespace,
+ * keeps a host mount that is noexec (a locked flag) from refusing the
+ * remount. */
 #define SHARE_SCRIPT \
   "mount --no-canonicalize --bind . \"$0\" && " \
-  "mount -o \"remount,bind,nosuid,nodev$1\" \"$0\" && shift && exec \"$@\""
+  "mount -o \"remount,bind,nosuid,nodev,noexec$1\" \"$0\" && shift && exec \"$@\""
 /* Without these virtiofsd could make device nodes, and keep a file's
  * set-id bits when the guest writes it (the kernel clears them on write
  * only for a writer without CAP_FSETID); file capabilities need SETFCAP. */
@@ -445,7 +448,7 @@ describe_failure (ClocheFolderShare *self)
                            "kernel.unprivileged_userns_clone=1; on Ubuntu, "
                            "kernel.apparmor_restrict_unprivileged_userns=0)", unshare);
   else if (mount != NULL)
-    why = g_strdup_printf ("binding it for virtiofsd (nosuid, nodev%s) failed (%s)",
+    why = g_strdup_printf ("binding it for virtiofsd (nosuid, nodev, noexec%s) failed (%s)",
                            self->readonly ? ", read-only" : "", mount);
   else
     why = describe_exit (self);
