@@ -349,6 +349,26 @@ test_mounts (Fixture       *fixture,
   cloche_doctor_result_free (result);
 }
 
+/* A session refused for a folder (its virtiofsd died): the finding is the
+ * sandbox's error, which names the folder; the fix says what to do. The
+ * real fault is in tests/test-vm-pinned-folders.c. */
+static void
+test_mounts_refused (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  ClocheDoctorResult *result;
+
+  g_ptr_array_add (fixture->context->refused,
+                   g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST,
+                                "The folder /home/u/docs (at /sessions/abc/mnt/docs in the VM) "
+                                "of session abc is no longer shared: virtiofsd was killed"));
+  result = run_one (fixture->context, "mounts");
+  assert_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_FOLDER_LOST, "/home/u/docs",
+                  "clochectl stop");
+  g_assert_cmpuint (g_strv_length (result->details), ==, 1);
+  cloche_doctor_result_free (result);
+}
+
 /* The agent's check reads the VM's last error; the real faults are in
  * test-vm-doctor.c, this one checks the wording from a given error. */
 static void
@@ -465,6 +485,7 @@ main (int   argc,
   ADD ("/doctor/disk/ok", test_disk_ok);
   ADD ("/doctor/stale-sessions", test_stale_sessions);
   ADD ("/doctor/mounts", test_mounts);
+  ADD ("/doctor/mounts-refused", test_mounts_refused);
   ADD ("/doctor/agent/from-error", test_agent_from_error);
   ADD ("/doctor/all", test_all_checks);
 #undef ADD

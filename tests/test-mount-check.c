@@ -245,6 +245,36 @@ test_own_folders (Fixture       *fixture,
   g_assert_nonnull (allowed);
 }
 
+/* Not UTF-8, as given or behind a link: refused with a clear error rather
+ * than recorded (criticals and a damaged record, before). */
+static void
+test_not_utf8 (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autofree char *odd = g_build_filename (fixture->home, "caf\xe9", NULL);
+  g_autofree char *link = g_build_filename (fixture->home, "cafe", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = NULL;
+
+  g_assert_cmpint (g_mkdir (odd, 0700), ==, 0);
+  g_assert_cmpint (symlink (odd, link), ==, 0);
+
+  canonical = cloche_mount_check (odd, &fixture->rules, &error);
+  g_assert_null (canonical);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_nonnull (strstr (error->message, "caf\\351"));
+  g_assert_nonnull (strstr (error->message, "not valid UTF-8"));
+  g_clear_error (&error);
+
+  canonical = cloche_mount_check (link, &fixture->rules, &error);
+  g_assert_null (canonical);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_nonnull (strstr (error->message, link));
+  g_assert_nonnull (strstr (error->message, "rename that folder"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -280,6 +310,7 @@ main (int   argc,
   ADD ("/mount-check/bad-paths", test_bad_paths);
   ADD ("/mount-check/portal-folder", test_portal_folder);
   ADD ("/mount-check/own-folders", test_own_folders);
+  ADD ("/mount-check/not-utf8", test_not_utf8);
 #undef ADD
 
   status = g_test_run ();

@@ -22,6 +22,7 @@
 #include "cloche-file.h"
 #include "cloche-json.h"
 #include "cloche-json-locator.h"
+#include "cloche-own-folders.h"
 #include "cloche-sandbox-private.h"
 
 /* Progress signals at most this often, besides each phase's first and last. */
@@ -661,6 +662,21 @@ on_installed (GObject      *object,
   end (task, error);
 }
 
+/* The bundle never nests in another of Cloche's folders, nor they in it
+ * (cloche-own-folders.c). */
+static gboolean
+check_apart (ClocheBundleManager  *self,
+             const char           *target,
+             GError              **error)
+{
+  g_autofree char *sessions = self->sandbox != NULL
+    ? g_strdup (cloche_session_store_get_root (cloche_sandbox_get_store (self->sandbox)))
+    : cloche_session_store_default_root ();
+  g_autoptr(GPtrArray) own = cloche_own_folders_new (self->location, sessions);
+
+  return cloche_own_folders_check_apart (own, "bundle", target, error);
+}
+
 /* One bundle at a time: installing elsewhere would leave the first one on
  * the disk, unused and unseen. */
 static gboolean
@@ -700,7 +716,8 @@ cloche_bundle_manager_install_async (ClocheBundleManager *self,
   if (task == NULL)
     return;
   target = resolve_target (self, location, &error);
-  if (target == NULL || !check_not_installed_elsewhere (self, target, &error))
+  if (target == NULL || !check_not_installed_elsewhere (self, target, &error)
+      || !check_apart (self, target, &error))
     {
       end (task, error);
       return;
@@ -817,6 +834,8 @@ cloche_bundle_manager_relocate_async (ClocheBundleManager *self,
   if (target != NULL && g_str_equal (target, self->location))
     g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                  _("The bundle is at %s already"), target);
+  else if (target != NULL)
+    check_apart (self, target, &error);
   if (error != NULL)
     {
       end (task, error);

@@ -498,6 +498,32 @@ check_agent (const ClocheDoctorContext *context,
 
 /* Mounts */
 
+/* Sessions whose commands are refused: a folder's virtiofsd died, or a
+ * folder is no longer the one checked. Each error names its folder. */
+static gboolean
+check_refused_sessions (const ClocheDoctorContext *context,
+                        ClocheDoctorResult        *result)
+{
+  g_autoptr(GStrvBuilder) messages = g_strv_builder_new ();
+  const GError *first;
+
+  if (context->refused == NULL || context->refused->len == 0)
+    return FALSE;
+  first = g_ptr_array_index (context->refused, 0);
+  for (guint i = 0; i < context->refused->len; i++)
+    g_strv_builder_add (messages, ((GError *) g_ptr_array_index (context->refused, i))->message);
+  g_strfreev (result->details);
+  result->details = g_strv_builder_end (messages);
+  set_problem (result, CLOCHE_DOCTOR_FAILURE, first->code,
+               first->code == CLOCHE_ERROR_FOLDER_LOST
+               ? _("Stop the VM (clochectl stop): the next command in the session boots it again "
+                   "and mounts its folders afresh. Or close the session and open a new one.")
+               : _("Put the folder back as it was when the session opened, or close the session "
+                   "and open a new one with the folder you mean."),
+               "%s", first->message);
+  return TRUE;
+}
+
 static void
 check_mounts (const ClocheDoctorContext *context,
               ClocheDoctorResult        *result)
@@ -505,6 +531,9 @@ check_mounts (const ClocheDoctorContext *context,
   g_autoptr(GStrvBuilder) gone = g_strv_builder_new ();
   g_auto(GStrv) list = NULL;
   g_autofree char *joined = NULL;
+
+  if (check_refused_sessions (context, result))
+    return;
 
   for (guint i = 0; context->mounts != NULL && i < context->mounts->len; i++)
     {

@@ -32,6 +32,8 @@ typedef struct
   GStrv       console_tail;
 
   GPtrArray  *mounts;             /* ClocheDoctorMount of open sessions */
+  GPtrArray  *refused;            /* GError: why an open session's commands are refused
+                                   * (a folder lost or changed) */
   gboolean    stale_known;
   guint       stale_count;
   guint64     stale_bytes;

@@ -100,6 +100,7 @@ cloche_doctor_context_new (void)
   context->disk_warning_bytes = CLOCHE_DOCTOR_DISK_WARNING_BYTES;
   context->disk_failure_bytes = CLOCHE_DOCTOR_DISK_FAILURE_BYTES;
   context->mounts = g_ptr_array_new_with_free_func (g_free);
+  context->refused = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   return context;
 }
 
@@ -114,6 +115,7 @@ cloche_doctor_context_free (ClocheDoctorContext *context)
       g_free (mount->path);
     }
   g_ptr_array_unref (context->mounts);
+  g_ptr_array_unref (context->refused);
   g_free (context->kvm_device);
   g_free (context->cpuinfo);
   g_free (context->bundle_path);
@@ -162,6 +164,8 @@ gather (ClocheDoctor *self)
       ClocheOpenSession *open = g_hash_table_lookup (self->sandbox->sessions, open_ids[i]);
       GPtrArray *mounts = cloche_session_get_mounts (open->session);
 
+      if (open->broken != NULL)
+        g_ptr_array_add (context->refused, g_error_copy (open->broken));
       for (guint j = 0; j < mounts->len; j++)
         cloche_doctor_context_add_mount (context, open_ids[i],
                                          ((ClocheSessionMount *) g_ptr_array_index (mounts, j))->path);

@@ -55,6 +55,12 @@ typedef enum
   CLOCHE_ERROR_DISK_LOW,
   CLOCHE_ERROR_STALE_SESSIONS,
   CLOCHE_ERROR_MOUNT_MISSING,
+  /* Issue 15: folders pinned by what was checked, dead shares, cut output,
+   * Cloche's own folders kept apart. */
+  CLOCHE_ERROR_FOLDER_CHANGED,
+  CLOCHE_ERROR_FOLDER_LOST,
+  CLOCHE_ERROR_OUTPUT_TRUNCATED,
+  CLOCHE_ERROR_FOLDERS_NESTED,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

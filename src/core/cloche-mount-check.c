@@ -7,6 +7,11 @@
  * over ~/.ssh), then home. Each refusal names the rule. Before the policy's
  * rules comes one no policy can lift: Cloche's own folders, both ways.
  *
+ * A path that is not UTF-8 (as given, or once its links are resolved) is
+ * refused: the session record, D-Bus, the audit log and every message carry
+ * paths as UTF-8 text, and a name that cannot be one would reach them as
+ * GLib criticals and a damaged record. The user renames the folder.
+ *
  * Inside Flatpak a folder the user picked comes through the document
  * portal as $XDG_RUNTIME_DIR/doc/ID/NAME, which says nothing of where it
  * lives; the portal records the host path in an extended attribute, and the
@@ -146,12 +151,36 @@ portal_host_path (const char  *canonical,
   return g_strdup (value);
 }
 
+/* Shown with its bad bytes escaped, since it cannot be shown as it is. */
+static gboolean
+check_utf8 (const char  *given,
+            const char  *path,
+            GError     **error)
+{
+  g_autofree char *shown = NULL;
+
+  if (g_utf8_validate (path, -1, NULL))
+    return TRUE;
+  shown = g_strescape (path, NULL);
+  if (g_str_equal (given, path))
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                 _("\"%s\" cannot be mounted: its name is not valid UTF-8, which Cloche cannot "
+                   "record or show; rename the folder"), shown);
+  else
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                 _("%s cannot be mounted: it is the folder \"%s\", whose name is not valid "
+                   "UTF-8, which Cloche cannot record or show; rename that folder"), given, shown);
+  return FALSE;
+}
+
 static char *
 canonicalize (const char  *path,
               GError     **error)
 {
   char *resolved;
 
+  if (!check_utf8 (path, path, error))
+    return NULL;
   if (!g_path_is_absolute (path))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
@@ -163,6 +192,11 @@ canonicalize (const char  *path,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                    _("%s cannot be mounted: %s"), path, g_strerror (errno));
+      return NULL;
+    }
+  if (!check_utf8 (path, resolved, error))
+    {
+      free (resolved);
       return NULL;
     }
   if (!g_file_test (resolved, G_FILE_TEST_IS_DIR))
@@ -206,6 +240,8 @@ cloche_mount_check (const char              *path,
       return NULL;
     }
   judged = host != NULL ? host : canonical;
+  if (!check_utf8 (canonical, judged, error))
+    return NULL;
 
   resolved = realpath (rules->home != NULL ? rules->home : g_get_home_dir (), NULL);
   home = g_strdup (resolved != NULL ? resolved : g_get_home_dir ());

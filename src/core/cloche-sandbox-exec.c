@@ -22,6 +22,7 @@ typedef struct
   char  *id;
   GStrv  argv;
   GStrv  env;
+  guint  timeout_s;
   /* For the audit log: the command as asked, where, and since when. */
   GStrv   command;
   char   *cwd;
@@ -83,7 +84,7 @@ run_command (GTask *task)
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
                                  (const char * const *) data->env,
-                                 cancellable, on_exec_done, task);
+                                 data->timeout_s, cancellable, on_exec_done, task);
 }
 
 static void
@@ -98,14 +99,23 @@ on_mounted_for_exec (GObject      *object,
   GError *error = NULL;
   gint64 boot;
 
+  open = g_hash_table_lookup (self->sessions, data->id);
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
+      /* A folder that is no longer the one checked stays refused. */
+      if (open != NULL && open->broken == NULL
+          && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_CHANGED))
+        open->broken = g_error_copy (error);
       g_task_return_error (task, error);
       return;
     }
-  open = g_hash_table_lookup (self->sessions, data->id);
   if (open != NULL)
-    open->mounted_boot = boot;
+    {
+      open->mounted_boot = boot;
+      /* A lost folder is back, mounted afresh in this boot. */
+      if (g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST))
+        g_clear_error (&open->broken);
+    }
   run_command (g_steal_pointer (&task));
 }
 
@@ -200,11 +210,32 @@ build_env (ClocheSession       *session,
   return g_strv_builder_end (builder);
 }
 
+/* A changed folder stays refused; a lost one until the VM boots again
+ * (the next boot mounts the session's folders afresh). */
+static gboolean
+is_refused (ClocheSandbox     *self,
+            ClocheOpenSession *open)
+{
+  if (open->broken == NULL)
+    return FALSE;
+  return !g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST)
+         || open->mounted_boot == cloche_vm_get_booted_at (self->vm);
+}
+
 static gboolean
 check_exec_args (const char * const  *argv,
                  const char * const  *env,
+                 guint                timeout_s,
                  GError             **error)
 {
+  if (timeout_s > CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("A timeout of %u s is out of range: give at most %u s (one week), or 0 "
+                     "for the default of %u s"), timeout_s, CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S,
+                   CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S);
+      return FALSE;
+    }
   if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
@@ -221,12 +252,23 @@ check_exec_args (const char * const  *argv,
   return TRUE;
 }
 
+/**
+ * cloche_sandbox_exec_async:
+ * @cwd: (nullable): the guest folder to run in; the session folder if %NULL
+ * @timeout_s: the command's deadline in seconds; 0 for
+ *   %CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S, at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S
+ *
+ * Runs @argv in session @id. A session whose folder changed or was lost
+ * is refused with that error (%CLOCHE_ERROR_FOLDER_CHANGED, _FOLDER_LOST).
+ */
 void
 cloche_sandbox_exec_async (ClocheSandbox       *self,
                            const char          *id,
                            const char * const  *argv,
                            const char * const  *env,
                            const char          *cwd,
+                           guint                timeout_s,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
@@ -243,9 +285,14 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_exec_async);
 
   open = _cloche_sandbox_lookup (self, id, &error);
-  if (open == NULL || !check_exec_args (argv, env, &error))
+  if (open == NULL || !check_exec_args (argv, env, timeout_s, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (is_refused (self, open))
+    {
+      g_task_return_error (task, g_error_copy (open->broken));
       return;
     }
 
@@ -257,6 +304,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);
+  data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));

@@ -5,17 +5,28 @@
  * Mounted one after the other (the work folder holds the mount points) and
  * unmounted in the reverse order; again after each boot, since a session
  * outlives the VM it was opened in.
+ *
+ * Every folder is attached by what was checked when the session opened: the
+ * ClochePinnedFolder made then (the sandbox's pins table), verified again by
+ * each attach. A mount job that fails half-way detaches what it attached
+ * before it reports, so a session is never left half mounted.
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
+#include <stdlib.h>
+
 #include "cloche-audit-events.h"
+#include "cloche-error.h"
 #include "cloche-sandbox-private.h"
 
 typedef struct
 {
-  char     *host;
-  char     *guest;
-  gboolean  readonly;
+  ClochePinnedFolder *folder;   /* NULL only for a session never pinned (unmount) */
+  char               *host;
+  char               *guest;
+  gboolean            readonly;
 } MountItem;
 
 typedef struct
@@ -26,11 +37,14 @@ typedef struct
   guint          next;
   gint64         boot;
   ClocheAuditLog *audit;
+  GTask         *undoing;       /* a failed mount, reported once its folders are detached */
+  GError        *error;         /* why it failed */
 } MountJob;
 
 static void
 mount_item_free (MountItem *item)
 {
+  g_clear_object (&item->folder);
   g_free (item->host);
   g_free (item->guest);
   g_free (item);
@@ -42,8 +56,26 @@ mount_job_free (MountJob *job)
   g_clear_object (&job->vm);
   g_clear_object (&job->session);
   g_clear_object (&job->audit);
+  g_clear_error (&job->error);
   g_ptr_array_unref (job->items);
   g_free (job);
+}
+
+static MountItem *
+mount_item_new (GPtrArray  *pins,
+                guint       index,
+                const char *host,
+                char       *guest,
+                gboolean    readonly)
+{
+  MountItem *item = g_new0 (MountItem, 1);
+
+  if (pins != NULL && index < pins->len)
+    item->folder = g_object_ref (g_ptr_array_index (pins, index));
+  item->host = g_strdup (host);
+  item->guest = guest;
+  item->readonly = readonly;
+  return item;
 }
 
 static GPtrArray *
@@ -52,26 +84,91 @@ session_items (ClocheSandbox *self,
 {
   GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) mount_item_free);
   g_autofree char *guest_dir = cloche_session_dup_guest_dir (session);
+  const char *id = cloche_session_get_id (session);
+  g_autofree char *work = cloche_session_store_dup_work_dir (self->store, id);
+  GPtrArray *pins = g_hash_table_lookup (self->pins, id);
   GPtrArray *mounts = cloche_session_get_mounts (session);
-  MountItem *work = g_new0 (MountItem, 1);
 
-  work->host = cloche_session_store_dup_work_dir (self->store, cloche_session_get_id (session));
-  work->guest = g_strdup (guest_dir);
-  g_ptr_array_add (items, work);
+  g_ptr_array_add (items, mount_item_new (pins, 0, work, g_strdup (guest_dir), FALSE));
   for (guint i = 0; i < mounts->len; i++)
     {
       ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
-      MountItem *item = g_new0 (MountItem, 1);
 
-      item->host = g_strdup (mount->path);
-      item->guest = g_build_filename (guest_dir, "mnt", mount->name, NULL);
-      item->readonly = mount->readonly;
-      g_ptr_array_add (items, item);
+      g_ptr_array_add (items, mount_item_new (pins, i + 1, mount->path,
+                                              g_build_filename (guest_dir, "mnt", mount->name,
+                                                                NULL),
+                                              mount->readonly));
     }
   return items;
 }
 
+/* Pinning */
+
+static GPtrArray *
+pins_for (ClocheSandbox *self,
+          const char    *id)
+{
+  GPtrArray *pins = g_hash_table_lookup (self->pins, id);
+
+  if (pins == NULL)
+    {
+      pins = g_ptr_array_new_with_free_func (g_object_unref);
+      g_hash_table_insert (self->pins, g_strdup (id), pins);
+    }
+  return pins;
+}
+
+/**
+ * _cloche_sandbox_pin:
+ * @path: a folder's canonical path, as the mount rules judged it
+ *
+ * Pins the next folder of session @id (the work folder first, then each
+ * mount in order) by what is there now.
+ */
+gboolean
+_cloche_sandbox_pin (ClocheSandbox  *self,
+                     const char     *id,
+                     const char     *path,
+                     GError        **error)
+{
+  ClochePinnedFolder *folder = cloche_pinned_folder_new (path, error);
+
+  if (folder == NULL)
+    return FALSE;
+  g_ptr_array_add (pins_for (self, id), folder);
+  return TRUE;
+}
+
+/* The work folder goes first: it is pinned once the store has made it,
+ * after the mounts were checked. Its path is trusted as it is now (the
+ * state folder may be reached through a link of the user's own). */
+gboolean
+_cloche_sandbox_pin_work_folder (ClocheSandbox  *self,
+                                 ClocheSession  *session,
+                                 GError        **error)
+{
+  const char *id = cloche_session_get_id (session);
+  g_autofree char *work = cloche_session_store_dup_work_dir (self->store, id);
+  char *real = realpath (work, NULL);
+  g_autofree char *canonical = g_strdup (real != NULL ? real : work);
+  ClochePinnedFolder *folder;
+
+  free (real);
+  if ((folder = cloche_pinned_folder_new (canonical, error)) == NULL)
+    return FALSE;
+  g_ptr_array_insert (pins_for (self, id), 0, folder);
+  return TRUE;
+}
+
+void
+_cloche_sandbox_unpin (ClocheSandbox *self,
+                       const char    *id)
+{
+  g_hash_table_remove (self->pins, id);
+}
+
 static void mount_next (GTask *task);
+static void unmount_next (MountJob *job);
 
 static void
 audit_item (MountJob     *job,
@@ -83,12 +180,28 @@ audit_item (MountJob     *job,
                       item->host, item->guest, item->readonly, error);
 }
 
+/* The folders before the one that failed are detached, then the error
+ * goes out (the job is kept by its task until then). */
+static void
+undo_mounts (GTask  *task,
+             GError *error)
+{
+  ClocheSandbox *self = g_task_get_source_object (task);
+  MountJob *job = g_task_get_task_data (task);
+
+  job->error = error;
+  job->undoing = task;
+  job->vm = g_object_ref (self->vm);
+  job->next--;   /* the failed one undid itself */
+  unmount_next (job);
+}
+
 static void
 on_folder_mounted (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  g_autoptr(GTask) task = user_data;
+  GTask *task = user_data;
   MountJob *job = g_task_get_task_data (task);
   GError *error = NULL;
   gboolean mounted;
@@ -97,10 +210,10 @@ on_folder_mounted (GObject      *object,
   audit_item (job, "mount.attach", g_ptr_array_index (job->items, job->next - 1), error);
   if (!mounted)
     {
-      g_task_return_error (task, error);
+      undo_mounts (task, error);
       return;
     }
-  mount_next (g_steal_pointer (&task));
+  mount_next (task);
 }
 
 static void
@@ -118,7 +231,15 @@ mount_next (GTask *task)
       return;
     }
   item = g_ptr_array_index (job->items, job->next++);
-  cloche_vm_mount_folder_async (self->vm, item->host, item->readonly, item->guest,
+  if (item->folder == NULL)
+    {
+      undo_mounts (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
+                                      _("The folder %s of session %s was never checked and "
+                                        "pinned: close the session and open a new one"),
+                                      item->host, cloche_session_get_id (job->session)));
+      return;
+    }
+  cloche_vm_mount_folder_async (self->vm, item->folder, item->readonly, item->guest,
                                 cancellable, on_folder_mounted, task);
 }
 
@@ -160,7 +281,20 @@ _cloche_sandbox_mount_finish (ClocheSandbox  *self,
 /* Unmounting: last mounted first, failures logged (the VM going away
  * detaches everything anyway). */
 
-static void unmount_next (MountJob *job);
+static void
+unmount_done (MountJob *job)
+{
+  GTask *task = g_steal_pointer (&job->undoing);
+
+  if (task == NULL)
+    {
+      mount_job_free (job);
+      return;
+    }
+  /* The task owns the job: it goes with the task. */
+  g_task_return_error (task, g_steal_pointer (&job->error));
+  g_object_unref (task);
+}
 
 static void
 on_folder_unmounted (GObject      *object,
@@ -186,7 +320,7 @@ unmount_next (MountJob *job)
 
   if (job->next == 0 || cloche_vm_get_state (job->vm) != CLOCHE_VM_STATE_RUNNING)
     {
-      mount_job_free (job);
+      unmount_done (job);
       return;
     }
   item = g_ptr_array_index (job->items, --job->next);

@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 
 #define CLOCHE_DEFAULT_IDLE_TIMEOUT_S 300
 #define CLOCHE_DEFAULT_STALE_AFTER_DAYS 7
+/* A command's deadline when the caller gives none (builds and installs can
+ * take many minutes), and the longest one a caller may give. */
+#define CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S 1800
+#define CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S (7 * 24 * 3600)
 
 #define CLOCHE_TYPE_SANDBOX (cloche_sandbox_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, CLOCHE, SANDBOX, GObject)
@@ -85,6 +89,7 @@ void           cloche_sandbox_exec_async          (ClocheSandbox        *self,
                                                    const char * const   *argv,
                                                    const char * const   *env,
                                                    const char           *cwd,
+                                                   guint                 timeout_s,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

@@ -11,6 +11,15 @@
  * A mount that fails half-way is unwound by the second half of unmount (the
  * "teardown"). One object per boot: when QEMU goes, close() stops every
  * virtiofsd and the next boot starts with no folder.
+ *
+ * A virtiofsd that dies while QEMU still runs leaves the guest's folder
+ * hanging (FUSE waits for an answer that never comes); that is announced
+ * ("folder-lost") once QMP shows QEMU is still there (a virtiofsd also
+ * exits when QEMU goes, and then nothing is lost that a stop did not
+ * take). The folder stays in the table, its device plugged: the guest
+ * gives back a virtio-fs device with requests in flight only when they end,
+ * so unplugging it would wedge the guest's hot-plug; the slot is free again
+ * at the next boot.
  */
 #include "config.h"
 
@@ -26,6 +35,9 @@
 #define UNPLUG_TIMEOUT_S 10
 /* A guest umount waits for virtiofsd; if that has died, forever. */
 #define UMOUNT_TIMEOUT_S 10
+/* The deadlines of the guest's mount and umount scripts themselves. */
+#define MOUNT_SCRIPT_TIMEOUT_S 60
+#define UMOUNT_SCRIPT_TIMEOUT_S 30
 
 /* $1 the guest folder, $2 the virtiofs tag, $3 ro or rw. device_add returns
  * before the guest's driver has taken the new device, and until it has, the
@@ -51,6 +63,7 @@ typedef struct
   gboolean           chardev_added;
   gboolean           device_added;
   gboolean           busy;           /* being mounted or unmounted */
+  gboolean           lost;           /* its virtiofsd died while serving */
 } Folder;
 
 struct _ClocheVmFolders
@@ -73,6 +86,13 @@ struct _ClocheVmFolders
 static guint next_serial;
 
 G_DEFINE_FINAL_TYPE (ClocheVmFolders, cloche_vm_folders, G_TYPE_OBJECT)
+
+enum {
+  FOLDER_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* Folders and ports */
 
@@ -136,11 +156,13 @@ forget (ClocheVmFolders *self,
 }
 
 static gboolean
-check_can_mount (ClocheVmFolders  *self,
-                 const char       *host_path,
-                 const char       *guest_dir,
-                 GError          **error)
+check_can_mount (ClocheVmFolders     *self,
+                 ClochePinnedFolder  *pinned,
+                 const char          *guest_dir,
+                 GError             **error)
 {
+  const char *host_path = cloche_pinned_folder_get_path (pinned);
+
   if (self->closed)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
                  _("Cannot mount %s: the VM has stopped"), host_path);
@@ -161,12 +183,74 @@ check_can_mount (ClocheVmFolders  *self,
   return FALSE;
 }
 
+/* A dead share */
+
+typedef struct
+{
+  ClocheVmFolders *self;
+  Folder          *folder;
+  char            *why;
+} Loss;
+
+static void
+loss_free (Loss *loss)
+{
+  g_object_unref (loss->self);
+  folder_unref (loss->folder);
+  g_free (loss->why);
+  g_free (loss);
+}
+
+static void
+on_qemu_still_there (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Loss *loss = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply != NULL && !loss->self->closed && !loss->folder->busy)
+    {
+      loss->folder->lost = TRUE;
+      g_message ("The folder %s (at %s in the VM) is lost: %s",
+                 folder_host_path (loss->folder), loss->folder->guest_dir, loss->why);
+      g_signal_emit (loss->self, signals[FOLDER_LOST], 0, loss->folder->guest_dir,
+                     folder_host_path (loss->folder), loss->why);
+    }
+  loss_free (loss);
+}
+
+static void
+on_share_died (ClocheFolderShare *share,
+               const char        *why,
+               gpointer           user_data)
+{
+  ClocheVmFolders *self = user_data;
+  Folder *folder = NULL;
+  GHashTableIter iter;
+  Loss *loss;
+
+  g_hash_table_iter_init (&iter, self->folders);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder) && folder->share != share)
+    folder = NULL;
+  if (folder == NULL || self->closed || folder->busy)
+    return;
+  loss = g_new0 (Loss, 1);
+  loss->self = g_object_ref (self);
+  loss->folder = g_rc_box_acquire (folder);
+  loss->why = g_strdup (why);
+  cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL,
+                                   on_qemu_still_there, loss);
+}
+
 /* Takes a port and a place in the table, both given back by the teardown. */
 static Folder *
-add_folder (ClocheVmFolders *self,
-            const char      *host_path,
-            gboolean         readonly,
-            const char      *guest_dir)
+add_folder (ClocheVmFolders    *self,
+            ClochePinnedFolder *pinned,
+            gboolean            readonly,
+            const char         *guest_dir)
 {
   Folder *folder = g_rc_box_new0 (Folder);
   guint serial = next_serial++;
@@ -174,8 +258,9 @@ add_folder (ClocheVmFolders *self,
 
   folder->guest_dir = g_strdup (guest_dir);
   folder->id = g_strdup_printf ("cloche-fs%u", serial);
-  folder->share = cloche_folder_share_new (host_path, readonly, socket);
+  folder->share = cloche_folder_share_new (pinned, readonly, socket);
   folder->busy = TRUE;
+  g_signal_connect_object (folder->share, "died", G_CALLBACK (on_share_died), self, 0);
   self->ports[find_free_port (self)] = g_strdup (folder->id);
   g_hash_table_insert (self->folders, g_strdup (guest_dir), g_rc_box_acquire (folder));
   return folder;
@@ -515,7 +600,8 @@ mount_in_guest (GTask *task)
   const char *argv[] = { "/bin/sh", "-c", MOUNT_SCRIPT, "sh",
                          folder->guest_dir, folder->id, mode, NULL };
 
-  cloche_guest_agent_exec_async (self->agent, argv, guest_env, NULL, on_guest_mounted, task);
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, MOUNT_SCRIPT_TIMEOUT_S, NULL,
+                                 on_guest_mounted, task);
 }
 
 static void
@@ -608,7 +694,7 @@ on_share_started (GObject      *object,
 
 /**
  * cloche_vm_folders_mount_async:
- * @host_path: the folder to share, an absolute path
+ * @folder: the folder to share, as checked (verified again before it is)
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
  *
@@ -616,7 +702,7 @@ on_share_started (GObject      *object,
  */
 void
 cloche_vm_folders_mount_async (ClocheVmFolders     *self,
-                               const char          *host_path,
+                               ClochePinnedFolder  *folder,
                                gboolean             readonly,
                                const char          *guest_dir,
                                GCancellable        *cancellable,
@@ -629,19 +715,19 @@ cloche_vm_folders_mount_async (ClocheVmFolders     *self,
   MountOp *op;
 
   g_return_if_fail (CLOCHE_IS_VM_FOLDERS (self));
-  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+  g_return_if_fail (CLOCHE_IS_PINNED_FOLDER (folder) && guest_dir != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_folders_mount_async);
   /* "/sessions/a/" and "/sessions/a" are one mount point. */
   dir = g_canonicalize_filename (guest_dir, "/");
-  if (!check_can_mount (self, host_path, dir, &error))
+  if (!check_can_mount (self, folder, dir, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   op = g_new0 (MountOp, 1);
-  op->folder = add_folder (self, host_path, readonly, dir);
+  op->folder = add_folder (self, folder, readonly, dir);
   g_task_set_task_data (task, op, (GDestroyNotify) mount_op_free);
   cloche_folder_share_start_async (op->folder->share, NULL, on_share_started,
                                    g_steal_pointer (&task));
@@ -796,6 +882,15 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
       g_task_return_error (task, error);
       return;
     }
+  /* A lost folder is left as it is: the guest's umount would wait for its
+   * dead virtiofsd, and so would its giving the device back. Forgotten; its
+   * slot is free again at the next boot. */
+  if (folder->lost)
+    {
+      forget (self, folder);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
   folder->busy = TRUE;
   op = g_new0 (UnmountOp, 1);
   op->folder = g_rc_box_acquire (folder);
@@ -805,7 +900,8 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   cloche_guest_agent_exec_async (self->agent,
                                  (const char *[]) { "/bin/sh", "-c", UNMOUNT_SCRIPT, "sh",
                                                     folder->guest_dir, NULL },
-                                 guest_env, NULL, on_guest_unmounted, g_steal_pointer (&task));
+                                 guest_env, UMOUNT_SCRIPT_TIMEOUT_S, NULL, on_guest_unmounted,
+                                 g_steal_pointer (&task));
 }
 
 gboolean
@@ -901,6 +997,18 @@ cloche_vm_folders_class_init (ClocheVmFoldersClass *klass)
 
   object_class->dispose = cloche_vm_folders_dispose;
   object_class->finalize = cloche_vm_folders_finalize;
+
+  /**
+   * ClocheVmFolders::folder-lost:
+   * @guest_dir: where the folder is mounted in the guest
+   * @host_path: the host folder
+   * @why: how its virtiofsd ended
+   *
+   * A folder's virtiofsd died while the VM ran: the guest's folder hangs.
+   */
+  signals[FOLDER_LOST] = g_signal_new ("folder-lost", G_TYPE_FROM_CLASS (klass),
+                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                       G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void

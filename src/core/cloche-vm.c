@@ -89,6 +89,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  FOLDER_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
 
 static void launch (ClocheVm *self);
@@ -516,6 +523,16 @@ build_command (ClocheVm      *self,
   return cloche_vm_command_build (bundle, &options);
 }
 
+/* This boot's folders tell; whoever holds sessions listens to the VM. */
+static void
+on_folder_lost (ClocheVm   *self,
+                const char *guest_dir,
+                const char *host_path,
+                const char *why)
+{
+  g_signal_emit (self, signals[FOLDER_LOST], 0, guest_dir, host_path, why);
+}
+
 static gboolean
 start_process (ClocheVm      *self,
                ClocheBundle  *bundle,
@@ -547,6 +564,8 @@ start_process (ClocheVm      *self,
   self->agent = cloche_guest_agent_new (agent_stream);
   self->folders = cloche_vm_folders_new (self->qmp, self->agent, self->run_dir,
                                          CLOCHE_VM_FOLDER_PORTS);
+  g_signal_connect_object (self->folders, "folder-lost", G_CALLBACK (on_folder_lost), self,
+                           G_CONNECT_SWAPPED);
   return TRUE;
 }
 
@@ -783,16 +802,17 @@ on_folder_mounted (GObject      *object,
 
 /**
  * cloche_vm_mount_folder_async:
- * @host_path: an absolute path on the host
+ * @folder: a host folder, pinned when it was checked
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
  *
- * Hot-plugs @host_path into the running VM over virtiofs. A stop or a
- * crash forgets every folder: mount them again after the next start.
+ * Hot-plugs @folder into the running VM over virtiofs, after checking its
+ * path still leads to it (%CLOCHE_ERROR_FOLDER_CHANGED if not). A stop or
+ * a crash forgets every folder: mount them again after the next start.
  */
 void
 cloche_vm_mount_folder_async (ClocheVm            *self,
-                              const char          *host_path,
+                              ClochePinnedFolder  *folder,
                               gboolean             readonly,
                               const char          *guest_dir,
                               GCancellable        *cancellable,
@@ -803,14 +823,14 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
   g_autofree char *what = NULL;
 
   g_return_if_fail (CLOCHE_IS_VM (self));
-  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+  g_return_if_fail (CLOCHE_IS_PINNED_FOLDER (folder) && guest_dir != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_mount_folder_async);
-  what = g_strdup_printf ("mount %s", host_path);
+  what = g_strdup_printf ("mount %s", cloche_pinned_folder_get_path (folder));
   if (!check_running (self, task, what))
     return;
-  cloche_vm_folders_mount_async (self->folders, host_path, readonly, guest_dir, cancellable,
+  cloche_vm_folders_mount_async (self->folders, folder, readonly, guest_dir, cancellable,
                                  on_folder_mounted, g_steal_pointer (&task));
 }
 
@@ -1236,6 +1256,19 @@ cloche_vm_class_init (ClocheVmClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * ClocheVm::folder-lost:
+   * @guest_dir: where the folder is mounted in the guest
+   * @host_path: the host folder
+   * @why: how its virtiofsd ended
+   *
+   * A mounted folder's virtiofsd died while the VM ran: its folder in the
+   * guest hangs until the VM stops.
+   */
+  signals[FOLDER_LOST] = g_signal_new ("folder-lost", G_TYPE_FROM_CLASS (klass),
+                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                       G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void

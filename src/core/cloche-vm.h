@@ -5,6 +5,7 @@
 
 #include "cloche-bundle.h"
 #include "cloche-guest-agent.h"
+#include "cloche-pinned-folder.h"
 #include "cloche-qmp-client.h"
 #include "cloche-types.h"
 
@@ -56,7 +57,7 @@ gboolean          cloche_vm_stop_finish            (ClocheVm             *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
 void              cloche_vm_mount_folder_async     (ClocheVm             *self,
-                                                    const char           *host_path,
+                                                    ClochePinnedFolder   *folder,
                                                     gboolean              readonly,
                                                     const char           *guest_dir,
                                                     GCancellable         *cancellable,

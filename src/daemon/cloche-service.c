@@ -355,7 +355,9 @@ handle_exec (ClocheService         *self,
              const char * const    *env,
              const char            *cwd)
 {
-  cloche_sandbox_exec_async (self->sandbox, id, argv, env, cwd, NULL,
+  /* 0: the default deadline (the timeout option comes with the Sessions
+   * interface's Exec). */
+  cloche_sandbox_exec_async (self->sandbox, id, argv, env, cwd, 0, NULL,
                              on_exec_done, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
