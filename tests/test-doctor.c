@@ -112,11 +112,11 @@ test_kvm (Fixture       *fixture,
                   "without nested virtualization", "nested virtualization");
   cloche_doctor_result_free (result);
 
-  /* A device that opens but is no KVM. */
+  /* A device that opens but is no KVM: it cannot make a VM. */
   g_free (fixture->context->kvm_device);
   fixture->context->kvm_device = g_strdup ("/dev/null");
   result = run_one (fixture->context, "kvm");
-  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE, "KVM API", "hypervisor");
+  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_NO_VM, "KVM API", "hypervisor");
   cloche_doctor_result_free (result);
 }
 

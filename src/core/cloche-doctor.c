@@ -121,6 +121,8 @@ cloche_doctor_context_free (ClocheDoctorContext *context)
   g_free (context->policy_refusal);
   g_clear_error (&context->vm_error);
   g_strfreev (context->console_tail);
+  g_free (context->kvm_failure);
+  g_strfreev (context->qemu_tail);
   g_free (context);
 }
 
@@ -150,6 +152,9 @@ gather (ClocheDoctor *self)
   context->vm_running = cloche_vm_get_state (vm) == CLOCHE_VM_STATE_RUNNING;
   context->vm_error = vm_error != NULL ? g_error_copy (vm_error) : NULL;
   context->console_tail = g_strdupv ((GStrv) cloche_vm_get_console_tail (vm));
+  context->qemu_tail = g_strdupv ((GStrv) cloche_vm_get_qemu_tail (vm));
+  context->kvm_device = g_strdup (g_getenv ("CLOCHE_KVM_DEVICE"));
+  context->kvm_failure = g_strdup (cloche_vm_get_kvm_failure (vm));
   context->egress_known = TRUE;
   context->egress_relay = g_strdup (cloche_vm_get_egress_relay (vm));
   context->egress_socket = g_strdup (cloche_vm_get_egress_socket (vm));

@@ -55,6 +55,9 @@ typedef enum
   CLOCHE_ERROR_DISK_LOW,
   CLOCHE_ERROR_STALE_SESSIONS,
   CLOCHE_ERROR_MOUNT_MISSING,
+  /* /dev/kvm opens but KVM_CREATE_VM fails (issue 14; KvmUnusable is now
+   * "creates a VM but cannot run a guest"). */
+  CLOCHE_ERROR_KVM_NO_VM,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);
