@@ -53,6 +53,10 @@ typedef struct
 
 void  cloche_kvm_run_guest      (int                 kvm_fd,
                                  ClocheKvmRun       *run);
+void  cloche_kvm_run_guest_code (int                 kvm_fd,
+                                 const guint8       *code,
+                                 gsize               length,
+                                 ClocheKvmRun       *run);
 char *cloche_kvm_run_describe   (const ClocheKvmRun *run);
 int   cloche_kvm_run_error_code (const ClocheKvmRun *run);
 

@@ -84,6 +84,8 @@ make_vcpu (int           vm_fd,
 
 static gboolean
 load_guest (int           vm_fd,
+            const guint8 *code,
+            gsize         length,
             ClocheKvmRun *run)
 {
   struct kvm_userspace_memory_region region = { 0 };
@@ -92,7 +94,7 @@ load_guest (int           vm_fd,
 
   if (memory == MAP_FAILED)
     return fail_setup (run, CLOCHE_KVM_SETUP_MEMORY);
-  memcpy (memory, guest_code, sizeof guest_code);
+  memcpy (memory, code, MIN (length, GUEST_SIZE));
   region.slot = 0;
   region.guest_phys_addr = GUEST_ADDRESS;
   region.memory_size = GUEST_SIZE;
@@ -240,6 +242,8 @@ set_feature_msrs (int           kvm_fd,
 
 static void
 probe_in_child (int           kvm_fd,
+                const guint8 *code,
+                gsize         length,
                 ClocheKvmRun *run)
 {
   int vm_fd, vcpu;
@@ -250,7 +254,7 @@ probe_in_child (int           kvm_fd,
       fail (run, CLOCHE_KVM_RUN_CREATE_VM);
       return;
     }
-  if (!load_guest (vm_fd, run) || (vcpu = make_vcpu (vm_fd, 0, run)) < 0
+  if (!load_guest (vm_fd, code, length, run) || (vcpu = make_vcpu (vm_fd, 0, run)) < 0
       || !point_at_guest (vcpu, run) || !run_code (kvm_fd, vcpu, run))
     return;
   if ((vcpu = make_vcpu (vm_fd, 1, run)) < 0)
@@ -309,16 +313,21 @@ reap (pid_t         pid,
 }
 
 /**
- * cloche_kvm_run_guest:
+ * cloche_kvm_run_guest_code:
  * @kvm_fd: an open KVM device
+ * @code: real-mode code, at most 4 KiB; it must write
+ *   CLOCHE_KVM_PROBE_BYTE to CLOCHE_KVM_PROBE_PORT and halt to pass
  * @run: (out caller-allocates): what was seen
  *
- * Makes a VM on @kvm_fd in a child process and runs the test code; blocks
- * for at most a few seconds, whatever the vCPU does.
+ * Makes a VM on @kvm_fd in a child process and runs @code; blocks for at
+ * most a few seconds, whatever the vCPU does. Tests give code of their
+ * own (a loop that never exits); the probe gives its test code.
  */
 void
-cloche_kvm_run_guest (int           kvm_fd,
-                      ClocheKvmRun *run)
+cloche_kvm_run_guest_code (int           kvm_fd,
+                           const guint8 *code,
+                           gsize         length,
+                           ClocheKvmRun *run)
 {
   int pipe_fds[2];
   pid_t pid;
@@ -342,7 +351,7 @@ cloche_kvm_run_guest (int           kvm_fd,
       sigprocmask (SIG_UNBLOCK, &alarm_only, NULL);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       close (pipe_fds[0]);
-      probe_in_child (kvm_fd, &report);
+      probe_in_child (kvm_fd, code, length, &report);
       if (write (pipe_fds[1], &report, sizeof report) != (ssize_t) sizeof report)
         _exit (1);
       _exit (0);
@@ -353,6 +362,13 @@ cloche_kvm_run_guest (int           kvm_fd,
   else
     reap (pid, read_report (pipe_fds[0], run), run);
   close (pipe_fds[0]);
+}
+
+void
+cloche_kvm_run_guest (int           kvm_fd,
+                      ClocheKvmRun *run)
+{
+  cloche_kvm_run_guest_code (kvm_fd, guest_code, sizeof guest_code, run);
 }
 
 /**

@@ -71,6 +71,8 @@ cloche_accel_get_fault (void)
     return CLOCHE_ACCEL_FAULT_PROBE_PASSES;
   if (g_strcmp0 (fault, "internal-error") == 0)
     return CLOCHE_ACCEL_FAULT_INTERNAL_ERROR;
+  if (g_strcmp0 (fault, "stall") == 0)
+    return CLOCHE_ACCEL_FAULT_STALL;
   return CLOCHE_ACCEL_FAULT_NONE;
 }
 

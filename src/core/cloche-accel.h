@@ -16,9 +16,11 @@ G_BEGIN_DECLS
  *   whatever the VM believes, the VM stops it over QMP after the handshake
  *   and reads its run state as "internal-error", as a KVM emulation failure
  *   leaves it
+ * @CLOCHE_ACCEL_FAULT_STALL: as internal-error, but the run state is left
+ *   "paused": a guest that never prints, as a hanging KVM gives
  *
  * Faults a test injects with CLOCHE_TEST_KVM_FAULT=cannot-run|probe-passes|
- * internal-error, on machines that cannot produce them for real.
+ * internal-error|stall, on machines that cannot produce them for real.
  */
 typedef enum
 {
@@ -26,6 +28,7 @@ typedef enum
   CLOCHE_ACCEL_FAULT_CANNOT_RUN,
   CLOCHE_ACCEL_FAULT_PROBE_PASSES,
   CLOCHE_ACCEL_FAULT_INTERNAL_ERROR,
+  CLOCHE_ACCEL_FAULT_STALL,
 } ClocheAccelFault;
 
 /**

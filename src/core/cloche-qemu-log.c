@@ -74,7 +74,7 @@ is_register_dump (const char *line)
   static GRegex *dump;
 
   if (g_once_init_enter (&dump))
-    g_once_init_leave (&dump, g_regex_new ("^(?:[A-Z][A-Z0-9]{0,5} ?=|Code=|extra data\\[)",
+    g_once_init_leave (&dump, g_regex_new ("^(?:[A-Z][A-Z0-9]{0,5} ?=|Code=|extra data\\[|CPU#[0-9]+$)",
                                            G_REGEX_OPTIMIZE, 0, NULL));
   return g_regex_match (dump, line, 0, NULL);
 }

@@ -418,30 +418,6 @@ capture_qemu_tail (ClocheVm *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QEMU_TAIL]);
 }
 
-/* @cause, then QEMU's own words, then the guest's: "the guest console is
- * empty" only when QEMU said nothing either. */
-static GError *
-explain (ClocheVm     *self,
-         const GError *cause)
-{
-  g_autoptr(GString) text = g_string_new (cause->message);
-  gboolean quiet_console = self->console_tail == NULL || self->console_tail[0] == NULL;
-
-  if (self->qemu_tail != NULL && self->qemu_tail[0] != NULL)
-    {
-      g_string_append (text, _("; QEMU said:"));
-      for (guint i = 0; self->qemu_tail[i] != NULL; i++)
-        g_string_append_printf (text, "\n  %s", self->qemu_tail[i]);
-    }
-  if (!quiet_console || self->qemu_tail == NULL || self->qemu_tail[0] == NULL)
-    {
-      g_autofree char *console = console_summary (self);
-
-      g_string_append_printf (text, "; %s", console);
-    }
-  return g_error_new_literal (cause->domain, cause->code, text->str);
-}
-
 /* One line for StateReason: the cause and QEMU's most telling line. */
 static char *
 one_line_reason (ClocheVm     *self,
@@ -452,6 +428,33 @@ one_line_reason (ClocheVm     *self,
   if (said == NULL)
     return g_strdup (cause->message);
   return g_strdup_printf ("%s: %s", cause->message, said);
+}
+
+/* The one line first (the doctor's finding, the CLI's error), then all
+ * QEMU said when there is more, then the guest's console: "the guest
+ * console is empty" only when QEMU said nothing either. */
+static GError *
+explain (ClocheVm     *self,
+         const GError *cause)
+{
+  g_autofree char *first = one_line_reason (self, cause);
+  g_autoptr(GString) text = g_string_new (first);
+  guint said = self->qemu_tail != NULL ? g_strv_length (self->qemu_tail) : 0;
+  gboolean quiet_console = self->console_tail == NULL || self->console_tail[0] == NULL;
+
+  if (said > 1)
+    {
+      g_string_append_printf (text, "\n%s", _("QEMU said:"));
+      for (guint i = 0; i < said; i++)
+        g_string_append_printf (text, "\n  %s", self->qemu_tail[i]);
+    }
+  if (!quiet_console || said == 0)
+    {
+      g_autofree char *console = console_summary (self);
+
+      g_string_append_printf (text, "; %s", console);
+    }
+  return g_error_new_literal (cause->domain, cause->code, text->str);
 }
 
 static char *
@@ -483,6 +486,16 @@ killed_by_us (ClocheVm    *self,
 {
   return self->kill_sent && g_subprocess_get_if_signaled (process)
          && g_subprocess_get_term_sig (process) == SIGKILL;
+}
+
+/* Injected faults that run QEMU under TCG while the VM believes it is
+ * KVM, so that a machine without KVM can show what follows a KVM failure. */
+static gboolean
+fault_runs_tcg (void)
+{
+  ClocheAccelFault fault = cloche_accel_get_fault ();
+
+  return fault == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR || fault == CLOCHE_ACCEL_FAULT_STALL;
 }
 
 static gboolean
@@ -747,10 +760,11 @@ on_qmp_ready (GObject      *object,
   if (CLOCHE_QMP_CLIENT (object) != self->qmp)
     return;
 
-  if (cloche_accel_get_fault () == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR && boot_used_kvm (self))
+  if (fault_runs_tcg () && boot_used_kvm (self))
     {
-      /* Injected fault: stop the guest as KVM's emulation failure does. */
-      self->injected_stop = TRUE;
+      /* Injected fault: stop the guest as KVM's emulation failure does
+       * (or as a hanging KVM looks: nothing more happens). */
+      self->injected_stop = cloche_accel_get_fault () == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR;
       cloche_qmp_client_execute_async (self->qmp, "stop", NULL, NULL, NULL, NULL);
     }
   /* Events flow only from now on: a guest stopped before this one shows
@@ -854,10 +868,7 @@ build_command (ClocheVm  *self,
   remove_overlays (self);
 
   options.qemu = qemu;
-  /* Injected fault: QEMU runs under TCG while the VM believes it is KVM,
-   * so that a machine without KVM can show what follows a KVM failure. */
-  options.accelerator = cloche_accel_get_fault () == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR
-                        ? "tcg" : self->boot_accelerator;
+  options.accelerator = fault_runs_tcg () ? "tcg" : self->boot_accelerator;
   options.console_path = console;
   options.memory_mib = cloche_memory_choose_mib (self->memory_mib);
   options.cpus = MAX (self->cpus, 1);
