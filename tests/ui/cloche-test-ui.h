@@ -13,5 +13,7 @@ ClocheTestDaemon *cloche_test_ui_start        (int                 *argc,
 void              cloche_test_save_screenshot (GtkWidget           *window,
                                                const char          *name);
 void              cloche_test_ui_destroy_window (GtkWidget         *window);
+GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
+                                               const char          *text);
 
 G_END_DECLS
