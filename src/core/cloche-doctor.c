@@ -288,6 +288,7 @@ cloche_doctor_checks_for_error (const GError *error)
   static const char * const agent[] = { "agent", "bundle", "kvm", NULL };
   static const char * const crash[] = { "agent", "disk", "bundle", "kvm", NULL };
   static const char * const mount[] = { "mounts", "disk", NULL };
+  static const char * const kvm[] = { "agent", "kvm", NULL };
   const char * const *all = cloche_doctor_list_checks ();
 
   if (error == NULL || error->domain != CLOCHE_ERROR)
@@ -305,6 +306,8 @@ cloche_doctor_checks_for_error (const GError *error)
       return agent;
     case CLOCHE_ERROR_VM_CRASHED:
       return crash;
+    case CLOCHE_ERROR_KVM_UNUSABLE:
+      return kvm;
     case CLOCHE_ERROR_MOUNT_FAILED:
     case CLOCHE_ERROR_FOLDER_NOT_FOUND:
       return mount;
