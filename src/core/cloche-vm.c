@@ -66,6 +66,7 @@ struct _ClocheVm
   gboolean          probe_usable;
   char             *probe_reason;
   gboolean          launch_after_probe;
+  GCancellable     *probe_cancellable;
   char             *kvm_failure;       /* why KVM failed a boot here; NULL if it never did */
   gboolean          accelerator_fallback;
   guint             agent_timeout_s;
@@ -392,9 +393,13 @@ on_probed (GObject      *object,
            GAsyncResult *result,
            gpointer      user_data)
 {
-  g_autoptr(ClocheVm) self = user_data;
+  ClocheVm *self = user_data;
   int code = 0;
 
+  /* A VM disposed meanwhile is gone: the task holds no reference to it, so
+   * that a VM nobody booted never waits for its probe to be finalized. */
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
   g_clear_pointer (&self->probe_reason, g_free);
   self->probe_usable = cloche_accel_probe_finish (result, &code, &self->probe_reason);
   self->probe_done = TRUE;
@@ -1467,7 +1472,8 @@ cloche_vm_constructed (GObject *object)
   /* Once per daemon, in a thread: the verdict is kept per host boot. */
   self->kvm_device = g_strdup (g_getenv ("CLOCHE_KVM_DEVICE"));
   update_accelerator (self);
-  cloche_accel_probe_async (self->kvm_device, NULL, on_probed, g_object_ref (self));
+  self->probe_cancellable = g_cancellable_new ();
+  cloche_accel_probe_async (self->kvm_device, self->probe_cancellable, on_probed, self);
   self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
   self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
 }
@@ -1481,6 +1487,8 @@ cloche_vm_dispose (GObject *object)
     g_subprocess_force_exit (self->process);
   g_clear_object (&self->process);
   drop_channels (self);
+  g_cancellable_cancel (self->probe_cancellable);
+  g_clear_object (&self->probe_cancellable);
 
   G_OBJECT_CLASS (cloche_vm_parent_class)->dispose (object);
 }
