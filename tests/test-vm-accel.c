@@ -15,8 +15,9 @@
  * machine here produces: "internal-error" runs QEMU under TCG while the
  * daemon believes it is KVM, stops the guest with a QMP "stop" and reads
  * the run state as "internal-error" (a faked status); "stall" stops it the
- * same way and leaves it paused, a guest that never prints; "cannot-run"
- * makes the probe report that its test vCPU stopped with an internal error.
+ * same way and leaves it paused, a guest that never prints; "tcg-as-kvm"
+ * only runs it under TCG; "cannot-run" makes the probe report that its
+ * test vCPU stopped with an internal error.
  */
 #include "config.h"
 
@@ -294,6 +295,55 @@ test_stall_falls_back (void)
   cloche_test_daemon_free (daemon);
 }
 
+static char *
+make_agentless_bundle (void)
+{
+  g_autofree char *bundle = cloche_test_bundle_dir ();
+  g_autofree char *tool = g_build_filename (g_getenv ("CLOCHE_SOURCE_ROOT"),
+                                            "tools", "make-fault-bundle", NULL);
+  g_autofree char *parent = g_dir_make_tmp ("cloche-fault-XXXXXX", NULL);
+  char *fault = g_build_filename (parent, "bundle", NULL);
+  const char *argv[] = { tool, bundle, fault, NULL };
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  return fault;
+}
+
+/* Injected fault (tcg-as-kvm: QEMU under TCG, the daemon believing KVM)
+ * with a guest whose agent never starts (make-fault-bundle): the guest ran
+ * and printed, so the bundle is at fault, not KVM. No fallback, no second
+ * boot: the agent's error, and KVM still in use. */
+static void
+test_guest_fault_is_not_kvm (void)
+{
+  g_autofree char *bundle = make_agentless_bundle ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL, *boots = NULL;
+  ClocheTestDaemon *daemon;
+
+  g_setenv ("CLOCHE_TEST_KVM_FAULT", "tcg-as-kvm", TRUE);
+  daemon = cloche_test_daemon_start ((const char *[]) {
+    "--bundle", bundle, "--agent-timeout", "25", NULL });
+  g_unsetenv ("CLOCHE_TEST_KVM_FAULT");
+  CLOCHE_TEST_WAIT_FOR (g_strcmp0 (cloche_dbus_daemon_get_accelerator (daemon->proxy), "kvm")
+                        == 0, 10);
+
+  id = open_session (daemon, &error);
+  g_assert_null (id);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT);
+  cloche_test_daemon_wait_state (daemon, "crashed", 10);
+  boots = boot_accelerators (daemon);
+  g_assert_cmpstr (boots, ==, "kvm");
+  g_assert_cmpstr (cloche_dbus_daemon_get_accelerator (daemon->proxy), ==, "kvm");
+  g_assert_false (cloche_dbus_daemon_get_accelerator_fallback (daemon->proxy));
+  cloche_test_daemon_free (daemon);
+}
+
 /* The probe told to pass, so QEMU really runs with -accel kvm: on a
  * machine whose KVM cannot run guests, or that has none, QEMU fails for
  * real and the same open still succeeds, under TCG, quoting QEMU. */
@@ -378,6 +428,7 @@ main (int   argc,
   g_test_add_func ("/vm-accel/internal-error-kvm-mode", test_internal_error_kvm_mode);
   g_test_add_func ("/vm-accel/stall-falls-back", test_stall_falls_back);
   g_test_add_func ("/vm-accel/real-qemu-failure-falls-back", test_real_qemu_failure_falls_back);
+  g_test_add_func ("/vm-accel/guest-fault-is-not-kvm", test_guest_fault_is_not_kvm);
   g_test_add_func ("/vm-accel/probe-cannot-run", test_probe_cannot_run);
   g_test_add_func ("/vm-accel/policy-tcg", test_policy_tcg);
 

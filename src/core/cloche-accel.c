@@ -73,6 +73,8 @@ cloche_accel_get_fault (void)
     return CLOCHE_ACCEL_FAULT_INTERNAL_ERROR;
   if (g_strcmp0 (fault, "stall") == 0)
     return CLOCHE_ACCEL_FAULT_STALL;
+  if (g_strcmp0 (fault, "tcg-as-kvm") == 0)
+    return CLOCHE_ACCEL_FAULT_TCG_AS_KVM;
   return CLOCHE_ACCEL_FAULT_NONE;
 }
 

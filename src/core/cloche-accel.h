@@ -18,9 +18,12 @@ G_BEGIN_DECLS
  *   leaves it
  * @CLOCHE_ACCEL_FAULT_STALL: as internal-error, but the run state is left
  *   "paused": a guest that never prints, as a hanging KVM gives
+ * @CLOCHE_ACCEL_FAULT_TCG_AS_KVM: the probe passes and QEMU runs under TCG
+ *   while the VM believes it is KVM, and nothing else: what the VM does
+ *   with a guest's own failures under KVM
  *
  * Faults a test injects with CLOCHE_TEST_KVM_FAULT=cannot-run|probe-passes|
- * internal-error|stall, on machines that cannot produce them for real.
+ * internal-error|stall|tcg-as-kvm, on machines that cannot produce them.
  */
 typedef enum
 {
@@ -29,6 +32,7 @@ typedef enum
   CLOCHE_ACCEL_FAULT_PROBE_PASSES,
   CLOCHE_ACCEL_FAULT_INTERNAL_ERROR,
   CLOCHE_ACCEL_FAULT_STALL,
+  CLOCHE_ACCEL_FAULT_TCG_AS_KVM,
 } ClocheAccelFault;
 
 /**

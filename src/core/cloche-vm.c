@@ -500,13 +500,30 @@ fault_runs_tcg (void)
 {
   ClocheAccelFault fault = cloche_accel_get_fault ();
 
-  return fault == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR || fault == CLOCHE_ACCEL_FAULT_STALL;
+  return fault == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR || fault == CLOCHE_ACCEL_FAULT_STALL
+         || fault == CLOCHE_ACCEL_FAULT_TCG_AS_KVM;
 }
 
 static gboolean
 boot_used_kvm (ClocheVm *self)
 {
   return g_strcmp0 (self->boot_accelerator, "kvm") == 0;
+}
+
+/* A boot under KVM that QEMU ended (an abort, an exit, a stopped or silent
+ * guest) is KVM's failure; a guest that ran but whose agent never answered
+ * or spoke garbage is the bundle's, whatever runs it. */
+static gboolean
+blames_kvm (ClocheVm     *self,
+            const GError *cause,
+            gboolean      booting)
+{
+  if (!boot_used_kvm (self))
+    return FALSE;
+  if (g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
+    return TRUE;
+  return booting && !g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT)
+         && !g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
 }
 
 static void
@@ -565,8 +582,8 @@ handle_kvm_failure (ClocheVm     *self,
       fall_back_to_tcg (self, kvm);
       return;
     }
-  if (self->accel_mode == CLOCHE_ACCEL_MODE_AUTO)
-    remember_kvm_failure (self, kvm);
+  /* "auto" uses TCG from the next boot on; "kvm" keeps trying, and says so. */
+  remember_kvm_failure (self, kvm);
   report_crash (self, kvm);
 }
 
@@ -598,8 +615,7 @@ on_unexpected_exit (ClocheVm    *self,
 
       cause = g_error_new_literal (CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED, why);
     }
-  if (boot_used_kvm (self)
-      && (booting || g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE)))
+  if (blames_kvm (self, cause, booting))
     {
       handle_kvm_failure (self, cause, booting);
       return;
@@ -765,7 +781,8 @@ on_qmp_ready (GObject      *object,
   if (CLOCHE_QMP_CLIENT (object) != self->qmp)
     return;
 
-  if (fault_runs_tcg () && boot_used_kvm (self))
+  if (fault_runs_tcg () && boot_used_kvm (self)
+      && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
     {
       /* Injected fault: stop the guest as KVM's emulation failure does
        * (or as a hanging KVM looks: nothing more happens). */
@@ -958,7 +975,9 @@ launch (ClocheVm *self)
       complete_tasks (&self->start_tasks, error);
       return;
     }
-  if (boot_used_kvm (self))
+  /* Injected fault tcg-as-kvm: TCG on a loaded machine may print nothing
+   * for longer than a KVM that works ever does. */
+  if (boot_used_kvm (self) && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
     self->stall_timer = g_timeout_add_seconds (KVM_STALL_S, on_stall_check, self);
 
   /* A fallback boot keeps saying why it boots again. */
