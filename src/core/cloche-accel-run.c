@@ -208,32 +208,36 @@ set_host_cpuid (int           kvm_fd,
   return TRUE;
 }
 
-/* Every feature MSR back at KVM's own value, as QEMU writes them. */
+/* Every feature MSR back at KVM's own value, as QEMU writes them. The
+ * ioctls' structs end in flexible arrays: they live in 8-byte buffers. */
 static gboolean
 set_feature_msrs (int           kvm_fd,
                   int           vcpu,
                   ClocheKvmRun *run)
 {
-  struct { struct kvm_msr_list list; guint32 indices[MAX_MSRS]; } features = { 0 };
-  struct { struct kvm_msrs head; struct kvm_msr_entry entry; } msr = { 0 };
+  guint64 list_buffer[(sizeof (struct kvm_msr_list) + MAX_MSRS * sizeof (guint32)) / 8 + 1];
+  guint64 msr_buffer[(sizeof (struct kvm_msrs) + sizeof (struct kvm_msr_entry)) / 8 + 1];
+  struct kvm_msr_list *features = (struct kvm_msr_list *) list_buffer;
+  struct kvm_msrs *msr = (struct kvm_msrs *) msr_buffer;
 
   if (ioctl (kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_GET_MSR_FEATURES) <= 0)
     return TRUE;   /* older kernels: QEMU sets none either */
-  features.list.nmsrs = MAX_MSRS;
-  if (ioctl (kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, &features) != 0)
+  memset (list_buffer, 0, sizeof list_buffer);
+  features->nmsrs = MAX_MSRS;
+  if (ioctl (kvm_fd, KVM_GET_MSR_FEATURE_INDEX_LIST, features) != 0)
     return TRUE;
-  for (guint i = 0; i < MIN (features.list.nmsrs, MAX_MSRS); i++)
+  for (guint i = 0; i < MIN (features->nmsrs, MAX_MSRS); i++)
     {
-      memset (&msr, 0, sizeof msr);
-      msr.head.nmsrs = 1;
-      msr.entry.index = features.indices[i];
+      memset (msr_buffer, 0, sizeof msr_buffer);
+      msr->nmsrs = 1;
+      msr->entries[0].index = features->indices[i];
       /* KVM_GET_MSRS and KVM_SET_MSRS return how many MSRs they did. */
-      if (ioctl (kvm_fd, KVM_GET_MSRS, &msr) != 1)
+      if (ioctl (kvm_fd, KVM_GET_MSRS, msr) != 1)
         continue;
-      if (ioctl (vcpu, KVM_SET_MSRS, &msr) != 1)
+      if (ioctl (vcpu, KVM_SET_MSRS, msr) != 1)
         {
-          run->msr = msr.entry.index;
-          run->detail = msr.entry.data;
+          run->msr = msr->entries[0].index;
+          run->detail = msr->entries[0].data;
           return fail (run, CLOCHE_KVM_RUN_MSR);
         }
     }
@@ -277,8 +281,15 @@ read_report (int           fd,
       struct pollfd pfd = { fd, POLLIN, 0 };
       gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
       ssize_t n;
+      int ready;
 
-      if (left <= 0 || (poll (&pfd, 1, (int) left) < 0 && errno != EINTR))
+      if (left <= 0)
+        return FALSE;
+      ready = poll (&pfd, 1, (int) left);
+      if (ready < 0 && errno == EINTR)
+        continue;
+      /* Past the deadline, or nothing to read: never a read that blocks. */
+      if (ready <= 0)
         return FALSE;
       n = read (fd, (char *) run + got, sizeof *run - got);
       if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
