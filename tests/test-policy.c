@@ -81,6 +81,8 @@ test_valid_fixtures (void)
   g_assert_cmpuint (where.line, ==, 6);
   g_assert_cmpuint (where.column, ==, 39);
   g_assert_true (cloche_policy_document_is_locked (admin, "mounts.deny"));
+  g_assert_cmpstr (g_variant_get_string (cloche_policy_document_lookup (admin, "vm.accelerator"),
+                                         NULL), ==, "tcg");
   g_assert_true (cloche_policy_document_is_locked (admin, "egress.deny"));
   g_assert_false (cloche_policy_document_is_locked (admin, "egress.allow"));
   g_assert_false (cloche_policy_document_is_locked (admin, "vm.memory_mib"));
@@ -204,6 +206,8 @@ test_user_over_admin_over_defaults (Fixture       *fixture,
   assert_value (policy, "vm.memory_mib", "1024", CLOCHE_POLICY_LAYER_ADMIN);
   assert_value (policy, "vm.cpus", "4", CLOCHE_POLICY_LAYER_USER);
   assert_value (policy, "vm.idle_timeout_s", "300", CLOCHE_POLICY_LAYER_DEFAULT);
+  assert_value (policy, "vm.accelerator", "'auto'", CLOCHE_POLICY_LAYER_DEFAULT);
+  g_assert_cmpstr (cloche_policy_get_accelerator (policy), ==, "auto");
   /* A list replaces the list below it as a whole. */
   assert_value (policy, "egress.allow", "['pypi.org:443', '*.debian.org']",
                 CLOCHE_POLICY_LAYER_USER);
@@ -305,7 +309,7 @@ test_refused_keeps_last_good (Fixture       *fixture,
   expected = g_strdup_printf ("%s:1:41: vm.idle_timeout_s: 0 is out of range: use a whole "
                               "number from 1 to 86400\n"
                               "%s:1:44: vm.cpu: unknown key \"cpu\": vm has memory_mib, cpus, "
-                              "idle_timeout_s", fixture->user_path, fixture->user_path);
+                              "idle_timeout_s, accelerator", fixture->user_path, fixture->user_path);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID);
   g_assert_cmpstr (error->message, ==, expected);
   g_assert_cmpstr (cloche_policy_get_last_refusal (policy), ==, expected);

@@ -63,6 +63,7 @@ struct _ClocheClient
   gint64            booted_at;
   guint             open_sessions;
   guint             service_running : 1;
+  guint             accelerator_fallback : 1;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheClient, cloche_client, G_TYPE_OBJECT)
@@ -77,6 +78,7 @@ enum {
   PROP_ACCELERATOR_REASON,
   PROP_BOOTED_AT,
   PROP_OPEN_SESSIONS,
+  PROP_ACCELERATOR_FALLBACK,
   N_PROPS
 };
 
@@ -136,6 +138,7 @@ cloche_client_sync_numbers (ClocheClient *self)
   ClocheVmState state = cloche_client_read_state (self);
   gint64 booted_at = cloche_dbus_daemon_get_booted_at (self->proxy);
   guint open_sessions = cloche_dbus_daemon_get_open_sessions (self->proxy);
+  gboolean fallback = cloche_dbus_daemon_get_accelerator_fallback (self->proxy);
 
   if (self->service_running != (owner != NULL))
     {
@@ -156,6 +159,11 @@ cloche_client_sync_numbers (ClocheClient *self)
     {
       self->open_sessions = open_sessions;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPEN_SESSIONS]);
+    }
+  if (self->accelerator_fallback != fallback)
+    {
+      self->accelerator_fallback = fallback;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCELERATOR_FALLBACK]);
     }
 }
 
@@ -295,6 +303,9 @@ cloche_client_get_property (GObject    *object,
     case PROP_OPEN_SESSIONS:
       g_value_set_uint (value, self->open_sessions);
       break;
+    case PROP_ACCELERATOR_FALLBACK:
+      g_value_set_boolean (value, self->accelerator_fallback);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -327,6 +338,9 @@ cloche_client_class_init (ClocheClientClass *klass)
     g_param_spec_int64 ("booted-at", NULL, NULL, 0, G_MAXINT64, 0, flags);
   properties[PROP_OPEN_SESSIONS] =
     g_param_spec_uint ("open-sessions", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  /* TCG because KVM failed a boot in this daemon: a notice, not an error. */
+  properties[PROP_ACCELERATOR_FALLBACK] =
+    g_param_spec_boolean ("accelerator-fallback", NULL, NULL, FALSE, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* Registers the error domain with GDBus, so that the daemon's errors
@@ -566,6 +580,14 @@ cloche_client_get_accelerator_reason (ClocheClient *self)
   g_return_val_if_fail (CLOCHE_IS_CLIENT (self), NULL);
 
   return self->accelerator_reason;
+}
+
+gboolean
+cloche_client_get_accelerator_fallback (ClocheClient *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_CLIENT (self), FALSE);
+
+  return self->accelerator_fallback;
 }
 
 gint64

@@ -44,6 +44,7 @@ const char         *cloche_client_get_state_reason     (ClocheClient         *se
 const char * const *cloche_client_get_console_tail     (ClocheClient         *self);
 const char         *cloche_client_get_accelerator      (ClocheClient         *self);
 const char         *cloche_client_get_accelerator_reason (ClocheClient       *self);
+gboolean            cloche_client_get_accelerator_fallback (ClocheClient     *self);
 gint64              cloche_client_get_booted_at        (ClocheClient         *self);
 guint               cloche_client_get_open_sessions    (ClocheClient         *self);
 void                cloche_client_open_session_async   (ClocheClient         *self,

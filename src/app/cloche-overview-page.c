@@ -39,6 +39,7 @@ struct _ClocheOverviewPage
   GtkLabel      *state_label;
   AdwActionRow  *accelerator_row;
   GtkLabel      *accelerator_label;
+  GtkWidget     *fallback_box;
   GtkLabel      *uptime_label;
   GtkLabel      *sessions_label;
   AdwActionRow  *memory_row;
@@ -334,6 +335,9 @@ cloche_overview_page_update_accelerator (ClocheOverviewPage *self)
   gtk_label_set_label (self->accelerator_label, label);
   adw_action_row_set_subtitle (self->accelerator_row,
                                cloche_client_get_accelerator_reason (self->client));
+  /* The reason quotes QEMU; the notice says what it means for the user. */
+  gtk_widget_set_visible (self->fallback_box,
+                          cloche_client_get_accelerator_fallback (self->client));
 }
 
 static void
@@ -709,6 +713,7 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, state_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, accelerator_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, accelerator_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, fallback_box);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, uptime_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, sessions_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, memory_row);
@@ -744,6 +749,7 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
     { "notify::console-tail", G_CALLBACK (cloche_overview_page_update_crash) },
     { "notify::accelerator", G_CALLBACK (cloche_overview_page_update_accelerator) },
     { "notify::accelerator-reason", G_CALLBACK (cloche_overview_page_update_accelerator) },
+    { "notify::accelerator-fallback", G_CALLBACK (cloche_overview_page_update_accelerator) },
     { "notify::booted-at", G_CALLBACK (cloche_overview_page_update_uptime) },
     { "notify::open-sessions", G_CALLBACK (cloche_overview_page_update_sessions) },
   };
@@ -900,4 +906,22 @@ GtkLabel *
 _cloche_overview_page_get_disk_label (ClocheOverviewPage *self)
 {
   return self->disk_label;
+}
+
+GtkWidget *
+_cloche_overview_page_get_fallback_box (ClocheOverviewPage *self)
+{
+  return self->fallback_box;
+}
+
+GtkLabel *
+_cloche_overview_page_get_accelerator_label (ClocheOverviewPage *self)
+{
+  return self->accelerator_label;
+}
+
+AdwActionRow *
+_cloche_overview_page_get_accelerator_row (ClocheOverviewPage *self)
+{
+  return self->accelerator_row;
 }

@@ -95,6 +95,24 @@ nested_virtualization_off (const ClocheDoctorContext *context)
   return guest && !virt;
 }
 
+#define NESTED_FIX N_("This computer is itself a virtual machine (a cloud VM or a VDI desktop) " \
+                      "whose host does not offer nested virtualization: have it turned on in " \
+                      "the host (or ask its provider), then restart this machine. Until then " \
+                      "the sandbox runs under TCG; set vm.accelerator to \"tcg\" in the " \
+                      "policy to stop trying KVM.")
+
+/* QEMU failed a boot under KVM although the probe's test VM ran. */
+static void
+report_kvm_failure (const ClocheDoctorContext *context,
+                    ClocheDoctorResult        *result)
+{
+  g_strfreev (result->details);
+  result->details = g_strdupv (context->qemu_tail);
+  set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE, _(NESTED_FIX),
+               _("KVM is present but cannot run guests here: a boot under KVM failed (%s); "
+                 "%s"), context->kvm_failure, _(TCG_COST));
+}
+
 static void
 check_kvm (const ClocheDoctorContext *context,
            ClocheDoctorResult        *result)
@@ -104,11 +122,24 @@ check_kvm (const ClocheDoctorContext *context,
 
   if (cloche_accel_probe (context->kvm_device, &code, &reason))
     {
-      set_ok (result, _("KVM is usable: the sandbox runs with hardware virtualization"));
+      if (context->kvm_failure != NULL)
+        report_kvm_failure (context, result);
+      else
+        set_ok (result, _("KVM is usable: the sandbox runs with hardware virtualization (a test "
+                          "vCPU ran guest code)"));
       return;
     }
   /* A warning, not a failure: the sandbox still works, only slower. */
-  if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
+  if (code == CLOCHE_ERROR_KVM_UNUSABLE)
+    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                 nested_virtualization_off (context)
+                   ? _(NESTED_FIX)
+                   : _("KVM runs no guest on this host although it creates VMs: if this "
+                       "computer is a virtual machine, have nested virtualization turned on in "
+                       "its host; otherwise update the kernel and the firmware. Until then the "
+                       "sandbox runs under TCG."),
+                 "%s", reason);
+  else if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                  _("This computer is itself a virtual machine: have nested virtualization turned "
                    "on in the host that runs it (or ask its provider), then restart it."),
@@ -452,6 +483,32 @@ check_stale_sessions (const ClocheDoctorContext *context,
 
 /* Guest agent */
 
+/* A message's first line: the finding is one line, the rest goes in details. */
+static char *
+first_line (const char *message)
+{
+  const char *end = strchr (message, '\n');
+
+  return end != NULL ? g_strndup (message, end - message) : g_strdup (message);
+}
+
+/* What QEMU said, then what the guest said. */
+static GStrv
+joined_details (const ClocheDoctorContext *context)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; context->qemu_tail != NULL && context->qemu_tail[i] != NULL; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("QEMU: %s", context->qemu_tail[i]);
+
+      g_strv_builder_add (builder, line);
+    }
+  for (guint i = 0; context->console_tail != NULL && context->console_tail[i] != NULL; i++)
+    g_strv_builder_add (builder, context->console_tail[i]);
+  return g_strv_builder_end (builder);
+}
+
 static const char *
 last_console_line (const ClocheDoctorContext *context)
 {
@@ -465,13 +522,14 @@ check_agent (const ClocheDoctorContext *context,
              ClocheDoctorResult        *result)
 {
   const GError *error = context->vm_error;
+  g_autofree char *headline = error != NULL ? first_line (error->message) : NULL;
   const char *last = last_console_line (context);
   g_autofree char *console = last != NULL ? g_strdup_printf (_("; the console's last line: \"%s\""),
                                                               last)
                                           : g_strdup (_("; the guest console is empty"));
 
   g_strfreev (result->details);
-  result->details = g_strdupv (context->console_tail);
+  result->details = joined_details (context);
   if (context->vm_running)
     set_ok (result, _("The guest agent answered when the VM booted"));
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT))
@@ -486,12 +544,18 @@ check_agent (const ClocheDoctorContext *context,
                  _("Something other than qemu-guest-agent writes to the agent port "
                    "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
                    "the guest's init starts on that port."),
-                 "%s", error->message);
+                 "%s", headline);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_CRASHED,
-                 _("Look at the console lines below for the cause (a kernel panic, out of "
-                   "memory); reinstall the bundle if the kernel cannot boot."),
-                 _("The VM crashed: %s"), error->message);
+                 _("Look at QEMU's and the console's lines below for the cause (a kernel "
+                   "panic, out of memory, a kernel QEMU cannot load); reinstall the bundle if "
+                   "the kernel cannot boot."),
+                 _("The VM crashed: %s"), headline);
+  else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_KVM_UNUSABLE,
+                 _("The policy asks for KVM (vm.accelerator: kvm) and KVM cannot run the guest "
+                   "here: set vm.accelerator to \"auto\" (or \"tcg\") to run it under TCG."),
+                 _("The VM did not boot under KVM: %s"), headline);
   else
     set_ok (result, _("Not checked yet: the VM has not booted since the service started"));
 }

@@ -27,6 +27,8 @@ typedef struct
   guint64     disk_failure_bytes; /* below this: failure */
 
   /* The VM, as last seen */
+  char       *kvm_failure;        /* why KVM failed a boot in this daemon, or NULL */
+  GStrv       qemu_tail;          /* what QEMU said when the last boot failed */
   gboolean    vm_running;
   GError     *vm_error;           /* why the last boot failed or it crashed */
   GStrv       console_tail;

@@ -125,6 +125,8 @@ cloche_doctor_context_free (ClocheDoctorContext *context)
   g_free (context->policy_refusal);
   g_clear_error (&context->vm_error);
   g_strfreev (context->console_tail);
+  g_free (context->kvm_failure);
+  g_strfreev (context->qemu_tail);
   g_free (context);
 }
 
@@ -154,6 +156,9 @@ gather (ClocheDoctor *self)
   context->vm_running = cloche_vm_get_state (vm) == CLOCHE_VM_STATE_RUNNING;
   context->vm_error = vm_error != NULL ? g_error_copy (vm_error) : NULL;
   context->console_tail = g_strdupv ((GStrv) cloche_vm_get_console_tail (vm));
+  context->qemu_tail = g_strdupv ((GStrv) cloche_vm_get_qemu_tail (vm));
+  context->kvm_device = g_strdup (g_getenv ("CLOCHE_KVM_DEVICE"));
+  context->kvm_failure = g_strdup (cloche_vm_get_kvm_failure (vm));
   context->egress_known = TRUE;
   context->egress_relay = g_strdup (cloche_vm_get_egress_relay (vm));
   context->egress_socket = g_strdup (cloche_vm_get_egress_socket (vm));
@@ -324,6 +329,7 @@ cloche_doctor_checks_for_error (const GError *error)
   static const char * const agent[] = { "agent", "bundle", "kvm", NULL };
   static const char * const crash[] = { "agent", "disk", "bundle", "kvm", NULL };
   static const char * const mount[] = { "mounts", "disk", NULL };
+  static const char * const kvm[] = { "agent", "kvm", NULL };
   const char * const *all = cloche_doctor_list_checks ();
 
   if (error == NULL || error->domain != CLOCHE_ERROR)
@@ -341,6 +347,8 @@ cloche_doctor_checks_for_error (const GError *error)
       return agent;
     case CLOCHE_ERROR_VM_CRASHED:
       return crash;
+    case CLOCHE_ERROR_KVM_UNUSABLE:
+      return kvm;
     case CLOCHE_ERROR_MOUNT_FAILED:
     case CLOCHE_ERROR_FOLDER_NOT_FOUND:
       return mount;

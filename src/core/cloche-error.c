@@ -48,6 +48,7 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_FOLDER_LOST, "io.github.cloche.Error.FolderLost" },
   { CLOCHE_ERROR_OUTPUT_TRUNCATED, "io.github.cloche.Error.OutputTruncated" },
   { CLOCHE_ERROR_FOLDERS_NESTED, "io.github.cloche.Error.FoldersNested" },
+  { CLOCHE_ERROR_KVM_NO_VM, "io.github.cloche.Error.KvmNoVm" },
 };
 
 GQuark

@@ -61,6 +61,9 @@ typedef enum
   CLOCHE_ERROR_FOLDER_LOST,
   CLOCHE_ERROR_OUTPUT_TRUNCATED,
   CLOCHE_ERROR_FOLDERS_NESTED,
+  /* /dev/kvm opens but KVM_CREATE_VM fails (issue 14; KvmUnusable is now
+   * "creates a VM but cannot run a guest"). */
+  CLOCHE_ERROR_KVM_NO_VM,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

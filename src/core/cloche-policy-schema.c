@@ -29,13 +29,14 @@ typedef struct
   Kind        kind;
   gint64      min;
   gint64      max;
-  const char *choices[3];
+  const char *choices[4];
 } KeySpec;
 
 static const KeySpec specs[] = {
   { "vm.memory_mib", KIND_COUNT, 256, 65536, { NULL } },
   { "vm.cpus", KIND_COUNT, 1, 64, { NULL } },
   { "vm.idle_timeout_s", KIND_COUNT, 1, 86400, { NULL } },
+  { "vm.accelerator", KIND_CHOICE, 0, 0, { "auto", "kvm", "tcg", NULL } },
   { "egress.default", KIND_CHOICE, 0, 0, { "deny", "allow", NULL } },
   { "egress.allow", KIND_RULES, 0, 0, { NULL } },
   { "egress.deny", KIND_RULES, 0, 0, { NULL } },
@@ -249,8 +250,13 @@ convert_choice (const KeySpec *spec,
     for (guint i = 0; spec->choices[i] != NULL; i++)
       if (g_str_equal (json_node_get_string (node), spec->choices[i]))
         return g_variant_new_string (spec->choices[i]);
-  add_problem (problems, -1, g_strdup_printf (_("expected \"%s\" or \"%s\", found %s"),
-                                              spec->choices[0], spec->choices[1], found));
+  if (spec->choices[2] != NULL)
+    add_problem (problems, -1, g_strdup_printf (_("expected \"%s\", \"%s\" or \"%s\", found %s"),
+                                                spec->choices[0], spec->choices[1],
+                                                spec->choices[2], found));
+  else
+    add_problem (problems, -1, g_strdup_printf (_("expected \"%s\" or \"%s\", found %s"),
+                                                spec->choices[0], spec->choices[1], found));
   return NULL;
 }
 

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "cloche-accel.h"
 #include "cloche-bundle.h"
 #include "cloche-guest-agent.h"
 #include "cloche-pinned-folder.h"
@@ -22,6 +23,12 @@ gboolean          cloche_vm_get_preparing          (ClocheVm             *self);
 const char * const *cloche_vm_get_console_tail     (ClocheVm             *self);
 const char       *cloche_vm_get_accelerator        (ClocheVm             *self);
 const char       *cloche_vm_get_accelerator_reason (ClocheVm             *self);
+gboolean          cloche_vm_get_accelerator_fallback (ClocheVm           *self);
+const char       *cloche_vm_get_kvm_failure        (ClocheVm             *self);
+const char * const *cloche_vm_get_qemu_tail        (ClocheVm             *self);
+ClocheAccelMode   cloche_vm_get_accelerator_mode   (ClocheVm             *self);
+void              cloche_vm_set_accelerator_mode   (ClocheVm             *self,
+                                                    ClocheAccelMode       mode);
 gint64            cloche_vm_get_booted_at          (ClocheVm             *self);
 const char       *cloche_vm_get_bundle_path        (ClocheVm             *self);
 void              cloche_vm_set_bundle_path        (ClocheVm             *self,

@@ -36,6 +36,8 @@ sync_properties (ClocheService *self)
   cloche_dbus_daemon_set_accelerator (self->skeleton, cloche_vm_get_accelerator (vm));
   cloche_dbus_daemon_set_accelerator_reason (self->skeleton,
                                              cloche_vm_get_accelerator_reason (vm));
+  cloche_dbus_daemon_set_accelerator_fallback (self->skeleton,
+                                               cloche_vm_get_accelerator_fallback (vm));
   cloche_dbus_daemon_set_booted_at (self->skeleton, cloche_vm_get_booted_at (vm));
   cloche_dbus_daemon_set_bundle_path (self->skeleton, cloche_vm_get_bundle_path (vm));
   cloche_dbus_daemon_set_open_sessions (self->skeleton,

@@ -54,6 +54,30 @@ cloche_test_ui_new_window (void)
   return cloche_window_new (ADW_APPLICATION (app));
 }
 
+/**
+ * cloche_test_ui_find_label:
+ *
+ * Returns: (nullable): the first label shown under @widget whose text
+ *   contains @text
+ */
+GtkLabel *
+cloche_test_ui_find_label (GtkWidget  *widget,
+                           const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_is_drawable (widget)
+      && strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
+    return GTK_LABEL (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkLabel *found = cloche_test_ui_find_label (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static gboolean
 set_flag (gpointer data)
 {

@@ -15,5 +15,7 @@ void              cloche_test_save_screenshot (GtkWidget           *window,
                                                const char          *name);
 void              cloche_test_ui_destroy_window (GtkWidget         *window);
 ClocheWindow     *cloche_test_ui_new_window   (void);
+GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
+                                               const char          *text);
 
 G_END_DECLS

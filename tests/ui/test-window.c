@@ -515,6 +515,77 @@ test_window_agent_mode (void)
   stop_daemon (daemon);
 }
 
+static gboolean
+is_visible (gpointer data)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (data));
+}
+
+static gboolean
+find_kvm_warning (gpointer data)
+{
+  return cloche_test_ui_find_label (GTK_WIDGET (data), "KvmUnusable") != NULL
+         && cloche_test_ui_find_label (GTK_WIDGET (data), "a boot under KVM failed") != NULL;
+}
+
+/* Injected fault (CLOCHE_TEST_KVM_FAULT=internal-error: QEMU runs under
+ * TCG, the daemon stops it over QMP and reads "internal-error"): the
+ * first boot falls back from KVM to TCG. The page shows a notice beside
+ * the VM's state, not an error, and the VM runs. */
+static void
+test_window_kvm_fallback (void)
+{
+  const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
+  ClocheTestDaemon *daemon;
+  ClocheOverviewPage *page;
+  ClocheWindow *window;
+  GtkWidget *notice, *diagnostics;
+
+  if (bundle == NULL || g_getenv ("CLOCHE_DAEMON") == NULL)
+    {
+      g_test_skip ("No VM bundle or daemon: set CLOCHE_TEST_BUNDLE and CLOCHE_DAEMON");
+      return;
+    }
+  g_setenv ("CLOCHE_TEST_KVM_FAULT", "internal-error", TRUE);
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
+    "--bundle", bundle, "--idle-timeout", "30", NULL });
+  g_unsetenv ("CLOCHE_TEST_KVM_FAULT");
+
+  window = g_object_ref (cloche_window_new (NULL));
+  page = _cloche_window_get_overview_page (window);
+  notice = _cloche_overview_page_get_fallback_box (page);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
+  wait_for_label (_cloche_overview_page_get_accelerator_label (page), "KVM", SHORT_TIMEOUT_S);
+  g_assert_false (gtk_widget_get_visible (notice));
+
+  toggle_agent_mode (page, _cloche_overview_page_get_open_button (page),
+                     _cloche_overview_page_get_close_button (page), BOOT_TIMEOUT_S);
+  wait_for_state (page, "Running", BOOT_TIMEOUT_S);
+  g_assert_true (wait_for (is_visible, notice, SHORT_TIMEOUT_S));
+  wait_for_label (_cloche_overview_page_get_accelerator_label (page), "Software (TCG)",
+                  SHORT_TIMEOUT_S);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (_cloche_overview_page_get_accelerator_row (page)),
+                            "KVM is present but cannot run guests here"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-kvm-fallback");
+
+  /* The notice leads to Diagnostics, where the doctor says why and what to do. */
+  g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "diagnostics"));
+  diagnostics = GTK_WIDGET (_cloche_window_get_diagnostics_page (window));
+  /* It may have run its checks before the boot: run them again, as a user would. */
+  wait_for (is_mapped, diagnostics, SHORT_TIMEOUT_S);
+  gtk_widget_activate_action (diagnostics, "diagnostics.run", NULL);
+  g_assert_true (wait_for (find_kvm_warning, diagnostics, SHORT_TIMEOUT_S));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "diagnostics-kvm-fallback");
+  g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "overview"));
+
+  toggle_agent_mode (page, _cloche_overview_page_get_close_button (page),
+                     _cloche_overview_page_get_open_button (page), SHORT_TIMEOUT_S);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+  stop_daemon (daemon);
+}
+
 static void
 load_app_style (void)
 {
@@ -550,6 +621,7 @@ main (int   argc,
   g_test_add_func ("/window/remembers-size", test_window_remembers_size);
   g_test_add_func ("/window/page-shortcuts", test_window_page_shortcuts);
   g_test_add_func ("/window/agent-mode", test_window_agent_mode);
+  g_test_add_func ("/window/kvm-fallback", test_window_kvm_fallback);
 
   ret = g_test_run ();
 
