@@ -551,7 +551,7 @@ test_window_kvm_fallback (void)
     "--bundle", bundle, "--idle-timeout", "30", NULL });
   g_unsetenv ("CLOCHE_TEST_KVM_FAULT");
 
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   notice = _cloche_overview_page_get_fallback_box (page);
   gtk_window_present (GTK_WINDOW (window));
