@@ -54,7 +54,7 @@ mount_folder (const char  *host,
   Wait wait = { 0 };
   gboolean ok;
 
-  cloche_vm_mount_folder_async (vm, host, readonly, guest, NULL, on_done, &wait);
+  cloche_vm_mount_folder_async (vm, host, readonly, guest, 0, NULL, on_done, &wait);
   result = wait_result (&wait);
   ok = cloche_vm_mount_folder_finish (vm, result, error);
   return ok ? g_get_monotonic_time () - start : -1;

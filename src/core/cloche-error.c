@@ -44,6 +44,7 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_DISK_LOW, "io.github.cloche.Error.DiskLow" },
   { CLOCHE_ERROR_STALE_SESSIONS, "io.github.cloche.Error.StaleSessions" },
   { CLOCHE_ERROR_MOUNT_MISSING, "io.github.cloche.Error.MountMissing" },
+  { CLOCHE_ERROR_ISOLATION_FAILED, "io.github.cloche.Error.IsolationFailed" },
 };
 
 GQuark

@@ -55,6 +55,8 @@ typedef enum
   CLOCHE_ERROR_DISK_LOW,
   CLOCHE_ERROR_STALE_SESSIONS,
   CLOCHE_ERROR_MOUNT_MISSING,
+  /* A session's walls in the guest could not be made (issue 15). */
+  CLOCHE_ERROR_ISOLATION_FAILED,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

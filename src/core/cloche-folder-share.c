@@ -13,6 +13,15 @@
  * folder inside that namespace: the host kernel refuses the writes, and a
  * guest that remounts read-write still changes nothing.
  *
+ * A folder of a session is written by that session's user in the guest
+ * (uid 1000 and up, cloche-guest), not by the guest's root: for it, the
+ * user namespace maps that guest user, and only it, to the user running
+ * the daemon (root included), so what it writes lands as the daemon's user
+ * and what that user owns is the session user's in the guest; any other
+ * guest user (root too) creates nothing there. virtiofsd then runs as that
+ * user in its namespace, with its capabilities kept (--keep-caps) for its
+ * own sandbox and the read-only bind mount.
+ *
  * Inside Flatpak none of that can work: its seccomp filter refuses unshare,
  * mount, pivot_root and chroot, so neither the namespaces, nor virtiofsd's
  * own sandbox, nor the bind mount can be set up. There the daemon runs the
@@ -58,6 +67,7 @@ struct _ClocheFolderShare
   char             *host_path;
   char             *socket_path;
   gboolean          readonly;
+  guint             guest_uid;     /* the guest user whose files are ours; 0: root */
 
   GSubprocess      *process;
   GDataInputStream *log;
@@ -202,6 +212,17 @@ build_flatpak_argv (ClocheFolderShare *self,
   return g_strv_builder_end (argv);
 }
 
+/* The one guest user, as the daemon's user and group. */
+static void
+add_user_mapping (GStrvBuilder *argv,
+                  guint         guest_uid)
+{
+  g_autofree char *user = g_strdup_printf ("--map-user=%u", guest_uid);
+  g_autofree char *group = g_strdup_printf ("--map-group=%u", guest_uid);
+
+  g_strv_builder_addv (argv, (const char *[]) { user, group, "--keep-caps", NULL });
+}
+
 static GStrv
 build_argv (ClocheFolderShare *self,
             const char        *unshare,
@@ -212,9 +233,11 @@ build_argv (ClocheFolderShare *self,
   g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
 
   g_strv_builder_add (argv, unshare);
+  if (self->guest_uid != 0)
+    add_user_mapping (argv, self->guest_uid);
   /* Root needs no user namespace, and in one it would see every file not
    * owned by root as nobody's. */
-  if (geteuid () != 0)
+  else if (geteuid () != 0)
     g_strv_builder_add (argv, "--map-root-user");
   g_strv_builder_add (argv, "--mount");
   if (self->readonly)
@@ -626,6 +649,29 @@ cloche_folder_share_get_socket_path (ClocheFolderShare *self)
  *
  * Returns: virtiofsd's pid (the head of its process group) while it runs, else 0
  */
+/**
+ * cloche_folder_share_set_guest_uid:
+ * @guest_uid: the guest user whose files in this folder are the daemon
+ *   user's; 0 (the default) for the guest's root
+ *
+ * Before the share starts: the user namespace virtiofsd runs in.
+ */
+void
+cloche_folder_share_set_guest_uid (ClocheFolderShare *self,
+                                   guint              guest_uid)
+{
+  g_return_if_fail (CLOCHE_IS_FOLDER_SHARE (self));
+  g_return_if_fail (self->process == NULL);
+  self->guest_uid = guest_uid;
+}
+
+guint
+cloche_folder_share_get_guest_uid (ClocheFolderShare *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), 0);
+  return self->guest_uid;
+}
+
 GPid
 cloche_folder_share_get_pid (ClocheFolderShare *self)
 {

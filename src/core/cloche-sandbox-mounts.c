@@ -5,11 +5,23 @@
  * Mounted one after the other (the work folder holds the mount points) and
  * unmounted in the reverse order; again after each boot, since a session
  * outlives the VM it was opened in.
+ *
+ * Then its walls (`cloche-guest open ID UID`, src/guest): a guest user of
+ * its own, chosen here, one per session and boot (every share of the
+ * session maps that user to the daemon's, cloche-folder-share.c), and
+ * namespaces in which it sees only its own folder. Closing first ends
+ * every process of the session (`cloche-guest close ID`), then unmounts.
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-audit-events.h"
+#include "cloche-error.h"
 #include "cloche-sandbox-private.h"
+#include "cloche-vm-command.h"
+
+static const char * const guest_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
 typedef struct
 {
@@ -26,6 +38,7 @@ typedef struct
   guint          next;
   gint64         boot;
   ClocheAuditLog *audit;
+  guint          guest_uid;   /* the session's user in this boot */
 } MountJob;
 
 static void
@@ -73,6 +86,62 @@ session_items (ClocheSandbox *self,
 
 static void mount_next (GTask *task);
 
+static char *
+guest_stderr (GBytes *err)
+{
+  g_autofree char *text = NULL;
+
+  if (err == NULL || g_bytes_get_size (err) == 0)
+    return g_strdup (_("it gave no reason"));
+  text = g_utf8_make_valid (g_bytes_get_data (err, NULL), g_bytes_get_size (err));
+  return g_strdup (g_strstrip (text));
+}
+
+static void
+on_walled_in (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  MountJob *job = g_task_get_task_data (task);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autofree char *why = NULL;
+  GError *error = NULL;
+  int status = 0;
+
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
+                                       &err, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (status == 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  why = guest_stderr (err);
+  g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
+                           _("Cannot keep session %s apart from the others in the VM (%s): "
+                             "if the bundle is older than this Cloche, install it again"),
+                           cloche_session_get_id (job->session), why);
+}
+
+/* The last step: the session's user and namespaces, around its folders. */
+static void
+wall_in (GTask *task)
+{
+  ClocheSandbox *self = g_task_get_source_object (task);
+  MountJob *job = g_task_get_task_data (task);
+  g_autofree char *uid = g_strdup_printf ("%u", job->guest_uid);
+  const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "open", cloche_session_get_id (job->session),
+                         uid, NULL };
+
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, guest_env,
+                                 g_task_get_cancellable (task), on_walled_in, task);
+}
+
 static void
 audit_item (MountJob     *job,
             const char   *event,
@@ -113,13 +182,38 @@ mount_next (GTask *task)
 
   if (job->next == job->items->len)
     {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
+      wall_in (task);
       return;
     }
   item = g_ptr_array_index (job->items, job->next++);
   cloche_vm_mount_folder_async (self->vm, item->host, item->readonly, item->guest,
-                                cancellable, on_folder_mounted, task);
+                                job->guest_uid, cancellable, on_folder_mounted, task);
+}
+
+/* One guest user per session and boot: counted again from the first in
+ * each boot, so never one of another open session. */
+static gboolean
+take_guest_uid (ClocheSandbox  *self,
+                guint          *uid,
+                GError        **error)
+{
+  gint64 boot = cloche_vm_get_booted_at (self->vm);
+
+  if (self->guest_uid_boot != boot || self->next_guest_uid == 0)
+    {
+      self->guest_uid_boot = boot;
+      self->next_guest_uid = CLOCHE_VM_FIRST_SESSION_UID;
+    }
+  if (self->next_guest_uid > CLOCHE_VM_LAST_SESSION_UID)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
+                   _("This boot of the VM has given all its %u session users out: stop the "
+                     "VM (clochectl vm stop) and open the session again"),
+                   CLOCHE_VM_LAST_SESSION_UID - CLOCHE_VM_FIRST_SESSION_UID + 1);
+      return FALSE;
+    }
+  *uid = self->next_guest_uid++;
+  return TRUE;
 }
 
 void
@@ -131,6 +225,7 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   MountJob *job = g_new0 (MountJob, 1);
+  GError *error = NULL;
 
   g_task_set_source_tag (task, _cloche_sandbox_mount_async);
   job->session = g_object_ref (session);
@@ -138,6 +233,12 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
   job->boot = cloche_vm_get_booted_at (self->vm);
   job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
   g_task_set_task_data (task, job, (GDestroyNotify) mount_job_free);
+  if (!take_guest_uid (self, &job->guest_uid, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
   mount_next (task);
 }
 
@@ -193,16 +294,50 @@ unmount_next (MountJob *job)
   cloche_vm_unmount_folder_async (job->vm, item->guest, NULL, on_folder_unmounted, job);
 }
 
+/* Every process of the session ends before its folders go: none is left
+ * to outlive it, or to see what is mounted next. */
+static void
+on_walls_down (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  MountJob *job = user_data;
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
+                                       &err, &error))
+    g_message ("Ending the processes of session %s: %s", cloche_session_get_id (job->session),
+               error->message);
+  else if (status != 0)
+    {
+      g_autofree char *why = guest_stderr (err);
+
+      g_message ("Ending the processes of session %s: %s", cloche_session_get_id (job->session),
+                 why);
+    }
+  unmount_next (job);
+}
+
 void
 _cloche_sandbox_unmount (ClocheSandbox *self,
                          ClocheSession *session)
 {
   MountJob *job = g_new0 (MountJob, 1);
+  const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "close", cloche_session_get_id (session), NULL };
 
   job->vm = g_object_ref (self->vm);
   job->session = g_object_ref (session);
   job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
   job->items = session_items (self, session);
   job->next = job->items->len;
-  unmount_next (job);
+  if (cloche_vm_get_state (self->vm) != CLOCHE_VM_STATE_RUNNING)
+    {
+      unmount_next (job);
+      return;
+    }
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, guest_env, NULL,
+                                 on_walls_down, job);
 }

@@ -19,6 +19,7 @@ void             cloche_vm_folders_mount_async    (ClocheVmFolders      *self,
                                                    const char           *host_path,
                                                    gboolean              readonly,
                                                    const char           *guest_dir,
+                                                   guint                 guest_uid,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

@@ -699,6 +699,8 @@ on_folder_mounted (GObject      *object,
  * @host_path: an absolute path on the host
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
+ * @guest_uid: the guest user whose files there are the daemon user's (a
+ *   session's user); 0 for the guest's root
  *
  * Hot-plugs @host_path into the running VM over virtiofs. A stop or a
  * crash forgets every folder: mount them again after the next start.
@@ -708,6 +710,7 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
                               const char          *host_path,
                               gboolean             readonly,
                               const char          *guest_dir,
+                              guint                guest_uid,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
@@ -723,7 +726,8 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
   what = g_strdup_printf ("mount %s", host_path);
   if (!check_running (self, task, what))
     return;
-  cloche_vm_folders_mount_async (self->folders, host_path, readonly, guest_dir, cancellable,
+  cloche_vm_folders_mount_async (self->folders, host_path, readonly, guest_dir, guest_uid,
+                                 cancellable,
                                  on_folder_mounted, g_steal_pointer (&task));
 }
 

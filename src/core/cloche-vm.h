@@ -58,6 +58,7 @@ void              cloche_vm_mount_folder_async     (ClocheVm             *self,
                                                     const char           *host_path,
                                                     gboolean              readonly,
                                                     const char           *guest_dir,
+                                                    guint                 guest_uid,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
