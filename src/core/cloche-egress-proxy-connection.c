@@ -91,6 +91,8 @@ struct _Connection
   gboolean              server_dirty;     /* the server sent more than its answer */
   gboolean              waiting;          /* for the first byte of a later request */
   gboolean              finished;
+  char                 *session;          /* from the guest's session line, or NULL */
+  gboolean              session_read;     /* the line was looked for */
   char                  chunk[HEAD_CHUNK];
   char                 *pending;          /* what is being written before the pumps start */
 };
@@ -133,6 +135,7 @@ connection_unref (Connection *self)
   g_clear_pointer (&self->next, g_byte_array_unref);
   g_free (self->server_authority);
   g_free (self->pending);
+  g_free (self->session);
   g_clear_object (&self->proxy);
   g_free (self);
 }
@@ -148,12 +151,12 @@ set_no_delay (GSocketConnection *connection)
                        1, NULL);
 }
 
+/* The guest's session line says it (cloche-egress-proxy-session.c); what
+ * the client says (Proxy-Authorization) never does. */
 static const char *
 session_of (Connection *self)
 {
-  if (self->request != NULL && self->request->proxy_user != NULL)
-    return self->request->proxy_user;
-  return "";
+  return self->session != NULL ? self->session : "";
 }
 
 static void
@@ -978,6 +981,30 @@ check_head (Connection *self)
     read_head (self);
 }
 
+/* At the start of a connection: whether the head can be read on, after
+ * taking off the session line, if the connection has one. */
+static gboolean
+take_session_line (Connection *self)
+{
+  switch (_cloche_egress_session_line_take (self->head, &self->session))
+    {
+    case CLOCHE_EGRESS_SESSION_LINE_MORE:
+      read_head (self);
+      return FALSE;
+    case CLOCHE_EGRESS_SESSION_LINE_BAD:
+      answer_bad_request (self, 400, "Bad Request", "the session line names no session");
+      return FALSE;
+    case CLOCHE_EGRESS_SESSION_LINE_NONE:
+    case CLOCHE_EGRESS_SESSION_LINE_FOUND:
+    default:
+      self->session_read = TRUE;
+      if (self->head->len > 0)
+        return TRUE;
+      read_head (self);
+      return FALSE;
+    }
+}
+
 /* @n bytes read into chunk (0: end of file, < 0: an error). */
 static void
 take_head_bytes (Connection *self,
@@ -997,7 +1024,8 @@ take_head_bytes (Connection *self,
           clear_timer (self);
           self->timer = g_timeout_add (self->limits.header_timeout_ms, on_head_timeout, self);
         }
-      check_head (self);
+      if (self->session_read || take_session_line (self))
+        check_head (self);
     }
 }
 
