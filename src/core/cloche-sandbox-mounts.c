@@ -307,10 +307,13 @@ on_walls_down (GObject      *object,
   g_autoptr(GError) error = NULL;
   int status = 0;
 
+  /* A VM going away takes the session's processes with it: nothing to say. */
   if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
                                        &err, &error))
-    g_message ("Ending the processes of session %s: %s", cloche_session_get_id (job->session),
-               error->message);
+    g_log (G_LOG_DOMAIN, g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING)
+                         ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
+           "Ending the processes of session %s: %s", cloche_session_get_id (job->session),
+           error->message);
   else if (status != 0)
     {
       g_autofree char *why = guest_stderr (err);
