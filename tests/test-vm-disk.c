@@ -211,12 +211,14 @@ test_overlay_on_disk_base_read_only (void)
 }
 
 /* The next command boots on a new overlay, from the same root image, and
- * walls the session in again. */
+ * walls the session in again before it runs: its own user, its own folder
+ * alone in /sessions. */
 static void
 test_restart_forgets_writes (void)
 {
-  const char * const check[] = { "sh", "-c", "grep -c ' / ' /proc/mounts; id -u; "
+  const char * const check[] = { "sh", "-c", "grep -c ' / ' /proc/mounts; id -u; ls /sessions; "
                                  "test -e /disk-marker && echo still-there", NULL };
+  g_autofree char *alone = g_strdup_printf ("\n%s\n", session_id);
   g_auto(ClocheTestExec) exec = { 0 };
   g_autoptr(GError) error = NULL;
 
@@ -233,6 +235,7 @@ test_restart_forgets_writes (void)
   g_assert_true (g_str_has_prefix (exec.out, "1\n"));
   g_assert_null (strstr (exec.out, "\n0\n"));
   g_assert_null (strstr (exec.out, "still-there"));
+  g_assert_true (g_str_has_suffix (exec.out, alone));
   g_assert_cmpint (open_overlay_size (qemu_pid ()), >, 0);
 }
 
