@@ -262,6 +262,7 @@ _cloche_sandbox_mount_finish (ClocheSandbox  *self,
  * detaches everything anyway). */
 
 static void unmount_next (MountJob *job);
+static void all_gone_with_vm (MountJob *job);
 
 static void
 on_folder_unmounted (GObject      *object,
@@ -285,13 +286,28 @@ unmount_next (MountJob *job)
 {
   MountItem *item;
 
-  if (job->next == 0 || cloche_vm_get_state (job->vm) != CLOCHE_VM_STATE_RUNNING)
+  if (job->next == 0)
     {
       mount_job_free (job);
       return;
     }
+  if (cloche_vm_get_state (job->vm) != CLOCHE_VM_STATE_RUNNING)
+    {
+      all_gone_with_vm (job);
+      return;
+    }
   item = g_ptr_array_index (job->items, --job->next);
   cloche_vm_unmount_folder_async (job->vm, item->guest, NULL, on_folder_unmounted, job);
+}
+
+/* The VM stopped while the session closed: it took the session's
+ * processes and folders with it, which the audit log says. */
+static void
+all_gone_with_vm (MountJob *job)
+{
+  while (job->next > 0)
+    audit_item (job, "mount.detach", g_ptr_array_index (job->items, --job->next), NULL);
+  mount_job_free (job);
 }
 
 /* Every process of the session ends before its folders go: none is left
@@ -307,13 +323,16 @@ on_walls_down (GObject      *object,
   g_autoptr(GError) error = NULL;
   int status = 0;
 
-  /* A VM going away takes the session's processes with it: nothing to say. */
   if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
-                                       &err, &error))
-    g_log (G_LOG_DOMAIN, g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING)
-                         ? G_LOG_LEVEL_DEBUG : G_LOG_LEVEL_MESSAGE,
-           "Ending the processes of session %s: %s", cloche_session_get_id (job->session),
-           error->message);
+                                       &err, &error)
+      && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING))
+    {
+      all_gone_with_vm (job);
+      return;
+    }
+  if (error != NULL)
+    g_message ("Ending the processes of session %s: %s", cloche_session_get_id (job->session),
+               error->message);
   else if (status != 0)
     {
       g_autofree char *why = guest_stderr (err);
@@ -336,9 +355,10 @@ _cloche_sandbox_unmount (ClocheSandbox *self,
   job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
   job->items = session_items (self, session);
   job->next = job->items->len;
+  /* Not mounted in a VM that is not running (a failed open's). */
   if (cloche_vm_get_state (self->vm) != CLOCHE_VM_STATE_RUNNING)
     {
-      unmount_next (job);
+      mount_job_free (job);
       return;
     }
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, guest_env, NULL,
