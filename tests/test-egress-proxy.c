@@ -601,8 +601,9 @@ test_session_line_forged (Fixture       *fixture,
     "CLOCHE-SESSION \nGET http://example.com/ HTTP/1.1\r\n\r\n",
     "CLOCHE-SESSION a/b\nGET http://example.com/ HTTP/1.1\r\n\r\n",
     "CLOCHE-SESSION a b\nGET http://example.com/ HTTP/1.1\r\n\r\n",
-    "CLOCHE-SESSION aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-    "GET http://example.com/ HTTP/1.1\r\n\r\n",
+    /* an id longer than 64 */
+    ("CLOCHE-SESSION aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+     "GET http://example.com/ HTTP/1.1\r\n\r\n"),
     "CLOCHE-SESSION aaa111\nCLOCHE-SESSION bbb222\nGET http://example.com/ HTTP/1.1\r\n\r\n",
   };
 
