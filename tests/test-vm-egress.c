@@ -447,6 +447,60 @@ test_attribution (void)
   g_assert_no_error (error);
 }
 
+/* The forwarders of this session the guest's root runs (forks of its
+ * keeper, whose command line names the session), keeper and init included. */
+static guint
+count_forwarders (void)
+{
+  ClocheGuestAgent *agent = cloche_vm_get_guest_agent (cloche_sandbox_get_vm (sandbox));
+  g_autofree char *script = g_strdup_printf (
+    "for p in $(pidof cloche-guest); do grep -q %s /proc/$p/cmdline && echo $p; done | wc -l",
+    session);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  Wait wait = { 0 };
+  int status = -1;
+
+  cloche_guest_agent_exec_async (agent, argv, NULL, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  cloche_guest_agent_exec_finish (agent, result, &status, &out, &err, &error);
+  g_assert_no_error (error);
+  text = bytes_string (out);
+  return (guint) g_ascii_strtoull (text, NULL, 10);
+}
+
+/* 80 connections a session holds open (each refused, and kept, as HTTP/1.1
+ * keeps a refused request's connection): the guest's root runs at most 64
+ * forwarders for them; the others wait their turn. */
+static void
+test_forwarders_bounded (void)
+{
+  g_auto(Run) held = { 0 };
+  g_auto(Run) let_go = { 0 };
+  guint most = 0, now = 0;
+
+  session_sh ("i=0; while [ $i -lt 80 ]; do ( (printf 'GET http://example.org/ HTTP/1.1\\r\\n"
+              "Host: example.org\\r\\n\\r\\n'; sleep 300) | nc 10.0.2.100 3128 ) </dev/null "
+              ">/dev/null 2>&1 & i=$((i + 1)); done; echo holding", NULL, &held);
+  g_assert_cmpstr (held.out, ==, "holding\n");
+  /* Until the count stays the same for a while: the keeper forks them one
+   * after the other, slowly under TCG. */
+  for (guint i = 0, same = 0; i < 120 && same < 4; i++)
+    {
+      guint before = now;
+
+      now = count_forwarders ();
+      most = MAX (most, now);
+      same = now == before ? same + 1 : 0;
+    }
+  g_test_message ("forwarders with their keeper and init: at most %u", most);
+  g_assert_cmpuint (most, ==, 2 + 64);
+  session_sh ("kill $(pidof sleep); true", NULL, &let_go);
+}
+
 /* New rules, same boot: what was denied is allowed and the other way round. */
 static void
 test_rules_change (void)
@@ -530,6 +584,7 @@ main (int   argc,
   g_test_add_func ("/vm-egress/unlisted-host", test_unlisted_host);
   g_test_add_func ("/vm-egress/no-direct-way", test_no_direct_way);
   g_test_add_func ("/vm-egress/attribution", test_attribution);
+  g_test_add_func ("/vm-egress/forwarders-bounded", test_forwarders_bounded);
   g_test_add_func ("/vm-egress/rules-change", test_rules_change);
   g_test_add_func ("/vm-egress/stop", test_stop);
   status = g_test_run ();

@@ -29,11 +29,13 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cloche-guest.h"
 
 #define BUFFER_SIZE (64 * 1024)
+#define MAX_FORWARDERS 64
 
 typedef struct
 {
@@ -180,16 +182,17 @@ relay (int         client,
   _exit (0);
 }
 
-static void
+/* One forwarder for the connection waiting on @listener; its pid or -1. */
+static pid_t
 serve (int         listener,
        const char *id)
 {
-  pid_t keeper = getpid ();
+  pid_t keeper = getpid (), forwarder;
   int client = accept4 (listener, NULL, NULL, SOCK_CLOEXEC);
 
   if (client < 0)
-    return;
-  if (fork () == 0)
+    return -1;
+  if ((forwarder = fork ()) == 0)
     {
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (getppid () != keeper)
@@ -198,25 +201,39 @@ serve (int         listener,
       relay (client, id);
     }
   close (client);
+  return forwarder;
 }
 
+static unsigned
+reap (unsigned running)
+{
+  while (running > 0 && waitpid (-1, NULL, WNOHANG) > 0)
+    running--;
+  return running;
+}
+
+/* A session cannot make the guest's root run more than MAX_FORWARDERS
+ * processes for it (a client that opens more at once is rare; npm opens 15):
+ * the connections beyond wait in the listener's queue. */
 noreturn void
 cg_net_forward (int         listener,
                 int         init_pidfd,
                 const char *id)
 {
   struct pollfd fds[2] = { { listener, POLLIN, 0 }, { init_pidfd, POLLIN, 0 } };
+  unsigned running = 0;
 
-  /* Forwarders are reaped by the kernel. */
-  signal (SIGCHLD, SIG_IGN);
   signal (SIGPIPE, SIG_IGN);
   for (;;)
     {
-      if (poll (fds, 2, -1) < 0 && errno != EINTR)
+      running = reap (running);
+      fds[0].events = running < MAX_FORWARDERS ? POLLIN : 0;
+      /* Forwarders that end are noticed within a second (no SIGCHLD handler). */
+      if (poll (fds, 2, running > 0 ? 1000 : -1) < 0 && errno != EINTR)
         _exit (1);
       if (fds[1].revents != 0)
         _exit (0);
-      if (fds[0].revents & POLLIN)
-        serve (listener, id);
+      if ((fds[0].revents & POLLIN) && serve (listener, id) > 0)
+        running++;
     }
 }
