@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cloche-egress-proxy.h"
+#include "cloche-egress-proxy-private.h"
 
 typedef struct
 {
@@ -682,9 +683,9 @@ static void
 half_close_client (Fixture  *fixture,
                    gpointer  data)
 {
-  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n"
-                                              "Proxy-Authorization: Basic %s\r\n\r\n",
-                                              fixture->echo_port, "czE=" /* s1 */);
+  g_autofree char *request = g_strdup_printf ("CLOCHE-SESSION s1\n"
+                                              "CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\n",
+                                              fixture->echo_port);
   g_autofree char *head = NULL;
   char **answer = data;
   int fd = connect_proxy (fixture);
@@ -735,7 +736,7 @@ test_connect_half_close (Fixture       *fixture,
 
 /* A plain request is forwarded in origin-form, without the proxy's own
  * headers (HTTP/1.1: the server may keep the connection), and counts as
- * "no session" without Proxy-Authorization. */
+ * "no session" without a session line. */
 static void
 test_plain_http (Fixture       *fixture,
                  gconstpointer  data)
@@ -765,6 +766,98 @@ test_plain_http (Fixture       *fixture,
   g_assert_cmpuint (decision->bytes_out, ==, strlen (expected_head));
 }
 
+/* The session is the guest's session line's (the forwarder of the
+ * session's network namespace sends it first), never what the client
+ * says: a Proxy-Authorization naming another session, or naming one on a
+ * connection without the line, changes nothing (issue 15, item 10). */
+static void
+test_session_line (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  static const struct { const char *request; const char *session; } cases[] = {
+    { "CLOCHE-SESSION aaa111\nCONNECT 127.0.0.1:9 HTTP/1.1\r\n"
+      "Proxy-Authorization: Basic YmJiMjIy\r\n\r\n" /* bbb222 */, "aaa111" },
+    { "CLOCHE-SESSION aaa111\r\nGET http://example.com/ HTTP/1.1\r\n"
+      "Proxy-Authorization: Basic Og==\r\n\r\n" /* an empty user */, "aaa111" },
+    { "CONNECT 127.0.0.1:9 HTTP/1.1\r\nProxy-Authorization: Basic YmJiMjIy\r\n\r\n", "" },
+    { "GET http://bbb222@example.com/ HTTP/1.1\r\n\r\n", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *answer = exchange (fixture, cases[i].request);
+      g_autoptr(ClocheEgressDecision) decision = NULL;
+
+      if (strstr (cases[i].request, "bbb222@") != NULL)
+        {
+          /* A user name in the authority is refused outright. */
+          g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400 "));
+          continue;
+        }
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 403 Forbidden\r\n"));
+      decision = last_decision (fixture);
+      g_assert_cmpstr (decision->session, ==, cases[i].session);
+    }
+}
+
+/* A line that is not one session id, or a second line the client wrote
+ * after its forwarder's, is no request: 400, and nothing is decided. */
+static void
+test_session_line_forged (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  static const char * const requests[] = {
+    "CLOCHE-SESSION \nGET http://example.com/ HTTP/1.1\r\n\r\n",
+    "CLOCHE-SESSION a/b\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+    "CLOCHE-SESSION a b\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+    /* an id longer than 64 */
+    ("CLOCHE-SESSION aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+     "GET http://example.com/ HTTP/1.1\r\n\r\n"),
+    "CLOCHE-SESSION aaa111\nCLOCHE-SESSION bbb222\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    {
+      g_autofree char *answer = exchange (fixture, requests[i]);
+
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400 Bad Request\r\n"));
+    }
+  g_assert_cmpuint (fixture->ended->len, ==, 0);
+}
+
+/* The line as the parser sees it, cut anywhere. */
+static void
+test_session_line_parse (void)
+{
+  static const struct { const char *head; ClocheEgressSessionLine result;
+                        const char *session; const char *rest; } cases[] = {
+    { "C", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "C" },
+    { "CLOCHE-SESSION", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION" },
+    { "CLOCHE-SESSION ab", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION ab" },
+    { "CLOCHE-SESSION ab\nGET", CLOCHE_EGRESS_SESSION_LINE_FOUND, "ab", "GET" },
+    { "CLOCHE-SESSION ab\r\n", CLOCHE_EGRESS_SESSION_LINE_FOUND, "ab", "" },
+    { "CLOSE", CLOCHE_EGRESS_SESSION_LINE_NONE, NULL, "CLOSE" },
+    { "GET / HTTP/1.1\r\n", CLOCHE_EGRESS_SESSION_LINE_NONE, NULL, "GET / HTTP/1.1\r\n" },
+    { "CLOCHE-SESSION a\rb\n", CLOCHE_EGRESS_SESSION_LINE_BAD, NULL, NULL },
+    { "CLOCHE-SESSION é\n", CLOCHE_EGRESS_SESSION_LINE_BAD, NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GByteArray) head = g_byte_array_new ();
+      g_autofree char *session = NULL;
+
+      g_byte_array_append (head, (const guint8 *) cases[i].head, strlen (cases[i].head));
+      g_assert_cmpint (_cloche_egress_session_line_take (head, &session), ==, cases[i].result);
+      g_assert_cmpstr (session, ==, cases[i].session);
+      if (cases[i].rest != NULL)
+        {
+          g_assert_cmpuint (head->len, ==, strlen (cases[i].rest));
+          g_assert_true (memcmp (head->data, cases[i].rest, head->len) == 0);
+        }
+    }
+}
+
 static void
 assert_refused (const char *answer,
                 const char *rule)
@@ -783,8 +876,8 @@ static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
 {
-  g_autofree char *other_port = exchange (fixture, "CONNECT 127.0.0.1:9 HTTP/1.1\r\n"
-                                          "Proxy-Authorization: Basic czI=\r\n\r\n");
+  g_autofree char *other_port = exchange (fixture, "CLOCHE-SESSION s2\r\n"
+                                          "CONNECT 127.0.0.1:9 HTTP/1.1\r\n\r\n");
   g_autofree char *unlisted = exchange (fixture, "GET http://example.com/ HTTP/1.1\r\n\r\n");
   g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
   ClocheEgressDecision *first, *second;
@@ -1772,6 +1865,8 @@ main (int   argc,
   ADD ("connect-half-close", test_connect_half_close);
   ADD ("plain-http", test_plain_http);
   ADD ("refused", test_refused);
+  ADD ("session-line", test_session_line);
+  ADD ("session-line-forged", test_session_line_forged);
   ADD ("set-rules", test_set_rules);
   ADD ("host-local", test_host_local);
   ADD ("server-closed", test_server_closed);
@@ -1796,5 +1891,6 @@ main (int   argc,
   ADD ("keep-alive/retry-idempotent-only", test_retry_idempotent_only);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
+  g_test_add_func ("/egress-proxy/session-line-parse", test_session_line_parse);
   return g_test_run ();
 }
