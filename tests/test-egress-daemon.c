@@ -242,8 +242,9 @@ test_bad_input (void)
 {
   static const char garbage[] = "\x16\x03\x01\x02\xff\x01\x7f\x01\xfc\x03\x03\r\n\r\n";
   static const char nul[] = "GET http://a\0b/ HTTP/1.1\r\n\r\n";
-  static const char https[] = "GET https://example.com/ HTTP/1.1\r\nHost: example.com\r\n"
-                              "Proxy-Authorization: Basic d2dldA==\r\n\r\n";
+  static const char https[] = "CLOCHE-SESSION wget\n"
+                              "GET https://example.com/ HTTP/1.1\r\nHost: example.com\r\n"
+                              "Proxy-Authorization: Basic a2Ey\r\n\r\n" /* ka2 */;
   guint before = signalled->len;
   g_autofree char *big = g_strnfill (64 * 1024, 'x');
   g_autofree char *oversized = g_strdup_printf ("GET http://a/ HTTP/1.1\r\nX: %s\r\n\r\n", big);

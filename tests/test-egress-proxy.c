@@ -801,28 +801,84 @@ test_session_line (Fixture       *fixture,
 }
 
 /* A line that is not one session id, or a second line the client wrote
- * after its forwarder's, is no request: 400, and nothing is decided. */
+ * after its forwarder's, is no request: 400, and nothing is allowed or
+ * passed on. Like every refusal it is a decision (bad-request): a bad line
+ * names no session, and a forged second line is logged as the session
+ * whose forwarder sent the first, never as the one it names. */
 static void
 test_session_line_forged (Fixture       *fixture,
                           gconstpointer  data)
 {
-  static const char * const requests[] = {
-    "CLOCHE-SESSION \nGET http://example.com/ HTTP/1.1\r\n\r\n",
-    "CLOCHE-SESSION a/b\nGET http://example.com/ HTTP/1.1\r\n\r\n",
-    "CLOCHE-SESSION a b\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+  static const struct { const char *request; const char *session; const char *why; } cases[] = {
+    { "CLOCHE-SESSION \nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    { "CLOCHE-SESSION a/b\nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    { "CLOCHE-SESSION a b\nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
     /* an id longer than 64 */
-    ("CLOCHE-SESSION aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-     "GET http://example.com/ HTTP/1.1\r\n\r\n"),
-    "CLOCHE-SESSION aaa111\nCLOCHE-SESSION bbb222\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+    { ("CLOCHE-SESSION aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+       "GET http://example.com/ HTTP/1.1\r\n\r\n"), "", "session line" },
+    { "CLOCHE-SESSION aaa111\nCLOCHE-SESSION bbb222\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+      "aaa111", "request line" },
   };
+  g_autoptr(GPtrArray) decisions = NULL;
 
-  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *answer = exchange (fixture, requests[i]);
+      g_autofree char *answer = exchange (fixture, cases[i].request);
 
       g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400 Bad Request\r\n"));
     }
-  g_assert_cmpuint (fixture->ended->len, ==, 0);
+  decisions = ended_decisions (fixture, G_N_ELEMENTS (cases));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      ClocheEgressDecision *decision = g_ptr_array_index (decisions, i);
+
+      g_assert_cmpstr (decision->rule, ==, CLOCHE_EGRESS_RULE_BAD_REQUEST);
+      g_assert_false (decision->allowed);
+      g_assert_cmpstr (decision->session, ==, cases[i].session);
+      g_assert_cmpstr (decision->host, ==, "");
+      g_assert_nonnull (strstr (decision->error, cases[i].why));
+      g_assert_cmpuint (decision->bytes_in + decision->bytes_out, ==, 0);
+    }
+}
+
+/* The forwarder's line may come in pieces, in reads of its own: the
+ * connection reads on until it is whole (GREET), then takes the request
+ * that follows as the line's session's. */
+static void
+pieces_client (Fixture  *fixture,
+               gpointer  data)
+{
+  static const char * const pieces[] = { "CLOCHE-SES", "SION ab", "c123\r", "\nCONNECT 127.0.0.1",
+                                         ":9 HTTP/1.1\r\n\r\n" };
+  char **answer = data;
+  int fd = connect_proxy (fixture);
+
+  for (guint i = 0; i < G_N_ELEMENTS (pieces); i++)
+    {
+      send_text (fd, pieces[i]);
+      /* Apart, so that the proxy reads each on its own (if it reads two
+       * at once, the test still holds, but tries less). */
+      g_usleep (50000);
+    }
+  *answer = receive_all (fd);
+  close (fd);
+}
+
+static void
+test_session_line_pieces (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
+  ClocheEgressDecision *decision;
+
+  run_client (fixture, pieces_client, &answer);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 403 Forbidden\r\n"));
+  decisions = ended_decisions (fixture, 1);
+  decision = decisions->pdata[0];
+  g_assert_cmpstr (decision->session, ==, "abc123");
+  g_assert_cmpstr (decision->method, ==, "CONNECT");
+  g_assert_cmpstr (decision->host, ==, "127.0.0.1");
 }
 
 /* The line as the parser sees it, cut anywhere. */
@@ -1096,7 +1152,8 @@ test_garbage (Fixture       *fixture,
 }
 
 /* busybox wget sends "GET https://…" to a proxy: refused, as a decision
- * that names the host, the session and the reason. */
+ * that names the host, the session (its session line's, not the "s4" its
+ * Proxy-Authorization names) and the reason. */
 static void
 test_https_without_connect (Fixture       *fixture,
                             gconstpointer  data)
@@ -1106,8 +1163,9 @@ test_https_without_connect (Fixture       *fixture,
   ClocheEgressDecision *decision;
 
   g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *CONNECT*");
-  answer = exchange (fixture, "GET https://Example.com/file HTTP/1.1\r\nHost: example.com\r\n"
-                              "User-Agent: Wget\r\nProxy-Authorization: Basic czM=\r\n\r\n");
+  answer = exchange (fixture, "CLOCHE-SESSION s3\n"
+                              "GET https://Example.com/file HTTP/1.1\r\nHost: example.com\r\n"
+                              "User-Agent: Wget\r\nProxy-Authorization: Basic czQ=\r\n\r\n");
   g_test_assert_expected_messages ();
   assert_status (answer, "HTTP/1.1 400 Bad Request\r\n");
   decisions = ended_decisions (fixture, 1);
@@ -1867,6 +1925,7 @@ main (int   argc,
   ADD ("refused", test_refused);
   ADD ("session-line", test_session_line);
   ADD ("session-line-forged", test_session_line_forged);
+  ADD ("session-line-pieces", test_session_line_pieces);
   ADD ("set-rules", test_set_rules);
   ADD ("host-local", test_host_local);
   ADD ("server-closed", test_server_closed);
