@@ -15,6 +15,8 @@
  * The parent, still root but outside the session's PID namespace, where
  * no session process can see or signal it, waits and exits with the
  * command's status: its exit code, or 128 + the signal that killed it.
+ * Killed itself (the daemon's deadline), it takes the command with it
+ * (PR_SET_PDEATHSIG).
  * 125: we could not start it; 126: it could not be run; 127: not found.
  */
 #define _GNU_SOURCE
@@ -66,6 +68,14 @@ run_child (const CgSession *session,
   cg_close_all_but (-1);
   setsid ();
   drop_privileges (session->uid);
+  /* The command dies with us: past its deadline the daemon kills the
+   * process it started, which is us (qemu-ga can only run kill). Set
+   * after the drop, which clears it; our parent is outside the session's
+   * PID namespace, where getppid() says 0 until it is gone. */
+  errno = 0;
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid () != 0)
+    cg_fail ("cannot tie the command to cloche-guest: %s",
+             errno != 0 ? strerror (errno) : "it has gone");
   if (chdir (cwd) != 0)
     cg_fail ("cannot go to the folder %s: %s", cwd, strerror (errno));
   execvpe (argv[0], argv, environ);
