@@ -9,9 +9,9 @@
  * session B is opened beside it. B must not see, read or write anything of
  * A's, in any spelling; A must not become root, signal B, or outlive its
  * close; a folder mounted into A later reaches A's view and nowhere else;
- * what A writes on the host is the host user's; a symlink A puts where a
- * folder is mounted is never followed by the guest's root. The cases share
- * one boot and run in order. (That the walls are made again after a reboot
+ * what A writes on the host is the host user's, with no set-id bit; a
+ * symlink A puts where a folder is mounted is never followed by the
+ * guest's root. The cases share one boot and run in order. (That the walls are made again after a reboot
  * is tests/test-vm-disk.c's, which reboots anyway.)
  */
 #include "config.h"
@@ -316,6 +316,43 @@ test_host_owner (void)
   g_assert_cmpint (g_stat (work_file, &st), ==, 0);
   g_assert_cmpuint (st.st_uid, ==, getuid ());
   g_assert_false (g_file_test (not_written, G_FILE_TEST_EXISTS));
+}
+
+/* A session's user owns its files in the guest, so the guest's kernel
+ * lets it set their set-id bits; its shares run as that user mapped to
+ * the daemon's (isolation), under the filter and without CAP_FSETID
+ * (folders): no set-id bit reaches the host, where those files are the
+ * daemon user's (root's, run as root). */
+static void
+test_no_setid_from_a_session (void)
+{
+  g_autofree char *out = g_path_get_basename (out_dir);
+  g_autofree char *script = g_strdup_printf (
+    "O=mnt/%s; echo x > $O/s && mkdir $O/g && echo x > w-s || exit 1\n"
+    "chmod 4755 $O/s; chmod 2755 $O/s; chmod g+s $O/g; chmod 6755 w-s\n"
+    "mkdir -m 2775 $O/h; cp -p $O/s $O/copied\n"
+    "ls -ln $O w-s", out);
+  g_autofree char *work = g_build_filename (state_dir, "sessions", session_a, "work", NULL);
+  g_autofree char *file = host_path (out_dir, "s");
+  g_autofree char *folder = host_path (out_dir, "g");
+  g_autofree char *made = host_path (out_dir, "h");
+  g_autofree char *copied = host_path (out_dir, "copied");
+  g_autofree char *work_file = host_path (work, "w-s");
+  const char *paths[] = { file, folder, made, copied, work_file, NULL };
+  g_auto(Run) run = { 0 };
+  struct stat st;
+
+  sh_in (session_a, script, &run);
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      if (g_stat (paths[i], &st) != 0)
+        continue;   /* a copy the guest could not make is no bit either */
+      if (st.st_mode & (S_ISUID | S_ISGID))
+        g_error ("%s is mode %o on the host (uid %u)", paths[i], st.st_mode & 07777,
+                 (guint) st.st_uid);
+    }
+  g_assert_true (g_file_test (file, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (work_file, G_FILE_TEST_EXISTS));
 }
 
 /* Every way to root we know, from inside A: each must fail, and the
@@ -692,6 +729,7 @@ main (int   argc,
   g_test_add_func ("/vm-isolation/start", test_start);
   g_test_add_func ("/vm-isolation/others-invisible", test_others_invisible);
   g_test_add_func ("/vm-isolation/host-owner", test_host_owner);
+  g_test_add_func ("/vm-isolation/no-setid-from-a-session", test_no_setid_from_a_session);
   g_test_add_func ("/vm-isolation/no-root", test_no_root);
   g_test_add_func ("/vm-isolation/signals", test_signals);
   g_test_add_func ("/vm-isolation/background-ends-at-close", test_background_ends_at_close);
