@@ -730,11 +730,6 @@ cloche_folder_share_get_socket_path (ClocheFolderShare *self)
 }
 
 /**
- * cloche_folder_share_get_pid:
- *
- * Returns: virtiofsd's pid (the head of its process group) while it runs, else 0
- */
-/**
  * cloche_folder_share_set_guest_uid:
  * @guest_uid: the guest user whose files in this folder are the daemon
  *   user's; 0 (the default) for the guest's root
@@ -757,6 +752,11 @@ cloche_folder_share_get_guest_uid (ClocheFolderShare *self)
   return self->guest_uid;
 }
 
+/**
+ * cloche_folder_share_get_pid:
+ *
+ * Returns: virtiofsd's pid (the head of its process group) while it runs, else 0
+ */
 GPid
 cloche_folder_share_get_pid (ClocheFolderShare *self)
 {
