@@ -634,6 +634,47 @@ test_symlinked_mount_point (void)
   g_assert_cmpstr (b_sees.out, ==, "the secret of B\n");
 }
 
+/* The walls cannot be made (here: the guest's root puts a cloche-guest
+ * that refuses "open" in the way, a fault the real helper does not make
+ * on demand): the open fails with IsolationFailed and the helper's
+ * reason, and the session's folders, mounted before the walls, are all
+ * detached again first, as after a folder that fails. */
+static void
+test_walls_refused_undone (void)
+{
+  static const char refuse_open[] =
+    "cp /usr/sbin/cloche-guest /run/cloche-guest.real && "
+    "printf '#!/bin/sh\\n[ \"$1\" = open ] && { echo open refused by the test >&2; exit 1; }\\n"
+    "exec /run/cloche-guest.real \"$@\"\\n' > /run/refusing && chmod 755 /run/refusing && "
+    "mount -o bind /run/refusing /usr/sbin/cloche-guest && echo in the way";
+  static const char count[] = "grep -c ' virtiofs ' /proc/mounts";
+  g_autoptr(GPtrArray) mounts = g_ptr_array_new_with_free_func (
+    (GDestroyNotify) cloche_session_mount_free);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
+  g_auto(Run) before = { 0 };
+  g_auto(Run) setup = { 0 };
+  g_auto(Run) after = { 0 };
+  g_auto(Run) restored = { 0 };
+  Wait wait = { 0 };
+
+  root_sh (count, &before);
+  root_sh (refuse_open, &setup);
+  g_assert_cmpstr (setup.out, ==, "in the way\n");
+  g_ptr_array_add (mounts, cloche_session_mount_new (late_dir, NULL, TRUE));
+  cloche_sandbox_open_session_async (sandbox, "C", "test", mounts, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  id = cloche_sandbox_open_session_finish (sandbox, result, &error);
+  root_sh ("umount /usr/sbin/cloche-guest && echo restored", &restored);
+  g_assert_cmpstr (restored.out, ==, "restored\n");
+  g_assert_null (id);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED);
+  g_assert_nonnull (strstr (error->message, "open refused by the test"));
+  root_sh (count, &after);
+  g_assert_cmpstr (after.out, ==, before.out);
+}
+
 static void
 exec_in (const char  *id,
          const char **argv,
@@ -735,6 +776,7 @@ main (int   argc,
   g_test_add_func ("/vm-isolation/background-ends-at-close", test_background_ends_at_close);
   g_test_add_func ("/vm-isolation/hotplug-reaches-own-view", test_hotplug_reaches_own_view);
   g_test_add_func ("/vm-isolation/symlinked-mount-point", test_symlinked_mount_point);
+  g_test_add_func ("/vm-isolation/walls-refused-undone", test_walls_refused_undone);
   g_test_add_func ("/vm-isolation/exec-semantics", test_exec_semantics);
   g_test_add_func ("/vm-isolation/stop", test_stop);
   status = g_test_run ();
