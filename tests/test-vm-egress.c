@@ -406,8 +406,9 @@ decision_of (const char *id,
 /* Issue 15, item 10: the session of a request is the one whose network
  * namespace it came from, whatever the request says: another session's
  * name in Proxy-Authorization or the proxy URL, none, or a session line of
- * its own (which its forwarder's comes before: 400, no decision). And a
- * session's network has nothing but its loopback. */
+ * its own (which its forwarder's comes before: 400, refused as a
+ * bad-request decision of its own session, never the one it names). And
+ * a session's network has nothing but its loopback. */
 static void
 test_attribution (void)
 {
@@ -420,6 +421,7 @@ test_attribution (void)
                                              "HTTP/1.1\r\n\r\n' | timeout 30 nc 10.0.2.100 "
                                              "3128", other, allowed_port);
   ClocheEgressDecision *decisions[4];
+  g_autoptr(ClocheEgressDecision) refused = NULL;
   g_auto(Run) forged_run = { 0 };
   g_auto(Run) network = { 0 };
   g_autoptr(GError) error = NULL;
@@ -438,7 +440,12 @@ test_attribution (void)
   before = decision_count ();
   session_sh (forged, NULL, &forged_run);
   g_assert_true (g_str_has_prefix (forged_run.out, "HTTP/1.1 400 Bad Request\r\n"));
-  g_assert_cmpuint (decision_count (), ==, before);
+  g_assert_cmpuint (decision_count (), ==, before + 1);
+  refused = last_decision ();
+  g_assert_false (refused->allowed);
+  g_assert_cmpstr (refused->rule, ==, "bad-request");
+  g_assert_cmpstr (refused->session, ==, session);
+  g_assert_cmpuint (refused->bytes_in + refused->bytes_out, ==, 0);
 
   /* Its only device is its loopback, and it has no route at all. */
   session_sh ("ip -o link | cut -d: -f2; ip route", NULL, &network);
