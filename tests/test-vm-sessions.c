@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloche-session-info.h"
@@ -99,25 +100,27 @@ session_state_is (const char *id,
 }
 
 /* No virtiofsd serves @folder any more: the VM has let go of it. (A
- * session cannot see another's mounts at all, so the guest is no witness.) */
+ * session cannot see another's mounts at all, so the guest is no witness.)
+ * virtiofsd serves the pinned folder bound on a folder of ours, so it is
+ * known by what it works in (both halves), not by a path it was given. */
 static gboolean
 folder_unshared (const char *folder)
 {
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  g_autofree char *source = g_strdup_printf ("source=%s", folder);
   const char *name;
+  struct stat want;
 
+  g_assert_cmpint (stat (folder, &want), ==, 0);
   while ((name = g_dir_read_name (proc)) != NULL)
     {
-      g_autofree char *path = g_build_filename ("/proc", name, "cmdline", NULL);
-      g_autofree char *cmdline = NULL;
-      gsize length = 0;
+      g_autofree char *cwd = g_build_filename ("/proc", name, "cwd", NULL);
+      g_autofree char *exe = g_build_filename ("/proc", name, "exe", NULL);
+      g_autofree char *target = g_file_read_link (exe, NULL);
+      struct stat st;
 
-      if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &cmdline, &length, NULL))
-        continue;
-      for (const char *arg = cmdline; arg < cmdline + length; arg += strlen (arg) + 1)
-        if (g_str_equal (arg, source))
-          return FALSE;
+      if (target != NULL && g_str_has_suffix (target, "virtiofsd") && stat (cwd, &st) == 0
+          && st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+        return FALSE;
     }
   return TRUE;
 }
