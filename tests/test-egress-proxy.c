@@ -887,6 +887,8 @@ test_session_line_parse (void)
 {
   static const struct { const char *head; ClocheEgressSessionLine result;
                         const char *session; const char *rest; } cases[] = {
+    /* nothing yet: the relay's hand-over comes with no byte of the head */
+    { "", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "" },
     { "C", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "C" },
     { "CLOCHE-SESSION", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION" },
     { "CLOCHE-SESSION ab", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION ab" },
@@ -909,7 +911,7 @@ test_session_line_parse (void)
       if (cases[i].rest != NULL)
         {
           g_assert_cmpuint (head->len, ==, strlen (cases[i].rest));
-          g_assert_true (memcmp (head->data, cases[i].rest, head->len) == 0);
+          g_assert_true (head->len == 0 || memcmp (head->data, cases[i].rest, head->len) == 0);
         }
     }
 }

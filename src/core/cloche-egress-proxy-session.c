@@ -69,6 +69,10 @@ _cloche_egress_session_line_take (GByteArray  *head,
   const char *newline;
 
   *session = NULL;
+  /* After the relay's hand-over nothing of the head is there yet (and
+   * data is NULL, which memcmp must never be given). */
+  if (head->len == 0)
+    return CLOCHE_EGRESS_SESSION_LINE_MORE;
   if (memcmp (data, SESSION_LINE, MIN (head->len, prefix)) != 0)
     return CLOCHE_EGRESS_SESSION_LINE_NONE;
   if (head->len < prefix)
