@@ -25,7 +25,7 @@ qemu_children () {
   pgrep -P "$daemon" qemu-system 2>/dev/null | wc -l
 }
 
-echo "1..20"
+echo "1..21"
 home=$work/home
 mkdir -p "$home/state" "$home/project" "$home/.ssh"
 echo "from the host" > "$home/project/readme.txt"
@@ -78,6 +78,13 @@ mounted=$out
 [ -n "$mounted" ] && [ "$("$ctl" exec "$mounted" -- cat mnt/project/readme.txt)" = "from the host" ] \
   && ! "$ctl" exec "$mounted" -- sh -c 'echo x > mnt/project/readme.txt' 2>/dev/null
 ok $? "session open --mount mounts a folder read-only by default"
+
+# Through the CLI too, as an attacker would: the first session, beside the mounted one,
+# neither lists nor reads it (the walls: tests/test-vm-isolation.c tries every spelling).
+out=$("$ctl" exec "$id" -- sh -c "ls /sessions; cat /sessions/$mounted/mnt/project/readme.txt" 2>&1)
+[ "$out" = "$id
+cat: can't open '/sessions/$mounted/mnt/project/readme.txt': No such file or directory" ]
+ok $? "a session sees no other session's folder ($out)"
 
 "$ctl" session open --mount "$home/.ssh:rw" 2>"$work/err"
 [ $? -eq 1 ] && grep -q 'deny rule "~/.ssh"' "$work/err"

@@ -58,7 +58,7 @@ mount_folder (const char  *host,
 
   if (pinned == NULL)
     return -1;
-  cloche_vm_mount_folder_async (vm, pinned, readonly, guest, NULL, on_done, &wait);
+  cloche_vm_mount_folder_async (vm, pinned, readonly, guest, 0, NULL, on_done, &wait);
   result = wait_result (&wait);
   ok = cloche_vm_mount_folder_finish (vm, result, error);
   return ok ? g_get_monotonic_time () - start : -1;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Running a command in a session: boot the VM if it is down, mount the
- * session's folders if this boot has not got them, then guest-exec.
+ * session's folders (and make its walls) if this boot has not got them,
+ * then guest-exec it through cloche-guest (src/guest), which enters the
+ * session's namespaces, becomes its user for good and runs it there.
  */
 #include "config.h"
 
@@ -11,11 +13,6 @@
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
 #include "cloche-vm-command.h"
-
-/* Runs argv in the folder given as $1, the way a terminal would (qemu-ga's
- * guest-exec has no working directory of its own). */
-static const char *cwd_wrapper[] = { "/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"",
-                                     "sh", NULL };
 
 typedef struct
 {
@@ -152,31 +149,33 @@ on_vm_started_for_exec (GObject      *object,
                                  g_steal_pointer (&task));
 }
 
+/* In session @id, in the folder @cwd (qemu-ga's guest-exec has neither):
+ * `cloche-guest exec ID CWD -- ARGV…`, whose status is the command's. */
 static GStrv
-build_argv (const char * const *argv,
+build_argv (const char         *id,
+            const char * const *argv,
             const char         *cwd)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-  g_strv_builder_addv (builder, cwd_wrapper);
-  g_strv_builder_add (builder, cwd);
+  g_strv_builder_add_many (builder, CLOCHE_VM_GUEST_HELPER, "exec", id, cwd, "--", NULL);
   g_strv_builder_addv (builder, (const char **) argv);
   return g_strv_builder_end (builder);
 }
 
 /* The egress proxy, for the tools that follow these variables (curl,
- * wget, pip, apt, git…). The session id is the proxy URL's user name, so
- * each request the proxy decides carries it (Proxy-Authorization) and the
- * decision log says which session asked. Addresses inside the guest are
- * not the proxy's business: it would resolve "localhost" on the host. */
+ * wget, pip, apt, git…): in the session's network namespace, the
+ * session's forwarder listens at the proxy's address and tells the proxy
+ * which session it serves (cloche-guest), so the URL names no session.
+ * Addresses inside the guest are not the proxy's business: it would
+ * resolve "localhost" on the host. */
 static void
-add_proxy_env (GStrvBuilder  *builder,
-               ClocheSession *session)
+add_proxy_env (GStrvBuilder *builder)
 {
   static const char * const names[] = { "http_proxy", "https_proxy",
                                         "HTTP_PROXY", "HTTPS_PROXY", NULL };
-  g_autofree char *url = g_strdup_printf ("http://%s@%s:%u", cloche_session_get_id (session),
-                                          CLOCHE_VM_EGRESS_ADDRESS, (guint) CLOCHE_VM_EGRESS_PORT);
+  g_autofree char *url = g_strdup_printf ("http://%s:%u", CLOCHE_VM_EGRESS_ADDRESS,
+                                          (guint) CLOCHE_VM_EGRESS_PORT);
 
   for (guint i = 0; names[i] != NULL; i++)
     {
@@ -198,9 +197,9 @@ build_env (ClocheSession       *session,
 
   g_strv_builder_add_many (builder,
                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                           "HOME=/root", "LANG=C.UTF-8", NULL);
+                           "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
-  add_proxy_env (builder, session);
+  add_proxy_env (builder);
   /* Later entries win in the guest, so the caller's override ours — the
    * proxy variables too: restrict=on leaves the proxy the only way out
    * whatever they say, so a caller who sets or clears them can break its
@@ -300,7 +299,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data = g_new0 (ExecData, 1);
   data->id = g_strdup (id);
   data->cwd = g_strdup (cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
-  data->argv = build_argv (argv, data->cwd);
+  data->argv = build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);

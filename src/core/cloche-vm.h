@@ -67,6 +67,7 @@ void              cloche_vm_mount_folder_async     (ClocheVm             *self,
                                                     ClochePinnedFolder   *folder,
                                                     gboolean              readonly,
                                                     const char           *guest_dir,
+                                                    guint                 guest_uid,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);

@@ -38,16 +38,14 @@ socket_path (void)
 }
 
 /* One request on the proxy's socket, as the guest would send it through
- * the relay, with @session as the proxy user ("" for none). */
+ * the relay, from @session's forwarder ("" for none: no session line). */
 static void
 request (const char *session,
          const char *line)
 {
   g_autofree char *path = socket_path ();
-  g_autofree char *credentials = g_base64_encode ((const guchar *) session, strlen (session));
   g_autofree char *text = session[0] != '\0'
-                          ? g_strdup_printf ("%s\r\nProxy-Authorization: Basic %s\r\n\r\n",
-                                             line, credentials)
+                          ? g_strdup_printf ("CLOCHE-SESSION %s\n%s\r\n\r\n", session, line)
                           : g_strdup_printf ("%s\r\n\r\n", line);
   struct sockaddr_un address = { .sun_family = AF_UNIX };
   char buffer[4096];
