@@ -172,12 +172,35 @@ add_doctor (Report *report)
 /* Files on this machine */
 
 static void
+add_effective_policy (Report *report)
+{
+  g_autoptr(ClocheDbusPolicy) policy = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *effective;
+  g_autofree char *json = NULL;
+
+  policy = cloche_dbus_policy_proxy_new_for_bus_sync (G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE,
+                                                      DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
+                                                      NULL, &error);
+  effective = policy != NULL ? cloche_dbus_policy_get_effective (policy) : NULL;
+  if (effective == NULL)
+    {
+      note (report, "policy-effective.json",
+            error != NULL ? error->message : "the service is not running");
+      return;
+    }
+  json = variant_to_json (g_variant_ref (effective));
+  write_file (report, "policy-effective.json", json);
+}
+
+static void
 add_policies (Report *report)
 {
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "cloche", "policy.json", NULL);
 
-  /* Whatever policy files exist, as they are: the policy loader (issue 4)
-   * will say which values are in force. */
+  /* Whatever policy files exist, as they are, and what the daemon made of
+   * them: the values in force, each with its layer. */
+  add_effective_policy (report);
   if (g_file_test ("/etc/cloche/policy.json", G_FILE_TEST_EXISTS))
     copy_file (report, "policy-admin.json", "/etc/cloche/policy.json");
   else

@@ -110,7 +110,8 @@ open_audit_log (ClocheSandbox *sandbox,
   g_autoptr(ClocheAuditLog) audit = cloche_audit_log_new (NULL, 0, CLOCHE_AUDIT_LOG_DEFAULT_KEEP);
   g_autoptr(GError) error = NULL;
 
-  /* The policy file (issue 4) will set the endpoint; until then, an option. */
+  /* The endpoint is the daemon's option (--otlp-endpoint, set where an
+   * admin starts it); the policy has no key for it. */
   if (otlp_endpoint != NULL)
     {
       g_autoptr(ClocheAuditOtlp) exporter = cloche_audit_otlp_new (otlp_endpoint, &error);
