@@ -13,12 +13,15 @@
 
 struct _ClocheSessionsService
 {
-  GObject             parent_instance;
-  ClocheSandbox      *sandbox;
-  ClocheDbusSessions *skeleton;
+  ClocheDbusSessionsSkeleton  parent_instance;
+  ClocheSandbox              *sandbox;
 };
 
-G_DEFINE_FINAL_TYPE (ClocheSessionsService, cloche_sessions_service, G_TYPE_OBJECT)
+static void sessions_iface_init (ClocheDbusSessionsIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheSessionsService, cloche_sessions_service,
+                               CLOCHE_DBUS_TYPE_SESSIONS_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_SESSIONS, sessions_iface_init))
 
 typedef struct
 {
@@ -82,14 +85,15 @@ on_listed (GObject      *object,
     }
   if (call->stale_only)
     keep_stale (entries);
-  cloche_dbus_sessions_complete_list (call->self->skeleton, call->invocation, packed (entries));
+  cloche_dbus_sessions_complete_list (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, packed (entries));
 }
 
 static gboolean
-handle_list (ClocheSessionsService *self,
+handle_list (ClocheDbusSessions    *object,
              GDBusMethodInvocation *invocation,
              GVariant              *options)
 {
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
   Call *call = call_new (self, invocation);
 
   g_variant_lookup (options, "stale-only", "b", &call->stale_only);
@@ -106,7 +110,7 @@ on_cleanup_progress (guint    done,
                      gpointer user_data)
 {
   ClocheSessionsService *self = user_data;
-  GDBusInterfaceSkeleton *skeleton = G_DBUS_INTERFACE_SKELETON (self->skeleton);
+  GDBusInterfaceSkeleton *skeleton = G_DBUS_INTERFACE_SKELETON (self);
   GDBusConnection *connection = g_dbus_interface_skeleton_get_connection (skeleton);
 
   if (connection == NULL)
@@ -131,15 +135,16 @@ on_cleaned_up (GObject      *object,
   if (removed == NULL)
     g_dbus_method_invocation_return_gerror (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_cleanup (call->self->skeleton, call->invocation,
+    cloche_dbus_sessions_complete_cleanup (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
                                            packed (removed), freed);
 }
 
 static gboolean
-handle_cleanup (ClocheSessionsService *self,
+handle_cleanup (ClocheDbusSessions    *object,
                 GDBusMethodInvocation *invocation,
                 GVariant              *options)
 {
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
   gboolean dry_run = FALSE;
   gint32 older_than = -1;
 
@@ -150,31 +155,11 @@ handle_cleanup (ClocheSessionsService *self,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-gboolean
-cloche_sessions_service_export (ClocheSessionsService  *self,
-                                GDBusConnection        *connection,
-                                GError                **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self), FALSE);
-
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
-}
-
-void
-cloche_sessions_service_unexport (ClocheSessionsService *self)
-{
-  g_return_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self));
-
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-}
-
 static void
 cloche_sessions_service_dispose (GObject *object)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->sandbox);
 
   G_OBJECT_CLASS (cloche_sessions_service_parent_class)->dispose (object);
@@ -187,9 +172,15 @@ cloche_sessions_service_class_init (ClocheSessionsServiceClass *klass)
 }
 
 static void
+sessions_iface_init (ClocheDbusSessionsIface *iface)
+{
+  iface->handle_list = handle_list;
+  iface->handle_cleanup = handle_cleanup;
+}
+
+static void
 cloche_sessions_service_init (ClocheSessionsService *self)
 {
-  self->skeleton = cloche_dbus_sessions_skeleton_new ();
 }
 
 ClocheSessionsService *
@@ -201,7 +192,5 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
 
   self = g_object_new (CLOCHE_TYPE_SESSIONS_SERVICE, NULL);
   self->sandbox = g_object_ref (sandbox);
-  g_signal_connect_swapped (self->skeleton, "handle-list", G_CALLBACK (handle_list), self);
-  g_signal_connect_swapped (self->skeleton, "handle-cleanup", G_CALLBACK (handle_cleanup), self);
   return self;
 }

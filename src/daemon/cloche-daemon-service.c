@@ -1,51 +1,55 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * io.github.cloche.Daemon: the generated skeleton kept in step with the
- * sandbox, and its methods handed to the sandbox. No logic of its own lives
+ * io.github.cloche.Daemon: a subclass of the generated skeleton, kept in
+ * step with the sandbox, its methods handed to the sandbox. No logic of its own lives
  * here, so everything it serves can be tested without a bus too.
  */
 #include "config.h"
 
+#include "cloche-daemon-service.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
-#include "cloche-service.h"
 #include "cloche-session-info.h"
 #include "cloche-session-variant.h"
 
-struct _ClocheService
+struct _ClocheDaemonService
 {
-  GObject           parent_instance;
-  ClocheSandbox    *sandbox;
-  ClocheDbusDaemon *skeleton;
-  GHashTable       *client_watches;    /* bus name → watch id */
+  ClocheDbusDaemonSkeleton  parent_instance;
+  ClocheSandbox            *sandbox;
+  GHashTable               *client_watches;    /* bus name → watch id */
 };
 
-G_DEFINE_FINAL_TYPE (ClocheService, cloche_service, G_TYPE_OBJECT)
+static void daemon_iface_init (ClocheDbusDaemonIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheDaemonService, cloche_daemon_service,
+                               CLOCHE_DBUS_TYPE_DAEMON_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_DAEMON, daemon_iface_init))
 
 static void
-sync_properties (ClocheService *self)
+sync_properties (ClocheDaemonService *self)
 {
+  ClocheDbusDaemon *skeleton = CLOCHE_DBUS_DAEMON (self);
   ClocheVm *vm = cloche_sandbox_get_vm (self->sandbox);
   const char *reason = cloche_vm_get_state_reason (vm);
 
   /* The skeleton only emits PropertiesChanged for values that differ. */
-  cloche_dbus_daemon_set_state (self->skeleton,
+  cloche_dbus_daemon_set_state (skeleton,
                                 cloche_vm_state_to_string (cloche_vm_get_state (vm)));
-  cloche_dbus_daemon_set_state_reason (self->skeleton, reason != NULL ? reason : "");
-  cloche_dbus_daemon_set_console_tail (self->skeleton, cloche_vm_get_console_tail (vm));
-  cloche_dbus_daemon_set_accelerator (self->skeleton, cloche_vm_get_accelerator (vm));
-  cloche_dbus_daemon_set_accelerator_reason (self->skeleton,
+  cloche_dbus_daemon_set_state_reason (skeleton, reason != NULL ? reason : "");
+  cloche_dbus_daemon_set_console_tail (skeleton, cloche_vm_get_console_tail (vm));
+  cloche_dbus_daemon_set_accelerator (skeleton, cloche_vm_get_accelerator (vm));
+  cloche_dbus_daemon_set_accelerator_reason (skeleton,
                                              cloche_vm_get_accelerator_reason (vm));
-  cloche_dbus_daemon_set_booted_at (self->skeleton, cloche_vm_get_booted_at (vm));
-  cloche_dbus_daemon_set_bundle_path (self->skeleton, cloche_vm_get_bundle_path (vm));
-  cloche_dbus_daemon_set_open_sessions (self->skeleton,
+  cloche_dbus_daemon_set_booted_at (skeleton, cloche_vm_get_booted_at (vm));
+  cloche_dbus_daemon_set_bundle_path (skeleton, cloche_vm_get_bundle_path (vm));
+  cloche_dbus_daemon_set_open_sessions (skeleton,
                                         cloche_sandbox_get_open_sessions (self->sandbox));
-  cloche_dbus_daemon_set_idle_timeout (self->skeleton,
+  cloche_dbus_daemon_set_idle_timeout (skeleton,
                                        cloche_sandbox_get_idle_timeout (self->sandbox));
-  cloche_dbus_daemon_set_sessions_path (self->skeleton,
+  cloche_dbus_daemon_set_sessions_path (skeleton,
                                         cloche_session_store_get_root (
                                           cloche_sandbox_get_store (self->sandbox)));
-  cloche_dbus_daemon_set_stale_after_days (self->skeleton,
+  cloche_dbus_daemon_set_stale_after_days (skeleton,
                                            cloche_sandbox_get_stale_after_days (self->sandbox));
 }
 
@@ -63,7 +67,7 @@ on_client_vanished (GDBusConnection *connection,
                     const char      *name,
                     gpointer         user_data)
 {
-  ClocheService *self = user_data;
+  ClocheDaemonService *self = user_data;
   guint closed = cloche_sandbox_close_client_sessions (self->sandbox, name);
 
   if (closed > 0)
@@ -72,7 +76,7 @@ on_client_vanished (GDBusConnection *connection,
 }
 
 static void
-watch_client (ClocheService         *self,
+watch_client (ClocheDaemonService         *self,
               GDBusMethodInvocation *invocation)
 {
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
@@ -105,11 +109,13 @@ on_session_opened (GObject      *object,
 }
 
 static gboolean
-handle_open_session (ClocheService         *self,
+handle_open_session (ClocheDbusDaemon      *object,
                      GDBusMethodInvocation *invocation,
                      const char            *title,
                      GVariant              *options)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
+
   g_autoptr(GVariant) mounts_variant = g_variant_lookup_value (options, "mounts", NULL);
   g_autoptr(GPtrArray) mounts = NULL;
   g_autoptr(GError) error = NULL;
@@ -157,9 +163,11 @@ on_sessions_listed (GObject      *object,
 }
 
 static gboolean
-handle_list_sessions (ClocheService         *self,
+handle_list_sessions (ClocheDbusDaemon      *object,
                       GDBusMethodInvocation *invocation)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
+
   cloche_sandbox_list_sessions_async (self->sandbox, NULL, on_sessions_listed,
                                       g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -167,12 +175,12 @@ handle_list_sessions (ClocheService         *self,
 
 typedef struct
 {
-  ClocheService         *self;
+  ClocheDaemonService         *self;
   GDBusMethodInvocation *invocation;
 } Call;
 
 static Call *
-call_new (ClocheService         *self,
+call_new (ClocheDaemonService         *self,
           GDBusMethodInvocation *invocation)
 {
   Call *call = g_new0 (Call, 1);
@@ -210,16 +218,18 @@ on_session_got (GObject      *object,
     }
   stale = cloche_session_is_stale (session, g_get_real_time (),
                                    cloche_sandbox_get_stale_after_days (call->self->sandbox));
-  cloche_dbus_daemon_complete_get_session (call->self->skeleton,
+  cloche_dbus_daemon_complete_get_session (CLOCHE_DBUS_DAEMON (call->self),
                                            call->invocation,
                                            cloche_session_to_variant (session, stale, -1));
 }
 
 static gboolean
-handle_get_session (ClocheService         *self,
+handle_get_session (ClocheDbusDaemon      *object,
                     GDBusMethodInvocation *invocation,
                     const char            *id)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
+
   cloche_sandbox_get_session_async (self->sandbox, id, NULL, on_session_got,
                                     call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -236,16 +246,18 @@ on_pinned (GObject      *object,
   if (!cloche_sandbox_set_pinned_finish (CLOCHE_SANDBOX (object), result, &error))
     g_dbus_method_invocation_return_gerror (call->invocation, error);
   else
-    cloche_dbus_daemon_complete_set_pinned (call->self->skeleton,
+    cloche_dbus_daemon_complete_set_pinned (CLOCHE_DBUS_DAEMON (call->self),
                                             call->invocation);
 }
 
 static gboolean
-handle_set_pinned (ClocheService         *self,
+handle_set_pinned (ClocheDbusDaemon      *object,
                    GDBusMethodInvocation *invocation,
                    const char            *id,
                    gboolean               pinned)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
+
   cloche_sandbox_set_pinned_async (self->sandbox, id, pinned, NULL, on_pinned,
                                    call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -259,9 +271,9 @@ on_cleanup_progress (guint    done,
                      guint64  freed,
                      gpointer user_data)
 {
-  ClocheService *self = user_data;
+  ClocheDaemonService *self = user_data;
 
-  cloche_dbus_daemon_emit_cleanup_progress (self->skeleton, done, total, freed);
+  cloche_dbus_daemon_emit_cleanup_progress (CLOCHE_DBUS_DAEMON (self), done, total, freed);
 }
 
 static void
@@ -285,10 +297,11 @@ on_cleaned_up (GObject      *object,
 }
 
 static gboolean
-handle_cleanup (ClocheService         *self,
+handle_cleanup (ClocheDbusDaemon      *object,
                 GDBusMethodInvocation *invocation,
                 GVariant              *options)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
   gboolean dry_run = FALSE;
   gint32 older_than = -1;
 
@@ -303,16 +316,18 @@ handle_cleanup (ClocheService         *self,
 /* CloseSession */
 
 static gboolean
-handle_close_session (ClocheService         *self,
+handle_close_session (ClocheDbusDaemon      *object,
                       GDBusMethodInvocation *invocation,
                       const char            *id)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
+
   g_autoptr(GError) error = NULL;
 
   if (!cloche_sandbox_close_session (self->sandbox, id, &error))
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
-    cloche_dbus_daemon_complete_close_session (self->skeleton, invocation);
+    cloche_dbus_daemon_complete_close_session (CLOCHE_DBUS_DAEMON (self), invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -348,13 +363,15 @@ on_exec_done (GObject      *object,
 }
 
 static gboolean
-handle_exec (ClocheService         *self,
+handle_exec (ClocheDbusDaemon      *object,
              GDBusMethodInvocation *invocation,
              const char            *id,
              const char * const    *argv,
              const char * const    *env,
              const char            *cwd)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
+
   cloche_sandbox_exec_async (self->sandbox, id, argv, env, cwd, NULL,
                              on_exec_done, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -377,96 +394,74 @@ on_vm_stopped (GObject      *object,
 }
 
 static gboolean
-handle_stop_vm (ClocheService         *self,
+handle_stop_vm (ClocheDbusDaemon      *object,
                 GDBusMethodInvocation *invocation)
 {
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
+
   cloche_vm_stop_async (cloche_sandbox_get_vm (self->sandbox), "user", NULL,
                         on_vm_stopped, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Export */
-
-gboolean
-cloche_service_export (ClocheService    *self,
-                       GDBusConnection  *connection,
-                       GError          **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_SERVICE (self), FALSE);
-
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
-}
-
-void
-cloche_service_unexport (ClocheService *self)
-{
-  g_return_if_fail (CLOCHE_IS_SERVICE (self));
-
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-}
+/* GObject */
 
 static void
-cloche_service_dispose (GObject *object)
+cloche_daemon_service_dispose (GObject *object)
 {
-  ClocheService *self = CLOCHE_SERVICE (object);
+  ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
 
   g_clear_pointer (&self->client_watches, g_hash_table_unref);
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->sandbox);
 
-  G_OBJECT_CLASS (cloche_service_parent_class)->dispose (object);
+  G_OBJECT_CLASS (cloche_daemon_service_parent_class)->dispose (object);
 }
 
 static void
-cloche_service_class_init (ClocheServiceClass *klass)
+cloche_daemon_service_class_init (ClocheDaemonServiceClass *klass)
 {
-  G_OBJECT_CLASS (klass)->dispose = cloche_service_dispose;
+  G_OBJECT_CLASS (klass)->dispose = cloche_daemon_service_dispose;
 }
 
 static void
-cloche_service_init (ClocheService *self)
+cloche_daemon_service_init (ClocheDaemonService *self)
 {
-  self->skeleton = cloche_dbus_daemon_skeleton_new ();
   self->client_watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                 unwatch);
 }
 
 static void
-connect_handlers (ClocheService *self)
+daemon_iface_init (ClocheDbusDaemonIface *iface)
 {
-  g_signal_connect_swapped (self->skeleton, "handle-open-session",
-                            G_CALLBACK (handle_open_session), self);
-  g_signal_connect_swapped (self->skeleton, "handle-close-session",
-                            G_CALLBACK (handle_close_session), self);
-  g_signal_connect_swapped (self->skeleton, "handle-exec",
-                            G_CALLBACK (handle_exec), self);
-  g_signal_connect_swapped (self->skeleton, "handle-stop-vm",
-                            G_CALLBACK (handle_stop_vm), self);
-  g_signal_connect_swapped (self->skeleton, "handle-list-sessions",
-                            G_CALLBACK (handle_list_sessions), self);
-  g_signal_connect_swapped (self->skeleton, "handle-get-session",
-                            G_CALLBACK (handle_get_session), self);
-  g_signal_connect_swapped (self->skeleton, "handle-set-pinned",
-                            G_CALLBACK (handle_set_pinned), self);
-  g_signal_connect_swapped (self->skeleton, "handle-cleanup",
-                            G_CALLBACK (handle_cleanup), self);
+  iface->handle_open_session = handle_open_session;
+  iface->handle_close_session = handle_close_session;
+  iface->handle_exec = handle_exec;
+  iface->handle_stop_vm = handle_stop_vm;
+  iface->handle_list_sessions = handle_list_sessions;
+  iface->handle_get_session = handle_get_session;
+  iface->handle_set_pinned = handle_set_pinned;
+  iface->handle_cleanup = handle_cleanup;
+}
+
+static void
+watch_sandbox (ClocheDaemonService *self)
+{
   g_signal_connect_object (cloche_sandbox_get_vm (self->sandbox), "notify",
                            G_CALLBACK (sync_properties), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->sandbox, "notify",
                            G_CALLBACK (sync_properties), self, G_CONNECT_SWAPPED);
 }
 
-ClocheService *
-cloche_service_new (ClocheSandbox *sandbox)
+ClocheDaemonService *
+cloche_daemon_service_new (ClocheSandbox *sandbox)
 {
-  ClocheService *self;
+  ClocheDaemonService *self;
 
   g_return_val_if_fail (CLOCHE_IS_SANDBOX (sandbox), NULL);
 
-  self = g_object_new (CLOCHE_TYPE_SERVICE, NULL);
+  self = g_object_new (CLOCHE_TYPE_DAEMON_SERVICE, NULL);
   self->sandbox = g_object_ref (sandbox);
-  connect_handlers (self);
+  watch_sandbox (self);
   sync_properties (self);
   return self;
 }
