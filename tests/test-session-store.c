@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cloche-error.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-store.h"
 #include "cloche-session-store-private.h"
 #include "cloche-test-util.h"
@@ -718,6 +719,133 @@ test_index_cache (Fixture       *fixture,
   assert_same_lists (before, after);
 }
 
+/* Records a hand, a bug or an attacker left: each is listed as damaged with
+ * a reason naming what is wrong, and neither listing, writing the index
+ * file nor starting again on it crashes (each of these once did, at every
+ * start). A folder whose name cannot be an id is not a session; a record
+ * without its optional members (mounts here) is read with their defaults. */
+static const struct
+{
+  const char *id;
+  const char *member;    /* replaced by @value (dropped when it is NULL) */
+  const char *value;
+  const char *reason;    /* NULL: read, not damaged */
+} hostile[] = {
+  { "a00000000001", "title", "5", "\"title\"" },
+  { "a00000000002", "title", "\"\\ud800\"", "surrogate" },
+  { "a00000000003", "title", NULL /* 100,000 '[' */, "nesting" },
+  { "a00000000004", "mounts", NULL, NULL },
+  { "a00000000005", "id", "5", "\"id\"" },
+  { "a00000000006", "pinned", "\"yes\"", "\"pinned\"" },
+  { "a00000000007", "mounts", "[5]", "mount 0" },
+  { "a00000000008", "created", "5", "\"created\"" },
+  { "a00000000009", "mounts", "[{\"path\": \"/p\", \"name\": 7}]", "mount 0" },
+  { "a0000000000a", "version", "9", "\"version\"" },
+  { "a0000000000b", "state", "\"damaged\"", "\"state\"" },
+  { "a0000000000c", "last_active", "\"0001-01-01T00:00:00Z\"", "\"last_active\"" },
+  { "a0000000000d", "mounts", "[{\"path\": \"/p\", \"name\": \"..\"}]", "mount 0" },
+  { "a0000000000e", "mounts", "{}", "\"mounts\"" },
+  { "a0000000000f", NULL, "[1, 2]", "not a JSON object" },
+  { "a00000000010", NULL, "{\"id\": \"a00000000010\"} {}", "more than one" },
+};
+
+/* A whole record of @id with @member's value replaced (the whole text
+ * when @member is NULL). */
+static char *
+hostile_record (guint i)
+{
+  const char *members[][2] = {
+    { "version", "1" }, { "id", NULL }, { "title", "\"t\"" }, { "client", "\"c\"" },
+    { "created", "\"2020-01-01T00:00:00Z\"" }, { "last_active", "\"2020-01-01T00:00:00Z\"" },
+    { "state", "\"closed\"" }, { "pinned", "false" }, { "mounts", "[]" },
+  };
+  g_autofree char *id = g_strdup_printf ("\"%s\"", hostile[i].id);
+  g_autofree char *deep = g_strnfill (100000, '[');
+  GString *json = g_string_new ("{");
+
+  if (hostile[i].member == NULL)
+    return g_strdup (hostile[i].value);
+  for (guint m = 0; m < G_N_ELEMENTS (members); m++)
+    {
+      const char *value = members[m][1] != NULL ? members[m][1] : id;
+
+      if (g_str_equal (members[m][0], hostile[i].member))
+        value = hostile[i].value != NULL ? hostile[i].value
+                : g_str_equal (hostile[i].member, "title") ? deep : NULL;
+      if (value != NULL)
+        g_string_append_printf (json, "%s\"%s\": %s", json->len > 1 ? ", " : "", members[m][0],
+                                value);
+    }
+  g_string_append (json, "}");
+  return g_string_free (json, FALSE);
+}
+
+static void
+write_hostile (Fixture *fixture)
+{
+  g_autofree char *not_utf8 = g_build_filename (fixture->root, "\xff\xfe", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
+    {
+      g_autofree char *dir = g_build_filename (fixture->root, hostile[i].id, "work", NULL);
+      g_autofree char *parent = g_path_get_dirname (dir);
+      g_autofree char *json = hostile_record (i);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+      g_free (write_file (parent, "session.json", json));
+    }
+  g_assert_cmpint (g_mkdir_with_parents (not_utf8, 0700), ==, 0);
+  g_free (write_file (not_utf8, "session.json", "{\"id\": \"\xff\xfe\"}"));
+  write_record (fixture, "111111111111", "closed", 1, FALSE);
+}
+
+static void
+assert_hostile_listed (GPtrArray *entries)
+{
+  g_assert_cmpuint (entries->len, ==, G_N_ELEMENTS (hostile) + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
+    {
+      ClocheSessionEntry *entry = find (entries, hostile[i].id);
+      const char *damage;
+
+      g_assert_nonnull (entry);
+      if (hostile[i].reason == NULL)
+        {
+          g_assert_cmpint (cloche_session_get_state (entry->session), ==,
+                           CLOCHE_SESSION_STATE_CLOSED);
+          continue;
+        }
+      g_assert_cmpint (cloche_session_get_state (entry->session), ==,
+                       CLOCHE_SESSION_STATE_DAMAGED);
+      damage = cloche_session_get_damage (entry->session);
+      if (strstr (damage, hostile[i].reason) == NULL)
+        g_error ("%s: damage \"%s\" does not say \"%s\"", hostile[i].id, damage,
+                 hostile[i].reason);
+    }
+  g_assert_cmpint (cloche_session_get_state (find (entries, "111111111111")->session), ==,
+                   CLOCHE_SESSION_STATE_CLOSED);
+}
+
+static void
+test_hostile_records (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  int reads = -1, measures = -1;
+
+  write_hostile (fixture);
+  entries = list (fixture);
+  assert_hostile_listed (entries);
+  g_clear_pointer (&entries, g_ptr_array_unref);
+
+  /* The index file is written at exit and read at the next start. */
+  g_usleep (2100 * 1000);
+  reopen (fixture, &reads, &measures);
+  reopen (fixture, &reads, &measures);
+  entries = list (fixture);
+  assert_hostile_listed (entries);
+}
+
 /* A store made again on the same folder whose first check of every stamp
  * waits for @gate to exist. */
 static void
@@ -833,6 +961,7 @@ main (int   argc,
   ADD ("/session-store/cleanup-many-names", test_cleanup_many_names);
   ADD ("/session-store/list-before-check", test_list_before_check);
   ADD ("/session-store/cleanup-waits-for-check", test_cleanup_waits_for_check);
+  ADD ("/session-store/hostile-records", test_hostile_records);
 #undef ADD
 
   return g_test_run ();

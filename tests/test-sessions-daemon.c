@@ -13,7 +13,7 @@
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
 
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 #include "cloche-test-daemon.h"
 
 static ClocheTestDaemon *daemon_under_test;
@@ -253,6 +253,50 @@ test_cleanup_matches (void)
   g_assert_true (has (left, "cccccccccccc") && has (left, "dddddddddddd"));
 }
 
+/* A record with a wrong type, a lone surrogate or nesting deep enough to
+ * overflow json-glib's stack: listed as damaged, and the daemon goes on
+ * (each of these once killed it at the first list, and at every start). */
+static void
+test_hostile_records (void)
+{
+  static const char * const records[][2] = {
+    { "eeeeeeeeeee1", "{\"id\": \"eeeeeeeeeee1\", \"title\": 5}" },
+    { "eeeeeeeeeee2", "{\"id\": \"eeeeeeeeeee2\", \"title\": \"\\ud800\"}" },
+    { "eeeeeeeeeee3", NULL },
+  };
+  g_autofree char *root = sessions_root ();
+  g_autofree char *deep = g_strnfill (100000, '[');
+  g_autoptr(GVariant) listed = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
+    {
+      g_autofree char *work = g_build_filename (root, records[i][0], "work", NULL);
+      g_autofree char *path = g_build_filename (root, records[i][0], "session.json", NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+      g_assert_true (g_file_set_contents (path, records[i][1] != NULL ? records[i][1] : deep,
+                                          -1, NULL));
+    }
+  listed = call ("List", options (NULL, NULL), NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
+    {
+      g_auto(ClocheSessionInfo) info = { 0 };
+      gboolean found = FALSE;
+
+      for (gsize j = 0; j < g_variant_n_children (listed) && !found; j++)
+        {
+          g_autoptr(GVariant) session = g_variant_get_child_value (listed, j);
+
+          cloche_session_info_clear (&info);
+          cloche_session_info_init (&info, session);
+          found = g_str_equal (info.id, records[i][0]);
+        }
+      g_assert_true (found);
+      g_assert_cmpstr (info.state, ==, "damaged");
+      g_assert_cmpstr (info.damage, !=, "");
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -265,6 +309,7 @@ main (int   argc,
   g_test_add_func ("/sessions-daemon/list-matches", test_list_matches);
   g_test_add_func ("/sessions-daemon/clochectl-json", test_clochectl_json);
   g_test_add_func ("/sessions-daemon/cleanup-matches", test_cleanup_matches);
+  g_test_add_func ("/sessions-daemon/hostile-records", test_hostile_records);
   status = g_test_run ();
 
   cloche_test_daemon_free (daemon_under_test);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 #include "cloche-test-daemon.h"
 
 static ClocheTestDaemon *vm_daemon;

@@ -3,7 +3,6 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "clochectl.h"
@@ -36,14 +35,14 @@ print_report_json (GVariant *removed,
                    guint64   freed,
                    gboolean  dry_run)
 {
-  g_autoptr(GString) out = g_string_sized_new (300 * (g_variant_n_children (removed) + 1));
+  g_autoptr(JsonObject) report = json_object_new ();
+  g_autoptr(JsonNode) root = NULL;
 
-  /* As json-glib would print it, written straight out (see clochectl-format.c). */
-  g_string_append_printf (out, "{\n  \"dry_run\" : %s,\n  \"freed_bytes\" : %" G_GUINT64_FORMAT
-                          ",\n  \"removed\" : ", dry_run ? "true" : "false", freed);
-  clochectl_append_sessions_json (out, removed, "  ");
-  g_string_append (out, "\n}\n");
-  fwrite (out->str, 1, out->len, stdout);
+  json_object_set_boolean_member (report, "dry_run", dry_run);
+  json_object_set_int_member (report, "freed_bytes", (gint64) MIN (freed, (guint64) G_MAXINT64));
+  json_object_set_member (report, "removed", clochectl_sessions_to_json (removed));
+  root = json_node_init_object (json_node_alloc (), report);
+  clochectl_print_json (root);
 }
 
 int

@@ -7,7 +7,6 @@
 #include <glib/gi18n-lib.h>
 
 #include <json-glib/json-glib.h>
-#include <stdio.h>
 
 #include "clochectl.h"
 
@@ -136,159 +135,24 @@ clochectl_print_json (JsonNode *root)
   g_print ("%s\n", text);
 }
 
-/* Sessions as JSON, written straight out rather than built as a tree:
- * 10,000 of them print in a blink. The text is what json-glib's pretty
- * generator makes of the same values (session show --json uses it), so the
- * two read the same. */
-
-static void
-append_string (GString    *out,
-               const char *text)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p != '\0'; p++)
-    {
-      guchar c = *p;
-
-      if (c == '"' || c == '\\')
-        {
-          g_string_append_c (out, '\\');
-          g_string_append_c (out, c);
-        }
-      else if (c == '\n')
-        g_string_append (out, "\\n");
-      else if (c == '\t')
-        g_string_append (out, "\\t");
-      else if (c == '\r')
-        g_string_append (out, "\\r");
-      else if (c == '\b')
-        g_string_append (out, "\\b");
-      else if (c == '\f')
-        g_string_append (out, "\\f");
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, c);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
-append_member (GString    *out,
-               const char *indent,
-               const char *name,
-               gboolean    first)
-{
-  g_string_append (out, first ? "\n" : ",\n");
-  g_string_append (out, indent);
-  append_string (out, name);
-  g_string_append (out, " : ");
-}
-
-static void
-append_mounts (GString    *out,
-               GVariant   *mounts,
-               const char *indent)
-{
-  GVariantIter iter;
-  const char *path, *name;
-  gboolean readonly, first = TRUE;
-
-  if (g_variant_n_children (mounts) == 0)
-    {
-      g_string_append (out, "[]");
-      return;
-    }
-  g_string_append_c (out, '[');
-  g_variant_iter_init (&iter, mounts);
-  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
-    {
-      g_string_append_printf (out, "%s\n%s  [\n%s    ", first ? "" : ",", indent, indent);
-      append_string (out, path);
-      g_string_append_printf (out, ",\n%s    ", indent);
-      append_string (out, name);
-      g_string_append_printf (out, ",\n%s    %s\n%s  ]", indent, readonly ? "true" : "false",
-                              indent);
-      first = FALSE;
-    }
-  g_string_append_printf (out, "\n%s]", indent);
-}
-
-/* One session as a JSON object at @indent; "size" too, beside what
- * `session show --json` has, in the same order. */
-static void
-append_session (GString                 *out,
-                const ClocheSessionInfo *info,
-                const char              *indent)
-{
-  g_autofree char *inner = g_strconcat (indent, "  ", NULL);
-
-  g_string_append_c (out, '{');
-  append_member (out, inner, "created", TRUE);
-  g_string_append_printf (out, "%" G_GINT64_FORMAT, info->created);
-  append_member (out, inner, "id", FALSE);
-  append_string (out, info->id);
-  append_member (out, inner, "damage", FALSE);
-  append_string (out, info->damage);
-  append_member (out, inner, "stale", FALSE);
-  g_string_append (out, info->stale ? "true" : "false");
-  append_member (out, inner, "state", FALSE);
-  append_string (out, info->state);
-  append_member (out, inner, "size", FALSE);
-  g_string_append_printf (out, "%" G_GUINT64_FORMAT, info->size);
-  append_member (out, inner, "mounts", FALSE);
-  append_mounts (out, info->mounts, inner);
-  append_member (out, inner, "pinned", FALSE);
-  g_string_append (out, info->pinned ? "true" : "false");
-  append_member (out, inner, "client", FALSE);
-  append_string (out, info->client);
-  append_member (out, inner, "title", FALSE);
-  append_string (out, info->title);
-  append_member (out, inner, "last-active", FALSE);
-  g_string_append_printf (out, "%" G_GINT64_FORMAT "\n%s}", info->last_active, indent);
-}
-
 /**
- * clochectl_append_sessions_json:
+ * clochectl_sessions_to_json:
  * @sessions: CLOCHE_SESSION_INFOS_TYPE
- * @indent: where the array itself stands
+ *
+ * Returns: (transfer full): an array of the sessions as the codec writes them
  */
-void
-clochectl_append_sessions_json (GString    *out,
-                                GVariant   *sessions,
-                                const char *indent)
+JsonNode *
+clochectl_sessions_to_json (GVariant *sessions)
 {
-  g_autofree char *inner = g_strconcat (indent, "  ", NULL);
+  g_autoptr(JsonArray) array = json_array_sized_new (g_variant_n_children (sessions));
   GVariantIter iter;
   GVariant *session;
-  gboolean first = TRUE;
 
-  if (g_variant_n_children (sessions) == 0)
-    {
-      g_string_append (out, "[]");
-      return;
-    }
-  g_string_append_c (out, '[');
   g_variant_iter_init (&iter, sessions);
   while ((session = g_variant_iter_next_value (&iter)) != NULL)
     {
-      g_auto(ClocheSessionInfo) info = { 0 };
-
-      cloche_session_info_init (&info, session);
-      g_string_append_printf (out, "%s\n%s", first ? "" : ",", inner);
-      append_session (out, &info, inner);
+      json_array_add_element (array, cloche_session_info_to_json (session));
       g_variant_unref (session);
-      first = FALSE;
     }
-  g_string_append_printf (out, "\n%s]", indent);
-}
-
-void
-clochectl_print_sessions_json (GVariant *sessions)
-{
-  g_autoptr(GString) out = g_string_sized_new (300 * (g_variant_n_children (sessions) + 1));
-
-  clochectl_append_sessions_json (out, sessions, "");
-  g_string_append_c (out, '\n');
-  fwrite (out->str, 1, out->len, stdout);
+  return json_node_init_array (json_node_alloc (), array);
 }

@@ -232,7 +232,11 @@ cmd_session_list (ClocheDbusDaemon  *daemon,
   if (sessions == NULL)
     return clochectl_fail (_("cannot list the sessions"), error);
   if (json)
-    clochectl_print_sessions_json (sessions);
+    {
+      g_autoptr(JsonNode) root = clochectl_sessions_to_json (sessions);
+
+      clochectl_print_json (root);
+    }
   else
     print_table (sessions);
   return EXIT_SUCCESS;

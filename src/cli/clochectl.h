@@ -5,7 +5,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 
 G_BEGIN_DECLS
 
@@ -43,10 +43,7 @@ char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);
 void      clochectl_print_session_record  (GVariant                *session);
 JsonNode *clochectl_session_to_json       (GVariant                *session);
-void      clochectl_append_sessions_json  (GString                 *out,
-                                           GVariant                *sessions,
-                                           const char              *indent);
-void      clochectl_print_sessions_json   (GVariant                *sessions);
+JsonNode *clochectl_sessions_to_json      (GVariant                *sessions);
 void      clochectl_print_json            (JsonNode                *root);
 GVariant *clochectl_call_sessions         (ClocheDbusDaemon        *daemon,
                                            const char              *method,

@@ -88,16 +88,9 @@ on_got (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
-  /* Recorded open by a daemon that is gone: it is closed now. */
-  if (cloche_session_get_state (session) == CLOCHE_SESSION_STATE_OPEN)
-    {
-      ClocheSession *settled = cloche_session_copy (session);
-
-      cloche_session_set_state (settled, CLOCHE_SESSION_STATE_CLOSED);
-      g_object_unref (session);
-      session = settled;
-    }
-  g_task_return_pointer (task, session, g_object_unref);
+  /* Not open in this daemon (it would have answered from memory). */
+  g_task_return_pointer (task, cloche_session_settle (session, NULL), g_object_unref);
+  g_object_unref (session);
 }
 
 /* Open sessions answer from memory; the rest come from the store. */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cloche-error.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-store-private.h"
 #include "cloche-tree.h"
 
@@ -90,6 +91,16 @@ count (Cleanup *cleanup,
   g_mutex_unlock (&cleanup->lock);
 }
 
+/* The entry as reported: with the bytes its removal freed (would free). */
+static void
+set_size (ClocheSessionEntry *entry,
+          guint64             size)
+{
+  entry->size = size;
+  g_clear_pointer (&entry->info, g_variant_unref);
+  entry->info = cloche_session_to_info (entry->session, entry->stale, size);
+}
+
 static void
 remove_one (gpointer item,
             gpointer data)
@@ -109,8 +120,7 @@ remove_one (gpointer item,
 
   candidate->removed = cloche_tree_remove (cleanup->root_fd, id, cleanup->links, &freed, &error);
   /* What went before a failure is gone too, and counted. */
-  candidate->entry->size = freed;
-  g_clear_pointer (&candidate->entry->info, g_variant_unref);
+  set_size (candidate->entry, freed);
   if (error != NULL)
     {
       g_mutex_lock (&cleanup->lock);
@@ -130,11 +140,10 @@ measure_one (gpointer item,
   Candidate *candidate = item;
   Cleanup *cleanup = data;
 
-  candidate->entry->size =
-    cloche_tree_measure_freeable (cleanup->root_fd,
-                                  cloche_session_get_id (candidate->entry->session),
-                                  cleanup->links);
-  g_clear_pointer (&candidate->entry->info, g_variant_unref);
+  set_size (candidate->entry,
+            cloche_tree_measure_freeable (cleanup->root_fd,
+                                          cloche_session_get_id (candidate->entry->session),
+                                          cleanup->links));
   candidate->removed = TRUE;
   count (cleanup, candidate->entry->size);
 }

@@ -21,9 +21,8 @@
 
 #include <stdint.h>
 
+#include "cloche-session-codec.h"
 #include "cloche-session-index.h"
-#include "cloche-session-info.h"
-#include "cloche-session-pack.h"
 #include "cloche-session-store-private.h"
 
 #define CACHE_MAGIC        "cloche-session-index 1"
@@ -68,7 +67,7 @@ entry_info (ClocheIndexEntry *entry)
   if (entry->info != NULL && entry->info_session == entry->session
       && entry->info_size == entry->size && !entry->info_settled)
     return g_variant_ref (entry->info);
-  return cloche_session_info_build (entry->session, FALSE, entry->size);
+  return cloche_session_to_info (entry->session, FALSE, entry->size);
 }
 
 static GVariant *
@@ -168,12 +167,6 @@ read_payload (ClocheSessionIndex *index,
                                                        bytes, FALSE));
 }
 
-static gboolean
-is_folder_name (const char *id)
-{
-  return id[0] != '\0' && id[0] != '.' && strchr (id, '/') == NULL && strlen (id) <= 255;
-}
-
 static void
 add_cached (ClocheSessionIndex *index,
             GVariant           *cached)
@@ -182,11 +175,13 @@ add_cached (ClocheSessionIndex *index,
   g_autoptr(GVariant) record = g_variant_get_child_value (cached, 1);
   g_autoptr(GVariant) folder = g_variant_get_child_value (cached, 2);
   g_autoptr(GVariant) work = g_variant_get_child_value (cached, 3);
-  g_autoptr(ClocheSession) session = cloche_session_new_from_info (info);
+  g_autoptr(ClocheSession) session = cloche_session_new_from_info (info, NULL);
   ClocheIndexEntry *entry;
   guint64 size;
 
-  if (session == NULL || !is_folder_name (cloche_session_get_id (session))
+  /* Checked as any record read from outside: one that fails is read again
+   * from its folder. */
+  if (session == NULL
       || g_hash_table_contains (index->entries, cloche_session_get_id (session)))
     return;
   g_variant_get_child (info, 10, "t", &size);
@@ -270,38 +265,23 @@ cloche_session_index_cache_listed (GVariant           *cached,
                                    guint               stale_after_days)
 {
   g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
+  g_autoptr(ClocheSession) kept = cloche_session_new_from_info (info, NULL);
   g_autoptr(ClocheSession) session = NULL;
   g_auto(ClocheSessionInfo) fields = { 0 };
   ClocheSessionEntry *entry;
-  gboolean open;
 
-  cloche_session_info_init (&fields, info);
-  if (!is_folder_name (fields.id)
-      || !(g_str_equal (fields.state, "open") || g_str_equal (fields.state, "closed")
-           || g_str_equal (fields.state, "damaged")))
+  if (kept == NULL)
     return NULL;
-  open = g_str_equal (fields.state, "open");
+  cloche_session_info_init (&fields, info);
+  session = cloche_session_settle (kept, open_ids);
   entry = g_new0 (ClocheSessionEntry, 1);
   entry->size = fields.size;
-  entry->stale = !open && cloche_session_stale_rule (fields.pinned, fields.last_active, now,
-                                                     stale_after_days);
-  if ((!open || (open_ids != NULL && g_strv_contains (open_ids, fields.id)))
-      && entry->stale == fields.stale)
-    {
-      entry->info = g_steal_pointer (&info);
-      return entry;
-    }
+  entry->stale = cloche_session_is_stale (session, now, stale_after_days);
   /* Rare: a record left "open" by a daemon that died, or a session that
    * grew stale since it was listed. */
-  session = cloche_session_new_from_info (info);
-  if (session == NULL)
-    {
-      g_free (entry);
-      return NULL;
-    }
-  if (open && (open_ids == NULL || !g_strv_contains (open_ids, fields.id)))
-    cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-  entry->stale = cloche_session_is_stale (session, now, stale_after_days);
-  entry->info = cloche_session_info_build (session, entry->stale, entry->size);
+  if (session == kept && entry->stale == fields.stale)
+    entry->info = g_steal_pointer (&info);
+  else
+    entry->info = cloche_session_to_info (session, entry->stale, entry->size);
   return entry;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "cloche-session-codec.h"
 #include "cloche-session-index.h"
 #include "cloche-tree.h"
 
@@ -192,9 +193,12 @@ damaged (const char        *id,
                                      folder != NULL ? (gint64) folder->st_mtime * G_USEC_PER_SEC : 0);
 }
 
+/* Up to @size bytes (the file may have shrunk since it was stat'ed), in
+ * @length, NUL-terminated. */
 static char *
 read_all (int     fd,
           gsize   size,
+          gsize  *length,
           int    *error_number)
 {
   char *contents = g_malloc (size + 1);
@@ -214,6 +218,7 @@ read_all (int     fd,
       done += n;
     }
   contents[done] = '\0';
+  *length = done;
   return contents;
 }
 
@@ -227,16 +232,17 @@ parse_record (const char        *id,
   g_autoptr(GError) error = NULL;
   ClocheSession *session;
   int error_number = 0;
+  gsize length = 0;
 
   if (!S_ISREG (st->st_mode))
     return damaged (id, folder, "session.json cannot be read: it is not a regular file");
   if (st->st_size > RECORD_MAX_BYTES)
     return damaged (id, folder, "session.json cannot be read: %jd bytes is far too large",
                     (intmax_t) st->st_size);
-  contents = read_all (fd, st->st_size, &error_number);
+  contents = read_all (fd, st->st_size, &length, &error_number);
   if (contents == NULL)
     return damaged (id, folder, "session.json cannot be read: %s", g_strerror (error_number));
-  session = cloche_session_new_from_json (id, contents, strlen (contents), &error);
+  session = cloche_session_new_from_json (id, contents, length, &error);
   if (session == NULL)
     return damaged (id, folder, "session.json is damaged: %s", error->message);
   return session;
@@ -318,13 +324,15 @@ refresh_entry (gpointer item,
   entry->reload = entry->remeasure = FALSE;
 }
 
+/* A folder whose name can be a session id: anything else there (a file, a
+ * link, a name that is not UTF-8) is not a session. */
 static gboolean
 is_folder (int            root_fd,
            struct dirent *dirent)
 {
   struct stat st;
 
-  if (dirent->d_name[0] == '.')
+  if (!cloche_session_id_is_valid (dirent->d_name))
     return FALSE;
   if (dirent->d_type != DT_UNKNOWN)
     return dirent->d_type == DT_DIR;

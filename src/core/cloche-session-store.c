@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #include "cloche-error.h"
-#include "cloche-session-pack.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-store-private.h"
 
 #define VERIFY_INTERVAL_US (2 * G_USEC_PER_SEC)
@@ -132,14 +132,6 @@ cloche_session_store_dup_work_dir (ClocheSessionStore *self,
 {
   g_return_val_if_fail (CLOCHE_IS_SESSION_STORE (self), NULL);
   return g_build_filename (self->root, id, "work", NULL);
-}
-
-/* Ids name folders: nothing that could climb out of the sessions folder. */
-gboolean
-cloche_session_store_is_valid_id (const char *id)
-{
-  return id != NULL && id[0] != '\0' && id[0] != '.' && strchr (id, '/') == NULL
-         && strlen (id) <= 64;
 }
 
 ClocheSessionIndex *
@@ -270,7 +262,7 @@ get_entry (ClocheSessionStore  *self,
 {
   ClocheIndexEntry *entry = NULL;
 
-  if (cloche_session_store_is_valid_id (id))
+  if (cloche_session_id_is_valid (id))
     entry = cloche_session_index_get (self->index, id);
   if (entry == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
@@ -338,23 +330,6 @@ run_pin (ClocheSessionStore *self,
 
 /* Listing, in the worker */
 
-/* A record says "open" while the daemon that opened it has gone (it was
- * killed, or the machine lost power): unless it is really open now, it is
- * closed, and may grow stale like any other. */
-static ClocheSession *
-settle (ClocheSession      *session,
-        const char * const *open_ids)
-{
-  ClocheSession *settled;
-
-  if (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_OPEN
-      || (open_ids != NULL && g_strv_contains (open_ids, cloche_session_get_id (session))))
-    return g_object_ref (session);
-  settled = cloche_session_copy (session);
-  cloche_session_set_state (settled, CLOCHE_SESSION_STATE_CLOSED);
-  return settled;
-}
-
 /* @session as listed, from the index's cache: built again only when the
  * record (or how it was settled), the size or staleness changed. */
 static GVariant *
@@ -370,7 +345,7 @@ cached_info (ClocheIndexEntry *indexed,
       || indexed->info_settled != settled)
     {
       g_clear_pointer (&indexed->info, g_variant_unref);
-      indexed->info = cloche_session_info_build (session, stale, indexed->size);
+      indexed->info = cloche_session_to_info (session, stale, indexed->size);
       g_set_object (&indexed->info_session, indexed->session);
       indexed->info_size = indexed->size;
       indexed->info_stale = stale;
@@ -401,7 +376,7 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
   g_hash_table_iter_init (&iter, self->index->entries);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &indexed))
     {
-      g_autoptr(ClocheSession) session = settle (indexed->session, open_ids);
+      g_autoptr(ClocheSession) session = cloche_session_settle (indexed->session, open_ids);
       gboolean stale = cloche_session_is_stale (session, now, job->stale_after_days);
       ClocheSessionEntry *entry;
 

@@ -33,7 +33,6 @@ ClocheSessionStore *cloche_session_store_new            (const char             
 const char         *cloche_session_store_get_root       (ClocheSessionStore     *self);
 char               *cloche_session_store_dup_work_dir   (ClocheSessionStore     *self,
                                                          const char             *id);
-gboolean            cloche_session_store_is_valid_id    (const char             *id);
 void                cloche_session_store_create_async   (ClocheSessionStore     *self,
                                                          ClocheSession          *session,
                                                          GCancellable           *cancellable,

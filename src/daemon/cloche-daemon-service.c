@@ -9,7 +9,7 @@
 #include "cloche-daemon-service.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-variant.h"
 
 struct _ClocheDaemonService

@@ -9,8 +9,7 @@
 #include <gio/gio.h>
 
 #include "cloche-error.h"
-#include "cloche-session-info.h"
-#include "cloche-session-pack.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-variant.h"
 
 /**
@@ -24,6 +23,8 @@ cloche_session_to_variant (ClocheSession *session,
                            gboolean       stale,
                            gint64         size)
 {
+  g_autoptr(GVariant) info = cloche_session_to_info (session, stale, 0);
+  g_autoptr(GVariant) mounts = g_variant_get_child_value (info, 8);
   GVariantDict dict;
   const char *damage = cloche_session_get_damage (session);
 
@@ -37,7 +38,7 @@ cloche_session_to_variant (ClocheSession *session,
                          cloche_session_state_to_string (cloche_session_get_state (session)));
   g_variant_dict_insert (&dict, "damage", "s", damage != NULL ? damage : "");
   g_variant_dict_insert (&dict, "pinned", "b", cloche_session_get_pinned (session));
-  g_variant_dict_insert_value (&dict, "mounts", cloche_session_mounts_to_variant (session));
+  g_variant_dict_insert_value (&dict, "mounts", mounts);
   g_variant_dict_insert (&dict, "stale", "b", stale);
   if (size >= 0)
     g_variant_dict_insert (&dict, "size", "t", (guint64) size);
@@ -53,36 +54,9 @@ cloche_session_to_variant (ClocheSession *session,
 GVariant *
 cloche_session_entries_to_variant (GPtrArray *entries)
 {
-  return cloche_session_infos_new (entries);
-}
+  g_autofree GVariant **children = g_new (GVariant *, MAX (entries->len, 1));
 
-/**
- * cloche_session_mounts_from_variant:
- * @mounts: (nullable): a(sb)
- *
- * Returns: (transfer full) (element-type ClocheSessionMount): the requests
- */
-GPtrArray *
-cloche_session_mounts_from_variant (GVariant  *mounts,
-                                    GError   **error)
-{
-  g_autoptr(GPtrArray) requests = NULL;
-  GVariantIter iter;
-  const char *path;
-  gboolean readonly;
-
-  requests = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_mount_free);
-  if (mounts == NULL)
-    return g_steal_pointer (&requests);
-  if (!g_variant_is_of_type (mounts, G_VARIANT_TYPE ("a(sb)")))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   "\"mounts\" must be a(sb) (path, read-only), not %s",
-                   g_variant_get_type_string (mounts));
-      return NULL;
-    }
-  g_variant_iter_init (&iter, mounts);
-  while (g_variant_iter_next (&iter, "(&sb)", &path, &readonly))
-    g_ptr_array_add (requests, cloche_session_mount_new (path, NULL, readonly));
-  return g_steal_pointer (&requests);
+  for (guint i = 0; i < entries->len; i++)
+    children[i] = ((ClocheSessionEntry *) g_ptr_array_index (entries, i))->info;
+  return g_variant_new_array (G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE), children, entries->len);
 }

@@ -9,7 +9,5 @@ GVariant  *cloche_session_to_variant    (ClocheSession  *session,
                                          gboolean        stale,
                                          gint64          size);
 GVariant  *cloche_session_entries_to_variant (GPtrArray *entries);
-GPtrArray *cloche_session_mounts_from_variant (GVariant  *mounts,
-                                               GError   **error);
 
 G_END_DECLS

@@ -8,7 +8,7 @@
 #include "config.h"
 
 #include "cloche-dbus-generated.h"
-#include "cloche-session-pack.h"
+#include "cloche-session-codec.h"
 #include "cloche-sessions-service.h"
 
 struct _ClocheSessionsService
@@ -55,7 +55,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 static GVariant *
 packed (GPtrArray *entries)
 {
-  g_autoptr(GBytes) bytes = cloche_session_infos_pack (entries);
+  g_autoptr(GPtrArray) infos = g_ptr_array_sized_new (entries->len);
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (guint i = 0; i < entries->len; i++)
+    g_ptr_array_add (infos, ((ClocheSessionEntry *) g_ptr_array_index (entries, i))->info);
+  bytes = cloche_session_infos_pack (infos);
 
   return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
 }
