@@ -87,6 +87,21 @@ write_record (Fixture    *fixture,
   path = write_file (parent, "session.json", json);
 }
 
+/* @id's record as on disk now, read as the store reads it. */
+static ClocheSession *
+load (Fixture    *fixture,
+      const char *id)
+{
+  int root_fd = open (fixture->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ClocheStamp stamp;
+  ClocheSession *session;
+
+  g_assert_cmpint (root_fd, >=, 0);
+  session = cloche_session_index_read (root_fd, id, &stamp);
+  close (root_fd);
+  return session;
+}
+
 static GPtrArray *
 list (Fixture *fixture)
 {
@@ -123,25 +138,20 @@ create (Fixture       *fixture,
   g_assert_no_error (error);
 }
 
-/* A list answered before the index was checked has no session objects:
- * its structs (info) say it all. */
 static const char *
 entry_id (ClocheSessionEntry *entry)
 {
-  const char *id = NULL;
-
-  if (entry->session != NULL)
-    return cloche_session_get_id (entry->session);
-  g_variant_get_child (entry->info, 0, "&s", &id);
-  return id;
+  return cloche_session_get_id (entry->session);
 }
 
+/* What a list sends (the struct), not only the record behind it. */
 static gboolean
 entry_pinned (ClocheSessionEntry *entry)
 {
   gboolean pinned = FALSE;
 
   g_variant_get_child (entry->info, 7, "b", &pinned);
+  g_assert_cmpint (pinned, ==, cloche_session_get_pinned (entry->session));
   return pinned;
 }
 
@@ -174,7 +184,7 @@ test_roundtrip (Fixture       *fixture,
   work = cloche_session_store_dup_work_dir (fixture->store, cloche_session_get_id (session));
   g_assert_true (g_file_test (work, G_FILE_TEST_IS_DIR));
 
-  loaded = cloche_session_store_load (fixture->store, cloche_session_get_id (session));
+  loaded = load (fixture, cloche_session_get_id (session));
   g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_OPEN);
   g_assert_cmpstr (cloche_session_get_title (loaded), ==, "refactor");
   g_assert_cmpstr (cloche_session_get_client (loaded), ==, ":1.42");
@@ -209,7 +219,7 @@ test_save_is_atomic (Fixture       *fixture,
       cloche_session_store_save (fixture->store, session);
     }
   cloche_session_store_flush (fixture->store);
-  loaded = cloche_session_store_load (fixture->store, cloche_session_get_id (session));
+  loaded = load (fixture, cloche_session_get_id (session));
   g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_CLOSED);
   g_assert_true (cloche_session_get_pinned (loaded));
   dir = g_build_filename (fixture->root, cloche_session_get_id (session), NULL);
@@ -239,7 +249,7 @@ assert_damaged (Fixture    *fixture,
                 const char *id,
                 const char *reason_part)
 {
-  g_autoptr(ClocheSession) session = cloche_session_store_load (fixture->store, id);
+  g_autoptr(ClocheSession) session = load (fixture, id);
 
   g_assert_cmpint (cloche_session_get_state (session), ==, CLOCHE_SESSION_STATE_DAMAGED);
   if (strstr (cloche_session_get_damage (session), reason_part) == NULL)
@@ -426,10 +436,11 @@ test_queued_writes_survive (Fixture       *fixture,
 
   create (fixture, session);
   id = g_strdup (cloche_session_get_id (session));
-  g_setenv ("CLOCHE_TEST_WRITE_DELAY_MS", "300", TRUE);
+  /* A store of its own: the first one's last reference may still be with
+   * the create call's result, and this one must go when the test says. */
   g_clear_object (&fixture->store);
   fixture->store = cloche_session_store_new (fixture->root);
-  g_unsetenv ("CLOCHE_TEST_WRITE_DELAY_MS");
+  _cloche_session_store_set_write_delay (fixture->store, 300);
 
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
   cloche_session_set_pinned (session, TRUE);
@@ -437,7 +448,7 @@ test_queued_writes_survive (Fixture       *fixture,
   g_clear_object (&fixture->store);
 
   fixture->store = cloche_session_store_new (fixture->root);
-  loaded = cloche_session_store_load (fixture->store, id);
+  loaded = load (fixture, id);
   g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_CLOSED);
   g_assert_true (cloche_session_get_pinned (loaded));
 }
@@ -846,16 +857,13 @@ test_hostile_records (Fixture       *fixture,
   assert_hostile_listed (entries);
 }
 
-/* A store made again on the same folder whose first check of every stamp
- * waits for @gate to exist. */
+/* A store made again on the same folder whose checks of every stamp wait
+ * until released. */
 static void
-reopen_held (Fixture    *fixture,
-             const char *gate)
+reopen_held (Fixture *fixture)
 {
   g_clear_object (&fixture->store);
-  g_setenv ("CLOCHE_TEST_VERIFY_GATE", gate, TRUE);
-  fixture->store = cloche_session_store_new (fixture->root);
-  g_unsetenv ("CLOCHE_TEST_VERIFY_GATE");
+  fixture->store = _cloche_session_store_new_held (fixture->root);
 }
 
 static gboolean
@@ -875,7 +883,6 @@ static void
 test_list_before_check (Fixture       *fixture,
                         gconstpointer  data)
 {
-  g_autofree char *gate = g_build_filename (fixture->dir, "gate", NULL);
   g_autoptr(GPtrArray) early = NULL;
   int reads = -1, measures = -1;
   gboolean pinned = FALSE;
@@ -886,14 +893,14 @@ test_list_before_check (Fixture       *fixture,
   reopen (fixture, &reads, &measures);
   edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
 
-  reopen_held (fixture, gate);
+  reopen_held (fixture);
   early = list (fixture);
   g_assert_cmpuint (early->len, ==, 2);
   g_assert_false (entry_pinned (find (early, "111111111111")));
   g_assert_true (find (early, "111111111111")->stale);
   g_assert_cmpint (_cloche_session_store_get_index (fixture->store)->reads, ==, 0);
 
-  g_free (write_file (fixture->dir, "gate", ""));
+  _cloche_session_store_release_checks (fixture->store);
   for (guint i = 0; i < 1000 && !pinned; i++)
     if (!(pinned = listed_pinned (fixture, "111111111111")))
       g_usleep (10 * 1000);
@@ -907,7 +914,6 @@ static void
 test_cleanup_waits_for_check (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autofree char *gate = g_build_filename (fixture->dir, "gate", NULL);
   g_autofree char *pinned = g_build_filename (fixture->root, "111111111111", NULL);
   g_autofree char *used = g_build_filename (fixture->root, "222222222222", NULL);
   g_autoptr(GAsyncResult) result = NULL;
@@ -925,13 +931,12 @@ test_cleanup_waits_for_check (Fixture       *fixture,
   edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
   write_record (fixture, "222222222222", "closed", 0, FALSE);
 
-  reopen_held (fixture, gate);
+  reopen_held (fixture);
   early = list (fixture);
   for (guint i = 0; i < early->len; i++)
     g_assert_true (((ClocheSessionEntry *) g_ptr_array_index (early, i))->stale);
   cloche_session_store_cleanup_async (fixture->store, open_ids, 7, FALSE, NULL, NULL, NULL,
                                       cloche_test_store_result, &result);
-  g_free (write_file (fixture->dir, "gate", ""));
   removed = cloche_session_store_cleanup_finish (fixture->store, wait_result (&result), &freed,
                                                  &error);
   g_assert_no_error (error);

@@ -120,7 +120,7 @@ session_sh (const char  *script,
   g_autoptr(GError) error = NULL;
   Wait wait = { 0 };
 
-  cloche_sandbox_exec_async (sandbox, session, argv, env, NULL, NULL, on_done, &wait);
+  cloche_sandbox_exec_async (sandbox, session, argv, env, NULL, 0, NULL, NULL, on_done, &wait);
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);

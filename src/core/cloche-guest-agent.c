@@ -360,13 +360,40 @@ cloche_guest_agent_execute_finish (ClocheGuestAgent  *self,
 }
 
 /* guest-exec, then guest-exec-status until the process has exited. The poll
- * interval starts short, since most commands an agent runs are quick. */
+ * interval starts short, since most commands an agent runs are quick. A
+ * deadline, when given, ends the wait: the caller hears ExecTimeout and
+ * what the agent says after is dropped. */
 
 typedef struct
 {
-  gint64 pid;
-  guint  delay_ms;
+  gint64   pid;
+  guint    delay_ms;
+  guint    timeout_s;
+  guint    timer;
+  gboolean finished;     /* the caller has its answer */
 } ExecState;
+
+static void
+exec_state_free (ExecState *state)
+{
+  g_clear_handle_id (&state->timer, g_source_remove);
+  g_free (state);
+}
+
+/* The task stays alive while its poll goes on: the timer never outlives it. */
+static gboolean
+on_exec_deadline (gpointer user_data)
+{
+  GTask *task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+
+  state->timer = 0;
+  state->finished = TRUE;
+  g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT,
+                           "The command did not end within its deadline of %u s",
+                           state->timeout_s);
+  return G_SOURCE_REMOVE;
+}
 
 static void poll_exec_status (GTask *task);
 
@@ -382,8 +409,14 @@ on_exec_status (GObject      *object,
   GError *error = NULL;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (state->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
   if (reply == NULL || !cloche_guest_agent_parse_exec_status (reply, &status, &error))
     {
+      state->finished = TRUE;
       g_task_return_error (task, error);
       return;
     }
@@ -395,6 +428,7 @@ on_exec_status (GObject      *object,
       return;
     }
 
+  state->finished = TRUE;
   g_task_return_pointer (task, g_memdup2 (&status, sizeof status), g_free);
   memset (&status, 0, sizeof status);
 }
@@ -423,14 +457,21 @@ on_exec_started (GObject      *object,
   GError *error = NULL;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (state->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
   if (reply == NULL)
     {
+      state->finished = TRUE;
       g_task_return_error (task, error);
       return;
     }
   if (!JSON_NODE_HOLDS_OBJECT (reply)
       || cloche_json_get_int (json_node_get_object (reply), "pid", -1) < 0)
     {
+      state->finished = TRUE;
       g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                                "The guest agent answered guest-exec without a pid");
       return;
@@ -452,23 +493,42 @@ strv_to_array (const char * const *strv)
   return array;
 }
 
+/**
+ * cloche_guest_agent_exec_async:
+ * @env: (nullable): the whole environment, "NAME=value" each
+ * @timeout_s: how long to wait for the command, 0 for as long as it takes
+ * @input: (nullable): what the command reads on its standard input
+ */
 void
 cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
                                const char * const  *argv,
                                const char * const  *env,
+                               guint                timeout_s,
+                               GBytes              *input,
                                GCancellable        *cancellable,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonObject) arguments = json_object_new ();
+  ExecState *state = g_new0 (ExecState, 1);
 
   g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
   g_return_if_fail (argv != NULL && argv[0] != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_guest_agent_exec_async);
-  g_task_set_task_data (task, g_new0 (ExecState, 1), g_free);
+  g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
+  state->timeout_s = timeout_s;
+  if (timeout_s > 0)
+    state->timer = g_timeout_add_seconds (timeout_s, on_exec_deadline, task);
+  if (input != NULL)
+    {
+      g_autofree char *encoded = g_base64_encode (g_bytes_get_data (input, NULL),
+                                                  g_bytes_get_size (input));
+
+      json_object_set_string_member (arguments, "input-data", encoded);
+    }
 
   json_object_set_string_member (arguments, "path", argv[0]);
   json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));

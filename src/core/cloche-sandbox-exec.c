@@ -19,9 +19,11 @@ static const char *cwd_wrapper[] = { "/bin/sh", "-c", "cd \"$1\" && shift && exe
 
 typedef struct
 {
-  char  *id;
-  GStrv  argv;
-  GStrv  env;
+  char   *id;
+  GStrv   argv;
+  GStrv   env;
+  guint   timeout_s;
+  GBytes *input;
   /* For the audit log: the command as asked, where, and since when. */
   GStrv   command;
   char   *cwd;
@@ -34,6 +36,7 @@ exec_data_free (ExecData *data)
   g_free (data->id);
   g_strfreev (data->argv);
   g_strfreev (data->env);
+  g_clear_pointer (&data->input, g_bytes_unref);
   g_strfreev (data->command);
   g_free (data->cwd);
   g_free (data);
@@ -83,6 +86,7 @@ run_command (GTask *task)
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
                                  (const char * const *) data->env,
+                                 data->timeout_s, data->input,
                                  cancellable, on_exec_done, task);
 }
 
@@ -203,8 +207,23 @@ build_env (ClocheSession       *session,
 static gboolean
 check_exec_args (const char * const  *argv,
                  const char * const  *env,
+                 guint                timeout_s,
+                 GBytes              *input,
                  GError             **error)
 {
+  if (timeout_s > CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("A timeout of %u s is out of range: give at most %u s (one week)"),
+                   timeout_s, CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S);
+      return FALSE;
+    }
+  if (input != NULL && g_bytes_get_size (input) > CLOCHE_SANDBOX_EXEC_MAX_INPUT)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("A command's standard input may hold at most 16 MiB"));
+      return FALSE;
+    }
   if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
@@ -221,12 +240,26 @@ check_exec_args (const char * const  *argv,
   return TRUE;
 }
 
+/**
+ * cloche_sandbox_exec_async:
+ * @cwd: (nullable): the guest folder to run in; the session folder if %NULL
+ *   or empty
+ * @timeout_s: the command's deadline in seconds, at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S; 0 for none
+ * @input: (nullable): the command's standard input (at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_INPUT bytes), which then ends
+ *
+ * Runs @argv in session @id, booting the VM and mounting the session's
+ * folders first if this boot has not got them.
+ */
 void
 cloche_sandbox_exec_async (ClocheSandbox       *self,
                            const char          *id,
                            const char * const  *argv,
                            const char * const  *env,
                            const char          *cwd,
+                           guint                timeout_s,
+                           GBytes              *input,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
@@ -243,7 +276,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_exec_async);
 
   open = _cloche_sandbox_lookup (self, id, &error);
-  if (open == NULL || !check_exec_args (argv, env, &error))
+  if (open == NULL || !check_exec_args (argv, env, timeout_s, input, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -257,6 +290,8 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);
+  data->timeout_s = timeout_s;
+  data->input = input != NULL ? g_bytes_ref (input) : NULL;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));

@@ -80,20 +80,17 @@ on_got (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
-  ClocheSession *session;
+  ClocheSessionEntry *entry;
 
-  session = cloche_session_store_get_finish (CLOCHE_SESSION_STORE (object), result, &error);
-  if (session == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* Not open in this daemon (it would have answered from memory). */
-  g_task_return_pointer (task, cloche_session_settle (session, NULL), g_object_unref);
-  g_object_unref (session);
+  entry = cloche_session_store_get_finish (CLOCHE_SESSION_STORE (object), result, &error);
+  if (entry == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, entry, (GDestroyNotify) cloche_session_entry_free);
 }
 
-/* Open sessions answer from memory; the rest come from the store. */
+/* One session as a list shows it; the store has every write of an open
+ * one (they reach it in order), so it answers for open sessions too. */
 void
 cloche_sandbox_get_session_async (ClocheSandbox       *self,
                                   const char          *id,
@@ -101,22 +98,16 @@ cloche_sandbox_get_session_async (ClocheSandbox       *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  ClocheOpenSession *open;
+  g_auto(GStrv) open_ids = NULL;
   GTask *task;
 
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_sandbox_get_session_async);
-  open = g_hash_table_lookup (self->sessions, id);
-  if (open != NULL)
-    {
-      /* A copy: the session goes on changing. */
-      g_task_return_pointer (task, cloche_session_copy (open->session), g_object_unref);
-      g_object_unref (task);
-      return;
-    }
-  cloche_session_store_get_async (self->store, id, cancellable, on_got, task);
+  open_ids = _cloche_sandbox_dup_open_ids (self);
+  cloche_session_store_get_async (self->store, id, (const char * const *) open_ids,
+                                  self->stale_after_days, cancellable, on_got, task);
 }
 
 /**
@@ -124,7 +115,7 @@ cloche_sandbox_get_session_async (ClocheSandbox       *self,
  *
  * Returns: (transfer full): the session, open or not, possibly damaged
  */
-ClocheSession *
+ClocheSessionEntry *
 cloche_sandbox_get_session_finish (ClocheSandbox  *self,
                                    GAsyncResult   *result,
                                    GError        **error)

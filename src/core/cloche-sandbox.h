@@ -10,6 +10,10 @@ G_BEGIN_DECLS
 
 #define CLOCHE_DEFAULT_IDLE_TIMEOUT_S 300
 #define CLOCHE_DEFAULT_STALE_AFTER_DAYS 7
+/* The longest deadline a command may be given, and the most it may be
+ * given on its standard input. */
+#define CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S (7 * 24 * 3600)
+#define CLOCHE_SANDBOX_EXEC_MAX_INPUT (16 * 1024 * 1024)
 
 #define CLOCHE_TYPE_SANDBOX (cloche_sandbox_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, CLOCHE, SANDBOX, GObject)
@@ -42,6 +46,14 @@ char          *cloche_sandbox_open_session_finish (ClocheSandbox        *self,
 gboolean       cloche_sandbox_close_session       (ClocheSandbox        *self,
                                                    const char           *id,
                                                    GError              **error);
+void           cloche_sandbox_close_session_async (ClocheSandbox        *self,
+                                                   const char           *id,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+gboolean       cloche_sandbox_close_session_finish (ClocheSandbox       *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
 guint          cloche_sandbox_close_client_sessions (ClocheSandbox      *self,
                                                    const char           *client);
 void           cloche_sandbox_list_sessions_async (ClocheSandbox        *self,
@@ -56,7 +68,7 @@ void           cloche_sandbox_get_session_async   (ClocheSandbox        *self,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);
-ClocheSession *cloche_sandbox_get_session_finish  (ClocheSandbox        *self,
+ClocheSessionEntry *cloche_sandbox_get_session_finish (ClocheSandbox   *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
 void           cloche_sandbox_set_pinned_async    (ClocheSandbox        *self,
@@ -85,6 +97,8 @@ void           cloche_sandbox_exec_async          (ClocheSandbox        *self,
                                                    const char * const   *argv,
                                                    const char * const   *env,
                                                    const char           *cwd,
+                                                   guint                 timeout_s,
+                                                   GBytes               *input,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

@@ -2,16 +2,17 @@
 /*
  * The index kept across restarts: <sessions folder>.index holds each
  * session's record as last listed (the struct a list sends, staleness
- * included, so that lists asked before the first check can be answered
- * from the file; see cloche-session-store.c), its size and the stamps of
- * its session.json, folder and work folder. A daemon that starts fills the
- * index from it, then checks every stamp against the disk as any full
- * sync does: what moved is read or measured again, the rest is not (for
- * 10,000 sessions, 30,000 stats instead of 10,000 records parsed and
- * 10,000 trees walked). The file is a hint, never the truth: one whose
- * header, root or checksum does not match (damaged, cut short, from
- * another folder or version) is ignored whole and the index is built from
- * the disk, as without it.
+ * included, so that the first list after a start sends it as it is), its
+ * size and the stamps of its session.json, folder and work folder. A
+ * daemon that starts fills the index from it, then checks every stamp
+ * against the disk behind the lists (see cloche-session-store.c): what
+ * moved is read or measured again, the rest is not (for 10,000 sessions,
+ * 30,000 stats instead of 10,000 records parsed and 10,000 trees walked).
+ * The file is a hint, never the truth: one whose header, root or checksum
+ * does not match (damaged, cut short, from another folder or version) is
+ * ignored whole and the index is built from the disk, as without it; an
+ * entry that holds no valid session (every field is checked by the codec,
+ * as a record's) is read again from its folder.
  *
  * Layout: a GVariant "(ssay)": a header naming the format and the sessions
  * folder, the SHA-256 of the payload, and the payload, the serialised
@@ -23,7 +24,6 @@
 
 #include "cloche-session-codec.h"
 #include "cloche-session-index.h"
-#include "cloche-session-store-private.h"
 
 #define CACHE_MAGIC        "cloche-session-index 1"
 #define CACHE_STAMP_TYPE   "(txxx)"
@@ -177,6 +177,7 @@ add_cached (ClocheSessionIndex *index,
   g_autoptr(GVariant) work = g_variant_get_child_value (cached, 3);
   g_autoptr(ClocheSession) session = cloche_session_new_from_info (info, NULL);
   ClocheIndexEntry *entry;
+  gboolean stale;
   guint64 size;
 
   /* Checked as any record read from outside: one that fails is read again
@@ -184,11 +185,18 @@ add_cached (ClocheSessionIndex *index,
   if (session == NULL
       || g_hash_table_contains (index->entries, cloche_session_get_id (session)))
     return;
+  g_variant_get_child (info, 9, "b", &stale);
   g_variant_get_child (info, 10, "t", &size);
   entry = g_new0 (ClocheIndexEntry, 1);
   entry->id = g_strdup (cloche_session_get_id (session));
   entry->session = g_steal_pointer (&session);
   entry->size = size;
+  /* The struct as last listed, a slice of the file: the first list after
+   * a start copies it as it is unless it changed since. */
+  entry->info = g_steal_pointer (&info);
+  entry->info_session = g_object_ref (entry->session);
+  entry->info_size = size;
+  entry->info_stale = stale;
   stamp_from_variant (record, &entry->record);
   stamp_from_variant (folder, &entry->folder);
   stamp_from_variant (work, &entry->work);
@@ -244,44 +252,4 @@ cloche_session_index_fill (ClocheSessionIndex *index,
       g_variant_unref (cached);
     }
   return g_hash_table_size (index->entries);
-}
-
-/**
- * cloche_session_index_cache_listed:
- * @cached: one of cloche_session_index_read_cache()'s sessions
- * @open_ids: (nullable): the sessions open now
- *
- * @cached as a list shows it, straight from the cache file: its struct
- * as kept when it still holds (a slice of the file, no copy), else built
- * again, settled and with its staleness as of @now.
- *
- * Returns: (transfer full) (nullable): the entry, without a session
- *   object; %NULL for a struct that holds no valid session
- */
-ClocheSessionEntry *
-cloche_session_index_cache_listed (GVariant           *cached,
-                                   const char * const *open_ids,
-                                   gint64              now,
-                                   guint               stale_after_days)
-{
-  g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
-  g_autoptr(ClocheSession) kept = cloche_session_new_from_info (info, NULL);
-  g_autoptr(ClocheSession) session = NULL;
-  g_auto(ClocheSessionInfo) fields = { 0 };
-  ClocheSessionEntry *entry;
-
-  if (kept == NULL)
-    return NULL;
-  cloche_session_info_init (&fields, info);
-  session = cloche_session_settle (kept, open_ids);
-  entry = g_new0 (ClocheSessionEntry, 1);
-  entry->size = fields.size;
-  entry->stale = cloche_session_is_stale (session, now, stale_after_days);
-  /* Rare: a record left "open" by a daemon that died, or a session that
-   * grew stale since it was listed. */
-  if (session == kept && entry->stale == fields.stale)
-    entry->info = g_steal_pointer (&info);
-  else
-    entry->info = cloche_session_to_info (session, entry->stale, entry->size);
-  return entry;
 }

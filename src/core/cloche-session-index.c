@@ -415,23 +415,17 @@ check_entry (gpointer item,
                                                    &entry->work)));
 }
 
+/* @entries that must be read or measured again */
 static GPtrArray *
-find_changes (ClocheSessionIndex *index,
-              Check              *check)
+find_changes (GPtrArray *entries,
+              Check     *check)
 {
-  g_autoptr(GPtrArray) all = g_ptr_array_sized_new (g_hash_table_size (index->entries));
   GPtrArray *todo = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer entry;
 
-  g_hash_table_iter_init (&iter, index->entries);
-  while (g_hash_table_iter_next (&iter, NULL, &entry))
-    g_ptr_array_add (all, entry);
-
-  cloche_parallel_for (all, check_entry, check);
-  for (guint i = 0; i < all->len; i++)
+  cloche_parallel_for (entries, check_entry, check);
+  for (guint i = 0; i < entries->len; i++)
     {
-      ClocheIndexEntry *changed = g_ptr_array_index (all, i);
+      ClocheIndexEntry *changed = g_ptr_array_index (entries, i);
 
       if (changed->reload || changed->remeasure)
         g_ptr_array_add (todo, changed);
@@ -454,23 +448,35 @@ count_work (ClocheSessionIndex *index,
   index->dirty |= todo->len > 0;
 }
 
-/**
- * cloche_session_index_sync:
- * @open_ids: (nullable): the sessions open now, whose folders always change
- * @full: compare every record and folder with its stamps; else only see
- *   which folders came and went, and measure the open sessions again
- *
- * Brings the index up to what is on disk. The first sync reads everything,
- * in several threads.
- */
-void
-cloche_session_index_sync (ClocheSessionIndex *index,
-                           const char * const *open_ids,
-                           gboolean            full)
+/* Brings @entries up to the disk; those whose folder went are dropped. */
+static void
+sync_entries (ClocheSessionIndex *index,
+              int                 root_fd,
+              GPtrArray          *entries,
+              const char * const *open_ids,
+              gboolean            full)
 {
-  g_autoptr(GPtrArray) todo = NULL;
-  GHashTableIter iter;
-  ClocheIndexEntry *entry;
+  g_autoptr(GPtrArray) todo = find_changes (entries, &(Check) { root_fd, open_ids, full });
+
+  count_work (index, todo);
+  cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ClocheIndexEntry *entry = g_ptr_array_index (entries, i);
+
+      if (entry->gone)
+        {
+          index->dirty = TRUE;
+          g_hash_table_remove (index->entries, entry->id);
+        }
+    }
+}
+
+/* The sessions folder, opened and rescanned if it changed; -1 when it is
+ * gone (and so is every entry). */
+static int
+open_synced_root (ClocheSessionIndex *index)
+{
   int root_fd = cloche_session_index_open_root (index);
   struct stat st;
 
@@ -480,25 +486,119 @@ cloche_session_index_sync (ClocheSessionIndex *index,
       index->root_stamp = (ClocheStamp) { 0 };
       if (root_fd >= 0)
         close (root_fd);
-      return;
+      return -1;
     }
   if (!stamp_matches (&index->root_stamp, &st))
     {
       rescan (index, root_fd);
       cloche_stamp_take (&index->root_stamp, &st);
     }
-  todo = find_changes (index, &(Check) { root_fd, open_ids, full });
-  count_work (index, todo);
-  cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));
+  return root_fd;
+}
+
+/**
+ * cloche_session_index_sync:
+ * @open_ids: (nullable): the sessions open now, whose folders always change
+ * @full: compare every record and folder with its stamps; else only see
+ *   which folders came and went, read what was never read, and measure
+ *   the open sessions again
+ *
+ * Brings the index up to what is on disk, in several threads.
+ */
+void
+cloche_session_index_sync (ClocheSessionIndex *index,
+                           const char * const *open_ids,
+                           gboolean            full)
+{
+  g_autoptr(GPtrArray) all = NULL;
+  GHashTableIter iter;
+  gpointer entry;
+  int root_fd = open_synced_root (index);
+
+  if (root_fd < 0)
+    return;
+  all = g_ptr_array_sized_new (g_hash_table_size (index->entries));
+  g_hash_table_iter_init (&iter, index->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    g_ptr_array_add (all, entry);
+  sync_entries (index, root_fd, all, open_ids, full);
   close (root_fd);
+}
+
+/**
+ * cloche_session_index_check:
+ * @ids: (array length=n_ids): sessions to check, from
+ *   cloche_session_index_dup_ids() (those gone since are skipped)
+ *
+ * A full sync of these sessions only: every stamp of theirs compared with
+ * the disk, what moved read or measured again. Folders that came or went
+ * are seen too.
+ */
+void
+cloche_session_index_check (ClocheSessionIndex *index,
+                            const char * const *ids,
+                            guint               n_ids)
+{
+  g_autoptr(GPtrArray) some = g_ptr_array_sized_new (n_ids);
+  int root_fd = open_synced_root (index);
+
+  if (root_fd < 0)
+    return;
+  for (guint i = 0; i < n_ids; i++)
+    {
+      ClocheIndexEntry *entry = g_hash_table_lookup (index->entries, ids[i]);
+
+      if (entry != NULL)
+        g_ptr_array_add (some, entry);
+    }
+  sync_entries (index, root_fd, some, NULL, TRUE);
+  close (root_fd);
+}
+
+/* Returns: (transfer full) (element-type utf8): every id the index has */
+GPtrArray *
+cloche_session_index_dup_ids (ClocheSessionIndex *index)
+{
+  GPtrArray *ids = g_ptr_array_new_full (g_hash_table_size (index->entries), g_free);
+  GHashTableIter iter;
+  const char *id;
 
   g_hash_table_iter_init (&iter, index->entries);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    if (entry->gone)
-      {
-        g_hash_table_iter_remove (&iter);
-        index->dirty = TRUE;
-      }
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    g_ptr_array_add (ids, g_strdup (id));
+  return ids;
+}
+
+/**
+ * cloche_session_index_listed:
+ * @session: @entry's record as listed (settled: it may be a copy)
+ * @built: (inout): set when the struct had to be built
+ *
+ * Returns: (transfer full): @session as a list sends it, built again only
+ *   when the record (or how it was settled), the size or staleness
+ *   changed since it was last listed
+ */
+GVariant *
+cloche_session_index_listed (ClocheIndexEntry *entry,
+                             ClocheSession    *session,
+                             gboolean          stale,
+                             gboolean         *built)
+{
+  gboolean settled = session != entry->session;
+
+  if (entry->info == NULL || entry->info_session != entry->session
+      || entry->info_size != entry->size || entry->info_stale != stale
+      || entry->info_settled != settled)
+    {
+      g_clear_pointer (&entry->info, g_variant_unref);
+      entry->info = cloche_session_to_info (session, stale, entry->size);
+      g_set_object (&entry->info_session, entry->session);
+      entry->info_size = entry->size;
+      entry->info_stale = stale;
+      entry->info_settled = settled;
+      *built = TRUE;
+    }
+  return g_variant_ref (entry->info);
 }
 
 /**

@@ -26,8 +26,9 @@ typedef struct
   ClocheStamp    folder;      /* <id>/ */
   ClocheStamp    work;        /* <id>/work/ */
   guint          scan;        /* the last rescan that saw the folder */
-  /* As last listed (see cloche-session-pack.c), and what it was built from:
-   * a reference, so that a record replaced since never looks the same. */
+  /* As last listed (cloche_session_index_listed()), and what it was built
+   * from: a reference, so that a record replaced since never looks the
+   * same. */
   GVariant      *info;
   ClocheSession *info_session;
   guint64        info_size;
@@ -61,6 +62,14 @@ int                 cloche_session_index_open_root (ClocheSessionIndex *index);
 void                cloche_session_index_sync   (ClocheSessionIndex  *index,
                                                  const char * const  *open_ids,
                                                  gboolean             full);
+void                cloche_session_index_check  (ClocheSessionIndex  *index,
+                                                 const char * const  *ids,
+                                                 guint                n_ids);
+GPtrArray          *cloche_session_index_dup_ids (ClocheSessionIndex *index);
+GVariant           *cloche_session_index_listed (ClocheIndexEntry    *entry,
+                                                 ClocheSession       *session,
+                                                 gboolean             stale,
+                                                 gboolean            *built);
 ClocheIndexEntry   *cloche_session_index_lookup (ClocheSessionIndex  *index,
                                                  const char          *id);
 ClocheIndexEntry   *cloche_session_index_get    (ClocheSessionIndex  *index,

@@ -515,7 +515,7 @@ mount_in_guest (GTask *task)
   const char *argv[] = { "/bin/sh", "-c", MOUNT_SCRIPT, "sh",
                          folder->guest_dir, folder->id, mode, NULL };
 
-  cloche_guest_agent_exec_async (self->agent, argv, guest_env, NULL, on_guest_mounted, task);
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, 0, NULL, NULL, on_guest_mounted, task);
 }
 
 static void
@@ -805,7 +805,7 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   cloche_guest_agent_exec_async (self->agent,
                                  (const char *[]) { "/bin/sh", "-c", UNMOUNT_SCRIPT, "sh",
                                                     folder->guest_dir, NULL },
-                                 guest_env, NULL, on_guest_unmounted, g_steal_pointer (&task));
+                                 guest_env, 0, NULL, NULL, on_guest_unmounted, g_steal_pointer (&task));
 }
 
 gboolean

@@ -206,21 +206,20 @@ on_session_got (GObject      *object,
                 gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
-  g_autoptr(ClocheSession) session = NULL;
+  ClocheSessionEntry *entry;
   g_autoptr(GError) error = NULL;
-  gboolean stale;
 
-  session = cloche_sandbox_get_session_finish (CLOCHE_SANDBOX (object), result, &error);
-  if (session == NULL)
+  entry = cloche_sandbox_get_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (entry == NULL)
     {
       g_dbus_method_invocation_return_gerror (call->invocation, error);
       return;
     }
-  stale = cloche_session_is_stale (session, g_get_real_time (),
-                                   cloche_sandbox_get_stale_after_days (call->self->sandbox));
   cloche_dbus_daemon_complete_get_session (CLOCHE_DBUS_DAEMON (call->self),
                                            call->invocation,
-                                           cloche_session_to_variant (session, stale, -1));
+                                           cloche_session_to_variant (entry->session,
+                                                                      entry->stale, -1));
+  cloche_session_entry_free (entry);
 }
 
 static gboolean
@@ -372,7 +371,7 @@ handle_exec (ClocheDbusDaemon      *object,
 {
   ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
 
-  cloche_sandbox_exec_async (self->sandbox, id, argv, env, cwd, NULL,
+  cloche_sandbox_exec_async (self->sandbox, id, argv, env, cwd, 0, NULL, NULL,
                              on_exec_done, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
