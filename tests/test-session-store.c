@@ -3,7 +3,10 @@
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <linux/fs.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -599,6 +602,127 @@ test_cleanup_many_names (Fixture       *fixture,
   g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
 }
 
+/* @depth folders, one in the other, in @dir, a file at the bottom: made
+ * relative to the fd of each, as a guest would in its work folder. */
+static void
+make_deep_tree (const char *dir,
+                guint       depth)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  for (guint i = 0; i < depth; i++)
+    {
+      int next;
+
+      g_assert_cmpint (mkdirat (fd, "d", 0700), ==, 0);
+      next = openat (fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      g_assert_cmpint (next, >=, 0);
+      close (fd);
+      fd = next;
+    }
+  g_assert_cmpint (close (openat (fd, "bottom", O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), ==, 0);
+  close (fd);
+}
+
+/* A guest that builds a tree deeper than the daemon may hold folders open
+ * (1,100 folders under a limit of 256 fds here; 1,024 is the usual one)
+ * once made every later cleanup fail with EMFILE, and the other stale
+ * sessions stayed. Measuring and removing it now needs a few fds. */
+static void
+test_deep_tree (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *work = g_build_filename (fixture->root, "111111111111", "work", NULL);
+  g_autofree char *deep = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autoptr(GPtrArray) dry = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  struct rlimit saved, low;
+  ProgressLog log = { 0 };
+  guint64 dry_freed = 0, freed = 0;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 30, FALSE);
+  write_record (fixture, "444444444444", "closed", 30, FALSE);
+  make_deep_tree (work, 1100);
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  low = saved;
+  low.rlim_cur = 256;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+
+  dry = cleanup (fixture, TRUE, &dry_freed, &log);
+  removed = cleanup (fixture, FALSE, &freed, &log);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  g_assert_cmpuint (removed->len, ==, 3);
+  g_assert_cmpuint (freed, ==, dry_freed);
+  /* 1,100 folders of one block each at least. */
+  g_assert_cmpuint (freed, >=, 1100 * 512);
+  g_assert_false (g_file_test (deep, G_FILE_TEST_EXISTS));
+}
+
+/* Makes @path unremovable for real: immutable for root (who passes
+ * permission checks), its folder read-only for anyone else. */
+static gboolean
+make_unremovable (const char *path,
+                  gboolean    fixed)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int flags = 0;
+  gboolean ok;
+
+  if (geteuid () != 0)
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+
+      close (fd);
+      return g_chmod (dir, fixed ? 0500 : 0700) == 0;
+    }
+  ok = fd >= 0 && ioctl (fd, FS_IOC_GETFLAGS, &flags) == 0;
+  flags = fixed ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+  ok = ok && ioctl (fd, FS_IOC_SETFLAGS, &flags) == 0;
+  if (fd >= 0)
+    close (fd);
+  return ok;
+}
+
+/* A stale session that cannot be removed stays, and the cleanup says so,
+ * naming it: the other stale sessions still go. */
+static void
+test_one_bad_session (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *work = g_build_filename (fixture->root, "222222222222", "work", NULL);
+  g_autofree char *stuck = NULL;
+  g_autofree char *kept = g_build_filename (fixture->root, "222222222222", NULL);
+  g_autofree char *gone = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autofree char *also_gone = g_build_filename (fixture->root, "444444444444", NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 30, FALSE);
+  write_record (fixture, "444444444444", "closed", 30, FALSE);
+  stuck = write_file (work, "stuck", "x");
+  if (!make_unremovable (stuck, TRUE))
+    {
+      g_test_skip ("No way here to make a file unremovable (immutable flag refused)");
+      return;
+    }
+  cloche_session_store_cleanup_async (fixture->store, open_ids, 7, FALSE, NULL, NULL, NULL,
+                                      cloche_test_store_result, &result);
+  removed = cloche_session_store_cleanup_finish (fixture->store, wait_result (&result), &freed,
+                                                 &error);
+  g_assert_true (make_unremovable (stuck, FALSE));
+  g_assert_null (removed);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "removed 2 of 3"));
+  g_assert_nonnull (strstr (error->message, "222222222222"));
+  g_assert_false (g_file_test (gone, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (also_gone, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_DIR));
+}
+
 /* A new store on the same folder, its first sync done: what it had to read
  * and measure. */
 static void
@@ -967,6 +1091,8 @@ main (int   argc,
   ADD ("/session-store/list-before-check", test_list_before_check);
   ADD ("/session-store/cleanup-waits-for-check", test_cleanup_waits_for_check);
   ADD ("/session-store/hostile-records", test_hostile_records);
+  ADD ("/session-store/deep-tree", test_deep_tree);
+  ADD ("/session-store/one-bad-session", test_one_bad_session);
 #undef ADD
 
   return g_test_run ();
