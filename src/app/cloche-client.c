@@ -5,7 +5,7 @@
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
 
-/* OpenSession returns once the guest agent answers, which takes seconds under
+/* Sessions.Open returns once the guest agent answers, which takes seconds under
  * software emulation and longer on a loaded machine: the D-Bus default of 25 s
  * would report a boot that is merely slow as a failure. Longer than the
  * daemon's own 120 s wait for the agent, so that its error, which names the
@@ -17,6 +17,7 @@ struct _ClocheClient
   GObject           parent_instance;
 
   ClocheDbusDaemon *proxy;
+  ClocheDbusSessions *sessions;
 
   ClocheVmState     state;
   char             *state_reason;
@@ -205,6 +206,7 @@ cloche_client_dispose (GObject *object)
   if (self->proxy != NULL)
     g_signal_handlers_disconnect_by_data (self->proxy, self);
   g_clear_object (&self->proxy);
+  g_clear_object (&self->sessions);
 
   G_OBJECT_CLASS (cloche_client_parent_class)->dispose (object);
 }
@@ -315,19 +317,48 @@ cloche_client_return_error (GTask  *task,
 }
 
 static void
+cloche_client_sessions_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheClient *self = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  self->sessions = cloche_dbus_sessions_proxy_new_finish (result, &error);
+  if (self->sessions == NULL)
+    {
+      cloche_client_return_error (task, error);
+      return;
+    }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions),
+                                    CLOCHE_CLIENT_CALL_TIMEOUT_MSEC);
+  g_task_return_pointer (task, g_object_ref (self), g_object_unref);
+}
+
+static void
 cloche_client_proxy_cb (GObject      *object,
                         GAsyncResult *result,
                         gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   g_autoptr(ClocheDbusDaemon) proxy = NULL;
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  GDBusProxy *daemon;
   GError *error = NULL;
 
   proxy = cloche_dbus_daemon_proxy_new_finish (result, &error);
   if (proxy == NULL)
-    cloche_client_return_error (task, error);
-  else
-    g_task_return_pointer (task, cloche_client_new_for_proxy (proxy), g_object_unref);
+    {
+      cloche_client_return_error (task, error);
+      return;
+    }
+  g_task_set_task_data (task, cloche_client_new_for_proxy (proxy), g_object_unref);
+  daemon = G_DBUS_PROXY (proxy);
+  cloche_dbus_sessions_proxy_new (g_dbus_proxy_get_connection (daemon), G_DBUS_PROXY_FLAGS_NONE,
+                                  g_dbus_proxy_get_name (daemon),
+                                  g_dbus_proxy_get_object_path (daemon), cancellable,
+                                  cloche_client_sessions_cb, g_steal_pointer (&task));
 }
 
 static void
@@ -482,8 +513,8 @@ cloche_client_open_session_cb (GObject      *object,
   g_autofree char *id = NULL;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_open_session_finish (CLOCHE_DBUS_DAEMON (object),
-                                                    &id, result, &error))
+  if (!cloche_dbus_sessions_call_open_finish (CLOCHE_DBUS_SESSIONS (object), &id, result,
+                                              &error))
     cloche_client_return_error (task, error);
   else
     g_task_return_pointer (task, g_steal_pointer (&id), g_free);
@@ -492,10 +523,8 @@ cloche_client_open_session_cb (GObject      *object,
 /**
  * cloche_client_get_proxy:
  *
- * The generated proxy, for pages that call the daemon's session methods
- * (ListSessions, Cleanup…) directly; its default timeout suits long calls.
- *
- * Returns: (transfer none) (nullable): the proxy
+ * Returns: (transfer none) (nullable): io.github.cloche.Daemon's generated
+ *   proxy (the VM)
  */
 ClocheDbusDaemon *
 cloche_client_get_proxy (ClocheClient *self)
@@ -503,6 +532,20 @@ cloche_client_get_proxy (ClocheClient *self)
   g_return_val_if_fail (CLOCHE_IS_CLIENT (self), NULL);
 
   return self->proxy;
+}
+
+/**
+ * cloche_client_get_sessions:
+ *
+ * Returns: (transfer none): the io.github.cloche.Sessions proxy, with the
+ *   daemon proxy's long timeout (a cleanup of thousands takes a while)
+ */
+ClocheDbusSessions *
+cloche_client_get_sessions (ClocheClient *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_CLIENT (self), NULL);
+
+  return self->sessions;
 }
 
 /**
@@ -526,11 +569,9 @@ cloche_client_open_session_async (ClocheClient        *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_open_session_async);
   /* No options: the session belongs to this app and closes if it quits. */
-  cloche_dbus_daemon_call_open_session (self->proxy, title != NULL ? title : "",
-                                        g_variant_new ("a{sv}", NULL),
-                                        cancellable,
-                                        cloche_client_open_session_cb,
-                                        g_steal_pointer (&task));
+  cloche_dbus_sessions_call_open (self->sessions, title != NULL ? title : "",
+                                  g_variant_new ("a{sv}", NULL), cancellable,
+                                  cloche_client_open_session_cb, g_steal_pointer (&task));
 }
 
 /**
@@ -557,8 +598,7 @@ cloche_client_close_session_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_close_session_finish (CLOCHE_DBUS_DAEMON (object),
-                                                     result, &error))
+  if (!cloche_dbus_sessions_call_close_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
     cloche_client_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -579,9 +619,8 @@ cloche_client_close_session_async (ClocheClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_close_session_async);
-  cloche_dbus_daemon_call_close_session (self->proxy, id, cancellable,
-                                         cloche_client_close_session_cb,
-                                         g_steal_pointer (&task));
+  cloche_dbus_sessions_call_close (self->sessions, id, cancellable,
+                                   cloche_client_close_session_cb, g_steal_pointer (&task));
 }
 
 gboolean

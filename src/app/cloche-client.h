@@ -19,6 +19,7 @@ ClocheClient       *cloche_client_new_finish           (GAsyncResult         *re
                                                         GError              **error);
 gboolean            cloche_client_get_service_running  (ClocheClient         *self);
 ClocheDbusDaemon   *cloche_client_get_proxy            (ClocheClient         *self);
+ClocheDbusSessions *cloche_client_get_sessions         (ClocheClient         *self);
 ClocheVmState       cloche_client_get_state            (ClocheClient         *self);
 const char         *cloche_client_get_state_reason     (ClocheClient         *self);
 const char * const *cloche_client_get_console_tail     (ClocheClient         *self);

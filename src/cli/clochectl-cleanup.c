@@ -7,6 +7,11 @@
 
 #include "clochectl.h"
 
+/* --older-than: what the policy allows for stale_after_days, and 0. */
+#define OLDER_THAN_MAX 3650
+/* Not given: GOption leaves it as it was. */
+#define NO_DAYS G_MININT
+
 static void
 print_report (GVariant *removed,
               guint64   freed,
@@ -45,44 +50,53 @@ print_report_json (GVariant *removed,
   clochectl_print_json (root);
 }
 
+static GVariant *
+cleanup_options (gboolean dry_run,
+                 int      older_than)
+{
+  GVariantDict options;
+
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert (&options, "dry-run", "b", dry_run);
+  if (older_than != NO_DAYS)
+    g_variant_dict_insert (&options, "older-than-days", "u", (guint32) older_than);
+  return g_variant_dict_end (&options);
+}
+
 int
 clochectl_cleanup (ClocheDbusDaemon  *daemon,
                    int                argc,
                    char             **argv)
 {
+  g_autoptr(ClocheDbusSessions) sessions = NULL;
+  g_autoptr(GVariant) packed = NULL;
   g_autoptr(GVariant) removed = NULL;
-  g_autoptr(GVariant) request = NULL;
   g_autoptr(GError) error = NULL;
   gboolean dry_run = FALSE, json = FALSE;
-  int older_than = -1;
+  int older_than = NO_DAYS;
   guint64 freed = 0;
-  GVariantBuilder options;
   GOptionEntry entries[] = {
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only say what would be removed", NULL },
     { "older-than", 0, 0, G_OPTION_ARG_INT, &older_than,
-      "Stale after this many days instead of the policy's", "DAYS" },
+      "Stale after this many days (0 to 3650) instead of the policy's", "DAYS" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL }
   };
 
   if (!clochectl_parse_options (&argc, &argv, entries, "- remove stale sessions"))
     return 2;
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&options, "{sv}", "dry-run", g_variant_new_boolean (dry_run));
-  if (older_than >= 0)
-    g_variant_builder_add (&options, "{sv}", "older-than-days", g_variant_new_int32 (older_than));
-  request = g_variant_ref_sink (g_variant_builder_end (&options));
-  removed = clochectl_call_sessions (daemon, "Cleanup", request, &freed, &error);
-  /* An older daemon: the same call, not packed. */
-  if (removed == NULL
-      && (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)
-          || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD)))
+  if (older_than != NO_DAYS && (older_than < 0 || older_than > OLDER_THAN_MAX))
     {
-      g_clear_error (&error);
-      cloche_dbus_daemon_call_cleanup_sync (daemon, request, &removed, &freed, NULL, &error);
+      g_printerr (_("clochectl: --older-than %d is out of range: give a number of days from 0 "
+                    "to %d, or leave it out for the policy's\n"), older_than, OLDER_THAN_MAX);
+      return 2;
     }
-  if (removed == NULL)
+  sessions = clochectl_sessions_proxy (daemon, &error);
+  if (sessions == NULL
+      || !cloche_dbus_sessions_call_cleanup_sync (sessions, cleanup_options (dry_run, older_than),
+                                                  &packed, &freed, NULL, &error))
     return clochectl_fail (_("cannot clean up"), error);
+  removed = cloche_session_infos_unpack (packed);
   if (json)
     print_report_json (removed, freed, dry_run);
   else

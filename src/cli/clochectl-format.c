@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * Sessions for people and for scripts: a table, a record, JSON.
+ * Sessions for people and for scripts: a table, a record, JSON. Every
+ * session arrives as the codec's struct (CLOCHE_SESSION_INFO_TYPE). What a
+ * person reads on a terminal is made printable first: a title, a client
+ * name or a path is anyone's text, and a control character in it (an
+ * escape sequence that moves the cursor, rewrites the line, sets the
+ * window title) must not reach the terminal. JSON carries the raw text:
+ * json-glib escapes control characters, and a script gets what was given.
  */
 #include "config.h"
 
@@ -10,34 +16,40 @@
 
 #include "clochectl.h"
 
-static const char *
-lookup_string (GVariant   *session,
-               const char *key)
-{
-  const char *value = "";
-
-  g_variant_lookup (session, key, "&s", &value);
-  return value;
-}
-
-static gint64
-lookup_int64 (GVariant   *session,
-              const char *key)
-{
-  gint64 value = 0;
-
-  g_variant_lookup (session, key, "x", &value);
-  return value;
-}
-
+/* Characters a terminal acts on or that reorder what it shows: C0, DEL,
+ * C1, and the bidirectional controls (text that reads differently from
+ * what it is). */
 static gboolean
-lookup_boolean (GVariant   *session,
-                const char *key)
+is_unprintable (gunichar c)
 {
-  gboolean value = FALSE;
+  return g_unichar_iscntrl (c) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+         || c == 0x2028 || c == 0x2029;
+}
 
-  g_variant_lookup (session, key, "b", &value);
-  return value;
+/**
+ * clochectl_printable:
+ * @text: UTF-8 (as everything from D-Bus is)
+ *
+ * Returns: (transfer full): @text with each character a terminal would act
+ *   on written as an escape (\x1b, \u202e) instead
+ */
+char *
+clochectl_printable (const char *text)
+{
+  GString *out = g_string_sized_new (strlen (text));
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (!is_unprintable (c))
+        g_string_append_unichar (out, c);
+      else if (c < 0x80)
+        g_string_append_printf (out, "\\x%02x", c);
+      else
+        g_string_append_printf (out, "\\u%04x", c);
+    }
+  return g_string_free (out, FALSE);
 }
 
 char *
@@ -72,55 +84,54 @@ clochectl_print_session_row (const ClocheSessionInfo *info)
   g_autofree char *age = clochectl_format_age (info->last_active);
   g_autofree char *state = format_state (info->state, info->pinned, info->stale);
   g_autofree char *size = g_format_size (info->size);
+  g_autofree char *title = clochectl_printable (info->title);
 
-  g_print ("%-12s  %-16s  %5s  %10s  %s\n", info->id, state, age, size, info->title);
+  g_print ("%-12s  %-16s  %5s  %10s  %s\n", info->id, state, age, size, title);
 }
 
-void
-clochectl_print_session_record (GVariant *session)
+static void
+print_mounts (GVariant *mounts)
 {
-  g_autoptr(GVariant) mounts = g_variant_lookup_value (session, "mounts", G_VARIANT_TYPE ("a(ssb)"));
-  g_autofree char *state = format_state (lookup_string (session, "state"),
-                                         lookup_boolean (session, "pinned"),
-                                         lookup_boolean (session, "stale"));
-  g_autofree char *age = clochectl_format_age (lookup_int64 (session, "last-active"));
-  const char *damage = lookup_string (session, "damage");
   GVariantIter iter;
   const char *path, *name;
   gboolean readonly;
 
-  g_print ("Id:          %s\n", lookup_string (session, "id"));
-  g_print (_("Title:       %s\n"), lookup_string (session, "title"));
+  g_variant_iter_init (&iter, mounts);
+  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
+    {
+      g_autofree char *shown_path = clochectl_printable (path);
+      g_autofree char *shown_name = clochectl_printable (name);
+
+      g_print (_("Mount:       %s → mnt/%s (%s)\n"), shown_path, shown_name,
+               readonly ? "ro" : "rw");
+    }
+}
+
+/* @session: CLOCHE_SESSION_INFO_TYPE */
+void
+clochectl_print_session_record (GVariant *session)
+{
+  g_auto(ClocheSessionInfo) info = { 0 };
+  g_autofree char *state = NULL;
+  g_autofree char *age = NULL;
+  g_autofree char *title = NULL;
+  g_autofree char *client = NULL;
+  g_autofree char *damage = NULL;
+
+  cloche_session_info_init (&info, session);
+  state = format_state (info.state, info.pinned, info.stale);
+  age = clochectl_format_age (info.last_active);
+  title = clochectl_printable (info.title);
+  client = clochectl_printable (info.client);
+  damage = clochectl_printable (info.damage);
+  g_print ("Id:          %s\n", info.id);
+  g_print (_("Title:       %s\n"), title);
   g_print (_("State:       %s\n"), state);
   if (damage[0] != '\0')
     g_print (_("Damage:      %s\n"), damage);
-  g_print (_("Client:      %s\n"), lookup_string (session, "client"));
+  g_print (_("Client:      %s\n"), client);
   g_print (_("Last active: %s ago\n"), age);
-  if (mounts == NULL)
-    return;
-  g_variant_iter_init (&iter, mounts);
-  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
-    g_print (_("Mount:       %s → mnt/%s (%s)\n"), path, name, readonly ? "ro" : "rw");
-}
-
-JsonNode *
-clochectl_session_to_json (GVariant *session)
-{
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
-  GVariantIter iter;
-  const char *key;
-  GVariant *value;
-
-  json_builder_begin_object (builder);
-  g_variant_iter_init (&iter, session);
-  while (g_variant_iter_next (&iter, "{&sv}", &key, &value))
-    {
-      json_builder_set_member_name (builder, key);
-      json_builder_add_value (builder, json_gvariant_serialize (value));
-      g_variant_unref (value);
-    }
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
+  print_mounts (info.mounts);
 }
 
 void

@@ -37,19 +37,16 @@ int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
 int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
-/* Sessions from the daemon, for people and for scripts: lists as
- * CLOCHE_SESSION_INFOS_TYPE, one session (GetSession) as an a{sv}. */
+/* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),
+ * for people and for scripts: each as CLOCHE_SESSION_INFO_TYPE. */
+ClocheDbusSessions *clochectl_sessions_proxy (ClocheDbusDaemon         *daemon,
+                                              GError                  **error);
+char     *clochectl_printable             (const char              *text);
 char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);
 void      clochectl_print_session_record  (GVariant                *session);
-JsonNode *clochectl_session_to_json       (GVariant                *session);
 JsonNode *clochectl_sessions_to_json      (GVariant                *sessions);
 void      clochectl_print_json            (JsonNode                *root);
-GVariant *clochectl_call_sessions         (ClocheDbusDaemon        *daemon,
-                                           const char              *method,
-                                           GVariant                *options,
-                                           guint64                 *freed,
-                                           GError                 **error);
 
 /* The progress line of a long operation, on a terminal only. */
 typedef struct

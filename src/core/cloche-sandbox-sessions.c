@@ -216,14 +216,15 @@ on_cleaned_up (GObject      *object,
 
 /**
  * cloche_sandbox_cleanup_async:
- * @older_than_days: the staleness threshold, negative for the policy's
+ * @stale_after_days: the staleness threshold (the policy's is
+ *   cloche_sandbox_get_stale_after_days())
  *
  * Removes stale sessions (closed or damaged, not pinned, idle for longer
  * than the threshold). Open sessions are never touched.
  */
 void
 cloche_sandbox_cleanup_async (ClocheSandbox         *self,
-                              int                    older_than_days,
+                              guint                  stale_after_days,
                               gboolean               dry_run,
                               ClocheCleanupProgress  progress,
                               gpointer               progress_data,
@@ -243,9 +244,7 @@ cloche_sandbox_cleanup_async (ClocheSandbox         *self,
   open_ids = _cloche_sandbox_dup_open_ids (self);
   _cloche_sandbox_count_cleanup (self, +1);
   cloche_session_store_cleanup_async (self->store, (const char * const *) open_ids,
-                                      older_than_days >= 0 ? (guint) older_than_days
-                                                           : self->stale_after_days,
-                                      dry_run, progress, progress_data,
+                                      stale_after_days, dry_run, progress, progress_data,
                                       cancellable, on_cleaned_up, task);
 }
 

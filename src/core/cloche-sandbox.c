@@ -426,6 +426,7 @@ cloche_sandbox_close_session_async (ClocheSandbox       *self,
 {
   g_autoptr(GTask) task = NULL;
   ClocheOpenSession *open;
+  ClocheSession *closed;
   GError *error = NULL;
 
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
@@ -438,9 +439,10 @@ cloche_sandbox_close_session_async (ClocheSandbox       *self,
       g_task_return_error (task, error);
       return;
     }
-  g_task_set_task_data (task, closed_copy (open->session), g_object_unref);
-  cloche_session_store_save_async (self->store, g_task_get_task_data (task), cancellable,
-                                   on_closed_saved, g_steal_pointer (&task));
+  closed = closed_copy (open->session);
+  g_task_set_task_data (task, closed, g_object_unref);
+  cloche_session_store_save_async (self->store, closed, cancellable, on_closed_saved,
+                                   g_steal_pointer (&task));
 }
 
 gboolean
@@ -560,7 +562,7 @@ cloche_sandbox_set_stale_after_days (ClocheSandbox *self,
  * @deny: folders that may not be mounted ("~/" is the home folder)
  * @allow_outside_home: whether folders outside home may be
  *
- * The rules every later OpenSession's folders are checked against; open
+ * The rules every later Open's folders are checked against; open
  * sessions keep their folders.
  */
 void

@@ -81,7 +81,7 @@ gboolean       cloche_sandbox_set_pinned_finish   (ClocheSandbox        *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
 void           cloche_sandbox_cleanup_async       (ClocheSandbox        *self,
-                                                   int                   older_than_days,
+                                                   guint                 stale_after_days,
                                                    gboolean              dry_run,
                                                    ClocheCleanupProgress progress,
                                                    gpointer              progress_data,

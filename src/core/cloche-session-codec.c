@@ -163,7 +163,8 @@ read_version (JsonObject  *object,
 {
   JsonNode *node = member (object, "version");
 
-  if (node == NULL || (is_value_of (node, G_TYPE_INT64) && json_node_get_int (node) == FORMAT_VERSION))
+  if (node == NULL
+      || (is_value_of (node, G_TYPE_INT64) && json_node_get_int (node) == FORMAT_VERSION))
     return TRUE;
   return damaged (error, _("\"version\" is not %d, the only one this Cloche reads"),
                   FORMAT_VERSION);
@@ -212,14 +213,16 @@ read_mount (ClocheSession  *session,
 
   if (object == NULL)
     return damaged (error, _("mount %u is not an object"), index);
-  if (!read_string (object, "path", NULL, &path, NULL) || !read_string (object, "name", NULL, &name, NULL))
+  if (!read_string (object, "path", NULL, &path, NULL)
+      || !read_string (object, "name", NULL, &name, NULL))
     return damaged (error, _("mount %u: \"path\" or \"name\" is missing or not a string"), index);
   if (!read_string (object, "mode", "ro", &mode, NULL)
       || (!g_str_equal (mode, "ro") && !g_str_equal (mode, "rw")))
     return damaged (error, _("mount %u: \"mode\" is not \"ro\" or \"rw\""), index);
   if (!check_mount (index, path, name, error))
     return FALSE;
-  cloche_session_add_mount (session, cloche_session_mount_new (path, name, g_str_equal (mode, "ro")));
+  cloche_session_add_mount (session,
+                            cloche_session_mount_new (path, name, g_str_equal (mode, "ro")));
   return TRUE;
 }
 
@@ -597,8 +600,8 @@ cloche_session_infos_unpack (GVariant *packed)
   g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (packed);
   GVariant *sessions;
 
-  sessions = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE),
-                                                           bytes, FALSE));
+  sessions = g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), bytes, FALSE);
+  g_variant_ref_sink (sessions);
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
     {
       GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (sessions));
@@ -632,6 +635,33 @@ add_mounts_json (JsonBuilder *builder,
   json_builder_end_array (builder);
 }
 
+static void
+add_string (JsonBuilder *builder,
+            const char  *name,
+            const char  *value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
+static void
+add_int (JsonBuilder *builder,
+         const char  *name,
+         gint64       value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+static void
+add_boolean (JsonBuilder *builder,
+             const char  *name,
+             gboolean     value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_boolean_value (builder, value);
+}
+
 /**
  * cloche_session_info_to_json:
  * @info: CLOCHE_SESSION_INFO_TYPE
@@ -648,28 +678,18 @@ cloche_session_info_to_json (GVariant *info)
 
   cloche_session_info_init (&fields, info);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, fields.id);
-  json_builder_set_member_name (builder, "title");
-  json_builder_add_string_value (builder, fields.title);
-  json_builder_set_member_name (builder, "client");
-  json_builder_add_string_value (builder, fields.client);
-  json_builder_set_member_name (builder, "created");
-  json_builder_add_int_value (builder, fields.created);
-  json_builder_set_member_name (builder, "last-active");
-  json_builder_add_int_value (builder, fields.last_active);
-  json_builder_set_member_name (builder, "state");
-  json_builder_add_string_value (builder, fields.state);
-  json_builder_set_member_name (builder, "damage");
-  json_builder_add_string_value (builder, fields.damage);
-  json_builder_set_member_name (builder, "pinned");
-  json_builder_add_boolean_value (builder, fields.pinned);
+  add_string (builder, "id", fields.id);
+  add_string (builder, "title", fields.title);
+  add_string (builder, "client", fields.client);
+  add_int (builder, "created", fields.created);
+  add_int (builder, "last-active", fields.last_active);
+  add_string (builder, "state", fields.state);
+  add_string (builder, "damage", fields.damage);
+  add_boolean (builder, "pinned", fields.pinned);
   json_builder_set_member_name (builder, "mounts");
   add_mounts_json (builder, fields.mounts);
-  json_builder_set_member_name (builder, "stale");
-  json_builder_add_boolean_value (builder, fields.stale);
-  json_builder_set_member_name (builder, "size");
-  json_builder_add_int_value (builder, (gint64) MIN (fields.size, (guint64) G_MAXINT64));
+  add_boolean (builder, "stale", fields.stale);
+  add_int (builder, "size", (gint64) MIN (fields.size, (guint64) G_MAXINT64));
   json_builder_end_object (builder);
   return json_builder_get_root (builder);
 }

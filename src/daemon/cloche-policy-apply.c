@@ -2,7 +2,7 @@
 /*
  * The policy's values, handed to the parts that use them, now and after
  * each change: memory and CPUs from the next boot, the idle timeout at once
- * (a running timer restarts), mount rules from the next OpenSession, the
+ * (a running timer restarts), mount rules from the next Open of a session, the
  * stale threshold from the next listing or cleanup. The daemon's
  * --memory-mib and --idle-timeout, when given, win over the policy: they
  * are what whoever started this daemon asked for.
