@@ -20,7 +20,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cloche-session-codec.h"
 #include "cloche-session-index.h"
@@ -84,13 +88,14 @@ entry_to_variant (ClocheIndexEntry *entry)
   return g_variant_new_tuple (fields, G_N_ELEMENTS (fields));
 }
 
-/* Writes the file (temporary file, fsync, rename) and clears the index's
- * dirty flag. */
-gboolean
-cloche_session_index_save_cache (ClocheSessionIndex  *index,
-                                 GError             **error)
+/**
+ * cloche_session_index_build_cache:
+ *
+ * Returns: (transfer full): the cache file of @index as it stands
+ */
+GBytes *
+cloche_session_index_build_cache (ClocheSessionIndex *index)
 {
-  g_autofree char *path = cloche_session_index_cache_path (index->root);
   g_autofree GVariant **children = g_new (GVariant *, MAX (g_hash_table_size (index->entries), 1));
   g_autoptr(GVariant) entries = NULL;
   g_autoptr(GVariant) file = NULL;
@@ -119,52 +124,93 @@ cloche_session_index_save_cache (ClocheSessionIndex  *index,
   file = g_variant_ref_sink (g_variant_new ("(ss@ay)", head, checksum,
                                             g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
                                                                       payload, TRUE)));
-  if (!g_file_set_contents_full (path, g_variant_get_data (file), g_variant_get_size (file),
+  return g_variant_get_data_as_bytes (file);
+}
+
+/* Writes the file (temporary file, fsync, rename) and clears the index's
+ * dirty flag. */
+gboolean
+cloche_session_index_save_cache (ClocheSessionIndex  *index,
+                                 GError             **error)
+{
+  g_autofree char *path = cloche_session_index_cache_path (index->root);
+  g_autoptr(GBytes) file = cloche_session_index_build_cache (index);
+
+  if (!g_file_set_contents_full (path, g_bytes_get_data (file, NULL), g_bytes_get_size (file),
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
     return FALSE;
   index->dirty = FALSE;
   return TRUE;
 }
 
-/* The payload of the file at @path, once its header and checksum say it
- * is whole and this index's; else %NULL, and why in the log. */
-static GVariant *
-read_payload (ClocheSessionIndex *index,
-              const char         *path)
+/**
+ * cloche_session_index_parse_cache:
+ * @contents: a cache file's bytes, from anywhere
+ *
+ * Returns: (transfer full) (nullable): its sessions (CACHE_ENTRIES_TYPE, in
+ *   this host's byte order), once its header and checksum say it is whole
+ *   and @index's; else %NULL. Untrusted either way: GVariant reads any
+ *   bytes safely, and each entry is checked as it is used.
+ */
+GVariant *
+cloche_session_index_parse_cache (ClocheSessionIndex *index,
+                                  GBytes             *contents)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) file = NULL;
   g_autoptr(GVariant) payload = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *contents = NULL;
   g_autofree char *checksum = NULL;
   g_autofree char *head = header (index);
   const char *file_head, *file_checksum;
-  gsize length = 0;
+  GVariant *entries;
 
-  if (!g_file_get_contents (path, &contents, &length, &error))
-    {
-      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_message ("Session index %s not used: %s", path, error->message);
-      return NULL;
-    }
-  if (length > CACHE_MAX_BYTES)
-    return NULL;
-  bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
-  /* Untrusted: whatever the bytes, GVariant reads them safely. */
-  file = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssay)"), bytes, FALSE));
+  file = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssay)"), contents,
+                                                       FALSE));
   g_variant_get (file, "(&s&s@ay)", &file_head, &file_checksum, &payload);
-  g_clear_pointer (&bytes, g_bytes_unref);
   bytes = g_variant_get_data_as_bytes (payload);
   checksum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
   if (!g_str_equal (file_head, head) || !g_str_equal (file_checksum, checksum))
+    return NULL;
+  entries = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CACHE_ENTRIES_TYPE),
+                                                          bytes, FALSE));
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
     {
-      g_message ("Session index %s not used: it is damaged, cut short or not this "
-                 "folder's; the sessions are read from disk", path);
+      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (entries));
+
+      g_variant_unref (entries);
+      entries = swapped;
+    }
+  return entries;
+}
+
+/* The file at @path, if it is a regular file of a sane size: never a fifo
+ * left in its place (the worker would wait forever), never a link. */
+static GBytes *
+read_file (const char  *path,
+           GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  g_autofree char *contents = NULL;
+  struct stat st;
+  gsize length = 0;
+  int error_number = 0;
+
+  if (fd < 0 || fstat (fd, &st) != 0)
+    error_number = errno;
+  else if (!S_ISREG (st.st_mode) || st.st_size > CACHE_MAX_BYTES)
+    error_number = EINVAL;
+  else if ((contents = cloche_session_index_read_fd (fd, st.st_size, &length, &error_number)) == NULL)
+    error_number = error_number != 0 ? error_number : EIO;
+  if (fd >= 0)
+    close (fd);
+  if (contents == NULL)
+    {
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (error_number), "%s",
+                   error_number == EINVAL ? "not a regular file of at most 256 MiB"
+                                          : g_strerror (error_number));
       return NULL;
     }
-  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CACHE_ENTRIES_TYPE),
-                                                       bytes, FALSE));
+  return g_bytes_new_take (g_steal_pointer (&contents), length);
 }
 
 static void
@@ -208,22 +254,27 @@ add_cached (ClocheSessionIndex *index,
  * cloche_session_index_read_cache:
  *
  * Returns: (transfer full) (nullable): the sessions in @index's cache file
- *   (CACHE_ENTRIES_TYPE, in this host's byte order) if it is sound and this
- *   folder's; else %NULL
+ *   (see cloche_session_index_parse_cache()) if there is a sound one; else
+ *   %NULL, and why in the log
  */
 GVariant *
 cloche_session_index_read_cache (ClocheSessionIndex *index)
 {
   g_autofree char *path = cloche_session_index_cache_path (index->root);
-  GVariant *entries = read_payload (index, path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) contents = read_file (path, &error);
+  GVariant *entries;
 
-  if (entries != NULL && G_BYTE_ORDER == G_BIG_ENDIAN)
+  if (contents == NULL)
     {
-      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (entries));
-
-      g_variant_unref (entries);
-      entries = swapped;
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_message ("Session index %s not used: %s", path, error->message);
+      return NULL;
     }
+  entries = cloche_session_index_parse_cache (index, contents);
+  if (entries == NULL)
+    g_message ("Session index %s not used: it is damaged, cut short or not this "
+               "folder's; the sessions are read from disk", path);
   return entries;
 }
 

@@ -193,13 +193,19 @@ damaged (const char        *id,
                                      folder != NULL ? (gint64) folder->st_mtime * G_USEC_PER_SEC : 0);
 }
 
-/* Up to @size bytes (the file may have shrunk since it was stat'ed), in
- * @length, NUL-terminated. */
-static char *
-read_all (int     fd,
-          gsize   size,
-          gsize  *length,
-          int    *error_number)
+/**
+ * cloche_session_index_read_fd:
+ * @length: (out): what was read: up to @size bytes (the file may have
+ *   shrunk since it was stat'ed)
+ *
+ * Returns: (transfer full) (nullable): the bytes, NUL-terminated; %NULL
+ *   with @error_number set
+ */
+char *
+cloche_session_index_read_fd (int    fd,
+                              gsize  size,
+                              gsize *length,
+                              int   *error_number)
 {
   char *contents = g_malloc (size + 1);
   gsize done = 0;
@@ -239,7 +245,7 @@ parse_record (const char        *id,
   if (st->st_size > RECORD_MAX_BYTES)
     return damaged (id, folder, "session.json cannot be read: %jd bytes is far too large",
                     (intmax_t) st->st_size);
-  contents = read_all (fd, st->st_size, &length, &error_number);
+  contents = cloche_session_index_read_fd (fd, st->st_size, &length, &error_number);
   if (contents == NULL)
     return damaged (id, folder, "session.json cannot be read: %s", g_strerror (error_number));
   session = cloche_session_new_from_json (id, contents, length, &error);

@@ -85,7 +85,14 @@ ClocheSession      *cloche_session_index_read   (int                  root_fd,
 void                cloche_stamp_take           (ClocheStamp         *stamp,
                                                  const struct stat   *st);
 
+char               *cloche_session_index_read_fd    (int                 fd,
+                                                     gsize               size,
+                                                     gsize              *length,
+                                                     int                *error_number);
 char               *cloche_session_index_cache_path (const char       *root);
+GBytes             *cloche_session_index_build_cache (ClocheSessionIndex *index);
+GVariant           *cloche_session_index_parse_cache (ClocheSessionIndex *index,
+                                                      GBytes             *contents);
 GVariant           *cloche_session_index_read_cache (ClocheSessionIndex *index);
 guint               cloche_session_index_fill       (ClocheSessionIndex *index,
                                                      GVariant           *entries);
