@@ -896,10 +896,11 @@ hostile_record (guint i)
   };
   g_autofree char *id = g_strdup_printf ("\"%s\"", hostile[i].id);
   g_autofree char *deep = g_strnfill (100000, '[');
-  GString *json = g_string_new ("{");
+  GString *json;
 
   if (hostile[i].member == NULL)
     return g_strdup (hostile[i].value);
+  json = g_string_new ("{");
   for (guint m = 0; m < G_N_ELEMENTS (members); m++)
     {
       const char *value = members[m][1] != NULL ? members[m][1] : id;
