@@ -569,7 +569,7 @@ cloche_client_open_session_async (ClocheClient        *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_open_session_async);
   /* No options: the session belongs to this app and closes if it quits. */
-  cloche_dbus_sessions_call_open (self->sessions, title != NULL ? title : "",
+  cloche_dbus_sessions_call_open (cloche_client_get_sessions (self), title != NULL ? title : "",
                                   g_variant_new ("a{sv}", NULL), cancellable,
                                   cloche_client_open_session_cb, g_steal_pointer (&task));
 }
@@ -619,7 +619,7 @@ cloche_client_close_session_async (ClocheClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_close_session_async);
-  cloche_dbus_sessions_call_close (self->sessions, id, cancellable,
+  cloche_dbus_sessions_call_close (cloche_client_get_sessions (self), id, cancellable,
                                    cloche_client_close_session_cb, g_steal_pointer (&task));
 }
 

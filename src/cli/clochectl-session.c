@@ -36,19 +36,25 @@ parse_mount (const char       *spec,
 
 /**
  * clochectl_sessions_proxy:
+ * @with_properties: whether the command reads the interface's properties
+ *   (loading them is one more round trip; no command here listens to its
+ *   signals)
  *
  * Returns: (transfer full) (nullable): io.github.cloche.Sessions' proxy on
  *   @daemon's connection, with its long timeout
  */
 ClocheDbusSessions *
 clochectl_sessions_proxy (ClocheDbusDaemon  *daemon,
+                          gboolean           with_properties,
                           GError           **error)
 {
   GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+  GDBusProxyFlags flags = G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS;
   ClocheDbusSessions *sessions;
 
-  sessions = cloche_dbus_sessions_proxy_new_sync (g_dbus_proxy_get_connection (proxy),
-                                                  G_DBUS_PROXY_FLAGS_NONE,
+  if (!with_properties)
+    flags |= G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES;
+  sessions = cloche_dbus_sessions_proxy_new_sync (g_dbus_proxy_get_connection (proxy), flags,
                                                   g_dbus_proxy_get_name (proxy),
                                                   g_dbus_proxy_get_object_path (proxy), NULL,
                                                   error);
@@ -257,7 +263,7 @@ clochectl_session (ClocheDbusDaemon  *daemon,
     {
       if (!g_str_equal (argv[1], subcommands[i].name))
         continue;
-      sessions = clochectl_sessions_proxy (daemon, &error);
+      sessions = clochectl_sessions_proxy (daemon, FALSE, &error);
       if (sessions == NULL)
         return clochectl_fail (_("cannot reach the Cloche service"), error);
       return subcommands[i].func (daemon, sessions, argc - 1, argv + 1);

@@ -128,7 +128,7 @@ add_daemon (Report *report)
                                                       DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
                                                       NULL, &error);
   if (daemon != NULL && cloche_dbus_daemon_get_state (daemon) != NULL)
-    sessions = clochectl_sessions_proxy (daemon, &error);
+    sessions = clochectl_sessions_proxy (daemon, TRUE, &error);
   if (sessions == NULL)
     {
       note (report, "daemon.json", error != NULL ? error->message : "the service is not running");

@@ -40,6 +40,7 @@ int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **arg
 /* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),
  * for people and for scripts: each as CLOCHE_SESSION_INFO_TYPE. */
 ClocheDbusSessions *clochectl_sessions_proxy (ClocheDbusDaemon         *daemon,
+                                              gboolean                  with_properties,
                                               GError                  **error);
 char     *clochectl_printable             (const char              *text);
 char     *clochectl_format_age            (gint64                   since_usec);

@@ -524,6 +524,35 @@ check_info_state (ClocheSessionInfo   *fields,
 }
 
 /**
+ * cloche_session_new_from_fields:
+ * @fields: a struct read with cloche_session_info_init(), from anywhere
+ *
+ * Returns: (transfer full) (nullable): the session, or %NULL with
+ *   %CLOCHE_ERROR_SESSION_DAMAGED when @fields hold no valid one
+ */
+ClocheSession *
+cloche_session_new_from_fields (ClocheSessionInfo  *fields,
+                                GError            **error)
+{
+  g_autoptr(ClocheSession) session = NULL;
+  ClocheSessionState state;
+
+  if (!check_id (fields->id, NULL, error)
+      || !check_time ("created", fields->created, error)
+      || !check_time ("last-active", fields->last_active, error)
+      || !check_info_state (fields, &state, error))
+    return NULL;
+  if (state == CLOCHE_SESSION_STATE_DAMAGED)
+    return cloche_session_new_damaged (fields->id, fields->damage, fields->last_active);
+  session = cloche_session_new_record (fields->id, fields->title, fields->client,
+                                       fields->created, fields->last_active, state,
+                                       fields->pinned);
+  if (!add_info_mounts (session, fields->mounts, error))
+    return NULL;
+  return g_steal_pointer (&session);
+}
+
+/**
  * cloche_session_new_from_info:
  * @info: CLOCHE_SESSION_INFO_TYPE, from anywhere (sessions.index, a reply)
  *
@@ -535,8 +564,6 @@ cloche_session_new_from_info (GVariant  *info,
                               GError   **error)
 {
   g_auto(ClocheSessionInfo) fields = { 0 };
-  g_autoptr(ClocheSession) session = NULL;
-  ClocheSessionState state;
 
   if (!g_variant_is_of_type (info, G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE)))
     {
@@ -544,18 +571,7 @@ cloche_session_new_from_info (GVariant  *info,
       return NULL;
     }
   cloche_session_info_init (&fields, info);
-  if (!check_id (fields.id, NULL, error)
-      || !check_time ("created", fields.created, error)
-      || !check_time ("last-active", fields.last_active, error)
-      || !check_info_state (&fields, &state, error))
-    return NULL;
-  if (state == CLOCHE_SESSION_STATE_DAMAGED)
-    return cloche_session_new_damaged (fields.id, fields.damage, fields.last_active);
-  session = cloche_session_new_record (fields.id, fields.title, fields.client, fields.created,
-                                       fields.last_active, state, fields.pinned);
-  if (!add_info_mounts (session, fields.mounts, error))
-    return NULL;
-  return g_steal_pointer (&session);
+  return cloche_session_new_from_fields (&fields, error);
 }
 
 /* Packed */

@@ -49,6 +49,8 @@ GVariant      *cloche_session_to_info             (ClocheSession      *session,
                                                    guint64             size);
 ClocheSession *cloche_session_new_from_info       (GVariant           *info,
                                                    GError            **error);
+ClocheSession *cloche_session_new_from_fields     (ClocheSessionInfo  *fields,
+                                                   GError            **error);
 
 /* A list of structs, packed into one "ay" */
 GBytes        *cloche_session_infos_pack          (GPtrArray          *infos);

@@ -54,14 +54,6 @@ stamp_to_variant (const ClocheStamp *stamp)
   return g_variant_new ("(txxx)", stamp->ino, stamp->size, stamp->mtime_ns, stamp->ctime_ns);
 }
 
-static void
-stamp_from_variant (GVariant    *variant,
-                    ClocheStamp *stamp)
-{
-  g_variant_get (variant, "(txxx)", &stamp->ino, &stamp->size, &stamp->mtime_ns,
-                 &stamp->ctime_ns);
-}
-
 /* The struct as last listed (staleness included) while it still is this
  * record's and size, so that a start can list it as it is; a record listed
  * settled (it says open) is kept as it says. */
@@ -213,41 +205,39 @@ read_file (const char  *path,
   return g_bytes_new_take (g_steal_pointer (&contents), length);
 }
 
-static void
-add_cached (ClocheSessionIndex *index,
-            GVariant           *cached)
+/* Entry @i of the file's sessions, read in one pass (this runs 10,000
+ * times before the first list after a start), or %NULL when it holds no
+ * valid session: that one is read again from its folder. */
+static ClocheIndexEntry *
+entry_from_cache (GVariant *entries,
+                  gsize     i)
 {
-  g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
-  g_autoptr(GVariant) record = g_variant_get_child_value (cached, 1);
-  g_autoptr(GVariant) folder = g_variant_get_child_value (cached, 2);
-  g_autoptr(GVariant) work = g_variant_get_child_value (cached, 3);
-  g_autoptr(ClocheSession) session = cloche_session_new_from_info (info, NULL);
-  ClocheIndexEntry *entry;
-  gboolean stale;
-  guint64 size;
+  g_autoptr(GVariant) cached = g_variant_get_child_value (entries, i);
+  g_auto(ClocheSessionInfo) fields = { 0 };
+  g_autoptr(GVariant) info = NULL;
+  ClocheIndexEntry *entry = g_new0 (ClocheIndexEntry, 1);
 
-  /* Checked as any record read from outside: one that fails is read again
-   * from its folder. */
-  if (session == NULL
-      || g_hash_table_contains (index->entries, cloche_session_get_id (session)))
-    return;
-  g_variant_get_child (info, 9, "b", &stale);
-  g_variant_get_child (info, 10, "t", &size);
-  entry = g_new0 (ClocheIndexEntry, 1);
-  entry->id = g_strdup (cloche_session_get_id (session));
-  entry->session = g_steal_pointer (&session);
-  entry->size = size;
+  g_variant_get (cached, "(@" CLOCHE_SESSION_INFO_TYPE "(txxx)(txxx)(txxx))", &info,
+                 &entry->record.ino, &entry->record.size, &entry->record.mtime_ns,
+                 &entry->record.ctime_ns, &entry->folder.ino, &entry->folder.size,
+                 &entry->folder.mtime_ns, &entry->folder.ctime_ns, &entry->work.ino,
+                 &entry->work.size, &entry->work.mtime_ns, &entry->work.ctime_ns);
+  cloche_session_info_init (&fields, info);
+  entry->session = cloche_session_new_from_fields (&fields, NULL);
+  if (entry->session == NULL)
+    {
+      g_free (entry);
+      return NULL;
+    }
+  entry->id = g_strdup (fields.id);
+  entry->size = fields.size;
   /* The struct as last listed, a slice of the file: the first list after
    * a start copies it as it is unless it changed since. */
   entry->info = g_steal_pointer (&info);
   entry->info_session = g_object_ref (entry->session);
-  entry->info_size = size;
-  entry->info_stale = stale;
-  stamp_from_variant (record, &entry->record);
-  stamp_from_variant (folder, &entry->folder);
-  stamp_from_variant (work, &entry->work);
-  entry->scan = index->scan;
-  g_hash_table_insert (index->entries, entry->id, entry);
+  entry->info_size = fields.size;
+  entry->info_stale = fields.stale;
+  return entry;
 }
 
 /**
@@ -291,16 +281,23 @@ guint
 cloche_session_index_fill (ClocheSessionIndex *index,
                            GVariant           *entries)
 {
-  GVariantIter iter;
-  GVariant *cached;
+  gsize n = g_variant_n_children (entries);
 
   g_return_val_if_fail (g_hash_table_size (index->entries) == 0, 0);
 
-  g_variant_iter_init (&iter, entries);
-  while ((cached = g_variant_iter_next_value (&iter)) != NULL)
+  for (gsize i = 0; i < n; i++)
     {
-      add_cached (index, cached);
-      g_variant_unref (cached);
+      ClocheIndexEntry *entry = entry_from_cache (entries, i);
+
+      if (entry == NULL)
+        continue;
+      if (g_hash_table_contains (index->entries, entry->id))
+        {
+          cloche_session_index_entry_free (entry);
+          continue;
+        }
+      entry->scan = index->scan;
+      g_hash_table_insert (index->entries, entry->id, entry);
     }
   return g_hash_table_size (index->entries);
 }

@@ -104,8 +104,8 @@ cloche_parallel_for (GPtrArray          *items,
 
 /* Entries */
 
-static void
-entry_free (ClocheIndexEntry *entry)
+void
+cloche_session_index_entry_free (ClocheIndexEntry *entry)
 {
   g_free (entry->id);
   g_clear_object (&entry->session);
@@ -121,7 +121,7 @@ cloche_session_index_new (const char *root)
 
   index->root = g_strdup (root);
   index->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                          (GDestroyNotify) entry_free);
+                                          (GDestroyNotify) cloche_session_index_entry_free);
   return index;
 }
 
@@ -478,10 +478,12 @@ sync_entries (ClocheSessionIndex *index,
     }
 }
 
-/* The sessions folder, opened and rescanned if it changed; -1 when it is
- * gone (and so is every entry). */
+/* The sessions folder, opened and rescanned if it changed (or, for a
+ * check, if a rescan was put off); -1 when it is gone (and so is every
+ * entry). */
 static int
-open_synced_root (ClocheSessionIndex *index)
+open_synced_root (ClocheSessionIndex *index,
+                  gboolean            check)
 {
   int root_fd = cloche_session_index_open_root (index);
   struct stat st;
@@ -494,12 +496,32 @@ open_synced_root (ClocheSessionIndex *index)
         close (root_fd);
       return -1;
     }
-  if (!stamp_matches (&index->root_stamp, &st))
+  if (!stamp_matches (&index->root_stamp, &st) || (check && index->rescan_due))
     {
       rescan (index, root_fd);
       cloche_stamp_take (&index->root_stamp, &st);
+      index->rescan_due = FALSE;
     }
   return root_fd;
+}
+
+/**
+ * cloche_session_index_defer_rescan:
+ *
+ * Takes the sessions folder as it is now for the index just filled from
+ * its cache file, so that the lists before the next check do not wait for
+ * a read of the whole folder; that check reads it (folders that came or
+ * went while no daemon ran show after it, as any other change by hand).
+ */
+void
+cloche_session_index_defer_rescan (ClocheSessionIndex *index)
+{
+  struct stat st;
+
+  if (stat (index->root, &st) != 0 || !S_ISDIR (st.st_mode))
+    return;
+  cloche_stamp_take (&index->root_stamp, &st);
+  index->rescan_due = TRUE;
 }
 
 /**
@@ -519,7 +541,7 @@ cloche_session_index_sync (ClocheSessionIndex *index,
   g_autoptr(GPtrArray) all = NULL;
   GHashTableIter iter;
   gpointer entry;
-  int root_fd = open_synced_root (index);
+  int root_fd = open_synced_root (index, FALSE);
 
   if (root_fd < 0)
     return;
@@ -538,7 +560,7 @@ cloche_session_index_sync (ClocheSessionIndex *index,
  *
  * A full sync of these sessions only: every stamp of theirs compared with
  * the disk, what moved read or measured again. Folders that came or went
- * are seen too.
+ * are seen too, and the new ones read.
  */
 void
 cloche_session_index_check (ClocheSessionIndex *index,
@@ -546,17 +568,23 @@ cloche_session_index_check (ClocheSessionIndex *index,
                             guint               n_ids)
 {
   g_autoptr(GPtrArray) some = g_ptr_array_sized_new (n_ids);
-  int root_fd = open_synced_root (index);
+  guint scan = index->scan;
+  int root_fd = open_synced_root (index, TRUE);
+  GHashTableIter iter;
+  ClocheIndexEntry *entry;
 
   if (root_fd < 0)
     return;
+  /* Each entry once: one never read comes with the new folders below. */
   for (guint i = 0; i < n_ids; i++)
-    {
-      ClocheIndexEntry *entry = g_hash_table_lookup (index->entries, ids[i]);
-
-      if (entry != NULL)
-        g_ptr_array_add (some, entry);
-    }
+    if ((entry = g_hash_table_lookup (index->entries, ids[i])) != NULL && entry->session != NULL)
+      g_ptr_array_add (some, entry);
+  /* Folders the sessions folder gained since (it was read again just now)
+   * are read with these. */
+  g_hash_table_iter_init (&iter, index->entries);
+  while (scan != index->scan && g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    if (entry->session == NULL)
+      g_ptr_array_add (some, entry);
   sync_entries (index, root_fd, some, NULL, TRUE);
   close (root_fd);
 }

@@ -538,7 +538,7 @@ run_load (ClocheSessionStore *self)
 
   if (kept != NULL && cloche_session_index_fill (self->index, kept) > 0)
     {
-      cloche_session_index_sync (self->index, NULL, FALSE);
+      cloche_session_index_defer_rescan (self->index);
       start_check (self);
       return;
     }
