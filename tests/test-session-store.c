@@ -1071,6 +1071,52 @@ test_cleanup_waits_for_check (Fixture       *fixture,
   g_assert_true (g_file_test (used, G_FILE_TEST_IS_DIR));
 }
 
+/* A list from the wire or a file is checked once as a whole: in normal form
+ * it is read where it is, else as GVariant's normal form of it (never past
+ * its bytes, whatever its framing says). */
+static void
+test_checked_list (void)
+{
+  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GBytes) packed = NULL;
+  g_autoptr(GBytes) broken = NULL;
+  g_autoptr(GVariant) list = NULL;
+  g_autoptr(GVariant) damaged = NULL;
+  g_autofree guint8 *bytes = NULL;
+  gconstpointer data;
+  gsize length = 0;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%012x", i + 1);
+      g_autoptr(ClocheSession) session =
+        cloche_session_new_record (id, "t", "c", 1, 2, CLOCHE_SESSION_STATE_CLOSED, FALSE);
+
+      g_ptr_array_add (infos, g_variant_ref_sink (cloche_session_to_info (session, FALSE, 0)));
+    }
+  packed = cloche_session_infos_pack (infos);
+  list = cloche_session_variant_new_checked (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), packed);
+  g_assert_cmpuint (g_variant_n_children (list), ==, 3);
+  g_assert_true (g_variant_get_data (list) == g_bytes_get_data (packed, NULL)
+                 || G_BYTE_ORDER == G_BIG_ENDIAN);
+
+  /* The last framing offset (the end of the last struct) pointing past the end. */
+  data = g_bytes_get_data (packed, &length);
+  bytes = g_memdup2 (data, length);
+  bytes[length - 1] = 0xff;
+  broken = g_bytes_new (bytes, length);
+  damaged = cloche_session_variant_new_checked (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), broken);
+  g_assert_true (g_variant_is_normal_form (damaged));
+  g_assert_true (g_variant_get_data (damaged) != g_bytes_get_data (broken, NULL));
+  for (gsize i = 0; i < g_variant_n_children (damaged); i++)
+    {
+      g_autoptr(GVariant) info = g_variant_get_child_value (damaged, i);
+      g_auto(ClocheSessionInfo) fields = { 0 };
+
+      cloche_session_info_init (&fields, info);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1095,6 +1141,7 @@ main (int   argc,
   ADD ("/session-store/deep-tree", test_deep_tree);
   ADD ("/session-store/one-bad-session", test_one_bad_session);
 #undef ADD
+  g_test_add_func ("/session-store/checked-list", test_checked_list);
 
   return g_test_run ();
 }

@@ -603,79 +603,76 @@ cloche_session_infos_pack (GPtrArray *infos)
 }
 
 /**
+ * cloche_session_variant_new_checked:
+ * @type: what @bytes should hold
+ * @bytes: bytes from anywhere (a D-Bus reply, a file)
+ *
+ * Checks @bytes once as a whole. GLib 2.74 checks an untrusted array's
+ * framing again from its start at each element read: reading 10,000
+ * sessions one by one cost 50 million checks, more than building their
+ * JSON. In normal form, @bytes are used as they are (no copy); in any other,
+ * GVariant's normal form of them is (a copy, malformed parts read as empty).
+ *
+ * Returns: (transfer full): a value of @type, in this host's byte order
+ */
+GVariant *
+cloche_session_variant_new_checked (const GVariantType *type,
+                                    GBytes             *bytes)
+{
+  g_autoptr(GVariant) untrusted = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, FALSE));
+  GVariant *value;
+
+  if (g_variant_is_normal_form (untrusted))
+    value = g_variant_ref_sink (g_variant_new_from_bytes (type, bytes, TRUE));
+  else
+    value = g_variant_get_normal_form (untrusted);
+  if (G_BYTE_ORDER == G_BIG_ENDIAN)
+    {
+      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (value));
+
+      g_variant_unref (value);
+      value = swapped;
+    }
+  return value;
+}
+
+/**
  * cloche_session_infos_unpack:
  * @packed: "ay", as the Sessions interface sends its lists
  *
- * Returns: (transfer full): CLOCHE_SESSION_INFOS_TYPE over the same bytes
- *   (no copy), in this host's byte order. Untrusted: GVariant checks each
- *   value as it is read, and anything malformed reads as empty values.
+ * Returns: (transfer full): CLOCHE_SESSION_INFOS_TYPE, checked once
+ *   (cloche_session_variant_new_checked())
  */
 GVariant *
 cloche_session_infos_unpack (GVariant *packed)
 {
   g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (packed);
-  GVariant *sessions;
 
-  sessions = g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), bytes, FALSE);
-  g_variant_ref_sink (sessions);
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    {
-      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (sessions));
-
-      g_variant_unref (sessions);
-      sessions = swapped;
-    }
-  return sessions;
+  return cloche_session_variant_new_checked (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), bytes);
 }
 
-/* clochectl's JSON */
+/* clochectl's JSON: built as objects directly, a third cheaper than
+ * through a JsonBuilder for a list of 10,000 */
 
-static void
-add_mounts_json (JsonBuilder *builder,
-                 GVariant    *mounts)
+static JsonArray *
+mounts_to_json_array (GVariant *mounts)
 {
+  JsonArray *array = json_array_sized_new (g_variant_n_children (mounts));
   GVariantIter iter;
   const char *path, *name;
   gboolean readonly;
 
-  json_builder_begin_array (builder);
   g_variant_iter_init (&iter, mounts);
   while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
     {
-      json_builder_begin_array (builder);
-      json_builder_add_string_value (builder, path);
-      json_builder_add_string_value (builder, name);
-      json_builder_add_boolean_value (builder, readonly);
-      json_builder_end_array (builder);
+      JsonArray *mount = json_array_sized_new (3);
+
+      json_array_add_string_element (mount, path);
+      json_array_add_string_element (mount, name);
+      json_array_add_boolean_element (mount, readonly);
+      json_array_add_array_element (array, mount);
     }
-  json_builder_end_array (builder);
-}
-
-static void
-add_string (JsonBuilder *builder,
-            const char  *name,
-            const char  *value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_string_value (builder, value);
-}
-
-static void
-add_int (JsonBuilder *builder,
-         const char  *name,
-         gint64       value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_int_value (builder, value);
-}
-
-static void
-add_boolean (JsonBuilder *builder,
-             const char  *name,
-             gboolean     value)
-{
-  json_builder_set_member_name (builder, name);
-  json_builder_add_boolean_value (builder, value);
+  return array;
 }
 
 /**
@@ -689,25 +686,22 @@ add_boolean (JsonBuilder *builder,
 JsonNode *
 cloche_session_info_to_json (GVariant *info)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new_immutable ();
   g_auto(ClocheSessionInfo) fields = { 0 };
+  g_autoptr(JsonObject) object = json_object_new ();
 
   cloche_session_info_init (&fields, info);
-  json_builder_begin_object (builder);
-  add_string (builder, "id", fields.id);
-  add_string (builder, "title", fields.title);
-  add_string (builder, "client", fields.client);
-  add_int (builder, "created", fields.created);
-  add_int (builder, "last-active", fields.last_active);
-  add_string (builder, "state", fields.state);
-  add_string (builder, "damage", fields.damage);
-  add_boolean (builder, "pinned", fields.pinned);
-  json_builder_set_member_name (builder, "mounts");
-  add_mounts_json (builder, fields.mounts);
-  add_boolean (builder, "stale", fields.stale);
-  add_int (builder, "size", (gint64) MIN (fields.size, (guint64) G_MAXINT64));
-  json_builder_end_object (builder);
-  return json_builder_get_root (builder);
+  json_object_set_string_member (object, "id", fields.id);
+  json_object_set_string_member (object, "title", fields.title);
+  json_object_set_string_member (object, "client", fields.client);
+  json_object_set_int_member (object, "created", fields.created);
+  json_object_set_int_member (object, "last-active", fields.last_active);
+  json_object_set_string_member (object, "state", fields.state);
+  json_object_set_string_member (object, "damage", fields.damage);
+  json_object_set_boolean_member (object, "pinned", fields.pinned);
+  json_object_set_array_member (object, "mounts", mounts_to_json_array (fields.mounts));
+  json_object_set_boolean_member (object, "stale", fields.stale);
+  json_object_set_int_member (object, "size", (gint64) MIN (fields.size, (guint64) G_MAXINT64));
+  return json_node_init_object (json_node_alloc (), object);
 }
 
 /* Open's folders */

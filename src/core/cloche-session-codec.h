@@ -55,6 +55,8 @@ ClocheSession *cloche_session_new_from_fields     (ClocheSessionInfo  *fields,
 /* A list of structs, packed into one "ay" */
 GBytes        *cloche_session_infos_pack          (GPtrArray          *infos);
 GVariant      *cloche_session_infos_unpack        (GVariant           *packed);
+GVariant      *cloche_session_variant_new_checked (const GVariantType *type,
+                                                   GBytes             *bytes);
 
 /* clochectl's JSON */
 JsonNode      *cloche_session_info_to_json        (GVariant           *info);

@@ -141,8 +141,9 @@ cloche_session_index_save_cache (ClocheSessionIndex  *index,
  *
  * Returns: (transfer full) (nullable): its sessions (CACHE_ENTRIES_TYPE, in
  *   this host's byte order), once its header and checksum say it is whole
- *   and @index's; else %NULL. Untrusted either way: GVariant reads any
- *   bytes safely, and each entry is checked as it is used.
+ *   and @index's; else %NULL. Checked once as a whole
+ *   (cloche_session_variant_new_checked()), each entry then as it is used:
+ *   a file with the right checksum may still hold anything.
  */
 GVariant *
 cloche_session_index_parse_cache (ClocheSessionIndex *index,
@@ -154,7 +155,6 @@ cloche_session_index_parse_cache (ClocheSessionIndex *index,
   g_autofree char *checksum = NULL;
   g_autofree char *head = header (index);
   const char *file_head, *file_checksum;
-  GVariant *entries;
 
   file = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssay)"), contents,
                                                        FALSE));
@@ -163,16 +163,7 @@ cloche_session_index_parse_cache (ClocheSessionIndex *index,
   checksum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
   if (!g_str_equal (file_head, head) || !g_str_equal (file_checksum, checksum))
     return NULL;
-  entries = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CACHE_ENTRIES_TYPE),
-                                                          bytes, FALSE));
-  if (G_BYTE_ORDER == G_BIG_ENDIAN)
-    {
-      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (entries));
-
-      g_variant_unref (entries);
-      entries = swapped;
-    }
-  return entries;
+  return cloche_session_variant_new_checked (G_VARIANT_TYPE (CACHE_ENTRIES_TYPE), bytes);
 }
 
 /* The file at @path, if it is a regular file of a sane size: never a fifo
