@@ -47,14 +47,16 @@ write_random (const char *path,
   g_assert_no_error (error);
 }
 
-/* A made-up bundle in @dir: files a.img and b.img of @size bytes each. */
+/* A made-up bundle in @dir: files a.img and b.img of @size bytes each,
+ * named as its kernel and initrd as a manifest must (it never boots). */
 static void
 make_bundle (const char *dir,
              gsize       size)
 {
   const char *names[] = { "a.img", "b.img" };
   g_autoptr(GString) manifest = g_string_new ("{\"name\": \"test-bundle\", \"version\": \"1\", "
-                                              "\"files\": [");
+                                              "\"kernel\": \"a.img\", \"initrd\": \"b.img\", "
+                                              "\"cmdline\": \"console=ttyS0\", \"files\": [");
   g_autofree char *manifest_path = g_build_filename (dir, "manifest.json", NULL);
   g_autoptr(GError) error = NULL;
 

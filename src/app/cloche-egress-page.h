@@ -13,6 +13,9 @@ G_DECLARE_FINAL_TYPE (ClocheEgressPage, cloche_egress_page, CLOCHE, EGRESS_PAGE,
 ClocheEgressLog *cloche_egress_page_get_log (ClocheEgressPage *self);
 void             cloche_egress_page_set_log (ClocheEgressPage *self,
                                              ClocheEgressLog  *log);
+ClocheClient    *cloche_egress_page_get_client (ClocheEgressPage *self);
+void             cloche_egress_page_set_client (ClocheEgressPage *self,
+                                                ClocheClient     *client);
 
 /* For tests: the list as shown, and its filters. */
 GListModel      *_cloche_egress_page_get_shown       (ClocheEgressPage *self);

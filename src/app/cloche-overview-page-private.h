@@ -16,5 +16,8 @@ GtkWidget     *_cloche_overview_page_get_install_button   (ClocheOverviewPage *s
 AdwStatusPage *_cloche_overview_page_get_unavailable_page (ClocheOverviewPage *self);
 GtkLabel      *_cloche_overview_page_get_memory_label     (ClocheOverviewPage *self);
 GtkLabel      *_cloche_overview_page_get_disk_label       (ClocheOverviewPage *self);
+GtkWidget     *_cloche_overview_page_get_fallback_box     (ClocheOverviewPage *self);
+GtkLabel      *_cloche_overview_page_get_accelerator_label (ClocheOverviewPage *self);
+AdwActionRow  *_cloche_overview_page_get_accelerator_row  (ClocheOverviewPage *self);
 
 G_END_DECLS

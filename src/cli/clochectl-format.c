@@ -17,42 +17,6 @@
 
 #include "clochectl.h"
 
-/* Characters a terminal acts on or that reorder what it shows: C0, DEL,
- * C1, and the bidirectional controls (text that reads differently from
- * what it is). */
-static gboolean
-is_unprintable (gunichar c)
-{
-  return g_unichar_iscntrl (c) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
-         || c == 0x2028 || c == 0x2029;
-}
-
-/**
- * clochectl_printable:
- * @text: UTF-8 (as everything from D-Bus is)
- *
- * Returns: (transfer full): @text with each character a terminal would act
- *   on written as an escape (\x1b, \u202e) instead
- */
-char *
-clochectl_printable (const char *text)
-{
-  GString *out = g_string_sized_new (strlen (text));
-
-  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      if (!is_unprintable (c))
-        g_string_append_unichar (out, c);
-      else if (c < 0x80)
-        g_string_append_printf (out, "\\x%02x", c);
-      else
-        g_string_append_printf (out, "\\u%04x", c);
-    }
-  return g_string_free (out, FALSE);
-}
-
 char *
 clochectl_format_age (gint64 since_usec)
 {

@@ -30,6 +30,15 @@ parse_mount (const char       *spec,
       return FALSE;
     }
   absolute = g_canonicalize_filename (path, NULL);
+  /* D-Bus, the record and every message carry paths as UTF-8 text. */
+  if (!g_utf8_validate (absolute, -1, NULL))
+    {
+      g_autofree char *shown = g_strescape (absolute, NULL);
+
+      g_printerr (_("clochectl: --mount \"%s\": the path is not valid UTF-8, which Cloche "
+                    "cannot record or show; rename the folder\n"), shown);
+      return FALSE;
+    }
   g_variant_builder_add (builder, "(sb)", absolute, readonly);
   return TRUE;
 }

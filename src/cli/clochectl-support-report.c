@@ -105,6 +105,8 @@ daemon_state (ClocheDbusDaemon   *daemon,
   g_variant_dict_insert (&dict, "accelerator", "s", cloche_dbus_daemon_get_accelerator (daemon));
   g_variant_dict_insert (&dict, "accelerator-reason", "s",
                          cloche_dbus_daemon_get_accelerator_reason (daemon));
+  g_variant_dict_insert (&dict, "accelerator-fallback", "b",
+                         cloche_dbus_daemon_get_accelerator_fallback (daemon));
   g_variant_dict_insert (&dict, "open-sessions", "u", cloche_dbus_daemon_get_open_sessions (daemon));
   /* The settings in force: what the policy file will set, as the daemon has them. */
   g_variant_dict_insert (&dict, "idle-timeout-s", "u", cloche_dbus_daemon_get_idle_timeout (daemon));

@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 /* A command: argv[0] is its own name; returns the exit status. */
 typedef int (*CommandFunc) (ClocheDbusDaemon *daemon, int argc, char **argv);
 
+char    *clochectl_printable     (const char     *text);
 int      clochectl_fail          (const char     *what,
                                   const GError   *error);
 int      clochectl_usage         (void);
@@ -42,7 +43,6 @@ int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **arg
 ClocheDbusSessions *clochectl_sessions_proxy (ClocheDbusDaemon         *daemon,
                                               gboolean                  with_properties,
                                               GError                  **error);
-char     *clochectl_printable             (const char              *text);
 char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);
 void      clochectl_print_session_record  (GVariant                *session);

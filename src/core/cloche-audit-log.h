@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define CLOCHE_AUDIT_LOG_DEFAULT_MAX_BYTES (8 * 1024 * 1024)
 #define CLOCHE_AUDIT_LOG_DEFAULT_KEEP      4
 #define CLOCHE_AUDIT_LOG_FILE_NAME         "audit.jsonl"
+/* A reader keeps no longer line than this (the guest-agent line bound). */
+#define CLOCHE_AUDIT_MAX_LINE              (64 * 1024 * 1024)
 /* The version written in every line's "v"; bumped only when a key changes
  * meaning, never when one is added. */
 #define CLOCHE_AUDIT_SCHEMA_VERSION        1

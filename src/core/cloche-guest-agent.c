@@ -4,6 +4,14 @@
  * strictly in order and its replies carry no id, so commands wait in a FIFO.
  * Before the first command a guest-sync with a fresh id, repeated until it
  * comes back, tells us the agent is up and that no stale reply is in flight.
+ *
+ * Every call has a deadline. A command the agent does not answer in time
+ * fails with AgentTimeout, but keeps its place in the FIFO: its reply, if
+ * it ever comes, is dropped there instead of being taken for the next
+ * command's. A guest-exec has a deadline of its own for the whole command
+ * (ExecTimeout): past it the guest process is killed and the caller told.
+ * qemu-ga keeps only the first 16 MiB of each output stream; a cut stream
+ * is an error (OutputTruncated), never a short result that looks whole.
  */
 #include "config.h"
 
@@ -19,12 +27,26 @@
 #define SYNC_INTERVAL_MS 1000
 #define STATUS_POLL_MIN_MS 2
 #define STATUS_POLL_MAX_MS 100
+/* Killing a command past its deadline, and reaping it. */
+#define KILL_TIMEOUT_S 10
+/* qemu-ga's GUEST_EXEC_MAX_OUTPUT, for the message. */
+#define OUTPUT_LIMIT_MIB 16
+
+/* A command sent and not yet answered. Once its deadline has passed its
+ * task is gone, but it keeps its place: the agent answers in order. */
+typedef struct
+{
+  GTask *task;
+  char  *command;
+  guint  timer;
+} Pending;
 
 struct _ClocheGuestAgent
 {
   GObject            parent_instance;
   ClocheLineChannel *channel;
-  GQueue             pending;        /* GTask, in the order sent */
+  GQueue             pending;        /* Pending, in the order sent */
+  guint              command_timeout_s;
 
   /* While syncing, replies are matched against sync_id instead. */
   GTask             *sync_task;
@@ -153,6 +175,8 @@ cloche_guest_agent_parse_exec_status (JsonNode          *reply,
     return FALSE;
   status->stdout_bytes = decode_output (object, "out-data");
   status->stderr_bytes = decode_output (object, "err-data");
+  status->stdout_truncated = cloche_json_get_boolean (object, "out-truncated", FALSE);
+  status->stderr_truncated = cloche_json_get_boolean (object, "err-truncated", FALSE);
   return TRUE;
 }
 
@@ -265,12 +289,40 @@ cloche_guest_agent_sync_finish (ClocheGuestAgent  *self,
 
 /* Commands */
 
+/* Returns: (transfer full) (nullable): the task, if its deadline has not passed */
+static GTask *
+pending_free (Pending *pending)
+{
+  GTask *task = g_steal_pointer (&pending->task);
+
+  g_clear_handle_id (&pending->timer, g_source_remove);
+  g_free (pending->command);
+  g_free (pending);
+  return task;
+}
+
+static gboolean
+on_command_timeout (gpointer user_data)
+{
+  Pending *pending = user_data;
+  g_autoptr(GTask) task = g_steal_pointer (&pending->task);
+  ClocheGuestAgent *self = g_task_get_source_object (task);
+
+  pending->timer = 0;
+  g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT,
+                           "The guest agent did not answer %s within %u s (the guest may be "
+                           "overloaded, or qemu-guest-agent stuck): try again, or restart the "
+                           "VM (clochectl stop)", pending->command, self->command_timeout_s);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_line (ClocheGuestAgent *self,
          const char       *line)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonNode) reply = NULL;
+  Pending *pending;
   GError *error = NULL;
 
   if (self->sync_task != NULL)
@@ -279,14 +331,19 @@ on_line (ClocheGuestAgent *self,
       return;
     }
 
-  task = g_queue_pop_head (&self->pending);
-  reply = cloche_guest_agent_parse_reply (line, &error);
-  if (task == NULL)
+  pending = g_queue_pop_head (&self->pending);
+  if (pending == NULL)
     {
       g_warning ("The guest agent sent a line nobody asked for: %s", line);
-      g_clear_error (&error);
       return;
     }
+  task = pending_free (pending);
+  if (task == NULL)
+    {
+      g_debug ("The guest agent answered a command after its deadline: dropped");
+      return;
+    }
+  reply = cloche_guest_agent_parse_reply (line, &error);
   if (reply == NULL)
     g_task_return_error (task, error);
   else
@@ -298,7 +355,7 @@ on_closed (ClocheGuestAgent *self,
            const GError     *error)
 {
   g_autoptr(GTask) sync_task = g_steal_pointer (&self->sync_task);
-  GTask *task;
+  Pending *pending;
 
   if (sync_task != NULL)
     {
@@ -306,13 +363,15 @@ on_closed (ClocheGuestAgent *self,
       g_task_return_new_error (sync_task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                                "The connection to the guest agent closed before it answered");
     }
-  while ((task = g_queue_pop_head (&self->pending)))
+  while ((pending = g_queue_pop_head (&self->pending)))
     {
-      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
-                               "The connection to the guest agent closed: the VM stopped "
-                               "before the command finished%s%s",
-                               error ? ": " : "", error ? error->message : "");
-      g_object_unref (task);
+      g_autoptr(GTask) task = pending_free (pending);
+
+      if (task != NULL)
+        g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                                 "The connection to the guest agent closed: the VM stopped "
+                                 "before the command finished%s%s",
+                                 error ? ": " : "", error ? error->message : "");
     }
 }
 
@@ -326,6 +385,7 @@ cloche_guest_agent_execute_async (ClocheGuestAgent    *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonNode) node = NULL;
+  Pending *pending;
 
   g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
   g_return_if_fail (self->sync_task == NULL);
@@ -340,7 +400,11 @@ cloche_guest_agent_execute_async (ClocheGuestAgent    *self,
     }
 
   node = cloche_json_command_new (command, arguments);
-  g_queue_push_tail (&self->pending, g_steal_pointer (&task));
+  pending = g_new0 (Pending, 1);
+  pending->task = g_steal_pointer (&task);
+  pending->command = g_strdup (command);
+  pending->timer = g_timeout_add_seconds (self->command_timeout_s, on_command_timeout, pending);
+  g_queue_push_tail (&self->pending, pending);
   cloche_line_channel_send (self->channel, node);
 }
 
@@ -360,17 +424,17 @@ cloche_guest_agent_execute_finish (ClocheGuestAgent  *self,
 }
 
 /* guest-exec, then guest-exec-status until the process has exited. The poll
- * interval starts short, since most commands an agent runs are quick. A
- * deadline, when given, ends the wait: the caller hears ExecTimeout and
- * what the agent says after is dropped. */
+ * interval starts short, since most commands an agent runs are quick. The
+ * whole has a deadline: past it the caller gets ExecTimeout at once, and
+ * the process is killed in the guest (and reaped, so qemu-ga forgets it). */
 
 typedef struct
 {
-  gint64   pid;
+  gint64   pid;          /* -1 until guest-exec has answered */
   guint    delay_ms;
   guint    timeout_s;
   guint    timer;
-  gboolean finished;     /* the caller has its answer */
+  gboolean finished;     /* the caller has its answer: drop whatever comes */
 } ExecState;
 
 static void
@@ -380,7 +444,23 @@ exec_state_free (ExecState *state)
   g_free (state);
 }
 
-/* The task stays alive while its poll goes on: the timer never outlives it. */
+static void poll_exec_status (GTask *task);
+static void kill_guest_process (ClocheGuestAgent *self,
+                                gint64            pid);
+
+/* Once: the first of the answer, an error and the deadline wins. */
+static gboolean
+exec_finishing (GTask *task)
+{
+  ExecState *state = g_task_get_task_data (task);
+
+  if (state->finished)
+    return FALSE;
+  state->finished = TRUE;
+  g_clear_handle_id (&state->timer, g_source_remove);
+  return TRUE;
+}
+
 static gboolean
 on_exec_deadline (gpointer user_data)
 {
@@ -388,14 +468,25 @@ on_exec_deadline (gpointer user_data)
   ExecState *state = g_task_get_task_data (task);
 
   state->timer = 0;
-  state->finished = TRUE;
+  if (!exec_finishing (task))
+    return G_SOURCE_REMOVE;
   g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT,
-                           "The command did not end within its deadline of %u s",
-                           state->timeout_s);
+                           "The command did not finish within %u s and was killed; give a "
+                           "longer timeout if it needs more time", state->timeout_s);
+  if (state->pid >= 0)
+    kill_guest_process (g_task_get_source_object (task), state->pid);
   return G_SOURCE_REMOVE;
 }
 
-static void poll_exec_status (GTask *task);
+static void
+exec_fail (GTask  *task,
+           GError *error)
+{
+  if (exec_finishing (task))
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
+}
 
 static void
 on_exec_status (GObject      *object,
@@ -416,10 +507,11 @@ on_exec_status (GObject      *object,
     }
   if (reply == NULL || !cloche_guest_agent_parse_exec_status (reply, &status, &error))
     {
-      state->finished = TRUE;
-      g_task_return_error (task, error);
+      exec_fail (task, error);
       return;
     }
+  if (state->finished)
+    return;
   if (!status.exited)
     {
       state->delay_ms = MIN (state->delay_ms * 2, STATUS_POLL_MAX_MS);
@@ -428,7 +520,7 @@ on_exec_status (GObject      *object,
       return;
     }
 
-  state->finished = TRUE;
+  exec_finishing (task);
   g_task_return_pointer (task, g_memdup2 (&status, sizeof status), g_free);
   memset (&status, 0, sizeof status);
 }
@@ -439,6 +531,11 @@ poll_exec_status (GTask *task)
   ExecState *state = g_task_get_task_data (task);
   g_autoptr(JsonObject) arguments = json_object_new ();
 
+  if (state->finished)
+    {
+      g_object_unref (task);
+      return;
+    }
   json_object_set_int_member (arguments, "pid", state->pid);
   cloche_guest_agent_execute_async (g_task_get_source_object (task),
                                     "guest-exec-status", arguments,
@@ -464,20 +561,24 @@ on_exec_started (GObject      *object,
     }
   if (reply == NULL)
     {
-      state->finished = TRUE;
-      g_task_return_error (task, error);
+      exec_fail (task, error);
       return;
     }
   if (!JSON_NODE_HOLDS_OBJECT (reply)
       || cloche_json_get_int (json_node_get_object (reply), "pid", -1) < 0)
     {
-      state->finished = TRUE;
-      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
-                               "The guest agent answered guest-exec without a pid");
+      exec_fail (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                                    "The guest agent answered guest-exec without a pid"));
       return;
     }
 
   state->pid = cloche_json_get_int (json_node_get_object (reply), "pid", -1);
+  /* Its deadline passed while the agent was starting it. */
+  if (state->finished)
+    {
+      kill_guest_process (CLOCHE_GUEST_AGENT (object), state->pid);
+      return;
+    }
   state->delay_ms = STATUS_POLL_MIN_MS;
   g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
                       g_steal_pointer (&task));
@@ -495,9 +596,13 @@ strv_to_array (const char * const *strv)
 
 /**
  * cloche_guest_agent_exec_async:
- * @env: (nullable): the whole environment, "NAME=value" each
- * @timeout_s: how long to wait for the command, 0 for as long as it takes
+ * @env: (nullable): the whole environment of the command
+ * @timeout_s: the deadline of the whole command, in seconds (> 0)
  * @input: (nullable): what the command reads on its standard input
+ *
+ * Runs @argv in the guest and collects its exit status and output.
+ * Fails with %CLOCHE_ERROR_EXEC_TIMEOUT past @timeout_s (the process is
+ * killed) and %CLOCHE_ERROR_OUTPUT_TRUNCATED when an output was cut.
  */
 void
 cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
@@ -511,17 +616,20 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonObject) arguments = json_object_new ();
-  ExecState *state = g_new0 (ExecState, 1);
+  ExecState *state;
 
   g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
   g_return_if_fail (argv != NULL && argv[0] != NULL);
+  g_return_if_fail (timeout_s > 0);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_guest_agent_exec_async);
-  g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
+  state = g_new0 (ExecState, 1);
+  state->pid = -1;
   state->timeout_s = timeout_s;
-  if (timeout_s > 0)
-    state->timer = g_timeout_add_seconds (timeout_s, on_exec_deadline, task);
+  g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
+  state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
+                                             g_object_ref (task), g_object_unref);
   if (input != NULL)
     {
       g_autofree char *encoded = g_base64_encode (g_bytes_get_data (input, NULL),
@@ -540,6 +648,79 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
                                     on_exec_started, g_steal_pointer (&task));
 }
 
+/* Killing a command past its deadline */
+
+static void
+on_killed_reaped (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (reply == NULL)
+    g_debug ("Reaping a command killed past its deadline: %s", error->message);
+}
+
+static void
+on_kill_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
+  gint64 pid = GPOINTER_TO_SIZE (user_data);
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (!cloche_guest_agent_exec_finish (self, result, &status, &out, &err, &error))
+    {
+      g_message ("Killing guest process %" G_GINT64_FORMAT " past its deadline: %s", pid,
+                 error->message);
+      return;
+    }
+  /* qemu-ga forgets a process once its end has been asked for. */
+  json_object_set_int_member (arguments, "pid", pid);
+  cloche_guest_agent_execute_async (self, "guest-exec-status", arguments, NULL,
+                                    on_killed_reaped, NULL);
+}
+
+/* qemu-ga 7.2 has no command to signal a process: the guest's kill does it. */
+static void
+kill_guest_process (ClocheGuestAgent *self,
+                    gint64            pid)
+{
+  g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, pid);
+  const char *argv[] = { "/bin/sh", "-c", "kill -KILL \"$1\"", "sh", number, NULL };
+
+  if (cloche_line_channel_is_closed (self->channel))
+    return;
+  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, NULL, on_kill_done,
+                                 GSIZE_TO_POINTER ((gsize) pid));
+}
+
+static GError *
+truncated_error (ClocheExecStatus *status)
+{
+  const char *which = status->stdout_truncated && status->stderr_truncated ? "stdout and stderr"
+                      : status->stdout_truncated ? "stdout" : "stderr";
+
+  return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_OUTPUT_TRUNCATED,
+                      "The command's %s was over the guest agent's limit of %d MiB and was "
+                      "cut (the command ended with status %d): write large output to a file "
+                      "in the session folder and read it from there",
+                      which, OUTPUT_LIMIT_MIB, status->exit_code);
+}
+
+/**
+ * cloche_guest_agent_exec_finish:
+ *
+ * Returns: %FALSE with %CLOCHE_ERROR_OUTPUT_TRUNCATED when qemu-ga cut an
+ *   output: a part of it is never passed off as the whole
+ */
 gboolean
 cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
                                 GAsyncResult      *result,
@@ -555,10 +736,30 @@ cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
   status = g_task_propagate_pointer (G_TASK (result), error);
   if (status == NULL)
     return FALSE;
+  if (status->stdout_truncated || status->stderr_truncated)
+    {
+      g_propagate_error (error, truncated_error (status));
+      cloche_exec_status_clear (status);
+      return FALSE;
+    }
   *exit_code = status->exit_code;
   *stdout_bytes = g_steal_pointer (&status->stdout_bytes);
   *stderr_bytes = g_steal_pointer (&status->stderr_bytes);
   return TRUE;
+}
+
+/**
+ * cloche_guest_agent_set_command_timeout:
+ * @seconds: how long any one command may wait for its answer (> 0)
+ */
+void
+cloche_guest_agent_set_command_timeout (ClocheGuestAgent *self,
+                                        guint             seconds)
+{
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+  g_return_if_fail (seconds > 0);
+
+  self->command_timeout_s = seconds;
 }
 
 /* guest-shutdown has no reply when it works: the guest just goes away. */
@@ -587,6 +788,8 @@ cloche_guest_agent_dispose (GObject *object)
   ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
 
   stop_syncing (self);
+  /* Only commands past their deadline can be left (the others hold us). */
+  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   if (self->channel != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->channel, self);
@@ -610,6 +813,7 @@ static void
 cloche_guest_agent_init (ClocheGuestAgent *self)
 {
   g_queue_init (&self->pending);
+  self->command_timeout_s = CLOCHE_GUEST_AGENT_COMMAND_TIMEOUT_S;
 }
 
 ClocheGuestAgent *

@@ -7,6 +7,8 @@
 G_BEGIN_DECLS
 
 #define CLOCHE_GUEST_AGENT_PORT "org.qemu.guest_agent.0"
+/* How long one command may wait for the agent's answer. */
+#define CLOCHE_GUEST_AGENT_COMMAND_TIMEOUT_S 30
 
 #define CLOCHE_TYPE_GUEST_AGENT (cloche_guest_agent_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheGuestAgent, cloche_guest_agent, CLOCHE, GUEST_AGENT, GObject)
@@ -43,6 +45,8 @@ gboolean          cloche_guest_agent_exec_finish    (ClocheGuestAgent     *self,
                                                      GBytes              **stdout_bytes,
                                                      GBytes              **stderr_bytes,
                                                      GError              **error);
+void              cloche_guest_agent_set_command_timeout (ClocheGuestAgent *self,
+                                                          guint             seconds);
 void              cloche_guest_agent_shutdown       (ClocheGuestAgent     *self);
 void              cloche_guest_agent_close          (ClocheGuestAgent     *self);
 

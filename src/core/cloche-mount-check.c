@@ -4,7 +4,13 @@
  * path (every symlink resolved, so a link cannot smuggle in what its target
  * would not pass), then the deny list in both directions (the folder must
  * not be a denied one, inside one, or contain one: mounting ~ would hand
- * over ~/.ssh), then home. Each refusal names the rule.
+ * over ~/.ssh), then home. Each refusal names the rule. Before the policy's
+ * rules comes one no policy can lift: Cloche's own folders, both ways.
+ *
+ * A path that is not UTF-8 (as given, or once its links are resolved) is
+ * refused: the session record, D-Bus, the audit log and every message carry
+ * paths as UTF-8 text, and a name that cannot be one would reach them as
+ * GLib criticals and a damaged record. The user renames the folder.
  *
  * Inside Flatpak a folder the user picked comes through the document
  * portal as $XDG_RUNTIME_DIR/doc/ID/NAME, which says nothing of where it
@@ -83,6 +89,41 @@ check_deny (const char              *canonical,
   return TRUE;
 }
 
+/* Cloche's own folders hold what the guest must never reach or change: the
+ * policy (its egress and mount rules), the sessions' records, the audit
+ * log, the default bundle, the stamps that vouch for the bundle's files,
+ * the VM's console and sockets. They are denied both ways whatever the
+ * policy says: no policy file can lift this rule, and mounting ~/.config
+ * would hand over ~/.config/cloche. */
+static gboolean
+check_own (const char  *judged,
+           GError     **error)
+{
+  const char *bases[] = {
+    g_get_user_config_dir (), g_get_user_state_dir (), g_get_user_data_dir (),
+    g_get_user_cache_dir (), g_get_user_runtime_dir (),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bases); i++)
+    {
+      g_autofree char *own = g_build_filename (bases[i], "cloche", NULL);
+      char *resolved = realpath (own, NULL);
+      g_autofree char *real = g_strdup (resolved != NULL ? resolved : own);
+
+      free (resolved);
+      if (is_within (judged, real) || is_within (real, judged))
+        {
+          g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                       _("%s cannot be mounted: Cloche's own folder %s (its policy, "
+                         "sessions, bundle or caches) is or holds it, and the sandbox may "
+                         "never reach it; pick a folder that does not contain it"),
+                       judged, real);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 #define PORTAL_HOST_PATH_XATTR "user.document-portal.host-path"
 
 /* The host folder behind a document portal path; NULL without an error when
@@ -110,12 +151,36 @@ portal_host_path (const char  *canonical,
   return g_strdup (value);
 }
 
+/* Shown with its bad bytes escaped, since it cannot be shown as it is. */
+static gboolean
+check_utf8 (const char  *given,
+            const char  *path,
+            GError     **error)
+{
+  g_autofree char *shown = NULL;
+
+  if (g_utf8_validate (path, -1, NULL))
+    return TRUE;
+  shown = g_strescape (path, NULL);
+  if (g_str_equal (given, path))
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                 _("\"%s\" cannot be mounted: its name is not valid UTF-8, which Cloche cannot "
+                   "record or show; rename the folder"), shown);
+  else
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                 _("%s cannot be mounted: it is the folder \"%s\", whose name is not valid "
+                   "UTF-8, which Cloche cannot record or show; rename that folder"), given, shown);
+  return FALSE;
+}
+
 static char *
 canonicalize (const char  *path,
               GError     **error)
 {
   char *resolved;
 
+  if (!check_utf8 (path, path, error))
+    return NULL;
   if (!g_path_is_absolute (path))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
@@ -127,6 +192,11 @@ canonicalize (const char  *path,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                    _("%s cannot be mounted: %s"), path, g_strerror (errno));
+      return NULL;
+    }
+  if (!check_utf8 (path, resolved, error))
+    {
+      free (resolved);
       return NULL;
     }
   if (!g_file_test (resolved, G_FILE_TEST_IS_DIR))
@@ -170,12 +240,15 @@ cloche_mount_check (const char              *path,
       return NULL;
     }
   judged = host != NULL ? host : canonical;
+  if (!check_utf8 (canonical, judged, error))
+    return NULL;
 
   resolved = realpath (rules->home != NULL ? rules->home : g_get_home_dir (), NULL);
   home = g_strdup (resolved != NULL ? resolved : g_get_home_dir ());
   free (resolved);
 
-  if (!check_deny (judged, home, rules, error))
+  /* The policy's deny list first: its refusals name the rule a user wrote. */
+  if (!check_deny (judged, home, rules, error) || !check_own (judged, error))
     return NULL;
   if (!rules->allow_outside_home && !is_within (judged, home))
     {

@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* A policy is a few hundred bytes; a megabyte is a mistake, not a policy. */
+#define CLOCHE_POLICY_MAX_SIZE (1024 * 1024)
+
 #define CLOCHE_TYPE_POLICY_DOCUMENT (cloche_policy_document_get_type ())
 G_DECLARE_FINAL_TYPE (ClochePolicyDocument, cloche_policy_document, CLOCHE, POLICY_DOCUMENT, GObject)
 

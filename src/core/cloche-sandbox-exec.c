@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Running a command in a session: boot the VM if it is down, mount the
- * session's folders if this boot has not got them, then guest-exec.
+ * session's folders (and make its walls) if this boot has not got them,
+ * then guest-exec it through cloche-guest (src/guest), which enters the
+ * session's namespaces, becomes its user for good and runs it there.
  */
 #include "config.h"
 
@@ -11,11 +13,6 @@
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
 #include "cloche-vm-command.h"
-
-/* Runs argv in the folder given as $1, the way a terminal would (qemu-ga's
- * guest-exec has no working directory of its own). */
-static const char *cwd_wrapper[] = { "/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"",
-                                     "sh", NULL };
 
 typedef struct
 {
@@ -102,14 +99,23 @@ on_mounted_for_exec (GObject      *object,
   GError *error = NULL;
   gint64 boot;
 
+  open = g_hash_table_lookup (self->sessions, data->id);
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
+      /* A folder that is no longer the one checked stays refused. */
+      if (open != NULL && open->broken == NULL
+          && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_CHANGED))
+        open->broken = g_error_copy (error);
       g_task_return_error (task, error);
       return;
     }
-  open = g_hash_table_lookup (self->sessions, data->id);
   if (open != NULL)
-    open->mounted_boot = boot;
+    {
+      open->mounted_boot = boot;
+      /* A lost folder is back, mounted afresh in this boot. */
+      if (g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST))
+        g_clear_error (&open->broken);
+    }
   run_command (g_steal_pointer (&task));
 }
 
@@ -146,31 +152,33 @@ on_vm_started_for_exec (GObject      *object,
                                  g_steal_pointer (&task));
 }
 
+/* In session @id, in the folder @cwd (qemu-ga's guest-exec has neither):
+ * `cloche-guest exec ID CWD -- ARGV…`, whose status is the command's. */
 static GStrv
-build_argv (const char * const *argv,
+build_argv (const char         *id,
+            const char * const *argv,
             const char         *cwd)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-  g_strv_builder_addv (builder, cwd_wrapper);
-  g_strv_builder_add (builder, cwd);
+  g_strv_builder_add_many (builder, CLOCHE_VM_GUEST_HELPER, "exec", id, cwd, "--", NULL);
   g_strv_builder_addv (builder, (const char **) argv);
   return g_strv_builder_end (builder);
 }
 
 /* The egress proxy, for the tools that follow these variables (curl,
- * wget, pip, apt, git…). The session id is the proxy URL's user name, so
- * each request the proxy decides carries it (Proxy-Authorization) and the
- * decision log says which session asked. Addresses inside the guest are
- * not the proxy's business: it would resolve "localhost" on the host. */
+ * wget, pip, apt, git…): in the session's network namespace, the
+ * session's forwarder listens at the proxy's address and tells the proxy
+ * which session it serves (cloche-guest), so the URL names no session.
+ * Addresses inside the guest are not the proxy's business: it would
+ * resolve "localhost" on the host. */
 static void
-add_proxy_env (GStrvBuilder  *builder,
-               ClocheSession *session)
+add_proxy_env (GStrvBuilder *builder)
 {
   static const char * const names[] = { "http_proxy", "https_proxy",
                                         "HTTP_PROXY", "HTTPS_PROXY", NULL };
-  g_autofree char *url = g_strdup_printf ("http://%s@%s:%u", cloche_session_get_id (session),
-                                          CLOCHE_VM_EGRESS_ADDRESS, (guint) CLOCHE_VM_EGRESS_PORT);
+  g_autofree char *url = g_strdup_printf ("http://%s:%u", CLOCHE_VM_EGRESS_ADDRESS,
+                                          (guint) CLOCHE_VM_EGRESS_PORT);
 
   for (guint i = 0; names[i] != NULL; i++)
     {
@@ -192,9 +200,9 @@ build_env (ClocheSession       *session,
 
   g_strv_builder_add_many (builder,
                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                           "HOME=/root", "LANG=C.UTF-8", NULL);
+                           "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
-  add_proxy_env (builder, session);
+  add_proxy_env (builder);
   /* Later entries win in the guest, so the caller's override ours — the
    * proxy variables too: restrict=on leaves the proxy the only way out
    * whatever they say, so a caller who sets or clears them can break its
@@ -202,6 +210,18 @@ build_env (ClocheSession       *session,
   if (env != NULL)
     g_strv_builder_addv (builder, (const char **) env);
   return g_strv_builder_end (builder);
+}
+
+/* A changed folder stays refused; a lost one until the VM boots again
+ * (the next boot mounts the session's folders afresh). */
+static gboolean
+is_refused (ClocheSandbox     *self,
+            ClocheOpenSession *open)
+{
+  if (open->broken == NULL)
+    return FALSE;
+  return !g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST)
+         || open->mounted_boot == cloche_vm_get_booted_at (self->vm);
 }
 
 static gboolean
@@ -214,8 +234,9 @@ check_exec_args (const char * const  *argv,
   if (timeout_s > CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   _("A timeout of %u s is out of range: give at most %u s (one week)"),
-                   timeout_s, CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S);
+                   _("A timeout of %u s is out of range: give at most %u s (one week), or 0 "
+                     "for the default of %u s"), timeout_s, CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S,
+                   CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S);
       return FALSE;
     }
   if (input != NULL && g_bytes_get_size (input) > CLOCHE_SANDBOX_EXEC_MAX_INPUT)
@@ -244,13 +265,16 @@ check_exec_args (const char * const  *argv,
  * cloche_sandbox_exec_async:
  * @cwd: (nullable): the guest folder to run in; the session folder if %NULL
  *   or empty
- * @timeout_s: the command's deadline in seconds, at most
- *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S; 0 for none
+ * @timeout_s: the command's deadline in seconds; 0 for
+ *   %CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S, at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S
  * @input: (nullable): the command's standard input (at most
  *   %CLOCHE_SANDBOX_EXEC_MAX_INPUT bytes), which then ends
  *
  * Runs @argv in session @id, booting the VM and mounting the session's
- * folders first if this boot has not got them.
+ * folders first if this boot has not got them. A session whose folder
+ * changed or was lost is refused with that error
+ * (%CLOCHE_ERROR_FOLDER_CHANGED, _FOLDER_LOST).
  */
 void
 cloche_sandbox_exec_async (ClocheSandbox       *self,
@@ -281,16 +305,21 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
+  if (is_refused (self, open))
+    {
+      g_task_return_error (task, g_error_copy (open->broken));
+      return;
+    }
 
   session_dir = cloche_session_dup_guest_dir (open->session);
   data = g_new0 (ExecData, 1);
   data->id = g_strdup (id);
   data->cwd = g_strdup (cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
-  data->argv = build_argv (argv, data->cwd);
+  data->argv = build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);
-  data->timeout_s = timeout_s;
+  data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   data->input = input != NULL ? g_bytes_ref (input) : NULL;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);

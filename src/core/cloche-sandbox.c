@@ -12,6 +12,7 @@
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
+#include "cloche-own-folders.h"
 #include "cloche-sandbox-private.h"
 
 enum {
@@ -33,6 +34,7 @@ static void
 open_session_free (ClocheOpenSession *open)
 {
   g_clear_object (&open->session);
+  g_clear_error (&open->broken);
   g_free (open);
 }
 
@@ -152,6 +154,7 @@ fail_open (GTask  *owned_task,
   const char *id = cloche_session_get_id (session);
 
   self->opening--;
+  _cloche_sandbox_unpin (self, id);
   cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
                                      g_strdup (id));
   cloche_audit_session_opened (self->audit, session, error);
@@ -171,9 +174,9 @@ on_mounted_for_open (GObject      *object,
   GError *error = NULL;
   gint64 boot;
 
+  /* A failed mount job has detached what it attached. */
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
-      _cloche_sandbox_unmount (self, session);
       fail_open (g_steal_pointer (&task), error);
       return;
     }
@@ -224,6 +227,11 @@ on_created (GObject      *object,
       fail_open (g_steal_pointer (&task), error);
       return;
     }
+  if (!_cloche_sandbox_pin_work_folder (self, g_task_get_task_data (task), &error))
+    {
+      fail_open (g_steal_pointer (&task), error);
+      return;
+    }
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
 }
 
@@ -260,6 +268,9 @@ add_mounts (ClocheSandbox  *self,
                              self->allow_outside_home };
   const ClocheMountRules *in_force = self->mount_deny != NULL ? &rules
                                      : cloche_mount_rules_default ();
+  /* Cloche's own folders are never the guest's, whatever the policy says. */
+  g_autoptr(GPtrArray) own = cloche_own_folders_new (cloche_vm_get_bundle_path (self->vm),
+                                                     cloche_session_store_get_root (self->store));
 
   for (guint i = 0; requests != NULL && i < requests->len; i++)
     {
@@ -268,7 +279,8 @@ add_mounts (ClocheSandbox  *self,
       g_autofree char *name = NULL;
 
       canonical = cloche_mount_check (request->path, in_force, error);
-      if (canonical == NULL)
+      if (canonical == NULL || !cloche_own_folders_check_outside (own, canonical, error)
+          || !_cloche_sandbox_pin (self, cloche_session_get_id (session), canonical, error))
         return FALSE;
       name = mount_name (session, canonical);
       cloche_session_add_mount (session,
@@ -304,6 +316,7 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_open_session_async);
   if (!add_mounts (self, session, mounts, &error))
     {
+      _cloche_sandbox_unpin (self, cloche_session_get_id (session));
       g_task_return_error (task, error);
       return;
     }
@@ -346,6 +359,7 @@ close_open_session (ClocheSandbox *self,
   if (open->mounted_boot != 0 && open->mounted_boot == cloche_vm_get_booted_at (self->vm))
     _cloche_sandbox_unmount (self, open->session);
   g_hash_table_remove (self->sessions, id);
+  _cloche_sandbox_unpin (self, cloche_session_get_id (closed));
   cloche_audit_session_closed (self->audit, closed);
   notify_sessions (self);
 }
@@ -577,6 +591,57 @@ cloche_sandbox_set_mount_rules (ClocheSandbox      *self,
   self->allow_outside_home = allow_outside_home;
 }
 
+/* A lost folder */
+
+static gboolean
+mount_is_readonly (ClocheSession *session,
+                   const char    *guest_dir)
+{
+  g_autofree char *name = g_path_get_basename (guest_dir);
+  GPtrArray *mounts = cloche_session_get_mounts (session);
+
+  for (guint i = 0; i < mounts->len; i++)
+    {
+      ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
+
+      if (g_str_equal (mount->name, name))
+        return mount->readonly;
+    }
+  return FALSE;
+}
+
+/* Commands in the session would hang on the folder: they are refused with
+ * the reason until the session's folders are mounted afresh in a new boot. */
+static void
+on_folder_lost (ClocheSandbox *self,
+                const char    *guest_dir,
+                const char    *host_path,
+                const char    *why)
+{
+  GHashTableIter iter;
+  ClocheOpenSession *open;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &open))
+    {
+      g_autofree char *session_dir = cloche_session_dup_guest_dir (open->session);
+      const char *id = cloche_session_get_id (open->session);
+
+      if (!g_str_equal (guest_dir, session_dir)
+          && !(g_str_has_prefix (guest_dir, session_dir) && guest_dir[strlen (session_dir)] == '/'))
+        continue;
+      g_clear_error (&open->broken);
+      open->broken = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST,
+                                  _("The folder %s (at %s in the VM) of session %s is no longer "
+                                    "shared: %s. Commands there would hang, so they are refused: "
+                                    "stop the VM (clochectl stop) and the next command mounts the "
+                                    "session's folders again, or close the session and open a "
+                                    "new one"), host_path, guest_dir, id, why);
+      cloche_audit_mount (self->audit, "mount.lost", id, host_path, guest_dir,
+                          mount_is_readonly (open->session, guest_dir), open->broken);
+    }
+}
+
 /* GObject */
 
 static void
@@ -594,6 +659,8 @@ cloche_sandbox_constructed (GObject *object)
 
   g_signal_connect_object (self->vm, "notify::state",
                            G_CALLBACK (on_vm_state_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->vm, "folder-lost",
+                           G_CALLBACK (on_folder_lost), self, G_CONNECT_SWAPPED);
 }
 
 static void
@@ -603,6 +670,7 @@ cloche_sandbox_dispose (GObject *object)
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->pins, g_hash_table_unref);
   g_clear_pointer (&self->mount_deny, g_strfreev);
   g_clear_object (&self->store);
   g_clear_object (&self->vm);
@@ -706,6 +774,8 @@ cloche_sandbox_init (ClocheSandbox *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) open_session_free);
+  self->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_ptr_array_unref);
   self->idle_timeout_s = CLOCHE_DEFAULT_IDLE_TIMEOUT_S;
   self->stale_after_days = CLOCHE_DEFAULT_STALE_AFTER_DAYS;
 }

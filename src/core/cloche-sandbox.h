@@ -10,8 +10,10 @@ G_BEGIN_DECLS
 
 #define CLOCHE_DEFAULT_IDLE_TIMEOUT_S 300
 #define CLOCHE_DEFAULT_STALE_AFTER_DAYS 7
-/* The longest deadline a command may be given, and the most it may be
- * given on its standard input. */
+/* A command's deadline when the caller gives none (builds and installs can
+ * take many minutes), the longest one a caller may give, and the most a
+ * command may be given on its standard input. */
+#define CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S 1800
 #define CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S (7 * 24 * 3600)
 #define CLOCHE_SANDBOX_EXEC_MAX_INPUT (16 * 1024 * 1024)
 

@@ -36,6 +36,8 @@ sync_properties (ClocheDaemonService *self)
   cloche_dbus_daemon_set_console_tail (skeleton, cloche_vm_get_console_tail (vm));
   cloche_dbus_daemon_set_accelerator (skeleton, cloche_vm_get_accelerator (vm));
   cloche_dbus_daemon_set_accelerator_reason (skeleton, cloche_vm_get_accelerator_reason (vm));
+  cloche_dbus_daemon_set_accelerator_fallback (skeleton,
+                                               cloche_vm_get_accelerator_fallback (vm));
   cloche_dbus_daemon_set_booted_at (skeleton, cloche_vm_get_booted_at (vm));
   cloche_dbus_daemon_set_bundle_path (skeleton, cloche_vm_get_bundle_path (vm));
   cloche_dbus_daemon_set_open_sessions (skeleton,

@@ -6,7 +6,10 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-dbus-generated.h"
+#include "cloche-error.h"
 #include "cloche-monitor-service.h"
 
 struct _ClocheMonitorService
@@ -53,8 +56,20 @@ handle_get_samples (ClocheDbusMonitor     *object,
                     gint64                 since)
 {
   ClocheMonitorService *self = CLOCHE_MONITOR_SERVICE (object);
-  g_autoptr(GArray) samples = cloche_monitor_dup_samples (self->monitor, since);
+  g_autoptr(GArray) samples = NULL;
   GVariantBuilder builder;
+
+  /* A time in µs since 1970, or 0: a negative one is a caller's mistake. */
+  if (since < 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, CLOCHE_ERROR,
+                                             CLOCHE_ERROR_INVALID_ARGUMENT,
+                                             _("GetSamples: since %lld is no time: give 0 for "
+                                               "all the samples, or a time in µs since 1970"),
+                                             (long long) since);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  samples = cloche_monitor_dup_samples (self->monitor, since);
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < samples->len; i++)

@@ -38,16 +38,14 @@ socket_path (void)
 }
 
 /* One request on the proxy's socket, as the guest would send it through
- * the relay, with @session as the proxy user ("" for none). */
+ * the relay, from @session's forwarder ("" for none: no session line). */
 static void
 request (const char *session,
          const char *line)
 {
   g_autofree char *path = socket_path ();
-  g_autofree char *credentials = g_base64_encode ((const guchar *) session, strlen (session));
   g_autofree char *text = session[0] != '\0'
-                          ? g_strdup_printf ("%s\r\nProxy-Authorization: Basic %s\r\n\r\n",
-                                             line, credentials)
+                          ? g_strdup_printf ("CLOCHE-SESSION %s\n%s\r\n\r\n", session, line)
                           : g_strdup_printf ("%s\r\n\r\n", line);
   struct sockaddr_un address = { .sun_family = AF_UNIX };
   char buffer[4096];
@@ -108,7 +106,7 @@ all_ended (ClocheEgressPage *page,
 static void
 test_live_decisions (void)
 {
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
   ClocheEgressPage *page = _cloche_window_get_egress_page (window);
   GtkListBox *rules = _cloche_egress_page_get_rules_list (page);
   g_autofree char *allowed_rule = g_strdup_printf ("allow 127.0.0.1:%d", port);

@@ -42,7 +42,7 @@ visible_page (ClocheWindow *window)
 static void
 test_no_bundle_offers_install (void)
 {
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
   ClocheOverviewPage *page = _cloche_window_get_overview_page (window);
   GtkWidget *install = _cloche_overview_page_get_install_button (page);
   GtkWidget *open = _cloche_overview_page_get_open_button (page);
@@ -80,8 +80,14 @@ test_open_without_bundle_says_missing (void)
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), 300 * 1000);
   cloche_dbus_bundle_call_install_sync (bundle, source, "", NULL, &error);
   g_assert_no_error (error);
+  /* The install's news reaches the bus after its reply. The window's pages
+   * share the app's proxies, whose cache would otherwise still say "no
+   * bundle" when the window opens: the Bundle page would then ask the
+   * daemon for Info, which could notice the removal below before the
+   * click. */
+  CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_installed (bundle), 20);
 
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   install = _cloche_overview_page_get_install_button (page);
   open = _cloche_overview_page_get_open_button (page);

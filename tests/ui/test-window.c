@@ -173,6 +173,23 @@ is_descendant (GHashTable *parents,
 
 /* The qemu-system processes below @ancestor, whatever the daemon runs them
  * through. */
+/* A VM, not the doctor asking QEMU for its devices (`-device help`), which
+ * the Diagnostics page has the daemon do as soon as the window opens. */
+static gboolean
+runs_a_vm (const char *pid)
+{
+  g_autofree char *path = g_build_filename ("/proc", pid, "cmdline", NULL);
+  g_autofree char *cmdline = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &cmdline, &length, NULL))
+    return FALSE;
+  for (gsize i = 0; i < length; i += strlen (cmdline + i) + 1)
+    if (g_str_equal (cmdline + i, "-kernel"))
+      return TRUE;
+  return FALSE;
+}
+
 static GArray *
 find_qemu_descendants (GPid ancestor)
 {
@@ -193,7 +210,7 @@ find_qemu_descendants (GPid ancestor)
       if (pid <= 0 || !read_proc_stat (name, &comm, &state, &ppid))
         continue;
       g_hash_table_insert (parents, GINT_TO_POINTER (pid), GINT_TO_POINTER (ppid));
-      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system"))
+      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system") && runs_a_vm (name))
         g_array_append_val (qemus, pid);
     }
 
@@ -262,7 +279,7 @@ test_window_no_service (void)
   const char *prefix = "The Cloche service is not running: ";
 
   /* This bus has no daemon and no .service file to activate one. */
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   unavailable = _cloche_overview_page_get_unavailable_page (page);
   gtk_window_present (GTK_WINDOW (window));
@@ -297,7 +314,7 @@ test_window_remembers_size (void)
 
   g_settings_set_int (settings, "window-width", 1010);
   g_settings_set_int (settings, "window-height", 700);
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
   g_assert_cmpint (width, ==, 1010);
   g_assert_cmpint (height, ==, 700);
@@ -343,7 +360,7 @@ test_window_page_shortcuts (void)
                              { "<Control>4", "bundle" }, { "<Control>5", "diagnostics" },
                              { "<Control>6", "egress" },
                              { "<Control>1", "overview" } };
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
   GtkStack *stack = _cloche_window_get_stack (window);
 
   gtk_window_present (GTK_WINDOW (window));
@@ -466,7 +483,7 @@ test_window_agent_mode (void)
   daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
     "--bundle", bundle, "--idle-timeout", "30", NULL });
 
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   page = _cloche_window_get_overview_page (window);
   open_button = _cloche_overview_page_get_open_button (page);
   close_button = _cloche_overview_page_get_close_button (page);
@@ -495,6 +512,77 @@ test_window_agent_mode (void)
 
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 
+  stop_daemon (daemon);
+}
+
+static gboolean
+is_visible (gpointer data)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (data));
+}
+
+static gboolean
+find_kvm_warning (gpointer data)
+{
+  return cloche_test_ui_find_label (GTK_WIDGET (data), "KvmUnusable") != NULL
+         && cloche_test_ui_find_label (GTK_WIDGET (data), "a boot under KVM failed") != NULL;
+}
+
+/* Injected fault (CLOCHE_TEST_KVM_FAULT=internal-error: QEMU runs under
+ * TCG, the daemon stops it over QMP and reads "internal-error"): the
+ * first boot falls back from KVM to TCG. The page shows a notice beside
+ * the VM's state, not an error, and the VM runs. */
+static void
+test_window_kvm_fallback (void)
+{
+  const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
+  ClocheTestDaemon *daemon;
+  ClocheOverviewPage *page;
+  ClocheWindow *window;
+  GtkWidget *notice, *diagnostics;
+
+  if (bundle == NULL || g_getenv ("CLOCHE_DAEMON") == NULL)
+    {
+      g_test_skip ("No VM bundle or daemon: set CLOCHE_TEST_BUNDLE and CLOCHE_DAEMON");
+      return;
+    }
+  g_setenv ("CLOCHE_TEST_KVM_FAULT", "internal-error", TRUE);
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
+    "--bundle", bundle, "--idle-timeout", "30", NULL });
+  g_unsetenv ("CLOCHE_TEST_KVM_FAULT");
+
+  window = g_object_ref (cloche_test_ui_new_window ());
+  page = _cloche_window_get_overview_page (window);
+  notice = _cloche_overview_page_get_fallback_box (page);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
+  wait_for_label (_cloche_overview_page_get_accelerator_label (page), "KVM", SHORT_TIMEOUT_S);
+  g_assert_false (gtk_widget_get_visible (notice));
+
+  toggle_agent_mode (page, _cloche_overview_page_get_open_button (page),
+                     _cloche_overview_page_get_close_button (page), BOOT_TIMEOUT_S);
+  wait_for_state (page, "Running", BOOT_TIMEOUT_S);
+  g_assert_true (wait_for (is_visible, notice, SHORT_TIMEOUT_S));
+  wait_for_label (_cloche_overview_page_get_accelerator_label (page), "Software (TCG)",
+                  SHORT_TIMEOUT_S);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (_cloche_overview_page_get_accelerator_row (page)),
+                            "KVM is present but cannot run guests here"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-kvm-fallback");
+
+  /* The notice leads to Diagnostics, where the doctor says why and what to do. */
+  g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "diagnostics"));
+  diagnostics = GTK_WIDGET (_cloche_window_get_diagnostics_page (window));
+  /* It may have run its checks before the boot: run them again, as a user would. */
+  wait_for (is_mapped, diagnostics, SHORT_TIMEOUT_S);
+  gtk_widget_activate_action (diagnostics, "diagnostics.run", NULL);
+  g_assert_true (wait_for (find_kvm_warning, diagnostics, SHORT_TIMEOUT_S));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "diagnostics-kvm-fallback");
+  g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "overview"));
+
+  toggle_agent_mode (page, _cloche_overview_page_get_close_button (page),
+                     _cloche_overview_page_get_open_button (page), SHORT_TIMEOUT_S);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
   stop_daemon (daemon);
 }
 
@@ -533,6 +621,7 @@ main (int   argc,
   g_test_add_func ("/window/remembers-size", test_window_remembers_size);
   g_test_add_func ("/window/page-shortcuts", test_window_page_shortcuts);
   g_test_add_func ("/window/agent-mode", test_window_agent_mode);
+  g_test_add_func ("/window/kvm-fallback", test_window_kvm_fallback);
 
   ret = g_test_run ();
 
