@@ -12,6 +12,7 @@ typedef struct
   int       exit_code;    /* 128 + signal when a signal ended it */
   GBytes   *stdout_bytes;
   GBytes   *stderr_bytes;
+  gboolean  timed_out;    /* killed at its deadline (set by the exec, not parsed) */
 } ClocheExecStatus;
 
 JsonNode *cloche_guest_agent_parse_reply       (const char        *line,

@@ -360,15 +360,162 @@ cloche_guest_agent_execute_finish (ClocheGuestAgent  *self,
 }
 
 /* guest-exec, then guest-exec-status until the process has exited. The poll
- * interval starts short, since most commands an agent runs are quick. */
+ * interval starts short, since most commands an agent runs are quick.
+ *
+ * Stopping a command means stopping it in the guest, not only no longer
+ * waiting: on cancellation or at its deadline the process group the command
+ * leads is killed (SIGKILL, from a second guest-exec), and the status is
+ * still polled until the agent reports the exit, so nothing of it outlives
+ * the call. The agent's own commands are therefore never given the caller's
+ * cancellable. A command that made itself a process group or session of its
+ * own (setsid, a daemon) is not in that group. */
 
 typedef struct
 {
-  gint64 pid;
-  guint  delay_ms;
+  gint64        pid;
+  guint         delay_ms;
+  guint         timeout_ms;
+  guint         timeout_source;
+  gulong        cancelled_id;
+  GCancellable *cancellable;
+  gboolean      kill_sent;
+  gboolean      timed_out;
+  gint64        kill_pid;      /* the killer's own pid, read once at the end */
 } ExecState;
 
+static void disarm_stop (ExecState *state);
+
+static void
+exec_state_free (ExecState *state)
+{
+  disarm_stop (state);
+  g_clear_object (&state->cancellable);
+  g_free (state);
+}
+
 static void poll_exec_status (GTask *task);
+
+/* The killer is reaped by reading its status once; qemu-ga keeps every
+ * process's record until its status has been read after it exited. */
+static void
+on_killer_status (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(JsonNode) reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object),
+                                                                 result, NULL);
+}
+
+static void
+reap_killer (ClocheGuestAgent *self,
+             gint64            pid)
+{
+  g_autoptr(JsonObject) arguments = json_object_new ();
+
+  if (pid <= 0 || cloche_line_channel_is_closed (self->channel))
+    return;
+  json_object_set_int_member (arguments, "pid", pid);
+  cloche_guest_agent_execute_async (self, "guest-exec-status", arguments, NULL,
+                                    on_killer_status, NULL);
+}
+
+static void
+on_killer_started (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+
+  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, NULL);
+  if (reply != NULL && JSON_NODE_HOLDS_OBJECT (reply))
+    state->kill_pid = cloche_json_get_int (json_node_get_object (reply), "pid", -1);
+}
+
+/* The group first (the command leads one when its wrapper ran setsid),
+ * else the process alone. */
+static void
+kill_command (GTask *task)
+{
+  ClocheGuestAgent *self = g_task_get_source_object (task);
+  ExecState *state = g_task_get_task_data (task);
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(JsonArray) args = json_array_new ();
+  g_autofree char *pid = NULL;
+
+  if (state->kill_sent || state->pid <= 0 || cloche_line_channel_is_closed (self->channel))
+    return;
+  state->kill_sent = TRUE;
+  pid = g_strdup_printf ("%" G_GINT64_FORMAT, state->pid);
+  json_array_add_string_element (args, "-c");
+  json_array_add_string_element (args, "kill -KILL -\"$1\" 2>/dev/null || kill -KILL \"$1\"");
+  json_array_add_string_element (args, "sh");
+  json_array_add_string_element (args, pid);
+  json_object_set_string_member (arguments, "path", "/bin/sh");
+  json_object_set_array_member (arguments, "arg", g_steal_pointer (&args));
+  cloche_guest_agent_execute_async (self, "guest-exec", arguments, NULL,
+                                    on_killer_started, g_object_ref (task));
+}
+
+static gboolean
+kill_in_context (gpointer task)
+{
+  kill_command (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_exec_cancelled (GCancellable *cancellable,
+                   GTask        *task)
+{
+  /* May run in the thread that cancelled; the kill goes out from the
+   * task's context. */
+  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT,
+                              kill_in_context, g_object_ref (task), g_object_unref);
+}
+
+/* Once the process is gone its pid may be reused: nothing may kill it. */
+static void
+disarm_stop (ExecState *state)
+{
+  g_clear_handle_id (&state->timeout_source, g_source_remove);
+  if (state->cancelled_id != 0)
+    g_cancellable_disconnect (state->cancellable, state->cancelled_id);
+  state->cancelled_id = 0;
+  state->pid = -1;
+}
+
+static gboolean
+on_exec_timeout (gpointer user_data)
+{
+  GTask *task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+
+  state->timeout_source = 0;
+  state->timed_out = TRUE;
+  kill_command (task);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+exec_return (GTask            *task,
+             ClocheExecStatus *status)
+{
+  ExecState *state = g_task_get_task_data (task);
+
+  reap_killer (g_task_get_source_object (task), state->kill_pid);
+  if (state->kill_sent && !state->timed_out)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "The command was cancelled; its processes in the guest "
+                               "were killed");
+      return;
+    }
+  status->timed_out = state->timed_out;
+  g_task_return_pointer (task, g_memdup2 (status, sizeof *status), g_free);
+  memset (status, 0, sizeof *status);
+}
 
 static void
 on_exec_status (GObject      *object,
@@ -382,21 +529,19 @@ on_exec_status (GObject      *object,
   GError *error = NULL;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
-  if (reply == NULL || !cloche_guest_agent_parse_exec_status (reply, &status, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  if (!status.exited)
+  if (reply != NULL && cloche_guest_agent_parse_exec_status (reply, &status, &error)
+      && !status.exited)
     {
       state->delay_ms = MIN (state->delay_ms * 2, STATUS_POLL_MAX_MS);
       g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
                           g_steal_pointer (&task));
       return;
     }
-
-  g_task_return_pointer (task, g_memdup2 (&status, sizeof status), g_free);
-  memset (&status, 0, sizeof status);
+  disarm_stop (state);
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    exec_return (task, &status);
 }
 
 static void
@@ -407,9 +552,26 @@ poll_exec_status (GTask *task)
 
   json_object_set_int_member (arguments, "pid", state->pid);
   cloche_guest_agent_execute_async (g_task_get_source_object (task),
-                                    "guest-exec-status", arguments,
-                                    g_task_get_cancellable (task),
+                                    "guest-exec-status", arguments, NULL,
                                     on_exec_status, task);
+}
+
+/* From here on the command can be stopped: its pid is known. */
+static void
+arm_stop (GTask *task)
+{
+  ExecState *state = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  if (state->timeout_ms > 0)
+    state->timeout_source = g_timeout_add_full (G_PRIORITY_DEFAULT, state->timeout_ms,
+                                                on_exec_timeout, task, NULL);
+  if (cancellable != NULL)
+    {
+      state->cancellable = g_object_ref (cancellable);
+      state->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_exec_cancelled),
+                                                   task, NULL);
+    }
 }
 
 static void
@@ -438,6 +600,7 @@ on_exec_started (GObject      *object,
 
   state->pid = cloche_json_get_int (json_node_get_object (reply), "pid", -1);
   state->delay_ms = STATUS_POLL_MIN_MS;
+  arm_stop (task);
   g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
                       g_steal_pointer (&task));
 }
@@ -452,6 +615,101 @@ strv_to_array (const char * const *strv)
   return array;
 }
 
+static JsonObject *
+exec_arguments (const char * const      *argv,
+                const char * const      *env,
+                const ClocheExecOptions *options)
+{
+  JsonObject *arguments = json_object_new ();
+
+  json_object_set_string_member (arguments, "path", argv[0]);
+  json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));
+  /* The agent replaces the whole environment when "env" is given. */
+  if (env != NULL)
+    json_object_set_array_member (arguments, "env", strv_to_array (env));
+  if (options != NULL && options->input != NULL)
+    {
+      gsize length = 0;
+      const guchar *data = g_bytes_get_data (options->input, &length);
+      g_autofree char *encoded = g_base64_encode (data, length);
+
+      json_object_set_string_member (arguments, "input-data", encoded);
+    }
+  json_object_set_boolean_member (arguments, "capture-output", TRUE);
+  return arguments;
+}
+
+/**
+ * cloche_guest_agent_exec_full_async:
+ * @options: (nullable): stdin and a deadline
+ *
+ * Runs @argv in the guest and waits for it. Cancelling @cancellable kills
+ * the command's process group in the guest; the call then ends with
+ * %G_IO_ERROR_CANCELLED once the agent saw it exit. At the deadline it is
+ * killed the same way and the call ends normally, with timed_out set.
+ */
+void
+cloche_guest_agent_exec_full_async (ClocheGuestAgent        *self,
+                                    const char * const      *argv,
+                                    const char * const      *env,
+                                    const ClocheExecOptions *options,
+                                    GCancellable            *cancellable,
+                                    GAsyncReadyCallback      callback,
+                                    gpointer                 user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonObject) arguments = NULL;
+  ExecState *state;
+
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+  g_return_if_fail (argv != NULL && argv[0] != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_guest_agent_exec_full_async);
+  state = g_new0 (ExecState, 1);
+  state->timeout_ms = options != NULL ? options->timeout_ms : 0;
+  g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  arguments = exec_arguments (argv, env, options);
+  cloche_guest_agent_execute_async (self, "guest-exec", arguments, NULL,
+                                    on_exec_started, g_steal_pointer (&task));
+}
+
+/**
+ * cloche_guest_agent_exec_full_finish:
+ * @result_out: (out caller-allocates): exit code, output, whether the
+ *   deadline ended it; clear it with cloche_exec_result_clear()
+ */
+gboolean
+cloche_guest_agent_exec_full_finish (ClocheGuestAgent  *self,
+                                     GAsyncResult      *result,
+                                     ClocheExecResult  *result_out,
+                                     GError           **error)
+{
+  g_autofree ClocheExecStatus *status = NULL;
+
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  memset (result_out, 0, sizeof *result_out);
+  status = g_task_propagate_pointer (G_TASK (result), error);
+  if (status == NULL)
+    return FALSE;
+  result_out->exit_code = status->exit_code;
+  result_out->out = g_steal_pointer (&status->stdout_bytes);
+  result_out->err = g_steal_pointer (&status->stderr_bytes);
+  result_out->timed_out = status->timed_out;
+  return TRUE;
+}
+
+void
+cloche_exec_result_clear (ClocheExecResult *result)
+{
+  g_clear_pointer (&result->out, g_bytes_unref);
+  g_clear_pointer (&result->err, g_bytes_unref);
+}
+
 void
 cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
                                const char * const  *argv,
@@ -460,24 +718,7 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(JsonObject) arguments = json_object_new ();
-
-  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
-  g_return_if_fail (argv != NULL && argv[0] != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_guest_agent_exec_async);
-  g_task_set_task_data (task, g_new0 (ExecState, 1), g_free);
-
-  json_object_set_string_member (arguments, "path", argv[0]);
-  json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));
-  /* The agent replaces the whole environment when "env" is given. */
-  if (env != NULL)
-    json_object_set_array_member (arguments, "env", strv_to_array (env));
-  json_object_set_boolean_member (arguments, "capture-output", TRUE);
-  cloche_guest_agent_execute_async (self, "guest-exec", arguments, cancellable,
-                                    on_exec_started, g_steal_pointer (&task));
+  cloche_guest_agent_exec_full_async (self, argv, env, NULL, cancellable, callback, user_data);
 }
 
 gboolean
@@ -488,16 +729,13 @@ cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
                                 GBytes           **stderr_bytes,
                                 GError           **error)
 {
-  g_autofree ClocheExecStatus *status = NULL;
+  ClocheExecResult done;
 
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  status = g_task_propagate_pointer (G_TASK (result), error);
-  if (status == NULL)
+  if (!cloche_guest_agent_exec_full_finish (self, result, &done, error))
     return FALSE;
-  *exit_code = status->exit_code;
-  *stdout_bytes = g_steal_pointer (&status->stdout_bytes);
-  *stderr_bytes = g_steal_pointer (&status->stderr_bytes);
+  *exit_code = done.exit_code;
+  *stdout_bytes = g_steal_pointer (&done.out);
+  *stderr_bytes = g_steal_pointer (&done.err);
   return TRUE;
 }
 

@@ -13,9 +13,15 @@
 #include "cloche-vm-command.h"
 
 /* Runs argv in the folder given as $1, the way a terminal would (qemu-ga's
- * guest-exec has no working directory of its own). */
-static const char *cwd_wrapper[] = { "/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"",
-                                     "sh", NULL };
+ * guest-exec has no working directory of its own), as the leader of a
+ * process group of its own (setsid, in place: qemu-ga's children lead no
+ * group), so that cancelling or a deadline kills what it started too. */
+static const char *cwd_wrapper[] = {
+  "/bin/sh", "-c",
+  "cd \"$1\" && shift && if [ -x /usr/bin/setsid ]; then exec /usr/bin/setsid \"$@\"; fi; "
+  "exec \"$@\"",
+  "sh", NULL
+};
 
 typedef struct
 {
@@ -26,6 +32,8 @@ typedef struct
   GStrv   command;
   char   *cwd;
   gint64  started;
+  GBytes *input;
+  guint   timeout_ms;
 } ExecData;
 
 static void
@@ -36,21 +44,14 @@ exec_data_free (ExecData *data)
   g_strfreev (data->env);
   g_strfreev (data->command);
   g_free (data->cwd);
+  g_clear_pointer (&data->input, g_bytes_unref);
   g_free (data);
 }
 
-typedef struct
-{
-  int     exit_code;
-  GBytes *out;
-  GBytes *err;
-} ExecResult;
-
 static void
-exec_result_free (ExecResult *result)
+exec_result_free (ClocheExecResult *result)
 {
-  g_clear_pointer (&result->out, g_bytes_unref);
-  g_clear_pointer (&result->err, g_bytes_unref);
+  cloche_exec_result_clear (result);
   g_free (result);
 }
 
@@ -60,11 +61,10 @@ on_exec_done (GObject      *object,
               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  ExecResult *done = g_new0 (ExecResult, 1);
+  ClocheExecResult *done = g_new0 (ClocheExecResult, 1);
   GError *error = NULL;
 
-  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result,
-                                       &done->exit_code, &done->out, &done->err, &error))
+  if (!cloche_guest_agent_exec_full_finish (CLOCHE_GUEST_AGENT (object), result, done, &error))
     {
       exec_result_free (done);
       g_task_return_error (task, error);
@@ -79,11 +79,12 @@ run_command (GTask *task)
   ClocheSandbox *self = g_task_get_source_object (task);
   ExecData *data = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
+  ClocheExecOptions options = { data->input, data->timeout_ms };
 
-  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
-                                 (const char * const *) data->argv,
-                                 (const char * const *) data->env,
-                                 cancellable, on_exec_done, task);
+  cloche_guest_agent_exec_full_async (cloche_vm_get_guest_agent (self->vm),
+                                      (const char * const *) data->argv,
+                                      (const char * const *) data->env, &options,
+                                      cancellable, on_exec_done, task);
 }
 
 static void
@@ -221,15 +222,24 @@ check_exec_args (const char * const  *argv,
   return TRUE;
 }
 
+/**
+ * cloche_sandbox_exec_full_async:
+ * @options: (nullable): stdin and a deadline (counted once the command
+ *   runs, not while the VM boots)
+ *
+ * Cancelling @cancellable kills the command in the guest (its process
+ * group); the call then fails with %G_IO_ERROR_CANCELLED.
+ */
 void
-cloche_sandbox_exec_async (ClocheSandbox       *self,
-                           const char          *id,
-                           const char * const  *argv,
-                           const char * const  *env,
-                           const char          *cwd,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
+cloche_sandbox_exec_full_async (ClocheSandbox           *self,
+                                const char              *id,
+                                const char * const      *argv,
+                                const char * const      *env,
+                                const char              *cwd,
+                                const ClocheExecOptions *options,
+                                GCancellable            *cancellable,
+                                GAsyncReadyCallback      callback,
+                                gpointer                 user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
@@ -240,7 +250,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_sandbox_exec_async);
+  g_task_set_source_tag (task, cloche_sandbox_exec_full_async);
 
   open = _cloche_sandbox_lookup (self, id, &error);
   if (open == NULL || !check_exec_args (argv, env, &error))
@@ -257,25 +267,30 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);
+  data->input = options != NULL && options->input != NULL ? g_bytes_ref (options->input) : NULL;
+  data->timeout_ms = options != NULL ? options->timeout_ms : 0;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));
 }
 
+/**
+ * cloche_sandbox_exec_full_finish:
+ * @result_out: (out caller-allocates): clear it with cloche_exec_result_clear()
+ */
 gboolean
-cloche_sandbox_exec_finish (ClocheSandbox  *self,
-                            GAsyncResult   *result,
-                            int            *exit_code,
-                            GBytes        **stdout_bytes,
-                            GBytes        **stderr_bytes,
-                            GError        **error)
+cloche_sandbox_exec_full_finish (ClocheSandbox     *self,
+                                 GAsyncResult      *result,
+                                 ClocheExecResult  *result_out,
+                                 GError           **error)
 {
   ExecData *data = g_task_get_task_data (G_TASK (result));
   GError *local_error = NULL;
-  ExecResult *done;
+  ClocheExecResult *done;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
+  memset (result_out, 0, sizeof *result_out);
   done = g_task_propagate_pointer (G_TASK (result), &local_error);
   /* Logged here, the one place every exec ends; a call refused before it
    * had a command (no such session, no argv) has no task data. */
@@ -288,10 +303,39 @@ cloche_sandbox_exec_finish (ClocheSandbox  *self,
       g_propagate_error (error, local_error);
       return FALSE;
     }
-  *exit_code = done->exit_code;
-  *stdout_bytes = g_steal_pointer (&done->out);
-  *stderr_bytes = g_steal_pointer (&done->err);
-  exec_result_free (done);
+  *result_out = *done;
+  g_free (done);
   return TRUE;
 }
 
+void
+cloche_sandbox_exec_async (ClocheSandbox       *self,
+                           const char          *id,
+                           const char * const  *argv,
+                           const char * const  *env,
+                           const char          *cwd,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  cloche_sandbox_exec_full_async (self, id, argv, env, cwd, NULL, cancellable,
+                                  callback, user_data);
+}
+
+gboolean
+cloche_sandbox_exec_finish (ClocheSandbox  *self,
+                            GAsyncResult   *result,
+                            int            *exit_code,
+                            GBytes        **stdout_bytes,
+                            GBytes        **stderr_bytes,
+                            GError        **error)
+{
+  ClocheExecResult done;
+
+  if (!cloche_sandbox_exec_full_finish (self, result, &done, error))
+    return FALSE;
+  *exit_code = done.exit_code;
+  *stdout_bytes = g_steal_pointer (&done.out);
+  *stderr_bytes = g_steal_pointer (&done.err);
+  return TRUE;
+}

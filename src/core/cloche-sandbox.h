@@ -42,8 +42,6 @@ char          *cloche_sandbox_open_session_finish (ClocheSandbox        *self,
 gboolean       cloche_sandbox_close_session       (ClocheSandbox        *self,
                                                    const char           *id,
                                                    GError              **error);
-guint          cloche_sandbox_close_client_sessions (ClocheSandbox      *self,
-                                                   const char           *client);
 void           cloche_sandbox_list_sessions_async (ClocheSandbox        *self,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
@@ -93,6 +91,19 @@ gboolean       cloche_sandbox_exec_finish         (ClocheSandbox        *self,
                                                    int                  *exit_code,
                                                    GBytes              **stdout_bytes,
                                                    GBytes              **stderr_bytes,
+                                                   GError              **error);
+void           cloche_sandbox_exec_full_async     (ClocheSandbox           *self,
+                                                   const char              *id,
+                                                   const char * const      *argv,
+                                                   const char * const      *env,
+                                                   const char              *cwd,
+                                                   const ClocheExecOptions *options,
+                                                   GCancellable            *cancellable,
+                                                   GAsyncReadyCallback      callback,
+                                                   gpointer                 user_data);
+gboolean       cloche_sandbox_exec_full_finish    (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
+                                                   ClocheExecResult     *result_out,
                                                    GError              **error);
 
 G_END_DECLS

@@ -8,6 +8,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
+#include "cloche-exec-calls.h"
 #include "cloche-service.h"
 #include "cloche-session-info.h"
 #include "cloche-session-variant.h"
@@ -17,7 +18,9 @@ struct _ClocheService
   GObject           parent_instance;
   ClocheSandbox    *sandbox;
   ClocheDbusDaemon *skeleton;
+  ClocheExecCalls  *exec_calls;
   GHashTable       *client_watches;    /* bus name → watch id */
+  GHashTable       *owned;             /* bus name → GPtrArray of session ids */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheService, cloche_service, G_TYPE_OBJECT)
@@ -64,8 +67,13 @@ on_client_vanished (GDBusConnection *connection,
                     gpointer         user_data)
 {
   ClocheService *self = user_data;
-  guint closed = cloche_sandbox_close_client_sessions (self->sandbox, name);
+  GPtrArray *ids = g_hash_table_lookup (self->owned, name);
+  guint closed = 0;
 
+  for (guint i = 0; ids != NULL && i < ids->len; i++)
+    if (cloche_sandbox_close_session (self->sandbox, g_ptr_array_index (ids, i), NULL))
+      closed++;
+  g_hash_table_remove (self->owned, name);
   if (closed > 0)
     g_message ("%s left the bus: closed its %u session(s)", name, closed);
   g_hash_table_remove (self->client_watches, name);
@@ -88,16 +96,51 @@ watch_client (ClocheService         *self,
 
 /* OpenSession */
 
+typedef struct
+{
+  ClocheService         *self;
+  GDBusMethodInvocation *invocation;
+  gboolean               owned;   /* closes when its caller leaves the bus */
+} OpenCall;
+
+/* The caller may have left while the VM booted: then its session closes
+ * at once, as it would have a moment later. */
+static void
+own_session (ClocheService *self,
+             const char    *owner,
+             const char    *id)
+{
+  GPtrArray *ids;
+
+  if (!g_hash_table_contains (self->client_watches, owner))
+    {
+      cloche_sandbox_close_session (self->sandbox, id, NULL);
+      return;
+    }
+  ids = g_hash_table_lookup (self->owned, owner);
+  if (ids == NULL)
+    {
+      ids = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (self->owned, g_strdup (owner), ids);
+    }
+  g_ptr_array_add (ids, g_strdup (id));
+}
+
 static void
 on_session_opened (GObject      *object,
                    GAsyncResult *result,
                    gpointer      user_data)
 {
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  OpenCall *call = user_data;
+  g_autoptr(GDBusMethodInvocation) invocation = call->invocation;
+  g_autoptr(ClocheService) self = call->self;
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
   id = cloche_sandbox_open_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (id != NULL && call->owned)
+    own_session (self, g_dbus_method_invocation_get_sender (invocation), id);
+  g_free (call);
   if (id == NULL)
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
@@ -114,8 +157,9 @@ handle_open_session (ClocheService         *self,
   g_autoptr(GPtrArray) mounts = NULL;
   g_autoptr(GError) error = NULL;
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
-  const char *client = sender;
+  const char *client = NULL;
   gboolean keep_open = FALSE;
+  OpenCall *call;
 
   mounts = cloche_session_mounts_from_variant (mounts_variant, &error);
   if (mounts == NULL)
@@ -125,14 +169,19 @@ handle_open_session (ClocheService         *self,
     }
   g_variant_lookup (options, "keep-open", "b", &keep_open);
   g_variant_lookup (options, "client", "&s", &client);
-  /* Only a session tied to its caller records the bus name it goes with. */
+  /* A session tied to its caller keeps the client name it was given (an
+   * MCP server names the agent it serves); the bus name it goes with is
+   * kept here, not in its record. */
+  if (client == NULL || client[0] == '\0')
+    client = sender;
   if (!keep_open)
-    {
-      client = sender;
-      watch_client (self, invocation);
-    }
+    watch_client (self, invocation);
+  call = g_new0 (OpenCall, 1);
+  call->self = g_object_ref (self);
+  call->invocation = g_object_ref (invocation);
+  call->owned = !keep_open && sender != NULL;
   cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL,
-                                     on_session_opened, g_object_ref (invocation));
+                                     on_session_opened, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -360,6 +409,30 @@ handle_exec (ClocheService         *self,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* ExecWithOptions, CancelExec */
+
+static gboolean
+handle_exec_with_options (ClocheService         *self,
+                          GDBusMethodInvocation *invocation,
+                          const char            *id,
+                          const char * const    *argv,
+                          const char * const    *env,
+                          const char            *cwd,
+                          GVariant              *options)
+{
+  cloche_exec_calls_start (self->exec_calls, invocation, id, argv, env, cwd, options);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_cancel_exec (ClocheService         *self,
+                    GDBusMethodInvocation *invocation,
+                    const char            *tag)
+{
+  cloche_exec_calls_cancel (self->exec_calls, invocation, tag);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* StopVm */
 
 static void
@@ -412,6 +485,8 @@ cloche_service_dispose (GObject *object)
   ClocheService *self = CLOCHE_SERVICE (object);
 
   g_clear_pointer (&self->client_watches, g_hash_table_unref);
+  g_clear_pointer (&self->owned, g_hash_table_unref);
+  g_clear_object (&self->exec_calls);
   g_clear_object (&self->skeleton);
   g_clear_object (&self->sandbox);
 
@@ -430,6 +505,8 @@ cloche_service_init (ClocheService *self)
   self->skeleton = cloche_dbus_daemon_skeleton_new ();
   self->client_watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                 unwatch);
+  self->owned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) g_ptr_array_unref);
 }
 
 static void
@@ -441,6 +518,10 @@ connect_handlers (ClocheService *self)
                             G_CALLBACK (handle_close_session), self);
   g_signal_connect_swapped (self->skeleton, "handle-exec",
                             G_CALLBACK (handle_exec), self);
+  g_signal_connect_swapped (self->skeleton, "handle-exec-with-options",
+                            G_CALLBACK (handle_exec_with_options), self);
+  g_signal_connect_swapped (self->skeleton, "handle-cancel-exec",
+                            G_CALLBACK (handle_cancel_exec), self);
   g_signal_connect_swapped (self->skeleton, "handle-stop-vm",
                             G_CALLBACK (handle_stop_vm), self);
   g_signal_connect_swapped (self->skeleton, "handle-list-sessions",
@@ -466,6 +547,7 @@ cloche_service_new (ClocheSandbox *sandbox)
 
   self = g_object_new (CLOCHE_TYPE_SERVICE, NULL);
   self->sandbox = g_object_ref (sandbox);
+  self->exec_calls = cloche_exec_calls_new (sandbox);
   connect_handlers (self);
   sync_properties (self);
   return self;
