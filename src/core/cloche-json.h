@@ -5,6 +5,10 @@
 
 G_BEGIN_DECLS
 
+JsonNode   *cloche_json_parse_value   (const char  *line,
+                                       const char  *peer,
+                                       int          error_code,
+                                       GError     **error);
 JsonObject *cloche_json_parse_line    (const char  *line,
                                        const char  *peer,
                                        int          error_code,
