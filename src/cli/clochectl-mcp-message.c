@@ -149,11 +149,12 @@ read_object (JsonNode             *root,
     return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
                  "Invalid Request: a message must be a JSON object");
   object = json_node_get_object (root);
+  /* The id first: an error about the rest is answered with it. */
+  if (!read_id (object, &message->id, error))
+    return FALSE;
   if (g_strcmp0 (cloche_json_get_string (object, "jsonrpc", NULL), "2.0") != 0)
     return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
                  "Invalid Request: \"jsonrpc\" must be \"2.0\"");
-  if (!read_id (object, &message->id, error))
-    return FALSE;
   if (json_object_has_member (object, "method"))
     return read_request (object, message, error);
   return read_response (object, message, error);
