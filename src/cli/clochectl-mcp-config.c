@@ -58,7 +58,6 @@ server_json (const char         *outer,
 
   json_object_set_string_member (server, "command", command);
   json_object_set_array_member (server, "args", args_array (args));
-  json_object_set_object_member (server, "env", json_object_new ());
   json_object_set_object_member (servers, "cloche", server);
   json_object_set_object_member (object, outer, servers);
   json_node_take_object (root, object);
