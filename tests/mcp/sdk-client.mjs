@@ -131,6 +131,49 @@ ok(outside.isError === true && /outside the session folder/.test(text(outside)),
 const escape = await client.callTool({ name: 'list_directory', arguments: { path: 'mnt/../../' } });
 ok(escape.isError === true, '.. out of the session folder is refused too', text(escape));
 
+const edited = await client.callTool({ name: 'edit_file',
+                                       arguments: { path: 'mnt/rw/notes/out.txt', old_text: 'second',
+                                                    new_text: '2nd' } }, undefined, SLOW);
+ok(!edited.isError && edited.structuredContent.line === 2
+   && readFileSync(join(rw, 'notes/out.txt'), 'utf8') === 'written by MCP\n2nd line\n',
+   'edit_file replaces the one occurrence', edited.structuredContent);
+const twice = await client.callTool({ name: 'edit_file',
+                                      arguments: { path: 'mnt/rw/notes/out.txt', old_text: 'i',
+                                                   new_text: 'x' } }, undefined, SLOW);
+ok(twice.isError === true && /more than once/.test(text(twice)),
+   'edit_file refuses a text found twice', text(twice));
+
+const listed = (await client.callTool({ name: 'list_directory', arguments: { path: 'mnt/rw/notes' } },
+                                      undefined, SLOW)).structuredContent;
+ok(listed?.total === 1 && listed.entries[0].name === 'out.txt' && listed.entries[0].type === 'file',
+   'list_directory lists the folder', listed);
+
+// A 1x1 PNG comes back as an image; other binary is refused with its size.
+await sh(client, "printf '\\211PNG\\r\\n\\032\\n\\0\\0\\0\\rIHDR' > pixel.png; "
+                 + "head -c 300 /dev/urandom > noise.bin; printf '\\0\\1' >> noise.bin");
+const image = await client.callTool({ name: 'read_file', arguments: { path: 'pixel.png' } }, undefined, SLOW);
+ok(!image.isError && image.content.some((c) => c.type === 'image' && c.mimeType === 'image/png')
+   && image.structuredContent.kind === 'image',
+   'read_file gives an image as image content', image.structuredContent);
+const binary = await client.callTool({ name: 'read_file', arguments: { path: 'noise.bin' } }, undefined, SLOW);
+ok(binary.isError === true && /binary file of 302 bytes/.test(text(binary)),
+   'read_file refuses other binary with its size', text(binary));
+
+const slow = await client.callTool({ name: 'run_command',
+                                     arguments: { command: 'echo started; sleep 60', timeout_s: 2 } },
+                                   undefined, SLOW);
+ok(slow.structuredContent?.timed_out === true && slow.structuredContent.stdout === 'started\n'
+   && /timeout of 2 s/.test(slow.structuredContent.note),
+   'run_command kills a command at its timeout and keeps its output', slow.structuredContent);
+
+const denied = await client.callTool({ name: 'run_command',
+                                       arguments: { command: 'wget -q -O- http://example.com/' } },
+                                     undefined, SLOW);
+ok(denied.structuredContent?.exit_code !== 0
+   && denied.structuredContent.egress_denied.some((d) => /^example\.com:80 \(rule "/.test(d))
+   && /egress policy refused/.test(denied.structuredContent.note),
+   'a refused egress request is named with its rule', denied.structuredContent);
+
 // Cancelling: the command is killed in the guest, with what it started.
 const controller = new AbortController();
 const long = client.callTool({ name: 'run_command', arguments: { command: 'sleep 701 & sleep 702' } },
