@@ -402,8 +402,9 @@ on_killer_status (GObject      *object,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
-  g_autoptr(JsonNode) reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object),
-                                                                 result, NULL);
+  JsonNode *reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, NULL);
+
+  g_clear_pointer (&reply, json_node_unref);
 }
 
 static void
