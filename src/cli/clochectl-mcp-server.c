@@ -181,8 +181,7 @@ handle_initialize (ClochectlMcpServer  *self,
                    ClochectlMcpMessage *message)
 {
   g_autoptr(JsonObject) result = json_object_new ();
-  JsonObject *capabilities = json_object_new ();
-  JsonObject *tools = json_object_new ();
+  JsonObject *capabilities, *tools;
   JsonNode *version = message->params ? json_object_get_member (message->params,
                                                                 "protocolVersion") : NULL;
   JsonNode *info = message->params ? json_object_get_member (message->params, "clientInfo")
@@ -210,6 +209,8 @@ handle_initialize (ClochectlMcpServer  *self,
   clochectl_mcp_tools_set_client (self->tools, name, client_version);
   self->initialized = TRUE;
 
+  tools = json_object_new ();
+  capabilities = json_object_new ();
   json_object_set_boolean_member (tools, "listChanged", FALSE);
   json_object_set_object_member (capabilities, "tools", tools);
   json_object_set_string_member (result, "protocolVersion",
