@@ -59,6 +59,11 @@ async function sh (client, command) {
   return result.structuredContent;
 }
 
+// The client passes only the environment it is given: the sanitizer
+// build's settings go along when there are any.
+const sanitizers = Object.fromEntries(['ASAN_OPTIONS', 'LSAN_OPTIONS', 'UBSAN_OPTIONS', 'G_SLICE',
+                                       'GIO_USE_PROXY_RESOLVER']
+  .filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
 const transport = new StdioClientTransport({
   command: ctl,
   args: ['mcp', '--title', 'sdk test', '--mount', `${rw}:rw`, '--mount', `${ro}:ro`],
@@ -68,6 +73,7 @@ const transport = new StdioClientTransport({
     XDG_STATE_HOME: process.env.XDG_STATE_HOME,
     DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
     CLOCHE_LOCALEDIR: process.env.CLOCHE_LOCALEDIR ?? '',
+    ...sanitizers,
   },
   stderr: 'inherit',
 });
