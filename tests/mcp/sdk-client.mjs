@@ -64,17 +64,18 @@ async function sh (client, command) {
 const sanitizers = Object.fromEntries(['ASAN_OPTIONS', 'LSAN_OPTIONS', 'UBSAN_OPTIONS', 'G_SLICE',
                                        'GIO_USE_PROXY_RESOLVER']
   .filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+const serverEnv = {
+  PATH: process.env.PATH,
+  HOME: home,
+  XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+  DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
+  CLOCHE_LOCALEDIR: process.env.CLOCHE_LOCALEDIR ?? '',
+  ...sanitizers,
+};
 const transport = new StdioClientTransport({
   command: ctl,
   args: ['mcp', '--title', 'sdk test', '--mount', `${rw}:rw`, '--mount', `${ro}:ro`],
-  env: {
-    PATH: process.env.PATH,
-    HOME: home,
-    XDG_STATE_HOME: process.env.XDG_STATE_HOME,
-    DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS,
-    CLOCHE_LOCALEDIR: process.env.CLOCHE_LOCALEDIR ?? '',
-    ...sanitizers,
-  },
+  env: serverEnv,
   stderr: 'inherit',
 });
 const client = new Client(CLIENT);
@@ -209,6 +210,21 @@ const show = JSON.parse(execFileSync(ctl, ['session', 'show', info.session_id, '
 ok(show.client === `${CLIENT.name} ${CLIENT.version} (MCP)` && show.state === 'open',
    'the session shows the MCP client as its client', show);
 
+// A second server given the session with --session works in it, and
+// leaves it open when its client goes.
+const adopting = new Client({ name: 'second', version: '1' });
+await adopting.connect(new StdioClientTransport({
+  command: ctl, args: ['mcp', '--session', info.session_id], env: serverEnv,
+  stderr: 'inherit' }));
+const adopted = await adopting.callTool({ name: 'run_command', arguments: { command: 'cat mnt/rw/notes/out.txt' } },
+                                        undefined, SLOW);
+ok(adopted.structuredContent?.stdout?.startsWith('written by MCP'),
+   '--session works in the given session', adopted.structuredContent);
+await adopting.close();
+await sleep(1000);
+ok(JSON.parse(execFileSync(ctl, ['session', 'show', info.session_id, '--json']).toString()).state === 'open',
+   'a session given with --session stays open when its client leaves');
+
 await client.close();
 let state = 'open';
 for (let i = 0; i < 50 && state === 'open'; i++) {
@@ -220,10 +236,12 @@ ok(state === 'closed', 'the session closes when the client leaves', state);
 const audit = readFileSync(join(process.env.XDG_STATE_HOME, 'cloche/audit.jsonl'), 'utf8')
   .split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
   .filter((e) => e.event === 'mcp.tool-call');
-ok(audit.length >= 10 && audit.every((e) => e.fields.client === CLIENT.name
-                                            && e.fields['client-version'] === CLIENT.version
-                                            && e.session === info.session_id),
-   `every tool call is in the audit log with the client (${audit.length} lines)`, audit.slice(0, 2));
+const ours = audit.filter((e) => e.fields.client === CLIENT.name);
+ok(ours.length >= 19 && ours.every((e) => e.fields['client-version'] === CLIENT.version
+                                          && e.session === info.session_id)
+   && audit.filter((e) => e.fields.client === 'second').length === 1
+   && audit.length === ours.length + 1,
+   `every tool call is in the audit log with its client (${ours.length} + 1 lines)`, audit.slice(0, 2));
 ok(audit.some((e) => e.fields.tool === 'run_command' && e.fields.cancelled === true),
    'the cancelled call is logged as cancelled');
 ok(audit.some((e) => e.fields.tool === 'write_file' && e.fields['is-error'] === true
