@@ -217,7 +217,8 @@ run_tool (GTask *task)
   GTask *tool_task = g_task_new (self->sandbox, g_task_get_cancellable (task), on_tool_done,
                                  g_object_ref (task));
 
-  /* A cancelled tool still returns what it has; this call decides. */
+  /* A cancelled tool still returns what it has; this call decides. The tool's
+ * task holds @task until it is done. */
   g_task_set_check_cancellable (tool_task, FALSE);
   g_task_set_task_data (tool_task, json_object_ref (data->arguments),
                         (GDestroyNotify) json_object_unref);
@@ -248,7 +249,7 @@ on_open (GObject      *object,
   g_clear_signal_handler (&data->progress_handler, self->sandbox);
   if (clochectl_mcp_sandbox_open_finish (self->sandbox, result, &error))
     {
-      run_tool (g_steal_pointer (&task));
+      run_tool (task);
       return;
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))

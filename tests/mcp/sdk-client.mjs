@@ -72,9 +72,13 @@ const serverEnv = {
   CLOCHE_LOCALEDIR: process.env.CLOCHE_LOCALEDIR ?? '',
   ...sanitizers,
 };
+// Through a shell that keeps clochectl's exit status: 0 after a clean end
+// of its input (under the sanitizers, LeakSanitizer makes it 23 on a leak).
+const exitFile = join(home, 'mcp-exit-status');
 const transport = new StdioClientTransport({
-  command: ctl,
-  args: ['mcp', '--title', 'sdk test', '--mount', `${rw}:rw`, '--mount', `${ro}:ro`],
+  command: '/bin/sh',
+  args: ['-c', '"$@"; echo $? > "$0"', exitFile, ctl, 'mcp', '--title', 'sdk test',
+         '--mount', `${rw}:rw`, '--mount', `${ro}:ro`],
   env: serverEnv,
   stderr: 'inherit',
 });
@@ -232,6 +236,11 @@ for (let i = 0; i < 50 && state === 'open'; i++) {
   state = JSON.parse(execFileSync(ctl, ['session', 'show', info.session_id, '--json']).toString()).state;
 }
 ok(state === 'closed', 'the session closes when the client leaves', state);
+for (let i = 0; i < 50 && !existsSync(exitFile); i++)
+  await sleep(200);
+ok(existsSync(exitFile) && readFileSync(exitFile, 'utf8') === '0\n',
+   'clochectl mcp exits with status 0 at the end of its input',
+   existsSync(exitFile) ? readFileSync(exitFile, 'utf8') : 'no status');
 
 const audit = readFileSync(join(process.env.XDG_STATE_HOME, 'cloche/audit.jsonl'), 'utf8')
   .split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
