@@ -217,8 +217,8 @@ run_tool (GTask *task)
   GTask *tool_task = g_task_new (self->sandbox, g_task_get_cancellable (task), on_tool_done,
                                  g_object_ref (task));
 
-  /* A cancelled tool still returns what it has; this call decides. The tool's
- * task holds @task until it is done. */
+  /* A cancelled tool still returns what it has; this call decides. The
+   * tool's task holds @task until it is done. */
   g_task_set_check_cancellable (tool_task, FALSE);
   g_task_set_task_data (tool_task, json_object_ref (data->arguments),
                         (GDestroyNotify) json_object_unref);
