@@ -7,6 +7,7 @@
 
 #include <glib/gstdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloche-audit-log.h"
@@ -356,6 +357,89 @@ test_follow (Fixture       *fixture,
     g_assert_cmpint (json_object_get_int_member (fields_of (events, i), "n"), ==, i);
 }
 
+/* audit.jsonl (or audit.lock) replaced by a symbolic link: the log must
+ * never write through it, wherever it points. The link is replaced by a
+ * file of the log's own, so that nothing is lost from the log either. */
+static void
+test_no_follow (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *outside = g_build_filename (fixture->dir, "outside", NULL);
+  g_autofree char *target = g_build_filename (outside, "victim", NULL);
+  g_autofree char *lock_target = g_build_filename (outside, "lock-victim", NULL);
+  g_autofree char *path = g_build_filename (fixture->dir, "log", "audit.jsonl", NULL);
+  g_autofree char *lock = g_build_filename (fixture->dir, "log", "audit.lock", NULL);
+  g_autofree char *log_dir = g_path_get_dirname (path);
+  g_autofree char *victim = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  g_assert_cmpint (g_mkdir_with_parents (outside, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (log_dir, 0700), ==, 0);
+  g_file_set_contents (target, "precious\n", -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (symlink (target, path), ==, 0);
+  g_assert_cmpint (symlink (lock_target, lock), ==, 0);
+
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_WARNING, "*audit.lock is a symbolic link*");
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_WARNING, "*audit.jsonl is a symbolic link*");
+  {
+    g_autoptr(ClocheAuditLog) log = open_log (log_dir, 0, 2);
+    append_numbered (log, "a", 2);
+  }
+  g_test_assert_expected_messages ();
+
+  g_file_get_contents (target, &victim, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (victim, ==, "precious\n");
+  g_assert_false (g_file_test (lock_target, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (g_lstat (path, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpint (g_lstat (lock, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  events = read_events (log_dir, NULL);
+  g_assert_cmpuint (events->len, ==, 2);
+}
+
+/* Lines that are no event of ours, as someone with the folder could write
+ * them: each is counted as damaged and skipped, and the reader neither
+ * crashes (json-glib recurses once per level), logs a critical (a member of
+ * another type) nor hangs (a FIFO among the rotated files). */
+static void
+test_hostile_lines (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autofree char *path = g_build_filename (fixture->dir, "audit.jsonl", NULL);
+  g_autofree char *fifo = g_build_filename (fixture->dir, "audit.jsonl.1", NULL);
+  g_autofree char *deep = g_strnfill (100000, '[');
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  guint damaged = 0;
+
+  g_string_append (text, "{\"v\":1,\"time\":\"2024-05-01T09:00:00.000Z\",\"event\":\"a\"}\n");
+  g_string_append_printf (text, "%s\n", deep);
+  g_string_append (text, "{\"v\":1,\"time\":{},\"event\":\"b\"}\n");
+  g_string_append (text, "{\"v\":1,\"time\":\"2024-05-01T09:00:00.000Z\",\"event\":7}\n");
+  g_string_append (text, "{\"v\":1,\"time\":\"2024-05-01T09:00:00.000Z\",\"event\":\"c\","
+                         "\"session\":[1],\"fields\":\"x\"}\n");
+  g_string_append (text, "{\"v\":1,\"time\":\"2024-05-01T09:00:00.000Z\",\"event\":\"d\","
+                         "\"fields\":[]}\n");
+  g_string_append (text, "{\"v\":1,\"time\":\"2024-05-01T09:00:01.000Z\",\"event\":\"e\","
+                         "\"session\":\"s\",\"fields\":{\"n\":1}}\n");
+  g_file_set_contents (path, text->str, -1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+
+  events = read_events (fixture->dir, &damaged);
+  g_assert_cmpuint (events->len, ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (events, 0), "event"), ==, "a");
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (events, 1), "event"), ==, "e");
+  /* Five lines and the FIFO. */
+  g_assert_cmpuint (damaged, ==, 6);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -374,6 +458,8 @@ main (int   argc,
   ADD ("/audit/cut-line", test_cut_line);
   ADD ("/audit/filter", test_filter);
   ADD ("/audit/follow", test_follow);
+  ADD ("/audit/no-follow", test_no_follow);
+  ADD ("/audit/hostile-lines", test_hostile_lines);
 #undef ADD
 
   return g_test_run ();

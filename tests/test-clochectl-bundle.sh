@@ -25,7 +25,7 @@ json_field () {
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-echo "1..11"
+echo "1..13"
 home=$work/home
 mkdir -p "$home/state" "$home/data"
 start_daemon () {
@@ -63,6 +63,19 @@ mkdir -p "$work/full" && echo mine > "$work/full/notes.txt"
 "$ctl" bundle relocate "$work/full" 2> "$work/relocate-err"
 [ $? -eq 1 ] && grep -q "is not empty" "$work/relocate-err" && [ -f "$work/full/notes.txt" ]
 ok $? "relocate refuses a folder of other files"
+
+# Issue 15: moved into the sessions folder, cleanup took it for a damaged
+# session and deleted it. Cloche's own folders never nest, either way.
+mkdir -p "$home/state/cloche/sessions"
+"$ctl" bundle relocate "$home/state/cloche/sessions/bundle" 2> "$work/nested-err"
+[ $? -eq 1 ] && grep -q "inside Cloche's sessions folder" "$work/nested-err" \
+  && [ -f "$default/manifest.json" ] && [ ! -e "$home/state/cloche/sessions/bundle" ]
+ok $? "relocate refuses a place inside the sessions folder, and the bundle stays"
+
+"$ctl" bundle relocate "$home/state" 2> "$work/holds-err"
+[ $? -eq 1 ] && grep -q "sessions folder .* is inside it" "$work/holds-err" \
+  && [ -f "$default/manifest.json" ]
+ok $? "relocate refuses a folder that holds the sessions folder"
 
 "$ctl" bundle relocate "$work/moved" > /dev/null
 [ $? -eq 0 ] && [ "$("$ctl" bundle info --json | json_field location)" = "$work/moved" ] \

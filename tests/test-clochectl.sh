@@ -25,14 +25,16 @@ qemu_children () {
   pgrep -P "$daemon" qemu-system 2>/dev/null | wc -l
 }
 
-echo "1..18"
+echo "1..21"
 home=$work/home
 mkdir -p "$home/state" "$home/project" "$home/.ssh"
 echo "from the host" > "$home/project/readme.txt"
-# A slow disk (each record write waits 300 ms): records still queued when
-# the daemon is told to stop must reach the disk before it exits.
-CLOCHE_TEST_WRITE_DELAY_MS=300 HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work \
-  "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 &
+# Records still queued when the daemon is told to stop must reach the disk
+# before it exits (on a slow disk too: test-session-store's
+# /session-store/queued-writes-survive).
+HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work \
+  "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
+  2> >(tee "$work/daemon-err" >&2) &
 daemon=$!
 for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
 
@@ -78,9 +80,33 @@ mounted=$out
   && ! "$ctl" exec "$mounted" -- sh -c 'echo x > mnt/project/readme.txt' 2>/dev/null
 ok $? "session open --mount mounts a folder read-only by default"
 
+# Through the CLI too, as an attacker would: the first session, beside the mounted one,
+# neither lists nor reads it (the walls: tests/test-vm-isolation.c tries every spelling).
+out=$("$ctl" exec "$id" -- sh -c "ls /sessions; cat /sessions/$mounted/mnt/project/readme.txt" 2>&1)
+[ "$out" = "$id
+cat: can't open '/sessions/$mounted/mnt/project/readme.txt': No such file or directory" ]
+ok $? "a session sees no other session's folder ($out)"
+
 "$ctl" session open --mount "$home/.ssh:rw" 2>"$work/err"
 [ $? -eq 1 ] && grep -q 'deny rule "~/.ssh"' "$work/err"
 ok $? "a refused folder fails with the rule on stderr"
+
+# A folder whose name is not UTF-8: refused with a clear error, by
+# clochectl when the name is given, by the daemon when a link leads there;
+# no GLib critical on either side, no record.
+odd="$home/caf"$'\xe9'
+mkdir -p "$odd" && ln -s "$odd" "$home/cafe"
+"$ctl" session open --mount "$odd" 2>"$work/err"
+code=$?
+[ $code -eq 2 ] && grep -q 'caf\\351.*not valid UTF-8' "$work/err" && ! grep -q CRITICAL "$work/err"
+ok $? "session open --mount of a folder whose name is not UTF-8 is refused by clochectl (exit $code)"
+before=$(ls "$home/state/cloche/sessions" | wc -l)
+"$ctl" session open --mount "$home/cafe" 2>"$work/err"
+code=$?
+[ $code -eq 1 ] && grep -q 'not valid UTF-8' "$work/err" && ! grep -q CRITICAL "$work/err" \
+  && ! grep -q CRITICAL "$work/daemon-err" \
+  && [ "$(ls "$home/state/cloche/sessions" | wc -l)" -eq "$before" ]
+ok $? "through a link the daemon refuses it, and records nothing (exit $code)"
 
 "$ctl" session show "$mounted" --json | /usr/bin/python3 -c '
 import json, sys

@@ -16,6 +16,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "cloche-accel.h"
 #include "cloche-doctor-private.h"
 #include "cloche-error.h"
 
@@ -112,30 +113,94 @@ test_kvm (Fixture       *fixture,
                   "without nested virtualization", "nested virtualization");
   cloche_doctor_result_free (result);
 
-  /* A device that opens but is no KVM. */
+  /* A device that opens but is no KVM: it cannot make a VM. */
   g_free (fixture->context->kvm_device);
   fixture->context->kvm_device = g_strdup ("/dev/null");
   result = run_one (fixture->context, "kvm");
-  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE, "KVM API", "hypervisor");
+  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_NO_VM, "KVM API", "hypervisor");
   cloche_doctor_result_free (result);
 }
 
-/* This machine has no /dev/kvm: the default device fails for real. */
+/* The default device, for real: none here, or one whose verdict the
+ * doctor must give as the probe does (a warning with its code, or ok). */
 static void
 test_kvm_this_machine (Fixture       *fixture,
                        gconstpointer  data)
 {
   g_autoptr(ClocheDoctorResult) result = NULL;
+  g_autofree char *reason = NULL;
+  int code = 0;
 
-  if (g_file_test ("/dev/kvm", G_FILE_TEST_EXISTS))
+  result = run_one (fixture->context, "kvm");
+  if (!g_file_test ("/dev/kvm", G_FILE_TEST_EXISTS))
     {
-      g_test_skip ("this machine has /dev/kvm");
+      g_assert_cmpint (result->status, ==, CLOCHE_DOCTOR_WARNING);
+      g_assert_cmpint (result->code, ==, CLOCHE_ERROR_KVM_MISSING);
+      g_assert_nonnull (strstr (result->finding, "10-50x slower"));
       return;
     }
+  if (cloche_accel_probe (NULL, &code, &reason))
+    g_assert_cmpint (result->status, ==, CLOCHE_DOCTOR_OK);
+  else
+    {
+      g_assert_cmpint (result->status, ==, CLOCHE_DOCTOR_WARNING);
+      g_assert_cmpint (result->code, ==, code);
+      g_assert_cmpstr (result->finding, ==, reason);
+    }
+}
+
+/* Creates a VM, cannot run a guest: injected (CLOCHE_TEST_KVM_FAULT), as a
+ * probe verdict and as a boot under KVM that failed in the daemon. */
+static void
+test_kvm_cannot_run_guest (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autofree char *cpuinfo = g_build_filename (fixture->dir, "cpuinfo", NULL);
+  const char *qemu_said[] = { "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69", NULL };
+  ClocheDoctorResult *result;
+
+  /* A cloud VM or VDI desktop: the fix says what nested virtualization is. */
+  g_file_set_contents (cpuinfo, "processor\t: 0\nflags\t\t: fpu sse2 hypervisor\n", -1, NULL);
+  fixture->context->cpuinfo = g_strdup (cpuinfo);
+  g_setenv ("CLOCHE_TEST_KVM_FAULT", "cannot-run", TRUE);
   result = run_one (fixture->context, "kvm");
-  g_assert_cmpint (result->status, ==, CLOCHE_DOCTOR_WARNING);
-  g_assert_cmpint (result->code, ==, CLOCHE_ERROR_KVM_MISSING);
-  g_assert_nonnull (strstr (result->finding, "10-50x slower"));
+  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE,
+                  "cannot run a guest", "nested virtualization");
+  g_assert_nonnull (strstr (result->fix, "cloud VM or a VDI desktop"));
+  cloche_doctor_result_free (result);
+
+  /* The probe passed, QEMU failed under KVM: the doctor quotes it. */
+  g_setenv ("CLOCHE_TEST_KVM_FAULT", "probe-passes", TRUE);
+  fixture->context->kvm_failure = g_strdup_printf ("QEMU: %s", qemu_said[0]);
+  fixture->context->qemu_tail = g_strdupv ((char **) qemu_said);
+  result = run_one (fixture->context, "kvm");
+  g_unsetenv ("CLOCHE_TEST_KVM_FAULT");
+  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE,
+                  "a boot under KVM failed (QEMU: qemu-system-x86_64: error: failed to set MSR",
+                  "nested virtualization");
+  g_assert_cmpstrv (result->details, qemu_said);
+  cloche_doctor_result_free (result);
+}
+
+/* A device the user may not open. Root opens anything, so only as a user. */
+static void
+test_kvm_denied (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autofree char *device = g_build_filename (fixture->dir, "kvm", NULL);
+  g_autoptr(ClocheDoctorResult) result = NULL;
+
+  if (geteuid () == 0)
+    {
+      g_test_skip ("run as root, which may open any file: KvmDenied cannot be shown here");
+      return;
+    }
+  g_file_set_contents (device, "", 0, NULL);
+  g_chmod (device, 0);
+  fixture->context->kvm_device = g_strdup (device);
+  result = run_one (fixture->context, "kvm");
+  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_DENIED,
+                  "Permission denied", "usermod -aG kvm");
 }
 
 /* QEMU */
@@ -349,6 +414,26 @@ test_mounts (Fixture       *fixture,
   cloche_doctor_result_free (result);
 }
 
+/* A session refused for a folder (its virtiofsd died): the finding is the
+ * sandbox's error, which names the folder; the fix says what to do. The
+ * real fault is in tests/test-vm-pinned-folders.c. */
+static void
+test_mounts_refused (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  ClocheDoctorResult *result;
+
+  g_ptr_array_add (fixture->context->refused,
+                   g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST,
+                                "The folder /home/u/docs (at /sessions/abc/mnt/docs in the VM) "
+                                "of session abc is no longer shared: virtiofsd was killed"));
+  result = run_one (fixture->context, "mounts");
+  assert_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_FOLDER_LOST, "/home/u/docs",
+                  "clochectl stop");
+  g_assert_cmpuint (g_strv_length (result->details), ==, 1);
+  cloche_doctor_result_free (result);
+}
+
 /* The agent's check reads the VM's last error; the real faults are in
  * test-vm-doctor.c, this one checks the wording from a given error. */
 static void
@@ -455,6 +540,8 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("/doctor/kvm", test_kvm);
   ADD ("/doctor/kvm/this-machine", test_kvm_this_machine);
+  ADD ("/doctor/kvm/cannot-run-guest", test_kvm_cannot_run_guest);
+  ADD ("/doctor/kvm/denied", test_kvm_denied);
   ADD ("/doctor/qemu/missing", test_qemu_missing);
   ADD ("/doctor/qemu/old", test_qemu_old);
   ADD ("/doctor/qemu/real", test_qemu_real);
@@ -465,6 +552,7 @@ main (int   argc,
   ADD ("/doctor/disk/ok", test_disk_ok);
   ADD ("/doctor/stale-sessions", test_stale_sessions);
   ADD ("/doctor/mounts", test_mounts);
+  ADD ("/doctor/mounts-refused", test_mounts_refused);
   ADD ("/doctor/agent/from-error", test_agent_from_error);
   ADD ("/doctor/all", test_all_checks);
 #undef ADD

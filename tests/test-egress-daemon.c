@@ -110,8 +110,8 @@ find_decision (GVariant *decisions,
 static void
 test_decisions (void)
 {
-  g_autofree char *allowed_request = g_strdup_printf ("GET http://127.0.0.1:%u/ HTTP/1.1\r\n"
-                                                      "Proxy-Authorization: Basic YWJjOg==\r\n"
+  g_autofree char *allowed_request = g_strdup_printf ("CLOCHE-SESSION abc\n"
+                                                      "GET http://127.0.0.1:%u/ HTTP/1.1\r\n"
                                                       "\r\n", port);
   static const char denied_request[] = "CONNECT example.org:443 HTTP/1.1\r\n\r\n";
   g_autofree char *allowed = request (allowed_request, strlen (allowed_request));
@@ -211,37 +211,6 @@ test_clochectl (void)
                    ==, rule);
 }
 
-/* What a confused or hostile guest could send; each gets its answer and
- * the daemon goes on. */
-static void
-test_bad_input (void)
-{
-  static const char garbage[] = "\x16\x03\x01\x02\xff\x01\x7f\x01\xfc\x03\x03\r\n\r\n";
-  static const char nul[] = "GET http://a\0b/ HTTP/1.1\r\n\r\n";
-  g_autofree char *big = g_strnfill (64 * 1024, 'x');
-  g_autofree char *oversized = g_strdup_printf ("GET http://a/ HTTP/1.1\r\nX: %s\r\n\r\n", big);
-  g_autofree char *a = request (garbage, sizeof garbage - 1);
-  g_autofree char *b = request (nul, sizeof nul - 1);
-  g_autofree char *c = request (oversized, strlen (oversized));
-  g_autofree char *d = request ("", 0);
-
-  g_assert_true (g_str_has_prefix (a, "HTTP/1.1 400 Bad Request\r\n"));
-  g_assert_true (g_str_has_prefix (b, "HTTP/1.1 400 Bad Request\r\n"));
-  g_assert_nonnull (strstr (b, "NUL"));
-  g_assert_true (g_str_has_prefix (c, "HTTP/1.1 431 "));
-  g_assert_cmpstr (d, ==, "");
-  assert_daemon_alive ();
-  g_assert_cmpuint (cloche_dbus_egress_get_connections (egress), ==, 0);
-}
-
-static gboolean
-rules_include (const char *rule)
-{
-  const char * const *rules = cloche_dbus_egress_get_rules (egress);
-
-  return rules != NULL && g_strv_contains (rules, rule);
-}
-
 static gboolean
 audit_log_has (const char *text)
 {
@@ -252,18 +221,88 @@ audit_log_has (const char *text)
   return g_file_get_contents (path, &contents, NULL, NULL) && strstr (contents, text) != NULL;
 }
 
+/* The Decision signal @i says @key is @value. */
+static void
+assert_signalled (guint       i,
+                  const char *key,
+                  const char *value)
+{
+  const char *got = NULL;
+
+  g_assert_true (g_variant_lookup (signalled->pdata[i], key, "&s", &got));
+  if (strstr (got, value) == NULL)
+    g_error ("Decision %u: %s is “%s”, not “%s”", i, key, got, value);
+}
+
+/* What a confused or hostile guest could send; each gets its answer and
+ * the daemon goes on. Each refusal is a decision: a Decision signal and a
+ * line of the audit log, with the proxy's rule and the reason. */
+static void
+test_bad_input (void)
+{
+  static const char garbage[] = "\x16\x03\x01\x02\xff\x01\x7f\x01\xfc\x03\x03\r\n\r\n";
+  static const char nul[] = "GET http://a\0b/ HTTP/1.1\r\n\r\n";
+  static const char https[] = "CLOCHE-SESSION wget\n"
+                              "GET https://example.com/ HTTP/1.1\r\nHost: example.com\r\n"
+                              "Proxy-Authorization: Basic a2Ey\r\n\r\n" /* ka2 */;
+  guint before = signalled->len;
+  g_autofree char *big = g_strnfill (64 * 1024, 'x');
+  g_autofree char *oversized = g_strdup_printf ("GET http://a/ HTTP/1.1\r\nX: %s\r\n\r\n", big);
+  g_autofree char *a = request (garbage, sizeof garbage - 1);
+  g_autofree char *b = request (nul, sizeof nul - 1);
+  g_autofree char *c = request (oversized, strlen (oversized));
+  g_autofree char *d = request ("", 0);
+  g_autofree char *e = request (https, strlen (https));
+  g_autofree char *log = NULL;
+
+  g_assert_true (g_str_has_prefix (a, "HTTP/1.1 400 Bad Request\r\n"));
+  g_assert_true (g_str_has_prefix (b, "HTTP/1.1 400 Bad Request\r\n"));
+  g_assert_nonnull (strstr (b, "NUL"));
+  g_assert_true (g_str_has_prefix (c, "HTTP/1.1 431 "));
+  g_assert_cmpstr (d, ==, "");
+  g_assert_true (g_str_has_prefix (e, "HTTP/1.1 400 Bad Request\r\n"));
+  assert_daemon_alive ();
+  g_assert_cmpuint (cloche_dbus_egress_get_connections (egress), ==, 0);
+
+  CLOCHE_TEST_WAIT_FOR (signalled->len == before + 4, 10);
+  assert_signalled (before, "rule", "bad-request");
+  assert_signalled (before, "error", "request line");
+  assert_signalled (before + 1, "error", "NUL");
+  assert_signalled (before + 2, "rule", "head-too-large");
+  assert_signalled (before + 2, "host", "a");
+  assert_signalled (before + 3, "host", "example.com");
+  assert_signalled (before + 3, "session", "wget");
+  assert_signalled (before + 3, "error", "must go through CONNECT");
+  CLOCHE_TEST_WAIT_FOR (audit_log_has ("\"rule\":\"head-too-large\""), 10);
+  g_assert_true (audit_log_has ("\"session\":\"wget\""));
+  g_assert_true (audit_log_has ("must go through CONNECT"));
+  /* clochectl shows what could not be read as "-". */
+  log = run_clochectl ("egress", "log", NULL);
+  g_assert_nonnull (strstr (log, "DENIED  -        -  session -  rule \"bad-request\"  failed: "));
+  g_assert_nonnull (strstr (log, "DENIED  GET      example.com:443  session wget  rule "
+                                 "\"bad-request\"  failed: "));
+}
+
+static gboolean
+rules_include (const char *rule)
+{
+  const char * const *rules = cloche_dbus_egress_get_rules (egress);
+
+  return rules != NULL && g_strv_contains (rules, rule);
+}
+
 /* Three requests on one connection, sent at once (pipelined): allowed,
- * refused, allowed. Each is its own decision, with its own session, in
- * the Decision signals and the audit log. */
+ * refused, allowed. Each is its own decision, all of the connection's
+ * session (a Proxy-Authorization naming another changes nothing), in the
+ * Decision signals and the audit log. */
 static void
 test_keep_alive (void)
 {
-  g_autofree char *text = g_strdup_printf ("GET http://127.0.0.1:%u/1 HTTP/1.1\r\n"
-                                           "Proxy-Authorization: Basic a2Ex\r\n\r\n"
+  g_autofree char *text = g_strdup_printf ("CLOCHE-SESSION ka\n"
+                                           "GET http://127.0.0.1:%u/1 HTTP/1.1\r\n\r\n"
                                            "GET http://example.net/ HTTP/1.1\r\n"
                                            "Proxy-Authorization: Basic a2Ey\r\n\r\n"
-                                           "GET http://127.0.0.1:%u/3 HTTP/1.1\r\n"
-                                           "Proxy-Authorization: Basic a2Ez\r\n\r\n",
+                                           "GET http://127.0.0.1:%u/3 HTTP/1.1\r\n\r\n",
                                            port, port);
   static const char yes[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nyes";
   guint before = signalled->len;
@@ -274,19 +313,18 @@ test_keep_alive (void)
   g_assert_true (g_str_has_prefix (answers, yes));
   g_assert_true (g_str_has_prefix (refusal, "HTTP/1.1 403 Forbidden\r\n"));
   g_assert_true (g_str_has_suffix (answers, yes));
-  g_assert_nonnull (strstr (refusal, "Session: ka2\n"));
+  g_assert_nonnull (strstr (refusal, "Session: ka\n"));
 
   /* decided + ended, ended, decided + ended */
   CLOCHE_TEST_WAIT_FOR (signalled->len == before + 5, 10);
   g_assert_true (g_variant_lookup (signalled->pdata[before + 2], "session", "&s", &session));
-  g_assert_cmpstr (session, ==, "ka2");
+  g_assert_cmpstr (session, ==, "ka");
   g_assert_true (g_variant_lookup (signalled->pdata[before + 2], "rule", "&s", &rule));
   g_assert_cmpstr (rule, ==, "default deny");
   g_assert_true (g_variant_lookup (signalled->pdata[before + 4], "session", "&s", &session));
-  g_assert_cmpstr (session, ==, "ka3");
-  CLOCHE_TEST_WAIT_FOR (audit_log_has ("\"session\":\"ka3\""), 10);
-  g_assert_true (audit_log_has ("\"session\":\"ka1\""));
-  g_assert_true (audit_log_has ("\"session\":\"ka2\""));
+  g_assert_cmpstr (session, ==, "ka");
+  CLOCHE_TEST_WAIT_FOR (audit_log_has ("\"session\":\"ka\""), 10);
+  g_assert_false (audit_log_has ("\"session\":\"ka2\""));
 }
 
 /* The policy file is where the rules come from: an edit reaches the
@@ -330,8 +368,8 @@ test_host_local (void)
   g_autofree char *path = g_build_filename (dir, "policy.json", NULL);
   g_autofree char *get = g_strdup_printf ("GET http://127.0.0.1:%u/ HTTP/1.1\r\n\r\n", port);
   g_autofree char *by_name = g_strdup_printf ("CONNECT localhost:%u HTTP/1.1\r\n\r\n", port);
-  static const char by_address[] = "CONNECT 127.0.0.1:1 HTTP/1.1\r\n"
-                                   "Proxy-Authorization: Basic bG9jYWw6\r\n\r\n";
+  static const char by_address[] = "CLOCHE-SESSION local\n"
+                                   "CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n";
   g_autofree char *refused = NULL, *refused_name = NULL, *allowed = NULL;
   g_autoptr(GError) error = NULL;
 

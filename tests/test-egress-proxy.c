@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cloche-egress-proxy.h"
+#include "cloche-egress-proxy-private.h"
 
 typedef struct
 {
@@ -34,6 +35,10 @@ typedef struct
   guint16            canned_port;
   GSocketService    *kept;        /* keeps its connections (on_kept) */
   guint16            kept_port;
+  GSocketService    *recorder;    /* reads as a server would, records each head (on_recorder) */
+  guint16            recorder_port;
+  GSocketService    *flaky;       /* answers one request a connection, closes on the next */
+  guint16            flaky_port;
   guint16            closed_port; /* nothing listens there */
   GPtrArray         *ended;       /* decisions as decision-ended gave them */
 } Fixture;
@@ -189,6 +194,170 @@ on_kept (GThreadedSocketService *service,
   return TRUE;
 }
 
+/* Reads requests as a server does (RFC 9112 6.3: chunked if the last
+ * coding of every Transfer-Encoding line says so, else Content-Length,
+ * else no body), keeps its connections, and records every head it reads:
+ * what reached the server, to hold against what the proxy decided. Each
+ * answer carries the body it read. */
+static GPtrArray *recorded;
+
+/* A line without its CRLF; NULL at the end of the stream. */
+static char *
+recorder_read_line (GInputStream *in)
+{
+  g_autoptr(GString) line = g_string_new (NULL);
+  char c;
+
+  while (!g_str_has_suffix (line->str, "\r\n"))
+    {
+      if (g_input_stream_read (in, &c, 1, NULL, NULL) != 1)
+        return NULL;
+      g_string_append_c (line, c);
+    }
+  g_string_truncate (line, line->len - 2);
+  return g_string_free (g_steal_pointer (&line), FALSE);
+}
+
+/* The head's lines up to the blank one, each ending in CRLF. */
+static char *
+recorder_read_head (GInputStream *in)
+{
+  g_autoptr(GString) head = g_string_new (NULL);
+  char *line;
+
+  while ((line = recorder_read_line (in)) != NULL && line[0] != '\0')
+    {
+      g_string_append_printf (head, "%s\r\n", line);
+      g_free (line);
+    }
+  if (line == NULL)
+    return NULL;
+  g_free (line);
+  return g_string_free (g_steal_pointer (&head), FALSE);
+}
+
+/* Every line of the field @name, as one lower-case list; NULL if none. */
+static char *
+recorder_field (const char *head,
+                const char *name)
+{
+  g_auto(GStrv) lines = g_strsplit (head, "\r\n", -1);
+  GString *list = NULL;
+
+  for (guint i = 1; lines[i] != NULL; i++)
+    if (g_ascii_strncasecmp (lines[i], name, strlen (name)) == 0 && lines[i][strlen (name)] == ':')
+      {
+        if (list == NULL)
+          list = g_string_new (NULL);
+        else
+          g_string_append (list, ", ");
+        g_string_append (list, g_strstrip (lines[i] + strlen (name) + 1));
+      }
+  if (list == NULL)
+    return NULL;
+  g_string_ascii_down (list);
+  return g_string_free (list, FALSE);
+}
+
+/* A chunked body, decoded; the trailers read and dropped. */
+static void
+recorder_read_chunks (GInputStream *in,
+                      GString      *body)
+{
+  for (;;)
+    {
+      g_autofree char *line = recorder_read_line (in);
+      guint64 size = line != NULL ? g_ascii_strtoull (line, NULL, 16) : 0;
+      char c;
+
+      if (size == 0)
+        break;
+      for (guint64 i = 0; i < size && g_input_stream_read (in, &c, 1, NULL, NULL) == 1; i++)
+        g_string_append_c (body, c);
+      g_free (recorder_read_line (in));
+    }
+  for (;;)
+    {
+      g_autofree char *trailer = recorder_read_line (in);
+
+      if (trailer == NULL || trailer[0] == '\0')
+        break;
+    }
+}
+
+static char *
+recorder_read_body (GInputStream *in,
+                    const char   *head)
+{
+  g_autofree char *coding = recorder_field (head, "transfer-encoding");
+  g_autofree char *length = recorder_field (head, "content-length");
+  g_autoptr(GString) body = g_string_new (NULL);
+  guint64 size = length != NULL ? g_ascii_strtoull (length, NULL, 10) : 0;
+  char c;
+
+  if (coding != NULL && g_str_has_suffix (coding, "chunked"))
+    recorder_read_chunks (in, body);
+  else
+    while (body->len < size && g_input_stream_read (in, &c, 1, NULL, NULL) == 1)
+      g_string_append_c (body, c);
+  return g_string_free (g_steal_pointer (&body), FALSE);
+}
+
+static gboolean
+on_recorder (GThreadedSocketService *service,
+             GSocketConnection      *connection,
+             GObject                *source,
+             gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  char *head;
+
+  while ((head = recorder_read_head (in)) != NULL)
+    {
+      g_autofree char *body = recorder_read_body (in, head);
+      g_autofree char *reply = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n"
+                                                "got %s", strlen (body) + 4, body);
+      g_autofree char *close = recorder_field (head, "connection");
+
+      g_mutex_lock (&server_lock);
+      g_ptr_array_add (recorded, head);
+      g_mutex_unlock (&server_lock);
+      g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+      if (close != NULL && strstr (close, "close") != NULL)
+        break;
+    }
+  return TRUE;
+}
+
+/* Answers the first request of each connection and keeps it; reads the
+ * second, records it, and closes without an answer: a server that went
+ * away in the instant the proxy reused its connection. */
+static gboolean
+on_flaky (GThreadedSocketService *service,
+          GSocketConnection      *connection,
+          GObject                *source,
+          gpointer                user_data)
+{
+  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (connection));
+  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst";
+
+  for (guint i = 0; i < 2; i++)
+    {
+      char *head = recorder_read_head (in);
+
+      if (head == NULL)
+        break;
+      g_mutex_lock (&server_lock);
+      g_ptr_array_add (recorded, head);
+      g_mutex_unlock (&server_lock);
+      if (i == 0)
+        g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
+    }
+  return TRUE;
+}
+
 static GSocketService *
 start_server (GCallback  handler,
               guint16   *port)
@@ -256,21 +425,28 @@ fixture_set_up (Fixture       *fixture,
 {
   g_autoptr(ClocheEgressRules) rules = NULL;
   g_autofree char *echo_rule = NULL, *http_rule = NULL, *closed_rule = NULL;
-  g_autofree char *canned_rule = NULL, *kept_rule = NULL;
+  g_autofree char *canned_rule = NULL, *kept_rule = NULL, *recorder_rule = NULL;
+  g_autofree char *flaky_rule = NULL;
   g_autoptr(GError) error = NULL;
 
   fixture->echo = start_server (G_CALLBACK (on_echo), &fixture->echo_port);
   fixture->http = start_server (G_CALLBACK (on_http), &fixture->http_port);
   fixture->canned = start_server (G_CALLBACK (on_canned), &fixture->canned_port);
   fixture->kept = start_server (G_CALLBACK (on_kept), &fixture->kept_port);
+  fixture->recorder = start_server (G_CALLBACK (on_recorder), &fixture->recorder_port);
+  fixture->flaky = start_server (G_CALLBACK (on_flaky), &fixture->flaky_port);
   g_atomic_int_set (&kept_connections, 0);
+  recorded = g_ptr_array_new_with_free_func (g_free);
   fixture->closed_port = closed_port ();
   echo_rule = g_strdup_printf ("127.0.0.1:%u", fixture->echo_port);
   http_rule = g_strdup_printf ("localhost:%u", fixture->http_port);
   closed_rule = g_strdup_printf ("127.0.0.1:%u", fixture->closed_port);
   canned_rule = g_strdup_printf ("127.0.0.1:%u", fixture->canned_port);
   kept_rule = g_strdup_printf ("127.0.0.1:%u", fixture->kept_port);
-  rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, kept_rule, NULL);
+  recorder_rule = g_strdup_printf ("127.0.0.1:%u", fixture->recorder_port);
+  flaky_rule = g_strdup_printf ("127.0.0.1:%u", fixture->flaky_port);
+  rules = rules_allowing (echo_rule, http_rule, closed_rule, canned_rule, kept_rule,
+                          recorder_rule, flaky_rule, NULL);
 
   fixture->dir = g_dir_make_tmp ("cloche-egress-XXXXXX", &error);
   g_assert_no_error (error);
@@ -297,10 +473,15 @@ fixture_tear_down (Fixture       *fixture,
   g_socket_service_stop (fixture->http);
   g_socket_service_stop (fixture->canned);
   g_socket_service_stop (fixture->kept);
+  g_socket_service_stop (fixture->recorder);
+  g_socket_service_stop (fixture->flaky);
   g_clear_object (&fixture->echo);
   g_clear_object (&fixture->http);
   g_clear_object (&fixture->canned);
   g_clear_object (&fixture->kept);
+  g_clear_object (&fixture->recorder);
+  g_clear_object (&fixture->flaky);
+  g_clear_pointer (&recorded, g_ptr_array_unref);
   g_ptr_array_unref (fixture->ended);
   g_free (fixture->socket_path);
   g_free (fixture->dir);
@@ -465,6 +646,35 @@ last_decision (Fixture *fixture)
   return cloche_egress_decision_ref (g_ptr_array_index (decisions, decisions->len - 1));
 }
 
+static gboolean
+on_late (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* The decisions of the last @n requests, in order, once all have ended. */
+static GPtrArray *
+ended_decisions (Fixture *fixture,
+                 guint    n)
+{
+  g_autoptr(GPtrArray) decisions = NULL;
+  gboolean late = FALSE;
+  guint timer = g_timeout_add_seconds (20, on_late, &late);
+
+  /* A decision that never ends fails the test instead of hanging it. */
+  while (fixture->ended->len < n && !late)
+    g_main_context_iteration (NULL, TRUE);
+  if (late)
+    g_error ("%u decisions ended, not %u", fixture->ended->len, n);
+  g_source_remove (timer);
+  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
+  g_assert_cmpuint (decisions->len, ==, n);
+  for (guint i = 0; i < n; i++)
+    g_assert_true (((ClocheEgressDecision *) g_ptr_array_index (decisions, i))->ended);
+  return g_steal_pointer (&decisions);
+}
+
 /* Cases */
 
 /* CONNECT, data, then the client shuts down its sending side: the server
@@ -473,9 +683,9 @@ static void
 half_close_client (Fixture  *fixture,
                    gpointer  data)
 {
-  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n"
-                                              "Proxy-Authorization: Basic %s\r\n\r\n",
-                                              fixture->echo_port, "czE=" /* s1 */);
+  g_autofree char *request = g_strdup_printf ("CLOCHE-SESSION s1\n"
+                                              "CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\n",
+                                              fixture->echo_port);
   g_autofree char *head = NULL;
   char **answer = data;
   int fd = connect_proxy (fixture);
@@ -526,7 +736,7 @@ test_connect_half_close (Fixture       *fixture,
 
 /* A plain request is forwarded in origin-form, without the proxy's own
  * headers (HTTP/1.1: the server may keep the connection), and counts as
- * "no session" without Proxy-Authorization. */
+ * "no session" without a session line. */
 static void
 test_plain_http (Fixture       *fixture,
                  gconstpointer  data)
@@ -556,6 +766,156 @@ test_plain_http (Fixture       *fixture,
   g_assert_cmpuint (decision->bytes_out, ==, strlen (expected_head));
 }
 
+/* The session is the guest's session line's (the forwarder of the
+ * session's network namespace sends it first), never what the client
+ * says: a Proxy-Authorization naming another session, or naming one on a
+ * connection without the line, changes nothing (issue 15, item 10). */
+static void
+test_session_line (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  static const struct { const char *request; const char *session; } cases[] = {
+    { "CLOCHE-SESSION aaa111\nCONNECT 127.0.0.1:9 HTTP/1.1\r\n"
+      "Proxy-Authorization: Basic YmJiMjIy\r\n\r\n" /* bbb222 */, "aaa111" },
+    { "CLOCHE-SESSION aaa111\r\nGET http://example.com/ HTTP/1.1\r\n"
+      "Proxy-Authorization: Basic Og==\r\n\r\n" /* an empty user */, "aaa111" },
+    { "CONNECT 127.0.0.1:9 HTTP/1.1\r\nProxy-Authorization: Basic YmJiMjIy\r\n\r\n", "" },
+    { "GET http://bbb222@example.com/ HTTP/1.1\r\n\r\n", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *answer = exchange (fixture, cases[i].request);
+      g_autoptr(ClocheEgressDecision) decision = NULL;
+
+      if (strstr (cases[i].request, "bbb222@") != NULL)
+        {
+          /* A user name in the authority is refused outright. */
+          g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400 "));
+          continue;
+        }
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 403 Forbidden\r\n"));
+      decision = last_decision (fixture);
+      g_assert_cmpstr (decision->session, ==, cases[i].session);
+    }
+}
+
+/* A line that is not one session id, or a second line the client wrote
+ * after its forwarder's, is no request: 400, and nothing is allowed or
+ * passed on. Like every refusal it is a decision (bad-request): a bad line
+ * names no session, and a forged second line is logged as the session
+ * whose forwarder sent the first, never as the one it names. */
+static void
+test_session_line_forged (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  static const struct { const char *request; const char *session; const char *why; } cases[] = {
+    { "CLOCHE-SESSION \nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    { "CLOCHE-SESSION a/b\nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    { "CLOCHE-SESSION a b\nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    /* an id longer than 64 */
+    { ("CLOCHE-SESSION aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+       "GET http://example.com/ HTTP/1.1\r\n\r\n"), "", "session line" },
+    { "CLOCHE-SESSION aaa111\nCLOCHE-SESSION bbb222\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+      "aaa111", "request line" },
+  };
+  g_autoptr(GPtrArray) decisions = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *answer = exchange (fixture, cases[i].request);
+
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400 Bad Request\r\n"));
+    }
+  decisions = ended_decisions (fixture, G_N_ELEMENTS (cases));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      ClocheEgressDecision *decision = g_ptr_array_index (decisions, i);
+
+      g_assert_cmpstr (decision->rule, ==, CLOCHE_EGRESS_RULE_BAD_REQUEST);
+      g_assert_false (decision->allowed);
+      g_assert_cmpstr (decision->session, ==, cases[i].session);
+      g_assert_cmpstr (decision->host, ==, "");
+      g_assert_nonnull (strstr (decision->error, cases[i].why));
+      g_assert_cmpuint (decision->bytes_in + decision->bytes_out, ==, 0);
+    }
+}
+
+/* The forwarder's line may come in pieces, in reads of its own: the
+ * connection reads on until it is whole (GREET), then takes the request
+ * that follows as the line's session's. */
+static void
+pieces_client (Fixture  *fixture,
+               gpointer  data)
+{
+  static const char * const pieces[] = { "CLOCHE-SES", "SION ab", "c123\r", "\nCONNECT 127.0.0.1",
+                                         ":9 HTTP/1.1\r\n\r\n" };
+  char **answer = data;
+  int fd = connect_proxy (fixture);
+
+  for (guint i = 0; i < G_N_ELEMENTS (pieces); i++)
+    {
+      send_text (fd, pieces[i]);
+      /* Apart, so that the proxy reads each on its own (if it reads two
+       * at once, the test still holds, but tries less). */
+      g_usleep (50000);
+    }
+  *answer = receive_all (fd);
+  close (fd);
+}
+
+static void
+test_session_line_pieces (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
+  ClocheEgressDecision *decision;
+
+  run_client (fixture, pieces_client, &answer);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 403 Forbidden\r\n"));
+  decisions = ended_decisions (fixture, 1);
+  decision = decisions->pdata[0];
+  g_assert_cmpstr (decision->session, ==, "abc123");
+  g_assert_cmpstr (decision->method, ==, "CONNECT");
+  g_assert_cmpstr (decision->host, ==, "127.0.0.1");
+}
+
+/* The line as the parser sees it, cut anywhere. */
+static void
+test_session_line_parse (void)
+{
+  static const struct { const char *head; ClocheEgressSessionLine result;
+                        const char *session; const char *rest; } cases[] = {
+    /* nothing yet: the relay's hand-over comes with no byte of the head */
+    { "", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "" },
+    { "C", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "C" },
+    { "CLOCHE-SESSION", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION" },
+    { "CLOCHE-SESSION ab", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION ab" },
+    { "CLOCHE-SESSION ab\nGET", CLOCHE_EGRESS_SESSION_LINE_FOUND, "ab", "GET" },
+    { "CLOCHE-SESSION ab\r\n", CLOCHE_EGRESS_SESSION_LINE_FOUND, "ab", "" },
+    { "CLOSE", CLOCHE_EGRESS_SESSION_LINE_NONE, NULL, "CLOSE" },
+    { "GET / HTTP/1.1\r\n", CLOCHE_EGRESS_SESSION_LINE_NONE, NULL, "GET / HTTP/1.1\r\n" },
+    { "CLOCHE-SESSION a\rb\n", CLOCHE_EGRESS_SESSION_LINE_BAD, NULL, NULL },
+    { "CLOCHE-SESSION é\n", CLOCHE_EGRESS_SESSION_LINE_BAD, NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GByteArray) head = g_byte_array_new ();
+      g_autofree char *session = NULL;
+
+      g_byte_array_append (head, (const guint8 *) cases[i].head, strlen (cases[i].head));
+      g_assert_cmpint (_cloche_egress_session_line_take (head, &session), ==, cases[i].result);
+      g_assert_cmpstr (session, ==, cases[i].session);
+      if (cases[i].rest != NULL)
+        {
+          g_assert_cmpuint (head->len, ==, strlen (cases[i].rest));
+          g_assert_true (head->len == 0 || memcmp (head->data, cases[i].rest, head->len) == 0);
+        }
+    }
+}
+
 static void
 assert_refused (const char *answer,
                 const char *rule)
@@ -574,8 +934,8 @@ static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
 {
-  g_autofree char *other_port = exchange (fixture, "CONNECT 127.0.0.1:9 HTTP/1.1\r\n"
-                                          "Proxy-Authorization: Basic czI=\r\n\r\n");
+  g_autofree char *other_port = exchange (fixture, "CLOCHE-SESSION s2\r\n"
+                                          "CONNECT 127.0.0.1:9 HTTP/1.1\r\n\r\n");
   g_autofree char *unlisted = exchange (fixture, "GET http://example.com/ HTTP/1.1\r\n\r\n");
   g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
   ClocheEgressDecision *first, *second;
@@ -695,7 +1055,9 @@ test_host_local (Fixture       *fixture,
    * the resolver gives first); the rule names 127.0.0.1, not this name. */
   assert_host_local (fixture, by_name, NULL);
   assert_host_local (fixture, "[::1]:80", "::1");
-  assert_host_local (fixture, "[::ffff:127.0.0.1]:80", "::ffff:127.0.0.1");
+  /* An IPv4 address written inside IPv6 is decided, logged and reached
+   * as the IPv4 address. */
+  assert_host_local (fixture, "[::ffff:127.0.0.1]:80", "127.0.0.1");
   assert_host_local (fixture, "0.0.0.0:80", "0.0.0.0");
   assert_host_local (fixture, "169.254.169.254:80", "169.254.169.254");
   assert_host_local (fixture, "10.1.2.3:443", "10.1.2.3");
@@ -741,6 +1103,27 @@ assert_status (const char *answer,
     g_error ("expected “%s”, got “%s”", status_line, answer);
 }
 
+/* A refusal the rules did not make: a decision all the same. */
+static void
+assert_refusal (ClocheEgressDecision *decision,
+                const char           *method,
+                const char           *host,
+                guint16               port,
+                const char           *rule,
+                const char           *why)
+{
+  g_assert_false (decision->allowed);
+  g_assert_true (decision->ended);
+  g_assert_cmpstr (decision->method, ==, method);
+  g_assert_cmpstr (decision->host, ==, host);
+  g_assert_cmpuint (decision->port, ==, port);
+  g_assert_cmpstr (decision->rule, ==, rule);
+  g_assert_nonnull (decision->error);
+  if (strstr (decision->error, why) == NULL)
+    g_error ("the decision says “%s”, not “%s”", decision->error, why);
+  g_assert_cmpuint (decision->bytes_in + decision->bytes_out, ==, 0);
+}
+
 static void
 test_garbage (Fixture       *fixture,
               gconstpointer  data)
@@ -759,12 +1142,38 @@ test_garbage (Fixture       *fixture,
   assert_status (binary, "HTTP/1.1 400 Bad Request\r\n");
   assert_status (origin, "HTTP/1.1 400 Bad Request\r\n");
   g_assert_nonnull (strstr (origin, "request for this proxy itself"));
+  g_assert_nonnull (strstr (origin, "X-Cloche-Rule: bad-request\r\n"));
   /* A client that says nothing and leaves gets nothing. */
   g_assert_cmpstr (empty, ==, "");
-  /* None of it was a decision. */
-  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
-  g_assert_cmpuint (decisions->len, ==, 0);
+  /* Each refusal is a decision, ended at once, with what it asked for as
+   * far as it can be told and why; the client that said nothing made none. */
+  decisions = ended_decisions (fixture, 2);
+  assert_refusal (decisions->pdata[0], "", "", 0, "bad-request", "request line");
+  assert_refusal (decisions->pdata[1], "GET", "", 0, "bad-request", "itself");
   g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+}
+
+/* busybox wget sends "GET https://…" to a proxy: refused, as a decision
+ * that names the host, the session (its session line's, not the "s4" its
+ * Proxy-Authorization names) and the reason. */
+static void
+test_https_without_connect (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
+  ClocheEgressDecision *decision;
+
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *CONNECT*");
+  answer = exchange (fixture, "CLOCHE-SESSION s3\n"
+                              "GET https://Example.com/file HTTP/1.1\r\nHost: example.com\r\n"
+                              "User-Agent: Wget\r\nProxy-Authorization: Basic czQ=\r\n\r\n");
+  g_test_assert_expected_messages ();
+  assert_status (answer, "HTTP/1.1 400 Bad Request\r\n");
+  decisions = ended_decisions (fixture, 1);
+  decision = decisions->pdata[0];
+  assert_refusal (decision, "GET", "example.com", 443, "bad-request", "must go through CONNECT");
+  g_assert_cmpstr (decision->session, ==, "s3");
 }
 
 static void
@@ -773,6 +1182,7 @@ test_oversized_head (Fixture       *fixture,
 {
   g_autoptr(GString) request = g_string_new ("GET http://example.com/ HTTP/1.1\r\n");
   g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
   ClocheEgressLimits limits;
 
   cloche_egress_proxy_get_limits (fixture->proxy, &limits);
@@ -785,6 +1195,8 @@ test_oversized_head (Fixture       *fixture,
   answer = exchange (fixture, request->str);
   g_test_assert_expected_messages ();
   assert_status (answer, "HTTP/1.1 431 Request Header Fields Too Large\r\n");
+  decisions = ended_decisions (fixture, 1);
+  assert_refusal (decisions->pdata[0], "GET", "example.com", 80, "head-too-large", "2048");
 }
 
 /* A head cut off before its blank line, then nothing more. */
@@ -805,6 +1217,7 @@ test_slow_sender (Fixture       *fixture,
                   gconstpointer  data)
 {
   g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
   ClocheEgressLimits limits;
 
   cloche_egress_proxy_get_limits (fixture->proxy, &limits);
@@ -815,6 +1228,8 @@ test_slow_sender (Fixture       *fixture,
   g_test_assert_expected_messages ();
   assert_status (answer, "HTTP/1.1 408 Request Timeout\r\n");
   g_assert_cmpuint (cloche_egress_proxy_get_connections (fixture->proxy), ==, 0);
+  decisions = ended_decisions (fixture, 1);
+  assert_refusal (decisions->pdata[0], "GET", "example.com", 80, "head-timeout", "in time");
 }
 
 /* A tunnel nobody uses is closed after the idle limit; one in use is not. */
@@ -972,22 +1387,6 @@ get (const char *method,
 #define HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 #define GOT_NOTHING "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngot "
 
-/* The decisions of the last @n requests, in order, once all have ended. */
-static GPtrArray *
-ended_decisions (Fixture *fixture,
-                 guint    n)
-{
-  g_autoptr(GPtrArray) decisions = NULL;
-
-  while (fixture->ended->len < n)
-    g_main_context_iteration (NULL, TRUE);
-  decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
-  g_assert_cmpuint (decisions->len, ==, n);
-  for (guint i = 0; i < n; i++)
-    g_assert_true (((ClocheEgressDecision *) g_ptr_array_index (decisions, i))->ended);
-  return g_steal_pointer (&decisions);
-}
-
 static void
 assert_decision (GPtrArray  *decisions,
                  guint       i,
@@ -1124,6 +1523,7 @@ test_keep_alive_pipelined_garbage (Fixture       *fixture,
 {
   Script script = { 0 };
   g_autofree char *good = get ("GET", "localhost", fixture->http_port, "/", NULL);
+  g_autoptr(GPtrArray) decisions = NULL;
 
   g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *");
   script_add (&script, g_strconcat (good, "\x16\x03\x01 NOT HTTP\r\n\r\n", NULL), HELLO);
@@ -1132,7 +1532,9 @@ test_keep_alive_pipelined_garbage (Fixture       *fixture,
   g_test_assert_expected_messages ();
   assert_status (script.tail, "HTTP/1.1 400 Bad Request\r\n");
   g_assert_nonnull (strstr (script.tail, "Connection: close\r\n"));
-  g_ptr_array_unref (ended_decisions (fixture, 1));
+  /* The garbage is a decision of its own, after the good request's. */
+  decisions = ended_decisions (fixture, 2);
+  assert_refusal (decisions->pdata[1], "", "", 0, "bad-request", "request line");
   script_clear (&script);
 
   memset (&script, 0, sizeof script);
@@ -1223,6 +1625,141 @@ test_keep_alive_reuse (Fixture       *fixture,
   script_clear (&script);
 }
 
+/* Request smuggling (issue 15, item 11) */
+
+/* The heads the recorder read, once it has read @n. */
+static GPtrArray *
+recorded_heads (guint n)
+{
+  GPtrArray *heads = g_ptr_array_new_with_free_func (g_free);
+
+  for (gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+       g_get_monotonic_time () < end;)
+    {
+      g_mutex_lock (&server_lock);
+      if (recorded->len >= n)
+        {
+          for (guint i = 0; i < recorded->len; i++)
+            g_ptr_array_add (heads, g_strdup (recorded->pdata[i]));
+          g_ptr_array_set_size (recorded, 0);
+          g_mutex_unlock (&server_lock);
+          return heads;
+        }
+      g_mutex_unlock (&server_lock);
+      g_usleep (10 * 1000);
+    }
+  g_error ("the server read %u requests, not %u", recorded->len, n);
+}
+
+/* What reached the server for a request the proxy decided: its request
+ * line, Host as the proxy decided it, none of the proxy's own headers. */
+static void
+assert_reached (const char *head,
+                const char *request_line,
+                guint16     port)
+{
+  g_autofree char *host = recorder_field (head, "host");
+  g_autofree char *expected_host = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *connection = NULL;
+
+  if (!g_str_has_prefix (head, request_line))
+    g_error ("the server read “%s”, not “%s”", head, request_line);
+  g_assert_cmpstr (host, ==, expected_host);
+  g_assert_null (strstr (head, "Proxy-Authorization"));
+  g_assert_null (connection = recorder_field (head, "connection"));
+}
+
+/* A POST whose body is a whole request, then a GET: whatever the POST's
+ * Connection names, the server reads two requests, the ones the proxy
+ * decided, and the POST's body as its body. @chunked: the body in the
+ * chunked coding, else by Content-Length. */
+static void
+assert_not_smuggled (Fixture    *fixture,
+                     const char *connection,
+                     gboolean    chunked,
+                     guint       round)
+{
+  static const char smuggled[] = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+  guint16 port = fixture->recorder_port;
+  g_autofree char *body = chunked ? g_strdup_printf ("%zx\r\n%s\r\n0\r\n\r\n", strlen (smuggled),
+                                                     smuggled)
+                                  : g_strdup (smuggled);
+  g_autofree char *framing = chunked ? g_strdup ("Transfer-Encoding: chunked\r\n")
+                                     : g_strdup_printf ("Content-Length: %zu\r\n", strlen (body));
+  g_autofree char *answer = g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n"
+                                             "got %s", strlen (smuggled) + 4, smuggled);
+  g_autoptr(GPtrArray) heads = NULL;
+  Script script = { 0 };
+
+  g_test_message ("%s (%s)", connection, chunked ? "chunked" : "Content-Length");
+  script_add (&script, g_strdup_printf ("POST http://127.0.0.1:%u/a HTTP/1.1\r\n%s"
+                                        "Proxy-Authorization: Basic czE=\r\n%s\r\n%s", port,
+                                        connection, framing, body), answer);
+  script_add (&script, get ("GET", "127.0.0.1", port, "/b", NULL), GOT_NOTHING);
+  run_client (fixture, script_client, &script);
+  g_assert_cmpstr (script.tail, ==, "");
+  g_ptr_array_unref (ended_decisions (fixture, 2 * round));
+  heads = recorded_heads (2);
+  g_assert_cmpuint (heads->len, ==, 2);
+  assert_reached (heads->pdata[0], "POST /a HTTP/1.1\r\n", port);
+  assert_reached (heads->pdata[1], "GET /b HTTP/1.1\r\n", port);
+  g_assert_nonnull (strstr (heads->pdata[0], chunked ? "Transfer-Encoding: chunked\r\n"
+                                                     : "Content-Length: "));
+  script_clear (&script);
+}
+
+static void
+test_smuggle_connection (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  static const char * const connections[] = {
+    "Connection: Content-Length, Transfer-Encoding\r\n",
+    "connection: keep-alive, content-length\r\n",
+    "CONNECTION:TRANSFER-ENCODING\r\n",
+    "Connection: keep-alive\r\nConnection: \tContent-Length ,Transfer-Encoding,\r\n",
+    "Connection: Host\r\n",
+    "Connection: Proxy-Authorization, Proxy-Connection\r\nProxy-Connection: content-length\r\n",
+  };
+  guint round = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (connections); i++)
+    {
+      assert_not_smuggled (fixture, connections[i], FALSE, ++round);
+      assert_not_smuggled (fixture, connections[i], TRUE, ++round);
+    }
+}
+
+/* A kept server connection that the server closes as the next request
+ * arrives: a request that may be sent twice (GET, RFC 9110 9.2.2) is sent
+ * again on a new connection, once; any other reached the server once, as
+ * decided once, and gets 502 rather than a second delivery. */
+static void
+test_retry_idempotent_only (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  static const char first[] = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst";
+  guint16 port = fixture->flaky_port;
+  g_autoptr(GPtrArray) heads = NULL;
+  Script script = { 0 };
+
+  script_add (&script, get ("GET", "127.0.0.1", port, "/1", NULL), first);
+  script_add (&script, get ("GET", "127.0.0.1", port, "/2", NULL), first);
+  script_add (&script, get ("POST", "127.0.0.1", port, "/3", "Content-Length: 0\r\n"), NULL);
+  g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: the answer of * cannot be "
+                         "passed on: the server closed the connection without an answer");
+  run_client (fixture, script_client, &script);
+  g_test_assert_expected_messages ();
+  assert_status (script.steps[2].got, "HTTP/1.1 502 Bad Gateway\r\n");
+  g_ptr_array_unref (ended_decisions (fixture, 3));
+  /* GET /2 twice (the first time on the closed connection), POST /3 once. */
+  heads = recorded_heads (4);
+  g_assert_cmpuint (heads->len, ==, 4);
+  g_assert_true (g_str_has_prefix (heads->pdata[1], "GET /2 "));
+  g_assert_true (g_str_has_prefix (heads->pdata[2], "GET /2 "));
+  g_assert_true (g_str_has_prefix (heads->pdata[3], "POST /3 "));
+  script_clear (&script);
+}
+
 /* Connections beyond the limit get 503 without being read; the ones
  * within it carry on. */
 static void
@@ -1257,6 +1794,7 @@ test_too_many (Fixture       *fixture,
                gconstpointer  data)
 {
   char *answers[2] = { NULL, NULL };
+  g_autoptr(GPtrArray) decisions = NULL;
   ClocheEgressLimits limits;
 
   cloche_egress_proxy_get_limits (fixture->proxy, &limits);
@@ -1268,6 +1806,9 @@ test_too_many (Fixture       *fixture,
   assert_status (answers[0], "HTTP/1.1 503 Service Unavailable\r\n");
   assert_status (answers[1], "HTTP/1.1 200 Connection established\r\n");
   g_assert_true (g_str_has_suffix (answers[1], "got 0 bytes\n"));
+  /* Nothing of the refused one was read: a decision without a request. */
+  decisions = ended_decisions (fixture, 2);
+  assert_refusal (decisions->pdata[0], "", "", 0, "connection-limit", "2 connections");
   g_free (answers[0]);
   g_free (answers[1]);
 }
@@ -1384,10 +1925,14 @@ main (int   argc,
   ADD ("connect-half-close", test_connect_half_close);
   ADD ("plain-http", test_plain_http);
   ADD ("refused", test_refused);
+  ADD ("session-line", test_session_line);
+  ADD ("session-line-forged", test_session_line_forged);
+  ADD ("session-line-pieces", test_session_line_pieces);
   ADD ("set-rules", test_set_rules);
   ADD ("host-local", test_host_local);
   ADD ("server-closed", test_server_closed);
   ADD ("garbage", test_garbage);
+  ADD ("https-without-connect", test_https_without_connect);
   ADD ("oversized-head", test_oversized_head);
   ADD ("slow-sender", test_slow_sender);
   ADD ("idle-tunnel", test_idle_tunnel);
@@ -1403,7 +1948,10 @@ main (int   argc,
   ADD ("keep-alive/close", test_keep_alive_close);
   ADD ("keep-alive/idle", test_keep_alive_idle);
   ADD ("keep-alive/reuse", test_keep_alive_reuse);
+  ADD ("smuggle/connection", test_smuggle_connection);
+  ADD ("keep-alive/retry-idempotent-only", test_retry_idempotent_only);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
+  g_test_add_func ("/egress-proxy/session-line-parse", test_session_line_parse);
   return g_test_run ();
 }

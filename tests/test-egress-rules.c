@@ -78,6 +78,21 @@ test_deny_wins (void)
   assert_decision (rules, "mail.example.net", 587, TRUE, "default allow");
 }
 
+/* An address matches in any spelling that reaches it: rules and requests
+ * are compared in the canonical form (cloche_http_canonical_host()). */
+static void
+test_address_forms (void)
+{
+  g_autoptr(ClocheEgressRules) rules =
+    rules_new (TRUE, "[2001:DB8:0:0::1]:443", "1.2.3.4 [::FFFF:5.6.7.8]");
+
+  assert_decision (rules, "2001:db8::1", 443, TRUE, "allow [2001:DB8:0:0::1]:443");
+  assert_decision (rules, "[2001:db8:0::1]", 443, TRUE, "allow [2001:DB8:0:0::1]:443");
+  assert_decision (rules, "::ffff:1.2.3.4", 80, FALSE, "deny 1.2.3.4");
+  assert_decision (rules, "[::ffff:102:304]", 80, FALSE, "deny 1.2.3.4");
+  assert_decision (rules, "5.6.7.8", 80, FALSE, "deny [::FFFF:5.6.7.8]");
+}
+
 static gboolean
 names_host (ClocheEgressRules *rules,
             const char        *host,
@@ -112,6 +127,8 @@ test_bad_rules (void)
     "", ":443", "example.com:", "example.com:0", "example.com:65536", "example.com:http",
     "exa mple.com", "-example.com", "example..com", "*example.com", "*.", "a.*.com",
     "[::1", "[not-an-address]:80", "http://example.com", "example.com/path",
+    /* What the resolver reads as an address, but not written as one. */
+    "16909060", "0x7f.1", "001.2.3.4:80", "1.2.3", "example.123", "*.3.4",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
@@ -140,6 +157,7 @@ main (int   argc,
   g_test_add_func ("/egress-rules/default", test_default);
   g_test_add_func ("/egress-rules/hosts-and-ports", test_hosts_and_ports);
   g_test_add_func ("/egress-rules/deny-wins", test_deny_wins);
+  g_test_add_func ("/egress-rules/address-forms", test_address_forms);
   g_test_add_func ("/egress-rules/names-host", test_names_host);
   g_test_add_func ("/egress-rules/bad-rules", test_bad_rules);
   return g_test_run ();

@@ -232,6 +232,19 @@ test_exec_status_no_output (void)
   g_assert_cmpuint (g_bytes_get_size (status.stderr_bytes), ==, 0);
 }
 
+/* qemu-ga keeps 16 MiB of each stream and says when it cut one. */
+static void
+test_exec_status_truncated (void)
+{
+  g_auto(ClocheExecStatus) status = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  parse_status_fixture ("ga-exec-status-truncated.json", &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (status.stdout_truncated);
+  g_assert_false (status.stderr_truncated);
+}
+
 /* Over a socket */
 
 static void
@@ -347,6 +360,128 @@ test_sync_timeout_names_agent (void)
   g_assert_true (strstr (error->message, CLOCHE_GUEST_AGENT_PORT) != NULL);
 }
 
+static GAsyncResult *
+wait_for (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+/* A command the agent does not answer fails at its deadline, and its late
+ * answer is not taken for the next command's (the agent's replies carry no
+ * id: it keeps its place in the queue). */
+static void
+test_command_deadline (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) first = NULL;
+  g_autoptr(GAsyncResult) second = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ping = NULL;
+  g_autofree char *info = NULL;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_set_command_timeout (agent, 1);
+  cloche_guest_agent_execute_async (agent, "guest-ping", NULL, NULL, on_done, &first);
+  ping = cloche_test_peer_read_line (peer);
+  g_assert_nonnull (strstr (ping, "guest-ping"));
+  wait_for (&first);
+  g_assert_null (cloche_guest_agent_execute_finish (agent, first, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT);
+  g_assert_nonnull (strstr (error->message, "guest-ping"));
+  g_clear_error (&error);
+
+  cloche_guest_agent_execute_async (agent, "guest-info", NULL, NULL, on_done, &second);
+  info = cloche_test_peer_read_line (peer);
+  cloche_test_peer_write (peer, "{\"return\": \"late pong\"}\n{\"return\": \"info\"}\n");
+  reply = cloche_guest_agent_execute_finish (agent, wait_for (&second), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_node_get_string (reply), ==, "info");
+}
+
+/* An output qemu-ga cut is an error that says so, not a short result. */
+static void
+test_exec_truncated (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *exec = NULL, *status = NULL, *truncated = NULL;
+  const char *argv[] = { "/bin/sh", "-c", "big", NULL };
+  int code = -1;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, NULL, on_done, &result);
+  exec = cloche_test_peer_read_line (peer);
+  cloche_test_peer_write (peer, "{\"return\": {\"pid\": 7}}\n");
+  status = cloche_test_peer_read_line (peer);
+  g_assert_nonnull (strstr (status, "guest-exec-status"));
+  truncated = cloche_test_fixture_line ("ga-exec-status-truncated.json");
+  cloche_test_peer_write (peer, truncated);
+  cloche_test_peer_write (peer, "\n");
+  g_assert_false (cloche_guest_agent_exec_finish (agent, wait_for (&result), &code, &out, &err,
+                                                  &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_OUTPUT_TRUNCATED);
+  g_assert_nonnull (strstr (error->message, "stdout"));
+  g_assert_nonnull (strstr (error->message, "16 MiB"));
+}
+
+/* Past its deadline a command fails with ExecTimeout, and the process is
+ * killed in the guest and then reaped. The peer plays qemu-ga: pid 7 never
+ * ends by itself; the kill runs as pid 8. */
+static void
+test_exec_deadline (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/sleep", "1000", NULL };
+  gboolean killed = FALSE, reaped = FALSE;
+  int code = -1;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 1, NULL, NULL, on_done, &result);
+  while (!reaped)
+    {
+      g_autofree char *line = cloche_test_peer_read_line (peer);
+
+      if (strstr (line, "guest-exec-status") && strstr (line, "\"pid\": 8"))
+        cloche_test_peer_write (peer, "{\"return\": {\"exited\": true, \"exitcode\": 0}}\n");
+      else if (strstr (line, "guest-exec-status") && killed)
+        {
+          cloche_test_peer_write (peer, "{\"return\": {\"exited\": true, \"signal\": 9}}\n");
+          reaped = TRUE;
+        }
+      else if (strstr (line, "guest-exec-status"))
+        cloche_test_peer_write (peer, "{\"return\": {\"exited\": false}}\n");
+      else if (strstr (line, "kill -KILL"))
+        {
+          g_assert_nonnull (strstr (line, "\"7\""));
+          g_assert_nonnull (result);
+          killed = TRUE;
+          cloche_test_peer_write (peer, "{\"return\": {\"pid\": 8}}\n");
+        }
+      else
+        cloche_test_peer_write (peer, "{\"return\": {\"pid\": 7}}\n");
+    }
+  g_assert_false (cloche_guest_agent_exec_finish (agent, result, &code, &out, &err, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT);
+  g_assert_nonnull (strstr (error->message, "1 s"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -368,6 +503,10 @@ main (int   argc,
   g_test_add_func ("/guest-agent/sync/skips-stale-replies", test_sync_skips_stale_replies);
   g_test_add_func ("/guest-agent/sync/timeout-quotes-garbage", test_sync_timeout_quotes_garbage);
   g_test_add_func ("/guest-agent/sync/timeout-names-agent", test_sync_timeout_names_agent);
+  g_test_add_func ("/guest-agent/exec-status/truncated", test_exec_status_truncated);
+  g_test_add_func ("/guest-agent/command/deadline", test_command_deadline);
+  g_test_add_func ("/guest-agent/exec/truncated", test_exec_truncated);
+  g_test_add_func ("/guest-agent/exec/deadline", test_exec_deadline);
 
   return g_test_run ();
 }

@@ -3,6 +3,12 @@
 
 #include "cloche-json-locator.h"
 
+static void assert_syntax_error (const char *text,
+                                 guint       line,
+                                 guint       column,
+                                 const char *path,
+                                 const char *message);
+
 static void
 assert_at (const char *text,
            const char *path,
@@ -46,14 +52,65 @@ test_locate (void)
   g_assert_false (cloche_json_locate (text, strlen (text), "egress.allow.0", NULL, NULL));
 }
 
-/* json-glib keeps the last of two members with one name: so must we, or a
- * message would point at the value that is not used. */
+/* json-glib keeps the last of two members with one name, so the first is
+ * silently dead in a file someone edits: a name given twice is an error at
+ * the second, which says where the first is. Locating stops there. */
 static void
 test_duplicate_names (void)
 {
   const char *text = "{\"a\": 1,\n \"a\": 2}";
+  const char *nested = "{\"s\": {\"x\": 1, \"y\": [{\"x\": 1}, {\"x\": 2}], \"x\": 3}}";
 
-  assert_at (text, "a", 2, 2, 2, 7);
+  assert_syntax_error (text, 2, 2, "a",
+                       "“a” is given twice in this object (first at line 1, column 2): keep "
+                       "one of them");
+  assert_at (text, "a", 1, 2, 1, 7);
+  /* One name in different objects is no repetition. */
+  assert_syntax_error (nested, 1, 43, "s.x",
+                       "“x” is given twice in this object (first at line 1, column 8): keep "
+                       "one of them");
+}
+
+/* json-glib reads a whole number past 64 bits as -1 and a larger double as
+ * inf, silently: the scanner refuses them, quoting what was written. */
+static void
+test_number_range (void)
+{
+  const char *fits = "[9223372036854775807, -9223372036854775808, 1e308, 1e-400]";
+
+  g_assert_true (cloche_json_check_syntax (fits, strlen (fits), NULL, NULL, NULL));
+  assert_syntax_error ("{\"n\": 9223372036854775808}", 1, 7, "n",
+                       "the number 9223372036854775808 is out of range: whole numbers here go "
+                       "from -9223372036854775808 to 9223372036854775807");
+  assert_syntax_error ("[1, -99999999999999999999999]", 1, 5, "[1]",
+                       "the number -99999999999999999999999 is out of range: whole numbers here "
+                       "go from -9223372036854775808 to 9223372036854775807");
+  assert_syntax_error ("{\"n\": -1.5e999}", 1, 7, "n",
+                       "the number -1.5e999 is out of range: it is too large to be read");
+}
+
+/* Surrogates come in pairs: json-glib leaks the string of a high one
+ * followed by another escape and passes a lone one on as bytes that are
+ * not UTF-8 (tests/fuzz/bundle-manifest found the leak). */
+static void
+test_surrogates (void)
+{
+  const char *pair = "{\"a\": \"\\ud83d\\ude00\", \"\\ud83d\\ude00\": 1}";
+
+  g_assert_true (cloche_json_check_syntax (pair, strlen (pair), NULL, NULL, NULL));
+  assert_at (pair, "\xf0\x9f\x98\x80", 1, 23, 1, 39);
+  assert_syntax_error ("\"\\ud800\\ud800\"", 1, 4, "",
+                       "an unpaired UTF-16 surrogate \\uD800: write the character itself, or "
+                       "both halves of its pair");
+  assert_syntax_error ("{\"a\": \"\\ud800\\u0041\"}", 1, 10, "a",
+                       "an unpaired UTF-16 surrogate \\uD800: write the character itself, or "
+                       "both halves of its pair");
+  assert_syntax_error ("{\"a\": \"x\\ud800\"}", 1, 11, "a",
+                       "an unpaired UTF-16 surrogate \\uD800: write the character itself, or "
+                       "both halves of its pair");
+  assert_syntax_error ("[\"\\udc00\"]", 1, 5, "[0]",
+                       "an unpaired UTF-16 surrogate \\uDC00: write the character itself, or "
+                       "both halves of its pair");
 }
 
 static void
@@ -147,6 +204,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/json-locator/locate", test_locate);
   g_test_add_func ("/json-locator/duplicate-names", test_duplicate_names);
+  g_test_add_func ("/json-locator/number-range", test_number_range);
+  g_test_add_func ("/json-locator/surrogates", test_surrogates);
   g_test_add_func ("/json-locator/length", test_length_is_respected);
   g_test_add_func ("/json-locator/syntax", test_syntax);
   g_test_add_func ("/json-locator/garbage", test_garbage);

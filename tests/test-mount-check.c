@@ -8,6 +8,7 @@
 
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
+#include "cloche-own-folders.h"
 
 typedef struct
 {
@@ -207,6 +208,91 @@ test_portal_folder (Fixture       *fixture,
   g_assert_nonnull (strstr (error->message, "document portal"));
 }
 
+/* Cloche's own folders (here the test's XDG folders, set in main, and a
+ * bundle and sessions folder in them) hold the policy, the sessions'
+ * records, the audit log and the bundle: a guest with them mounted rw
+ * rewrites its own egress rules. Refused both ways, by any path (a link, the
+ * document portal), whatever the policy's deny list says (here: none). */
+static void
+test_own_folders (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autofree char *config = g_path_get_dirname (g_get_user_config_dir ());
+  g_autofree char *own = g_build_filename (g_get_user_config_dir (), "cloche", NULL);
+  g_autofree char *inside = g_build_filename (own, "sub", NULL);
+  g_autofree char *sessions = g_build_filename (g_get_user_state_dir (), "cloche", "sessions",
+                                                NULL);
+  g_autofree char *work = g_build_filename (sessions, "abc", "work", NULL);
+  g_autofree char *bundle = g_build_filename (g_get_user_data_dir (), "cloche", "bundle", NULL);
+  g_autofree char *other = g_build_filename (g_get_user_config_dir (), "other", NULL);
+  g_autofree char *link = g_build_filename (fixture->home, "dotfiles", NULL);
+  const char *refused[] = { g_get_user_config_dir (), config, own, inside, work, bundle, link,
+                            g_get_user_data_dir () };
+  g_autoptr(GPtrArray) folders = cloche_own_folders_new (bundle, sessions);
+  g_autofree char *allowed = NULL;
+  g_autofree char *portal = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (inside, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (bundle, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (other, 0700), ==, 0);
+  g_assert_cmpint (symlink (g_get_user_config_dir (), link), ==, 0);
+  fixture->rules.deny = NULL;
+  fixture->rules.allow_outside_home = TRUE;
+  fixture->rules.own = folders;
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_assert_null (cloche_mount_check (refused[i], &fixture->rules, &error));
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+      g_assert_nonnull (strstr (error->message, "which the guest must not reach"));
+      g_clear_error (&error);
+    }
+  /* Through the portal, the host path is what is judged. */
+  portal = portal_folder (own);
+  if (portal != NULL)
+    {
+      g_assert_null (cloche_mount_check (portal, &fixture->rules, &error));
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+      g_assert_nonnull (strstr (error->message, "config folder"));
+      g_clear_error (&error);
+    }
+  allowed = cloche_mount_check (other, &fixture->rules, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (allowed);
+}
+
+/* Not UTF-8, as given or behind a link: refused with a clear error rather
+ * than recorded (criticals and a damaged record, before). */
+static void
+test_not_utf8 (Fixture       *fixture,
+               gconstpointer  data)
+{
+  g_autofree char *odd = g_build_filename (fixture->home, "caf\xe9", NULL);
+  g_autofree char *link = g_build_filename (fixture->home, "cafe", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *canonical = NULL;
+
+  g_assert_cmpint (g_mkdir (odd, 0700), ==, 0);
+  g_assert_cmpint (symlink (odd, link), ==, 0);
+
+  canonical = cloche_mount_check (odd, &fixture->rules, &error);
+  g_assert_null (canonical);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_nonnull (strstr (error->message, "caf\\351"));
+  g_assert_nonnull (strstr (error->message, "not valid UTF-8"));
+  g_clear_error (&error);
+
+  canonical = cloche_mount_check (link, &fixture->rules, &error);
+  g_assert_null (canonical);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_nonnull (strstr (error->message, link));
+  g_assert_nonnull (strstr (error->message, "rename that folder"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -215,8 +301,21 @@ main (int   argc,
   g_autofree char *remove = g_strdup_printf ("rm -rf '%s'", runtime);
   int status;
 
-  /* The document portal's folders live in the runtime folder. */
+  g_autofree char *xdg = g_build_filename (runtime, "xdg", NULL);
+  const char *xdg_vars[][2] = {
+    { "XDG_CONFIG_HOME", "config" }, { "XDG_STATE_HOME", "state" },
+    { "XDG_DATA_HOME", "data" }, { "XDG_CACHE_HOME", "cache" },
+  };
+
+  /* The document portal's folders live in the runtime folder; Cloche's own
+   * folders in the XDG folders, here the test's (before GLib reads them). */
   g_setenv ("XDG_RUNTIME_DIR", runtime, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (xdg_vars); i++)
+    {
+      g_autofree char *dir = g_build_filename (xdg, xdg_vars[i][1], NULL);
+
+      g_setenv (xdg_vars[i][0], dir, TRUE);
+    }
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
@@ -228,6 +327,8 @@ main (int   argc,
   ADD ("/mount-check/outside-home", test_outside_home);
   ADD ("/mount-check/bad-paths", test_bad_paths);
   ADD ("/mount-check/portal-folder", test_portal_folder);
+  ADD ("/mount-check/own-folders", test_own_folders);
+  ADD ("/mount-check/not-utf8", test_not_utf8);
 #undef ADD
 
   status = g_test_run ();

@@ -2,7 +2,10 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cloche-error.h"
 #include "cloche-policy.h"
@@ -78,6 +81,8 @@ test_valid_fixtures (void)
   g_assert_cmpuint (where.line, ==, 6);
   g_assert_cmpuint (where.column, ==, 39);
   g_assert_true (cloche_policy_document_is_locked (admin, "mounts.deny"));
+  g_assert_cmpstr (g_variant_get_string (cloche_policy_document_lookup (admin, "vm.accelerator"),
+                                         NULL), ==, "tcg");
   g_assert_true (cloche_policy_document_is_locked (admin, "egress.deny"));
   g_assert_false (cloche_policy_document_is_locked (admin, "egress.allow"));
   g_assert_false (cloche_policy_document_is_locked (admin, "vm.memory_mib"));
@@ -201,6 +206,8 @@ test_user_over_admin_over_defaults (Fixture       *fixture,
   assert_value (policy, "vm.memory_mib", "1024", CLOCHE_POLICY_LAYER_ADMIN);
   assert_value (policy, "vm.cpus", "4", CLOCHE_POLICY_LAYER_USER);
   assert_value (policy, "vm.idle_timeout_s", "300", CLOCHE_POLICY_LAYER_DEFAULT);
+  assert_value (policy, "vm.accelerator", "'auto'", CLOCHE_POLICY_LAYER_DEFAULT);
+  g_assert_cmpstr (cloche_policy_get_accelerator (policy), ==, "auto");
   /* A list replaces the list below it as a whole. */
   assert_value (policy, "egress.allow", "['pypi.org:443', '*.debian.org']",
                 CLOCHE_POLICY_LAYER_USER);
@@ -302,7 +309,7 @@ test_refused_keeps_last_good (Fixture       *fixture,
   expected = g_strdup_printf ("%s:1:41: vm.idle_timeout_s: 0 is out of range: use a whole "
                               "number from 1 to 86400\n"
                               "%s:1:44: vm.cpu: unknown key \"cpu\": vm has memory_mib, cpus, "
-                              "idle_timeout_s", fixture->user_path, fixture->user_path);
+                              "idle_timeout_s, accelerator", fixture->user_path, fixture->user_path);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID);
   g_assert_cmpstr (error->message, ==, expected);
   g_assert_cmpstr (cloche_policy_get_last_refusal (policy), ==, expected);
@@ -360,6 +367,89 @@ test_unreadable_file (Fixture       *fixture,
   g_assert_true (g_str_has_prefix (cloche_policy_get_last_refusal (policy), fixture->user_path));
   g_assert_nonnull (strstr (cloche_policy_get_last_refusal (policy), "cannot be read"));
   assert_value (policy, "vm.cpus", "1", CLOCHE_POLICY_LAYER_DEFAULT);
+}
+
+/* Reading a FIFO blocks in open() until someone writes: a guard in the
+ * test (not a timing check) opens its other end if the reader is still
+ * inside after 10 s, so that a regression fails instead of hanging. */
+typedef struct
+{
+  GMutex   mutex;
+  GCond    cond;
+  gboolean done;
+} Guard;
+
+static gboolean
+guard_wait (Guard      *guard,
+            const char *fifo)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gboolean done;
+
+  g_mutex_lock (&guard->mutex);
+  while (!guard->done && g_cond_wait_until (&guard->cond, &guard->mutex, deadline))
+    ;
+  done = guard->done;
+  g_mutex_unlock (&guard->mutex);
+  if (!done)
+    close (open (fifo, O_WRONLY | O_CLOEXEC));
+  return done;
+}
+
+static gpointer
+load_thread (gpointer data)
+{
+  Fixture *fixture = data;
+  Guard *guard = g_object_get_data (G_OBJECT (fixture->policy), "guard");
+
+  cloche_policy_load (fixture->policy);
+  g_mutex_lock (&guard->mutex);
+  guard->done = TRUE;
+  g_cond_signal (&guard->cond);
+  g_mutex_unlock (&guard->mutex);
+  return NULL;
+}
+
+/* A policy.json that is a FIFO (or a device) hung the daemon at start:
+ * every file read must be a regular file, opened without blocking. */
+static void
+test_not_a_file (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  ClochePolicy *policy = fixture->policy;
+  g_autofree char *dir = g_path_get_dirname (fixture->user_path);
+  g_autoptr(GError) error = NULL;
+  Guard guard = { 0 };
+  GThread *thread;
+  gint64 deadline;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_cmpint (mkfifo (fixture->user_path, 0600), ==, 0);
+  g_object_set_data (G_OBJECT (policy), "guard", &guard);
+  thread = g_thread_new ("load", load_thread, fixture);
+  g_assert_true (guard_wait (&guard, fixture->user_path));
+  g_thread_join (thread);
+  g_assert_true (g_str_has_prefix (cloche_policy_get_last_refusal (policy), fixture->user_path));
+  g_assert_nonnull (strstr (cloche_policy_get_last_refusal (policy), "FIFO"));
+  assert_value (policy, "vm.cpus", "1", CLOCHE_POLICY_LAYER_DEFAULT);
+
+  /* The same on a reload, which must finish. */
+  cloche_policy_reload_async (policy, NULL, on_reloaded, &error);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  /* on_reloaded() sets "done" for a success, which this must not be. */
+  while (error == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  if (error == NULL)
+    close (open (fixture->user_path, O_WRONLY | O_CLOEXEC));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID);
+  g_assert_nonnull (strstr (error->message, "FIFO"));
+
+  /* A device is read no further than a policy can be long. */
+  g_assert_cmpint (g_unlink (fixture->user_path), ==, 0);
+  g_assert_cmpint (symlink ("/dev/zero", fixture->user_path), ==, 0);
+  cloche_policy_load (policy);
+  g_assert_nonnull (strstr (cloche_policy_get_last_refusal (policy), "a device"));
+  g_object_set_data (G_OBJECT (policy), "guard", NULL);
 }
 
 static gboolean
@@ -449,6 +539,7 @@ main (int   argc,
   ADD ("/policy/reload/refused-keeps-last-good", test_refused_keeps_last_good);
   ADD ("/policy/reload/admin-refused-at-start", test_admin_refused_at_start);
   ADD ("/policy/reload/unreadable", test_unreadable_file);
+  ADD ("/policy/reload/not-a-file", test_not_a_file);
   ADD ("/policy/watch", test_watch);
 #undef ADD
   return g_test_run ();

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <sys/stat.h>
 
 #include "cloche-folder-share.h"
 #include "cloche-test-daemon.h"
@@ -51,10 +52,13 @@ mount_folder (const char  *host,
 {
   g_autoptr(GAsyncResult) result = NULL;
   gint64 start = g_get_monotonic_time ();
+  g_autoptr(ClochePinnedFolder) pinned = cloche_pinned_folder_new (host, error);
   Wait wait = { 0 };
   gboolean ok;
 
-  cloche_vm_mount_folder_async (vm, host, readonly, guest, NULL, on_done, &wait);
+  if (pinned == NULL)
+    return -1;
+  cloche_vm_mount_folder_async (vm, pinned, readonly, guest, 0, NULL, on_done, &wait);
   result = wait_result (&wait);
   ok = cloche_vm_mount_folder_finish (vm, result, error);
   return ok ? g_get_monotonic_time () - start : -1;
@@ -88,7 +92,7 @@ guest_sh (const char  *script,
   Wait wait = { 0 };
   int status = -1;
 
-  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (vm), argv, NULL, NULL,
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (vm), argv, NULL, 120, NULL, NULL,
                                  on_done, &wait);
   result = wait_result (&wait);
   cloche_guest_agent_exec_finish (cloche_vm_get_guest_agent (vm), result, &status,
@@ -104,31 +108,39 @@ guest_sh (const char  *script,
   return status;
 }
 
+/* Whether process @name's working folder is the folder @want: virtiofsd
+ * gets its folder as its working folder, never by path; the sandboxed
+ * child it forks works in it too, as the root it serves. */
+static gboolean
+works_in (const char        *name,
+          const struct stat *want)
+{
+  g_autofree char *cwd = g_build_filename ("/proc", name, "cwd", NULL);
+  struct stat st;
+
+  return stat (cwd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+}
+
 /* virtiofsd processes serving @folder (both halves count: the one we
  * spawn and the sandboxed child it forks). */
 static guint
 count_virtiofsd (const char *folder)
 {
   g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
-  g_autofree char *source = g_strdup_printf ("source=%s", folder);
   const char *name;
+  struct stat want;
   guint n = 0;
 
+  g_assert_cmpint (stat (folder, &want), ==, 0);
   while ((name = g_dir_read_name (proc)) != NULL)
     {
       g_autofree char *path = g_build_filename ("/proc", name, "cmdline", NULL);
       g_autofree char *cmdline = NULL;
       gsize length = 0;
-      gboolean is_virtiofsd = FALSE, serves = FALSE;
 
       if (!g_ascii_isdigit (name[0]) || !g_file_get_contents (path, &cmdline, &length, NULL))
         continue;
-      for (const char *arg = cmdline; arg < cmdline + length; arg += strlen (arg) + 1)
-        {
-          is_virtiofsd |= g_str_has_suffix (arg, "virtiofsd") && arg == cmdline;
-          serves |= g_str_equal (arg, source);
-        }
-      n += is_virtiofsd && serves;
+      n += length > 0 && g_str_has_suffix (cmdline, "virtiofsd") && works_in (name, &want);
     }
   return n;
 }
@@ -173,7 +185,8 @@ static void
 test_share_stop (void)
 {
   g_autofree char *socket = g_build_filename (g_get_user_runtime_dir (), "share.sock", NULL);
-  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (docs_dir, TRUE, socket);
+  g_autoptr(ClochePinnedFolder) pinned = cloche_pinned_folder_new (docs_dir, NULL);
+  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (pinned, TRUE, socket);
   g_autoptr(GAsyncResult) started = NULL;
   g_autoptr(GAsyncResult) stopped = NULL;
   g_autoptr(GError) error = NULL;
@@ -205,7 +218,8 @@ start_with_fake_unshare (const char *stderr_line)
   g_autofree char *script = g_strdup_printf ("#!/bin/sh\necho '%s' >&2\nexit 1\n", stderr_line);
   g_autofree char *path = g_strdup (g_getenv ("PATH"));
   g_autofree char *socket = g_build_filename (g_get_user_runtime_dir (), "fake.sock", NULL);
-  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (docs_dir, TRUE, socket);
+  g_autoptr(ClochePinnedFolder) pinned = cloche_pinned_folder_new (docs_dir, NULL);
+  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (pinned, TRUE, socket);
   g_autoptr(GAsyncResult) result = NULL;
   GError *error = NULL;
   Wait wait = { 0 };
@@ -236,6 +250,7 @@ test_share_errors (void)
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED);
   g_assert_nonnull (strstr (error->message, docs_dir));
   g_assert_nonnull (strstr (error->message, "read-only"));
+  g_assert_nonnull (strstr (error->message, "nosuid, nodev, noexec"));
 }
 
 static void
@@ -273,6 +288,71 @@ test_mount_rw (void)
   written = host_file (work_dir, "from-guest");
   g_assert_cmpstr (written, ==, "guest says hi\n");
   g_assert_cmpuint (count_virtiofsd (work_dir), >, 0);
+}
+
+/* Every device node and set-id file under @dir, one a line. */
+static void
+find_forbidden (const char *dir,
+                GString    *found)
+{
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (listing != NULL && (name = g_dir_read_name (listing)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      struct stat st;
+
+      g_assert_cmpint (lstat (path, &st), ==, 0);
+      if (S_ISBLK (st.st_mode) || S_ISCHR (st.st_mode) || (st.st_mode & (S_ISUID | S_ISGID)))
+        g_string_append_printf (found, "%s (mode %o)\n", path, st.st_mode);
+      if (S_ISDIR (st.st_mode))
+        find_forbidden (path, found);
+    }
+}
+
+/* The guest is root in its VM and the daemon may be root on the host (it
+ * is, in these tests): still no device node and no set-id bit may reach
+ * the host folder, whichever way the guest tries. */
+static void
+test_no_devices_or_setid (void)
+{
+  static const char * const attempts[] = {
+    "mknod /sessions/a/blk b 7 0",
+    "mknod /sessions/a/chr c 1 3",
+    "touch /sessions/a/f && chmod u+s /sessions/a/f",
+    "chmod g+s /sessions/a/f",
+    "chmod 6755 /sessions/a/f",
+    "mkdir /sessions/a/d && chmod g+s /sessions/a/d",
+    "mkdir -m 2755 /sessions/a/d2",
+    /* A set-id program made in the guest's own tmpfs, then copied over
+     * with its mode, and moved. */
+    "cp /bin/busybox /tmp/suid && chmod 4755 /tmp/suid && cp -p /tmp/suid /sessions/a/copied",
+    "mv /tmp/suid /sessions/a/moved",
+    NULL
+  };
+  g_autofree char *host_suid = g_build_filename (work_dir, "host-suid", NULL);
+  g_autoptr(GString) found = g_string_new (NULL);
+  struct stat st;
+
+  /* A set-id file already on the host loses the bit when the guest writes
+   * it (virtiofsd has no CAP_FSETID to keep it). */
+  write_host_file (work_dir, "host-suid", "#!/bin/sh\n");
+  g_assert_cmpint (chmod (host_suid, 04755), ==, 0);
+  for (guint i = 0; attempts[i] != NULL; i++)
+    g_test_message ("guest: %s → %d", attempts[i], guest_sh (attempts[i], NULL));
+  /* Allowed: a FIFO, a plain file's plain mode, and running a program from
+   * the folder (the host side is noexec; the guest executes what it reads). */
+  g_assert_cmpint (guest_sh ("printf '#!/bin/sh\\necho ran\\n' > /sessions/a/run.sh && "
+                             "chmod 0755 /sessions/a/run.sh && /sessions/a/run.sh | grep -qx ran",
+                             NULL), ==, 0);
+  g_assert_cmpint (guest_sh ("mknod /sessions/a/fifo p && chmod 0700 /sessions/a/f", NULL), ==, 0);
+  g_assert_cmpint (guest_sh ("echo 'echo changed' >> /sessions/a/host-suid", NULL), ==, 0);
+
+  find_forbidden (work_dir, found);
+  g_assert_cmpstr (found->str, ==, "");
+  g_assert_cmpint (stat (host_suid, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0755);
 }
 
 /* A user folder beside it, read-only: even a guest that remounts it
@@ -379,8 +459,9 @@ test_errors (void)
   g_autofree char *missing = g_build_filename (work_dir, "no-such-folder", NULL);
   g_autoptr(GError) error = NULL;
 
+  /* Refused already when it is pinned: there is nothing to pin. */
   g_assert_cmpint (mount_folder (missing, TRUE, "/sessions/c", &error), <, 0);
-  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
   g_assert_nonnull (strstr (error->message, missing));
   g_assert_nonnull (strstr (error->message, "does not exist"));
   g_test_message ("%s", error->message);
@@ -458,6 +539,7 @@ main (int   argc,
   g_test_add_func ("/vm-folders/share-errors", test_share_errors);
   g_test_add_func ("/vm-folders/start", test_start);
   g_test_add_func ("/vm-folders/mount-rw", test_mount_rw);
+  g_test_add_func ("/vm-folders/no-devices-or-setid", test_no_devices_or_setid);
   g_test_add_func ("/vm-folders/mount-ro", test_mount_ro);
   g_test_add_func ("/vm-folders/read-speed", test_read_speed);
   g_test_add_func ("/vm-folders/unmount", test_unmount);

@@ -19,7 +19,6 @@
 #include "cloche-settings.h"
 
 /* Operations take minutes; Progress says they are alive. */
-#define CALL_TIMEOUT_MS G_MAXINT
 
 struct _ClocheBundlePage
 {
@@ -216,48 +215,28 @@ prefill_source (ClocheBundlePage *self)
   cloche_dbus_bundle_call_info (self->bundle, self->cancellable, on_info, g_object_ref (self));
 }
 
-/* The proxy */
-
-static void
-on_proxy (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  g_autoptr(ClocheBundlePage) self = user_data;
-  g_autoptr(GError) error = NULL;
-  ClocheDbusBundle *bundle = cloche_dbus_bundle_proxy_new_finish (result, &error);
-
-  if (bundle == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_error (self, _("Cannot reach the bundle service"), error);
-      return;
-    }
-  self->bundle = bundle;
-  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), CALL_TIMEOUT_MS);
-  g_signal_connect_object (bundle, "g-properties-changed", G_CALLBACK (update), self,
-                           G_CONNECT_SWAPPED);
-  g_signal_connect_object (bundle, "progress", G_CALLBACK (on_progress), self,
-                           G_CONNECT_SWAPPED);
-  update (self);
-}
+/* The proxy: the client's, with its timeout for calls as long as an
+ * install. */
 
 static void
 connect_bundle (ClocheBundlePage *self)
 {
-  ClocheDbusDaemon *daemon = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
-  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+  ClocheDbusBundle *bundle = self->client != NULL ? cloche_client_get_bundle (self->client) : NULL;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->bundle);
+  if (self->bundle != NULL)
+    g_signal_handlers_disconnect_by_data (self->bundle, self);
+  g_set_object (&self->bundle, bundle);
+  if (bundle != NULL)
+    {
+      self->cancellable = g_cancellable_new ();
+      g_signal_connect_object (bundle, "g-properties-changed", G_CALLBACK (update), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (bundle, "progress", G_CALLBACK (on_progress), self,
+                               G_CONNECT_SWAPPED);
+    }
   update (self);
-  if (daemon == NULL)
-    return;
-  self->cancellable = g_cancellable_new ();
-  cloche_dbus_bundle_proxy_new (g_dbus_proxy_get_connection (proxy), G_DBUS_PROXY_FLAGS_NONE,
-                                g_dbus_proxy_get_name (proxy), g_dbus_proxy_get_object_path (proxy),
-                                self->cancellable, on_proxy, g_object_ref (self));
 }
 
 static void
@@ -668,6 +647,9 @@ cloche_bundle_page_dispose (GObject *object)
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_BUNDLE_PAGE);
+  /* The proxy is the client's, and outlives the page. */
+  if (self->bundle != NULL)
+    g_signal_handlers_disconnect_by_data (self->bundle, self);
   g_clear_object (&self->bundle);
   g_clear_object (&self->client);
   g_clear_pointer (&self->location, g_free);

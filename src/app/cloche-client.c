@@ -1,22 +1,59 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The app's one connection to the daemon: ClocheApplication owns it (agents
+ * outlive windows), and every page takes what it needs from it. It holds a
+ * generated proxy for each interface the daemon serves on its object path,
+ * all on one bus connection, each made once, and mirrors the Daemon
+ * interface's properties as GObject properties. Each proxy keeps the call
+ * timeout its longest call needs; the listeners (monitor, egress, policy)
+ * never start the daemon by themselves.
+ */
 #include "config.h"
 
 #include "cloche-client.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
 
-/* OpenSession returns once the guest agent answers, which takes seconds under
+/* Sessions.Open returns once the guest agent answers, which takes seconds under
  * software emulation and longer on a loaded machine: the D-Bus default of 25 s
  * would report a boot that is merely slow as a failure. Longer than the
  * daemon's own 120 s wait for the agent, so that its error, which names the
  * cause, arrives before a bare D-Bus timeout. */
 #define CLOCHE_CLIENT_CALL_TIMEOUT_MSEC (180 * 1000)
 
+typedef void (*ProxyNewFunc) (GDBusConnection     *connection,
+                              GDBusProxyFlags      flags,
+                              const char          *name,
+                              const char          *object_path,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data);
+
+/* The interfaces besides io.github.cloche.Daemon, in ClocheClientService's
+ * order: how each proxy is made and how long its calls may take. */
+static const struct
+{
+  ProxyNewFunc new_func;
+  gboolean     auto_start;
+  int          timeout_msec;
+} services[] = {
+  /* Install and relocate copy or download the whole bundle. */
+  [CLOCHE_CLIENT_BUNDLE] = { (ProxyNewFunc) cloche_dbus_bundle_proxy_new, TRUE, G_MAXINT },
+  /* Checks hash the bundle and run QEMU: seconds under load. */
+  [CLOCHE_CLIENT_DOCTOR] = { (ProxyNewFunc) cloche_dbus_doctor_proxy_new, TRUE, 120 * 1000 },
+  [CLOCHE_CLIENT_MONITOR] = { (ProxyNewFunc) cloche_dbus_monitor_proxy_new, FALSE, -1 },
+  [CLOCHE_CLIENT_EGRESS] = { (ProxyNewFunc) cloche_dbus_egress_proxy_new, FALSE, -1 },
+  [CLOCHE_CLIENT_POLICY] = { (ProxyNewFunc) cloche_dbus_policy_proxy_new, FALSE, -1 },
+  [CLOCHE_CLIENT_SESSIONS] = { (ProxyNewFunc) cloche_dbus_sessions_proxy_new, TRUE,
+                               CLOCHE_CLIENT_CALL_TIMEOUT_MSEC },
+};
+
 struct _ClocheClient
 {
   GObject           parent_instance;
 
   ClocheDbusDaemon *proxy;
+  GDBusProxy       *services[CLOCHE_CLIENT_N_SERVICES];
 
   ClocheVmState     state;
   char             *state_reason;
@@ -26,6 +63,7 @@ struct _ClocheClient
   gint64            booted_at;
   guint             open_sessions;
   guint             service_running : 1;
+  guint             accelerator_fallback : 1;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheClient, cloche_client, G_TYPE_OBJECT)
@@ -40,6 +78,7 @@ enum {
   PROP_ACCELERATOR_REASON,
   PROP_BOOTED_AT,
   PROP_OPEN_SESSIONS,
+  PROP_ACCELERATOR_FALLBACK,
   N_PROPS
 };
 
@@ -99,6 +138,7 @@ cloche_client_sync_numbers (ClocheClient *self)
   ClocheVmState state = cloche_client_read_state (self);
   gint64 booted_at = cloche_dbus_daemon_get_booted_at (self->proxy);
   guint open_sessions = cloche_dbus_daemon_get_open_sessions (self->proxy);
+  gboolean fallback = cloche_dbus_daemon_get_accelerator_fallback (self->proxy);
 
   if (self->service_running != (owner != NULL))
     {
@@ -119,6 +159,11 @@ cloche_client_sync_numbers (ClocheClient *self)
     {
       self->open_sessions = open_sessions;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPEN_SESSIONS]);
+    }
+  if (self->accelerator_fallback != fallback)
+    {
+      self->accelerator_fallback = fallback;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCELERATOR_FALLBACK]);
     }
 }
 
@@ -205,6 +250,8 @@ cloche_client_dispose (GObject *object)
   if (self->proxy != NULL)
     g_signal_handlers_disconnect_by_data (self->proxy, self);
   g_clear_object (&self->proxy);
+  for (guint i = 0; i < CLOCHE_CLIENT_N_SERVICES; i++)
+    g_clear_object (&self->services[i]);
 
   G_OBJECT_CLASS (cloche_client_parent_class)->dispose (object);
 }
@@ -256,6 +303,9 @@ cloche_client_get_property (GObject    *object,
     case PROP_OPEN_SESSIONS:
       g_value_set_uint (value, self->open_sessions);
       break;
+    case PROP_ACCELERATOR_FALLBACK:
+      g_value_set_boolean (value, self->accelerator_fallback);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -288,6 +338,9 @@ cloche_client_class_init (ClocheClientClass *klass)
     g_param_spec_int64 ("booted-at", NULL, NULL, 0, G_MAXINT64, 0, flags);
   properties[PROP_OPEN_SESSIONS] =
     g_param_spec_uint ("open-sessions", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  /* TCG because KVM failed a boot in this daemon: a notice, not an error. */
+  properties[PROP_ACCELERATOR_FALLBACK] =
+    g_param_spec_boolean ("accelerator-fallback", NULL, NULL, FALSE, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* Registers the error domain with GDBus, so that the daemon's errors
@@ -314,6 +367,74 @@ cloche_client_return_error (GTask  *task,
   g_task_return_error (task, error);
 }
 
+/* One service proxy made: the client is returned once all are. */
+typedef struct
+{
+  GTask             *task;    /* its data: the ClocheClient being made */
+  ClocheClientService which;
+} ServiceSlot;
+
+static guint
+cloche_client_missing_services (ClocheClient *self)
+{
+  guint missing = 0;
+
+  for (guint i = 0; i < CLOCHE_CLIENT_N_SERVICES; i++)
+    missing += self->services[i] == NULL;
+  return missing;
+}
+
+static void
+cloche_client_service_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
+{
+  ServiceSlot *slot = user_data;
+  g_autoptr(GTask) task = slot->task;
+  ClocheClient *self = g_task_get_task_data (task);
+  GError *error = NULL;
+  GObject *proxy = g_async_initable_new_finish (G_ASYNC_INITABLE (object), result, &error);
+  ClocheClientService which = slot->which;
+
+  g_free (slot);
+  if (g_task_had_error (task))
+    {
+      g_clear_object (&proxy);
+      g_clear_error (&error);
+      return;
+    }
+  if (proxy == NULL)
+    {
+      cloche_client_return_error (task, error);
+      return;
+    }
+  self->services[which] = G_DBUS_PROXY (proxy);
+  if (services[which].timeout_msec != -1)
+    g_dbus_proxy_set_default_timeout (self->services[which], services[which].timeout_msec);
+  if (cloche_client_missing_services (self) == 0)
+    g_task_return_pointer (task, g_object_ref (self), g_object_unref);
+}
+
+static void
+cloche_client_make_services (GTask            *task,
+                             ClocheDbusDaemon *daemon)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+
+  for (guint i = 0; i < CLOCHE_CLIENT_N_SERVICES; i++)
+    {
+      ServiceSlot *slot = g_new0 (ServiceSlot, 1);
+
+      slot->task = g_object_ref (task);
+      slot->which = i;
+      services[i].new_func (g_dbus_proxy_get_connection (proxy),
+                            services[i].auto_start ? G_DBUS_PROXY_FLAGS_NONE
+                                                   : G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                            g_dbus_proxy_get_name (proxy), g_dbus_proxy_get_object_path (proxy),
+                            g_task_get_cancellable (task), cloche_client_service_cb, slot);
+    }
+}
+
 static void
 cloche_client_proxy_cb (GObject      *object,
                         GAsyncResult *result,
@@ -325,9 +446,12 @@ cloche_client_proxy_cb (GObject      *object,
 
   proxy = cloche_dbus_daemon_proxy_new_finish (result, &error);
   if (proxy == NULL)
-    cloche_client_return_error (task, error);
-  else
-    g_task_return_pointer (task, cloche_client_new_for_proxy (proxy), g_object_unref);
+    {
+      cloche_client_return_error (task, error);
+      return;
+    }
+  g_task_set_task_data (task, cloche_client_new_for_proxy (proxy), g_object_unref);
+  cloche_client_make_services (task, proxy);
 }
 
 static void
@@ -382,8 +506,9 @@ cloche_client_bus_cb (GObject      *object,
 /**
  * cloche_client_new_async:
  *
- * Connects to the daemon on the session bus, starting it if needed. Fails
- * with the bus's own explanation when the daemon cannot be reached.
+ * Connects to the daemon on the session bus, starting it if needed, and
+ * makes the proxy of each of its interfaces. Fails with the bus's own
+ * explanation when the daemon cannot be reached.
  */
 void
 cloche_client_new_async (GCancellable        *cancellable,
@@ -457,6 +582,14 @@ cloche_client_get_accelerator_reason (ClocheClient *self)
   return self->accelerator_reason;
 }
 
+gboolean
+cloche_client_get_accelerator_fallback (ClocheClient *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_CLIENT (self), FALSE);
+
+  return self->accelerator_fallback;
+}
+
 gint64
 cloche_client_get_booted_at (ClocheClient *self)
 {
@@ -482,8 +615,8 @@ cloche_client_open_session_cb (GObject      *object,
   g_autofree char *id = NULL;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_open_session_finish (CLOCHE_DBUS_DAEMON (object),
-                                                    &id, result, &error))
+  if (!cloche_dbus_sessions_call_open_finish (CLOCHE_DBUS_SESSIONS (object), &id, result,
+                                              &error))
     cloche_client_return_error (task, error);
   else
     g_task_return_pointer (task, g_steal_pointer (&id), g_free);
@@ -492,10 +625,8 @@ cloche_client_open_session_cb (GObject      *object,
 /**
  * cloche_client_get_proxy:
  *
- * The generated proxy, for pages that call the daemon's session methods
- * (ListSessions, Cleanup…) directly; its default timeout suits long calls.
- *
- * Returns: (transfer none) (nullable): the proxy
+ * Returns: (transfer none) (nullable): io.github.cloche.Daemon's generated
+ *   proxy (the VM)
  */
 ClocheDbusDaemon *
 cloche_client_get_proxy (ClocheClient *self)
@@ -503,6 +634,65 @@ cloche_client_get_proxy (ClocheClient *self)
   g_return_val_if_fail (CLOCHE_IS_CLIENT (self), NULL);
 
   return self->proxy;
+}
+
+/**
+ * cloche_client_get_service:
+ * @which: which interface
+ *
+ * Returns: (transfer none): the generated proxy of @which on the daemon's
+ *   object path, on the client's connection
+ */
+GDBusProxy *
+cloche_client_get_service (ClocheClient        *self,
+                           ClocheClientService  which)
+{
+  g_return_val_if_fail (CLOCHE_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (which < CLOCHE_CLIENT_N_SERVICES, NULL);
+
+  return self->services[which];
+}
+
+ClocheDbusBundle *
+cloche_client_get_bundle (ClocheClient *self)
+{
+  return CLOCHE_DBUS_BUNDLE (cloche_client_get_service (self, CLOCHE_CLIENT_BUNDLE));
+}
+
+ClocheDbusDoctor *
+cloche_client_get_doctor (ClocheClient *self)
+{
+  return CLOCHE_DBUS_DOCTOR (cloche_client_get_service (self, CLOCHE_CLIENT_DOCTOR));
+}
+
+ClocheDbusMonitor *
+cloche_client_get_monitor (ClocheClient *self)
+{
+  return CLOCHE_DBUS_MONITOR (cloche_client_get_service (self, CLOCHE_CLIENT_MONITOR));
+}
+
+ClocheDbusEgress *
+cloche_client_get_egress (ClocheClient *self)
+{
+  return CLOCHE_DBUS_EGRESS (cloche_client_get_service (self, CLOCHE_CLIENT_EGRESS));
+}
+
+ClocheDbusPolicy *
+cloche_client_get_policy (ClocheClient *self)
+{
+  return CLOCHE_DBUS_POLICY (cloche_client_get_service (self, CLOCHE_CLIENT_POLICY));
+}
+
+/**
+ * cloche_client_get_sessions:
+ *
+ * Returns: (transfer none): the io.github.cloche.Sessions proxy, with the
+ *   daemon proxy's long timeout (a cleanup of thousands takes a while)
+ */
+ClocheDbusSessions *
+cloche_client_get_sessions (ClocheClient *self)
+{
+  return CLOCHE_DBUS_SESSIONS (cloche_client_get_service (self, CLOCHE_CLIENT_SESSIONS));
 }
 
 /**
@@ -526,11 +716,9 @@ cloche_client_open_session_async (ClocheClient        *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_open_session_async);
   /* No options: the session belongs to this app and closes if it quits. */
-  cloche_dbus_daemon_call_open_session (self->proxy, title != NULL ? title : "",
-                                        g_variant_new ("a{sv}", NULL),
-                                        cancellable,
-                                        cloche_client_open_session_cb,
-                                        g_steal_pointer (&task));
+  cloche_dbus_sessions_call_open (cloche_client_get_sessions (self), title != NULL ? title : "",
+                                  g_variant_new ("a{sv}", NULL), cancellable,
+                                  cloche_client_open_session_cb, g_steal_pointer (&task));
 }
 
 /**
@@ -557,8 +745,7 @@ cloche_client_close_session_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_close_session_finish (CLOCHE_DBUS_DAEMON (object),
-                                                     result, &error))
+  if (!cloche_dbus_sessions_call_close_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
     cloche_client_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -579,9 +766,8 @@ cloche_client_close_session_async (ClocheClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_close_session_async);
-  cloche_dbus_daemon_call_close_session (self->proxy, id, cancellable,
-                                         cloche_client_close_session_cb,
-                                         g_steal_pointer (&task));
+  cloche_dbus_sessions_call_close (cloche_client_get_sessions (self), id, cancellable,
+                                   cloche_client_close_session_cb, g_steal_pointer (&task));
 }
 
 gboolean

@@ -8,6 +8,18 @@
 
 G_BEGIN_DECLS
 
+/* The daemon's interfaces besides io.github.cloche.Daemon. */
+typedef enum
+{
+  CLOCHE_CLIENT_BUNDLE,
+  CLOCHE_CLIENT_DOCTOR,
+  CLOCHE_CLIENT_MONITOR,
+  CLOCHE_CLIENT_EGRESS,
+  CLOCHE_CLIENT_POLICY,
+  CLOCHE_CLIENT_SESSIONS,
+  CLOCHE_CLIENT_N_SERVICES,
+} ClocheClientService;
+
 #define CLOCHE_TYPE_CLIENT (cloche_client_get_type ())
 
 G_DECLARE_FINAL_TYPE (ClocheClient, cloche_client, CLOCHE, CLIENT, GObject)
@@ -19,11 +31,20 @@ ClocheClient       *cloche_client_new_finish           (GAsyncResult         *re
                                                         GError              **error);
 gboolean            cloche_client_get_service_running  (ClocheClient         *self);
 ClocheDbusDaemon   *cloche_client_get_proxy            (ClocheClient         *self);
+GDBusProxy         *cloche_client_get_service          (ClocheClient         *self,
+                                                        ClocheClientService   which);
+ClocheDbusBundle   *cloche_client_get_bundle           (ClocheClient         *self);
+ClocheDbusDoctor   *cloche_client_get_doctor           (ClocheClient         *self);
+ClocheDbusMonitor  *cloche_client_get_monitor          (ClocheClient         *self);
+ClocheDbusEgress   *cloche_client_get_egress           (ClocheClient         *self);
+ClocheDbusPolicy   *cloche_client_get_policy           (ClocheClient         *self);
+ClocheDbusSessions *cloche_client_get_sessions         (ClocheClient         *self);
 ClocheVmState       cloche_client_get_state            (ClocheClient         *self);
 const char         *cloche_client_get_state_reason     (ClocheClient         *self);
 const char * const *cloche_client_get_console_tail     (ClocheClient         *self);
 const char         *cloche_client_get_accelerator      (ClocheClient         *self);
 const char         *cloche_client_get_accelerator_reason (ClocheClient       *self);
+gboolean            cloche_client_get_accelerator_fallback (ClocheClient     *self);
 gint64              cloche_client_get_booted_at        (ClocheClient         *self);
 guint               cloche_client_get_open_sessions    (ClocheClient         *self);
 void                cloche_client_open_session_async   (ClocheClient         *self,

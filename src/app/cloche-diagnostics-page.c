@@ -204,7 +204,7 @@ copy_action (GtkWidget  *widget,
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), report);
 }
 
-/* The doctor's proxy, on the client's connection */
+/* The doctor's proxy: the client's */
 
 static void
 on_latest_finding (ClocheDiagnosticsPage *self)
@@ -216,44 +216,21 @@ on_latest_finding (ClocheDiagnosticsPage *self)
 }
 
 static void
-on_doctor_ready (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+drop_doctor (ClocheDiagnosticsPage *self)
 {
-  g_autoptr(ClocheDiagnosticsPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-  ClocheDbusDoctor *doctor = cloche_dbus_doctor_proxy_new_finish (result, &error);
-
-  if (doctor == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        gtk_label_set_label (self->summary_label, error->message);
-      return;
-    }
-  self->doctor = doctor;
-  /* Checks hash the bundle and run QEMU: seconds under load. */
-  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (doctor), 120 * 1000);
-  g_signal_connect_object (doctor, "notify::latest-finding", G_CALLBACK (on_latest_finding),
-                           self, G_CONNECT_SWAPPED);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATEST_FINDING]);
-  run_checks (self);
+  /* The proxy is the client's, and outlives the page. */
+  if (self->doctor != NULL)
+    g_signal_handlers_disconnect_by_data (self->doctor, self);
+  g_clear_object (&self->doctor);
 }
 
 static void
 connect_doctor (ClocheDiagnosticsPage *self)
 {
-  GDBusProxy *daemon = G_DBUS_PROXY (cloche_client_get_proxy (self->client));
-
-  cloche_dbus_doctor_proxy_new (g_dbus_proxy_get_connection (daemon), G_DBUS_PROXY_FLAGS_NONE,
-                                g_dbus_proxy_get_name (daemon), g_dbus_proxy_get_object_path (daemon),
-                                self->cancellable, on_doctor_ready, g_object_ref (self));
-}
-
-ClocheClient *
-cloche_diagnostics_page_get_client (ClocheDiagnosticsPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_DIAGNOSTICS_PAGE (self), NULL);
-  return self->client;
+  self->doctor = g_object_ref (cloche_client_get_doctor (self->client));
+  g_signal_connect_object (self->doctor, "notify::latest-finding",
+                           G_CALLBACK (on_latest_finding), self, G_CONNECT_SWAPPED);
+  run_checks (self);
 }
 
 void
@@ -266,7 +243,7 @@ cloche_diagnostics_page_set_client (ClocheDiagnosticsPage *self,
     return;
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->doctor);
+  drop_doctor (self);
   self->running = FALSE;
   if (client != NULL)
     {
@@ -299,14 +276,6 @@ cloche_diagnostics_page_get_latest_finding (ClocheDiagnosticsPage *self)
   return finding != NULL ? finding : empty;
 }
 
-/* Returns: (transfer none) (nullable): the last results, aa{sv} */
-GVariant *
-cloche_diagnostics_page_get_results (ClocheDiagnosticsPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_DIAGNOSTICS_PAGE (self), NULL);
-  return self->results;
-}
-
 /* GObject */
 
 static void
@@ -316,7 +285,7 @@ cloche_diagnostics_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_clear_object (&self->doctor);
+  drop_doctor (self);
   g_clear_object (&self->client);
   g_clear_pointer (&self->results, g_variant_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_DIAGNOSTICS_PAGE);

@@ -2,7 +2,7 @@
 /*
  * The egress decisions as the dashboard keeps them, newest first: what the
  * daemon holds (GetDecisions when it appears on the bus), then each
- * Decision signal, merged by id. Also the rules in force and the sessions
+ * Decision signal, merged by id, through the client's egress proxy. Also the rules in force and the sessions
  * that have asked for something, for the page's filter.
  */
 #include "config.h"
@@ -173,50 +173,42 @@ reload (ClocheEgressLog *self)
                                            g_object_ref (self));
 }
 
-static void
-on_proxy (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+/**
+ * cloche_egress_log_set_client:
+ * @client: (nullable): whose egress proxy to follow
+ *
+ * The log follows the daemon through @client's proxy, onto the bus and off
+ * again; without a client it is empty.
+ */
+void
+cloche_egress_log_set_client (ClocheEgressLog *self,
+                              ClocheClient    *client)
 {
-  g_autoptr(ClocheEgressLog) self = user_data;
-  g_autoptr(GError) error = NULL;
+  ClocheDbusEgress *proxy = client != NULL ? cloche_client_get_egress (client) : NULL;
 
-  self->proxy = cloche_dbus_egress_proxy_new_finish (result, &error);
-  if (self->proxy == NULL)
+  g_return_if_fail (CLOCHE_IS_EGRESS_LOG (self));
+
+  if (proxy == self->proxy)
+    return;
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  if (self->proxy != NULL)
+    g_signal_handlers_disconnect_by_data (self->proxy, self);
+  g_set_object (&self->proxy, proxy);
+  if (proxy == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("No egress proxy: %s", error->message);
+      clear (self);
+      notify_all (self);
       return;
     }
-  g_signal_connect_object (self->proxy, "decision", G_CALLBACK (on_decision), self,
+  g_signal_connect_object (proxy, "decision", G_CALLBACK (on_decision), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->proxy, "g-properties-changed", G_CALLBACK (notify_all), self,
+  g_signal_connect_object (proxy, "g-properties-changed", G_CALLBACK (notify_all), self,
                            G_CONNECT_SWAPPED | G_CONNECT_AFTER);
-  g_signal_connect_object (self->proxy, "notify::g-name-owner", G_CALLBACK (reload), self,
+  g_signal_connect_object (proxy, "notify::g-name-owner", G_CALLBACK (reload), self,
                            G_CONNECT_SWAPPED);
   reload (self);
-}
-
-static void
-on_bus (GObject      *object,
-        GAsyncResult *result,
-        gpointer      user_data)
-{
-  g_autoptr(ClocheEgressLog) self = user_data;
-  g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(GError) error = NULL;
-
-  connection = g_bus_get_finish (result, &error);
-  if (connection == NULL)
-    {
-      g_debug ("No session bus for the egress log: %s", error->message);
-      return;
-    }
-  /* Starting the daemon is ClocheClient's business; the log follows it
-   * onto the bus and off again. */
-  cloche_dbus_egress_proxy_new (connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, self->cancellable,
-                                on_proxy, g_object_ref (self));
 }
 
 static void
@@ -287,15 +279,12 @@ cloche_egress_log_init (ClocheEgressLog *self)
 /**
  * cloche_egress_log_new:
  *
- * Returns: (transfer full): a log that follows the daemon on the session bus
+ * Returns: (transfer full): an empty log; it fills once given a client
  */
 ClocheEgressLog *
 cloche_egress_log_new (void)
 {
-  ClocheEgressLog *self = g_object_new (CLOCHE_TYPE_EGRESS_LOG, NULL);
-
-  g_bus_get (G_BUS_TYPE_SESSION, self->cancellable, on_bus, g_object_ref (self));
-  return self;
+  return g_object_new (CLOCHE_TYPE_EGRESS_LOG, NULL);
 }
 
 /**

@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "cloche-client.h"
 #include "cloche-egress-item.h"
 
 G_BEGIN_DECLS
@@ -14,6 +15,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ClocheEgressLog, cloche_egress_log, CLOCHE, EGRESS_LOG, GObject)
 
 ClocheEgressLog    *cloche_egress_log_new              (void);
+void                cloche_egress_log_set_client       (ClocheEgressLog *self,
+                                                        ClocheClient    *client);
 GListModel         *cloche_egress_log_get_decisions    (ClocheEgressLog *self);
 GtkStringList      *cloche_egress_log_get_sessions     (ClocheEgressLog *self);
 const char * const *cloche_egress_log_get_rules        (ClocheEgressLog *self);

@@ -29,7 +29,7 @@ struct _ClocheEgressPage
   GtkListBox         *rules_list;
   GtkBox             *policy_slot;
   GtkWidget          *policy_view;
-  GCancellable       *cancellable;
+  ClocheClient       *client;
   GtkDropDown        *session_dropdown;
   GtkToggleButton    *denied_button;
   GtkStack           *decisions_stack;
@@ -41,6 +41,7 @@ G_DEFINE_FINAL_TYPE (ClocheEgressPage, cloche_egress_page, ADW_TYPE_BIN)
 enum {
   PROP_0,
   PROP_LOG,
+  PROP_CLIENT,
   N_PROPS
 };
 
@@ -220,37 +221,23 @@ cloche_egress_page_get_log (ClocheEgressPage *self)
   return self->log;
 }
 
-static void
-policy_proxy_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+/* The rules with their layers come from the client's policy proxy; with
+ * no client, the log's plain list of rules stands in. */
+void
+cloche_egress_page_set_client (ClocheEgressPage *self,
+                               ClocheClient     *client)
 {
-  g_autoptr(ClocheEgressPage) self = user_data;
-  g_autoptr(ClocheDbusPolicy) policy = NULL;
-  g_autoptr(GError) error = NULL;
+  ClocheDbusPolicy *policy = client != NULL ? cloche_client_get_policy (client) : NULL;
 
-  policy = cloche_dbus_policy_proxy_new_for_bus_finish (result, &error);
-  if (policy == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("No policy view: %s", error->message);
-      return;
-    }
+  g_return_if_fail (CLOCHE_IS_EGRESS_PAGE (self));
+
+  if (!g_set_object (&self->client, client))
+    return;
   cloche_policy_view_set_policy (CLOCHE_POLICY_VIEW (self->policy_view), policy);
   /* The same rules, each with the layer it came from: one list, not two. */
-  gtk_widget_set_visible (self->rules_group, FALSE);
-  gtk_widget_set_visible (GTK_WIDGET (self->policy_slot), TRUE);
-}
-
-static void
-connect_policy (ClocheEgressPage *self)
-{
-  self->policy_view = cloche_policy_view_new (NULL);
-  gtk_box_append (self->policy_slot, self->policy_view);
-  self->cancellable = g_cancellable_new ();
-  cloche_dbus_policy_proxy_new_for_bus (G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                        DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, self->cancellable,
-                                        policy_proxy_cb, g_object_ref (self));
+  gtk_widget_set_visible (self->rules_group, policy == NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->policy_slot), policy != NULL);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
 static void
@@ -258,8 +245,7 @@ cloche_egress_page_dispose (GObject *object)
 {
   ClocheEgressPage *self = CLOCHE_EGRESS_PAGE (object);
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
+  g_clear_object (&self->client);
   if (self->log_signals != NULL)
     g_signal_group_set_target (self->log_signals, NULL);
   g_clear_object (&self->log_signals);
@@ -288,6 +274,9 @@ cloche_egress_page_get_property (GObject    *object,
     case PROP_LOG:
       g_value_set_object (value, self->log);
       break;
+    case PROP_CLIENT:
+      g_value_set_object (value, self->client);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -306,6 +295,9 @@ cloche_egress_page_set_property (GObject      *object,
     case PROP_LOG:
       cloche_egress_page_set_log (self, g_value_get_object (value));
       break;
+    case PROP_CLIENT:
+      cloche_egress_page_set_client (self, g_value_get_object (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -323,6 +315,9 @@ cloche_egress_page_class_init (ClocheEgressPageClass *klass)
 
   properties[PROP_LOG] =
     g_param_spec_object ("log", NULL, NULL, CLOCHE_TYPE_EGRESS_LOG,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, CLOCHE_TYPE_CLIENT,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -359,36 +354,6 @@ cloche_egress_page_init (ClocheEgressPage *self)
   g_signal_group_connect_swapped (self->log_signals, "notify::default-rule",
                                   G_CALLBACK (update_rules), self);
   bind_log (self);
-  connect_policy (self);
-}
-
-GListModel *
-_cloche_egress_page_get_shown (ClocheEgressPage *self)
-{
-  return G_LIST_MODEL (self->shown);
-}
-
-GtkListBox *
-_cloche_egress_page_get_rules_list (ClocheEgressPage *self)
-{
-  return self->rules_list;
-}
-
-/* Picks @session (NULL: all) in the drop-down and sets "Denied Only". */
-void
-_cloche_egress_page_filter (ClocheEgressPage *self,
-                            const char       *session,
-                            gboolean          denied_only)
-{
-  for (guint i = 0; i < self->session_keys->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (self->session_keys, i), session) == 0)
-      gtk_drop_down_set_selected (self->session_dropdown, i);
-  gtk_toggle_button_set_active (self->denied_button, denied_only);
-  on_filter_changed (self);
-}
-
-const char *
-_cloche_egress_page_get_state (ClocheEgressPage *self)
-{
-  return gtk_stack_get_visible_child_name (self->decisions_stack);
+  self->policy_view = cloche_policy_view_new (NULL);
+  gtk_box_append (self->policy_slot, self->policy_view);
 }

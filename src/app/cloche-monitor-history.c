@@ -2,8 +2,8 @@
 /*
  * The daemon's resource samples, as the dashboard keeps them: the history
  * the daemon holds (GetSamples when it appears on the bus), then each new
- * sample from the Sample signal. Closing the window loses nothing: the next
- * window asks the daemon again.
+ * sample from the Sample signal, through the client's monitor proxy. Closing
+ * the window loses nothing: the next window asks the daemon again.
  */
 #include "config.h"
 
@@ -175,55 +175,45 @@ cloche_monitor_history_properties_cb (ClocheMonitorHistory *self,
   cloche_monitor_history_notify_all (self);
 }
 
-static void
-cloche_monitor_history_proxy_cb (GObject      *object,
-                                 GAsyncResult *result,
-                                 gpointer      user_data)
+/**
+ * cloche_monitor_history_set_client:
+ * @client: (nullable): whose monitor proxy to follow
+ *
+ * The history follows the daemon through @client's proxy, onto the bus and
+ * off again; without a client it is empty.
+ */
+void
+cloche_monitor_history_set_client (ClocheMonitorHistory *self,
+                                   ClocheClient         *client)
 {
-  g_autoptr(ClocheMonitorHistory) self = user_data;
-  g_autoptr(GError) error = NULL;
+  ClocheDbusMonitor *proxy = client != NULL ? cloche_client_get_monitor (client) : NULL;
 
-  self->proxy = cloche_dbus_monitor_proxy_new_finish (result, &error);
-  if (self->proxy == NULL)
+  g_return_if_fail (CLOCHE_IS_MONITOR_HISTORY (self));
+
+  if (proxy == self->proxy)
+    return;
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  if (self->proxy != NULL)
+    g_signal_handlers_disconnect_by_data (self->proxy, self);
+  g_set_object (&self->proxy, proxy);
+  if (proxy == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("No monitor: %s", error->message);
+      g_array_set_size (self->samples, 0);
+      g_signal_emit (self, signals[CHANGED], 0);
+      cloche_monitor_history_notify_all (self);
       return;
     }
-
-  g_signal_connect_object (self->proxy, "sample",
-                           G_CALLBACK (cloche_monitor_history_sample_cb),
+  g_signal_connect_object (proxy, "sample", G_CALLBACK (cloche_monitor_history_sample_cb),
                            self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->proxy, "g-properties-changed",
+  g_signal_connect_object (proxy, "g-properties-changed",
                            G_CALLBACK (cloche_monitor_history_properties_cb),
                            self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
-  g_signal_connect_object (self->proxy, "notify::g-name-owner",
+  g_signal_connect_object (proxy, "notify::g-name-owner",
                            G_CALLBACK (cloche_monitor_history_reload),
                            self, G_CONNECT_SWAPPED);
   cloche_monitor_history_reload (self);
-}
-
-static void
-cloche_monitor_history_bus_cb (GObject      *object,
-                               GAsyncResult *result,
-                               gpointer      user_data)
-{
-  g_autoptr(ClocheMonitorHistory) self = user_data;
-  g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(GError) error = NULL;
-
-  connection = g_bus_get_finish (result, &error);
-  if (connection == NULL)
-    {
-      g_debug ("No session bus for the monitor: %s", error->message);
-      return;
-    }
-
-  /* Starting the daemon is the client's business (ClocheClient pings it);
-   * the history follows it onto the bus and off again. */
-  cloche_dbus_monitor_proxy_new (connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                 DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, self->cancellable,
-                                 cloche_monitor_history_proxy_cb, g_object_ref (self));
 }
 
 static void
@@ -312,14 +302,15 @@ cloche_monitor_history_init (ClocheMonitorHistory *self)
   self->cancellable = g_cancellable_new ();
 }
 
+/**
+ * cloche_monitor_history_new:
+ *
+ * Returns: (transfer full): an empty history; it fills once given a client
+ */
 ClocheMonitorHistory *
 cloche_monitor_history_new (void)
 {
-  ClocheMonitorHistory *self = g_object_new (CLOCHE_TYPE_MONITOR_HISTORY, NULL);
-
-  g_bus_get (G_BUS_TYPE_SESSION, self->cancellable,
-             cloche_monitor_history_bus_cb, g_object_ref (self));
-  return self;
+  return g_object_new (CLOCHE_TYPE_MONITOR_HISTORY, NULL);
 }
 
 guint

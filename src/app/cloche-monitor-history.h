@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "cloche-client.h"
+
 G_BEGIN_DECLS
 
 /* Ten minutes at one sample a second, as the daemon keeps. */
@@ -35,6 +37,8 @@ typedef struct
 G_DECLARE_FINAL_TYPE (ClocheMonitorHistory, cloche_monitor_history, CLOCHE, MONITOR_HISTORY, GObject)
 
 ClocheMonitorHistory      *cloche_monitor_history_new               (void);
+void                       cloche_monitor_history_set_client        (ClocheMonitorHistory *self,
+                                                                     ClocheClient         *client);
 guint                      cloche_monitor_history_get_n_samples     (ClocheMonitorHistory *self);
 const ClocheMonitorSample *cloche_monitor_history_get_sample        (ClocheMonitorHistory *self,
                                                                      guint                 position);

@@ -4,7 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "cloche-error.h"
-#include "cloche-overview-page-private.h"
+#include "cloche-overview-page.h"
 
 struct _ClocheOverviewPage
 {
@@ -23,7 +23,6 @@ struct _ClocheOverviewPage
   guint          uptime_source;
   /* The daemon's io.github.cloche.Bundle: whether there is a bundle to boot. */
   ClocheDbusBundle *bundle;
-  GCancellable  *bundle_cancellable;
   guint          error_on_close : 1;
   /* The last open failed for want of a bundle (until the daemon says one is
    * installed): the button offers to install one. */
@@ -40,6 +39,7 @@ struct _ClocheOverviewPage
   GtkLabel      *state_label;
   AdwActionRow  *accelerator_row;
   GtkLabel      *accelerator_label;
+  GtkWidget     *fallback_box;
   GtkLabel      *uptime_label;
   GtkLabel      *sessions_label;
   AdwActionRow  *memory_row;
@@ -335,6 +335,9 @@ cloche_overview_page_update_accelerator (ClocheOverviewPage *self)
   gtk_label_set_label (self->accelerator_label, label);
   adw_action_row_set_subtitle (self->accelerator_row,
                                cloche_client_get_accelerator_reason (self->client));
+  /* The reason quotes QEMU; the notice says what it means for the user. */
+  gtk_widget_set_visible (self->fallback_box,
+                          cloche_client_get_accelerator_fallback (self->client));
 }
 
 static void
@@ -487,47 +490,23 @@ cloche_overview_page_bundle_changed (ClocheOverviewPage *self,
   cloche_overview_page_update_actions (self);
 }
 
-static void
-cloche_overview_page_bundle_proxy_cb (GObject      *object,
-                                      GAsyncResult *result,
-                                      gpointer      user_data)
-{
-  g_autoptr(ClocheOverviewPage) self = user_data;
-  g_autoptr(GError) error = NULL;
-  ClocheDbusBundle *bundle = cloche_dbus_bundle_proxy_new_finish (result, &error);
-
-  /* Without it the page still works: it just cannot tell a missing bundle
-   * before an open says so. */
-  if (bundle == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_debug ("No bundle service: %s", error->message);
-      return;
-    }
-  self->bundle = bundle;
-  g_signal_connect_object (bundle, "g-properties-changed",
-                           G_CALLBACK (cloche_overview_page_bundle_changed), self,
-                           G_CONNECT_SWAPPED);
-  cloche_overview_page_update_actions (self);
-}
-
+/* The client's io.github.cloche.Bundle: without it (no client yet) the
+ * page still works, it just cannot tell a missing bundle before an open
+ * says so. */
 static void
 cloche_overview_page_connect_bundle (ClocheOverviewPage *self)
 {
-  ClocheDbusDaemon *daemon = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
-  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+  ClocheDbusBundle *bundle = self->client != NULL ? cloche_client_get_bundle (self->client) : NULL;
 
-  g_cancellable_cancel (self->bundle_cancellable);
-  g_clear_object (&self->bundle_cancellable);
-  g_clear_object (&self->bundle);
+  if (self->bundle != NULL)
+    g_signal_handlers_disconnect_by_data (self->bundle, self);
+  g_set_object (&self->bundle, bundle);
   self->open_found_no_bundle = FALSE;
-  if (daemon == NULL)
-    return;
-  self->bundle_cancellable = g_cancellable_new ();
-  cloche_dbus_bundle_proxy_new (g_dbus_proxy_get_connection (proxy), G_DBUS_PROXY_FLAGS_NONE,
-                                g_dbus_proxy_get_name (proxy), g_dbus_proxy_get_object_path (proxy),
-                                self->bundle_cancellable, cloche_overview_page_bundle_proxy_cb,
-                                g_object_ref (self));
+  if (bundle != NULL)
+    g_signal_connect_object (bundle, "g-properties-changed",
+                             G_CALLBACK (cloche_overview_page_bundle_changed), self,
+                             G_CONNECT_SWAPPED);
+  cloche_overview_page_update_actions (self);
 }
 
 static void
@@ -575,8 +554,8 @@ cloche_overview_page_dispose (GObject *object)
   ClocheOverviewPage *self = (ClocheOverviewPage *) object;
 
   cloche_overview_page_cancel_call (self);
-  g_cancellable_cancel (self->bundle_cancellable);
-  g_clear_object (&self->bundle_cancellable);
+  if (self->bundle != NULL)
+    g_signal_handlers_disconnect_by_data (self->bundle, self);
   g_clear_object (&self->bundle);
   g_clear_handle_id (&self->uptime_source, g_source_remove);
   if (self->client_signals != NULL)
@@ -734,6 +713,7 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, state_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, accelerator_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, accelerator_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, fallback_box);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, uptime_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, sessions_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, memory_row);
@@ -769,6 +749,7 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
     { "notify::console-tail", G_CALLBACK (cloche_overview_page_update_crash) },
     { "notify::accelerator", G_CALLBACK (cloche_overview_page_update_accelerator) },
     { "notify::accelerator-reason", G_CALLBACK (cloche_overview_page_update_accelerator) },
+    { "notify::accelerator-fallback", G_CALLBACK (cloche_overview_page_update_accelerator) },
     { "notify::booted-at", G_CALLBACK (cloche_overview_page_update_uptime) },
     { "notify::open-sessions", G_CALLBACK (cloche_overview_page_update_sessions) },
   };
@@ -796,14 +777,6 @@ cloche_overview_page_init (ClocheOverviewPage *self)
   cloche_overview_page_update_all (self);
 }
 
-ClocheClient *
-cloche_overview_page_get_client (ClocheOverviewPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->client;
-}
-
 void
 cloche_overview_page_set_client (ClocheOverviewPage *self,
                                  ClocheClient       *client)
@@ -822,14 +795,6 @@ cloche_overview_page_set_client (ClocheOverviewPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
-const char *
-cloche_overview_page_get_service_error (ClocheOverviewPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->service_error;
-}
-
 void
 cloche_overview_page_set_service_error (ClocheOverviewPage *self,
                                         const char         *message)
@@ -845,14 +810,6 @@ cloche_overview_page_set_service_error (ClocheOverviewPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVICE_ERROR]);
 }
 
-ClocheMonitorHistory *
-cloche_overview_page_get_monitor_history (ClocheOverviewPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->monitor_history;
-}
-
 void
 cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
                                           ClocheMonitorHistory *history)
@@ -865,64 +822,4 @@ cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
   g_signal_group_set_target (self->history_signals, history);
   cloche_overview_page_update_resources (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MONITOR_HISTORY]);
-}
-
-GtkLabel *
-_cloche_overview_page_get_state_label (ClocheOverviewPage *self)
-{
-  return self->state_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_uptime_label (ClocheOverviewPage *self)
-{
-  return self->uptime_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_sessions_label (ClocheOverviewPage *self)
-{
-  return self->sessions_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_error_label (ClocheOverviewPage *self)
-{
-  return self->error_label;
-}
-
-GtkWidget *
-_cloche_overview_page_get_open_button (ClocheOverviewPage *self)
-{
-  return self->open_button;
-}
-
-GtkWidget *
-_cloche_overview_page_get_close_button (ClocheOverviewPage *self)
-{
-  return self->close_button;
-}
-
-GtkWidget *
-_cloche_overview_page_get_install_button (ClocheOverviewPage *self)
-{
-  return self->install_button;
-}
-
-AdwStatusPage *
-_cloche_overview_page_get_unavailable_page (ClocheOverviewPage *self)
-{
-  return self->unavailable_page;
-}
-
-GtkLabel *
-_cloche_overview_page_get_memory_label (ClocheOverviewPage *self)
-{
-  return self->memory_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_disk_label (ClocheOverviewPage *self)
-{
-  return self->disk_label;
 }

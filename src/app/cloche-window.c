@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The dashboard's window: a sidebar of pages. Its client is the
+ * application's (ClocheApplication owns the one connection to the daemon);
+ * the window mirrors it and the last connection error as properties its
+ * pages bind to in the template, and feeds it to what the window keeps
+ * (the monitor history, the egress log, the notifier).
+ */
 #include "config.h"
 
+#include "cloche-application.h"
 #include "cloche-bundle-page.h"
 #include "cloche-diagnostics-page.h"
 #include "cloche-egress-page.h"
@@ -9,7 +17,7 @@
 #include "cloche-overview-page.h"
 #include "cloche-sessions-page.h"
 #include "cloche-settings.h"
-#include "cloche-window-private.h"
+#include "cloche-window.h"
 
 struct _ClocheWindow
 {
@@ -20,9 +28,8 @@ struct _ClocheWindow
   ClocheEgressLog      *egress_log;
   GSettings            *settings;
   ClocheNotifier       *notifier;
+  ClocheApplication    *followed;   /* the application whose client it shows */
   char                 *service_error;
-  /* Set only while connecting to the daemon. */
-  GCancellable         *cancellable;
 
   AdwLeaflet           *leaflet;
   GtkListBox           *sidebar_list;
@@ -55,6 +62,8 @@ cloche_window_set_client (ClocheWindow *self,
   if (!g_set_object (&self->client, client))
     return;
   cloche_notifier_set_client (self->notifier, client);
+  cloche_monitor_history_set_client (self->monitor_history, client);
+  cloche_egress_log_set_client (self->egress_log, client);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
@@ -70,47 +79,25 @@ cloche_window_set_service_error (ClocheWindow *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVICE_ERROR]);
 }
 
-static void
-cloche_window_update_actions (ClocheWindow *self)
+static ClocheApplication *
+cloche_window_get_app (ClocheWindow *self)
 {
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  return CLOCHE_IS_APPLICATION (app) ? CLOCHE_APPLICATION (app) : NULL;
+}
+
+/* The application's connection, as the window's own properties. */
+static void
+cloche_window_sync_app (ClocheWindow *self)
+{
+  ClocheApplication *app = cloche_window_get_app (self);
+
+  cloche_window_set_service_error (self, app != NULL ? cloche_application_get_service_error (app)
+                                                     : NULL);
+  cloche_window_set_client (self, app != NULL ? cloche_application_get_client (app) : NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.reconnect",
-                                 self->cancellable == NULL);
-}
-
-static void
-cloche_window_client_cb (GObject      *object,
-                         GAsyncResult *result,
-                         gpointer      user_data)
-{
-  g_autoptr(ClocheWindow) self = user_data;
-  g_autoptr(ClocheClient) client = NULL;
-  g_autoptr(GError) error = NULL;
-
-  client = cloche_client_new_finish (result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  g_clear_object (&self->cancellable);
-  if (client == NULL)
-    cloche_window_set_service_error (self, error->message);
-  else
-    cloche_window_set_client (self, client);
-  cloche_window_update_actions (self);
-}
-
-static void
-cloche_window_reconnect (ClocheWindow *self)
-{
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-
-  cloche_window_set_service_error (self, NULL);
-  cloche_window_set_client (self, NULL);
-
-  self->cancellable = g_cancellable_new ();
-  cloche_client_new_async (self->cancellable, cloche_window_client_cb,
-                           g_object_ref (self));
-  cloche_window_update_actions (self);
+                                 app != NULL && !cloche_application_get_connecting (app));
 }
 
 static void
@@ -118,7 +105,34 @@ cloche_window_reconnect_action (GtkWidget  *widget,
                                 const char *action_name,
                                 GVariant   *parameter)
 {
-  cloche_window_reconnect (CLOCHE_WINDOW (widget));
+  ClocheApplication *app = cloche_window_get_app (CLOCHE_WINDOW (widget));
+
+  g_return_if_fail (app != NULL);
+  cloche_application_reconnect (app);
+}
+
+/* Once its application is known (GtkWindow:application is set after the
+ * window is constructed): follow its client, connecting if it has none yet
+ * or its last attempt failed. */
+static void
+cloche_window_follow_app (ClocheWindow *self)
+{
+  ClocheApplication *app = cloche_window_get_app (self);
+  const char *names[] = { "notify::client", "notify::service-error", "notify::connecting" };
+
+  if (app == self->followed)
+    return;
+  if (self->followed != NULL)
+    g_signal_handlers_disconnect_by_data (self->followed, self);
+  self->followed = app;
+  if (app != NULL)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+        g_signal_connect_object (app, names[i], G_CALLBACK (cloche_window_sync_app), self,
+                                 G_CONNECT_SWAPPED);
+      cloche_application_ensure_client (app);
+    }
+  cloche_window_sync_app (self);
 }
 
 static void
@@ -183,9 +197,9 @@ cloche_window_dispose (GObject *object)
 {
   ClocheWindow *self = (ClocheWindow *) object;
 
-  g_cancellable_cancel (self->cancellable);
-  g_clear_object (&self->cancellable);
-
+  if (self->followed != NULL)
+    g_signal_handlers_disconnect_by_data (self->followed, self);
+  self->followed = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_WINDOW);
   g_clear_object (&self->client);
   g_clear_object (&self->monitor_history);
@@ -300,8 +314,9 @@ cloche_window_class_init (ClocheWindowClass *klass)
 static void
 cloche_window_init (ClocheWindow *self)
 {
-  /* Before the template, whose pages bind to it. It lives as long as the
-   * window and follows the daemon on and off the bus by itself. */
+  /* Before the template, whose pages bind to them. They live as long as
+   * the window and follow the daemon on and off the bus through the
+   * client's proxies. */
   self->monitor_history = cloche_monitor_history_new ();
   self->egress_log = cloche_egress_log_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -309,7 +324,9 @@ cloche_window_init (ClocheWindow *self)
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);
   cloche_window_bind_settings (self);
   self->notifier = cloche_notifier_new (GTK_WINDOW (self), self->settings);
-  cloche_window_reconnect (self);
+  g_signal_connect_swapped (self, "notify::application", G_CALLBACK (cloche_window_follow_app),
+                            self);
+  cloche_window_sync_app (self);
 }
 
 ClocheWindow *
@@ -336,34 +353,4 @@ cloche_window_get_service_error (ClocheWindow *self)
   g_return_val_if_fail (CLOCHE_IS_WINDOW (self), NULL);
 
   return self->service_error;
-}
-
-ClocheOverviewPage *
-_cloche_window_get_overview_page (ClocheWindow *self)
-{
-  return self->overview_page;
-}
-
-ClocheMonitorPage *
-_cloche_window_get_monitor_page (ClocheWindow *self)
-{
-  return self->monitor_page;
-}
-
-ClocheEgressPage *
-_cloche_window_get_egress_page (ClocheWindow *self)
-{
-  return self->egress_page;
-}
-
-GtkStack *
-_cloche_window_get_stack (ClocheWindow *self)
-{
-  return self->stack;
-}
-
-ClocheDiagnosticsPage *
-_cloche_window_get_diagnostics_page (ClocheWindow *self)
-{
-  return self->diagnostics_page;
 }

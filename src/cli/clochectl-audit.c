@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "cloche-audit-reader.h"
+#include "cloche-json.h"
 #include "clochectl.h"
 
 #define FOLLOW_INTERVAL_MS 250
@@ -46,6 +47,8 @@ format_fields (JsonObject *fields)
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
+/* What the log holds is shown as written, but a terminal must not act on
+ * it: an argv or a host name can carry escape sequences. */
 static void
 print_event (JsonObject *event,
              const char *line,
@@ -53,19 +56,23 @@ print_event (JsonObject *event,
 {
   Audit *audit = user_data;
   g_autofree char *fields = NULL;
-  const char *session;
+  g_autofree char *time = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *session = NULL;
+  g_autofree char *shown = NULL;
 
   if (audit->json)
     {
       g_print ("%s\n", line);
       return;
     }
-  session = json_object_get_string_member_with_default (event, "session", "-");
-  fields = format_fields (json_object_get_object_member (event, "fields"));
-  g_print ("%s  %-16s %-12s %s\n",
-           json_object_get_string_member_with_default (event, "time", "?"),
-           json_object_get_string_member_with_default (event, "event", "?"),
-           session, fields);
+  /* The reader handed over only lines whose envelope has these types. */
+  time = clochectl_printable (cloche_json_get_string (event, "time", "?"));
+  name = clochectl_printable (cloche_json_get_string (event, "event", "?"));
+  session = clochectl_printable (cloche_json_get_string (event, "session", "-"));
+  fields = format_fields (cloche_json_get_object (event, "fields"));
+  shown = clochectl_printable (fields);
+  g_print ("%s  %-16s %-12s %s\n", time, name, session, shown);
 }
 
 static void

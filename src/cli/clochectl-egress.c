@@ -47,7 +47,7 @@ print_decision_text (GVariant *value)
   gint64 timestamp = 0;
   gboolean allowed = FALSE, ended = FALSE;
   guint16 port = 0;
-  g_autofree char *time = NULL, *in_text = NULL, *out_text = NULL;
+  g_autofree char *time = NULL, *in_text = NULL, *out_text = NULL, *target = NULL;
 
   g_variant_dict_lookup (&dict, "time", "x", &timestamp);
   g_variant_dict_lookup (&dict, "session", "&s", &session);
@@ -63,8 +63,12 @@ print_decision_text (GVariant *value)
   time = format_time (timestamp);
   in_text = format_bytes (in);
   out_text = format_bytes (out);
-  g_print ("%s  %-7s %-8s %s:%u  session %s  rule \"%s\"", time, allowed ? "allowed" : "DENIED",
-           method, host, port, session[0] != '\0' ? session : "-", rule);
+  /* A refusal of a head that named no host has none ("-"). */
+  target = host[0] == '\0' ? g_strdup ("-")
+           : strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%u", host, port)
+           : g_strdup_printf ("%s:%u", host, port);
+  g_print ("%s  %-7s %-8s %s  session %s  rule \"%s\"", time, allowed ? "allowed" : "DENIED",
+           method[0] != '\0' ? method : "-", target, session[0] != '\0' ? session : "-", rule);
   if (allowed)
     g_print ("  in %s out %s%s", in_text, out_text, ended ? "" : " (open)");
   if (error != NULL)

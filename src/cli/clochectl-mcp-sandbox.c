@@ -2,9 +2,11 @@
 /*
  * Every D-Bus call of `clochectl mcp`, in one place: connecting, opening
  * (or adopting, with --session) the session, running a command in it,
- * stopping one, closing, and what the session looks like. The rest of the
- * MCP server knows nothing of the bus, so moving to another interface
- * (io.github.cloche.Sessions) changes this file only.
+ * stopping one, closing, and what the session looks like. Sessions and
+ * commands go through io.github.cloche.Sessions' generated proxy; the VM's
+ * state is io.github.cloche.Daemon's, the egress rules and refusals
+ * io.github.cloche.Egress'. The rest of the MCP server knows nothing of
+ * the bus.
  *
  * Rules: nothing here runs before the first tool call (connecting may
  * start the daemon through D-Bus activation, opening boots the VM); a
@@ -14,9 +16,10 @@
  * keep-open), so the daemon closes it if we die; one given with --session
  * is the user's, and never closed here. While opening, "progress" is
  * emitted once a second and at each change of the VM's state. Commands
- * are stopped by CancelExec with a tag of ours: the daemon kills them in
- * the guest, and the call still waits for its answer, so a cancelled call
- * ends only once the command is gone.
+ * are stopped by Sessions.CancelExec with a tag of ours: the daemon kills
+ * them in the guest, and the call still waits for its answer, so a
+ * cancelled call ends only once the command is gone. A command past its
+ * deadline is asked to come back with its output ("output-on-timeout").
  */
 #include "config.h"
 
@@ -24,6 +27,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
+#include "cloche-session-codec.h"
 #include "clochectl-mcp-sandbox.h"
 
 /* Booting under software emulation takes seconds; a D-Bus default of 25 s
@@ -41,8 +45,9 @@ struct _ClochectlMcpSandbox
   char             *given_id;         /* --session */
   char             *client;
 
-  ClocheDbusDaemon *daemon;
-  ClocheDbusEgress *egress;           /* nullable: a daemon without it */
+  ClocheDbusDaemon   *daemon;
+  ClocheDbusSessions *sessions;
+  ClocheDbusEgress   *egress;         /* nullable: a daemon without it */
   char             *session_id;
   char             *guest_dir;
   GPtrArray        *mounts;           /* ClochectlMcpMount */
@@ -173,17 +178,13 @@ on_decision (ClocheDbusEgress    *egress,
 
 static void
 read_mounts (ClochectlMcpSandbox *self,
-             GVariant            *record)
+             GVariant            *mounts)
 {
-  g_autoptr(GVariant) mounts = g_variant_lookup_value (record, "mounts",
-                                                       G_VARIANT_TYPE ("a(ssb)"));
   GVariantIter iter;
   const char *path, *name;
   gboolean readonly;
 
   g_ptr_array_set_size (self->mounts, 0);
-  if (mounts == NULL)
-    return;
   g_variant_iter_init (&iter, mounts);
   while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
     {
@@ -203,24 +204,25 @@ on_got_session (GObject      *object,
 {
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   g_autoptr(GVariant) record = NULL;
-  const char *state = NULL;
+  g_auto(ClocheSessionInfo) info = { 0 };
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_get_session_finish (self->daemon, &record, result, &error))
+  if (!cloche_dbus_sessions_call_get_finish (self->sessions, &record, result, &error))
     {
       open_failed (self, error);
       return;
     }
-  if (g_variant_lookup (record, "state", "&s", &state) && g_strcmp0 (state, "open") != 0)
+  cloche_session_info_init (&info, record);
+  if (g_strcmp0 (info.state, "open") != 0)
     {
       open_failed (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
                                       _("Session %s is %s, not open: open one with "
                                         "\"clochectl session open\" and give its id to "
                                         "--session, or leave --session out"),
-                                      self->session_id, state));
+                                      self->session_id, info.state));
       return;
     }
-  read_mounts (self, record);
+  read_mounts (self, info.mounts);
   self->guest_dir = g_strdup_printf ("/sessions/%s", self->session_id);
   open_done (self, NULL);
 }
@@ -228,8 +230,8 @@ on_got_session (GObject      *object,
 static void
 read_session (ClochectlMcpSandbox *self)
 {
-  cloche_dbus_daemon_call_get_session (self->daemon, self->session_id, NULL, on_got_session,
-                                       g_object_ref (self));
+  cloche_dbus_sessions_call_get (self->sessions, self->session_id, NULL, on_got_session,
+                                 g_object_ref (self));
 }
 
 static void
@@ -241,7 +243,7 @@ on_opened (GObject      *object,
   g_autofree char *id = NULL;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_open_session_finish (self->daemon, &id, result, &error))
+  if (!cloche_dbus_sessions_call_open_finish (self->sessions, &id, result, &error))
     {
       open_failed (self, error);
       return;
@@ -267,8 +269,8 @@ open_session (ClochectlMcpSandbox *self)
   g_variant_dict_insert_value (&options, "mounts", self->mounts_request);
   g_variant_dict_insert (&options, "client", "s",
                          self->client != NULL ? self->client : "clochectl mcp");
-  cloche_dbus_daemon_call_open_session (self->daemon, self->title, g_variant_dict_end (&options),
-                                        NULL, on_opened, g_object_ref (self));
+  cloche_dbus_sessions_call_open (self->sessions, self->title, g_variant_dict_end (&options),
+                                  NULL, on_opened, g_object_ref (self));
 }
 
 static void
@@ -287,6 +289,26 @@ on_egress_proxy (GObject      *object,
 }
 
 static void
+on_sessions_proxy (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(ClochectlMcpSandbox) self = user_data;
+  GError *error = NULL;
+
+  self->sessions = cloche_dbus_sessions_proxy_new_finish (result, &error);
+  if (self->sessions == NULL)
+    {
+      open_failed (self, error);
+      return;
+    }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions), OPEN_TIMEOUT_MS);
+  cloche_dbus_egress_proxy_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->daemon)),
+                                G_DBUS_PROXY_FLAGS_NONE, DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
+                                NULL, on_egress_proxy, g_object_ref (self));
+}
+
+static void
 on_daemon_proxy (GObject      *object,
                  GAsyncResult *result,
                  gpointer      user_data)
@@ -294,18 +316,22 @@ on_daemon_proxy (GObject      *object,
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   GError *error = NULL;
 
+  /* A retry after a failed connection starts again from here. */
+  g_clear_object (&self->daemon);
   self->daemon = cloche_dbus_daemon_proxy_new_finish (result, &error);
   if (self->daemon == NULL)
     {
       open_failed (self, error);
       return;
     }
-  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->daemon), OPEN_TIMEOUT_MS);
   self->state_handler = g_signal_connect_swapped (self->daemon, "notify::state",
                                                   G_CALLBACK (emit_progress), self);
-  cloche_dbus_egress_proxy_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->daemon)),
-                                G_DBUS_PROXY_FLAGS_NONE, DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
-                                NULL, on_egress_proxy, g_object_ref (self));
+  /* Its properties and signals are not used: the calls only. */
+  cloche_dbus_sessions_proxy_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->daemon)),
+                                  G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
+                                  | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
+                                  DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, on_sessions_proxy,
+                                  g_object_ref (self));
 }
 
 static void
@@ -334,7 +360,7 @@ start_open (ClochectlMcpSandbox *self)
   self->open_started = g_get_monotonic_time ();
   self->tick_source = g_timeout_add_seconds (1, on_tick, self);
   g_clear_pointer (&self->session_id, g_free);
-  if (self->daemon != NULL)
+  if (self->sessions != NULL)
     {
       self->state_handler = g_signal_connect_swapped (self->daemon, "notify::state",
                                                       G_CALLBACK (emit_progress), self);
@@ -423,7 +449,7 @@ on_exec_cancelled (GCancellable *cancellable,
   ExecCall *call = g_task_get_task_data (task);
 
   /* The answer to the exec itself tells when the command is gone. */
-  cloche_dbus_daemon_call_cancel_exec (self->daemon, call->tag, NULL, NULL, NULL);
+  cloche_dbus_sessions_call_cancel_exec (self->sessions, call->tag, NULL, NULL, NULL);
 }
 
 static GPtrArray *
@@ -445,22 +471,20 @@ on_exec_done (GObject      *object,
   g_autoptr(GTask) task = user_data;
   ClochectlMcpSandbox *self = g_task_get_source_object (task);
   ExecCall *call = g_task_get_task_data (task);
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) out = NULL;
   g_autoptr(GVariant) err = NULL;
   g_autoptr(GVariant) info = NULL;
-  ClochectlMcpExecResult *done;
+  ClochectlMcpExecResult *done = g_new0 (ClochectlMcpExecResult, 1);
   GError *error = NULL;
 
-  reply = g_dbus_proxy_call_finish (G_DBUS_PROXY (object), result, &error);
-  if (reply == NULL)
+  if (!cloche_dbus_sessions_call_exec_finish (CLOCHE_DBUS_SESSIONS (object), &done->exit_code,
+                                              &out, &err, &info, result, &error))
     {
+      g_free (done);
       g_dbus_error_strip_remote_error (error);
       g_task_return_error (task, error);
       return;
     }
-  done = g_new0 (ClochectlMcpExecResult, 1);
-  g_variant_get (reply, "(i@ay@ay@a{sv})", &done->exit_code, &out, &err, &info);
   done->out = g_variant_get_data_as_bytes (out);
   done->err = g_variant_get_data_as_bytes (err);
   g_variant_lookup (info, "timed-out", "b", &done->timed_out);
@@ -469,14 +493,21 @@ on_exec_done (GObject      *object,
 }
 
 static GVariant *
-exec_options (const char *tag,
-              GBytes     *input,
-              guint       timeout_ms)
+exec_options (const char         *tag,
+              const char * const *env,
+              const char         *cwd,
+              GBytes             *input,
+              guint               timeout_ms)
 {
   GVariantDict options;
 
   g_variant_dict_init (&options, NULL);
   g_variant_dict_insert (&options, "tag", "s", tag);
+  g_variant_dict_insert (&options, "output-on-timeout", "b", TRUE);
+  if (env != NULL)
+    g_variant_dict_insert (&options, "env", "^as", env);
+  if (cwd != NULL && cwd[0] != '\0')
+    g_variant_dict_insert (&options, "cwd", "s", cwd);
   if (timeout_ms > 0)
     g_variant_dict_insert (&options, "timeout-ms", "u", timeout_ms);
   if (input != NULL)
@@ -490,7 +521,8 @@ exec_options (const char *tag,
  * clochectl_mcp_sandbox_exec_async:
  * @cwd: a folder in the guest, or %NULL for the session folder
  * @input: (nullable): the command's stdin
- * @timeout_ms: 0 for none; the daemon kills the command after it
+ * @timeout_ms: 0 for the daemon's default (30 minutes); the daemon kills
+ *   the command after it, and the result then says timed_out
  *
  * Cancelling @cancellable kills the command in the guest; the call then
  * fails with %G_IO_ERROR_CANCELLED once it is gone.
@@ -508,7 +540,6 @@ clochectl_mcp_sandbox_exec_async (ClochectlMcpSandbox *self,
 {
   g_autoptr(GTask) task = NULL;
   ExecCall *call;
-  static const char * const no_env[] = { NULL };
 
   g_return_if_fail (CLOCHECTL_IS_MCP_SANDBOX (self));
   g_return_if_fail (clochectl_mcp_sandbox_is_open (self));
@@ -519,14 +550,16 @@ clochectl_mcp_sandbox_exec_async (ClochectlMcpSandbox *self,
   call->tag = g_strdup_printf ("mcp-%u", ++self->exec_count);
   call->denied_before = self->denied->len;
   g_task_set_task_data (task, call, (GDestroyNotify) exec_call_free);
-  g_dbus_proxy_call (G_DBUS_PROXY (self->daemon), "ExecWithOptions",
-                     g_variant_new ("(s^as^ass@a{sv})", self->session_id, argv,
-                                    env != NULL ? env : no_env, cwd != NULL ? cwd : "",
-                                    exec_options (call->tag, input, timeout_ms)),
-                     G_DBUS_CALL_FLAGS_NONE,
-                     timeout_ms > 0 ? (int) MIN ((guint64) timeout_ms + EXEC_GRACE_MS, G_MAXINT)
-                                    : G_MAXINT,
-                     NULL, on_exec_done, g_object_ref (task));
+  /* The generated call takes the proxy's default timeout, set here per
+   * call: the answer comes after the command's deadline. */
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions),
+                                    timeout_ms > 0
+                                    ? (int) MIN ((guint64) timeout_ms + EXEC_GRACE_MS, G_MAXINT)
+                                    : G_MAXINT);
+  cloche_dbus_sessions_call_exec (self->sessions, self->session_id, argv,
+                                  exec_options (call->tag, env, cwd, input, timeout_ms), NULL,
+                                  on_exec_done, g_object_ref (task));
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions), OPEN_TIMEOUT_MS);
   if (cancellable != NULL)
     {
       call->cancellable = g_object_ref (cancellable);
@@ -651,8 +684,7 @@ on_closed (GObject      *object,
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_close_session_finish (CLOCHE_DBUS_DAEMON (object), result,
-                                                     &error))
+  if (!cloche_dbus_sessions_call_close_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
     {
       g_dbus_error_strip_remote_error (error);
       g_task_return_error (task, error);
@@ -679,8 +711,8 @@ clochectl_mcp_sandbox_close_async (ClochectlMcpSandbox *self,
       return;
     }
   self->opened_here = FALSE;
-  cloche_dbus_daemon_call_close_session (self->daemon, self->session_id, NULL, on_closed,
-                                         g_steal_pointer (&task));
+  cloche_dbus_sessions_call_close (self->sessions, self->session_id, NULL, on_closed,
+                                   g_steal_pointer (&task));
 }
 
 gboolean
@@ -739,6 +771,7 @@ clochectl_mcp_sandbox_dispose (GObject *object)
   g_clear_handle_id (&self->tick_source, g_source_remove);
   g_clear_signal_handler (&self->state_handler, self->daemon);
   g_clear_object (&self->egress);
+  g_clear_object (&self->sessions);
   g_clear_object (&self->daemon);
 
   G_OBJECT_CLASS (clochectl_mcp_sandbox_parent_class)->dispose (object);

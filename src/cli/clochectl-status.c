@@ -19,6 +19,20 @@ format_uptime (gint64 booted_at)
                           (int) (seconds / 60 % 60), (int) (seconds % 60));
 }
 
+/* A daemon that just started checks for a few milliseconds whether KVM
+ * runs a guest (longer only if its test vCPU hangs): wait for the verdict
+ * rather than print an empty one. */
+static void
+wait_for_accelerator (ClocheDbusDaemon *daemon)
+{
+  gint64 deadline = g_get_monotonic_time () + 6 * G_USEC_PER_SEC;
+
+  while (g_strcmp0 (cloche_dbus_daemon_get_accelerator (daemon), "") == 0
+         && g_get_monotonic_time () < deadline)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (10 * 1000);
+}
+
 static void
 print_status_text (ClocheDbusDaemon *daemon)
 {
@@ -29,7 +43,8 @@ print_status_text (ClocheDbusDaemon *daemon)
   g_print (_("State:        %s%s%s%s\n"), cloche_dbus_daemon_get_state (daemon),
            reason != NULL && reason[0] ? " (" : "", reason ? reason : "",
            reason != NULL && reason[0] ? ")" : "");
-  g_print (_("Accelerator:  %s — %s\n"), cloche_dbus_daemon_get_accelerator (daemon),
+  g_print (_("Accelerator:  %s%s — %s\n"), cloche_dbus_daemon_get_accelerator (daemon),
+           cloche_dbus_daemon_get_accelerator_fallback (daemon) ? _(" (fallback)") : "",
            cloche_dbus_daemon_get_accelerator_reason (daemon));
   g_print (_("Uptime:       %s\n"), uptime);
   g_print (_("Sessions:     %u open\n"), cloche_dbus_daemon_get_open_sessions (daemon));
@@ -57,6 +72,8 @@ print_status_json (ClocheDbusDaemon *daemon)
   json_builder_add_string_value (builder, cloche_dbus_daemon_get_accelerator (daemon));
   json_builder_set_member_name (builder, "accelerator_reason");
   json_builder_add_string_value (builder, cloche_dbus_daemon_get_accelerator_reason (daemon));
+  json_builder_set_member_name (builder, "accelerator_fallback");
+  json_builder_add_boolean_value (builder, cloche_dbus_daemon_get_accelerator_fallback (daemon));
   json_builder_set_member_name (builder, "booted_at_us");
   json_builder_add_int_value (builder, cloche_dbus_daemon_get_booted_at (daemon));
   json_builder_set_member_name (builder, "open_sessions");
@@ -98,6 +115,7 @@ clochectl_status (ClocheDbusDaemon  *daemon,
                   DAEMON_BUS_NAME);
       return EXIT_FAILURE;
     }
+  wait_for_accelerator (daemon);
   if (json)
     print_status_json (daemon);
   else

@@ -292,6 +292,8 @@ on_egress_decision_ended (ClocheEgressProxy    *proxy,
                            "rule", g_variant_new_string (decision->rule),
                            "bytes-in", g_variant_new_uint64 (decision->bytes_in),
                            "bytes-out", g_variant_new_uint64 (decision->bytes_out),
+                           "error", decision->error != NULL
+                                    ? g_variant_new_string (decision->error) : NULL,
                            NULL);
 }
 

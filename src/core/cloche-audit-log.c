@@ -34,6 +34,7 @@
 
 #include "cloche-audit-log.h"
 #include "cloche-audit-otlp.h"
+#include "cloche-file.h"
 #include "cloche-json.h"
 
 #define LOCK_FILE_NAME "audit.lock"
@@ -170,15 +171,42 @@ write_all (int         fd,
   return TRUE;
 }
 
+/* The log's files are never opened through a symbolic link, nor as a FIFO
+ * or device: whoever put one there would have the log append to a file of
+ * their choice, or hang it. Such an entry is replaced by a file of the
+ * log's own (a link is removed, never its target), so that auditing goes
+ * on; the warning says what was there. */
+static int
+open_own_file (const char *path,
+               int         flags)
+{
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+  int fd = cloche_file_open_write (AT_FDCWD, path, flags | O_CREAT, &error);
+
+  if (fd >= 0)
+    return fd;
+  if ((g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_LOOP)
+       || g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_INVAL)
+       || g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NXIO))
+      && g_lstat (path, &st) == 0 && !S_ISDIR (st.st_mode))
+    {
+      g_warning ("%s; it is replaced by a new file", error->message);
+      g_clear_error (&error);
+      if (g_unlink (path) == 0)
+        fd = cloche_file_open_write (AT_FDCWD, path, flags | O_CREAT | O_EXCL, &error);
+      if (fd >= 0)
+        return fd;
+    }
+  g_warning ("Cannot open %s: %s", path, error != NULL ? error->message : g_strerror (errno));
+  return -1;
+}
+
 static int
 open_log (ClocheAuditLog *self)
 {
   /* Read too: the start-up check looks at the last line. */
-  int fd = open (self->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-  if (fd < 0)
-    g_warning ("Cannot open the audit log %s: %s", self->path, g_strerror (errno));
-  return fd;
+  return open_own_file (self->path, O_RDWR | O_APPEND);
 }
 
 /* Another process may have rotated the file since we last wrote: write
@@ -188,7 +216,7 @@ ensure_current (ClocheAuditLog *self)
 {
   struct stat by_path, by_fd;
 
-  if (self->fd >= 0 && stat (self->path, &by_path) == 0 && fstat (self->fd, &by_fd) == 0
+  if (self->fd >= 0 && lstat (self->path, &by_path) == 0 && fstat (self->fd, &by_fd) == 0
       && by_path.st_ino == by_fd.st_ino && by_path.st_dev == by_fd.st_dev)
     return;
   if (self->fd >= 0)
@@ -388,12 +416,12 @@ cloche_audit_log_open (ClocheAuditLog  *self,
                    _("Cannot create %s for the audit log: %s"), self->dir, g_strerror (errno));
       return FALSE;
     }
-  self->lock_fd = open (self->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  self->lock_fd = open_own_file (self->lock_path, O_RDWR);
   if (self->lock_fd < 0)
     {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("Cannot open the audit log's lock file %s: %s; check the "
-                     "folder's permissions"), self->lock_path, g_strerror (errno));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("Cannot open the audit log's lock file %s; check the folder's "
+                     "permissions"), self->lock_path);
       return FALSE;
     }
   self->writer = g_thread_new ("cloche-audit", writer_main, self);
@@ -414,13 +442,6 @@ cloche_audit_log_set_exporter (ClocheAuditLog  *self,
   g_return_if_fail (self->writer == NULL);
 
   g_set_object (&self->exporter, exporter);
-}
-
-const char *
-cloche_audit_log_get_dir (ClocheAuditLog *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_AUDIT_LOG (self), NULL);
-  return self->dir;
 }
 
 /**

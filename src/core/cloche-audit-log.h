@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define CLOCHE_AUDIT_LOG_DEFAULT_MAX_BYTES (8 * 1024 * 1024)
 #define CLOCHE_AUDIT_LOG_DEFAULT_KEEP      4
 #define CLOCHE_AUDIT_LOG_FILE_NAME         "audit.jsonl"
+/* A reader keeps no longer line than this (the guest-agent line bound). */
+#define CLOCHE_AUDIT_MAX_LINE              (64 * 1024 * 1024)
 /* The version written in every line's "v"; bumped only when a key changes
  * meaning, never when one is added. */
 #define CLOCHE_AUDIT_SCHEMA_VERSION        1
@@ -27,7 +29,6 @@ gboolean        cloche_audit_log_open          (ClocheAuditLog  *self,
                                                 GError         **error);
 void            cloche_audit_log_set_exporter  (ClocheAuditLog  *self,
                                                 ClocheAuditOtlp *exporter);
-const char     *cloche_audit_log_get_dir       (ClocheAuditLog  *self);
 char           *cloche_audit_log_dup_path      (ClocheAuditLog  *self,
                                                 guint            generation);
 void            cloche_audit_log_append        (ClocheAuditLog  *self,

@@ -8,8 +8,12 @@
  * what was appended; when the file is rotated under it, it finishes the old
  * file and starts on the new one.
  *
- * A line that does not parse (cut short by a crash) is counted and skipped,
- * never fatal: the lines after it are read as usual.
+ * A line that does not parse (cut short by a crash), or is not an event of
+ * ours, is counted and skipped, never fatal: the lines after it are read as
+ * usual. The files are read as untrusted: a FIFO or a link in the folder is
+ * damage, not something to open; a line is checked against the JSON
+ * grammar (nesting bounded) before json-glib reads it, and its envelope's
+ * types before anyone uses it; no line is kept beyond CLOCHE_AUDIT_MAX_LINE.
  */
 #include "config.h"
 
@@ -18,13 +22,25 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cloche-audit-log.h"
 #include "cloche-audit-reader.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
+#include "cloche-json.h"
 
 #define MAX_GENERATIONS 100
+
+/* Lines read from one file, a chunk at a time. */
+typedef struct
+{
+  const char *file;
+  GString    *partial;     /* bytes after the last newline read */
+  guint       number;      /* of the last line handed over */
+  gboolean    skipping;    /* the rest of a line too long to be one of ours */
+} Lines;
 
 struct _ClocheAuditReader
 {
@@ -38,8 +54,7 @@ struct _ClocheAuditReader
 
   /* Following */
   int                   fd;
-  GString              *partial;     /* bytes after the last newline read */
-  guint                 line_number;
+  Lines                 current;     /* of audit.jsonl, read through fd */
 
   guint                 damaged;
   char                 *first_damage;
@@ -55,12 +70,39 @@ G_DEFINE_FINAL_TYPE (ClocheAuditReader, cloche_audit_reader, G_TYPE_OBJECT)
 gint64
 cloche_audit_event_time (JsonObject *event)
 {
-  const char *text = json_object_get_string_member_with_default (event, "time", NULL);
+  const char *text = cloche_json_get_string (event, "time", NULL);
   g_autoptr(GDateTime) time = text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
 
   if (time == NULL)
     return 0;
   return g_date_time_to_unix (time) * G_USEC_PER_SEC + g_date_time_get_microsecond (time);
+}
+
+/* "30s", "10m", "2h", "7d": digits only (g_ascii_strtoull would take a
+ * sign, spaces and wrap past 64 bits), then one unit. */
+static gboolean
+parse_age (const char *text,
+           guint64    *count,
+           gint64     *unit_us)
+{
+  static const struct { char unit; gint64 us; } units[] = {
+    { 's', G_USEC_PER_SEC }, { 'm', 60 * G_USEC_PER_SEC },
+    { 'h', G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC },
+    { 'd', G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC },
+  };
+  gsize digits = strspn (text, "0123456789");
+  g_autofree char *number = g_strndup (text, digits);
+
+  if (digits == 0 || text[digits] == '\0' || text[digits + 1] != '\0'
+      || !g_ascii_string_to_unsigned (number, 10, 0, G_MAXUINT64, count, NULL))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    if (text[digits] == units[i].unit)
+      {
+        *unit_us = units[i].us;
+        return TRUE;
+      }
+  return FALSE;
 }
 
 /**
@@ -74,13 +116,8 @@ cloche_audit_parse_since (const char  *text,
                           GError     **error)
 {
   g_autoptr(GDateTime) time = g_date_time_new_from_iso8601 (text, NULL);
-  static const struct { char unit; gint64 us; } units[] = {
-    { 's', G_USEC_PER_SEC }, { 'm', 60 * G_USEC_PER_SEC },
-    { 'h', G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC },
-    { 'd', G_GINT64_CONSTANT (86400) * G_USEC_PER_SEC },
-  };
-  char *end = NULL;
-  guint64 count;
+  guint64 count = 0;
+  gint64 unit_us = 0;
 
   if (time != NULL)
     {
@@ -88,17 +125,24 @@ cloche_audit_parse_since (const char  *text,
                   + g_date_time_get_microsecond (time);
       return TRUE;
     }
-  count = g_ascii_strtoull (text, &end, 10);
-  for (guint i = 0; end != text && end != NULL && i < G_N_ELEMENTS (units); i++)
-    if (end[0] == units[i].unit && end[1] == '\0')
-      {
-        *since_us = now_us - (gint64) count * units[i].us;
-        return TRUE;
-      }
-  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-               _("\"%s\" is not a time: give one as 2024-05-01T09:00:00Z (RFC 3339, "
-                 "with a time zone) or an age such as 30s, 10m, 2h or 7d"), text);
-  return FALSE;
+  if (!parse_age (text, &count, &unit_us))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("\"%s\" is not a time: give one as 2024-05-01T09:00:00Z (RFC 3339, "
+                     "with a time zone) or an age such as 30s, 10m, 2h or 7d"), text);
+      return FALSE;
+    }
+  /* The age must end after 1970, the log's earliest time: a larger one
+   * would wrap around and select nothing, or everything. */
+  if (count > (guint64) (now_us / unit_us))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("\"%s\" reaches back before 1970, where the log cannot go: give a "
+                     "smaller age, or a time such as 2024-05-01T09:00:00Z"), text);
+      return FALSE;
+    }
+  *since_us = now_us - (gint64) count * unit_us;
+  return TRUE;
 }
 
 static void
@@ -110,27 +154,40 @@ note_damage (ClocheAuditReader *self,
     self->first_damage = g_strdup_printf ("%s:%u", file, line);
 }
 
+/* The envelope every line of ours has (docs/audit.md): anything else is
+ * not an event of this log, whatever json-glib makes of it. */
+static gboolean
+is_event (JsonObject *event)
+{
+  JsonNode *session = json_object_get_member (event, "session");
+  JsonNode *fields = json_object_get_member (event, "fields");
+
+  return cloche_json_get_string (event, "event", NULL) != NULL
+         && cloche_audit_event_time (event) != 0
+         && (session == NULL || cloche_json_get_string (event, "session", NULL) != NULL)
+         && (fields == NULL || JSON_NODE_HOLDS_OBJECT (fields));
+}
+
 static void
 handle_line (ClocheAuditReader *self,
              const char        *file,
              guint              number,
              const char        *line)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  JsonObject *event;
+  g_autoptr(JsonObject) event = NULL;
   const char *session;
 
   if (line[0] == '\0')
     return;
-  if (!json_parser_load_from_data (parser, line, -1, NULL)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root)
-      || !json_object_has_member (event = json_node_get_object (root), "event"))
+  /* Checked against the grammar, nesting bounded, before json-glib reads
+   * it: json-glib recurses once per level. */
+  event = cloche_json_parse_line (line, "audit log", CLOCHE_ERROR_FAILED, NULL);
+  if (event == NULL || !is_event (event))
     {
       note_damage (self, file, number);
       return;
     }
-  session = json_object_get_string_member_with_default (event, "session", NULL);
+  session = cloche_json_get_string (event, "session", NULL);
   if (self->session != NULL && g_strcmp0 (session, self->session) != 0)
     return;
   if (self->since_us != 0 && cloche_audit_event_time (event) < self->since_us)
@@ -159,32 +216,134 @@ handle_lines (ClocheAuditReader *self,
   return start;
 }
 
+static void
+lines_init (Lines      *lines,
+            const char *file)
+{
+  lines->file = file;
+  lines->partial = g_string_new (NULL);
+  lines->number = 0;
+  lines->skipping = FALSE;
+}
+
+static void
+lines_clear (Lines *lines)
+{
+  if (lines->partial != NULL)
+    g_string_free (lines->partial, TRUE);
+  lines->partial = NULL;
+}
+
+/* A chunk of a file. A line longer than any the log writes is damage,
+ * skipped up to its newline without being kept. */
+static void
+feed (ClocheAuditReader *self,
+      Lines             *lines,
+      const char        *data,
+      gsize              length)
+{
+  gsize used;
+
+  if (lines->skipping)
+    {
+      const char *newline = memchr (data, '\n', length);
+
+      if (newline == NULL)
+        return;
+      lines->skipping = FALSE;
+      length -= newline + 1 - data;
+      data = newline + 1;
+    }
+  g_string_append_len (lines->partial, data, length);
+  used = handle_lines (self, lines->file, lines->partial->str, lines->partial->len,
+                       &lines->number);
+  g_string_erase (lines->partial, 0, used);
+  if (lines->partial->len > CLOCHE_AUDIT_MAX_LINE)
+    {
+      note_damage (self, lines->file, ++lines->number);
+      g_string_truncate (lines->partial, 0);
+      lines->skipping = TRUE;
+    }
+}
+
+/* Everything @fd has now. */
+static gboolean
+drain (ClocheAuditReader  *self,
+       int                 fd,
+       Lines              *lines,
+       GError            **error)
+{
+  char buffer[65536];
+  gssize got;
+
+  while ((got = read (fd, buffer, sizeof buffer)) != 0)
+    {
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        {
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+                       _("Cannot read the audit log %s: %s"), lines->file, g_strerror (errno));
+          return FALSE;
+        }
+      feed (self, lines, buffer, got);
+    }
+  return TRUE;
+}
+
+/* The log's files are opened as the log writes them: never through a
+ * link, never a FIFO or a device (which would hang the reader). Such an
+ * entry is counted as damage and the other files are read.
+ * Returns: the descriptor, -1 for nothing to read, -2 with @error set. */
+static int
+open_log_file (ClocheAuditReader  *self,
+               const char         *path,
+               GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  int fd = cloche_file_open_regular (AT_FDCWD, path, CLOCHE_FILE_NO_FOLLOW, &local_error);
+
+  if (fd >= 0 || g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    return fd >= 0 ? fd : -1;
+  if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_LOOP)
+      || g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_INVAL))
+    {
+      note_damage (self, path, 0);
+      return -1;
+    }
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return -2;
+}
+
+/* A last line without its newline: cut short by a crash, or a writer is
+ * in the middle of it; not an event to show either way. */
+static void
+note_cut_line (ClocheAuditReader *self,
+               Lines             *lines)
+{
+  if (lines->partial->len > 0)
+    note_damage (self, lines->file, lines->number + 1);
+}
+
 static gboolean
 read_file (ClocheAuditReader  *self,
            const char         *path,
            GError            **error)
 {
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) local_error = NULL;
-  gsize length = 0, used;
-  guint number = 0;
+  Lines lines;
+  gboolean ok;
+  int fd = open_log_file (self, path, error);
 
-  if (!g_file_get_contents (path, &contents, &length, &local_error))
-    {
-      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        return TRUE;
-      g_propagate_error (error, g_steal_pointer (&local_error));
-      return FALSE;
-    }
-  used = handle_lines (self, path, contents, length, &number);
-  /* A last line without its newline: cut short, unless a writer is in the
-   * middle of it; either way not an event to show. */
-  if (used < length)
-    note_damage (self, path, number + 1);
-  return TRUE;
+  if (fd < 0)
+    return fd == -1;
+  lines_init (&lines, path);
+  ok = drain (self, fd, &lines, error);
+  close (fd);
+  if (ok)
+    note_cut_line (self, &lines);
+  lines_clear (&lines);
+  return ok;
 }
-
-static gboolean drain (ClocheAuditReader *self, GError **error);
 
 /* The current file is read through the descriptor that following goes on
  * with, so that nothing appended between the two is missed or repeated. */
@@ -193,21 +352,17 @@ read_current (ClocheAuditReader  *self,
               GError            **error)
 {
   if (self->fd < 0)
-    self->fd = open (self->path, O_RDONLY | O_CLOEXEC);
-  if (self->fd < 0)
+    self->fd = open_log_file (self, self->path, error);
+  if (self->fd == -2)
     {
-      if (errno == ENOENT)
-        return TRUE;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("Cannot read the audit log %s: %s"), self->path, g_strerror (errno));
+      self->fd = -1;
       return FALSE;
     }
-  if (!drain (self, error))
+  if (self->fd < 0)
+    return TRUE;
+  if (!drain (self, self->fd, &self->current, error))
     return FALSE;
-  /* A last line without its newline: cut short by a crash, or a writer is
-   * in the middle of it; not an event to show either way. */
-  if (self->partial->len > 0)
-    note_damage (self, self->path, self->line_number + 1);
+  note_cut_line (self, &self->current);
   return TRUE;
 }
 
@@ -245,39 +400,20 @@ cloche_audit_reader_read_all (ClocheAuditReader  *self,
 }
 
 static gboolean
-drain (ClocheAuditReader  *self,
-       GError            **error)
-{
-  char buffer[16384];
-  gssize got;
-
-  while ((got = read (self->fd, buffer, sizeof buffer)) > 0)
-    {
-      gsize used;
-
-      g_string_append_len (self->partial, buffer, got);
-      used = handle_lines (self, self->path, self->partial->str, self->partial->len,
-                           &self->line_number);
-      g_string_erase (self->partial, 0, used);
-    }
-  if (got < 0)
-    {
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-                   _("Cannot read the audit log %s: %s"), self->path, g_strerror (errno));
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
 rotated (ClocheAuditReader *self)
 {
   struct stat by_path, by_fd;
 
-  if (stat (self->path, &by_path) != 0)
+  if (lstat (self->path, &by_path) != 0)
     return FALSE;
   return fstat (self->fd, &by_fd) != 0 || by_fd.st_ino != by_path.st_ino
          || by_fd.st_dev != by_path.st_dev;
+}
+
+static int
+open_quietly (ClocheAuditReader *self)
+{
+  return cloche_file_open_regular (AT_FDCWD, self->path, CLOCHE_FILE_NO_FOLLOW, NULL);
 }
 
 /**
@@ -295,21 +431,21 @@ cloche_audit_reader_read_new (ClocheAuditReader  *self,
 
   if (self->fd < 0)
     {
-      self->fd = open (self->path, O_RDONLY | O_CLOEXEC);
+      self->fd = open_quietly (self);
       if (self->fd >= 0)
         lseek (self->fd, 0, SEEK_END);
       return TRUE;
     }
-  if (!drain (self, error))
+  if (!drain (self, self->fd, &self->current, error))
     return FALSE;
   if (rotated (self))
     {
       close (self->fd);
-      g_string_truncate (self->partial, 0);
-      self->line_number = 0;
-      self->fd = open (self->path, O_RDONLY | O_CLOEXEC);
+      lines_clear (&self->current);
+      lines_init (&self->current, self->path);
+      self->fd = open_quietly (self);
       if (self->fd >= 0)
-        return drain (self, error);
+        return drain (self, self->fd, &self->current, error);
     }
   return TRUE;
 }
@@ -336,7 +472,7 @@ cloche_audit_reader_finalize (GObject *object)
 
   if (self->fd >= 0)
     close (self->fd);
-  g_string_free (self->partial, TRUE);
+  lines_clear (&self->current);
   g_free (self->dir);
   g_free (self->path);
   g_free (self->session);
@@ -355,7 +491,6 @@ static void
 cloche_audit_reader_init (ClocheAuditReader *self)
 {
   self->fd = -1;
-  self->partial = g_string_new (NULL);
 }
 
 /**
@@ -373,6 +508,7 @@ cloche_audit_reader_new (const char              *dir,
 
   self->dir = dir != NULL ? g_strdup (dir) : cloche_audit_log_default_dir ();
   self->path = g_build_filename (self->dir, CLOCHE_AUDIT_LOG_FILE_NAME, NULL);
+  lines_init (&self->current, self->path);
   if (filter != NULL)
     {
       self->session = g_strdup (filter->session);

@@ -18,6 +18,7 @@
 
 #include "cloche-bundle-private.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
 
 /* Tries in a row that bring no new byte before a download gives up. */
 #define MAX_FRUITLESS_TRIES 3
@@ -125,17 +126,18 @@ _cloche_bundle_copy_file (const char              *source,
                           GError                 **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GError) local_error = NULL;
   struct stat st;
   gboolean ok = FALSE;
   int in, out = -1;
 
-  in = open (source, O_RDONLY | O_CLOEXEC);
+  /* A FIFO or a device in the source folder must not hang the install. */
+  in = cloche_file_open_regular (AT_FDCWD, source, CLOCHE_FILE_FOLLOW, &local_error);
   if (in < 0)
     {
-      int saved = errno;
-
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   _("Cannot open %s, which the manifest lists: %s"), source, g_strerror (saved));
+                   _("Cannot use %s, which the manifest lists: %s"), source,
+                   local_error->message);
       return FALSE;
     }
   if (fstat (in, &st) == 0 && (guint64) st.st_size != file->size)
@@ -143,8 +145,9 @@ _cloche_bundle_copy_file (const char              *source,
                  "%s has %" G_GUINT64_FORMAT " bytes, the manifest says %" G_GUINT64_FORMAT
                  "; it was refused and nothing was installed",
                  source, (guint64) st.st_size, file->size);
-  else if ((out = openat (dest_dir_fd, file->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                          0644)) < 0)
+  /* Never through a link someone left in the staging folder. */
+  else if ((out = openat (dest_dir_fd, file->path,
+                          O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
                  _("Cannot create %s: %s"), file->path, g_strerror (errno));
   else
@@ -415,7 +418,8 @@ _cloche_bundle_download_file (gpointer                 session,
   Download download = { -1, 0, checksum, file, progress };
   gboolean ok;
 
-  download.fd = openat (dest_dir_fd, file->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  /* A kept partial file is resumed, never a link in its place. */
+  download.fd = openat (dest_dir_fd, file->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (download.fd < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
@@ -429,7 +433,32 @@ _cloche_bundle_download_file (gpointer                 session,
   return ok;
 }
 
-#define MAX_MANIFEST_BYTES (1024 * 1024)
+/* At most one byte past the limit is read, so a server cannot make the
+ * daemon hold more than a manifest can be. */
+static GBytes *
+read_bounded (GInputStream  *stream,
+              const char    *url,
+              GCancellable  *cancellable,
+              GError       **error)
+{
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  guint8 buffer[16384];
+  gssize got;
+
+  while ((got = g_input_stream_read (stream, buffer, sizeof buffer, cancellable, error)) > 0)
+    {
+      if (data->len + (gsize) got > CLOCHE_BUNDLE_MANIFEST_MAX_SIZE)
+        {
+          g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
+                       _("%s is larger than 1 MiB: not a bundle manifest"), url);
+          return NULL;
+        }
+      g_byte_array_append (data, buffer, (guint) got);
+    }
+  if (got < 0)
+    return NULL;
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
 
 GBytes *
 _cloche_bundle_download_bytes (gpointer       session,
@@ -438,7 +467,8 @@ _cloche_bundle_download_bytes (gpointer       session,
                                GError       **error)
 {
   g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  GBytes *bytes;
 
   if (message == NULL)
     {
@@ -446,8 +476,8 @@ _cloche_bundle_download_bytes (gpointer       session,
                    _("Cannot download %s: not a valid URL"), url);
       return NULL;
     }
-  bytes = soup_session_send_and_read (SOUP_SESSION (session), message, cancellable, error);
-  if (bytes == NULL)
+  stream = soup_session_send (SOUP_SESSION (session), message, cancellable, error);
+  if (stream == NULL)
     {
       g_prefix_error (error, _("Cannot download the manifest %s: "), url);
       return NULL;
@@ -457,11 +487,9 @@ _cloche_bundle_download_bytes (gpointer       session,
       http_failed (message, url, error);
       return NULL;
     }
-  if (g_bytes_get_size (bytes) > MAX_MANIFEST_BYTES)
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
-                   _("%s is larger than 1 MiB: not a bundle manifest"), url);
-      return NULL;
-    }
-  return g_steal_pointer (&bytes);
+  bytes = read_bounded (stream, url, cancellable, error);
+  if (bytes == NULL && error != NULL && *error != NULL
+      && !g_error_matches (*error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID))
+    g_prefix_error (error, _("Cannot download the manifest %s: "), url);
+  return bytes;
 }

@@ -21,6 +21,7 @@
 
 #include "cloche-bundle-private.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
 #include "cloche-tree.h"
 
 typedef struct
@@ -162,6 +163,14 @@ read_source (Source        *source,
 
   if (is_url (location))
     return read_remote (source, location, cancellable, error);
+  /* Relative to what? The daemon's folder is not the caller's. */
+  if (!g_path_is_absolute (location))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("\"%s\" is neither an absolute path nor an http(s) URL: give the bundle "
+                     "folder, its manifest.json or a URL of one"), location);
+      return FALSE;
+    }
   if (g_file_test (location, G_FILE_TEST_IS_DIR))
     dir = g_canonicalize_filename (location, NULL);
   else if (g_file_test (location, G_FILE_TEST_IS_REGULAR))
@@ -172,8 +181,10 @@ read_source (Source        *source,
       dir = g_path_get_dirname (file);
       if (!g_str_equal (name, "manifest.json"))
         {
-          g_autoptr(GMappedFile) mapped = g_mapped_file_new (file, FALSE, error);
-          g_autoptr(GBytes) bytes = mapped != NULL ? g_mapped_file_get_bytes (mapped) : NULL;
+          g_autoptr(GBytes) bytes = cloche_file_read (AT_FDCWD, file,
+                                                      CLOCHE_BUNDLE_MANIFEST_MAX_SIZE,
+                                                      _("bundle manifest"), CLOCHE_FILE_FOLLOW,
+                                                      error);
 
           source->base = g_steal_pointer (&dir);
           source->manifest = bytes != NULL
@@ -212,12 +223,11 @@ static gboolean
 same_bytes_as_file (GBytes     *bytes,
                     const char *path)
 {
-  g_autofree char *contents = NULL;
-  gsize length = 0;
+  g_autoptr(GBytes) contents = cloche_file_read (AT_FDCWD, path, CLOCHE_BUNDLE_MANIFEST_MAX_SIZE,
+                                                 _("bundle manifest"), CLOCHE_FILE_NO_FOLLOW,
+                                                 NULL);
 
-  return g_file_get_contents (path, &contents, &length, NULL)
-         && length == g_bytes_get_size (bytes)
-         && memcmp (contents, g_bytes_get_data (bytes, NULL), length) == 0;
+  return contents != NULL && g_bytes_equal (contents, bytes);
 }
 
 static gboolean

@@ -13,11 +13,16 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <fcntl.h>
 #include <json-glib/json-glib.h>
 
 #include "cloche-bundle-manager.h"
 #include "cloche-bundle-private.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
+#include "cloche-json.h"
+#include "cloche-json-locator.h"
+#include "cloche-own-folders.h"
 #include "cloche-sandbox-private.h"
 
 /* Progress signals at most this often, besides each phase's first and last. */
@@ -102,26 +107,62 @@ replace_str (char       **slot,
 
 /* State file */
 
+/* bundle.json as it must be: at most this long, strict JSON, each member
+ * of its type. It is read at every start, so whatever is there (a FIFO, a
+ * link, 100,000 nested '[', a member of another type) must neither hang
+ * nor crash the daemon: anything wrong is reported once and ignored, and
+ * the defaults hold. */
+#define MAX_STATE_SIZE 65536
+
+static JsonObject *
+read_state (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = cloche_file_read (AT_FDCWD, path, MAX_STATE_SIZE, "bundle.json",
+                                              CLOCHE_FILE_NO_FOLLOW, &error);
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autofree char *message = NULL;
+  ClocheJsonPosition where = { 0, 0 };
+  gsize length = 0;
+  const char *text = bytes != NULL ? g_bytes_get_data (bytes, &length) : NULL;
+  JsonNode *root;
+
+  if (bytes == NULL)
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_warning ("Ignoring the bundle state: %s", error->message);
+      return NULL;
+    }
+  if (!cloche_json_check_syntax (text, length, &where, NULL, &message)
+      || !json_parser_load_from_data (parser, text, length, NULL)
+      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_warning ("Ignoring the bundle state %s: %u:%u: %s", path, where.line, where.column,
+                 message != NULL ? message : "not a JSON object");
+      return NULL;
+    }
+  return json_object_ref (json_node_get_object (root));
+}
+
 static void
 load_state (ClocheBundleManager *self,
             gboolean             take_location)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-  JsonObject *object;
+  g_autoptr(JsonObject) object = read_state (self->state_file);
   const char *location;
+  gint64 verified;
 
-  if (!json_parser_load_from_file (parser, self->state_file, NULL)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (object == NULL)
     return;
-  object = json_node_get_object (root);
-  location = json_object_get_string_member_with_default (object, "location", NULL);
+  location = cloche_json_get_string (object, "location", NULL);
   if (take_location && location != NULL && g_path_is_absolute (location))
     replace_str (&self->location, location);
-  if (g_strcmp0 (location, self->location) == 0)
-    self->last_verified = json_object_get_int_member_with_default (object, "last-verified", 0);
-  replace_str (&self->source,
-               json_object_get_string_member_with_default (object, "source", NULL));
+  /* A time of verify, so not before 1970 nor more than a day from now. */
+  verified = cloche_json_get_int (object, "last-verified", 0);
+  if (g_strcmp0 (location, self->location) == 0 && verified >= 0
+      && verified <= g_get_real_time () / G_USEC_PER_SEC + 86400)
+    self->last_verified = verified;
+  replace_str (&self->source, cloche_json_get_string (object, "source", NULL));
 }
 
 /* A few bytes, written when an operation ends: small enough for the main
@@ -621,6 +662,21 @@ on_installed (GObject      *object,
   end (task, error);
 }
 
+/* The bundle never nests in another of Cloche's folders, nor they in it
+ * (cloche-own-folders.c). */
+static gboolean
+check_apart (ClocheBundleManager  *self,
+             const char           *target,
+             GError              **error)
+{
+  g_autofree char *sessions = self->sandbox != NULL
+    ? g_strdup (cloche_session_store_get_root (cloche_sandbox_get_store (self->sandbox)))
+    : cloche_session_store_default_root ();
+  g_autoptr(GPtrArray) own = cloche_own_folders_new (self->location, sessions);
+
+  return cloche_own_folders_check_apart (own, "bundle", target, error);
+}
+
 /* One bundle at a time: installing elsewhere would leave the first one on
  * the disk, unused and unseen. */
 static gboolean
@@ -660,7 +716,8 @@ cloche_bundle_manager_install_async (ClocheBundleManager *self,
   if (task == NULL)
     return;
   target = resolve_target (self, location, &error);
-  if (target == NULL || !check_not_installed_elsewhere (self, target, &error))
+  if (target == NULL || !check_not_installed_elsewhere (self, target, &error)
+      || !check_apart (self, target, &error))
     {
       end (task, error);
       return;
@@ -777,6 +834,8 @@ cloche_bundle_manager_relocate_async (ClocheBundleManager *self,
   if (target != NULL && g_str_equal (target, self->location))
     g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                  _("The bundle is at %s already"), target);
+  else if (target != NULL)
+    check_apart (self, target, &error);
   if (error != NULL)
     {
       end (task, error);
@@ -1012,14 +1071,6 @@ cloche_bundle_manager_get_source (ClocheBundleManager *self)
 {
   g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
   return self->source;
-}
-
-/* Returns: (transfer none) (nullable): the last measurement */
-ClocheBundleInfo *
-cloche_bundle_manager_get_info (ClocheBundleManager *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
-  return self->info;
 }
 
 static void

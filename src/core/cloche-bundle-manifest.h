@@ -13,6 +13,9 @@ typedef struct
   char    *sha256;
 } ClocheBundleFile;
 
+/* A manifest is a few hundred bytes; a megabyte is not a manifest. */
+#define CLOCHE_BUNDLE_MANIFEST_MAX_SIZE (1024 * 1024)
+
 #define CLOCHE_TYPE_BUNDLE_MANIFEST (cloche_bundle_manifest_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheBundleManifest, cloche_bundle_manifest, CLOCHE, BUNDLE_MANIFEST, GObject)
 
@@ -24,6 +27,13 @@ ClocheBundleManifest   *cloche_bundle_manifest_load           (const char       
 GBytes                 *cloche_bundle_manifest_get_bytes      (ClocheBundleManifest  *self);
 const char             *cloche_bundle_manifest_get_name       (ClocheBundleManifest  *self);
 const char             *cloche_bundle_manifest_get_version    (ClocheBundleManifest  *self);
+const char             *cloche_bundle_manifest_get_kernel     (ClocheBundleManifest  *self);
+const char             *cloche_bundle_manifest_get_initrd     (ClocheBundleManifest  *self);
+const char             *cloche_bundle_manifest_get_root       (ClocheBundleManifest  *self);
+const char             *cloche_bundle_manifest_get_cmdline    (ClocheBundleManifest  *self);
+guint                   cloche_bundle_manifest_get_memory_mib (ClocheBundleManifest  *self);
+const ClocheBundleFile *cloche_bundle_manifest_find_file      (ClocheBundleManifest  *self,
+                                                               const char            *name);
 guint                   cloche_bundle_manifest_get_n_files    (ClocheBundleManifest  *self);
 const ClocheBundleFile *cloche_bundle_manifest_get_file       (ClocheBundleManifest  *self,
                                                                guint                  index);

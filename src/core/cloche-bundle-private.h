@@ -6,6 +6,7 @@
  * ClocheBundleManager (cloche-bundle-manager.c).
  */
 
+#include "cloche-bundle.h"
 #include "cloche-bundle-manifest.h"
 #include "cloche-bundle-verify.h"
 
@@ -87,5 +88,12 @@ gboolean              _cloche_bundle_relocate_run (const char            *from,
 gboolean              _cloche_bundle_remove_files (const char            *dir,
                                                    guint64               *freed,
                                                    GError               **error);
+
+gboolean _cloche_bundle_open_boot_files_at (ClocheBundle          *self,
+                                            const char            *stamps_path,
+                                            gint64                 now_ns,
+                                            GCancellable          *cancellable,
+                                            guint                 *n_hashed,
+                                            GError               **error);
 
 G_END_DECLS

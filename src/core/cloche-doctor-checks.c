@@ -95,6 +95,24 @@ nested_virtualization_off (const ClocheDoctorContext *context)
   return guest && !virt;
 }
 
+#define NESTED_FIX N_("This computer is itself a virtual machine (a cloud VM or a VDI desktop) " \
+                      "whose host does not offer nested virtualization: have it turned on in " \
+                      "the host (or ask its provider), then restart this machine. Until then " \
+                      "the sandbox runs under TCG; set vm.accelerator to \"tcg\" in the " \
+                      "policy to stop trying KVM.")
+
+/* QEMU failed a boot under KVM although the probe's test VM ran. */
+static void
+report_kvm_failure (const ClocheDoctorContext *context,
+                    ClocheDoctorResult        *result)
+{
+  g_strfreev (result->details);
+  result->details = g_strdupv (context->qemu_tail);
+  set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE, _(NESTED_FIX),
+               _("KVM is present but cannot run guests here: a boot under KVM failed (%s); "
+                 "%s"), context->kvm_failure, _(TCG_COST));
+}
+
 static void
 check_kvm (const ClocheDoctorContext *context,
            ClocheDoctorResult        *result)
@@ -104,11 +122,24 @@ check_kvm (const ClocheDoctorContext *context,
 
   if (cloche_accel_probe (context->kvm_device, &code, &reason))
     {
-      set_ok (result, _("KVM is usable: the sandbox runs with hardware virtualization"));
+      if (context->kvm_failure != NULL)
+        report_kvm_failure (context, result);
+      else
+        set_ok (result, _("KVM is usable: the sandbox runs with hardware virtualization (a test "
+                          "vCPU ran guest code)"));
       return;
     }
   /* A warning, not a failure: the sandbox still works, only slower. */
-  if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
+  if (code == CLOCHE_ERROR_KVM_UNUSABLE)
+    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                 nested_virtualization_off (context)
+                   ? _(NESTED_FIX)
+                   : _("KVM runs no guest on this host although it creates VMs: if this "
+                       "computer is a virtual machine, have nested virtualization turned on in "
+                       "its host; otherwise update the kernel and the firmware. Until then the "
+                       "sandbox runs under TCG."),
+                 "%s", reason);
+  else if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                  _("This computer is itself a virtual machine: have nested virtualization turned "
                    "on in the host that runs it (or ask its provider), then restart it."),
@@ -296,26 +327,22 @@ hash_file (const char  *path,
 
 /* The first file whose sha256 differs from the manifest's, or NULL. */
 static char *
-find_corrupt_file (const char  *dir,
-                   JsonArray   *files,
-                   guint       *verified,
-                   GError     **error)
+find_corrupt_file (const char            *dir,
+                   ClocheBundleManifest  *manifest,
+                   guint                 *verified,
+                   GError               **error)
 {
-  for (guint i = 0; i < json_array_get_length (files); i++)
+  for (guint i = 0; i < cloche_bundle_manifest_get_n_files (manifest); i++)
     {
-      JsonObject *entry = json_array_get_object_element (files, i);
-      const char *name = json_object_get_string_member_with_default (entry, "path", "");
-      const char *expected = json_object_get_string_member_with_default (entry, "sha256", NULL);
-      g_autofree char *path = g_build_filename (dir, name, NULL);
+      const ClocheBundleFile *file = cloche_bundle_manifest_get_file (manifest, i);
+      g_autofree char *path = g_build_filename (dir, file->path, NULL);
       g_autofree char *actual = NULL;
 
-      if (expected == NULL)
-        continue;
       if (!hash_file (path, &actual, error))
         return NULL;
-      if (g_ascii_strcasecmp (actual, expected) != 0)
+      if (!g_str_equal (actual, file->sha256))
         return g_strdup_printf ("%s has sha256 %.12s…, the manifest says %.12s…",
-                                name, actual, expected);
+                                file->path, actual, file->sha256);
       (*verified)++;
     }
   return NULL;
@@ -326,21 +353,14 @@ verify_bundle_hashes (const ClocheDoctorContext *context,
                       ClocheBundle              *bundle,
                       ClocheDoctorResult        *result)
 {
-  g_autofree char *manifest = g_build_filename (context->bundle_path, "manifest.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *corrupt = NULL;
-  JsonArray *files;
   guint verified = 0;
 
-  /* cloche_bundle_load() has read it already: it parses. */
-  if (!json_parser_load_from_mapped_file (parser, manifest, &error))
-    files = NULL;
-  else
-    files = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
-                                          "files");
-  if (files != NULL)
-    corrupt = find_corrupt_file (context->bundle_path, files, &verified, &error);
+  /* cloche_bundle_load() has read the manifest strictly: every file a
+   * plain name with its sha256. */
+  corrupt = find_corrupt_file (cloche_bundle_get_path (bundle),
+                               cloche_bundle_get_manifest (bundle), &verified, &error);
   if (corrupt != NULL || error != NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_CORRUPT,
                  _("The bundle's files were changed or damaged on disk: reinstall the bundle."),
@@ -463,6 +483,32 @@ check_stale_sessions (const ClocheDoctorContext *context,
 
 /* Guest agent */
 
+/* A message's first line: the finding is one line, the rest goes in details. */
+static char *
+first_line (const char *message)
+{
+  const char *end = strchr (message, '\n');
+
+  return end != NULL ? g_strndup (message, end - message) : g_strdup (message);
+}
+
+/* What QEMU said, then what the guest said. */
+static GStrv
+joined_details (const ClocheDoctorContext *context)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint i = 0; context->qemu_tail != NULL && context->qemu_tail[i] != NULL; i++)
+    {
+      g_autofree char *line = g_strdup_printf ("QEMU: %s", context->qemu_tail[i]);
+
+      g_strv_builder_add (builder, line);
+    }
+  for (guint i = 0; context->console_tail != NULL && context->console_tail[i] != NULL; i++)
+    g_strv_builder_add (builder, context->console_tail[i]);
+  return g_strv_builder_end (builder);
+}
+
 static const char *
 last_console_line (const ClocheDoctorContext *context)
 {
@@ -476,13 +522,14 @@ check_agent (const ClocheDoctorContext *context,
              ClocheDoctorResult        *result)
 {
   const GError *error = context->vm_error;
+  g_autofree char *headline = error != NULL ? first_line (error->message) : NULL;
   const char *last = last_console_line (context);
   g_autofree char *console = last != NULL ? g_strdup_printf (_("; the console's last line: \"%s\""),
                                                               last)
                                           : g_strdup (_("; the guest console is empty"));
 
   g_strfreev (result->details);
-  result->details = g_strdupv (context->console_tail);
+  result->details = joined_details (context);
   if (context->vm_running)
     set_ok (result, _("The guest agent answered when the VM booted"));
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT))
@@ -497,17 +544,49 @@ check_agent (const ClocheDoctorContext *context,
                  _("Something other than qemu-guest-agent writes to the agent port "
                    "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
                    "the guest's init starts on that port."),
-                 "%s", error->message);
+                 "%s", headline);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_CRASHED,
-                 _("Look at the console lines below for the cause (a kernel panic, out of "
-                   "memory); reinstall the bundle if the kernel cannot boot."),
-                 _("The VM crashed: %s"), error->message);
+                 _("Look at QEMU's and the console's lines below for the cause (a kernel "
+                   "panic, out of memory, a kernel QEMU cannot load); reinstall the bundle if "
+                   "the kernel cannot boot."),
+                 _("The VM crashed: %s"), headline);
+  else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
+    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_KVM_UNUSABLE,
+                 _("The policy asks for KVM (vm.accelerator: kvm) and KVM cannot run the guest "
+                   "here: set vm.accelerator to \"auto\" (or \"tcg\") to run it under TCG."),
+                 _("The VM did not boot under KVM: %s"), headline);
   else
     set_ok (result, _("Not checked yet: the VM has not booted since the service started"));
 }
 
 /* Mounts */
+
+/* Sessions whose commands are refused: a folder's virtiofsd died, or a
+ * folder is no longer the one checked. Each error names its folder. */
+static gboolean
+check_refused_sessions (const ClocheDoctorContext *context,
+                        ClocheDoctorResult        *result)
+{
+  g_autoptr(GStrvBuilder) messages = g_strv_builder_new ();
+  const GError *first;
+
+  if (context->refused == NULL || context->refused->len == 0)
+    return FALSE;
+  first = g_ptr_array_index (context->refused, 0);
+  for (guint i = 0; i < context->refused->len; i++)
+    g_strv_builder_add (messages, ((GError *) g_ptr_array_index (context->refused, i))->message);
+  g_strfreev (result->details);
+  result->details = g_strv_builder_end (messages);
+  set_problem (result, CLOCHE_DOCTOR_FAILURE, first->code,
+               first->code == CLOCHE_ERROR_FOLDER_LOST
+               ? _("Stop the VM (clochectl stop): the next command in the session boots it again "
+                   "and mounts its folders afresh. Or close the session and open a new one.")
+               : _("Put the folder back as it was when the session opened, or close the session "
+                   "and open a new one with the folder you mean."),
+               "%s", first->message);
+  return TRUE;
+}
 
 static void
 check_mounts (const ClocheDoctorContext *context,
@@ -516,6 +595,9 @@ check_mounts (const ClocheDoctorContext *context,
   g_autoptr(GStrvBuilder) gone = g_strv_builder_new ();
   g_auto(GStrv) list = NULL;
   g_autofree char *joined = NULL;
+
+  if (check_refused_sessions (context, result))
+    return;
 
   for (guint i = 0; context->mounts != NULL && i < context->mounts->len; i++)
     {

@@ -27,11 +27,15 @@ typedef struct
   guint64     disk_failure_bytes; /* below this: failure */
 
   /* The VM, as last seen */
+  char       *kvm_failure;        /* why KVM failed a boot in this daemon, or NULL */
+  GStrv       qemu_tail;          /* what QEMU said when the last boot failed */
   gboolean    vm_running;
   GError     *vm_error;           /* why the last boot failed or it crashed */
   GStrv       console_tail;
 
   GPtrArray  *mounts;             /* ClocheDoctorMount of open sessions */
+  GPtrArray  *refused;            /* GError: why an open session's commands are refused
+                                   * (a folder lost or changed) */
   gboolean    stale_known;
   guint       stale_count;
   guint64     stale_bytes;

@@ -8,6 +8,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-doctor-private.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
@@ -98,6 +100,7 @@ cloche_doctor_context_new (void)
   context->disk_warning_bytes = CLOCHE_DOCTOR_DISK_WARNING_BYTES;
   context->disk_failure_bytes = CLOCHE_DOCTOR_DISK_FAILURE_BYTES;
   context->mounts = g_ptr_array_new_with_free_func (g_free);
+  context->refused = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   return context;
 }
 
@@ -112,6 +115,7 @@ cloche_doctor_context_free (ClocheDoctorContext *context)
       g_free (mount->path);
     }
   g_ptr_array_unref (context->mounts);
+  g_ptr_array_unref (context->refused);
   g_free (context->kvm_device);
   g_free (context->cpuinfo);
   g_free (context->bundle_path);
@@ -121,6 +125,8 @@ cloche_doctor_context_free (ClocheDoctorContext *context)
   g_free (context->policy_refusal);
   g_clear_error (&context->vm_error);
   g_strfreev (context->console_tail);
+  g_free (context->kvm_failure);
+  g_strfreev (context->qemu_tail);
   g_free (context);
 }
 
@@ -150,6 +156,9 @@ gather (ClocheDoctor *self)
   context->vm_running = cloche_vm_get_state (vm) == CLOCHE_VM_STATE_RUNNING;
   context->vm_error = vm_error != NULL ? g_error_copy (vm_error) : NULL;
   context->console_tail = g_strdupv ((GStrv) cloche_vm_get_console_tail (vm));
+  context->qemu_tail = g_strdupv ((GStrv) cloche_vm_get_qemu_tail (vm));
+  context->kvm_device = g_strdup (g_getenv ("CLOCHE_KVM_DEVICE"));
+  context->kvm_failure = g_strdup (cloche_vm_get_kvm_failure (vm));
   context->egress_known = TRUE;
   context->egress_relay = g_strdup (cloche_vm_get_egress_relay (vm));
   context->egress_socket = g_strdup (cloche_vm_get_egress_socket (vm));
@@ -160,6 +169,8 @@ gather (ClocheDoctor *self)
       ClocheOpenSession *open = g_hash_table_lookup (self->sandbox->sessions, open_ids[i]);
       GPtrArray *mounts = cloche_session_get_mounts (open->session);
 
+      if (open->broken != NULL)
+        g_ptr_array_add (context->refused, g_error_copy (open->broken));
       for (guint j = 0; j < mounts->len; j++)
         cloche_doctor_context_add_mount (context, open_ids[i],
                                          ((ClocheSessionMount *) g_ptr_array_index (mounts, j))->path);
@@ -225,10 +236,43 @@ wants (const char * const *only,
   return only == NULL || only[0] == NULL || g_strv_contains (only, check);
 }
 
+/* The checks asked for come from a D-Bus caller: a name that is none of
+ * ours is refused (it would silently run nothing), and so is a name given
+ * twice, which also bounds the list. */
+static gboolean
+check_names (GTask              *task,
+             const char * const *checks)
+{
+  const char * const *all = cloche_doctor_list_checks ();
+
+  for (guint i = 0; checks != NULL && checks[i] != NULL; i++)
+    {
+      g_autofree char *known = NULL;
+      gboolean repeated = FALSE;
+
+      for (guint j = 0; j < i && !repeated; j++)
+        repeated = g_str_equal (checks[i], checks[j]);
+      if (g_strv_contains (all, checks[i]) && !repeated)
+        continue;
+      known = g_strjoinv (", ", (char **) all);
+      if (repeated)
+        g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                                 _("The check \"%s\" is asked for twice: ask once"),
+                                 checks[i]);
+      else
+        g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                                 _("There is no check \"%s\": the checks are %s"),
+                                 checks[i], known);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * cloche_doctor_run_async:
  * @checks: (nullable): ids of the checks to run (cloche_doctor_list_checks());
- *   %NULL or empty for all
+ *   %NULL or empty for all; an unknown or repeated one is
+ *   %CLOCHE_ERROR_INVALID_ARGUMENT
  */
 void
 cloche_doctor_run_async (ClocheDoctor        *self,
@@ -244,13 +288,17 @@ cloche_doctor_run_async (ClocheDoctor        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_doctor_run_async);
+  if (!check_names (task, checks))
+    return;
   data = g_new0 (RunData, 1);
   data->context = gather (self);
   data->only = g_strdupv ((GStrv) checks);
   g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
   if (wants (checks, "stale-sessions"))
-    cloche_sandbox_cleanup_async (self->sandbox, -1, TRUE, NULL, NULL, cancellable,
-                                  on_stale_measured, g_steal_pointer (&task));
+    cloche_sandbox_cleanup_async (self->sandbox,
+                                  cloche_sandbox_get_stale_after_days (self->sandbox), TRUE,
+                                  NULL, NULL, cancellable, on_stale_measured,
+                                  g_steal_pointer (&task));
   else
     g_task_run_in_thread (task, run_thread);
 }
@@ -283,6 +331,7 @@ cloche_doctor_checks_for_error (const GError *error)
   static const char * const agent[] = { "agent", "bundle", "kvm", NULL };
   static const char * const crash[] = { "agent", "disk", "bundle", "kvm", NULL };
   static const char * const mount[] = { "mounts", "disk", NULL };
+  static const char * const kvm[] = { "agent", "kvm", NULL };
   const char * const *all = cloche_doctor_list_checks ();
 
   if (error == NULL || error->domain != CLOCHE_ERROR)
@@ -300,6 +349,8 @@ cloche_doctor_checks_for_error (const GError *error)
       return agent;
     case CLOCHE_ERROR_VM_CRASHED:
       return crash;
+    case CLOCHE_ERROR_KVM_UNUSABLE:
+      return kvm;
     case CLOCHE_ERROR_MOUNT_FAILED:
     case CLOCHE_ERROR_FOLDER_NOT_FOUND:
       return mount;

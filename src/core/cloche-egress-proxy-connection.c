@@ -1,36 +1,49 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * One connection to the egress proxy, from its first byte to its close:
+ * One connection to the egress proxy, from its first byte to its close,
+ * as a machine of phases (Phase), each with its one time limit:
  *
- *   read the head (size limit, time limit) → parse → rules →
- *     refused:  403 naming the rule
- *     allowed:  resolve the host here, on the host →
- *       an address of the host or its private network, and no allow rule
- *       names the host: 403 naming "host-local" (cloche-egress-proxy-address.c)
- *       otherwise: connect to the very addresses checked (no second lookup) →
- *               CONNECT: "200", then a tunnel both ways
- *               http://: an exchange (below), then the next request
+ *   GREET ──→ HEAD ──→ DECIDE ──→ CONNECT ──→ TUNNEL ──────────────→ CLOSED
+ *   (relay's    │  (rules, then     │              (CONNECT: bytes
+ *   hand-over)  │   the name        ├──→ EXCHANGE ──→ WAIT-NEXT ──→ HEAD …
+ *               │   resolved and    │    (plain http://: -exchange.c)
+ *               │   checked)        │
+ *               └──→ ANSWER ←───────┘   (an answer of the proxy's own: a
+ *                      refusal, 502, 504; then CLOSED, or WAIT-NEXT after
+ *                      a refused request without a body)
  *
- * Each direction of a tunnel is a pump (cloche-egress-proxy-pump.c,
- * splice through a pipe). An end of file on one side is passed on as a
- * half-close (shutdown for writing) on the other, and the connection ends
- * when both directions have ended, or at the first error, or after the
- * idle limit.
+ *   GREET     the first bytes: cloche-egress-relay's hand-over of the
+ *             guest's socket, or a request's start (tests, benchmarks);
+ *             then the session line a session's forwarder in the guest
+ *             sends first, taken off (greeted()): the session of every
+ *             request on the connection, or none without one;
+ *   HEAD      a request head, within the head's size and time limits;
+ *   DECIDE    the rules, then the name resolved here, on the host, and its
+ *             addresses checked: one of the host's own or its private
+ *             network, and no allow rule names the host, is refused as
+ *             "host-local" (cloche-egress-proxy-address.c);
+ *   CONNECT   to the very addresses checked (no second lookup), in order;
+ *   TUNNEL    CONNECT: "200", then bytes as they are both ways
+ *             (cloche-egress-proxy-tunnel.c); where the TLS of a host bound
+ *             to a secret will be ended instead (on_established_written);
+ *   EXCHANGE  a plain request and its answer, both as framed
+ *             (cloche-egress-proxy-exchange.c);
+ *   WAIT-NEXT a kept connection (HTTP/1.1) waits for its next request,
+ *             which is read, decided, logged and counted on its own like
+ *             the first: a decision is per request, never per connection.
+ *             The server's connection is kept for the next request to the
+ *             same host and port (keep_server, reuse_server), still decided
+ *             anew;
+ *   ANSWER    writing an answer of the proxy's own (its text:
+ *             cloche-egress-proxy-answer.c).
  *
- * A plain http:// request is an exchange: its head rewritten for the
- * server, its body as framed, and the server's answer as framed
- * (cloche-http-response.c, cloche-egress-proxy-body.c). When both have
- * ended, and neither the client nor the answer's framing asked for a
- * close, the guest's connection waits for its next request (HTTP/1.1
- * keep-alive), which is read, decided, logged and counted on its own like
- * the first: a decision is per request, never per connection. A refusal of
- * a request without a body keeps the connection too. The server's
- * connection is kept for the next request to the same host and port on
- * this guest connection (keep_server, reuse_server), still decided anew.
- *
- * Garbage, a head too large, a client too slow and the like get a short
- * HTTP answer and one log line; nothing a client sends can do more than
- * end its own connection.
+ * The timer and the limit cancellable belong to the phase: entering one
+ * (enter_phase) starts its limit, and a phase that goes on within the
+ * same limit (GREET → HEAD, DECIDE → CONNECT) keeps it (continue_phase).
+ * A callback that finds the connection in another phase than the one
+ * that started it does nothing. Garbage, a head too large, a client too
+ * slow and the like get a short HTTP answer and a decision of their own;
+ * nothing a client sends can do more than end its own connection.
  */
 #include "config.h"
 
@@ -44,55 +57,47 @@
 
 #define HEAD_CHUNK 4096
 
-typedef struct _Connection Connection;
-
-typedef struct
+typedef enum
 {
-  Connection       *connection;
-  ClocheEgressPump *pump;
-  GSocket          *out_socket;    /* shut down for writing at the end */
-  gboolean          inbound;       /* server → guest */
-  gboolean          ended;
-} Pump;
+  PHASE_GREET,
+  PHASE_HEAD,
+  PHASE_WAIT_NEXT,
+  PHASE_DECIDE,
+  PHASE_CONNECT,
+  PHASE_TUNNEL,
+  PHASE_EXCHANGE,
+  PHASE_ANSWER,
+  PHASE_CLOSED,
+} Phase;
+
+typedef struct _Connection Connection;
 
 struct _Connection
 {
   gint                  refs;
   ClocheEgressProxy    *proxy;
   ClocheEgressLimits    limits;
+  Phase                 phase;
+  guint                 timer;            /* the phase's limit */
+  GCancellable         *limit_cancellable; /* cancelled when the phase's limit is reached */
+  GCancellable         *cancellable;      /* everything else, until the close */
+  gint64                last_activity;
   GSocketConnection    *client;
   GSocketConnection    *server;
-  GCancellable         *cancellable;      /* everything but the head's read */
-  GCancellable         *head_cancellable;
-  GCancellable         *connect_cancellable;
-  gboolean              head_timed_out;
-  GByteArray           *head;
-  gsize                 head_length;      /* of the request head within head */
+  char                 *server_authority; /* host:port the kept server connection is for */
+  char                 *session;          /* what the guest cannot forge names; NULL: none yet */
+  GByteArray           *head;             /* a request head as it is read, and what follows */
+  gsize                 head_length;      /* of the request head within head, once complete */
   ClocheHttpRequest    *request;
-  ClocheEgressDecision *decision;
   char                 *rule;             /* what the rules said, until the decision */
   gboolean              names_host;       /* ...and whether that rule names the host */
   GList                *addresses;        /* of GInetAddress, checked, not yet tried */
   char                 *local_address;    /* the host's own, that refused the request */
-  guint                 timer;            /* head, connect or idle limit */
-  gint64                last_activity;
-  Pump                 *pumps[2];
-  ClocheEgressBody     *bodies[2];        /* request (to the server), answer (to the client) */
-  GByteArray           *answer_head;      /* the server's, as it is read */
-  gsize                 answer_head_length;
-  ClocheHttpResponse   *response;
-  gboolean              request_done;
-  gboolean              response_done;
-  gboolean              close_after;      /* the guest's connection ends with this answer */
-  gboolean              answer_started;   /* bytes of the server's answer reached the client */
-  GByteArray           *next;             /* read past the request: the next one's start */
-  char                 *server_authority; /* host:port the kept server connection is for */
-  gboolean              reused;           /* this request went on a kept server connection */
-  gboolean              server_dirty;     /* the server sent more than its answer */
-  gboolean              waiting;          /* for the first byte of a later request */
-  gboolean              finished;
+  ClocheEgressDecision *decision;
+  ClocheEgressTunnel   *tunnel;
+  ClocheEgressExchange *exchange;
+  char                 *pending;          /* an answer of the proxy's own, being written */
   char                  chunk[HEAD_CHUNK];
-  char                 *pending;          /* what is being written before the pumps start */
 };
 
 static void connection_finish (Connection *self);
@@ -109,29 +114,20 @@ connection_unref (Connection *self)
 {
   if (--self->refs > 0)
     return;
+  g_clear_object (&self->limit_cancellable);
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->client);
   g_clear_object (&self->server);
-  g_clear_object (&self->cancellable);
-  g_clear_object (&self->head_cancellable);
-  g_clear_object (&self->connect_cancellable);
+  g_free (self->server_authority);
+  g_free (self->session);
   g_clear_pointer (&self->head, g_byte_array_unref);
   g_clear_pointer (&self->request, cloche_http_request_free);
-  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
   g_free (self->rule);
-  g_free (self->local_address);
   g_list_free_full (self->addresses, g_object_unref);
-  for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
-    if (self->pumps[i] != NULL)
-      {
-        _cloche_egress_pump_free (self->pumps[i]->pump);
-        g_free (self->pumps[i]);
-      }
-  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
-    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
-  g_clear_pointer (&self->answer_head, g_byte_array_unref);
-  g_clear_pointer (&self->response, cloche_http_response_free);
-  g_clear_pointer (&self->next, g_byte_array_unref);
-  g_free (self->server_authority);
+  g_free (self->local_address);
+  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
+  g_clear_pointer (&self->tunnel, _cloche_egress_tunnel_free);
+  g_clear_pointer (&self->exchange, _cloche_egress_exchange_free);
   g_free (self->pending);
   g_clear_object (&self->proxy);
   g_free (self);
@@ -148,21 +144,148 @@ set_no_delay (GSocketConnection *connection)
                        1, NULL);
 }
 
+/* The streams requests and answers go on: the sockets' own today. A host
+ * whose TLS the proxy ends (issue 20) gets TLS connections over them here,
+ * and everything above (heads, answers, exchanges) stays as it is. */
+static GIOStream *
+client_stream (Connection *self)
+{
+  return G_IO_STREAM (self->client);
+}
+
+static GIOStream *
+server_stream (Connection *self)
+{
+  return G_IO_STREAM (self->server);
+}
+
+/* The session of every request on the connection: the one its session
+ * line named (greeted(), cloche-egress-proxy-session.c), or none. What a
+ * client says (Proxy-Authorization) never attributes anything. */
 static const char *
 session_of (Connection *self)
 {
-  if (self->request != NULL && self->request->proxy_user != NULL)
-    return self->request->proxy_user;
-  return "";
+  return self->session != NULL ? self->session : "";
 }
 
-static void
-clear_timer (Connection *self)
+/* Phases */
+
+static gboolean on_limit (gpointer user_data);
+
+static guint
+phase_limit_ms (Connection *self,
+                Phase       phase)
 {
-  g_clear_handle_id (&self->timer, g_source_remove);
+  switch (phase)
+    {
+    case PHASE_GREET:
+    case PHASE_HEAD:
+      return self->limits.header_timeout_ms;
+    case PHASE_WAIT_NEXT:
+    case PHASE_TUNNEL:
+    case PHASE_EXCHANGE:
+      return self->limits.idle_timeout_ms;
+    case PHASE_DECIDE:
+    case PHASE_CONNECT:
+      return self->limits.connect_timeout_ms;
+    case PHASE_ANSWER:
+    case PHASE_CLOSED:
+    default:
+      return 0;
+    }
 }
 
-/* Answers */
+/* The phase, with its own limit from now. */
+static void
+enter_phase (Connection *self,
+             Phase       phase)
+{
+  guint limit = phase_limit_ms (self, phase);
+
+  g_clear_handle_id (&self->timer, g_source_remove);
+  self->phase = phase;
+  self->last_activity = g_get_monotonic_time ();
+  if (limit > 0)
+    self->timer = g_timeout_add (limit, on_limit, self);
+}
+
+/* The phase, within the limit of the one before (the same limit). */
+static void
+continue_phase (Connection *self,
+                Phase       phase)
+{
+  g_assert (phase_limit_ms (self, phase) == phase_limit_ms (self, self->phase));
+  self->phase = phase;
+}
+
+static void refuse (Connection *self,
+                    guint       status,
+                    const char *reason,
+                    const char *rule,
+                    const char *why);
+
+/* Tunnels and exchanges end after the idle limit with no byte either way. */
+static void
+check_idle (Connection *self)
+{
+  gint64 idle_ms = (g_get_monotonic_time () - self->last_activity) / 1000;
+
+  if (idle_ms < self->limits.idle_timeout_ms)
+    {
+      self->timer = g_timeout_add (self->limits.idle_timeout_ms - idle_ms, on_limit, self);
+      return;
+    }
+  g_message ("Egress: closed the tunnel to %s:%u (session “%s”): nothing either way for "
+             "%u s", self->decision->host, self->decision->port, self->decision->session,
+             self->limits.idle_timeout_ms / 1000);
+  connection_finish (self);
+}
+
+static gboolean
+on_limit (gpointer user_data)
+{
+  Connection *self = user_data;
+
+  self->timer = 0;
+  switch (self->phase)
+    {
+    case PHASE_GREET:
+    case PHASE_HEAD:
+      /* The read waiting for the head stops, and is told nothing more. */
+      g_cancellable_cancel (self->limit_cancellable);
+      refuse (self, 408, "Request Timeout", CLOCHE_EGRESS_RULE_HEAD_TIMEOUT,
+              "the request head did not arrive in time");
+      break;
+    case PHASE_WAIT_NEXT:
+      /* Nothing more from a kept connection: it ends without an answer. */
+      connection_finish (self);
+      break;
+    case PHASE_DECIDE:
+    case PHASE_CONNECT:
+      /* The lookup or connect ends cancelled, and answers 504. */
+      g_cancellable_cancel (self->limit_cancellable);
+      break;
+    default:
+      check_idle (self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Answers of the proxy's own */
+
+static void wait_next (Connection *self,
+                       GByteArray *next);
+
+/* What the client sent past the request head: the next one's start. */
+static GByteArray *
+rest_of_head (Connection *self)
+{
+  GByteArray *rest = g_byte_array_new ();
+
+  g_byte_array_append (rest, self->head->data + self->head_length,
+                       self->head->len - self->head_length);
+  return rest;
+}
 
 static void
 on_answer_written (GObject      *object,
@@ -177,563 +300,80 @@ on_answer_written (GObject      *object,
   connection_unref (self);
 }
 
-static char *
-format_answer (guint        status,
-               const char  *reason,
-               const char  *extra_headers,
-               const char  *body,
-               gboolean     close,
-               gsize       *length)
+static void
+on_answer_kept (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
 {
-  char *text = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
-                                "Content-Type: text/plain; charset=utf-8\r\n"
-                                "Content-Length: %zu\r\n"
-                                "%s"
-                                "%s"
-                                "\r\n"
-                                "%s",
-                                status, reason, strlen (body),
-                                extra_headers != NULL ? extra_headers : "",
-                                close ? "Connection: close\r\n" : "", body);
+  Connection *self = user_data;
 
-  *length = strlen (text);
-  return text;
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (self->phase == PHASE_ANSWER)
+    wait_next (self, rest_of_head (self));
+  connection_unref (self);
 }
 
-/* Writes an answer of the proxy's own, then ends the connection. */
+/* Writes an answer of the proxy's own; then the connection ends, or
+ * (@keep) waits for the next request. */
 static void
 answer (Connection  *self,
         guint        status,
         const char  *reason,
         const char  *extra_headers,
-        const char  *body)
+        const char  *body,
+        gboolean     keep)
 {
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->client));
+  GOutputStream *out = g_io_stream_get_output_stream (client_stream (self));
   gsize length = 0;
 
-  clear_timer (self);
+  enter_phase (self, PHASE_ANSWER);
   g_free (self->pending);
-  self->pending = format_answer (status, reason, extra_headers, body, TRUE, &length);
+  self->pending = _cloche_egress_answer_format (status, reason, extra_headers, body, !keep, &length);
   g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_answer_written,
+                                   self->cancellable, keep ? on_answer_kept : on_answer_written,
                                    connection_ref (self));
 }
 
+/* A refusal no policy rule made (the request cannot be served, its head
+ * is too large or too slow): a decision all the same, named by @rule, with
+ * what the head asked for as far as it can be read, and @why. */
 static void
-answer_bad_request (Connection *self,
-                    guint       status,
-                    const char *reason,
-                    const char *why)
+refuse (Connection *self,
+        guint       status,
+        const char *reason,
+        const char *rule,
+        const char *why)
 {
+  g_autoptr(ClocheHttpRequest) asked = cloche_http_request_peek ((const char *) self->head->data,
+                                                                 self->head->len);
   g_autofree char *body = g_strdup_printf ("Cloche's egress proxy could not take this "
                                            "request: %s.\n", why);
+  g_autofree char *headers = NULL;
 
   g_message ("Egress: %u %s: %s", status, reason, why);
-  answer (self, status, reason, NULL, body);
+  self->decision = _cloche_egress_proxy_refuse (self->proxy, session_of (self),
+                                                asked->method,
+                                                asked->host != NULL ? asked->host : "",
+                                                asked->port, rule, why);
+  headers = _cloche_egress_answer_headers (self->decision);
+  answer (self, status, reason, headers, body, FALSE);
 }
 
-static char *
-refusal_text (Connection *self)
-{
-  ClocheEgressDecision *decision = self->decision;
-  g_autofree char *authority = cloche_http_request_dup_authority (self->request);
-  g_autofree char *advice = NULL;
-  const char *session = decision->session[0] != '\0' ? decision->session : "none named";
-
-  if (g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_HOST_LOCAL))
-    advice = g_strdup_printf ("%s is on this host or its private network (%s), which only "
-                              "an allow rule naming the host reaches: add “%s” (this port) "
-                              "or “%s” (any port) to the egress allow list of the policy.",
-                              self->request->host, self->local_address, authority,
-                              self->request->host);
-  else if (g_str_has_prefix (decision->rule, "deny "))
-    advice = g_strdup_printf ("To allow it, remove or narrow “%s” in the egress deny list "
-                              "of the policy.", decision->rule + 5);
-  else
-    advice = g_strdup_printf ("No rule allows it. To allow it, add “%s” (this port) or "
-                              "“%s” (any port) to the egress allow list of the policy.",
-                              authority, self->request->host);
-  return g_strdup_printf ("Cloche refused a connection to %s.\n"
-                          "Rule: %s\n"
-                          "Session: %s\n"
-                          "%s\n"
-                          "The policy is $XDG_CONFIG_HOME/cloche/policy.json on the host "
-                          "(see docs/policy.md); “clochectl egress status” shows the rules "
-                          "in force and “clochectl egress log” every decision.\n",
-                          authority, decision->rule, session, advice);
-}
-
-static void next_request (Connection *self);
-
-static void
-on_refusal_kept (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  Connection *self = user_data;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
-  else if (!self->finished)
-    next_request (self);
-  connection_unref (self);
-}
-
-/* A refused plain request without a body leaves the connection open for
- * the next one (nothing of this one is left to skip); anything else ends it. */
+/* 403 naming the rule. A refused plain request without a body leaves the
+ * connection open for the next one (nothing of this one is left to skip);
+ * anything else ends it. */
 static void
 answer_refused (Connection *self)
 {
-  g_autofree char *body = refusal_text (self);
-  g_autofree char *headers = g_strdup_printf ("X-Cloche-Rule: %s\r\nX-Cloche-Decision: %"
-                                              G_GUINT64_FORMAT "\r\n",
-                                              self->decision->rule, self->decision->id);
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->client));
-  gsize length = 0;
+  g_autofree char *body = _cloche_egress_answer_refusal (self->decision, self->request,
+                                                         self->local_address);
+  g_autofree char *headers = _cloche_egress_answer_headers (self->decision);
+  gboolean keep = !self->request->connect && self->request->keep_alive
+                  && self->request->body == CLOCHE_HTTP_BODY_NONE;
 
-  if (self->request->connect || !self->request->keep_alive
-      || self->request->body != CLOCHE_HTTP_BODY_NONE)
-    {
-      answer (self, 403, "Forbidden", headers, body);
-      return;
-    }
-  clear_timer (self);
-  g_free (self->pending);
-  self->pending = format_answer (403, "Forbidden", headers, body, FALSE, &length);
-  g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_refusal_kept, connection_ref (self));
+  answer (self, 403, "Forbidden", headers, body, keep);
 }
-
-/* Tunnel */
-
-static void
-pump_ended (Pump *pump)
-{
-  Connection *self = pump->connection;
-
-  pump->ended = TRUE;
-  /* The other side learns that no more is coming, and may still answer. */
-  g_socket_shutdown (pump->out_socket, FALSE, TRUE, NULL);
-  /* A forwarded request was sent "Connection: close": the server's end of
-   * file is the end of the answer, whatever the client still sends. */
-  if (pump->inbound && !self->request->connect)
-    connection_finish (self);
-  else if (self->pumps[0]->ended && self->pumps[1]->ended)
-    connection_finish (self);
-}
-
-static void
-on_pump_counted (gpointer data,
-                 gsize    bytes)
-{
-  Pump *pump = data;
-  Connection *self = pump->connection;
-
-  self->last_activity = g_get_monotonic_time ();
-  _cloche_egress_proxy_count (self->proxy, self->decision, bytes, pump->inbound);
-}
-
-static void
-on_pump_ended (gpointer data,
-               gboolean failed)
-{
-  Pump *pump = data;
-
-  if (failed)
-    connection_finish (pump->connection);
-  else
-    pump_ended (pump);
-}
-
-static gboolean
-pump_start (Connection        *self,
-            Pump              *pump,
-            GSocketConnection *from,
-            GSocketConnection *to,
-            gboolean           inbound)
-{
-  g_autoptr(GError) error = NULL;
-
-  pump->connection = self;
-  pump->out_socket = g_socket_connection_get_socket (to);
-  pump->inbound = inbound;
-  pump->pump = _cloche_egress_pump_new (g_socket_get_fd (g_socket_connection_get_socket (from)),
-                                        g_socket_get_fd (pump->out_socket),
-                                        on_pump_counted, on_pump_ended, pump, &error);
-  if (pump->pump == NULL)
-    g_message ("Egress: cannot carry the connection to %s:%u: %s", self->decision->host,
-               self->decision->port, error->message);
-  return pump->pump != NULL;
-}
-
-static gboolean
-on_idle_check (gpointer user_data)
-{
-  Connection *self = user_data;
-  gint64 idle_ms = (g_get_monotonic_time () - self->last_activity) / 1000;
-
-  self->timer = 0;
-  if (idle_ms >= self->limits.idle_timeout_ms)
-    {
-      g_message ("Egress: closed the tunnel to %s:%u (session “%s”): nothing either way for "
-                 "%u s", self->decision->host, self->decision->port, self->decision->session,
-                 self->limits.idle_timeout_ms / 1000);
-      connection_finish (self);
-    }
-  else
-    self->timer = g_timeout_add (self->limits.idle_timeout_ms - idle_ms, on_idle_check, self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-start_tunnel (Connection *self)
-{
-  self->pumps[0] = g_new0 (Pump, 1);
-  self->pumps[1] = g_new0 (Pump, 1);
-  if (!pump_start (self, self->pumps[0], self->client, self->server, FALSE)
-      || !pump_start (self, self->pumps[1], self->server, self->client, TRUE))
-    {
-      connection_finish (self);
-      return;
-    }
-  self->last_activity = g_get_monotonic_time ();
-  self->timer = g_timeout_add (self->limits.idle_timeout_ms, on_idle_check, self);
-}
-
-/* Connecting */
-
-static void
-on_first_bytes_written (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
-{
-  Connection *self = user_data;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
-  else if (!self->finished)
-    start_tunnel (self);
-  connection_unref (self);
-}
-
-/* What must reach the server before the pumps take over: whatever the
- * client sent after its CONNECT head. */
-static void
-send_to_server (Connection *self)
-{
-  g_autoptr(GByteArray) bytes = g_byte_array_new ();
-  GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (self->server));
-  gsize rest = self->head->len - self->head_length;
-
-  g_byte_array_append (bytes, self->head->data + self->head_length, rest);
-  if (bytes->len == 0)
-    {
-      start_tunnel (self);
-      return;
-    }
-  _cloche_egress_proxy_count (self->proxy, self->decision, bytes->len, FALSE);
-  g_free (self->pending);
-  self->pending = g_memdup2 (bytes->data, bytes->len);
-  g_output_stream_write_all_async (out, self->pending, bytes->len, G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_first_bytes_written,
-                                   connection_ref (self));
-}
-
-static void
-on_established_written (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
-{
-  Connection *self = user_data;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
-  else if (!self->finished)
-    send_to_server (self);
-  connection_unref (self);
-}
-
-/* Exchange: one plain request and its answer */
-
-#define ANSWER_HEAD_MAX (64 * 1024)
-
-static void
-on_body_counted (Connection *self,
-                 gsize       bytes,
-                 gboolean    inbound)
-{
-  self->last_activity = g_get_monotonic_time ();
-  _cloche_egress_proxy_count (self->proxy, self->decision, bytes, inbound);
-}
-
-static void
-on_request_counted (gpointer data,
-                    gsize    bytes)
-{
-  on_body_counted (data, bytes, FALSE);
-}
-
-static void
-on_answer_counted (gpointer data,
-                   gsize    bytes)
-{
-  on_body_counted (data, bytes, TRUE);
-}
-
-/* Both sides of the exchange ended as framed: the next request, or the end. */
-static void
-exchange_maybe_done (Connection *self)
-{
-  if (!self->response_done)
-    return;
-  /* The server answered before the whole request arrived: what the client
-   * sends next cannot be told from the rest of that request. */
-  if (!self->request_done || self->close_after)
-    connection_finish (self);
-  else
-    next_request (self);
-}
-
-static void
-on_request_body_done (gpointer    data,
-                      gboolean    ok,
-                      GByteArray *rest)
-{
-  Connection *self = data;
-
-  g_clear_pointer (&self->next, g_byte_array_unref);
-  self->next = rest;
-  self->request_done = TRUE;
-  /* A kept server connection the server had closed: the answer's read
-   * sees it too, and tries a new connection. */
-  if (!ok && self->reused && !self->answer_started)
-    self->request_done = FALSE;
-  else if (!ok)
-    connection_finish (self);
-  else
-    exchange_maybe_done (self);
-}
-
-static void
-on_answer_body_done (gpointer    data,
-                     gboolean    ok,
-                     GByteArray *rest)
-{
-  Connection *self = data;
-
-  /* Past the answer's end: nothing the client may see, and a server
-   * connection not to use again. */
-  self->server_dirty = rest->len > 0;
-  g_byte_array_unref (rest);
-  self->response_done = TRUE;
-  if (!ok)
-    connection_finish (self);
-  else
-    exchange_maybe_done (self);
-}
-
-/* The server's answer cannot be passed on: 502 if the client has seen
- * nothing of it yet, else the connection just ends. */
-static void
-answer_bad_gateway (Connection *self,
-                    const char *why)
-{
-  g_autofree char *body = NULL;
-
-  g_message ("Egress: the answer of %s:%u cannot be passed on: %s", self->decision->host,
-             self->decision->port, why);
-  if (self->answer_started)
-    {
-      connection_finish (self);
-      return;
-    }
-  if (self->decision->error == NULL)
-    self->decision->error = g_strdup (why);
-  body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s), but the server's "
-                          "answer could not be passed on: %s.\n", self->decision->host,
-                          self->decision->port, self->decision->rule, why);
-  answer (self, 502, "Bad Gateway", NULL, body);
-}
-
-static void read_answer_head (Connection *self);
-static void take_answer_head (Connection *self);
-
-/* What the server sent after the head of @length bytes in answer_head. */
-static GByteArray *
-steal_answer_rest (Connection *self,
-                   gsize       length)
-{
-  GByteArray *rest = g_byte_array_new ();
-
-  g_byte_array_append (rest, self->answer_head->data + length, self->answer_head->len - length);
-  g_byte_array_set_size (self->answer_head, 0);
-  return rest;
-}
-
-static void
-on_interim_written (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  Connection *self = user_data;
-  g_autoptr(GByteArray) rest = NULL;
-
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
-  else if (!self->finished)
-    {
-      /* "100 Continue" and the like: the final answer is still to come. */
-      rest = steal_answer_rest (self, self->answer_head_length);
-      g_byte_array_append (self->answer_head, rest->data, rest->len);
-      g_clear_pointer (&self->response, cloche_http_response_free);
-      take_answer_head (self);
-    }
-  connection_unref (self);
-}
-
-/* A complete answer head of @length bytes is at the start of answer_head:
- * passed on rewritten, an interim one by itself, a final one with its body. */
-static void
-handle_answer_head (Connection *self,
-                    gsize       length)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *head = NULL;
-  gsize head_length = 0;
-  ClocheHttpResponse *response;
-
-  self->response = cloche_http_response_parse ((const char *) self->answer_head->data, length,
-                                               self->request->method, &error);
-  response = self->response;
-  if (response == NULL || response->status == 101)
-    {
-      answer_bad_gateway (self, response == NULL ? error->message
-                                : "the server switched protocols, which the proxy did not ask");
-      return;
-    }
-  self->answer_started = TRUE;
-  if (response->status < 200)
-    {
-      g_free (self->pending);
-      self->pending = cloche_http_response_dup_forward_head (response, FALSE, &head_length);
-      self->answer_head_length = length;
-      on_body_counted (self, head_length, TRUE);
-      g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->client)),
-                                       self->pending, head_length, G_PRIORITY_DEFAULT,
-                                       self->cancellable, on_interim_written,
-                                       connection_ref (self));
-      return;
-    }
-  self->close_after = !self->request->keep_alive || response->body == CLOCHE_HTTP_BODY_CLOSE;
-  head = cloche_http_response_dup_forward_head (response, self->close_after, &head_length);
-  self->bodies[1] = _cloche_egress_body_new (G_IO_STREAM (self->server),
-                                             G_IO_STREAM (self->client),
-                                             response->body, response->body_length,
-                                             head, head_length, steal_answer_rest (self, length),
-                                             self->cancellable, on_answer_counted,
-                                             on_answer_body_done, self);
-  _cloche_egress_body_start (self->bodies[1]);
-}
-
-static void
-take_answer_head (Connection *self)
-{
-  gssize length = cloche_http_request_head_length ((const char *) self->answer_head->data,
-                                                   self->answer_head->len);
-
-  if (length > 0)
-    handle_answer_head (self, length);
-  else if (self->answer_head->len >= ANSWER_HEAD_MAX)
-    answer_bad_gateway (self, "its head is larger than the proxy accepts");
-  else
-    read_answer_head (self);
-}
-
-static void connect_next (Connection *self);
-static gboolean on_connect_timeout (gpointer user_data);
-
-static void
-drop_server (Connection *self)
-{
-  if (self->server != NULL)
-    g_socket_close (g_socket_connection_get_socket (self->server), NULL);
-  g_clear_object (&self->server);
-  g_clear_pointer (&self->server_authority, g_free);
-}
-
-/* The kept server connection was closed by the server before it answered
- * (a race no check beforehand can close): the same request, sent again on
- * a new connection to the same address. Only a request without a body,
- * which the proxy still has whole. */
-static void
-retry_on_new_server (Connection *self)
-{
-  g_clear_pointer (&self->bodies[0], _cloche_egress_body_free);
-  g_clear_pointer (&self->answer_head, g_byte_array_unref);
-  drop_server (self);
-  self->reused = FALSE;
-  self->request_done = FALSE;
-  clear_timer (self);
-  self->timer = g_timeout_add (self->limits.connect_timeout_ms, on_connect_timeout, self);
-  connect_next (self);
-}
-
-static void
-on_answer_head_read (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  Connection *self = user_data;
-  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
-
-  if (self->finished)
-    ;
-  else if (n <= 0 && self->reused && self->answer_head->len == 0
-           && self->request->body == CLOCHE_HTTP_BODY_NONE)
-    retry_on_new_server (self);
-  else if (n <= 0)
-    answer_bad_gateway (self, "the server closed the connection without an answer");
-  else
-    {
-      self->last_activity = g_get_monotonic_time ();
-      g_byte_array_append (self->answer_head, (guint8 *) self->chunk, n);
-      take_answer_head (self);
-    }
-  connection_unref (self);
-}
-
-static void
-read_answer_head (Connection *self)
-{
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (self->server));
-
-  g_input_stream_read_async (in, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
-                             self->cancellable, on_answer_head_read, connection_ref (self));
-}
-
-/* Connected for a plain request: its head and body, and the answer, both
- * at once (a server may answer "100 Continue" before the body). */
-static void
-start_exchange (Connection *self)
-{
-  g_autofree char *head = NULL;
-  GByteArray *rest = g_byte_array_new ();
-  gsize length = 0;
-
-  head = cloche_http_request_dup_forward_head (self->request, TRUE, &length);
-  g_byte_array_append (rest, self->head->data + self->head_length,
-                       self->head->len - self->head_length);
-  self->bodies[0] = _cloche_egress_body_new (G_IO_STREAM (self->client),
-                                             G_IO_STREAM (self->server),
-                                             self->request->body, self->request->body_length,
-                                             head, length, rest, self->cancellable,
-                                             on_request_counted, on_request_body_done, self);
-  self->answer_head = g_byte_array_new ();
-  self->timer = g_timeout_add (self->limits.idle_timeout_ms, on_idle_check, self);
-  read_answer_head (self);
-  _cloche_egress_body_start (self->bodies[0]);
-}
-
 
 /* Connecting failed (@error), or took too long (@timed_out). */
 static void
@@ -750,8 +390,223 @@ answer_unreachable (Connection *self,
   g_message ("Egress: cannot connect to %s:%u: %s", self->decision->host,
              self->decision->port, self->decision->error);
   answer (self, timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway",
-          NULL, body);
+          NULL, body, FALSE);
 }
+
+/* The server's answer cannot be passed on: 502 if the client has seen
+ * nothing of it yet, else the connection just ends. */
+static void
+answer_bad_gateway (Connection *self,
+                    const char *why,
+                    gboolean    answered)
+{
+  g_autofree char *body = NULL;
+
+  g_message ("Egress: the answer of %s:%u cannot be passed on: %s", self->decision->host,
+             self->decision->port, why);
+  if (answered)
+    {
+      connection_finish (self);
+      return;
+    }
+  if (self->decision->error == NULL)
+    self->decision->error = g_strdup (why);
+  body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s), but the server's "
+                          "answer could not be passed on: %s.\n", self->decision->host,
+                          self->decision->port, self->decision->rule, why);
+  answer (self, 502, "Bad Gateway", NULL, body, FALSE);
+}
+
+/* Tunnel */
+
+static void
+on_tunnel_counted (gpointer data,
+                   gsize    bytes,
+                   gboolean inbound)
+{
+  Connection *self = data;
+
+  self->last_activity = g_get_monotonic_time ();
+  _cloche_egress_proxy_count (self->proxy, self->decision, bytes, inbound);
+}
+
+static void
+on_tunnel_ended (gpointer data)
+{
+  connection_finish (data);
+}
+
+static void
+open_tunnel (Connection *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->tunnel = _cloche_egress_tunnel_new (g_socket_connection_get_socket (self->client),
+                                            g_socket_connection_get_socket (self->server),
+                                            on_tunnel_counted, on_tunnel_ended, self, &error);
+  if (self->tunnel != NULL)
+    return;
+  g_message ("Egress: cannot carry the connection to %s:%u: %s", self->decision->host,
+             self->decision->port, error->message);
+  connection_finish (self);
+}
+
+static void
+on_first_bytes_written (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Connection *self = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (self->phase == PHASE_TUNNEL)
+    open_tunnel (self);
+  connection_unref (self);
+}
+
+/* Bytes as they are, both ways, starting with whatever the client sent
+ * after its CONNECT head. */
+static void
+start_tunnel (Connection *self)
+{
+  g_autoptr(GByteArray) rest = rest_of_head (self);
+  GOutputStream *out = g_io_stream_get_output_stream (server_stream (self));
+
+  if (rest->len == 0)
+    {
+      open_tunnel (self);
+      return;
+    }
+  _cloche_egress_proxy_count (self->proxy, self->decision, rest->len, FALSE);
+  g_free (self->pending);
+  self->pending = g_memdup2 (rest->data, rest->len);
+  g_output_stream_write_all_async (out, self->pending, rest->len, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_first_bytes_written,
+                                   connection_ref (self));
+}
+
+/* The CONNECT is answered "200". This is where the proxy would end the
+ * TLS of a host bound to a secret (issue 20): TLS connections over both
+ * sockets (client_stream(), server_stream()), then back to PHASE_HEAD on
+ * them, each request inside an exchange like a plain one and decided on
+ * its own. Every other host gets a tunnel: its bytes untouched. */
+static void
+on_established_written (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Connection *self = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
+    connection_finish (self);
+  else if (self->phase == PHASE_TUNNEL)
+    start_tunnel (self);
+  connection_unref (self);
+}
+
+static void
+answer_established (Connection *self)
+{
+  static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+  GOutputStream *out = g_io_stream_get_output_stream (client_stream (self));
+
+  enter_phase (self, PHASE_TUNNEL);
+  g_output_stream_write_all_async (out, established, strlen (established), G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_established_written,
+                                   connection_ref (self));
+}
+
+/* Exchange */
+
+static void connect_next (Connection *self);
+
+static void
+drop_server (Connection *self)
+{
+  if (self->server != NULL)
+    g_socket_close (g_socket_connection_get_socket (self->server), NULL);
+  g_clear_object (&self->server);
+  g_clear_pointer (&self->server_authority, g_free);
+}
+
+/* After an exchange that both sides meant to keep, the server connection
+ * stays for the next request to the same host and port; else it closes. */
+static void
+keep_server (Connection *self,
+             gboolean    keep)
+{
+  if (!keep || self->server == NULL)
+    {
+      drop_server (self);
+      return;
+    }
+  g_free (self->server_authority);
+  self->server_authority = cloche_http_request_dup_authority (self->request);
+}
+
+static void
+on_exchange_counted (gpointer data,
+                     gsize    bytes,
+                     gboolean inbound)
+{
+  Connection *self = data;
+
+  self->last_activity = g_get_monotonic_time ();
+  if (bytes > 0)
+    _cloche_egress_proxy_count (self->proxy, self->decision, bytes, inbound);
+}
+
+/* The kept server connection closed before it answered (a race no check
+ * beforehand can close): the same request on a new connection to the
+ * same address, within the connect limit again. */
+static void
+retry_on_new_server (Connection *self)
+{
+  g_clear_pointer (&self->exchange, _cloche_egress_exchange_free);
+  drop_server (self);
+  enter_phase (self, PHASE_CONNECT);
+  connect_next (self);
+}
+
+static void
+on_exchange_done (gpointer                    data,
+                  ClocheEgressExchangeResult *result)
+{
+  Connection *self = data;
+
+  switch (result->end)
+    {
+    case CLOCHE_EGRESS_EXCHANGE_KEEP:
+      keep_server (self, result->keep_server);
+      wait_next (self, g_steal_pointer (&result->next));
+      break;
+    case CLOCHE_EGRESS_EXCHANGE_RETRY:
+      retry_on_new_server (self);
+      break;
+    case CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY:
+      answer_bad_gateway (self, result->why, result->answered);
+      break;
+    case CLOCHE_EGRESS_EXCHANGE_CLOSE:
+    default:
+      connection_finish (self);
+    }
+}
+
+/* A plain request, decided, on a server connection new or @reused. */
+static void
+start_exchange (Connection *self,
+                gboolean    reused)
+{
+  enter_phase (self, PHASE_EXCHANGE);
+  self->exchange = _cloche_egress_exchange_new (client_stream (self), server_stream (self),
+                                                self->request, rest_of_head (self), reused,
+                                                self->cancellable, on_exchange_counted,
+                                                on_exchange_done, self);
+  _cloche_egress_exchange_start (self->exchange);
+}
+
+/* Connect */
 
 static void
 on_server_connected (GObject      *object,
@@ -760,41 +615,28 @@ on_server_connected (GObject      *object,
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
-  static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+  GSocketConnection *server = g_socket_client_connect_finish (G_SOCKET_CLIENT (object), result,
+                                                              &error);
 
-  self->server = g_socket_client_connect_finish (G_SOCKET_CLIENT (object), result, &error);
-  if (self->finished)
-    ;
-  else if (self->server == NULL && self->addresses != NULL
+  if (self->phase != PHASE_CONNECT)
+    g_clear_object (&server);
+  else if (server == NULL && self->addresses != NULL
            && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     connect_next (self);
-  else if (self->server == NULL)
-    /* Only the connect timer cancels a connect that has not finished. */
+  else if (server == NULL)
+    /* Only the connect limit cancels a connect that has not finished. */
     answer_unreachable (self, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED),
                         error->message);
   else
     {
-      clear_timer (self);
+      self->server = server;
       set_no_delay (self->server);
       if (self->request->connect)
-        g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->client)),
-                                         established, strlen (established), G_PRIORITY_DEFAULT,
-                                         self->cancellable, on_established_written,
-                                         connection_ref (self));
+        answer_established (self);
       else
-        start_exchange (self);
+        start_exchange (self, FALSE);
     }
   connection_unref (self);
-}
-
-static gboolean
-on_connect_timeout (gpointer user_data)
-{
-  Connection *self = user_data;
-
-  self->timer = 0;
-  g_cancellable_cancel (self->connect_cancellable);
-  return G_SOURCE_REMOVE;
 }
 
 /* The next of the addresses that were checked, in the resolver's order. */
@@ -806,17 +648,20 @@ connect_next (Connection *self)
 
   self->addresses = g_list_delete_link (self->addresses, self->addresses);
   g_socket_client_connect_async (_cloche_egress_proxy_get_client (self->proxy),
-                                 G_SOCKET_CONNECTABLE (address), self->connect_cancellable,
+                                 G_SOCKET_CONNECTABLE (address), self->limit_cancellable,
                                  on_server_connected, connection_ref (self));
   g_object_unref (next);
 }
+
+/* Decide */
 
 static void
 decide (Connection *self,
         gboolean    allowed,
         const char *rule)
 {
-  self->decision = _cloche_egress_proxy_decide (self->proxy, session_of (self),
+  self->decision = _cloche_egress_proxy_decide (self->proxy,
+                                                session_of (self),
                                                 self->request->method, self->request->host,
                                                 self->request->port, allowed, rule);
 }
@@ -831,8 +676,22 @@ find_host_local (GList *addresses)
   return NULL;
 }
 
+static void
+refuse_host_local (Connection   *self,
+                   GInetAddress *local)
+{
+  decide (self, FALSE, CLOCHE_EGRESS_RULE_HOST_LOCAL);
+  self->local_address = g_inet_address_to_string (local);
+  g_message ("Egress: refused %s:%u (session “%s”): it resolves to %s, on this host or "
+             "its private network, and no allow rule names it", self->request->host,
+             self->request->port, self->decision->session, self->local_address);
+  answer_refused (self);
+}
+
 /* The name resolved to @addresses (or not: @error): the decision. One
- * address of the host's own among others refuses the name as a whole. */
+ * address of the host's own among others refuses the name as a whole. A
+ * kept server connection (self->server) is decided on the address it is
+ * connected to, and used. */
 static void
 decide_addresses (Connection *self,
                   GError     *error)
@@ -846,22 +705,16 @@ decide_addresses (Connection *self,
                           error->message);
     }
   else if (!self->names_host && (local = find_host_local (self->addresses)) != NULL)
-    {
-      decide (self, FALSE, CLOCHE_EGRESS_RULE_HOST_LOCAL);
-      self->local_address = g_inet_address_to_string (local);
-      g_message ("Egress: refused %s:%u (session “%s”): it resolves to %s, on this host or "
-                 "its private network, and no allow rule names it", self->request->host,
-                 self->request->port, self->decision->session, self->local_address);
-      answer_refused (self);
-    }
-  else if (self->reused)
+    refuse_host_local (self, local);
+  else if (self->server != NULL)
     {
       decide (self, TRUE, self->rule);
-      start_exchange (self);
+      start_exchange (self, TRUE);
     }
   else
     {
       decide (self, TRUE, self->rule);
+      continue_phase (self, PHASE_CONNECT);
       connect_next (self);
     }
 }
@@ -888,7 +741,6 @@ reuse_server (Connection *self)
       drop_server (self);
       return FALSE;
     }
-  self->reused = TRUE;
   self->addresses = g_list_prepend (NULL, g_object_ref (g_inet_socket_address_get_address (
                                                           G_INET_SOCKET_ADDRESS (remote))));
   decide_addresses (self, NULL);
@@ -902,10 +754,15 @@ on_resolved (GObject      *object,
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
 
-  self->addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
-  if (!self->finished)
-    decide_addresses (self, error);
+  if (self->phase == PHASE_DECIDE)
+    {
+      self->addresses = addresses;
+      decide_addresses (self, error);
+    }
+  else
+    g_list_free_full (addresses, g_object_unref);
   connection_unref (self);
 }
 
@@ -916,7 +773,6 @@ resolve_server (Connection *self)
   g_autoptr(GResolver) resolver = NULL;
   GInetAddress *literal = g_inet_address_new_from_string (self->request->host);
 
-  self->timer = g_timeout_add (self->limits.connect_timeout_ms, on_connect_timeout, self);
   if (literal != NULL)
     {
       self->addresses = g_list_prepend (NULL, literal);
@@ -924,29 +780,27 @@ resolve_server (Connection *self)
       return;
     }
   resolver = g_resolver_get_default ();
-  g_resolver_lookup_by_name_async (resolver, self->request->host, self->connect_cancellable,
+  g_resolver_lookup_by_name_async (resolver, self->request->host, self->limit_cancellable,
                                    on_resolved, connection_ref (self));
 }
 
-/* The head */
-
+/* A whole request head: parsed, then the rules; refused at once, or on
+ * to the server's addresses. */
 static void
 handle_head (Connection *self)
 {
   g_autoptr(GError) error = NULL;
-  ClocheHttpRequest *request = NULL;
 
-  clear_timer (self);
-  request = cloche_http_request_parse ((const char *) self->head->data, self->head_length,
-                                       &error);
-  if (request == NULL)
+  self->request = cloche_http_request_parse ((const char *) self->head->data, self->head_length,
+                                             &error);
+  if (self->request == NULL)
     {
-      answer_bad_request (self, 400, "Bad Request", error->message);
+      refuse (self, 400, "Bad Request", CLOCHE_EGRESS_RULE_BAD_REQUEST, error->message);
       return;
     }
-  self->request = request;
-  if (!_cloche_egress_proxy_check (self->proxy, request->host, request->port, &self->rule,
-                                   &self->names_host))
+  enter_phase (self, PHASE_DECIDE);
+  if (!_cloche_egress_proxy_check (self->proxy, self->request->host, self->request->port,
+                                   &self->rule, &self->names_host))
     {
       drop_server (self);
       decide (self, FALSE, self->rule);
@@ -956,8 +810,10 @@ handle_head (Connection *self)
     resolve_server (self);
 }
 
+/* Head */
+
 static void read_head (Connection *self);
-static gboolean on_head_timeout (gpointer user_data);
+static void greeted (Connection *self);
 
 /* Handles the head if it is all there, or reads more. */
 static void
@@ -965,17 +821,22 @@ check_head (Connection *self)
 {
   gssize length = cloche_http_request_head_length ((const char *) self->head->data,
                                                    self->head->len);
+  g_autofree char *why = NULL;
 
   if (length > 0 && (gsize) length <= self->limits.max_header_size)
     {
       self->head_length = length;
       handle_head (self);
     }
-  else if (self->head->len >= self->limits.max_header_size)
-    answer_bad_request (self, 431, "Request Header Fields Too Large",
-                        "the request head is larger than the proxy accepts");
-  else
+  else if (self->head->len < self->limits.max_header_size)
     read_head (self);
+  else
+    {
+      why = g_strdup_printf ("the request head is larger than the proxy accepts (%zu bytes)",
+                             self->limits.max_header_size);
+      refuse (self, 431, "Request Header Fields Too Large", CLOCHE_EGRESS_RULE_HEAD_TOO_LARGE,
+              why);
+    }
 }
 
 /* @n bytes read into chunk (0: end of file, < 0: an error). */
@@ -983,83 +844,20 @@ static void
 take_head_bytes (Connection *self,
                  gssize      n)
 {
-  if (n < 0 && self->head_timed_out)
-    answer_bad_request (self, 408, "Request Timeout", "the request head did not arrive in time");
-  else if (n <= 0)
-    connection_finish (self);
-  else
+  if (n <= 0)
     {
-      g_byte_array_append (self->head, (guint8 *) self->chunk, n);
-      if (self->waiting)
-        {
-          /* The next request has begun: its head has the head's time limit. */
-          self->waiting = FALSE;
-          clear_timer (self);
-          self->timer = g_timeout_add (self->limits.header_timeout_ms, on_head_timeout, self);
-        }
-      check_head (self);
+      connection_finish (self);
+      return;
     }
-}
-
-/* After an exchange: the server connection is kept for the next request
- * to the same host and port if both sides meant it to stay and nothing is
- * left on it; else closed. */
-static void
-keep_server (Connection *self)
-{
-  gboolean keep = self->server != NULL && self->response != NULL
-                  && self->response->status >= 200 && self->response->keep_alive
-                  && g_str_equal (self->request->version, "HTTP/1.1") && !self->server_dirty;
-
-  if (!keep)
-    drop_server (self);
-  else
+  g_byte_array_append (self->head, (guint8 *) self->chunk, n);
+  if (self->phase == PHASE_GREET)
     {
-      g_free (self->server_authority);
-      self->server_authority = cloche_http_request_dup_authority (self->request);
+      greeted (self);
+      return;
     }
-  g_clear_pointer (&self->request, cloche_http_request_free);
-  g_clear_pointer (&self->response, cloche_http_response_free);
-}
-
-/* The exchange ended and the connection stays: back to a request head,
- * starting with whatever the client sent past the last request. */
-static void
-next_request (Connection *self)
-{
-  GByteArray *next = g_steal_pointer (&self->next);
-
-  clear_timer (self);
-  if (next == NULL)
-    {
-      next = g_byte_array_new ();
-      g_byte_array_append (next, self->head->data + self->head_length,
-                           self->head->len - self->head_length);
-    }
-  if (self->decision != NULL)
-    _cloche_egress_proxy_end (self->proxy, self->decision);
-  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
-  g_clear_pointer (&self->answer_head, g_byte_array_unref);
-  g_clear_pointer (&self->rule, g_free);
-  g_clear_pointer (&self->local_address, g_free);
-  g_list_free_full (g_steal_pointer (&self->addresses), g_object_unref);
-  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
-    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
-  keep_server (self);
-  self->reused = self->server_dirty = FALSE;
-  self->request_done = self->response_done = FALSE;
-  self->close_after = self->answer_started = FALSE;
-  g_clear_object (&self->connect_cancellable);
-  self->connect_cancellable = g_cancellable_new ();
-  g_byte_array_unref (self->head);
-  self->head = next;
-  self->head_length = 0;
-  /* Waiting for a request that has not begun is idle time; a begun one
-   * has the head's limit. */
-  self->waiting = self->head->len == 0;
-  self->timer = g_timeout_add (self->waiting ? self->limits.idle_timeout_ms
-                                             : self->limits.header_timeout_ms,
-                               on_head_timeout, self);
+  /* The next request has begun: its head has the head's time limit. */
+  if (self->phase == PHASE_WAIT_NEXT)
+    enter_phase (self, PHASE_HEAD);
   check_head (self);
 }
 
@@ -1071,13 +869,81 @@ on_head_read (GObject      *object,
   Connection *self = user_data;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
 
-  if (!self->finished)
+  if (self->phase == PHASE_GREET || self->phase == PHASE_HEAD || self->phase == PHASE_WAIT_NEXT)
     take_head_bytes (self, n);
   connection_unref (self);
 }
 
+static void
+read_head (Connection *self)
+{
+  GInputStream *in = g_io_stream_get_input_stream (client_stream (self));
+  gsize room = MIN (sizeof self->chunk, self->limits.max_header_size - self->head->len);
+
+  g_input_stream_read_async (in, self->chunk, room, G_PRIORITY_DEFAULT, self->limit_cancellable,
+                             on_head_read, connection_ref (self));
+}
+
+/* Wait-next */
+
+/* An exchange or a refusal ended and the connection stays: the decision
+ * is over, and the next request starts with @next, what the client sent
+ * past the last one. Waiting for a request that has not begun is idle
+ * time; a begun one has the head's limit. */
+static void
+wait_next (Connection *self,
+           GByteArray *next)
+{
+  if (self->decision != NULL)
+    _cloche_egress_proxy_end (self->proxy, self->decision);
+  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
+  g_clear_pointer (&self->request, cloche_http_request_free);
+  g_clear_pointer (&self->rule, g_free);
+  g_clear_pointer (&self->local_address, g_free);
+  g_list_free_full (g_steal_pointer (&self->addresses), g_object_unref);
+  g_clear_pointer (&self->exchange, _cloche_egress_exchange_free);
+  g_byte_array_unref (self->head);
+  self->head = next;
+  self->head_length = 0;
+  enter_phase (self, next->len == 0 ? PHASE_WAIT_NEXT : PHASE_HEAD);
+  check_head (self);
+}
+
+/* Greet */
+
+/* The guest's connection, before any request is read from it: the first
+ * bytes are in (or the relay's hand-over, with none yet). A connection a
+ * session's forwarder in the guest opened starts with its session line
+ * (cloche-egress-proxy-session.c), which only the guest's root outside
+ * the session can send: it is taken off the head here, once, and sets
+ * self->session, which every decision on the connection names
+ * (session_of()). Its first bytes may come apart: GREET reads on until
+ * the line is whole, or the bytes cannot start one. A line that names no
+ * session is a bad request, refused as a decision like any other. */
+static void
+greeted (Connection *self)
+{
+  switch (_cloche_egress_session_line_take (self->head, &self->session))
+    {
+    case CLOCHE_EGRESS_SESSION_LINE_MORE:
+      read_head (self);
+      break;
+    case CLOCHE_EGRESS_SESSION_LINE_BAD:
+      refuse (self, 400, "Bad Request", CLOCHE_EGRESS_RULE_BAD_REQUEST,
+              "the session line names no session");
+      break;
+    case CLOCHE_EGRESS_SESSION_LINE_NONE:
+    case CLOCHE_EGRESS_SESSION_LINE_FOUND:
+    default:
+      continue_phase (self, PHASE_HEAD);
+      check_head (self);
+      break;
+    }
+}
+
 /* The guest's connection, handed over by the relay: from now on the proxy
- * reads and writes it itself, and the relay is gone. */
+ * reads and writes it itself, and the relay is gone. The caller closes
+ * @fd if it cannot be adopted. */
 static gboolean
 adopt_client (Connection *self,
               int         fd)
@@ -1085,10 +951,7 @@ adopt_client (Connection *self,
   g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, NULL);
 
   if (socket == NULL)
-    {
-      close (fd);
-      return FALSE;
-    }
+    return FALSE;
   g_socket_close (g_socket_connection_get_socket (self->client), NULL);
   g_object_unref (self->client);
   self->client = g_socket_connection_factory_create_connection (socket);
@@ -1138,24 +1001,22 @@ on_first_bytes (GSocket      *socket,
   int n_messages = 0, flags = 0, fd;
   gssize n;
 
-  if (self->finished)
+  /* Woken by the end or the head's limit, not by data: reading would wait. */
+  if (self->phase != PHASE_GREET)
     return G_SOURCE_REMOVE;
-  /* Woken by the head timer's cancellation, not by data: reading would wait. */
-  if (self->head_timed_out)
-    {
-      take_head_bytes (self, -1);
-      return G_SOURCE_REMOVE;
-    }
   n = g_socket_receive_message (socket, NULL, &vector, 1, &messages, &n_messages, &flags,
                                 NULL, NULL);
   fd = steal_handed_fd (messages, n_messages);
   if (fd >= 0 && n == 1 && self->chunk[0] == '\0' && adopt_client (self, fd))
-    read_head (self);
+    greeted (self);
+  else if (n <= 0)
+    connection_finish (self);
   else
     {
       if (fd >= 0)
         close (fd);
-      take_head_bytes (self, n);
+      g_byte_array_append (self->head, (guint8 *) self->chunk, n);
+      greeted (self);
     }
   return G_SOURCE_REMOVE;
 }
@@ -1164,57 +1025,28 @@ static void
 read_first_bytes (Connection *self)
 {
   GSocket *socket = g_socket_connection_get_socket (self->client);
-  g_autoptr(GSource) source = g_socket_create_source (socket, G_IO_IN, self->head_cancellable);
+  g_autoptr(GSource) source = g_socket_create_source (socket, G_IO_IN, self->limit_cancellable);
 
   g_source_set_callback (source, (GSourceFunc) (GCallback) on_first_bytes,
                          connection_ref (self), (GDestroyNotify) connection_unref);
   g_source_attach (source, NULL);
 }
 
-static void
-read_head (Connection *self)
-{
-  GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (self->client));
-  gsize room = MIN (sizeof self->chunk, self->limits.max_header_size - self->head->len);
-
-  g_input_stream_read_async (in, self->chunk, room, G_PRIORITY_DEFAULT, self->head_cancellable,
-                             on_head_read, connection_ref (self));
-}
-
-static gboolean
-on_head_timeout (gpointer user_data)
-{
-  Connection *self = user_data;
-
-  self->timer = 0;
-  if (self->waiting)
-    {
-      /* Nothing more from a kept connection: it ends without an answer. */
-      connection_finish (self);
-      return G_SOURCE_REMOVE;
-    }
-  self->head_timed_out = TRUE;
-  g_cancellable_cancel (self->head_cancellable);
-  return G_SOURCE_REMOVE;
-}
+/* Close */
 
 /* The end, whatever it came from. Idempotent; the last reference (an
  * operation still running when this is called) frees the connection. */
 static void
 connection_finish (Connection *self)
 {
-  if (self->finished)
+  if (self->phase == PHASE_CLOSED)
     return;
-  self->finished = TRUE;
-  clear_timer (self);
+  enter_phase (self, PHASE_CLOSED);
   g_cancellable_cancel (self->cancellable);
-  g_cancellable_cancel (self->head_cancellable);
-  g_cancellable_cancel (self->connect_cancellable);
-  for (guint i = 0; i < G_N_ELEMENTS (self->pumps); i++)
-    if (self->pumps[i] != NULL && self->pumps[i]->pump != NULL)
-      _cloche_egress_pump_stop (self->pumps[i]->pump);
-  for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
-    g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
+  g_cancellable_cancel (self->limit_cancellable);
+  if (self->tunnel != NULL)
+    _cloche_egress_tunnel_stop (self->tunnel);
+  g_clear_pointer (&self->exchange, _cloche_egress_exchange_free);
   /* The sockets, not the streams: a stream with a read pending refuses to
    * close, and the peers must see the end now. */
   g_socket_close (g_socket_connection_get_socket (self->client), NULL);
@@ -1238,39 +1070,8 @@ _cloche_egress_connection_start (ClocheEgressProxy *proxy,
   self->limits = *_cloche_egress_proxy_limits (proxy);
   self->client = g_object_ref (client);
   self->cancellable = g_cancellable_new ();
-  self->head_cancellable = g_cancellable_new ();
-  self->connect_cancellable = g_cancellable_new ();
+  self->limit_cancellable = g_cancellable_new ();
   self->head = g_byte_array_new ();
-  self->timer = g_timeout_add (self->limits.header_timeout_ms, on_head_timeout, self);
+  enter_phase (self, PHASE_GREET);
   read_first_bytes (self);
-}
-
-static void
-on_refusal_written (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  g_autoptr(GSocketConnection) client = user_data;
-
-  g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
-  g_io_stream_close (G_IO_STREAM (client), NULL, NULL);
-  g_free (g_object_steal_data (G_OBJECT (client), "cloche-answer"));
-}
-
-/* Over the connection limit: a short answer, and no reading at all. */
-void
-_cloche_egress_connection_refuse (GSocketConnection *client,
-                                  guint              limit)
-{
-  g_autofree char *body = g_strdup_printf ("Cloche's egress proxy has %u connections open, "
-                                           "its limit: try again when some have closed.\n",
-                                           limit);
-  gsize length = 0;
-  char *text = format_answer (503, "Service Unavailable", "Retry-After: 1\r\n", body, TRUE,
-                              &length);
-
-  g_object_set_data (G_OBJECT (client), "cloche-answer", text);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client)),
-                                   text, length, G_PRIORITY_DEFAULT, NULL,
-                                   on_refusal_written, g_object_ref (client));
 }

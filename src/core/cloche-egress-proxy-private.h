@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cloche-egress-proxy.h"
+#include "cloche-http-request.h"
 #include "cloche-http-response.h"
 
 G_BEGIN_DECLS
@@ -9,6 +10,13 @@ G_BEGIN_DECLS
 /* The rule a request is refused by when its host resolves to the host's
  * own or private addresses and no allow rule names it. */
 #define CLOCHE_EGRESS_RULE_HOST_LOCAL "host-local"
+/* The rules of the refusals no policy rule makes: what the proxy cannot
+ * serve (400), a head too large (431) or too slow (408), a connection over
+ * the limit (503). Each is a decision all the same, with its reason. */
+#define CLOCHE_EGRESS_RULE_BAD_REQUEST "bad-request"
+#define CLOCHE_EGRESS_RULE_HEAD_TOO_LARGE "head-too-large"
+#define CLOCHE_EGRESS_RULE_HEAD_TIMEOUT "head-timeout"
+#define CLOCHE_EGRESS_RULE_CONNECTION_LIMIT "connection-limit"
 
 /* What a connection (cloche-egress-proxy-connection.c) asks of its proxy. */
 gboolean              _cloche_egress_proxy_check       (ClocheEgressProxy    *self,
@@ -23,6 +31,13 @@ ClocheEgressDecision *_cloche_egress_proxy_decide      (ClocheEgressProxy    *se
                                                         guint16               port,
                                                         gboolean              allowed,
                                                         const char           *rule);
+ClocheEgressDecision *_cloche_egress_proxy_refuse      (ClocheEgressProxy    *self,
+                                                        const char           *session,
+                                                        const char           *method,
+                                                        const char           *host,
+                                                        guint16               port,
+                                                        const char           *rule,
+                                                        const char           *why);
 void                  _cloche_egress_proxy_count       (ClocheEgressProxy    *self,
                                                         ClocheEgressDecision *decision,
                                                         gsize                 bytes,
@@ -72,9 +87,87 @@ ClocheEgressBody     *_cloche_egress_body_new          (GIOStream               
 void                  _cloche_egress_body_start        (ClocheEgressBody        *self);
 void                  _cloche_egress_body_free         (ClocheEgressBody        *self);
 
+/* Bytes passed on (@inbound: server → guest); 0 bytes: activity only. */
+typedef void (*ClocheEgressCounted) (gpointer data,
+                                     gsize    bytes,
+                                     gboolean inbound);
+
+/* A CONNECT tunnel, both directions (cloche-egress-proxy-tunnel.c). */
+typedef struct _ClocheEgressTunnel ClocheEgressTunnel;
+typedef void (*ClocheEgressTunnelEnded) (gpointer data);
+
+ClocheEgressTunnel   *_cloche_egress_tunnel_new        (GSocket                  *client,
+                                                        GSocket                  *server,
+                                                        ClocheEgressCounted       counted,
+                                                        ClocheEgressTunnelEnded   ended,
+                                                        gpointer                  data,
+                                                        GError                  **error);
+void                  _cloche_egress_tunnel_stop       (ClocheEgressTunnel       *self);
+void                  _cloche_egress_tunnel_free       (ClocheEgressTunnel       *self);
+
+/* What the proxy says of its own (cloche-egress-proxy-answer.c). */
+char                 *_cloche_egress_answer_format     (guint                       status,
+                                                        const char                 *reason,
+                                                        const char                 *extra_headers,
+                                                        const char                 *body,
+                                                        gboolean                    close,
+                                                        gsize                      *length);
+char                 *_cloche_egress_answer_headers    (const ClocheEgressDecision *decision);
+char                 *_cloche_egress_answer_refusal    (const ClocheEgressDecision *decision,
+                                                        const ClocheHttpRequest    *request,
+                                                        const char                 *local_address);
+void                  _cloche_egress_answer_over_limit (GSocketConnection          *client,
+                                                        ClocheEgressDecision       *decision);
+
+/* One plain request and its answer (cloche-egress-proxy-exchange.c). */
+typedef struct _ClocheEgressExchange ClocheEgressExchange;
+
+typedef enum
+{
+  CLOCHE_EGRESS_EXCHANGE_KEEP,         /* both ended as framed: the guest's connection goes on */
+  CLOCHE_EGRESS_EXCHANGE_CLOSE,        /* over, and the guest's connection ends with it */
+  CLOCHE_EGRESS_EXCHANGE_RETRY,        /* a kept server connection closed unanswered: again on a new one */
+  CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY,  /* the answer cannot be passed on (@why) */
+} ClocheEgressExchangeEnd;
+
+typedef struct
+{
+  ClocheEgressExchangeEnd  end;
+  GByteArray              *next;         /* KEEP: read past the request (steal it) */
+  gboolean                 keep_server;  /* KEEP: the server connection may serve the next one */
+  const char              *why;          /* BAD_GATEWAY */
+  gboolean                 answered;     /* part of the answer reached the client */
+} ClocheEgressExchangeResult;
+
+typedef void (*ClocheEgressExchangeDone) (gpointer                    data,
+                                          ClocheEgressExchangeResult *result);
+
+ClocheEgressExchange *_cloche_egress_exchange_new      (GIOStream                *client,
+                                                        GIOStream                *server,
+                                                        const ClocheHttpRequest  *request,
+                                                        GByteArray               *buffered,
+                                                        gboolean                  reused,
+                                                        GCancellable             *cancellable,
+                                                        ClocheEgressCounted       counted,
+                                                        ClocheEgressExchangeDone  done,
+                                                        gpointer                  data);
+void                  _cloche_egress_exchange_start    (ClocheEgressExchange     *self);
+void                  _cloche_egress_exchange_free     (ClocheEgressExchange     *self);
+
+/* The session a guest connection serves (cloche-egress-proxy-session.c). */
+typedef enum
+{
+  CLOCHE_EGRESS_SESSION_LINE_MORE,    /* it may be one: read more */
+  CLOCHE_EGRESS_SESSION_LINE_NONE,    /* there is none: no session */
+  CLOCHE_EGRESS_SESSION_LINE_FOUND,   /* taken off the head */
+  CLOCHE_EGRESS_SESSION_LINE_BAD,     /* one, but not a session id */
+} ClocheEgressSessionLine;
+
+ClocheEgressSessionLine _cloche_egress_session_line_take (GByteArray  *head,
+                                                          char       **session);
+
+/* One connection, from its first byte to its close (cloche-egress-proxy-connection.c). */
 void                  _cloche_egress_connection_start  (ClocheEgressProxy    *proxy,
                                                         GSocketConnection    *client);
-void                  _cloche_egress_connection_refuse (GSocketConnection    *client,
-                                                        guint                 limit);
 
 G_END_DECLS

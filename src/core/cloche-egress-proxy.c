@@ -119,8 +119,15 @@ on_incoming (GSocketService    *service,
 
   if (self->connections >= self->limits.max_connections)
     {
-      g_message ("Egress: refused a connection: %u are open, the limit", self->connections);
-      _cloche_egress_connection_refuse (connection, self->limits.max_connections);
+      g_autofree char *why = g_strdup_printf ("%u connections are open, the proxy's limit",
+                                              self->connections);
+      g_autoptr(ClocheEgressDecision) decision =
+        _cloche_egress_proxy_refuse (self, "", "", "", 0, CLOCHE_EGRESS_RULE_CONNECTION_LIMIT,
+                                     why);
+
+      g_message ("Egress: refused a connection: %s", why);
+      _cloche_egress_answer_over_limit (connection, decision);
+      _cloche_egress_proxy_end (self, decision);
       return TRUE;
     }
   self->connections++;
@@ -333,15 +340,14 @@ _cloche_egress_proxy_check (ClocheEgressProxy  *self,
   return allowed;
 }
 
-/* A verdict on one request, remembered and announced. */
-ClocheEgressDecision *
-_cloche_egress_proxy_decide (ClocheEgressProxy *self,
-                             const char        *session,
-                             const char        *method,
-                             const char        *host,
-                             guint16            port,
-                             gboolean           allowed,
-                             const char        *rule)
+static ClocheEgressDecision *
+decision_new (ClocheEgressProxy *self,
+              const char        *session,
+              const char        *method,
+              const char        *host,
+              guint16            port,
+              gboolean           allowed,
+              const char        *rule)
 {
   ClocheEgressDecision *decision = g_rc_box_new0 (ClocheEgressDecision);
 
@@ -353,6 +359,42 @@ _cloche_egress_proxy_decide (ClocheEgressProxy *self,
   decision->port = port;
   decision->allowed = allowed;
   decision->rule = g_strdup (rule);
+  return decision;
+}
+
+/* A verdict on one request, remembered and announced. */
+ClocheEgressDecision *
+_cloche_egress_proxy_decide (ClocheEgressProxy *self,
+                             const char        *session,
+                             const char        *method,
+                             const char        *host,
+                             guint16            port,
+                             gboolean           allowed,
+                             const char        *rule)
+{
+  ClocheEgressDecision *decision = decision_new (self, session, method, host, port, allowed,
+                                                 rule);
+
+  remember (self, decision);
+  g_signal_emit (self, signals[DECISION], 0, decision);
+  return decision;
+}
+
+/* A refusal no rule of the policy made (@rule is the proxy's own), with
+ * what the request asked for as far as it could be read ("" and 0 where
+ * nothing could) and @why. Ended by _cloche_egress_proxy_end() like any. */
+ClocheEgressDecision *
+_cloche_egress_proxy_refuse (ClocheEgressProxy *self,
+                             const char        *session,
+                             const char        *method,
+                             const char        *host,
+                             guint16            port,
+                             const char        *rule,
+                             const char        *why)
+{
+  ClocheEgressDecision *decision = decision_new (self, session, method, host, port, FALSE, rule);
+
+  decision->error = g_strdup (why);
   remember (self, decision);
   g_signal_emit (self, signals[DECISION], 0, decision);
   return decision;

@@ -30,7 +30,8 @@ typedef struct
   guint64   bytes_in;   /* from the server to the guest */
   guint64   bytes_out;  /* from the guest to the server */
   gboolean  ended;
-  char     *error;      /* why an allowed request failed (no connection), or NULL */
+  char     *error;      /* why an allowed request failed (no connection), or why the
+                         * proxy refused one no rule refused (bad-request, …), or NULL */
 } ClocheEgressDecision;
 
 #define CLOCHE_TYPE_EGRESS_DECISION (cloche_egress_decision_get_type ())

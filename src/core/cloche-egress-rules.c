@@ -6,6 +6,12 @@
  * with "deny upload.example.com" keeps that one host out, whatever the order
  * the rules were written in. Each decision names the rule that made it, so
  * that a refusal in the guest can be traced to one line of the policy.
+ *
+ * Rules and requests are compared in one form, the one the proxy reaches
+ * a host by (cloche_http_canonical_host()): an address in any spelling
+ * that reaches it matches the rule that names it ("[::ffff:1.2.3.4]" is
+ * 1.2.3.4), and a rule cannot name what the resolver would read as an
+ * address but is not written as one ("16909060").
  */
 #include "config.h"
 
@@ -15,6 +21,7 @@
 
 #include "cloche-egress-rules.h"
 #include "cloche-error.h"
+#include "cloche-http-request.h"
 
 typedef struct
 {
@@ -68,16 +75,24 @@ cloche_egress_rules_init (ClocheEgressRules *self)
 }
 
 /* Lower case, without the trailing dot of a fully qualified name and without
- * the brackets of an IPv6 literal: the form rules and requests compare in. */
+ * the brackets of an IPv6 literal, an address in its canonical form: the
+ * form rules and requests compare in. */
 static char *
 normalize_host (const char *host,
                 gsize       length)
 {
+  g_autofree char *name = NULL;
+  char *canonical;
+
   if (length >= 2 && host[0] == '[' && host[length - 1] == ']')
-    return g_ascii_strdown (host + 1, length - 2);
-  if (length > 1 && host[length - 1] == '.' && host[length - 2] != '*')
-    length--;
-  return g_ascii_strdown (host, length);
+    name = g_ascii_strdown (host + 1, length - 2);
+  else if (length > 1 && host[length - 1] == '.' && host[length - 2] != '*')
+    name = g_ascii_strdown (host, length - 1);
+  else
+    name = g_ascii_strdown (host, length);
+  /* A name that is no host stays as it is, to match nothing. */
+  canonical = cloche_http_canonical_host (name, NULL);
+  return canonical != NULL ? canonical : g_steal_pointer (&name);
 }
 
 static gboolean
@@ -99,6 +114,17 @@ is_valid_name (const char *name)
           return FALSE;
     }
   return TRUE;
+}
+
+/* A name as normalize_host() left it is one cloche_http_canonical_host()
+ * accepts: not what the resolver would read as an address written
+ * otherwise ("16909060", "001.2.3.4"). */
+static gboolean
+is_canonical (const char *name)
+{
+  g_autofree char *canonical = cloche_http_canonical_host (name, NULL);
+
+  return canonical != NULL;
 }
 
 static gboolean
@@ -149,10 +175,10 @@ parse_host (Rule       *rule,
     {
       rule->wildcard = TRUE;
       memmove (name, name + 2, strlen (name + 2) + 1);
-      if (!is_valid_name (name))
+      if (!is_valid_name (name) || !is_canonical (name))
         return FALSE;
     }
-  else if (!is_valid_name (name))
+  else if (!is_valid_name (name) || !is_canonical (name))
     return FALSE;
   rule->host = g_steal_pointer (&name);
   return TRUE;

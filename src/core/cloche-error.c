@@ -44,6 +44,12 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_DISK_LOW, "io.github.cloche.Error.DiskLow" },
   { CLOCHE_ERROR_STALE_SESSIONS, "io.github.cloche.Error.StaleSessions" },
   { CLOCHE_ERROR_MOUNT_MISSING, "io.github.cloche.Error.MountMissing" },
+  { CLOCHE_ERROR_FOLDER_CHANGED, "io.github.cloche.Error.FolderChanged" },
+  { CLOCHE_ERROR_FOLDER_LOST, "io.github.cloche.Error.FolderLost" },
+  { CLOCHE_ERROR_OUTPUT_TRUNCATED, "io.github.cloche.Error.OutputTruncated" },
+  { CLOCHE_ERROR_FOLDERS_NESTED, "io.github.cloche.Error.FoldersNested" },
+  { CLOCHE_ERROR_KVM_NO_VM, "io.github.cloche.Error.KvmNoVm" },
+  { CLOCHE_ERROR_ISOLATION_FAILED, "io.github.cloche.Error.IsolationFailed" },
 };
 
 GQuark

@@ -55,6 +55,17 @@ typedef enum
   CLOCHE_ERROR_DISK_LOW,
   CLOCHE_ERROR_STALE_SESSIONS,
   CLOCHE_ERROR_MOUNT_MISSING,
+  /* Issue 15: folders pinned by what was checked, dead shares, cut output,
+   * Cloche's own folders kept apart. */
+  CLOCHE_ERROR_FOLDER_CHANGED,
+  CLOCHE_ERROR_FOLDER_LOST,
+  CLOCHE_ERROR_OUTPUT_TRUNCATED,
+  CLOCHE_ERROR_FOLDERS_NESTED,
+  /* /dev/kvm opens but KVM_CREATE_VM fails (issue 14; KvmUnusable is now
+   * "creates a VM but cannot run a guest"). */
+  CLOCHE_ERROR_KVM_NO_VM,
+  /* A session's walls in the guest could not be made (issue 15). */
+  CLOCHE_ERROR_ISOLATION_FAILED,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

@@ -6,21 +6,45 @@
  * listening (--fd): nothing races on its path, and virtiofsd then keeps no
  * pid file in /run (it only writes one to guard a socket it creates).
  *
- * virtiofsd runs under unshare(1) in a mount namespace of its own, and in a
- * user namespace too unless we are root: its sandbox needs CAP_SYS_ADMIN,
- * which a desktop user has only there. The virtiofsd of QEMU 7.2 has no
- * read-only option, so a read-only share is a read-only bind mount of the
- * folder inside that namespace: the host kernel refuses the writes, and a
- * guest that remounts read-write still changes nothing.
+ * The folder is a ClochePinnedFolder: checked again (no link on its path,
+ * the same device and inode) right before virtiofsd starts, and then handed
+ * over as a descriptor, never as a path to resolve again. The child starts
+ * in the folder (fchdir on the pinned descriptor); unshare(1) gives it a
+ * mount namespace of its own, which carries that working folder over, and
+ * there "." is bind-mounted (no path canonicalized) on an empty folder of
+ * ours beside the socket, which is what virtiofsd serves. A link or folder
+ * swapped in on the host path after the check changes nothing it serves.
  *
- * Inside Flatpak none of that can work: its seccomp filter refuses unshare,
- * mount, pivot_root and chroot, so neither the namespaces, nor virtiofsd's
- * own sandbox, nor the bind mount can be set up. There the daemon runs the
- * Rust virtiofsd the Flatpak bundles (1.14) with --sandbox=none, Flatpak's
- * own sandbox being the fence, and with --readonly, which makes virtiofsd
+ * virtiofsd runs in a user namespace too unless we are root: its sandbox
+ * needs CAP_SYS_ADMIN, which a desktop user has only there. The bind mount
+ * is nosuid, nodev and noexec, and read-only for a read-only share (the
+ * virtiofsd of QEMU 7.2 has no read-only option): the host kernel refuses
+ * the writes, and a guest that remounts read-write still changes nothing.
+ * No device node or set-id bit reaches the host: virtiofsd runs under a
+ * seccomp filter that refuses them (cloche-setid-filter.c) and without the
+ * capabilities to make device nodes or keep set-id bits on write.
+ *
+ * A folder of a session is written by that session's user in the guest
+ * (uid 1000 and up, cloche-guest), not by the guest's root: for it, the
+ * user namespace maps that guest user, and only it, to the user running
+ * the daemon (root included), so what it writes lands as the daemon's user
+ * and what that user owns is the session user's in the guest; any other
+ * guest user (root too) creates nothing there. Everything in the namespace
+ * (the bind script, mount(8), virtiofsd) then runs as that user there,
+ * with the namespace's capabilities kept (--keep-caps makes them ambient,
+ * so they survive each exec): enough for the bind mount of the pinned
+ * folder and for virtiofsd's own sandbox, as mapped root has them.
+ *
+ * Inside Flatpak none of the namespaces can work: its seccomp filter refuses
+ * unshare, mount, pivot_root and chroot, so neither the namespaces, nor
+ * virtiofsd's own sandbox, nor the bind mount can be set up. There the
+ * daemon runs the Rust virtiofsd the Flatpak bundles (1.14) with
+ * --sandbox=none, Flatpak's own sandbox being the fence, sharing "." (the
+ * pinned folder it starts in), and with --readonly, which makes virtiofsd
  * itself refuse every write (docs/flatpak.md).
  *
- * virtiofsd exits by itself when QEMU lets go of the socket.
+ * virtiofsd exits by itself when QEMU lets go of the socket; an exit nobody
+ * asked for is announced ("died"), since the guest's folder then hangs.
  */
 #include "config.h"
 
@@ -40,24 +64,40 @@
 
 #include "cloche-error.h"
 #include "cloche-folder-share-private.h"
+#include "cloche-setid-filter.h"
 
 #define VIRTIOFSD_FD     3
+/* The pinned folder in the child, entered and closed before exec. */
+#define FOLDER_FD        4
 #define START_TIMEOUT_S  10
 #define LOG_TAIL_LINES   6
 /* What virtiofsd says once it waits for QEMU on the socket. */
 #define READY_LINE       "Waiting for vhost-user socket connection"
 
-/* $0 is the folder, "$@" the virtiofsd command. */
-#define READONLY_SCRIPT \
-  "mount --bind \"$0\" \"$0\" && mount -o remount,bind,ro \"$0\" && exec \"$@\""
+/* Run in the folder, in our mount namespace: $0 is the empty folder to
+ * bind it on, $1 "" or ",ro", then the virtiofsd command. "." is the
+ * pinned folder itself; --no-canonicalize keeps mount(8) from turning it
+ * into a path again. noexec costs the guest nothing (virtiofsd only reads
+ * and writes; the guest executes what it reads) and, in a user namespace,
+ * keeps a host mount that is noexec (a locked flag) from refusing the
+ * remount. */
+#define SHARE_SCRIPT \
+  "mount --no-canonicalize --bind . \"$0\" && " \
+  "mount -o \"remount,bind,nosuid,nodev,noexec$1\" \"$0\" && shift && exec \"$@\""
+/* Without these virtiofsd could make device nodes, and keep a file's
+ * set-id bits when the guest writes it (the kernel clears them on write
+ * only for a writer without CAP_FSETID); file capabilities need SETFCAP. */
+#define DROPPED_CAPS     "modcaps=-mknod:-fsetid:-setfcap"
 
 struct _ClocheFolderShare
 {
   GObject           parent_instance;
 
-  char             *host_path;
+  ClochePinnedFolder *folder;
   char             *socket_path;
+  char             *root_dir;      /* where the folder is bound for virtiofsd */
   gboolean          readonly;
+  guint             guest_uid;     /* the guest user whose files are ours; 0: root */
 
   GSubprocess      *process;
   GDataInputStream *log;
@@ -75,7 +115,7 @@ struct _ClocheFolderShare
 
 enum {
   PROP_0,
-  PROP_HOST_PATH,
+  PROP_FOLDER,
   PROP_READONLY,
   PROP_SOCKET_PATH,
   N_PROPS
@@ -83,54 +123,38 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  DIED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE (ClocheFolderShare, cloche_folder_share, G_TYPE_OBJECT)
 
 /* Before spawning: what we can say more clearly than virtiofsd would */
 
-static gboolean
-check_folder (const char  *path,
-              GError     **error)
+static const char *
+host_path (ClocheFolderShare *self)
 {
-  struct stat st;
-
-  if (!g_path_is_absolute (path))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   _("Cannot share the folder %s: give its absolute path"), path);
-      return FALSE;
-    }
-  if (g_stat (path, &st) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND,
-                   saved == ENOENT ? "Cannot share the folder %s: it does not exist"
-                                   : "Cannot share the folder %s: %s",
-                   path, g_strerror (saved));
-      return FALSE;
-    }
-  if (!S_ISDIR (st.st_mode))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_NOT_FOUND,
-                   _("Cannot share %s: it is not a folder"), path);
-      return FALSE;
-    }
-  return TRUE;
+  return cloche_pinned_folder_get_path (self->folder);
 }
 
 /* virtiofsd would only find out once QEMU has connected, and the guest
- * would see an unhelpful mount error. */
+ * would see an unhelpful mount error. Asked of the pinned folder itself. */
 static gboolean
-check_access (const char  *path,
-              gboolean     readonly,
-              GError     **error)
+check_access (ClocheFolderShare  *self,
+              GError            **error)
 {
-  if (g_access (path, readonly ? R_OK | X_OK : R_OK | W_OK | X_OK) == 0)
+  g_autofree char *pinned = g_strdup_printf ("/proc/self/fd/%d",
+                                             cloche_pinned_folder_get_fd (self->folder));
+
+  if (g_access (pinned, self->readonly ? R_OK | X_OK : R_OK | W_OK | X_OK) == 0)
     return TRUE;
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-               readonly ? _("Cannot share the folder %s: you may not read it")
-                        : _("Cannot share the folder %s: you may not read and write it"),
-               path);
+               self->readonly ? _("Cannot share the folder %s: you may not read it")
+                              : _("Cannot share the folder %s: you may not read and write it"),
+               host_path (self));
   return FALSE;
 }
 
@@ -192,14 +216,41 @@ build_flatpak_argv (ClocheFolderShare *self,
                     const char        *virtiofsd)
 {
   g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
-  g_autofree char *shared_dir = g_strconcat ("--shared-dir=", self->host_path, NULL);
   g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
 
-  g_strv_builder_addv (argv, (const char *[]) { virtiofsd, fd, shared_dir, "--cache=auto",
+  /* "." is the pinned folder: the child starts in it. */
+  g_strv_builder_addv (argv, (const char *[]) { virtiofsd, fd, "--shared-dir=.", "--cache=auto",
                                                 "--sandbox=none", NULL });
   if (self->readonly)
     g_strv_builder_add (argv, "--readonly");
   return g_strv_builder_end (argv);
+}
+
+/* The capabilities virtiofsd drops: no device nodes, no set-id bits kept. */
+static void
+add_privilege_options (GStrvBuilder *argv)
+{
+  g_strv_builder_addv (argv, (const char *[]) { "-o", DROPPED_CAPS, NULL });
+}
+
+/* The pinned folder bound on root_dir in the namespace, then virtiofsd. */
+static void
+add_bind_script (ClocheFolderShare *self,
+                 GStrvBuilder      *argv)
+{
+  g_strv_builder_addv (argv, (const char *[]) { "/bin/sh", "-c", SHARE_SCRIPT, self->root_dir,
+                                                self->readonly ? ",ro" : "", NULL });
+}
+
+/* The one guest user, as the daemon's user and group. */
+static void
+add_user_mapping (GStrvBuilder *argv,
+                  guint         guest_uid)
+{
+  g_autofree char *user = g_strdup_printf ("--map-user=%u", guest_uid);
+  g_autofree char *group = g_strdup_printf ("--map-group=%u", guest_uid);
+
+  g_strv_builder_addv (argv, (const char *[]) { user, group, "--keep-caps", NULL });
 }
 
 static GStrv
@@ -208,21 +259,25 @@ build_argv (ClocheFolderShare *self,
             const char        *virtiofsd)
 {
   g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
-  g_autofree char *source = source_option (self->host_path);
+  g_autofree char *source = source_option (self->root_dir);
   g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
 
   g_strv_builder_add (argv, unshare);
+  /* The bind script and virtiofsd run in this user namespace both ways:
+   * as mapped root, or as the session's user with the namespace's
+   * capabilities kept (see the top of the file). */
+  if (self->guest_uid != 0)
+    add_user_mapping (argv, self->guest_uid);
   /* Root needs no user namespace, and in one it would see every file not
    * owned by root as nobody's. */
-  if (geteuid () != 0)
+  else if (geteuid () != 0)
     g_strv_builder_add (argv, "--map-root-user");
   g_strv_builder_add (argv, "--mount");
-  if (self->readonly)
-    g_strv_builder_addv (argv, (const char *[]) { "/bin/sh", "-c", READONLY_SCRIPT,
-                                                  self->host_path, NULL });
+  add_bind_script (self, argv);
   g_strv_builder_addv (argv, (const char *[]) { virtiofsd, fd, "-o", source,
                                                 "-o", "cache=auto",
                                                 "-o", "sandbox=namespace", NULL });
+  add_privilege_options (argv);
   return g_strv_builder_end (argv);
 }
 
@@ -252,6 +307,16 @@ listen_on (const char  *path,
   return g_steal_pointer (&socket);
 }
 
+/* Between fork and exec: system calls only, and a plain write on failure
+ * (stderr is already virtiofsd's log pipe, so the reason shows). */
+G_NORETURN static void
+child_fail (const char *message)
+{
+  if (write (STDERR_FILENO, message, strlen (message)) < 0)
+    _exit (126);
+  _exit (126);
+}
+
 static void
 child_setup (gpointer user_data)
 {
@@ -260,6 +325,12 @@ child_setup (gpointer user_data)
   setpgid (0, 0);
   /* No virtiofsd outlives a daemon that was killed. */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* The pinned folder, entered by its descriptor: what is shared is "." */
+  if (fchdir (FOLDER_FD) != 0)
+    child_fail ("cloche: cannot enter the pinned folder\n");
+  close (FOLDER_FD);
+  if (cloche_setid_filter_apply () != 0)
+    child_fail ("cloche: cannot install the filter against device nodes and set-id bits\n");
 }
 
 /*
@@ -277,18 +348,31 @@ cloche_folder_share_build_command (ClocheFolderShare  *self,
   g_autofree char *virtiofsd = NULL;
   g_autofree char *unshare = NULL;
 
-  if (!check_folder (self->host_path, error)
-      || !check_access (self->host_path, self->readonly, error))
+  if (!cloche_pinned_folder_verify (self->folder, error) || !check_access (self, error))
     return NULL;
   if ((virtiofsd = find_virtiofsd (error)) == NULL
-      || (!flatpak && (unshare = find_unshare (error)) == NULL))
+      || (!flatpak && (unshare = find_unshare (error)) == NULL)
+      || !cloche_setid_filter_prepare (error))
     {
-      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), host_path (self));
       return NULL;
     }
   if (flatpak)
     return build_flatpak_argv (self, virtiofsd);
   return build_argv (self, unshare, virtiofsd);
+}
+
+/* The empty folder the pinned one is bound on, in virtiofsd's namespace
+ * only; one left by a daemon that was killed is reused. */
+static gboolean
+make_root_dir (ClocheFolderShare  *self,
+               GError            **error)
+{
+  if (g_mkdir (self->root_dir, 0700) == 0 || errno == EEXIST)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+               _("cannot create %s: %s"), self->root_dir, g_strerror (errno));
+  return FALSE;
 }
 
 static gboolean
@@ -301,9 +385,9 @@ spawn_virtiofsd (ClocheFolderShare  *self,
 
   if ((argv = cloche_folder_share_build_command (self, in_flatpak (), error)) == NULL)
     return FALSE;
-  if ((socket = listen_on (self->socket_path, error)) == NULL)
+  if (!make_root_dir (self, error) || (socket = listen_on (self->socket_path, error)) == NULL)
     {
-      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
+      g_prefix_error (error, _("Cannot share the folder %s: "), host_path (self));
       return FALSE;
     }
 
@@ -313,12 +397,17 @@ spawn_virtiofsd (ClocheFolderShare  *self,
    * then fails instead of waiting on a socket nobody will accept. */
   g_subprocess_launcher_take_fd (launcher, fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 3),
                                  VIRTIOFSD_FD);
+  g_subprocess_launcher_take_fd (launcher,
+                                 fcntl (cloche_pinned_folder_get_fd (self->folder),
+                                        F_DUPFD_CLOEXEC, 3),
+                                 FOLDER_FD);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, error);
   if (self->process == NULL)
     {
       g_unlink (self->socket_path);
-      g_prefix_error (error, _("Cannot share the folder %s: "), self->host_path);
+      g_rmdir (self->root_dir);
+      g_prefix_error (error, _("Cannot share the folder %s: "), host_path (self));
       return FALSE;
     }
   self->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (self->process));
@@ -387,11 +476,12 @@ describe_failure (ClocheFolderShare *self)
                            "kernel.unprivileged_userns_clone=1; on Ubuntu, "
                            "kernel.apparmor_restrict_unprivileged_userns=0)", unshare);
   else if (mount != NULL)
-    why = g_strdup_printf ("making it read-only for virtiofsd failed (%s)", mount);
+    why = g_strdup_printf ("binding it for virtiofsd (nosuid, nodev, noexec%s) failed (%s)",
+                           self->readonly ? ", read-only" : "", mount);
   else
     why = describe_exit (self);
   return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                      _("Cannot share the folder %s: %s"), self->host_path, why);
+                      _("Cannot share the folder %s: %s"), host_path (self), why);
 }
 
 static void
@@ -427,7 +517,7 @@ on_start_timeout (gpointer user_data)
   signal_group (self, SIGKILL);
   complete_start (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
                                      _("Cannot share the folder %s: virtiofsd was not ready "
-                                       "within %d s (%s)"), self->host_path, START_TIMEOUT_S,
+                                       "within %d s (%s)"), host_path (self), START_TIMEOUT_S,
                                      tail));
   return G_SOURCE_REMOVE;
 }
@@ -436,7 +526,7 @@ static void
 remember_line (ClocheFolderShare *self,
                const char        *line)
 {
-  g_debug ("virtiofsd for %s: %s", self->host_path, line);
+  g_debug ("virtiofsd for %s: %s", host_path (self), line);
   g_queue_push_tail (&self->log_tail, g_utf8_make_valid (line, -1));
   while (self->log_tail.length > LOG_TAIL_LINES)
     g_free (g_queue_pop_head (&self->log_tail));
@@ -494,6 +584,16 @@ complete_stop_tasks (ClocheFolderShare *self)
     }
 }
 
+/* Nobody asked: QEMU went away, or it died (the guest's folder then hangs). */
+static void
+announce_death (ClocheFolderShare *self)
+{
+  g_autofree char *why = describe_exit (self);
+
+  g_debug ("virtiofsd for %s has exited by itself: %s", host_path (self), why);
+  g_signal_emit (self, signals[DIED], 0, why);
+}
+
 static void
 on_exited (GObject      *object,
            GAsyncResult *result,
@@ -508,12 +608,13 @@ on_exited (GObject      *object,
     return;
   hold = g_object_ref (self);
 
-  if (self->ready && !self->stopping)
-    g_debug ("virtiofsd for %s has exited", self->host_path);
   self->exited = TRUE;
   g_unlink (self->socket_path);
+  g_rmdir (self->root_dir);
   maybe_fail_start (self);
   complete_stop_tasks (self);
+  if (self->ready && !self->stopping)
+    announce_death (self);
 }
 
 /**
@@ -604,7 +705,7 @@ const char *
 cloche_folder_share_get_host_path (ClocheFolderShare *self)
 {
   g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
-  return self->host_path;
+  return host_path (self);
 }
 
 gboolean
@@ -619,6 +720,29 @@ cloche_folder_share_get_socket_path (ClocheFolderShare *self)
 {
   g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
   return self->socket_path;
+}
+
+/**
+ * cloche_folder_share_set_guest_uid:
+ * @guest_uid: the guest user whose files in this folder are the daemon
+ *   user's; 0 (the default) for the guest's root
+ *
+ * Before the share starts: the user namespace virtiofsd runs in.
+ */
+void
+cloche_folder_share_set_guest_uid (ClocheFolderShare *self,
+                                   guint              guest_uid)
+{
+  g_return_if_fail (CLOCHE_IS_FOLDER_SHARE (self));
+  g_return_if_fail (self->process == NULL);
+  self->guest_uid = guest_uid;
+}
+
+guint
+cloche_folder_share_get_guest_uid (ClocheFolderShare *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), 0);
+  return self->guest_uid;
 }
 
 /**
@@ -651,6 +775,7 @@ cloche_folder_share_dispose (GObject *object)
     {
       signal_group (self, SIGKILL);
       g_unlink (self->socket_path);
+      g_rmdir (self->root_dir);
     }
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->start_timer, g_source_remove);
@@ -667,8 +792,9 @@ cloche_folder_share_finalize (GObject *object)
 
   g_queue_clear_full (&self->log_tail, g_free);
   g_clear_object (&self->cancellable);
-  g_free (self->host_path);
+  g_clear_object (&self->folder);
   g_free (self->socket_path);
+  g_free (self->root_dir);
 
   G_OBJECT_CLASS (cloche_folder_share_parent_class)->finalize (object);
 }
@@ -683,8 +809,8 @@ cloche_folder_share_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_HOST_PATH:
-      g_value_set_string (value, self->host_path);
+    case PROP_FOLDER:
+      g_value_set_object (value, self->folder);
       break;
     case PROP_READONLY:
       g_value_set_boolean (value, self->readonly);
@@ -707,8 +833,8 @@ cloche_folder_share_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_HOST_PATH:
-      self->host_path = g_value_dup_string (value);
+    case PROP_FOLDER:
+      self->folder = g_value_dup_object (value);
       break;
     case PROP_READONLY:
       self->readonly = g_value_get_boolean (value);
@@ -732,14 +858,23 @@ cloche_folder_share_class_init (ClocheFolderShareClass *klass)
   object_class->get_property = cloche_folder_share_get_property;
   object_class->set_property = cloche_folder_share_set_property;
 
-  properties[PROP_HOST_PATH] =
-    g_param_spec_string ("host-path", NULL, NULL, NULL, flags);
+  properties[PROP_FOLDER] =
+    g_param_spec_object ("folder", NULL, NULL, CLOCHE_TYPE_PINNED_FOLDER, flags);
   properties[PROP_READONLY] =
     g_param_spec_boolean ("readonly", NULL, NULL, TRUE, flags);
   properties[PROP_SOCKET_PATH] =
     g_param_spec_string ("socket-path", NULL, NULL, NULL, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * ClocheFolderShare::died:
+   * @why: how virtiofsd ended ("virtiofsd was killed by signal 9 (…)")
+   *
+   * virtiofsd exited while serving, without being stopped.
+   */
+  signals[DIED] = g_signal_new ("died", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -752,21 +887,29 @@ cloche_folder_share_init (ClocheFolderShare *self)
 
 /**
  * cloche_folder_share_new:
- * @host_path: the folder, an absolute path
+ * @folder: the folder, as checked
  * @readonly: whether the guest may only read it
- * @socket_path: where QEMU will find the vhost-user socket
+ * @socket_path: where QEMU will find the vhost-user socket (NAME.sock;
+ *   NAME.root beside it is made for virtiofsd's mount)
  */
 ClocheFolderShare *
-cloche_folder_share_new (const char *host_path,
-                         gboolean    readonly,
-                         const char *socket_path)
+cloche_folder_share_new (ClochePinnedFolder *folder,
+                         gboolean            readonly,
+                         const char         *socket_path)
 {
-  g_return_val_if_fail (host_path != NULL, NULL);
+  ClocheFolderShare *self;
+
+  g_return_val_if_fail (CLOCHE_IS_PINNED_FOLDER (folder), NULL);
   g_return_val_if_fail (socket_path != NULL, NULL);
 
-  return g_object_new (CLOCHE_TYPE_FOLDER_SHARE,
-                       "host-path", host_path,
+  self = g_object_new (CLOCHE_TYPE_FOLDER_SHARE,
+                       "folder", folder,
                        "readonly", readonly,
                        "socket-path", socket_path,
                        NULL);
+  if (g_str_has_suffix (socket_path, ".sock"))
+    self->root_dir = g_strdup_printf ("%.*s.root", (int) strlen (socket_path) - 5, socket_path);
+  else
+    self->root_dir = g_strconcat (socket_path, ".root", NULL);
+  return self;
 }

@@ -12,7 +12,8 @@ typedef struct
   int       exit_code;    /* 128 + signal when a signal ended it */
   GBytes   *stdout_bytes;
   GBytes   *stderr_bytes;
-  gboolean  timed_out;    /* killed at its deadline (set by the exec, not parsed) */
+  gboolean  stdout_truncated;   /* qemu-ga kept only its first 16 MiB */
+  gboolean  stderr_truncated;
 } ClocheExecStatus;
 
 JsonNode *cloche_guest_agent_parse_reply       (const char        *line,

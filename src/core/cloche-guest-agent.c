@@ -4,6 +4,15 @@
  * strictly in order and its replies carry no id, so commands wait in a FIFO.
  * Before the first command a guest-sync with a fresh id, repeated until it
  * comes back, tells us the agent is up and that no stale reply is in flight.
+ *
+ * Every call has a deadline. A command the agent does not answer in time
+ * fails with AgentTimeout, but keeps its place in the FIFO: its reply, if
+ * it ever comes, is dropped there instead of being taken for the next
+ * command's. A guest-exec has a deadline of its own for the whole command
+ * (ExecTimeout): past it the guest process is killed and the caller told,
+ * with what it wrote until then; cancelling a guest-exec kills it too.
+ * qemu-ga keeps only the first 16 MiB of each output stream; a cut stream
+ * is an error (OutputTruncated), never a short result that looks whole.
  */
 #include "config.h"
 
@@ -19,12 +28,26 @@
 #define SYNC_INTERVAL_MS 1000
 #define STATUS_POLL_MIN_MS 2
 #define STATUS_POLL_MAX_MS 100
+/* Killing a command that was stopped, and waiting for its end. */
+#define KILL_TIMEOUT_S 10
+/* qemu-ga's GUEST_EXEC_MAX_OUTPUT, for the message. */
+#define OUTPUT_LIMIT_MIB 16
+
+/* A command sent and not yet answered. Once its deadline has passed its
+ * task is gone, but it keeps its place: the agent answers in order. */
+typedef struct
+{
+  GTask *task;
+  char  *command;
+  guint  timer;
+} Pending;
 
 struct _ClocheGuestAgent
 {
   GObject            parent_instance;
   ClocheLineChannel *channel;
-  GQueue             pending;        /* GTask, in the order sent */
+  GQueue             pending;        /* Pending, in the order sent */
+  guint              command_timeout_s;
 
   /* While syncing, replies are matched against sync_id instead. */
   GTask             *sync_task;
@@ -153,6 +176,8 @@ cloche_guest_agent_parse_exec_status (JsonNode          *reply,
     return FALSE;
   status->stdout_bytes = decode_output (object, "out-data");
   status->stderr_bytes = decode_output (object, "err-data");
+  status->stdout_truncated = cloche_json_get_boolean (object, "out-truncated", FALSE);
+  status->stderr_truncated = cloche_json_get_boolean (object, "err-truncated", FALSE);
   return TRUE;
 }
 
@@ -265,12 +290,40 @@ cloche_guest_agent_sync_finish (ClocheGuestAgent  *self,
 
 /* Commands */
 
+/* Returns: (transfer full) (nullable): the task, if its deadline has not passed */
+static GTask *
+pending_free (Pending *pending)
+{
+  GTask *task = g_steal_pointer (&pending->task);
+
+  g_clear_handle_id (&pending->timer, g_source_remove);
+  g_free (pending->command);
+  g_free (pending);
+  return task;
+}
+
+static gboolean
+on_command_timeout (gpointer user_data)
+{
+  Pending *pending = user_data;
+  g_autoptr(GTask) task = g_steal_pointer (&pending->task);
+  ClocheGuestAgent *self = g_task_get_source_object (task);
+
+  pending->timer = 0;
+  g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT,
+                           "The guest agent did not answer %s within %u s (the guest may be "
+                           "overloaded, or qemu-guest-agent stuck): try again, or restart the "
+                           "VM (clochectl stop)", pending->command, self->command_timeout_s);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_line (ClocheGuestAgent *self,
          const char       *line)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonNode) reply = NULL;
+  Pending *pending;
   GError *error = NULL;
 
   if (self->sync_task != NULL)
@@ -279,14 +332,19 @@ on_line (ClocheGuestAgent *self,
       return;
     }
 
-  task = g_queue_pop_head (&self->pending);
-  reply = cloche_guest_agent_parse_reply (line, &error);
-  if (task == NULL)
+  pending = g_queue_pop_head (&self->pending);
+  if (pending == NULL)
     {
       g_warning ("The guest agent sent a line nobody asked for: %s", line);
-      g_clear_error (&error);
       return;
     }
+  task = pending_free (pending);
+  if (task == NULL)
+    {
+      g_debug ("The guest agent answered a command after its deadline: dropped");
+      return;
+    }
+  reply = cloche_guest_agent_parse_reply (line, &error);
   if (reply == NULL)
     g_task_return_error (task, error);
   else
@@ -298,7 +356,7 @@ on_closed (ClocheGuestAgent *self,
            const GError     *error)
 {
   g_autoptr(GTask) sync_task = g_steal_pointer (&self->sync_task);
-  GTask *task;
+  Pending *pending;
 
   if (sync_task != NULL)
     {
@@ -306,13 +364,15 @@ on_closed (ClocheGuestAgent *self,
       g_task_return_new_error (sync_task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                                "The connection to the guest agent closed before it answered");
     }
-  while ((task = g_queue_pop_head (&self->pending)))
+  while ((pending = g_queue_pop_head (&self->pending)))
     {
-      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
-                               "The connection to the guest agent closed: the VM stopped "
-                               "before the command finished%s%s",
-                               error ? ": " : "", error ? error->message : "");
-      g_object_unref (task);
+      g_autoptr(GTask) task = pending_free (pending);
+
+      if (task != NULL)
+        g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                                 "The connection to the guest agent closed: the VM stopped "
+                                 "before the command finished%s%s",
+                                 error ? ": " : "", error ? error->message : "");
     }
 }
 
@@ -326,6 +386,7 @@ cloche_guest_agent_execute_async (ClocheGuestAgent    *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonNode) node = NULL;
+  Pending *pending;
 
   g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
   g_return_if_fail (self->sync_task == NULL);
@@ -340,7 +401,11 @@ cloche_guest_agent_execute_async (ClocheGuestAgent    *self,
     }
 
   node = cloche_json_command_new (command, arguments);
-  g_queue_push_tail (&self->pending, g_steal_pointer (&task));
+  pending = g_new0 (Pending, 1);
+  pending->task = g_steal_pointer (&task);
+  pending->command = g_strdup (command);
+  pending->timer = g_timeout_add_seconds (self->command_timeout_s, on_command_timeout, pending);
+  g_queue_push_tail (&self->pending, pending);
   cloche_line_channel_send (self->channel, node);
 }
 
@@ -363,106 +428,134 @@ cloche_guest_agent_execute_finish (ClocheGuestAgent  *self,
  * interval starts short, since most commands an agent runs are quick.
  *
  * Stopping a command means stopping it in the guest, not only no longer
- * waiting: on cancellation or at its deadline the process group the command
- * leads is killed (SIGKILL, from a second guest-exec), and the status is
- * still polled until the agent reports the exit, so nothing of it outlives
- * the call. The agent's own commands are therefore never given the caller's
- * cancellable. A command that made itself a process group or session of its
- * own (setsid, a daemon) is not in that group. */
+ * waiting. Past its deadline (ExecTimeout), or when the caller cancels, the
+ * process is sent SIGTERM and a moment later SIGKILL (qemu-ga 7.2 cannot
+ * signal: a second guest-exec runs kill); cloche-guest exec, which runs
+ * every command of a session, takes SIGTERM as the order to kill the
+ * command's whole process group. The status is still polled until the
+ * agent reports the end, so nothing of the command outlives the call and
+ * what it wrote until then is known (exec_finish hands it out with
+ * ExecTimeout); the agent gets KILL_TIMEOUT_S for that, after which the
+ * call ends anyway. The agent's commands are never given the caller's
+ * cancellable: a guest-exec cancelled in flight would leave its process
+ * running, and a poll cancelled would leave its record in qemu-ga. */
+
+typedef enum
+{
+  EXEC_RUNNING,
+  EXEC_TIMED_OUT,
+  EXEC_CANCELLED,
+} ExecStop;
 
 typedef struct
 {
-  gint64        pid;
-  guint         delay_ms;
-  guint         timeout_ms;
-  guint         timeout_source;
-  gulong        cancelled_id;
-  GCancellable *cancellable;
-  gboolean      kill_sent;
-  gboolean      timed_out;
-  gint64        kill_pid;      /* the killer's own pid, read once at the end */
+  gint64            pid;          /* -1 until guest-exec has answered */
+  guint             delay_ms;
+  guint             timeout_s;
+  guint             timer;        /* the deadline, then the kill's own */
+  ExecStop          stop;
+  gboolean          finished;     /* the caller has its answer: drop whatever comes */
+  GCancellable     *cancellable;
+  gulong            cancelled_id;
+  ClocheExecStatus  stopped;      /* the end of a stopped command, for _finish */
 } ExecState;
-
-static void disarm_stop (ExecState *state);
 
 static void
 exec_state_free (ExecState *state)
 {
-  disarm_stop (state);
+  g_clear_handle_id (&state->timer, g_source_remove);
+  if (state->cancelled_id != 0)
+    g_cancellable_disconnect (state->cancellable, state->cancelled_id);
   g_clear_object (&state->cancellable);
+  cloche_exec_status_clear (&state->stopped);
   g_free (state);
 }
 
 static void poll_exec_status (GTask *task);
+static void kill_guest_process (ClocheGuestAgent *self,
+                                gint64            pid,
+                                gboolean          reap);
 
-/* The killer is reaped by reading its status once; qemu-ga keeps every
- * process's record until its status has been read after it exited. */
-static void
-on_killer_status (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+/* Once: the first of the answer, an error and the end of a stop wins. */
+static gboolean
+exec_finishing (GTask *task)
 {
-  JsonNode *reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, NULL);
-
-  g_clear_pointer (&reply, json_node_unref);
-}
-
-static void
-reap_killer (ClocheGuestAgent *self,
-             gint64            pid)
-{
-  g_autoptr(JsonObject) arguments = json_object_new ();
-
-  if (pid <= 0 || cloche_line_channel_is_closed (self->channel))
-    return;
-  json_object_set_int_member (arguments, "pid", pid);
-  cloche_guest_agent_execute_async (self, "guest-exec-status", arguments, NULL,
-                                    on_killer_status, NULL);
-}
-
-static void
-on_killer_started (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
   ExecState *state = g_task_get_task_data (task);
-  g_autoptr(JsonNode) reply = NULL;
 
-  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, NULL);
-  if (reply != NULL && JSON_NODE_HOLDS_OBJECT (reply))
-    state->kill_pid = cloche_json_get_int (json_node_get_object (reply), "pid", -1);
+  if (state->finished)
+    return FALSE;
+  state->finished = TRUE;
+  g_clear_handle_id (&state->timer, g_source_remove);
+  if (state->cancelled_id != 0)
+    g_cancellable_disconnect (state->cancellable, state->cancelled_id);
+  state->cancelled_id = 0;
+  return TRUE;
 }
 
-/* The group first (the command leads one when its wrapper ran setsid),
- * else the process alone. */
+/* A stopped command has ended (or the agent did not say so in time). */
 static void
-kill_command (GTask *task)
+exec_end_stopped (GTask *task)
 {
-  ClocheGuestAgent *self = g_task_get_source_object (task);
   ExecState *state = g_task_get_task_data (task);
-  g_autoptr(JsonObject) arguments = json_object_new ();
-  g_autoptr(JsonArray) args = json_array_new ();
-  g_autofree char *pid = NULL;
 
-  if (state->kill_sent || state->pid <= 0 || cloche_line_channel_is_closed (self->channel))
+  if (!exec_finishing (task))
     return;
-  state->kill_sent = TRUE;
-  pid = g_strdup_printf ("%" G_GINT64_FORMAT, state->pid);
-  json_array_add_string_element (args, "-c");
-  json_array_add_string_element (args, "kill -KILL -\"$1\" 2>/dev/null || kill -KILL \"$1\"");
-  json_array_add_string_element (args, "sh");
-  json_array_add_string_element (args, pid);
-  json_object_set_string_member (arguments, "path", "/bin/sh");
-  json_object_set_array_member (arguments, "arg", g_steal_pointer (&args));
-  cloche_guest_agent_execute_async (self, "guest-exec", arguments, NULL,
-                                    on_killer_started, g_object_ref (task));
+  if (state->stop == EXEC_CANCELLED)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The command was cancelled and killed in the guest");
+  else
+    g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT,
+                             "The command did not finish within %u s and was killed; give a "
+                             "longer timeout if it needs more time", state->timeout_s);
 }
 
 static gboolean
-kill_in_context (gpointer task)
+on_kill_deadline (gpointer user_data)
 {
-  kill_command (task);
+  GTask *task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+
+  state->timer = 0;
+  exec_end_stopped (task);
+  /* Nobody polls it any more: the kill reaps it. */
+  if (state->pid >= 0)
+    kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+exec_stop (GTask    *task,
+           ExecStop  why)
+{
+  ExecState *state = g_task_get_task_data (task);
+
+  if (state->finished || state->stop != EXEC_RUNNING)
+    return;
+  state->stop = why;
+  g_clear_handle_id (&state->timer, g_source_remove);
+  state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, KILL_TIMEOUT_S,
+                                             on_kill_deadline, g_object_ref (task),
+                                             g_object_unref);
+  /* Else guest-exec has not answered yet: on_exec_started kills it. */
+  if (state->pid >= 0)
+    kill_guest_process (g_task_get_source_object (task), state->pid, FALSE);
+}
+
+static gboolean
+on_exec_deadline (gpointer user_data)
+{
+  GTask *task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+
+  state->timer = 0;
+  exec_stop (task, EXEC_TIMED_OUT);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+cancel_in_context (gpointer task)
+{
+  exec_stop (task, EXEC_CANCELLED);
   return G_SOURCE_REMOVE;
 }
 
@@ -470,52 +563,28 @@ static void
 on_exec_cancelled (GCancellable *cancellable,
                    GTask        *task)
 {
-  /* May run in the thread that cancelled; the kill goes out from the
-   * task's context. */
-  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT,
-                              kill_in_context, g_object_ref (task), g_object_unref);
-}
-
-/* Once the process is gone its pid may be reused: nothing may kill it. */
-static void
-disarm_stop (ExecState *state)
-{
-  g_clear_handle_id (&state->timeout_source, g_source_remove);
-  if (state->cancelled_id != 0)
-    g_cancellable_disconnect (state->cancellable, state->cancelled_id);
-  state->cancelled_id = 0;
-  state->pid = -1;
-}
-
-static gboolean
-on_exec_timeout (gpointer user_data)
-{
-  GTask *task = user_data;
-  ExecState *state = g_task_get_task_data (task);
-
-  state->timeout_source = 0;
-  state->timed_out = TRUE;
-  kill_command (task);
-  return G_SOURCE_REMOVE;
+  /* May run in the thread that cancelled: the kill goes out from the
+   * task's own context. */
+  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT, cancel_in_context,
+                              g_object_ref (task), g_object_unref);
 }
 
 static void
-exec_return (GTask            *task,
-             ClocheExecStatus *status)
+exec_fail (GTask  *task,
+           GError *error)
 {
   ExecState *state = g_task_get_task_data (task);
 
-  reap_killer (g_task_get_source_object (task), state->kill_pid);
-  if (state->kill_sent && !state->timed_out)
+  if (state->stop != EXEC_RUNNING)
     {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "The command was cancelled; its processes in the guest "
-                               "were killed");
-      return;
+      /* The stop is what the caller asked about; its end is unknown. */
+      g_error_free (error);
+      exec_end_stopped (task);
     }
-  status->timed_out = state->timed_out;
-  g_task_return_pointer (task, g_memdup2 (status, sizeof *status), g_free);
-  memset (status, 0, sizeof *status);
+  else if (exec_finishing (task))
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
 }
 
 static void
@@ -530,19 +599,33 @@ on_exec_status (GObject      *object,
   GError *error = NULL;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
-  if (reply != NULL && cloche_guest_agent_parse_exec_status (reply, &status, &error)
-      && !status.exited)
+  if (state->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
+  if (reply == NULL || !cloche_guest_agent_parse_exec_status (reply, &status, &error))
+    {
+      exec_fail (task, error);
+      return;
+    }
+  if (!status.exited)
     {
       state->delay_ms = MIN (state->delay_ms * 2, STATUS_POLL_MAX_MS);
       g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
                           g_steal_pointer (&task));
       return;
     }
-  disarm_stop (state);
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
-    exec_return (task, &status);
+  if (state->stop != EXEC_RUNNING)
+    {
+      state->stopped = status;
+      memset (&status, 0, sizeof status);
+      exec_end_stopped (task);
+      return;
+    }
+  exec_finishing (task);
+  g_task_return_pointer (task, g_memdup2 (&status, sizeof status), g_free);
+  memset (&status, 0, sizeof status);
 }
 
 static void
@@ -551,28 +634,15 @@ poll_exec_status (GTask *task)
   ExecState *state = g_task_get_task_data (task);
   g_autoptr(JsonObject) arguments = json_object_new ();
 
+  if (state->finished)
+    {
+      g_object_unref (task);
+      return;
+    }
   json_object_set_int_member (arguments, "pid", state->pid);
   cloche_guest_agent_execute_async (g_task_get_source_object (task),
                                     "guest-exec-status", arguments, NULL,
                                     on_exec_status, task);
-}
-
-/* From here on the command can be stopped: its pid is known. */
-static void
-arm_stop (GTask *task)
-{
-  ExecState *state = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
-
-  if (state->timeout_ms > 0)
-    state->timeout_source = g_timeout_add_full (G_PRIORITY_DEFAULT, state->timeout_ms,
-                                                on_exec_timeout, task, NULL);
-  if (cancellable != NULL)
-    {
-      state->cancellable = g_object_ref (cancellable);
-      state->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_exec_cancelled),
-                                                   task, NULL);
-    }
 }
 
 static void
@@ -584,24 +654,36 @@ on_exec_started (GObject      *object,
   ExecState *state = g_task_get_task_data (task);
   g_autoptr(JsonNode) reply = NULL;
   GError *error = NULL;
+  gint64 pid;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
-  if (reply == NULL)
+  pid = reply != NULL && JSON_NODE_HOLDS_OBJECT (reply)
+        ? cloche_json_get_int (json_node_get_object (reply), "pid", -1) : -1;
+  /* Its stop ran out while the agent was starting it: kill and reap it. */
+  if (state->finished)
     {
-      g_task_return_error (task, error);
+      g_clear_error (&error);
+      if (pid >= 0)
+        kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, TRUE);
       return;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (reply)
-      || cloche_json_get_int (json_node_get_object (reply), "pid", -1) < 0)
+  if (reply == NULL)
     {
-      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
-                               "The guest agent answered guest-exec without a pid");
+      exec_fail (task, error);
+      return;
+    }
+  if (pid < 0)
+    {
+      exec_fail (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                                    "The guest agent answered guest-exec without a pid"));
       return;
     }
 
-  state->pid = cloche_json_get_int (json_node_get_object (reply), "pid", -1);
+  state->pid = pid;
+  /* Its deadline passed, or it was cancelled, while the agent started it. */
+  if (state->stop != EXEC_RUNNING)
+    kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, FALSE);
   state->delay_ms = STATUS_POLL_MIN_MS;
-  arm_stop (task);
   g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
                       g_steal_pointer (&task));
 }
@@ -617,46 +699,50 @@ strv_to_array (const char * const *strv)
 }
 
 static JsonObject *
-exec_arguments (const char * const      *argv,
-                const char * const      *env,
-                const ClocheExecOptions *options)
+exec_arguments (const char * const *argv,
+                const char * const *env,
+                GBytes             *input)
 {
   JsonObject *arguments = json_object_new ();
 
+  if (input != NULL)
+    {
+      g_autofree char *encoded = g_base64_encode (g_bytes_get_data (input, NULL),
+                                                  g_bytes_get_size (input));
+
+      json_object_set_string_member (arguments, "input-data", encoded);
+    }
   json_object_set_string_member (arguments, "path", argv[0]);
   json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));
   /* The agent replaces the whole environment when "env" is given. */
   if (env != NULL)
     json_object_set_array_member (arguments, "env", strv_to_array (env));
-  if (options != NULL && options->input != NULL)
-    {
-      gsize length = 0;
-      const guchar *data = g_bytes_get_data (options->input, &length);
-      g_autofree char *encoded = g_base64_encode (data, length);
-
-      json_object_set_string_member (arguments, "input-data", encoded);
-    }
   json_object_set_boolean_member (arguments, "capture-output", TRUE);
   return arguments;
 }
 
 /**
- * cloche_guest_agent_exec_full_async:
- * @options: (nullable): stdin and a deadline
+ * cloche_guest_agent_exec_async:
+ * @env: (nullable): the whole environment of the command
+ * @timeout_s: the deadline of the whole command, in seconds (> 0)
+ * @input: (nullable): what the command reads on its standard input
+ * @cancellable: (nullable): cancelling it kills the command in the guest
  *
- * Runs @argv in the guest and waits for it. Cancelling @cancellable kills
- * the command's process group in the guest; the call then ends with
- * %G_IO_ERROR_CANCELLED once the agent saw it exit. At the deadline it is
- * killed the same way and the call ends normally, with timed_out set.
+ * Runs @argv in the guest and collects its exit status and output.
+ * Fails with %CLOCHE_ERROR_EXEC_TIMEOUT past @timeout_s and with
+ * %G_IO_ERROR_CANCELLED when cancelled, in both cases once the command was
+ * killed in the guest (see above); with %CLOCHE_ERROR_OUTPUT_TRUNCATED when
+ * an output was cut.
  */
 void
-cloche_guest_agent_exec_full_async (ClocheGuestAgent        *self,
-                                    const char * const      *argv,
-                                    const char * const      *env,
-                                    const ClocheExecOptions *options,
-                                    GCancellable            *cancellable,
-                                    GAsyncReadyCallback      callback,
-                                    gpointer                 user_data)
+cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
+                               const char * const  *argv,
+                               const char * const  *env,
+                               guint                timeout_s,
+                               GBytes              *input,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonObject) arguments = NULL;
@@ -664,64 +750,119 @@ cloche_guest_agent_exec_full_async (ClocheGuestAgent        *self,
 
   g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
   g_return_if_fail (argv != NULL && argv[0] != NULL);
+  g_return_if_fail (timeout_s > 0);
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_guest_agent_exec_full_async);
+  g_task_set_source_tag (task, cloche_guest_agent_exec_async);
   state = g_new0 (ExecState, 1);
-  state->timeout_ms = options != NULL ? options->timeout_ms : 0;
+  state->pid = -1;
+  state->timeout_s = timeout_s;
   g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
   if (g_task_return_error_if_cancelled (task))
     return;
-
-  arguments = exec_arguments (argv, env, options);
+  state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
+                                             g_object_ref (task), g_object_unref);
+  if (cancellable != NULL)
+    {
+      state->cancellable = g_object_ref (cancellable);
+      state->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_exec_cancelled),
+                                                   task, NULL);
+    }
+  arguments = exec_arguments (argv, env, input);
   cloche_guest_agent_execute_async (self, "guest-exec", arguments, NULL,
                                     on_exec_started, g_steal_pointer (&task));
 }
 
+/* Killing a command that was stopped */
+
+static void
+on_killed_reaped (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (reply == NULL)
+    g_debug ("Reaping a command that was killed: %s", error->message);
+}
+
+static void
+on_kill_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
+  gint64 pid = GPOINTER_TO_SIZE (user_data) >> 1;
+  gboolean reap = GPOINTER_TO_SIZE (user_data) & 1;
+  g_autoptr(JsonObject) arguments = json_object_new ();
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (!cloche_guest_agent_exec_finish (self, result, &status, &out, &err, &error))
+    {
+      g_message ("Killing guest process %" G_GINT64_FORMAT ": %s", pid, error->message);
+      return;
+    }
+  if (!reap)
+    return;
+  /* qemu-ga forgets a process once its end has been asked for. */
+  json_object_set_int_member (arguments, "pid", pid);
+  cloche_guest_agent_execute_async (self, "guest-exec-status", arguments, NULL,
+                                    on_killed_reaped, NULL);
+}
+
+/* SIGTERM first: cloche-guest exec then kills the command's process group
+ * (SIGKILL would end cloche-guest alone, and with it only the process it
+ * forked). SIGKILL a moment later for a process that ignored SIGTERM.
+ * @reap: ask for its end afterwards, when no exec polls it any more. */
+static void
+kill_guest_process (ClocheGuestAgent *self,
+                    gint64            pid,
+                    gboolean          reap)
+{
+  g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, pid);
+  const char *argv[] = { "/bin/sh", "-c",
+                         "kill -TERM \"$1\" 2>/dev/null || exit 0; sleep 1; "
+                         "kill -KILL \"$1\" 2>/dev/null; exit 0",
+                         "sh", number, NULL };
+
+  if (cloche_line_channel_is_closed (self->channel))
+    return;
+  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, NULL, on_kill_done,
+                                 GSIZE_TO_POINTER (((gsize) pid << 1) | (reap ? 1 : 0)));
+}
+
+static GError *
+truncated_error (ClocheExecStatus *status)
+{
+  const char *which = status->stdout_truncated && status->stderr_truncated ? "stdout and stderr"
+                      : status->stdout_truncated ? "stdout" : "stderr";
+
+  return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_OUTPUT_TRUNCATED,
+                      "The command's %s was over the guest agent's limit of %d MiB and was "
+                      "cut (the command ended with status %d): write large output to a file "
+                      "in the session folder and read it from there",
+                      which, OUTPUT_LIMIT_MIB, status->exit_code);
+}
+
 /**
- * cloche_guest_agent_exec_full_finish:
- * @result_out: (out caller-allocates): exit code, output, whether the
- *   deadline ended it; clear it with cloche_exec_result_clear()
+ * cloche_guest_agent_exec_finish:
+ * @exit_code: (out): its exit status (128 + the signal that ended it)
+ * @stdout_bytes: (out): what it wrote on stdout
+ * @stderr_bytes: (out): what it wrote on stderr
+ *
+ * On %CLOCHE_ERROR_EXEC_TIMEOUT the outputs are set too, as
+ * g_output_stream_write_all() sets what it wrote: what the command wrote
+ * until it was killed, with the status it was killed with; %NULL and -1
+ * when the guest did not report its end in time.
+ *
+ * Returns: %FALSE with %CLOCHE_ERROR_OUTPUT_TRUNCATED when qemu-ga cut an
+ *   output: a part of it is never passed off as the whole
  */
-gboolean
-cloche_guest_agent_exec_full_finish (ClocheGuestAgent  *self,
-                                     GAsyncResult      *result,
-                                     ClocheExecResult  *result_out,
-                                     GError           **error)
-{
-  g_autofree ClocheExecStatus *status = NULL;
-
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-
-  memset (result_out, 0, sizeof *result_out);
-  status = g_task_propagate_pointer (G_TASK (result), error);
-  if (status == NULL)
-    return FALSE;
-  result_out->exit_code = status->exit_code;
-  result_out->out = g_steal_pointer (&status->stdout_bytes);
-  result_out->err = g_steal_pointer (&status->stderr_bytes);
-  result_out->timed_out = status->timed_out;
-  return TRUE;
-}
-
-void
-cloche_exec_result_clear (ClocheExecResult *result)
-{
-  g_clear_pointer (&result->out, g_bytes_unref);
-  g_clear_pointer (&result->err, g_bytes_unref);
-}
-
-void
-cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
-                               const char * const  *argv,
-                               const char * const  *env,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
-{
-  cloche_guest_agent_exec_full_async (self, argv, env, NULL, cancellable, callback, user_data);
-}
-
 gboolean
 cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
                                 GAsyncResult      *result,
@@ -730,14 +871,49 @@ cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
                                 GBytes           **stderr_bytes,
                                 GError           **error)
 {
-  ClocheExecResult done;
+  g_autofree ClocheExecStatus *status = NULL;
+  GError *local_error = NULL;
 
-  if (!cloche_guest_agent_exec_full_finish (self, result, &done, error))
-    return FALSE;
-  *exit_code = done.exit_code;
-  *stdout_bytes = g_steal_pointer (&done.out);
-  *stderr_bytes = g_steal_pointer (&done.err);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  status = g_task_propagate_pointer (G_TASK (result), &local_error);
+  if (status == NULL)
+    {
+      ExecState *state = g_task_get_task_data (G_TASK (result));
+
+      if (g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
+        {
+          *exit_code = state->stopped.exited ? state->stopped.exit_code : -1;
+          *stdout_bytes = g_steal_pointer (&state->stopped.stdout_bytes);
+          *stderr_bytes = g_steal_pointer (&state->stopped.stderr_bytes);
+        }
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (status->stdout_truncated || status->stderr_truncated)
+    {
+      g_propagate_error (error, truncated_error (status));
+      cloche_exec_status_clear (status);
+      return FALSE;
+    }
+  *exit_code = status->exit_code;
+  *stdout_bytes = g_steal_pointer (&status->stdout_bytes);
+  *stderr_bytes = g_steal_pointer (&status->stderr_bytes);
   return TRUE;
+}
+
+/**
+ * cloche_guest_agent_set_command_timeout:
+ * @seconds: how long any one command may wait for its answer (> 0)
+ */
+void
+cloche_guest_agent_set_command_timeout (ClocheGuestAgent *self,
+                                        guint             seconds)
+{
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+  g_return_if_fail (seconds > 0);
+
+  self->command_timeout_s = seconds;
 }
 
 /* guest-shutdown has no reply when it works: the guest just goes away. */
@@ -766,6 +942,8 @@ cloche_guest_agent_dispose (GObject *object)
   ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
 
   stop_syncing (self);
+  /* Only commands past their deadline can be left (the others hold us). */
+  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
   if (self->channel != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->channel, self);
@@ -789,6 +967,7 @@ static void
 cloche_guest_agent_init (ClocheGuestAgent *self)
 {
   g_queue_init (&self->pending);
+  self->command_timeout_s = CLOCHE_GUEST_AGENT_COMMAND_TIMEOUT_S;
 }
 
 ClocheGuestAgent *

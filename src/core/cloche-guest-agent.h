@@ -7,25 +7,8 @@
 G_BEGIN_DECLS
 
 #define CLOCHE_GUEST_AGENT_PORT "org.qemu.guest_agent.0"
-
-/* What a command gets beyond its argv and environment. */
-typedef struct
-{
-  GBytes *input;       /* its stdin (nullable: none) */
-  guint   timeout_ms;  /* 0: none; then its process group is killed */
-} ClocheExecOptions;
-
-/* What a command gave back. */
-typedef struct
-{
-  int       exit_code;  /* 128 + signal when a signal ended it */
-  GBytes   *out;
-  GBytes   *err;
-  gboolean  timed_out;  /* killed at its deadline */
-} ClocheExecResult;
-
-void cloche_exec_result_clear (ClocheExecResult *result);
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClocheExecResult, cloche_exec_result_clear)
+/* How long one command may wait for the agent's answer. */
+#define CLOCHE_GUEST_AGENT_COMMAND_TIMEOUT_S 30
 
 #define CLOCHE_TYPE_GUEST_AGENT (cloche_guest_agent_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheGuestAgent, cloche_guest_agent, CLOCHE, GUEST_AGENT, GObject)
@@ -51,6 +34,8 @@ JsonNode         *cloche_guest_agent_execute_finish (ClocheGuestAgent     *self,
 void              cloche_guest_agent_exec_async     (ClocheGuestAgent     *self,
                                                      const char * const   *argv,
                                                      const char * const   *env,
+                                                     guint                 timeout_s,
+                                                     GBytes               *input,
                                                      GCancellable         *cancellable,
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data);
@@ -60,17 +45,8 @@ gboolean          cloche_guest_agent_exec_finish    (ClocheGuestAgent     *self,
                                                      GBytes              **stdout_bytes,
                                                      GBytes              **stderr_bytes,
                                                      GError              **error);
-void              cloche_guest_agent_exec_full_async (ClocheGuestAgent        *self,
-                                                      const char * const      *argv,
-                                                      const char * const      *env,
-                                                      const ClocheExecOptions *options,
-                                                      GCancellable            *cancellable,
-                                                      GAsyncReadyCallback      callback,
-                                                      gpointer                 user_data);
-gboolean          cloche_guest_agent_exec_full_finish (ClocheGuestAgent       *self,
-                                                       GAsyncResult           *result,
-                                                       ClocheExecResult       *result_out,
-                                                       GError                **error);
+void              cloche_guest_agent_set_command_timeout (ClocheGuestAgent *self,
+                                                          guint             seconds);
 void              cloche_guest_agent_shutdown       (ClocheGuestAgent     *self);
 void              cloche_guest_agent_close          (ClocheGuestAgent     *self);
 

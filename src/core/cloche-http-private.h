@@ -12,14 +12,14 @@ GStrv       _cloche_http_split_lines   (const char      *head,
 gboolean    _cloche_http_parse_header  (GArray          *headers,
                                         const char      *line,
                                         GError         **error);
-const char *_cloche_http_find_header   (GArray          *headers,
+char       *_cloche_http_dup_list      (GArray          *headers,
                                         const char      *name);
 gboolean    _cloche_http_parse_framing (GArray          *headers,
                                         gboolean         is_request,
                                         ClocheHttpBody  *body,
                                         guint64         *body_length,
                                         GError         **error);
-gboolean    _cloche_http_is_hop_header (GArray          *headers,
+gboolean    _cloche_http_is_hop_header (const char      *connection,
                                         const char      *name);
 
 G_END_DECLS

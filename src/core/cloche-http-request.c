@@ -8,8 +8,17 @@
  * The parser is strict where leniency would let a request mean two things
  * (to us and to the server behind us): one space between the parts of the
  * request line, no folded header lines, no Content-Length beside a
- * Transfer-Encoding, no user name in the target's authority. It accepts a
- * bare LF as a line end, as RFC 9112 allows.
+ * Transfer-Encoding, no Transfer-Encoding in HTTP/1.0, no user name in the
+ * target's authority, a host in the one form it is reached by. A field sent
+ * on several lines is read as one list, as the server reads it, and the
+ * framing headers never count as hop-by-hop, whatever Connection names:
+ * the proxy forwards a body as it framed it, so the server must frame it
+ * the same way. The head itself is forwarded rewritten (one line end, one
+ * space), so a bare LF is taken as a line end, as RFC 9112 allows.
+ *
+ * Error messages quote what the client sent; they are made printable,
+ * valid UTF-8 and short, since they go to the decision log, the audit log
+ * and D-Bus.
  */
 #include "config.h"
 
@@ -21,6 +30,10 @@
 /* A session id in a Proxy-Authorization user name (cloche-session.c makes
  * them from these characters); anything else counts as no session. */
 #define MAX_PROXY_USER 64
+/* Longer than any method in use; a longer one would only fill the log. */
+#define MAX_METHOD 64
+/* Of an error message, in bytes (before a closing ellipsis). */
+#define MAX_MESSAGE 300
 
 static void
 header_clear (ClocheHttpHeader *header)
@@ -102,33 +115,121 @@ fail (GError     **error,
       const char  *format,
       ...) G_GNUC_PRINTF (2, 3);
 
+/* @text as valid UTF-8 without control characters, cut short. */
+static char *
+printable (const char *text)
+{
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
+  GString *out = g_string_new (NULL);
+  const char *c = valid;
+
+  for (; *c != '\0' && out->len < MAX_MESSAGE; c = g_utf8_next_char (c))
+    {
+      gunichar u = g_utf8_get_char (c);
+
+      if (g_unichar_iscntrl (u))
+        g_string_append_c (out, '?');
+      else
+        g_string_append_unichar (out, u);
+    }
+  if (*c != '\0')
+    g_string_append (out, "…");
+  return g_string_free (out, FALSE);
+}
+
 static gboolean
 fail (GError     **error,
       const char  *format,
       ...)
 {
+  g_autofree char *message = NULL;
   va_list args;
 
   if (error == NULL)
     return FALSE;
   g_return_val_if_fail (*error == NULL, FALSE);
   va_start (args, format);
-  *error = g_error_new_valist (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, format, args);
+  message = g_strdup_vprintf (format, args);
   va_end (args);
+  *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, message);
+  g_free ((*error)->message);
+  (*error)->message = printable (message);
   return FALSE;
 }
 
+/* A label as the resolver would read a number: digits, or 0x and hex
+ * digits (inet_aton(3) reads "1.2.3.4", "16909060", "0x01020304",
+ * "001.2.3.4"). No top-level domain looks like one. */
 static gboolean
-is_reg_name (const char *name)
+is_numeric_label (const char *label)
 {
-  gsize length = strlen (name);
+  if (label[0] == '0' && (label[1] == 'x' || label[1] == 'X'))
+    return strspn (label + 2, "0123456789abcdefABCDEF") == strlen (label + 2);
+  return *label != '\0' && strspn (label, "0123456789") == strlen (label);
+}
 
-  if (length == 0 || length > 253)
-    return FALSE;
-  for (const char *c = name; *c != '\0'; c++)
-    if (!g_ascii_isalnum (*c) && *c != '-' && *c != '.' && *c != '_')
-      return FALSE;
-  return TRUE;
+/* fail () for a function that returns a string. */
+#define FAIL_NULL(...) (fail (__VA_ARGS__), NULL)
+
+/* A name of non-empty labels, without the trailing dot of a fully
+ * qualified one; NULL if it is not a name. */
+static char *
+canonical_name (const char  *host,
+                GError     **error)
+{
+  g_autofree char *name = g_ascii_strdown (host, -1);
+  gsize length = strlen (name);
+  g_auto(GStrv) labels = NULL;
+  guint n;
+
+  if (length > 1 && name[length - 1] == '.')
+    name[--length] = '\0';
+  if (length == 0 || length > 253
+      || strspn (name, "abcdefghijklmnopqrstuvwxyz0123456789-._") != length)
+    return FAIL_NULL (error, "“%s” is not a host name", host);
+  labels = g_strsplit (name, ".", -1);
+  n = g_strv_length (labels);
+  for (guint i = 0; i < n; i++)
+    if (labels[i][0] == '\0' || strlen (labels[i]) > 63)
+      return FAIL_NULL (error, "“%s” is not a host name: it has an empty or too long part",
+                        host);
+  if (is_numeric_label (labels[n - 1]))
+    return FAIL_NULL (error, "“%s” is not a host name, and not an IPv4 address written the "
+                      "usual way (four decimal numbers without leading zeros)", host);
+  return g_steal_pointer (&name);
+}
+
+/**
+ * cloche_http_canonical_host:
+ * @host: a host as a client or a rule wrote it, an IPv6 address without
+ *   its brackets
+ * @error: what is wrong with it (%G_IO_ERROR_INVALID_DATA)
+ *
+ * The one form a host is decided, logged and reached by: an address in
+ * its canonical text (an IPv4 address written inside IPv6, ::ffff:a.b.c.d,
+ * as the IPv4 address it reaches), a name in lower case without its
+ * trailing dot. What the resolver would read as an address but is not one
+ * in the usual form ("16909060", "0x7f.1", "001.2.3.4") is refused: a rule
+ * naming 1.2.3.4 would not match it, and the connection would reach it.
+ *
+ * Returns: (transfer full) (nullable): the canonical host, or %NULL
+ */
+char *
+cloche_http_canonical_host (const char  *host,
+                            GError     **error)
+{
+  g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
+  const guint8 *bytes;
+
+  if (address == NULL && strchr (host, ':') != NULL)
+    return FAIL_NULL (error, "“%s” is not an IPv6 address", host);
+  if (address == NULL)
+    return canonical_name (host, error);
+  bytes = g_inet_address_to_bytes (address);
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6
+      && memcmp (bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
+    return g_strdup_printf ("%u.%u.%u.%u", bytes[12], bytes[13], bytes[14], bytes[15]);
+  return g_inet_address_to_string (address);
 }
 
 static gboolean
@@ -147,11 +248,12 @@ parse_port (const char  *text,
   return TRUE;
 }
 
-/* "host", "host:port", "[v6]" or "[v6]:port" into request->host/port. */
+/* "host", "host:port", "[v6]" or "[v6]:port" into request->host/port;
+ * @default_port without a port, or 0 if one is needed. */
 static gboolean
 parse_authority (ClocheHttpRequest  *request,
                  const char         *authority,
-                 gboolean            need_port,
+                 guint16             default_port,
                  GError            **error)
 {
   g_autofree char *host = NULL;
@@ -168,7 +270,7 @@ parse_authority (ClocheHttpRequest  *request,
         return fail (error, "“%s” is not a host: an IPv6 address must be in brackets, "
                      "followed by nothing or “:port”", authority);
       host = g_strndup (authority + 1, close - authority - 1);
-      if (!g_hostname_is_ip_address (host) || strchr (host, ':') == NULL)
+      if (strchr (host, ':') == NULL)
         return fail (error, "“%s” is not an IPv6 address", host);
       colon = close[1] == ':' ? close + 1 : NULL;
     }
@@ -176,16 +278,36 @@ parse_authority (ClocheHttpRequest  *request,
     {
       colon = strrchr (authority, ':');
       host = colon != NULL ? g_strndup (authority, colon - authority) : g_strdup (authority);
-      if (!is_reg_name (host))
+      if (strchr (host, ':') != NULL)
         return fail (error, "“%s” is not a host name", host);
     }
-  if (colon == NULL && need_port)
+  if (colon == NULL && default_port == 0)
     return fail (error, "CONNECT needs “host:port”, not “%s”", authority);
-  request->port = 80;
+  request->port = default_port;
   if (colon != NULL && !parse_port (colon + 1, &request->port))
     return fail (error, "“%s” is not a port: it must be a number from 1 to 65535", colon + 1);
-  request->host = g_ascii_strdown (host, -1);
-  return TRUE;
+  request->host = cloche_http_canonical_host (host, error);
+  return request->host != NULL;
+}
+
+/* Where the authority of an absolute target starts (@authority), and the
+ * default port of its scheme: 80 for http://, 443 for https://, 0 for any
+ * other. */
+static guint16
+absolute_scheme (const char  *target,
+                 const char **authority)
+{
+  if (g_ascii_strncasecmp (target, "http://", 7) == 0)
+    {
+      *authority = target + 7;
+      return 80;
+    }
+  if (g_ascii_strncasecmp (target, "https://", 8) == 0)
+    {
+      *authority = target + 8;
+      return 443;
+    }
+  return 0;
 }
 
 /* An absolute "http://authority/path" target: what a client sends to a
@@ -195,22 +317,22 @@ parse_absolute_target (ClocheHttpRequest  *request,
                        GError            **error)
 {
   const char *target = request->target;
-  const char *authority, *end;
+  const char *authority = NULL, *end;
   g_autofree char *host_part = NULL;
+  guint16 default_port = absolute_scheme (target, &authority);
 
   if (target[0] == '/' || target[0] == '*')
     return fail (error, "“%s %s” is a request for this proxy itself: send the full URL "
                  "(“http://host/path”), or CONNECT for HTTPS", request->method, target);
-  if (g_ascii_strncasecmp (target, "https://", 8) == 0)
+  if (default_port == 443)
     return fail (error, "“%s” must go through CONNECT: the proxy does not speak TLS for the "
                  "client", target);
-  if (g_ascii_strncasecmp (target, "http://", 7) != 0)
+  if (default_port == 0)
     return fail (error, "“%s” is not an http:// URL: the proxy forwards only those, and "
                  "CONNECT tunnels", target);
-  authority = target + 7;
   end = authority + strcspn (authority, "/?#");
   host_part = g_strndup (authority, end - authority);
-  if (!parse_authority (request, host_part, FALSE, error))
+  if (!parse_authority (request, host_part, default_port, error))
     return FALSE;
   /* The fragment is the client's business and never goes on the wire. */
   request->path = g_strndup (end, strcspn (end, "#"));
@@ -225,13 +347,19 @@ parse_absolute_target (ClocheHttpRequest  *request,
 }
 
 static gboolean
+is_method (const char *text)
+{
+  return is_token (text) && strlen (text) <= MAX_METHOD;
+}
+
+static gboolean
 parse_request_line (ClocheHttpRequest  *request,
                     const char         *line,
                     GError            **error)
 {
   g_auto(GStrv) parts = g_strsplit (line, " ", -1);
 
-  if (g_strv_length (parts) != 3 || !is_token (parts[0]) || !is_visible (parts[1]))
+  if (g_strv_length (parts) != 3 || !is_method (parts[0]) || !is_visible (parts[1]))
     return fail (error, "The request line is not “METHOD target HTTP/1.1”");
   if (!g_str_equal (parts[2], "HTTP/1.1") && !g_str_equal (parts[2], "HTTP/1.0"))
     return fail (error, "“%s” is not HTTP/1.1 or HTTP/1.0", parts[2]);
@@ -240,7 +368,7 @@ parse_request_line (ClocheHttpRequest  *request,
   request->version = g_strdup (parts[2]);
   request->connect = g_str_equal (request->method, "CONNECT");
   if (request->connect)
-    return parse_authority (request, request->target, TRUE, error);
+    return parse_authority (request, request->target, 0, error);
   return parse_absolute_target (request, error);
 }
 
@@ -281,9 +409,9 @@ _cloche_http_parse_header (GArray      *headers,
   return TRUE;
 }
 
-const char *
-_cloche_http_find_header (GArray     *headers,
-                          const char *name)
+static const char *
+find_header (GArray     *headers,
+             const char *name)
 {
   for (guint i = 0; i < headers->len; i++)
     {
@@ -293,6 +421,28 @@ _cloche_http_find_header (GArray     *headers,
         return header->value;
     }
   return NULL;
+}
+
+/* Every line of the field @name as one list (RFC 9110 5.3), as a server
+ * reads them; NULL if there is none. */
+char *
+_cloche_http_dup_list (GArray     *headers,
+                       const char *name)
+{
+  GString *list = NULL;
+
+  for (guint i = 0; i < headers->len; i++)
+    {
+      ClocheHttpHeader *header = &g_array_index (headers, ClocheHttpHeader, i);
+
+      if (g_ascii_strcasecmp (header->name, name) != 0)
+        continue;
+      if (list == NULL)
+        list = g_string_new (header->value);
+      else
+        g_string_append_printf (list, ", %s", header->value);
+    }
+  return list != NULL ? g_string_free (list, FALSE) : NULL;
 }
 
 /**
@@ -337,7 +487,8 @@ _cloche_http_parse_framing (GArray          *headers,
                             guint64         *body_length,
                             GError         **error)
 {
-  const char *length = NULL, *coding = _cloche_http_find_header (headers, "Transfer-Encoding");
+  g_autofree char *coding = _cloche_http_dup_list (headers, "Transfer-Encoding");
+  const char *length = NULL;
 
   for (guint i = 0; i < headers->len; i++)
     {
@@ -370,13 +521,17 @@ static gboolean
 check_framing (ClocheHttpRequest  *request,
                GError            **error)
 {
-  const char *connection = cloche_http_request_get_header (request, "Connection");
-  const char *proxy_connection = cloche_http_request_get_header (request, "Proxy-Connection");
+  g_autofree char *connection = _cloche_http_dup_list (request->headers, "Connection");
+  g_autofree char *proxy_connection = _cloche_http_dup_list (request->headers,
+                                                             "Proxy-Connection");
 
   request->body = CLOCHE_HTTP_BODY_NONE;
   if (!_cloche_http_parse_framing (request->headers, TRUE, &request->body,
                                    &request->body_length, error))
     return FALSE;
+  if (request->body == CLOCHE_HTTP_BODY_CHUNKED && g_str_equal (request->version, "HTTP/1.0"))
+    return fail (error, "Transfer-Encoding in an HTTP/1.0 request: HTTP/1.0 has no chunked "
+                 "coding, so a server may read the body otherwise");
   if (request->body == CLOCHE_HTTP_BODY_LENGTH && request->body_length == 0)
     request->body = CLOCHE_HTTP_BODY_NONE;
   /* HTTP/1.0's "keep-alive" is left out: such a client gets one answer. */
@@ -453,6 +608,16 @@ _cloche_http_split_lines (const char  *head,
   return lines;
 }
 
+static ClocheHttpRequest *
+request_new (void)
+{
+  ClocheHttpRequest *request = g_new0 (ClocheHttpRequest, 1);
+
+  request->headers = g_array_new (FALSE, TRUE, sizeof (ClocheHttpHeader));
+  g_array_set_clear_func (request->headers, (GDestroyNotify) header_clear);
+  return request;
+}
+
 /**
  * cloche_http_request_parse:
  * @head: a request head: the bytes cloche_http_request_head_length() measured
@@ -466,7 +631,7 @@ cloche_http_request_parse (const char  *head,
                            gsize        length,
                            GError     **error)
 {
-  g_autoptr(ClocheHttpRequest) request = g_new0 (ClocheHttpRequest, 1);
+  g_autoptr(ClocheHttpRequest) request = request_new ();
   g_auto(GStrv) lines = NULL;
 
   if (length == 0)
@@ -477,12 +642,68 @@ cloche_http_request_parse (const char  *head,
   lines = _cloche_http_split_lines (head, length, error);
   if (lines == NULL)
     return NULL;
-  request->headers = g_array_new (FALSE, TRUE, sizeof (ClocheHttpHeader));
-  g_array_set_clear_func (request->headers, (GDestroyNotify) header_clear);
   if (!parse_lines (request, lines, error))
     return NULL;
   request->proxy_user =
     parse_proxy_user (cloche_http_request_get_header (request, "Proxy-Authorization"));
+  return g_steal_pointer (&request);
+}
+
+/* The host and port of a CONNECT authority or an absolute target, or
+ * none: nothing else is taken from a head that did not parse. */
+static void
+peek_target (ClocheHttpRequest *request,
+             const char        *target)
+{
+  g_autofree char *authority = NULL;
+  const char *start = target;
+  guint16 default_port = 0;
+
+  if (!g_str_equal (request->method, "CONNECT")
+      && (default_port = absolute_scheme (target, &start)) == 0)
+    return;
+  authority = g_strndup (start, strcspn (start, "/?#"));
+  if (!is_visible (authority) || !parse_authority (request, authority, default_port, NULL))
+    {
+      g_clear_pointer (&request->host, g_free);
+      request->port = 0;
+    }
+}
+
+/**
+ * cloche_http_request_peek:
+ * @head: a head cloche_http_request_parse() refused, or any bytes
+ * @length: its length
+ *
+ * What a request asked for as far as its request line tells, for the log
+ * of its refusal: a decision names a method and a host even when the rest
+ * could not be read (busybox wget sends "GET https://…" to a proxy).
+ *
+ * Returns: (transfer full): a request with only @method ("" unless the
+ *   line starts with a method), @host (%NULL unless the target names one,
+ *   in its canonical form), @port (0 without a host), the header lines
+ *   that parse and @proxy_user
+ */
+ClocheHttpRequest *
+cloche_http_request_peek (const char *head,
+                          gsize       length)
+{
+  g_autoptr(ClocheHttpRequest) request = request_new ();
+  g_autofree char *text = g_strndup (head, length);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", CLOCHE_HTTP_MAX_HEADERS + 2);
+  g_auto(GStrv) parts = NULL;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    lines[i][strcspn (lines[i], "\r")] = '\0';
+  parts = g_strsplit (lines[0] != NULL ? lines[0] : "", " ", 3);
+  request->method = g_strdup (parts[0] != NULL && is_method (parts[0]) ? parts[0] : "");
+  if (parts[0] != NULL && parts[1] != NULL)
+    peek_target (request, parts[1]);
+  /* The headers that parse, for the session the request names. */
+  for (guint i = 1; lines[0] != NULL && lines[i] != NULL && lines[i][0] != '\0'; i++)
+    if (i <= CLOCHE_HTTP_MAX_HEADERS)
+      _cloche_http_parse_header (request->headers, lines[i], NULL);
+  request->proxy_user = parse_proxy_user (find_header (request->headers, "Proxy-Authorization"));
   return g_steal_pointer (&request);
 }
 
@@ -495,7 +716,7 @@ const char *
 cloche_http_request_get_header (const ClocheHttpRequest *request,
                                 const char              *name)
 {
-  return _cloche_http_find_header (request->headers, name);
+  return find_header (request->headers, name);
 }
 
 /**
@@ -512,9 +733,12 @@ cloche_http_request_dup_authority (const ClocheHttpRequest *request)
 }
 
 /* Meant for this hop only (RFC 9110 7.6.1): the fixed ones, the proxy's
- * own, and any the message's Connection header names. */
+ * own, and any @connection (the message's Connection list) names, except
+ * the framing headers: the proxy passes a body on as they frame it, so
+ * they must reach the other side, whatever Connection says (else the body
+ * is, to the other side, something else: a second request nobody decided). */
 gboolean
-_cloche_http_is_hop_header (GArray     *headers,
+_cloche_http_is_hop_header (const char *connection,
                             const char *name)
 {
   static const char * const hop[] = {
@@ -522,10 +746,13 @@ _cloche_http_is_hop_header (GArray     *headers,
     "Proxy-Authenticate", "Upgrade", "TE", NULL
   };
 
+  if (g_ascii_strcasecmp (name, "Content-Length") == 0
+      || g_ascii_strcasecmp (name, "Transfer-Encoding") == 0)
+    return FALSE;
   for (guint i = 0; hop[i] != NULL; i++)
     if (g_ascii_strcasecmp (name, hop[i]) == 0)
       return TRUE;
-  return cloche_http_has_token (_cloche_http_find_header (headers, "Connection"), name);
+  return cloche_http_has_token (connection, name);
 }
 
 /**
@@ -549,6 +776,7 @@ cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
 {
   g_autoptr(GString) head = g_string_new (NULL);
   g_autofree char *authority = cloche_http_request_dup_authority (request);
+  g_autofree char *connection = _cloche_http_dup_list (request->headers, "Connection");
 
   g_return_val_if_fail (!request->connect, NULL);
 
@@ -560,7 +788,7 @@ cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
     {
       ClocheHttpHeader *header = &g_array_index (request->headers, ClocheHttpHeader, i);
 
-      if (!_cloche_http_is_hop_header (request->headers, header->name))
+      if (!_cloche_http_is_hop_header (connection, header->name))
         g_string_append_printf (head, "%s: %s\r\n", header->name, header->value);
     }
   if (!keep || !g_str_equal (request->version, "HTTP/1.1"))

@@ -53,6 +53,8 @@ gssize             cloche_http_request_head_length (const char               *da
 ClocheHttpRequest *cloche_http_request_parse       (const char               *head,
                                                     gsize                     length,
                                                     GError                  **error);
+ClocheHttpRequest *cloche_http_request_peek        (const char               *head,
+                                                    gsize                     length);
 const char        *cloche_http_request_get_header  (const ClocheHttpRequest  *request,
                                                     const char               *name);
 char              *cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
@@ -61,6 +63,8 @@ char              *cloche_http_request_dup_forward_head (const ClocheHttpRequest
 gboolean           cloche_http_has_token            (const char               *list,
                                                     const char               *token);
 char              *cloche_http_request_dup_authority (const ClocheHttpRequest *request);
+char              *cloche_http_canonical_host      (const char               *host,
+                                                    GError                  **error);
 void               cloche_http_request_free        (ClocheHttpRequest        *request);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ClocheHttpRequest, cloche_http_request_free)

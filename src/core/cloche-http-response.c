@@ -94,7 +94,7 @@ cloche_http_response_parse (const char  *head,
 {
   g_autoptr(ClocheHttpResponse) response = g_new0 (ClocheHttpResponse, 1);
   g_auto(GStrv) lines = _cloche_http_split_lines (head, length, error);
-  const char *connection;
+  g_autofree char *connection = NULL;
   guint count = 0;
 
   if (lines == NULL)
@@ -115,7 +115,7 @@ cloche_http_response_parse (const char  *head,
       }
   if (!parse_body (response, request_method, error))
     return NULL;
-  connection = _cloche_http_find_header (response->headers, "Connection");
+  connection = _cloche_http_dup_list (response->headers, "Connection");
   response->keep_alive = response->body != CLOCHE_HTTP_BODY_CLOSE
                          && (g_str_has_prefix (lines[0], "HTTP/1.1 ")
                              ? !cloche_http_has_token (connection, "close")
@@ -139,6 +139,7 @@ cloche_http_response_dup_forward_head (const ClocheHttpResponse *response,
                                        gsize                    *length)
 {
   g_autoptr(GString) head = g_string_new (NULL);
+  g_autofree char *connection = _cloche_http_dup_list (response->headers, "Connection");
 
   g_string_append_printf (head, "HTTP/1.1 %03u %s\r\n", response->status, response->reason);
   for (guint i = 0; i < response->headers->len; i++)
@@ -147,7 +148,7 @@ cloche_http_response_dup_forward_head (const ClocheHttpResponse *response,
 
       /* Transfer-Encoding stays: the chunks are passed on as they are. */
       if (g_ascii_strcasecmp (header->name, "Host") == 0
-          || !_cloche_http_is_hop_header (response->headers, header->name))
+          || !_cloche_http_is_hop_header (connection, header->name))
         g_string_append_printf (head, "%s: %s\r\n", header->name, header->value);
     }
   if (close)
@@ -157,18 +158,25 @@ cloche_http_response_dup_forward_head (const ClocheHttpResponse *response,
   return g_string_free (g_steal_pointer (&head), FALSE);
 }
 
-/* Chunked coding (RFC 9112 7.1) */
+/* Chunked coding (RFC 9112 7.1), read strictly: the proxy passes the
+ * chunks on as they are, so any server or client must find the same end.
+ * Every line ends in CRLF (a bare CR or LF is how two readers end a line
+ * in different places); a chunk extension is visible characters and
+ * white space up to that CRLF; a trailer line is a field. */
 
 enum
 {
   CHUNK_SIZE,          /* hex digits of a chunk size */
-  CHUNK_EXTENSION,     /* after the size: ";ext" or white space, to the line end */
+  CHUNK_SIZE_SPACE,    /* white space after them, before ";" or the line end */
+  CHUNK_EXTENSION,     /* after ";", to the line end */
   CHUNK_SIZE_LF,       /* the LF after the size line's CR */
   CHUNK_DATA,
   CHUNK_DATA_CR,       /* the CRLF after a chunk's data */
   CHUNK_DATA_LF,
-  CHUNK_TRAILER_START, /* a trailer line, or the blank line that ends the body */
-  CHUNK_TRAILER,
+  CHUNK_TRAILER_START, /* a trailer line, or the CRLF that ends the body */
+  CHUNK_TRAILER_NAME,
+  CHUNK_TRAILER_VALUE,
+  CHUNK_TRAILER_LF,
   CHUNK_FINAL_LF,
   CHUNK_DONE,
 };
@@ -181,6 +189,19 @@ chunks_fail (GError    **error,
   return FALSE;
 }
 
+/* A byte of a field value or an extension: visible, white space, obs-text. */
+static gboolean
+is_text (char c)
+{
+  return (guchar) c >= 0x20 ? c != 0x7f : c == '\t';
+}
+
+static gboolean
+is_tchar (char c)
+{
+  return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
 /* The end of a size line: the data, or the trailers after the last chunk. */
 static void
 size_line_ended (ClocheHttpChunks *self)
@@ -188,12 +209,29 @@ size_line_ended (ClocheHttpChunks *self)
   self->state = self->size > 0 ? CHUNK_DATA : CHUNK_TRAILER_START;
 }
 
+/* After the size: white space, then ";" and an extension, or the CR. */
+static gboolean
+chunks_after_size (ClocheHttpChunks  *self,
+                   char               c,
+                   GError           **error)
+{
+  if (c == ' ' || c == '\t')
+    self->state = CHUNK_SIZE_SPACE;
+  else if (c == ';')
+    self->state = CHUNK_EXTENSION;
+  else if (c == '\r')
+    self->state = CHUNK_SIZE_LF;
+  else
+    return chunks_fail (error, "a chunk size line is not “size[;extension]” and CRLF");
+  return TRUE;
+}
+
 static gboolean
 chunks_size_byte (ClocheHttpChunks  *self,
                   char               c,
                   GError           **error)
 {
-  if (g_ascii_isxdigit (c))
+  if (self->state == CHUNK_SIZE && g_ascii_isxdigit (c))
     {
       if (++self->digits > MAX_SIZE_DIGITS)
         return chunks_fail (error, "a chunk size is too large");
@@ -202,15 +240,9 @@ chunks_size_byte (ClocheHttpChunks  *self,
     }
   if (self->digits == 0)
     return chunks_fail (error, "a chunk size is not a hex number");
-  if (c == ';' || c == ' ' || c == '\t')
-    self->state = CHUNK_EXTENSION;
-  else if (c == '\r')
-    self->state = CHUNK_SIZE_LF;
-  else if (c == '\n')
-    size_line_ended (self);
-  else
-    return chunks_fail (error, "a chunk size is not a hex number");
-  return TRUE;
+  if (self->state == CHUNK_SIZE_SPACE && c != ' ' && c != '\t' && c != ';' && c != '\r')
+    return chunks_fail (error, "a chunk size is followed by something else than “;”");
+  return chunks_after_size (self, c, error);
 }
 
 /* After a chunk's data and its line end: the next size line. */
@@ -222,6 +254,57 @@ expect_size (ClocheHttpChunks *self)
   self->digits = 0;
 }
 
+/* @c must be @expected; then the state is @next. */
+static gboolean
+chunks_expect (ClocheHttpChunks  *self,
+               char               c,
+               char               expected,
+               guint              next,
+               const char        *why,
+               GError           **error)
+{
+  if (c != expected)
+    return chunks_fail (error, why);
+  self->state = next;
+  return TRUE;
+}
+
+/* One byte of the trailer section: field lines, then the final CRLF. */
+static gboolean
+chunks_trailer_byte (ClocheHttpChunks  *self,
+                     char               c,
+                     GError           **error)
+{
+  switch (self->state)
+    {
+    case CHUNK_TRAILER_START:
+      if (c == '\r')
+        self->state = CHUNK_FINAL_LF;
+      else if (is_tchar (c))
+        self->state = CHUNK_TRAILER_NAME;
+      else
+        return chunks_fail (error, "a trailer line does not start with a field name");
+      return TRUE;
+    case CHUNK_TRAILER_NAME:
+      if (c == ':')
+        self->state = CHUNK_TRAILER_VALUE;
+      else if (!is_tchar (c))
+        return chunks_fail (error, "a trailer line is not “name: value”");
+      return TRUE;
+    case CHUNK_TRAILER_VALUE:
+      if (c == '\r')
+        self->state = CHUNK_TRAILER_LF;
+      else if (!is_text (c))
+        return chunks_fail (error, "a trailer value has a control character");
+      return TRUE;
+    case CHUNK_TRAILER_LF:
+      return chunks_expect (self, c, '\n', CHUNK_TRAILER_START, "a CR without LF in a trailer",
+                            error);
+    default:
+      return chunks_expect (self, c, '\n', CHUNK_DONE, "a CR without LF at the end", error);
+    }
+}
+
 /* One byte of anything but chunk data. */
 static gboolean
 chunks_byte (ClocheHttpChunks  *self,
@@ -231,10 +314,13 @@ chunks_byte (ClocheHttpChunks  *self,
   switch (self->state)
     {
     case CHUNK_SIZE:
+    case CHUNK_SIZE_SPACE:
       return chunks_size_byte (self, c, error);
     case CHUNK_EXTENSION:
-      if (c == '\n')
-        size_line_ended (self);
+      if (c == '\r')
+        self->state = CHUNK_SIZE_LF;
+      else if (!is_text (c))
+        return chunks_fail (error, "a chunk extension has a control character");
       return TRUE;
     case CHUNK_SIZE_LF:
       if (c != '\n')
@@ -242,32 +328,15 @@ chunks_byte (ClocheHttpChunks  *self,
       size_line_ended (self);
       return TRUE;
     case CHUNK_DATA_CR:
-      if (c == '\r')
-        self->state = CHUNK_DATA_LF;
-      else if (c == '\n')
-        expect_size (self);
-      else
-        return chunks_fail (error, "a chunk is longer than its size");
-      return TRUE;
+      return chunks_expect (self, c, '\r', CHUNK_DATA_LF, "a chunk is longer than its size",
+                            error);
     case CHUNK_DATA_LF:
       if (c != '\n')
         return chunks_fail (error, "a CR without LF after a chunk");
       expect_size (self);
       return TRUE;
-    case CHUNK_TRAILER_START:
-      self->state = c == '\r' ? CHUNK_FINAL_LF : c == '\n' ? CHUNK_DONE : CHUNK_TRAILER;
-      return TRUE;
-    case CHUNK_TRAILER:
-      if (c == '\n')
-        self->state = CHUNK_TRAILER_START;
-      return TRUE;
-    case CHUNK_FINAL_LF:
-      if (c != '\n')
-        return chunks_fail (error, "a CR without LF at the end");
-      self->state = CHUNK_DONE;
-      return TRUE;
     default:
-      g_assert_not_reached ();
+      return chunks_trailer_byte (self, c, error);
     }
 }
 

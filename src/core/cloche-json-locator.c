@@ -13,6 +13,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "cloche-json-locator.h"
@@ -156,22 +157,52 @@ hex_value (int c)
 }
 
 static gboolean
-read_unicode_escape (Scanner *s,
-                     GString *out)
+read_hex4 (Scanner  *s,
+           gunichar *u)
 {
-  gunichar u = 0;
-
+  *u = 0;
   for (int i = 0; i < 4; i++)
     {
       int digit = hex_value (peek (s));
 
       if (digit < 0)
         return fail_expected (s, "four hexadecimal digits after “\\u”");
-      u = u * 16 + (gunichar) digit;
+      *u = *u * 16 + (gunichar) digit;
       advance (s);
     }
-  /* Surrogate halves stand for themselves in a key path: a name needs no
-   * exact spelling to be pointed at, only a stable one. */
+  return TRUE;
+}
+
+/* A UTF-16 surrogate must come as a pair, high then low: json-glib leaks
+ * the string of a high one followed by another escape ("\ud800\ud800",
+ * tests/fuzz/bundle-manifest) and passes a lone one on as bytes that are
+ * not UTF-8. */
+static gboolean
+read_unicode_escape (Scanner *s,
+                     GString *out)
+{
+  ClocheJsonPosition start = s->here;
+  gunichar u, low = 0;
+
+  if (!read_hex4 (s, &u))
+    return FALSE;
+  if (u >= 0xd800 && u <= 0xdbff && peek (s) == '\\' && s->pos + 1 < s->length
+      && s->text[s->pos + 1] == 'u')
+    {
+      advance (s);
+      advance (s);
+      if (!read_hex4 (s, &low))
+        return FALSE;
+    }
+  if ((u >= 0xd800 && u <= 0xdbff && (low < 0xdc00 || low > 0xdfff))
+      || (u >= 0xdc00 && u <= 0xdfff))
+    {
+      s->here = start;
+      return fail (s, "an unpaired UTF-16 surrogate \\u%04X: write the character itself, or "
+                      "both halves of its pair", u);
+    }
+  if (low != 0)
+    u = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
   if (out != NULL)
     g_string_append_unichar (out, g_unichar_validate (u) ? u : 0xfffd);
   return TRUE;
@@ -262,7 +293,8 @@ read_digits (Scanner    *s,
 }
 
 static gboolean
-read_number (Scanner *s)
+read_number_text (Scanner  *s,
+                  gboolean *whole)
 {
   if (peek (s) == '-')
     advance (s);
@@ -276,12 +308,14 @@ read_number (Scanner *s)
     return FALSE;
   if (peek (s) == '.')
     {
+      *whole = FALSE;
       advance (s);
       if (!read_digits (s, "after the decimal point"))
         return FALSE;
     }
   if (peek (s) == 'e' || peek (s) == 'E')
     {
+      *whole = FALSE;
       advance (s);
       if (peek (s) == '+' || peek (s) == '-')
         advance (s);
@@ -289,6 +323,43 @@ read_number (Scanner *s)
         return FALSE;
     }
   return TRUE;
+}
+
+/* JSON sets no limit on numbers; json-glib does, and silently: a whole
+ * number beyond 64 bits comes out as -1 and one beyond a double as inf, so
+ * "99999999999999999999999" would be checked, and reported, as -1. Such a
+ * number is refused here, quoted as written. */
+static gboolean
+check_number_range (Scanner                  *s,
+                    gsize                     start,
+                    const ClocheJsonPosition *where,
+                    gboolean                  whole)
+{
+  g_autofree char *token = g_strndup (s->text + start, s->pos - start);
+  gboolean ok;
+
+  if (whole)
+    ok = g_ascii_string_to_signed (token, 10, G_MININT64, G_MAXINT64, NULL, NULL);
+  else
+    ok = isfinite (g_ascii_strtod (token, NULL));
+  if (ok)
+    return TRUE;
+  s->here = *where;
+  return fail (s, whole ? "the number %s is out of range: whole numbers here go from "
+                          "-9223372036854775808 to 9223372036854775807"
+                        : "the number %s is out of range: it is too large to be read", token);
+}
+
+static gboolean
+read_number (Scanner *s)
+{
+  ClocheJsonPosition where = s->here;
+  gsize start = s->pos;
+  gboolean whole = TRUE;
+
+  if (!read_number_text (s, &whole))
+    return FALSE;
+  return check_number_range (s, start, &where, whole);
 }
 
 static gboolean
@@ -321,14 +392,39 @@ note_target (Scanner                  *s,
 {
   if (s->target == NULL || !g_str_equal (s->path->str, s->target))
     return;
-  /* json-glib keeps the last of two members with one name; so do we. */
   s->found = TRUE;
   s->found_key = *key;
   s->found_value = s->here;
 }
 
+/* RFC 8259 leaves a name given twice to the reader; json-glib keeps the
+ * last one. In a file a person edits, the first one is then silently dead
+ * (a second "egress" section that drops the first one's rules), so it is
+ * an error, pointed at the second. */
 static gboolean
-read_member (Scanner *s)
+check_unique (Scanner                  *s,
+              GHashTable               *seen,
+              const char               *name,
+              const ClocheJsonPosition *key)
+{
+  ClocheJsonPosition *first = g_hash_table_lookup (seen, name);
+
+  if (first == NULL)
+    {
+      g_hash_table_insert (seen, g_strdup (name), g_memdup2 (key, sizeof *key));
+      return TRUE;
+    }
+  if (s->path->len > 0)
+    g_string_append_c (s->path, '.');
+  g_string_append (s->path, name);
+  s->here = *key;
+  return fail (s, "“%s” is given twice in this object (first at line %u, column %u): keep "
+                  "one of them", name, first->line, first->column);
+}
+
+static gboolean
+read_member (Scanner    *s,
+             GHashTable *seen)
 {
   g_autoptr(GString) name = g_string_new (NULL);
   ClocheJsonPosition key = s->here;
@@ -348,6 +444,8 @@ read_member (Scanner *s)
 
       return fail (s, "expected “:” after the name “%s”, found %s", name->str, found);
     }
+  if (!check_unique (s, seen, name->str, &key))
+    return FALSE;
   advance (s);
   if (parent_length > 0)
     g_string_append_c (s->path, '.');
@@ -368,6 +466,8 @@ read_member (Scanner *s)
 static gboolean
 read_object (Scanner *s)
 {
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+
   advance (s);
   skip_space (s);
   if (peek (s) == '}')
@@ -378,7 +478,7 @@ read_object (Scanner *s)
   for (;;)
     {
       skip_space (s);
-      if (!read_member (s))
+      if (!read_member (s, seen))
         return FALSE;
       if (peek (s) == '}')
         {
@@ -518,8 +618,8 @@ cloche_json_check_syntax (const char          *text,
  *   element or the root: where the value starts)
  * @value: (out) (optional): where its value starts
  *
- * Finds a value by its key path; the last one when a name appears twice in
- * an object. The text before a syntax error is searched too.
+ * Finds a value by its key path. The text before a syntax error is
+ * searched too (a name given twice is one: the first is found).
  *
  * Returns: whether @path was found
  */

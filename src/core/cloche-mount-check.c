@@ -4,7 +4,14 @@
  * path (every symlink resolved, so a link cannot smuggle in what its target
  * would not pass), then the deny list in both directions (the folder must
  * not be a denied one, inside one, or contain one: mounting ~ would hand
- * over ~/.ssh), then home. Each refusal names the rule.
+ * over ~/.ssh), then home. Each refusal names the rule. Then one rule no
+ * policy can lift: Cloche's own folders (cloche-own-folders.c), both ways,
+ * judged by the same host path as the policy's rules.
+ *
+ * A path that is not UTF-8 (as given, or once its links are resolved) is
+ * refused: the session record, D-Bus, the audit log and every message carry
+ * paths as UTF-8 text, and a name that cannot be one would reach them as
+ * GLib criticals and a damaged record. The user renames the folder.
  *
  * Inside Flatpak a folder the user picked comes through the document
  * portal as $XDG_RUNTIME_DIR/doc/ID/NAME, which says nothing of where it
@@ -23,6 +30,7 @@
 
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
+#include "cloche-own-folders.h"
 
 static const char * const default_deny[] = {
   "~/.ssh", "~/.gnupg", "~/.local/share/keyrings", "/", "/etc", NULL
@@ -31,7 +39,7 @@ static const char * const default_deny[] = {
 const ClocheMountRules *
 cloche_mount_rules_default (void)
 {
-  static const ClocheMountRules rules = { NULL, default_deny, FALSE };
+  static const ClocheMountRules rules = { NULL, default_deny, FALSE, NULL };
 
   return &rules;
 }
@@ -110,12 +118,36 @@ portal_host_path (const char  *canonical,
   return g_strdup (value);
 }
 
+/* Shown with its bad bytes escaped, since it cannot be shown as it is. */
+static gboolean
+check_utf8 (const char  *given,
+            const char  *path,
+            GError     **error)
+{
+  g_autofree char *shown = NULL;
+
+  if (g_utf8_validate (path, -1, NULL))
+    return TRUE;
+  shown = g_strescape (path, NULL);
+  if (g_str_equal (given, path))
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                 _("\"%s\" cannot be mounted: its name is not valid UTF-8, which Cloche cannot "
+                   "record or show; rename the folder"), shown);
+  else
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+                 _("%s cannot be mounted: it is the folder \"%s\", whose name is not valid "
+                   "UTF-8, which Cloche cannot record or show; rename that folder"), given, shown);
+  return FALSE;
+}
+
 static char *
 canonicalize (const char  *path,
               GError     **error)
 {
   char *resolved;
 
+  if (!check_utf8 (path, path, error))
+    return NULL;
   if (!g_path_is_absolute (path))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
@@ -127,6 +159,11 @@ canonicalize (const char  *path,
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                    _("%s cannot be mounted: %s"), path, g_strerror (errno));
+      return NULL;
+    }
+  if (!check_utf8 (path, resolved, error))
+    {
+      free (resolved);
       return NULL;
     }
   if (!g_file_test (resolved, G_FILE_TEST_IS_DIR))
@@ -170,12 +207,16 @@ cloche_mount_check (const char              *path,
       return NULL;
     }
   judged = host != NULL ? host : canonical;
+  if (!check_utf8 (canonical, judged, error))
+    return NULL;
 
   resolved = realpath (rules->home != NULL ? rules->home : g_get_home_dir (), NULL);
   home = g_strdup (resolved != NULL ? resolved : g_get_home_dir ());
   free (resolved);
 
-  if (!check_deny (judged, home, rules, error))
+  /* The policy's deny list first: its refusals name the rule a user wrote. */
+  if (!check_deny (judged, home, rules, error)
+      || (rules->own != NULL && !cloche_own_folders_check_outside (rules->own, judged, error)))
     return NULL;
   if (!rules->allow_outside_home && !is_within (judged, home))
     {

@@ -10,14 +10,14 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <fcntl.h>
+
 #include "cloche-error.h"
+#include "cloche-file.h"
 #include "cloche-memory.h"
 #include "cloche-mount-check.h"
 #include "cloche-policy-document.h"
 #include "cloche-sandbox.h"
-
-/* A policy is a few hundred bytes; a megabyte is a mistake, not a policy. */
-#define MAX_FILE_SIZE (1024 * 1024)
 
 typedef struct
 {
@@ -105,6 +105,7 @@ cloche_policy_document_new_defaults (void)
   set_value (self, "vm.memory_mib", g_variant_new_uint32 (cloche_memory_choose_mib (0)));
   set_value (self, "vm.cpus", g_variant_new_uint32 (1));
   set_value (self, "vm.idle_timeout_s", g_variant_new_uint32 (CLOCHE_DEFAULT_IDLE_TIMEOUT_S));
+  set_value (self, "vm.accelerator", g_variant_new_string ("auto"));
   set_value (self, "egress.default", g_variant_new_string ("deny"));
   set_value (self, "egress.allow", g_variant_new_strv (NULL, 0));
   set_value (self, "egress.deny", g_variant_new_strv (NULL, 0));
@@ -359,7 +360,7 @@ parse (ClochePolicyDocument *self)
   g_autofree char *message = NULL;
   ClocheJsonPosition where = { 1, 1 };
 
-  if (self->length > MAX_FILE_SIZE)
+  if (self->length > CLOCHE_POLICY_MAX_SIZE)
     {
       add_problem (self, "", FALSE,
                    g_strdup_printf (_("the file is %zu bytes long; a policy is a few "
@@ -470,19 +471,15 @@ cloche_policy_document_load (ClochePolicyLayer   layer,
                              const char         *path,
                              GError            **error)
 {
-  g_autofree char *contents = NULL;
+  g_autoptr(GBytes) bytes = cloche_file_read (AT_FDCWD, path, CLOCHE_POLICY_MAX_SIZE,
+                                               _("policy file"), CLOCHE_FILE_FOLLOW, error);
   gsize length = 0;
+  const char *text;
 
-  if (!g_file_get_contents (path, &contents, &length, error))
+  if (bytes == NULL)
     return NULL;
-  return cloche_policy_document_new_from_data (layer, path, contents, length);
-}
-
-ClochePolicyLayer
-cloche_policy_document_get_layer (ClochePolicyDocument *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_POLICY_DOCUMENT (self), CLOCHE_POLICY_LAYER_DEFAULT);
-  return self->layer;
+  text = g_bytes_get_data (bytes, &length);
+  return cloche_policy_document_new_from_data (layer, path, text, length);
 }
 
 /* NULL for the built-in defaults. */

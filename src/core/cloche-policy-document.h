@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* A policy is a few hundred bytes; a megabyte is a mistake, not a policy. */
+#define CLOCHE_POLICY_MAX_SIZE (1024 * 1024)
+
 #define CLOCHE_TYPE_POLICY_DOCUMENT (cloche_policy_document_get_type ())
 G_DECLARE_FINAL_TYPE (ClochePolicyDocument, cloche_policy_document, CLOCHE, POLICY_DOCUMENT, GObject)
 
@@ -19,7 +22,6 @@ ClochePolicyDocument *cloche_policy_document_new_from_data (ClochePolicyLayer   
 ClochePolicyDocument *cloche_policy_document_load          (ClochePolicyLayer      layer,
                                                             const char            *path,
                                                             GError               **error);
-ClochePolicyLayer     cloche_policy_document_get_layer     (ClochePolicyDocument  *self);
 const char           *cloche_policy_document_get_path      (ClochePolicyDocument  *self);
 gboolean              cloche_policy_document_is_valid      (ClochePolicyDocument  *self);
 const char * const   *cloche_policy_document_get_problems  (ClochePolicyDocument  *self);

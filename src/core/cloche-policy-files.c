@@ -4,11 +4,19 @@
  * Editors save by writing a new file and renaming it over the old one, and
  * the file (or its folder) may appear only after the daemon started, so
  * both the file and its folder are watched, and a burst of events becomes
- * one reload once the file has been quiet for a moment.
+ * one reload once the file has been quiet for a moment. Whoever can write
+ * the folder can put anything there: a file is read only if it is a
+ * regular one, without blocking and up to the size a policy can have
+ * (cloche-file.c), so a FIFO never hangs the daemon's start.
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
+#include <fcntl.h>
+
 #include "cloche-error.h"
+#include "cloche-file.h"
 #include "cloche-policy-private.h"
 
 /* Long enough for an editor's write, rename and chmod to be one change. */
@@ -42,17 +50,24 @@ _cloche_policy_read_text (ClochePolicyRead  *read,
     read->refusal = g_strdup (invalid->message);
 }
 
+/* Blocking: at start, or in a worker thread. A FIFO, a device or a
+ * file larger than a policy can be is refused by cloche_file_read()
+ * without blocking or reading it all. */
 static void
 read_file_sync (ClochePolicyRead  *read,
                 ClochePolicyLayer  layer,
                 const char        *path)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  const char *text = NULL;
   gsize length = 0;
 
-  g_file_get_contents (path, &contents, &length, &error);
-  _cloche_policy_read_text (read, layer, path, contents, length, error);
+  bytes = cloche_file_read (AT_FDCWD, path, CLOCHE_POLICY_MAX_SIZE, _("policy file"),
+                            CLOCHE_FILE_FOLLOW, &error);
+  if (bytes != NULL)
+    text = g_bytes_get_data (bytes, &length);
+  _cloche_policy_read_text (read, layer, path, text, length, error);
 }
 
 /**
@@ -74,63 +89,61 @@ cloche_policy_load (ClochePolicy *self)
   _cloche_policy_apply (self, &user, &admin);
 }
 
-/* Reload: the user's file, then the admin's, then apply both at once. */
+/* Reload: both files read in a worker thread, then applied at once in the
+ * caller's context. */
 
 typedef struct
 {
-  ClochePolicyRead user;
-  ClochePolicyRead admin;
+  char             *user_path;
+  char             *admin_path;
+  ClochePolicyRead  user;
+  ClochePolicyRead  admin;
 } Reload;
 
 static void
 reload_free (Reload *reload)
 {
+  g_free (reload->user_path);
+  g_free (reload->admin_path);
   _cloche_policy_read_clear (&reload->user);
   _cloche_policy_read_clear (&reload->admin);
   g_free (reload);
 }
 
 static void
-on_admin_loaded (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+reload_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  Reload *reload = task_data;
+
+  read_file_sync (&reload->user, CLOCHE_POLICY_LAYER_USER, reload->user_path);
+  read_file_sync (&reload->admin, CLOCHE_POLICY_LAYER_ADMIN, reload->admin_path);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_files_read (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochePolicy *self = g_task_get_source_object (task);
-  Reload *reload = g_task_get_task_data (task);
+  Reload *reload = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
-  gsize length = 0;
 
-  g_file_load_contents_finish (G_FILE (object), result, &contents, &length, NULL, &error);
-  _cloche_policy_read_text (&reload->admin, CLOCHE_POLICY_LAYER_ADMIN, self->admin_path,
-                            contents, length, error);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
   _cloche_policy_apply (self, &reload->user, &reload->admin);
   if (self->last_refusal[0] != '\0')
     g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID, "%s",
                              self->last_refusal);
   else
     g_task_return_boolean (task, TRUE);
-}
-
-static void
-on_user_loaded (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  ClochePolicy *self = g_task_get_source_object (task);
-  Reload *reload = g_task_get_task_data (task);
-  g_autoptr(GFile) admin = g_file_new_for_path (self->admin_path);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contents = NULL;
-  GCancellable *cancellable = g_task_get_cancellable (task);
-  gsize length = 0;
-
-  g_file_load_contents_finish (G_FILE (object), result, &contents, &length, NULL, &error);
-  _cloche_policy_read_text (&reload->user, CLOCHE_POLICY_LAYER_USER, self->user_path,
-                            contents, length, error);
-  g_file_load_contents_async (admin, cancellable, on_admin_loaded, g_steal_pointer (&task));
 }
 
 /**
@@ -148,15 +161,22 @@ cloche_policy_reload_async (ClochePolicy        *self,
                             gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(GFile) user = NULL;
+  g_autoptr(GTask) read = NULL;
+  Reload *reload;
 
   g_return_if_fail (CLOCHE_IS_POLICY (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_policy_reload_async);
-  g_task_set_task_data (task, g_new0 (Reload, 1), (GDestroyNotify) reload_free);
-  user = g_file_new_for_path (self->user_path);
-  g_file_load_contents_async (user, cancellable, on_user_loaded, g_steal_pointer (&task));
+  reload = g_new0 (Reload, 1);
+  reload->user_path = g_strdup (self->user_path);
+  reload->admin_path = g_strdup (self->admin_path);
+  /* No source object: the worker drops its reference to this task after
+   * the result is in, possibly after the policy is gone. */
+  read = g_task_new (NULL, cancellable, on_files_read, g_steal_pointer (&task));
+  g_task_set_task_data (read, reload, (GDestroyNotify) reload_free);
+  g_task_set_return_on_cancel (read, FALSE);
+  g_task_run_in_thread (read, reload_thread);
 }
 
 gboolean

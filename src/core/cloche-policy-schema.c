@@ -29,13 +29,14 @@ typedef struct
   Kind        kind;
   gint64      min;
   gint64      max;
-  const char *choices[3];
+  const char *choices[4];
 } KeySpec;
 
 static const KeySpec specs[] = {
   { "vm.memory_mib", KIND_COUNT, 256, 65536, { NULL } },
   { "vm.cpus", KIND_COUNT, 1, 64, { NULL } },
   { "vm.idle_timeout_s", KIND_COUNT, 1, 86400, { NULL } },
+  { "vm.accelerator", KIND_CHOICE, 0, 0, { "auto", "kvm", "tcg", NULL } },
   { "egress.default", KIND_CHOICE, 0, 0, { "deny", "allow", NULL } },
   { "egress.allow", KIND_RULES, 0, 0, { NULL } },
   { "egress.deny", KIND_RULES, 0, 0, { NULL } },
@@ -106,6 +107,25 @@ gboolean
 cloche_policy_schema_has_key (const char *key)
 {
   return find_spec (key) != NULL;
+}
+
+/**
+ * cloche_policy_schema_get_range:
+ * @key: a whole-number key, such as "vm.memory_mib"
+ *
+ * The range the policy allows, for options that set the same value
+ * (cloche-daemon --memory-mib): one range for both.
+ */
+void
+cloche_policy_schema_get_range (const char *key,
+                                gint64     *min,
+                                gint64     *max)
+{
+  const KeySpec *spec = find_spec (key);
+
+  g_return_if_fail (spec != NULL && spec->kind == KIND_COUNT);
+  *min = spec->min;
+  *max = spec->max;
 }
 
 /* Whether the entry @locked of a `locked` list ("vm" or "vm.cpus")
@@ -230,8 +250,13 @@ convert_choice (const KeySpec *spec,
     for (guint i = 0; spec->choices[i] != NULL; i++)
       if (g_str_equal (json_node_get_string (node), spec->choices[i]))
         return g_variant_new_string (spec->choices[i]);
-  add_problem (problems, -1, g_strdup_printf (_("expected \"%s\" or \"%s\", found %s"),
-                                              spec->choices[0], spec->choices[1], found));
+  if (spec->choices[2] != NULL)
+    add_problem (problems, -1, g_strdup_printf (_("expected \"%s\", \"%s\" or \"%s\", found %s"),
+                                                spec->choices[0], spec->choices[1],
+                                                spec->choices[2], found));
+  else
+    add_problem (problems, -1, g_strdup_printf (_("expected \"%s\" or \"%s\", found %s"),
+                                                spec->choices[0], spec->choices[1], found));
   return NULL;
 }
 

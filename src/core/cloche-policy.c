@@ -462,6 +462,13 @@ cloche_policy_get_cpus (ClochePolicy *self)
   return get_uint (self, "vm.cpus");
 }
 
+/* "auto", "kvm" or "tcg": the schema allows nothing else. */
+const char *
+cloche_policy_get_accelerator (ClochePolicy *self)
+{
+  return g_variant_get_string (cloche_policy_lookup (self, "vm.accelerator", NULL), NULL);
+}
+
 guint
 cloche_policy_get_idle_timeout_s (ClochePolicy *self)
 {

@@ -45,6 +45,7 @@ const char * const *cloche_policy_get_notices         (ClochePolicy         *sel
 
 guint               cloche_policy_get_memory_mib      (ClochePolicy         *self);
 guint               cloche_policy_get_cpus            (ClochePolicy         *self);
+const char         *cloche_policy_get_accelerator     (ClochePolicy         *self);
 guint               cloche_policy_get_idle_timeout_s  (ClochePolicy         *self);
 guint               cloche_policy_get_stale_after_days (ClochePolicy        *self);
 GStrv               cloche_policy_dup_mount_deny      (ClochePolicy         *self);

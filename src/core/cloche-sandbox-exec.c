@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Running a command in a session: boot the VM if it is down, mount the
- * session's folders if this boot has not got them, then guest-exec.
+ * session's folders (and make its walls) if this boot has not got them,
+ * then guest-exec it through cloche-guest (src/guest), which enters the
+ * session's namespaces, becomes its user for good and runs it there.
+ * Cancelling the call, or its deadline, kills the command's whole process
+ * group there (cloche_guest_agent_exec_async and cloche-guest exec);
+ * past the deadline the caller still gets what it wrote until then.
  */
 #include "config.h"
 
@@ -12,28 +17,21 @@
 #include "cloche-sandbox-private.h"
 #include "cloche-vm-command.h"
 
-/* Runs argv in the folder given as $1, the way a terminal would (qemu-ga's
- * guest-exec has no working directory of its own), as the leader of a
- * process group of its own (setsid, in place: qemu-ga's children lead no
- * group), so that cancelling or a deadline kills what it started too. */
-static const char *cwd_wrapper[] = {
-  "/bin/sh", "-c",
-  "cd \"$1\" && shift && if [ -x /usr/bin/setsid ]; then exec /usr/bin/setsid \"$@\"; fi; "
-  "exec \"$@\"",
-  "sh", NULL
-};
-
 typedef struct
 {
-  char  *id;
-  GStrv  argv;
-  GStrv  env;
+  char   *id;
+  GStrv   argv;
+  GStrv   env;
+  guint   timeout_s;
+  GBytes *input;
   /* For the audit log: the command as asked, where, and since when. */
   GStrv   command;
   char   *cwd;
   gint64  started;
-  GBytes *input;
-  guint   timeout_ms;
+  /* What a command killed at its deadline wrote until then. */
+  int     stopped_code;
+  GBytes *stopped_out;
+  GBytes *stopped_err;
 } ExecData;
 
 static void
@@ -42,16 +40,26 @@ exec_data_free (ExecData *data)
   g_free (data->id);
   g_strfreev (data->argv);
   g_strfreev (data->env);
+  g_clear_pointer (&data->input, g_bytes_unref);
   g_strfreev (data->command);
   g_free (data->cwd);
-  g_clear_pointer (&data->input, g_bytes_unref);
+  g_clear_pointer (&data->stopped_out, g_bytes_unref);
+  g_clear_pointer (&data->stopped_err, g_bytes_unref);
   g_free (data);
 }
 
-static void
-exec_result_free (ClocheExecResult *result)
+typedef struct
 {
-  cloche_exec_result_clear (result);
+  int     exit_code;
+  GBytes *out;
+  GBytes *err;
+} ExecResult;
+
+static void
+exec_result_free (ExecResult *result)
+{
+  g_clear_pointer (&result->out, g_bytes_unref);
+  g_clear_pointer (&result->err, g_bytes_unref);
   g_free (result);
 }
 
@@ -61,11 +69,19 @@ on_exec_done (GObject      *object,
               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  ClocheExecResult *done = g_new0 (ClocheExecResult, 1);
+  ExecData *data = g_task_get_task_data (task);
+  ExecResult *done = g_new0 (ExecResult, 1);
   GError *error = NULL;
 
-  if (!cloche_guest_agent_exec_full_finish (CLOCHE_GUEST_AGENT (object), result, done, &error))
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result,
+                                       &done->exit_code, &done->out, &done->err, &error))
     {
+      if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
+        {
+          data->stopped_code = done->exit_code;
+          data->stopped_out = g_steal_pointer (&done->out);
+          data->stopped_err = g_steal_pointer (&done->err);
+        }
       exec_result_free (done);
       g_task_return_error (task, error);
       return;
@@ -79,12 +95,12 @@ run_command (GTask *task)
   ClocheSandbox *self = g_task_get_source_object (task);
   ExecData *data = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
-  ClocheExecOptions options = { data->input, data->timeout_ms };
 
-  cloche_guest_agent_exec_full_async (cloche_vm_get_guest_agent (self->vm),
-                                      (const char * const *) data->argv,
-                                      (const char * const *) data->env, &options,
-                                      cancellable, on_exec_done, task);
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
+                                 (const char * const *) data->argv,
+                                 (const char * const *) data->env,
+                                 data->timeout_s, data->input,
+                                 cancellable, on_exec_done, task);
 }
 
 static void
@@ -99,14 +115,23 @@ on_mounted_for_exec (GObject      *object,
   GError *error = NULL;
   gint64 boot;
 
+  open = g_hash_table_lookup (self->sessions, data->id);
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
+      /* A folder that is no longer the one checked stays refused. */
+      if (open != NULL && open->broken == NULL
+          && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_CHANGED))
+        open->broken = g_error_copy (error);
       g_task_return_error (task, error);
       return;
     }
-  open = g_hash_table_lookup (self->sessions, data->id);
   if (open != NULL)
-    open->mounted_boot = boot;
+    {
+      open->mounted_boot = boot;
+      /* A lost folder is back, mounted afresh in this boot. */
+      if (g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST))
+        g_clear_error (&open->broken);
+    }
   run_command (g_steal_pointer (&task));
 }
 
@@ -143,31 +168,33 @@ on_vm_started_for_exec (GObject      *object,
                                  g_steal_pointer (&task));
 }
 
+/* In session @id, in the folder @cwd (qemu-ga's guest-exec has neither):
+ * `cloche-guest exec ID CWD -- ARGV…`, whose status is the command's. */
 static GStrv
-build_argv (const char * const *argv,
+build_argv (const char         *id,
+            const char * const *argv,
             const char         *cwd)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-  g_strv_builder_addv (builder, cwd_wrapper);
-  g_strv_builder_add (builder, cwd);
+  g_strv_builder_add_many (builder, CLOCHE_VM_GUEST_HELPER, "exec", id, cwd, "--", NULL);
   g_strv_builder_addv (builder, (const char **) argv);
   return g_strv_builder_end (builder);
 }
 
 /* The egress proxy, for the tools that follow these variables (curl,
- * wget, pip, apt, git…). The session id is the proxy URL's user name, so
- * each request the proxy decides carries it (Proxy-Authorization) and the
- * decision log says which session asked. Addresses inside the guest are
- * not the proxy's business: it would resolve "localhost" on the host. */
+ * wget, pip, apt, git…): in the session's network namespace, the
+ * session's forwarder listens at the proxy's address and tells the proxy
+ * which session it serves (cloche-guest), so the URL names no session.
+ * Addresses inside the guest are not the proxy's business: it would
+ * resolve "localhost" on the host. */
 static void
-add_proxy_env (GStrvBuilder  *builder,
-               ClocheSession *session)
+add_proxy_env (GStrvBuilder *builder)
 {
   static const char * const names[] = { "http_proxy", "https_proxy",
                                         "HTTP_PROXY", "HTTPS_PROXY", NULL };
-  g_autofree char *url = g_strdup_printf ("http://%s@%s:%u", cloche_session_get_id (session),
-                                          CLOCHE_VM_EGRESS_ADDRESS, (guint) CLOCHE_VM_EGRESS_PORT);
+  g_autofree char *url = g_strdup_printf ("http://%s:%u", CLOCHE_VM_EGRESS_ADDRESS,
+                                          (guint) CLOCHE_VM_EGRESS_PORT);
 
   for (guint i = 0; names[i] != NULL; i++)
     {
@@ -189,9 +216,9 @@ build_env (ClocheSession       *session,
 
   g_strv_builder_add_many (builder,
                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                           "HOME=/root", "LANG=C.UTF-8", NULL);
+                           "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
-  add_proxy_env (builder, session);
+  add_proxy_env (builder);
   /* Later entries win in the guest, so the caller's override ours — the
    * proxy variables too: restrict=on leaves the proxy the only way out
    * whatever they say, so a caller who sets or clears them can break its
@@ -201,11 +228,39 @@ build_env (ClocheSession       *session,
   return g_strv_builder_end (builder);
 }
 
+/* A changed folder stays refused; a lost one until the VM boots again
+ * (the next boot mounts the session's folders afresh). */
+static gboolean
+is_refused (ClocheSandbox     *self,
+            ClocheOpenSession *open)
+{
+  if (open->broken == NULL)
+    return FALSE;
+  return !g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST)
+         || open->mounted_boot == cloche_vm_get_booted_at (self->vm);
+}
+
 static gboolean
 check_exec_args (const char * const  *argv,
                  const char * const  *env,
+                 guint                timeout_s,
+                 GBytes              *input,
                  GError             **error)
 {
+  if (timeout_s > CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("A timeout of %u s is out of range: give at most %u s (one week), or 0 "
+                     "for the default of %u s"), timeout_s, CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S,
+                   CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S);
+      return FALSE;
+    }
+  if (input != NULL && g_bytes_get_size (input) > CLOCHE_SANDBOX_EXEC_MAX_INPUT)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("A command's standard input may hold at most 16 MiB"));
+      return FALSE;
+    }
   if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
@@ -223,23 +278,34 @@ check_exec_args (const char * const  *argv,
 }
 
 /**
- * cloche_sandbox_exec_full_async:
- * @options: (nullable): stdin and a deadline (counted once the command
- *   runs, not while the VM boots)
+ * cloche_sandbox_exec_async:
+ * @cwd: (nullable): the guest folder to run in; the session folder if %NULL
+ *   or empty
+ * @timeout_s: the command's deadline in seconds; 0 for
+ *   %CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S, at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S
+ * @input: (nullable): the command's standard input (at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_INPUT bytes), which then ends
+ * @cancellable: (nullable): cancelling it once the command runs kills it
+ *   in the guest, with what it started (its process group); the call then
+ *   fails with %G_IO_ERROR_CANCELLED once it is gone
  *
- * Cancelling @cancellable kills the command in the guest (its process
- * group); the call then fails with %G_IO_ERROR_CANCELLED.
+ * Runs @argv in session @id, booting the VM and mounting the session's
+ * folders first if this boot has not got them. A session whose folder
+ * changed or was lost is refused with that error
+ * (%CLOCHE_ERROR_FOLDER_CHANGED, _FOLDER_LOST).
  */
 void
-cloche_sandbox_exec_full_async (ClocheSandbox           *self,
-                                const char              *id,
-                                const char * const      *argv,
-                                const char * const      *env,
-                                const char              *cwd,
-                                const ClocheExecOptions *options,
-                                GCancellable            *cancellable,
-                                GAsyncReadyCallback      callback,
-                                gpointer                 user_data)
+cloche_sandbox_exec_async (ClocheSandbox       *self,
+                           const char          *id,
+                           const char * const  *argv,
+                           const char * const  *env,
+                           const char          *cwd,
+                           guint                timeout_s,
+                           GBytes              *input,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GError) error = NULL;
@@ -250,12 +316,17 @@ cloche_sandbox_exec_full_async (ClocheSandbox           *self,
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_sandbox_exec_full_async);
+  g_task_set_source_tag (task, cloche_sandbox_exec_async);
 
   open = _cloche_sandbox_lookup (self, id, &error);
-  if (open == NULL || !check_exec_args (argv, env, &error))
+  if (open == NULL || !check_exec_args (argv, env, timeout_s, input, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  if (is_refused (self, open))
+    {
+      g_task_return_error (task, g_error_copy (open->broken));
       return;
     }
 
@@ -263,34 +334,38 @@ cloche_sandbox_exec_full_async (ClocheSandbox           *self,
   data = g_new0 (ExecData, 1);
   data->id = g_strdup (id);
   data->cwd = g_strdup (cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
-  data->argv = build_argv (argv, data->cwd);
+  data->argv = build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);
-  data->input = options != NULL && options->input != NULL ? g_bytes_ref (options->input) : NULL;
-  data->timeout_ms = options != NULL ? options->timeout_ms : 0;
+  data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
+  data->input = input != NULL ? g_bytes_ref (input) : NULL;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));
 }
 
 /**
- * cloche_sandbox_exec_full_finish:
- * @result_out: (out caller-allocates): clear it with cloche_exec_result_clear()
+ * cloche_sandbox_exec_finish:
+ *
+ * As cloche_guest_agent_exec_finish(): on %CLOCHE_ERROR_EXEC_TIMEOUT the
+ * outputs are what the command wrote until it was killed (%NULL when the
+ * guest did not report its end in time).
  */
 gboolean
-cloche_sandbox_exec_full_finish (ClocheSandbox     *self,
-                                 GAsyncResult      *result,
-                                 ClocheExecResult  *result_out,
-                                 GError           **error)
+cloche_sandbox_exec_finish (ClocheSandbox  *self,
+                            GAsyncResult   *result,
+                            int            *exit_code,
+                            GBytes        **stdout_bytes,
+                            GBytes        **stderr_bytes,
+                            GError        **error)
 {
   ExecData *data = g_task_get_task_data (G_TASK (result));
   GError *local_error = NULL;
-  ClocheExecResult *done;
+  ExecResult *done;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  memset (result_out, 0, sizeof *result_out);
   done = g_task_propagate_pointer (G_TASK (result), &local_error);
   /* Logged here, the one place every exec ends; a call refused before it
    * had a command (no such session, no argv) has no task data. */
@@ -300,42 +375,19 @@ cloche_sandbox_exec_full_finish (ClocheSandbox     *self,
                           g_get_monotonic_time () - data->started, local_error);
   if (done == NULL)
     {
+      if (data != NULL && g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
+        {
+          *exit_code = data->stopped_code;
+          *stdout_bytes = g_steal_pointer (&data->stopped_out);
+          *stderr_bytes = g_steal_pointer (&data->stopped_err);
+        }
       g_propagate_error (error, local_error);
       return FALSE;
     }
-  *result_out = *done;
-  g_free (done);
+  *exit_code = done->exit_code;
+  *stdout_bytes = g_steal_pointer (&done->out);
+  *stderr_bytes = g_steal_pointer (&done->err);
+  exec_result_free (done);
   return TRUE;
 }
 
-void
-cloche_sandbox_exec_async (ClocheSandbox       *self,
-                           const char          *id,
-                           const char * const  *argv,
-                           const char * const  *env,
-                           const char          *cwd,
-                           GCancellable        *cancellable,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
-{
-  cloche_sandbox_exec_full_async (self, id, argv, env, cwd, NULL, cancellable,
-                                  callback, user_data);
-}
-
-gboolean
-cloche_sandbox_exec_finish (ClocheSandbox  *self,
-                            GAsyncResult   *result,
-                            int            *exit_code,
-                            GBytes        **stdout_bytes,
-                            GBytes        **stderr_bytes,
-                            GError        **error)
-{
-  ClocheExecResult done;
-
-  if (!cloche_sandbox_exec_full_finish (self, result, &done, error))
-    return FALSE;
-  *exit_code = done.exit_code;
-  *stdout_bytes = g_steal_pointer (&done.out);
-  *stderr_bytes = g_steal_pointer (&done.err);
-  return TRUE;
-}

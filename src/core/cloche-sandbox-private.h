@@ -12,6 +12,7 @@ typedef struct
 {
   ClocheSession *session;
   gint64         mounted_boot;   /* the VM's booted-at when mounted; 0: not mounted */
+  GError        *broken;         /* set: a folder changed or was lost; every command fails so */
 } ClocheOpenSession;
 
 struct _ClocheSandbox
@@ -20,6 +21,8 @@ struct _ClocheSandbox
   ClocheVm           *vm;
   ClocheSessionStore *store;
   GHashTable         *sessions;        /* id → ClocheOpenSession */
+  GHashTable         *pins;            /* id → GPtrArray of ClochePinnedFolder: the work
+                                        * folder, then each mount, as checked at open */
   guint               opening;         /* opens waiting for the VM */
   guint               cleanups;        /* cleanups running */
   guint               idle_timeout_s;
@@ -28,6 +31,8 @@ struct _ClocheSandbox
   GStrv               mount_deny;      /* NULL: the built-in mount rules */
   gboolean            allow_outside_home;
   ClocheAuditLog     *audit;           /* nullable; cloche_audit_events_attach() */
+  guint               next_guest_uid;  /* the next session user in this boot */
+  gint64              guest_uid_boot;  /* the boot next_guest_uid counts in */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,
@@ -41,6 +46,15 @@ gboolean _cloche_sandbox_mount_finish   (ClocheSandbox        *self,
                                          GError              **error);
 void     _cloche_sandbox_unmount        (ClocheSandbox        *self,
                                          ClocheSession        *session);
+gboolean _cloche_sandbox_pin            (ClocheSandbox        *self,
+                                         const char           *id,
+                                         const char           *path,
+                                         GError              **error);
+gboolean _cloche_sandbox_pin_work_folder (ClocheSandbox       *self,
+                                          ClocheSession       *session,
+                                          GError             **error);
+void     _cloche_sandbox_unpin          (ClocheSandbox        *self,
+                                         const char           *id);
 GStrv    _cloche_sandbox_dup_open_ids   (ClocheSandbox        *self);
 void     _cloche_sandbox_count_cleanup  (ClocheSandbox        *self,
                                          int                   delta);

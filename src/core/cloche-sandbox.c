@@ -12,6 +12,7 @@
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
+#include "cloche-own-folders.h"
 #include "cloche-sandbox-private.h"
 
 enum {
@@ -33,6 +34,7 @@ static void
 open_session_free (ClocheOpenSession *open)
 {
   g_clear_object (&open->session);
+  g_clear_error (&open->broken);
   g_free (open);
 }
 
@@ -126,7 +128,22 @@ _cloche_sandbox_dup_open_ids (ClocheSandbox *self)
 
 /* Open */
 
-/* Takes @task: the callers hand over their reference. */
+static void
+on_failed_open_deleted (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autofree char *id = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_session_store_delete_finish (CLOCHE_SESSION_STORE (object), result, &error))
+    g_warning ("Session %s did not open and its folder cannot be removed: %s", id,
+               error->message);
+}
+
+/* Takes @task: the callers hand over their reference. A session that did
+ * not open leaves no record: it never held anything of the user's (its
+ * folders are the user's own, its work folder was just made). */
 static void
 fail_open (GTask  *owned_task,
            GError *error)
@@ -134,11 +151,12 @@ fail_open (GTask  *owned_task,
   g_autoptr(GTask) task = owned_task;
   ClocheSandbox *self = g_task_get_source_object (task);
   ClocheSession *session = g_task_get_task_data (task);
+  const char *id = cloche_session_get_id (session);
 
-  /* The record stays, closed: a failed open loses nothing either. */
   self->opening--;
-  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-  save (self, session);
+  _cloche_sandbox_unpin (self, id);
+  cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
+                                     g_strdup (id));
   cloche_audit_session_opened (self->audit, session, error);
   update_idle_timer (self);
   g_task_return_error (task, error);
@@ -156,9 +174,9 @@ on_mounted_for_open (GObject      *object,
   GError *error = NULL;
   gint64 boot;
 
+  /* A failed mount job has detached what it attached. */
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
-      _cloche_sandbox_unmount (self, session);
       fail_open (g_steal_pointer (&task), error);
       return;
     }
@@ -205,9 +223,13 @@ on_created (GObject      *object,
 
   if (!cloche_session_store_create_finish (CLOCHE_SESSION_STORE (object), result, &error))
     {
-      self->opening--;
-      update_idle_timer (self);
-      g_task_return_error (task, error);
+      /* What was made of its folder goes too. */
+      fail_open (g_steal_pointer (&task), error);
+      return;
+    }
+  if (!_cloche_sandbox_pin_work_folder (self, g_task_get_task_data (task), &error))
+    {
+      fail_open (g_steal_pointer (&task), error);
       return;
     }
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
@@ -243,18 +265,23 @@ add_mounts (ClocheSandbox  *self,
             GError        **error)
 {
   ClocheMountRules rules = { NULL, (const char * const *) self->mount_deny,
-                             self->allow_outside_home };
-  const ClocheMountRules *in_force = self->mount_deny != NULL ? &rules
-                                     : cloche_mount_rules_default ();
+                             self->allow_outside_home, NULL };
+  /* Cloche's own folders are never the guest's, whatever the policy says. */
+  g_autoptr(GPtrArray) own = cloche_own_folders_new (cloche_vm_get_bundle_path (self->vm),
+                                                     cloche_session_store_get_root (self->store));
 
+  if (self->mount_deny == NULL)
+    rules = *cloche_mount_rules_default ();
+  rules.own = own;
   for (guint i = 0; requests != NULL && i < requests->len; i++)
     {
       ClocheSessionMount *request = g_ptr_array_index (requests, i);
       g_autofree char *canonical = NULL;
       g_autofree char *name = NULL;
 
-      canonical = cloche_mount_check (request->path, in_force, error);
-      if (canonical == NULL)
+      canonical = cloche_mount_check (request->path, &rules, error);
+      if (canonical == NULL
+          || !_cloche_sandbox_pin (self, cloche_session_get_id (session), canonical, error))
         return FALSE;
       name = mount_name (session, canonical);
       cloche_session_add_mount (session,
@@ -290,6 +317,7 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_open_session_async);
   if (!add_mounts (self, session, mounts, &error))
     {
+      _cloche_sandbox_unpin (self, cloche_session_get_id (session));
       g_task_return_error (task, error);
       return;
     }
@@ -319,35 +347,127 @@ cloche_sandbox_open_session_finish (ClocheSandbox  *self,
 
 /* Close */
 
+/* What closing does once the record says so. */
+static void
+close_open_session (ClocheSandbox *self,
+                    const char    *id,
+                    ClocheSession *closed)
+{
+  ClocheOpenSession *open = g_hash_table_lookup (self->sessions, id);
+
+  if (open == NULL)
+    return;
+  if (open->mounted_boot != 0 && open->mounted_boot == cloche_vm_get_booted_at (self->vm))
+    _cloche_sandbox_unmount (self, open->session);
+  g_hash_table_remove (self->sessions, id);
+  _cloche_sandbox_unpin (self, cloche_session_get_id (closed));
+  cloche_audit_session_closed (self->audit, closed);
+  notify_sessions (self);
+}
+
+/* @session, as its record says once it is closed. */
+static ClocheSession *
+closed_copy (ClocheSession *session)
+{
+  ClocheSession *closed = cloche_session_copy (session);
+
+  cloche_session_set_state (closed, CLOCHE_SESSION_STATE_CLOSED);
+  cloche_session_touch (closed);
+  return closed;
+}
+
 /**
  * cloche_sandbox_close_session:
  *
- * Closes a session at once; its folders are detached in the background.
+ * Closes a session at once, when it must end whatever its record can say
+ * (its client left the bus, the bundle goes): its folders are detached in
+ * the background, its record is written behind (a failure is logged: the
+ * record then still says open, and counts as closed at the next start).
+ * A user's Close goes through cloche_sandbox_close_session_async().
  */
 gboolean
 cloche_sandbox_close_session (ClocheSandbox  *self,
                               const char     *id,
                               GError        **error)
 {
+  g_autoptr(ClocheSession) closed = NULL;
   ClocheOpenSession *open;
-  g_autoptr(ClocheSession) session = NULL;
 
   g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), FALSE);
 
   open = _cloche_sandbox_lookup (self, id, error);
   if (open == NULL)
     return FALSE;
-  session = g_object_ref (open->session);
-  if (open->mounted_boot != 0 && open->mounted_boot == cloche_vm_get_booted_at (self->vm))
-    _cloche_sandbox_unmount (self, session);
-  g_hash_table_remove (self->sessions, id);
-
-  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-  cloche_session_touch (session);
-  save (self, session);
-  cloche_audit_session_closed (self->audit, session);
-  notify_sessions (self);
+  closed = closed_copy (open->session);
+  save (self, closed);
+  close_open_session (self, id, closed);
   return TRUE;
+}
+
+static void
+on_closed_saved (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = g_task_get_source_object (task);
+  ClocheSession *closed = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!cloche_session_store_save_finish (CLOCHE_SESSION_STORE (object), result, &error))
+    {
+      g_prefix_error (&error, _("Session %s stays open: its record cannot say it is closed: "),
+                      cloche_session_get_id (closed));
+      g_task_return_error (task, error);
+      return;
+    }
+  close_open_session (self, cloche_session_get_id (closed), closed);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * cloche_sandbox_close_session_async:
+ *
+ * Closes a session once its record says so on disk; when it cannot be
+ * written (a full disk), fails with why and the session stays open, as
+ * its record says. Its folders are then detached in the background.
+ */
+void
+cloche_sandbox_close_session_async (ClocheSandbox       *self,
+                                    const char          *id,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ClocheOpenSession *open;
+  ClocheSession *closed;
+  GError *error = NULL;
+
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_sandbox_close_session_async);
+  open = _cloche_sandbox_lookup (self, id, &error);
+  if (open == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  closed = closed_copy (open->session);
+  g_task_set_task_data (task, closed, g_object_unref);
+  cloche_session_store_save_async (self->store, closed, cancellable, on_closed_saved,
+                                   g_steal_pointer (&task));
+}
+
+gboolean
+cloche_sandbox_close_session_finish (ClocheSandbox  *self,
+                                     GAsyncResult   *result,
+                                     GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* Accessors */
@@ -436,7 +556,7 @@ cloche_sandbox_set_stale_after_days (ClocheSandbox *self,
  * @deny: folders that may not be mounted ("~/" is the home folder)
  * @allow_outside_home: whether folders outside home may be
  *
- * The rules every later OpenSession's folders are checked against; open
+ * The rules every later Open's folders are checked against; open
  * sessions keep their folders.
  */
 void
@@ -449,6 +569,57 @@ cloche_sandbox_set_mount_rules (ClocheSandbox      *self,
   g_strfreev (self->mount_deny);
   self->mount_deny = g_strdupv ((char **) (deny != NULL ? deny : (const char * const[]) { NULL }));
   self->allow_outside_home = allow_outside_home;
+}
+
+/* A lost folder */
+
+static gboolean
+mount_is_readonly (ClocheSession *session,
+                   const char    *guest_dir)
+{
+  g_autofree char *name = g_path_get_basename (guest_dir);
+  GPtrArray *mounts = cloche_session_get_mounts (session);
+
+  for (guint i = 0; i < mounts->len; i++)
+    {
+      ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
+
+      if (g_str_equal (mount->name, name))
+        return mount->readonly;
+    }
+  return FALSE;
+}
+
+/* Commands in the session would hang on the folder: they are refused with
+ * the reason until the session's folders are mounted afresh in a new boot. */
+static void
+on_folder_lost (ClocheSandbox *self,
+                const char    *guest_dir,
+                const char    *host_path,
+                const char    *why)
+{
+  GHashTableIter iter;
+  ClocheOpenSession *open;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &open))
+    {
+      g_autofree char *session_dir = cloche_session_dup_guest_dir (open->session);
+      const char *id = cloche_session_get_id (open->session);
+
+      if (!g_str_equal (guest_dir, session_dir)
+          && !(g_str_has_prefix (guest_dir, session_dir) && guest_dir[strlen (session_dir)] == '/'))
+        continue;
+      g_clear_error (&open->broken);
+      open->broken = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST,
+                                  _("The folder %s (at %s in the VM) of session %s is no longer "
+                                    "shared: %s. Commands there would hang, so they are refused: "
+                                    "stop the VM (clochectl stop) and the next command mounts the "
+                                    "session's folders again, or close the session and open a "
+                                    "new one"), host_path, guest_dir, id, why);
+      cloche_audit_mount (self->audit, "mount.lost", id, host_path, guest_dir,
+                          mount_is_readonly (open->session, guest_dir), open->broken);
+    }
 }
 
 /* GObject */
@@ -468,6 +639,8 @@ cloche_sandbox_constructed (GObject *object)
 
   g_signal_connect_object (self->vm, "notify::state",
                            G_CALLBACK (on_vm_state_changed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->vm, "folder-lost",
+                           G_CALLBACK (on_folder_lost), self, G_CONNECT_SWAPPED);
 }
 
 static void
@@ -477,6 +650,7 @@ cloche_sandbox_dispose (GObject *object)
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
+  g_clear_pointer (&self->pins, g_hash_table_unref);
   g_clear_pointer (&self->mount_deny, g_strfreev);
   g_clear_object (&self->store);
   g_clear_object (&self->vm);
@@ -580,6 +754,8 @@ cloche_sandbox_init (ClocheSandbox *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) open_session_free);
+  self->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                      (GDestroyNotify) g_ptr_array_unref);
   self->idle_timeout_s = CLOCHE_DEFAULT_IDLE_TIMEOUT_S;
   self->stale_after_days = CLOCHE_DEFAULT_STALE_AFTER_DAYS;
 }

@@ -51,12 +51,24 @@ add_machine (GPtrArray                    *argv,
   add (argv, "-smp", cpus, "-m", memory, NULL);
 }
 
-static void
-add_boot (GPtrArray    *argv,
-          ClocheBundle *bundle)
+static char *
+fd_path (int fd)
 {
-  g_autofree char *kernel = cloche_bundle_get_kernel (bundle);
-  g_autofree char *initrd = cloche_bundle_get_initrd (bundle);
+  return g_strdup_printf ("/dev/fd/%d", fd);
+}
+
+/* With boot_fds, QEMU opens the descriptors it inherited (/dev/fd/N opens
+ * the same file again): the files that were checked, whatever has been
+ * renamed into the bundle folder since. */
+static void
+add_boot (GPtrArray                    *argv,
+          ClocheBundle                 *bundle,
+          const ClocheVmCommandOptions *options)
+{
+  g_autofree char *kernel = options->boot_fds ? fd_path (CLOCHE_VM_KERNEL_FD)
+                                              : cloche_bundle_get_kernel (bundle);
+  g_autofree char *initrd = options->boot_fds ? fd_path (CLOCHE_VM_INITRD_FD)
+                                              : cloche_bundle_get_initrd (bundle);
 
   add (argv, "-kernel", kernel, "-initrd", initrd,
        "-append", cloche_bundle_get_cmdline (bundle), NULL);
@@ -70,8 +82,9 @@ add_boot (GPtrArray    *argv,
  * rather than a qemu-img overlay is in docs/bundle.md. cache=unsafe: the
  * overlay is thrown away, so flushing it to the host disk buys nothing. */
 static void
-add_root_disk (GPtrArray    *argv,
-               ClocheBundle *bundle)
+add_root_disk (GPtrArray                    *argv,
+               ClocheBundle                 *bundle,
+               const ClocheVmCommandOptions *options)
 {
   g_autofree char *root = cloche_bundle_get_root_image (bundle);
   g_auto(GStrv) parts = NULL;
@@ -80,6 +93,11 @@ add_root_disk (GPtrArray    *argv,
 
   if (root == NULL)
     return;
+  if (options->boot_fds)
+    {
+      g_free (root);
+      root = fd_path (CLOCHE_VM_ROOT_FD);
+    }
   /* QEMU's option syntax doubles a comma inside a value. */
   parts = g_strsplit (root, ",", -1);
   escaped = g_strjoinv (",,", parts);
@@ -187,8 +205,8 @@ cloche_vm_command_build (ClocheBundle                 *bundle,
   add (argv, options->qemu, "-nodefaults", "-no-user-config",
        "-display", "none", "-no-reboot", NULL);
   add_machine (argv, options);
-  add_boot (argv, bundle);
-  add_root_disk (argv, bundle);
+  add_boot (argv, bundle, options);
+  add_root_disk (argv, bundle, options);
   add_channels (argv, options);
   add_devices (argv, options);
   add_folder_ports (argv, options);

@@ -8,6 +8,10 @@ G_BEGIN_DECLS
 /* The file descriptors QEMU finds its channels on (socketpair ends). */
 #define CLOCHE_VM_QMP_FD   3
 #define CLOCHE_VM_AGENT_FD 4
+/* And the bundle's boot files, as checked before the boot (cloche-bundle.c). */
+#define CLOCHE_VM_KERNEL_FD 5
+#define CLOCHE_VM_INITRD_FD 6
+#define CLOCHE_VM_ROOT_FD   7
 
 /* Empty pcie-root-ports reserved at launch, one per folder that can be
  * hot-plugged into the running VM (see cloche-vm-folders.c): a work folder
@@ -23,6 +27,15 @@ G_BEGIN_DECLS
 #define CLOCHE_VM_EGRESS_ADDRESS "10.0.2.100"
 #define CLOCHE_VM_EGRESS_PORT    3128
 
+/* Cloche's own program in the guest (src/guest, put into every bundle by
+ * tools/build-bundle): sessions' walls, their commands, and folder mounts. */
+#define CLOCHE_VM_GUEST_HELPER "/usr/sbin/cloche-guest"
+/* A session user's home in its view of the guest (a tmpfs of its own). */
+#define CLOCHE_VM_SESSION_HOME "/home/cloche"
+/* Session users are guest uids from here on, one per session and boot. */
+#define CLOCHE_VM_FIRST_SESSION_UID 10000
+#define CLOCHE_VM_LAST_SESSION_UID  60000
+
 typedef struct
 {
   const char *qemu;          /* path of qemu-system-x86_64 */
@@ -33,6 +46,8 @@ typedef struct
   guint       folder_ports;  /* pcie-root-ports to reserve for folders */
   const char *egress_relay;  /* cloche-egress-relay, or NULL: no way out at all */
   const char *egress_socket; /* the proxy's socket the relay connects to */
+  gboolean    boot_fds;      /* kernel, initrd and root image are open on
+                              * CLOCHE_VM_KERNEL_FD…: name those, not paths */
 } ClocheVmCommandOptions;
 
 GStrv cloche_vm_command_build          (ClocheBundle                 *bundle,

@@ -4,13 +4,22 @@
  * (ClocheFolderShare) behind a vhost-user-fs-pci device in one of the empty
  * pcie-root-ports the command line reserved.
  *
- *   mount:    virtiofsd → chardev-add → device_add → guest mkdir + mount
- *   unmount:  guest umount → device_del → DEVICE_DELETED → chardev-remove
+ *   mount:    virtiofsd → chardev-add → device_add → cloche-guest mount
+ *   unmount:  cloche-guest umount → device_del → DEVICE_DELETED → chardev-remove
  *             → stop virtiofsd → port free again
  *
  * A mount that fails half-way is unwound by the second half of unmount (the
  * "teardown"). One object per boot: when QEMU goes, close() stops every
  * virtiofsd and the next boot starts with no folder.
+ *
+ * A virtiofsd that dies while QEMU still runs leaves the guest's folder
+ * hanging (FUSE waits for an answer that never comes); that is announced
+ * ("folder-lost") once QMP shows QEMU is still there (a virtiofsd also
+ * exits when QEMU goes, and then nothing is lost that a stop did not
+ * take). The folder stays in the table, its device plugged: the guest
+ * gives back a virtio-fs device with requests in flight only when they end,
+ * so unplugging it would wedge the guest's hot-plug; the slot is free again
+ * at the next boot.
  */
 #include "config.h"
 
@@ -26,20 +35,18 @@
 #define UNPLUG_TIMEOUT_S 10
 /* A guest umount waits for virtiofsd; if that has died, forever. */
 #define UMOUNT_TIMEOUT_S 10
+/* The deadlines of the guest's mount and umount (cloche-guest) themselves. */
+#define GUEST_MOUNT_TIMEOUT_S  60
+#define GUEST_UMOUNT_TIMEOUT_S 30
 
-/* $1 the guest folder, $2 the virtiofs tag, $3 ro or rw. device_add returns
- * before the guest's driver has taken the new device, and until it has, the
- * tag is unknown and mount fails (EINVAL): so it is tried for up to 5 s. */
-#define MOUNT_SCRIPT \
-  "mkdir -p \"$1\" || exit\n" \
-  "n=0\n" \
-  "until err=$(mount -t virtiofs -o \"$3\" \"$2\" \"$1\" 2>&1); do\n" \
-  "  n=$((n + 1))\n" \
-  "  [ $n -lt 50 ] || { echo \"$err\" >&2; exit 1; }\n" \
-  "  sleep 0.1\n" \
-  "done\n"
-/* A folder still in use (some shell's cwd) is detached lazily rather than kept. */
-#define UNMOUNT_SCRIPT "umount \"$1\" 2>/dev/null || umount -l \"$1\""
+/* The guest mounts and unmounts through cloche-guest (src/guest): a folder
+ * goes inside a session's work folder, which the session writes, so no
+ * path there may be followed through a symlink by the guest's root. It
+ * makes a missing mount point (as its parent's owner), retries for up to
+ * 5 s while the guest's driver has not yet taken the device device_add
+ * plugged, mounts nosuid, nodev and shared (so that the session's view
+ * gets folders mounted in it later), and unmounts lazily a folder still in
+ * use (some shell's cwd). */
 
 static const char *guest_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
@@ -51,6 +58,7 @@ typedef struct
   gboolean           chardev_added;
   gboolean           device_added;
   gboolean           busy;           /* being mounted or unmounted */
+  gboolean           lost;           /* its virtiofsd died while serving */
 } Folder;
 
 struct _ClocheVmFolders
@@ -73,6 +81,13 @@ struct _ClocheVmFolders
 static guint next_serial;
 
 G_DEFINE_FINAL_TYPE (ClocheVmFolders, cloche_vm_folders, G_TYPE_OBJECT)
+
+enum {
+  FOLDER_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 /* Folders and ports */
 
@@ -136,11 +151,13 @@ forget (ClocheVmFolders *self,
 }
 
 static gboolean
-check_can_mount (ClocheVmFolders  *self,
-                 const char       *host_path,
-                 const char       *guest_dir,
-                 GError          **error)
+check_can_mount (ClocheVmFolders     *self,
+                 ClochePinnedFolder  *pinned,
+                 const char          *guest_dir,
+                 GError             **error)
 {
+  const char *host_path = cloche_pinned_folder_get_path (pinned);
+
   if (self->closed)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
                  _("Cannot mount %s: the VM has stopped"), host_path);
@@ -161,12 +178,75 @@ check_can_mount (ClocheVmFolders  *self,
   return FALSE;
 }
 
+/* A dead share */
+
+typedef struct
+{
+  ClocheVmFolders *self;
+  Folder          *folder;
+  char            *why;
+} Loss;
+
+static void
+loss_free (Loss *loss)
+{
+  g_object_unref (loss->self);
+  folder_unref (loss->folder);
+  g_free (loss->why);
+  g_free (loss);
+}
+
+static void
+on_qemu_still_there (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  Loss *loss = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply != NULL && !loss->self->closed && !loss->folder->busy)
+    {
+      loss->folder->lost = TRUE;
+      g_message ("The folder %s (at %s in the VM) is lost: %s",
+                 folder_host_path (loss->folder), loss->folder->guest_dir, loss->why);
+      g_signal_emit (loss->self, signals[FOLDER_LOST], 0, loss->folder->guest_dir,
+                     folder_host_path (loss->folder), loss->why);
+    }
+  loss_free (loss);
+}
+
+static void
+on_share_died (ClocheFolderShare *share,
+               const char        *why,
+               gpointer           user_data)
+{
+  ClocheVmFolders *self = user_data;
+  Folder *folder = NULL;
+  GHashTableIter iter;
+  Loss *loss;
+
+  g_hash_table_iter_init (&iter, self->folders);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder) && folder->share != share)
+    folder = NULL;
+  if (folder == NULL || self->closed || folder->busy)
+    return;
+  loss = g_new0 (Loss, 1);
+  loss->self = g_object_ref (self);
+  loss->folder = g_rc_box_acquire (folder);
+  loss->why = g_strdup (why);
+  cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL,
+                                   on_qemu_still_there, loss);
+}
+
 /* Takes a port and a place in the table, both given back by the teardown. */
 static Folder *
-add_folder (ClocheVmFolders *self,
-            const char      *host_path,
-            gboolean         readonly,
-            const char      *guest_dir)
+add_folder (ClocheVmFolders    *self,
+            ClochePinnedFolder *pinned,
+            gboolean            readonly,
+            const char         *guest_dir,
+            guint               guest_uid)
 {
   Folder *folder = g_rc_box_new0 (Folder);
   guint serial = next_serial++;
@@ -174,8 +254,10 @@ add_folder (ClocheVmFolders *self,
 
   folder->guest_dir = g_strdup (guest_dir);
   folder->id = g_strdup_printf ("cloche-fs%u", serial);
-  folder->share = cloche_folder_share_new (host_path, readonly, socket);
+  folder->share = cloche_folder_share_new (pinned, readonly, socket);
+  cloche_folder_share_set_guest_uid (folder->share, guest_uid);
   folder->busy = TRUE;
+  g_signal_connect_object (folder->share, "died", G_CALLBACK (on_share_died), self, 0);
   self->ports[find_free_port (self)] = g_strdup (folder->id);
   g_hash_table_insert (self->folders, g_strdup (guest_dir), g_rc_box_acquire (folder));
   return folder;
@@ -512,10 +594,11 @@ mount_in_guest (GTask *task)
   ClocheVmFolders *self = g_task_get_source_object (task);
   Folder *folder = ((MountOp *) g_task_get_task_data (task))->folder;
   const char *mode = cloche_folder_share_get_readonly (folder->share) ? "ro" : "rw";
-  const char *argv[] = { "/bin/sh", "-c", MOUNT_SCRIPT, "sh",
-                         folder->guest_dir, folder->id, mode, NULL };
+  const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "mount", folder->id, folder->guest_dir, mode,
+                         NULL };
 
-  cloche_guest_agent_exec_async (self->agent, argv, guest_env, NULL, on_guest_mounted, task);
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, GUEST_MOUNT_TIMEOUT_S, NULL, NULL,
+                                 on_guest_mounted, task);
 }
 
 static void
@@ -608,17 +691,20 @@ on_share_started (GObject      *object,
 
 /**
  * cloche_vm_folders_mount_async:
- * @host_path: the folder to share, an absolute path
+ * @folder: the folder to share, as checked (verified again before it is)
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
+ * @guest_uid: the guest user whose files there are the daemon user's
+ *   (cloche_folder_share_set_guest_uid()); 0 for the guest's root
  *
  * Cancelling stops the mount at its next step and undoes what was done.
  */
 void
 cloche_vm_folders_mount_async (ClocheVmFolders     *self,
-                               const char          *host_path,
+                               ClochePinnedFolder  *folder,
                                gboolean             readonly,
                                const char          *guest_dir,
+                               guint                guest_uid,
                                GCancellable        *cancellable,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
@@ -629,19 +715,19 @@ cloche_vm_folders_mount_async (ClocheVmFolders     *self,
   MountOp *op;
 
   g_return_if_fail (CLOCHE_IS_VM_FOLDERS (self));
-  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+  g_return_if_fail (CLOCHE_IS_PINNED_FOLDER (folder) && guest_dir != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_folders_mount_async);
   /* "/sessions/a/" and "/sessions/a" are one mount point. */
   dir = g_canonicalize_filename (guest_dir, "/");
-  if (!check_can_mount (self, host_path, dir, &error))
+  if (!check_can_mount (self, folder, dir, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   op = g_new0 (MountOp, 1);
-  op->folder = add_folder (self, host_path, readonly, dir);
+  op->folder = add_folder (self, folder, readonly, dir, guest_uid);
   g_task_set_task_data (task, op, (GDestroyNotify) mount_op_free);
   cloche_folder_share_start_async (op->folder->share, NULL, on_share_started,
                                    g_steal_pointer (&task));
@@ -796,6 +882,15 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
       g_task_return_error (task, error);
       return;
     }
+  /* A lost folder is left as it is: the guest's umount would wait for its
+   * dead virtiofsd, and so would its giving the device back. Forgotten; its
+   * slot is free again at the next boot. */
+  if (folder->lost)
+    {
+      forget (self, folder);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
   folder->busy = TRUE;
   op = g_new0 (UnmountOp, 1);
   op->folder = g_rc_box_acquire (folder);
@@ -803,9 +898,10 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   op->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, UMOUNT_TIMEOUT_S, on_umount_slow,
                                           g_object_ref (task), g_object_unref);
   cloche_guest_agent_exec_async (self->agent,
-                                 (const char *[]) { "/bin/sh", "-c", UNMOUNT_SCRIPT, "sh",
+                                 (const char *[]) { CLOCHE_VM_GUEST_HELPER, "umount",
                                                     folder->guest_dir, NULL },
-                                 guest_env, NULL, on_guest_unmounted, g_steal_pointer (&task));
+                                 guest_env, GUEST_UMOUNT_TIMEOUT_S, NULL, NULL, on_guest_unmounted,
+                                 g_steal_pointer (&task));
 }
 
 gboolean
@@ -901,6 +997,18 @@ cloche_vm_folders_class_init (ClocheVmFoldersClass *klass)
 
   object_class->dispose = cloche_vm_folders_dispose;
   object_class->finalize = cloche_vm_folders_finalize;
+
+  /**
+   * ClocheVmFolders::folder-lost:
+   * @guest_dir: where the folder is mounted in the guest
+   * @host_path: the host folder
+   * @why: how its virtiofsd ended
+   *
+   * A folder's virtiofsd died while the VM ran: the guest's folder hangs.
+   */
+  signals[FOLDER_LOST] = g_signal_new ("folder-lost", G_TYPE_FROM_CLASS (klass),
+                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                       G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "cloche-guest-agent.h"
+#include "cloche-pinned-folder.h"
 #include "cloche-qmp-client.h"
 
 G_BEGIN_DECLS
@@ -16,9 +17,10 @@ ClocheVmFolders *cloche_vm_folders_new            (ClocheQmpClient      *qmp,
                                                    const char           *run_dir,
                                                    guint                 n_ports);
 void             cloche_vm_folders_mount_async    (ClocheVmFolders      *self,
-                                                   const char           *host_path,
+                                                   ClochePinnedFolder   *folder,
                                                    gboolean              readonly,
                                                    const char           *guest_dir,
+                                                   guint                 guest_uid,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

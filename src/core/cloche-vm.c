@@ -8,6 +8,18 @@
  * agent up, ends in "crashed", with the reason and the last console lines;
  * start() from crashed boots afresh. Starting is only complete when the guest
  * agent has answered a guest-sync, so "running" means commands can run.
+ *
+ * QEMU is watched, not waited for (issue 14): its stderr goes to qemu.log
+ * and is quoted whenever it explains a failure; its run state is followed
+ * (STOP and GUEST_PANICKED, then query-status), so a guest QEMU stopped
+ * with "internal-error" is a crash at once; and a KVM boot whose guest
+ * prints nothing for KVM_STALL_S is a KVM that hangs. Which accelerator:
+ * the policy's mode, the KVM probe (cloche-accel.c, run once per daemon in
+ * a thread, its verdict kept per host boot) and what happened to earlier
+ * boots. In "auto", a boot under KVM that fails before its agent answers
+ * boots again at once under TCG, and KVM is not tried again until the
+ * daemon restarts or the mode changes; if TCG fails too, KVM was not the
+ * cause and is not held against it.
  */
 #include "config.h"
 
@@ -23,7 +35,9 @@
 
 #include "cloche-accel.h"
 #include "cloche-error.h"
+#include "cloche-file.h"
 #include "cloche-memory.h"
+#include "cloche-qemu-log.h"
 #include "cloche-qmp-client.h"
 #include "cloche-vm-command.h"
 #include "cloche-vm-folders.h"
@@ -34,6 +48,9 @@
 #define QUIT_GRACE_S            3
 #define CONSOLE_TAIL_LINES      12
 #define CONSOLE_TAIL_BYTES      8192
+/* Under KVM a working guest prints on its console well within a second. */
+#define KVM_STALL_S             10
+#define EXIT_GRACE_MS           1000
 
 struct _ClocheVm
 {
@@ -42,8 +59,19 @@ struct _ClocheVm
   char             *bundle_path;
   char             *run_dir;
   char             *overlay_dir;   /* disk-backed, for a disk bundle's writes */
-  char             *accelerator;
+  char             *stamps_path;   /* the boot files' stamps (cloche-bundle-stamps.c) */
+  GCancellable     *checking;      /* set while the bundle is checked before a boot */
+  char             *accelerator;       /* what the next boot uses; "" until probed */
   char             *accelerator_reason;
+  ClocheAccelMode   accel_mode;
+  char             *kvm_device;        /* NULL: /dev/kvm */
+  gboolean          probe_done;
+  gboolean          probe_usable;
+  char             *probe_reason;
+  gboolean          launch_after_probe;
+  GCancellable     *probe_cancellable;
+  char             *kvm_failure;       /* why KVM failed a boot here; NULL if it never did */
+  gboolean          accelerator_fallback;
   guint             agent_timeout_s;
   guint             memory_mib;      /* 0: the default for this host */
   guint             cpus;            /* 0: one */
@@ -59,9 +87,17 @@ struct _ClocheVm
   ClocheQmpClient  *qmp;
   ClocheGuestAgent *agent;
   char             *stop_reason;
-  GError           *boot_error;      /* set from a failed boot until QEMU exits */
+  GError           *failure;         /* why we are killing QEMU, until it exits */
   GError           *last_error;      /* why the last boot failed or the VM crashed */
   guint             stop_timer;
+  guint             stall_timer;
+  guint             kill_timer;
+  char             *boot_accelerator; /* what this QEMU was started with */
+  goffset           qemu_log_start;  /* where this boot's part of qemu.log begins */
+  GStrv             qemu_tail;       /* what QEMU said, kept after a failure */
+  gboolean          kill_sent;
+  gboolean          fallback_boot;   /* this boot is TCG after KVM failed it */
+  gboolean          injected_stop;   /* CLOCHE_ACCEL_FAULT_INTERNAL_ERROR sent "stop" */
 
   GQueue            start_tasks;
   GQueue            stop_tasks;
@@ -77,13 +113,23 @@ enum {
   PROP_CONSOLE_TAIL,
   PROP_ACCELERATOR,
   PROP_ACCELERATOR_REASON,
+  PROP_ACCELERATOR_FALLBACK,
+  PROP_QEMU_TAIL,
   PROP_BOOTED_AT,
   PROP_AGENT_TIMEOUT,
   PROP_LAST_ERROR,
+  PROP_PREPARING,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  FOLDER_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
 
@@ -149,16 +195,19 @@ static GStrv
 read_console_tail (ClocheVm *self)
 {
   g_autofree char *path = console_path (self);
+  g_autoptr(GBytes) tail = NULL;
   g_autofree char *contents = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) lines = NULL;
   gsize length = 0;
   guint n, first;
 
-  if (!g_file_get_contents (path, &contents, &length, NULL))
+  /* The guest writes as much as it likes: only the end is read. */
+  tail = cloche_file_read_tail (path, CONSOLE_TAIL_BYTES, NULL);
+  if (tail == NULL)
     return g_strv_builder_end (builder);
-  lines = g_strsplit (contents + (length > CONSOLE_TAIL_BYTES ? length - CONSOLE_TAIL_BYTES : 0),
-                      "\n", -1);
+  contents = g_strndup (g_bytes_get_data (tail, &length), g_bytes_get_size (tail));
+  lines = g_strsplit (contents, "\n", -1);
   n = g_strv_length (lines);
   while (n > 0 && g_strstrip (lines[n - 1])[0] == '\0')
     n--;
@@ -222,13 +271,18 @@ drop_channels (ClocheVm *self)
   g_autoptr(ClocheVmFolders) folders = g_steal_pointer (&self->folders);
 
   if (qmp != NULL)
-    cloche_qmp_client_close (qmp);
+    {
+      g_signal_handlers_disconnect_by_data (qmp, self);
+      cloche_qmp_client_close (qmp);
+    }
   if (agent != NULL)
     cloche_guest_agent_close (agent);
   /* The next boot mounts its folders afresh; no virtiofsd stays behind. */
   if (folders != NULL)
     cloche_vm_folders_close (folders);
   g_clear_handle_id (&self->stop_timer, g_source_remove);
+  g_clear_handle_id (&self->stall_timer, g_source_remove);
+  g_clear_handle_id (&self->kill_timer, g_source_remove);
 }
 
 /* QEMU deletes its overlay as it exits; one that was killed leaves it
@@ -253,30 +307,173 @@ remove_overlays (ClocheVm *self)
 }
 
 /* The state changes once QEMU is gone, so that "crashed" never leaves a
- * QEMU behind; on_process_exited() finishes the job. */
+ * QEMU behind; on_process_exited() finishes the job. The first reason
+ * wins: what follows a kill is its echo. */
 static void
-fail_boot (ClocheVm     *self,
-           const GError *error)
+kill_for (ClocheVm     *self,
+          const GError *error)
 {
-  if (self->boot_error == NULL)
-    self->boot_error = g_error_copy (error);
+  if (self->failure == NULL)
+    self->failure = g_error_copy (error);
+  g_clear_handle_id (&self->kill_timer, g_source_remove);
+  self->kill_sent = TRUE;
   g_subprocess_force_exit (self->process);
 }
 
-static void
-finish_failed_boot (ClocheVm *self)
+static gboolean
+on_kill_timer (gpointer user_data)
 {
-  g_autoptr(GError) boot_error = g_steal_pointer (&self->boot_error);
-  g_autoptr(GError) full = NULL;
-  g_autofree char *console = NULL;
+  ClocheVm *self = user_data;
 
-  capture_console_tail (self);
-  console = console_summary (self);
-  full = g_error_new (boot_error->domain, boot_error->code, "%s; %s",
-                      boot_error->message, console);
-  set_state (self, CLOCHE_VM_STATE_CRASHED, boot_error->message);
-  set_last_error (self, full);
-  complete_tasks (&self->start_tasks, full);
+  self->kill_timer = 0;
+  kill_for (self, self->failure);
+  return G_SOURCE_REMOVE;
+}
+
+/* A channel that breaks is mostly QEMU dying: it gets a second to exit
+ * by itself, so that its exit status and last words, not the broken
+ * channel, say why. */
+static void
+kill_soon (ClocheVm     *self,
+           const GError *error)
+{
+  if (self->failure == NULL)
+    self->failure = g_error_copy (error);
+  if (self->kill_timer == 0 && !self->kill_sent)
+    self->kill_timer = g_timeout_add (EXIT_GRACE_MS, on_kill_timer, self);
+}
+
+/* Accelerator */
+
+static gboolean
+set_str_prop (ClocheVm    *self,
+              char       **target,
+              const char  *value,
+              guint        prop)
+{
+  if (!set_str (target, value))
+    return FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+  return TRUE;
+}
+
+/* What the next boot uses, and the sentence saying why: from the mode,
+ * the probe's verdict and what happened to earlier boots. */
+static void
+update_accelerator (ClocheVm *self)
+{
+  g_autofree char *reason = NULL;
+  const char *accelerator = "tcg";
+  gboolean fallback = self->accel_mode == CLOCHE_ACCEL_MODE_AUTO && self->kvm_failure != NULL;
+
+  if (self->accel_mode == CLOCHE_ACCEL_MODE_TCG)
+    reason = g_strdup (_("the policy asks for software emulation (vm.accelerator: tcg), "
+                         "10-50x slower than KVM"));
+  else if (self->accel_mode == CLOCHE_ACCEL_MODE_KVM)
+    {
+      accelerator = "kvm";
+      reason = self->kvm_failure != NULL
+        ? g_strdup_printf (_("the policy asks for KVM (vm.accelerator: kvm); the last boot with "
+                             "it failed: %s"), self->kvm_failure)
+        : g_strdup_printf (_("the policy asks for KVM (vm.accelerator: kvm); %s"),
+                           self->probe_done ? self->probe_reason : _("not probed yet"));
+    }
+  else if (self->kvm_failure != NULL)
+    reason = g_strdup_printf (_("KVM is present but cannot run guests here (%s); using TCG, "
+                                "10-50x slower"), self->kvm_failure);
+  else if (!self->probe_done)
+    {
+      accelerator = "";
+      reason = g_strdup (_("checking whether KVM can run a guest here"));
+    }
+  else
+    {
+      accelerator = self->probe_usable ? "kvm" : "tcg";
+      reason = g_strdup (self->probe_reason);
+    }
+  g_object_freeze_notify (G_OBJECT (self));
+  set_str_prop (self, &self->accelerator, accelerator, PROP_ACCELERATOR);
+  set_str_prop (self, &self->accelerator_reason, reason, PROP_ACCELERATOR_REASON);
+  if (self->accelerator_fallback != fallback)
+    {
+      self->accelerator_fallback = fallback;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCELERATOR_FALLBACK]);
+    }
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+static void
+on_probed (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ClocheVm *self = user_data;
+  int code = 0;
+
+  /* A VM disposed meanwhile is gone: the task holds no reference to it, so
+   * that a VM nobody booted never waits for its probe to be finalized. */
+  if (g_cancellable_is_cancelled (g_task_get_cancellable (G_TASK (result))))
+    return;
+  g_clear_pointer (&self->probe_reason, g_free);
+  self->probe_usable = cloche_accel_probe_finish (result, &code, &self->probe_reason);
+  self->probe_done = TRUE;
+  g_debug ("KVM probe: %s", self->probe_reason);
+  update_accelerator (self);
+  if (self->launch_after_probe && !g_queue_is_empty (&self->start_tasks)
+      && (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED))
+    launch (self);
+  self->launch_after_probe = FALSE;
+}
+
+/* Failures: what QEMU and the guest said, and whether KVM is to blame */
+
+static void
+capture_qemu_tail (ClocheVm *self)
+{
+  g_autofree char *path = g_build_filename (self->run_dir, "qemu.log", NULL);
+
+  g_strfreev (self->qemu_tail);
+  self->qemu_tail = cloche_qemu_log_read (path, self->qemu_log_start);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QEMU_TAIL]);
+}
+
+/* One line for StateReason: the cause and QEMU's most telling line. */
+static char *
+one_line_reason (ClocheVm     *self,
+                 const GError *cause)
+{
+  g_autofree char *said = cloche_qemu_log_summary ((const char * const *) self->qemu_tail);
+
+  if (said == NULL)
+    return g_strdup (cause->message);
+  return g_strdup_printf ("%s: %s", cause->message, said);
+}
+
+/* The one line first (the doctor's finding, the CLI's error), then all
+ * QEMU said when there is more, then the guest's console: "the guest
+ * console is empty" only when QEMU said nothing either. */
+static GError *
+explain (ClocheVm     *self,
+         const GError *cause)
+{
+  g_autofree char *first = one_line_reason (self, cause);
+  g_autoptr(GString) text = g_string_new (first);
+  guint said = self->qemu_tail != NULL ? g_strv_length (self->qemu_tail) : 0;
+  gboolean quiet_console = self->console_tail == NULL || self->console_tail[0] == NULL;
+
+  if (said > 1)
+    {
+      g_string_append_printf (text, "\n%s", _("QEMU said:"));
+      for (guint i = 0; i < said; i++)
+        g_string_append_printf (text, "\n  %s", self->qemu_tail[i]);
+    }
+  if (!quiet_console || said == 0)
+    {
+      g_autofree char *console = console_summary (self);
+
+      g_string_append_printf (text, "; %s", console);
+    }
+  return g_error_new_literal (cause->domain, cause->code, text->str);
 }
 
 static char *
@@ -300,28 +497,151 @@ console_says_panic (ClocheVm *self)
   return FALSE;
 }
 
+/* Our SIGKILL, or QEMU's own end (it may have died just before we sent it:
+ * then its exit says more than the broken channel that made us send it). */
+static gboolean
+killed_by_us (ClocheVm    *self,
+              GSubprocess *process)
+{
+  return self->kill_sent && g_subprocess_get_if_signaled (process)
+         && g_subprocess_get_term_sig (process) == SIGKILL;
+}
+
+/* Injected faults that run QEMU under TCG while the VM believes it is
+ * KVM, so that a machine without KVM can show what follows a KVM failure. */
+static gboolean
+fault_runs_tcg (void)
+{
+  ClocheAccelFault fault = cloche_accel_get_fault ();
+
+  return fault == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR || fault == CLOCHE_ACCEL_FAULT_STALL
+         || fault == CLOCHE_ACCEL_FAULT_TCG_AS_KVM;
+}
+
+static gboolean
+boot_used_kvm (ClocheVm *self)
+{
+  return g_strcmp0 (self->boot_accelerator, "kvm") == 0;
+}
+
+/* A boot under KVM that QEMU ended (an abort, an exit, a stopped or silent
+ * guest) is KVM's failure; a guest that ran but whose agent never answered
+ * or spoke garbage is the bundle's, whatever runs it. */
+static gboolean
+blames_kvm (ClocheVm     *self,
+            const GError *cause,
+            gboolean      booting)
+{
+  if (!boot_used_kvm (self))
+    return FALSE;
+  if (g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
+    return TRUE;
+  return booting && !g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT)
+         && !g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
+}
+
+static void
+report_crash (ClocheVm     *self,
+              const GError *cause)
+{
+  g_autoptr(GError) full = explain (self, cause);
+  g_autofree char *reason = one_line_reason (self, cause);
+
+  set_state (self, CLOCHE_VM_STATE_CRASHED, reason);
+  set_last_error (self, full);
+  complete_tasks (&self->start_tasks, full);
+}
+
+/* Remembered until the daemon restarts or the mode changes. */
+static void
+remember_kvm_failure (ClocheVm     *self,
+                      const GError *cause)
+{
+  g_autofree char *said = cloche_qemu_log_summary ((const char * const *) self->qemu_tail);
+
+  g_free (self->kvm_failure);
+  self->kvm_failure = said != NULL ? g_strdup_printf ("QEMU: %s", said)
+                                   : g_strdup (cause->message);
+  update_accelerator (self);
+}
+
+static void
+fall_back_to_tcg (ClocheVm     *self,
+                  const GError *cause)
+{
+  remember_kvm_failure (self, cause);
+  g_message ("KVM cannot run the guest here (%s); booting again under TCG", self->kvm_failure);
+  set_state (self, CLOCHE_VM_STATE_STARTING,
+             _("KVM could not run the guest; booting again under TCG"));
+  launch (self);
+  self->fallback_boot = self->process != NULL;
+}
+
+/* A boot or a guest that failed under KVM: KVM_UNUSABLE, and in "auto" a
+ * boot that never reached its agent starts again under TCG. */
+static void
+handle_kvm_failure (ClocheVm     *self,
+                    const GError *cause,
+                    gboolean      booting)
+{
+  g_autoptr(GError) kvm = NULL;
+
+  if (g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
+    kvm = g_error_copy (cause);
+  else
+    kvm = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE,
+                       _("KVM cannot run the guest here: %s"), cause->message);
+  if (self->accel_mode == CLOCHE_ACCEL_MODE_AUTO && booting)
+    {
+      fall_back_to_tcg (self, kvm);
+      return;
+    }
+  /* "auto" uses TCG from the next boot on; "kvm" keeps trying, and says so. */
+  remember_kvm_failure (self, kvm);
+  report_crash (self, kvm);
+}
+
+/* QEMU is gone and we did not ask it to go. */
 static void
 on_unexpected_exit (ClocheVm    *self,
                     GSubprocess *process)
 {
-  g_autofree char *why = describe_exit (process);
-  g_autofree char *console = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) failure = g_steal_pointer (&self->failure);
+  g_autoptr(GError) cause = NULL;
+  gboolean booting = self->state == CLOCHE_VM_STATE_STARTING;
+  gboolean fallback_boot = self->fallback_boot;
   gboolean clean = g_subprocess_get_if_exited (process)
                    && g_subprocess_get_exit_status (process) == 0;
 
+  self->fallback_boot = FALSE;
   capture_console_tail (self);
-  if (clean && !console_says_panic (self) && self->state == CLOCHE_VM_STATE_RUNNING)
+  capture_qemu_tail (self);
+  if (failure != NULL && killed_by_us (self, process))
+    cause = g_steal_pointer (&failure);
+  else if (clean && !booting && !console_says_panic (self))
     {
       set_state (self, CLOCHE_VM_STATE_STOPPED, "the guest shut itself down");
       return;
     }
+  else
+    {
+      g_autofree char *why = describe_exit (process);
 
-  console = console_summary (self);
-  error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED, "%s; %s", why, console);
-  set_state (self, CLOCHE_VM_STATE_CRASHED, why);
-  set_last_error (self, error);
-  complete_tasks (&self->start_tasks, error);
+      cause = g_error_new_literal (CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED, why);
+    }
+  if (blames_kvm (self, cause, booting))
+    {
+      handle_kvm_failure (self, cause, booting);
+      return;
+    }
+  /* TCG failed as KVM did: the fault is elsewhere (a bundle QEMU cannot
+   * boot), so KVM is not held against this host. */
+  if (fallback_boot && booting)
+    {
+      g_clear_pointer (&self->kvm_failure, g_free);
+      update_accelerator (self);
+    }
+  report_crash (self, cause);
 }
 
 static void
@@ -330,11 +650,13 @@ on_process_exited (GObject      *object,
                    gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
-  GSubprocess *process = G_SUBPROCESS (object);
+  g_autoptr(GSubprocess) process = NULL;
 
-  g_subprocess_wait_finish (process, result, NULL);
-  if (process != self->process)
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  if (G_SUBPROCESS (object) != self->process)
     return;
+  /* Ours now: a fallback boot puts its own process in its place. */
+  process = g_steal_pointer (&self->process);
 
   drop_channels (self);
   remove_overlays (self);
@@ -342,19 +664,91 @@ on_process_exited (GObject      *object,
     {
       g_autofree char *reason = g_steal_pointer (&self->stop_reason);
 
-      g_clear_error (&self->boot_error);
+      g_clear_error (&self->failure);
       set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
     }
-  else if (self->boot_error != NULL)
-    finish_failed_boot (self);
   else
     on_unexpected_exit (self, process);
-  g_clear_object (&self->process);
 
   complete_tasks (&self->stop_tasks, NULL);
   /* Someone asked to start while we were stopping. */
-  if (!g_queue_is_empty (&self->start_tasks))
+  if (!g_queue_is_empty (&self->start_tasks) && self->process == NULL
+      && self->state != CLOCHE_VM_STATE_STARTING)
     launch (self);
+}
+
+/* Watching QEMU's run state */
+
+static gboolean
+is_crash_state (const char *status)
+{
+  return g_strcmp0 (status, "internal-error") == 0 || g_strcmp0 (status, "guest-panicked") == 0
+         || g_strcmp0 (status, "io-error") == 0;
+}
+
+static void
+on_status (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *status = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, NULL);
+  if (CLOCHE_QMP_CLIENT (object) != self->qmp || reply == NULL)
+    return;
+  if (JSON_NODE_HOLDS_OBJECT (reply))
+    status = json_object_get_string_member_with_default (json_node_get_object (reply),
+                                                         "status", NULL);
+  /* Injected fault: the run state a KVM emulation failure leaves, faked on
+   * top of the "paused" our own stop gave. */
+  if (self->injected_stop && g_strcmp0 (status, "paused") == 0)
+    status = "internal-error";
+  if (!is_crash_state (status))
+    return;
+  error = g_error_new (CLOCHE_ERROR, boot_used_kvm (self) ? CLOCHE_ERROR_KVM_UNUSABLE
+                                                          : CLOCHE_ERROR_VM_CRASHED,
+                       _("QEMU stopped the guest (run state %s)"), status);
+  kill_for (self, error);
+}
+
+static void
+query_run_state (ClocheVm *self)
+{
+  cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL, on_status,
+                                   g_object_ref (self));
+}
+
+static void
+on_qmp_event (ClocheVm   *self,
+              const char *name,
+              JsonObject *data)
+{
+  if (g_str_equal (name, "STOP") || g_str_equal (name, "GUEST_PANICKED"))
+    query_run_state (self);
+}
+
+/* A KVM that hangs (seen on hosts whose KVM is emulated in part): the
+ * vCPU "runs" and nothing ever comes out. */
+static gboolean
+on_stall_check (gpointer user_data)
+{
+  ClocheVm *self = user_data;
+  g_autofree char *console = console_path (self);
+  g_autoptr(GError) error = NULL;
+  GStatBuf st;
+
+  self->stall_timer = 0;
+  if (self->state != CLOCHE_VM_STATE_STARTING
+      || (g_stat (console, &st) == 0 && st.st_size > 0))
+    return G_SOURCE_REMOVE;
+  error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE,
+                       _("under KVM the guest wrote nothing on its console within %u s"),
+                       (guint) KVM_STALL_S);
+  kill_for (self, error);
+  return G_SOURCE_REMOVE;
 }
 
 /* Boot */
@@ -370,12 +764,14 @@ on_agent_synced (GObject      *object,
   if (!cloche_guest_agent_sync_finish (CLOCHE_GUEST_AGENT (object), result, &error))
     {
       if (CLOCHE_GUEST_AGENT (object) == self->agent)
-        fail_boot (self, error);
+        kill_soon (self, error);
       return;
     }
   if (CLOCHE_GUEST_AGENT (object) != self->agent)
     return;
 
+  g_clear_handle_id (&self->stall_timer, g_source_remove);
+  self->fallback_boot = FALSE;
   self->booted_at = g_get_real_time ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOOTED_AT]);
   set_state (self, CLOCHE_VM_STATE_RUNNING, NULL);
@@ -393,12 +789,23 @@ on_qmp_ready (GObject      *object,
   if (!cloche_qmp_client_handshake_finish (CLOCHE_QMP_CLIENT (object), result, &error))
     {
       if (CLOCHE_QMP_CLIENT (object) == self->qmp)
-        fail_boot (self, error);
+        kill_soon (self, error);
       return;
     }
   if (CLOCHE_QMP_CLIENT (object) != self->qmp)
     return;
 
+  if (fault_runs_tcg () && boot_used_kvm (self)
+      && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
+    {
+      /* Injected fault: stop the guest as KVM's emulation failure does
+       * (or as a hanging KVM looks: nothing more happens). */
+      self->injected_stop = cloche_accel_get_fault () == CLOCHE_ACCEL_FAULT_INTERNAL_ERROR;
+      cloche_qmp_client_execute_async (self->qmp, "stop", NULL, NULL, NULL, NULL);
+    }
+  /* Events flow only from now on: a guest stopped before this one shows
+   * in its run state. */
+  query_run_state (self);
   cloche_guest_agent_sync_async (self->agent, self->agent_timeout_s, NULL,
                                  on_agent_synced, g_object_ref (self));
 }
@@ -425,52 +832,77 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* QEMU writes the console, its log and the disk overlay there: never
+ * through a link someone left in the folder's place (cloche-file.c). */
 static gboolean
 make_private_dir (const char  *path,
                   GError     **error)
 {
-  if (g_mkdir_with_parents (path, 0700) == 0)
+  g_autoptr(GError) local_error = NULL;
+
+  if (cloche_file_make_private_dir (path, &local_error))
     return TRUE;
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
-               _("Cannot create %s for the VM's files: %s"), path, g_strerror (errno));
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Cannot keep the VM's files: %s"),
+               local_error->message);
   return FALSE;
 }
 
 static GSubprocess *
-spawn_qemu (ClocheVm     *self,
-            const char  **argv,
-            int           qmp_fd,
-            int           agent_fd,
-            GError      **error)
+spawn_qemu (ClocheVm      *self,
+            const char   **argv,
+            ClocheBundle  *bundle,
+            int            qmp_fd,
+            int            agent_fd,
+            GError       **error)
 {
+  static const int boot_fds[CLOCHE_BUNDLE_N_BOOT_FILES] = {
+    CLOCHE_VM_KERNEL_FD, CLOCHE_VM_INITRD_FD, CLOCHE_VM_ROOT_FD,
+  };
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autofree char *log = g_build_filename (self->run_dir, "qemu.log", NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *time = g_date_time_format_iso8601 (now);
+  g_autofree char *header = g_strdup_printf ("QEMU started %s, accelerator %s", time,
+                                             self->boot_accelerator);
+  int log_fd = cloche_qemu_log_open (log, header, &self->qemu_log_start, error);
 
+  if (log_fd < 0)
+    {
+      close (qmp_fd);
+      close (agent_fd);
+      return NULL;
+    }
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   /* A disk bundle's per-boot overlay (snapshot=on) goes where QEMU makes
    * its temporary files: a folder of our own on disk, not the runtime
    * folder, which is tmpfs on a desktop and would hold the guest's writes
    * in RAM. */
   g_subprocess_launcher_setenv (launcher, "TMPDIR", self->overlay_dir, TRUE);
-  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  /* Appended, so that a fallback boot keeps what the KVM boot said. */
+  g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
   g_subprocess_launcher_take_fd (launcher, qmp_fd, CLOCHE_VM_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, agent_fd, CLOCHE_VM_AGENT_FD);
+  /* The boot files as they were checked: QEMU opens /dev/fd/N. */
+  for (guint i = 0; i < CLOCHE_BUNDLE_N_BOOT_FILES; i++)
+    {
+      int fd = cloche_bundle_steal_boot_fd (bundle, i);
+
+      if (fd >= 0)
+        g_subprocess_launcher_take_fd (launcher, fd, boot_fds[i]);
+    }
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
 static GStrv
-build_command (ClocheVm  *self,
-               GError   **error)
+build_command (ClocheVm      *self,
+               ClocheBundle  *bundle,
+               GError       **error)
 {
-  g_autoptr(ClocheBundle) bundle = NULL;
   g_autofree char *qemu = NULL;
   g_autofree char *console = console_path (self);
   ClocheVmCommandOptions options = { 0 };
 
-  bundle = cloche_bundle_load (self->bundle_path, error);
-  if (bundle == NULL)
-    return NULL;
   qemu = g_find_program_in_path ("qemu-system-x86_64");
   if (qemu == NULL)
     {
@@ -485,26 +917,38 @@ build_command (ClocheVm  *self,
   remove_overlays (self);
 
   options.qemu = qemu;
-  options.accelerator = self->accelerator;
+  options.accelerator = fault_runs_tcg () ? "tcg" : self->boot_accelerator;
   options.console_path = console;
   options.memory_mib = cloche_memory_choose_mib (self->memory_mib);
   options.cpus = MAX (self->cpus, 1);
   options.folder_ports = CLOCHE_VM_FOLDER_PORTS;
   options.egress_relay = self->egress_relay;
   options.egress_socket = self->egress_socket;
+  options.boot_fds = TRUE;
   return cloche_vm_command_build (bundle, &options);
 }
 
+/* This boot's folders tell; whoever holds sessions listens to the VM. */
+static void
+on_folder_lost (ClocheVm   *self,
+                const char *guest_dir,
+                const char *host_path,
+                const char *why)
+{
+  g_signal_emit (self, signals[FOLDER_LOST], 0, guest_dir, host_path, why);
+}
+
 static gboolean
-start_process (ClocheVm  *self,
-               GError   **error)
+start_process (ClocheVm      *self,
+               ClocheBundle  *bundle,
+               GError       **error)
 {
   g_auto(GStrv) argv = NULL;
   g_autoptr(GIOStream) qmp_stream = NULL;
   g_autoptr(GIOStream) agent_stream = NULL;
   int qmp[2], agent[2];
 
-  argv = build_command (self, error);
+  argv = build_command (self, bundle, error);
   if (argv == NULL)
     return FALSE;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0
@@ -515,39 +959,134 @@ start_process (ClocheVm  *self,
       return FALSE;
     }
 
-  self->process = spawn_qemu (self, (const char **) argv, qmp[1], agent[1], error);
+  self->process = spawn_qemu (self, (const char **) argv, bundle, qmp[1], agent[1], error);
   qmp_stream = stream_from_fd (qmp[0], NULL);
   agent_stream = stream_from_fd (agent[0], NULL);
   if (self->process == NULL)
     return FALSE;
 
   self->qmp = cloche_qmp_client_new (qmp_stream);
+  g_signal_connect_object (self->qmp, "event", G_CALLBACK (on_qmp_event), self,
+                           G_CONNECT_SWAPPED);
   self->agent = cloche_guest_agent_new (agent_stream);
   self->folders = cloche_vm_folders_new (self->qmp, self->agent, self->run_dir,
                                          CLOCHE_VM_FOLDER_PORTS);
+  g_signal_connect_object (self->folders, "folder-lost", G_CALLBACK (on_folder_lost), self,
+                           G_CONNECT_SWAPPED);
   return TRUE;
+}
+
+/* Before QEMU starts, in a worker thread: the bundle loaded and its boot
+ * files opened and checked against their sha256 (cloche-bundle.c), which
+ * can take a second when a file changed since it last matched. */
+static void
+check_bundle_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  ClocheVm *self = source_object;
+  g_autoptr(ClocheBundle) bundle = NULL;
+  GError *error = NULL;
+  guint n_hashed = 0;
+  gint64 start = g_get_monotonic_time ();
+
+  bundle = cloche_bundle_load (task_data, &error);
+  if (bundle == NULL
+      || !cloche_bundle_open_boot_files (bundle, self->stamps_path, cancellable, &n_hashed,
+                                         &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  /* tools/bench/bundle-check reads this line. */
+  g_debug ("Bundle %s checked before the boot in %.3f s: %u file(s) hashed, the rest "
+           "unchanged", (char *) task_data, (g_get_monotonic_time () - start) / 1e6, n_hashed);
+  g_task_return_pointer (task, g_steal_pointer (&bundle), g_object_unref);
+}
+
+static void
+fail_launch (ClocheVm     *self,
+             const GError *error)
+{
+  /* Nothing ran, so nothing crashed: the state stays, the callers learn
+   * why; only a fallback boot, already "starting", has to end. */
+  drop_channels (self);
+  g_clear_object (&self->process);
+  if (self->state == CLOCHE_VM_STATE_STARTING)
+    set_state (self, CLOCHE_VM_STATE_CRASHED, error->message);
+  set_last_error (self, error);
+  complete_tasks (&self->start_tasks, error);
+}
+
+static void
+on_bundle_checked (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheBundle) bundle = g_task_propagate_pointer (G_TASK (result), &error);
+
+  g_clear_object (&self->checking);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (&error);
+      g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                   _("The VM was stopped before it started booting"));
+    }
+  if (bundle == NULL || !start_process (self, bundle, &error))
+    {
+      fail_launch (self, error);
+      return;
+    }
+  /* Injected fault tcg-as-kvm: TCG on a loaded machine may print nothing
+   * for longer than a KVM that works ever does. */
+  if (boot_used_kvm (self) && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
+    self->stall_timer = g_timeout_add_seconds (KVM_STALL_S, on_stall_check, self);
+
+  /* A fallback boot keeps saying why it boots again. */
+  set_state (self, CLOCHE_VM_STATE_STARTING,
+             self->state == CLOCHE_VM_STATE_STARTING ? self->state_reason : NULL);
+  g_subprocess_wait_async (self->process, NULL, on_process_exited, g_object_ref (self));
+  cloche_qmp_client_handshake_async (self->qmp, NULL, on_qmp_ready, g_object_ref (self));
+}
+
+/* Each boot starts with nothing said yet. */
+static void
+forget_last_boot (ClocheVm *self)
+{
+  g_clear_pointer (&self->console_tail, g_strfreev);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
+  g_clear_pointer (&self->qemu_tail, g_strfreev);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QEMU_TAIL]);
+  g_clear_error (&self->failure);
+  self->kill_sent = FALSE;
+  self->injected_stop = FALSE;
+  self->fallback_boot = FALSE;
 }
 
 static void
 launch (ClocheVm *self)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr(GTask) task = NULL;
 
-  g_clear_pointer (&self->console_tail, g_strfreev);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
-
-  if (!start_process (self, &error))
+  /* "auto" waits for the probe's verdict (milliseconds, once). */
+  if (self->accel_mode == CLOCHE_ACCEL_MODE_AUTO && !self->probe_done)
     {
-      /* Nothing ran, so nothing crashed: the state stays, the callers learn why. */
-      drop_channels (self);
-      set_last_error (self, error);
-      complete_tasks (&self->start_tasks, error);
+      self->launch_after_probe = TRUE;
       return;
     }
+  forget_last_boot (self);
+  set_str (&self->boot_accelerator, self->accelerator);
 
-  set_state (self, CLOCHE_VM_STATE_STARTING, NULL);
-  g_subprocess_wait_async (self->process, NULL, on_process_exited, g_object_ref (self));
-  cloche_qmp_client_handshake_async (self->qmp, NULL, on_qmp_ready, g_object_ref (self));
+  self->checking = g_cancellable_new ();
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
+  task = g_task_new (self, self->checking, on_bundle_checked, NULL);
+  g_task_set_source_tag (task, launch);
+  g_task_set_task_data (task, g_strdup (self->bundle_path), g_free);
+  g_task_run_in_thread (task, check_bundle_thread);
 }
 
 void
@@ -569,9 +1108,11 @@ cloche_vm_start_async (ClocheVm            *self,
       return;
     }
   g_queue_push_tail (&self->start_tasks, g_steal_pointer (&task));
-  if (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
+  if ((self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
+      && self->checking == NULL)
     launch (self);
-  /* starting: it joins the boot; stopping: it boots once QEMU has exited. */
+  /* checking the bundle or starting: it joins the boot; stopping: it boots
+   * once QEMU has exited. */
 }
 
 gboolean
@@ -647,6 +1188,9 @@ cloche_vm_stop_async (ClocheVm            *self,
 
   if (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
     {
+      /* A boot still checking its bundle ends there: its callers hear so. */
+      if (self->checking != NULL)
+        g_cancellable_cancel (self->checking);
       g_task_return_boolean (task, TRUE);
       return;
     }
@@ -696,18 +1240,22 @@ on_folder_mounted (GObject      *object,
 
 /**
  * cloche_vm_mount_folder_async:
- * @host_path: an absolute path on the host
+ * @folder: a host folder, pinned when it was checked
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
+ * @guest_uid: the guest user whose files there are the daemon user's (a
+ *   session's user); 0 for the guest's root
  *
- * Hot-plugs @host_path into the running VM over virtiofs. A stop or a
- * crash forgets every folder: mount them again after the next start.
+ * Hot-plugs @folder into the running VM over virtiofs, after checking its
+ * path still leads to it (%CLOCHE_ERROR_FOLDER_CHANGED if not). A stop or
+ * a crash forgets every folder: mount them again after the next start.
  */
 void
 cloche_vm_mount_folder_async (ClocheVm            *self,
-                              const char          *host_path,
+                              ClochePinnedFolder  *folder,
                               gboolean             readonly,
                               const char          *guest_dir,
+                              guint                guest_uid,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
@@ -716,14 +1264,15 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
   g_autofree char *what = NULL;
 
   g_return_if_fail (CLOCHE_IS_VM (self));
-  g_return_if_fail (host_path != NULL && guest_dir != NULL);
+  g_return_if_fail (CLOCHE_IS_PINNED_FOLDER (folder) && guest_dir != NULL);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_mount_folder_async);
-  what = g_strdup_printf ("mount %s", host_path);
+  what = g_strdup_printf ("mount %s", cloche_pinned_folder_get_path (folder));
   if (!check_running (self, task, what))
     return;
-  cloche_vm_folders_mount_async (self->folders, host_path, readonly, guest_dir, cancellable,
+  cloche_vm_folders_mount_async (self->folders, folder, readonly, guest_dir, guest_uid,
+                                 cancellable,
                                  on_folder_mounted, g_steal_pointer (&task));
 }
 
@@ -800,6 +1349,19 @@ cloche_vm_get_state (ClocheVm *self)
 }
 
 /**
+ * cloche_vm_get_preparing:
+ *
+ * Returns: whether a boot is under way before QEMU starts (the bundle's
+ *   files are being checked): the VM is in use though still stopped
+ */
+gboolean
+cloche_vm_get_preparing (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
+  return self->checking != NULL;
+}
+
+/**
  * cloche_vm_get_last_error:
  *
  * Returns: (nullable): why the last boot failed or the VM last crashed;
@@ -842,6 +1404,67 @@ cloche_vm_get_accelerator_reason (ClocheVm *self)
   return self->accelerator_reason;
 }
 
+/**
+ * cloche_vm_get_accelerator_fallback:
+ *
+ * Returns: whether the VM uses TCG because KVM failed a boot here (a
+ *   notice for people, not an error: the sandbox works, slower)
+ */
+gboolean
+cloche_vm_get_accelerator_fallback (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
+  return self->accelerator_fallback;
+}
+
+/**
+ * cloche_vm_get_kvm_failure:
+ *
+ * Returns: (nullable): why KVM failed a boot since the daemon started (or
+ *   since the mode last changed), in QEMU's words where it said any
+ */
+const char *
+cloche_vm_get_kvm_failure (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->kvm_failure;
+}
+
+/**
+ * cloche_vm_get_qemu_tail:
+ *
+ * Returns: (transfer none): the last lines QEMU wrote on its stderr when
+ *   the last boot failed or the VM crashed; empty otherwise
+ */
+const char * const *
+cloche_vm_get_qemu_tail (ClocheVm *self)
+{
+  static const char * const empty[] = { NULL };
+
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+  return self->qemu_tail != NULL ? (const char * const *) self->qemu_tail : empty;
+}
+
+/**
+ * cloche_vm_set_accelerator_mode:
+ * @mode: the policy's vm.accelerator
+ *
+ * From the next boot on. A new mode is the user asking again: a KVM
+ * failure remembered so far is forgotten.
+ */
+void
+cloche_vm_set_accelerator_mode (ClocheVm        *self,
+                                ClocheAccelMode  mode)
+{
+  g_return_if_fail (CLOCHE_IS_VM (self));
+
+  if (self->accel_mode == mode)
+    return;
+  self->accel_mode = mode;
+  g_clear_pointer (&self->kvm_failure, g_free);
+  update_accelerator (self);
+}
+
 gint64
 cloche_vm_get_booted_at (ClocheVm *self)
 {
@@ -882,13 +1505,6 @@ cloche_vm_get_pid (ClocheVm *self)
   if (self->process == NULL || (id = g_subprocess_get_identifier (self->process)) == NULL)
     return 0;
   return (GPid) g_ascii_strtoll (id, NULL, 10);
-}
-
-guint
-cloche_vm_get_agent_timeout (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
-  return self->agent_timeout_s;
 }
 
 void
@@ -983,10 +1599,14 @@ cloche_vm_constructed (GObject *object)
 
   G_OBJECT_CLASS (cloche_vm_parent_class)->constructed (object);
 
-  self->accelerator = g_strdup (cloche_accel_detect (g_getenv ("CLOCHE_KVM_DEVICE"),
-                                                     &self->accelerator_reason));
+  /* Once per daemon, in a thread: the verdict is kept per host boot. */
+  self->kvm_device = g_strdup (g_getenv ("CLOCHE_KVM_DEVICE"));
+  update_accelerator (self);
+  self->probe_cancellable = g_cancellable_new ();
+  cloche_accel_probe_async (self->kvm_device, self->probe_cancellable, on_probed, self);
   self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
   self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
+  self->stamps_path = g_build_filename (g_get_user_cache_dir (), "cloche", "bundle-stamps", NULL);
 }
 
 static void
@@ -998,6 +1618,10 @@ cloche_vm_dispose (GObject *object)
     g_subprocess_force_exit (self->process);
   g_clear_object (&self->process);
   drop_channels (self);
+  if (self->checking != NULL)
+    g_cancellable_cancel (self->checking);
+  g_cancellable_cancel (self->probe_cancellable);
+  g_clear_object (&self->probe_cancellable);
 
   G_OBJECT_CLASS (cloche_vm_parent_class)->dispose (object);
 }
@@ -1012,13 +1636,19 @@ cloche_vm_finalize (GObject *object)
   remove_overlays (self);
   g_rmdir (self->overlay_dir);   /* empty now; gone if never made */
   g_free (self->overlay_dir);
+  g_free (self->stamps_path);
   g_free (self->accelerator);
   g_free (self->accelerator_reason);
   g_free (self->egress_relay);
   g_free (self->egress_socket);
   g_free (self->state_reason);
   g_free (self->stop_reason);
-  g_clear_error (&self->boot_error);
+  g_clear_error (&self->failure);
+  g_free (self->kvm_device);
+  g_free (self->probe_reason);
+  g_free (self->kvm_failure);
+  g_free (self->boot_accelerator);
+  g_strfreev (self->qemu_tail);
   g_clear_error (&self->last_error);
   g_strfreev (self->console_tail);
 
@@ -1053,6 +1683,12 @@ cloche_vm_get_property (GObject    *object,
     case PROP_ACCELERATOR_REASON:
       g_value_set_string (value, self->accelerator_reason);
       break;
+    case PROP_ACCELERATOR_FALLBACK:
+      g_value_set_boolean (value, cloche_vm_get_accelerator_fallback (self));
+      break;
+    case PROP_QEMU_TAIL:
+      g_value_set_boxed (value, cloche_vm_get_qemu_tail (self));
+      break;
     case PROP_BOOTED_AT:
       g_value_set_int64 (value, self->booted_at);
       break;
@@ -1061,6 +1697,9 @@ cloche_vm_get_property (GObject    *object,
       break;
     case PROP_AGENT_TIMEOUT:
       g_value_set_uint (value, self->agent_timeout_s);
+      break;
+    case PROP_PREPARING:
+      g_value_set_boolean (value, self->checking != NULL);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1111,12 +1750,21 @@ cloche_vm_class_init (ClocheVmClass *klass)
   properties[PROP_LAST_ERROR] =
     g_param_spec_boxed ("last-error", NULL, NULL, G_TYPE_ERROR,
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The bundle is being checked for a boot (state unchanged, QEMU not yet
+   * started): the VM is in use, though not yet "starting". */
+  properties[PROP_PREPARING] =
+    g_param_spec_boolean ("preparing", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_CONSOLE_TAIL] =
     g_param_spec_boxed ("console-tail", NULL, NULL, G_TYPE_STRV, ro);
   properties[PROP_ACCELERATOR] =
     g_param_spec_string ("accelerator", NULL, NULL, NULL, ro);
   properties[PROP_ACCELERATOR_REASON] =
     g_param_spec_string ("accelerator-reason", NULL, NULL, NULL, ro);
+  properties[PROP_ACCELERATOR_FALLBACK] =
+    g_param_spec_boolean ("accelerator-fallback", NULL, NULL, FALSE, ro);
+  properties[PROP_QEMU_TAIL] =
+    g_param_spec_boxed ("qemu-tail", NULL, NULL, G_TYPE_STRV, ro);
   properties[PROP_BOOTED_AT] =
     g_param_spec_int64 ("booted-at", NULL, NULL, 0, G_MAXINT64, 0, ro);
   properties[PROP_AGENT_TIMEOUT] =
@@ -1124,6 +1772,19 @@ cloche_vm_class_init (ClocheVmClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * ClocheVm::folder-lost:
+   * @guest_dir: where the folder is mounted in the guest
+   * @host_path: the host folder
+   * @why: how its virtiofsd ended
+   *
+   * A mounted folder's virtiofsd died while the VM ran: its folder in the
+   * guest hangs until the VM stops.
+   */
+  signals[FOLDER_LOST] = g_signal_new ("folder-lost", G_TYPE_FROM_CLASS (klass),
+                                       G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                       G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void

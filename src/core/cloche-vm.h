@@ -3,8 +3,10 @@
 
 #include <gio/gio.h>
 
+#include "cloche-accel.h"
 #include "cloche-bundle.h"
 #include "cloche-guest-agent.h"
+#include "cloche-pinned-folder.h"
 #include "cloche-qmp-client.h"
 #include "cloche-types.h"
 
@@ -17,15 +19,20 @@ ClocheVm         *cloche_vm_new                    (const char           *bundle
 ClocheVmState     cloche_vm_get_state              (ClocheVm             *self);
 const char       *cloche_vm_get_state_reason       (ClocheVm             *self);
 const GError     *cloche_vm_get_last_error         (ClocheVm             *self);
+gboolean          cloche_vm_get_preparing          (ClocheVm             *self);
 const char * const *cloche_vm_get_console_tail     (ClocheVm             *self);
 const char       *cloche_vm_get_accelerator        (ClocheVm             *self);
 const char       *cloche_vm_get_accelerator_reason (ClocheVm             *self);
+gboolean          cloche_vm_get_accelerator_fallback (ClocheVm           *self);
+const char       *cloche_vm_get_kvm_failure        (ClocheVm             *self);
+const char * const *cloche_vm_get_qemu_tail        (ClocheVm             *self);
+void              cloche_vm_set_accelerator_mode   (ClocheVm             *self,
+                                                    ClocheAccelMode       mode);
 gint64            cloche_vm_get_booted_at          (ClocheVm             *self);
 const char       *cloche_vm_get_bundle_path        (ClocheVm             *self);
 void              cloche_vm_set_bundle_path        (ClocheVm             *self,
                                                     const char           *bundle_path);
 GPid              cloche_vm_get_pid                (ClocheVm             *self);
-guint             cloche_vm_get_agent_timeout      (ClocheVm             *self);
 void              cloche_vm_set_agent_timeout      (ClocheVm             *self,
                                                     guint                 seconds);
 ClocheGuestAgent *cloche_vm_get_guest_agent        (ClocheVm             *self);
@@ -55,9 +62,10 @@ gboolean          cloche_vm_stop_finish            (ClocheVm             *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);
 void              cloche_vm_mount_folder_async     (ClocheVm             *self,
-                                                    const char           *host_path,
+                                                    ClochePinnedFolder   *folder,
                                                     gboolean              readonly,
                                                     const char           *guest_dir,
+                                                    guint                 guest_uid,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);

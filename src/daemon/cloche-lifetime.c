@@ -41,6 +41,7 @@ cloche_lifetime_is_unused (ClocheLifetime *self)
   return self->holds == 0
          && !self->app_running
          && (state == CLOCHE_VM_STATE_STOPPED || state == CLOCHE_VM_STATE_CRASHED)
+         && !cloche_vm_get_preparing (self->vm)
          && cloche_sandbox_get_open_sessions (self->sandbox) == 0
          && !cloche_sandbox_get_cleaning (self->sandbox);
 }
@@ -141,6 +142,9 @@ cloche_lifetime_new (ClocheSandbox *sandbox,
   self->vm = g_object_ref (cloche_sandbox_get_vm (sandbox));
   self->exit_after_s = exit_after_s;
   g_signal_connect_object (self->vm, "notify::state",
+                           G_CALLBACK (cloche_lifetime_changed_cb), self, G_CONNECT_SWAPPED);
+  /* A boot checking its bundle is a boot already. */
+  g_signal_connect_object (self->vm, "notify::preparing",
                            G_CALLBACK (cloche_lifetime_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (sandbox, "notify::open-sessions",
                            G_CALLBACK (cloche_lifetime_changed_cb), self, G_CONNECT_SWAPPED);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The policy's values, handed to the parts that use them, now and after
- * each change: memory and CPUs from the next boot, the idle timeout at once
- * (a running timer restarts), mount rules from the next OpenSession, the
- * stale threshold from the next listing or cleanup. The daemon's
+ * each change: memory, CPUs and the accelerator from the next boot (a new
+ * vm.accelerator also forgets that KVM failed here: the user asks again), the idle
+ * timeout at once (a running timer restarts), mount rules from the next Open of a
+ * session, the stale threshold from the next listing or cleanup. The daemon's
  * --memory-mib and --idle-timeout, when given, win over the policy: they
  * are what whoever started this daemon asked for.
  */
@@ -35,10 +36,13 @@ apply (ClochePolicy *policy,
   ClocheSandbox *sandbox = applier->sandbox;
   ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
   g_auto(GStrv) deny = cloche_policy_dup_mount_deny (policy);
+  ClocheAccelMode mode;
 
   cloche_vm_set_memory_mib (vm, applier->memory_mib_option > 0 ? applier->memory_mib_option
                                 : cloche_policy_get_memory_mib (policy));
   cloche_vm_set_cpus (vm, cloche_policy_get_cpus (policy));
+  if (cloche_accel_mode_from_string (cloche_policy_get_accelerator (policy), &mode))
+    cloche_vm_set_accelerator_mode (vm, mode);
   cloche_sandbox_set_idle_timeout (sandbox, applier->idle_timeout_option > 0
                                    ? applier->idle_timeout_option
                                    : cloche_policy_get_idle_timeout_s (policy));

@@ -8,12 +8,14 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <signal.h>
 #include <stdlib.h>
 
 #include "cloche-daemon.h"
 #include "cloche-egress-rules.h"
 #include "cloche-i18n.h"
 #include "cloche-lifetime.h"
+#include "cloche-policy-schema.h"
 
 static gboolean
 check_egress_allow (const char * const *rules)
@@ -29,6 +31,39 @@ check_egress_allow (const char * const *rules)
         }
     }
   return TRUE;
+}
+
+/* A whole-number option in its range; 0 always means "not given". Says
+ * what was given, the range, and what 0 does. */
+static gboolean
+check_range (const char *option,
+             int         value,
+             gint64      min,
+             gint64      max,
+             const char *zero)
+{
+  if (value == 0 || (value >= min && value <= max))
+    return TRUE;
+  g_printerr (_("cloche-daemon: --%s %d is out of range: give a whole number from "
+                "%" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ", or 0 for %s\n"),
+              option, value, min, max, zero);
+  return FALSE;
+}
+
+static gboolean
+check_numbers (const ClocheDaemonOptions *options)
+{
+  gint64 memory_min, memory_max, idle_min, idle_max;
+
+  cloche_policy_schema_get_range ("vm.memory_mib", &memory_min, &memory_max);
+  cloche_policy_schema_get_range ("vm.idle_timeout_s", &idle_min, &idle_max);
+  return check_range ("memory-mib", options->memory_mib, memory_min, memory_max,
+                      _("the policy's"))
+         && check_range ("idle-timeout", options->idle_timeout, idle_min, idle_max,
+                         _("the policy's"))
+         && check_range ("agent-timeout", options->agent_timeout, 1, 3600, _("120 s"))
+         && check_range ("exit-after", options->exit_after, 1, 7 * 86400,
+                         _("staying until stopped"));
 }
 
 int
@@ -65,6 +100,9 @@ main (int   argc,
   };
 
   cloche_i18n_init ();
+  /* A file grown past the file size limit is a failed write to report (a
+   * record a Close could not write), not a reason to die. */
+  signal (SIGXFSZ, SIG_IGN);
   context = g_option_context_new ("- the Cloche sandbox service");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -73,18 +111,8 @@ main (int   argc,
       return EXIT_FAILURE;
     }
 
-  if (options.exit_after < 0)
-    {
-      g_printerr (_("cloche-daemon: --exit-after must be 0 or a positive number of seconds\n"));
-      return EXIT_FAILURE;
-    }
-  if (!check_egress_allow ((const char * const *) egress_allow))
+  if (!check_numbers (&options) || !check_egress_allow ((const char * const *) egress_allow))
     return EXIT_FAILURE;
-  if (options.memory_mib < 0)
-    {
-      g_printerr (_("cloche-daemon: --memory-mib must be a positive number of MiB\n"));
-      return EXIT_FAILURE;
-    }
 
   options.egress_allow = (const char * const *) egress_allow;
   options.bundle_path = bundle_path;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "cloche-application.h"
 #include "cloche-test-ui.h"
 
 /**
@@ -27,6 +28,76 @@ cloche_test_ui_start (int                 *argc,
   gtk_test_init (argc, argv, NULL);
   adw_init ();
   return daemon;
+}
+
+/**
+ * cloche_test_ui_new_window:
+ *
+ * A window of the test's one ClocheApplication (registered on the test's
+ * bus when first asked for), which owns the client as in the app.
+ *
+ * Returns: (transfer none): the window
+ */
+ClocheWindow *
+cloche_test_ui_new_window (void)
+{
+  static ClocheApplication *app;
+
+  if (app == NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      app = cloche_application_new ();
+      g_application_register (G_APPLICATION (app), NULL, &error);
+      g_assert_no_error (error);
+    }
+  return cloche_window_new (ADW_APPLICATION (app));
+}
+
+/**
+ * cloche_test_ui_find_label:
+ *
+ * Returns: (nullable): the first label shown under @widget whose text
+ *   contains @text
+ */
+GtkLabel *
+cloche_test_ui_find_label (GtkWidget  *widget,
+                           const char *text)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_is_drawable (widget)
+      && strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
+    return GTK_LABEL (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkLabel *found = cloche_test_ui_find_label (child, text);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/**
+ * cloche_test_ui_child:
+ * @widget: a widget built from a template
+ * @name: the id of one of its template children, as in the .ui file
+ *
+ * What the tests look at, found as GTK finds it: no accessor in the app
+ * exists for the tests alone.
+ *
+ * Returns: (transfer none): the child; the test fails when there is none
+ */
+gpointer
+cloche_test_ui_child (gpointer    widget,
+                      const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), G_OBJECT_TYPE (widget),
+                                                  name);
+
+  if (child == NULL)
+    g_error ("%s has no template child \"%s\"", G_OBJECT_TYPE_NAME (widget), name);
+  return child;
 }
 
 static gboolean

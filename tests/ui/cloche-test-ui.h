@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "../cloche-test-daemon.h"
+#include "cloche-window.h"
 
 G_BEGIN_DECLS
 
@@ -13,5 +14,10 @@ ClocheTestDaemon *cloche_test_ui_start        (int                 *argc,
 void              cloche_test_save_screenshot (GtkWidget           *window,
                                                const char          *name);
 void              cloche_test_ui_destroy_window (GtkWidget         *window);
+ClocheWindow     *cloche_test_ui_new_window   (void);
+GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
+                                               const char          *text);
+gpointer          cloche_test_ui_child        (gpointer             widget,
+                                               const char          *name);
 
 G_END_DECLS

@@ -53,25 +53,6 @@ status_of (GtkWidget  *page,
   return NULL;
 }
 
-/* The first label shown under @widget whose text contains @text. */
-static GtkLabel *
-find_label (GtkWidget  *widget,
-            const char *text)
-{
-  if (GTK_IS_LABEL (widget) && gtk_widget_is_drawable (widget)
-      && strstr (gtk_label_get_label (GTK_LABEL (widget)), text) != NULL)
-    return GTK_LABEL (widget);
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkLabel *found = find_label (child, text);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static void
 on_client (GObject      *object,
            GAsyncResult *result,
@@ -109,9 +90,9 @@ test_checks_copy_run_again (void)
   /* The daemon's proxy listens and no policy file is refused. */
   g_assert_cmpstr (status_of (page, "egress"), ==, "ok");
   g_assert_cmpstr (status_of (page, "policy"), ==, "ok");
-  g_assert_nonnull (find_label (page, "BundleMissing"));
-  g_assert_nonnull (find_label (page, "Fix: Install the sandbox bundle"));
-  g_assert_nonnull (find_label (page, "problem stops the sandbox"));
+  g_assert_nonnull (cloche_test_ui_find_label (page, "BundleMissing"));
+  g_assert_nonnull (cloche_test_ui_find_label (page, "Fix: Install the sandbox bundle"));
+  g_assert_nonnull (cloche_test_ui_find_label (page, "problem stops the sandbox"));
   if (!g_file_test ("/dev/kvm", G_FILE_TEST_EXISTS))
     g_assert_cmpstr (status_of (page, "kvm"), ==, "warning");
   cloche_test_save_screenshot (window, "diagnostics-bundle-missing");
@@ -127,7 +108,7 @@ test_checks_copy_run_again (void)
   g_assert_cmpint (symlink (g_getenv ("CLOCHE_TEST_BUNDLE"), bundle_link), ==, 0);
   gtk_widget_activate_action (page, "diagnostics.run", NULL);
   CLOCHE_TEST_WAIT_FOR (g_strcmp0 (status_of (page, "bundle"), "ok") == 0, 60);
-  g_assert_null (find_label (page, "BundleMissing"));
+  g_assert_null (cloche_test_ui_find_label (page, "BundleMissing"));
   cloche_test_save_screenshot (window, "diagnostics-after-fix");
 
   gtk_window_destroy (GTK_WINDOW (window));
@@ -146,20 +127,20 @@ test_overview_finding (void)
   gtk_window_present (GTK_WINDOW (window));
   stack = GTK_STACK (gtk_widget_get_first_child (page));
   gtk_stack_set_visible_child_name (stack, "overview");
-  g_assert_null (find_label (page, "Likely cause"));
+  g_assert_null (cloche_test_ui_find_label (page, "Likely cause"));
 
   g_variant_dict_insert (&finding, "title", "s", "Guest agent");
   g_variant_dict_insert (&finding, "code", "s", "AgentTimeout");
   g_variant_dict_insert (&finding, "finding", "s", "The guest agent did not answer");
   g_variant_dict_insert (&finding, "fix", "s", "reinstall the bundle");
   g_object_set (page, "latest-finding", g_variant_dict_end (&finding), NULL);
-  CLOCHE_TEST_WAIT_FOR (find_label (page, "Likely cause: Guest agent") != NULL, 5);
-  g_assert_nonnull (find_label (page, "AgentTimeout"));
-  g_assert_nonnull (find_label (page, "Fix: reinstall the bundle"));
+  CLOCHE_TEST_WAIT_FOR (cloche_test_ui_find_label (page, "Likely cause: Guest agent") != NULL, 5);
+  g_assert_nonnull (cloche_test_ui_find_label (page, "AgentTimeout"));
+  g_assert_nonnull (cloche_test_ui_find_label (page, "Fix: reinstall the bundle"));
 
   /* An empty finding (the VM runs again) hides it. */
   g_object_set (page, "latest-finding", g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0), NULL);
-  CLOCHE_TEST_WAIT_FOR (find_label (page, "Likely cause") == NULL, 5);
+  CLOCHE_TEST_WAIT_FOR (cloche_test_ui_find_label (page, "Likely cause") == NULL, 5);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 

@@ -6,9 +6,10 @@
 
 #include <adwaita.h>
 
-#include "cloche-monitor-page-private.h"
-#include "cloche-overview-page-private.h"
-#include "cloche-window-private.h"
+#include "cloche-chart.h"
+#include "cloche-monitor-page.h"
+#include "cloche-overview-page.h"
+#include "cloche-window.h"
 #include "cloche-test-ui.h"
 
 /* Under software emulation a boot takes seconds, on a loaded CI machine
@@ -107,8 +108,8 @@ static gboolean
 state_settled (gpointer data)
 {
   StateWait *wait = data;
-  const char *shown = gtk_label_get_label (_cloche_overview_page_get_state_label (wait->page));
-  GtkWidget *error = GTK_WIDGET (_cloche_overview_page_get_error_label (wait->page));
+  const char *shown = gtk_label_get_label (cloche_test_ui_child (wait->page, "state_label"));
+  GtkWidget *error = GTK_WIDGET (cloche_test_ui_child (wait->page, "error_label"));
 
   /* A crash or an error will not turn into the state we wait for: stop at
    * once and let the assertion show what the page says. */
@@ -123,12 +124,12 @@ wait_for_state (ClocheOverviewPage *page,
                 guint               timeout_s)
 {
   StateWait wait = { page, text };
-  GtkLabel *error = _cloche_overview_page_get_error_label (page);
+  GtkLabel *error = cloche_test_ui_child (page, "error_label");
 
   wait_for (state_settled, &wait, timeout_s);
   if (gtk_widget_get_visible (GTK_WIDGET (error)))
     g_test_message ("The page shows an error: %s", gtk_label_get_label (error));
-  g_assert_cmpstr (gtk_label_get_label (_cloche_overview_page_get_state_label (page)), ==, text);
+  g_assert_cmpstr (gtk_label_get_label (cloche_test_ui_child (page, "state_label")), ==, text);
 }
 
 static gboolean
@@ -173,6 +174,23 @@ is_descendant (GHashTable *parents,
 
 /* The qemu-system processes below @ancestor, whatever the daemon runs them
  * through. */
+/* A VM, not the doctor asking QEMU for its devices (`-device help`), which
+ * the Diagnostics page has the daemon do as soon as the window opens. */
+static gboolean
+runs_a_vm (const char *pid)
+{
+  g_autofree char *path = g_build_filename ("/proc", pid, "cmdline", NULL);
+  g_autofree char *cmdline = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &cmdline, &length, NULL))
+    return FALSE;
+  for (gsize i = 0; i < length; i += strlen (cmdline + i) + 1)
+    if (g_str_equal (cmdline + i, "-kernel"))
+      return TRUE;
+  return FALSE;
+}
+
 static GArray *
 find_qemu_descendants (GPid ancestor)
 {
@@ -193,7 +211,7 @@ find_qemu_descendants (GPid ancestor)
       if (pid <= 0 || !read_proc_stat (name, &comm, &state, &ppid))
         continue;
       g_hash_table_insert (parents, GINT_TO_POINTER (pid), GINT_TO_POINTER (ppid));
-      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system"))
+      if (state != 'Z' && g_str_has_prefix (comm, "qemu-system") && runs_a_vm (name))
         g_array_append_val (qemus, pid);
     }
 
@@ -262,14 +280,14 @@ test_window_no_service (void)
   const char *prefix = "The Cloche service is not running: ";
 
   /* This bus has no daemon and no .service file to activate one. */
-  window = g_object_ref (cloche_window_new (NULL));
-  page = _cloche_window_get_overview_page (window);
-  unavailable = _cloche_overview_page_get_unavailable_page (page);
+  window = g_object_ref (cloche_test_ui_new_window ());
+  page = cloche_test_ui_child (window, "overview_page");
+  unavailable = cloche_test_ui_child (page, "unavailable_page");
   gtk_window_present (GTK_WINDOW (window));
 
   wait_for (is_mapped, unavailable, SHORT_TIMEOUT_S);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (unavailable)));
-  g_assert_false (gtk_widget_get_mapped (_cloche_overview_page_get_open_button (page)));
+  g_assert_false (gtk_widget_get_mapped (cloche_test_ui_child (page, "open_button")));
 
   description = adw_status_page_get_description (unavailable);
   g_test_message ("%s", description);
@@ -297,7 +315,7 @@ test_window_remembers_size (void)
 
   g_settings_set_int (settings, "window-width", 1010);
   g_settings_set_int (settings, "window-height", 700);
-  window = g_object_ref (cloche_window_new (NULL));
+  window = g_object_ref (cloche_test_ui_new_window ());
   gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
   g_assert_cmpint (width, ==, 1010);
   g_assert_cmpint (height, ==, 700);
@@ -343,8 +361,8 @@ test_window_page_shortcuts (void)
                              { "<Control>4", "bundle" }, { "<Control>5", "diagnostics" },
                              { "<Control>6", "egress" },
                              { "<Control>1", "overview" } };
-  ClocheWindow *window = g_object_ref (cloche_window_new (NULL));
-  GtkStack *stack = _cloche_window_get_stack (window);
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
+  GtkStack *stack = cloche_test_ui_child (window, "stack");
 
   gtk_window_present (GTK_WINDOW (window));
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
@@ -374,7 +392,7 @@ toggle_settled (gpointer data)
   ToggleWait *wait = data;
 
   return gtk_widget_get_mapped (wait->widget)
-         || gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (wait->page)));
+         || gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (wait->page, "error_label")));
 }
 
 static void
@@ -391,9 +409,9 @@ toggle_agent_mode (ClocheOverviewPage *page,
   g_assert_true (gtk_widget_activate (button));
 
   wait_for (toggle_settled, &wait, timeout_s);
-  if (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))))
+  if (gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (page, "error_label"))))
     g_test_message ("The page shows an error: %s",
-                    gtk_label_get_label (_cloche_overview_page_get_error_label (page)));
+                    gtk_label_get_label (cloche_test_ui_child (page, "error_label")));
   g_assert_true (gtk_widget_get_mapped (then_shown));
 }
 
@@ -401,7 +419,7 @@ toggle_agent_mode (ClocheOverviewPage *page,
 static void
 check_uptime_ticks (ClocheOverviewPage *page)
 {
-  GtkLabel *uptime = _cloche_overview_page_get_uptime_label (page);
+  GtkLabel *uptime = cloche_test_ui_child (page, "uptime_label");
   g_autofree char *before = g_strdup (gtk_label_get_label (uptime));
   LabelWait wait = { uptime, before };
 
@@ -421,10 +439,10 @@ static void
 check_monitor (ClocheWindow       *window,
                ClocheOverviewPage *overview)
 {
-  ClocheMonitorPage *monitor = _cloche_window_get_monitor_page (window);
-  ClocheChart *cpu = _cloche_monitor_page_get_cpu_chart (monitor);
-  LabelWait memory = { _cloche_overview_page_get_memory_label (overview), "Not running" };
-  LabelWait host = { _cloche_monitor_page_get_host_memory_label (monitor), "" };
+  ClocheMonitorPage *monitor = cloche_test_ui_child (window, "monitor_page");
+  ClocheChart *cpu = cloche_test_ui_child (monitor, "cpu_chart");
+  LabelWait memory = { cloche_test_ui_child (overview, "memory_label"), "Not running" };
+  LabelWait host = { cloche_test_ui_child (monitor, "host_memory_label"), "" };
 
   g_assert_true (wait_for (label_changed, &memory, SHORT_TIMEOUT_S));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (overview), "win.show-page", "s", "monitor"));
@@ -435,7 +453,7 @@ check_monitor (ClocheWindow       *window,
   cloche_test_save_screenshot (GTK_WIDGET (window), "monitor-running");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (monitor), "win.show-page", "s", "overview"));
-  wait_for (is_mapped, _cloche_overview_page_get_close_button (overview), SHORT_TIMEOUT_S);
+  wait_for (is_mapped, cloche_test_ui_child (overview, "close_button"), SHORT_TIMEOUT_S);
 }
 
 static void
@@ -466,10 +484,10 @@ test_window_agent_mode (void)
   daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
     "--bundle", bundle, "--idle-timeout", "30", NULL });
 
-  window = g_object_ref (cloche_window_new (NULL));
-  page = _cloche_window_get_overview_page (window);
-  open_button = _cloche_overview_page_get_open_button (page);
-  close_button = _cloche_overview_page_get_close_button (page);
+  window = g_object_ref (cloche_test_ui_new_window ());
+  page = cloche_test_ui_child (window, "overview_page");
+  open_button = cloche_test_ui_child (page, "open_button");
+  close_button = cloche_test_ui_child (page, "close_button");
   gtk_window_present (GTK_WINDOW (window));
 
   /* Showing the dashboard must not boot anything. */
@@ -484,17 +502,88 @@ test_window_agent_mode (void)
   g_clear_pointer (&qemus, g_array_unref);
   qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
   g_assert_cmpuint (qemus->len, ==, 1);
-  wait_for_label (_cloche_overview_page_get_sessions_label (page), "1", SHORT_TIMEOUT_S);
+  wait_for_label (cloche_test_ui_child (page, "sessions_label"), "1", SHORT_TIMEOUT_S);
   check_uptime_ticks (page);
   cloche_test_save_screenshot (GTK_WIDGET (window), "overview-running");
   check_monitor (window, page);
 
   toggle_agent_mode (page, close_button, open_button, SHORT_TIMEOUT_S);
-  wait_for_label (_cloche_overview_page_get_sessions_label (page), "0", SHORT_TIMEOUT_S);
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))));
+  wait_for_label (cloche_test_ui_child (page, "sessions_label"), "0", SHORT_TIMEOUT_S);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (page, "error_label"))));
 
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 
+  stop_daemon (daemon);
+}
+
+static gboolean
+is_visible (gpointer data)
+{
+  return gtk_widget_get_visible (GTK_WIDGET (data));
+}
+
+static gboolean
+find_kvm_warning (gpointer data)
+{
+  return cloche_test_ui_find_label (GTK_WIDGET (data), "KvmUnusable") != NULL
+         && cloche_test_ui_find_label (GTK_WIDGET (data), "a boot under KVM failed") != NULL;
+}
+
+/* Injected fault (CLOCHE_TEST_KVM_FAULT=internal-error: QEMU runs under
+ * TCG, the daemon stops it over QMP and reads "internal-error"): the
+ * first boot falls back from KVM to TCG. The page shows a notice beside
+ * the VM's state, not an error, and the VM runs. */
+static void
+test_window_kvm_fallback (void)
+{
+  const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
+  ClocheTestDaemon *daemon;
+  ClocheOverviewPage *page;
+  ClocheWindow *window;
+  GtkWidget *notice, *diagnostics;
+
+  if (bundle == NULL || g_getenv ("CLOCHE_DAEMON") == NULL)
+    {
+      g_test_skip ("No VM bundle or daemon: set CLOCHE_TEST_BUNDLE and CLOCHE_DAEMON");
+      return;
+    }
+  g_setenv ("CLOCHE_TEST_KVM_FAULT", "internal-error", TRUE);
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
+    "--bundle", bundle, "--idle-timeout", "30", NULL });
+  g_unsetenv ("CLOCHE_TEST_KVM_FAULT");
+
+  window = g_object_ref (cloche_test_ui_new_window ());
+  page = cloche_test_ui_child (window, "overview_page");
+  notice = cloche_test_ui_child (page, "fallback_box");
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
+  wait_for_label (cloche_test_ui_child (page, "accelerator_label"), "KVM", SHORT_TIMEOUT_S);
+  g_assert_false (gtk_widget_get_visible (notice));
+
+  toggle_agent_mode (page, cloche_test_ui_child (page, "open_button"),
+                     cloche_test_ui_child (page, "close_button"), BOOT_TIMEOUT_S);
+  wait_for_state (page, "Running", BOOT_TIMEOUT_S);
+  g_assert_true (wait_for (is_visible, notice, SHORT_TIMEOUT_S));
+  wait_for_label (cloche_test_ui_child (page, "accelerator_label"), "Software (TCG)",
+                  SHORT_TIMEOUT_S);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (cloche_test_ui_child (page, "accelerator_row")),
+                            "KVM is present but cannot run guests here"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (page, "error_label"))));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-kvm-fallback");
+
+  /* The notice leads to Diagnostics, where the doctor says why and what to do. */
+  g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "diagnostics"));
+  diagnostics = GTK_WIDGET (cloche_test_ui_child (window, "diagnostics_page"));
+  /* It may have run its checks before the boot: run them again, as a user would. */
+  wait_for (is_mapped, diagnostics, SHORT_TIMEOUT_S);
+  gtk_widget_activate_action (diagnostics, "diagnostics.run", NULL);
+  g_assert_true (wait_for (find_kvm_warning, diagnostics, SHORT_TIMEOUT_S));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "diagnostics-kvm-fallback");
+  g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "overview"));
+
+  toggle_agent_mode (page, cloche_test_ui_child (page, "close_button"),
+                     cloche_test_ui_child (page, "open_button"), SHORT_TIMEOUT_S);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
   stop_daemon (daemon);
 }
 
@@ -533,6 +622,7 @@ main (int   argc,
   g_test_add_func ("/window/remembers-size", test_window_remembers_size);
   g_test_add_func ("/window/page-shortcuts", test_window_page_shortcuts);
   g_test_add_func ("/window/agent-mode", test_window_agent_mode);
+  g_test_add_func ("/window/kvm-fallback", test_window_kvm_fallback);
 
   ret = g_test_run ();
 

@@ -10,6 +10,7 @@ script's own printout is the report).
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -157,7 +158,7 @@ def qemu_child(pid):
 class Daemon:
     """cloche-daemon with its own HOME and XDG folders, on the current bus."""
 
-    def __init__(self, home, build=BUILD, bundle=None, extra=()):
+    def __init__(self, home, build=BUILD, bundle=None, extra=(), output=None):
         self.home = home
         self.mark = uuid.uuid4().hex
         self.ctl = os.path.join(build, "src/cli/clochectl")
@@ -173,7 +174,9 @@ class Daemon:
         self.argv = [os.path.join(build, "src/daemon/cloche-daemon"),
                      "--bundle", bundle or os.path.join(build, "bundle"), *extra]
         self.started = time.monotonic()
-        self.process = subprocess.Popen(self.argv, env=self.env)
+        # @output: a file for what the daemon prints (GLib's debug lines go
+        # to stdout, warnings to stderr); None keeps both.
+        self.process = subprocess.Popen(self.argv, env=self.env, stdout=output, stderr=output)
 
     def wait_ready(self, timeout=10):
         deadline = time.monotonic() + timeout
@@ -217,8 +220,13 @@ class Daemon:
 # Plain QEMU with the daemon's command line, and its guest agent
 
 def qemu_argv_of(pid):
+    """QEMU's argv as the daemon started it, with the bundle files it was
+    handed as descriptors (/dev/fd/N, checked before the boot) named by the
+    paths those descriptors hold, so that a plain QEMU can open them."""
     with open(f"/proc/{pid}/cmdline") as cmdline:
-        return cmdline.read().split("\0")[:-1]
+        argv = cmdline.read().split("\0")[:-1]
+    return [re.sub(r"/dev/fd/(\d+)", lambda m: os.readlink(f"/proc/{pid}/fd/{m.group(1)}"), arg)
+            for arg in argv]
 
 
 def plain_argv(argv, tmp):
