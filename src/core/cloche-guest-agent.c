@@ -432,11 +432,12 @@ cloche_guest_agent_execute_finish (ClocheGuestAgent  *self,
  * process is sent SIGTERM and a moment later SIGKILL (qemu-ga 7.2 cannot
  * signal: a second guest-exec runs kill); cloche-guest exec, which runs
  * every command of a session, takes SIGTERM as the order to kill the
- * command's whole process group. The status is still polled until the
- * agent reports the end, so nothing of the command outlives the call and
- * what it wrote until then is known (exec_finish hands it out with
- * ExecTimeout); the agent gets KILL_TIMEOUT_S for that, after which the
- * call ends anyway. The agent's commands are never given the caller's
+ * command's whole process group. The caller is told at once, or, with
+ * CLOCHE_EXEC_WAIT_FOR_STOP, once the status polled on shows the end, so
+ * that nothing of the command outlives the call and what it wrote until
+ * then is known (exec_finish hands it out with ExecTimeout); the agent
+ * gets KILL_TIMEOUT_S for that, after which the call ends anyway. Told at
+ * once, the kill reaps it. The agent's commands are never given the caller's
  * cancellable: a guest-exec cancelled in flight would leave its process
  * running, and a poll cancelled would leave its record in qemu-ga. */
 
@@ -452,6 +453,7 @@ typedef struct
   gint64            pid;          /* -1 until guest-exec has answered */
   guint             delay_ms;
   guint             timeout_s;
+  ClocheExecFlags   flags;
   guint             timer;        /* the deadline, then the kill's own */
   ExecStop          stop;
   gboolean          finished;     /* the caller has its answer: drop whatever comes */
@@ -532,6 +534,14 @@ exec_stop (GTask    *task,
   if (state->finished || state->stop != EXEC_RUNNING)
     return;
   state->stop = why;
+  if (!(state->flags & CLOCHE_EXEC_WAIT_FOR_STOP))
+    {
+      exec_end_stopped (task);
+      /* Else guest-exec has not answered yet: on_exec_started kills it. */
+      if (state->pid >= 0)
+        kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
+      return;
+    }
   g_clear_handle_id (&state->timer, g_source_remove);
   state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, KILL_TIMEOUT_S,
                                              on_kill_deadline, g_object_ref (task),
@@ -726,12 +736,13 @@ exec_arguments (const char * const *argv,
  * @env: (nullable): the whole environment of the command
  * @timeout_s: the deadline of the whole command, in seconds (> 0)
  * @input: (nullable): what the command reads on its standard input
+ * @flags: when a stopped command's call ends
  * @cancellable: (nullable): cancelling it kills the command in the guest
  *
  * Runs @argv in the guest and collects its exit status and output.
  * Fails with %CLOCHE_ERROR_EXEC_TIMEOUT past @timeout_s and with
- * %G_IO_ERROR_CANCELLED when cancelled, in both cases once the command was
- * killed in the guest (see above); with %CLOCHE_ERROR_OUTPUT_TRUNCATED when
+ * %G_IO_ERROR_CANCELLED when cancelled, the command being killed in the
+ * guest in both cases (see above); with %CLOCHE_ERROR_OUTPUT_TRUNCATED when
  * an output was cut.
  */
 void
@@ -740,6 +751,7 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
                                const char * const  *env,
                                guint                timeout_s,
                                GBytes              *input,
+                               ClocheExecFlags      flags,
                                GCancellable        *cancellable,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
@@ -757,6 +769,7 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
   state = g_new0 (ExecState, 1);
   state->pid = -1;
   state->timeout_s = timeout_s;
+  state->flags = flags;
   g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
   if (g_task_return_error_if_cancelled (task))
     return;
@@ -832,7 +845,8 @@ kill_guest_process (ClocheGuestAgent *self,
 
   if (cloche_line_channel_is_closed (self->channel))
     return;
-  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, NULL, on_kill_done,
+  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL,
+                                 on_kill_done,
                                  GSIZE_TO_POINTER (((gsize) pid << 1) | (reap ? 1 : 0)));
 }
 
@@ -856,9 +870,10 @@ truncated_error (ClocheExecStatus *status)
  * @stderr_bytes: (out): what it wrote on stderr
  *
  * On %CLOCHE_ERROR_EXEC_TIMEOUT the outputs are set too, as
- * g_output_stream_write_all() sets what it wrote: what the command wrote
- * until it was killed, with the status it was killed with; %NULL and -1
- * when the guest did not report its end in time.
+ * g_output_stream_write_all() sets what it wrote: with
+ * %CLOCHE_EXEC_WAIT_FOR_STOP, what the command wrote until it was killed,
+ * with the status it was killed with; else, or when the guest did not
+ * report its end in time, %NULL and -1.
  *
  * Returns: %FALSE with %CLOCHE_ERROR_OUTPUT_TRUNCATED when qemu-ga cut an
  *   output: a part of it is never passed off as the whole

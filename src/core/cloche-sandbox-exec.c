@@ -6,7 +6,8 @@
  * session's namespaces, becomes its user for good and runs it there.
  * Cancelling the call, or its deadline, kills the command's whole process
  * group there (cloche_guest_agent_exec_async and cloche-guest exec);
- * past the deadline the caller still gets what it wrote until then.
+ * with CLOCHE_EXEC_WAIT_FOR_STOP, past the deadline the caller still gets
+ * what it wrote until then.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@ typedef struct
   GStrv   env;
   guint   timeout_s;
   GBytes *input;
+  ClocheExecFlags flags;
   /* For the audit log: the command as asked, where, and since when. */
   GStrv   command;
   char   *cwd;
@@ -99,7 +101,7 @@ run_command (GTask *task)
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
                                  (const char * const *) data->env,
-                                 data->timeout_s, data->input,
+                                 data->timeout_s, data->input, data->flags,
                                  cancellable, on_exec_done, task);
 }
 
@@ -145,7 +147,6 @@ on_vm_started_for_exec (GObject      *object,
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
   ExecData *data = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autoptr(GError) error = NULL;
   ClocheOpenSession *open;
 
@@ -161,10 +162,12 @@ on_vm_started_for_exec (GObject      *object,
                                "Session %s was closed before the command could run", data->id);
       return;
     }
+  /* The boot and the session's folders are shared with its other
+   * commands: cancelling stops this command, not them. */
   if (open->mounted_boot == cloche_vm_get_booted_at (self->vm))
     run_command (g_steal_pointer (&task));
   else
-    _cloche_sandbox_mount_async (self, open->session, cancellable, on_mounted_for_exec,
+    _cloche_sandbox_mount_async (self, open->session, NULL, on_mounted_for_exec,
                                  g_steal_pointer (&task));
 }
 
@@ -286,6 +289,7 @@ check_exec_args (const char * const  *argv,
  *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S
  * @input: (nullable): the command's standard input (at most
  *   %CLOCHE_SANDBOX_EXEC_MAX_INPUT bytes), which then ends
+ * @flags: when the call of a stopped command ends (ClocheExecFlags)
  * @cancellable: (nullable): cancelling it once the command runs kills it
  *   in the guest, with what it started (its process group); the call then
  *   fails with %G_IO_ERROR_CANCELLED once it is gone
@@ -303,6 +307,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
                            const char          *cwd,
                            guint                timeout_s,
                            GBytes              *input,
+                           ClocheExecFlags      flags,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
@@ -340,17 +345,18 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->env = build_env (open->session, env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   data->input = input != NULL ? g_bytes_ref (input) : NULL;
+  data->flags = flags;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
-  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));
+  cloche_vm_start_async (self->vm, NULL, on_vm_started_for_exec, g_steal_pointer (&task));
 }
 
 /**
  * cloche_sandbox_exec_finish:
  *
  * As cloche_guest_agent_exec_finish(): on %CLOCHE_ERROR_EXEC_TIMEOUT the
- * outputs are what the command wrote until it was killed (%NULL when the
- * guest did not report its end in time).
+ * outputs are what the command wrote until it was killed, with
+ * %CLOCHE_EXEC_WAIT_FOR_STOP (else %NULL).
  */
 gboolean
 cloche_sandbox_exec_finish (ClocheSandbox  *self,

@@ -99,6 +99,7 @@ void           cloche_sandbox_exec_async          (ClocheSandbox        *self,
                                                    const char           *cwd,
                                                    guint                 timeout_s,
                                                    GBytes               *input,
+                                                   ClocheExecFlags       flags,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

@@ -663,11 +663,13 @@ handle_exec (ClocheDbusSessions    *object,
   if (read.input != NULL)
     input = g_variant_get_data_as_bytes (read.input);
   call = exec_call_new (self, invocation, &read);
-  /* Whole seconds, rounded up: a deadline is never shorter than asked. */
+  /* Whole seconds, rounded up: a deadline is never shorter than asked. A
+   * stopped command's call ends once it is gone, so that the caller knows
+   * nothing of it runs on. */
   cloche_sandbox_exec_async (self->sandbox, id, argv, env,
                              read.cwd != NULL ? g_variant_get_string (read.cwd, NULL) : NULL,
-                             (read.timeout_ms + 999) / 1000, input, call->cancellable,
-                             on_exec_done, call);
+                             (read.timeout_ms + 999) / 1000, input, CLOCHE_EXEC_WAIT_FOR_STOP,
+                             call->cancellable, on_exec_done, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
