@@ -574,9 +574,12 @@ on_exec_cancelled (GCancellable *cancellable,
                    GTask        *task)
 {
   /* May run in the thread that cancelled: the kill goes out from the
-   * task's own context. */
-  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT, cancel_in_context,
-                              g_object_ref (task), g_object_unref);
+   * task's own context, and later, never from here: ending the call
+   * disconnects this handler, which would deadlock inside it. */
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_callback (source, cancel_in_context, g_object_ref (task), g_object_unref);
+  g_source_attach (source, g_task_get_context (task));
 }
 
 static void
