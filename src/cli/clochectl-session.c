@@ -9,10 +9,10 @@
 
 /* PATH[:ro|:rw], in the policy's mounts.default_mode unless it says;
  * relative to where we are. */
-static gboolean
-parse_mount (const char       *spec,
-             gboolean          default_readonly,
-             GVariantBuilder  *builder)
+gboolean
+clochectl_parse_mount (const char       *spec,
+                       gboolean          default_readonly,
+                       GVariantBuilder  *builder)
 {
   g_autofree char *path = g_strdup (spec);
   g_autofree char *absolute = NULL;
@@ -41,6 +41,27 @@ parse_mount (const char       *spec,
     }
   g_variant_builder_add (builder, "(sb)", absolute, readonly);
   return TRUE;
+}
+
+/* A --mount as given, with its path made absolute and canonical (for a
+ * configuration that another program runs from another folder). */
+char *
+clochectl_mount_spec_canonical (const char *spec)
+{
+  g_autoptr(GVariant) folders = NULL;
+  GVariantBuilder builder;
+  const char *path;
+  gboolean readonly;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  if (!clochectl_parse_mount (spec, TRUE, &builder))
+    {
+      g_variant_builder_clear (&builder);
+      return NULL;
+    }
+  folders = g_variant_ref_sink (g_variant_builder_end (&builder));
+  g_variant_get_child (folders, 0, "(&sb)", &path, &readonly);
+  return g_strdup_printf ("%s:%s", path, readonly ? "ro" : "rw");
 }
 
 /**
@@ -98,7 +119,7 @@ cmd_session_open (ClocheDbusDaemon    *daemon,
   g_variant_builder_init (&folders, G_VARIANT_TYPE ("a(sb)"));
   default_readonly = mounts == NULL || clochectl_policy_mounts_readonly (daemon);
   for (guint i = 0; mounts != NULL && mounts[i] != NULL; i++)
-    if (!parse_mount (mounts[i], default_readonly, &folders))
+    if (!clochectl_parse_mount (mounts[i], default_readonly, &folders))
       {
         g_variant_builder_clear (&folders);
         return 2;

@@ -470,27 +470,6 @@ cloche_sandbox_close_session_finish (ClocheSandbox  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-/* The sessions a client opened, closed when it leaves the bus. */
-guint
-cloche_sandbox_close_client_sessions (ClocheSandbox *self,
-                                      const char    *client)
-{
-  g_auto(GStrv) ids = _cloche_sandbox_dup_open_ids (self);
-  guint closed = 0;
-
-  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), 0);
-
-  for (guint i = 0; ids[i] != NULL; i++)
-    {
-      ClocheOpenSession *open = g_hash_table_lookup (self->sessions, ids[i]);
-
-      if (g_strcmp0 (cloche_session_get_client (open->session), client) == 0
-          && cloche_sandbox_close_session (self, ids[i], NULL))
-        closed++;
-    }
-  return closed;
-}
-
 /* Accessors */
 
 ClocheVm *
