@@ -58,7 +58,7 @@ on_idle_timeout (gpointer user_data)
 
   self->idle_source = 0;
   g_debug ("No session for %u s: stopping the VM", self->idle_timeout_s);
-  cloche_vm_stop_async (self->vm, "idle", NULL, on_idle_stopped, NULL);
+  cloche_vm_idle_stop_async (self->vm, on_idle_stopped, NULL);
   return G_SOURCE_REMOVE;
 }
 
