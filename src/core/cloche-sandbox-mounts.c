@@ -57,6 +57,7 @@ typedef struct
   GTask         *undoing;       /* a failed mount, reported once its folders are detached */
   GError        *error;         /* why it failed */
   guint          guest_uid;     /* the session's user in this boot */
+  ClocheSandbox *closing;       /* a closed session's unmount, which holds the idle timer */
 } MountJob;
 
 static void
@@ -71,6 +72,13 @@ mount_item_free (MountItem *item)
 static void
 mount_job_free (MountJob *job)
 {
+  /* Its folders detached: an idle stop may save the VM now. */
+  if (job->closing != NULL)
+    {
+      job->closing->closing--;
+      _cloche_sandbox_update_idle_timer (job->closing);
+      g_clear_object (&job->closing);
+    }
   g_clear_object (&job->vm);
   g_clear_object (&job->session);
   g_clear_object (&job->audit);
@@ -508,5 +516,7 @@ _cloche_sandbox_unmount (ClocheSandbox *self,
       mount_job_free (job);
       return;
     }
+  job->closing = g_object_ref (self);
+  self->closing++;
   close_walls (job);
 }

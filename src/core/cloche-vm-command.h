@@ -12,11 +12,10 @@ G_BEGIN_DECLS
 #define CLOCHE_VM_KERNEL_FD 5
 #define CLOCHE_VM_INITRD_FD 6
 #define CLOCHE_VM_ROOT_FD   7
-/* Warm wake (cloche-vm-snapshot.c): the device state a restore reads, the
- * guest's RAM (a memfd the daemon owns), the file a save writes into. */
+/* Warm wake (cloche-vm-snapshot.c): the device state a restore reads, and
+ * the guest's RAM (a memfd the daemon owns). */
 #define CLOCHE_VM_STATE_IN_FD  8
 #define CLOCHE_VM_RAM_FD       9
-#define CLOCHE_VM_STATE_OUT_FD 10
 
 /* Empty pcie-root-ports reserved at launch, one per folder that can be
  * hot-plugged into the running VM (see cloche-vm-folders.c): a work folder

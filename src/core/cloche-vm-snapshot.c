@@ -73,6 +73,11 @@ cloche_vm_snapshot_dir (void)
   return g_build_filename (g_get_user_cache_dir (), "cloche", "warm", NULL);
 }
 
+static gboolean set_errno_error (GError     **error,
+                                 int          saved,
+                                 const char  *what,
+                                 const char  *path);
+
 static char *
 stamp_text (const struct stat *st)
 {
@@ -134,7 +139,7 @@ child_path (const char *dir,
 void
 cloche_vm_snapshot_remove (const char *dir)
 {
-  static const char *const names[] = { META, STATE, RAM, RAM_NEW, CLOCHE_VM_SNAPSHOT_STATE_NEW };
+  static const char *const names[] = { META, STATE, RAM, RAM_NEW };
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
@@ -167,7 +172,7 @@ cloche_vm_snapshot_exists (const char *dir)
 guint64
 cloche_vm_snapshot_size (const char *dir)
 {
-  static const char *const names[] = { META, STATE, RAM, RAM_NEW, CLOCHE_VM_SNAPSHOT_STATE_NEW };
+  static const char *const names[] = { META, STATE, RAM, RAM_NEW };
   guint64 total = 0;
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
@@ -184,8 +189,10 @@ cloche_vm_snapshot_size (const char *dir)
 /**
  * cloche_vm_snapshot_open_state:
  *
- * Makes @dir (the user's own, 0700) and an empty file in it for QEMU to
- * write its device state into when the VM is saved (fd: migration).
+ * Makes @dir (the user's own, 0700) and a file in it without a name
+ * (O_TMPFILE) for QEMU to write its device state into if the VM is saved
+ * (fd: migration): a boot that is never saved leaves nothing, and no other
+ * process can open it. cloche_vm_snapshot_save() names it.
  *
  * Returns: the descriptor, or -1 with @error set
  */
@@ -193,12 +200,14 @@ int
 cloche_vm_snapshot_open_state (const char  *dir,
                                GError     **error)
 {
-  g_autofree char *path = child_path (dir, CLOCHE_VM_SNAPSHOT_STATE_NEW);
+  int fd;
 
   if (!cloche_file_make_private_dir (dir, error))
     return -1;
-  g_unlink (path);
-  return cloche_file_open_write (AT_FDCWD, path, O_WRONLY | O_CREAT | O_EXCL, error);
+  fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    set_errno_error (error, errno, _("Cannot make a file in"), dir);
+  return fd;
 }
 
 static gboolean
@@ -322,6 +331,8 @@ write_meta (const char                 *dir,
                                    error);
 }
 
+/* @fd synced and given its name: renamed from @from, or linked in if
+ * @from is NULL (the O_TMPFILE QEMU wrote). */
 static gboolean
 finish_file (int          fd,
              const char  *dir,
@@ -330,14 +341,23 @@ finish_file (int          fd,
              struct stat *st,
              GError     **error)
 {
-  g_autofree char *old = child_path (dir, from);
+  g_autofree char *old = from != NULL ? child_path (dir, from)
+                                       : g_strdup_printf ("/proc/self/fd/%d", fd);
   g_autofree char *new = child_path (dir, to);
+  int failed;
 
   if (fsync (fd) != 0)
-    return set_errno_error (error, errno, _("Cannot write"), old);
-  if (g_rename (old, new) != 0)
-    return set_errno_error (error, errno, _("Cannot rename"), old);
-  /* After the rename, which moves the ctime on some file systems. */
+    return set_errno_error (error, errno, _("Cannot write"), new);
+  if (from != NULL)
+    failed = g_rename (old, new);
+  else
+    {
+      g_unlink (new);
+      failed = linkat (AT_FDCWD, old, AT_FDCWD, new, AT_SYMLINK_FOLLOW);
+    }
+  if (failed != 0)
+    return set_errno_error (error, errno, _("Cannot name"), new);
+  /* After the rename or link, which move the ctime. */
   if (fstat (fd, st) != 0)
     return set_errno_error (error, errno, _("Cannot read"), new);
   return TRUE;
@@ -347,38 +367,35 @@ finish_file (int          fd,
  * cloche_vm_snapshot_save:
  * @ram_fd: the guest's RAM (the memfd), not running any more
  *
- * Blocks (a worker thread): QEMU has written its device state to
- * state.new; the RAM's non-zero pages go to a sparse file, both are
- * synced and named, and snapshot.ini is written last. On failure nothing
- * that looks like a snapshot is left.
+ * @state_fd: cloche_vm_snapshot_open_state()'s file, which QEMU wrote
+ *
+ * Blocks (a worker thread): the RAM's non-zero pages go to a sparse file,
+ * both files are synced and named, and snapshot.ini is written last. On
+ * failure nothing that looks like a snapshot is left.
  */
 gboolean
 cloche_vm_snapshot_save (const char                 *dir,
                          int                         ram_fd,
+                         int                         state_fd,
                          const ClocheVmSnapshotMeta *meta,
                          GError                    **error)
 {
   g_autofree char *ram_path = child_path (dir, RAM_NEW);
-  g_autofree char *state_path = child_path (dir, CLOCHE_VM_SNAPSHOT_STATE_NEW);
   g_autofree char *state_sha256 = NULL;
   struct stat ram_st, state_st;
-  int ram_out = -1, state_in = -1;
+  int ram_out = -1;
   gboolean ok = FALSE;
 
   g_unlink (ram_path);
   ram_out = cloche_file_open_write (AT_FDCWD, ram_path, O_WRONLY | O_CREAT | O_EXCL, error);
-  state_in = cloche_file_open_regular (AT_FDCWD, state_path, CLOCHE_FILE_NO_FOLLOW,
-                                       ram_out < 0 ? NULL : error);
-  if (ram_out >= 0 && state_in >= 0
+  if (ram_out >= 0
       && copy_sparse (ram_fd, ram_out, TRUE, ram_path, error)
-      && (state_sha256 = sha256_fd (state_in, state_path, error)) != NULL
+      && (state_sha256 = sha256_fd (state_fd, STATE, error)) != NULL
       && finish_file (ram_out, dir, RAM_NEW, RAM, &ram_st, error)
-      && finish_file (state_in, dir, CLOCHE_VM_SNAPSHOT_STATE_NEW, STATE, &state_st, error))
+      && finish_file (state_fd, dir, NULL, STATE, &state_st, error))
     ok = write_meta (dir, meta, &ram_st, &state_st, state_sha256, error);
   if (ram_out >= 0)
     close (ram_out);
-  if (state_in >= 0)
-    close (state_in);
   if (!ok)
     cloche_vm_snapshot_remove (dir);
   return ok;
@@ -422,7 +439,9 @@ read_meta (const char  *dir,
       || !g_key_file_load_from_data (meta, g_bytes_get_data (bytes, NULL),
                                      g_bytes_get_size (bytes), G_KEY_FILE_NONE, &local_error))
     {
-      refuse (error, local_error->message);
+      g_autofree char *why = g_strdup_printf ("%s: %s", path, local_error->message);
+
+      refuse (error, why);
       return NULL;
     }
   format = g_key_file_get_string (meta, GROUP, "format", NULL);

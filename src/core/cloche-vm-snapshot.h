@@ -22,8 +22,6 @@ typedef struct
   guint       next_guest_uid;
 } ClocheVmSnapshotMeta;
 
-#define CLOCHE_VM_SNAPSHOT_STATE_NEW "state.new"
-
 char             *cloche_vm_snapshot_dir        (void);
 char             *cloche_vm_snapshot_key        (const char *const          *shape_argv,
                                                  const char                 *bundle_identity,
@@ -32,6 +30,7 @@ int               cloche_vm_snapshot_open_state (const char                 *dir
                                                  GError                    **error);
 gboolean          cloche_vm_snapshot_save       (const char                 *dir,
                                                  int                         ram_fd,
+                                                 int                         state_fd,
                                                  const ClocheVmSnapshotMeta *meta,
                                                  GError                    **error);
 ClocheVmSnapshot *cloche_vm_snapshot_load       (const char                 *dir,

@@ -114,6 +114,7 @@ struct _ClocheVm
   char             *snapshot_dir;
   char             *snapshot_key;    /* what this boot's snapshot is tied to; NULL: none */
   int               ram_fd;          /* this boot's guest RAM (memfd), the daemon's; -1 */
+  int               state_fd;        /* the file a save writes the device state to; -1 */
   gboolean          can_save;        /* QEMU holds CLOCHE_VM_STATE_OUT_FD */
   ClocheVmSnapshot *restoring;       /* the snapshot this boot restores, until it runs */
   gboolean          restore_boot;    /* this boot restores; cleared once it runs or fails */
@@ -226,7 +227,8 @@ read_console_tail (ClocheVm *self)
 
   /* The guest writes as much as it likes: only the end is read. */
   tail = cloche_file_read_tail (path, CONSOLE_TAIL_BYTES, NULL);
-  if (tail == NULL)
+  /* Empty, as a restored guest's is until it prints (its data is NULL). */
+  if (tail == NULL || g_bytes_get_size (tail) == 0)
     return g_strv_builder_end (builder);
   contents = g_strndup (g_bytes_get_data (tail, &length), g_bytes_get_size (tail));
   lines = g_strsplit (contents, "\n", -1);
@@ -635,7 +637,9 @@ restore_fell_through (ClocheVm     *self,
   g_autofree char *said = cloche_qemu_log_summary ((const char * const *) self->qemu_tail);
 
   if (failure != NULL && killed_by_us (self, process))
-    why = g_error_copy (failure);
+    why = said != NULL ? g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE, "%s (QEMU: %s)",
+                                      failure->message, said)
+                       : g_error_copy (failure);
   else
     why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
                        _("QEMU could not restore the saved VM: %s"),
@@ -714,6 +718,8 @@ on_process_exited (GObject      *object,
   remove_overlays (self);
   if (self->ram_fd >= 0)
     close (g_steal_fd (&self->ram_fd));
+  if (self->state_fd >= 0)
+    close (g_steal_fd (&self->state_fd));
   self->can_save = self->saving = self->woke_warm = FALSE;
   if (self->state == CLOCHE_VM_STATE_STOPPING)
     {
@@ -1079,7 +1085,6 @@ typedef struct
 {
   int ram;        /* the guest's RAM: a memfd */
   int state_in;   /* a restore's device state */
-  int state_out;  /* where a save writes the device state */
 } WarmFds;
 
 static void
@@ -1090,9 +1095,7 @@ take_warm_fds (GSubprocessLauncher *launcher,
     g_subprocess_launcher_take_fd (launcher, fds->ram, CLOCHE_VM_RAM_FD);
   if (fds->state_in >= 0)
     g_subprocess_launcher_take_fd (launcher, fds->state_in, CLOCHE_VM_STATE_IN_FD);
-  if (fds->state_out >= 0)
-    g_subprocess_launcher_take_fd (launcher, fds->state_out, CLOCHE_VM_STATE_OUT_FD);
-  fds->ram = fds->state_in = fds->state_out = -1;
+  fds->ram = fds->state_in = -1;
 }
 
 static void
@@ -1102,9 +1105,7 @@ close_warm_fds (WarmFds *fds)
     close (fds->ram);
   if (fds->state_in >= 0)
     close (fds->state_in);
-  if (fds->state_out >= 0)
-    close (fds->state_out);
-  fds->ram = fds->state_in = fds->state_out = -1;
+  fds->ram = fds->state_in = -1;
 }
 
 static GSubprocess *
@@ -1241,10 +1242,9 @@ make_warm_fds (ClocheVm  *self,
                WarmFds   *fds,
                GError   **error)
 {
-  g_autoptr(GError) local_error = NULL;
   guint64 size = (guint64) cloche_memory_choose_mib (self->memory_mib) * 1024 * 1024;
 
-  fds->ram = fds->state_in = fds->state_out = -1;
+  fds->ram = fds->state_in = -1;
   if (self->restoring != NULL)
     {
       fds->ram = g_steal_fd (&self->restoring->ram_fd);
@@ -1261,12 +1261,7 @@ make_warm_fds (ClocheVm  *self,
       return FALSE;
     }
   self->ram_fd = fcntl (fds->ram, F_DUPFD_CLOEXEC, 3);
-  /* Without a file to save into, this boot simply cannot be saved. */
-  if (self->snapshot_key != NULL)
-    fds->state_out = cloche_vm_snapshot_open_state (self->snapshot_dir, &local_error);
-  if (local_error != NULL)
-    g_warning ("Warm wake cannot save this boot: %s", local_error->message);
-  self->can_save = fds->state_out >= 0 && self->ram_fd >= 0;
+  self->can_save = self->snapshot_key != NULL && self->ram_fd >= 0;
   return TRUE;
 }
 
@@ -1700,6 +1695,7 @@ typedef struct
 {
   char                 *dir;
   int                   ram_fd;
+  int                   state_fd;
   ClocheVmSnapshotMeta  meta;
   char                 *key;
   char                 *qemu_version;
@@ -1710,6 +1706,7 @@ static void
 save_job_free (SaveJob *job)
 {
   close (job->ram_fd);
+  close (job->state_fd);
   g_free (job->dir);
   g_free (job->key);
   g_free (job->qemu_version);
@@ -1725,7 +1722,7 @@ save_thread (GTask        *task,
   SaveJob *job = task_data;
   GError *error = NULL;
 
-  if (cloche_vm_snapshot_save (job->dir, job->ram_fd, &job->meta, &error))
+  if (cloche_vm_snapshot_save (job->dir, job->ram_fd, job->state_fd, &job->meta, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -1760,6 +1757,7 @@ write_snapshot (ClocheVm *self)
 
   job->dir = g_strdup (self->snapshot_dir);
   job->ram_fd = fcntl (self->ram_fd, F_DUPFD_CLOEXEC, 3);
+  job->state_fd = fcntl (self->state_fd, F_DUPFD_CLOEXEC, 3);
   job->key = g_strdup (self->snapshot_key);
   job->qemu_version = g_strdup (self->qemu_version);
   job->meta.key = job->key;
@@ -1786,7 +1784,7 @@ on_migration (ClocheVm   *self,
   else if (self->restore_boot && g_str_equal (status, "failed"))
     {
       g_autoptr(GError) why = g_error_new_literal (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
-                                                   _("QEMU could not read the saved state"));
+                                                   _("QEMU could not restore the saved VM"));
 
       kill_for (self, why);
     }
@@ -1802,19 +1800,34 @@ on_save_slow (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* QEMU 7.2 writes an outgoing migration to a descriptor only by a name
+ * given with getfd, which comes with the command (SCM_RIGHTS). */
+#define SAVE_FD_NAME "cloche-warm-state"
+
 static void
 begin_save (ClocheVm *self)
 {
   g_autoptr(JsonObject) caps = warm_capabilities ();
+  g_autoptr(JsonObject) name = json_object_new ();
   g_autoptr(JsonObject) args = json_object_new ();
-  g_autofree char *uri = g_strdup_printf ("fd:%d", CLOCHE_VM_STATE_OUT_FD);
+  g_autoptr(GError) error = NULL;
 
   self->saving = TRUE;
   set_str (&self->stop_reason, "idle");
   set_state (self, CLOCHE_VM_STATE_STOPPING, "idle");
+  self->state_fd = cloche_vm_snapshot_open_state (self->snapshot_dir, &error);
+  if (self->state_fd < 0)
+    {
+      save_failed (self, error->message);
+      return;
+    }
   cloche_qmp_client_execute_async (self->qmp, "migrate-set-capabilities", caps, NULL, NULL, NULL);
   cloche_qmp_client_execute_async (self->qmp, "stop", NULL, NULL, NULL, NULL);
-  json_object_set_string_member (args, "uri", uri);
+  json_object_set_string_member (name, "fdname", SAVE_FD_NAME);
+  cloche_qmp_client_execute_with_fd_async (self->qmp, "getfd", name,
+                                           fcntl (self->state_fd, F_DUPFD_CLOEXEC, 3),
+                                           NULL, NULL, NULL);
+  json_object_set_string_member (args, "uri", "fd:" SAVE_FD_NAME);
   cloche_qmp_client_execute_async (self->qmp, "migrate", args, NULL, NULL, NULL);
   self->save_timer = g_timeout_add_seconds (SAVE_TIMEOUT_S, on_save_slow, self);
 }
@@ -2297,6 +2310,8 @@ cloche_vm_finalize (GObject *object)
   g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
   if (self->ram_fd >= 0)
     close (self->ram_fd);
+  if (self->state_fd >= 0)
+    close (self->state_fd);
   g_free (self->accelerator);
   g_free (self->accelerator_reason);
   g_free (self->egress_relay);
@@ -2450,7 +2465,7 @@ cloche_vm_class_init (ClocheVmClass *klass)
 static void
 cloche_vm_init (ClocheVm *self)
 {
-  self->ram_fd = -1;
+  self->ram_fd = self->state_fd = -1;
   self->warm_wake = TRUE;
   self->agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S;
   g_queue_init (&self->start_tasks);
