@@ -999,6 +999,9 @@ static void
 become_running (ClocheVm *self)
 {
   g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
+  /* tools/bench/warm-wake reads this line. */
+  if (self->restore_boot)
+    g_message ("Warm wake: the VM was restored from its snapshot");
   self->woke_warm = self->restore_boot;
   self->restore_boot = FALSE;
   g_clear_handle_id (&self->stall_timer, g_source_remove);
