@@ -435,9 +435,14 @@ read_meta (const char  *dir,
 
   bytes = cloche_file_read (AT_FDCWD, path, META_MAX, _("snapshot record"),
                             CLOCHE_FILE_NO_FOLLOW, &local_error);
-  if (bytes == NULL
-      || !g_key_file_load_from_data (meta, g_bytes_get_data (bytes, NULL),
-                                     g_bytes_get_size (bytes), G_KEY_FILE_NONE, &local_error))
+  if (bytes == NULL)
+    {
+      /* Its message names the file already. */
+      refuse (error, local_error->message);
+      return NULL;
+    }
+  if (!g_key_file_load_from_data (meta, g_bytes_get_data (bytes, NULL),
+                                  g_bytes_get_size (bytes), G_KEY_FILE_NONE, &local_error))
     {
       g_autofree char *why = g_strdup_printf ("%s: %s", path, local_error->message);
 
