@@ -122,9 +122,9 @@ test_save (void)
   assert_snapshot_saved ();
 }
 
-/* The next open restores: the guest kernel is the saved one, its clock is the host's again, a session user is not one given
- * out before the save, a folder is hot-plugged, and the snapshot is used
- * once. */
+/* The next open restores: the guest kernel is the saved one, its clock
+ * is the host's again, a session user is not one given out before the
+ * save, a folder is hot-plugged, and the snapshot is used once. */
 static void
 test_restore (void)
 {

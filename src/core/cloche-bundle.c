@@ -246,7 +246,8 @@ cloche_bundle_dup_identity (ClocheBundle *self)
                           cloche_bundle_manifest_get_version (m),
                           cloche_bundle_manifest_get_kernel (m),
                           cloche_bundle_manifest_get_initrd (m),
-                          cloche_bundle_manifest_get_root (m) ? cloche_bundle_manifest_get_root (m) : "",
+                          cloche_bundle_manifest_get_root (m) != NULL
+                          ? cloche_bundle_manifest_get_root (m) : "",
                           cloche_bundle_manifest_get_cmdline (m));
   for (guint i = 0; i < cloche_bundle_manifest_get_n_files (m); i++)
     {

@@ -20,6 +20,14 @@
  * boots again at once under TCG, and KVM is not tried again until the
  * daemon restarts or the mode changes; if TCG fails too, KVM was not the
  * cause and is not held against it.
+ *
+ * Warm wake (issue 21): the guest's RAM is a memfd of the daemon's. An
+ * idle stop (cloche_vm_idle_stop_async) of a VM with no folder saves it
+ * (QEMU's device state, then the memfd's pages, cloche-vm-snapshot.c)
+ * before QEMU quits; the next start restores it instead of booting, after
+ * the same check of the boot files, and "running" still means the agent
+ * answered (and the guest's clock was set). A snapshot that does not fit
+ * or fails makes that start boot cold at once, the reason logged.
  */
 #define _GNU_SOURCE   /* memfd_create */
 #include "config.h"
