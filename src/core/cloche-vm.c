@@ -729,10 +729,13 @@ on_process_exited (GObject      *object,
   if (self->state_fd >= 0)
     close (g_steal_fd (&self->state_fd));
   self->can_save = self->saving = self->woke_warm = FALSE;
+  /* A restore stopped half-way is over; its snapshot was used up. */
+  g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
   if (self->state == CLOCHE_VM_STATE_STOPPING)
     {
       g_autofree char *reason = g_steal_pointer (&self->stop_reason);
 
+      self->restore_boot = FALSE;
       g_clear_error (&self->failure);
       set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
     }
