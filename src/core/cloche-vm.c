@@ -1750,16 +1750,17 @@ on_saved (GObject      *object,
   ClocheVm *self = CLOCHE_VM (object);
   SaveJob *job = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
+  g_autofree char *size = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
       save_failed (self, error->message);
       return;
     }
+  size = g_format_size (cloche_vm_snapshot_size (self->snapshot_dir));
   /* tools/bench/warm-wake reads this line. */
   g_message ("Warm wake: the idle VM was saved in %.3f s (%s on disk)",
-             (g_get_monotonic_time () - job->started) / 1e6,
-             g_format_size (cloche_vm_snapshot_size (self->snapshot_dir)));
+             (g_get_monotonic_time () - job->started) / 1e6, size);
   quit_after_save (self);
 }
 
