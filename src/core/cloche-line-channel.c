@@ -6,6 +6,9 @@
  */
 #include "config.h"
 
+#include <gio/gunixfdmessage.h>
+#include <unistd.h>
+
 #include "cloche-line-channel.h"
 
 /* Far above any real line (a guest-exec-status with QEMU's 16 MiB of
@@ -23,6 +26,7 @@ struct _ClocheLineChannel
   GCancellable     *cancellable;
   GQueue            pending_writes;
   GBytes           *in_flight;
+  GHashTable       *fds;             /* a queued line → the descriptor it carries */
   gboolean          closed;
 };
 
@@ -39,6 +43,19 @@ G_DEFINE_FINAL_TYPE (ClocheLineChannel, cloche_line_channel, G_TYPE_OBJECT)
 static void read_next_chunk (ClocheLineChannel *self);
 static void write_next      (ClocheLineChannel *self);
 
+/* The descriptors of lines that will never be sent. */
+static void
+close_fds (ClocheLineChannel *self)
+{
+  GHashTableIter iter;
+  gpointer fd;
+
+  g_hash_table_iter_init (&iter, self->fds);
+  while (g_hash_table_iter_next (&iter, NULL, &fd))
+    close (GPOINTER_TO_INT (fd));
+  g_hash_table_remove_all (self->fds);
+}
+
 static void
 finish_closed (ClocheLineChannel *self,
                const GError      *error)
@@ -47,6 +64,7 @@ finish_closed (ClocheLineChannel *self,
     return;
   self->closed = TRUE;
   g_cancellable_cancel (self->cancellable);
+  close_fds (self);
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
   g_signal_emit (self, signals[CLOSED], 0, error);
 }
@@ -163,17 +181,61 @@ on_written (GObject      *object,
   write_next (self);
 }
 
+/* A line that carries a descriptor (SCM_RIGHTS, QMP's getfd) goes out
+ * at its turn in the queue, in one sendmsg on the socket itself: a line of
+ * a hundred bytes, which a stream socket takes whole. */
+static gboolean
+send_with_fd (ClocheLineChannel  *self,
+              GBytes             *line,
+              int                 fd,
+              GError            **error)
+{
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+  g_autoptr(GUnixFDList) list = g_unix_fd_list_new ();
+  g_autoptr(GSocketControlMessage) message = NULL;
+  GOutputVector vector = { g_bytes_get_data (line, NULL), g_bytes_get_size (line) };
+  gssize sent;
+
+  if (g_unix_fd_list_append (list, fd, error) < 0)
+    return FALSE;
+  message = g_unix_fd_message_new_with_fd_list (list);
+  sent = g_socket_send_message (socket, NULL, &vector, 1, &message, 1, 0, self->cancellable,
+                                error);
+  if (sent < 0)
+    return FALSE;
+  if ((gsize) sent != vector.size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "A line with a descriptor was cut");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* GOutputStream allows one pending operation at a time, so writes queue. */
 static void
 write_next (ClocheLineChannel *self)
 {
   GOutputStream *output;
+  gpointer fd;
 
   if (self->in_flight != NULL || self->closed)
     return;
   self->in_flight = g_queue_pop_head (&self->pending_writes);
   if (self->in_flight == NULL)
     return;
+  if (g_hash_table_steal_extended (self->fds, self->in_flight, NULL, &fd))
+    {
+      g_autoptr(GError) error = NULL;
+      gboolean sent = send_with_fd (self, self->in_flight, GPOINTER_TO_INT (fd), &error);
+
+      close (GPOINTER_TO_INT (fd));
+      g_clear_pointer (&self->in_flight, g_bytes_unref);
+      if (!sent)
+        finish_closed (self, error);
+      else
+        write_next (self);
+      return;
+    }
 
   output = g_io_stream_get_output_stream (self->stream);
   g_output_stream_write_all_async (output,
@@ -183,22 +245,45 @@ write_next (ClocheLineChannel *self)
                                    on_written, g_object_ref (self));
 }
 
+/**
+ * cloche_line_channel_send_with_fd:
+ * @fd: a descriptor to send with the line (SCM_RIGHTS; the stream must
+ *   be a socket connection), which the channel takes, or -1
+ *
+ * Queues @node as one line.
+ */
+void
+cloche_line_channel_send_with_fd (ClocheLineChannel *self,
+                                  JsonNode          *node,
+                                  int                fd)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *line = NULL;
+  GBytes *bytes;
+
+  g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
+  g_return_if_fail (fd < 0 || G_IS_SOCKET_CONNECTION (self->stream));
+
+  if (self->closed)
+    {
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+  text = json_to_string (node, FALSE);
+  line = g_strconcat (text, "\n", NULL);
+  bytes = g_bytes_new_take (g_steal_pointer (&line), strlen (text) + 1);
+  if (fd >= 0)
+    g_hash_table_insert (self->fds, bytes, GINT_TO_POINTER (fd));
+  g_queue_push_tail (&self->pending_writes, bytes);
+  write_next (self);
+}
+
 void
 cloche_line_channel_send (ClocheLineChannel *self,
                           JsonNode          *node)
 {
-  g_autofree char *text = NULL;
-  g_autofree char *line = NULL;
-
-  g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
-
-  if (self->closed)
-    return;
-  text = json_to_string (node, FALSE);
-  line = g_strconcat (text, "\n", NULL);
-  g_queue_push_tail (&self->pending_writes,
-                     g_bytes_new_take (g_steal_pointer (&line), strlen (text) + 1));
-  write_next (self);
+  cloche_line_channel_send_with_fd (self, node, -1);
 }
 
 void
@@ -233,6 +318,8 @@ cloche_line_channel_finalize (GObject *object)
 {
   ClocheLineChannel *self = CLOCHE_LINE_CHANNEL (object);
 
+  close_fds (self);
+  g_hash_table_unref (self->fds);
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->in_flight, g_bytes_unref);
   g_clear_object (&self->cancellable);
@@ -272,6 +359,7 @@ cloche_line_channel_init (ClocheLineChannel *self)
   self->cancellable = g_cancellable_new ();
   self->partial = g_byte_array_new ();
   g_queue_init (&self->pending_writes);
+  self->fds = g_hash_table_new (NULL, NULL);
 }
 
 ClocheLineChannel *

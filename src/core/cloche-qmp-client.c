@@ -6,6 +6,8 @@
  */
 #include "config.h"
 
+#include <unistd.h>
+
 #include "cloche-error.h"
 #include "cloche-json.h"
 #include "cloche-line-channel.h"
@@ -266,6 +268,26 @@ cloche_qmp_client_execute_async (ClocheQmpClient     *self,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
+  cloche_qmp_client_execute_with_fd_async (self, command, arguments, -1, cancellable, callback,
+                                           user_data);
+}
+
+/**
+ * cloche_qmp_client_execute_with_fd_async:
+ * @fd: a descriptor sent with the command (SCM_RIGHTS), which the client
+ *   takes, or -1: for `getfd`, which names it for later commands
+ *
+ * As cloche_qmp_client_execute_async().
+ */
+void
+cloche_qmp_client_execute_with_fd_async (ClocheQmpClient     *self,
+                                         const char          *command,
+                                         JsonObject          *arguments,
+                                         int                  fd,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonNode) node = NULL;
   gint64 id;
@@ -280,6 +302,8 @@ cloche_qmp_client_execute_async (ClocheQmpClient     *self,
     {
       g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL,
                                "Cannot send %s: QEMU closed its QMP connection", command);
+      if (fd >= 0)
+        close (fd);
       return;
     }
 
@@ -287,7 +311,7 @@ cloche_qmp_client_execute_async (ClocheQmpClient     *self,
   node = cloche_json_command_new (command, arguments);
   json_object_set_int_member (json_node_get_object (node), "id", id);
   g_hash_table_insert (self->pending, g_memdup2 (&id, sizeof id), g_steal_pointer (&task));
-  cloche_line_channel_send (self->channel, node);
+  cloche_line_channel_send_with_fd (self->channel, node, fd);
 }
 
 /**

@@ -58,21 +58,30 @@ on_idle_timeout (gpointer user_data)
 
   self->idle_source = 0;
   g_debug ("No session for %u s: stopping the VM", self->idle_timeout_s);
-  cloche_vm_stop_async (self->vm, "idle", NULL, on_idle_stopped, NULL);
+  cloche_vm_idle_stop_async (self->vm, on_idle_stopped, NULL);
   return G_SOURCE_REMOVE;
 }
 
-/* The one place that decides whether the idle timer runs. */
+/* The one place that decides whether the idle timer runs: not while a
+ * closed session's folders are still being detached either, so that the
+ * idle stop finds none and can save the VM (warm wake). */
 static void
 update_idle_timer (ClocheSandbox *self)
 {
   gboolean idle = g_hash_table_size (self->sessions) == 0 && self->opening == 0
+                  && self->closing == 0
                   && cloche_vm_get_state (self->vm) == CLOCHE_VM_STATE_RUNNING;
 
   if (!idle)
     g_clear_handle_id (&self->idle_source, g_source_remove);
   else if (self->idle_source == 0)
     self->idle_source = g_timeout_add_seconds (self->idle_timeout_s, on_idle_timeout, self);
+}
+
+void
+_cloche_sandbox_update_idle_timer (ClocheSandbox *self)
+{
+  update_idle_timer (self);
 }
 
 /* Sessions */

@@ -1047,3 +1047,22 @@ cloche_vm_folders_new (ClocheQmpClient  *qmp,
   g_signal_connect_object (qmp, "event", G_CALLBACK (on_qmp_event), self, G_CONNECT_SWAPPED);
   return self;
 }
+
+/**
+ * cloche_vm_folders_is_empty:
+ *
+ * Returns: whether no folder is mounted and no root port holds a device
+ *   (what a warm-wake snapshot needs: it keeps no folder)
+ */
+gboolean
+cloche_vm_folders_is_empty (ClocheVmFolders *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM_FOLDERS (self), FALSE);
+
+  if (g_hash_table_size (self->folders) > 0 || g_hash_table_size (self->unplugs) > 0)
+    return FALSE;
+  for (guint i = 0; i < self->n_ports; i++)
+    if (self->ports[i] != NULL)
+      return FALSE;
+  return TRUE;
+}
