@@ -64,6 +64,11 @@ typedef enum
   /* /dev/kvm opens but KVM_CREATE_VM fails (issue 14; KvmUnusable is now
    * "creates a VM but cannot run a guest"). */
   CLOCHE_ERROR_KVM_NO_VM,
+  /* Secrets (issue 20): the egress CA cannot be made or read, a secret has
+   * no value in the keyring, the keyring cannot be reached or is locked. */
+  CLOCHE_ERROR_EGRESS_CA,
+  CLOCHE_ERROR_SECRET_MISSING,
+  CLOCHE_ERROR_KEYRING,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);
