@@ -41,10 +41,13 @@
 /* Of an error message, in bytes (before a closing ellipsis). */
 #define MAX_MESSAGE 300
 
+/* Wiped: a header may hold a secret's value the proxy wrote in. */
 static void
 header_clear (ClocheHttpHeader *header)
 {
   g_free (header->name);
+  if (header->value != NULL)
+    explicit_bzero (header->value, strlen (header->value));
   g_free (header->value);
 }
 
@@ -833,6 +836,7 @@ cloche_http_request_set_header (ClocheHttpRequest *request,
   g_return_if_fail (index < request->headers->len);
 
   header = &g_array_index (request->headers, ClocheHttpHeader, index);
+  explicit_bzero (header->value, strlen (header->value));
   g_free (header->value);
   header->value = g_strdup (value);
 }
