@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cloche-egress-proxy.h"
+#include "cloche-egress-proxy-private.h"
 
 typedef struct
 {
@@ -682,9 +683,9 @@ static void
 half_close_client (Fixture  *fixture,
                    gpointer  data)
 {
-  g_autofree char *request = g_strdup_printf ("CONNECT 127.0.0.1:%u HTTP/1.1\r\n"
-                                              "Proxy-Authorization: Basic %s\r\n\r\n",
-                                              fixture->echo_port, "czE=" /* s1 */);
+  g_autofree char *request = g_strdup_printf ("CLOCHE-SESSION s1\n"
+                                              "CONNECT 127.0.0.1:%u HTTP/1.1\r\n\r\n",
+                                              fixture->echo_port);
   g_autofree char *head = NULL;
   char **answer = data;
   int fd = connect_proxy (fixture);
@@ -735,7 +736,7 @@ test_connect_half_close (Fixture       *fixture,
 
 /* A plain request is forwarded in origin-form, without the proxy's own
  * headers (HTTP/1.1: the server may keep the connection), and counts as
- * "no session" without Proxy-Authorization. */
+ * "no session" without a session line. */
 static void
 test_plain_http (Fixture       *fixture,
                  gconstpointer  data)
@@ -765,6 +766,156 @@ test_plain_http (Fixture       *fixture,
   g_assert_cmpuint (decision->bytes_out, ==, strlen (expected_head));
 }
 
+/* The session is the guest's session line's (the forwarder of the
+ * session's network namespace sends it first), never what the client
+ * says: a Proxy-Authorization naming another session, or naming one on a
+ * connection without the line, changes nothing (issue 15, item 10). */
+static void
+test_session_line (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  static const struct { const char *request; const char *session; } cases[] = {
+    { "CLOCHE-SESSION aaa111\nCONNECT 127.0.0.1:9 HTTP/1.1\r\n"
+      "Proxy-Authorization: Basic YmJiMjIy\r\n\r\n" /* bbb222 */, "aaa111" },
+    { "CLOCHE-SESSION aaa111\r\nGET http://example.com/ HTTP/1.1\r\n"
+      "Proxy-Authorization: Basic Og==\r\n\r\n" /* an empty user */, "aaa111" },
+    { "CONNECT 127.0.0.1:9 HTTP/1.1\r\nProxy-Authorization: Basic YmJiMjIy\r\n\r\n", "" },
+    { "GET http://bbb222@example.com/ HTTP/1.1\r\n\r\n", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *answer = exchange (fixture, cases[i].request);
+      g_autoptr(ClocheEgressDecision) decision = NULL;
+
+      if (strstr (cases[i].request, "bbb222@") != NULL)
+        {
+          /* A user name in the authority is refused outright. */
+          g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400 "));
+          continue;
+        }
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 403 Forbidden\r\n"));
+      decision = last_decision (fixture);
+      g_assert_cmpstr (decision->session, ==, cases[i].session);
+    }
+}
+
+/* A line that is not one session id, or a second line the client wrote
+ * after its forwarder's, is no request: 400, and nothing is allowed or
+ * passed on. Like every refusal it is a decision (bad-request): a bad line
+ * names no session, and a forged second line is logged as the session
+ * whose forwarder sent the first, never as the one it names. */
+static void
+test_session_line_forged (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  static const struct { const char *request; const char *session; const char *why; } cases[] = {
+    { "CLOCHE-SESSION \nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    { "CLOCHE-SESSION a/b\nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    { "CLOCHE-SESSION a b\nGET http://example.com/ HTTP/1.1\r\n\r\n", "", "session line" },
+    /* an id longer than 64 */
+    { ("CLOCHE-SESSION aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+       "GET http://example.com/ HTTP/1.1\r\n\r\n"), "", "session line" },
+    { "CLOCHE-SESSION aaa111\nCLOCHE-SESSION bbb222\nGET http://example.com/ HTTP/1.1\r\n\r\n",
+      "aaa111", "request line" },
+  };
+  g_autoptr(GPtrArray) decisions = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *answer = exchange (fixture, cases[i].request);
+
+      g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 400 Bad Request\r\n"));
+    }
+  decisions = ended_decisions (fixture, G_N_ELEMENTS (cases));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      ClocheEgressDecision *decision = g_ptr_array_index (decisions, i);
+
+      g_assert_cmpstr (decision->rule, ==, CLOCHE_EGRESS_RULE_BAD_REQUEST);
+      g_assert_false (decision->allowed);
+      g_assert_cmpstr (decision->session, ==, cases[i].session);
+      g_assert_cmpstr (decision->host, ==, "");
+      g_assert_nonnull (strstr (decision->error, cases[i].why));
+      g_assert_cmpuint (decision->bytes_in + decision->bytes_out, ==, 0);
+    }
+}
+
+/* The forwarder's line may come in pieces, in reads of its own: the
+ * connection reads on until it is whole (GREET), then takes the request
+ * that follows as the line's session's. */
+static void
+pieces_client (Fixture  *fixture,
+               gpointer  data)
+{
+  static const char * const pieces[] = { "CLOCHE-SES", "SION ab", "c123\r", "\nCONNECT 127.0.0.1",
+                                         ":9 HTTP/1.1\r\n\r\n" };
+  char **answer = data;
+  int fd = connect_proxy (fixture);
+
+  for (guint i = 0; i < G_N_ELEMENTS (pieces); i++)
+    {
+      send_text (fd, pieces[i]);
+      /* Apart, so that the proxy reads each on its own (if it reads two
+       * at once, the test still holds, but tries less). */
+      g_usleep (50000);
+    }
+  *answer = receive_all (fd);
+  close (fd);
+}
+
+static void
+test_session_line_pieces (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autofree char *answer = NULL;
+  g_autoptr(GPtrArray) decisions = NULL;
+  ClocheEgressDecision *decision;
+
+  run_client (fixture, pieces_client, &answer);
+  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 403 Forbidden\r\n"));
+  decisions = ended_decisions (fixture, 1);
+  decision = decisions->pdata[0];
+  g_assert_cmpstr (decision->session, ==, "abc123");
+  g_assert_cmpstr (decision->method, ==, "CONNECT");
+  g_assert_cmpstr (decision->host, ==, "127.0.0.1");
+}
+
+/* The line as the parser sees it, cut anywhere. */
+static void
+test_session_line_parse (void)
+{
+  static const struct { const char *head; ClocheEgressSessionLine result;
+                        const char *session; const char *rest; } cases[] = {
+    /* nothing yet: the relay's hand-over comes with no byte of the head */
+    { "", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "" },
+    { "C", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "C" },
+    { "CLOCHE-SESSION", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION" },
+    { "CLOCHE-SESSION ab", CLOCHE_EGRESS_SESSION_LINE_MORE, NULL, "CLOCHE-SESSION ab" },
+    { "CLOCHE-SESSION ab\nGET", CLOCHE_EGRESS_SESSION_LINE_FOUND, "ab", "GET" },
+    { "CLOCHE-SESSION ab\r\n", CLOCHE_EGRESS_SESSION_LINE_FOUND, "ab", "" },
+    { "CLOSE", CLOCHE_EGRESS_SESSION_LINE_NONE, NULL, "CLOSE" },
+    { "GET / HTTP/1.1\r\n", CLOCHE_EGRESS_SESSION_LINE_NONE, NULL, "GET / HTTP/1.1\r\n" },
+    { "CLOCHE-SESSION a\rb\n", CLOCHE_EGRESS_SESSION_LINE_BAD, NULL, NULL },
+    { "CLOCHE-SESSION é\n", CLOCHE_EGRESS_SESSION_LINE_BAD, NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GByteArray) head = g_byte_array_new ();
+      g_autofree char *session = NULL;
+
+      g_byte_array_append (head, (const guint8 *) cases[i].head, strlen (cases[i].head));
+      g_assert_cmpint (_cloche_egress_session_line_take (head, &session), ==, cases[i].result);
+      g_assert_cmpstr (session, ==, cases[i].session);
+      if (cases[i].rest != NULL)
+        {
+          g_assert_cmpuint (head->len, ==, strlen (cases[i].rest));
+          g_assert_true (head->len == 0 || memcmp (head->data, cases[i].rest, head->len) == 0);
+        }
+    }
+}
+
 static void
 assert_refused (const char *answer,
                 const char *rule)
@@ -783,8 +934,8 @@ static void
 test_refused (Fixture       *fixture,
               gconstpointer  data)
 {
-  g_autofree char *other_port = exchange (fixture, "CONNECT 127.0.0.1:9 HTTP/1.1\r\n"
-                                          "Proxy-Authorization: Basic czI=\r\n\r\n");
+  g_autofree char *other_port = exchange (fixture, "CLOCHE-SESSION s2\r\n"
+                                          "CONNECT 127.0.0.1:9 HTTP/1.1\r\n\r\n");
   g_autofree char *unlisted = exchange (fixture, "GET http://example.com/ HTTP/1.1\r\n\r\n");
   g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (fixture->proxy, 0);
   ClocheEgressDecision *first, *second;
@@ -1003,7 +1154,8 @@ test_garbage (Fixture       *fixture,
 }
 
 /* busybox wget sends "GET https://…" to a proxy: refused, as a decision
- * that names the host, the session and the reason. */
+ * that names the host, the session (its session line's, not the "s4" its
+ * Proxy-Authorization names) and the reason. */
 static void
 test_https_without_connect (Fixture       *fixture,
                             gconstpointer  data)
@@ -1013,8 +1165,9 @@ test_https_without_connect (Fixture       *fixture,
   ClocheEgressDecision *decision;
 
   g_test_expect_message ("Cloche", G_LOG_LEVEL_MESSAGE, "Egress: 400 Bad Request: *CONNECT*");
-  answer = exchange (fixture, "GET https://Example.com/file HTTP/1.1\r\nHost: example.com\r\n"
-                              "User-Agent: Wget\r\nProxy-Authorization: Basic czM=\r\n\r\n");
+  answer = exchange (fixture, "CLOCHE-SESSION s3\n"
+                              "GET https://Example.com/file HTTP/1.1\r\nHost: example.com\r\n"
+                              "User-Agent: Wget\r\nProxy-Authorization: Basic czQ=\r\n\r\n");
   g_test_assert_expected_messages ();
   assert_status (answer, "HTTP/1.1 400 Bad Request\r\n");
   decisions = ended_decisions (fixture, 1);
@@ -1772,6 +1925,9 @@ main (int   argc,
   ADD ("connect-half-close", test_connect_half_close);
   ADD ("plain-http", test_plain_http);
   ADD ("refused", test_refused);
+  ADD ("session-line", test_session_line);
+  ADD ("session-line-forged", test_session_line_forged);
+  ADD ("session-line-pieces", test_session_line_pieces);
   ADD ("set-rules", test_set_rules);
   ADD ("host-local", test_host_local);
   ADD ("server-closed", test_server_closed);
@@ -1796,5 +1952,6 @@ main (int   argc,
   ADD ("keep-alive/retry-idempotent-only", test_retry_idempotent_only);
 #undef ADD
   g_test_add_func ("/egress-proxy/relay-no-proxy", test_relay_no_proxy);
+  g_test_add_func ("/egress-proxy/session-line-parse", test_session_line_parse);
   return g_test_run ();
 }

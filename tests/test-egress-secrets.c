@@ -105,15 +105,16 @@ read_answer (GInputStream *in)
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
-/* What the session's forwarder in the guest says first: the connection's
- * session (today Proxy-Authorization on each request the connection sends). */
-static char *
-session_header (Client *client)
+/* What the session's forwarder in the guest sends first on each
+ * connection (cloche-egress-proxy-session.c): the connection's session. */
+static void
+send_session_line (Client    *client,
+                   GIOStream *stream)
 {
-  g_autofree char *user = g_strdup_printf ("%s:", client->session);
-  g_autofree char *encoded = g_base64_encode ((guchar *) user, strlen (user));
+  g_autofree char *line = g_strdup_printf ("CLOCHE-SESSION %s\n", client->session);
 
-  return g_strdup_printf ("Proxy-Authorization: Basic %s\r\n", encoded);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (stream), line,
+                                            strlen (line), NULL, NULL, NULL));
 }
 
 static GIOStream *
@@ -145,9 +146,8 @@ static gboolean
 send_connect (Client    *client,
               GIOStream *stream)
 {
-  g_autofree char *header = session_header (client);
-  g_autofree char *head = g_strdup_printf ("CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
-                                           client->connect, client->connect, header);
+  g_autofree char *head = g_strdup_printf ("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n",
+                                           client->connect, client->connect);
 
   g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (stream), head,
                                             strlen (head), NULL, NULL, NULL));
@@ -168,6 +168,7 @@ client_thread (gpointer data)
   connection = g_socket_client_connect (socket_client, G_SOCKET_CONNECTABLE (address), NULL, NULL);
   g_assert_nonnull (connection);
   stream = G_IO_STREAM (connection);
+  send_session_line (client, stream);
   if (client->connect != NULL)
     {
       if (!send_connect (client, stream) || (tls = open_tls (client, stream)) == NULL)
@@ -176,11 +177,9 @@ client_thread (gpointer data)
     }
   for (guint i = 0; client->requests[i] != NULL; i++)
     {
-      g_autofree char *header = client->connect == NULL ? session_header (client) : g_strdup ("");
       g_autoptr(GString) text = g_string_new (client->requests[i]);
       g_autofree char *request = NULL;
 
-      g_string_replace (text, "@SESSION@", header, 1);
       if (client->connect != NULL)
         g_string_replace (text, "@HOST@", client->connect, 1);
       request = g_string_free (g_steal_pointer (&text), FALSE);
@@ -199,9 +198,8 @@ out:
   return NULL;
 }
 
-/* Runs the client while the proxy serves it on this thread's loop. Each
- * request has "@SESSION@" at the end of its headers, where a plain
- * request's session header goes, and "@HOST@" for the CONNECT's host. */
+/* Runs the client while the proxy serves it on this thread's loop; a
+ * request's "@HOST@" is the CONNECT's host. */
 static Client *
 run_client (Fixture            *fixture,
             const char         *session,
@@ -474,7 +472,7 @@ request_with (const char *path,
               const char *headers)
 {
   return g_strdup_printf ("POST %s HTTP/1.1\r\nHost: @HOST@\r\n%sContent-Length: 2\r\n"
-                          "@SESSION@\r\n{}", path, headers);
+                          "\r\n{}", path, headers);
 }
 
 static void
@@ -548,7 +546,7 @@ test_foreign_beside_placeholder (Fixture       *fixture,
   g_autofree char *headers = g_strdup_printf ("x-api-key: %s\r\nCookie: session=attacker\r\n",
                                               fixture->placeholder);
   g_autofree char *request = g_strdup_printf ("GET /v1/files HTTP/1.1\r\nHost: @HOST@\r\n"
-                                              "%s@SESSION@\r\n", headers);
+                                              "%s\r\n", headers);
   const char *requests[] = { request, NULL };
   g_autoptr(Client) client = run_client (fixture, "s1", target, fixture->cloche_ca_path,
                                          requests);
@@ -564,7 +562,7 @@ test_unbound_is_tunnel (Fixture       *fixture,
                         gconstpointer  data)
 {
   g_autofree char *target = authority (fixture->server, "127.0.0.1");
-  const char *requests[] = { "GET / HTTP/1.1\r\nHost: @HOST@\r\n@SESSION@\r\n", NULL };
+  const char *requests[] = { "GET / HTTP/1.1\r\nHost: @HOST@\r\n\r\n", NULL };
   g_autoptr(Client) client = run_client (fixture, "s1", target, fixture->test_ca_path, requests);
   g_autoptr(Client) trusting_cloche = NULL;
   ClocheEgressDecision *decision;
@@ -611,7 +609,7 @@ test_misplaced (Fixture       *fixture,
 {
   g_autoptr(ClocheTestHttp) plain = cloche_test_http_start ("plain", CLOCHE_TEST_HTTP_LOOPBACK);
   g_autofree char *to_other = g_strdup_printf ("GET http://127.0.0.1:%u/ HTTP/1.1\r\n"
-                                               "Host: x\r\nX-Note: %s\r\n@SESSION@\r\n",
+                                               "Host: x\r\nX-Note: %s\r\n\r\n",
                                                cloche_test_http_get_port (plain),
                                                fixture->placeholder);
   const char *plain_requests[] = { to_other, NULL };
@@ -639,7 +637,7 @@ test_path_rules (Fixture       *fixture,
   g_autofree char *target = authority (fixture->server, "localhost");
   g_autofree char *header = g_strdup_printf ("x-api-key: %s\r\n", fixture->placeholder);
   g_autofree char *files = g_strdup_printf ("GET /v1/files HTTP/1.1\r\nHost: @HOST@\r\n"
-                                            "%s@SESSION@\r\n", header);
+                                            "%s\r\n", header);
   g_autofree char *messages = request_with ("/v1/messages", header);
   const char *requests[] = { files, messages, NULL };
   g_autoptr(Client) client = NULL;

@@ -2,7 +2,8 @@
 /*
  * The virtiofsd command line a folder share runs, outside Flatpak (under
  * unshare, the pinned folder bound nosuid/nodev, read-only for a read-only
- * share, in its own namespace) and inside it, where seccomp refuses
+ * share, in its own namespace; a session's share as its guest user mapped
+ * to ours) and inside it, where seccomp refuses
  * namespaces and mounts: there virtiofsd itself must run unsandboxed and
  * refuse writes (--readonly), and nothing may call unshare or mount. Then
  * the pin: a folder changed since it was checked is refused, and a real
@@ -251,6 +252,53 @@ test_race (void)
   g_rmdir (link);
 }
 
+/* A session's share: the one guest user mapped to ours, and the same
+ * pinned bind, filter options and source as any other (the bind script
+ * runs as that user, with the namespace's capabilities kept). */
+static void
+test_session_user (void)
+{
+  g_autoptr(ClochePinnedFolder) pinned = cloche_pinned_folder_new (folder, NULL);
+  g_autoptr(ClocheFolderShare) share = cloche_folder_share_new (pinned, TRUE,
+                                                                "/nonexistent/share.sock");
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) argv = NULL;
+  g_auto(GStrv) flatpak = NULL;
+  g_autofree char *socket = g_build_filename (folder, "session.sock", NULL);
+  g_autofree char *root_dir = g_build_filename (folder, "session.root", NULL);
+  g_autoptr(ClocheFolderShare) started = cloche_folder_share_new (pinned, TRUE, socket);
+  struct stat want, st;
+
+  cloche_folder_share_set_guest_uid (share, 10003);
+  cloche_folder_share_set_guest_uid (started, 10003);
+  g_assert_cmpuint (cloche_folder_share_get_guest_uid (share), ==, 10003);
+  argv = cloche_folder_share_build_command (share, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_suffix (argv[0], "/unshare"));
+  g_assert_cmpstr (argv[1], ==, "--map-user=10003");
+  g_assert_cmpstr (argv[2], ==, "--map-group=10003");
+  g_assert_cmpstr (argv[3], ==, "--keep-caps");
+  g_assert_cmpstr (argv[4], ==, "--mount");
+  g_assert_false (g_strv_contains ((const char * const *) argv, "--map-root-user"));
+  g_assert_true (has_arg_containing (argv, "mount --no-canonicalize --bind . "));
+  g_assert_true (g_strv_contains ((const char * const *) argv, ",ro"));
+  g_assert_true (g_strv_contains ((const char * const *) argv, "source=/nonexistent/share.root"));
+  g_assert_true (g_strv_contains ((const char * const *) argv, "modcaps=-mknod:-fsetid:-setfcap"));
+  g_assert_false (has_arg_containing (argv, folder));
+  /* Flatpak maps no session user yet (ARCHITECTURE, "Not yet"). */
+  flatpak = cloche_folder_share_build_command (share, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_false (has_arg_containing (flatpak, "map-"));
+
+  /* And it runs: a real virtiofsd, started as that user, serves the
+   * pinned folder. */
+  g_assert_cmpint (stat (folder, &want), ==, 0);
+  g_assert_true (start_and_look (started, root_dir, &st, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (st.st_dev, ==, want.st_dev);
+  g_assert_cmpuint (st.st_ino, ==, want.st_ino);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -264,6 +312,7 @@ main (int   argc,
 
   g_test_add_func ("/folder-share/flatpak", test_flatpak);
   g_test_add_func ("/folder-share/host", test_host);
+  g_test_add_func ("/folder-share/session-user", test_session_user);
   g_test_add_func ("/folder-share/changed", test_changed);
   g_test_add_func ("/folder-share/race", test_race);
   status = g_test_run ();

@@ -110,9 +110,10 @@ bytes_string (GBytes *bytes)
 /* A shell script in the session, with the environment the sandbox gives
  * every command, plus @env. */
 static void
-session_sh (const char  *script,
-            const char **env,
-            Run         *run)
+sh_in (const char  *id,
+       const char  *script,
+       const char **env,
+       Run         *run)
 {
   const char *argv[] = { "/bin/sh", "-c", script, NULL };
   g_autoptr(GAsyncResult) result = NULL;
@@ -120,7 +121,7 @@ session_sh (const char  *script,
   g_autoptr(GError) error = NULL;
   Wait wait = { 0 };
 
-  cloche_sandbox_exec_async (sandbox, session, argv, env, NULL, 0, NULL, on_done, &wait);
+  cloche_sandbox_exec_async (sandbox, id, argv, env, NULL, 0, NULL, NULL, on_done, &wait);
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
@@ -135,6 +136,14 @@ session_sh (const char  *script,
     g_test_message ("guest: %s → %d, out “%s”, err “%s”", script_text, run->status, out_text,
                     err_text);
   }
+}
+
+static void
+session_sh (const char  *script,
+            const char **env,
+            Run         *run)
+{
+  sh_in (session, script, env, run);
 }
 
 /* The guest's own loopback is the guest's: to ask the proxy for this
@@ -242,8 +251,8 @@ test_connect (void)
   decision = last_decision ();
   g_assert_true (decision->allowed);
   g_assert_cmpstr (decision->method, ==, "CONNECT");
-  /* nc sends no Proxy-Authorization */
-  g_assert_cmpstr (decision->session, ==, "");
+  /* nc names no session: the session's forwarder does. */
+  g_assert_cmpstr (decision->session, ==, session);
 }
 
 static void
@@ -354,6 +363,151 @@ test_no_direct_way (void)
   g_assert_cmpuint (decision_count (), ==, before);
 }
 
+static char *
+open_session (const char *title)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  Wait wait = { 0 };
+  char *id;
+
+  cloche_sandbox_open_session_async (sandbox, title, "test", NULL, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  id = cloche_sandbox_open_session_finish (sandbox, result, &error);
+  g_assert_no_error (error);
+  return id;
+}
+
+/* A request from a session to the allowed server, through the proxy, by
+ * nc with @extra (header lines) or by wget with @proxy as http_proxy. */
+static ClocheEgressDecision *
+decision_of (const char *id,
+             const char *extra,
+             const char *proxy_url)
+{
+  g_autofree char *script = NULL;
+  g_autofree char *proxy_var = g_strdup_printf ("http_proxy=%s", proxy_url ? proxy_url : "");
+  const char *env[] = { "no_proxy=", proxy_var, NULL };
+  g_auto(Run) run = { 0 };
+  guint before = decision_count ();
+
+  if (proxy_url != NULL)
+    script = g_strdup_printf ("timeout 30 wget -q -O - http://127.0.0.1:%u/", allowed_port);
+  else
+    script = g_strdup_printf ("printf 'GET http://127.0.0.1:%u/ HTTP/1.1\r\nConnection: close"
+                              "\r\n%s\r\n' | timeout 30 nc 10.0.2.100 3128", allowed_port,
+                              extra);
+  sh_in (id, script, proxy_url != NULL ? env : NULL, &run);
+  g_assert_true (strstr (run.out, "hello from allowed\n") != NULL);
+  g_assert_cmpuint (decision_count (), ==, before + 1);
+  return last_decision ();
+}
+
+/* Issue 15, item 10: the session of a request is the one whose network
+ * namespace it came from, whatever the request says: another session's
+ * name in Proxy-Authorization or the proxy URL, none, or a session line of
+ * its own (which its forwarder's comes before: 400, refused as a
+ * bad-request decision of its own session, never the one it names). And
+ * a session's network has nothing but its loopback. */
+static void
+test_attribution (void)
+{
+  g_autofree char *other = open_session ("other");
+  g_autofree char *other_basic = g_base64_encode ((const guchar *) other, strlen (other));
+  g_autofree char *naming_other = g_strdup_printf ("Proxy-Authorization: Basic %s\r\n",
+                                                   other_basic);
+  g_autofree char *other_url = g_strdup_printf ("http://%s@10.0.2.100:3128", other);
+  g_autofree char *forged = g_strdup_printf ("printf 'CLOCHE-SESSION %s\nGET http://127.0.0.1:%u/ "
+                                             "HTTP/1.1\r\n\r\n' | timeout 30 nc 10.0.2.100 "
+                                             "3128", other, allowed_port);
+  ClocheEgressDecision *decisions[4];
+  g_autoptr(ClocheEgressDecision) refused = NULL;
+  g_auto(Run) forged_run = { 0 };
+  g_auto(Run) network = { 0 };
+  g_autoptr(GError) error = NULL;
+  guint before;
+
+  decisions[0] = decision_of (session, naming_other, NULL);
+  decisions[1] = decision_of (session, "Proxy-Authorization: Basic Og==\r\n", NULL);
+  decisions[2] = decision_of (session, NULL, other_url);
+  decisions[3] = decision_of (other, "", NULL);
+  for (guint i = 0; i < 3; i++)
+    g_assert_cmpstr (decisions[i]->session, ==, session);
+  g_assert_cmpstr (decisions[3]->session, ==, other);
+  for (guint i = 0; i < G_N_ELEMENTS (decisions); i++)
+    cloche_egress_decision_unref (decisions[i]);
+
+  before = decision_count ();
+  session_sh (forged, NULL, &forged_run);
+  g_assert_true (g_str_has_prefix (forged_run.out, "HTTP/1.1 400 Bad Request\r\n"));
+  g_assert_cmpuint (decision_count (), ==, before + 1);
+  refused = last_decision ();
+  g_assert_false (refused->allowed);
+  g_assert_cmpstr (refused->rule, ==, "bad-request");
+  g_assert_cmpstr (refused->session, ==, session);
+  g_assert_cmpuint (refused->bytes_in + refused->bytes_out, ==, 0);
+
+  /* Its only device is its loopback, and it has no route at all. */
+  session_sh ("ip -o link | cut -d: -f2; ip route", NULL, &network);
+  g_assert_cmpstr (network.out, ==, " lo\n");
+  cloche_sandbox_close_session (sandbox, other, &error);
+  g_assert_no_error (error);
+}
+
+/* The forwarders of this session the guest's root runs (forks of its
+ * keeper, whose command line names the session), keeper and init included. */
+static guint
+count_forwarders (void)
+{
+  ClocheGuestAgent *agent = cloche_vm_get_guest_agent (cloche_sandbox_get_vm (sandbox));
+  g_autofree char *script = g_strdup_printf (
+    "for p in $(pidof cloche-guest); do grep -q %s /proc/$p/cmdline && echo $p; done | wc -l",
+    session);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  Wait wait = { 0 };
+  int status = -1;
+
+  cloche_guest_agent_exec_async (agent, argv, NULL, 120, NULL, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  cloche_guest_agent_exec_finish (agent, result, &status, &out, &err, &error);
+  g_assert_no_error (error);
+  text = bytes_string (out);
+  return (guint) g_ascii_strtoull (text, NULL, 10);
+}
+
+/* 80 connections a session holds open (each refused, and kept, as HTTP/1.1
+ * keeps a refused request's connection): the guest's root runs at most 64
+ * forwarders for them; the others wait their turn. */
+static void
+test_forwarders_bounded (void)
+{
+  g_auto(Run) held = { 0 };
+  g_auto(Run) let_go = { 0 };
+  guint most = 0, now = 0;
+
+  session_sh ("i=0; while [ $i -lt 80 ]; do ( (printf 'GET http://example.org/ HTTP/1.1\\r\\n"
+              "Host: example.org\\r\\n\\r\\n'; sleep 300) | nc 10.0.2.100 3128 ) </dev/null "
+              ">/dev/null 2>&1 & i=$((i + 1)); done; echo holding", NULL, &held);
+  g_assert_cmpstr (held.out, ==, "holding\n");
+  /* Until the count stays the same for a while: the keeper forks them one
+   * after the other, slowly under TCG. */
+  for (guint i = 0, same = 0; i < 120 && same < 4; i++)
+    {
+      guint before = now;
+
+      now = count_forwarders ();
+      most = MAX (most, now);
+      same = now == before ? same + 1 : 0;
+    }
+  g_test_message ("forwarders with their keeper and init: at most %u", most);
+  g_assert_cmpuint (most, ==, 2 + 64);
+  session_sh ("kill $(pidof sleep); true", NULL, &let_go);
+}
+
 /* New rules, same boot: what was denied is allowed and the other way round. */
 static void
 test_rules_change (void)
@@ -436,6 +590,8 @@ main (int   argc,
   g_test_add_func ("/vm-egress/denied-port", test_denied_port);
   g_test_add_func ("/vm-egress/unlisted-host", test_unlisted_host);
   g_test_add_func ("/vm-egress/no-direct-way", test_no_direct_way);
+  g_test_add_func ("/vm-egress/attribution", test_attribution);
+  g_test_add_func ("/vm-egress/forwarders-bounded", test_forwarders_bounded);
   g_test_add_func ("/vm-egress/rules-change", test_rules_change);
   g_test_add_func ("/vm-egress/stop", test_stop);
   status = g_test_run ();

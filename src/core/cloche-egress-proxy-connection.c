@@ -14,6 +14,9 @@
  *
  *   GREET     the first bytes: cloche-egress-relay's hand-over of the
  *             guest's socket, or a request's start (tests, benchmarks);
+ *             then the session line a session's forwarder in the guest
+ *             sends first, taken off (greeted()): the session of every
+ *             request on the connection, or none without one;
  *   HEAD      a request head, within the head's size and time limits;
  *   DECIDE    the rules, then the name resolved here, on the host, and its
  *             addresses checked: one of the host's own or its private
@@ -176,15 +179,13 @@ server_stream (Connection *self)
   return self->server_tls != NULL ? self->server_tls : G_IO_STREAM (self->server);
 }
 
-/* The session of a request: the connection's, once it is known from what
- * the guest cannot forge (greeted()); until then the one the request names. */
+/* The session of every request on the connection: the one its session
+ * line named (greeted(), cloche-egress-proxy-session.c), or none. What a
+ * client says (Proxy-Authorization) never attributes anything. */
 static const char *
-session_of (Connection *self,
-            const char *named)
+session_of (Connection *self)
 {
-  if (self->session != NULL)
-    return self->session;
-  return named != NULL ? named : "";
+  return self->session != NULL ? self->session : "";
 }
 
 /* Phases */
@@ -376,7 +377,7 @@ refuse (Connection *self,
                                            "request: %s.\n", why);
   g_autofree char *headers = NULL;
 
-  ClocheEgressAsked what = { session_of (self, asked->proxy_user), asked->method,
+  ClocheEgressAsked what = { session_of (self), asked->method,
                             asked->host != NULL ? asked->host : "", asked->port, NULL, FALSE };
 
   /* Inside a CONNECT the proxy opened, the request is for its host. */
@@ -557,10 +558,6 @@ on_guest_tls (GObject      *object,
       /* From here on the requests inside are read, each a decision; the
        * CONNECT's own decision ends with this wait. */
       self->client_tls = tls;
-      /* Requests inside carry no Proxy-Authorization: the CONNECT's
-       * session is theirs. */
-      if (self->session == NULL)
-        self->session = g_strdup (session_of (self, self->request->proxy_user));
       self->tunnel_host = g_strdup (self->request->host);
       self->tunnel_port = self->request->port;
       keep_server (self, TRUE);
@@ -622,7 +619,7 @@ refuse_upstream (Connection *self,
                  const char *rule,
                  const char *why)
 {
-  ClocheEgressAsked asked = { session_of (self, self->request->proxy_user), self->request->method,
+  ClocheEgressAsked asked = { session_of (self), self->request->method,
                               self->request->host, self->request->port,
                               self->request->connect ? NULL : self->request->path, TRUE };
   g_autofree char *body = NULL;
@@ -861,7 +858,7 @@ connect_next (Connection *self)
 static ClocheEgressAsked
 asked_of (Connection *self)
 {
-  ClocheEgressAsked asked = { session_of (self, self->request->proxy_user),
+  ClocheEgressAsked asked = { session_of (self),
                               self->request->method, self->request->host, self->request->port,
                               self->request->connect ? NULL : self->request->path,
                               self->intercept };
@@ -1076,7 +1073,7 @@ check_secrets (Connection *self)
 
   if (secrets == NULL)
     return TRUE;
-  switch (cloche_secrets_check (secrets, self->request, session_of (self, self->request->proxy_user),
+  switch (cloche_secrets_check (secrets, self->request, session_of (self),
                                 self->tunnel_host != NULL, &swaps, &why))
     {
     case CLOCHE_SECRET_CHECK_FOREIGN:
@@ -1152,6 +1149,7 @@ handle_head (Connection *self)
 /* Head */
 
 static void read_head (Connection *self);
+static void greeted (Connection *self);
 
 /* Handles the head if it is all there, or reads more. */
 static void
@@ -1188,6 +1186,11 @@ take_head_bytes (Connection *self,
       return;
     }
   g_byte_array_append (self->head, (guint8 *) self->chunk, n);
+  if (self->phase == PHASE_GREET)
+    {
+      greeted (self);
+      return;
+    }
   /* The next request has begun: its head has the head's time limit. */
   if (self->phase == PHASE_WAIT_NEXT)
     enter_phase (self, PHASE_HEAD);
@@ -1202,7 +1205,7 @@ on_head_read (GObject      *object,
   Connection *self = user_data;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
 
-  if (self->phase == PHASE_HEAD || self->phase == PHASE_WAIT_NEXT)
+  if (self->phase == PHASE_GREET || self->phase == PHASE_HEAD || self->phase == PHASE_WAIT_NEXT)
     take_head_bytes (self, n);
   connection_unref (self);
 }
@@ -1244,19 +1247,34 @@ wait_next (Connection *self,
 
 /* Greet */
 
-/* The guest's connection, before any request is read from it. Here the
- * connection will learn its session from what the guest cannot forge
- * (issue 15, item 10): something only the trusted side can send at the
- * start (the relay's hand-over message, or a first line from a forwarder
- * in the guest that the sandbox starts), read before the first request
- * and taken off the head; set self->session, and every decision on this
- * connection names it, whatever a request's Proxy-Authorization says
- * (session_of()). Until then the session is the one each request names. */
+/* The guest's connection, before any request is read from it: the first
+ * bytes are in (or the relay's hand-over, with none yet). A connection a
+ * session's forwarder in the guest opened starts with its session line
+ * (cloche-egress-proxy-session.c), which only the guest's root outside
+ * the session can send: it is taken off the head here, once, and sets
+ * self->session, which every decision on the connection names
+ * (session_of()). Its first bytes may come apart: GREET reads on until
+ * the line is whole, or the bytes cannot start one. A line that names no
+ * session is a bad request, refused as a decision like any other. */
 static void
 greeted (Connection *self)
 {
-  continue_phase (self, PHASE_HEAD);
-  check_head (self);
+  switch (_cloche_egress_session_line_take (self->head, &self->session))
+    {
+    case CLOCHE_EGRESS_SESSION_LINE_MORE:
+      read_head (self);
+      break;
+    case CLOCHE_EGRESS_SESSION_LINE_BAD:
+      refuse (self, 400, "Bad Request", CLOCHE_EGRESS_RULE_BAD_REQUEST,
+              "the session line names no session");
+      break;
+    case CLOCHE_EGRESS_SESSION_LINE_NONE:
+    case CLOCHE_EGRESS_SESSION_LINE_FOUND:
+    default:
+      continue_phase (self, PHASE_HEAD);
+      check_head (self);
+      break;
+    }
 }
 
 /* The guest's connection, handed over by the relay: from now on the proxy

@@ -197,6 +197,18 @@ void                  _cloche_egress_secrets_fill_async  (ClocheSecretStore   *s
 gboolean              _cloche_egress_secrets_fill_finish (GAsyncResult        *result,
                                                           GError             **error);
 
+/* The session a guest connection serves (cloche-egress-proxy-session.c). */
+typedef enum
+{
+  CLOCHE_EGRESS_SESSION_LINE_MORE,    /* it may be one: read more */
+  CLOCHE_EGRESS_SESSION_LINE_NONE,    /* there is none: no session */
+  CLOCHE_EGRESS_SESSION_LINE_FOUND,   /* taken off the head */
+  CLOCHE_EGRESS_SESSION_LINE_BAD,     /* one, but not a session id */
+} ClocheEgressSessionLine;
+
+ClocheEgressSessionLine _cloche_egress_session_line_take (GByteArray  *head,
+                                                          char       **session);
+
 /* One connection, from its first byte to its close (cloche-egress-proxy-connection.c). */
 void                  _cloche_egress_connection_start  (ClocheEgressProxy    *proxy,
                                                         GSocketConnection    *client);

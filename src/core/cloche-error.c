@@ -49,6 +49,7 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_OUTPUT_TRUNCATED, "io.github.cloche.Error.OutputTruncated" },
   { CLOCHE_ERROR_FOLDERS_NESTED, "io.github.cloche.Error.FoldersNested" },
   { CLOCHE_ERROR_KVM_NO_VM, "io.github.cloche.Error.KvmNoVm" },
+  { CLOCHE_ERROR_ISOLATION_FAILED, "io.github.cloche.Error.IsolationFailed" },
   { CLOCHE_ERROR_EGRESS_CA, "io.github.cloche.Error.EgressCa" },
   { CLOCHE_ERROR_SECRET_MISSING, "io.github.cloche.Error.SecretMissing" },
   { CLOCHE_ERROR_KEYRING, "io.github.cloche.Error.Keyring" },

@@ -64,6 +64,8 @@ typedef enum
   /* /dev/kvm opens but KVM_CREATE_VM fails (issue 14; KvmUnusable is now
    * "creates a VM but cannot run a guest"). */
   CLOCHE_ERROR_KVM_NO_VM,
+  /* A session's walls in the guest could not be made (issue 15). */
+  CLOCHE_ERROR_ISOLATION_FAILED,
   /* Secrets (issue 20): the egress CA cannot be made or read, a secret has
    * no value in the keyring, the keyring cannot be reached or is locked. */
   CLOCHE_ERROR_EGRESS_CA,

@@ -18,11 +18,22 @@
  * virtiofsd runs in a user namespace too unless we are root: its sandbox
  * needs CAP_SYS_ADMIN, which a desktop user has only there. The bind mount
  * is nosuid, nodev and noexec, and read-only for a read-only share (the
- * virtiofsd of QEMU 7.2 has no read-only option): the host kernel refuses the writes,
- * and a guest that remounts read-write still changes nothing. No device
- * node or set-id bit reaches the host: virtiofsd runs under a seccomp
- * filter that refuses them (cloche-setid-filter.c) and without the
+ * virtiofsd of QEMU 7.2 has no read-only option): the host kernel refuses
+ * the writes, and a guest that remounts read-write still changes nothing.
+ * No device node or set-id bit reaches the host: virtiofsd runs under a
+ * seccomp filter that refuses them (cloche-setid-filter.c) and without the
  * capabilities to make device nodes or keep set-id bits on write.
+ *
+ * A folder of a session is written by that session's user in the guest
+ * (uid 1000 and up, cloche-guest), not by the guest's root: for it, the
+ * user namespace maps that guest user, and only it, to the user running
+ * the daemon (root included), so what it writes lands as the daemon's user
+ * and what that user owns is the session user's in the guest; any other
+ * guest user (root too) creates nothing there. Everything in the namespace
+ * (the bind script, mount(8), virtiofsd) then runs as that user there,
+ * with the namespace's capabilities kept (--keep-caps makes them ambient,
+ * so they survive each exec): enough for the bind mount of the pinned
+ * folder and for virtiofsd's own sandbox, as mapped root has them.
  *
  * Inside Flatpak none of the namespaces can work: its seccomp filter refuses
  * unshare, mount, pivot_root and chroot, so neither the namespaces, nor
@@ -86,6 +97,7 @@ struct _ClocheFolderShare
   char             *socket_path;
   char             *root_dir;      /* where the folder is bound for virtiofsd */
   gboolean          readonly;
+  guint             guest_uid;     /* the guest user whose files are ours; 0: root */
 
   GSubprocess      *process;
   GDataInputStream *log;
@@ -230,6 +242,17 @@ add_bind_script (ClocheFolderShare *self,
                                                 self->readonly ? ",ro" : "", NULL });
 }
 
+/* The one guest user, as the daemon's user and group. */
+static void
+add_user_mapping (GStrvBuilder *argv,
+                  guint         guest_uid)
+{
+  g_autofree char *user = g_strdup_printf ("--map-user=%u", guest_uid);
+  g_autofree char *group = g_strdup_printf ("--map-group=%u", guest_uid);
+
+  g_strv_builder_addv (argv, (const char *[]) { user, group, "--keep-caps", NULL });
+}
+
 static GStrv
 build_argv (ClocheFolderShare *self,
             const char        *unshare,
@@ -240,9 +263,14 @@ build_argv (ClocheFolderShare *self,
   g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
 
   g_strv_builder_add (argv, unshare);
+  /* The bind script and virtiofsd run in this user namespace both ways:
+   * as mapped root, or as the session's user with the namespace's
+   * capabilities kept (see the top of the file). */
+  if (self->guest_uid != 0)
+    add_user_mapping (argv, self->guest_uid);
   /* Root needs no user namespace, and in one it would see every file not
    * owned by root as nobody's. */
-  if (geteuid () != 0)
+  else if (geteuid () != 0)
     g_strv_builder_add (argv, "--map-root-user");
   g_strv_builder_add (argv, "--mount");
   add_bind_script (self, argv);
@@ -680,13 +708,6 @@ cloche_folder_share_get_host_path (ClocheFolderShare *self)
   return host_path (self);
 }
 
-ClochePinnedFolder *
-cloche_folder_share_get_folder (ClocheFolderShare *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
-  return self->folder;
-}
-
 gboolean
 cloche_folder_share_get_readonly (ClocheFolderShare *self)
 {
@@ -699,6 +720,29 @@ cloche_folder_share_get_socket_path (ClocheFolderShare *self)
 {
   g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
   return self->socket_path;
+}
+
+/**
+ * cloche_folder_share_set_guest_uid:
+ * @guest_uid: the guest user whose files in this folder are the daemon
+ *   user's; 0 (the default) for the guest's root
+ *
+ * Before the share starts: the user namespace virtiofsd runs in.
+ */
+void
+cloche_folder_share_set_guest_uid (ClocheFolderShare *self,
+                                   guint              guest_uid)
+{
+  g_return_if_fail (CLOCHE_IS_FOLDER_SHARE (self));
+  g_return_if_fail (self->process == NULL);
+  self->guest_uid = guest_uid;
+}
+
+guint
+cloche_folder_share_get_guest_uid (ClocheFolderShare *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), 0);
+  return self->guest_uid;
 }
 
 /**

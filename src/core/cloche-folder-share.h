@@ -14,9 +14,11 @@ ClocheFolderShare *cloche_folder_share_new             (ClochePinnedFolder   *fo
                                                         gboolean              readonly,
                                                         const char           *socket_path);
 const char        *cloche_folder_share_get_host_path   (ClocheFolderShare    *self);
-ClochePinnedFolder *cloche_folder_share_get_folder     (ClocheFolderShare    *self);
 gboolean           cloche_folder_share_get_readonly    (ClocheFolderShare    *self);
 const char        *cloche_folder_share_get_socket_path (ClocheFolderShare    *self);
+void               cloche_folder_share_set_guest_uid   (ClocheFolderShare    *self,
+                                                        guint                 guest_uid);
+guint              cloche_folder_share_get_guest_uid   (ClocheFolderShare    *self);
 GPid               cloche_folder_share_get_pid         (ClocheFolderShare    *self);
 void               cloche_folder_share_start_async     (ClocheFolderShare    *self,
                                                         GCancellable         *cancellable,

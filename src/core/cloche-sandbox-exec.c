@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Running a command in a session: boot the VM if it is down, mount the
- * session's folders if this boot has not got them, then guest-exec.
+ * session's folders (and make its walls) if this boot has not got them,
+ * then guest-exec it through cloche-guest (src/guest), which enters the
+ * session's namespaces, becomes its user for good and runs it there.
  */
 #include "config.h"
 
@@ -12,17 +14,13 @@
 #include "cloche-sandbox-private.h"
 #include "cloche-vm-command.h"
 
-/* Runs argv in the folder given as $1, the way a terminal would (qemu-ga's
- * guest-exec has no working directory of its own). */
-static const char *cwd_wrapper[] = { "/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"",
-                                     "sh", NULL };
-
 typedef struct
 {
-  char  *id;
-  GStrv  argv;
-  GStrv  env;
-  guint  timeout_s;
+  char   *id;
+  GStrv   argv;
+  GStrv   env;
+  guint   timeout_s;
+  GBytes *input;
   /* For the audit log: the command as asked, where, and since when. */
   GStrv   command;
   char   *cwd;
@@ -35,6 +33,7 @@ exec_data_free (ExecData *data)
   g_free (data->id);
   g_strfreev (data->argv);
   g_strfreev (data->env);
+  g_clear_pointer (&data->input, g_bytes_unref);
   g_strfreev (data->command);
   g_free (data->cwd);
   g_free (data);
@@ -84,7 +83,8 @@ run_command (GTask *task)
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
                                  (const char * const *) data->env,
-                                 data->timeout_s, cancellable, on_exec_done, task);
+                                 data->timeout_s, data->input,
+                                 cancellable, on_exec_done, task);
 }
 
 static void
@@ -152,31 +152,33 @@ on_vm_started_for_exec (GObject      *object,
                                  g_steal_pointer (&task));
 }
 
+/* In session @id, in the folder @cwd (qemu-ga's guest-exec has neither):
+ * `cloche-guest exec ID CWD -- ARGV…`, whose status is the command's. */
 static GStrv
-build_argv (const char * const *argv,
+build_argv (const char         *id,
+            const char * const *argv,
             const char         *cwd)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-  g_strv_builder_addv (builder, cwd_wrapper);
-  g_strv_builder_add (builder, cwd);
+  g_strv_builder_add_many (builder, CLOCHE_VM_GUEST_HELPER, "exec", id, cwd, "--", NULL);
   g_strv_builder_addv (builder, (const char **) argv);
   return g_strv_builder_end (builder);
 }
 
 /* The egress proxy, for the tools that follow these variables (curl,
- * wget, pip, apt, git…). The session id is the proxy URL's user name, so
- * each request the proxy decides carries it (Proxy-Authorization) and the
- * decision log says which session asked. Addresses inside the guest are
- * not the proxy's business: it would resolve "localhost" on the host. */
+ * wget, pip, apt, git…): in the session's network namespace, the
+ * session's forwarder listens at the proxy's address and tells the proxy
+ * which session it serves (cloche-guest), so the URL names no session.
+ * Addresses inside the guest are not the proxy's business: it would
+ * resolve "localhost" on the host. */
 static void
-add_proxy_env (GStrvBuilder  *builder,
-               ClocheSession *session)
+add_proxy_env (GStrvBuilder *builder)
 {
   static const char * const names[] = { "http_proxy", "https_proxy",
                                         "HTTP_PROXY", "HTTPS_PROXY", NULL };
-  g_autofree char *url = g_strdup_printf ("http://%s@%s:%u", cloche_session_get_id (session),
-                                          CLOCHE_VM_EGRESS_ADDRESS, (guint) CLOCHE_VM_EGRESS_PORT);
+  g_autofree char *url = g_strdup_printf ("http://%s:%u", CLOCHE_VM_EGRESS_ADDRESS,
+                                          (guint) CLOCHE_VM_EGRESS_PORT);
 
   for (guint i = 0; names[i] != NULL; i++)
     {
@@ -198,9 +200,9 @@ build_env (ClocheSession       *session,
 
   g_strv_builder_add_many (builder,
                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                           "HOME=/root", "LANG=C.UTF-8", NULL);
+                           "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
-  add_proxy_env (builder, session);
+  add_proxy_env (builder);
   /* Later entries win in the guest, so the caller's override ours — the
    * proxy variables too: restrict=on leaves the proxy the only way out
    * whatever they say, so a caller who sets or clears them can break its
@@ -226,6 +228,7 @@ static gboolean
 check_exec_args (const char * const  *argv,
                  const char * const  *env,
                  guint                timeout_s,
+                 GBytes              *input,
                  GError             **error)
 {
   if (timeout_s > CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S)
@@ -234,6 +237,12 @@ check_exec_args (const char * const  *argv,
                    _("A timeout of %u s is out of range: give at most %u s (one week), or 0 "
                      "for the default of %u s"), timeout_s, CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S,
                    CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S);
+      return FALSE;
+    }
+  if (input != NULL && g_bytes_get_size (input) > CLOCHE_SANDBOX_EXEC_MAX_INPUT)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("A command's standard input may hold at most 16 MiB"));
       return FALSE;
     }
   if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
@@ -255,12 +264,17 @@ check_exec_args (const char * const  *argv,
 /**
  * cloche_sandbox_exec_async:
  * @cwd: (nullable): the guest folder to run in; the session folder if %NULL
+ *   or empty
  * @timeout_s: the command's deadline in seconds; 0 for
  *   %CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S, at most
  *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S
+ * @input: (nullable): the command's standard input (at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_INPUT bytes), which then ends
  *
- * Runs @argv in session @id. A session whose folder changed or was lost
- * is refused with that error (%CLOCHE_ERROR_FOLDER_CHANGED, _FOLDER_LOST).
+ * Runs @argv in session @id, booting the VM and mounting the session's
+ * folders first if this boot has not got them. A session whose folder
+ * changed or was lost is refused with that error
+ * (%CLOCHE_ERROR_FOLDER_CHANGED, _FOLDER_LOST).
  */
 void
 cloche_sandbox_exec_async (ClocheSandbox       *self,
@@ -269,6 +283,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
                            const char * const  *env,
                            const char          *cwd,
                            guint                timeout_s,
+                           GBytes              *input,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
@@ -285,7 +300,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_exec_async);
 
   open = _cloche_sandbox_lookup (self, id, &error);
-  if (open == NULL || !check_exec_args (argv, env, timeout_s, &error))
+  if (open == NULL || !check_exec_args (argv, env, timeout_s, input, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -300,11 +315,12 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data = g_new0 (ExecData, 1);
   data->id = g_strdup (id);
   data->cwd = g_strdup (cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
-  data->argv = build_argv (argv, data->cwd);
+  data->argv = build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = build_env (open->session, env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
+  data->input = input != NULL ? g_bytes_ref (input) : NULL;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
   cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_exec, g_steal_pointer (&task));

@@ -8,8 +8,17 @@
  *
  * Every folder is attached by what was checked when the session opened: the
  * ClochePinnedFolder made then (the sandbox's pins table), verified again by
- * each attach. A mount job that fails half-way detaches what it attached
- * before it reports, so a session is never left half mounted.
+ * each attach.
+ *
+ * Then its walls (`cloche-guest open ID UID`, src/guest): a guest user of
+ * its own, chosen here, one per session and boot (every share of the
+ * session maps that user to the daemon's, cloche-folder-share.c), and
+ * namespaces in which it sees only its own folder. Closing first ends
+ * every process of the session (`cloche-guest close ID`), then unmounts.
+ *
+ * A mount job that fails half-way (a folder, or the walls) brings down
+ * what it made before it reports, walls first, so a session is never left
+ * half mounted or half walled.
  */
 #include "config.h"
 
@@ -20,6 +29,14 @@
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
+#include "cloche-vm-command.h"
+
+/* The deadlines of cloche-guest open and close in the guest: open starts
+ * the session's keeper and waits for its report, close waits up to 10 s
+ * for the session's processes to end; both slower under TCG and load. */
+#define WALLS_TIMEOUT_S 60
+
+static const char * const guest_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
 typedef struct
 {
@@ -39,6 +56,7 @@ typedef struct
   ClocheAuditLog *audit;
   GTask         *undoing;       /* a failed mount, reported once its folders are detached */
   GError        *error;         /* why it failed */
+  guint          guest_uid;     /* the session's user in this boot */
 } MountJob;
 
 static void
@@ -169,6 +187,18 @@ _cloche_sandbox_unpin (ClocheSandbox *self,
 
 static void mount_next (GTask *task);
 static void unmount_next (MountJob *job);
+static void close_walls (MountJob *job);
+
+static char *
+guest_stderr (GBytes *err)
+{
+  g_autofree char *text = NULL;
+
+  if (err == NULL || g_bytes_get_size (err) == 0)
+    return g_strdup (_("it gave no reason"));
+  text = g_utf8_make_valid (g_bytes_get_data (err, NULL), g_bytes_get_size (err));
+  return g_strdup (g_strstrip (text));
+}
 
 static void
 audit_item (MountJob     *job,
@@ -181,10 +211,13 @@ audit_item (MountJob     *job,
 }
 
 /* The folders before the one that failed are detached, then the error
- * goes out (the job is kept by its task until then). */
+ * goes out (the job is kept by its task until then). Failed walls are
+ * brought down first: cloche-guest close does nothing where open made
+ * nothing, and an open that timed out here may still finish in the guest. */
 static void
-undo_mounts (GTask  *task,
-             GError *error)
+undo_mounts (GTask    *task,
+             GError   *error,
+             gboolean  walls)
 {
   ClocheSandbox *self = g_task_get_source_object (task);
   MountJob *job = g_task_get_task_data (task);
@@ -192,8 +225,62 @@ undo_mounts (GTask  *task,
   job->error = error;
   job->undoing = task;
   job->vm = g_object_ref (self->vm);
+  if (walls)
+    {
+      close_walls (job);
+      return;
+    }
   job->next--;   /* the failed one undid itself */
   unmount_next (job);
+}
+
+static void
+on_walled_in (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GTask *task = user_data;
+  MountJob *job = g_task_get_task_data (task);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autofree char *why = NULL;
+  GError *error = NULL;
+  int status = 0;
+
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
+                                       &err, &error))
+    {
+      undo_mounts (task, error, TRUE);
+      return;
+    }
+  if (status == 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  why = guest_stderr (err);
+  undo_mounts (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
+                                  _("Cannot keep session %s apart from the others in the VM "
+                                    "(%s): if the bundle is older than this Cloche, install "
+                                    "it again"),
+                                  cloche_session_get_id (job->session), why),
+               TRUE);
+}
+
+/* The last step: the session's user and namespaces, around its folders. */
+static void
+wall_in (GTask *task)
+{
+  ClocheSandbox *self = g_task_get_source_object (task);
+  MountJob *job = g_task_get_task_data (task);
+  g_autofree char *uid = g_strdup_printf ("%u", job->guest_uid);
+  const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "open", cloche_session_get_id (job->session),
+                         uid, NULL };
+
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, guest_env,
+                                 WALLS_TIMEOUT_S, NULL, g_task_get_cancellable (task), on_walled_in,
+                                 task);
 }
 
 static void
@@ -210,7 +297,7 @@ on_folder_mounted (GObject      *object,
   audit_item (job, "mount.attach", g_ptr_array_index (job->items, job->next - 1), error);
   if (!mounted)
     {
-      undo_mounts (task, error);
+      undo_mounts (task, error, FALSE);
       return;
     }
   mount_next (task);
@@ -226,8 +313,7 @@ mount_next (GTask *task)
 
   if (job->next == job->items->len)
     {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
+      wall_in (task);
       return;
     }
   item = g_ptr_array_index (job->items, job->next++);
@@ -236,11 +322,38 @@ mount_next (GTask *task)
       undo_mounts (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
                                       _("The folder %s of session %s was never checked and "
                                         "pinned: close the session and open a new one"),
-                                      item->host, cloche_session_get_id (job->session)));
+                                      item->host, cloche_session_get_id (job->session)),
+                   FALSE);
       return;
     }
   cloche_vm_mount_folder_async (self->vm, item->folder, item->readonly, item->guest,
-                                cancellable, on_folder_mounted, task);
+                                job->guest_uid, cancellable, on_folder_mounted, task);
+}
+
+/* One guest user per session and boot: counted again from the first in
+ * each boot, so never one of another open session. */
+static gboolean
+take_guest_uid (ClocheSandbox  *self,
+                guint          *uid,
+                GError        **error)
+{
+  gint64 boot = cloche_vm_get_booted_at (self->vm);
+
+  if (self->guest_uid_boot != boot || self->next_guest_uid == 0)
+    {
+      self->guest_uid_boot = boot;
+      self->next_guest_uid = CLOCHE_VM_FIRST_SESSION_UID;
+    }
+  if (self->next_guest_uid > CLOCHE_VM_LAST_SESSION_UID)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
+                   _("This boot of the VM has given all its %u session users out: stop the "
+                     "VM (clochectl vm stop) and open the session again"),
+                   CLOCHE_VM_LAST_SESSION_UID - CLOCHE_VM_FIRST_SESSION_UID + 1);
+      return FALSE;
+    }
+  *uid = self->next_guest_uid++;
+  return TRUE;
 }
 
 void
@@ -252,6 +365,7 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   MountJob *job = g_new0 (MountJob, 1);
+  GError *error = NULL;
 
   g_task_set_source_tag (task, _cloche_sandbox_mount_async);
   job->session = g_object_ref (session);
@@ -259,6 +373,12 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
   job->boot = cloche_vm_get_booted_at (self->vm);
   job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
   g_task_set_task_data (task, job, (GDestroyNotify) mount_job_free);
+  if (!take_guest_uid (self, &job->guest_uid, &error))
+    {
+      g_task_return_error (task, error);
+      g_object_unref (task);
+      return;
+    }
   mount_next (task);
 }
 
@@ -296,6 +416,8 @@ unmount_done (MountJob *job)
   g_object_unref (task);
 }
 
+static void all_gone_with_vm (MountJob *job);
+
 static void
 on_folder_unmounted (GObject      *object,
                      GAsyncResult *result,
@@ -318,13 +440,71 @@ unmount_next (MountJob *job)
 {
   MountItem *item;
 
-  if (job->next == 0 || cloche_vm_get_state (job->vm) != CLOCHE_VM_STATE_RUNNING)
+  if (job->next == 0)
     {
       unmount_done (job);
       return;
     }
+  if (cloche_vm_get_state (job->vm) != CLOCHE_VM_STATE_RUNNING)
+    {
+      all_gone_with_vm (job);
+      return;
+    }
   item = g_ptr_array_index (job->items, --job->next);
   cloche_vm_unmount_folder_async (job->vm, item->guest, NULL, on_folder_unmounted, job);
+}
+
+/* The VM stopped while the session closed: it took the session's
+ * processes and folders with it, which the audit log says. */
+static void
+all_gone_with_vm (MountJob *job)
+{
+  while (job->next > 0)
+    audit_item (job, "mount.detach", g_ptr_array_index (job->items, --job->next), NULL);
+  unmount_done (job);
+}
+
+/* Every process of the session ends before its folders go: none is left
+ * to outlive it, or to see what is mounted next. */
+static void
+on_walls_down (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  MountJob *job = user_data;
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
+                                       &err, &error)
+      && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING))
+    {
+      all_gone_with_vm (job);
+      return;
+    }
+  if (error != NULL)
+    g_message ("Ending the processes of session %s: %s", cloche_session_get_id (job->session),
+               error->message);
+  else if (status != 0)
+    {
+      g_autofree char *why = guest_stderr (err);
+
+      g_message ("Ending the processes of session %s: %s", cloche_session_get_id (job->session),
+                 why);
+    }
+  unmount_next (job);
+}
+
+static void
+close_walls (MountJob *job)
+{
+  const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "close", cloche_session_get_id (job->session),
+                         NULL };
+
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (job->vm), argv, guest_env,
+                                 WALLS_TIMEOUT_S, NULL, NULL, on_walls_down, job);
 }
 
 void
@@ -338,5 +518,11 @@ _cloche_sandbox_unmount (ClocheSandbox *self,
   job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
   job->items = session_items (self, session);
   job->next = job->items->len;
-  unmount_next (job);
+  /* Not mounted in a VM that is not running (a failed open's). */
+  if (cloche_vm_get_state (self->vm) != CLOCHE_VM_STATE_RUNNING)
+    {
+      mount_job_free (job);
+      return;
+    }
+  close_walls (job);
 }

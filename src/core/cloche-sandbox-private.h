@@ -31,6 +31,8 @@ struct _ClocheSandbox
   GStrv               mount_deny;      /* NULL: the built-in mount rules */
   gboolean            allow_outside_home;
   ClocheAuditLog     *audit;           /* nullable; cloche_audit_events_attach() */
+  guint               next_guest_uid;  /* the next session user in this boot */
+  gint64              guest_uid_boot;  /* the boot next_guest_uid counts in */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,

@@ -27,6 +27,15 @@ G_BEGIN_DECLS
 #define CLOCHE_VM_EGRESS_ADDRESS "10.0.2.100"
 #define CLOCHE_VM_EGRESS_PORT    3128
 
+/* Cloche's own program in the guest (src/guest, put into every bundle by
+ * tools/build-bundle): sessions' walls, their commands, and folder mounts. */
+#define CLOCHE_VM_GUEST_HELPER "/usr/sbin/cloche-guest"
+/* A session user's home in its view of the guest (a tmpfs of its own). */
+#define CLOCHE_VM_SESSION_HOME "/home/cloche"
+/* Session users are guest uids from here on, one per session and boot. */
+#define CLOCHE_VM_FIRST_SESSION_UID 10000
+#define CLOCHE_VM_LAST_SESSION_UID  60000
+
 typedef struct
 {
   const char *qemu;          /* path of qemu-system-x86_64 */

@@ -4,8 +4,8 @@
  * (ClocheFolderShare) behind a vhost-user-fs-pci device in one of the empty
  * pcie-root-ports the command line reserved.
  *
- *   mount:    virtiofsd → chardev-add → device_add → guest mkdir + mount
- *   unmount:  guest umount → device_del → DEVICE_DELETED → chardev-remove
+ *   mount:    virtiofsd → chardev-add → device_add → cloche-guest mount
+ *   unmount:  cloche-guest umount → device_del → DEVICE_DELETED → chardev-remove
  *             → stop virtiofsd → port free again
  *
  * A mount that fails half-way is unwound by the second half of unmount (the
@@ -35,23 +35,18 @@
 #define UNPLUG_TIMEOUT_S 10
 /* A guest umount waits for virtiofsd; if that has died, forever. */
 #define UMOUNT_TIMEOUT_S 10
-/* The deadlines of the guest's mount and umount scripts themselves. */
-#define MOUNT_SCRIPT_TIMEOUT_S 60
-#define UMOUNT_SCRIPT_TIMEOUT_S 30
+/* The deadlines of the guest's mount and umount (cloche-guest) themselves. */
+#define GUEST_MOUNT_TIMEOUT_S  60
+#define GUEST_UMOUNT_TIMEOUT_S 30
 
-/* $1 the guest folder, $2 the virtiofs tag, $3 ro or rw. device_add returns
- * before the guest's driver has taken the new device, and until it has, the
- * tag is unknown and mount fails (EINVAL): so it is tried for up to 5 s. */
-#define MOUNT_SCRIPT \
-  "mkdir -p \"$1\" || exit\n" \
-  "n=0\n" \
-  "until err=$(mount -t virtiofs -o \"$3\" \"$2\" \"$1\" 2>&1); do\n" \
-  "  n=$((n + 1))\n" \
-  "  [ $n -lt 50 ] || { echo \"$err\" >&2; exit 1; }\n" \
-  "  sleep 0.1\n" \
-  "done\n"
-/* A folder still in use (some shell's cwd) is detached lazily rather than kept. */
-#define UNMOUNT_SCRIPT "umount \"$1\" 2>/dev/null || umount -l \"$1\""
+/* The guest mounts and unmounts through cloche-guest (src/guest): a folder
+ * goes inside a session's work folder, which the session writes, so no
+ * path there may be followed through a symlink by the guest's root. It
+ * makes a missing mount point (as its parent's owner), retries for up to
+ * 5 s while the guest's driver has not yet taken the device device_add
+ * plugged, mounts nosuid, nodev and shared (so that the session's view
+ * gets folders mounted in it later), and unmounts lazily a folder still in
+ * use (some shell's cwd). */
 
 static const char *guest_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 
@@ -250,7 +245,8 @@ static Folder *
 add_folder (ClocheVmFolders    *self,
             ClochePinnedFolder *pinned,
             gboolean            readonly,
-            const char         *guest_dir)
+            const char         *guest_dir,
+            guint               guest_uid)
 {
   Folder *folder = g_rc_box_new0 (Folder);
   guint serial = next_serial++;
@@ -259,6 +255,7 @@ add_folder (ClocheVmFolders    *self,
   folder->guest_dir = g_strdup (guest_dir);
   folder->id = g_strdup_printf ("cloche-fs%u", serial);
   folder->share = cloche_folder_share_new (pinned, readonly, socket);
+  cloche_folder_share_set_guest_uid (folder->share, guest_uid);
   folder->busy = TRUE;
   g_signal_connect_object (folder->share, "died", G_CALLBACK (on_share_died), self, 0);
   self->ports[find_free_port (self)] = g_strdup (folder->id);
@@ -597,10 +594,10 @@ mount_in_guest (GTask *task)
   ClocheVmFolders *self = g_task_get_source_object (task);
   Folder *folder = ((MountOp *) g_task_get_task_data (task))->folder;
   const char *mode = cloche_folder_share_get_readonly (folder->share) ? "ro" : "rw";
-  const char *argv[] = { "/bin/sh", "-c", MOUNT_SCRIPT, "sh",
-                         folder->guest_dir, folder->id, mode, NULL };
+  const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "mount", folder->id, folder->guest_dir, mode,
+                         NULL };
 
-  cloche_guest_agent_exec_async (self->agent, argv, guest_env, MOUNT_SCRIPT_TIMEOUT_S, NULL,
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, GUEST_MOUNT_TIMEOUT_S, NULL, NULL,
                                  on_guest_mounted, task);
 }
 
@@ -697,6 +694,8 @@ on_share_started (GObject      *object,
  * @folder: the folder to share, as checked (verified again before it is)
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
+ * @guest_uid: the guest user whose files there are the daemon user's
+ *   (cloche_folder_share_set_guest_uid()); 0 for the guest's root
  *
  * Cancelling stops the mount at its next step and undoes what was done.
  */
@@ -705,6 +704,7 @@ cloche_vm_folders_mount_async (ClocheVmFolders     *self,
                                ClochePinnedFolder  *folder,
                                gboolean             readonly,
                                const char          *guest_dir,
+                               guint                guest_uid,
                                GCancellable        *cancellable,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
@@ -727,7 +727,7 @@ cloche_vm_folders_mount_async (ClocheVmFolders     *self,
       return;
     }
   op = g_new0 (MountOp, 1);
-  op->folder = add_folder (self, folder, readonly, dir);
+  op->folder = add_folder (self, folder, readonly, dir, guest_uid);
   g_task_set_task_data (task, op, (GDestroyNotify) mount_op_free);
   cloche_folder_share_start_async (op->folder->share, NULL, on_share_started,
                                    g_steal_pointer (&task));
@@ -898,9 +898,9 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   op->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, UMOUNT_TIMEOUT_S, on_umount_slow,
                                           g_object_ref (task), g_object_unref);
   cloche_guest_agent_exec_async (self->agent,
-                                 (const char *[]) { "/bin/sh", "-c", UNMOUNT_SCRIPT, "sh",
+                                 (const char *[]) { CLOCHE_VM_GUEST_HELPER, "umount",
                                                     folder->guest_dir, NULL },
-                                 guest_env, UMOUNT_SCRIPT_TIMEOUT_S, NULL, on_guest_unmounted,
+                                 guest_env, GUEST_UMOUNT_TIMEOUT_S, NULL, NULL, on_guest_unmounted,
                                  g_steal_pointer (&task));
 }
 

@@ -20,6 +20,7 @@ void             cloche_vm_folders_mount_async    (ClocheVmFolders      *self,
                                                    ClochePinnedFolder   *folder,
                                                    gboolean              readonly,
                                                    const char           *guest_dir,
+                                                   guint                 guest_uid,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

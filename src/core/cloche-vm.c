@@ -1243,6 +1243,8 @@ on_folder_mounted (GObject      *object,
  * @folder: a host folder, pinned when it was checked
  * @readonly: whether the guest may only read it (enforced on the host)
  * @guest_dir: where it appears in the guest; made if missing
+ * @guest_uid: the guest user whose files there are the daemon user's (a
+ *   session's user); 0 for the guest's root
  *
  * Hot-plugs @folder into the running VM over virtiofs, after checking its
  * path still leads to it (%CLOCHE_ERROR_FOLDER_CHANGED if not). A stop or
@@ -1253,6 +1255,7 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
                               ClochePinnedFolder  *folder,
                               gboolean             readonly,
                               const char          *guest_dir,
+                              guint                guest_uid,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
@@ -1268,7 +1271,8 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
   what = g_strdup_printf ("mount %s", cloche_pinned_folder_get_path (folder));
   if (!check_running (self, task, what))
     return;
-  cloche_vm_folders_mount_async (self->folders, folder, readonly, guest_dir, cancellable,
+  cloche_vm_folders_mount_async (self->folders, folder, readonly, guest_dir, guest_uid,
+                                 cancellable,
                                  on_folder_mounted, g_steal_pointer (&task));
 }
 
@@ -1461,13 +1465,6 @@ cloche_vm_set_accelerator_mode (ClocheVm        *self,
   update_accelerator (self);
 }
 
-ClocheAccelMode
-cloche_vm_get_accelerator_mode (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), CLOCHE_ACCEL_MODE_AUTO);
-  return self->accel_mode;
-}
-
 gint64
 cloche_vm_get_booted_at (ClocheVm *self)
 {
@@ -1508,13 +1505,6 @@ cloche_vm_get_pid (ClocheVm *self)
   if (self->process == NULL || (id = g_subprocess_get_identifier (self->process)) == NULL)
     return 0;
   return (GPid) g_ascii_strtoll (id, NULL, 10);
-}
-
-guint
-cloche_vm_get_agent_timeout (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
-  return self->agent_timeout_s;
 }
 
 void
