@@ -95,7 +95,10 @@ clochectl_usage (void)
                 "  clochectl doctor [--json]\n"
                 "  clochectl support-report FILE.tar.gz\n"
                 "  clochectl egress log [--follow] [--json]\n"
-                "  clochectl egress status [--json]\n"));
+                "  clochectl egress status [--json]\n"
+                "  clochectl secret set NAME --host HOST[,HOST…] [--header H] [--format F]\n"
+                "  clochectl secret list\n"
+                "  clochectl secret remove NAME\n"));
   return 2;
 }
 
@@ -141,6 +144,8 @@ static const struct {
   { "policy", clochectl_policy },
   { "doctor", clochectl_doctor },
   { "support-report", clochectl_support_report },
+  /* The keyring and the user's policy file; a running daemon watches the file. */
+  { "secret", clochectl_secret },
 };
 
 static ClocheDbusDaemon *

@@ -36,6 +36,7 @@ typedef int (*LocalCommandFunc) (int argc, char **argv);
 int      clochectl_audit         (int argc, char **argv);
 int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
+int      clochectl_secret        (int argc, char **argv);
 int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
 /* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),
