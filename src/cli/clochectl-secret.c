@@ -199,8 +199,11 @@ edit_user_file (const char                *name,
   if (binding == NULL)
     json_object_remove_member (secrets, name);
   else
-    json_object_set_member (secrets, name,
-                            json_gvariant_serialize (cloche_secret_binding_to_variant (binding)));
+    {
+      g_autoptr(GVariant) value = g_variant_ref_sink (cloche_secret_binding_to_variant (binding));
+
+      json_object_set_member (secrets, name, json_gvariant_serialize (value));
+    }
   return save_user_file (path, root, error);
 }
 
