@@ -219,11 +219,13 @@ test_empty_value (void)
   g_assert_nonnull (strstr (ran.err, "empty"));
 }
 
+/* Kept to the end, stopped but never finalized (see the end of main()). */
+static GTestDBus *bus;
+
 int
 main (int   argc,
       char *argv[])
 {
-  GTestDBus *bus;
   ClocheTestKeyring *keyring;
   g_autoptr(GError) error = NULL;
   g_autofree char *command = NULL;

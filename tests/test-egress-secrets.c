@@ -661,7 +661,6 @@ static void
 test_secret_unavailable (Fixture       *fixture,
                          gconstpointer  data)
 {
-  g_autoptr(GArray) ignored = NULL;
   g_auto(GStrv) environment = cloche_secrets_dup_environment (fixture->secrets, "s1");
   g_autofree char *target = authority (fixture->server, "localhost");
   g_autofree char *header = g_strdup_printf ("x-other-key: %s\r\n",
@@ -676,11 +675,13 @@ test_secret_unavailable (Fixture       *fixture,
   g_assert_cmpuint (cloche_test_https_get_count (fixture->server), ==, 0);
 }
 
+/* Kept to the end, stopped but never finalized (see the end of main()). */
+static GTestDBus *bus;
+
 int
 main (int   argc,
       char *argv[])
 {
-  GTestDBus *bus;
   ClocheTestKeyring *keyring;
   int status;
 
