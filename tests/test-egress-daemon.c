@@ -111,15 +111,15 @@ static void
 test_decisions (void)
 {
   g_autofree char *allowed_request = g_strdup_printf ("CLOCHE-SESSION abc\n"
-                                                      "GET http://127.0.0.1:%u/ HTTP/1.1\r\n"
+                                                      "GET http://127.0.0.1:%u/v1/x?key=k HTTP/1.1\r\n"
                                                       "\r\n", port);
   static const char denied_request[] = "CONNECT example.org:443 HTTP/1.1\r\n\r\n";
   g_autofree char *allowed = request (allowed_request, strlen (allowed_request));
   g_autofree char *denied = request (denied_request, strlen (denied_request));
   g_autoptr(GVariant) decisions = NULL, first = NULL, second = NULL;
   g_autoptr(GError) error = NULL;
-  const char *session = NULL, *rule = NULL;
-  gboolean allowed_flag = TRUE, ended = FALSE;
+  const char *session = NULL, *rule = NULL, *path = NULL;
+  gboolean allowed_flag = TRUE, ended = FALSE, intercepted = TRUE;
   guint64 bytes_in = 0;
 
   g_assert_true (g_str_has_suffix (allowed, "\r\n\r\nyes"));
@@ -136,6 +136,12 @@ test_decisions (void)
   g_assert_nonnull (second);
   g_assert_true (g_variant_lookup (first, "session", "&s", &session));
   g_assert_cmpstr (session, ==, "abc");
+  /* A request the proxy read has its path, without the query; a CONNECT none. */
+  g_assert_true (g_variant_lookup (first, "path", "&s", &path));
+  g_assert_cmpstr (path, ==, "/v1/x");
+  g_assert_true (g_variant_lookup (first, "intercepted", "b", &intercepted));
+  g_assert_false (intercepted);
+  g_assert_false (g_variant_lookup (second, "path", "&s", &path));
   g_assert_true (g_variant_lookup (first, "ended", "b", &ended));
   g_assert_true (ended);
   g_assert_true (g_variant_lookup (first, "bytes-in", "t", &bytes_in));

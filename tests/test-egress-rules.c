@@ -120,13 +120,123 @@ test_names_host (void)
   g_assert_false (names_host (rules, "10.0.0.1", 80));
 }
 
+/* Rules with a method hold a space: a list split on "|". */
+static ClocheEgressRules *
+rules_new_listed (gboolean    default_allow,
+                  const char *allow,
+                  const char *deny)
+{
+  g_auto(GStrv) allow_list = g_strsplit (allow, "|", -1);
+  g_auto(GStrv) deny_list = g_strsplit (deny, "|", -1);
+  g_autoptr(GError) error = NULL;
+  ClocheEgressRules *rules;
+
+  rules = cloche_egress_rules_new (default_allow, (const char * const *) allow_list,
+                                   (const char * const *) deny_list, &error);
+  g_assert_no_error (error);
+  return rules;
+}
+
+static gboolean
+decide (ClocheEgressRules *rules,
+        const char        *method,
+        const char        *host,
+        const char        *target,
+        ClocheEgressSight  sight,
+        const char        *expected_rule)
+{
+  const char *rule = NULL;
+  gboolean allowed = cloche_egress_rules_decide_request (rules, method, host, 443, target, sight,
+                                                         &rule, NULL);
+
+  g_assert_cmpstr (rule, ==, expected_rule);
+  return allowed;
+}
+
+/* "POST api.example.com/v1/messages": one endpoint of a domain, not the
+ * files API beside it (the incident of issue 20). */
+static void
+test_methods_and_paths (void)
+{
+  g_autoptr(ClocheEgressRules) rules =
+    rules_new_listed (FALSE, "POST api.example.com/v1/messages|GET api.example.com/v1/models/",
+                      "www.example.com/admin");
+  const ClocheEgressSight request = CLOCHE_EGRESS_SIGHT_REQUEST;
+  const char *messages = "allow POST api.example.com/v1/messages";
+
+  g_assert_true (decide (rules, "POST", "api.example.com", "/v1/messages", request, messages));
+  g_assert_true (decide (rules, "POST", "api.example.com", "/v1/messages?beta=1", request,
+                         messages));
+  g_assert_true (decide (rules, "POST", "api.example.com", "/v1/messages/batches", request,
+                         messages));
+  g_assert_false (decide (rules, "POST", "api.example.com", "/v1/messagesX", request,
+                          "default deny"));
+  g_assert_false (decide (rules, "POST", "api.example.com", "/v1/files", request,
+                          "default deny"));
+  g_assert_false (decide (rules, "GET", "api.example.com", "/v1/messages", request,
+                          "default deny"));
+  /* Methods are case-sensitive (RFC 9110 9.1). */
+  g_assert_false (decide (rules, "post", "api.example.com", "/v1/messages", request,
+                          "default deny"));
+  g_assert_true (decide (rules, "GET", "api.example.com", "/v1/models/x", request,
+                         "allow GET api.example.com/v1/models/"));
+  g_assert_false (decide (rules, "GET", "api.example.com", "/v1/models", request,
+                          "default deny"));
+
+  /* A tunnel carries requests unseen: an allow rule with a path lets none
+   * through; a CONNECT the proxy opens is let in, its requests decided. */
+  g_assert_false (decide (rules, NULL, "api.example.com", NULL, CLOCHE_EGRESS_SIGHT_TUNNEL,
+                          "default deny"));
+  g_assert_true (decide (rules, NULL, "api.example.com", NULL, CLOCHE_EGRESS_SIGHT_OPENED,
+                         messages));
+}
+
+/* A path that two servers could read as two paths gets past no rule:
+ * it matches every deny rule with a path and no allow rule with one. */
+static void
+test_paths_in_one_form (void)
+{
+  g_autoptr(ClocheEgressRules) rules =
+    rules_new_listed (TRUE, "api.example.com/v1/messages", "api.example.com/v1/files");
+  const ClocheEgressSight request = CLOCHE_EGRESS_SIGHT_REQUEST;
+  const char *files = "deny api.example.com/v1/files";
+  const char *odd[] = {
+    "/v1/messages/../files", "/v1//files", "/v1/./files", "/v1/%2e%2e/files", "/v1%2Ffiles",
+    "/v1/messages%2f..%2ffiles", "/v1\\files", "/v1/%zzfiles", "/v1/%2", "v1/files", "",
+  };
+
+  /* An escaped unreserved character is the character itself. */
+  g_assert_false (decide (rules, "GET", "api.example.com", "/v1/%66iles", request, files));
+  g_assert_false (decide (rules, "GET", "api.example.com", "/v1/fil%65s/1", request, files));
+  g_assert_true (decide (rules, "GET", "api.example.com", "/v1/%6Dessages", request,
+                         "allow api.example.com/v1/messages"));
+  for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+    {
+      g_test_message ("path “%s”", odd[i]);
+      g_assert_null (cloche_egress_path_normalize (odd[i]));
+      g_assert_false (decide (rules, "GET", "api.example.com", odd[i], request, files));
+    }
+  /* A deny rule with a path refuses a tunnel: the path would go unseen. */
+  g_assert_false (decide (rules, NULL, "api.example.com", NULL, CLOCHE_EGRESS_SIGHT_TUNNEL,
+                          files));
+  /* ...and waits for the requests of a CONNECT the proxy opens. */
+  g_assert_true (decide (rules, NULL, "api.example.com", NULL, CLOCHE_EGRESS_SIGHT_OPENED,
+                         "allow api.example.com/v1/messages"));
+  g_assert_cmpstr (cloche_egress_path_normalize ("/a/b?c=/../d#e"), ==, "/a/b");
+}
+
 static void
 test_bad_rules (void)
 {
   const char *bad[] = {
     "", ":443", "example.com:", "example.com:0", "example.com:65536", "example.com:http",
     "exa mple.com", "-example.com", "example..com", "*example.com", "*.", "a.*.com",
-    "[::1", "[not-an-address]:80", "http://example.com", "example.com/path",
+    "[::1", "[not-an-address]:80", "http://example.com",
+    /* A method and a path, each in one form only. */
+    "POST ", " example.com", "POST  example.com", "PO(ST example.com",
+    "POST example.com extra", "post example.com", "example.com/a/../b", "example.com/a//b", "example.com/./a",
+    "example.com/%2e", "example.com/a?b", "example.com/a#b", "example.com/a\\b",
+    "example.com:/a", "/v1/messages",
     /* What the resolver reads as an address, but not written as one. */
     "16909060", "0x7f.1", "001.2.3.4:80", "1.2.3", "example.123", "*.3.4",
   };
@@ -160,5 +270,7 @@ main (int   argc,
   g_test_add_func ("/egress-rules/address-forms", test_address_forms);
   g_test_add_func ("/egress-rules/names-host", test_names_host);
   g_test_add_func ("/egress-rules/bad-rules", test_bad_rules);
+  g_test_add_func ("/egress-rules/methods-and-paths", test_methods_and_paths);
+  g_test_add_func ("/egress-rules/paths-in-one-form", test_paths_in_one_form);
   return g_test_run ();
 }

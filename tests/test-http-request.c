@@ -115,6 +115,62 @@ test_bare_lf (void)
   g_assert_cmpstr (head, ==, "GET / HTTP/1.0\r\nHost: example.com\r\nConnection: close\r\n\r\n");
 }
 
+static ClocheHttpRequest *
+parse_origin (const char  *head,
+              GError     **error)
+{
+  return cloche_http_request_parse_origin (head, strlen (head), "api.example.com", 443, error);
+}
+
+/* Inside the TLS the proxy ends for a host bound to a secret: origin-form,
+ * the host the tunnel's, a Host header that names it. */
+static void
+test_origin (void)
+{
+  static const struct { const char *head; const char *message; } bad[] = {
+    { "GET /x HTTP/1.1\r\n\r\n", "needs one Host header, not 0" },
+    { "GET /x HTTP/1.1\r\nHost: api.example.com\r\nHost: api.example.com\r\n\r\n",
+      "needs one Host header, not 2" },
+    { "GET /x HTTP/1.1\r\nHost: other.example\r\n\r\n", "not the tunnel's host" },
+    { "GET /x HTTP/1.1\r\nHost: api.example.com:8443\r\n\r\n", "not the tunnel's host" },
+    { "GET /x HTTP/1.1\r\nHost: user@api.example.com\r\n\r\n", "user name" },
+    { "GET https://api.example.com/x HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+      "not a request for a path on this host" },
+    { "OPTIONS * HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+      "not a request for a path on this host" },
+    { "CONNECT api.example.com:443 HTTP/1.1\r\nHost: api.example.com\r\n\r\n",
+      "CONNECT inside a tunnel" },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheHttpRequest) request =
+    parse_origin ("POST /v1/messages?beta=1#frag HTTP/1.1\r\nHost: API.example.com.:443\r\n"
+                  "x-api-key: placeholder\r\nContent-Length: 2\r\n\r\n", &error);
+  g_autofree char *head = NULL;
+  gsize length = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (request->host, ==, "api.example.com");
+  g_assert_cmpuint (request->port, ==, 443);
+  g_assert_cmpstr (request->path, ==, "/v1/messages?beta=1");
+  g_assert_cmpint (request->body, ==, CLOCHE_HTTP_BODY_LENGTH);
+  cloche_http_request_set_header (request, 1, "value");
+  head = cloche_http_request_dup_forward_head (request, TRUE, &length);
+  /* The port of the scheme goes unsaid in Host, as a client writes it. */
+  g_assert_cmpstr (head, ==, "POST /v1/messages?beta=1 HTTP/1.1\r\nHost: api.example.com\r\n"
+                   "x-api-key: value\r\nContent-Length: 2\r\n\r\n");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(ClocheHttpRequest) refused = NULL;
+
+      g_clear_error (&error);
+      g_test_message ("%s", bad[i].head);
+      refused = parse_origin (bad[i].head, &error);
+      g_assert_null (refused);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message, bad[i].message));
+    }
+}
+
 /* A user name that is not a session id is no session, not an error. */
 static void
 test_odd_proxy_user (void)
@@ -646,6 +702,7 @@ main (int   argc,
   g_test_add_func ("/http-request/http10-chunked", test_http10_chunked);
   g_test_add_func ("/http-request/hosts", test_hosts);
   g_test_add_func ("/http-request/peek", test_peek);
+  g_test_add_func ("/http-request/origin", test_origin);
   g_test_add_func ("/http-request/error-text", test_error_text);
   g_test_add_func ("/http-response/parse", test_response);
   g_test_add_func ("/http-response/bad", test_response_bad);

@@ -144,7 +144,9 @@ test_bad_file_keeps_old (void)
                     "  \"sessions\": { \"stale_after_days\": 0 }\n"
                     "}\n");
   expected = g_strdup_printf ("%s:4:41: egress.allow[1]: “bad host” is not a rule: write a host "
-                              "name, “*.domain” or “*”, optionally followed by “:port”\n"
+                              "name, “*.domain” or “*”, optionally followed by “:port”, "
+                              "optionally after a method (“POST ”) and before a path "
+                              "(“/v1/messages”)\n"
                               "%s:5:37: sessions.stale_after_days: 0 is out of range: use a "
                               "whole number from 1 to 3650", path, path);
   CLOCHE_TEST_WAIT_FOR (last_refusal ()[0] != '\0', 30);

@@ -10,6 +10,7 @@
 #include "cloche-error.h"
 #include "cloche-policy.h"
 #include "cloche-sandbox.h"
+#include "cloche-secret-binding.h"
 
 /* Validation: each tests/data/policy/NAME.json beside NAME.expected, the
  * exact lines `clochectl policy validate` prints for it. */
@@ -260,6 +261,67 @@ test_locked (Fixture       *fixture,
   g_assert_cmpstrv (cloche_policy_get_notices (policy),
                     ((const char *[]) { notice_cpus, notice_allow, NULL }));
   g_assert_cmpstr (cloche_policy_get_last_refusal (policy), ==, "");
+}
+
+/* A binding per secret, each a key of its own: the admin defines and locks
+ * one, the user adds another and cannot move the admin's. */
+static void
+test_secret_bindings (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  ClochePolicy *policy = fixture->policy;
+  g_autoptr(GPtrArray) bindings = NULL;
+  g_autofree char *notice = NULL;
+  g_autofree char *formatted = NULL;
+  g_auto(GStrv) keys = NULL;
+  ClocheSecretBinding *binding;
+
+  write_file (fixture->admin_path,
+              "{\"version\": 1, \"secrets\": {\"ANTHROPIC_API_KEY\": {\"hosts\": "
+              "[\"api.anthropic.com\"], \"header\": \"x-api-key\", \"format\": \"{}\"}},\n"
+              " \"locked\": [\"secrets.ANTHROPIC_API_KEY\", \"secrets.NOT_YET\"]}");
+  write_file (fixture->user_path,
+              "{\n"
+              "  \"version\": 1,\n"
+              "  \"secrets\": {\n"
+              "    \"ANTHROPIC_API_KEY\": { \"hosts\": [\"attacker.example\"] },\n"
+              "    \"NOT_YET\": { \"hosts\": [\"attacker.example\"] },\n"
+              "    \"GITHUB_TOKEN\": { \"hosts\": [\"api.github.com\", \"*.github.com\"] }\n"
+              "  }\n"
+              "}\n");
+  cloche_policy_load (policy);
+
+  keys = cloche_policy_dup_keys (policy);
+  g_assert_true (g_strv_contains ((const char * const *) keys, "secrets.ANTHROPIC_API_KEY"));
+  g_assert_true (g_strv_contains ((const char * const *) keys, "secrets.GITHUB_TOKEN"));
+  /* Locked by name with no value: no binding, and the user's is not used. */
+  g_assert_false (g_strv_contains ((const char * const *) keys, "secrets.NOT_YET"));
+  g_assert_null (cloche_policy_lookup (policy, "secrets.NOT_YET", NULL));
+  assert_value (policy, "secrets.ANTHROPIC_API_KEY",
+                "{'hosts': <['api.anthropic.com']>, 'header': <'x-api-key'>, 'format': <'{}'>}",
+                CLOCHE_POLICY_LAYER_ADMIN);
+  /* The defaults are filled in. */
+  assert_value (policy, "secrets.GITHUB_TOKEN",
+                "{'hosts': <['api.github.com', '*.github.com']>, 'header': <'Authorization'>, "
+                "'format': <'Bearer {}'>}", CLOCHE_POLICY_LAYER_USER);
+
+  bindings = cloche_policy_dup_secret_bindings (policy);
+  g_assert_cmpuint (bindings->len, ==, 2);
+  binding = bindings->pdata[0];
+  g_assert_cmpstr (binding->name, ==, "ANTHROPIC_API_KEY");
+  g_assert_true (cloche_secret_binding_covers (binding, "api.anthropic.com", 443));
+  g_assert_false (cloche_secret_binding_covers (binding, "attacker.example", 443));
+  binding = bindings->pdata[1];
+  g_assert_true (cloche_secret_binding_covers (binding, "uploads.github.com", 443));
+  g_assert_false (cloche_secret_binding_covers (binding, "github.com", 443));
+  formatted = cloche_secret_binding_format (binding, "xyz");
+  g_assert_cmpstr (formatted, ==, "Bearer xyz");
+
+  notice = g_strdup_printf ("%s:4:26: secrets.ANTHROPIC_API_KEY: locked by the administrator "
+                            "in %s; this value is not used", fixture->user_path,
+                            fixture->admin_path);
+  g_assert_true (g_strv_contains (cloche_policy_get_notices (policy), notice));
+  g_assert_cmpuint (g_strv_length ((char **) cloche_policy_get_notices (policy)), ==, 2);
 }
 
 static void
@@ -537,6 +599,7 @@ main (int   argc,
   ADD ("/policy/layers/defaults", test_defaults);
   ADD ("/policy/layers/user-over-admin-over-defaults", test_user_over_admin_over_defaults);
   ADD ("/policy/layers/locked", test_locked);
+  ADD ("/policy/layers/secret-bindings", test_secret_bindings);
   ADD ("/policy/reload/refused-keeps-last-good", test_refused_keeps_last_good);
   ADD ("/policy/reload/admin-refused-at-start", test_admin_refused_at_start);
   ADD ("/policy/reload/unreadable", test_unreadable_file);

@@ -97,7 +97,10 @@ clochectl_usage (void)
                 "  clochectl egress log [--follow] [--json]\n"
                 "  clochectl egress status [--json]\n"
                 "  clochectl mcp [--mount DIR[:ro|:rw]]… [--title TITLE] [--session ID]\n"
-                "  clochectl mcp --print-config claude-code|claude-desktop|goose|zed\n"));
+                "  clochectl mcp --print-config claude-code|claude-desktop|goose|zed\n"
+                "  clochectl secret set NAME --host HOST[,HOST…] [--header H] [--format F]\n"
+                "  clochectl secret list\n"
+                "  clochectl secret remove NAME\n"));
   return 2;
 }
 
@@ -145,6 +148,8 @@ static const struct {
   { "support-report", clochectl_support_report },
   /* Reaches the daemon only at its first tool call. */
   { "mcp", clochectl_mcp },
+  /* The keyring and the user's policy file; a running daemon watches the file. */
+  { "secret", clochectl_secret },
 };
 
 static ClocheDbusDaemon *

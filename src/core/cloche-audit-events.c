@@ -288,12 +288,15 @@ on_egress_decision_ended (ClocheEgressProxy    *proxy,
                            "method", g_variant_new_string (decision->method),
                            "host", g_variant_new_string (decision->host),
                            "port", g_variant_new_uint16 (decision->port),
+                           "intercepted", g_variant_new_boolean (decision->intercepted),
                            "allowed", g_variant_new_boolean (decision->allowed),
                            "rule", g_variant_new_string (decision->rule),
                            "bytes-in", g_variant_new_uint64 (decision->bytes_in),
                            "bytes-out", g_variant_new_uint64 (decision->bytes_out),
                            "error", decision->error != NULL
                                     ? g_variant_new_string (decision->error) : NULL,
+                           "path", decision->path != NULL
+                                   ? g_variant_new_string (decision->path) : NULL,
                            NULL);
 }
 

@@ -50,6 +50,32 @@ _cloche_egress_answer_headers (const ClocheEgressDecision *decision)
                           decision->rule, decision->id);
 }
 
+/* A refusal for secrets: why, and what the agent can do about it. */
+static char *
+secret_advice (const ClocheEgressDecision *decision)
+{
+  const char *what = g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_FOREIGN_CREDENTIAL)
+                     ? "Requests to a host bound to a secret carry no credential but that "
+                       "secret's placeholder (the environment variable of its name), which "
+                       "Cloche replaces with the real value; nothing else may log in there."
+                     : g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_MISPLACED_PLACEHOLDER)
+                     ? "A placeholder goes only in its secret's header, to the hosts the "
+                       "secret is bound to, over https, from its own session."
+                     : "The user can set it with “clochectl secret set NAME” on the host, or "
+                       "in Cloche's Secrets.";
+
+  return g_strdup_printf ("Why: %s.\n%s", decision->error, what);
+}
+
+/* A rule that names a method or a path, which a tunnel would carry unseen. */
+static gboolean
+names_request (const char *rule)
+{
+  const char *text = strchr (rule, ' ');
+
+  return text != NULL && strpbrk (text + 1, " /") != NULL;
+}
+
 static char *
 refusal_advice (const ClocheEgressDecision *decision,
                 const ClocheHttpRequest    *request,
@@ -57,6 +83,16 @@ refusal_advice (const ClocheEgressDecision *decision,
 {
   g_autofree char *authority = cloche_http_request_dup_authority (request);
 
+  if (g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_FOREIGN_CREDENTIAL)
+      || g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_MISPLACED_PLACEHOLDER)
+      || g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_SECRET_UNAVAILABLE))
+    return secret_advice (decision);
+  if (request->connect && g_str_has_prefix (decision->rule, "deny ")
+      && names_request (decision->rule))
+    return g_strdup_printf ("“%s” names a method or a path, which the proxy sees only in "
+                            "plain http:// requests and for hosts bound to a secret; a tunnel "
+                            "to %s would carry it unseen, so it refuses the tunnel.",
+                            decision->rule + 5, request->host);
   if (g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_HOST_LOCAL))
     return g_strdup_printf ("%s is on this host or its private network (%s), which only "
                             "an allow rule naming the host reaches: add “%s” (this port) "
@@ -87,14 +123,16 @@ _cloche_egress_answer_refusal (const ClocheEgressDecision *decision,
   g_autofree char *advice = refusal_advice (decision, request, local_address);
   const char *session = decision->session[0] != '\0' ? decision->session : "none named";
 
-  return g_strdup_printf ("Cloche refused a connection to %s.\n"
+  return g_strdup_printf ("Cloche refused a %s to %s%s.\n"
                           "Rule: %s\n"
                           "Session: %s\n"
                           "%s\n"
                           "The policy is $XDG_CONFIG_HOME/cloche/policy.json on the host "
                           "(see docs/policy.md); “clochectl egress status” shows the rules "
                           "in force and “clochectl egress log” every decision.\n",
-                          authority, decision->rule, session, advice);
+                          request->connect ? "connection" : request->method, authority,
+                          request->connect ? "" : request->path, decision->rule, session,
+                          advice);
 }
 
 static void

@@ -24,8 +24,19 @@
  *             "host-local" (cloche-egress-proxy-address.c);
  *   CONNECT   to the very addresses checked (no second lookup), in order;
  *   TUNNEL    CONNECT: "200", then bytes as they are both ways
- *             (cloche-egress-proxy-tunnel.c); where the TLS of a host bound
- *             to a secret will be ended instead (on_established_written);
+ *             (cloche-egress-proxy-tunnel.c);
+ *   HANDSHAKE CONNECT to a host bound to a secret (and only such a host):
+ *             TLS to the server first, verified (in CONNECT's limit),
+ *             then "200" and TLS to the guest with a certificate the
+ *             egress CA signs for the host (cloche-egress-proxy-intercept.c);
+ *             then back to WAIT-NEXT, and every request inside is read in
+ *             origin-form on the TLS streams (client_stream(),
+ *             server_stream()), decided on its own with its method and
+ *             path, checked for secrets (cloche_secrets_check(): the
+ *             placeholder swapped for the value, a foreign credential or
+ *             a placeholder out of place refused) and exchanged like a
+ *             plain one; a server connection closed in between is made
+ *             again with TLS;
  *   EXCHANGE  a plain request and its answer, both as framed
  *             (cloche-egress-proxy-exchange.c);
  *   WAIT-NEXT a kept connection (HTTP/1.1) waits for its next request,
@@ -65,6 +76,7 @@ typedef enum
   PHASE_DECIDE,
   PHASE_CONNECT,
   PHASE_TUNNEL,
+  PHASE_HANDSHAKE,
   PHASE_EXCHANGE,
   PHASE_ANSWER,
   PHASE_CLOSED,
@@ -84,6 +96,11 @@ struct _Connection
   gint64                last_activity;
   GSocketConnection    *client;
   GSocketConnection    *server;
+  GIOStream            *client_tls;       /* the guest's, inside a CONNECT the proxy opened */
+  GIOStream            *server_tls;       /* the server's, likewise */
+  gboolean              intercept;        /* the CONNECT (or the tunnel) is a bound host's */
+  char                 *tunnel_host;      /* inside an opened CONNECT: its host and port */
+  guint16               tunnel_port;
   char                 *server_authority; /* host:port the kept server connection is for */
   char                 *session;          /* what the guest cannot forge names; NULL: none yet */
   GByteArray           *head;             /* a request head as it is read, and what follows */
@@ -116,8 +133,11 @@ connection_unref (Connection *self)
     return;
   g_clear_object (&self->limit_cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->client_tls);
+  g_clear_object (&self->server_tls);
   g_clear_object (&self->client);
   g_clear_object (&self->server);
+  g_free (self->tunnel_host);
   g_free (self->server_authority);
   g_free (self->session);
   g_clear_pointer (&self->head, g_byte_array_unref);
@@ -144,19 +164,19 @@ set_no_delay (GSocketConnection *connection)
                        1, NULL);
 }
 
-/* The streams requests and answers go on: the sockets' own today. A host
- * whose TLS the proxy ends (issue 20) gets TLS connections over them here,
- * and everything above (heads, answers, exchanges) stays as it is. */
+/* The streams requests and answers go on: the sockets' own, or inside a
+ * CONNECT the proxy opened, TLS over them; everything above (heads,
+ * answers, exchanges) is the same for both. */
 static GIOStream *
 client_stream (Connection *self)
 {
-  return G_IO_STREAM (self->client);
+  return self->client_tls != NULL ? self->client_tls : G_IO_STREAM (self->client);
 }
 
 static GIOStream *
 server_stream (Connection *self)
 {
-  return G_IO_STREAM (self->server);
+  return self->server_tls != NULL ? self->server_tls : G_IO_STREAM (self->server);
 }
 
 /* The session of every request on the connection: the one its session
@@ -180,6 +200,7 @@ phase_limit_ms (Connection *self,
     {
     case PHASE_GREET:
     case PHASE_HEAD:
+    case PHASE_HANDSHAKE:
       return self->limits.header_timeout_ms;
     case PHASE_WAIT_NEXT:
     case PHASE_TUNNEL:
@@ -262,7 +283,12 @@ on_limit (gpointer user_data)
       break;
     case PHASE_DECIDE:
     case PHASE_CONNECT:
-      /* The lookup or connect ends cancelled, and answers 504. */
+      /* The lookup, the values, the connect or the server's handshake
+       * ends cancelled, and answers 504. */
+      g_cancellable_cancel (self->limit_cancellable);
+      break;
+    case PHASE_HANDSHAKE:
+      /* The guest's handshake ends cancelled, and the connection with it. */
       g_cancellable_cancel (self->limit_cancellable);
       break;
     default:
@@ -351,11 +377,18 @@ refuse (Connection *self,
                                            "request: %s.\n", why);
   g_autofree char *headers = NULL;
 
+  ClocheEgressAsked what = { session_of (self), asked->method,
+                            asked->host != NULL ? asked->host : "", asked->port, NULL, FALSE };
+
+  /* Inside a CONNECT the proxy opened, the request is for its host. */
+  if (self->tunnel_host != NULL)
+    {
+      what.host = self->tunnel_host;
+      what.port = self->tunnel_port;
+      what.intercepted = TRUE;
+    }
   g_message ("Egress: %u %s: %s", status, reason, why);
-  self->decision = _cloche_egress_proxy_refuse (self->proxy, session_of (self),
-                                                asked->method,
-                                                asked->host != NULL ? asked->host : "",
-                                                asked->port, rule, why);
+  self->decision = _cloche_egress_proxy_refuse (self->proxy, &what, rule, why);
   headers = _cloche_egress_answer_headers (self->decision);
   answer (self, status, reason, headers, body, FALSE);
 }
@@ -376,6 +409,10 @@ answer_refused (Connection *self)
 }
 
 /* Connecting failed (@error), or took too long (@timed_out). */
+static void decide (Connection *self,
+                    gboolean    allowed,
+                    const char *rule);
+
 static void
 answer_unreachable (Connection *self,
                     gboolean    timed_out,
@@ -383,6 +420,9 @@ answer_unreachable (Connection *self,
 {
   g_autofree char *body = NULL;
 
+  /* A CONNECT the proxy opens is decided once the server's TLS holds. */
+  if (self->decision == NULL)
+    decide (self, TRUE, self->rule);
   self->decision->error = g_strdup (timed_out ? "no answer in time" : error);
   body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s) but could not "
                           "make it: %s.\n", self->decision->host, self->decision->port,
@@ -486,11 +526,165 @@ start_tunnel (Connection *self)
                                    connection_ref (self));
 }
 
-/* The CONNECT is answered "200". This is where the proxy would end the
- * TLS of a host bound to a secret (issue 20): TLS connections over both
- * sockets (client_stream(), server_stream()), then back to PHASE_HEAD on
- * them, each request inside an exchange like a plain one and decided on
- * its own. Every other host gets a tunnel: its bytes untouched. */
+/* Intercept: the TLS of a host bound to a secret */
+
+static void keep_server (Connection *self,
+                         gboolean    keep);
+
+static void
+on_guest_tls (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Connection *self = user_data;
+  g_autoptr(GError) error = NULL;
+  GIOStream *tls = _cloche_egress_tls_guest_finish (result, &error);
+
+  if (self->phase != PHASE_HANDSHAKE)
+    g_clear_object (&tls);
+  else if (tls == NULL)
+    {
+      /* Most often a guest that does not trust the CA (a client with a
+       * trust store of its own that ignores SSL_CERT_FILE and the rest). */
+      g_message ("Egress: the guest's TLS with %s:%u failed: %s", self->decision->host,
+                 self->decision->port, error->message);
+      self->decision->error = g_strdup_printf ("the guest's TLS handshake failed (does its "
+                                               "client trust Cloche's CA?): %s",
+                                               error->message);
+      connection_finish (self);
+    }
+  else
+    {
+      /* From here on the requests inside are read, each a decision; the
+       * CONNECT's own decision ends with this wait. */
+      self->client_tls = tls;
+      self->tunnel_host = g_strdup (self->request->host);
+      self->tunnel_port = self->request->port;
+      keep_server (self, TRUE);
+      wait_next (self, g_byte_array_new ());
+    }
+  connection_unref (self);
+}
+
+static void
+on_ca_ready (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Connection *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  ClocheEgressCa *ca = CLOCHE_EGRESS_CA (object);
+
+  if (cloche_egress_ca_load_finish (ca, result, &error))
+    certificate = cloche_egress_ca_dup_server_certificate (ca, self->request->host, &error);
+  if (self->phase != PHASE_HANDSHAKE)
+    ;
+  else if (certificate == NULL)
+    {
+      g_message ("Egress: no certificate for %s: %s", self->request->host, error->message);
+      self->decision->error = g_strdup (error->message);
+      connection_finish (self);
+    }
+  else
+    _cloche_egress_tls_guest_async (G_IO_STREAM (self->client), certificate,
+                                    self->limit_cancellable, on_guest_tls,
+                                    connection_ref (self));
+  connection_unref (self);
+}
+
+/* "200" is written: the guest's handshake, with a certificate the CA
+ * signs for the host. A client that sent bytes before the answer is not
+ * one the proxy can hand to TLS. */
+static void
+start_guest_tls (Connection *self)
+{
+  ClocheEgressCa *ca = _cloche_egress_proxy_get_ca (self->proxy);
+
+  if (self->head->len > self->head_length)
+    {
+      g_message ("Egress: the guest sent bytes to %s:%u before its CONNECT was answered",
+                 self->request->host, self->request->port);
+      connection_finish (self);
+      return;
+    }
+  enter_phase (self, PHASE_HANDSHAKE);
+  cloche_egress_ca_load_async (ca, self->limit_cancellable, on_ca_ready, connection_ref (self));
+}
+
+/* The server's TLS failed: a refusal named by @rule (502: the server is
+ * there, but the proxy will not talk to it), never a silent pass. */
+static void
+refuse_upstream (Connection *self,
+                 const char *rule,
+                 const char *why)
+{
+  ClocheEgressAsked asked = { session_of (self), self->request->method,
+                              self->request->host, self->request->port,
+                              self->request->connect ? NULL : self->request->path, TRUE };
+  g_autofree char *body = NULL;
+  g_autofree char *headers = NULL;
+
+  g_clear_pointer (&self->decision, cloche_egress_decision_unref);
+  self->decision = _cloche_egress_proxy_refuse (self->proxy, &asked, rule, why);
+  headers = _cloche_egress_answer_headers (self->decision);
+  body = g_strdup_printf ("Cloche did not open the connection to %s:%u, a host bound to a "
+                          "secret: %s (%s).\nThe proxy verifies that host against this "
+                          "machine's trust store before any secret goes to it.\n",
+                          self->request->host, self->request->port, why, rule);
+  g_message ("Egress: refused %s:%u: %s", self->request->host, self->request->port, why);
+  answer (self, 502, "Bad Gateway", headers, body, FALSE);
+}
+
+static void answer_established (Connection *self);
+static void start_exchange (Connection *self,
+                            gboolean    reused);
+
+static void
+on_upstream_tls (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Connection *self = user_data;
+  g_autoptr(GError) error = NULL;
+  const char *rule = NULL;
+  GIOStream *tls = _cloche_egress_tls_upstream_finish (result, &rule, &error);
+
+  if (self->phase != PHASE_CONNECT)
+    g_clear_object (&tls);
+  else if (tls == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    answer_unreachable (self, TRUE, error->message);
+  else if (tls == NULL)
+    refuse_upstream (self, rule, error->message);
+  else
+    {
+      self->server_tls = tls;
+      if (!self->request->connect)
+        start_exchange (self, FALSE);
+      else
+        {
+          decide (self, TRUE, self->rule);
+          answer_established (self);
+        }
+    }
+  connection_unref (self);
+}
+
+/* TCP to the server is up: TLS over it, verified, before anything of the
+ * guest's goes (the CONNECT's answer, or a request inside it whose kept
+ * connection the server had closed). */
+static void
+start_upstream_tls (Connection *self)
+{
+  _cloche_egress_tls_upstream_async (self->server, self->request->host, self->request->port,
+                                     _cloche_egress_proxy_get_upstream_database (self->proxy),
+                                     self->limit_cancellable, on_upstream_tls,
+                                     connection_ref (self));
+}
+
+/* The CONNECT is answered "200". For a host bound to a secret the TLS is
+ * ended here (start_guest_tls()); every other host gets a tunnel: its
+ * bytes untouched. */
 static void
 on_established_written (GObject      *object,
                         GAsyncResult *result,
@@ -500,6 +694,8 @@ on_established_written (GObject      *object,
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
     connection_finish (self);
+  else if (self->phase == PHASE_TUNNEL && self->intercept)
+    start_guest_tls (self);
   else if (self->phase == PHASE_TUNNEL)
     start_tunnel (self);
   connection_unref (self);
@@ -526,6 +722,7 @@ drop_server (Connection *self)
 {
   if (self->server != NULL)
     g_socket_close (g_socket_connection_get_socket (self->server), NULL);
+  g_clear_object (&self->server_tls);
   g_clear_object (&self->server);
   g_clear_pointer (&self->server_authority, g_free);
 }
@@ -631,7 +828,9 @@ on_server_connected (GObject      *object,
     {
       self->server = server;
       set_no_delay (self->server);
-      if (self->request->connect)
+      if (self->intercept)
+        start_upstream_tls (self);
+      else if (self->request->connect)
         answer_established (self);
       else
         start_exchange (self, FALSE);
@@ -655,15 +854,26 @@ connect_next (Connection *self)
 
 /* Decide */
 
+/* What the request asked, for its decision. */
+static ClocheEgressAsked
+asked_of (Connection *self)
+{
+  ClocheEgressAsked asked = { session_of (self),
+                              self->request->method, self->request->host, self->request->port,
+                              self->request->connect ? NULL : self->request->path,
+                              self->intercept };
+
+  return asked;
+}
+
 static void
 decide (Connection *self,
         gboolean    allowed,
         const char *rule)
 {
-  self->decision = _cloche_egress_proxy_decide (self->proxy,
-                                                session_of (self),
-                                                self->request->method, self->request->host,
-                                                self->request->port, allowed, rule);
+  ClocheEgressAsked asked = asked_of (self);
+
+  self->decision = _cloche_egress_proxy_decide (self->proxy, &asked, allowed, rule);
 }
 
 /* The first address of the host's own or private network, or NULL. */
@@ -713,7 +923,10 @@ decide_addresses (Connection *self,
     }
   else
     {
-      decide (self, TRUE, self->rule);
+      /* A CONNECT the proxy opens is decided once the server's TLS holds
+       * (on_upstream_tls()): a server it cannot trust is a refusal. */
+      if (!self->request->connect || !self->intercept)
+        decide (self, TRUE, self->rule);
       continue_phase (self, PHASE_CONNECT);
       connect_next (self);
     }
@@ -723,19 +936,39 @@ decide_addresses (Connection *self,
  * host and port and the server has not closed it (or sent anything
  * unasked) since: decided like a new one, on the address it is connected
  * to, so a rule change since (host-local) applies to it too. */
+/* Whether the server connection is as it was left: not closed, nothing
+ * sent unasked. Over TLS a readable socket may hold only what TLS itself
+ * sends after a handshake (a session ticket), so one read that takes no
+ * byte tells. */
+static gboolean
+server_still_open (Connection *self)
+{
+  GSocket *socket = g_socket_connection_get_socket (self->server);
+  GInputStream *in;
+  g_autoptr(GError) error = NULL;
+  char byte;
+
+  if (g_socket_condition_check (socket, G_IO_IN | G_IO_HUP | G_IO_ERR) == 0)
+    return TRUE;
+  if (self->server_tls == NULL)
+    return FALSE;
+  in = g_io_stream_get_input_stream (self->server_tls);
+  return g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), &byte, 1,
+                                                   NULL, &error) < 0
+         && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+}
+
 static gboolean
 reuse_server (Connection *self)
 {
   g_autofree char *authority = cloche_http_request_dup_authority (self->request);
   g_autoptr(GSocketAddress) remote = NULL;
-  GSocket *socket;
 
   if (self->server == NULL)
     return FALSE;
-  socket = g_socket_connection_get_socket (self->server);
   remote = g_socket_connection_get_remote_address (self->server, NULL);
   if (self->request->connect || g_strcmp0 (authority, self->server_authority) != 0
-      || g_socket_condition_check (socket, G_IO_IN | G_IO_HUP | G_IO_ERR) != 0
+      || !server_still_open (self)
       || !G_IS_INET_SOCKET_ADDRESS (remote))
     {
       drop_server (self);
@@ -784,30 +1017,133 @@ resolve_server (Connection *self)
                                    on_resolved, connection_ref (self));
 }
 
-/* A whole request head: parsed, then the rules; refused at once, or on
- * to the server's addresses. */
+/* On to the server: the connection kept from the last request, or a new one. */
+static void
+go_to_server (Connection *self)
+{
+  if (!reuse_server (self))
+    resolve_server (self);
+}
+
+/* A refusal for secrets (foreign-credential, misplaced-placeholder,
+ * secret-unavailable): a decision with @why, and 403 saying it. */
+static void
+refuse_secret (Connection *self,
+               const char *rule,
+               const char *why)
+{
+  ClocheEgressAsked asked = asked_of (self);
+
+  g_message ("Egress: refused %s %s:%u (session “%s”): %s: %s", self->request->method,
+             self->request->host, self->request->port, asked.session, rule, why);
+  drop_server (self);
+  self->decision = _cloche_egress_proxy_refuse (self->proxy, &asked, rule, why);
+  answer_refused (self);
+}
+
+static void
+on_secrets_filled (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Connection *self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean filled = _cloche_egress_secrets_fill_finish (result, &error);
+
+  if (self->phase != PHASE_DECIDE)
+    ;
+  else if (!filled)
+    refuse_secret (self, CLOCHE_EGRESS_RULE_SECRET_UNAVAILABLE,
+                   g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+                   ? "the keyring did not give the secret's value in time" : error->message);
+  else
+    go_to_server (self);
+  connection_unref (self);
+}
+
+/* A request the proxy reads, allowed by the rules: what it does with
+ * secrets. FALSE when it was refused, or waits for values (and goes on
+ * by itself). */
+static gboolean
+check_secrets (Connection *self)
+{
+  ClocheSecrets *secrets = _cloche_egress_proxy_get_secrets (self->proxy);
+  g_autoptr(GArray) swaps = NULL;
+  g_autofree char *why = NULL;
+
+  if (secrets == NULL)
+    return TRUE;
+  switch (cloche_secrets_check (secrets, self->request, session_of (self),
+                                self->tunnel_host != NULL, &swaps, &why))
+    {
+    case CLOCHE_SECRET_CHECK_FOREIGN:
+      refuse_secret (self, CLOCHE_EGRESS_RULE_FOREIGN_CREDENTIAL, why);
+      return FALSE;
+    case CLOCHE_SECRET_CHECK_MISPLACED:
+      refuse_secret (self, CLOCHE_EGRESS_RULE_MISPLACED_PLACEHOLDER, why);
+      return FALSE;
+    case CLOCHE_SECRET_CHECK_SWAP:
+      _cloche_egress_secrets_fill_async (_cloche_egress_proxy_get_secret_store (self->proxy),
+                                         self->request, swaps, self->limit_cancellable,
+                                         on_secrets_filled, connection_ref (self));
+      return FALSE;
+    case CLOCHE_SECRET_CHECK_PASS:
+    default:
+      return TRUE;
+    }
+}
+
+/* Parsed as the connection reads requests: an absolute http:// one or a
+ * CONNECT, or inside a CONNECT the proxy opened, origin-form for its host. */
+static ClocheHttpRequest *
+parse_head (Connection  *self,
+            GError     **error)
+{
+  const char *data = (const char *) self->head->data;
+
+  if (self->tunnel_host != NULL)
+    return cloche_http_request_parse_origin (data, self->head_length, self->tunnel_host,
+                                             self->tunnel_port, error);
+  return cloche_http_request_parse (data, self->head_length, error);
+}
+
+/* What the proxy will see of the request: a CONNECT to a host bound to a
+ * secret is opened (and marks the connection so), any other is a tunnel. */
+static ClocheEgressSight
+sight_of (Connection *self)
+{
+  ClocheSecrets *secrets = _cloche_egress_proxy_get_secrets (self->proxy);
+
+  if (!self->request->connect)
+    return CLOCHE_EGRESS_SIGHT_REQUEST;
+  self->intercept = secrets != NULL
+                    && cloche_secrets_is_bound (secrets, self->request->host, self->request->port);
+  return self->intercept ? CLOCHE_EGRESS_SIGHT_OPENED : CLOCHE_EGRESS_SIGHT_TUNNEL;
+}
+
+/* A whole request head: parsed, then the rules, then its secrets; refused
+ * at once, or on to the server's addresses. */
 static void
 handle_head (Connection *self)
 {
   g_autoptr(GError) error = NULL;
 
-  self->request = cloche_http_request_parse ((const char *) self->head->data, self->head_length,
-                                             &error);
+  self->request = parse_head (self, &error);
   if (self->request == NULL)
     {
       refuse (self, 400, "Bad Request", CLOCHE_EGRESS_RULE_BAD_REQUEST, error->message);
       return;
     }
   enter_phase (self, PHASE_DECIDE);
-  if (!_cloche_egress_proxy_check (self->proxy, self->request->host, self->request->port,
-                                   &self->rule, &self->names_host))
+  if (!_cloche_egress_proxy_check (self->proxy, self->request, sight_of (self), &self->rule,
+                                   &self->names_host))
     {
       drop_server (self);
       decide (self, FALSE, self->rule);
       answer_refused (self);
     }
-  else if (!reuse_server (self))
-    resolve_server (self);
+  else if (self->request->connect || check_secrets (self))
+    go_to_server (self);
 }
 
 /* Head */

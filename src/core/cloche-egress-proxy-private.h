@@ -17,27 +17,41 @@ G_BEGIN_DECLS
 #define CLOCHE_EGRESS_RULE_HEAD_TOO_LARGE "head-too-large"
 #define CLOCHE_EGRESS_RULE_HEAD_TIMEOUT "head-timeout"
 #define CLOCHE_EGRESS_RULE_CONNECTION_LIMIT "connection-limit"
+/* A host bound to a secret whose own TLS failed: its certificate is not
+ * one the host's trust store vouches for (or not for its name, or out of
+ * date), or the handshake itself failed. Never a silent pass. */
+#define CLOCHE_EGRESS_RULE_UPSTREAM_CERTIFICATE "upstream-certificate"
+#define CLOCHE_EGRESS_RULE_UPSTREAM_TLS "upstream-tls"
+
+/* What a decision is about, as far as the request tells. */
+typedef struct
+{
+  const char *session;     /* "" for none */
+  const char *method;      /* "" when the head could not be read */
+  const char *host;        /* "" likewise */
+  guint16     port;
+  const char *path;        /* of a request the proxy read; NULL for a tunnel */
+  gboolean    intercepted; /* inside (or opening) the TLS the proxy ends */
+} ClocheEgressAsked;
 
 /* What a connection (cloche-egress-proxy-connection.c) asks of its proxy. */
 gboolean              _cloche_egress_proxy_check       (ClocheEgressProxy    *self,
-                                                        const char           *host,
-                                                        guint16               port,
+                                                        const ClocheHttpRequest *request,
+                                                        ClocheEgressSight     sight,
                                                         char                **rule,
                                                         gboolean             *names_host);
 ClocheEgressDecision *_cloche_egress_proxy_decide      (ClocheEgressProxy    *self,
-                                                        const char           *session,
-                                                        const char           *method,
-                                                        const char           *host,
-                                                        guint16               port,
+                                                        const ClocheEgressAsked *asked,
                                                         gboolean              allowed,
                                                         const char           *rule);
 ClocheEgressDecision *_cloche_egress_proxy_refuse      (ClocheEgressProxy    *self,
-                                                        const char           *session,
-                                                        const char           *method,
-                                                        const char           *host,
-                                                        guint16               port,
+                                                        const ClocheEgressAsked *asked,
                                                         const char           *rule,
                                                         const char           *why);
+ClocheSecrets        *_cloche_egress_proxy_get_secrets (ClocheEgressProxy    *self);
+ClocheSecretStore    *_cloche_egress_proxy_get_secret_store (ClocheEgressProxy *self);
+ClocheEgressCa       *_cloche_egress_proxy_get_ca      (ClocheEgressProxy    *self);
+GTlsDatabase         *_cloche_egress_proxy_get_upstream_database (ClocheEgressProxy *self);
 void                  _cloche_egress_proxy_count       (ClocheEgressProxy    *self,
                                                         ClocheEgressDecision *decision,
                                                         gsize                 bytes,
@@ -153,6 +167,35 @@ ClocheEgressExchange *_cloche_egress_exchange_new      (GIOStream               
                                                         gpointer                  data);
 void                  _cloche_egress_exchange_start    (ClocheEgressExchange     *self);
 void                  _cloche_egress_exchange_free     (ClocheEgressExchange     *self);
+
+/* The TLS the proxy ends for a host bound to a secret (cloche-egress-proxy-intercept.c). */
+void                  _cloche_egress_tls_upstream_async  (GSocketConnection   *server,
+                                                          const char          *host,
+                                                          guint16              port,
+                                                          GTlsDatabase        *database,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+GIOStream            *_cloche_egress_tls_upstream_finish (GAsyncResult        *result,
+                                                          const char         **rule,
+                                                          GError             **error);
+void                  _cloche_egress_tls_guest_async     (GIOStream           *client,
+                                                          GTlsCertificate     *certificate,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+GIOStream            *_cloche_egress_tls_guest_finish    (GAsyncResult        *result,
+                                                          GError             **error);
+
+/* A request's secrets written in (cloche-egress-proxy-secrets.c). */
+void                  _cloche_egress_secrets_fill_async  (ClocheSecretStore   *store,
+                                                          ClocheHttpRequest   *request,
+                                                          GArray              *swaps,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+gboolean              _cloche_egress_secrets_fill_finish (GAsyncResult        *result,
+                                                          GError             **error);
 
 /* The session a guest connection serves (cloche-egress-proxy-session.c). */
 typedef enum

@@ -48,6 +48,13 @@ struct _ClocheEgressProxy
   GQueue               decisions;     /* of ClocheEgressDecision, oldest first */
   ClocheEgressCounters totals;
   GHashTable          *sessions;      /* session → ClocheEgressCounters */
+
+  /* Secrets (issue 20): NULL until set, then the hosts they are bound to
+   * are intercepted (cloche-egress-proxy-intercept.c). */
+  ClocheSecrets       *secrets;
+  ClocheSecretStore   *secret_store;
+  ClocheEgressCa      *ca;
+  GTlsDatabase        *upstream_database;  /* NULL: the host's trust store */
 };
 
 enum {
@@ -83,6 +90,7 @@ decision_clear (ClocheEgressDecision *decision)
   g_free (decision->session);
   g_free (decision->method);
   g_free (decision->host);
+  g_free (decision->path);
   g_free (decision->rule);
   g_free (decision->error);
 }
@@ -121,9 +129,9 @@ on_incoming (GSocketService    *service,
     {
       g_autofree char *why = g_strdup_printf ("%u connections are open, the proxy's limit",
                                               self->connections);
+      ClocheEgressAsked nothing = { "", "", "", 0, NULL, FALSE };
       g_autoptr(ClocheEgressDecision) decision =
-        _cloche_egress_proxy_refuse (self, "", "", "", 0, CLOCHE_EGRESS_RULE_CONNECTION_LIMIT,
-                                     why);
+        _cloche_egress_proxy_refuse (self, &nothing, CLOCHE_EGRESS_RULE_CONNECTION_LIMIT, why);
 
       g_message ("Egress: refused a connection: %s", why);
       _cloche_egress_answer_over_limit (connection, decision);
@@ -324,39 +332,57 @@ remember (ClocheEgressProxy    *self,
 
 /* What the rules in force make of a request: whether it may go, the rule
  * that said so (@rule, a copy: the rules may change before the decision is
- * made), and whether that rule names the host itself. */
+ * made), and whether that rule names the host itself. A request the proxy
+ * reads is decided with its method and path too; a CONNECT by its host
+ * and port, and by what the proxy will see of it (@sight). */
 gboolean
-_cloche_egress_proxy_check (ClocheEgressProxy  *self,
-                            const char         *host,
-                            guint16             port,
-                            char              **rule,
-                            gboolean           *names_host)
+_cloche_egress_proxy_check (ClocheEgressProxy       *self,
+                            const ClocheHttpRequest *request,
+                            ClocheEgressSight        sight,
+                            char                   **rule,
+                            gboolean                *names_host)
 {
   const char *text = NULL;
-  gboolean allowed = cloche_egress_rules_decide_full (self->rules, host, port, &text,
-                                                      names_host);
+  gboolean allowed;
 
+  allowed = cloche_egress_rules_decide_request (self->rules, request->method, request->host,
+                                                request->port, request->path, sight, &text,
+                                                names_host);
   *rule = g_strdup (text);
   return allowed;
 }
 
+/* A path as a decision logs it: without its query (which may hold what
+ * is nobody's business, a key in a URL), and not longer than a line. */
+static char *
+logged_path (const char *path)
+{
+  gsize length;
+
+  if (path == NULL)
+    return NULL;
+  length = strcspn (path, "?#");
+  if (length <= 512)
+    return g_strndup (path, length);
+  return g_strdup_printf ("%.512s…", path);
+}
+
 static ClocheEgressDecision *
-decision_new (ClocheEgressProxy *self,
-              const char        *session,
-              const char        *method,
-              const char        *host,
-              guint16            port,
-              gboolean           allowed,
-              const char        *rule)
+decision_new (ClocheEgressProxy       *self,
+              const ClocheEgressAsked *asked,
+              gboolean                 allowed,
+              const char              *rule)
 {
   ClocheEgressDecision *decision = g_rc_box_new0 (ClocheEgressDecision);
 
   decision->id = ++self->next_id;
   decision->time = g_get_real_time ();
-  decision->session = g_strdup (session != NULL ? session : "");
-  decision->method = g_strdup (method);
-  decision->host = g_strdup (host);
-  decision->port = port;
+  decision->session = g_strdup (asked->session != NULL ? asked->session : "");
+  decision->method = g_strdup (asked->method);
+  decision->host = g_strdup (asked->host);
+  decision->port = asked->port;
+  decision->path = logged_path (asked->path);
+  decision->intercepted = asked->intercepted;
   decision->allowed = allowed;
   decision->rule = g_strdup (rule);
   return decision;
@@ -364,16 +390,12 @@ decision_new (ClocheEgressProxy *self,
 
 /* A verdict on one request, remembered and announced. */
 ClocheEgressDecision *
-_cloche_egress_proxy_decide (ClocheEgressProxy *self,
-                             const char        *session,
-                             const char        *method,
-                             const char        *host,
-                             guint16            port,
-                             gboolean           allowed,
-                             const char        *rule)
+_cloche_egress_proxy_decide (ClocheEgressProxy       *self,
+                             const ClocheEgressAsked *asked,
+                             gboolean                 allowed,
+                             const char              *rule)
 {
-  ClocheEgressDecision *decision = decision_new (self, session, method, host, port, allowed,
-                                                 rule);
+  ClocheEgressDecision *decision = decision_new (self, asked, allowed, rule);
 
   remember (self, decision);
   g_signal_emit (self, signals[DECISION], 0, decision);
@@ -384,15 +406,12 @@ _cloche_egress_proxy_decide (ClocheEgressProxy *self,
  * what the request asked for as far as it could be read ("" and 0 where
  * nothing could) and @why. Ended by _cloche_egress_proxy_end() like any. */
 ClocheEgressDecision *
-_cloche_egress_proxy_refuse (ClocheEgressProxy *self,
-                             const char        *session,
-                             const char        *method,
-                             const char        *host,
-                             guint16            port,
-                             const char        *rule,
-                             const char        *why)
+_cloche_egress_proxy_refuse (ClocheEgressProxy       *self,
+                             const ClocheEgressAsked *asked,
+                             const char              *rule,
+                             const char              *why)
 {
-  ClocheEgressDecision *decision = decision_new (self, session, method, host, port, FALSE, rule);
+  ClocheEgressDecision *decision = decision_new (self, asked, FALSE, rule);
 
   decision->error = g_strdup (why);
   remember (self, decision);
@@ -467,6 +486,74 @@ _cloche_egress_proxy_limits (ClocheEgressProxy *self)
   return &self->limits;
 }
 
+/**
+ * cloche_egress_proxy_set_secrets:
+ * @secrets: (nullable): the bindings and the sessions' placeholders
+ * @store: (nullable): where the values are
+ * @ca: (nullable): what the proxy signs the hosts it intercepts with
+ *
+ * From now on, a CONNECT to a host bound to a secret has its TLS ended
+ * here: its requests are read, decided one by one, and carry the value in
+ * place of the placeholder (docs/ARCHITECTURE.md, "Secrets"). All three,
+ * or none (no host is intercepted, and placeholders are still refused
+ * where they are seen).
+ */
+void
+cloche_egress_proxy_set_secrets (ClocheEgressProxy *self,
+                                 ClocheSecrets     *secrets,
+                                 ClocheSecretStore *store,
+                                 ClocheEgressCa    *ca)
+{
+  g_return_if_fail (CLOCHE_IS_EGRESS_PROXY (self));
+  g_return_if_fail ((secrets == NULL) == (store == NULL) && (store == NULL) == (ca == NULL));
+
+  g_set_object (&self->secrets, secrets);
+  g_set_object (&self->secret_store, store);
+  g_set_object (&self->ca, ca);
+}
+
+/**
+ * cloche_egress_proxy_set_upstream_database:
+ * @database: (nullable): what the certificates of intercepted hosts are
+ *   verified against; %NULL for the host's trust store
+ *
+ * Only tests set another (CLOCHE_TEST_UPSTREAM_CA_ENV).
+ */
+void
+cloche_egress_proxy_set_upstream_database (ClocheEgressProxy *self,
+                                           GTlsDatabase      *database)
+{
+  g_return_if_fail (CLOCHE_IS_EGRESS_PROXY (self));
+  g_set_object (&self->upstream_database, database);
+}
+
+ClocheSecrets *
+_cloche_egress_proxy_get_secrets (ClocheEgressProxy *self)
+{
+  return self->secrets;
+}
+
+ClocheSecretStore *
+_cloche_egress_proxy_get_secret_store (ClocheEgressProxy *self)
+{
+  return self->secret_store;
+}
+
+ClocheEgressCa *
+_cloche_egress_proxy_get_ca (ClocheEgressProxy *self)
+{
+  return self->ca;
+}
+
+/* Never NULL: the host's trust store unless a test set another. */
+GTlsDatabase *
+_cloche_egress_proxy_get_upstream_database (ClocheEgressProxy *self)
+{
+  if (self->upstream_database == NULL)
+    self->upstream_database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
+  return self->upstream_database;
+}
+
 static void
 cloche_egress_proxy_get_property (GObject    *object,
                                   guint       prop_id,
@@ -521,6 +608,10 @@ cloche_egress_proxy_dispose (GObject *object)
     g_unlink (self->socket_path);
   g_clear_object (&self->client);
   g_clear_object (&self->rules);
+  g_clear_object (&self->secrets);
+  g_clear_object (&self->secret_store);
+  g_clear_object (&self->ca);
+  g_clear_object (&self->upstream_database);
   g_queue_clear_full (&self->decisions, (GDestroyNotify) cloche_egress_decision_unref);
 
   G_OBJECT_CLASS (cloche_egress_proxy_parent_class)->dispose (object);

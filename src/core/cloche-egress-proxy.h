@@ -3,7 +3,10 @@
 
 #include <gio/gio.h>
 
+#include "cloche-egress-ca.h"
 #include "cloche-egress-rules.h"
+#include "cloche-secret-store.h"
+#include "cloche-secrets.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +28,9 @@ typedef struct
   char     *method;     /* "CONNECT", "GET", … */
   char     *host;
   guint16   port;
+  char     *path;       /* of a request the proxy read, without its query; NULL for a tunnel */
+  gboolean  intercepted; /* the proxy ended the TLS (a host bound to a secret): a CONNECT that
+                          * opened it, or a request read inside it */
   gboolean  allowed;
   char     *rule;       /* "allow pypi.org:443", "default deny", … */
   guint64   bytes_in;   /* from the server to the guest */
@@ -64,6 +70,13 @@ typedef struct
 #define CLOCHE_TYPE_EGRESS_PROXY (cloche_egress_proxy_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheEgressProxy, cloche_egress_proxy, CLOCHE, EGRESS_PROXY, GObject)
 
+/* A test-only setting (docs/hardening.md): a PEM file whose certificates
+ * the proxy trusts instead of the host's trust store for the servers it
+ * speaks TLS to itself (hosts bound to a secret), so that a test's own
+ * HTTPS server on 127.0.0.1 can stand for one. Read by cloche-daemon at
+ * start. */
+#define CLOCHE_TEST_UPSTREAM_CA_ENV "CLOCHE_TEST_UPSTREAM_CA"
+
 ClocheEgressProxy *cloche_egress_proxy_new               (ClocheEgressRules        *rules);
 char              *cloche_egress_proxy_default_socket_path (void);
 gboolean           cloche_egress_proxy_listen            (ClocheEgressProxy        *self,
@@ -83,5 +96,11 @@ void               cloche_egress_proxy_get_totals        (ClocheEgressProxy     
 GHashTable        *cloche_egress_proxy_dup_session_counters (ClocheEgressProxy     *self);
 GPtrArray         *cloche_egress_proxy_dup_decisions     (ClocheEgressProxy        *self,
                                                           guint64                   since);
+void               cloche_egress_proxy_set_secrets       (ClocheEgressProxy        *self,
+                                                          ClocheSecrets            *secrets,
+                                                          ClocheSecretStore        *store,
+                                                          ClocheEgressCa           *ca);
+void               cloche_egress_proxy_set_upstream_database (ClocheEgressProxy    *self,
+                                                          GTlsDatabase             *database);
 
 G_END_DECLS

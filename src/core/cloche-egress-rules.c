@@ -7,6 +7,19 @@
  * the rules were written in. Each decision names the rule that made it, so
  * that a refusal in the guest can be traced to one line of the policy.
  *
+ * A rule may also name a method and a path prefix: "POST
+ * api.example.com/v1/messages". Those are seen only in a request the proxy
+ * reads (a plain http:// one, or one inside the TLS it ends for a host
+ * bound to a secret), so what such a rule means depends on the sight
+ * (ClocheEgressSight): for a request, what it says; for a tunnel, whose
+ * requests go by unseen, an allow rule of that kind allows nothing and a
+ * deny rule of that kind refuses the tunnel (it would carry the request
+ * the rule refuses); for a CONNECT the proxy opens, an allow rule of that
+ * kind lets it in and a deny rule of that kind waits for the requests.
+ * Paths compare in one form (cloche_egress_path_normalize()); a path that
+ * has no such form matches every deny rule with a path and no allow rule
+ * with one, so an encoding the server reads otherwise gets past no rule.
+ *
  * Rules and requests are compared in one form, the one the proxy reaches
  * a host by (cloche_http_canonical_host()): an address in any spelling
  * that reaches it matches the rule that names it ("[::ffff:1.2.3.4]" is
@@ -29,6 +42,8 @@ typedef struct
   char    *host;     /* lower case, no trailing dot; "" for "*" */
   gboolean wildcard; /* "*.host": strict subdomains of host; "*": any */
   guint16  port;     /* 0: any port */
+  char    *method;   /* NULL: any */
+  char    *path;     /* a prefix in normal form; NULL: any */
   gboolean allow;
 } Rule;
 
@@ -47,6 +62,8 @@ rule_clear (Rule *rule)
 {
   g_free (rule->text);
   g_free (rule->host);
+  g_free (rule->method);
+  g_free (rule->path);
 }
 
 static void
@@ -184,28 +201,200 @@ parse_host (Rule       *rule,
   return TRUE;
 }
 
+#define MAX_METHOD 64
+#define MAX_PATH 1024
+
+/* Methods in rules are written as they are registered (RFC 9110 16.1):
+ * upper case letters and "-". Methods compare case-sensitively, so a rule
+ * for "post" would be a rule for nothing anyone sends. */
+static gboolean
+is_method (const char *text,
+           gsize       length)
+{
+  if (length == 0 || length > MAX_METHOD)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isupper (text[i]) && text[i] != '-')
+      return FALSE;
+  return TRUE;
+}
+
+/* Whether a segment of a path is "." or "..", which a server folds away. */
+static gboolean
+has_dot_segment (const char *path)
+{
+  g_auto(GStrv) segments = g_strsplit (path, "/", -1);
+
+  for (guint i = 0; segments[i] != NULL; i++)
+    if (g_str_equal (segments[i], ".") || g_str_equal (segments[i], ".."))
+      return TRUE;
+  return FALSE;
+}
+
+/* A path as a rule writes it: the normal form, with nothing to decode. */
+static gboolean
+is_rule_path (const char *path)
+{
+  gsize length = strlen (path);
+
+  if (path[0] != '/' || length > MAX_PATH || strstr (path, "//") != NULL
+      || strpbrk (path, "?#%\\") != NULL || has_dot_segment (path))
+    return FALSE;
+  for (const char *c = path; *c != '\0'; c++)
+    if ((guchar) *c <= 0x20 || (guchar) *c >= 0x7f)
+      return FALSE;
+  return TRUE;
+}
+
+static int
+hex_value (char c)
+{
+  if (g_ascii_isdigit (c))
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Appends the escape at @p ("%XX") decoded if it is an unreserved
+ * character (RFC 3986 2.3: the same with or without the escape), else as
+ * it is; FALSE for an escape that is not one, or one of "/" or "\\" (which
+ * some servers decode into a separator and others do not). */
+static gboolean
+decode_escape (GString    *out,
+               const char *p)
+{
+  int high = hex_value (p[1]), low = high >= 0 ? hex_value (p[2]) : -1;
+  char c;
+
+  if (high < 0 || low < 0)
+    return FALSE;
+  c = (char) (high * 16 + low);
+  if (c == '/' || c == '\\')
+    return FALSE;
+  if (g_ascii_isalnum (c) || strchr ("-._~", c) != NULL)
+    g_string_append_c (out, c);
+  else
+    g_string_append_len (out, p, 3);
+  return TRUE;
+}
+
+/**
+ * cloche_egress_path_normalize:
+ * @target: a request's origin-form target ("/v1/messages?x=1")
+ *
+ * The one form a path is compared with rules in: without its query,
+ * escapes of unreserved characters decoded ("/v1/%6Dessages" is
+ * "/v1/messages"). A path that has no such form — a dot segment, an empty
+ * segment, a backslash, an escaped "/" or "\\", a bad escape — is one two
+ * servers could read as two different paths.
+ *
+ * Returns: (transfer full) (nullable): the path, or %NULL if it has no
+ *   normal form
+ */
+char *
+cloche_egress_path_normalize (const char *target)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+  gsize length = strcspn (target, "?#");
+
+  if (length == 0 || target[0] != '/' || length > MAX_PATH)
+    return NULL;
+  for (gsize i = 0; i < length; i++)
+    {
+      if (target[i] == '\\' || (guchar) target[i] <= 0x20 || (guchar) target[i] >= 0x7f)
+        return NULL;
+      if (target[i] != '%')
+        g_string_append_c (out, target[i]);
+      else if (i + 2 >= length || !decode_escape (out, target + i))
+        return NULL;
+      else
+        i += 2;
+    }
+  if (strstr (out->str, "//") != NULL || has_dot_segment (out->str))
+    return NULL;
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+/* "/v1/messages" covers itself and what is below it, not "/v1/messagesX";
+ * a prefix that ends in "/" covers what starts with it. */
+static gboolean
+path_covers (const char *prefix,
+             const char *path)
+{
+  gsize length = strlen (prefix);
+
+  if (strncmp (path, prefix, length) != 0)
+    return FALSE;
+  return prefix[length - 1] == '/' || path[length] == '\0' || path[length] == '/';
+}
+
+static gboolean
+rule_error (GError     **error,
+            const char  *text)
+{
+  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
+               _("“%s” is not a rule: write a host name, “*.domain” or “*”, optionally "
+                 "followed by “:port”, optionally after a method (“POST ”) and before a "
+                 "path (“/v1/messages”)"), text);
+  return FALSE;
+}
+
+/* The method before the host, if there is one. */
+static const char *
+parse_method (Rule       *rule,
+              const char *text)
+{
+  const char *space = strchr (text, ' ');
+
+  if (space == NULL)
+    return text;
+  if (!is_method (text, space - text))
+    return NULL;
+  rule->method = g_strndup (text, space - text);
+  return space + 1;
+}
+
+/* The path after the host, if there is one; the host's end. */
+static gboolean
+parse_path (Rule        *rule,
+            const char  *authority,
+            gsize       *length)
+{
+  const char *slash = strchr (authority, '/');
+
+  *length = slash != NULL ? (gsize) (slash - authority) : strlen (authority);
+  if (slash == NULL)
+    return TRUE;
+  rule->path = g_strdup (slash);
+  return is_rule_path (rule->path);
+}
+
 static gboolean
 parse_rule (Rule        *rule,
             const char  *text,
             GError     **error)
 {
-  const char *colon = find_port_colon (text);
-  gsize host_length = colon != NULL ? (gsize) (colon - text) : strlen (text);
+  g_autofree char *authority = NULL;
+  const char *rest, *colon;
+  gsize length = 0, host_length;
 
   memset (rule, 0, sizeof *rule);
+  if ((rest = parse_method (rule, text)) == NULL || !parse_path (rule, rest, &length))
+    return rule_error (error, text);
+  authority = g_strndup (rest, length);
+  colon = find_port_colon (authority);
+  host_length = colon != NULL ? (gsize) (colon - authority) : length;
   if (colon != NULL && !parse_port (colon + 1, &rule->port))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
                    _("“%s”: the port must be a number from 1 to 65535"), text);
       return FALSE;
     }
-  if (host_length == 0 || !parse_host (rule, text, host_length))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
-                   _("“%s” is not a rule: write a host name, “*.domain” or “*”, "
-                     "optionally followed by “:port”"), text);
-      return FALSE;
-    }
+  if (host_length == 0 || !parse_host (rule, authority, host_length))
+    return rule_error (error, text);
   return TRUE;
 }
 
@@ -281,7 +470,7 @@ cloche_egress_rules_get_default_allow (ClocheEgressRules *self)
 }
 
 static gboolean
-rule_matches (const Rule *rule,
+host_matches (const Rule *rule,
               const char *host,
               guint16     port)
 {
@@ -302,26 +491,73 @@ rule_matches (const Rule *rule,
          && g_str_equal (host + host_length - suffix_length, rule->host);
 }
 
+/* A request as the rules see it. */
+typedef struct
+{
+  const char        *host;     /* canonical */
+  guint16            port;
+  const char        *method;
+  const char        *path;     /* normal form; NULL: none (then see normal) */
+  gboolean           normal;   /* a request's path had a normal form */
+  ClocheEgressSight  sight;
+} Asked;
+
+/* What a rule naming a method or a path makes of what it cannot see: a
+ * deny rule refuses a tunnel that would carry what it refuses unseen, and
+ * waits for the requests of a CONNECT the proxy opens; an allow rule lets
+ * no tunnel through and lets such a CONNECT in. */
+static gboolean
+request_matches (const Rule  *rule,
+                 const Asked *asked)
+{
+  if (asked->sight == CLOCHE_EGRESS_SIGHT_TUNNEL)
+    return !rule->allow;
+  if (asked->sight == CLOCHE_EGRESS_SIGHT_OPENED)
+    return rule->allow;
+  if (rule->method != NULL && g_strcmp0 (rule->method, asked->method) != 0)
+    return FALSE;
+  if (rule->path == NULL)
+    return TRUE;
+  /* A path with no normal form: every deny rule's, no allow rule's. */
+  if (!asked->normal)
+    return !rule->allow;
+  return path_covers (rule->path, asked->path);
+}
+
+static gboolean
+rule_matches (const Rule  *rule,
+              const Asked *asked)
+{
+  if (!host_matches (rule, asked->host, asked->port))
+    return FALSE;
+  if (rule->method == NULL && rule->path == NULL)
+    return TRUE;
+  return request_matches (rule, asked);
+}
+
 static const Rule *
-find_rule (GArray     *rules,
-           const char *host,
-           guint16     port)
+find_rule (GArray      *rules,
+           const Asked *asked)
 {
   for (guint i = 0; i < rules->len; i++)
     {
       const Rule *rule = &g_array_index (rules, Rule, i);
 
-      if (rule_matches (rule, host, port))
+      if (rule_matches (rule, asked))
         return rule;
     }
   return NULL;
 }
 
 /**
- * cloche_egress_rules_decide_full:
+ * cloche_egress_rules_decide_request:
  * @self: the rules
+ * @method: (nullable): the request's method, for %CLOCHE_EGRESS_SIGHT_REQUEST
  * @host: the host a request asks for, as the client wrote it
  * @port: its port
+ * @target: (nullable): the request's origin-form target, for
+ *   %CLOCHE_EGRESS_SIGHT_REQUEST ("/v1/messages?x=1")
+ * @sight: what the proxy will see of it (see the top of this file)
  * @rule: (out) (optional) (transfer none): the rule that decided, such as
  *   "deny *.example.com:22" or "default deny"; valid as long as @self
  * @names_host: (out) (optional): whether that rule is an allow rule that
@@ -332,14 +568,19 @@ find_rule (GArray     *rules,
  * Returns: %TRUE to let the request through
  */
 gboolean
-cloche_egress_rules_decide_full (ClocheEgressRules  *self,
-                                 const char         *host,
-                                 guint16             port,
-                                 const char        **rule,
-                                 gboolean           *names_host)
+cloche_egress_rules_decide_request (ClocheEgressRules  *self,
+                                    const char         *method,
+                                    const char         *host,
+                                    guint16             port,
+                                    const char         *target,
+                                    ClocheEgressSight   sight,
+                                    const char        **rule,
+                                    gboolean           *names_host)
 {
   g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
   const Rule *match;
+  Asked asked;
 
   g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (self), FALSE);
   g_return_val_if_fail (host != NULL, FALSE);
@@ -347,8 +588,10 @@ cloche_egress_rules_decide_full (ClocheEgressRules  *self,
   if (names_host != NULL)
     *names_host = FALSE;
   name = normalize_host (host, strlen (host));
-  if ((match = find_rule (self->deny, name, port)) != NULL
-      || (match = find_rule (self->allow, name, port)) != NULL)
+  path = target != NULL ? cloche_egress_path_normalize (target) : NULL;
+  asked = (Asked) { name, port, method, path, path != NULL, sight };
+  if ((match = find_rule (self->deny, &asked)) != NULL
+      || (match = find_rule (self->allow, &asked)) != NULL)
     {
       if (rule != NULL)
         *rule = match->text;
@@ -362,6 +605,30 @@ cloche_egress_rules_decide_full (ClocheEgressRules  *self,
 }
 
 /**
+ * cloche_egress_rules_decide_full:
+ * @self: the rules
+ * @host: the host a request asks for, as the client wrote it
+ * @port: its port
+ * @rule: (out) (optional) (transfer none): the rule that decided
+ * @names_host: (out) (optional): whether that rule names @host itself
+ *
+ * A tunnel's decision: cloche_egress_rules_decide_request() with nothing
+ * seen past the host and port.
+ *
+ * Returns: %TRUE to let the request through
+ */
+gboolean
+cloche_egress_rules_decide_full (ClocheEgressRules  *self,
+                                 const char         *host,
+                                 guint16             port,
+                                 const char        **rule,
+                                 gboolean           *names_host)
+{
+  return cloche_egress_rules_decide_request (self, NULL, host, port, NULL,
+                                             CLOCHE_EGRESS_SIGHT_TUNNEL, rule, names_host);
+}
+
+/**
  * cloche_egress_rules_decide:
  * @self: the rules
  * @host: the host a request asks for, as the client wrote it
@@ -369,7 +636,7 @@ cloche_egress_rules_decide_full (ClocheEgressRules  *self,
  * @rule: (out) (optional) (transfer none): the rule that decided, such as
  *   "deny *.example.com:22" or "default deny"; valid as long as @self
  *
- * Returns: %TRUE to let the request through
+ * Returns: %TRUE to let a tunnel through
  */
 gboolean
 cloche_egress_rules_decide (ClocheEgressRules  *self,
@@ -416,6 +683,8 @@ copy_rules (GArray       *to,
 
       rule.text = g_strdup (rule.text);
       rule.host = g_strdup (rule.host);
+      rule.method = g_strdup (rule.method);
+      rule.path = g_strdup (rule.path);
       g_array_append_val (to, rule);
     }
 }

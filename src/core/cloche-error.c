@@ -51,6 +51,9 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_KVM_NO_VM, "io.github.cloche.Error.KvmNoVm" },
   { CLOCHE_ERROR_ISOLATION_FAILED, "io.github.cloche.Error.IsolationFailed" },
   { CLOCHE_ERROR_SNAPSHOT_UNUSABLE, "io.github.cloche.Error.SnapshotUnusable" },
+  { CLOCHE_ERROR_EGRESS_CA, "io.github.cloche.Error.EgressCa" },
+  { CLOCHE_ERROR_SECRET_MISSING, "io.github.cloche.Error.SecretMissing" },
+  { CLOCHE_ERROR_KEYRING, "io.github.cloche.Error.Keyring" },
 };
 
 GQuark

@@ -69,6 +69,11 @@ typedef enum
   /* A warm-wake snapshot that does not match or fails to restore (issue 21):
    * the VM boots cold instead. */
   CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
+  /* Secrets (issue 20): the egress CA cannot be made or read, a secret has
+   * no value in the keyring, the keyring cannot be reached or is locked. */
+  CLOCHE_ERROR_EGRESS_CA,
+  CLOCHE_ERROR_SECRET_MISSING,
+  CLOCHE_ERROR_KEYRING,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

@@ -16,6 +16,12 @@
  * the same way. The head itself is forwarded rewritten (one line end, one
  * space), so a bare LF is taken as a line end, as RFC 9112 allows.
  *
+ * Inside the TLS the proxy ends for a host bound to a secret, requests
+ * come in origin-form ("POST /v1/messages HTTP/1.1") to the host the
+ * CONNECT named: cloche_http_request_parse_origin() takes that host from
+ * the tunnel and refuses a Host header that names another (the request
+ * would reach a name the rules never decided).
+ *
  * Error messages quote what the client sent; they are made printable,
  * valid UTF-8 and short, since they go to the decision log, the audit log
  * and D-Bus.
@@ -35,10 +41,13 @@
 /* Of an error message, in bytes (before a closing ellipsis). */
 #define MAX_MESSAGE 300
 
+/* Wiped: a header may hold a secret's value the proxy wrote in. */
 static void
 header_clear (ClocheHttpHeader *header)
 {
   g_free (header->name);
+  if (header->value != NULL)
+    explicit_bzero (header->value, strlen (header->value));
   g_free (header->value);
 }
 
@@ -332,6 +341,7 @@ parse_absolute_target (ClocheHttpRequest  *request,
                  "CONNECT tunnels", target);
   end = authority + strcspn (authority, "/?#");
   host_part = g_strndup (authority, end - authority);
+  request->default_port = default_port;
   if (!parse_authority (request, host_part, default_port, error))
     return FALSE;
   /* The fragment is the client's business and never goes on the wire. */
@@ -352,9 +362,14 @@ is_method (const char *text)
   return is_token (text) && strlen (text) <= MAX_METHOD;
 }
 
+static gboolean parse_origin_target (ClocheHttpRequest  *request,
+                                     GError            **error);
+
+/* @origin: inside a tunnel the proxy opened, where targets are origin-form. */
 static gboolean
 parse_request_line (ClocheHttpRequest  *request,
                     const char         *line,
+                    gboolean            origin,
                     GError            **error)
 {
   g_auto(GStrv) parts = g_strsplit (line, " ", -1);
@@ -367,6 +382,8 @@ parse_request_line (ClocheHttpRequest  *request,
   request->target = g_strdup (parts[1]);
   request->version = g_strdup (parts[2]);
   request->connect = g_str_equal (request->method, "CONNECT");
+  if (origin)
+    return parse_origin_target (request, error);
   if (request->connect)
     return parse_authority (request, request->target, 0, error);
   return parse_absolute_target (request, error);
@@ -564,13 +581,14 @@ parse_proxy_user (const char *credentials)
 static gboolean
 parse_lines (ClocheHttpRequest  *request,
              GStrv               lines,
+             gboolean            origin,
              GError            **error)
 {
   guint count = 0;
 
   if (lines[0] == NULL || lines[0][0] == '\0')
     return fail (error, "The request is empty");
-  if (!parse_request_line (request, lines[0], error))
+  if (!parse_request_line (request, lines[0], origin, error))
     return FALSE;
   for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
     {
@@ -642,10 +660,94 @@ cloche_http_request_parse (const char  *head,
   lines = _cloche_http_split_lines (head, length, error);
   if (lines == NULL)
     return NULL;
-  if (!parse_lines (request, lines, error))
+  if (!parse_lines (request, lines, FALSE, error))
     return NULL;
   request->proxy_user =
     parse_proxy_user (cloche_http_request_get_header (request, "Proxy-Authorization"));
+  return g_steal_pointer (&request);
+}
+
+/* "/path…" inside a tunnel the proxy opened: the host is the tunnel's
+ * (set by the caller afterwards). "*" (OPTIONS for the server as a whole)
+ * is not forwarded. */
+static gboolean
+parse_origin_target (ClocheHttpRequest  *request,
+                     GError            **error)
+{
+  if (request->connect)
+    return fail (error, "CONNECT inside a tunnel: the proxy opened this one for its host only");
+  if (request->target[0] != '/')
+    return fail (error, "“%s %s” is not a request for a path on this host (“%s /path”): inside "
+                 "this tunnel the proxy takes only those", request->method, request->target,
+                 request->method);
+  /* The fragment is the client's business and never goes on the wire. */
+  request->path = g_strndup (request->target, strcspn (request->target, "#"));
+  return TRUE;
+}
+
+/* The one Host header an origin-form request must have (RFC 9112 3.2),
+ * naming the tunnel's host and port. */
+static gboolean
+check_host_header (ClocheHttpRequest  *request,
+                   GError            **error)
+{
+  g_autoptr(ClocheHttpRequest) named = request_new ();
+  const char *value = NULL;
+  guint count = 0;
+
+  for (guint i = 0; i < request->headers->len; i++)
+    {
+      ClocheHttpHeader *header = &g_array_index (request->headers, ClocheHttpHeader, i);
+
+      if (g_ascii_strcasecmp (header->name, "Host") == 0 && count++ == 0)
+        value = header->value;
+    }
+  if (count != 1)
+    return fail (error, "A request inside the tunnel needs one Host header, not %u", count);
+  if (!parse_authority (named, value, request->default_port, error))
+    return FALSE;
+  if (!g_str_equal (named->host, request->host) || named->port != request->port)
+    return fail (error, "The Host header names “%s”, not the tunnel's host: a request inside "
+                 "it goes to the host the CONNECT named", value);
+  return TRUE;
+}
+
+/**
+ * cloche_http_request_parse_origin:
+ * @head: a request head read inside a tunnel the proxy opened
+ * @length: its length
+ * @host: the tunnel's host, canonical (the CONNECT's)
+ * @port: the tunnel's port
+ * @error: where what is wrong with it goes (%G_IO_ERROR_INVALID_DATA)
+ *
+ * A request in origin-form ("GET /path HTTP/1.1"), whose Host header
+ * must name @host and @port. Its @default_port is 443 (TLS).
+ *
+ * Returns: (transfer full) (nullable): the request, or %NULL
+ */
+ClocheHttpRequest *
+cloche_http_request_parse_origin (const char  *head,
+                                  gsize        length,
+                                  const char  *host,
+                                  guint16      port,
+                                  GError     **error)
+{
+  g_autoptr(ClocheHttpRequest) request = request_new ();
+  g_auto(GStrv) lines = NULL;
+
+  if (length == 0)
+    {
+      fail (error, "The request is empty");
+      return NULL;
+    }
+  lines = _cloche_http_split_lines (head, length, error);
+  if (lines == NULL)
+    return NULL;
+  request->host = g_strdup (host);
+  request->port = port;
+  request->default_port = 443;
+  if (!parse_lines (request, lines, TRUE, error) || !check_host_header (request, error))
+    return NULL;
   return g_steal_pointer (&request);
 }
 
@@ -720,6 +822,26 @@ cloche_http_request_get_header (const ClocheHttpRequest *request,
 }
 
 /**
+ * cloche_http_request_set_header:
+ * @index: of the header in @request's headers
+ * @value: its new value (a field value: checked by the caller)
+ */
+void
+cloche_http_request_set_header (ClocheHttpRequest *request,
+                                guint              index,
+                                const char        *value)
+{
+  ClocheHttpHeader *header;
+
+  g_return_if_fail (index < request->headers->len);
+
+  header = &g_array_index (request->headers, ClocheHttpHeader, index);
+  explicit_bzero (header->value, strlen (header->value));
+  g_free (header->value);
+  header->value = g_strdup (value);
+}
+
+/**
  * cloche_http_request_dup_authority:
  *
  * Returns: (transfer full): "host:port", with an IPv6 host in brackets
@@ -780,8 +902,9 @@ cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
 
   g_return_val_if_fail (!request->connect, NULL);
 
-  if (request->port == 80)
-    authority[strlen (authority) - 3] = '\0';
+  /* The scheme's own port goes unsaid: some servers compare Host as text. */
+  if (request->port == request->default_port)
+    authority[strrchr (authority, ':') - authority] = '\0';
   g_string_append_printf (head, "%s %s %s\r\nHost: %s\r\n",
                           request->method, request->path, request->version, authority);
   for (guint i = 0; i < request->headers->len; i++)

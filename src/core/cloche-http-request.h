@@ -29,8 +29,10 @@ typedef enum
  * ClocheHttpRequest:
  *
  * The head of a request to the egress proxy: "CONNECT host:port" or a
- * request with an absolute "http://" target. Only what the proxy needs to
- * decide and to forward it.
+ * request with an absolute "http://" target; or, inside the TLS the proxy
+ * ends for a host bound to a secret, an origin-form one ("GET /path") to
+ * that host (cloche_http_request_parse_origin()). Only what the proxy
+ * needs to decide and to forward it.
  */
 typedef struct
 {
@@ -40,6 +42,7 @@ typedef struct
   gboolean   connect;     /* a CONNECT tunnel, not a forwarded request */
   char      *host;        /* lower case; an IPv6 literal without brackets */
   guint16    port;
+  guint16    default_port; /* of the scheme: 80 (http://), 443 (inside TLS); 0 for CONNECT */
   char      *path;        /* origin-form ("/…") to forward; NULL for CONNECT */
   GArray    *headers;     /* of ClocheHttpHeader, in order */
   char      *proxy_user;  /* the user of Proxy-Authorization: Basic, or NULL */
@@ -53,10 +56,18 @@ gssize             cloche_http_request_head_length (const char               *da
 ClocheHttpRequest *cloche_http_request_parse       (const char               *head,
                                                     gsize                     length,
                                                     GError                  **error);
+ClocheHttpRequest *cloche_http_request_parse_origin (const char              *head,
+                                                    gsize                     length,
+                                                    const char               *host,
+                                                    guint16                   port,
+                                                    GError                  **error);
 ClocheHttpRequest *cloche_http_request_peek        (const char               *head,
                                                     gsize                     length);
 const char        *cloche_http_request_get_header  (const ClocheHttpRequest  *request,
                                                     const char               *name);
+void               cloche_http_request_set_header  (ClocheHttpRequest        *request,
+                                                    guint                     index,
+                                                    const char               *value);
 char              *cloche_http_request_dup_forward_head (const ClocheHttpRequest *request,
                                                          gboolean                 keep,
                                                          gsize                   *length);

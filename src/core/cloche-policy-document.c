@@ -18,6 +18,7 @@
 #include "cloche-mount-check.h"
 #include "cloche-policy-document.h"
 #include "cloche-sandbox.h"
+#include "cloche-secret-binding.h"
 
 typedef struct
 {
@@ -202,6 +203,37 @@ check_member (ClochePolicyDocument *self,
     }
 }
 
+/* A section whose members the user names ("secrets"): a member whose
+ * name cannot be a key of it. */
+static void
+add_bad_name (ClochePolicyDocument *self,
+              const char           *key)
+{
+  g_autoptr(GError) error = NULL;
+
+  cloche_secret_name_check (strchr (key, '.') + 1, &error);
+  add_problem (self, key, TRUE, g_strdup (error->message));
+}
+
+static void
+add_not_object (ClochePolicyDocument *self,
+                const char           *section,
+                JsonNode             *node)
+{
+  g_autofree char *found = cloche_policy_schema_describe_node (node);
+  g_autofree char *prefix = g_strconcat (section, ".", NULL);
+  g_autofree char *known = known_list (cloche_policy_schema_keys (), prefix);
+
+  if (cloche_policy_schema_is_named_section (section))
+    add_problem (self, section, FALSE,
+                 g_strdup_printf (_("expected an object of secrets by name, such as "
+                                    "{\"ANTHROPIC_API_KEY\": {\"hosts\": "
+                                    "[\"api.anthropic.com\"]}}, found %s"), found));
+  else
+    add_problem (self, section, FALSE,
+                 g_strdup_printf (_("expected an object with %s, found %s"), known, found));
+}
+
 static void
 check_section (ClochePolicyDocument *self,
                const char           *section,
@@ -212,11 +244,7 @@ check_section (ClochePolicyDocument *self,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_autofree char *found = cloche_policy_schema_describe_node (node);
-      g_autofree char *known = known_list (cloche_policy_schema_keys (), prefix);
-
-      add_problem (self, section, FALSE,
-                   g_strdup_printf (_("expected an object with %s, found %s"), known, found));
+      add_not_object (self, section, node);
       return;
     }
   names = json_object_get_members (json_node_get_object (node));
@@ -227,6 +255,8 @@ check_section (ClochePolicyDocument *self,
 
       if (cloche_policy_schema_has_key (key))
         check_member (self, key, member);
+      else if (cloche_policy_schema_is_named_section (section))
+        add_bad_name (self, key);
       else
         add_unknown (self, section, key);
     }
@@ -279,8 +309,8 @@ check_locked (ClochePolicyDocument *self,
       add_problem (self, path, FALSE,
                    name != NULL
                    ? g_strdup_printf (_("\"%s\" is not a key: lock a section (vm, egress, "
-                                        "mounts, sessions) or one of its keys, such as "
-                                        "\"vm.memory_mib\""),
+                                        "mounts, sessions, secrets) or one of its keys, such "
+                                        "as \"vm.memory_mib\" or \"secrets.GITHUB_TOKEN\""),
                                       name)
                    : g_strdup (_("expected a key in double quotes, such as \"egress.allow\"")));
     }
@@ -583,6 +613,36 @@ cloche_policy_document_lookup (ClochePolicyDocument *self,
 {
   g_return_val_if_fail (CLOCHE_IS_POLICY_DOCUMENT (self), NULL);
   return g_hash_table_lookup (self->values, key);
+}
+
+/**
+ * cloche_policy_document_dup_keys:
+ *
+ * Returns: (transfer full): the keys this document sets: the schema's in
+ *   its order, then those of named sections ("secrets.NAME") by name
+ */
+GStrv
+cloche_policy_document_dup_keys (ClochePolicyDocument *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  const char * const *keys = cloche_policy_schema_keys ();
+  g_autoptr(GList) named = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (CLOCHE_IS_POLICY_DOCUMENT (self), NULL);
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    if (g_hash_table_contains (self->values, keys[i]))
+      g_strv_builder_add (builder, keys[i]);
+  g_hash_table_iter_init (&iter, self->values);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (cloche_policy_schema_is_named_key (key))
+      named = g_list_prepend (named, key);
+  named = g_list_sort (named, (GCompareFunc) g_strcmp0);
+  for (GList *l = named; l != NULL; l = l->next)
+    g_strv_builder_add (builder, l->data);
+  return g_strv_builder_end (builder);
 }
 
 /* Where the value of @key is written; FALSE for defaults and unset keys. */

@@ -35,6 +35,7 @@ gboolean              cloche_policy_document_check         (ClochePolicyDocument
                                                             GError               **error);
 GVariant             *cloche_policy_document_lookup        (ClochePolicyDocument  *self,
                                                             const char            *key);
+GStrv                 cloche_policy_document_dup_keys      (ClochePolicyDocument  *self);
 gboolean              cloche_policy_document_get_position  (ClochePolicyDocument  *self,
                                                             const char            *key,
                                                             ClocheJsonPosition    *position);

@@ -13,6 +13,7 @@
 
 #include "cloche-egress-rules.h"
 #include "cloche-policy-schema.h"
+#include "cloche-secret-binding.h"
 
 typedef enum
 {
@@ -21,6 +22,7 @@ typedef enum
   KIND_CHOICE,     /* one of choices[] */
   KIND_RULES,      /* egress rules */
   KIND_PATHS,      /* absolute, or "~/…" for the home folder */
+  KIND_BINDING,    /* a secret's binding: one key per secret, "secrets.NAME" */
 } Kind;
 
 typedef struct
@@ -45,6 +47,13 @@ static const KeySpec specs[] = {
   { "mounts.allow_outside_home", KIND_BOOLEAN, 0, 0, { NULL } },
   { "mounts.default_mode", KIND_CHOICE, 0, 0, { "ro", "rw", NULL } },
   { "sessions.stale_after_days", KIND_COUNT, 1, 3650, { NULL } },
+};
+
+/* The keys of a section whose members the user names: each member is a
+ * key of its own ("secrets.ANTHROPIC_API_KEY"), layered and locked on its
+ * own. Not in cloche_policy_schema_keys(), which lists the fixed keys. */
+static const KeySpec named_specs[] = {
+  { "secrets", KIND_BINDING, 0, 0, { NULL } },
 };
 
 const char *
@@ -90,9 +99,24 @@ cloche_policy_schema_keys (void)
 const char * const *
 cloche_policy_schema_sections (void)
 {
-  static const char * const sections[] = { "vm", "egress", "mounts", "sessions", NULL };
+  static const char * const sections[] = { "vm", "egress", "mounts", "sessions", "secrets",
+                                           NULL };
 
   return sections;
+}
+
+static const KeySpec *
+find_named_spec (const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (named_specs); i++)
+    {
+      gsize length = strlen (named_specs[i].key);
+
+      if (strncmp (key, named_specs[i].key, length) == 0 && key[length] == '.'
+          && cloche_secret_name_check (key + length + 1, NULL))
+        return &named_specs[i];
+    }
+  return NULL;
 }
 
 static const KeySpec *
@@ -101,7 +125,34 @@ find_spec (const char *key)
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
     if (g_str_equal (specs[i].key, key))
       return &specs[i];
-  return NULL;
+  return find_named_spec (key);
+}
+
+/**
+ * cloche_policy_schema_is_named_section:
+ * @section: such as "secrets"
+ *
+ * Returns: whether the members of @section are named by the user, each a
+ *   key of its own ("secrets.NAME"), rather than fixed by the schema
+ */
+gboolean
+cloche_policy_schema_is_named_section (const char *section)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (named_specs); i++)
+    if (g_str_equal (named_specs[i].key, section))
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * cloche_policy_schema_is_named_key:
+ *
+ * Returns: whether @key is one of a named section's ("secrets.NAME")
+ */
+gboolean
+cloche_policy_schema_is_named_key (const char *key)
+{
+  return find_named_spec (key) != NULL;
 }
 
 gboolean
@@ -327,6 +378,112 @@ convert_list (const KeySpec *spec,
   return problems->len == before ? g_variant_builder_end (builder) : NULL;
 }
 
+static gboolean
+binding_string (JsonObject  *object,
+                const char  *member,
+                const char **value,
+                GPtrArray   *problems)
+{
+  JsonNode *node = json_object_get_member (object, member);
+  g_autofree char *found = NULL;
+
+  if (node == NULL)
+    return TRUE;
+  if (node_is (node, G_TYPE_STRING) && g_utf8_validate (json_node_get_string (node), -1, NULL))
+    {
+      *value = json_node_get_string (node);
+      return TRUE;
+    }
+  found = cloche_policy_schema_describe_node (node);
+  add_problem (problems, -1,
+               /* Translators: "header" or "format", then what was found */
+               g_strdup_printf (_("“%s” must be a string, found %s"), member, found));
+  return FALSE;
+}
+
+static gboolean
+binding_hosts (JsonObject  *object,
+               GStrvBuilder *hosts,
+               GPtrArray   *problems)
+{
+  JsonNode *node = json_object_get_member (object, "hosts");
+  JsonArray *array = node != NULL && JSON_NODE_HOLDS_ARRAY (node)
+                     ? json_node_get_array (node) : NULL;
+
+  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+    {
+      JsonNode *element = json_array_get_element (array, i);
+
+      if (!node_is (element, G_TYPE_STRING)
+          || !g_utf8_validate (json_node_get_string (element), -1, NULL))
+        array = NULL;
+      else
+        g_strv_builder_add (hosts, json_node_get_string (element));
+    }
+  if (array != NULL)
+    return TRUE;
+  add_problem (problems, -1,
+               g_strdup (_("“hosts” must be a list of hosts such as [\"api.example.com\"]")));
+  return FALSE;
+}
+
+static gboolean
+binding_members_known (JsonObject *object,
+                       GPtrArray  *problems)
+{
+  static const char * const known[] = { "hosts", "header", "format", NULL };
+  g_autoptr(GList) names = json_object_get_members (object);
+
+  for (GList *l = names; l != NULL; l = l->next)
+    if (!g_strv_contains (known, l->data))
+      {
+        add_problem (problems, -1,
+                     g_strdup_printf (_("unknown key \"%s\": a secret has hosts, header, "
+                                        "format"), (const char *) l->data));
+        return FALSE;
+      }
+  return TRUE;
+}
+
+/* {"hosts": [...], "header": "x-api-key", "format": "{}"}: the binding of
+ * the secret the key names, with the defaults filled in. */
+static GVariant *
+convert_binding (const char *key,
+                 JsonNode   *node,
+                 GPtrArray  *problems)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(ClocheSecretBinding) binding = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) hosts = NULL;
+  const char *header = NULL, *format = NULL;
+  JsonObject *object;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_autofree char *found = cloche_policy_schema_describe_node (node);
+
+      add_problem (problems, -1,
+                   g_strdup_printf (_("expected a secret's binding such as {\"hosts\": "
+                                      "[\"api.example.com\"]}, found %s"), found));
+      return NULL;
+    }
+  object = json_node_get_object (node);
+  if (!binding_members_known (object, problems) || !binding_hosts (object, builder, problems)
+      || !binding_string (object, "header", &header, problems)
+      || !binding_string (object, "format", &format, problems))
+    return NULL;
+  hosts = g_strv_builder_end (builder);
+  binding = cloche_secret_binding_new (strchr (key, '.') + 1, (const char * const *) hosts,
+                                       header, format, &error);
+  if (binding == NULL)
+    {
+      add_problem (problems, -1, g_strdup (error->message));
+      return NULL;
+    }
+  return cloche_secret_binding_to_variant (binding);
+}
+
 /**
  * cloche_policy_schema_convert:
  * @key: a key of the schema, such as "vm.cpus"
@@ -354,6 +511,8 @@ cloche_policy_schema_convert (const char *key,
       return convert_boolean (node, problems);
     case KIND_CHOICE:
       return convert_choice (spec, node, problems);
+    case KIND_BINDING:
+      return convert_binding (key, node, problems);
     case KIND_RULES:
     case KIND_PATHS:
     default:

@@ -29,6 +29,8 @@ const char          *cloche_policy_layer_to_string (ClochePolicyLayer   layer);
 const char * const  *cloche_policy_schema_keys     (void);
 const char * const  *cloche_policy_schema_sections (void);
 gboolean             cloche_policy_schema_has_key  (const char         *key);
+gboolean             cloche_policy_schema_is_named_section (const char *section);
+gboolean             cloche_policy_schema_is_named_key (const char     *key);
 void                 cloche_policy_schema_get_range (const char        *key,
                                                      gint64            *min,
                                                      gint64            *max);

@@ -15,8 +15,11 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "cloche-error.h"
 #include "cloche-policy-private.h"
+#include "cloche-secret-binding.h"
 
 enum {
   PROP_0,
@@ -246,6 +249,8 @@ merge_key (ClochePolicy *self,
                           ? cloche_policy_document_lookup (self->admin, key) : NULL;
   GVariant *user_value = with_user ? cloche_policy_document_lookup (self->user, key) : NULL;
 
+  /* A key of a named section ("secrets.NAME") has no default: with no
+   * value from a layer it is not in the effective policy. */
   if (admin_value != NULL)
     {
       value = admin_value;
@@ -258,8 +263,52 @@ merge_key (ClochePolicy *self,
       value = user_value;
       layer = CLOCHE_POLICY_LAYER_USER;
     }
+  if (value == NULL)
+    return;
   g_hash_table_insert (values, g_strdup (key), g_variant_ref (value));
   g_hash_table_insert (layers, g_strdup (key), GUINT_TO_POINTER (layer));
+}
+
+/* For g_ptr_array_sort(), which passes pointers to the elements. */
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+static void
+add_named_keys (GPtrArray            *keys,
+                ClochePolicyDocument *document)
+{
+  g_auto(GStrv) set = document != NULL ? cloche_policy_document_dup_keys (document) : NULL;
+
+  for (guint i = 0; set != NULL && set[i] != NULL; i++)
+    if (cloche_policy_schema_is_named_key (set[i])
+        && !g_ptr_array_find_with_equal_func (keys, set[i], g_str_equal, NULL))
+      g_ptr_array_add (keys, g_strdup (set[i]));
+}
+
+/* Every key a layer may give a value: the schema's, then those of named
+ * sections that the admin's or the user's document sets, by name. */
+static GStrv
+keys_to_merge (ClochePolicy *self,
+               gboolean      with_user)
+{
+  g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) named = g_ptr_array_new_with_free_func (g_free);
+  const char * const *fixed = cloche_policy_schema_keys ();
+
+  for (guint i = 0; fixed[i] != NULL; i++)
+    g_ptr_array_add (keys, g_strdup (fixed[i]));
+  add_named_keys (named, self->admin);
+  if (with_user)
+    add_named_keys (named, self->user);
+  g_ptr_array_sort (named, compare_strings);
+  for (guint i = 0; i < named->len; i++)
+    g_ptr_array_add (keys, g_strdup (named->pdata[i]));
+  g_ptr_array_add (keys, NULL);
+  return (GStrv) g_ptr_array_free (g_steal_pointer (&keys), FALSE);
 }
 
 static gboolean
@@ -327,7 +376,7 @@ _cloche_policy_apply (ClochePolicy     *self,
                                                         (GDestroyNotify) g_variant_unref);
   g_autoptr(GHashTable) layers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
-  const char * const *keys = cloche_policy_schema_keys ();
+  g_auto(GStrv) keys = NULL;
   g_auto(GStrv) notices = NULL;
   gboolean with_user, changed;
 
@@ -338,6 +387,7 @@ _cloche_policy_apply (ClochePolicy     *self,
   take_read (&self->user, &self->user_refusal, user);
   take_read (&self->admin, &self->admin_refusal, admin);
   with_user = user_layer_applies (self, builder);
+  keys = keys_to_merge (self, with_user);
   for (guint i = 0; keys[i] != NULL; i++)
     merge_key (self, keys[i], with_user, values, layers, builder);
   notices = g_strv_builder_end (builder);
@@ -373,7 +423,8 @@ _cloche_policy_apply (ClochePolicy     *self,
  * @layer: (out) (optional): where the value came from
  *
  * Returns: (transfer none): the effective value: "u" for numbers, "b",
- *   "s" for choices, "as" for lists
+ *   "s" for choices, "as" for lists, "a{sv}" for a secret's binding; a
+ *   key of a named section ("secrets.NAME") that no layer sets has none
  */
 GVariant *
 cloche_policy_lookup (ClochePolicy      *self,
@@ -385,7 +436,11 @@ cloche_policy_lookup (ClochePolicy      *self,
   g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
 
   value = g_hash_table_lookup (self->values, key);
-  g_return_val_if_fail (value != NULL, NULL);
+  if (value == NULL)
+    {
+      g_return_val_if_fail (cloche_policy_schema_is_named_key (key), NULL);
+      return NULL;
+    }
   if (layer != NULL)
     *layer = GPOINTER_TO_UINT (g_hash_table_lookup (self->layers, key));
   return value;
@@ -511,6 +566,68 @@ cloche_policy_get_mounts_readonly (ClochePolicy *self)
 {
   return g_str_equal (g_variant_get_string (cloche_policy_lookup (self, "mounts.default_mode",
                                                                   NULL), NULL), "ro");
+}
+
+/**
+ * cloche_policy_dup_keys:
+ *
+ * Returns: (transfer full): every key of the effective policy: the
+ *   schema's in its order, then those of named sections ("secrets.NAME")
+ *   that a layer sets, by name
+ */
+GStrv
+cloche_policy_dup_keys (ClochePolicy *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GPtrArray) named = g_ptr_array_new ();
+  const char * const *fixed = cloche_policy_schema_keys ();
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), NULL);
+
+  g_strv_builder_addv (builder, (const char **) fixed);
+  g_hash_table_iter_init (&iter, self->values);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (cloche_policy_schema_is_named_key (key))
+      g_ptr_array_add (named, key);
+  g_ptr_array_sort (named, compare_strings);
+  for (guint i = 0; i < named->len; i++)
+    g_strv_builder_add (builder, named->pdata[i]);
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * cloche_policy_dup_secret_bindings:
+ *
+ * Returns: (transfer full) (element-type ClocheSecretBinding): the
+ *   bindings of the secrets in force (`secrets.NAME`), by name
+ */
+GPtrArray *
+cloche_policy_dup_secret_bindings (ClochePolicy *self)
+{
+  GPtrArray *bindings =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_secret_binding_free);
+  g_auto(GStrv) keys = cloche_policy_dup_keys (self);
+
+  for (guint i = 0; keys[i] != NULL; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      ClocheSecretBinding *binding;
+
+      if (!g_str_has_prefix (keys[i], "secrets."))
+        continue;
+      /* Checked when its file was read; checked again as it is used. */
+      binding = cloche_secret_binding_new_from_variant (keys[i] + strlen ("secrets."),
+                                                        g_hash_table_lookup (self->values,
+                                                                             keys[i]),
+                                                        &error);
+      if (binding != NULL)
+        g_ptr_array_add (bindings, binding);
+      else
+        g_warning ("Policy: %s: %s", keys[i], error->message);
+    }
+  return bindings;
 }
 
 /**

@@ -53,5 +53,7 @@ GStrv               cloche_policy_dup_mount_deny      (ClochePolicy         *sel
 gboolean            cloche_policy_get_allow_outside_home (ClochePolicy      *self);
 gboolean            cloche_policy_get_mounts_readonly (ClochePolicy         *self);
 ClocheEgressRules  *cloche_policy_get_egress_rules    (ClochePolicy         *self);
+GStrv               cloche_policy_dup_keys            (ClochePolicy         *self);
+GPtrArray          *cloche_policy_dup_secret_bindings (ClochePolicy         *self);
 
 G_END_DECLS

@@ -36,6 +36,7 @@ struct _ClocheDaemon
   ClochePolicy         *policy;
   ClocheAuditLog       *audit;       /* NULL when it could not be opened */
   ClocheEgressProxy    *egress;
+  ClocheSecrets        *secrets;
   ClocheMonitor        *monitor;
   ClocheDoctor         *doctor;
   GStrv                 egress_allow;
@@ -145,8 +146,51 @@ static void
 on_policy_changed (ClocheDaemon *self)
 {
   g_autoptr(ClocheEgressRules) rules = egress_rules (self);
+  g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (self->policy);
 
   cloche_egress_proxy_set_rules (self->egress, rules);
+  cloche_secrets_set_bindings (self->secrets, bindings);
+}
+
+/* What the tests' own HTTPS servers are signed by (CLOCHE_TEST_UPSTREAM_CA,
+ * docs/secrets.md), trusted instead of this host's store; NULL: the store. */
+static GTlsDatabase *
+test_upstream_database (void)
+{
+  const char *path = g_getenv (CLOCHE_TEST_UPSTREAM_CA_ENV);
+  g_autoptr(GError) error = NULL;
+  GTlsDatabase *database;
+
+  if (path == NULL || path[0] == '\0')
+    return NULL;
+  database = g_tls_file_database_new (path, &error);
+  if (database == NULL)
+    g_printerr (_("cloche-daemon: %s=%s cannot be read (%s): hosts bound to a secret are "
+                  "verified against this host's trust store\n"), CLOCHE_TEST_UPSTREAM_CA_ENV,
+                path, error->message);
+  else
+    g_printerr (_("cloche-daemon: %s is set: hosts bound to a secret are verified against "
+                  "%s alone (a test-only setting)\n"), CLOCHE_TEST_UPSTREAM_CA_ENV, path);
+  return database;
+}
+
+/* Secrets (issue 20): the bindings the policy holds, the values in the
+ * user's keyring, the installation's CA; hosts bound to a secret are
+ * intercepted by the proxy from now on. */
+static void
+set_up_secrets (ClocheDaemon *self)
+{
+  g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (self->policy);
+  g_autoptr(ClocheSecretStore) store = cloche_secret_store_new ();
+  g_autofree char *folder = cloche_egress_ca_default_folder ();
+  g_autoptr(ClocheEgressCa) ca = cloche_egress_ca_new (folder);
+  g_autoptr(GTlsDatabase) upstream = test_upstream_database ();
+
+  self->secrets = cloche_secrets_new ();
+  cloche_secrets_set_bindings (self->secrets, bindings);
+  cloche_egress_proxy_set_secrets (self->egress, self->secrets, store, ca);
+  if (upstream != NULL)
+    cloche_egress_proxy_set_upstream_database (self->egress, upstream);
 }
 
 /* The guest's only way out. If it cannot be set up the daemon still runs
@@ -198,6 +242,7 @@ build_engine (ClocheDaemon              *self,
   self->egress_allow = g_strdupv ((char **) options->egress_allow);
   rules = egress_rules (self);
   self->egress = cloche_egress_proxy_new (rules);
+  set_up_secrets (self);
   g_signal_connect_object (self->policy, "changed", G_CALLBACK (on_policy_changed), self,
                            G_CONNECT_SWAPPED);
   start_egress (self->egress, vm);
@@ -389,6 +434,7 @@ cloche_daemon_dispose (GObject *object)
   if (self->policy != NULL)
     g_signal_handlers_disconnect_by_data (self->policy, self);
   g_clear_object (&self->egress);
+  g_clear_object (&self->secrets);
   g_clear_pointer (&self->egress_allow, g_strfreev);
   if (self->audit != NULL)
     cloche_audit_log_append_fields (self->audit, "daemon.stop", NULL, NULL);

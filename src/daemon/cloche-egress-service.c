@@ -36,6 +36,9 @@ decision_to_variant (const ClocheEgressDecision *decision)
   g_variant_dict_insert (&dict, "method", "s", decision->method);
   g_variant_dict_insert (&dict, "host", "s", decision->host);
   g_variant_dict_insert (&dict, "port", "q", decision->port);
+  if (decision->path != NULL)
+    g_variant_dict_insert (&dict, "path", "s", decision->path);
+  g_variant_dict_insert (&dict, "intercepted", "b", decision->intercepted);
   g_variant_dict_insert (&dict, "allowed", "b", decision->allowed);
   g_variant_dict_insert (&dict, "rule", "s", decision->rule);
   g_variant_dict_insert (&dict, "bytes-in", "t", decision->bytes_in);

@@ -24,7 +24,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (ClochePolicyService, cloche_policy_service,
 static GVariant *
 effective_to_variant (ClochePolicy *policy)
 {
-  const char * const *keys = cloche_policy_schema_keys ();
+  g_auto(GStrv) keys = cloche_policy_dup_keys (policy);
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{s(vs)}"));
@@ -39,16 +39,34 @@ effective_to_variant (ClochePolicy *policy)
   return g_variant_builder_end (&builder);
 }
 
+/* A named section ("secrets") and its keys locked by name also lock what
+ * no layer sets yet: they are listed as the admin file writes them. */
+static void
+add_named_locks (ClochePolicy *policy,
+                 GPtrArray    *locked)
+{
+  ClochePolicyDocument *admin = cloche_policy_get_document (policy, CLOCHE_POLICY_LAYER_ADMIN);
+  const char * const *entries = admin != NULL ? cloche_policy_document_get_locked (admin) : NULL;
+
+  for (guint i = 0; entries != NULL && entries[i] != NULL; i++)
+    if ((cloche_policy_schema_is_named_section (entries[i])
+         || cloche_policy_schema_is_named_key (entries[i]))
+        && !g_ptr_array_find_with_equal_func (locked, entries[i], g_str_equal, NULL))
+      g_ptr_array_add (locked, (gpointer) entries[i]);
+}
+
 static GStrv
 dup_locked (ClochePolicy *policy)
 {
-  const char * const *keys = cloche_policy_schema_keys ();
-  g_autoptr(GStrvBuilder) locked = g_strv_builder_new ();
+  g_auto(GStrv) keys = cloche_policy_dup_keys (policy);
+  g_autoptr(GPtrArray) locked = g_ptr_array_new ();
 
   for (guint i = 0; keys[i] != NULL; i++)
     if (cloche_policy_is_locked (policy, keys[i]))
-      g_strv_builder_add (locked, keys[i]);
-  return g_strv_builder_end (locked);
+      g_ptr_array_add (locked, keys[i]);
+  add_named_locks (policy, locked);
+  g_ptr_array_add (locked, NULL);
+  return g_strdupv ((char **) locked->pdata);
 }
 
 static GVariant *
@@ -56,7 +74,7 @@ layer_to_variant (ClochePolicy      *policy,
                   ClochePolicyLayer  layer)
 {
   ClochePolicyDocument *document = cloche_policy_get_document (policy, layer);
-  const char * const *keys = cloche_policy_schema_keys ();
+  g_auto(GStrv) keys = document != NULL ? cloche_policy_document_dup_keys (document) : NULL;
   const char *path = layer == CLOCHE_POLICY_LAYER_USER ? cloche_policy_get_user_path (policy)
                      : layer == CLOCHE_POLICY_LAYER_ADMIN ? cloche_policy_get_admin_path (policy)
                      : "";
