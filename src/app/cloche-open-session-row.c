@@ -54,6 +54,21 @@ display_path (const char *path)
   return g_strdup (path);
 }
 
+/* A session tied to its caller records the caller's unique bus name
+ * (":1.42"): the app's own is "this app", another is a D-Bus client. */
+static const char *
+client_name (const char *client,
+             const char *own_name)
+{
+  if (*client == '\0')
+    return _("unknown client");
+  if (g_strcmp0 (client, own_name) == 0)
+    return _("this app");
+  if (client[0] == ':')
+    return _("a D-Bus client");
+  return client;
+}
+
 static GtkWidget *
 mode_pill (gboolean readonly)
 {
@@ -133,11 +148,13 @@ cloche_open_session_row_init (ClocheOpenSessionRow *self)
 /**
  * cloche_open_session_row_new:
  * @info: CLOCHE_SESSION_INFO_TYPE, as io.github.cloche.Sessions lists it
+ * @own_name: (nullable): the app's unique name on the bus
  *
  * Returns: (transfer floating): the row
  */
 GtkWidget *
-cloche_open_session_row_new (GVariant *info)
+cloche_open_session_row_new (GVariant   *info,
+                             const char *own_name)
 {
   ClocheOpenSessionRow *self = g_object_new (CLOCHE_TYPE_OPEN_SESSION_ROW,
                                              "use-markup", FALSE, NULL);
@@ -149,8 +166,7 @@ cloche_open_session_row_new (GVariant *info)
   cloche_session_info_init (&session, info);
   age = format_age (session.created);
   /* Translators: who opened a session, and when, e.g. “clochectl · opened 5 minutes ago” */
-  subtitle = g_strdup_printf (_("%s · %s"), *session.client != '\0' ? session.client : _("unknown"),
-                              age);
+  subtitle = g_strdup_printf (_("%s · %s"), client_name (session.client, own_name), age);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self),
                                  *session.title != '\0' ? session.title : _("Untitled session"));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);

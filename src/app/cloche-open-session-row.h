@@ -9,7 +9,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ClocheOpenSessionRow, cloche_open_session_row, CLOCHE, OPEN_SESSION_ROW,
                       AdwActionRow)
 
-GtkWidget *cloche_open_session_row_new           (GVariant             *info);
+GtkWidget *cloche_open_session_row_new           (GVariant             *info,
+                                                  const char           *own_name);
 gboolean   cloche_open_session_row_get_writable  (ClocheOpenSessionRow *self);
 
 G_END_DECLS

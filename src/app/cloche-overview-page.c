@@ -387,6 +387,10 @@ cloche_overview_page_update_sessions (ClocheOverviewPage *self)
 {
   GPtrArray *open = self->session_summary != NULL
                     ? cloche_session_summary_get_open (self->session_summary) : NULL;
+  ClocheDbusDaemon *proxy = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+  const char *own_name = proxy != NULL
+                         ? g_dbus_connection_get_unique_name (g_dbus_proxy_get_connection (G_DBUS_PROXY (proxy)))
+                         : NULL;
   g_autofree char *count = NULL;
   guint writable = 0;
   GtkWidget *child;
@@ -399,7 +403,7 @@ cloche_overview_page_update_sessions (ClocheOverviewPage *self)
     gtk_list_box_remove (self->open_list, child);
   for (guint i = 0; open != NULL && i < open->len; i++)
     {
-      GtkWidget *row = cloche_open_session_row_new (g_ptr_array_index (open, i));
+      GtkWidget *row = cloche_open_session_row_new (g_ptr_array_index (open, i), own_name);
 
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
       writable += cloche_open_session_row_get_writable (CLOCHE_OPEN_SESSION_ROW (row));
@@ -506,11 +510,21 @@ cloche_overview_page_free_cb (GObject      *object,
   ClocheOverviewPage *self = user_data;
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) parent = NULL;
   g_autofree char *free_text = NULL;
 
   info = g_file_query_filesystem_info_finish (G_FILE (object), result, &error);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;   /* the page went; it touched nothing since */
+  /* No session made yet, so no folder: the disk it will be made on. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+      && (parent = g_file_get_parent (G_FILE (object))) != NULL)
+    {
+      g_file_query_filesystem_info_async (parent, G_FILE_ATTRIBUTE_FILESYSTEM_FREE,
+                                          G_PRIORITY_DEFAULT, self->free_cancellable,
+                                          cloche_overview_page_free_cb, self);
+      return;
+    }
   g_clear_object (&self->free_cancellable);
   /* A sandboxed app may not see the daemon's folder: then it says nothing. */
   gtk_widget_set_visible (GTK_WIDGET (self->free_row), info != NULL);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * The VM's memory on the host over the monitor's ten minutes, as one small
- * line beside the figure on the Overview: the shape of the cost, not its
- * scale (the Monitor page has the axes). It draws what the history holds,
+ * The VM's memory on the host over the monitor's history (ten minutes at
+ * most, half a minute at least), as one small line beside the figure on the
+ * Overview: the shape of the cost, not its scale (the Monitor page has the axes). It draws what the history holds,
  * redrawn on each sample; it keeps nothing of its own. The line takes the
  * widget's CSS colour (style.css: the accent), so it reads in light and
  * dark alike; samples more than GAP_US apart leave a gap (the VM was off).
@@ -11,7 +11,8 @@
 
 #include "cloche-sparkline.h"
 
-#define GAP_US (G_GINT64_CONSTANT (3) * G_USEC_PER_SEC)
+#define GAP_US      (G_GINT64_CONSTANT (3) * G_USEC_PER_SEC)
+#define MIN_SPAN_US (G_GINT64_CONSTANT (30) * G_USEC_PER_SEC)
 
 struct _ClocheSparkline
 {
@@ -31,18 +32,29 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-static guint64
-peak (ClocheMonitorHistory *history,
-      guint                 n)
+/* The band the line is drawn in: lowest to highest, a twentieth of the
+ * highest at least, so a steady cost is a flat line in the middle, not
+ * noise blown up to the full height. */
+static void
+band (ClocheMonitorHistory *history,
+      guint                 n,
+      double               *low,
+      double               *range)
 {
-  guint64 top = 0;
+  double lowest = G_MAXDOUBLE, highest = 0;
 
   for (guint i = 0; i < n; i++)
-    top = MAX (top, cloche_monitor_history_get_sample (history, i)->host_rss);
-  return top;
+    {
+      double value = cloche_monitor_history_get_sample (history, i)->host_rss;
+
+      lowest = MIN (lowest, value);
+      highest = MAX (highest, value);
+    }
+  *range = MAX (MAX (highest - lowest, highest / 20), 1);
+  *low = (lowest + highest) / 2 - *range / 2;
 }
 
-/* Oldest at the left edge, the newest at the right; ten minutes wide. */
+/* Oldest at the left edge, the newest at the right. */
 static void
 draw_line (ClocheSparkline *self,
            cairo_t         *cr,
@@ -51,15 +63,19 @@ draw_line (ClocheSparkline *self,
 {
   guint n = cloche_monitor_history_get_n_samples (self->history);
   const ClocheMonitorSample *latest = cloche_monitor_history_get_latest (self->history);
-  double top = MAX (peak (self->history, n), 1);
-  double span = CLOCHE_MONITOR_HISTORY_LENGTH * (double) G_USEC_PER_SEC;
+  double low, range;
+  const ClocheMonitorSample *oldest = cloche_monitor_history_get_sample (self->history, 0);
+  /* What the history holds, half a minute at least: a VM up for seconds draws
+   * a line, not a dot at the edge. */
+  double span = MAX (latest->timestamp - oldest->timestamp, MIN_SPAN_US);
   gint64 previous = 0;
 
+  band (self->history, n, &low, &range);
   for (guint i = 0; i < n; i++)
     {
       const ClocheMonitorSample *sample = cloche_monitor_history_get_sample (self->history, i);
       double x = width - (latest->timestamp - sample->timestamp) / span * width;
-      double y = height - 1 - sample->host_rss / top * (height - 2);
+      double y = height - 1 - (sample->host_rss - low) / range * (height - 2);
 
       if (x < 0)
         continue;

@@ -66,6 +66,9 @@ typedef enum
   CLOCHE_ERROR_KVM_NO_VM,
   /* A session's walls in the guest could not be made (issue 15). */
   CLOCHE_ERROR_ISOLATION_FAILED,
+  /* QEMU ended by a signal Cloche did not send (issue 19): not a crash of
+   * the guest, and the fix is to open agent mode again. */
+  CLOCHE_ERROR_VM_KILLED,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

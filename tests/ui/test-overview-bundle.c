@@ -52,7 +52,14 @@ test_no_bundle_offers_install (void)
   CLOCHE_TEST_WAIT_FOR (shows (page, install), 20);
   g_assert_false (gtk_widget_get_mapped (open));
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (install)), ==, "_Install Bundle…");
+  /* The Disk tile says so too. */
+  CLOCHE_TEST_WAIT_FOR (g_str_equal (gtk_label_get_label (cloche_test_ui_child (page, "bundle_label")),
+                                     "Not installed"), 5);
+  CLOCHE_TEST_WAIT_FOR (!gtk_stack_get_transition_running (cloche_test_ui_child (page, "stack")), 5);
   cloche_test_save_screenshot (GTK_WIDGET (window), "overview-no-bundle");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-no-bundle-dark");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
 
   gtk_widget_activate (install);
   CLOCHE_TEST_WAIT_FOR (g_strcmp0 (visible_page (window), "bundle") == 0, 5);
