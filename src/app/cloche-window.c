@@ -142,9 +142,8 @@ cloche_window_follow_app (ClocheWindow *self)
 }
 
 static void
-cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
-                                        GtkListBoxRow *row,
-                                        GtkListBox    *list)
+cloche_window_show_row (ClocheWindow  *self,
+                        GtkListBoxRow *row)
 {
   /* Each sidebar row is named after the stack page it shows. */
   const char *name = gtk_widget_get_name (GTK_WIDGET (row));
@@ -155,6 +154,27 @@ cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
   gtk_stack_set_visible_child (self->stack, page);
   adw_window_title_set_title (self->content_title,
                               gtk_stack_page_get_title (gtk_stack_get_page (self->stack, page)));
+}
+
+/* The highlight and the page never disagree: arrow keys select the row
+ * they move to, and the selected row's page is shown. */
+static void
+cloche_window_sidebar_row_selected_cb (ClocheWindow  *self,
+                                       GtkListBoxRow *row,
+                                       GtkListBox    *list)
+{
+  if (row != NULL)
+    cloche_window_show_row (self, row);
+}
+
+/* Activation (a click, Enter) also goes to the page when the window is
+ * folded; moving the selection does not leave the sidebar. */
+static void
+cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
+                                        GtkListBoxRow *row,
+                                        GtkListBox    *list)
+{
+  cloche_window_show_row (self, row);
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
@@ -326,6 +346,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, diagnostics_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, egress_page);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_back_clicked_cb);
 
   gtk_widget_class_install_action (widget_class, "win.reconnect", NULL,

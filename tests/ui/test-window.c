@@ -380,6 +380,31 @@ test_window_page_shortcuts (void)
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
+/* Arrow keys in the sidebar move the highlight and the page with it
+ * (the list box's move-cursor, as its Down and Up bindings emit it). */
+static void
+test_window_sidebar_keys (void)
+{
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
+  GtkStack *stack = cloche_test_ui_child (window, "stack");
+  GtkListBox *sidebar = cloche_test_ui_child (window, "sidebar_list");
+
+  gtk_window_present (GTK_WINDOW (window));
+  gtk_widget_grab_focus (cloche_test_ui_child (window, "overview_row"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "overview");
+  g_signal_emit_by_name (sidebar, "move-cursor", GTK_MOVEMENT_DISPLAY_LINES, 1, FALSE, FALSE);
+  g_assert_cmpstr (gtk_widget_get_name (GTK_WIDGET (gtk_list_box_get_selected_row (sidebar))), ==,
+                   "sessions");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "sessions");
+  g_signal_emit_by_name (sidebar, "move-cursor", GTK_MOVEMENT_DISPLAY_LINES, 2, FALSE, FALSE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "bundle");
+  g_signal_emit_by_name (sidebar, "move-cursor", GTK_MOVEMENT_DISPLAY_LINES, -3, FALSE, FALSE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "overview");
+
+  wait_for (has_service_error, window, SHORT_TIMEOUT_S);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
 typedef struct
 {
   ClocheOverviewPage *page;
@@ -621,6 +646,7 @@ main (int   argc,
   g_test_add_func ("/window/no-service", test_window_no_service);
   g_test_add_func ("/window/remembers-size", test_window_remembers_size);
   g_test_add_func ("/window/page-shortcuts", test_window_page_shortcuts);
+  g_test_add_func ("/window/sidebar-keys", test_window_sidebar_keys);
   g_test_add_func ("/window/agent-mode", test_window_agent_mode);
   g_test_add_func ("/window/kvm-fallback", test_window_kvm_fallback);
 
