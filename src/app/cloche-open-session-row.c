@@ -13,7 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "cloche-open-session-row.h"
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 
 struct _ClocheOpenSessionRow
 {

@@ -539,8 +539,9 @@ cloche_overview_page_free_cb (GObject      *object,
 static void
 cloche_overview_page_query_free (ClocheOverviewPage *self)
 {
-  ClocheDbusDaemon *proxy = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
-  const char *path = proxy != NULL ? cloche_dbus_daemon_get_sessions_path (proxy) : NULL;
+  ClocheDbusSessions *proxy = self->client != NULL ? cloche_client_get_sessions (self->client)
+                                                   : NULL;
+  const char *path = proxy != NULL ? cloche_dbus_sessions_get_sessions_path (proxy) : NULL;
   g_autoptr(GFile) folder = NULL;
 
   if (self->free_cancellable != NULL || path == NULL || !g_path_is_absolute (path))

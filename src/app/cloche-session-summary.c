@@ -14,7 +14,7 @@
  */
 #include "config.h"
 
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-summary.h"
 
 #define TIMER_S 60

@@ -65,12 +65,12 @@ on_opened (GObject      *object,
 {
   Opened *opened = user_data;
 
-  cloche_dbus_daemon_call_open_session_finish (CLOCHE_DBUS_DAEMON (object), &opened->id, result,
-                                               &opened->error);
+  cloche_dbus_sessions_call_open_finish (CLOCHE_DBUS_SESSIONS (object), &opened->id, result,
+                                         &opened->error);
   opened->done = TRUE;
 }
 
-/* OpenSession as another client asks for it: its name, one folder. */
+/* Open as another client asks for it: its name, one folder. */
 static void
 open_session (Opened     *opened,
               const char *title,
@@ -87,9 +87,8 @@ open_session (Opened     *opened,
   g_variant_builder_add (&options, "{sv}", "client", g_variant_new_string (client));
   /* Only a session kept open records the client's own name. */
   g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
-  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (test_daemon->proxy), BOOT_TIMEOUT_S * 1000);
-  cloche_dbus_daemon_call_open_session (test_daemon->proxy, title, g_variant_builder_end (&options),
-                                        NULL, on_opened, opened);
+  cloche_dbus_sessions_call_open (test_daemon->sessions, title, g_variant_builder_end (&options),
+                                  NULL, on_opened, opened);
 }
 
 static guint
