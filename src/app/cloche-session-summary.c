@@ -6,7 +6,7 @@
  * it keeps the monitor history, so the page only draws.
  *
  * Its rules: it lists again whenever the daemon says something changed
- * (OpenSessions, the service coming back), at most one list at a time (a
+ * (Sessions.Changed, OpenSessions, the service coming back), at most one list at a time (a
  * change during a list asks for one more after it), and on a minute's timer
  * for what changes with time only (a session becoming stale, ages): the
  * timer runs only while someone watches (the window is shown), so a
@@ -25,6 +25,7 @@ struct _ClocheSessionSummary
 
   ClocheClient *client;
   GSignalGroup *client_signals;
+  GSignalGroup *sessions_signals;   /* the client's Sessions proxy: Changed */
   GCancellable *cancellable;    /* while a list is under way */
   GPtrArray    *open;           /* CLOCHE_SESSION_INFO_TYPE GVariants, oldest first */
   guint         stale_count;
@@ -167,6 +168,9 @@ cloche_session_summary_dispose (GObject *object)
   if (self->client_signals != NULL)
     g_signal_group_set_target (self->client_signals, NULL);
   g_clear_object (&self->client_signals);
+  if (self->sessions_signals != NULL)
+    g_signal_group_set_target (self->sessions_signals, NULL);
+  g_clear_object (&self->sessions_signals);
   g_clear_object (&self->client);
   g_clear_pointer (&self->open, g_ptr_array_unref);
 
@@ -199,6 +203,9 @@ cloche_session_summary_init (ClocheSessionSummary *self)
                                   G_CALLBACK (cloche_session_summary_refresh), self);
   g_signal_group_connect_swapped (self->client_signals, "notify::service-running",
                                   G_CALLBACK (cloche_session_summary_refresh), self);
+  self->sessions_signals = g_signal_group_new (CLOCHE_DBUS_TYPE_SESSIONS);
+  g_signal_group_connect_swapped (self->sessions_signals, "changed",
+                                  G_CALLBACK (cloche_session_summary_refresh), self);
 }
 
 ClocheSessionSummary *
@@ -223,6 +230,8 @@ cloche_session_summary_set_client (ClocheSessionSummary *self,
   self->stale_bytes = 0;
   self->known = FALSE;
   g_signal_group_set_target (self->client_signals, client);
+  g_signal_group_set_target (self->sessions_signals,
+                             client != NULL ? cloche_client_get_sessions (client) : NULL);
   g_signal_emit (self, signals[CHANGED], 0);
   list (self);
 }

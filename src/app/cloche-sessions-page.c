@@ -476,8 +476,14 @@ set_client (ClocheSessionsPage *self,
       g_signal_connect_object (client, "notify::open-sessions",
                                G_CALLBACK (cloche_sessions_page_refresh), self, G_CONNECT_SWAPPED);
       if (sessions (self) != NULL)
-        g_signal_connect_object (sessions (self), "cleanup-progress",
-                                 G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
+        {
+          g_signal_connect_object (sessions (self), "cleanup-progress",
+                                   G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
+          /* Opened, closed, pinned or removed by anyone (clochectl too). */
+          g_signal_connect_object (sessions (self), "changed",
+                                   G_CALLBACK (cloche_sessions_page_refresh), self,
+                                   G_CONNECT_SWAPPED);
+        }
     }
   update_actions (self);
   cloche_sessions_page_refresh (self);

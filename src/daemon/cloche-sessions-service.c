@@ -42,6 +42,7 @@ typedef struct
   ClocheSessionsService *self;
   GDBusMethodInvocation *invocation;
   gboolean               stale_only;
+  gboolean               dry_run;
 } Call;
 
 static Call *
@@ -174,7 +175,10 @@ on_client_vanished (GDBusConnection *connection,
   guint closed = cloche_sandbox_close_client_sessions (self->sandbox, name);
 
   if (closed > 0)
-    g_message ("%s left the bus: closed its %u session(s)", name, closed);
+    {
+      g_message ("%s left the bus: closed its %u session(s)", name, closed);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (self));
+    }
   g_hash_table_remove (self->client_watches, name);
 }
 
@@ -208,7 +212,10 @@ on_opened (GObject      *object,
   if (id == NULL)
     fail (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_open (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
+    {
+      cloche_dbus_sessions_complete_open (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+    }
 }
 
 static gboolean
@@ -251,7 +258,10 @@ on_closed (GObject      *object,
   if (!cloche_sandbox_close_session_finish (CLOCHE_SANDBOX (object), result, &error))
     fail (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_close (CLOCHE_DBUS_SESSIONS (call->self), call->invocation);
+    {
+      cloche_dbus_sessions_complete_close (CLOCHE_DBUS_SESSIONS (call->self), call->invocation);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+    }
 }
 
 static gboolean
@@ -310,8 +320,11 @@ on_pinned (GObject      *object,
   if (!cloche_sandbox_set_pinned_finish (CLOCHE_SANDBOX (object), result, &error))
     fail (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_set_pinned (CLOCHE_DBUS_SESSIONS (call->self),
-                                              call->invocation);
+    {
+      cloche_dbus_sessions_complete_set_pinned (CLOCHE_DBUS_SESSIONS (call->self),
+                                                call->invocation);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+    }
 }
 
 static gboolean
@@ -406,6 +419,9 @@ on_cleaned_up (GObject      *object,
   else
     cloche_dbus_sessions_complete_cleanup (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
                                            packed (removed, FALSE), freed);
+  /* A cleanup that failed on one session removed the others. */
+  if (!call->dry_run)
+    cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
 }
 
 static gboolean
@@ -417,12 +433,15 @@ handle_cleanup (ClocheDbusSessions    *object,
   guint older_than = cloche_sandbox_get_stale_after_days (self->sandbox);
   gboolean dry_run = FALSE;
   GError *error = NULL;
+  Call *call;
 
   if (!option_boolean (options, "dry-run", &dry_run, &error)
       || !option_uint (options, "older-than-days", 0, OLDER_THAN_DAYS_MAX, &older_than, &error))
     return fail (invocation, error);
+  call = call_new (self, invocation);
+  call->dry_run = dry_run;
   cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run, on_cleanup_progress, self,
-                                NULL, on_cleaned_up, call_new (self, invocation));
+                                NULL, on_cleaned_up, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

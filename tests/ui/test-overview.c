@@ -244,6 +244,66 @@ test_keyboard_reaches_tiles (void)
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
+static void
+set_pinned (const char *id,
+            gboolean    pinned)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* What clochectl session pin sends. */
+  cloche_dbus_sessions_call_set_pinned_sync (test_daemon->sessions, id, pinned, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+within_2_s (gboolean (*condition) (ClocheWindow *), ClocheWindow *window)
+{
+  gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+
+  while (!condition (window) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  return condition (window);
+}
+
+static gboolean
+none_stale (ClocheWindow *window)
+{
+  ClocheOverviewPage *overview = cloche_test_ui_child (window, "overview_page");
+  GtkWidget *sessions = cloche_test_ui_child (window, "sessions_page");
+
+  return g_str_equal (subtitle (overview, "stale_row"), "None")
+         && !gtk_widget_is_sensitive (cloche_test_ui_child (sessions, "cleanup_button"));
+}
+
+static gboolean
+one_stale (ClocheWindow *window)
+{
+  ClocheOverviewPage *overview = cloche_test_ui_child (window, "overview_page");
+  GtkWidget *sessions = cloche_test_ui_child (window, "sessions_page");
+
+  return g_str_has_prefix (subtitle (overview, "stale_row"), "1 session, ")
+         && gtk_widget_is_sensitive (cloche_test_ui_child (sessions, "cleanup_button"));
+}
+
+/* Pinned and unpinned by another client: the Overview and the Sessions
+ * page follow within 2 s, without a click (io.github.cloche.Sessions.Changed;
+ * the minute's timer alone would be far too late). */
+static void
+test_follows_other_clients (void)
+{
+  ClocheWindow *window = open_window ();
+  ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
+
+  CLOCHE_TEST_WAIT_FOR (g_str_has_prefix (subtitle (page, "stale_row"), "2 sessions, "), 20);
+  set_pinned ("20260101-000000-stale1", TRUE);
+  set_pinned ("20260101-000000-stale2", TRUE);
+  g_assert_true (within_2_s (none_stale, window));
+  set_pinned ("20260101-000000-stale2", FALSE);
+  g_assert_true (within_2_s (one_stale, window));
+
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -256,6 +316,7 @@ main (int   argc,
   g_test_add_func ("/overview/tiles", test_tiles);
   g_test_add_func ("/overview/tiles-lead-to-pages", test_tiles_lead_to_pages);
   g_test_add_func ("/overview/keyboard-reaches-tiles", test_keyboard_reaches_tiles);
+  g_test_add_func ("/overview/follows-other-clients", test_follows_other_clients);
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
   return status;
