@@ -300,12 +300,33 @@ cloche_overview_page_is_counting (ClocheOverviewPage *self)
          && cloche_client_get_booted_at (self->client) > 0;
 }
 
+/* With no session open the VM stops by itself: say until when, so a
+ * user knows it is not left running (the Stop button is for now). */
+static void
+cloche_overview_page_show_idle_stop (ClocheOverviewPage *self)
+{
+  ClocheDbusDaemon *proxy = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+  gint64 at = proxy != NULL ? cloche_dbus_daemon_get_idle_stop_at (proxy) : 0;
+  g_autofree char *text = NULL;
+  gint64 left;
+
+  if (at > 0 && cloche_overview_page_is_counting (self))
+    {
+      left = MAX (0, (at - g_get_real_time ()) / G_USEC_PER_SEC);
+      /* Translators: minutes and seconds until the idle VM stops, e.g. “Stops in 4:32 …” */
+      text = g_strdup_printf (_("Stops in %u:%02u unless a session opens"),
+                              (guint) (left / 60), (guint) (left % 60));
+    }
+  adw_action_row_set_subtitle (self->state_row, text != NULL ? text : "");
+}
+
 static void
 cloche_overview_page_show_uptime (ClocheOverviewPage *self)
 {
   g_autofree char *text = NULL;
   gint64 elapsed;
 
+  cloche_overview_page_show_idle_stop (self);
   if (!cloche_overview_page_is_counting (self))
     {
       gtk_label_set_label (self->uptime_label, _("Not running"));
@@ -1130,6 +1151,10 @@ cloche_overview_page_set_client (ClocheOverviewPage *self,
   /* A call on the old client answers for a daemon we no longer show. */
   cloche_overview_page_cancel_call (self);
   g_signal_group_set_target (self->client_signals, client);
+  if (client != NULL && cloche_client_get_proxy (client) != NULL)
+    g_signal_connect_object (cloche_client_get_proxy (client), "notify::idle-stop-at",
+                             G_CALLBACK (cloche_overview_page_update_uptime), self,
+                             G_CONNECT_SWAPPED);
   cloche_overview_page_connect_bundle (self);
   cloche_overview_page_update_all (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);

@@ -138,6 +138,15 @@ check_sessions (ClocheOverviewPage *page,
 }
 
 static void
+close_session (const char *id)
+{
+  g_autoptr(GError) error = NULL;
+
+  cloche_dbus_sessions_call_close_sync (test_daemon->sessions, id, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
 kill_qemu (void)
 {
   GPid qemu = cloche_test_find_child (cloche_test_daemon_pid (test_daemon), "qemu-system");
@@ -180,6 +189,18 @@ test_running_and_crashed (void)
   g_object_get (window, "monitor-history", &history, NULL);
   CLOCHE_TEST_WAIT_FOR (cloche_monitor_history_get_n_samples (history) >= 20, 60);
   save_light_and_dark (window, "overview-running");
+
+  /* Both closed: the VM keeps running for the idle timeout, and says so. */
+  g_assert_cmpstr (adw_action_row_get_subtitle (cloche_test_ui_child (page, "state_row")), ==, "");
+  close_session (first.id);
+  close_session (second.id);
+  CLOCHE_TEST_WAIT_FOR (g_str_has_prefix (adw_action_row_get_subtitle (cloche_test_ui_child (page, "state_row")),
+                                          "Stops in "), 10);
+  g_test_message ("%s", adw_action_row_get_subtitle (cloche_test_ui_child (page, "state_row")));
+  g_assert_true (g_str_has_suffix (adw_action_row_get_subtitle (cloche_test_ui_child (page, "state_row")),
+                                   " unless a session opens"));
+  CLOCHE_TEST_WAIT_FOR (n_rows (page) == 0, 2);
+  save_light_and_dark (window, "overview-idle");
 
   kill_qemu ();
   CLOCHE_TEST_WAIT_FOR (g_str_equal (label (page, "state_label"), "Crashed"), 30);

@@ -520,7 +520,7 @@ test_window_agent_mode (void)
   wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
   qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
   g_assert_cmpuint (qemus->len, ==, 0);
-  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-stopped");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "window-agent-mode-stopped");
 
   toggle_agent_mode (page, open_button, close_button, BOOT_TIMEOUT_S);
   wait_for_state (page, "Running", BOOT_TIMEOUT_S);
@@ -529,7 +529,7 @@ test_window_agent_mode (void)
   g_assert_cmpuint (qemus->len, ==, 1);
   wait_for_label (cloche_test_ui_child (page, "sessions_label"), "1", SHORT_TIMEOUT_S);
   check_uptime_ticks (page);
-  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-running");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "window-agent-mode-running");
   check_monitor (window, page);
 
   toggle_agent_mode (page, close_button, open_button, SHORT_TIMEOUT_S);
