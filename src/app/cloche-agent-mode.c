@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Agent mode, opened from the app: the one entry point the Overview's
- * primary action calls, and where what agent mode does besides opening a
- * session (a terminal, what to run in it) goes, so that no page grows a
- * second way to open it.
+ * primary action and the Sessions page's "open with a folder" call, and
+ * where what agent mode does besides opening a session (a terminal, what
+ * to run in it) goes, so that no page grows a second way to open it.
  *
  * Each open is a new session (the daemon closes the app's sessions when
  * the app leaves, and a closed session is not opened again): its title
@@ -35,6 +35,8 @@ cloche_agent_mode_title (GDateTime *when)
 
 /**
  * cloche_agent_mode_open_async:
+ * @folder: (nullable): a host folder for the agent, mounted in the session
+ * @readonly: whether the agent may only read @folder
  *
  * Opens agent mode: a session owned by the app (it closes when the app
  * quits), booting the VM when it is not running; completes once commands
@@ -42,16 +44,23 @@ cloche_agent_mode_title (GDateTime *when)
  */
 void
 cloche_agent_mode_open_async (ClocheClient        *client,
+                              const char          *folder,
+                              gboolean             readonly,
                               GCancellable        *cancellable,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
   g_autoptr(GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *title = cloche_agent_mode_title (now);
+  GVariantBuilder mounts;
 
   g_return_if_fail (CLOCHE_IS_CLIENT (client));
 
-  cloche_client_open_session_async (client, title, cancellable, callback, user_data);
+  g_variant_builder_init (&mounts, G_VARIANT_TYPE ("a(sb)"));
+  if (folder != NULL)
+    g_variant_builder_add (&mounts, "(sb)", folder, readonly);
+  cloche_client_open_session_async (client, title, g_variant_builder_end (&mounts), cancellable,
+                                    callback, user_data);
 }
 
 /**

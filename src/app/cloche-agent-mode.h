@@ -8,6 +8,8 @@
 G_BEGIN_DECLS
 
 void  cloche_agent_mode_open_async  (ClocheClient         *client,
+                                     const char           *folder,
+                                     gboolean              readonly,
                                      GCancellable         *cancellable,
                                      GAsyncReadyCallback   callback,
                                      gpointer              user_data);

@@ -707,7 +707,7 @@ cloche_overview_page_open_action (GtkWidget  *widget,
   cloche_overview_page_set_error (self, NULL, FALSE);
   self->refocus = gtk_widget_is_focus (self->open_button);
   self->cancellable = g_cancellable_new ();
-  cloche_agent_mode_open_async (self->client, self->cancellable,
+  cloche_agent_mode_open_async (self->client, NULL, FALSE, self->cancellable,
                                 cloche_overview_page_open_cb, g_object_ref (self));
   cloche_overview_page_update_actions (self);
 }

@@ -12,6 +12,7 @@
 
 #include <glib/gi18n.h>
 
+#include "cloche-agent-mode.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-page-util.h"
 #include "cloche-session-item.h"
@@ -378,8 +379,12 @@ on_opened (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
-  if (!cloche_dbus_sessions_call_open_finish (CLOCHE_DBUS_SESSIONS (object), &id, result, &error))
+  id = cloche_agent_mode_open_finish (CLOCHE_CLIENT (object), result, &error);
+  /* "Starting the sandbox…" ends with the work, either way. */
+  if (id == NULL)
     show_error (self, error);
+  else
+    show_message (self, NULL, FALSE);
   cloche_sessions_page_refresh (self);
 }
 
@@ -388,16 +393,9 @@ open_with_folder (ClocheSessionsPage *self,
                   const char         *path,
                   gboolean            readonly)
 {
-  GVariantBuilder mounts;
-  GVariantDict options;
-
-  g_variant_builder_init (&mounts, G_VARIANT_TYPE ("a(sb)"));
-  g_variant_builder_add (&mounts, "(sb)", path, readonly);
-  g_variant_dict_init (&options, NULL);
-  g_variant_dict_insert_value (&options, "mounts", g_variant_builder_end (&mounts));
   show_message (self, _("Starting the sandbox…"), FALSE);
-  cloche_dbus_sessions_call_open (sessions (self), _("Agent mode"), g_variant_dict_end (&options),
-                                  NULL, on_opened, g_object_ref (self));
+  cloche_agent_mode_open_async (self->client, path, readonly, NULL, on_opened,
+                                g_object_ref (self));
 }
 
 static void
