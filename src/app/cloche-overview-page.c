@@ -446,9 +446,39 @@ cloche_overview_page_open_row_activated_cb (ClocheOverviewPage *self,
   gtk_widget_activate_action (GTK_WIDGET (self), "win.show-page", "s", "sessions");
 }
 
+/* When the last cleanup ran, what it removed and freed: the daemon's
+ * Sessions.LastCleanup, kept across its restarts. */
+static char *
+cloche_overview_page_format_last_cleanup (ClocheOverviewPage *self)
+{
+  ClocheDbusSessions *proxy = self->client != NULL ? cloche_client_get_sessions (self->client)
+                                                   : NULL;
+  GVariant *record = proxy != NULL ? cloche_dbus_sessions_get_last_cleanup (proxy) : NULL;
+  g_autoptr(GDateTime) when = NULL;
+  g_autofree char *date = NULL, *bytes = NULL;
+  gint64 time = 0;
+  guint removed = 0;
+  guint64 freed = 0;
+
+  if (record == NULL || !g_variant_lookup (record, "time", "x", &time)
+      || !g_variant_lookup (record, "removed", "u", &removed)
+      || !g_variant_lookup (record, "freed", "t", &freed)
+      || (when = g_date_time_new_from_unix_local (time / G_USEC_PER_SEC)) == NULL)
+    return g_strdup (_("Never"));
+  /* Translators: when the last cleanup ran, in g_date_time_format()'s notation */
+  date = g_date_time_format (when, _("%b %-d, %H:%M"));
+  bytes = g_format_size (freed);
+  /* Translators: e.g. “Dec 7, 18:40: 3 sessions removed, 1.2 MB freed” */
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s: %u session removed, %s freed",
+                                       "%s: %u sessions removed, %s freed", removed),
+                          date, removed, bytes);
+}
+
 static void
 cloche_overview_page_update_stale (ClocheOverviewPage *self)
 {
+  g_autofree char *last = cloche_overview_page_format_last_cleanup (self);
+
   ClocheSessionSummary *summary = self->session_summary;
   guint count = summary != NULL ? cloche_session_summary_get_stale_count (summary) : 0;
   g_autofree char *bytes = NULL;
@@ -467,6 +497,7 @@ cloche_overview_page_update_stale (ClocheOverviewPage *self)
     }
   adw_action_row_set_subtitle (self->stale_row, text);
   gtk_widget_set_sensitive (self->cleanup_button, count > 0);
+  adw_action_row_set_subtitle (self->last_cleanup_row, last);
 }
 
 static void
@@ -1154,6 +1185,10 @@ cloche_overview_page_set_client (ClocheOverviewPage *self,
   if (client != NULL && cloche_client_get_proxy (client) != NULL)
     g_signal_connect_object (cloche_client_get_proxy (client), "notify::idle-stop-at",
                              G_CALLBACK (cloche_overview_page_update_uptime), self,
+                             G_CONNECT_SWAPPED);
+  if (client != NULL && cloche_client_get_sessions (client) != NULL)
+    g_signal_connect_object (cloche_client_get_sessions (client), "notify::last-cleanup",
+                             G_CALLBACK (cloche_overview_page_update_stale), self,
                              G_CONNECT_SWAPPED);
   cloche_overview_page_connect_bundle (self);
   cloche_overview_page_update_all (self);

@@ -13,6 +13,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "cloche-cleanup-record.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
 #include "cloche-session-codec.h"
@@ -155,6 +156,49 @@ sync_properties (ClocheSessionsService *self)
                                             cloche_sandbox_get_store (self->sandbox)));
   cloche_dbus_sessions_set_stale_after_days (skeleton,
                                              cloche_sandbox_get_stale_after_days (self->sandbox));
+}
+
+/* The last cleanup: a file beside the sessions folder, so that it is said
+ * again after a restart (cloche-cleanup-record.c). */
+
+static char *
+last_cleanup_path (ClocheSessionsService *self)
+{
+  g_autofree char *state = g_path_get_dirname (cloche_session_store_get_root (
+                                                 cloche_sandbox_get_store (self->sandbox)));
+
+  return g_build_filename (state, "last-cleanup.json", NULL);
+}
+
+static void
+load_last_cleanup (ClocheSessionsService *self)
+{
+  g_autofree char *path = last_cleanup_path (self);
+  g_autoptr(GVariant) record = NULL;
+  g_autoptr(GError) error = NULL;
+
+  record = cloche_cleanup_record_load (path, &error);
+  if (record == NULL)
+    {
+      g_warning ("%s", error->message);
+      record = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+    }
+  cloche_dbus_sessions_set_last_cleanup (CLOCHE_DBUS_SESSIONS (self), record);
+}
+
+static void
+record_cleanup (ClocheSessionsService *self,
+                guint                  removed,
+                guint64                freed)
+{
+  g_autofree char *path = last_cleanup_path (self);
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time ();
+
+  if (!cloche_cleanup_record_save (path, now, removed, freed, &error))
+    g_warning ("The last cleanup is not kept: %s", error->message);
+  cloche_dbus_sessions_set_last_cleanup (CLOCHE_DBUS_SESSIONS (self),
+                                         cloche_cleanup_record_new (now, removed, freed));
 }
 
 /* Clients: a session that was not asked to stay open closes when the
@@ -422,6 +466,8 @@ on_cleaned_up (GObject      *object,
   /* A cleanup that failed on one session removed the others. */
   if (!call->dry_run)
     cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+  if (!call->dry_run && removed != NULL)
+    record_cleanup (call->self, removed->len, freed);
 }
 
 static gboolean
@@ -578,5 +624,6 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
   g_signal_connect_object (sandbox, "notify::stale-after-days", G_CALLBACK (sync_properties),
                            self, G_CONNECT_SWAPPED);
   sync_properties (self);
+  load_last_cleanup (self);
   return self;
 }

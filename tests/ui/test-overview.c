@@ -312,6 +312,48 @@ test_follows_other_clients (void)
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
+static AdwMessageDialog *
+find_dialog (void)
+{
+  g_autoptr(GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (ADW_IS_MESSAGE_DIALOG (l->data) && gtk_widget_get_visible (l->data))
+      return l->data;
+  return NULL;
+}
+
+/* Clean Up… on the Overview: the Sessions page's confirmation, then the
+ * Overview says there is nothing stale and when the last cleanup ran,
+ * what it removed; a new window (a new list, the daemon's LastCleanup)
+ * says the same. */
+static void
+test_clean_up (void)
+{
+  ClocheWindow *window = open_window ();
+  ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
+  AdwMessageDialog *dialog = NULL;
+
+  g_assert_cmpstr (subtitle (page, "last_cleanup_row"), ==, "Never");
+  CLOCHE_TEST_WAIT_FOR (g_str_has_prefix (subtitle (page, "stale_row"), "1 session, "), 20);
+  gtk_widget_activate (cloche_test_ui_child (page, "cleanup_button"));
+  CLOCHE_TEST_WAIT_FOR (g_strcmp0 (visible_page (window), "sessions") == 0, 5);
+  CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ()) != NULL, 10);
+  adw_message_dialog_response (dialog, "remove");
+  CLOCHE_TEST_WAIT_FOR (g_str_equal (subtitle (page, "stale_row"), "None"), 10);
+  CLOCHE_TEST_WAIT_FOR (strstr (subtitle (page, "last_cleanup_row"), ": 1 session removed, ") != NULL,
+                        10);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+
+  window = open_window ();
+  page = cloche_test_ui_child (window, "overview_page");
+  CLOCHE_TEST_WAIT_FOR (strstr (subtitle (page, "last_cleanup_row"), ": 1 session removed, ") != NULL,
+                        10);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "overview");
+  save_light_and_dark (window, "overview-cleaned-up");
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -325,6 +367,7 @@ main (int   argc,
   g_test_add_func ("/overview/tiles-lead-to-pages", test_tiles_lead_to_pages);
   g_test_add_func ("/overview/keyboard-reaches-tiles", test_keyboard_reaches_tiles);
   g_test_add_func ("/overview/follows-other-clients", test_follows_other_clients);
+  g_test_add_func ("/overview/clean-up", test_clean_up);
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
   return status;

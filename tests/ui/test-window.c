@@ -305,6 +305,61 @@ test_window_no_service (void)
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
+static gboolean
+overview_shown (gpointer data)
+{
+  ClocheOverviewPage *page = data;
+
+  return g_strcmp0 (gtk_stack_get_visible_child_name (cloche_test_ui_child (page, "stack")),
+                    "overview") == 0;
+}
+
+static gboolean
+says_not_installed (gpointer data)
+{
+  ClocheOverviewPage *page = data;
+
+  return overview_shown (page)
+         && g_str_equal (gtk_label_get_label (cloche_test_ui_child (page, "bundle_label")),
+                         "Not installed")
+         && gtk_widget_get_mapped (cloche_test_ui_child (page, "install_button"));
+}
+
+/* The daemon goes away and another takes its name (a restart, an update):
+ * the window says the service stopped, then shows the new daemon's state
+ * (here: no bundle) without a click. */
+static void
+test_window_daemon_restart (void)
+{
+  const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
+  ClocheTestDaemon *daemon;
+  ClocheOverviewPage *page;
+  ClocheWindow *window;
+
+  if (bundle == NULL || g_getenv ("CLOCHE_DAEMON") == NULL)
+    {
+      g_test_skip ("No VM bundle or daemon: set CLOCHE_TEST_BUNDLE and CLOCHE_DAEMON");
+      return;
+    }
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) { "--bundle", bundle, NULL });
+  window = g_object_ref (cloche_test_ui_new_window ());
+  page = cloche_test_ui_child (window, "overview_page");
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (wait_for (overview_shown, page, SHORT_TIMEOUT_S));
+  g_assert_true (wait_for (is_mapped, cloche_test_ui_child (page, "open_button"), SHORT_TIMEOUT_S));
+
+  stop_daemon (daemon);
+  g_assert_true (wait_for (is_mapped, cloche_test_ui_child (page, "unavailable_page"),
+                           SHORT_TIMEOUT_S));
+
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
+    "--bundle", "/nonexistent/cloche-bundle", NULL });
+  g_assert_true (wait_for (says_not_installed, page, SHORT_TIMEOUT_S));
+
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+  stop_daemon (daemon);
+}
+
 /* The window opens at the size it was left at (GSettings, memory backend). */
 static void
 test_window_remembers_size (void)
@@ -644,6 +699,7 @@ main (int   argc,
   load_app_style ();
 
   g_test_add_func ("/window/no-service", test_window_no_service);
+  g_test_add_func ("/window/daemon-restart", test_window_daemon_restart);
   g_test_add_func ("/window/remembers-size", test_window_remembers_size);
   g_test_add_func ("/window/page-shortcuts", test_window_page_shortcuts);
   g_test_add_func ("/window/sidebar-keys", test_window_sidebar_keys);
