@@ -78,6 +78,16 @@ state_is (GtkWidget  *page,
   return g_strcmp0 (cloche_bundle_page_get_state (CLOCHE_BUNDLE_PAGE (page)), state) == 0;
 }
 
+/* Half a second of frames: the layout that follows a change is done. */
+static void
+settle (void)
+{
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
 static graphene_rect_t
 bounds_in (GtkWidget *widget,
            GtkWidget *window)
@@ -96,13 +106,13 @@ check_result_line_moves_nothing (GtkWidget *window,
 {
   GtkWidget *remove = find_button (page, "_Remove Sandbox Bundle");
   GtkRevealer *revealer = cloche_test_ui_child (page, "message_revealer");
-  graphene_rect_t before = bounds_in (remove, window), after;
+  graphene_rect_t before, after;
 
+  settle ();
+  before = bounds_in (remove, window);
   g_assert_true (gtk_widget_activate_action (page, "bundle.verify", NULL));
   CLOCHE_TEST_WAIT_FOR (gtk_revealer_get_child_revealed (revealer), 60);
-  /* A few frames for the layout that follows. */
-  for (gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2; g_get_monotonic_time () < until;)
-    g_main_context_iteration (NULL, FALSE);
+  settle ();
   cloche_test_save_screenshot (window, "bundle-verified");
   after = bounds_in (remove, window);
   g_assert_cmpfloat (before.origin.y, ==, after.origin.y);
