@@ -451,6 +451,36 @@ test_agent_from_error (Fixture       *fixture,
   g_assert_cmpstrv (result->details, console);
 }
 
+/* QEMU killed by someone else (the real kill is in tests/ui/
+ * test-overview-vm.c): the QEMU check says so and that opening agent mode
+ * again is the fix, the guest agent is not blamed, and the console, shown
+ * beside the crash, is not repeated in the finding. */
+static void
+test_qemu_killed_from_error (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  const char * const *checks = NULL;
+  g_autoptr(ClocheDoctorResult) result = NULL;
+  g_autoptr(ClocheDoctorResult) agent = NULL;
+
+  fixture->context->vm_error = g_error_new_literal (CLOCHE_ERROR, CLOCHE_ERROR_VM_KILLED,
+                                                    "QEMU was killed by signal 9 (Killed); "
+                                                    "the guest console ended with:\n[ 1.0] ok");
+  checks = cloche_doctor_checks_for_error (fixture->context->vm_error);
+  g_assert_cmpstr (checks[0], ==, "qemu");
+  g_assert_null (checks[1]);
+  result = run_one (fixture->context, "qemu");
+  assert_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_KILLED,
+                  "QEMU was killed by signal 9 (Killed): something outside Cloche",
+                  "Open agent mode again");
+  g_assert_null (strstr (result->finding, "console"));
+
+  /* Once it runs again, the kill is history. */
+  fixture->context->vm_running = TRUE;
+  agent = run_one (fixture->context, "qemu");
+  g_assert_cmpint (agent->code, !=, CLOCHE_ERROR_VM_KILLED);
+}
+
 /* A listening socket, a dead one (nothing listens any more), a missing
  * relay and no proxy at all: the real faults, with a real socket. */
 static void
@@ -554,6 +584,7 @@ main (int   argc,
   ADD ("/doctor/mounts", test_mounts);
   ADD ("/doctor/mounts-refused", test_mounts_refused);
   ADD ("/doctor/agent/from-error", test_agent_from_error);
+  ADD ("/doctor/qemu/killed-from-error", test_qemu_killed_from_error);
   ADD ("/doctor/all", test_all_checks);
 #undef ADD
 

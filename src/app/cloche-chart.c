@@ -14,7 +14,6 @@
 
 #define SPAN_US  (G_GINT64_CONSTANT (600) * G_USEC_PER_SEC)
 #define GAP_US   (G_GINT64_CONSTANT (3) * G_USEC_PER_SEC)
-#define MIB      (1024.0 * 1024.0)
 
 typedef struct
 {
@@ -63,16 +62,31 @@ cloche_chart_format_value (ClocheChartUnit unit,
   switch (unit)
     {
     case CLOCHE_CHART_UNIT_BYTES:
-      return g_format_size_full ((guint64) MAX (value, 0), G_FORMAT_SIZE_IEC_UNITS);
+      return g_format_size ((guint64) MAX (value, 0));
     case CLOCHE_CHART_UNIT_BYTES_PER_SECOND:
-      size = g_format_size_full ((guint64) MAX (value, 0), G_FORMAT_SIZE_IEC_UNITS);
-      /* Translators: a transfer rate, e.g. “1.5 KiB/s” */
+      size = g_format_size ((guint64) MAX (value, 0));
+      /* Translators: a transfer rate, e.g. “1.5 kB/s” */
       return g_strdup_printf (_("%s/s"), size);
     case CLOCHE_CHART_UNIT_PERCENT:
     default:
       /* Translators: CPU use, e.g. “12 %” */
       return g_strdup_printf (_("%.0f %%"), value);
     }
+}
+
+/* The round number after @top (1, 2 or 5 times a power of ten): 2 → 5 → 10 → 20. */
+static double
+cloche_chart_next_round (double top)
+{
+  double decade = 1;
+
+  while (decade * 10 <= top)
+    decade *= 10;
+  if (top < 1.5 * decade)
+    return 2 * decade;
+  if (top < 3 * decade)
+    return 5 * decade;
+  return 10 * decade;
 }
 
 /* The top of the scale: a round number above every value shown, and never
@@ -96,10 +110,11 @@ cloche_chart_scale_max (ClocheChart *self)
       return highest;
     }
 
-  /* Sizes: powers of two, from 64 MiB or from 1 KiB/s. */
-  top = self->unit == CLOCHE_CHART_UNIT_BYTES ? 64 * MIB : 1024;
+  /* Sizes: 1, 2, 5 times a power of ten (the units are SI, as everywhere
+   * in the app), from 50 MB or from 1 kB/s. */
+  top = self->unit == CLOCHE_CHART_UNIT_BYTES ? 50e6 : 1e3;
   while (top < highest * 1.05)
-    top *= 2;
+    top = cloche_chart_next_round (top);
   return top;
 }
 

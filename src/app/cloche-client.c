@@ -698,26 +698,34 @@ cloche_client_get_sessions (ClocheClient *self)
 /**
  * cloche_client_open_session_async:
  *
+ * @mounts: (nullable): a(sb), the host folders to mount and whether
+ *   read-only, as io.github.cloche.Sessions.Open takes them
+ *
  * Opens agent mode, booting the VM when it is not running; completes once
  * the guest agent answers.
  */
 void
 cloche_client_open_session_async (ClocheClient        *self,
                                   const char          *title,
+                                  GVariant            *mounts,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  GVariantDict options;
 
   g_return_if_fail (CLOCHE_IS_CLIENT (self));
   g_return_if_fail (!cancellable || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_open_session_async);
-  /* No options: the session belongs to this app and closes if it quits. */
+  g_variant_dict_init (&options, NULL);
+  if (mounts != NULL)
+    g_variant_dict_insert_value (&options, "mounts", mounts);
+  /* No "keep-open": the session belongs to this app and closes if it quits. */
   cloche_dbus_sessions_call_open (cloche_client_get_sessions (self), title != NULL ? title : "",
-                                  g_variant_new ("a{sv}", NULL), cancellable,
+                                  g_variant_dict_end (&options), cancellable,
                                   cloche_client_open_session_cb, g_steal_pointer (&task));
 }
 

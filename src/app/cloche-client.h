@@ -49,6 +49,7 @@ gint64              cloche_client_get_booted_at        (ClocheClient         *se
 guint               cloche_client_get_open_sessions    (ClocheClient         *self);
 void                cloche_client_open_session_async   (ClocheClient         *self,
                                                         const char           *title,
+                                                        GVariant             *mounts,
                                                         GCancellable         *cancellable,
                                                         GAsyncReadyCallback   callback,
                                                         gpointer              user_data);

@@ -22,6 +22,7 @@ struct _ClocheDiagnosticsPage
   GCancellable     *cancellable;     /* the proxy being made, or the run */
   gboolean          running;
 
+  AdwToastOverlay  *toast_overlay;
   GtkLabel         *summary_label;
   GtkSpinner       *spinner;
   GtkListBox       *list_box;
@@ -202,6 +203,7 @@ copy_action (GtkWidget  *widget,
   g_autofree char *report = cloche_diagnostics_page_format_report (self);
 
   gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), report);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Report copied")));
 }
 
 /* The doctor's proxy: the client's */
@@ -288,6 +290,9 @@ cloche_diagnostics_page_dispose (GObject *object)
   drop_doctor (self);
   g_clear_object (&self->client);
   g_clear_pointer (&self->results, g_variant_unref);
+  /* The toast overlay is both AdwBin's child and a template child: AdwBin
+   * lets go of it first. */
+  adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_DIAGNOSTICS_PAGE);
 
   G_OBJECT_CLASS (cloche_diagnostics_page_parent_class)->dispose (object);
@@ -353,6 +358,7 @@ cloche_diagnostics_page_class_init (ClocheDiagnosticsPageClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-diagnostics-page.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheDiagnosticsPage, summary_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheDiagnosticsPage, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, ClocheDiagnosticsPage, spinner);
   gtk_widget_class_bind_template_child (widget_class, ClocheDiagnosticsPage, list_box);
   gtk_widget_class_install_action (widget_class, "diagnostics.run", NULL, run_action);

@@ -57,8 +57,8 @@ format_bytes (ClocheEgressItem *item)
 
   if (!cloche_egress_item_get_allowed (item))
     return g_strdup ("");
-  in = g_format_size_full (cloche_egress_item_get_bytes_in (item), G_FORMAT_SIZE_IEC_UNITS);
-  out = g_format_size_full (cloche_egress_item_get_bytes_out (item), G_FORMAT_SIZE_IEC_UNITS);
+  in = g_format_size (cloche_egress_item_get_bytes_in (item));
+  out = g_format_size (cloche_egress_item_get_bytes_out (item));
   /* Translators: bytes received, bytes sent */
   return g_strdup_printf (_("↓ %s  ↑ %s"), in, out);
 }

@@ -89,8 +89,8 @@ cloche_monitor_page_show_memory (ClocheMonitorPage         *self,
 
   cloche_monitor_page_show_value (self->guest_memory_label, CLOCHE_CHART_UNIT_BYTES,
                                   sample->guest_used);
-  size = g_format_size_full (sample->guest_total, G_FORMAT_SIZE_IEC_UNITS);
-  /* Translators: below the guest's used memory, e.g. “of 3.8 GiB” */
+  size = g_format_size (sample->guest_total);
+  /* Translators: below the guest's used memory, e.g. “of 3.8 GB” */
   total = g_strdup_printf (_("of %s"), size);
   gtk_label_set_label (self->guest_total_label, total);
   /* Translators: a chart's current values: host memory, guest memory used */
@@ -128,10 +128,8 @@ cloche_monitor_page_update_disk (ClocheMonitorPage *self)
 
   if (self->history == NULL)
     return;
-  bundle = g_format_size_full (cloche_monitor_history_get_disk_bundle (self->history),
-                               G_FORMAT_SIZE_IEC_UNITS);
-  sessions = g_format_size_full (cloche_monitor_history_get_disk_sessions (self->history),
-                                 G_FORMAT_SIZE_IEC_UNITS);
+  bundle = g_format_size (cloche_monitor_history_get_disk_bundle (self->history));
+  sessions = g_format_size (cloche_monitor_history_get_disk_sessions (self->history));
   gtk_label_set_label (self->disk_bundle_label, bundle);
   gtk_label_set_label (self->disk_sessions_label, sessions);
 }

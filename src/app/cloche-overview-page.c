@@ -1,10 +1,26 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The Overview: the sandbox at a glance, and agent mode, its one primary
+ * action. Tiles for the VM (state, accelerator, uptime, Stop), memory (with
+ * a sparkline), disk, the open sessions with their folders and modes,
+ * egress and stale sessions; each leads to its page (a row with a chevron
+ * is activatable and shows that page, keyboard too).
+ *
+ * Its rules: every figure comes from the daemon, through what the window
+ * keeps (the client's properties, the monitor history, the session summary,
+ * the egress log) and is redrawn when they say it changed; the page keeps
+ * no copy that could outlive its cause. Nothing here blocks: calls are
+ * async and cancelled when the page or its client goes.
+ */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
+#include "cloche-agent-mode.h"
 #include "cloche-error.h"
+#include "cloche-open-session-row.h"
 #include "cloche-overview-page.h"
+#include "cloche-sparkline.h"
 
 struct _ClocheOverviewPage
 {
@@ -14,6 +30,11 @@ struct _ClocheOverviewPage
   GSignalGroup  *client_signals;
   ClocheMonitorHistory *monitor_history;
   GSignalGroup  *history_signals;
+  ClocheSessionSummary *session_summary;
+  GSignalGroup  *summary_signals;
+  ClocheEgressLog *egress_log;
+  GSignalGroup  *log_signals;
+  GCancellable  *free_cancellable;   /* while free space is asked for */
   char          *service_error;
   char          *session_id;
   /* The cause of the last failed call; error_on_close says which call. */
@@ -41,11 +62,24 @@ struct _ClocheOverviewPage
   GtkLabel      *accelerator_label;
   GtkWidget     *fallback_box;
   GtkLabel      *uptime_label;
+  AdwActionRow  *state_row;
+  GtkWidget     *stop_button;
   GtkLabel      *sessions_label;
-  AdwActionRow  *memory_row;
+  AdwPreferencesGroup *sessions_group;
+  GtkListBox    *open_list;
   GtkLabel      *memory_label;
-  AdwActionRow  *disk_row;
-  GtkLabel      *disk_label;
+  GtkLabel      *guest_label;
+  GtkLabel      *bundle_label;
+  GtkLabel      *sessions_disk_label;
+  AdwActionRow  *free_row;
+  GtkLabel      *free_label;
+  GtkLabel      *default_rule_label;
+  GtkLabel      *allowed_label;
+  AdwActionRow  *denied_row;
+  GtkLabel      *denied_label;
+  AdwActionRow  *stale_row;
+  GtkWidget     *cleanup_button;
+  AdwActionRow  *last_cleanup_row;
   GtkStack      *agent_stack;
   GtkWidget     *open_button;
   GtkSpinner    *open_spinner;
@@ -67,6 +101,8 @@ enum {
   PROP_SERVICE_ERROR,
   PROP_MONITOR_HISTORY,
   PROP_LATEST_FINDING,
+  PROP_SESSION_SUMMARY,
+  PROP_EGRESS_LOG,
   N_PROPS
 };
 
@@ -195,6 +231,10 @@ cloche_overview_page_update_actions (ClocheOverviewPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.close-agent-mode",
                                  idle && open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.install-bundle", missing);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.stop-vm",
+                                 cloche_overview_page_is_ready (self)
+                                 && (cloche_overview_page_get_state (self) == CLOCHE_VM_STATE_RUNNING
+                                     || cloche_overview_page_get_state (self) == CLOCHE_VM_STATE_STARTING));
   gtk_stack_set_visible_child (self->agent_stack, shown);
 
   /* A disabled button loses the focus; give it back once the call is done
@@ -260,12 +300,33 @@ cloche_overview_page_is_counting (ClocheOverviewPage *self)
          && cloche_client_get_booted_at (self->client) > 0;
 }
 
+/* With no session open the VM stops by itself: say until when, so a
+ * user knows it is not left running (the Stop button is for now). */
+static void
+cloche_overview_page_show_idle_stop (ClocheOverviewPage *self)
+{
+  ClocheDbusDaemon *proxy = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+  gint64 at = proxy != NULL ? cloche_dbus_daemon_get_idle_stop_at (proxy) : 0;
+  g_autofree char *text = NULL;
+  gint64 left;
+
+  if (at > 0 && cloche_overview_page_is_counting (self))
+    {
+      left = MAX (0, (at - g_get_real_time ()) / G_USEC_PER_SEC);
+      /* Translators: minutes and seconds until the idle VM stops, e.g. “Stops in 4:32 …” */
+      text = g_strdup_printf (_("Stops in %u:%02u unless a session opens"),
+                              (guint) (left / 60), (guint) (left % 60));
+    }
+  adw_action_row_set_subtitle (self->state_row, text != NULL ? text : "");
+}
+
 static void
 cloche_overview_page_show_uptime (ClocheOverviewPage *self)
 {
   g_autofree char *text = NULL;
   gint64 elapsed;
 
+  cloche_overview_page_show_idle_stop (self);
   if (!cloche_overview_page_is_counting (self))
     {
       gtk_label_set_label (self->uptime_label, _("Not running"));
@@ -340,55 +401,273 @@ cloche_overview_page_update_accelerator (ClocheOverviewPage *self)
                           cloche_client_get_accelerator_fallback (self->client));
 }
 
+/* The open sessions, newest at the bottom; a read-write folder is said in
+ * the group's description too, so it shows even when the list scrolls. */
 static void
 cloche_overview_page_update_sessions (ClocheOverviewPage *self)
 {
-  g_autofree char *text = NULL;
+  GPtrArray *open = self->session_summary != NULL
+                    ? cloche_session_summary_get_open (self->session_summary) : NULL;
+  ClocheDbusDaemon *proxy = self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+  const char *own_name = proxy != NULL
+                         ? g_dbus_connection_get_unique_name (g_dbus_proxy_get_connection (G_DBUS_PROXY (proxy)))
+                         : NULL;
+  g_autofree char *count = NULL;
+  guint writable = 0;
+  GtkWidget *child;
 
-  text = g_strdup_printf ("%u", cloche_client_get_open_sessions (self->client));
-  gtk_label_set_label (self->sessions_label, text);
+  count = g_strdup_printf ("%u", self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0);
+  gtk_label_set_label (self->sessions_label, count);
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->open_list))) != NULL
+         && GTK_IS_LIST_BOX_ROW (child))
+    gtk_list_box_remove (self->open_list, child);
+  for (guint i = 0; open != NULL && i < open->len; i++)
+    {
+      GtkWidget *row = cloche_open_session_row_new (g_ptr_array_index (open, i), own_name);
+
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+      writable += cloche_open_session_row_get_writable (CLOCHE_OPEN_SESSION_ROW (row));
+      gtk_list_box_append (self->open_list, row);
+    }
+  adw_preferences_group_set_description (
+    self->sessions_group,
+    writable == 0 ? NULL
+    : g_dngettext (GETTEXT_PACKAGE, "One session can change files on this computer",
+                   "Some sessions can change files on this computer", writable));
 }
 
-/* The host's cost of the VM at a glance; the Monitor page has the rest. */
+/* Every open session row leads to the Sessions page. */
 static void
-cloche_overview_page_update_resources (ClocheOverviewPage *self)
+cloche_overview_page_open_row_activated_cb (ClocheOverviewPage *self,
+                                            GtkListBoxRow      *row,
+                                            GtkListBox         *list)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.show-page", "s", "sessions");
+}
+
+/* When the last cleanup ran, what it removed and freed: the daemon's
+ * Sessions.LastCleanup, kept across its restarts. */
+static char *
+cloche_overview_page_format_last_cleanup (ClocheOverviewPage *self)
+{
+  ClocheDbusSessions *proxy = self->client != NULL ? cloche_client_get_sessions (self->client)
+                                                   : NULL;
+  GVariant *record = proxy != NULL ? cloche_dbus_sessions_get_last_cleanup (proxy) : NULL;
+  g_autoptr(GDateTime) when = NULL;
+  g_autofree char *date = NULL, *bytes = NULL;
+  gint64 time = 0;
+  guint removed = 0;
+  guint64 freed = 0;
+
+  if (record == NULL || !g_variant_lookup (record, "time", "x", &time)
+      || !g_variant_lookup (record, "removed", "u", &removed)
+      || !g_variant_lookup (record, "freed", "t", &freed)
+      || (when = g_date_time_new_from_unix_local (time / G_USEC_PER_SEC)) == NULL)
+    return g_strdup (_("Never"));
+  /* Translators: when the last cleanup ran, in g_date_time_format()'s notation */
+  date = g_date_time_format (when, _("%b %-d, %H:%M"));
+  bytes = g_format_size (freed);
+  /* Translators: e.g. “Dec 7, 18:40: 3 sessions removed, 1.2 MB freed” */
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%s: %u session removed, %s freed",
+                                       "%s: %u sessions removed, %s freed", removed),
+                          date, removed, bytes);
+}
+
+static void
+cloche_overview_page_update_stale (ClocheOverviewPage *self)
+{
+  g_autofree char *last = cloche_overview_page_format_last_cleanup (self);
+
+  ClocheSessionSummary *summary = self->session_summary;
+  guint count = summary != NULL ? cloche_session_summary_get_stale_count (summary) : 0;
+  g_autofree char *bytes = NULL;
+  g_autofree char *text = NULL;
+
+  if (summary == NULL || !cloche_session_summary_get_known (summary))
+    text = g_strdup ("");
+  else if (count == 0)
+    text = g_strdup (_("None"));
+  else
+    {
+      bytes = g_format_size (cloche_session_summary_get_stale_bytes (summary));
+      /* Translators: e.g. “3 sessions, 1.2 MB” */
+      text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u session, %s", "%u sessions, %s",
+                                           count), count, bytes);
+    }
+  adw_action_row_set_subtitle (self->stale_row, text);
+  gtk_widget_set_sensitive (self->cleanup_button, count > 0);
+  adw_action_row_set_subtitle (self->last_cleanup_row, last);
+}
+
+static void
+cloche_overview_page_update_memory (ClocheOverviewPage *self)
 {
   ClocheMonitorHistory *history = self->monitor_history;
   const ClocheMonitorSample *latest = history ? cloche_monitor_history_get_latest (history) : NULL;
   gboolean sampling = history != NULL && cloche_monitor_history_get_sampling (history);
   g_autofree char *memory = NULL, *used = NULL, *total = NULL, *guest = NULL;
-  g_autofree char *disk = NULL, *bundle = NULL, *sessions = NULL, *parts = NULL;
 
-  if (sampling && latest != NULL && latest->has_guest)
-    {
-      used = g_format_size_full (latest->guest_used, G_FORMAT_SIZE_IEC_UNITS);
-      total = g_format_size_full (latest->guest_total, G_FORMAT_SIZE_IEC_UNITS);
-      /* Translators: e.g. “The guest uses 120 MiB of 3.8 GiB” */
-      guest = g_strdup_printf (_("The guest uses %s of %s"), used, total);
-    }
   /* The VM can be up a second before its first sample arrives. */
   if (sampling && latest != NULL)
-    memory = g_format_size_full (latest->host_rss, G_FORMAT_SIZE_IEC_UNITS);
+    memory = g_format_size (latest->host_rss);
   else if (cloche_overview_page_get_state (self) == CLOCHE_VM_STATE_RUNNING)
     memory = g_strdup (_("Measuring…"));
   else
     memory = g_strdup (_("Not running"));
   gtk_label_set_label (self->memory_label, memory);
-  adw_action_row_set_subtitle (self->memory_row, guest != NULL ? guest : "");
+
+  if (sampling && latest != NULL && latest->has_guest)
+    {
+      used = g_format_size (latest->guest_used);
+      total = g_format_size (latest->guest_total);
+      /* Translators: guest memory used of its total, e.g. “120 MB of 3.8 GB” */
+      guest = g_strdup_printf (_("%s of %s"), used, total);
+    }
+  gtk_label_set_label (self->guest_label, guest != NULL ? guest : "—");
+}
+
+static void cloche_overview_page_query_free (ClocheOverviewPage *self);
+
+static void
+cloche_overview_page_update_disk (ClocheOverviewPage *self)
+{
+  ClocheMonitorHistory *history = self->monitor_history;
+  g_autofree char *bundle = NULL, *sessions = NULL;
 
   if (history == NULL)
     return;
-  disk = g_format_size_full (cloche_monitor_history_get_disk_bundle (history)
-                             + cloche_monitor_history_get_disk_sessions (history),
-                             G_FORMAT_SIZE_IEC_UNITS);
-  bundle = g_format_size_full (cloche_monitor_history_get_disk_bundle (history),
-                               G_FORMAT_SIZE_IEC_UNITS);
-  sessions = g_format_size_full (cloche_monitor_history_get_disk_sessions (history),
-                                 G_FORMAT_SIZE_IEC_UNITS);
-  /* Translators: what the disk use is made of, e.g. “Bundle 60 MiB, sessions 4 KiB” */
-  parts = g_strdup_printf (_("Bundle %s, sessions %s"), bundle, sessions);
-  gtk_label_set_label (self->disk_label, disk);
-  adw_action_row_set_subtitle (self->disk_row, parts);
+  if (cloche_overview_page_bundle_missing (self))
+    bundle = g_strdup (_("Not installed"));
+  else
+    bundle = g_format_size (cloche_monitor_history_get_disk_bundle (history));
+  sessions = g_format_size (cloche_monitor_history_get_disk_sessions (history));
+  gtk_label_set_label (self->bundle_label, bundle);
+  gtk_label_set_label (self->sessions_disk_label, sessions);
+  cloche_overview_page_query_free (self);
+}
+
+static void
+cloche_overview_page_update_resources (ClocheOverviewPage *self)
+{
+  cloche_overview_page_update_memory (self);
+  cloche_overview_page_update_disk (self);
+}
+
+static void
+cloche_overview_page_free_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
+{
+  ClocheOverviewPage *self = user_data;
+  g_autoptr(GFileInfo) info = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) parent = NULL;
+  g_autofree char *free_text = NULL;
+
+  info = g_file_query_filesystem_info_finish (G_FILE (object), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the page went; it touched nothing since */
+  /* No session made yet, so no folder: the disk it will be made on. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
+      && (parent = g_file_get_parent (G_FILE (object))) != NULL)
+    {
+      g_file_query_filesystem_info_async (parent, G_FILE_ATTRIBUTE_FILESYSTEM_FREE,
+                                          G_PRIORITY_DEFAULT, self->free_cancellable,
+                                          cloche_overview_page_free_cb, self);
+      return;
+    }
+  g_clear_object (&self->free_cancellable);
+  /* A sandboxed app may not see the daemon's folder: then it says nothing. */
+  gtk_widget_set_visible (GTK_WIDGET (self->free_row), info != NULL);
+  if (info == NULL)
+    return;
+  free_text = g_format_size (g_file_info_get_attribute_uint64 (info,
+                                                               G_FILE_ATTRIBUTE_FILESYSTEM_FREE));
+  gtk_label_set_label (self->free_label, free_text);
+}
+
+/* The free space where sessions grow, asked again when their size changes. */
+static void
+cloche_overview_page_query_free (ClocheOverviewPage *self)
+{
+  ClocheDbusSessions *proxy = self->client != NULL ? cloche_client_get_sessions (self->client)
+                                                   : NULL;
+  const char *path = proxy != NULL ? cloche_dbus_sessions_get_sessions_path (proxy) : NULL;
+  g_autoptr(GFile) folder = NULL;
+
+  if (self->free_cancellable != NULL || path == NULL || !g_path_is_absolute (path))
+    return;
+  folder = g_file_new_for_path (path);
+  self->free_cancellable = g_cancellable_new ();
+  g_file_query_filesystem_info_async (folder, G_FILE_ATTRIBUTE_FILESYSTEM_FREE,
+                                      G_PRIORITY_DEFAULT, self->free_cancellable,
+                                      cloche_overview_page_free_cb, self);
+}
+
+/* Denials in the last hour, the newest named; the log is newest first. */
+static void
+cloche_overview_page_update_denials (ClocheOverviewPage *self)
+{
+  GListModel *decisions = cloche_egress_log_get_decisions (self->egress_log);
+  gint64 since = g_get_real_time () - G_GINT64_CONSTANT (3600) * G_USEC_PER_SEC;
+  g_autoptr(ClocheEgressItem) latest = NULL;
+  g_autofree char *count_text = NULL;
+  g_autofree char *latest_text = NULL;
+  guint count = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (decisions); i++)
+    {
+      g_autoptr(ClocheEgressItem) item = g_list_model_get_item (decisions, i);
+
+      if (cloche_egress_item_get_time (item) < since)
+        break;
+      if (cloche_egress_item_get_allowed (item))
+        continue;
+      count++;
+      if (latest == NULL)
+        latest = g_steal_pointer (&item);
+    }
+  count_text = g_strdup_printf ("%u", count);
+  gtk_label_set_label (self->denied_label, count_text);
+  if (latest != NULL)
+    /* Translators: the newest denied request, e.g. “Latest: example.com:443” */
+    latest_text = g_strdup_printf (_("Latest: %s:%u"), cloche_egress_item_get_host (latest),
+                                   cloche_egress_item_get_port (latest));
+  adw_action_row_set_subtitle (self->denied_row, latest_text != NULL ? latest_text : "");
+}
+
+static void
+cloche_overview_page_update_denials_if_available (ClocheOverviewPage *self)
+{
+  if (self->egress_log != NULL && cloche_egress_log_get_available (self->egress_log))
+    cloche_overview_page_update_denials (self);
+}
+
+static void
+cloche_overview_page_update_egress (ClocheOverviewPage *self)
+{
+  const char * const *rules = NULL;
+  const char *rule = NULL;
+  g_autofree char *allowed = NULL;
+  guint hosts = 0;
+
+  if (self->egress_log == NULL || !cloche_egress_log_get_available (self->egress_log))
+    {
+      gtk_label_set_label (self->default_rule_label, "—");
+      gtk_label_set_label (self->allowed_label, "—");
+      gtk_label_set_label (self->denied_label, "—");
+      return;
+    }
+  rule = cloche_egress_log_get_default_rule (self->egress_log);
+  gtk_label_set_label (self->default_rule_label,
+                       g_strcmp0 (rule, "allow") == 0 ? _("Allow") : _("Deny"));
+  rules = cloche_egress_log_get_rules (self->egress_log);
+  for (guint i = 0; rules != NULL && rules[i] != NULL; i++)
+    hosts += g_str_has_prefix (rules[i], "allow ");
+  allowed = g_strdup_printf ("%u", hosts);
+  gtk_label_set_label (self->allowed_label, allowed);
+  cloche_overview_page_update_denials (self);
 }
 
 static void
@@ -408,7 +687,9 @@ cloche_overview_page_update_all (ClocheOverviewPage *self)
   cloche_overview_page_update_state (self);
   cloche_overview_page_update_accelerator (self);
   cloche_overview_page_update_sessions (self);
+  cloche_overview_page_update_stale (self);
   cloche_overview_page_update_resources (self);
+  cloche_overview_page_update_egress (self);
 }
 
 static void
@@ -427,7 +708,7 @@ cloche_overview_page_open_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
-  id = cloche_client_open_session_finish (CLOCHE_CLIENT (object), result, &error);
+  id = cloche_agent_mode_open_finish (CLOCHE_CLIENT (object), result, &error);
   /* Cancelled means the page went away or the client was replaced; whoever
    * cancelled has already reset the page. */
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -457,8 +738,8 @@ cloche_overview_page_open_action (GtkWidget  *widget,
   cloche_overview_page_set_error (self, NULL, FALSE);
   self->refocus = gtk_widget_is_focus (self->open_button);
   self->cancellable = g_cancellable_new ();
-  cloche_client_open_session_async (self->client, _("Agent mode"), self->cancellable,
-                                    cloche_overview_page_open_cb, g_object_ref (self));
+  cloche_agent_mode_open_async (self->client, NULL, FALSE, self->cancellable,
+                                cloche_overview_page_open_cb, g_object_ref (self));
   cloche_overview_page_update_actions (self);
 }
 
@@ -488,6 +769,7 @@ cloche_overview_page_bundle_changed (ClocheOverviewPage *self,
         cloche_overview_page_set_error (self, NULL, FALSE);
     }
   cloche_overview_page_update_actions (self);
+  cloche_overview_page_update_disk (self);
 }
 
 /* The client's io.github.cloche.Bundle: without it (no client yet) the
@@ -549,6 +831,38 @@ cloche_overview_page_close_action (GtkWidget  *widget,
 }
 
 static void
+cloche_overview_page_stop_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
+{
+  g_autoptr(ClocheOverviewPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  /* The state that follows says the rest; only a refusal needs words. */
+  if (!cloche_dbus_daemon_call_stop_vm_finish (CLOCHE_DBUS_DAEMON (object), result, &error)
+      && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_prefix_error (&error, _("Could not stop the virtual machine: "));
+      gtk_label_set_label (self->error_label, error->message);
+      gtk_widget_set_visible (GTK_WIDGET (self->error_label), TRUE);
+    }
+}
+
+/* The VM idles down on its own; Stop is for a user who wants the memory
+ * back now. Open sessions stay open (the next command boots it again). */
+static void
+cloche_overview_page_stop_action (GtkWidget  *widget,
+                                  const char *action_name,
+                                  GVariant   *parameter)
+{
+  ClocheOverviewPage *self = CLOCHE_OVERVIEW_PAGE (widget);
+
+  g_return_if_fail (self->client != NULL);
+  cloche_dbus_daemon_call_stop_vm (cloche_client_get_proxy (self->client), NULL,
+                                   cloche_overview_page_stop_cb, g_object_ref (self));
+}
+
+static void
 cloche_overview_page_dispose (GObject *object)
 {
   ClocheOverviewPage *self = (ClocheOverviewPage *) object;
@@ -566,6 +880,16 @@ cloche_overview_page_dispose (GObject *object)
     g_signal_group_set_target (self->history_signals, NULL);
   g_clear_object (&self->history_signals);
   g_clear_object (&self->monitor_history);
+  g_cancellable_cancel (self->free_cancellable);
+  g_clear_object (&self->free_cancellable);
+  if (self->summary_signals != NULL)
+    g_signal_group_set_target (self->summary_signals, NULL);
+  g_clear_object (&self->summary_signals);
+  g_clear_object (&self->session_summary);
+  if (self->log_signals != NULL)
+    g_signal_group_set_target (self->log_signals, NULL);
+  g_clear_object (&self->log_signals);
+  g_clear_object (&self->egress_log);
 
   /* The stack is both AdwBin's child and a template child: let AdwBin drop
    * it first, or the template would unparent it under AdwBin's feet. */
@@ -639,6 +963,12 @@ cloche_overview_page_get_property (GObject    *object,
     case PROP_MONITOR_HISTORY:
       g_value_set_object (value, self->monitor_history);
       break;
+    case PROP_SESSION_SUMMARY:
+      g_value_set_object (value, self->session_summary);
+      break;
+    case PROP_EGRESS_LOG:
+      g_value_set_object (value, self->egress_log);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -665,6 +995,12 @@ cloche_overview_page_set_property (GObject      *object,
       break;
     case PROP_LATEST_FINDING:
       cloche_overview_page_set_latest_finding (self, g_value_get_variant (value));
+      break;
+    case PROP_SESSION_SUMMARY:
+      cloche_overview_page_set_session_summary (self, g_value_get_object (value));
+      break;
+    case PROP_EGRESS_LOG:
+      cloche_overview_page_set_egress_log (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -694,8 +1030,15 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   properties[PROP_LATEST_FINDING] =
     g_param_spec_variant ("latest-finding", NULL, NULL, G_VARIANT_TYPE_VARDICT, NULL,
                           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION_SUMMARY] =
+    g_param_spec_object ("session-summary", NULL, NULL, CLOCHE_TYPE_SESSION_SUMMARY,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_EGRESS_LOG] =
+    g_param_spec_object ("egress-log", NULL, NULL, CLOCHE_TYPE_EGRESS_LOG,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (CLOCHE_TYPE_SPARKLINE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-overview-page.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, finding_box);
@@ -715,11 +1058,26 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, accelerator_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, fallback_box);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, uptime_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, state_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, stop_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, sessions_label);
-  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, memory_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, sessions_group);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_list);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, memory_label);
-  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, disk_row);
-  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, disk_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, guest_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, bundle_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, sessions_disk_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, free_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, free_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, default_rule_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, allowed_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, denied_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, denied_label);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, stale_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, cleanup_button);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, last_cleanup_row);
+  gtk_widget_class_bind_template_callback (widget_class,
+                                           cloche_overview_page_open_row_activated_cb);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, agent_stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_spinner);
@@ -733,6 +1091,8 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
                                    cloche_overview_page_close_action);
   gtk_widget_class_install_action (widget_class, "overview.install-bundle", NULL,
                                    cloche_overview_page_install_action);
+  gtk_widget_class_install_action (widget_class, "overview.stop-vm", NULL,
+                                   cloche_overview_page_stop_action);
 }
 
 static void
@@ -744,7 +1104,7 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
   } handlers[] = {
     { "notify::service-running", G_CALLBACK (cloche_overview_page_update_service) },
     { "notify::state", G_CALLBACK (cloche_overview_page_update_state) },
-    { "notify::state", G_CALLBACK (cloche_overview_page_update_resources) },
+    { "notify::state", G_CALLBACK (cloche_overview_page_update_memory) },
     { "notify::state-reason", G_CALLBACK (cloche_overview_page_update_crash) },
     { "notify::console-tail", G_CALLBACK (cloche_overview_page_update_crash) },
     { "notify::accelerator", G_CALLBACK (cloche_overview_page_update_accelerator) },
@@ -755,7 +1115,7 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
   };
 
   static const char * const history_signals[] = {
-    "changed", "sample-added", "notify::sampling", "notify::disk-bundle", "notify::disk-sessions",
+    "changed", "sample-added", "notify::sampling",
   };
 
   self->client_signals = g_signal_group_new (CLOCHE_TYPE_CLIENT);
@@ -765,7 +1125,38 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
   self->history_signals = g_signal_group_new (CLOCHE_TYPE_MONITOR_HISTORY);
   for (guint i = 0; i < G_N_ELEMENTS (history_signals); i++)
     g_signal_group_connect_swapped (self->history_signals, history_signals[i],
-                                    G_CALLBACK (cloche_overview_page_update_resources), self);
+                                    G_CALLBACK (cloche_overview_page_update_memory), self);
+  g_signal_group_connect_swapped (self->history_signals, "notify::disk-bundle",
+                                  G_CALLBACK (cloche_overview_page_update_disk), self);
+  g_signal_group_connect_swapped (self->history_signals, "notify::disk-sessions",
+                                  G_CALLBACK (cloche_overview_page_update_disk), self);
+  g_signal_group_connect_swapped (self->history_signals, "changed",
+                                  G_CALLBACK (cloche_overview_page_update_disk), self);
+}
+
+static void
+cloche_overview_page_summary_changed (ClocheOverviewPage *self)
+{
+  cloche_overview_page_update_sessions (self);
+  cloche_overview_page_update_stale (self);
+  /* The summary's minute tick (it sleeps while the window is hidden) is
+   * also when "the last hour" of denials moves on. */
+  cloche_overview_page_update_denials_if_available (self);
+}
+
+static void
+cloche_overview_page_connect_summary_signals (ClocheOverviewPage *self)
+{
+  self->summary_signals = g_signal_group_new (CLOCHE_TYPE_SESSION_SUMMARY);
+  g_signal_group_connect_swapped (self->summary_signals, "changed",
+                                  G_CALLBACK (cloche_overview_page_summary_changed), self);
+  self->log_signals = g_signal_group_new (CLOCHE_TYPE_EGRESS_LOG);
+  g_signal_group_connect_swapped (self->log_signals, "notify::available",
+                                  G_CALLBACK (cloche_overview_page_update_egress), self);
+  g_signal_group_connect_swapped (self->log_signals, "notify::rules",
+                                  G_CALLBACK (cloche_overview_page_update_egress), self);
+  g_signal_group_connect_swapped (self->log_signals, "notify::default-rule",
+                                  G_CALLBACK (cloche_overview_page_update_egress), self);
 }
 
 static void
@@ -774,6 +1165,7 @@ cloche_overview_page_init (ClocheOverviewPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   cloche_overview_page_connect_client_signals (self);
+  cloche_overview_page_connect_summary_signals (self);
   cloche_overview_page_update_all (self);
 }
 
@@ -790,6 +1182,14 @@ cloche_overview_page_set_client (ClocheOverviewPage *self,
   /* A call on the old client answers for a daemon we no longer show. */
   cloche_overview_page_cancel_call (self);
   g_signal_group_set_target (self->client_signals, client);
+  if (client != NULL && cloche_client_get_proxy (client) != NULL)
+    g_signal_connect_object (cloche_client_get_proxy (client), "notify::idle-stop-at",
+                             G_CALLBACK (cloche_overview_page_update_uptime), self,
+                             G_CONNECT_SWAPPED);
+  if (client != NULL && cloche_client_get_sessions (client) != NULL)
+    g_signal_connect_object (cloche_client_get_sessions (client), "notify::last-cleanup",
+                             G_CALLBACK (cloche_overview_page_update_stale), self,
+                             G_CONNECT_SWAPPED);
   cloche_overview_page_connect_bundle (self);
   cloche_overview_page_update_all (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
@@ -822,4 +1222,46 @@ cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
   g_signal_group_set_target (self->history_signals, history);
   cloche_overview_page_update_resources (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MONITOR_HISTORY]);
+}
+
+void
+cloche_overview_page_set_session_summary (ClocheOverviewPage   *self,
+                                          ClocheSessionSummary *summary)
+{
+  g_return_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self));
+  g_return_if_fail (!summary || CLOCHE_IS_SESSION_SUMMARY (summary));
+
+  if (!g_set_object (&self->session_summary, summary))
+    return;
+  g_signal_group_set_target (self->summary_signals, summary);
+  cloche_overview_page_update_sessions (self);
+  cloche_overview_page_update_stale (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION_SUMMARY]);
+}
+
+static void
+cloche_overview_page_decisions_changed (ClocheOverviewPage *self)
+{
+  cloche_overview_page_update_denials_if_available (self);
+}
+
+void
+cloche_overview_page_set_egress_log (ClocheOverviewPage *self,
+                                     ClocheEgressLog    *log)
+{
+  g_return_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self));
+  g_return_if_fail (!log || CLOCHE_IS_EGRESS_LOG (log));
+
+  if (self->egress_log == log)
+    return;
+  if (self->egress_log != NULL)
+    g_signal_handlers_disconnect_by_data (cloche_egress_log_get_decisions (self->egress_log), self);
+  g_set_object (&self->egress_log, log);
+  g_signal_group_set_target (self->log_signals, log);
+  if (log != NULL)
+    g_signal_connect_object (cloche_egress_log_get_decisions (log), "items-changed",
+                             G_CALLBACK (cloche_overview_page_decisions_changed), self,
+                             G_CONNECT_SWAPPED);
+  cloche_overview_page_update_egress (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EGRESS_LOG]);
 }

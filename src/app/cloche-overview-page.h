@@ -4,7 +4,9 @@
 #include <adwaita.h>
 
 #include "cloche-client.h"
+#include "cloche-egress-log.h"
 #include "cloche-monitor-history.h"
+#include "cloche-session-summary.h"
 
 G_BEGIN_DECLS
 
@@ -18,5 +20,9 @@ void          cloche_overview_page_set_service_error (ClocheOverviewPage *self,
                                                       const char         *message);
 void                  cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
                                                                 ClocheMonitorHistory *history);
+void                  cloche_overview_page_set_session_summary (ClocheOverviewPage   *self,
+                                                                ClocheSessionSummary *summary);
+void                  cloche_overview_page_set_egress_log      (ClocheOverviewPage   *self,
+                                                                ClocheEgressLog      *log);
 
 G_END_DECLS

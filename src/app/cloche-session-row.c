@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * One session in the Sessions page: title, id, idle time, folders and
- * their modes, size on disk, stale or pinned. Built from the struct the
- * daemon lists (CLOCHE_SESSION_INFO_TYPE).
+ * their modes, size on disk, stale or pinned, and its menu (the button,
+ * a right click, Menu or Shift+F10): details, open the work folder, copy
+ * the id, close. Built from the struct the daemon lists
+ * (CLOCHE_SESSION_INFO_TYPE). What needs the daemon or the page (details,
+ * the folder, close) is asked of the page with ::menu-action; copying the
+ * id is the row's own.
  */
 #include "config.h"
 
@@ -19,10 +23,12 @@ struct _ClocheSessionRow
   GtkLabel        *stale_label;
   GtkLabel        *size_label;
   GtkToggleButton *pin_button;
+  GtkMenuButton   *menu_button;
 };
 
 enum {
   PIN_TOGGLED,
+  MENU_ACTION,
   N_SIGNALS
 };
 
@@ -94,6 +100,24 @@ make_subtitle (const ClocheSessionInfo *info)
 
 /* Rows are bound to session after session as a list scrolls: each call
  * sets everything. */
+/* The toggle's icon is the same either way: its name says what a press
+ * does, and to which session, for a screen reader and a tooltip alike. */
+static void
+update_pin_name (ClocheSessionRow *self,
+                 const char       *title,
+                 gboolean          pinned)
+{
+  g_autofree char *name = NULL;
+
+  /* Translators: %s is a session's title */
+  name = g_strdup_printf (pinned ? _("Unpin “%s”") : _("Pin “%s”"), title);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->pin_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, name, -1);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->pin_button),
+                               pinned ? _("Pinned: never cleaned up. Press to unpin.")
+                                      : _("Pin to keep it from cleanup"));
+}
+
 void
 cloche_session_row_set_info (ClocheSessionRow        *self,
                              const ClocheSessionInfo *info)
@@ -115,6 +139,8 @@ cloche_session_row_set_info (ClocheSessionRow        *self,
   self->updating = TRUE;
   gtk_toggle_button_set_active (self->pin_button, info->pinned);
   self->updating = FALSE;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.close", g_str_equal (info->state, "open"));
+  update_pin_name (self, title[0] ? title : _("Untitled session"), info->pinned);
 }
 
 const char *
@@ -122,6 +148,48 @@ cloche_session_row_get_id (ClocheSessionRow *self)
 {
   g_return_val_if_fail (CLOCHE_IS_SESSION_ROW (self), NULL);
   return self->id;
+}
+
+static void
+copy_id_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  ClocheSessionRow *self = CLOCHE_SESSION_ROW (widget);
+
+  if (self->id != NULL)
+    gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), self->id);
+}
+
+/* row.details, row.open-folder, row.close: the page's to do. */
+static void
+page_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  ClocheSessionRow *self = CLOCHE_SESSION_ROW (widget);
+
+  if (self->id != NULL)
+    g_signal_emit (self, signals[MENU_ACTION], 0, action_name + strlen ("row."));
+}
+
+static void
+menu_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  gtk_menu_button_popup (CLOCHE_SESSION_ROW (widget)->menu_button);
+}
+
+static void
+on_secondary_click (GtkGestureClick  *gesture,
+                    int               n_press,
+                    double            x,
+                    double            y,
+                    ClocheSessionRow *self)
+{
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  gtk_menu_button_popup (self->menu_button);
 }
 
 static void
@@ -156,19 +224,40 @@ cloche_session_row_class_init (ClocheSessionRowClass *klass)
   signals[PIN_TOGGLED] =
     g_signal_new ("pin-toggled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  /**
+   * ClocheSessionRow::menu-action:
+   * @action: "details", "open-folder" or "close"
+   */
+  signals[MENU_ACTION] =
+    g_signal_new ("menu-action", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  gtk_widget_class_install_action (widget_class, "row.copy-id", NULL, copy_id_action);
+  gtk_widget_class_install_action (widget_class, "row.details", NULL, page_action);
+  gtk_widget_class_install_action (widget_class, "row.open-folder", NULL, page_action);
+  gtk_widget_class_install_action (widget_class, "row.close", NULL, page_action);
+  gtk_widget_class_install_action (widget_class, "row.menu", NULL, menu_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "row.menu", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "row.menu", NULL);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-session-row.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, stale_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, size_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, pin_button);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, menu_button);
   gtk_widget_class_bind_template_callback (widget_class, on_pin_toggled);
 }
 
 static void
 cloche_session_row_init (ClocheSessionRow *self)
 {
+  GtkGesture *click = gtk_gesture_click_new ();
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_SECONDARY);
+  g_signal_connect (click, "pressed", G_CALLBACK (on_secondary_click), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
 }
 
 /* @info: (nullable): what to show; a row for a list view is bound later */

@@ -12,6 +12,7 @@
 
 #include <glib/gi18n.h>
 
+#include "cloche-agent-mode.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-page-util.h"
 #include "cloche-session-item.h"
@@ -90,12 +91,147 @@ static void on_pin_toggled (ClocheSessionsPage *self,
                             gboolean            pinned,
                             ClocheSessionRow   *row);
 
+/* A row's menu: details, the work folder, close */
+
+static GVariant *
+find_info (ClocheSessionsPage *self,
+           const char         *id)
+{
+  GListStore *stores[] = { self->open_store, self->closed_store };
+
+  for (guint s = 0; s < G_N_ELEMENTS (stores); s++)
+    for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (stores[s])); i++)
+      {
+        g_autoptr(ClocheSessionItem) item = g_list_model_get_item (G_LIST_MODEL (stores[s]), i);
+        GVariant *info = cloche_session_item_get_info (item);
+        const char *item_id = NULL;
+
+        g_variant_get_child (info, 0, "&s", &item_id);
+        if (g_strcmp0 (item_id, id) == 0)
+          return g_variant_ref (info);
+      }
+  return NULL;
+}
+
+static char *
+format_time (gint64 usec)
+{
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
+
+  return when != NULL ? g_date_time_format (when, "%x %X") : g_strdup ("?");
+}
+
+/* What the row cannot show in two lines, as plain text. */
+static char *
+format_details (const ClocheSessionInfo *info)
+{
+  g_autofree char *created = format_time (info->created);
+  g_autofree char *used = format_time (info->last_active);
+  g_autofree char *size = g_format_size (info->size);
+  GString *text = g_string_new (NULL);
+  GVariantIter iter;
+  const char *path, *name;
+  gboolean readonly;
+
+  g_string_append_printf (text, _("ID: %s\nClient: %s\nState: %s%s\nCreated: %s\n"
+                                  "Last used: %s\nSize: %s"),
+                          info->id, info->client, info->state,
+                          info->pinned ? _(", pinned") : info->stale ? _(", stale") : "",
+                          created, used, size);
+  g_variant_iter_init (&iter, info->mounts);
+  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
+    g_string_append_printf (text, _("\nFolder: %s (%s)"), path,
+                            readonly ? _("read-only") : _("read-write"));
+  return g_string_free (text, FALSE);
+}
+
+static void
+show_details (ClocheSessionsPage *self,
+              const char         *id)
+{
+  g_autoptr(GVariant) found = find_info (self, id);
+  g_auto(ClocheSessionInfo) info = { 0 };
+  g_autofree char *body = NULL;
+  AdwMessageDialog *dialog;
+
+  if (found == NULL)
+    return;
+  cloche_session_info_init (&info, found);
+  body = format_details (&info);
+  dialog = cloche_message_dialog_new (GTK_WIDGET (self), *info.title ? info.title
+                                                                      : _("Untitled session"),
+                                      body);
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+on_folder_launched (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_app_info_launch_default_for_uri_finish (result, &error))
+    show_error (self, error);
+}
+
+/* The session's work folder on the host, in the file manager. */
+static void
+open_work_folder (ClocheSessionsPage *self,
+                  const char         *id)
+{
+  const char *root = cloche_dbus_sessions_get_sessions_path (sessions (self));
+  g_autofree char *path = g_build_filename (root != NULL ? root : "", id, "work", NULL);
+  g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
+  g_autoptr(GAppLaunchContext) context = NULL;
+
+  if (root == NULL || uri == NULL)
+    return;
+  context = G_APP_LAUNCH_CONTEXT (gdk_display_get_app_launch_context (
+                                    gtk_widget_get_display (GTK_WIDGET (self))));
+  g_app_info_launch_default_for_uri_async (uri, context, NULL, on_folder_launched,
+                                           g_object_ref (self));
+}
+
+static void
+on_closed (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_dbus_sessions_call_close_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
+    show_error (self, error);
+}
+
+static void
+on_menu_action (ClocheSessionsPage *self,
+                const char         *action,
+                ClocheSessionRow   *row)
+{
+  const char *id = cloche_session_row_get_id (row);
+
+  if (sessions (self) == NULL)
+    return;
+  if (g_str_equal (action, "details"))
+    show_details (self, id);
+  else if (g_str_equal (action, "open-folder"))
+    open_work_folder (self, id);
+  else if (g_str_equal (action, "close"))
+    cloche_dbus_sessions_call_close (sessions (self), id, NULL, on_closed, g_object_ref (self));
+}
+
 static GtkWidget *
 new_row (ClocheSessionsPage *self)
 {
   GtkWidget *row = cloche_session_row_new (NULL);
 
   g_signal_connect_object (row, "pin-toggled", G_CALLBACK (on_pin_toggled), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (row, "menu-action", G_CALLBACK (on_menu_action), self,
                            G_CONNECT_SWAPPED);
   return row;
 }
@@ -378,8 +514,12 @@ on_opened (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
-  if (!cloche_dbus_sessions_call_open_finish (CLOCHE_DBUS_SESSIONS (object), &id, result, &error))
+  id = cloche_agent_mode_open_finish (CLOCHE_CLIENT (object), result, &error);
+  /* "Starting the sandbox…" ends with the work, either way. */
+  if (id == NULL)
     show_error (self, error);
+  else
+    show_message (self, NULL, FALSE);
   cloche_sessions_page_refresh (self);
 }
 
@@ -388,16 +528,9 @@ open_with_folder (ClocheSessionsPage *self,
                   const char         *path,
                   gboolean            readonly)
 {
-  GVariantBuilder mounts;
-  GVariantDict options;
-
-  g_variant_builder_init (&mounts, G_VARIANT_TYPE ("a(sb)"));
-  g_variant_builder_add (&mounts, "(sb)", path, readonly);
-  g_variant_dict_init (&options, NULL);
-  g_variant_dict_insert_value (&options, "mounts", g_variant_builder_end (&mounts));
   show_message (self, _("Starting the sandbox…"), FALSE);
-  cloche_dbus_sessions_call_open (sessions (self), _("Agent mode"), g_variant_dict_end (&options),
-                                  NULL, on_opened, g_object_ref (self));
+  cloche_agent_mode_open_async (self->client, path, readonly, NULL, on_opened,
+                                g_object_ref (self));
 }
 
 static void
@@ -476,8 +609,14 @@ set_client (ClocheSessionsPage *self,
       g_signal_connect_object (client, "notify::open-sessions",
                                G_CALLBACK (cloche_sessions_page_refresh), self, G_CONNECT_SWAPPED);
       if (sessions (self) != NULL)
-        g_signal_connect_object (sessions (self), "cleanup-progress",
-                                 G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
+        {
+          g_signal_connect_object (sessions (self), "cleanup-progress",
+                                   G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
+          /* Opened, closed, pinned or removed by anyone (clochectl too). */
+          g_signal_connect_object (sessions (self), "changed",
+                                   G_CALLBACK (cloche_sessions_page_refresh), self,
+                                   G_CONNECT_SWAPPED);
+        }
     }
   update_actions (self);
   cloche_sessions_page_refresh (self);

@@ -4,7 +4,9 @@
  * application's (ClocheApplication owns the one connection to the daemon);
  * the window mirrors it and the last connection error as properties its
  * pages bind to in the template, and feeds it to what the window keeps
- * (the monitor history, the egress log, the notifier).
+ * (the monitor history, the egress log, the session summary, the
+ * notifier). What changes with time only is watched while the window is
+ * mapped: a hidden dashboard wakes up for nothing.
  */
 #include "config.h"
 
@@ -26,6 +28,7 @@ struct _ClocheWindow
   ClocheClient         *client;
   ClocheMonitorHistory *monitor_history;
   ClocheEgressLog      *egress_log;
+  ClocheSessionSummary *session_summary;
   GSettings            *settings;
   ClocheNotifier       *notifier;
   ClocheApplication    *followed;   /* the application whose client it shows */
@@ -37,6 +40,7 @@ struct _ClocheWindow
   AdwWindowTitle       *content_title;
   GtkStack             *stack;
   ClocheOverviewPage   *overview_page;
+  ClocheSessionsPage   *sessions_page;
   ClocheMonitorPage    *monitor_page;
   ClocheDiagnosticsPage *diagnostics_page;
   ClocheEgressPage     *egress_page;
@@ -50,6 +54,7 @@ enum {
   PROP_SERVICE_ERROR,
   PROP_MONITOR_HISTORY,
   PROP_EGRESS_LOG,
+  PROP_SESSION_SUMMARY,
   N_PROPS
 };
 
@@ -64,6 +69,7 @@ cloche_window_set_client (ClocheWindow *self,
   cloche_notifier_set_client (self->notifier, client);
   cloche_monitor_history_set_client (self->monitor_history, client);
   cloche_egress_log_set_client (self->egress_log, client);
+  cloche_session_summary_set_client (self->session_summary, client);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
@@ -136,9 +142,8 @@ cloche_window_follow_app (ClocheWindow *self)
 }
 
 static void
-cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
-                                        GtkListBoxRow *row,
-                                        GtkListBox    *list)
+cloche_window_show_row (ClocheWindow  *self,
+                        GtkListBoxRow *row)
 {
   /* Each sidebar row is named after the stack page it shows. */
   const char *name = gtk_widget_get_name (GTK_WIDGET (row));
@@ -149,6 +154,27 @@ cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
   gtk_stack_set_visible_child (self->stack, page);
   adw_window_title_set_title (self->content_title,
                               gtk_stack_page_get_title (gtk_stack_get_page (self->stack, page)));
+}
+
+/* The highlight and the page never disagree: arrow keys select the row
+ * they move to, and the selected row's page is shown. */
+static void
+cloche_window_sidebar_row_selected_cb (ClocheWindow  *self,
+                                       GtkListBoxRow *row,
+                                       GtkListBox    *list)
+{
+  if (row != NULL)
+    cloche_window_show_row (self, row);
+}
+
+/* Activation (a click, Enter) also goes to the page when the window is
+ * folded; moving the selection does not leave the sidebar. */
+static void
+cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
+                                        GtkListBoxRow *row,
+                                        GtkListBox    *list)
+{
+  cloche_window_show_row (self, row);
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
@@ -171,6 +197,33 @@ cloche_window_show_page_action (GtkWidget  *widget,
         return;
       }
   g_warning ("No page is called “%s”", name);
+}
+
+/* win.cleanup-sessions: the Sessions page's cleanup (its confirmation,
+ * progress and result), from wherever the user asked for it. */
+static void
+cloche_window_cleanup_sessions_action (GtkWidget  *widget,
+                                       const char *action_name,
+                                       GVariant   *parameter)
+{
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
+
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("sessions"));
+  gtk_widget_activate_action (GTK_WIDGET (self->sessions_page), "sessions.cleanup", NULL);
+}
+
+static void
+cloche_window_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (cloche_window_parent_class)->map (widget);
+  cloche_session_summary_set_watching (CLOCHE_WINDOW (widget)->session_summary, TRUE);
+}
+
+static void
+cloche_window_unmap (GtkWidget *widget)
+{
+  cloche_session_summary_set_watching (CLOCHE_WINDOW (widget)->session_summary, FALSE);
+  GTK_WIDGET_CLASS (cloche_window_parent_class)->unmap (widget);
 }
 
 static void
@@ -205,6 +258,7 @@ cloche_window_dispose (GObject *object)
   g_clear_object (&self->monitor_history);
   g_clear_object (&self->notifier);
   g_clear_object (&self->egress_log);
+  g_clear_object (&self->session_summary);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (cloche_window_parent_class)->dispose (object);
@@ -242,6 +296,9 @@ cloche_window_get_property (GObject    *object,
     case PROP_EGRESS_LOG:
       g_value_set_object (value, self->egress_log);
       break;
+    case PROP_SESSION_SUMMARY:
+      g_value_set_object (value, self->session_summary);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -269,8 +326,13 @@ cloche_window_class_init (ClocheWindowClass *klass)
   properties[PROP_EGRESS_LOG] =
     g_param_spec_object ("egress-log", NULL, NULL, CLOCHE_TYPE_EGRESS_LOG,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SESSION_SUMMARY] =
+    g_param_spec_object ("session-summary", NULL, NULL, CLOCHE_TYPE_SESSION_SUMMARY,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  widget_class->map = cloche_window_map;
+  widget_class->unmap = cloche_window_unmap;
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-window.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, leaflet);
@@ -279,16 +341,20 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, content_title);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, sessions_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, monitor_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, diagnostics_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, egress_page);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_window_sidebar_row_selected_cb);
   gtk_widget_class_bind_template_callback (widget_class, cloche_window_back_clicked_cb);
 
   gtk_widget_class_install_action (widget_class, "win.reconnect", NULL,
                                    cloche_window_reconnect_action);
   gtk_widget_class_install_action (widget_class, "win.show-page", "s",
                                    cloche_window_show_page_action);
+  gtk_widget_class_install_action (widget_class, "win.cleanup-sessions", NULL,
+                                   cloche_window_cleanup_sessions_action);
   /* The order of the sidebar; listed in ui/gtk/help-overlay.ui. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "overview");
@@ -319,6 +385,7 @@ cloche_window_init (ClocheWindow *self)
    * client's proxies. */
   self->monitor_history = cloche_monitor_history_new ();
   self->egress_log = cloche_egress_log_new ();
+  self->session_summary = cloche_session_summary_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);

@@ -35,7 +35,7 @@ format_time (gint64 timestamp)
 static char *
 format_bytes (guint64 bytes)
 {
-  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  return g_format_size (bytes);
 }
 
 static void

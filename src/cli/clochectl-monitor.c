@@ -30,7 +30,7 @@ format_bytes (GVariantDict *sample,
 
   if (!g_variant_dict_lookup (sample, key, "t", &bytes))
     return g_strdup ("-");
-  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+  return g_format_size (bytes);
 }
 
 static char *

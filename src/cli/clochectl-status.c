@@ -33,9 +33,39 @@ wait_for_accelerator (ClocheDbusDaemon *daemon)
       g_usleep (10 * 1000);
 }
 
+/* Whether a bundle is installed, as the app's Overview says it: the
+ * Bundle interface's Installed. */
+static gboolean
+bundle_installed (ClocheDbusDaemon *daemon)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+  g_autoptr(ClocheDbusBundle) bundle = NULL;
+
+  bundle = cloche_dbus_bundle_proxy_new_sync (g_dbus_proxy_get_connection (proxy),
+                                              G_DBUS_PROXY_FLAGS_NONE,
+                                              g_dbus_proxy_get_name (proxy),
+                                              g_dbus_proxy_get_object_path (proxy), NULL, NULL);
+  return bundle != NULL && cloche_dbus_bundle_get_installed (bundle);
+}
+
+/* "in 4:32 unless a session opens", or NULL when the VM will not stop by
+ * itself. */
+static char *
+format_idle_stop (gint64 idle_stop_at)
+{
+  gint64 left;
+
+  if (idle_stop_at <= 0)
+    return NULL;
+  left = MAX (0, (idle_stop_at - g_get_real_time ()) / G_USEC_PER_SEC);
+  return g_strdup_printf (_("in %d:%02d unless a session opens"), (int) (left / 60),
+                          (int) (left % 60));
+}
+
 static void
 print_status_text (ClocheDbusDaemon *daemon)
 {
+  g_autofree char *idle_stop = format_idle_stop (cloche_dbus_daemon_get_idle_stop_at (daemon));
   g_autofree char *uptime = format_uptime (cloche_dbus_daemon_get_booted_at (daemon));
   const char *reason = cloche_dbus_daemon_get_state_reason (daemon);
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
@@ -49,7 +79,10 @@ print_status_text (ClocheDbusDaemon *daemon)
   g_print (_("Uptime:       %s\n"), uptime);
   g_print (_("Sessions:     %u open\n"), cloche_dbus_daemon_get_open_sessions (daemon));
   g_print (_("Idle timeout: %u s\n"), cloche_dbus_daemon_get_idle_timeout (daemon));
-  g_print (_("Bundle:       %s\n"), cloche_dbus_daemon_get_bundle_path (daemon));
+  if (idle_stop != NULL)
+    g_print (_("Stops:        %s\n"), idle_stop);
+  g_print (_("Bundle:       %s (%s)\n"), cloche_dbus_daemon_get_bundle_path (daemon),
+           bundle_installed (daemon) ? _("installed") : _("not installed"));
   for (guint i = 0; console != NULL && console[i] != NULL; i++)
     g_print ("%s %s\n", i == 0 ? "Console:     " : "             ", console[i]);
 }
@@ -80,8 +113,12 @@ print_status_json (ClocheDbusDaemon *daemon)
   json_builder_add_int_value (builder, cloche_dbus_daemon_get_open_sessions (daemon));
   json_builder_set_member_name (builder, "idle_timeout_s");
   json_builder_add_int_value (builder, cloche_dbus_daemon_get_idle_timeout (daemon));
+  json_builder_set_member_name (builder, "idle_stop_at_us");
+  json_builder_add_int_value (builder, cloche_dbus_daemon_get_idle_stop_at (daemon));
   json_builder_set_member_name (builder, "bundle_path");
   json_builder_add_string_value (builder, cloche_dbus_daemon_get_bundle_path (daemon));
+  json_builder_set_member_name (builder, "bundle_installed");
+  json_builder_add_boolean_value (builder, bundle_installed (daemon));
   json_builder_set_member_name (builder, "console_tail");
   json_builder_begin_array (builder);
   for (guint i = 0; console != NULL && console[i] != NULL; i++)

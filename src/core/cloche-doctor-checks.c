@@ -205,6 +205,15 @@ find_qemu (ClocheDoctorResult *result)
   return qemu;
 }
 
+/* A message's first line: the finding is one line, the rest goes in details. */
+static char *
+first_line (const char *message)
+{
+  const char *end = strchr (message, '\n');
+
+  return end != NULL ? g_strndup (message, end - message) : g_strdup (message);
+}
+
 static void
 check_qemu (const ClocheDoctorContext *context,
             ClocheDoctorResult        *result)
@@ -218,6 +227,25 @@ check_qemu (const ClocheDoctorContext *context,
   g_autofree char *minor_text = NULL;
   guint major, minor;
 
+  /* Since its last boot, QEMU was ended by someone else: nothing about the
+   * binary, and what to do is to start it again. */
+  if (!context->vm_running
+      && g_error_matches (context->vm_error, CLOCHE_ERROR, CLOCHE_ERROR_VM_KILLED))
+    {
+      g_autofree char *headline = first_line (context->vm_error->message);
+      char *console = strstr (headline, "; ");
+
+      /* The console, fine until the kill, is shown beside the crash already. */
+      if (console != NULL)
+        *console = '\0';
+      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_KILLED,
+                   _("Open agent mode again to start the sandbox. If it happens again, look "
+                     "for what ends QEMU: the kernel's out-of-memory killer says so in "
+                     "\"journalctl -k\"."),
+                   _("%s: something outside Cloche ended the virtual machine"),
+                   headline);
+      return;
+    }
   if (qemu == NULL || (out = run_qemu (qemu, "--version", NULL, result)) == NULL)
     return;
   if (!g_regex_match (regex, out, 0, &match))
@@ -482,15 +510,6 @@ check_stale_sessions (const ClocheDoctorContext *context,
 }
 
 /* Guest agent */
-
-/* A message's first line: the finding is one line, the rest goes in details. */
-static char *
-first_line (const char *message)
-{
-  const char *end = strchr (message, '\n');
-
-  return end != NULL ? g_strndup (message, end - message) : g_strdup (message);
-}
 
 /* What QEMU said, then what the guest said. */
 static GStrv

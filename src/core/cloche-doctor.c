@@ -332,6 +332,7 @@ cloche_doctor_checks_for_error (const GError *error)
   static const char * const crash[] = { "agent", "disk", "bundle", "kvm", NULL };
   static const char * const mount[] = { "mounts", "disk", NULL };
   static const char * const kvm[] = { "agent", "kvm", NULL };
+  static const char * const killed[] = { "qemu", NULL };
   const char * const *all = cloche_doctor_list_checks ();
 
   if (error == NULL || error->domain != CLOCHE_ERROR)
@@ -351,6 +352,8 @@ cloche_doctor_checks_for_error (const GError *error)
       return crash;
     case CLOCHE_ERROR_KVM_UNUSABLE:
       return kvm;
+    case CLOCHE_ERROR_VM_KILLED:
+      return killed;
     case CLOCHE_ERROR_MOUNT_FAILED:
     case CLOCHE_ERROR_FOLDER_NOT_FOUND:
       return mount;

@@ -54,6 +54,7 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_EGRESS_CA, "io.github.cloche.Error.EgressCa" },
   { CLOCHE_ERROR_SECRET_MISSING, "io.github.cloche.Error.SecretMissing" },
   { CLOCHE_ERROR_KEYRING, "io.github.cloche.Error.Keyring" },
+  { CLOCHE_ERROR_VM_KILLED, "io.github.cloche.Error.VmKilled" },
 };
 
 GQuark

@@ -74,6 +74,9 @@ typedef enum
   CLOCHE_ERROR_EGRESS_CA,
   CLOCHE_ERROR_SECRET_MISSING,
   CLOCHE_ERROR_KEYRING,
+  /* QEMU ended by a signal Cloche did not send (issue 19): not a crash of
+   * the guest, and the fix is to open agent mode again. */
+  CLOCHE_ERROR_VM_KILLED,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

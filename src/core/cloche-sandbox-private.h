@@ -28,6 +28,7 @@ struct _ClocheSandbox
   guint               cleanups;        /* cleanups running */
   guint               idle_timeout_s;
   guint               idle_source;
+  gint64              idle_stop_at;       /* CLOCK_REALTIME µs, 0: no idle timer */
   guint               stale_after_days;
   GStrv               mount_deny;      /* NULL: the built-in mount rules */
   gboolean            allow_outside_home;

@@ -23,6 +23,7 @@ enum {
   PROP_CLEANING,
   PROP_IDLE_TIMEOUT,
   PROP_STALE_AFTER_DAYS,
+  PROP_IDLE_STOP_AT,
   N_PROPS
 };
 
@@ -51,12 +52,25 @@ on_idle_stopped (GObject      *object,
     g_warning ("Stopping the idle VM failed: %s", error->message);
 }
 
+/* When the idle timer will stop the VM (CLOCK_REALTIME µs), 0 when it
+ * does not run: for people, who are told until when it keeps running. */
+static void
+set_idle_stop_at (ClocheSandbox *self,
+                  gint64         when)
+{
+  if (self->idle_stop_at == when)
+    return;
+  self->idle_stop_at = when;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_STOP_AT]);
+}
+
 static gboolean
 on_idle_timeout (gpointer user_data)
 {
   ClocheSandbox *self = user_data;
 
   self->idle_source = 0;
+  set_idle_stop_at (self, 0);
   g_debug ("No session for %u s: stopping the VM", self->idle_timeout_s);
   cloche_vm_idle_stop_async (self->vm, on_idle_stopped, NULL);
   return G_SOURCE_REMOVE;
@@ -73,9 +87,16 @@ update_idle_timer (ClocheSandbox *self)
                   && cloche_vm_get_state (self->vm) == CLOCHE_VM_STATE_RUNNING;
 
   if (!idle)
-    g_clear_handle_id (&self->idle_source, g_source_remove);
+    {
+      g_clear_handle_id (&self->idle_source, g_source_remove);
+      set_idle_stop_at (self, 0);
+    }
   else if (self->idle_source == 0)
-    self->idle_source = g_timeout_add_seconds (self->idle_timeout_s, on_idle_timeout, self);
+    {
+      self->idle_source = g_timeout_add_seconds (self->idle_timeout_s, on_idle_timeout, self);
+      set_idle_stop_at (self, g_get_real_time ()
+                              + (gint64) self->idle_timeout_s * G_USEC_PER_SEC);
+    }
 }
 
 void
@@ -527,6 +548,20 @@ cloche_sandbox_get_idle_timeout (ClocheSandbox *self)
   return self->idle_timeout_s;
 }
 
+/**
+ * cloche_sandbox_get_idle_stop_at:
+ *
+ * Returns: when the idle timer stops the VM (CLOCK_REALTIME µs), 0 when it
+ *   does not run (a session is open, or the VM is not running)
+ */
+gint64
+cloche_sandbox_get_idle_stop_at (ClocheSandbox *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), 0);
+
+  return self->idle_stop_at;
+}
+
 void
 cloche_sandbox_set_idle_timeout (ClocheSandbox *self,
                                  guint          seconds)
@@ -693,6 +728,9 @@ cloche_sandbox_get_property (GObject    *object,
     case PROP_IDLE_TIMEOUT:
       g_value_set_uint (value, self->idle_timeout_s);
       break;
+    case PROP_IDLE_STOP_AT:
+      g_value_set_int64 (value, self->idle_stop_at);
+      break;
     case PROP_STALE_AFTER_DAYS:
       g_value_set_uint (value, self->stale_after_days);
       break;
@@ -754,6 +792,10 @@ cloche_sandbox_class_init (ClocheSandboxClass *klass)
     g_param_spec_uint ("stale-after-days", NULL, NULL, 1, G_MAXUINT,
                        CLOCHE_DEFAULT_STALE_AFTER_DAYS,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_IDLE_STOP_AT] =
+    g_param_spec_int64 ("idle-stop-at", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

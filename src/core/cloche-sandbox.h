@@ -28,6 +28,7 @@ ClocheVm      *cloche_sandbox_get_vm              (ClocheSandbox        *self);
 guint          cloche_sandbox_get_open_sessions   (ClocheSandbox        *self);
 gboolean       cloche_sandbox_get_cleaning        (ClocheSandbox        *self);
 guint          cloche_sandbox_get_idle_timeout    (ClocheSandbox        *self);
+gint64         cloche_sandbox_get_idle_stop_at    (ClocheSandbox        *self);
 void           cloche_sandbox_set_idle_timeout    (ClocheSandbox        *self,
                                                    guint                 seconds);
 void           cloche_sandbox_set_stale_after_days (ClocheSandbox       *self,

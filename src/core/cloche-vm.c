@@ -521,6 +521,20 @@ describe_exit (GSubprocess *process)
   return g_strdup_printf ("QEMU exited with status %d", g_subprocess_get_exit_status (process));
 }
 
+/* A signal someone else sends to end a process (kill, the OOM killer, a
+ * logout), as opposed to one QEMU raises on itself (SIGSEGV, SIGABRT). */
+static gboolean
+killed_from_outside (ClocheVm    *self,
+                     GSubprocess *process)
+{
+  int sig;
+
+  if (!g_subprocess_get_if_signaled (process) || self->kill_sent)
+    return FALSE;
+  sig = g_subprocess_get_term_sig (process);
+  return sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
+}
+
 static gboolean
 console_says_panic (ClocheVm *self)
 {
@@ -569,6 +583,9 @@ blames_kvm (ClocheVm     *self,
     return FALSE;
   if (g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
     return TRUE;
+  /* Killed from outside: no fault of KVM's, whatever the moment. */
+  if (g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_VM_KILLED))
+    return FALSE;
   return booting && !g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT)
          && !g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL);
 }
@@ -691,7 +708,9 @@ on_unexpected_exit (ClocheVm    *self,
     {
       g_autofree char *why = describe_exit (process);
 
-      cause = g_error_new_literal (CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED, why);
+      cause = g_error_new_literal (CLOCHE_ERROR, killed_from_outside (self, process)
+                                                 ? CLOCHE_ERROR_VM_KILLED
+                                                 : CLOCHE_ERROR_VM_CRASHED, why);
     }
   if (blames_kvm (self, cause, booting))
     {

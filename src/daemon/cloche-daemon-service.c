@@ -43,6 +43,7 @@ sync_properties (ClocheDaemonService *self)
   cloche_dbus_daemon_set_open_sessions (skeleton,
                                         cloche_sandbox_get_open_sessions (self->sandbox));
   cloche_dbus_daemon_set_idle_timeout (skeleton, cloche_sandbox_get_idle_timeout (self->sandbox));
+  cloche_dbus_daemon_set_idle_stop_at (skeleton, cloche_sandbox_get_idle_stop_at (self->sandbox));
 }
 
 /* StopVm */

@@ -20,6 +20,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "cloche-cleanup-record.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
 #include "cloche-session-codec.h"
@@ -53,6 +54,7 @@ typedef struct
   GDBusMethodInvocation *invocation;
   gboolean               stale_only;
   gboolean               owned;        /* Open: closes when its caller leaves the bus */
+  gboolean               dry_run;
 } Call;
 
 static Call *
@@ -167,6 +169,49 @@ sync_properties (ClocheSessionsService *self)
                                              cloche_sandbox_get_stale_after_days (self->sandbox));
 }
 
+/* The last cleanup: a file beside the sessions folder, so that it is said
+ * again after a restart (cloche-cleanup-record.c). */
+
+static char *
+last_cleanup_path (ClocheSessionsService *self)
+{
+  g_autofree char *state = g_path_get_dirname (cloche_session_store_get_root (
+                                                 cloche_sandbox_get_store (self->sandbox)));
+
+  return g_build_filename (state, "last-cleanup.json", NULL);
+}
+
+static void
+load_last_cleanup (ClocheSessionsService *self)
+{
+  g_autofree char *path = last_cleanup_path (self);
+  g_autoptr(GVariant) record = NULL;
+  g_autoptr(GError) error = NULL;
+
+  record = cloche_cleanup_record_load (path, &error);
+  if (record == NULL)
+    {
+      g_warning ("%s", error->message);
+      record = g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
+    }
+  cloche_dbus_sessions_set_last_cleanup (CLOCHE_DBUS_SESSIONS (self), record);
+}
+
+static void
+record_cleanup (ClocheSessionsService *self,
+                guint                  removed,
+                guint64                freed)
+{
+  g_autofree char *path = last_cleanup_path (self);
+  g_autoptr(GError) error = NULL;
+  gint64 now = g_get_real_time ();
+
+  if (!cloche_cleanup_record_save (path, now, removed, freed, &error))
+    g_warning ("The last cleanup is not kept: %s", error->message);
+  cloche_dbus_sessions_set_last_cleanup (CLOCHE_DBUS_SESSIONS (self),
+                                         cloche_cleanup_record_new (now, removed, freed));
+}
+
 /* Clients: a session that was not asked to stay open closes when the
  * client that opened it leaves the bus (it crashed, or forgot). */
 
@@ -196,7 +241,10 @@ on_client_vanished (GDBusConnection *connection,
       closed++;
   g_hash_table_remove (self->owned, name);
   if (closed > 0)
-    g_message ("%s left the bus: closed its %u session(s)", name, closed);
+    {
+      g_message ("%s left the bus: closed its %u session(s)", name, closed);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (self));
+    }
   g_hash_table_remove (self->client_watches, name);
 }
 
@@ -255,7 +303,10 @@ on_opened (GObject      *object,
   if (id == NULL)
     fail (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_open (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
+    {
+      cloche_dbus_sessions_complete_open (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+    }
 }
 
 static gboolean
@@ -303,7 +354,10 @@ on_closed (GObject      *object,
   if (!cloche_sandbox_close_session_finish (CLOCHE_SANDBOX (object), result, &error))
     fail (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_close (CLOCHE_DBUS_SESSIONS (call->self), call->invocation);
+    {
+      cloche_dbus_sessions_complete_close (CLOCHE_DBUS_SESSIONS (call->self), call->invocation);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+    }
 }
 
 static gboolean
@@ -362,8 +416,11 @@ on_pinned (GObject      *object,
   if (!cloche_sandbox_set_pinned_finish (CLOCHE_SANDBOX (object), result, &error))
     fail (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_set_pinned (CLOCHE_DBUS_SESSIONS (call->self),
-                                              call->invocation);
+    {
+      cloche_dbus_sessions_complete_set_pinned (CLOCHE_DBUS_SESSIONS (call->self),
+                                                call->invocation);
+      cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+    }
 }
 
 static gboolean
@@ -458,6 +515,11 @@ on_cleaned_up (GObject      *object,
   else
     cloche_dbus_sessions_complete_cleanup (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
                                            packed (removed, FALSE), freed);
+  /* A cleanup that failed on one session removed the others. */
+  if (!call->dry_run)
+    cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+  if (!call->dry_run && removed != NULL)
+    record_cleanup (call->self, removed->len, freed);
 }
 
 static gboolean
@@ -469,12 +531,15 @@ handle_cleanup (ClocheDbusSessions    *object,
   guint older_than = cloche_sandbox_get_stale_after_days (self->sandbox);
   gboolean dry_run = FALSE;
   GError *error = NULL;
+  Call *call;
 
   if (!option_boolean (options, "dry-run", &dry_run, &error)
       || !option_uint (options, "older-than-days", 0, OLDER_THAN_DAYS_MAX, &older_than, &error))
     return fail (invocation, error);
+  call = call_new (self, invocation);
+  call->dry_run = dry_run;
   cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run, on_cleanup_progress, self,
-                                NULL, on_cleaned_up, call_new (self, invocation));
+                                NULL, on_cleaned_up, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -743,5 +808,6 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
   g_signal_connect_object (sandbox, "notify::stale-after-days", G_CALLBACK (sync_properties),
                            self, G_CONNECT_SWAPPED);
   sync_properties (self);
+  load_last_cleanup (self);
   return self;
 }

@@ -78,6 +78,47 @@ state_is (GtkWidget  *page,
   return g_strcmp0 (cloche_bundle_page_get_state (CLOCHE_BUNDLE_PAGE (page)), state) == 0;
 }
 
+/* Half a second of frames: the layout that follows a change is done. */
+static void
+settle (void)
+{
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static graphene_rect_t
+bounds_in (GtkWidget *widget,
+           GtkWidget *window)
+{
+  graphene_rect_t bounds;
+
+  g_assert_true (gtk_widget_compute_bounds (widget, window, &bounds));
+  return bounds;
+}
+
+/* Verify's result line appears, and no button moves from under the
+ * pointer: Remove, the destructive one, stays where it was. */
+static void
+check_result_line_moves_nothing (GtkWidget *window,
+                                 GtkWidget *page)
+{
+  GtkWidget *remove = find_button (page, "_Remove Sandbox Bundle");
+  GtkRevealer *revealer = cloche_test_ui_child (page, "message_revealer");
+  graphene_rect_t before, after;
+
+  settle ();
+  before = bounds_in (remove, window);
+  g_assert_true (gtk_widget_activate_action (page, "bundle.verify", NULL));
+  CLOCHE_TEST_WAIT_FOR (gtk_revealer_get_child_revealed (revealer), 60);
+  settle ();
+  cloche_test_save_screenshot (window, "bundle-verified");
+  after = bounds_in (remove, window);
+  g_assert_cmpfloat (before.origin.y, ==, after.origin.y);
+  g_assert_cmpfloat (before.origin.x, ==, after.origin.x);
+}
+
 static void
 test_remove_and_install (void)
 {
@@ -102,6 +143,7 @@ test_remove_and_install (void)
   CLOCHE_TEST_WAIT_FOR (state_is (page, "installed"), 10);
   CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_size (bundle) > 0, 10);
   cloche_test_save_screenshot (window, "bundle-installed");
+  check_result_line_moves_nothing (window, page);
 
   /* The dialog states exactly what is freed, and that sessions stay. */
   gtk_widget_activate (find_button (page, "_Remove Sandbox Bundle"));

@@ -184,8 +184,8 @@ test_format (void)
   g_autofree char *rate = cloche_chart_format_value (CLOCHE_CHART_UNIT_BYTES_PER_SECOND, 2048);
 
   g_assert_cmpstr (percent, ==, "12 %");
-  g_assert_cmpstr (bytes, ==, "3.0\u00a0MiB");
-  g_assert_cmpstr (rate, ==, "2.0\u00a0KiB/s");
+  g_assert_cmpstr (bytes, ==, "3.1\u00a0MB");
+  g_assert_cmpstr (rate, ==, "2.0\u00a0kB/s");
 }
 
 int

@@ -97,8 +97,11 @@ test_checks_copy_run_again (void)
     g_assert_cmpstr (status_of (page, "kvm"), ==, "warning");
   cloche_test_save_screenshot (window, "diagnostics-bundle-missing");
 
-  /* Copy Report puts the text of clochectl doctor on the clipboard. */
+  /* Copy Report puts the text of clochectl doctor on the clipboard, and
+   * says so in a toast. */
+  g_assert_null (cloche_test_ui_find_label (page, "Report copied"));
   gtk_widget_activate_action (page, "diagnostics.copy", NULL);
+  CLOCHE_TEST_WAIT_FOR (cloche_test_ui_find_label (page, "Report copied") != NULL, 5);
   gdk_clipboard_read_text_async (gtk_widget_get_clipboard (page), NULL, on_clipboard_text, &report);
   CLOCHE_TEST_WAIT_FOR (report != NULL, 10);
   g_assert_nonnull (strstr (report, "failure  Sandbox bundle (BundleMissing)"));

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <json-glib/json-glib.h>
 
 #include "cloche-overview-page.h"
 #include "cloche-window.h"
@@ -52,7 +53,14 @@ test_no_bundle_offers_install (void)
   CLOCHE_TEST_WAIT_FOR (shows (page, install), 20);
   g_assert_false (gtk_widget_get_mapped (open));
   g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (install)), ==, "_Install Bundle…");
+  /* The Disk tile says so too. */
+  CLOCHE_TEST_WAIT_FOR (g_str_equal (gtk_label_get_label (cloche_test_ui_child (page, "bundle_label")),
+                                     "Not installed"), 5);
+  CLOCHE_TEST_WAIT_FOR (!gtk_stack_get_transition_running (cloche_test_ui_child (page, "stack")), 5);
   cloche_test_save_screenshot (GTK_WIDGET (window), "overview-no-bundle");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_DARK);
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-no-bundle-dark");
+  adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_DEFAULT);
 
   gtk_widget_activate (install);
   CLOCHE_TEST_WAIT_FOR (g_strcmp0 (visible_page (window), "bundle") == 0, 5);
@@ -109,6 +117,75 @@ test_open_without_bundle_says_missing (void)
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
+/* clochectl status --json's "bundle_installed", as a user would ask. */
+static gboolean
+clochectl_says_installed (void)
+{
+  const char *argv[] = { g_getenv ("CLOCHE_CTL"), "status", "--json", NULL };
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  int status = 0;
+
+  g_assert_nonnull (argv[0]);
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  return json_object_get_boolean_member (json_node_get_object (json_parser_get_root (parser)),
+                                         "bundle_installed");
+}
+
+static const char *
+bundle_figure (ClocheOverviewPage *page)
+{
+  return gtk_label_get_label (cloche_test_ui_child (page, "bundle_label"));
+}
+
+/* Removed and installed again through the daemon (as clochectl bundle
+ * remove and install do): the Overview follows within 2 s without a click,
+ * and clochectl status says the same thing at each step. */
+static void
+test_remove_and_reinstall (void)
+{
+  g_autofree char *source = cloche_test_bundle_dir ();
+  g_autoptr(ClocheDbusBundle) bundle = NULL;
+  g_autoptr(GError) error = NULL;
+  ClocheWindow *window;
+  ClocheOverviewPage *page;
+  GtkWidget *install, *open;
+  guint64 freed = 0;
+
+  bundle = cloche_dbus_bundle_proxy_new_sync (
+    g_dbus_proxy_get_connection (G_DBUS_PROXY (test_daemon->proxy)), G_DBUS_PROXY_FLAGS_NONE,
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (bundle), 300 * 1000);
+  cloche_dbus_bundle_call_install_sync (bundle, source, "", NULL, &error);
+  g_assert_no_error (error);
+  window = g_object_ref (cloche_test_ui_new_window ());
+  page = cloche_test_ui_child (window, "overview_page");
+  install = cloche_test_ui_child (page, "install_button");
+  open = cloche_test_ui_child (page, "open_button");
+  gtk_window_present (GTK_WINDOW (window));
+  CLOCHE_TEST_WAIT_FOR (shows (page, open), 20);
+  g_assert_true (clochectl_says_installed ());
+
+  cloche_dbus_bundle_call_remove_sync (bundle, TRUE, &freed, NULL, &error);
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (shows (page, install) && g_str_equal (bundle_figure (page), "Not installed"),
+                        2);
+  g_assert_false (clochectl_says_installed ());
+
+  cloche_dbus_bundle_call_install_sync (bundle, source, "", NULL, &error);
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (shows (page, open) && !g_str_equal (bundle_figure (page), "Not installed"),
+                        2);
+  g_assert_true (clochectl_says_installed ());
+
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -124,6 +201,7 @@ main (int   argc,
   g_test_add_func ("/overview-bundle/no-bundle-offers-install", test_no_bundle_offers_install);
   g_test_add_func ("/overview-bundle/open-without-bundle-says-missing",
                    test_open_without_bundle_says_missing);
+  g_test_add_func ("/overview-bundle/remove-and-reinstall", test_remove_and_reinstall);
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
   g_spawn_sync (NULL, (char **) argv_rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,

@@ -151,12 +151,21 @@ on_client (GObject      *object,
 }
 
 static void
+on_clipboard_text (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  *(char **) user_data = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (object), result, NULL);
+}
+
+static void
 test_list_pin_cleanup (void)
 {
   g_autoptr(ClocheClient) client = NULL;
   GtkWidget *window, *page;
   GtkLabel *summary;
   AdwMessageDialog *dialog = NULL;
+  g_autofree char *copied = NULL;
   ClocheSessionRow *row;
 
   make_session ("aaaaaaaaaaaa", "old work", FALSE);
@@ -174,11 +183,37 @@ test_list_pin_cleanup (void)
   summary = GTK_LABEL (find_by_type (page, GTK_TYPE_LABEL));
   CLOCHE_TEST_WAIT_FOR (strstr (gtk_label_get_label (summary), "2 stale") != NULL, 10);
 
-  /* Pinning from the row reaches the record on disk. */
+  /* Pinning from the row reaches the record on disk; the toggle's name
+   * says what a press does, to which session. */
   row = find_row (page, "cccccccccccc");
+  gtk_test_accessible_assert_property (cloche_test_ui_child (row, "pin_button"),
+                                       GTK_ACCESSIBLE_PROPERTY_LABEL, "Pin “to pin”");
   gtk_widget_activate (find_by_type (GTK_WIDGET (row), GTK_TYPE_TOGGLE_BUTTON));
   CLOCHE_TEST_WAIT_FOR (file_says_pinned ("cccccccccccc"), 10);
   CLOCHE_TEST_WAIT_FOR (strstr (gtk_label_get_label (summary), "1 stale") != NULL, 10);
+  row = find_row (page, "cccccccccccc");
+  gtk_test_accessible_assert_property (cloche_test_ui_child (row, "pin_button"),
+                                       GTK_ACCESSIBLE_PROPERTY_LABEL, "Unpin “to pin”");
+
+  /* Its menu: the id on the clipboard, the details in a dialog. */
+  g_assert_nonnull (gtk_menu_button_get_menu_model (cloche_test_ui_child (row, "menu_button")));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "row.copy-id", NULL));
+  gdk_clipboard_read_text_async (gtk_widget_get_clipboard (page), NULL, on_clipboard_text, &copied);
+  CLOCHE_TEST_WAIT_FOR (copied != NULL, 10);
+  g_assert_cmpstr (copied, ==, "cccccccccccc");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "row.details", NULL));
+  CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ()) != NULL, 10);
+  g_assert_cmpstr (adw_message_dialog_get_heading (dialog), ==, "to pin");
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "ID: cccccccccccc"));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "Client: test"));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "closed, pinned"));
+  adw_message_dialog_response (dialog, "close");
+  /* Closed by the response; destroyed here so that the cleanup's dialog
+   * below is the only one. */
+  if (find_dialog () == dialog)
+    gtk_window_destroy (GTK_WINDOW (dialog));
+  CLOCHE_TEST_WAIT_FOR (find_dialog () == NULL, 10);
+  dialog = NULL;
 
   /* The dialog states what goes; removing frees it and keeps the pinned. */
   gtk_widget_activate_action (page, "sessions.cleanup", NULL);
@@ -325,6 +360,8 @@ main (int   argc,
 {
   int status;
 
+  /* The pin toggle's name is read back from GTK's test AT context. */
+  g_setenv ("GTK_A11Y", "test", TRUE);
   test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
     "--bundle", "/nonexistent", NULL });
 

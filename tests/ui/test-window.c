@@ -305,6 +305,61 @@ test_window_no_service (void)
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
+static gboolean
+overview_shown (gpointer data)
+{
+  ClocheOverviewPage *page = data;
+
+  return g_strcmp0 (gtk_stack_get_visible_child_name (cloche_test_ui_child (page, "stack")),
+                    "overview") == 0;
+}
+
+static gboolean
+says_not_installed (gpointer data)
+{
+  ClocheOverviewPage *page = data;
+
+  return overview_shown (page)
+         && g_str_equal (gtk_label_get_label (cloche_test_ui_child (page, "bundle_label")),
+                         "Not installed")
+         && gtk_widget_get_mapped (cloche_test_ui_child (page, "install_button"));
+}
+
+/* The daemon goes away and another takes its name (a restart, an update):
+ * the window says the service stopped, then shows the new daemon's state
+ * (here: no bundle) without a click. */
+static void
+test_window_daemon_restart (void)
+{
+  const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
+  ClocheTestDaemon *daemon;
+  ClocheOverviewPage *page;
+  ClocheWindow *window;
+
+  if (bundle == NULL || g_getenv ("CLOCHE_DAEMON") == NULL)
+    {
+      g_test_skip ("No VM bundle or daemon: set CLOCHE_TEST_BUNDLE and CLOCHE_DAEMON");
+      return;
+    }
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) { "--bundle", bundle, NULL });
+  window = g_object_ref (cloche_test_ui_new_window ());
+  page = cloche_test_ui_child (window, "overview_page");
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (wait_for (overview_shown, page, SHORT_TIMEOUT_S));
+  g_assert_true (wait_for (is_mapped, cloche_test_ui_child (page, "open_button"), SHORT_TIMEOUT_S));
+
+  stop_daemon (daemon);
+  g_assert_true (wait_for (is_mapped, cloche_test_ui_child (page, "unavailable_page"),
+                           SHORT_TIMEOUT_S));
+
+  daemon = cloche_test_daemon_start_on_bus (test_bus, (const char *[]) {
+    "--bundle", "/nonexistent/cloche-bundle", NULL });
+  g_assert_true (wait_for (says_not_installed, page, SHORT_TIMEOUT_S));
+
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+  stop_daemon (daemon);
+}
+
 /* The window opens at the size it was left at (GSettings, memory backend). */
 static void
 test_window_remembers_size (void)
@@ -375,6 +430,31 @@ test_window_page_shortcuts (void)
                                                    gtk_shortcut_get_arguments (shortcut)));
       g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, pages[i][1]);
     }
+
+  wait_for (has_service_error, window, SHORT_TIMEOUT_S);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
+/* Arrow keys in the sidebar move the highlight and the page with it
+ * (the list box's move-cursor, as its Down and Up bindings emit it). */
+static void
+test_window_sidebar_keys (void)
+{
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
+  GtkStack *stack = cloche_test_ui_child (window, "stack");
+  GtkListBox *sidebar = cloche_test_ui_child (window, "sidebar_list");
+
+  gtk_window_present (GTK_WINDOW (window));
+  gtk_widget_grab_focus (cloche_test_ui_child (window, "overview_row"));
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "overview");
+  g_signal_emit_by_name (sidebar, "move-cursor", GTK_MOVEMENT_DISPLAY_LINES, 1, FALSE, FALSE);
+  g_assert_cmpstr (gtk_widget_get_name (GTK_WIDGET (gtk_list_box_get_selected_row (sidebar))), ==,
+                   "sessions");
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "sessions");
+  g_signal_emit_by_name (sidebar, "move-cursor", GTK_MOVEMENT_DISPLAY_LINES, 2, FALSE, FALSE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "bundle");
+  g_signal_emit_by_name (sidebar, "move-cursor", GTK_MOVEMENT_DISPLAY_LINES, -3, FALSE, FALSE);
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (stack), ==, "overview");
 
   wait_for (has_service_error, window, SHORT_TIMEOUT_S);
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
@@ -495,7 +575,7 @@ test_window_agent_mode (void)
   wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
   qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
   g_assert_cmpuint (qemus->len, ==, 0);
-  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-stopped");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "window-agent-mode-stopped");
 
   toggle_agent_mode (page, open_button, close_button, BOOT_TIMEOUT_S);
   wait_for_state (page, "Running", BOOT_TIMEOUT_S);
@@ -504,7 +584,7 @@ test_window_agent_mode (void)
   g_assert_cmpuint (qemus->len, ==, 1);
   wait_for_label (cloche_test_ui_child (page, "sessions_label"), "1", SHORT_TIMEOUT_S);
   check_uptime_ticks (page);
-  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-running");
+  cloche_test_save_screenshot (GTK_WIDGET (window), "window-agent-mode-running");
   check_monitor (window, page);
 
   toggle_agent_mode (page, close_button, open_button, SHORT_TIMEOUT_S);
@@ -619,8 +699,10 @@ main (int   argc,
   load_app_style ();
 
   g_test_add_func ("/window/no-service", test_window_no_service);
+  g_test_add_func ("/window/daemon-restart", test_window_daemon_restart);
   g_test_add_func ("/window/remembers-size", test_window_remembers_size);
   g_test_add_func ("/window/page-shortcuts", test_window_page_shortcuts);
+  g_test_add_func ("/window/sidebar-keys", test_window_sidebar_keys);
   g_test_add_func ("/window/agent-mode", test_window_agent_mode);
   g_test_add_func ("/window/kvm-fallback", test_window_kvm_fallback);
 
