@@ -66,6 +66,8 @@ typedef enum
   CLOCHE_ERROR_KVM_NO_VM,
   /* A session's walls in the guest could not be made (issue 15). */
   CLOCHE_ERROR_ISOLATION_FAILED,
+  /* A terminal that has ended, or never was (issue 17). */
+  CLOCHE_ERROR_TERMINAL_NOT_FOUND,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

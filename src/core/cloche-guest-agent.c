@@ -587,7 +587,9 @@ strv_to_array (const char * const *strv)
 /**
  * cloche_guest_agent_exec_async:
  * @env: (nullable): the whole environment of the command
- * @timeout_s: the deadline of the whole command, in seconds (> 0)
+ * @timeout_s: the deadline of the whole command, in seconds (> 0), or
+ *   %CLOCHE_GUEST_AGENT_NO_DEADLINE (a terminal: it ends when its command
+ *   or its client does)
  *
  * Runs @argv in the guest and collects its exit status and output.
  * Fails with %CLOCHE_ERROR_EXEC_TIMEOUT past @timeout_s (the process is
@@ -616,8 +618,9 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
   state->pid = -1;
   state->timeout_s = timeout_s;
   g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
-  state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
-                                             g_object_ref (task), g_object_unref);
+  if (timeout_s != CLOCHE_GUEST_AGENT_NO_DEADLINE)
+    state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
+                                               g_object_ref (task), g_object_unref);
 
   json_object_set_string_member (arguments, "path", argv[0]);
   json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));

@@ -9,6 +9,8 @@ G_BEGIN_DECLS
 #define CLOCHE_GUEST_AGENT_PORT "org.qemu.guest_agent.0"
 /* How long one command may wait for the agent's answer. */
 #define CLOCHE_GUEST_AGENT_COMMAND_TIMEOUT_S 30
+/* An exec that runs until it ends (cloche_guest_agent_exec_async). */
+#define CLOCHE_GUEST_AGENT_NO_DEADLINE G_MAXUINT
 
 #define CLOCHE_TYPE_GUEST_AGENT (cloche_guest_agent_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheGuestAgent, cloche_guest_agent, CLOCHE, GUEST_AGENT, GObject)

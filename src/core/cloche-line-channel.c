@@ -6,6 +6,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "cloche-line-channel.h"
 
 /* Far above any real line (a guest-exec-status with QEMU's 16 MiB of
@@ -22,7 +26,9 @@ struct _ClocheLineChannel
   gsize             scanned;     /* how much of it holds no newline */
   GCancellable     *cancellable;
   GQueue            pending_writes;
+  GHashTable       *fds;         /* queued line (GBytes *) -> its fd + 1 */
   GBytes           *in_flight;
+  GSource          *fd_wait;     /* a line with an fd waits for room */
   gboolean          closed;
 };
 
@@ -37,6 +43,13 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (ClocheLineChannel, cloche_line_channel, G_TYPE_OBJECT)
 
 static void read_next_chunk (ClocheLineChannel *self);
+
+static void
+close_fd_value (gpointer value)
+{
+  close (GPOINTER_TO_INT (value) - 1);
+}
+
 static void write_next      (ClocheLineChannel *self);
 
 static void
@@ -48,6 +61,10 @@ finish_closed (ClocheLineChannel *self,
   self->closed = TRUE;
   g_cancellable_cancel (self->cancellable);
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
+  g_hash_table_remove_all (self->fds);
+  if (self->fd_wait != NULL)
+    g_source_destroy (self->fd_wait);
+  g_clear_pointer (&self->fd_wait, g_source_unref);
   g_signal_emit (self, signals[CLOSED], 0, error);
 }
 
@@ -163,18 +180,76 @@ on_written (GObject      *object,
   write_next (self);
 }
 
+static gboolean on_room_for_fd (GSocket      *socket,
+                                GIOCondition  condition,
+                                gpointer      user_data);
+
+/* Sends the head of @line with @fd attached; the rest, if the socket took
+ * only part, is queued first. FALSE: try again when there is room. */
+static gboolean
+send_with_fd (ClocheLineChannel *self,
+              GBytes            *line,
+              int                fd)
+{
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+  union { struct cmsghdr header; char space[CMSG_SPACE (sizeof (int))]; } control = { 0 };
+  gsize size;
+  const char *data = g_bytes_get_data (line, &size);
+  struct iovec vector = { (void *) data, size };
+  struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1,
+                            .msg_control = control.space, .msg_controllen = sizeof control.space };
+  ssize_t sent;
+
+  control.header.cmsg_level = SOL_SOCKET;
+  control.header.cmsg_type = SCM_RIGHTS;
+  control.header.cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (&control.header), &fd, sizeof fd);
+  sent = sendmsg (g_socket_get_fd (socket), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent < 0 && (errno == EAGAIN || errno == EINTR))
+    return FALSE;
+  if (sent < 0)
+    {
+      g_autoptr(GError) error = g_error_new (G_IO_ERROR, g_io_error_from_errno (errno),
+                                             "Cannot pass a descriptor: %s", g_strerror (errno));
+      finish_closed (self, error);
+      return TRUE;
+    }
+  if ((gsize) sent < size)
+    g_queue_push_head (&self->pending_writes, g_bytes_new_from_bytes (line, sent, size - sent));
+  return TRUE;
+}
+
 /* GOutputStream allows one pending operation at a time, so writes queue. */
 static void
 write_next (ClocheLineChannel *self)
 {
   GOutputStream *output;
+  GBytes *line;
+  int fd;
 
-  if (self->in_flight != NULL || self->closed)
+  if (self->in_flight != NULL || self->fd_wait != NULL || self->closed)
     return;
+  line = g_queue_peek_head (&self->pending_writes);
+  if (line == NULL)
+    return;
+  if ((fd = GPOINTER_TO_INT (g_hash_table_lookup (self->fds, line)) - 1) >= 0)
+    {
+      if (!send_with_fd (self, line, fd))
+        {
+          GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+
+          self->fd_wait = g_socket_create_source (socket, G_IO_OUT, self->cancellable);
+          g_source_set_callback (self->fd_wait, G_SOURCE_FUNC (on_room_for_fd), self, NULL);
+          g_source_attach (self->fd_wait, NULL);
+          return;
+        }
+      g_queue_remove (&self->pending_writes, line);
+      g_hash_table_remove (self->fds, line);
+      g_bytes_unref (line);
+      write_next (self);
+      return;
+    }
   self->in_flight = g_queue_pop_head (&self->pending_writes);
-  if (self->in_flight == NULL)
-    return;
-
   output = g_io_stream_get_output_stream (self->stream);
   g_output_stream_write_all_async (output,
                                    g_bytes_get_data (self->in_flight, NULL),
@@ -183,21 +258,66 @@ write_next (ClocheLineChannel *self)
                                    on_written, g_object_ref (self));
 }
 
+static gboolean
+on_room_for_fd (GSocket      *socket,
+                GIOCondition  condition,
+                gpointer      user_data)
+{
+  ClocheLineChannel *self = user_data;
+
+  g_clear_pointer (&self->fd_wait, g_source_unref);
+  write_next (self);
+  return G_SOURCE_REMOVE;
+}
+
+static GBytes *
+line_bytes (JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, FALSE);
+  gsize length = strlen (text);
+  char *line = g_strconcat (text, "\n", NULL);
+
+  return g_bytes_new_take (line, length + 1);
+}
+
 void
 cloche_line_channel_send (ClocheLineChannel *self,
                           JsonNode          *node)
 {
-  g_autofree char *text = NULL;
-  g_autofree char *line = NULL;
-
   g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
 
   if (self->closed)
     return;
-  text = json_to_string (node, FALSE);
-  line = g_strconcat (text, "\n", NULL);
-  g_queue_push_tail (&self->pending_writes,
-                     g_bytes_new_take (g_steal_pointer (&line), strlen (text) + 1));
+  g_queue_push_tail (&self->pending_writes, line_bytes (node));
+  write_next (self);
+}
+
+/**
+ * cloche_line_channel_send_with_fd:
+ * @fd: (transfer full): the descriptor to pass with the line; closed once
+ *   sent, or when the channel closes
+ *
+ * Needs a stream that is a #GSocketConnection on a Unix socket.
+ */
+void
+cloche_line_channel_send_with_fd (ClocheLineChannel *self,
+                                  JsonNode          *node,
+                                  int                fd)
+{
+  GBytes *line;
+
+  g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
+  g_return_if_fail (G_IS_SOCKET_CONNECTION (self->stream));
+  g_return_if_fail (fd >= 0);
+
+  if (self->closed)
+    {
+      close (fd);
+      return;
+    }
+  line = line_bytes (node);
+  g_hash_table_insert (self->fds, line, GINT_TO_POINTER (fd + 1));
+  g_queue_push_tail (&self->pending_writes, line);
   write_next (self);
 }
 
@@ -234,6 +354,10 @@ cloche_line_channel_finalize (GObject *object)
   ClocheLineChannel *self = CLOCHE_LINE_CHANNEL (object);
 
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&self->fds, g_hash_table_unref);
+  if (self->fd_wait != NULL)
+    g_source_destroy (self->fd_wait);
+  g_clear_pointer (&self->fd_wait, g_source_unref);
   g_clear_pointer (&self->in_flight, g_bytes_unref);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->partial, g_byte_array_unref);
@@ -272,6 +396,9 @@ cloche_line_channel_init (ClocheLineChannel *self)
   self->cancellable = g_cancellable_new ();
   self->partial = g_byte_array_new ();
   g_queue_init (&self->pending_writes);
+  /* By the line's address (each line is its own GBytes); the fd closed
+   * when its entry goes. */
+  self->fds = g_hash_table_new_full (NULL, NULL, NULL, close_fd_value);
 }
 
 ClocheLineChannel *
