@@ -8,6 +8,7 @@
 
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
+#include "cloche-own-folders.h"
 
 typedef struct
 {
@@ -207,10 +208,11 @@ test_portal_folder (Fixture       *fixture,
   g_assert_nonnull (strstr (error->message, "document portal"));
 }
 
-/* Cloche's own folders (here the test's XDG folders, set in main) hold the
- * policy, the sessions' records, the audit log and the bundle: a guest with
- * them mounted rw rewrites its own egress rules. Refused both ways, by any
- * path, whatever the policy's deny list says (here: none). */
+/* Cloche's own folders (here the test's XDG folders, set in main, and a
+ * bundle and sessions folder in them) hold the policy, the sessions'
+ * records, the audit log and the bundle: a guest with them mounted rw
+ * rewrites its own egress rules. Refused both ways, by any path (a link, the
+ * document portal), whatever the policy's deny list says (here: none). */
 static void
 test_own_folders (Fixture       *fixture,
                   gconstpointer  data)
@@ -218,26 +220,42 @@ test_own_folders (Fixture       *fixture,
   g_autofree char *config = g_path_get_dirname (g_get_user_config_dir ());
   g_autofree char *own = g_build_filename (g_get_user_config_dir (), "cloche", NULL);
   g_autofree char *inside = g_build_filename (own, "sub", NULL);
-  g_autofree char *work = g_build_filename (g_get_user_state_dir (), "cloche", "sessions",
-                                            "abc", "work", NULL);
+  g_autofree char *sessions = g_build_filename (g_get_user_state_dir (), "cloche", "sessions",
+                                                NULL);
+  g_autofree char *work = g_build_filename (sessions, "abc", "work", NULL);
+  g_autofree char *bundle = g_build_filename (g_get_user_data_dir (), "cloche", "bundle", NULL);
   g_autofree char *other = g_build_filename (g_get_user_config_dir (), "other", NULL);
   g_autofree char *link = g_build_filename (fixture->home, "dotfiles", NULL);
-  const char *refused[] = { g_get_user_config_dir (), config, own, inside, work, link };
+  const char *refused[] = { g_get_user_config_dir (), config, own, inside, work, bundle, link,
+                            g_get_user_data_dir () };
+  g_autoptr(GPtrArray) folders = cloche_own_folders_new (bundle, sessions);
   g_autofree char *allowed = NULL;
+  g_autofree char *portal = NULL;
   g_autoptr(GError) error = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (inside, 0700), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (bundle, 0700), ==, 0);
   g_assert_cmpint (g_mkdir_with_parents (other, 0700), ==, 0);
   g_assert_cmpint (symlink (g_get_user_config_dir (), link), ==, 0);
   fixture->rules.deny = NULL;
   fixture->rules.allow_outside_home = TRUE;
+  fixture->rules.own = folders;
 
   for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
     {
       g_assert_null (cloche_mount_check (refused[i], &fixture->rules, &error));
       g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
-      g_assert_nonnull (strstr (error->message, "Cloche's own folder"));
+      g_assert_nonnull (strstr (error->message, "which the guest must not reach"));
+      g_clear_error (&error);
+    }
+  /* Through the portal, the host path is what is judged. */
+  portal = portal_folder (own);
+  if (portal != NULL)
+    {
+      g_assert_null (cloche_mount_check (portal, &fixture->rules, &error));
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+      g_assert_nonnull (strstr (error->message, "config folder"));
       g_clear_error (&error);
     }
   allowed = cloche_mount_check (other, &fixture->rules, &error);

@@ -71,6 +71,8 @@ test_paths (void)
   assert_apart ("data/bundle/sub");
   assert_apart ("elsewhere/bundle");
   assert_apart ("state/other");
+  /* The data folder holds the default bundle: it may. */
+  assert_apart ("xdg-data/cloche/bundle");
 
   /* A link to the sessions folder is the sessions folder. */
   g_assert_cmpint (symlink (sessions, link), ==, 0);
@@ -106,7 +108,8 @@ static void
 test_outside (void)
 {
   static const char * const refused[] = { "state", "state/sessions", "state/sessions/abc/work",
-                                          "data", "data/bundle/kernel", NULL };
+                                          "data", "data/bundle/kernel", "xdg-data",
+                                          "xdg-data/cloche/x", NULL };
   static const char * const allowed[] = { "project", "state-of-the-art", "data2", NULL };
   g_autoptr(GPtrArray) own = folders ();
 
@@ -138,6 +141,12 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   root = g_dir_make_tmp ("cloche-own-XXXXXX", NULL);
+  {
+    g_autofree char *data = at ("xdg-data");
+
+    /* Before GLib reads it: the data folder is the test's. */
+    g_setenv ("XDG_DATA_HOME", data, TRUE);
+  }
   g_test_add_func ("/own-folders/paths", test_paths);
   g_test_add_func ("/own-folders/bind-mount", test_bind_mount);
   g_test_add_func ("/own-folders/outside", test_outside);

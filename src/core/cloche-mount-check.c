@@ -4,8 +4,9 @@
  * path (every symlink resolved, so a link cannot smuggle in what its target
  * would not pass), then the deny list in both directions (the folder must
  * not be a denied one, inside one, or contain one: mounting ~ would hand
- * over ~/.ssh), then home. Each refusal names the rule. Before the policy's
- * rules comes one no policy can lift: Cloche's own folders, both ways.
+ * over ~/.ssh), then home. Each refusal names the rule. Then one rule no
+ * policy can lift: Cloche's own folders (cloche-own-folders.c), both ways,
+ * judged by the same host path as the policy's rules.
  *
  * A path that is not UTF-8 (as given, or once its links are resolved) is
  * refused: the session record, D-Bus, the audit log and every message carry
@@ -29,6 +30,7 @@
 
 #include "cloche-error.h"
 #include "cloche-mount-check.h"
+#include "cloche-own-folders.h"
 
 static const char * const default_deny[] = {
   "~/.ssh", "~/.gnupg", "~/.local/share/keyrings", "/", "/etc", NULL
@@ -37,7 +39,7 @@ static const char * const default_deny[] = {
 const ClocheMountRules *
 cloche_mount_rules_default (void)
 {
-  static const ClocheMountRules rules = { NULL, default_deny, FALSE };
+  static const ClocheMountRules rules = { NULL, default_deny, FALSE, NULL };
 
   return &rules;
 }
@@ -83,41 +85,6 @@ check_deny (const char              *canonical,
           g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                        _("%s cannot be mounted: the deny rule \"%s\" covers %s"),
                        canonical, rules->deny[i], denied);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/* Cloche's own folders hold what the guest must never reach or change: the
- * policy (its egress and mount rules), the sessions' records, the audit
- * log, the default bundle, the stamps that vouch for the bundle's files,
- * the VM's console and sockets. They are denied both ways whatever the
- * policy says: no policy file can lift this rule, and mounting ~/.config
- * would hand over ~/.config/cloche. */
-static gboolean
-check_own (const char  *judged,
-           GError     **error)
-{
-  const char *bases[] = {
-    g_get_user_config_dir (), g_get_user_state_dir (), g_get_user_data_dir (),
-    g_get_user_cache_dir (), g_get_user_runtime_dir (),
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (bases); i++)
-    {
-      g_autofree char *own = g_build_filename (bases[i], "cloche", NULL);
-      char *resolved = realpath (own, NULL);
-      g_autofree char *real = g_strdup (resolved != NULL ? resolved : own);
-
-      free (resolved);
-      if (is_within (judged, real) || is_within (real, judged))
-        {
-          g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                       _("%s cannot be mounted: Cloche's own folder %s (its policy, "
-                         "sessions, bundle or caches) is or holds it, and the sandbox may "
-                         "never reach it; pick a folder that does not contain it"),
-                       judged, real);
           return FALSE;
         }
     }
@@ -248,7 +215,8 @@ cloche_mount_check (const char              *path,
   free (resolved);
 
   /* The policy's deny list first: its refusals name the rule a user wrote. */
-  if (!check_deny (judged, home, rules, error) || !check_own (judged, error))
+  if (!check_deny (judged, home, rules, error)
+      || (rules->own != NULL && !cloche_own_folders_check_outside (rules->own, judged, error)))
     return NULL;
   if (!rules->allow_outside_home && !is_within (judged, home))
     {

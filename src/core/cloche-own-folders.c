@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Cloche's own folders (the bundle, the sessions folder, the VM's cache and
- * runtime folders, and the agents' tools folder once there is one) never
- * nest in one another, in either direction: a bundle moved into the
+ * runtime folders) never nest in one another, in either direction: a bundle moved into the
  * sessions folder was taken for a damaged session and deleted by cleanup,
  * and a sessions folder inside the bundle would go with a bundle removal.
  * This is the one place that says so; whatever sets one of these folders
@@ -10,7 +9,10 @@
  * of the guest's reach: no folder shared with a session may be one of them,
  * lie inside one or hold one (a read-write share of ~/.local/state would
  * hand the guest every other session's work folder, the records and the
- * audit log).
+ * audit log). Two more are only kept from the guest: the configuration
+ * folder (the policy: a guest with it mounted rewrites its own egress
+ * rules) and the data folder (it holds the default bundle, so that one may
+ * lie inside it).
  *
  * Checked twice: by canonical path (links resolved; for a folder that does
  * not exist yet, its nearest existing parent's), and by device and inode,
@@ -46,13 +48,21 @@ own_folder_free (ClocheOwnFolder *folder)
 static void
 add (GPtrArray  *folders,
      const char *role,
-     char       *path)
+     char       *path,
+     gboolean    guest_only)
 {
   ClocheOwnFolder *folder = g_new0 (ClocheOwnFolder, 1);
 
   folder->role = g_strdup (role);
   folder->path = path;
+  folder->guest_only = guest_only;
   g_ptr_array_add (folders, folder);
+}
+
+static char *
+xdg (const char *base)
+{
+  return g_build_filename (base, "cloche", NULL);
 }
 
 /**
@@ -61,8 +71,7 @@ add (GPtrArray  *folders,
  * @sessions: the sessions folder
  *
  * Returns: (transfer full) (element-type ClocheOwnFolder): every folder
- *   Cloche owns; the cache and runtime ones are the VM's, under the XDG
- *   folders
+ *   Cloche owns; the others are under the XDG folders
  */
 GPtrArray *
 cloche_own_folders_new (const char *bundle,
@@ -70,11 +79,13 @@ cloche_own_folders_new (const char *bundle,
 {
   GPtrArray *folders = g_ptr_array_new_with_free_func ((GDestroyNotify) own_folder_free);
 
-  add (folders, "bundle", g_strdup (bundle));
-  add (folders, "sessions", g_strdup (sessions));
-  add (folders, "state", g_build_filename (g_get_user_state_dir (), "cloche", NULL));
-  add (folders, "cache", g_build_filename (g_get_user_cache_dir (), "cloche", NULL));
-  add (folders, "runtime", g_build_filename (g_get_user_runtime_dir (), "cloche", NULL));
+  add (folders, "bundle", g_strdup (bundle), FALSE);
+  add (folders, "sessions", g_strdup (sessions), FALSE);
+  add (folders, "state", xdg (g_get_user_state_dir ()), FALSE);
+  add (folders, "cache", xdg (g_get_user_cache_dir ()), FALSE);
+  add (folders, "runtime", xdg (g_get_user_runtime_dir ()), FALSE);
+  add (folders, "config", xdg (g_get_user_config_dir ()), TRUE);
+  add (folders, "data", xdg (g_get_user_data_dir ()), TRUE);
   return folders;
 }
 
@@ -198,7 +209,7 @@ cloche_own_folders_check_apart (GPtrArray   *folders,
     {
       ClocheOwnFolder *other = g_ptr_array_index (folders, i);
 
-      if (g_str_equal (other->role, role) || other->path == NULL)
+      if (g_str_equal (other->role, role) || other->path == NULL || other->guest_only)
         continue;
       if (nested (path, other->path))
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDERS_NESTED,

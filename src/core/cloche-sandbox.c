@@ -252,21 +252,22 @@ add_mounts (ClocheSandbox  *self,
             GError        **error)
 {
   ClocheMountRules rules = { NULL, (const char * const *) self->mount_deny,
-                             self->allow_outside_home };
-  const ClocheMountRules *in_force = self->mount_deny != NULL ? &rules
-                                     : cloche_mount_rules_default ();
+                             self->allow_outside_home, NULL };
   /* Cloche's own folders are never the guest's, whatever the policy says. */
   g_autoptr(GPtrArray) own = cloche_own_folders_new (cloche_vm_get_bundle_path (self->vm),
                                                      cloche_session_store_get_root (self->store));
 
+  if (self->mount_deny == NULL)
+    rules = *cloche_mount_rules_default ();
+  rules.own = own;
   for (guint i = 0; requests != NULL && i < requests->len; i++)
     {
       ClocheSessionMount *request = g_ptr_array_index (requests, i);
       g_autofree char *canonical = NULL;
       g_autofree char *name = NULL;
 
-      canonical = cloche_mount_check (request->path, in_force, error);
-      if (canonical == NULL || !cloche_own_folders_check_outside (own, canonical, error)
+      canonical = cloche_mount_check (request->path, &rules, error);
+      if (canonical == NULL
           || !_cloche_sandbox_pin (self, cloche_session_get_id (session), canonical, error))
         return FALSE;
       name = mount_name (session, canonical);
