@@ -9,10 +9,10 @@
 
 /* PATH[:ro|:rw], in the policy's mounts.default_mode unless it says;
  * relative to where we are. */
-static gboolean
-parse_mount (const char       *spec,
-             gboolean          default_readonly,
-             GVariantBuilder  *builder)
+gboolean
+clochectl_parse_mount (const char       *spec,
+                       gboolean          default_readonly,
+                       GVariantBuilder  *builder)
 {
   g_autofree char *path = g_strdup (spec);
   g_autofree char *absolute = NULL;
@@ -67,7 +67,7 @@ cmd_session_open (ClocheDbusDaemon  *daemon,
   g_variant_builder_init (&folders, G_VARIANT_TYPE ("a(sb)"));
   default_readonly = mounts == NULL || clochectl_policy_mounts_readonly (daemon);
   for (guint i = 0; mounts != NULL && mounts[i] != NULL; i++)
-    if (!parse_mount (mounts[i], default_readonly, &folders))
+    if (!clochectl_parse_mount (mounts[i], default_readonly, &folders))
       {
         g_variant_builder_clear (&folders);
         return 2;

@@ -22,6 +22,28 @@ gboolean clochectl_parse_options (int            *argc,
                                   const char     *what);
 
 int      clochectl_status        (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_shell         (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_run           (ClocheDbusDaemon *daemon, int argc, char **argv);
+gboolean clochectl_parse_mount   (const char       *spec,
+                                  gboolean          default_readonly,
+                                  GVariantBuilder  *builder);
+
+/* A terminal of a session, attached to our stdin and stdout
+ * (clochectl-terminal.c). */
+typedef struct
+{
+  int        fd;           /* the terminal's stream */
+  gboolean   pipe;         /* our stdin is not a terminal */
+  gboolean   ended;        /* TerminalEnded came: status and message */
+  int        status;
+  char      *message;
+  gboolean   daemon_gone;
+  void     (*resize) (guint rows, guint cols, gpointer data);
+  gpointer   data;
+} ClochectlTerminal;
+
+gboolean clochectl_terminal_size (guint *rows, guint *cols);
+int      clochectl_terminal_run  (ClochectlTerminal *terminal);
 int      clochectl_session       (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_exec          (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_vm            (ClocheDbusDaemon *daemon, int argc, char **argv);

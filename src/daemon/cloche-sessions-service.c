@@ -10,6 +10,7 @@
 #include "cloche-dbus-generated.h"
 #include "cloche-session-pack.h"
 #include "cloche-sessions-service.h"
+#include "cloche-sessions-terminals.h"
 
 struct _ClocheSessionsService
 {
@@ -203,5 +204,6 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
   self->sandbox = g_object_ref (sandbox);
   g_signal_connect_swapped (self->skeleton, "handle-list", G_CALLBACK (handle_list), self);
   g_signal_connect_swapped (self->skeleton, "handle-cleanup", G_CALLBACK (handle_cleanup), self);
+  cloche_sessions_terminals_serve (self->skeleton, sandbox);
   return self;
 }
