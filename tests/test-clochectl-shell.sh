@@ -25,7 +25,7 @@ cleanup () {
 }
 trap cleanup EXIT
 
-echo "1..26"
+echo "1..27"
 home=$work/home
 mkdir -p "$home/state" "$home/project"
 echo "from the host" > "$home/project/readme.txt"
@@ -91,6 +91,12 @@ assert all("started" in e["fields"] and "duration-ms" in e["fields"] for e in en
 assert any(e["fields"]["argv"] == ["sh", "-c", "echo out; echo err >&2; exit 4"] for e in opened)
 PY
 ok $? "every terminal is in the audit log: opened, ended with its status"
+
+gdbus call --session --dest io.github.cloche.Cloche.Daemon --object-path /io/github/cloche/Daemon \
+  --method io.github.cloche.Sessions.OpenTerminal "$id" "['true']" "{'rows': <'many'>}" \
+  >/dev/null 2>"$work/err"
+[ $? -ne 0 ] && grep -q 'Option "rows" must be of type u, not s' "$work/err"
+ok $? "OpenTerminal refuses an option of the wrong type, naming it"
 
 "$ctl" session close "$id"
 ok $? "the session closes"
