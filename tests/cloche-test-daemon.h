@@ -16,6 +16,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
+#include "cloche-session-codec.h"
 #include "cloche-test-util.h"
 
 typedef struct
@@ -24,6 +25,7 @@ typedef struct
   gboolean          owns_bus;
   GSubprocess      *process;
   ClocheDbusDaemon *proxy;
+  ClocheDbusSessions *sessions;  /* io.github.cloche.Sessions, same object */
   char             *runtime_dir;
   char             *home;          /* HOME and the XDG folders of the daemon */
 } ClocheTestDaemon;
@@ -44,6 +46,22 @@ cloche_test_exec_clear (ClocheTestExec *exec)
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClocheTestExec, cloche_test_exec_clear)
+
+/* Exec's options: extra environment and the working folder ("" or NULL:
+ * the session's). */
+static inline GVariant *
+cloche_test_exec_options (const char * const *env,
+                          const char         *cwd)
+{
+  GVariantDict options;
+
+  g_variant_dict_init (&options, NULL);
+  if (env != NULL && env[0] != NULL)
+    g_variant_dict_insert_value (&options, "env", g_variant_new_strv (env, -1));
+  if (cwd != NULL && cwd[0] != '\0')
+    g_variant_dict_insert (&options, "cwd", "s", cwd);
+  return g_variant_dict_end (&options);
+}
 
 /* An "ay" as a string; an empty one is "", not NULL. */
 static inline char *
@@ -79,11 +97,32 @@ cloche_test_daemon_wait_name (ClocheTestDaemon *daemon)
     {
       g_clear_pointer (&owner, g_free);
       owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (daemon->proxy));
-      if (owner != NULL && cloche_dbus_daemon_get_state (daemon->proxy) != NULL)
+      /* Each proxy knows the owner once it has loaded its properties. */
+      if (owner != NULL && cloche_dbus_daemon_get_state (daemon->proxy) != NULL
+          && cloche_dbus_sessions_get_sessions_path (daemon->sessions) != NULL)
         return;
       g_main_context_iteration (NULL, TRUE);
     }
   g_error ("cloche-daemon did not appear on the bus within 10 s");
+}
+
+/* The proxies of a daemon just started (cloche_test_daemon_wait_name()
+ * then waits until it is on the bus). */
+static inline void
+cloche_test_daemon_connect (ClocheTestDaemon *daemon)
+{
+  g_autoptr(GError) error = NULL;
+
+  daemon->proxy = cloche_dbus_daemon_proxy_new_for_bus_sync (
+    G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
+  daemon->sessions = cloche_dbus_sessions_proxy_new_for_bus_sync (
+    G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->sessions), 300 * 1000);
 }
 
 /* Sessions, policy and state go to a throw-away home, never to the files of
@@ -155,11 +194,7 @@ cloche_test_daemon_start_on_bus (GTestDBus          *bus,
                                                   &error);
   g_assert_no_error (error);
 
-  daemon->proxy = cloche_dbus_daemon_proxy_new_for_bus_sync (
-    G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
-  g_assert_no_error (error);
-  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
+  cloche_test_daemon_connect (daemon);
   if (daemon->owns_bus)
     cloche_test_bus_kill_on_abort (g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon->proxy)));
   cloche_test_daemon_wait_name (daemon);
@@ -282,6 +317,7 @@ cloche_test_daemon_free (ClocheTestDaemon *daemon)
       g_assert_cmpint (g_subprocess_get_exit_status (daemon->process), ==, 0);
     }
   g_clear_object (&daemon->proxy);
+  g_clear_object (&daemon->sessions);
   g_clear_object (&daemon->process);
   /* Stopped rather than taken down, and not unreffed (which takes it down):
    * a GTK test's libadwaita keeps its bus connection to the end, and

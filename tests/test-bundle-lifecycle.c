@@ -160,11 +160,7 @@ start_daemon (const char *location)
   daemon->process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("CLOCHE_DAEMON"),
                                                  "--bundle", location, NULL);
   g_assert_no_error (error);
-  daemon->proxy = cloche_dbus_daemon_proxy_new_for_bus_sync (
-    G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-    DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
-  g_assert_no_error (error);
-  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (daemon->proxy), 300 * 1000);
+  cloche_test_daemon_connect (daemon);
   cloche_test_daemon_wait_name (daemon);
   return daemon;
 }
@@ -177,6 +173,7 @@ stop_daemon (ClocheTestDaemon *daemon)
   g_subprocess_send_signal (daemon->process, SIGTERM);
   g_subprocess_wait (daemon->process, NULL, NULL);
   g_clear_object (&daemon->proxy);
+  g_clear_object (&daemon->sessions);
   g_clear_object (&daemon->process);
   if (!g_test_failed ())
     g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
@@ -335,8 +332,8 @@ test_no_bundle (Fixture       *fixture,
   g_assert_cmpstr (cloche_dbus_bundle_get_location (fixture->bundle), ==, fixture->location);
   /* Opening agent mode says what is missing and how to install it. */
   g_variant_dict_insert (options, "keep-open", "b", TRUE);
-  cloche_dbus_daemon_call_open_session_sync (fixture->daemon->proxy, "t",
-                                             g_variant_dict_end (options), &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (fixture->daemon->sessions, "t",
+                                       g_variant_dict_end (options), &id, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING);
   g_assert_nonnull (strstr (error->message, "clochectl bundle install"));
   g_clear_error (&error);
@@ -605,8 +602,8 @@ open_session (Fixture  *fixture,
   char *id = NULL;
 
   g_variant_dict_insert (options, "keep-open", "b", TRUE);
-  cloche_dbus_daemon_call_open_session_sync (fixture->daemon->proxy, "bundle test",
-                                             g_variant_dict_end (options), &id, NULL, error);
+  cloche_dbus_sessions_call_open_sync (fixture->daemon->sessions, "bundle test",
+                                       g_variant_dict_end (options), &id, NULL, error);
   return id;
 }
 
@@ -642,10 +639,10 @@ test_remove_while_running (Fixture       *fixture,
   g_assert_false (g_file_test (fixture->location, G_FILE_TEST_EXISTS));
 
   /* The session is closed, not deleted. */
-  cloche_dbus_daemon_call_get_session_sync (fixture->daemon->proxy, id, &session, NULL, &error);
+  cloche_dbus_sessions_call_get_sync (fixture->daemon->sessions, id, &session, NULL, &error);
   g_assert_no_error (error);
-  session_dir = g_build_filename (cloche_dbus_daemon_get_sessions_path (fixture->daemon->proxy),
-                                  id, NULL);
+  session_dir = g_build_filename (
+    cloche_dbus_sessions_get_sessions_path (fixture->daemon->sessions), id, NULL);
   g_assert_true (g_file_test (session_dir, G_FILE_TEST_IS_DIR));
 
   g_free (open_session (fixture, &error));

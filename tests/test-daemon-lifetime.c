@@ -23,6 +23,7 @@ typedef struct
   char             *home;
   GDBusConnection  *connection;
   ClocheDbusDaemon *proxy;  /* DO_NOT_AUTO_START: watching never starts it */
+  ClocheDbusSessions *sessions;
 } Fixture;
 
 /* With data "no-bundle" the daemon has no bundle installed. */
@@ -93,6 +94,12 @@ fixture_set_up (Fixture       *fixture,
                                                       NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (fixture->proxy), 300 * 1000);
+  fixture->sessions = cloche_dbus_sessions_proxy_new_sync (fixture->connection,
+                                                          G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                          DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
+                                                          NULL, &error);
+  g_assert_no_error (error);
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (fixture->sessions), 300 * 1000);
 }
 
 static void
@@ -102,6 +109,7 @@ fixture_tear_down (Fixture       *fixture,
   const char *argv[] = { "rm", "-rf", fixture->home, NULL };
 
   g_clear_object (&fixture->proxy);
+  g_clear_object (&fixture->sessions);
   g_clear_object (&fixture->connection);
   g_test_dbus_down (fixture->bus);
   g_clear_object (&fixture->bus);
@@ -159,6 +167,9 @@ activate (Fixture *fixture)
                                        NULL, G_DBUS_CALL_FLAGS_NONE, 30 * 1000, NULL, &error);
   g_assert_no_error (error);
   wait_running (fixture, TRUE, 10);
+  /* The sessions proxy takes the new owner once it has its properties. */
+  while (cloche_dbus_sessions_get_sessions_path (fixture->sessions) == NULL)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 static void
@@ -198,11 +209,11 @@ test_session_keeps_it (Fixture       *fixture,
   g_autofree char *id = NULL;
 
   activate (fixture);
-  cloche_dbus_daemon_call_open_session_sync (fixture->proxy, "lifetime", g_steal_pointer (&options),
-                                             &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (fixture->sessions, "lifetime", g_steal_pointer (&options),
+                                       &id, NULL, &error);
   g_assert_no_error (error);
   assert_stays (fixture, 4 * EXIT_AFTER_S);
-  cloche_dbus_daemon_call_close_session_sync (fixture->proxy, id, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (fixture->sessions, id, NULL, &error);
   g_assert_no_error (error);
   /* Then the VM idles out (2 s), and the daemon follows it. */
   wait_running (fixture, FALSE, 60);
@@ -401,7 +412,7 @@ test_cleanup_keeps_it (Fixture       *fixture,
   guint made = 0;
 
   subscription = g_dbus_connection_signal_subscribe (fixture->connection, NULL,
-                                                     DAEMON_INTERFACE,
+                                                     cloche_dbus_sessions_interface_info ()->name,
                                                      "CleanupProgress", DAEMON_OBJECT_PATH,
                                                      NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                                      on_cleanup_progress, &last_progress, NULL);
@@ -413,8 +424,7 @@ test_cleanup_keeps_it (Fixture       *fixture,
       make_stale_sessions (fixture, made, count);
       made += count;
       started = g_get_monotonic_time ();
-      /* io.github.cloche.Sessions, as clochectl calls it; the hold is the
-       * sandbox's, so Daemon.Cleanup is held the same way. */
+      /* A client of its own, which leaves while the cleanup runs. */
       client = client_call (fixture, "io.github.cloche.Sessions", "Cleanup",
                             g_variant_new_parsed ("(@a{sv} {},)"));
       wait_running (fixture, TRUE, 30);

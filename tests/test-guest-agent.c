@@ -420,7 +420,7 @@ test_exec_truncated (void)
 
   cloche_test_stream_pair (&stream, &peer);
   agent = cloche_guest_agent_new (stream);
-  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, on_done, &result);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, NULL, on_done, &result);
   exec = cloche_test_peer_read_line (peer);
   cloche_test_peer_write (peer, "{\"return\": {\"pid\": 7}}\n");
   status = cloche_test_peer_read_line (peer);
@@ -453,7 +453,7 @@ test_exec_deadline (void)
 
   cloche_test_stream_pair (&stream, &peer);
   agent = cloche_guest_agent_new (stream);
-  cloche_guest_agent_exec_async (agent, argv, NULL, 1, NULL, on_done, &result);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 1, NULL, NULL, on_done, &result);
   while (!reaped)
     {
       g_autofree char *line = cloche_test_peer_read_line (peer);

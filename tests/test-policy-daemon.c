@@ -104,7 +104,8 @@ test_defaults (void)
   assert_effective ("vm.idle_timeout_s", "300", "default");
   g_assert_cmpstr (last_refusal (), ==, "");
   g_assert_cmpuint (cloche_dbus_daemon_get_idle_timeout (daemon_under_test->proxy), ==, 300);
-  g_assert_cmpuint (cloche_dbus_daemon_get_stale_after_days (daemon_under_test->proxy), ==, 7);
+  g_assert_cmpuint (cloche_dbus_sessions_get_stale_after_days (daemon_under_test->sessions), ==,
+                    7);
 }
 
 /* The user's folder does not exist when the daemon starts: GLib looks for
@@ -125,8 +126,8 @@ test_user_edit (void)
   assert_effective ("sessions.stale_after_days", "30", "user");
   /* Applied at once: the daemon's own properties follow. */
   CLOCHE_TEST_WAIT_FOR (cloche_dbus_daemon_get_idle_timeout (daemon_under_test->proxy) == 42, 10);
-  CLOCHE_TEST_WAIT_FOR (cloche_dbus_daemon_get_stale_after_days (daemon_under_test->proxy) == 30,
-                        10);
+  CLOCHE_TEST_WAIT_FOR (
+    cloche_dbus_sessions_get_stale_after_days (daemon_under_test->sessions) == 30, 10);
 }
 
 static void
@@ -211,8 +212,8 @@ test_mount_denied (void)
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&mounts));
   g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
-  cloche_dbus_daemon_call_open_session_sync (daemon_under_test->proxy, "denied",
-                                             g_variant_builder_end (&options), &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (daemon_under_test->sessions, "denied",
+                                       g_variant_builder_end (&options), &id, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
   g_assert_nonnull (strstr (error->message, "the deny rule \"~/private\" covers"));
   g_assert_cmpstr (cloche_dbus_daemon_get_state (daemon_under_test->proxy), ==, "stopped");

@@ -3,11 +3,15 @@
 
 #include <fcntl.h>
 #include <glib/gstdio.h>
+#include <linux/fs.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloche-error.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-store.h"
 #include "cloche-session-store-private.h"
 #include "cloche-test-util.h"
@@ -86,6 +90,21 @@ write_record (Fixture    *fixture,
   path = write_file (parent, "session.json", json);
 }
 
+/* @id's record as on disk now, read as the store reads it. */
+static ClocheSession *
+load (Fixture    *fixture,
+      const char *id)
+{
+  int root_fd = open (fixture->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ClocheStamp stamp;
+  ClocheSession *session;
+
+  g_assert_cmpint (root_fd, >=, 0);
+  session = cloche_session_index_read (root_fd, id, &stamp);
+  close (root_fd);
+  return session;
+}
+
 static GPtrArray *
 list (Fixture *fixture)
 {
@@ -122,25 +141,20 @@ create (Fixture       *fixture,
   g_assert_no_error (error);
 }
 
-/* A list answered before the index was checked has no session objects:
- * its structs (info) say it all. */
 static const char *
 entry_id (ClocheSessionEntry *entry)
 {
-  const char *id = NULL;
-
-  if (entry->session != NULL)
-    return cloche_session_get_id (entry->session);
-  g_variant_get_child (entry->info, 0, "&s", &id);
-  return id;
+  return cloche_session_get_id (entry->session);
 }
 
+/* What a list sends (the struct), not only the record behind it. */
 static gboolean
 entry_pinned (ClocheSessionEntry *entry)
 {
   gboolean pinned = FALSE;
 
   g_variant_get_child (entry->info, 7, "b", &pinned);
+  g_assert_cmpint (pinned, ==, cloche_session_get_pinned (entry->session));
   return pinned;
 }
 
@@ -173,7 +187,7 @@ test_roundtrip (Fixture       *fixture,
   work = cloche_session_store_dup_work_dir (fixture->store, cloche_session_get_id (session));
   g_assert_true (g_file_test (work, G_FILE_TEST_IS_DIR));
 
-  loaded = cloche_session_store_load (fixture->store, cloche_session_get_id (session));
+  loaded = load (fixture, cloche_session_get_id (session));
   g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_OPEN);
   g_assert_cmpstr (cloche_session_get_title (loaded), ==, "refactor");
   g_assert_cmpstr (cloche_session_get_client (loaded), ==, ":1.42");
@@ -208,7 +222,7 @@ test_save_is_atomic (Fixture       *fixture,
       cloche_session_store_save (fixture->store, session);
     }
   cloche_session_store_flush (fixture->store);
-  loaded = cloche_session_store_load (fixture->store, cloche_session_get_id (session));
+  loaded = load (fixture, cloche_session_get_id (session));
   g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_CLOSED);
   g_assert_true (cloche_session_get_pinned (loaded));
   dir = g_build_filename (fixture->root, cloche_session_get_id (session), NULL);
@@ -238,7 +252,7 @@ assert_damaged (Fixture    *fixture,
                 const char *id,
                 const char *reason_part)
 {
-  g_autoptr(ClocheSession) session = cloche_session_store_load (fixture->store, id);
+  g_autoptr(ClocheSession) session = load (fixture, id);
 
   g_assert_cmpint (cloche_session_get_state (session), ==, CLOCHE_SESSION_STATE_DAMAGED);
   if (strstr (cloche_session_get_damage (session), reason_part) == NULL)
@@ -425,10 +439,11 @@ test_queued_writes_survive (Fixture       *fixture,
 
   create (fixture, session);
   id = g_strdup (cloche_session_get_id (session));
-  g_setenv ("CLOCHE_TEST_WRITE_DELAY_MS", "300", TRUE);
+  /* A store of its own: the first one's last reference may still be with
+   * the create call's result, and this one must go when the test says. */
   g_clear_object (&fixture->store);
   fixture->store = cloche_session_store_new (fixture->root);
-  g_unsetenv ("CLOCHE_TEST_WRITE_DELAY_MS");
+  _cloche_session_store_set_write_delay (fixture->store, 300);
 
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
   cloche_session_set_pinned (session, TRUE);
@@ -436,7 +451,7 @@ test_queued_writes_survive (Fixture       *fixture,
   g_clear_object (&fixture->store);
 
   fixture->store = cloche_session_store_new (fixture->root);
-  loaded = cloche_session_store_load (fixture->store, id);
+  loaded = load (fixture, id);
   g_assert_cmpint (cloche_session_get_state (loaded), ==, CLOCHE_SESSION_STATE_CLOSED);
   g_assert_true (cloche_session_get_pinned (loaded));
 }
@@ -587,6 +602,127 @@ test_cleanup_many_names (Fixture       *fixture,
   g_assert_false (g_file_test (folder, G_FILE_TEST_EXISTS));
 }
 
+/* @depth folders, one in the other, in @dir, a file at the bottom: made
+ * relative to the fd of each, as a guest would in its work folder. */
+static void
+make_deep_tree (const char *dir,
+                guint       depth)
+{
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  for (guint i = 0; i < depth; i++)
+    {
+      int next;
+
+      g_assert_cmpint (mkdirat (fd, "d", 0700), ==, 0);
+      next = openat (fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      g_assert_cmpint (next, >=, 0);
+      close (fd);
+      fd = next;
+    }
+  g_assert_cmpint (close (openat (fd, "bottom", O_WRONLY | O_CREAT | O_CLOEXEC, 0600)), ==, 0);
+  close (fd);
+}
+
+/* A guest that builds a tree deeper than the daemon may hold folders open
+ * (1,100 folders under a limit of 256 fds here; 1,024 is the usual one)
+ * once made every later cleanup fail with EMFILE, and the other stale
+ * sessions stayed. Measuring and removing it now needs a few fds. */
+static void
+test_deep_tree (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autofree char *work = g_build_filename (fixture->root, "111111111111", "work", NULL);
+  g_autofree char *deep = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autoptr(GPtrArray) dry = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  struct rlimit saved, low;
+  ProgressLog log = { 0 };
+  guint64 dry_freed = 0, freed = 0;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 30, FALSE);
+  write_record (fixture, "444444444444", "closed", 30, FALSE);
+  make_deep_tree (work, 1100);
+  g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  low = saved;
+  low.rlim_cur = 256;
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &low), ==, 0);
+
+  dry = cleanup (fixture, TRUE, &dry_freed, &log);
+  removed = cleanup (fixture, FALSE, &freed, &log);
+  g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &saved), ==, 0);
+  g_assert_cmpuint (removed->len, ==, 3);
+  g_assert_cmpuint (freed, ==, dry_freed);
+  /* 1,100 folders of one block each at least. */
+  g_assert_cmpuint (freed, >=, 1100 * 512);
+  g_assert_false (g_file_test (deep, G_FILE_TEST_EXISTS));
+}
+
+/* Makes @path unremovable for real: immutable for root (who passes
+ * permission checks), its folder read-only for anyone else. */
+static gboolean
+make_unremovable (const char *path,
+                  gboolean    fixed)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  int flags = 0;
+  gboolean ok;
+
+  if (geteuid () != 0)
+    {
+      g_autofree char *dir = g_path_get_dirname (path);
+
+      close (fd);
+      return g_chmod (dir, fixed ? 0500 : 0700) == 0;
+    }
+  ok = fd >= 0 && ioctl (fd, FS_IOC_GETFLAGS, &flags) == 0;
+  flags = fixed ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+  ok = ok && ioctl (fd, FS_IOC_SETFLAGS, &flags) == 0;
+  if (fd >= 0)
+    close (fd);
+  return ok;
+}
+
+/* A stale session that cannot be removed stays, and the cleanup says so,
+ * naming it: the other stale sessions still go. */
+static void
+test_one_bad_session (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *work = g_build_filename (fixture->root, "222222222222", "work", NULL);
+  g_autofree char *stuck = NULL;
+  g_autofree char *kept = g_build_filename (fixture->root, "222222222222", NULL);
+  g_autofree char *gone = g_build_filename (fixture->root, "111111111111", NULL);
+  g_autofree char *also_gone = g_build_filename (fixture->root, "444444444444", NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) removed = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+
+  write_record (fixture, "111111111111", "closed", 30, FALSE);
+  write_record (fixture, "222222222222", "closed", 30, FALSE);
+  write_record (fixture, "444444444444", "closed", 30, FALSE);
+  stuck = write_file (work, "stuck", "x");
+  if (!make_unremovable (stuck, TRUE))
+    {
+      g_test_skip ("No way here to make a file unremovable (immutable flag refused)");
+      return;
+    }
+  cloche_session_store_cleanup_async (fixture->store, open_ids, 7, FALSE, NULL, NULL, NULL,
+                                      cloche_test_store_result, &result);
+  removed = cloche_session_store_cleanup_finish (fixture->store, wait_result (&result), &freed,
+                                                 &error);
+  g_assert_true (make_unremovable (stuck, FALSE));
+  g_assert_null (removed);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "removed 2 of 3"));
+  g_assert_nonnull (strstr (error->message, "222222222222"));
+  g_assert_false (g_file_test (gone, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (also_gone, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (kept, G_FILE_TEST_IS_DIR));
+}
+
 /* A new store on the same folder, its first sync done: what it had to read
  * and measure. */
 static void
@@ -718,16 +854,141 @@ test_index_cache (Fixture       *fixture,
   assert_same_lists (before, after);
 }
 
-/* A store made again on the same folder whose first check of every stamp
- * waits for @gate to exist. */
+/* Records a hand, a bug or an attacker left: each is listed as damaged with
+ * a reason naming what is wrong, and neither listing, writing the index
+ * file nor starting again on it crashes (each of these once did, at every
+ * start). A folder whose name cannot be an id is not a session; a record
+ * without its optional members (mounts here) is read with their defaults. */
+static const struct
+{
+  const char *id;
+  const char *member;    /* replaced by @value (dropped when it is NULL) */
+  const char *value;
+  const char *reason;    /* NULL: read, not damaged */
+} hostile[] = {
+  { "a00000000001", "title", "5", "\"title\"" },
+  { "a00000000002", "title", "\"\\ud800\"", "surrogate" },
+  { "a00000000003", "title", NULL /* 100,000 '[' */, "nesting" },
+  { "a00000000004", "mounts", NULL, NULL },
+  { "a00000000005", "id", "5", "\"id\"" },
+  { "a00000000006", "pinned", "\"yes\"", "\"pinned\"" },
+  { "a00000000007", "mounts", "[5]", "mount 0" },
+  { "a00000000008", "created", "5", "\"created\"" },
+  { "a00000000009", "mounts", "[{\"path\": \"/p\", \"name\": 7}]", "mount 0" },
+  { "a0000000000a", "version", "9", "\"version\"" },
+  { "a0000000000b", "state", "\"damaged\"", "\"state\"" },
+  { "a0000000000c", "last_active", "\"0001-01-01T00:00:00Z\"", "\"last_active\"" },
+  { "a0000000000d", "mounts", "[{\"path\": \"/p\", \"name\": \"..\"}]", "mount 0" },
+  { "a0000000000e", "mounts", "{}", "\"mounts\"" },
+  { "a0000000000f", NULL, "[1, 2]", "not a JSON object" },
+  { "a00000000010", NULL, "{\"id\": \"a00000000010\"} {}", "more than one" },
+};
+
+/* A whole record of @id with @member's value replaced (the whole text
+ * when @member is NULL). */
+static char *
+hostile_record (guint i)
+{
+  const char *members[][2] = {
+    { "version", "1" }, { "id", NULL }, { "title", "\"t\"" }, { "client", "\"c\"" },
+    { "created", "\"2020-01-01T00:00:00Z\"" }, { "last_active", "\"2020-01-01T00:00:00Z\"" },
+    { "state", "\"closed\"" }, { "pinned", "false" }, { "mounts", "[]" },
+  };
+  g_autofree char *id = g_strdup_printf ("\"%s\"", hostile[i].id);
+  g_autofree char *deep = g_strnfill (100000, '[');
+  GString *json;
+
+  if (hostile[i].member == NULL)
+    return g_strdup (hostile[i].value);
+  json = g_string_new ("{");
+  for (guint m = 0; m < G_N_ELEMENTS (members); m++)
+    {
+      const char *value = members[m][1] != NULL ? members[m][1] : id;
+
+      if (g_str_equal (members[m][0], hostile[i].member))
+        value = hostile[i].value != NULL ? hostile[i].value
+                : g_str_equal (hostile[i].member, "title") ? deep : NULL;
+      if (value != NULL)
+        g_string_append_printf (json, "%s\"%s\": %s", json->len > 1 ? ", " : "", members[m][0],
+                                value);
+    }
+  g_string_append (json, "}");
+  return g_string_free (json, FALSE);
+}
+
 static void
-reopen_held (Fixture    *fixture,
-             const char *gate)
+write_hostile (Fixture *fixture)
+{
+  g_autofree char *not_utf8 = g_build_filename (fixture->root, "\xff\xfe", NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
+    {
+      g_autofree char *dir = g_build_filename (fixture->root, hostile[i].id, "work", NULL);
+      g_autofree char *parent = g_path_get_dirname (dir);
+      g_autofree char *json = hostile_record (i);
+
+      g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+      g_free (write_file (parent, "session.json", json));
+    }
+  g_assert_cmpint (g_mkdir_with_parents (not_utf8, 0700), ==, 0);
+  g_free (write_file (not_utf8, "session.json", "{\"id\": \"\xff\xfe\"}"));
+  write_record (fixture, "111111111111", "closed", 1, FALSE);
+}
+
+static void
+assert_hostile_listed (GPtrArray *entries)
+{
+  g_assert_cmpuint (entries->len, ==, G_N_ELEMENTS (hostile) + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (hostile); i++)
+    {
+      ClocheSessionEntry *entry = find (entries, hostile[i].id);
+      const char *damage;
+
+      g_assert_nonnull (entry);
+      if (hostile[i].reason == NULL)
+        {
+          g_assert_cmpint (cloche_session_get_state (entry->session), ==,
+                           CLOCHE_SESSION_STATE_CLOSED);
+          continue;
+        }
+      g_assert_cmpint (cloche_session_get_state (entry->session), ==,
+                       CLOCHE_SESSION_STATE_DAMAGED);
+      damage = cloche_session_get_damage (entry->session);
+      if (strstr (damage, hostile[i].reason) == NULL)
+        g_error ("%s: damage \"%s\" does not say \"%s\"", hostile[i].id, damage,
+                 hostile[i].reason);
+    }
+  g_assert_cmpint (cloche_session_get_state (find (entries, "111111111111")->session), ==,
+                   CLOCHE_SESSION_STATE_CLOSED);
+}
+
+static void
+test_hostile_records (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  int reads = -1, measures = -1;
+
+  write_hostile (fixture);
+  entries = list (fixture);
+  assert_hostile_listed (entries);
+  g_clear_pointer (&entries, g_ptr_array_unref);
+
+  /* The index file is written at exit and read at the next start. */
+  g_usleep (2100 * 1000);
+  reopen (fixture, &reads, &measures);
+  reopen (fixture, &reads, &measures);
+  entries = list (fixture);
+  assert_hostile_listed (entries);
+}
+
+/* A store made again on the same folder whose checks of every stamp wait
+ * until released. */
+static void
+reopen_held (Fixture *fixture)
 {
   g_clear_object (&fixture->store);
-  g_setenv ("CLOCHE_TEST_VERIFY_GATE", gate, TRUE);
-  fixture->store = cloche_session_store_new (fixture->root);
-  g_unsetenv ("CLOCHE_TEST_VERIFY_GATE");
+  fixture->store = _cloche_session_store_new_held (fixture->root);
 }
 
 static gboolean
@@ -747,7 +1008,6 @@ static void
 test_list_before_check (Fixture       *fixture,
                         gconstpointer  data)
 {
-  g_autofree char *gate = g_build_filename (fixture->dir, "gate", NULL);
   g_autoptr(GPtrArray) early = NULL;
   int reads = -1, measures = -1;
   gboolean pinned = FALSE;
@@ -758,14 +1018,14 @@ test_list_before_check (Fixture       *fixture,
   reopen (fixture, &reads, &measures);
   edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
 
-  reopen_held (fixture, gate);
+  reopen_held (fixture);
   early = list (fixture);
   g_assert_cmpuint (early->len, ==, 2);
   g_assert_false (entry_pinned (find (early, "111111111111")));
   g_assert_true (find (early, "111111111111")->stale);
   g_assert_cmpint (_cloche_session_store_get_index (fixture->store)->reads, ==, 0);
 
-  g_free (write_file (fixture->dir, "gate", ""));
+  _cloche_session_store_release_checks (fixture->store);
   for (guint i = 0; i < 1000 && !pinned; i++)
     if (!(pinned = listed_pinned (fixture, "111111111111")))
       g_usleep (10 * 1000);
@@ -779,7 +1039,6 @@ static void
 test_cleanup_waits_for_check (Fixture       *fixture,
                               gconstpointer  data)
 {
-  g_autofree char *gate = g_build_filename (fixture->dir, "gate", NULL);
   g_autofree char *pinned = g_build_filename (fixture->root, "111111111111", NULL);
   g_autofree char *used = g_build_filename (fixture->root, "222222222222", NULL);
   g_autoptr(GAsyncResult) result = NULL;
@@ -797,13 +1056,12 @@ test_cleanup_waits_for_check (Fixture       *fixture,
   edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
   write_record (fixture, "222222222222", "closed", 0, FALSE);
 
-  reopen_held (fixture, gate);
+  reopen_held (fixture);
   early = list (fixture);
   for (guint i = 0; i < early->len; i++)
     g_assert_true (((ClocheSessionEntry *) g_ptr_array_index (early, i))->stale);
   cloche_session_store_cleanup_async (fixture->store, open_ids, 7, FALSE, NULL, NULL, NULL,
                                       cloche_test_store_result, &result);
-  g_free (write_file (fixture->dir, "gate", ""));
   removed = cloche_session_store_cleanup_finish (fixture->store, wait_result (&result), &freed,
                                                  &error);
   g_assert_no_error (error);
@@ -811,6 +1069,52 @@ test_cleanup_waits_for_check (Fixture       *fixture,
   g_assert_nonnull (find (removed, "444444444444"));
   g_assert_true (g_file_test (pinned, G_FILE_TEST_IS_DIR));
   g_assert_true (g_file_test (used, G_FILE_TEST_IS_DIR));
+}
+
+/* A list from the wire or a file is checked once as a whole: in normal form
+ * it is read where it is, else as GVariant's normal form of it (never past
+ * its bytes, whatever its framing says). */
+static void
+test_checked_list (void)
+{
+  g_autoptr(GPtrArray) infos = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GBytes) packed = NULL;
+  g_autoptr(GBytes) broken = NULL;
+  g_autoptr(GVariant) list = NULL;
+  g_autoptr(GVariant) damaged = NULL;
+  g_autofree guint8 *bytes = NULL;
+  gconstpointer data;
+  gsize length = 0;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("%012x", i + 1);
+      g_autoptr(ClocheSession) session =
+        cloche_session_new_record (id, "t", "c", 1, 2, CLOCHE_SESSION_STATE_CLOSED, FALSE);
+
+      g_ptr_array_add (infos, g_variant_ref_sink (cloche_session_to_info (session, FALSE, 0)));
+    }
+  packed = cloche_session_infos_pack (infos);
+  list = cloche_session_variant_new_checked (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), packed);
+  g_assert_cmpuint (g_variant_n_children (list), ==, 3);
+  g_assert_true (g_variant_get_data (list) == g_bytes_get_data (packed, NULL)
+                 || G_BYTE_ORDER == G_BIG_ENDIAN);
+
+  /* The last framing offset (the end of the last struct) pointing past the end. */
+  data = g_bytes_get_data (packed, &length);
+  bytes = g_memdup2 (data, length);
+  bytes[length - 1] = 0xff;
+  broken = g_bytes_new (bytes, length);
+  damaged = cloche_session_variant_new_checked (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), broken);
+  g_assert_true (g_variant_is_normal_form (damaged));
+  g_assert_true (g_variant_get_data (damaged) != g_bytes_get_data (broken, NULL));
+  for (gsize i = 0; i < g_variant_n_children (damaged); i++)
+    {
+      g_autoptr(GVariant) info = g_variant_get_child_value (damaged, i);
+      g_auto(ClocheSessionInfo) fields = { 0 };
+
+      cloche_session_info_init (&fields, info);
+    }
 }
 
 int
@@ -833,7 +1137,11 @@ main (int   argc,
   ADD ("/session-store/cleanup-many-names", test_cleanup_many_names);
   ADD ("/session-store/list-before-check", test_list_before_check);
   ADD ("/session-store/cleanup-waits-for-check", test_cleanup_waits_for_check);
+  ADD ("/session-store/hostile-records", test_hostile_records);
+  ADD ("/session-store/deep-tree", test_deep_tree);
+  ADD ("/session-store/one-bad-session", test_one_bad_session);
 #undef ADD
+  g_test_add_func ("/session-store/checked-list", test_checked_list);
 
   return g_test_run ();
 }

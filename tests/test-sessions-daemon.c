@@ -2,18 +2,19 @@
 /*
  * io.github.cloche.Sessions through the real daemon on a private bus, with
  * session folders written to disk as a user's would be (no VM boots): its
- * packed lists and cleanup reports say exactly what io.github.cloche.Daemon's
- * ListSessions and Cleanup say, its cleanup removes what the dry run named
- * and frees what it measured, progress comes as Daemon.CleanupProgress,
- * and clochectl's JSON, which reads the packed answer, lists every session.
- * The cases share one daemon and run in order.
+ * packed lists carry every field, Get the same struct, its cleanup removes
+ * what the dry run named and frees what it measured, progress comes as
+ * CleanupProgress, options are checked, and clochectl's JSON, which reads
+ * the packed answer, lists every session. The cases share one daemon and
+ * run in order.
  */
 #include "config.h"
 
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 #include "cloche-test-daemon.h"
 
 static ClocheTestDaemon *daemon_under_test;
@@ -49,27 +50,28 @@ write_record (const char *id,
 }
 
 static GVariant *
-call (const char *method,
-      GVariant   *options,
-      guint64    *freed)
+list (GVariant *options)
 {
-  GDBusProxy *proxy = G_DBUS_PROXY (daemon_under_test->proxy);
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) packed = NULL;
-  g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
 
-  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy), DAEMON_BUS_NAME,
-                                       DAEMON_OBJECT_PATH, "io.github.cloche.Sessions", method,
-                                       g_variant_new_tuple (&options, 1), NULL,
-                                       G_DBUS_CALL_FLAGS_NONE, 60 * 1000, NULL, &error);
+  cloche_dbus_sessions_call_list_sync (daemon_under_test->sessions, options, &packed, NULL,
+                                       &error);
   g_assert_no_error (error);
-  packed = g_variant_get_child_value (reply, 0);
-  if (freed != NULL)
-    g_variant_get_child (reply, 1, "t", freed);
-  bytes = g_variant_get_data_as_bytes (packed);
-  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE),
-                                                       bytes, FALSE));
+  return cloche_session_infos_unpack (packed);
+}
+
+static GVariant *
+cleanup (GVariant *options,
+         guint64  *freed)
+{
+  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_dbus_sessions_call_cleanup_sync (daemon_under_test->sessions, options, &packed, freed,
+                                          NULL, &error);
+  g_assert_no_error (error);
+  return cloche_session_infos_unpack (packed);
 }
 
 static GVariant *
@@ -126,32 +128,39 @@ has (GVariant   *sessions,
   return FALSE;
 }
 
+/* Every field of every session in one packed list, and Get sends each the
+ * very struct the list has. */
 static void
-test_list_matches (void)
+test_list_and_get (void)
 {
-  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GVariant) listed = NULL;
   g_autoptr(GVariant) stale = NULL;
-  g_autoptr(GVariant) plain = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *packed_text = NULL;
-  g_autofree char *plain_text = NULL;
+  g_autofree char *text = NULL;
 
   write_record ("aaaaaaaaaaaa", "old", 30, FALSE);
   write_record ("bbbbbbbbbbbb", "old \\\"quoted\\\" é", 30, FALSE);
   write_record ("cccccccccccc", "recent", 1, FALSE);
   write_record ("dddddddddddd", "pinned", 30, TRUE);
 
-  packed = call ("List", options (NULL, NULL), NULL);
-  cloche_dbus_daemon_call_list_sessions_sync (daemon_under_test->proxy, &plain, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (g_variant_n_children (packed), ==, 4);
-  packed_text = sorted (packed);
-  plain_text = sorted (plain);
-  g_assert_cmpstr (packed_text, ==, plain_text);
-  g_assert_nonnull (strstr (packed_text, "'old \"quoted\" é'"));
-  g_assert_nonnull (strstr (packed_text, "uint64 "));
+  listed = list (options (NULL, NULL));
+  g_assert_cmpuint (g_variant_n_children (listed), ==, 4);
+  text = sorted (listed);
+  g_assert_nonnull (strstr (text, "'old \"quoted\" é'"));
+  g_assert_nonnull (strstr (text, "uint64 "));
+  for (gsize i = 0; i < g_variant_n_children (listed); i++)
+    {
+      g_autoptr(GVariant) session = g_variant_get_child_value (listed, i);
+      g_autoptr(GVariant) got = NULL;
+      g_autoptr(GError) error = NULL;
+      const char *id;
 
-  stale = call ("List", options ("stale-only", g_variant_new_boolean (TRUE)), NULL);
+      g_variant_get_child (session, 0, "&s", &id);
+      cloche_dbus_sessions_call_get_sync (daemon_under_test->sessions, id, &got, NULL, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_variant_equal (session, got));
+    }
+
+  stale = list (options ("stale-only", g_variant_new_boolean (TRUE)));
   g_assert_cmpuint (g_variant_n_children (stale), ==, 2);
   g_assert_true (has (stale, "aaaaaaaaaaaa") && has (stale, "bbbbbbbbbbbb"));
 }
@@ -195,49 +204,44 @@ typedef struct
 } Progress;
 
 static void
-on_progress (ClocheDbusDaemon *proxy,
-             guint             done,
-             guint             total,
-             guint64           freed,
-             gpointer          user_data)
+on_progress (ClocheDbusSessions *proxy,
+             guint               done,
+             guint               total,
+             guint64             freed,
+             gpointer            user_data)
 {
   Progress *progress = user_data;
 
   *progress = (Progress) { progress->calls + 1, done, total, freed };
 }
 
+/* The dry run names what the cleanup removes and measures what it frees;
+ * progress ends at the total. */
 static void
 test_cleanup_matches (void)
 {
   g_autoptr(GVariant) dry = NULL;
-  g_autoptr(GVariant) plain_dry = NULL;
   g_autoptr(GVariant) removed = NULL;
   g_autoptr(GVariant) left = NULL;
-  g_autoptr(GError) error = NULL;
   g_autofree char *root = sessions_root ();
   g_autofree char *gone = g_build_filename (root, "aaaaaaaaaaaa", NULL);
   g_autofree char *dry_text = NULL;
-  g_autofree char *plain_text = NULL;
-  guint64 dry_freed = 0, plain_freed = 0, freed = 0;
+  g_autofree char *removed_text = NULL;
+  guint64 dry_freed = 0, freed = 0;
   Progress progress = { 0 };
   gulong handler;
 
-  dry = call ("Cleanup", options ("dry-run", g_variant_new_boolean (TRUE)), &dry_freed);
-  cloche_dbus_daemon_call_cleanup_sync (daemon_under_test->proxy,
-                                        options ("dry-run", g_variant_new_boolean (TRUE)),
-                                        &plain_dry, &plain_freed, NULL, &error);
-  g_assert_no_error (error);
-  dry_text = sorted (dry);
-  plain_text = sorted (plain_dry);
-  g_assert_cmpstr (dry_text, ==, plain_text);
-  g_assert_cmpuint (dry_freed, ==, plain_freed);
+  dry = cleanup (options ("dry-run", g_variant_new_boolean (TRUE)), &dry_freed);
   g_assert_cmpuint (g_variant_n_children (dry), ==, 2);
   g_assert_true (g_file_test (gone, G_FILE_TEST_IS_DIR));
 
-  handler = g_signal_connect (daemon_under_test->proxy, "cleanup-progress",
+  handler = g_signal_connect (daemon_under_test->sessions, "cleanup-progress",
                               G_CALLBACK (on_progress), &progress);
-  removed = call ("Cleanup", options (NULL, NULL), &freed);
+  removed = cleanup (options (NULL, NULL), &freed);
   g_assert_cmpuint (g_variant_n_children (removed), ==, 2);
+  dry_text = sorted (dry);
+  removed_text = sorted (removed);
+  g_assert_cmpstr (dry_text, ==, removed_text);
   g_assert_true (has (removed, "aaaaaaaaaaaa") && has (removed, "bbbbbbbbbbbb"));
   g_assert_cmpuint (freed, ==, dry_freed);
   g_assert_cmpuint (freed, >, 0);
@@ -246,11 +250,140 @@ test_cleanup_matches (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (progress.last_total, ==, 2);
   g_assert_cmpuint (progress.last_freed, ==, freed);
-  g_signal_handler_disconnect (daemon_under_test->proxy, handler);
+  g_signal_handler_disconnect (daemon_under_test->sessions, handler);
 
-  left = call ("List", options (NULL, NULL), NULL);
+  left = list (options (NULL, NULL));
   g_assert_cmpuint (g_variant_n_children (left), ==, 2);
   g_assert_true (has (left, "cccccccccccc") && has (left, "dddddddddddd"));
+}
+
+/* A record with a wrong type, a lone surrogate or nesting deep enough to
+ * overflow json-glib's stack: listed as damaged, and the daemon goes on
+ * (each of these once killed it at the first list, and at every start). */
+static void
+test_hostile_records (void)
+{
+  static const char * const records[][2] = {
+    { "eeeeeeeeeee1", "{\"id\": \"eeeeeeeeeee1\", \"title\": 5}" },
+    { "eeeeeeeeeee2", "{\"id\": \"eeeeeeeeeee2\", \"title\": \"\\ud800\"}" },
+    { "eeeeeeeeeee3", NULL },
+  };
+  g_autofree char *root = sessions_root ();
+  g_autofree char *deep = g_strnfill (100000, '[');
+  g_autoptr(GVariant) listed = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
+    {
+      g_autofree char *work = g_build_filename (root, records[i][0], "work", NULL);
+      g_autofree char *path = g_build_filename (root, records[i][0], "session.json", NULL);
+
+      g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+      g_assert_true (g_file_set_contents (path, records[i][1] != NULL ? records[i][1] : deep,
+                                          -1, NULL));
+    }
+  listed = list (options (NULL, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (records); i++)
+    {
+      g_auto(ClocheSessionInfo) info = { 0 };
+      gboolean found = FALSE;
+
+      for (gsize j = 0; j < g_variant_n_children (listed) && !found; j++)
+        {
+          g_autoptr(GVariant) session = g_variant_get_child_value (listed, j);
+
+          cloche_session_info_clear (&info);
+          cloche_session_info_init (&info, session);
+          found = g_str_equal (info.id, records[i][0]);
+        }
+      g_assert_true (found);
+      g_assert_cmpstr (info.state, ==, "damaged");
+      g_assert_cmpstr (info.damage, !=, "");
+    }
+}
+
+static char *
+run_clochectl (const char * const *args,
+               int                *status)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_ptr_array_add (argv, (gpointer) g_getenv ("CLOCHE_CTL"));
+  for (guint i = 0; args[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                &err, status, &error);
+  g_assert_no_error (error);
+  return g_steal_pointer (&err);
+}
+
+/* Numbers from a user or a caller are checked before they are used: a
+ * threshold of 150,000,000 days once overflowed into one that removed a
+ * session a day old, and -5 silently meant the policy's. */
+static void
+test_cleanup_numbers (void)
+{
+  const char * const *bad[] = {
+    (const char * const[]) { "cleanup", "--older-than", "150000000", NULL },
+    (const char * const[]) { "cleanup", "--older-than", "-5", NULL },
+  };
+  g_autoptr(GVariant) packed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) left = NULL;
+  guint64 freed = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      int status = 0;
+      g_autofree char *err = run_clochectl (bad[i], &status);
+
+      g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+      g_assert_nonnull (strstr (err, "out of range"));
+    }
+  cloche_dbus_sessions_call_cleanup_sync (daemon_under_test->sessions,
+                                          options ("older-than-days",
+                                                   g_variant_new_uint32 (150000000)),
+                                          &packed, &freed, NULL, &error);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "\"older-than-days\""));
+  g_clear_error (&error);
+  cloche_dbus_sessions_call_cleanup_sync (daemon_under_test->sessions,
+                                          options ("older-than-days", g_variant_new_int32 (5)),
+                                          &packed, &freed, NULL, &error);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "type u"));
+  left = list (options (NULL, NULL));
+  g_assert_true (has (left, "cccccccccccc"));
+}
+
+/* A title is anyone's text: a terminal gets its control characters as
+ * escapes, a script gets it as it is. */
+static void
+test_title_escapes (void)
+{
+  g_autofree char *out = NULL;
+  g_autofree char *json = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *table[] = { g_getenv ("CLOCHE_CTL"), "session", "list", NULL };
+  const char *as_json[] = { g_getenv ("CLOCHE_CTL"), "session", "show", "ffffffffffff", "--json",
+                            NULL };
+  int status = -1;
+
+  write_record ("ffffffffffff", "evil\\u001b]0;owned\\u0007\\u001b[2J", 1, FALSE);
+  g_spawn_sync (NULL, (char **) table, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_null (strchr (out, '\033'));
+  g_assert_null (strchr (out, '\007'));
+  g_assert_nonnull (strstr (out, "evil\\x1b]0;owned\\x07\\x1b[2J"));
+  g_spawn_sync (NULL, (char **) as_json, NULL, G_SPAWN_DEFAULT, NULL, NULL, &json, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (json, "evil\\u001b]0;owned\\u0007\\u001b[2J"));
 }
 
 int
@@ -262,9 +395,12 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   daemon_under_test = cloche_test_daemon_start ((const char *[]) { NULL });
 
-  g_test_add_func ("/sessions-daemon/list-matches", test_list_matches);
+  g_test_add_func ("/sessions-daemon/list-and-get", test_list_and_get);
   g_test_add_func ("/sessions-daemon/clochectl-json", test_clochectl_json);
   g_test_add_func ("/sessions-daemon/cleanup-matches", test_cleanup_matches);
+  g_test_add_func ("/sessions-daemon/hostile-records", test_hostile_records);
+  g_test_add_func ("/sessions-daemon/cleanup-numbers", test_cleanup_numbers);
+  g_test_add_func ("/sessions-daemon/title-escapes", test_title_escapes);
   status = g_test_run ();
 
   cloche_test_daemon_free (daemon_under_test);

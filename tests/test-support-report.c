@@ -107,6 +107,7 @@ test_report (void)
   g_autofree char *archive = NULL;
   g_autofree char *folder = NULL;
   const char *members[] = { "README.txt", "daemon.json", "doctor.json", "policy-user.json",
+                            "policy-effective.json",
                             "bundle-manifest.json", "audit.jsonl", "versions.txt" };
   g_autoptr(GDir) dir = NULL;
 
@@ -121,11 +122,13 @@ test_report (void)
     g_autofree char *doctor = read_member (folder, "doctor.json");
     g_autofree char *audit = read_member (folder, "audit.jsonl");
     g_autofree char *versions = read_member (folder, "versions.txt");
+    g_autofree char *effective = read_member (folder, "policy-effective.json");
 
     g_assert_nonnull (strstr (doctor, "\"check\" : \"bundle\""));
     g_assert_nonnull (strstr (audit, "\"cwd\":\"~/projects/plans\""));
     g_assert_nonnull (strstr (audit, "<redacted>"));
     g_assert_nonnull (strstr (versions, "QEMU emulator version"));
+    g_assert_nonnull (strstr (effective, "egress.default"));
   }
 
   /* Nothing anywhere in it: not the secrets, not the home folder. */

@@ -120,8 +120,8 @@ open_session (ClocheTestDaemon *daemon,
 {
   char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "accel",
-                                             g_variant_new ("a{sv}", NULL), &id, NULL, error);
+  cloche_dbus_sessions_call_open_sync (daemon->sessions, "accel", g_variant_new ("a{sv}", NULL),
+                                       &id, NULL, error);
   return id;
 }
 
@@ -130,14 +130,14 @@ echo (ClocheTestDaemon *daemon,
       const char       *id)
 {
   const char * const argv[] = { "echo", "hi", NULL };
-  const char * const no_env[] = { NULL };
   g_autoptr(GVariant) out = NULL;
   g_autoptr(GVariant) err = NULL;
   g_autoptr(GError) error = NULL;
   int exit_code = -1;
 
-  cloche_dbus_daemon_call_exec_sync (daemon->proxy, id, argv, no_env, "", &exit_code, &out,
-                                     &err, NULL, &error);
+  cloche_dbus_sessions_call_exec_sync (daemon->sessions, id, argv,
+                                       cloche_test_exec_options (NULL, NULL), &exit_code, &out,
+                                       &err, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (exit_code, ==, 0);
   return cloche_test_bytes_string (out);

@@ -34,6 +34,18 @@ make_fault_bundle (void)
   return fault;
 }
 
+static guint
+sessions_on_disk (ClocheTestDaemon *daemon)
+{
+  g_autofree char *root = g_build_filename (daemon->home, "state", "cloche", "sessions", NULL);
+  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+  guint count = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    count++;
+  return count;
+}
+
 static void
 test_agent_never_answers (void)
 {
@@ -47,8 +59,9 @@ test_agent_never_answers (void)
   daemon = cloche_test_daemon_start ((const char *[]) {
     "--bundle", fault, "--agent-timeout", AGENT_TIMEOUT_S, NULL });
 
-  g_assert_false (cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "t", g_variant_new ("a{sv}", NULL), &id,
-                                                             NULL, &error));
+  g_assert_false (cloche_dbus_sessions_call_open_sync (daemon->sessions, "t",
+                                                       g_variant_new ("a{sv}", NULL), &id, NULL,
+                                                       &error));
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT);
   g_assert_true (strstr (error->message, "guest agent") != NULL);
   g_assert_true (strstr (error->message, "did not answer within " AGENT_TIMEOUT_S " s") != NULL);
@@ -60,6 +73,9 @@ test_agent_never_answers (void)
     console_has_marker |= strstr (console[i], "cloche-fault: agent disabled") != NULL;
   g_assert_true (console_has_marker);
   g_assert_cmpint (cloche_test_find_child (cloche_test_daemon_pid (daemon), "qemu-system"), ==, 0);
+  /* A session that did not open leaves no record behind (it once stayed,
+   * "closed", one more folder for every failed try). */
+  CLOCHE_TEST_WAIT_FOR (sessions_on_disk (daemon) == 0, 10);
 
   cloche_test_daemon_free (daemon);
 }

@@ -101,27 +101,30 @@ run_session (ClocheTestDaemon *daemon,
   const char * const env[] = { NULL };
   g_autoptr(GVariant) out = NULL;
   g_autoptr(GVariant) err = NULL;
+  g_autoptr(GVariant) packed = NULL;
   g_autoptr(GVariant) removed = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(GVariantDict) cleanup = G_VARIANT_DICT_INIT (NULL);
   guint64 freed = 0;
   int exit_code = 0;
 
-  cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "audited", options_for (folder),
-                                             id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (daemon->sessions, "audited", options_for (folder),
+                                       id, NULL, &error);
   g_assert_no_error (error);
-  cloche_dbus_daemon_call_exec_sync (daemon->proxy, *id, argv, env, "/tmp", &exit_code,
-                                     &out, &err, NULL, &error);
+  cloche_dbus_sessions_call_exec_sync (daemon->sessions, *id, argv,
+                                       cloche_test_exec_options (env, "/tmp"), &exit_code, &out,
+                                       &err, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (exit_code, ==, 3);
-  cloche_dbus_daemon_call_close_session_sync (daemon->proxy, *id, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (daemon->sessions, *id, NULL, &error);
   g_assert_no_error (error);
   cloche_dbus_daemon_call_stop_vm_sync (daemon->proxy, NULL, &error);
   g_assert_no_error (error);
-  g_variant_dict_insert (&cleanup, "older-than-days", "i", 0);
-  cloche_dbus_daemon_call_cleanup_sync (daemon->proxy, g_variant_dict_end (&cleanup),
-                                        &removed, &freed, NULL, &error);
+  g_variant_dict_insert (&cleanup, "older-than-days", "u", 0);
+  cloche_dbus_sessions_call_cleanup_sync (daemon->sessions, g_variant_dict_end (&cleanup),
+                                          &packed, &freed, NULL, &error);
   g_assert_no_error (error);
+  removed = cloche_session_infos_unpack (packed);
   g_assert_cmpuint (g_variant_n_children (removed), ==, 1);
 }
 

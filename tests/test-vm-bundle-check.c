@@ -77,8 +77,8 @@ expect_open_error (int         code,
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "refused",
-                                             g_variant_new ("a{sv}", NULL), &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, "refused",
+                                       g_variant_new ("a{sv}", NULL), &id, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, code);
   if (strstr (error->message, needle) == NULL)
     g_error ("expected \"%s\" in: %s", needle, error->message);
@@ -154,8 +154,8 @@ test_boots_checked_files (void)
   gsize length = 0;
   GPid pid;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "checked",
-                                             g_variant_new ("a{sv}", NULL), &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, "checked",
+                                       g_variant_new ("a{sv}", NULL), &id, NULL, &error);
   g_assert_no_error (error);
   cloche_test_daemon_wait_state (vm_daemon, "running", 5);
   pid = qemu_pid ();
@@ -171,7 +171,7 @@ test_boots_checked_files (void)
   target = g_file_read_link (fd_link, NULL);
   g_assert_cmpstr (target, ==, initrd);
 
-  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, id, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (vm_daemon->sessions, id, NULL, &error);
   g_assert_no_error (error);
   cloche_dbus_daemon_call_stop_vm_sync (vm_daemon->proxy, NULL, &error);
   g_assert_no_error (error);

@@ -70,8 +70,9 @@ run (const char * const  *argv,
   g_autoptr(GVariant) err = NULL;
   const char * const no_env[] = { NULL };
 
-  if (!cloche_dbus_daemon_call_exec_sync (vm_daemon->proxy, session_id, argv, no_env, "/",
-                                          &exec->exit_code, &out, &err, NULL, error))
+  if (!cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, session_id, argv,
+                                            cloche_test_exec_options (no_env, "/"),
+                                            &exec->exit_code, &out, &err, NULL, error))
     return FALSE;
   exec->out = cloche_test_bytes_string (out);
   exec->err = cloche_test_bytes_string (err);
@@ -179,9 +180,9 @@ test_boots_from_root_image (void)
   g_auto(ClocheTestExec) written = { 0 };
   g_autoptr(GError) error = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "disk",
-                                             g_variant_new ("a{sv}", NULL), &session_id,
-                                             NULL, &error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, "disk",
+                                       g_variant_new ("a{sv}", NULL), &session_id,
+                                       NULL, &error);
   g_assert_no_error (error);
   cloche_test_daemon_wait_state (vm_daemon, "running", 5);
 
@@ -267,8 +268,8 @@ expect_open_error (int         code,
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "broken",
-                                             g_variant_new ("a{sv}", NULL), &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, "broken",
+                                       g_variant_new ("a{sv}", NULL), &id, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, code);
   g_assert_nonnull (strstr (error->message, needle));
 }

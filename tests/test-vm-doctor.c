@@ -106,9 +106,9 @@ fail_open_and_wait_finding (ClocheTestDaemon *daemon,
   g_autofree char *id = NULL;
   GVariant *finding;
 
-  g_assert_false (cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "t",
-                                                             g_variant_new ("a{sv}", NULL),
-                                                             &id, NULL, &error));
+  g_assert_false (cloche_dbus_sessions_call_open_sync (daemon->sessions, "t",
+                                                       g_variant_new ("a{sv}", NULL),
+                                                       &id, NULL, &error));
   g_assert_error (error, CLOCHE_ERROR, code);
   CLOCHE_TEST_WAIT_FOR (g_variant_n_children (cloche_dbus_doctor_get_latest_finding (doctor)) > 0,
                         60);
@@ -267,8 +267,8 @@ test_running_vm (void)
   g_variant_builder_add (&mounts, "(sb)", folder, TRUE);
   g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&mounts));
   g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
-  cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "doctor", g_variant_builder_end (&options),
-                                             &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (daemon->sessions, "doctor", g_variant_builder_end (&options),
+                                       &id, NULL, &error);
   g_assert_no_error (error);
 
   result = run_check (doctor, "agent");

@@ -101,8 +101,9 @@ run (const char *script)
   g_autoptr(GError) error = NULL;
   int exit_code = -1;
 
-  cloche_dbus_daemon_call_exec_sync (vm_daemon->proxy, session_id, argv, no_env, "",
-                                     &exit_code, &out, &err, NULL, &error);
+  cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, session_id, argv,
+                                       cloche_test_exec_options (no_env, NULL), &exit_code, &out,
+                                       &err, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (exit_code, ==, 0);
 }
@@ -168,8 +169,8 @@ test_samples (void)
   GVariant *sample;
   gint64 previous = 0;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "monitor", g_variant_new ("a{sv}", NULL), &session_id,
-                                             NULL, &error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, "monitor", g_variant_new ("a{sv}", NULL), &session_id,
+                                       NULL, &error);
   g_assert_no_error (error);
   CLOCHE_TEST_WAIT_FOR (cloche_dbus_monitor_get_sampling (monitor), 5);
 

@@ -60,10 +60,9 @@ first_mount_readonly (ClocheTestDaemon *daemon,
   g_autoptr(GError) error = NULL;
   gboolean readonly = TRUE;
 
-  cloche_dbus_daemon_call_get_session_sync (daemon->proxy, id, &session, NULL, &error);
+  cloche_dbus_sessions_call_get_sync (daemon->sessions, id, &session, NULL, &error);
   g_assert_no_error (error);
-  mounts = g_variant_lookup_value (session, "mounts", G_VARIANT_TYPE ("a(ssb)"));
-  g_assert_nonnull (mounts);
+  mounts = g_variant_get_child_value (session, 8);
   g_assert_cmpuint (g_variant_n_children (mounts), ==, 1);
   g_variant_get_child (mounts, 0, "(&s&sb)", NULL, NULL, &readonly);
   return readonly;
@@ -108,7 +107,7 @@ test_vm_values (void)
   g_assert_nonnull (strstr (command, " -smp 2 -m 1100 "));
   g_assert_nonnull (strstr (command, "size=1100M"));
 
-  cloche_dbus_daemon_call_close_session_sync (daemon->proxy, id, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (daemon->sessions, id, NULL, &error);
   g_assert_no_error (error);
   cloche_test_daemon_wait_state (daemon, "stopped", 60);
   g_assert_cmpstr (cloche_dbus_daemon_get_state_reason (daemon->proxy), ==, "idle");

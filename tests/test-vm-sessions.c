@@ -6,13 +6,15 @@
  * cleanup, and sessions closed when their client leaves the bus. The cases
  * share one daemon and one boot.
  */
+#define _GNU_SOURCE   /* prlimit() */
 #include "config.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 #include "cloche-test-daemon.h"
 
 static ClocheTestDaemon *vm_daemon;
@@ -29,8 +31,9 @@ sh (const char *id,
   g_autoptr(GVariant) err = NULL;
   g_autoptr(GError) error = NULL;
 
-  cloche_dbus_daemon_call_exec_sync (vm_daemon->proxy, id, argv, env, "", &exec->exit_code,
-                                     &out, &err, NULL, &error);
+  cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, id, argv,
+                                       cloche_test_exec_options (env, NULL), &exec->exit_code,
+                                       &out, &err, NULL, &error);
   g_assert_no_error (error);
   exec->out = cloche_test_bytes_string (out);
   exec->err = cloche_test_bytes_string (err);
@@ -64,9 +67,9 @@ open_with (const char * const  *paths,
 {
   char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "t",
-                                             options_with_mounts (paths, readonly),
-                                             &id, NULL, error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, "t",
+                                       options_with_mounts (paths, readonly),
+                                       &id, NULL, error);
   return id;
 }
 
@@ -76,7 +79,7 @@ get_session (const char *id)
   g_autoptr(GError) error = NULL;
   GVariant *session = NULL;
 
-  cloche_dbus_daemon_call_get_session_sync (vm_daemon->proxy, id, &session, NULL, &error);
+  cloche_dbus_sessions_call_get_sync (vm_daemon->sessions, id, &session, NULL, &error);
   g_assert_no_error (error);
   return session;
 }
@@ -86,7 +89,7 @@ state_of (GVariant *session)
 {
   const char *state = NULL;
 
-  g_assert_true (g_variant_lookup (session, "state", "&s", &state));
+  g_variant_get_child (session, 5, "&s", &state);
   return state;
 }
 
@@ -198,7 +201,7 @@ test_folders_hotplugged (void)
 
   /* Closing detaches its folders. */
   g_assert_false (folder_unshared (docs));
-  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, id, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (vm_daemon->sessions, id, NULL, &error);
   g_assert_no_error (error);
   CLOCHE_TEST_WAIT_FOR (folder_unshared (docs), 30);
 }
@@ -242,13 +245,13 @@ test_bad_options (void)
 
   g_variant_dict_init (&options, NULL);
   g_variant_dict_insert (&options, "mounts", "s", "/home/user/project");
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, "t", g_variant_dict_end (&options),
-                                             &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, "t", g_variant_dict_end (&options),
+                                       &id, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
   g_assert_true (strstr (error->message, "a(sb)") != NULL);
   g_clear_error (&error);
 
-  cloche_dbus_daemon_call_set_pinned_sync (vm_daemon->proxy, "../../etc", TRUE, NULL, &error);
+  cloche_dbus_sessions_call_set_pinned_sync (vm_daemon->sessions, "../../etc", TRUE, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND);
 }
 
@@ -266,25 +269,25 @@ test_damaged_record (void)
   g_file_set_contents (json, "{\"id\": \"badbadbadbad\", \"state\": ", -1, NULL);
   session = get_session ("badbadbadbad");
   g_assert_cmpstr (state_of (session), ==, "damaged");
-  g_assert_true (g_variant_lookup (session, "damage", "&s", &damage));
+  g_variant_get_child (session, 6, "&s", &damage);
   g_assert_true (strstr (damage, "session.json is damaged") != NULL);
   g_assert_true (g_file_test (json, G_FILE_TEST_EXISTS));
 }
 
 static GVariant *
-cleanup (int       older_than_days,
+cleanup (guint     older_than_days,
          guint64  *freed)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) packed = NULL;
   GVariantDict options;
-  GVariant *removed = NULL;
 
   g_variant_dict_init (&options, NULL);
-  g_variant_dict_insert (&options, "older-than-days", "i", older_than_days);
-  cloche_dbus_daemon_call_cleanup_sync (vm_daemon->proxy, g_variant_dict_end (&options),
-                                        &removed, freed, NULL, &error);
+  g_variant_dict_insert (&options, "older-than-days", "u", older_than_days);
+  cloche_dbus_sessions_call_cleanup_sync (vm_daemon->sessions, g_variant_dict_end (&options),
+                                          &packed, freed, NULL, &error);
   g_assert_no_error (error);
-  return removed;
+  return cloche_session_infos_unpack (packed);
 }
 
 static gboolean
@@ -317,9 +320,9 @@ test_cleanup_spares_open_and_pinned (void)
   pinned = open_with (NULL, NULL, &error);
   closed = open_with (NULL, NULL, &error);
   g_assert_no_error (error);
-  cloche_dbus_daemon_call_set_pinned_sync (vm_daemon->proxy, pinned, TRUE, NULL, &error);
-  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, pinned, NULL, &error);
-  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, closed, NULL, &error);
+  cloche_dbus_sessions_call_set_pinned_sync (vm_daemon->sessions, pinned, TRUE, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (vm_daemon->sessions, pinned, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (vm_daemon->sessions, closed, NULL, &error);
   g_assert_no_error (error);
   sleep (1);
 
@@ -330,7 +333,7 @@ test_cleanup_spares_open_and_pinned (void)
   g_assert_false (removed_has (removed, session_a));
   g_assert_true (session_state_is (pinned, "closed"));
   g_assert_true (session_state_is (session_a, "open"));
-  cloche_dbus_daemon_call_get_session_sync (vm_daemon->proxy, closed, NULL, NULL, &error);
+  cloche_dbus_sessions_call_get_sync (vm_daemon->sessions, closed, NULL, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND);
 }
 
@@ -339,7 +342,7 @@ static void
 test_client_vanishes (void)
 {
   g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(ClocheDbusDaemon) proxy = NULL;
+  g_autoptr(ClocheDbusSessions) proxy = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
   GVariantDict options;
@@ -349,19 +352,58 @@ test_client_vanishes (void)
     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
     | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
   g_assert_no_error (error);
-  proxy = cloche_dbus_daemon_proxy_new_sync (connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
-                                             DAEMON_BUS_NAME,
-                                             DAEMON_OBJECT_PATH, NULL, &error);
+  proxy = cloche_dbus_sessions_proxy_new_sync (connection, G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                               DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
   g_assert_no_error (error);
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 300 * 1000);
   g_variant_dict_init (&options, NULL);
-  cloche_dbus_daemon_call_open_session_sync (proxy, "short-lived", g_variant_dict_end (&options),
-                                             &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (proxy, "short-lived", g_variant_dict_end (&options), &id,
+                                       NULL, &error);
   g_assert_no_error (error);
   g_assert_true (session_state_is (id, "open"));
 
   g_dbus_connection_close_sync (connection, NULL, NULL);
   CLOCHE_TEST_WAIT_FOR (session_state_is (id, "closed"), 10);
+}
+
+/* The daemon's file size limit: 1 byte makes every record write fail, a
+ * real failed write as a full disk gives (EFBIG rather than ENOSPC). */
+static void
+limit_daemon_files (rlim_t bytes)
+{
+  struct rlimit limit = { bytes, RLIM_INFINITY };
+
+  g_assert_cmpint (prlimit (cloche_test_daemon_pid (vm_daemon), RLIMIT_FSIZE, &limit, NULL),
+                   ==, 0);
+}
+
+/* Close on a disk that takes no more: the caller hears why, the session
+ * stays open as its record says, and closes once the record can be
+ * written (Close once reported success and wrote nothing). */
+static void
+test_close_full_disk (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = open_with (NULL, NULL, &error);
+  g_autofree char *record = NULL;
+  g_autofree char *json = NULL;
+
+  g_assert_no_error (error);
+  limit_daemon_files (1);
+  cloche_dbus_sessions_call_close_sync (vm_daemon->sessions, id, NULL, &error);
+  limit_daemon_files (RLIM_INFINITY);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "stays open"));
+  g_clear_error (&error);
+  g_assert_true (session_state_is (id, "open"));
+  record = g_build_filename (vm_daemon->home, "state", "cloche", "sessions", id, "session.json",
+                             NULL);
+  g_assert_true (g_file_get_contents (record, &json, NULL, NULL));
+  g_assert_nonnull (strstr (json, "\"state\" : \"open\""));
+
+  cloche_dbus_sessions_call_close_sync (vm_daemon->sessions, id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (session_state_is (id, "closed"));
 }
 
 int
@@ -383,6 +425,7 @@ main (int   argc,
   g_test_add_func ("/sessions/damaged-record", test_damaged_record);
   g_test_add_func ("/sessions/cleanup-spares-open-and-pinned", test_cleanup_spares_open_and_pinned);
   g_test_add_func ("/sessions/client-vanishes", test_client_vanishes);
+  g_test_add_func ("/sessions/close-full-disk", test_close_full_disk);
 
   status = g_test_run ();
   g_free (session_a);

@@ -22,8 +22,8 @@ open_session (const char *title)
   g_autoptr(GError) error = NULL;
   char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (vm_daemon->proxy, title,
-                                             g_variant_new ("a{sv}", NULL), &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (vm_daemon->sessions, title,
+                                       g_variant_new ("a{sv}", NULL), &id, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (id);
   return id;
@@ -41,9 +41,9 @@ run (const char          *id,
   g_autoptr(GVariant) err = NULL;
   const char * const no_env[] = { NULL };
 
-  if (!cloche_dbus_daemon_call_exec_sync (vm_daemon->proxy, id, argv, env ? env : no_env,
-                                          cwd ? cwd : "", &exec->exit_code, &out, &err,
-                                          NULL, error))
+  if (!cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, id, argv,
+                                            cloche_test_exec_options (env ? env : no_env, cwd),
+                                            &exec->exit_code, &out, &err, NULL, error))
     return FALSE;
   exec->out = cloche_test_bytes_string (out);
   exec->err = cloche_test_bytes_string (err);
@@ -165,7 +165,7 @@ test_idle_timeout_and_reboot (void)
   g_auto(ClocheTestExec) exec = { 0 };
   g_autoptr(GError) error = NULL;
 
-  cloche_dbus_daemon_call_close_session_sync (vm_daemon->proxy, session_id, NULL, &error);
+  cloche_dbus_sessions_call_close_sync (vm_daemon->sessions, session_id, NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&session_id, g_free);
   g_assert_true (cloche_test_daemon_state_is (vm_daemon, "running"));

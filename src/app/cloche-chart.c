@@ -482,14 +482,6 @@ cloche_chart_get_n_points (ClocheChart *self,
   return self->series[series]->len;
 }
 
-ClocheChartUnit
-cloche_chart_get_unit (ClocheChart *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_CHART (self), CLOCHE_CHART_UNIT_PERCENT);
-
-  return self->unit;
-}
-
 void
 cloche_chart_set_unit (ClocheChart     *self,
                        ClocheChartUnit  unit)
@@ -501,14 +493,6 @@ cloche_chart_set_unit (ClocheChart     *self,
   self->unit = unit;
   gtk_widget_queue_draw (GTK_WIDGET (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UNIT]);
-}
-
-const char *
-cloche_chart_get_title (ClocheChart *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_CHART (self), NULL);
-
-  return self->title;
 }
 
 void
@@ -523,14 +507,6 @@ cloche_chart_set_title (ClocheChart *self,
   self->title = g_strdup (title);
   cloche_chart_update_label (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
-}
-
-const char *
-cloche_chart_get_summary (ClocheChart *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_CHART (self), NULL);
-
-  return self->summary;
 }
 
 void

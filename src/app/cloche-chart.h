@@ -30,13 +30,10 @@ void             cloche_chart_add_point   (ClocheChart     *self,
                                            double           value);
 guint            cloche_chart_get_n_points (ClocheChart    *self,
                                            guint            series);
-ClocheChartUnit  cloche_chart_get_unit    (ClocheChart     *self);
 void             cloche_chart_set_unit    (ClocheChart     *self,
                                            ClocheChartUnit  unit);
-const char      *cloche_chart_get_title   (ClocheChart     *self);
 void             cloche_chart_set_title   (ClocheChart     *self,
                                            const char      *title);
-const char      *cloche_chart_get_summary (ClocheChart     *self);
 void             cloche_chart_set_summary (ClocheChart     *self,
                                            const char      *summary);
 char            *cloche_chart_format_value (ClocheChartUnit unit,

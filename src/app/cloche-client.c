@@ -14,7 +14,7 @@
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
 
-/* OpenSession returns once the guest agent answers, which takes seconds under
+/* Sessions.Open returns once the guest agent answers, which takes seconds under
  * software emulation and longer on a loaded machine: the D-Bus default of 25 s
  * would report a boot that is merely slow as a failure. Longer than the
  * daemon's own 120 s wait for the agent, so that its error, which names the
@@ -615,8 +615,8 @@ cloche_client_open_session_cb (GObject      *object,
   g_autofree char *id = NULL;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_open_session_finish (CLOCHE_DBUS_DAEMON (object),
-                                                    &id, result, &error))
+  if (!cloche_dbus_sessions_call_open_finish (CLOCHE_DBUS_SESSIONS (object), &id, result,
+                                              &error))
     cloche_client_return_error (task, error);
   else
     g_task_return_pointer (task, g_steal_pointer (&id), g_free);
@@ -625,10 +625,8 @@ cloche_client_open_session_cb (GObject      *object,
 /**
  * cloche_client_get_proxy:
  *
- * The generated proxy, for pages that call the daemon's session methods
- * (ListSessions, Cleanup…) directly; its default timeout suits long calls.
- *
- * Returns: (transfer none) (nullable): the proxy
+ * Returns: (transfer none) (nullable): io.github.cloche.Daemon's generated
+ *   proxy (the VM)
  */
 ClocheDbusDaemon *
 cloche_client_get_proxy (ClocheClient *self)
@@ -718,11 +716,9 @@ cloche_client_open_session_async (ClocheClient        *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_open_session_async);
   /* No options: the session belongs to this app and closes if it quits. */
-  cloche_dbus_daemon_call_open_session (self->proxy, title != NULL ? title : "",
-                                        g_variant_new ("a{sv}", NULL),
-                                        cancellable,
-                                        cloche_client_open_session_cb,
-                                        g_steal_pointer (&task));
+  cloche_dbus_sessions_call_open (cloche_client_get_sessions (self), title != NULL ? title : "",
+                                  g_variant_new ("a{sv}", NULL), cancellable,
+                                  cloche_client_open_session_cb, g_steal_pointer (&task));
 }
 
 /**
@@ -749,8 +745,7 @@ cloche_client_close_session_cb (GObject      *object,
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
 
-  if (!cloche_dbus_daemon_call_close_session_finish (CLOCHE_DBUS_DAEMON (object),
-                                                     result, &error))
+  if (!cloche_dbus_sessions_call_close_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
     cloche_client_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -771,9 +766,8 @@ cloche_client_close_session_async (ClocheClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_client_close_session_async);
-  cloche_dbus_daemon_call_close_session (self->proxy, id, cancellable,
-                                         cloche_client_close_session_cb,
-                                         g_steal_pointer (&task));
+  cloche_dbus_sessions_call_close (cloche_client_get_sessions (self), id, cancellable,
+                                   cloche_client_close_session_cb, g_steal_pointer (&task));
 }
 
 gboolean

@@ -233,13 +233,6 @@ connect_doctor (ClocheDiagnosticsPage *self)
   run_checks (self);
 }
 
-ClocheClient *
-cloche_diagnostics_page_get_client (ClocheDiagnosticsPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_DIAGNOSTICS_PAGE (self), NULL);
-  return self->client;
-}
-
 void
 cloche_diagnostics_page_set_client (ClocheDiagnosticsPage *self,
                                     ClocheClient          *client)
@@ -281,14 +274,6 @@ cloche_diagnostics_page_get_latest_finding (ClocheDiagnosticsPage *self)
                                                                         NULL, 0)));
   finding = self->doctor != NULL ? cloche_dbus_doctor_get_latest_finding (self->doctor) : NULL;
   return finding != NULL ? finding : empty;
-}
-
-/* Returns: (transfer none) (nullable): the last results, aa{sv} */
-GVariant *
-cloche_diagnostics_page_get_results (ClocheDiagnosticsPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_DIAGNOSTICS_PAGE (self), NULL);
-  return self->results;
 }
 
 /* GObject */

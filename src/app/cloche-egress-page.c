@@ -240,14 +240,6 @@ cloche_egress_page_set_client (ClocheEgressPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
-ClocheClient *
-cloche_egress_page_get_client (ClocheEgressPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_EGRESS_PAGE (self), NULL);
-
-  return self->client;
-}
-
 static void
 cloche_egress_page_dispose (GObject *object)
 {
@@ -364,35 +356,4 @@ cloche_egress_page_init (ClocheEgressPage *self)
   bind_log (self);
   self->policy_view = cloche_policy_view_new (NULL);
   gtk_box_append (self->policy_slot, self->policy_view);
-}
-
-GListModel *
-_cloche_egress_page_get_shown (ClocheEgressPage *self)
-{
-  return G_LIST_MODEL (self->shown);
-}
-
-GtkListBox *
-_cloche_egress_page_get_rules_list (ClocheEgressPage *self)
-{
-  return self->rules_list;
-}
-
-/* Picks @session (NULL: all) in the drop-down and sets "Denied Only". */
-void
-_cloche_egress_page_filter (ClocheEgressPage *self,
-                            const char       *session,
-                            gboolean          denied_only)
-{
-  for (guint i = 0; i < self->session_keys->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (self->session_keys, i), session) == 0)
-      gtk_drop_down_set_selected (self->session_dropdown, i);
-  gtk_toggle_button_set_active (self->denied_button, denied_only);
-  on_filter_changed (self);
-}
-
-const char *
-_cloche_egress_page_get_state (ClocheEgressPage *self)
-{
-  return gtk_stack_get_visible_child_name (self->decisions_stack);
 }

@@ -9,7 +9,8 @@
 
 #include <glib/gi18n.h>
 
-#include "cloche-monitor-page-private.h"
+#include "cloche-chart.h"
+#include "cloche-monitor-page.h"
 
 struct _ClocheMonitorPage
 {
@@ -276,14 +277,6 @@ cloche_monitor_page_init (ClocheMonitorPage *self)
   cloche_monitor_page_reload (self);
 }
 
-ClocheMonitorHistory *
-cloche_monitor_page_get_history (ClocheMonitorPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_MONITOR_PAGE (self), NULL);
-
-  return self->history;
-}
-
 void
 cloche_monitor_page_set_history (ClocheMonitorPage    *self,
                                  ClocheMonitorHistory *history)
@@ -296,16 +289,4 @@ cloche_monitor_page_set_history (ClocheMonitorPage    *self,
   g_signal_group_set_target (self->history_signals, history);
   cloche_monitor_page_reload (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HISTORY]);
-}
-
-ClocheChart *
-_cloche_monitor_page_get_cpu_chart (ClocheMonitorPage *self)
-{
-  return self->cpu_chart;
-}
-
-GtkLabel *
-_cloche_monitor_page_get_host_memory_label (ClocheMonitorPage *self)
-{
-  return self->host_memory_label;
 }

@@ -10,7 +10,6 @@ G_BEGIN_DECLS
 #define CLOCHE_TYPE_MONITOR_PAGE (cloche_monitor_page_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheMonitorPage, cloche_monitor_page, CLOCHE, MONITOR_PAGE, AdwBin)
 
-ClocheMonitorHistory *cloche_monitor_page_get_history (ClocheMonitorPage    *self);
 void                  cloche_monitor_page_set_history (ClocheMonitorPage    *self,
                                                        ClocheMonitorHistory *history);
 

@@ -4,7 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "cloche-error.h"
-#include "cloche-overview-page-private.h"
+#include "cloche-overview-page.h"
 
 struct _ClocheOverviewPage
 {
@@ -777,14 +777,6 @@ cloche_overview_page_init (ClocheOverviewPage *self)
   cloche_overview_page_update_all (self);
 }
 
-ClocheClient *
-cloche_overview_page_get_client (ClocheOverviewPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->client;
-}
-
 void
 cloche_overview_page_set_client (ClocheOverviewPage *self,
                                  ClocheClient       *client)
@@ -803,14 +795,6 @@ cloche_overview_page_set_client (ClocheOverviewPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
-const char *
-cloche_overview_page_get_service_error (ClocheOverviewPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->service_error;
-}
-
 void
 cloche_overview_page_set_service_error (ClocheOverviewPage *self,
                                         const char         *message)
@@ -826,14 +810,6 @@ cloche_overview_page_set_service_error (ClocheOverviewPage *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVICE_ERROR]);
 }
 
-ClocheMonitorHistory *
-cloche_overview_page_get_monitor_history (ClocheOverviewPage *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_OVERVIEW_PAGE (self), NULL);
-
-  return self->monitor_history;
-}
-
 void
 cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
                                           ClocheMonitorHistory *history)
@@ -846,82 +822,4 @@ cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
   g_signal_group_set_target (self->history_signals, history);
   cloche_overview_page_update_resources (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MONITOR_HISTORY]);
-}
-
-GtkLabel *
-_cloche_overview_page_get_state_label (ClocheOverviewPage *self)
-{
-  return self->state_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_uptime_label (ClocheOverviewPage *self)
-{
-  return self->uptime_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_sessions_label (ClocheOverviewPage *self)
-{
-  return self->sessions_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_error_label (ClocheOverviewPage *self)
-{
-  return self->error_label;
-}
-
-GtkWidget *
-_cloche_overview_page_get_open_button (ClocheOverviewPage *self)
-{
-  return self->open_button;
-}
-
-GtkWidget *
-_cloche_overview_page_get_close_button (ClocheOverviewPage *self)
-{
-  return self->close_button;
-}
-
-GtkWidget *
-_cloche_overview_page_get_install_button (ClocheOverviewPage *self)
-{
-  return self->install_button;
-}
-
-AdwStatusPage *
-_cloche_overview_page_get_unavailable_page (ClocheOverviewPage *self)
-{
-  return self->unavailable_page;
-}
-
-GtkLabel *
-_cloche_overview_page_get_memory_label (ClocheOverviewPage *self)
-{
-  return self->memory_label;
-}
-
-GtkLabel *
-_cloche_overview_page_get_disk_label (ClocheOverviewPage *self)
-{
-  return self->disk_label;
-}
-
-GtkWidget *
-_cloche_overview_page_get_fallback_box (ClocheOverviewPage *self)
-{
-  return self->fallback_box;
-}
-
-GtkLabel *
-_cloche_overview_page_get_accelerator_label (ClocheOverviewPage *self)
-{
-  return self->accelerator_label;
-}
-
-AdwActionRow *
-_cloche_overview_page_get_accelerator_row (ClocheOverviewPage *self)
-{
-  return self->accelerator_row;
 }

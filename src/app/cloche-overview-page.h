@@ -12,13 +12,10 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (ClocheOverviewPage, cloche_overview_page, CLOCHE, OVERVIEW_PAGE, AdwBin)
 
-ClocheClient *cloche_overview_page_get_client        (ClocheOverviewPage *self);
 void          cloche_overview_page_set_client        (ClocheOverviewPage *self,
                                                       ClocheClient       *client);
-const char   *cloche_overview_page_get_service_error (ClocheOverviewPage *self);
 void          cloche_overview_page_set_service_error (ClocheOverviewPage *self,
                                                       const char         *message);
-ClocheMonitorHistory *cloche_overview_page_get_monitor_history (ClocheOverviewPage   *self);
 void                  cloche_overview_page_set_monitor_history (ClocheOverviewPage   *self,
                                                                 ClocheMonitorHistory *history);
 

@@ -143,13 +143,6 @@ update (ClochePolicyView *self)
              "egress.default", layer);
 }
 
-ClocheDbusPolicy *
-cloche_policy_view_get_policy (ClochePolicyView *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_POLICY_VIEW (self), NULL);
-  return self->policy;
-}
-
 /**
  * cloche_policy_view_set_policy:
  * @policy: (nullable): a proxy (#ClocheDbusPolicyProxy) for

@@ -11,7 +11,6 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ClochePolicyView, cloche_policy_view, CLOCHE, POLICY_VIEW, AdwPreferencesGroup)
 
 GtkWidget        *cloche_policy_view_new        (ClocheDbusPolicy *policy);
-ClocheDbusPolicy *cloche_policy_view_get_policy (ClochePolicyView *self);
 void              cloche_policy_view_set_policy (ClochePolicyView *self,
                                                  ClocheDbusPolicy *policy);
 

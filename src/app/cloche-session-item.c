@@ -7,7 +7,7 @@
  */
 #include "config.h"
 
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-item.h"
 
 struct _ClocheSessionItem

@@ -3,7 +3,7 @@
 
 #include <adwaita.h>
 
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 
 G_BEGIN_DECLS
 

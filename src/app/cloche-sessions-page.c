@@ -2,10 +2,11 @@
 /*
  * The Sessions page: every session on disk, open ones first, stale ones
  * marked, what they take on disk, pinning, cleanup with the exact space it
- * frees, and agent mode opened with a host folder. Sessions come packed
- * from io.github.cloche.Sessions into list models: a list view makes rows
- * only for the closed sessions on screen, so 10,000 of them cost 10,000
- * small items, not 10,000 rows (docs/performance.md, "Sessions page").
+ * frees, and agent mode opened with a host folder, all through the
+ * io.github.cloche.Sessions proxy the client holds. Sessions come packed
+ * into list models: a list view makes rows only for the closed sessions on
+ * screen, so 10,000 of them cost 10,000 small items, not 10,000 rows
+ * (docs/performance.md, "Sessions page").
  */
 #include "config.h"
 
@@ -48,10 +49,10 @@ static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (ClocheSessionsPage, cloche_sessions_page, ADW_TYPE_BIN)
 
-static ClocheDbusDaemon *
-proxy (ClocheSessionsPage *self)
+static ClocheDbusSessions *
+sessions (ClocheSessionsPage *self)
 {
-  return self->client != NULL ? cloche_client_get_proxy (self->client) : NULL;
+  return self->client != NULL ? cloche_client_get_sessions (self->client) : NULL;
 }
 
 static void
@@ -77,36 +78,10 @@ static void
 update_actions (ClocheSessionsPage *self)
 {
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.cleanup",
-                                 proxy (self) != NULL && self->stale_count > 0 && !self->cleaning);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.open-folder", proxy (self) != NULL);
-}
-
-/* io.github.cloche.Sessions sends the sessions packed (one block of bytes
- * for 10,000 of them); a daemon older than it has only the same methods of
- * io.github.cloche.Daemon. */
-static gboolean
-is_unknown (const GError *error)
-{
-  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)
-         || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD);
-}
-
-static void
-call_sessions (ClocheSessionsPage  *self,
-               const char          *method,
-               GCancellable        *cancellable,
-               GAsyncReadyCallback  callback,
-               gpointer             user_data)
-{
-  GDBusProxy *sessions = G_DBUS_PROXY (cloche_client_get_sessions (self->client));
-  GVariant *options = g_variant_new ("a{sv}", NULL);
-
-  g_dbus_connection_call (g_dbus_proxy_get_connection (sessions), g_dbus_proxy_get_name (sessions),
-                          g_dbus_proxy_get_object_path (sessions),
-                          g_dbus_proxy_get_interface_name (sessions), method,
-                          g_variant_new_tuple (&options, 1), NULL, G_DBUS_CALL_FLAGS_NONE,
-                          g_dbus_proxy_get_default_timeout (sessions), cancellable, callback,
-                          user_data);
+                                 sessions (self) != NULL && self->stale_count > 0
+                                 && !self->cleaning);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.open-folder",
+                                 sessions (self) != NULL);
 }
 
 /* Listing */
@@ -248,25 +223,6 @@ show_sessions (ClocheSessionsPage *self,
   update_actions (self);
 }
 
-static void
-on_listed_by_daemon (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  ClocheSessionsPage *self = user_data;
-  g_autoptr(GVariant) sessions = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (!cloche_dbus_daemon_call_list_sessions_finish (CLOCHE_DBUS_DAEMON (object), &sessions,
-                                                     result, &error))
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_error (self, error);
-      return;
-    }
-  show_sessions (self, sessions);
-}
-
 /* Callers cancel self->cancellable before @self goes: then nothing here
  * touches it. */
 static void
@@ -275,25 +231,18 @@ on_listed (GObject      *object,
            gpointer      user_data)
 {
   ClocheSessionsPage *self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) packed = NULL;
-  g_autoptr(GVariant) sessions = NULL;
+  g_autoptr(GVariant) listed = NULL;
   g_autoptr(GError) error = NULL;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
-  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (reply == NULL && is_unknown (error) && proxy (self) != NULL)
-    cloche_dbus_daemon_call_list_sessions (proxy (self), self->cancellable, on_listed_by_daemon,
-                                           self);
-  else if (reply == NULL)
-    show_error (self, error);
-  else
+  if (!cloche_dbus_sessions_call_list_finish (CLOCHE_DBUS_SESSIONS (object), &packed, result,
+                                              &error))
     {
-      packed = g_variant_get_child_value (reply, 0);
-      sessions = cloche_session_infos_unpack (packed);
-      show_sessions (self, sessions);
+      show_error (self, error);
+      return;
     }
+  listed = cloche_session_infos_unpack (packed);
+  show_sessions (self, listed);
 }
 
 void
@@ -301,11 +250,12 @@ cloche_sessions_page_refresh (ClocheSessionsPage *self)
 {
   g_return_if_fail (CLOCHE_IS_SESSIONS_PAGE (self));
 
-  if (proxy (self) == NULL)
+  if (sessions (self) == NULL)
     return;
   g_cancellable_cancel (self->cancellable);
   g_set_object (&self->cancellable, g_cancellable_new ());
-  call_sessions (self, "List", self->cancellable, on_listed, self);
+  cloche_dbus_sessions_call_list (sessions (self), g_variant_new ("a{sv}", NULL),
+                                  self->cancellable, on_listed, self);
 }
 
 /* Pinning */
@@ -318,7 +268,7 @@ on_pinned (GObject      *object,
   g_autoptr(ClocheSessionsPage) self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!cloche_dbus_daemon_call_set_pinned_finish (CLOCHE_DBUS_DAEMON (object), result, &error))
+  if (!cloche_dbus_sessions_call_set_pinned_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
     show_error (self, error);
   cloche_sessions_page_refresh (self);
 }
@@ -328,8 +278,8 @@ on_pin_toggled (ClocheSessionsPage *self,
                 gboolean            pinned,
                 ClocheSessionRow   *row)
 {
-  cloche_dbus_daemon_call_set_pinned (proxy (self), cloche_session_row_get_id (row), pinned,
-                                      NULL, on_pinned, g_object_ref (self));
+  cloche_dbus_sessions_call_set_pinned (sessions (self), cloche_session_row_get_id (row), pinned,
+                                        NULL, on_pinned, g_object_ref (self));
 }
 
 /* Cleanup */
@@ -347,7 +297,6 @@ on_cleanup_progress (ClocheSessionsPage *self,
   cloche_progress_bar_set (self->progress_bar, done, total, text);
 }
 
-/* @removed: (nullable): CLOCHE_SESSION_INFOS_TYPE, or packed ("ay") */
 static void
 cleaned_up (ClocheSessionsPage *self,
             guint               removed,
@@ -371,45 +320,19 @@ cleaned_up (ClocheSessionsPage *self,
 }
 
 static void
-on_cleaned_up_by_daemon (GObject      *object,
-                         GAsyncResult *result,
-                         gpointer      user_data)
-{
-  g_autoptr(ClocheSessionsPage) self = user_data;
-  g_autoptr(GVariant) removed = NULL;
-  g_autoptr(GError) error = NULL;
-  guint64 freed = 0;
-
-  cloche_dbus_daemon_call_cleanup_finish (CLOCHE_DBUS_DAEMON (object), &removed, &freed,
-                                          result, &error);
-  cleaned_up (self, removed != NULL ? g_variant_n_children (removed) : 0, freed, error);
-}
-
-static void
 on_cleaned_up (GObject      *object,
                GAsyncResult *result,
                gpointer      user_data)
 {
   g_autoptr(ClocheSessionsPage) self = user_data;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) packed = NULL;
   g_autoptr(GVariant) removed = NULL;
   g_autoptr(GError) error = NULL;
   guint64 freed = 0;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (object), result, &error);
-  if (reply == NULL && is_unknown (error) && proxy (self) != NULL)
-    {
-      cloche_dbus_daemon_call_cleanup (proxy (self), g_variant_new ("a{sv}", NULL), NULL,
-                                       on_cleaned_up_by_daemon, g_steal_pointer (&self));
-      return;
-    }
-  if (reply != NULL)
-    {
-      packed = g_variant_get_child_value (reply, 0);
-      removed = cloche_session_infos_unpack (packed);
-      g_variant_get_child (reply, 1, "t", &freed);
-    }
+  if (cloche_dbus_sessions_call_cleanup_finish (CLOCHE_DBUS_SESSIONS (object), &packed, &freed,
+                                                result, &error))
+    removed = cloche_session_infos_unpack (packed);
   cleaned_up (self, removed != NULL ? g_variant_n_children (removed) : 0, freed, error);
 }
 
@@ -422,7 +345,8 @@ start_cleanup (ClocheSessionsPage *self)
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Cleaning up…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
-  call_sessions (self, "Cleanup", NULL, on_cleaned_up, g_object_ref (self));
+  cloche_dbus_sessions_call_cleanup (sessions (self), g_variant_new ("a{sv}", NULL), NULL,
+                                     on_cleaned_up, g_object_ref (self));
 }
 
 static void
@@ -438,7 +362,7 @@ cleanup_action (GtkWidget  *widget,
                             "will be removed with their folders, freeing %s. Open "
                             "and pinned sessions are kept."),
                           self->stale_count,
-                          cloche_dbus_daemon_get_stale_after_days (proxy (self)), bytes);
+                          cloche_dbus_sessions_get_stale_after_days (sessions (self)), bytes);
   cloche_confirm_removal (widget, _("Clean Up Stale Sessions?"), body,
                           G_CALLBACK (start_cleanup), self);
 }
@@ -454,8 +378,7 @@ on_opened (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
-  if (!cloche_dbus_daemon_call_open_session_finish (CLOCHE_DBUS_DAEMON (object), &id,
-                                                    result, &error))
+  if (!cloche_dbus_sessions_call_open_finish (CLOCHE_DBUS_SESSIONS (object), &id, result, &error))
     show_error (self, error);
   cloche_sessions_page_refresh (self);
 }
@@ -473,9 +396,8 @@ open_with_folder (ClocheSessionsPage *self,
   g_variant_dict_init (&options, NULL);
   g_variant_dict_insert_value (&options, "mounts", g_variant_builder_end (&mounts));
   show_message (self, _("Starting the sandbox…"), FALSE);
-  cloche_dbus_daemon_call_open_session (proxy (self), _("Agent mode"),
-                                        g_variant_dict_end (&options), NULL,
-                                        on_opened, g_object_ref (self));
+  cloche_dbus_sessions_call_open (sessions (self), _("Agent mode"), g_variant_dict_end (&options),
+                                  NULL, on_opened, g_object_ref (self));
 }
 
 static void
@@ -553,8 +475,8 @@ set_client (ClocheSessionsPage *self,
     {
       g_signal_connect_object (client, "notify::open-sessions",
                                G_CALLBACK (cloche_sessions_page_refresh), self, G_CONNECT_SWAPPED);
-      if (proxy (self) != NULL)
-        g_signal_connect_object (proxy (self), "cleanup-progress",
+      if (sessions (self) != NULL)
+        g_signal_connect_object (sessions (self), "cleanup-progress",
                                  G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
     }
   update_actions (self);

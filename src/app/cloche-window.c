@@ -17,7 +17,7 @@
 #include "cloche-overview-page.h"
 #include "cloche-sessions-page.h"
 #include "cloche-settings.h"
-#include "cloche-window-private.h"
+#include "cloche-window.h"
 
 struct _ClocheWindow
 {
@@ -353,34 +353,4 @@ cloche_window_get_service_error (ClocheWindow *self)
   g_return_val_if_fail (CLOCHE_IS_WINDOW (self), NULL);
 
   return self->service_error;
-}
-
-ClocheOverviewPage *
-_cloche_window_get_overview_page (ClocheWindow *self)
-{
-  return self->overview_page;
-}
-
-ClocheMonitorPage *
-_cloche_window_get_monitor_page (ClocheWindow *self)
-{
-  return self->monitor_page;
-}
-
-ClocheEgressPage *
-_cloche_window_get_egress_page (ClocheWindow *self)
-{
-  return self->egress_page;
-}
-
-GtkStack *
-_cloche_window_get_stack (ClocheWindow *self)
-{
-  return self->stack;
-}
-
-ClocheDiagnosticsPage *
-_cloche_window_get_diagnostics_page (ClocheWindow *self)
-{
-  return self->diagnostics_page;
 }

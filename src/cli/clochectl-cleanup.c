@@ -3,10 +3,14 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "clochectl.h"
+
+/* --older-than: what the policy allows for stale_after_days, and 0. */
+#define OLDER_THAN_MAX 3650
+/* Not given: GOption leaves it as it was. */
+#define NO_DAYS G_MININT
 
 static void
 print_report (GVariant *removed,
@@ -36,14 +40,27 @@ print_report_json (GVariant *removed,
                    guint64   freed,
                    gboolean  dry_run)
 {
-  g_autoptr(GString) out = g_string_sized_new (300 * (g_variant_n_children (removed) + 1));
+  g_autoptr(JsonObject) report = json_object_new ();
+  g_autoptr(JsonNode) root = NULL;
 
-  /* As json-glib would print it, written straight out (see clochectl-format.c). */
-  g_string_append_printf (out, "{\n  \"dry_run\" : %s,\n  \"freed_bytes\" : %" G_GUINT64_FORMAT
-                          ",\n  \"removed\" : ", dry_run ? "true" : "false", freed);
-  clochectl_append_sessions_json (out, removed, "  ");
-  g_string_append (out, "\n}\n");
-  fwrite (out->str, 1, out->len, stdout);
+  json_object_set_boolean_member (report, "dry_run", dry_run);
+  json_object_set_int_member (report, "freed_bytes", (gint64) MIN (freed, (guint64) G_MAXINT64));
+  json_object_set_member (report, "removed", clochectl_sessions_to_json (removed));
+  root = json_node_init_object (json_node_alloc (), report);
+  clochectl_print_json (root);
+}
+
+static GVariant *
+cleanup_options (gboolean dry_run,
+                 int      older_than)
+{
+  GVariantDict options;
+
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert (&options, "dry-run", "b", dry_run);
+  if (older_than != NO_DAYS)
+    g_variant_dict_insert (&options, "older-than-days", "u", (guint32) older_than);
+  return g_variant_dict_end (&options);
 }
 
 int
@@ -51,39 +68,35 @@ clochectl_cleanup (ClocheDbusDaemon  *daemon,
                    int                argc,
                    char             **argv)
 {
+  g_autoptr(ClocheDbusSessions) sessions = NULL;
+  g_autoptr(GVariant) packed = NULL;
   g_autoptr(GVariant) removed = NULL;
-  g_autoptr(GVariant) request = NULL;
   g_autoptr(GError) error = NULL;
   gboolean dry_run = FALSE, json = FALSE;
-  int older_than = -1;
+  int older_than = NO_DAYS;
   guint64 freed = 0;
-  GVariantBuilder options;
   GOptionEntry entries[] = {
     { "dry-run", 0, 0, G_OPTION_ARG_NONE, &dry_run, "Only say what would be removed", NULL },
     { "older-than", 0, 0, G_OPTION_ARG_INT, &older_than,
-      "Stale after this many days instead of the policy's", "DAYS" },
+      "Stale after this many days (0 to 3650) instead of the policy's", "DAYS" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
     { NULL }
   };
 
   if (!clochectl_parse_options (&argc, &argv, entries, "- remove stale sessions"))
     return 2;
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&options, "{sv}", "dry-run", g_variant_new_boolean (dry_run));
-  if (older_than >= 0)
-    g_variant_builder_add (&options, "{sv}", "older-than-days", g_variant_new_int32 (older_than));
-  request = g_variant_ref_sink (g_variant_builder_end (&options));
-  removed = clochectl_call_sessions (daemon, "Cleanup", request, &freed, &error);
-  /* An older daemon: the same call, not packed. */
-  if (removed == NULL
-      && (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)
-          || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD)))
+  if (older_than != NO_DAYS && (older_than < 0 || older_than > OLDER_THAN_MAX))
     {
-      g_clear_error (&error);
-      cloche_dbus_daemon_call_cleanup_sync (daemon, request, &removed, &freed, NULL, &error);
+      g_printerr (_("clochectl: --older-than %d is out of range: give a number of days from 0 "
+                    "to %d, or leave it out for the policy's\n"), older_than, OLDER_THAN_MAX);
+      return 2;
     }
-  if (removed == NULL)
+  sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_CALLS, &error);
+  if (sessions == NULL
+      || !cloche_dbus_sessions_call_cleanup_sync (sessions, cleanup_options (dry_run, older_than),
+                                                  &packed, &freed, NULL, &error))
     return clochectl_fail (_("cannot clean up"), error);
+  removed = cloche_session_infos_unpack (packed);
   if (json)
     print_report_json (removed, freed, dry_run);
   else

@@ -43,10 +43,44 @@ clochectl_parse_mount (const char       *spec,
   return TRUE;
 }
 
+/**
+ * clochectl_sessions_proxy:
+ * @what: %CLOCHECTL_SESSIONS_PROPERTIES if the command reads the
+ *   interface's properties (loading them is one more round trip),
+ *   %CLOCHECTL_SESSIONS_SIGNALS if it listens to its signals (shell and
+ *   run, for TerminalEnded)
+ *
+ * Returns: (transfer full) (nullable): io.github.cloche.Sessions' proxy on
+ *   @daemon's connection, with its long timeout
+ */
+ClocheDbusSessions *
+clochectl_sessions_proxy (ClocheDbusDaemon      *daemon,
+                          ClochectlSessionsNeeds  what,
+                          GError               **error)
+{
+  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
+  GDBusProxyFlags flags = G_DBUS_PROXY_FLAGS_NONE;
+  ClocheDbusSessions *sessions;
+
+  if (!(what & CLOCHECTL_SESSIONS_PROPERTIES))
+    flags |= G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES;
+  if (!(what & CLOCHECTL_SESSIONS_SIGNALS))
+    flags |= G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS;
+  sessions = cloche_dbus_sessions_proxy_new_sync (g_dbus_proxy_get_connection (proxy), flags,
+                                                  g_dbus_proxy_get_name (proxy),
+                                                  g_dbus_proxy_get_object_path (proxy), NULL,
+                                                  error);
+  if (sessions != NULL)
+    g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (sessions),
+                                      g_dbus_proxy_get_default_timeout (proxy));
+  return sessions;
+}
+
 static int
-cmd_session_open (ClocheDbusDaemon  *daemon,
-                  int                argc,
-                  char             **argv)
+cmd_session_open (ClocheDbusDaemon    *daemon,
+                  ClocheDbusSessions  *sessions,
+                  int                  argc,
+                  char               **argv)
 {
   g_autofree char *title = NULL;
   g_autofree char *id = NULL;
@@ -78,52 +112,26 @@ cmd_session_open (ClocheDbusDaemon  *daemon,
   g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&folders));
   g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
   g_variant_builder_add (&options, "{sv}", "client", g_variant_new_string ("clochectl"));
-  if (!cloche_dbus_daemon_call_open_session_sync (daemon, title ? title : "",
-                                                  g_variant_builder_end (&options),
-                                                  &id, NULL, &error))
+  if (!cloche_dbus_sessions_call_open_sync (sessions, title ? title : "",
+                                            g_variant_builder_end (&options), &id, NULL, &error))
     return clochectl_fail (_("cannot open a session"), error);
   g_print ("%s\n", id);
   return EXIT_SUCCESS;
 }
 
 static int
-cmd_session_close (ClocheDbusDaemon  *daemon,
-                   int                argc,
-                   char             **argv)
+cmd_session_close (ClocheDbusDaemon    *daemon,
+                   ClocheDbusSessions  *sessions,
+                   int                  argc,
+                   char               **argv)
 {
   g_autoptr(GError) error = NULL;
 
   if (argc != 2)
     return clochectl_usage ();
-  if (!cloche_dbus_daemon_call_close_session_sync (daemon, argv[1], NULL, &error))
+  if (!cloche_dbus_sessions_call_close_sync (sessions, argv[1], NULL, &error))
     return clochectl_fail (_("cannot close the session"), error);
   return EXIT_SUCCESS;
-}
-
-static gboolean
-is_stale (GVariant *session)
-{
-  g_auto(ClocheSessionInfo) info = { 0 };
-
-  cloche_session_info_init (&info, session);
-  return info.stale;
-}
-
-static GVariant *
-keep_stale (GVariant *sessions)
-{
-  g_autoptr(GPtrArray) stale = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  GVariantIter iter;
-  GVariant *session;
-
-  g_variant_iter_init (&iter, sessions);
-  while ((session = g_variant_iter_next_value (&iter)) != NULL)
-    if (is_stale (session))
-      g_ptr_array_add (stale, session);
-    else
-      g_variant_unref (session);
-  return g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE),
-                                                  (GVariant **) stale->pdata, stale->len));
 }
 
 static void
@@ -150,81 +158,27 @@ print_table (GVariant *sessions)
            total_text);
 }
 
-/* An older daemon has no io.github.cloche.Sessions. */
-static gboolean
-is_unknown (const GError *error)
+static GVariant *
+list_sessions (ClocheDbusSessions  *sessions,
+               gboolean             stale,
+               GError             **error)
 {
-  return g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_INTERFACE)
-         || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD);
-}
-
-/**
- * clochectl_call_sessions:
- * @method: "List" or "Cleanup" of io.github.cloche.Sessions
- * @freed: (out) (optional): the second answer of "Cleanup"
- *
- * Calls @method, whose sessions come packed (one byte array instead of
- * 10,000 structs to convert), and unpacks them.
- *
- * Returns: (transfer full) (nullable): CLOCHE_SESSION_INFOS_TYPE, or %NULL
- *   with @error set; with G_DBUS_ERROR_UNKNOWN_INTERFACE or _METHOD the
- *   caller asks io.github.cloche.Daemon instead
- */
-GVariant *
-clochectl_call_sessions (ClocheDbusDaemon  *daemon,
-                         const char        *method,
-                         GVariant          *options,
-                         guint64           *freed,
-                         GError           **error)
-{
-  GDBusProxy *proxy = G_DBUS_PROXY (daemon);
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) packed = NULL;
+  GVariantDict options;
 
-  reply = g_dbus_connection_call_sync (g_dbus_proxy_get_connection (proxy),
-                                       g_dbus_proxy_get_name (proxy),
-                                       g_dbus_proxy_get_object_path (proxy),
-                                       cloche_dbus_sessions_interface_info ()->name, method,
-                                       g_variant_new_tuple (&options, 1), NULL,
-                                       G_DBUS_CALL_FLAGS_NONE,
-                                       g_dbus_proxy_get_default_timeout (proxy), NULL, error);
-  if (reply == NULL)
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert (&options, "stale-only", "b", stale);
+  if (!cloche_dbus_sessions_call_list_sync (sessions, g_variant_dict_end (&options), &packed,
+                                            NULL, error))
     return NULL;
-  packed = g_variant_get_child_value (reply, 0);
-  if (freed != NULL && g_variant_n_children (reply) > 1)
-    g_variant_get_child (reply, 1, "t", freed);
   return cloche_session_infos_unpack (packed);
 }
 
-static GVariant *
-list_sessions (ClocheDbusDaemon  *daemon,
-               gboolean           stale,
-               GError           **error)
-{
-  GVariantBuilder options;
-  GVariant *sessions;
-  GVariant *only_stale;
-
-  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&options, "{sv}", "stale-only", g_variant_new_boolean (stale));
-  sessions = clochectl_call_sessions (daemon, "List", g_variant_builder_end (&options), NULL,
-                                      error);
-  if (sessions != NULL || !is_unknown (*error))
-    return sessions;
-  g_clear_error (error);
-  if (!cloche_dbus_daemon_call_list_sessions_sync (daemon, &sessions, NULL, error))
-    return NULL;
-  if (!stale)
-    return sessions;
-  only_stale = keep_stale (sessions);
-  g_variant_unref (sessions);
-  return only_stale;
-}
-
 static int
-cmd_session_list (ClocheDbusDaemon  *daemon,
-                  int                argc,
-                  char             **argv)
+cmd_session_list (ClocheDbusDaemon    *daemon,
+                  ClocheDbusSessions  *sessions_proxy,
+                  int                  argc,
+                  char               **argv)
 {
   g_autoptr(GVariant) sessions = NULL;
   g_autoptr(GError) error = NULL;
@@ -237,20 +191,25 @@ cmd_session_list (ClocheDbusDaemon  *daemon,
 
   if (!clochectl_parse_options (&argc, &argv, entries, "- list the sessions"))
     return 2;
-  sessions = list_sessions (daemon, stale, &error);
+  sessions = list_sessions (sessions_proxy, stale, &error);
   if (sessions == NULL)
     return clochectl_fail (_("cannot list the sessions"), error);
   if (json)
-    clochectl_print_sessions_json (sessions);
+    {
+      g_autoptr(JsonNode) root = clochectl_sessions_to_json (sessions);
+
+      clochectl_print_json (root);
+    }
   else
     print_table (sessions);
   return EXIT_SUCCESS;
 }
 
 static int
-cmd_session_show (ClocheDbusDaemon  *daemon,
-                  int                argc,
-                  char             **argv)
+cmd_session_show (ClocheDbusDaemon    *daemon,
+                  ClocheDbusSessions  *sessions,
+                  int                  argc,
+                  char               **argv)
 {
   g_autoptr(GVariant) session = NULL;
   g_autoptr(GError) error = NULL;
@@ -262,11 +221,11 @@ cmd_session_show (ClocheDbusDaemon  *daemon,
 
   if (!clochectl_parse_options (&argc, &argv, entries, "ID - show a session") || argc != 2)
     return clochectl_usage ();
-  if (!cloche_dbus_daemon_call_get_session_sync (daemon, argv[1], &session, NULL, &error))
+  if (!cloche_dbus_sessions_call_get_sync (sessions, argv[1], &session, NULL, &error))
     return clochectl_fail (_("cannot show the session"), error);
   if (json)
     {
-      g_autoptr(JsonNode) root = clochectl_session_to_json (session);
+      g_autoptr(JsonNode) root = cloche_session_info_to_json (session);
 
       clochectl_print_json (root);
     }
@@ -276,16 +235,17 @@ cmd_session_show (ClocheDbusDaemon  *daemon,
 }
 
 static int
-cmd_session_pin (ClocheDbusDaemon  *daemon,
-                 int                argc,
-                 char             **argv)
+cmd_session_pin (ClocheDbusDaemon    *daemon,
+                 ClocheDbusSessions  *sessions,
+                 int                  argc,
+                 char               **argv)
 {
   gboolean pin = g_str_equal (argv[0], "pin");
   g_autoptr(GError) error = NULL;
 
   if (argc != 2)
     return clochectl_usage ();
-  if (!cloche_dbus_daemon_call_set_pinned_sync (daemon, argv[1], pin, NULL, &error))
+  if (!cloche_dbus_sessions_call_set_pinned_sync (sessions, argv[1], pin, NULL, &error))
     return clochectl_fail (pin ? _("cannot pin the session") : _("cannot unpin the session"),
                            error);
   return EXIT_SUCCESS;
@@ -297,8 +257,8 @@ clochectl_session (ClocheDbusDaemon  *daemon,
                    char             **argv)
 {
   static const struct {
-    const char  *name;
-    CommandFunc  func;
+    const char *name;
+    int (*func) (ClocheDbusDaemon *, ClocheDbusSessions *, int, char **);
   } subcommands[] = {
     { "open", cmd_session_open },
     { "close", cmd_session_close },
@@ -308,8 +268,17 @@ clochectl_session (ClocheDbusDaemon  *daemon,
     { "unpin", cmd_session_pin },
   };
 
+  g_autoptr(ClocheDbusSessions) sessions = NULL;
+  g_autoptr(GError) error = NULL;
+
   for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS (subcommands); i++)
-    if (g_str_equal (argv[1], subcommands[i].name))
-      return subcommands[i].func (daemon, argc - 1, argv + 1);
+    {
+      if (!g_str_equal (argv[1], subcommands[i].name))
+        continue;
+      sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_CALLS, &error);
+      if (sessions == NULL)
+        return clochectl_fail (_("cannot reach the Cloche service"), error);
+      return subcommands[i].func (daemon, sessions, argc - 1, argv + 1);
+    }
   return clochectl_usage ();
 }

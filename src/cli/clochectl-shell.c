@@ -88,9 +88,10 @@ parse (int        argc,
 }
 
 static char *
-open_session (ClocheDbusDaemon *daemon,
-              Request          *request,
-              GError          **error)
+open_session (ClocheDbusDaemon   *daemon,
+              ClocheDbusSessions *sessions,
+              Request            *request,
+              GError            **error)
 {
   GVariantBuilder folders, options;
   gboolean default_readonly;
@@ -111,9 +112,8 @@ open_session (ClocheDbusDaemon *daemon,
   g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&folders));
   g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
   g_variant_builder_add (&options, "{sv}", "client", g_variant_new_string ("clochectl"));
-  if (!cloche_dbus_daemon_call_open_session_sync (daemon, request->title ? request->title : "",
-                                                  g_variant_builder_end (&options), &id, NULL,
-                                                  error))
+  if (!cloche_dbus_sessions_call_open_sync (sessions, request->title ? request->title : "",
+                                            g_variant_builder_end (&options), &id, NULL, error))
     return NULL;
   return id;
 }
@@ -272,18 +272,14 @@ shell_or_run (ClocheDbusDaemon *daemon,
       g_printerr (_("clochectl: --mount opens a new session: give no session ID with it\n"));
       return 2;
     }
-  sessions = cloche_dbus_sessions_proxy_new_sync (g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon)),
-                                                  G_DBUS_PROXY_FLAGS_NONE, DAEMON_BUS_NAME,
-                                                  DAEMON_OBJECT_PATH, NULL, &error);
+  sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_SIGNALS, &error);
   if (sessions == NULL)
     return clochectl_fail (_("cannot reach the Cloche service"), error);
-  /* Booting under TCG takes a while: the open waits for it. */
-  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (sessions), 10 * 60 * 1000);
-  if (request->id == NULL && (opened = open_session (daemon, request, &error)) == NULL)
+  if (request->id == NULL && (opened = open_session (daemon, sessions, request, &error)) == NULL)
     return clochectl_fail (_("cannot open a session"), error);
   status = attach (sessions, request->id != NULL ? request->id : opened, request);
   if (opened != NULL && !request->keep
-      && !cloche_dbus_daemon_call_close_session_sync (daemon, opened, NULL, &error))
+      && !cloche_dbus_sessions_call_close_sync (sessions, opened, NULL, &error))
     clochectl_fail (_("cannot close the session"), error);
   else if (opened != NULL && request->keep)
     g_printerr (_("clochectl: session %s is still open\n"), opened);

@@ -91,7 +91,8 @@ variant_to_json (GVariant *value)
 /* The daemon */
 
 static GVariant *
-daemon_state (ClocheDbusDaemon *daemon)
+daemon_state (ClocheDbusDaemon   *daemon,
+              ClocheDbusSessions *sessions)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
@@ -110,9 +111,10 @@ daemon_state (ClocheDbusDaemon *daemon)
   /* The settings in force: what the policy file will set, as the daemon has them. */
   g_variant_dict_insert (&dict, "idle-timeout-s", "u", cloche_dbus_daemon_get_idle_timeout (daemon));
   g_variant_dict_insert (&dict, "stale-after-days", "u",
-                         cloche_dbus_daemon_get_stale_after_days (daemon));
+                         cloche_dbus_sessions_get_stale_after_days (sessions));
   g_variant_dict_insert (&dict, "bundle-path", "s", cloche_dbus_daemon_get_bundle_path (daemon));
-  g_variant_dict_insert (&dict, "sessions-path", "s", cloche_dbus_daemon_get_sessions_path (daemon));
+  g_variant_dict_insert (&dict, "sessions-path", "s",
+                         cloche_dbus_sessions_get_sessions_path (sessions) ?: "");
   return g_variant_dict_end (&dict);
 }
 
@@ -120,18 +122,21 @@ static char *
 add_daemon (Report *report)
 {
   g_autoptr(ClocheDbusDaemon) daemon = NULL;
+  g_autoptr(ClocheDbusSessions) sessions = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *json = NULL;
 
   daemon = cloche_dbus_daemon_proxy_new_for_bus_sync (G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE,
                                                       DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
                                                       NULL, &error);
-  if (daemon == NULL || cloche_dbus_daemon_get_state (daemon) == NULL)
+  if (daemon != NULL && cloche_dbus_daemon_get_state (daemon) != NULL)
+    sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_PROPERTIES, &error);
+  if (sessions == NULL)
     {
       note (report, "daemon.json", error != NULL ? error->message : "the service is not running");
       return NULL;
     }
-  json = variant_to_json (daemon_state (daemon));
+  json = variant_to_json (daemon_state (daemon, sessions));
   write_file (report, "daemon.json", json);
   return g_strdup (cloche_dbus_daemon_get_bundle_path (daemon));
 }
@@ -172,12 +177,35 @@ add_doctor (Report *report)
 /* Files on this machine */
 
 static void
+add_effective_policy (Report *report)
+{
+  g_autoptr(ClocheDbusPolicy) policy = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *effective;
+  g_autofree char *json = NULL;
+
+  policy = cloche_dbus_policy_proxy_new_for_bus_sync (G_BUS_TYPE_SESSION, G_DBUS_PROXY_FLAGS_NONE,
+                                                      DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
+                                                      NULL, &error);
+  effective = policy != NULL ? cloche_dbus_policy_get_effective (policy) : NULL;
+  if (effective == NULL)
+    {
+      note (report, "policy-effective.json",
+            error != NULL ? error->message : "the service is not running");
+      return;
+    }
+  json = variant_to_json (g_variant_ref (effective));
+  write_file (report, "policy-effective.json", json);
+}
+
+static void
 add_policies (Report *report)
 {
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "cloche", "policy.json", NULL);
 
-  /* Whatever policy files exist, as they are: the policy loader (issue 4)
-   * will say which values are in force. */
+  /* Whatever policy files exist, as they are, and what the daemon made of
+   * them: the values in force, each with its layer. */
+  add_effective_policy (report);
   if (g_file_test ("/etc/cloche/policy.json", G_FILE_TEST_EXISTS))
     copy_file (report, "policy-admin.json", "/etc/cloche/policy.json");
   else

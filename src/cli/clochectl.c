@@ -17,13 +17,25 @@
 /* Booting under software emulation takes seconds, not the 25 s default. */
 #define CALL_TIMEOUT_MS (10 * 60 * 1000)
 
+/* Characters a terminal acts on or that reorder what it shows: C0, DEL,
+ * C1, and the bidirectional controls (text that reads differently from
+ * what it is). */
+static gboolean
+is_unprintable (gunichar c)
+{
+  return g_unichar_iscntrl (c) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+         || c == 0x2028 || c == 0x2029;
+}
+
 /**
  * clochectl_printable:
+ * @text: (nullable): text a guest, a file or a D-Bus caller chose
  *
  * Returns: (transfer full): @text for a terminal: valid UTF-8, and every
- *   control character (escape sequences start with one) written as \xNN,
- *   so that text a guest or a file chose can neither move the cursor nor
- *   retitle the window nor hide what follows it
+ *   character a terminal would act on (escape sequences start with one) or
+ *   that reorders the line written as an escape (\x1b, \u202e), so that
+ *   such text can neither move the cursor nor retitle the window nor hide
+ *   what follows it
  */
 char *
 clochectl_printable (const char *text)
@@ -35,10 +47,12 @@ clochectl_printable (const char *text)
     {
       gunichar c = g_utf8_get_char (p);
 
-      if (g_unichar_iscntrl (c))
+      if (!is_unprintable (c))
+        g_string_append_unichar (out, c);
+      else if (c < 0x100)
         g_string_append_printf (out, "\\x%02x", c);
       else
-        g_string_append_unichar (out, c);
+        g_string_append_printf (out, "\\u%04x", c);
     }
   return g_string_free (out, FALSE);
 }
@@ -65,7 +79,8 @@ clochectl_usage (void)
                 "  clochectl session show ID [--json]\n"
                 "  clochectl session pin|unpin ID\n"
                 "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
-                "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… -- COMMAND [ARG…]\n"
+                "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… [--stdin]\n"
+                "                 [--timeout SECONDS] -- COMMAND [ARG…]\n"
                 "  clochectl shell [ID] [--mount PATH[:ro|:rw]]… [--title T] [--keep]\n"
                 "  clochectl run [ID] [--mount PATH[:ro|:rw]]… [--env NAME=VALUE]… [--cwd DIR]\n"
                 "                [--title T] [--keep] -- COMMAND [ARG…]\n"

@@ -5,7 +5,7 @@
 
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
-#include "cloche-session-info.h"
+#include "cloche-session-codec.h"
 
 G_BEGIN_DECLS
 
@@ -60,22 +60,23 @@ int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
 int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
-/* Sessions from the daemon, for people and for scripts: lists as
- * CLOCHE_SESSION_INFOS_TYPE, one session (GetSession) as an a{sv}. */
+/* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),
+ * for people and for scripts: each as CLOCHE_SESSION_INFO_TYPE. */
+typedef enum
+{
+  CLOCHECTL_SESSIONS_CALLS = 0,
+  CLOCHECTL_SESSIONS_PROPERTIES = 1 << 0,
+  CLOCHECTL_SESSIONS_SIGNALS = 1 << 1,
+} ClochectlSessionsNeeds;
+
+ClocheDbusSessions *clochectl_sessions_proxy (ClocheDbusDaemon         *daemon,
+                                              ClochectlSessionsNeeds    what,
+                                              GError                  **error);
 char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);
 void      clochectl_print_session_record  (GVariant                *session);
-JsonNode *clochectl_session_to_json       (GVariant                *session);
-void      clochectl_append_sessions_json  (GString                 *out,
-                                           GVariant                *sessions,
-                                           const char              *indent);
-void      clochectl_print_sessions_json   (GVariant                *sessions);
+JsonNode *clochectl_sessions_to_json      (GVariant                *sessions);
 void      clochectl_print_json            (JsonNode                *root);
-GVariant *clochectl_call_sessions         (ClocheDbusDaemon        *daemon,
-                                           const char              *method,
-                                           GVariant                *options,
-                                           guint64                 *freed,
-                                           GError                 **error);
 
 /* The progress line of a long operation, on a terminal only. */
 typedef struct

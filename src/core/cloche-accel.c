@@ -48,13 +48,6 @@ cloche_accel_mode_from_string (const char      *text,
   return FALSE;
 }
 
-const char *
-cloche_accel_mode_to_string (ClocheAccelMode mode)
-{
-  g_return_val_if_fail ((guint) mode < G_N_ELEMENTS (mode_names), "auto");
-  return mode_names[mode];
-}
-
 /**
  * cloche_accel_get_fault:
  *

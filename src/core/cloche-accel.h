@@ -53,7 +53,6 @@ typedef enum
 
 gboolean         cloche_accel_mode_from_string (const char      *text,
                                                 ClocheAccelMode *mode);
-const char      *cloche_accel_mode_to_string   (ClocheAccelMode  mode);
 
 ClocheAccelFault cloche_accel_get_fault    (void);
 gboolean         cloche_accel_probe        (const char           *kvm_device,

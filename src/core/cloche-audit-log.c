@@ -444,13 +444,6 @@ cloche_audit_log_set_exporter (ClocheAuditLog  *self,
   g_set_object (&self->exporter, exporter);
 }
 
-const char *
-cloche_audit_log_get_dir (ClocheAuditLog *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_AUDIT_LOG (self), NULL);
-  return self->dir;
-}
-
 /**
  * cloche_audit_log_append_fields:
  * @self: (nullable): the log; %NULL logs nothing, so that callers without

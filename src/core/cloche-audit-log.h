@@ -29,7 +29,6 @@ gboolean        cloche_audit_log_open          (ClocheAuditLog  *self,
                                                 GError         **error);
 void            cloche_audit_log_set_exporter  (ClocheAuditLog  *self,
                                                 ClocheAuditOtlp *exporter);
-const char     *cloche_audit_log_get_dir       (ClocheAuditLog  *self);
 char           *cloche_audit_log_dup_path      (ClocheAuditLog  *self,
                                                 guint            generation);
 void            cloche_audit_log_append        (ClocheAuditLog  *self,

@@ -288,13 +288,6 @@ cloche_audit_otlp_export (ClocheAuditOtlp  *self,
 
 /* Object */
 
-const char *
-cloche_audit_otlp_get_endpoint (ClocheAuditOtlp *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_AUDIT_OTLP (self), NULL);
-  return self->endpoint;
-}
-
 static void
 cloche_audit_otlp_finalize (GObject *object)
 {

@@ -10,7 +10,6 @@ G_DECLARE_FINAL_TYPE (ClocheAuditOtlp, cloche_audit_otlp, CLOCHE, AUDIT_OTLP, GO
 
 ClocheAuditOtlp *cloche_audit_otlp_new      (const char       *endpoint,
                                              GError          **error);
-const char      *cloche_audit_otlp_get_endpoint (ClocheAuditOtlp *self);
 char            *cloche_audit_otlp_build_body (GPtrArray       *lines);
 gboolean         cloche_audit_otlp_export   (ClocheAuditOtlp  *self,
                                              GPtrArray        *lines,

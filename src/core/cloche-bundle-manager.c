@@ -1073,14 +1073,6 @@ cloche_bundle_manager_get_source (ClocheBundleManager *self)
   return self->source;
 }
 
-/* Returns: (transfer none) (nullable): the last measurement */
-ClocheBundleInfo *
-cloche_bundle_manager_get_info (ClocheBundleManager *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
-  return self->info;
-}
-
 static void
 cloche_bundle_manager_dispose (GObject *object)
 {

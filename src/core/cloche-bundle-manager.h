@@ -23,7 +23,6 @@ guint64               cloche_bundle_manager_get_size          (ClocheBundleManag
 gint64                cloche_bundle_manager_get_last_verified (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_operation     (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_source        (ClocheBundleManager  *self);
-ClocheBundleInfo     *cloche_bundle_manager_get_info          (ClocheBundleManager  *self);
 gboolean              cloche_bundle_manager_cancel            (ClocheBundleManager  *self);
 
 void                  cloche_bundle_manager_info_async        (ClocheBundleManager  *self,

@@ -295,8 +295,10 @@ cloche_doctor_run_async (ClocheDoctor        *self,
   data->only = g_strdupv ((GStrv) checks);
   g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
   if (wants (checks, "stale-sessions"))
-    cloche_sandbox_cleanup_async (self->sandbox, -1, TRUE, NULL, NULL, cancellable,
-                                  on_stale_measured, g_steal_pointer (&task));
+    cloche_sandbox_cleanup_async (self->sandbox,
+                                  cloche_sandbox_get_stale_after_days (self->sandbox), TRUE,
+                                  NULL, NULL, cancellable, on_stale_measured,
+                                  g_steal_pointer (&task));
   else
     g_task_run_in_thread (task, run_thread);
 }

@@ -708,13 +708,6 @@ cloche_folder_share_get_host_path (ClocheFolderShare *self)
   return host_path (self);
 }
 
-ClochePinnedFolder *
-cloche_folder_share_get_folder (ClocheFolderShare *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
-  return self->folder;
-}
-
 gboolean
 cloche_folder_share_get_readonly (ClocheFolderShare *self)
 {

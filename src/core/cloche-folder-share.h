@@ -14,7 +14,6 @@ ClocheFolderShare *cloche_folder_share_new             (ClochePinnedFolder   *fo
                                                         gboolean              readonly,
                                                         const char           *socket_path);
 const char        *cloche_folder_share_get_host_path   (ClocheFolderShare    *self);
-ClochePinnedFolder *cloche_folder_share_get_folder     (ClocheFolderShare    *self);
 gboolean           cloche_folder_share_get_readonly    (ClocheFolderShare    *self);
 const char        *cloche_folder_share_get_socket_path (ClocheFolderShare    *self);
 void               cloche_folder_share_set_guest_uid   (ClocheFolderShare    *self,

@@ -500,6 +500,11 @@ on_exec_status (GObject      *object,
   GError *error = NULL;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (state->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
   if (reply == NULL || !cloche_guest_agent_parse_exec_status (reply, &status, &error))
     {
       exec_fail (task, error);
@@ -549,6 +554,11 @@ on_exec_started (GObject      *object,
   GError *error = NULL;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (state->finished)
+    {
+      g_clear_error (&error);
+      return;
+    }
   if (reply == NULL)
     {
       exec_fail (task, error);
@@ -590,6 +600,7 @@ strv_to_array (const char * const *strv)
  * @timeout_s: the deadline of the whole command, in seconds (> 0), or
  *   %CLOCHE_GUEST_AGENT_NO_DEADLINE (a terminal: it ends when its command
  *   or its client does)
+ * @input: (nullable): what the command reads on its standard input
  *
  * Runs @argv in the guest and collects its exit status and output.
  * Fails with %CLOCHE_ERROR_EXEC_TIMEOUT past @timeout_s (the process is
@@ -600,6 +611,7 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
                                const char * const  *argv,
                                const char * const  *env,
                                guint                timeout_s,
+                               GBytes              *input,
                                GCancellable        *cancellable,
                                GAsyncReadyCallback  callback,
                                gpointer             user_data)
@@ -621,6 +633,13 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
   if (timeout_s != CLOCHE_GUEST_AGENT_NO_DEADLINE)
     state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
                                                g_object_ref (task), g_object_unref);
+  if (input != NULL)
+    {
+      g_autofree char *encoded = g_base64_encode (g_bytes_get_data (input, NULL),
+                                                  g_bytes_get_size (input));
+
+      json_object_set_string_member (arguments, "input-data", encoded);
+    }
 
   json_object_set_string_member (arguments, "path", argv[0]);
   json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));
@@ -682,7 +701,7 @@ kill_guest_process (ClocheGuestAgent *self,
 
   if (cloche_line_channel_is_closed (self->channel))
     return;
-  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, on_kill_done,
+  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, NULL, on_kill_done,
                                  GSIZE_TO_POINTER ((gsize) pid));
 }
 

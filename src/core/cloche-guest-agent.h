@@ -37,6 +37,7 @@ void              cloche_guest_agent_exec_async     (ClocheGuestAgent     *self,
                                                      const char * const   *argv,
                                                      const char * const   *env,
                                                      guint                 timeout_s,
+                                                     GBytes               *input,
                                                      GCancellable         *cancellable,
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data);

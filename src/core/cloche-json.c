@@ -231,11 +231,23 @@ check_value (Checker *c)
   return ok;
 }
 
-/* Returns %NULL when @line is one JSON value, or what is wrong with it. */
-static char *
-check_line (const char *line)
+/**
+ * cloche_json_check:
+ * @text: NUL-terminated
+ * @offset: (out) (optional): the byte where the problem was found
+ *
+ * The one check of JSON from outside (a peer's line, a file) before
+ * json-glib reads it: the grammar, surrogate pairs, and nesting at most
+ * 64 deep (json-glib itself refuses bytes that are not UTF-8).
+ *
+ * Returns: (nullable): %NULL when @text is one JSON value, else what is
+ *   wrong with it (a static string)
+ */
+const char *
+cloche_json_check (const char *text,
+                   gsize      *offset)
 {
-  Checker c = { line, 0, NULL };
+  Checker c = { text, 0, NULL };
 
   if (check_value (&c))
     {
@@ -244,9 +256,21 @@ check_line (const char *line)
       c.problem = *c.p == '{' || *c.p == '[' ? "more than one JSON value"
                                              : "text after the JSON value";
     }
-  return g_strdup_printf ("%s at byte %" G_GSIZE_FORMAT,
-                          c.problem != NULL ? c.problem : "invalid JSON",
-                          (gsize) (c.p - line));
+  if (offset != NULL)
+    *offset = c.p - text;
+  return c.problem != NULL ? c.problem : "invalid JSON";
+}
+
+/* Returns %NULL when @line is one JSON value, or what is wrong with it. */
+static char *
+check_line (const char *line)
+{
+  gsize offset = 0;
+  const char *problem = cloche_json_check (line, &offset);
+
+  if (problem == NULL)
+    return NULL;
+  return g_strdup_printf ("%s at byte %" G_GSIZE_FORMAT, problem, offset);
 }
 
 /**

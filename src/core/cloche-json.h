@@ -5,6 +5,8 @@
 
 G_BEGIN_DECLS
 
+const char *cloche_json_check         (const char  *text,
+                                       gsize       *offset);
 JsonObject *cloche_json_parse_line    (const char  *line,
                                        const char  *peer,
                                        int          error_code,

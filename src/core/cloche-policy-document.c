@@ -482,13 +482,6 @@ cloche_policy_document_load (ClochePolicyLayer   layer,
   return cloche_policy_document_new_from_data (layer, path, text, length);
 }
 
-ClochePolicyLayer
-cloche_policy_document_get_layer (ClochePolicyDocument *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_POLICY_DOCUMENT (self), CLOCHE_POLICY_LAYER_DEFAULT);
-  return self->layer;
-}
-
 /* NULL for the built-in defaults. */
 const char *
 cloche_policy_document_get_path (ClochePolicyDocument *self)

@@ -22,7 +22,6 @@ ClochePolicyDocument *cloche_policy_document_new_from_data (ClochePolicyLayer   
 ClochePolicyDocument *cloche_policy_document_load          (ClochePolicyLayer      layer,
                                                             const char            *path,
                                                             GError               **error);
-ClochePolicyLayer     cloche_policy_document_get_layer     (ClochePolicyDocument  *self);
 const char           *cloche_policy_document_get_path      (ClochePolicyDocument  *self);
 gboolean              cloche_policy_document_is_valid      (ClochePolicyDocument  *self);
 const char * const   *cloche_policy_document_get_problems  (ClochePolicyDocument  *self);

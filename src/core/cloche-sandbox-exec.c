@@ -16,10 +16,11 @@
 
 typedef struct
 {
-  char  *id;
-  GStrv  argv;
-  GStrv  env;
-  guint  timeout_s;
+  char   *id;
+  GStrv   argv;
+  GStrv   env;
+  guint   timeout_s;
+  GBytes *input;
   /* For the audit log: the command as asked, where, and since when. */
   GStrv   command;
   char   *cwd;
@@ -32,6 +33,7 @@ exec_data_free (ExecData *data)
   g_free (data->id);
   g_strfreev (data->argv);
   g_strfreev (data->env);
+  g_clear_pointer (&data->input, g_bytes_unref);
   g_strfreev (data->command);
   g_free (data->cwd);
   g_free (data);
@@ -81,7 +83,8 @@ run_command (GTask *task)
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
                                  (const char * const *) data->env,
-                                 data->timeout_s, cancellable, on_exec_done, task);
+                                 data->timeout_s, data->input,
+                                 cancellable, on_exec_done, task);
 }
 
 /* Ready: the VM running, and the session's folders mounted (and its walls
@@ -265,6 +268,7 @@ static gboolean
 check_exec_args (const char * const  *argv,
                  const char * const  *env,
                  guint                timeout_s,
+                 GBytes              *input,
                  GError             **error)
 {
   if (timeout_s > CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S)
@@ -273,6 +277,12 @@ check_exec_args (const char * const  *argv,
                    _("A timeout of %u s is out of range: give at most %u s (one week), or 0 "
                      "for the default of %u s"), timeout_s, CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S,
                    CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S);
+      return FALSE;
+    }
+  if (input != NULL && g_bytes_get_size (input) > CLOCHE_SANDBOX_EXEC_MAX_INPUT)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("A command's standard input may hold at most 16 MiB"));
       return FALSE;
     }
   return _cloche_sandbox_check_command (argv, env, error);
@@ -302,12 +312,17 @@ _cloche_sandbox_check_command (const char * const  *argv,
 /**
  * cloche_sandbox_exec_async:
  * @cwd: (nullable): the guest folder to run in; the session folder if %NULL
+ *   or empty
  * @timeout_s: the command's deadline in seconds; 0 for
  *   %CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S, at most
  *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S
+ * @input: (nullable): the command's standard input (at most
+ *   %CLOCHE_SANDBOX_EXEC_MAX_INPUT bytes), which then ends
  *
- * Runs @argv in session @id. A session whose folder changed or was lost
- * is refused with that error (%CLOCHE_ERROR_FOLDER_CHANGED, _FOLDER_LOST).
+ * Runs @argv in session @id, booting the VM and mounting the session's
+ * folders first if this boot has not got them. A session whose folder
+ * changed or was lost is refused with that error
+ * (%CLOCHE_ERROR_FOLDER_CHANGED, _FOLDER_LOST).
  */
 void
 cloche_sandbox_exec_async (ClocheSandbox       *self,
@@ -316,6 +331,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
                            const char * const  *env,
                            const char          *cwd,
                            guint                timeout_s,
+                           GBytes              *input,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
@@ -332,7 +348,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_exec_async);
 
   open = _cloche_sandbox_lookup (self, id, &error);
-  if (open == NULL || !check_exec_args (argv, env, timeout_s, &error))
+  if (open == NULL || !check_exec_args (argv, env, timeout_s, input, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -352,6 +368,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->started = g_get_monotonic_time ();
   data->env = _cloche_sandbox_build_env (open->session, env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
+  data->input = input != NULL ? g_bytes_ref (input) : NULL;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
   _cloche_sandbox_ready_async (self, id, cancellable, on_ready_for_exec, g_steal_pointer (&task));

@@ -279,7 +279,7 @@ wall_in (GTask *task)
                          uid, NULL };
 
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, guest_env,
-                                 WALLS_TIMEOUT_S, g_task_get_cancellable (task), on_walled_in,
+                                 WALLS_TIMEOUT_S, NULL, g_task_get_cancellable (task), on_walled_in,
                                  task);
 }
 
@@ -504,7 +504,7 @@ close_walls (MountJob *job)
                          NULL };
 
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (job->vm), argv, guest_env,
-                                 WALLS_TIMEOUT_S, NULL, on_walls_down, job);
+                                 WALLS_TIMEOUT_S, NULL, NULL, on_walls_down, job);
 }
 
 void

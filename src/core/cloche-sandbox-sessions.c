@@ -80,27 +80,17 @@ on_got (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
-  ClocheSession *session;
+  ClocheSessionEntry *entry;
 
-  session = cloche_session_store_get_finish (CLOCHE_SESSION_STORE (object), result, &error);
-  if (session == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* Recorded open by a daemon that is gone: it is closed now. */
-  if (cloche_session_get_state (session) == CLOCHE_SESSION_STATE_OPEN)
-    {
-      ClocheSession *settled = cloche_session_copy (session);
-
-      cloche_session_set_state (settled, CLOCHE_SESSION_STATE_CLOSED);
-      g_object_unref (session);
-      session = settled;
-    }
-  g_task_return_pointer (task, session, g_object_unref);
+  entry = cloche_session_store_get_finish (CLOCHE_SESSION_STORE (object), result, &error);
+  if (entry == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, entry, (GDestroyNotify) cloche_session_entry_free);
 }
 
-/* Open sessions answer from memory; the rest come from the store. */
+/* One session as a list shows it; the store has every write of an open
+ * one (they reach it in order), so it answers for open sessions too. */
 void
 cloche_sandbox_get_session_async (ClocheSandbox       *self,
                                   const char          *id,
@@ -108,22 +98,16 @@ cloche_sandbox_get_session_async (ClocheSandbox       *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
-  ClocheOpenSession *open;
+  g_auto(GStrv) open_ids = NULL;
   GTask *task;
 
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_sandbox_get_session_async);
-  open = g_hash_table_lookup (self->sessions, id);
-  if (open != NULL)
-    {
-      /* A copy: the session goes on changing. */
-      g_task_return_pointer (task, cloche_session_copy (open->session), g_object_unref);
-      g_object_unref (task);
-      return;
-    }
-  cloche_session_store_get_async (self->store, id, cancellable, on_got, task);
+  open_ids = _cloche_sandbox_dup_open_ids (self);
+  cloche_session_store_get_async (self->store, id, (const char * const *) open_ids,
+                                  self->stale_after_days, cancellable, on_got, task);
 }
 
 /**
@@ -131,7 +115,7 @@ cloche_sandbox_get_session_async (ClocheSandbox       *self,
  *
  * Returns: (transfer full): the session, open or not, possibly damaged
  */
-ClocheSession *
+ClocheSessionEntry *
 cloche_sandbox_get_session_finish (ClocheSandbox  *self,
                                    GAsyncResult   *result,
                                    GError        **error)
@@ -232,14 +216,15 @@ on_cleaned_up (GObject      *object,
 
 /**
  * cloche_sandbox_cleanup_async:
- * @older_than_days: the staleness threshold, negative for the policy's
+ * @stale_after_days: the staleness threshold (the policy's is
+ *   cloche_sandbox_get_stale_after_days())
  *
  * Removes stale sessions (closed or damaged, not pinned, idle for longer
  * than the threshold). Open sessions are never touched.
  */
 void
 cloche_sandbox_cleanup_async (ClocheSandbox         *self,
-                              int                    older_than_days,
+                              guint                  stale_after_days,
                               gboolean               dry_run,
                               ClocheCleanupProgress  progress,
                               gpointer               progress_data,
@@ -259,9 +244,7 @@ cloche_sandbox_cleanup_async (ClocheSandbox         *self,
   open_ids = _cloche_sandbox_dup_open_ids (self);
   _cloche_sandbox_count_cleanup (self, +1);
   cloche_session_store_cleanup_async (self->store, (const char * const *) open_ids,
-                                      older_than_days >= 0 ? (guint) older_than_days
-                                                           : self->stale_after_days,
-                                      dry_run, progress, progress_data,
+                                      stale_after_days, dry_run, progress, progress_data,
                                       cancellable, on_cleaned_up, task);
 }
 

@@ -128,7 +128,22 @@ _cloche_sandbox_dup_open_ids (ClocheSandbox *self)
 
 /* Open */
 
-/* Takes @task: the callers hand over their reference. */
+static void
+on_failed_open_deleted (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autofree char *id = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_session_store_delete_finish (CLOCHE_SESSION_STORE (object), result, &error))
+    g_warning ("Session %s did not open and its folder cannot be removed: %s", id,
+               error->message);
+}
+
+/* Takes @task: the callers hand over their reference. A session that did
+ * not open leaves no record: it never held anything of the user's (its
+ * folders are the user's own, its work folder was just made). */
 static void
 fail_open (GTask  *owned_task,
            GError *error)
@@ -136,12 +151,12 @@ fail_open (GTask  *owned_task,
   g_autoptr(GTask) task = owned_task;
   ClocheSandbox *self = g_task_get_source_object (task);
   ClocheSession *session = g_task_get_task_data (task);
+  const char *id = cloche_session_get_id (session);
 
-  /* The record stays, closed: a failed open loses nothing either. */
   self->opening--;
-  _cloche_sandbox_unpin (self, cloche_session_get_id (session));
-  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-  save (self, session);
+  _cloche_sandbox_unpin (self, id);
+  cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
+                                     g_strdup (id));
   cloche_audit_session_opened (self->audit, session, error);
   update_idle_timer (self);
   g_task_return_error (task, error);
@@ -208,10 +223,8 @@ on_created (GObject      *object,
 
   if (!cloche_session_store_create_finish (CLOCHE_SESSION_STORE (object), result, &error))
     {
-      self->opening--;
-      _cloche_sandbox_unpin (self, cloche_session_get_id (g_task_get_task_data (task)));
-      update_idle_timer (self);
-      g_task_return_error (task, error);
+      /* What was made of its folder goes too. */
+      fail_open (g_steal_pointer (&task), error);
       return;
     }
   if (!_cloche_sandbox_pin_work_folder (self, g_task_get_task_data (task), &error))
@@ -334,36 +347,127 @@ cloche_sandbox_open_session_finish (ClocheSandbox  *self,
 
 /* Close */
 
+/* What closing does once the record says so. */
+static void
+close_open_session (ClocheSandbox *self,
+                    const char    *id,
+                    ClocheSession *closed)
+{
+  ClocheOpenSession *open = g_hash_table_lookup (self->sessions, id);
+
+  if (open == NULL)
+    return;
+  if (open->mounted_boot != 0 && open->mounted_boot == cloche_vm_get_booted_at (self->vm))
+    _cloche_sandbox_unmount (self, open->session);
+  g_hash_table_remove (self->sessions, id);
+  _cloche_sandbox_unpin (self, cloche_session_get_id (closed));
+  cloche_audit_session_closed (self->audit, closed);
+  notify_sessions (self);
+}
+
+/* @session, as its record says once it is closed. */
+static ClocheSession *
+closed_copy (ClocheSession *session)
+{
+  ClocheSession *closed = cloche_session_copy (session);
+
+  cloche_session_set_state (closed, CLOCHE_SESSION_STATE_CLOSED);
+  cloche_session_touch (closed);
+  return closed;
+}
+
 /**
  * cloche_sandbox_close_session:
  *
- * Closes a session at once; its folders are detached in the background.
+ * Closes a session at once, when it must end whatever its record can say
+ * (its client left the bus, the bundle goes): its folders are detached in
+ * the background, its record is written behind (a failure is logged: the
+ * record then still says open, and counts as closed at the next start).
+ * A user's Close goes through cloche_sandbox_close_session_async().
  */
 gboolean
 cloche_sandbox_close_session (ClocheSandbox  *self,
                               const char     *id,
                               GError        **error)
 {
+  g_autoptr(ClocheSession) closed = NULL;
   ClocheOpenSession *open;
-  g_autoptr(ClocheSession) session = NULL;
 
   g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), FALSE);
 
   open = _cloche_sandbox_lookup (self, id, error);
   if (open == NULL)
     return FALSE;
-  session = g_object_ref (open->session);
-  if (open->mounted_boot != 0 && open->mounted_boot == cloche_vm_get_booted_at (self->vm))
-    _cloche_sandbox_unmount (self, session);
-  g_hash_table_remove (self->sessions, id);
-  _cloche_sandbox_unpin (self, cloche_session_get_id (session));
-
-  cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-  cloche_session_touch (session);
-  save (self, session);
-  cloche_audit_session_closed (self->audit, session);
-  notify_sessions (self);
+  closed = closed_copy (open->session);
+  save (self, closed);
+  close_open_session (self, id, closed);
   return TRUE;
+}
+
+static void
+on_closed_saved (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = g_task_get_source_object (task);
+  ClocheSession *closed = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!cloche_session_store_save_finish (CLOCHE_SESSION_STORE (object), result, &error))
+    {
+      g_prefix_error (&error, _("Session %s stays open: its record cannot say it is closed: "),
+                      cloche_session_get_id (closed));
+      g_task_return_error (task, error);
+      return;
+    }
+  close_open_session (self, cloche_session_get_id (closed), closed);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * cloche_sandbox_close_session_async:
+ *
+ * Closes a session once its record says so on disk; when it cannot be
+ * written (a full disk), fails with why and the session stays open, as
+ * its record says. Its folders are then detached in the background.
+ */
+void
+cloche_sandbox_close_session_async (ClocheSandbox       *self,
+                                    const char          *id,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  ClocheOpenSession *open;
+  ClocheSession *closed;
+  GError *error = NULL;
+
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_sandbox_close_session_async);
+  open = _cloche_sandbox_lookup (self, id, &error);
+  if (open == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  closed = closed_copy (open->session);
+  g_task_set_task_data (task, closed, g_object_unref);
+  cloche_session_store_save_async (self->store, closed, cancellable, on_closed_saved,
+                                   g_steal_pointer (&task));
+}
+
+gboolean
+cloche_sandbox_close_session_finish (ClocheSandbox  *self,
+                                     GAsyncResult   *result,
+                                     GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /* The sessions a client opened, closed when it leaves the bus. */
@@ -473,7 +577,7 @@ cloche_sandbox_set_stale_after_days (ClocheSandbox *self,
  * @deny: folders that may not be mounted ("~/" is the home folder)
  * @allow_outside_home: whether folders outside home may be
  *
- * The rules every later OpenSession's folders are checked against; open
+ * The rules every later Open's folders are checked against; open
  * sessions keep their folders.
  */
 void

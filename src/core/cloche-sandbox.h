@@ -12,9 +12,11 @@ G_BEGIN_DECLS
 #define CLOCHE_DEFAULT_IDLE_TIMEOUT_S 300
 #define CLOCHE_DEFAULT_STALE_AFTER_DAYS 7
 /* A command's deadline when the caller gives none (builds and installs can
- * take many minutes), and the longest one a caller may give. */
+ * take many minutes), the longest one a caller may give, and the most a
+ * command may be given on its standard input. */
 #define CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S 1800
 #define CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S (7 * 24 * 3600)
+#define CLOCHE_SANDBOX_EXEC_MAX_INPUT (16 * 1024 * 1024)
 
 #define CLOCHE_TYPE_SANDBOX (cloche_sandbox_get_type ())
 G_DECLARE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, CLOCHE, SANDBOX, GObject)
@@ -47,6 +49,14 @@ char          *cloche_sandbox_open_session_finish (ClocheSandbox        *self,
 gboolean       cloche_sandbox_close_session       (ClocheSandbox        *self,
                                                    const char           *id,
                                                    GError              **error);
+void           cloche_sandbox_close_session_async (ClocheSandbox        *self,
+                                                   const char           *id,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+gboolean       cloche_sandbox_close_session_finish (ClocheSandbox       *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
 guint          cloche_sandbox_close_client_sessions (ClocheSandbox      *self,
                                                    const char           *client);
 void           cloche_sandbox_list_sessions_async (ClocheSandbox        *self,
@@ -61,7 +71,7 @@ void           cloche_sandbox_get_session_async   (ClocheSandbox        *self,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);
-ClocheSession *cloche_sandbox_get_session_finish  (ClocheSandbox        *self,
+ClocheSessionEntry *cloche_sandbox_get_session_finish (ClocheSandbox   *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
 void           cloche_sandbox_set_pinned_async    (ClocheSandbox        *self,
@@ -74,7 +84,7 @@ gboolean       cloche_sandbox_set_pinned_finish   (ClocheSandbox        *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
 void           cloche_sandbox_cleanup_async       (ClocheSandbox        *self,
-                                                   int                   older_than_days,
+                                                   guint                 stale_after_days,
                                                    gboolean              dry_run,
                                                    ClocheCleanupProgress progress,
                                                    gpointer              progress_data,
@@ -91,6 +101,7 @@ void           cloche_sandbox_exec_async          (ClocheSandbox        *self,
                                                    const char * const   *env,
                                                    const char           *cwd,
                                                    guint                 timeout_s,
+                                                   GBytes               *input,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

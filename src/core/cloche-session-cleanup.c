@@ -5,7 +5,10 @@
  * read again and spared), then removed by several threads at once, in the
  * order of their folders' inodes, which keeps the file system's writes
  * close together. Bytes freed are counted entry by entry as they go: what
- * the disk gave back, a file still named elsewhere counting nothing.
+ * the disk gave back, a file still named elsewhere counting nothing. A
+ * session that cannot be removed stays, and does not stop the others: the
+ * cleanup then ends with an error that says how many went and why the
+ * first one did not.
  */
 #include "config.h"
 
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 #include "cloche-error.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-store-private.h"
 #include "cloche-tree.h"
 
@@ -38,8 +42,9 @@ typedef struct
   GMutex           lock;
   guint            done;
   guint            total;
+  guint            failed;
   gint64           posted_at;
-  GError          *error;
+  GError          *error;     /* the first failure */
 } Cleanup;
 
 typedef struct
@@ -90,6 +95,16 @@ count (Cleanup *cleanup,
   g_mutex_unlock (&cleanup->lock);
 }
 
+/* The entry as reported: with the bytes its removal freed (would free). */
+static void
+set_size (ClocheSessionEntry *entry,
+          guint64             size)
+{
+  entry->size = size;
+  g_clear_pointer (&entry->info, g_variant_unref);
+  entry->info = cloche_session_to_info (entry->session, entry->stale, size);
+}
+
 static void
 remove_one (gpointer item,
             gpointer data)
@@ -99,23 +114,17 @@ remove_one (gpointer item,
   const char *id = cloche_session_get_id (candidate->entry->session);
   GError *error = NULL;
   guint64 freed = 0;
-  gboolean failed;
-
-  g_mutex_lock (&cleanup->lock);
-  failed = cleanup->error != NULL;
-  g_mutex_unlock (&cleanup->lock);
-  if (failed)
-    return;   /* stop at the first failure, as one thread would */
 
   candidate->removed = cloche_tree_remove (cleanup->root_fd, id, cleanup->links, &freed, &error);
-  /* What went before a failure is gone too, and counted. */
-  candidate->entry->size = freed;
-  g_clear_pointer (&candidate->entry->info, g_variant_unref);
+  /* What went before a failure is gone too, and counted; the others go on
+   * (one session a guest made unremovable must not keep the rest). */
+  set_size (candidate->entry, freed);
   if (error != NULL)
     {
       g_mutex_lock (&cleanup->lock);
+      cleanup->failed++;
       if (cleanup->error == NULL)
-        g_propagate_prefixed_error (&cleanup->error, error, "Session %s: ", id);
+        g_propagate_prefixed_error (&cleanup->error, error, _("session %s: "), id);
       else
         g_error_free (error);
       g_mutex_unlock (&cleanup->lock);
@@ -130,11 +139,10 @@ measure_one (gpointer item,
   Candidate *candidate = item;
   Cleanup *cleanup = data;
 
-  candidate->entry->size =
-    cloche_tree_measure_freeable (cleanup->root_fd,
-                                  cloche_session_get_id (candidate->entry->session),
-                                  cleanup->links);
-  g_clear_pointer (&candidate->entry->info, g_variant_unref);
+  set_size (candidate->entry,
+            cloche_tree_measure_freeable (cleanup->root_fd,
+                                          cloche_session_get_id (candidate->entry->session),
+                                          cleanup->links));
   candidate->removed = TRUE;
   count (cleanup, candidate->entry->size);
 }
@@ -196,14 +204,16 @@ collect (ClocheSessionIndex *index,
 }
 
 static GError *
-stopped_error (Cleanup   *cleanup,
-               GPtrArray *removed)
+failed_error (Cleanup   *cleanup,
+              GPtrArray *removed)
 {
   g_autofree char *freed = g_format_size (cleanup->job->freed);
 
   return g_error_new (cleanup->error->domain, cleanup->error->code,
-                      _("Cleanup stopped after removing %u of %u stale sessions (%s freed): %s"),
-                      removed->len, cleanup->total, freed, cleanup->error->message);
+                      _("Cleanup removed %u of %u stale sessions (%s freed); %u could not be "
+                        "removed and stay, the first because %s"),
+                      removed->len, cleanup->total, freed, cleanup->failed,
+                      cleanup->error->message);
 }
 
 void
@@ -238,7 +248,7 @@ _cloche_session_store_cleanup (ClocheSessionStore *self,
   removed = collect (index, candidates, job->dry_run);
   if (cleanup.error != NULL)
     {
-      g_task_return_error (task, stopped_error (&cleanup, removed));
+      g_task_return_error (task, failed_error (&cleanup, removed));
       g_ptr_array_unref (removed);
     }
   else

@@ -2,16 +2,17 @@
 /*
  * The index kept across restarts: <sessions folder>.index holds each
  * session's record as last listed (the struct a list sends, staleness
- * included, so that lists asked before the first check can be answered
- * from the file; see cloche-session-store.c), its size and the stamps of
- * its session.json, folder and work folder. A daemon that starts fills the
- * index from it, then checks every stamp against the disk as any full
- * sync does: what moved is read or measured again, the rest is not (for
- * 10,000 sessions, 30,000 stats instead of 10,000 records parsed and
- * 10,000 trees walked). The file is a hint, never the truth: one whose
- * header, root or checksum does not match (damaged, cut short, from
- * another folder or version) is ignored whole and the index is built from
- * the disk, as without it.
+ * included, so that the first list after a start sends it as it is), its
+ * size and the stamps of its session.json, folder and work folder. A
+ * daemon that starts fills the index from it, then checks every stamp
+ * against the disk behind the lists (see cloche-session-store.c): what
+ * moved is read or measured again, the rest is not (for 10,000 sessions,
+ * 30,000 stats instead of 10,000 records parsed and 10,000 trees walked).
+ * The file is a hint, never the truth: one whose header, root or checksum
+ * does not match (damaged, cut short, from another folder or version) is
+ * ignored whole and the index is built from the disk, as without it; an
+ * entry that holds no valid session (every field is checked by the codec,
+ * as a record's) is read again from its folder.
  *
  * Layout: a GVariant "(ssay)": a header naming the format and the sessions
  * folder, the SHA-256 of the payload, and the payload, the serialised
@@ -19,12 +20,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "cloche-session-codec.h"
 #include "cloche-session-index.h"
-#include "cloche-session-info.h"
-#include "cloche-session-pack.h"
-#include "cloche-session-store-private.h"
 
 #define CACHE_MAGIC        "cloche-session-index 1"
 #define CACHE_STAMP_TYPE   "(txxx)"
@@ -51,14 +54,6 @@ stamp_to_variant (const ClocheStamp *stamp)
   return g_variant_new ("(txxx)", stamp->ino, stamp->size, stamp->mtime_ns, stamp->ctime_ns);
 }
 
-static void
-stamp_from_variant (GVariant    *variant,
-                    ClocheStamp *stamp)
-{
-  g_variant_get (variant, "(txxx)", &stamp->ino, &stamp->size, &stamp->mtime_ns,
-                 &stamp->ctime_ns);
-}
-
 /* The struct as last listed (staleness included) while it still is this
  * record's and size, so that a start can list it as it is; a record listed
  * settled (it says open) is kept as it says. */
@@ -68,7 +63,7 @@ entry_info (ClocheIndexEntry *entry)
   if (entry->info != NULL && entry->info_session == entry->session
       && entry->info_size == entry->size && !entry->info_settled)
     return g_variant_ref (entry->info);
-  return cloche_session_info_build (entry->session, FALSE, entry->size);
+  return cloche_session_to_info (entry->session, FALSE, entry->size);
 }
 
 static GVariant *
@@ -85,13 +80,14 @@ entry_to_variant (ClocheIndexEntry *entry)
   return g_variant_new_tuple (fields, G_N_ELEMENTS (fields));
 }
 
-/* Writes the file (temporary file, fsync, rename) and clears the index's
- * dirty flag. */
-gboolean
-cloche_session_index_save_cache (ClocheSessionIndex  *index,
-                                 GError             **error)
+/**
+ * cloche_session_index_build_cache:
+ *
+ * Returns: (transfer full): the cache file of @index as it stands
+ */
+GBytes *
+cloche_session_index_build_cache (ClocheSessionIndex *index)
 {
-  g_autofree char *path = cloche_session_index_cache_path (index->root);
   g_autofree GVariant **children = g_new (GVariant *, MAX (g_hash_table_size (index->entries), 1));
   g_autoptr(GVariant) entries = NULL;
   g_autoptr(GVariant) file = NULL;
@@ -120,107 +116,146 @@ cloche_session_index_save_cache (ClocheSessionIndex  *index,
   file = g_variant_ref_sink (g_variant_new ("(ss@ay)", head, checksum,
                                             g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
                                                                       payload, TRUE)));
-  if (!g_file_set_contents_full (path, g_variant_get_data (file), g_variant_get_size (file),
+  return g_variant_get_data_as_bytes (file);
+}
+
+/* Writes the file (temporary file, fsync, rename) and clears the index's
+ * dirty flag. */
+gboolean
+cloche_session_index_save_cache (ClocheSessionIndex  *index,
+                                 GError             **error)
+{
+  g_autofree char *path = cloche_session_index_cache_path (index->root);
+  g_autoptr(GBytes) file = cloche_session_index_build_cache (index);
+
+  if (!g_file_set_contents_full (path, g_bytes_get_data (file, NULL), g_bytes_get_size (file),
                                  G_FILE_SET_CONTENTS_CONSISTENT, 0600, error))
     return FALSE;
   index->dirty = FALSE;
   return TRUE;
 }
 
-/* The payload of the file at @path, once its header and checksum say it
- * is whole and this index's; else %NULL, and why in the log. */
-static GVariant *
-read_payload (ClocheSessionIndex *index,
-              const char         *path)
+/**
+ * cloche_session_index_parse_cache:
+ * @contents: a cache file's bytes, from anywhere
+ *
+ * Returns: (transfer full) (nullable): its sessions (CACHE_ENTRIES_TYPE, in
+ *   this host's byte order), once its header and checksum say it is whole
+ *   and @index's; else %NULL. Checked once as a whole
+ *   (cloche_session_variant_new_checked()), each entry then as it is used:
+ *   a file with the right checksum may still hold anything.
+ */
+GVariant *
+cloche_session_index_parse_cache (ClocheSessionIndex *index,
+                                  GBytes             *contents)
 {
-  g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) file = NULL;
   g_autoptr(GVariant) payload = NULL;
   g_autoptr(GBytes) bytes = NULL;
-  g_autofree char *contents = NULL;
   g_autofree char *checksum = NULL;
   g_autofree char *head = header (index);
   const char *file_head, *file_checksum;
-  gsize length = 0;
 
-  if (!g_file_get_contents (path, &contents, &length, &error))
-    {
-      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_message ("Session index %s not used: %s", path, error->message);
-      return NULL;
-    }
-  if (length > CACHE_MAX_BYTES)
-    return NULL;
-  bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
-  /* Untrusted: whatever the bytes, GVariant reads them safely. */
-  file = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssay)"), bytes, FALSE));
+  file = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssay)"), contents,
+                                                       FALSE));
   g_variant_get (file, "(&s&s@ay)", &file_head, &file_checksum, &payload);
-  g_clear_pointer (&bytes, g_bytes_unref);
   bytes = g_variant_get_data_as_bytes (payload);
   checksum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
   if (!g_str_equal (file_head, head) || !g_str_equal (file_checksum, checksum))
+    return NULL;
+  return cloche_session_variant_new_checked (G_VARIANT_TYPE (CACHE_ENTRIES_TYPE), bytes);
+}
+
+/* The file at @path, if it is a regular file of a sane size: never a fifo
+ * left in its place (the worker would wait forever), never a link. */
+static GBytes *
+read_file (const char  *path,
+           GError     **error)
+{
+  int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  g_autofree char *contents = NULL;
+  struct stat st;
+  gsize length = 0;
+  int error_number = 0;
+
+  if (fd < 0 || fstat (fd, &st) != 0)
+    error_number = errno;
+  else if (!S_ISREG (st.st_mode) || st.st_size > CACHE_MAX_BYTES)
+    error_number = EINVAL;
+  else if ((contents = cloche_session_index_read_fd (fd, st.st_size, &length, &error_number)) == NULL)
+    error_number = error_number != 0 ? error_number : EIO;
+  if (fd >= 0)
+    close (fd);
+  if (contents == NULL)
     {
-      g_message ("Session index %s not used: it is damaged, cut short or not this "
-                 "folder's; the sessions are read from disk", path);
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (error_number), "%s",
+                   error_number == EINVAL ? "not a regular file of at most 256 MiB"
+                                          : g_strerror (error_number));
       return NULL;
     }
-  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (CACHE_ENTRIES_TYPE),
-                                                       bytes, FALSE));
+  return g_bytes_new_take (g_steal_pointer (&contents), length);
 }
 
-static gboolean
-is_folder_name (const char *id)
+/* Entry @i of the file's sessions, read in one pass (this runs 10,000
+ * times before the first list after a start), or %NULL when it holds no
+ * valid session: that one is read again from its folder. */
+static ClocheIndexEntry *
+entry_from_cache (GVariant *entries,
+                  gsize     i)
 {
-  return id[0] != '\0' && id[0] != '.' && strchr (id, '/') == NULL && strlen (id) <= 255;
-}
+  g_autoptr(GVariant) cached = g_variant_get_child_value (entries, i);
+  g_auto(ClocheSessionInfo) fields = { 0 };
+  g_autoptr(GVariant) info = NULL;
+  ClocheIndexEntry *entry = g_new0 (ClocheIndexEntry, 1);
 
-static void
-add_cached (ClocheSessionIndex *index,
-            GVariant           *cached)
-{
-  g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
-  g_autoptr(GVariant) record = g_variant_get_child_value (cached, 1);
-  g_autoptr(GVariant) folder = g_variant_get_child_value (cached, 2);
-  g_autoptr(GVariant) work = g_variant_get_child_value (cached, 3);
-  g_autoptr(ClocheSession) session = cloche_session_new_from_info (info);
-  ClocheIndexEntry *entry;
-  guint64 size;
-
-  if (session == NULL || !is_folder_name (cloche_session_get_id (session))
-      || g_hash_table_contains (index->entries, cloche_session_get_id (session)))
-    return;
-  g_variant_get_child (info, 10, "t", &size);
-  entry = g_new0 (ClocheIndexEntry, 1);
-  entry->id = g_strdup (cloche_session_get_id (session));
-  entry->session = g_steal_pointer (&session);
-  entry->size = size;
-  stamp_from_variant (record, &entry->record);
-  stamp_from_variant (folder, &entry->folder);
-  stamp_from_variant (work, &entry->work);
-  entry->scan = index->scan;
-  g_hash_table_insert (index->entries, entry->id, entry);
+  g_variant_get (cached, "(@" CLOCHE_SESSION_INFO_TYPE "(txxx)(txxx)(txxx))", &info,
+                 &entry->record.ino, &entry->record.size, &entry->record.mtime_ns,
+                 &entry->record.ctime_ns, &entry->folder.ino, &entry->folder.size,
+                 &entry->folder.mtime_ns, &entry->folder.ctime_ns, &entry->work.ino,
+                 &entry->work.size, &entry->work.mtime_ns, &entry->work.ctime_ns);
+  cloche_session_info_init (&fields, info);
+  entry->session = cloche_session_new_from_fields (&fields, NULL);
+  if (entry->session == NULL)
+    {
+      g_free (entry);
+      return NULL;
+    }
+  entry->id = g_strdup (fields.id);
+  entry->size = fields.size;
+  /* The struct as last listed, a slice of the file: the first list after
+   * a start copies it as it is unless it changed since. */
+  entry->info = g_steal_pointer (&info);
+  entry->info_session = g_object_ref (entry->session);
+  entry->info_size = fields.size;
+  entry->info_stale = fields.stale;
+  return entry;
 }
 
 /**
  * cloche_session_index_read_cache:
  *
  * Returns: (transfer full) (nullable): the sessions in @index's cache file
- *   (CACHE_ENTRIES_TYPE, in this host's byte order) if it is sound and this
- *   folder's; else %NULL
+ *   (see cloche_session_index_parse_cache()) if there is a sound one; else
+ *   %NULL, and why in the log
  */
 GVariant *
 cloche_session_index_read_cache (ClocheSessionIndex *index)
 {
   g_autofree char *path = cloche_session_index_cache_path (index->root);
-  GVariant *entries = read_payload (index, path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) contents = read_file (path, &error);
+  GVariant *entries;
 
-  if (entries != NULL && G_BYTE_ORDER == G_BIG_ENDIAN)
+  if (contents == NULL)
     {
-      GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (entries));
-
-      g_variant_unref (entries);
-      entries = swapped;
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_message ("Session index %s not used: %s", path, error->message);
+      return NULL;
     }
+  entries = cloche_session_index_parse_cache (index, contents);
+  if (entries == NULL)
+    g_message ("Session index %s not used: it is damaged, cut short or not this "
+               "folder's; the sessions are read from disk", path);
   return entries;
 }
 
@@ -237,71 +272,23 @@ guint
 cloche_session_index_fill (ClocheSessionIndex *index,
                            GVariant           *entries)
 {
-  GVariantIter iter;
-  GVariant *cached;
+  gsize n = g_variant_n_children (entries);
 
   g_return_val_if_fail (g_hash_table_size (index->entries) == 0, 0);
 
-  g_variant_iter_init (&iter, entries);
-  while ((cached = g_variant_iter_next_value (&iter)) != NULL)
+  for (gsize i = 0; i < n; i++)
     {
-      add_cached (index, cached);
-      g_variant_unref (cached);
+      ClocheIndexEntry *entry = entry_from_cache (entries, i);
+
+      if (entry == NULL)
+        continue;
+      if (g_hash_table_contains (index->entries, entry->id))
+        {
+          cloche_session_index_entry_free (entry);
+          continue;
+        }
+      entry->scan = index->scan;
+      g_hash_table_insert (index->entries, entry->id, entry);
     }
   return g_hash_table_size (index->entries);
-}
-
-/**
- * cloche_session_index_cache_listed:
- * @cached: one of cloche_session_index_read_cache()'s sessions
- * @open_ids: (nullable): the sessions open now
- *
- * @cached as a list shows it, straight from the cache file: its struct
- * as kept when it still holds (a slice of the file, no copy), else built
- * again, settled and with its staleness as of @now.
- *
- * Returns: (transfer full) (nullable): the entry, without a session
- *   object; %NULL for a struct that holds no valid session
- */
-ClocheSessionEntry *
-cloche_session_index_cache_listed (GVariant           *cached,
-                                   const char * const *open_ids,
-                                   gint64              now,
-                                   guint               stale_after_days)
-{
-  g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
-  g_autoptr(ClocheSession) session = NULL;
-  g_auto(ClocheSessionInfo) fields = { 0 };
-  ClocheSessionEntry *entry;
-  gboolean open;
-
-  cloche_session_info_init (&fields, info);
-  if (!is_folder_name (fields.id)
-      || !(g_str_equal (fields.state, "open") || g_str_equal (fields.state, "closed")
-           || g_str_equal (fields.state, "damaged")))
-    return NULL;
-  open = g_str_equal (fields.state, "open");
-  entry = g_new0 (ClocheSessionEntry, 1);
-  entry->size = fields.size;
-  entry->stale = !open && cloche_session_stale_rule (fields.pinned, fields.last_active, now,
-                                                     stale_after_days);
-  if ((!open || (open_ids != NULL && g_strv_contains (open_ids, fields.id)))
-      && entry->stale == fields.stale)
-    {
-      entry->info = g_steal_pointer (&info);
-      return entry;
-    }
-  /* Rare: a record left "open" by a daemon that died, or a session that
-   * grew stale since it was listed. */
-  session = cloche_session_new_from_info (info);
-  if (session == NULL)
-    {
-      g_free (entry);
-      return NULL;
-    }
-  if (open && (open_ids == NULL || !g_strv_contains (open_ids, fields.id)))
-    cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
-  entry->stale = cloche_session_is_stale (session, now, stale_after_days);
-  entry->info = cloche_session_info_build (session, entry->stale, entry->size);
-  return entry;
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "cloche-session-codec.h"
 #include "cloche-session-index.h"
 #include "cloche-tree.h"
 
@@ -103,8 +104,8 @@ cloche_parallel_for (GPtrArray          *items,
 
 /* Entries */
 
-static void
-entry_free (ClocheIndexEntry *entry)
+void
+cloche_session_index_entry_free (ClocheIndexEntry *entry)
 {
   g_free (entry->id);
   g_clear_object (&entry->session);
@@ -120,7 +121,7 @@ cloche_session_index_new (const char *root)
 
   index->root = g_strdup (root);
   index->entries = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
-                                          (GDestroyNotify) entry_free);
+                                          (GDestroyNotify) cloche_session_index_entry_free);
   return index;
 }
 
@@ -192,10 +193,19 @@ damaged (const char        *id,
                                      folder != NULL ? (gint64) folder->st_mtime * G_USEC_PER_SEC : 0);
 }
 
-static char *
-read_all (int     fd,
-          gsize   size,
-          int    *error_number)
+/**
+ * cloche_session_index_read_fd:
+ * @length: (out): what was read: up to @size bytes (the file may have
+ *   shrunk since it was stat'ed)
+ *
+ * Returns: (transfer full) (nullable): the bytes, NUL-terminated; %NULL
+ *   with @error_number set
+ */
+char *
+cloche_session_index_read_fd (int    fd,
+                              gsize  size,
+                              gsize *length,
+                              int   *error_number)
 {
   char *contents = g_malloc (size + 1);
   gsize done = 0;
@@ -214,6 +224,7 @@ read_all (int     fd,
       done += n;
     }
   contents[done] = '\0';
+  *length = done;
   return contents;
 }
 
@@ -227,16 +238,17 @@ parse_record (const char        *id,
   g_autoptr(GError) error = NULL;
   ClocheSession *session;
   int error_number = 0;
+  gsize length = 0;
 
   if (!S_ISREG (st->st_mode))
     return damaged (id, folder, "session.json cannot be read: it is not a regular file");
   if (st->st_size > RECORD_MAX_BYTES)
     return damaged (id, folder, "session.json cannot be read: %jd bytes is far too large",
                     (intmax_t) st->st_size);
-  contents = read_all (fd, st->st_size, &error_number);
+  contents = cloche_session_index_read_fd (fd, st->st_size, &length, &error_number);
   if (contents == NULL)
     return damaged (id, folder, "session.json cannot be read: %s", g_strerror (error_number));
-  session = cloche_session_new_from_json (id, contents, strlen (contents), &error);
+  session = cloche_session_new_from_json (id, contents, length, &error);
   if (session == NULL)
     return damaged (id, folder, "session.json is damaged: %s", error->message);
   return session;
@@ -318,13 +330,15 @@ refresh_entry (gpointer item,
   entry->reload = entry->remeasure = FALSE;
 }
 
+/* A folder whose name can be a session id: anything else there (a file, a
+ * link, a name that is not UTF-8) is not a session. */
 static gboolean
 is_folder (int            root_fd,
            struct dirent *dirent)
 {
   struct stat st;
 
-  if (dirent->d_name[0] == '.')
+  if (!cloche_session_id_is_valid (dirent->d_name))
     return FALSE;
   if (dirent->d_type != DT_UNKNOWN)
     return dirent->d_type == DT_DIR;
@@ -407,23 +421,17 @@ check_entry (gpointer item,
                                                    &entry->work)));
 }
 
+/* @entries that must be read or measured again */
 static GPtrArray *
-find_changes (ClocheSessionIndex *index,
-              Check              *check)
+find_changes (GPtrArray *entries,
+              Check     *check)
 {
-  g_autoptr(GPtrArray) all = g_ptr_array_sized_new (g_hash_table_size (index->entries));
   GPtrArray *todo = g_ptr_array_new ();
-  GHashTableIter iter;
-  gpointer entry;
 
-  g_hash_table_iter_init (&iter, index->entries);
-  while (g_hash_table_iter_next (&iter, NULL, &entry))
-    g_ptr_array_add (all, entry);
-
-  cloche_parallel_for (all, check_entry, check);
-  for (guint i = 0; i < all->len; i++)
+  cloche_parallel_for (entries, check_entry, check);
+  for (guint i = 0; i < entries->len; i++)
     {
-      ClocheIndexEntry *changed = g_ptr_array_index (all, i);
+      ClocheIndexEntry *changed = g_ptr_array_index (entries, i);
 
       if (changed->reload || changed->remeasure)
         g_ptr_array_add (todo, changed);
@@ -446,23 +454,37 @@ count_work (ClocheSessionIndex *index,
   index->dirty |= todo->len > 0;
 }
 
-/**
- * cloche_session_index_sync:
- * @open_ids: (nullable): the sessions open now, whose folders always change
- * @full: compare every record and folder with its stamps; else only see
- *   which folders came and went, and measure the open sessions again
- *
- * Brings the index up to what is on disk. The first sync reads everything,
- * in several threads.
- */
-void
-cloche_session_index_sync (ClocheSessionIndex *index,
-                           const char * const *open_ids,
-                           gboolean            full)
+/* Brings @entries up to the disk; those whose folder went are dropped. */
+static void
+sync_entries (ClocheSessionIndex *index,
+              int                 root_fd,
+              GPtrArray          *entries,
+              const char * const *open_ids,
+              gboolean            full)
 {
-  g_autoptr(GPtrArray) todo = NULL;
-  GHashTableIter iter;
-  ClocheIndexEntry *entry;
+  g_autoptr(GPtrArray) todo = find_changes (entries, &(Check) { root_fd, open_ids, full });
+
+  count_work (index, todo);
+  cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ClocheIndexEntry *entry = g_ptr_array_index (entries, i);
+
+      if (entry->gone)
+        {
+          index->dirty = TRUE;
+          g_hash_table_remove (index->entries, entry->id);
+        }
+    }
+}
+
+/* The sessions folder, opened and rescanned if it changed (or, for a
+ * check, if a rescan was put off); -1 when it is gone (and so is every
+ * entry). */
+static int
+open_synced_root (ClocheSessionIndex *index,
+                  gboolean            check)
+{
   int root_fd = cloche_session_index_open_root (index);
   struct stat st;
 
@@ -472,25 +494,145 @@ cloche_session_index_sync (ClocheSessionIndex *index,
       index->root_stamp = (ClocheStamp) { 0 };
       if (root_fd >= 0)
         close (root_fd);
-      return;
+      return -1;
     }
-  if (!stamp_matches (&index->root_stamp, &st))
+  if (!stamp_matches (&index->root_stamp, &st) || (check && index->rescan_due))
     {
       rescan (index, root_fd);
       cloche_stamp_take (&index->root_stamp, &st);
+      index->rescan_due = FALSE;
     }
-  todo = find_changes (index, &(Check) { root_fd, open_ids, full });
-  count_work (index, todo);
-  cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));
+  return root_fd;
+}
+
+/**
+ * cloche_session_index_defer_rescan:
+ *
+ * Takes the sessions folder as it is now for the index just filled from
+ * its cache file, so that the lists before the next check do not wait for
+ * a read of the whole folder; that check reads it (folders that came or
+ * went while no daemon ran show after it, as any other change by hand).
+ */
+void
+cloche_session_index_defer_rescan (ClocheSessionIndex *index)
+{
+  struct stat st;
+
+  if (stat (index->root, &st) != 0 || !S_ISDIR (st.st_mode))
+    return;
+  cloche_stamp_take (&index->root_stamp, &st);
+  index->rescan_due = TRUE;
+}
+
+/**
+ * cloche_session_index_sync:
+ * @open_ids: (nullable): the sessions open now, whose folders always change
+ * @full: compare every record and folder with its stamps; else only see
+ *   which folders came and went, read what was never read, and measure
+ *   the open sessions again
+ *
+ * Brings the index up to what is on disk, in several threads.
+ */
+void
+cloche_session_index_sync (ClocheSessionIndex *index,
+                           const char * const *open_ids,
+                           gboolean            full)
+{
+  g_autoptr(GPtrArray) all = NULL;
+  GHashTableIter iter;
+  gpointer entry;
+  int root_fd = open_synced_root (index, FALSE);
+
+  if (root_fd < 0)
+    return;
+  all = g_ptr_array_sized_new (g_hash_table_size (index->entries));
+  g_hash_table_iter_init (&iter, index->entries);
+  while (g_hash_table_iter_next (&iter, NULL, &entry))
+    g_ptr_array_add (all, entry);
+  sync_entries (index, root_fd, all, open_ids, full);
   close (root_fd);
+}
+
+/**
+ * cloche_session_index_check:
+ * @ids: (array length=n_ids): sessions to check, from
+ *   cloche_session_index_dup_ids() (those gone since are skipped)
+ *
+ * A full sync of these sessions only: every stamp of theirs compared with
+ * the disk, what moved read or measured again. Folders that came or went
+ * are seen too, and the new ones read.
+ */
+void
+cloche_session_index_check (ClocheSessionIndex *index,
+                            const char * const *ids,
+                            guint               n_ids)
+{
+  g_autoptr(GPtrArray) some = g_ptr_array_sized_new (n_ids);
+  guint scan = index->scan;
+  int root_fd = open_synced_root (index, TRUE);
+  GHashTableIter iter;
+  ClocheIndexEntry *entry;
+
+  if (root_fd < 0)
+    return;
+  /* Each entry once: one never read comes with the new folders below. */
+  for (guint i = 0; i < n_ids; i++)
+    if ((entry = g_hash_table_lookup (index->entries, ids[i])) != NULL && entry->session != NULL)
+      g_ptr_array_add (some, entry);
+  /* Folders the sessions folder gained since (it was read again just now)
+   * are read with these. */
+  g_hash_table_iter_init (&iter, index->entries);
+  while (scan != index->scan && g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    if (entry->session == NULL)
+      g_ptr_array_add (some, entry);
+  sync_entries (index, root_fd, some, NULL, TRUE);
+  close (root_fd);
+}
+
+/* Returns: (transfer full) (element-type utf8): every id the index has */
+GPtrArray *
+cloche_session_index_dup_ids (ClocheSessionIndex *index)
+{
+  GPtrArray *ids = g_ptr_array_new_full (g_hash_table_size (index->entries), g_free);
+  GHashTableIter iter;
+  const char *id;
 
   g_hash_table_iter_init (&iter, index->entries);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    if (entry->gone)
-      {
-        g_hash_table_iter_remove (&iter);
-        index->dirty = TRUE;
-      }
+  while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    g_ptr_array_add (ids, g_strdup (id));
+  return ids;
+}
+
+/**
+ * cloche_session_index_listed:
+ * @session: @entry's record as listed (settled: it may be a copy)
+ * @built: (inout): set when the struct had to be built
+ *
+ * Returns: (transfer full): @session as a list sends it, built again only
+ *   when the record (or how it was settled), the size or staleness
+ *   changed since it was last listed
+ */
+GVariant *
+cloche_session_index_listed (ClocheIndexEntry *entry,
+                             ClocheSession    *session,
+                             gboolean          stale,
+                             gboolean         *built)
+{
+  gboolean settled = session != entry->session;
+
+  if (entry->info == NULL || entry->info_session != entry->session
+      || entry->info_size != entry->size || entry->info_stale != stale
+      || entry->info_settled != settled)
+    {
+      g_clear_pointer (&entry->info, g_variant_unref);
+      entry->info = cloche_session_to_info (session, stale, entry->size);
+      g_set_object (&entry->info_session, entry->session);
+      entry->info_size = entry->size;
+      entry->info_stale = stale;
+      entry->info_settled = settled;
+      *built = TRUE;
+    }
+  return g_variant_ref (entry->info);
 }
 
 /**

@@ -26,8 +26,9 @@ typedef struct
   ClocheStamp    folder;      /* <id>/ */
   ClocheStamp    work;        /* <id>/work/ */
   guint          scan;        /* the last rescan that saw the folder */
-  /* As last listed (see cloche-session-pack.c), and what it was built from:
-   * a reference, so that a record replaced since never looks the same. */
+  /* As last listed (cloche_session_index_listed()), and what it was built
+   * from: a reference, so that a record replaced since never looks the
+   * same. */
   GVariant      *info;
   ClocheSession *info_session;
   guint64        info_size;
@@ -49,18 +50,29 @@ typedef struct
   char        *root;
   GHashTable  *entries;       /* id → ClocheIndexEntry */
   ClocheStamp  root_stamp;
+  gboolean     rescan_due;    /* filled from the cache: the next check rescans */
   guint        scan;
   gboolean     dirty;         /* changed since the cache file was written */
   gint         reads;         /* records read, trees measured: for tests */
   gint         measures;
 } ClocheSessionIndex;
 
+void                cloche_session_index_entry_free (ClocheIndexEntry *entry);
 ClocheSessionIndex *cloche_session_index_new    (const char          *root);
 void                cloche_session_index_free   (ClocheSessionIndex  *index);
 int                 cloche_session_index_open_root (ClocheSessionIndex *index);
 void                cloche_session_index_sync   (ClocheSessionIndex  *index,
                                                  const char * const  *open_ids,
                                                  gboolean             full);
+void                cloche_session_index_defer_rescan (ClocheSessionIndex *index);
+void                cloche_session_index_check  (ClocheSessionIndex  *index,
+                                                 const char * const  *ids,
+                                                 guint                n_ids);
+GPtrArray          *cloche_session_index_dup_ids (ClocheSessionIndex *index);
+GVariant           *cloche_session_index_listed (ClocheIndexEntry    *entry,
+                                                 ClocheSession       *session,
+                                                 gboolean             stale,
+                                                 gboolean            *built);
 ClocheIndexEntry   *cloche_session_index_lookup (ClocheSessionIndex  *index,
                                                  const char          *id);
 ClocheIndexEntry   *cloche_session_index_get    (ClocheSessionIndex  *index,
@@ -76,7 +88,14 @@ ClocheSession      *cloche_session_index_read   (int                  root_fd,
 void                cloche_stamp_take           (ClocheStamp         *stamp,
                                                  const struct stat   *st);
 
+char               *cloche_session_index_read_fd    (int                 fd,
+                                                     gsize               size,
+                                                     gsize              *length,
+                                                     int                *error_number);
 char               *cloche_session_index_cache_path (const char       *root);
+GBytes             *cloche_session_index_build_cache (ClocheSessionIndex *index);
+GVariant           *cloche_session_index_parse_cache (ClocheSessionIndex *index,
+                                                      GBytes             *contents);
 GVariant           *cloche_session_index_read_cache (ClocheSessionIndex *index);
 guint               cloche_session_index_fill       (ClocheSessionIndex *index,
                                                      GVariant           *entries);

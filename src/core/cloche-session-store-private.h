@@ -6,7 +6,7 @@
 
 G_BEGIN_DECLS
 
-/* What a list or a cleanup was asked, carried to the worker. */
+/* What a list, a get or a cleanup was asked, carried to the worker. */
 typedef struct
 {
   GStrv                  open_ids;
@@ -15,14 +15,13 @@ typedef struct
   ClocheCleanupProgress  progress;
   gpointer               progress_data;
   guint64                freed;
-  GVariant              *kept;      /* a list answered from the kept index's file */
+  char                  *id;
 } ClocheStoreJob;
 
 void                _cloche_session_store_dispatch  (GMainContext       *context,
                                                      GSourceFunc         func,
                                                      gpointer            data,
                                                      GDestroyNotify      notify);
-void                _cloche_session_store_return    (GTask              *task);
 ClocheSessionIndex *_cloche_session_store_get_index (ClocheSessionStore *self);
 GPtrArray          *_cloche_session_store_snapshot  (ClocheSessionStore *self,
                                                      ClocheStoreJob     *job,
@@ -30,9 +29,12 @@ GPtrArray          *_cloche_session_store_snapshot  (ClocheSessionStore *self,
 void                _cloche_session_store_cleanup   (ClocheSessionStore *self,
                                                      GTask              *task);
 
-ClocheSessionEntry *cloche_session_index_cache_listed (GVariant           *cached,
-                                                       const char * const *open_ids,
-                                                       gint64              now,
-                                                       guint               stale_after_days);
+/* For tests only: a slow disk (each record write waits @ms first), and a
+ * store whose checks of the disk wait until released (to list before the
+ * first one, deterministically). */
+void                _cloche_session_store_set_write_delay (ClocheSessionStore *self,
+                                                           guint               ms);
+ClocheSessionStore *_cloche_session_store_new_held        (const char         *root);
+void                _cloche_session_store_release_checks  (ClocheSessionStore *self);
 
 G_END_DECLS

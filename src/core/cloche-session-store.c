@@ -6,14 +6,21 @@
  * stopped.
  *
  * One worker thread does everything the store does on disk, in the order
- * it was asked: records written, read, listed, cleaned up. So the main loop
- * never waits on the disk, a list always shows the writes asked before it,
- * and a cleanup never races a write. Writes of the same session that pile
- * up behind a slow disk are merged: the newest record is the one written.
- * cloche_session_store_flush() waits for all of it (the daemon calls it as
- * it exits). The worker keeps the ClocheSessionIndex (see there).
- * One exception right after a start: lists may be answered from the index
- * kept on disk while the worker checks it (see list_early()).
+ * it was asked: records written, read, listed, removed, cleaned up. So the
+ * main loop never waits on the disk, a list always shows the writes asked
+ * before it, and a cleanup never races a write. Writes of the same session
+ * that pile up behind a slow disk are merged: the newest record is the one
+ * written. cloche_session_store_flush() waits for all of it (the daemon
+ * calls it as it exits).
+ *
+ * The worker keeps the ClocheSessionIndex (see there), filled at the start
+ * from sessions.index when there is a sound one. A list answers from it at
+ * once; what changed behind the daemon's back is found by a check of every
+ * stamp against the disk, which runs behind lists (after the start, then at
+ * most every CHECK_INTERVAL_US) in chunks of CHECK_CHUNK sessions, each its
+ * own job in the queue: a list asked meanwhile waits for one chunk, never
+ * for the whole check. A cleanup checks every stamp itself before it
+ * chooses.
  */
 #include "config.h"
 
@@ -21,16 +28,17 @@
 
 #include <errno.h>
 #include <glib/gstdio.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cloche-error.h"
-#include "cloche-session-pack.h"
+#include "cloche-session-codec.h"
 #include "cloche-session-store-private.h"
+#include "cloche-tree.h"
 
-#define VERIFY_INTERVAL_US (2 * G_USEC_PER_SEC)
-#define GATE_MAX_US        (60 * G_USEC_PER_SEC)
+#define CHECK_INTERVAL_US (2 * G_USEC_PER_SEC)
+/* About 25 ms of stats here: what a list may wait behind a check. */
+#define CHECK_CHUNK 500
+#define HELD_POLL_US (10 * 1000)
 
 typedef enum
 {
@@ -39,9 +47,10 @@ typedef enum
   OP_PIN,
   OP_LIST,
   OP_CLEANUP,
+  OP_DELETE,
   OP_FLUSH,
-  OP_VERIFY,
-  OP_FIRST_SYNC,
+  OP_LOAD,
+  OP_CHECK,
 } OpKind;
 
 typedef struct
@@ -62,7 +71,7 @@ typedef struct
   char          *json;
   ClocheSession *snapshot;
   gboolean       create;
-  GSList        *tasks;      /* create_async calls waiting for it */
+  GSList        *tasks;      /* create_async, save_async calls waiting for it */
 } Pending;
 
 struct _ClocheSessionStore
@@ -72,19 +81,14 @@ struct _ClocheSessionStore
   GThreadPool        *worker;
   GMutex              lock;         /* guards pending */
   GHashTable         *pending;      /* id → Pending */
-  ClocheSessionIndex *index;        /* the worker's alone */
-  guint               write_delay_ms;
-  gint                verify_queued;
-  gint64              verified_at;  /* the worker's: monotonic µs */
-  /* Lists answered from the kept index while its first check runs (see
-   * list_early()); all guarded by early_lock. */
-  GMutex              early_lock;
-  gboolean            loaded;       /* the kept index was read (or was not there) */
-  gboolean            verified;     /* the first check is over */
-  gboolean            mutated;      /* a write, pin or cleanup was asked */
-  GVariant           *provisional;  /* the kept index's sessions, as in its file */
-  GSList             *early;        /* list tasks asked before it was read */
-  char               *verify_gate;  /* test hook: the check waits for this file */
+  gint                write_delay_ms;
+  gint                checks_held;
+  gint                stopping;     /* finalizing: a check queues no more chunks */
+  /* The worker's alone */
+  ClocheSessionIndex *index;
+  GPtrArray          *unchecked;    /* ids the running check has left; NULL: none runs */
+  gint64              checked_at;   /* monotonic µs, when the last check started */
+  gboolean            saved_once;
 };
 
 G_DEFINE_FINAL_TYPE (ClocheSessionStore, cloche_session_store, G_TYPE_OBJECT)
@@ -113,6 +117,25 @@ op_free (Op *op)
   g_free (op);
 }
 
+static void
+job_free (ClocheStoreJob *job)
+{
+  g_strfreev (job->open_ids);
+  g_free (job->id);
+  g_free (job);
+}
+
+static ClocheStoreJob *
+job_new (const char * const *open_ids,
+         guint               stale_after_days)
+{
+  ClocheStoreJob *job = g_new0 (ClocheStoreJob, 1);
+
+  job->open_ids = g_strdupv ((char **) open_ids);
+  job->stale_after_days = stale_after_days;
+  return job;
+}
+
 char *
 cloche_session_store_default_root (void)
 {
@@ -132,14 +155,6 @@ cloche_session_store_dup_work_dir (ClocheSessionStore *self,
 {
   g_return_val_if_fail (CLOCHE_IS_SESSION_STORE (self), NULL);
   return g_build_filename (self->root, id, "work", NULL);
-}
-
-/* Ids name folders: nothing that could climb out of the sessions folder. */
-gboolean
-cloche_session_store_is_valid_id (const char *id)
-{
-  return id != NULL && id[0] != '\0' && id[0] != '.' && strchr (id, '/') == NULL
-         && strlen (id) <= 64;
 }
 
 ClocheSessionIndex *
@@ -178,8 +193,8 @@ _cloche_session_store_dispatch (GMainContext   *context,
 
 /* The worker's reference goes back to the task's own thread: were it the
  * last, the store would be finalized in the worker, which it waits for. */
-void
-_cloche_session_store_return (GTask *task)
+static void
+return_task (GTask *task)
 {
   _cloche_session_store_dispatch (g_task_get_context (task), unref_task, task, NULL);
 }
@@ -196,6 +211,19 @@ push (ClocheSessionStore *self,
   op->id = g_strdup (id);
   op->task = task;
   g_thread_pool_push (self->worker, op, NULL);
+}
+
+static GTask *
+new_task (ClocheSessionStore  *self,
+          gpointer             source_tag,
+          GCancellable        *cancellable,
+          GAsyncReadyCallback  callback,
+          gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, source_tag);
+  return task;
 }
 
 /* Writing, in the worker */
@@ -227,26 +255,36 @@ make_folder (ClocheSessionStore  *self,
   return FALSE;
 }
 
+static Pending *
+take_pending (ClocheSessionStore *self,
+              const char         *id)
+{
+  g_autofree char *key = NULL;
+  Pending *pending = NULL;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_steal_extended (self->pending, id, (gpointer *) &key, (gpointer *) &pending);
+  g_mutex_unlock (&self->lock);
+  return pending;
+}
+
 static void
 run_write (ClocheSessionStore *self,
            const char         *id)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *key = NULL;
+  guint delay_ms = g_atomic_int_get (&self->write_delay_ms);
   Pending *pending;
 
-  /* A slow disk, for the tests that check nothing queued is lost. */
-  if (self->write_delay_ms > 0)
-    g_usleep (self->write_delay_ms * 1000);
-  g_mutex_lock (&self->lock);
-  g_hash_table_steal_extended (self->pending, id, (gpointer *) &key, (gpointer *) &pending);
-  g_mutex_unlock (&self->lock);
-
+  if (delay_ms > 0)
+    g_usleep (delay_ms * 1000);
+  pending = take_pending (self, id);
   if ((!pending->create || make_folder (self, id, &error))
       && write_json (self, id, pending->json, &error))
     cloche_session_index_put (self->index, pending->snapshot, pending->create);
   else if (pending->tasks == NULL)
-    /* The session goes on; its record is what failed, and the log says so. */
+    /* Nobody waits for this one: the session goes on, the log says why
+     * its record did not follow. */
     g_warning ("Cannot record session %s: %s", id, error->message);
 
   for (GSList *l = pending->tasks; l != NULL; l = l->next)
@@ -255,13 +293,13 @@ run_write (ClocheSessionStore *self,
         g_task_return_error (l->data, g_error_copy (error));
       else
         g_task_return_boolean (l->data, TRUE);
-      _cloche_session_store_return (l->data);
+      return_task (l->data);
     }
   g_slist_free (g_steal_pointer (&pending->tasks));
   pending_free (pending);
 }
 
-/* Reading and pinning, in the worker */
+/* Reading, pinning, deleting, in the worker */
 
 static ClocheIndexEntry *
 get_entry (ClocheSessionStore  *self,
@@ -270,7 +308,7 @@ get_entry (ClocheSessionStore  *self,
 {
   ClocheIndexEntry *entry = NULL;
 
-  if (cloche_session_store_is_valid_id (id))
+  if (cloche_session_id_is_valid (id))
     entry = cloche_session_index_get (self->index, id);
   if (entry == NULL)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
@@ -278,18 +316,37 @@ get_entry (ClocheSessionStore  *self,
   return entry;
 }
 
+/* @session as listed: settled, its staleness as of @now, its struct from
+ * the index's cache when nothing it was built from changed. */
+static ClocheSessionEntry *
+list_entry (ClocheIndexEntry *indexed,
+            ClocheStoreJob   *job,
+            gint64            now,
+            gboolean         *built)
+{
+  ClocheSessionEntry *entry = g_new0 (ClocheSessionEntry, 1);
+
+  entry->session = cloche_session_settle (indexed->session, (const char * const *) job->open_ids);
+  entry->stale = cloche_session_is_stale (entry->session, now, job->stale_after_days);
+  entry->size = indexed->size;
+  entry->info = cloche_session_index_listed (indexed, entry->session, entry->stale, built);
+  return entry;
+}
+
 static void
 run_get (ClocheSessionStore *self,
-         Op                 *op)
+         GTask              *task)
 {
-  ClocheIndexEntry *entry;
+  ClocheStoreJob *job = g_task_get_task_data (task);
+  ClocheIndexEntry *indexed;
   GError *error = NULL;
 
-  entry = get_entry (self, op->id, &error);
-  if (entry == NULL)
-    g_task_return_error (op->task, error);
+  indexed = get_entry (self, job->id, &error);
+  if (indexed == NULL)
+    g_task_return_error (task, error);
   else
-    g_task_return_pointer (op->task, g_object_ref (entry->session), g_object_unref);
+    g_task_return_pointer (task, list_entry (indexed, job, g_get_real_time (), &self->index->dirty),
+                           (GDestroyNotify) cloche_session_entry_free);
 }
 
 static gboolean
@@ -312,11 +369,11 @@ pin (ClocheSessionStore  *self,
                    cloche_session_get_damage (entry->session));
       return FALSE;
     }
-  session = cloche_session_copy (entry->session);
-  cloche_session_set_pinned (session, pinned);
   /* Not open (the sandbox pins open sessions itself): a record still
-   * saying so is a leftover. */
+   * saying so is a leftover, written back closed. */
+  session = cloche_session_copy (entry->session);
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
+  cloche_session_set_pinned (session, pinned);
   json = cloche_session_to_json (session);
   if (!write_json (self, id, json, error))
     return FALSE;
@@ -336,49 +393,29 @@ run_pin (ClocheSessionStore *self,
     g_task_return_error (op->task, error);
 }
 
-/* Listing, in the worker */
-
-/* A record says "open" while the daemon that opened it has gone (it was
- * killed, or the machine lost power): unless it is really open now, it is
- * closed, and may grow stale like any other. */
-static ClocheSession *
-settle (ClocheSession      *session,
-        const char * const *open_ids)
+static void
+run_delete (ClocheSessionStore *self,
+            Op                 *op)
 {
-  ClocheSession *settled;
+  int root_fd = cloche_session_index_open_root (self->index);
+  GError *error = NULL;
+  guint64 freed = 0;
 
-  if (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_OPEN
-      || (open_ids != NULL && g_strv_contains (open_ids, cloche_session_get_id (session))))
-    return g_object_ref (session);
-  settled = cloche_session_copy (session);
-  cloche_session_set_state (settled, CLOCHE_SESSION_STATE_CLOSED);
-  return settled;
-}
-
-/* @session as listed, from the index's cache: built again only when the
- * record (or how it was settled), the size or staleness changed. */
-static GVariant *
-cached_info (ClocheIndexEntry *indexed,
-             ClocheSession    *session,
-             gboolean          stale,
-             gboolean         *built)
-{
-  gboolean settled = session != indexed->session;
-
-  if (indexed->info == NULL || indexed->info_session != indexed->session
-      || indexed->info_size != indexed->size || indexed->info_stale != stale
-      || indexed->info_settled != settled)
+  if (root_fd < 0 || !cloche_tree_remove (root_fd, op->id, NULL, &freed, &error))
     {
-      g_clear_pointer (&indexed->info, g_variant_unref);
-      indexed->info = cloche_session_info_build (session, stale, indexed->size);
-      g_set_object (&indexed->info_session, indexed->session);
-      indexed->info_size = indexed->size;
-      indexed->info_stale = stale;
-      indexed->info_settled = settled;
-      *built = TRUE;
+      if (error == NULL)
+        g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errno),
+                     _("Cannot open the sessions folder %s: %s"), self->root, g_strerror (errno));
+      g_task_return_error (op->task, error);
     }
-  return g_variant_ref (indexed->info);
+  else
+    g_task_return_boolean (op->task, TRUE);
+  if (root_fd >= 0)
+    close (root_fd);
+  cloche_session_index_remove (self->index, op->id);
 }
+
+/* Listing and checking, in the worker */
 
 /**
  * _cloche_session_store_snapshot:
@@ -393,7 +430,6 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
                                 gboolean            stale_only)
 {
   GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
-  const char * const *open_ids = (const char * const *) job->open_ids;
   gint64 now = g_get_real_time ();
   GHashTableIter iter;
   ClocheIndexEntry *indexed;
@@ -401,46 +437,23 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
   g_hash_table_iter_init (&iter, self->index->entries);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &indexed))
     {
-      g_autoptr(ClocheSession) session = settle (indexed->session, open_ids);
-      gboolean stale = cloche_session_is_stale (session, now, job->stale_after_days);
       ClocheSessionEntry *entry;
 
-      if (stale_only && !stale)
+      if (indexed->session == NULL)
         continue;
-      entry = g_new0 (ClocheSessionEntry, 1);
       /* The cache file keeps structs as listed: one built anew is written
        * at exit. */
-      entry->info = cached_info (indexed, session, stale, &self->index->dirty);
-      entry->session = g_steal_pointer (&session);
-      entry->size = indexed->size;
-      entry->stale = stale;
-      g_ptr_array_add (entries, entry);
+      entry = list_entry (indexed, job, now, &self->index->dirty);
+      if (stale_only && !entry->stale)
+        cloche_session_entry_free (entry);
+      else
+        g_ptr_array_add (entries, entry);
     }
   return entries;
 }
 
-/* A list answers from the index at once, then has the disk checked
- * behind it, at most every VERIFY_INTERVAL_US (each check stats every
- * session, and lists in a row would wait for it): what changed behind the
- * daemon's back shows in the first list after the next check (and always
- * before a cleanup chooses). */
-static void
-run_list (ClocheSessionStore *self,
-          Op                 *op)
-{
-  ClocheStoreJob *job = g_task_get_task_data (op->task);
-
-  cloche_session_index_sync (self->index, (const char * const *) job->open_ids, FALSE);
-  /* Queued before answering, so it comes before any call the answer leads to. */
-  if (g_get_monotonic_time () - self->verified_at >= VERIFY_INTERVAL_US
-      && g_atomic_int_compare_and_exchange (&self->verify_queued, FALSE, TRUE))
-    push (self, OP_VERIFY, NULL, NULL);
-  g_task_return_pointer (op->task, _cloche_session_store_snapshot (self, job, FALSE),
-                         (GDestroyNotify) g_ptr_array_unref);
-}
-
-/* The index's cache file (see cloche-session-index-cache.c): written when
- * the index changed, after the first sync and at exit; only a hint, so a
+/* The index's cache file (see cloche-session-index-cache.c): written after
+ * the first check and at exit, when the index changed; only a hint, so a
  * failure costs the next start its head start, nothing else. */
 static void
 save_index (ClocheSessionStore *self)
@@ -451,195 +464,101 @@ save_index (ClocheSessionStore *self)
     g_message ("Cannot write the session index: %s", error->message);
 }
 
-/* Listing before the first check (see list_early()) */
-
-/* The kept index as a list, straight from its file: no session object is
- * made (ClocheSessionEntry.session stays %NULL), and most structs are
- * slices of the file. */
-static GPtrArray *
-list_kept_now (ClocheStoreJob *job)
+/* The worker's own next job; none once the store is going. */
+static void
+push_check (ClocheSessionStore *self)
 {
-  GPtrArray *entries = g_ptr_array_new_full (g_variant_n_children (job->kept),
-                                             (GDestroyNotify) cloche_session_entry_free);
-  gint64 now = g_get_real_time ();
-  GVariantIter iter;
-  GVariant *cached;
+  if (!g_atomic_int_get (&self->stopping))
+    push (self, OP_CHECK, NULL, NULL);
+}
 
-  g_variant_iter_init (&iter, job->kept);
-  while ((cached = g_variant_iter_next_value (&iter)) != NULL)
+static void
+start_check (ClocheSessionStore *self)
+{
+  self->checked_at = g_get_monotonic_time ();
+  self->unchecked = cloche_session_index_dup_ids (self->index);
+  push_check (self);
+}
+
+/* One chunk of the check, then the next one queued behind whatever was
+ * asked meanwhile. Held for tests, it only waits (lists go by). */
+static void
+run_check (ClocheSessionStore *self)
+{
+  guint n;
+
+  /* Finished meanwhile, by a flush. */
+  if (self->unchecked == NULL)
+    return;
+  if (g_atomic_int_get (&self->checks_held))
     {
-      ClocheSessionEntry *entry;
-
-      entry = cloche_session_index_cache_listed (cached, (const char * const *) job->open_ids,
-                                                 now, job->stale_after_days);
-      if (entry != NULL)
-        g_ptr_array_add (entries, entry);
-      g_variant_unref (cached);
+      g_usleep (HELD_POLL_US);
+      push_check (self);
+      return;
     }
-  return entries;
+  n = MIN (self->unchecked->len, CHECK_CHUNK);
+  cloche_session_index_check (self->index, (const char * const *) self->unchecked->pdata, n);
+  g_ptr_array_remove_range (self->unchecked, 0, n);
+  if (self->unchecked->len > 0)
+    {
+      push_check (self);
+      return;
+    }
+  g_clear_pointer (&self->unchecked, g_ptr_array_unref);
+  if (!self->saved_once)
+    save_index (self);
+  self->saved_once = TRUE;
 }
 
-/* In a thread of GLib's pool, for a list asked while the check runs. */
+/* A list answers from the index at once (what folders came or went, and
+ * the open sessions' sizes, are seen at each list), and has every stamp
+ * checked behind it, at most every CHECK_INTERVAL_US: what changed behind
+ * the daemon's back shows in the lists after that check. */
 static void
-list_kept_in_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  g_task_return_pointer (task, list_kept_now (task_data), (GDestroyNotify) g_ptr_array_unref);
-}
-
-static void
-list_kept (GTask    *task,
-           GVariant *kept)
+run_list (ClocheSessionStore *self,
+          GTask              *task)
 {
   ClocheStoreJob *job = g_task_get_task_data (task);
+  GPtrArray *entries;
 
-  job->kept = kept;
-  g_task_run_in_thread (task, list_kept_in_thread);
-  _cloche_session_store_return (task);
+  cloche_session_index_sync (self->index, (const char * const *) job->open_ids, FALSE);
+  entries = _cloche_session_store_snapshot (self, job, FALSE);
+  /* Queued before answering, so it comes before any call the answer leads to. */
+  if (self->unchecked == NULL && g_get_monotonic_time () - self->checked_at >= CHECK_INTERVAL_US)
+    start_check (self);
+  g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
 }
 
-/*
- * Right after a start, the index kept on disk answers lists while the
- * worker checks it against the disk (for 10,000 sessions, 30,000 stats):
- * as with the check behind a warm list, what changed behind the daemon's
- * back shows once that check is over. Only while nothing that changes
- * records was asked since the start and no session is open: the kept
- * index is then what a list queued behind the check would show, but for
- * those changes. What acts on records (cleanup, dry run included, pin,
- * get, and so show and open) stays queued behind the check, and a cleanup
- * checks every stamp again before it chooses.
- *
- * Returns: whether @task is answered (or will be) without the worker
- */
-static gboolean
-list_early (ClocheSessionStore *self,
-            GTask              *task)
-{
-  GVariant *kept = NULL;
-  gboolean waits = FALSE;
-
-  g_mutex_lock (&self->early_lock);
-  if (!self->verified && !self->mutated)
-    {
-      if (self->provisional != NULL)
-        kept = g_variant_ref (self->provisional);
-      else if (!self->loaded)
-        {
-          /* Answered as soon as the cache file is read (publish_kept()). */
-          self->early = g_slist_prepend (self->early, task);
-          waits = TRUE;
-        }
-    }
-  g_mutex_unlock (&self->early_lock);
-  if (kept != NULL)
-    list_kept (task, kept);
-  return waits || kept != NULL;
-}
-
+/* The first job: the index from sessions.index when there is a sound
+ * one, checked behind the lists that come; else from the disk, at once. */
 static void
-set_mutated (ClocheSessionStore *self)
-{
-  g_mutex_lock (&self->early_lock);
-  self->mutated = TRUE;
-  g_mutex_unlock (&self->early_lock);
-}
-
-/* In the worker, once the cache file was read: lists asked meanwhile are
- * answered from it, or queued behind the check when there was none. */
-static void
-publish_kept (ClocheSessionStore *self,
-              GVariant           *kept)
-{
-  GSList *early;
-
-  g_mutex_lock (&self->early_lock);
-  self->loaded = TRUE;
-  self->provisional = kept != NULL ? g_variant_ref (kept) : NULL;
-  early = g_slist_reverse (g_steal_pointer (&self->early));
-  g_mutex_unlock (&self->early_lock);
-
-  /* Answered here, before the check starts: its threads would slow them. */
-  for (GSList *l = early; l != NULL; l = l->next)
-    {
-      GTask *task = l->data;
-      ClocheStoreJob *job = g_task_get_task_data (task);
-
-      if (kept == NULL)
-        {
-          push (self, OP_LIST, NULL, task);
-          continue;
-        }
-      job->kept = g_variant_ref (kept);
-      g_task_return_pointer (task, list_kept_now (job), (GDestroyNotify) g_ptr_array_unref);
-      _cloche_session_store_return (task);
-    }
-  g_slist_free (early);
-}
-
-/* Tests hold the first check back (CLOCHE_TEST_VERIFY_GATE names a file
- * it waits for), to list before it deterministically. */
-static void
-wait_for_gate (ClocheSessionStore *self)
-{
-  gint64 deadline = g_get_monotonic_time () + GATE_MAX_US;
-
-  while (self->verify_gate != NULL && !g_file_test (self->verify_gate, G_FILE_TEST_EXISTS)
-         && g_get_monotonic_time () < deadline)
-    g_usleep (10 * 1000);
-}
-
-typedef struct
-{
-  ClocheSessionStore *self;
-  GVariant           *kept;
-} FirstCheck;
-
-/* While lists are answered from the kept index, the check behind them
- * yields the CPU to them: it runs in a thread of its own at a lower
- * priority (the threads it starts inherit it), which ends with it. */
-static gpointer
-first_check_thread (gpointer data)
-{
-  FirstCheck *check = data;
-
-  /* On Linux, a thread's own: the rest of the daemon keeps its priority. */
-  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 19);
-  cloche_session_index_fill (check->self->index, check->kept);
-  wait_for_gate (check->self);
-  cloche_session_index_sync (check->self->index, NULL, TRUE);
-  return NULL;
-}
-
-/* The first sync: from the cache file if there is a sound one (answering
- * lists from it meanwhile), every stamp checked against the disk. */
-static void
-run_first_sync (ClocheSessionStore *self)
+run_load (ClocheSessionStore *self)
 {
   g_autoptr(GVariant) kept = cloche_session_index_read_cache (self->index);
-  FirstCheck check = { self, kept };
 
-  if (kept != NULL && g_variant_n_children (kept) == 0)
-    g_clear_pointer (&kept, g_variant_unref);
-  publish_kept (self, kept);
-  /* The worker waits for it: the index is still the worker's alone. */
-  if (kept != NULL)
-    g_thread_join (g_thread_new ("cloche-first-check", first_check_thread, &check));
-  else
-    cloche_session_index_sync (self->index, NULL, TRUE);
-  self->verified_at = g_get_monotonic_time ();
-  g_mutex_lock (&self->early_lock);
-  self->verified = TRUE;
-  g_clear_pointer (&self->provisional, g_variant_unref);
-  g_mutex_unlock (&self->early_lock);
+  if (kept != NULL && cloche_session_index_fill (self->index, kept) > 0)
+    {
+      cloche_session_index_defer_rescan (self->index);
+      start_check (self);
+      return;
+    }
+  self->checked_at = g_get_monotonic_time ();
+  cloche_session_index_sync (self->index, NULL, TRUE);
   save_index (self);
+  self->saved_once = TRUE;
 }
 
+/* A check running is finished first: the index saved is a checked one. */
 static void
 run_flush (ClocheSessionStore *self,
            Op                 *op)
 {
+  if (self->unchecked != NULL)
+    {
+      cloche_session_index_check (self->index, (const char * const *) self->unchecked->pdata,
+                                  self->unchecked->len);
+      g_clear_pointer (&self->unchecked, g_ptr_array_unref);
+    }
   save_index (self);
   g_mutex_lock (op->lock);
   *op->done = TRUE;
@@ -656,38 +575,19 @@ run_op (gpointer data,
 
   switch (op->kind)
     {
-    case OP_WRITE:
-      run_write (self, op->id);
-      break;
-    case OP_GET:
-      run_get (self, op);
-      break;
-    case OP_PIN:
-      run_pin (self, op);
-      break;
-    case OP_LIST:
-      run_list (self, op);
-      break;
-    case OP_CLEANUP:
-      _cloche_session_store_cleanup (self, op->task);
-      break;
-    case OP_FLUSH:
-      run_flush (self, op);
-      break;
-    case OP_FIRST_SYNC:
-      run_first_sync (self);
-      break;
-    case OP_VERIFY:
-      g_atomic_int_set (&self->verify_queued, FALSE);
-      self->verified_at = g_get_monotonic_time ();
-      cloche_session_index_sync (self->index, NULL, TRUE);
-      break;
-    default:
-      g_assert_not_reached ();
-      break;
+    case OP_WRITE: run_write (self, op->id); break;
+    case OP_GET: run_get (self, op->task); break;
+    case OP_PIN: run_pin (self, op); break;
+    case OP_LIST: run_list (self, op->task); break;
+    case OP_CLEANUP: _cloche_session_store_cleanup (self, op->task); break;
+    case OP_DELETE: run_delete (self, op); break;
+    case OP_FLUSH: run_flush (self, op); break;
+    case OP_LOAD: run_load (self); break;
+    case OP_CHECK: run_check (self); break;
+    default: g_assert_not_reached (); break;
     }
   if (op->task != NULL)
-    _cloche_session_store_return (op->task);
+    return_task (op->task);
   op_free (op);
 }
 
@@ -720,7 +620,6 @@ enqueue (ClocheSessionStore *self,
   if (task != NULL)
     pending->tasks = g_slist_prepend (pending->tasks, task);
   g_mutex_unlock (&self->lock);
-  set_mutated (self);
   if (!queued)
     push (self, OP_WRITE, id, NULL);
 }
@@ -728,8 +627,9 @@ enqueue (ClocheSessionStore *self,
 /**
  * cloche_session_store_save:
  *
- * Queues the record of @session to be written. Failures are logged: the
- * session goes on without its record.
+ * Queues the record of @session to be written, for changes nobody waits
+ * for (a command's last_active). Failures are logged: the session goes on
+ * without its record.
  */
 void
 cloche_session_store_save (ClocheSessionStore *self,
@@ -741,6 +641,36 @@ cloche_session_store_save (ClocheSessionStore *self,
   enqueue (self, session, FALSE, NULL);
 }
 
+/**
+ * cloche_session_store_save_async:
+ *
+ * Writes the record of @session, completing once it is on disk, or with
+ * why it is not (a full disk).
+ */
+void
+cloche_session_store_save_async (ClocheSessionStore  *self,
+                                 ClocheSession       *session,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
+  g_return_if_fail (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_DAMAGED);
+
+  enqueue (self, session, FALSE,
+           new_task (self, cloche_session_store_save_async, cancellable, callback, user_data));
+}
+
+gboolean
+cloche_session_store_save_finish (ClocheSessionStore  *self,
+                                  GAsyncResult        *result,
+                                  GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /* Makes the session's folder and writes its first record. */
 void
 cloche_session_store_create_async (ClocheSessionStore  *self,
@@ -749,13 +679,10 @@ cloche_session_store_create_async (ClocheSessionStore  *self,
                                    GAsyncReadyCallback  callback,
                                    gpointer             user_data)
 {
-  GTask *task;
-
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_session_store_create_async);
-  enqueue (self, session, TRUE, task);
+  enqueue (self, session, TRUE,
+           new_task (self, cloche_session_store_create_async, cancellable, callback, user_data));
 }
 
 gboolean
@@ -769,10 +696,42 @@ cloche_session_store_create_finish (ClocheSessionStore  *self,
 }
 
 /**
+ * cloche_session_store_delete_async:
+ *
+ * Removes the session's folder, record and work folder, after every write
+ * asked before: for a session that failed to open, which must leave
+ * nothing behind.
+ */
+void
+cloche_session_store_delete_async (ClocheSessionStore  *self,
+                                   const char          *id,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
+  g_return_if_fail (cloche_session_id_is_valid (id));
+
+  push (self, OP_DELETE, id,
+        new_task (self, cloche_session_store_delete_async, cancellable, callback, user_data));
+}
+
+gboolean
+cloche_session_store_delete_finish (ClocheSessionStore  *self,
+                                    GAsyncResult        *result,
+                                    GError             **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
  * cloche_session_store_flush:
  *
- * Blocks until everything asked of the store so far is done: for the
- * daemon's exit, and tests. Never call it from a callback of the store.
+ * Blocks until everything asked of the store so far is done, a check of
+ * the disk running included, and the index file written: for the daemon's
+ * exit, and tests. Never call it from a callback of the store.
  */
 void
 cloche_session_store_flush (ClocheSessionStore *self)
@@ -797,60 +756,39 @@ cloche_session_store_flush (ClocheSessionStore *self)
 }
 
 /**
- * cloche_session_store_load:
+ * cloche_session_store_get_async:
+ * @open_ids: (nullable): the sessions open now (see cloche_session_settle())
  *
- * Reads @id's record from disk now, in this thread (for tests and tools;
- * the daemon goes through cloche_session_store_get_async()).
- *
- * Returns: (transfer full): the session; a record that cannot be read comes
- *   back as a damaged session saying why, never as nothing
+ * One session as a list shows it, its record read again if it changed.
  */
-ClocheSession *
-cloche_session_store_load (ClocheSessionStore *self,
-                           const char         *id)
-{
-  int root_fd = cloche_session_index_open_root (self->index);
-  ClocheStamp stamp;
-  ClocheSession *session = cloche_session_index_read (root_fd, id, &stamp);
-
-  if (root_fd >= 0)
-    close (root_fd);
-  return session;
-}
-
-static GTask *
-new_task (ClocheSessionStore  *self,
-          gpointer             source_tag,
-          GCancellable        *cancellable,
-          GAsyncReadyCallback  callback,
-          gpointer             user_data)
-{
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, source_tag);
-  return task;
-}
-
 void
 cloche_session_store_get_async (ClocheSessionStore  *self,
                                 const char          *id,
+                                const char * const  *open_ids,
+                                guint                stale_after_days,
                                 GCancellable        *cancellable,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
+  ClocheStoreJob *job;
+  GTask *task;
+
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  push (self, OP_GET, id,
-        new_task (self, cloche_session_store_get_async, cancellable, callback, user_data));
+  task = new_task (self, cloche_session_store_get_async, cancellable, callback, user_data);
+  job = job_new (open_ids, stale_after_days);
+  job->id = g_strdup (id);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  push (self, OP_GET, NULL, task);
 }
 
 /**
  * cloche_session_store_get_finish:
  *
- * Returns: (transfer full): the record as on disk (never to be changed:
- *   copy it), possibly damaged, or %NULL with %CLOCHE_ERROR_SESSION_NOT_FOUND
+ * Returns: (transfer full): the session, possibly damaged, or %NULL with
+ *   %CLOCHE_ERROR_SESSION_NOT_FOUND
  */
-ClocheSession *
+ClocheSessionEntry *
 cloche_session_store_get_finish (ClocheSessionStore  *self,
                                  GAsyncResult        *result,
                                  GError             **error)
@@ -878,7 +816,6 @@ cloche_session_store_set_pinned_async (ClocheSessionStore  *self,
   op->pinned = pinned;
   op->task = new_task (self, cloche_session_store_set_pinned_async, cancellable,
                        callback, user_data);
-  set_mutated (self);
   g_thread_pool_push (self->worker, op, NULL);
 }
 
@@ -890,25 +827,6 @@ cloche_session_store_set_pinned_finish (ClocheSessionStore  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-job_free (ClocheStoreJob *job)
-{
-  g_strfreev (job->open_ids);
-  g_clear_pointer (&job->kept, g_variant_unref);
-  g_free (job);
-}
-
-static ClocheStoreJob *
-job_new (const char * const *open_ids,
-         guint               stale_after_days)
-{
-  ClocheStoreJob *job = g_new0 (ClocheStoreJob, 1);
-
-  job->open_ids = g_strdupv ((char **) open_ids);
-  job->stale_after_days = stale_after_days;
-  return job;
 }
 
 void
@@ -925,8 +843,7 @@ cloche_session_store_list_async (ClocheSessionStore  *self,
 
   task = new_task (self, cloche_session_store_list_async, cancellable, callback, user_data);
   g_task_set_task_data (task, job_new (open_ids, stale_after_days), (GDestroyNotify) job_free);
-  if (!list_early (self, task))
-    push (self, OP_LIST, NULL, task);
+  push (self, OP_LIST, NULL, task);
 }
 
 /**
@@ -974,7 +891,6 @@ cloche_session_store_cleanup_async (ClocheSessionStore    *self,
   job->progress_data = progress_data;
   task = new_task (self, cloche_session_store_cleanup_async, cancellable, callback, user_data);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  set_mutated (self);
   push (self, OP_CLEANUP, NULL, task);
 }
 
@@ -1000,22 +916,48 @@ cloche_session_store_cleanup_finish (ClocheSessionStore  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+/* Tests */
+
+void
+_cloche_session_store_set_write_delay (ClocheSessionStore *self,
+                                       guint               ms)
+{
+  g_atomic_int_set (&self->write_delay_ms, (gint) ms);
+}
+
+void
+_cloche_session_store_release_checks (ClocheSessionStore *self)
+{
+  g_atomic_int_set (&self->checks_held, FALSE);
+}
+
 /* Object */
 
-ClocheSessionStore *
-cloche_session_store_new (const char *root)
+static ClocheSessionStore *
+store_new (const char *root,
+           gboolean    held)
 {
   ClocheSessionStore *self = g_object_new (CLOCHE_TYPE_SESSION_STORE, NULL);
 
   self->root = g_strdup (root);
   self->index = cloche_session_index_new (root);
-  self->write_delay_ms = (guint) g_ascii_strtoull (g_getenv ("CLOCHE_TEST_WRITE_DELAY_MS") ?: "0",
-                                                   NULL, 10);
-  self->verify_gate = g_strdup (g_getenv ("CLOCHE_TEST_VERIFY_GATE"));
+  self->checks_held = held;
   self->worker = g_thread_pool_new (run_op, self, 1, FALSE, NULL);
   /* Read now, so that the first list finds most of the work done. */
-  push (self, OP_FIRST_SYNC, NULL, NULL);
+  push (self, OP_LOAD, NULL, NULL);
   return self;
+}
+
+ClocheSessionStore *
+cloche_session_store_new (const char *root)
+{
+  return store_new (root, FALSE);
+}
+
+ClocheSessionStore *
+_cloche_session_store_new_held (const char *root)
+{
+  return store_new (root, TRUE);
 }
 
 static void
@@ -1023,13 +965,14 @@ cloche_session_store_finalize (GObject *object)
 {
   ClocheSessionStore *self = CLOCHE_SESSION_STORE (object);
 
-  /* Every record queued is written before the store goes. */
+  /* A check running is dropped (nothing holds it back any more), every
+   * record queued is written before the store goes. */
+  g_atomic_int_set (&self->checks_held, FALSE);
+  g_atomic_int_set (&self->stopping, TRUE);
   g_thread_pool_free (self->worker, FALSE, TRUE);
   g_hash_table_unref (self->pending);
   g_mutex_clear (&self->lock);
-  g_clear_pointer (&self->provisional, g_variant_unref);
-  g_mutex_clear (&self->early_lock);
-  g_free (self->verify_gate);
+  g_clear_pointer (&self->unchecked, g_ptr_array_unref);
   cloche_session_index_free (self->index);
   g_free (self->root);
 
@@ -1046,7 +989,6 @@ static void
 cloche_session_store_init (ClocheSessionStore *self)
 {
   g_mutex_init (&self->lock);
-  g_mutex_init (&self->early_lock);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                          (GDestroyNotify) pending_free);
 }

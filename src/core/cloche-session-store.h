@@ -7,14 +7,15 @@
 
 G_BEGIN_DECLS
 
-/* A session as listed: the record and what its folder takes on disk. */
+/* A session as listed: the record (settled: see cloche_session_settle())
+ * and what its folder takes on disk, and all of it as the struct lists
+ * send (CLOCHE_SESSION_INFO_TYPE, serialised). */
 typedef struct
 {
-  ClocheSession *session;   /* %NULL in a list answered from the index's file
-                             * before it was checked: then info says it all */
+  ClocheSession *session;
   guint64        size;
   gboolean       stale;
-  GVariant      *info;      /* (nullable): all of it as CLOCHE_SESSION_INFO_TYPE */
+  GVariant      *info;
 } ClocheSessionEntry;
 
 void cloche_session_entry_free (ClocheSessionEntry *entry);
@@ -33,7 +34,6 @@ ClocheSessionStore *cloche_session_store_new            (const char             
 const char         *cloche_session_store_get_root       (ClocheSessionStore     *self);
 char               *cloche_session_store_dup_work_dir   (ClocheSessionStore     *self,
                                                          const char             *id);
-gboolean            cloche_session_store_is_valid_id    (const char             *id);
 void                cloche_session_store_create_async   (ClocheSessionStore     *self,
                                                          ClocheSession          *session,
                                                          GCancellable           *cancellable,
@@ -44,15 +44,31 @@ gboolean            cloche_session_store_create_finish  (ClocheSessionStore     
                                                          GError                **error);
 void                cloche_session_store_save           (ClocheSessionStore     *self,
                                                          ClocheSession          *session);
-void                cloche_session_store_flush          (ClocheSessionStore     *self);
-ClocheSession      *cloche_session_store_load           (ClocheSessionStore     *self,
-                                                         const char             *id);
-void                cloche_session_store_get_async      (ClocheSessionStore     *self,
+void                cloche_session_store_save_async     (ClocheSessionStore     *self,
+                                                         ClocheSession          *session,
+                                                         GCancellable           *cancellable,
+                                                         GAsyncReadyCallback     callback,
+                                                         gpointer                user_data);
+gboolean            cloche_session_store_save_finish    (ClocheSessionStore     *self,
+                                                         GAsyncResult           *result,
+                                                         GError                **error);
+void                cloche_session_store_delete_async   (ClocheSessionStore     *self,
                                                          const char             *id,
                                                          GCancellable           *cancellable,
                                                          GAsyncReadyCallback     callback,
                                                          gpointer                user_data);
-ClocheSession      *cloche_session_store_get_finish     (ClocheSessionStore     *self,
+gboolean            cloche_session_store_delete_finish  (ClocheSessionStore     *self,
+                                                         GAsyncResult           *result,
+                                                         GError                **error);
+void                cloche_session_store_flush          (ClocheSessionStore     *self);
+void                cloche_session_store_get_async      (ClocheSessionStore     *self,
+                                                         const char             *id,
+                                                         const char * const     *open_ids,
+                                                         guint                   stale_after_days,
+                                                         GCancellable           *cancellable,
+                                                         GAsyncReadyCallback     callback,
+                                                         gpointer                user_data);
+ClocheSessionEntry *cloche_session_store_get_finish     (ClocheSessionStore     *self,
                                                          GAsyncResult           *result,
                                                          GError                **error);
 void                cloche_session_store_set_pinned_async (ClocheSessionStore   *self,

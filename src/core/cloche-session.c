@@ -1,18 +1,20 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * One agent task, as recorded in sessions/<id>/session.json. A record that
+ * One agent task: what sessions/<id>/session.json records. A record that
  * cannot be read is kept as "damaged" with the reason, never dropped: what
- * cannot be read must not look like nothing.
+ * cannot be read must not look like nothing. Every form a session takes
+ * outside memory (session.json, the struct lists send, the packed list,
+ * clochectl's JSON) is cloche-session-codec.c's; the rules every form
+ * shares are here: what an id may be, the names of the states, when a
+ * session is stale, and that a record left open by a daemon that is gone
+ * counts as closed.
  */
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
-
-#include "cloche-error.h"
 #include "cloche-session.h"
-#include "cloche-session-info.h"
 
-#define SESSION_FORMAT_VERSION 1
+#define USEC_PER_DAY ((gint64) 24 * 3600 * G_USEC_PER_SEC)
+#define ID_MAX_BYTES 64
 
 struct _ClocheSession
 {
@@ -37,6 +39,41 @@ cloche_session_state_to_string (ClocheSessionState state)
 {
   g_return_val_if_fail (state < G_N_ELEMENTS (state_names), "damaged");
   return state_names[state];
+}
+
+/* The one reader of the names above. */
+gboolean
+cloche_session_state_from_string (const char         *text,
+                                  ClocheSessionState *state)
+{
+  for (guint i = 0; text != NULL && i < G_N_ELEMENTS (state_names); i++)
+    if (g_str_equal (text, state_names[i]))
+      {
+        *state = (ClocheSessionState) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/**
+ * cloche_session_id_is_valid:
+ *
+ * Ids name folders and travel as D-Bus strings: valid UTF-8 of at most
+ * 64 bytes, no "/", not starting with "." (so not "." or ".."), no control
+ * character. A folder in the sessions folder whose name is not one is not
+ * a session.
+ */
+gboolean
+cloche_session_id_is_valid (const char *id)
+{
+  gsize length = id != NULL ? strlen (id) : 0;
+
+  if (length == 0 || length > ID_MAX_BYTES || id[0] == '.' || !g_utf8_validate (id, length, NULL))
+    return FALSE;
+  for (const char *p = id; *p != '\0'; p++)
+    if (*p == '/' || g_ascii_iscntrl (*p))
+      return FALSE;
+  return TRUE;
 }
 
 /* Mounts */
@@ -84,6 +121,37 @@ cloche_session_new (const char *title,
   return self;
 }
 
+/**
+ * cloche_session_new_record:
+ *
+ * A session as a record says it was (read back by the codec, which checked
+ * every field first).
+ */
+ClocheSession *
+cloche_session_new_record (const char         *id,
+                           const char         *title,
+                           const char         *client,
+                           gint64              created,
+                           gint64              last_active,
+                           ClocheSessionState  state,
+                           gboolean            pinned)
+{
+  ClocheSession *self = g_object_new (CLOCHE_TYPE_SESSION, NULL);
+
+  g_return_val_if_fail (state != CLOCHE_SESSION_STATE_DAMAGED, self);
+
+  self->id = g_strdup (id);
+  self->title = g_strdup (title);
+  self->client = g_strdup (client);
+  self->created = created;
+  self->last_active = last_active;
+  self->state = state;
+  self->pinned = !!pinned;
+  return self;
+}
+
+/* @last_active: when the record was last known good, clamped to what a
+ * record may hold (a folder's mtime can be anything). */
 ClocheSession *
 cloche_session_new_damaged (const char *id,
                             const char *reason,
@@ -96,47 +164,7 @@ cloche_session_new_damaged (const char *id,
   self->client = g_strdup ("");
   self->state = CLOCHE_SESSION_STATE_DAMAGED;
   self->damage = g_strdup (reason);
-  self->created = self->last_active = last_active;
-  return self;
-}
-
-/**
- * cloche_session_new_from_info:
- * @info: CLOCHE_SESSION_INFO_TYPE, as cloche_session_info_build() made it
- *
- * For the index's cache file: the record as it was listed.
- *
- * Returns: (transfer full) (nullable): the session, or %NULL when @info
- *   holds no valid one (an unknown state, no id)
- */
-ClocheSession *
-cloche_session_new_from_info (GVariant *info)
-{
-  g_auto(ClocheSessionInfo) fields = { 0 };
-  ClocheSession *self;
-  GVariantIter iter;
-  const char *path, *name;
-  gboolean readonly;
-
-  cloche_session_info_init (&fields, info);
-  if (fields.id[0] == '\0')
-    return NULL;
-  if (g_str_equal (fields.state, "damaged"))
-    return cloche_session_new_damaged (fields.id, fields.damage, fields.last_active);
-  if (!g_str_equal (fields.state, "open") && !g_str_equal (fields.state, "closed"))
-    return NULL;
-  self = g_object_new (CLOCHE_TYPE_SESSION, NULL);
-  self->id = g_strdup (fields.id);
-  self->title = g_strdup (fields.title);
-  self->client = g_strdup (fields.client);
-  self->created = fields.created;
-  self->last_active = fields.last_active;
-  self->state = g_str_equal (fields.state, "open") ? CLOCHE_SESSION_STATE_OPEN
-                                                   : CLOCHE_SESSION_STATE_CLOSED;
-  self->pinned = fields.pinned;
-  g_variant_iter_init (&iter, fields.mounts);
-  while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
-    g_ptr_array_add (self->mounts, cloche_session_mount_new (path, name, readonly));
+  self->created = self->last_active = CLAMP (last_active, 0, CLOCHE_SESSION_TIME_MAX);
   return self;
 }
 
@@ -166,175 +194,6 @@ cloche_session_copy (ClocheSession *self)
                        cloche_session_mount_new (mount->path, mount->name, mount->readonly));
     }
   return copy;
-}
-
-/* JSON */
-
-static char *
-format_time (gint64 usec)
-{
-  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
-
-  return g_date_time_format_iso8601 (time);
-}
-
-static gboolean
-parse_time (JsonObject  *object,
-            const char  *member,
-            gint64      *usec,
-            GError     **error)
-{
-  const char *text = json_object_get_string_member_with_default (object, member, NULL);
-  g_autoptr(GDateTime) time = NULL;
-
-  if (text != NULL)
-    time = g_date_time_new_from_iso8601 (text, NULL);
-  if (time == NULL)
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   _("\"%s\" is missing or not an ISO 8601 time"), member);
-      return FALSE;
-    }
-  *usec = g_date_time_to_unix (time) * G_USEC_PER_SEC;
-  return TRUE;
-}
-
-static JsonNode *
-mounts_to_json (ClocheSession *self)
-{
-  g_autoptr(JsonArray) array = json_array_new ();
-
-  for (guint i = 0; i < self->mounts->len; i++)
-    {
-      ClocheSessionMount *mount = g_ptr_array_index (self->mounts, i);
-      JsonObject *object = json_object_new ();
-
-      json_object_set_string_member (object, "path", mount->path);
-      json_object_set_string_member (object, "name", mount->name);
-      json_object_set_string_member (object, "mode", mount->readonly ? "ro" : "rw");
-      json_array_add_object_element (array, object);
-    }
-  return json_node_init_array (json_node_alloc (), array);
-}
-
-char *
-cloche_session_to_json (ClocheSession *self)
-{
-  g_autoptr(JsonObject) object = json_object_new ();
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *created = NULL;
-  g_autofree char *last_active = NULL;
-
-  g_return_val_if_fail (CLOCHE_IS_SESSION (self), NULL);
-  g_return_val_if_fail (self->state != CLOCHE_SESSION_STATE_DAMAGED, NULL);
-
-  created = format_time (self->created);
-  last_active = format_time (self->last_active);
-  json_object_set_int_member (object, "version", SESSION_FORMAT_VERSION);
-  json_object_set_string_member (object, "id", self->id);
-  json_object_set_string_member (object, "title", self->title);
-  json_object_set_string_member (object, "client", self->client);
-  json_object_set_string_member (object, "created", created);
-  json_object_set_string_member (object, "last_active", last_active);
-  json_object_set_string_member (object, "state", state_names[self->state]);
-  json_object_set_boolean_member (object, "pinned", self->pinned);
-  json_object_set_member (object, "mounts", mounts_to_json (self));
-  root = json_node_init_object (json_node_alloc (), object);
-  return json_to_string (root, TRUE);
-}
-
-static gboolean
-parse_mounts (ClocheSession  *self,
-              JsonObject     *object,
-              GError        **error)
-{
-  JsonArray *array = json_object_get_array_member (object, "mounts");
-
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
-    {
-      JsonObject *entry = json_array_get_object_element (array, i);
-      const char *path, *name, *mode;
-
-      path = entry ? json_object_get_string_member_with_default (entry, "path", NULL) : NULL;
-      name = entry ? json_object_get_string_member_with_default (entry, "name", NULL) : NULL;
-      mode = entry ? json_object_get_string_member_with_default (entry, "mode", "ro") : "ro";
-      if (path == NULL || name == NULL)
-        {
-          g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                       _("mount %u has no \"path\" or \"name\""), i);
-          return FALSE;
-        }
-      g_ptr_array_add (self->mounts,
-                       cloche_session_mount_new (path, name, g_strcmp0 (mode, "rw") != 0));
-    }
-  return TRUE;
-}
-
-static gboolean
-parse_fields (ClocheSession  *self,
-              JsonObject     *object,
-              GError        **error)
-{
-  const char *state = json_object_get_string_member_with_default (object, "state", "");
-
-  if (g_strcmp0 (json_object_get_string_member_with_default (object, "id", NULL), self->id) != 0)
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   _("\"id\" does not match its folder %s"), self->id);
-      return FALSE;
-    }
-  if (!g_str_equal (state, "open") && !g_str_equal (state, "closed"))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   _("\"state\" is \"%s\", not \"open\" or \"closed\""), state);
-      return FALSE;
-    }
-  self->state = g_str_equal (state, "open") ? CLOCHE_SESSION_STATE_OPEN
-                                            : CLOCHE_SESSION_STATE_CLOSED;
-  self->title = g_strdup (json_object_get_string_member_with_default (object, "title", ""));
-  self->client = g_strdup (json_object_get_string_member_with_default (object, "client", ""));
-  self->pinned = json_object_get_boolean_member_with_default (object, "pinned", FALSE);
-  return parse_time (object, "created", &self->created, error)
-         && parse_time (object, "last_active", &self->last_active, error)
-         && parse_mounts (self, object, error);
-}
-
-/**
- * cloche_session_new_from_json:
- * @id: the name of the session's folder
- *
- * Returns: (transfer full): the session, or %NULL with
- *   %CLOCHE_ERROR_SESSION_DAMAGED saying what is wrong, line and column
- *   included for JSON that does not parse
- */
-ClocheSession *
-cloche_session_new_from_json (const char  *id,
-                              const char  *json,
-                              gsize        length,
-                              GError     **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(ClocheSession) self = g_object_new (CLOCHE_TYPE_SESSION, NULL);
-  g_autoptr(GError) local_error = NULL;
-  JsonNode *root;
-
-  self->id = g_strdup (id);
-  if (!json_parser_load_from_data (parser, json, length, &local_error))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   _("not valid JSON: %s"), local_error->message);
-      return NULL;
-    }
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_DAMAGED,
-                   _("not a JSON object (the file may be empty or cut short)"));
-      return NULL;
-    }
-  if (!parse_fields (self, json_node_get_object (root), error))
-    return NULL;
-  return g_steal_pointer (&self);
 }
 
 /* Accessors */
@@ -448,7 +307,9 @@ cloche_session_dup_guest_dir (ClocheSession *self)
 }
 
 /* Closed or damaged, not pinned, and idle for longer than the threshold. A
- * damaged record has no time of its own: its age is its folder's. */
+ * damaged record has no time of its own: its age is its folder's. Times
+ * are within 0 and CLOCHE_SESSION_TIME_MAX, so the age cannot overflow;
+ * a threshold too long to count in µs is never reached. */
 gboolean
 cloche_session_is_stale (ClocheSession *self,
                          gint64         now,
@@ -456,20 +317,37 @@ cloche_session_is_stale (ClocheSession *self,
 {
   g_return_val_if_fail (CLOCHE_IS_SESSION (self), FALSE);
 
-  if (self->state == CLOCHE_SESSION_STATE_OPEN)
+  if (self->state == CLOCHE_SESSION_STATE_OPEN || self->pinned)
     return FALSE;
-  return cloche_session_stale_rule (self->pinned, self->last_active, now, stale_after_days);
+  if (stale_after_days > G_MAXINT64 / USEC_PER_DAY)
+    return FALSE;
+  return now - self->last_active > (gint64) stale_after_days * USEC_PER_DAY;
 }
 
-/* Stale, for a session that is not open: also for what the index's cache
- * file holds, read without making a session of it. */
-gboolean
-cloche_session_stale_rule (gboolean pinned,
-                           gint64   last_active,
-                           gint64   now,
-                           guint    stale_after_days)
+/**
+ * cloche_session_settle:
+ * @open_ids: (nullable): the sessions this daemon has open
+ *
+ * The one place of the rule: a record that says "open" while this daemon
+ * does not have it open was left so by a daemon that is gone (killed, or
+ * the machine lost power). It is closed, and may grow stale like any other.
+ *
+ * Returns: (transfer full): @self, or a closed copy of it
+ */
+ClocheSession *
+cloche_session_settle (ClocheSession      *self,
+                       const char * const *open_ids)
 {
-  return !pinned && now - last_active > (gint64) stale_after_days * 24 * 3600 * G_USEC_PER_SEC;
+  ClocheSession *settled;
+
+  g_return_val_if_fail (CLOCHE_IS_SESSION (self), NULL);
+
+  if (self->state != CLOCHE_SESSION_STATE_OPEN
+      || (open_ids != NULL && g_strv_contains (open_ids, self->id)))
+    return g_object_ref (self);
+  settled = cloche_session_copy (self);
+  settled->state = CLOCHE_SESSION_STATE_CLOSED;
+  return settled;
 }
 
 static void

@@ -5,6 +5,14 @@
  * is removed as a link and counted as one, whatever it points to. Sizes are
  * what the disk gives back (st_blocks), not apparent sizes; a file that
  * also has a name outside the tree gives nothing back and counts nothing.
+ *
+ * A guest builds what it likes in its work folder, a million folders deep
+ * if it wants: the walk holds at most MAX_OPEN folders open and never
+ * recurses. Deeper, it closes the shallowest open folder, remembering its
+ * device and inode, and on the way back reaches it again through ".."
+ * from the folder below, which must then be that same folder (else the
+ * tree moved under the walk, and it stops rather than go elsewhere). What
+ * is kept per level is a few dozen bytes and the name.
  */
 #include "config.h"
 
@@ -19,6 +27,10 @@
 #include <unistd.h>
 
 #include "cloche-tree.h"
+
+/* Folders held open by one walk (cleanup runs four at once). */
+#define MAX_OPEN 16
+#define FOLDER_BUFFER (32 * 1024)
 
 struct _ClocheTreeLinks
 {
@@ -47,7 +59,8 @@ cloche_tree_links_free (ClocheTreeLinks *links)
 }
 
 /* The bytes removing this name frees: all of a file with one name, all of
- * a multi-name file at its last name seen, nothing before that. */
+ * a multi-name file at its last name seen, nothing before that. With no
+ * @links, every name's blocks (what `du -l` says). */
 static guint64
 freeable (ClocheTreeLinks   *links,
           const struct stat *st)
@@ -56,7 +69,7 @@ freeable (ClocheTreeLinks   *links,
   g_autofree char *key = NULL;
   guint seen;
 
-  if (S_ISDIR (st->st_mode) || st->st_nlink <= 1)
+  if (links == NULL || S_ISDIR (st->st_mode) || st->st_nlink <= 1)
     return blocks;
   key = g_strdup_printf ("%ju:%ju", (uintmax_t) st->st_dev, (uintmax_t) st->st_ino);
   g_mutex_lock (&links->lock);
@@ -72,106 +85,292 @@ is_dot (const char *name)
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
 
-/* A folder read with getdents64 straight from its fd: opendir() and
- * fdopendir() add an fstat and two fcntl calls per folder, a quarter of
- * the system calls of removing 10,000 small sessions. */
-typedef struct
-{
-  int    fd;
-  char  *buffer;
-  long   length;
-  long   position;
-} Folder;
-
-#define FOLDER_BUFFER (32 * 1024)
-
 /* The start of a struct linux_dirent64, which glibc 2.36 does not declare. */
 typedef struct
 {
-  guint64       ino;
-  gint64        offset;
+  guint64        ino;
+  gint64         offset;
   unsigned short length;
   unsigned char  type;
   char           name[];
 } RawEntry;
 
-static gboolean
-folder_open (Folder     *folder,
-             int         parent_fd,
-             const char *name)
+/* One folder of the walk. Read with getdents64 straight from its fd:
+ * opendir() adds an fstat and two fcntl calls per folder, a quarter of the
+ * system calls of removing 10,000 small sessions. */
+typedef struct
 {
-  folder->fd = openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  folder->buffer = NULL;
-  folder->length = folder->position = 0;
-  return folder->fd >= 0;
+  int      fd;           /* -1 once closed to bound the fds: reached again through ".." */
+  dev_t    dev;
+  ino_t    ino;
+  guint64  blocks;       /* its own, counted when it goes */
+  char    *name;         /* in its parent */
+  char    *buffer;       /* a batch read, while fd is open */
+  long     length;
+  long     position;
+  gint64   resume;       /* getdents offset past the last entry taken */
+} Level;
+
+typedef struct
+{
+  int              parent_fd;   /* the caller's, for the top folder */
+  ClocheTreeLinks *links;
+  gboolean         remove;
+  guint64          total;
+  GArray          *levels;      /* Level */
+  guint            first_open;  /* the shallowest level with an fd */
+  GError          *error;
+} Walk;
+
+/* Call it right after the failing call: errno is read first thing (the
+ * g_strerror() in the arguments keeps it). */
+static gboolean set_errno_error (Walk       *walk,
+                                 const char *format,
+                                 ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+set_errno_error (Walk       *walk,
+                 const char *format,
+                 ...)
+{
+  int saved = errno;
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (walk->error == NULL)
+    walk->error = g_error_new_literal (G_IO_ERROR, g_io_error_from_errno (saved), message);
+  return FALSE;
 }
 
 static void
-folder_close (Folder *folder)
+level_clear (Level *level)
 {
-  g_free (folder->buffer);
-  if (folder->fd >= 0)
-    close (folder->fd);
+  if (level->fd >= 0)
+    close (level->fd);
+  g_free (level->buffer);
+  g_free (level->name);
 }
 
-/* Reads the next batch of entries: > 0 with some, 0 at the end, < 0 on an
- * error (in errno). */
-static long
-folder_fill (Folder *folder)
+static Level *
+top (Walk *walk)
 {
-  if (folder->buffer == NULL)
-    folder->buffer = g_malloc (FOLDER_BUFFER);
-  folder->position = 0;
-  folder->length = syscall (SYS_getdents64, folder->fd, folder->buffer, FOLDER_BUFFER);
-  return folder->length;
+  return &g_array_index (walk->levels, Level, walk->levels->len - 1);
+}
+
+/* The fd of the folder that holds @depth's. */
+static int
+parent_fd_of (Walk  *walk,
+              guint  depth)
+{
+  return depth == 0 ? walk->parent_fd : g_array_index (walk->levels, Level, depth - 1).fd;
+}
+
+static void
+close_level (Level *level)
+{
+  close (level->fd);
+  level->fd = -1;
+  g_clear_pointer (&level->buffer, g_free);
+  level->length = level->position = 0;
+}
+
+/* Opens @name in the deepest folder (or the caller's) as a new level. */
+static gboolean
+push (Walk              *walk,
+      const char        *name,
+      const struct stat *st)
+{
+  int fd = openat (parent_fd_of (walk, walk->levels->len), name,
+                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  Level level = { fd, st->st_dev, st->st_ino, (guint64) st->st_blocks * 512 };
+
+  if (fd < 0)
+    return set_errno_error (walk, _("Cannot open %s: %s"), name, g_strerror (errno));
+  g_array_append_val (walk->levels, level);
+  top (walk)->name = g_strdup (name);
+  if (walk->levels->len - walk->first_open > MAX_OPEN)
+    close_level (&g_array_index (walk->levels, Level, walk->first_open++));
+  return TRUE;
+}
+
+/* Level @depth again, through ".." of the one below it, which is still
+ * open: it must be the very folder that was closed. */
+static gboolean
+reopen (Walk  *walk,
+        guint  depth)
+{
+  Level *level = &g_array_index (walk->levels, Level, depth);
+  Level *below = &g_array_index (walk->levels, Level, depth + 1);
+  struct stat st;
+
+  level->fd = openat (below->fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (level->fd < 0 || fstat (level->fd, &st) != 0)
+    return set_errno_error (walk, _("Cannot go back up to %s: %s"), level->name,
+                            g_strerror (errno));
+  if (st.st_dev != level->dev || st.st_ino != level->ino)
+    {
+      errno = ESTALE;
+      return set_errno_error (walk, _("%s moved while it was walked: %s"), level->name,
+                              _("it is not where it was, and is left as it is"));
+    }
+  /* Measuring reads on where it stopped; removing reads what is left. */
+  if (!walk->remove && lseek (level->fd, level->resume, SEEK_SET) < 0)
+    return set_errno_error (walk, _("Cannot read %s again: %s"), level->name,
+                            g_strerror (errno));
+  walk->first_open = depth;
+  return TRUE;
+}
+
+/* Reads the next batch: > 0 with some, 0 at the end, < 0 on an error. */
+static long
+fill (Level *level)
+{
+  if (level->buffer == NULL)
+    level->buffer = g_malloc (FOLDER_BUFFER);
+  level->position = 0;
+  level->length = syscall (SYS_getdents64, level->fd, level->buffer, FOLDER_BUFFER);
+  return level->length;
 }
 
 /* The next name in the batch read, "." and ".." skipped; NULL when the
  * batch is used up. */
 static const char *
-folder_next (Folder *folder)
+next_in_batch (Level *level)
 {
-  while (folder->position < folder->length)
+  while (level->position < level->length)
     {
-      RawEntry *entry = (RawEntry *) (gpointer) (folder->buffer + folder->position);
+      RawEntry *entry = (RawEntry *) (gpointer) (level->buffer + level->position);
 
-      folder->position += entry->length;
+      level->position += entry->length;
+      level->resume = entry->offset;
       if (!is_dot (entry->name))
         return entry->name;
     }
   return NULL;
 }
 
-/* @links: NULL to count every name's blocks (what `du -l` says) */
-static guint64
-measure (int               parent_fd,
-         const char       *name,
-         ClocheTreeLinks  *links)
+/* Removes the top folder once a batch emptied it: most folders come whole
+ * in one batch, and then need no second read only to hear that nothing is
+ * left (rm -rf's second getdents64 per folder). */
+static gboolean
+removed_early (Walk *walk)
 {
-  struct stat st;
-  const char *child;
-  guint64 total;
-  Folder folder;
+  Level *level = top (walk);
+  int parent_fd = parent_fd_of (walk, walk->levels->len - 1);
 
-  if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return 0;
-  total = links != NULL ? freeable (links, &st) : (guint64) st.st_blocks * 512;
-  if (!S_ISDIR (st.st_mode) || !folder_open (&folder, parent_fd, name))
-    return total;
-
-  while (folder_fill (&folder) > 0)
-    while ((child = folder_next (&folder)) != NULL)
-      total += measure (folder.fd, child, links);
-  folder_close (&folder);
-  return total;
+  return walk->remove && level->buffer != NULL && parent_fd != -1
+         && unlinkat (parent_fd, level->name, AT_REMOVEDIR) == 0;
 }
 
-/* Allocated bytes of @name below @parent_fd, the folder itself included. */
+/* The top folder is done: removed (if it is not yet) and counted. */
+static gboolean
+pop (Walk     *walk,
+     gboolean  gone)
+{
+  guint depth = walk->levels->len - 1;
+  Level *level = top (walk);
+  gboolean ok = TRUE;
+
+  if (depth > 0 && g_array_index (walk->levels, Level, depth - 1).fd < 0)
+    ok = reopen (walk, depth - 1);
+  if (ok && walk->remove && !gone
+      && unlinkat (parent_fd_of (walk, depth), level->name, AT_REMOVEDIR) != 0)
+    ok = set_errno_error (walk, _("Cannot remove %s: %s"), level->name, g_strerror (errno));
+  if (ok)
+    walk->total += level->blocks;
+  level_clear (level);
+  g_array_set_size (walk->levels, depth);
+  return ok;
+}
+
+/* A name in the top folder: a folder to go into, or something to count
+ * (and remove). */
+static gboolean
+visit (Walk       *walk,
+       const char *name)
+{
+  Level *level = top (walk);
+  struct stat st;
+
+  if (fstatat (level->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT
+           || set_errno_error (walk, _("Cannot read %s: %s"), name, g_strerror (errno));
+  if (S_ISDIR (st.st_mode))
+    return push (walk, name, &st);
+  if (walk->remove && unlinkat (level->fd, name, 0) != 0)
+    return errno == ENOENT
+           || set_errno_error (walk, _("Cannot remove %s: %s"), name, g_strerror (errno));
+  walk->total += freeable (walk->links, &st);
+  return TRUE;
+}
+
+/* One step: the next name of the top folder, or the folder done. */
+static gboolean
+step (Walk *walk)
+{
+  Level *level = top (walk);
+  const char *name = next_in_batch (level);
+  long read;
+
+  if (name != NULL)
+    return visit (walk, name);
+  if (removed_early (walk))
+    return pop (walk, TRUE);
+  read = fill (level);
+  if (read > 0)
+    return TRUE;
+  if (read < 0)
+    return set_errno_error (walk, _("Cannot read %s: %s"), level->name, g_strerror (errno));
+  return pop (walk, FALSE);
+}
+
+static gboolean
+walk_tree (int               parent_fd,
+           const char       *name,
+           ClocheTreeLinks  *links,
+           gboolean          remove,
+           guint64          *total,
+           GError          **error)
+{
+  Walk walk = { parent_fd, links, remove, 0, g_array_new (FALSE, TRUE, sizeof (Level)), 0, NULL };
+  struct stat st;
+  gboolean ok;
+
+  if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    ok = errno == ENOENT
+         || set_errno_error (&walk, _("Cannot read %s: %s"), name, g_strerror (errno));
+  else if (!S_ISDIR (st.st_mode))
+    {
+      ok = !remove || unlinkat (parent_fd, name, 0) == 0
+           || set_errno_error (&walk, _("Cannot remove %s: %s"), name, g_strerror (errno));
+      walk.total += ok ? freeable (links, &st) : 0;
+    }
+  else
+    for (ok = push (&walk, name, &st); ok && walk.levels->len > 0; )
+      ok = step (&walk);
+
+  for (guint i = 0; i < walk.levels->len; i++)
+    level_clear (&g_array_index (walk.levels, Level, i));
+  g_array_unref (walk.levels);
+  *total += walk.total;
+  if (walk.error != NULL)
+    g_propagate_error (error, walk.error);
+  return ok;
+}
+
+/* Allocated bytes of @name below @parent_fd, the folder itself included;
+ * what could not be read counts nothing. */
 guint64
 cloche_tree_measure (int         parent_fd,
                      const char *name)
 {
-  return measure (parent_fd, name, NULL);
+  guint64 total = 0;
+
+  walk_tree (parent_fd, name, NULL, FALSE, &total, NULL);
+  return total;
 }
 
 /**
@@ -186,63 +385,10 @@ cloche_tree_measure_freeable (int              parent_fd,
                               ClocheTreeLinks *links)
 {
   g_autoptr(ClocheTreeLinks) own = links == NULL ? cloche_tree_links_new () : NULL;
+  guint64 total = 0;
 
-  return measure (parent_fd, name, links != NULL ? links : own);
-}
-
-/* Call it right after the failing call: errno is read first thing. */
-static gboolean set_errno_error (GError     **error,
-                                 const char  *format,
-                                 ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-set_errno_error (GError     **error,
-                 const char  *format,
-                 ...)
-{
-  int saved = errno;
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error_literal (error, G_IO_ERROR, g_io_error_from_errno (saved), message);
-  return FALSE;
-}
-
-/* Empties the folder @name and removes it. A small folder comes whole in
- * one batch: it is removed then, before reading again only to hear that
- * nothing is left (rm -rf's second getdents64 per folder). */
-static gboolean
-remove_folder (int               parent_fd,
-               const char       *name,
-               ClocheTreeLinks  *links,
-               guint64          *freed,
-               GError          **error)
-{
-  const char *child;
-  gboolean ok = TRUE, removed = FALSE;
-  Folder folder;
-  long read;
-
-  if (!folder_open (&folder, parent_fd, name))
-    return set_errno_error (error, _("Cannot open %s: %s"), name, g_strerror (errno));
-  while (ok && !removed && (read = folder_fill (&folder)) > 0)
-    {
-      while (ok && (child = folder_next (&folder)) != NULL)
-        ok = cloche_tree_remove (folder.fd, child, links, freed, error);
-      if (ok && unlinkat (parent_fd, name, AT_REMOVEDIR) == 0)
-        removed = TRUE;
-      else if (ok && errno != ENOTEMPTY && errno != EEXIST)
-        ok = set_errno_error (error, _("Cannot remove %s: %s"), name, g_strerror (errno));
-    }
-  if (ok && !removed && read < 0)
-    ok = set_errno_error (error, _("Cannot read %s: %s"), name, g_strerror (errno));
-  folder_close (&folder);
-  if (ok && !removed && unlinkat (parent_fd, name, AT_REMOVEDIR) != 0)
-    ok = set_errno_error (error, _("Cannot remove %s: %s"), name, g_strerror (errno));
-  return ok;
+  walk_tree (parent_fd, name, links != NULL ? links : own, FALSE, &total, NULL);
+  return total;
 }
 
 /**
@@ -251,7 +397,7 @@ remove_folder (int               parent_fd,
  * @freed: (inout): increased by the allocated bytes given back
  *
  * Removes @name below @parent_fd and everything in it. Stops at the first
- * entry it cannot remove and names it.
+ * entry it cannot remove and names it; what went before is counted.
  */
 gboolean
 cloche_tree_remove (int               parent_fd,
@@ -261,20 +407,6 @@ cloche_tree_remove (int               parent_fd,
                     GError          **error)
 {
   g_autoptr(ClocheTreeLinks) own = links == NULL ? cloche_tree_links_new () : NULL;
-  struct stat st;
 
-  if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return errno == ENOENT;
-  if (links == NULL)
-    links = own;
-
-  if (S_ISDIR (st.st_mode))
-    {
-      if (!remove_folder (parent_fd, name, links, freed, error))
-        return FALSE;
-    }
-  else if (unlinkat (parent_fd, name, 0) != 0)
-    return set_errno_error (error, _("Cannot remove %s: %s"), name, g_strerror (errno));
-  *freed += freeable (links, &st);
-  return TRUE;
+  return walk_tree (parent_fd, name, links != NULL ? links : own, TRUE, freed, error);
 }

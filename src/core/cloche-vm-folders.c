@@ -597,7 +597,7 @@ mount_in_guest (GTask *task)
   const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "mount", folder->id, folder->guest_dir, mode,
                          NULL };
 
-  cloche_guest_agent_exec_async (self->agent, argv, guest_env, GUEST_MOUNT_TIMEOUT_S, NULL,
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, GUEST_MOUNT_TIMEOUT_S, NULL, NULL,
                                  on_guest_mounted, task);
 }
 
@@ -900,7 +900,7 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   cloche_guest_agent_exec_async (self->agent,
                                  (const char *[]) { CLOCHE_VM_GUEST_HELPER, "umount",
                                                     folder->guest_dir, NULL },
-                                 guest_env, GUEST_UMOUNT_TIMEOUT_S, NULL, on_guest_unmounted,
+                                 guest_env, GUEST_UMOUNT_TIMEOUT_S, NULL, NULL, on_guest_unmounted,
                                  g_steal_pointer (&task));
 }
 

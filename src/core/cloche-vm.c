@@ -1465,13 +1465,6 @@ cloche_vm_set_accelerator_mode (ClocheVm        *self,
   update_accelerator (self);
 }
 
-ClocheAccelMode
-cloche_vm_get_accelerator_mode (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), CLOCHE_ACCEL_MODE_AUTO);
-  return self->accel_mode;
-}
-
 gint64
 cloche_vm_get_booted_at (ClocheVm *self)
 {
@@ -1512,13 +1505,6 @@ cloche_vm_get_pid (ClocheVm *self)
   if (self->process == NULL || (id = g_subprocess_get_identifier (self->process)) == NULL)
     return 0;
   return (GPid) g_ascii_strtoll (id, NULL, 10);
-}
-
-guint
-cloche_vm_get_agent_timeout (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
-  return self->agent_timeout_s;
 }
 
 void

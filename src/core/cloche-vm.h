@@ -26,7 +26,6 @@ const char       *cloche_vm_get_accelerator_reason (ClocheVm             *self);
 gboolean          cloche_vm_get_accelerator_fallback (ClocheVm           *self);
 const char       *cloche_vm_get_kvm_failure        (ClocheVm             *self);
 const char * const *cloche_vm_get_qemu_tail        (ClocheVm             *self);
-ClocheAccelMode   cloche_vm_get_accelerator_mode   (ClocheVm             *self);
 void              cloche_vm_set_accelerator_mode   (ClocheVm             *self,
                                                     ClocheAccelMode       mode);
 gint64            cloche_vm_get_booted_at          (ClocheVm             *self);
@@ -34,7 +33,6 @@ const char       *cloche_vm_get_bundle_path        (ClocheVm             *self);
 void              cloche_vm_set_bundle_path        (ClocheVm             *self,
                                                     const char           *bundle_path);
 GPid              cloche_vm_get_pid                (ClocheVm             *self);
-guint             cloche_vm_get_agent_timeout      (ClocheVm             *self);
 void              cloche_vm_set_agent_timeout      (ClocheVm             *self,
                                                     guint                 seconds);
 ClocheGuestAgent *cloche_vm_get_guest_agent        (ClocheVm             *self);

@@ -11,10 +11,9 @@
 
 struct _ClocheBundleService
 {
-  GObject             parent_instance;
-  ClocheBundleManager *manager;
-  ClocheDbusBundle    *skeleton;
-  ClocheAuditLog      *audit;     /* nullable */
+  ClocheDbusBundleSkeleton  parent_instance;
+  ClocheBundleManager      *manager;
+  ClocheAuditLog           *audit;     /* nullable */
 };
 
 /* A changing operation's call, kept until it ends, for its reply and its
@@ -74,7 +73,11 @@ operation_audit (Operation    *op,
                                   g_variant_builder_end (&fields));
 }
 
-G_DEFINE_FINAL_TYPE (ClocheBundleService, cloche_bundle_service, G_TYPE_OBJECT)
+static void bundle_iface_init (ClocheDbusBundleIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheBundleService, cloche_bundle_service,
+                               CLOCHE_DBUS_TYPE_BUNDLE_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_BUNDLE, bundle_iface_init))
 
 static const char *
 or_empty (const char *text)
@@ -176,9 +179,11 @@ on_info (GObject      *object,
 }
 
 static gboolean
-handle_info (ClocheBundleService   *self,
+handle_info (ClocheDbusBundle      *object,
              GDBusMethodInvocation *invocation)
 {
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+
   cloche_bundle_manager_info_async (self->manager, NULL, on_info, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -204,11 +209,13 @@ on_inspected (GObject      *object,
 }
 
 static gboolean
-handle_inspect (ClocheBundleService   *self,
+handle_inspect (ClocheDbusBundle      *object,
                 GDBusMethodInvocation *invocation,
                 const char            *source,
                 const char            *location)
 {
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+
   cloche_bundle_manager_inspect_async (self->manager, source, location, NULL, on_inspected,
                                        g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -241,9 +248,11 @@ on_verified (GObject      *object,
 }
 
 static gboolean
-handle_verify (ClocheBundleService   *self,
+handle_verify (ClocheDbusBundle      *object,
                GDBusMethodInvocation *invocation)
 {
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+
   cloche_bundle_manager_verify_async (self->manager, NULL, on_verified,
                                       g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -264,11 +273,13 @@ on_installed (GObject      *object,
 }
 
 static gboolean
-handle_install (ClocheBundleService   *self,
+handle_install (ClocheDbusBundle      *object,
                 GDBusMethodInvocation *invocation,
                 const char            *source,
                 const char            *location)
 {
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+
   cloche_bundle_manager_install_async (self->manager, source, location, NULL, on_installed,
                                        operation_new (self, invocation, "bundle.install", source));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -289,10 +300,12 @@ on_relocated (GObject      *object,
 }
 
 static gboolean
-handle_relocate (ClocheBundleService   *self,
+handle_relocate (ClocheDbusBundle      *object,
                  GDBusMethodInvocation *invocation,
                  const char            *location)
 {
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+
   cloche_bundle_manager_relocate_async (self->manager, location, NULL, on_relocated,
                                         operation_new (self, invocation, "bundle.relocate", location));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -319,22 +332,25 @@ on_removed (GObject      *object,
 }
 
 static gboolean
-handle_remove (ClocheBundleService   *self,
+handle_remove (ClocheDbusBundle      *object,
                GDBusMethodInvocation *invocation,
                gboolean               force)
 {
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+
   cloche_bundle_manager_remove_async (self->manager, force, NULL, on_removed,
                                       operation_new (self, invocation, "bundle.remove", NULL));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
-handle_cancel (ClocheBundleService   *self,
+handle_cancel (ClocheDbusBundle      *object,
                GDBusMethodInvocation *invocation)
 {
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
   gboolean cancelled = cloche_bundle_manager_cancel (self->manager);
 
-  cloche_dbus_bundle_complete_cancel (self->skeleton, invocation, cancelled);
+  cloche_dbus_bundle_complete_cancel (object, invocation, cancelled);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -348,44 +364,24 @@ on_progress (ClocheBundleService *self,
              guint64              done,
              guint64              total)
 {
-  cloche_dbus_bundle_emit_progress (self->skeleton, operation, phase, file, done, total);
+  cloche_dbus_bundle_emit_progress (CLOCHE_DBUS_BUNDLE (self), operation, phase, file, done, total);
 }
 
 static void
 sync_properties (ClocheBundleService *self)
 {
   ClocheBundleManager *manager = self->manager;
+  ClocheDbusBundle *skeleton = CLOCHE_DBUS_BUNDLE (self);
 
-  cloche_dbus_bundle_set_installed (self->skeleton,
-                                    cloche_bundle_manager_get_installed (manager));
-  cloche_dbus_bundle_set_location (self->skeleton, cloche_bundle_manager_get_location (manager));
-  cloche_dbus_bundle_set_name (self->skeleton, or_empty (cloche_bundle_manager_get_name (manager)));
-  cloche_dbus_bundle_set_version (self->skeleton,
-                                  or_empty (cloche_bundle_manager_get_version (manager)));
-  cloche_dbus_bundle_set_size (self->skeleton, cloche_bundle_manager_get_size (manager));
-  cloche_dbus_bundle_set_last_verified (self->skeleton,
+  cloche_dbus_bundle_set_installed (skeleton, cloche_bundle_manager_get_installed (manager));
+  cloche_dbus_bundle_set_location (skeleton, cloche_bundle_manager_get_location (manager));
+  cloche_dbus_bundle_set_name (skeleton, or_empty (cloche_bundle_manager_get_name (manager)));
+  cloche_dbus_bundle_set_version (skeleton, or_empty (cloche_bundle_manager_get_version (manager)));
+  cloche_dbus_bundle_set_size (skeleton, cloche_bundle_manager_get_size (manager));
+  cloche_dbus_bundle_set_last_verified (skeleton,
                                         cloche_bundle_manager_get_last_verified (manager));
-  cloche_dbus_bundle_set_operation (self->skeleton,
+  cloche_dbus_bundle_set_operation (skeleton,
                                     or_empty (cloche_bundle_manager_get_operation (manager)));
-}
-
-gboolean
-cloche_bundle_service_export (ClocheBundleService  *self,
-                              GDBusConnection      *connection,
-                              GError              **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_BUNDLE_SERVICE (self), FALSE);
-
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
-}
-
-void
-cloche_bundle_service_unexport (ClocheBundleService *self)
-{
-  g_return_if_fail (CLOCHE_IS_BUNDLE_SERVICE (self));
-
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
 }
 
 static void
@@ -393,7 +389,6 @@ cloche_bundle_service_dispose (GObject *object)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->manager);
   g_clear_object (&self->audit);
 
@@ -407,26 +402,20 @@ cloche_bundle_service_class_init (ClocheBundleServiceClass *klass)
 }
 
 static void
-cloche_bundle_service_init (ClocheBundleService *self)
+bundle_iface_init (ClocheDbusBundleIface *iface)
 {
-  self->skeleton = cloche_dbus_bundle_skeleton_new ();
+  iface->handle_info = handle_info;
+  iface->handle_inspect = handle_inspect;
+  iface->handle_verify = handle_verify;
+  iface->handle_install = handle_install;
+  iface->handle_relocate = handle_relocate;
+  iface->handle_remove = handle_remove;
+  iface->handle_cancel = handle_cancel;
 }
 
 static void
-connect_handlers (ClocheBundleService *self)
+cloche_bundle_service_init (ClocheBundleService *self)
 {
-  const struct { const char *signal; GCallback handler; } handlers[] = {
-    { "handle-info", G_CALLBACK (handle_info) },
-    { "handle-inspect", G_CALLBACK (handle_inspect) },
-    { "handle-verify", G_CALLBACK (handle_verify) },
-    { "handle-install", G_CALLBACK (handle_install) },
-    { "handle-relocate", G_CALLBACK (handle_relocate) },
-    { "handle-remove", G_CALLBACK (handle_remove) },
-    { "handle-cancel", G_CALLBACK (handle_cancel) },
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (handlers); i++)
-    g_signal_connect_swapped (self->skeleton, handlers[i].signal, handlers[i].handler, self);
 }
 
 ClocheBundleService *
@@ -438,7 +427,6 @@ cloche_bundle_service_new (ClocheBundleManager *manager)
 
   self = g_object_new (CLOCHE_TYPE_BUNDLE_SERVICE, NULL);
   self->manager = g_object_ref (manager);
-  connect_handlers (self);
   g_signal_connect_object (manager, "progress", G_CALLBACK (on_progress), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (manager, "notify", G_CALLBACK (sync_properties), self,

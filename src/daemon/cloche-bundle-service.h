@@ -1,22 +1,19 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include "cloche-audit-log.h"
-
 #include <gio/gio.h>
 
+#include "cloche-audit-log.h"
 #include "cloche-bundle-manager.h"
+#include "cloche-dbus-generated.h"
 
 G_BEGIN_DECLS
 
 #define CLOCHE_TYPE_BUNDLE_SERVICE (cloche_bundle_service_get_type ())
-G_DECLARE_FINAL_TYPE (ClocheBundleService, cloche_bundle_service, CLOCHE, BUNDLE_SERVICE, GObject)
+G_DECLARE_FINAL_TYPE (ClocheBundleService, cloche_bundle_service, CLOCHE, BUNDLE_SERVICE,
+                      ClocheDbusBundleSkeleton)
 
-ClocheBundleService *cloche_bundle_service_new      (ClocheBundleManager  *manager);
-gboolean             cloche_bundle_service_export   (ClocheBundleService  *self,
-                                                     GDBusConnection      *connection,
-                                                     GError              **error);
-void                 cloche_bundle_service_unexport (ClocheBundleService  *self);
+ClocheBundleService *cloche_bundle_service_new           (ClocheBundleManager *manager);
 void                 cloche_bundle_service_set_audit_log (ClocheBundleService *self,
                                                           ClocheAuditLog      *audit);
 

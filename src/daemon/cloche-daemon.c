@@ -17,6 +17,7 @@
 #include "cloche-audit-events.h"
 #include "cloche-bundle-service.h"
 #include "cloche-daemon.h"
+#include "cloche-daemon-service.h"
 #include "cloche-doctor-service.h"
 #include "cloche-egress-service.h"
 #include "cloche-lifetime.h"
@@ -24,7 +25,6 @@
 #include "cloche-policy-apply.h"
 #include "cloche-policy-service.h"
 #include "cloche-sessions-service.h"
-#include "cloche-service.h"
 
 struct _ClocheDaemon
 {
@@ -40,14 +40,8 @@ struct _ClocheDaemon
   ClocheDoctor         *doctor;
   GStrv                 egress_allow;
 
-  /* On the bus */
-  ClocheService        *service;
-  ClocheMonitorService *monitor_service;
-  ClocheSessionsService *sessions_service;
-  ClochePolicyService  *policy_service;
-  ClocheBundleService  *bundle_service;
-  ClocheDoctorService  *doctor_service;
-  ClocheEgressService  *egress_service;
+  /* On the bus: a GDBusInterfaceSkeleton each, exported on one path */
+  GPtrArray            *services;
 
   ClocheLifetime       *lifetime;
   gboolean              bundle_held;
@@ -110,7 +104,8 @@ open_audit_log (ClocheSandbox *sandbox,
   g_autoptr(ClocheAuditLog) audit = cloche_audit_log_new (NULL, 0, CLOCHE_AUDIT_LOG_DEFAULT_KEEP);
   g_autoptr(GError) error = NULL;
 
-  /* The policy file (issue 4) will set the endpoint; until then, an option. */
+  /* The endpoint is the daemon's option (--otlp-endpoint, set where an
+   * admin starts it); the policy has no key for it. */
   if (otlp_endpoint != NULL)
     {
       g_autoptr(ClocheAuditOtlp) exporter = cloche_audit_otlp_new (otlp_endpoint, &error);
@@ -245,20 +240,24 @@ build_services (ClocheDaemon *self,
                 int           exit_after)
 {
   ClocheVm *vm = cloche_sandbox_get_vm (self->sandbox);
+  ClocheBundleService *bundle_service;
 
   self->lifetime = cloche_lifetime_new (self->sandbox, exit_after);
   g_signal_connect_object (self->lifetime, "expired", G_CALLBACK (on_expired), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->bundle_manager, "notify::operation",
                            G_CALLBACK (on_bundle_operation), self, G_CONNECT_SWAPPED);
-  self->service = cloche_service_new (self->sandbox);
-  self->monitor_service = cloche_monitor_service_new (self->monitor);
-  self->sessions_service = cloche_sessions_service_new (self->sandbox);
-  self->policy_service = cloche_policy_service_new (self->policy);
-  self->bundle_service = cloche_bundle_service_new (self->bundle_manager);
-  cloche_bundle_service_set_audit_log (self->bundle_service, self->audit);
-  self->doctor_service = cloche_doctor_service_new (self->doctor, vm);
-  self->egress_service = cloche_egress_service_new (self->egress);
+  bundle_service = cloche_bundle_service_new (self->bundle_manager);
+  cloche_bundle_service_set_audit_log (bundle_service, self->audit);
+
+  self->services = g_ptr_array_new_with_free_func (g_object_unref);
+  g_ptr_array_add (self->services, cloche_daemon_service_new (self->sandbox));
+  g_ptr_array_add (self->services, cloche_sessions_service_new (self->sandbox));
+  g_ptr_array_add (self->services, cloche_monitor_service_new (self->monitor));
+  g_ptr_array_add (self->services, cloche_policy_service_new (self->policy));
+  g_ptr_array_add (self->services, bundle_service);
+  g_ptr_array_add (self->services, cloche_doctor_service_new (self->doctor, vm));
+  g_ptr_array_add (self->services, cloche_egress_service_new (self->egress));
 }
 
 /**
@@ -285,25 +284,18 @@ export_services (ClocheDaemon     *self,
                  GDBusConnection  *connection,
                  GError          **error)
 {
-  return cloche_service_export (self->service, connection, error)
-         && cloche_monitor_service_export (self->monitor_service, connection, error)
-         && cloche_sessions_service_export (self->sessions_service, connection, error)
-         && cloche_policy_service_export (self->policy_service, connection, error)
-         && cloche_bundle_service_export (self->bundle_service, connection, error)
-         && cloche_doctor_service_export (self->doctor_service, connection, error)
-         && cloche_egress_service_export (self->egress_service, connection, error);
+  for (guint i = 0; i < self->services->len; i++)
+    if (!g_dbus_interface_skeleton_export (g_ptr_array_index (self->services, i), connection,
+                                           DAEMON_OBJECT_PATH, error))
+      return FALSE;
+  return TRUE;
 }
 
 static void
 unexport_services (ClocheDaemon *self)
 {
-  cloche_service_unexport (self->service);
-  cloche_monitor_service_unexport (self->monitor_service);
-  cloche_sessions_service_unexport (self->sessions_service);
-  cloche_policy_service_unexport (self->policy_service);
-  cloche_bundle_service_unexport (self->bundle_service);
-  cloche_doctor_service_unexport (self->doctor_service);
-  cloche_egress_service_unexport (self->egress_service);
+  for (guint i = 0; i < self->services->len; i++)
+    g_dbus_interface_skeleton_unexport (g_ptr_array_index (self->services, i));
 }
 
 static void
@@ -392,14 +384,8 @@ cloche_daemon_dispose (GObject *object)
 
   if (self->bundle_manager != NULL)
     g_signal_handlers_disconnect_by_data (self->bundle_manager, self);
-  g_clear_object (&self->service);
-  g_clear_object (&self->monitor_service);
-  g_clear_object (&self->sessions_service);
+  g_clear_pointer (&self->services, g_ptr_array_unref);
   g_clear_object (&self->lifetime);
-  g_clear_object (&self->policy_service);
-  g_clear_object (&self->bundle_service);
-  g_clear_object (&self->doctor_service);
-  g_clear_object (&self->egress_service);
   if (self->policy != NULL)
     g_signal_handlers_disconnect_by_data (self->policy, self);
   g_clear_object (&self->egress);

@@ -14,14 +14,17 @@
 
 struct _ClocheDoctorService
 {
-  GObject            parent_instance;
-  ClocheDoctor      *doctor;
-  ClocheVm          *vm;
-  ClocheDbusDoctor  *skeleton;
-  GCancellable      *diagnosis;      /* the run a failure started, if one runs */
+  ClocheDbusDoctorSkeleton  parent_instance;
+  ClocheDoctor             *doctor;
+  ClocheVm                 *vm;
+  GCancellable             *diagnosis;      /* the run a failure started, if one runs */
 };
 
-G_DEFINE_FINAL_TYPE (ClocheDoctorService, cloche_doctor_service, G_TYPE_OBJECT)
+static void doctor_iface_init (ClocheDbusDoctorIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheDoctorService, cloche_doctor_service,
+                               CLOCHE_DBUS_TYPE_DOCTOR_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_DOCTOR, doctor_iface_init))
 
 static GVariant *
 results_to_variant (GPtrArray *results)
@@ -55,10 +58,12 @@ on_run_done (GObject      *object,
 }
 
 static gboolean
-handle_run (ClocheDoctorService   *self,
+handle_run (ClocheDbusDoctor      *object,
             GDBusMethodInvocation *invocation,
             const char * const    *checks)
 {
+  ClocheDoctorService *self = CLOCHE_DOCTOR_SERVICE (object);
+
   cloche_doctor_run_async (self->doctor, checks, NULL, on_run_done, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -136,7 +141,7 @@ on_diagnosed (GObject      *object,
   if (found != NULL)
     {
       g_message ("Doctor: %s: %s", cloche_error_code_name (found->code), found->finding);
-      cloche_dbus_doctor_set_latest_finding (self->skeleton,
+      cloche_dbus_doctor_set_latest_finding (CLOCHE_DBUS_DOCTOR (self),
                                              finding_variant (found, diagnosis->trigger));
     }
   diagnosis_free (diagnosis);
@@ -172,30 +177,11 @@ static void
 on_vm_state (ClocheDoctorService *self)
 {
   if (cloche_vm_get_state (self->vm) == CLOCHE_VM_STATE_RUNNING)
-    cloche_dbus_doctor_set_latest_finding (self->skeleton,
+    cloche_dbus_doctor_set_latest_finding (CLOCHE_DBUS_DOCTOR (self),
                                            g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
 }
 
-/* Export */
-
-gboolean
-cloche_doctor_service_export (ClocheDoctorService  *self,
-                              GDBusConnection      *connection,
-                              GError              **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_DOCTOR_SERVICE (self), FALSE);
-
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
-}
-
-void
-cloche_doctor_service_unexport (ClocheDoctorService *self)
-{
-  g_return_if_fail (CLOCHE_IS_DOCTOR_SERVICE (self));
-
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-}
+/* GObject */
 
 static void
 cloche_doctor_service_dispose (GObject *object)
@@ -204,7 +190,6 @@ cloche_doctor_service_dispose (GObject *object)
 
   g_cancellable_cancel (self->diagnosis);
   g_clear_object (&self->diagnosis);
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->doctor);
   g_clear_object (&self->vm);
 
@@ -218,10 +203,15 @@ cloche_doctor_service_class_init (ClocheDoctorServiceClass *klass)
 }
 
 static void
+doctor_iface_init (ClocheDbusDoctorIface *iface)
+{
+  iface->handle_run = handle_run;
+}
+
+static void
 cloche_doctor_service_init (ClocheDoctorService *self)
 {
-  self->skeleton = cloche_dbus_doctor_skeleton_new ();
-  cloche_dbus_doctor_set_latest_finding (self->skeleton,
+  cloche_dbus_doctor_set_latest_finding (CLOCHE_DBUS_DOCTOR (self),
                                          g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0));
 }
 
@@ -237,7 +227,6 @@ cloche_doctor_service_new (ClocheDoctor *doctor,
   self = g_object_new (CLOCHE_TYPE_DOCTOR_SERVICE, NULL);
   self->doctor = g_object_ref (doctor);
   self->vm = g_object_ref (vm);
-  g_signal_connect_swapped (self->skeleton, "handle-run", G_CALLBACK (handle_run), self);
   g_signal_connect_object (vm, "notify::last-error", G_CALLBACK (on_last_error), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (vm, "notify::state", G_CALLBACK (on_vm_state), self,

@@ -3,18 +3,16 @@
 
 #include <gio/gio.h>
 
+#include "cloche-dbus-generated.h"
 #include "cloche-doctor.h"
 
 G_BEGIN_DECLS
 
 #define CLOCHE_TYPE_DOCTOR_SERVICE (cloche_doctor_service_get_type ())
-G_DECLARE_FINAL_TYPE (ClocheDoctorService, cloche_doctor_service, CLOCHE, DOCTOR_SERVICE, GObject)
+G_DECLARE_FINAL_TYPE (ClocheDoctorService, cloche_doctor_service, CLOCHE, DOCTOR_SERVICE,
+                      ClocheDbusDoctorSkeleton)
 
-ClocheDoctorService *cloche_doctor_service_new      (ClocheDoctor         *doctor,
-                                                     ClocheVm             *vm);
-gboolean             cloche_doctor_service_export   (ClocheDoctorService  *self,
-                                                     GDBusConnection      *connection,
-                                                     GError              **error);
-void                 cloche_doctor_service_unexport (ClocheDoctorService  *self);
+ClocheDoctorService *cloche_doctor_service_new (ClocheDoctor *doctor,
+                                                ClocheVm     *vm);
 
 G_END_DECLS

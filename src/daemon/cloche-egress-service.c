@@ -14,13 +14,16 @@
 
 struct _ClocheEgressService
 {
-  GObject            parent_instance;
-  ClocheEgressProxy *proxy;
-  ClocheDbusEgress  *skeleton;
-  guint              counters_source;
+  ClocheDbusEgressSkeleton  parent_instance;
+  ClocheEgressProxy        *proxy;
+  guint                     counters_source;
 };
 
-G_DEFINE_FINAL_TYPE (ClocheEgressService, cloche_egress_service, G_TYPE_OBJECT)
+static void egress_iface_init (ClocheDbusEgressIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheEgressService, cloche_egress_service,
+                               CLOCHE_DBUS_TYPE_EGRESS_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_EGRESS, egress_iface_init))
 
 static GVariant *
 decision_to_variant (const ClocheEgressDecision *decision)
@@ -44,10 +47,11 @@ decision_to_variant (const ClocheEgressDecision *decision)
 }
 
 static gboolean
-handle_get_decisions (ClocheEgressService   *self,
+handle_get_decisions (ClocheDbusEgress      *object,
                       GDBusMethodInvocation *invocation,
                       guint64                since)
 {
+  ClocheEgressService *self = CLOCHE_EGRESS_SERVICE (object);
   g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (self->proxy, since);
   GVariantBuilder builder;
 
@@ -55,7 +59,7 @@ handle_get_decisions (ClocheEgressService   *self,
   for (guint i = 0; i < decisions->len; i++)
     g_variant_builder_add_value (&builder,
                                  decision_to_variant (decisions->pdata[i]));
-  cloche_dbus_egress_complete_get_decisions (self->skeleton, invocation,
+  cloche_dbus_egress_complete_get_decisions (object, invocation,
                                              g_variant_builder_end (&builder));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -82,14 +86,14 @@ session_bytes_variant (ClocheEgressService *self)
 static void
 publish_counters (ClocheEgressService *self)
 {
+  ClocheDbusEgress *skeleton = CLOCHE_DBUS_EGRESS (self);
   ClocheEgressCounters totals;
 
   cloche_egress_proxy_get_totals (self->proxy, &totals);
-  cloche_dbus_egress_set_bytes_in (self->skeleton, totals.bytes_in);
-  cloche_dbus_egress_set_bytes_out (self->skeleton, totals.bytes_out);
-  cloche_dbus_egress_set_session_bytes (self->skeleton, session_bytes_variant (self));
-  cloche_dbus_egress_set_connections (self->skeleton,
-                                      cloche_egress_proxy_get_connections (self->proxy));
+  cloche_dbus_egress_set_bytes_in (skeleton, totals.bytes_in);
+  cloche_dbus_egress_set_bytes_out (skeleton, totals.bytes_out);
+  cloche_dbus_egress_set_session_bytes (skeleton, session_bytes_variant (self));
+  cloche_dbus_egress_set_connections (skeleton, cloche_egress_proxy_get_connections (self->proxy));
 }
 
 static gboolean
@@ -117,50 +121,30 @@ on_decision (ClocheEgressService  *self,
 {
   /* A denial is final at once: decision-ended tells it, once. */
   if (decision->allowed)
-    cloche_dbus_egress_emit_decision (self->skeleton, decision_to_variant (decision));
+    cloche_dbus_egress_emit_decision (CLOCHE_DBUS_EGRESS (self), decision_to_variant (decision));
 }
 
 static void
 on_decision_ended (ClocheEgressService  *self,
                    ClocheEgressDecision *decision)
 {
-  cloche_dbus_egress_emit_decision (self->skeleton, decision_to_variant (decision));
+  cloche_dbus_egress_emit_decision (CLOCHE_DBUS_EGRESS (self), decision_to_variant (decision));
   schedule_counters (self);
 }
 
 static void
 sync_rules (ClocheEgressService *self)
 {
+  ClocheDbusEgress *skeleton = CLOCHE_DBUS_EGRESS (self);
   ClocheEgressRules *rules = cloche_egress_proxy_get_rules (self->proxy);
   g_auto(GStrv) texts = cloche_egress_rules_dup_texts (rules);
   const char *path = cloche_egress_proxy_get_socket_path (self->proxy);
 
-  cloche_dbus_egress_set_rules (self->skeleton, (const char * const *) texts);
-  cloche_dbus_egress_set_default_rule (self->skeleton,
+  cloche_dbus_egress_set_rules (skeleton, (const char * const *) texts);
+  cloche_dbus_egress_set_default_rule (skeleton,
                                        cloche_egress_rules_get_default_allow (rules)
                                        ? "allow" : "deny");
-  cloche_dbus_egress_set_socket_path (self->skeleton, path != NULL ? path : "");
-}
-
-gboolean
-cloche_egress_service_export (ClocheEgressService  *self,
-                              GDBusConnection      *connection,
-                              GError              **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_EGRESS_SERVICE (self), FALSE);
-
-  /* The socket path is known once the daemon listens, before export. */
-  sync_rules (self);
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
-}
-
-void
-cloche_egress_service_unexport (ClocheEgressService *self)
-{
-  g_return_if_fail (CLOCHE_IS_EGRESS_SERVICE (self));
-
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  cloche_dbus_egress_set_socket_path (skeleton, path != NULL ? path : "");
 }
 
 static void
@@ -169,7 +153,6 @@ cloche_egress_service_dispose (GObject *object)
   ClocheEgressService *self = CLOCHE_EGRESS_SERVICE (object);
 
   g_clear_handle_id (&self->counters_source, g_source_remove);
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->proxy);
 
   G_OBJECT_CLASS (cloche_egress_service_parent_class)->dispose (object);
@@ -182,9 +165,14 @@ cloche_egress_service_class_init (ClocheEgressServiceClass *klass)
 }
 
 static void
+egress_iface_init (ClocheDbusEgressIface *iface)
+{
+  iface->handle_get_decisions = handle_get_decisions;
+}
+
+static void
 cloche_egress_service_init (ClocheEgressService *self)
 {
-  self->skeleton = cloche_dbus_egress_skeleton_new ();
 }
 
 ClocheEgressService *
@@ -196,8 +184,6 @@ cloche_egress_service_new (ClocheEgressProxy *proxy)
 
   self = g_object_new (CLOCHE_TYPE_EGRESS_SERVICE, NULL);
   self->proxy = g_object_ref (proxy);
-  g_signal_connect_swapped (self->skeleton, "handle-get-decisions",
-                            G_CALLBACK (handle_get_decisions), self);
   g_signal_connect_object (proxy, "decision", G_CALLBACK (on_decision), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (proxy, "decision-ended", G_CALLBACK (on_decision_ended), self,
                            G_CONNECT_SWAPPED);
@@ -207,6 +193,8 @@ cloche_egress_service_new (ClocheEgressProxy *proxy)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (proxy, "notify::connections", G_CALLBACK (schedule_counters), self,
                            G_CONNECT_SWAPPED);
+  /* The daemon listens before it makes its services: the socket path is
+   * known here. */
   sync_rules (self);
   publish_counters (self);
   return self;

@@ -14,12 +14,15 @@
 
 struct _ClocheMonitorService
 {
-  GObject            parent_instance;
-  ClocheMonitor     *monitor;
-  ClocheDbusMonitor *skeleton;
+  ClocheDbusMonitorSkeleton  parent_instance;
+  ClocheMonitor             *monitor;
 };
 
-G_DEFINE_FINAL_TYPE (ClocheMonitorService, cloche_monitor_service, G_TYPE_OBJECT)
+static void monitor_iface_init (ClocheDbusMonitorIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheMonitorService, cloche_monitor_service,
+                               CLOCHE_DBUS_TYPE_MONITOR_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_MONITOR, monitor_iface_init))
 
 static GVariant *
 sample_to_variant (const ClocheSample *sample)
@@ -48,10 +51,11 @@ sample_to_variant (const ClocheSample *sample)
 }
 
 static gboolean
-handle_get_samples (ClocheMonitorService  *self,
+handle_get_samples (ClocheDbusMonitor     *object,
                     GDBusMethodInvocation *invocation,
                     gint64                 since)
 {
+  ClocheMonitorService *self = CLOCHE_MONITOR_SERVICE (object);
   g_autoptr(GArray) samples = NULL;
   GVariantBuilder builder;
 
@@ -71,7 +75,7 @@ handle_get_samples (ClocheMonitorService  *self,
   for (guint i = 0; i < samples->len; i++)
     g_variant_builder_add_value (&builder,
                                  sample_to_variant (&g_array_index (samples, ClocheSample, i)));
-  cloche_dbus_monitor_complete_get_samples (self->skeleton, invocation,
+  cloche_dbus_monitor_complete_get_samples (CLOCHE_DBUS_MONITOR (self), invocation,
                                             g_variant_builder_end (&builder));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -80,37 +84,18 @@ static void
 on_sample (ClocheMonitorService *self,
            const ClocheSample   *sample)
 {
-  cloche_dbus_monitor_emit_sample (self->skeleton, sample_to_variant (sample));
+  cloche_dbus_monitor_emit_sample (CLOCHE_DBUS_MONITOR (self), sample_to_variant (sample));
 }
 
 static void
 sync_properties (ClocheMonitorService *self)
 {
-  cloche_dbus_monitor_set_disk_bundle (self->skeleton,
+  cloche_dbus_monitor_set_disk_bundle (CLOCHE_DBUS_MONITOR (self),
                                        cloche_monitor_get_disk_bundle (self->monitor));
-  cloche_dbus_monitor_set_disk_sessions (self->skeleton,
+  cloche_dbus_monitor_set_disk_sessions (CLOCHE_DBUS_MONITOR (self),
                                          cloche_monitor_get_disk_sessions (self->monitor));
-  cloche_dbus_monitor_set_sampling (self->skeleton,
+  cloche_dbus_monitor_set_sampling (CLOCHE_DBUS_MONITOR (self),
                                     cloche_monitor_get_sampling (self->monitor));
-}
-
-gboolean
-cloche_monitor_service_export (ClocheMonitorService  *self,
-                               GDBusConnection       *connection,
-                               GError               **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_MONITOR_SERVICE (self), FALSE);
-
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
-}
-
-void
-cloche_monitor_service_unexport (ClocheMonitorService *self)
-{
-  g_return_if_fail (CLOCHE_IS_MONITOR_SERVICE (self));
-
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
 }
 
 static void
@@ -118,7 +103,6 @@ cloche_monitor_service_dispose (GObject *object)
 {
   ClocheMonitorService *self = CLOCHE_MONITOR_SERVICE (object);
 
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->monitor);
 
   G_OBJECT_CLASS (cloche_monitor_service_parent_class)->dispose (object);
@@ -131,9 +115,14 @@ cloche_monitor_service_class_init (ClocheMonitorServiceClass *klass)
 }
 
 static void
+monitor_iface_init (ClocheDbusMonitorIface *iface)
+{
+  iface->handle_get_samples = handle_get_samples;
+}
+
+static void
 cloche_monitor_service_init (ClocheMonitorService *self)
 {
-  self->skeleton = cloche_dbus_monitor_skeleton_new ();
 }
 
 ClocheMonitorService *
@@ -145,8 +134,6 @@ cloche_monitor_service_new (ClocheMonitor *monitor)
 
   self = g_object_new (CLOCHE_TYPE_MONITOR_SERVICE, NULL);
   self->monitor = g_object_ref (monitor);
-  g_signal_connect_swapped (self->skeleton, "handle-get-samples",
-                            G_CALLBACK (handle_get_samples), self);
   g_signal_connect_object (monitor, "sample", G_CALLBACK (on_sample), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (monitor, "notify", G_CALLBACK (sync_properties), self,
                            G_CONNECT_SWAPPED);

@@ -3,17 +3,15 @@
 
 #include <gio/gio.h>
 
+#include "cloche-dbus-generated.h"
 #include "cloche-monitor.h"
 
 G_BEGIN_DECLS
 
 #define CLOCHE_TYPE_MONITOR_SERVICE (cloche_monitor_service_get_type ())
-G_DECLARE_FINAL_TYPE (ClocheMonitorService, cloche_monitor_service, CLOCHE, MONITOR_SERVICE, GObject)
+G_DECLARE_FINAL_TYPE (ClocheMonitorService, cloche_monitor_service, CLOCHE, MONITOR_SERVICE,
+                      ClocheDbusMonitorSkeleton)
 
-ClocheMonitorService *cloche_monitor_service_new      (ClocheMonitor         *monitor);
-gboolean              cloche_monitor_service_export   (ClocheMonitorService  *self,
-                                                       GDBusConnection       *connection,
-                                                       GError               **error);
-void                  cloche_monitor_service_unexport (ClocheMonitorService  *self);
+ClocheMonitorService *cloche_monitor_service_new (ClocheMonitor *monitor);
 
 G_END_DECLS

@@ -2,9 +2,9 @@
 /*
  * The policy's values, handed to the parts that use them, now and after
  * each change: memory, CPUs and the accelerator from the next boot (a new
- * vm.accelerator also forgets that KVM failed here: the user asks again), the idle timeout at once
- * (a running timer restarts), mount rules from the next OpenSession, the
- * stale threshold from the next listing or cleanup. The daemon's
+ * vm.accelerator also forgets that KVM failed here: the user asks again), the idle
+ * timeout at once (a running timer restarts), mount rules from the next Open of a
+ * session, the stale threshold from the next listing or cleanup. The daemon's
  * --memory-mib and --idle-timeout, when given, win over the policy: they
  * are what whoever started this daemon asked for.
  */

@@ -2,6 +2,7 @@
 /*
  * io.github.cloche.Policy: the ClochePolicy in force, each value with its
  * layer, the locks, and why a file was refused. Nothing is decided here.
+ * A subclass of the generated skeleton, as every service of the daemon.
  */
 #include "config.h"
 
@@ -10,12 +11,15 @@
 
 struct _ClochePolicyService
 {
-  GObject           parent_instance;
-  ClochePolicy     *policy;
-  ClocheDbusPolicy *skeleton;
+  ClocheDbusPolicySkeleton  parent_instance;
+  ClochePolicy             *policy;
 };
 
-G_DEFINE_FINAL_TYPE (ClochePolicyService, cloche_policy_service, G_TYPE_OBJECT)
+static void policy_iface_init (ClocheDbusPolicyIface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClochePolicyService, cloche_policy_service,
+                               CLOCHE_DBUS_TYPE_POLICY_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_POLICY, policy_iface_init))
 
 static GVariant *
 effective_to_variant (ClochePolicy *policy)
@@ -88,18 +92,18 @@ sync_properties (ClochePolicyService *self)
   static const ClochePolicyLayer order[] = {
     CLOCHE_POLICY_LAYER_DEFAULT, CLOCHE_POLICY_LAYER_ADMIN, CLOCHE_POLICY_LAYER_USER
   };
+  ClocheDbusPolicy *skeleton = CLOCHE_DBUS_POLICY (self);
   g_auto(GStrv) locked = dup_locked (self->policy);
   GVariantBuilder layers;
 
   g_variant_builder_init (&layers, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < G_N_ELEMENTS (order); i++)
     g_variant_builder_add_value (&layers, layer_to_variant (self->policy, order[i]));
-  cloche_dbus_policy_set_effective (self->skeleton, effective_to_variant (self->policy));
-  cloche_dbus_policy_set_locked (self->skeleton, (const char * const *) locked);
-  cloche_dbus_policy_set_layers (self->skeleton, g_variant_builder_end (&layers));
-  cloche_dbus_policy_set_notices (self->skeleton, cloche_policy_get_notices (self->policy));
-  cloche_dbus_policy_set_last_refusal (self->skeleton,
-                                       cloche_policy_get_last_refusal (self->policy));
+  cloche_dbus_policy_set_effective (skeleton, effective_to_variant (self->policy));
+  cloche_dbus_policy_set_locked (skeleton, (const char * const *) locked);
+  cloche_dbus_policy_set_layers (skeleton, g_variant_builder_end (&layers));
+  cloche_dbus_policy_set_notices (skeleton, cloche_policy_get_notices (self->policy));
+  cloche_dbus_policy_set_last_refusal (skeleton, cloche_policy_get_last_refusal (self->policy));
 }
 
 static void
@@ -117,30 +121,13 @@ on_reloaded (GObject      *object,
 }
 
 static gboolean
-handle_reload (ClochePolicyService   *self,
+handle_reload (ClocheDbusPolicy      *object,
                GDBusMethodInvocation *invocation)
 {
+  ClochePolicyService *self = CLOCHE_POLICY_SERVICE (object);
+
   cloche_policy_reload_async (self->policy, NULL, on_reloaded, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
-}
-
-gboolean
-cloche_policy_service_export (ClochePolicyService  *self,
-                              GDBusConnection      *connection,
-                              GError              **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_POLICY_SERVICE (self), FALSE);
-
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
-}
-
-void
-cloche_policy_service_unexport (ClochePolicyService *self)
-{
-  g_return_if_fail (CLOCHE_IS_POLICY_SERVICE (self));
-
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
 }
 
 static void
@@ -148,7 +135,6 @@ cloche_policy_service_dispose (GObject *object)
 {
   ClochePolicyService *self = CLOCHE_POLICY_SERVICE (object);
 
-  g_clear_object (&self->skeleton);
   g_clear_object (&self->policy);
 
   G_OBJECT_CLASS (cloche_policy_service_parent_class)->dispose (object);
@@ -161,9 +147,14 @@ cloche_policy_service_class_init (ClochePolicyServiceClass *klass)
 }
 
 static void
+policy_iface_init (ClocheDbusPolicyIface *iface)
+{
+  iface->handle_reload = handle_reload;
+}
+
+static void
 cloche_policy_service_init (ClochePolicyService *self)
 {
-  self->skeleton = cloche_dbus_policy_skeleton_new ();
 }
 
 ClochePolicyService *
@@ -175,7 +166,6 @@ cloche_policy_service_new (ClochePolicy *policy)
 
   self = g_object_new (CLOCHE_TYPE_POLICY_SERVICE, NULL);
   self->policy = g_object_ref (policy);
-  g_signal_connect_swapped (self->skeleton, "handle-reload", G_CALLBACK (handle_reload), self);
   g_signal_connect_object (policy, "changed", G_CALLBACK (sync_properties), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (policy, "notify::last-refusal", G_CALLBACK (sync_properties), self,

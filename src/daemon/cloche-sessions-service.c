@@ -1,26 +1,43 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * io.github.cloche.Sessions: ListSessions and Cleanup with their sessions
- * packed into one "ay" (see data/io.github.cloche.Sessions.xml and
- * cloche-session-pack.c). What is listed or removed is the sandbox's, the
- * very calls io.github.cloche.Daemon makes; only the wire format differs.
+ * io.github.cloche.Sessions: every call about sessions (see
+ * data/io.github.cloche.Sessions.xml), a subclass of the generated
+ * skeleton. What it serves is the sandbox's; what it sends is the codec's
+ * struct (cloche-session-codec.c), lists packed into one "ay". Options are
+ * read strictly: a known key of another type, or a number out of its
+ * range, fails the call naming the key; an unknown key is ignored, so a
+ * newer client can ask more of a later daemon. It also watches the bus
+ * names of clients whose sessions must close with them.
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include "cloche-dbus-generated.h"
-#include "cloche-session-pack.h"
+#include "cloche-error.h"
+#include "cloche-session-codec.h"
 #include "cloche-sessions-service.h"
 #include "cloche-sessions-terminals.h"
 
+/* Cleanup's "older-than-days": ten years, as the policy's stale_after_days. */
+#define OLDER_THAN_DAYS_MAX 3650
+#define TIMEOUT_MS_MAX ((guint) CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S * 1000)
+
 struct _ClocheSessionsService
 {
-  GObject             parent_instance;
-  ClocheSandbox      *sandbox;
-  ClocheDbusSessions *skeleton;
+  ClocheDbusSessionsSkeleton  parent_instance;
+  ClocheSandbox              *sandbox;
+  GHashTable                 *client_watches;    /* bus name → watch id */
 };
 
-G_DEFINE_FINAL_TYPE (ClocheSessionsService, cloche_sessions_service, G_TYPE_OBJECT)
+static void sessions_iface_init (ClocheDbusSessionsIface *iface);
 
+G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheSessionsService, cloche_sessions_service,
+                               CLOCHE_DBUS_TYPE_SESSIONS_SKELETON,
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_SESSIONS,
+                                                      sessions_iface_init))
+
+/* A call waiting for the sandbox: the reply goes through the skeleton. */
 typedef struct
 {
   ClocheSessionsService *self;
@@ -49,21 +66,287 @@ call_free (Call *call)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
-/* Returns: (transfer floating): "ay" */
-static GVariant *
-packed (GPtrArray *entries)
-{
-  g_autoptr(GBytes) bytes = cloche_session_infos_pack (entries);
+/* Options */
 
-  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+/* Returns: %FALSE with @error when @key is there with another type;
+ *   @value is %NULL when it is not there */
+static gboolean
+lookup_option (GVariant            *options,
+               const char          *key,
+               const GVariantType  *type,
+               GVariant           **value,
+               GError             **error)
+{
+  g_autoptr(GVariant) found = g_variant_lookup_value (options, key, NULL);
+
+  *value = NULL;
+  if (found == NULL)
+    return TRUE;
+  if (!g_variant_is_of_type (found, type))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("Option \"%s\" must be of type %s, not %s"), key,
+                   g_variant_type_peek_string (type), g_variant_get_type_string (found));
+      return FALSE;
+    }
+  *value = g_steal_pointer (&found);
+  return TRUE;
+}
+
+static gboolean
+option_boolean (GVariant    *options,
+                const char  *key,
+                gboolean    *value,
+                GError     **error)
+{
+  g_autoptr(GVariant) found = NULL;
+
+  if (!lookup_option (options, key, G_VARIANT_TYPE_BOOLEAN, &found, error))
+    return FALSE;
+  if (found != NULL)
+    *value = g_variant_get_boolean (found);
+  return TRUE;
+}
+
+/* @value is left as it is when @key is not there. */
+static gboolean
+option_uint (GVariant    *options,
+             const char  *key,
+             guint        min,
+             guint        max,
+             guint       *value,
+             GError     **error)
+{
+  g_autoptr(GVariant) found = NULL;
+  guint32 number;
+
+  if (!lookup_option (options, key, G_VARIANT_TYPE_UINT32, &found, error))
+    return FALSE;
+  if (found == NULL)
+    return TRUE;
+  number = g_variant_get_uint32 (found);
+  if (number < min || number > max)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("Option \"%s\" is %u, out of its range: give one from %u to %u"), key,
+                   number, min, max);
+      return FALSE;
+    }
+  *value = number;
+  return TRUE;
+}
+
+static gboolean
+fail (GDBusMethodInvocation *invocation,
+      GError                *error)
+{
+  g_dbus_method_invocation_take_error (invocation, error);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Properties */
+
+static void
+sync_properties (ClocheSessionsService *self)
+{
+  ClocheDbusSessions *skeleton = CLOCHE_DBUS_SESSIONS (self);
+
+  cloche_dbus_sessions_set_sessions_path (skeleton, cloche_session_store_get_root (
+                                            cloche_sandbox_get_store (self->sandbox)));
+  cloche_dbus_sessions_set_stale_after_days (skeleton,
+                                             cloche_sandbox_get_stale_after_days (self->sandbox));
+}
+
+/* Clients: a session that was not asked to stay open closes when the
+ * client that opened it leaves the bus (it crashed, or forgot). */
+
+static void
+unwatch (gpointer watch_id)
+{
+  g_bus_unwatch_name (GPOINTER_TO_UINT (watch_id));
 }
 
 static void
-keep_stale (GPtrArray *entries)
+on_client_vanished (GDBusConnection *connection,
+                    const char      *name,
+                    gpointer         user_data)
 {
-  for (guint i = entries->len; i > 0; i--)
-    if (!((ClocheSessionEntry *) g_ptr_array_index (entries, i - 1))->stale)
-      g_ptr_array_remove_index (entries, i - 1);
+  ClocheSessionsService *self = user_data;
+  guint closed = cloche_sandbox_close_client_sessions (self->sandbox, name);
+
+  if (closed > 0)
+    g_message ("%s left the bus: closed its %u session(s)", name, closed);
+  g_hash_table_remove (self->client_watches, name);
+}
+
+static void
+watch_client (ClocheSessionsService *self,
+              GDBusMethodInvocation *invocation)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  guint id;
+
+  if (sender == NULL || g_hash_table_contains (self->client_watches, sender))
+    return;
+  id = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation),
+                                       sender, G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                       NULL, on_client_vanished, self, NULL);
+  g_hash_table_insert (self->client_watches, g_strdup (sender), GUINT_TO_POINTER (id));
+}
+
+/* Open, Close */
+
+static void
+on_opened (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  g_autofree char *id = NULL;
+  GError *error = NULL;
+
+  id = cloche_sandbox_open_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (id == NULL)
+    fail (call->invocation, error);
+  else
+    cloche_dbus_sessions_complete_open (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
+}
+
+static gboolean
+handle_open (ClocheDbusSessions    *object,
+             GDBusMethodInvocation *invocation,
+             const char            *title,
+             GVariant              *options)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+  g_autoptr(GVariant) mounts_variant = NULL;
+  g_autoptr(GVariant) client_variant = NULL;
+  g_autoptr(GPtrArray) mounts = NULL;
+  const char *client = g_dbus_method_invocation_get_sender (invocation);
+  gboolean keep_open = FALSE;
+  GError *error = NULL;
+
+  if (!lookup_option (options, "mounts", G_VARIANT_TYPE ("a(sb)"), &mounts_variant, &error)
+      || !lookup_option (options, "client", G_VARIANT_TYPE_STRING, &client_variant, &error)
+      || !option_boolean (options, "keep-open", &keep_open, &error)
+      || (mounts = cloche_session_mounts_from_variant (mounts_variant, &error)) == NULL)
+    return fail (invocation, error);
+  /* Only a session tied to its caller records the bus name it goes with. */
+  if (!keep_open)
+    watch_client (self, invocation);
+  else if (client_variant != NULL)
+    client = g_variant_get_string (client_variant, NULL);
+  cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL, on_opened,
+                                     call_new (self, invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_closed (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  GError *error = NULL;
+
+  if (!cloche_sandbox_close_session_finish (CLOCHE_SANDBOX (object), result, &error))
+    fail (call->invocation, error);
+  else
+    cloche_dbus_sessions_complete_close (CLOCHE_DBUS_SESSIONS (call->self), call->invocation);
+}
+
+static gboolean
+handle_close (ClocheDbusSessions    *object,
+              GDBusMethodInvocation *invocation,
+              const char            *id)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+
+  cloche_sandbox_close_session_async (self->sandbox, id, NULL, on_closed,
+                                      call_new (self, invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Get, SetPinned */
+
+static void
+on_got (GObject      *object,
+        GAsyncResult *result,
+        gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  ClocheSessionEntry *entry;
+  GError *error = NULL;
+
+  entry = cloche_sandbox_get_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (entry == NULL)
+    {
+      fail (call->invocation, error);
+      return;
+    }
+  cloche_dbus_sessions_complete_get (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
+                                     entry->info);
+  cloche_session_entry_free (entry);
+}
+
+static gboolean
+handle_get (ClocheDbusSessions    *object,
+            GDBusMethodInvocation *invocation,
+            const char            *id)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+
+  cloche_sandbox_get_session_async (self->sandbox, id, NULL, on_got, call_new (self, invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_pinned (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  GError *error = NULL;
+
+  if (!cloche_sandbox_set_pinned_finish (CLOCHE_SANDBOX (object), result, &error))
+    fail (call->invocation, error);
+  else
+    cloche_dbus_sessions_complete_set_pinned (CLOCHE_DBUS_SESSIONS (call->self),
+                                              call->invocation);
+}
+
+static gboolean
+handle_set_pinned (ClocheDbusSessions    *object,
+                   GDBusMethodInvocation *invocation,
+                   const char            *id,
+                   gboolean               pinned)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+
+  cloche_sandbox_set_pinned_async (self->sandbox, id, pinned, NULL, on_pinned,
+                                   call_new (self, invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* List, Cleanup */
+
+/* Returns: (transfer floating): "ay": @entries' structs, packed */
+static GVariant *
+packed (GPtrArray *entries,
+        gboolean   stale_only)
+{
+  g_autoptr(GPtrArray) infos = g_ptr_array_sized_new (entries->len);
+  g_autoptr(GBytes) bytes = NULL;
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      ClocheSessionEntry *entry = g_ptr_array_index (entries, i);
+
+      if (!stale_only || entry->stale)
+        g_ptr_array_add (infos, entry->info);
+    }
+  bytes = cloche_session_infos_pack (infos);
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
 }
 
 static void
@@ -73,49 +356,39 @@ on_listed (GObject      *object,
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GPtrArray) entries = NULL;
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
 
   entries = cloche_sandbox_list_sessions_finish (CLOCHE_SANDBOX (object), result, &error);
   if (entries == NULL)
-    {
-      g_dbus_method_invocation_return_gerror (call->invocation, error);
-      return;
-    }
-  if (call->stale_only)
-    keep_stale (entries);
-  cloche_dbus_sessions_complete_list (call->self->skeleton, call->invocation, packed (entries));
+    fail (call->invocation, error);
+  else
+    cloche_dbus_sessions_complete_list (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
+                                        packed (entries, call->stale_only));
 }
 
 static gboolean
-handle_list (ClocheSessionsService *self,
+handle_list (ClocheDbusSessions    *object,
              GDBusMethodInvocation *invocation,
              GVariant              *options)
 {
-  Call *call = call_new (self, invocation);
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+  g_autoptr(Call) call = call_new (self, invocation);
+  GError *error = NULL;
 
-  g_variant_lookup (options, "stale-only", "b", &call->stale_only);
-  cloche_sandbox_list_sessions_async (self->sandbox, NULL, on_listed, call);
+  if (!option_boolean (options, "stale-only", &call->stale_only, &error))
+    return fail (invocation, error);
+  cloche_sandbox_list_sessions_async (self->sandbox, NULL, on_listed, g_steal_pointer (&call));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Progress goes out where every client of cleanups listens, whichever
- * interface started it. */
 static void
 on_cleanup_progress (guint    done,
                      guint    total,
                      guint64  freed,
                      gpointer user_data)
 {
-  ClocheSessionsService *self = user_data;
-  GDBusInterfaceSkeleton *skeleton = G_DBUS_INTERFACE_SKELETON (self->skeleton);
-  GDBusConnection *connection = g_dbus_interface_skeleton_get_connection (skeleton);
-
-  if (connection == NULL)
-    return;
-  g_dbus_connection_emit_signal (connection, NULL,
-                                 g_dbus_interface_skeleton_get_object_path (skeleton),
-                                 cloche_dbus_daemon_interface_info ()->name, "CleanupProgress",
-                                 g_variant_new ("(uut)", done, total, freed), NULL);
+  cloche_dbus_sessions_emit_cleanup_progress (CLOCHE_DBUS_SESSIONS (user_data), done, total,
+                                              freed);
 }
 
 static void
@@ -125,57 +398,127 @@ on_cleaned_up (GObject      *object,
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GPtrArray) removed = NULL;
-  g_autoptr(GError) error = NULL;
+  GError *error = NULL;
   guint64 freed = 0;
 
   removed = cloche_sandbox_cleanup_finish (CLOCHE_SANDBOX (object), result, &freed, &error);
   if (removed == NULL)
-    g_dbus_method_invocation_return_gerror (call->invocation, error);
+    fail (call->invocation, error);
   else
-    cloche_dbus_sessions_complete_cleanup (call->self->skeleton, call->invocation,
-                                           packed (removed), freed);
+    cloche_dbus_sessions_complete_cleanup (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
+                                           packed (removed, FALSE), freed);
 }
 
 static gboolean
-handle_cleanup (ClocheSessionsService *self,
+handle_cleanup (ClocheDbusSessions    *object,
                 GDBusMethodInvocation *invocation,
                 GVariant              *options)
 {
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+  guint older_than = cloche_sandbox_get_stale_after_days (self->sandbox);
   gboolean dry_run = FALSE;
-  gint32 older_than = -1;
+  GError *error = NULL;
 
-  g_variant_lookup (options, "dry-run", "b", &dry_run);
-  g_variant_lookup (options, "older-than-days", "i", &older_than);
+  if (!option_boolean (options, "dry-run", &dry_run, &error)
+      || !option_uint (options, "older-than-days", 0, OLDER_THAN_DAYS_MAX, &older_than, &error))
+    return fail (invocation, error);
   cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run, on_cleanup_progress, self,
                                 NULL, on_cleaned_up, call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-gboolean
-cloche_sessions_service_export (ClocheSessionsService  *self,
-                                GDBusConnection        *connection,
-                                GError                **error)
-{
-  g_return_val_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self), FALSE);
+/* Exec */
 
-  return g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
-                                           connection, DAEMON_OBJECT_PATH, error);
+static GVariant *
+bytes_variant (GBytes *bytes)
+{
+  return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
 }
 
-void
-cloche_sessions_service_unexport (ClocheSessionsService *self)
+static void
+on_exec_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
 {
-  g_return_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self));
+  g_autoptr(Call) call = user_data;
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) err = NULL;
+  GError *error = NULL;
+  int exit_code;
 
-  g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  if (!cloche_sandbox_exec_finish (CLOCHE_SANDBOX (object), result, &exit_code, &out, &err,
+                                   &error))
+    fail (call->invocation, error);
+  else
+    cloche_dbus_sessions_complete_exec (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
+                                        exit_code, bytes_variant (out), bytes_variant (err));
 }
+
+/* What Exec's options ask, read strictly. */
+typedef struct
+{
+  GVariant *env;
+  GVariant *cwd;
+  GVariant *input;
+  guint     timeout_ms;
+} ExecOptions;
+
+static void
+exec_options_clear (ExecOptions *options)
+{
+  g_clear_pointer (&options->env, g_variant_unref);
+  g_clear_pointer (&options->cwd, g_variant_unref);
+  g_clear_pointer (&options->input, g_variant_unref);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ExecOptions, exec_options_clear)
+
+static gboolean
+read_exec_options (GVariant     *options,
+                   ExecOptions  *read,
+                   GError      **error)
+{
+  return lookup_option (options, "env", G_VARIANT_TYPE_STRING_ARRAY, &read->env, error)
+         && lookup_option (options, "cwd", G_VARIANT_TYPE_STRING, &read->cwd, error)
+         && lookup_option (options, "stdin", G_VARIANT_TYPE_BYTESTRING, &read->input, error)
+         && option_uint (options, "timeout-ms", 1, TIMEOUT_MS_MAX, &read->timeout_ms, error);
+}
+
+static gboolean
+handle_exec (ClocheDbusSessions    *object,
+             GDBusMethodInvocation *invocation,
+             const char            *id,
+             const char * const    *argv,
+             GVariant              *options)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+  g_auto(ExecOptions) read = { 0 };
+  g_autofree const char **env = NULL;
+  g_autoptr(GBytes) input = NULL;
+  GError *error = NULL;
+
+  if (!read_exec_options (options, &read, &error))
+    return fail (invocation, error);
+  if (read.env != NULL)
+    env = g_variant_get_strv (read.env, NULL);
+  if (read.input != NULL)
+    input = g_variant_get_data_as_bytes (read.input);
+  /* Whole seconds, rounded up: a deadline is never shorter than asked. */
+  cloche_sandbox_exec_async (self->sandbox, id, argv, env,
+                             read.cwd != NULL ? g_variant_get_string (read.cwd, NULL) : NULL,
+                             (read.timeout_ms + 999) / 1000, input, NULL, on_exec_done,
+                             call_new (self, invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* GObject */
 
 static void
 cloche_sessions_service_dispose (GObject *object)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
-  g_clear_object (&self->skeleton);
+  g_clear_pointer (&self->client_watches, g_hash_table_unref);
   g_clear_object (&self->sandbox);
 
   G_OBJECT_CLASS (cloche_sessions_service_parent_class)->dispose (object);
@@ -188,9 +531,23 @@ cloche_sessions_service_class_init (ClocheSessionsServiceClass *klass)
 }
 
 static void
+sessions_iface_init (ClocheDbusSessionsIface *iface)
+{
+  iface->handle_open = handle_open;
+  iface->handle_close = handle_close;
+  iface->handle_get = handle_get;
+  iface->handle_set_pinned = handle_set_pinned;
+  iface->handle_list = handle_list;
+  iface->handle_cleanup = handle_cleanup;
+  iface->handle_exec = handle_exec;
+  iface->handle_open_terminal = cloche_sessions_terminals_handle_open;
+  iface->handle_resize_terminal = cloche_sessions_terminals_handle_resize;
+}
+
+static void
 cloche_sessions_service_init (ClocheSessionsService *self)
 {
-  self->skeleton = cloche_dbus_sessions_skeleton_new ();
+  self->client_watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch);
 }
 
 ClocheSessionsService *
@@ -202,8 +559,16 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
 
   self = g_object_new (CLOCHE_TYPE_SESSIONS_SERVICE, NULL);
   self->sandbox = g_object_ref (sandbox);
-  g_signal_connect_swapped (self->skeleton, "handle-list", G_CALLBACK (handle_list), self);
-  g_signal_connect_swapped (self->skeleton, "handle-cleanup", G_CALLBACK (handle_cleanup), self);
-  cloche_sessions_terminals_serve (self->skeleton, sandbox);
+  g_signal_connect_object (sandbox, "notify::stale-after-days", G_CALLBACK (sync_properties),
+                           self, G_CONNECT_SWAPPED);
+  sync_properties (self);
   return self;
+}
+
+ClocheSandbox *
+cloche_sessions_service_get_sandbox (ClocheSessionsService *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self), NULL);
+
+  return self->sandbox;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cloche-error.h"
+#include "cloche-sessions-service.h"
 #include "cloche-sessions-terminals.h"
 
 typedef struct
@@ -35,6 +36,12 @@ call_free (Call *call)
   g_free (call);
 }
 
+static ClocheSandbox *
+sandbox_of (ClocheDbusSessions *skeleton)
+{
+  return cloche_sessions_service_get_sandbox (CLOCHE_SESSIONS_SERVICE (skeleton));
+}
+
 static Call *
 call_new (ClocheDbusSessions    *skeleton,
           GDBusMethodInvocation *invocation)
@@ -42,7 +49,7 @@ call_new (ClocheDbusSessions    *skeleton,
   Call *call = g_new0 (Call, 1);
 
   call->skeleton = g_object_ref (skeleton);
-  call->sandbox = g_object_ref (g_object_get_data (G_OBJECT (skeleton), "cloche-sandbox"));
+  call->sandbox = g_object_ref (sandbox_of (skeleton));
   call->invocation = g_object_ref (invocation);
   return call;
 }
@@ -157,13 +164,13 @@ on_opened (GObject      *object,
   call_free (call);
 }
 
-static gboolean
-handle_open_terminal (ClocheDbusSessions    *skeleton,
-                      GDBusMethodInvocation *invocation,
-                      GUnixFDList           *fd_list,
-                      const char            *id,
-                      const char * const    *argv,
-                      GVariant              *options)
+gboolean
+cloche_sessions_terminals_handle_open (ClocheDbusSessions    *skeleton,
+                                       GDBusMethodInvocation *invocation,
+                                       GUnixFDList           *fd_list,
+                                       const char            *id,
+                                       const char * const    *argv,
+                                       GVariant              *options)
 {
   ClocheTerminalRequest request = { .argv = argv };
   g_auto(Options) read = { 0 };
@@ -176,8 +183,7 @@ handle_open_terminal (ClocheDbusSessions    *skeleton,
       return TRUE;
     }
   env = (const char **) request.env;
-  cloche_sandbox_open_terminal_async (g_object_get_data (G_OBJECT (skeleton), "cloche-sandbox"),
-                                      id, &request, NULL, on_opened,
+  cloche_sandbox_open_terminal_async (sandbox_of (skeleton), id, &request, NULL, on_opened,
                                       call_new (skeleton, invocation));
   return TRUE;
 }
@@ -197,31 +203,14 @@ on_resized (GObject      *object,
   call_free (call);
 }
 
-static gboolean
-handle_resize_terminal (ClocheDbusSessions    *skeleton,
-                        GDBusMethodInvocation *invocation,
-                        const char            *terminal,
-                        guint                  rows,
-                        guint                  cols)
+gboolean
+cloche_sessions_terminals_handle_resize (ClocheDbusSessions    *skeleton,
+                                         GDBusMethodInvocation *invocation,
+                                         const char            *terminal,
+                                         guint                  rows,
+                                         guint                  cols)
 {
-  cloche_sandbox_resize_terminal_async (g_object_get_data (G_OBJECT (skeleton), "cloche-sandbox"),
-                                        terminal, rows, cols, NULL, on_resized,
-                                        call_new (skeleton, invocation));
+  cloche_sandbox_resize_terminal_async (sandbox_of (skeleton), terminal, rows, cols, NULL,
+                                        on_resized, call_new (skeleton, invocation));
   return TRUE;
-}
-
-/**
- * cloche_sessions_terminals_serve:
- *
- * Answers @skeleton's terminal calls with @sandbox's terminals.
- */
-void
-cloche_sessions_terminals_serve (ClocheDbusSessions *skeleton,
-                                 ClocheSandbox      *sandbox)
-{
-  g_object_set_data_full (G_OBJECT (skeleton), "cloche-sandbox", g_object_ref (sandbox),
-                          g_object_unref);
-  g_signal_connect (skeleton, "handle-open-terminal", G_CALLBACK (handle_open_terminal), NULL);
-  g_signal_connect (skeleton, "handle-resize-terminal", G_CALLBACK (handle_resize_terminal),
-                    NULL);
 }

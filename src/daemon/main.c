@@ -8,6 +8,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <signal.h>
 #include <stdlib.h>
 
 #include "cloche-daemon.h"
@@ -99,6 +100,9 @@ main (int   argc,
   };
 
   cloche_i18n_init ();
+  /* A file grown past the file size limit is a failed write to report (a
+   * record a Close could not write), not a reason to die. */
+  signal (SIGXFSZ, SIG_IGN);
   context = g_option_context_new ("- the Cloche sandbox service");
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error))

@@ -78,6 +78,28 @@ cloche_test_ui_find_label (GtkWidget  *widget,
   return NULL;
 }
 
+/**
+ * cloche_test_ui_child:
+ * @widget: a widget built from a template
+ * @name: the id of one of its template children, as in the .ui file
+ *
+ * What the tests look at, found as GTK finds it: no accessor in the app
+ * exists for the tests alone.
+ *
+ * Returns: (transfer none): the child; the test fails when there is none
+ */
+gpointer
+cloche_test_ui_child (gpointer    widget,
+                      const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), G_OBJECT_TYPE (widget),
+                                                  name);
+
+  if (child == NULL)
+    g_error ("%s has no template child \"%s\"", G_OBJECT_TYPE_NAME (widget), name);
+  return child;
+}
+
 static gboolean
 set_flag (gpointer data)
 {

@@ -17,5 +17,7 @@ void              cloche_test_ui_destroy_window (GtkWidget         *window);
 ClocheWindow     *cloche_test_ui_new_window   (void);
 GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
                                                const char          *text);
+gpointer          cloche_test_ui_child        (gpointer             widget,
+                                               const char          *name);
 
 G_END_DECLS

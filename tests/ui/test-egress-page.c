@@ -16,8 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cloche-egress-page.h"
 #include "cloche-egress-row.h"
-#include "cloche-window-private.h"
+#include "cloche-window.h"
 #include "cloche-test-ui.h"
 #include "../cloche-test-http.h"
 
@@ -79,23 +80,60 @@ row_title (GtkListBox *list,
                                                                                           index)));
 }
 
+/* The decisions as the list shows them, row by row. */
+static guint
+n_shown (ClocheEgressPage *page)
+{
+  GtkListBox *list = cloche_test_ui_child (page, "decisions_list");
+  guint n = 0;
+
+  while (gtk_list_box_get_row_at_index (list, n) != NULL)
+    n++;
+  return n;
+}
+
 static ClocheEgressItem *
 shown (ClocheEgressPage *page,
        guint             index)
 {
-  g_autoptr(ClocheEgressItem) item = g_list_model_get_item (_cloche_egress_page_get_shown (page),
-                                                            index);
+  GtkListBox *list = cloche_test_ui_child (page, "decisions_list");
 
-  return item;   /* the model keeps it */
+  return cloche_egress_row_get_item (CLOCHE_EGRESS_ROW (gtk_list_box_get_row_at_index (list,
+                                                                                        index)));
+}
+
+static const char *
+state (ClocheEgressPage *page)
+{
+  return gtk_stack_get_visible_child_name (cloche_test_ui_child (page, "decisions_stack"));
+}
+
+/* As a user filters: a session picked by what the drop-down shows for it
+ * (NULL: all sessions; "": the decisions of no session), refusals only. */
+static void
+filter (ClocheEgressPage *page,
+        const char       *session,
+        gboolean          denied_only)
+{
+  GtkDropDown *sessions = cloche_test_ui_child (page, "session_dropdown");
+  GListModel *choices = gtk_drop_down_get_model (sessions);
+  const char *shown_as = session == NULL ? "All Sessions"
+                         : session[0] == '\0' ? "No Session Named" : session;
+  guint i = 0;
+
+  while (i < g_list_model_get_n_items (choices)
+         && !g_str_equal (gtk_string_list_get_string (GTK_STRING_LIST (choices), i), shown_as))
+    i++;
+  g_assert_cmpuint (i, <, g_list_model_get_n_items (choices));
+  gtk_drop_down_set_selected (sessions, i);
+  gtk_toggle_button_set_active (cloche_test_ui_child (page, "denied_button"), denied_only);
 }
 
 static gboolean
 all_ended (ClocheEgressPage *page,
            guint             n)
 {
-  GListModel *model = _cloche_egress_page_get_shown (page);
-
-  if (g_list_model_get_n_items (model) != n)
+  if (n_shown (page) != n)
     return FALSE;
   for (guint i = 0; i < n; i++)
     if (!cloche_egress_item_get_ended (shown (page, i)))
@@ -107,22 +145,22 @@ static void
 test_live_decisions (void)
 {
   ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
-  ClocheEgressPage *page = _cloche_window_get_egress_page (window);
-  GtkListBox *rules = _cloche_egress_page_get_rules_list (page);
+  ClocheEgressPage *page = cloche_test_ui_child (window, "egress_page");
+  GtkListBox *rules = cloche_test_ui_child (page, "rules_list");
   g_autofree char *allowed_rule = g_strdup_printf ("allow 127.0.0.1:%d", port);
   g_autofree char *get_allowed = g_strdup_printf ("GET http://127.0.0.1:%d/pkg HTTP/1.1", port);
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1000, 720);
   gtk_window_present (GTK_WINDOW (window));
   gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "egress");
-  g_assert_cmpstr (gtk_stack_get_visible_child_name (_cloche_window_get_stack (window)), ==,
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (cloche_test_ui_child (window, "stack")), ==,
                    "egress");
 
   /* The rules as the daemon has them, the default last; nothing decided yet. */
   CLOCHE_TEST_WAIT_FOR (n_rows (rules) == 2, 10);
   g_assert_cmpstr (row_title (rules, 0), ==, allowed_rule);
   g_assert_cmpstr (row_title (rules, 1), ==, "default deny");
-  g_assert_cmpstr (_cloche_egress_page_get_state (page), ==, "empty");
+  g_assert_cmpstr (state (page), ==, "empty");
   cloche_test_save_screenshot (GTK_WIDGET (window), "egress-empty");
 
   request ("4f1c2a9be310", get_allowed);
@@ -130,7 +168,7 @@ test_live_decisions (void)
   request ("77d0e5c1b2a4", "CONNECT 127.0.0.1:22 HTTP/1.1");
   request ("", "GET http://example.org/ HTTP/1.1");
   CLOCHE_TEST_WAIT_FOR (all_ended (page, 4), 10);
-  g_assert_cmpstr (_cloche_egress_page_get_state (page), ==, "list");
+  g_assert_cmpstr (state (page), ==, "list");
 
   /* Newest first; the refusal names its rule; the download counts its bytes. */
   g_assert_cmpstr (cloche_egress_item_get_host (shown (page, 0)), ==, "example.org");
@@ -141,23 +179,23 @@ test_live_decisions (void)
   g_assert_cmpuint (cloche_egress_item_get_bytes_in (shown (page, 3)), >, 48 * 1024);
 
   /* One session; then its refusals only; then one with none. */
-  _cloche_egress_page_filter (page, "4f1c2a9be310", FALSE);
-  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 2);
-  _cloche_egress_page_filter (page, "4f1c2a9be310", TRUE);
-  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
+  filter (page, "4f1c2a9be310", FALSE);
+  g_assert_cmpuint (n_shown (page), ==, 2);
+  filter (page, "4f1c2a9be310", TRUE);
+  g_assert_cmpuint (n_shown (page), ==, 1);
   g_assert_cmpstr (cloche_egress_item_get_host (shown (page, 0)), ==, "registry.npmjs.org");
-  _cloche_egress_page_filter (page, "", FALSE);
-  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
-  _cloche_egress_page_filter (page, NULL, FALSE);
-  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 4);
+  filter (page, "", FALSE);
+  g_assert_cmpuint (n_shown (page), ==, 1);
+  filter (page, NULL, FALSE);
+  g_assert_cmpuint (n_shown (page), ==, 4);
   cloche_test_save_screenshot (GTK_WIDGET (window), "egress");
 
-  _cloche_egress_page_filter (page, "77d0e5c1b2a4", FALSE);
+  filter (page, "77d0e5c1b2a4", FALSE);
   request ("", "CONNECT 127.0.0.1:25 HTTP/1.1");
   /* A new decision of another session leaves the filtered list as it is. */
   CLOCHE_TEST_WAIT_FOR (g_list_model_get_n_items (
     cloche_egress_log_get_decisions (cloche_egress_page_get_log (page))) == 5, 10);
-  g_assert_cmpuint (g_list_model_get_n_items (_cloche_egress_page_get_shown (page)), ==, 1);
+  g_assert_cmpuint (n_shown (page), ==, 1);
   cloche_test_save_screenshot (GTK_WIDGET (window), "egress-filtered");
 
   cloche_test_ui_destroy_window (GTK_WIDGET (window));

@@ -100,9 +100,9 @@ open_failing_session (ClocheTestDaemon *daemon)
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
-  cloche_dbus_daemon_call_open_session_sync (daemon->proxy, "fails",
-                                             g_variant_new_parsed ("@a{sv} {}"),
-                                             &id, NULL, &error);
+  cloche_dbus_sessions_call_open_sync (daemon->sessions, "fails",
+                                       g_variant_new_parsed ("@a{sv} {}"),
+                                       &id, NULL, &error);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT);
   cloche_test_daemon_wait_state (daemon, "crashed", 10);
 }

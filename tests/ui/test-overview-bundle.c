@@ -10,8 +10,8 @@
 
 #include <adwaita.h>
 
-#include "cloche-overview-page-private.h"
-#include "cloche-window-private.h"
+#include "cloche-overview-page.h"
+#include "cloche-window.h"
 
 #include "cloche-test-ui.h"
 
@@ -36,16 +36,16 @@ shows (ClocheOverviewPage *page,
 static const char *
 visible_page (ClocheWindow *window)
 {
-  return gtk_stack_get_visible_child_name (_cloche_window_get_stack (window));
+  return gtk_stack_get_visible_child_name (cloche_test_ui_child (window, "stack"));
 }
 
 static void
 test_no_bundle_offers_install (void)
 {
   ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
-  ClocheOverviewPage *page = _cloche_window_get_overview_page (window);
-  GtkWidget *install = _cloche_overview_page_get_install_button (page);
-  GtkWidget *open = _cloche_overview_page_get_open_button (page);
+  ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
+  GtkWidget *install = cloche_test_ui_child (page, "install_button");
+  GtkWidget *open = cloche_test_ui_child (page, "open_button");
 
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 760);
   gtk_window_present (GTK_WINDOW (window));
@@ -88,10 +88,10 @@ test_open_without_bundle_says_missing (void)
   CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_installed (bundle), 20);
 
   window = g_object_ref (cloche_test_ui_new_window ());
-  page = _cloche_window_get_overview_page (window);
-  install = _cloche_overview_page_get_install_button (page);
-  open = _cloche_overview_page_get_open_button (page);
-  error_label = _cloche_overview_page_get_error_label (page);
+  page = cloche_test_ui_child (window, "overview_page");
+  install = cloche_test_ui_child (page, "install_button");
+  open = cloche_test_ui_child (page, "open_button");
+  error_label = cloche_test_ui_child (page, "error_label");
   gtk_window_set_default_size (GTK_WINDOW (window), 1100, 760);
   gtk_window_present (GTK_WINDOW (window));
   CLOCHE_TEST_WAIT_FOR (shows (page, open), 20);

@@ -6,9 +6,10 @@
 
 #include <adwaita.h>
 
-#include "cloche-monitor-page-private.h"
-#include "cloche-overview-page-private.h"
-#include "cloche-window-private.h"
+#include "cloche-chart.h"
+#include "cloche-monitor-page.h"
+#include "cloche-overview-page.h"
+#include "cloche-window.h"
 #include "cloche-test-ui.h"
 
 /* Under software emulation a boot takes seconds, on a loaded CI machine
@@ -107,8 +108,8 @@ static gboolean
 state_settled (gpointer data)
 {
   StateWait *wait = data;
-  const char *shown = gtk_label_get_label (_cloche_overview_page_get_state_label (wait->page));
-  GtkWidget *error = GTK_WIDGET (_cloche_overview_page_get_error_label (wait->page));
+  const char *shown = gtk_label_get_label (cloche_test_ui_child (wait->page, "state_label"));
+  GtkWidget *error = GTK_WIDGET (cloche_test_ui_child (wait->page, "error_label"));
 
   /* A crash or an error will not turn into the state we wait for: stop at
    * once and let the assertion show what the page says. */
@@ -123,12 +124,12 @@ wait_for_state (ClocheOverviewPage *page,
                 guint               timeout_s)
 {
   StateWait wait = { page, text };
-  GtkLabel *error = _cloche_overview_page_get_error_label (page);
+  GtkLabel *error = cloche_test_ui_child (page, "error_label");
 
   wait_for (state_settled, &wait, timeout_s);
   if (gtk_widget_get_visible (GTK_WIDGET (error)))
     g_test_message ("The page shows an error: %s", gtk_label_get_label (error));
-  g_assert_cmpstr (gtk_label_get_label (_cloche_overview_page_get_state_label (page)), ==, text);
+  g_assert_cmpstr (gtk_label_get_label (cloche_test_ui_child (page, "state_label")), ==, text);
 }
 
 static gboolean
@@ -280,13 +281,13 @@ test_window_no_service (void)
 
   /* This bus has no daemon and no .service file to activate one. */
   window = g_object_ref (cloche_test_ui_new_window ());
-  page = _cloche_window_get_overview_page (window);
-  unavailable = _cloche_overview_page_get_unavailable_page (page);
+  page = cloche_test_ui_child (window, "overview_page");
+  unavailable = cloche_test_ui_child (page, "unavailable_page");
   gtk_window_present (GTK_WINDOW (window));
 
   wait_for (is_mapped, unavailable, SHORT_TIMEOUT_S);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (unavailable)));
-  g_assert_false (gtk_widget_get_mapped (_cloche_overview_page_get_open_button (page)));
+  g_assert_false (gtk_widget_get_mapped (cloche_test_ui_child (page, "open_button")));
 
   description = adw_status_page_get_description (unavailable);
   g_test_message ("%s", description);
@@ -361,7 +362,7 @@ test_window_page_shortcuts (void)
                              { "<Control>6", "egress" },
                              { "<Control>1", "overview" } };
   ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
-  GtkStack *stack = _cloche_window_get_stack (window);
+  GtkStack *stack = cloche_test_ui_child (window, "stack");
 
   gtk_window_present (GTK_WINDOW (window));
   for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
@@ -391,7 +392,7 @@ toggle_settled (gpointer data)
   ToggleWait *wait = data;
 
   return gtk_widget_get_mapped (wait->widget)
-         || gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (wait->page)));
+         || gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (wait->page, "error_label")));
 }
 
 static void
@@ -408,9 +409,9 @@ toggle_agent_mode (ClocheOverviewPage *page,
   g_assert_true (gtk_widget_activate (button));
 
   wait_for (toggle_settled, &wait, timeout_s);
-  if (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))))
+  if (gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (page, "error_label"))))
     g_test_message ("The page shows an error: %s",
-                    gtk_label_get_label (_cloche_overview_page_get_error_label (page)));
+                    gtk_label_get_label (cloche_test_ui_child (page, "error_label")));
   g_assert_true (gtk_widget_get_mapped (then_shown));
 }
 
@@ -418,7 +419,7 @@ toggle_agent_mode (ClocheOverviewPage *page,
 static void
 check_uptime_ticks (ClocheOverviewPage *page)
 {
-  GtkLabel *uptime = _cloche_overview_page_get_uptime_label (page);
+  GtkLabel *uptime = cloche_test_ui_child (page, "uptime_label");
   g_autofree char *before = g_strdup (gtk_label_get_label (uptime));
   LabelWait wait = { uptime, before };
 
@@ -438,10 +439,10 @@ static void
 check_monitor (ClocheWindow       *window,
                ClocheOverviewPage *overview)
 {
-  ClocheMonitorPage *monitor = _cloche_window_get_monitor_page (window);
-  ClocheChart *cpu = _cloche_monitor_page_get_cpu_chart (monitor);
-  LabelWait memory = { _cloche_overview_page_get_memory_label (overview), "Not running" };
-  LabelWait host = { _cloche_monitor_page_get_host_memory_label (monitor), "" };
+  ClocheMonitorPage *monitor = cloche_test_ui_child (window, "monitor_page");
+  ClocheChart *cpu = cloche_test_ui_child (monitor, "cpu_chart");
+  LabelWait memory = { cloche_test_ui_child (overview, "memory_label"), "Not running" };
+  LabelWait host = { cloche_test_ui_child (monitor, "host_memory_label"), "" };
 
   g_assert_true (wait_for (label_changed, &memory, SHORT_TIMEOUT_S));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (overview), "win.show-page", "s", "monitor"));
@@ -452,7 +453,7 @@ check_monitor (ClocheWindow       *window,
   cloche_test_save_screenshot (GTK_WIDGET (window), "monitor-running");
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (monitor), "win.show-page", "s", "overview"));
-  wait_for (is_mapped, _cloche_overview_page_get_close_button (overview), SHORT_TIMEOUT_S);
+  wait_for (is_mapped, cloche_test_ui_child (overview, "close_button"), SHORT_TIMEOUT_S);
 }
 
 static void
@@ -484,9 +485,9 @@ test_window_agent_mode (void)
     "--bundle", bundle, "--idle-timeout", "30", NULL });
 
   window = g_object_ref (cloche_test_ui_new_window ());
-  page = _cloche_window_get_overview_page (window);
-  open_button = _cloche_overview_page_get_open_button (page);
-  close_button = _cloche_overview_page_get_close_button (page);
+  page = cloche_test_ui_child (window, "overview_page");
+  open_button = cloche_test_ui_child (page, "open_button");
+  close_button = cloche_test_ui_child (page, "close_button");
   gtk_window_present (GTK_WINDOW (window));
 
   /* Showing the dashboard must not boot anything. */
@@ -501,14 +502,14 @@ test_window_agent_mode (void)
   g_clear_pointer (&qemus, g_array_unref);
   qemus = find_qemu_descendants (cloche_test_daemon_pid (daemon));
   g_assert_cmpuint (qemus->len, ==, 1);
-  wait_for_label (_cloche_overview_page_get_sessions_label (page), "1", SHORT_TIMEOUT_S);
+  wait_for_label (cloche_test_ui_child (page, "sessions_label"), "1", SHORT_TIMEOUT_S);
   check_uptime_ticks (page);
   cloche_test_save_screenshot (GTK_WIDGET (window), "overview-running");
   check_monitor (window, page);
 
   toggle_agent_mode (page, close_button, open_button, SHORT_TIMEOUT_S);
-  wait_for_label (_cloche_overview_page_get_sessions_label (page), "0", SHORT_TIMEOUT_S);
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))));
+  wait_for_label (cloche_test_ui_child (page, "sessions_label"), "0", SHORT_TIMEOUT_S);
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (page, "error_label"))));
 
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 
@@ -552,27 +553,27 @@ test_window_kvm_fallback (void)
   g_unsetenv ("CLOCHE_TEST_KVM_FAULT");
 
   window = g_object_ref (cloche_test_ui_new_window ());
-  page = _cloche_window_get_overview_page (window);
-  notice = _cloche_overview_page_get_fallback_box (page);
+  page = cloche_test_ui_child (window, "overview_page");
+  notice = cloche_test_ui_child (page, "fallback_box");
   gtk_window_present (GTK_WINDOW (window));
   wait_for_state (page, "Stopped", SHORT_TIMEOUT_S);
-  wait_for_label (_cloche_overview_page_get_accelerator_label (page), "KVM", SHORT_TIMEOUT_S);
+  wait_for_label (cloche_test_ui_child (page, "accelerator_label"), "KVM", SHORT_TIMEOUT_S);
   g_assert_false (gtk_widget_get_visible (notice));
 
-  toggle_agent_mode (page, _cloche_overview_page_get_open_button (page),
-                     _cloche_overview_page_get_close_button (page), BOOT_TIMEOUT_S);
+  toggle_agent_mode (page, cloche_test_ui_child (page, "open_button"),
+                     cloche_test_ui_child (page, "close_button"), BOOT_TIMEOUT_S);
   wait_for_state (page, "Running", BOOT_TIMEOUT_S);
   g_assert_true (wait_for (is_visible, notice, SHORT_TIMEOUT_S));
-  wait_for_label (_cloche_overview_page_get_accelerator_label (page), "Software (TCG)",
+  wait_for_label (cloche_test_ui_child (page, "accelerator_label"), "Software (TCG)",
                   SHORT_TIMEOUT_S);
-  g_assert_nonnull (strstr (adw_action_row_get_subtitle (_cloche_overview_page_get_accelerator_row (page)),
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (cloche_test_ui_child (page, "accelerator_row")),
                             "KVM is present but cannot run guests here"));
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (_cloche_overview_page_get_error_label (page))));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (page, "error_label"))));
   cloche_test_save_screenshot (GTK_WIDGET (window), "overview-kvm-fallback");
 
   /* The notice leads to Diagnostics, where the doctor says why and what to do. */
   g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "diagnostics"));
-  diagnostics = GTK_WIDGET (_cloche_window_get_diagnostics_page (window));
+  diagnostics = GTK_WIDGET (cloche_test_ui_child (window, "diagnostics_page"));
   /* It may have run its checks before the boot: run them again, as a user would. */
   wait_for (is_mapped, diagnostics, SHORT_TIMEOUT_S);
   gtk_widget_activate_action (diagnostics, "diagnostics.run", NULL);
@@ -580,8 +581,8 @@ test_window_kvm_fallback (void)
   cloche_test_save_screenshot (GTK_WIDGET (window), "diagnostics-kvm-fallback");
   g_assert_true (gtk_widget_activate_action (notice, "win.show-page", "s", "overview"));
 
-  toggle_agent_mode (page, _cloche_overview_page_get_close_button (page),
-                     _cloche_overview_page_get_open_button (page), SHORT_TIMEOUT_S);
+  toggle_agent_mode (page, cloche_test_ui_child (page, "close_button"),
+                     cloche_test_ui_child (page, "open_button"), SHORT_TIMEOUT_S);
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
   stop_daemon (daemon);
 }
