@@ -50,6 +50,7 @@ struct _ClocheOverviewPage
   GtkWidget     *open_button;
   GtkSpinner    *open_spinner;
   GtkWidget     *close_button;
+  GtkWidget     *terminal_button;
   GtkWidget     *install_button;
   GtkLabel      *error_label;
   GtkWidget     *finding_box;
@@ -195,6 +196,7 @@ cloche_overview_page_update_actions (ClocheOverviewPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.close-agent-mode",
                                  idle && open);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.install-bundle", missing);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.open-terminal", open);
   gtk_stack_set_visible_child (self->agent_stack, shown);
 
   /* A disabled button loses the focus; give it back once the call is done
@@ -442,6 +444,20 @@ cloche_overview_page_open_cb (GObject      *object,
   g_free (self->session_id);
   self->session_id = g_steal_pointer (&id);
   cloche_overview_page_update_actions (self);
+  /* Agent mode leads to a terminal in its session. */
+  if (self->session_id != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.open-terminal", "s", self->session_id);
+}
+
+static void
+cloche_overview_page_terminal_action (GtkWidget  *widget,
+                                      const char *action_name,
+                                      GVariant   *parameter)
+{
+  ClocheOverviewPage *self = CLOCHE_OVERVIEW_PAGE (widget);
+
+  g_return_if_fail (self->session_id != NULL);
+  gtk_widget_activate_action (widget, "win.open-terminal", "s", self->session_id);
 }
 
 static void
@@ -724,6 +740,7 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_spinner);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, close_button);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, terminal_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, install_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, error_label);
 
@@ -733,6 +750,8 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
                                    cloche_overview_page_close_action);
   gtk_widget_class_install_action (widget_class, "overview.install-bundle", NULL,
                                    cloche_overview_page_install_action);
+  gtk_widget_class_install_action (widget_class, "overview.open-terminal", NULL,
+                                   cloche_overview_page_terminal_action);
 }
 
 static void
