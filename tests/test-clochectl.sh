@@ -12,7 +12,9 @@ work=$(mktemp -d)
 
 ok () {
   n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+  # One line each: a description carrying a command's output keeps TAP whole.
+  desc=$(printf '%s' "$2" | tr '\n' ' ')
+  if [ "$1" -eq 0 ]; then echo "ok $n $desc"; else echo "not ok $n $desc"; failed=1; fi
 }
 
 cleanup () {
