@@ -58,7 +58,7 @@ session_sh_within (const char  *id,
   Wait wait = { 0 };
   int status = -1;
 
-  cloche_sandbox_exec_async (sandbox, id, argv, NULL, NULL, timeout_s, NULL, NULL, on_done, &wait);
+  cloche_sandbox_exec_async (sandbox, id, argv, NULL, NULL, timeout_s, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &wait);
   result = wait_result (&wait);
   if (!cloche_sandbox_exec_finish (sandbox, result, &status, &out_bytes, &err_bytes, error))
     return FALSE;

@@ -58,7 +58,8 @@ ok $? "clochectl's own labels follow its LANGUAGE"
 stop_daemon
 
 LC_ALL=C.UTF-8 LANGUAGE=fr "$ctl" no-such-command 2> "$work/fr"
-grep -q 'commande inconnue « no-such-command »' "$work/fr"
+# French typography: a narrow no-break space (U+202F) inside the guillemets
+grep -q 'commande inconnue « no-such-command »' "$work/fr"
 ok $? "clochectl speaks French under LANGUAGE=fr"
 
 start_daemon ""

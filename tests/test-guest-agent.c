@@ -420,7 +420,7 @@ test_exec_truncated (void)
 
   cloche_test_stream_pair (&stream, &peer);
   agent = cloche_guest_agent_new (stream);
-  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, NULL, on_done, &result);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &result);
   exec = cloche_test_peer_read_line (peer);
   cloche_test_peer_write (peer, "{\"return\": {\"pid\": 7}}\n");
   status = cloche_test_peer_read_line (peer);
@@ -453,7 +453,7 @@ test_exec_deadline (void)
 
   cloche_test_stream_pair (&stream, &peer);
   agent = cloche_guest_agent_new (stream);
-  cloche_guest_agent_exec_async (agent, argv, NULL, 1, NULL, NULL, on_done, &result);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 1, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &result);
   while (!reaped)
     {
       g_autofree char *line = cloche_test_peer_read_line (peer);
@@ -482,6 +482,102 @@ test_exec_deadline (void)
   g_assert_nonnull (strstr (error->message, "1 s"));
 }
 
+/* With CLOCHE_EXEC_WAIT_FOR_STOP the call past its deadline ends only once
+ * the killed command has ended, and hands out what it wrote until then.
+ * The peer plays qemu-ga: pid 7 writes "before\n" and ends only once
+ * killed; the kill runs as pid 8 and sends SIGTERM (cloche-guest's order to
+ * kill the command's group) before SIGKILL. */
+static void
+test_exec_deadline_waits (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/sh", "-c", "echo before; sleep 1000", NULL };
+  gboolean killed = FALSE, ended = FALSE;
+  int code = -1;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 1, NULL, CLOCHE_EXEC_WAIT_FOR_STOP, NULL,
+                                 on_done, &result);
+  while (!ended)
+    {
+      g_autofree char *line = cloche_test_peer_read_line (peer);
+
+      if (strstr (line, "guest-exec-status") && strstr (line, "\"pid\":8"))
+        cloche_test_peer_write (peer, "{\"return\": {\"exited\": true, \"exitcode\": 0}}\n");
+      else if (strstr (line, "guest-exec-status") && killed)
+        {
+          cloche_test_peer_write (peer, "{\"return\": {\"exited\": true, \"exitcode\": 137, "
+                                  "\"out-data\": \"YmVmb3JlCg==\"}}\n");
+          ended = TRUE;
+        }
+      else if (strstr (line, "guest-exec-status"))
+        cloche_test_peer_write (peer, "{\"return\": {\"exited\": false}}\n");
+      else if (strstr (line, "kill -TERM"))
+        {
+          g_assert_nonnull (strstr (line, "\"7\""));
+          /* Not told yet: the command has not ended. */
+          g_assert_null (result);
+          killed = TRUE;
+          cloche_test_peer_write (peer, "{\"return\": {\"pid\": 8}}\n");
+        }
+      else
+        cloche_test_peer_write (peer, "{\"return\": {\"pid\": 7}}\n");
+    }
+  g_assert_false (cloche_guest_agent_exec_finish (agent, wait_for (&result), &code, &out, &err,
+                                                  &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT);
+  g_assert_cmpint (code, ==, 137);
+  g_assert_nonnull (out);
+  g_assert_cmpmem (g_bytes_get_data (out, NULL), g_bytes_get_size (out), "before\n", 7);
+}
+
+/* Cancelling kills the command in the guest, not only the wait. */
+static void
+test_exec_cancel_kills (void)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autoptr(GIOStream) peer = NULL;
+  g_autoptr(ClocheGuestAgent) agent = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "/bin/sleep", "1000", NULL };
+  gboolean killed = FALSE;
+  int code = -1;
+
+  cloche_test_stream_pair (&stream, &peer);
+  agent = cloche_guest_agent_new (stream);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, CLOCHE_EXEC_NONE, cancellable,
+                                 on_done, &result);
+  while (!killed)
+    {
+      g_autofree char *line = cloche_test_peer_read_line (peer);
+
+      if (strstr (line, "kill -TERM"))
+        {
+          g_assert_nonnull (strstr (line, "\"7\""));
+          killed = TRUE;
+        }
+      else if (strstr (line, "guest-exec-status"))
+        {
+          cloche_test_peer_write (peer, "{\"return\": {\"exited\": false}}\n");
+          g_cancellable_cancel (cancellable);
+        }
+      else
+        cloche_test_peer_write (peer, "{\"return\": {\"pid\": 7}}\n");
+    }
+  g_assert_false (cloche_guest_agent_exec_finish (agent, wait_for (&result), &code, &out, &err,
+                                                  &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -507,6 +603,8 @@ main (int   argc,
   g_test_add_func ("/guest-agent/command/deadline", test_command_deadline);
   g_test_add_func ("/guest-agent/exec/truncated", test_exec_truncated);
   g_test_add_func ("/guest-agent/exec/deadline", test_exec_deadline);
+  g_test_add_func ("/guest-agent/exec/deadline-waits", test_exec_deadline_waits);
+  g_test_add_func ("/guest-agent/exec/cancel-kills", test_exec_cancel_kills);
 
   return g_test_run ();
 }

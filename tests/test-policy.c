@@ -309,7 +309,8 @@ test_refused_keeps_last_good (Fixture       *fixture,
   expected = g_strdup_printf ("%s:1:41: vm.idle_timeout_s: 0 is out of range: use a whole "
                               "number from 1 to 86400\n"
                               "%s:1:44: vm.cpu: unknown key \"cpu\": vm has memory_mib, cpus, "
-                              "idle_timeout_s, accelerator", fixture->user_path, fixture->user_path);
+                              "idle_timeout_s, accelerator, warm_wake", fixture->user_path,
+                              fixture->user_path);
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID);
   g_assert_cmpstr (error->message, ==, expected);
   g_assert_cmpstr (cloche_policy_get_last_refusal (policy), ==, expected);

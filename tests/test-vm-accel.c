@@ -137,7 +137,7 @@ echo (ClocheTestDaemon *daemon,
 
   cloche_dbus_sessions_call_exec_sync (daemon->sessions, id, argv,
                                        cloche_test_exec_options (NULL, NULL), &exit_code, &out,
-                                       &err, NULL, &error);
+                                       &err, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (exit_code, ==, 0);
   return cloche_test_bytes_string (out);

@@ -113,7 +113,7 @@ run_session (ClocheTestDaemon *daemon,
   g_assert_no_error (error);
   cloche_dbus_sessions_call_exec_sync (daemon->sessions, *id, argv,
                                        cloche_test_exec_options (env, "/tmp"), &exit_code, &out,
-                                       &err, NULL, &error);
+                                       &err, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (exit_code, ==, 3);
   cloche_dbus_sessions_call_close_sync (daemon->sessions, *id, NULL, &error);

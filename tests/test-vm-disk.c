@@ -72,7 +72,7 @@ run (const char * const  *argv,
 
   if (!cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, session_id, argv,
                                             cloche_test_exec_options (no_env, "/"),
-                                            &exec->exit_code, &out, &err, NULL, error))
+                                            &exec->exit_code, &out, &err, NULL, NULL, error))
     return FALSE;
   exec->out = cloche_test_bytes_string (out);
   exec->err = cloche_test_bytes_string (err);

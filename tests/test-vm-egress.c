@@ -121,7 +121,7 @@ sh_in (const char  *id,
   g_autoptr(GError) error = NULL;
   Wait wait = { 0 };
 
-  cloche_sandbox_exec_async (sandbox, id, argv, env, NULL, 0, NULL, NULL, on_done, &wait);
+  cloche_sandbox_exec_async (sandbox, id, argv, env, NULL, 0, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &wait);
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
@@ -471,7 +471,7 @@ count_forwarders (void)
   Wait wait = { 0 };
   int status = -1;
 
-  cloche_guest_agent_exec_async (agent, argv, NULL, 120, NULL, NULL, on_done, &wait);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 120, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &wait);
   result = wait_result (&wait);
   cloche_guest_agent_exec_finish (agent, result, &status, &out, &err, &error);
   g_assert_no_error (error);

@@ -92,7 +92,7 @@ guest_sh (const char  *script,
   Wait wait = { 0 };
   int status = -1;
 
-  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (vm), argv, NULL, 120, NULL, NULL,
+  cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (vm), argv, NULL, 120, NULL, CLOCHE_EXEC_NONE, NULL,
                                  on_done, &wait);
   result = wait_result (&wait);
   cloche_guest_agent_exec_finish (cloche_vm_get_guest_agent (vm), result, &status,

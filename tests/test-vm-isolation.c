@@ -106,7 +106,7 @@ sh_in (const char *id,
   g_autoptr(GError) error = NULL;
   Wait wait = { 0 };
 
-  cloche_sandbox_exec_async (sandbox, id, argv, NULL, NULL, 0, NULL, NULL, on_done, &wait);
+  cloche_sandbox_exec_async (sandbox, id, argv, NULL, NULL, 0, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &wait);
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
@@ -127,7 +127,7 @@ root_sh (const char *script,
   g_autoptr(GError) error = NULL;
   Wait wait = { 0 };
 
-  cloche_guest_agent_exec_async (agent, argv, NULL, 120, NULL, NULL, on_done, &wait);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 120, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &wait);
   result = wait_result (&wait);
   cloche_guest_agent_exec_finish (agent, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
@@ -687,7 +687,7 @@ exec_in (const char  *id,
   g_autoptr(GError) error = NULL;
   Wait wait = { 0 };
 
-  cloche_sandbox_exec_async (sandbox, id, argv, env, cwd, 0, NULL, NULL, on_done, &wait);
+  cloche_sandbox_exec_async (sandbox, id, argv, env, cwd, 0, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &wait);
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);

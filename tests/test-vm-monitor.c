@@ -103,7 +103,7 @@ run (const char *script)
 
   cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, session_id, argv,
                                        cloche_test_exec_options (no_env, NULL), &exit_code, &out,
-                                       &err, NULL, &error);
+                                       &err, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (exit_code, ==, 0);
 }

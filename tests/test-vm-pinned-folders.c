@@ -47,7 +47,7 @@ guest_powers_off (void)
   Wait wait = { 0 };
   int status = -1;
 
-  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, NULL, on_done, &wait);
+  cloche_guest_agent_exec_async (agent, argv, NULL, 60, NULL, CLOCHE_EXEC_NONE, NULL, on_done, &wait);
   result = wait_result (&wait);
   g_assert_true (cloche_guest_agent_exec_finish (agent, result, &status, &out, &err, &error));
   g_assert_no_error (error);

@@ -33,7 +33,7 @@ sh (const char *id,
 
   cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, id, argv,
                                        cloche_test_exec_options (env, NULL), &exec->exit_code,
-                                       &out, &err, NULL, &error);
+                                       &out, &err, NULL, NULL, &error);
   g_assert_no_error (error);
   exec->out = cloche_test_bytes_string (out);
   exec->err = cloche_test_bytes_string (err);

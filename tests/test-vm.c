@@ -43,7 +43,7 @@ run (const char          *id,
 
   if (!cloche_dbus_sessions_call_exec_sync (vm_daemon->sessions, id, argv,
                                             cloche_test_exec_options (env ? env : no_env, cwd),
-                                            &exec->exit_code, &out, &err, NULL, error))
+                                            &exec->exit_code, &out, &err, NULL, NULL, error))
     return FALSE;
   exec->out = cloche_test_bytes_string (out);
   exec->err = cloche_test_bytes_string (err);

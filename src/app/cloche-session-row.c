@@ -67,16 +67,28 @@ format_mounts (GVariant *mounts)
   return g_string_free (text, FALSE);
 }
 
+/* The client, when it named itself ("claude-code 1.0.43 (MCP)"); a bare
+ * bus name (":1.42") says nothing to a person. */
+static const char *
+client_part (const ClocheSessionInfo *info)
+{
+  return info->client != NULL && info->client[0] != '\0' && info->client[0] != ':'
+         ? info->client : NULL;
+}
+
 static char *
 make_subtitle (const ClocheSessionInfo *info)
 {
   g_autofree char *idle = NULL;
   g_autofree char *folders = NULL;
+  const char *client = client_part (info);
 
   if (g_str_equal (info->state, "damaged"))
     return g_markup_printf_escaped ("%s · %s", info->id, info->damage);
   idle = format_idle (info->last_active);
   folders = format_mounts (info->mounts);
+  if (client != NULL)
+    return g_markup_printf_escaped ("%s · %s · %s%s", info->id, client, idle, folders);
   return g_markup_printf_escaped ("%s · %s%s", info->id, idle, folders);
 }
 

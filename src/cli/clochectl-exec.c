@@ -150,7 +150,7 @@ clochectl_exec (ClocheDbusDaemon  *daemon,
   if (sessions == NULL
       || !cloche_dbus_sessions_call_exec_sync (sessions, argv[1],
                                                (const char * const *) argv + first, options,
-                                               &exit_code, &out, &err, NULL, &error))
+                                               &exit_code, &out, &err, NULL, NULL, &error))
     return clochectl_fail (_("cannot run the command"), error);
 
   write_all (STDOUT_FILENO, out);

@@ -43,6 +43,27 @@ clochectl_parse_mount (const char       *spec,
   return TRUE;
 }
 
+/* A --mount as given, with its path made absolute and canonical (for a
+ * configuration that another program runs from another folder). */
+char *
+clochectl_mount_spec_canonical (const char *spec)
+{
+  g_autoptr(GVariant) folders = NULL;
+  GVariantBuilder builder;
+  const char *path;
+  gboolean readonly;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a(sb)"));
+  if (!clochectl_parse_mount (spec, TRUE, &builder))
+    {
+      g_variant_builder_clear (&builder);
+      return NULL;
+    }
+  folders = g_variant_ref_sink (g_variant_builder_end (&builder));
+  g_variant_get_child (folders, 0, "(&sb)", &path, &readonly);
+  return g_strdup_printf ("%s:%s", path, readonly ? "ro" : "rw");
+}
+
 /**
  * clochectl_sessions_proxy:
  * @what: %CLOCHECTL_SESSIONS_PROPERTIES if the command reads the

@@ -98,7 +98,9 @@ clochectl_usage (void)
                 "  clochectl doctor [--json]\n"
                 "  clochectl support-report FILE.tar.gz\n"
                 "  clochectl egress log [--follow] [--json]\n"
-                "  clochectl egress status [--json]\n"));
+                "  clochectl egress status [--json]\n"
+                "  clochectl mcp [--mount DIR[:ro|:rw]]… [--title TITLE] [--session ID]\n"
+                "  clochectl mcp --print-config claude-code|claude-desktop|goose|zed\n"));
   return 2;
 }
 
@@ -146,6 +148,8 @@ static const struct {
   { "policy", clochectl_policy },
   { "doctor", clochectl_doctor },
   { "support-report", clochectl_support_report },
+  /* Reaches the daemon only at its first tool call. */
+  { "mcp", clochectl_mcp },
 };
 
 static ClocheDbusDaemon *

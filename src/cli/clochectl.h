@@ -24,9 +24,6 @@ gboolean clochectl_parse_options (int            *argc,
 int      clochectl_status        (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_shell         (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_run           (ClocheDbusDaemon *daemon, int argc, char **argv);
-gboolean clochectl_parse_mount   (const char       *spec,
-                                  gboolean          default_readonly,
-                                  GVariantBuilder  *builder);
 
 /* A terminal of a session, attached to our stdin and stdout
  * (clochectl-terminal.c). */
@@ -52,12 +49,17 @@ int      clochectl_cleanup       (ClocheDbusDaemon *daemon, int argc, char **arg
 int      clochectl_policy        (int argc, char **argv);
 gboolean clochectl_policy_mounts_readonly (ClocheDbusDaemon *daemon);
 int      clochectl_bundle        (ClocheDbusDaemon *daemon, int argc, char **argv);
+gboolean clochectl_parse_mount   (const char       *spec,
+                                  gboolean          default_readonly,
+                                  GVariantBuilder  *builder);
+char    *clochectl_mount_spec_canonical (const char *spec);
 
 /* Commands that read files and need no daemon. */
 typedef int (*LocalCommandFunc) (int argc, char **argv);
 int      clochectl_audit         (int argc, char **argv);
 int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
+int      clochectl_mcp           (int argc, char **argv);
 int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
 /* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),

@@ -24,6 +24,7 @@
 #include "cloche-json-locator.h"
 #include "cloche-own-folders.h"
 #include "cloche-sandbox-private.h"
+#include "cloche-vm-snapshot.h"
 
 /* Progress signals at most this often, besides each phase's first and last. */
 #define PROGRESS_INTERVAL_US (100 * 1000)
@@ -866,9 +867,16 @@ remove_thread (GTask        *task,
 {
   Job *job = task_data;
   GError *error = NULL;
+  g_autofree char *warm = cloche_vm_snapshot_dir ();
 
   if (_cloche_bundle_remove_files (job->from, &job->freed, &error))
-    g_task_return_boolean (task, TRUE);
+    {
+      /* The warm-wake snapshot is of this bundle's VM: it goes with it,
+       * and counts in what the removal frees. */
+      job->freed += cloche_vm_snapshot_size (warm);
+      cloche_vm_snapshot_remove (warm);
+      g_task_return_boolean (task, TRUE);
+    }
   else
     g_task_return_error (task, error);
 }

@@ -221,6 +221,44 @@ cloche_bundle_load (const char  *path,
   return g_steal_pointer (&self);
 }
 
+/**
+ * cloche_bundle_dup_identity:
+ *
+ * What makes this bundle what it boots: its manifest's name, version,
+ * kind of root, command line, and every file with its size and sha256
+ * (the sha256 the boot files are checked against before each boot). A
+ * warm-wake snapshot is tied to it (cloche-vm-snapshot.c).
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+cloche_bundle_dup_identity (ClocheBundle *self)
+{
+  ClocheBundleManifest *m;
+  GString *text;
+
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE (self), NULL);
+
+  m = self->manifest;
+  text = g_string_new (NULL);
+  g_string_append_printf (text, "%s\n%s\n%s\n%s\n%s\n%s\n",
+                          cloche_bundle_manifest_get_name (m),
+                          cloche_bundle_manifest_get_version (m),
+                          cloche_bundle_manifest_get_kernel (m),
+                          cloche_bundle_manifest_get_initrd (m),
+                          cloche_bundle_manifest_get_root (m) != NULL
+                          ? cloche_bundle_manifest_get_root (m) : "",
+                          cloche_bundle_manifest_get_cmdline (m));
+  for (guint i = 0; i < cloche_bundle_manifest_get_n_files (m); i++)
+    {
+      const ClocheBundleFile *file = cloche_bundle_manifest_get_file (m, i);
+
+      g_string_append_printf (text, "%s %" G_GUINT64_FORMAT " %s\n", file->path, file->size,
+                              file->sha256);
+    }
+  return g_string_free (text, FALSE);
+}
+
 /* The check before a boot */
 
 static const char *

@@ -38,5 +38,6 @@ char                 *cloche_bundle_get_initrd      (ClocheBundle          *self
 const char           *cloche_bundle_get_cmdline     (ClocheBundle          *self);
 char                 *cloche_bundle_get_root_image  (ClocheBundle          *self);
 guint                 cloche_bundle_get_memory_mib  (ClocheBundle          *self);
+char                 *cloche_bundle_dup_identity    (ClocheBundle          *self);
 
 G_END_DECLS

@@ -50,6 +50,7 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_FOLDERS_NESTED, "io.github.cloche.Error.FoldersNested" },
   { CLOCHE_ERROR_KVM_NO_VM, "io.github.cloche.Error.KvmNoVm" },
   { CLOCHE_ERROR_ISOLATION_FAILED, "io.github.cloche.Error.IsolationFailed" },
+  { CLOCHE_ERROR_SNAPSHOT_UNUSABLE, "io.github.cloche.Error.SnapshotUnusable" },
   { CLOCHE_ERROR_TERMINAL_NOT_FOUND, "io.github.cloche.Error.TerminalNotFound" },
 };
 

@@ -66,6 +66,9 @@ typedef enum
   CLOCHE_ERROR_KVM_NO_VM,
   /* A session's walls in the guest could not be made (issue 15). */
   CLOCHE_ERROR_ISOLATION_FAILED,
+  /* A warm-wake snapshot that does not match or fails to restore (issue 21):
+   * the VM boots cold instead. */
+  CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
   /* A terminal that has ended, or never was (issue 17). */
   CLOCHE_ERROR_TERMINAL_NOT_FOUND,
 } ClocheError;

@@ -9,7 +9,8 @@
  * fails with AgentTimeout, but keeps its place in the FIFO: its reply, if
  * it ever comes, is dropped there instead of being taken for the next
  * command's. A guest-exec has a deadline of its own for the whole command
- * (ExecTimeout): past it the guest process is killed and the caller told.
+ * (ExecTimeout): past it the guest process is killed and the caller told,
+ * with what it wrote until then; cancelling a guest-exec kills it too.
  * qemu-ga keeps only the first 16 MiB of each output stream; a cut stream
  * is an error (OutputTruncated), never a short result that looks whole.
  */
@@ -27,7 +28,7 @@
 #define SYNC_INTERVAL_MS 1000
 #define STATUS_POLL_MIN_MS 2
 #define STATUS_POLL_MAX_MS 100
-/* Killing a command past its deadline, and reaping it. */
+/* Killing a command that was stopped, and waiting for its end. */
 #define KILL_TIMEOUT_S 10
 /* qemu-ga's GUEST_EXEC_MAX_OUTPUT, for the message. */
 #define OUTPUT_LIMIT_MIB 16
@@ -424,31 +425,60 @@ cloche_guest_agent_execute_finish (ClocheGuestAgent  *self,
 }
 
 /* guest-exec, then guest-exec-status until the process has exited. The poll
- * interval starts short, since most commands an agent runs are quick. The
- * whole has a deadline: past it the caller gets ExecTimeout at once, and
- * the process is killed in the guest (and reaped, so qemu-ga forgets it). */
+ * interval starts short, since most commands an agent runs are quick.
+ *
+ * Stopping a command means stopping it in the guest, not only no longer
+ * waiting. Past its deadline (ExecTimeout), or when the caller cancels, the
+ * process is sent SIGTERM and a moment later SIGKILL (qemu-ga 7.2 cannot
+ * signal: a second guest-exec runs kill); cloche-guest exec, which runs
+ * every command of a session, takes SIGTERM as the order to kill the
+ * command's whole process group. The caller is told at once, or, with
+ * CLOCHE_EXEC_WAIT_FOR_STOP, once the status polled on shows the end, so
+ * that nothing of the command outlives the call and what it wrote until
+ * then is known (exec_finish hands it out with ExecTimeout); the agent
+ * gets KILL_TIMEOUT_S for that, after which the call ends anyway. Told at
+ * once, the kill reaps it. The agent's commands are never given the caller's
+ * cancellable: a guest-exec cancelled in flight would leave its process
+ * running, and a poll cancelled would leave its record in qemu-ga. */
+
+typedef enum
+{
+  EXEC_RUNNING,
+  EXEC_TIMED_OUT,
+  EXEC_CANCELLED,
+} ExecStop;
 
 typedef struct
 {
-  gint64   pid;          /* -1 until guest-exec has answered */
-  guint    delay_ms;
-  guint    timeout_s;
-  guint    timer;
-  gboolean finished;     /* the caller has its answer: drop whatever comes */
+  gint64            pid;          /* -1 until guest-exec has answered */
+  guint             delay_ms;
+  guint             timeout_s;
+  ClocheExecFlags   flags;
+  guint             timer;        /* the deadline, then the kill's own */
+  ExecStop          stop;
+  gboolean          finished;     /* the caller has its answer: drop whatever comes */
+  GCancellable     *cancellable;
+  gulong            cancelled_id;
+  ClocheExecStatus  stopped;      /* the end of a stopped command, for _finish */
 } ExecState;
 
 static void
 exec_state_free (ExecState *state)
 {
   g_clear_handle_id (&state->timer, g_source_remove);
+  if (state->cancelled_id != 0)
+    g_cancellable_disconnect (state->cancellable, state->cancelled_id);
+  g_clear_object (&state->cancellable);
+  cloche_exec_status_clear (&state->stopped);
   g_free (state);
 }
 
 static void poll_exec_status (GTask *task);
 static void kill_guest_process (ClocheGuestAgent *self,
-                                gint64            pid);
+                                gint64            pid,
+                                gboolean          reap);
 
-/* Once: the first of the answer, an error and the deadline wins. */
+/* Once: the first of the answer, an error and the end of a stop wins. */
 static gboolean
 exec_finishing (GTask *task)
 {
@@ -458,7 +488,67 @@ exec_finishing (GTask *task)
     return FALSE;
   state->finished = TRUE;
   g_clear_handle_id (&state->timer, g_source_remove);
+  if (state->cancelled_id != 0)
+    g_cancellable_disconnect (state->cancellable, state->cancelled_id);
+  state->cancelled_id = 0;
   return TRUE;
+}
+
+/* A stopped command has ended (or the agent did not say so in time). */
+static void
+exec_end_stopped (GTask *task)
+{
+  ExecState *state = g_task_get_task_data (task);
+
+  if (!exec_finishing (task))
+    return;
+  if (state->stop == EXEC_CANCELLED)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The command was cancelled and killed in the guest");
+  else
+    g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT,
+                             "The command did not finish within %u s and was killed; give a "
+                             "longer timeout if it needs more time", state->timeout_s);
+}
+
+static gboolean
+on_kill_deadline (gpointer user_data)
+{
+  GTask *task = user_data;
+  ExecState *state = g_task_get_task_data (task);
+
+  state->timer = 0;
+  exec_end_stopped (task);
+  /* Nobody polls it any more: the kill reaps it. */
+  if (state->pid >= 0)
+    kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+exec_stop (GTask    *task,
+           ExecStop  why)
+{
+  ExecState *state = g_task_get_task_data (task);
+
+  if (state->finished || state->stop != EXEC_RUNNING)
+    return;
+  state->stop = why;
+  if (!(state->flags & CLOCHE_EXEC_WAIT_FOR_STOP))
+    {
+      exec_end_stopped (task);
+      /* Else guest-exec has not answered yet: on_exec_started kills it. */
+      if (state->pid >= 0)
+        kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
+      return;
+    }
+  g_clear_handle_id (&state->timer, g_source_remove);
+  state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, KILL_TIMEOUT_S,
+                                             on_kill_deadline, g_object_ref (task),
+                                             g_object_unref);
+  /* Else guest-exec has not answered yet: on_exec_started kills it. */
+  if (state->pid >= 0)
+    kill_guest_process (g_task_get_source_object (task), state->pid, FALSE);
 }
 
 static gboolean
@@ -468,21 +558,43 @@ on_exec_deadline (gpointer user_data)
   ExecState *state = g_task_get_task_data (task);
 
   state->timer = 0;
-  if (!exec_finishing (task))
-    return G_SOURCE_REMOVE;
-  g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT,
-                           "The command did not finish within %u s and was killed; give a "
-                           "longer timeout if it needs more time", state->timeout_s);
-  if (state->pid >= 0)
-    kill_guest_process (g_task_get_source_object (task), state->pid);
+  exec_stop (task, EXEC_TIMED_OUT);
   return G_SOURCE_REMOVE;
+}
+
+static gboolean
+cancel_in_context (gpointer task)
+{
+  exec_stop (task, EXEC_CANCELLED);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_exec_cancelled (GCancellable *cancellable,
+                   GTask        *task)
+{
+  /* May run in the thread that cancelled: the kill goes out from the
+   * task's own context, and later, never from here: ending the call
+   * disconnects this handler, which would deadlock inside it. */
+  g_autoptr(GSource) source = g_idle_source_new ();
+
+  g_source_set_callback (source, cancel_in_context, g_object_ref (task), g_object_unref);
+  g_source_attach (source, g_task_get_context (task));
 }
 
 static void
 exec_fail (GTask  *task,
            GError *error)
 {
-  if (exec_finishing (task))
+  ExecState *state = g_task_get_task_data (task);
+
+  if (state->stop != EXEC_RUNNING)
+    {
+      /* The stop is what the caller asked about; its end is unknown. */
+      g_error_free (error);
+      exec_end_stopped (task);
+    }
+  else if (exec_finishing (task))
     g_task_return_error (task, error);
   else
     g_error_free (error);
@@ -510,8 +622,6 @@ on_exec_status (GObject      *object,
       exec_fail (task, error);
       return;
     }
-  if (state->finished)
-    return;
   if (!status.exited)
     {
       state->delay_ms = MIN (state->delay_ms * 2, STATUS_POLL_MAX_MS);
@@ -519,7 +629,13 @@ on_exec_status (GObject      *object,
                           g_steal_pointer (&task));
       return;
     }
-
+  if (state->stop != EXEC_RUNNING)
+    {
+      state->stopped = status;
+      memset (&status, 0, sizeof status);
+      exec_end_stopped (task);
+      return;
+    }
   exec_finishing (task);
   g_task_return_pointer (task, g_memdup2 (&status, sizeof status), g_free);
   memset (&status, 0, sizeof status);
@@ -538,8 +654,7 @@ poll_exec_status (GTask *task)
     }
   json_object_set_int_member (arguments, "pid", state->pid);
   cloche_guest_agent_execute_async (g_task_get_source_object (task),
-                                    "guest-exec-status", arguments,
-                                    g_task_get_cancellable (task),
+                                    "guest-exec-status", arguments, NULL,
                                     on_exec_status, task);
 }
 
@@ -552,11 +667,17 @@ on_exec_started (GObject      *object,
   ExecState *state = g_task_get_task_data (task);
   g_autoptr(JsonNode) reply = NULL;
   GError *error = NULL;
+  gint64 pid;
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  pid = reply != NULL && JSON_NODE_HOLDS_OBJECT (reply)
+        ? cloche_json_get_int (json_node_get_object (reply), "pid", -1) : -1;
+  /* Its stop ran out while the agent was starting it: kill and reap it. */
   if (state->finished)
     {
       g_clear_error (&error);
+      if (pid >= 0)
+        kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, TRUE);
       return;
     }
   if (reply == NULL)
@@ -564,21 +685,17 @@ on_exec_started (GObject      *object,
       exec_fail (task, error);
       return;
     }
-  if (!JSON_NODE_HOLDS_OBJECT (reply)
-      || cloche_json_get_int (json_node_get_object (reply), "pid", -1) < 0)
+  if (pid < 0)
     {
       exec_fail (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                                     "The guest agent answered guest-exec without a pid"));
       return;
     }
 
-  state->pid = cloche_json_get_int (json_node_get_object (reply), "pid", -1);
-  /* Its deadline passed while the agent was starting it. */
-  if (state->finished)
-    {
-      kill_guest_process (CLOCHE_GUEST_AGENT (object), state->pid);
-      return;
-    }
+  state->pid = pid;
+  /* Its deadline passed, or it was cancelled, while the agent started it. */
+  if (state->stop != EXEC_RUNNING)
+    kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, FALSE);
   state->delay_ms = STATUS_POLL_MIN_MS;
   g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
                       g_steal_pointer (&task));
@@ -594,45 +711,13 @@ strv_to_array (const char * const *strv)
   return array;
 }
 
-/**
- * cloche_guest_agent_exec_async:
- * @env: (nullable): the whole environment of the command
- * @timeout_s: the deadline of the whole command, in seconds (> 0), or
- *   %CLOCHE_GUEST_AGENT_NO_DEADLINE (a terminal: it ends when its command
- *   or its client does)
- * @input: (nullable): what the command reads on its standard input
- *
- * Runs @argv in the guest and collects its exit status and output.
- * Fails with %CLOCHE_ERROR_EXEC_TIMEOUT past @timeout_s (the process is
- * killed) and %CLOCHE_ERROR_OUTPUT_TRUNCATED when an output was cut.
- */
-void
-cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
-                               const char * const  *argv,
-                               const char * const  *env,
-                               guint                timeout_s,
-                               GBytes              *input,
-                               GCancellable        *cancellable,
-                               GAsyncReadyCallback  callback,
-                               gpointer             user_data)
+static JsonObject *
+exec_arguments (const char * const *argv,
+                const char * const *env,
+                GBytes             *input)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(JsonObject) arguments = json_object_new ();
-  ExecState *state;
+  JsonObject *arguments = json_object_new ();
 
-  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
-  g_return_if_fail (argv != NULL && argv[0] != NULL);
-  g_return_if_fail (timeout_s > 0);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_guest_agent_exec_async);
-  state = g_new0 (ExecState, 1);
-  state->pid = -1;
-  state->timeout_s = timeout_s;
-  g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
-  if (timeout_s != CLOCHE_GUEST_AGENT_NO_DEADLINE)
-    state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
-                                               g_object_ref (task), g_object_unref);
   if (input != NULL)
     {
       g_autofree char *encoded = g_base64_encode (g_bytes_get_data (input, NULL),
@@ -640,18 +725,74 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
 
       json_object_set_string_member (arguments, "input-data", encoded);
     }
-
   json_object_set_string_member (arguments, "path", argv[0]);
   json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));
   /* The agent replaces the whole environment when "env" is given. */
   if (env != NULL)
     json_object_set_array_member (arguments, "env", strv_to_array (env));
   json_object_set_boolean_member (arguments, "capture-output", TRUE);
-  cloche_guest_agent_execute_async (self, "guest-exec", arguments, cancellable,
+  return arguments;
+}
+
+/**
+ * cloche_guest_agent_exec_async:
+ * @env: (nullable): the whole environment of the command
+ * @timeout_s: the deadline of the whole command, in seconds (> 0); 0
+ *   with %CLOCHE_EXEC_NO_DEADLINE
+ * @input: (nullable): what the command reads on its standard input
+ * @flags: when a stopped command's call ends; %CLOCHE_EXEC_NO_DEADLINE for
+ *   one that runs until it ends or is cancelled (a terminal)
+ * @cancellable: (nullable): cancelling it kills the command in the guest
+ *
+ * Runs @argv in the guest and collects its exit status and output.
+ * Fails with %CLOCHE_ERROR_EXEC_TIMEOUT past @timeout_s and with
+ * %G_IO_ERROR_CANCELLED when cancelled, the command being killed in the
+ * guest in both cases (see above); with %CLOCHE_ERROR_OUTPUT_TRUNCATED when
+ * an output was cut.
+ */
+void
+cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
+                               const char * const  *argv,
+                               const char * const  *env,
+                               guint                timeout_s,
+                               GBytes              *input,
+                               ClocheExecFlags      flags,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonObject) arguments = NULL;
+  ExecState *state;
+
+  g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
+  g_return_if_fail (argv != NULL && argv[0] != NULL);
+  g_return_if_fail ((timeout_s > 0) != !!(flags & CLOCHE_EXEC_NO_DEADLINE));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_guest_agent_exec_async);
+  state = g_new0 (ExecState, 1);
+  state->pid = -1;
+  state->timeout_s = timeout_s;
+  state->flags = flags;
+  g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  if (!(flags & CLOCHE_EXEC_NO_DEADLINE))
+    state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
+                                               g_object_ref (task), g_object_unref);
+  if (cancellable != NULL)
+    {
+      state->cancellable = g_object_ref (cancellable);
+      state->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_exec_cancelled),
+                                                   task, NULL);
+    }
+  arguments = exec_arguments (argv, env, input);
+  cloche_guest_agent_execute_async (self, "guest-exec", arguments, NULL,
                                     on_exec_started, g_steal_pointer (&task));
 }
 
-/* Killing a command past its deadline */
+/* Killing a command that was stopped */
 
 static void
 on_killed_reaped (GObject      *object,
@@ -663,7 +804,7 @@ on_killed_reaped (GObject      *object,
 
   reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
   if (reply == NULL)
-    g_debug ("Reaping a command killed past its deadline: %s", error->message);
+    g_debug ("Reaping a command that was killed: %s", error->message);
 }
 
 static void
@@ -672,7 +813,8 @@ on_kill_done (GObject      *object,
               gpointer      user_data)
 {
   ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
-  gint64 pid = GPOINTER_TO_SIZE (user_data);
+  gint64 pid = GPOINTER_TO_SIZE (user_data) >> 1;
+  gboolean reap = GPOINTER_TO_SIZE (user_data) & 1;
   g_autoptr(JsonObject) arguments = json_object_new ();
   g_autoptr(GBytes) out = NULL;
   g_autoptr(GBytes) err = NULL;
@@ -681,28 +823,37 @@ on_kill_done (GObject      *object,
 
   if (!cloche_guest_agent_exec_finish (self, result, &status, &out, &err, &error))
     {
-      g_message ("Killing guest process %" G_GINT64_FORMAT " past its deadline: %s", pid,
-                 error->message);
+      g_message ("Killing guest process %" G_GINT64_FORMAT ": %s", pid, error->message);
       return;
     }
+  if (!reap)
+    return;
   /* qemu-ga forgets a process once its end has been asked for. */
   json_object_set_int_member (arguments, "pid", pid);
   cloche_guest_agent_execute_async (self, "guest-exec-status", arguments, NULL,
                                     on_killed_reaped, NULL);
 }
 
-/* qemu-ga 7.2 has no command to signal a process: the guest's kill does it. */
+/* SIGTERM first: cloche-guest exec then kills the command's process group
+ * (SIGKILL would end cloche-guest alone, and with it only the process it
+ * forked). SIGKILL a moment later for a process that ignored SIGTERM.
+ * @reap: ask for its end afterwards, when no exec polls it any more. */
 static void
 kill_guest_process (ClocheGuestAgent *self,
-                    gint64            pid)
+                    gint64            pid,
+                    gboolean          reap)
 {
   g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, pid);
-  const char *argv[] = { "/bin/sh", "-c", "kill -KILL \"$1\"", "sh", number, NULL };
+  const char *argv[] = { "/bin/sh", "-c",
+                         "kill -TERM \"$1\" 2>/dev/null || exit 0; sleep 1; "
+                         "kill -KILL \"$1\" 2>/dev/null; exit 0",
+                         "sh", number, NULL };
 
   if (cloche_line_channel_is_closed (self->channel))
     return;
-  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, NULL, on_kill_done,
-                                 GSIZE_TO_POINTER ((gsize) pid));
+  cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL,
+                                 on_kill_done,
+                                 GSIZE_TO_POINTER (((gsize) pid << 1) | (reap ? 1 : 0)));
 }
 
 static GError *
@@ -720,6 +871,15 @@ truncated_error (ClocheExecStatus *status)
 
 /**
  * cloche_guest_agent_exec_finish:
+ * @exit_code: (out): its exit status (128 + the signal that ended it)
+ * @stdout_bytes: (out): what it wrote on stdout
+ * @stderr_bytes: (out): what it wrote on stderr
+ *
+ * On %CLOCHE_ERROR_EXEC_TIMEOUT the outputs are set too, as
+ * g_output_stream_write_all() sets what it wrote: with
+ * %CLOCHE_EXEC_WAIT_FOR_STOP, what the command wrote until it was killed,
+ * with the status it was killed with; else, or when the guest did not
+ * report its end in time, %NULL and -1.
  *
  * Returns: %FALSE with %CLOCHE_ERROR_OUTPUT_TRUNCATED when qemu-ga cut an
  *   output: a part of it is never passed off as the whole
@@ -733,12 +893,24 @@ cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
                                 GError           **error)
 {
   g_autofree ClocheExecStatus *status = NULL;
+  GError *local_error = NULL;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  status = g_task_propagate_pointer (G_TASK (result), error);
+  status = g_task_propagate_pointer (G_TASK (result), &local_error);
   if (status == NULL)
-    return FALSE;
+    {
+      ExecState *state = g_task_get_task_data (G_TASK (result));
+
+      if (g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
+        {
+          *exit_code = state->stopped.exited ? state->stopped.exit_code : -1;
+          *stdout_bytes = g_steal_pointer (&state->stopped.stdout_bytes);
+          *stderr_bytes = g_steal_pointer (&state->stopped.stderr_bytes);
+        }
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
   if (status->stdout_truncated || status->stderr_truncated)
     {
       g_propagate_error (error, truncated_error (status));

@@ -274,19 +274,20 @@ check_line (const char *line)
 }
 
 /**
- * cloche_json_parse_line:
+ * cloche_json_parse_value:
  * @line: one line as read from the peer
  * @peer: who sent it, for the message ("the guest agent")
  * @error_code: the #ClocheError code to fail with
  *
- * Returns: (transfer full): the object on the line, or %NULL with an error
- *   that quotes the line — "invalid JSON" alone names no one.
+ * Returns: (transfer full): the JSON value on the line (of any type), or
+ *   %NULL with an error that quotes the line — "invalid JSON" alone names
+ *   no one.
  */
-JsonObject *
-cloche_json_parse_line (const char  *line,
-                        const char  *peer,
-                        int          error_code,
-                        GError     **error)
+JsonNode *
+cloche_json_parse_value (const char  *line,
+                         const char  *peer,
+                         int          error_code,
+                         GError     **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
@@ -302,21 +303,41 @@ cloche_json_parse_line (const char  *line,
       return NULL;
     }
 
-  if (json_parser_load_from_data (parser, line, -1, &local_error))
-    {
-      root = json_parser_get_root (parser);
-      if (root != NULL && JSON_NODE_HOLDS_OBJECT (root))
-        return json_object_ref (json_node_get_object (root));
-    }
+  if (json_parser_load_from_data (parser, line, -1, &local_error)
+      && (root = json_parser_get_root (parser)) != NULL)
+    return json_node_copy (root);
 
   quoted = cloche_json_quote (line);
-  if (local_error != NULL)
-    g_set_error (error, CLOCHE_ERROR, error_code,
-                 "%s sent a line that is not JSON: %s (%s)",
-                 peer, quoted, local_error->message);
-  else
-    g_set_error (error, CLOCHE_ERROR, error_code,
-                 "%s sent JSON that is not an object: %s", peer, quoted);
+  g_set_error (error, CLOCHE_ERROR, error_code,
+               "%s sent a line that is not JSON: %s (%s)",
+               peer, quoted, local_error != NULL ? local_error->message : "empty");
+  return NULL;
+}
+
+/**
+ * cloche_json_parse_line:
+ *
+ * As cloche_json_parse_value(), for peers whose every line is an object.
+ *
+ * Returns: (transfer full): the object on the line, or %NULL with an error
+ */
+JsonObject *
+cloche_json_parse_line (const char  *line,
+                        const char  *peer,
+                        int          error_code,
+                        GError     **error)
+{
+  g_autoptr(JsonNode) root = cloche_json_parse_value (line, peer, error_code, error);
+  g_autofree char *quoted = NULL;
+
+  if (root == NULL)
+    return NULL;
+  if (JSON_NODE_HOLDS_OBJECT (root))
+    return json_object_ref (json_node_get_object (root));
+
+  quoted = cloche_json_quote (line);
+  g_set_error (error, CLOCHE_ERROR, error_code,
+               "%s sent JSON that is not an object: %s", peer, quoted);
   return NULL;
 }
 

@@ -7,6 +7,10 @@ G_BEGIN_DECLS
 
 const char *cloche_json_check         (const char  *text,
                                        gsize       *offset);
+JsonNode   *cloche_json_parse_value   (const char  *line,
+                                       const char  *peer,
+                                       int          error_code,
+                                       GError     **error);
 JsonObject *cloche_json_parse_line    (const char  *line,
                                        const char  *peer,
                                        int          error_code,

@@ -6,8 +6,7 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <sys/socket.h>
+#include <gio/gunixfdmessage.h>
 #include <unistd.h>
 
 #include "cloche-line-channel.h"
@@ -26,9 +25,8 @@ struct _ClocheLineChannel
   gsize             scanned;     /* how much of it holds no newline */
   GCancellable     *cancellable;
   GQueue            pending_writes;
-  GHashTable       *fds;         /* queued line (GBytes *) -> its fd + 1 */
   GBytes           *in_flight;
-  GSource          *fd_wait;     /* a line with an fd waits for room */
+  GHashTable       *fds;             /* a queued line → the descriptor it carries */
   gboolean          closed;
 };
 
@@ -43,14 +41,20 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (ClocheLineChannel, cloche_line_channel, G_TYPE_OBJECT)
 
 static void read_next_chunk (ClocheLineChannel *self);
-
-static void
-close_fd_value (gpointer value)
-{
-  close (GPOINTER_TO_INT (value) - 1);
-}
-
 static void write_next      (ClocheLineChannel *self);
+
+/* The descriptors of lines that will never be sent. */
+static void
+close_fds (ClocheLineChannel *self)
+{
+  GHashTableIter iter;
+  gpointer fd;
+
+  g_hash_table_iter_init (&iter, self->fds);
+  while (g_hash_table_iter_next (&iter, NULL, &fd))
+    close (GPOINTER_TO_INT (fd));
+  g_hash_table_remove_all (self->fds);
+}
 
 static void
 finish_closed (ClocheLineChannel *self,
@@ -60,11 +64,8 @@ finish_closed (ClocheLineChannel *self,
     return;
   self->closed = TRUE;
   g_cancellable_cancel (self->cancellable);
+  close_fds (self);
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
-  g_hash_table_remove_all (self->fds);
-  if (self->fd_wait != NULL)
-    g_source_destroy (self->fd_wait);
-  g_clear_pointer (&self->fd_wait, g_source_unref);
   g_signal_emit (self, signals[CLOSED], 0, error);
 }
 
@@ -180,42 +181,33 @@ on_written (GObject      *object,
   write_next (self);
 }
 
-static gboolean on_room_for_fd (GSocket      *socket,
-                                GIOCondition  condition,
-                                gpointer      user_data);
-
-/* Sends the head of @line with @fd attached; the rest, if the socket took
- * only part, is queued first. FALSE: try again when there is room. */
+/* A line that carries a descriptor (SCM_RIGHTS, QMP's getfd) goes out
+ * at its turn in the queue, in one sendmsg on the socket itself: a line of
+ * a hundred bytes, which a stream socket takes whole. */
 static gboolean
-send_with_fd (ClocheLineChannel *self,
-              GBytes            *line,
-              int                fd)
+send_with_fd (ClocheLineChannel  *self,
+              GBytes             *line,
+              int                 fd,
+              GError            **error)
 {
   GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
-  union { struct cmsghdr header; char space[CMSG_SPACE (sizeof (int))]; } control = { 0 };
-  gsize size;
-  const char *data = g_bytes_get_data (line, &size);
-  struct iovec vector = { (void *) data, size };
-  struct msghdr message = { .msg_iov = &vector, .msg_iovlen = 1,
-                            .msg_control = control.space, .msg_controllen = sizeof control.space };
-  ssize_t sent;
+  g_autoptr(GUnixFDList) list = g_unix_fd_list_new ();
+  g_autoptr(GSocketControlMessage) message = NULL;
+  GOutputVector vector = { g_bytes_get_data (line, NULL), g_bytes_get_size (line) };
+  gssize sent;
 
-  control.header.cmsg_level = SOL_SOCKET;
-  control.header.cmsg_type = SCM_RIGHTS;
-  control.header.cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (&control.header), &fd, sizeof fd);
-  sent = sendmsg (g_socket_get_fd (socket), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (sent < 0 && (errno == EAGAIN || errno == EINTR))
+  if (g_unix_fd_list_append (list, fd, error) < 0)
     return FALSE;
+  message = g_unix_fd_message_new_with_fd_list (list);
+  sent = g_socket_send_message (socket, NULL, &vector, 1, &message, 1, 0, self->cancellable,
+                                error);
   if (sent < 0)
+    return FALSE;
+  if ((gsize) sent != vector.size)
     {
-      g_autoptr(GError) error = g_error_new (G_IO_ERROR, g_io_error_from_errno (errno),
-                                             "Cannot pass a descriptor: %s", g_strerror (errno));
-      finish_closed (self, error);
-      return TRUE;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "A line with a descriptor was cut");
+      return FALSE;
     }
-  if ((gsize) sent < size)
-    g_queue_push_head (&self->pending_writes, g_bytes_new_from_bytes (line, sent, size - sent));
   return TRUE;
 }
 
@@ -224,32 +216,27 @@ static void
 write_next (ClocheLineChannel *self)
 {
   GOutputStream *output;
-  GBytes *line;
-  int fd;
+  gpointer fd;
 
-  if (self->in_flight != NULL || self->fd_wait != NULL || self->closed)
+  if (self->in_flight != NULL || self->closed)
     return;
-  line = g_queue_peek_head (&self->pending_writes);
-  if (line == NULL)
+  self->in_flight = g_queue_pop_head (&self->pending_writes);
+  if (self->in_flight == NULL)
     return;
-  if ((fd = GPOINTER_TO_INT (g_hash_table_lookup (self->fds, line)) - 1) >= 0)
+  if (g_hash_table_steal_extended (self->fds, self->in_flight, NULL, &fd))
     {
-      if (!send_with_fd (self, line, fd))
-        {
-          GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
+      g_autoptr(GError) error = NULL;
+      gboolean sent = send_with_fd (self, self->in_flight, GPOINTER_TO_INT (fd), &error);
 
-          self->fd_wait = g_socket_create_source (socket, G_IO_OUT, self->cancellable);
-          g_source_set_callback (self->fd_wait, G_SOURCE_FUNC (on_room_for_fd), self, NULL);
-          g_source_attach (self->fd_wait, NULL);
-          return;
-        }
-      g_queue_remove (&self->pending_writes, line);
-      g_hash_table_remove (self->fds, line);
-      g_bytes_unref (line);
-      write_next (self);
+      close (GPOINTER_TO_INT (fd));
+      g_clear_pointer (&self->in_flight, g_bytes_unref);
+      if (!sent)
+        finish_closed (self, error);
+      else
+        write_next (self);
       return;
     }
-  self->in_flight = g_queue_pop_head (&self->pending_writes);
+
   output = g_io_stream_get_output_stream (self->stream);
   g_output_stream_write_all_async (output,
                                    g_bytes_get_data (self->in_flight, NULL),
@@ -258,67 +245,45 @@ write_next (ClocheLineChannel *self)
                                    on_written, g_object_ref (self));
 }
 
-static gboolean
-on_room_for_fd (GSocket      *socket,
-                GIOCondition  condition,
-                gpointer      user_data)
-{
-  ClocheLineChannel *self = user_data;
-
-  g_clear_pointer (&self->fd_wait, g_source_unref);
-  write_next (self);
-  return G_SOURCE_REMOVE;
-}
-
-static GBytes *
-line_bytes (JsonNode *node)
-{
-  g_autofree char *text = json_to_string (node, FALSE);
-  gsize length = strlen (text);
-  char *line = g_strconcat (text, "\n", NULL);
-
-  return g_bytes_new_take (line, length + 1);
-}
-
-void
-cloche_line_channel_send (ClocheLineChannel *self,
-                          JsonNode          *node)
-{
-  g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
-
-  if (self->closed)
-    return;
-  g_queue_push_tail (&self->pending_writes, line_bytes (node));
-  write_next (self);
-}
-
 /**
  * cloche_line_channel_send_with_fd:
- * @fd: (transfer full): the descriptor to pass with the line; closed once
- *   sent, or when the channel closes
+ * @fd: a descriptor to send with the line (SCM_RIGHTS; the stream must
+ *   be a socket connection), which the channel takes, or -1
  *
- * Needs a stream that is a #GSocketConnection on a Unix socket.
+ * Queues @node as one line.
  */
 void
 cloche_line_channel_send_with_fd (ClocheLineChannel *self,
                                   JsonNode          *node,
                                   int                fd)
 {
-  GBytes *line;
+  g_autofree char *text = NULL;
+  g_autofree char *line = NULL;
+  GBytes *bytes;
 
   g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
-  g_return_if_fail (G_IS_SOCKET_CONNECTION (self->stream));
-  g_return_if_fail (fd >= 0);
+  g_return_if_fail (fd < 0 || G_IS_SOCKET_CONNECTION (self->stream));
 
   if (self->closed)
     {
-      close (fd);
+      if (fd >= 0)
+        close (fd);
       return;
     }
-  line = line_bytes (node);
-  g_hash_table_insert (self->fds, line, GINT_TO_POINTER (fd + 1));
-  g_queue_push_tail (&self->pending_writes, line);
+  text = json_to_string (node, FALSE);
+  line = g_strconcat (text, "\n", NULL);
+  bytes = g_bytes_new_take (g_steal_pointer (&line), strlen (text) + 1);
+  if (fd >= 0)
+    g_hash_table_insert (self->fds, bytes, GINT_TO_POINTER (fd));
+  g_queue_push_tail (&self->pending_writes, bytes);
   write_next (self);
+}
+
+void
+cloche_line_channel_send (ClocheLineChannel *self,
+                          JsonNode          *node)
+{
+  cloche_line_channel_send_with_fd (self, node, -1);
 }
 
 void
@@ -353,11 +318,9 @@ cloche_line_channel_finalize (GObject *object)
 {
   ClocheLineChannel *self = CLOCHE_LINE_CHANNEL (object);
 
+  close_fds (self);
+  g_hash_table_unref (self->fds);
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
-  g_clear_pointer (&self->fds, g_hash_table_unref);
-  if (self->fd_wait != NULL)
-    g_source_destroy (self->fd_wait);
-  g_clear_pointer (&self->fd_wait, g_source_unref);
   g_clear_pointer (&self->in_flight, g_bytes_unref);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->partial, g_byte_array_unref);
@@ -396,9 +359,7 @@ cloche_line_channel_init (ClocheLineChannel *self)
   self->cancellable = g_cancellable_new ();
   self->partial = g_byte_array_new ();
   g_queue_init (&self->pending_writes);
-  /* By the line's address (each line is its own GBytes); the fd closed
-   * when its entry goes. */
-  self->fds = g_hash_table_new_full (NULL, NULL, NULL, close_fd_value);
+  self->fds = g_hash_table_new (NULL, NULL);
 }
 
 ClocheLineChannel *

@@ -11,11 +11,11 @@ G_DECLARE_FINAL_TYPE (ClocheLineChannel, cloche_line_channel, CLOCHE, LINE_CHANN
 
 ClocheLineChannel *cloche_line_channel_new       (GIOStream         *stream);
 void               cloche_line_channel_start     (ClocheLineChannel *self);
+void               cloche_line_channel_send_with_fd (ClocheLineChannel *self,
+                                                     JsonNode          *node,
+                                                     int                fd);
 void               cloche_line_channel_send      (ClocheLineChannel *self,
                                                   JsonNode          *node);
-void               cloche_line_channel_send_with_fd (ClocheLineChannel *self,
-                                                  JsonNode          *node,
-                                                  int                fd);
 void               cloche_line_channel_close     (ClocheLineChannel *self);
 gboolean           cloche_line_channel_is_closed (ClocheLineChannel *self);
 

@@ -207,10 +207,12 @@ cloche_pinned_folder_verify (ClochePinnedFolder  *self,
   if (st.st_dev == self->dev && st.st_ino == self->ino)
     return TRUE;
   shown = display (self->path);
-  why = g_strdup_printf (_("%s is now another folder (device %u:%u inode %" G_GUINT64_FORMAT
-                           " was checked, inode %" G_GUINT64_FORMAT " is there now)"),
-                         shown, major (self->dev), minor (self->dev), (guint64) self->ino,
-                         (guint64) st.st_ino);
+  /* %llu, not G_GUINT64_FORMAT: a macro pasted into the message would cut
+   * it short for xgettext. */
+  why = g_strdup_printf (_("%s is now another folder (device %u:%u inode %llu was checked, "
+                           "inode %llu is there now)"),
+                         shown, major (self->dev), minor (self->dev),
+                         (unsigned long long) self->ino, (unsigned long long) st.st_ino);
   return fail_changed (self, why, error);
 }
 

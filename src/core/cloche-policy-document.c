@@ -106,6 +106,7 @@ cloche_policy_document_new_defaults (void)
   set_value (self, "vm.cpus", g_variant_new_uint32 (1));
   set_value (self, "vm.idle_timeout_s", g_variant_new_uint32 (CLOCHE_DEFAULT_IDLE_TIMEOUT_S));
   set_value (self, "vm.accelerator", g_variant_new_string ("auto"));
+  set_value (self, "vm.warm_wake", g_variant_new_boolean (TRUE));
   set_value (self, "egress.default", g_variant_new_string ("deny"));
   set_value (self, "egress.allow", g_variant_new_strv (NULL, 0));
   set_value (self, "egress.deny", g_variant_new_strv (NULL, 0));

@@ -37,6 +37,7 @@ static const KeySpec specs[] = {
   { "vm.cpus", KIND_COUNT, 1, 64, { NULL } },
   { "vm.idle_timeout_s", KIND_COUNT, 1, 86400, { NULL } },
   { "vm.accelerator", KIND_CHOICE, 0, 0, { "auto", "kvm", "tcg", NULL } },
+  { "vm.warm_wake", KIND_BOOLEAN, 0, 0, { NULL } },
   { "egress.default", KIND_CHOICE, 0, 0, { "deny", "allow", NULL } },
   { "egress.allow", KIND_RULES, 0, 0, { NULL } },
   { "egress.deny", KIND_RULES, 0, 0, { NULL } },

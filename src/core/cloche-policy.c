@@ -494,6 +494,12 @@ cloche_policy_dup_mount_deny (ClochePolicy *self)
 }
 
 gboolean
+cloche_policy_get_warm_wake (ClochePolicy *self)
+{
+  return g_variant_get_boolean (cloche_policy_lookup (self, "vm.warm_wake", NULL));
+}
+
+gboolean
 cloche_policy_get_allow_outside_home (ClochePolicy *self)
 {
   return g_variant_get_boolean (cloche_policy_lookup (self, "mounts.allow_outside_home", NULL));

@@ -47,6 +47,7 @@ guint               cloche_policy_get_memory_mib      (ClochePolicy         *sel
 guint               cloche_policy_get_cpus            (ClochePolicy         *self);
 const char         *cloche_policy_get_accelerator     (ClochePolicy         *self);
 guint               cloche_policy_get_idle_timeout_s  (ClochePolicy         *self);
+gboolean            cloche_policy_get_warm_wake       (ClochePolicy         *self);
 guint               cloche_policy_get_stale_after_days (ClochePolicy        *self);
 GStrv               cloche_policy_dup_mount_deny      (ClochePolicy         *self);
 gboolean            cloche_policy_get_allow_outside_home (ClochePolicy      *self);

@@ -260,42 +260,6 @@ cloche_qmp_client_handshake_finish (ClocheQmpClient  *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
-static void
-execute (ClocheQmpClient     *self,
-         const char          *command,
-         JsonObject          *arguments,
-         int                  fd,
-         GCancellable        *cancellable,
-         GAsyncReadyCallback  callback,
-         gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(JsonNode) node = NULL;
-  gint64 id;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_qmp_client_execute_async);
-  g_task_set_task_data (task, g_strdup (command), g_free);
-
-  if (cloche_line_channel_is_closed (self->channel))
-    {
-      if (fd >= 0)
-        close (fd);
-      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL,
-                               "Cannot send %s: QEMU closed its QMP connection", command);
-      return;
-    }
-
-  id = self->next_id++;
-  node = cloche_json_command_new (command, arguments);
-  json_object_set_int_member (json_node_get_object (node), "id", id);
-  g_hash_table_insert (self->pending, g_memdup2 (&id, sizeof id), g_steal_pointer (&task));
-  if (fd >= 0)
-    cloche_line_channel_send_with_fd (self->channel, node, fd);
-  else
-    cloche_line_channel_send (self->channel, node);
-}
-
 void
 cloche_qmp_client_execute_async (ClocheQmpClient     *self,
                                  const char          *command,
@@ -304,18 +268,16 @@ cloche_qmp_client_execute_async (ClocheQmpClient     *self,
                                  GAsyncReadyCallback  callback,
                                  gpointer             user_data)
 {
-  g_return_if_fail (CLOCHE_IS_QMP_CLIENT (self));
-
-  execute (self, command, arguments, -1, cancellable, callback, user_data);
+  cloche_qmp_client_execute_with_fd_async (self, command, arguments, -1, cancellable, callback,
+                                           user_data);
 }
 
 /**
  * cloche_qmp_client_execute_with_fd_async:
- * @fd: (transfer full): passed to QEMU with the command (as `getfd` and
- *   `add-fd` want it); closed here once sent
+ * @fd: a descriptor sent with the command (SCM_RIGHTS), which the client
+ *   takes, or -1: for `getfd`, which names it for later commands
  *
- * Needs a QMP stream on a Unix socket. Finish with
- * cloche_qmp_client_execute_finish().
+ * As cloche_qmp_client_execute_async().
  */
 void
 cloche_qmp_client_execute_with_fd_async (ClocheQmpClient     *self,
@@ -326,10 +288,30 @@ cloche_qmp_client_execute_with_fd_async (ClocheQmpClient     *self,
                                          GAsyncReadyCallback  callback,
                                          gpointer             user_data)
 {
-  g_return_if_fail (CLOCHE_IS_QMP_CLIENT (self));
-  g_return_if_fail (fd >= 0);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  gint64 id;
 
-  execute (self, command, arguments, fd, cancellable, callback, user_data);
+  g_return_if_fail (CLOCHE_IS_QMP_CLIENT (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cloche_qmp_client_execute_async);
+  g_task_set_task_data (task, g_strdup (command), g_free);
+
+  if (cloche_line_channel_is_closed (self->channel))
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_QMP_PROTOCOL,
+                               "Cannot send %s: QEMU closed its QMP connection", command);
+      if (fd >= 0)
+        close (fd);
+      return;
+    }
+
+  id = self->next_id++;
+  node = cloche_json_command_new (command, arguments);
+  json_object_set_int_member (json_node_get_object (node), "id", id);
+  g_hash_table_insert (self->pending, g_memdup2 (&id, sizeof id), g_steal_pointer (&task));
+  cloche_line_channel_send_with_fd (self->channel, node, fd);
 }
 
 /**

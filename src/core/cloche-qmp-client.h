@@ -24,12 +24,12 @@ void             cloche_qmp_client_execute_async    (ClocheQmpClient      *self,
                                                      GAsyncReadyCallback   callback,
                                                      gpointer              user_data);
 void             cloche_qmp_client_execute_with_fd_async (ClocheQmpClient *self,
-                                                          const char      *command,
-                                                          JsonObject      *arguments,
-                                                          int              fd,
-                                                          GCancellable    *cancellable,
-                                                          GAsyncReadyCallback callback,
-                                                          gpointer         user_data);
+                                                     const char           *command,
+                                                     JsonObject           *arguments,
+                                                     int                   fd,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
 JsonNode        *cloche_qmp_client_execute_finish   (ClocheQmpClient      *self,
                                                      GAsyncResult         *result,
                                                      GError              **error);

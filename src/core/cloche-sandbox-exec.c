@@ -4,6 +4,10 @@
  * session's folders (and make its walls) if this boot has not got them,
  * then guest-exec it through cloche-guest (src/guest), which enters the
  * session's namespaces, becomes its user for good and runs it there.
+ * Cancelling the call, or its deadline, kills the command's whole process
+ * group there (cloche_guest_agent_exec_async and cloche-guest exec);
+ * with CLOCHE_EXEC_WAIT_FOR_STOP, past the deadline the caller still gets
+ * what it wrote until then.
  */
 #include "config.h"
 
@@ -21,10 +25,15 @@ typedef struct
   GStrv   env;
   guint   timeout_s;
   GBytes *input;
+  ClocheExecFlags flags;
   /* For the audit log: the command as asked, where, and since when. */
   GStrv   command;
   char   *cwd;
   gint64  started;
+  /* What a command killed at its deadline wrote until then. */
+  int     stopped_code;
+  GBytes *stopped_out;
+  GBytes *stopped_err;
 } ExecData;
 
 static void
@@ -36,6 +45,8 @@ exec_data_free (ExecData *data)
   g_clear_pointer (&data->input, g_bytes_unref);
   g_strfreev (data->command);
   g_free (data->cwd);
+  g_clear_pointer (&data->stopped_out, g_bytes_unref);
+  g_clear_pointer (&data->stopped_err, g_bytes_unref);
   g_free (data);
 }
 
@@ -60,12 +71,19 @@ on_exec_done (GObject      *object,
               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  ExecData *data = g_task_get_task_data (task);
   ExecResult *done = g_new0 (ExecResult, 1);
   GError *error = NULL;
 
   if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result,
                                        &done->exit_code, &done->out, &done->err, &error))
     {
+      if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
+        {
+          data->stopped_code = done->exit_code;
+          data->stopped_out = g_steal_pointer (&done->out);
+          data->stopped_err = g_steal_pointer (&done->err);
+        }
       exec_result_free (done);
       g_task_return_error (task, error);
       return;
@@ -83,7 +101,7 @@ run_command (GTask *task)
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
                                  (const char * const *) data->env,
-                                 data->timeout_s, data->input,
+                                 data->timeout_s, data->input, data->flags,
                                  cancellable, on_exec_done, task);
 }
 
@@ -131,7 +149,6 @@ on_vm_started_for_ready (GObject      *object,
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
   const char *id = g_task_get_task_data (task);
-  GCancellable *cancellable = g_task_get_cancellable (task);
   g_autoptr(GError) error = NULL;
   ClocheOpenSession *open;
 
@@ -147,10 +164,12 @@ on_vm_started_for_ready (GObject      *object,
                                "Session %s was closed before the command could run", id);
       return;
     }
+  /* The boot and the session's folders are shared with its other
+   * commands: cancelling stops this command, not them. */
   if (open->mounted_boot == cloche_vm_get_booted_at (self->vm))
     g_task_return_boolean (task, TRUE);
   else
-    _cloche_sandbox_mount_async (self, open->session, cancellable, on_mounted_for_ready,
+    _cloche_sandbox_mount_async (self, open->session, NULL, on_mounted_for_ready,
                                  g_steal_pointer (&task));
 }
 
@@ -165,7 +184,7 @@ _cloche_sandbox_ready_async (ClocheSandbox       *self,
 
   g_task_set_source_tag (task, _cloche_sandbox_ready_async);
   g_task_set_task_data (task, g_strdup (id), g_free);
-  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_ready, task);
+  cloche_vm_start_async (self->vm, NULL, on_vm_started_for_ready, task);
 }
 
 gboolean
@@ -318,6 +337,10 @@ _cloche_sandbox_check_command (const char * const  *argv,
  *   %CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S
  * @input: (nullable): the command's standard input (at most
  *   %CLOCHE_SANDBOX_EXEC_MAX_INPUT bytes), which then ends
+ * @flags: when the call of a stopped command ends (ClocheExecFlags)
+ * @cancellable: (nullable): cancelling it once the command runs kills it
+ *   in the guest, with what it started (its process group); the call then
+ *   fails with %G_IO_ERROR_CANCELLED once it is gone
  *
  * Runs @argv in session @id, booting the VM and mounting the session's
  * folders first if this boot has not got them. A session whose folder
@@ -332,6 +355,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
                            const char          *cwd,
                            guint                timeout_s,
                            GBytes              *input,
+                           ClocheExecFlags      flags,
                            GCancellable        *cancellable,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
@@ -369,11 +393,19 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->env = _cloche_sandbox_build_env (open->session, env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   data->input = input != NULL ? g_bytes_ref (input) : NULL;
+  data->flags = flags;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
   _cloche_sandbox_ready_async (self, id, cancellable, on_ready_for_exec, g_steal_pointer (&task));
 }
 
+/**
+ * cloche_sandbox_exec_finish:
+ *
+ * As cloche_guest_agent_exec_finish(): on %CLOCHE_ERROR_EXEC_TIMEOUT the
+ * outputs are what the command wrote until it was killed, with
+ * %CLOCHE_EXEC_WAIT_FOR_STOP (else %NULL).
+ */
 gboolean
 cloche_sandbox_exec_finish (ClocheSandbox  *self,
                             GAsyncResult   *result,
@@ -397,6 +429,12 @@ cloche_sandbox_exec_finish (ClocheSandbox  *self,
                           g_get_monotonic_time () - data->started, local_error);
   if (done == NULL)
     {
+      if (data != NULL && g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
+        {
+          *exit_code = data->stopped_code;
+          *stdout_bytes = g_steal_pointer (&data->stopped_out);
+          *stderr_bytes = g_steal_pointer (&data->stopped_err);
+        }
       g_propagate_error (error, local_error);
       return FALSE;
     }

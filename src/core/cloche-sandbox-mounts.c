@@ -57,6 +57,7 @@ typedef struct
   GTask         *undoing;       /* a failed mount, reported once its folders are detached */
   GError        *error;         /* why it failed */
   guint          guest_uid;     /* the session's user in this boot */
+  ClocheSandbox *closing;       /* a closed session's unmount, which holds the idle timer */
 } MountJob;
 
 static void
@@ -71,6 +72,13 @@ mount_item_free (MountItem *item)
 static void
 mount_job_free (MountJob *job)
 {
+  /* Its folders detached: an idle stop may save the VM now. */
+  if (job->closing != NULL)
+    {
+      job->closing->closing--;
+      _cloche_sandbox_update_idle_timer (job->closing);
+      g_clear_object (&job->closing);
+    }
   g_clear_object (&job->vm);
   g_clear_object (&job->session);
   g_clear_object (&job->audit);
@@ -279,8 +287,8 @@ wall_in (GTask *task)
                          uid, NULL };
 
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, guest_env,
-                                 WALLS_TIMEOUT_S, NULL, g_task_get_cancellable (task), on_walled_in,
-                                 task);
+                                 WALLS_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE,
+                                 g_task_get_cancellable (task), on_walled_in, task);
 }
 
 static void
@@ -330,30 +338,14 @@ mount_next (GTask *task)
                                 job->guest_uid, cancellable, on_folder_mounted, task);
 }
 
-/* One guest user per session and boot: counted again from the first in
- * each boot, so never one of another open session. */
+/* One guest user per session and boot, given out by the VM, which goes on
+ * counting in a boot restored by warm wake. */
 static gboolean
 take_guest_uid (ClocheSandbox  *self,
                 guint          *uid,
                 GError        **error)
 {
-  gint64 boot = cloche_vm_get_booted_at (self->vm);
-
-  if (self->guest_uid_boot != boot || self->next_guest_uid == 0)
-    {
-      self->guest_uid_boot = boot;
-      self->next_guest_uid = CLOCHE_VM_FIRST_SESSION_UID;
-    }
-  if (self->next_guest_uid > CLOCHE_VM_LAST_SESSION_UID)
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
-                   _("This boot of the VM has given all its %u session users out: stop the "
-                     "VM (clochectl vm stop) and open the session again"),
-                   CLOCHE_VM_LAST_SESSION_UID - CLOCHE_VM_FIRST_SESSION_UID + 1);
-      return FALSE;
-    }
-  *uid = self->next_guest_uid++;
-  return TRUE;
+  return cloche_vm_take_guest_uid (self->vm, uid, error);
 }
 
 void
@@ -504,7 +496,7 @@ close_walls (MountJob *job)
                          NULL };
 
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (job->vm), argv, guest_env,
-                                 WALLS_TIMEOUT_S, NULL, NULL, on_walls_down, job);
+                                 WALLS_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL, on_walls_down, job);
 }
 
 void
@@ -524,5 +516,7 @@ _cloche_sandbox_unmount (ClocheSandbox *self,
       mount_job_free (job);
       return;
     }
+  job->closing = g_object_ref (self);
+  self->closing++;
   close_walls (job);
 }

@@ -24,6 +24,7 @@ struct _ClocheSandbox
   GHashTable         *pins;            /* id → GPtrArray of ClochePinnedFolder: the work
                                         * folder, then each mount, as checked at open */
   guint               opening;         /* opens waiting for the VM */
+  guint               closing;         /* closed sessions whose folders are being detached */
   guint               cleanups;        /* cleanups running */
   guint               idle_timeout_s;
   guint               idle_source;
@@ -31,8 +32,6 @@ struct _ClocheSandbox
   GStrv               mount_deny;      /* NULL: the built-in mount rules */
   gboolean            allow_outside_home;
   ClocheAuditLog     *audit;           /* nullable; cloche_audit_events_attach() */
-  guint               next_guest_uid;  /* the next session user in this boot */
-  gint64              guest_uid_boot;  /* the boot next_guest_uid counts in */
   GHashTable         *terminals;       /* id → ClocheTerminal, until it has ended */
   guint               terminal_count;  /* terminals opened in this daemon's life */
 };
@@ -48,6 +47,7 @@ gboolean _cloche_sandbox_mount_finish   (ClocheSandbox        *self,
                                          GError              **error);
 void     _cloche_sandbox_unmount        (ClocheSandbox        *self,
                                          ClocheSession        *session);
+void     _cloche_sandbox_update_idle_timer (ClocheSandbox     *self);
 gboolean _cloche_sandbox_pin            (ClocheSandbox        *self,
                                          const char           *id,
                                          const char           *path,

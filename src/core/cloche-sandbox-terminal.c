@@ -145,7 +145,7 @@ start_relay (ClocheSandbox  *self,
   cloche_audit_terminal_opened (self->audit, terminal);
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) argv, (const char * const *) env,
-                                 CLOCHE_GUEST_AGENT_NO_DEADLINE, NULL, NULL, on_relay_done,
+                                 0, NULL, CLOCHE_EXEC_NO_DEADLINE, NULL, on_relay_done,
                                  g_object_ref (terminal));
 }
 
@@ -387,7 +387,7 @@ cloche_sandbox_resize_terminal_async (ClocheSandbox       *self,
     }
   argv[2] = cloche_terminal_port_get_name (cloche_terminal_get_port (terminal));
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, NULL,
-                                 RESIZE_TIMEOUT_S, NULL, cancellable, on_resized,
+                                 RESIZE_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, cancellable, on_resized,
                                  g_steal_pointer (&task));
 }
 

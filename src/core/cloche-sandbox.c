@@ -58,21 +58,30 @@ on_idle_timeout (gpointer user_data)
 
   self->idle_source = 0;
   g_debug ("No session for %u s: stopping the VM", self->idle_timeout_s);
-  cloche_vm_stop_async (self->vm, "idle", NULL, on_idle_stopped, NULL);
+  cloche_vm_idle_stop_async (self->vm, on_idle_stopped, NULL);
   return G_SOURCE_REMOVE;
 }
 
-/* The one place that decides whether the idle timer runs. */
+/* The one place that decides whether the idle timer runs: not while a
+ * closed session's folders are still being detached either, so that the
+ * idle stop finds none and can save the VM (warm wake). */
 static void
 update_idle_timer (ClocheSandbox *self)
 {
   gboolean idle = g_hash_table_size (self->sessions) == 0 && self->opening == 0
+                  && self->closing == 0
                   && cloche_vm_get_state (self->vm) == CLOCHE_VM_STATE_RUNNING;
 
   if (!idle)
     g_clear_handle_id (&self->idle_source, g_source_remove);
   else if (self->idle_source == 0)
     self->idle_source = g_timeout_add_seconds (self->idle_timeout_s, on_idle_timeout, self);
+}
+
+void
+_cloche_sandbox_update_idle_timer (ClocheSandbox *self)
+{
+  update_idle_timer (self);
 }
 
 /* Sessions */
@@ -468,27 +477,6 @@ cloche_sandbox_close_session_finish (ClocheSandbox  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* The sessions a client opened, closed when it leaves the bus. */
-guint
-cloche_sandbox_close_client_sessions (ClocheSandbox *self,
-                                      const char    *client)
-{
-  g_auto(GStrv) ids = _cloche_sandbox_dup_open_ids (self);
-  guint closed = 0;
-
-  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), 0);
-
-  for (guint i = 0; ids[i] != NULL; i++)
-    {
-      ClocheOpenSession *open = g_hash_table_lookup (self->sessions, ids[i]);
-
-      if (g_strcmp0 (cloche_session_get_client (open->session), client) == 0
-          && cloche_sandbox_close_session (self, ids[i], NULL))
-        closed++;
-    }
-  return closed;
 }
 
 /* Accessors */

@@ -57,8 +57,6 @@ void           cloche_sandbox_close_session_async (ClocheSandbox        *self,
 gboolean       cloche_sandbox_close_session_finish (ClocheSandbox       *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
-guint          cloche_sandbox_close_client_sessions (ClocheSandbox      *self,
-                                                   const char           *client);
 void           cloche_sandbox_list_sessions_async (ClocheSandbox        *self,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
@@ -102,6 +100,7 @@ void           cloche_sandbox_exec_async          (ClocheSandbox        *self,
                                                    const char           *cwd,
                                                    guint                 timeout_s,
                                                    GBytes               *input,
+                                                   ClocheExecFlags       flags,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);

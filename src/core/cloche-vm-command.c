@@ -35,13 +35,20 @@ add_machine (GPtrArray                    *argv,
 {
   g_autofree char *memory = g_strdup_printf ("%u", options->memory_mib);
   g_autofree char *cpus = g_strdup_printf ("%u", MAX (options->cpus, 1));
-  g_autofree char *backend = g_strdup_printf ("memory-backend-memfd,id=ram0,size=%uM,share=on",
-                                              options->memory_mib);
+  g_autofree char *backend = NULL;
   gboolean kvm = g_strcmp0 (options->accelerator, "kvm") == 0;
 
   /* vhost-user devices (virtiofs) work on the guest's memory from another
    * process, so it must be shareable: a memfd, mapped shared. It is the
-   * machine's RAM from launch because folders are hot-plugged later. */
+   * machine's RAM from launch because folders are hot-plugged later.
+   * With ram_fd the memfd is the daemon's, which saves and restores it for
+   * warm wake (cloche-vm-snapshot.c). */
+  if (options->ram_fd)
+    backend = g_strdup_printf ("memory-backend-file,id=ram0,size=%uM,share=on,"
+                               "mem-path=/dev/fd/%d", options->memory_mib, CLOCHE_VM_RAM_FD);
+  else
+    backend = g_strdup_printf ("memory-backend-memfd,id=ram0,size=%uM,share=on",
+                               options->memory_mib);
   add (argv, "-machine", "q35,memory-backend=ram0",
        "-object", backend, NULL);
   /* TCG's translation cache defaults to a quarter of guest RAM; 32 MiB is
@@ -210,6 +217,9 @@ cloche_vm_command_build (ClocheBundle                 *bundle,
   add_channels (argv, options);
   add_devices (argv, options);
   add_folder_ports (argv, options);
+  /* A restore: QEMU waits, paused, for migrate-incoming on QMP. */
+  if (options->incoming)
+    add (argv, "-incoming", "defer", NULL);
   g_ptr_array_add (argv, NULL);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
 }

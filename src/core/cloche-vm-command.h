@@ -12,6 +12,10 @@ G_BEGIN_DECLS
 #define CLOCHE_VM_KERNEL_FD 5
 #define CLOCHE_VM_INITRD_FD 6
 #define CLOCHE_VM_ROOT_FD   7
+/* Warm wake (cloche-vm-snapshot.c): the device state a restore reads, and
+ * the guest's RAM (a memfd the daemon owns). */
+#define CLOCHE_VM_STATE_IN_FD  8
+#define CLOCHE_VM_RAM_FD       9
 
 /* Empty pcie-root-ports reserved at launch, one per folder that can be
  * hot-plugged into the running VM (see cloche-vm-folders.c): a work folder
@@ -48,6 +52,8 @@ typedef struct
   const char *egress_socket; /* the proxy's socket the relay connects to */
   gboolean    boot_fds;      /* kernel, initrd and root image are open on
                               * CLOCHE_VM_KERNEL_FD…: name those, not paths */
+  gboolean    ram_fd;        /* the RAM is the memfd on CLOCHE_VM_RAM_FD */
+  gboolean    incoming;      /* wait for a restore (-incoming defer) */
 } ClocheVmCommandOptions;
 
 GStrv cloche_vm_command_build          (ClocheBundle                 *bundle,

@@ -597,8 +597,8 @@ mount_in_guest (GTask *task)
   const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "mount", folder->id, folder->guest_dir, mode,
                          NULL };
 
-  cloche_guest_agent_exec_async (self->agent, argv, guest_env, GUEST_MOUNT_TIMEOUT_S, NULL, NULL,
-                                 on_guest_mounted, task);
+  cloche_guest_agent_exec_async (self->agent, argv, guest_env, GUEST_MOUNT_TIMEOUT_S, NULL,
+                                 CLOCHE_EXEC_NONE, NULL, on_guest_mounted, task);
 }
 
 static void
@@ -900,8 +900,8 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   cloche_guest_agent_exec_async (self->agent,
                                  (const char *[]) { CLOCHE_VM_GUEST_HELPER, "umount",
                                                     folder->guest_dir, NULL },
-                                 guest_env, GUEST_UMOUNT_TIMEOUT_S, NULL, NULL, on_guest_unmounted,
-                                 g_steal_pointer (&task));
+                                 guest_env, GUEST_UMOUNT_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL,
+                                 on_guest_unmounted, g_steal_pointer (&task));
 }
 
 gboolean
@@ -1046,4 +1046,23 @@ cloche_vm_folders_new (ClocheQmpClient  *qmp,
   self->ports = g_new0 (char *, n_ports);
   g_signal_connect_object (qmp, "event", G_CALLBACK (on_qmp_event), self, G_CONNECT_SWAPPED);
   return self;
+}
+
+/**
+ * cloche_vm_folders_is_empty:
+ *
+ * Returns: whether no folder is mounted and no root port holds a device
+ *   (what a warm-wake snapshot needs: it keeps no folder)
+ */
+gboolean
+cloche_vm_folders_is_empty (ClocheVmFolders *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM_FOLDERS (self), FALSE);
+
+  if (g_hash_table_size (self->folders) > 0 || g_hash_table_size (self->unplugs) > 0)
+    return FALSE;
+  for (guint i = 0; i < self->n_ports; i++)
+    if (self->ports[i] != NULL)
+      return FALSE;
+  return TRUE;
 }

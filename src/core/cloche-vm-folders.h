@@ -36,5 +36,6 @@ gboolean         cloche_vm_folders_unmount_finish (ClocheVmFolders      *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
 void             cloche_vm_folders_close          (ClocheVmFolders      *self);
+gboolean         cloche_vm_folders_is_empty       (ClocheVmFolders      *self);
 
 G_END_DECLS

@@ -20,13 +20,24 @@
  * boots again at once under TCG, and KVM is not tried again until the
  * daemon restarts or the mode changes; if TCG fails too, KVM was not the
  * cause and is not held against it.
+ *
+ * Warm wake (issue 21): the guest's RAM is a memfd of the daemon's. An
+ * idle stop (cloche_vm_idle_stop_async) of a VM with no folder saves it
+ * (QEMU's device state, then the memfd's pages, cloche-vm-snapshot.c)
+ * before QEMU quits; the next start restores it instead of booting, after
+ * the same check of the boot files, and "running" still means the agent
+ * answered (and the guest's clock was set). A snapshot that does not fit
+ * or fails makes that start boot cold at once, the reason logged.
  */
+#define _GNU_SOURCE   /* memfd_create */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,11 +47,13 @@
 #include "cloche-accel.h"
 #include "cloche-error.h"
 #include "cloche-file.h"
+#include "cloche-json.h"
 #include "cloche-memory.h"
 #include "cloche-qemu-log.h"
 #include "cloche-qmp-client.h"
 #include "cloche-vm-command.h"
 #include "cloche-vm-folders.h"
+#include "cloche-vm-snapshot.h"
 #include "cloche-vm.h"
 
 #define DEFAULT_AGENT_TIMEOUT_S 120
@@ -103,6 +116,22 @@ struct _ClocheVm
   GQueue            stop_tasks;
 
   ClocheVmFolders  *folders;         /* hot-plugged folders of this boot */
+
+  /* Warm wake (cloche-vm-snapshot.c) */
+  gboolean          warm_wake;       /* policy vm.warm_wake: save at idle, restore on open */
+  char             *snapshot_dir;
+  char             *snapshot_key;    /* what this boot's snapshot is tied to; NULL: none */
+  int               ram_fd;          /* this boot's guest RAM (memfd), the daemon's; -1 */
+  int               state_fd;        /* the file a save writes the device state to; -1 */
+  gboolean          can_save;        /* QEMU holds CLOCHE_VM_STATE_OUT_FD */
+  ClocheVmSnapshot *restoring;       /* the snapshot this boot restores, until it runs */
+  gboolean          restore_boot;    /* this boot restores; cleared once it runs or fails */
+  gboolean          woke_warm;       /* the running boot came from a snapshot */
+  gboolean          saving;          /* this stop saves the VM */
+  char             *warm_failure;    /* why the last restore was refused or failed */
+  guint             next_guest_uid;  /* the first session user not given out this boot */
+  char             *qemu_version;    /* this boot's QEMU, as query-version says */
+  guint             save_timer;
 };
 
 enum {
@@ -134,6 +163,8 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
 
 static void launch (ClocheVm *self);
+static void warm_refused (ClocheVm     *self,
+                          const GError *why);
 
 /* Kept with its code, so that the doctor can tell a dead agent from a
  * crash without reading sentences. */
@@ -204,7 +235,8 @@ read_console_tail (ClocheVm *self)
 
   /* The guest writes as much as it likes: only the end is read. */
   tail = cloche_file_read_tail (path, CONSOLE_TAIL_BYTES, NULL);
-  if (tail == NULL)
+  /* Empty, as a restored guest's is until it prints (its data is NULL). */
+  if (tail == NULL || g_bytes_get_size (tail) == 0)
     return g_strv_builder_end (builder);
   contents = g_strndup (g_bytes_get_data (tail, &length), g_bytes_get_size (tail));
   lines = g_strsplit (contents, "\n", -1);
@@ -283,6 +315,7 @@ drop_channels (ClocheVm *self)
   g_clear_handle_id (&self->stop_timer, g_source_remove);
   g_clear_handle_id (&self->stall_timer, g_source_remove);
   g_clear_handle_id (&self->kill_timer, g_source_remove);
+  g_clear_handle_id (&self->save_timer, g_source_remove);
 }
 
 /* QEMU deletes its overlay as it exits; one that was killed leaves it
@@ -601,6 +634,32 @@ handle_kvm_failure (ClocheVm     *self,
   report_crash (self, kvm);
 }
 
+/* A restore that failed, whatever the step: logged, and the same start
+ * boots again at once, cold (the snapshot was deleted when it was read). */
+static void
+restore_fell_through (ClocheVm     *self,
+                      const GError *failure,
+                      GSubprocess  *process)
+{
+  g_autoptr(GError) why = NULL;
+  g_autofree char *said = cloche_qemu_log_summary ((const char * const *) self->qemu_tail);
+
+  if (failure != NULL && killed_by_us (self, process))
+    why = said != NULL ? g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE, "%s (QEMU: %s)",
+                                      failure->message, said)
+                       : g_error_copy (failure);
+  else
+    why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
+                       _("QEMU could not restore the saved VM: %s"),
+                       said != NULL ? said : _("it exited"));
+  self->restore_boot = FALSE;
+  g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
+  warm_refused (self, why);
+  set_state (self, CLOCHE_VM_STATE_STARTING, _("The saved VM could not be restored; booting "
+                                                "cold"));
+  launch (self);
+}
+
 /* QEMU is gone and we did not ask it to go. */
 static void
 on_unexpected_exit (ClocheVm    *self,
@@ -616,6 +675,11 @@ on_unexpected_exit (ClocheVm    *self,
   self->fallback_boot = FALSE;
   capture_console_tail (self);
   capture_qemu_tail (self);
+  if (booting && self->restore_boot)
+    {
+      restore_fell_through (self, failure, process);
+      return;
+    }
   if (failure != NULL && killed_by_us (self, process))
     cause = g_steal_pointer (&failure);
   else if (clean && !booting && !console_says_panic (self))
@@ -660,10 +724,18 @@ on_process_exited (GObject      *object,
 
   drop_channels (self);
   remove_overlays (self);
+  if (self->ram_fd >= 0)
+    close (g_steal_fd (&self->ram_fd));
+  if (self->state_fd >= 0)
+    close (g_steal_fd (&self->state_fd));
+  self->can_save = self->saving = self->woke_warm = FALSE;
+  /* A restore stopped half-way is over; its snapshot was used up. */
+  g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
   if (self->state == CLOCHE_VM_STATE_STOPPING)
     {
       g_autofree char *reason = g_steal_pointer (&self->stop_reason);
 
+      self->restore_boot = FALSE;
       g_clear_error (&self->failure);
       set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
     }
@@ -721,6 +793,9 @@ query_run_state (ClocheVm *self)
                                    g_object_ref (self));
 }
 
+static void on_migration (ClocheVm   *self,
+                          const char *status);
+
 static void
 on_qmp_event (ClocheVm   *self,
               const char *name,
@@ -728,6 +803,8 @@ on_qmp_event (ClocheVm   *self,
 {
   if (g_str_equal (name, "STOP") || g_str_equal (name, "GUEST_PANICKED"))
     query_run_state (self);
+  else if (g_str_equal (name, "MIGRATION") && data != NULL)
+    on_migration (self, cloche_json_get_string (data, "status", ""));
 }
 
 /* A KVM that hangs (seen on hosts whose KVM is emulated in part): the
@@ -753,6 +830,158 @@ on_stall_check (gpointer user_data)
 
 /* Boot */
 
+static void become_running (ClocheVm *self);
+
+/* A restored guest's clock stood still while it was saved. */
+static void
+on_clock_set (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+
+  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
+  if (CLOCHE_GUEST_AGENT (object) != self->agent)
+    return;
+  if (reply == NULL)
+    {
+      g_autoptr(GError) why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
+                                           _("The restored guest's clock could not be set: %s"),
+                                           error->message);
+
+      kill_for (self, why);
+      return;
+    }
+  become_running (self);
+}
+
+static void
+set_guest_clock (ClocheVm *self)
+{
+  g_autoptr(JsonObject) args = json_object_new ();
+
+  json_object_set_int_member (args, "time", g_get_real_time () * 1000);
+  cloche_guest_agent_execute_async (self->agent, "guest-set-time", args, NULL, on_clock_set,
+                                    g_object_ref (self));
+}
+
+/* A restore: the same QEMU that saved it, then the device state read
+ * from CLOCHE_VM_STATE_IN_FD (x-ignore-shared: the RAM is the memfd
+ * already), then "cont" on the MIGRATION event that says it completed. */
+static void
+restore_failed (ClocheVm     *self,
+                const char   *what,
+                const GError *error)
+{
+  g_autoptr(GError) why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
+                                       "%s: %s", what, error->message);
+
+  kill_for (self, why);
+}
+
+static void
+on_incoming_started (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (CLOCHE_QMP_CLIENT (object) == self->qmp && reply == NULL)
+    restore_failed (self, _("QEMU refused to restore the VM"), error);
+}
+
+static JsonObject *
+warm_capabilities (void)
+{
+  static const char *const names[] = { "x-ignore-shared", "events" };
+  JsonArray *list = json_array_new ();
+  JsonObject *args = json_object_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      JsonObject *cap = json_object_new ();
+
+      json_object_set_string_member (cap, "capability", names[i]);
+      json_object_set_boolean_member (cap, "state", TRUE);
+      json_array_add_object_element (list, cap);
+    }
+  json_object_set_array_member (args, "capabilities", list);
+  return args;
+}
+
+static void
+start_incoming (ClocheVm *self)
+{
+  g_autoptr(JsonObject) caps = warm_capabilities ();
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autofree char *uri = g_strdup_printf ("fd:%d", CLOCHE_VM_STATE_IN_FD);
+
+  cloche_qmp_client_execute_async (self->qmp, "migrate-set-capabilities", caps, NULL, NULL, NULL);
+  json_object_set_string_member (args, "uri", uri);
+  cloche_qmp_client_execute_async (self->qmp, "migrate-incoming", args, NULL,
+                                   on_incoming_started, g_object_ref (self));
+}
+
+/* "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)": what QEMU says it is. */
+static char *
+qemu_version_text (JsonNode *reply)
+{
+  JsonObject *object = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
+  JsonNode *node = object ? json_object_get_member (object, "qemu") : NULL;
+  JsonObject *qemu = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+
+  if (qemu == NULL)
+    return g_strdup ("?");
+  return g_strdup_printf ("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT " %s",
+                          cloche_json_get_int (qemu, "major", -1),
+                          cloche_json_get_int (qemu, "minor", -1),
+                          cloche_json_get_int (qemu, "micro", -1),
+                          cloche_json_get_string (object, "package", ""));
+}
+
+static void
+on_qemu_version (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autofree char *version = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (CLOCHE_QMP_CLIENT (object) != self->qmp)
+    return;
+  if (reply == NULL)
+    {
+      /* A cold boot can still run; it just cannot be saved. */
+      self->can_save = FALSE;
+      if (self->restore_boot)
+        restore_failed (self, _("QEMU did not say its version"), error);
+      return;
+    }
+  version = qemu_version_text (reply);
+  set_str (&self->qemu_version, version);
+  if (!self->restore_boot)
+    return;
+  if (self->restoring == NULL || g_strcmp0 (version, self->restoring->qemu_version) != 0)
+    {
+      g_autoptr(GError) why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
+                                           _("it was saved by QEMU %s, this is QEMU %s"),
+                                           self->restoring ? self->restoring->qemu_version : "?",
+                                           version);
+
+      kill_for (self, why);
+      return;
+    }
+  start_incoming (self);
+}
+
 static void
 on_agent_synced (GObject      *object,
                  GAsyncResult *result,
@@ -769,7 +998,23 @@ on_agent_synced (GObject      *object,
     }
   if (CLOCHE_GUEST_AGENT (object) != self->agent)
     return;
+  if (self->restore_boot)
+    {
+      set_guest_clock (self);
+      return;
+    }
+  become_running (self);
+}
 
+static void
+become_running (ClocheVm *self)
+{
+  g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
+  /* tools/bench/warm-wake reads this line. */
+  if (self->restore_boot)
+    g_message ("Warm wake: the VM was restored from its snapshot");
+  self->woke_warm = self->restore_boot;
+  self->restore_boot = FALSE;
   g_clear_handle_id (&self->stall_timer, g_source_remove);
   self->fallback_boot = FALSE;
   self->booted_at = g_get_real_time ();
@@ -806,6 +1051,8 @@ on_qmp_ready (GObject      *object,
   /* Events flow only from now on: a guest stopped before this one shows
    * in its run state. */
   query_run_state (self);
+  cloche_qmp_client_execute_async (self->qmp, "query-version", NULL, NULL, on_qemu_version,
+                                   g_object_ref (self));
   cloche_guest_agent_sync_async (self->agent, self->agent_timeout_s, NULL,
                                  on_agent_synced, g_object_ref (self));
 }
@@ -847,12 +1094,41 @@ make_private_dir (const char  *path,
   return FALSE;
 }
 
+/* What a boot hands QEMU besides its channels; -1: nothing. */
+typedef struct
+{
+  int ram;        /* the guest's RAM: a memfd */
+  int state_in;   /* a restore's device state */
+} WarmFds;
+
+static void
+take_warm_fds (GSubprocessLauncher *launcher,
+               WarmFds             *fds)
+{
+  if (fds->ram >= 0)
+    g_subprocess_launcher_take_fd (launcher, fds->ram, CLOCHE_VM_RAM_FD);
+  if (fds->state_in >= 0)
+    g_subprocess_launcher_take_fd (launcher, fds->state_in, CLOCHE_VM_STATE_IN_FD);
+  fds->ram = fds->state_in = -1;
+}
+
+static void
+close_warm_fds (WarmFds *fds)
+{
+  if (fds->ram >= 0)
+    close (fds->ram);
+  if (fds->state_in >= 0)
+    close (fds->state_in);
+  fds->ram = fds->state_in = -1;
+}
+
 static GSubprocess *
 spawn_qemu (ClocheVm      *self,
             const char   **argv,
             ClocheBundle  *bundle,
             int            qmp_fd,
             int            agent_fd,
+            WarmFds       *warm,
             GError       **error)
 {
   static const int boot_fds[CLOCHE_BUNDLE_N_BOOT_FILES] = {
@@ -870,6 +1146,7 @@ spawn_qemu (ClocheVm      *self,
     {
       close (qmp_fd);
       close (agent_fd);
+      close_warm_fds (warm);
       return NULL;
     }
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
@@ -882,6 +1159,7 @@ spawn_qemu (ClocheVm      *self,
   g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
   g_subprocess_launcher_take_fd (launcher, qmp_fd, CLOCHE_VM_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, agent_fd, CLOCHE_VM_AGENT_FD);
+  take_warm_fds (launcher, warm);
   /* The boot files as they were checked: QEMU opens /dev/fd/N. */
   for (guint i = 0; i < CLOCHE_BUNDLE_N_BOOT_FILES; i++)
     {
@@ -894,38 +1172,111 @@ spawn_qemu (ClocheVm      *self,
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
+static char *
+find_qemu (GError **error)
+{
+  char *qemu = g_find_program_in_path ("qemu-system-x86_64");
+
+  if (qemu == NULL)
+    g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QEMU_MISSING,
+                 _("qemu-system-x86_64 is not installed or not in PATH: "
+                   "install QEMU (on Debian: apt install qemu-system-x86)"));
+  return qemu;
+}
+
+/* The options of this boot; @qemu and @console belong to the caller. */
+static void
+fill_options (ClocheVm               *self,
+              ClocheVmCommandOptions *options,
+              const char             *qemu,
+              const char             *console)
+{
+  memset (options, 0, sizeof *options);
+  options->qemu = qemu;
+  options->accelerator = fault_runs_tcg () ? "tcg" : self->boot_accelerator;
+  options->console_path = console;
+  options->memory_mib = cloche_memory_choose_mib (self->memory_mib);
+  options->cpus = MAX (self->cpus, 1);
+  options->folder_ports = CLOCHE_VM_FOLDER_PORTS;
+  options->egress_relay = self->egress_relay;
+  options->egress_socket = self->egress_socket;
+  options->boot_fds = TRUE;
+  options->ram_fd = TRUE;
+}
+
+/* A snapshot fits this boot when its machine would be built alike: the
+ * command line with the names that differ from one daemon to the next
+ * (console, relay, socket) left out, the QEMU binary and the bundle. */
+static char *
+make_snapshot_key (ClocheVm      *self,
+                   ClocheBundle  *bundle,
+                   GError       **error)
+{
+  g_autofree char *qemu = find_qemu (error);
+  g_autofree char *identity = NULL;
+  g_auto(GStrv) argv = NULL;
+  ClocheVmCommandOptions options;
+
+  if (qemu == NULL)
+    return NULL;
+  fill_options (self, &options, qemu, "console");
+  if (options.egress_relay != NULL)
+    options.egress_relay = options.egress_socket = "egress";
+  identity = cloche_bundle_dup_identity (bundle);
+  argv = cloche_vm_command_build (bundle, &options);
+  return cloche_vm_snapshot_key ((const char * const *) argv, identity, error);
+}
+
 static GStrv
 build_command (ClocheVm      *self,
                ClocheBundle  *bundle,
+               gboolean       incoming,
                GError       **error)
 {
-  g_autofree char *qemu = NULL;
+  g_autofree char *qemu = find_qemu (error);
   g_autofree char *console = console_path (self);
-  ClocheVmCommandOptions options = { 0 };
+  ClocheVmCommandOptions options;
 
-  qemu = g_find_program_in_path ("qemu-system-x86_64");
   if (qemu == NULL)
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_QEMU_MISSING,
-                   _("qemu-system-x86_64 is not installed or not in PATH: "
-                     "install QEMU (on Debian: apt install qemu-system-x86)"));
-      return NULL;
-    }
+    return NULL;
   if (!make_private_dir (self->run_dir, error) || !make_private_dir (self->overlay_dir, error))
     return NULL;
   g_unlink (console);
   remove_overlays (self);
 
-  options.qemu = qemu;
-  options.accelerator = fault_runs_tcg () ? "tcg" : self->boot_accelerator;
-  options.console_path = console;
-  options.memory_mib = cloche_memory_choose_mib (self->memory_mib);
-  options.cpus = MAX (self->cpus, 1);
-  options.folder_ports = CLOCHE_VM_FOLDER_PORTS;
-  options.egress_relay = self->egress_relay;
-  options.egress_socket = self->egress_socket;
-  options.boot_fds = TRUE;
+  fill_options (self, &options, qemu, console);
+  options.incoming = incoming;
   return cloche_vm_command_build (bundle, &options);
+}
+
+/* The guest's RAM for this boot: the restored one, else a new memfd of
+ * its size. The daemon keeps a descriptor of its own (a save copies it). */
+static gboolean
+make_warm_fds (ClocheVm  *self,
+               WarmFds   *fds,
+               GError   **error)
+{
+  guint64 size = (guint64) cloche_memory_choose_mib (self->memory_mib) * 1024 * 1024;
+
+  fds->ram = fds->state_in = -1;
+  if (self->restoring != NULL)
+    {
+      fds->ram = g_steal_fd (&self->restoring->ram_fd);
+      fds->state_in = g_steal_fd (&self->restoring->state_fd);
+    }
+  else if ((fds->ram = memfd_create ("cloche-guest-ram", MFD_CLOEXEC)) < 0
+           || ftruncate (fds->ram, size) != 0)
+    {
+      int saved = errno;
+
+      close_warm_fds (fds);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   _("Cannot make the guest's memory: %s"), g_strerror (saved));
+      return FALSE;
+    }
+  self->ram_fd = fcntl (fds->ram, F_DUPFD_CLOEXEC, 3);
+  self->can_save = self->snapshot_key != NULL && self->ram_fd >= 0;
+  return TRUE;
 }
 
 /* This boot's folders tell; whoever holds sessions listens to the VM. */
@@ -947,19 +1298,22 @@ start_process (ClocheVm      *self,
   g_autoptr(GIOStream) qmp_stream = NULL;
   g_autoptr(GIOStream) agent_stream = NULL;
   int qmp[2], agent[2];
+  WarmFds warm;
 
-  argv = build_command (self, bundle, error);
-  if (argv == NULL)
+  argv = build_command (self, bundle, self->restoring != NULL, error);
+  if (argv == NULL || !make_warm_fds (self, &warm, error))
     return FALSE;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0
       || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
                    _("Cannot create the channels to QEMU: %s"), g_strerror (errno));
+      close_warm_fds (&warm);
       return FALSE;
     }
 
-  self->process = spawn_qemu (self, (const char **) argv, bundle, qmp[1], agent[1], error);
+  self->process = spawn_qemu (self, (const char **) argv, bundle, qmp[1], agent[1], &warm,
+                              error);
   qmp_stream = stream_from_fd (qmp[0], NULL);
   agent_stream = stream_from_fd (agent[0], NULL);
   if (self->process == NULL)
@@ -1019,6 +1373,105 @@ fail_launch (ClocheVm     *self,
   complete_tasks (&self->start_tasks, error);
 }
 
+/* The bundle checked (and the snapshot read): preparing is over. */
+static void
+end_checking (ClocheVm  *self,
+              GError   **error)
+{
+  g_clear_object (&self->checking);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
+  if (*error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_clear_error (error);
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                   _("The VM was stopped before it started booting"));
+    }
+}
+
+static void boot (ClocheVm     *self,
+                  ClocheBundle *bundle);
+
+/* Warm wake: the snapshot, if there is one for this boot */
+
+static void
+warm_refused (ClocheVm     *self,
+              const GError *why)
+{
+  set_str (&self->warm_failure, why->message);
+  g_message ("Warm wake: booting cold: %s", why->message);
+}
+
+static void
+load_snapshot_thread (GTask        *task,
+                      gpointer      source_object,
+                      gpointer      task_data,
+                      GCancellable *cancellable)
+{
+  ClocheVm *self = source_object;
+  GError *error = NULL;
+  ClocheVmSnapshot *snapshot = cloche_vm_snapshot_load (self->snapshot_dir, task_data, &error);
+
+  if (snapshot == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, snapshot, (GDestroyNotify) cloche_vm_snapshot_free);
+}
+
+static void
+on_snapshot_loaded (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+  g_autoptr(ClocheBundle) bundle = user_data;
+  g_autoptr(GError) error = NULL;
+
+  self->restoring = g_task_propagate_pointer (G_TASK (result), &error);
+  if (self->restoring == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        warm_refused (self, error);
+      g_clear_error (&error);
+    }
+  end_checking (self, &error);
+  if (error != NULL)
+    {
+      g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
+      fail_launch (self, error);
+      return;
+    }
+  boot (self, bundle);
+}
+
+/* Whether this boot restores: with warm wake on and a snapshot there, it
+ * is checked (and its RAM read) in a worker thread; the key is made in
+ * any case, so that this boot can be saved. */
+static gboolean
+try_restore (ClocheVm     *self,
+             ClocheBundle *bundle)
+{
+  g_autoptr(GError) error = NULL;
+  GTask *task;
+
+  g_clear_pointer (&self->snapshot_key, g_free);
+  if (!self->warm_wake)
+    return FALSE;
+  self->snapshot_key = make_snapshot_key (self, bundle, &error);
+  if (self->snapshot_key == NULL)
+    {
+      warm_refused (self, error);
+      return FALSE;
+    }
+  if (!cloche_vm_snapshot_exists (self->snapshot_dir))
+    return FALSE;
+  task = g_task_new (self, self->checking, on_snapshot_loaded, g_object_ref (bundle));
+  g_task_set_source_tag (task, try_restore);
+  g_task_set_task_data (task, g_strdup (self->snapshot_key), g_free);
+  g_task_run_in_thread (task, load_snapshot_thread);
+  g_object_unref (task);
+  return TRUE;
+}
+
 static void
 on_bundle_checked (GObject      *object,
                    GAsyncResult *result,
@@ -1028,16 +1481,30 @@ on_bundle_checked (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autoptr(ClocheBundle) bundle = g_task_propagate_pointer (G_TASK (result), &error);
 
-  g_clear_object (&self->checking);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (bundle != NULL && try_restore (self, bundle))
+    return;
+  end_checking (self, &error);
+  if (error != NULL)
     {
-      g_clear_error (&error);
-      g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
-                   _("The VM was stopped before it started booting"));
+      fail_launch (self, error);
+      return;
     }
-  if (bundle == NULL || !start_process (self, bundle, &error))
+  boot (self, bundle);
+}
+
+static void
+boot (ClocheVm     *self,
+      ClocheBundle *bundle)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->restore_boot = self->restoring != NULL;
+  self->next_guest_uid = self->restoring != NULL ? self->restoring->next_guest_uid
+                                                 : CLOCHE_VM_FIRST_SESSION_UID;
+  if (!start_process (self, bundle, &error))
     {
+      g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
+      self->restore_boot = FALSE;
       fail_launch (self, error);
       return;
     }
@@ -1207,6 +1674,205 @@ cloche_vm_stop_finish (ClocheVm      *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Warm wake: saved at an idle stop. QEMU stops the guest and writes its
+ * device state to CLOCHE_VM_STATE_OUT_FD (x-ignore-shared: not the RAM),
+ * the RAM memfd is copied in a worker thread while QEMU still holds the
+ * guest paused, then QEMU quits. Whatever fails on the way, QEMU quits all
+ * the same, nothing that looks like a snapshot stays, and the VM stops. */
+
+#define SAVE_TIMEOUT_S 30
+
+static void
+quit_after_save (ClocheVm *self)
+{
+  g_clear_handle_id (&self->save_timer, g_source_remove);
+  self->saving = FALSE;
+  if (self->qmp != NULL)
+    cloche_qmp_client_execute_async (self->qmp, "quit", NULL, NULL, NULL, NULL);
+  g_clear_handle_id (&self->stop_timer, g_source_remove);
+  self->stop_timer = g_timeout_add_seconds (QUIT_GRACE_S, on_quit_slow, self);
+}
+
+static void
+save_failed (ClocheVm   *self,
+             const char *why)
+{
+  g_warning ("Warm wake: the idle VM could not be saved (%s); it stops and the next open "
+             "boots cold", why);
+  cloche_vm_snapshot_remove (self->snapshot_dir);
+  quit_after_save (self);
+}
+
+typedef struct
+{
+  char                 *dir;
+  int                   ram_fd;
+  int                   state_fd;
+  ClocheVmSnapshotMeta  meta;
+  char                 *key;
+  char                 *qemu_version;
+  gint64                started;
+} SaveJob;
+
+static void
+save_job_free (SaveJob *job)
+{
+  close (job->ram_fd);
+  close (job->state_fd);
+  g_free (job->dir);
+  g_free (job->key);
+  g_free (job->qemu_version);
+  g_free (job);
+}
+
+static void
+save_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SaveJob *job = task_data;
+  GError *error = NULL;
+
+  if (cloche_vm_snapshot_save (job->dir, job->ram_fd, job->state_fd, &job->meta, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_saved (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  ClocheVm *self = CLOCHE_VM (object);
+  SaveJob *job = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *size = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      save_failed (self, error->message);
+      return;
+    }
+  size = g_format_size (cloche_vm_snapshot_size (self->snapshot_dir));
+  /* tools/bench/warm-wake reads this line. */
+  g_message ("Warm wake: the idle VM was saved in %.3f s (%s on disk)",
+             (g_get_monotonic_time () - job->started) / 1e6, size);
+  quit_after_save (self);
+}
+
+static void
+write_snapshot (ClocheVm *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, on_saved, NULL);
+  SaveJob *job = g_new0 (SaveJob, 1);
+
+  job->dir = g_strdup (self->snapshot_dir);
+  job->ram_fd = fcntl (self->ram_fd, F_DUPFD_CLOEXEC, 3);
+  job->state_fd = fcntl (self->state_fd, F_DUPFD_CLOEXEC, 3);
+  job->key = g_strdup (self->snapshot_key);
+  job->qemu_version = g_strdup (self->qemu_version);
+  job->meta.key = job->key;
+  job->meta.qemu_version = job->qemu_version;
+  job->meta.next_guest_uid = self->next_guest_uid;
+  job->started = g_get_monotonic_time ();
+  g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
+  g_task_run_in_thread (task, save_thread);
+}
+
+static void
+on_migration (ClocheVm   *self,
+              const char *status)
+{
+  if (self->saving && g_str_equal (status, "completed"))
+    {
+      g_clear_handle_id (&self->save_timer, g_source_remove);
+      write_snapshot (self);
+    }
+  else if (self->saving && (g_str_equal (status, "failed") || g_str_equal (status, "cancelled")))
+    save_failed (self, _("QEMU could not write its state"));
+  else if (self->restore_boot && g_str_equal (status, "completed"))
+    cloche_qmp_client_execute_async (self->qmp, "cont", NULL, NULL, NULL, NULL);
+  else if (self->restore_boot && g_str_equal (status, "failed"))
+    {
+      g_autoptr(GError) why = g_error_new_literal (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
+                                                   _("QEMU could not restore the saved VM"));
+
+      kill_for (self, why);
+    }
+}
+
+static gboolean
+on_save_slow (gpointer user_data)
+{
+  ClocheVm *self = user_data;
+
+  self->save_timer = 0;
+  save_failed (self, _("QEMU did not write its state in time"));
+  return G_SOURCE_REMOVE;
+}
+
+/* QEMU 7.2 writes an outgoing migration to a descriptor only by a name
+ * given with getfd, which comes with the command (SCM_RIGHTS). */
+#define SAVE_FD_NAME "cloche-warm-state"
+
+static void
+begin_save (ClocheVm *self)
+{
+  g_autoptr(JsonObject) caps = warm_capabilities ();
+  g_autoptr(JsonObject) name = json_object_new ();
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autoptr(GError) error = NULL;
+
+  self->saving = TRUE;
+  set_str (&self->stop_reason, "idle");
+  set_state (self, CLOCHE_VM_STATE_STOPPING, "idle");
+  self->state_fd = cloche_vm_snapshot_open_state (self->snapshot_dir, &error);
+  if (self->state_fd < 0)
+    {
+      save_failed (self, error->message);
+      return;
+    }
+  cloche_qmp_client_execute_async (self->qmp, "migrate-set-capabilities", caps, NULL, NULL, NULL);
+  cloche_qmp_client_execute_async (self->qmp, "stop", NULL, NULL, NULL, NULL);
+  json_object_set_string_member (name, "fdname", SAVE_FD_NAME);
+  cloche_qmp_client_execute_with_fd_async (self->qmp, "getfd", name,
+                                           fcntl (self->state_fd, F_DUPFD_CLOEXEC, 3),
+                                           NULL, NULL, NULL);
+  json_object_set_string_member (args, "uri", "fd:" SAVE_FD_NAME);
+  cloche_qmp_client_execute_async (self->qmp, "migrate", args, NULL, NULL, NULL);
+  self->save_timer = g_timeout_add_seconds (SAVE_TIMEOUT_S, on_save_slow, self);
+}
+
+/**
+ * cloche_vm_idle_stop_async:
+ *
+ * Stops the VM because nobody uses it. With warm wake on, a running VM
+ * with no folder attached is saved first (the next start restores it),
+ * else it shuts down as cloche_vm_stop_async() with reason "idle" does.
+ */
+void
+cloche_vm_idle_stop_async (ClocheVm            *self,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (CLOCHE_IS_VM (self));
+
+  if (!self->warm_wake || !self->can_save || self->state != CLOCHE_VM_STATE_RUNNING
+      || self->qemu_version == NULL || !cloche_vm_folders_is_empty (self->folders))
+    {
+      cloche_vm_stop_async (self, "idle", NULL, callback, user_data);
+      return;
+    }
+  task = g_task_new (self, NULL, callback, user_data);
+  g_task_set_source_tag (task, cloche_vm_stop_async);
+  g_queue_push_tail (&self->stop_tasks, task);
+  begin_save (self);
 }
 
 /* Folders */
@@ -1607,6 +2273,7 @@ cloche_vm_constructed (GObject *object)
   self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
   self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
   self->stamps_path = g_build_filename (g_get_user_cache_dir (), "cloche", "bundle-stamps", NULL);
+  self->snapshot_dir = cloche_vm_snapshot_dir ();
 }
 
 static void
@@ -1637,6 +2304,15 @@ cloche_vm_finalize (GObject *object)
   g_rmdir (self->overlay_dir);   /* empty now; gone if never made */
   g_free (self->overlay_dir);
   g_free (self->stamps_path);
+  g_free (self->snapshot_dir);
+  g_free (self->snapshot_key);
+  g_free (self->warm_failure);
+  g_free (self->qemu_version);
+  g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
+  if (self->ram_fd >= 0)
+    close (self->ram_fd);
+  if (self->state_fd >= 0)
+    close (self->state_fd);
   g_free (self->accelerator);
   g_free (self->accelerator_reason);
   g_free (self->egress_relay);
@@ -1790,6 +2466,8 @@ cloche_vm_class_init (ClocheVmClass *klass)
 static void
 cloche_vm_init (ClocheVm *self)
 {
+  self->ram_fd = self->state_fd = -1;
+  self->warm_wake = TRUE;
   self->agent_timeout_s = DEFAULT_AGENT_TIMEOUT_S;
   g_queue_init (&self->start_tasks);
   g_queue_init (&self->stop_tasks);
@@ -1816,4 +2494,86 @@ cloche_vm_get_egress_socket (ClocheVm *self)
 {
   g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
   return self->egress_socket;
+}
+
+/**
+ * cloche_vm_set_warm_wake:
+ *
+ * Policy vm.warm_wake: save the VM at an idle stop and restore it on the
+ * next start. Turned off, the snapshot there is deleted.
+ */
+void
+cloche_vm_set_warm_wake (ClocheVm *self,
+                         gboolean  warm_wake)
+{
+  g_return_if_fail (CLOCHE_IS_VM (self));
+
+  self->warm_wake = warm_wake;
+  if (!warm_wake)
+    cloche_vm_snapshot_remove (self->snapshot_dir);
+}
+
+gboolean
+cloche_vm_get_warm_wake (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
+
+  return self->warm_wake;
+}
+
+/**
+ * cloche_vm_get_woke_warm:
+ *
+ * Returns: whether the running boot was restored from a snapshot
+ */
+gboolean
+cloche_vm_get_woke_warm (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
+
+  return self->woke_warm;
+}
+
+/**
+ * cloche_vm_get_warm_failure:
+ *
+ * Returns: (nullable): why the last snapshot was refused or failed to
+ *   restore (the boot went cold), or %NULL if none ever was
+ */
+const char *
+cloche_vm_get_warm_failure (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
+
+  return self->warm_failure;
+}
+
+/**
+ * cloche_vm_take_guest_uid:
+ *
+ * Gives out the next session user of this boot. A restored boot goes on
+ * from where the saved one was: a user of a session closed before the
+ * save is never given to another.
+ *
+ * Returns: %FALSE with %CLOCHE_ERROR_ISOLATION_FAILED when all are given out
+ */
+gboolean
+cloche_vm_take_guest_uid (ClocheVm  *self,
+                          guint     *uid,
+                          GError   **error)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
+
+  if (self->next_guest_uid < CLOCHE_VM_FIRST_SESSION_UID)
+    self->next_guest_uid = CLOCHE_VM_FIRST_SESSION_UID;
+  if (self->next_guest_uid > CLOCHE_VM_LAST_SESSION_UID)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
+                   _("This boot of the VM has given all its %u session users out: stop the "
+                     "VM (clochectl vm stop) and open the session again"),
+                   CLOCHE_VM_LAST_SESSION_UID - CLOCHE_VM_FIRST_SESSION_UID + 1);
+      return FALSE;
+    }
+  *uid = self->next_guest_uid++;
+  return TRUE;
 }

@@ -58,6 +58,17 @@ void              cloche_vm_stop_async             (ClocheVm             *self,
                                                     GCancellable         *cancellable,
                                                     GAsyncReadyCallback   callback,
                                                     gpointer              user_data);
+void              cloche_vm_idle_stop_async        (ClocheVm             *self,
+                                                    GAsyncReadyCallback   callback,
+                                                    gpointer              user_data);
+void              cloche_vm_set_warm_wake          (ClocheVm             *self,
+                                                    gboolean              warm_wake);
+gboolean          cloche_vm_get_warm_wake          (ClocheVm             *self);
+gboolean          cloche_vm_get_woke_warm          (ClocheVm             *self);
+const char       *cloche_vm_get_warm_failure       (ClocheVm             *self);
+gboolean          cloche_vm_take_guest_uid         (ClocheVm             *self,
+                                                    guint                *uid,
+                                                    GError              **error);
 gboolean          cloche_vm_stop_finish            (ClocheVm             *self,
                                                     GAsyncResult         *result,
                                                     GError              **error);

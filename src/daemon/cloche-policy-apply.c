@@ -43,6 +43,7 @@ apply (ClochePolicy *policy,
   cloche_vm_set_cpus (vm, cloche_policy_get_cpus (policy));
   if (cloche_accel_mode_from_string (cloche_policy_get_accelerator (policy), &mode))
     cloche_vm_set_accelerator_mode (vm, mode);
+  cloche_vm_set_warm_wake (vm, cloche_policy_get_warm_wake (policy));
   cloche_sandbox_set_idle_timeout (sandbox, applier->idle_timeout_option > 0
                                    ? applier->idle_timeout_option
                                    : cloche_policy_get_idle_timeout_s (policy));

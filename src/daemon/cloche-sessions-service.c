@@ -7,7 +7,14 @@
  * read strictly: a known key of another type, or a number out of its
  * range, fails the call naming the key; an unknown key is ignored, so a
  * newer client can ask more of a later daemon. It also watches the bus
- * names of clients whose sessions must close with them.
+ * names of callers whose sessions must close, and whose commands must be
+ * killed, when they leave.
+ *
+ * Exec's commands are kept by caller and tag while they run, so that one
+ * can be stopped while its call is pending (a D-Bus call cannot be
+ * cancelled by its caller: CancelExec names it by the tag). A caller only
+ * ever stops its own commands: calls are matched by the sender's unique
+ * name, which the bus vouches for.
  */
 #include "config.h"
 
@@ -22,12 +29,15 @@
 /* Cleanup's "older-than-days": ten years, as the policy's stale_after_days. */
 #define OLDER_THAN_DAYS_MAX 3650
 #define TIMEOUT_MS_MAX ((guint) CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S * 1000)
+#define TAG_MAX_BYTES 128
 
 struct _ClocheSessionsService
 {
   ClocheDbusSessionsSkeleton  parent_instance;
   ClocheSandbox              *sandbox;
   GHashTable                 *client_watches;    /* bus name → watch id */
+  GHashTable                 *owned;   /* bus name → GPtrArray of the ids tied to it */
+  GPtrArray                  *running; /* ExecCall: commands running */
 };
 
 static void sessions_iface_init (ClocheDbusSessionsIface *iface);
@@ -43,6 +53,7 @@ typedef struct
   ClocheSessionsService *self;
   GDBusMethodInvocation *invocation;
   gboolean               stale_only;
+  gboolean               owned;        /* Open: closes when its caller leaves the bus */
 } Call;
 
 static Call *
@@ -166,14 +177,25 @@ unwatch (gpointer watch_id)
   g_bus_unwatch_name (GPOINTER_TO_UINT (watch_id));
 }
 
+static void cancel_execs (ClocheSessionsService *self,
+                          const char            *sender,
+                          const char            *tag);
+
 static void
 on_client_vanished (GDBusConnection *connection,
                     const char      *name,
                     gpointer         user_data)
 {
   ClocheSessionsService *self = user_data;
-  guint closed = cloche_sandbox_close_client_sessions (self->sandbox, name);
+  GPtrArray *ids = g_hash_table_lookup (self->owned, name);
+  guint closed = 0;
 
+  /* Nobody will read their answers. */
+  cancel_execs (self, name, NULL);
+  for (guint i = 0; ids != NULL && i < ids->len; i++)
+    if (cloche_sandbox_close_session (self->sandbox, g_ptr_array_index (ids, i), NULL))
+      closed++;
+  g_hash_table_remove (self->owned, name);
   if (closed > 0)
     g_message ("%s left the bus: closed its %u session(s)", name, closed);
   g_hash_table_remove (self->client_watches, name);
@@ -196,6 +218,29 @@ watch_client (ClocheSessionsService *self,
 
 /* Open, Close */
 
+/* A session tied to @owner; if it left while the VM booted, the session
+ * closes at once, as it would have a moment later. */
+static void
+own_session (ClocheSessionsService *self,
+             const char            *owner,
+             const char            *id)
+{
+  GPtrArray *ids;
+
+  if (!g_hash_table_contains (self->client_watches, owner))
+    {
+      cloche_sandbox_close_session (self->sandbox, id, NULL);
+      return;
+    }
+  ids = g_hash_table_lookup (self->owned, owner);
+  if (ids == NULL)
+    {
+      ids = g_ptr_array_new_with_free_func (g_free);
+      g_hash_table_insert (self->owned, g_strdup (owner), ids);
+    }
+  g_ptr_array_add (ids, g_strdup (id));
+}
+
 static void
 on_opened (GObject      *object,
            GAsyncResult *result,
@@ -206,6 +251,8 @@ on_opened (GObject      *object,
   GError *error = NULL;
 
   id = cloche_sandbox_open_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (id != NULL && call->owned)
+    own_session (call->self, g_dbus_method_invocation_get_sender (call->invocation), id);
   if (id == NULL)
     fail (call->invocation, error);
   else
@@ -222,22 +269,27 @@ handle_open (ClocheDbusSessions    *object,
   g_autoptr(GVariant) mounts_variant = NULL;
   g_autoptr(GVariant) client_variant = NULL;
   g_autoptr(GPtrArray) mounts = NULL;
-  const char *client = g_dbus_method_invocation_get_sender (invocation);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  const char *client = sender;
   gboolean keep_open = FALSE;
   GError *error = NULL;
+  Call *call;
 
   if (!lookup_option (options, "mounts", G_VARIANT_TYPE ("a(sb)"), &mounts_variant, &error)
       || !lookup_option (options, "client", G_VARIANT_TYPE_STRING, &client_variant, &error)
       || !option_boolean (options, "keep-open", &keep_open, &error)
       || (mounts = cloche_session_mounts_from_variant (mounts_variant, &error)) == NULL)
     return fail (invocation, error);
-  /* Only a session tied to its caller records the bus name it goes with. */
+  /* A session tied to its caller keeps the client name it was given too;
+   * the bus name it goes with is kept here, not in its record. */
+  if (client_variant != NULL && g_variant_get_string (client_variant, NULL)[0] != '\0')
+    client = g_variant_get_string (client_variant, NULL);
   if (!keep_open)
     watch_client (self, invocation);
-  else if (client_variant != NULL)
-    client = g_variant_get_string (client_variant, NULL);
+  call = call_new (self, invocation);
+  call->owned = !keep_open && sender != NULL;
   cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL, on_opened,
-                                     call_new (self, invocation));
+                                     call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -427,12 +479,65 @@ handle_cleanup (ClocheDbusSessions    *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Exec */
+/* Exec, CancelExec */
+
+/* A command running for a caller, until its call is answered. */
+typedef struct
+{
+  ClocheSessionsService *self;
+  GDBusMethodInvocation *invocation;
+  GCancellable          *cancellable;
+  char                  *sender;
+  char                  *tag;                /* nullable */
+  gboolean               output_on_timeout;
+} ExecCall;
+
+static void
+exec_call_free (ExecCall *call)
+{
+  g_object_unref (call->self);
+  g_object_unref (call->invocation);
+  g_object_unref (call->cancellable);
+  g_free (call->sender);
+  g_free (call->tag);
+  g_free (call);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExecCall, exec_call_free)
+
+/* Stops the commands of @sender with @tag (any tag when %NULL). */
+static void
+cancel_execs (ClocheSessionsService *self,
+              const char            *sender,
+              const char            *tag)
+{
+  for (guint i = 0; i < self->running->len; i++)
+    {
+      ExecCall *call = g_ptr_array_index (self->running, i);
+
+      if (g_strcmp0 (call->sender, sender) == 0
+          && (tag == NULL || g_strcmp0 (call->tag, tag) == 0))
+        g_cancellable_cancel (call->cancellable);
+    }
+}
 
 static GVariant *
 bytes_variant (GBytes *bytes)
 {
+  if (bytes == NULL)
+    return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, "", 0, TRUE, NULL, NULL);
   return g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, bytes, TRUE);
+}
+
+static GVariant *
+exec_info (gboolean timed_out)
+{
+  GVariantDict info;
+
+  g_variant_dict_init (&info, NULL);
+  if (timed_out)
+    g_variant_dict_insert (&info, "timed-out", "b", TRUE);
+  return g_variant_dict_end (&info);
 }
 
 static void
@@ -440,18 +545,30 @@ on_exec_done (GObject      *object,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  g_autoptr(Call) call = user_data;
+  g_autoptr(ExecCall) call = user_data;
   g_autoptr(GBytes) out = NULL;
   g_autoptr(GBytes) err = NULL;
   GError *error = NULL;
-  int exit_code;
+  gboolean timed_out = FALSE;
+  int exit_code = -1;
 
+  g_ptr_array_remove (call->self->running, call);
   if (!cloche_sandbox_exec_finish (CLOCHE_SANDBOX (object), result, &exit_code, &out, &err,
                                    &error))
-    fail (call->invocation, error);
-  else
-    cloche_dbus_sessions_complete_exec (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
-                                        exit_code, bytes_variant (out), bytes_variant (err));
+    {
+      /* Asked for: what it wrote until its deadline, as an answer. */
+      timed_out = call->output_on_timeout && out != NULL
+                  && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT);
+      if (!timed_out)
+        {
+          fail (call->invocation, error);
+          return;
+        }
+      g_clear_error (&error);
+    }
+  cloche_dbus_sessions_complete_exec (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
+                                      exit_code, bytes_variant (out), bytes_variant (err),
+                                      exec_info (timed_out));
 }
 
 /* What Exec's options ask, read strictly. */
@@ -460,7 +577,9 @@ typedef struct
   GVariant *env;
   GVariant *cwd;
   GVariant *input;
+  GVariant *tag;
   guint     timeout_ms;
+  gboolean  output_on_timeout;
 } ExecOptions;
 
 static void
@@ -469,9 +588,27 @@ exec_options_clear (ExecOptions *options)
   g_clear_pointer (&options->env, g_variant_unref);
   g_clear_pointer (&options->cwd, g_variant_unref);
   g_clear_pointer (&options->input, g_variant_unref);
+  g_clear_pointer (&options->tag, g_variant_unref);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ExecOptions, exec_options_clear)
+
+static gboolean
+check_tag (GVariant  *tag,
+           GError   **error)
+{
+  gsize length = 0;
+
+  if (tag == NULL)
+    return TRUE;
+  g_variant_get_string (tag, &length);
+  if (length > 0 && length <= TAG_MAX_BYTES)
+    return TRUE;
+  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+               _("Option \"tag\" must be 1 to %u bytes long, not %zu"), TAG_MAX_BYTES,
+               (size_t) length);
+  return FALSE;
+}
 
 static gboolean
 read_exec_options (GVariant     *options,
@@ -481,7 +618,29 @@ read_exec_options (GVariant     *options,
   return lookup_option (options, "env", G_VARIANT_TYPE_STRING_ARRAY, &read->env, error)
          && lookup_option (options, "cwd", G_VARIANT_TYPE_STRING, &read->cwd, error)
          && lookup_option (options, "stdin", G_VARIANT_TYPE_BYTESTRING, &read->input, error)
+         && lookup_option (options, "tag", G_VARIANT_TYPE_STRING, &read->tag, error)
+         && check_tag (read->tag, error)
+         && option_boolean (options, "output-on-timeout", &read->output_on_timeout, error)
          && option_uint (options, "timeout-ms", 1, TIMEOUT_MS_MAX, &read->timeout_ms, error);
+}
+
+static ExecCall *
+exec_call_new (ClocheSessionsService *self,
+               GDBusMethodInvocation *invocation,
+               ExecOptions           *read)
+{
+  ExecCall *call = g_new0 (ExecCall, 1);
+
+  call->self = g_object_ref (self);
+  call->invocation = g_object_ref (invocation);
+  call->cancellable = g_cancellable_new ();
+  call->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
+  call->tag = read->tag != NULL ? g_variant_dup_string (read->tag, NULL) : NULL;
+  call->output_on_timeout = read->output_on_timeout;
+  g_ptr_array_add (self->running, call);
+  if (call->sender != NULL)
+    watch_client (self, invocation);
+  return call;
 }
 
 static gboolean
@@ -496,6 +655,7 @@ handle_exec (ClocheDbusSessions    *object,
   g_autofree const char **env = NULL;
   g_autoptr(GBytes) input = NULL;
   GError *error = NULL;
+  ExecCall *call;
 
   if (!read_exec_options (options, &read, &error))
     return fail (invocation, error);
@@ -503,11 +663,28 @@ handle_exec (ClocheDbusSessions    *object,
     env = g_variant_get_strv (read.env, NULL);
   if (read.input != NULL)
     input = g_variant_get_data_as_bytes (read.input);
-  /* Whole seconds, rounded up: a deadline is never shorter than asked. */
+  call = exec_call_new (self, invocation, &read);
+  /* Whole seconds, rounded up: a deadline is never shorter than asked. A
+   * stopped command's call ends once it is gone, so that the caller knows
+   * nothing of it runs on. */
   cloche_sandbox_exec_async (self->sandbox, id, argv, env,
                              read.cwd != NULL ? g_variant_get_string (read.cwd, NULL) : NULL,
-                             (read.timeout_ms + 999) / 1000, input, NULL, on_exec_done,
-                             call_new (self, invocation));
+                             (read.timeout_ms + 999) / 1000, input, CLOCHE_EXEC_WAIT_FOR_STOP,
+                             call->cancellable, on_exec_done, call);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_cancel_exec (ClocheDbusSessions    *object,
+                    GDBusMethodInvocation *invocation,
+                    const char            *tag)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (sender != NULL && tag[0] != '\0')
+    cancel_execs (self, sender, tag);
+  cloche_dbus_sessions_complete_cancel_exec (object, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -519,6 +696,8 @@ cloche_sessions_service_dispose (GObject *object)
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
   g_clear_pointer (&self->client_watches, g_hash_table_unref);
+  g_clear_pointer (&self->owned, g_hash_table_unref);
+  g_clear_pointer (&self->running, g_ptr_array_unref);
   g_clear_object (&self->sandbox);
 
   G_OBJECT_CLASS (cloche_sessions_service_parent_class)->dispose (object);
@@ -540,6 +719,7 @@ sessions_iface_init (ClocheDbusSessionsIface *iface)
   iface->handle_list = handle_list;
   iface->handle_cleanup = handle_cleanup;
   iface->handle_exec = handle_exec;
+  iface->handle_cancel_exec = handle_cancel_exec;
   iface->handle_open_terminal = cloche_sessions_terminals_handle_open;
   iface->handle_resize_terminal = cloche_sessions_terminals_handle_resize;
 }
@@ -548,6 +728,10 @@ static void
 cloche_sessions_service_init (ClocheSessionsService *self)
 {
   self->client_watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch);
+  self->owned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) g_ptr_array_unref);
+  /* Every running call holds the service: none is left at dispose. */
+  self->running = g_ptr_array_new ();
 }
 
 ClocheSessionsService *

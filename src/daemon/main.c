@@ -44,9 +44,11 @@ check_range (const char *option,
 {
   if (value == 0 || (value >= min && value <= max))
     return TRUE;
+  /* %lld, not G_GINT64_FORMAT: xgettext cannot see through a macro pasted
+   * into the message, and would cut it there. */
   g_printerr (_("cloche-daemon: --%s %d is out of range: give a whole number from "
-                "%" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ", or 0 for %s\n"),
-              option, value, min, max, zero);
+                "%lld to %lld, or 0 for %s\n"),
+              option, value, (long long) min, (long long) max, zero);
   return FALSE;
 }
 

@@ -15,8 +15,11 @@
  * The parent, still root but outside the session's PID namespace, where
  * no session process can see or signal it, waits and exits with the
  * command's status: its exit code, or 128 + the signal that killed it.
- * Killed itself (the daemon's deadline), it takes the command with it
- * (PR_SET_PDEATHSIG).
+ * SIGTERM is the daemon's order to stop the command (its deadline, or its
+ * caller cancelled): the parent kills the command's whole process group
+ * (the child leads one, setsid), so what it started in the background goes
+ * too unless it left the group, then exits as the command did (137).
+ * Killed itself, it takes the command with it (PR_SET_PDEATHSIG).
  * 125: we could not start it; 126: it could not be run; 127: not found.
  */
 #define _GNU_SOURCE
@@ -93,6 +96,24 @@ cg_run_child (const CgSession *session,
   _exit (errno == ENOENT || errno == ENOTDIR ? 127 : 126);
 }
 
+/* The command being waited for, for the SIGTERM handler: 0 until forked. */
+static volatile pid_t command_pid;
+
+static void
+on_term (int signum)
+{
+  (void) signum;
+  /* Only async-signal-safe calls; the wait then sees it killed. */
+  if (command_pid > 0)
+    {
+      kill (-command_pid, SIGKILL);
+      /* Before its setsid there is no group yet: the command itself. */
+      kill (command_pid, SIGKILL);
+    }
+  else
+    _exit (128 + SIGTERM);
+}
+
 int
 cg_wait_status (pid_t child)
 {
@@ -129,14 +150,22 @@ cg_exec (const char *id,
          char      **argv)
 {
   CgSession session;
+  sigset_t term;
   pid_t child;
 
   cg_session_enter (id, &session);
+  /* SIGTERM waits while the pid is not known; the child resets its mask. */
+  sigemptyset (&term);
+  sigaddset (&term, SIGTERM);
+  sigprocmask (SIG_BLOCK, &term, NULL);
+  signal (SIGTERM, on_term);
   child = fork ();
   if (child < 0)
     cg_fail ("cannot start the command in session %s: %s (has it just been closed?)", id,
              strerror (errno));
   if (child == 0)
     cg_run_child (&session, cwd, argv, -1);
+  command_pid = child;
+  sigprocmask (SIG_UNBLOCK, &term, NULL);
   return cg_wait_status (child);
 }

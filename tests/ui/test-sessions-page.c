@@ -24,11 +24,12 @@ sessions_dir (void)
 }
 
 static void
-make_session_at (const char *id,
-                 const char *title,
-                 gboolean    pinned,
-                 const char *when,
-                 gsize       bytes)
+make_session_full (const char *id,
+                   const char *title,
+                   const char *client,
+                   gboolean    pinned,
+                   const char *when,
+                   gsize       bytes)
 {
   g_autofree char *root = sessions_dir ();
   g_autofree char *work = g_build_filename (root, id, "work", NULL);
@@ -36,14 +37,24 @@ make_session_at (const char *id,
   g_autofree char *blob_path = g_build_filename (work, "data.bin", NULL);
   g_autofree char *blob = g_strnfill (bytes, 'x');
   g_autofree char *json = g_strdup_printf (
-    "{\"version\": 1, \"id\": \"%s\", \"title\": \"%s\", \"client\": \"test\", "
+    "{\"version\": 1, \"id\": \"%s\", \"title\": \"%s\", \"client\": \"%s\", "
     "\"created\": \"%s\", \"last_active\": \"%s\", "
-    "\"state\": \"closed\", \"pinned\": %s, \"mounts\": []}", id, title, when, when,
+    "\"state\": \"closed\", \"pinned\": %s, \"mounts\": []}", id, title, client, when, when,
     pinned ? "true" : "false");
 
   g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
   g_assert_true (g_file_set_contents (json_path, json, -1, NULL));
   g_assert_true (g_file_set_contents (blob_path, blob, -1, NULL));
+}
+
+static void
+make_session_at (const char *id,
+                 const char *title,
+                 gboolean    pinned,
+                 const char *when,
+                 gsize       bytes)
+{
+  make_session_full (id, title, "test", pinned, when, bytes);
 }
 
 static void
@@ -277,6 +288,37 @@ test_many (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* A session an MCP client opened shows the client as it named itself; one
+ * whose client is only a bus name shows none. */
+static void
+test_client_shown (void)
+{
+  g_autoptr(ClocheClient) client = NULL;
+  GtkWidget *window, *page;
+  ClocheSessionRow *row;
+
+  make_session_full ("dddddddddddd", "fix the tests", "claude-code 1.0.43 (MCP)", FALSE,
+                     "2026-12-01T00:00:00Z", 100);
+  make_session_full ("eeeeeeeeeeee", "app session", ":1.42", FALSE, "2026-12-01T00:00:00Z", 100);
+
+  cloche_client_new_async (NULL, on_client, &client);
+  CLOCHE_TEST_WAIT_FOR (client != NULL, 10);
+  window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 800, 600);
+  page = g_object_new (CLOCHE_TYPE_SESSIONS_PAGE, "client", client, NULL);
+  gtk_window_set_child (GTK_WINDOW (window), page);
+  gtk_window_present (GTK_WINDOW (window));
+
+  CLOCHE_TEST_WAIT_FOR ((row = find_row (page, "dddddddddddd")) != NULL, 10);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)),
+                            "claude-code 1.0.43 (MCP)"));
+  CLOCHE_TEST_WAIT_FOR ((row = find_row (page, "eeeeeeeeeeee")) != NULL, 10);
+  g_assert_null (strstr (adw_action_row_get_subtitle (ADW_ACTION_ROW (row)), ":1.42"));
+  cloche_test_save_screenshot (window, "sessions-mcp-client");
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -288,6 +330,7 @@ main (int   argc,
 
   g_test_add_func ("/sessions-page/list-pin-cleanup", test_list_pin_cleanup);
   g_test_add_func ("/sessions-page/many", test_many);
+  g_test_add_func ("/sessions-page/client-shown", test_client_shown);
 
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
