@@ -84,6 +84,7 @@ struct _ClocheOverviewPage
   GtkWidget     *open_button;
   GtkSpinner    *open_spinner;
   GtkWidget     *close_button;
+  GtkWidget     *terminal_button;
   GtkWidget     *install_button;
   GtkLabel      *error_label;
   GtkWidget     *finding_box;
@@ -235,6 +236,7 @@ cloche_overview_page_update_actions (ClocheOverviewPage *self)
                                  cloche_overview_page_is_ready (self)
                                  && (cloche_overview_page_get_state (self) == CLOCHE_VM_STATE_RUNNING
                                      || cloche_overview_page_get_state (self) == CLOCHE_VM_STATE_STARTING));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "overview.open-terminal", open);
   gtk_stack_set_visible_child (self->agent_stack, shown);
 
   /* A disabled button loses the focus; give it back once the call is done
@@ -723,6 +725,20 @@ cloche_overview_page_open_cb (GObject      *object,
   g_free (self->session_id);
   self->session_id = g_steal_pointer (&id);
   cloche_overview_page_update_actions (self);
+  /* Agent mode leads to a terminal in its session. */
+  if (self->session_id != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.open-terminal", "s", self->session_id);
+}
+
+static void
+cloche_overview_page_terminal_action (GtkWidget  *widget,
+                                      const char *action_name,
+                                      GVariant   *parameter)
+{
+  ClocheOverviewPage *self = CLOCHE_OVERVIEW_PAGE (widget);
+
+  g_return_if_fail (self->session_id != NULL);
+  gtk_widget_activate_action (widget, "win.open-terminal", "s", self->session_id);
 }
 
 static void
@@ -1082,6 +1098,7 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, open_spinner);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, close_button);
+  gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, terminal_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, install_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheOverviewPage, error_label);
 
@@ -1093,6 +1110,8 @@ cloche_overview_page_class_init (ClocheOverviewPageClass *klass)
                                    cloche_overview_page_install_action);
   gtk_widget_class_install_action (widget_class, "overview.stop-vm", NULL,
                                    cloche_overview_page_stop_action);
+  gtk_widget_class_install_action (widget_class, "overview.open-terminal", NULL,
+                                   cloche_overview_page_terminal_action);
 }
 
 static void

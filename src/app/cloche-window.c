@@ -19,6 +19,7 @@
 #include "cloche-overview-page.h"
 #include "cloche-sessions-page.h"
 #include "cloche-settings.h"
+#include "cloche-terminal-window.h"
 #include "cloche-window.h"
 
 struct _ClocheWindow
@@ -176,6 +177,19 @@ cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
 {
   cloche_window_show_row (self, row);
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
+}
+
+/* win.open-terminal (ID): a terminal in session ID, in a window of its own
+ * (so that the dashboard stays in view beside it). */
+static void
+cloche_window_open_terminal_action (GtkWidget  *widget,
+                                    const char *action_name,
+                                    GVariant   *parameter)
+{
+  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (widget));
+  const char *id = g_variant_get_string (parameter, NULL);
+
+  gtk_window_present (GTK_WINDOW (cloche_terminal_window_new (application, id)));
 }
 
 /* win.show-page ("monitor"): what a sidebar row does, for links between pages. */
@@ -355,6 +369,8 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                    cloche_window_show_page_action);
   gtk_widget_class_install_action (widget_class, "win.cleanup-sessions", NULL,
                                    cloche_window_cleanup_sessions_action);
+  gtk_widget_class_install_action (widget_class, "win.open-terminal", "s",
+                                   cloche_window_open_terminal_action);
   /* The order of the sidebar; listed in ui/gtk/help-overlay.ui. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "overview");

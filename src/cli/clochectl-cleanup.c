@@ -91,7 +91,7 @@ clochectl_cleanup (ClocheDbusDaemon  *daemon,
                     "to %d, or leave it out for the policy's\n"), older_than, OLDER_THAN_MAX);
       return 2;
     }
-  sessions = clochectl_sessions_proxy (daemon, FALSE, &error);
+  sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_CALLS, &error);
   if (sessions == NULL
       || !cloche_dbus_sessions_call_cleanup_sync (sessions, cleanup_options (dry_run, older_than),
                                                   &packed, &freed, NULL, &error))

@@ -146,7 +146,7 @@ clochectl_exec (ClocheDbusDaemon  *daemon,
     }
   options = exec_options (&args, &error);
   if (options != NULL)
-    sessions = clochectl_sessions_proxy (daemon, FALSE, &error);
+    sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_CALLS, &error);
   if (sessions == NULL
       || !cloche_dbus_sessions_call_exec_sync (sessions, argv[1],
                                                (const char * const *) argv + first, options,

@@ -66,24 +66,27 @@ clochectl_mount_spec_canonical (const char *spec)
 
 /**
  * clochectl_sessions_proxy:
- * @with_properties: whether the command reads the interface's properties
- *   (loading them is one more round trip; no command here listens to its
- *   signals)
+ * @what: %CLOCHECTL_SESSIONS_PROPERTIES if the command reads the
+ *   interface's properties (loading them is one more round trip),
+ *   %CLOCHECTL_SESSIONS_SIGNALS if it listens to its signals (shell and
+ *   run, for TerminalEnded)
  *
  * Returns: (transfer full) (nullable): io.github.cloche.Sessions' proxy on
  *   @daemon's connection, with its long timeout
  */
 ClocheDbusSessions *
-clochectl_sessions_proxy (ClocheDbusDaemon  *daemon,
-                          gboolean           with_properties,
-                          GError           **error)
+clochectl_sessions_proxy (ClocheDbusDaemon      *daemon,
+                          ClochectlSessionsNeeds  what,
+                          GError               **error)
 {
   GDBusProxy *proxy = G_DBUS_PROXY (daemon);
-  GDBusProxyFlags flags = G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS;
+  GDBusProxyFlags flags = G_DBUS_PROXY_FLAGS_NONE;
   ClocheDbusSessions *sessions;
 
-  if (!with_properties)
+  if (!(what & CLOCHECTL_SESSIONS_PROPERTIES))
     flags |= G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES;
+  if (!(what & CLOCHECTL_SESSIONS_SIGNALS))
+    flags |= G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS;
   sessions = cloche_dbus_sessions_proxy_new_sync (g_dbus_proxy_get_connection (proxy), flags,
                                                   g_dbus_proxy_get_name (proxy),
                                                   g_dbus_proxy_get_object_path (proxy), NULL,
@@ -293,7 +296,7 @@ clochectl_session (ClocheDbusDaemon  *daemon,
     {
       if (!g_str_equal (argv[1], subcommands[i].name))
         continue;
-      sessions = clochectl_sessions_proxy (daemon, FALSE, &error);
+      sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_CALLS, &error);
       if (sessions == NULL)
         return clochectl_fail (_("cannot reach the Cloche service"), error);
       return subcommands[i].func (daemon, sessions, argc - 1, argv + 1);

@@ -130,7 +130,7 @@ add_daemon (Report *report)
                                                       DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
                                                       NULL, &error);
   if (daemon != NULL && cloche_dbus_daemon_get_state (daemon) != NULL)
-    sessions = clochectl_sessions_proxy (daemon, TRUE, &error);
+    sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_PROPERTIES, &error);
   if (sessions == NULL)
     {
       note (report, "daemon.json", error != NULL ? error->message : "the service is not running");

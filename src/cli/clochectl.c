@@ -81,6 +81,9 @@ clochectl_usage (void)
                 "  clochectl cleanup [--dry-run] [--older-than DAYS] [--json]\n"
                 "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… [--stdin]\n"
                 "                 [--timeout SECONDS] -- COMMAND [ARG…]\n"
+                "  clochectl shell [ID] [--mount PATH[:ro|:rw]]… [--title T] [--keep]\n"
+                "  clochectl run [ID] [--mount PATH[:ro|:rw]]… [--env NAME=VALUE]… [--cwd DIR]\n"
+                "                [--title T] [--keep] -- COMMAND [ARG…]\n"
                 "  clochectl vm stop\n"
                 "  clochectl monitor [--json] [--once]\n"
                 "  clochectl policy show [--effective] [--json]\n"
@@ -130,6 +133,8 @@ static const struct {
   { "status", clochectl_status },
   { "session", clochectl_session },
   { "exec", clochectl_exec },
+  { "shell", clochectl_shell },
+  { "run", clochectl_run },
   { "vm", clochectl_vm },
   { "monitor", clochectl_monitor },
   { "cleanup", clochectl_cleanup },

@@ -22,6 +22,25 @@ gboolean clochectl_parse_options (int            *argc,
                                   const char     *what);
 
 int      clochectl_status        (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_shell         (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_run           (ClocheDbusDaemon *daemon, int argc, char **argv);
+
+/* A terminal of a session, attached to our stdin and stdout
+ * (clochectl-terminal.c). */
+typedef struct
+{
+  int        fd;           /* the terminal's stream */
+  gboolean   pipe;         /* our stdin is not a terminal */
+  gboolean   ended;        /* TerminalEnded came: status and message */
+  int        status;
+  char      *message;
+  gboolean   daemon_gone;
+  void     (*resize) (guint rows, guint cols, gpointer data);
+  gpointer   data;
+} ClochectlTerminal;
+
+gboolean clochectl_terminal_size (guint *rows, guint *cols);
+int      clochectl_terminal_run  (ClochectlTerminal *terminal);
 int      clochectl_session       (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_exec          (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_vm            (ClocheDbusDaemon *daemon, int argc, char **argv);
@@ -46,8 +65,15 @@ int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **arg
 
 /* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),
  * for people and for scripts: each as CLOCHE_SESSION_INFO_TYPE. */
+typedef enum
+{
+  CLOCHECTL_SESSIONS_CALLS = 0,
+  CLOCHECTL_SESSIONS_PROPERTIES = 1 << 0,
+  CLOCHECTL_SESSIONS_SIGNALS = 1 << 1,
+} ClochectlSessionsNeeds;
+
 ClocheDbusSessions *clochectl_sessions_proxy (ClocheDbusDaemon         *daemon,
-                                              gboolean                  with_properties,
+                                              ClochectlSessionsNeeds    what,
                                               GError                  **error);
 char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);

@@ -196,6 +196,61 @@ cloche_audit_command (ClocheAuditLog     *log,
   cloche_audit_log_append_fields (log, "command", session, g_variant_builder_end (&builder));
 }
 
+/* "terminal.open": which terminal, what it runs, where. */
+void
+cloche_audit_terminal_opened (ClocheAuditLog *log,
+                              ClocheTerminal *terminal)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  if (log == NULL)
+    return;
+  g_variant_builder_add (&builder, "{sv}", "terminal",
+                         g_variant_new_string (cloche_terminal_get_id (terminal)));
+  g_variant_builder_add (&builder, "{sv}", "argv",
+                         g_variant_new_strv (cloche_terminal_get_command (terminal), -1));
+  g_variant_builder_add (&builder, "{sv}", "cwd",
+                         g_variant_new_string (cloche_terminal_get_cwd (terminal)));
+  cloche_audit_log_append_fields (log, "terminal.open", cloche_terminal_get_session (terminal),
+                                  g_variant_builder_end (&builder));
+}
+
+/**
+ * cloche_audit_terminal_ended:
+ * @error: (nullable): why the terminal broke; then @exit_code is not logged
+ *
+ * "terminal.end": the terminal, its command, when it started, how long it
+ * ran and how it ended.
+ */
+void
+cloche_audit_terminal_ended (ClocheAuditLog *log,
+                             ClocheTerminal *terminal,
+                             int             exit_code,
+                             const GError   *error)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr(GDateTime) started = NULL;
+  g_autofree char *started_text = NULL;
+  gint64 duration_us = g_get_real_time () - cloche_terminal_get_started (terminal);
+
+  if (log == NULL)
+    return;
+  started = g_date_time_new_from_unix_utc (cloche_terminal_get_started (terminal) / G_USEC_PER_SEC);
+  started_text = g_date_time_format_iso8601 (started);
+  g_variant_builder_add (&builder, "{sv}", "terminal",
+                         g_variant_new_string (cloche_terminal_get_id (terminal)));
+  g_variant_builder_add (&builder, "{sv}", "argv",
+                         g_variant_new_strv (cloche_terminal_get_command (terminal), -1));
+  g_variant_builder_add (&builder, "{sv}", "started", g_variant_new_string (started_text));
+  if (error == NULL)
+    g_variant_builder_add (&builder, "{sv}", "exit-code", g_variant_new_int32 (exit_code));
+  g_variant_builder_add (&builder, "{sv}", "duration-ms",
+                         g_variant_new_int64 (duration_us / 1000));
+  add_error (&builder, error);
+  cloche_audit_log_append_fields (log, "terminal.end", cloche_terminal_get_session (terminal),
+                                  g_variant_builder_end (&builder));
+}
+
 /* @event: "mount.attach" or "mount.detach" */
 void
 cloche_audit_mount (ClocheAuditLog *log,

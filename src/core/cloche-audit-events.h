@@ -5,6 +5,7 @@
 #include "cloche-egress-proxy.h"
 #include "cloche-policy.h"
 #include "cloche-sandbox.h"
+#include "cloche-terminal.h"
 
 G_BEGIN_DECLS
 
@@ -31,6 +32,12 @@ void cloche_audit_command         (ClocheAuditLog      *log,
                                    const char          *cwd,
                                    int                  exit_code,
                                    gint64               duration_us,
+                                   const GError        *error);
+void cloche_audit_terminal_opened (ClocheAuditLog     *log,
+                                   ClocheTerminal      *terminal);
+void cloche_audit_terminal_ended  (ClocheAuditLog      *log,
+                                   ClocheTerminal      *terminal,
+                                   int                  exit_code,
                                    const GError        *error);
 void cloche_audit_mount           (ClocheAuditLog      *log,
                                    const char          *event,

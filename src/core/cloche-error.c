@@ -55,6 +55,7 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_SECRET_MISSING, "io.github.cloche.Error.SecretMissing" },
   { CLOCHE_ERROR_KEYRING, "io.github.cloche.Error.Keyring" },
   { CLOCHE_ERROR_VM_KILLED, "io.github.cloche.Error.VmKilled" },
+  { CLOCHE_ERROR_TERMINAL_NOT_FOUND, "io.github.cloche.Error.TerminalNotFound" },
 };
 
 GQuark

@@ -77,6 +77,8 @@ typedef enum
   /* QEMU ended by a signal Cloche did not send (issue 19): not a crash of
    * the guest, and the fix is to open agent mode again. */
   CLOCHE_ERROR_VM_KILLED,
+  /* A terminal that has ended, or never was (issue 17). */
+  CLOCHE_ERROR_TERMINAL_NOT_FOUND,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

@@ -737,9 +737,11 @@ exec_arguments (const char * const *argv,
 /**
  * cloche_guest_agent_exec_async:
  * @env: (nullable): the whole environment of the command
- * @timeout_s: the deadline of the whole command, in seconds (> 0)
+ * @timeout_s: the deadline of the whole command, in seconds (> 0); 0
+ *   with %CLOCHE_EXEC_NO_DEADLINE
  * @input: (nullable): what the command reads on its standard input
- * @flags: when a stopped command's call ends
+ * @flags: when a stopped command's call ends; %CLOCHE_EXEC_NO_DEADLINE for
+ *   one that runs until it ends or is cancelled (a terminal)
  * @cancellable: (nullable): cancelling it kills the command in the guest
  *
  * Runs @argv in the guest and collects its exit status and output.
@@ -765,7 +767,7 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
 
   g_return_if_fail (CLOCHE_IS_GUEST_AGENT (self));
   g_return_if_fail (argv != NULL && argv[0] != NULL);
-  g_return_if_fail (timeout_s > 0);
+  g_return_if_fail ((timeout_s > 0) != !!(flags & CLOCHE_EXEC_NO_DEADLINE));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_guest_agent_exec_async);
@@ -776,8 +778,9 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
   g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
   if (g_task_return_error_if_cancelled (task))
     return;
-  state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
-                                             g_object_ref (task), g_object_unref);
+  if (!(flags & CLOCHE_EXEC_NO_DEADLINE))
+    state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
+                                               g_object_ref (task), g_object_unref);
   if (cancellable != NULL)
     {
       state->cancellable = g_object_ref (cancellable);

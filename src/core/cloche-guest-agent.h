@@ -13,11 +13,14 @@ G_BEGIN_DECLS
 /* How an exec ends when it is stopped (its deadline, or cancelled):
  * CLOCHE_EXEC_NONE: at once, the kill on its way in the guest;
  * CLOCHE_EXEC_WAIT_FOR_STOP: once the guest saw the command end, and past
- * its deadline with what it wrote until then (see _exec_finish). */
+ * its deadline with what it wrote until then (see _exec_finish).
+ * CLOCHE_EXEC_NO_DEADLINE: no deadline (timeout_s 0): it runs until it
+ * ends or is cancelled (a terminal's relay, which ends with its client). */
 typedef enum
 {
   CLOCHE_EXEC_NONE          = 0,
   CLOCHE_EXEC_WAIT_FOR_STOP = 1 << 0,
+  CLOCHE_EXEC_NO_DEADLINE   = 1 << 1,
 } ClocheExecFlags;
 
 #define CLOCHE_TYPE_GUEST_AGENT (cloche_guest_agent_get_type ())

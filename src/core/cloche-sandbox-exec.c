@@ -105,19 +105,23 @@ run_command (GTask *task)
                                  cancellable, on_exec_done, task);
 }
 
+/* Ready: the VM running, and the session's folders mounted (and its walls
+ * made) in this boot. After a stop or a crash the VM boots again, and the
+ * folders are mounted again in the new boot before anything runs. */
+
 static void
-on_mounted_for_exec (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+on_mounted_for_ready (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
-  ExecData *data = g_task_get_task_data (task);
+  const char *id = g_task_get_task_data (task);
   ClocheOpenSession *open;
   GError *error = NULL;
   gint64 boot;
 
-  open = g_hash_table_lookup (self->sessions, data->id);
+  open = g_hash_table_lookup (self->sessions, id);
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
       /* A folder that is no longer the one checked stays refused. */
@@ -134,19 +138,17 @@ on_mounted_for_exec (GObject      *object,
       if (g_error_matches (open->broken, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_LOST))
         g_clear_error (&open->broken);
     }
-  run_command (g_steal_pointer (&task));
+  g_task_return_boolean (task, TRUE);
 }
 
-/* After a stop or a crash the VM boots again, and the session's folders
- * are mounted again in the new boot before the command runs. */
 static void
-on_vm_started_for_exec (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
+on_vm_started_for_ready (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
-  ExecData *data = g_task_get_task_data (task);
+  const char *id = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
   ClocheOpenSession *open;
 
@@ -155,20 +157,58 @@ on_vm_started_for_exec (GObject      *object,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  open = g_hash_table_lookup (self->sessions, data->id);
+  open = g_hash_table_lookup (self->sessions, id);
   if (open == NULL)
     {
       g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
-                               "Session %s was closed before the command could run", data->id);
+                               "Session %s was closed before the command could run", id);
       return;
     }
   /* The boot and the session's folders are shared with its other
    * commands: cancelling stops this command, not them. */
   if (open->mounted_boot == cloche_vm_get_booted_at (self->vm))
-    run_command (g_steal_pointer (&task));
+    g_task_return_boolean (task, TRUE);
   else
-    _cloche_sandbox_mount_async (self, open->session, NULL, on_mounted_for_exec,
+    _cloche_sandbox_mount_async (self, open->session, NULL, on_mounted_for_ready,
                                  g_steal_pointer (&task));
+}
+
+void
+_cloche_sandbox_ready_async (ClocheSandbox       *self,
+                             const char          *id,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, _cloche_sandbox_ready_async);
+  g_task_set_task_data (task, g_strdup (id), g_free);
+  cloche_vm_start_async (self->vm, NULL, on_vm_started_for_ready, task);
+}
+
+gboolean
+_cloche_sandbox_ready_finish (ClocheSandbox  *self,
+                              GAsyncResult   *result,
+                              GError        **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+on_ready_for_exec (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!_cloche_sandbox_ready_finish (CLOCHE_SANDBOX (object), result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  run_command (g_steal_pointer (&task));
 }
 
 /* In session @id, in the folder @cwd (qemu-ga's guest-exec has neither):
@@ -209,9 +249,9 @@ add_proxy_env (GStrvBuilder *builder)
                            "NO_PROXY=localhost,127.0.0.1,::1", NULL);
 }
 
-static GStrv
-build_env (ClocheSession       *session,
-           const char * const  *env)
+GStrv
+_cloche_sandbox_build_env (ClocheSession      *session,
+                           const char * const *env)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree char *session_var = g_strdup_printf ("CLOCHE_SESSION=%s",
@@ -233,9 +273,9 @@ build_env (ClocheSession       *session,
 
 /* A changed folder stays refused; a lost one until the VM boots again
  * (the next boot mounts the session's folders afresh). */
-static gboolean
-is_refused (ClocheSandbox     *self,
-            ClocheOpenSession *open)
+gboolean
+_cloche_sandbox_is_refused (ClocheSandbox     *self,
+                            ClocheOpenSession *open)
 {
   if (open->broken == NULL)
     return FALSE;
@@ -264,6 +304,14 @@ check_exec_args (const char * const  *argv,
                    _("A command's standard input may hold at most 16 MiB"));
       return FALSE;
     }
+  return _cloche_sandbox_check_command (argv, env, error);
+}
+
+gboolean
+_cloche_sandbox_check_command (const char * const  *argv,
+                               const char * const  *env,
+                               GError             **error)
+{
   if (argv == NULL || argv[0] == NULL || argv[0][0] == '\0')
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
@@ -329,7 +377,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  if (is_refused (self, open))
+  if (_cloche_sandbox_is_refused (self, open))
     {
       g_task_return_error (task, g_error_copy (open->broken));
       return;
@@ -342,13 +390,13 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->argv = build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
-  data->env = build_env (open->session, env);
+  data->env = _cloche_sandbox_build_env (open->session, env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   data->input = input != NULL ? g_bytes_ref (input) : NULL;
   data->flags = flags;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
-  cloche_vm_start_async (self->vm, NULL, on_vm_started_for_exec, g_steal_pointer (&task));
+  _cloche_sandbox_ready_async (self, id, cancellable, on_ready_for_exec, g_steal_pointer (&task));
 }
 
 /**

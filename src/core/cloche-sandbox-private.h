@@ -33,6 +33,8 @@ struct _ClocheSandbox
   GStrv               mount_deny;      /* NULL: the built-in mount rules */
   gboolean            allow_outside_home;
   ClocheAuditLog     *audit;           /* nullable; cloche_audit_events_attach() */
+  GHashTable         *terminals;       /* id → ClocheTerminal, until it has ended */
+  guint               terminal_count;  /* terminals opened in this daemon's life */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,
@@ -64,5 +66,22 @@ ClocheOpenSession *_cloche_sandbox_lookup (ClocheSandbox      *self,
                                            GError            **error);
 void     _cloche_sandbox_touch          (ClocheSandbox        *self,
                                          ClocheOpenSession    *open);
+
+void     _cloche_sandbox_ready_async    (ClocheSandbox        *self,
+                                         const char           *id,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+gboolean _cloche_sandbox_ready_finish   (ClocheSandbox        *self,
+                                         GAsyncResult         *result,
+                                         GError              **error);
+GStrv    _cloche_sandbox_build_env      (ClocheSession        *session,
+                                         const char * const   *env);
+gboolean _cloche_sandbox_is_refused     (ClocheSandbox        *self,
+                                         ClocheOpenSession    *open);
+gboolean _cloche_sandbox_check_command  (const char * const   *argv,
+                                         const char * const   *env,
+                                         GError              **error);
+void     _cloche_sandbox_end_terminals  (ClocheSandbox        *self);
 
 G_END_DECLS

@@ -693,6 +693,9 @@ cloche_sandbox_dispose (GObject *object)
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  if (self->terminals != NULL)
+    _cloche_sandbox_end_terminals (self);
+  g_clear_pointer (&self->terminals, g_hash_table_unref);
   g_clear_pointer (&self->sessions, g_hash_table_unref);
   g_clear_pointer (&self->pins, g_hash_table_unref);
   g_clear_pointer (&self->mount_deny, g_strfreev);
@@ -807,6 +810,7 @@ cloche_sandbox_init (ClocheSandbox *self)
                                           (GDestroyNotify) open_session_free);
   self->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) g_ptr_array_unref);
+  self->terminals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->idle_timeout_s = CLOCHE_DEFAULT_IDLE_TIMEOUT_S;
   self->stale_after_days = CLOCHE_DEFAULT_STALE_AFTER_DAYS;
 }

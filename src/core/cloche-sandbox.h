@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "cloche-session-store.h"
+#include "cloche-terminal.h"
 #include "cloche-vm.h"
 
 G_BEGIN_DECLS
@@ -110,5 +111,26 @@ gboolean       cloche_sandbox_exec_finish         (ClocheSandbox        *self,
                                                    GBytes              **stdout_bytes,
                                                    GBytes              **stderr_bytes,
                                                    GError              **error);
+void           cloche_sandbox_open_terminal_async (ClocheSandbox               *self,
+                                                   const char                  *id,
+                                                   const ClocheTerminalRequest *request,
+                                                   GCancellable                *cancellable,
+                                                   GAsyncReadyCallback          callback,
+                                                   gpointer                     user_data);
+ClocheTerminal *cloche_sandbox_open_terminal_finish (ClocheSandbox              *self,
+                                                   GAsyncResult                *result,
+                                                   GError                     **error);
+ClocheTerminal *cloche_sandbox_lookup_terminal    (ClocheSandbox               *self,
+                                                   const char                  *id);
+void           cloche_sandbox_resize_terminal_async (ClocheSandbox             *self,
+                                                   const char                  *id,
+                                                   guint                        rows,
+                                                   guint                        cols,
+                                                   GCancellable                *cancellable,
+                                                   GAsyncReadyCallback          callback,
+                                                   gpointer                     user_data);
+gboolean       cloche_sandbox_resize_terminal_finish (ClocheSandbox            *self,
+                                                   GAsyncResult                *result,
+                                                   GError                     **error);
 
 G_END_DECLS

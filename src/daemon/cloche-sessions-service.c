@@ -25,6 +25,7 @@
 #include "cloche-error.h"
 #include "cloche-session-codec.h"
 #include "cloche-sessions-service.h"
+#include "cloche-sessions-terminals.h"
 
 /* Cleanup's "older-than-days": ten years, as the policy's stale_after_days. */
 #define OLDER_THAN_DAYS_MAX 3650
@@ -784,6 +785,8 @@ sessions_iface_init (ClocheDbusSessionsIface *iface)
   iface->handle_cleanup = handle_cleanup;
   iface->handle_exec = handle_exec;
   iface->handle_cancel_exec = handle_cancel_exec;
+  iface->handle_open_terminal = cloche_sessions_terminals_handle_open;
+  iface->handle_resize_terminal = cloche_sessions_terminals_handle_resize;
 }
 
 static void
@@ -810,4 +813,12 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
   sync_properties (self);
   load_last_cleanup (self);
   return self;
+}
+
+ClocheSandbox *
+cloche_sessions_service_get_sandbox (ClocheSessionsService *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self), NULL);
+
+  return self->sandbox;
 }

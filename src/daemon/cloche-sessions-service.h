@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ClocheSessionsService, cloche_sessions_service, CLOCHE, SESSIONS_SERVICE,
                       ClocheDbusSessionsSkeleton)
 
-ClocheSessionsService *cloche_sessions_service_new (ClocheSandbox *sandbox);
+ClocheSessionsService *cloche_sessions_service_new         (ClocheSandbox         *sandbox);
+ClocheSandbox         *cloche_sessions_service_get_sandbox (ClocheSessionsService *self);
 
 G_END_DECLS

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,17 +60,26 @@ drop_privileges (uid_t uid)
     cg_fail ("could become root again after dropping to user %u", (unsigned) uid);
 }
 
-static noreturn void
-run_child (const CgSession *session,
-           const char      *cwd,
-           char           **argv)
+/* The child of exec and pty: @tty is the terminal it gets as its
+ * controlling one and as stdin, stdout and stderr, or -1 to keep the
+ * standard streams it has. */
+noreturn void
+cg_run_child (const CgSession *session,
+              const char      *cwd,
+              char           **argv,
+              int              tty)
 {
   sigset_t none;
 
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
-  cg_close_all_but (-1);
+  signal (SIGPIPE, SIG_DFL);
   setsid ();
+  if (tty >= 0
+      && (ioctl (tty, TIOCSCTTY, 0) != 0 || dup2 (tty, STDIN_FILENO) < 0
+          || dup2 (tty, STDOUT_FILENO) < 0 || dup2 (tty, STDERR_FILENO) < 0))
+    cg_fail ("cannot make the terminal the command's: %s", strerror (errno));
+  cg_close_all_but (-1);
   drop_privileges (session->uid);
   /* The command dies with us: past its deadline the daemon kills the
    * process it started, which is us (qemu-ga can only run kill). Set
@@ -104,8 +114,8 @@ on_term (int signum)
     _exit (128 + SIGTERM);
 }
 
-static int
-wait_status (pid_t child)
+int
+cg_wait_status (pid_t child)
 {
   int status;
 
@@ -117,6 +127,23 @@ wait_status (pid_t child)
   return WEXITSTATUS (status);
 }
 
+/* Into session @id's namespaces, all five at once, through its init's
+ * pidfd; only children go into its PID namespace. */
+void
+cg_session_enter (const char *id,
+                  CgSession  *session)
+{
+  int pidfd;
+
+  if (!cg_session_load (id, session)
+      || (pidfd = cg_pidfd_open (session->init_pid, session->init_start)) < 0)
+    cg_fail ("session %s is not open in this guest (its processes have ended): "
+             "close it and open a new one", id);
+  if (setns (pidfd, SESSION_NAMESPACES) != 0)
+    cg_fail ("cannot enter session %s: %s", id, strerror (errno));
+  close (pidfd);
+}
+
 int
 cg_exec (const char *id,
          const char *cwd,
@@ -125,15 +152,8 @@ cg_exec (const char *id,
   CgSession session;
   sigset_t term;
   pid_t child;
-  int pidfd;
 
-  if (!cg_session_load (id, &session)
-      || (pidfd = cg_pidfd_open (session.init_pid, session.init_start)) < 0)
-    cg_fail ("session %s is not open in this guest (its processes have ended): "
-             "close it and open a new one", id);
-  if (setns (pidfd, SESSION_NAMESPACES) != 0)
-    cg_fail ("cannot enter session %s: %s", id, strerror (errno));
-  close (pidfd);
+  cg_session_enter (id, &session);
   /* SIGTERM waits while the pid is not known; the child resets its mask. */
   sigemptyset (&term);
   sigaddset (&term, SIGTERM);
@@ -144,8 +164,8 @@ cg_exec (const char *id,
     cg_fail ("cannot start the command in session %s: %s (has it just been closed?)", id,
              strerror (errno));
   if (child == 0)
-    run_child (&session, cwd, argv);
+    cg_run_child (&session, cwd, argv, -1);
   command_pid = child;
   sigprocmask (SIG_UNBLOCK, &term, NULL);
-  return wait_status (child);
+  return cg_wait_status (child);
 }

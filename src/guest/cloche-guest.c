@@ -17,6 +17,11 @@
  *                      followed; nosuid, nodev, and shared, so that a folder
  *                      mounted later inside it reaches the session's view
  *   umount DIR         unmount DIR, no symlink followed; lazily if busy
+ *   pty ID CWD PORT ROWS COLS tty|pipe -- ARGV…
+ *                      a terminal: ARGV in session ID as exec runs it, on a
+ *                      PTY of the session's, relayed to the virtio-serial
+ *                      port PORT (cloche-guest-pty.c)
+ *   resize PORT ROWS COLS   the window size of the terminal on PORT
  *
  * The guest's trusted base is its PID 1, qemu-ga and this program; what a
  * session runs is hostile. So nothing here acts as root on a path a session
@@ -28,8 +33,7 @@
  * exec passes the command's status through (126: it could not be run, 127:
  * not found, as a shell says). No GLib: linked statically, it runs in the
  * minimal guest, which has no libraries but qemu-ga's. One program with
- * commands, so that a terminal (issue 17: a PTY over a virtio-serial port)
- * can be one more.
+ * commands: a terminal (a PTY over a virtio-serial port) is one more.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -206,7 +210,9 @@ usage (void)
          "       cloche-guest close ID\n"
          "       cloche-guest exec ID CWD -- COMMAND [ARGUMENT…]\n"
          "       cloche-guest mount TAG DIR ro|rw\n"
-         "       cloche-guest umount DIR\n", stderr);
+         "       cloche-guest umount DIR\n"
+         "       cloche-guest pty ID CWD PORT ROWS COLS tty|pipe -- COMMAND [ARGUMENT…]\n"
+         "       cloche-guest resize PORT ROWS COLS\n", stderr);
   exit (CG_EXIT_FAILURE);
 }
 
@@ -242,6 +248,50 @@ run_exec (int    argc,
   return cg_exec (valid_id (argv[2]), argv[3], argv + 5);
 }
 
+static unsigned short
+parse_size (const char *text,
+            const char *what)
+{
+  char *end = NULL;
+  unsigned long value;
+
+  errno = 0;
+  value = strtoul (text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value < 1 || value > 9999)
+    cg_fail ("\"%s\" is not a number of %s (1 to 9999)", text, what);
+  return (unsigned short) value;
+}
+
+static const char *
+valid_port (const char *port)
+{
+  if (!cg_port_name_valid (port))
+    cg_fail ("\"%s\" is not a terminal's port (" CG_TERMINAL_PORT_PREFIX "N)", port);
+  return port;
+}
+
+static int
+run_pty (int    argc,
+         char **argv)
+{
+  CgPtyRequest request = { 0 };
+
+  if (argc < 10 || strcmp (argv[8], "--") != 0 || argv[9][0] == '\0')
+    usage ();
+  if (argv[3][0] != '/')
+    cg_fail ("the folder to run in, \"%s\", is not an absolute path", argv[3]);
+  if (strcmp (argv[7], "tty") != 0 && strcmp (argv[7], "pipe") != 0)
+    cg_fail ("\"%s\" is not a terminal mode (tty or pipe)", argv[7]);
+  request.id = valid_id (argv[2]);
+  request.cwd = argv[3];
+  request.port = valid_port (argv[4]);
+  request.rows = parse_size (argv[5], "rows");
+  request.cols = parse_size (argv[6], "columns");
+  request.pipe = strcmp (argv[7], "pipe") == 0;
+  request.argv = argv + 9;
+  return cg_pty (&request);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -261,5 +311,10 @@ main (int    argc,
     return cg_mount (argv[2], argv[3], argv[4]);
   if (strcmp (argv[1], "umount") == 0 && argc == 3)
     return cg_umount (argv[2]);
+  if (strcmp (argv[1], "pty") == 0)
+    return run_pty (argc, argv);
+  if (strcmp (argv[1], "resize") == 0 && argc == 5)
+    return cg_pty_resize (valid_port (argv[2]), parse_size (argv[3], "rows"),
+                          parse_size (argv[4], "columns"));
   usage ();
 }

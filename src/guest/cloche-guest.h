@@ -22,6 +22,12 @@
 /* Session users: above every system user, below the overflow id. */
 #define CG_UID_MIN        1000
 #define CG_UID_MAX        60000
+/* Terminals: their virtio-serial ports are named with this and a number;
+ * what the guest knows of each is in CG_TERMINALS_DIR/<port>. */
+#define CG_TERMINAL_PORT_PREFIX "io.github.cloche.term."
+#define CG_TERMINALS_DIR  "/run/cloche/terminals"
+/* Where a terminal's relay keeps the PTY's master, for resize to find. */
+#define CG_PTY_MASTER_FD  3
 /* Our own failures, as env(1) and chroot(1) report theirs. */
 #define CG_EXIT_FAILURE   125
 
@@ -57,6 +63,24 @@ const char *cg_view_build (const char *id, uid_t uid);
 
 /* cloche-guest-exec.c */
 int  cg_exec           (const char *id, const char *cwd, char **argv);
+void cg_session_enter  (const char *id, CgSession *session);
+noreturn void cg_run_child (const CgSession *session, const char *cwd, char **argv, int tty);
+int  cg_wait_status    (pid_t child);
+
+/* cloche-guest-pty.c */
+typedef struct
+{
+  const char     *id;
+  const char     *cwd;
+  const char     *port;
+  unsigned short  rows, cols;
+  bool            pipe;        /* no echo, no signals, no CR: a plain pipe */
+  char          **argv;
+} CgPtyRequest;
+
+int  cg_pty            (const CgPtyRequest *request);
+int  cg_pty_resize     (const char *port, unsigned short rows, unsigned short cols);
+bool cg_port_name_valid (const char *name);
 
 /* cloche-guest-mount.c */
 int  cg_mount          (const char *tag, const char *dir, const char *mode);

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * clochectl shell [ID] and clochectl run [ID] -- COMMAND: a terminal in a
+ * session (io.github.cloche.Sessions.OpenTerminal), attached to ours
+ * (clochectl-terminal.c). Without an ID a session is opened for it, with
+ * the folders given (--mount), and closed when the terminal ends unless
+ * --keep. shell runs the session user's login shell; run runs COMMAND, and
+ * clochectl's exit status is the command's.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <gio/gunixfdlist.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "clochectl.h"
+
+typedef struct
+{
+  char     *id;
+  char     *title;
+  char     *cwd;
+  GStrv     mounts;
+  GStrv     env;
+  gboolean  keep;
+  GStrv     command;     /* after "--"; NULL: the login shell */
+} Request;
+
+static void
+request_clear (Request *request)
+{
+  g_free (request->id);
+  g_free (request->title);
+  g_free (request->cwd);
+  g_strfreev (request->mounts);
+  g_strfreev (request->env);
+  g_strfreev (request->command);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Request, request_clear)
+
+/* What follows the first "--" is the command, untouched by GOption. */
+static gboolean
+parse (int        argc,
+       char     **argv,
+       gboolean   with_command,
+       Request   *request)
+{
+  g_autoptr(GPtrArray) options = g_ptr_array_new ();
+  GOptionEntry entries[] = {
+    { "mount", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &request->mounts,
+      "Mount a host folder in the new session (default: the policy's mode, read-only)",
+      "PATH[:ro|:rw]" },
+    { "title", 0, 0, G_OPTION_ARG_STRING, &request->title, "A title for the new session",
+      "TITLE" },
+    { "keep", 0, 0, G_OPTION_ARG_NONE, &request->keep,
+      "Leave the new session open when the terminal ends", NULL },
+    { "cwd", 0, 0, G_OPTION_ARG_STRING, &request->cwd,
+      "Folder in the guest (default: the session's)", "DIR" },
+    { "env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &request->env, "Set a variable", "NAME=VALUE" },
+    { NULL }
+  };
+  int split = argc, count;
+  char **list;
+
+  for (int i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--"))
+      {
+        split = i;
+        break;
+      }
+  for (int i = 0; i < split; i++)
+    g_ptr_array_add (options, argv[i]);
+  g_ptr_array_add (options, NULL);
+  count = split;
+  list = (char **) options->pdata;
+  if (!clochectl_parse_options (&count, &list, entries,
+                                with_command ? "[ID] -- COMMAND [ARG…]" : "[ID]"))
+    return FALSE;
+  if (count > 2 || (with_command && split + 1 >= argc) || (!with_command && split < argc))
+    return FALSE;
+  request->id = count == 2 ? g_strdup (list[1]) : NULL;
+  if (with_command)
+    request->command = g_strdupv (argv + split + 1);
+  return TRUE;
+}
+
+static char *
+open_session (ClocheDbusDaemon   *daemon,
+              ClocheDbusSessions *sessions,
+              Request            *request,
+              GError            **error)
+{
+  GVariantBuilder folders, options;
+  gboolean default_readonly;
+  char *id = NULL;
+
+  g_variant_builder_init (&folders, G_VARIANT_TYPE ("a(sb)"));
+  default_readonly = request->mounts == NULL || clochectl_policy_mounts_readonly (daemon);
+  for (guint i = 0; request->mounts != NULL && request->mounts[i] != NULL; i++)
+    if (!clochectl_parse_mount (request->mounts[i], default_readonly, &folders))
+      {
+        g_variant_builder_clear (&folders);
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT, _("bad --mount"));
+        return NULL;
+      }
+  /* Kept open on the daemon's side: we close it ourselves at the end, and
+   * --keep leaves it for later. */
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&folders));
+  g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
+  g_variant_builder_add (&options, "{sv}", "client", g_variant_new_string ("clochectl"));
+  if (!cloche_dbus_sessions_call_open_sync (sessions, request->title ? request->title : "",
+                                            g_variant_builder_end (&options), &id, NULL, error))
+    return NULL;
+  return id;
+}
+
+static GVariant *
+terminal_options (Request  *request,
+                  gboolean  pipe)
+{
+  g_autoptr(GStrvBuilder) env = g_strv_builder_new ();
+  g_auto(GStrv) entries = NULL;
+  GVariantBuilder options;
+  guint rows, cols;
+
+  g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
+  if (!pipe && g_getenv ("TERM") != NULL)
+    {
+      g_autofree char *term = g_strdup_printf ("TERM=%s", g_getenv ("TERM"));
+
+      g_strv_builder_add (env, term);
+    }
+  if (request->env != NULL)
+    g_strv_builder_addv (env, (const char **) request->env);
+  entries = g_strv_builder_end (env);
+  g_variant_builder_add (&options, "{sv}", "env",
+                         g_variant_new_strv ((const char * const *) entries, -1));
+  if (request->cwd != NULL)
+    g_variant_builder_add (&options, "{sv}", "cwd", g_variant_new_string (request->cwd));
+  if (!pipe && clochectl_terminal_size (&rows, &cols))
+    {
+      g_variant_builder_add (&options, "{sv}", "rows", g_variant_new_uint32 (rows));
+      g_variant_builder_add (&options, "{sv}", "cols", g_variant_new_uint32 (cols));
+    }
+  g_variant_builder_add (&options, "{sv}", "pipe", g_variant_new_boolean (pipe));
+  return g_variant_builder_end (&options);
+}
+
+/* Resizes go one at a time, the newest size winning. */
+typedef struct
+{
+  ClocheDbusSessions *sessions;
+  char               *terminal;
+  gboolean            busy;
+  guint               rows, cols;   /* waiting: 0 if none */
+} Resizer;
+
+static void resize (guint rows, guint cols, gpointer data);
+
+static void
+on_resized (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  Resizer *resizer = user_data;
+  guint rows = resizer->rows, cols = resizer->cols;
+
+  /* A terminal that has just ended cannot be resized: nothing to say. */
+  cloche_dbus_sessions_call_resize_terminal_finish (CLOCHE_DBUS_SESSIONS (object), result, NULL);
+  resizer->busy = FALSE;
+  resizer->rows = resizer->cols = 0;
+  if (rows > 0)
+    resize (rows, cols, resizer);
+}
+
+static void
+resize (guint    rows,
+        guint    cols,
+        gpointer data)
+{
+  Resizer *resizer = data;
+
+  if (resizer->busy)
+    {
+      resizer->rows = rows;
+      resizer->cols = cols;
+      return;
+    }
+  resizer->busy = TRUE;
+  cloche_dbus_sessions_call_resize_terminal (resizer->sessions, resizer->terminal, rows, cols,
+                                             NULL, on_resized, resizer);
+}
+
+static void
+on_terminal_ended (ClocheDbusSessions *sessions,
+                   const char         *terminal,
+                   const char         *session,
+                   int                 status,
+                   const char         *message,
+                   ClochectlTerminal  *attached)
+{
+  Resizer *resizer = attached->data;
+
+  if (resizer->terminal == NULL || !g_str_equal (terminal, resizer->terminal))
+    return;
+  attached->ended = TRUE;
+  attached->status = status;
+  attached->message = g_strdup (message);
+}
+
+static void
+on_owner (GObject           *object,
+          GParamSpec        *pspec,
+          ClochectlTerminal *attached)
+{
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (object));
+
+  if (owner == NULL)
+    attached->daemon_gone = TRUE;
+}
+
+static int
+attach (ClocheDbusSessions *sessions,
+        const char         *id,
+        Request            *request)
+{
+  gboolean pipe = !isatty (STDIN_FILENO);
+  g_autoptr(GVariant) stream = NULL;
+  g_autoptr(GUnixFDList) fds = NULL;
+  g_autoptr(GError) error = NULL;
+  Resizer resizer = { .sessions = sessions };
+  ClochectlTerminal attached = { .fd = -1, .pipe = pipe, .resize = resize, .data = &resizer };
+  int status;
+
+  g_signal_connect (sessions, "terminal-ended", G_CALLBACK (on_terminal_ended), &attached);
+  g_signal_connect (sessions, "notify::g-name-owner", G_CALLBACK (on_owner), &attached);
+  if (!cloche_dbus_sessions_call_open_terminal_sync (sessions, id,
+                                                     request->command != NULL
+                                                     ? (const char * const *) request->command
+                                                     : (const char *[]) { NULL },
+                                                     terminal_options (request, pipe), NULL,
+                                                     &stream, &resizer.terminal, &fds, NULL,
+                                                     &error))
+    status = clochectl_fail (_("cannot open a terminal"), error);
+  else if ((attached.fd = g_unix_fd_list_get (fds, g_variant_get_handle (stream), &error)) < 0)
+    status = clochectl_fail (_("cannot open a terminal"), error);
+  else
+    status = clochectl_terminal_run (&attached);
+  g_signal_handlers_disconnect_by_data (sessions, &attached);
+  if (attached.fd >= 0)
+    close (attached.fd);
+  g_free (attached.message);
+  g_free (resizer.terminal);
+  return status;
+}
+
+static int
+shell_or_run (ClocheDbusDaemon *daemon,
+              Request          *request)
+{
+  g_autoptr(ClocheDbusSessions) sessions = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *opened = NULL;
+  int status;
+
+  if (request->id != NULL && request->mounts != NULL)
+    {
+      g_printerr (_("clochectl: --mount opens a new session: give no session ID with it\n"));
+      return 2;
+    }
+  sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_SIGNALS, &error);
+  if (sessions == NULL)
+    return clochectl_fail (_("cannot reach the Cloche service"), error);
+  if (request->id == NULL && (opened = open_session (daemon, sessions, request, &error)) == NULL)
+    return clochectl_fail (_("cannot open a session"), error);
+  status = attach (sessions, request->id != NULL ? request->id : opened, request);
+  if (opened != NULL && !request->keep
+      && !cloche_dbus_sessions_call_close_sync (sessions, opened, NULL, &error))
+    clochectl_fail (_("cannot close the session"), error);
+  else if (opened != NULL && request->keep)
+    g_printerr (_("clochectl: session %s is still open\n"), opened);
+  return status;
+}
+
+int
+clochectl_shell (ClocheDbusDaemon  *daemon,
+                 int                argc,
+                 char             **argv)
+{
+  g_auto(Request) request = { 0 };
+
+  if (!parse (argc, argv, FALSE, &request))
+    return clochectl_usage ();
+  return shell_or_run (daemon, &request);
+}
+
+int
+clochectl_run (ClocheDbusDaemon  *daemon,
+               int                argc,
+               char             **argv)
+{
+  g_auto(Request) request = { 0 };
+
+  if (!parse (argc, argv, TRUE, &request))
+    return clochectl_usage ();
+  return shell_or_run (daemon, &request);
+}

@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * One terminal's channel: a virtio-serial port hot-plugged into the running
+ * VM, whose host end is one end of a socketpair; the other end goes to the
+ * client (over D-Bus, as a descriptor), so that the terminal's bytes go
+ * client <-> QEMU <-> guest and never through the daemon.
+ *
+ *   plug:    socketpair → getfd (QEMU's end, passed on the QMP socket)
+ *            → chardev-add socket on that fd → device_add virtserialport
+ *            on vser0 named io.github.cloche.term.N
+ *   unplug:  (what QEMU still holds for the client read) → device_del
+ *            → DEVICE_DELETED → chardev-remove: QEMU closes its end, the
+ *            client reads the end of the stream after the last byte
+ *
+ * Nothing is on a path: no socket another user (or process) can connect
+ * to, and nothing left when QEMU dies (its end closes, the client reads
+ * the end). Why a port per terminal: docs/ARCHITECTURE.md, "Terminals".
+ *
+ * Before the port goes, what the guest wrote must have reached the client:
+ * QEMU drops what it holds of a port when the port is unplugged, and it
+ * holds bytes only while the socket towards the client is full. So unplug
+ * waits until the client has read what is in the socket (SIOCOUTQ on a
+ * descriptor of QEMU's end the port keeps for this), or has closed it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "cloche-error.h"
+#include "cloche-json.h"
+#include "cloche-terminal-port.h"
+
+#define SERIAL_BUS        "vser0.0"
+#define UNPLUG_TIMEOUT_S  10
+#define DRAIN_POLL_MS     20
+
+struct _ClocheTerminalPort
+{
+  GObject          parent_instance;
+  ClocheQmpClient *qmp;
+  char            *id;        /* fd name, chardev and device: cloche-termN */
+  char            *name;      /* the port's name in the guest */
+  int              client_fd;
+  int              qemu_fd;   /* our copy of QEMU's end, to see it drained */
+  gboolean         chardev_added;
+  gboolean         device_added;
+  gulong           event_handler;
+  GTask           *unplug;    /* waiting for DEVICE_DELETED */
+  guint            timer;
+  guint            drained;   /* checks in a row that found nothing unread */
+};
+
+G_DEFINE_FINAL_TYPE (ClocheTerminalPort, cloche_terminal_port, G_TYPE_OBJECT)
+
+static void
+cloche_terminal_port_dispose (GObject *object)
+{
+  ClocheTerminalPort *self = CLOCHE_TERMINAL_PORT (object);
+
+  g_clear_signal_handler (&self->event_handler, self->qmp);
+  g_clear_handle_id (&self->timer, g_source_remove);
+  g_clear_object (&self->qmp);
+  G_OBJECT_CLASS (cloche_terminal_port_parent_class)->dispose (object);
+}
+
+static void
+cloche_terminal_port_finalize (GObject *object)
+{
+  ClocheTerminalPort *self = CLOCHE_TERMINAL_PORT (object);
+
+  if (self->client_fd >= 0)
+    close (self->client_fd);
+  if (self->qemu_fd >= 0)
+    close (self->qemu_fd);
+  g_free (self->id);
+  g_free (self->name);
+  G_OBJECT_CLASS (cloche_terminal_port_parent_class)->finalize (object);
+}
+
+static void
+cloche_terminal_port_class_init (ClocheTerminalPortClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = cloche_terminal_port_dispose;
+  object_class->finalize = cloche_terminal_port_finalize;
+}
+
+static void
+cloche_terminal_port_init (ClocheTerminalPort *self)
+{
+  self->client_fd = -1;
+  self->qemu_fd = -1;
+}
+
+const char *
+cloche_terminal_port_get_name (ClocheTerminalPort *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_TERMINAL_PORT (self), NULL);
+
+  return self->name;
+}
+
+const char *
+cloche_terminal_port_get_id (ClocheTerminalPort *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_TERMINAL_PORT (self), NULL);
+
+  return self->id;
+}
+
+/**
+ * cloche_terminal_port_steal_client_fd:
+ *
+ * Returns: the client's end of the terminal (once; -1 after)
+ */
+int
+cloche_terminal_port_steal_client_fd (ClocheTerminalPort *self)
+{
+  int fd;
+
+  g_return_val_if_fail (CLOCHE_IS_TERMINAL_PORT (self), -1);
+
+  fd = self->client_fd;
+  self->client_fd = -1;
+  return fd;
+}
+
+/* Plugging */
+
+static GError *
+plug_error (ClocheTerminalPort *self,
+            const char         *step,
+            const GError       *cause)
+{
+  return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
+                      _("Cannot give the VM a terminal port (%s, %s): %s"), self->name, step,
+                      cause->message);
+}
+
+static void unplug_async (ClocheTerminalPort *self,
+                          GAsyncReadyCallback callback,
+                          gpointer            user_data);
+
+/* A plug that failed half-way takes back what it did before it reports. */
+static void
+on_plug_undone (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  g_task_return_error (task, g_error_copy (g_object_get_data (G_OBJECT (task), "error")));
+}
+
+static void
+plug_fails (GTask        *task,
+            const char   *step,
+            const GError *cause)
+{
+  ClocheTerminalPort *self = g_task_get_task_data (task);
+
+  g_object_set_data_full (G_OBJECT (task), "error", plug_error (self, step, cause),
+                          (GDestroyNotify) g_error_free);
+  unplug_async (self, on_plug_undone, task);
+}
+
+static void
+on_device_added (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheTerminalPort *self = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    {
+      plug_fails (g_steal_pointer (&task), "device_add", error);
+      return;
+    }
+  self->device_added = TRUE;
+  g_task_return_pointer (task, g_object_ref (self), g_object_unref);
+}
+
+static void
+on_chardev_added (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheTerminalPort *self = g_task_get_task_data (task);
+  g_autoptr(JsonObject) args = json_object_new ();
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    {
+      plug_fails (g_steal_pointer (&task), "chardev-add", error);
+      return;
+    }
+  self->chardev_added = TRUE;
+  json_object_set_string_member (args, "driver", "virtserialport");
+  json_object_set_string_member (args, "bus", SERIAL_BUS);
+  json_object_set_string_member (args, "chardev", self->id);
+  json_object_set_string_member (args, "name", self->name);
+  json_object_set_string_member (args, "id", self->id);
+  cloche_qmp_client_execute_async (self->qmp, "device_add", args, NULL, on_device_added,
+                                   g_steal_pointer (&task));
+}
+
+/* A chardev on the descriptor QEMU was given as @id: connected already,
+ * so QEMU takes it as it is (no server, no reconnect). */
+static JsonObject *
+chardev_arguments (ClocheTerminalPort *self)
+{
+  JsonObject *args = json_object_new ();
+  JsonObject *backend = json_object_new ();
+  JsonObject *data = json_object_new ();
+  JsonObject *addr = json_object_new ();
+  JsonObject *fd = json_object_new ();
+
+  json_object_set_string_member (fd, "str", self->id);
+  json_object_set_string_member (addr, "type", "fd");
+  json_object_set_object_member (addr, "data", fd);
+  json_object_set_object_member (data, "addr", addr);
+  json_object_set_boolean_member (data, "server", FALSE);
+  json_object_set_string_member (backend, "type", "socket");
+  json_object_set_object_member (backend, "data", data);
+  json_object_set_string_member (args, "id", self->id);
+  json_object_set_object_member (args, "backend", backend);
+  return args;
+}
+
+static void
+on_fd_given (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheTerminalPort *self = g_task_get_task_data (task);
+  g_autoptr(JsonObject) args = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    {
+      plug_fails (g_steal_pointer (&task), "getfd", error);
+      return;
+    }
+  args = chardev_arguments (self);
+  cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL, on_chardev_added,
+                                   g_steal_pointer (&task));
+}
+
+static void
+on_qmp_event (ClocheTerminalPort *self,
+              const char         *name,
+              JsonObject         *data);
+
+/**
+ * cloche_terminal_port_plug_async:
+ * @number: unique among the ports of this daemon's life (so that a late
+ *   event of an earlier port is never taken for this one's)
+ *
+ * Plugs a terminal port into the VM whose QMP is @qmp.
+ */
+void
+cloche_terminal_port_plug_async (ClocheQmpClient     *qmp,
+                                 guint                number,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(ClocheTerminalPort) self = g_object_new (CLOCHE_TYPE_TERMINAL_PORT, NULL);
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(JsonObject) args = json_object_new ();
+  int ends[2];
+
+  g_task_set_source_tag (task, cloche_terminal_port_plug_async);
+  self->qmp = g_object_ref (qmp);
+  self->id = g_strdup_printf ("cloche-term%u", number);
+  self->name = g_strdup_printf ("io.github.cloche.term.%u", number);
+  g_task_set_task_data (task, g_object_ref (self), g_object_unref);
+  self->event_handler = g_signal_connect_swapped (qmp, "event", G_CALLBACK (on_qmp_event), self);
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errno),
+                               _("Cannot make a terminal's socket pair: %s"), g_strerror (errno));
+      return;
+    }
+  self->client_fd = ends[0];
+  self->qemu_fd = fcntl (ends[1], F_DUPFD_CLOEXEC, 3);
+  json_object_set_string_member (args, "fdname", self->id);
+  cloche_qmp_client_execute_with_fd_async (qmp, "getfd", args, ends[1], NULL, on_fd_given,
+                                           g_steal_pointer (&task));
+}
+
+/**
+ * cloche_terminal_port_plug_finish:
+ *
+ * Returns: (transfer full): the port, plugged
+ */
+ClocheTerminalPort *
+cloche_terminal_port_plug_finish (GAsyncResult  *result,
+                                  GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Unplugging */
+
+static void
+on_chardev_removed (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheTerminalPort *self = g_task_get_source_object (task);
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    g_debug ("chardev-remove %s: %s", self->id, error->message);
+  self->chardev_added = FALSE;
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+remove_chardev (GTask *task)
+{
+  ClocheTerminalPort *self = g_task_get_source_object (task);
+  g_autoptr(JsonObject) args = json_object_new ();
+
+  if (!self->chardev_added)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+  json_object_set_string_member (args, "id", self->id);
+  cloche_qmp_client_execute_async (self->qmp, "chardev-remove", args, NULL,
+                                   on_chardev_removed, task);
+}
+
+/* The device is gone (or will never be: QEMU refused, or went): on. */
+static void
+device_gone (ClocheTerminalPort *self)
+{
+  GTask *task = g_steal_pointer (&self->unplug);
+
+  g_clear_handle_id (&self->timer, g_source_remove);
+  self->device_added = FALSE;
+  if (task != NULL)
+    remove_chardev (task);
+}
+
+static void
+on_qmp_event (ClocheTerminalPort *self,
+              const char         *name,
+              JsonObject         *data)
+{
+  if (g_strcmp0 (name, "DEVICE_DELETED") == 0 && data != NULL
+      && g_strcmp0 (cloche_json_get_string (data, "device", NULL), self->id) == 0)
+    device_gone (self);
+}
+
+static gboolean
+on_unplug_timeout (gpointer user_data)
+{
+  ClocheTerminalPort *self = user_data;
+
+  self->timer = 0;
+  g_message ("The guest did not give back terminal port %s within %d s", self->name,
+             UNPLUG_TIMEOUT_S);
+  /* The chardev cannot go while the device holds it. */
+  if (self->unplug != NULL)
+    {
+      g_task_return_boolean (self->unplug, TRUE);
+      g_clear_object (&self->unplug);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_device_del (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(ClocheTerminalPort) self = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply != NULL)
+    return;   /* DEVICE_DELETED follows once the guest has let go */
+  g_debug ("device_del %s: %s", self->id, error->message);
+  device_gone (self);
+}
+
+static void
+delete_device (ClocheTerminalPort *self)
+{
+  g_autoptr(JsonObject) args = json_object_new ();
+
+  if (self->qemu_fd >= 0)
+    {
+      close (self->qemu_fd);
+      self->qemu_fd = -1;
+    }
+  if (!self->device_added)
+    {
+      device_gone (self);
+      return;
+    }
+  json_object_set_string_member (args, "id", self->id);
+  self->timer = g_timeout_add_seconds (UNPLUG_TIMEOUT_S, on_unplug_timeout, self);
+  cloche_qmp_client_execute_async (self->qmp, "device_del", args, NULL, on_device_del,
+                                   g_object_ref (self));
+}
+
+/* Nothing unread in the socket twice in a row (QEMU, woken by the room the
+ * client made, writes what it held within a main-loop turn), or the
+ * client gone. */
+static gboolean
+on_drain_check (gpointer user_data)
+{
+  ClocheTerminalPort *self = user_data;
+  int unread = 0;
+  struct pollfd hangup = { .fd = self->qemu_fd, .events = 0 };
+
+  if (ioctl (self->qemu_fd, SIOCOUTQ, &unread) != 0 || unread == 0)
+    self->drained++;
+  else
+    self->drained = 0;
+  if (self->drained < 2 && !(poll (&hangup, 1, 0) > 0 && (hangup.revents & POLLHUP)))
+    return G_SOURCE_CONTINUE;
+  self->timer = 0;
+  delete_device (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+unplug_async (ClocheTerminalPort  *self,
+              GAsyncReadyCallback  callback,
+              gpointer             user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, unplug_async);
+  g_return_if_fail (self->unplug == NULL);
+  self->unplug = task;
+  if (self->qemu_fd >= 0 && self->device_added)
+    self->timer = g_timeout_add (DRAIN_POLL_MS, on_drain_check, self);
+  else
+    delete_device (self);
+}
+
+/**
+ * cloche_terminal_port_unplug_async:
+ *
+ * Takes the port out of the VM once the client has read what the guest
+ * wrote (or closed its end); the client then reads the end of the stream.
+ * Never fails: a port QEMU will not give back stays until the VM stops.
+ */
+void
+cloche_terminal_port_unplug_async (ClocheTerminalPort  *self,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_return_if_fail (CLOCHE_IS_TERMINAL_PORT (self));
+
+  unplug_async (self, callback, user_data);
+}
+
+gboolean
+cloche_terminal_port_unplug_finish (ClocheTerminalPort  *self,
+                                    GAsyncResult        *result,
+                                    GError             **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

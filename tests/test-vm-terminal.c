@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * Terminals in a session (issue 17), on the real VM: a ClocheSandbox opens
+ * them as the daemon does, and the test is the client, on the end of the
+ * socket pair the daemon would pass over D-Bus. Each case checks what a
+ * user of a terminal sees: a PTY inside the session's walls, its size and
+ * SIGWINCH, Ctrl-C reaching the command, the exit status, the last bytes
+ * before the end of the stream, a hang-up when the client goes, the pipe
+ * mode, several terminals at once, and no port left in the guest after.
+ * The cases share one boot and run in order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <unistd.h>
+
+#include "cloche-test-sandbox.h"
+
+static char *session_a;
+static char *session_b;
+
+typedef struct
+{
+  ClocheTerminal *terminal;
+  int             fd;
+  guint           watch;
+  GString        *out;
+  gboolean        eof;
+  gboolean        ended;
+  int             status;
+  char           *message;
+} Term;
+
+static gboolean
+on_readable (int          fd,
+             GIOCondition condition,
+             gpointer     user_data)
+{
+  Term *term = user_data;
+  char buffer[4096];
+  ssize_t n = read (fd, buffer, sizeof buffer);
+
+  if (n > 0)
+    {
+      g_string_append_len (term->out, buffer, n);
+      return G_SOURCE_CONTINUE;
+    }
+  if (n < 0 && errno == EAGAIN)
+    return G_SOURCE_CONTINUE;
+  term->eof = TRUE;
+  term->watch = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_ended (ClocheTerminal *terminal,
+          int             status,
+          const char     *message,
+          Term           *term)
+{
+  term->ended = TRUE;
+  term->status = status;
+  term->message = g_strdup (message);
+}
+
+static Term *
+term_open_full (const char                  *id,
+                const ClocheTerminalRequest *request,
+                GError                     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  Wait wait = { 0 };
+  Term *term;
+  ClocheTerminal *terminal;
+
+  cloche_sandbox_open_terminal_async (sandbox, id, request, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  terminal = cloche_sandbox_open_terminal_finish (sandbox, result, error);
+  if (terminal == NULL)
+    return NULL;
+  term = g_new0 (Term, 1);
+  term->terminal = terminal;
+  term->out = g_string_new (NULL);
+  term->fd = cloche_terminal_steal_fd (terminal);
+  g_assert_cmpint (term->fd, >=, 0);
+  g_unix_set_fd_nonblocking (term->fd, TRUE, NULL);
+  term->watch = g_unix_fd_add (term->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, term);
+  g_signal_connect (terminal, "ended", G_CALLBACK (on_ended), term);
+  return term;
+}
+
+static Term *
+term_open (const char         *id,
+           const char * const *argv,
+           guint               rows,
+           guint               cols,
+           gboolean            pipe)
+{
+  ClocheTerminalRequest request = { .argv = argv, .rows = rows, .cols = cols, .pipe = pipe };
+  g_autoptr(GError) error = NULL;
+  Term *term = term_open_full (id, &request, &error);
+
+  g_assert_no_error (error);
+  return term;
+}
+
+static void
+term_free (Term *term)
+{
+  g_clear_handle_id (&term->watch, g_source_remove);
+  if (term->fd >= 0)
+    close (term->fd);
+  g_signal_handlers_disconnect_by_data (term->terminal, term);
+  g_object_unref (term->terminal);
+  g_string_free (term->out, TRUE);
+  g_free (term->message);
+  g_free (term);
+}
+
+static void
+term_write (Term       *term,
+            const char *text)
+{
+  g_assert_cmpint (write (term->fd, text, strlen (text)), ==, (gssize) strlen (text));
+}
+
+/* Until @text has been read (TRUE) or the stream ended without it. */
+static gboolean
+term_wait_for (Term       *term,
+               const char *text)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while (strstr (term->out->str, text) == NULL && !term->eof
+         && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  if (strstr (term->out->str, text) == NULL)
+    g_test_message ("waited for \"%s\", read: \"%s\"", text, term->out->str);
+  return strstr (term->out->str, text) != NULL;
+}
+
+/* Until the end of the stream and the terminal's end; its status. */
+static int
+term_wait_end (Term *term)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while ((!term->eof || !term->ended) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (term->ended);
+  g_assert_true (term->eof);
+  if (term->message != NULL)
+    g_test_message ("terminal %s ended: %s", cloche_terminal_get_id (term->terminal),
+                    term->message);
+  return term->status;
+}
+
+static char *
+open_plain_session (void)
+{
+  const char *paths[] = { NULL };
+
+  return open_session (paths, NULL);
+}
+
+static void
+test_open (void)
+{
+  session_a = open_plain_session ();
+  session_b = open_plain_session ();
+}
+
+/* A real PTY of the session's: its user, its devpts, its folder; what is
+ * typed reaches the command, echoed; the status comes back. */
+static void
+test_shell (void)
+{
+  const char *argv[] = { "/bin/sh", "-c",
+                         "echo \"uid=$(id -u) tty=$(tty) pwd=$(pwd)\"; ls /sessions; "
+                         "read line; echo \"got:$line\"; exit 7", NULL };
+  g_autofree char *expect = g_strdup_printf ("pwd=/sessions/%s", session_a);
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+
+  g_assert_true (term_wait_for (term, expect));
+  g_assert_true (term_wait_for (term, "tty=/dev/pts/"));
+  g_assert_null (strstr (term->out->str, "uid=0 "));
+  g_assert_null (strstr (term->out->str, session_b));
+  term_write (term, "hello\r");
+  g_assert_true (term_wait_for (term, "hello"));   /* the PTY's echo */
+  g_assert_true (term_wait_for (term, "got:hello\r\n"));
+  g_assert_cmpint (term_wait_end (term), ==, 7);
+  term_free (term);
+}
+
+/* The size asked at open, then a resize: SIGWINCH and the new size. */
+static void
+test_size (void)
+{
+  const char *argv[] = { "/bin/sh", "-c",
+                         "trap 'echo \"now $(stty size)\"; exit 3' WINCH; "
+                         "echo \"size $(stty size)\"; while :; do sleep 0.1; done", NULL };
+  Term *term = term_open (session_a, argv, 30, 100, FALSE);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  Wait wait = { 0 };
+
+  g_assert_true (term_wait_for (term, "size 30 100"));
+  cloche_sandbox_resize_terminal_async (sandbox, cloche_terminal_get_id (term->terminal),
+                                        41, 123, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  g_assert_true (cloche_sandbox_resize_terminal_finish (sandbox, result, &error));
+  g_assert_no_error (error);
+  g_assert_true (term_wait_for (term, "now 41 123"));
+  g_assert_cmpint (term_wait_end (term), ==, 3);
+  term_free (term);
+}
+
+/* Ctrl-C is the terminal's: SIGINT to the foreground command. */
+static void
+test_interrupt (void)
+{
+  const char *argv[] = { "/bin/sh", "-c", "echo started; exec sleep 600", NULL };
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+
+  g_assert_true (term_wait_for (term, "started"));
+  term_write (term, "\003");
+  g_assert_cmpint (term_wait_end (term), ==, 128 + SIGINT);
+  term_free (term);
+}
+
+/* Everything the command wrote arrives before the end of the stream. */
+static void
+test_last_bytes (void)
+{
+  const char *argv[] = { "/bin/sh", "-c",
+                         "i=0; while [ $i -lt 2000 ]; do echo \"line $i of the end\"; "
+                         "i=$((i+1)); done; echo LAST", NULL };
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+
+  g_assert_cmpint (term_wait_end (term), ==, 0);
+  g_assert_nonnull (strstr (term->out->str, "line 1999 of the end\r\nLAST\r\n"));
+  term_free (term);
+}
+
+/* Pipe mode: no echo, no CR, and the client's ^D is the end of input. */
+static void
+test_pipe (void)
+{
+  const char *argv[] = { "cat", NULL };
+  Term *term = term_open (session_a, argv, 0, 0, TRUE);
+
+  term_write (term, "one\ntwo\n\004");
+  g_assert_cmpint (term_wait_end (term), ==, 0);
+  g_assert_cmpstr (term->out->str, ==, "one\ntwo\n");
+  term_free (term);
+}
+
+/* The client goes away: the command is hung up (SIGHUP), the terminal
+ * ends, and its port leaves the guest. */
+static void
+test_hangup (void)
+{
+  g_autofree char *script = g_strdup_printf (
+    "trap 'echo hung-up > /sessions/%s/hup; exit 0' HUP; echo waiting; "
+    "while :; do sleep 0.1; done", session_a);
+  const char *argv[] = { "/bin/sh", "-c", script, NULL };
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (term_wait_for (term, "waiting"));
+  g_clear_handle_id (&term->watch, g_source_remove);
+  close (term->fd);
+  term->fd = -1;
+  term->eof = TRUE;
+  term_wait_end (term);
+  g_assert_true (session_sh (session_a, "cat hup", &out, &error));
+  g_assert_cmpstr (out, ==, "hung-up\n");
+  term_free (term);
+}
+
+/* Several at once, in two sessions; each its own stream and status. */
+static void
+test_several (void)
+{
+  const char *argv_a[] = { "/bin/sh", "-c", "read x; echo \"A:$x\"; exit 11", NULL };
+  const char *argv_b[] = { "/bin/sh", "-c", "read x; echo \"B:$x\"; exit 12", NULL };
+  const char *argv_c[] = { "/bin/sh", "-c", "read x; echo \"C:$x\"; exit 13", NULL };
+  Term *a = term_open (session_a, argv_a, 0, 0, FALSE);
+  Term *b = term_open (session_a, argv_b, 0, 0, FALSE);
+  Term *c = term_open (session_b, argv_c, 0, 0, FALSE);
+
+  term_write (c, "3\r");
+  term_write (b, "2\r");
+  term_write (a, "1\r");
+  g_assert_cmpint (term_wait_end (a), ==, 11);
+  g_assert_cmpint (term_wait_end (b), ==, 12);
+  g_assert_cmpint (term_wait_end (c), ==, 13);
+  g_assert_nonnull (strstr (a->out->str, "A:1"));
+  g_assert_nonnull (strstr (b->out->str, "B:2"));
+  g_assert_nonnull (strstr (c->out->str, "C:3"));
+  g_assert_null (strstr (a->out->str, "B:"));
+  term_free (a);
+  term_free (b);
+  term_free (c);
+}
+
+/* Nothing of the terminals is left in the guest. */
+static void
+test_nothing_left (void)
+{
+  g_autofree char *out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (session_sh (session_a, "cat /sys/class/virtio-ports/*/name", &out, &error));
+  g_assert_no_error (error);
+  g_assert_null (strstr (out, "io.github.cloche.term."));
+  g_assert_nonnull (strstr (out, "org.qemu.guest_agent.0"));
+}
+
+static void
+test_refused (void)
+{
+  const char *argv[] = { "true", NULL };
+  ClocheTerminalRequest big = { .argv = argv, .rows = 10000, .cols = 80 };
+  ClocheTerminalRequest relative = { .argv = argv, .cwd = "tmp" };
+  ClocheTerminalRequest fine = { .argv = argv };
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (term_open_full (session_a, &big, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (term_open_full (session_a, &relative, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (term_open_full ("000000000000", &fine, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND);
+}
+
+/* A command that cannot be run: the shell's 127, said on the terminal. */
+static void
+test_not_found (void)
+{
+  const char *argv[] = { "no-such-command-here", NULL };
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+
+  g_assert_cmpint (term_wait_end (term), ==, 127);
+  g_assert_nonnull (strstr (term->out->str, "no-such-command-here"));
+  term_free (term);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  sandbox_home_set_up ();
+
+  g_test_add_func ("/vm-terminal/start", sandbox_start);
+  g_test_add_func ("/vm-terminal/open", test_open);
+  g_test_add_func ("/vm-terminal/shell", test_shell);
+  g_test_add_func ("/vm-terminal/size", test_size);
+  g_test_add_func ("/vm-terminal/interrupt", test_interrupt);
+  g_test_add_func ("/vm-terminal/last-bytes", test_last_bytes);
+  g_test_add_func ("/vm-terminal/pipe", test_pipe);
+  g_test_add_func ("/vm-terminal/hangup", test_hangup);
+  g_test_add_func ("/vm-terminal/several", test_several);
+  g_test_add_func ("/vm-terminal/not-found", test_not_found);
+  g_test_add_func ("/vm-terminal/refused", test_refused);
+  g_test_add_func ("/vm-terminal/nothing-left", test_nothing_left);
+  g_test_add_func ("/vm-terminal/stop", sandbox_stop);
+  status = g_test_run ();
+
+  g_free (session_a);
+  g_free (session_b);
+  sandbox_home_tear_down (status);
+  return status;
+}

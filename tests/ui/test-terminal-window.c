@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The in-app terminal (issue 17), against a real daemon and VM: "Open
+ * agent mode" on the Overview leads to a terminal window in the new
+ * session; what is typed into its VTE runs in the guest and is read back
+ * from the widget; zoom keys scale the text; a second terminal opens in
+ * the same session; the end of the shell is said in the terminal.
+ */
+#include "config.h"
+
+#include <vte/vte.h>
+
+#include "cloche-overview-page.h"
+#include "cloche-terminal-window.h"
+#include "cloche-test-ui.h"
+
+#define BOOT_TIMEOUT_S 300
+#define SHORT_TIMEOUT_S 60
+
+static ClocheTestDaemon *test_daemon;
+
+static ClocheTerminalWindow *
+find_terminal_window (ClocheTerminalWindow *besides)
+{
+  GListModel *windows = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (windows); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (windows, i);
+
+      if (CLOCHE_IS_TERMINAL_WINDOW (window) && (gpointer) window != besides)
+        return CLOCHE_TERMINAL_WINDOW (window);
+    }
+  return NULL;
+}
+
+static ClocheTerminalWindow *
+wait_terminal_window (ClocheTerminalWindow *besides)
+{
+  gint64 deadline = g_get_monotonic_time () + BOOT_TIMEOUT_S * G_USEC_PER_SEC;
+  ClocheTerminalWindow *found;
+
+  while ((found = find_terminal_window (besides)) == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (found);
+  return g_object_ref (found);
+}
+
+static char *
+terminal_text (VteTerminal *terminal)
+{
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  return vte_terminal_get_text (terminal, NULL, NULL, NULL);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+}
+
+static gboolean
+tick (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Until the terminal shows @text. The loop blocks (a tick wakes it): VTE
+ * reads its PTY at idle priority, which a loop that sleeps between
+ * non-blocking turns starves behind the frame clock. */
+static gboolean
+wait_text (VteTerminal *terminal,
+           const char  *text,
+           guint        timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  guint ticker = g_timeout_add (50, tick, NULL);
+  gboolean found = FALSE;
+
+  while (!found)
+    {
+      g_autofree char *shown = terminal_text (terminal);
+
+      found = shown != NULL && strstr (shown, text) != NULL;
+      if (!found && g_get_monotonic_time () > deadline)
+        {
+          g_test_message ("waited for \"%s\"; the terminal shows: %s", text, shown);
+          break;
+        }
+      if (!found)
+        g_main_context_iteration (NULL, TRUE);
+    }
+  g_source_remove (ticker);
+  return found;
+}
+
+static void
+type (VteTerminal *terminal,
+      const char  *text)
+{
+  vte_terminal_feed_child (terminal, text, -1);
+}
+
+static void
+test_terminal_window (void)
+{
+  ClocheWindow *window = g_object_ref (cloche_test_ui_new_window ());
+  ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
+  ClocheTerminalWindow *terminal_window, *second;
+  VteTerminal *terminal;
+  double scale;
+
+  gtk_window_present (GTK_WINDOW (window));
+  while (!gtk_widget_get_sensitive (cloche_test_ui_child (page, "open_button"))
+         || !gtk_widget_get_mapped (cloche_test_ui_child (page, "open_button")))
+    g_main_context_iteration (NULL, TRUE);
+  gtk_widget_activate_action (GTK_WIDGET (page), "overview.open-agent-mode", NULL);
+
+  terminal_window = wait_terminal_window (NULL);
+  terminal = cloche_test_ui_child (terminal_window, "terminal");
+  g_assert_true (wait_text (terminal, "Opening a terminal in session", SHORT_TIMEOUT_S));
+  g_assert_true (wait_text (terminal, "$ ", BOOT_TIMEOUT_S));
+  type (terminal, "echo from-vte-$((6*7)); stty size\r");
+  g_assert_true (wait_text (terminal, "from-vte-42", SHORT_TIMEOUT_S));
+  g_assert_true (gtk_widget_get_visible (cloche_test_ui_child (page, "terminal_button")));
+  /* In view for the screenshot: the page scrolls to the focus. */
+  gtk_widget_grab_focus (cloche_test_ui_child (page, "terminal_button"));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "overview-agent-mode-terminal");
+  cloche_test_save_screenshot (GTK_WIDGET (terminal_window), "terminal-window");
+
+  scale = vte_terminal_get_font_scale (terminal);
+  gtk_widget_activate_action (GTK_WIDGET (terminal_window), "terminal.zoom-in", NULL);
+  g_assert_cmpfloat (vte_terminal_get_font_scale (terminal), >, scale);
+  gtk_widget_activate_action (GTK_WIDGET (terminal_window), "terminal.zoom-reset", NULL);
+  g_assert_cmpfloat (vte_terminal_get_font_scale (terminal), ==, 1.0);
+
+  /* A second terminal in the same session sees the first one's files. */
+  type (terminal, "echo left-by-the-first > note\r");
+  gtk_widget_activate_action (GTK_WIDGET (terminal_window), "terminal.new", NULL);
+  second = wait_terminal_window (terminal_window);
+  g_assert_true (wait_text (cloche_test_ui_child (second, "terminal"), "$ ", BOOT_TIMEOUT_S));
+  type (cloche_test_ui_child (second, "terminal"), "cat note; exit 4\r");
+  g_assert_true (wait_text (cloche_test_ui_child (second, "terminal"), "left-by-the-first",
+                            SHORT_TIMEOUT_S));
+  g_assert_true (wait_text (cloche_test_ui_child (second, "terminal"),
+                            "The terminal ended with status 4", SHORT_TIMEOUT_S));
+  cloche_test_save_screenshot (GTK_WIDGET (second), "terminal-window-ended");
+
+  cloche_test_ui_destroy_window (GTK_WIDGET (second));
+  cloche_test_ui_destroy_window (GTK_WIDGET (terminal_window));
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
+static void
+skip (void)
+{
+  g_test_skip ("No VM bundle or clochectl: set CLOCHE_TEST_BUNDLE and CLOCHE_CTL");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *bundle = g_getenv ("CLOCHE_TEST_BUNDLE");
+  int status;
+
+  if (bundle == NULL || bundle[0] == '\0' || g_getenv ("CLOCHE_CTL") == NULL)
+    {
+      g_test_init (&argc, &argv, NULL);
+      g_test_add_func ("/terminal-window/agent-mode-terminal", skip);
+      return g_test_run ();
+    }
+  test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
+    "--bundle", bundle, "--idle-timeout", "60", NULL });
+  g_test_add_func ("/terminal-window/agent-mode-terminal", test_terminal_window);
+  status = g_test_run ();
+  cloche_test_daemon_free (test_daemon);
+  return status;
+}
