@@ -23,6 +23,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "cloche-dbus-generated.h"
@@ -99,11 +101,11 @@ emit_progress (ClochectlMcpSandbox *self)
   g_autofree char *message = NULL;
 
   if (g_strcmp0 (state, "starting") == 0)
-    message = g_strdup_printf (_("Starting the sandbox VM (%s), %" G_GINT64_FORMAT " s"),
+    message = g_strdup_printf (_("Starting the sandbox VM (%s), %" PRId64 " s"),
                                g_strcmp0 (accel, "kvm") == 0 ? "KVM" : _("software emulation"),
                                seconds);
   else
-    message = g_strdup_printf (_("Opening the sandbox session, %" G_GINT64_FORMAT " s"),
+    message = g_strdup_printf (_("Opening the sandbox session, %" PRId64 " s"),
                                seconds);
   g_signal_emit (self, signals[PROGRESS], 0, message);
 }

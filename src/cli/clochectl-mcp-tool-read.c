@@ -12,6 +12,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "clochectl-mcp-path.h"
@@ -158,9 +160,9 @@ return_text (GTask      *task,
   json_object_set_string_member (out, "content", content);
   if (more)
     {
-      g_autofree char *note = g_strdup_printf (_("Lines %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+      g_autofree char *note = g_strdup_printf (_("Lines %" PRId64 " to %" PRId64
                                                  " are shown; read_file with offset %"
-                                                 G_GINT64_FORMAT " reads on."),
+                                                 PRId64 " reads on."),
                                                data->first, data->first + lines - 1,
                                                data->first + lines);
 
@@ -183,7 +185,7 @@ return_contents (GTask        *task,
   gsize valid = 0;
 
   if (mime_type != NULL && data->size > IMAGE_MAX_BYTES)
-    clochectl_mcp_tool_return_error (task, _("\"%s\" is a %s image of %" G_GUINT64_FORMAT
+    clochectl_mcp_tool_return_error (task, _("\"%s\" is a %s image of %" PRIu64
                                              " bytes, more than the %d MiB read_file returns; "
                                              "make a smaller copy with run_command first."),
                                      shown, mime_type, data->size, IMAGE_MAX_BYTES / 1024 / 1024);
@@ -192,7 +194,7 @@ return_contents (GTask        *task,
   else if (mime_type != NULL)
     return_image (task, mime_type, bytes, length);
   else if (!text_length ((const char *) bytes, length, cut, &valid))
-    clochectl_mcp_tool_return_error (task, _("\"%s\" is a binary file of %" G_GUINT64_FORMAT
+    clochectl_mcp_tool_return_error (task, _("\"%s\" is a binary file of %" PRIu64
                                              " bytes (not UTF-8 text, and not a PNG, JPEG, GIF "
                                              "or WebP image): read_file shows only text and "
                                              "images. Look into it with run_command (od -c, "

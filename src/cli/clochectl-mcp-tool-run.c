@@ -10,6 +10,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "cloche-error.h"
@@ -141,7 +143,7 @@ note_for (ClochectlMcpExecResult *result,
   GString *note = g_string_new (NULL);
 
   if (result->timed_out)
-    g_string_append_printf (note, _("The command ran longer than its timeout of %" G_GINT64_FORMAT
+    g_string_append_printf (note, _("The command ran longer than its timeout of %" PRId64
                                     " s and was killed, with what it started. "), timeout_s);
   if (result->denied != NULL && result->denied->len > 0)
     {

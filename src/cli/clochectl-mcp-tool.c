@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <glib/gi18n-lib.h>
 
 #include "cloche-error.h"
@@ -202,8 +204,8 @@ clochectl_mcp_arg_int (JsonObject  *arguments,
                        GError     **error)
 {
   JsonNode *node = get_value (arguments, name, G_TYPE_INT64);
-  g_autofree char *expected = g_strdup_printf (_("an integer from %" G_GINT64_FORMAT
-                                                 " to %" G_GINT64_FORMAT), min, max);
+  g_autofree char *expected = g_strdup_printf (_("an integer from %" PRId64
+                                                 " to %" PRId64), min, max);
 
   if (node == GINT_TO_POINTER (1))
     return arg_error (error, name, expected);

@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include <inttypes.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gi18n-lib.h>
@@ -99,8 +101,8 @@ read_number (JsonObject  *object,
       || json_node_get_int (node) < min || json_node_get_int (node) > max)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   _("%s: \"%s\" must be a whole number from %" G_GINT64_FORMAT " to %"
-                     G_GINT64_FORMAT "; remove the file"), path, key, min, max);
+                   _("%s: \"%s\" must be a whole number from %" PRId64 " to %"
+                     PRId64 "; remove the file"), path, key, min, max);
       return FALSE;
     }
   *value = json_node_get_int (node);
