@@ -1092,7 +1092,7 @@ test_checked_list (void)
       g_autoptr(ClocheSession) session =
         cloche_session_new_record (id, "t", "c", 1, 2, CLOCHE_SESSION_STATE_CLOSED, FALSE);
 
-      g_ptr_array_add (infos, g_variant_ref_sink (cloche_session_to_info (session, FALSE, 0)));
+      g_ptr_array_add (infos, cloche_session_to_info (session, FALSE, 0));
     }
   packed = cloche_session_infos_pack (infos);
   list = cloche_session_variant_new_checked (G_VARIANT_TYPE (CLOCHE_SESSION_INFOS_TYPE), packed);

@@ -373,9 +373,9 @@ parse_path (Rule        *rule,
 }
 
 static gboolean
-parse_rule (Rule        *rule,
-            const char  *text,
-            GError     **error)
+parse_rule_parts (Rule        *rule,
+                  const char  *text,
+                  GError     **error)
 {
   g_autofree char *authority = NULL;
   const char *rest, *colon;
@@ -396,6 +396,19 @@ parse_rule (Rule        *rule,
   if (host_length == 0 || !parse_host (rule, authority, host_length))
     return rule_error (error, text);
   return TRUE;
+}
+
+/* A rule, or nothing held: what a failed parse had taken is freed. */
+static gboolean
+parse_rule (Rule        *rule,
+            const char  *text,
+            GError     **error)
+{
+  if (parse_rule_parts (rule, text, error))
+    return TRUE;
+  rule_clear (rule);
+  memset (rule, 0, sizeof *rule);
+  return FALSE;
 }
 
 /**
