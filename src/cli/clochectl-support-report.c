@@ -194,7 +194,7 @@ add_effective_policy (Report *report)
             error != NULL ? error->message : "the service is not running");
       return;
     }
-  json = variant_to_json (g_variant_ref (effective));
+  json = variant_to_json (effective);   /* it takes a reference of its own */
   write_file (report, "policy-effective.json", json);
 }
 
