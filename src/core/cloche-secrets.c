@@ -359,11 +359,22 @@ is_bound_header (Check      *check,
   return FALSE;
 }
 
+/* A header's name as a reason quotes it: the guest chose it, and a reason
+ * reaches the decision log, so a name holding a placeholder is not quoted. */
+static char *
+header_shown (const char *name)
+{
+  g_autofree char *token = find_token (name);
+
+  return g_strdup (token != NULL ? "(a name holding a placeholder)" : name);
+}
+
 static ClocheSecretCheck
 foreign (Check      *check,
-         const char *header)
+         const char *name)
 {
   const ClocheSecretBinding *binding = check->bound->pdata[0];
+  g_autofree char *header = header_shown (name);
 
   check->why = g_strdup_printf ("the header “%s” of a request to %s carries a credential that "
                                 "is not the placeholder of %s, the secret bound to that host "
@@ -380,8 +391,9 @@ check_header (Check *check,
   const ClocheHttpHeader *header = &g_array_index (check->request->headers, ClocheHttpHeader,
                                                    index);
   g_autofree char *token = find_token (header->value);
+  g_autofree char *name = header_shown (header->name);
   g_autofree char *where = g_strdup_printf ("the header “%s” of a request to %s",
-                                            header->name, check->request->host);
+                                            name, check->request->host);
   const ClocheSecretBinding *binding;
 
   /* The proxy's own headers go no further than the proxy. */

@@ -18,6 +18,7 @@ args=(
   -rss_limit_mb=2048
   -max_len=4096
   -print_final_stats=1
+  -error_exitcode=1   # libFuzzer's default, 77, is what meson reads as a skip
   -artifact_prefix="$work/artifacts/"
 )
 [ -n "$dict" ] && args+=(-dict="$dict")
