@@ -21,6 +21,32 @@ cloche_test_fixture_line (const char *name)
   return contents;
 }
 
+/* What a command in the guest gave back: its status, and its output as text. */
+typedef struct
+{
+  int   status;
+  char *out;
+  char *err;
+} ClocheTestRun;
+
+static inline void
+cloche_test_run_clear (ClocheTestRun *run)
+{
+  g_free (run->out);
+  g_free (run->err);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClocheTestRun, cloche_test_run_clear)
+
+/* @bytes as a string ("" for none). */
+static inline char *
+cloche_test_gbytes_string (GBytes *bytes)
+{
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    return g_strdup ("");
+  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
 /* Runs the default main context until *done or the deadline passes. */
 static inline gboolean
 cloche_test_wait (gboolean *done,

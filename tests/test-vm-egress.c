@@ -83,37 +83,13 @@ make_rules (const char *allow,
   return rules;
 }
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static char *
-bytes_string (GBytes *bytes)
-{
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    return g_strdup ("");
-  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-}
-
 /* A shell script in the session, with the environment the sandbox gives
  * every command, plus @env. */
 static void
-sh_in (const char  *id,
-       const char  *script,
-       const char **env,
-       Run         *run)
+sh_in (const char     *id,
+       const char     *script,
+       const char    **env,
+       ClocheTestRun  *run)
 {
   const char *argv[] = { "/bin/sh", "-c", script, NULL };
   g_autoptr(GAsyncResult) result = NULL;
@@ -125,8 +101,8 @@ sh_in (const char  *id,
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
-  run->out = bytes_string (out);
-  run->err = bytes_string (err);
+  run->out = cloche_test_gbytes_string (out);
+  run->err = cloche_test_gbytes_string (err);
   {
     /* One TAP line each: newlines escaped. */
     g_autofree char *script_text = g_strescape (script, NULL);
@@ -139,9 +115,9 @@ sh_in (const char  *id,
 }
 
 static void
-session_sh (const char  *script,
-            const char **env,
-            Run         *run)
+session_sh (const char     *script,
+            const char    **env,
+            ClocheTestRun  *run)
 {
   sh_in (session, script, env, run);
 }
@@ -214,7 +190,7 @@ test_allowed (void)
   g_autofree char *script = g_strdup_printf ("timeout 30 wget -q -O - %s", url);
   g_autofree char *rule = g_strdup_printf ("allow 127.0.0.1:%u", allowed_port);
   g_autoptr(ClocheEgressDecision) decision = NULL;
-  g_auto(Run) run = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
 
   session_sh (script, through_proxy, &run);
   g_assert_cmpint (run.status, ==, 0);
@@ -243,7 +219,7 @@ test_connect (void)
                      "GET /x HTTP/1.0\\r\\n\\r\\n' | timeout 30 nc %s %u",
                      allowed_port, "10.0.2.100", 3128);
   g_autoptr(ClocheEgressDecision) decision = NULL;
-  g_auto(Run) run = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
 
   session_sh (script, NULL, &run);
   g_assert_true (g_str_has_prefix (run.out, "HTTP/1.1 200 Connection established\r\n\r\n"));
@@ -268,8 +244,8 @@ assert_refused_in_guest (const char *host,
                                          url, credentials);
   g_autofree char *rule_line = g_strdup_printf ("Rule: %s\n", rule);
   g_autoptr(ClocheEgressDecision) decision = NULL;
-  g_auto(Run) by_wget = { 0 };
-  g_auto(Run) by_nc = { 0 };
+  g_auto(ClocheTestRun) by_wget = { 0 };
+  g_auto(ClocheTestRun) by_nc = { 0 };
 
   session_sh (wget, through_proxy, &by_wget);
   g_assert_cmpint (by_wget.status, !=, 0);
@@ -343,15 +319,15 @@ test_no_direct_way (void)
     {
       g_autofree char *script = g_strdup_printf ("timeout 10 wget -q -O - http://%s:%u/",
                                                  (char *) targets->pdata[i], allowed_port);
-      g_auto(Run) run = { 0 };
+      g_auto(ClocheTestRun) run = { 0 };
 
       session_sh (script, no_proxy, &run);
       g_assert_cmpint (run.status, !=, 0);
       g_assert_cmpstr (run.out, ==, "");
     }
   {
-    g_auto(Run) other_port = { 0 };
-    g_auto(Run) dns = { 0 };
+    g_auto(ClocheTestRun) other_port = { 0 };
+    g_auto(ClocheTestRun) dns = { 0 };
 
     /* The proxy's address on another port, and the DNS of user networking. */
     session_sh ("echo x | timeout 10 nc 10.0.2.100 80", NULL, &other_port);
@@ -388,7 +364,7 @@ decision_of (const char *id,
   g_autofree char *script = NULL;
   g_autofree char *proxy_var = g_strdup_printf ("http_proxy=%s", proxy_url ? proxy_url : "");
   const char *env[] = { "no_proxy=", proxy_var, NULL };
-  g_auto(Run) run = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
   guint before = decision_count ();
 
   if (proxy_url != NULL)
@@ -422,8 +398,8 @@ test_attribution (void)
                                              "3128", other, allowed_port);
   ClocheEgressDecision *decisions[4];
   g_autoptr(ClocheEgressDecision) refused = NULL;
-  g_auto(Run) forged_run = { 0 };
-  g_auto(Run) network = { 0 };
+  g_auto(ClocheTestRun) forged_run = { 0 };
+  g_auto(ClocheTestRun) network = { 0 };
   g_autoptr(GError) error = NULL;
   guint before;
 
@@ -475,7 +451,7 @@ count_forwarders (void)
   result = wait_result (&wait);
   cloche_guest_agent_exec_finish (agent, result, &status, &out, &err, &error);
   g_assert_no_error (error);
-  text = bytes_string (out);
+  text = cloche_test_gbytes_string (out);
   return (guint) g_ascii_strtoull (text, NULL, 10);
 }
 
@@ -485,8 +461,8 @@ count_forwarders (void)
 static void
 test_forwarders_bounded (void)
 {
-  g_auto(Run) held = { 0 };
-  g_auto(Run) let_go = { 0 };
+  g_auto(ClocheTestRun) held = { 0 };
+  g_auto(ClocheTestRun) let_go = { 0 };
   guint most = 0, now = 0;
 
   session_sh ("i=0; while [ $i -lt 80 ]; do ( (printf 'GET http://example.org/ HTTP/1.1\\r\\n"
@@ -521,8 +497,8 @@ test_rules_change (void)
   g_autoptr(ClocheEgressRules) rules = make_rules (allow, deny);
   ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
   gint64 booted_at = cloche_vm_get_booted_at (vm);
-  g_auto(Run) now_allowed = { 0 };
-  g_auto(Run) now_denied = { 0 };
+  g_auto(ClocheTestRun) now_allowed = { 0 };
+  g_auto(ClocheTestRun) now_denied = { 0 };
   g_autoptr(ClocheEgressDecision) decision = NULL;
 
   cloche_egress_proxy_set_rules (proxy, rules);

@@ -56,34 +56,10 @@ wait_result (Wait *wait)
   return wait->result;
 }
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
 static void
-run_clear (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static char *
-bytes_string (GBytes *bytes)
-{
-  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
-    return g_strdup ("");
-  return g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-}
-
-static void
-log_run (const char *who,
-         const char *script,
-         Run        *run)
+log_run (const char    *who,
+         const char    *script,
+         ClocheTestRun *run)
 {
   g_autofree char *script_text = g_strescape (script, NULL);
   g_autofree char *out_text = g_strescape (run->out, NULL);
@@ -96,9 +72,9 @@ log_run (const char *who,
 
 /* A shell line in session @id, the way Exec runs every command. */
 static void
-sh_in (const char *id,
-       const char *script,
-       Run        *run)
+sh_in (const char    *id,
+       const char    *script,
+       ClocheTestRun *run)
 {
   const char *argv[] = { "/bin/sh", "-c", script, NULL };
   g_autoptr(GAsyncResult) result = NULL;
@@ -110,15 +86,15 @@ sh_in (const char *id,
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
-  run->out = bytes_string (out);
-  run->err = bytes_string (err);
+  run->out = cloche_test_gbytes_string (out);
+  run->err = cloche_test_gbytes_string (err);
   log_run (id, script, run);
 }
 
 /* The guest's root, outside every session: to look, never to attack. */
 static void
-root_sh (const char *script,
-         Run        *run)
+root_sh (const char    *script,
+         ClocheTestRun *run)
 {
   ClocheGuestAgent *agent = cloche_vm_get_guest_agent (cloche_sandbox_get_vm (sandbox));
   const char *argv[] = { "/bin/sh", "-c", script, NULL };
@@ -131,8 +107,8 @@ root_sh (const char *script,
   result = wait_result (&wait);
   cloche_guest_agent_exec_finish (agent, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
-  run->out = bytes_string (out);
-  run->err = bytes_string (err);
+  run->out = cloche_test_gbytes_string (out);
+  run->err = cloche_test_gbytes_string (err);
   log_run ("guest root", script, run);
 }
 
@@ -186,7 +162,7 @@ wait_for_guest (const char *script,
 {
   for (guint i = 0; i < 60; i++)
     {
-      g_auto(Run) run = { 0 };
+      g_auto(ClocheTestRun) run = { 0 };
 
       root_sh (script, &run);
       if (g_str_equal (run.out, expected))
@@ -265,7 +241,7 @@ test_others_invisible (void)
     "true", session_a, docs, out);
   g_autofree char *ls_own = g_strdup_printf ("%s\n---\n", session_b);
   g_autofree char *b_written = host_path (out_dir, "b");
-  g_auto(Run) run = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
 
   sh_in (session_b, script, &run);
   g_assert_true (g_str_has_prefix (run.out, ls_own));
@@ -295,7 +271,7 @@ test_host_owner (void)
   g_autofree char *work_file = NULL;
   g_autofree char *contents = NULL;
   g_autofree char *not_written = host_path (docs_dir, "no.txt");
-  g_auto(Run) run = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
   const char *paths[] = { file, deep, moved, NULL };
   struct stat st;
 
@@ -339,7 +315,7 @@ test_no_setid_from_a_session (void)
   g_autofree char *copied = host_path (out_dir, "copied");
   g_autofree char *work_file = host_path (work, "w-s");
   const char *paths[] = { file, folder, made, copied, work_file, NULL };
-  g_auto(Run) run = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
   struct stat st;
 
   sh_in (session_a, script, &run);
@@ -375,12 +351,12 @@ test_no_root (void)
   static const char guest_state[] = "ls /etc/evil /bin/evil /usr/sbin/evil 2>/dev/null; "
                                     "md5sum /etc/passwd /etc/group; cat /proc/sys/kernel/sysrq; "
                                     "grep -c . /proc/mounts";
-  g_auto(Run) state = { 0 };
-  g_auto(Run) guest_before = { 0 };
-  g_auto(Run) guest_after = { 0 };
+  g_auto(ClocheTestRun) state = { 0 };
+  g_auto(ClocheTestRun) guest_before = { 0 };
+  g_auto(ClocheTestRun) guest_after = { 0 };
 
   g_autoptr(GString) script = g_string_new (NULL);
-  g_auto(Run) tried = { 0 };
+  g_auto(ClocheTestRun) tried = { 0 };
 
   root_sh (guest_state, &guest_before);
   /* One command for all (each in a subshell of its own): a command costs
@@ -416,10 +392,10 @@ test_no_root (void)
 static void
 test_signals (void)
 {
-  g_auto(Run) start = { 0 };
-  g_auto(Run) global = { 0 };
-  g_auto(Run) attack = { 0 };
-  g_auto(Run) alive = { 0 };
+  g_auto(ClocheTestRun) start = { 0 };
+  g_auto(ClocheTestRun) global = { 0 };
+  g_auto(ClocheTestRun) attack = { 0 };
+  g_auto(ClocheTestRun) alive = { 0 };
   g_autofree char *script = NULL;
 
   sh_in (session_b, "setsid sleep 600 >/dev/null 2>&1 < /dev/null & echo started", &start);
@@ -484,8 +460,8 @@ test_background_ends_at_close (void)
   g_autofree char *seen = NULL;
   g_autofree char *private_session = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(Run) run = { 0 };
-  g_auto(Run) left = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
+  g_auto(ClocheTestRun) left = { 0 };
 
   sh_in (session_a, start, &run);
   g_assert_cmpstr (run.out, ==, "started\n");
@@ -521,7 +497,7 @@ test_background_ends_at_close (void)
 static guint
 user_of (const char *id)
 {
-  g_auto(Run) run = { 0 };
+  g_auto(ClocheTestRun) run = { 0 };
 
   sh_in (id, "id -u", &run);
   return (guint) g_ascii_strtoull (run.out, NULL, 10);
@@ -570,9 +546,9 @@ test_hotplug_reaches_own_view (void)
 {
   g_autofree char *dir = g_strdup_printf ("/sessions/%s/mnt/late", session_a);
   g_autoptr(GError) error = NULL;
-  g_auto(Run) in_a = { 0 };
-  g_auto(Run) in_b = { 0 };
-  g_auto(Run) gone = { 0 };
+  g_auto(ClocheTestRun) in_a = { 0 };
+  g_auto(ClocheTestRun) in_b = { 0 };
+  g_auto(ClocheTestRun) gone = { 0 };
 
   g_assert_true (mount_into (session_a, "late", late_dir, &error));
   g_assert_no_error (error);
@@ -599,10 +575,10 @@ test_symlinked_mount_point (void)
   g_autofree char *gone = NULL;
   g_autofree char *b_reads = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(Run) link = { 0 };
-  g_auto(Run) etc = { 0 };
-  g_auto(Run) swapped = { 0 };
-  g_auto(Run) b_sees = { 0 };
+  g_auto(ClocheTestRun) link = { 0 };
+  g_auto(ClocheTestRun) etc = { 0 };
+  g_auto(ClocheTestRun) swapped = { 0 };
+  g_auto(ClocheTestRun) b_sees = { 0 };
 
   sh_in (session_a, "ln -s /etc mnt/evil && echo linked", &link);
   g_assert_cmpstr (link.out, ==, "linked\n");
@@ -653,10 +629,10 @@ test_walls_refused_undone (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
-  g_auto(Run) before = { 0 };
-  g_auto(Run) setup = { 0 };
-  g_auto(Run) after = { 0 };
-  g_auto(Run) restored = { 0 };
+  g_auto(ClocheTestRun) before = { 0 };
+  g_auto(ClocheTestRun) setup = { 0 };
+  g_auto(ClocheTestRun) after = { 0 };
+  g_auto(ClocheTestRun) restored = { 0 };
   Wait wait = { 0 };
 
   root_sh (count, &before);
@@ -676,11 +652,11 @@ test_walls_refused_undone (void)
 }
 
 static void
-exec_in (const char  *id,
-         const char **argv,
-         const char **env,
-         const char  *cwd,
-         Run         *run)
+exec_in (const char     *id,
+         const char    **argv,
+         const char    **env,
+         const char     *cwd,
+         ClocheTestRun  *run)
 {
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GBytes) out = NULL, err = NULL;
@@ -691,8 +667,8 @@ exec_in (const char  *id,
   result = wait_result (&wait);
   cloche_sandbox_exec_finish (sandbox, result, &run->status, &out, &err, &error);
   g_assert_no_error (error);
-  run->out = bytes_string (out);
-  run->err = bytes_string (err);
+  run->out = cloche_test_gbytes_string (out);
+  run->err = cloche_test_gbytes_string (err);
   log_run (id, argv[0], run);
 }
 
@@ -707,10 +683,10 @@ test_exec_semantics (void)
   const char *missing[] = { "no-such-command", NULL };
   const char *not_run[] = { "/etc/passwd", NULL };
   const char *true_argv[] = { "true", NULL };
-  g_auto(Run) first = { 0 };
-  g_auto(Run) second = { 0 };
-  g_auto(Run) third = { 0 };
-  g_auto(Run) fourth = { 0 };
+  g_auto(ClocheTestRun) first = { 0 };
+  g_auto(ClocheTestRun) second = { 0 };
+  g_auto(ClocheTestRun) third = { 0 };
+  g_auto(ClocheTestRun) fourth = { 0 };
 
   exec_in (session_b, with_env, env, "/tmp", &first);
   g_assert_cmpint (first.status, ==, 7);
