@@ -408,3 +408,40 @@ cloche_qmp_client_new (GIOStream *stream)
   cloche_line_channel_start (self->channel);
   return self;
 }
+
+/**
+ * cloche_qmp_socket_chardev_new:
+ * @id: the chardev's id
+ * @address_type: "unix" or "fd"
+ * @member: the address's member ("path" for unix, "str" for fd)
+ * @value: its value: a socket path, or the name of a descriptor QEMU was given
+ *
+ * The arguments of a `chardev-add` for a socket QEMU connects to as a client
+ * (no server, no reconnect): what a virtiofsd share and a terminal port both
+ * need, in one place.
+ *
+ * Returns: (transfer full): the arguments
+ */
+JsonObject *
+cloche_qmp_socket_chardev_new (const char *id,
+                               const char *address_type,
+                               const char *member,
+                               const char *value)
+{
+  JsonObject *arguments = json_object_new ();
+  JsonObject *backend = json_object_new ();
+  JsonObject *socket = json_object_new ();
+  JsonObject *address = json_object_new ();
+  JsonObject *data = json_object_new ();
+
+  json_object_set_string_member (data, member, value);
+  json_object_set_string_member (address, "type", address_type);
+  json_object_set_object_member (address, "data", data);
+  json_object_set_object_member (socket, "addr", address);
+  json_object_set_boolean_member (socket, "server", FALSE);
+  json_object_set_string_member (backend, "type", "socket");
+  json_object_set_object_member (backend, "data", socket);
+  json_object_set_string_member (arguments, "id", id);
+  json_object_set_object_member (arguments, "backend", backend);
+  return arguments;
+}

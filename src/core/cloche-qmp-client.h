@@ -35,4 +35,9 @@ JsonNode        *cloche_qmp_client_execute_finish   (ClocheQmpClient      *self,
                                                      GError              **error);
 void             cloche_qmp_client_close            (ClocheQmpClient      *self);
 
+JsonObject      *cloche_qmp_socket_chardev_new      (const char           *id,
+                                                     const char           *address_type,
+                                                     const char           *member,
+                                                     const char           *value);
+
 G_END_DECLS

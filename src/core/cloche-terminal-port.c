@@ -221,29 +221,6 @@ on_chardev_added (GObject      *object,
                                    g_steal_pointer (&task));
 }
 
-/* A chardev on the descriptor QEMU was given as @id: connected already,
- * so QEMU takes it as it is (no server, no reconnect). */
-static JsonObject *
-chardev_arguments (ClocheTerminalPort *self)
-{
-  JsonObject *args = json_object_new ();
-  JsonObject *backend = json_object_new ();
-  JsonObject *data = json_object_new ();
-  JsonObject *addr = json_object_new ();
-  JsonObject *fd = json_object_new ();
-
-  json_object_set_string_member (fd, "str", self->id);
-  json_object_set_string_member (addr, "type", "fd");
-  json_object_set_object_member (addr, "data", fd);
-  json_object_set_object_member (data, "addr", addr);
-  json_object_set_boolean_member (data, "server", FALSE);
-  json_object_set_string_member (backend, "type", "socket");
-  json_object_set_object_member (backend, "data", data);
-  json_object_set_string_member (args, "id", self->id);
-  json_object_set_object_member (args, "backend", backend);
-  return args;
-}
-
 static void
 on_fd_given (GObject      *object,
              GAsyncResult *result,
@@ -261,7 +238,9 @@ on_fd_given (GObject      *object,
       plug_fails (g_steal_pointer (&task), "getfd", error);
       return;
     }
-  args = chardev_arguments (self);
+  /* A chardev on the descriptor QEMU was given as @id: connected already,
+   * so QEMU takes it as it is. */
+  args = cloche_qmp_socket_chardev_new (self->id, "fd", "str", self->id);
   cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL, on_chardev_added,
                                    g_steal_pointer (&task));
 }

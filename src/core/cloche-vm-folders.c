@@ -649,28 +649,6 @@ on_chardev_added (GObject      *object,
     add_device (task);
 }
 
-/* QEMU connects to virtiofsd's socket as a client. */
-static JsonObject *
-chardev_arguments (Folder *folder)
-{
-  JsonObject *arguments = json_object_new ();
-  JsonObject *backend = json_object_new ();
-  JsonObject *socket = json_object_new ();
-  JsonObject *address = json_object_new ();
-  JsonObject *path = json_object_new ();
-
-  json_object_set_string_member (path, "path", cloche_folder_share_get_socket_path (folder->share));
-  json_object_set_string_member (address, "type", "unix");
-  json_object_set_object_member (address, "data", path);
-  json_object_set_object_member (socket, "addr", address);
-  json_object_set_boolean_member (socket, "server", FALSE);
-  json_object_set_string_member (backend, "type", "socket");
-  json_object_set_object_member (backend, "data", socket);
-  json_object_set_string_member (arguments, "id", folder->id);
-  json_object_set_object_member (arguments, "backend", backend);
-  return arguments;
-}
-
 static void
 on_share_started (GObject      *object,
                   GAsyncResult *result,
@@ -685,7 +663,9 @@ on_share_started (GObject      *object,
   cloche_folder_share_start_finish (CLOCHE_FOLDER_SHARE (object), result, &error);
   if (!mount_goes_on (task, error))
     return;
-  args = chardev_arguments (op->folder);
+  /* QEMU connects to virtiofsd's socket as a client. */
+  args = cloche_qmp_socket_chardev_new (op->folder->id, "unix", "path",
+                                        cloche_folder_share_get_socket_path (op->folder->share));
   cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL, on_chardev_added, task);
 }
 
