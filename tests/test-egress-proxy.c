@@ -91,22 +91,26 @@ on_http (GThreadedSocketService *service,
   return TRUE;
 }
 
-/* Answers by path, one request per connection as the proxy sends them
- * ("Connection: close"), reading the request's body when it has one. */
+/* Answers by path, one request per connection, reading the request's body
+ * when it has one. Every answer says "Connection: close": the server closes
+ * after it, and an answer that did not say so would let the proxy keep the
+ * connection and send the next request into a socket that is closing (a
+ * POST there is a 502 by design: it may not be sent twice). */
 static const char *
 canned_answer (const char *head)
 {
   if (g_str_has_prefix (head, "HEAD "))
-    return "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+    return "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
   if (strstr (head, " /chunked ") != NULL)
     return "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
            "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
   if (strstr (head, " /204 ") != NULL)
-    return "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n";
+    return "HTTP/1.1 204 No Content\r\nX-Empty: yes\r\nConnection: close\r\n\r\n";
   if (strstr (head, " /close ") != NULL)
     return "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the server closes";
   if (strstr (head, " /continue ") != NULL)
-    return "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    return "HTTP/1.1 100 Continue\r\n\r\n"
+           "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
   return NULL;
 }
 
@@ -153,7 +157,8 @@ on_canned (GThreadedSocketService *service,
   canned = canned_answer (head->str);
   body = canned_read_body (in, head->str);
   reply = canned != NULL ? g_strdup (canned)
-                         : g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n"
+                         : g_strdup_printf ("HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                                            "Connection: close\r\n\r\n"
                                             "got %s", strlen (body) + 4, body);
   g_output_stream_write_all (out, reply, strlen (reply), NULL, NULL, NULL);
   return TRUE;
