@@ -78,6 +78,7 @@ struct _ClocheVm
   guint             next_guest_uid;  /* the first session user not given out this boot */
   char             *qemu_version;    /* this boot's QEMU, as query-version says */
   guint             save_timer;
+  guint64           snapshot_size;   /* allocated bytes, as last measured */
 };
 
 /* What a boot hands QEMU besides its channels; -1: nothing. */

@@ -311,6 +311,8 @@ on_snapshot_loaded (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   self->restoring = g_task_propagate_pointer (G_TASK (result), &error);
+  /* Read once, then deleted (whether it fitted or not). */
+  cloche_vm_measure_snapshot (self);
   if (self->restoring == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
@@ -381,6 +383,7 @@ save_failed (ClocheVm   *self,
   g_warning ("Warm wake: the idle VM could not be saved (%s); it stops and the next open "
              "boots cold", why);
   cloche_vm_snapshot_remove (self->snapshot_dir);
+  cloche_vm_measure_snapshot (self);
   quit_after_save (self);
 }
 
@@ -436,7 +439,8 @@ on_saved (GObject      *object,
       save_failed (self, error->message);
       return;
     }
-  size = g_format_size (cloche_vm_snapshot_size (self->snapshot_dir));
+  cloche_vm_measure_snapshot (self);
+  size = g_format_size (self->snapshot_size);
   /* tools/bench/warm-wake reads this line. */
   g_message ("Warm wake: the idle VM was saved in %.3f s (%s on disk)",
              (g_get_monotonic_time () - job->started) / 1e6, size);
@@ -570,7 +574,10 @@ cloche_vm_set_warm_wake (ClocheVm *self,
 
   self->warm_wake = warm_wake;
   if (!warm_wake)
-    cloche_vm_snapshot_remove (self->snapshot_dir);
+    {
+      cloche_vm_snapshot_remove (self->snapshot_dir);
+      cloche_vm_measure_snapshot (self);
+    }
 }
 
 gboolean

@@ -74,6 +74,7 @@ enum {
   PROP_AGENT_TIMEOUT,
   PROP_LAST_ERROR,
   PROP_PREPARING,
+  PROP_SNAPSHOT_SIZE,
   N_PROPS
 };
 
@@ -1695,6 +1696,7 @@ cloche_vm_constructed (GObject *object)
   self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
   self->stamps_path = g_build_filename (g_get_user_cache_dir (), "cloche", "bundle-stamps", NULL);
   self->snapshot_dir = cloche_vm_snapshot_dir ();
+  cloche_vm_measure_snapshot (self);
 }
 
 static void
@@ -1798,6 +1800,9 @@ cloche_vm_get_property (GObject    *object,
     case PROP_PREPARING:
       g_value_set_boolean (value, self->checking != NULL);
       break;
+    case PROP_SNAPSHOT_SIZE:
+      g_value_set_uint64 (value, self->snapshot_size);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1852,6 +1857,9 @@ cloche_vm_class_init (ClocheVmClass *klass)
   properties[PROP_PREPARING] =
     g_param_spec_boolean ("preparing", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SNAPSHOT_SIZE] =
+    g_param_spec_uint64 ("snapshot-size", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_CONSOLE_TAIL] =
     g_param_spec_boxed ("console-tail", NULL, NULL, G_TYPE_STRV, ro);
   properties[PROP_ACCELERATOR] =
@@ -1915,6 +1923,40 @@ cloche_vm_get_egress_socket (ClocheVm *self)
 {
   g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
   return self->egress_socket;
+}
+
+/**
+ * cloche_vm_get_snapshot_size:
+ *
+ * Returns: the bytes the warm-wake snapshot takes on disk (allocated), as
+ *   last measured; 0 when there is none
+ */
+guint64
+cloche_vm_get_snapshot_size (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
+
+  return self->snapshot_size;
+}
+
+/**
+ * cloche_vm_measure_snapshot:
+ *
+ * Measures the warm-wake snapshot again: the VM does so whenever it writes
+ * or uses one up; whoever else deletes it (the bundle's removal) calls it.
+ */
+void
+cloche_vm_measure_snapshot (ClocheVm *self)
+{
+  guint64 size;
+
+  g_return_if_fail (CLOCHE_IS_VM (self));
+
+  size = cloche_vm_snapshot_size (self->snapshot_dir);
+  if (size == self->snapshot_size)
+    return;
+  self->snapshot_size = size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
 }
 
 /**
