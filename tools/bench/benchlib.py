@@ -230,10 +230,15 @@ def qemu_argv_of(pid):
 
 
 def plain_argv(argv, tmp):
-    """The daemon's argv with its inherited-fd channels turned into sockets."""
+    """The daemon's argv with its inherited-fd channels turned into sockets,
+    and the guest RAM the daemon hands over as a memfd (/dev/fd/9, which
+    qemu_argv_of() reads as "/memfd:… (deleted)") a memfd of QEMU's own:
+    as a path, QEMU would make a file of that name in / and share it with
+    every other plain QEMU started so."""
     swap = {"socket,id=qmp,fd=3": f"socket,id=qmp,path={tmp}/qmp.sock,server=on,wait=off",
             "socket,id=ga0,fd=4": f"socket,id=ga0,path={tmp}/ga.sock,server=on,wait=off"}
-    plain = [swap.get(arg, arg) for arg in argv]
+    plain = [re.sub(r"^memory-backend-file,(id=[^,]+,size=[^,]+,share=on),mem-path=/memfd:.*$",
+                    r"memory-backend-memfd,\1", swap.get(arg, arg)) for arg in argv]
     plain[plain.index("-serial") + 1] = f"file:{tmp}/console.log"
     return plain
 
