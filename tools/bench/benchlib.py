@@ -67,6 +67,17 @@ def status_field(pid, field):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used: under TCG, what booting
+    the guest cost, whatever else the machine's cores were busy with."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid):
     return status_field(pid, "VmRSS")
 
