@@ -25,7 +25,7 @@ json_field () {
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
-echo "1..13"
+echo "1..15"
 home=$work/home
 mkdir -p "$home/state" "$home/data"
 start_daemon () {
@@ -87,10 +87,26 @@ start_daemon
 [ "$("$ctl" bundle info --json | json_field location)" = "$work/moved" ]
 ok $? "a restarted daemon finds the bundle where it was moved"
 
+# Files in the place of a warm-wake snapshot (no VM boots here): what is
+# shown and removed goes by the files' allocated sizes.
+warm=$home/.cache/cloche/warm
+mkdir -p "$warm" && head -c 1048576 /dev/urandom > "$warm/ram" && echo state > "$warm/state" \
+  && echo '[snapshot]' > "$warm/snapshot.ini"
+snapshot=$("$ctl" bundle info --json | json_field snapshot)
+"$ctl" bundle info | grep -q "^Saved VM: .*($snapshot bytes;" && [ "$snapshot" -ge 1048576 ]
+ok $? "bundle info shows the saved VM's size beside the bundle's ($snapshot bytes)"
+
+"$ctl" status | grep -q "^Bundle: .*(installed, .*; saved VM " \
+  && [ "$("$ctl" status --json | json_field snapshot_size)" = "$snapshot" ]
+ok $? "status shows the saved VM beside the bundle"
+
 allocated=$("$ctl" bundle info --json | json_field allocated)
+freed=$((allocated + snapshot))
 out=$("$ctl" bundle remove)
-[ $? -eq 0 ] && [[ "$out" == *"($allocated bytes)"* ]] && [ ! -e "$work/moved" ]
-ok $? "remove reports the bytes it measured before ($allocated) and deletes the files"
+[ $? -eq 0 ] && [[ "$out" == *"($freed bytes)"* ]] && [ ! -e "$work/moved" ] \
+  && [ ! -e "$warm/ram" ] && [ ! -e "$warm/snapshot.ini" ]
+ok $? "remove deletes the bundle and the saved VM and reports both ($freed bytes)"
+allocated=$freed
 
 audit=$(XDG_STATE_HOME=$home/state "$ctl" audit --json)
 grep '"event":"bundle.remove"' <<< "$audit" | grep -q "\"bytes-freed\":$allocated" &&

@@ -189,14 +189,15 @@ test_ring (void)
 static void
 test_memory_default (void)
 {
-  /* A quarter of the host, never under 1 GiB nor over 4 GiB. */
+  /* A quarter of the host, never under 1 GiB nor over 2 GiB. */
   g_assert_cmpuint (cloche_memory_default_mib (0), ==, 1024);
   g_assert_cmpuint (cloche_memory_default_mib (2 * GIB), ==, 1024);
   g_assert_cmpuint (cloche_memory_default_mib (4 * GIB), ==, 1024);
   g_assert_cmpuint (cloche_memory_default_mib (6 * GIB), ==, 1536);
   g_assert_cmpuint (cloche_memory_default_mib (8 * GIB - 300 * MIB), ==, 1973);
-  g_assert_cmpuint (cloche_memory_default_mib (16 * GIB), ==, 4096);
-  g_assert_cmpuint (cloche_memory_default_mib (512 * GIB), ==, 4096);
+  g_assert_cmpuint (cloche_memory_default_mib (9 * GIB), ==, 2048);
+  g_assert_cmpuint (cloche_memory_default_mib (16 * GIB), ==, 2048);
+  g_assert_cmpuint (cloche_memory_default_mib (512 * GIB), ==, 2048);
 
   g_assert_cmpuint (cloche_memory_choose_mib (768), ==, 768);
   g_assert_cmpuint (cloche_memory_choose_mib (0), ==,

@@ -14,6 +14,7 @@
 
 #include <glib/gstdio.h>
 
+#include "cloche-bundle-manager.h"
 #include "cloche-test-sandbox.h"
 #include "cloche-test-util.h"
 #include "cloche-vm-command.h"
@@ -68,6 +69,7 @@ assert_snapshot_saved (void)
 
   g_assert_true (g_file_test (meta, G_FILE_TEST_IS_REGULAR));
   g_assert_cmpuint (cloche_vm_snapshot_size (dir), >, 0);
+  g_assert_cmpuint (cloche_vm_get_snapshot_size (vm ()), ==, cloche_vm_snapshot_size (dir));
 }
 
 static void
@@ -80,6 +82,7 @@ assert_snapshot_gone (void)
   g_assert_false (g_file_test (meta, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (ram, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (cloche_vm_get_snapshot_size (vm ()), ==, 0);
 }
 
 /* The guest kernel's boot id: the same in a restored boot, new in each
@@ -263,6 +266,67 @@ test_qemu_refuses (void)
   assert_cold_because ("QEMU could not restore the saved VM");
 }
 
+static void
+copy_folder (const char *from,
+             const char *to)
+{
+  const char *argv[] = { "cp", "-r", from, to, NULL };
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
+/* The snapshot's size is known beside the bundle's; removing the bundle
+ * (a copy of it, here) deletes the snapshot of its VM and counts it in
+ * the bytes it frees. */
+static void
+test_remove_bundle (void)
+{
+  g_autofree char *bundle = cloche_test_bundle_dir ();
+  g_autofree char *copy = home_path ("bundle-copy");
+  g_autofree char *dir = cloche_vm_snapshot_dir ();
+  g_autoptr(ClocheBundleManager) manager = NULL;
+  g_autoptr(ClocheBundleInfo) info = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 snapshot = cloche_vm_snapshot_size (dir), bundle_size, freed = 0;
+  Wait wait = { 0 };
+
+  assert_snapshot_saved ();
+  g_assert_cmpuint (cloche_vm_get_snapshot_size (vm ()), ==, snapshot);
+  copy_folder (bundle, copy);
+  manager = cloche_bundle_manager_new (copy);
+  cloche_bundle_manager_set_sandbox (manager, sandbox);
+  g_assert_cmpuint (cloche_bundle_manager_get_snapshot_size (manager), ==, snapshot);
+  cloche_bundle_manager_info_async (manager, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  info = cloche_bundle_manager_info_finish (manager, result, &error);
+  g_assert_no_error (error);
+  bundle_size = cloche_bundle_manager_get_size (manager);
+  g_assert_cmpuint (bundle_size, >, 0);
+
+  g_clear_object (&result);
+  wait = (Wait) { 0 };
+  cloche_bundle_manager_remove_async (manager, FALSE, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  g_assert_true (cloche_bundle_manager_remove_finish (manager, result, &freed, &error));
+  g_assert_no_error (error);
+  g_test_message ("freed %" G_GUINT64_FORMAT " = bundle %" G_GUINT64_FORMAT " + snapshot %"
+                  G_GUINT64_FORMAT, freed, bundle_size, snapshot);
+  g_assert_cmpuint (freed, ==, bundle_size + snapshot);
+  assert_snapshot_gone ();
+  g_assert_cmpuint (cloche_vm_get_snapshot_size (vm ()), ==, 0);
+  g_assert_cmpuint (cloche_bundle_manager_get_snapshot_size (manager), ==, 0);
+
+  /* The tests after this one boot the bundle again. */
+  cloche_bundle_manager_set_sandbox (manager, NULL);
+  cloche_vm_set_bundle_path (vm (), bundle);
+}
+
 /* Off: an idle stop saves nothing, and what was kept goes. */
 static void
 test_off (void)
@@ -295,6 +359,7 @@ main (int   argc,
   g_test_add_func ("/vm-warm/ram-cut", test_ram_cut);
   g_test_add_func ("/vm-warm/record-garbage", test_record_garbage);
   g_test_add_func ("/vm-warm/qemu-refuses", test_qemu_refuses);
+  g_test_add_func ("/vm-warm/remove-bundle", test_remove_bundle);
   g_test_add_func ("/vm-warm/off", test_off);
   g_test_add_func ("/vm-warm/stop", sandbox_stop);
   status = g_test_run ();

@@ -37,6 +37,7 @@ struct _ClocheBundlePage
   AdwActionRow       *location_row;
   AdwActionRow       *version_row;
   AdwActionRow       *size_row;
+  AdwActionRow       *snapshot_row;
   AdwActionRow       *verified_row;
   AdwEntryRow        *source_row;
   AdwStatusPage      *busy_page;
@@ -120,6 +121,19 @@ busy_title (const char *operation)
   return _("Removing the Bundle…");
 }
 
+/* The warm-wake snapshot: the idle VM saved, removed with the bundle. */
+static void
+update_snapshot (ClocheBundlePage *self)
+{
+  guint64 bytes = cloche_dbus_bundle_get_snapshot_size (self->bundle);
+  g_autofree char *size = format_size (bytes);
+  /* Translators: the size of the idle VM saved on disk (warm wake) */
+  g_autofree char *text = g_strdup_printf (_("%s, restored at the next open"), size);
+
+  adw_action_row_set_subtitle (self->snapshot_row, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->snapshot_row), bytes > 0);
+}
+
 static void
 update_installed (ClocheBundlePage *self)
 {
@@ -132,6 +146,7 @@ update_installed (ClocheBundlePage *self)
   adw_action_row_set_subtitle (self->location_row, cloche_dbus_bundle_get_location (self->bundle));
   adw_action_row_set_subtitle (self->version_row, version);
   adw_action_row_set_subtitle (self->size_row, size);
+  update_snapshot (self);
   adw_action_row_set_subtitle (self->verified_row, verified);
 }
 
@@ -323,7 +338,8 @@ start_remove (ClocheBundlePage *self)
 static char *
 remove_body (ClocheBundlePage *self)
 {
-  g_autofree char *size = format_size (cloche_dbus_bundle_get_size (self->bundle));
+  g_autofree char *size = format_size (cloche_dbus_bundle_get_size (self->bundle)
+                                       + cloche_dbus_bundle_get_snapshot_size (self->bundle));
   guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
   g_autofree char *body = g_strdup_printf (
     _("This frees %s at %s.\n\nSessions and their files stay. Agent mode cannot open "
@@ -718,6 +734,7 @@ cloche_bundle_page_class_init (ClocheBundlePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, location_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, version_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, size_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, snapshot_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, verified_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, source_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, busy_page);

@@ -156,9 +156,9 @@ print_info (GVariant *info)
   g_autoptr(GVariant) files = g_variant_lookup_value (info, "files", G_VARIANT_TYPE ("aa{sv}"));
   const char *location = "", *name = "", *version = "", *problem = NULL;
   gboolean installed = FALSE;
-  guint64 size = 0, allocated = 0, partial = 0;
+  guint64 size = 0, allocated = 0, partial = 0, snapshot = 0;
   gint64 verified = 0;
-  g_autofree char *allocated_text = NULL, *verified_text = NULL;
+  g_autofree char *allocated_text = NULL, *verified_text = NULL, *snapshot_text = NULL;
 
   g_variant_lookup (info, "installed", "b", &installed);
   g_variant_lookup (info, "location", "&s", &location);
@@ -167,6 +167,7 @@ print_info (GVariant *info)
   g_variant_lookup (info, "size", "t", &size);
   g_variant_lookup (info, "allocated", "t", &allocated);
   g_variant_lookup (info, "partial", "t", &partial);
+  g_variant_lookup (info, "snapshot", "t", &snapshot);
   g_variant_lookup (info, "last-verified", "x", &verified);
   g_variant_lookup (info, "problem", "&s", &problem);
   allocated_text = g_format_size (allocated);
@@ -185,6 +186,13 @@ print_info (GVariant *info)
   g_print (_("Name:          %s\nVersion:       %s\n"), name, version);
   g_print ("Size on disk:  %s (%" G_GUINT64_FORMAT " bytes allocated, %" G_GUINT64_FORMAT
            " apparent)\n", allocated_text, allocated, size);
+  snapshot_text = g_format_size (snapshot);
+  if (snapshot > 0)
+    /* Translators: the warm-wake snapshot, the idle VM saved on disk */
+    g_print (_("Saved VM:      %s (%" G_GUINT64_FORMAT " bytes; restored at the next open, "
+               "removed with the bundle)\n"), snapshot_text, snapshot);
+  else
+    g_print (_("Saved VM:      none\n"));
   g_print (_("Last verified: %s\n"), verified_text);
   if (problem != NULL)
     g_print (_("Problem:       %s\n"), problem);

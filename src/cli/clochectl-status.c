@@ -33,19 +33,33 @@ wait_for_accelerator (ClocheDbusDaemon *daemon)
       g_usleep (10 * 1000);
 }
 
-/* Whether a bundle is installed, as the app's Overview says it: the
- * Bundle interface's Installed. */
-static gboolean
-bundle_installed (ClocheDbusDaemon *daemon)
+/* The Bundle interface beside the daemon's: whether a bundle is installed
+ * (Installed, as the app's Overview says it), its size and the warm-wake
+ * snapshot's. NULL if it cannot be reached. */
+static ClocheDbusBundle *
+bundle_proxy (ClocheDbusDaemon *daemon)
 {
   GDBusProxy *proxy = G_DBUS_PROXY (daemon);
-  g_autoptr(ClocheDbusBundle) bundle = NULL;
 
-  bundle = cloche_dbus_bundle_proxy_new_sync (g_dbus_proxy_get_connection (proxy),
-                                              G_DBUS_PROXY_FLAGS_NONE,
-                                              g_dbus_proxy_get_name (proxy),
-                                              g_dbus_proxy_get_object_path (proxy), NULL, NULL);
-  return bundle != NULL && cloche_dbus_bundle_get_installed (bundle);
+  return cloche_dbus_bundle_proxy_new_sync (g_dbus_proxy_get_connection (proxy),
+                                            G_DBUS_PROXY_FLAGS_NONE,
+                                            g_dbus_proxy_get_name (proxy),
+                                            g_dbus_proxy_get_object_path (proxy), NULL, NULL);
+}
+
+static char *
+format_bundle (ClocheDbusBundle *bundle)
+{
+  g_autofree char *size = NULL, *snapshot = NULL;
+
+  if (bundle == NULL || !cloche_dbus_bundle_get_installed (bundle))
+    return g_strdup (_("not installed"));
+  size = g_format_size (cloche_dbus_bundle_get_size (bundle));
+  if (cloche_dbus_bundle_get_snapshot_size (bundle) == 0)
+    return g_strdup_printf (_("installed, %s"), size);
+  snapshot = g_format_size (cloche_dbus_bundle_get_snapshot_size (bundle));
+  /* Translators: the bundle's size, then the warm-wake snapshot's (the idle VM saved) */
+  return g_strdup_printf (_("installed, %s; saved VM %s"), size, snapshot);
 }
 
 /* "in 4:32 unless a session opens", or NULL when the VM will not stop by
@@ -69,6 +83,8 @@ print_status_text (ClocheDbusDaemon *daemon)
   g_autofree char *uptime = format_uptime (cloche_dbus_daemon_get_booted_at (daemon));
   const char *reason = cloche_dbus_daemon_get_state_reason (daemon);
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
+  g_autoptr(ClocheDbusBundle) bundle = bundle_proxy (daemon);
+  g_autofree char *bundle_text = format_bundle (bundle);
 
   g_print (_("State:        %s%s%s%s\n"), cloche_dbus_daemon_get_state (daemon),
            reason != NULL && reason[0] ? " (" : "", reason ? reason : "",
@@ -82,7 +98,7 @@ print_status_text (ClocheDbusDaemon *daemon)
   if (idle_stop != NULL)
     g_print (_("Stops:        %s\n"), idle_stop);
   g_print (_("Bundle:       %s (%s)\n"), cloche_dbus_daemon_get_bundle_path (daemon),
-           bundle_installed (daemon) ? _("installed") : _("not installed"));
+           bundle_text);
   for (guint i = 0; console != NULL && console[i] != NULL; i++)
     g_print ("%s %s\n", i == 0 ? "Console:     " : "             ", console[i]);
 }
@@ -95,6 +111,7 @@ print_status_json (ClocheDbusDaemon *daemon)
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
+  g_autoptr(ClocheDbusBundle) bundle = bundle_proxy (daemon);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "state");
@@ -118,7 +135,13 @@ print_status_json (ClocheDbusDaemon *daemon)
   json_builder_set_member_name (builder, "bundle_path");
   json_builder_add_string_value (builder, cloche_dbus_daemon_get_bundle_path (daemon));
   json_builder_set_member_name (builder, "bundle_installed");
-  json_builder_add_boolean_value (builder, bundle_installed (daemon));
+  json_builder_add_boolean_value (builder, bundle != NULL
+                                           && cloche_dbus_bundle_get_installed (bundle));
+  json_builder_set_member_name (builder, "bundle_size");
+  json_builder_add_int_value (builder, bundle != NULL ? cloche_dbus_bundle_get_size (bundle) : 0);
+  json_builder_set_member_name (builder, "snapshot_size");
+  json_builder_add_int_value (builder, bundle != NULL
+                                       ? cloche_dbus_bundle_get_snapshot_size (bundle) : 0);
   json_builder_set_member_name (builder, "console_tail");
   json_builder_begin_array (builder);
   for (guint i = 0; console != NULL && console[i] != NULL; i++)

@@ -49,6 +49,7 @@ enum {
   PROP_NAME,
   PROP_VERSION,
   PROP_SIZE,
+  PROP_SNAPSHOT_SIZE,
   PROP_LAST_VERIFIED,
   PROP_OPERATION,
   N_PROPS
@@ -432,6 +433,9 @@ cloche_bundle_manager_info_finish (ClocheBundleManager  *self,
   info = g_task_propagate_pointer (G_TASK (result), error);
   if (info != NULL)
     set_info (self, info);
+  /* The snapshot is measured now too (a few stats): Info's "snapshot". */
+  if (self->sandbox != NULL)
+    cloche_vm_measure_snapshot (cloche_sandbox_get_vm (self->sandbox));
   return info;
 }
 
@@ -892,6 +896,8 @@ on_removed (GObject      *object,
 
   if (step_finish (result, &error))
     set_last_verified (job->self, 0);
+  if (job->self->sandbox != NULL)
+    cloche_vm_measure_snapshot (cloche_sandbox_get_vm (job->self->sandbox));
   end (task, error);
 }
 
@@ -1011,15 +1017,28 @@ cloche_bundle_manager_remove_finish (ClocheBundleManager  *self,
 
 /* Accessors */
 
+static void
+on_snapshot_size (ClocheBundleManager *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
+}
+
 void
 cloche_bundle_manager_set_sandbox (ClocheBundleManager *self,
                                    ClocheSandbox       *sandbox)
 {
   g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
 
+  if (self->sandbox != NULL)
+    g_signal_handlers_disconnect_by_data (cloche_sandbox_get_vm (self->sandbox), self);
   g_set_object (&self->sandbox, sandbox);
   if (sandbox != NULL)
-    cloche_vm_set_bundle_path (cloche_sandbox_get_vm (sandbox), self->location);
+    {
+      cloche_vm_set_bundle_path (cloche_sandbox_get_vm (sandbox), self->location);
+      g_signal_connect_object (cloche_sandbox_get_vm (sandbox), "notify::snapshot-size",
+                               G_CALLBACK (on_snapshot_size), self, G_CONNECT_SWAPPED);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
 }
 
 const char *
@@ -1056,6 +1075,16 @@ cloche_bundle_manager_get_size (ClocheBundleManager *self)
 {
   g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), 0);
   return self->info != NULL ? cloche_bundle_info_get_allocated (self->info) : 0;
+}
+
+/* The warm-wake snapshot's bytes on disk: of this bundle's VM, removed
+ * with it and counted in what the removal frees. */
+guint64
+cloche_bundle_manager_get_snapshot_size (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), 0);
+  return self->sandbox != NULL ? cloche_vm_get_snapshot_size (cloche_sandbox_get_vm (self->sandbox))
+                               : 0;
 }
 
 gint64
@@ -1131,6 +1160,9 @@ cloche_bundle_manager_get_property (GObject    *object,
     case PROP_SIZE:
       g_value_set_uint64 (value, cloche_bundle_manager_get_size (self));
       break;
+    case PROP_SNAPSHOT_SIZE:
+      g_value_set_uint64 (value, cloche_bundle_manager_get_snapshot_size (self));
+      break;
     case PROP_LAST_VERIFIED:
       g_value_set_int64 (value, self->last_verified);
       break;
@@ -1157,6 +1189,8 @@ cloche_bundle_manager_class_init (ClocheBundleManagerClass *klass)
   properties[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, NULL, ro);
   properties[PROP_VERSION] = g_param_spec_string ("version", NULL, NULL, NULL, ro);
   properties[PROP_SIZE] = g_param_spec_uint64 ("size", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+  properties[PROP_SNAPSHOT_SIZE] =
+    g_param_spec_uint64 ("snapshot-size", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_VERIFIED] =
     g_param_spec_int64 ("last-verified", NULL, NULL, 0, G_MAXINT64, 0, ro);
   properties[PROP_OPERATION] = g_param_spec_string ("operation", NULL, NULL, NULL, ro);

@@ -20,6 +20,7 @@ gboolean              cloche_bundle_manager_get_installed     (ClocheBundleManag
 const char           *cloche_bundle_manager_get_name          (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_version       (ClocheBundleManager  *self);
 guint64               cloche_bundle_manager_get_size          (ClocheBundleManager  *self);
+guint64               cloche_bundle_manager_get_snapshot_size (ClocheBundleManager  *self);
 gint64                cloche_bundle_manager_get_last_verified (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_operation     (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_source        (ClocheBundleManager  *self);

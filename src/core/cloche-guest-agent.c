@@ -26,8 +26,15 @@
  * answers every sync queued: resending often would only make it answer a
  * backlog. Once a second recovers a sync lost to an agent restart. */
 #define SYNC_INTERVAL_MS 1000
-#define STATUS_POLL_MIN_MS 2
+/* A command's end is polled every STATUS_POLL_SHARE-th of the time it has
+ * run, between these: it is seen at most an eighth late (and a millisecond),
+ * with a dozen polls for a command of a tenth of a second, forty for a
+ * minute's. Doubling the wait from 2 ms, as before, made a command that
+ * ended just after a poll wait as long again (issue 21: 76 ms of
+ * `clochectl exec … true` against 12 ms for the agent). */
+#define STATUS_POLL_MIN_MS 1
 #define STATUS_POLL_MAX_MS 100
+#define STATUS_POLL_SHARE 8
 /* Killing a command that was stopped, and waiting for its end. */
 #define KILL_TIMEOUT_S 10
 /* qemu-ga's GUEST_EXEC_MAX_OUTPUT, for the message. */
@@ -451,7 +458,7 @@ typedef enum
 typedef struct
 {
   gint64            pid;          /* -1 until guest-exec has answered */
-  guint             delay_ms;
+  gint64            started;      /* monotonic µs, when guest-exec answered */
   guint             timeout_s;
   ClocheExecFlags   flags;
   guint             timer;        /* the deadline, then the kill's own */
@@ -600,6 +607,14 @@ exec_fail (GTask  *task,
     g_error_free (error);
 }
 
+static guint
+next_poll_ms (ExecState *state)
+{
+  gint64 ran_ms = (g_get_monotonic_time () - state->started) / 1000;
+
+  return (guint) CLAMP (ran_ms / STATUS_POLL_SHARE, STATUS_POLL_MIN_MS, STATUS_POLL_MAX_MS);
+}
+
 static void
 on_exec_status (GObject      *object,
                 GAsyncResult *result,
@@ -624,8 +639,7 @@ on_exec_status (GObject      *object,
     }
   if (!status.exited)
     {
-      state->delay_ms = MIN (state->delay_ms * 2, STATUS_POLL_MAX_MS);
-      g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
+      g_timeout_add_once (next_poll_ms (state), (GSourceOnceFunc) poll_exec_status,
                           g_steal_pointer (&task));
       return;
     }
@@ -696,8 +710,8 @@ on_exec_started (GObject      *object,
   /* Its deadline passed, or it was cancelled, while the agent started it. */
   if (state->stop != EXEC_RUNNING)
     kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, FALSE);
-  state->delay_ms = STATUS_POLL_MIN_MS;
-  g_timeout_add_once (state->delay_ms, (GSourceOnceFunc) poll_exec_status,
+  state->started = g_get_monotonic_time ();
+  g_timeout_add_once (STATUS_POLL_MIN_MS, (GSourceOnceFunc) poll_exec_status,
                       g_steal_pointer (&task));
 }
 

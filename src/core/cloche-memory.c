@@ -2,9 +2,13 @@
 /*
  * How much memory the VM gets. Guest memory is not taken from the host up
  * front: pages are touched as the guest uses them and go back through free
- * page reporting, so the size is a ceiling, not a cost. A quarter of the
- * host leaves the desktop room on a small laptop; 4 GiB is plenty for an
- * agent's shell and build tools.
+ * page reporting, so the size is a ceiling, not a cost at run time. It is
+ * one at boot: the guest kernel sets up its page tables for all of it,
+ * which under TCG takes longer the larger it is (issue 21: 4 GiB against
+ * 512 MiB was about a quarter of QEMU's CPU time to the agent's first
+ * reply). A quarter of the host leaves the desktop room on a small laptop;
+ * the default stops at 2 GiB, enough for an agent's shell and build tools,
+ * and the policy (vm.memory_mib) gives more to whoever needs it.
  */
 #include "config.h"
 
@@ -16,7 +20,7 @@
  * cloche_memory_default_mib:
  * @host_bytes: the host's physical memory
  *
- * Returns: a quarter of @host_bytes in MiB, between 1 and 4 GiB
+ * Returns: a quarter of @host_bytes in MiB, between 1 and 2 GiB
  */
 guint
 cloche_memory_default_mib (guint64 host_bytes)

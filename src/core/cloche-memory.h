@@ -6,7 +6,7 @@
 G_BEGIN_DECLS
 
 #define CLOCHE_MEMORY_MIN_MIB 1024
-#define CLOCHE_MEMORY_MAX_MIB 4096
+#define CLOCHE_MEMORY_MAX_MIB 2048
 
 guint   cloche_memory_default_mib (guint64 host_bytes);
 guint64 cloche_memory_host_bytes  (void);

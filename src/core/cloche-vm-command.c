@@ -178,9 +178,10 @@ cloche_vm_command_folder_port_id (guint index)
 /* PCIe has no hot-plug on the root bus itself: a device can only arrive in
  * an empty root port, and QEMU cannot add root ports to a running machine.
  * So the ports are made at launch. Each costs about 40 ms of boot under TCG
- * (enumeration, ACPI, port services; docs/ARCHITECTURE.md), hence 16 and
- * not more. io-reserve=0: virtio on PCIe needs no I/O ports, and sixteen
- * 4 KiB I/O windows do not fit in the 64 KiB I/O space. */
+ * (enumeration, ACPI, port services; docs/ARCHITECTURE.md), hence
+ * CLOCHE_VM_FOLDER_PORTS and not more. io-reserve=0: virtio on PCIe needs no
+ * I/O ports, and sixteen 4 KiB I/O windows would not fit in the 64 KiB I/O
+ * space. */
 static void
 add_folder_ports (GPtrArray                    *argv,
                   const ClocheVmCommandOptions *options)

@@ -19,9 +19,11 @@ G_BEGIN_DECLS
 
 /* Empty pcie-root-ports reserved at launch, one per folder that can be
  * hot-plugged into the running VM (see cloche-vm-folders.c): a work folder
- * and two or three user folders for each of four or five sessions, at
- * about 40 ms of TCG boot each. */
-#define CLOCHE_VM_FOLDER_PORTS 16
+ * and a user folder or two for each of three or four sessions open at
+ * once, at about 40 ms of TCG boot each (issue 21: sixteen were a fifth of
+ * QEMU's CPU time to the agent's first reply). A mount past them is
+ * refused with the reason (unmount one first). */
+#define CLOCHE_VM_FOLDER_PORTS 8
 
 /* The name QEMU gives the temporary overlay of a snapshot=on drive (in
  * $TMPDIR): how ClocheVm finds one a killed QEMU left behind. */

@@ -21,13 +21,12 @@
  * daemon restarts or the mode changes; if TCG fails too, KVM was not the
  * cause and is not held against it.
  *
- * Warm wake (issue 21): the guest's RAM is a memfd of the daemon's. An
- * idle stop (cloche_vm_idle_stop_async) of a VM with no folder saves it
- * (QEMU's device state, then the memfd's pages, cloche-vm-snapshot.c)
- * before QEMU quits; the next start restores it instead of booting, after
- * the same check of the boot files, and "running" still means the agent
- * answered (and the guest's clock was set). A snapshot that does not fit
- * or fails makes that start boot cold at once, the reason logged.
+ * Warm wake (issue 21, cloche-vm-warm.c): the guest's RAM is a memfd of
+ * the daemon's; an idle stop (cloche_vm_idle_stop_async) of a VM with no
+ * folder saves it, and the next start restores it instead of booting,
+ * after the same check of the boot files. "running" still means the
+ * agent answered. The struct and the steps both files take are in
+ * cloche-vm-private.h.
  */
 #define _GNU_SOURCE   /* memfd_create */
 #include "config.h"
@@ -51,88 +50,15 @@
 #include "cloche-memory.h"
 #include "cloche-qemu-log.h"
 #include "cloche-qmp-client.h"
-#include "cloche-vm-command.h"
-#include "cloche-vm-folders.h"
-#include "cloche-vm-snapshot.h"
-#include "cloche-vm.h"
+#include "cloche-vm-private.h"
 
 #define DEFAULT_AGENT_TIMEOUT_S 120
 #define SHUTDOWN_GRACE_S        10
-#define QUIT_GRACE_S            3
 #define CONSOLE_TAIL_LINES      12
 #define CONSOLE_TAIL_BYTES      8192
 /* Under KVM a working guest prints on its console well within a second. */
 #define KVM_STALL_S             10
 #define EXIT_GRACE_MS           1000
-
-struct _ClocheVm
-{
-  GObject           parent_instance;
-
-  char             *bundle_path;
-  char             *run_dir;
-  char             *overlay_dir;   /* disk-backed, for a disk bundle's writes */
-  char             *stamps_path;   /* the boot files' stamps (cloche-bundle-stamps.c) */
-  GCancellable     *checking;      /* set while the bundle is checked before a boot */
-  char             *accelerator;       /* what the next boot uses; "" until probed */
-  char             *accelerator_reason;
-  ClocheAccelMode   accel_mode;
-  char             *kvm_device;        /* NULL: /dev/kvm */
-  gboolean          probe_done;
-  gboolean          probe_usable;
-  char             *probe_reason;
-  gboolean          launch_after_probe;
-  GCancellable     *probe_cancellable;
-  char             *kvm_failure;       /* why KVM failed a boot here; NULL if it never did */
-  gboolean          accelerator_fallback;
-  guint             agent_timeout_s;
-  guint             memory_mib;      /* 0: the default for this host */
-  guint             cpus;            /* 0: one */
-  char             *egress_relay;    /* NULL: the guest has no way out */
-  char             *egress_socket;
-
-  ClocheVmState     state;
-  char             *state_reason;
-  GStrv             console_tail;
-  gint64            booted_at;
-
-  GSubprocess      *process;
-  ClocheQmpClient  *qmp;
-  ClocheGuestAgent *agent;
-  char             *stop_reason;
-  GError           *failure;         /* why we are killing QEMU, until it exits */
-  GError           *last_error;      /* why the last boot failed or the VM crashed */
-  guint             stop_timer;
-  guint             stall_timer;
-  guint             kill_timer;
-  char             *boot_accelerator; /* what this QEMU was started with */
-  goffset           qemu_log_start;  /* where this boot's part of qemu.log begins */
-  GStrv             qemu_tail;       /* what QEMU said, kept after a failure */
-  gboolean          kill_sent;
-  gboolean          fallback_boot;   /* this boot is TCG after KVM failed it */
-  gboolean          injected_stop;   /* CLOCHE_ACCEL_FAULT_INTERNAL_ERROR sent "stop" */
-
-  GQueue            start_tasks;
-  GQueue            stop_tasks;
-
-  ClocheVmFolders  *folders;         /* hot-plugged folders of this boot */
-
-  /* Warm wake (cloche-vm-snapshot.c) */
-  gboolean          warm_wake;       /* policy vm.warm_wake: save at idle, restore on open */
-  char             *snapshot_dir;
-  char             *snapshot_key;    /* what this boot's snapshot is tied to; NULL: none */
-  int               ram_fd;          /* this boot's guest RAM (memfd), the daemon's; -1 */
-  int               state_fd;        /* the file a save writes the device state to; -1 */
-  gboolean          can_save;        /* QEMU holds CLOCHE_VM_STATE_OUT_FD */
-  ClocheVmSnapshot *restoring;       /* the snapshot this boot restores, until it runs */
-  gboolean          restore_boot;    /* this boot restores; cleared once it runs or fails */
-  gboolean          woke_warm;       /* the running boot came from a snapshot */
-  gboolean          saving;          /* this stop saves the VM */
-  char             *warm_failure;    /* why the last restore was refused or failed */
-  guint             next_guest_uid;  /* the first session user not given out this boot */
-  char             *qemu_version;    /* this boot's QEMU, as query-version says */
-  guint             save_timer;
-};
 
 enum {
   PROP_0,
@@ -148,6 +74,7 @@ enum {
   PROP_AGENT_TIMEOUT,
   PROP_LAST_ERROR,
   PROP_PREPARING,
+  PROP_SNAPSHOT_SIZE,
   N_PROPS
 };
 
@@ -161,10 +88,6 @@ enum {
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
-
-static void launch (ClocheVm *self);
-static void warm_refused (ClocheVm     *self,
-                          const GError *why);
 
 /* Kept with its code, so that the doctor can tell a dead agent from a
  * crash without reading sentences. */
@@ -180,9 +103,9 @@ set_last_error (ClocheVm     *self,
 /* State */
 
 /* g_set_str() arrived in GLib 2.76; Debian 12 has 2.74. */
-static gboolean
-set_str (char       **target,
-         const char  *value)
+gboolean
+_cloche_vm_set_str (char       **target,
+                    const char  *value)
 {
   if (g_strcmp0 (*target, value) == 0)
     return FALSE;
@@ -191,13 +114,13 @@ set_str (char       **target,
   return TRUE;
 }
 
-static void
-set_state (ClocheVm      *self,
-           ClocheVmState  state,
-           const char    *reason)
+void
+_cloche_vm_set_state (ClocheVm      *self,
+                      ClocheVmState  state,
+                      const char    *reason)
 {
   g_object_freeze_notify (G_OBJECT (self));
-  if (set_str (&self->state_reason, reason))
+  if (_cloche_vm_set_str (&self->state_reason, reason))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE_REASON]);
   if (self->state != state)
     {
@@ -342,9 +265,9 @@ remove_overlays (ClocheVm *self)
 /* The state changes once QEMU is gone, so that "crashed" never leaves a
  * QEMU behind; on_process_exited() finishes the job. The first reason
  * wins: what follows a kill is its echo. */
-static void
-kill_for (ClocheVm     *self,
-          const GError *error)
+void
+_cloche_vm_kill_for (ClocheVm     *self,
+                     const GError *error)
 {
   if (self->failure == NULL)
     self->failure = g_error_copy (error);
@@ -359,7 +282,7 @@ on_kill_timer (gpointer user_data)
   ClocheVm *self = user_data;
 
   self->kill_timer = 0;
-  kill_for (self, self->failure);
+  _cloche_vm_kill_for (self, self->failure);
   return G_SOURCE_REMOVE;
 }
 
@@ -384,7 +307,7 @@ set_str_prop (ClocheVm    *self,
               const char  *value,
               guint        prop)
 {
-  if (!set_str (target, value))
+  if (!_cloche_vm_set_str (target, value))
     return FALSE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
   return TRUE;
@@ -454,7 +377,7 @@ on_probed (GObject      *object,
   update_accelerator (self);
   if (self->launch_after_probe && !g_queue_is_empty (&self->start_tasks)
       && (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED))
-    launch (self);
+    _cloche_vm_launch (self);
   self->launch_after_probe = FALSE;
 }
 
@@ -597,7 +520,7 @@ report_crash (ClocheVm     *self,
   g_autoptr(GError) full = explain (self, cause);
   g_autofree char *reason = one_line_reason (self, cause);
 
-  set_state (self, CLOCHE_VM_STATE_CRASHED, reason);
+  _cloche_vm_set_state (self, CLOCHE_VM_STATE_CRASHED, reason);
   set_last_error (self, full);
   complete_tasks (&self->start_tasks, full);
 }
@@ -621,9 +544,9 @@ fall_back_to_tcg (ClocheVm     *self,
 {
   remember_kvm_failure (self, cause);
   g_message ("KVM cannot run the guest here (%s); booting again under TCG", self->kvm_failure);
-  set_state (self, CLOCHE_VM_STATE_STARTING,
-             _("KVM could not run the guest; booting again under TCG"));
-  launch (self);
+  _cloche_vm_set_state (self, CLOCHE_VM_STATE_STARTING,
+                        _("KVM could not run the guest; booting again under TCG"));
+  _cloche_vm_launch (self);
   self->fallback_boot = self->process != NULL;
 }
 
@@ -671,10 +594,10 @@ restore_fell_through (ClocheVm     *self,
                        said != NULL ? said : _("it exited"));
   self->restore_boot = FALSE;
   g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
-  warm_refused (self, why);
-  set_state (self, CLOCHE_VM_STATE_STARTING, _("The saved VM could not be restored; booting "
-                                                "cold"));
-  launch (self);
+  _cloche_vm_warm_refused (self, why);
+  _cloche_vm_set_state (self, CLOCHE_VM_STATE_STARTING,
+                        _("The saved VM could not be restored; booting cold"));
+  _cloche_vm_launch (self);
 }
 
 /* QEMU is gone and we did not ask it to go. */
@@ -701,7 +624,7 @@ on_unexpected_exit (ClocheVm    *self,
     cause = g_steal_pointer (&failure);
   else if (clean && !booting && !console_says_panic (self))
     {
-      set_state (self, CLOCHE_VM_STATE_STOPPED, "the guest shut itself down");
+      _cloche_vm_set_state (self, CLOCHE_VM_STATE_STOPPED, "the guest shut itself down");
       return;
     }
   else
@@ -756,7 +679,7 @@ on_process_exited (GObject      *object,
 
       self->restore_boot = FALSE;
       g_clear_error (&self->failure);
-      set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
+      _cloche_vm_set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
     }
   else
     on_unexpected_exit (self, process);
@@ -765,7 +688,7 @@ on_process_exited (GObject      *object,
   /* Someone asked to start while we were stopping. */
   if (!g_queue_is_empty (&self->start_tasks) && self->process == NULL
       && self->state != CLOCHE_VM_STATE_STARTING)
-    launch (self);
+    _cloche_vm_launch (self);
 }
 
 /* Watching QEMU's run state */
@@ -802,7 +725,7 @@ on_status (GObject      *object,
   error = g_error_new (CLOCHE_ERROR, boot_used_kvm (self) ? CLOCHE_ERROR_KVM_UNUSABLE
                                                           : CLOCHE_ERROR_VM_CRASHED,
                        _("QEMU stopped the guest (run state %s)"), status);
-  kill_for (self, error);
+  _cloche_vm_kill_for (self, error);
 }
 
 static void
@@ -812,9 +735,6 @@ query_run_state (ClocheVm *self)
                                    g_object_ref (self));
 }
 
-static void on_migration (ClocheVm   *self,
-                          const char *status);
-
 static void
 on_qmp_event (ClocheVm   *self,
               const char *name,
@@ -823,7 +743,7 @@ on_qmp_event (ClocheVm   *self,
   if (g_str_equal (name, "STOP") || g_str_equal (name, "GUEST_PANICKED"))
     query_run_state (self);
   else if (g_str_equal (name, "MIGRATION") && data != NULL)
-    on_migration (self, cloche_json_get_string (data, "status", ""));
+    _cloche_vm_warm_on_migration (self, cloche_json_get_string (data, "status", ""));
 }
 
 /* A KVM that hangs (seen on hosts whose KVM is emulated in part): the
@@ -843,163 +763,11 @@ on_stall_check (gpointer user_data)
   error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE,
                        _("under KVM the guest wrote nothing on its console within %u s"),
                        (guint) KVM_STALL_S);
-  kill_for (self, error);
+  _cloche_vm_kill_for (self, error);
   return G_SOURCE_REMOVE;
 }
 
 /* Boot */
-
-static void become_running (ClocheVm *self);
-
-/* A restored guest's clock stood still while it was saved. */
-static void
-on_clock_set (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  g_autoptr(ClocheVm) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) reply = NULL;
-
-  reply = cloche_guest_agent_execute_finish (CLOCHE_GUEST_AGENT (object), result, &error);
-  if (CLOCHE_GUEST_AGENT (object) != self->agent)
-    return;
-  if (reply == NULL)
-    {
-      g_autoptr(GError) why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
-                                           _("The restored guest's clock could not be set: %s"),
-                                           error->message);
-
-      kill_for (self, why);
-      return;
-    }
-  become_running (self);
-}
-
-static void
-set_guest_clock (ClocheVm *self)
-{
-  g_autoptr(JsonObject) args = json_object_new ();
-
-  json_object_set_int_member (args, "time", g_get_real_time () * 1000);
-  cloche_guest_agent_execute_async (self->agent, "guest-set-time", args, NULL, on_clock_set,
-                                    g_object_ref (self));
-}
-
-/* A restore: the same QEMU that saved it, then the device state read
- * from CLOCHE_VM_STATE_IN_FD (x-ignore-shared: the RAM is the memfd
- * already), then "cont" on the MIGRATION event that says it completed. */
-static void
-restore_failed (ClocheVm     *self,
-                const char   *what,
-                const GError *error)
-{
-  g_autoptr(GError) why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
-                                       "%s: %s", what, error->message);
-
-  kill_for (self, why);
-}
-
-static void
-on_incoming_started (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(ClocheVm) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) reply = NULL;
-
-  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
-  if (CLOCHE_QMP_CLIENT (object) == self->qmp && reply == NULL)
-    restore_failed (self, _("QEMU refused to restore the VM"), error);
-}
-
-static JsonObject *
-warm_capabilities (void)
-{
-  static const char *const names[] = { "x-ignore-shared", "events" };
-  JsonArray *list = json_array_new ();
-  JsonObject *args = json_object_new ();
-
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-    {
-      JsonObject *cap = json_object_new ();
-
-      json_object_set_string_member (cap, "capability", names[i]);
-      json_object_set_boolean_member (cap, "state", TRUE);
-      json_array_add_object_element (list, cap);
-    }
-  json_object_set_array_member (args, "capabilities", list);
-  return args;
-}
-
-static void
-start_incoming (ClocheVm *self)
-{
-  g_autoptr(JsonObject) caps = warm_capabilities ();
-  g_autoptr(JsonObject) args = json_object_new ();
-  g_autofree char *uri = g_strdup_printf ("fd:%d", CLOCHE_VM_STATE_IN_FD);
-
-  cloche_qmp_client_execute_async (self->qmp, "migrate-set-capabilities", caps, NULL, NULL, NULL);
-  json_object_set_string_member (args, "uri", uri);
-  cloche_qmp_client_execute_async (self->qmp, "migrate-incoming", args, NULL,
-                                   on_incoming_started, g_object_ref (self));
-}
-
-/* "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)": what QEMU says it is. */
-static char *
-qemu_version_text (JsonNode *reply)
-{
-  JsonObject *object = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
-  JsonNode *node = object ? json_object_get_member (object, "qemu") : NULL;
-  JsonObject *qemu = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-
-  if (qemu == NULL)
-    return g_strdup ("?");
-  return g_strdup_printf ("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT " %s",
-                          cloche_json_get_int (qemu, "major", -1),
-                          cloche_json_get_int (qemu, "minor", -1),
-                          cloche_json_get_int (qemu, "micro", -1),
-                          cloche_json_get_string (object, "package", ""));
-}
-
-static void
-on_qemu_version (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  g_autoptr(ClocheVm) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(JsonNode) reply = NULL;
-  g_autofree char *version = NULL;
-
-  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
-  if (CLOCHE_QMP_CLIENT (object) != self->qmp)
-    return;
-  if (reply == NULL)
-    {
-      /* A cold boot can still run; it just cannot be saved. */
-      self->can_save = FALSE;
-      if (self->restore_boot)
-        restore_failed (self, _("QEMU did not say its version"), error);
-      return;
-    }
-  version = qemu_version_text (reply);
-  set_str (&self->qemu_version, version);
-  if (!self->restore_boot)
-    return;
-  if (self->restoring == NULL || g_strcmp0 (version, self->restoring->qemu_version) != 0)
-    {
-      g_autoptr(GError) why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
-                                           _("it was saved by QEMU %s, this is QEMU %s"),
-                                           self->restoring ? self->restoring->qemu_version : "?",
-                                           version);
-
-      kill_for (self, why);
-      return;
-    }
-  start_incoming (self);
-}
 
 static void
 on_agent_synced (GObject      *object,
@@ -1019,14 +787,14 @@ on_agent_synced (GObject      *object,
     return;
   if (self->restore_boot)
     {
-      set_guest_clock (self);
+      _cloche_vm_warm_set_clock (self);
       return;
     }
-  become_running (self);
+  _cloche_vm_become_running (self);
 }
 
-static void
-become_running (ClocheVm *self)
+void
+_cloche_vm_become_running (ClocheVm *self)
 {
   g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
   /* tools/bench/warm-wake reads this line. */
@@ -1038,7 +806,7 @@ become_running (ClocheVm *self)
   self->fallback_boot = FALSE;
   self->booted_at = g_get_real_time ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOOTED_AT]);
-  set_state (self, CLOCHE_VM_STATE_RUNNING, NULL);
+  _cloche_vm_set_state (self, CLOCHE_VM_STATE_RUNNING, NULL);
   complete_tasks (&self->start_tasks, NULL);
 }
 
@@ -1070,8 +838,7 @@ on_qmp_ready (GObject      *object,
   /* Events flow only from now on: a guest stopped before this one shows
    * in its run state. */
   query_run_state (self);
-  cloche_qmp_client_execute_async (self->qmp, "query-version", NULL, NULL, on_qemu_version,
-                                   g_object_ref (self));
+  _cloche_vm_warm_query_version (self);
   cloche_guest_agent_sync_async (self->agent, self->agent_timeout_s, NULL,
                                  on_agent_synced, g_object_ref (self));
 }
@@ -1113,42 +880,14 @@ make_private_dir (const char  *path,
   return FALSE;
 }
 
-/* What a boot hands QEMU besides its channels; -1: nothing. */
-typedef struct
-{
-  int ram;        /* the guest's RAM: a memfd */
-  int state_in;   /* a restore's device state */
-} WarmFds;
-
-static void
-take_warm_fds (GSubprocessLauncher *launcher,
-               WarmFds             *fds)
-{
-  if (fds->ram >= 0)
-    g_subprocess_launcher_take_fd (launcher, fds->ram, CLOCHE_VM_RAM_FD);
-  if (fds->state_in >= 0)
-    g_subprocess_launcher_take_fd (launcher, fds->state_in, CLOCHE_VM_STATE_IN_FD);
-  fds->ram = fds->state_in = -1;
-}
-
-static void
-close_warm_fds (WarmFds *fds)
-{
-  if (fds->ram >= 0)
-    close (fds->ram);
-  if (fds->state_in >= 0)
-    close (fds->state_in);
-  fds->ram = fds->state_in = -1;
-}
-
 static GSubprocess *
-spawn_qemu (ClocheVm      *self,
-            const char   **argv,
-            ClocheBundle  *bundle,
-            int            qmp_fd,
-            int            agent_fd,
-            WarmFds       *warm,
-            GError       **error)
+spawn_qemu (ClocheVm         *self,
+            const char      **argv,
+            ClocheBundle     *bundle,
+            int               qmp_fd,
+            int               agent_fd,
+            ClocheVmWarmFds  *warm,
+            GError          **error)
 {
   static const int boot_fds[CLOCHE_BUNDLE_N_BOOT_FILES] = {
     CLOCHE_VM_KERNEL_FD, CLOCHE_VM_INITRD_FD, CLOCHE_VM_ROOT_FD,
@@ -1165,7 +904,7 @@ spawn_qemu (ClocheVm      *self,
     {
       close (qmp_fd);
       close (agent_fd);
-      close_warm_fds (warm);
+      _cloche_vm_warm_close_fds (warm);
       return NULL;
     }
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
@@ -1178,7 +917,7 @@ spawn_qemu (ClocheVm      *self,
   g_subprocess_launcher_take_stderr_fd (launcher, log_fd);
   g_subprocess_launcher_take_fd (launcher, qmp_fd, CLOCHE_VM_QMP_FD);
   g_subprocess_launcher_take_fd (launcher, agent_fd, CLOCHE_VM_AGENT_FD);
-  take_warm_fds (launcher, warm);
+  _cloche_vm_warm_take_fds (launcher, warm);
   /* The boot files as they were checked: QEMU opens /dev/fd/N. */
   for (guint i = 0; i < CLOCHE_BUNDLE_N_BOOT_FILES; i++)
     {
@@ -1191,8 +930,8 @@ spawn_qemu (ClocheVm      *self,
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
-static char *
-find_qemu (GError **error)
+char *
+_cloche_vm_find_qemu (GError **error)
 {
   char *qemu = g_find_program_in_path ("qemu-system-x86_64");
 
@@ -1204,11 +943,11 @@ find_qemu (GError **error)
 }
 
 /* The options of this boot; @qemu and @console belong to the caller. */
-static void
-fill_options (ClocheVm               *self,
-              ClocheVmCommandOptions *options,
-              const char             *qemu,
-              const char             *console)
+void
+_cloche_vm_fill_options (ClocheVm               *self,
+                         ClocheVmCommandOptions *options,
+                         const char             *qemu,
+                         const char             *console)
 {
   memset (options, 0, sizeof *options);
   options->qemu = qemu;
@@ -1223,36 +962,13 @@ fill_options (ClocheVm               *self,
   options->ram_fd = TRUE;
 }
 
-/* A snapshot fits this boot when its machine would be built alike: the
- * command line with the names that differ from one daemon to the next
- * (console, relay, socket) left out, the QEMU binary and the bundle. */
-static char *
-make_snapshot_key (ClocheVm      *self,
-                   ClocheBundle  *bundle,
-                   GError       **error)
-{
-  g_autofree char *qemu = find_qemu (error);
-  g_autofree char *identity = NULL;
-  g_auto(GStrv) argv = NULL;
-  ClocheVmCommandOptions options;
-
-  if (qemu == NULL)
-    return NULL;
-  fill_options (self, &options, qemu, "console");
-  if (options.egress_relay != NULL)
-    options.egress_relay = options.egress_socket = "egress";
-  identity = cloche_bundle_dup_identity (bundle);
-  argv = cloche_vm_command_build (bundle, &options);
-  return cloche_vm_snapshot_key ((const char * const *) argv, identity, error);
-}
-
 static GStrv
 build_command (ClocheVm      *self,
                ClocheBundle  *bundle,
                gboolean       incoming,
                GError       **error)
 {
-  g_autofree char *qemu = find_qemu (error);
+  g_autofree char *qemu = _cloche_vm_find_qemu (error);
   g_autofree char *console = console_path (self);
   ClocheVmCommandOptions options;
 
@@ -1263,39 +979,9 @@ build_command (ClocheVm      *self,
   g_unlink (console);
   remove_overlays (self);
 
-  fill_options (self, &options, qemu, console);
+  _cloche_vm_fill_options (self, &options, qemu, console);
   options.incoming = incoming;
   return cloche_vm_command_build (bundle, &options);
-}
-
-/* The guest's RAM for this boot: the restored one, else a new memfd of
- * its size. The daemon keeps a descriptor of its own (a save copies it). */
-static gboolean
-make_warm_fds (ClocheVm  *self,
-               WarmFds   *fds,
-               GError   **error)
-{
-  guint64 size = (guint64) cloche_memory_choose_mib (self->memory_mib) * 1024 * 1024;
-
-  fds->ram = fds->state_in = -1;
-  if (self->restoring != NULL)
-    {
-      fds->ram = g_steal_fd (&self->restoring->ram_fd);
-      fds->state_in = g_steal_fd (&self->restoring->state_fd);
-    }
-  else if ((fds->ram = memfd_create ("cloche-guest-ram", MFD_CLOEXEC)) < 0
-           || ftruncate (fds->ram, size) != 0)
-    {
-      int saved = errno;
-
-      close_warm_fds (fds);
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   _("Cannot make the guest's memory: %s"), g_strerror (saved));
-      return FALSE;
-    }
-  self->ram_fd = fcntl (fds->ram, F_DUPFD_CLOEXEC, 3);
-  self->can_save = self->snapshot_key != NULL && self->ram_fd >= 0;
-  return TRUE;
 }
 
 /* This boot's folders tell; whoever holds sessions listens to the VM. */
@@ -1317,17 +1003,17 @@ start_process (ClocheVm      *self,
   g_autoptr(GIOStream) qmp_stream = NULL;
   g_autoptr(GIOStream) agent_stream = NULL;
   int qmp[2], agent[2];
-  WarmFds warm;
+  ClocheVmWarmFds warm;
 
   argv = build_command (self, bundle, self->restoring != NULL, error);
-  if (argv == NULL || !make_warm_fds (self, &warm, error))
+  if (argv == NULL || !_cloche_vm_warm_make_fds (self, &warm, error))
     return FALSE;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0
       || socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
                    _("Cannot create the channels to QEMU: %s"), g_strerror (errno));
-      close_warm_fds (&warm);
+      _cloche_vm_warm_close_fds (&warm);
       return FALSE;
     }
 
@@ -1378,24 +1064,24 @@ check_bundle_thread (GTask        *task,
   g_task_return_pointer (task, g_steal_pointer (&bundle), g_object_unref);
 }
 
-static void
-fail_launch (ClocheVm     *self,
-             const GError *error)
+void
+_cloche_vm_fail_launch (ClocheVm     *self,
+                        const GError *error)
 {
   /* Nothing ran, so nothing crashed: the state stays, the callers learn
    * why; only a fallback boot, already "starting", has to end. */
   drop_channels (self);
   g_clear_object (&self->process);
   if (self->state == CLOCHE_VM_STATE_STARTING)
-    set_state (self, CLOCHE_VM_STATE_CRASHED, error->message);
+    _cloche_vm_set_state (self, CLOCHE_VM_STATE_CRASHED, error->message);
   set_last_error (self, error);
   complete_tasks (&self->start_tasks, error);
 }
 
 /* The bundle checked (and the snapshot read): preparing is over. */
-static void
-end_checking (ClocheVm  *self,
-              GError   **error)
+void
+_cloche_vm_end_checking (ClocheVm  *self,
+                         GError   **error)
 {
   g_clear_object (&self->checking);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
@@ -1407,90 +1093,6 @@ end_checking (ClocheVm  *self,
     }
 }
 
-static void boot (ClocheVm     *self,
-                  ClocheBundle *bundle);
-
-/* Warm wake: the snapshot, if there is one for this boot */
-
-static void
-warm_refused (ClocheVm     *self,
-              const GError *why)
-{
-  set_str (&self->warm_failure, why->message);
-  g_message ("Warm wake: booting cold: %s", why->message);
-}
-
-static void
-load_snapshot_thread (GTask        *task,
-                      gpointer      source_object,
-                      gpointer      task_data,
-                      GCancellable *cancellable)
-{
-  ClocheVm *self = source_object;
-  GError *error = NULL;
-  ClocheVmSnapshot *snapshot = cloche_vm_snapshot_load (self->snapshot_dir, task_data, &error);
-
-  if (snapshot == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, snapshot, (GDestroyNotify) cloche_vm_snapshot_free);
-}
-
-static void
-on_snapshot_loaded (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
-{
-  ClocheVm *self = CLOCHE_VM (object);
-  g_autoptr(ClocheBundle) bundle = user_data;
-  g_autoptr(GError) error = NULL;
-
-  self->restoring = g_task_propagate_pointer (G_TASK (result), &error);
-  if (self->restoring == NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-        warm_refused (self, error);
-      g_clear_error (&error);
-    }
-  end_checking (self, &error);
-  if (error != NULL)
-    {
-      g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
-      fail_launch (self, error);
-      return;
-    }
-  boot (self, bundle);
-}
-
-/* Whether this boot restores: with warm wake on and a snapshot there, it
- * is checked (and its RAM read) in a worker thread; the key is made in
- * any case, so that this boot can be saved. */
-static gboolean
-try_restore (ClocheVm     *self,
-             ClocheBundle *bundle)
-{
-  g_autoptr(GError) error = NULL;
-  GTask *task;
-
-  g_clear_pointer (&self->snapshot_key, g_free);
-  if (!self->warm_wake)
-    return FALSE;
-  self->snapshot_key = make_snapshot_key (self, bundle, &error);
-  if (self->snapshot_key == NULL)
-    {
-      warm_refused (self, error);
-      return FALSE;
-    }
-  if (!cloche_vm_snapshot_exists (self->snapshot_dir))
-    return FALSE;
-  task = g_task_new (self, self->checking, on_snapshot_loaded, g_object_ref (bundle));
-  g_task_set_source_tag (task, try_restore);
-  g_task_set_task_data (task, g_strdup (self->snapshot_key), g_free);
-  g_task_run_in_thread (task, load_snapshot_thread);
-  g_object_unref (task);
-  return TRUE;
-}
-
 static void
 on_bundle_checked (GObject      *object,
                    GAsyncResult *result,
@@ -1500,20 +1102,20 @@ on_bundle_checked (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_autoptr(ClocheBundle) bundle = g_task_propagate_pointer (G_TASK (result), &error);
 
-  if (bundle != NULL && try_restore (self, bundle))
+  if (bundle != NULL && _cloche_vm_warm_try_restore (self, bundle))
     return;
-  end_checking (self, &error);
+  _cloche_vm_end_checking (self, &error);
   if (error != NULL)
     {
-      fail_launch (self, error);
+      _cloche_vm_fail_launch (self, error);
       return;
     }
-  boot (self, bundle);
+  _cloche_vm_boot (self, bundle);
 }
 
-static void
-boot (ClocheVm     *self,
-      ClocheBundle *bundle)
+void
+_cloche_vm_boot (ClocheVm     *self,
+                 ClocheBundle *bundle)
 {
   g_autoptr(GError) error = NULL;
 
@@ -1524,7 +1126,7 @@ boot (ClocheVm     *self,
     {
       g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
       self->restore_boot = FALSE;
-      fail_launch (self, error);
+      _cloche_vm_fail_launch (self, error);
       return;
     }
   /* Injected fault tcg-as-kvm: TCG on a loaded machine may print nothing
@@ -1533,8 +1135,8 @@ boot (ClocheVm     *self,
     self->stall_timer = g_timeout_add_seconds (KVM_STALL_S, on_stall_check, self);
 
   /* A fallback boot keeps saying why it boots again. */
-  set_state (self, CLOCHE_VM_STATE_STARTING,
-             self->state == CLOCHE_VM_STATE_STARTING ? self->state_reason : NULL);
+  _cloche_vm_set_state (self, CLOCHE_VM_STATE_STARTING,
+                        self->state == CLOCHE_VM_STATE_STARTING ? self->state_reason : NULL);
   g_subprocess_wait_async (self->process, NULL, on_process_exited, g_object_ref (self));
   cloche_qmp_client_handshake_async (self->qmp, NULL, on_qmp_ready, g_object_ref (self));
 }
@@ -1553,8 +1155,8 @@ forget_last_boot (ClocheVm *self)
   self->fallback_boot = FALSE;
 }
 
-static void
-launch (ClocheVm *self)
+void
+_cloche_vm_launch (ClocheVm *self)
 {
   g_autoptr(GTask) task = NULL;
 
@@ -1565,12 +1167,12 @@ launch (ClocheVm *self)
       return;
     }
   forget_last_boot (self);
-  set_str (&self->boot_accelerator, self->accelerator);
+  _cloche_vm_set_str (&self->boot_accelerator, self->accelerator);
 
   self->checking = g_cancellable_new ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
   task = g_task_new (self, self->checking, on_bundle_checked, NULL);
-  g_task_set_source_tag (task, launch);
+  g_task_set_source_tag (task, _cloche_vm_launch);
   g_task_set_task_data (task, g_strdup (self->bundle_path), g_free);
   g_task_run_in_thread (task, check_bundle_thread);
 }
@@ -1596,7 +1198,7 @@ cloche_vm_start_async (ClocheVm            *self,
   g_queue_push_tail (&self->start_tasks, g_steal_pointer (&task));
   if ((self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED)
       && self->checking == NULL)
-    launch (self);
+    _cloche_vm_launch (self);
   /* checking the bundle or starting: it joins the boot; stopping: it boots
    * once QEMU has exited. */
 }
@@ -1613,13 +1215,13 @@ cloche_vm_start_finish (ClocheVm      *self,
 
 /* Shutdown: ask the guest, then QEMU, then the kernel. */
 
-static gboolean
-on_quit_slow (gpointer user_data)
+gboolean
+_cloche_vm_on_quit_slow (gpointer user_data)
 {
   ClocheVm *self = user_data;
 
   self->stop_timer = 0;
-  g_warning ("QEMU did not quit within %d s; killing it", QUIT_GRACE_S);
+  g_warning ("QEMU did not quit within %d s; killing it", CLOCHE_VM_QUIT_GRACE_S);
   g_subprocess_force_exit (self->process);
   return G_SOURCE_REMOVE;
 }
@@ -1632,7 +1234,7 @@ on_shutdown_slow (gpointer user_data)
   g_debug ("The guest did not power off within %d s; asking QEMU to quit", SHUTDOWN_GRACE_S);
   if (self->qmp != NULL)
     cloche_qmp_client_execute_async (self->qmp, "quit", NULL, NULL, NULL, NULL);
-  self->stop_timer = g_timeout_add_seconds (QUIT_GRACE_S, on_quit_slow, self);
+  self->stop_timer = g_timeout_add_seconds (CLOCHE_VM_QUIT_GRACE_S, _cloche_vm_on_quit_slow, self);
   return G_SOURCE_REMOVE;
 }
 
@@ -1643,8 +1245,8 @@ begin_shutdown (ClocheVm   *self,
   g_autoptr(GError) error = NULL;
   gboolean booting = self->state == CLOCHE_VM_STATE_STARTING;
 
-  set_str (&self->stop_reason, reason);
-  set_state (self, CLOCHE_VM_STATE_STOPPING, reason);
+  _cloche_vm_set_str (&self->stop_reason, reason);
+  _cloche_vm_set_state (self, CLOCHE_VM_STATE_STOPPING, reason);
   if (booting)
     {
       /* No agent to ask yet: a guest that is half up has nothing to save. */
@@ -1693,205 +1295,6 @@ cloche_vm_stop_finish (ClocheVm      *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/* Warm wake: saved at an idle stop. QEMU stops the guest and writes its
- * device state to CLOCHE_VM_STATE_OUT_FD (x-ignore-shared: not the RAM),
- * the RAM memfd is copied in a worker thread while QEMU still holds the
- * guest paused, then QEMU quits. Whatever fails on the way, QEMU quits all
- * the same, nothing that looks like a snapshot stays, and the VM stops. */
-
-#define SAVE_TIMEOUT_S 30
-
-static void
-quit_after_save (ClocheVm *self)
-{
-  g_clear_handle_id (&self->save_timer, g_source_remove);
-  self->saving = FALSE;
-  if (self->qmp != NULL)
-    cloche_qmp_client_execute_async (self->qmp, "quit", NULL, NULL, NULL, NULL);
-  g_clear_handle_id (&self->stop_timer, g_source_remove);
-  self->stop_timer = g_timeout_add_seconds (QUIT_GRACE_S, on_quit_slow, self);
-}
-
-static void
-save_failed (ClocheVm   *self,
-             const char *why)
-{
-  g_warning ("Warm wake: the idle VM could not be saved (%s); it stops and the next open "
-             "boots cold", why);
-  cloche_vm_snapshot_remove (self->snapshot_dir);
-  quit_after_save (self);
-}
-
-typedef struct
-{
-  char                 *dir;
-  int                   ram_fd;
-  int                   state_fd;
-  ClocheVmSnapshotMeta  meta;
-  char                 *key;
-  char                 *qemu_version;
-  gint64                started;
-} SaveJob;
-
-static void
-save_job_free (SaveJob *job)
-{
-  close (job->ram_fd);
-  close (job->state_fd);
-  g_free (job->dir);
-  g_free (job->key);
-  g_free (job->qemu_version);
-  g_free (job);
-}
-
-static void
-save_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
-{
-  SaveJob *job = task_data;
-  GError *error = NULL;
-
-  if (cloche_vm_snapshot_save (job->dir, job->ram_fd, job->state_fd, &job->meta, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-on_saved (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  ClocheVm *self = CLOCHE_VM (object);
-  SaveJob *job = g_task_get_task_data (G_TASK (result));
-  g_autoptr(GError) error = NULL;
-  g_autofree char *size = NULL;
-
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      save_failed (self, error->message);
-      return;
-    }
-  size = g_format_size (cloche_vm_snapshot_size (self->snapshot_dir));
-  /* tools/bench/warm-wake reads this line. */
-  g_message ("Warm wake: the idle VM was saved in %.3f s (%s on disk)",
-             (g_get_monotonic_time () - job->started) / 1e6, size);
-  quit_after_save (self);
-}
-
-static void
-write_snapshot (ClocheVm *self)
-{
-  g_autoptr(GTask) task = g_task_new (self, NULL, on_saved, NULL);
-  SaveJob *job = g_new0 (SaveJob, 1);
-
-  job->dir = g_strdup (self->snapshot_dir);
-  job->ram_fd = fcntl (self->ram_fd, F_DUPFD_CLOEXEC, 3);
-  job->state_fd = fcntl (self->state_fd, F_DUPFD_CLOEXEC, 3);
-  job->key = g_strdup (self->snapshot_key);
-  job->qemu_version = g_strdup (self->qemu_version);
-  job->meta.key = job->key;
-  job->meta.qemu_version = job->qemu_version;
-  job->meta.next_guest_uid = self->next_guest_uid;
-  job->started = g_get_monotonic_time ();
-  g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
-  g_task_run_in_thread (task, save_thread);
-}
-
-static void
-on_migration (ClocheVm   *self,
-              const char *status)
-{
-  if (self->saving && g_str_equal (status, "completed"))
-    {
-      g_clear_handle_id (&self->save_timer, g_source_remove);
-      write_snapshot (self);
-    }
-  else if (self->saving && (g_str_equal (status, "failed") || g_str_equal (status, "cancelled")))
-    save_failed (self, _("QEMU could not write its state"));
-  else if (self->restore_boot && g_str_equal (status, "completed"))
-    cloche_qmp_client_execute_async (self->qmp, "cont", NULL, NULL, NULL, NULL);
-  else if (self->restore_boot && g_str_equal (status, "failed"))
-    {
-      g_autoptr(GError) why = g_error_new_literal (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
-                                                   _("QEMU could not restore the saved VM"));
-
-      kill_for (self, why);
-    }
-}
-
-static gboolean
-on_save_slow (gpointer user_data)
-{
-  ClocheVm *self = user_data;
-
-  self->save_timer = 0;
-  save_failed (self, _("QEMU did not write its state in time"));
-  return G_SOURCE_REMOVE;
-}
-
-/* QEMU 7.2 writes an outgoing migration to a descriptor only by a name
- * given with getfd, which comes with the command (SCM_RIGHTS). */
-#define SAVE_FD_NAME "cloche-warm-state"
-
-static void
-begin_save (ClocheVm *self)
-{
-  g_autoptr(JsonObject) caps = warm_capabilities ();
-  g_autoptr(JsonObject) name = json_object_new ();
-  g_autoptr(JsonObject) args = json_object_new ();
-  g_autoptr(GError) error = NULL;
-
-  self->saving = TRUE;
-  set_str (&self->stop_reason, "idle");
-  set_state (self, CLOCHE_VM_STATE_STOPPING, "idle");
-  self->state_fd = cloche_vm_snapshot_open_state (self->snapshot_dir, &error);
-  if (self->state_fd < 0)
-    {
-      save_failed (self, error->message);
-      return;
-    }
-  cloche_qmp_client_execute_async (self->qmp, "migrate-set-capabilities", caps, NULL, NULL, NULL);
-  cloche_qmp_client_execute_async (self->qmp, "stop", NULL, NULL, NULL, NULL);
-  json_object_set_string_member (name, "fdname", SAVE_FD_NAME);
-  cloche_qmp_client_execute_with_fd_async (self->qmp, "getfd", name,
-                                           fcntl (self->state_fd, F_DUPFD_CLOEXEC, 3),
-                                           NULL, NULL, NULL);
-  json_object_set_string_member (args, "uri", "fd:" SAVE_FD_NAME);
-  cloche_qmp_client_execute_async (self->qmp, "migrate", args, NULL, NULL, NULL);
-  self->save_timer = g_timeout_add_seconds (SAVE_TIMEOUT_S, on_save_slow, self);
-}
-
-/**
- * cloche_vm_idle_stop_async:
- *
- * Stops the VM because nobody uses it. With warm wake on, a running VM
- * with no folder attached is saved first (the next start restores it),
- * else it shuts down as cloche_vm_stop_async() with reason "idle" does.
- */
-void
-cloche_vm_idle_stop_async (ClocheVm            *self,
-                           GAsyncReadyCallback  callback,
-                           gpointer             user_data)
-{
-  GTask *task;
-
-  g_return_if_fail (CLOCHE_IS_VM (self));
-
-  if (!self->warm_wake || !self->can_save || self->state != CLOCHE_VM_STATE_RUNNING
-      || self->qemu_version == NULL || !cloche_vm_folders_is_empty (self->folders))
-    {
-      cloche_vm_stop_async (self, "idle", NULL, callback, user_data);
-      return;
-    }
-  task = g_task_new (self, NULL, callback, user_data);
-  g_task_set_source_tag (task, cloche_vm_stop_async);
-  g_queue_push_tail (&self->stop_tasks, task);
-  begin_save (self);
 }
 
 /* Folders */
@@ -2293,6 +1696,7 @@ cloche_vm_constructed (GObject *object)
   self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
   self->stamps_path = g_build_filename (g_get_user_cache_dir (), "cloche", "bundle-stamps", NULL);
   self->snapshot_dir = cloche_vm_snapshot_dir ();
+  cloche_vm_measure_snapshot (self);
 }
 
 static void
@@ -2396,6 +1800,9 @@ cloche_vm_get_property (GObject    *object,
     case PROP_PREPARING:
       g_value_set_boolean (value, self->checking != NULL);
       break;
+    case PROP_SNAPSHOT_SIZE:
+      g_value_set_uint64 (value, self->snapshot_size);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -2450,6 +1857,9 @@ cloche_vm_class_init (ClocheVmClass *klass)
   properties[PROP_PREPARING] =
     g_param_spec_boolean ("preparing", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SNAPSHOT_SIZE] =
+    g_param_spec_uint64 ("snapshot-size", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_CONSOLE_TAIL] =
     g_param_spec_boxed ("console-tail", NULL, NULL, G_TYPE_STRV, ro);
   properties[PROP_ACCELERATOR] =
@@ -2516,55 +1926,37 @@ cloche_vm_get_egress_socket (ClocheVm *self)
 }
 
 /**
- * cloche_vm_set_warm_wake:
+ * cloche_vm_get_snapshot_size:
  *
- * Policy vm.warm_wake: save the VM at an idle stop and restore it on the
- * next start. Turned off, the snapshot there is deleted.
+ * Returns: the bytes the warm-wake snapshot takes on disk (allocated), as
+ *   last measured; 0 when there is none
+ */
+guint64
+cloche_vm_get_snapshot_size (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
+
+  return self->snapshot_size;
+}
+
+/**
+ * cloche_vm_measure_snapshot:
+ *
+ * Measures the warm-wake snapshot again: the VM does so whenever it writes
+ * or uses one up; whoever else deletes it (the bundle's removal) calls it.
  */
 void
-cloche_vm_set_warm_wake (ClocheVm *self,
-                         gboolean  warm_wake)
+cloche_vm_measure_snapshot (ClocheVm *self)
 {
+  guint64 size;
+
   g_return_if_fail (CLOCHE_IS_VM (self));
 
-  self->warm_wake = warm_wake;
-  if (!warm_wake)
-    cloche_vm_snapshot_remove (self->snapshot_dir);
-}
-
-gboolean
-cloche_vm_get_warm_wake (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
-
-  return self->warm_wake;
-}
-
-/**
- * cloche_vm_get_woke_warm:
- *
- * Returns: whether the running boot was restored from a snapshot
- */
-gboolean
-cloche_vm_get_woke_warm (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), FALSE);
-
-  return self->woke_warm;
-}
-
-/**
- * cloche_vm_get_warm_failure:
- *
- * Returns: (nullable): why the last snapshot was refused or failed to
- *   restore (the boot went cold), or %NULL if none ever was
- */
-const char *
-cloche_vm_get_warm_failure (ClocheVm *self)
-{
-  g_return_val_if_fail (CLOCHE_IS_VM (self), NULL);
-
-  return self->warm_failure;
+  size = cloche_vm_snapshot_size (self->snapshot_dir);
+  if (size == self->snapshot_size)
+    return;
+  self->snapshot_size = size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
 }
 
 /**

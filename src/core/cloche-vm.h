@@ -66,6 +66,8 @@ void              cloche_vm_set_warm_wake          (ClocheVm             *self,
 gboolean          cloche_vm_get_warm_wake          (ClocheVm             *self);
 gboolean          cloche_vm_get_woke_warm          (ClocheVm             *self);
 const char       *cloche_vm_get_warm_failure       (ClocheVm             *self);
+guint64           cloche_vm_get_snapshot_size      (ClocheVm             *self);
+void              cloche_vm_measure_snapshot       (ClocheVm             *self);
 gboolean          cloche_vm_take_guest_uid         (ClocheVm             *self,
                                                     guint                *uid,
                                                     GError              **error);

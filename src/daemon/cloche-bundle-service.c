@@ -107,7 +107,8 @@ files_to_variant (ClocheBundleInfo *info)
 
 static GVariant *
 info_to_variant (ClocheBundleInfo *info,
-                 const char       *source)
+                 const char       *source,
+                 guint64           snapshot)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
   const char *problem = cloche_bundle_info_get_problem (info);
@@ -119,6 +120,7 @@ info_to_variant (ClocheBundleInfo *info,
                          or_empty (cloche_bundle_info_get_version (info)));
   g_variant_dict_insert (&dict, "size", "t", cloche_bundle_info_get_size (info));
   g_variant_dict_insert (&dict, "allocated", "t", cloche_bundle_info_get_allocated (info));
+  g_variant_dict_insert (&dict, "snapshot", "t", snapshot);
   g_variant_dict_insert (&dict, "partial", "t", cloche_bundle_info_get_partial (info));
   g_variant_dict_insert (&dict, "last-verified", "x",
                          cloche_bundle_info_get_last_verified (info));
@@ -165,17 +167,20 @@ on_info (GObject      *object,
          gpointer      user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  ClocheBundleManager *manager = CLOCHE_BUNDLE_MANAGER (object);
   g_autoptr(ClocheBundleInfo) info = NULL;
   g_autoptr(GError) error = NULL;
+  GVariant *dict;
 
-  info = cloche_bundle_manager_info_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
+  info = cloche_bundle_manager_info_finish (manager, result, &error);
   if (info == NULL)
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  else
-    g_dbus_method_invocation_return_value (invocation,
-                                           g_variant_new ("(@a{sv})", info_to_variant (
-                                             info, cloche_bundle_manager_get_source (
-                                               CLOCHE_BUNDLE_MANAGER (object)))));
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  dict = info_to_variant (info, cloche_bundle_manager_get_source (manager),
+                          cloche_bundle_manager_get_snapshot_size (manager));
+  g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", dict));
 }
 
 static gboolean
@@ -378,6 +383,8 @@ sync_properties (ClocheBundleService *self)
   cloche_dbus_bundle_set_name (skeleton, or_empty (cloche_bundle_manager_get_name (manager)));
   cloche_dbus_bundle_set_version (skeleton, or_empty (cloche_bundle_manager_get_version (manager)));
   cloche_dbus_bundle_set_size (skeleton, cloche_bundle_manager_get_size (manager));
+  cloche_dbus_bundle_set_snapshot_size (skeleton,
+                                        cloche_bundle_manager_get_snapshot_size (manager));
   cloche_dbus_bundle_set_last_verified (skeleton,
                                         cloche_bundle_manager_get_last_verified (manager));
   cloche_dbus_bundle_set_operation (skeleton,

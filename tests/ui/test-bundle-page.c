@@ -119,6 +119,28 @@ check_result_line_moves_nothing (GtkWidget *window,
   g_assert_cmpfloat (before.origin.x, ==, after.origin.x);
 }
 
+/* Files in the place of a warm-wake snapshot (no VM boots in this test):
+ * the daemon shows and removes it by its files' sizes. Info() measures it. */
+static guint64
+put_snapshot (ClocheDbusBundle *bundle)
+{
+  g_autofree char *warm = g_build_filename (test_daemon->home, "cache", "cloche", "warm", NULL);
+  g_autofree char *ram = g_build_filename (warm, "ram", NULL);
+  g_autofree char *meta = g_build_filename (warm, "snapshot.ini", NULL);
+  g_autofree char *pages = g_malloc (1024 * 1024);
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(GError) error = NULL;
+
+  memset (pages, 0x5a, 1024 * 1024);
+  g_assert_cmpint (g_mkdir_with_parents (warm, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (ram, pages, 1024 * 1024, NULL));
+  g_assert_true (g_file_set_contents (meta, "[snapshot]\n", -1, NULL));
+  cloche_dbus_bundle_call_info_sync (bundle, &info, NULL, &error);
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_snapshot_size (bundle) >= 1024 * 1024, 10);
+  return cloche_dbus_bundle_get_snapshot_size (bundle);
+}
+
 static void
 test_remove_and_install (void)
 {
@@ -129,6 +151,8 @@ test_remove_and_install (void)
   g_autofree char *size_text = NULL, *exact = NULL;
   AdwMessageDialog *dialog = NULL;
   GtkWidget *window, *page;
+  AdwActionRow *snapshot_row;
+  guint64 snapshot;
 
   cloche_dbus_bundle_call_install_sync (bundle, source, "", NULL, &error);
   g_assert_no_error (error);
@@ -145,11 +169,23 @@ test_remove_and_install (void)
   cloche_test_save_screenshot (window, "bundle-installed");
   check_result_line_moves_nothing (window, page);
 
+  /* The saved VM shows beside the bundle, and counts in what is freed. */
+  snapshot_row = cloche_test_ui_child (page, "snapshot_row");
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (snapshot_row)));
+  snapshot = put_snapshot (bundle);
+  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_visible (GTK_WIDGET (snapshot_row)), 10);
+  size_text = g_format_size (snapshot);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (snapshot_row), size_text));
+  g_clear_pointer (&size_text, g_free);
+  settle ();
+  cloche_test_save_screenshot (window, "bundle-saved-vm");
+
   /* The dialog states exactly what is freed, and that sessions stay. */
   gtk_widget_activate (find_button (page, "_Remove Sandbox Bundle"));
   CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ("Remove the Sandbox Bundle?")) != NULL, 10);
-  size_text = g_format_size (cloche_dbus_bundle_get_size (bundle));
-  exact = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes", cloche_dbus_bundle_get_size (bundle));
+  size_text = g_format_size (cloche_dbus_bundle_get_size (bundle) + snapshot);
+  exact = g_strdup_printf ("%" G_GUINT64_FORMAT " bytes",
+                           cloche_dbus_bundle_get_size (bundle) + snapshot);
   g_test_message ("%s", adw_message_dialog_get_body (dialog));
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), size_text));
   g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), exact));
@@ -159,6 +195,7 @@ test_remove_and_install (void)
 
   CLOCHE_TEST_WAIT_FOR (state_is (page, "missing"), 30);
   g_assert_false (g_file_test (location, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (cloche_dbus_bundle_get_snapshot_size (bundle), ==, 0);
   g_assert_nonnull (find_button (page, "_Install…"));
   cloche_test_save_screenshot (window, "bundle-missing");
 

@@ -67,6 +67,17 @@ def status_field(pid, field):
     return 0
 
 
+def cpu_seconds(pid):
+    """User + system CPU time the process has used: under TCG, what booting
+    the guest cost, whatever else the machine's cores were busy with."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid):
     return status_field(pid, "VmRSS")
 
@@ -230,10 +241,15 @@ def qemu_argv_of(pid):
 
 
 def plain_argv(argv, tmp):
-    """The daemon's argv with its inherited-fd channels turned into sockets."""
+    """The daemon's argv with its inherited-fd channels turned into sockets,
+    and the guest RAM the daemon hands over as a memfd (/dev/fd/9, which
+    qemu_argv_of() reads as "/memfd:… (deleted)") a memfd of QEMU's own:
+    as a path, QEMU would make a file of that name in / and share it with
+    every other plain QEMU started so."""
     swap = {"socket,id=qmp,fd=3": f"socket,id=qmp,path={tmp}/qmp.sock,server=on,wait=off",
             "socket,id=ga0,fd=4": f"socket,id=ga0,path={tmp}/ga.sock,server=on,wait=off"}
-    plain = [swap.get(arg, arg) for arg in argv]
+    plain = [re.sub(r"^memory-backend-file,(id=[^,]+,size=[^,]+,share=on),mem-path=/memfd:.*$",
+                    r"memory-backend-memfd,\1", swap.get(arg, arg)) for arg in argv]
     plain[plain.index("-serial") + 1] = f"file:{tmp}/console.log"
     return plain
 
@@ -285,17 +301,19 @@ class Agent:
             pass
 
     def exec(self, path, *args):
-        """guest-exec, then guest-exec-status polled as the daemon polls it:
-        first after 2 ms, the wait doubling up to 100 ms."""
+        """guest-exec, then guest-exec-status polled as the daemon polls it
+        (src/core/cloche-guest-agent.c): first after 1 ms, then every
+        eighth of the time the command has run, between 1 and 100 ms."""
         pid = self.call("guest-exec", path=path, arg=list(args),
                         **{"capture-output": True})["pid"]
-        wait = 0.002
+        started = time.monotonic()
+        wait = 0.001
         while True:
             time.sleep(wait)
             status = self.call("guest-exec-status", pid=pid)
             if status["exited"]:
                 return status.get("exitcode")
-            wait = min(wait * 2, 0.1)
+            wait = min(max((time.monotonic() - started) / 8, 0.001), 0.1)
 
 
 def load_note():
