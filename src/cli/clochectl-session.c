@@ -282,6 +282,7 @@ clochectl_session (ClocheDbusDaemon  *daemon,
     int (*func) (ClocheDbusDaemon *, ClocheDbusSessions *, int, char **);
   } subcommands[] = {
     { "open", cmd_session_open },
+    { "fork", clochectl_session_fork },
     { "close", cmd_session_close },
     { "list", cmd_session_list },
     { "show", cmd_session_show },

@@ -75,6 +75,10 @@ typedef enum
 ClocheDbusSessions *clochectl_sessions_proxy (ClocheDbusDaemon         *daemon,
                                               ClochectlSessionsNeeds    what,
                                               GError                  **error);
+int       clochectl_session_fork          (ClocheDbusDaemon        *daemon,
+                                           ClocheDbusSessions      *sessions,
+                                           int                      argc,
+                                           char                   **argv);
 char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);
 void      clochectl_print_session_record  (GVariant                *session);

@@ -164,6 +164,7 @@ typedef struct
 {
   ClocheSession         *session;
   ClocheSandboxForkCopy *fork;
+  GError                *failure;   /* told once what was made is removed */
 } Opening;
 
 static void
@@ -171,6 +172,7 @@ opening_free (Opening *opening)
 {
   g_clear_object (&opening->session);
   g_clear_pointer (&opening->fork, _cloche_sandbox_fork_copy_free);
+  g_clear_error (&opening->failure);
   g_free (opening);
 }
 
@@ -185,17 +187,21 @@ on_failed_open_deleted (GObject      *object,
                         GAsyncResult *result,
                         gpointer      user_data)
 {
-  g_autofree char *id = user_data;
+  g_autoptr(GTask) task = user_data;
+  Opening *opening = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
   if (!cloche_session_store_delete_finish (CLOCHE_SESSION_STORE (object), result, &error))
-    g_warning ("Session %s did not open and its folder cannot be removed: %s", id,
-               error->message);
+    g_warning ("Session %s did not open and its folder cannot be removed: %s",
+               cloche_session_get_id (opening->session), error->message);
+  g_task_return_error (task, g_steal_pointer (&opening->failure));
 }
 
 /* Takes @task: the callers hand over their reference. A session that did
  * not open leaves no record: it never held anything of the user's (its
- * folders are the user's own, its work folder was just made). */
+ * folders are the user's own, its work folder was just made, or copied
+ * by a fork). The caller is answered once it is gone, so that what it
+ * sees next (a list, the disk) no longer has it. */
 static void
 fail_open (GTask  *owned_task,
            GError *error)
@@ -207,11 +213,11 @@ fail_open (GTask  *owned_task,
 
   self->opening--;
   _cloche_sandbox_unpin (self, id);
-  cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
-                                     g_strdup (id));
   cloche_audit_session_opened (self->audit, session, error);
   update_idle_timer (self);
-  g_task_return_error (task, error);
+  ((Opening *) g_task_get_task_data (task))->failure = error;
+  cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
+                                     g_steal_pointer (&task));
 }
 
 static void
@@ -269,6 +275,7 @@ work_folder_ready (GTask *owned_task)
 {
   g_autoptr(GTask) task = owned_task;
   ClocheSandbox *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
 
   if (!_cloche_sandbox_pin_work_folder (self, opening_session (task), &error))
@@ -276,8 +283,7 @@ work_folder_ready (GTask *owned_task)
       fail_open (g_steal_pointer (&task), error);
       return;
     }
-  cloche_vm_start_async (self->vm, g_task_get_cancellable (task), on_vm_started_for_open,
-                         g_steal_pointer (&task));
+  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
 }
 
 static void
@@ -301,6 +307,8 @@ on_created (GObject      *object,
             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
   Opening *opening = g_task_get_task_data (task);
   GError *error = NULL;
 
@@ -311,8 +319,8 @@ on_created (GObject      *object,
       return;
     }
   if (opening->fork != NULL)
-    _cloche_sandbox_fork_copy_async (g_task_get_source_object (task), opening->fork,
-                                     opening->session, g_task_get_cancellable (task),
+    /* Arguments are evaluated in no set order: none reads @task here. */
+    _cloche_sandbox_fork_copy_async (self, opening->fork, opening->session, cancellable,
                                      on_copied_for_open, g_steal_pointer (&task));
   else
     work_folder_ready (g_steal_pointer (&task));

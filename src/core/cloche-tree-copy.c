@@ -105,7 +105,9 @@ static gboolean
 tick (Copier  *copier,
       guint64  bytes)
 {
-  copier->copy->copied += bytes;
+  /* Bytes read against blocks measured: a sparse file reads more than it
+   * holds, so the figure never goes past the total before the end. */
+  copier->copy->copied = MIN (copier->copy->copied + bytes, copier->copy->total);
   if (copier->progress != NULL)
     copier->progress (copier->copy->copied, copier->copy->total, copier->progress_data);
   return !g_cancellable_set_error_if_cancelled (copier->cancellable, copier->error);
@@ -458,7 +460,12 @@ cloche_tree_copy (int                      src_parent_fd,
     return FALSE;
   ok = copy_entries (&copier, dir, dst_fd, src_name, 0);
   if (ok)
-    keep_mode_and_times (dst_fd, &st);
+    {
+      keep_mode_and_times (dst_fd, &st);
+      copy->copied = copy->total;
+      if (progress != NULL)
+        progress (copy->copied, copy->total, progress_data);
+    }
   closedir (dir);
   close (dst_fd);
   return ok;

@@ -8,9 +8,9 @@ G_BEGIN_DECLS
 /* Folders deeper than this below the copied one are refused. */
 #define CLOCHE_TREE_COPY_MAX_DEPTH 128
 
-/* Bytes copied so far (allocated blocks of the source, as
- * cloche_tree_measure() counts them) out of @total; called on the copying
- * thread. */
+/* Bytes copied so far out of @total (the allocated blocks of the source,
+ * as cloche_tree_measure() counts them: an estimate until the end, when
+ * @copied is @total); called on the copying thread. */
 typedef void (*ClocheTreeCopyProgress) (guint64  copied,
                                         guint64  total,
                                         gpointer user_data);
