@@ -166,6 +166,7 @@ test_list_pin_cleanup (void)
   GtkLabel *summary;
   AdwMessageDialog *dialog = NULL;
   g_autofree char *copied = NULL;
+  GtkWidget *message;
   ClocheSessionRow *row;
 
   make_session ("aaaaaaaaaaaa", "old work", FALSE);
@@ -214,6 +215,14 @@ test_list_pin_cleanup (void)
     gtk_window_destroy (GTK_WINDOW (dialog));
   CLOCHE_TEST_WAIT_FOR (find_dialog () == NULL, 10);
   dialog = NULL;
+
+  /* Fork: this daemon has no bundle, so the fork copies, cannot boot, and
+   * leaves nothing; the page says why where it shows errors. */
+  message = cloche_test_ui_child (page, "message_label");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "row.fork", NULL));
+  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_visible (message), 30);
+  g_assert_true (gtk_widget_has_css_class (message, "error"));
+  g_assert_cmpuint (count_rows (page), ==, 3);
 
   /* The dialog states what goes; removing frees it and keeps the pinned. */
   gtk_widget_activate_action (page, "sessions.cleanup", NULL);
