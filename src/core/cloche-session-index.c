@@ -428,11 +428,14 @@ find_changes (GPtrArray *entries,
 {
   GPtrArray *todo = g_ptr_array_new ();
 
-  cloche_parallel_for (entries, check_entry, check);
+  /* In this thread alone: stats of cached names cost CPU, not waits on
+   * the disk, and helper threads would only take the cores from the
+   * client reading the list this check runs behind. */
   for (guint i = 0; i < entries->len; i++)
     {
       ClocheIndexEntry *changed = g_ptr_array_index (entries, i);
 
+      check_entry (changed, check);
       if (changed->reload || changed->remeasure)
         g_ptr_array_add (todo, changed);
     }
