@@ -32,6 +32,7 @@
 struct _ClocheSandboxForkCopy
 {
   char               *source_id;
+  char               *new_id;        /* set before the copy starts */
   char               *root;
   ClocheForkProgress  progress;
   gpointer            progress_data;
@@ -53,6 +54,7 @@ fork_copy_clear (gpointer data)
   if (fork->progress_notify != NULL)
     fork->progress_notify (fork->progress_data);
   g_free (fork->source_id);
+  g_free (fork->new_id);
   g_free (fork->root);
   g_main_context_unref (fork->context);
   g_mutex_clear (&fork->lock);
@@ -186,7 +188,7 @@ copy_thread (GTask        *task,
              GCancellable *cancellable)
 {
   ClocheSandboxForkCopy *fork = task_data;
-  const char *new_id = g_object_get_data (G_OBJECT (task), "new-id");
+  const char *new_id = fork->new_id;
   GError *error = NULL;
   gboolean ok = copy_work_folder (fork, new_id, cancellable, &error);
 
@@ -219,10 +221,10 @@ _cloche_sandbox_fork_copy_async (ClocheSandbox         *self,
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, _cloche_sandbox_fork_copy_async);
+  g_free (fork->new_id);
+  fork->new_id = g_strdup (cloche_session_get_id (session));
   g_task_set_task_data (task, g_atomic_rc_box_acquire (fork),
                         (GDestroyNotify) _cloche_sandbox_fork_copy_free);
-  g_object_set_data_full (G_OBJECT (task), "new-id", g_strdup (cloche_session_get_id (session)),
-                          g_free);
   g_task_run_in_thread (task, copy_thread);
 }
 
