@@ -27,7 +27,7 @@ qemu_children () {
   pgrep -P "$daemon" qemu-system 2>/dev/null | wc -l
 }
 
-echo "1..21"
+echo "1..23"
 home=$work/home
 mkdir -p "$home/state" "$home/project" "$home/.ssh"
 echo "from the host" > "$home/project/readme.txt"
@@ -88,6 +88,26 @@ out=$("$ctl" exec "$id" -- sh -c "ls /sessions; cat /sessions/$mounted/mnt/proje
 [ "$out" = "$id
 cat: can't open '/sessions/$mounted/mnt/project/readme.txt': No such file or directory" ]
 ok $? "a session sees no other session's folder ($out)"
+
+# A fork: the work folder copied (a link as a link), the same folder at the same mode,
+# and what the fork breaks stays in the fork.
+"$ctl" exec "$mounted" -- sh -c 'echo original > notes.txt && ln -s /etc/hostname link' \
+  && forked=$("$ctl" session fork "$mounted" --title "try it") \
+  && [[ "$forked" =~ ^[0-9a-f]{12}$ ]] \
+  && [ "$("$ctl" exec "$forked" -- sh -c 'cat notes.txt; readlink link; cat mnt/project/readme.txt')" \
+       = "original
+/etc/hostname
+from the host" ] \
+  && ! "$ctl" exec "$forked" -- sh -c 'echo x > mnt/project/readme.txt' 2>/dev/null \
+  && "$ctl" exec "$forked" -- sh -c 'echo broken > notes.txt' \
+  && [ "$("$ctl" exec "$mounted" -- cat notes.txt)" = original ] \
+  && "$ctl" session show "$forked" | grep -q '^Title: *try it' \
+  && "$ctl" session close "$forked"
+ok $? "session fork copies the work folder and keeps the mounts and modes ($forked)"
+
+"$ctl" session fork 0123456789ab 2>"$work/err"
+[ $? -eq 1 ] && grep -q 'There is no session with the id "0123456789ab"' "$work/err"
+ok $? "session fork of an unknown session fails with the cause on stderr"
 
 "$ctl" session open --mount "$home/.ssh:rw" 2>"$work/err"
 [ $? -eq 1 ] && grep -q 'deny rule "~/.ssh"' "$work/err"

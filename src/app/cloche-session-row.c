@@ -2,8 +2,8 @@
 /*
  * One session in the Sessions page: title, id, idle time, folders and
  * their modes, size on disk, stale or pinned, and its menu (the button,
- * a right click, Menu or Shift+F10): details, open the work folder, copy
- * the id, close. Built from the struct the daemon lists
+ * a right click, Menu or Shift+F10): details, open the work folder, fork,
+ * copy the id, close. Built from the struct the daemon lists
  * (CLOCHE_SESSION_INFO_TYPE). What needs the daemon or the page (details,
  * the folder, close) is asked of the page with ::menu-action; copying the
  * id is the row's own.
@@ -140,6 +140,9 @@ cloche_session_row_set_info (ClocheSessionRow        *self,
   gtk_toggle_button_set_active (self->pin_button, info->pinned);
   self->updating = FALSE;
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.close", g_str_equal (info->state, "open"));
+  /* A damaged record has no folders to give a fork. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.fork",
+                                 !g_str_equal (info->state, "damaged"));
   update_pin_name (self, title[0] ? title : _("Untitled session"), info->pinned);
 }
 
@@ -161,7 +164,7 @@ copy_id_action (GtkWidget  *widget,
     gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), self->id);
 }
 
-/* row.details, row.open-folder, row.close: the page's to do. */
+/* row.details, row.open-folder, row.fork, row.close: the page's to do. */
 static void
 page_action (GtkWidget  *widget,
              const char *action_name,
@@ -226,7 +229,7 @@ cloche_session_row_class_init (ClocheSessionRowClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   /**
    * ClocheSessionRow::menu-action:
-   * @action: "details", "open-folder" or "close"
+   * @action: "details", "open-folder", "fork" or "close"
    */
   signals[MENU_ACTION] =
     g_signal_new ("menu-action", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
@@ -235,6 +238,7 @@ cloche_session_row_class_init (ClocheSessionRowClass *klass)
   gtk_widget_class_install_action (widget_class, "row.copy-id", NULL, copy_id_action);
   gtk_widget_class_install_action (widget_class, "row.details", NULL, page_action);
   gtk_widget_class_install_action (widget_class, "row.open-folder", NULL, page_action);
+  gtk_widget_class_install_action (widget_class, "row.fork", NULL, page_action);
   gtk_widget_class_install_action (widget_class, "row.close", NULL, page_action);
   gtk_widget_class_install_action (widget_class, "row.menu", NULL, menu_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "row.menu", NULL);

@@ -91,7 +91,7 @@ static void on_pin_toggled (ClocheSessionsPage *self,
                             gboolean            pinned,
                             ClocheSessionRow   *row);
 
-/* A row's menu: details, the work folder, close */
+/* A row's menu: details, the work folder, fork, close */
 
 static GVariant *
 find_info (ClocheSessionsPage *self,
@@ -207,6 +207,61 @@ on_closed (GObject      *object,
     show_error (self, error);
 }
 
+/* Fork: the copy's progress in the page's bar; the new session comes with
+ * the next list (Changed). Kept open: the app is not its only user. */
+
+#define FORK_TAG "cloche-app"
+
+static void
+on_fork_progress (ClocheSessionsPage *self,
+                  const char         *id,
+                  const char         *tag,
+                  guint64             copied,
+                  guint64             total)
+{
+  g_autofree char *copied_text = g_format_size (copied);
+  g_autofree char *total_text = g_format_size (total);
+  g_autofree char *text = NULL;
+
+  if (!g_str_equal (tag, FORK_TAG))
+    return;
+  text = g_strdup_printf (_("Copying the work folder: %s of %s"), copied_text, total_text);
+  cloche_progress_bar_set (self->progress_bar, copied, total, text);
+}
+
+static void
+on_forked (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(ClocheSessionsPage) self = user_data;
+  g_autofree char *new_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  if (!cloche_dbus_sessions_call_fork_finish (CLOCHE_DBUS_SESSIONS (object), &new_id, result,
+                                              &error))
+    show_error (self, error);
+}
+
+static void
+start_fork (ClocheSessionsPage *self,
+            const char         *id)
+{
+  GVariantDict options;
+
+  g_variant_dict_init (&options, NULL);
+  g_variant_dict_insert (&options, "keep-open", "b", TRUE);
+  g_variant_dict_insert (&options, "client", "s", "Cloche");
+  g_variant_dict_insert (&options, "tag", "s", FORK_TAG);
+  show_message (self, NULL, FALSE);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_progress_bar_set_text (self->progress_bar, _("Forking…"));
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
+  cloche_dbus_sessions_call_fork (sessions (self), id, "", g_variant_dict_end (&options), NULL,
+                                  on_forked, g_object_ref (self));
+}
+
 static void
 on_menu_action (ClocheSessionsPage *self,
                 const char         *action,
@@ -220,6 +275,8 @@ on_menu_action (ClocheSessionsPage *self,
     show_details (self, id);
   else if (g_str_equal (action, "open-folder"))
     open_work_folder (self, id);
+  else if (g_str_equal (action, "fork"))
+    start_fork (self, id);
   else if (g_str_equal (action, "close"))
     cloche_dbus_sessions_call_close (sessions (self), id, NULL, on_closed, g_object_ref (self));
 }
@@ -612,6 +669,8 @@ set_client (ClocheSessionsPage *self,
         {
           g_signal_connect_object (sessions (self), "cleanup-progress",
                                    G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (sessions (self), "fork-progress",
+                                   G_CALLBACK (on_fork_progress), self, G_CONNECT_SWAPPED);
           /* Opened, closed, pinned or removed by anyone (clochectl too). */
           g_signal_connect_object (sessions (self), "changed",
                                    G_CALLBACK (cloche_sessions_page_refresh), self,

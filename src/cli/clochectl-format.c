@@ -115,6 +115,59 @@ clochectl_print_json (JsonNode *root)
   fputc ('\n', stdout);
 }
 
+/* @text, the generator's text of one element, as json-glib's pretty
+ * printer indents it one level down inside an array. */
+static void
+append_indented (GString    *out,
+                 const char *text)
+{
+  const char *line = text;
+  const char *end;
+
+  while ((end = strchr (line, '\n')) != NULL)
+    {
+      g_string_append (out, "  ");
+      g_string_append_len (out, line, end + 1 - line);
+      line = end + 1;
+    }
+  g_string_append (out, "  ");
+  g_string_append (out, line);
+}
+
+/**
+ * clochectl_print_sessions_json:
+ * @sessions: CLOCHE_SESSION_INFOS_TYPE
+ *
+ * The same text as clochectl_print_json() of clochectl_sessions_to_json(),
+ * one session's tree at a time: a tree of 10,000 sessions (a JsonObject,
+ * its hash table and a dozen nodes each) cost clochectl most of its CPU
+ * and memory in a list, for a tree that lived only to be printed.
+ */
+void
+clochectl_print_sessions_json (GVariant *sessions)
+{
+  gsize n = g_variant_n_children (sessions);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(GString) out = g_string_sized_new (n * 320 + 8);
+  g_autoptr(GString) one = g_string_sized_new (512);
+
+  json_generator_set_pretty (generator, TRUE);
+  g_string_append (out, n > 0 ? "[\n" : "[]");
+  for (gsize i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) session = g_variant_get_child_value (sessions, i);
+      g_autoptr(JsonNode) node = cloche_session_info_to_json (session);
+
+      json_generator_set_root (generator, node);
+      g_string_truncate (one, 0);
+      json_generator_to_gstring (generator, one);
+      append_indented (out, one->str);
+      g_string_append (out, i + 1 < n ? ",\n" : "\n]");
+    }
+  g_string_append_c (out, '\n');
+  fwrite (out->str, 1, out->len, stdout);
+}
+
 /**
  * clochectl_sessions_to_json:
  * @sessions: CLOCHE_SESSION_INFOS_TYPE

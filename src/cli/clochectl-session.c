@@ -216,11 +216,7 @@ cmd_session_list (ClocheDbusDaemon    *daemon,
   if (sessions == NULL)
     return clochectl_fail (_("cannot list the sessions"), error);
   if (json)
-    {
-      g_autoptr(JsonNode) root = clochectl_sessions_to_json (sessions);
-
-      clochectl_print_json (root);
-    }
+    clochectl_print_sessions_json (sessions);
   else
     print_table (sessions);
   return EXIT_SUCCESS;
@@ -282,6 +278,7 @@ clochectl_session (ClocheDbusDaemon  *daemon,
     int (*func) (ClocheDbusDaemon *, ClocheDbusSessions *, int, char **);
   } subcommands[] = {
     { "open", cmd_session_open },
+    { "fork", clochectl_session_fork },
     { "close", cmd_session_close },
     { "list", cmd_session_list },
     { "show", cmd_session_show },

@@ -74,6 +74,7 @@ clochectl_usage (void)
   g_printerr (_("Usage:\n"
                 "  clochectl status [--json]\n"
                 "  clochectl session open [--title TITLE] [--mount PATH[:ro|:rw]]…\n"
+                "  clochectl session fork ID [--title TITLE]\n"
                 "  clochectl session close ID\n"
                 "  clochectl session list [--json] [--stale]\n"
                 "  clochectl session show ID [--json]\n"

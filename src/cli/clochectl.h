@@ -75,10 +75,15 @@ typedef enum
 ClocheDbusSessions *clochectl_sessions_proxy (ClocheDbusDaemon         *daemon,
                                               ClochectlSessionsNeeds    what,
                                               GError                  **error);
+int       clochectl_session_fork          (ClocheDbusDaemon        *daemon,
+                                           ClocheDbusSessions      *sessions,
+                                           int                      argc,
+                                           char                   **argv);
 char     *clochectl_format_age            (gint64                   since_usec);
 void      clochectl_print_session_row     (const ClocheSessionInfo *info);
 void      clochectl_print_session_record  (GVariant                *session);
 JsonNode *clochectl_sessions_to_json      (GVariant                *sessions);
+void      clochectl_print_sessions_json   (GVariant                *sessions);
 void      clochectl_print_json            (JsonNode                *root);
 
 /* The progress line of a long operation, on a terminal only. */

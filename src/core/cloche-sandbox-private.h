@@ -84,4 +84,24 @@ gboolean _cloche_sandbox_check_command  (const char * const   *argv,
                                          GError              **error);
 void     _cloche_sandbox_end_terminals  (ClocheSandbox        *self);
 
+/* A fork's copy of its source's work folder (cloche-sandbox-fork.c). */
+typedef struct _ClocheSandboxForkCopy ClocheSandboxForkCopy;
+
+void     _cloche_sandbox_fork_copy_free (ClocheSandboxForkCopy *fork);
+void     _cloche_sandbox_fork_copy_async (ClocheSandbox        *self,
+                                          ClocheSandboxForkCopy *fork,
+                                          ClocheSession        *session,
+                                          GCancellable         *cancellable,
+                                          GAsyncReadyCallback   callback,
+                                          gpointer              user_data);
+gboolean _cloche_sandbox_fork_copy_finish (ClocheSandbox      *self,
+                                           GAsyncResult       *result,
+                                           GError            **error);
+void     _cloche_sandbox_open_async     (ClocheSandbox        *self,
+                                         const char           *title,
+                                         const char           *client,
+                                         GPtrArray            *mounts,
+                                         ClocheSandboxForkCopy *fork,
+                                         GTask                *owned_task);
+
 G_END_DECLS

@@ -158,38 +158,66 @@ _cloche_sandbox_dup_open_ids (ClocheSandbox *self)
 
 /* Open */
 
+/* What an open carries: the session, and for a fork where its work folder
+ * is copied from (cloche-sandbox-fork.c). */
+typedef struct
+{
+  ClocheSession         *session;
+  ClocheSandboxForkCopy *fork;
+  GError                *failure;   /* told once what was made is removed */
+} Opening;
+
+static void
+opening_free (Opening *opening)
+{
+  g_clear_object (&opening->session);
+  g_clear_pointer (&opening->fork, _cloche_sandbox_fork_copy_free);
+  g_clear_error (&opening->failure);
+  g_free (opening);
+}
+
+static ClocheSession *
+opening_session (GTask *task)
+{
+  return ((Opening *) g_task_get_task_data (task))->session;
+}
+
 static void
 on_failed_open_deleted (GObject      *object,
                         GAsyncResult *result,
                         gpointer      user_data)
 {
-  g_autofree char *id = user_data;
+  g_autoptr(GTask) task = user_data;
+  Opening *opening = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
   if (!cloche_session_store_delete_finish (CLOCHE_SESSION_STORE (object), result, &error))
-    g_warning ("Session %s did not open and its folder cannot be removed: %s", id,
-               error->message);
+    g_warning ("Session %s did not open and its folder cannot be removed: %s",
+               cloche_session_get_id (opening->session), error->message);
+  g_task_return_error (task, g_steal_pointer (&opening->failure));
 }
 
 /* Takes @task: the callers hand over their reference. A session that did
  * not open leaves no record: it never held anything of the user's (its
- * folders are the user's own, its work folder was just made). */
+ * folders are the user's own, its work folder was just made, or copied
+ * by a fork). The caller is answered once it is gone, so that what it
+ * sees next (a list, the disk) no longer has it. */
 static void
 fail_open (GTask  *owned_task,
            GError *error)
 {
   g_autoptr(GTask) task = owned_task;
   ClocheSandbox *self = g_task_get_source_object (task);
-  ClocheSession *session = g_task_get_task_data (task);
+  ClocheSession *session = opening_session (task);
   const char *id = cloche_session_get_id (session);
 
   self->opening--;
   _cloche_sandbox_unpin (self, id);
-  cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
-                                     g_strdup (id));
   cloche_audit_session_opened (self->audit, session, error);
   update_idle_timer (self);
-  g_task_return_error (task, error);
+  ((Opening *) g_task_get_task_data (task))->failure = error;
+  cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
+                                     g_steal_pointer (&task));
 }
 
 static void
@@ -199,7 +227,7 @@ on_mounted_for_open (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
-  ClocheSession *session = g_task_get_task_data (task);
+  ClocheSession *session = opening_session (task);
   ClocheOpenSession *open;
   GError *error = NULL;
   gint64 boot;
@@ -228,7 +256,7 @@ on_vm_started_for_open (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
-  ClocheSession *session = g_task_get_task_data (task);
+  ClocheSession *session = opening_session (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
 
@@ -241,6 +269,38 @@ on_vm_started_for_open (GObject      *object,
                                g_steal_pointer (&task));
 }
 
+/* Its work folder as the VM will see it: pinned, then the VM started. */
+static void
+work_folder_ready (GTask *owned_task)
+{
+  g_autoptr(GTask) task = owned_task;
+  ClocheSandbox *self = g_task_get_source_object (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  GError *error = NULL;
+
+  if (!_cloche_sandbox_pin_work_folder (self, opening_session (task), &error))
+    {
+      fail_open (g_steal_pointer (&task), error);
+      return;
+    }
+  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
+}
+
+static void
+on_copied_for_open (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  GTask *task = user_data;
+  GError *error = NULL;
+
+  /* A partial copy goes with the rest of the session's folder. */
+  if (!_cloche_sandbox_fork_copy_finish (CLOCHE_SANDBOX (object), result, &error))
+    fail_open (task, error);
+  else
+    work_folder_ready (task);
+}
+
 static void
 on_created (GObject      *object,
             GAsyncResult *result,
@@ -249,6 +309,7 @@ on_created (GObject      *object,
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
+  Opening *opening = g_task_get_task_data (task);
   GError *error = NULL;
 
   if (!cloche_session_store_create_finish (CLOCHE_SESSION_STORE (object), result, &error))
@@ -257,12 +318,12 @@ on_created (GObject      *object,
       fail_open (g_steal_pointer (&task), error);
       return;
     }
-  if (!_cloche_sandbox_pin_work_folder (self, g_task_get_task_data (task), &error))
-    {
-      fail_open (g_steal_pointer (&task), error);
-      return;
-    }
-  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
+  if (opening->fork != NULL)
+    /* Arguments are evaluated in no set order: none reads @task here. */
+    _cloche_sandbox_fork_copy_async (self, opening->fork, opening->session, cancellable,
+                                     on_copied_for_open, g_steal_pointer (&task));
+  else
+    work_folder_ready (g_steal_pointer (&task));
 }
 
 /* A name for the mount point, unique in the session: the folder's own
@@ -337,22 +398,47 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
                                    GAsyncReadyCallback  callback,
                                    gpointer             user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(ClocheSession) session = cloche_session_new (title, client);
-  GError *error = NULL;
-
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, cloche_sandbox_open_session_async);
+  _cloche_sandbox_open_async (self, title, client, mounts, NULL,
+                              g_task_new (self, cancellable, callback, user_data));
+}
+
+/**
+ * _cloche_sandbox_open_async:
+ * @fork: (nullable) (transfer full): where the work folder is copied from
+ * @owned_task: (transfer full): completes with the new session's id
+ *
+ * Open, and fork (cloche-sandbox-fork.c): one way to make a session.
+ */
+void
+_cloche_sandbox_open_async (ClocheSandbox         *self,
+                            const char            *title,
+                            const char            *client,
+                            GPtrArray             *mounts,
+                            ClocheSandboxForkCopy *fork,
+                            GTask                 *owned_task)
+{
+  g_autoptr(GTask) task = owned_task;
+  g_autoptr(ClocheSession) session = cloche_session_new (title, client);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  Opening *opening;
+  GError *error = NULL;
+
+  if (g_task_get_source_tag (task) == NULL)
+    g_task_set_source_tag (task, cloche_sandbox_open_session_async);
   if (!add_mounts (self, session, mounts, &error))
     {
       _cloche_sandbox_unpin (self, cloche_session_get_id (session));
+      g_clear_pointer (&fork, _cloche_sandbox_fork_copy_free);
       g_task_return_error (task, error);
       return;
     }
 
-  g_task_set_task_data (task, g_object_ref (session), g_object_unref);
+  opening = g_new0 (Opening, 1);
+  opening->session = g_object_ref (session);
+  opening->fork = fork;
+  g_task_set_task_data (task, opening, (GDestroyNotify) opening_free);
   /* Counted from now: the idle timer must not stop the VM meanwhile. */
   self->opening++;
   update_idle_timer (self);

@@ -47,6 +47,23 @@ void           cloche_sandbox_open_session_async  (ClocheSandbox        *self,
 char          *cloche_sandbox_open_session_finish (ClocheSandbox        *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);
+/* Bytes of a fork's copy so far, out of @total; on the caller's thread. */
+typedef void (*ClocheForkProgress) (guint64  copied,
+                                    guint64  total,
+                                    gpointer user_data);
+void           cloche_sandbox_fork_session_async  (ClocheSandbox        *self,
+                                                   const char           *source_id,
+                                                   const char           *title,
+                                                   const char           *client,
+                                                   ClocheForkProgress    progress,
+                                                   gpointer              progress_data,
+                                                   GDestroyNotify        progress_notify,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+char          *cloche_sandbox_fork_session_finish (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
+                                                   GError              **error);
 gboolean       cloche_sandbox_close_session       (ClocheSandbox        *self,
                                                    const char           *id,
                                                    GError              **error);

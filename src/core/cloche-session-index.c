@@ -394,45 +394,40 @@ moved (int                root_fd,
          || !stamp_matches (stamp, &st);
 }
 
-typedef struct
-{
-  int                 root_fd;
-  const char * const *open_ids;
-  gboolean            full;
-} Check;
-
-/* Whether @item must be read or measured again, decided from stamps (in a
- * helper thread: each entry is its own). */
+/* Whether @entry must be read or measured again, decided from stamps. */
 static void
-check_entry (gpointer item,
-             gpointer data)
+check_entry (ClocheIndexEntry   *entry,
+             int                 root_fd,
+             const char * const *open_ids,
+             gboolean            full)
 {
-  ClocheIndexEntry *entry = item;
-  Check *check = data;
   /* An open session's folder is the guest's to change at any time. */
-  gboolean open = check->open_ids != NULL && g_strv_contains (check->open_ids, entry->id);
+  gboolean open = open_ids != NULL && g_strv_contains (open_ids, entry->id);
 
   entry->reload = entry->reload || entry->session == NULL || entry->record.ino == 0
-                  || (check->full && moved (check->root_fd, entry->id, "session.json",
-                                            &entry->record));
+                  || (full && moved (root_fd, entry->id, "session.json", &entry->record));
   entry->remeasure = entry->remeasure || open || entry->folder.ino == 0
-                     || (check->full && (moved (check->root_fd, entry->id, NULL, &entry->folder)
-                                         || moved (check->root_fd, entry->id, "work",
-                                                   &entry->work)));
+                     || (full && (moved (root_fd, entry->id, NULL, &entry->folder)
+                                  || moved (root_fd, entry->id, "work", &entry->work)));
 }
 
 /* @entries that must be read or measured again */
 static GPtrArray *
-find_changes (GPtrArray *entries,
-              Check     *check)
+find_changes (GPtrArray          *entries,
+              int                 root_fd,
+              const char * const *open_ids,
+              gboolean            full)
 {
   GPtrArray *todo = g_ptr_array_new ();
 
-  cloche_parallel_for (entries, check_entry, check);
+  /* In this thread alone: stats of cached names cost CPU, not waits on
+   * the disk, and helper threads would only take the cores from the
+   * client reading the list this check runs behind. */
   for (guint i = 0; i < entries->len; i++)
     {
       ClocheIndexEntry *changed = g_ptr_array_index (entries, i);
 
+      check_entry (changed, root_fd, open_ids, full);
       if (changed->reload || changed->remeasure)
         g_ptr_array_add (todo, changed);
     }
@@ -462,7 +457,7 @@ sync_entries (ClocheSessionIndex *index,
               const char * const *open_ids,
               gboolean            full)
 {
-  g_autoptr(GPtrArray) todo = find_changes (entries, &(Check) { root_fd, open_ids, full });
+  g_autoptr(GPtrArray) todo = find_changes (entries, root_fd, open_ids, full);
 
   count_work (index, todo);
   cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));

@@ -59,10 +59,7 @@ typedef struct
   char     *id;
   gboolean  pinned;
   GTask    *task;
-  /* OP_FLUSH */
-  GMutex   *lock;
-  GCond    *cond;
-  gboolean *done;
+  GAsyncQueue *done;  /* OP_FLUSH: told when it ran */
 } Op;
 
 /* A record waiting for the worker: the newest one asked for. */
@@ -199,18 +196,26 @@ return_task (GTask *task)
   _cloche_session_store_dispatch (g_task_get_context (task), unref_task, task, NULL);
 }
 
-static void
-push (ClocheSessionStore *self,
-      OpKind              kind,
-      const char         *id,
-      GTask              *task)
+static Op *
+op_new (OpKind      kind,
+        const char *id,
+        GTask      *task)
 {
   Op *op = g_new0 (Op, 1);
 
   op->kind = kind;
   op->id = g_strdup (id);
   op->task = task;
-  g_thread_pool_push (self->worker, op, NULL);
+  return op;
+}
+
+static void
+push (ClocheSessionStore *self,
+      OpKind              kind,
+      const char         *id,
+      GTask              *task)
+{
+  g_thread_pool_push (self->worker, op_new (kind, id, task), NULL);
 }
 
 static GTask *
@@ -560,10 +565,7 @@ run_flush (ClocheSessionStore *self,
       g_clear_pointer (&self->unchecked, g_ptr_array_unref);
     }
   save_index (self);
-  g_mutex_lock (op->lock);
-  *op->done = TRUE;
-  g_cond_signal (op->cond);
-  g_mutex_unlock (op->lock);
+  g_async_queue_push (op->done, GINT_TO_POINTER (TRUE));
 }
 
 static void
@@ -736,23 +738,14 @@ cloche_session_store_delete_finish (ClocheSessionStore  *self,
 void
 cloche_session_store_flush (ClocheSessionStore *self)
 {
-  GMutex lock;
-  GCond cond;
-  gboolean done = FALSE;
-  Op *op = g_new0 (Op, 1);
+  g_autoptr(GAsyncQueue) done = g_async_queue_new ();
+  Op *op = op_new (OP_FLUSH, NULL, NULL);
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  g_mutex_init (&lock);
-  g_cond_init (&cond);
-  *op = (Op) { .kind = OP_FLUSH, .lock = &lock, .cond = &cond, .done = &done };
-  g_mutex_lock (&lock);
+  op->done = done;
   g_thread_pool_push (self->worker, op, NULL);
-  while (!done)
-    g_cond_wait (&cond, &lock);
-  g_mutex_unlock (&lock);
-  g_cond_clear (&cond);
-  g_mutex_clear (&lock);
+  g_async_queue_pop (done);
 }
 
 /**
@@ -807,15 +800,13 @@ cloche_session_store_set_pinned_async (ClocheSessionStore  *self,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data)
 {
-  Op *op = g_new0 (Op, 1);
+  Op *op;
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  op->kind = OP_PIN;
-  op->id = g_strdup (id);
+  op = op_new (OP_PIN, id, new_task (self, cloche_session_store_set_pinned_async, cancellable,
+                                      callback, user_data));
   op->pinned = pinned;
-  op->task = new_task (self, cloche_session_store_set_pinned_async, cancellable,
-                       callback, user_data);
   g_thread_pool_push (self->worker, op, NULL);
 }
 

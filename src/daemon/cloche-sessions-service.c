@@ -555,6 +555,7 @@ typedef struct
   char                  *sender;
   char                  *tag;                /* nullable */
   gboolean               output_on_timeout;
+  gboolean               owned;     /* Fork: its session closes when its caller leaves */
 } ExecCall;
 
 static void
@@ -753,6 +754,109 @@ handle_cancel_exec (ClocheDbusSessions    *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* Fork: a running call as Exec's (ExecCall: cancelled by its tag, or
+ * when its caller leaves the bus), with Open's "keep-open" and "client". */
+
+typedef struct
+{
+  ClocheSessionsService *self;
+  char                  *source;
+  char                  *tag;
+} ForkProgress;
+
+static void
+fork_progress_free (gpointer data)
+{
+  ForkProgress *progress = data;
+
+  g_object_unref (progress->self);
+  g_free (progress->source);
+  g_free (progress->tag);
+  g_free (progress);
+}
+
+static void
+on_fork_progress (guint64  copied,
+                  guint64  total,
+                  gpointer user_data)
+{
+  ForkProgress *progress = user_data;
+
+  cloche_dbus_sessions_emit_fork_progress (CLOCHE_DBUS_SESSIONS (progress->self),
+                                           progress->source, progress->tag, copied, total);
+}
+
+static void
+on_forked (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(ExecCall) call = user_data;
+  g_autofree char *id = NULL;
+  GError *error = NULL;
+
+  g_ptr_array_remove (call->self->running, call);
+  id = cloche_sandbox_fork_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (id == NULL)
+    {
+      fail (call->invocation, error);
+      return;
+    }
+  if (call->owned && call->sender != NULL)
+    own_session (call->self, call->sender, id);
+  cloche_dbus_sessions_complete_fork (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
+  cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
+}
+
+static gboolean
+handle_fork (ClocheDbusSessions    *object,
+             GDBusMethodInvocation *invocation,
+             const char            *id,
+             const char            *title,
+             GVariant              *options)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+  g_auto(ExecOptions) read = { 0 };
+  g_autoptr(GVariant) client_variant = NULL;
+  const char *client = g_dbus_method_invocation_get_sender (invocation);
+  gboolean keep_open = FALSE;
+  ForkProgress *progress;
+  GError *error = NULL;
+  ExecCall *call;
+
+  if (!lookup_option (options, "tag", G_VARIANT_TYPE_STRING, &read.tag, &error)
+      || !check_tag (read.tag, &error)
+      || !lookup_option (options, "client", G_VARIANT_TYPE_STRING, &client_variant, &error)
+      || !option_boolean (options, "keep-open", &keep_open, &error))
+    return fail (invocation, error);
+  if (client_variant != NULL && g_variant_get_string (client_variant, NULL)[0] != '\0')
+    client = g_variant_get_string (client_variant, NULL);
+  call = exec_call_new (self, invocation, &read);
+  call->owned = !keep_open;
+  progress = g_new0 (ForkProgress, 1);
+  progress->self = g_object_ref (self);
+  progress->source = g_strdup (id);
+  progress->tag = g_strdup (call->tag != NULL ? call->tag : "");
+  cloche_sandbox_fork_session_async (self->sandbox, id, title, client, on_fork_progress,
+                                     progress, fork_progress_free, call->cancellable,
+                                     on_forked, call);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_cancel_fork (ClocheDbusSessions    *object,
+                    GDBusMethodInvocation *invocation,
+                    const char            *tag)
+{
+  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (sender != NULL && tag[0] != '\0')
+    cancel_execs (self, sender, tag);
+  cloche_dbus_sessions_complete_cancel_fork (object, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* GObject */
 
 static void
@@ -785,6 +889,8 @@ sessions_iface_init (ClocheDbusSessionsIface *iface)
   iface->handle_cleanup = handle_cleanup;
   iface->handle_exec = handle_exec;
   iface->handle_cancel_exec = handle_cancel_exec;
+  iface->handle_fork = handle_fork;
+  iface->handle_cancel_fork = handle_cancel_fork;
   iface->handle_open_terminal = cloche_sessions_terminals_handle_open;
   iface->handle_resize_terminal = cloche_sessions_terminals_handle_resize;
 }

@@ -166,6 +166,7 @@ test_list_pin_cleanup (void)
   GtkLabel *summary;
   AdwMessageDialog *dialog = NULL;
   g_autofree char *copied = NULL;
+  GtkWidget *message;
   ClocheSessionRow *row;
 
   make_session ("aaaaaaaaaaaa", "old work", FALSE);
@@ -214,6 +215,20 @@ test_list_pin_cleanup (void)
     gtk_window_destroy (GTK_WINDOW (dialog));
   CLOCHE_TEST_WAIT_FOR (find_dialog () == NULL, 10);
   dialog = NULL;
+
+  /* Fork: this daemon has no bundle, so the fork copies, cannot boot, and
+   * leaves nothing; the page says why where it shows errors. */
+  message = cloche_test_ui_child (page, "message_label");
+  gtk_menu_button_popup (cloche_test_ui_child (row, "menu_button"));
+  cloche_test_save_screenshot (GTK_WIDGET (gtk_menu_button_get_popover (
+                                 cloche_test_ui_child (row, "menu_button"))),
+                               "sessions-row-menu");
+  gtk_menu_button_popdown (cloche_test_ui_child (row, "menu_button"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "row.fork", NULL));
+  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_visible (message), 30);
+  g_assert_true (gtk_widget_has_css_class (message, "error"));
+  g_assert_cmpuint (count_rows (page), ==, 3);
+  cloche_test_save_screenshot (window, "sessions-fork-failed");
 
   /* The dialog states what goes; removing frees it and keeps the pinned. */
   gtk_widget_activate_action (page, "sessions.cleanup", NULL);
