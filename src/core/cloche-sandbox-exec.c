@@ -250,7 +250,8 @@ add_proxy_env (GStrvBuilder *builder)
 }
 
 GStrv
-_cloche_sandbox_build_env (ClocheSession      *session,
+_cloche_sandbox_build_env (ClocheSandbox      *self,
+                           ClocheSession      *session,
                            const char * const *env)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -262,6 +263,7 @@ _cloche_sandbox_build_env (ClocheSession      *session,
                            "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
   add_proxy_env (builder);
+  _cloche_sandbox_add_secrets_env (self, session, builder);
   /* Later entries win in the guest, so the caller's override ours — the
    * proxy variables too: restrict=on leaves the proxy the only way out
    * whatever they say, so a caller who sets or clears them can break its
@@ -390,7 +392,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->argv = build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
-  data->env = _cloche_sandbox_build_env (open->session, env);
+  data->env = _cloche_sandbox_build_env (self, open->session, env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   data->input = input != NULL ? g_bytes_ref (input) : NULL;
   data->flags = flags;

@@ -189,6 +189,8 @@ set_up_secrets (ClocheDaemon *self)
   self->secrets = cloche_secrets_new ();
   cloche_secrets_set_bindings (self->secrets, bindings);
   cloche_egress_proxy_set_secrets (self->egress, self->secrets, store, ca);
+  /* The same placeholders in the guest, and the same CA trusted there. */
+  cloche_sandbox_set_secrets (self->sandbox, self->secrets, ca);
   if (upstream != NULL)
     cloche_egress_proxy_set_upstream_database (self->egress, upstream);
 }
