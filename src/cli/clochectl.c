@@ -140,6 +140,8 @@ static const struct {
   { "cleanup", clochectl_cleanup },
   { "bundle", clochectl_bundle },
   { "egress", clochectl_egress },
+  /* Through the daemon, which keeps the keyring and the user's policy file. */
+  { "secret", clochectl_secret },
 };
 
 static const struct {
@@ -153,8 +155,6 @@ static const struct {
   { "support-report", clochectl_support_report },
   /* Reaches the daemon only at its first tool call. */
   { "mcp", clochectl_mcp },
-  /* The keyring and the user's policy file; a running daemon watches the file. */
-  { "secret", clochectl_secret },
 };
 
 static ClocheDbusDaemon *
