@@ -92,7 +92,7 @@ on_listed (GObject      *object,
                                                           &error);
 
   cloche_dbus_secrets_complete_list (CLOCHE_DBUS_SECRETS (call->self),
-                                     g_steal_pointer (&call->invocation),
+                                     call->invocation,
                                      list_to_variant (call->self->policy,
                                                       (const char * const *) stored),
                                      error != NULL ? error->message : "");
@@ -131,10 +131,10 @@ on_changed (GObject      *object,
 
   if (!cloche_secret_admin_finish (CLOCHE_POLICY (object), result, &error))
     {
-      g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
+      g_dbus_method_invocation_return_gerror (call->invocation, error);
       return;
     }
-  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), NULL);
+  g_dbus_method_invocation_return_value (call->invocation, NULL);
   cloche_dbus_secrets_emit_changed (CLOCHE_DBUS_SECRETS (call->self));
 }
 
