@@ -339,12 +339,18 @@ test_dbus_list (void)
 }
 
 /* A binding only the administrator's file holds, locked: listed as
- * locked, without a value until the user sets one; Set and Remove refuse
- * it before anything changes. */
+ * locked, without a value until the user sets one; Set with other hosts
+ * and Remove refuse it before anything changes; Set with the binding as
+ * it is sets the value only (the command, given no --host, takes the
+ * binding in force), and the user's file stays without it. */
 static void
 test_dbus_locked (void)
 {
   const char *hosts[] = { "api.example.com", NULL };
+  const char *other[] = { "evil.example.com", NULL };
+  const char *set[] = { "set", "ADMIN_TOKEN", NULL };
+  g_auto(Run) ran = { 0 };
+  g_autofree char *value = NULL, *file = NULL;
   g_autoptr(GVariant) listed = NULL;
   g_autofree char *problem = NULL;
   g_autoptr(GError) error = NULL;
@@ -357,9 +363,10 @@ test_dbus_locked (void)
                        "  \"secrets\": { \"ADMIN_TOKEN\": { \"hosts\": [\"api.example.com\"] } } }",
                        -1, &error);
   g_assert_no_error (error);
-  g_assert_false (cloche_dbus_secrets_call_set_sync (secrets_proxy, "ADMIN_TOKEN", hosts, "", "",
+  g_assert_false (cloche_dbus_secrets_call_set_sync (secrets_proxy, "ADMIN_TOKEN", other, "", "",
                                                      VALUE, NULL, &error));
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED);
+  g_assert_null (keyring_value ("ADMIN_TOKEN"));
   g_clear_error (&error);
   g_assert_false (cloche_dbus_secrets_call_remove_sync (secrets_proxy, "ADMIN_TOKEN", NULL,
                                                         &error));
@@ -374,6 +381,19 @@ test_dbus_locked (void)
   g_assert_cmpstr (name, ==, "ADMIN_TOKEN");
   g_assert_false (has_value);
   g_assert_true (locked);
+
+  g_assert_true (cloche_dbus_secrets_call_set_sync (secrets_proxy, "ADMIN_TOKEN", hosts, "", "",
+                                                    VALUE, NULL, &error));
+  g_assert_no_error (error);
+  value = keyring_value ("ADMIN_TOKEN");
+  g_assert_cmpstr (value, ==, VALUE);
+  run_ctl (&ran, "another-" VALUE "\n", set);
+  g_assert_cmpint (ran.status, ==, 0);
+  g_clear_pointer (&value, g_free);
+  value = keyring_value ("ADMIN_TOKEN");
+  g_assert_cmpstr (value, ==, "another-" VALUE);
+  file = read_user_file ();
+  g_assert_null (strstr (file, "ADMIN_TOKEN"));
   g_assert_cmpint (g_unlink (admin_file), ==, 0);
 }
 

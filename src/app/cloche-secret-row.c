@@ -3,7 +3,8 @@
  * One secret on the Secrets page, as io.github.cloche.Secrets lists it:
  * its name (the variable the guest sees), where it goes, whether the
  * keyring holds its value, and a lock when the administrator locks it, in
- * which case it has no Remove button. It never holds a value: the daemon
+ * which case it has no Remove button; Set Value… is there either way (the
+ * administrator decides where a key goes, the user brings the key). It never holds a value: the daemon
  * never sends one.
  */
 #include "config.h"
@@ -21,6 +22,7 @@ struct _ClocheSecretRow
 
   GtkLabel     *value_label;
   GtkImage     *lock_icon;
+  GtkButton    *value_button;
   GtkButton    *remove_button;
 };
 
@@ -45,6 +47,7 @@ cloche_secret_row_class_init (ClocheSecretRowClass *klass)
                                                "/io/github/cloche/Cloche/cloche-secret-row.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheSecretRow, value_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheSecretRow, lock_icon);
+  gtk_widget_class_bind_template_child (widget_class, ClocheSecretRow, value_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheSecretRow, remove_button);
 }
 
@@ -70,6 +73,7 @@ static void
 show_state (ClocheSecretRow *self)
 {
   g_autofree char *remove_label = g_strdup_printf (_("Remove %s"), self->name);
+  g_autofree char *value_label = g_strdup_printf (_("Set the value of %s"), self->name);
 
   gtk_label_set_label (self->value_label,
                        self->has_value ? _("In the keyring") : _("No value"));
@@ -82,6 +86,10 @@ show_state (ClocheSecretRow *self)
                                self->locked ? _("Locked by the administrator: it cannot be "
                                                 "changed or removed here")
                                             : NULL);
+  gtk_actionable_set_action_target (GTK_ACTIONABLE (self->value_button), "s", self->name);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->value_button), value_label);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->value_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, value_label, -1);
   gtk_widget_set_visible (GTK_WIDGET (self->remove_button), !self->locked);
   gtk_actionable_set_action_target (GTK_ACTIONABLE (self->remove_button), "s", self->name);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->remove_button), remove_label);

@@ -4,7 +4,9 @@
  * (io.github.cloche.Secrets, docs/secrets.md). The list follows the
  * daemon (List again on Changed); Add Secret… asks for the name, hosts,
  * header, format and the value, the value in a password entry, cleared
- * once sent; Remove asks first. A binding the administrator locks shows a
+ * once sent; Set Value… asks the same with the binding filled in (fixed
+ * where the administrator locks it: the daemon then sets the value only);
+ * Remove asks first. A binding the administrator locks shows a
  * lock and no Remove. No value is ever shown: the daemon never sends one
  * back, and the page keeps none.
  */
@@ -23,6 +25,7 @@ struct _ClocheSecretsPage
   ClocheClient      *client;
   ClocheDbusSecrets *secrets;
   GCancellable      *cancellable;
+  GVariant          *bindings;       /* the last List, a(sasssbb) */
 
   GtkListBox        *list_box;
   GtkLabel          *message_label;
@@ -85,11 +88,16 @@ on_listed (GObject      *object,
       cloche_message_label_set (self->message_label, text, TRUE);
       return;
     }
+  g_clear_pointer (&self->bindings, g_variant_unref);
+  self->bindings = g_variant_ref (bindings);
   show_list (self, bindings);
-  if (problem[0] != '\0')
-    text = g_strdup_printf (_("The keyring cannot be read, so no value shows as kept: %s"),
-                            problem);
-  cloche_message_label_set (self->message_label, text, text != NULL);
+  /* A list again (after any change, even another client's) leaves a
+   * refusal on the line; only the keyring's trouble is said here. */
+  if (problem[0] == '\0')
+    return;
+  text = g_strdup_printf (_("The keyring cannot be read, so no value shows as kept: %s"),
+                          problem);
+  cloche_message_label_set (self->message_label, text, TRUE);
 }
 
 static void
@@ -155,22 +163,48 @@ on_add_response (ClocheSecretsPage *self,
   gtk_editable_set_text (value, "");
 }
 
+/* The form filled in with @binding (sasssbb): its name fixed, and the
+ * rest too when the administrator locks it. */
 static void
-add_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *parameter)
+fill_form (GtkBuilder *form,
+           GVariant   *binding)
 {
-  ClocheSecretsPage *self = CLOCHE_SECRETS_PAGE (widget);
+  static const char * const ids[] = { "hosts_row", "header_row", "format_row", NULL };
+  g_autofree const char **hosts = NULL;
+  g_autofree char *joined = NULL;
+  const char *name, *header, *format;
+  gboolean locked;
+
+  g_variant_get (binding, "(&s^a&s&s&sbb)", &name, &hosts, &header, &format, NULL, &locked);
+  joined = g_strjoinv (", ", (char **) hosts);
+  gtk_editable_set_text (GTK_EDITABLE (gtk_builder_get_object (form, "name_row")), name);
+  gtk_editable_set_text (GTK_EDITABLE (gtk_builder_get_object (form, "hosts_row")), joined);
+  gtk_editable_set_text (GTK_EDITABLE (gtk_builder_get_object (form, "header_row")), header);
+  gtk_editable_set_text (GTK_EDITABLE (gtk_builder_get_object (form, "format_row")), format);
+  gtk_widget_set_sensitive (GTK_WIDGET (gtk_builder_get_object (form, "name_row")), FALSE);
+  for (guint i = 0; locked && ids[i] != NULL; i++)
+    gtk_widget_set_sensitive (GTK_WIDGET (gtk_builder_get_object (form, ids[i])), FALSE);
+}
+
+/* Add Secret… (@binding NULL), or Set Value… of @binding. */
+static void
+open_form (ClocheSecretsPage *self,
+           GVariant          *binding)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
   g_autoptr(GtkBuilder) form =
     gtk_builder_new_from_resource ("/io/github/cloche/Cloche/cloche-secret-form.ui");
   AdwMessageDialog *dialog =
-    cloche_message_dialog_new (widget, _("Add a Secret"),
+    cloche_message_dialog_new (widget, binding == NULL ? _("Add a Secret") : _("Set the Value"),
                                _("The value goes to your keyring and never into the sandbox: "
                                  "there, the variable of this name holds a placeholder, which "
                                  "Cloche replaces with the value in requests to these hosts."));
 
+  if (binding != NULL)
+    fill_form (form, binding);
   adw_message_dialog_set_extra_child (dialog, GTK_WIDGET (gtk_builder_get_object (form, "form")));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "add", _("_Add"), NULL);
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "add",
+                                    binding == NULL ? _("_Add") : _("_Set"), NULL);
   adw_message_dialog_set_response_appearance (dialog, "add", ADW_RESPONSE_SUGGESTED);
   adw_message_dialog_set_default_response (dialog, "add");
   adw_message_dialog_set_close_response (dialog, "cancel");
@@ -178,6 +212,38 @@ add_action (GtkWidget  *widget,
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_add_response), self,
                            G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+add_action (GtkWidget  *widget,
+            const char *action_name,
+            GVariant   *parameter)
+{
+  open_form (CLOCHE_SECRETS_PAGE (widget), NULL);
+}
+
+static void
+set_value_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  ClocheSecretsPage *self = CLOCHE_SECRETS_PAGE (widget);
+  const char *name = g_variant_get_string (parameter, NULL);
+  GVariantIter iter;
+  GVariant *binding;
+
+  if (self->bindings == NULL)
+    return;
+  g_variant_iter_init (&iter, self->bindings);
+  while ((binding = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      const char *listed;
+
+      g_variant_get_child (binding, 0, "&s", &listed);
+      if (g_str_equal (listed, name))
+        open_form (self, binding);
+      g_variant_unref (binding);
+    }
 }
 
 /* Remove */
@@ -278,6 +344,7 @@ cloche_secrets_page_dispose (GObject *object)
 
   drop_secrets (self);
   g_clear_object (&self->client);
+  g_clear_pointer (&self->bindings, g_variant_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_SECRETS_PAGE);
 
   G_OBJECT_CLASS (cloche_secrets_page_parent_class)->dispose (object);
@@ -339,6 +406,7 @@ cloche_secrets_page_class_init (ClocheSecretsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheSecretsPage, list_box);
   gtk_widget_class_bind_template_child (widget_class, ClocheSecretsPage, message_label);
   gtk_widget_class_install_action (widget_class, "secrets.add", NULL, add_action);
+  gtk_widget_class_install_action (widget_class, "secrets.set-value", "s", set_value_action);
   gtk_widget_class_install_action (widget_class, "secrets.remove", "s", remove_action);
 }
 

@@ -38,6 +38,7 @@ secret_usage (void)
   g_printerr (_("Usage:\n"
                 "  clochectl secret set NAME --host HOST[,HOST…] [--header HEADER] "
                 "[--format 'Bearer {}']\n"
+                "  clochectl secret set NAME   (a new value for the binding in force)\n"
                 "      (the value is read from stdin, or asked for on a terminal)\n"
                 "  clochectl secret list\n"
                 "  clochectl secret remove NAME\n"));
@@ -134,26 +135,66 @@ secrets_proxy (ClocheDbusDaemon  *daemon,
 
 /* set */
 
-/* Checked here by the daemon's own parser, so that a bad binding is told
- * before a value is asked for; the daemon checks it again. */
-static ClocheSecretBinding *
-binding_from_options (const char  *name,
-                      GStrv        hosts,
-                      const char  *header,
-                      const char  *format,
-                      GError     **error)
+/* The binding of @name in force, as the daemon lists it; NULL if none. */
+static GVariant *
+binding_in_force (ClocheDbusSecrets  *secrets,
+                  const char         *name,
+                  GError            **error)
 {
-  if (hosts == NULL)
+  g_autoptr(GVariant) bindings = NULL;
+  g_autofree char *problem = NULL;
+  GVariant *binding;
+  GVariantIter iter;
+
+  if (!cloche_dbus_secrets_call_list_sync (secrets, &bindings, &problem, NULL, error))
+    return NULL;
+  g_variant_iter_init (&iter, bindings);
+  while ((binding = g_variant_iter_next_value (&iter)) != NULL)
     {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   _("--host names the hosts %s goes to (api.example.com,*.example.org)"),
-                   name);
+      const char *listed;
+
+      g_variant_get_child (binding, 0, "&s", &listed);
+      if (g_str_equal (listed, name))
+        return binding;
+      g_variant_unref (binding);
+    }
+  return NULL;
+}
+
+/* Checked here by the daemon's own parser, so that a bad binding is told
+ * before a value is asked for; the daemon checks it again. Without
+ * --host, the binding in force (an administrator's, say) gets a value. */
+static ClocheSecretBinding *
+binding_from_options (ClocheDbusSecrets  *secrets,
+                      const char         *name,
+                      GStrv               hosts,
+                      const char         *header,
+                      const char         *format,
+                      GError            **error)
+{
+  g_autoptr(GVariant) current = NULL;
+  g_autofree const char **listed_hosts = NULL;
+  const char *listed_header, *listed_format;
+
+  if (hosts != NULL)
+    return cloche_secret_binding_new (name, (const char * const *) hosts,
+                                      header != NULL ? header : CLOCHE_SECRET_DEFAULT_HEADER,
+                                      format != NULL ? format : CLOCHE_SECRET_DEFAULT_FORMAT,
+                                      error);
+  current = binding_in_force (secrets, name, error);
+  if (current == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                     _("%s is bound to no host yet: --host names the hosts it goes to "
+                       "(api.example.com,*.example.org)"), name);
       return NULL;
     }
-  return cloche_secret_binding_new (name, (const char * const *) hosts,
-                                    header != NULL ? header : CLOCHE_SECRET_DEFAULT_HEADER,
-                                    format != NULL ? format : CLOCHE_SECRET_DEFAULT_FORMAT,
-                                    error);
+  g_variant_get (current, "(&s^a&s&s&sbb)", NULL, &listed_hosts, &listed_header,
+                 &listed_format, NULL, NULL);
+  return cloche_secret_binding_new (name, listed_hosts,
+                                    header != NULL ? header : listed_header,
+                                    format != NULL ? format : listed_format, error);
 }
 
 static int
@@ -179,7 +220,7 @@ secret_set (ClocheDbusSecrets  *secrets,
   if (argc != 2)
     return secret_usage ();
   list = hosts != NULL ? g_strsplit (hosts, ",", -1) : NULL;
-  binding = binding_from_options (argv[1], list, header, format, &error);
+  binding = binding_from_options (secrets, argv[1], list, header, format, &error);
   if (binding == NULL)
     return clochectl_fail (_("cannot set the secret"), error);
   value = read_value (argv[1], &error);
@@ -189,8 +230,12 @@ secret_set (ClocheDbusSecrets  *secrets,
                                           (const char * const *) binding->hosts,
                                           binding->header, binding->format, value, NULL, &error))
     return clochectl_fail (_("cannot set the secret"), error);
-  g_print (_("%s is in the keyring, bound to %s in its header “%s”; in a session "
-             "it is $%s.\n"), argv[1], hosts, binding->header, argv[1]);
+  {
+    g_autofree char *joined = g_strjoinv (",", binding->hosts);
+
+    g_print (_("%s is in the keyring, bound to %s in its header “%s”; in a session "
+               "it is $%s.\n"), argv[1], joined, binding->header, argv[1]);
+  }
   return EXIT_SUCCESS;
 }
 

@@ -7,7 +7,9 @@
  *
  * Its rules: the policy files are read again first, so a lock the
  * administrator has just written counts, and a locked binding is refused
- * before anything changes; the binding is one cloche_secret_binding_new()
+ * before anything changes, with one exception: a Set that gives a locked
+ * binding exactly as it is in force sets its value only (the administrator
+ * decides where a key goes, the user brings the key); the binding is one cloche_secret_binding_new()
  * accepted; the file is written whole (a temporary file renamed over it,
  * 0600), in a worker thread, keeping whatever else it holds.
  */
@@ -30,6 +32,7 @@ typedef struct
   GVariant          *binding;    /* NULL: remove */
   char              *value;      /* wiped when freed */
   char              *path;       /* the user's policy file */
+  gboolean           value_only; /* a locked binding as in force: the file stays */
 } Job;
 
 static void
@@ -189,20 +192,56 @@ on_keyring_done (GObject      *object,
       g_object_unref (task);
       return;
     }
+  if (job->value_only)
+    {
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
   edit_file (task);
+}
+
+/* Whether @binding (a variant of cloche_secret_binding_to_variant()) is
+ * the binding of its name in force, word for word. */
+static gboolean
+is_in_force (ClochePolicy *policy,
+             const char   *name,
+             GVariant     *binding)
+{
+  g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (policy);
+  g_autoptr(ClocheSecretBinding) given = cloche_secret_binding_new_from_variant (name, binding,
+                                                                                  NULL);
+
+  for (guint i = 0; given != NULL && i < bindings->len; i++)
+    {
+      const ClocheSecretBinding *current = bindings->pdata[i];
+
+      if (g_str_equal (current->name, name))
+        return g_strv_equal ((const char * const *) current->hosts,
+                             (const char * const *) given->hosts)
+               && g_str_equal (current->header, given->header)
+               && g_str_equal (current->format, given->format);
+    }
+  return FALSE;
 }
 
 static gboolean
 check_unlocked (ClochePolicy  *policy,
-                const char    *name,
+                Job           *job,
                 GError       **error)
 {
-  g_autofree char *key = g_strdup_printf ("secrets.%s", name);
+  g_autofree char *key = g_strdup_printf ("secrets.%s", job->name);
 
   if (!cloche_policy_is_locked (policy, key))
     return TRUE;
+  if (job->binding != NULL && is_in_force (policy, job->name, job->binding))
+    {
+      job->value_only = TRUE;
+      return TRUE;
+    }
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED,
-               _("The administrator's policy (%s) locks %s: ask them to change it"),
+               _("The administrator's policy (%s) locks %s: only its value can be set, "
+                 "with the hosts, header and format it has; ask them to change the rest"),
                cloche_policy_get_admin_path (policy), key);
   return FALSE;
 }
@@ -217,7 +256,7 @@ on_reloaded_before (GObject      *object,
   GError *error = NULL;
 
   cloche_policy_reload_finish (CLOCHE_POLICY (object), result, NULL);
-  if (!check_unlocked (CLOCHE_POLICY (object), job->name, &error))
+  if (!check_unlocked (CLOCHE_POLICY (object), job, &error))
     {
       g_task_return_error (task, error);
       g_object_unref (task);

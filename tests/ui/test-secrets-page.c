@@ -4,7 +4,8 @@
  * Keyring on one private bus: empty; a secret added through Add Secret…
  * (its value typed into the password entry) shows as kept in the keyring,
  * and no widget anywhere shows the value; a binding the administrator
- * locks shows a lock and no Remove; Remove asks first, then the value
+ * locks shows a lock and no Remove, and Set Value… gives it a value with
+ * its binding fixed; Remove asks first, then the value
  * leaves the keyring (as the daemon's List tells). With CLOCHE_TEST_SCREENSHOT_DIR set it saves
  * secrets-empty.png, secrets-add.png, secrets-bindings.png and
  * secrets-locked.png.
@@ -214,6 +215,9 @@ test_page (void)
     g_assert_false (shows (GTK_WIDGET (window), VALUE));
   }
   cloche_test_save_screenshot (GTK_WIDGET (window), "secrets-bindings");
+  /* The page listed again meanwhile (the daemon reads the policy file it
+   * wrote): the refusal stays. */
+  g_assert_nonnull (cloche_test_ui_find_label (page, "The secret was not added"));
 
   /* The administrator binds and locks one: a lock, no value, no Remove. */
   g_assert_true (g_file_set_contents (admin_path,
@@ -227,6 +231,27 @@ test_page (void)
   g_assert_false (gtk_widget_get_visible (cloche_test_ui_child (row, "remove_button")));
   g_assert_true (gtk_widget_get_visible (cloche_test_ui_child (row, "lock_icon")));
   cloche_test_save_screenshot (GTK_WIDGET (window), "secrets-locked");
+
+  /* Its value, though, is the user's to set: the binding as it is, fixed. */
+  {
+    AdwMessageDialog *dialog;
+    GtkBuilder *form;
+
+    gtk_widget_activate_action (page, "secrets.set-value", "s", "COMPANY_TOKEN");
+    CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ()) != NULL, 10);
+    form = g_object_get_data (G_OBJECT (dialog), "form");
+    g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (gtk_builder_get_object (form,
+                                                                                  "hosts_row"))),
+                     ==, "*.corp.example");
+    g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (gtk_builder_get_object (form,
+                                                                                  "hosts_row"))));
+    set_entry (form, "value_row", "corp-" VALUE);
+    answer (dialog, "add");
+    CLOCHE_TEST_WAIT_FOR (cloche_secret_row_get_has_value (row_named (page, "COMPANY_TOKEN")),
+                          30);
+    g_assert_true (cloche_secret_row_get_locked (row_named (page, "COMPANY_TOKEN")));
+    g_assert_false (shows (GTK_WIDGET (window), VALUE));
+  }
 
   /* Remove asks first; then the value leaves the keyring. */
   gtk_widget_activate_action (page, "secrets.remove", "s", "ANTHROPIC_API_KEY");
