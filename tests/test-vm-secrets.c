@@ -23,7 +23,8 @@
  * a tunnel the proxy does not read); two sessions have different
  * placeholders; where the guest has a trust store of its own, the CA joins
  * it and an older CA leaves it, and what is not a certificate is refused;
- * a CA made again reaches a guest restored by warm wake.
+ * a CA made again reaches the running guest before the next command, and
+ * a guest restored by warm wake.
  */
 #include "config.h"
 
@@ -271,17 +272,21 @@ test_swap (void)
                                            "https://localhost:%u/v1/messages",
                                            cloche_test_https_get_port (server));
   g_autofree char *placeholder = guest_value (session, NAME);
+  g_autofree char *before_record = cloche_test_https_dup_record (server);
   g_autofree char *record = NULL;
   g_auto(ClocheTestRun) run = { 0 };
   guint before = cloche_test_https_get_count (server);
+  const char *added;
 
   curl_in (session, args, &run);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_cmpstr (run.out, ==, CLOCHE_TEST_HTTPS_BODY);
   g_assert_cmpuint (cloche_test_https_get_count (server), ==, before + 1);
+  /* What this request brought the server. */
   record = cloche_test_https_dup_record (server);
-  g_assert_nonnull (strstr (record, "x-api-key: " VALUE "\r\n"));
-  g_assert_null (strstr (record, placeholder));
+  added = record + strlen (before_record);
+  g_assert_nonnull (strstr (added, "x-api-key: " VALUE "\r\n"));
+  g_assert_null (strstr (added, placeholder));
 }
 
 /* Another key to the bound host is refused and never arrives. */
@@ -433,14 +438,46 @@ test_guest_store (void)
   g_assert_cmpint (again.status, ==, 0);
 }
 
+/* Its files gone and the CA read anew; the proxy and the sandbox get it. */
+static char *
+make_ca_again (void)
+{
+  const char *rm[] = { "rm", "-rf", ca_folder, NULL };
+  char *old_pem = g_strdup (cloche_egress_ca_get_certificate_pem (ca));
+
+  g_assert_true (g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+                               NULL, NULL, NULL));
+  g_clear_object (&ca);
+  ca = cloche_egress_ca_new (ca_folder);
+  cloche_egress_proxy_set_secrets (proxy, secrets, secret_store, ca);
+  cloche_sandbox_set_secrets (sandbox, secrets, ca);
+  return old_pem;
+}
+
+/* A CA made again while the VM runs: the next command of the open
+ * session finds it trusted, with no new boot. */
+static void
+test_new_ca_while_running (void)
+{
+  g_autofree char *old_pem = make_ca_again ();
+  g_auto(ClocheTestRun) file = { 0 };
+  g_autofree char *bundle_var = NULL;
+
+  bundle_var = guest_value (session, "SSL_CERT_FILE");
+  g_assert_cmpstr (bundle_var, ==, GUEST_BUNDLE);
+  sh_in (session, "cat " GUEST_CA, &file);
+  g_assert_cmpstr (file.out, ==, cloche_egress_ca_get_certificate_pem (ca));
+  g_assert_cmpstr (file.out, !=, old_pem);
+  test_swap ();
+}
+
 /* The CA made again (its files gone, as when it was damaged, and read
  * anew as a daemon started again does) while the VM is saved by warm
  * wake: the restored guest trusts the new one, and the swap still works. */
 static void
 test_new_ca_after_warm_wake (void)
 {
-  const char *rm[] = { "rm", "-rf", ca_folder, NULL };
-  g_autofree char *old_pem = g_strdup (cloche_egress_ca_get_certificate_pem (ca));
+  g_autofree char *old_pem = NULL;
   g_autoptr(GError) error = NULL;
   g_auto(ClocheTestRun) file = { 0 };
   ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
@@ -454,13 +491,7 @@ test_new_ca_after_warm_wake (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpint (cloche_vm_get_state (vm), ==, CLOCHE_VM_STATE_STOPPED);
 
-  g_assert_true (g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                               NULL, NULL, NULL));
-  g_clear_object (&ca);
-  ca = cloche_egress_ca_new (ca_folder);
-  cloche_egress_proxy_set_secrets (proxy, secrets, secret_store, ca);
-  cloche_sandbox_set_secrets (sandbox, secrets, ca);
-
+  old_pem = make_ca_again ();
   session = open_one ("after");
   g_assert_true (cloche_vm_get_woke_warm (vm));
   sh_in (session, "cat " GUEST_CA, &file);
@@ -509,6 +540,7 @@ main (int   argc,
   g_test_add_func ("/vm-secrets/unbound", test_unbound);
   g_test_add_func ("/vm-secrets/two-sessions", test_two_sessions);
   g_test_add_func ("/vm-secrets/guest-store", test_guest_store);
+  g_test_add_func ("/vm-secrets/new-ca-while-running", test_new_ca_while_running);
   g_test_add_func ("/vm-secrets/new-ca-after-warm-wake", test_new_ca_after_warm_wake);
   g_test_add_func ("/vm-secrets/stop", test_stop);
   bus = g_test_dbus_new (G_TEST_DBUS_NONE);

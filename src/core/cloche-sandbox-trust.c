@@ -12,7 +12,9 @@
  * CLOCHE_EGRESS_CA_GUEST_BUNDLE (the guest's own store, if it has one,
  * plus the CA). A boot restored by warm wake is a new boot here too, so it
  * gets the CA of now, not the one of the boot that was saved; a CA made
- * again while the VM runs goes in before the next session's command.
+ * again while the VM runs goes in before the next command of any session
+ * (_cloche_sandbox_ready_async() asks here too, which costs nothing when
+ * the boot trusts the CA of now).
  *
  * Nothing is ever read back from the guest: the host only hands it a
  * public certificate, and a guest that rewrites its own copy fools only
@@ -187,7 +189,10 @@ _cloche_sandbox_add_secrets_env (ClocheSandbox *self,
 {
   g_auto(GStrv) placeholders = NULL;
 
-  if (self->ca != NULL && is_trusted (self))
+  /* The bundle is there once any trust of this boot went well, even if
+   * the CA has been made again since (trusted before the next command). */
+  if (self->ca != NULL && self->trusted_boot != 0
+      && self->trusted_boot == cloche_vm_get_booted_at (self->vm))
     for (guint i = 0; ca_variables[i] != NULL; i++)
       {
         g_autofree char *entry = g_strdup_printf ("%s=%s", ca_variables[i],
