@@ -38,8 +38,9 @@ struct _ClocheSandbox
   guint               terminal_count;  /* terminals opened in this daemon's life */
   ClocheSecrets      *secrets;         /* nullable: placeholders (cloche-sandbox-trust.c) */
   ClocheEgressCa     *ca;              /* nullable: what each boot trusts */
-  gint64              trusted_boot;    /* the boot that trusts trusted_pem; 0: none */
-  char               *trusted_pem;
+  gint64              trusted_boot;    /* a boot a trust went well in; 0: none */
+  gint64              attempt_boot;    /* the boot of the last trust, well or not */
+  char               *attempt_pem;     /* and the CA it gave */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,

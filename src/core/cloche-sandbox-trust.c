@@ -19,8 +19,9 @@
  * Nothing is ever read back from the guest: the host only hands it a
  * public certificate, and a guest that rewrites its own copy fools only
  * itself. A failure (a bundle older than `trust`, a CA that cannot be
- * made) costs the intercepted hosts, not the session: it is logged, and
- * the variables are left out, so that clients keep their own defaults.
+ * made) costs the intercepted hosts, not the session: it is logged (once
+ * a boot and CA: it is not tried again at every command), and the
+ * variables are left out, so that clients keep their own defaults.
  */
 #include "config.h"
 
@@ -59,16 +60,17 @@ cloche_sandbox_set_secrets (ClocheSandbox  *self,
   g_set_object (&self->secrets, secrets);
   g_set_object (&self->ca, ca);
   self->trusted_boot = 0;
+  self->attempt_boot = 0;
 }
 
-/* The boot running now trusts the CA as it is now. */
+/* The boot running now was given the CA as it is now, well or not: a
+ * bundle without `trust` is not asked again at every command. */
 static gboolean
-is_trusted (ClocheSandbox *self)
+is_settled (ClocheSandbox *self,
+            const char    *pem)
 {
-  const char *pem = cloche_egress_ca_get_certificate_pem (self->ca);
-
-  return self->trusted_boot != 0 && self->trusted_boot == cloche_vm_get_booted_at (self->vm)
-         && pem != NULL && g_strcmp0 (pem, self->trusted_pem) == 0;
+  return self->attempt_boot != 0 && self->attempt_boot == cloche_vm_get_booted_at (self->vm)
+         && g_strcmp0 (pem, self->attempt_pem) == 0;
 }
 
 /* What one trust is for: the CA as sent, and the boot it went to
@@ -105,11 +107,10 @@ on_trust_done (GObject      *object,
     g_message ("Secrets: the guest refused the egress CA (status %d): %.*s", status,
                (int) MIN (g_bytes_get_size (err), 512), (const char *) g_bytes_get_data (err, NULL));
   else
-    {
-      self->trusted_boot = trust->boot;
-      g_free (self->trusted_pem);
-      self->trusted_pem = g_strdup (trust->pem);
-    }
+    self->trusted_boot = trust->boot;
+  self->attempt_boot = trust->boot;
+  g_free (self->attempt_pem);
+  self->attempt_pem = g_strdup (trust->pem);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -122,7 +123,7 @@ give_trust (GTask *task)
   g_autoptr(GBytes) input = NULL;
   Trust *trust;
 
-  if (pem == NULL || is_trusted (self))
+  if (pem == NULL || is_settled (self, pem))
     {
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);

@@ -705,7 +705,7 @@ cloche_sandbox_dispose (GObject *object)
   g_clear_object (&self->audit);
   g_clear_object (&self->secrets);
   g_clear_object (&self->ca);
-  g_clear_pointer (&self->trusted_pem, g_free);
+  g_clear_pointer (&self->attempt_pem, g_free);
 
   G_OBJECT_CLASS (cloche_sandbox_parent_class)->dispose (object);
 }

@@ -155,7 +155,7 @@ cg_trust (void)
   if (ca == NULL)
     cg_fail ("trust: the certificate on standard input cannot be read or is over 64 KiB: %s",
              strerror (errno));
-  if (strlen (ca) != length || !is_pem_certificates (ca))
+  else if (strlen (ca) != length || !is_pem_certificates (ca))
     cg_fail ("trust: standard input is not PEM certificates and nothing else");
   if (mkdir (TRUST_DIR, 0755) != 0 && errno != EEXIST)
     cg_fail ("trust: cannot make %s: %s", TRUST_DIR, strerror (errno));
