@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * clochectl secret, the real command against a real GNOME Keyring on a
- * private bus (tests/cloche-test-keyring.h) and policy files in a folder of
- * the test's own; no daemon (the command needs none). What it holds: the
- * value goes to the keyring from stdin and is never printed, the binding to
- * the user's policy file; a bad binding or one the administrator locks
- * changes nothing; remove takes both away; no option takes a value.
+ * clochectl secret and io.github.cloche.Secrets, the real command and a
+ * real daemon against a real GNOME Keyring on a private bus
+ * (tests/cloche-test-keyring.h), the policy files in folders of the test's
+ * own. What it holds: the value goes to the keyring from stdin and is
+ * never printed, the binding to the user's policy file; a bad binding or
+ * one the administrator locks changes nothing; remove takes both away; no
+ * option takes a value. On the bus: a caller's input is checked before
+ * anything changes (name, hosts, header, format, value), no reply, error
+ * or signal carries a value, List says what the keyring holds and what is
+ * locked, and Changed follows every change.
  */
 #include "config.h"
 
@@ -16,6 +20,7 @@
 #include "cloche-policy.h"
 #include "cloche-secret-binding.h"
 #include "cloche-secret-store.h"
+#include "cloche-test-daemon.h"
 #include "cloche-test-keyring.h"
 
 #define VALUE "sk-test-value-0123456789-never-printed"
@@ -23,6 +28,8 @@
 static char *dir;
 static char *user_file;
 static char *admin_file;
+static ClocheTestDaemon *daemon_under_test;
+static ClocheDbusSecrets *secrets_proxy;
 
 typedef struct
 {
@@ -219,6 +226,177 @@ test_empty_value (void)
   g_assert_nonnull (strstr (ran.err, "empty"));
 }
 
+/* On the bus */
+
+static guint changes;
+
+static void
+on_changed (ClocheDbusSecrets *proxy)
+{
+  changes++;
+}
+
+/* A Set the service must refuse, naming @what, keeping nothing. */
+static void
+assert_set_refused (const char         *name,
+                    const char * const *hosts,
+                    const char         *header,
+                    const char         *format,
+                    const char         *value,
+                    const char         *what)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *stored = NULL;
+
+  g_assert_false (cloche_dbus_secrets_call_set_sync (secrets_proxy, name, hosts, header, format,
+                                                     value, NULL, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+  g_test_message ("refused: %s", error->message);
+  g_assert_nonnull (strstr (error->message, what));
+  g_assert_null (strstr (error->message, VALUE));
+  if (cloche_secret_name_check (name, NULL))
+    {
+      stored = keyring_value (name);
+      g_assert_null (stored);
+    }
+}
+
+static void
+test_dbus_input (void)
+{
+  const char *one[] = { "api.example.com", NULL };
+  const char *none[] = { NULL };
+  g_autoptr(GPtrArray) many = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < 33; i++)
+    g_ptr_array_add (many, g_strdup_printf ("h%u.example.com", i));
+  g_ptr_array_add (many, NULL);
+  assert_set_refused ("bad name", one, "", "", VALUE, "bad name");
+  assert_set_refused ("TOKEN_F", none, "", "", VALUE, "host");
+  assert_set_refused ("TOKEN_F", (const char * const *) many->pdata, "", "", VALUE, "32");
+  assert_set_refused ("TOKEN_F", (const char *[]) { "POST api.example.com/v1", NULL }, "", "",
+                      VALUE, "api.example.com/v1");
+  assert_set_refused ("TOKEN_F", one, "x-key\r\nHost: evil", "", VALUE, "header");
+  assert_set_refused ("TOKEN_F", one, "", "Bearer", VALUE, "{}");
+  /* A line end in a value would be a header of its own in every request. */
+  assert_set_refused ("TOKEN_F", one, "", "", VALUE "\r\nX-Evil: 1", "value");
+  assert_set_refused ("TOKEN_F", one, "", "", "", "empty");
+  {
+    g_autofree char *long_value = g_strnfill (9000, 'k');
+
+    assert_set_refused ("TOKEN_F", one, "", "", long_value, "longer");
+  }
+  {
+    g_autofree char *file = read_user_file ();
+
+    g_assert_null (strstr (file, "TOKEN_F"));
+  }
+}
+
+/* Set, List and Remove on the bus: what List says, that no reply holds the
+ * value, and a Changed after each. */
+static void
+test_dbus_list (void)
+{
+  const char *hosts[] = { "api.example.com", "*.example.org", NULL };
+  g_autoptr(GVariant) listed = NULL;
+  g_autofree char *problem = NULL, *printed = NULL, *value = NULL;
+  g_autoptr(GError) error = NULL;
+  guint before = changes;
+  const char *name, *header, *format;
+  g_autofree const char **got_hosts = NULL;
+  gboolean has_value, locked;
+
+  g_assert_true (cloche_dbus_secrets_call_set_sync (secrets_proxy, "TOKEN_G", hosts, "", "",
+                                                    VALUE, NULL, &error));
+  g_assert_no_error (error);
+  value = keyring_value ("TOKEN_G");
+  g_assert_cmpstr (value, ==, VALUE);
+  CLOCHE_TEST_WAIT_FOR (changes > before, 10);
+  g_assert_true (cloche_dbus_secrets_call_list_sync (secrets_proxy, &listed, &problem, NULL,
+                                                     &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (problem, ==, "");
+  printed = g_variant_print (listed, TRUE);
+  g_assert_null (strstr (printed, VALUE));
+  g_assert_cmpuint (g_variant_n_children (listed), ==, 1);
+  g_variant_get_child (listed, 0, "(&s^a&s&s&sbb)", &name, &got_hosts, &header, &format,
+                       &has_value, &locked);
+  g_assert_cmpstr (name, ==, "TOKEN_G");
+  g_assert_cmpstr (got_hosts[1], ==, "*.example.org");
+  g_assert_cmpstr (header, ==, "Authorization");
+  g_assert_cmpstr (format, ==, "Bearer {}");
+  g_assert_true (has_value);
+  g_assert_false (locked);
+
+  before = changes;
+  g_assert_true (cloche_dbus_secrets_call_remove_sync (secrets_proxy, "TOKEN_G", NULL, &error));
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (changes > before, 10);
+  g_clear_pointer (&value, g_free);
+  value = keyring_value ("TOKEN_G");
+  g_assert_null (value);
+}
+
+/* A binding only the administrator's file holds, locked: listed as
+ * locked, without a value until the user sets one; Set with other hosts
+ * and Remove refuse it before anything changes; Set with the binding as
+ * it is sets the value only (the command, given no --host, takes the
+ * binding in force), and the user's file stays without it. */
+static void
+test_dbus_locked (void)
+{
+  const char *hosts[] = { "api.example.com", NULL };
+  const char *other[] = { "evil.example.com", NULL };
+  const char *set[] = { "set", "ADMIN_TOKEN", NULL };
+  g_auto(Run) ran = { 0 };
+  g_autofree char *value = NULL, *file = NULL;
+  g_autoptr(GVariant) listed = NULL;
+  g_autofree char *problem = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *name, *header, *format;
+  g_autofree const char **got_hosts = NULL;
+  gboolean has_value, locked;
+
+  g_file_set_contents (admin_file,
+                       "{ \"version\": 1, \"locked\": [\"secrets.ADMIN_TOKEN\"],\n"
+                       "  \"secrets\": { \"ADMIN_TOKEN\": { \"hosts\": [\"api.example.com\"] } } }",
+                       -1, &error);
+  g_assert_no_error (error);
+  g_assert_false (cloche_dbus_secrets_call_set_sync (secrets_proxy, "ADMIN_TOKEN", other, "", "",
+                                                     VALUE, NULL, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED);
+  g_assert_null (keyring_value ("ADMIN_TOKEN"));
+  g_clear_error (&error);
+  g_assert_false (cloche_dbus_secrets_call_remove_sync (secrets_proxy, "ADMIN_TOKEN", NULL,
+                                                        &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED);
+  g_clear_error (&error);
+  g_assert_true (cloche_dbus_secrets_call_list_sync (secrets_proxy, &listed, &problem, NULL,
+                                                     &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_variant_n_children (listed), ==, 1);
+  g_variant_get_child (listed, 0, "(&s^a&s&s&sbb)", &name, &got_hosts, &header, &format,
+                       &has_value, &locked);
+  g_assert_cmpstr (name, ==, "ADMIN_TOKEN");
+  g_assert_false (has_value);
+  g_assert_true (locked);
+
+  g_assert_true (cloche_dbus_secrets_call_set_sync (secrets_proxy, "ADMIN_TOKEN", hosts, "", "",
+                                                    VALUE, NULL, &error));
+  g_assert_no_error (error);
+  value = keyring_value ("ADMIN_TOKEN");
+  g_assert_cmpstr (value, ==, VALUE);
+  run_ctl (&ran, "another-" VALUE "\n", set);
+  g_assert_cmpint (ran.status, ==, 0);
+  g_clear_pointer (&value, g_free);
+  value = keyring_value ("ADMIN_TOKEN");
+  g_assert_cmpstr (value, ==, "another-" VALUE);
+  file = read_user_file ();
+  g_assert_null (strstr (file, "ADMIN_TOKEN"));
+  g_assert_cmpint (g_unlink (admin_file), ==, 0);
+}
+
 /* Kept to the end, stopped but never finalized (see the end of main()). */
 static GTestDBus *bus;
 
@@ -234,21 +412,39 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   dir = g_dir_make_tmp ("cloche-ctl-secret-XXXXXX", &error);
   g_assert_no_error (error);
-  /* The command and this test read the same policy files. */
-  g_setenv ("XDG_CONFIG_HOME", dir, TRUE);
-  user_file = cloche_policy_default_user_path ();
+  /* The daemon inherits it: its admin file is this test's. */
   admin_file = g_build_filename (dir, "admin-policy.json", NULL);
   g_setenv (CLOCHE_ADMIN_POLICY_ENV, admin_file, TRUE);
   bus = g_test_dbus_new (G_TEST_DBUS_NONE);
   g_test_dbus_up (bus);
   keyring = cloche_test_keyring_start (g_test_dbus_get_bus_address (bus));
+  daemon_under_test = cloche_test_daemon_start_on_bus (bus, (const char *[]) { NULL });
+  {
+    /* The daemon and this test read the same user file (set before GLib
+     * first reads the variable, which it then keeps). */
+    g_autofree char *config = g_build_filename (daemon_under_test->home, "config", NULL);
+
+    g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+    user_file = cloche_policy_default_user_path ();
+  }
+  secrets_proxy = cloche_dbus_secrets_proxy_new_sync (
+    g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon_under_test->proxy)),
+    G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START, DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (secrets_proxy, "changed", G_CALLBACK (on_changed), NULL);
 
   g_test_add_func ("/clochectl-secret/set-list-remove", test_set_list_remove);
   g_test_add_func ("/clochectl-secret/bad-binding", test_bad_binding);
   g_test_add_func ("/clochectl-secret/locked", test_locked);
   g_test_add_func ("/clochectl-secret/no-value-option", test_no_value_option);
   g_test_add_func ("/clochectl-secret/empty-value", test_empty_value);
+  g_test_add_func ("/clochectl-secret/dbus-input", test_dbus_input);
+  g_test_add_func ("/clochectl-secret/dbus-list", test_dbus_list);
+  g_test_add_func ("/clochectl-secret/dbus-locked", test_dbus_locked);
   status = g_test_run ();
+
+  g_clear_object (&secrets_proxy);
+  cloche_test_daemon_free (daemon_under_test);
 
   /* As in test-egress-secrets: libsecret may keep the bus connection. */
   secret_service_disconnect ();

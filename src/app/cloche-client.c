@@ -46,6 +46,9 @@ static const struct
   [CLOCHE_CLIENT_POLICY] = { (ProxyNewFunc) cloche_dbus_policy_proxy_new, FALSE, -1 },
   [CLOCHE_CLIENT_SESSIONS] = { (ProxyNewFunc) cloche_dbus_sessions_proxy_new, TRUE,
                                CLOCHE_CLIENT_CALL_TIMEOUT_MSEC },
+  /* Set and Remove wait for the keyring, which may ask to be unlocked. */
+  [CLOCHE_CLIENT_SECRETS] = { (ProxyNewFunc) cloche_dbus_secrets_proxy_new, TRUE,
+                              CLOCHE_CLIENT_CALL_TIMEOUT_MSEC },
 };
 
 struct _ClocheClient
@@ -693,6 +696,12 @@ ClocheDbusSessions *
 cloche_client_get_sessions (ClocheClient *self)
 {
   return CLOCHE_DBUS_SESSIONS (cloche_client_get_service (self, CLOCHE_CLIENT_SESSIONS));
+}
+
+ClocheDbusSecrets *
+cloche_client_get_secrets (ClocheClient *self)
+{
+  return CLOCHE_DBUS_SECRETS (cloche_client_get_service (self, CLOCHE_CLIENT_SECRETS));
 }
 
 /**

@@ -17,6 +17,7 @@ typedef enum
   CLOCHE_CLIENT_EGRESS,
   CLOCHE_CLIENT_POLICY,
   CLOCHE_CLIENT_SESSIONS,
+  CLOCHE_CLIENT_SECRETS,
   CLOCHE_CLIENT_N_SERVICES,
 } ClocheClientService;
 
@@ -39,6 +40,7 @@ ClocheDbusMonitor  *cloche_client_get_monitor          (ClocheClient         *se
 ClocheDbusEgress   *cloche_client_get_egress           (ClocheClient         *self);
 ClocheDbusPolicy   *cloche_client_get_policy           (ClocheClient         *self);
 ClocheDbusSessions *cloche_client_get_sessions         (ClocheClient         *self);
+ClocheDbusSecrets  *cloche_client_get_secrets          (ClocheClient         *self);
 ClocheVmState       cloche_client_get_state            (ClocheClient         *self);
 const char         *cloche_client_get_state_reason     (ClocheClient         *self);
 const char * const *cloche_client_get_console_tail     (ClocheClient         *self);

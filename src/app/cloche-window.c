@@ -14,6 +14,7 @@
 #include "cloche-bundle-page.h"
 #include "cloche-diagnostics-page.h"
 #include "cloche-egress-page.h"
+#include "cloche-secrets-page.h"
 #include "cloche-monitor-page.h"
 #include "cloche-notifier.h"
 #include "cloche-overview-page.h"
@@ -384,6 +385,8 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                        "win.show-page", "s", "diagnostics");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_6, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "egress");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_7, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "secrets");
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
@@ -391,6 +394,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   g_type_ensure (CLOCHE_TYPE_BUNDLE_PAGE);
   g_type_ensure (CLOCHE_TYPE_DIAGNOSTICS_PAGE);
   g_type_ensure (CLOCHE_TYPE_EGRESS_PAGE);
+  g_type_ensure (CLOCHE_TYPE_SECRETS_PAGE);
 }
 
 static void

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * clochectl secret: the secrets the egress proxy puts into requests
- * (docs/secrets.md). Needs no daemon: the value goes to the user's keyring
- * (libsecret, ClocheSecretStore) and the binding (hosts, header, format)
- * into the user's policy file as `secrets.NAME`, which a running daemon
- * watches and takes up by itself.
+ * (docs/secrets.md), through the daemon's io.github.cloche.Secrets, the
+ * one way they change (the app's Secrets page calls it too): the daemon
+ * puts the value in the user's keyring and the binding (hosts, header,
+ * format) in the user's policy file as `secrets.NAME`.
  *
  * Its rules: a value is read from stdin, or from the terminal with echo
  * off, never from argv (which other users see in ps); it is never printed,
- * not even by list. A binding the administrator locks is refused before
- * anything changes. The binding is checked by the daemon's own parser
- * (cloche_secret_binding_new()) before the file is written, and the file is
- * written whole (a temporary file renamed over it).
+ * and list never gets one. The binding is checked by the daemon's own
+ * parser (cloche_secret_binding_new()) before a value is asked for; the
+ * daemon checks it again, with the value, and refuses a binding the
+ * administrator locks before anything changes.
  */
 #include "config.h"
 
@@ -25,7 +25,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "cloche-policy.h"
 #include "cloche-secret-binding.h"
 #include "cloche-secret-store.h"
 #include "clochectl.h"
@@ -39,28 +38,11 @@ secret_usage (void)
   g_printerr (_("Usage:\n"
                 "  clochectl secret set NAME --host HOST[,HOST…] [--header HEADER] "
                 "[--format 'Bearer {}']\n"
+                "  clochectl secret set NAME   (a new value for the binding in force)\n"
                 "      (the value is read from stdin, or asked for on a terminal)\n"
                 "  clochectl secret list\n"
                 "  clochectl secret remove NAME\n"));
   return 2;
-}
-
-/* The keyring, synchronously: the command has nothing else to do. */
-
-static void
-on_done (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *slot;
 }
 
 /* The value */
@@ -127,151 +109,98 @@ read_value (const char  *name,
   return g_steal_pointer (&value);
 }
 
-/* The user's policy file */
+/* The daemon's io.github.cloche.Secrets */
 
-static JsonObject *
-load_user_file (const char  *path,
-                JsonNode   **root,
-                GError     **error)
+static ClocheDbusSecrets *
+secrets_proxy (ClocheDbusDaemon  *daemon,
+               GError           **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (daemon));
+  ClocheDbusSecrets *proxy;
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+  if (owner == NULL)
     {
-      JsonObject *object = json_object_new ();
-
-      json_object_set_int_member (object, "version", 1);
-      *root = json_node_init_object (json_node_alloc (), object);
-      json_object_unref (object);
-      return json_node_get_object (*root);
-    }
-  if (!json_parser_load_from_mapped_file (parser, path, error))
-    return NULL;
-  if (!JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   _("%s is not a JSON object: fix it first (clochectl policy validate %s)"),
-                   path, path);
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
+                   _("the Cloche service (%s) is not running and could not be started"),
+                   DAEMON_BUS_NAME);
       return NULL;
     }
-  *root = json_node_copy (json_parser_get_root (parser));
-  return json_node_get_object (*root);
-}
-
-static gboolean
-save_user_file (const char  *path,
-                JsonNode    *root,
-                GError     **error)
-{
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *folder = g_path_get_dirname (path);
-  g_autofree char *text = NULL;
-
-  json_generator_set_root (generator, root);
-  json_generator_set_pretty (generator, TRUE);
-  text = json_generator_to_data (generator, NULL);
-  if (g_mkdir_with_parents (folder, 0700) != 0)
-    {
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno),
-                   _("cannot make %s: %s"), folder, g_strerror (errno));
-      return FALSE;
-    }
-  return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
-}
-
-/* Sets (@binding) or removes (NULL) `secrets.@name` in the user's file. */
-static gboolean
-edit_user_file (const char                *name,
-                const ClocheSecretBinding *binding,
-                GError                   **error)
-{
-  g_autofree char *path = cloche_policy_default_user_path ();
-  g_autoptr(JsonNode) root = NULL;
-  JsonObject *object = load_user_file (path, &root, error);
-  JsonObject *secrets;
-
-  if (object == NULL)
-    return FALSE;
-  if (!json_object_has_member (object, "secrets")
-      || !JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "secrets")))
-    json_object_set_object_member (object, "secrets", json_object_new ());
-  secrets = json_object_get_object_member (object, "secrets");
-  if (binding == NULL)
-    json_object_remove_member (secrets, name);
-  else
-    {
-      g_autoptr(GVariant) value = g_variant_ref_sink (cloche_secret_binding_to_variant (binding));
-
-      json_object_set_member (secrets, name, json_gvariant_serialize (value));
-    }
-  return save_user_file (path, root, error);
-}
-
-/* The policy in force, as the daemon would load it. */
-static ClochePolicy *
-load_policy (void)
-{
-  ClochePolicy *policy = cloche_policy_new (NULL, NULL);
-
-  cloche_policy_load (policy);
-  return policy;
-}
-
-static gboolean
-check_unlocked (ClochePolicy  *policy,
-                const char    *name,
-                GError       **error)
-{
-  g_autofree char *key = g_strdup_printf ("secrets.%s", name);
-
-  if (!cloche_policy_is_locked (policy, key))
-    return TRUE;
-  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED,
-               _("the administrator's policy (%s) locks %s: ask them to change it"),
-               cloche_policy_get_admin_path (policy), key);
-  return FALSE;
+  proxy = cloche_dbus_secrets_proxy_new_sync (g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon)),
+                                              G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES,
+                                              DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, error);
+  if (proxy != NULL)
+    g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), 60 * 1000);
+  return proxy;
 }
 
 /* set */
 
-static ClocheSecretBinding *
-binding_from_options (const char  *name,
-                      const char  *hosts,
-                      const char  *header,
-                      const char  *format,
-                      GError     **error)
+/* The binding of @name in force, as the daemon lists it; NULL if none. */
+static GVariant *
+binding_in_force (ClocheDbusSecrets  *secrets,
+                  const char         *name,
+                  GError            **error)
 {
-  g_auto(GStrv) list = NULL;
+  g_autoptr(GVariant) bindings = NULL;
+  g_autofree char *problem = NULL;
+  GVariant *binding;
+  GVariantIter iter;
 
-  if (hosts == NULL)
+  if (!cloche_dbus_secrets_call_list_sync (secrets, &bindings, &problem, NULL, error))
+    return NULL;
+  g_variant_iter_init (&iter, bindings);
+  while ((binding = g_variant_iter_next_value (&iter)) != NULL)
     {
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                   _("--host names the hosts %s goes to (api.example.com,*.example.org)"),
-                   name);
-      return NULL;
+      const char *listed;
+
+      g_variant_get_child (binding, 0, "&s", &listed);
+      if (g_str_equal (listed, name))
+        return binding;
+      g_variant_unref (binding);
     }
-  list = g_strsplit (hosts, ",", -1);
-  return cloche_secret_binding_new (name, (const char * const *) list,
-                                    header != NULL ? header : CLOCHE_SECRET_DEFAULT_HEADER,
-                                    format != NULL ? format : CLOCHE_SECRET_DEFAULT_FORMAT,
-                                    error);
+  return NULL;
 }
 
-static gboolean
-save_value (const char  *name,
-            const char  *value,
-            GError     **error)
+/* Checked here by the daemon's own parser, so that a bad binding is told
+ * before a value is asked for; the daemon checks it again. Without
+ * --host, the binding in force (an administrator's, say) gets a value. */
+static ClocheSecretBinding *
+binding_from_options (ClocheDbusSecrets  *secrets,
+                      const char         *name,
+                      GStrv               hosts,
+                      const char         *header,
+                      const char         *format,
+                      GError            **error)
 {
-  g_autoptr(ClocheSecretStore) store = cloche_secret_store_new ();
-  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) current = NULL;
+  g_autofree const char **listed_hosts = NULL;
+  const char *listed_header, *listed_format;
 
-  cloche_secret_store_save_async (store, name, value, NULL, on_done, &result);
-  return cloche_secret_store_save_finish (store, wait_for (&result), error);
+  if (hosts != NULL)
+    return cloche_secret_binding_new (name, (const char * const *) hosts,
+                                      header != NULL ? header : CLOCHE_SECRET_DEFAULT_HEADER,
+                                      format != NULL ? format : CLOCHE_SECRET_DEFAULT_FORMAT,
+                                      error);
+  current = binding_in_force (secrets, name, error);
+  if (current == NULL)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                     _("%s is bound to no host yet: --host names the hosts it goes to "
+                       "(api.example.com,*.example.org)"), name);
+      return NULL;
+    }
+  g_variant_get (current, "(&s^a&s&s&sbb)", NULL, &listed_hosts, &listed_header,
+                 &listed_format, NULL, NULL);
+  return cloche_secret_binding_new (name, listed_hosts,
+                                    header != NULL ? header : listed_header,
+                                    format != NULL ? format : listed_format, error);
 }
 
 static int
-secret_set (int    argc,
-            char **argv)
+secret_set (ClocheDbusSecrets  *secrets,
+            int                 argc,
+            char              **argv)
 {
   g_autofree char *hosts = NULL, *header = NULL, *format = NULL;
   GOptionEntry entries[] = {
@@ -282,117 +211,106 @@ secret_set (int    argc,
     { NULL }
   };
   g_autoptr(ClocheSecretBinding) binding = NULL;
-  g_autoptr(ClochePolicy) policy = NULL;
   g_autoptr(ClocheSecretValue) value = NULL;
+  g_auto(GStrv) list = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!clochectl_parse_options (&argc, &argv, entries, "NAME"))
     return 2;
   if (argc != 2)
     return secret_usage ();
-  binding = binding_from_options (argv[1], hosts, header, format, &error);
-  policy = load_policy ();
-  if (binding == NULL || !check_unlocked (policy, argv[1], &error))
+  list = hosts != NULL ? g_strsplit (hosts, ",", -1) : NULL;
+  binding = binding_from_options (secrets, argv[1], list, header, format, &error);
+  if (binding == NULL)
     return clochectl_fail (_("cannot set the secret"), error);
   value = read_value (argv[1], &error);
-  if (value == NULL || !save_value (argv[1], value, &error))
-    return clochectl_fail (_("cannot keep the value in the keyring"), error);
-  if (!edit_user_file (argv[1], binding, &error))
-    return clochectl_fail (_("cannot write the binding to the policy"), error);
-  g_print (_("%s is in the keyring, bound to %s in its header “%s”; in a session "
-             "it is $%s.\n"), argv[1], hosts, binding->header, argv[1]);
+  if (value == NULL)
+    return clochectl_fail (_("cannot set the secret"), error);
+  if (!cloche_dbus_secrets_call_set_sync (secrets, binding->name,
+                                          (const char * const *) binding->hosts,
+                                          binding->header, binding->format, value, NULL, &error))
+    return clochectl_fail (_("cannot set the secret"), error);
+  {
+    g_autofree char *joined = g_strjoinv (",", binding->hosts);
+
+    g_print (_("%s is in the keyring, bound to %s in its header “%s”; in a session "
+               "it is $%s.\n"), argv[1], joined, binding->header, argv[1]);
+  }
   return EXIT_SUCCESS;
 }
 
 /* list */
 
-static GStrv
-names_with_values (GError **error)
-{
-  g_autoptr(ClocheSecretStore) store = cloche_secret_store_new ();
-  g_autoptr(GAsyncResult) result = NULL;
-
-  cloche_secret_store_list_async (store, NULL, on_done, &result);
-  return cloche_secret_store_list_finish (store, wait_for (&result), error);
-}
-
 static int
-secret_list (int    argc,
-             char **argv)
+secret_list (ClocheDbusSecrets  *secrets,
+             int                 argc,
+             char              **argv)
 {
-  g_autoptr(ClochePolicy) policy = NULL;
-  g_autoptr(GPtrArray) bindings = NULL;
-  g_auto(GStrv) stored = NULL;
+  g_autoptr(GVariant) bindings = NULL;
+  g_autofree char *problem = NULL;
   g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  const char *name, *header, *format;
+  g_autofree const char **hosts = NULL;
+  gboolean has_value, locked;
 
   if (argc != 1)
     return secret_usage ();
-  stored = names_with_values (&error);
-  if (stored == NULL)
-    return clochectl_fail (_("cannot read the keyring"), error);
-  policy = load_policy ();
-  bindings = cloche_policy_dup_secret_bindings (policy);
-  if (bindings->len == 0)
+  if (!cloche_dbus_secrets_call_list_sync (secrets, &bindings, &problem, NULL, &error))
+    return clochectl_fail (_("cannot list the secrets"), error);
+  if (problem[0] != '\0')
+    g_printerr (_("The keyring cannot be read: %s\n"), problem);
+  if (g_variant_n_children (bindings) == 0)
     g_print (_("No secret is bound (clochectl secret set NAME --host HOST).\n"));
-  for (guint i = 0; i < bindings->len; i++)
+  g_variant_iter_init (&iter, bindings);
+  while (g_variant_iter_next (&iter, "(&s^a&s&s&sbb)", &name, &hosts, &header, &format,
+                              &has_value, &locked))
     {
-      ClocheSecretBinding *binding = bindings->pdata[i];
-      g_autofree char *hosts = g_strjoinv (",", binding->hosts);
-      g_autofree char *key = g_strdup_printf ("secrets.%s", binding->name);
+      g_autofree char *joined = g_strjoinv (",", (char **) hosts);
 
-      g_print ("%-24s %s  %s: %s  %s%s\n", binding->name, hosts, binding->header,
-               binding->format,
-               g_strv_contains ((const char * const *) stored, binding->name)
-               ? _("value in the keyring") : _("NO VALUE (clochectl secret set)"),
-               cloche_policy_is_locked (policy, key) ? _("  (locked)") : "");
+      g_print ("%-24s %s  %s: %s  %s%s\n", name, joined, header, format,
+               has_value ? _("value in the keyring") : _("NO VALUE (clochectl secret set)"),
+               locked ? _("  (locked)") : "");
+      g_clear_pointer (&hosts, g_free);
     }
   return EXIT_SUCCESS;
 }
 
 /* remove */
 
-static gboolean
-remove_value (const char  *name,
-              GError     **error)
-{
-  g_autoptr(ClocheSecretStore) store = cloche_secret_store_new ();
-  g_autoptr(GAsyncResult) result = NULL;
-
-  cloche_secret_store_remove_async (store, name, NULL, on_done, &result);
-  return cloche_secret_store_remove_finish (store, wait_for (&result), error);
-}
-
 static int
-secret_remove (int    argc,
-               char **argv)
+secret_remove (ClocheDbusSecrets  *secrets,
+               int                 argc,
+               char              **argv)
 {
-  g_autoptr(ClochePolicy) policy = NULL;
   g_autoptr(GError) error = NULL;
 
   if (argc != 2)
     return secret_usage ();
-  policy = load_policy ();
-  if (!cloche_secret_name_check (argv[1], &error) || !check_unlocked (policy, argv[1], &error))
+  if (!cloche_dbus_secrets_call_remove_sync (secrets, argv[1], NULL, &error))
     return clochectl_fail (_("cannot remove the secret"), error);
-  if (!remove_value (argv[1], &error))
-    return clochectl_fail (_("cannot remove the value from the keyring"), error);
-  if (!edit_user_file (argv[1], NULL, &error))
-    return clochectl_fail (_("cannot remove the binding from the policy"), error);
   g_print (_("%s is gone from the keyring and from your policy.\n"), argv[1]);
   return EXIT_SUCCESS;
 }
 
 int
-clochectl_secret (int    argc,
-                  char **argv)
+clochectl_secret (ClocheDbusDaemon  *daemon,
+                  int                argc,
+                  char             **argv)
 {
+  g_autoptr(ClocheDbusSecrets) secrets = NULL;
+  g_autoptr(GError) error = NULL;
+
   if (argc < 2)
     return secret_usage ();
+  secrets = secrets_proxy (daemon, &error);
+  if (secrets == NULL)
+    return clochectl_fail (_("cannot reach the Cloche service"), error);
   if (g_str_equal (argv[1], "set"))
-    return secret_set (argc - 1, argv + 1);
+    return secret_set (secrets, argc - 1, argv + 1);
   if (g_str_equal (argv[1], "list"))
-    return secret_list (argc - 1, argv + 1);
+    return secret_list (secrets, argc - 1, argv + 1);
   if (g_str_equal (argv[1], "remove"))
-    return secret_remove (argc - 1, argv + 1);
+    return secret_remove (secrets, argc - 1, argv + 1);
   return secret_usage ();
 }

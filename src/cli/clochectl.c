@@ -145,6 +145,8 @@ static const struct {
   { "cleanup", clochectl_cleanup, FALSE },
   { "bundle", clochectl_bundle, FALSE },
   { "egress", clochectl_egress, FALSE },
+  /* Through the daemon, which keeps the keyring and the user's policy file. */
+  { "secret", clochectl_secret, FALSE },
 };
 
 static const struct {
@@ -158,8 +160,6 @@ static const struct {
   { "support-report", clochectl_support_report },
   /* Reaches the daemon only at its first tool call. */
   { "mcp", clochectl_mcp },
-  /* The keyring and the user's policy file; a running daemon watches the file. */
-  { "secret", clochectl_secret },
 };
 
 static ClocheDbusDaemon *

@@ -5,9 +5,9 @@
 
 G_BEGIN_DECLS
 
-/* Where the guest is to find the CA and the trust store with it. Nothing
- * puts them there yet (issue 20's guest side is open): until then only
- * clients that trust this CA themselves can use an intercepted host. */
+/* Where the guest finds the CA, and the trust store with it that the
+ * variables of every session's command name: `cloche-guest trust` writes
+ * both in each boot (cloche-sandbox-trust.c, src/guest/cloche-guest-trust.c). */
 #define CLOCHE_EGRESS_CA_GUEST_FILE   "/etc/cloche/egress-ca.crt"
 #define CLOCHE_EGRESS_CA_GUEST_BUNDLE "/etc/cloche/ca-certificates.crt"
 

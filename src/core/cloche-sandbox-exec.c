@@ -22,7 +22,7 @@ typedef struct
 {
   char   *id;
   GStrv   argv;
-  GStrv   env;
+  GStrv   env;         /* the caller's; the whole one is built when the boot is ready */
   guint   timeout_s;
   GBytes *input;
   ClocheExecFlags flags;
@@ -97,10 +97,22 @@ run_command (GTask *task)
   ClocheSandbox *self = g_task_get_source_object (task);
   ExecData *data = g_task_get_task_data (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
+  ClocheOpenSession *open = g_hash_table_lookup (self->sessions, data->id);
+  g_auto(GStrv) env = NULL;
 
+  if (open == NULL)
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
+                               "Session %s was closed before the command could run", data->id);
+      g_object_unref (task);
+      return;
+    }
+  /* Built now, when this boot trusts the egress CA (its variables depend
+   * on that), not when the call came, maybe before a boot. */
+  env = _cloche_sandbox_build_env (self, open->session, (const char * const *) data->env);
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) data->argv,
-                                 (const char * const *) data->env,
+                                 (const char * const *) env,
                                  data->timeout_s, data->input, data->flags,
                                  cancellable, on_exec_done, task);
 }
@@ -142,6 +154,17 @@ on_mounted_for_ready (GObject      *object,
 }
 
 static void
+on_trusted_for_ready (GObject      *object,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  _cloche_sandbox_trust_finish (CLOCHE_SANDBOX (object), result, NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
 on_vm_started_for_ready (GObject      *object,
                          GAsyncResult *result,
                          gpointer      user_data)
@@ -165,9 +188,11 @@ on_vm_started_for_ready (GObject      *object,
       return;
     }
   /* The boot and the session's folders are shared with its other
-   * commands: cancelling stops this command, not them. */
+   * commands: cancelling stops this command, not them. A CA made again
+   * while the VM runs is trusted before the command (at once when it is
+   * trusted already). */
   if (open->mounted_boot == cloche_vm_get_booted_at (self->vm))
-    g_task_return_boolean (task, TRUE);
+    _cloche_sandbox_trust_async (self, NULL, on_trusted_for_ready, g_steal_pointer (&task));
   else
     _cloche_sandbox_mount_async (self, open->session, NULL, on_mounted_for_ready,
                                  g_steal_pointer (&task));
@@ -250,7 +275,8 @@ add_proxy_env (GStrvBuilder *builder)
 }
 
 GStrv
-_cloche_sandbox_build_env (ClocheSession      *session,
+_cloche_sandbox_build_env (ClocheSandbox      *self,
+                           ClocheSession      *session,
                            const char * const *env)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -262,6 +288,7 @@ _cloche_sandbox_build_env (ClocheSession      *session,
                            "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
   add_proxy_env (builder);
+  _cloche_sandbox_add_secrets_env (self, session, builder);
   /* Later entries win in the guest, so the caller's override ours — the
    * proxy variables too: restrict=on leaves the proxy the only way out
    * whatever they say, so a caller who sets or clears them can break its
@@ -390,7 +417,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->argv = build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
-  data->env = _cloche_sandbox_build_env (open->session, env);
+  data->env = g_strdupv ((char **) env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   data->input = input != NULL ? g_bytes_ref (input) : NULL;
   data->flags = flags;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * A session's folders in the guest: its work folder read-write at
+ * First, once a boot, the guest trusts the egress CA (cloche-sandbox-trust.c).
+ * Then a session's folders in the guest: its work folder read-write at
  * /sessions/<id>, then each mounted host folder at /sessions/<id>/mnt/<name>.
  * Mounted one after the other (the work folder holds the mount points) and
  * unmounted in the reverse order; again after each boot, since a session
@@ -338,6 +339,17 @@ mount_next (GTask *task)
                                 job->guest_uid, cancellable, on_folder_mounted, task);
 }
 
+/* The boot trusts the egress CA before a session's first command runs in
+ * it (cloche-sandbox-trust.c); a failure there is no failure here. */
+static void
+on_trusted (GObject      *object,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  _cloche_sandbox_trust_finish (CLOCHE_SANDBOX (object), result, NULL);
+  mount_next (user_data);
+}
+
 /* One guest user per session and boot, given out by the VM, which goes on
  * counting in a boot restored by warm wake. */
 static gboolean
@@ -371,7 +383,7 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
       g_object_unref (task);
       return;
     }
-  mount_next (task);
+  _cloche_sandbox_trust_async (self, cancellable, on_trusted, task);
 }
 
 /**

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cloche-audit-log.h"
+#include "cloche-egress-ca.h"
 #include "cloche-sandbox.h"
 #include "cloche-session-store.h"
 
@@ -35,6 +36,11 @@ struct _ClocheSandbox
   ClocheAuditLog     *audit;           /* nullable; cloche_audit_events_attach() */
   GHashTable         *terminals;       /* id → ClocheTerminal, until it has ended */
   guint               terminal_count;  /* terminals opened in this daemon's life */
+  ClocheSecrets      *secrets;         /* nullable: placeholders (cloche-sandbox-trust.c) */
+  ClocheEgressCa     *ca;              /* nullable: what each boot trusts */
+  gint64              trusted_boot;    /* a boot a trust went well in; 0: none */
+  gint64              attempt_boot;    /* the boot of the last trust, well or not */
+  char               *attempt_pem;     /* and the CA it gave */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,
@@ -75,8 +81,21 @@ void     _cloche_sandbox_ready_async    (ClocheSandbox        *self,
 gboolean _cloche_sandbox_ready_finish   (ClocheSandbox        *self,
                                          GAsyncResult         *result,
                                          GError              **error);
-GStrv    _cloche_sandbox_build_env      (ClocheSession        *session,
+GStrv    _cloche_sandbox_build_env      (ClocheSandbox        *self,
+                                         ClocheSession        *session,
                                          const char * const   *env);
+void     _cloche_sandbox_trust_async    (ClocheSandbox        *self,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+gboolean _cloche_sandbox_trust_finish   (ClocheSandbox        *self,
+                                         GAsyncResult         *result,
+                                         GError              **error);
+void     _cloche_sandbox_add_secrets_env (ClocheSandbox       *self,
+                                          ClocheSession       *session,
+                                          GStrvBuilder        *builder);
+void     _cloche_sandbox_forget_secrets (ClocheSandbox        *self,
+                                         const char           *id);
 gboolean _cloche_sandbox_is_refused     (ClocheSandbox        *self,
                                          ClocheOpenSession    *open);
 gboolean _cloche_sandbox_check_command  (const char * const   *argv,

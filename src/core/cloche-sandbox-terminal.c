@@ -137,7 +137,7 @@ start_relay (ClocheSandbox  *self,
   ClocheOpenSession *open = g_hash_table_lookup (self->sessions, data->id);
   ClocheTerminalPort *port = cloche_terminal_get_port (terminal);
   g_auto(GStrv) argv = relay_argv (data, cloche_terminal_port_get_name (port));
-  g_auto(GStrv) env = _cloche_sandbox_build_env (open->session, (const char * const *) data->env);
+  g_auto(GStrv) env = _cloche_sandbox_build_env (self, open->session, (const char * const *) data->env);
 
   g_object_set_data (G_OBJECT (terminal), "sandbox", self);
   g_hash_table_insert (self->terminals, g_strdup (cloche_terminal_get_id (terminal)),

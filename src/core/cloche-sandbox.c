@@ -477,6 +477,7 @@ close_open_session (ClocheSandbox *self,
     _cloche_sandbox_unmount (self, open->session);
   g_hash_table_remove (self->sessions, id);
   _cloche_sandbox_unpin (self, cloche_session_get_id (closed));
+  _cloche_sandbox_forget_secrets (self, cloche_session_get_id (closed));
   cloche_audit_session_closed (self->audit, closed);
   notify_sessions (self);
 }
@@ -788,6 +789,9 @@ cloche_sandbox_dispose (GObject *object)
   g_clear_object (&self->store);
   g_clear_object (&self->vm);
   g_clear_object (&self->audit);
+  g_clear_object (&self->secrets);
+  g_clear_object (&self->ca);
+  g_clear_pointer (&self->attempt_pem, g_free);
 
   G_OBJECT_CLASS (cloche_sandbox_parent_class)->dispose (object);
 }

@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "cloche-egress-ca.h"
+#include "cloche-secrets.h"
 #include "cloche-session-store.h"
 #include "cloche-terminal.h"
 #include "cloche-vm.h"
@@ -37,6 +39,9 @@ void           cloche_sandbox_set_stale_after_days (ClocheSandbox       *self,
 void           cloche_sandbox_set_mount_rules     (ClocheSandbox        *self,
                                                    const char * const   *deny,
                                                    gboolean              allow_outside_home);
+void           cloche_sandbox_set_secrets         (ClocheSandbox        *self,
+                                                   ClocheSecrets        *secrets,
+                                                   ClocheEgressCa       *ca);
 void           cloche_sandbox_open_session_async  (ClocheSandbox        *self,
                                                    const char           *title,
                                                    const char           *client,

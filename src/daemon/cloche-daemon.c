@@ -24,6 +24,7 @@
 #include "cloche-monitor-service.h"
 #include "cloche-policy-apply.h"
 #include "cloche-policy-service.h"
+#include "cloche-secrets-service.h"
 #include "cloche-sessions-service.h"
 
 struct _ClocheDaemon
@@ -37,6 +38,7 @@ struct _ClocheDaemon
   ClocheAuditLog       *audit;       /* NULL when it could not be opened */
   ClocheEgressProxy    *egress;
   ClocheSecrets        *secrets;
+  ClocheSecretStore    *secret_store;
   ClocheMonitor        *monitor;
   ClocheDoctor         *doctor;
   GStrv                 egress_allow;
@@ -181,14 +183,16 @@ static void
 set_up_secrets (ClocheDaemon *self)
 {
   g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (self->policy);
-  g_autoptr(ClocheSecretStore) store = cloche_secret_store_new ();
   g_autofree char *folder = cloche_egress_ca_default_folder ();
   g_autoptr(ClocheEgressCa) ca = cloche_egress_ca_new (folder);
   g_autoptr(GTlsDatabase) upstream = test_upstream_database ();
 
   self->secrets = cloche_secrets_new ();
+  self->secret_store = cloche_secret_store_new ();
   cloche_secrets_set_bindings (self->secrets, bindings);
-  cloche_egress_proxy_set_secrets (self->egress, self->secrets, store, ca);
+  cloche_egress_proxy_set_secrets (self->egress, self->secrets, self->secret_store, ca);
+  /* The same placeholders in the guest, and the same CA trusted there. */
+  cloche_sandbox_set_secrets (self->sandbox, self->secrets, ca);
   if (upstream != NULL)
     cloche_egress_proxy_set_upstream_database (self->egress, upstream);
 }
@@ -303,6 +307,8 @@ build_services (ClocheDaemon *self,
   g_ptr_array_add (self->services, bundle_service);
   g_ptr_array_add (self->services, cloche_doctor_service_new (self->doctor, vm));
   g_ptr_array_add (self->services, cloche_egress_service_new (self->egress));
+  g_ptr_array_add (self->services, cloche_secrets_service_new (self->policy,
+                                                               self->secret_store));
 }
 
 /**
@@ -435,6 +441,7 @@ cloche_daemon_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->policy, self);
   g_clear_object (&self->egress);
   g_clear_object (&self->secrets);
+  g_clear_object (&self->secret_store);
   g_clear_pointer (&self->egress_allow, g_strfreev);
   if (self->audit != NULL)
     cloche_audit_log_append_fields (self->audit, "daemon.stop", NULL, NULL);

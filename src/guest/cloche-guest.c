@@ -22,6 +22,8 @@
  *                      PTY of the session's, relayed to the virtio-serial
  *                      port PORT (cloche-guest-pty.c)
  *   resize PORT ROWS COLS   the window size of the terminal on PORT
+ *   trust              the egress CA's certificate, read from standard
+ *                      input, in the guest's trust store (cloche-guest-trust.c)
  *
  * The guest's trusted base is its PID 1, qemu-ga and this program; what a
  * session runs is hostile. So nothing here acts as root on a path a session
@@ -212,7 +214,8 @@ usage (void)
          "       cloche-guest mount TAG DIR ro|rw\n"
          "       cloche-guest umount DIR\n"
          "       cloche-guest pty ID CWD PORT ROWS COLS tty|pipe -- COMMAND [ARGUMENT…]\n"
-         "       cloche-guest resize PORT ROWS COLS\n", stderr);
+         "       cloche-guest resize PORT ROWS COLS\n"
+         "       cloche-guest trust < CA.pem\n", stderr);
   exit (CG_EXIT_FAILURE);
 }
 
@@ -316,5 +319,7 @@ main (int    argc,
   if (strcmp (argv[1], "resize") == 0 && argc == 5)
     return cg_pty_resize (valid_port (argv[2]), parse_size (argv[3], "rows"),
                           parse_size (argv[4], "columns"));
+  if (strcmp (argv[1], "trust") == 0 && argc == 2)
+    return cg_trust ();
   usage ();
 }

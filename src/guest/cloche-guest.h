@@ -90,3 +90,6 @@ int  cg_open_beneath   (const char *path, bool create, char *why, size_t why_siz
 /* cloche-guest-net.c */
 const char *cg_net_setup      (int *listener);
 noreturn void cg_net_forward  (int listener, int init_pidfd, const char *id);
+
+/* cloche-guest-trust.c: the egress CA in the trust store, from stdin */
+int  cg_trust          (void);
