@@ -13,8 +13,12 @@
  * Keyboard: Ctrl+Shift+C / Ctrl+Shift+V copy and paste, Ctrl++ / Ctrl+− /
  * Ctrl+0 zoom.
  *
- * Closing the window hangs the terminal up (its shell gets SIGHUP), as
- * closing any terminal window does: docs/ARCHITECTURE.md, "Terminals".
+ * Closing the window never ends what runs: clochectl goes (VTE hangs up
+ * its PTY), the terminal in the guest stays, detached, and keeps what it
+ * prints (bounded); docs/ARCHITECTURE.md, "Terminals". A window opened with
+ * cloche_terminal_window_open() takes such a terminal of its session
+ * again (`clochectl shell --attach`, the newest one no client holds), or
+ * opens a new one if there is none; Ctrl+Shift+T always opens a new one.
  */
 #include "config.h"
 
@@ -22,6 +26,7 @@
 #include <sys/wait.h>
 #include <vte/vte.h>
 
+#include "cloche-application.h"
 #include "cloche-terminal-window.h"
 
 #define ZOOM_STEP 1.1
@@ -34,6 +39,7 @@ struct _ClocheTerminalWindow
   AdwWindowTitle *title;
   VteTerminal    *terminal;
   char           *session_id;
+  gboolean        attach;      /* take a detached terminal of the session if there is one */
   GCancellable   *cancellable;
 };
 
@@ -42,6 +48,7 @@ G_DEFINE_FINAL_TYPE (ClocheTerminalWindow, cloche_terminal_window, ADW_TYPE_WIND
 enum {
   PROP_0,
   PROP_SESSION_ID,
+  PROP_ATTACH,
   N_PROPS
 };
 
@@ -82,19 +89,87 @@ on_spawned (VteTerminal *terminal,
   say (self, text);
 }
 
+/* clochectl shell ID, or shell --attach @terminal. */
 static void
-start (ClocheTerminalWindow *self)
+spawn (ClocheTerminalWindow *self,
+       const char           *terminal)
 {
-  const char *argv[] = { clochectl_path (), "shell", self->session_id, NULL };
+  const char *argv[] = { clochectl_path (), "shell", self->session_id, NULL, NULL };
   g_autofree char *text = NULL;
 
-  text = g_strdup_printf (_("Opening a terminal in session %s. If the sandbox VM is not "
-                            "running it starts first: seconds with KVM, a minute or more "
-                            "without…"), self->session_id);
+  if (terminal != NULL)
+    {
+      argv[2] = "--attach";
+      argv[3] = terminal;
+      text = g_strdup_printf (_("Back in terminal %s of session %s: what it printed while no "
+                                "window showed it follows (its last 64 KiB)."), terminal,
+                              self->session_id);
+    }
+  else
+    text = g_strdup_printf (_("Opening a terminal in session %s. If the sandbox VM is not "
+                              "running it starts first: seconds with KVM, a minute or more "
+                              "without…"), self->session_id);
   say (self, text);
   vte_terminal_spawn_async (self->terminal, VTE_PTY_DEFAULT, NULL, (char **) argv, NULL,
                             G_SPAWN_DEFAULT, NULL, NULL, NULL, -1, self->cancellable,
                             on_spawned, self);
+}
+
+/* The newest terminal of the session that no client holds, or NULL. */
+static const char *
+pick_detached (GVariant *terminals)
+{
+  const char *picked = NULL;
+  gsize count = g_variant_n_children (terminals);
+
+  for (gsize i = 0; i < count; i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (terminals, i);
+      const char *terminal;
+      gboolean attached = TRUE;
+
+      if (g_variant_lookup (entry, "terminal", "&s", &terminal)
+          && g_variant_lookup (entry, "attached", "b", &attached) && !attached)
+        picked = terminal;
+    }
+  return picked;
+}
+
+static void
+on_listed (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ClocheTerminalWindow *self = user_data;
+  g_autoptr(GVariant) terminals = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_dbus_sessions_call_list_terminals_finish (CLOCHE_DBUS_SESSIONS (object),
+                                                        &terminals, result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* An older daemon, or none yet: a new terminal says what is wrong. */
+      g_debug ("ListTerminals: %s", error->message);
+    }
+  spawn (self, terminals != NULL ? pick_detached (terminals) : NULL);
+}
+
+static void
+start (ClocheTerminalWindow *self)
+{
+  GApplication *application = G_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+  ClocheClient *client = CLOCHE_IS_APPLICATION (application)
+                         ? cloche_application_get_client (CLOCHE_APPLICATION (application)) : NULL;
+  ClocheDbusSessions *sessions = client != NULL ? cloche_client_get_sessions (client) : NULL;
+
+  if (!self->attach || sessions == NULL)
+    {
+      spawn (self, NULL);
+      return;
+    }
+  cloche_dbus_sessions_call_list_terminals (sessions, self->session_id, self->cancellable,
+                                            on_listed, self);
 }
 
 static void
@@ -187,6 +262,8 @@ cloche_terminal_window_get_property (GObject    *object,
 
   if (prop_id == PROP_SESSION_ID)
     g_value_set_string (value, self->session_id);
+  else if (prop_id == PROP_ATTACH)
+    g_value_set_boolean (value, self->attach);
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -201,6 +278,8 @@ cloche_terminal_window_set_property (GObject      *object,
 
   if (prop_id == PROP_SESSION_ID)
     self->session_id = g_value_dup_string (value);
+  else if (prop_id == PROP_ATTACH)
+    self->attach = g_value_get_boolean (value);
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -247,6 +326,9 @@ cloche_terminal_window_class_init (ClocheTerminalWindowClass *klass)
   properties[PROP_SESSION_ID] =
     g_param_spec_string ("session-id", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ATTACH] =
+    g_param_spec_boolean ("attach", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (VTE_TYPE_TERMINAL);
@@ -279,4 +361,20 @@ cloche_terminal_window_new (GtkApplication *application,
 
   return g_object_new (CLOCHE_TYPE_TERMINAL_WINDOW, "application", application,
                        "session-id", session_id, NULL);
+}
+
+/**
+ * cloche_terminal_window_open:
+ *
+ * Returns: (transfer none): a window on session @session_id's terminal
+ *   that no window shows (its window was closed), or on a new one
+ */
+ClocheTerminalWindow *
+cloche_terminal_window_open (GtkApplication *application,
+                             const char     *session_id)
+{
+  g_return_val_if_fail (session_id != NULL, NULL);
+
+  return g_object_new (CLOCHE_TYPE_TERMINAL_WINDOW, "application", application,
+                       "session-id", session_id, "attach", TRUE, NULL);
 }

@@ -11,5 +11,7 @@ G_DECLARE_FINAL_TYPE (ClocheTerminalWindow, cloche_terminal_window, CLOCHE, TERM
 
 ClocheTerminalWindow *cloche_terminal_window_new (GtkApplication *application,
                                                   const char     *session_id);
+ClocheTerminalWindow *cloche_terminal_window_open (GtkApplication *application,
+                                                   const char     *session_id);
 
 G_END_DECLS

@@ -180,7 +180,8 @@ cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
 }
 
 /* win.open-terminal (ID): a terminal in session ID, in a window of its own
- * (so that the dashboard stays in view beside it). */
+ * (so that the dashboard stays in view beside it): the one whose window
+ * was closed, if there is one. */
 static void
 cloche_window_open_terminal_action (GtkWidget  *widget,
                                     const char *action_name,
@@ -189,7 +190,7 @@ cloche_window_open_terminal_action (GtkWidget  *widget,
   GtkApplication *application = gtk_window_get_application (GTK_WINDOW (widget));
   const char *id = g_variant_get_string (parameter, NULL);
 
-  gtk_window_present (GTK_WINDOW (cloche_terminal_window_new (application, id)));
+  gtk_window_present (GTK_WINDOW (cloche_terminal_window_open (application, id)));
 }
 
 /* win.show-page ("monitor"): what a sidebar row does, for links between pages. */

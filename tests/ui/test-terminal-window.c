@@ -4,7 +4,9 @@
  * agent mode" on the Overview leads to a terminal window in the new
  * session; what is typed into its VTE runs in the guest and is read back
  * from the widget; zoom keys scale the text; a second terminal opens in
- * the same session; the end of the shell is said in the terminal.
+ * the same session; the end of the shell is said in the terminal; closing
+ * the window leaves the shell running, and opening the session's terminal
+ * again (win.open-terminal) shows what it printed meanwhile.
  */
 #include "config.h"
 
@@ -96,6 +98,38 @@ type (VteTerminal *terminal,
   vte_terminal_feed_child (terminal, text, -1);
 }
 
+/* The window closes while the shell is busy; the shell goes on, and the
+ * session's terminal opened again is the same shell, with what it printed
+ * while no window showed it. */
+static void
+reopen_terminal (ClocheWindow         *window,
+                 ClocheTerminalWindow *terminal_window)
+{
+  VteTerminal *terminal = cloche_test_ui_child (terminal_window, "terminal");
+  g_autofree char *session = NULL;
+  ClocheTerminalWindow *again;
+  gint64 until;
+
+  g_object_get (terminal_window, "session-id", &session, NULL);
+  type (terminal, "sleep 3; echo printed-while-closed-$((6*7))\r");
+  g_assert_true (wait_text (terminal, "sleep 3", SHORT_TIMEOUT_S));
+  cloche_test_ui_destroy_window (GTK_WIDGET (terminal_window));
+  until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.open-terminal", "s", session);
+  again = wait_terminal_window (NULL);
+  terminal = cloche_test_ui_child (again, "terminal");
+  g_assert_true (wait_text (terminal, "Back in terminal", SHORT_TIMEOUT_S));
+  g_assert_true (wait_text (terminal, "printed-while-closed-42", SHORT_TIMEOUT_S));
+  type (terminal, "echo still-the-same-shell-$((6*7))\r");
+  g_assert_true (wait_text (terminal, "still-the-same-shell-42", SHORT_TIMEOUT_S));
+  cloche_test_save_screenshot (GTK_WIDGET (again), "terminal-window-reattached");
+  type (terminal, "exit 0\r");
+  g_assert_true (wait_text (terminal, "The terminal ended with status 0", SHORT_TIMEOUT_S));
+  cloche_test_ui_destroy_window (GTK_WIDGET (again));
+}
+
 static void
 test_terminal_window (void)
 {
@@ -140,9 +174,9 @@ test_terminal_window (void)
   g_assert_true (wait_text (cloche_test_ui_child (second, "terminal"),
                             "The terminal ended with status 4", SHORT_TIMEOUT_S));
   cloche_test_save_screenshot (GTK_WIDGET (second), "terminal-window-ended");
-
   cloche_test_ui_destroy_window (GTK_WIDGET (second));
-  cloche_test_ui_destroy_window (GTK_WIDGET (terminal_window));
+
+  reopen_terminal (window, terminal_window);
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
