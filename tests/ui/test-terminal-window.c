@@ -6,13 +6,15 @@
  * from the widget; zoom keys scale the text; a second terminal opens in
  * the same session; the end of the shell is said in the terminal; closing
  * the window leaves the shell running, and opening the session's terminal
- * again (win.open-terminal) shows what it printed meanwhile.
+ * again (the Sessions page's row menu, Open Terminal) shows what it printed
+ * meanwhile.
  */
 #include "config.h"
 
 #include <vte/vte.h>
 
 #include "cloche-overview-page.h"
+#include "cloche-session-row.h"
 #include "cloche-terminal-window.h"
 #include "cloche-test-ui.h"
 
@@ -98,6 +100,41 @@ type (VteTerminal *terminal,
   vte_terminal_feed_child (terminal, text, -1);
 }
 
+static ClocheSessionRow *
+find_row (GtkWidget  *widget,
+          const char *id)
+{
+  if (CLOCHE_IS_SESSION_ROW (widget)
+      && g_strcmp0 (cloche_session_row_get_id (CLOCHE_SESSION_ROW (widget)), id) == 0)
+    return CLOCHE_SESSION_ROW (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      ClocheSessionRow *row = find_row (child, id);
+
+      if (row != NULL)
+        return row;
+    }
+  return NULL;
+}
+
+/* Whether @model (or a section of it) has an item for @action. */
+static gboolean
+menu_has (GMenuModel *model,
+          const char *action)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (model); i++)
+    {
+      g_autofree char *name = NULL;
+      g_autoptr(GMenuModel) section = g_menu_model_get_item_link (model, i, G_MENU_LINK_SECTION);
+
+      if ((g_menu_model_get_item_attribute (model, i, G_MENU_ATTRIBUTE_ACTION, "s", &name)
+           && g_str_equal (name, action)) || (section != NULL && menu_has (section, action)))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* The window closes while the shell is busy; the shell goes on, and the
  * session's terminal opened again is the same shell, with what it printed
  * while no window showed it. */
@@ -108,6 +145,7 @@ reopen_terminal (ClocheWindow         *window,
   VteTerminal *terminal = cloche_test_ui_child (terminal_window, "terminal");
   g_autofree char *session = NULL;
   ClocheTerminalWindow *again;
+  ClocheSessionRow *row = NULL;
   gint64 until;
 
   g_object_get (terminal_window, "session-id", &session, NULL);
@@ -117,7 +155,14 @@ reopen_terminal (ClocheWindow         *window,
   until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
   while (g_get_monotonic_time () < until)
     g_main_context_iteration (NULL, FALSE);
-  gtk_widget_activate_action (GTK_WIDGET (window), "win.open-terminal", "s", session);
+  /* From the session's row on the Sessions page, its menu's Open Terminal. */
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "sessions");
+  CLOCHE_TEST_WAIT_FOR ((row = find_row (cloche_test_ui_child (window, "sessions_page"),
+                                         session)) != NULL, SHORT_TIMEOUT_S);
+  g_assert_true (menu_has (gtk_menu_button_get_menu_model (cloche_test_ui_child (row,
+                                                                                "menu_button")),
+                           "row.open-terminal"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (row), "row.open-terminal", NULL));
   again = wait_terminal_window (NULL);
   terminal = cloche_test_ui_child (again, "terminal");
   g_assert_true (wait_text (terminal, "Back in terminal", SHORT_TIMEOUT_S));
