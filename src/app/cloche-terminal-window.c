@@ -226,7 +226,6 @@ cloche_terminal_window_constructed (GObject *object)
 
   G_OBJECT_CLASS (cloche_terminal_window_parent_class)->constructed (object);
   adw_window_title_set_subtitle (self->title, subtitle);
-  start (self);
 }
 
 static void
@@ -357,10 +356,16 @@ ClocheTerminalWindow *
 cloche_terminal_window_new (GtkApplication *application,
                             const char     *session_id)
 {
+  ClocheTerminalWindow *self;
+
   g_return_val_if_fail (session_id != NULL, NULL);
 
-  return g_object_new (CLOCHE_TYPE_TERMINAL_WINDOW, "application", application,
-                       "session-id", session_id, NULL);
+  self = g_object_new (CLOCHE_TYPE_TERMINAL_WINDOW, "application", application, "session-id",
+                       session_id, NULL);
+
+  /* Here, not in constructed: "application" is set after it. */
+  start (self);
+  return self;
 }
 
 /**
@@ -373,8 +378,13 @@ ClocheTerminalWindow *
 cloche_terminal_window_open (GtkApplication *application,
                              const char     *session_id)
 {
+  ClocheTerminalWindow *self;
+
   g_return_val_if_fail (session_id != NULL, NULL);
 
-  return g_object_new (CLOCHE_TYPE_TERMINAL_WINDOW, "application", application,
-                       "session-id", session_id, "attach", TRUE, NULL);
+  self = g_object_new (CLOCHE_TYPE_TERMINAL_WINDOW, "application", application, "session-id",
+                       session_id, "attach", TRUE, NULL);
+
+  start (self);
+  return self;
 }
