@@ -19,7 +19,7 @@
 #include "cloche-overview-page.h"
 #include "cloche-sessions-page.h"
 #include "cloche-settings.h"
-#include "cloche-terminal-window.h"
+#include "cloche-terminals-page.h"
 #include "cloche-window.h"
 
 struct _ClocheWindow
@@ -42,6 +42,7 @@ struct _ClocheWindow
   GtkStack             *stack;
   ClocheOverviewPage   *overview_page;
   ClocheSessionsPage   *sessions_page;
+  ClocheTerminalsPage  *terminals_page;
   ClocheMonitorPage    *monitor_page;
   ClocheDiagnosticsPage *diagnostics_page;
   ClocheEgressPage     *egress_page;
@@ -179,18 +180,22 @@ cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
-/* win.open-terminal (ID): a terminal in session ID, in a window of its own
- * (so that the dashboard stays in view beside it): the one whose window
- * was closed, if there is one. */
+static void cloche_window_show_page_action (GtkWidget  *widget,
+                                            const char *action_name,
+                                            GVariant   *parameter);
+
+/* win.open-terminal (ID): session ID's terminal on the Terminals page (its
+ * tab, the one whose tab or window was closed, or a new one); the page
+ * moves it to a window of its own on demand. */
 static void
 cloche_window_open_terminal_action (GtkWidget  *widget,
                                     const char *action_name,
                                     GVariant   *parameter)
 {
-  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (widget));
-  const char *id = g_variant_get_string (parameter, NULL);
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
 
-  gtk_window_present (GTK_WINDOW (cloche_terminal_window_open (application, id)));
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
+  cloche_terminals_page_open (self->terminals_page, g_variant_get_string (parameter, NULL));
 }
 
 /* win.show-page ("monitor"): what a sidebar row does, for links between pages. */
@@ -357,6 +362,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, sessions_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, terminals_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, monitor_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, diagnostics_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, egress_page);
@@ -392,6 +398,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   g_type_ensure (CLOCHE_TYPE_BUNDLE_PAGE);
   g_type_ensure (CLOCHE_TYPE_DIAGNOSTICS_PAGE);
   g_type_ensure (CLOCHE_TYPE_EGRESS_PAGE);
+  g_type_ensure (CLOCHE_TYPE_TERMINALS_PAGE);
 }
 
 static void
