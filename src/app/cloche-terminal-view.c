@@ -38,7 +38,8 @@ struct _ClocheTerminalView
 {
   AdwBin        parent_instance;
   VteTerminal  *terminal;
-  char         *session_id;
+  char         *session_id;  /* NULL while its session is being opened */
+  GStrv         command;     /* NULL: the login shell */
   GCancellable *cancellable;
   gboolean      ended;       /* clochectl could not start, or has ended */
 };
@@ -81,27 +82,42 @@ on_spawned (VteTerminal *terminal,
   say (self, text);
 }
 
-/* clochectl shell ID, or shell --attach @terminal. */
+/* clochectl shell ID, shell --attach @terminal, or run ID -- COMMAND. */
+static GStrv
+clochectl_argv (ClocheTerminalView *self,
+                const char         *terminal)
+{
+  g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
+
+  g_strv_builder_add (argv, clochectl_path ());
+  if (terminal != NULL)
+    g_strv_builder_add_many (argv, "shell", "--attach", terminal, NULL);
+  else if (self->command != NULL)
+    {
+      g_strv_builder_add_many (argv, "run", self->session_id, "--", NULL);
+      g_strv_builder_addv (argv, (const char **) self->command);
+    }
+  else
+    g_strv_builder_add_many (argv, "shell", self->session_id, NULL);
+  return g_strv_builder_end (argv);
+}
+
 static void
 spawn (ClocheTerminalView *self,
-       const char           *terminal)
+       const char         *terminal)
 {
-  const char *argv[] = { clochectl_path (), "shell", self->session_id, NULL, NULL };
+  g_auto(GStrv) argv = clochectl_argv (self, terminal);
   g_autofree char *text = NULL;
 
   if (terminal != NULL)
-    {
-      argv[2] = "--attach";
-      argv[3] = terminal;
-      text = g_strdup_printf (_("Back in terminal %s of session %s; what it printed "
-                                "meanwhile follows."), terminal, self->session_id);
-    }
+    text = g_strdup_printf (_("Back in terminal %s of session %s; what it printed "
+                              "meanwhile follows."), terminal, self->session_id);
   else
     text = g_strdup_printf (_("Opening a terminal in session %s. If the sandbox VM is not "
                               "running it starts first: seconds with KVM, a minute or more "
                               "without…"), self->session_id);
   say (self, text);
-  vte_terminal_spawn_async (self->terminal, VTE_PTY_DEFAULT, NULL, (char **) argv, NULL,
+  vte_terminal_spawn_async (self->terminal, VTE_PTY_DEFAULT, NULL, argv, NULL,
                             G_SPAWN_DEFAULT, NULL, NULL, NULL, -1, self->cancellable,
                             on_spawned, self);
 }
@@ -161,6 +177,7 @@ cloche_terminal_view_start (ClocheTerminalView *self,
   ClocheDbusSessions *sessions = client != NULL ? cloche_client_get_sessions (client) : NULL;
 
   g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
+  g_return_if_fail (self->session_id != NULL);
 
   if (!attach || sessions == NULL)
     {
@@ -262,6 +279,7 @@ cloche_terminal_view_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_free (self->session_id);
+  g_strfreev (self->command);
   G_OBJECT_CLASS (cloche_terminal_view_parent_class)->finalize (object);
 }
 
@@ -297,25 +315,80 @@ cloche_terminal_view_init (ClocheTerminalView *self)
 }
 
 /**
- * cloche_terminal_view_new:
+ * cloche_terminal_view_set_session_id:
  *
- * Returns: (transfer floating): a terminal view of session @session_id,
- *   not started yet (cloche_terminal_view_start())
+ * Gives a view made while its session was being opened its session.
  */
-ClocheTerminalView *
-cloche_terminal_view_new (const char *session_id)
+void
+cloche_terminal_view_set_session_id (ClocheTerminalView *self,
+                                     const char         *session_id)
 {
-  ClocheTerminalView *self;
   g_autofree char *label = NULL;
 
-  g_return_val_if_fail (session_id != NULL, NULL);
+  g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
+  g_return_if_fail (session_id != NULL);
 
-  self = g_object_new (CLOCHE_TYPE_TERMINAL_VIEW, NULL);
+  g_free (self->session_id);
   self->session_id = g_strdup (session_id);
   /* Translators: the accessible name of a terminal, with its session's id */
   label = g_strdup_printf (_("Terminal in session %s"), session_id);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->terminal),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+}
+
+/**
+ * cloche_terminal_view_set_command:
+ * @argv: (nullable): what to run; %NULL or empty for the login shell
+ *
+ * What a new terminal of this view runs (before cloche_terminal_view_start()).
+ */
+void
+cloche_terminal_view_set_command (ClocheTerminalView *self,
+                                  const char * const *argv)
+{
+  g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
+
+  g_strfreev (self->command);
+  self->command = argv != NULL && argv[0] != NULL ? g_strdupv ((char **) argv) : NULL;
+}
+
+/**
+ * cloche_terminal_view_say:
+ * @ended: nothing will run here (it could not start)
+ *
+ * Writes @text in the terminal, dimmed: what the terminal waits for, or
+ * why it could not start.
+ */
+void
+cloche_terminal_view_say (ClocheTerminalView *self,
+                          const char         *text,
+                          gboolean            ended)
+{
+  g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
+
+  say (self, text);
+  self->ended = self->ended || ended;
+}
+
+/**
+ * cloche_terminal_view_new:
+ * @session_id: (nullable): its session, or %NULL while it is being opened
+ *   (cloche_terminal_view_set_session_id() later)
+ *
+ * Returns: (transfer floating): a terminal view, not started yet
+ *   (cloche_terminal_view_start())
+ */
+ClocheTerminalView *
+cloche_terminal_view_new (const char *session_id)
+{
+  ClocheTerminalView *self = g_object_new (CLOCHE_TYPE_TERMINAL_VIEW, NULL);
+
+  if (session_id != NULL)
+    cloche_terminal_view_set_session_id (self, session_id);
+  else
+    gtk_accessible_update_property (GTK_ACCESSIBLE (self->terminal),
+                                    GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                    _("Terminal of agent mode, starting"), -1);
   return self;
 }
 

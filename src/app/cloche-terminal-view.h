@@ -16,5 +16,12 @@ void                cloche_terminal_view_start          (ClocheTerminalView *sel
                                                          gboolean            attach);
 const char         *cloche_terminal_view_get_session_id (ClocheTerminalView *self);
 gboolean            cloche_terminal_view_is_running     (ClocheTerminalView *self);
+void                cloche_terminal_view_set_session_id (ClocheTerminalView *self,
+                                                         const char         *session_id);
+void                cloche_terminal_view_set_command    (ClocheTerminalView *self,
+                                                         const char * const *argv);
+void                cloche_terminal_view_say            (ClocheTerminalView *self,
+                                                         const char         *text,
+                                                         gboolean            ended);
 
 G_END_DECLS

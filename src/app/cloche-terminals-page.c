@@ -28,6 +28,7 @@ struct _ClocheTerminalsPage
   GtkStack     *stack;
   AdwTabView   *tab_view;
   ClocheClient *client;
+  GtkWidget    *starting;   /* agent mode's tab while its session opens */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheTerminalsPage, cloche_terminals_page, ADW_TYPE_BIN)
@@ -50,22 +51,118 @@ on_pages_changed (ClocheTerminalsPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "terminals.to-window", any);
 }
 
+static void
+set_title (AdwTabPage *page,
+           const char *session_id)
+{
+  /* Translators: a terminal tab's title, with its session's id */
+  g_autofree char *title = g_strdup_printf (_("Session %s"), session_id);
+
+  adw_tab_page_set_title (page, session_id != NULL ? title : _("Agent Mode, Starting"));
+}
+
+static AdwTabPage *
+append_view (ClocheTerminalsPage *self,
+             ClocheTerminalView  *view)
+{
+  AdwTabPage *page = adw_tab_view_append (self->tab_view, GTK_WIDGET (view));
+  g_autoptr(GIcon) icon = g_themed_icon_new ("utilities-terminal-symbolic");
+
+  set_title (page, cloche_terminal_view_get_session_id (view));
+  adw_tab_page_set_icon (page, icon);
+  adw_tab_view_set_selected_page (self->tab_view, page);
+  gtk_widget_grab_focus (GTK_WIDGET (view));
+  return page;
+}
+
 static AdwTabPage *
 add_tab (ClocheTerminalsPage *self,
          const char          *session_id,
          gboolean             attach)
 {
   ClocheTerminalView *view = cloche_terminal_view_new (session_id);
-  /* Translators: a terminal tab's title, with its session's id */
-  g_autofree char *title = g_strdup_printf (_("Session %s"), session_id);
-  AdwTabPage *page = adw_tab_view_append (self->tab_view, GTK_WIDGET (view));
+  AdwTabPage *page = append_view (self, view);
 
-  adw_tab_page_set_title (page, title);
-  adw_tab_page_set_icon (page, g_themed_icon_new ("utilities-terminal-symbolic"));
-  adw_tab_view_set_selected_page (self->tab_view, page);
   cloche_terminal_view_start (view, self->client, attach);
-  gtk_widget_grab_focus (GTK_WIDGET (view));
   return page;
+}
+
+/* Agent mode's tab, if it is still open. */
+static ClocheTerminalView *
+take_starting (ClocheTerminalsPage *self)
+{
+  GtkWidget *view = g_steal_pointer (&self->starting);
+
+  if (view != NULL)
+    g_object_remove_weak_pointer (G_OBJECT (view), (gpointer *) &self->starting);
+  return view != NULL && adw_tab_view_get_page (self->tab_view, view) != NULL
+         ? CLOCHE_TERMINAL_VIEW (view) : NULL;
+}
+
+/**
+ * cloche_terminals_page_add_starting:
+ *
+ * A tab for agent mode while its session opens (the VM may have to boot),
+ * saying so; cloche_terminals_page_run() or _fail_starting() take it.
+ */
+void
+cloche_terminals_page_add_starting (ClocheTerminalsPage *self)
+{
+  ClocheTerminalView *view = cloche_terminal_view_new (NULL);
+
+  g_return_if_fail (CLOCHE_IS_TERMINALS_PAGE (self));
+
+  take_starting (self);
+  append_view (self, view);
+  cloche_terminal_view_say (view, _("Starting the sandbox for agent mode: its folders are "
+                                    "checked and mounted, and the VM boots if it is not "
+                                    "running (seconds with KVM, a minute or more without). "
+                                    "The terminal opens here then."), FALSE);
+  self->starting = GTK_WIDGET (view);
+  g_object_add_weak_pointer (G_OBJECT (view), (gpointer *) &self->starting);
+}
+
+/**
+ * cloche_terminals_page_run:
+ * @argv: (nullable): the command, or %NULL for the login shell
+ *
+ * A new terminal in session @session_id running @argv: in agent mode's
+ * starting tab if it is open, else in a new tab.
+ */
+void
+cloche_terminals_page_run (ClocheTerminalsPage *self,
+                           const char          *session_id,
+                           const char * const  *argv)
+{
+  ClocheTerminalView *view;
+
+  g_return_if_fail (CLOCHE_IS_TERMINALS_PAGE (self));
+
+  view = take_starting (self);
+  if (view == NULL)
+    append_view (self, view = cloche_terminal_view_new (session_id));
+  cloche_terminal_view_set_session_id (view, session_id);
+  set_title (adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view)), session_id);
+  cloche_terminal_view_set_command (view, argv);
+  cloche_terminal_view_start (view, self->client, FALSE);
+}
+
+/**
+ * cloche_terminals_page_fail_starting:
+ *
+ * Agent mode did not open: its starting tab goes (the Overview says why,
+ * with what to do).
+ */
+void
+cloche_terminals_page_fail_starting (ClocheTerminalsPage *self)
+{
+  ClocheTerminalView *view;
+
+  g_return_if_fail (CLOCHE_IS_TERMINALS_PAGE (self));
+
+  if ((view = take_starting (self)) != NULL)
+    adw_tab_view_close_page (self->tab_view,
+                             adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view)));
 }
 
 /**
@@ -85,7 +182,7 @@ cloche_terminals_page_open (ClocheTerminalsPage *self,
       AdwTabPage *page = adw_tab_view_get_nth_page (self->tab_view, i);
       ClocheTerminalView *view = CLOCHE_TERMINAL_VIEW (adw_tab_page_get_child (page));
 
-      if (g_str_equal (cloche_terminal_view_get_session_id (view), session_id)
+      if (g_strcmp0 (cloche_terminal_view_get_session_id (view), session_id) == 0
           && cloche_terminal_view_is_running (view))
         {
           adw_tab_view_set_selected_page (self->tab_view, page);
@@ -149,6 +246,7 @@ cloche_terminals_page_dispose (GObject *object)
   ClocheTerminalsPage *self = CLOCHE_TERMINALS_PAGE (object);
 
   g_clear_object (&self->client);
+  take_starting (self);
   adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_TERMINALS_PAGE);
   G_OBJECT_CLASS (cloche_terminals_page_parent_class)->dispose (object);

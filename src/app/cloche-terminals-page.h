@@ -14,5 +14,10 @@ G_DECLARE_FINAL_TYPE (ClocheTerminalsPage, cloche_terminals_page, CLOCHE, TERMIN
 void                cloche_terminals_page_open         (ClocheTerminalsPage *self,
                                                         const char          *session_id);
 ClocheTerminalView *cloche_terminals_page_get_selected (ClocheTerminalsPage *self);
+void                cloche_terminals_page_add_starting (ClocheTerminalsPage *self);
+void                cloche_terminals_page_run          (ClocheTerminalsPage *self,
+                                                        const char          *session_id,
+                                                        const char * const  *argv);
+void                cloche_terminals_page_fail_starting (ClocheTerminalsPage *self);
 
 G_END_DECLS

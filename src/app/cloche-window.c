@@ -198,6 +198,45 @@ cloche_window_open_terminal_action (GtkWidget  *widget,
   cloche_terminals_page_open (self->terminals_page, g_variant_get_string (parameter, NULL));
 }
 
+/* win.agent-mode-starting: agent mode's tab while its session opens. */
+static void
+cloche_window_agent_mode_starting_action (GtkWidget  *widget,
+                                          const char *action_name,
+                                          GVariant   *parameter)
+{
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
+
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
+  cloche_terminals_page_add_starting (self->terminals_page);
+}
+
+/* win.agent-mode-failed: that tab goes, and the Overview, which says why
+ * and what to do (install the bundle, …), is shown again. */
+static void
+cloche_window_agent_mode_failed_action (GtkWidget  *widget,
+                                        const char *action_name,
+                                        GVariant   *parameter)
+{
+  cloche_terminals_page_fail_starting (CLOCHE_WINDOW (widget)->terminals_page);
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("overview"));
+}
+
+/* win.run-terminal ((ID, ARGV)): a new terminal in session ID running ARGV
+ * (empty: the login shell), in agent mode's tab if it waits for it. */
+static void
+cloche_window_run_terminal_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
+{
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
+  g_autofree const char **argv = NULL;
+  const char *id;
+
+  g_variant_get (parameter, "(&s^a&s)", &id, &argv);
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
+  cloche_terminals_page_run (self->terminals_page, id, argv);
+}
+
 /* win.show-page ("monitor"): what a sidebar row does, for links between pages. */
 static void
 cloche_window_show_page_action (GtkWidget  *widget,
@@ -378,6 +417,12 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                    cloche_window_cleanup_sessions_action);
   gtk_widget_class_install_action (widget_class, "win.open-terminal", "s",
                                    cloche_window_open_terminal_action);
+  gtk_widget_class_install_action (widget_class, "win.run-terminal", "(sas)",
+                                   cloche_window_run_terminal_action);
+  gtk_widget_class_install_action (widget_class, "win.agent-mode-starting", NULL,
+                                   cloche_window_agent_mode_starting_action);
+  gtk_widget_class_install_action (widget_class, "win.agent-mode-failed", NULL,
+                                   cloche_window_agent_mode_failed_action);
   /* The order of the sidebar; listed in ui/gtk/help-overlay.ui. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "overview");

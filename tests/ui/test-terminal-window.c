@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * The in-app terminal (issue 17), against a real daemon and VM: "Open
- * agent mode" on the Overview leads to the new session's terminal in a tab
- * of the window's Terminals page; what is typed into its VTE runs in the
+ * agent mode" on the Overview asks for folders and what to run, then
+ * leads to the new session's terminal in a tab of the window's Terminals
+ * page, there at once and saying the sandbox starts; the chosen folder is
+ * in the guest, writable; what is typed into its VTE runs in the
  * guest and is read back from the widget; zoom keys scale the text; a
  * second terminal opens in the same session; the end of the shell is said
  * in the terminal; a tab moves to a window of its own; closing that window
@@ -14,6 +16,7 @@
 
 #include <vte/vte.h>
 
+#include "cloche-agent-mode-dialog.h"
 #include "cloche-overview-page.h"
 #include "cloche-session-row.h"
 #include "cloche-terminal-window.h"
@@ -200,23 +203,41 @@ test_terminal_window (void)
   ClocheTerminalWindow *terminal_window;
   VteTerminal *terminal, *second;
   g_autofree char *label = NULL;
+  g_autofree char *project = g_build_filename (test_daemon->home, "project", NULL);
+  g_autofree char *readme = g_build_filename (project, "readme.txt", NULL);
+  g_autofree char *written = g_build_filename (project, "new.txt", NULL);
+  GtkWindow *chooser;
   double scale;
 
+  g_assert_cmpint (g_mkdir_with_parents (project, 0700), ==, 0);
   gtk_window_present (GTK_WINDOW (window));
   while (!gtk_widget_get_sensitive (cloche_test_ui_child (page, "open_button"))
          || !gtk_widget_get_mapped (cloche_test_ui_child (page, "open_button")))
     g_main_context_iteration (NULL, TRUE);
   gtk_widget_activate_action (GTK_WIDGET (page), "overview.open-agent-mode", NULL);
 
-  CLOCHE_TEST_WAIT_FOR (cloche_terminals_page_get_selected (terminals) != NULL, BOOT_TIMEOUT_S);
+  /* The chooser: a folder of the user's, writable, and a shell. */
+  chooser = cloche_test_ui_wait_agent_mode_chooser ();
+  g_assert_true (g_file_set_contents (readme, "from-the-host\n", -1, NULL));
+  cloche_agent_mode_dialog_add_folder (CLOCHE_AGENT_MODE_DIALOG (chooser), project, TRUE);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (chooser), "chooser.open", NULL));
+
+  /* The terminal is there at once, saying what it waits for. */
+  CLOCHE_TEST_WAIT_FOR (cloche_terminals_page_get_selected (terminals) != NULL, SHORT_TIMEOUT_S);
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (terminals)));
   view = cloche_terminals_page_get_selected (terminals);
   terminal = tab_terminal (terminals);
-  g_assert_true (wait_text (terminal, "Opening a terminal in session", SHORT_TIMEOUT_S));
+  g_assert_true (wait_text (terminal, "Starting the sandbox for agent mode", SHORT_TIMEOUT_S));
+  cloche_test_save_screenshot (GTK_WIDGET (window), "terminal-agent-mode-starting");
+  g_assert_true (wait_text (terminal, "Opening a terminal in session", BOOT_TIMEOUT_S));
   g_assert_true (wait_text (terminal, "$ ", BOOT_TIMEOUT_S));
   g_assert_true (gtk_widget_has_focus (GTK_WIDGET (terminal)));
   type (terminal, "echo from-vte-$((6*7)); stty size\r");
   g_assert_true (wait_text (terminal, "from-vte-42", SHORT_TIMEOUT_S));
+  /* The chosen folder is there, writable. */
+  type (terminal, "cat mnt/project/readme.txt; echo by-the-agent > mnt/project/new.txt\r");
+  g_assert_true (wait_text (terminal, "from-the-host", SHORT_TIMEOUT_S));
+  CLOCHE_TEST_WAIT_FOR (g_file_test (written, G_FILE_TEST_EXISTS), SHORT_TIMEOUT_S);
   label = g_strdup_printf ("Terminal in session %s", cloche_terminal_view_get_session_id (view));
   gtk_test_accessible_assert_property (terminal, GTK_ACCESSIBLE_PROPERTY_LABEL, label);
   cloche_test_save_screenshot (GTK_WIDGET (window), "terminal-in-window");
