@@ -128,23 +128,28 @@ cloche_terminals_page_add_starting (ClocheTerminalsPage *self)
  *
  * A new terminal in session @session_id running @argv: in agent mode's
  * starting tab if it is open, else in a new tab.
+ *
+ * Returns: whether it went into the starting tab
  */
-void
+gboolean
 cloche_terminals_page_run (ClocheTerminalsPage *self,
                            const char          *session_id,
                            const char * const  *argv)
 {
   ClocheTerminalView *view;
+  gboolean started;
 
-  g_return_if_fail (CLOCHE_IS_TERMINALS_PAGE (self));
+  g_return_val_if_fail (CLOCHE_IS_TERMINALS_PAGE (self), FALSE);
 
   view = take_starting (self);
+  started = view != NULL;
   if (view == NULL)
     append_view (self, view = cloche_terminal_view_new (session_id));
   cloche_terminal_view_set_session_id (view, session_id);
   set_title (adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view)), session_id);
   cloche_terminal_view_set_command (view, argv);
   cloche_terminal_view_start (view, self->client, FALSE);
+  return started;
 }
 
 /**

@@ -15,7 +15,7 @@ void                cloche_terminals_page_open         (ClocheTerminalsPage *sel
                                                         const char          *session_id);
 ClocheTerminalView *cloche_terminals_page_get_selected (ClocheTerminalsPage *self);
 void                cloche_terminals_page_add_starting (ClocheTerminalsPage *self);
-void                cloche_terminals_page_run          (ClocheTerminalsPage *self,
+gboolean            cloche_terminals_page_run          (ClocheTerminalsPage *self,
                                                         const char          *session_id,
                                                         const char * const  *argv);
 void                cloche_terminals_page_fail_starting (ClocheTerminalsPage *self);

@@ -222,7 +222,9 @@ cloche_window_agent_mode_failed_action (GtkWidget  *widget,
 }
 
 /* win.run-terminal ((ID, ARGV)): a new terminal in session ID running ARGV
- * (empty: the login shell), in agent mode's tab if it waits for it. */
+ * (empty: the login shell), in agent mode's tab if it waits for it (then
+ * the page shown stays: the user saw that tab, and may have gone to watch
+ * the boot on the Overview). */
 static void
 cloche_window_run_terminal_action (GtkWidget  *widget,
                                    const char *action_name,
@@ -233,8 +235,8 @@ cloche_window_run_terminal_action (GtkWidget  *widget,
   const char *id;
 
   g_variant_get (parameter, "(&s^a&s)", &id, &argv);
-  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
-  cloche_terminals_page_run (self->terminals_page, id, argv);
+  if (!cloche_terminals_page_run (self->terminals_page, id, argv))
+    cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
 }
 
 /* win.show-page ("monitor"): what a sidebar row does, for links between pages. */
