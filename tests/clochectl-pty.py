@@ -3,7 +3,7 @@
 # A user at a terminal, for tests/test-clochectl-shell.sh: runs clochectl on
 # a real PTY of the host (pty.fork), types into it, reads what it draws,
 # resizes it, and reports each check as a TAP line. Usage:
-#   clochectl-pty.py CLOCHECTL FIRST-TEST-NUMBER
+#   clochectl-pty.py CLOCHECTL FIRST-TEST-NUMBER SESSION
 # Prints "ok N what" / "not ok N what"; exits 1 if any failed.
 import fcntl
 import os
@@ -163,6 +163,36 @@ def run_in(session):
     report(term.wait() == 0, "run: Ctrl-D ends cat's input; status 0")
 
 
+def detach_attach(session):
+    """The terminal's window closes (its clochectl gets SIGHUP, as when VTE
+    goes): the shell goes on; shell --attach takes it again, with what it
+    printed meanwhile."""
+    import subprocess
+    term = Terminal(["shell", session])
+    term.read_until(r"\$ ")
+    term.type("sleep 3; echo while-$((6*7))-away\r")
+    term.read_until(r"away")   # the echo of what was typed
+    os.kill(term.pid, signal.SIGHUP)
+    term.wait()
+    listed = subprocess.run([ctl, "shell", "--list", session], capture_output=True, text=True)
+    lines = [line.split("\t") for line in listed.stdout.splitlines()]
+    detached = [line[0] for line in lines if len(line) == 4 and line[2] == "detached"]
+    report(listed.returncode == 0 and len(detached) == 1,
+           "detach: the shell outlives its client; shell --list says detached (%r)" % listed.stdout)
+    time.sleep(4)
+    term = Terminal(["shell", "--attach", detached[0] if detached else "none"])
+    report(term.read_until(r"while-42-away"),
+           "attach: what the shell printed while detached comes first")
+    busy = subprocess.run([ctl, "shell", "--attach", detached[0] if detached else "none"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    report(busy.returncode == 1 and "has a client already" in busy.stderr,
+           "attach: a second client is refused while one holds it (%r)" % busy.stderr)
+    term.type("echo back-$((6*7)); exit 5\r")
+    report(term.read_until(r"back-42") and term.wait() == 5,
+           "attach: typing works again, and the status comes back (5)")
+
+
 shell_session()
 run_in(sys.argv[3])
+detach_attach(sys.argv[3])
 sys.exit(1 if failed else 0)

@@ -4,7 +4,8 @@
 # private bus (run under dbus-run-session) and a real VM. The interactive
 # part is tests/clochectl-pty.py: clochectl on a real PTY of the host,
 # typed into and read back (prompt, raw mode, stty size before and after a
-# resize, Ctrl-C, vi, less, top, exit status). Here: plain pipes, the
+# resize, Ctrl-C, vi, less, top, exit status, a detach and shell --attach).
+# Here: plain pipes, the
 # session a shell opens and closes, the audit log's lines for terminals.
 set -uo pipefail
 
@@ -25,7 +26,7 @@ cleanup () {
 }
 trap cleanup EXIT
 
-echo "1..27"
+echo "1..31"
 home=$work/home
 mkdir -p "$home/state" "$home/project"
 echo "from the host" > "$home/project/readme.txt"
@@ -76,7 +77,7 @@ code=$?
 ok $? "shell --mount opens a session with the folder, runs the shell, closes it after ($code)"
 
 python3 "$CLOCHE_SOURCE_ROOT/tests/clochectl-pty.py" "$ctl" $((n + 1)) "$id" || failed=1
-n=$((n + 16))
+n=$((n + 20))
 
 HOME=$home XDG_STATE_HOME=$home/state "$ctl" audit --session "$id" --json > "$work/audit"
 python3 - "$work/audit" <<'PY'

@@ -5,8 +5,10 @@
  * socket pair the daemon would pass over D-Bus. Each case checks what a
  * user of a terminal sees: a PTY inside the session's walls, its size and
  * SIGWINCH, Ctrl-C reaching the command, the exit status, the last bytes
- * before the end of the stream, a hang-up when the client goes, the pipe
- * mode, several terminals at once, and no port left in the guest after.
+ * before the end of the stream, a detach when the client goes (the command
+ * goes on, what it prints is kept, bounded, for the client that attaches
+ * next), a hang-up when a pipe's client goes, the pipe mode, several
+ * terminals at once, and no port left in the guest after.
  * The cases share one boot and run in order.
  */
 #include "config.h"
@@ -257,8 +259,8 @@ test_pipe (void)
   term_free (term);
 }
 
-/* The client goes away: the command is hung up (SIGHUP), the terminal
- * ends, and its port leaves the guest. */
+/* A pipe terminal's client goes away: the command is hung up (SIGHUP),
+ * the terminal ends, and its port leaves the guest. */
 static void
 test_hangup (void)
 {
@@ -266,7 +268,7 @@ test_hangup (void)
     "trap 'echo hung-up > /sessions/%s/hup; exit 0' HUP; echo waiting; "
     "while :; do sleep 0.1; done", session_a);
   const char *argv[] = { "/bin/sh", "-c", script, NULL };
-  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+  Term *term = term_open (session_a, argv, 0, 0, TRUE);
   g_autofree char *out = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -278,6 +280,146 @@ test_hangup (void)
   term_wait_end (term);
   g_assert_true (session_sh (session_a, "cat hup", &out, &error));
   g_assert_cmpstr (out, ==, "hung-up\n");
+  term_free (term);
+}
+
+/* The client goes: the command goes on. */
+static void
+term_detach (Term *term)
+{
+  g_clear_handle_id (&term->watch, g_source_remove);
+  close (term->fd);
+  term->fd = -1;
+}
+
+/* Whether a client holds terminal @term, as ListTerminals says. */
+static gboolean
+term_listed_attached (Term *term)
+{
+  g_autoptr(GPtrArray) list = NULL;
+
+  list = cloche_sandbox_list_terminals (sandbox, cloche_terminal_get_session (term->terminal));
+  g_assert_cmpuint (list->len, ==, 1);
+  g_assert_true (list->pdata[0] == term->terminal);
+  return cloche_terminal_port_has_client (cloche_terminal_get_port (term->terminal));
+}
+
+/* AttachTerminal: a new stream, read from the start. */
+static int
+term_attach (Term    *term,
+             GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  Wait wait = { 0 };
+  int fd;
+
+  cloche_sandbox_attach_terminal_async (sandbox, cloche_terminal_get_id (term->terminal), NULL,
+                                        on_done, &wait);
+  result = wait_result (&wait);
+  fd = cloche_sandbox_attach_terminal_finish (sandbox, result, error);
+  if (fd < 0)
+    return fd;
+  term->fd = fd;
+  g_string_truncate (term->out, 0);
+  g_unix_set_fd_nonblocking (term->fd, TRUE, NULL);
+  term->watch = g_unix_fd_add (term->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_readable, term);
+  return fd;
+}
+
+/* Until @path exists in @id's folder (the command has got that far). */
+static void
+wait_for_file (const char *id,
+               const char *name)
+{
+  g_autofree char *script = g_strdup_printf ("test -e %s", name);
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  while (!session_sh (id, script, NULL, NULL))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (200 * 1000);
+    }
+}
+
+/* The window closes: the command goes on, printing; a client attaches
+ * again, reads what was printed meanwhile, types, and gets the status. A
+ * second client while one holds it is refused. */
+static void
+test_detach (void)
+{
+  const char *argv[] = { "/bin/sh", "-c",
+                         "echo started; while [ ! -e go ]; do sleep 0.1; done; "
+                         "echo printed-while-detached; touch printed; read line; "
+                         "echo \"got:$line\"; exit 7", NULL };
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (term_wait_for (term, "started"));
+  g_assert_true (term_listed_attached (term));
+  term_detach (term);
+  g_assert_false (term_listed_attached (term));
+  assert_sh (session_a, "touch go");
+  wait_for_file (session_a, "printed");
+  g_assert_false (term->ended);
+  g_assert_cmpint (term_attach (term, &error), >=, 0);
+  g_assert_no_error (error);
+  g_assert_true (term_listed_attached (term));
+  g_assert_cmpint (term_attach (term, &error), <, 0);
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_TERMINAL_BUSY);
+  g_assert_true (term_wait_for (term, "printed-while-detached\r\n"));
+  term_write (term, "hello\r");
+  g_assert_true (term_wait_for (term, "got:hello\r\n"));
+  g_assert_cmpint (term_wait_end (term), ==, 7);
+  assert_sh (session_a, "rm go printed");
+  term_free (term);
+}
+
+/* While detached, the guest keeps the newest output only (64 KiB): a
+ * command printing ~290 kB never blocks, and the client that attaches
+ * reads its last lines, not its first. */
+static void
+test_detach_bounded (void)
+{
+  const char *argv[] = { "/bin/sh", "-c",
+                         "echo started; while [ ! -e go ]; do sleep 0.1; done; "
+                         "i=0; while [ $i -lt 20000 ]; do echo \"line $i, long enough\"; "
+                         "i=$((i+1)); done; echo LAST; touch printed; read x; exit 0", NULL };
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (term_wait_for (term, "started"));
+  term_detach (term);
+  assert_sh (session_a, "touch go");
+  wait_for_file (session_a, "printed");
+  g_assert_cmpint (term_attach (term, &error), >=, 0);
+  g_assert_true (term_wait_for (term, "line 19999, long enough\r\nLAST\r\n"));
+  g_assert_null (strstr (term->out->str, "line 10,"));
+  g_assert_cmpuint (term->out->len, <=, 65536);
+  g_assert_cmpuint (term->out->len, >=, 65536 * 3 / 4 - 100);
+  term_write (term, "\r");
+  g_assert_cmpint (term_wait_end (term), ==, 0);
+  assert_sh (session_a, "rm go printed");
+  term_free (term);
+}
+
+/* A detached terminal ends with its session. */
+static void
+test_detach_close (void)
+{
+  const char *argv[] = { "/bin/sh", "-c", "echo started; exec sleep 600", NULL };
+  g_autofree char *id = open_plain_session ();
+  Term *term = term_open (id, argv, 0, 0, FALSE);
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  g_assert_true (term_wait_for (term, "started"));
+  term_detach (term);
+  g_assert_true (cloche_sandbox_close_session (sandbox, id, &error));
+  g_assert_no_error (error);
+  while (!term->ended && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (term->ended);
+  g_assert_cmpint (term->status, ==, 128 + SIGKILL);
   term_free (term);
 }
 
@@ -368,6 +510,9 @@ main (int   argc,
   g_test_add_func ("/vm-terminal/last-bytes", test_last_bytes);
   g_test_add_func ("/vm-terminal/pipe", test_pipe);
   g_test_add_func ("/vm-terminal/hangup", test_hangup);
+  g_test_add_func ("/vm-terminal/detach", test_detach);
+  g_test_add_func ("/vm-terminal/detach-bounded", test_detach_bounded);
+  g_test_add_func ("/vm-terminal/detach-close", test_detach_close);
   g_test_add_func ("/vm-terminal/several", test_several);
   g_test_add_func ("/vm-terminal/not-found", test_not_found);
   g_test_add_func ("/vm-terminal/refused", test_refused);

@@ -50,8 +50,6 @@ cloche_agent_mode_open_async (ClocheClient        *client,
                               GAsyncReadyCallback  callback,
                               gpointer             user_data)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
-  g_autofree char *title = cloche_agent_mode_title (now);
   GVariantBuilder mounts;
 
   g_return_if_fail (CLOCHE_IS_CLIENT (client));
@@ -59,8 +57,32 @@ cloche_agent_mode_open_async (ClocheClient        *client,
   g_variant_builder_init (&mounts, G_VARIANT_TYPE ("a(sb)"));
   if (folder != NULL)
     g_variant_builder_add (&mounts, "(sb)", folder, readonly);
-  cloche_client_open_session_async (client, title, g_variant_builder_end (&mounts), cancellable,
-                                    callback, user_data);
+  cloche_agent_mode_open_folders_async (client, g_variant_builder_end (&mounts), cancellable,
+                                        callback, user_data);
+}
+
+/**
+ * cloche_agent_mode_open_folders_async:
+ * @mounts: a(sb), each a host folder and whether the agent may only read
+ *   it (floating references are sunk)
+ *
+ * Opens agent mode with several folders (the chooser's,
+ * cloche-agent-mode-dialog.c); finish with cloche_agent_mode_open_finish().
+ */
+void
+cloche_agent_mode_open_folders_async (ClocheClient        *client,
+                                      GVariant            *mounts,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *title = cloche_agent_mode_title (now);
+
+  g_return_if_fail (CLOCHE_IS_CLIENT (client));
+  g_return_if_fail (g_variant_is_of_type (mounts, G_VARIANT_TYPE ("a(sb)")));
+
+  cloche_client_open_session_async (client, title, mounts, cancellable, callback, user_data);
 }
 
 /**

@@ -13,6 +13,11 @@ void  cloche_agent_mode_open_async  (ClocheClient         *client,
                                      GCancellable         *cancellable,
                                      GAsyncReadyCallback   callback,
                                      gpointer              user_data);
+void  cloche_agent_mode_open_folders_async (ClocheClient        *client,
+                                           GVariant            *mounts,
+                                           GCancellable        *cancellable,
+                                           GAsyncReadyCallback  callback,
+                                           gpointer             user_data);
 char *cloche_agent_mode_open_finish (ClocheClient         *client,
                                      GAsyncResult         *result,
                                      GError              **error);

@@ -17,7 +17,9 @@
 #include <glib/gi18n.h>
 
 #include "cloche-agent-mode.h"
+#include "cloche-agent-mode-dialog.h"
 #include "cloche-error.h"
+#include "cloche-launch-item.h"
 #include "cloche-open-session-row.h"
 #include "cloche-overview-page.h"
 #include "cloche-sparkline.h"
@@ -37,6 +39,7 @@ struct _ClocheOverviewPage
   GCancellable  *free_cancellable;   /* while free space is asked for */
   char          *service_error;
   char          *session_id;
+  GStrv          agent_command;   /* what agent mode runs (the chooser's); NULL: a shell */
   /* The cause of the last failed call; error_on_close says which call. */
   char          *error_cause;
   /* Set only while an open or close call is pending. */
@@ -725,9 +728,15 @@ cloche_overview_page_open_cb (GObject      *object,
   g_free (self->session_id);
   self->session_id = g_steal_pointer (&id);
   cloche_overview_page_update_actions (self);
-  /* Agent mode leads to a terminal in its session. */
+  /* Agent mode leads to a terminal in its session, running what was chosen,
+   * in the tab that has been saying it starts. */
   if (self->session_id != NULL)
-    gtk_widget_activate_action (GTK_WIDGET (self), "win.open-terminal", "s", self->session_id);
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.run-terminal", "(s^as)",
+                                self->session_id,
+                                self->agent_command != NULL ? self->agent_command
+                                                            : (char *[]) { NULL });
+  else if (error != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.agent-mode-failed", NULL);
 }
 
 static void
@@ -741,12 +750,41 @@ cloche_overview_page_terminal_action (GtkWidget  *widget,
   gtk_widget_activate_action (widget, "win.open-terminal", "s", self->session_id);
 }
 
+/* The chooser answered: the folders and what to run, or nothing (closed). */
+static void
+cloche_overview_page_chosen_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
+{
+  g_autoptr(ClocheOverviewPage) self = user_data;
+  g_autoptr(GVariant) mounts = NULL;
+  g_autoptr(GError) error = NULL;
+  GStrv argv = NULL;
+
+  if (!cloche_agent_mode_choose_finish (result, &mounts, &argv, &error))
+    {
+      /* Closed, or the page went: whoever cancelled has reset the page. */
+      if (self->cancellable != NULL && !g_cancellable_is_cancelled (self->cancellable))
+        {
+          g_clear_object (&self->cancellable);
+          cloche_overview_page_update_actions (self);
+        }
+      return;
+    }
+  g_strfreev (self->agent_command);
+  self->agent_command = argv;
+  gtk_widget_activate_action (GTK_WIDGET (self), "win.agent-mode-starting", NULL);
+  cloche_agent_mode_open_folders_async (self->client, mounts, self->cancellable,
+                                        cloche_overview_page_open_cb, g_object_ref (self));
+}
+
 static void
 cloche_overview_page_open_action (GtkWidget  *widget,
                                   const char *action_name,
                                   GVariant   *parameter)
 {
   ClocheOverviewPage *self = CLOCHE_OVERVIEW_PAGE (widget);
+  g_autoptr(GListStore) launchers = NULL;
 
   g_return_if_fail (self->client != NULL);
   g_return_if_fail (self->cancellable == NULL);
@@ -754,8 +792,9 @@ cloche_overview_page_open_action (GtkWidget  *widget,
   cloche_overview_page_set_error (self, NULL, FALSE);
   self->refocus = gtk_widget_is_focus (self->open_button);
   self->cancellable = g_cancellable_new ();
-  cloche_agent_mode_open_async (self->client, NULL, FALSE, self->cancellable,
-                                cloche_overview_page_open_cb, g_object_ref (self));
+  launchers = cloche_launch_item_list_default ();
+  cloche_agent_mode_choose_async (widget, G_LIST_MODEL (launchers), self->cancellable,
+                                  cloche_overview_page_chosen_cb, g_object_ref (self));
   cloche_overview_page_update_actions (self);
 }
 
@@ -922,6 +961,7 @@ cloche_overview_page_finalize (GObject *object)
 
   g_clear_pointer (&self->service_error, g_free);
   g_clear_pointer (&self->session_id, g_free);
+  g_clear_pointer (&self->agent_command, g_strfreev);
   g_clear_pointer (&self->error_cause, g_free);
 
   G_OBJECT_CLASS (cloche_overview_page_parent_class)->finalize (object);

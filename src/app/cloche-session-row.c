@@ -143,6 +143,8 @@ cloche_session_row_set_info (ClocheSessionRow        *self,
   /* A damaged record has no folders to give a fork. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.fork",
                                  !g_str_equal (info->state, "damaged"));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.open-terminal",
+                                 g_str_equal (info->state, "open"));
   update_pin_name (self, title[0] ? title : _("Untitled session"), info->pinned);
 }
 
@@ -162,6 +164,19 @@ copy_id_action (GtkWidget  *widget,
 
   if (self->id != NULL)
     gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), self->id);
+}
+
+/* row.open-terminal: the window's (its terminal, or the one whose window
+ * was closed). */
+static void
+open_terminal_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  ClocheSessionRow *self = CLOCHE_SESSION_ROW (widget);
+
+  if (self->id != NULL)
+    gtk_widget_activate_action (widget, "win.open-terminal", "s", self->id);
 }
 
 /* row.details, row.open-folder, row.fork, row.close: the page's to do. */
@@ -240,6 +255,7 @@ cloche_session_row_class_init (ClocheSessionRowClass *klass)
   gtk_widget_class_install_action (widget_class, "row.open-folder", NULL, page_action);
   gtk_widget_class_install_action (widget_class, "row.fork", NULL, page_action);
   gtk_widget_class_install_action (widget_class, "row.close", NULL, page_action);
+  gtk_widget_class_install_action (widget_class, "row.open-terminal", NULL, open_terminal_action);
   gtk_widget_class_install_action (widget_class, "row.menu", NULL, menu_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "row.menu", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "row.menu", NULL);

@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "cloche-terminal-view.h"
+
 G_BEGIN_DECLS
 
 #define CLOCHE_TYPE_TERMINAL_WINDOW (cloche_terminal_window_get_type ())
@@ -11,5 +13,9 @@ G_DECLARE_FINAL_TYPE (ClocheTerminalWindow, cloche_terminal_window, CLOCHE, TERM
 
 ClocheTerminalWindow *cloche_terminal_window_new (GtkApplication *application,
                                                   const char     *session_id);
+
+ClocheTerminalWindow *cloche_terminal_window_new_for_view (GtkApplication     *application,
+                                                          ClocheTerminalView *view);
+ClocheTerminalView   *cloche_terminal_window_get_view (ClocheTerminalWindow *self);
 
 G_END_DECLS

@@ -20,7 +20,7 @@
 #include "cloche-overview-page.h"
 #include "cloche-sessions-page.h"
 #include "cloche-settings.h"
-#include "cloche-terminal-window.h"
+#include "cloche-terminals-page.h"
 #include "cloche-window.h"
 
 struct _ClocheWindow
@@ -43,6 +43,7 @@ struct _ClocheWindow
   GtkStack             *stack;
   ClocheOverviewPage   *overview_page;
   ClocheSessionsPage   *sessions_page;
+  ClocheTerminalsPage  *terminals_page;
   ClocheMonitorPage    *monitor_page;
   ClocheDiagnosticsPage *diagnostics_page;
   ClocheEgressPage     *egress_page;
@@ -180,17 +181,63 @@ cloche_window_sidebar_row_activated_cb (ClocheWindow  *self,
   adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_FORWARD);
 }
 
-/* win.open-terminal (ID): a terminal in session ID, in a window of its own
- * (so that the dashboard stays in view beside it). */
+static void cloche_window_show_page_action (GtkWidget  *widget,
+                                            const char *action_name,
+                                            GVariant   *parameter);
+
+/* win.open-terminal (ID): session ID's terminal on the Terminals page (its
+ * tab, the one whose tab or window was closed, or a new one); the page
+ * moves it to a window of its own on demand. */
 static void
 cloche_window_open_terminal_action (GtkWidget  *widget,
                                     const char *action_name,
                                     GVariant   *parameter)
 {
-  GtkApplication *application = gtk_window_get_application (GTK_WINDOW (widget));
-  const char *id = g_variant_get_string (parameter, NULL);
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
 
-  gtk_window_present (GTK_WINDOW (cloche_terminal_window_new (application, id)));
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
+  cloche_terminals_page_open (self->terminals_page, g_variant_get_string (parameter, NULL));
+}
+
+/* win.agent-mode-starting: agent mode's tab while its session opens. */
+static void
+cloche_window_agent_mode_starting_action (GtkWidget  *widget,
+                                          const char *action_name,
+                                          GVariant   *parameter)
+{
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
+
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
+  cloche_terminals_page_add_starting (self->terminals_page);
+}
+
+/* win.agent-mode-failed: that tab goes, and the Overview, which says why
+ * and what to do (install the bundle, …), is shown again. */
+static void
+cloche_window_agent_mode_failed_action (GtkWidget  *widget,
+                                        const char *action_name,
+                                        GVariant   *parameter)
+{
+  cloche_terminals_page_fail_starting (CLOCHE_WINDOW (widget)->terminals_page);
+  cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("overview"));
+}
+
+/* win.run-terminal ((ID, ARGV)): a new terminal in session ID running ARGV
+ * (empty: the login shell), in agent mode's tab if it waits for it (then
+ * the page shown stays: the user saw that tab, and may have gone to watch
+ * the boot on the Overview). */
+static void
+cloche_window_run_terminal_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
+{
+  ClocheWindow *self = CLOCHE_WINDOW (widget);
+  g_autofree const char **argv = NULL;
+  const char *id;
+
+  g_variant_get (parameter, "(&s^a&s)", &id, &argv);
+  if (!cloche_terminals_page_run (self->terminals_page, id, argv))
+    cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
 }
 
 /* win.show-page ("monitor"): what a sidebar row does, for links between pages. */
@@ -357,6 +404,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, overview_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, sessions_page);
+  gtk_widget_class_bind_template_child (widget_class, ClocheWindow, terminals_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, monitor_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, diagnostics_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheWindow, egress_page);
@@ -372,6 +420,12 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                    cloche_window_cleanup_sessions_action);
   gtk_widget_class_install_action (widget_class, "win.open-terminal", "s",
                                    cloche_window_open_terminal_action);
+  gtk_widget_class_install_action (widget_class, "win.run-terminal", "(sas)",
+                                   cloche_window_run_terminal_action);
+  gtk_widget_class_install_action (widget_class, "win.agent-mode-starting", NULL,
+                                   cloche_window_agent_mode_starting_action);
+  gtk_widget_class_install_action (widget_class, "win.agent-mode-failed", NULL,
+                                   cloche_window_agent_mode_failed_action);
   /* The order of the sidebar; listed in ui/gtk/help-overlay.ui. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "overview");
@@ -387,6 +441,8 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                        "win.show-page", "s", "egress");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_7, GDK_CONTROL_MASK,
                                        "win.show-page", "s", "secrets");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_8, GDK_CONTROL_MASK,
+                                       "win.show-page", "s", "terminals");
 
   g_type_ensure (CLOCHE_TYPE_OVERVIEW_PAGE);
   g_type_ensure (CLOCHE_TYPE_MONITOR_PAGE);
@@ -395,6 +451,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
   g_type_ensure (CLOCHE_TYPE_DIAGNOSTICS_PAGE);
   g_type_ensure (CLOCHE_TYPE_EGRESS_PAGE);
   g_type_ensure (CLOCHE_TYPE_SECRETS_PAGE);
+  g_type_ensure (CLOCHE_TYPE_TERMINALS_PAGE);
 }
 
 static void

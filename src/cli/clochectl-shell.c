@@ -6,6 +6,11 @@
  * the folders given (--mount), and closed when the terminal ends unless
  * --keep. shell runs the session user's login shell; run runs COMMAND, and
  * clochectl's exit status is the command's.
+ *
+ * A terminal outlives its client (the daemon keeps it when we go, unless
+ * it is a pipe): shell --list [ID] shows a session's terminals, and shell
+ * --attach TERMINAL takes one again (AttachTerminal), what it printed
+ * meanwhile first.
  */
 #include "config.h"
 
@@ -25,6 +30,8 @@ typedef struct
   GStrv     mounts;
   GStrv     env;
   gboolean  keep;
+  gboolean  list;
+  char     *attach;      /* a terminal to attach to */
   GStrv     command;     /* after "--"; NULL: the login shell */
 } Request;
 
@@ -34,6 +41,7 @@ request_clear (Request *request)
   g_free (request->id);
   g_free (request->title);
   g_free (request->cwd);
+  g_free (request->attach);
   g_strfreev (request->mounts);
   g_strfreev (request->env);
   g_strfreev (request->command);
@@ -60,6 +68,11 @@ parse (int        argc,
     { "cwd", 0, 0, G_OPTION_ARG_STRING, &request->cwd,
       "Folder in the guest (default: the session's)", "DIR" },
     { "env", 0, 0, G_OPTION_ARG_STRING_ARRAY, &request->env, "Set a variable", "NAME=VALUE" },
+    /* shell only */
+    { "list", 0, 0, G_OPTION_ARG_NONE, &request->list,
+      "List the session's terminals (every session's without ID)", NULL },
+    { "attach", 0, 0, G_OPTION_ARG_STRING, &request->attach,
+      "Attach to a terminal whose client went away", "TERMINAL" },
     { NULL }
   };
   int split = argc, count;
@@ -79,7 +92,8 @@ parse (int        argc,
   if (!clochectl_parse_options (&count, &list, entries,
                                 with_command ? "[ID] -- COMMAND [ARG…]" : "[ID]"))
     return FALSE;
-  if (count > 2 || (with_command && split + 1 >= argc) || (!with_command && split < argc))
+  if (count > 2 || (with_command && split + 1 >= argc) || (!with_command && split < argc)
+      || (with_command && (request->list || request->attach != NULL)))
     return FALSE;
   request->id = count == 2 ? g_strdup (list[1]) : NULL;
   if (with_command)
@@ -223,6 +237,38 @@ on_owner (GObject           *object,
     attached->daemon_gone = TRUE;
 }
 
+/* The stream: a new terminal in session @id, or terminal
+ * request->attach again (then sized to ours: it kept the size it had). */
+static gboolean
+get_stream (ClocheDbusSessions  *sessions,
+            const char          *id,
+            Request             *request,
+            gboolean             pipe,
+            Resizer             *resizer,
+            GVariant           **stream,
+            GUnixFDList        **fds,
+            GError             **error)
+{
+  guint rows, cols;
+
+  if (request->attach == NULL)
+    return cloche_dbus_sessions_call_open_terminal_sync (sessions, id,
+                                                         request->command != NULL
+                                                         ? (const char * const *) request->command
+                                                         : (const char *[]) { NULL },
+                                                         terminal_options (request, pipe), NULL,
+                                                         stream, &resizer->terminal, fds, NULL,
+                                                         error);
+  resizer->terminal = g_strdup (request->attach);
+  if (!cloche_dbus_sessions_call_attach_terminal_sync (sessions, request->attach,
+                                                       g_variant_new ("a{sv}", NULL), NULL,
+                                                       stream, fds, NULL, error))
+    return FALSE;
+  if (!pipe && clochectl_terminal_size (&rows, &cols))
+    resize (rows, cols, resizer);
+  return TRUE;
+}
+
 static int
 attach (ClocheDbusSessions *sessions,
         const char         *id,
@@ -234,20 +280,16 @@ attach (ClocheDbusSessions *sessions,
   g_autoptr(GError) error = NULL;
   Resizer resizer = { .sessions = sessions };
   ClochectlTerminal attached = { .fd = -1, .pipe = pipe, .resize = resize, .data = &resizer };
+  const char *failed = request->attach != NULL ? _("cannot attach to the terminal")
+                                               : _("cannot open a terminal");
   int status;
 
   g_signal_connect (sessions, "terminal-ended", G_CALLBACK (on_terminal_ended), &attached);
   g_signal_connect (sessions, "notify::g-name-owner", G_CALLBACK (on_owner), &attached);
-  if (!cloche_dbus_sessions_call_open_terminal_sync (sessions, id,
-                                                     request->command != NULL
-                                                     ? (const char * const *) request->command
-                                                     : (const char *[]) { NULL },
-                                                     terminal_options (request, pipe), NULL,
-                                                     &stream, &resizer.terminal, &fds, NULL,
-                                                     &error))
-    status = clochectl_fail (_("cannot open a terminal"), error);
+  if (!get_stream (sessions, id, request, pipe, &resizer, &stream, &fds, &error))
+    status = clochectl_fail (failed, error);
   else if ((attached.fd = g_unix_fd_list_get (fds, g_variant_get_handle (stream), &error)) < 0)
-    status = clochectl_fail (_("cannot open a terminal"), error);
+    status = clochectl_fail (failed, error);
   else
     status = clochectl_terminal_run (&attached);
   g_signal_handlers_disconnect_by_data (sessions, &attached);
@@ -256,6 +298,43 @@ attach (ClocheDbusSessions *sessions,
   g_free (attached.message);
   g_free (resizer.terminal);
   return status;
+}
+
+/* TERMINAL  SESSION  attached|detached  COMMAND, oldest first. */
+static int
+list_terminals (ClocheDbusSessions *sessions,
+                const char         *id)
+{
+  g_autoptr(GVariant) terminals = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  GVariant *entry;
+
+  if (!cloche_dbus_sessions_call_list_terminals_sync (sessions, id != NULL ? id : "",
+                                                      &terminals, NULL, &error))
+    return clochectl_fail (_("cannot list the terminals"), error);
+  g_variant_iter_init (&iter, terminals);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      GVariantDict dict;
+      const char *terminal = "", *session = "";
+      g_autofree const char **command = NULL;
+      g_autofree char *line = NULL;
+      gboolean held = FALSE;
+
+      g_variant_dict_init (&dict, entry);
+      g_variant_dict_lookup (&dict, "terminal", "&s", &terminal);
+      g_variant_dict_lookup (&dict, "session", "&s", &session);
+      g_variant_dict_lookup (&dict, "attached", "b", &held);
+      g_variant_dict_lookup (&dict, "command", "^a&s", &command);
+      line = command != NULL ? g_strjoinv (" ", (char **) command) : g_strdup ("");
+      /* TRANSLATORS: a terminal's state in clochectl shell --list */
+      g_print ("%s\t%s\t%s\t%s\n", terminal, session, held ? _("attached") : _("detached"),
+               line);
+      g_variant_dict_clear (&dict);
+      g_variant_unref (entry);
+    }
+  return EXIT_SUCCESS;
 }
 
 static int
@@ -272,9 +351,20 @@ shell_or_run (ClocheDbusDaemon *daemon,
       g_printerr (_("clochectl: --mount opens a new session: give no session ID with it\n"));
       return 2;
     }
+  if ((request->list || request->attach != NULL)
+      && (request->mounts != NULL || request->keep || request->title != NULL
+          || (request->attach != NULL && (request->id != NULL || request->list))))
+    {
+      g_printerr (_("clochectl: --list and --attach take no other option (--attach no ID)\n"));
+      return 2;
+    }
   sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_SIGNALS, &error);
   if (sessions == NULL)
     return clochectl_fail (_("cannot reach the Cloche service"), error);
+  if (request->list)
+    return list_terminals (sessions, request->id);
+  if (request->attach != NULL)
+    return attach (sessions, NULL, request);
   if (request->id == NULL && (opened = open_session (daemon, sessions, request, &error)) == NULL)
     return clochectl_fail (_("cannot open a session"), error);
   status = attach (sessions, request->id != NULL ? request->id : opened, request);

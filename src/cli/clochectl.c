@@ -83,6 +83,8 @@ clochectl_usage (void)
                 "  clochectl exec ID [--cwd DIR] [--env NAME=VALUE]… [--stdin]\n"
                 "                 [--timeout SECONDS] -- COMMAND [ARG…]\n"
                 "  clochectl shell [ID] [--mount PATH[:ro|:rw]]… [--title T] [--keep]\n"
+                "  clochectl shell --list [ID]\n"
+                "  clochectl shell --attach TERMINAL\n"
                 "  clochectl run [ID] [--mount PATH[:ro|:rw]]… [--env NAME=VALUE]… [--cwd DIR]\n"
                 "                [--title T] [--keep] -- COMMAND [ARG…]\n"
                 "  clochectl vm stop\n"

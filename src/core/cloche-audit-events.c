@@ -216,6 +216,26 @@ cloche_audit_terminal_opened (ClocheAuditLog *log,
 }
 
 /**
+ * cloche_audit_terminal_attached:
+ *
+ * "terminal.attach": a terminal that had lost its client was given to a
+ * new one.
+ */
+void
+cloche_audit_terminal_attached (ClocheAuditLog *log,
+                                ClocheTerminal *terminal)
+{
+  g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  if (log == NULL)
+    return;
+  g_variant_builder_add (&builder, "{sv}", "terminal",
+                         g_variant_new_string (cloche_terminal_get_id (terminal)));
+  cloche_audit_log_append_fields (log, "terminal.attach", cloche_terminal_get_session (terminal),
+                                  g_variant_builder_end (&builder));
+}
+
+/**
  * cloche_audit_terminal_ended:
  * @error: (nullable): why the terminal broke; then @exit_code is not logged
  *

@@ -35,6 +35,8 @@ void cloche_audit_command         (ClocheAuditLog      *log,
                                    const GError        *error);
 void cloche_audit_terminal_opened (ClocheAuditLog     *log,
                                    ClocheTerminal      *terminal);
+void cloche_audit_terminal_attached (ClocheAuditLog *log,
+                                     ClocheTerminal *terminal);
 void cloche_audit_terminal_ended  (ClocheAuditLog      *log,
                                    ClocheTerminal      *terminal,
                                    int                  exit_code,

@@ -56,6 +56,7 @@ static const GDBusErrorEntry error_entries[] = {
   { CLOCHE_ERROR_KEYRING, "io.github.cloche.Error.Keyring" },
   { CLOCHE_ERROR_VM_KILLED, "io.github.cloche.Error.VmKilled" },
   { CLOCHE_ERROR_TERMINAL_NOT_FOUND, "io.github.cloche.Error.TerminalNotFound" },
+  { CLOCHE_ERROR_TERMINAL_BUSY, "io.github.cloche.Error.TerminalBusy" },
 };
 
 GQuark

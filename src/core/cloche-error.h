@@ -79,6 +79,8 @@ typedef enum
   CLOCHE_ERROR_VM_KILLED,
   /* A terminal that has ended, or never was (issue 17). */
   CLOCHE_ERROR_TERMINAL_NOT_FOUND,
+  /* A terminal another client holds: one client at a time (AttachTerminal). */
+  CLOCHE_ERROR_TERMINAL_BUSY,
 } ClocheError;
 
 GQuark      cloche_error_quark     (void);

@@ -11,6 +11,11 @@
  * the command's status. Opened and ended, each terminal is in the audit
  * log.
  *
+ * A terminal outlives its client (cloche-guest-pty.c keeps it): attach
+ * gives it to a new one, on the same port (cloche-terminal-port.c swaps
+ * the port's chardev); the session's close ends it, as it ends every
+ * process of the session.
+ *
  * Resize is one more guest-agent command (`cloche-guest resize`), which
  * sets the PTY's window size from the guest's side.
  */
@@ -301,6 +306,16 @@ cloche_sandbox_open_terminal_finish (ClocheSandbox  *self,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+static gint
+compare_started (gconstpointer a,
+                 gconstpointer b)
+{
+  gint64 first = cloche_terminal_get_started (*(ClocheTerminal **) a);
+  gint64 second = cloche_terminal_get_started (*(ClocheTerminal **) b);
+
+  return first < second ? -1 : first > second;
+}
+
 /**
  * cloche_sandbox_lookup_terminal:
  *
@@ -399,6 +414,98 @@ cloche_sandbox_resize_terminal_finish (ClocheSandbox  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * cloche_sandbox_list_terminals:
+ * @session: (nullable): only this session's, or every session's
+ *
+ * Returns: (transfer container) (element-type ClocheTerminal): the
+ *   terminals that have not ended, oldest first
+ */
+GPtrArray *
+cloche_sandbox_list_terminals (ClocheSandbox *self,
+                               const char    *session)
+{
+  GPtrArray *list = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer terminal;
+
+  g_return_val_if_fail (CLOCHE_IS_SANDBOX (self), NULL);
+
+  g_hash_table_iter_init (&iter, self->terminals);
+  while (g_hash_table_iter_next (&iter, NULL, &terminal))
+    if (session == NULL
+        || g_strcmp0 (cloche_terminal_get_session (terminal), session) == 0)
+      g_ptr_array_add (list, terminal);
+  g_ptr_array_sort (list, compare_started);
+  return list;
+}
+
+static void
+on_reconnected (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheSandbox *self = g_task_get_source_object (task);
+  ClocheTerminal *terminal = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (!cloche_terminal_port_reconnect_finish (CLOCHE_TERMINAL_PORT (object), result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  cloche_audit_terminal_attached (self->audit, terminal);
+  g_task_return_int (task, cloche_terminal_port_steal_client_fd (CLOCHE_TERMINAL_PORT (object)));
+}
+
+/**
+ * cloche_sandbox_attach_terminal_async:
+ *
+ * Gives terminal @id, which has lost its client (a window closed, a
+ * clochectl gone), to a new one: what the command printed meanwhile (the
+ * newest bytes, bounded in the guest) comes first on the new stream.
+ * Refused while another client holds it.
+ */
+void
+cloche_sandbox_attach_terminal_async (ClocheSandbox       *self,
+                                      const char          *id,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  ClocheTerminal *terminal;
+
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+
+  g_task_set_source_tag (task, cloche_sandbox_attach_terminal_async);
+  if ((terminal = g_hash_table_lookup (self->terminals, id)) == NULL)
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_TERMINAL_NOT_FOUND,
+                               _("No terminal %s is open (it has ended, or never was)"), id);
+      return;
+    }
+  g_task_set_task_data (task, g_object_ref (terminal), g_object_unref);
+  cloche_terminal_port_reconnect_async (cloche_terminal_get_port (terminal), on_reconnected,
+                                        g_steal_pointer (&task));
+}
+
+/**
+ * cloche_sandbox_attach_terminal_finish:
+ *
+ * Returns: the new client's end of the terminal's stream, or -1
+ */
+int
+cloche_sandbox_attach_terminal_finish (ClocheSandbox  *self,
+                                       GAsyncResult   *result,
+                                       GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), -1);
+
+  return (int) g_task_propagate_int (G_TASK (result), error);
 }
 
 /* The sandbox goes first (the daemon exits): terminals still running

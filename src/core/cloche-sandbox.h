@@ -154,5 +154,15 @@ void           cloche_sandbox_resize_terminal_async (ClocheSandbox             *
 gboolean       cloche_sandbox_resize_terminal_finish (ClocheSandbox            *self,
                                                    GAsyncResult                *result,
                                                    GError                     **error);
+GPtrArray     *cloche_sandbox_list_terminals     (ClocheSandbox               *self,
+                                                  const char                  *session);
+void           cloche_sandbox_attach_terminal_async (ClocheSandbox             *self,
+                                                  const char                  *id,
+                                                  GCancellable                *cancellable,
+                                                  GAsyncReadyCallback          callback,
+                                                  gpointer                     user_data);
+int            cloche_sandbox_attach_terminal_finish (ClocheSandbox            *self,
+                                                  GAsyncResult                *result,
+                                                  GError                     **error);
 
 G_END_DECLS

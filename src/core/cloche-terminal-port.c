@@ -16,6 +16,12 @@
  * to, and nothing left when QEMU dies (its end closes, the client reads
  * the end). Why a port per terminal: docs/ARCHITECTURE.md, "Terminals".
  *
+ * A client that goes away leaves the port plugged (the guest's relay keeps
+ * the terminal: cloche-guest-pty.c); a new one comes back through
+ * reconnect: a new socketpair, its QEMU end given with getfd, and
+ * chardev-change swaps the port's chardev for one on it. QEMU tells the
+ * guest the host end is connected again; the port itself never moved.
+ *
  * Before the port goes, what the guest wrote must have reached the client:
  * QEMU drops what it holds of a port when the port is unplugged, and it
  * holds bytes only while the socket towards the client is full. So unplug
@@ -56,6 +62,7 @@ struct _ClocheTerminalPort
   GTask           *unplug;    /* waiting for DEVICE_DELETED */
   guint            timer;
   guint            drained;   /* checks in a row that found nothing unread */
+  gboolean         swapping;  /* a new client's socket is being put in */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheTerminalPort, cloche_terminal_port, G_TYPE_OBJECT)
@@ -470,6 +477,143 @@ gboolean
 cloche_terminal_port_unplug_finish (ClocheTerminalPort  *self,
                                     GAsyncResult        *result,
                                     GError             **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* Attaching again */
+
+/**
+ * cloche_terminal_port_has_client:
+ *
+ * Returns: whether a client holds the port's host end (its end is still
+ *   ours to give, or the socket's other end is open)
+ */
+gboolean
+cloche_terminal_port_has_client (ClocheTerminalPort *self)
+{
+  struct pollfd hangup;
+
+  g_return_val_if_fail (CLOCHE_IS_TERMINAL_PORT (self), FALSE);
+
+  if (self->client_fd >= 0 || self->swapping)
+    return TRUE;
+  if (self->qemu_fd < 0)
+    return FALSE;
+  hangup = (struct pollfd) { .fd = self->qemu_fd, .events = 0 };
+  return !(poll (&hangup, 1, 0) > 0 && (hangup.revents & (POLLHUP | POLLERR)));
+}
+
+static void
+on_chardev_changed (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheTerminalPort *self = g_task_get_source_object (task);
+  int *ends = g_task_get_task_data (task);
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  self->swapping = FALSE;
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, plug_error (self, "chardev-change", error));
+      g_error_free (error);
+      return;
+    }
+  if (self->qemu_fd >= 0)
+    close (self->qemu_fd);
+  self->qemu_fd = g_steal_fd (&ends[1]);
+  self->client_fd = g_steal_fd (&ends[0]);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_fd_given_again (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  ClocheTerminalPort *self = g_task_get_source_object (task);
+  g_autoptr(JsonObject) args = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  GError *error = NULL;
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    {
+      self->swapping = FALSE;
+      g_task_return_error (task, plug_error (self, "getfd", error));
+      g_error_free (error);
+      return;
+    }
+  args = cloche_qmp_socket_chardev_new (self->id, "fd", "str", self->id);
+  cloche_qmp_client_execute_async (self->qmp, "chardev-change", args, NULL, on_chardev_changed,
+                                   g_steal_pointer (&task));
+}
+
+static void
+ends_free (int *ends)
+{
+  if (ends[0] >= 0)
+    close (ends[0]);
+  if (ends[1] >= 0)
+    close (ends[1]);
+  g_free (ends);
+}
+
+/**
+ * cloche_terminal_port_reconnect_async:
+ *
+ * Gives the port's host end to a new client: take it with
+ * cloche_terminal_port_steal_client_fd() once this has finished. Refused
+ * while a client holds it, or once the port is going.
+ */
+void
+cloche_terminal_port_reconnect_async (ClocheTerminalPort  *self,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+  g_autoptr(JsonObject) args = json_object_new ();
+  int *ends = g_new (int, 2);
+  int given;
+
+  g_task_set_source_tag (task, cloche_terminal_port_reconnect_async);
+  ends[0] = ends[1] = -1;
+  g_task_set_task_data (task, ends, (GDestroyNotify) ends_free);
+  if (self->unplug != NULL || !self->chardev_added || !self->device_added)
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_TERMINAL_NOT_FOUND,
+                               _("The terminal on port %s is ending"), self->name);
+      return;
+    }
+  if (cloche_terminal_port_has_client (self))
+    {
+      g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_TERMINAL_BUSY,
+                               _("The terminal on port %s has a client already: close it "
+                                 "first (a terminal has one client at a time)"), self->name);
+      return;
+    }
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0
+      || (given = fcntl (ends[1], F_DUPFD_CLOEXEC, 3)) < 0)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errno),
+                               _("Cannot make a terminal's socket pair: %s"), g_strerror (errno));
+      return;
+    }
+  self->swapping = TRUE;
+  json_object_set_string_member (args, "fdname", self->id);
+  cloche_qmp_client_execute_with_fd_async (self->qmp, "getfd", args, given, NULL,
+                                           on_fd_given_again, g_steal_pointer (&task));
+}
+
+gboolean
+cloche_terminal_port_reconnect_finish (ClocheTerminalPort  *self,
+                                       GAsyncResult        *result,
+                                       GError             **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -27,4 +27,12 @@ gboolean            cloche_terminal_port_unplug_finish   (ClocheTerminalPort   *
                                                           GAsyncResult         *result,
                                                           GError              **error);
 
+gboolean            cloche_terminal_port_has_client      (ClocheTerminalPort   *self);
+void                cloche_terminal_port_reconnect_async (ClocheTerminalPort   *self,
+                                                          GAsyncReadyCallback   callback,
+                                                          gpointer              user_data);
+gboolean            cloche_terminal_port_reconnect_finish (ClocheTerminalPort  *self,
+                                                           GAsyncResult        *result,
+                                                           GError             **error);
+
 G_END_DECLS

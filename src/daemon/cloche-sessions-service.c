@@ -893,6 +893,8 @@ sessions_iface_init (ClocheDbusSessionsIface *iface)
   iface->handle_cancel_fork = handle_cancel_fork;
   iface->handle_open_terminal = cloche_sessions_terminals_handle_open;
   iface->handle_resize_terminal = cloche_sessions_terminals_handle_resize;
+  iface->handle_list_terminals = cloche_sessions_terminals_handle_list;
+  iface->handle_attach_terminal = cloche_sessions_terminals_handle_attach;
 }
 
 static void

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * io.github.cloche.Sessions' terminals: OpenTerminal, ResizeTerminal and
- * TerminalEnded, on the sandbox's terminals (cloche-sandbox-terminal.c).
+ * io.github.cloche.Sessions' terminals: OpenTerminal, ResizeTerminal,
+ * ListTerminals, AttachTerminal and TerminalEnded, on the sandbox's
+ * terminals (cloche-sandbox-terminal.c).
  * OpenTerminal answers with the client's end of the terminal's stream as a
  * descriptor (a GUnixFDList): from then on the bytes go between the client
  * and QEMU, and the daemon only hears how the terminal ended.
@@ -212,5 +213,74 @@ cloche_sessions_terminals_handle_resize (ClocheDbusSessions    *skeleton,
 {
   cloche_sandbox_resize_terminal_async (sandbox_of (skeleton), terminal, rows, cols, NULL,
                                         on_resized, call_new (skeleton, invocation));
+  return TRUE;
+}
+
+static GVariant *
+terminal_entry (ClocheTerminal *terminal)
+{
+  GVariantDict entry;
+
+  g_variant_dict_init (&entry, NULL);
+  g_variant_dict_insert (&entry, "terminal", "s", cloche_terminal_get_id (terminal));
+  g_variant_dict_insert (&entry, "session", "s", cloche_terminal_get_session (terminal));
+  g_variant_dict_insert_value (&entry, "command",
+                               g_variant_new_strv (cloche_terminal_get_command (terminal), -1));
+  g_variant_dict_insert (&entry, "started", "x", cloche_terminal_get_started (terminal));
+  g_variant_dict_insert (&entry, "attached", "b",
+                         cloche_terminal_port_has_client (cloche_terminal_get_port (terminal)));
+  return g_variant_dict_end (&entry);
+}
+
+gboolean
+cloche_sessions_terminals_handle_list (ClocheDbusSessions    *skeleton,
+                                       GDBusMethodInvocation *invocation,
+                                       const char            *id)
+{
+  g_autoptr(GPtrArray) terminals = NULL;
+  GVariantBuilder list;
+
+  terminals = cloche_sandbox_list_terminals (sandbox_of (skeleton), id[0] != '\0' ? id : NULL);
+  g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < terminals->len; i++)
+    g_variant_builder_add_value (&list, terminal_entry (terminals->pdata[i]));
+  cloche_dbus_sessions_complete_list_terminals (skeleton, invocation,
+                                                g_variant_builder_end (&list));
+  return TRUE;
+}
+
+static void
+on_attached (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Call *call = user_data;
+  g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
+  g_autoptr(GError) error = NULL;
+  int fd, index = -1;
+
+  fd = cloche_sandbox_attach_terminal_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (fd >= 0)
+    {
+      index = g_unix_fd_list_append (fds, fd, &error);
+      close (fd);
+    }
+  if (index < 0)
+    g_dbus_method_invocation_return_gerror (call->invocation, error);
+  else
+    cloche_dbus_sessions_complete_attach_terminal (call->skeleton, call->invocation, fds,
+                                                   g_variant_new_handle (index));
+  call_free (call);
+}
+
+gboolean
+cloche_sessions_terminals_handle_attach (ClocheDbusSessions    *skeleton,
+                                         GDBusMethodInvocation *invocation,
+                                         GUnixFDList           *fd_list,
+                                         const char            *terminal,
+                                         GVariant              *options)
+{
+  cloche_sandbox_attach_terminal_async (sandbox_of (skeleton), terminal, NULL, on_attached,
+                                        call_new (skeleton, invocation));
   return TRUE;
 }

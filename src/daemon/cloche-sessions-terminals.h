@@ -21,4 +21,13 @@ gboolean cloche_sessions_terminals_handle_resize (ClocheDbusSessions    *object,
                                                   guint                  rows,
                                                   guint                  cols);
 
+gboolean cloche_sessions_terminals_handle_list   (ClocheDbusSessions    *object,
+                                                  GDBusMethodInvocation *invocation,
+                                                  const char            *id);
+gboolean cloche_sessions_terminals_handle_attach (ClocheDbusSessions    *object,
+                                                  GDBusMethodInvocation *invocation,
+                                                  GUnixFDList           *fd_list,
+                                                  const char            *terminal,
+                                                  GVariant              *options);
+
 G_END_DECLS

@@ -20,10 +20,19 @@
  *      copies bytes port <-> master until the command ends; then passes on
  *      what the command wrote last, and exits with its status.
  *
- * A host end that goes away (the client closed its socket, or QEMU died) is
- * a hang-up, as when a terminal window closes: the master is closed, the
- * kernel sends SIGHUP to the command, and the relay leaves after a grace
- * period; the command, its child, dies with it (PR_SET_PDEATHSIG).
+ * A host end that goes away (the client closed its socket) detaches the
+ * terminal: the command goes on, the relay keeps the master and the newest
+ * BUFFER_SIZE bytes the command writes (older ones are dropped, so that
+ * the command never blocks and the guest's memory is bounded), and looks
+ * every DETACHED_CHECK_MS for a host end again: the daemon swaps the
+ * port's chardev for a new client's socket (AttachTerminal), and the kept
+ * bytes go to it first. Only the command's end (or the session's close,
+ * which ends it) ends the terminal. In pipe mode (a script's pipe, which
+ * no one re-attaches to) the host end going is a hang-up, as when a
+ * terminal window closes: the master is closed, the kernel sends SIGHUP to
+ * the command, and the relay leaves after a grace period; the command, its
+ * child, dies with it (PR_SET_PDEATHSIG). When QEMU dies the guest goes
+ * with it.
  *
  * "pipe" is for a client whose input is not a terminal: no echo, no
  * signals from control characters, no CR added to NL; input stays in
@@ -57,7 +66,9 @@
 #define PORT_WAIT_MS     5000
 #define HOST_WAIT_MS     5000
 #define HANGUP_GRACE_MS  2000
-#define BUFFER_SIZE      16384
+#define BUFFER_SIZE      65536
+#define DETACHED_DROP    (BUFFER_SIZE / 4)
+#define DETACHED_CHECK_MS 100
 
 typedef struct
 {
@@ -340,64 +351,131 @@ hang_up (int master,
   return 128 + SIGHUP;
 }
 
+/* The relay's state: the two ends, the command, and whether a client is
+ * on the port's host end. */
+typedef struct
+{
+  int    port;
+  int    master;
+  int    child_fd;
+  pid_t  child;
+  bool   master_open;
+  bool   attached;
+  bool   detachable;     /* a tty terminal outlives its client; a pipe hangs up */
+  Buffer input, output;
+} Relay;
+
+/* Detached, the output keeps the newest bytes: the oldest quarter goes
+ * when it is full, so that the command never blocks on a terminal no one
+ * reads, and what it printed last is there for the next client. */
+static void
+make_room (Buffer *buffer)
+{
+  size_t held = buffer->end - buffer->start;
+
+  if (buffer->end < sizeof buffer->data || held == 0)
+    return;
+  memmove (buffer->data, buffer->data + buffer->start, held);
+  buffer->start = 0;
+  buffer->end = held;
+  if (held < sizeof buffer->data)
+    return;
+  memmove (buffer->data, buffer->data + DETACHED_DROP, held - DETACHED_DROP);
+  buffer->end = held - DETACHED_DROP;
+}
+
 static void
 watch (struct pollfd *fds,
-       int            port,
-       int            master,
-       int            child_fd,
-       const Buffer  *input,
-       const Buffer  *output)
+       Relay         *relay)
 {
-  fds[0] = (struct pollfd) { .fd = port,
+  Buffer *input = &relay->input, *output = &relay->output;
+
+  /* Detached, the port says POLLHUP until a client is back: it is looked
+   * at on a timer instead (is_host_back). */
+  fds[0] = (struct pollfd) { .fd = relay->attached ? relay->port : -1,
                              .events = (has_room (input) ? POLLIN : 0)
                                        | (is_empty (output) ? 0 : POLLOUT) };
   /* A master with no slave open says so (POLLHUP) until one is: -1 then,
    * the command's end comes from its pidfd. */
-  fds[1] = (struct pollfd) { .fd = master,
-                             .events = (has_room (output) ? POLLIN : 0)
+  fds[1] = (struct pollfd) { .fd = relay->master_open ? relay->master : -1,
+                             .events = (has_room (output) || !relay->attached ? POLLIN : 0)
                                        | (is_empty (input) ? 0 : POLLOUT) };
-  fds[2] = (struct pollfd) { .fd = child_fd, .events = POLLIN };
+  fds[2] = (struct pollfd) { .fd = relay->child_fd, .events = POLLIN };
+}
+
+static bool
+is_host_back (int port)
+{
+  struct pollfd p = { .fd = port, .events = POLLOUT };
+
+  return poll (&p, 1, 0) >= 0 && !(p.revents & (POLLHUP | POLLERR));
+}
+
+/* The port's side of one turn: false when its host end went away. */
+static bool
+port_turn (Relay *relay,
+           short  revents)
+{
+  return !((revents & (POLLHUP | POLLERR))
+           || ((revents & POLLIN) && !fill (&relay->input, relay->port))
+           || ((revents & POLLOUT) && !drain (&relay->output, relay->port)));
+}
+
+static void
+master_turn (Relay *relay,
+             short  revents)
+{
+  if ((revents & (POLLIN | POLLHUP)) && !relay->attached)
+    make_room (&relay->output);
+  if ((revents & (POLLIN | POLLHUP)) && !fill (&relay->output, relay->master))
+    relay->master_open = false;
+  if (revents & POLLOUT)
+    drain (&relay->input, relay->master);
 }
 
 /* port -> input -> master, master -> output -> port, until the command
- * ends (its pidfd) or the host end goes (the port's hang-up). */
+ * ends (its pidfd). The host end going is a detach (the output kept,
+ * bounded, until a client is back on the port), or for a pipe a hang-up. */
 static int
 relay (int   port,
        int   master,
-       pid_t child)
+       pid_t child,
+       bool  detachable)
 {
-  static Buffer input, output;
-  int child_fd = (int) syscall (SYS_pidfd_open, child, 0);
-  bool master_open = true;
+  static Relay r;
 
-  if (child_fd < 0 || fcntl (master, F_SETFL, O_NONBLOCK) != 0)
+  r = (Relay) { .port = port, .master = master, .child = child, .master_open = true,
+                .attached = true, .detachable = detachable };
+  r.child_fd = (int) syscall (SYS_pidfd_open, child, 0);
+  if (r.child_fd < 0 || fcntl (master, F_SETFL, O_NONBLOCK) != 0)
     cg_fail ("cannot watch the terminal's command: %s", strerror (errno));
   for (;;)
     {
       struct pollfd fds[3];
 
-      watch (fds, port, master_open ? master : -1, child_fd, &input, &output);
-      if (poll (fds, 3, -1) < 0)
+      watch (fds, &r);
+      if (poll (fds, 3, r.attached ? -1 : DETACHED_CHECK_MS) < 0)
         {
           if (errno == EINTR)
             continue;
           cg_fail ("the terminal's relay failed: %s", strerror (errno));
         }
-      if ((fds[0].revents & (POLLHUP | POLLERR))
-          || ((fds[0].revents & POLLIN) && !fill (&input, port))
-          || ((fds[0].revents & POLLOUT) && !drain (&output, port)))
-        return hang_up (master, child_fd, child);
-      if ((fds[1].revents & (POLLIN | POLLHUP)) && !fill (&output, master))
-        master_open = false;
-      if (fds[1].revents & POLLOUT)
-        drain (&input, master);
+      if (r.attached && !port_turn (&r, fds[0].revents))
+        {
+          if (!r.detachable)
+            return hang_up (master, r.child_fd, child);
+          r.attached = false;
+        }
+      master_turn (&r, fds[1].revents);
       if (fds[2].revents & POLLIN)
         {
           int status = cg_wait_status (child);
 
-          flush_output (master, port, &output);
+          flush_output (master, port, &r.output);
           return status;
         }
+      if (!r.attached && is_host_back (port))
+        r.attached = true;
     }
 }
 
@@ -421,7 +499,7 @@ cg_pty (const CgPtyRequest *request)
   if (child == 0)
     cg_run_child (&session, request->cwd, request->argv, slave);
   close (slave);
-  status = relay (port, master, child);
+  status = relay (port, master, child, !request->pipe);
   /* Gone from the guest's folder, which we reach through @folder. */
   snprintf (name, sizeof name, "%s", request->port);
   unlinkat (folder, name, 0);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include "cloche-agent-mode-dialog.h"
 #include "cloche-application.h"
 #include "cloche-test-ui.h"
 
@@ -171,4 +172,46 @@ cloche_test_ui_destroy_window (GtkWidget *window)
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (window);
   CLOCHE_TEST_WAIT_FOR (watched == NULL, 10);
+}
+
+/**
+ * cloche_test_ui_wait_agent_mode_chooser:
+ *
+ * Returns: (transfer none): the chooser "Open agent mode" shows, once it
+ *   is there
+ */
+GtkWindow *
+cloche_test_ui_wait_agent_mode_chooser (void)
+{
+  GtkWindow *found = NULL;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (found == NULL && g_get_monotonic_time () < deadline)
+    {
+      GListModel *windows = gtk_window_get_toplevels ();
+
+      for (guint i = 0; found == NULL && i < g_list_model_get_n_items (windows); i++)
+        {
+          g_autoptr(GObject) window = g_list_model_get_item (windows, i);
+
+          if (CLOCHE_IS_AGENT_MODE_DIALOG (window))
+            found = GTK_WINDOW (window);
+        }
+      if (found == NULL)
+        g_main_context_iteration (NULL, FALSE);
+    }
+  g_assert_nonnull (found);
+  return found;
+}
+
+/**
+ * cloche_test_ui_answer_agent_mode_chooser:
+ *
+ * Opens agent mode as the chooser offers it first: no folder, a shell.
+ */
+void
+cloche_test_ui_answer_agent_mode_chooser (void)
+{
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (cloche_test_ui_wait_agent_mode_chooser ()),
+                                             "chooser.open", NULL));
 }

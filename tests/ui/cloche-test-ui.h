@@ -15,6 +15,8 @@ void              cloche_test_save_screenshot (GtkWidget           *window,
                                                const char          *name);
 void              cloche_test_ui_destroy_window (GtkWidget         *window);
 ClocheWindow     *cloche_test_ui_new_window   (void);
+GtkWindow        *cloche_test_ui_wait_agent_mode_chooser (void);
+void              cloche_test_ui_answer_agent_mode_chooser (void);
 GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
                                                const char          *text);
 gpointer          cloche_test_ui_child        (gpointer             widget,

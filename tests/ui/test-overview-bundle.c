@@ -108,6 +108,7 @@ test_open_without_bundle_says_missing (void)
   g_spawn_sync (NULL, (char **) argv_rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
                 NULL, NULL);
   gtk_widget_activate (open);
+  cloche_test_ui_answer_agent_mode_chooser ();
   CLOCHE_TEST_WAIT_FOR (gtk_widget_get_visible (GTK_WIDGET (error_label)), 30);
   g_test_message ("%s", gtk_label_get_label (error_label));
   g_assert_nonnull (strstr (gtk_label_get_label (error_label), "The sandbox bundle is missing"));

@@ -487,6 +487,17 @@ toggle_agent_mode (ClocheOverviewPage *page,
   g_assert_true (gtk_widget_is_sensitive (button));
   /* As Enter or Space on the focused button would. */
   g_assert_true (gtk_widget_activate (button));
+  /* Opening asks what to run first, then shows agent mode's terminal on
+   * the Terminals page: back to the Overview, as a user would go. */
+  if (button == cloche_test_ui_child (page, "open_button"))
+    {
+      GtkWidget *terminals = cloche_test_ui_child (gtk_widget_get_root (GTK_WIDGET (page)),
+                                                   "terminals_page");
+
+      cloche_test_ui_answer_agent_mode_chooser ();
+      wait_for (is_mapped, terminals, SHORT_TIMEOUT_S);
+      gtk_widget_activate_action (GTK_WIDGET (page), "win.show-page", "s", "overview");
+    }
 
   wait_for (toggle_settled, &wait, timeout_s);
   if (gtk_widget_get_visible (GTK_WIDGET (cloche_test_ui_child (page, "error_label"))))

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define CLOCHE_TYPE_LAUNCH_ITEM (cloche_launch_item_get_type ())
+G_DECLARE_FINAL_TYPE (ClocheLaunchItem, cloche_launch_item, CLOCHE, LAUNCH_ITEM, GObject)
+
+ClocheLaunchItem   *cloche_launch_item_new           (const char         *title,
+                                                      const char         *subtitle,
+                                                      const char * const *argv,
+                                                      gboolean            takes_command);
+const char         *cloche_launch_item_get_title     (ClocheLaunchItem   *self);
+const char         *cloche_launch_item_get_subtitle  (ClocheLaunchItem   *self);
+const char * const *cloche_launch_item_get_argv      (ClocheLaunchItem   *self);
+gboolean            cloche_launch_item_takes_command (ClocheLaunchItem   *self);
+GListStore         *cloche_launch_item_list_default  (void);
+
+G_END_DECLS
