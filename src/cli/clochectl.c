@@ -103,7 +103,8 @@ clochectl_usage (void)
                 "  clochectl mcp --print-config claude-code|claude-desktop|goose|zed\n"
                 "  clochectl secret set NAME --host HOST[,HOST…] [--header H] [--format F]\n"
                 "  clochectl secret list\n"
-                "  clochectl secret remove NAME\n"));
+                "  clochectl secret remove NAME\n"
+                "  clochectl agent list [--json]\n"));
   return 2;
 }
 
@@ -155,6 +156,8 @@ static const struct {
   { "mcp", clochectl_mcp },
   /* The keyring and the user's policy file; a running daemon watches the file. */
   { "secret", clochectl_secret },
+  /* list reads files only; launching connects by itself. */
+  { "agent", clochectl_agent },
 };
 
 static ClocheDbusDaemon *

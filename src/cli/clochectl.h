@@ -61,6 +61,7 @@ int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
 int      clochectl_mcp           (int argc, char **argv);
 int      clochectl_secret        (int argc, char **argv);
+int      clochectl_agent         (int argc, char **argv);
 int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
 /* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),
