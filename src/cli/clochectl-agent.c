@@ -126,6 +126,124 @@ agent_list (int    argc,
   return problems->len > 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+/* NAME, then the folders, then after "--" the agent's own arguments. */
+static gboolean
+parse_launch (int                     argc,
+              char                  **argv,
+              ClochectlShellRequest  *request,
+              GStrv                  *folders,
+              GStrv                  *arguments)
+{
+  g_autoptr(GPtrArray) options = g_ptr_array_new ();
+  GOptionEntry entries[] = {
+    { "title", 0, 0, G_OPTION_ARG_STRING, &request->title, "A title for the session", "TITLE" },
+    { "keep", 0, 0, G_OPTION_ARG_NONE, &request->keep,
+      "Leave the session open when the agent ends", NULL },
+    { NULL }
+  };
+  int split = argc, count;
+  char **list;
+
+  for (int i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--"))
+      {
+        split = i;
+        break;
+      }
+  for (int i = 0; i < split; i++)
+    g_ptr_array_add (options, argv[i]);
+  g_ptr_array_add (options, NULL);
+  count = split;
+  list = (char **) options->pdata;
+  if (!clochectl_parse_options (&count, &list, entries, "NAME [DIR…] [-- ARG…]") || count < 1)
+    return FALSE;
+  *folders = g_strdupv (list + 1);
+  *arguments = g_strdupv (split < argc ? argv + split + 1 : (char *[]) { NULL });
+  return TRUE;
+}
+
+/* g_strv_builder_take() is GLib 2.80. */
+static void
+builder_take (GStrvBuilder *builder,
+              char         *text)
+{
+  g_strv_builder_add (builder, text);
+  g_free (text);
+}
+
+/* Each folder read-write (the current one by default): an agent edits
+ * the project it is started in. */
+static GStrv
+rw_mounts (const char * const *folders)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autofree char *here = NULL;
+
+  if (folders[0] == NULL)
+    {
+      here = g_get_current_dir ();
+      builder_take (builder, g_strconcat (here, ":rw", NULL));
+    }
+  for (guint i = 0; folders[i] != NULL; i++)
+    builder_take (builder, g_strconcat (folders[i], ":rw", NULL));
+  return g_strv_builder_end (builder);
+}
+
+/* The variables the profile names, from our environment: those set only. */
+static GStrv
+passed_env (ClocheAgentProfile *profile)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  const char * const *names = cloche_agent_profile_get_env (profile);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    if (g_getenv (names[i]) != NULL)
+      builder_take (builder, g_strdup_printf ("%s=%s", names[i], g_getenv (names[i])));
+  return g_strv_builder_end (builder);
+}
+
+static GStrv
+agent_command (ClocheAgentProfile *profile,
+               const char * const *arguments)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  g_strv_builder_addv (builder, (const char **) cloche_agent_profile_get_command (profile));
+  g_strv_builder_addv (builder, (const char **) arguments);
+  return g_strv_builder_end (builder);
+}
+
+static int
+agent_launch (int    argc,
+              char **argv)
+{
+  g_auto(ClochectlShellRequest) request = { 0 };
+  g_autoptr(ClocheAgentProfile) profile = NULL;
+  g_autoptr(ClocheDbusDaemon) daemon = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) folders = NULL, arguments = NULL;
+  const char * const *hosts;
+
+  if (!parse_launch (argc, argv, &request, &folders, &arguments))
+    return clochectl_usage ();
+  profile = cloche_agent_profile_lookup (NULL, argv[0], &error);
+  if (profile == NULL)
+    return clochectl_fail (_("cannot run the agent"), error);
+  hosts = cloche_agent_profile_get_hosts (profile);
+  request.mounts = rw_mounts ((const char * const *) folders);
+  request.env = passed_env (profile);
+  request.command = agent_command (profile, (const char * const *) arguments);
+  request.egress_allow = hosts[0] != NULL ? g_strdupv ((GStrv) hosts) : NULL;
+  request.cwd_in_first_mount = TRUE;
+  request.client = g_strdup_printf ("clochectl agent %s", argv[0]);
+  if (request.title == NULL)
+    request.title = g_strdup_printf (_("Agent %s"), argv[0]);
+  daemon = clochectl_connect_daemon (&error);
+  if (daemon == NULL)
+    return clochectl_fail (_("cannot reach the Cloche service"), error);
+  return clochectl_shell_request_run (daemon, &request);
+}
+
 int
 clochectl_agent (int    argc,
                  char **argv)
@@ -134,5 +252,5 @@ clochectl_agent (int    argc,
     return clochectl_usage ();
   if (g_str_equal (argv[1], "list"))
     return agent_list (argc - 1, argv + 1);
-  return clochectl_usage ();
+  return agent_launch (argc - 1, argv + 1);
 }

@@ -104,7 +104,8 @@ clochectl_usage (void)
                 "  clochectl secret set NAME --host HOST[,HOST…] [--header H] [--format F]\n"
                 "  clochectl secret list\n"
                 "  clochectl secret remove NAME\n"
-                "  clochectl agent list [--json]\n"));
+                "  clochectl agent list [--json]\n"
+                "  clochectl agent NAME [DIR…] [--title T] [--keep] [-- ARG…]\n"));
   return 2;
 }
 
@@ -160,8 +161,8 @@ static const struct {
   { "agent", clochectl_agent },
 };
 
-static ClocheDbusDaemon *
-connect_daemon (GError **error)
+ClocheDbusDaemon *
+clochectl_connect_daemon (GError **error)
 {
   ClocheDbusDaemon *daemon;
 
@@ -196,7 +197,7 @@ main (int   argc,
     {
       if (!g_str_equal (argv[1], commands[i].name))
         continue;
-      daemon = connect_daemon (&error);
+      daemon = clochectl_connect_daemon (&error);
       if (daemon == NULL)
         return clochectl_fail (_("cannot reach the Cloche service"), error);
       return commands[i].func (daemon, argc - 1, argv + 1);

@@ -16,6 +16,7 @@ char    *clochectl_printable     (const char     *text);
 int      clochectl_fail          (const char     *what,
                                   const GError   *error);
 int      clochectl_usage         (void);
+ClocheDbusDaemon *clochectl_connect_daemon (GError **error);
 gboolean clochectl_parse_options (int            *argc,
                                   char         ***argv,
                                   GOptionEntry   *entries,
@@ -24,6 +25,26 @@ gboolean clochectl_parse_options (int            *argc,
 int      clochectl_status        (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_shell         (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_run           (ClocheDbusDaemon *daemon, int argc, char **argv);
+
+/* A terminal in a session (clochectl-shell.c): shell, run and agent. */
+typedef struct
+{
+  char     *id;                 /* NULL: open a session for it */
+  char     *title;
+  char     *client;             /* who opens it (default "clochectl") */
+  char     *cwd;                /* NULL: the session's folder */
+  gboolean  cwd_in_first_mount; /* a new session: run in its first folder */
+  GStrv     mounts;             /* PATH[:ro|:rw] */
+  GStrv     env;                /* NAME=VALUE */
+  GStrv     egress_allow;       /* hosts the new session adds to the egress rules */
+  gboolean  keep;
+  GStrv     command;            /* NULL: the login shell */
+} ClochectlShellRequest;
+
+int      clochectl_shell_request_run (ClocheDbusDaemon      *daemon,
+                                      ClochectlShellRequest *request);
+void     clochectl_shell_request_clear (ClochectlShellRequest *request);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClochectlShellRequest, clochectl_shell_request_clear)
 
 /* A terminal of a session, attached to our stdin and stdout
  * (clochectl-terminal.c). */
