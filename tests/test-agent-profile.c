@@ -78,6 +78,9 @@ test_user_profile (void)
   g_clear_error (&error);
   g_assert_null (cloche_agent_profile_lookup (dir, "../mine", &error));
   g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_null (cloche_agent_profile_lookup (dir, "list", &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT);
 }
 
 static void

@@ -120,7 +120,8 @@ cloche_agent_profile_default_dir (void)
  * cloche_agent_profile_name_check:
  *
  * Returns: whether @name can name a profile: 1 to 64 of a-z, 0-9, ".",
- *   "_", "-", starting with a letter or digit (it becomes a file name)
+ *   "_", "-", starting with a letter or digit (it becomes a file name),
+ *   and not one of clochectl agent's own words (list, install)
  */
 gboolean
 cloche_agent_profile_name_check (const char  *name,
@@ -136,6 +137,14 @@ cloche_agent_profile_name_check (const char  *name,
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                  _("“%s” cannot name an agent: use 1 to %d lower-case letters, digits, “.”, "
                    "“_” or “-”, starting with a letter or digit"), name ? name : "", MAX_NAME);
+  /* clochectl agent's own words: an agent of that name could not be run. */
+  else if (g_str_equal (name, "list") || g_str_equal (name, "install"))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("“%s” cannot name an agent: clochectl agent %s is a command of its own; "
+                     "rename the profile"), name, name);
+      good = FALSE;
+    }
   return good;
 }
 
