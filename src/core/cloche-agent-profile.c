@@ -267,7 +267,10 @@ read_list (Reader     *reader,
   guint count;
 
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return refuse (reader, key, _("expected a list of strings")), NULL;
+    {
+      refuse (reader, key, _("expected a list of strings"));
+      return NULL;
+    }
   array = json_node_get_array (node);
   count = json_array_get_length (array);
   if (count > CLOCHE_AGENT_PROFILE_MAX_ITEMS || (count == 0 && !may_be_empty))
@@ -275,7 +278,8 @@ read_list (Reader     *reader,
       g_autofree char *message = g_strdup_printf (_("expected %d to %d items"),
                                                   may_be_empty ? 0 : 1,
                                                   CLOCHE_AGENT_PROFILE_MAX_ITEMS);
-      return refuse (reader, key, message), NULL;
+      refuse (reader, key, message);
+      return NULL;
     }
   for (guint i = 0; i < count; i++)
     {
@@ -287,7 +291,10 @@ read_list (Reader     *reader,
       if (word == NULL)
         return NULL;
       if (check != NULL && !check (word, &local))
-        return refuse (reader, item_key, local->message), NULL;
+        {
+          refuse (reader, item_key, local->message);
+          return NULL;
+        }
       g_strv_builder_add (builder, word);
     }
   return g_strv_builder_end (builder);
