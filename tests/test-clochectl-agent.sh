@@ -31,7 +31,7 @@ cleanup () {
 }
 trap cleanup EXIT
 
-echo "1..16"
+echo "1..17"
 home=$work/home
 project=$home/project
 mkdir -p "$home/state" "$home/config/cloche/agents" "$project" "$work/www" "$work/admin"
@@ -73,6 +73,8 @@ $fetch
 exit 3
 EOF
 printf '{"command": "x",\n "env": ["NOT A NAME"]}' > "$home/config/cloche/agents/broken.json"
+echo '{"command": "no-such-agent", "package": "@example/no-such-agent"}' \
+  > "$home/config/cloche/agents/missing.json"
 
 "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
   2> >(tee "$work/daemon-err" >&2) &
@@ -84,7 +86,7 @@ code=$?
 python3 - "$work/list" <<'PY'
 import json, sys
 names = [p["name"] for p in json.load(open(sys.argv[1]))]
-assert names == ["claude", "codex", "gemini", "mine"], names
+assert names == ["claude", "codex", "gemini", "mine", "missing"], names
 PY
 [ $? -eq 0 ] && [ $code -eq 1 ] && grep -q "broken.json:2:10: env\[0\]: “NOT A NAME” is not" "$work/list-err"
 ok $? "agent list: the built-ins and the user's profile; a broken file named with line, column, key ($code)"
@@ -180,6 +182,13 @@ rm -f "$CLOCHE_ADMIN_POLICY"
 code=$?
 [ $code -eq 1 ] && grep -q "broken.json:2:10: env\[0\]" "$work/err"
 ok $? "a broken profile is refused naming file, line, column and key ($code)"
+
+cd "$project" || exit 1
+"$ctl" agent missing </dev/null >"$work/out" 2>"$work/err"
+code=$?
+cd "$work" || exit 1
+[ $code -eq 127 ] && grep -q "“no-such-agent” is not in the sandbox: the agent's npm package @example/no-such-agent" "$work/err"
+ok $? "an agent not installed in the guest: 127 and which package it takes ($code)"
 
 "$ctl" agent nobody </dev/null >"$work/out" 2>"$work/err"
 code=$?

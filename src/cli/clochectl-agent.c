@@ -223,6 +223,7 @@ agent_launch (int    argc,
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) folders = NULL, arguments = NULL;
   const char * const *hosts;
+  int status;
 
   if (!parse_launch (argc, argv, &request, &folders, &arguments))
     return clochectl_usage ();
@@ -241,7 +242,18 @@ agent_launch (int    argc,
   daemon = clochectl_connect_daemon (&error);
   if (daemon == NULL)
     return clochectl_fail (_("cannot reach the Cloche service"), error);
-  return clochectl_shell_request_run (daemon, &request);
+  status = clochectl_shell_request_run (daemon, &request);
+  /* 127: the guest has no such command. Agents are installed inside the
+   * sandbox, never on the host; say which package that takes. */
+  if (status == 127 && cloche_agent_profile_get_package (profile) != NULL)
+    {
+      g_autofree char *program = clochectl_printable (request.command[0]);
+      g_autofree char *package = clochectl_printable (cloche_agent_profile_get_package (profile));
+
+      g_printerr (_("clochectl: “%s” is not in the sandbox: the agent's npm package %s must be "
+                    "installed inside the VM first\n"), program, package);
+    }
+  return status;
 }
 
 int
