@@ -21,6 +21,7 @@
 
 #include "cloche-egress-proxy.h"
 #include "cloche-egress-proxy-private.h"
+#include "cloche-error.h"
 
 typedef struct
 {
@@ -803,6 +804,64 @@ test_session_line (Fixture       *fixture,
       decision = last_decision (fixture);
       g_assert_cmpstr (decision->session, ==, cases[i].session);
     }
+}
+
+/* A session's egress additions (issue 17): the session that adds a host
+ * reaches it ("session allow HOST" decides), another session and a
+ * connection that names none do not ("default deny"); a new policy keeps
+ * the addition on top of it; once dropped (the session closed) the
+ * session is back to the policy's rules. A real server on 127.0.0.1 that
+ * the fixture's rules do not name. */
+static void
+test_session_allow (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  guint16 port = 0;
+  g_autoptr(GSocketService) server = start_server (G_CALLBACK (on_canned), &port);
+  g_autofree char *host = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *rule = g_strdup_printf ("session allow %s", host);
+  const char *hosts[] = { host, NULL };
+  const char *sessions[] = { "agent1", "other2", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheEgressRules) policy = rules_allowing ("example.invalid:443", NULL);
+
+  g_assert_true (cloche_egress_proxy_set_session_allow (fixture->proxy, "agent1", hosts, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_strv_equal (g_hash_table_lookup (
+                   cloche_egress_proxy_get_session_allow (fixture->proxy), "agent1"), hosts));
+  for (guint round = 0; round < 3; round++)
+    {
+      if (round == 1)
+        cloche_egress_proxy_set_rules (fixture->proxy, policy);
+      if (round == 2)
+        g_assert_true (cloche_egress_proxy_set_session_allow (fixture->proxy, "agent1", NULL,
+                                                              &error));
+      for (guint i = 0; i < G_N_ELEMENTS (sessions); i++)
+        {
+          g_autofree char *request = g_strdup_printf ("%s%s%sGET http://%s/ HTTP/1.1\r\n"
+                                                      "Connection: close\r\n\r\n",
+                                                      sessions[i] ? "CLOCHE-SESSION " : "",
+                                                      sessions[i] ? sessions[i] : "",
+                                                      sessions[i] ? "\n" : "", host);
+          g_autofree char *answer = exchange (fixture, request);
+          g_autoptr(ClocheEgressDecision) decision = last_decision (fixture);
+          gboolean reaches = i == 0 && round < 2;
+
+          g_assert_cmpstr (decision->session, ==, sessions[i] ? sessions[i] : "");
+          g_assert_cmpint (decision->allowed, ==, reaches);
+          g_assert_cmpstr (decision->rule, ==, reaches ? rule : "default deny");
+          g_assert_true (g_str_has_prefix (answer, reaches ? "HTTP/1.1 200 "
+                                                           : "HTTP/1.1 403 "));
+        }
+    }
+  g_assert_cmpuint (g_hash_table_size (cloche_egress_proxy_get_session_allow (fixture->proxy)),
+                    ==, 0);
+  /* "*" would be every host under one session's name. */
+  hosts[0] = "*";
+  g_assert_false (cloche_egress_proxy_set_session_allow (fixture->proxy, "agent1", hosts, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID);
+  g_socket_service_stop (server);
+  g_socket_listener_close (G_SOCKET_LISTENER (server));
 }
 
 /* A line that is not one session id, or a second line the client wrote
@@ -1931,6 +1990,7 @@ main (int   argc,
   ADD ("plain-http", test_plain_http);
   ADD ("refused", test_refused);
   ADD ("session-line", test_session_line);
+  ADD ("session-allow", test_session_allow);
   ADD ("session-line-forged", test_session_line_forged);
   ADD ("session-line-pieces", test_session_line_pieces);
   ADD ("set-rules", test_set_rules);

@@ -263,6 +263,52 @@ test_locked (Fixture       *fixture,
   g_assert_cmpstr (cloche_policy_get_last_refusal (policy), ==, "");
 }
 
+/* A session's egress additions (issue 17) are the user's: allowed with no
+ * admin file or one that does not lock egress.allow, refused naming the
+ * admin file when it locks egress (or egress.allow), and refused while an
+ * admin file is refused with no good version (its locks are unknown). */
+static void
+test_session_egress (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  const char *hosts[] = { "api.example.com:443", NULL };
+  const char *locks[] = { "[\"egress\"]", "[\"egress.allow\"]" };
+  g_autoptr(GError) error = NULL;
+
+  cloche_policy_load (fixture->policy);
+  g_assert_true (cloche_policy_allows_session_egress (fixture->policy, hosts, &error));
+  g_assert_no_error (error);
+  write_file (fixture->admin_path, "{\"version\": 1, \"locked\": [\"egress.deny\"]}");
+  cloche_policy_load (fixture->policy);
+  g_assert_true (cloche_policy_allows_session_egress (fixture->policy, hosts, &error));
+  for (guint i = 0; i < G_N_ELEMENTS (locks); i++)
+    {
+      g_autofree char *text = g_strdup_printf ("{\"version\": 1, \"locked\": %s}", locks[i]);
+
+      write_file (fixture->admin_path, text);
+      cloche_policy_load (fixture->policy);
+      g_assert_false (cloche_policy_allows_session_egress (fixture->policy, hosts, &error));
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED);
+      g_assert_nonnull (strstr (error->message, fixture->admin_path));
+      g_assert_nonnull (strstr (error->message, "locks egress"));
+      g_assert_nonnull (strstr (error->message, "api.example.com:443"));
+      g_clear_error (&error);
+    }
+}
+
+static void
+test_session_egress_admin_refused (Fixture       *fixture,
+                                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  write_file (fixture->admin_path, "{\"version\": 1, \"locked\": [\"egress\"],}");
+  cloche_policy_load (fixture->policy);
+  g_assert_false (cloche_policy_allows_session_egress (fixture->policy, NULL, &error));
+  g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED);
+  g_assert_nonnull (strstr (error->message, "is refused"));
+}
+
 /* A binding per secret, each a key of its own: the admin defines and locks
  * one, the user adds another and cannot move the admin's. */
 static void
@@ -605,6 +651,8 @@ main (int   argc,
   ADD ("/policy/reload/unreadable", test_unreadable_file);
   ADD ("/policy/reload/not-a-file", test_not_a_file);
   ADD ("/policy/watch", test_watch);
+  ADD ("/policy/session-egress", test_session_egress);
+  ADD ("/policy/session-egress-admin-refused", test_session_egress_admin_refused);
 #undef ADD
   return g_test_run ();
 }

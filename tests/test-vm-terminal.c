@@ -449,6 +449,68 @@ test_several (void)
   term_free (c);
 }
 
+/* One QMP command on the VM's own client; its reply, or NULL with @error. */
+static JsonNode *
+qmp (const char  *command,
+     JsonObject  *args,
+     GError     **error)
+{
+  ClocheQmpClient *client = cloche_vm_get_qmp_client (cloche_sandbox_get_vm (sandbox));
+  g_autoptr(GAsyncResult) result = NULL;
+  Wait wait = { 0 };
+
+  cloche_qmp_client_execute_async (client, command, args, NULL, on_done, &wait);
+  result = wait_result (&wait);
+  return cloche_qmp_client_execute_finish (client, result, error);
+}
+
+/* A chardev-add QEMU refuses after the terminal's descriptor was given
+ * with getfd (here, for real: a chardev of the same id is already there)
+ * must not leave that descriptor with QEMU: the port closes it (closefd),
+ * so a closefd of ours afterwards finds nothing of that name. Without the
+ * fix, QEMU kept it open for the VM's life, and that closefd succeeded. */
+static void
+test_chardev_refused (void)
+{
+  const char *argv[] = { "true", NULL };
+  ClocheTerminalRequest request = { .argv = argv };
+  Term *before = term_open (session_a, argv, 0, 0, TRUE);
+  guint next = (guint) g_ascii_strtoull (cloche_terminal_get_id (before->terminal), NULL, 10) + 1;
+  g_autofree char *taken = g_strdup_printf ("cloche-term%u", next);
+  g_autoptr(JsonObject) backend = json_object_new ();
+  g_autoptr(JsonObject) add = json_object_new ();
+  g_autoptr(JsonObject) close_args = json_object_new ();
+  g_autoptr(JsonObject) remove_args = json_object_new ();
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (term_wait_end (before), ==, 0);
+  term_free (before);
+  json_object_set_string_member (backend, "type", "null");
+  json_object_set_object_member (backend, "data", json_object_new ());
+  json_object_set_string_member (add, "id", taken);
+  json_object_set_object_member (add, "backend", json_object_ref (backend));
+  reply = qmp ("chardev-add", add, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&reply, json_node_unref);
+
+  g_assert_null (term_open_full (session_a, &request, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "chardev-add"));
+  g_clear_error (&error);
+
+  json_object_set_string_member (close_args, "fdname", taken);
+  reply = qmp ("closefd", close_args, &error);
+  g_assert_null (reply);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, taken));
+  g_clear_error (&error);
+
+  json_object_set_string_member (remove_args, "id", taken);
+  reply = qmp ("chardev-remove", remove_args, &error);
+  g_assert_no_error (error);
+}
+
 /* Nothing of the terminals is left in the guest. */
 static void
 test_nothing_left (void)
@@ -516,6 +578,7 @@ main (int   argc,
   g_test_add_func ("/vm-terminal/several", test_several);
   g_test_add_func ("/vm-terminal/not-found", test_not_found);
   g_test_add_func ("/vm-terminal/refused", test_refused);
+  g_test_add_func ("/vm-terminal/chardev-refused", test_chardev_refused);
   g_test_add_func ("/vm-terminal/nothing-left", test_nothing_left);
   g_test_add_func ("/vm-terminal/stop", sandbox_stop);
   status = g_test_run ();

@@ -28,6 +28,7 @@ enum {
   PROP_RULES,
   PROP_DEFAULT_RULE,
   PROP_AVAILABLE,
+  PROP_SESSION_ALLOW,
   N_PROPS
 };
 
@@ -158,6 +159,7 @@ notify_all (ClocheEgressLog *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RULES]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEFAULT_RULE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AVAILABLE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION_ALLOW]);
 }
 
 static void
@@ -247,6 +249,9 @@ cloche_egress_log_get_property (GObject    *object,
     case PROP_AVAILABLE:
       g_value_set_boolean (value, cloche_egress_log_get_available (self));
       break;
+    case PROP_SESSION_ALLOW:
+      g_value_set_variant (value, cloche_egress_log_get_session_allow (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -264,6 +269,8 @@ cloche_egress_log_class_init (ClocheEgressLogClass *klass)
   properties[PROP_RULES] = g_param_spec_boxed ("rules", NULL, NULL, G_TYPE_STRV, flags);
   properties[PROP_DEFAULT_RULE] = g_param_spec_string ("default-rule", NULL, NULL, NULL, flags);
   properties[PROP_AVAILABLE] = g_param_spec_boolean ("available", NULL, NULL, FALSE, flags);
+  properties[PROP_SESSION_ALLOW] = g_param_spec_variant ("session-allow", NULL, NULL,
+                                                         G_VARIANT_TYPE ("a{sas}"), NULL, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -356,4 +363,20 @@ cloche_egress_log_get_available (ClocheEgressLog *self)
     return FALSE;
   owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->proxy));
   return owner != NULL && cloche_dbus_egress_get_default_rule (self->proxy) != NULL;
+}
+
+/**
+ * cloche_egress_log_get_session_allow:
+ *
+ * Returns: (transfer none) (nullable): session → the hosts it adds to the
+ *   rules for itself (a{sas}); %NULL while the daemon is not there
+ */
+GVariant *
+cloche_egress_log_get_session_allow (ClocheEgressLog *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_LOG (self), NULL);
+
+  if (self->proxy == NULL)
+    return NULL;
+  return cloche_dbus_egress_get_session_allow (self->proxy);
 }

@@ -22,6 +22,7 @@ GtkStringList      *cloche_egress_log_get_sessions     (ClocheEgressLog *self);
 const char * const *cloche_egress_log_get_rules        (ClocheEgressLog *self);
 const char         *cloche_egress_log_get_default_rule (ClocheEgressLog *self);
 gboolean            cloche_egress_log_get_available    (ClocheEgressLog *self);
+GVariant           *cloche_egress_log_get_session_allow (ClocheEgressLog *self);
 void                cloche_egress_log_add              (ClocheEgressLog *self,
                                                         GVariant        *decision);
 

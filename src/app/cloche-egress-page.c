@@ -28,6 +28,8 @@ struct _ClocheEgressPage
   GtkWidget          *rules_group;
   GtkListBox         *rules_list;
   GtkBox             *policy_slot;
+  GtkWidget          *session_allow_group;
+  GtkListBox         *session_allow_list;
   GtkWidget          *policy_view;
   ClocheClient       *client;
   GtkDropDown        *session_dropdown;
@@ -175,6 +177,34 @@ update_rules (ClocheEgressPage *self)
                                  default_allow));
 }
 
+/* Egress.SessionAllow: a row per session that adds hosts for itself. */
+static void
+update_session_allow (ClocheEgressPage *self)
+{
+  GVariant *allow = self->log != NULL ? cloche_egress_log_get_session_allow (self->log) : NULL;
+  GtkWidget *child;
+  GVariantIter iter;
+  const char *session;
+  g_autoptr(GVariant) hosts = NULL;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->session_allow_list))) != NULL)
+    gtk_list_box_remove (self->session_allow_list, child);
+  gtk_widget_set_visible (self->session_allow_group,
+                          allow != NULL && g_variant_n_children (allow) > 0);
+  if (allow == NULL)
+    return;
+  g_variant_iter_init (&iter, allow);
+  while (g_variant_iter_next (&iter, "{&s@as}", &session, &hosts))
+    {
+      g_autofree const char **list = g_variant_get_strv (hosts, NULL);
+      g_autofree char *joined = g_strjoinv (", ", (char **) list);
+      g_autofree char *title = g_strdup_printf (_("Session %s"), session);
+
+      gtk_list_box_append (self->session_allow_list, rule_row (title, joined, TRUE));
+      g_clear_pointer (&hosts, g_variant_unref);
+    }
+}
+
 static void
 follow_sessions (ClocheEgressPage *self)
 {
@@ -198,6 +228,7 @@ bind_log (ClocheEgressPage *self)
   g_signal_group_set_target (self->log_signals, self->log);
   rebuild_session_choices (self);
   update_rules (self);
+  update_session_allow (self);
   update_state (self);
 }
 
@@ -325,6 +356,8 @@ cloche_egress_page_class_init (ClocheEgressPageClass *klass)
                                                "/io/github/cloche/Cloche/cloche-egress-page.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, rules_group);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, rules_list);
+  gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, session_allow_group);
+  gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, session_allow_list);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, policy_slot);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, session_dropdown);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, denied_button);
@@ -353,6 +386,8 @@ cloche_egress_page_init (ClocheEgressPage *self)
                                   G_CALLBACK (update_rules), self);
   g_signal_group_connect_swapped (self->log_signals, "notify::default-rule",
                                   G_CALLBACK (update_rules), self);
+  g_signal_group_connect_swapped (self->log_signals, "notify::session-allow",
+                                  G_CALLBACK (update_session_allow), self);
   bind_log (self);
   self->policy_view = cloche_policy_view_new (NULL);
   gtk_box_append (self->policy_slot, self->policy_view);

@@ -18,43 +18,31 @@
 #include <gio/gunixfdlist.h>
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "clochectl.h"
 
-typedef struct
-{
-  char     *id;
-  char     *title;
-  char     *cwd;
-  GStrv     mounts;
-  GStrv     env;
-  gboolean  keep;
-  gboolean  list;
-  char     *attach;      /* a terminal to attach to */
-  GStrv     command;     /* after "--"; NULL: the login shell */
-} Request;
-
-static void
-request_clear (Request *request)
+void
+clochectl_shell_request_clear (ClochectlShellRequest *request)
 {
   g_free (request->id);
   g_free (request->title);
+  g_free (request->client);
   g_free (request->cwd);
   g_free (request->attach);
   g_strfreev (request->mounts);
   g_strfreev (request->env);
   g_strfreev (request->command);
+  g_strfreev (request->egress_allow);
 }
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Request, request_clear)
 
 /* What follows the first "--" is the command, untouched by GOption. */
 static gboolean
 parse (int        argc,
        char     **argv,
        gboolean   with_command,
-       Request   *request)
+       ClochectlShellRequest *request)
 {
   g_autoptr(GPtrArray) options = g_ptr_array_new ();
   GOptionEntry entries[] = {
@@ -104,7 +92,7 @@ parse (int        argc,
 static char *
 open_session (ClocheDbusDaemon   *daemon,
               ClocheDbusSessions *sessions,
-              Request            *request,
+              ClochectlShellRequest *request,
               GError            **error)
 {
   GVariantBuilder folders, options;
@@ -125,7 +113,11 @@ open_session (ClocheDbusDaemon   *daemon,
   g_variant_builder_init (&options, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&options, "{sv}", "mounts", g_variant_builder_end (&folders));
   g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
-  g_variant_builder_add (&options, "{sv}", "client", g_variant_new_string ("clochectl"));
+  g_variant_builder_add (&options, "{sv}", "client",
+                         g_variant_new_string (request->client ? request->client : "clochectl"));
+  if (request->egress_allow != NULL)
+    g_variant_builder_add (&options, "{sv}", "egress-allow",
+                           g_variant_new_strv ((const char * const *) request->egress_allow, -1));
   if (!cloche_dbus_sessions_call_open_sync (sessions, request->title ? request->title : "",
                                             g_variant_builder_end (&options), &id, NULL, error))
     return NULL;
@@ -133,7 +125,7 @@ open_session (ClocheDbusDaemon   *daemon,
 }
 
 static GVariant *
-terminal_options (Request  *request,
+terminal_options (ClochectlShellRequest *request,
                   gboolean  pipe)
 {
   g_autoptr(GStrvBuilder) env = g_strv_builder_new ();
@@ -240,14 +232,14 @@ on_owner (GObject           *object,
 /* The stream: a new terminal in session @id, or terminal
  * request->attach again (then sized to ours: it kept the size it had). */
 static gboolean
-get_stream (ClocheDbusSessions  *sessions,
-            const char          *id,
-            Request             *request,
-            gboolean             pipe,
-            Resizer             *resizer,
-            GVariant           **stream,
-            GUnixFDList        **fds,
-            GError             **error)
+get_stream (ClocheDbusSessions     *sessions,
+            const char             *id,
+            ClochectlShellRequest  *request,
+            gboolean                pipe,
+            Resizer                *resizer,
+            GVariant              **stream,
+            GUnixFDList           **fds,
+            GError                **error)
 {
   guint rows, cols;
 
@@ -270,9 +262,9 @@ get_stream (ClocheDbusSessions  *sessions,
 }
 
 static int
-attach (ClocheDbusSessions *sessions,
-        const char         *id,
-        Request            *request)
+attach (ClocheDbusSessions    *sessions,
+        const char            *id,
+        ClochectlShellRequest *request)
 {
   gboolean pipe = !isatty (STDIN_FILENO);
   g_autoptr(GVariant) stream = NULL;
@@ -337,9 +329,49 @@ list_terminals (ClocheDbusSessions *sessions,
   return EXIT_SUCCESS;
 }
 
+static int shell_or_run (ClocheDbusDaemon *daemon, ClochectlShellRequest *request);
+
+/* Where the session's first folder is in the guest: /sessions/ID/mnt/NAME. */
+static char *
+first_mount_dir (ClocheDbusSessions  *sessions,
+                 const char          *id,
+                 GError             **error)
+{
+  g_autoptr(GVariant) record = NULL;
+  g_auto(ClocheSessionInfo) info = { 0 };
+  const char *name = NULL;
+
+  if (!cloche_dbus_sessions_call_get_sync (sessions, id, &record, NULL, error))
+    return NULL;
+  cloche_session_info_init (&info, record);
+  if (g_variant_n_children (info.mounts) > 0)
+    g_variant_get_child (info.mounts, 0, "(&s&sb)", NULL, &name, NULL);
+  if (name == NULL || name[0] == '\0' || strchr (name, '/') != NULL || name[0] == '.')
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
+                   _("session %s has no folder to run in"), id);
+      return NULL;
+    }
+  return g_strdup_printf ("/sessions/%s/mnt/%s", id, name);
+}
+
+/**
+ * clochectl_shell_request_run:
+ *
+ * The terminal @request asks for: in session @request->id, or in a new one
+ * (closed at the end unless @request->keep); clochectl shell, run and
+ * agent all come here. Returns: the exit status to leave with
+ */
+int
+clochectl_shell_request_run (ClocheDbusDaemon      *daemon,
+                             ClochectlShellRequest *request)
+{
+  return shell_or_run (daemon, request);
+}
+
 static int
-shell_or_run (ClocheDbusDaemon *daemon,
-              Request          *request)
+shell_or_run (ClocheDbusDaemon      *daemon,
+              ClochectlShellRequest *request)
 {
   g_autoptr(ClocheDbusSessions) sessions = NULL;
   g_autoptr(GError) error = NULL;
@@ -367,6 +399,9 @@ shell_or_run (ClocheDbusDaemon *daemon,
     return attach (sessions, NULL, request);
   if (request->id == NULL && (opened = open_session (daemon, sessions, request, &error)) == NULL)
     return clochectl_fail (_("cannot open a session"), error);
+  if (opened != NULL && request->cwd_in_first_mount && request->cwd == NULL
+      && (request->cwd = first_mount_dir (sessions, opened, &error)) == NULL)
+    clochectl_fail (_("cannot find the folder to run in"), error);
   status = attach (sessions, request->id != NULL ? request->id : opened, request);
   if (opened != NULL && !request->keep
       && !cloche_dbus_sessions_call_close_sync (sessions, opened, NULL, &error))
@@ -381,7 +416,7 @@ clochectl_shell (ClocheDbusDaemon  *daemon,
                  int                argc,
                  char             **argv)
 {
-  g_auto(Request) request = { 0 };
+  g_auto(ClochectlShellRequest) request = { 0 };
 
   if (!parse (argc, argv, FALSE, &request))
     return clochectl_usage ();
@@ -393,7 +428,7 @@ clochectl_run (ClocheDbusDaemon  *daemon,
                int                argc,
                char             **argv)
 {
-  g_auto(Request) request = { 0 };
+  g_auto(ClochectlShellRequest) request = { 0 };
 
   if (!parse (argc, argv, TRUE, &request))
     return clochectl_usage ();

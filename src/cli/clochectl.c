@@ -106,7 +106,9 @@ clochectl_usage (void)
                 "  clochectl mcp --print-config claude-code|claude-desktop|goose|zed\n"
                 "  clochectl secret set NAME --host HOST[,HOST…] [--header H] [--format F]\n"
                 "  clochectl secret list\n"
-                "  clochectl secret remove NAME\n"));
+                "  clochectl secret remove NAME\n"
+                "  clochectl agent list [--json]\n"
+                "  clochectl agent NAME [DIR…] [--title T] [--keep] [-- ARG…]\n"));
   return 2;
 }
 
@@ -162,11 +164,14 @@ static const struct {
   { "support-report", clochectl_support_report },
   /* Reaches the daemon only at its first tool call. */
   { "mcp", clochectl_mcp },
+  /* list reads files only; launching connects by itself. */
+  { "agent", clochectl_agent },
 };
 
-static ClocheDbusDaemon *
-connect_daemon (gboolean   calls_only,
-                GError   **error)
+/* calls_only: see the table above. */
+ClocheDbusDaemon *
+clochectl_connect_daemon (gboolean   calls_only,
+                          GError   **error)
 {
   ClocheDbusDaemon *daemon;
   GDBusProxyFlags flags = calls_only ? G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
@@ -203,7 +208,7 @@ main (int   argc,
     {
       if (!g_str_equal (argv[1], commands[i].name))
         continue;
-      daemon = connect_daemon (commands[i].calls_only, &error);
+      daemon = clochectl_connect_daemon (commands[i].calls_only, &error);
       if (daemon == NULL)
         return clochectl_fail (_("cannot reach the Cloche service"), error);
       return commands[i].func (daemon, argc - 1, argv + 1);

@@ -16,6 +16,7 @@ char    *clochectl_printable     (const char     *text);
 int      clochectl_fail          (const char     *what,
                                   const GError   *error);
 int      clochectl_usage         (void);
+ClocheDbusDaemon *clochectl_connect_daemon (gboolean calls_only, GError **error);
 gboolean clochectl_parse_options (int            *argc,
                                   char         ***argv,
                                   GOptionEntry   *entries,
@@ -24,6 +25,28 @@ gboolean clochectl_parse_options (int            *argc,
 int      clochectl_status        (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_shell         (ClocheDbusDaemon *daemon, int argc, char **argv);
 int      clochectl_run           (ClocheDbusDaemon *daemon, int argc, char **argv);
+
+/* A terminal in a session (clochectl-shell.c): shell, run and agent. */
+typedef struct
+{
+  char     *id;                 /* NULL: open a session for it */
+  char     *title;
+  char     *client;             /* who opens it (default "clochectl") */
+  char     *cwd;                /* NULL: the session's folder */
+  gboolean  cwd_in_first_mount; /* a new session: run in its first folder */
+  GStrv     mounts;             /* PATH[:ro|:rw] */
+  GStrv     env;                /* NAME=VALUE */
+  GStrv     egress_allow;       /* hosts the new session adds to the egress rules */
+  gboolean  keep;
+  gboolean  list;               /* shell --list: the terminals, nothing opened */
+  char     *attach;             /* shell --attach: a detached terminal to take up */
+  GStrv     command;            /* NULL: the login shell */
+} ClochectlShellRequest;
+
+int      clochectl_shell_request_run (ClocheDbusDaemon      *daemon,
+                                      ClochectlShellRequest *request);
+void     clochectl_shell_request_clear (ClochectlShellRequest *request);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClochectlShellRequest, clochectl_shell_request_clear)
 
 /* A terminal of a session, attached to our stdin and stdout
  * (clochectl-terminal.c). */
@@ -61,6 +84,7 @@ int      clochectl_doctor        (int argc, char **argv);
 int      clochectl_support_report (int argc, char **argv);
 int      clochectl_mcp           (int argc, char **argv);
 int      clochectl_secret        (ClocheDbusDaemon *daemon, int argc, char **argv);
+int      clochectl_agent         (int argc, char **argv);
 int      clochectl_egress        (ClocheDbusDaemon *daemon, int argc, char **argv);
 
 /* Sessions from the daemon (io.github.cloche.Sessions, through its proxy),

@@ -375,6 +375,20 @@ on_egress_decision_ended (ClocheEgressProxy    *proxy,
                            NULL);
 }
 
+/* A session's egress additions (issue 17), when given and when dropped:
+ * "egress.session-allow" with the hosts, [] once gone. */
+static void
+on_session_allow (ClocheEgressProxy  *proxy,
+                  const char         *session,
+                  const char * const *hosts,
+                  ClocheAuditLog     *log)
+{
+  cloche_audit_log_append (log, "egress.session-allow", session,
+                           "hosts", g_variant_new_strv (hosts != NULL ? hosts
+                                                        : (const char * const[]) { NULL }, -1),
+                           NULL);
+}
+
 void
 cloche_audit_events_attach_egress (ClocheAuditLog    *log,
                                    ClocheEgressProxy *proxy)
@@ -383,4 +397,5 @@ cloche_audit_events_attach_egress (ClocheAuditLog    *log,
   g_return_if_fail (CLOCHE_IS_EGRESS_PROXY (proxy));
 
   g_signal_connect_object (proxy, "decision-ended", G_CALLBACK (on_egress_decision_ended), log, 0);
+  g_signal_connect_object (proxy, "session-allow-changed", G_CALLBACK (on_session_allow), log, 0);
 }

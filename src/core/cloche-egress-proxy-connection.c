@@ -1135,8 +1135,8 @@ handle_head (Connection *self)
       return;
     }
   enter_phase (self, PHASE_DECIDE);
-  if (!_cloche_egress_proxy_check (self->proxy, self->request, sight_of (self), &self->rule,
-                                   &self->names_host))
+  if (!_cloche_egress_proxy_check (self->proxy, session_of (self), self->request,
+                                   sight_of (self), &self->rule, &self->names_host))
     {
       drop_server (self);
       decide (self, FALSE, self->rule);

@@ -36,6 +36,7 @@ typedef struct
 
 /* What a connection (cloche-egress-proxy-connection.c) asks of its proxy. */
 gboolean              _cloche_egress_proxy_check       (ClocheEgressProxy    *self,
+                                                       const char           *session,
                                                         const ClocheHttpRequest *request,
                                                         ClocheEgressSight     sight,
                                                         char                **rule,

@@ -48,6 +48,12 @@ struct _ClocheEgressProxy
   GQueue               decisions;     /* of ClocheEgressDecision, oldest first */
   ClocheEgressCounters totals;
   GHashTable          *sessions;      /* session → ClocheEgressCounters */
+  /* Per-session egress additions (issue 17): session → the hosts it adds
+   * (GStrv), and session → its effective rules (the policy's + those). A
+   * session not in them is decided by the policy's rules alone, and so is
+   * a connection that names no session. */
+  GHashTable          *session_allow;
+  GHashTable          *session_rules;
 
   /* Secrets (issue 20): NULL until set, then the hosts they are bound to
    * are intercepted (cloche-egress-proxy-intercept.c). */
@@ -68,6 +74,7 @@ enum {
   DECISION,
   DECISION_ENDED,
   TRAFFIC,
+  SESSION_ALLOW_CHANGED,
   N_SIGNALS
 };
 
@@ -216,6 +223,24 @@ cloche_egress_proxy_get_rules (ClocheEgressProxy *self)
   return self->rules;
 }
 
+/* The policy changed: each session's additions go on top of the new
+ * rules. They were checked when added, so they parse again. */
+static void
+rebuild_session_rules (ClocheEgressProxy *self)
+{
+  GHashTableIter iter;
+  gpointer session, hosts;
+
+  g_hash_table_iter_init (&iter, self->session_allow);
+  while (g_hash_table_iter_next (&iter, &session, &hosts))
+    {
+      ClocheEgressRules *rules = cloche_egress_rules_new_for_session (self->rules, hosts, NULL);
+
+      if (rules != NULL)
+        g_hash_table_replace (self->session_rules, g_strdup (session), rules);
+    }
+}
+
 /**
  * cloche_egress_proxy_set_rules:
  *
@@ -229,8 +254,89 @@ cloche_egress_proxy_set_rules (ClocheEgressProxy *self,
   g_return_if_fail (CLOCHE_IS_EGRESS_PROXY (self));
   g_return_if_fail (CLOCHE_IS_EGRESS_RULES (rules));
 
-  if (g_set_object (&self->rules, rules))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RULES]);
+  if (!g_set_object (&self->rules, rules))
+    return;
+  rebuild_session_rules (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RULES]);
+}
+
+/**
+ * cloche_egress_proxy_set_session_allow:
+ * @session: a session's id
+ * @hosts: (nullable) (array zero-terminated=1): the hosts it adds to the
+ *   policy's rules (cloche_egress_rule_check_addition()); %NULL or empty:
+ *   none (what a closed session gets)
+ *
+ * From the next request on, @session's requests are decided by the
+ * policy's rules plus @hosts ("session allow HOST"); every other session's
+ * and a connection without a session by the policy's alone. The additions
+ * follow the policy: a new policy keeps them on top of its rules.
+ *
+ * Returns: %FALSE with @error (naming the host) if one of @hosts cannot be
+ *   added; then nothing changed
+ */
+gboolean
+cloche_egress_proxy_set_session_allow (ClocheEgressProxy   *self,
+                                       const char          *session,
+                                       const char * const  *hosts,
+                                       GError             **error)
+{
+  ClocheEgressRules *rules;
+
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_PROXY (self), FALSE);
+  g_return_val_if_fail (session != NULL && session[0] != '\0', FALSE);
+
+  if (hosts == NULL || hosts[0] == NULL)
+    {
+      g_hash_table_remove (self->session_rules, session);
+      if (g_hash_table_remove (self->session_allow, session))
+        g_signal_emit (self, signals[SESSION_ALLOW_CHANGED], 0, session, NULL);
+      return TRUE;
+    }
+  rules = cloche_egress_rules_new_for_session (self->rules, hosts, error);
+  if (rules == NULL)
+    return FALSE;
+  g_hash_table_replace (self->session_rules, g_strdup (session), rules);
+  g_hash_table_replace (self->session_allow, g_strdup (session), g_strdupv ((GStrv) hosts));
+  g_signal_emit (self, signals[SESSION_ALLOW_CHANGED], 0, session, hosts);
+  return TRUE;
+}
+
+/**
+ * cloche_egress_proxy_get_session_allow:
+ *
+ * Returns: (transfer none) (element-type utf8 GStrv): session → the hosts
+ *   it adds, for the sessions that add any
+ */
+GHashTable *
+cloche_egress_proxy_get_session_allow (ClocheEgressProxy *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_PROXY (self), NULL);
+
+  return self->session_allow;
+}
+
+/**
+ * cloche_egress_proxy_clear_session_allow:
+ *
+ * Drops every session's additions (an admin lock on egress came into
+ * force): from the next request on, every session has the policy's rules.
+ */
+void
+cloche_egress_proxy_clear_session_allow (ClocheEgressProxy *self)
+{
+  g_autofree gpointer *sessions = NULL;
+  guint count = 0;
+
+  g_return_if_fail (CLOCHE_IS_EGRESS_PROXY (self));
+
+  sessions = g_hash_table_get_keys_as_array (self->session_allow, &count);
+  for (guint i = 0; i < count; i++)
+    {
+      g_autofree char *session = g_strdup (sessions[i]);
+
+      cloche_egress_proxy_set_session_allow (self, session, NULL, NULL);
+    }
 }
 
 void
@@ -332,20 +438,24 @@ remember (ClocheEgressProxy    *self,
 
 /* What the rules in force make of a request: whether it may go, the rule
  * that said so (@rule, a copy: the rules may change before the decision is
- * made), and whether that rule names the host itself. A request the proxy
+ * made), and whether that rule names the host itself; @session's rules
+ * when it adds hosts, else the policy's. A request the proxy
  * reads is decided with its method and path too; a CONNECT by its host
  * and port, and by what the proxy will see of it (@sight). */
 gboolean
 _cloche_egress_proxy_check (ClocheEgressProxy       *self,
+                            const char              *session,
                             const ClocheHttpRequest *request,
                             ClocheEgressSight        sight,
                             char                   **rule,
                             gboolean                *names_host)
 {
+  ClocheEgressRules *rules = g_hash_table_lookup (self->session_rules, session);
   const char *text = NULL;
   gboolean allowed;
 
-  allowed = cloche_egress_rules_decide_request (self->rules, request->method, request->host,
+  allowed = cloche_egress_rules_decide_request (rules != NULL ? rules : self->rules,
+                                                request->method, request->host,
                                                 request->port, request->path, sight, &text,
                                                 names_host);
   *rule = g_strdup (text);
@@ -608,6 +718,7 @@ cloche_egress_proxy_dispose (GObject *object)
     g_unlink (self->socket_path);
   g_clear_object (&self->client);
   g_clear_object (&self->rules);
+  g_hash_table_remove_all (self->session_rules);
   g_clear_object (&self->secrets);
   g_clear_object (&self->secret_store);
   g_clear_object (&self->ca);
@@ -624,6 +735,8 @@ cloche_egress_proxy_finalize (GObject *object)
 
   g_free (self->socket_path);
   g_hash_table_unref (self->sessions);
+  g_hash_table_unref (self->session_allow);
+  g_hash_table_unref (self->session_rules);
 
   G_OBJECT_CLASS (cloche_egress_proxy_parent_class)->finalize (object);
 }
@@ -673,6 +786,16 @@ cloche_egress_proxy_class_init (ClocheEgressProxyClass *klass)
   signals[TRAFFIC] =
     g_signal_new ("traffic", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * ClocheEgressProxy::session-allow-changed:
+   * @session: the session
+   * @hosts: (nullable): the hosts it adds now; %NULL: none any more
+   *
+   * A session's egress additions were set or dropped.
+   */
+  signals[SESSION_ALLOW_CHANGED] =
+    g_signal_new ("session-allow-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRV);
 }
 
 static void
@@ -688,6 +811,9 @@ cloche_egress_proxy_init (ClocheEgressProxy *self)
   g_socket_client_set_enable_proxy (self->client, FALSE);
   g_queue_init (&self->decisions);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->session_allow = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                               (GDestroyNotify) g_strfreev);
+  self->session_rules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
 }
 
 /**

@@ -84,6 +84,12 @@ gboolean           cloche_egress_proxy_listen            (ClocheEgressProxy     
                                                           GError                  **error);
 const char        *cloche_egress_proxy_get_socket_path   (ClocheEgressProxy        *self);
 ClocheEgressRules *cloche_egress_proxy_get_rules         (ClocheEgressProxy        *self);
+gboolean           cloche_egress_proxy_set_session_allow (ClocheEgressProxy      *self,
+                                                          const char             *session,
+                                                          const char * const     *hosts,
+                                                          GError                **error);
+GHashTable        *cloche_egress_proxy_get_session_allow (ClocheEgressProxy      *self);
+void               cloche_egress_proxy_clear_session_allow (ClocheEgressProxy    *self);
 void               cloche_egress_proxy_set_rules         (ClocheEgressProxy        *self,
                                                           ClocheEgressRules        *rules);
 void               cloche_egress_proxy_get_limits        (ClocheEgressProxy        *self,

@@ -430,11 +430,45 @@ cloche_egress_rule_check (const char  *rule,
   return TRUE;
 }
 
+/**
+ * cloche_egress_rule_check_addition:
+ * @rule: a rule a session adds to the policy's (an agent profile's host)
+ * @error: where the reason it cannot be one goes
+ *
+ * Returns: whether @rule is a rule that names hosts: a rule, and not "*"
+ *   (with or without a port), which would be "allow everything" under the
+ *   name of one session's addition
+ */
+gboolean
+cloche_egress_rule_check_addition (const char  *rule,
+                                   GError     **error)
+{
+  Rule parsed;
+  gboolean any_host;
+
+  if (!parse_rule (&parsed, rule, error))
+    return FALSE;
+  any_host = parsed.wildcard && parsed.host[0] == '\0';
+  rule_clear (&parsed);
+  if (any_host)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
+                   _("“%s” names no host: a session may add hosts (“api.example.com:443”, "
+                     "“*.example.com”), not every host; allow that in the policy instead"),
+                   rule);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* @verb is what a decision names the rule by ("allow", "deny", "session
+ * allow"); whether it lets a request through is @allow. */
 static gboolean
-add_rules (GArray              *rules,
-           const char          *verb,
-           const char * const  *texts,
-           GError             **error)
+add_rules_as (GArray              *rules,
+              const char          *verb,
+              gboolean             allow,
+              const char * const  *texts,
+              GError             **error)
 {
   for (guint i = 0; texts != NULL && texts[i] != NULL; i++)
     {
@@ -443,10 +477,19 @@ add_rules (GArray              *rules,
       if (!parse_rule (&rule, texts[i], error))
         return FALSE;
       rule.text = g_strdup_printf ("%s %s", verb, texts[i]);
-      rule.allow = g_str_equal (verb, "allow");
+      rule.allow = allow;
       g_array_append_val (rules, rule);
     }
   return TRUE;
+}
+
+static gboolean
+add_rules (GArray              *rules,
+           const char          *verb,
+           const char * const  *texts,
+           GError             **error)
+{
+  return add_rules_as (rules, verb, g_str_equal (verb, "allow"), texts, error);
 }
 
 /**
@@ -725,6 +768,40 @@ cloche_egress_rules_new_with_allowed (ClocheEgressRules   *base,
   copy_rules (self->allow, base->allow);
   copy_rules (self->deny, base->deny);
   if (!add_rules (self->allow, "allow", allow, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+/**
+ * cloche_egress_rules_new_for_session:
+ * @base: the policy's rules
+ * @allow: (array zero-terminated=1): the hosts one session adds (each
+ *   passes cloche_egress_rule_check_addition())
+ * @error: where the first one that does not is named
+ *
+ * A session's effective rules: @base with @allow after its allow rules,
+ * each named "session allow HOST" in a decision. The policy's deny rules
+ * still come first, so a session adds hosts and never takes a denial away.
+ *
+ * Returns: (transfer full) (nullable): the session's rules
+ */
+ClocheEgressRules *
+cloche_egress_rules_new_for_session (ClocheEgressRules   *base,
+                                     const char * const  *allow,
+                                     GError             **error)
+{
+  g_autoptr(ClocheEgressRules) self = NULL;
+
+  g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (base), NULL);
+
+  for (guint i = 0; allow != NULL && allow[i] != NULL; i++)
+    if (!cloche_egress_rule_check_addition (allow[i], error))
+      return NULL;
+  self = g_object_new (CLOCHE_TYPE_EGRESS_RULES, NULL);
+  self->default_allow = base->default_allow;
+  copy_rules (self->allow, base->allow);
+  copy_rules (self->deny, base->deny);
+  if (!add_rules_as (self->allow, "session allow", TRUE, allow, error))
     return NULL;
   return g_steal_pointer (&self);
 }

@@ -48,5 +48,10 @@ ClocheEgressRules *cloche_egress_rules_new_with_allowed (ClocheEgressRules *base
                                                     GError             **error);
 gboolean           cloche_egress_rule_check        (const char          *rule,
                                                     GError             **error);
+gboolean           cloche_egress_rule_check_addition (const char        *rule,
+                                                    GError             **error);
+ClocheEgressRules *cloche_egress_rules_new_for_session (ClocheEgressRules *base,
+                                                    const char * const  *allow,
+                                                    GError             **error);
 
 G_END_DECLS

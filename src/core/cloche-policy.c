@@ -15,6 +15,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "cloche-error.h"
@@ -476,6 +478,48 @@ cloche_policy_is_locked (ClochePolicy *self,
 {
   g_return_val_if_fail (CLOCHE_IS_POLICY (self), FALSE);
   return self->admin != NULL && cloche_policy_document_is_locked (self->admin, key);
+}
+
+/**
+ * cloche_policy_allows_session_egress:
+ * @hosts: (nullable): the hosts a session would add, for the error
+ *
+ * Whether a session may add hosts to the egress rules for itself (an
+ * agent's API hosts: its effective rules are the policy's plus those). Not
+ * when the administrator locks `egress.allow` (or all of `egress`): a lock
+ * means no user moves it, and a session's addition is the user's. Not
+ * either while an admin file is refused with no good version before it:
+ * its locks are unknown, as for the user file.
+ *
+ * Returns: %TRUE, or %FALSE with @error (%CLOCHE_ERROR_POLICY_LOCKED)
+ *   naming the file and the lock
+ */
+gboolean
+cloche_policy_allows_session_egress (ClochePolicy        *self,
+                                     const char * const  *hosts,
+                                     GError             **error)
+{
+  g_autofree char *list = hosts != NULL ? g_strjoinv (", ", (GStrv) hosts) : g_strdup ("");
+
+  g_return_val_if_fail (CLOCHE_IS_POLICY (self), FALSE);
+
+  if (self->admin == NULL && self->admin_refusal != NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED,
+                   _("The administrator's policy %s is refused, so what it locks is not known: "
+                     "a session cannot add hosts (%s) to the egress rules until that file "
+                     "passes (clochectl policy show says why)"), self->admin_path, list);
+      return FALSE;
+    }
+  if (cloche_policy_is_locked (self, "egress.allow"))
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_LOCKED,
+                   _("The administrator locks egress in %s: a session cannot add hosts (%s) "
+                     "to it; ask the administrator to allow them there"), self->admin_path,
+                   list);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 const char *

@@ -41,6 +41,9 @@ ClochePolicyDocument *cloche_policy_get_document      (ClochePolicy         *sel
 gboolean            cloche_policy_is_locked           (ClochePolicy         *self,
                                                        const char           *key);
 const char         *cloche_policy_get_last_refusal    (ClochePolicy         *self);
+gboolean            cloche_policy_allows_session_egress (ClochePolicy       *self,
+                                                       const char * const *hosts,
+                                                       GError            **error);
 const char * const *cloche_policy_get_notices         (ClochePolicy         *self);
 
 guint               cloche_policy_get_memory_mib      (ClochePolicy         *self);

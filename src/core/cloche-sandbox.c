@@ -29,6 +29,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  SESSION_CLOSED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 G_DEFINE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, G_TYPE_OBJECT)
 
 static void
@@ -479,6 +486,7 @@ close_open_session (ClocheSandbox *self,
   _cloche_sandbox_unpin (self, cloche_session_get_id (closed));
   _cloche_sandbox_forget_secrets (self, cloche_session_get_id (closed));
   cloche_audit_session_closed (self->audit, closed);
+  g_signal_emit (self, signals[SESSION_CLOSED], 0, cloche_session_get_id (closed));
   notify_sessions (self);
 }
 
@@ -891,6 +899,18 @@ cloche_sandbox_class_init (ClocheSandboxClass *klass)
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * ClocheSandbox::session-closed:
+   * @id: the session that closed (by a user, its client leaving, a cleanup
+   *   or the bundle's removal)
+   *
+   * What was given to a session for its life alone (its egress additions)
+   * goes with it.
+   */
+  signals[SESSION_CLOSED] =
+    g_signal_new ("session-closed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void

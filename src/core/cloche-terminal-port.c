@@ -201,6 +201,40 @@ on_device_added (GObject      *object,
   g_task_return_pointer (task, g_object_ref (self), g_object_unref);
 }
 
+/* The chardev-add that failed has been answered by closefd; what QEMU
+ * says to that does not matter (not found: the chardev had taken the
+ * descriptor before it failed, and closed it with itself). */
+static void
+on_fd_closed (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(JsonNode) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const GError *cause = g_object_get_data (G_OBJECT (task), "chardev-error");
+
+  reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
+  if (reply == NULL)
+    g_debug ("closefd after a failed chardev-add: %s", error->message);
+  plug_fails (g_steal_pointer (&task), "chardev-add", cause);
+}
+
+/* A chardev-add refused before it took the descriptor (an id in use, say)
+ * leaves it with QEMU under its name, open, for the VM's life: closefd. */
+static void
+close_given_fd (GTask        *task,
+                const GError *cause)
+{
+  ClocheTerminalPort *self = g_task_get_task_data (task);
+  g_autoptr(JsonObject) args = json_object_new ();
+
+  g_object_set_data_full (G_OBJECT (task), "chardev-error", g_error_copy (cause),
+                          (GDestroyNotify) g_error_free);
+  json_object_set_string_member (args, "fdname", self->id);
+  cloche_qmp_client_execute_async (self->qmp, "closefd", args, NULL, on_fd_closed, task);
+}
+
 static void
 on_chardev_added (GObject      *object,
                   GAsyncResult *result,
@@ -215,7 +249,7 @@ on_chardev_added (GObject      *object,
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (reply == NULL)
     {
-      plug_fails (g_steal_pointer (&task), "chardev-add", error);
+      close_given_fd (g_steal_pointer (&task), error);
       return;
     }
   self->chardev_added = TRUE;

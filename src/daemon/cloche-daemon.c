@@ -149,8 +149,17 @@ on_policy_changed (ClocheDaemon *self)
 {
   g_autoptr(ClocheEgressRules) rules = egress_rules (self);
   g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (self->policy);
+  g_autoptr(GError) error = NULL;
 
   cloche_egress_proxy_set_rules (self->egress, rules);
+  /* An admin lock that came into force takes the sessions' additions away
+   * at once (open tunnels stay, like any rule change). */
+  if (g_hash_table_size (cloche_egress_proxy_get_session_allow (self->egress)) > 0
+      && !cloche_policy_allows_session_egress (self->policy, NULL, &error))
+    {
+      g_printerr ("cloche-daemon: %s; dropped\n", error->message);
+      cloche_egress_proxy_clear_session_allow (self->egress);
+    }
   cloche_secrets_set_bindings (self->secrets, bindings);
 }
 
@@ -223,6 +232,14 @@ start_egress (ClocheEgressProxy *proxy,
   cloche_vm_set_egress (vm, relay, socket_path);
 }
 
+static void
+on_session_closed (ClocheSandbox     *sandbox,
+                   const char        *id,
+                   ClocheEgressProxy *egress)
+{
+  cloche_egress_proxy_set_session_allow (egress, id, NULL, NULL);
+}
+
 /* The engine: the sandbox and what works on it, none of it on the bus. */
 static void
 build_engine (ClocheDaemon              *self,
@@ -246,6 +263,9 @@ build_engine (ClocheDaemon              *self,
   self->egress_allow = g_strdupv ((char **) options->egress_allow);
   rules = egress_rules (self);
   self->egress = cloche_egress_proxy_new (rules);
+  /* A session's egress additions last as long as it is open. */
+  g_signal_connect_object (self->sandbox, "session-closed", G_CALLBACK (on_session_closed),
+                           self->egress, 0);
   set_up_secrets (self);
   g_signal_connect_object (self->policy, "changed", G_CALLBACK (on_policy_changed), self,
                            G_CONNECT_SWAPPED);
@@ -290,6 +310,7 @@ build_services (ClocheDaemon *self,
 {
   ClocheVm *vm = cloche_sandbox_get_vm (self->sandbox);
   ClocheBundleService *bundle_service;
+  ClocheSessionsService *sessions_service;
 
   self->lifetime = cloche_lifetime_new (self->sandbox, exit_after);
   g_signal_connect_object (self->lifetime, "expired", G_CALLBACK (on_expired), self,
@@ -301,7 +322,9 @@ build_services (ClocheDaemon *self,
 
   self->services = g_ptr_array_new_with_free_func (g_object_unref);
   g_ptr_array_add (self->services, cloche_daemon_service_new (self->sandbox));
-  g_ptr_array_add (self->services, cloche_sessions_service_new (self->sandbox));
+  sessions_service = cloche_sessions_service_new (self->sandbox);
+  cloche_sessions_service_set_egress (sessions_service, self->policy, self->egress);
+  g_ptr_array_add (self->services, sessions_service);
   g_ptr_array_add (self->services, cloche_monitor_service_new (self->monitor));
   g_ptr_array_add (self->services, cloche_policy_service_new (self->policy));
   g_ptr_array_add (self->services, bundle_service);

@@ -150,6 +150,23 @@ sync_rules (ClocheEgressService *self)
   cloche_dbus_egress_set_socket_path (skeleton, path != NULL ? path : "");
 }
 
+/* SessionAllow: session → the hosts it adds (issue 17). */
+static void
+sync_session_allow (ClocheEgressService *self)
+{
+  GHashTable *allow = cloche_egress_proxy_get_session_allow (self->proxy);
+  GVariantBuilder builder;
+  GHashTableIter iter;
+  gpointer session, hosts;
+
+  g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sas}"));
+  g_hash_table_iter_init (&iter, allow);
+  while (g_hash_table_iter_next (&iter, &session, &hosts))
+    g_variant_builder_add (&builder, "{s^as}", session, hosts);
+  cloche_dbus_egress_set_session_allow (CLOCHE_DBUS_EGRESS (self),
+                                        g_variant_builder_end (&builder));
+}
+
 static void
 cloche_egress_service_dispose (GObject *object)
 {
@@ -196,9 +213,12 @@ cloche_egress_service_new (ClocheEgressProxy *proxy)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (proxy, "notify::connections", G_CALLBACK (schedule_counters), self,
                            G_CONNECT_SWAPPED);
+  g_signal_connect_object (proxy, "session-allow-changed", G_CALLBACK (sync_session_allow), self,
+                           G_CONNECT_SWAPPED);
   /* The daemon listens before it makes its services: the socket path is
    * known here. */
   sync_rules (self);
+  sync_session_allow (self);
   publish_counters (self);
   return self;
 }

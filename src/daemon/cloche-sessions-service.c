@@ -20,6 +20,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "cloche-agent-profile.h"
 #include "cloche-cleanup-record.h"
 #include "cloche-dbus-generated.h"
 #include "cloche-error.h"
@@ -39,6 +40,10 @@ struct _ClocheSessionsService
   GHashTable                 *client_watches;    /* bus name → watch id */
   GHashTable                 *owned;   /* bus name → GPtrArray of the ids tied to it */
   GPtrArray                  *running; /* ExecCall: commands running */
+  /* Open's "egress-allow" (issue 17): checked against the policy's locks,
+   * given to the proxy for the session's life; NULL until set. */
+  ClochePolicy               *policy;
+  ClocheEgressProxy          *egress;
 };
 
 static void sessions_iface_init (ClocheDbusSessionsIface *iface);
@@ -56,6 +61,7 @@ typedef struct
   gboolean               stale_only;
   gboolean               owned;        /* Open: closes when its caller leaves the bus */
   gboolean               dry_run;
+  GStrv                  egress_allow; /* Open: hosts the session adds */
 } Call;
 
 static Call *
@@ -74,6 +80,7 @@ call_free (Call *call)
 {
   g_object_unref (call->self);
   g_object_unref (call->invocation);
+  g_strfreev (call->egress_allow);
   g_free (call);
 }
 
@@ -299,6 +306,14 @@ on_opened (GObject      *object,
   GError *error = NULL;
 
   id = cloche_sandbox_open_session_finish (CLOCHE_SANDBOX (object), result, &error);
+  if (id != NULL && call->egress_allow != NULL
+      && !cloche_egress_proxy_set_session_allow (call->self->egress, id,
+                                                 (const char * const *) call->egress_allow,
+                                                 &error))
+    {
+      cloche_sandbox_close_session (call->self->sandbox, id, NULL);
+      g_clear_pointer (&id, g_free);
+    }
   if (id != NULL && call->owned)
     own_session (call->self, g_dbus_method_invocation_get_sender (call->invocation), id);
   if (id == NULL)
@@ -308,6 +323,38 @@ on_opened (GObject      *object,
       cloche_dbus_sessions_complete_open (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
       cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
     }
+}
+
+/* Open's "egress-allow": hosts the new session adds to the policy's egress
+ * rules, for itself only. At most 32, each naming hosts, and only where the
+ * administrator does not lock egress. Returns: %FALSE with @error; *@hosts
+ * NULL when the option is absent or empty. */
+static gboolean
+option_egress_allow (ClocheSessionsService  *self,
+                     GVariant               *options,
+                     GStrv                  *hosts,
+                     GError                **error)
+{
+  g_autoptr(GVariant) found = NULL;
+  g_autofree const char **list = NULL;
+
+  *hosts = NULL;
+  if (!lookup_option (options, "egress-allow", G_VARIANT_TYPE_STRING_ARRAY, &found, error))
+    return FALSE;
+  if (found == NULL || g_variant_n_children (found) == 0)
+    return TRUE;
+  list = g_variant_get_strv (found, NULL);
+  if (self->egress == NULL || self->policy == NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                   _("This service has no egress proxy: a session cannot add hosts"));
+      return FALSE;
+    }
+  if (!cloche_agent_profile_hosts_check (list, error)
+      || !cloche_policy_allows_session_egress (self->policy, list, error))
+    return FALSE;
+  *hosts = g_strdupv ((GStrv) list);
+  return TRUE;
 }
 
 static gboolean
@@ -323,12 +370,14 @@ handle_open (ClocheDbusSessions    *object,
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
   const char *client = sender;
   gboolean keep_open = FALSE;
+  g_auto(GStrv) egress_allow = NULL;
   GError *error = NULL;
   Call *call;
 
   if (!lookup_option (options, "mounts", G_VARIANT_TYPE ("a(sb)"), &mounts_variant, &error)
       || !lookup_option (options, "client", G_VARIANT_TYPE_STRING, &client_variant, &error)
       || !option_boolean (options, "keep-open", &keep_open, &error)
+      || !option_egress_allow (self, options, &egress_allow, &error)
       || (mounts = cloche_session_mounts_from_variant (mounts_variant, &error)) == NULL)
     return fail (invocation, error);
   /* A session tied to its caller keeps the client name it was given too;
@@ -339,6 +388,7 @@ handle_open (ClocheDbusSessions    *object,
     watch_client (self, invocation);
   call = call_new (self, invocation);
   call->owned = !keep_open && sender != NULL;
+  call->egress_allow = g_steal_pointer (&egress_allow);
   cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL, on_opened,
                                      call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -868,6 +918,8 @@ cloche_sessions_service_dispose (GObject *object)
   g_clear_pointer (&self->owned, g_hash_table_unref);
   g_clear_pointer (&self->running, g_ptr_array_unref);
   g_clear_object (&self->sandbox);
+  g_clear_object (&self->policy);
+  g_clear_object (&self->egress);
 
   G_OBJECT_CLASS (cloche_sessions_service_parent_class)->dispose (object);
 }
@@ -929,4 +981,22 @@ cloche_sessions_service_get_sandbox (ClocheSessionsService *self)
   g_return_val_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self), NULL);
 
   return self->sandbox;
+}
+
+/**
+ * cloche_sessions_service_set_egress:
+ * @policy: whose locks decide whether a session may add egress hosts
+ * @egress: the proxy that holds each session's additions
+ *
+ * Without them, Open refuses "egress-allow".
+ */
+void
+cloche_sessions_service_set_egress (ClocheSessionsService *self,
+                                    ClochePolicy          *policy,
+                                    ClocheEgressProxy     *egress)
+{
+  g_return_if_fail (CLOCHE_IS_SESSIONS_SERVICE (self));
+
+  g_set_object (&self->policy, policy);
+  g_set_object (&self->egress, egress);
 }
