@@ -17,6 +17,10 @@ void              cloche_test_ui_destroy_window (GtkWidget         *window);
 ClocheWindow     *cloche_test_ui_new_window   (void);
 GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
                                                const char          *text);
+void              cloche_test_ui_resize       (ClocheWindow        *window,
+                                               int                  width,
+                                               int                  height);
+gboolean          cloche_test_ui_shows_all    (GtkWidget           *widget);
 gpointer          cloche_test_ui_child        (gpointer             widget,
                                                const char          *name);
 

@@ -148,6 +148,10 @@ test_tiles (void)
   g_assert_cmpstr (label (page, "bundle_label"), !=, "Not installed");
   g_assert_cmpstr (label (page, "memory_label"), ==, "Not running");
   save_light_and_dark (window, "overview-stopped");
+  /* At 1200×960 nothing is below the fold; at 1280×800 it scrolls. */
+  g_assert_true (cloche_test_ui_shows_all (cloche_test_ui_child (page, "open_list")));
+  cloche_test_ui_resize (window, 1280, 800);
+  save_light_and_dark (window, "overview-stopped-1280x800");
 
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
