@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "cloche-overview-page.h"
+#include "cloche-session-summary.h"
+#include "cloche-sessions-page.h"
 #include "cloche-window.h"
 #include "cloche-test-ui.h"
 
@@ -316,6 +318,95 @@ test_follows_other_clients (void)
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
+/* A closed session that turns stale @seconds from now: last used the
+ * daemon's StaleAfterDays ago, less @seconds. */
+static gint64
+make_session_stale_in (const char *id,
+                       int         seconds)
+{
+  guint days = cloche_dbus_sessions_get_stale_after_days (test_daemon->sessions);
+  gint64 last = g_get_real_time () / G_USEC_PER_SEC - (gint64) days * 86400 + seconds;
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (last);
+  g_autofree char *iso = g_date_time_format_iso8601 (time);
+  g_autofree char *root = sessions_dir ();
+  g_autofree char *work = g_build_filename (root, id, "work", NULL);
+  g_autofree char *json_path = g_build_filename (root, id, "session.json", NULL);
+  g_autofree char *json = g_strdup_printf (
+    "{\"version\": 1, \"id\": \"%s\", \"title\": \"Soon stale\", \"client\": \"test\", "
+    "\"created\": \"%s\", \"last_active\": \"%s\", \"state\": \"closed\", "
+    "\"pinned\": false, \"mounts\": []}", id, iso, iso);
+
+  g_assert_cmpuint (days, >, 0);
+  g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (json_path, json, -1, NULL));
+  /* Stale once idle for longer than the threshold: just after this. */
+  return (last + (gint64) days * 86400) * G_USEC_PER_SEC;
+}
+
+/* Waits until @condition holds, up to @slack_s after the real time @when;
+ * says how long after @when it held. */
+static gboolean
+by (gboolean    (*condition) (ClocheWindow *),
+    ClocheWindow *window,
+    gint64        when,
+    int           slack_s)
+{
+  while (!condition (window) && g_get_real_time () < when + slack_s * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, FALSE);
+  g_test_message ("%.2f s after the moment", (g_get_real_time () - when) / 1e6);
+  return condition (window);
+}
+
+static void
+count_list (guint *lists)
+{
+  (*lists)++;
+}
+
+/* Nothing on the bus says a session became stale: time does. The shown
+ * Overview and Sessions page say so within 2 s of the moment (the
+ * minute's timer alone would be up to a minute late); a hidden window
+ * lists nothing meanwhile (its timer sleeps) and catches up when shown. */
+static void
+test_stale_by_time (void)
+{
+  ClocheWindow *window = open_window ();
+  ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
+  ClocheSessionSummary *summary = NULL;
+  guint lists = 0;
+  gint64 when;
+
+  g_object_get (window, "session-summary", &summary, NULL);
+  g_signal_connect_swapped (summary, "changed", G_CALLBACK (count_list), &lists);
+  CLOCHE_TEST_WAIT_FOR (none_stale (window), 20);
+  when = make_session_stale_in ("20261207-000000-soon1", 8);
+  /* Listed (a list on Changed from elsewhere) before it is stale. */
+  cloche_session_summary_refresh (summary);
+  cloche_sessions_page_refresh (cloche_test_ui_child (window, "sessions_page"));
+  CLOCHE_TEST_WAIT_FOR (g_get_real_time () > when - 4 * G_USEC_PER_SEC, 10);
+  g_assert_true (none_stale (window));
+  g_assert_true (by (one_stale, window, when, 2));
+
+  /* Hidden: no wake-up, no list, though a second session, listed before,
+   * turns stale meanwhile. */
+  when = make_session_stale_in ("20261207-000000-soon2", 6);
+  lists = 0;
+  cloche_session_summary_refresh (summary);
+  CLOCHE_TEST_WAIT_FOR (lists > 0, 5);
+  gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
+  lists = 0;
+  CLOCHE_TEST_WAIT_FOR (g_get_real_time () > when + 3 * G_USEC_PER_SEC, 15);
+  g_assert_cmpuint (lists, ==, 0);
+  g_assert_cmpuint (cloche_session_summary_get_stale_count (summary), ==, 1);
+  gtk_window_present (GTK_WINDOW (window));
+  CLOCHE_TEST_WAIT_FOR (cloche_session_summary_get_stale_count (summary) == 2, 5);
+  CLOCHE_TEST_WAIT_FOR (g_str_has_prefix (subtitle (page, "stale_row"), "2 sessions, "), 5);
+
+  g_signal_handlers_disconnect_by_func (summary, count_list, &lists);
+  g_object_unref (summary);
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
 static AdwMessageDialog *
 find_dialog (void)
 {
@@ -372,6 +463,7 @@ main (int   argc,
   g_test_add_func ("/overview/keyboard-reaches-tiles", test_keyboard_reaches_tiles);
   g_test_add_func ("/overview/follows-other-clients", test_follows_other_clients);
   g_test_add_func ("/overview/clean-up", test_clean_up);
+  g_test_add_func ("/overview/stale-by-time", test_stale_by_time);
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
   return status;
