@@ -101,6 +101,37 @@ cloche_test_ui_resize (ClocheWindow *window,
                            == height - current_height, 5);
 }
 
+static void
+count_paint (guint *painted)
+{
+  (*painted)++;
+}
+
+/**
+ * cloche_test_ui_wait_drawn:
+ *
+ * Waits until @window, shown, has been laid out and painted. A new
+ * window's first frame measures every widget of every page and draws every
+ * glyph: in software rendering on a loaded machine it takes seconds, and
+ * whatever the window is told meanwhile (a D-Bus signal, a reply) waits
+ * behind it. A test that times how fast the window follows a change starts
+ * the clock after it.
+ */
+void
+cloche_test_ui_wait_drawn (GtkWidget *window)
+{
+  GdkFrameClock *clock;
+  guint painted = 0;
+  gulong id;
+
+  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_mapped (window), 10);
+  clock = gtk_widget_get_frame_clock (window);
+  id = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (count_paint), &painted);
+  gtk_widget_queue_draw (window);
+  CLOCHE_TEST_WAIT_FOR (painted > 0, 30);
+  g_signal_handler_disconnect (clock, id);
+}
+
 /**
  * cloche_test_ui_shows_all:
  * @widget: a widget in a scrolled window

@@ -20,6 +20,7 @@ GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
 void              cloche_test_ui_resize       (ClocheWindow        *window,
                                                int                  width,
                                                int                  height);
+void              cloche_test_ui_wait_drawn   (GtkWidget           *window);
 gboolean          cloche_test_ui_shows_all    (GtkWidget           *widget);
 gpointer          cloche_test_ui_child        (gpointer             widget,
                                                const char          *name);

@@ -298,7 +298,11 @@ one_stale (ClocheWindow *window)
 
 /* Pinned and unpinned by another client: the Overview and the Sessions
  * page follow within 2 s, without a click (io.github.cloche.Sessions.Changed;
- * the minute's timer alone would be far too late). */
+ * the minute's timer alone would be far too late). Timed from a window
+ * already drawn: unpinning used to take 2.8 to 4.9 s under a load of 18
+ * (pinning 0.3 s) because it came while the new window drew its first frame
+ * (seconds in software rendering), not because of the daemon (which answers
+ * in a millisecond) nor of the unpin. */
 static void
 test_follows_other_clients (void)
 {
@@ -306,14 +310,48 @@ test_follows_other_clients (void)
   ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
 
   CLOCHE_TEST_WAIT_FOR (g_str_has_prefix (subtitle (page, "stale_row"), "2 sessions, "), 20);
+  cloche_test_ui_wait_drawn (GTK_WIDGET (window));
   set_pinned ("20260101-000000-stale1", TRUE);
   set_pinned ("20260101-000000-stale2", TRUE);
   g_assert_true (within (none_stale, window, 2));
-  /* Unpinned, the session is stale again. Under a load of 18 on 2 cores
-   * this took 3.4 to 4.9 s, pinning 0.3 s (not explained yet: see the
-   * branch's report); the test holds it to 10 s and says how long. */
+  /* Unpinned, the session is stale again. */
   set_pinned ("20260101-000000-stale2", FALSE);
-  g_assert_true (within (one_stale, window, 10));
+  g_assert_true (within (one_stale, window, 2));
+
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
+static gboolean
+set_true (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+has_results (GtkWidget *diagnostics)
+{
+  return gtk_list_box_get_row_at_index (cloche_test_ui_child (diagnostics, "list_box"), 0) != NULL;
+}
+
+/* A window that opens on the Overview runs no doctor (a KVM probe in the
+ * daemon, rows laid out in a hidden page, a few seconds after the window
+ * opened); Diagnostics runs it when first shown. */
+static void
+test_diagnostics_run_when_shown (void)
+{
+  ClocheWindow *window = open_window ();
+  GtkWidget *diagnostics = cloche_test_ui_child (window, "diagnostics_page");
+  gboolean waited = FALSE;
+
+  cloche_test_ui_wait_drawn (GTK_WIDGET (window));
+  g_timeout_add_seconds (3, set_true, &waited);
+  CLOCHE_TEST_WAIT_FOR (waited, 5);
+  g_assert_false (has_results (diagnostics));
+  g_assert_cmpstr (gtk_label_get_label (cloche_test_ui_child (diagnostics, "summary_label")), ==,
+                   "Not checked yet");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "diagnostics");
+  CLOCHE_TEST_WAIT_FOR (has_results (diagnostics), 60);
 
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
@@ -464,6 +502,7 @@ main (int   argc,
   g_test_add_func ("/overview/follows-other-clients", test_follows_other_clients);
   g_test_add_func ("/overview/clean-up", test_clean_up);
   g_test_add_func ("/overview/stale-by-time", test_stale_by_time);
+  g_test_add_func ("/overview/diagnostics-run-when-shown", test_diagnostics_run_when_shown);
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
   return status;
