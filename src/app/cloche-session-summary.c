@@ -194,8 +194,11 @@ schedule (ClocheSessionSummary *self)
   g_clear_handle_id (&self->timer, g_source_remove);
   if (!self->watching)
     return;
-  /* The rule is "idle for longer than": a second after the moment. */
-  if (self->next_stale != G_MAXINT64 && self->next_stale - now < (TIMER_S - 1) * G_USEC_PER_SEC)
+  /* The rule is "idle for longer than": a second after the moment. A
+   * moment long past that the daemon did not call stale (another clock, a
+   * threshold just changed) waits for the minute, not a list a second. */
+  if (self->next_stale != G_MAXINT64 && self->next_stale >= now - G_USEC_PER_SEC
+      && self->next_stale - now < (TIMER_S - 1) * G_USEC_PER_SEC)
     delay = MAX (self->next_stale - now, 0) / G_USEC_PER_SEC + 1;
   self->timer = g_timeout_add_seconds (delay, on_timer, self);
   g_source_set_name_by_id (self->timer, "[cloche] session summary");
