@@ -14,6 +14,7 @@
 
 #include <glib/gi18n.h>
 
+#include "cloche-bundle-builder.h"
 #include "cloche-bundle-page.h"
 #include "cloche-page-util.h"
 #include "cloche-settings.h"
@@ -30,6 +31,8 @@ struct _ClocheBundlePage
   GSettings          *settings;     /* NULL without the schema */
   char               *location;     /* chosen for the next install, or NULL */
   char               *requested;    /* where the running install/move goes */
+  ClocheBundleBuilder *builder;     /* the default bundle, built here */
+  GCancellable       *build_cancellable;
 
   GtkRevealer        *message_revealer;
   GtkLabel           *message_label;
@@ -39,6 +42,8 @@ struct _ClocheBundlePage
   AdwActionRow       *size_row;
   AdwActionRow       *snapshot_row;
   AdwActionRow       *verified_row;
+  AdwActionRow       *build_row;
+  GtkButton          *build_button;
   AdwEntryRow        *source_row;
   AdwStatusPage      *busy_page;
   GtkProgressBar     *progress_bar;
@@ -159,7 +164,12 @@ update (ClocheBundlePage *self)
                           ? cloche_dbus_bundle_get_operation (self->bundle) : NULL;
   const char *state;
 
-  if (self->bundle == NULL || cloche_dbus_bundle_get_location (self->bundle) == NULL)
+  if (cloche_bundle_builder_get_running (self->builder))
+    {
+      state = "busy";
+      adw_status_page_set_title (self->busy_page, _("Building the Default Bundle…"));
+    }
+  else if (self->bundle == NULL || cloche_dbus_bundle_get_location (self->bundle) == NULL)
     state = "loading";
   else if (operation != NULL && operation[0] != '\0')
     {
@@ -298,7 +308,10 @@ cancel_action (GtkWidget  *widget,
 {
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
 
-  cloche_dbus_bundle_call_cancel (self->bundle, NULL, NULL, NULL);
+  if (cloche_bundle_builder_get_running (self->builder))
+    g_cancellable_cancel (self->build_cancellable);
+  else
+    cloche_dbus_bundle_call_cancel (self->bundle, NULL, NULL, NULL);
 }
 
 /* Remove */
@@ -499,6 +512,7 @@ relocate_action (GtkWidget  *widget,
 /* Install: inspect, say the size and the place, then install */
 
 static void inspect (ClocheBundlePage *self);
+static void forget_built (ClocheBundlePage *self);
 
 static char *
 source_text (ClocheBundlePage *self)
@@ -523,6 +537,7 @@ on_installed (GObject      *object,
   if (cloche_dbus_bundle_call_install_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
     {
       remember_location (self, self->requested);
+      forget_built (self);
       show_message (self, _("The sandbox bundle is installed, and every file was checked."),
                     FALSE);
     }
@@ -653,6 +668,73 @@ choose_source_action (GtkWidget  *widget,
                  source_chosen);
 }
 
+/* The default bundle: built here from Debian's packages by the installed
+ * tools/build-bundle (cloche-bundle-builder.c), then installed from there
+ * like any folder, with the same size-and-place dialog first. */
+
+static void
+on_build_status (ClocheBundlePage *self)
+{
+  const char *status = cloche_bundle_builder_get_status (self->builder);
+
+  gtk_progress_bar_pulse (self->progress_bar);
+  gtk_label_set_label (self->progress_label, status != NULL ? status : "");
+}
+
+static void
+on_built (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_clear_object (&self->build_cancellable);
+  if (!cloche_bundle_builder_run_finish (CLOCHE_BUNDLE_BUILDER (object), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_message (self, _("Cancelled. Nothing was installed; the packages downloaded so "
+                              "far are kept for the next build."), FALSE);
+      else
+        show_error (self, _("The default bundle was not built"), error);
+      return;
+    }
+  gtk_editable_set_text (GTK_EDITABLE (self->source_row),
+                         cloche_bundle_builder_get_output (self->builder));
+  inspect (self);
+}
+
+static void
+build_default_action (GtkWidget  *widget,
+                      const char *action_name,
+                      GVariant   *parameter)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
+
+  if (cloche_bundle_builder_get_running (self->builder))
+    return;
+  show_message (self, NULL, FALSE);
+  /* No fraction to show: the bar moves with each line the script prints. */
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  gtk_progress_bar_set_text (self->progress_bar, "");
+  gtk_label_set_label (self->progress_label, "");
+  self->build_cancellable = g_cancellable_new ();
+  cloche_bundle_builder_run_async (self->builder, self->build_cancellable, on_built,
+                                   g_object_ref (self));
+}
+
+/* Once installed, the built copy goes: the bundle is on the disk once. */
+static void
+forget_built (ClocheBundlePage *self)
+{
+  g_autofree char *source = source_text (self);
+
+  if (g_strcmp0 (source, cloche_bundle_builder_get_output (self->builder)) != 0)
+    return;
+  gtk_editable_set_text (GTK_EDITABLE (self->source_row), "");
+  cloche_bundle_builder_clean_async (self->builder, NULL, NULL);
+}
+
 /* GObject */
 
 static void
@@ -662,6 +744,12 @@ cloche_bundle_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  /* A build still running is stopped: nobody would install what it makes. */
+  g_cancellable_cancel (self->build_cancellable);
+  g_clear_object (&self->build_cancellable);
+  if (self->builder != NULL)
+    g_signal_handlers_disconnect_by_data (self->builder, self);
+  g_clear_object (&self->builder);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_BUNDLE_PAGE);
   /* The proxy is the client's, and outlives the page. */
   if (self->bundle != NULL)
@@ -736,6 +824,8 @@ cloche_bundle_page_class_init (ClocheBundlePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, size_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, snapshot_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, verified_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, build_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, build_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, source_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, busy_page);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, progress_bar);
@@ -748,6 +838,8 @@ cloche_bundle_page_class_init (ClocheBundlePageClass *klass)
   gtk_widget_class_install_action (widget_class, "bundle.choose-source", NULL,
                                    choose_source_action);
   gtk_widget_class_install_action (widget_class, "bundle.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "bundle.build-default", NULL,
+                                   build_default_action);
 }
 
 static void
@@ -755,4 +847,7 @@ cloche_bundle_page_init (ClocheBundlePage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->settings = cloche_settings_new ();
+  self->builder = cloche_bundle_builder_new ();
+  g_signal_connect_swapped (self->builder, "notify::running", G_CALLBACK (update), self);
+  g_signal_connect_swapped (self->builder, "notify::status", G_CALLBACK (on_build_status), self);
 }

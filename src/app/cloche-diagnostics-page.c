@@ -232,7 +232,23 @@ connect_doctor (ClocheDiagnosticsPage *self)
   self->doctor = g_object_ref (cloche_client_get_doctor (self->client));
   g_signal_connect_object (self->doctor, "notify::latest-finding",
                            G_CALLBACK (on_latest_finding), self, G_CONNECT_SWAPPED);
-  run_checks (self);
+  /* Shown already (a page of its own): the checks at once; else when first
+   * shown. A run starts a KVM probe (a QEMU) in the daemon and fills rows
+   * that a window lays out even while they are hidden: a window that opens
+   * on another page does not pay for that, nor do the events that would
+   * wait behind it a few seconds after the window opened. */
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    run_checks (self);
+}
+
+static void
+cloche_diagnostics_page_map (GtkWidget *widget)
+{
+  ClocheDiagnosticsPage *self = CLOCHE_DIAGNOSTICS_PAGE (widget);
+
+  GTK_WIDGET_CLASS (cloche_diagnostics_page_parent_class)->map (widget);
+  if (self->results == NULL)
+    run_checks (self);
 }
 
 void
@@ -346,6 +362,7 @@ cloche_diagnostics_page_class_init (ClocheDiagnosticsPageClass *klass)
   object_class->dispose = cloche_diagnostics_page_dispose;
   object_class->get_property = cloche_diagnostics_page_get_property;
   object_class->set_property = cloche_diagnostics_page_set_property;
+  widget_class->map = cloche_diagnostics_page_map;
 
   properties[PROP_CLIENT] =
     g_param_spec_object ("client", NULL, NULL, CLOCHE_TYPE_CLIENT,

@@ -7,10 +7,13 @@
  *
  * Its rules: it lists again whenever the daemon says something changed
  * (Sessions.Changed, OpenSessions, the service coming back), at most one list at a time (a
- * change during a list asks for one more after it), and on a minute's timer
- * for what changes with time only (a session becoming stale, ages): the
- * timer runs only while someone watches (the window is shown), so a
- * hidden dashboard costs no wake-ups.
+ * change during a list asks for one more after it), and on a timer for what
+ * changes with time only: every minute (ages, "the last hour"), and at the
+ * moment the next listed session becomes stale (the daemon's rule: closed,
+ * not pinned, idle for longer than StaleAfterDays), so that a session turns
+ * stale on screen when it does, not up to a minute later. The timer runs
+ * only while someone watches (the window is shown), so a hidden dashboard
+ * costs no wake-ups; the first watch after a pause lists at once.
  */
 #include "config.h"
 
@@ -18,6 +21,9 @@
 #include "cloche-session-summary.h"
 
 #define TIMER_S 60
+#define USEC_PER_DAY (G_USEC_PER_SEC * G_GINT64_CONSTANT (86400))
+/* The policy's bound; a daemon that says more is not believed. */
+#define MAX_STALE_AFTER_DAYS 3650
 
 struct _ClocheSessionSummary
 {
@@ -30,6 +36,7 @@ struct _ClocheSessionSummary
   GPtrArray    *open;           /* CLOCHE_SESSION_INFO_TYPE GVariants, oldest first */
   guint         stale_count;
   guint64       stale_bytes;
+  gint64        next_stale;     /* real time (µs) a listed session turns stale, or G_MAXINT64 */
   guint         timer;
   guint         known : 1;      /* a list has answered */
   guint         again : 1;      /* asked again while listing */
@@ -40,6 +47,7 @@ G_DEFINE_FINAL_TYPE (ClocheSessionSummary, cloche_session_summary, G_TYPE_OBJECT
 
 enum {
   CHANGED,
+  TICK,
   N_SIGNALS
 };
 
@@ -56,15 +64,32 @@ by_created (gconstpointer a,
   return (created_a > created_b) - (created_a < created_b);
 }
 
+/* When @info, not stale now, becomes stale by time alone: G_MAXINT64 for
+ * never (open, pinned, or a threshold out of range). */
+static gint64
+stale_time (const ClocheSessionInfo *info,
+            guint                    stale_after_days)
+{
+  gint64 threshold = (gint64) stale_after_days * USEC_PER_DAY;
+
+  if (info->stale || info->pinned || g_str_equal (info->state, "open")
+      || stale_after_days > MAX_STALE_AFTER_DAYS || info->last_active > G_MAXINT64 - threshold)
+    return G_MAXINT64;
+  return info->last_active + threshold;
+}
+
 static void
 take_sessions (ClocheSessionSummary *self,
                GVariant             *sessions)
 {
   gsize count = g_variant_n_children (sessions);
+  ClocheDbusSessions *proxy = cloche_client_get_sessions (self->client);
+  guint stale_after_days = cloche_dbus_sessions_get_stale_after_days (proxy);
 
   g_ptr_array_set_size (self->open, 0);
   self->stale_count = 0;
   self->stale_bytes = 0;
+  self->next_stale = G_MAXINT64;
   for (gsize i = 0; i < count; i++)
     {
       g_autoptr(GVariant) session = g_variant_get_child_value (sessions, i);
@@ -78,12 +103,14 @@ take_sessions (ClocheSessionSummary *self,
         }
       if (g_str_equal (info.state, "open"))
         g_ptr_array_add (self->open, g_variant_ref (session));
+      self->next_stale = MIN (self->next_stale, stale_time (&info, stale_after_days));
     }
   g_ptr_array_sort (self->open, by_created);
   self->known = TRUE;
 }
 
 static void list (ClocheSessionSummary *self);
+static void schedule (ClocheSessionSummary *self);
 
 static void
 on_listed (GObject      *object,
@@ -107,6 +134,7 @@ on_listed (GObject      *object,
     {
       sessions = cloche_session_infos_unpack (packed);
       take_sessions (self, sessions);
+      schedule (self);
       g_signal_emit (self, signals[CHANGED], 0);
     }
   if (self->again)
@@ -146,8 +174,34 @@ cloche_session_summary_refresh (ClocheSessionSummary *self)
 static gboolean
 on_timer (gpointer user_data)
 {
-  cloche_session_summary_refresh (user_data);
-  return G_SOURCE_CONTINUE;
+  ClocheSessionSummary *self = user_data;
+
+  self->timer = 0;
+  cloche_session_summary_refresh (self);
+  schedule (self);
+  g_signal_emit (self, signals[TICK], 0);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next wake-up: in a minute, or just after the next session turns
+ * stale if that is sooner; none while nobody watches. */
+static void
+schedule (ClocheSessionSummary *self)
+{
+  gint64 now = g_get_real_time ();
+  guint delay = TIMER_S;
+
+  g_clear_handle_id (&self->timer, g_source_remove);
+  if (!self->watching)
+    return;
+  /* The rule is "idle for longer than": a second after the moment. A
+   * moment long past that the daemon did not call stale (another clock, a
+   * threshold just changed) waits for the minute, not a list a second. */
+  if (self->next_stale != G_MAXINT64 && self->next_stale >= now - G_USEC_PER_SEC
+      && self->next_stale - now < (TIMER_S - 1) * G_USEC_PER_SEC)
+    delay = MAX (self->next_stale - now, 0) / G_USEC_PER_SEC + 1;
+  self->timer = g_timeout_add_seconds (delay, on_timer, self);
+  g_source_set_name_by_id (self->timer, "[cloche] session summary");
 }
 
 static void
@@ -192,12 +246,23 @@ cloche_session_summary_class_init (ClocheSessionSummaryClass *klass)
   signals[CHANGED] =
     g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * ClocheSessionSummary::tick:
+   *
+   * Time went by while watched (a minute, or a session turned stale): what
+   * else shows sessions lists them again too.
+   */
+  signals[TICK] =
+    g_signal_new ("tick", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
 cloche_session_summary_init (ClocheSessionSummary *self)
 {
   self->open = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  self->next_stale = G_MAXINT64;
   self->client_signals = g_signal_group_new (CLOCHE_TYPE_CLIENT);
   g_signal_group_connect_swapped (self->client_signals, "notify::open-sessions",
                                   G_CALLBACK (cloche_session_summary_refresh), self);
@@ -228,6 +293,7 @@ cloche_session_summary_set_client (ClocheSessionSummary *self,
   g_ptr_array_set_size (self->open, 0);
   self->stale_count = 0;
   self->stale_bytes = 0;
+  self->next_stale = G_MAXINT64;
   self->known = FALSE;
   g_signal_group_set_target (self->client_signals, client);
   g_signal_group_set_target (self->sessions_signals,
@@ -252,14 +318,9 @@ cloche_session_summary_set_watching (ClocheSessionSummary *self,
   if (self->watching == !!watching)
     return;
   self->watching = !!watching;
-  if (!watching)
-    {
-      g_clear_handle_id (&self->timer, g_source_remove);
-      return;
-    }
-  self->timer = g_timeout_add_seconds (TIMER_S, on_timer, self);
-  g_source_set_name_by_id (self->timer, "[cloche] session summary");
-  cloche_session_summary_refresh (self);
+  schedule (self);
+  if (watching)
+    cloche_session_summary_refresh (self);
 }
 
 /**

@@ -464,6 +464,10 @@ cloche_window_init (ClocheWindow *self)
   self->egress_log = cloche_egress_log_new ();
   self->session_summary = cloche_session_summary_new ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  /* The Sessions page's ages and staleness move with time, as the Overview's. */
+  g_signal_connect_object (self->session_summary, "tick",
+                           G_CALLBACK (cloche_sessions_page_refresh), self->sessions_page,
+                           G_CONNECT_SWAPPED);
 
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);
   cloche_window_bind_settings (self);

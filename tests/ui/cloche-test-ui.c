@@ -80,6 +80,80 @@ cloche_test_ui_find_label (GtkWidget  *widget,
 }
 
 /**
+ * cloche_test_ui_resize:
+ *
+ * Resizes a window on screen to @width × @height (its frame included, as
+ * gtk_window_set_default_size () counts) and waits until it has that size.
+ */
+void
+cloche_test_ui_resize (ClocheWindow *window,
+                       int           width,
+                       int           height)
+{
+  int old_width = gtk_widget_get_width (GTK_WIDGET (window));
+  int old_height = gtk_widget_get_height (GTK_WIDGET (window));
+  int current_width, current_height;
+
+  gtk_window_get_default_size (GTK_WINDOW (window), &current_width, &current_height);
+  gtk_window_set_default_size (GTK_WINDOW (window), width, height);
+  /* The frame (shadow, border) is what the default size has over the widget's. */
+  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_width (GTK_WIDGET (window)) - old_width == width - current_width
+                        && gtk_widget_get_height (GTK_WIDGET (window)) - old_height
+                           == height - current_height, 5);
+}
+
+static void
+count_paint (guint *painted)
+{
+  (*painted)++;
+}
+
+/**
+ * cloche_test_ui_wait_drawn:
+ *
+ * Waits until @window, shown, has been laid out and painted. A new
+ * window's first frame measures every widget of every page and draws every
+ * glyph: in software rendering on a loaded machine it takes seconds, and
+ * whatever the window is told meanwhile (a D-Bus signal, a reply) waits
+ * behind it. A test that times how fast the window follows a change starts
+ * the clock after it.
+ */
+void
+cloche_test_ui_wait_drawn (GtkWidget *window)
+{
+  GdkFrameClock *clock;
+  guint painted = 0;
+  gulong id;
+
+  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_mapped (window), 10);
+  clock = gtk_widget_get_frame_clock (window);
+  id = g_signal_connect_swapped (clock, "after-paint", G_CALLBACK (count_paint), &painted);
+  gtk_widget_queue_draw (window);
+  CLOCHE_TEST_WAIT_FOR (painted > 0, 30);
+  g_signal_handler_disconnect (clock, id);
+}
+
+/**
+ * cloche_test_ui_shows_all:
+ * @widget: a widget in a scrolled window
+ *
+ * Returns: whether that scrolled window shows all its content, with
+ *   nothing to scroll to (the heights go to the test's log)
+ */
+gboolean
+cloche_test_ui_shows_all (GtkWidget *widget)
+{
+  GtkWidget *scrolled = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  GtkAdjustment *adjustment;
+
+  g_assert_nonnull (scrolled);
+  adjustment = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  g_test_message ("content %.0f px high, shown %.0f px", gtk_adjustment_get_upper (adjustment),
+                  gtk_adjustment_get_page_size (adjustment));
+  return gtk_adjustment_get_upper (adjustment) <= gtk_adjustment_get_page_size (adjustment);
+}
+
+/**
  * cloche_test_ui_child:
  * @widget: a widget built from a template
  * @name: the id of one of its template children, as in the .ui file

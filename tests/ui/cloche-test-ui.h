@@ -19,6 +19,11 @@ GtkWindow        *cloche_test_ui_wait_agent_mode_chooser (void);
 void              cloche_test_ui_answer_agent_mode_chooser (void);
 GtkLabel         *cloche_test_ui_find_label   (GtkWidget           *widget,
                                                const char          *text);
+void              cloche_test_ui_resize       (ClocheWindow        *window,
+                                               int                  width,
+                                               int                  height);
+void              cloche_test_ui_wait_drawn   (GtkWidget           *window);
+gboolean          cloche_test_ui_shows_all    (GtkWidget           *widget);
 gpointer          cloche_test_ui_child        (gpointer             widget,
                                                const char          *name);
 

@@ -189,6 +189,12 @@ test_running_and_crashed (void)
   g_object_get (window, "monitor-history", &history, NULL);
   CLOCHE_TEST_WAIT_FOR (cloche_monitor_history_get_n_samples (history) >= 20, 60);
   save_light_and_dark (window, "overview-running");
+  /* Two sessions with folders, and still nothing below the fold at
+   * 1200×960; at 1280×800 it scrolls. */
+  g_assert_true (cloche_test_ui_shows_all (cloche_test_ui_child (page, "open_list")));
+  cloche_test_ui_resize (window, 1280, 800);
+  save_light_and_dark (window, "overview-running-1280x800");
+  cloche_test_ui_resize (window, 1200, 960);
 
   /* Both closed: the VM keeps running for the idle timeout, and says so. */
   g_assert_cmpstr (adw_action_row_get_subtitle (cloche_test_ui_child (page, "state_row")), ==, "");

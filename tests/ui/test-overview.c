@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "cloche-overview-page.h"
+#include "cloche-session-summary.h"
+#include "cloche-sessions-page.h"
 #include "cloche-window.h"
 #include "cloche-test-ui.h"
 
@@ -148,6 +150,10 @@ test_tiles (void)
   g_assert_cmpstr (label (page, "bundle_label"), !=, "Not installed");
   g_assert_cmpstr (label (page, "memory_label"), ==, "Not running");
   save_light_and_dark (window, "overview-stopped");
+  /* At 1200×960 nothing is below the fold; at 1280×800 it scrolls. */
+  g_assert_true (cloche_test_ui_shows_all (cloche_test_ui_child (page, "open_list")));
+  cloche_test_ui_resize (window, 1280, 800);
+  save_light_and_dark (window, "overview-stopped-1280x800");
 
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
@@ -292,7 +298,11 @@ one_stale (ClocheWindow *window)
 
 /* Pinned and unpinned by another client: the Overview and the Sessions
  * page follow within 2 s, without a click (io.github.cloche.Sessions.Changed;
- * the minute's timer alone would be far too late). */
+ * the minute's timer alone would be far too late). Timed from a window
+ * already drawn: unpinning used to take 2.8 to 4.9 s under a load of 18
+ * (pinning 0.3 s) because it came while the new window drew its first frame
+ * (seconds in software rendering), not because of the daemon (which answers
+ * in a millisecond) nor of the unpin. */
 static void
 test_follows_other_clients (void)
 {
@@ -300,15 +310,138 @@ test_follows_other_clients (void)
   ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
 
   CLOCHE_TEST_WAIT_FOR (g_str_has_prefix (subtitle (page, "stale_row"), "2 sessions, "), 20);
+  cloche_test_ui_wait_drawn (GTK_WIDGET (window));
   set_pinned ("20260101-000000-stale1", TRUE);
   set_pinned ("20260101-000000-stale2", TRUE);
   g_assert_true (within (none_stale, window, 2));
-  /* Unpinned, the session is stale again. Under a load of 18 on 2 cores
-   * this took 3.4 to 4.9 s, pinning 0.3 s (not explained yet: see the
-   * branch's report); the test holds it to 10 s and says how long. */
+  /* Unpinned, the session is stale again. */
   set_pinned ("20260101-000000-stale2", FALSE);
-  g_assert_true (within (one_stale, window, 10));
+  g_assert_true (within (one_stale, window, 2));
 
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
+static gboolean
+set_true (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+has_results (GtkWidget *diagnostics)
+{
+  return gtk_list_box_get_row_at_index (cloche_test_ui_child (diagnostics, "list_box"), 0) != NULL;
+}
+
+/* A window that opens on the Overview runs no doctor (a KVM probe in the
+ * daemon, rows laid out in a hidden page, a few seconds after the window
+ * opened); Diagnostics runs it when first shown. */
+static void
+test_diagnostics_run_when_shown (void)
+{
+  ClocheWindow *window = open_window ();
+  GtkWidget *diagnostics = cloche_test_ui_child (window, "diagnostics_page");
+  gboolean waited = FALSE;
+
+  cloche_test_ui_wait_drawn (GTK_WIDGET (window));
+  g_timeout_add_seconds (3, set_true, &waited);
+  CLOCHE_TEST_WAIT_FOR (waited, 5);
+  g_assert_false (has_results (diagnostics));
+  g_assert_cmpstr (gtk_label_get_label (cloche_test_ui_child (diagnostics, "summary_label")), ==,
+                   "Not checked yet");
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-page", "s", "diagnostics");
+  CLOCHE_TEST_WAIT_FOR (has_results (diagnostics), 60);
+
+  cloche_test_ui_destroy_window (GTK_WIDGET (window));
+}
+
+/* A closed session that turns stale @seconds from now: last used the
+ * daemon's StaleAfterDays ago, less @seconds. */
+static gint64
+make_session_stale_in (const char *id,
+                       int         seconds)
+{
+  guint days = cloche_dbus_sessions_get_stale_after_days (test_daemon->sessions);
+  gint64 last = g_get_real_time () / G_USEC_PER_SEC - (gint64) days * 86400 + seconds;
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (last);
+  g_autofree char *iso = g_date_time_format_iso8601 (time);
+  g_autofree char *root = sessions_dir ();
+  g_autofree char *work = g_build_filename (root, id, "work", NULL);
+  g_autofree char *json_path = g_build_filename (root, id, "session.json", NULL);
+  g_autofree char *json = g_strdup_printf (
+    "{\"version\": 1, \"id\": \"%s\", \"title\": \"Soon stale\", \"client\": \"test\", "
+    "\"created\": \"%s\", \"last_active\": \"%s\", \"state\": \"closed\", "
+    "\"pinned\": false, \"mounts\": []}", id, iso, iso);
+
+  g_assert_cmpuint (days, >, 0);
+  g_assert_cmpint (g_mkdir_with_parents (work, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (json_path, json, -1, NULL));
+  /* Stale once idle for longer than the threshold: just after this. */
+  return (last + (gint64) days * 86400) * G_USEC_PER_SEC;
+}
+
+/* Waits until @condition holds, up to @slack_s after the real time @when;
+ * says how long after @when it held. */
+static gboolean
+by (gboolean    (*condition) (ClocheWindow *),
+    ClocheWindow *window,
+    gint64        when,
+    int           slack_s)
+{
+  while (!condition (window) && g_get_real_time () < when + slack_s * G_USEC_PER_SEC)
+    g_main_context_iteration (NULL, FALSE);
+  g_test_message ("%.2f s after the moment", (g_get_real_time () - when) / 1e6);
+  return condition (window);
+}
+
+static void
+count_list (guint *lists)
+{
+  (*lists)++;
+}
+
+/* Nothing on the bus says a session became stale: time does. The shown
+ * Overview and Sessions page say so within 2 s of the moment (the
+ * minute's timer alone would be up to a minute late); a hidden window
+ * lists nothing meanwhile (its timer sleeps) and catches up when shown. */
+static void
+test_stale_by_time (void)
+{
+  ClocheWindow *window = open_window ();
+  ClocheOverviewPage *page = cloche_test_ui_child (window, "overview_page");
+  ClocheSessionSummary *summary = NULL;
+  guint lists = 0;
+  gint64 when;
+
+  g_object_get (window, "session-summary", &summary, NULL);
+  g_signal_connect_swapped (summary, "changed", G_CALLBACK (count_list), &lists);
+  CLOCHE_TEST_WAIT_FOR (none_stale (window), 20);
+  when = make_session_stale_in ("20261207-000000-soon1", 8);
+  /* Listed (a list on Changed from elsewhere) before it is stale. */
+  cloche_session_summary_refresh (summary);
+  cloche_sessions_page_refresh (cloche_test_ui_child (window, "sessions_page"));
+  CLOCHE_TEST_WAIT_FOR (g_get_real_time () > when - 4 * G_USEC_PER_SEC, 10);
+  g_assert_true (none_stale (window));
+  g_assert_true (by (one_stale, window, when, 2));
+
+  /* Hidden: no wake-up, no list, though a second session, listed before,
+   * turns stale meanwhile. */
+  when = make_session_stale_in ("20261207-000000-soon2", 6);
+  lists = 0;
+  cloche_session_summary_refresh (summary);
+  CLOCHE_TEST_WAIT_FOR (lists > 0, 5);
+  gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
+  lists = 0;
+  CLOCHE_TEST_WAIT_FOR (g_get_real_time () > when + 3 * G_USEC_PER_SEC, 15);
+  g_assert_cmpuint (lists, ==, 0);
+  g_assert_cmpuint (cloche_session_summary_get_stale_count (summary), ==, 1);
+  gtk_window_present (GTK_WINDOW (window));
+  CLOCHE_TEST_WAIT_FOR (cloche_session_summary_get_stale_count (summary) == 2, 5);
+  CLOCHE_TEST_WAIT_FOR (g_str_has_prefix (subtitle (page, "stale_row"), "2 sessions, "), 5);
+
+  g_signal_handlers_disconnect_by_func (summary, count_list, &lists);
+  g_object_unref (summary);
   cloche_test_ui_destroy_window (GTK_WIDGET (window));
 }
 
@@ -368,6 +501,8 @@ main (int   argc,
   g_test_add_func ("/overview/keyboard-reaches-tiles", test_keyboard_reaches_tiles);
   g_test_add_func ("/overview/follows-other-clients", test_follows_other_clients);
   g_test_add_func ("/overview/clean-up", test_clean_up);
+  g_test_add_func ("/overview/stale-by-time", test_stale_by_time);
+  g_test_add_func ("/overview/diagnostics-run-when-shown", test_diagnostics_run_when_shown);
   status = g_test_run ();
   cloche_test_daemon_free (test_daemon);
   return status;
