@@ -38,16 +38,16 @@ G_DEFINE_FINAL_TYPE (ClocheAgentModeDialog, cloche_agent_mode_dialog, ADW_TYPE_W
 /* Folders */
 
 static void
-on_writable (GtkSwitch  *toggle,
-             GParamSpec *pspec,
-             GtkLabel   *mode)
+cloche_agent_mode_dialog_writable_cb (GtkSwitch  *toggle,
+                                      GParamSpec *pspec,
+                                      GtkLabel   *mode)
 {
   gtk_label_set_label (mode, gtk_switch_get_active (toggle) ? _("Read-write") : _("Read-only"));
 }
 
 static void
-on_remove (GtkButton *button,
-           GtkWidget *row)
+cloche_agent_mode_dialog_remove_cb (GtkButton *button,
+                                    GtkWidget *row)
 {
   GtkWidget *list = gtk_widget_get_parent (row);
 
@@ -79,10 +79,11 @@ folder_row_new (const char *path,
                                   write_label, -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (remove), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   remove_label, -1);
-  g_signal_connect (toggle, "notify::active", G_CALLBACK (on_writable), mode);
-  g_signal_connect (remove, "clicked", G_CALLBACK (on_remove), row);
+  g_signal_connect (toggle, "notify::active", G_CALLBACK (cloche_agent_mode_dialog_writable_cb),
+                    mode);
+  g_signal_connect (remove, "clicked", G_CALLBACK (cloche_agent_mode_dialog_remove_cb), row);
   gtk_switch_set_active (GTK_SWITCH (toggle), writable);
-  on_writable (GTK_SWITCH (toggle), NULL, GTK_LABEL (mode));
+  cloche_agent_mode_dialog_writable_cb (GTK_SWITCH (toggle), NULL, GTK_LABEL (mode));
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), mode);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), toggle);
   adw_action_row_add_suffix (ADW_ACTION_ROW (row), remove);
@@ -110,9 +111,9 @@ cloche_agent_mode_dialog_add_folder (ClocheAgentModeDialog *self,
 }
 
 static void
-on_folder_chosen (GtkNativeDialog       *chooser,
-                  int                    response,
-                  ClocheAgentModeDialog *self)
+cloche_agent_mode_dialog_folder_chosen_cb (GtkNativeDialog       *chooser,
+                                           int                    response,
+                                           ClocheAgentModeDialog *self)
 {
   g_autoptr(GFile) folder = NULL;
   g_autofree char *path = NULL;
@@ -137,15 +138,16 @@ add_folder_action (GtkWidget  *widget,
                                                GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Add"),
                                                _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  g_signal_connect (self->chooser, "response", G_CALLBACK (on_folder_chosen), self);
+  g_signal_connect (self->chooser, "response",
+                    G_CALLBACK (cloche_agent_mode_dialog_folder_chosen_cb), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
 /* What to run */
 
 static void
-on_run_toggled (GtkCheckButton        *check,
-                ClocheAgentModeDialog *self)
+cloche_agent_mode_dialog_run_toggled_cb (GtkCheckButton        *check,
+                                         ClocheAgentModeDialog *self)
 {
   ClocheLaunchItem *item = g_object_get_data (G_OBJECT (check), "item");
 
@@ -171,7 +173,7 @@ run_row_new (ClocheAgentModeDialog *self,
     self->first_check = GTK_CHECK_BUTTON (check);
   else
     gtk_check_button_set_group (GTK_CHECK_BUTTON (check), self->first_check);
-  g_signal_connect (check, "toggled", G_CALLBACK (on_run_toggled), self);
+  g_signal_connect (check, "toggled", G_CALLBACK (cloche_agent_mode_dialog_run_toggled_cb), self);
   adw_action_row_add_prefix (ADW_ACTION_ROW (row), check);
   adw_action_row_set_activatable_widget (ADW_ACTION_ROW (row), check);
   return row;
@@ -276,14 +278,14 @@ open_action (GtkWidget  *widget,
 }
 
 static void
-on_command_activated (ClocheAgentModeDialog *self)
+cloche_agent_mode_dialog_command_activated_cb (ClocheAgentModeDialog *self)
 {
   gtk_widget_activate_action (GTK_WIDGET (self), "chooser.open", NULL);
 }
 
 /* What was wrong with the line before is not about this one. */
 static void
-on_command_changed (ClocheAgentModeDialog *self)
+cloche_agent_mode_dialog_command_changed_cb (ClocheAgentModeDialog *self)
 {
   adw_preferences_group_set_description (self->command_group, NULL);
 }
@@ -317,8 +319,10 @@ cloche_agent_mode_dialog_class_init (ClocheAgentModeDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheAgentModeDialog, run_list);
   gtk_widget_class_bind_template_child (widget_class, ClocheAgentModeDialog, command_group);
   gtk_widget_class_bind_template_child (widget_class, ClocheAgentModeDialog, command_row);
-  gtk_widget_class_bind_template_callback (widget_class, on_command_activated);
-  gtk_widget_class_bind_template_callback (widget_class, on_command_changed);
+  gtk_widget_class_bind_template_callback (widget_class,
+                                           cloche_agent_mode_dialog_command_activated_cb);
+  gtk_widget_class_bind_template_callback (widget_class,
+                                           cloche_agent_mode_dialog_command_changed_cb);
   gtk_widget_class_install_action (widget_class, "chooser.open", NULL, open_action);
   gtk_widget_class_install_action (widget_class, "chooser.add-folder", NULL, add_folder_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);

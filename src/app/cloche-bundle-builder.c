@@ -117,8 +117,8 @@ stop_process (ClocheBundleBuilder *self)
 }
 
 static void
-on_cancelled (GCancellable        *cancellable,
-              ClocheBundleBuilder *self)
+cloche_bundle_builder_cancelled_cb (GCancellable        *cancellable,
+                                    ClocheBundleBuilder *self)
 {
   stop_process (self);
 }
@@ -142,9 +142,9 @@ run_free (Run *run)
 }
 
 static void
-on_exited (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_bundle_builder_exited_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheBundleBuilder *self = g_task_get_source_object (task);
@@ -167,9 +167,9 @@ on_exited (GObject      *object,
 static void read_next_line (GTask *task);
 
 static void
-on_line (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+cloche_bundle_builder_line_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheBundleBuilder *self = g_task_get_source_object (task);
@@ -179,7 +179,8 @@ on_line (GObject      *object,
   if (line == NULL)
     {
       /* End of output (or unreadable): the exit status says how it went. */
-      g_subprocess_wait_check_async (self->process, NULL, on_exited, g_steal_pointer (&task));
+      g_subprocess_wait_check_async (self->process, NULL, cloche_bundle_builder_exited_cb,
+                                     g_steal_pointer (&task));
       return;
     }
   set_status (self, g_strstrip (line));
@@ -191,7 +192,8 @@ read_next_line (GTask *task)
 {
   Run *run = g_task_get_task_data (task);
 
-  g_data_input_stream_read_line_async (run->lines, G_PRIORITY_DEFAULT, NULL, on_line, task);
+  g_data_input_stream_read_line_async (run->lines, G_PRIORITY_DEFAULT, NULL,
+                                       cloche_bundle_builder_line_cb, task);
 }
 
 static void
@@ -256,7 +258,8 @@ cloche_bundle_builder_run_async (ClocheBundleBuilder *self,
   run->lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
   run->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
   g_task_set_task_data (task, run, (GDestroyNotify) run_free);
-  run->cancelled_id = g_cancellable_connect (run->cancellable, G_CALLBACK (on_cancelled), self,
+  run->cancelled_id = g_cancellable_connect (run->cancellable,
+                                             G_CALLBACK (cloche_bundle_builder_cancelled_cb), self,
                                              NULL);
   read_next_line (g_steal_pointer (&task));
 }

@@ -158,7 +158,7 @@ update_installed (ClocheBundlePage *self)
 static void prefill_source (ClocheBundlePage *self);
 
 static void
-update (ClocheBundlePage *self)
+cloche_bundle_page_update_cb (ClocheBundlePage *self)
 {
   const char *operation = self->bundle != NULL
                           ? cloche_dbus_bundle_get_operation (self->bundle) : NULL;
@@ -198,12 +198,12 @@ cloche_bundle_page_get_state (ClocheBundlePage *self)
 }
 
 static void
-on_progress (ClocheBundlePage *self,
-             const char       *operation,
-             const char       *phase,
-             const char       *file,
-             guint64           done,
-             guint64           total)
+cloche_bundle_page_progress_cb (ClocheBundlePage *self,
+                                const char       *operation,
+                                const char       *phase,
+                                const char       *file,
+                                guint64           done,
+                                guint64           total)
 {
   g_autofree char *done_text = g_format_size (done);
   g_autofree char *total_text = g_format_size (total);
@@ -217,9 +217,9 @@ on_progress (ClocheBundlePage *self,
 /* The source the last install came from, offered again. */
 
 static void
-on_info (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+cloche_bundle_page_info_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GVariant) info = NULL;
@@ -237,7 +237,8 @@ prefill_source (ClocheBundlePage *self)
 {
   if (gtk_editable_get_text (GTK_EDITABLE (self->source_row))[0] != '\0')
     return;
-  cloche_dbus_bundle_call_info (self->bundle, self->cancellable, on_info, g_object_ref (self));
+  cloche_dbus_bundle_call_info (self->bundle, self->cancellable, cloche_bundle_page_info_cb,
+                                g_object_ref (self));
 }
 
 /* The proxy: the client's, with its timeout for calls as long as an
@@ -256,12 +257,14 @@ connect_bundle (ClocheBundlePage *self)
   if (bundle != NULL)
     {
       self->cancellable = g_cancellable_new ();
-      g_signal_connect_object (bundle, "g-properties-changed", G_CALLBACK (update), self,
+      g_signal_connect_object (bundle, "g-properties-changed",
+                               G_CALLBACK (cloche_bundle_page_update_cb), self,
                                G_CONNECT_SWAPPED);
-      g_signal_connect_object (bundle, "progress", G_CALLBACK (on_progress), self,
+      g_signal_connect_object (bundle, "progress", G_CALLBACK (cloche_bundle_page_progress_cb),
+                               self,
                                G_CONNECT_SWAPPED);
     }
-  update (self);
+  cloche_bundle_page_update_cb (self);
 }
 
 static void
@@ -277,9 +280,9 @@ cloche_bundle_page_set_client (ClocheBundlePage *self,
 /* Verify, cancel */
 
 static void
-on_verified (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_bundle_page_verified_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -298,7 +301,8 @@ verify_action (GtkWidget  *widget,
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
 
   show_message (self, NULL, FALSE);
-  cloche_dbus_bundle_call_verify (self->bundle, NULL, on_verified, g_object_ref (self));
+  cloche_dbus_bundle_call_verify (self->bundle, NULL, cloche_bundle_page_verified_cb,
+                                  g_object_ref (self));
 }
 
 static void
@@ -317,9 +321,9 @@ cancel_action (GtkWidget  *widget,
 /* Remove */
 
 static void
-on_removed (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_bundle_page_removed_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -339,12 +343,12 @@ on_removed (GObject      *object,
 }
 
 static void
-start_remove (ClocheBundlePage *self)
+cloche_bundle_page_start_remove_cb (ClocheBundlePage *self)
 {
   guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
 
   show_message (self, NULL, FALSE);
-  cloche_dbus_bundle_call_remove (self->bundle, open > 0, NULL, on_removed,
+  cloche_dbus_bundle_call_remove (self->bundle, open > 0, NULL, cloche_bundle_page_removed_cb,
                                   g_object_ref (self));
 }
 
@@ -376,7 +380,7 @@ remove_action (GtkWidget  *widget,
   g_autofree char *body = remove_body (self);
 
   cloche_confirm_removal (widget, _("Remove the Sandbox Bundle?"), body,
-                          G_CALLBACK (start_remove), self);
+                          G_CALLBACK (cloche_bundle_page_start_remove_cb), self);
 }
 
 /* Folders: a chosen folder that is empty holds the bundle itself; in any
@@ -426,9 +430,9 @@ install_location (ClocheBundlePage *self)
 typedef void (*FolderChosen) (ClocheBundlePage *self, GFile *folder);
 
 static void
-on_chooser_response (GtkNativeDialog *chooser,
-                     int              response,
-                     gpointer         user_data)
+cloche_bundle_page_chooser_response_cb (GtkNativeDialog *chooser,
+                                        int              response,
+                                        gpointer         user_data)
 {
   ClocheBundlePage *self = g_object_get_data (G_OBJECT (chooser), "page");
   FolderChosen chosen = user_data;
@@ -465,16 +469,17 @@ choose_folder (ClocheBundlePage *self,
     }
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
   g_object_set_data_full (G_OBJECT (chooser), "page", g_object_ref (self), g_object_unref);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_chooser_response), chosen);
+  g_signal_connect (chooser, "response", G_CALLBACK (cloche_bundle_page_chooser_response_cb),
+                    chosen);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
 /* Relocate */
 
 static void
-on_relocated (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_page_relocated_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -496,7 +501,7 @@ relocate_to (ClocheBundlePage *self,
   show_message (self, NULL, FALSE);
   g_free (self->requested);
   self->requested = g_strdup (target);
-  cloche_dbus_bundle_call_relocate (self->bundle, target, NULL, on_relocated,
+  cloche_dbus_bundle_call_relocate (self->bundle, target, NULL, cloche_bundle_page_relocated_cb,
                                     g_object_ref (self));
 }
 
@@ -527,9 +532,9 @@ source_text (ClocheBundlePage *self)
 }
 
 static void
-on_installed (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_page_installed_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -555,8 +560,8 @@ install_into (ClocheBundlePage *self,
 }
 
 static void
-on_install_response (ClocheBundlePage *self,
-                     const char       *response)
+cloche_bundle_page_install_response_cb (ClocheBundlePage *self,
+                                        const char       *response)
 {
   g_autofree char *source = source_text (self);
   g_autofree char *location = install_location (self);
@@ -569,7 +574,7 @@ on_install_response (ClocheBundlePage *self,
       g_free (self->requested);
       self->requested = g_strdup (location);
       cloche_dbus_bundle_call_install (self->bundle, source, location != NULL ? location : "",
-                                       NULL, on_installed, g_object_ref (self));
+                                       NULL, cloche_bundle_page_installed_cb, g_object_ref (self));
     }
 }
 
@@ -604,9 +609,9 @@ install_dialog (ClocheBundlePage *self,
 }
 
 static void
-on_inspected (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_page_inspected_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GVariant) info = NULL;
@@ -620,7 +625,8 @@ on_inspected (GObject      *object,
       return;
     }
   dialog = install_dialog (self, info);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_install_response), self,
+  g_signal_connect_object (dialog, "response", G_CALLBACK (cloche_bundle_page_install_response_cb),
+                           self,
                            G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -639,7 +645,7 @@ inspect (ClocheBundlePage *self)
       return;
     }
   cloche_dbus_bundle_call_inspect (self->bundle, source, location != NULL ? location : "",
-                                   NULL, on_inspected, g_object_ref (self));
+                                   NULL, cloche_bundle_page_inspected_cb, g_object_ref (self));
 }
 
 static void
@@ -673,7 +679,7 @@ choose_source_action (GtkWidget  *widget,
  * like any folder, with the same size-and-place dialog first. */
 
 static void
-on_build_status (ClocheBundlePage *self)
+cloche_bundle_page_build_status_cb (ClocheBundlePage *self)
 {
   const char *status = cloche_bundle_builder_get_status (self->builder);
 
@@ -682,9 +688,9 @@ on_build_status (ClocheBundlePage *self)
 }
 
 static void
-on_built (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+cloche_bundle_page_built_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   g_autoptr(ClocheBundlePage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -719,7 +725,8 @@ build_default_action (GtkWidget  *widget,
   gtk_progress_bar_set_text (self->progress_bar, "");
   gtk_label_set_label (self->progress_label, "");
   self->build_cancellable = g_cancellable_new ();
-  cloche_bundle_builder_run_async (self->builder, self->build_cancellable, on_built,
+  cloche_bundle_builder_run_async (self->builder, self->build_cancellable,
+                                   cloche_bundle_page_built_cb,
                                    g_object_ref (self));
 }
 
@@ -848,6 +855,8 @@ cloche_bundle_page_init (ClocheBundlePage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->settings = cloche_settings_new ();
   self->builder = cloche_bundle_builder_new ();
-  g_signal_connect_swapped (self->builder, "notify::running", G_CALLBACK (update), self);
-  g_signal_connect_swapped (self->builder, "notify::status", G_CALLBACK (on_build_status), self);
+  g_signal_connect_swapped (self->builder, "notify::running",
+                            G_CALLBACK (cloche_bundle_page_update_cb), self);
+  g_signal_connect_swapped (self->builder, "notify::status",
+                            G_CALLBACK (cloche_bundle_page_build_status_cb), self);
 }

@@ -116,9 +116,9 @@ show_results (ClocheDiagnosticsPage *self)
 /* Running the checks */
 
 static void
-on_run_done (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_diagnostics_page_run_done_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
 {
   g_autoptr(ClocheDiagnosticsPage) self = user_data;
   g_autoptr(GVariant) results = NULL;
@@ -150,7 +150,8 @@ run_checks (ClocheDiagnosticsPage *self)
   self->running = TRUE;
   update_summary (self);
   update_actions (self);
-  cloche_dbus_doctor_call_run (self->doctor, all, self->cancellable, on_run_done,
+  cloche_dbus_doctor_call_run (self->doctor, all, self->cancellable,
+                               cloche_diagnostics_page_run_done_cb,
                                g_object_ref (self));
 }
 
@@ -209,7 +210,7 @@ copy_action (GtkWidget  *widget,
 /* The doctor's proxy: the client's */
 
 static void
-on_latest_finding (ClocheDiagnosticsPage *self)
+cloche_diagnostics_page_latest_finding_cb (ClocheDiagnosticsPage *self)
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATEST_FINDING]);
   /* A new failure: the list should say what the daemon just found. */
@@ -231,7 +232,8 @@ connect_doctor (ClocheDiagnosticsPage *self)
 {
   self->doctor = g_object_ref (cloche_client_get_doctor (self->client));
   g_signal_connect_object (self->doctor, "notify::latest-finding",
-                           G_CALLBACK (on_latest_finding), self, G_CONNECT_SWAPPED);
+                           G_CALLBACK (cloche_diagnostics_page_latest_finding_cb), self,
+                           G_CONNECT_SWAPPED);
   /* Shown already (a page of its own): the checks at once; else when first
    * shown. A run starts a KVM probe (a QEMU) in the daemon and fills rows
    * that a window lays out even while they are hidden: a window that opens

@@ -120,17 +120,17 @@ clear (ClocheEgressLog *self)
 }
 
 static void
-on_decision (ClocheEgressLog  *self,
-             GVariant         *decision,
-             ClocheDbusEgress *proxy)
+cloche_egress_log_decision_cb (ClocheEgressLog  *self,
+                               GVariant         *decision,
+                               ClocheDbusEgress *proxy)
 {
   cloche_egress_log_add (self, decision);
 }
 
 static void
-on_decisions (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_egress_log_decisions_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheEgressLog) self = user_data;
   g_autoptr(GVariant) decisions = NULL;
@@ -154,7 +154,7 @@ on_decisions (GObject      *object,
 }
 
 static void
-notify_all (ClocheEgressLog *self)
+cloche_egress_log_notify_all_cb (ClocheEgressLog *self)
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RULES]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEFAULT_RULE]);
@@ -163,15 +163,16 @@ notify_all (ClocheEgressLog *self)
 }
 
 static void
-reload (ClocheEgressLog *self)
+cloche_egress_log_reload_cb (ClocheEgressLog *self)
 {
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->proxy));
 
   /* A daemon that went away took its decisions along. */
   clear (self);
-  notify_all (self);
+  cloche_egress_log_notify_all_cb (self);
   if (owner != NULL)
-    cloche_dbus_egress_call_get_decisions (self->proxy, 0, self->cancellable, on_decisions,
+    cloche_dbus_egress_call_get_decisions (self->proxy, 0, self->cancellable,
+                                           cloche_egress_log_decisions_cb,
                                            g_object_ref (self));
 }
 
@@ -201,16 +202,18 @@ cloche_egress_log_set_client (ClocheEgressLog *self,
   if (proxy == NULL)
     {
       clear (self);
-      notify_all (self);
+      cloche_egress_log_notify_all_cb (self);
       return;
     }
-  g_signal_connect_object (proxy, "decision", G_CALLBACK (on_decision), self,
+  g_signal_connect_object (proxy, "decision", G_CALLBACK (cloche_egress_log_decision_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (proxy, "g-properties-changed", G_CALLBACK (notify_all), self,
+  g_signal_connect_object (proxy, "g-properties-changed",
+                           G_CALLBACK (cloche_egress_log_notify_all_cb), self,
                            G_CONNECT_SWAPPED | G_CONNECT_AFTER);
-  g_signal_connect_object (proxy, "notify::g-name-owner", G_CALLBACK (reload), self,
+  g_signal_connect_object (proxy, "notify::g-name-owner", G_CALLBACK (cloche_egress_log_reload_cb),
+                           self,
                            G_CONNECT_SWAPPED);
-  reload (self);
+  cloche_egress_log_reload_cb (self);
 }
 
 static void

@@ -73,7 +73,7 @@ filter_func (gpointer item,
 }
 
 static void
-update_state (ClocheEgressPage *self)
+cloche_egress_page_update_state_cb (ClocheEgressPage *self)
 {
   guint all = self->log != NULL
               ? g_list_model_get_n_items (cloche_egress_log_get_decisions (self->log)) : 0;
@@ -84,10 +84,10 @@ update_state (ClocheEgressPage *self)
 }
 
 static void
-on_filter_changed (ClocheEgressPage *self)
+cloche_egress_page_filter_changed_cb (ClocheEgressPage *self)
 {
   gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
-  update_state (self);
+  cloche_egress_page_update_state_cb (self);
 }
 
 static GtkWidget *
@@ -99,7 +99,7 @@ create_row (gpointer item,
 
 /* "All sessions", then each session that asked, by the order it first did. */
 static void
-rebuild_session_choices (ClocheEgressPage *self)
+cloche_egress_page_rebuild_session_choices_cb (ClocheEgressPage *self)
 {
   g_autofree char *keep = g_strdup (selected_session (self));
   GtkStringList *sessions = self->log != NULL ? cloche_egress_log_get_sessions (self->log) : NULL;
@@ -153,7 +153,7 @@ clear_rules (ClocheEgressPage *self)
 }
 
 static void
-update_rules (ClocheEgressPage *self)
+cloche_egress_page_update_rules_cb (ClocheEgressPage *self)
 {
   const char * const *rules = self->log != NULL ? cloche_egress_log_get_rules (self->log) : NULL;
   const char *fallback = self->log != NULL ? cloche_egress_log_get_default_rule (self->log) : NULL;
@@ -179,7 +179,7 @@ update_rules (ClocheEgressPage *self)
 
 /* Egress.SessionAllow: a row per session that adds hosts for itself. */
 static void
-update_session_allow (ClocheEgressPage *self)
+cloche_egress_page_update_session_allow_cb (ClocheEgressPage *self)
 {
   GVariant *allow = self->log != NULL ? cloche_egress_log_get_session_allow (self->log) : NULL;
   GtkWidget *child;
@@ -215,7 +215,7 @@ follow_sessions (ClocheEgressPage *self)
     return;
   self->log_sessions = g_object_ref (cloche_egress_log_get_sessions (self->log));
   g_signal_connect_swapped (self->log_sessions, "items-changed",
-                            G_CALLBACK (rebuild_session_choices), self);
+                            G_CALLBACK (cloche_egress_page_rebuild_session_choices_cb), self);
 }
 
 static void
@@ -226,10 +226,10 @@ bind_log (ClocheEgressPage *self)
   gtk_filter_list_model_set_model (self->shown, decisions);
   follow_sessions (self);
   g_signal_group_set_target (self->log_signals, self->log);
-  rebuild_session_choices (self);
-  update_rules (self);
-  update_session_allow (self);
-  update_state (self);
+  cloche_egress_page_rebuild_session_choices_cb (self);
+  cloche_egress_page_update_rules_cb (self);
+  cloche_egress_page_update_session_allow_cb (self);
+  cloche_egress_page_update_state_cb (self);
 }
 
 void
@@ -363,7 +363,7 @@ cloche_egress_page_class_init (ClocheEgressPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, denied_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, decisions_stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheEgressPage, decisions_list);
-  gtk_widget_class_bind_template_callback (widget_class, on_filter_changed);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_egress_page_filter_changed_cb);
 }
 
 static void
@@ -378,16 +378,17 @@ cloche_egress_page_init (ClocheEgressPage *self)
   gtk_drop_down_set_model (self->session_dropdown, G_LIST_MODEL (self->session_choices));
   gtk_list_box_bind_model (self->decisions_list, G_LIST_MODEL (self->shown), create_row,
                            self, NULL);
-  g_signal_connect_object (self->shown, "items-changed", G_CALLBACK (update_state), self,
+  g_signal_connect_object (self->shown, "items-changed",
+                           G_CALLBACK (cloche_egress_page_update_state_cb), self,
                            G_CONNECT_SWAPPED);
 
   self->log_signals = g_signal_group_new (CLOCHE_TYPE_EGRESS_LOG);
   g_signal_group_connect_swapped (self->log_signals, "notify::rules",
-                                  G_CALLBACK (update_rules), self);
+                                  G_CALLBACK (cloche_egress_page_update_rules_cb), self);
   g_signal_group_connect_swapped (self->log_signals, "notify::default-rule",
-                                  G_CALLBACK (update_rules), self);
+                                  G_CALLBACK (cloche_egress_page_update_rules_cb), self);
   g_signal_group_connect_swapped (self->log_signals, "notify::session-allow",
-                                  G_CALLBACK (update_session_allow), self);
+                                  G_CALLBACK (cloche_egress_page_update_session_allow_cb), self);
   bind_log (self);
   self->policy_view = cloche_policy_view_new (NULL);
   gtk_box_append (self->policy_slot, self->policy_view);

@@ -87,7 +87,7 @@ show_verdict (ClocheEgressRow *self,
 }
 
 static void
-update (ClocheEgressRow *self)
+cloche_egress_row_update_cb (ClocheEgressRow *self)
 {
   ClocheEgressItem *item = self->item;
   const char *host = cloche_egress_item_get_host (item);
@@ -143,8 +143,9 @@ cloche_egress_row_new (ClocheEgressItem *item)
 
   self = g_object_new (CLOCHE_TYPE_EGRESS_ROW, NULL);
   self->item = g_object_ref (item);
-  g_signal_connect_object (item, "changed", G_CALLBACK (update), self, G_CONNECT_SWAPPED);
-  update (self);
+  g_signal_connect_object (item, "changed", G_CALLBACK (cloche_egress_row_update_cb), self,
+                           G_CONNECT_SWAPPED);
+  cloche_egress_row_update_cb (self);
   return GTK_WIDGET (self);
 }
 

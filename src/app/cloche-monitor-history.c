@@ -150,7 +150,7 @@ cloche_monitor_history_notify_all (ClocheMonitorHistory *self)
 }
 
 static void
-cloche_monitor_history_reload (ClocheMonitorHistory *self)
+cloche_monitor_history_reload_cb (ClocheMonitorHistory *self)
 {
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->proxy));
 
@@ -211,9 +211,9 @@ cloche_monitor_history_set_client (ClocheMonitorHistory *self,
                            G_CALLBACK (cloche_monitor_history_properties_cb),
                            self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
   g_signal_connect_object (proxy, "notify::g-name-owner",
-                           G_CALLBACK (cloche_monitor_history_reload),
+                           G_CALLBACK (cloche_monitor_history_reload_cb),
                            self, G_CONNECT_SWAPPED);
-  cloche_monitor_history_reload (self);
+  cloche_monitor_history_reload_cb (self);
 }
 
 static void

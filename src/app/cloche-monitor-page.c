@@ -121,7 +121,7 @@ cloche_monitor_page_show_values (ClocheMonitorPage         *self,
 }
 
 static void
-cloche_monitor_page_update_disk (ClocheMonitorPage *self)
+cloche_monitor_page_update_disk_cb (ClocheMonitorPage *self)
 {
   g_autofree char *bundle = NULL;
   g_autofree char *sessions = NULL;
@@ -135,7 +135,7 @@ cloche_monitor_page_update_disk (ClocheMonitorPage *self)
 }
 
 static void
-cloche_monitor_page_update_sampling (ClocheMonitorPage *self)
+cloche_monitor_page_update_sampling_cb (ClocheMonitorPage *self)
 {
   gboolean sampling = self->history != NULL && cloche_monitor_history_get_sampling (self->history);
 
@@ -152,7 +152,7 @@ cloche_monitor_page_sample_added_cb (ClocheMonitorPage         *self,
 }
 
 static void
-cloche_monitor_page_reload (ClocheMonitorPage *self)
+cloche_monitor_page_reload_cb (ClocheMonitorPage *self)
 {
   guint n = self->history != NULL ? cloche_monitor_history_get_n_samples (self->history) : 0;
 
@@ -165,8 +165,8 @@ cloche_monitor_page_reload (ClocheMonitorPage *self)
     cloche_monitor_page_show_values (self, cloche_monitor_history_get_latest (self->history));
 
   gtk_stack_set_visible_child_name (self->stack, n > 0 ? "charts" : "empty");
-  cloche_monitor_page_update_sampling (self);
-  cloche_monitor_page_update_disk (self);
+  cloche_monitor_page_update_sampling_cb (self);
+  cloche_monitor_page_update_disk_cb (self);
 }
 
 static void
@@ -263,16 +263,16 @@ cloche_monitor_page_init (ClocheMonitorPage *self)
 
   self->history_signals = g_signal_group_new (CLOCHE_TYPE_MONITOR_HISTORY);
   g_signal_group_connect_swapped (self->history_signals, "changed",
-                                  G_CALLBACK (cloche_monitor_page_reload), self);
+                                  G_CALLBACK (cloche_monitor_page_reload_cb), self);
   g_signal_group_connect_swapped (self->history_signals, "sample-added",
                                   G_CALLBACK (cloche_monitor_page_sample_added_cb), self);
   g_signal_group_connect_swapped (self->history_signals, "notify::sampling",
-                                  G_CALLBACK (cloche_monitor_page_update_sampling), self);
+                                  G_CALLBACK (cloche_monitor_page_update_sampling_cb), self);
   g_signal_group_connect_swapped (self->history_signals, "notify::disk-bundle",
-                                  G_CALLBACK (cloche_monitor_page_update_disk), self);
+                                  G_CALLBACK (cloche_monitor_page_update_disk_cb), self);
   g_signal_group_connect_swapped (self->history_signals, "notify::disk-sessions",
-                                  G_CALLBACK (cloche_monitor_page_update_disk), self);
-  cloche_monitor_page_reload (self);
+                                  G_CALLBACK (cloche_monitor_page_update_disk_cb), self);
+  cloche_monitor_page_reload_cb (self);
 }
 
 void
@@ -285,6 +285,6 @@ cloche_monitor_page_set_history (ClocheMonitorPage    *self,
   if (!g_set_object (&self->history, history))
     return;
   g_signal_group_set_target (self->history_signals, history);
-  cloche_monitor_page_reload (self);
+  cloche_monitor_page_reload_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HISTORY]);
 }

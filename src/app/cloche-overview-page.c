@@ -257,7 +257,7 @@ cloche_overview_page_update_actions (ClocheOverviewPage *self)
 }
 
 static void
-cloche_overview_page_update_crash (ClocheOverviewPage *self)
+cloche_overview_page_update_crash_cb (ClocheOverviewPage *self)
 {
   const char * const *tail = NULL;
   g_autofree char *console = NULL;
@@ -347,7 +347,7 @@ cloche_overview_page_show_uptime (ClocheOverviewPage *self)
 }
 
 static gboolean
-cloche_overview_page_uptime_tick (gpointer user_data)
+cloche_overview_page_uptime_tick_cb (gpointer user_data)
 {
   cloche_overview_page_show_uptime (CLOCHE_OVERVIEW_PAGE (user_data));
 
@@ -355,7 +355,7 @@ cloche_overview_page_uptime_tick (gpointer user_data)
 }
 
 static void
-cloche_overview_page_update_uptime (ClocheOverviewPage *self)
+cloche_overview_page_update_uptime_cb (ClocheOverviewPage *self)
 {
   /* The timer lives only while the VM runs, so a stopped sandbox costs the
    * dashboard no wake-ups at all. */
@@ -363,7 +363,7 @@ cloche_overview_page_update_uptime (ClocheOverviewPage *self)
     g_clear_handle_id (&self->uptime_source, g_source_remove);
   else if (self->uptime_source == 0)
     {
-      self->uptime_source = g_timeout_add (1000, cloche_overview_page_uptime_tick, self);
+      self->uptime_source = g_timeout_add (1000, cloche_overview_page_uptime_tick_cb, self);
       g_source_set_name_by_id (self->uptime_source, "[cloche] uptime");
     }
 
@@ -371,7 +371,7 @@ cloche_overview_page_update_uptime (ClocheOverviewPage *self)
 }
 
 static void
-cloche_overview_page_update_state (ClocheOverviewPage *self)
+cloche_overview_page_update_state_cb (ClocheOverviewPage *self)
 {
   ClocheVmState state = cloche_overview_page_get_state (self);
   const char *classes[] = { state_looks[state].css_class, NULL };
@@ -380,13 +380,13 @@ cloche_overview_page_update_state (ClocheOverviewPage *self)
   gtk_image_set_from_icon_name (self->state_icon, state_looks[state].icon_name);
   gtk_widget_set_css_classes (GTK_WIDGET (self->state_icon), classes);
 
-  cloche_overview_page_update_crash (self);
-  cloche_overview_page_update_uptime (self);
+  cloche_overview_page_update_crash_cb (self);
+  cloche_overview_page_update_uptime_cb (self);
   cloche_overview_page_update_actions (self);
 }
 
 static void
-cloche_overview_page_update_accelerator (ClocheOverviewPage *self)
+cloche_overview_page_update_accelerator_cb (ClocheOverviewPage *self)
 {
   const char *name = cloche_client_get_accelerator (self->client);
   const char *label = name;
@@ -409,7 +409,7 @@ cloche_overview_page_update_accelerator (ClocheOverviewPage *self)
 /* The open sessions, newest at the bottom; a read-write folder is said in
  * the group's description too, so it shows even when the list scrolls. */
 static void
-cloche_overview_page_update_sessions (ClocheOverviewPage *self)
+cloche_overview_page_update_sessions_cb (ClocheOverviewPage *self)
 {
   GPtrArray *open = self->session_summary != NULL
                     ? cloche_session_summary_get_open (self->session_summary) : NULL;
@@ -480,7 +480,7 @@ cloche_overview_page_format_last_cleanup (ClocheOverviewPage *self)
 }
 
 static void
-cloche_overview_page_update_stale (ClocheOverviewPage *self)
+cloche_overview_page_update_stale_cb (ClocheOverviewPage *self)
 {
   g_autofree char *last = cloche_overview_page_format_last_cleanup (self);
 
@@ -506,7 +506,7 @@ cloche_overview_page_update_stale (ClocheOverviewPage *self)
 }
 
 static void
-cloche_overview_page_update_memory (ClocheOverviewPage *self)
+cloche_overview_page_update_memory_cb (ClocheOverviewPage *self)
 {
   ClocheMonitorHistory *history = self->monitor_history;
   const ClocheMonitorSample *latest = history ? cloche_monitor_history_get_latest (history) : NULL;
@@ -535,7 +535,7 @@ cloche_overview_page_update_memory (ClocheOverviewPage *self)
 static void cloche_overview_page_query_free (ClocheOverviewPage *self);
 
 static void
-cloche_overview_page_update_disk (ClocheOverviewPage *self)
+cloche_overview_page_update_disk_cb (ClocheOverviewPage *self)
 {
   ClocheMonitorHistory *history = self->monitor_history;
   g_autofree char *bundle = NULL, *sessions = NULL;
@@ -555,8 +555,8 @@ cloche_overview_page_update_disk (ClocheOverviewPage *self)
 static void
 cloche_overview_page_update_resources (ClocheOverviewPage *self)
 {
-  cloche_overview_page_update_memory (self);
-  cloche_overview_page_update_disk (self);
+  cloche_overview_page_update_memory_cb (self);
+  cloche_overview_page_update_disk_cb (self);
 }
 
 static void
@@ -650,7 +650,7 @@ cloche_overview_page_update_denials_if_available (ClocheOverviewPage *self)
 }
 
 static void
-cloche_overview_page_update_egress (ClocheOverviewPage *self)
+cloche_overview_page_update_egress_cb (ClocheOverviewPage *self)
 {
   const char * const *rules = NULL;
   const char *rule = NULL;
@@ -676,7 +676,7 @@ cloche_overview_page_update_egress (ClocheOverviewPage *self)
 }
 
 static void
-cloche_overview_page_update_service (ClocheOverviewPage *self)
+cloche_overview_page_update_service_cb (ClocheOverviewPage *self)
 {
   cloche_overview_page_update_view (self);
   cloche_overview_page_update_actions (self);
@@ -685,16 +685,16 @@ cloche_overview_page_update_service (ClocheOverviewPage *self)
 static void
 cloche_overview_page_update_all (ClocheOverviewPage *self)
 {
-  cloche_overview_page_update_service (self);
+  cloche_overview_page_update_service_cb (self);
   if (self->client == NULL)
     return;
 
-  cloche_overview_page_update_state (self);
-  cloche_overview_page_update_accelerator (self);
-  cloche_overview_page_update_sessions (self);
-  cloche_overview_page_update_stale (self);
+  cloche_overview_page_update_state_cb (self);
+  cloche_overview_page_update_accelerator_cb (self);
+  cloche_overview_page_update_sessions_cb (self);
+  cloche_overview_page_update_stale_cb (self);
   cloche_overview_page_update_resources (self);
-  cloche_overview_page_update_egress (self);
+  cloche_overview_page_update_egress_cb (self);
 }
 
 static void
@@ -808,9 +808,9 @@ cloche_overview_page_install_action (GtkWidget  *widget,
 }
 
 static void
-cloche_overview_page_bundle_changed (ClocheOverviewPage *self,
-                                     GVariant           *changed,
-                                     const char * const *invalidated)
+cloche_overview_page_bundle_changed_cb (ClocheOverviewPage *self,
+                                        GVariant           *changed,
+                                        const char * const *invalidated)
 {
   g_autoptr(GVariant) installed = g_variant_lookup_value (changed, "Installed",
                                                           G_VARIANT_TYPE_BOOLEAN);
@@ -824,7 +824,7 @@ cloche_overview_page_bundle_changed (ClocheOverviewPage *self,
         cloche_overview_page_set_error (self, NULL, FALSE);
     }
   cloche_overview_page_update_actions (self);
-  cloche_overview_page_update_disk (self);
+  cloche_overview_page_update_disk_cb (self);
 }
 
 /* The client's io.github.cloche.Bundle: without it (no client yet) the
@@ -841,7 +841,7 @@ cloche_overview_page_connect_bundle (ClocheOverviewPage *self)
   self->open_found_no_bundle = FALSE;
   if (bundle != NULL)
     g_signal_connect_object (bundle, "g-properties-changed",
-                             G_CALLBACK (cloche_overview_page_bundle_changed), self,
+                             G_CALLBACK (cloche_overview_page_bundle_changed_cb), self,
                              G_CONNECT_SWAPPED);
   cloche_overview_page_update_actions (self);
 }
@@ -1161,16 +1161,16 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
     const char *signal;
     GCallback   handler;
   } handlers[] = {
-    { "notify::service-running", G_CALLBACK (cloche_overview_page_update_service) },
-    { "notify::state", G_CALLBACK (cloche_overview_page_update_state) },
-    { "notify::state", G_CALLBACK (cloche_overview_page_update_memory) },
-    { "notify::state-reason", G_CALLBACK (cloche_overview_page_update_crash) },
-    { "notify::console-tail", G_CALLBACK (cloche_overview_page_update_crash) },
-    { "notify::accelerator", G_CALLBACK (cloche_overview_page_update_accelerator) },
-    { "notify::accelerator-reason", G_CALLBACK (cloche_overview_page_update_accelerator) },
-    { "notify::accelerator-fallback", G_CALLBACK (cloche_overview_page_update_accelerator) },
-    { "notify::booted-at", G_CALLBACK (cloche_overview_page_update_uptime) },
-    { "notify::open-sessions", G_CALLBACK (cloche_overview_page_update_sessions) },
+    { "notify::service-running", G_CALLBACK (cloche_overview_page_update_service_cb) },
+    { "notify::state", G_CALLBACK (cloche_overview_page_update_state_cb) },
+    { "notify::state", G_CALLBACK (cloche_overview_page_update_memory_cb) },
+    { "notify::state-reason", G_CALLBACK (cloche_overview_page_update_crash_cb) },
+    { "notify::console-tail", G_CALLBACK (cloche_overview_page_update_crash_cb) },
+    { "notify::accelerator", G_CALLBACK (cloche_overview_page_update_accelerator_cb) },
+    { "notify::accelerator-reason", G_CALLBACK (cloche_overview_page_update_accelerator_cb) },
+    { "notify::accelerator-fallback", G_CALLBACK (cloche_overview_page_update_accelerator_cb) },
+    { "notify::booted-at", G_CALLBACK (cloche_overview_page_update_uptime_cb) },
+    { "notify::open-sessions", G_CALLBACK (cloche_overview_page_update_sessions_cb) },
   };
 
   static const char * const history_signals[] = {
@@ -1184,20 +1184,20 @@ cloche_overview_page_connect_client_signals (ClocheOverviewPage *self)
   self->history_signals = g_signal_group_new (CLOCHE_TYPE_MONITOR_HISTORY);
   for (guint i = 0; i < G_N_ELEMENTS (history_signals); i++)
     g_signal_group_connect_swapped (self->history_signals, history_signals[i],
-                                    G_CALLBACK (cloche_overview_page_update_memory), self);
+                                    G_CALLBACK (cloche_overview_page_update_memory_cb), self);
   g_signal_group_connect_swapped (self->history_signals, "notify::disk-bundle",
-                                  G_CALLBACK (cloche_overview_page_update_disk), self);
+                                  G_CALLBACK (cloche_overview_page_update_disk_cb), self);
   g_signal_group_connect_swapped (self->history_signals, "notify::disk-sessions",
-                                  G_CALLBACK (cloche_overview_page_update_disk), self);
+                                  G_CALLBACK (cloche_overview_page_update_disk_cb), self);
   g_signal_group_connect_swapped (self->history_signals, "changed",
-                                  G_CALLBACK (cloche_overview_page_update_disk), self);
+                                  G_CALLBACK (cloche_overview_page_update_disk_cb), self);
 }
 
 static void
-cloche_overview_page_summary_changed (ClocheOverviewPage *self)
+cloche_overview_page_summary_changed_cb (ClocheOverviewPage *self)
 {
-  cloche_overview_page_update_sessions (self);
-  cloche_overview_page_update_stale (self);
+  cloche_overview_page_update_sessions_cb (self);
+  cloche_overview_page_update_stale_cb (self);
   /* The summary's minute tick (it sleeps while the window is hidden) is
    * also when "the last hour" of denials moves on. */
   cloche_overview_page_update_denials_if_available (self);
@@ -1208,14 +1208,14 @@ cloche_overview_page_connect_summary_signals (ClocheOverviewPage *self)
 {
   self->summary_signals = g_signal_group_new (CLOCHE_TYPE_SESSION_SUMMARY);
   g_signal_group_connect_swapped (self->summary_signals, "changed",
-                                  G_CALLBACK (cloche_overview_page_summary_changed), self);
+                                  G_CALLBACK (cloche_overview_page_summary_changed_cb), self);
   self->log_signals = g_signal_group_new (CLOCHE_TYPE_EGRESS_LOG);
   g_signal_group_connect_swapped (self->log_signals, "notify::available",
-                                  G_CALLBACK (cloche_overview_page_update_egress), self);
+                                  G_CALLBACK (cloche_overview_page_update_egress_cb), self);
   g_signal_group_connect_swapped (self->log_signals, "notify::rules",
-                                  G_CALLBACK (cloche_overview_page_update_egress), self);
+                                  G_CALLBACK (cloche_overview_page_update_egress_cb), self);
   g_signal_group_connect_swapped (self->log_signals, "notify::default-rule",
-                                  G_CALLBACK (cloche_overview_page_update_egress), self);
+                                  G_CALLBACK (cloche_overview_page_update_egress_cb), self);
 }
 
 static void
@@ -1243,11 +1243,11 @@ cloche_overview_page_set_client (ClocheOverviewPage *self,
   g_signal_group_set_target (self->client_signals, client);
   if (client != NULL && cloche_client_get_proxy (client) != NULL)
     g_signal_connect_object (cloche_client_get_proxy (client), "notify::idle-stop-at",
-                             G_CALLBACK (cloche_overview_page_update_uptime), self,
+                             G_CALLBACK (cloche_overview_page_update_uptime_cb), self,
                              G_CONNECT_SWAPPED);
   if (client != NULL && cloche_client_get_sessions (client) != NULL)
     g_signal_connect_object (cloche_client_get_sessions (client), "notify::last-cleanup",
-                             G_CALLBACK (cloche_overview_page_update_stale), self,
+                             G_CALLBACK (cloche_overview_page_update_stale_cb), self,
                              G_CONNECT_SWAPPED);
   cloche_overview_page_connect_bundle (self);
   cloche_overview_page_update_all (self);
@@ -1265,7 +1265,7 @@ cloche_overview_page_set_service_error (ClocheOverviewPage *self,
 
   g_free (self->service_error);
   self->service_error = g_strdup (message);
-  cloche_overview_page_update_service (self);
+  cloche_overview_page_update_service_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVICE_ERROR]);
 }
 
@@ -1293,13 +1293,13 @@ cloche_overview_page_set_session_summary (ClocheOverviewPage   *self,
   if (!g_set_object (&self->session_summary, summary))
     return;
   g_signal_group_set_target (self->summary_signals, summary);
-  cloche_overview_page_update_sessions (self);
-  cloche_overview_page_update_stale (self);
+  cloche_overview_page_update_sessions_cb (self);
+  cloche_overview_page_update_stale_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SESSION_SUMMARY]);
 }
 
 static void
-cloche_overview_page_decisions_changed (ClocheOverviewPage *self)
+cloche_overview_page_decisions_changed_cb (ClocheOverviewPage *self)
 {
   cloche_overview_page_update_denials_if_available (self);
 }
@@ -1319,8 +1319,8 @@ cloche_overview_page_set_egress_log (ClocheOverviewPage *self,
   g_signal_group_set_target (self->log_signals, log);
   if (log != NULL)
     g_signal_connect_object (cloche_egress_log_get_decisions (log), "items-changed",
-                             G_CALLBACK (cloche_overview_page_decisions_changed), self,
+                             G_CALLBACK (cloche_overview_page_decisions_changed_cb), self,
                              G_CONNECT_SWAPPED);
-  cloche_overview_page_update_egress (self);
+  cloche_overview_page_update_egress_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EGRESS_LOG]);
 }

@@ -124,7 +124,7 @@ update_refusal (ClochePolicyView *self)
 }
 
 static void
-update (ClochePolicyView *self)
+cloche_policy_view_update_cb (ClochePolicyView *self)
 {
   GVariant *effective = self->policy != NULL ? cloche_dbus_policy_get_effective (self->policy)
                         : NULL;
@@ -157,7 +157,7 @@ cloche_policy_view_set_policy (ClochePolicyView *self,
   if (!g_set_object (&self->policy, policy))
     return;
   g_signal_group_set_target (self->signals, policy);
-  update (self);
+  cloche_policy_view_update_cb (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_POLICY]);
 }
 
@@ -239,10 +239,10 @@ cloche_policy_view_init (ClochePolicyView *self)
   self->signals = g_signal_group_new (G_TYPE_DBUS_PROXY);
   /* A proxy reports every property change, and losing its owner. */
   g_signal_group_connect_swapped (self->signals, "g-properties-changed",
-                                  G_CALLBACK (update), self);
+                                  G_CALLBACK (cloche_policy_view_update_cb), self);
   g_signal_group_connect_swapped (self->signals, "notify::g-name-owner",
-                                  G_CALLBACK (update), self);
-  update (self);
+                                  G_CALLBACK (cloche_policy_view_update_cb), self);
+  cloche_policy_view_update_cb (self);
 }
 
 GtkWidget *

@@ -69,9 +69,9 @@ show_list (ClocheSecretsPage *self,
 }
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_secrets_page_listed_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   ClocheSecretsPage *self = user_data;
   g_autoptr(GVariant) bindings = NULL;
@@ -101,19 +101,20 @@ on_listed (GObject      *object,
 }
 
 static void
-refresh (ClocheSecretsPage *self)
+cloche_secrets_page_refresh_cb (ClocheSecretsPage *self)
 {
   if (self->secrets == NULL)
     return;
-  cloche_dbus_secrets_call_list (self->secrets, self->cancellable, on_listed, self);
+  cloche_dbus_secrets_call_list (self->secrets, self->cancellable, cloche_secrets_page_listed_cb,
+                                 self);
 }
 
 /* Add */
 
 static void
-on_set (GObject      *object,
-        GAsyncResult *result,
-        gpointer      user_data)
+cloche_secrets_page_set_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
 {
   ClocheSecretsPage *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -136,9 +137,9 @@ entry_text (GtkBuilder *builder,
 }
 
 static void
-on_add_response (ClocheSecretsPage *self,
-                 const char        *response,
-                 AdwMessageDialog  *dialog)
+cloche_secrets_page_add_response_cb (ClocheSecretsPage *self,
+                                     const char        *response,
+                                     AdwMessageDialog  *dialog)
 {
   GtkBuilder *form = g_object_get_data (G_OBJECT (dialog), "form");
   GtkEditable *value = GTK_EDITABLE (gtk_builder_get_object (form, "value_row"));
@@ -157,7 +158,7 @@ on_add_response (ClocheSecretsPage *self,
       cloche_dbus_secrets_call_set (self->secrets, name,
                                     (const char * const *) hosts, entry_text (form, "header_row"),
                                     entry_text (form, "format_row"), gtk_editable_get_text (value),
-                                    self->cancellable, on_set, self);
+                                    self->cancellable, cloche_secrets_page_set_cb, self);
     }
   /* The value goes no further than the call just made. */
   gtk_editable_set_text (value, "");
@@ -209,7 +210,8 @@ open_form (ClocheSecretsPage *self,
   adw_message_dialog_set_default_response (dialog, "add");
   adw_message_dialog_set_close_response (dialog, "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "form", g_object_ref (form), g_object_unref);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_add_response), self,
+  g_signal_connect_object (dialog, "response", G_CALLBACK (cloche_secrets_page_add_response_cb),
+                           self,
                            G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
 }
@@ -249,9 +251,9 @@ set_value_action (GtkWidget  *widget,
 /* Remove */
 
 static void
-on_removed (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_secrets_page_removed_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   ClocheSecretsPage *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -266,14 +268,15 @@ on_removed (GObject      *object,
 }
 
 static void
-on_remove_confirmed (ClocheSecretsPage *self)
+cloche_secrets_page_remove_confirmed_cb (ClocheSecretsPage *self)
 {
   const char *name = g_object_get_data (G_OBJECT (self), "removing");
 
   if (self->secrets == NULL || name == NULL)
     return;
   cloche_message_label_set (self->message_label, NULL, FALSE);
-  cloche_dbus_secrets_call_remove (self->secrets, name, self->cancellable, on_removed, self);
+  cloche_dbus_secrets_call_remove (self->secrets, name, self->cancellable,
+                                   cloche_secrets_page_removed_cb, self);
 }
 
 static void
@@ -288,7 +291,7 @@ remove_action (GtkWidget  *widget,
   cloche_confirm_removal (widget, heading,
                           _("Its value leaves your keyring and its binding your policy. "
                             "Requests that carry its placeholder are refused from then on."),
-                          G_CALLBACK (on_remove_confirmed), widget);
+                          G_CALLBACK (cloche_secrets_page_remove_confirmed_cb), widget);
 }
 
 /* The client */
@@ -320,9 +323,10 @@ cloche_secrets_page_set_client (ClocheSecretsPage *self,
     {
       self->secrets = g_object_ref (secrets);
       self->cancellable = g_cancellable_new ();
-      g_signal_connect_object (secrets, "changed", G_CALLBACK (refresh), self,
+      g_signal_connect_object (secrets, "changed", G_CALLBACK (cloche_secrets_page_refresh_cb),
+                               self,
                                G_CONNECT_SWAPPED);
-      refresh (self);
+      cloche_secrets_page_refresh_cb (self);
     }
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "secrets.add", self->secrets != NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);

@@ -37,7 +37,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (ClocheSessionRow, cloche_session_row, ADW_TYPE_ACTION_ROW)
 
 static void
-on_pin_toggled (ClocheSessionRow *self)
+cloche_session_row_pin_toggled_cb (ClocheSessionRow *self)
 {
   if (!self->updating)
     g_signal_emit (self, signals[PIN_TOGGLED], 0, gtk_toggle_button_get_active (self->pin_button));
@@ -200,11 +200,11 @@ menu_action (GtkWidget  *widget,
 }
 
 static void
-on_secondary_click (GtkGestureClick  *gesture,
-                    int               n_press,
-                    double            x,
-                    double            y,
-                    ClocheSessionRow *self)
+cloche_session_row_secondary_click_cb (GtkGestureClick  *gesture,
+                                       int               n_press,
+                                       double            x,
+                                       double            y,
+                                       ClocheSessionRow *self)
 {
   gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
   gtk_menu_button_popup (self->menu_button);
@@ -266,7 +266,7 @@ cloche_session_row_class_init (ClocheSessionRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, size_label);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, pin_button);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionRow, menu_button);
-  gtk_widget_class_bind_template_callback (widget_class, on_pin_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_session_row_pin_toggled_cb);
 }
 
 static void
@@ -276,7 +276,7 @@ cloche_session_row_init (ClocheSessionRow *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (click), GDK_BUTTON_SECONDARY);
-  g_signal_connect (click, "pressed", G_CALLBACK (on_secondary_click), self);
+  g_signal_connect (click, "pressed", G_CALLBACK (cloche_session_row_secondary_click_cb), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (click));
 }
 

@@ -113,9 +113,9 @@ static void list (ClocheSessionSummary *self);
 static void schedule (ClocheSessionSummary *self);
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_session_summary_listed_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   ClocheSessionSummary *self = user_data;
   g_autoptr(GVariant) packed = NULL;
@@ -152,7 +152,7 @@ list (ClocheSessionSummary *self)
     return;
   self->cancellable = g_cancellable_new ();
   cloche_dbus_sessions_call_list (proxy, g_variant_new ("a{sv}", NULL), self->cancellable,
-                                  on_listed, self);
+                                  cloche_session_summary_listed_cb, self);
 }
 
 /**
@@ -172,7 +172,7 @@ cloche_session_summary_refresh (ClocheSessionSummary *self)
 }
 
 static gboolean
-on_timer (gpointer user_data)
+cloche_session_summary_timer_cb (gpointer user_data)
 {
   ClocheSessionSummary *self = user_data;
 
@@ -200,7 +200,7 @@ schedule (ClocheSessionSummary *self)
   if (self->next_stale != G_MAXINT64 && self->next_stale >= now - G_USEC_PER_SEC
       && self->next_stale - now < (TIMER_S - 1) * G_USEC_PER_SEC)
     delay = MAX (self->next_stale - now, 0) / G_USEC_PER_SEC + 1;
-  self->timer = g_timeout_add_seconds (delay, on_timer, self);
+  self->timer = g_timeout_add_seconds (delay, cloche_session_summary_timer_cb, self);
   g_source_set_name_by_id (self->timer, "[cloche] session summary");
 }
 

@@ -87,9 +87,9 @@ update_actions (ClocheSessionsPage *self)
 
 /* Listing */
 
-static void on_pin_toggled (ClocheSessionsPage *self,
-                            gboolean            pinned,
-                            ClocheSessionRow   *row);
+static void cloche_sessions_page_pin_toggled_cb (ClocheSessionsPage *self,
+                                                 gboolean            pinned,
+                                                 ClocheSessionRow   *row);
 
 /* A row's menu: details, the work folder, fork, close */
 
@@ -166,9 +166,9 @@ show_details (ClocheSessionsPage *self,
 }
 
 static void
-on_folder_launched (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_sessions_page_folder_launched_cb (GObject      *object,
+                                         GAsyncResult *result,
+                                         gpointer      user_data)
 {
   g_autoptr(ClocheSessionsPage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -191,14 +191,15 @@ open_work_folder (ClocheSessionsPage *self,
     return;
   context = G_APP_LAUNCH_CONTEXT (gdk_display_get_app_launch_context (
                                     gtk_widget_get_display (GTK_WIDGET (self))));
-  g_app_info_launch_default_for_uri_async (uri, context, NULL, on_folder_launched,
+  g_app_info_launch_default_for_uri_async (uri, context, NULL,
+                                           cloche_sessions_page_folder_launched_cb,
                                            g_object_ref (self));
 }
 
 static void
-on_closed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_page_closed_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheSessionsPage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -213,11 +214,11 @@ on_closed (GObject      *object,
 #define FORK_TAG "cloche-app"
 
 static void
-on_fork_progress (ClocheSessionsPage *self,
-                  const char         *id,
-                  const char         *tag,
-                  guint64             copied,
-                  guint64             total)
+cloche_sessions_page_fork_progress_cb (ClocheSessionsPage *self,
+                                       const char         *id,
+                                       const char         *tag,
+                                       guint64             copied,
+                                       guint64             total)
 {
   g_autofree char *copied_text = g_format_size (copied);
   g_autofree char *total_text = g_format_size (total);
@@ -230,9 +231,9 @@ on_fork_progress (ClocheSessionsPage *self,
 }
 
 static void
-on_forked (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_page_forked_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheSessionsPage) self = user_data;
   g_autofree char *new_id = NULL;
@@ -259,13 +260,13 @@ start_fork (ClocheSessionsPage *self,
   gtk_progress_bar_set_text (self->progress_bar, _("Forking…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
   cloche_dbus_sessions_call_fork (sessions (self), id, "", g_variant_dict_end (&options), NULL,
-                                  on_forked, g_object_ref (self));
+                                  cloche_sessions_page_forked_cb, g_object_ref (self));
 }
 
 static void
-on_menu_action (ClocheSessionsPage *self,
-                const char         *action,
-                ClocheSessionRow   *row)
+cloche_sessions_page_menu_action_cb (ClocheSessionsPage *self,
+                                     const char         *action,
+                                     ClocheSessionRow   *row)
 {
   const char *id = cloche_session_row_get_id (row);
 
@@ -278,7 +279,8 @@ on_menu_action (ClocheSessionsPage *self,
   else if (g_str_equal (action, "fork"))
     start_fork (self, id);
   else if (g_str_equal (action, "close"))
-    cloche_dbus_sessions_call_close (sessions (self), id, NULL, on_closed, g_object_ref (self));
+    cloche_dbus_sessions_call_close (sessions (self), id, NULL, cloche_sessions_page_closed_cb,
+                                     g_object_ref (self));
 }
 
 static GtkWidget *
@@ -286,9 +288,11 @@ new_row (ClocheSessionsPage *self)
 {
   GtkWidget *row = cloche_session_row_new (NULL);
 
-  g_signal_connect_object (row, "pin-toggled", G_CALLBACK (on_pin_toggled), self,
+  g_signal_connect_object (row, "pin-toggled", G_CALLBACK (cloche_sessions_page_pin_toggled_cb),
+                           self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (row, "menu-action", G_CALLBACK (on_menu_action), self,
+  g_signal_connect_object (row, "menu-action", G_CALLBACK (cloche_sessions_page_menu_action_cb),
+                           self,
                            G_CONNECT_SWAPPED);
   return row;
 }
@@ -419,9 +423,9 @@ show_sessions (ClocheSessionsPage *self,
 /* Callers cancel self->cancellable before @self goes: then nothing here
  * touches it. */
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_page_listed_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   ClocheSessionsPage *self = user_data;
   g_autoptr(GVariant) packed = NULL;
@@ -448,15 +452,15 @@ cloche_sessions_page_refresh (ClocheSessionsPage *self)
   g_cancellable_cancel (self->cancellable);
   g_set_object (&self->cancellable, g_cancellable_new ());
   cloche_dbus_sessions_call_list (sessions (self), g_variant_new ("a{sv}", NULL),
-                                  self->cancellable, on_listed, self);
+                                  self->cancellable, cloche_sessions_page_listed_cb, self);
 }
 
 /* Pinning */
 
 static void
-on_pinned (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_page_pinned_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheSessionsPage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -467,21 +471,21 @@ on_pinned (GObject      *object,
 }
 
 static void
-on_pin_toggled (ClocheSessionsPage *self,
-                gboolean            pinned,
-                ClocheSessionRow   *row)
+cloche_sessions_page_pin_toggled_cb (ClocheSessionsPage *self,
+                                     gboolean            pinned,
+                                     ClocheSessionRow   *row)
 {
   cloche_dbus_sessions_call_set_pinned (sessions (self), cloche_session_row_get_id (row), pinned,
-                                        NULL, on_pinned, g_object_ref (self));
+                                        NULL, cloche_sessions_page_pinned_cb, g_object_ref (self));
 }
 
 /* Cleanup */
 
 static void
-on_cleanup_progress (ClocheSessionsPage *self,
-                     guint               done,
-                     guint               total,
-                     guint64             freed)
+cloche_sessions_page_cleanup_progress_cb (ClocheSessionsPage *self,
+                                          guint               done,
+                                          guint               total,
+                                          guint64             freed)
 {
   g_autofree char *freed_text = g_format_size (freed);
   g_autofree char *text = g_strdup_printf (_("Removed %u of %u (%s freed)"), done, total,
@@ -513,9 +517,9 @@ cleaned_up (ClocheSessionsPage *self,
 }
 
 static void
-on_cleaned_up (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_sessions_page_cleaned_up_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(ClocheSessionsPage) self = user_data;
   g_autoptr(GVariant) packed = NULL;
@@ -530,7 +534,7 @@ on_cleaned_up (GObject      *object,
 }
 
 static void
-start_cleanup (ClocheSessionsPage *self)
+cloche_sessions_page_start_cleanup_cb (ClocheSessionsPage *self)
 {
   self->cleaning = TRUE;
   update_actions (self);
@@ -539,7 +543,7 @@ start_cleanup (ClocheSessionsPage *self)
   gtk_progress_bar_set_text (self->progress_bar, _("Cleaning up…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
   cloche_dbus_sessions_call_cleanup (sessions (self), g_variant_new ("a{sv}", NULL), NULL,
-                                     on_cleaned_up, g_object_ref (self));
+                                     cloche_sessions_page_cleaned_up_cb, g_object_ref (self));
 }
 
 static void
@@ -557,15 +561,15 @@ cleanup_action (GtkWidget  *widget,
                           self->stale_count,
                           cloche_dbus_sessions_get_stale_after_days (sessions (self)), bytes);
   cloche_confirm_removal (widget, _("Clean Up Stale Sessions?"), body,
-                          G_CALLBACK (start_cleanup), self);
+                          G_CALLBACK (cloche_sessions_page_start_cleanup_cb), self);
 }
 
 /* Opening with a folder */
 
 static void
-on_opened (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_page_opened_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheSessionsPage) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -586,14 +590,14 @@ open_with_folder (ClocheSessionsPage *self,
                   gboolean            readonly)
 {
   show_message (self, _("Starting the sandbox…"), FALSE);
-  cloche_agent_mode_open_async (self->client, path, readonly, NULL, on_opened,
+  cloche_agent_mode_open_async (self->client, path, readonly, NULL, cloche_sessions_page_opened_cb,
                                 g_object_ref (self));
 }
 
 static void
-on_mode_chosen (AdwMessageDialog   *dialog,
-                const char         *response,
-                ClocheSessionsPage *self)
+cloche_sessions_page_mode_chosen_cb (AdwMessageDialog   *dialog,
+                                     const char         *response,
+                                     ClocheSessionsPage *self)
 {
   const char *path = g_object_get_data (G_OBJECT (dialog), "path");
 
@@ -618,14 +622,15 @@ ask_mode (ClocheSessionsPage *self,
   adw_message_dialog_set_default_response (dialog, "ro");
   adw_message_dialog_set_close_response (dialog, "cancel");
   g_object_set_data_full (G_OBJECT (dialog), "path", g_strdup (path), g_free);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_mode_chosen), self, 0);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (cloche_sessions_page_mode_chosen_cb),
+                           self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
-on_folder_chosen (GtkNativeDialog    *chooser,
-                  int                 response,
-                  ClocheSessionsPage *self)
+cloche_sessions_page_folder_chosen_cb (GtkNativeDialog    *chooser,
+                                       int                 response,
+                                       ClocheSessionsPage *self)
 {
   g_autoptr(GFile) folder = NULL;
   g_autofree char *path = NULL;
@@ -649,7 +654,8 @@ open_folder_action (GtkWidget  *widget,
                                          GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
                                          _("_Choose"), _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (on_folder_chosen), widget, 0);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (cloche_sessions_page_folder_chosen_cb),
+                           widget, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
 }
 
@@ -668,9 +674,11 @@ set_client (ClocheSessionsPage *self,
       if (sessions (self) != NULL)
         {
           g_signal_connect_object (sessions (self), "cleanup-progress",
-                                   G_CALLBACK (on_cleanup_progress), self, G_CONNECT_SWAPPED);
+                                   G_CALLBACK (cloche_sessions_page_cleanup_progress_cb), self,
+                                   G_CONNECT_SWAPPED);
           g_signal_connect_object (sessions (self), "fork-progress",
-                                   G_CALLBACK (on_fork_progress), self, G_CONNECT_SWAPPED);
+                                   G_CALLBACK (cloche_sessions_page_fork_progress_cb), self,
+                                   G_CONNECT_SWAPPED);
           /* Opened, closed, pinned or removed by anyone (clochectl too). */
           g_signal_connect_object (sessions (self), "changed",
                                    G_CALLBACK (cloche_sessions_page_refresh), self,

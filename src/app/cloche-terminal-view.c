@@ -66,10 +66,10 @@ say (ClocheTerminalView *self,
 }
 
 static void
-on_spawned (VteTerminal *terminal,
-            GPid         pid,
-            GError      *error,
-            gpointer     user_data)
+cloche_terminal_view_spawned_cb (VteTerminal *terminal,
+                                 GPid         pid,
+                                 GError      *error,
+                                 gpointer     user_data)
 {
   ClocheTerminalView *self = user_data;
   g_autofree char *text = NULL;
@@ -119,7 +119,7 @@ spawn (ClocheTerminalView *self,
   say (self, text);
   vte_terminal_spawn_async (self->terminal, VTE_PTY_DEFAULT, NULL, argv, NULL,
                             G_SPAWN_DEFAULT, NULL, NULL, NULL, -1, self->cancellable,
-                            on_spawned, self);
+                            cloche_terminal_view_spawned_cb, self);
 }
 
 /* The newest terminal of the session that no client holds, or NULL. */
@@ -143,9 +143,9 @@ pick_detached (GVariant *terminals)
 }
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_terminal_view_listed_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   ClocheTerminalView *self = user_data;
   g_autoptr(GVariant) terminals = NULL;
@@ -185,12 +185,12 @@ cloche_terminal_view_start (ClocheTerminalView *self,
       return;
     }
   cloche_dbus_sessions_call_list_terminals (sessions, self->session_id, self->cancellable,
-                                            on_listed, self);
+                                            cloche_terminal_view_listed_cb, self);
 }
 
 static void
-on_child_exited (ClocheTerminalView *self,
-                 int                   status)
+cloche_terminal_view_child_exited_cb (ClocheTerminalView *self,
+                                      int                   status)
 {
   g_autofree char *text = NULL;
 
@@ -303,7 +303,7 @@ cloche_terminal_view_class_init (ClocheTerminalViewClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-terminal-view.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheTerminalView, terminal);
-  gtk_widget_class_bind_template_callback (widget_class, on_child_exited);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_terminal_view_child_exited_cb);
   install_actions (widget_class);
 }
 

@@ -42,7 +42,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void
-on_pages_changed (ClocheTerminalsPage *self)
+cloche_terminals_page_pages_changed_cb (ClocheTerminalsPage *self)
 {
   gboolean any = adw_tab_view_get_n_pages (self->tab_view) > 0;
 
@@ -307,7 +307,7 @@ cloche_terminals_page_class_init (ClocheTerminalsPageClass *klass)
                                                "/io/github/cloche/Cloche/cloche-terminals-page.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheTerminalsPage, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheTerminalsPage, tab_view);
-  gtk_widget_class_bind_template_callback (widget_class, on_pages_changed);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_terminals_page_pages_changed_cb);
   gtk_widget_class_install_action (widget_class, "terminals.new", NULL, new_action);
   gtk_widget_class_install_action (widget_class, "terminals.to-window", NULL, to_window_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t,
@@ -318,5 +318,5 @@ static void
 cloche_terminals_page_init (ClocheTerminalsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  on_pages_changed (self);
+  cloche_terminals_page_pages_changed_cb (self);
 }

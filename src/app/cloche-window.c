@@ -98,7 +98,7 @@ cloche_window_get_app (ClocheWindow *self)
 
 /* The application's connection, as the window's own properties. */
 static void
-cloche_window_sync_app (ClocheWindow *self)
+cloche_window_sync_app_cb (ClocheWindow *self)
 {
   ClocheApplication *app = cloche_window_get_app (self);
 
@@ -124,7 +124,7 @@ cloche_window_reconnect_action (GtkWidget  *widget,
  * window is constructed): follow its client, connecting if it has none yet
  * or its last attempt failed. */
 static void
-cloche_window_follow_app (ClocheWindow *self)
+cloche_window_follow_app_cb (ClocheWindow *self)
 {
   ClocheApplication *app = cloche_window_get_app (self);
   const char *names[] = { "notify::client", "notify::service-error", "notify::connecting" };
@@ -137,11 +137,11 @@ cloche_window_follow_app (ClocheWindow *self)
   if (app != NULL)
     {
       for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-        g_signal_connect_object (app, names[i], G_CALLBACK (cloche_window_sync_app), self,
+        g_signal_connect_object (app, names[i], G_CALLBACK (cloche_window_sync_app_cb), self,
                                  G_CONNECT_SWAPPED);
       cloche_application_ensure_client (app);
     }
-  cloche_window_sync_app (self);
+  cloche_window_sync_app_cb (self);
 }
 
 static void
@@ -472,9 +472,9 @@ cloche_window_init (ClocheWindow *self)
   gtk_list_box_select_row (self->sidebar_list, self->overview_row);
   cloche_window_bind_settings (self);
   self->notifier = cloche_notifier_new (GTK_WINDOW (self), self->settings);
-  g_signal_connect_swapped (self, "notify::application", G_CALLBACK (cloche_window_follow_app),
+  g_signal_connect_swapped (self, "notify::application", G_CALLBACK (cloche_window_follow_app_cb),
                             self);
-  cloche_window_sync_app (self);
+  cloche_window_sync_app_cb (self);
 }
 
 ClocheWindow *

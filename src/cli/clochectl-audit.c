@@ -88,7 +88,7 @@ report_damage (ClocheAuditReader *reader)
 }
 
 static gboolean
-on_follow_tick (gpointer user_data)
+clochectl_audit_follow_tick_cb (gpointer user_data)
 {
   Audit *audit = user_data;
   g_autoptr(GError) error = NULL;
@@ -106,7 +106,7 @@ static int
 follow (Audit *audit)
 {
   audit->loop = g_main_loop_new (NULL, FALSE);
-  g_timeout_add (FOLLOW_INTERVAL_MS, on_follow_tick, audit);
+  g_timeout_add (FOLLOW_INTERVAL_MS, clochectl_audit_follow_tick_cb, audit);
   g_main_loop_run (audit->loop);
   g_main_loop_unref (audit->loop);
   return audit->status;

@@ -52,12 +52,12 @@ absolute_source (const char *source)
 /* Progress and Ctrl+C */
 
 static void
-on_progress (Call       *call,
-             const char *operation,
-             const char *phase,
-             const char *file,
-             guint64     done,
-             guint64     total)
+clochectl_bundle_progress_cb (Call       *call,
+                              const char *operation,
+                              const char *phase,
+                              const char *file,
+                              guint64     done,
+                              guint64     total)
 {
   g_autofree char *done_text = g_format_size (done);
   g_autofree char *total_text = g_format_size (total);
@@ -67,7 +67,7 @@ on_progress (Call       *call,
 }
 
 static gboolean
-on_interrupt (gpointer user_data)
+clochectl_bundle_interrupt_cb (gpointer user_data)
 {
   Call *call = user_data;
 
@@ -77,9 +77,9 @@ on_interrupt (gpointer user_data)
 }
 
 static void
-on_done (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+clochectl_bundle_done_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
 {
   Call *call = user_data;
 
@@ -92,8 +92,8 @@ static void
 wait_for (Call *call)
 {
   gulong handler = g_signal_connect_swapped (call->bundle, "progress",
-                                             G_CALLBACK (on_progress), call);
-  guint interrupt = g_unix_signal_add (SIGINT, on_interrupt, call);
+                                             G_CALLBACK (clochectl_bundle_progress_cb), call);
+  guint interrupt = g_unix_signal_add (SIGINT, clochectl_bundle_interrupt_cb, call);
 
   g_main_loop_run (call->loop);
   g_source_remove (interrupt);
@@ -284,7 +284,7 @@ bundle_install (ClocheDbusBundle  *bundle,
     return clochectl_fail (_("cannot install the bundle"), error);
   call_init (&call, bundle);
   cloche_dbus_bundle_call_install (bundle, source, absolute_location ? absolute_location : "",
-                                   NULL, on_done, &call);
+                                   NULL, clochectl_bundle_done_cb, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_install_finish (bundle, call.result, &error))
     return clochectl_fail (_("cannot install the bundle"), error);
@@ -308,7 +308,7 @@ bundle_verify (ClocheDbusBundle  *bundle,
   if (argc != 1)
     return clochectl_usage ();
   call_init (&call, bundle);
-  cloche_dbus_bundle_call_verify (bundle, NULL, on_done, &call);
+  cloche_dbus_bundle_call_verify (bundle, NULL, clochectl_bundle_done_cb, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_verify_finish (bundle, call.result, &error))
     return clochectl_fail (_("the bundle does not verify"), error);
@@ -330,7 +330,7 @@ bundle_relocate (ClocheDbusBundle  *bundle,
     return clochectl_usage ();
   target = g_canonicalize_filename (argv[1], NULL);
   call_init (&call, bundle);
-  cloche_dbus_bundle_call_relocate (bundle, target, NULL, on_done, &call);
+  cloche_dbus_bundle_call_relocate (bundle, target, NULL, clochectl_bundle_done_cb, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_relocate_finish (bundle, call.result, &error))
     return clochectl_fail (_("cannot move the bundle"), error);
@@ -358,7 +358,7 @@ bundle_remove (ClocheDbusBundle  *bundle,
       || argc != 1)
     return clochectl_usage ();
   call_init (&call, bundle);
-  cloche_dbus_bundle_call_remove (bundle, force, NULL, on_done, &call);
+  cloche_dbus_bundle_call_remove (bundle, force, NULL, clochectl_bundle_done_cb, &call);
   wait_for (&call);
   if (!cloche_dbus_bundle_call_remove_finish (bundle, &freed, call.result, &error))
     return clochectl_fail (_("cannot remove the bundle"), error);

@@ -152,9 +152,9 @@ print_kept (ClocheDbusEgress  *egress,
  * its bytes, and that is the one printed (GetDecisions may have shown it
  * open). Signals that came while GetDecisions ran are not printed twice. */
 static void
-on_decision (ClocheDbusEgress *egress,
-             GVariant         *decision,
-             Follow           *follow)
+clochectl_egress_decision_cb (ClocheDbusEgress *egress,
+                              GVariant         *decision,
+                              Follow           *follow)
 {
   gboolean ended = FALSE;
   guint64 id = decision_id (decision);
@@ -165,9 +165,9 @@ on_decision (ClocheDbusEgress *egress,
 }
 
 static void
-on_owner_changed (GDBusProxy *proxy,
-                  GParamSpec *pspec,
-                  Follow     *follow)
+clochectl_egress_owner_changed_cb (GDBusProxy *proxy,
+                                   GParamSpec *pspec,
+                                   Follow     *follow)
 {
   g_autofree char *owner = g_dbus_proxy_get_name_owner (proxy);
 
@@ -192,8 +192,9 @@ egress_log (ClocheDbusEgress *egress,
   if (follow_on)
     {
       follow.loop = g_main_loop_new (NULL, FALSE);
-      g_signal_connect (egress, "decision", G_CALLBACK (on_decision), &follow);
-      g_signal_connect (egress, "notify::g-name-owner", G_CALLBACK (on_owner_changed), &follow);
+      g_signal_connect (egress, "decision", G_CALLBACK (clochectl_egress_decision_cb), &follow);
+      g_signal_connect (egress, "notify::g-name-owner",
+                        G_CALLBACK (clochectl_egress_owner_changed_cb), &follow);
     }
   if (!print_kept (egress, json, printed, &error))
     return clochectl_fail (_("cannot read the egress decisions"), error);

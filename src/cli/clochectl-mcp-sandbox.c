@@ -92,7 +92,7 @@ clochectl_mcp_exec_result_clear (ClochectlMcpExecResult *result)
 /* Progress while opening */
 
 static void
-emit_progress (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_emit_progress_cb (ClochectlMcpSandbox *self)
 {
   const char *state = self->daemon != NULL ? cloche_dbus_daemon_get_state (self->daemon) : NULL;
   const char *accel = self->daemon != NULL ? cloche_dbus_daemon_get_accelerator (self->daemon)
@@ -111,9 +111,9 @@ emit_progress (ClochectlMcpSandbox *self)
 }
 
 static gboolean
-on_tick (gpointer user_data)
+clochectl_mcp_sandbox_tick_cb (gpointer user_data)
 {
-  emit_progress (user_data);
+  clochectl_mcp_sandbox_emit_progress_cb (user_data);
   return G_SOURCE_CONTINUE;
 }
 
@@ -154,9 +154,9 @@ open_failed (ClochectlMcpSandbox *self,
 /* Egress refusals of our session, as they are decided */
 
 static void
-on_decision (ClocheDbusEgress    *egress,
-             GVariant            *decision,
-             ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_decision_cb (ClocheDbusEgress    *egress,
+                                   GVariant            *decision,
+                                   ClochectlMcpSandbox *self)
 {
   const char *session = NULL, *host = NULL, *rule = NULL;
   gboolean allowed = TRUE;
@@ -200,9 +200,9 @@ read_mounts (ClochectlMcpSandbox *self,
 }
 
 static void
-on_got_session (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+clochectl_mcp_sandbox_got_session_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   g_autoptr(GVariant) record = NULL;
@@ -232,14 +232,15 @@ on_got_session (GObject      *object,
 static void
 read_session (ClochectlMcpSandbox *self)
 {
-  cloche_dbus_sessions_call_get (self->sessions, self->session_id, NULL, on_got_session,
+  cloche_dbus_sessions_call_get (self->sessions, self->session_id, NULL,
+                                 clochectl_mcp_sandbox_got_session_cb,
                                  g_object_ref (self));
 }
 
 static void
-on_opened (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+clochectl_mcp_sandbox_opened_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   g_autofree char *id = NULL;
@@ -272,13 +273,13 @@ open_session (ClochectlMcpSandbox *self)
   g_variant_dict_insert (&options, "client", "s",
                          self->client != NULL ? self->client : "clochectl mcp");
   cloche_dbus_sessions_call_open (self->sessions, self->title, g_variant_dict_end (&options),
-                                  NULL, on_opened, g_object_ref (self));
+                                  NULL, clochectl_mcp_sandbox_opened_cb, g_object_ref (self));
 }
 
 static void
-on_egress_proxy (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+clochectl_mcp_sandbox_egress_proxy_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -286,14 +287,15 @@ on_egress_proxy (GObject      *object,
   /* Without it, refusals are not reported with the output: not fatal. */
   self->egress = cloche_dbus_egress_proxy_new_finish (result, &error);
   if (self->egress != NULL)
-    g_signal_connect_object (self->egress, "decision", G_CALLBACK (on_decision), self, 0);
+    g_signal_connect_object (self->egress, "decision",
+                             G_CALLBACK (clochectl_mcp_sandbox_decision_cb), self, 0);
   open_session (self);
 }
 
 static void
-on_sessions_proxy (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+clochectl_mcp_sandbox_sessions_proxy_cb (GObject      *object,
+                                         GAsyncResult *result,
+                                         gpointer      user_data)
 {
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   GError *error = NULL;
@@ -307,13 +309,13 @@ on_sessions_proxy (GObject      *object,
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions), OPEN_TIMEOUT_MS);
   cloche_dbus_egress_proxy_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->daemon)),
                                 G_DBUS_PROXY_FLAGS_NONE, DAEMON_BUS_NAME, DAEMON_OBJECT_PATH,
-                                NULL, on_egress_proxy, g_object_ref (self));
+                                NULL, clochectl_mcp_sandbox_egress_proxy_cb, g_object_ref (self));
 }
 
 static void
-on_daemon_proxy (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+clochectl_mcp_sandbox_daemon_proxy_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   GError *error = NULL;
@@ -326,20 +328,22 @@ on_daemon_proxy (GObject      *object,
       open_failed (self, error);
       return;
     }
-  self->state_handler = g_signal_connect_swapped (self->daemon, "notify::state",
-                                                  G_CALLBACK (emit_progress), self);
+  self->state_handler =
+    g_signal_connect_swapped (self->daemon, "notify::state",
+                              G_CALLBACK (clochectl_mcp_sandbox_emit_progress_cb), self);
   /* Its properties and signals are not used: the calls only. */
   cloche_dbus_sessions_proxy_new (g_dbus_proxy_get_connection (G_DBUS_PROXY (self->daemon)),
                                   G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
                                   | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS,
-                                  DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL, on_sessions_proxy,
+                                  DAEMON_BUS_NAME, DAEMON_OBJECT_PATH, NULL,
+                                  clochectl_mcp_sandbox_sessions_proxy_cb,
                                   g_object_ref (self));
 }
 
 static void
-on_bus (GObject      *object,
-        GAsyncResult *result,
-        gpointer      user_data)
+clochectl_mcp_sandbox_bus_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
 {
   g_autoptr(ClochectlMcpSandbox) self = user_data;
   g_autoptr(GDBusConnection) bus = NULL;
@@ -353,23 +357,25 @@ on_bus (GObject      *object,
     }
   /* Auto-start: D-Bus activation brings the daemon up if it is not. */
   cloche_dbus_daemon_proxy_new (bus, G_DBUS_PROXY_FLAGS_NONE, DAEMON_BUS_NAME,
-                                DAEMON_OBJECT_PATH, NULL, on_daemon_proxy, g_object_ref (self));
+                                DAEMON_OBJECT_PATH, NULL, clochectl_mcp_sandbox_daemon_proxy_cb,
+                                g_object_ref (self));
 }
 
 static void
 start_open (ClochectlMcpSandbox *self)
 {
   self->open_started = g_get_monotonic_time ();
-  self->tick_source = g_timeout_add_seconds (1, on_tick, self);
+  self->tick_source = g_timeout_add_seconds (1, clochectl_mcp_sandbox_tick_cb, self);
   g_clear_pointer (&self->session_id, g_free);
   if (self->sessions != NULL)
     {
-      self->state_handler = g_signal_connect_swapped (self->daemon, "notify::state",
-                                                      G_CALLBACK (emit_progress), self);
+      self->state_handler =
+        g_signal_connect_swapped (self->daemon, "notify::state",
+                                  G_CALLBACK (clochectl_mcp_sandbox_emit_progress_cb), self);
       open_session (self);
       return;
     }
-  g_bus_get (G_BUS_TYPE_SESSION, NULL, on_bus, g_object_ref (self));
+  g_bus_get (G_BUS_TYPE_SESSION, NULL, clochectl_mcp_sandbox_bus_cb, g_object_ref (self));
 }
 
 gboolean
@@ -444,8 +450,8 @@ exec_call_free (ExecCall *call)
 }
 
 static void
-on_exec_cancelled (GCancellable *cancellable,
-                   GTask        *task)
+clochectl_mcp_sandbox_exec_cancelled_cb (GCancellable *cancellable,
+                                         GTask        *task)
 {
   ClochectlMcpSandbox *self = g_task_get_source_object (task);
   ExecCall *call = g_task_get_task_data (task);
@@ -466,9 +472,9 @@ denied_since (ClochectlMcpSandbox *self,
 }
 
 static void
-on_exec_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+clochectl_mcp_sandbox_exec_done_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochectlMcpSandbox *self = g_task_get_source_object (task);
@@ -560,13 +566,14 @@ clochectl_mcp_sandbox_exec_async (ClochectlMcpSandbox *self,
                                     : G_MAXINT);
   cloche_dbus_sessions_call_exec (self->sessions, self->session_id, argv,
                                   exec_options (call->tag, env, cwd, input, timeout_ms), NULL,
-                                  on_exec_done, g_object_ref (task));
+                                  clochectl_mcp_sandbox_exec_done_cb, g_object_ref (task));
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions), OPEN_TIMEOUT_MS);
   if (cancellable != NULL)
     {
       call->cancellable = g_object_ref (cancellable);
-      call->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_exec_cancelled),
-                                                  task, NULL);
+      call->cancelled_id =
+        g_cancellable_connect (cancellable, G_CALLBACK (clochectl_mcp_sandbox_exec_cancelled_cb),
+                               task, NULL);
     }
 }
 
@@ -679,9 +686,9 @@ clochectl_mcp_sandbox_describe (ClochectlMcpSandbox *self)
 /* Closing */
 
 static void
-on_closed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+clochectl_mcp_sandbox_closed_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -713,7 +720,8 @@ clochectl_mcp_sandbox_close_async (ClochectlMcpSandbox *self,
       return;
     }
   self->opened_here = FALSE;
-  cloche_dbus_sessions_call_close (self->sessions, self->session_id, NULL, on_closed,
+  cloche_dbus_sessions_call_close (self->sessions, self->session_id, NULL,
+                                   clochectl_mcp_sandbox_closed_cb,
                                    g_steal_pointer (&task));
 }
 

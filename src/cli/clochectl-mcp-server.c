@@ -86,9 +86,9 @@ send_error (ClochectlMcpServer *self,
 /* The end */
 
 static void
-on_flushed (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+clochectl_mcp_server_flushed_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(ClochectlMcpServer) self = user_data;
 
@@ -102,7 +102,8 @@ maybe_finish (ClochectlMcpServer *self)
   if (!self->input_closed || self->pending->len > 0 || self->finished)
     return;
   self->finished = TRUE;
-  clochectl_mcp_transport_flush_async (self->transport, on_flushed, g_object_ref (self));
+  clochectl_mcp_transport_flush_async (self->transport, clochectl_mcp_server_flushed_cb,
+                                       g_object_ref (self));
 }
 
 /**
@@ -245,9 +246,9 @@ send_progress (const char *text,
 }
 
 static void
-on_call_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+clochectl_mcp_server_call_done_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   Pending *pending = user_data;
   ClochectlMcpServer *self = pending->server;
@@ -329,7 +330,7 @@ handle_tools_call (ClochectlMcpServer  *self,
                                   arguments != NULL && JSON_NODE_HOLDS_OBJECT (arguments)
                                   ? json_node_get_object (arguments) : NULL,
                                   send_progress, pending, pending->cancellable,
-                                  on_call_done, pending);
+                                  clochectl_mcp_server_call_done_cb, pending);
 }
 
 /* Notifications */
@@ -393,10 +394,10 @@ handle_request (ClochectlMcpServer  *self,
 }
 
 static void
-on_line (ClochectlMcpTransport *transport,
-         const char            *data,
-         guint64                length,
-         ClochectlMcpServer    *self)
+clochectl_mcp_server_line_cb (ClochectlMcpTransport *transport,
+                              const char            *data,
+                              guint64                length,
+                              ClochectlMcpServer    *self)
 {
   g_auto(ClochectlMcpMessage) message = { 0 };
   g_autoptr(JsonNode) error_id = NULL;
@@ -417,9 +418,9 @@ on_line (ClochectlMcpTransport *transport,
 }
 
 static void
-on_overlong (ClochectlMcpTransport *transport,
-             guint64                length,
-             ClochectlMcpServer    *self)
+clochectl_mcp_server_overlong_cb (ClochectlMcpTransport *transport,
+                                  guint64                length,
+                                  ClochectlMcpServer    *self)
 {
   g_autofree char *text = g_strdup_printf ("Parse error: a message of %" G_GUINT64_FORMAT
                                            " bytes is longer than the %u MiB allowed; it was "
@@ -430,8 +431,8 @@ on_overlong (ClochectlMcpTransport *transport,
 }
 
 static void
-on_closed (ClochectlMcpTransport *transport,
-           ClochectlMcpServer    *self)
+clochectl_mcp_server_closed_cb (ClochectlMcpTransport *transport,
+                                ClochectlMcpServer    *self)
 {
   clochectl_mcp_server_shutdown (self);
 }
@@ -486,8 +487,8 @@ clochectl_mcp_server_new (ClochectlMcpTransport *transport,
 
   self->transport = g_object_ref (transport);
   self->tools = g_object_ref (tools);
-  g_signal_connect (transport, "line", G_CALLBACK (on_line), self);
-  g_signal_connect (transport, "overlong", G_CALLBACK (on_overlong), self);
-  g_signal_connect (transport, "closed", G_CALLBACK (on_closed), self);
+  g_signal_connect (transport, "line", G_CALLBACK (clochectl_mcp_server_line_cb), self);
+  g_signal_connect (transport, "overlong", G_CALLBACK (clochectl_mcp_server_overlong_cb), self);
+  g_signal_connect (transport, "closed", G_CALLBACK (clochectl_mcp_server_closed_cb), self);
   return self;
 }

@@ -102,9 +102,9 @@ return_listing (GTask      *task,
 }
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *res,
-           gpointer      user_data)
+clochectl_mcp_tool_list_listed_cb (GObject      *object,
+                                   GAsyncResult *res,
+                                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochectlMcpSandbox *sandbox = CLOCHECTL_MCP_SANDBOX (object);
@@ -149,7 +149,8 @@ run (GTask *task)
                                     (const char *[]) { "/bin/sh", "-c", script, "sh", path, max,
                                                        NULL },
                                     NULL, NULL, NULL, CLOCHECTL_MCP_SCRIPT_TIMEOUT_MS,
-                                    g_task_get_cancellable (task), on_listed, g_object_ref (task));
+                                    g_task_get_cancellable (task),
+                                    clochectl_mcp_tool_list_listed_cb, g_object_ref (task));
 }
 
 const ClochectlMcpTool clochectl_mcp_tool_list_directory = {

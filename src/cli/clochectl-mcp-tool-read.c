@@ -206,9 +206,9 @@ return_contents (GTask        *task,
 
 /* The exec's stdout: "SIZE\n" then the bytes. */
 static void
-on_read (GObject      *object,
-         GAsyncResult *res,
-         gpointer      user_data)
+clochectl_mcp_tool_read_read_cb (GObject      *object,
+                                 GAsyncResult *res,
+                                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochectlMcpSandbox *sandbox = CLOCHECTL_MCP_SANDBOX (object);
@@ -253,7 +253,7 @@ exec_read (GTask *task,
 
   clochectl_mcp_sandbox_exec_async (g_task_get_source_object (task), argv, NULL, NULL, NULL,
                                     CLOCHECTL_MCP_SCRIPT_TIMEOUT_MS, g_task_get_cancellable (task),
-                                    on_read, g_object_ref (task));
+                                    clochectl_mcp_tool_read_read_cb, g_object_ref (task));
 }
 
 static void

@@ -162,9 +162,9 @@ note_for (ClochectlMcpExecResult *result,
 }
 
 static void
-on_done (GObject      *object,
-         GAsyncResult *res,
-         gpointer      user_data)
+clochectl_mcp_tool_run_done_cb (GObject      *object,
+                                GAsyncResult *res,
+                                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   g_auto(ClochectlMcpExecResult) result = { 0 };
@@ -224,7 +224,8 @@ run (GTask *task)
   clochectl_mcp_sandbox_exec_async (g_task_get_source_object (task),
                                     (const char * const *) argv, (const char * const *) env,
                                     cwd, NULL, (guint) timeout_s * 1000,
-                                    g_task_get_cancellable (task), on_done, g_object_ref (task));
+                                    g_task_get_cancellable (task), clochectl_mcp_tool_run_done_cb,
+                                    g_object_ref (task));
 }
 
 const ClochectlMcpTool clochectl_mcp_tool_run_command = {

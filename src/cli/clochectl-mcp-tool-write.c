@@ -51,9 +51,9 @@ written (GTask                  *task,
 }
 
 static void
-on_written (GObject      *object,
-            GAsyncResult *res,
-            gpointer      user_data)
+clochectl_mcp_tool_write_written_cb (GObject      *object,
+                                     GAsyncResult *res,
+                                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochectlMcpSandbox *sandbox = CLOCHECTL_MCP_SANDBOX (object);
@@ -92,7 +92,7 @@ write_bytes (GTask    *task,
 
   clochectl_mcp_sandbox_exec_async (g_task_get_source_object (task), argv, NULL, NULL, content,
                                     CLOCHECTL_MCP_SCRIPT_TIMEOUT_MS, g_task_get_cancellable (task),
-                                    on_written, g_object_ref (task));
+                                    clochectl_mcp_tool_write_written_cb, g_object_ref (task));
 }
 
 static gboolean
@@ -220,9 +220,9 @@ replace_once (GTask      *task,
 }
 
 static void
-on_read (GObject      *object,
-         GAsyncResult *res,
-         gpointer      user_data)
+clochectl_mcp_tool_write_read_cb (GObject      *object,
+                                  GAsyncResult *res,
+                                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochectlMcpSandbox *sandbox = CLOCHECTL_MCP_SANDBOX (object);
@@ -278,7 +278,8 @@ run_edit (GTask *task)
                                     (const char *[]) { "/bin/sh", "-c", read_script, "sh",
                                                        path, limit, NULL },
                                     NULL, NULL, NULL, CLOCHECTL_MCP_SCRIPT_TIMEOUT_MS,
-                                    g_task_get_cancellable (task), on_read, g_object_ref (task));
+                                    g_task_get_cancellable (task), clochectl_mcp_tool_write_read_cb,
+                                    g_object_ref (task));
 }
 
 const ClochectlMcpTool clochectl_mcp_tool_edit_file = {

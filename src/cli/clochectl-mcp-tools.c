@@ -190,9 +190,9 @@ call_data_free (CallData *data)
 }
 
 static void
-on_tool_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+clochectl_mcp_tools_tool_done_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochectlMcpTools *self = g_task_get_source_object (task);
@@ -214,7 +214,8 @@ run_tool (GTask *task)
 {
   ClochectlMcpTools *self = g_task_get_source_object (task);
   CallData *data = g_task_get_task_data (task);
-  GTask *tool_task = g_task_new (self->sandbox, g_task_get_cancellable (task), on_tool_done,
+  GTask *tool_task = g_task_new (self->sandbox, g_task_get_cancellable (task),
+                                 clochectl_mcp_tools_tool_done_cb,
                                  g_object_ref (task));
 
   /* A cancelled tool still returns what it has; this call decides. The
@@ -227,17 +228,17 @@ run_tool (GTask *task)
 }
 
 static void
-on_progress (ClochectlMcpSandbox *sandbox,
-             const char          *message,
-             CallData            *data)
+clochectl_mcp_tools_progress_cb (ClochectlMcpSandbox *sandbox,
+                                 const char          *message,
+                                 CallData            *data)
 {
   data->progress (message, data->progress_data);
 }
 
 static void
-on_open (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+clochectl_mcp_tools_open_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochectlMcpTools *self = g_task_get_source_object (task);
@@ -306,8 +307,9 @@ clochectl_mcp_tools_call_async (ClochectlMcpTools        *self,
   g_task_set_task_data (task, data, (GDestroyNotify) call_data_free);
   if (progress != NULL && !clochectl_mcp_sandbox_is_open (self->sandbox))
     data->progress_handler = g_signal_connect (self->sandbox, "progress",
-                                               G_CALLBACK (on_progress), data);
-  clochectl_mcp_sandbox_open_async (self->sandbox, cancellable, on_open, g_steal_pointer (&task));
+                                               G_CALLBACK (clochectl_mcp_tools_progress_cb), data);
+  clochectl_mcp_sandbox_open_async (self->sandbox, cancellable, clochectl_mcp_tools_open_cb,
+                                    g_steal_pointer (&task));
 }
 
 /**

@@ -124,9 +124,9 @@ finish_closed (ClochectlMcpTransport *self)
 }
 
 static void
-on_read (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+clochectl_mcp_transport_read_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(ClochectlMcpTransport) self = user_data;
   g_autoptr(GBytes) bytes = NULL;
@@ -153,7 +153,8 @@ read_next (ClochectlMcpTransport *self)
   if (self->closed)
     return;
   g_input_stream_read_bytes_async (self->input, READ_CHUNK, G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_read, g_object_ref (self));
+                                   self->cancellable, clochectl_mcp_transport_read_cb,
+                                   g_object_ref (self));
 }
 
 void
@@ -185,9 +186,9 @@ complete_flushes (ClochectlMcpTransport *self,
 }
 
 static void
-on_written (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+clochectl_mcp_transport_written_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(ClochectlMcpTransport) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -222,7 +223,7 @@ write_next (ClochectlMcpTransport *self)
                           (GDestroyNotify) g_bytes_unref);
   g_output_stream_write_all_async (self->output, g_bytes_get_data (line, NULL),
                                    g_bytes_get_size (line), G_PRIORITY_DEFAULT, NULL,
-                                   on_written, g_object_ref (self));
+                                   clochectl_mcp_transport_written_cb, g_object_ref (self));
 }
 
 /**

@@ -60,9 +60,9 @@ find_session_bus (void)
 }
 
 static void
-on_closed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+clochectl_mcp_closed_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
 {
   Run *run = user_data;
   g_autoptr(GError) error = NULL;
@@ -73,7 +73,7 @@ on_closed (GObject      *object,
 }
 
 static gboolean
-on_close_timeout (gpointer user_data)
+clochectl_mcp_close_timeout_cb (gpointer user_data)
 {
   Run *run = user_data;
 
@@ -84,15 +84,15 @@ on_close_timeout (gpointer user_data)
 }
 
 static void
-on_finished (ClochectlMcpServer *server,
-             Run                *run)
+clochectl_mcp_finished_cb (ClochectlMcpServer *server,
+                           Run                *run)
 {
-  g_timeout_add_seconds (CLOSE_TIMEOUT_S, on_close_timeout, run);
-  clochectl_mcp_sandbox_close_async (run->sandbox, on_closed, run);
+  g_timeout_add_seconds (CLOSE_TIMEOUT_S, clochectl_mcp_close_timeout_cb, run);
+  clochectl_mcp_sandbox_close_async (run->sandbox, clochectl_mcp_closed_cb, run);
 }
 
 static gboolean
-on_signal (gpointer user_data)
+clochectl_mcp_signal_cb (gpointer user_data)
 {
   Run *run = user_data;
 
@@ -141,10 +141,10 @@ serve (const char *title,
   server = clochectl_mcp_server_new (transport, tools);
   run.server = server;
   run.sandbox = sandbox;
-  g_signal_connect (server, "finished", G_CALLBACK (on_finished), &run);
-  g_unix_signal_add (SIGTERM, on_signal, &run);
-  g_unix_signal_add (SIGINT, on_signal, &run);
-  g_unix_signal_add (SIGHUP, on_signal, &run);
+  g_signal_connect (server, "finished", G_CALLBACK (clochectl_mcp_finished_cb), &run);
+  g_unix_signal_add (SIGTERM, clochectl_mcp_signal_cb, &run);
+  g_unix_signal_add (SIGINT, clochectl_mcp_signal_cb, &run);
+  g_unix_signal_add (SIGHUP, clochectl_mcp_signal_cb, &run);
   clochectl_mcp_server_start (server);
   g_main_loop_run (loop);
   return EXIT_SUCCESS;

@@ -112,17 +112,17 @@ print_newest (ClocheDbusMonitor *monitor,
 }
 
 static void
-on_sample (ClocheDbusMonitor *monitor,
-           GVariant          *sample,
-           Follow            *follow)
+clochectl_monitor_sample_cb (ClocheDbusMonitor *monitor,
+                             GVariant          *sample,
+                             Follow            *follow)
 {
   print_sample (sample, follow->json);
 }
 
 static void
-on_owner_changed (GDBusProxy *proxy,
-                  GParamSpec *pspec,
-                  Follow     *follow)
+clochectl_monitor_owner_changed_cb (GDBusProxy *proxy,
+                                    GParamSpec *pspec,
+                                    Follow     *follow)
 {
   g_autofree char *owner = g_dbus_proxy_get_name_owner (proxy);
 
@@ -139,8 +139,9 @@ follow_samples (ClocheDbusMonitor *monitor,
 {
   Follow follow = { g_main_loop_new (NULL, FALSE), json, EXIT_SUCCESS };
 
-  g_signal_connect (monitor, "sample", G_CALLBACK (on_sample), &follow);
-  g_signal_connect (monitor, "notify::g-name-owner", G_CALLBACK (on_owner_changed), &follow);
+  g_signal_connect (monitor, "sample", G_CALLBACK (clochectl_monitor_sample_cb), &follow);
+  g_signal_connect (monitor, "notify::g-name-owner",
+                    G_CALLBACK (clochectl_monitor_owner_changed_cb), &follow);
   g_main_loop_run (follow.loop);
   g_signal_handlers_disconnect_by_data (monitor, &follow);
   g_main_loop_unref (follow.loop);

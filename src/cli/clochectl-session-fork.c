@@ -26,11 +26,11 @@ typedef struct
 } Fork;
 
 static void
-on_progress (Fork       *fork,
-             const char *id,
-             const char *tag,
-             guint64     copied,
-             guint64     total)
+clochectl_session_fork_progress_cb (Fork       *fork,
+                                    const char *id,
+                                    const char *tag,
+                                    guint64     copied,
+                                    guint64     total)
 {
   g_autofree char *copied_text = NULL;
   g_autofree char *total_text = NULL;
@@ -44,7 +44,7 @@ on_progress (Fork       *fork,
 }
 
 static gboolean
-on_interrupt (gpointer user_data)
+clochectl_session_fork_interrupt_cb (gpointer user_data)
 {
   Fork *fork = user_data;
 
@@ -54,9 +54,9 @@ on_interrupt (gpointer user_data)
 }
 
 static void
-on_done (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+clochectl_session_fork_done_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   Fork *fork = user_data;
 
@@ -85,12 +85,12 @@ run_fork (Fork        *fork,
           GError     **error)
 {
   gulong handler = g_signal_connect_swapped (fork->sessions, "fork-progress",
-                                             G_CALLBACK (on_progress), fork);
-  guint interrupt = g_unix_signal_add (SIGINT, on_interrupt, fork);
+                                             G_CALLBACK (clochectl_session_fork_progress_cb), fork);
+  guint interrupt = g_unix_signal_add (SIGINT, clochectl_session_fork_interrupt_cb, fork);
   char *new_id = NULL;
 
   cloche_dbus_sessions_call_fork (fork->sessions, id, title, fork_options (fork->tag), NULL,
-                                  on_done, fork);
+                                  clochectl_session_fork_done_cb, fork);
   g_main_loop_run (fork->loop);
   g_source_remove (interrupt);
   g_signal_handler_disconnect (fork->sessions, handler);

@@ -168,9 +168,9 @@ typedef struct
 static void resize (guint rows, guint cols, gpointer data);
 
 static void
-on_resized (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+clochectl_shell_resized_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
 {
   Resizer *resizer = user_data;
   guint rows = resizer->rows, cols = resizer->cols;
@@ -198,16 +198,16 @@ resize (guint    rows,
     }
   resizer->busy = TRUE;
   cloche_dbus_sessions_call_resize_terminal (resizer->sessions, resizer->terminal, rows, cols,
-                                             NULL, on_resized, resizer);
+                                             NULL, clochectl_shell_resized_cb, resizer);
 }
 
 static void
-on_terminal_ended (ClocheDbusSessions *sessions,
-                   const char         *terminal,
-                   const char         *session,
-                   int                 status,
-                   const char         *message,
-                   ClochectlTerminal  *attached)
+clochectl_shell_terminal_ended_cb (ClocheDbusSessions *sessions,
+                                   const char         *terminal,
+                                   const char         *session,
+                                   int                 status,
+                                   const char         *message,
+                                   ClochectlTerminal  *attached)
 {
   Resizer *resizer = attached->data;
 
@@ -219,9 +219,9 @@ on_terminal_ended (ClocheDbusSessions *sessions,
 }
 
 static void
-on_owner (GObject           *object,
-          GParamSpec        *pspec,
-          ClochectlTerminal *attached)
+clochectl_shell_owner_cb (GObject           *object,
+                          GParamSpec        *pspec,
+                          ClochectlTerminal *attached)
 {
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (object));
 
@@ -276,8 +276,10 @@ attach (ClocheDbusSessions    *sessions,
                                                : _("cannot open a terminal");
   int status;
 
-  g_signal_connect (sessions, "terminal-ended", G_CALLBACK (on_terminal_ended), &attached);
-  g_signal_connect (sessions, "notify::g-name-owner", G_CALLBACK (on_owner), &attached);
+  g_signal_connect (sessions, "terminal-ended", G_CALLBACK (clochectl_shell_terminal_ended_cb),
+                    &attached);
+  g_signal_connect (sessions, "notify::g-name-owner", G_CALLBACK (clochectl_shell_owner_cb),
+                    &attached);
   if (!get_stream (sessions, id, request, pipe, &resizer, &stream, &fds, &error))
     status = clochectl_fail (failed, error);
   else if ((attached.fd = g_unix_fd_list_get (fds, g_variant_get_handle (stream), &error)) < 0)

@@ -76,9 +76,9 @@ write_all (int         fd,
 }
 
 static gboolean
-on_stream (int          fd,
-           GIOCondition condition,
-           gpointer     user_data)
+clochectl_terminal_stream_cb (int          fd,
+                              GIOCondition condition,
+                              gpointer     user_data)
 {
   Attach *attach = user_data;
   char buffer[CHUNK];
@@ -108,9 +108,9 @@ send_end_of_input (Attach *attach)
 }
 
 static gboolean
-on_input (int          fd,
-          GIOCondition condition,
-          gpointer     user_data)
+clochectl_terminal_input_cb (int          fd,
+                             GIOCondition condition,
+                             gpointer     user_data)
 {
   Attach *attach = user_data;
   char buffer[CHUNK];
@@ -130,7 +130,7 @@ on_input (int          fd,
 }
 
 static gboolean
-on_winch (gpointer user_data)
+clochectl_terminal_winch_cb (gpointer user_data)
 {
   Attach *attach = user_data;
   guint rows, cols;
@@ -141,7 +141,7 @@ on_winch (gpointer user_data)
 }
 
 static gboolean
-on_stop (gpointer user_data)
+clochectl_terminal_stop_cb (gpointer user_data)
 {
   Attach *attach = user_data;
 
@@ -187,11 +187,13 @@ clochectl_terminal_run (ClochectlTerminal *terminal)
 
   g_unix_set_fd_nonblocking (terminal->fd, TRUE, NULL);
   raw_mode (&attach);
-  sources[0] = g_unix_fd_add (terminal->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stream, &attach);
-  sources[1] = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, on_input, &attach);
-  sources[2] = g_unix_signal_add (SIGWINCH, on_winch, &attach);
-  sources[3] = g_unix_signal_add (SIGTERM, on_stop, &attach);
-  sources[4] = g_unix_signal_add (SIGHUP, on_stop, &attach);
+  sources[0] = g_unix_fd_add (terminal->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                              clochectl_terminal_stream_cb, &attach);
+  sources[1] = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                              clochectl_terminal_input_cb, &attach);
+  sources[2] = g_unix_signal_add (SIGWINCH, clochectl_terminal_winch_cb, &attach);
+  sources[3] = g_unix_signal_add (SIGTERM, clochectl_terminal_stop_cb, &attach);
+  sources[4] = g_unix_signal_add (SIGHUP, clochectl_terminal_stop_cb, &attach);
   while (!(attach.eof && terminal->ended) && !terminal->daemon_gone && !attach.stop)
     g_main_context_iteration (NULL, TRUE);
   restore_mode (&attach);

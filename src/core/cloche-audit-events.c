@@ -19,8 +19,8 @@ typedef struct
 } VmWatch;
 
 static void
-vm_watch_free (gpointer data,
-               GClosure *closure)
+cloche_audit_events_vm_watch_free_cb (gpointer data,
+                                      GClosure *closure)
 {
   VmWatch *watch = data;
 
@@ -69,9 +69,9 @@ log_vm_crash (VmWatch  *watch,
 }
 
 static void
-on_vm_state (ClocheVm   *vm,
-             GParamSpec *pspec,
-             VmWatch    *watch)
+cloche_audit_events_vm_state_cb (ClocheVm   *vm,
+                                 GParamSpec *pspec,
+                                 VmWatch    *watch)
 {
   ClocheVmState state = cloche_vm_get_state (vm);
 
@@ -116,8 +116,9 @@ cloche_audit_events_attach (ClocheAuditLog *log,
   watch->sandbox = sandbox;
   g_object_add_weak_pointer (G_OBJECT (sandbox), (gpointer *) &watch->sandbox);
   watch->last = cloche_vm_get_state (sandbox->vm);
-  g_signal_connect_data (sandbox->vm, "notify::state", G_CALLBACK (on_vm_state), watch,
-                         vm_watch_free, 0);
+  g_signal_connect_data (sandbox->vm, "notify::state", G_CALLBACK (cloche_audit_events_vm_state_cb),
+                         watch,
+                         cloche_audit_events_vm_watch_free_cb, 0);
 }
 
 static GVariant *
@@ -321,16 +322,16 @@ cloche_audit_cleanup (ClocheAuditLog *log,
 /* Each change of the policy in force, and each refusal of a file (the
  * policy notifies a refusal once, and a refused file changes nothing). */
 static void
-on_policy_changed (ClochePolicy   *policy,
-                   ClocheAuditLog *log)
+cloche_audit_events_policy_changed_cb (ClochePolicy   *policy,
+                                       ClocheAuditLog *log)
 {
   cloche_audit_log_append_fields (log, "policy.applied", NULL, NULL);
 }
 
 static void
-on_policy_refusal (ClochePolicy   *policy,
-                   GParamSpec     *pspec,
-                   ClocheAuditLog *log)
+cloche_audit_events_policy_refusal_cb (ClochePolicy   *policy,
+                                       GParamSpec     *pspec,
+                                       ClocheAuditLog *log)
 {
   const char *refusal = cloche_policy_get_last_refusal (policy);
 
@@ -346,16 +347,18 @@ cloche_audit_events_attach_policy (ClocheAuditLog *log,
   g_return_if_fail (CLOCHE_IS_AUDIT_LOG (log));
   g_return_if_fail (CLOCHE_IS_POLICY (policy));
 
-  g_signal_connect_object (policy, "changed", G_CALLBACK (on_policy_changed), log, 0);
-  g_signal_connect_object (policy, "notify::last-refusal", G_CALLBACK (on_policy_refusal), log, 0);
+  g_signal_connect_object (policy, "changed", G_CALLBACK (cloche_audit_events_policy_changed_cb),
+                           log, 0);
+  g_signal_connect_object (policy, "notify::last-refusal",
+                           G_CALLBACK (cloche_audit_events_policy_refusal_cb), log, 0);
 }
 
 /* A decision once it is final: at once for a refusal, with its byte counts
  * when an allowed connection ends. */
 static void
-on_egress_decision_ended (ClocheEgressProxy    *proxy,
-                          ClocheEgressDecision *decision,
-                          ClocheAuditLog       *log)
+cloche_audit_events_egress_decision_ended_cb (ClocheEgressProxy    *proxy,
+                                              ClocheEgressDecision *decision,
+                                              ClocheAuditLog       *log)
 {
   cloche_audit_log_append (log, "egress.decision",
                            decision->session[0] != '\0' ? decision->session : NULL,
@@ -378,10 +381,10 @@ on_egress_decision_ended (ClocheEgressProxy    *proxy,
 /* A session's egress additions (issue 17), when given and when dropped:
  * "egress.session-allow" with the hosts, [] once gone. */
 static void
-on_session_allow (ClocheEgressProxy  *proxy,
-                  const char         *session,
-                  const char * const *hosts,
-                  ClocheAuditLog     *log)
+cloche_audit_events_session_allow_cb (ClocheEgressProxy  *proxy,
+                                      const char         *session,
+                                      const char * const *hosts,
+                                      ClocheAuditLog     *log)
 {
   cloche_audit_log_append (log, "egress.session-allow", session,
                            "hosts", g_variant_new_strv (hosts != NULL ? hosts
@@ -396,6 +399,8 @@ cloche_audit_events_attach_egress (ClocheAuditLog    *log,
   g_return_if_fail (CLOCHE_IS_AUDIT_LOG (log));
   g_return_if_fail (CLOCHE_IS_EGRESS_PROXY (proxy));
 
-  g_signal_connect_object (proxy, "decision-ended", G_CALLBACK (on_egress_decision_ended), log, 0);
-  g_signal_connect_object (proxy, "session-allow-changed", G_CALLBACK (on_session_allow), log, 0);
+  g_signal_connect_object (proxy, "decision-ended",
+                           G_CALLBACK (cloche_audit_events_egress_decision_ended_cb), log, 0);
+  g_signal_connect_object (proxy, "session-allow-changed",
+                           G_CALLBACK (cloche_audit_events_session_allow_cb), log, 0);
 }

@@ -277,11 +277,11 @@ emit_report (gpointer data)
 }
 
 static void
-on_thread_progress (const char *phase,
-                    const char *file,
-                    guint64     done,
-                    guint64     total,
-                    gpointer    user_data)
+cloche_bundle_manager_thread_progress_cb (const char *phase,
+                                          const char *file,
+                                          guint64     done,
+                                          guint64     total,
+                                          gpointer    user_data)
 {
   Job *job = user_data;
   gint64 now = g_get_monotonic_time ();
@@ -332,7 +332,7 @@ begin (ClocheBundleManager  *self,
   job->self = g_object_ref (self);
   job->context = g_main_context_ref_thread_default ();
   job->operation = g_strdup (operation);
-  job->progress.func = on_thread_progress;
+  job->progress.func = cloche_bundle_manager_thread_progress_cb;
   job->progress.data = job;
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPERATION]);
@@ -371,8 +371,8 @@ run_step (GTask               *task,
 }
 
 static gboolean
-step_finish (GAsyncResult  *result,
-             GError       **error)
+cloche_bundle_manager_step_finish_cb (GAsyncResult  *result,
+                                      GError       **error)
 {
   return g_task_propagate_boolean (G_TASK (result), error);
 }
@@ -440,9 +440,9 @@ cloche_bundle_manager_info_finish (ClocheBundleManager  *self,
 }
 
 static void
-on_refreshed (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_manager_refreshed_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(ClocheBundleInfo) info = NULL;
 
@@ -452,7 +452,7 @@ on_refreshed (GObject      *object,
 static void
 refresh (ClocheBundleManager *self)
 {
-  cloche_bundle_manager_info_async (self, NULL, on_refreshed, NULL);
+  cloche_bundle_manager_info_async (self, NULL, cloche_bundle_manager_refreshed_cb, NULL);
 }
 
 /* Inspect: what installing a source would take, before anything is written */
@@ -579,22 +579,23 @@ verify_thread (GTask        *task,
   Job *job = task_data;
   GError *error = NULL;
 
-  if (cloche_bundle_verify (job->from, cancellable, on_thread_progress, job, &error))
+  if (cloche_bundle_verify (job->from, cancellable, cloche_bundle_manager_thread_progress_cb, job,
+                            &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
 }
 
 static void
-on_verified (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_bundle_manager_verified_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (step_finish (result, &error))
+  if (cloche_bundle_manager_step_finish_cb (result, &error))
     set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
   end (task, error);
 }
@@ -616,7 +617,7 @@ cloche_bundle_manager_verify_async (ClocheBundleManager *self,
     return;
   job = g_task_get_task_data (task);
   job->from = g_strdup (self->location);
-  run_step (task, verify_thread, on_verified);
+  run_step (task, verify_thread, cloche_bundle_manager_verified_cb);
 }
 
 gboolean
@@ -649,15 +650,15 @@ install_thread (GTask        *task,
 }
 
 static void
-on_installed (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_manager_installed_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (step_finish (result, &error))
+  if (cloche_bundle_manager_step_finish_cb (result, &error))
     {
       /* Every file was checked against its sha256 on the way in. */
       replace_str (&job->self->source, job->source);
@@ -730,7 +731,7 @@ cloche_bundle_manager_install_async (ClocheBundleManager *self,
   job = g_task_get_task_data (task);
   job->source = g_strdup (source);
   job->to = g_steal_pointer (&target);
-  run_step (task, install_thread, on_installed);
+  run_step (task, install_thread, cloche_bundle_manager_installed_cb);
 }
 
 gboolean
@@ -778,29 +779,29 @@ remove_old_thread (GTask        *task,
 }
 
 static void
-on_old_removed (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+cloche_bundle_manager_old_removed_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (!step_finish (result, &error))
+  if (!cloche_bundle_manager_step_finish_cb (result, &error))
     g_prefix_error (&error, _("The bundle was moved to %s, but the old copy stays: "), job->to);
   end (task, error);
 }
 
 static void
-on_relocated (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_manager_relocated_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (!step_finish (result, &error))
+  if (!cloche_bundle_manager_step_finish_cb (result, &error))
     {
       end (task, error);
       return;
@@ -813,7 +814,7 @@ on_relocated (GObject      *object,
   else
     save_state (job->self);
   job->progress.phase = "remove";
-  run_step (task, remove_old_thread, on_old_removed);
+  run_step (task, remove_old_thread, cloche_bundle_manager_old_removed_cb);
 }
 
 void
@@ -849,7 +850,7 @@ cloche_bundle_manager_relocate_async (ClocheBundleManager *self,
   job = g_task_get_task_data (task);
   job->from = g_strdup (self->location);
   job->to = g_steal_pointer (&target);
-  run_step (task, relocate_thread, on_relocated);
+  run_step (task, relocate_thread, cloche_bundle_manager_relocated_cb);
 }
 
 gboolean
@@ -886,15 +887,15 @@ remove_thread (GTask        *task,
 }
 
 static void
-on_removed (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_bundle_manager_removed_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Job *job = g_task_get_task_data (task);
   GError *error = NULL;
 
-  if (step_finish (result, &error))
+  if (cloche_bundle_manager_step_finish_cb (result, &error))
     set_last_verified (job->self, 0);
   if (job->self->sandbox != NULL)
     cloche_vm_measure_snapshot (cloche_sandbox_get_vm (job->self->sandbox));
@@ -902,9 +903,9 @@ on_removed (GObject      *object,
 }
 
 static void
-on_vm_stopped (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_bundle_manager_vm_stopped_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -915,7 +916,7 @@ on_vm_stopped (GObject      *object,
       end (task, error);
       return;
     }
-  run_step (task, remove_thread, on_removed);
+  run_step (task, remove_thread, cloche_bundle_manager_removed_cb);
 }
 
 /* Open sessions keep their files; with @force they are closed, else they
@@ -988,9 +989,9 @@ cloche_bundle_manager_remove_async (ClocheBundleManager *self,
   job->progress.phase = "remove";
   if (self->sandbox != NULL && !vm_is_down (cloche_sandbox_get_vm (self->sandbox)))
     cloche_vm_stop_async (cloche_sandbox_get_vm (self->sandbox), "the bundle is being removed",
-                          NULL, on_vm_stopped, g_object_ref (task));
+                          NULL, cloche_bundle_manager_vm_stopped_cb, g_object_ref (task));
   else
-    run_step (task, remove_thread, on_removed);
+    run_step (task, remove_thread, cloche_bundle_manager_removed_cb);
 }
 
 /**
@@ -1018,7 +1019,7 @@ cloche_bundle_manager_remove_finish (ClocheBundleManager  *self,
 /* Accessors */
 
 static void
-on_snapshot_size (ClocheBundleManager *self)
+cloche_bundle_manager_snapshot_size_cb (ClocheBundleManager *self)
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
 }
@@ -1036,7 +1037,8 @@ cloche_bundle_manager_set_sandbox (ClocheBundleManager *self,
     {
       cloche_vm_set_bundle_path (cloche_sandbox_get_vm (sandbox), self->location);
       g_signal_connect_object (cloche_sandbox_get_vm (sandbox), "notify::snapshot-size",
-                               G_CALLBACK (on_snapshot_size), self, G_CONNECT_SWAPPED);
+                               G_CALLBACK (cloche_bundle_manager_snapshot_size_cb), self,
+                               G_CONNECT_SWAPPED);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
 }

@@ -209,9 +209,9 @@ run_thread (GTask        *task,
 }
 
 static void
-on_stale_measured (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_doctor_stale_measured_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   RunData *data = g_task_get_task_data (task);
@@ -297,7 +297,7 @@ cloche_doctor_run_async (ClocheDoctor        *self,
   if (wants (checks, "stale-sessions"))
     cloche_sandbox_cleanup_async (self->sandbox,
                                   cloche_sandbox_get_stale_after_days (self->sandbox), TRUE,
-                                  NULL, NULL, cancellable, on_stale_measured,
+                                  NULL, NULL, cancellable, cloche_doctor_stale_measured_cb,
                                   g_steal_pointer (&task));
   else
     g_task_run_in_thread (task, run_thread);

@@ -428,9 +428,9 @@ load_in_thread (GTask        *task,
 }
 
 static void
-on_loaded (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_egress_ca_loaded_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
 {
   ClocheEgressCa *self = CLOCHE_EGRESS_CA (object);
   g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->waiting);
@@ -487,7 +487,7 @@ cloche_egress_ca_load_async (ClocheEgressCa      *self,
     }
   self->waiting = g_ptr_array_new_with_free_func (g_object_unref);
   g_ptr_array_add (self->waiting, g_steal_pointer (&task));
-  worker = g_task_new (self, NULL, on_loaded, NULL);
+  worker = g_task_new (self, NULL, cloche_egress_ca_loaded_cb, NULL);
   g_task_set_task_data (worker, g_strdup (self->folder), g_free);
   g_task_run_in_thread (worker, load_in_thread);
 }

@@ -136,9 +136,9 @@ _cloche_egress_answer_refusal (const ClocheEgressDecision *decision,
 }
 
 static void
-on_refusal_written (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_egress_answer_refusal_written_cb (GObject      *object,
+                                         GAsyncResult *result,
+                                         gpointer      user_data)
 {
   g_autoptr(GSocketConnection) client = user_data;
 
@@ -164,5 +164,5 @@ _cloche_egress_answer_over_limit (GSocketConnection    *client,
   g_object_set_data (G_OBJECT (client), "cloche-answer", text);
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (client)),
                                    text, length, G_PRIORITY_DEFAULT, NULL,
-                                   on_refusal_written, g_object_ref (client));
+                                   cloche_egress_answer_refusal_written_cb, g_object_ref (client));
 }

@@ -75,9 +75,9 @@ body_end (ClocheEgressBody *self,
 static void step (ClocheEgressBody *self);
 
 static void
-on_written (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_egress_body_written_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   ClocheEgressBody *self = user_data;
   gboolean ok = g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
@@ -105,9 +105,9 @@ on_written (GObject      *object,
 }
 
 static void
-on_read (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+cloche_egress_body_read_cb (GObject      *object,
+                            GAsyncResult *result,
+                            gpointer      user_data)
 {
   ClocheEgressBody *self = user_data;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
@@ -171,7 +171,8 @@ step (ClocheEgressBody *self)
       self->writing = n;
       g_output_stream_write_all_async (g_io_stream_get_output_stream (self->to),
                                        self->buffer->data, self->prefix + n, G_PRIORITY_DEFAULT,
-                                       self->cancellable, on_written, body_ref (self));
+                                       self->cancellable, cloche_egress_body_written_cb,
+                                       body_ref (self));
     }
   else if (self->complete)
     body_end (self, TRUE);
@@ -181,7 +182,7 @@ step (ClocheEgressBody *self)
       if (self->kind == CLOCHE_HTTP_BODY_LENGTH)
         room = (gsize) MIN ((guint64) room, self->remaining);
       g_input_stream_read_async (g_io_stream_get_input_stream (self->from), self->chunk, room,
-                                 G_PRIORITY_DEFAULT, self->cancellable, on_read,
+                                 G_PRIORITY_DEFAULT, self->cancellable, cloche_egress_body_read_cb,
                                  body_ref (self));
     }
 }

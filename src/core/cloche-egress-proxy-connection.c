@@ -127,7 +127,7 @@ connection_ref (Connection *self)
 }
 
 static void
-connection_unref (Connection *self)
+cloche_egress_proxy_connection_unref_cb (Connection *self)
 {
   if (--self->refs > 0)
     return;
@@ -190,7 +190,7 @@ session_of (Connection *self)
 
 /* Phases */
 
-static gboolean on_limit (gpointer user_data);
+static gboolean cloche_egress_proxy_connection_limit_cb (gpointer user_data);
 
 static guint
 phase_limit_ms (Connection *self,
@@ -227,7 +227,7 @@ enter_phase (Connection *self,
   self->phase = phase;
   self->last_activity = g_get_monotonic_time ();
   if (limit > 0)
-    self->timer = g_timeout_add (limit, on_limit, self);
+    self->timer = g_timeout_add (limit, cloche_egress_proxy_connection_limit_cb, self);
 }
 
 /* The phase, within the limit of the one before (the same limit). */
@@ -253,7 +253,8 @@ check_idle (Connection *self)
 
   if (idle_ms < self->limits.idle_timeout_ms)
     {
-      self->timer = g_timeout_add (self->limits.idle_timeout_ms - idle_ms, on_limit, self);
+      self->timer = g_timeout_add (self->limits.idle_timeout_ms - idle_ms,
+                                   cloche_egress_proxy_connection_limit_cb, self);
       return;
     }
   g_message ("Egress: closed the tunnel to %s:%u (session “%s”): nothing either way for "
@@ -263,7 +264,7 @@ check_idle (Connection *self)
 }
 
 static gboolean
-on_limit (gpointer user_data)
+cloche_egress_proxy_connection_limit_cb (gpointer user_data)
 {
   Connection *self = user_data;
 
@@ -314,22 +315,22 @@ rest_of_head (Connection *self)
 }
 
 static void
-on_answer_written (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_egress_proxy_connection_answer_written_cb (GObject      *object,
+                                                  GAsyncResult *result,
+                                                  gpointer      user_data)
 {
   Connection *self = user_data;
 
   /* The client may be gone already; the connection ends either way. */
   g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
   connection_finish (self);
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 static void
-on_answer_kept (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+cloche_egress_proxy_connection_answer_kept_cb (GObject      *object,
+                                               GAsyncResult *result,
+                                               gpointer      user_data)
 {
   Connection *self = user_data;
 
@@ -337,7 +338,7 @@ on_answer_kept (GObject      *object,
     connection_finish (self);
   else if (self->phase == PHASE_ANSWER)
     wait_next (self, rest_of_head (self));
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* Writes an answer of the proxy's own; then the connection ends, or
@@ -357,7 +358,9 @@ answer (Connection  *self,
   g_free (self->pending);
   self->pending = _cloche_egress_answer_format (status, reason, extra_headers, body, !keep, &length);
   g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
-                                   self->cancellable, keep ? on_answer_kept : on_answer_written,
+                                   self->cancellable,
+                                   keep ? cloche_egress_proxy_connection_answer_kept_cb
+                                        : cloche_egress_proxy_connection_answer_written_cb,
                                    connection_ref (self));
 }
 
@@ -460,9 +463,9 @@ answer_bad_gateway (Connection *self,
 /* Tunnel */
 
 static void
-on_tunnel_counted (gpointer data,
-                   gsize    bytes,
-                   gboolean inbound)
+cloche_egress_proxy_connection_tunnel_counted_cb (gpointer data,
+                                                  gsize    bytes,
+                                                  gboolean inbound)
 {
   Connection *self = data;
 
@@ -471,7 +474,7 @@ on_tunnel_counted (gpointer data,
 }
 
 static void
-on_tunnel_ended (gpointer data)
+cloche_egress_proxy_connection_tunnel_ended_cb (gpointer data)
 {
   connection_finish (data);
 }
@@ -483,7 +486,9 @@ open_tunnel (Connection *self)
 
   self->tunnel = _cloche_egress_tunnel_new (g_socket_connection_get_socket (self->client),
                                             g_socket_connection_get_socket (self->server),
-                                            on_tunnel_counted, on_tunnel_ended, self, &error);
+                                            cloche_egress_proxy_connection_tunnel_counted_cb,
+                                            cloche_egress_proxy_connection_tunnel_ended_cb, self,
+                                            &error);
   if (self->tunnel != NULL)
     return;
   g_message ("Egress: cannot carry the connection to %s:%u: %s", self->decision->host,
@@ -492,9 +497,9 @@ open_tunnel (Connection *self)
 }
 
 static void
-on_first_bytes_written (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
+cloche_egress_proxy_connection_first_bytes_written_cb (GObject      *object,
+                                                       GAsyncResult *result,
+                                                       gpointer      user_data)
 {
   Connection *self = user_data;
 
@@ -502,7 +507,7 @@ on_first_bytes_written (GObject      *object,
     connection_finish (self);
   else if (self->phase == PHASE_TUNNEL)
     open_tunnel (self);
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* Bytes as they are, both ways, starting with whatever the client sent
@@ -522,7 +527,8 @@ start_tunnel (Connection *self)
   g_free (self->pending);
   self->pending = g_memdup2 (rest->data, rest->len);
   g_output_stream_write_all_async (out, self->pending, rest->len, G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_first_bytes_written,
+                                   self->cancellable,
+                                   cloche_egress_proxy_connection_first_bytes_written_cb,
                                    connection_ref (self));
 }
 
@@ -532,9 +538,9 @@ static void keep_server (Connection *self,
                          gboolean    keep);
 
 static void
-on_guest_tls (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_egress_proxy_connection_guest_tls_cb (GObject      *object,
+                                             GAsyncResult *result,
+                                             gpointer      user_data)
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -563,13 +569,13 @@ on_guest_tls (GObject      *object,
       keep_server (self, TRUE);
       wait_next (self, g_byte_array_new ());
     }
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 static void
-on_ca_ready (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_egress_proxy_connection_ca_ready_cb (GObject      *object,
+                                            GAsyncResult *result,
+                                            gpointer      user_data)
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -588,9 +594,10 @@ on_ca_ready (GObject      *object,
     }
   else
     _cloche_egress_tls_guest_async (G_IO_STREAM (self->client), certificate,
-                                    self->limit_cancellable, on_guest_tls,
+                                    self->limit_cancellable,
+                                    cloche_egress_proxy_connection_guest_tls_cb,
                                     connection_ref (self));
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* "200" is written: the guest's handshake, with a certificate the CA
@@ -609,7 +616,8 @@ start_guest_tls (Connection *self)
       return;
     }
   enter_phase (self, PHASE_HANDSHAKE);
-  cloche_egress_ca_load_async (ca, self->limit_cancellable, on_ca_ready, connection_ref (self));
+  cloche_egress_ca_load_async (ca, self->limit_cancellable,
+                               cloche_egress_proxy_connection_ca_ready_cb, connection_ref (self));
 }
 
 /* The server's TLS failed: a refusal named by @rule (502: the server is
@@ -641,9 +649,9 @@ static void start_exchange (Connection *self,
                             gboolean    reused);
 
 static void
-on_upstream_tls (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_egress_proxy_connection_upstream_tls_cb (GObject      *object,
+                                                GAsyncResult *result,
+                                                gpointer      user_data)
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -667,7 +675,7 @@ on_upstream_tls (GObject      *object,
           answer_established (self);
         }
     }
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* TCP to the server is up: TLS over it, verified, before anything of the
@@ -678,7 +686,8 @@ start_upstream_tls (Connection *self)
 {
   _cloche_egress_tls_upstream_async (self->server, self->request->host, self->request->port,
                                      _cloche_egress_proxy_get_upstream_database (self->proxy),
-                                     self->limit_cancellable, on_upstream_tls,
+                                     self->limit_cancellable,
+                                     cloche_egress_proxy_connection_upstream_tls_cb,
                                      connection_ref (self));
 }
 
@@ -686,9 +695,9 @@ start_upstream_tls (Connection *self)
  * ended here (start_guest_tls()); every other host gets a tunnel: its
  * bytes untouched. */
 static void
-on_established_written (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
+cloche_egress_proxy_connection_established_written_cb (GObject      *object,
+                                                       GAsyncResult *result,
+                                                       gpointer      user_data)
 {
   Connection *self = user_data;
 
@@ -698,7 +707,7 @@ on_established_written (GObject      *object,
     start_guest_tls (self);
   else if (self->phase == PHASE_TUNNEL)
     start_tunnel (self);
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 static void
@@ -709,7 +718,8 @@ answer_established (Connection *self)
 
   enter_phase (self, PHASE_TUNNEL);
   g_output_stream_write_all_async (out, established, strlen (established), G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_established_written,
+                                   self->cancellable,
+                                   cloche_egress_proxy_connection_established_written_cb,
                                    connection_ref (self));
 }
 
@@ -743,9 +753,9 @@ keep_server (Connection *self,
 }
 
 static void
-on_exchange_counted (gpointer data,
-                     gsize    bytes,
-                     gboolean inbound)
+cloche_egress_proxy_connection_exchange_counted_cb (gpointer data,
+                                                    gsize    bytes,
+                                                    gboolean inbound)
 {
   Connection *self = data;
 
@@ -767,8 +777,8 @@ retry_on_new_server (Connection *self)
 }
 
 static void
-on_exchange_done (gpointer                    data,
-                  ClocheEgressExchangeResult *result)
+cloche_egress_proxy_connection_exchange_done_cb (gpointer                    data,
+                                                 ClocheEgressExchangeResult *result)
 {
   Connection *self = data;
 
@@ -798,17 +808,19 @@ start_exchange (Connection *self,
   enter_phase (self, PHASE_EXCHANGE);
   self->exchange = _cloche_egress_exchange_new (client_stream (self), server_stream (self),
                                                 self->request, rest_of_head (self), reused,
-                                                self->cancellable, on_exchange_counted,
-                                                on_exchange_done, self);
+                                                self->cancellable,
+                                                cloche_egress_proxy_connection_exchange_counted_cb,
+                                                cloche_egress_proxy_connection_exchange_done_cb,
+                                                self);
   _cloche_egress_exchange_start (self->exchange);
 }
 
 /* Connect */
 
 static void
-on_server_connected (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+cloche_egress_proxy_connection_server_connected_cb (GObject      *object,
+                                                    GAsyncResult *result,
+                                                    gpointer      user_data)
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -835,7 +847,7 @@ on_server_connected (GObject      *object,
       else
         start_exchange (self, FALSE);
     }
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* The next of the addresses that were checked, in the resolver's order. */
@@ -848,7 +860,8 @@ connect_next (Connection *self)
   self->addresses = g_list_delete_link (self->addresses, self->addresses);
   g_socket_client_connect_async (_cloche_egress_proxy_get_client (self->proxy),
                                  G_SOCKET_CONNECTABLE (address), self->limit_cancellable,
-                                 on_server_connected, connection_ref (self));
+                                 cloche_egress_proxy_connection_server_connected_cb,
+                                 connection_ref (self));
   g_object_unref (next);
 }
 
@@ -924,7 +937,8 @@ decide_addresses (Connection *self,
   else
     {
       /* A CONNECT the proxy opens is decided once the server's TLS holds
-       * (on_upstream_tls()): a server it cannot trust is a refusal. */
+       * (cloche_egress_proxy_connection_upstream_tls_cb()): a server it
+       * cannot trust is a refusal. */
       if (!self->request->connect || !self->intercept)
         decide (self, TRUE, self->rule);
       continue_phase (self, PHASE_CONNECT);
@@ -981,9 +995,9 @@ reuse_server (Connection *self)
 }
 
 static void
-on_resolved (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_egress_proxy_connection_resolved_cb (GObject      *object,
+                                            GAsyncResult *result,
+                                            gpointer      user_data)
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -996,7 +1010,7 @@ on_resolved (GObject      *object,
     }
   else
     g_list_free_full (addresses, g_object_unref);
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* An address as written is its own resolution: no lookup, no thread. */
@@ -1014,7 +1028,8 @@ resolve_server (Connection *self)
     }
   resolver = g_resolver_get_default ();
   g_resolver_lookup_by_name_async (resolver, self->request->host, self->limit_cancellable,
-                                   on_resolved, connection_ref (self));
+                                   cloche_egress_proxy_connection_resolved_cb,
+                                   connection_ref (self));
 }
 
 /* On to the server: the connection kept from the last request, or a new one. */
@@ -1042,9 +1057,9 @@ refuse_secret (Connection *self,
 }
 
 static void
-on_secrets_filled (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_egress_proxy_connection_secrets_filled_cb (GObject      *object,
+                                                  GAsyncResult *result,
+                                                  gpointer      user_data)
 {
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -1058,7 +1073,7 @@ on_secrets_filled (GObject      *object,
                    ? "the keyring did not give the secret's value in time" : error->message);
   else
     go_to_server (self);
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* A request the proxy reads, allowed by the rules: what it does with
@@ -1085,7 +1100,8 @@ check_secrets (Connection *self)
     case CLOCHE_SECRET_CHECK_SWAP:
       _cloche_egress_secrets_fill_async (_cloche_egress_proxy_get_secret_store (self->proxy),
                                          self->request, swaps, self->limit_cancellable,
-                                         on_secrets_filled, connection_ref (self));
+                                         cloche_egress_proxy_connection_secrets_filled_cb,
+                                         connection_ref (self));
       return FALSE;
     case CLOCHE_SECRET_CHECK_PASS:
     default:
@@ -1198,16 +1214,16 @@ take_head_bytes (Connection *self,
 }
 
 static void
-on_head_read (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_egress_proxy_connection_head_read_cb (GObject      *object,
+                                             GAsyncResult *result,
+                                             gpointer      user_data)
 {
   Connection *self = user_data;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
 
   if (self->phase == PHASE_GREET || self->phase == PHASE_HEAD || self->phase == PHASE_WAIT_NEXT)
     take_head_bytes (self, n);
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 static void
@@ -1217,7 +1233,7 @@ read_head (Connection *self)
   gsize room = MIN (sizeof self->chunk, self->limits.max_header_size - self->head->len);
 
   g_input_stream_read_async (in, self->chunk, room, G_PRIORITY_DEFAULT, self->limit_cancellable,
-                             on_head_read, connection_ref (self));
+                             cloche_egress_proxy_connection_head_read_cb, connection_ref (self));
 }
 
 /* Wait-next */
@@ -1327,9 +1343,9 @@ steal_handed_fd (GSocketControlMessage **messages,
  * benchmark, a relay that could not hand over) starts its request at once,
  * and a request never starts with NUL. */
 static gboolean
-on_first_bytes (GSocket      *socket,
-                GIOCondition  condition,
-                gpointer      user_data)
+cloche_egress_proxy_connection_first_bytes_cb (GSocket      *socket,
+                                               GIOCondition  condition,
+                                               gpointer      user_data)
 {
   Connection *self = user_data;
   GInputVector vector = { self->chunk, sizeof self->chunk };
@@ -1363,8 +1379,10 @@ read_first_bytes (Connection *self)
   GSocket *socket = g_socket_connection_get_socket (self->client);
   g_autoptr(GSource) source = g_socket_create_source (socket, G_IO_IN, self->limit_cancellable);
 
-  g_source_set_callback (source, (GSourceFunc) (GCallback) on_first_bytes,
-                         connection_ref (self), (GDestroyNotify) connection_unref);
+  g_source_set_callback (source,
+                         (GSourceFunc) (GCallback) cloche_egress_proxy_connection_first_bytes_cb,
+                         connection_ref (self),
+                         (GDestroyNotify) cloche_egress_proxy_connection_unref_cb);
   g_source_attach (source, NULL);
 }
 
@@ -1391,7 +1409,7 @@ connection_finish (Connection *self)
   if (self->decision != NULL)
     _cloche_egress_proxy_end (self->proxy, self->decision);
   _cloche_egress_proxy_connection_done (self->proxy);
-  connection_unref (self);
+  cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* Called for each connection the proxy accepts within its limit. */

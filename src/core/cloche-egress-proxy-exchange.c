@@ -148,8 +148,8 @@ maybe_done (ClocheEgressExchange *self)
 }
 
 static void
-on_request_counted (gpointer data,
-                    gsize    bytes)
+cloche_egress_exchange_request_counted_cb (gpointer data,
+                                           gsize    bytes)
 {
   ClocheEgressExchange *self = data;
 
@@ -157,8 +157,8 @@ on_request_counted (gpointer data,
 }
 
 static void
-on_answer_counted (gpointer data,
-                   gsize    bytes)
+cloche_egress_exchange_answer_counted_cb (gpointer data,
+                                          gsize    bytes)
 {
   ClocheEgressExchange *self = data;
 
@@ -166,9 +166,9 @@ on_answer_counted (gpointer data,
 }
 
 static void
-on_request_sent (gpointer    data,
-                 gboolean    ok,
-                 GByteArray *rest)
+cloche_egress_exchange_request_sent_cb (gpointer    data,
+                                        gboolean    ok,
+                                        GByteArray *rest)
 {
   ClocheEgressExchange *self = data;
 
@@ -188,9 +188,9 @@ on_request_sent (gpointer    data,
 }
 
 static void
-on_answer_passed (gpointer    data,
-                  gboolean    ok,
-                  GByteArray *rest)
+cloche_egress_exchange_answer_passed_cb (gpointer    data,
+                                         gboolean    ok,
+                                         GByteArray *rest)
 {
   ClocheEgressExchange *self = data;
 
@@ -221,9 +221,9 @@ steal_answer_rest (ClocheEgressExchange *self,
 }
 
 static void
-on_interim_written (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_egress_exchange_interim_written_cb (GObject      *object,
+                                           GAsyncResult *result,
+                                           gpointer      user_data)
 {
   ClocheEgressExchange *self = user_data;
 
@@ -250,7 +250,8 @@ pass_interim (ClocheEgressExchange *self,
   g_clear_pointer (&self->response, cloche_http_response_free);
   self->counted (self->data, head_length, TRUE);
   g_output_stream_write_all_async (out, self->pending, head_length, G_PRIORITY_DEFAULT,
-                                   self->cancellable, on_interim_written, exchange_ref (self));
+                                   self->cancellable, cloche_egress_exchange_interim_written_cb,
+                                   exchange_ref (self));
 }
 
 /* The final answer: its head rewritten, then its body as framed. */
@@ -267,7 +268,8 @@ pass_final (ClocheEgressExchange *self,
   self->bodies[1] = _cloche_egress_body_new (self->server, self->client, response->body,
                                              response->body_length, head, head_length,
                                              steal_answer_rest (self, length), self->cancellable,
-                                             on_answer_counted, on_answer_passed, self);
+                                             cloche_egress_exchange_answer_counted_cb,
+                                             cloche_egress_exchange_answer_passed_cb, self);
   _cloche_egress_body_start (self->bodies[1]);
 }
 
@@ -308,9 +310,9 @@ take_answer_head (ClocheEgressExchange *self)
 }
 
 static void
-on_answer_head_read (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+cloche_egress_exchange_answer_head_read_cb (GObject      *object,
+                                            GAsyncResult *result,
+                                            gpointer      user_data)
 {
   ClocheEgressExchange *self = user_data;
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
@@ -338,7 +340,8 @@ read_answer_head (ClocheEgressExchange *self)
   GInputStream *in = g_io_stream_get_input_stream (self->server);
 
   g_input_stream_read_async (in, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
-                             self->cancellable, on_answer_head_read, exchange_ref (self));
+                             self->cancellable, cloche_egress_exchange_answer_head_read_cb,
+                             exchange_ref (self));
 }
 
 /**
@@ -379,7 +382,8 @@ _cloche_egress_exchange_new (GIOStream                *client,
   head = cloche_http_request_dup_forward_head (request, TRUE, &length);
   self->bodies[0] = _cloche_egress_body_new (client, server, request->body, request->body_length,
                                              head, length, buffered, cancellable,
-                                             on_request_counted, on_request_sent, self);
+                                             cloche_egress_exchange_request_counted_cb,
+                                             cloche_egress_exchange_request_sent_cb, self);
   return self;
 }
 

@@ -57,9 +57,9 @@ describe_certificate_errors (GTlsCertificateFlags flags)
 /* The server's side */
 
 static void
-on_upstream_handshake (GObject      *object,
-                       GAsyncResult *result,
-                       gpointer      user_data)
+cloche_egress_tls_upstream_handshake_cb (GObject      *object,
+                                         GAsyncResult *result,
+                                         gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GTlsConnection *tls = G_TLS_CONNECTION (object);
@@ -120,7 +120,7 @@ _cloche_egress_tls_upstream_async (GSocketConnection   *server,
   /* The server's certificate is what a verified connection rests on: the
    * defaults check all of it, and no handler accepts a bad one. */
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, cancellable,
-                                    on_upstream_handshake, task);
+                                    cloche_egress_tls_upstream_handshake_cb, task);
 }
 
 /**
@@ -150,9 +150,9 @@ _cloche_egress_tls_upstream_finish (GAsyncResult  *result,
 /* The guest's side */
 
 static void
-on_guest_handshake (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_egress_tls_guest_handshake_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -190,7 +190,7 @@ _cloche_egress_tls_guest_async (GIOStream           *client,
     }
   g_tls_connection_set_advertised_protocols (G_TLS_CONNECTION (tls), http11);
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, cancellable,
-                                    on_guest_handshake, task);
+                                    cloche_egress_tls_guest_handshake_cb, task);
 }
 
 /**

@@ -41,9 +41,9 @@ struct _ClocheEgressPump
 static void step (ClocheEgressPump *self);
 
 static gboolean
-on_ready (gint         fd,
-          GIOCondition condition,
-          gpointer     user_data)
+cloche_egress_pump_ready_cb (gint         fd,
+                             GIOCondition condition,
+                             gpointer     user_data)
 {
   ClocheEgressPump *self = user_data;
 
@@ -53,7 +53,7 @@ on_ready (gint         fd,
 }
 
 static gboolean
-on_turn (gpointer user_data)
+cloche_egress_pump_turn_cb (gpointer user_data)
 {
   ClocheEgressPump *self = user_data;
 
@@ -67,7 +67,7 @@ wait_for (ClocheEgressPump *self,
           int               fd,
           GIOCondition      condition)
 {
-  self->source = g_unix_fd_add (fd, condition, on_ready, self);
+  self->source = g_unix_fd_add (fd, condition, cloche_egress_pump_ready_cb, self);
 }
 
 /* Empties the pipe into out_fd. FALSE when it has to wait or failed (and
@@ -143,7 +143,7 @@ step (ClocheEgressPump *self)
         return;
     }
   /* A fast tunnel must not keep the rest of the daemon waiting. */
-  self->source = g_idle_add (on_turn, self);
+  self->source = g_idle_add (cloche_egress_pump_turn_cb, self);
 }
 
 /**

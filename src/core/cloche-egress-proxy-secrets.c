@@ -32,9 +32,9 @@ fill_free (Fill *fill)
 static void fill_next (GTask *task);
 
 static void
-on_value (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+cloche_egress_secrets_value_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Fill *fill = g_task_get_task_data (task);
@@ -70,7 +70,8 @@ fill_next (GTask *task)
     }
   swap = &g_array_index (fill->swaps, ClocheSecretSwap, fill->next);
   cloche_secret_store_lookup_async (fill->store, swap->binding->name,
-                                    g_task_get_cancellable (task), on_value, task);
+                                    g_task_get_cancellable (task), cloche_egress_secrets_value_cb,
+                                    task);
 }
 
 /**

@@ -30,8 +30,8 @@ struct _ClocheEgressTunnel
 };
 
 static void
-on_counted (gpointer data,
-            gsize    bytes)
+cloche_egress_tunnel_counted_cb (gpointer data,
+                                 gsize    bytes)
 {
   Direction *direction = data;
   ClocheEgressTunnel *self = direction->tunnel;
@@ -41,8 +41,8 @@ on_counted (gpointer data,
 
 /* Nothing touches the tunnel after telling its owner, who may stop it. */
 static void
-on_ended (gpointer data,
-          gboolean failed)
+cloche_egress_tunnel_ended_cb (gpointer data,
+                               gboolean failed)
 {
   Direction *direction = data;
   ClocheEgressTunnel *self = direction->tunnel;
@@ -71,7 +71,8 @@ direction_start (ClocheEgressTunnel  *self,
   direction->out_socket = to;
   direction->inbound = inbound;
   direction->pump = _cloche_egress_pump_new (g_socket_get_fd (from), g_socket_get_fd (to),
-                                             on_counted, on_ended, direction, error);
+                                             cloche_egress_tunnel_counted_cb,
+                                             cloche_egress_tunnel_ended_cb, direction, error);
   return direction->pump != NULL;
 }
 

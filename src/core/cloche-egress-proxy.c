@@ -125,10 +125,10 @@ cloche_egress_proxy_default_socket_path (void)
 }
 
 static gboolean
-on_incoming (GSocketService    *service,
-             GSocketConnection *connection,
-             GObject           *source,
-             gpointer           user_data)
+cloche_egress_proxy_incoming_cb (GSocketService    *service,
+                                 GSocketConnection *connection,
+                                 GObject           *source,
+                                 gpointer           user_data)
 {
   ClocheEgressProxy *self = user_data;
 
@@ -202,7 +202,7 @@ cloche_egress_proxy_listen (ClocheEgressProxy  *self,
   if (!bind_socket (self, socket_path, error))
     return FALSE;
   self->socket_path = g_strdup (socket_path);
-  g_signal_connect (self->service, "incoming", G_CALLBACK (on_incoming), self);
+  g_signal_connect (self->service, "incoming", G_CALLBACK (cloche_egress_proxy_incoming_cb), self);
   g_socket_service_start (self->service);
   return TRUE;
 }

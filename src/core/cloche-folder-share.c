@@ -508,7 +508,7 @@ maybe_fail_start (ClocheFolderShare *self)
 }
 
 static gboolean
-on_start_timeout (gpointer user_data)
+cloche_folder_share_start_timeout_cb (gpointer user_data)
 {
   ClocheFolderShare *self = user_data;
   g_autofree char *tail = log_tail_text (self);
@@ -536,9 +536,9 @@ static void read_next_line (ClocheFolderShare *self);
 
 /* Read for as long as virtiofsd lives: a full pipe would block it. */
 static void
-on_log_line (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_folder_share_log_line_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   ClocheFolderShare *self = user_data;
   g_autoptr(ClocheFolderShare) hold = NULL;
@@ -569,7 +569,7 @@ static void
 read_next_line (ClocheFolderShare *self)
 {
   g_data_input_stream_read_line_async (self->log, G_PRIORITY_DEFAULT, self->cancellable,
-                                       on_log_line, self);
+                                       cloche_folder_share_log_line_cb, self);
 }
 
 static void
@@ -595,9 +595,9 @@ announce_death (ClocheFolderShare *self)
 }
 
 static void
-on_exited (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_folder_share_exited_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   ClocheFolderShare *self = user_data;
   g_autoptr(ClocheFolderShare) hold = NULL;
@@ -642,9 +642,10 @@ cloche_folder_share_start_async (ClocheFolderShare   *self,
       return;
     }
   self->start_task = g_steal_pointer (&task);
-  self->start_timer = g_timeout_add_seconds (START_TIMEOUT_S, on_start_timeout, self);
+  self->start_timer = g_timeout_add_seconds (START_TIMEOUT_S, cloche_folder_share_start_timeout_cb,
+                                             self);
   read_next_line (self);
-  g_subprocess_wait_async (self->process, self->cancellable, on_exited, self);
+  g_subprocess_wait_async (self->process, self->cancellable, cloche_folder_share_exited_cb, self);
 }
 
 gboolean

@@ -198,7 +198,7 @@ stop_syncing (ClocheGuestAgent *self)
 }
 
 static gboolean
-send_sync (gpointer user_data)
+cloche_guest_agent_send_sync_cb (gpointer user_data)
 {
   ClocheGuestAgent *self = user_data;
   g_autoptr(JsonObject) arguments = json_object_new ();
@@ -214,7 +214,7 @@ send_sync (gpointer user_data)
 }
 
 static gboolean
-on_sync_timeout (gpointer user_data)
+cloche_guest_agent_sync_timeout_cb (gpointer user_data)
 {
   ClocheGuestAgent *self = user_data;
   g_autoptr(GTask) task = g_steal_pointer (&self->sync_task);
@@ -280,9 +280,11 @@ cloche_guest_agent_sync_async (ClocheGuestAgent    *self,
   self->sync_task = g_steal_pointer (&task);
   g_clear_pointer (&self->last_garbage, g_free);
 
-  send_sync (self);
-  self->sync_resend_source = g_timeout_add (SYNC_INTERVAL_MS, send_sync, self);
-  self->sync_timeout_source = g_timeout_add_seconds (timeout_s, on_sync_timeout, self);
+  cloche_guest_agent_send_sync_cb (self);
+  self->sync_resend_source = g_timeout_add (SYNC_INTERVAL_MS, cloche_guest_agent_send_sync_cb,
+                                            self);
+  self->sync_timeout_source = g_timeout_add_seconds (timeout_s, cloche_guest_agent_sync_timeout_cb,
+                                                     self);
 }
 
 gboolean
@@ -310,7 +312,7 @@ pending_free (Pending *pending)
 }
 
 static gboolean
-on_command_timeout (gpointer user_data)
+cloche_guest_agent_command_timeout_cb (gpointer user_data)
 {
   Pending *pending = user_data;
   g_autoptr(GTask) task = g_steal_pointer (&pending->task);
@@ -325,8 +327,8 @@ on_command_timeout (gpointer user_data)
 }
 
 static void
-on_line (ClocheGuestAgent *self,
-         const char       *line)
+cloche_guest_agent_line_cb (ClocheGuestAgent *self,
+                            const char       *line)
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonNode) reply = NULL;
@@ -359,8 +361,8 @@ on_line (ClocheGuestAgent *self,
 }
 
 static void
-on_closed (ClocheGuestAgent *self,
-           const GError     *error)
+cloche_guest_agent_closed_cb (ClocheGuestAgent *self,
+                              const GError     *error)
 {
   g_autoptr(GTask) sync_task = g_steal_pointer (&self->sync_task);
   Pending *pending;
@@ -411,7 +413,8 @@ cloche_guest_agent_execute_async (ClocheGuestAgent    *self,
   pending = g_new0 (Pending, 1);
   pending->task = g_steal_pointer (&task);
   pending->command = g_strdup (command);
-  pending->timer = g_timeout_add_seconds (self->command_timeout_s, on_command_timeout, pending);
+  pending->timer = g_timeout_add_seconds (self->command_timeout_s,
+                                          cloche_guest_agent_command_timeout_cb, pending);
   g_queue_push_tail (&self->pending, pending);
   cloche_line_channel_send (self->channel, node);
 }
@@ -480,7 +483,7 @@ exec_state_free (ExecState *state)
   g_free (state);
 }
 
-static void poll_exec_status (GTask *task);
+static void cloche_guest_agent_poll_exec_status_cb (GTask *task);
 static void kill_guest_process (ClocheGuestAgent *self,
                                 gint64            pid,
                                 gboolean          reap);
@@ -519,7 +522,7 @@ exec_end_stopped (GTask *task)
 }
 
 static gboolean
-on_kill_deadline (gpointer user_data)
+cloche_guest_agent_kill_deadline_cb (gpointer user_data)
 {
   GTask *task = user_data;
   ExecState *state = g_task_get_task_data (task);
@@ -551,7 +554,8 @@ exec_stop (GTask    *task,
     }
   g_clear_handle_id (&state->timer, g_source_remove);
   state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, KILL_TIMEOUT_S,
-                                             on_kill_deadline, g_object_ref (task),
+                                             cloche_guest_agent_kill_deadline_cb,
+                                             g_object_ref (task),
                                              g_object_unref);
   /* Else guest-exec has not answered yet: on_exec_started kills it. */
   if (state->pid >= 0)
@@ -559,7 +563,7 @@ exec_stop (GTask    *task,
 }
 
 static gboolean
-on_exec_deadline (gpointer user_data)
+cloche_guest_agent_exec_deadline_cb (gpointer user_data)
 {
   GTask *task = user_data;
   ExecState *state = g_task_get_task_data (task);
@@ -570,22 +574,23 @@ on_exec_deadline (gpointer user_data)
 }
 
 static gboolean
-cancel_in_context (gpointer task)
+cloche_guest_agent_cancel_in_context_cb (gpointer task)
 {
   exec_stop (task, EXEC_CANCELLED);
   return G_SOURCE_REMOVE;
 }
 
 static void
-on_exec_cancelled (GCancellable *cancellable,
-                   GTask        *task)
+cloche_guest_agent_exec_cancelled_cb (GCancellable *cancellable,
+                                      GTask        *task)
 {
   /* May run in the thread that cancelled: the kill goes out from the
    * task's own context, and later, never from here: ending the call
    * disconnects this handler, which would deadlock inside it. */
   g_autoptr(GSource) source = g_idle_source_new ();
 
-  g_source_set_callback (source, cancel_in_context, g_object_ref (task), g_object_unref);
+  g_source_set_callback (source, cloche_guest_agent_cancel_in_context_cb, g_object_ref (task),
+                         g_object_unref);
   g_source_attach (source, g_task_get_context (task));
 }
 
@@ -616,9 +621,9 @@ next_poll_ms (ExecState *state)
 }
 
 static void
-on_exec_status (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+cloche_guest_agent_exec_status_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ExecState *state = g_task_get_task_data (task);
@@ -639,7 +644,8 @@ on_exec_status (GObject      *object,
     }
   if (!status.exited)
     {
-      g_timeout_add_once (next_poll_ms (state), (GSourceOnceFunc) poll_exec_status,
+      g_timeout_add_once (next_poll_ms (state),
+                          (GSourceOnceFunc) cloche_guest_agent_poll_exec_status_cb,
                           g_steal_pointer (&task));
       return;
     }
@@ -656,7 +662,7 @@ on_exec_status (GObject      *object,
 }
 
 static void
-poll_exec_status (GTask *task)
+cloche_guest_agent_poll_exec_status_cb (GTask *task)
 {
   ExecState *state = g_task_get_task_data (task);
   g_autoptr(JsonObject) arguments = json_object_new ();
@@ -669,13 +675,13 @@ poll_exec_status (GTask *task)
   json_object_set_int_member (arguments, "pid", state->pid);
   cloche_guest_agent_execute_async (g_task_get_source_object (task),
                                     "guest-exec-status", arguments, NULL,
-                                    on_exec_status, task);
+                                    cloche_guest_agent_exec_status_cb, task);
 }
 
 static void
-on_exec_started (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_guest_agent_exec_started_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ExecState *state = g_task_get_task_data (task);
@@ -711,7 +717,7 @@ on_exec_started (GObject      *object,
   if (state->stop != EXEC_RUNNING)
     kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, FALSE);
   state->started = g_get_monotonic_time ();
-  g_timeout_add_once (STATUS_POLL_MIN_MS, (GSourceOnceFunc) poll_exec_status,
+  g_timeout_add_once (STATUS_POLL_MIN_MS, (GSourceOnceFunc) cloche_guest_agent_poll_exec_status_cb,
                       g_steal_pointer (&task));
 }
 
@@ -793,25 +799,27 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
   if (g_task_return_error_if_cancelled (task))
     return;
   if (!(flags & CLOCHE_EXEC_NO_DEADLINE))
-    state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s, on_exec_deadline,
+    state->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, timeout_s,
+                                               cloche_guest_agent_exec_deadline_cb,
                                                g_object_ref (task), g_object_unref);
   if (cancellable != NULL)
     {
       state->cancellable = g_object_ref (cancellable);
-      state->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (on_exec_cancelled),
-                                                   task, NULL);
+      state->cancelled_id =
+        g_cancellable_connect (cancellable, G_CALLBACK (cloche_guest_agent_exec_cancelled_cb),
+                               task, NULL);
     }
   arguments = exec_arguments (argv, env, input);
   cloche_guest_agent_execute_async (self, "guest-exec", arguments, NULL,
-                                    on_exec_started, g_steal_pointer (&task));
+                                    cloche_guest_agent_exec_started_cb, g_steal_pointer (&task));
 }
 
 /* Killing a command that was stopped */
 
 static void
-on_killed_reaped (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_guest_agent_killed_reaped_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
 {
   g_autoptr(JsonNode) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -822,9 +830,9 @@ on_killed_reaped (GObject      *object,
 }
 
 static void
-on_kill_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_guest_agent_kill_done_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
   gint64 pid = GPOINTER_TO_SIZE (user_data) >> 1;
@@ -845,7 +853,7 @@ on_kill_done (GObject      *object,
   /* qemu-ga forgets a process once its end has been asked for. */
   json_object_set_int_member (arguments, "pid", pid);
   cloche_guest_agent_execute_async (self, "guest-exec-status", arguments, NULL,
-                                    on_killed_reaped, NULL);
+                                    cloche_guest_agent_killed_reaped_cb, NULL);
 }
 
 /* SIGTERM first: cloche-guest exec then kills the command's process group
@@ -866,7 +874,7 @@ kill_guest_process (ClocheGuestAgent *self,
   if (cloche_line_channel_is_closed (self->channel))
     return;
   cloche_guest_agent_exec_async (self, argv, NULL, KILL_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL,
-                                 on_kill_done,
+                                 cloche_guest_agent_kill_done_cb,
                                  GSIZE_TO_POINTER (((gsize) pid << 1) | (reap ? 1 : 0)));
 }
 
@@ -1014,8 +1022,9 @@ cloche_guest_agent_new (GIOStream *stream)
 
   self = g_object_new (CLOCHE_TYPE_GUEST_AGENT, NULL);
   self->channel = cloche_line_channel_new (stream);
-  g_signal_connect_swapped (self->channel, "line", G_CALLBACK (on_line), self);
-  g_signal_connect_swapped (self->channel, "closed", G_CALLBACK (on_closed), self);
+  g_signal_connect_swapped (self->channel, "line", G_CALLBACK (cloche_guest_agent_line_cb), self);
+  g_signal_connect_swapped (self->channel, "closed", G_CALLBACK (cloche_guest_agent_closed_cb),
+                            self);
   cloche_line_channel_start (self->channel);
   return self;
 }

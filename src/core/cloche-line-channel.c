@@ -117,9 +117,9 @@ finish_at_end (ClocheLineChannel *self)
 }
 
 static void
-on_chunk_read (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_line_channel_chunk_read_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(ClocheLineChannel) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -160,13 +160,13 @@ read_next_chunk (ClocheLineChannel *self)
     return;
   g_input_stream_read_bytes_async (g_io_stream_get_input_stream (self->stream), READ_CHUNK,
                                    G_PRIORITY_DEFAULT, self->cancellable,
-                                   on_chunk_read, g_object_ref (self));
+                                   cloche_line_channel_chunk_read_cb, g_object_ref (self));
 }
 
 static void
-on_written (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_line_channel_written_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheLineChannel) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -242,7 +242,7 @@ write_next (ClocheLineChannel *self)
                                    g_bytes_get_data (self->in_flight, NULL),
                                    g_bytes_get_size (self->in_flight),
                                    G_PRIORITY_DEFAULT, self->cancellable,
-                                   on_written, g_object_ref (self));
+                                   cloche_line_channel_written_cb, g_object_ref (self));
 }
 
 /**

@@ -270,9 +270,9 @@ measure_disk_thread (GTask        *task,
 }
 
 static void
-on_disk_measured (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_monitor_disk_measured_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   ClocheMonitor *self = CLOCHE_MONITOR (object);
   DiskJob *job = g_task_get_task_data (G_TASK (result));
@@ -307,7 +307,7 @@ measure_disk (ClocheMonitor *self)
   job = g_new0 (DiskJob, 1);
   job->bundle_path = g_strdup (cloche_vm_get_bundle_path (self->vm));
   job->sessions_path = g_strdup (self->sessions_path);
-  task = g_task_new (self, self->disk_cancellable, on_disk_measured, NULL);
+  task = g_task_new (self, self->disk_cancellable, cloche_monitor_disk_measured_cb, NULL);
   g_task_set_source_tag (task, measure_disk);
   g_task_set_task_data (task, job, (GDestroyNotify) disk_job_free);
   g_task_run_in_thread (task, measure_disk_thread);
@@ -362,9 +362,9 @@ cpu_percent (ClocheMonitor *self)
 }
 
 static void
-on_guest_stats (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+cloche_monitor_guest_stats_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(ClocheMonitor) self = user_data;
   g_autoptr(JsonNode) reply = NULL;
@@ -392,7 +392,7 @@ request_guest_stats (ClocheMonitor *self)
   json_object_set_string_member (arguments, "path", BALLOON_PATH);
   json_object_set_string_member (arguments, "property", "guest-stats");
   cloche_qmp_client_execute_async (qmp, "qom-get", arguments, self->cancellable,
-                                   on_guest_stats, g_object_ref (self));
+                                   cloche_monitor_guest_stats_cb, g_object_ref (self));
 }
 
 /* Bytes through the proxy since the last tick: the proxy counts as they
@@ -429,7 +429,7 @@ take_sample (ClocheMonitor *self,
 }
 
 static gboolean
-on_tick (gpointer user_data)
+cloche_monitor_tick_cb (gpointer user_data)
 {
   ClocheMonitor *self = user_data;
   ClocheSample sample = { 0 };
@@ -447,9 +447,9 @@ on_tick (gpointer user_data)
 }
 
 static void
-on_polling_set (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+cloche_monitor_polling_set_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(JsonNode) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -472,7 +472,7 @@ start_guest_polling (ClocheMonitor *self)
   json_object_set_string_member (arguments, "property", "guest-stats-polling-interval");
   json_object_set_int_member (arguments, "value", 1);
   cloche_qmp_client_execute_async (qmp, "qom-set", arguments, self->cancellable,
-                                   on_polling_set, NULL);
+                                   cloche_monitor_polling_set_cb, NULL);
 }
 
 static void
@@ -487,7 +487,7 @@ start_sampling (ClocheMonitor *self)
 
   start_guest_polling (self);
   measure_disk (self);
-  self->tick_source = g_timeout_add_seconds (1, on_tick, self);
+  self->tick_source = g_timeout_add_seconds (1, cloche_monitor_tick_cb, self);
   g_source_set_name_by_id (self->tick_source, "[cloche] monitor");
 }
 
@@ -502,7 +502,7 @@ stop_sampling (ClocheMonitor *self)
 
 /* The one place that decides whether the timer exists. */
 static void
-update_sampling (ClocheMonitor *self)
+cloche_monitor_update_sampling_cb (ClocheMonitor *self)
 {
   gboolean running = cloche_vm_get_state (self->vm) == CLOCHE_VM_STATE_RUNNING
                      && cloche_vm_get_pid (self->vm) > 0;
@@ -583,11 +583,11 @@ cloche_monitor_constructed (GObject *object)
   if (self->sessions_path == NULL)
     self->sessions_path = cloche_session_store_default_root ();
   g_signal_connect_object (self->vm, "notify::state",
-                           G_CALLBACK (update_sampling), self, G_CONNECT_SWAPPED);
+                           G_CALLBACK (cloche_monitor_update_sampling_cb), self, G_CONNECT_SWAPPED);
   /* Once now, so that disk use is known while the VM is stopped; then
    * only while it runs. */
   measure_disk (self);
-  update_sampling (self);
+  cloche_monitor_update_sampling_cb (self);
 }
 
 static void

@@ -124,9 +124,9 @@ reload_thread (GTask        *task,
 }
 
 static void
-on_files_read (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_policy_files_read_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochePolicy *self = g_task_get_source_object (task);
@@ -173,7 +173,7 @@ cloche_policy_reload_async (ClochePolicy        *self,
   reload->admin_path = g_strdup (self->admin_path);
   /* No source object: the worker drops its reference to this task after
    * the result is in, possibly after the policy is gone. */
-  read = g_task_new (NULL, cancellable, on_files_read, g_steal_pointer (&task));
+  read = g_task_new (NULL, cancellable, cloche_policy_files_read_cb, g_steal_pointer (&task));
   g_task_set_task_data (read, reload, (GDestroyNotify) reload_free);
   g_task_set_return_on_cancel (read, FALSE);
   g_task_run_in_thread (read, reload_thread);
@@ -193,9 +193,9 @@ cloche_policy_reload_finish (ClochePolicy  *self,
 static void schedule_reload (ClochePolicy *self);
 
 static void
-on_watch_reloaded (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_policy_watch_reloaded_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   ClochePolicy *self = CLOCHE_POLICY (object);
   g_autoptr(GError) error = NULL;
@@ -215,7 +215,7 @@ on_watch_reloaded (GObject      *object,
 }
 
 static gboolean
-on_reload_timeout (gpointer user_data)
+cloche_policy_reload_timeout_cb (gpointer user_data)
 {
   ClochePolicy *self = user_data;
 
@@ -227,7 +227,7 @@ on_reload_timeout (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
   self->reloading = TRUE;
-  cloche_policy_reload_async (self, NULL, on_watch_reloaded, g_object_ref (self));
+  cloche_policy_reload_async (self, NULL, cloche_policy_watch_reloaded_cb, g_object_ref (self));
   return G_SOURCE_REMOVE;
 }
 
@@ -235,7 +235,7 @@ static void
 schedule_reload (ClochePolicy *self)
 {
   g_clear_handle_id (&self->reload_source, g_source_remove);
-  self->reload_source = g_timeout_add (RELOAD_DELAY_MS, on_reload_timeout, self);
+  self->reload_source = g_timeout_add (RELOAD_DELAY_MS, cloche_policy_reload_timeout_cb, self);
 }
 
 static gboolean
@@ -249,11 +249,11 @@ is_policy_file (ClochePolicy *self,
 }
 
 static void
-on_changed (GFileMonitor      *monitor,
-            GFile             *file,
-            GFile             *other_file,
-            GFileMonitorEvent  event,
-            ClochePolicy      *self)
+cloche_policy_changed_cb (GFileMonitor      *monitor,
+                          GFile             *file,
+                          GFile             *other_file,
+                          GFileMonitorEvent  event,
+                          ClochePolicy      *self)
 {
   /* The folder's monitor reports every file in it: only ours count. */
   if (!is_policy_file (self, file) && !is_policy_file (self, other_file))
@@ -276,7 +276,7 @@ watch (ClochePolicy  *self,
                       : g_file_monitor_file (file, G_FILE_MONITOR_WATCH_MOVES, NULL, error);
   if (monitor == NULL)
     return FALSE;
-  g_signal_connect_object (monitor, "changed", G_CALLBACK (on_changed), self, 0);
+  g_signal_connect_object (monitor, "changed", G_CALLBACK (cloche_policy_changed_cb), self, 0);
   g_ptr_array_add (self->monitors, monitor);
   return TRUE;
 }

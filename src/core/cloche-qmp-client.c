@@ -141,8 +141,8 @@ complete_reply (ClocheQmpClient  *self,
 static void send_capabilities (ClocheQmpClient *self);
 
 static void
-on_line (ClocheQmpClient *self,
-         const char      *line)
+cloche_qmp_client_line_cb (ClocheQmpClient *self,
+                           const char      *line)
 {
   g_auto(ClocheQmpMessage) message = { 0 };
   g_autoptr(GError) error = NULL;
@@ -199,17 +199,17 @@ fail_pending (ClocheQmpClient *self,
 }
 
 static void
-on_closed (ClocheQmpClient *self,
-           const GError    *error)
+cloche_qmp_client_closed_cb (ClocheQmpClient *self,
+                             const GError    *error)
 {
   fail_pending (self, error);
   g_signal_emit (self, signals[CLOSED], 0, error);
 }
 
 static void
-on_capabilities (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_qmp_client_capabilities_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   ClocheQmpClient *self = CLOCHE_QMP_CLIENT (object);
   g_autoptr(JsonNode) reply = NULL;
@@ -229,7 +229,7 @@ static void
 send_capabilities (ClocheQmpClient *self)
 {
   cloche_qmp_client_execute_async (self, "qmp_capabilities", NULL, NULL,
-                                   on_capabilities, NULL);
+                                   cloche_qmp_client_capabilities_cb, NULL);
 }
 
 void
@@ -403,8 +403,9 @@ cloche_qmp_client_new (GIOStream *stream)
 
   self = g_object_new (CLOCHE_TYPE_QMP_CLIENT, NULL);
   self->channel = cloche_line_channel_new (stream);
-  g_signal_connect_swapped (self->channel, "line", G_CALLBACK (on_line), self);
-  g_signal_connect_swapped (self->channel, "closed", G_CALLBACK (on_closed), self);
+  g_signal_connect_swapped (self->channel, "line", G_CALLBACK (cloche_qmp_client_line_cb), self);
+  g_signal_connect_swapped (self->channel, "closed", G_CALLBACK (cloche_qmp_client_closed_cb),
+                            self);
   cloche_line_channel_start (self->channel);
   return self;
 }

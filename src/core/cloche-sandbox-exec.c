@@ -66,9 +66,9 @@ exec_result_free (ExecResult *result)
 }
 
 static void
-on_exec_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_sandbox_exec_done_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ExecData *data = g_task_get_task_data (task);
@@ -114,7 +114,7 @@ run_command (GTask *task)
                                  (const char * const *) data->argv,
                                  (const char * const *) env,
                                  data->timeout_s, data->input, data->flags,
-                                 cancellable, on_exec_done, task);
+                                 cancellable, cloche_sandbox_exec_done_cb, task);
 }
 
 /* Ready: the VM running, and the session's folders mounted (and its walls
@@ -122,9 +122,9 @@ run_command (GTask *task)
  * folders are mounted again in the new boot before anything runs. */
 
 static void
-on_mounted_for_ready (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+cloche_sandbox_exec_mounted_for_ready_cb (GObject      *object,
+                                          GAsyncResult *result,
+                                          gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
@@ -154,9 +154,9 @@ on_mounted_for_ready (GObject      *object,
 }
 
 static void
-on_trusted_for_ready (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+cloche_sandbox_exec_trusted_for_ready_cb (GObject      *object,
+                                          GAsyncResult *result,
+                                          gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
 
@@ -165,9 +165,9 @@ on_trusted_for_ready (GObject      *object,
 }
 
 static void
-on_vm_started_for_ready (GObject      *object,
-                         GAsyncResult *result,
-                         gpointer      user_data)
+cloche_sandbox_exec_vm_started_for_ready_cb (GObject      *object,
+                                             GAsyncResult *result,
+                                             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -192,9 +192,11 @@ on_vm_started_for_ready (GObject      *object,
    * while the VM runs is trusted before the command (at once when it is
    * trusted already). */
   if (open->mounted_boot == cloche_vm_get_booted_at (self->vm))
-    _cloche_sandbox_trust_async (self, NULL, on_trusted_for_ready, g_steal_pointer (&task));
+    _cloche_sandbox_trust_async (self, NULL, cloche_sandbox_exec_trusted_for_ready_cb,
+                                 g_steal_pointer (&task));
   else
-    _cloche_sandbox_mount_async (self, open->session, NULL, on_mounted_for_ready,
+    _cloche_sandbox_mount_async (self, open->session, NULL,
+                                 cloche_sandbox_exec_mounted_for_ready_cb,
                                  g_steal_pointer (&task));
 }
 
@@ -209,7 +211,7 @@ _cloche_sandbox_ready_async (ClocheSandbox       *self,
 
   g_task_set_source_tag (task, _cloche_sandbox_ready_async);
   g_task_set_task_data (task, g_strdup (id), g_free);
-  cloche_vm_start_async (self->vm, NULL, on_vm_started_for_ready, task);
+  cloche_vm_start_async (self->vm, NULL, cloche_sandbox_exec_vm_started_for_ready_cb, task);
 }
 
 gboolean
@@ -221,9 +223,9 @@ _cloche_sandbox_ready_finish (ClocheSandbox  *self,
 }
 
 static void
-on_ready_for_exec (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_sandbox_exec_ready_for_exec_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -423,7 +425,8 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data->flags = flags;
   g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
   _cloche_sandbox_touch (self, open);
-  _cloche_sandbox_ready_async (self, id, cancellable, on_ready_for_exec, g_steal_pointer (&task));
+  _cloche_sandbox_ready_async (self, id, cancellable, cloche_sandbox_exec_ready_for_exec_cb,
+                               g_steal_pointer (&task));
 }
 
 /**

@@ -117,9 +117,9 @@ queue_report (ClocheSandboxForkCopy *fork)
 /* In the copying thread, at every file and chunk: a report at most every
  * PROGRESS_INTERVAL_US, and never two waiting. */
 static void
-on_copy_progress (guint64  copied,
-                  guint64  total,
-                  gpointer user_data)
+cloche_sandbox_fork_copy_progress_cb (guint64  copied,
+                                      guint64  total,
+                                      gpointer user_data)
 {
   ClocheSandboxForkCopy *fork = user_data;
   gint64 now = g_get_monotonic_time ();
@@ -170,7 +170,8 @@ copy_work_folder (ClocheSandboxForkCopy  *fork,
                  _("Cannot replace the work folder of session %s: %s"), new_id,
                  g_strerror (errno));
   else
-    ok = cloche_tree_copy (source_fd, "work", new_fd, "work", &fork->result, on_copy_progress,
+    ok = cloche_tree_copy (source_fd, "work", new_fd, "work", &fork->result,
+                           cloche_sandbox_fork_copy_progress_cb,
                            fork, cancellable, error);
   if (new_fd >= 0)
     close (new_fd);
@@ -274,9 +275,9 @@ fork_title (ForkRequest   *request,
 }
 
 static void
-on_source (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sandbox_fork_source_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(ForkRequest) request = user_data;
   ClocheSandbox *self = g_task_get_source_object (request->task);
@@ -336,7 +337,8 @@ cloche_sandbox_fork_session_async (ClocheSandbox       *self,
   request->client = g_strdup (client);
   open_ids = _cloche_sandbox_dup_open_ids (self);
   cloche_session_store_get_async (self->store, source_id, (const char * const *) open_ids,
-                                  self->stale_after_days, cancellable, on_source, request);
+                                  self->stale_after_days, cancellable,
+                                  cloche_sandbox_fork_source_cb, request);
 }
 
 /**

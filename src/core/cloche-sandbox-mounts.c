@@ -244,9 +244,9 @@ undo_mounts (GTask    *task,
 }
 
 static void
-on_walled_in (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_sandbox_walled_in_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   GTask *task = user_data;
   MountJob *job = g_task_get_task_data (task);
@@ -289,13 +289,13 @@ wall_in (GTask *task)
 
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, guest_env,
                                  WALLS_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE,
-                                 g_task_get_cancellable (task), on_walled_in, task);
+                                 g_task_get_cancellable (task), cloche_sandbox_walled_in_cb, task);
 }
 
 static void
-on_folder_mounted (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_sandbox_folder_mounted_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   GTask *task = user_data;
   MountJob *job = g_task_get_task_data (task);
@@ -336,15 +336,16 @@ mount_next (GTask *task)
       return;
     }
   cloche_vm_mount_folder_async (self->vm, item->folder, item->readonly, item->guest,
-                                job->guest_uid, cancellable, on_folder_mounted, task);
+                                job->guest_uid, cancellable, cloche_sandbox_folder_mounted_cb,
+                                task);
 }
 
 /* The boot trusts the egress CA before a session's first command runs in
  * it (cloche-sandbox-trust.c); a failure there is no failure here. */
 static void
-on_trusted (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_sandbox_trusted_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
 {
   _cloche_sandbox_trust_finish (CLOCHE_SANDBOX (object), result, NULL);
   mount_next (user_data);
@@ -383,7 +384,7 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
       g_object_unref (task);
       return;
     }
-  _cloche_sandbox_trust_async (self, cancellable, on_trusted, task);
+  _cloche_sandbox_trust_async (self, cancellable, cloche_sandbox_trusted_cb, task);
 }
 
 /**
@@ -423,9 +424,9 @@ unmount_done (MountJob *job)
 static void all_gone_with_vm (MountJob *job);
 
 static void
-on_folder_unmounted (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+cloche_sandbox_folder_unmounted_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   MountJob *job = user_data;
   g_autoptr(GError) error = NULL;
@@ -455,7 +456,8 @@ unmount_next (MountJob *job)
       return;
     }
   item = g_ptr_array_index (job->items, --job->next);
-  cloche_vm_unmount_folder_async (job->vm, item->guest, NULL, on_folder_unmounted, job);
+  cloche_vm_unmount_folder_async (job->vm, item->guest, NULL, cloche_sandbox_folder_unmounted_cb,
+                                  job);
 }
 
 /* The VM stopped while the session closed: it took the session's
@@ -471,9 +473,9 @@ all_gone_with_vm (MountJob *job)
 /* Every process of the session ends before its folders go: none is left
  * to outlive it, or to see what is mounted next. */
 static void
-on_walls_down (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_sandbox_walls_down_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
 {
   MountJob *job = user_data;
   g_autoptr(GBytes) out = NULL;
@@ -508,7 +510,8 @@ close_walls (MountJob *job)
                          NULL };
 
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (job->vm), argv, guest_env,
-                                 WALLS_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL, on_walls_down, job);
+                                 WALLS_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL,
+                                 cloche_sandbox_walls_down_cb, job);
 }
 
 void

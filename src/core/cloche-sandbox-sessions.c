@@ -25,9 +25,9 @@ cloche_sandbox_get_stale_after_days (ClocheSandbox *self)
 }
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sandbox_listed_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -55,7 +55,8 @@ cloche_sandbox_list_sessions_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_list_sessions_async);
   open_ids = _cloche_sandbox_dup_open_ids (self);
   cloche_session_store_list_async (self->store, (const char * const *) open_ids,
-                                   self->stale_after_days, cancellable, on_listed, task);
+                                   self->stale_after_days, cancellable, cloche_sandbox_listed_cb,
+                                   task);
 }
 
 /**
@@ -74,9 +75,9 @@ cloche_sandbox_list_sessions_finish (ClocheSandbox  *self,
 }
 
 static void
-on_got (GObject      *object,
-        GAsyncResult *result,
-        gpointer      user_data)
+cloche_sandbox_got_cb (GObject      *object,
+                       GAsyncResult *result,
+                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -107,7 +108,7 @@ cloche_sandbox_get_session_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_get_session_async);
   open_ids = _cloche_sandbox_dup_open_ids (self);
   cloche_session_store_get_async (self->store, id, (const char * const *) open_ids,
-                                  self->stale_after_days, cancellable, on_got, task);
+                                  self->stale_after_days, cancellable, cloche_sandbox_got_cb, task);
 }
 
 /**
@@ -126,9 +127,9 @@ cloche_sandbox_get_session_finish (ClocheSandbox  *self,
 }
 
 static void
-on_pinned (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sandbox_pinned_cb (GObject      *object,
+                          GAsyncResult *result,
+                          gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -158,7 +159,8 @@ cloche_sandbox_set_pinned_async (ClocheSandbox       *self,
   open = g_hash_table_lookup (self->sessions, id);
   if (open == NULL)
     {
-      cloche_session_store_set_pinned_async (self->store, id, pinned, cancellable, on_pinned, task);
+      cloche_session_store_set_pinned_async (self->store, id, pinned, cancellable,
+                                             cloche_sandbox_pinned_cb, task);
       return;
     }
   cloche_session_set_pinned (open->session, pinned);
@@ -191,9 +193,9 @@ cleanup_free (Cleanup *cleanup)
 }
 
 static void
-on_cleaned_up (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_sandbox_cleaned_up_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -245,7 +247,7 @@ cloche_sandbox_cleanup_async (ClocheSandbox         *self,
   _cloche_sandbox_count_cleanup (self, +1);
   cloche_session_store_cleanup_async (self->store, (const char * const *) open_ids,
                                       stale_after_days, dry_run, progress, progress_data,
-                                      cancellable, on_cleaned_up, task);
+                                      cancellable, cloche_sandbox_cleaned_up_cb, task);
 }
 
 /**

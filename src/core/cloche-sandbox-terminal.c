@@ -87,9 +87,9 @@ relay_message (GBytes *err)
 }
 
 static void
-on_port_unplugged (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_sandbox_port_unplugged_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   g_autoptr(ClocheTerminal) terminal = user_data;
   ClocheSandbox *self = g_object_get_data (G_OBJECT (terminal), "sandbox");
@@ -110,9 +110,9 @@ on_port_unplugged (GObject      *object,
 /* The relay ended: its status is the command's; what it wrote on stderr
  * is cloche-guest's own (the command writes to the terminal). */
 static void
-on_relay_done (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_sandbox_relay_done_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
 {
   ClocheTerminal *terminal = user_data;
   g_autoptr(GBytes) out = NULL, err = NULL;
@@ -130,7 +130,8 @@ on_relay_done (GObject      *object,
     message = relay_message (err);
   g_object_set_data (G_OBJECT (terminal), "status", GINT_TO_POINTER (status));
   g_object_set_data_full (G_OBJECT (terminal), "message", g_steal_pointer (&message), g_free);
-  cloche_terminal_port_unplug_async (cloche_terminal_get_port (terminal), on_port_unplugged,
+  cloche_terminal_port_unplug_async (cloche_terminal_get_port (terminal),
+                                     cloche_sandbox_port_unplugged_cb,
                                      terminal);
 }
 
@@ -150,14 +151,15 @@ start_relay (ClocheSandbox  *self,
   cloche_audit_terminal_opened (self->audit, terminal);
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm),
                                  (const char * const *) argv, (const char * const *) env,
-                                 0, NULL, CLOCHE_EXEC_NO_DEADLINE, NULL, on_relay_done,
+                                 0, NULL, CLOCHE_EXEC_NO_DEADLINE, NULL,
+                                 cloche_sandbox_relay_done_cb,
                                  g_object_ref (terminal));
 }
 
 static void
-on_port_plugged (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_sandbox_port_plugged_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -189,9 +191,9 @@ on_port_plugged (GObject      *object,
 }
 
 static void
-on_ready_for_terminal (GObject      *object,
-                       GAsyncResult *result,
-                       gpointer      user_data)
+cloche_sandbox_ready_for_terminal_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
@@ -204,7 +206,8 @@ on_ready_for_terminal (GObject      *object,
       return;
     }
   cloche_terminal_port_plug_async (cloche_vm_get_qmp_client (self->vm), ++self->terminal_count,
-                                   cancellable, on_port_plugged, g_steal_pointer (&task));
+                                   cancellable, cloche_sandbox_port_plugged_cb,
+                                   g_steal_pointer (&task));
 }
 
 static gboolean
@@ -286,7 +289,7 @@ cloche_sandbox_open_terminal_async (ClocheSandbox               *self,
     }
   g_task_set_task_data (task, open_data_new (open, id, request), (GDestroyNotify) open_data_free);
   _cloche_sandbox_touch (self, open);
-  _cloche_sandbox_ready_async (self, id, cancellable, on_ready_for_terminal,
+  _cloche_sandbox_ready_async (self, id, cancellable, cloche_sandbox_ready_for_terminal_cb,
                                g_steal_pointer (&task));
 }
 
@@ -331,9 +334,9 @@ cloche_sandbox_lookup_terminal (ClocheSandbox *self,
 }
 
 static void
-on_resized (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_sandbox_resized_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   g_autoptr(GBytes) out = NULL, err = NULL;
@@ -402,7 +405,8 @@ cloche_sandbox_resize_terminal_async (ClocheSandbox       *self,
     }
   argv[2] = cloche_terminal_port_get_name (cloche_terminal_get_port (terminal));
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, NULL,
-                                 RESIZE_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, cancellable, on_resized,
+                                 RESIZE_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, cancellable,
+                                 cloche_sandbox_resized_cb,
                                  g_steal_pointer (&task));
 }
 
@@ -443,9 +447,9 @@ cloche_sandbox_list_terminals (ClocheSandbox *self,
 }
 
 static void
-on_reconnected (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+cloche_sandbox_reconnected_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -489,7 +493,8 @@ cloche_sandbox_attach_terminal_async (ClocheSandbox       *self,
       return;
     }
   g_task_set_task_data (task, g_object_ref (terminal), g_object_unref);
-  cloche_terminal_port_reconnect_async (cloche_terminal_get_port (terminal), on_reconnected,
+  cloche_terminal_port_reconnect_async (cloche_terminal_get_port (terminal),
+                                        cloche_sandbox_reconnected_cb,
                                         g_steal_pointer (&task));
 }
 

@@ -89,9 +89,9 @@ trust_free (Trust *trust)
 }
 
 static void
-on_trust_done (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_sandbox_trust_done_cb (GObject      *object,
+                              GAsyncResult *result,
+                              gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -136,13 +136,13 @@ give_trust (GTask *task)
   input = g_bytes_new (pem, strlen (pem));
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, trust_env,
                                  TRUST_TIMEOUT_S, input, CLOCHE_EXEC_NONE,
-                                 g_task_get_cancellable (task), on_trust_done, task);
+                                 g_task_get_cancellable (task), cloche_sandbox_trust_done_cb, task);
 }
 
 static void
-on_ca_loaded (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_sandbox_trust_ca_loaded_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   GTask *task = user_data;
   g_autoptr(GError) error = NULL;
@@ -168,7 +168,7 @@ _cloche_sandbox_trust_async (ClocheSandbox       *self,
       g_object_unref (task);
       return;
     }
-  cloche_egress_ca_load_async (self->ca, cancellable, on_ca_loaded, task);
+  cloche_egress_ca_load_async (self->ca, cancellable, cloche_sandbox_trust_ca_loaded_cb, task);
 }
 
 gboolean

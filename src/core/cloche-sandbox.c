@@ -49,9 +49,9 @@ open_session_free (ClocheOpenSession *open)
 /* Idle */
 
 static void
-on_idle_stopped (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_sandbox_idle_stopped_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(GError) error = NULL;
 
@@ -72,14 +72,14 @@ set_idle_stop_at (ClocheSandbox *self,
 }
 
 static gboolean
-on_idle_timeout (gpointer user_data)
+cloche_sandbox_idle_timeout_cb (gpointer user_data)
 {
   ClocheSandbox *self = user_data;
 
   self->idle_source = 0;
   set_idle_stop_at (self, 0);
   g_debug ("No session for %u s: stopping the VM", self->idle_timeout_s);
-  cloche_vm_idle_stop_async (self->vm, on_idle_stopped, NULL);
+  cloche_vm_idle_stop_async (self->vm, cloche_sandbox_idle_stopped_cb, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -100,7 +100,8 @@ update_idle_timer (ClocheSandbox *self)
     }
   else if (self->idle_source == 0)
     {
-      self->idle_source = g_timeout_add_seconds (self->idle_timeout_s, on_idle_timeout, self);
+      self->idle_source = g_timeout_add_seconds (self->idle_timeout_s,
+                                                 cloche_sandbox_idle_timeout_cb, self);
       set_idle_stop_at (self, g_get_real_time ()
                               + (gint64) self->idle_timeout_s * G_USEC_PER_SEC);
     }
@@ -190,9 +191,9 @@ opening_session (GTask *task)
 }
 
 static void
-on_failed_open_deleted (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
+cloche_sandbox_failed_open_deleted_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Opening *opening = g_task_get_task_data (task);
@@ -223,14 +224,14 @@ fail_open (GTask  *owned_task,
   cloche_audit_session_opened (self->audit, session, error);
   update_idle_timer (self);
   ((Opening *) g_task_get_task_data (task))->failure = error;
-  cloche_session_store_delete_async (self->store, id, NULL, on_failed_open_deleted,
+  cloche_session_store_delete_async (self->store, id, NULL, cloche_sandbox_failed_open_deleted_cb,
                                      g_steal_pointer (&task));
 }
 
 static void
-on_mounted_for_open (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+cloche_sandbox_mounted_for_open_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
@@ -257,9 +258,9 @@ on_mounted_for_open (GObject      *object,
 }
 
 static void
-on_vm_started_for_open (GObject      *object,
-                        GAsyncResult *result,
-                        gpointer      user_data)
+cloche_sandbox_vm_started_for_open_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -272,7 +273,7 @@ on_vm_started_for_open (GObject      *object,
       fail_open (g_steal_pointer (&task), error);
       return;
     }
-  _cloche_sandbox_mount_async (self, session, cancellable, on_mounted_for_open,
+  _cloche_sandbox_mount_async (self, session, cancellable, cloche_sandbox_mounted_for_open_cb,
                                g_steal_pointer (&task));
 }
 
@@ -290,13 +291,14 @@ work_folder_ready (GTask *owned_task)
       fail_open (g_steal_pointer (&task), error);
       return;
     }
-  cloche_vm_start_async (self->vm, cancellable, on_vm_started_for_open, g_steal_pointer (&task));
+  cloche_vm_start_async (self->vm, cancellable, cloche_sandbox_vm_started_for_open_cb,
+                         g_steal_pointer (&task));
 }
 
 static void
-on_copied_for_open (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_sandbox_copied_for_open_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   GTask *task = user_data;
   GError *error = NULL;
@@ -309,9 +311,9 @@ on_copied_for_open (GObject      *object,
 }
 
 static void
-on_created (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_sandbox_created_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -328,7 +330,7 @@ on_created (GObject      *object,
   if (opening->fork != NULL)
     /* Arguments are evaluated in no set order: none reads @task here. */
     _cloche_sandbox_fork_copy_async (self, opening->fork, opening->session, cancellable,
-                                     on_copied_for_open, g_steal_pointer (&task));
+                                     cloche_sandbox_copied_for_open_cb, g_steal_pointer (&task));
   else
     work_folder_ready (g_steal_pointer (&task));
 }
@@ -449,7 +451,7 @@ _cloche_sandbox_open_async (ClocheSandbox         *self,
   /* Counted from now: the idle timer must not stop the VM meanwhile. */
   self->opening++;
   update_idle_timer (self);
-  cloche_session_store_create_async (self->store, session, cancellable, on_created,
+  cloche_session_store_create_async (self->store, session, cancellable, cloche_sandbox_created_cb,
                                      g_steal_pointer (&task));
 }
 
@@ -530,9 +532,9 @@ cloche_sandbox_close_session (ClocheSandbox  *self,
 }
 
 static void
-on_closed_saved (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_sandbox_closed_saved_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
@@ -581,7 +583,7 @@ cloche_sandbox_close_session_async (ClocheSandbox       *self,
     }
   closed = closed_copy (open->session);
   g_task_set_task_data (task, closed, g_object_unref);
-  cloche_session_store_save_async (self->store, closed, cancellable, on_closed_saved,
+  cloche_session_store_save_async (self->store, closed, cancellable, cloche_sandbox_closed_saved_cb,
                                    g_steal_pointer (&task));
 }
 
@@ -732,10 +734,10 @@ mount_is_readonly (ClocheSession *session,
 /* Commands in the session would hang on the folder: they are refused with
  * the reason until the session's folders are mounted afresh in a new boot. */
 static void
-on_folder_lost (ClocheSandbox *self,
-                const char    *guest_dir,
-                const char    *host_path,
-                const char    *why)
+cloche_sandbox_folder_lost_cb (ClocheSandbox *self,
+                               const char    *guest_dir,
+                               const char    *host_path,
+                               const char    *why)
 {
   GHashTableIter iter;
   ClocheOpenSession *open;
@@ -764,7 +766,7 @@ on_folder_lost (ClocheSandbox *self,
 /* GObject */
 
 static void
-on_vm_state_changed (ClocheSandbox *self)
+cloche_sandbox_vm_state_changed_cb (ClocheSandbox *self)
 {
   update_idle_timer (self);
 }
@@ -777,9 +779,10 @@ cloche_sandbox_constructed (GObject *object)
   G_OBJECT_CLASS (cloche_sandbox_parent_class)->constructed (object);
 
   g_signal_connect_object (self->vm, "notify::state",
-                           G_CALLBACK (on_vm_state_changed), self, G_CONNECT_SWAPPED);
+                           G_CALLBACK (cloche_sandbox_vm_state_changed_cb), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->vm, "folder-lost",
-                           G_CALLBACK (on_folder_lost), self, G_CONNECT_SWAPPED);
+                           G_CALLBACK (cloche_sandbox_folder_lost_cb), self, G_CONNECT_SWAPPED);
 }
 
 static void

@@ -133,9 +133,9 @@ edit_in_thread (GTask        *task,
 /* The steps */
 
 static void
-on_reloaded_after (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_secret_admin_reloaded_after_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
 
@@ -146,9 +146,9 @@ on_reloaded_after (GObject      *object,
 }
 
 static void
-on_edited (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_secret_admin_edited_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClochePolicy *policy = g_task_get_source_object (task);
@@ -160,13 +160,14 @@ on_edited (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
-  cloche_policy_reload_async (policy, NULL, on_reloaded_after, g_steal_pointer (&task));
+  cloche_policy_reload_async (policy, NULL, cloche_secret_admin_reloaded_after_cb,
+                              g_steal_pointer (&task));
 }
 
 static void
 edit_file (GTask *task)
 {
-  GTask *worker = g_task_new (NULL, NULL, on_edited, task);
+  GTask *worker = g_task_new (NULL, NULL, cloche_secret_admin_edited_cb, task);
 
   g_task_set_task_data (worker, g_task_get_task_data (task), NULL);
   g_task_run_in_thread (worker, edit_in_thread);
@@ -174,9 +175,9 @@ edit_file (GTask *task)
 }
 
 static void
-on_keyring_done (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_secret_admin_keyring_done_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
 {
   GTask *task = user_data;
   Job *job = g_task_get_task_data (task);
@@ -247,9 +248,9 @@ check_unlocked (ClochePolicy  *policy,
 }
 
 static void
-on_reloaded_before (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_secret_admin_reloaded_before_cb (GObject      *object,
+                                        GAsyncResult *result,
+                                        gpointer      user_data)
 {
   GTask *task = user_data;
   Job *job = g_task_get_task_data (task);
@@ -263,10 +264,12 @@ on_reloaded_before (GObject      *object,
       return;
     }
   if (job->binding != NULL)
-    cloche_secret_store_save_async (job->store, job->name, job->value, NULL, on_keyring_done,
+    cloche_secret_store_save_async (job->store, job->name, job->value, NULL,
+                                    cloche_secret_admin_keyring_done_cb,
                                     task);
   else
-    cloche_secret_store_remove_async (job->store, job->name, NULL, on_keyring_done, task);
+    cloche_secret_store_remove_async (job->store, job->name, NULL,
+                                      cloche_secret_admin_keyring_done_cb, task);
 }
 
 static void
@@ -281,7 +284,7 @@ start (ClochePolicy        *policy,
   g_task_set_source_tag (task, source_tag);
   job->path = g_strdup (cloche_policy_get_user_path (policy));
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  cloche_policy_reload_async (policy, NULL, on_reloaded_before, task);
+  cloche_policy_reload_async (policy, NULL, cloche_secret_admin_reloaded_before_cb, task);
 }
 
 /**

@@ -113,9 +113,9 @@ save_data_free (SaveData *data)
 }
 
 static void
-on_stored (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_secret_store_stored_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSecretStore *self = g_task_get_source_object (task);
@@ -157,7 +157,7 @@ cloche_secret_store_save_async (ClocheSecretStore   *self,
   data->value = g_strdup (value);
   g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);
   secret_password_store (&schema, SECRET_COLLECTION_DEFAULT, label, value, cancellable,
-                         on_stored, task, "name", name, NULL);
+                         cloche_secret_store_stored_cb, task, "name", name, NULL);
 }
 
 gboolean
@@ -185,9 +185,9 @@ lookup_data_free (LookupData *data)
 }
 
 static void
-on_looked_up (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_secret_store_looked_up_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheSecretStore *self = g_task_get_source_object (task);
@@ -243,7 +243,8 @@ cloche_secret_store_lookup_async (ClocheSecretStore   *self,
   data->name = g_strdup (name);
   data->generation = self->generation;
   g_task_set_task_data (task, data, (GDestroyNotify) lookup_data_free);
-  secret_password_lookup (&schema, cancellable, on_looked_up, task, "name", name, NULL);
+  secret_password_lookup (&schema, cancellable, cloche_secret_store_looked_up_cb, task, "name",
+                          name, NULL);
 }
 
 /**
@@ -264,9 +265,9 @@ cloche_secret_store_lookup_finish (ClocheSecretStore  *self,
 /* Remove */
 
 static void
-on_cleared (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_secret_store_cleared_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -296,7 +297,8 @@ cloche_secret_store_remove_async (ClocheSecretStore   *self,
   g_task_set_source_tag (task, cloche_secret_store_remove_async);
   self->generation++;
   g_hash_table_remove (self->values, name);
-  secret_password_clear (&schema, cancellable, on_cleared, task, "name", name, NULL);
+  secret_password_clear (&schema, cancellable, cloche_secret_store_cleared_cb, task, "name", name,
+                         NULL);
 }
 
 gboolean
@@ -311,9 +313,9 @@ cloche_secret_store_remove_finish (ClocheSecretStore  *self,
 /* List */
 
 static void
-on_searched (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_secret_store_searched_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   g_autoptr(GStrvBuilder) names = g_strv_builder_new ();
@@ -352,7 +354,8 @@ cloche_secret_store_list_async (ClocheSecretStore   *self,
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, cloche_secret_store_list_async);
-  secret_password_search (&schema, SECRET_SEARCH_ALL, cancellable, on_searched, task, NULL);
+  secret_password_search (&schema, SECRET_SEARCH_ALL, cancellable, cloche_secret_store_searched_cb,
+                          task, NULL);
 }
 
 /**

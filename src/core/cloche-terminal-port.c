@@ -159,9 +159,9 @@ static void unplug_async (ClocheTerminalPort *self,
 
 /* A plug that failed half-way takes back what it did before it reports. */
 static void
-on_plug_undone (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+cloche_terminal_port_plug_undone_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
 
@@ -178,13 +178,13 @@ plug_fails (GTask        *task,
 
   g_object_set_data_full (G_OBJECT (task), "error", plug_error (self, step, cause),
                           (GDestroyNotify) g_error_free);
-  unplug_async (self, on_plug_undone, task);
+  unplug_async (self, cloche_terminal_port_plug_undone_cb, task);
 }
 
 static void
-on_device_added (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_terminal_port_device_added_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheTerminalPort *self = g_task_get_task_data (task);
@@ -205,9 +205,9 @@ on_device_added (GObject      *object,
  * says to that does not matter (not found: the chardev had taken the
  * descriptor before it failed, and closed it with itself). */
 static void
-on_fd_closed (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_terminal_port_fd_closed_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   g_autoptr(JsonNode) reply = NULL;
@@ -232,13 +232,14 @@ close_given_fd (GTask        *task,
   g_object_set_data_full (G_OBJECT (task), "chardev-error", g_error_copy (cause),
                           (GDestroyNotify) g_error_free);
   json_object_set_string_member (args, "fdname", self->id);
-  cloche_qmp_client_execute_async (self->qmp, "closefd", args, NULL, on_fd_closed, task);
+  cloche_qmp_client_execute_async (self->qmp, "closefd", args, NULL,
+                                   cloche_terminal_port_fd_closed_cb, task);
 }
 
 static void
-on_chardev_added (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_terminal_port_chardev_added_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheTerminalPort *self = g_task_get_task_data (task);
@@ -258,14 +259,15 @@ on_chardev_added (GObject      *object,
   json_object_set_string_member (args, "chardev", self->id);
   json_object_set_string_member (args, "name", self->name);
   json_object_set_string_member (args, "id", self->id);
-  cloche_qmp_client_execute_async (self->qmp, "device_add", args, NULL, on_device_added,
+  cloche_qmp_client_execute_async (self->qmp, "device_add", args, NULL,
+                                   cloche_terminal_port_device_added_cb,
                                    g_steal_pointer (&task));
 }
 
 static void
-on_fd_given (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_terminal_port_fd_given_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheTerminalPort *self = g_task_get_task_data (task);
@@ -282,14 +284,15 @@ on_fd_given (GObject      *object,
   /* A chardev on the descriptor QEMU was given as @id: connected already,
    * so QEMU takes it as it is. */
   args = cloche_qmp_socket_chardev_new (self->id, "fd", "str", self->id);
-  cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL, on_chardev_added,
+  cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL,
+                                   cloche_terminal_port_chardev_added_cb,
                                    g_steal_pointer (&task));
 }
 
 static void
-on_qmp_event (ClocheTerminalPort *self,
-              const char         *name,
-              JsonObject         *data);
+cloche_terminal_port_qmp_event_cb (ClocheTerminalPort *self,
+                                   const char         *name,
+                                   JsonObject         *data);
 
 /**
  * cloche_terminal_port_plug_async:
@@ -315,7 +318,9 @@ cloche_terminal_port_plug_async (ClocheQmpClient     *qmp,
   self->id = g_strdup_printf ("cloche-term%u", number);
   self->name = g_strdup_printf ("io.github.cloche.term.%u", number);
   g_task_set_task_data (task, g_object_ref (self), g_object_unref);
-  self->event_handler = g_signal_connect_swapped (qmp, "event", G_CALLBACK (on_qmp_event), self);
+  self->event_handler = g_signal_connect_swapped (qmp, "event",
+                                                  G_CALLBACK (cloche_terminal_port_qmp_event_cb),
+                                                  self);
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0)
     {
       g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errno),
@@ -325,7 +330,8 @@ cloche_terminal_port_plug_async (ClocheQmpClient     *qmp,
   self->client_fd = ends[0];
   self->qemu_fd = fcntl (ends[1], F_DUPFD_CLOEXEC, 3);
   json_object_set_string_member (args, "fdname", self->id);
-  cloche_qmp_client_execute_with_fd_async (qmp, "getfd", args, ends[1], NULL, on_fd_given,
+  cloche_qmp_client_execute_with_fd_async (qmp, "getfd", args, ends[1], NULL,
+                                           cloche_terminal_port_fd_given_cb,
                                            g_steal_pointer (&task));
 }
 
@@ -344,9 +350,9 @@ cloche_terminal_port_plug_finish (GAsyncResult  *result,
 /* Unplugging */
 
 static void
-on_chardev_removed (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_terminal_port_chardev_removed_cb (GObject      *object,
+                                         GAsyncResult *result,
+                                         gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheTerminalPort *self = g_task_get_source_object (task);
@@ -374,7 +380,7 @@ remove_chardev (GTask *task)
     }
   json_object_set_string_member (args, "id", self->id);
   cloche_qmp_client_execute_async (self->qmp, "chardev-remove", args, NULL,
-                                   on_chardev_removed, task);
+                                   cloche_terminal_port_chardev_removed_cb, task);
 }
 
 /* The device is gone (or will never be: QEMU refused, or went): on. */
@@ -390,9 +396,9 @@ device_gone (ClocheTerminalPort *self)
 }
 
 static void
-on_qmp_event (ClocheTerminalPort *self,
-              const char         *name,
-              JsonObject         *data)
+cloche_terminal_port_qmp_event_cb (ClocheTerminalPort *self,
+                                   const char         *name,
+                                   JsonObject         *data)
 {
   if (g_strcmp0 (name, "DEVICE_DELETED") == 0 && data != NULL
       && g_strcmp0 (cloche_json_get_string (data, "device", NULL), self->id) == 0)
@@ -400,7 +406,7 @@ on_qmp_event (ClocheTerminalPort *self,
 }
 
 static gboolean
-on_unplug_timeout (gpointer user_data)
+cloche_terminal_port_unplug_timeout_cb (gpointer user_data)
 {
   ClocheTerminalPort *self = user_data;
 
@@ -417,9 +423,9 @@ on_unplug_timeout (gpointer user_data)
 }
 
 static void
-on_device_del (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_terminal_port_device_del_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(ClocheTerminalPort) self = user_data;
   g_autoptr(JsonNode) reply = NULL;
@@ -448,8 +454,10 @@ delete_device (ClocheTerminalPort *self)
       return;
     }
   json_object_set_string_member (args, "id", self->id);
-  self->timer = g_timeout_add_seconds (UNPLUG_TIMEOUT_S, on_unplug_timeout, self);
-  cloche_qmp_client_execute_async (self->qmp, "device_del", args, NULL, on_device_del,
+  self->timer = g_timeout_add_seconds (UNPLUG_TIMEOUT_S, cloche_terminal_port_unplug_timeout_cb,
+                                       self);
+  cloche_qmp_client_execute_async (self->qmp, "device_del", args, NULL,
+                                   cloche_terminal_port_device_del_cb,
                                    g_object_ref (self));
 }
 
@@ -457,7 +465,7 @@ delete_device (ClocheTerminalPort *self)
  * client made, writes what it held within a main-loop turn), or the
  * client gone. */
 static gboolean
-on_drain_check (gpointer user_data)
+cloche_terminal_port_drain_check_cb (gpointer user_data)
 {
   ClocheTerminalPort *self = user_data;
   int unread = 0;
@@ -485,7 +493,7 @@ unplug_async (ClocheTerminalPort  *self,
   g_return_if_fail (self->unplug == NULL);
   self->unplug = task;
   if (self->qemu_fd >= 0 && self->device_added)
-    self->timer = g_timeout_add (DRAIN_POLL_MS, on_drain_check, self);
+    self->timer = g_timeout_add (DRAIN_POLL_MS, cloche_terminal_port_drain_check_cb, self);
   else
     delete_device (self);
 }
@@ -539,9 +547,9 @@ cloche_terminal_port_has_client (ClocheTerminalPort *self)
 }
 
 static void
-on_chardev_changed (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_terminal_port_chardev_changed_cb (GObject      *object,
+                                         GAsyncResult *result,
+                                         gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheTerminalPort *self = g_task_get_source_object (task);
@@ -565,9 +573,9 @@ on_chardev_changed (GObject      *object,
 }
 
 static void
-on_fd_given_again (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_terminal_port_fd_given_again_cb (GObject      *object,
+                                        GAsyncResult *result,
+                                        gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheTerminalPort *self = g_task_get_source_object (task);
@@ -584,7 +592,8 @@ on_fd_given_again (GObject      *object,
       return;
     }
   args = cloche_qmp_socket_chardev_new (self->id, "fd", "str", self->id);
-  cloche_qmp_client_execute_async (self->qmp, "chardev-change", args, NULL, on_chardev_changed,
+  cloche_qmp_client_execute_async (self->qmp, "chardev-change", args, NULL,
+                                   cloche_terminal_port_chardev_changed_cb,
                                    g_steal_pointer (&task));
 }
 
@@ -641,7 +650,8 @@ cloche_terminal_port_reconnect_async (ClocheTerminalPort  *self,
   self->swapping = TRUE;
   json_object_set_string_member (args, "fdname", self->id);
   cloche_qmp_client_execute_with_fd_async (self->qmp, "getfd", args, given, NULL,
-                                           on_fd_given_again, g_steal_pointer (&task));
+                                           cloche_terminal_port_fd_given_again_cb,
+                                           g_steal_pointer (&task));
 }
 
 gboolean

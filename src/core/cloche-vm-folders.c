@@ -197,9 +197,9 @@ loss_free (Loss *loss)
 }
 
 static void
-on_qemu_still_there (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+cloche_vm_folders_qemu_still_there_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   Loss *loss = user_data;
   g_autoptr(JsonNode) reply = NULL;
@@ -218,9 +218,9 @@ on_qemu_still_there (GObject      *object,
 }
 
 static void
-on_share_died (ClocheFolderShare *share,
-               const char        *why,
-               gpointer           user_data)
+cloche_vm_folders_share_died_cb (ClocheFolderShare *share,
+                                 const char        *why,
+                                 gpointer           user_data)
 {
   ClocheVmFolders *self = user_data;
   Folder *folder = NULL;
@@ -237,7 +237,7 @@ on_share_died (ClocheFolderShare *share,
   loss->folder = g_rc_box_acquire (folder);
   loss->why = g_strdup (why);
   cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL,
-                                   on_qemu_still_there, loss);
+                                   cloche_vm_folders_qemu_still_there_cb, loss);
 }
 
 /* Takes a port and a place in the table, both given back by the teardown. */
@@ -257,7 +257,8 @@ add_folder (ClocheVmFolders    *self,
   folder->share = cloche_folder_share_new (pinned, readonly, socket);
   cloche_folder_share_set_guest_uid (folder->share, guest_uid);
   folder->busy = TRUE;
-  g_signal_connect_object (folder->share, "died", G_CALLBACK (on_share_died), self, 0);
+  g_signal_connect_object (folder->share, "died", G_CALLBACK (cloche_vm_folders_share_died_cb),
+                           self, 0);
   self->ports[find_free_port (self)] = g_strdup (folder->id);
   g_hash_table_insert (self->folders, g_strdup (guest_dir), g_rc_box_acquire (folder));
   return folder;
@@ -311,7 +312,7 @@ stop_waiting (ClocheVmFolders *self,
 }
 
 static gboolean
-on_unplug_timeout (gpointer user_data)
+cloche_vm_folders_unplug_timeout_cb (gpointer user_data)
 {
   GTask *task = user_data;
   ClocheVmFolders *self = g_task_get_source_object (task);
@@ -327,9 +328,9 @@ on_unplug_timeout (gpointer user_data)
 }
 
 static void
-on_late_chardev_removed (GObject      *object,
-                         GAsyncResult *result,
-                         gpointer      user_data)
+cloche_vm_folders_late_chardev_removed_cb (GObject      *object,
+                                           GAsyncResult *result,
+                                           gpointer      user_data)
 {
   g_autoptr(JsonNode) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -340,9 +341,9 @@ on_late_chardev_removed (GObject      *object,
 }
 
 static void
-on_qmp_event (ClocheVmFolders *self,
-              const char      *name,
-              JsonObject      *data)
+cloche_vm_folders_qmp_event_cb (ClocheVmFolders *self,
+                                const char      *name,
+                                JsonObject      *data)
 {
   g_autoptr(JsonObject) args = NULL;
   const char *id;
@@ -361,13 +362,13 @@ on_qmp_event (ClocheVmFolders *self,
   args = json_object_new ();
   json_object_set_string_member (args, "id", id);
   cloche_qmp_client_execute_async (self->qmp, "chardev-remove", args, NULL,
-                                   on_late_chardev_removed, NULL);
+                                   cloche_vm_folders_late_chardev_removed_cb, NULL);
 }
 
 static void
-on_device_del (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_vm_folders_device_del_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheVmFolders *self = g_task_get_source_object (task);
@@ -397,18 +398,19 @@ unplug (GTask *task)
 
   json_object_set_string_member (args, "id", teardown->folder->id);
   /* The table takes the task: whoever takes it out goes on. */
-  teardown->timer = g_timeout_add_seconds (UNPLUG_TIMEOUT_S, on_unplug_timeout, task);
+  teardown->timer = g_timeout_add_seconds (UNPLUG_TIMEOUT_S, cloche_vm_folders_unplug_timeout_cb,
+                                           task);
   g_hash_table_insert (self->unplugs, g_strdup (teardown->folder->id), task);
   cloche_qmp_client_execute_async (self->qmp, "device_del", args, NULL,
-                                   on_device_del, g_object_ref (task));
+                                   cloche_vm_folders_device_del_cb, g_object_ref (task));
 }
 
 /* Teardown: everything a mount did, undone in reverse */
 
 static void
-on_share_stopped (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_vm_folders_share_stopped_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   Teardown *teardown = g_task_get_task_data (task);
@@ -435,13 +437,14 @@ stop_share (GTask *task)
 
   if (!teardown->stuck)
     release_port (self, teardown->folder->id);
-  cloche_folder_share_stop_async (teardown->folder->share, NULL, on_share_stopped, task);
+  cloche_folder_share_stop_async (teardown->folder->share, NULL, cloche_vm_folders_share_stopped_cb,
+                                  task);
 }
 
 static void
-on_chardev_removed (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_vm_folders_chardev_removed_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(JsonNode) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -467,7 +470,7 @@ remove_chardev (GTask *task)
   args = json_object_new ();
   json_object_set_string_member (args, "id", teardown->folder->id);
   cloche_qmp_client_execute_async (self->qmp, "chardev-remove", args, NULL,
-                                   on_chardev_removed, task);
+                                   cloche_vm_folders_chardev_removed_cb, task);
 }
 
 static void
@@ -489,9 +492,9 @@ teardown_async (ClocheVmFolders     *self,
 }
 
 static gboolean
-teardown_finish (ClocheVmFolders  *self,
-                 GAsyncResult     *result,
-                 GError          **error)
+cloche_vm_folders_teardown_finish_cb (ClocheVmFolders  *self,
+                                      GAsyncResult     *result,
+                                      GError          **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
@@ -515,16 +518,16 @@ mount_op_free (MountOp *op)
 }
 
 static void
-on_mount_unwound (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_vm_folders_mount_unwound_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheVmFolders *self = CLOCHE_VM_FOLDERS (object);
   MountOp *op = g_task_get_task_data (task);
   g_autoptr(GError) error = NULL;
 
-  if (!teardown_finish (self, result, &error))
+  if (!cloche_vm_folders_teardown_finish_cb (self, result, &error))
     g_message ("Undoing the failed mount of %s: %s", folder_host_path (op->folder), error->message);
   forget (self, op->folder);
   g_task_return_error (task, g_steal_pointer (&op->error));
@@ -542,7 +545,8 @@ mount_goes_on (GTask  *task,
   if (error == NULL)
     return TRUE;
   op->error = error;
-  teardown_async (g_task_get_source_object (task), op->folder, on_mount_unwound, task);
+  teardown_async (g_task_get_source_object (task), op->folder, cloche_vm_folders_mount_unwound_cb,
+                  task);
   return FALSE;
 }
 
@@ -559,9 +563,9 @@ plug_error (Folder *folder,
 }
 
 static void
-on_guest_mounted (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_vm_folders_guest_mounted_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   GTask *task = user_data;
   MountOp *op = g_task_get_task_data (task);
@@ -598,13 +602,13 @@ mount_in_guest (GTask *task)
                          NULL };
 
   cloche_guest_agent_exec_async (self->agent, argv, guest_env, GUEST_MOUNT_TIMEOUT_S, NULL,
-                                 CLOCHE_EXEC_NONE, NULL, on_guest_mounted, task);
+                                 CLOCHE_EXEC_NONE, NULL, cloche_vm_folders_guest_mounted_cb, task);
 }
 
 static void
-on_device_added (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_vm_folders_device_added_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   GTask *task = user_data;
   MountOp *op = g_task_get_task_data (task);
@@ -630,13 +634,14 @@ add_device (GTask *task)
   json_object_set_string_member (args, "chardev", folder->id);
   json_object_set_string_member (args, "tag", folder->id);
   json_object_set_string_member (args, "bus", port);
-  cloche_qmp_client_execute_async (self->qmp, "device_add", args, NULL, on_device_added, task);
+  cloche_qmp_client_execute_async (self->qmp, "device_add", args, NULL,
+                                   cloche_vm_folders_device_added_cb, task);
 }
 
 static void
-on_chardev_added (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_vm_folders_chardev_added_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   GTask *task = user_data;
   MountOp *op = g_task_get_task_data (task);
@@ -650,9 +655,9 @@ on_chardev_added (GObject      *object,
 }
 
 static void
-on_share_started (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+cloche_vm_folders_share_started_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   GTask *task = user_data;
   ClocheVmFolders *self = g_task_get_source_object (task);
@@ -666,7 +671,8 @@ on_share_started (GObject      *object,
   /* QEMU connects to virtiofsd's socket as a client. */
   args = cloche_qmp_socket_chardev_new (op->folder->id, "unix", "path",
                                         cloche_folder_share_get_socket_path (op->folder->share));
-  cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL, on_chardev_added, task);
+  cloche_qmp_client_execute_async (self->qmp, "chardev-add", args, NULL,
+                                   cloche_vm_folders_chardev_added_cb, task);
 }
 
 /**
@@ -709,7 +715,7 @@ cloche_vm_folders_mount_async (ClocheVmFolders     *self,
   op = g_new0 (MountOp, 1);
   op->folder = add_folder (self, folder, readonly, dir, guest_uid);
   g_task_set_task_data (task, op, (GDestroyNotify) mount_op_free);
-  cloche_folder_share_start_async (op->folder->share, NULL, on_share_started,
+  cloche_folder_share_start_async (op->folder->share, NULL, cloche_vm_folders_share_started_cb,
                                    g_steal_pointer (&task));
 }
 
@@ -740,9 +746,9 @@ unmount_op_free (UnmountOp *op)
 }
 
 static void
-on_unmount_torn_down (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+cloche_vm_folders_unmount_torn_down_cb (GObject      *object,
+                                        GAsyncResult *result,
+                                        gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   ClocheVmFolders *self = CLOCHE_VM_FOLDERS (object);
@@ -750,7 +756,7 @@ on_unmount_torn_down (GObject      *object,
   GError *error = NULL;
 
   forget (self, op->folder);
-  if (!teardown_finish (self, result, &error))
+  if (!cloche_vm_folders_teardown_finish_cb (self, result, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -766,12 +772,13 @@ unplug_folder (GTask *task)
     return;
   op->unplugging = TRUE;
   g_clear_handle_id (&op->timer, g_source_remove);
-  teardown_async (g_task_get_source_object (task), op->folder, on_unmount_torn_down,
+  teardown_async (g_task_get_source_object (task), op->folder,
+                  cloche_vm_folders_unmount_torn_down_cb,
                   g_object_ref (task));
 }
 
 static gboolean
-on_umount_slow (gpointer user_data)
+cloche_vm_folders_umount_slow_cb (gpointer user_data)
 {
   GTask *task = user_data;
   UnmountOp *op = g_task_get_task_data (task);
@@ -784,9 +791,9 @@ on_umount_slow (gpointer user_data)
 }
 
 static void
-on_guest_unmounted (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_vm_folders_guest_unmounted_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   UnmountOp *op = g_task_get_task_data (task);
@@ -875,13 +882,14 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   op = g_new0 (UnmountOp, 1);
   op->folder = g_rc_box_acquire (folder);
   g_task_set_task_data (task, op, (GDestroyNotify) unmount_op_free);
-  op->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, UMOUNT_TIMEOUT_S, on_umount_slow,
+  op->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, UMOUNT_TIMEOUT_S,
+                                          cloche_vm_folders_umount_slow_cb,
                                           g_object_ref (task), g_object_unref);
   cloche_guest_agent_exec_async (self->agent,
                                  (const char *[]) { CLOCHE_VM_GUEST_HELPER, "umount",
                                                     folder->guest_dir, NULL },
                                  guest_env, GUEST_UMOUNT_TIMEOUT_S, NULL, CLOCHE_EXEC_NONE, NULL,
-                                 on_guest_unmounted, g_steal_pointer (&task));
+                                 cloche_vm_folders_guest_unmounted_cb, g_steal_pointer (&task));
 }
 
 gboolean
@@ -1024,7 +1032,8 @@ cloche_vm_folders_new (ClocheQmpClient  *qmp,
   self->run_dir = g_strdup (run_dir);
   self->n_ports = n_ports;
   self->ports = g_new0 (char *, n_ports);
-  g_signal_connect_object (qmp, "event", G_CALLBACK (on_qmp_event), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (qmp, "event", G_CALLBACK (cloche_vm_folders_qmp_event_cb), self,
+                           G_CONNECT_SWAPPED);
   return self;
 }
 

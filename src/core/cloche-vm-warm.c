@@ -44,9 +44,9 @@
 
 /* A restored guest's clock stood still while it was saved. */
 static void
-on_clock_set (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_vm_warm_clock_set_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -73,7 +73,8 @@ _cloche_vm_warm_set_clock (ClocheVm *self)
   g_autoptr(JsonObject) args = json_object_new ();
 
   json_object_set_int_member (args, "time", g_get_real_time () * 1000);
-  cloche_guest_agent_execute_async (self->agent, "guest-set-time", args, NULL, on_clock_set,
+  cloche_guest_agent_execute_async (self->agent, "guest-set-time", args, NULL,
+                                    cloche_vm_warm_clock_set_cb,
                                     g_object_ref (self));
 }
 
@@ -92,9 +93,9 @@ restore_failed (ClocheVm     *self,
 }
 
 static void
-on_incoming_started (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+cloche_vm_warm_incoming_started_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -134,7 +135,7 @@ start_incoming (ClocheVm *self)
   cloche_qmp_client_execute_async (self->qmp, "migrate-set-capabilities", caps, NULL, NULL, NULL);
   json_object_set_string_member (args, "uri", uri);
   cloche_qmp_client_execute_async (self->qmp, "migrate-incoming", args, NULL,
-                                   on_incoming_started, g_object_ref (self));
+                                   cloche_vm_warm_incoming_started_cb, g_object_ref (self));
 }
 
 /* "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)": what QEMU says it is. */
@@ -155,9 +156,9 @@ qemu_version_text (JsonNode *reply)
 }
 
 static void
-on_qemu_version (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_vm_warm_qemu_version_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -195,7 +196,8 @@ on_qemu_version (GObject      *object,
 void
 _cloche_vm_warm_query_version (ClocheVm *self)
 {
-  cloche_qmp_client_execute_async (self->qmp, "query-version", NULL, NULL, on_qemu_version,
+  cloche_qmp_client_execute_async (self->qmp, "query-version", NULL, NULL,
+                                   cloche_vm_warm_qemu_version_cb,
                                    g_object_ref (self));
 }
 
@@ -302,9 +304,9 @@ load_snapshot_thread (GTask        *task,
 }
 
 static void
-on_snapshot_loaded (GObject      *object,
-                    GAsyncResult *result,
-                    gpointer      user_data)
+cloche_vm_warm_snapshot_loaded_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   ClocheVm *self = CLOCHE_VM (object);
   g_autoptr(ClocheBundle) bundle = user_data;
@@ -350,7 +352,8 @@ _cloche_vm_warm_try_restore (ClocheVm     *self,
     }
   if (!cloche_vm_snapshot_exists (self->snapshot_dir))
     return FALSE;
-  task = g_task_new (self, self->checking, on_snapshot_loaded, g_object_ref (bundle));
+  task = g_task_new (self, self->checking, cloche_vm_warm_snapshot_loaded_cb,
+                     g_object_ref (bundle));
   g_task_set_source_tag (task, _cloche_vm_warm_try_restore);
   g_task_set_task_data (task, g_strdup (self->snapshot_key), g_free);
   g_task_run_in_thread (task, load_snapshot_thread);
@@ -425,9 +428,9 @@ save_thread (GTask        *task,
 }
 
 static void
-on_saved (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
+cloche_vm_warm_saved_cb (GObject      *object,
+                         GAsyncResult *result,
+                         gpointer      user_data)
 {
   ClocheVm *self = CLOCHE_VM (object);
   SaveJob *job = g_task_get_task_data (G_TASK (result));
@@ -450,7 +453,7 @@ on_saved (GObject      *object,
 static void
 write_snapshot (ClocheVm *self)
 {
-  g_autoptr(GTask) task = g_task_new (self, NULL, on_saved, NULL);
+  g_autoptr(GTask) task = g_task_new (self, NULL, cloche_vm_warm_saved_cb, NULL);
   SaveJob *job = g_new0 (SaveJob, 1);
 
   job->dir = g_strdup (self->snapshot_dir);
@@ -489,7 +492,7 @@ _cloche_vm_warm_on_migration (ClocheVm   *self,
 }
 
 static gboolean
-on_save_slow (gpointer user_data)
+cloche_vm_warm_save_slow_cb (gpointer user_data)
 {
   ClocheVm *self = user_data;
 
@@ -527,7 +530,7 @@ begin_save (ClocheVm *self)
                                            NULL, NULL, NULL);
   json_object_set_string_member (args, "uri", "fd:" SAVE_FD_NAME);
   cloche_qmp_client_execute_async (self->qmp, "migrate", args, NULL, NULL, NULL);
-  self->save_timer = g_timeout_add_seconds (SAVE_TIMEOUT_S, on_save_slow, self);
+  self->save_timer = g_timeout_add_seconds (SAVE_TIMEOUT_S, cloche_vm_warm_save_slow_cb, self);
 }
 
 /**

@@ -263,7 +263,7 @@ remove_overlays (ClocheVm *self)
 }
 
 /* The state changes once QEMU is gone, so that "crashed" never leaves a
- * QEMU behind; on_process_exited() finishes the job. The first reason
+ * QEMU behind; cloche_vm_process_exited_cb() finishes the job. The first reason
  * wins: what follows a kill is its echo. */
 void
 _cloche_vm_kill_for (ClocheVm     *self,
@@ -277,7 +277,7 @@ _cloche_vm_kill_for (ClocheVm     *self,
 }
 
 static gboolean
-on_kill_timer (gpointer user_data)
+cloche_vm_kill_timer_cb (gpointer user_data)
 {
   ClocheVm *self = user_data;
 
@@ -296,7 +296,7 @@ kill_soon (ClocheVm     *self,
   if (self->failure == NULL)
     self->failure = g_error_copy (error);
   if (self->kill_timer == 0 && !self->kill_sent)
-    self->kill_timer = g_timeout_add (EXIT_GRACE_MS, on_kill_timer, self);
+    self->kill_timer = g_timeout_add (EXIT_GRACE_MS, cloche_vm_kill_timer_cb, self);
 }
 
 /* Accelerator */
@@ -359,9 +359,9 @@ update_accelerator (ClocheVm *self)
 }
 
 static void
-on_probed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_vm_probed_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   ClocheVm *self = user_data;
   int code = 0;
@@ -602,8 +602,8 @@ restore_fell_through (ClocheVm     *self,
 
 /* QEMU is gone and we did not ask it to go. */
 static void
-on_unexpected_exit (ClocheVm    *self,
-                    GSubprocess *process)
+cloche_vm_unexpected_exit_cb (ClocheVm    *self,
+                              GSubprocess *process)
 {
   g_autoptr(GError) failure = g_steal_pointer (&self->failure);
   g_autoptr(GError) cause = NULL;
@@ -651,9 +651,9 @@ on_unexpected_exit (ClocheVm    *self,
 }
 
 static void
-on_process_exited (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_vm_process_exited_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
   g_autoptr(GSubprocess) process = NULL;
@@ -682,7 +682,7 @@ on_process_exited (GObject      *object,
       _cloche_vm_set_state (self, CLOCHE_VM_STATE_STOPPED, reason);
     }
   else
-    on_unexpected_exit (self, process);
+    cloche_vm_unexpected_exit_cb (self, process);
 
   complete_tasks (&self->stop_tasks, NULL);
   /* Someone asked to start while we were stopping. */
@@ -701,9 +701,9 @@ is_crash_state (const char *status)
 }
 
 static void
-on_status (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_vm_status_cb (GObject      *object,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
   g_autoptr(JsonNode) reply = NULL;
@@ -731,14 +731,14 @@ on_status (GObject      *object,
 static void
 query_run_state (ClocheVm *self)
 {
-  cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL, on_status,
+  cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL, cloche_vm_status_cb,
                                    g_object_ref (self));
 }
 
 static void
-on_qmp_event (ClocheVm   *self,
-              const char *name,
-              JsonObject *data)
+cloche_vm_qmp_event_cb (ClocheVm   *self,
+                        const char *name,
+                        JsonObject *data)
 {
   if (g_str_equal (name, "STOP") || g_str_equal (name, "GUEST_PANICKED"))
     query_run_state (self);
@@ -749,7 +749,7 @@ on_qmp_event (ClocheVm   *self,
 /* A KVM that hangs (seen on hosts whose KVM is emulated in part): the
  * vCPU "runs" and nothing ever comes out. */
 static gboolean
-on_stall_check (gpointer user_data)
+cloche_vm_stall_check_cb (gpointer user_data)
 {
   ClocheVm *self = user_data;
   g_autofree char *console = console_path (self);
@@ -770,9 +770,9 @@ on_stall_check (gpointer user_data)
 /* Boot */
 
 static void
-on_agent_synced (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+cloche_vm_agent_synced_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -811,9 +811,9 @@ _cloche_vm_become_running (ClocheVm *self)
 }
 
 static void
-on_qmp_ready (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_vm_qmp_ready_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
 {
   g_autoptr(ClocheVm) self = user_data;
   g_autoptr(GError) error = NULL;
@@ -840,7 +840,7 @@ on_qmp_ready (GObject      *object,
   query_run_state (self);
   _cloche_vm_warm_query_version (self);
   cloche_guest_agent_sync_async (self->agent, self->agent_timeout_s, NULL,
-                                 on_agent_synced, g_object_ref (self));
+                                 cloche_vm_agent_synced_cb, g_object_ref (self));
 }
 
 static GIOStream *
@@ -986,10 +986,10 @@ build_command (ClocheVm      *self,
 
 /* This boot's folders tell; whoever holds sessions listens to the VM. */
 static void
-on_folder_lost (ClocheVm   *self,
-                const char *guest_dir,
-                const char *host_path,
-                const char *why)
+cloche_vm_folder_lost_cb (ClocheVm   *self,
+                          const char *guest_dir,
+                          const char *host_path,
+                          const char *why)
 {
   g_signal_emit (self, signals[FOLDER_LOST], 0, guest_dir, host_path, why);
 }
@@ -1025,12 +1025,13 @@ start_process (ClocheVm      *self,
     return FALSE;
 
   self->qmp = cloche_qmp_client_new (qmp_stream);
-  g_signal_connect_object (self->qmp, "event", G_CALLBACK (on_qmp_event), self,
+  g_signal_connect_object (self->qmp, "event", G_CALLBACK (cloche_vm_qmp_event_cb), self,
                            G_CONNECT_SWAPPED);
   self->agent = cloche_guest_agent_new (agent_stream);
   self->folders = cloche_vm_folders_new (self->qmp, self->agent, self->run_dir,
                                          CLOCHE_VM_FOLDER_PORTS);
-  g_signal_connect_object (self->folders, "folder-lost", G_CALLBACK (on_folder_lost), self,
+  g_signal_connect_object (self->folders, "folder-lost", G_CALLBACK (cloche_vm_folder_lost_cb),
+                           self,
                            G_CONNECT_SWAPPED);
   return TRUE;
 }
@@ -1094,9 +1095,9 @@ _cloche_vm_end_checking (ClocheVm  *self,
 }
 
 static void
-on_bundle_checked (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_vm_bundle_checked_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   ClocheVm *self = CLOCHE_VM (object);
   g_autoptr(GError) error = NULL;
@@ -1132,13 +1133,13 @@ _cloche_vm_boot (ClocheVm     *self,
   /* Injected fault tcg-as-kvm: TCG on a loaded machine may print nothing
    * for longer than a KVM that works ever does. */
   if (boot_used_kvm (self) && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
-    self->stall_timer = g_timeout_add_seconds (KVM_STALL_S, on_stall_check, self);
+    self->stall_timer = g_timeout_add_seconds (KVM_STALL_S, cloche_vm_stall_check_cb, self);
 
   /* A fallback boot keeps saying why it boots again. */
   _cloche_vm_set_state (self, CLOCHE_VM_STATE_STARTING,
                         self->state == CLOCHE_VM_STATE_STARTING ? self->state_reason : NULL);
-  g_subprocess_wait_async (self->process, NULL, on_process_exited, g_object_ref (self));
-  cloche_qmp_client_handshake_async (self->qmp, NULL, on_qmp_ready, g_object_ref (self));
+  g_subprocess_wait_async (self->process, NULL, cloche_vm_process_exited_cb, g_object_ref (self));
+  cloche_qmp_client_handshake_async (self->qmp, NULL, cloche_vm_qmp_ready_cb, g_object_ref (self));
 }
 
 /* Each boot starts with nothing said yet. */
@@ -1171,7 +1172,7 @@ _cloche_vm_launch (ClocheVm *self)
 
   self->checking = g_cancellable_new ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PREPARING]);
-  task = g_task_new (self, self->checking, on_bundle_checked, NULL);
+  task = g_task_new (self, self->checking, cloche_vm_bundle_checked_cb, NULL);
   g_task_set_source_tag (task, _cloche_vm_launch);
   g_task_set_task_data (task, g_strdup (self->bundle_path), g_free);
   g_task_run_in_thread (task, check_bundle_thread);
@@ -1227,7 +1228,7 @@ _cloche_vm_on_quit_slow (gpointer user_data)
 }
 
 static gboolean
-on_shutdown_slow (gpointer user_data)
+cloche_vm_shutdown_slow_cb (gpointer user_data)
 {
   ClocheVm *self = user_data;
 
@@ -1257,7 +1258,7 @@ begin_shutdown (ClocheVm   *self,
       return;
     }
   cloche_guest_agent_shutdown (self->agent);
-  self->stop_timer = g_timeout_add_seconds (SHUTDOWN_GRACE_S, on_shutdown_slow, self);
+  self->stop_timer = g_timeout_add_seconds (SHUTDOWN_GRACE_S, cloche_vm_shutdown_slow_cb, self);
 }
 
 void
@@ -1313,9 +1314,9 @@ check_running (ClocheVm    *self,
 }
 
 static void
-on_folder_mounted (GObject      *object,
-                   GAsyncResult *result,
-                   gpointer      user_data)
+cloche_vm_folder_mounted_cb (GObject      *object,
+                             GAsyncResult *result,
+                             gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -1361,7 +1362,7 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
     return;
   cloche_vm_folders_mount_async (self->folders, folder, readonly, guest_dir, guest_uid,
                                  cancellable,
-                                 on_folder_mounted, g_steal_pointer (&task));
+                                 cloche_vm_folder_mounted_cb, g_steal_pointer (&task));
 }
 
 gboolean
@@ -1375,9 +1376,9 @@ cloche_vm_mount_folder_finish (ClocheVm      *self,
 }
 
 static void
-on_folder_unmounted (GObject      *object,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+cloche_vm_folder_unmounted_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   GError *error = NULL;
@@ -1414,7 +1415,7 @@ cloche_vm_unmount_folder_async (ClocheVm            *self,
   if (!check_running (self, task, what))
     return;
   cloche_vm_folders_unmount_async (self->folders, guest_dir, cancellable,
-                                   on_folder_unmounted, g_steal_pointer (&task));
+                                   cloche_vm_folder_unmounted_cb, g_steal_pointer (&task));
 }
 
 gboolean
@@ -1691,7 +1692,7 @@ cloche_vm_constructed (GObject *object)
   self->kvm_device = g_strdup (g_getenv ("CLOCHE_KVM_DEVICE"));
   update_accelerator (self);
   self->probe_cancellable = g_cancellable_new ();
-  cloche_accel_probe_async (self->kvm_device, self->probe_cancellable, on_probed, self);
+  cloche_accel_probe_async (self->kvm_device, self->probe_cancellable, cloche_vm_probed_cb, self);
   self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
   self->overlay_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_cache_dir (), (int) getpid ());
   self->stamps_path = g_build_filename (g_get_user_cache_dir (), "cloche", "bundle-stamps", NULL);

@@ -162,9 +162,9 @@ manifest_to_variant (ClocheBundleManifest *manifest,
 /* Info, Inspect */
 
 static void
-on_info (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
+cloche_bundle_service_info_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   ClocheBundleManager *manager = CLOCHE_BUNDLE_MANAGER (object);
@@ -189,14 +189,15 @@ handle_info (ClocheDbusBundle      *object,
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
-  cloche_bundle_manager_info_async (self->manager, NULL, on_info, g_object_ref (invocation));
+  cloche_bundle_manager_info_async (self->manager, NULL, cloche_bundle_service_info_cb,
+                                    g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static void
-on_inspected (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_service_inspected_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(ClocheBundleManifest) manifest = NULL;
@@ -221,7 +222,8 @@ handle_inspect (ClocheDbusBundle      *object,
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
-  cloche_bundle_manager_inspect_async (self->manager, source, location, NULL, on_inspected,
+  cloche_bundle_manager_inspect_async (self->manager, source, location, NULL,
+                                       cloche_bundle_service_inspected_cb,
                                        g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -240,9 +242,9 @@ reply (GDBusMethodInvocation *invocation,
 }
 
 static void
-on_verified (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_bundle_service_verified_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GError) error = NULL;
@@ -258,15 +260,15 @@ handle_verify (ClocheDbusBundle      *object,
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
-  cloche_bundle_manager_verify_async (self->manager, NULL, on_verified,
+  cloche_bundle_manager_verify_async (self->manager, NULL, cloche_bundle_service_verified_cb,
                                       g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static void
-on_installed (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_service_installed_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(Operation) op = user_data;
   g_autoptr(GError) error = NULL;
@@ -285,15 +287,16 @@ handle_install (ClocheDbusBundle      *object,
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
-  cloche_bundle_manager_install_async (self->manager, source, location, NULL, on_installed,
+  cloche_bundle_manager_install_async (self->manager, source, location, NULL,
+                                       cloche_bundle_service_installed_cb,
                                        operation_new (self, invocation, "bundle.install", source));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static void
-on_relocated (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_bundle_service_relocated_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   g_autoptr(Operation) op = user_data;
   g_autoptr(GError) error = NULL;
@@ -311,7 +314,8 @@ handle_relocate (ClocheDbusBundle      *object,
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
-  cloche_bundle_manager_relocate_async (self->manager, location, NULL, on_relocated,
+  cloche_bundle_manager_relocate_async (self->manager, location, NULL,
+                                        cloche_bundle_service_relocated_cb,
                                         operation_new (self, invocation, "bundle.relocate", location));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -319,9 +323,9 @@ handle_relocate (ClocheDbusBundle      *object,
 /* Remove, Cancel */
 
 static void
-on_removed (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_bundle_service_removed_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   g_autoptr(Operation) op = user_data;
   g_autoptr(GError) error = NULL;
@@ -343,7 +347,7 @@ handle_remove (ClocheDbusBundle      *object,
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
-  cloche_bundle_manager_remove_async (self->manager, force, NULL, on_removed,
+  cloche_bundle_manager_remove_async (self->manager, force, NULL, cloche_bundle_service_removed_cb,
                                       operation_new (self, invocation, "bundle.remove", NULL));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -362,18 +366,18 @@ handle_cancel (ClocheDbusBundle      *object,
 /* Properties and progress */
 
 static void
-on_progress (ClocheBundleService *self,
-             const char          *operation,
-             const char          *phase,
-             const char          *file,
-             guint64              done,
-             guint64              total)
+cloche_bundle_service_progress_cb (ClocheBundleService *self,
+                                   const char          *operation,
+                                   const char          *phase,
+                                   const char          *file,
+                                   guint64              done,
+                                   guint64              total)
 {
   cloche_dbus_bundle_emit_progress (CLOCHE_DBUS_BUNDLE (self), operation, phase, file, done, total);
 }
 
 static void
-sync_properties (ClocheBundleService *self)
+cloche_bundle_service_sync_properties_cb (ClocheBundleService *self)
 {
   ClocheBundleManager *manager = self->manager;
   ClocheDbusBundle *skeleton = CLOCHE_DBUS_BUNDLE (self);
@@ -434,11 +438,13 @@ cloche_bundle_service_new (ClocheBundleManager *manager)
 
   self = g_object_new (CLOCHE_TYPE_BUNDLE_SERVICE, NULL);
   self->manager = g_object_ref (manager);
-  g_signal_connect_object (manager, "progress", G_CALLBACK (on_progress), self,
+  g_signal_connect_object (manager, "progress", G_CALLBACK (cloche_bundle_service_progress_cb),
+                           self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (manager, "notify", G_CALLBACK (sync_properties), self,
+  g_signal_connect_object (manager, "notify", G_CALLBACK (cloche_bundle_service_sync_properties_cb),
+                           self,
                            G_CONNECT_SWAPPED);
-  sync_properties (self);
+  cloche_bundle_service_sync_properties_cb (self);
   return self;
 }
 

@@ -24,7 +24,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheDaemonService, cloche_daemon_service,
                                G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_DAEMON, daemon_iface_init))
 
 static void
-sync_properties (ClocheDaemonService *self)
+cloche_daemon_service_sync_properties_cb (ClocheDaemonService *self)
 {
   ClocheDbusDaemon *skeleton = CLOCHE_DBUS_DAEMON (self);
   ClocheVm *vm = cloche_sandbox_get_vm (self->sandbox);
@@ -49,9 +49,9 @@ sync_properties (ClocheDaemonService *self)
 /* StopVm */
 
 static void
-on_vm_stopped (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_daemon_service_vm_stopped_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GError) error = NULL;
@@ -69,7 +69,7 @@ handle_stop_vm (ClocheDbusDaemon      *object,
   ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
 
   cloche_vm_stop_async (cloche_sandbox_get_vm (self->sandbox), "user", NULL,
-                        on_vm_stopped, g_object_ref (invocation));
+                        cloche_daemon_service_vm_stopped_cb, g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -112,9 +112,11 @@ cloche_daemon_service_new (ClocheSandbox *sandbox)
   self = g_object_new (CLOCHE_TYPE_DAEMON_SERVICE, NULL);
   self->sandbox = g_object_ref (sandbox);
   g_signal_connect_object (cloche_sandbox_get_vm (sandbox), "notify",
-                           G_CALLBACK (sync_properties), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (sandbox, "notify", G_CALLBACK (sync_properties), self,
+                           G_CALLBACK (cloche_daemon_service_sync_properties_cb), self,
                            G_CONNECT_SWAPPED);
-  sync_properties (self);
+  g_signal_connect_object (sandbox, "notify", G_CALLBACK (cloche_daemon_service_sync_properties_cb),
+                           self,
+                           G_CONNECT_SWAPPED);
+  cloche_daemon_service_sync_properties_cb (self);
   return self;
 }

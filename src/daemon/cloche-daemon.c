@@ -145,7 +145,7 @@ egress_rules (ClocheDaemon *self)
 }
 
 static void
-on_policy_changed (ClocheDaemon *self)
+cloche_daemon_policy_changed_cb (ClocheDaemon *self)
 {
   g_autoptr(ClocheEgressRules) rules = egress_rules (self);
   g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (self->policy);
@@ -233,9 +233,9 @@ start_egress (ClocheEgressProxy *proxy,
 }
 
 static void
-on_session_closed (ClocheSandbox     *sandbox,
-                   const char        *id,
-                   ClocheEgressProxy *egress)
+cloche_daemon_session_closed_cb (ClocheSandbox     *sandbox,
+                                 const char        *id,
+                                 ClocheEgressProxy *egress)
 {
   cloche_egress_proxy_set_session_allow (egress, id, NULL, NULL);
 }
@@ -264,10 +264,12 @@ build_engine (ClocheDaemon              *self,
   rules = egress_rules (self);
   self->egress = cloche_egress_proxy_new (rules);
   /* A session's egress additions last as long as it is open. */
-  g_signal_connect_object (self->sandbox, "session-closed", G_CALLBACK (on_session_closed),
+  g_signal_connect_object (self->sandbox, "session-closed",
+                           G_CALLBACK (cloche_daemon_session_closed_cb),
                            self->egress, 0);
   set_up_secrets (self);
-  g_signal_connect_object (self->policy, "changed", G_CALLBACK (on_policy_changed), self,
+  g_signal_connect_object (self->policy, "changed", G_CALLBACK (cloche_daemon_policy_changed_cb),
+                           self,
                            G_CONNECT_SWAPPED);
   start_egress (self->egress, vm);
   self->monitor = cloche_monitor_new (self->sandbox, NULL);
@@ -284,7 +286,7 @@ build_engine (ClocheDaemon              *self,
 /* An install or a move can outlast any call and runs with the VM stopped:
  * the daemon stays until it is over. */
 static void
-on_bundle_operation (ClocheDaemon *self)
+cloche_daemon_bundle_operation_cb (ClocheDaemon *self)
 {
   gboolean busy = cloche_bundle_manager_get_operation (self->bundle_manager) != NULL;
 
@@ -298,7 +300,7 @@ on_bundle_operation (ClocheDaemon *self)
 }
 
 static void
-on_expired (ClocheDaemon *self)
+cloche_daemon_expired_cb (ClocheDaemon *self)
 {
   cloche_daemon_quit (self, EXIT_SUCCESS);
 }
@@ -313,10 +315,10 @@ build_services (ClocheDaemon *self,
   ClocheSessionsService *sessions_service;
 
   self->lifetime = cloche_lifetime_new (self->sandbox, exit_after);
-  g_signal_connect_object (self->lifetime, "expired", G_CALLBACK (on_expired), self,
+  g_signal_connect_object (self->lifetime, "expired", G_CALLBACK (cloche_daemon_expired_cb), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->bundle_manager, "notify::operation",
-                           G_CALLBACK (on_bundle_operation), self, G_CONNECT_SWAPPED);
+                           G_CALLBACK (cloche_daemon_bundle_operation_cb), self, G_CONNECT_SWAPPED);
   bundle_service = cloche_bundle_service_new (self->bundle_manager);
   cloche_bundle_service_set_audit_log (bundle_service, self->audit);
 
@@ -373,9 +375,9 @@ unexport_services (ClocheDaemon *self)
 }
 
 static void
-on_bus_acquired (GDBusConnection *connection,
-                 const char      *name,
-                 gpointer         user_data)
+cloche_daemon_bus_acquired_cb (GDBusConnection *connection,
+                               const char      *name,
+                               gpointer         user_data)
 {
   ClocheDaemon *self = user_data;
   g_autoptr(GError) error = NULL;
@@ -390,9 +392,9 @@ on_bus_acquired (GDBusConnection *connection,
 }
 
 static void
-on_name_lost (GDBusConnection *connection,
-              const char      *name,
-              gpointer         user_data)
+cloche_daemon_name_lost_cb (GDBusConnection *connection,
+                            const char      *name,
+                            gpointer         user_data)
 {
   ClocheDaemon *self = user_data;
 
@@ -405,7 +407,7 @@ on_name_lost (GDBusConnection *connection,
 }
 
 static gboolean
-on_terminate (gpointer user_data)
+cloche_daemon_terminate_cb (gpointer user_data)
 {
   cloche_daemon_quit (user_data, EXIT_SUCCESS);
   return G_SOURCE_CONTINUE;
@@ -430,9 +432,10 @@ cloche_daemon_run (ClocheDaemon *self)
   owner_id = g_bus_own_name (G_BUS_TYPE_SESSION, DAEMON_BUS_NAME,
                              G_BUS_NAME_OWNER_FLAGS_ALLOW_REPLACEMENT
                              | (self->replace ? G_BUS_NAME_OWNER_FLAGS_REPLACE : 0),
-                             on_bus_acquired, NULL, on_name_lost, self, NULL);
-  term_id = g_unix_signal_add (SIGTERM, on_terminate, self);
-  int_id = g_unix_signal_add (SIGINT, on_terminate, self);
+                             cloche_daemon_bus_acquired_cb, NULL, cloche_daemon_name_lost_cb, self,
+                             NULL);
+  term_id = g_unix_signal_add (SIGTERM, cloche_daemon_terminate_cb, self);
+  int_id = g_unix_signal_add (SIGINT, cloche_daemon_terminate_cb, self);
 
   g_main_loop_run (self->loop);
 

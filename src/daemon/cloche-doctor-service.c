@@ -40,9 +40,9 @@ results_to_variant (GPtrArray *results)
 /* Run */
 
 static void
-on_run_done (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_doctor_service_run_done_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GPtrArray) results = NULL;
@@ -64,7 +64,8 @@ handle_run (ClocheDbusDoctor      *object,
 {
   ClocheDoctorService *self = CLOCHE_DOCTOR_SERVICE (object);
 
-  cloche_doctor_run_async (self->doctor, checks, NULL, on_run_done, g_object_ref (invocation));
+  cloche_doctor_run_async (self->doctor, checks, NULL, cloche_doctor_service_run_done_cb,
+                           g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -118,9 +119,9 @@ pick_cause (GPtrArray          *results,
 }
 
 static void
-on_diagnosed (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_doctor_service_diagnosed_cb (GObject      *object,
+                                    GAsyncResult *result,
+                                    gpointer      user_data)
 {
   Diagnosis *diagnosis = user_data;
   ClocheDoctorService *self = diagnosis->self;
@@ -160,11 +161,11 @@ diagnose (ClocheDoctorService *self,
   diagnosis->trigger = g_strdup (error->message);
   diagnosis->likely = cloche_doctor_checks_for_error (error);
   cloche_doctor_run_async (self->doctor, diagnosis->likely,
-                           self->diagnosis, on_diagnosed, diagnosis);
+                           self->diagnosis, cloche_doctor_service_diagnosed_cb, diagnosis);
 }
 
 static void
-on_last_error (ClocheDoctorService *self)
+cloche_doctor_service_last_error_cb (ClocheDoctorService *self)
 {
   const GError *error = cloche_vm_get_last_error (self->vm);
 
@@ -174,7 +175,7 @@ on_last_error (ClocheDoctorService *self)
 
 /* A VM that runs again has nothing left to explain. */
 static void
-on_vm_state (ClocheDoctorService *self)
+cloche_doctor_service_vm_state_cb (ClocheDoctorService *self)
 {
   if (cloche_vm_get_state (self->vm) == CLOCHE_VM_STATE_RUNNING)
     cloche_dbus_doctor_set_latest_finding (CLOCHE_DBUS_DOCTOR (self),
@@ -227,9 +228,11 @@ cloche_doctor_service_new (ClocheDoctor *doctor,
   self = g_object_new (CLOCHE_TYPE_DOCTOR_SERVICE, NULL);
   self->doctor = g_object_ref (doctor);
   self->vm = g_object_ref (vm);
-  g_signal_connect_object (vm, "notify::last-error", G_CALLBACK (on_last_error), self,
+  g_signal_connect_object (vm, "notify::last-error",
+                           G_CALLBACK (cloche_doctor_service_last_error_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (vm, "notify::state", G_CALLBACK (on_vm_state), self,
+  g_signal_connect_object (vm, "notify::state", G_CALLBACK (cloche_doctor_service_vm_state_cb),
+                           self,
                            G_CONNECT_SWAPPED);
   return self;
 }

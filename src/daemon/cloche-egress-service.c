@@ -100,7 +100,7 @@ publish_counters (ClocheEgressService *self)
 }
 
 static gboolean
-on_counters_due (gpointer user_data)
+cloche_egress_service_counters_due_cb (gpointer user_data)
 {
   ClocheEgressService *self = user_data;
 
@@ -112,15 +112,16 @@ on_counters_due (gpointer user_data)
 /* The first change after a quiet spell is published a second later, with
  * whatever came after it: no timer runs while nothing moves. */
 static void
-schedule_counters (ClocheEgressService *self)
+cloche_egress_service_schedule_counters_cb (ClocheEgressService *self)
 {
   if (self->counters_source == 0)
-    self->counters_source = g_timeout_add (COUNTERS_INTERVAL_MS, on_counters_due, self);
+    self->counters_source = g_timeout_add (COUNTERS_INTERVAL_MS,
+                                           cloche_egress_service_counters_due_cb, self);
 }
 
 static void
-on_decision (ClocheEgressService  *self,
-             ClocheEgressDecision *decision)
+cloche_egress_service_decision_cb (ClocheEgressService  *self,
+                                   ClocheEgressDecision *decision)
 {
   /* A denial is final at once: decision-ended tells it, once. */
   if (decision->allowed)
@@ -128,15 +129,15 @@ on_decision (ClocheEgressService  *self,
 }
 
 static void
-on_decision_ended (ClocheEgressService  *self,
-                   ClocheEgressDecision *decision)
+cloche_egress_service_decision_ended_cb (ClocheEgressService  *self,
+                                         ClocheEgressDecision *decision)
 {
   cloche_dbus_egress_emit_decision (CLOCHE_DBUS_EGRESS (self), decision_to_variant (decision));
-  schedule_counters (self);
+  cloche_egress_service_schedule_counters_cb (self);
 }
 
 static void
-sync_rules (ClocheEgressService *self)
+cloche_egress_service_sync_rules_cb (ClocheEgressService *self)
 {
   ClocheDbusEgress *skeleton = CLOCHE_DBUS_EGRESS (self);
   ClocheEgressRules *rules = cloche_egress_proxy_get_rules (self->proxy);
@@ -152,7 +153,7 @@ sync_rules (ClocheEgressService *self)
 
 /* SessionAllow: session → the hosts it adds (issue 17). */
 static void
-sync_session_allow (ClocheEgressService *self)
+cloche_egress_service_sync_session_allow_cb (ClocheEgressService *self)
 {
   GHashTable *allow = cloche_egress_proxy_get_session_allow (self->proxy);
   GVariantBuilder builder;
@@ -204,21 +205,27 @@ cloche_egress_service_new (ClocheEgressProxy *proxy)
 
   self = g_object_new (CLOCHE_TYPE_EGRESS_SERVICE, NULL);
   self->proxy = g_object_ref (proxy);
-  g_signal_connect_object (proxy, "decision", G_CALLBACK (on_decision), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (proxy, "decision-ended", G_CALLBACK (on_decision_ended), self,
+  g_signal_connect_object (proxy, "decision", G_CALLBACK (cloche_egress_service_decision_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (proxy, "traffic", G_CALLBACK (schedule_counters), self,
+  g_signal_connect_object (proxy, "decision-ended",
+                           G_CALLBACK (cloche_egress_service_decision_ended_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (proxy, "notify::rules", G_CALLBACK (sync_rules), self,
+  g_signal_connect_object (proxy, "traffic",
+                           G_CALLBACK (cloche_egress_service_schedule_counters_cb), self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (proxy, "notify::connections", G_CALLBACK (schedule_counters), self,
+  g_signal_connect_object (proxy, "notify::rules", G_CALLBACK (cloche_egress_service_sync_rules_cb),
+                           self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (proxy, "session-allow-changed", G_CALLBACK (sync_session_allow), self,
+  g_signal_connect_object (proxy, "notify::connections",
+                           G_CALLBACK (cloche_egress_service_schedule_counters_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (proxy, "session-allow-changed",
+                           G_CALLBACK (cloche_egress_service_sync_session_allow_cb), self,
                            G_CONNECT_SWAPPED);
   /* The daemon listens before it makes its services: the socket path is
    * known here. */
-  sync_rules (self);
-  sync_session_allow (self);
+  cloche_egress_service_sync_rules_cb (self);
+  cloche_egress_service_sync_session_allow_cb (self);
   publish_counters (self);
   return self;
 }

@@ -81,14 +81,14 @@ handle_get_samples (ClocheDbusMonitor     *object,
 }
 
 static void
-on_sample (ClocheMonitorService *self,
-           const ClocheSample   *sample)
+cloche_monitor_service_sample_cb (ClocheMonitorService *self,
+                                  const ClocheSample   *sample)
 {
   cloche_dbus_monitor_emit_sample (CLOCHE_DBUS_MONITOR (self), sample_to_variant (sample));
 }
 
 static void
-sync_properties (ClocheMonitorService *self)
+cloche_monitor_service_sync_properties_cb (ClocheMonitorService *self)
 {
   cloche_dbus_monitor_set_disk_bundle (CLOCHE_DBUS_MONITOR (self),
                                        cloche_monitor_get_disk_bundle (self->monitor));
@@ -134,9 +134,11 @@ cloche_monitor_service_new (ClocheMonitor *monitor)
 
   self = g_object_new (CLOCHE_TYPE_MONITOR_SERVICE, NULL);
   self->monitor = g_object_ref (monitor);
-  g_signal_connect_object (monitor, "sample", G_CALLBACK (on_sample), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (monitor, "notify", G_CALLBACK (sync_properties), self,
+  g_signal_connect_object (monitor, "sample", G_CALLBACK (cloche_monitor_service_sample_cb), self,
                            G_CONNECT_SWAPPED);
-  sync_properties (self);
+  g_signal_connect_object (monitor, "notify",
+                           G_CALLBACK (cloche_monitor_service_sync_properties_cb), self,
+                           G_CONNECT_SWAPPED);
+  cloche_monitor_service_sync_properties_cb (self);
   return self;
 }

@@ -20,8 +20,8 @@ typedef struct
 } Applier;
 
 static void
-applier_free (gpointer data,
-              GClosure *closure)
+cloche_policy_apply_applier_free_cb (gpointer data,
+                                     GClosure *closure)
 {
   Applier *applier = data;
 
@@ -30,8 +30,8 @@ applier_free (gpointer data,
 }
 
 static void
-apply (ClochePolicy *policy,
-       Applier      *applier)
+cloche_policy_apply_apply_cb (ClochePolicy *policy,
+                              Applier      *applier)
 {
   ClocheSandbox *sandbox = applier->sandbox;
   ClocheVm *vm = cloche_sandbox_get_vm (sandbox);
@@ -70,6 +70,7 @@ cloche_policy_apply_to_sandbox (ClochePolicy  *policy,
   applier->sandbox = g_object_ref (sandbox);
   applier->memory_mib_option = memory_mib_option;
   applier->idle_timeout_option = idle_timeout_option;
-  apply (policy, applier);
-  g_signal_connect_data (policy, "changed", G_CALLBACK (apply), applier, applier_free, 0);
+  cloche_policy_apply_apply_cb (policy, applier);
+  g_signal_connect_data (policy, "changed", G_CALLBACK (cloche_policy_apply_apply_cb), applier,
+                         cloche_policy_apply_applier_free_cb, 0);
 }

@@ -103,7 +103,7 @@ layer_to_variant (ClochePolicy      *policy,
 }
 
 static void
-sync_properties (ClochePolicyService *self)
+cloche_policy_service_sync_properties_cb (ClochePolicyService *self)
 {
   /* In the order they apply: a user value beats an admin value that is
    * not locked. */
@@ -125,9 +125,9 @@ sync_properties (ClochePolicyService *self)
 }
 
 static void
-on_reloaded (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_policy_service_reloaded_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
   g_autoptr(GError) error = NULL;
@@ -144,7 +144,8 @@ handle_reload (ClocheDbusPolicy      *object,
 {
   ClochePolicyService *self = CLOCHE_POLICY_SERVICE (object);
 
-  cloche_policy_reload_async (self->policy, NULL, on_reloaded, g_object_ref (invocation));
+  cloche_policy_reload_async (self->policy, NULL, cloche_policy_service_reloaded_cb,
+                              g_object_ref (invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -184,10 +185,12 @@ cloche_policy_service_new (ClochePolicy *policy)
 
   self = g_object_new (CLOCHE_TYPE_POLICY_SERVICE, NULL);
   self->policy = g_object_ref (policy);
-  g_signal_connect_object (policy, "changed", G_CALLBACK (sync_properties), self,
+  g_signal_connect_object (policy, "changed", G_CALLBACK (cloche_policy_service_sync_properties_cb),
+                           self,
                            G_CONNECT_SWAPPED);
-  g_signal_connect_object (policy, "notify::last-refusal", G_CALLBACK (sync_properties), self,
+  g_signal_connect_object (policy, "notify::last-refusal",
+                           G_CALLBACK (cloche_policy_service_sync_properties_cb), self,
                            G_CONNECT_SWAPPED);
-  sync_properties (self);
+  cloche_policy_service_sync_properties_cb (self);
   return self;
 }

@@ -82,9 +82,9 @@ list_to_variant (ClochePolicy       *policy,
 }
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_secrets_service_listed_cb (GObject      *object,
+                                  GAsyncResult *result,
+                                  gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GError) error = NULL;
@@ -104,7 +104,8 @@ handle_list (ClocheDbusSecrets     *object,
 {
   ClocheSecretsService *self = CLOCHE_SECRETS_SERVICE (object);
 
-  cloche_secret_store_list_async (self->store, NULL, on_listed, call_new (self, invocation));
+  cloche_secret_store_list_async (self->store, NULL, cloche_secrets_service_listed_cb,
+                                  call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -122,9 +123,9 @@ return_invalid (GDBusMethodInvocation *invocation,
 }
 
 static void
-on_changed (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_secrets_service_changed_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GError) error = NULL;
@@ -160,7 +161,8 @@ handle_set (ClocheDbusSecrets     *object,
       return_invalid (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  cloche_secret_admin_set_async (self->policy, self->store, binding, value, on_changed,
+  cloche_secret_admin_set_async (self->policy, self->store, binding, value,
+                                 cloche_secrets_service_changed_cb,
                                  call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -178,14 +180,15 @@ handle_remove (ClocheDbusSecrets     *object,
       return_invalid (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  cloche_secret_admin_remove_async (self->policy, self->store, name, on_changed,
+  cloche_secret_admin_remove_async (self->policy, self->store, name,
+                                    cloche_secrets_service_changed_cb,
                                     call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 /* An administrator's or a user's edit of the files changes the list too. */
 static void
-on_policy_changed (ClocheSecretsService *self)
+cloche_secrets_service_policy_changed_cb (ClocheSecretsService *self)
 {
   cloche_dbus_secrets_emit_changed (CLOCHE_DBUS_SECRETS (self));
 }
@@ -232,7 +235,8 @@ cloche_secrets_service_new (ClochePolicy      *policy,
   self = g_object_new (CLOCHE_TYPE_SECRETS_SERVICE, NULL);
   self->policy = g_object_ref (policy);
   self->store = g_object_ref (store);
-  g_signal_connect_object (policy, "changed", G_CALLBACK (on_policy_changed), self,
+  g_signal_connect_object (policy, "changed", G_CALLBACK (cloche_secrets_service_policy_changed_cb),
+                           self,
                            G_CONNECT_SWAPPED);
   return self;
 }

@@ -167,7 +167,7 @@ fail (GDBusMethodInvocation *invocation,
 /* Properties */
 
 static void
-sync_properties (ClocheSessionsService *self)
+cloche_sessions_service_sync_properties_cb (ClocheSessionsService *self)
 {
   ClocheDbusSessions *skeleton = CLOCHE_DBUS_SESSIONS (self);
 
@@ -234,9 +234,9 @@ static void cancel_execs (ClocheSessionsService *self,
                           const char            *tag);
 
 static void
-on_client_vanished (GDBusConnection *connection,
-                    const char      *name,
-                    gpointer         user_data)
+cloche_sessions_service_client_vanished_cb (GDBusConnection *connection,
+                                            const char      *name,
+                                            gpointer         user_data)
 {
   ClocheSessionsService *self = user_data;
   GPtrArray *ids = g_hash_table_lookup (self->owned, name);
@@ -267,7 +267,8 @@ watch_client (ClocheSessionsService *self,
     return;
   id = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation),
                                        sender, G_BUS_NAME_WATCHER_FLAGS_NONE,
-                                       NULL, on_client_vanished, self, NULL);
+                                       NULL, cloche_sessions_service_client_vanished_cb, self,
+                                       NULL);
   g_hash_table_insert (self->client_watches, g_strdup (sender), GUINT_TO_POINTER (id));
 }
 
@@ -297,9 +298,9 @@ own_session (ClocheSessionsService *self,
 }
 
 static void
-on_opened (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_service_opened_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autofree char *id = NULL;
@@ -389,15 +390,16 @@ handle_open (ClocheDbusSessions    *object,
   call = call_new (self, invocation);
   call->owned = !keep_open && sender != NULL;
   call->egress_allow = g_steal_pointer (&egress_allow);
-  cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL, on_opened,
+  cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL,
+                                     cloche_sessions_service_opened_cb,
                                      call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static void
-on_closed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_service_closed_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   GError *error = NULL;
@@ -418,7 +420,7 @@ handle_close (ClocheDbusSessions    *object,
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
-  cloche_sandbox_close_session_async (self->sandbox, id, NULL, on_closed,
+  cloche_sandbox_close_session_async (self->sandbox, id, NULL, cloche_sessions_service_closed_cb,
                                       call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -426,9 +428,9 @@ handle_close (ClocheDbusSessions    *object,
 /* Get, SetPinned */
 
 static void
-on_got (GObject      *object,
-        GAsyncResult *result,
-        gpointer      user_data)
+cloche_sessions_service_got_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   ClocheSessionEntry *entry;
@@ -452,14 +454,15 @@ handle_get (ClocheDbusSessions    *object,
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
-  cloche_sandbox_get_session_async (self->sandbox, id, NULL, on_got, call_new (self, invocation));
+  cloche_sandbox_get_session_async (self->sandbox, id, NULL, cloche_sessions_service_got_cb,
+                                    call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static void
-on_pinned (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_service_pinned_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   GError *error = NULL;
@@ -482,7 +485,8 @@ handle_set_pinned (ClocheDbusSessions    *object,
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
-  cloche_sandbox_set_pinned_async (self->sandbox, id, pinned, NULL, on_pinned,
+  cloche_sandbox_set_pinned_async (self->sandbox, id, pinned, NULL,
+                                   cloche_sessions_service_pinned_cb,
                                    call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -509,9 +513,9 @@ packed (GPtrArray *entries,
 }
 
 static void
-on_listed (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_service_listed_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GPtrArray) entries = NULL;
@@ -536,24 +540,25 @@ handle_list (ClocheDbusSessions    *object,
 
   if (!option_boolean (options, "stale-only", &call->stale_only, &error))
     return fail (invocation, error);
-  cloche_sandbox_list_sessions_async (self->sandbox, NULL, on_listed, g_steal_pointer (&call));
+  cloche_sandbox_list_sessions_async (self->sandbox, NULL, cloche_sessions_service_listed_cb,
+                                      g_steal_pointer (&call));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static void
-on_cleanup_progress (guint    done,
-                     guint    total,
-                     guint64  freed,
-                     gpointer user_data)
+cloche_sessions_service_cleanup_progress_cb (guint    done,
+                                             guint    total,
+                                             guint64  freed,
+                                             gpointer user_data)
 {
   cloche_dbus_sessions_emit_cleanup_progress (CLOCHE_DBUS_SESSIONS (user_data), done, total,
                                               freed);
 }
 
 static void
-on_cleaned_up (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
+cloche_sessions_service_cleaned_up_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GPtrArray) removed = NULL;
@@ -589,8 +594,9 @@ handle_cleanup (ClocheDbusSessions    *object,
     return fail (invocation, error);
   call = call_new (self, invocation);
   call->dry_run = dry_run;
-  cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run, on_cleanup_progress, self,
-                                NULL, on_cleaned_up, call);
+  cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run,
+                                cloche_sessions_service_cleanup_progress_cb, self,
+                                NULL, cloche_sessions_service_cleaned_up_cb, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -657,9 +663,9 @@ exec_info (gboolean timed_out)
 }
 
 static void
-on_exec_done (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+cloche_sessions_service_exec_done_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   g_autoptr(ExecCall) call = user_data;
   g_autoptr(GBytes) out = NULL;
@@ -786,7 +792,7 @@ handle_exec (ClocheDbusSessions    *object,
   cloche_sandbox_exec_async (self->sandbox, id, argv, env,
                              read.cwd != NULL ? g_variant_get_string (read.cwd, NULL) : NULL,
                              (read.timeout_ms + 999) / 1000, input, CLOCHE_EXEC_WAIT_FOR_STOP,
-                             call->cancellable, on_exec_done, call);
+                             call->cancellable, cloche_sessions_service_exec_done_cb, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -826,9 +832,9 @@ fork_progress_free (gpointer data)
 }
 
 static void
-on_fork_progress (guint64  copied,
-                  guint64  total,
-                  gpointer user_data)
+cloche_sessions_service_fork_progress_cb (guint64  copied,
+                                          guint64  total,
+                                          gpointer user_data)
 {
   ForkProgress *progress = user_data;
 
@@ -837,9 +843,9 @@ on_fork_progress (guint64  copied,
 }
 
 static void
-on_forked (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_service_forked_cb (GObject      *object,
+                                   GAsyncResult *result,
+                                   gpointer      user_data)
 {
   g_autoptr(ExecCall) call = user_data;
   g_autofree char *id = NULL;
@@ -887,9 +893,10 @@ handle_fork (ClocheDbusSessions    *object,
   progress->self = g_object_ref (self);
   progress->source = g_strdup (id);
   progress->tag = g_strdup (call->tag != NULL ? call->tag : "");
-  cloche_sandbox_fork_session_async (self->sandbox, id, title, client, on_fork_progress,
+  cloche_sandbox_fork_session_async (self->sandbox, id, title, client,
+                                     cloche_sessions_service_fork_progress_cb,
                                      progress, fork_progress_free, call->cancellable,
-                                     on_forked, call);
+                                     cloche_sessions_service_forked_cb, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -968,9 +975,10 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
 
   self = g_object_new (CLOCHE_TYPE_SESSIONS_SERVICE, NULL);
   self->sandbox = g_object_ref (sandbox);
-  g_signal_connect_object (sandbox, "notify::stale-after-days", G_CALLBACK (sync_properties),
+  g_signal_connect_object (sandbox, "notify::stale-after-days",
+                           G_CALLBACK (cloche_sessions_service_sync_properties_cb),
                            self, G_CONNECT_SWAPPED);
-  sync_properties (self);
+  cloche_sessions_service_sync_properties_cb (self);
   load_last_cleanup (self);
   return self;
 }

@@ -123,10 +123,10 @@ read_options (GVariant              *options,
 }
 
 static void
-on_terminal_ended (ClocheTerminal     *terminal,
-                   int                 status,
-                   const char         *message,
-                   ClocheDbusSessions *skeleton)
+cloche_sessions_terminals_terminal_ended_cb (ClocheTerminal     *terminal,
+                                             int                 status,
+                                             const char         *message,
+                                             ClocheDbusSessions *skeleton)
 {
   cloche_dbus_sessions_emit_terminal_ended (skeleton, cloche_terminal_get_id (terminal),
                                             cloche_terminal_get_session (terminal), status,
@@ -134,9 +134,9 @@ on_terminal_ended (ClocheTerminal     *terminal,
 }
 
 static void
-on_opened (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+cloche_sessions_terminals_opened_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
 {
   Call *call = user_data;
   g_autoptr(ClocheTerminal) terminal = NULL;
@@ -151,7 +151,9 @@ on_opened (GObject      *object,
       call_free (call);
       return;
     }
-  g_signal_connect_object (terminal, "ended", G_CALLBACK (on_terminal_ended), call->skeleton, 0);
+  g_signal_connect_object (terminal, "ended",
+                           G_CALLBACK (cloche_sessions_terminals_terminal_ended_cb), call->skeleton,
+                           0);
   fd = cloche_terminal_steal_fd (terminal);
   fds = g_unix_fd_list_new ();
   index = g_unix_fd_list_append (fds, fd, &error);
@@ -184,15 +186,16 @@ cloche_sessions_terminals_handle_open (ClocheDbusSessions    *skeleton,
       return TRUE;
     }
   env = (const char **) request.env;
-  cloche_sandbox_open_terminal_async (sandbox_of (skeleton), id, &request, NULL, on_opened,
+  cloche_sandbox_open_terminal_async (sandbox_of (skeleton), id, &request, NULL,
+                                      cloche_sessions_terminals_opened_cb,
                                       call_new (skeleton, invocation));
   return TRUE;
 }
 
 static void
-on_resized (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
+cloche_sessions_terminals_resized_cb (GObject      *object,
+                                      GAsyncResult *result,
+                                      gpointer      user_data)
 {
   Call *call = user_data;
   g_autoptr(GError) error = NULL;
@@ -212,7 +215,8 @@ cloche_sessions_terminals_handle_resize (ClocheDbusSessions    *skeleton,
                                          guint                  cols)
 {
   cloche_sandbox_resize_terminal_async (sandbox_of (skeleton), terminal, rows, cols, NULL,
-                                        on_resized, call_new (skeleton, invocation));
+                                        cloche_sessions_terminals_resized_cb,
+                                        call_new (skeleton, invocation));
   return TRUE;
 }
 
@@ -250,9 +254,9 @@ cloche_sessions_terminals_handle_list (ClocheDbusSessions    *skeleton,
 }
 
 static void
-on_attached (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
+cloche_sessions_terminals_attached_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
 {
   Call *call = user_data;
   g_autoptr(GUnixFDList) fds = g_unix_fd_list_new ();
@@ -280,7 +284,8 @@ cloche_sessions_terminals_handle_attach (ClocheDbusSessions    *skeleton,
                                          const char            *terminal,
                                          GVariant              *options)
 {
-  cloche_sandbox_attach_terminal_async (sandbox_of (skeleton), terminal, NULL, on_attached,
+  cloche_sandbox_attach_terminal_async (sandbox_of (skeleton), terminal, NULL,
+                                        cloche_sessions_terminals_attached_cb,
                                         call_new (skeleton, invocation));
   return TRUE;
 }

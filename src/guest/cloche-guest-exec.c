@@ -100,7 +100,7 @@ cg_run_child (const CgSession *session,
 static volatile pid_t command_pid;
 
 static void
-on_term (int signum)
+cloche_guest_exec_term_cb (int signum)
 {
   (void) signum;
   /* Only async-signal-safe calls; the wait then sees it killed. */
@@ -158,7 +158,7 @@ cg_exec (const char *id,
   sigemptyset (&term);
   sigaddset (&term, SIGTERM);
   sigprocmask (SIG_BLOCK, &term, NULL);
-  signal (SIGTERM, on_term);
+  signal (SIGTERM, cloche_guest_exec_term_cb);
   child = fork ();
   if (child < 0)
     cg_fail ("cannot start the command in session %s: %s (has it just been closed?)", id,
