@@ -9,6 +9,7 @@
 #include <glib/gi18n-lib.h>
 
 #include <glib-unix.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "clochectl.h"
@@ -189,7 +190,7 @@ print_info (GVariant *info)
   snapshot_text = g_format_size (snapshot);
   if (snapshot > 0)
     /* Translators: the warm-wake snapshot, the idle VM saved on disk */
-    g_print (_("Saved VM:      %s (%" G_GUINT64_FORMAT " bytes; restored at the next open, "
+    g_print (_("Saved VM:      %s (%" PRIu64 " bytes; restored at the next open, "
                "removed with the bundle)\n"), snapshot_text, snapshot);
   else
     g_print (_("Saved VM:      none\n"));

@@ -242,9 +242,9 @@ read_word (Reader     *reader,
       length = 0;
   if (length == 0 || length > max || !g_utf8_validate (text, -1, NULL))
     {
-      g_autofree char *message = g_strdup_printf (_("expected 1 to %" G_GSIZE_FORMAT
-                                                    " bytes of text without control "
-                                                    "characters"), max);
+      g_autofree char *message = g_strdup_printf (_("expected 1 to %zu bytes of text "
+                                                    "without control characters"),
+                                                  max);
       refuse (reader, key, message);
       return NULL;
     }
