@@ -796,16 +796,25 @@ handle_exec (ClocheDbusSessions    *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* CancelExec and CancelFork: the caller's own running calls with @tag (an
+ * Exec's or a Fork's, both ExecCalls), never another caller's. */
+static void
+cancel_tagged (ClocheDbusSessions    *object,
+               GDBusMethodInvocation *invocation,
+               const char            *tag)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (sender != NULL && tag[0] != '\0')
+    cancel_execs (CLOCHE_SESSIONS_SERVICE (object), sender, tag);
+}
+
 static gboolean
 handle_cancel_exec (ClocheDbusSessions    *object,
                     GDBusMethodInvocation *invocation,
                     const char            *tag)
 {
-  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
-
-  if (sender != NULL && tag[0] != '\0')
-    cancel_execs (self, sender, tag);
+  cancel_tagged (object, invocation, tag);
   cloche_dbus_sessions_complete_cancel_exec (object, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -905,11 +914,7 @@ handle_cancel_fork (ClocheDbusSessions    *object,
                     GDBusMethodInvocation *invocation,
                     const char            *tag)
 {
-  ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
-
-  if (sender != NULL && tag[0] != '\0')
-    cancel_execs (self, sender, tag);
+  cancel_tagged (object, invocation, tag);
   cloche_dbus_sessions_complete_cancel_fork (object, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
