@@ -88,7 +88,7 @@ clochectl_bundle_done_cb (GObject      *object,
   g_main_loop_quit (call->loop);
 }
 
-/* Runs the loop until on_done; the caller finishes call->result. */
+/* Runs the loop until clochectl_bundle_done_cb; the caller finishes call->result. */
 static void
 wait_for (Call *call)
 {

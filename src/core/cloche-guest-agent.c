@@ -547,7 +547,7 @@ exec_stop (GTask    *task,
   if (!(state->flags & CLOCHE_EXEC_WAIT_FOR_STOP))
     {
       exec_end_stopped (task);
-      /* Else guest-exec has not answered yet: on_exec_started kills it. */
+      /* Else guest-exec has not answered yet: cloche_guest_agent_exec_started_cb kills it. */
       if (state->pid >= 0)
         kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
       return;
@@ -557,7 +557,7 @@ exec_stop (GTask    *task,
                                              cloche_guest_agent_kill_deadline_cb,
                                              g_object_ref (task),
                                              g_object_unref);
-  /* Else guest-exec has not answered yet: on_exec_started kills it. */
+  /* Else guest-exec has not answered yet: cloche_guest_agent_exec_started_cb kills it. */
   if (state->pid >= 0)
     kill_guest_process (g_task_get_source_object (task), state->pid, FALSE);
 }
