@@ -720,18 +720,21 @@ mounts_to_json_array (GVariant *mounts)
 }
 
 /**
- * cloche_session_info_to_json:
+ * cloche_session_info_set_json:
+ * @object: an empty object, or one this filled before
  * @info: CLOCHE_SESSION_INFO_TYPE
  *
- * Returns: (transfer full): the session as the object clochectl prints,
- *   members named and ordered as the struct's fields, strings as they are
- *   (a script gets the raw title; only a terminal gets it sanitised)
+ * Sets @info's members on @object, named and ordered as the struct's
+ * fields, strings as they are (a script gets the raw title; only a
+ * terminal gets it sanitised). Members set again keep their place, so one
+ * object serves a list of 10,000 (a new one each, its hash table grown
+ * and freed, cost a tenth of clochectl's CPU).
  */
-JsonNode *
-cloche_session_info_to_json (GVariant *info)
+void
+cloche_session_info_set_json (JsonObject *object,
+                              GVariant   *info)
 {
   g_auto(ClocheSessionInfo) fields = { 0 };
-  g_autoptr(JsonObject) object = json_object_new ();
 
   cloche_session_info_init (&fields, info);
   json_object_set_string_member (object, "id", fields.id);
@@ -745,6 +748,21 @@ cloche_session_info_to_json (GVariant *info)
   json_object_set_array_member (object, "mounts", mounts_to_json_array (fields.mounts));
   json_object_set_boolean_member (object, "stale", fields.stale);
   json_object_set_int_member (object, "size", (gint64) MIN (fields.size, (guint64) G_MAXINT64));
+}
+
+/**
+ * cloche_session_info_to_json:
+ * @info: CLOCHE_SESSION_INFO_TYPE
+ *
+ * Returns: (transfer full): the session as the object clochectl prints
+ *   (cloche_session_info_set_json())
+ */
+JsonNode *
+cloche_session_info_to_json (GVariant *info)
+{
+  g_autoptr(JsonObject) object = json_object_new ();
+
+  cloche_session_info_set_json (object, info);
   return json_node_init_object (json_node_alloc (), object);
 }
 
