@@ -1000,10 +1000,26 @@ listed_pinned (Fixture    *fixture,
   return entry_pinned (find (entries, id));
 }
 
+/* A session's folder, record and empty work folder, gone by hand. */
+static void
+remove_record (Fixture    *fixture,
+               const char *id)
+{
+  g_autofree char *dir = g_build_filename (fixture->root, id, NULL);
+  g_autofree char *record = g_build_filename (dir, "session.json", NULL);
+  g_autofree char *work = g_build_filename (dir, "work", NULL);
+
+  g_assert_cmpint (g_remove (record), ==, 0);
+  g_assert_cmpint (g_rmdir (work), ==, 0);
+  g_assert_cmpint (g_rmdir (dir), ==, 0);
+}
+
 /* A store that starts again answers a list from the index it kept on disk
  * before checking it (the check held back here): the cached record, not
- * the one edited by hand while no store ran. Once the check runs, the
- * edit shows within a bounded number of lists. */
+ * the one edited by hand while no store ran; but the folders that came
+ * and went meanwhile as they are (the sessions folder is read at the
+ * start, the new folder's record with it). Once the check runs, the edit
+ * shows within a bounded number of lists. */
 static void
 test_list_before_check (Fixture       *fixture,
                         gconstpointer  data)
@@ -1014,16 +1030,24 @@ test_list_before_check (Fixture       *fixture,
 
   write_record (fixture, "111111111111", "closed", 30, FALSE);
   write_record (fixture, "222222222222", "closed", 30, FALSE);
+  write_record (fixture, "333333333333", "closed", 30, FALSE);
   g_usleep (2100 * 1000);
   reopen (fixture, &reads, &measures);
   edit_record (fixture, "111111111111", "\"pinned\": false", "\"pinned\": true");
+  remove_record (fixture, "333333333333");
+  write_record (fixture, "444444444444", "closed", 30, FALSE);
+  /* Settled, so that nothing but the start itself reads the folder. */
+  g_usleep (2100 * 1000);
 
   reopen_held (fixture);
   early = list (fixture);
-  g_assert_cmpuint (early->len, ==, 2);
+  g_assert_cmpuint (early->len, ==, 3);
   g_assert_false (entry_pinned (find (early, "111111111111")));
   g_assert_true (find (early, "111111111111")->stale);
-  g_assert_cmpint (_cloche_session_store_get_index (fixture->store)->reads, ==, 0);
+  g_assert_null (find (early, "333333333333"));
+  g_assert_nonnull (find (early, "444444444444"));
+  /* The new record only. */
+  g_assert_cmpint (_cloche_session_store_get_index (fixture->store)->reads, ==, 1);
 
   _cloche_session_store_release_checks (fixture->store);
   for (guint i = 0; i < 1000 && !pinned; i++)

@@ -148,17 +148,20 @@ clochectl_print_sessions_json (GVariant *sessions)
 {
   gsize n = g_variant_n_children (sessions);
   g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonObject) object = json_object_new ();
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
   g_autoptr(GString) out = g_string_sized_new (n * 320 + 8);
   g_autoptr(GString) one = g_string_sized_new (512);
 
   json_generator_set_pretty (generator, TRUE);
+  /* The generator's root shares the object, filled again for each. */
+  json_generator_set_root (generator, node);
   g_string_append (out, n > 0 ? "[\n" : "[]");
   for (gsize i = 0; i < n; i++)
     {
       g_autoptr(GVariant) session = g_variant_get_child_value (sessions, i);
-      g_autoptr(JsonNode) node = cloche_session_info_to_json (session);
 
-      json_generator_set_root (generator, node);
+      cloche_session_info_set_json (object, session);
       g_string_truncate (one, 0);
       json_generator_to_gstring (generator, one);
       append_indented (out, one->str);

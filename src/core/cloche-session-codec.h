@@ -59,6 +59,8 @@ GVariant      *cloche_session_variant_new_checked (const GVariantType *type,
                                                    GBytes             *bytes);
 
 /* clochectl's JSON */
+void           cloche_session_info_set_json       (JsonObject         *object,
+                                                  GVariant           *info);
 JsonNode      *cloche_session_info_to_json        (GVariant           *info);
 
 /* The folders Open asks for: a(sb), path and read-only */

@@ -473,12 +473,10 @@ sync_entries (ClocheSessionIndex *index,
     }
 }
 
-/* The sessions folder, opened and rescanned if it changed (or, for a
- * check, if a rescan was put off); -1 when it is gone (and so is every
- * entry). */
+/* The sessions folder, opened and rescanned if it changed; -1 when it is
+ * gone (and so is every entry). */
 static int
-open_synced_root (ClocheSessionIndex *index,
-                  gboolean            check)
+open_synced_root (ClocheSessionIndex *index)
 {
   int root_fd = cloche_session_index_open_root (index);
   struct stat st;
@@ -491,32 +489,12 @@ open_synced_root (ClocheSessionIndex *index,
         close (root_fd);
       return -1;
     }
-  if (!stamp_matches (&index->root_stamp, &st) || (check && index->rescan_due))
+  if (!stamp_matches (&index->root_stamp, &st))
     {
       rescan (index, root_fd);
       cloche_stamp_take (&index->root_stamp, &st);
-      index->rescan_due = FALSE;
     }
   return root_fd;
-}
-
-/**
- * cloche_session_index_defer_rescan:
- *
- * Takes the sessions folder as it is now for the index just filled from
- * its cache file, so that the lists before the next check do not wait for
- * a read of the whole folder; that check reads it (folders that came or
- * went while no daemon ran show after it, as any other change by hand).
- */
-void
-cloche_session_index_defer_rescan (ClocheSessionIndex *index)
-{
-  struct stat st;
-
-  if (stat (index->root, &st) != 0 || !S_ISDIR (st.st_mode))
-    return;
-  cloche_stamp_take (&index->root_stamp, &st);
-  index->rescan_due = TRUE;
 }
 
 /**
@@ -536,7 +514,7 @@ cloche_session_index_sync (ClocheSessionIndex *index,
   g_autoptr(GPtrArray) all = NULL;
   GHashTableIter iter;
   gpointer entry;
-  int root_fd = open_synced_root (index, FALSE);
+  int root_fd = open_synced_root (index);
 
   if (root_fd < 0)
     return;
@@ -555,7 +533,7 @@ cloche_session_index_sync (ClocheSessionIndex *index,
  *
  * A full sync of these sessions only: every stamp of theirs compared with
  * the disk, what moved read or measured again. Folders that came or went
- * are seen too, and the new ones read.
+ * are the lists' to see (each one syncs the sessions folder).
  */
 void
 cloche_session_index_check (ClocheSessionIndex *index,
@@ -563,22 +541,13 @@ cloche_session_index_check (ClocheSessionIndex *index,
                             guint               n_ids)
 {
   g_autoptr(GPtrArray) some = g_ptr_array_sized_new (n_ids);
-  guint scan = index->scan;
-  int root_fd = open_synced_root (index, TRUE);
-  GHashTableIter iter;
+  int root_fd = cloche_session_index_open_root (index);
   ClocheIndexEntry *entry;
 
   if (root_fd < 0)
     return;
-  /* Each entry once: one never read comes with the new folders below. */
   for (guint i = 0; i < n_ids; i++)
-    if ((entry = g_hash_table_lookup (index->entries, ids[i])) != NULL && entry->session != NULL)
-      g_ptr_array_add (some, entry);
-  /* Folders the sessions folder gained since (it was read again just now)
-   * are read with these. */
-  g_hash_table_iter_init (&iter, index->entries);
-  while (scan != index->scan && g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
-    if (entry->session == NULL)
+    if ((entry = g_hash_table_lookup (index->entries, ids[i])) != NULL)
       g_ptr_array_add (some, entry);
   sync_entries (index, root_fd, some, NULL, TRUE);
   close (root_fd);

@@ -50,7 +50,6 @@ typedef struct
   char        *root;
   GHashTable  *entries;       /* id → ClocheIndexEntry */
   ClocheStamp  root_stamp;
-  gboolean     rescan_due;    /* filled from the cache: the next check rescans */
   guint        scan;
   gboolean     dirty;         /* changed since the cache file was written */
   gint         reads;         /* records read, trees measured: for tests */
@@ -64,7 +63,6 @@ int                 cloche_session_index_open_root (ClocheSessionIndex *index);
 void                cloche_session_index_sync   (ClocheSessionIndex  *index,
                                                  const char * const  *open_ids,
                                                  gboolean             full);
-void                cloche_session_index_defer_rescan (ClocheSessionIndex *index);
 void                cloche_session_index_check  (ClocheSessionIndex  *index,
                                                  const char * const  *ids,
                                                  guint                n_ids);

@@ -535,7 +535,8 @@ run_list (ClocheSessionStore *self,
 }
 
 /* The first job: the index from sessions.index when there is a sound
- * one, checked behind the lists that come; else from the disk, at once. */
+ * one (and the folders that came while no daemon ran read), its stamps
+ * checked behind the lists that come; else from the disk, at once. */
 static void
 run_load (ClocheSessionStore *self)
 {
@@ -543,7 +544,7 @@ run_load (ClocheSessionStore *self)
 
   if (kept != NULL && cloche_session_index_fill (self->index, kept) > 0)
     {
-      cloche_session_index_defer_rescan (self->index);
+      cloche_session_index_sync (self->index, NULL, FALSE);
       start_check (self);
       return;
     }
