@@ -13,7 +13,8 @@
  * ends what runs in it. Ctrl+Shift+T opens a new terminal in the selected
  * tab's session; "Move to a Separate Window" moves the tab's terminal, as
  * it is, into a ClocheTerminalWindow (the same VTE and clochectl: nothing
- * is detached on the way).
+ * is detached on the way). A tab's title is its view's (what runs, and the
+ * session's title), its tooltip the session's id.
  */
 #include "config.h"
 
@@ -52,13 +53,18 @@ cloche_terminals_page_pages_changed_cb (ClocheTerminalsPage *self)
 }
 
 static void
-set_title (AdwTabPage *page,
-           const char *session_id)
+cloche_terminals_page_view_title_cb (ClocheTerminalView *view,
+                                     GParamSpec         *pspec,
+                                     ClocheTerminalsPage *self)
 {
-  /* Translators: a terminal tab's title, with its session's id */
-  g_autofree char *title = g_strdup_printf (_("Session %s"), session_id);
+  AdwTabPage *page = adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view));
+  g_autofree char *title = cloche_terminal_view_get_title (view);
+  g_autofree char *tooltip = cloche_terminal_view_get_tooltip (view);
 
-  adw_tab_page_set_title (page, session_id != NULL ? title : _("Agent Mode, Starting"));
+  if (page == NULL)
+    return;
+  adw_tab_page_set_title (page, title);
+  adw_tab_page_set_tooltip (page, tooltip);
 }
 
 static AdwTabPage *
@@ -68,7 +74,12 @@ append_view (ClocheTerminalsPage *self,
   AdwTabPage *page = adw_tab_view_append (self->tab_view, GTK_WIDGET (view));
   g_autoptr(GIcon) icon = g_themed_icon_new ("utilities-terminal-symbolic");
 
-  set_title (page, cloche_terminal_view_get_session_id (view));
+  /* Until the view moves to a window of its own: no tab then. */
+  g_signal_connect_object (view, "notify::title",
+                           G_CALLBACK (cloche_terminals_page_view_title_cb), self, 0);
+  g_signal_connect_object (view, "notify::tooltip",
+                           G_CALLBACK (cloche_terminals_page_view_title_cb), self, 0);
+  cloche_terminals_page_view_title_cb (view, NULL, self);
   adw_tab_page_set_icon (page, icon);
   adw_tab_view_set_selected_page (self->tab_view, page);
   gtk_widget_grab_focus (GTK_WIDGET (view));
@@ -125,6 +136,8 @@ cloche_terminals_page_add_starting (ClocheTerminalsPage *self)
 /**
  * cloche_terminals_page_run:
  * @argv: (nullable): the command, or %NULL for the login shell
+ * @agent: (nullable): an agent profile to run instead (@argv is then its
+ *   command)
  *
  * A new terminal in session @session_id running @argv: in agent mode's
  * starting tab if it is open, else in a new tab.
@@ -134,7 +147,8 @@ cloche_terminals_page_add_starting (ClocheTerminalsPage *self)
 gboolean
 cloche_terminals_page_run (ClocheTerminalsPage *self,
                            const char          *session_id,
-                           const char * const  *argv)
+                           const char * const  *argv,
+                           const char          *agent)
 {
   ClocheTerminalView *view;
   gboolean started;
@@ -146,8 +160,8 @@ cloche_terminals_page_run (ClocheTerminalsPage *self,
   if (view == NULL)
     append_view (self, view = cloche_terminal_view_new (session_id));
   cloche_terminal_view_set_session_id (view, session_id);
-  set_title (adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view)), session_id);
   cloche_terminal_view_set_command (view, argv);
+  cloche_terminal_view_set_agent (view, agent);
   cloche_terminal_view_start (view, self->client, FALSE);
   return started;
 }
