@@ -524,12 +524,14 @@ cg_pty (const CgPtyRequest *request)
   port = open_port (request->port);
   wait_host_connected (port, request->port);
   folder = record_relay (request->port);
-  cg_session_enter (request->id, &session);
-  /* Our own PID namespace is still the guest's: setns changed our
-   * children's only. */
-  if ((session_fd = cg_pidfd_open (session.init_pid, session.init_start)) < 0)
-    cg_fail ("session %s has just been closed", request->id);
+  /* The session's init, watched while a command that ended waits for a
+   * client; taken before we enter the session, whose /proc is its own. */
+  if (!cg_session_load (request->id, &session)
+      || (session_fd = cg_pidfd_open (session.init_pid, session.init_start)) < 0)
+    cg_fail ("session %s is not open in this guest (its processes have ended): "
+             "close it and open a new one", request->id);
   session_fd = high_fd (session_fd);
+  cg_session_enter (request->id, &session);
   master = open_pty (request, &session, &slave);
   child = fork ();
   if (child < 0)
