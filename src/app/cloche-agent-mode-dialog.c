@@ -68,6 +68,7 @@ folder_row_new (const char *path,
   GtkWidget *toggle = gtk_switch_new ();
   GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
 
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), path);
   g_object_set_data_full (G_OBJECT (row), "path", g_strdup (path), g_free);
@@ -169,6 +170,8 @@ run_row_new (ClocheAgentModeDialog *self,
   GtkWidget *check = gtk_check_button_new ();
   const char *unavailable = cloche_launch_item_get_unavailable (item);
 
+  /* A user's profile file says what these are: text, not markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), cloche_launch_item_get_title (item));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), unavailable != NULL
                                ? unavailable : cloche_launch_item_get_subtitle (item));

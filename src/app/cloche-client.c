@@ -714,7 +714,11 @@ cloche_client_get_secrets (ClocheClient *self)
  *   locks egress)
  *
  * Opens agent mode, booting the VM when it is not running; completes once
- * the guest agent answers.
+ * the guest agent answers. The session stays open when the app leaves
+ * (its last window closed, or a crash): what runs in it, an agent above
+ * all, goes on, and a window opened later takes its terminal again
+ * (cloche-terminals-page.c). It is closed from the Overview or the
+ * Sessions page.
  */
 void
 cloche_client_open_session_async (ClocheClient        *self,
@@ -738,7 +742,8 @@ cloche_client_open_session_async (ClocheClient        *self,
     g_variant_dict_insert_value (&options, "mounts", mounts);
   if (egress_allow != NULL && egress_allow[0] != NULL)
     g_variant_dict_insert_value (&options, "egress-allow", g_variant_new_strv (egress_allow, -1));
-  /* No "keep-open": the session belongs to this app and closes if it quits. */
+  g_variant_dict_insert (&options, "keep-open", "b", TRUE);
+  g_variant_dict_insert (&options, "client", "s", "Cloche");
   cloche_dbus_sessions_call_open (cloche_client_get_sessions (self), title != NULL ? title : "",
                                   g_variant_dict_end (&options), cancellable,
                                   cloche_client_open_session_cb, g_steal_pointer (&task));

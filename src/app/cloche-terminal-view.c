@@ -289,6 +289,29 @@ cloche_terminal_view_start (ClocheTerminalView *self,
                                             cloche_terminal_view_listed_cb, self);
 }
 
+/**
+ * cloche_terminal_view_attach:
+ * @client: the app's client, for the session's title
+ * @terminal: a terminal of the view's session that no client holds
+ * @program: (nullable): its command's first word, for the title
+ *
+ * Starts the view on @terminal again (`clochectl shell --attach`).
+ */
+void
+cloche_terminal_view_attach (ClocheTerminalView *self,
+                             ClocheClient       *client,
+                             const char         *terminal,
+                             const char         *program)
+{
+  g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
+  g_return_if_fail (self->session_id != NULL);
+  g_return_if_fail (terminal != NULL);
+
+  follow_session_title (self, client);
+  set_running (self, program);
+  spawn (self, terminal);
+}
+
 static void
 cloche_terminal_view_child_exited_cb (ClocheTerminalView *self,
                                       int                   status)

@@ -15,6 +15,10 @@
  * it is, into a ClocheTerminalWindow (the same VTE and clochectl: nothing
  * is detached on the way). A tab's title is its view's (what runs, and the
  * session's title), its tooltip the session's id.
+ *
+ * A new window (the page given its client) takes up every terminal no
+ * client holds, each in a tab: the ones whose tab or window closed, the
+ * app's last window among them (agent mode's sessions outlive the app).
  */
 #include "config.h"
 
@@ -260,6 +264,60 @@ to_window_action (GtkWidget  *widget,
 }
 
 static void
+cloche_terminals_page_listed_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
+{
+  g_autoptr(ClocheTerminalsPage) self = user_data;
+  g_autoptr(GVariant) terminals = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantIter iter;
+  GVariant *entry;
+
+  if (!cloche_dbus_sessions_call_list_terminals_finish (CLOCHE_DBUS_SESSIONS (object),
+                                                        &terminals, result, &error))
+    {
+      /* No daemon yet, or an older one: Open Terminal still takes them. */
+      g_debug ("ListTerminals: %s", error->message);
+      return;
+    }
+  if (self->client == NULL)
+    return;
+  g_variant_iter_init (&iter, terminals);
+  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+    {
+      g_autoptr(GVariant) owned = entry;
+      g_autofree const char **command = NULL;
+      const char *terminal, *session;
+      gboolean attached = TRUE;
+      ClocheTerminalView *view;
+
+      if (!g_variant_lookup (entry, "terminal", "&s", &terminal)
+          || !g_variant_lookup (entry, "session", "&s", &session)
+          || !g_variant_lookup (entry, "attached", "b", &attached) || attached)
+        continue;
+      g_variant_lookup (entry, "command", "^a&s", &command);
+      view = cloche_terminal_view_new (session);
+      append_view (self, view);
+      cloche_terminal_view_attach (view, self->client, terminal,
+                                   command != NULL ? command[0] : NULL);
+    }
+}
+
+/* What ran in tabs or windows that went (the app's last window among
+ * them) and still runs, detached: in tabs again. */
+static void
+take_up_detached (ClocheTerminalsPage *self)
+{
+  ClocheDbusSessions *sessions = cloche_client_get_sessions (self->client);
+
+  if (sessions != NULL)
+    cloche_dbus_sessions_call_list_terminals (sessions, "", NULL,
+                                              cloche_terminals_page_listed_cb,
+                                              g_object_ref (self));
+}
+
+static void
 cloche_terminals_page_dispose (GObject *object)
 {
   ClocheTerminalsPage *self = CLOCHE_TERMINALS_PAGE (object);
@@ -296,7 +354,11 @@ cloche_terminals_page_set_property (GObject      *object,
   if (prop_id == PROP_CLIENT)
     {
       if (g_set_object (&self->client, g_value_get_object (value)))
-        g_object_notify_by_pspec (object, pspec);
+        {
+          if (self->client != NULL)
+            take_up_detached (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
     }
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

@@ -161,6 +161,8 @@ test_agents (void)
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "api.example.test:443"));
   gtk_check_button_set_active (run_check (dialog, index), TRUE);
   cloche_agent_mode_dialog_add_folder (dialog, "/home/user/project", TRUE);
+  /* Tall enough for the screenshot to show the agents' rows. */
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 600, 1000);
   cloche_test_save_screenshot (GTK_WIDGET (dialog), "agent-mode-chooser-agents");
 
   answer.item = &item;
@@ -232,6 +234,9 @@ test_choose (void)
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (parent));
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
   g_assert_nonnull (find_label (GTK_WIDGET (dialog), "Example agent"));
+  /* Tall enough for the screenshot to show the rows and what is said
+   * under the command line. */
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 600, 1000);
 
   cloche_agent_mode_dialog_add_folder (dialog, "/home/user/project", TRUE);
   cloche_agent_mode_dialog_add_folder (dialog, "/home/user/notes", FALSE);
