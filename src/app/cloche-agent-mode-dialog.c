@@ -5,8 +5,9 @@
  * switch), and what runs in the terminal: a row of a GListModel of
  * ClocheLaunchItem (a shell, a command typed here, the agent profiles). An
  * item that cannot be used (an agent whose hosts the administrator's lock
- * forbids) is a row that says why and cannot be picked. Folders are picked with GtkFileChooserNative (a
- * portal in Flatpak; GTK 4.8 has no GtkFileDialog).
+ * forbids) is a row that says why and cannot be picked. Folders are
+ * picked with GtkFileChooserNative (a portal in Flatpak; GTK 4.8 has no
+ * GtkFileDialog).
  *
  * cloche_agent_mode_choose_async() shows it and completes with the
  * folders, as Sessions.Open's "mounts" (a(sb): path, read-only), the

@@ -793,6 +793,7 @@ cloche_overview_page_open_action (GtkWidget  *widget,
   ClocheOverviewPage *self = CLOCHE_OVERVIEW_PAGE (widget);
   g_autoptr(GListStore) launchers = NULL;
   ClocheDbusPolicy *policy;
+  const char * const *locked;
 
   g_return_if_fail (self->client != NULL);
   g_return_if_fail (self->cancellable == NULL);
@@ -801,8 +802,8 @@ cloche_overview_page_open_action (GtkWidget  *widget,
   self->refocus = gtk_widget_is_focus (self->open_button);
   self->cancellable = g_cancellable_new ();
   policy = cloche_client_get_policy (self->client);
-  launchers = cloche_launch_item_list_default (policy != NULL ? cloche_dbus_policy_get_locked (policy)
-                                                              : NULL);
+  locked = policy != NULL ? cloche_dbus_policy_get_locked (policy) : NULL;
+  launchers = cloche_launch_item_list_default (locked);
   cloche_agent_mode_choose_async (widget, G_LIST_MODEL (launchers), self->cancellable,
                                   cloche_overview_page_chosen_cb, g_object_ref (self));
   cloche_overview_page_update_actions (self);

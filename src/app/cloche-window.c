@@ -224,9 +224,9 @@ cloche_window_agent_mode_failed_action (GtkWidget  *widget,
 
 /* win.run-terminal ((ID, ARGV, AGENT)): a new terminal in session ID
  * running ARGV (empty: the login shell), or agent profile AGENT when not
- * empty (ARGV is then its command, for the tab's title), in agent mode's tab if it waits for it (then
- * the page shown stays: the user saw that tab, and may have gone to watch
- * the boot on the Overview). */
+ * empty (ARGV is then its command, for the tab's title), in agent mode's
+ * tab if it waits for it (then the page shown stays: the user saw that
+ * tab, and may have gone to watch the boot on the Overview). */
 static void
 cloche_window_run_terminal_action (GtkWidget  *widget,
                                    const char *action_name,

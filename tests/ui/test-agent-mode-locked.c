@@ -97,8 +97,9 @@ main (int   argc,
     }
   admin_dir = g_dir_make_tmp ("cloche-admin-XXXXXX", NULL);
   admin_path = g_build_filename (admin_dir, "policy.json", NULL);
-  g_assert_true (g_file_set_contents (admin_path, "{\"version\": 1, \"locked\": [\"egress.allow\"]}",
-                                      -1, NULL));
+  g_assert_true (g_file_set_contents (admin_path,
+                                      "{\"version\": 1, \"locked\": [\"egress.allow\"]}", -1,
+                                      NULL));
   g_setenv ("CLOCHE_ADMIN_POLICY", admin_path, TRUE);
   test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
     "--bundle", bundle, NULL });
