@@ -271,8 +271,6 @@ cloche_terminals_page_listed_cb (GObject      *object,
   g_autoptr(ClocheTerminalsPage) self = user_data;
   g_autoptr(GVariant) terminals = NULL;
   g_autoptr(GError) error = NULL;
-  GVariantIter iter;
-  GVariant *entry;
 
   if (!cloche_dbus_sessions_call_list_terminals_finish (CLOCHE_DBUS_SESSIONS (object),
                                                         &terminals, result, &error))
@@ -283,10 +281,9 @@ cloche_terminals_page_listed_cb (GObject      *object,
     }
   if (self->client == NULL)
     return;
-  g_variant_iter_init (&iter, terminals);
-  while ((entry = g_variant_iter_next_value (&iter)) != NULL)
+  for (gsize i = 0; i < g_variant_n_children (terminals); i++)
     {
-      g_autoptr(GVariant) owned = entry;
+      g_autoptr(GVariant) entry = g_variant_get_child_value (terminals, i);
       g_autofree const char **command = NULL;
       const char *terminal, *session;
       gboolean attached = TRUE;
