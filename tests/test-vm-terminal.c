@@ -7,7 +7,7 @@
  * SIGWINCH, Ctrl-C reaching the command, the exit status, the last bytes
  * before the end of the stream, a detach when the client goes (the command
  * goes on, what it prints is kept, bounded, for the client that attaches
- * next), a hang-up when a pipe's client goes, the pipe mode, several
+ * next, even after it ended), a hang-up when a pipe's client goes, the pipe mode, several
  * terminals at once, and no port left in the guest after.
  * The cases share one boot and run in order.
  */
@@ -423,6 +423,68 @@ test_detach_close (void)
   term_free (term);
 }
 
+/* Until the command whose pid it wrote to @name in @id's folder has
+ * ended and been reaped by its relay (a zombie still answers kill -0). */
+static void
+wait_reaped (const char *id,
+             const char *name)
+{
+  g_autofree char *script = g_strdup_printf (
+    "while kill -0 \"$(cat %s)\" 2>/dev/null; do sleep 0.1; done", name);
+
+  assert_sh (id, script);
+}
+
+/* The command ends while no client holds it: what it printed after the
+ * detach and its status are there for the next client, and the terminal
+ * is gone after that. */
+static void
+test_detach_ended (void)
+{
+  const char *argv[] = { "/bin/sh", "-c",
+                         "echo $$ > pid; echo started; while [ ! -e go ]; do sleep 0.1; done; "
+                         "echo printed-after-the-detach; exit 5", NULL };
+  Term *term = term_open (session_a, argv, 0, 0, FALSE);
+  g_autoptr(GPtrArray) left = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (term_wait_for (term, "started"));
+  term_detach (term);
+  assert_sh (session_a, "touch go");
+  wait_reaped (session_a, "pid");
+  g_assert_cmpint (term_attach (term, &error), >=, 0);
+  g_assert_no_error (error);
+  g_assert_true (term_wait_for (term, "printed-after-the-detach\r\n"));
+  g_assert_cmpint (term_wait_end (term), ==, 5);
+  left = cloche_sandbox_list_terminals (sandbox, session_a);
+  g_assert_cmpuint (left->len, ==, 0);
+  assert_sh (session_a, "rm go pid");
+  term_free (term);
+}
+
+/* Such a terminal, which no one attached to again, ends with its session:
+ * its relay does not wait for a client that cannot come. */
+static void
+test_detach_ended_close (void)
+{
+  const char *argv[] = { "/bin/sh", "-c", "echo $$ > pid; echo started; exit 4", NULL };
+  g_autofree char *id = open_plain_session ();
+  Term *term = term_open (id, argv, 0, 0, FALSE);
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+
+  g_assert_true (term_wait_for (term, "started"));
+  term_detach (term);
+  wait_reaped (id, "pid");
+  g_assert_true (cloche_sandbox_close_session (sandbox, id, &error));
+  g_assert_no_error (error);
+  while (!term->ended && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (term->ended);
+  g_assert_cmpint (term->status, ==, 4);
+  term_free (term);
+}
+
 /* Several at once, in two sessions; each its own stream and status. */
 static void
 test_several (void)
@@ -575,6 +637,8 @@ main (int   argc,
   g_test_add_func ("/vm-terminal/detach", test_detach);
   g_test_add_func ("/vm-terminal/detach-bounded", test_detach_bounded);
   g_test_add_func ("/vm-terminal/detach-close", test_detach_close);
+  g_test_add_func ("/vm-terminal/detach-ended", test_detach_ended);
+  g_test_add_func ("/vm-terminal/detach-ended-close", test_detach_ended_close);
   g_test_add_func ("/vm-terminal/several", test_several);
   g_test_add_func ("/vm-terminal/not-found", test_not_found);
   g_test_add_func ("/vm-terminal/refused", test_refused);

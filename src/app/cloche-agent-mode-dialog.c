@@ -3,13 +3,16 @@
  * What "Open agent mode" asks first: the folders the agent works on (each
  * read-only unless writing is allowed, the mode shown in words beside its
  * switch), and what runs in the terminal: a row of a GListModel of
- * ClocheLaunchItem (a shell, a command typed here; agent profiles are more
- * rows of the same list). Folders are picked with GtkFileChooserNative (a
- * portal in Flatpak; GTK 4.8 has no GtkFileDialog).
+ * ClocheLaunchItem (a shell, a command typed here, the agent profiles). An
+ * item that cannot be used (an agent whose hosts the administrator's lock
+ * forbids) is a row that says why and cannot be picked. Folders are
+ * picked with GtkFileChooserNative (a portal in Flatpak; GTK 4.8 has no
+ * GtkFileDialog).
  *
  * cloche_agent_mode_choose_async() shows it and completes with the
- * folders, as Sessions.Open's "mounts" (a(sb): path, read-only), and the
- * command (NULL: the login shell); closing it without Open is
+ * folders, as Sessions.Open's "mounts" (a(sb): path, read-only), the
+ * command (NULL: the login shell) and the item chosen (an agent's name and
+ * hosts); closing it without Open is
  * G_IO_ERROR_CANCELLED. A command line that cannot be read is said under
  * it, and the dialog stays.
  */
@@ -66,6 +69,7 @@ folder_row_new (const char *path,
   GtkWidget *toggle = gtk_switch_new ();
   GtkWidget *remove = gtk_button_new_from_icon_name ("user-trash-symbolic");
 
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), name);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (row), path);
   g_object_set_data_full (G_OBJECT (row), "path", g_strdup (path), g_free);
@@ -165,9 +169,14 @@ run_row_new (ClocheAgentModeDialog *self,
 {
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *check = gtk_check_button_new ();
+  const char *unavailable = cloche_launch_item_get_unavailable (item);
 
+  /* A user's profile file says what these are: text, not markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), cloche_launch_item_get_title (item));
-  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), cloche_launch_item_get_subtitle (item));
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), unavailable != NULL
+                               ? unavailable : cloche_launch_item_get_subtitle (item));
+  gtk_widget_set_sensitive (row, unavailable == NULL);
   g_object_set_data_full (G_OBJECT (check), "item", g_object_ref (item), g_object_unref);
   if (self->first_check == NULL)
     self->first_check = GTK_CHECK_BUTTON (check);
@@ -242,15 +251,17 @@ command_chosen (ClocheAgentModeDialog *self,
 
 typedef struct
 {
-  GVariant *mounts;
-  GStrv     argv;
+  GVariant         *mounts;
+  GStrv             argv;
+  ClocheLaunchItem *item;
 } Choice;
 
 static void
 choice_free (Choice *choice)
 {
-  g_variant_unref (choice->mounts);
+  g_clear_pointer (&choice->mounts, g_variant_unref);
   g_strfreev (choice->argv);
+  g_clear_object (&choice->item);
   g_free (choice);
 }
 
@@ -269,6 +280,7 @@ open_action (GtkWidget  *widget,
   choice = g_new0 (Choice, 1);
   choice->mounts = g_variant_ref_sink (mounts_chosen (self));
   choice->argv = argv;
+  choice->item = self->selected != NULL ? g_object_ref (self->selected) : NULL;
   task = g_steal_pointer (&self->task);
   if (task != NULL)
     g_task_return_pointer (task, choice, (GDestroyNotify) choice_free);
@@ -363,6 +375,7 @@ cloche_agent_mode_choose_async (GtkWidget           *from,
  * cloche_agent_mode_choose_finish:
  * @mounts: (out): the folders, a(sb) as Sessions.Open takes them
  * @argv: (out) (nullable): the command, or %NULL for the login shell
+ * @item: (out) (optional) (nullable) (transfer full): the row chosen
  *
  * Returns: FALSE with G_IO_ERROR_CANCELLED when the chooser was closed
  */
@@ -370,6 +383,7 @@ gboolean
 cloche_agent_mode_choose_finish (GAsyncResult  *result,
                                  GVariant     **mounts,
                                  GStrv         *argv,
+                                 ClocheLaunchItem **item,
                                  GError       **error)
 {
   Choice *choice = g_task_propagate_pointer (G_TASK (result), error);
@@ -378,6 +392,8 @@ cloche_agent_mode_choose_finish (GAsyncResult  *result,
     return FALSE;
   *mounts = g_steal_pointer (&choice->mounts);
   *argv = g_steal_pointer (&choice->argv);
-  g_free (choice);
+  if (item != NULL)
+    *item = g_steal_pointer (&choice->item);
+  choice_free (choice);
   return TRUE;
 }

@@ -3,6 +3,8 @@
 
 #include <adwaita.h>
 
+#include "cloche-launch-item.h"
+
 G_BEGIN_DECLS
 
 #define CLOCHE_TYPE_AGENT_MODE_DIALOG (cloche_agent_mode_dialog_get_type ())
@@ -20,6 +22,7 @@ void     cloche_agent_mode_choose_async      (GtkWidget             *from,
 gboolean cloche_agent_mode_choose_finish     (GAsyncResult          *result,
                                               GVariant             **mounts,
                                               GStrv                 *argv,
+                                              ClocheLaunchItem     **item,
                                               GError               **error);
 
 G_END_DECLS

@@ -57,14 +57,16 @@ cloche_agent_mode_open_async (ClocheClient        *client,
   g_variant_builder_init (&mounts, G_VARIANT_TYPE ("a(sb)"));
   if (folder != NULL)
     g_variant_builder_add (&mounts, "(sb)", folder, readonly);
-  cloche_agent_mode_open_folders_async (client, g_variant_builder_end (&mounts), cancellable,
-                                        callback, user_data);
+  cloche_agent_mode_open_folders_async (client, g_variant_builder_end (&mounts), NULL,
+                                        cancellable, callback, user_data);
 }
 
 /**
  * cloche_agent_mode_open_folders_async:
  * @mounts: a(sb), each a host folder and whether the agent may only read
  *   it (floating references are sunk)
+ * @hosts: (nullable): what the session adds to the egress rules (the
+ *   agent profile's hosts, ClocheLaunchItem)
  *
  * Opens agent mode with several folders (the chooser's,
  * cloche-agent-mode-dialog.c); finish with cloche_agent_mode_open_finish().
@@ -72,6 +74,7 @@ cloche_agent_mode_open_async (ClocheClient        *client,
 void
 cloche_agent_mode_open_folders_async (ClocheClient        *client,
                                       GVariant            *mounts,
+                                      const char * const  *hosts,
                                       GCancellable        *cancellable,
                                       GAsyncReadyCallback  callback,
                                       gpointer             user_data)
@@ -82,7 +85,8 @@ cloche_agent_mode_open_folders_async (ClocheClient        *client,
   g_return_if_fail (CLOCHE_IS_CLIENT (client));
   g_return_if_fail (g_variant_is_of_type (mounts, G_VARIANT_TYPE ("a(sb)")));
 
-  cloche_client_open_session_async (client, title, mounts, cancellable, callback, user_data);
+  cloche_client_open_session_async (client, title, mounts, hosts, cancellable, callback,
+                                    user_data);
 }
 
 /**

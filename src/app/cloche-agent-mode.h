@@ -15,6 +15,7 @@ void  cloche_agent_mode_open_async  (ClocheClient         *client,
                                      gpointer              user_data);
 void  cloche_agent_mode_open_folders_async (ClocheClient        *client,
                                            GVariant            *mounts,
+                                           const char * const  *hosts,
                                            GCancellable        *cancellable,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data);

@@ -709,14 +709,22 @@ cloche_client_get_secrets (ClocheClient *self)
  *
  * @mounts: (nullable): a(sb), the host folders to mount and whether
  *   read-only, as io.github.cloche.Sessions.Open takes them
+ * @egress_allow: (nullable): hosts the session adds to the egress rules
+ *   for itself (an agent's API hosts; refused while the administrator
+ *   locks egress)
  *
  * Opens agent mode, booting the VM when it is not running; completes once
- * the guest agent answers.
+ * the guest agent answers. The session stays open when the app leaves
+ * (its last window closed, or a crash): what runs in it, an agent above
+ * all, goes on, and a window opened later takes its terminal again
+ * (cloche-terminals-page.c). It is closed from the Overview or the
+ * Sessions page.
  */
 void
 cloche_client_open_session_async (ClocheClient        *self,
                                   const char          *title,
                                   GVariant            *mounts,
+                                  const char * const  *egress_allow,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
@@ -732,7 +740,10 @@ cloche_client_open_session_async (ClocheClient        *self,
   g_variant_dict_init (&options, NULL);
   if (mounts != NULL)
     g_variant_dict_insert_value (&options, "mounts", mounts);
-  /* No "keep-open": the session belongs to this app and closes if it quits. */
+  if (egress_allow != NULL && egress_allow[0] != NULL)
+    g_variant_dict_insert_value (&options, "egress-allow", g_variant_new_strv (egress_allow, -1));
+  g_variant_dict_insert (&options, "keep-open", "b", TRUE);
+  g_variant_dict_insert (&options, "client", "s", "Cloche");
   cloche_dbus_sessions_call_open (cloche_client_get_sessions (self), title != NULL ? title : "",
                                   g_variant_dict_end (&options), cancellable,
                                   cloche_client_open_session_cb, g_steal_pointer (&task));

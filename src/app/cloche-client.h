@@ -52,6 +52,7 @@ guint               cloche_client_get_open_sessions    (ClocheClient         *se
 void                cloche_client_open_session_async   (ClocheClient         *self,
                                                         const char           *title,
                                                         GVariant             *mounts,
+                                                        const char * const   *egress_allow,
                                                         GCancellable         *cancellable,
                                                         GAsyncReadyCallback   callback,
                                                         gpointer              user_data);

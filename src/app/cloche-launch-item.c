@@ -4,13 +4,24 @@
  * (cloche-agent-mode-dialog.c): a title, a line saying what it is, and the
  * command (none: the session user's login shell). An item that "takes a
  * command" runs what the user types instead. The chooser lists a
- * GListModel of these, so that more (agent profiles) are rows appended to
- * the list, with no change to the chooser.
+ * GListModel of these, so that more are rows appended to the list, with
+ * no change to the chooser.
+ *
+ * An agent's item is its profile (ClocheAgentProfile, read by libcloche:
+ * built in, or the user's $XDG_CONFIG_HOME/cloche/agents/NAME.json), and
+ * keeps only what the app needs of it: its name (the terminal runs
+ * `clochectl agent NAME --session ID`, which reads the profile again for
+ * the command, the folder and the variables), and its hosts (the session
+ * is opened with them, Sessions.Open's "egress-allow"). An item that
+ * cannot be used says why in its subtitle and is "unavailable": a profile
+ * with hosts while the administrator locks egress.allow (the daemon would
+ * refuse the open), or a profile file that is not one.
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
+#include "cloche-agent-profile.h"
 #include "cloche-launch-item.h"
 
 struct _ClocheLaunchItem
@@ -20,6 +31,9 @@ struct _ClocheLaunchItem
   char     *subtitle;
   GStrv     argv;
   gboolean  takes_command;
+  char     *agent;         /* the profile's name; NULL: not an agent */
+  GStrv     hosts;         /* what the agent's session adds to egress */
+  char     *unavailable;   /* why it cannot be chosen; NULL: it can */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheLaunchItem, cloche_launch_item, G_TYPE_OBJECT)
@@ -32,6 +46,9 @@ cloche_launch_item_finalize (GObject *object)
   g_free (self->title);
   g_free (self->subtitle);
   g_strfreev (self->argv);
+  g_free (self->agent);
+  g_strfreev (self->hosts);
+  g_free (self->unavailable);
   G_OBJECT_CLASS (cloche_launch_item_parent_class)->finalize (object);
 }
 
@@ -99,14 +116,139 @@ cloche_launch_item_takes_command (ClocheLaunchItem *self)
 }
 
 /**
- * cloche_launch_item_list_default:
+ * cloche_launch_item_get_agent:
  *
- * Returns: (transfer full): what agent mode can always run: a shell, or a
- *   command the user types
+ * Returns: (nullable): the agent profile's name, or %NULL
+ */
+const char *
+cloche_launch_item_get_agent (ClocheLaunchItem *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_LAUNCH_ITEM (self), NULL);
+  return self->agent;
+}
+
+/**
+ * cloche_launch_item_get_hosts:
+ *
+ * Returns: (nullable): the hosts the agent's session adds to the egress
+ *   rules, or %NULL for none
+ */
+const char * const *
+cloche_launch_item_get_hosts (ClocheLaunchItem *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_LAUNCH_ITEM (self), NULL);
+  return (const char * const *) self->hosts;
+}
+
+/**
+ * cloche_launch_item_get_unavailable:
+ *
+ * Returns: (nullable): why the item cannot be chosen, or %NULL
+ */
+const char *
+cloche_launch_item_get_unavailable (ClocheLaunchItem *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_LAUNCH_ITEM (self), NULL);
+  return self->unavailable;
+}
+
+/* The row says what runs and where its package comes from. Whether the
+ * agent is installed in the sandbox is not known here: a missing one
+ * ends with 127, and its terminal names the package (clochectl agent).
+ * A tools folder that lists what is installed would set "unavailable"
+ * (or a word in the subtitle) here. */
+static char *
+agent_subtitle (ClocheAgentProfile *profile)
+{
+  const char *description = cloche_agent_profile_get_description (profile);
+  const char *package = cloche_agent_profile_get_package (profile);
+  g_autofree char *command = g_strjoinv (" ", (GStrv) cloche_agent_profile_get_command (profile));
+  g_autofree char *hosts = g_strjoinv (", ", (GStrv) cloche_agent_profile_get_hosts (profile));
+  g_autofree char *what = NULL;
+
+  if (package != NULL)
+    /* Translators: an agent's row in agent mode's chooser: its command and npm package */
+    what = g_strdup_printf (_("Runs “%s” (npm %s)"), command, package);
+  else
+    what = g_strdup_printf (_("Runs “%s”"), command);
+  if (hosts[0] != '\0')
+    {
+      /* Translators: the hosts an agent's session may reach besides the policy's */
+      g_autofree char *with = g_strdup_printf (_("%s; its session may also reach %s"), what, hosts);
+
+      g_free (what);
+      what = g_steal_pointer (&with);
+    }
+  return description != NULL ? g_strdup_printf ("%s. %s", description, what)
+                             : g_steal_pointer (&what);
+}
+
+/**
+ * cloche_launch_item_new_agent:
+ * @locked: (nullable): the policy keys the administrator locks (the Policy
+ *   service's Locked); "egress.allow" among them makes an agent with
+ *   hosts unavailable
+ *
+ * Returns: (transfer full): the chooser's row for @profile
+ */
+ClocheLaunchItem *
+cloche_launch_item_new_agent (ClocheAgentProfile *profile,
+                              const char * const *locked)
+{
+  const char * const *hosts = cloche_agent_profile_get_hosts (profile);
+  g_autofree char *subtitle = agent_subtitle (profile);
+  ClocheLaunchItem *self;
+
+  g_return_val_if_fail (CLOCHE_IS_AGENT_PROFILE (profile), NULL);
+
+  self = cloche_launch_item_new (cloche_agent_profile_get_name (profile), subtitle,
+                                 cloche_agent_profile_get_command (profile), FALSE);
+  self->agent = g_strdup (cloche_agent_profile_get_name (profile));
+  self->hosts = hosts[0] != NULL ? g_strdupv ((GStrv) hosts) : NULL;
+  if (self->hosts != NULL && locked != NULL && g_strv_contains (locked, "egress.allow"))
+    {
+      g_autofree char *list = g_strjoinv (", ", self->hosts);
+
+      /* The same lock cloche_policy_allows_session_egress() applies. */
+      self->unavailable = g_strdup_printf (_("Not available: the administrator locks egress, so "
+                                             "its session cannot reach %s. Ask the administrator "
+                                             "to allow these hosts in the policy."), list);
+    }
+  return self;
+}
+
+/* A profile file that is not one: a row that says so, and cannot be chosen. */
+static ClocheLaunchItem *
+broken_profile_new (const char *problem)
+{
+  ClocheLaunchItem *self;
+  g_autofree char *why = NULL;
+
+  /* Translators: a row of agent mode's chooser for a broken profile file;
+   * %s says which file and what is wrong in it */
+  why = g_strdup_printf (_("Not an agent profile: %s. Fix or remove the file."), problem);
+  self = cloche_launch_item_new (_("Broken Agent Profile"), why, NULL, FALSE);
+  self->unavailable = g_strdup (why);
+  return self;
+}
+
+/**
+ * cloche_launch_item_list_default:
+ * @locked: (nullable): the policy keys the administrator locks
+ *
+ * Reads the user's agent profiles (a few small files in the user's own
+ * config folder, read when agent mode is opened, so that a new one shows
+ * up without a restart).
+ *
+ * Returns: (transfer full): what agent mode can run: a shell, a command
+ *   the user types, and each agent profile (by name), then a row for each
+ *   profile file that is not one
  */
 GListStore *
-cloche_launch_item_list_default (void)
+cloche_launch_item_list_default (const char * const *locked)
 {
+  g_autoptr(GPtrArray) problems = NULL;
+  g_autoptr(GPtrArray) profiles = cloche_agent_profile_list (NULL, &problems);
   GListStore *list = g_list_store_new (CLOCHE_TYPE_LAUNCH_ITEM);
   g_autoptr(ClocheLaunchItem) shell = NULL, command = NULL;
 
@@ -118,5 +260,18 @@ cloche_launch_item_list_default (void)
                                       "words (quotes group, no pipes)"), NULL, TRUE);
   g_list_store_append (list, shell);
   g_list_store_append (list, command);
+  for (guint i = 0; i < profiles->len; i++)
+    {
+      g_autoptr(ClocheLaunchItem) agent = cloche_launch_item_new_agent (profiles->pdata[i],
+                                                                        locked);
+
+      g_list_store_append (list, agent);
+    }
+  for (guint i = 0; i < problems->len; i++)
+    {
+      g_autoptr(ClocheLaunchItem) broken = broken_profile_new (problems->pdata[i]);
+
+      g_list_store_append (list, broken);
+    }
   return list;
 }

@@ -3,6 +3,8 @@
 
 #include <gio/gio.h>
 
+#include "cloche-agent-profile.h"
+
 G_BEGIN_DECLS
 
 #define CLOCHE_TYPE_LAUNCH_ITEM (cloche_launch_item_get_type ())
@@ -16,6 +18,11 @@ const char         *cloche_launch_item_get_title     (ClocheLaunchItem   *self);
 const char         *cloche_launch_item_get_subtitle  (ClocheLaunchItem   *self);
 const char * const *cloche_launch_item_get_argv      (ClocheLaunchItem   *self);
 gboolean            cloche_launch_item_takes_command (ClocheLaunchItem   *self);
-GListStore         *cloche_launch_item_list_default  (void);
+ClocheLaunchItem   *cloche_launch_item_new_agent     (ClocheAgentProfile *profile,
+                                                      const char * const *locked);
+const char         *cloche_launch_item_get_agent     (ClocheLaunchItem   *self);
+const char * const *cloche_launch_item_get_hosts     (ClocheLaunchItem   *self);
+const char         *cloche_launch_item_get_unavailable (ClocheLaunchItem *self);
+GListStore         *cloche_launch_item_list_default  (const char * const *locked);
 
 G_END_DECLS

@@ -40,6 +40,7 @@ struct _ClocheOverviewPage
   char          *service_error;
   char          *session_id;
   GStrv          agent_command;   /* what agent mode runs (the chooser's); NULL: a shell */
+  char          *agent;           /* the chooser's agent profile, or NULL */
   /* The cause of the last failed call; error_on_close says which call. */
   char          *error_cause;
   /* Set only while an open or close call is pending. */
@@ -731,10 +732,11 @@ cloche_overview_page_open_cb (GObject      *object,
   /* Agent mode leads to a terminal in its session, running what was chosen,
    * in the tab that has been saying it starts. */
   if (self->session_id != NULL)
-    gtk_widget_activate_action (GTK_WIDGET (self), "win.run-terminal", "(s^as)",
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.run-terminal", "(s^ass)",
                                 self->session_id,
                                 self->agent_command != NULL ? self->agent_command
-                                                            : (char *[]) { NULL });
+                                                            : (char *[]) { NULL },
+                                self->agent != NULL ? self->agent : "");
   else if (error != NULL)
     gtk_widget_activate_action (GTK_WIDGET (self), "win.agent-mode-failed", NULL);
 }
@@ -759,9 +761,10 @@ cloche_overview_page_chosen_cb (GObject      *object,
   g_autoptr(ClocheOverviewPage) self = user_data;
   g_autoptr(GVariant) mounts = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(ClocheLaunchItem) item = NULL;
   GStrv argv = NULL;
 
-  if (!cloche_agent_mode_choose_finish (result, &mounts, &argv, &error))
+  if (!cloche_agent_mode_choose_finish (result, &mounts, &argv, &item, &error))
     {
       /* Closed, or the page went: whoever cancelled has reset the page. */
       if (self->cancellable != NULL && !g_cancellable_is_cancelled (self->cancellable))
@@ -773,9 +776,13 @@ cloche_overview_page_chosen_cb (GObject      *object,
     }
   g_strfreev (self->agent_command);
   self->agent_command = argv;
+  g_free (self->agent);
+  self->agent = item != NULL ? g_strdup (cloche_launch_item_get_agent (item)) : NULL;
   gtk_widget_activate_action (GTK_WIDGET (self), "win.agent-mode-starting", NULL);
-  cloche_agent_mode_open_folders_async (self->client, mounts, self->cancellable,
-                                        cloche_overview_page_open_cb, g_object_ref (self));
+  cloche_agent_mode_open_folders_async (self->client, mounts,
+                                        item != NULL ? cloche_launch_item_get_hosts (item) : NULL,
+                                        self->cancellable, cloche_overview_page_open_cb,
+                                        g_object_ref (self));
 }
 
 static void
@@ -785,6 +792,8 @@ cloche_overview_page_open_action (GtkWidget  *widget,
 {
   ClocheOverviewPage *self = CLOCHE_OVERVIEW_PAGE (widget);
   g_autoptr(GListStore) launchers = NULL;
+  ClocheDbusPolicy *policy;
+  const char * const *locked;
 
   g_return_if_fail (self->client != NULL);
   g_return_if_fail (self->cancellable == NULL);
@@ -792,7 +801,9 @@ cloche_overview_page_open_action (GtkWidget  *widget,
   cloche_overview_page_set_error (self, NULL, FALSE);
   self->refocus = gtk_widget_is_focus (self->open_button);
   self->cancellable = g_cancellable_new ();
-  launchers = cloche_launch_item_list_default ();
+  policy = cloche_client_get_policy (self->client);
+  locked = policy != NULL ? cloche_dbus_policy_get_locked (policy) : NULL;
+  launchers = cloche_launch_item_list_default (locked);
   cloche_agent_mode_choose_async (widget, G_LIST_MODEL (launchers), self->cancellable,
                                   cloche_overview_page_chosen_cb, g_object_ref (self));
   cloche_overview_page_update_actions (self);
@@ -962,6 +973,7 @@ cloche_overview_page_finalize (GObject *object)
   g_clear_pointer (&self->service_error, g_free);
   g_clear_pointer (&self->session_id, g_free);
   g_clear_pointer (&self->agent_command, g_strfreev);
+  g_clear_pointer (&self->agent, g_free);
   g_clear_pointer (&self->error_cause, g_free);
 
   G_OBJECT_CLASS (cloche_overview_page_parent_class)->finalize (object);

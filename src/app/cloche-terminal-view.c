@@ -21,6 +21,15 @@
  * Started with @attach, a view takes such a terminal of its session again
  * (`clochectl shell --attach`, the newest one no client holds), or opens
  * a new one if there is none.
+ *
+ * An agent's view runs `clochectl agent NAME --session ID`: the profile's
+ * command, folder and variables (from the app's environment, which VTE
+ * passes on) are clochectl's, and so are the words on an agent the sandbox
+ * does not have (127: which npm package it takes).
+ *
+ * Its "title" is what a user knows: what runs (the agent, the command's
+ * name, or a shell) and the session's title, kept up to date from
+ * Sessions.Get on each Sessions.Changed; "tooltip" names the session's id.
  */
 #include "config.h"
 
@@ -28,6 +37,7 @@
 #include <sys/wait.h>
 #include <vte/vte.h>
 
+#include "cloche-session-codec.h"
 #include "cloche-terminal-view.h"
 
 #define ZOOM_STEP 1.1
@@ -40,11 +50,24 @@ struct _ClocheTerminalView
   VteTerminal  *terminal;
   char         *session_id;  /* NULL while its session is being opened */
   GStrv         command;     /* NULL: the login shell */
+  char         *agent;       /* an agent profile's name: clochectl agent */
+  char         *running;     /* what runs, for the title; NULL: a shell */
+  char         *session_title;
+  ClocheClient *client;
   GCancellable *cancellable;
   gboolean      ended;       /* clochectl could not start, or has ended */
 };
 
 G_DEFINE_FINAL_TYPE (ClocheTerminalView, cloche_terminal_view, ADW_TYPE_BIN)
+
+enum {
+  PROP_0,
+  PROP_TITLE,
+  PROP_TOOLTIP,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 /* Where clochectl is: beside the app once installed; CLOCHE_CTL for a
  * build tree (the tests). */
@@ -92,6 +115,8 @@ clochectl_argv (ClocheTerminalView *self,
   g_strv_builder_add (argv, clochectl_path ());
   if (terminal != NULL)
     g_strv_builder_add_many (argv, "shell", "--attach", terminal, NULL);
+  else if (self->agent != NULL)
+    g_strv_builder_add_many (argv, "agent", self->agent, "--session", self->session_id, NULL);
   else if (self->command != NULL)
     {
       g_strv_builder_add_many (argv, "run", self->session_id, "--", NULL);
@@ -122,22 +147,35 @@ spawn (ClocheTerminalView *self,
                             cloche_terminal_view_spawned_cb, self);
 }
 
-/* The newest terminal of the session that no client holds, or NULL. */
-static const char *
+static void
+set_running (ClocheTerminalView *self,
+             const char         *program)
+{
+  g_free (self->running);
+  self->running = program != NULL && program[0] != '\0' ? g_path_get_basename (program) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+}
+
+/* The newest terminal of the session that no client holds, as
+ * ListTerminals gives it, or NULL. */
+static GVariant *
 pick_detached (GVariant *terminals)
 {
-  const char *picked = NULL;
+  GVariant *picked = NULL;
   gsize count = g_variant_n_children (terminals);
 
   for (gsize i = 0; i < count; i++)
     {
       g_autoptr(GVariant) entry = g_variant_get_child_value (terminals, i);
-      const char *terminal;
       gboolean attached = TRUE;
+      const char *terminal;
 
       if (g_variant_lookup (entry, "terminal", "&s", &terminal)
           && g_variant_lookup (entry, "attached", "b", &attached) && !attached)
-        picked = terminal;
+        {
+          g_clear_pointer (&picked, g_variant_unref);
+          picked = g_steal_pointer (&entry);
+        }
     }
   return picked;
 }
@@ -148,8 +186,10 @@ cloche_terminal_view_listed_cb (GObject      *object,
                                 gpointer      user_data)
 {
   ClocheTerminalView *self = user_data;
-  g_autoptr(GVariant) terminals = NULL;
+  g_autoptr(GVariant) terminals = NULL, picked = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree const char **command = NULL;
+  const char *terminal = NULL;
 
   if (!cloche_dbus_sessions_call_list_terminals_finish (CLOCHE_DBUS_SESSIONS (object),
                                                         &terminals, result, &error))
@@ -159,7 +199,66 @@ cloche_terminal_view_listed_cb (GObject      *object,
       /* An older daemon, or none yet: a new terminal says what is wrong. */
       g_debug ("ListTerminals: %s", error->message);
     }
-  spawn (self, terminals != NULL ? pick_detached (terminals) : NULL);
+  if (terminals != NULL && (picked = pick_detached (terminals)) != NULL)
+    {
+      g_variant_lookup (picked, "terminal", "&s", &terminal);
+      set_running (self, g_variant_lookup (picked, "command", "^a&s", &command)
+                         ? command[0] : NULL);
+    }
+  spawn (self, terminal);
+}
+
+/* The session's title, for ours. */
+static void
+cloche_terminal_view_got_session_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
+{
+  ClocheTerminalView *self = user_data;
+  g_autoptr(GVariant) record = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(ClocheSessionInfo) info = { 0 };
+
+  if (!cloche_dbus_sessions_call_get_finish (CLOCHE_DBUS_SESSIONS (object), &record, result,
+                                             &error))
+    {
+      /* Gone (closed and cleaned up), or no daemon: the title keeps what it had. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("Get %s: %s", self->session_id, error->message);
+      return;
+    }
+  cloche_session_info_init (&info, record);
+  if (g_strcmp0 (info.title, self->session_title) == 0)
+    return;
+  g_free (self->session_title);
+  self->session_title = g_strdup (info.title);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+}
+
+static void
+cloche_terminal_view_sessions_changed_cb (ClocheTerminalView *self)
+{
+  ClocheDbusSessions *sessions = cloche_client_get_sessions (self->client);
+
+  if (self->session_id != NULL && sessions != NULL)
+    cloche_dbus_sessions_call_get (sessions, self->session_id, self->cancellable,
+                                   cloche_terminal_view_got_session_cb, self);
+}
+
+/* The session's title now, and whenever the sessions change. */
+static void
+follow_session_title (ClocheTerminalView *self,
+                      ClocheClient       *client)
+{
+  ClocheDbusSessions *sessions = cloche_client_get_sessions (client);
+
+  if (sessions == NULL || self->client != NULL)
+    return;
+  self->client = g_object_ref (client);
+  g_signal_connect_object (sessions, "changed",
+                           G_CALLBACK (cloche_terminal_view_sessions_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  cloche_terminal_view_sessions_changed_cb (self);
 }
 
 /**
@@ -179,6 +278,8 @@ cloche_terminal_view_start (ClocheTerminalView *self,
   g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
   g_return_if_fail (self->session_id != NULL);
 
+  if (client != NULL)
+    follow_session_title (self, client);
   if (!attach || sessions == NULL)
     {
       spawn (self, NULL);
@@ -186,6 +287,29 @@ cloche_terminal_view_start (ClocheTerminalView *self,
     }
   cloche_dbus_sessions_call_list_terminals (sessions, self->session_id, self->cancellable,
                                             cloche_terminal_view_listed_cb, self);
+}
+
+/**
+ * cloche_terminal_view_attach:
+ * @client: the app's client, for the session's title
+ * @terminal: a terminal of the view's session that no client holds
+ * @program: (nullable): its command's first word, for the title
+ *
+ * Starts the view on @terminal again (`clochectl shell --attach`).
+ */
+void
+cloche_terminal_view_attach (ClocheTerminalView *self,
+                             ClocheClient       *client,
+                             const char         *terminal,
+                             const char         *program)
+{
+  g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
+  g_return_if_fail (self->session_id != NULL);
+  g_return_if_fail (terminal != NULL);
+
+  follow_session_title (self, client);
+  set_running (self, program);
+  spawn (self, terminal);
 }
 
 static void
@@ -278,9 +402,66 @@ cloche_terminal_view_finalize (GObject *object)
   ClocheTerminalView *self = CLOCHE_TERMINAL_VIEW (object);
 
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->client);
   g_free (self->session_id);
   g_strfreev (self->command);
+  g_free (self->agent);
+  g_free (self->running);
+  g_free (self->session_title);
   G_OBJECT_CLASS (cloche_terminal_view_parent_class)->finalize (object);
+}
+
+/**
+ * cloche_terminal_view_get_title:
+ *
+ * Returns: (transfer full): what runs and in which session, as a user
+ *   knows them: "claude — my project"
+ */
+char *
+cloche_terminal_view_get_title (ClocheTerminalView *self)
+{
+  const char *running;
+
+  g_return_val_if_fail (CLOCHE_IS_TERMINAL_VIEW (self), NULL);
+
+  if (self->session_id == NULL)
+    return g_strdup (_("Agent Mode, Starting"));
+  running = self->agent != NULL ? self->agent
+            : self->running != NULL ? self->running : _("Shell");
+  /* Translators: a terminal's title: what runs in it, and its session's title */
+  return g_strdup_printf (_("%s — %s"), running,
+                          self->session_title != NULL && self->session_title[0] != '\0'
+                          ? self->session_title : self->session_id);
+}
+
+/**
+ * cloche_terminal_view_get_tooltip:
+ *
+ * Returns: (transfer full) (nullable): the session's id, in words
+ */
+char *
+cloche_terminal_view_get_tooltip (ClocheTerminalView *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_TERMINAL_VIEW (self), NULL);
+
+  /* Translators: a terminal tab's tooltip, with its session's id */
+  return self->session_id != NULL ? g_strdup_printf (_("Session %s"), self->session_id) : NULL;
+}
+
+static void
+cloche_terminal_view_get_property (GObject    *object,
+                                   guint       prop_id,
+                                   GValue     *value,
+                                   GParamSpec *pspec)
+{
+  ClocheTerminalView *self = CLOCHE_TERMINAL_VIEW (object);
+
+  if (prop_id == PROP_TITLE)
+    g_value_take_string (value, cloche_terminal_view_get_title (self));
+  else if (prop_id == PROP_TOOLTIP)
+    g_value_take_string (value, cloche_terminal_view_get_tooltip (self));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 static gboolean
@@ -297,7 +478,16 @@ cloche_terminal_view_class_init (ClocheTerminalViewClass *klass)
 
   object_class->dispose = cloche_terminal_view_dispose;
   object_class->finalize = cloche_terminal_view_finalize;
+  object_class->get_property = cloche_terminal_view_get_property;
   widget_class->grab_focus = cloche_terminal_view_grab_focus;
+
+  properties[PROP_TITLE] =
+    g_param_spec_string ("title", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TOOLTIP] =
+    g_param_spec_string ("tooltip", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (VTE_TYPE_TERMINAL);
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -334,6 +524,8 @@ cloche_terminal_view_set_session_id (ClocheTerminalView *self,
   label = g_strdup_printf (_("Terminal in session %s"), session_id);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->terminal),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOOLTIP]);
 }
 
 /**
@@ -350,6 +542,25 @@ cloche_terminal_view_set_command (ClocheTerminalView *self,
 
   g_strfreev (self->command);
   self->command = argv != NULL && argv[0] != NULL ? g_strdupv ((char **) argv) : NULL;
+  set_running (self, self->command != NULL ? self->command[0] : NULL);
+}
+
+/**
+ * cloche_terminal_view_set_agent:
+ * @agent: (nullable): an agent profile's name, or %NULL
+ *
+ * Makes a new terminal of this view run agent @agent in its session
+ * (`clochectl agent NAME --session ID`), in place of the command.
+ */
+void
+cloche_terminal_view_set_agent (ClocheTerminalView *self,
+                                const char         *agent)
+{
+  g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
+
+  g_free (self->agent);
+  self->agent = g_strdup (agent);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
 }
 
 /**

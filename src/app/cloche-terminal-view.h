@@ -20,6 +20,14 @@ void                cloche_terminal_view_set_session_id (ClocheTerminalView *sel
                                                          const char         *session_id);
 void                cloche_terminal_view_set_command    (ClocheTerminalView *self,
                                                          const char * const *argv);
+void                cloche_terminal_view_attach         (ClocheTerminalView *self,
+                                                         ClocheClient       *client,
+                                                         const char         *terminal,
+                                                         const char         *program);
+void                cloche_terminal_view_set_agent      (ClocheTerminalView *self,
+                                                         const char         *agent);
+char               *cloche_terminal_view_get_title      (ClocheTerminalView *self);
+char               *cloche_terminal_view_get_tooltip    (ClocheTerminalView *self);
 void                cloche_terminal_view_say            (ClocheTerminalView *self,
                                                          const char         *text,
                                                          gboolean            ended);

@@ -109,6 +109,9 @@ cloche_terminal_window_new_for_view (GtkApplication     *application,
   self = g_object_new (CLOCHE_TYPE_TERMINAL_WINDOW, "application", application, NULL);
   self->view = view;
   adw_window_title_set_subtitle (self->title, subtitle);
+  /* What runs and where, as its tab said; the id stays the subtitle. */
+  g_object_bind_property (view, "title", self->title, "title", G_BINDING_SYNC_CREATE);
+  g_object_bind_property (view, "title", self, "title", G_BINDING_SYNC_CREATE);
   gtk_box_append (GTK_BOX (adw_window_get_content (ADW_WINDOW (self))), GTK_WIDGET (view));
   gtk_widget_grab_focus (GTK_WIDGET (view));
   return self;

@@ -13,7 +13,12 @@
  * ends what runs in it. Ctrl+Shift+T opens a new terminal in the selected
  * tab's session; "Move to a Separate Window" moves the tab's terminal, as
  * it is, into a ClocheTerminalWindow (the same VTE and clochectl: nothing
- * is detached on the way).
+ * is detached on the way). A tab's title is its view's (what runs, and the
+ * session's title), its tooltip the session's id.
+ *
+ * A new window (the page given its client) takes up every terminal no
+ * client holds, each in a tab: the ones whose tab or window closed, the
+ * app's last window among them (agent mode's sessions outlive the app).
  */
 #include "config.h"
 
@@ -52,13 +57,18 @@ cloche_terminals_page_pages_changed_cb (ClocheTerminalsPage *self)
 }
 
 static void
-set_title (AdwTabPage *page,
-           const char *session_id)
+cloche_terminals_page_view_title_cb (ClocheTerminalView *view,
+                                     GParamSpec         *pspec,
+                                     ClocheTerminalsPage *self)
 {
-  /* Translators: a terminal tab's title, with its session's id */
-  g_autofree char *title = g_strdup_printf (_("Session %s"), session_id);
+  AdwTabPage *page = adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view));
+  g_autofree char *title = cloche_terminal_view_get_title (view);
+  g_autofree char *tooltip = cloche_terminal_view_get_tooltip (view);
 
-  adw_tab_page_set_title (page, session_id != NULL ? title : _("Agent Mode, Starting"));
+  if (page == NULL)
+    return;
+  adw_tab_page_set_title (page, title);
+  adw_tab_page_set_tooltip (page, tooltip);
 }
 
 static AdwTabPage *
@@ -68,7 +78,12 @@ append_view (ClocheTerminalsPage *self,
   AdwTabPage *page = adw_tab_view_append (self->tab_view, GTK_WIDGET (view));
   g_autoptr(GIcon) icon = g_themed_icon_new ("utilities-terminal-symbolic");
 
-  set_title (page, cloche_terminal_view_get_session_id (view));
+  /* Until the view moves to a window of its own: no tab then. */
+  g_signal_connect_object (view, "notify::title",
+                           G_CALLBACK (cloche_terminals_page_view_title_cb), self, 0);
+  g_signal_connect_object (view, "notify::tooltip",
+                           G_CALLBACK (cloche_terminals_page_view_title_cb), self, 0);
+  cloche_terminals_page_view_title_cb (view, NULL, self);
   adw_tab_page_set_icon (page, icon);
   adw_tab_view_set_selected_page (self->tab_view, page);
   gtk_widget_grab_focus (GTK_WIDGET (view));
@@ -125,6 +140,8 @@ cloche_terminals_page_add_starting (ClocheTerminalsPage *self)
 /**
  * cloche_terminals_page_run:
  * @argv: (nullable): the command, or %NULL for the login shell
+ * @agent: (nullable): an agent profile to run instead (@argv is then its
+ *   command)
  *
  * A new terminal in session @session_id running @argv: in agent mode's
  * starting tab if it is open, else in a new tab.
@@ -134,7 +151,8 @@ cloche_terminals_page_add_starting (ClocheTerminalsPage *self)
 gboolean
 cloche_terminals_page_run (ClocheTerminalsPage *self,
                            const char          *session_id,
-                           const char * const  *argv)
+                           const char * const  *argv,
+                           const char          *agent)
 {
   ClocheTerminalView *view;
   gboolean started;
@@ -146,8 +164,8 @@ cloche_terminals_page_run (ClocheTerminalsPage *self,
   if (view == NULL)
     append_view (self, view = cloche_terminal_view_new (session_id));
   cloche_terminal_view_set_session_id (view, session_id);
-  set_title (adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view)), session_id);
   cloche_terminal_view_set_command (view, argv);
+  cloche_terminal_view_set_agent (view, agent);
   cloche_terminal_view_start (view, self->client, FALSE);
   return started;
 }
@@ -246,6 +264,57 @@ to_window_action (GtkWidget  *widget,
 }
 
 static void
+cloche_terminals_page_listed_cb (GObject      *object,
+                                 GAsyncResult *result,
+                                 gpointer      user_data)
+{
+  g_autoptr(ClocheTerminalsPage) self = user_data;
+  g_autoptr(GVariant) terminals = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!cloche_dbus_sessions_call_list_terminals_finish (CLOCHE_DBUS_SESSIONS (object),
+                                                        &terminals, result, &error))
+    {
+      /* No daemon yet, or an older one: Open Terminal still takes them. */
+      g_debug ("ListTerminals: %s", error->message);
+      return;
+    }
+  if (self->client == NULL)
+    return;
+  for (gsize i = 0; i < g_variant_n_children (terminals); i++)
+    {
+      g_autoptr(GVariant) entry = g_variant_get_child_value (terminals, i);
+      g_autofree const char **command = NULL;
+      const char *terminal, *session;
+      gboolean attached = TRUE;
+      ClocheTerminalView *view;
+
+      if (!g_variant_lookup (entry, "terminal", "&s", &terminal)
+          || !g_variant_lookup (entry, "session", "&s", &session)
+          || !g_variant_lookup (entry, "attached", "b", &attached) || attached)
+        continue;
+      g_variant_lookup (entry, "command", "^a&s", &command);
+      view = cloche_terminal_view_new (session);
+      append_view (self, view);
+      cloche_terminal_view_attach (view, self->client, terminal,
+                                   command != NULL ? command[0] : NULL);
+    }
+}
+
+/* What ran in tabs or windows that went (the app's last window among
+ * them) and still runs, detached: in tabs again. */
+static void
+take_up_detached (ClocheTerminalsPage *self)
+{
+  ClocheDbusSessions *sessions = cloche_client_get_sessions (self->client);
+
+  if (sessions != NULL)
+    cloche_dbus_sessions_call_list_terminals (sessions, "", NULL,
+                                              cloche_terminals_page_listed_cb,
+                                              g_object_ref (self));
+}
+
+static void
 cloche_terminals_page_dispose (GObject *object)
 {
   ClocheTerminalsPage *self = CLOCHE_TERMINALS_PAGE (object);
@@ -282,7 +351,11 @@ cloche_terminals_page_set_property (GObject      *object,
   if (prop_id == PROP_CLIENT)
     {
       if (g_set_object (&self->client, g_value_get_object (value)))
-        g_object_notify_by_pspec (object, pspec);
+        {
+          if (self->client != NULL)
+            take_up_detached (self);
+          g_object_notify_by_pspec (object, pspec);
+        }
     }
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

@@ -17,7 +17,8 @@ ClocheTerminalView *cloche_terminals_page_get_selected (ClocheTerminalsPage *sel
 void                cloche_terminals_page_add_starting (ClocheTerminalsPage *self);
 gboolean            cloche_terminals_page_run          (ClocheTerminalsPage *self,
                                                         const char          *session_id,
-                                                        const char * const  *argv);
+                                                        const char * const  *argv,
+                                                        const char          *agent);
 void                cloche_terminals_page_fail_starting (ClocheTerminalsPage *self);
 
 G_END_DECLS

@@ -222,10 +222,11 @@ cloche_window_agent_mode_failed_action (GtkWidget  *widget,
   cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("overview"));
 }
 
-/* win.run-terminal ((ID, ARGV)): a new terminal in session ID running ARGV
- * (empty: the login shell), in agent mode's tab if it waits for it (then
- * the page shown stays: the user saw that tab, and may have gone to watch
- * the boot on the Overview). */
+/* win.run-terminal ((ID, ARGV, AGENT)): a new terminal in session ID
+ * running ARGV (empty: the login shell), or agent profile AGENT when not
+ * empty (ARGV is then its command, for the tab's title), in agent mode's
+ * tab if it waits for it (then the page shown stays: the user saw that
+ * tab, and may have gone to watch the boot on the Overview). */
 static void
 cloche_window_run_terminal_action (GtkWidget  *widget,
                                    const char *action_name,
@@ -233,10 +234,10 @@ cloche_window_run_terminal_action (GtkWidget  *widget,
 {
   ClocheWindow *self = CLOCHE_WINDOW (widget);
   g_autofree const char **argv = NULL;
-  const char *id;
+  const char *id, *agent;
 
-  g_variant_get (parameter, "(&s^a&s)", &id, &argv);
-  if (!cloche_terminals_page_run (self->terminals_page, id, argv))
+  g_variant_get (parameter, "(&s^a&s&s)", &id, &argv, &agent);
+  if (!cloche_terminals_page_run (self->terminals_page, id, argv, agent[0] != '\0' ? agent : NULL))
     cloche_window_show_page_action (widget, "win.show-page", g_variant_new_string ("terminals"));
 }
 
@@ -420,7 +421,7 @@ cloche_window_class_init (ClocheWindowClass *klass)
                                    cloche_window_cleanup_sessions_action);
   gtk_widget_class_install_action (widget_class, "win.open-terminal", "s",
                                    cloche_window_open_terminal_action);
-  gtk_widget_class_install_action (widget_class, "win.run-terminal", "(sas)",
+  gtk_widget_class_install_action (widget_class, "win.run-terminal", "(sass)",
                                    cloche_window_run_terminal_action);
   gtk_widget_class_install_action (widget_class, "win.agent-mode-starting", NULL,
                                    cloche_window_agent_mode_starting_action);

@@ -9,6 +9,12 @@
  *       and the profile's command in a terminal there: clochectl run's
  *       terminal (clochectl-shell.c), with the variables the profile names
  *       passed from our environment. Closed when the agent ends.
+ *   clochectl agent NAME --session ID [-- ARG…]
+ *       the same in session ID, which its opener gave the folders and the
+ *       profile's hosts: the app's agent mode (src/app/cloche-overview-page.c)
+ *       opens the session itself and runs this in its terminal, so that
+ *       the command, its folder, the variables and the words on a missing
+ *       agent are this file's alone.
  *
  * Profiles are read by libcloche (cloche-agent-profile.c) as untrusted
  * files; a broken one is an error naming its file, line, column and key.
@@ -139,6 +145,8 @@ parse_launch (int                     argc,
     { "title", 0, 0, G_OPTION_ARG_STRING, &request->title, "A title for the session", "TITLE" },
     { "keep", 0, 0, G_OPTION_ARG_NONE, &request->keep,
       "Leave the session open when the agent ends", NULL },
+    { "session", 0, 0, G_OPTION_ARG_STRING, &request->id,
+      "Run in this open session (given the folders and hosts when opened)", "ID" },
     { NULL }
   };
   int split = argc, count;
@@ -156,6 +164,9 @@ parse_launch (int                     argc,
   count = split;
   list = (char **) options->pdata;
   if (!clochectl_parse_options (&count, &list, entries, "NAME [DIR…] [-- ARG…]") || count < 1)
+    return FALSE;
+  /* An open session has its folders and hosts: none to add. */
+  if (request->id != NULL && (count > 1 || request->keep || request->title != NULL))
     return FALSE;
   *folders = g_strdupv (list + 1);
   *arguments = g_strdupv (split < argc ? argv + split + 1 : (char *[]) { NULL });
@@ -231,13 +242,15 @@ agent_launch (int    argc,
   if (profile == NULL)
     return clochectl_fail (_("cannot run the agent"), error);
   hosts = cloche_agent_profile_get_hosts (profile);
-  request.mounts = rw_mounts ((const char * const *) folders);
+  if (request.id == NULL)
+    request.mounts = rw_mounts ((const char * const *) folders);
   request.env = passed_env (profile);
   request.command = agent_command (profile, (const char * const *) arguments);
-  request.egress_allow = hosts[0] != NULL ? g_strdupv ((GStrv) hosts) : NULL;
+  if (hosts[0] != NULL && request.id == NULL)
+    request.egress_allow = g_strdupv ((GStrv) hosts);
   request.cwd_in_first_mount = TRUE;
   request.client = g_strdup_printf ("clochectl agent %s", argv[0]);
-  if (request.title == NULL)
+  if (request.title == NULL && request.id == NULL)
     request.title = g_strdup_printf (_("Agent %s"), argv[0]);
   daemon = clochectl_connect_daemon (FALSE, &error);
   if (daemon == NULL)

@@ -401,8 +401,9 @@ shell_or_run (ClocheDbusDaemon      *daemon,
     return attach (sessions, NULL, request);
   if (request->id == NULL && (opened = open_session (daemon, sessions, request, &error)) == NULL)
     return clochectl_fail (_("cannot open a session"), error);
-  if (opened != NULL && request->cwd_in_first_mount && request->cwd == NULL
-      && (request->cwd = first_mount_dir (sessions, opened, &error)) == NULL)
+  if (request->cwd_in_first_mount && request->cwd == NULL
+      && (request->cwd = first_mount_dir (sessions, request->id != NULL ? request->id : opened,
+                                          &error)) == NULL)
     clochectl_fail (_("cannot find the folder to run in"), error);
   status = attach (sessions, request->id != NULL ? request->id : opened, request);
   if (opened != NULL && !request->keep

@@ -108,7 +108,8 @@ clochectl_usage (void)
                 "  clochectl secret list\n"
                 "  clochectl secret remove NAME\n"
                 "  clochectl agent list [--json]\n"
-                "  clochectl agent NAME [DIR…] [--title T] [--keep] [-- ARG…]\n"));
+                "  clochectl agent NAME [DIR…] [--title T] [--keep] [-- ARG…]\n"
+                "  clochectl agent NAME --session ID [-- ARG…]\n"));
   return 2;
 }
 

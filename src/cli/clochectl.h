@@ -33,7 +33,7 @@ typedef struct
   char     *title;
   char     *client;             /* who opens it (default "clochectl") */
   char     *cwd;                /* NULL: the session's folder */
-  gboolean  cwd_in_first_mount; /* a new session: run in its first folder */
+  gboolean  cwd_in_first_mount; /* run in the session's first folder */
   GStrv     mounts;             /* PATH[:ro|:rw] */
   GStrv     env;                /* NAME=VALUE */
   GStrv     egress_allow;       /* hosts the new session adds to the egress rules */

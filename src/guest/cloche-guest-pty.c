@@ -27,7 +27,12 @@
  * every DETACHED_CHECK_MS for a host end again: the daemon swaps the
  * port's chardev for a new client's socket (AttachTerminal), and the kept
  * bytes go to it first. Only the command's end (or the session's close,
- * which ends it) ends the terminal. In pipe mode (a script's pipe, which
+ * which ends it) ends the terminal. A command that ends while detached
+ * leaves its last output (bounded as above) and its status waiting for
+ * the next client: the relay stays, detached, until one is back (then
+ * writes it all and exits with the status, as for any end), or until the
+ * session's init is gone (the session was closed: no one can come back to
+ * it). In pipe mode (a script's pipe, which
  * no one re-attaches to) the host end going is a hang-up, as when a
  * terminal window closes: the master is closed, the kernel sends SIGHUP to
  * the command, and the relay leaves after a grace period; the command, its
@@ -362,6 +367,7 @@ typedef struct
   bool   master_open;
   bool   attached;
   bool   detachable;     /* a tty terminal outlives its client; a pipe hangs up */
+  int    session_fd;     /* the session's init (a pidfd): readable once it closed */
   Buffer input, output;
 } Relay;
 
@@ -433,6 +439,31 @@ master_turn (Relay *relay,
     drain (&relay->input, relay->master);
 }
 
+/* The command has ended with no client on the port: read what it left in
+ * the master, keeping the newest bytes as while detached, then wait for a
+ * client (true) or for the session's end (false: nobody will come). */
+static bool
+keep_for_next_client (Relay *relay)
+{
+  Buffer *output = &relay->output;
+  struct pollfd session = { .fd = relay->session_fd, .events = POLLIN };
+
+  for (;;)
+    {
+      size_t end;
+
+      make_room (output);
+      end = output->end;
+      if (!fill (output, relay->master) || output->end == end)
+        break;
+    }
+  while (!is_host_back (relay->port))
+    if (poll (&session, 1, DETACHED_CHECK_MS) > 0)
+      return false;
+  relay->attached = true;
+  return true;
+}
+
 /* port -> input -> master, master -> output -> port, until the command
  * ends (its pidfd). The host end going is a detach (the output kept,
  * bounded, until a client is back on the port), or for a pipe a hang-up. */
@@ -440,12 +471,13 @@ static int
 relay (int   port,
        int   master,
        pid_t child,
-       bool  detachable)
+       bool  detachable,
+       int   session_fd)
 {
   static Relay r;
 
   r = (Relay) { .port = port, .master = master, .child = child, .master_open = true,
-                .attached = true, .detachable = detachable };
+                .attached = true, .detachable = detachable, .session_fd = session_fd };
   r.child_fd = (int) syscall (SYS_pidfd_open, child, 0);
   if (r.child_fd < 0 || fcntl (master, F_SETFL, O_NONBLOCK) != 0)
     cg_fail ("cannot watch the terminal's command: %s", strerror (errno));
@@ -471,7 +503,8 @@ relay (int   port,
         {
           int status = cg_wait_status (child);
 
-          flush_output (master, port, &r.output);
+          if (r.attached || keep_for_next_client (&r))
+            flush_output (master, port, &r.output);
           return status;
         }
       if (!r.attached && is_host_back (port))
@@ -484,13 +517,20 @@ cg_pty (const CgPtyRequest *request)
 {
   char name[256];
   CgSession session;
-  int port, folder, master, slave, status;
+  int port, folder, master, slave, status, session_fd;
   pid_t child;
 
   signal (SIGPIPE, SIG_IGN);
   port = open_port (request->port);
   wait_host_connected (port, request->port);
   folder = record_relay (request->port);
+  /* The session's init, watched while a command that ended waits for a
+   * client; taken before we enter the session, whose /proc is its own. */
+  if (!cg_session_load (request->id, &session)
+      || (session_fd = cg_pidfd_open (session.init_pid, session.init_start)) < 0)
+    cg_fail ("session %s is not open in this guest (its processes have ended): "
+             "close it and open a new one", request->id);
+  session_fd = high_fd (session_fd);
   cg_session_enter (request->id, &session);
   master = open_pty (request, &session, &slave);
   child = fork ();
@@ -499,7 +539,7 @@ cg_pty (const CgPtyRequest *request)
   if (child == 0)
     cg_run_child (&session, request->cwd, request->argv, slave);
   close (slave);
-  status = relay (port, master, child, !request->pipe);
+  status = relay (port, master, child, !request->pipe, session_fd);
   /* Gone from the guest's folder, which we reach through @folder. */
   snprintf (name, sizeof name, "%s", request->port);
   unlinkat (folder, name, 0);

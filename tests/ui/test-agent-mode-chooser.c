@@ -5,7 +5,11 @@
  * rows of what to run come from the list model given (so agent profiles
  * are more rows); Open gives the folders as Sessions.Open's mounts and the
  * command; a command line that cannot be read is said, and the chooser
- * stays; closing it is a cancel. The folder picker itself is
+ * stays; closing it is a cancel. The agent profiles are rows of the
+ * default list (the built-in ones and the user's, a broken file a row that
+ * says so), an agent's row gives its name and hosts, and while the
+ * administrator locks egress an agent with hosts is a row that says why
+ * and cannot be picked. The folder picker itself is
  * GtkFileChooserNative (a portal), which a test cannot drive: folders are
  * added as it would add them.
  */
@@ -22,6 +26,7 @@ typedef struct
   GVariant *mounts;
   GStrv     argv;
   GError   *error;
+  ClocheLaunchItem **item;   /* NULL: not asked for */
 } Answer;
 
 static void
@@ -32,7 +37,7 @@ on_chosen (GObject      *object,
   Answer *answer = user_data;
 
   answer->chosen = cloche_agent_mode_choose_finish (result, &answer->mounts, &answer->argv,
-                                                    &answer->error);
+                                                    answer->item, &answer->error);
   answer->done = TRUE;
 }
 
@@ -85,11 +90,134 @@ folder_switch (ClocheAgentModeDialog *dialog,
   return g_object_get_data (G_OBJECT (row), "switch");
 }
 
+/* The row whose title is @title, and its index. */
+static AdwActionRow *
+run_row (ClocheAgentModeDialog *dialog,
+         const char            *title,
+         int                   *index)
+{
+  GtkListBox *list = cloche_test_ui_child (dialog, "run_list");
+  GtkListBoxRow *row;
+
+  for (int i = 0; (row = gtk_list_box_get_row_at_index (list, i)) != NULL; i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), title) == 0)
+      {
+        if (index != NULL)
+          *index = i;
+        return ADW_ACTION_ROW (row);
+      }
+  return NULL;
+}
+
+static char *config_home;
+
+static void
+write_profile (const char *name,
+               const char *json)
+{
+  g_autofree char *dir = g_build_filename (config_home, "cloche", "agents", NULL);
+  g_autofree char *file = g_strconcat (name, ".json", NULL);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, json, -1, NULL));
+}
+
+/* The built-in agents and the user's are rows; a broken file is a row
+ * that says what is wrong; picking an agent gives its name and hosts. */
+static void
+test_agents (void)
+{
+  g_autoptr(GListStore) launchers = NULL;
+  GtkWidget *parent = adw_application_window_new (NULL);
+  g_autoptr(ClocheLaunchItem) item = NULL;
+  ClocheAgentModeDialog *dialog;
+  AdwActionRow *row;
+  Answer answer = { 0 };
+  int index = -1;
+
+  write_profile ("helper", "{\"command\": [\"./helper.sh\", \"--go\"], "
+                 "\"hosts\": [\"api.example.test:443\"], \"env\": [\"HELPER_KEY\"], "
+                 "\"description\": \"A local helper\"}");
+  write_profile ("broken", "{\"command\": \"x\",\n \"env\": [\"NOT A NAME\"]}");
+  launchers = cloche_launch_item_list_default (NULL);
+  gtk_window_present (GTK_WINDOW (parent));
+  cloche_agent_mode_choose_async (parent, G_LIST_MODEL (launchers), NULL, on_chosen, &answer);
+  dialog = CLOCHE_AGENT_MODE_DIALOG (cloche_test_ui_wait_agent_mode_chooser ());
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *builtin = (const char *[]) { "claude", "codex", "gemini" }[i];
+
+      g_assert_nonnull ((row = run_row (dialog, builtin, NULL)));
+      g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (row)));
+    }
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (run_row (dialog, "claude", NULL)),
+                            "@anthropic-ai/claude-code"));
+  g_assert_nonnull ((row = run_row (dialog, "Broken Agent Profile", NULL)));
+  g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (row)));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "broken.json:2:"));
+  g_assert_nonnull ((row = run_row (dialog, "helper", &index)));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "A local helper"));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "api.example.test:443"));
+  gtk_check_button_set_active (run_check (dialog, index), TRUE);
+  cloche_agent_mode_dialog_add_folder (dialog, "/home/user/project", TRUE);
+  /* Tall enough for the screenshot to show the agents' rows. */
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 600, 1000);
+  cloche_test_save_screenshot (GTK_WIDGET (dialog), "agent-mode-chooser-agents");
+
+  answer.item = &item;
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "chooser.open", NULL);
+  CLOCHE_TEST_WAIT_FOR (answer.done, 5);
+  g_assert_true (answer.chosen);
+  g_assert_nonnull (item);
+  g_assert_cmpstr (cloche_launch_item_get_agent (item), ==, "helper");
+  g_assert_cmpstrv (cloche_launch_item_get_hosts (item),
+                    ((const char *[]) { "api.example.test:443", NULL }));
+  g_assert_cmpstrv (answer.argv, ((const char *[]) { "./helper.sh", "--go", NULL }));
+  g_variant_unref (answer.mounts);
+  g_strfreev (answer.argv);
+  gtk_window_destroy (GTK_WINDOW (parent));
+}
+
+/* The administrator locks egress.allow: an agent whose session would add
+ * hosts says why and cannot be picked; one with no hosts still can. */
+static void
+test_locked (void)
+{
+  g_autoptr(GListStore) launchers = NULL;
+  GtkWidget *parent = adw_application_window_new (NULL);
+  AdwActionRow *row;
+  Answer answer = { 0 };
+
+  write_profile ("hostless", "{\"command\": [\"true\"]}");
+  launchers = cloche_launch_item_list_default ((const char *[]) { "egress.default",
+                                                                  "egress.allow", NULL });
+  gtk_window_present (GTK_WINDOW (parent));
+  cloche_agent_mode_choose_async (parent, G_LIST_MODEL (launchers), NULL, on_chosen, &answer);
+  {
+    ClocheAgentModeDialog *dialog =
+      CLOCHE_AGENT_MODE_DIALOG (cloche_test_ui_wait_agent_mode_chooser ());
+
+    g_assert_nonnull ((row = run_row (dialog, "claude", NULL)));
+    g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (row)));
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (row),
+                              "the administrator locks egress"));
+    g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "api.anthropic.com:443"));
+    g_assert_nonnull ((row = run_row (dialog, "hostless", NULL)));
+    g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (row)));
+    cloche_test_save_screenshot (GTK_WIDGET (dialog), "agent-mode-chooser-locked");
+    gtk_window_close (GTK_WINDOW (dialog));
+  }
+  CLOCHE_TEST_WAIT_FOR (answer.done, 5);
+  g_clear_error (&answer.error);
+  gtk_window_destroy (GTK_WINDOW (parent));
+}
+
 static void
 test_choose (void)
 {
   GtkWidget *parent = adw_application_window_new (NULL);
-  g_autoptr(GListStore) launchers = cloche_launch_item_list_default ();
+  g_autoptr(GListStore) launchers = cloche_launch_item_list_default (NULL);
   g_autoptr(ClocheLaunchItem) agent = NULL;
   ClocheAgentModeDialog *dialog;
   Answer answer = { 0 };
@@ -106,6 +234,9 @@ test_choose (void)
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (dialog)) == GTK_WINDOW (parent));
   g_assert_true (gtk_window_get_modal (GTK_WINDOW (dialog)));
   g_assert_nonnull (find_label (GTK_WIDGET (dialog), "Example agent"));
+  /* Tall enough for the screenshot to show the rows and what is said
+   * under the command line. */
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 600, 1000);
 
   cloche_agent_mode_dialog_add_folder (dialog, "/home/user/project", TRUE);
   cloche_agent_mode_dialog_add_folder (dialog, "/home/user/notes", FALSE);
@@ -155,7 +286,7 @@ test_choose (void)
 static void
 test_cancel (void)
 {
-  g_autoptr(GListStore) launchers = cloche_launch_item_list_default ();
+  g_autoptr(GListStore) launchers = cloche_launch_item_list_default (NULL);
   GtkWidget *parent = adw_application_window_new (NULL);
   Answer answer = { 0 };
 
@@ -172,7 +303,7 @@ test_cancel (void)
 static void
 test_defaults (void)
 {
-  g_autoptr(GListStore) launchers = cloche_launch_item_list_default ();
+  g_autoptr(GListStore) launchers = cloche_launch_item_list_default (NULL);
   GtkWidget *parent = adw_application_window_new (NULL);
   Answer answer = { 0 };
 
@@ -190,12 +321,25 @@ int
 main (int   argc,
       char *argv[])
 {
+  int status;
+
   g_setenv ("GTK_A11Y", "test", TRUE);
+  /* The user's agent profiles are read from here, none but the tests'. */
+  config_home = g_dir_make_tmp ("cloche-test-config-XXXXXX", NULL);
+  g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
   g_test_add_func ("/agent-mode-chooser/choose", test_choose);
   g_test_add_func ("/agent-mode-chooser/cancel", test_cancel);
   g_test_add_func ("/agent-mode-chooser/defaults", test_defaults);
-  return g_test_run ();
+  g_test_add_func ("/agent-mode-chooser/agents", test_agents);
+  g_test_add_func ("/agent-mode-chooser/locked", test_locked);
+  status = g_test_run ();
+  {
+    g_autofree char *rm = g_strdup_printf ("rm -rf %s", config_home);
+
+    g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL);
+  }
+  return status;
 }
