@@ -353,6 +353,7 @@ write_meta (const char                 *dir,
   g_key_file_set_string (meta, GROUP, "key", info->key);
   g_key_file_set_string (meta, GROUP, "qemu-version", info->qemu_version);
   g_key_file_set_uint64 (meta, GROUP, "next-guest-uid", info->next_guest_uid);
+  g_key_file_set_int64 (meta, GROUP, "booted-at", info->booted_at);
   set_stamp (meta, "ram", ram);
   set_stamp (meta, "state", state);
   g_key_file_set_string (meta, GROUP, "state-sha256", state_sha256);
@@ -587,6 +588,9 @@ check_meta (ClocheVmSnapshot  *snapshot,
   if (snapshot->qemu_version == NULL || uid > G_MAXUINT)
     return refuse (error, _("its record is incomplete"));
   snapshot->next_guest_uid = uid;
+  /* Only ever compared with a boot the daemon remembers (cloche_vm_get_restored_from):
+   * missing or wrong, it matches none. */
+  snapshot->booted_at = MAX (g_key_file_get_int64 (meta, GROUP, "booted-at", NULL), 0);
   return TRUE;
 }
 

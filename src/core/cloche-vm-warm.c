@@ -464,6 +464,7 @@ write_snapshot (ClocheVm *self)
   job->meta.key = job->key;
   job->meta.qemu_version = job->qemu_version;
   job->meta.next_guest_uid = self->next_guest_uid;
+  job->meta.booted_at = self->saving_boot;
   job->started = g_get_monotonic_time ();
   g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
   g_task_run_in_thread (task, save_thread);
@@ -514,6 +515,7 @@ begin_save (ClocheVm *self)
   g_autoptr(GError) error = NULL;
 
   self->saving = TRUE;
+  self->saving_boot = self->booted_at;
   _cloche_vm_set_str (&self->stop_reason, "idle");
   _cloche_vm_set_state (self, CLOCHE_VM_STATE_STOPPING, "idle");
   self->state_fd = cloche_vm_snapshot_open_state (self->snapshot_dir, &error);
