@@ -5,8 +5,9 @@
  * environment holds the session's placeholders and names the trust
  * bundle.
  *
- * Trust is given once a boot, before the first session's folders are
- * mounted in it (the mount job asks _cloche_sandbox_trust_async() first):
+ * Trust is given once a boot, before the first session's walls are made
+ * in it (the mount job asks _cloche_sandbox_trust_async() while it mounts
+ * the folders, and makes the walls once both are done):
  * the CA's certificate goes to `cloche-guest trust` on its standard input,
  * which writes CLOCHE_EGRESS_CA_GUEST_FILE and the bundle
  * CLOCHE_EGRESS_CA_GUEST_BUNDLE (the guest's own store, if it has one,
