@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Once a boot, the guest trusts the egress CA (cloche-sandbox-trust.c),
- * while the first session's folders are mounted. A session's folders in the guest: its work folder read-write at
- * /sessions/<id>, then each mounted host folder at /sessions/<id>/mnt/<name>.
+ * while the first session's folders are mounted. A session's folders in
+ * the guest: its work folder read-write at /sessions/<id>, then each
+ * mounted host folder at /sessions/<id>/mnt/<name>.
  * Mounted one after the other (the work folder holds the mount points) and
  * unmounted in the reverse order; again after each boot, since a session
  * outlives the VM it was opened in.
