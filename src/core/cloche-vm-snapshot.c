@@ -245,7 +245,7 @@ write_run (int           dst,
 
   while (start < length)
     {
-      gsize end = start;
+      gsize end;
 
       if (skip_zero)
         {
