@@ -31,7 +31,9 @@ typedef struct
   int   ram;
 } Fixture;
 
-/* Pages 3 and 700 hold data, the rest are zeros (and page 5 zeros written). */
+/* Pages 3, 254-257 (across the copy's 1 MiB chunk), 259 and 700 hold
+ * data; the rest are zeros (and pages 5 and 258 zeros written), so that
+ * the copy writes runs of pages and leaves holes between them. */
 static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  data)
@@ -46,8 +48,16 @@ fixture_set_up (Fixture       *fixture,
   g_assert_cmpint (pwrite (fixture->ram, page, PAGE, 3 * PAGE), ==, PAGE);
   memset (page, 0, sizeof page);
   g_assert_cmpint (pwrite (fixture->ram, page, PAGE, 5 * PAGE), ==, PAGE);
+  g_assert_cmpint (pwrite (fixture->ram, page, PAGE, 258 * PAGE), ==, PAGE);
   memset (page, 0x3c, sizeof page);
   g_assert_cmpint (pwrite (fixture->ram, page, PAGE, 700 * PAGE), ==, PAGE);
+  for (guint i = 254; i <= 259; i++)
+    if (i != 258)
+      {
+        memset (page, (int) i, sizeof page);
+        page[PAGE - 1] = 0;   /* a page is data when any byte is */
+        g_assert_cmpint (pwrite (fixture->ram, page, PAGE, i * PAGE), ==, PAGE);
+      }
 }
 
 static void
@@ -117,7 +127,7 @@ test_round_trip (Fixture       *fixture,
 
   save (fixture, "key-1");
   g_assert_true (cloche_vm_snapshot_exists (fixture->dir));
-  /* Two pages of data in 4 MiB: the zero pages, written or not, are holes. */
+  /* Seven pages of data in 4 MiB: the zero pages, written or not, are holes. */
   g_assert_cmpint (stat (ram, &st), ==, 0);
   g_assert_cmpint (st.st_size, ==, RAM_SIZE);
   g_assert_cmpint ((gint64) st.st_blocks * 512, <, 64 * 1024);

@@ -3,7 +3,8 @@
  * Warm wake on the real VM (issue 21): a sandbox whose idle timer stops
  * the VM saves it in the cache folder, and the next open restores it;
  * what does not match, was changed on disk or fails to restore is
- * deleted and the open boots cold with the reason kept. No timing here
+ * deleted and the open boots cold with the reason kept; a restored guest
+ * keeps the egress CA its saved boot was given, and gets a new one. No timing here
  * (tools/bench/warm-wake measures it).
  */
 #include "config.h"
@@ -15,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "cloche-bundle-manager.h"
+#include "cloche-egress-ca.h"
 #include "cloche-test-sandbox.h"
 #include "cloche-test-util.h"
 #include "cloche-vm-command.h"
@@ -100,6 +102,23 @@ boot_id (const char *id)
   return out;
 }
 
+/* The egress CA's file in the guest, which each `cloche-guest trust`
+ * writes anew (a new inode: it is renamed into place), and the trust
+ * bundle a command is pointed at. */
+static char *saved_ca_inode;
+
+static char *
+ca_inode (const char *id)
+{
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+
+  g_assert_true (session_sh (id, "set -- $(ls -i " CLOCHE_EGRESS_CA_GUEST_FILE ")"
+                             " && echo \"$1\" \"$SSL_CERT_FILE\"", &out, &error));
+  g_assert_no_error (error);
+  return out;
+}
+
 static guint
 guest_uid (const char *id)
 {
@@ -117,10 +136,18 @@ test_save (void)
 {
   g_autofree char *id = NULL;
 
+  g_autofree char *ca_folder = home_path ("egress-ca");
+  g_autoptr(ClocheEgressCa) ca = cloche_egress_ca_new (ca_folder);
+
+  /* Every boot trusts the egress CA (cloche-sandbox-trust.c). */
+  cloche_sandbox_set_secrets (sandbox, NULL, ca);
   cloche_sandbox_set_idle_timeout (sandbox, 1);
   id = open_with (NULL);
   g_assert_false (cloche_vm_get_woke_warm (vm ()));
   saved_boot_id = boot_id (id);
+  saved_ca_inode = ca_inode (id);
+  g_assert_true (g_ascii_isdigit (saved_ca_inode[0]));
+  g_assert_true (g_str_has_suffix (saved_ca_inode, " " CLOCHE_EGRESS_CA_GUEST_BUNDLE "\n"));
   close_and_idle (id);
   assert_snapshot_saved ();
 }
@@ -133,7 +160,7 @@ test_restore (void)
 {
   g_autofree char *folder = home_path ("shared");
   g_autofree char *file = home_path ("shared/hello.txt");
-  g_autofree char *id = NULL, *out = NULL, *script = NULL, *boot = NULL;
+  g_autofree char *id = NULL, *out = NULL, *script = NULL, *boot = NULL, *ca = NULL;
   g_autoptr(GError) error = NULL;
   gint64 before, after, guest;
 
@@ -148,6 +175,12 @@ test_restore (void)
 
   boot = boot_id (id);
   g_assert_cmpstr (boot, ==, saved_boot_id);
+  /* The restored guest trusts the CA the saved boot was given, file and
+   * all: it is not written again, and commands are still pointed at it. */
+  ca = ca_inode (id);
+  g_test_message ("egress CA file in the guest: inode and variable %s before, %s after",
+                  saved_ca_inode, ca);
+  g_assert_cmpstr (ca, ==, saved_ca_inode);
   script = g_strdup_printf ("cat /sessions/%s/mnt/shared/hello.txt", id);
   g_assert_true (session_sh (id, script, &out, &error));
   g_assert_no_error (error);
@@ -165,6 +198,28 @@ test_restore (void)
 
   /* The saved boot gave out one user (10000): this one comes after it. */
   g_assert_cmpuint (guest_uid (id), >, CLOCHE_VM_FIRST_SESSION_UID);
+  close_and_idle (id);
+  assert_snapshot_saved ();
+}
+
+/* A CA made again while the VM was saved is given to the restored guest
+ * before its first command: the saved boot's trust is not inherited. */
+static void
+test_new_ca (void)
+{
+  g_autofree char *ca_folder = home_path ("egress-ca-2");
+  g_autoptr(ClocheEgressCa) ca = cloche_egress_ca_new (ca_folder);
+  g_autofree char *id = NULL, *inode = NULL, *out = NULL;
+  g_autoptr(GError) error = NULL;
+
+  cloche_sandbox_set_secrets (sandbox, NULL, ca);
+  id = open_with (NULL);
+  g_assert_true (cloche_vm_get_woke_warm (vm ()));
+  inode = ca_inode (id);
+  g_assert_cmpstr (inode, !=, saved_ca_inode);
+  g_assert_true (session_sh (id, "cat " CLOCHE_EGRESS_CA_GUEST_FILE, &out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, cloche_egress_ca_get_certificate_pem (ca));
   close_and_idle (id);
   assert_snapshot_saved ();
 }
@@ -354,6 +409,7 @@ main (int   argc,
   g_test_add_func ("/vm-warm/start", sandbox_start);
   g_test_add_func ("/vm-warm/save", test_save);
   g_test_add_func ("/vm-warm/restore", test_restore);
+  g_test_add_func ("/vm-warm/new-ca", test_new_ca);
   g_test_add_func ("/vm-warm/mismatch", test_mismatch);
   g_test_add_func ("/vm-warm/state-changed", test_state_changed);
   g_test_add_func ("/vm-warm/ram-cut", test_ram_cut);

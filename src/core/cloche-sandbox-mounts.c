@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * First, once a boot, the guest trusts the egress CA (cloche-sandbox-trust.c).
- * Then a session's folders in the guest: its work folder read-write at
- * /sessions/<id>, then each mounted host folder at /sessions/<id>/mnt/<name>.
+ * Once a boot, the guest trusts the egress CA (cloche-sandbox-trust.c),
+ * while the first session's folders are mounted. A session's folders in
+ * the guest: its work folder read-write at /sessions/<id>, then each
+ * mounted host folder at /sessions/<id>/mnt/<name>.
  * Mounted one after the other (the work folder holds the mount points) and
  * unmounted in the reverse order; again after each boot, since a session
  * outlives the VM it was opened in.
@@ -59,6 +60,8 @@ typedef struct
   GError        *error;         /* why it failed */
   guint          guest_uid;     /* the session's user in this boot */
   ClocheSandbox *closing;       /* a closed session's unmount, which holds the idle timer */
+  gboolean       trusting;      /* the boot's trust of the egress CA, not answered yet */
+  gboolean       walls_waiting; /* the folders are mounted: the walls wait for the trust */
 } MountJob;
 
 static void
@@ -322,7 +325,14 @@ mount_next (GTask *task)
 
   if (job->next == job->items->len)
     {
-      wall_in (task);
+      if (!job->trusting)
+        {
+          wall_in (task);
+          return;
+        }
+      /* The trust's reference carries the job on. */
+      job->walls_waiting = TRUE;
+      g_object_unref (task);
       return;
     }
   item = g_ptr_array_index (job->items, job->next++);
@@ -341,14 +351,26 @@ mount_next (GTask *task)
 }
 
 /* The boot trusts the egress CA before a session's first command runs in
- * it (cloche-sandbox-trust.c); a failure there is no failure here. */
+ * it (cloche-sandbox-trust.c); a failure there is no failure here. The
+ * trust (a guest process) runs while the folders are hot-plugged, which
+ * is mostly the host's work and the guest kernel's waits (issue 21: a
+ * cold open waited 0.3-0.9 s for it first at load 8-10); the walls come
+ * once both are done. The trust holds a reference of its own: a mount
+ * that failed has ended the job already. */
 static void
 cloche_sandbox_trusted_cb (GObject      *object,
                            GAsyncResult *result,
                            gpointer      user_data)
 {
+  g_autoptr(GTask) task = user_data;
+  MountJob *job = g_task_get_task_data (task);
+
   _cloche_sandbox_trust_finish (CLOCHE_SANDBOX (object), result, NULL);
-  mount_next (user_data);
+  job->trusting = FALSE;
+  if (!job->walls_waiting)
+    return;
+  job->walls_waiting = FALSE;
+  wall_in (g_steal_pointer (&task));
 }
 
 /* One guest user per session and boot, given out by the VM, which goes on
@@ -384,7 +406,9 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
       g_object_unref (task);
       return;
     }
-  _cloche_sandbox_trust_async (self, cancellable, cloche_sandbox_trusted_cb, task);
+  job->trusting = TRUE;
+  _cloche_sandbox_trust_async (self, cancellable, cloche_sandbox_trusted_cb, g_object_ref (task));
+  mount_next (task);
 }
 
 /**

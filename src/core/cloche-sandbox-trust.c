@@ -5,8 +5,9 @@
  * environment holds the session's placeholders and names the trust
  * bundle.
  *
- * Trust is given once a boot, before the first session's folders are
- * mounted in it (the mount job asks _cloche_sandbox_trust_async() first):
+ * Trust is given once a boot, before the first session's walls are made
+ * in it (the mount job asks _cloche_sandbox_trust_async() while it mounts
+ * the folders, and makes the walls once both are done):
  * the CA's certificate goes to `cloche-guest trust` on its standard input,
  * which writes CLOCHE_EGRESS_CA_GUEST_FILE and the bundle
  * CLOCHE_EGRESS_CA_GUEST_BUNDLE (the guest's own store, if it has one,
@@ -73,6 +74,21 @@ is_settled (ClocheSandbox *self,
          && g_strcmp0 (pem, self->attempt_pem) == 0;
 }
 
+/* A boot restored by warm wake is the saved boot's guest, files and all:
+ * if that boot was given this CA, so is this one, and `cloche-guest
+ * trust` (a guest process, 0.1-0.2 s of a warm open under TCG) is not run
+ * again. Only a boot this daemon gave it counts (the snapshot names the
+ * boot it saved; a daemon started since remembers none). */
+static void
+inherit_restored_trust (ClocheSandbox *self)
+{
+  gint64 from = cloche_vm_get_restored_from (self->vm);
+  gint64 boot = cloche_vm_get_booted_at (self->vm);
+
+  if (from != 0 && self->trusted_boot == from && self->attempt_boot == from)
+    self->trusted_boot = self->attempt_boot = boot;
+}
+
 /* What one trust is for: the CA as sent, and the boot it went to
  * (another may have begun when it ends). */
 typedef struct
@@ -123,6 +139,7 @@ give_trust (GTask *task)
   g_autoptr(GBytes) input = NULL;
   Trust *trust;
 
+  inherit_restored_trust (self);
   if (pem == NULL || is_settled (self, pem))
     {
       g_task_return_boolean (task, TRUE);

@@ -41,6 +41,8 @@ struct _ClocheVm
   char             *state_reason;
   GStrv             console_tail;
   gint64            booted_at;
+  gint64            restored_from;  /* booted_at of the boot this one was saved as, or 0 */
+  gint64            saving_boot;    /* booted_at of the boot being saved (the stop clears it) */
 
   GSubprocess      *process;
   ClocheQmpClient  *qmp;

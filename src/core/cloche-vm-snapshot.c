@@ -230,6 +230,42 @@ page_is_zero (const guchar *page,
   return memcmp (page, zero, length) == 0;
 }
 
+/* Writes @length bytes of @buf at @off of @dst; with @skip_zero, pages
+ * of zeros are left as holes. Runs of pages go in one write each: a
+ * write per page cost a system call per 4 KiB, 28,000 for a guest's
+ * 110 MB, which a restore waits for (issue 21). */
+static gboolean
+write_run (int           dst,
+           const guchar *buf,
+           gsize         length,
+           off_t         off,
+           gboolean      skip_zero)
+{
+  gsize start = 0;
+
+  while (start < length)
+    {
+      gsize end;
+
+      if (skip_zero)
+        {
+          while (start < length && page_is_zero (buf + start, MIN (PAGE, length - start)))
+            start += PAGE;
+          end = start;
+          while (end < length && !page_is_zero (buf + end, MIN (PAGE, length - end)))
+            end += PAGE;
+          end = MIN (end, length);
+        }
+      else
+        end = length;
+      if (end > start
+          && pwrite (dst, buf + start, end - start, off + start) != (ssize_t) (end - start))
+        return FALSE;
+      start = end;
+    }
+  return TRUE;
+}
+
 /* The data of @src (from SEEK_DATA to SEEK_HOLE) into @dst at the same
  * offsets; with @skip_zero, pages of zeros are left as holes. */
 static gboolean
@@ -255,14 +291,8 @@ copy_sparse (int          src,
 
           if (n <= 0)
             return set_errno_error (error, n < 0 ? errno : EIO, _("Cannot read"), path);
-          for (ssize_t i = 0; i < n; i += PAGE)
-            {
-              gsize length = MIN (PAGE, n - i);
-
-              if ((!skip_zero || !page_is_zero (buf + i, length))
-                  && pwrite (dst, buf + i, length, off + i) != (ssize_t) length)
-                return set_errno_error (error, errno, _("Cannot write"), path);
-            }
+          if (!write_run (dst, buf, n, off, skip_zero))
+            return set_errno_error (error, errno, _("Cannot write"), path);
           off += n;
         }
     }
@@ -323,6 +353,7 @@ write_meta (const char                 *dir,
   g_key_file_set_string (meta, GROUP, "key", info->key);
   g_key_file_set_string (meta, GROUP, "qemu-version", info->qemu_version);
   g_key_file_set_uint64 (meta, GROUP, "next-guest-uid", info->next_guest_uid);
+  g_key_file_set_int64 (meta, GROUP, "booted-at", info->booted_at);
   set_stamp (meta, "ram", ram);
   set_stamp (meta, "state", state);
   g_key_file_set_string (meta, GROUP, "state-sha256", state_sha256);
@@ -557,6 +588,9 @@ check_meta (ClocheVmSnapshot  *snapshot,
   if (snapshot->qemu_version == NULL || uid > G_MAXUINT)
     return refuse (error, _("its record is incomplete"));
   snapshot->next_guest_uid = uid;
+  /* Only ever compared with a boot the daemon remembers (cloche_vm_get_restored_from):
+   * missing or wrong, it matches none. */
+  snapshot->booted_at = MAX (g_key_file_get_int64 (meta, GROUP, "booted-at", NULL), 0);
   return TRUE;
 }
 

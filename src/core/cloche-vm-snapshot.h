@@ -12,6 +12,7 @@ typedef struct
   int    state_fd;        /* QEMU's device state, read by -incoming */
   char  *qemu_version;    /* query-version's words when it was saved */
   guint  next_guest_uid;  /* the first session user not yet given out */
+  gint64 booted_at;       /* cloche_vm_get_booted_at() of the boot saved; 0 unknown */
 } ClocheVmSnapshot;
 
 /* What a save records besides the files. */
@@ -20,6 +21,7 @@ typedef struct
   const char *key;
   const char *qemu_version;
   guint       next_guest_uid;
+  gint64      booted_at;
 } ClocheVmSnapshotMeta;
 
 char             *cloche_vm_snapshot_dir        (void);

@@ -43,6 +43,8 @@
 /* Restore */
 
 /* A restored guest's clock stood still while it was saved. */
+#define CLOCK_TIMEOUT_S 10
+
 static void
 cloche_vm_warm_clock_set_cb (GObject      *object,
                              GAsyncResult *result,
@@ -67,8 +69,8 @@ cloche_vm_warm_clock_set_cb (GObject      *object,
   _cloche_vm_become_running (self);
 }
 
-void
-_cloche_vm_warm_set_clock (ClocheVm *self)
+static void
+set_clock_by_agent (ClocheVm *self)
 {
   g_autoptr(JsonObject) args = json_object_new ();
 
@@ -76,6 +78,49 @@ _cloche_vm_warm_set_clock (ClocheVm *self)
   cloche_guest_agent_execute_async (self->agent, "guest-set-time", args, NULL,
                                     cloche_vm_warm_clock_set_cb,
                                     g_object_ref (self));
+}
+
+static void
+cloche_vm_warm_clock_helper_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data)
+{
+  g_autoptr(ClocheVm) self = user_data;
+  g_autoptr(GBytes) out = NULL, err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = -1;
+
+  if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
+                                       &err, &error))
+    status = -1;
+  if (CLOCHE_GUEST_AGENT (object) != self->agent)
+    return;
+  if (status == 0)
+    {
+      _cloche_vm_become_running (self);
+      return;
+    }
+  /* A bundle older than `cloche-guest clock`: the agent's way. */
+  g_debug ("Warm wake: cloche-guest clock ended with %d (%s): guest-set-time instead", status,
+           error != NULL ? error->message : "an older bundle?");
+  set_clock_by_agent (self);
+}
+
+/* `cloche-guest clock`, not the agent's guest-set-time, which runs
+ * `hwclock -w` after setting the clock: busybox's waits for the next
+ * second to write the RTC, half a second of every warm wake on average
+ * (issue 21; docs/performance.md). The guest's RTC is QEMU's, which
+ * follows the host's clock by itself. */
+void
+_cloche_vm_warm_set_clock (ClocheVm *self)
+{
+  g_autofree char *now = g_strdup_printf ("%" G_GINT64_FORMAT, g_get_real_time () * 1000);
+  const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "clock", now, NULL };
+  static const char * const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+
+  cloche_guest_agent_exec_async (self->agent, argv, env, CLOCK_TIMEOUT_S, NULL,
+                                 CLOCHE_EXEC_NONE, NULL, cloche_vm_warm_clock_helper_cb,
+                                 g_object_ref (self));
 }
 
 /* A restore: the same QEMU that saved it, then the device state read
@@ -464,6 +509,7 @@ write_snapshot (ClocheVm *self)
   job->meta.key = job->key;
   job->meta.qemu_version = job->qemu_version;
   job->meta.next_guest_uid = self->next_guest_uid;
+  job->meta.booted_at = self->saving_boot;
   job->started = g_get_monotonic_time ();
   g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
   g_task_run_in_thread (task, save_thread);
@@ -514,6 +560,7 @@ begin_save (ClocheVm *self)
   g_autoptr(GError) error = NULL;
 
   self->saving = TRUE;
+  self->saving_boot = self->booted_at;
   _cloche_vm_set_str (&self->stop_reason, "idle");
   _cloche_vm_set_state (self, CLOCHE_VM_STATE_STOPPING, "idle");
   self->state_fd = cloche_vm_snapshot_open_state (self->snapshot_dir, &error);

@@ -132,6 +132,7 @@ _cloche_vm_set_state (ClocheVm      *self,
   if (state != CLOCHE_VM_STATE_RUNNING && self->booted_at != 0)
     {
       self->booted_at = 0;
+      self->restored_from = 0;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOOTED_AT]);
     }
   g_object_thaw_notify (G_OBJECT (self));
@@ -796,6 +797,8 @@ cloche_vm_agent_synced_cb (GObject      *object,
 void
 _cloche_vm_become_running (ClocheVm *self)
 {
+  self->restored_from = self->restore_boot && self->restoring != NULL
+                        ? self->restoring->booted_at : 0;
   g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
   /* tools/bench/warm-wake reads this line. */
   if (self->restore_boot)
@@ -1559,6 +1562,20 @@ cloche_vm_get_booted_at (ClocheVm *self)
 {
   g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
   return self->booted_at;
+}
+
+/**
+ * cloche_vm_get_restored_from:
+ *
+ * Returns: the cloche_vm_get_booted_at() of the boot whose snapshot this
+ *   running boot was restored from (the guest as that boot left it), or 0
+ *   after a cold boot
+ */
+gint64
+cloche_vm_get_restored_from (ClocheVm *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_VM (self), 0);
+  return self->restored_from;
 }
 
 const char *

@@ -29,6 +29,7 @@ const char * const *cloche_vm_get_qemu_tail        (ClocheVm             *self);
 void              cloche_vm_set_accelerator_mode   (ClocheVm             *self,
                                                     ClocheAccelMode       mode);
 gint64            cloche_vm_get_booted_at          (ClocheVm             *self);
+gint64            cloche_vm_get_restored_from      (ClocheVm             *self);
 const char       *cloche_vm_get_bundle_path        (ClocheVm             *self);
 void              cloche_vm_set_bundle_path        (ClocheVm             *self,
                                                     const char           *bundle_path);

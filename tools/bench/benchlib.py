@@ -40,18 +40,18 @@ def report(benchmark, figure, baseline, ratio, target="—", met=None):
 
 
 def kvm_note(wanted):
-    """The accelerator the daemon will pick, and a line saying so."""
+    """A line on the accelerator before any daemon runs: /dev/kvm opening
+    says nothing about whether it can run a guest (here it opens and cannot),
+    so a bench that starts a daemon prints Daemon.accelerator_note() instead,
+    the daemon's own verdict after its probe."""
     try:
         fd = os.open("/dev/kvm", os.O_RDWR)
         os.close(fd)
-        usable = True
     except OSError as error:
-        usable, why = False, error.strerror
-    if usable:
-        return "kvm", "KVM: /dev/kvm is usable; the daemon and plain QEMU both use it"
-    note = (f"KVM: no usable /dev/kvm on this machine ({why}); every VM figure here is TCG"
-            if wanted else f"TCG (no usable /dev/kvm: {why})")
-    return "tcg", note
+        note = (f"KVM: no usable /dev/kvm on this machine ({error.strerror}); every VM "
+                "figure here is TCG" if wanted else f"TCG (no usable /dev/kvm: {error.strerror})")
+        return "tcg", note
+    return "?", "/dev/kvm opens; the daemon's probe decides whether it runs a guest"
 
 
 # Processes
@@ -210,6 +210,19 @@ class Daemon:
     def run(self, *args, timeout=None):
         return subprocess.run([self.ctl, *args], capture_output=True, text=True,
                               env=self.env, timeout=timeout)
+
+    def accelerator(self):
+        """The daemon's verdict ("kvm" or "tcg") and a line saying why: its
+        probe runs guest code, so a /dev/kvm that opens but cannot run a
+        guest is TCG here as in the daemon."""
+        done = self.run("status", "--json")
+        if done.returncode != 0:
+            return "?", "accelerator unknown (clochectl status failed)"
+        status = json.loads(done.stdout)
+        accel = status.get("accelerator") or "?"
+        fallback = " (fallback)" if status.get("accelerator_fallback") else ""
+        return accel, f"{accel.upper()}{fallback}, the daemon's verdict: " \
+                      f"{status.get('accelerator_reason', '')}"
 
     def state(self):
         done = self.run("status", "--json")
