@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * First, once a boot, the guest trusts the egress CA (cloche-sandbox-trust.c).
+ * First, once a boot, the guest trusts the egress CA (cloche-sandbox-trust.c)
+ * and gets the tools folder (cloche-sandbox-tools.c).
  * Then a session's folders in the guest: its work folder read-write at
  * /sessions/<id>, then each mounted host folder at /sessions/<id>/mnt/<name>.
  * Mounted one after the other (the work folder holds the mount points) and
@@ -343,12 +344,26 @@ mount_next (GTask *task)
 /* The boot trusts the egress CA before a session's first command runs in
  * it (cloche-sandbox-trust.c); a failure there is no failure here. */
 static void
+cloche_sandbox_tools_ready_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
+{
+  _cloche_sandbox_tools_finish (CLOCHE_SANDBOX (object), result, NULL);
+  mount_next (user_data);
+}
+
+/* Then the boot's tools folder, before the session's walls are built
+ * (cloche-sandbox-tools.c); a failure there is no failure here either. */
+static void
 cloche_sandbox_trusted_cb (GObject      *object,
                            GAsyncResult *result,
                            gpointer      user_data)
 {
+  GTask *task = user_data;
+
   _cloche_sandbox_trust_finish (CLOCHE_SANDBOX (object), result, NULL);
-  mount_next (user_data);
+  _cloche_sandbox_tools_async (CLOCHE_SANDBOX (object), g_task_get_cancellable (task),
+                               cloche_sandbox_tools_ready_cb, task);
 }
 
 /* One guest user per session and boot, given out by the VM, which goes on
