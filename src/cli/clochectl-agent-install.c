@@ -23,6 +23,11 @@
  * bundle (busybox, static) cannot run Node.js at all: exit 3, and we say
  * how to get the full bundle. Each failure has its own status, which we
  * turn into the cause (the tools' own words are above it, in the terminal).
+ *
+ * A network whose proxy intercepts TLS (this project's CI machines) needs
+ * its CA: --cacert FILE hands it to this install only (curl and node get
+ * it as CURL_CA_BUNDLE and NODE_EXTRA_CA_CERTS); the guest's own store
+ * is not changed.
  */
 #include "config.h"
 
@@ -33,6 +38,7 @@
 #include <sys/stat.h>
 
 #include "cloche-agent-profile.h"
+#include "cloche-error.h"
 #include "cloche-tools.h"
 #include "clochectl.h"
 
@@ -54,7 +60,13 @@ enum
   INSTALL_NPM_FAILED = 7,
   INSTALL_REFUSED = 8,
   INSTALL_NO_COMMAND = 9,
+  INSTALL_UNTRUSTED = 10,
 };
+
+/* Where --cacert's certificates wait for the script, which moves them
+ * into its work folder (and so removes them at the end). */
+#define CA_FILE ".install-ca.pem"
+#define CA_MAX_BYTES (1024 * 1024)
 
 /* $1 package, $2 command, $3-$6 node and npm versions and sums; in the
  * tools folder. Work files go into the folder too (.install), not the
@@ -69,11 +81,14 @@ static const char script[] =
   "done\n"
   "[ -e /lib64/ld-linux-x86-64.so.2 ] || { echo 'no glibc in the VM' >&2; exit 3; }\n"
   "rm -rf \"$W\" && mkdir -p \"$W\" \"$T/bin\" || exit 6\n"
+  "if [ -f \"$T/" CA_FILE "\" ]; then mv \"$T/" CA_FILE "\" \"$W/ca.pem\" || exit 6\n"
+  "  export CURL_CA_BUNDLE=$W/ca.pem NODE_EXTRA_CA_CERTS=$W/ca.pem; fi\n"
   "fetch() {\n"
   "  echo \"Fetching $1 $2 from the npm registry…\"\n"
   "  curl -sS -f -o \"$W/$1.tgz\" \"$reg/$1/-/$1-$2.tgz\" 2>\"$W/curl.err\"; rc=$?\n"
   "  if [ $rc != 0 ]; then cat \"$W/curl.err\" >&2\n"
   "    [ $rc = 23 ] && exit 6\n"
+  "    [ $rc = 60 ] || [ $rc = 35 ] && exit 10\n"
   "    grep -q 'CONNECT tunnel failed, response 403' \"$W/curl.err\" && exit 8\n"
   "    exit 4; fi\n"
   "  got=sha512-$(sha512sum \"$W/$1.tgz\" | cut -d' ' -f1 | tr a-f A-F | basenc --base16 -d"
@@ -98,6 +113,7 @@ static const char script[] =
   "if [ \"$rc\" != 0 ]; then\n"
   "  grep -q ENOSPC \"$W/npm.log\" && exit 6\n"
   "  grep -q 'E403\\|403 Forbidden\\|response 403' \"$W/npm.log\" && exit 8\n"
+  "  grep -q 'UNABLE_TO_GET_ISSUER\\|SELF_SIGNED_CERT\\|CERT_' \"$W/npm.log\" && exit 10\n"
   "  grep -q 'EAI_AGAIN\\|ENOTFOUND\\|ECONNREFUSED\\|ETIMEDOUT\\|ECONNRESET' \"$W/npm.log\""
   " && exit 4\n"
   "  exit 7\n"
@@ -137,6 +153,9 @@ cause (int status)
     case INSTALL_REFUSED:
       return _("the egress proxy refused the npm registry (see the decision log: `clochectl "
                "egress log`); an administrator's egress rule may deny it");
+    case INSTALL_UNTRUSTED:
+      return _("the VM does not trust the npm registry's certificate (a proxy of your network "
+               "that intercepts TLS?): give its CA with --cacert FILE");
     case INSTALL_CORRUPT:
       return _("a package from the registry is not what Cloche expects (its sha512 differs): "
                "nothing of it was run; try again later");
@@ -164,6 +183,31 @@ install_command (ClocheAgentProfile *profile)
   return g_strv_builder_end (builder);
 }
 
+/* --cacert: PEM certificates, for this install only, into the tools
+ * folder where the install session finds them. Bounded and checked here:
+ * a wrong file fails now, not half-way through. */
+static gboolean
+give_ca (const char  *path,
+         GError     **error)
+{
+  g_autofree char *dir = cloche_tools_dup_dir ();
+  g_autofree char *target = g_build_filename (dir, CA_FILE, NULL);
+  g_autofree char *text = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &text, &length, error))
+    return FALSE;
+  if (length > CA_MAX_BYTES || strstr (text, "-----BEGIN CERTIFICATE-----") == NULL)
+    {
+      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                   _("%s is not a file of PEM certificates of at most 1 MiB"), path);
+      return FALSE;
+    }
+  return cloche_tools_make_dir (dir, error)
+         && g_file_set_contents_full (target, text, (gssize) length,
+                                      G_FILE_SET_CONTENTS_CONSISTENT, 0644, error);
+}
+
 static int
 install_failed (const char *name,
                 int         status)
@@ -189,9 +233,14 @@ clochectl_agent_install (int    argc,
   g_autoptr(ClocheDbusDaemon) daemon = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
-  GOptionEntry entries[] = { { NULL } };
+  g_autofree char *ca = NULL;
+  GOptionEntry entries[] = {
+    { "cacert", 0, 0, G_OPTION_ARG_FILENAME, &ca,
+      "Trust these CA certificates (PEM) for this install", "FILE" },
+    { NULL }
+  };
 
-  if (!clochectl_parse_options (&argc, &argv, entries, "install NAME") || argc != 2)
+  if (!clochectl_parse_options (&argc, &argv, entries, "install [--cacert FILE] NAME") || argc != 2)
     return clochectl_usage ();
   name = clochectl_printable (argv[1]);
   if ((profile = cloche_agent_profile_lookup (NULL, argv[1], &error)) == NULL)
@@ -201,6 +250,8 @@ clochectl_agent_install (int    argc,
       g_printerr (_("clochectl: cannot install %s: its profile names no npm package\n"), name);
       return EXIT_FAILURE;
     }
+  if (ca != NULL && !give_ca (ca, &error))
+    return clochectl_fail (_("cannot install the agent"), error);
   request.tools_writable = TRUE;
   request.cwd_in_first_mount = TRUE;
   request.egress_allow = g_strdupv ((char *[]) { (char *) REGISTRY_HOST, NULL });

@@ -434,9 +434,13 @@ cloche_bundle_manager_info_finish (ClocheBundleManager  *self,
   info = g_task_propagate_pointer (G_TASK (result), error);
   if (info != NULL)
     set_info (self, info);
-  /* The snapshot is measured now too (a few stats): Info's "snapshot". */
+  /* The snapshot is measured now too (a few stats): Info's "snapshot";
+   * and the tools folder, in a thread (ToolsSize follows). */
   if (self->sandbox != NULL)
-    cloche_vm_measure_snapshot (cloche_sandbox_get_vm (self->sandbox));
+    {
+      cloche_vm_measure_snapshot (cloche_sandbox_get_vm (self->sandbox));
+      cloche_sandbox_measure_tools (self->sandbox);
+    }
   return info;
 }
 

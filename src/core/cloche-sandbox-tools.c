@@ -26,7 +26,6 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <errno.h>
 #include <stdlib.h>
 
 #include "cloche-error.h"
@@ -176,15 +175,8 @@ _cloche_sandbox_add_tools_mount (ClocheSandbox  *self,
                      "without mounts"));
       return FALSE;
     }
-  if (g_mkdir_with_parents (self->tools_dir, 0700) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
-                   _("Cannot make the tools folder %s: %s"), self->tools_dir,
-                   g_strerror (saved));
-      return FALSE;
-    }
+  if (!cloche_tools_make_dir (self->tools_dir, error))
+    return FALSE;
   real = realpath (self->tools_dir, NULL);
   canonical = g_strdup (real != NULL ? real : self->tools_dir);
   free (real);

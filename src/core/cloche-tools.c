@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <unistd.h>
 
 #include "cloche-error.h"
@@ -34,6 +35,29 @@ char *
 cloche_tools_dup_dir (void)
 {
   return g_build_filename (g_get_user_data_dir (), "cloche", "tools", NULL);
+}
+
+/**
+ * cloche_tools_make_dir:
+ *
+ * Makes @dir if missing: its parents private (0700, as Cloche's folders
+ * are), @dir itself 0755, which the guest sees as the share's root: every
+ * session's user must be able to go through it.
+ */
+gboolean
+cloche_tools_make_dir (const char  *dir,
+                       GError     **error)
+{
+  g_autofree char *parent = g_path_get_dirname (dir);
+  int saved;
+
+  if (g_mkdir_with_parents (parent, 0700) == 0
+      && (g_mkdir (dir, 0755) == 0 || errno == EEXIST) && g_chmod (dir, 0755) == 0)
+    return TRUE;
+  saved = errno;
+  g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
+               _("Cannot make the tools folder %s: %s"), dir, g_strerror (saved));
+  return FALSE;
 }
 
 static DIR *

@@ -13,6 +13,8 @@ G_BEGIN_DECLS
 #define CLOCHE_TOOLS_MOUNT_NAME "tools"
 
 char     *cloche_tools_dup_dir   (void);
+gboolean  cloche_tools_make_dir  (const char  *dir,
+                                  GError     **error);
 gboolean  cloche_tools_is_empty  (const char  *dir);
 guint64   cloche_tools_measure   (const char  *dir);
 gboolean  cloche_tools_clear     (const char  *dir,
