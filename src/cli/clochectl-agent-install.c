@@ -17,7 +17,9 @@
  *   2. npm: pinned and checked the same way, unpacked into the folder
  *      (not installed by npm: its 2,500 files through npm's own install
  *      cost minutes under TCG); later installs use that one.
- *   3. The agent's package, `npm install --global --prefix` the folder.
+ *   3. The agent's package, `npm install --global --prefix` the folder. npm
+ *      11 runs no package's install script unless allowed: the agent's own
+ *      is (claude's places its binary so), its dependencies' are not.
  *
  * What it needs of the guest is curl, tar, coreutils and the glibc loader
  * (the node build is linked against glibc): the full bundle. The minimal
@@ -113,7 +115,7 @@ static const char script[] =
   "fi\n"
   "echo \"Installing $pkg with npm…\"\n"
   "{ node \"$npm\" install --global --prefix \"$T\" --cache \"$W/cache\" --no-fund --no-audit"
-  " --no-update-notifier \"$pkg\" 2>&1; echo $? >\"$W/rc\"; } | tee \"$W/npm.log\"\n"
+  " --no-update-notifier --allow-scripts=\"$pkg\" \"$pkg\" 2>&1; echo $? >\"$W/rc\"; } | tee \"$W/npm.log\"\n"
   "rc=$(cat \"$W/rc\" 2>/dev/null || echo 1)\n"
   "if [ \"$rc\" != 0 ]; then\n"
   "  grep -q ENOSPC \"$W/npm.log\" && exit 6\n"
@@ -123,7 +125,7 @@ static const char script[] =
   " && exit 4\n"
   "  exit 7\n"
   "fi\n"
-  "rm -rf \"$W\"\n"
+  "rm -rf \"$W\"; unset CURL_CA_BUNDLE NODE_EXTRA_CA_CERTS\n"
   "[ -x \"$T/bin/$cmd\" ] || { echo \"$pkg gave no $cmd\" >&2; exit 9; }\n"
   "echo \"Installed: $(\"$T/bin/$cmd\" --version 2>&1 | head -n 1)\"\n";
 
