@@ -73,6 +73,9 @@ test_paths (void)
   assert_apart ("state/other");
   /* The data folder holds the default bundle: it may. */
   assert_apart ("xdg-data/cloche/bundle");
+  /* Not the tools folder agents are installed in, though, nor around it. */
+  assert_nested ("xdg-data/cloche/tools/bundle", "inside Cloche's tools folder");
+  assert_nested ("xdg-data/cloche", "Cloche's tools folder");
 
   /* A link to the sessions folder is the sessions folder. */
   g_assert_cmpint (symlink (sessions, link), ==, 0);
@@ -132,6 +135,27 @@ test_outside (void)
     }
 }
 
+/* The tools folder is named as such when a user asks to mount it, or a
+ * folder in it: agents' packages are installed there (cloche-tools.c). */
+static void
+test_tools_outside (void)
+{
+  static const char * const refused[] = { "xdg-data/cloche/tools", "xdg-data/cloche/tools/bin",
+                                          NULL };
+  g_autoptr(GPtrArray) own = folders ();
+
+  for (guint i = 0; refused[i] != NULL; i++)
+    {
+      g_autofree char *path = at (refused[i]);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (cloche_own_folders_check_outside (own, path, &error));
+      g_assert_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED);
+      if (strstr (error->message, "inside Cloche's tools folder") == NULL)
+        g_error ("\"%s\" does not name the tools folder", error->message);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -150,6 +174,7 @@ main (int   argc,
   g_test_add_func ("/own-folders/paths", test_paths);
   g_test_add_func ("/own-folders/bind-mount", test_bind_mount);
   g_test_add_func ("/own-folders/outside", test_outside);
+  g_test_add_func ("/own-folders/tools-outside", test_tools_outside);
   status = g_test_run ();
   rm[2] = root;
   g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);

@@ -41,6 +41,7 @@ struct _ClocheBundlePage
   AdwActionRow       *version_row;
   AdwActionRow       *size_row;
   AdwActionRow       *snapshot_row;
+  AdwActionRow       *tools_row;
   AdwActionRow       *verified_row;
   AdwActionRow       *build_row;
   GtkButton          *build_button;
@@ -139,6 +140,21 @@ update_snapshot (ClocheBundlePage *self)
   gtk_widget_set_visible (GTK_WIDGET (self->snapshot_row), bytes > 0);
 }
 
+/* The tools folder: agents installed in the sandbox, kept when the bundle
+ * goes, removed on their own. */
+static void
+update_tools (ClocheBundlePage *self)
+{
+  guint64 bytes = cloche_dbus_bundle_get_tools_size (self->bundle);
+  g_autofree char *size = format_size (bytes);
+  /* Translators: the size of the agents installed in the sandbox (Node.js, npm, the agents) */
+  g_autofree char *text = g_strdup_printf (_("%s in the tools folder, kept with a new bundle"),
+                                           size);
+
+  adw_action_row_set_subtitle (self->tools_row, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->tools_row), bytes > 0);
+}
+
 static void
 update_installed (ClocheBundlePage *self)
 {
@@ -152,6 +168,7 @@ update_installed (ClocheBundlePage *self)
   adw_action_row_set_subtitle (self->version_row, version);
   adw_action_row_set_subtitle (self->size_row, size);
   update_snapshot (self);
+  update_tools (self);
   adw_action_row_set_subtitle (self->verified_row, verified);
 }
 
@@ -381,6 +398,52 @@ remove_action (GtkWidget  *widget,
 
   cloche_confirm_removal (widget, _("Remove the Sandbox Bundle?"), body,
                           G_CALLBACK (cloche_bundle_page_start_remove_cb), self);
+}
+
+static void
+cloche_bundle_page_tools_removed_cb (GObject      *object,
+                                     GAsyncResult *result,
+                                     gpointer      user_data)
+{
+  g_autoptr(ClocheBundlePage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *freed_text = NULL, *text = NULL;
+  guint64 freed = 0;
+
+  if (!cloche_dbus_bundle_call_remove_tools_finish (CLOCHE_DBUS_BUNDLE (object), &freed, result,
+                                                    &error))
+    {
+      show_error (self, _("The agents were not removed"), error);
+      return;
+    }
+  freed_text = format_size (freed);
+  text = g_strdup_printf (_("The agents installed in the sandbox were removed and %s were "
+                            "freed."), freed_text);
+  show_message (self, text, FALSE);
+}
+
+static void
+cloche_bundle_page_start_remove_tools_cb (ClocheBundlePage *self)
+{
+  show_message (self, NULL, FALSE);
+  cloche_dbus_bundle_call_remove_tools (self->bundle, NULL, cloche_bundle_page_tools_removed_cb,
+                                        g_object_ref (self));
+}
+
+static void
+remove_tools_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
+  g_autofree char *size = format_size (cloche_dbus_bundle_get_tools_size (self->bundle));
+  g_autofree char *body = g_strdup_printf (
+    _("This frees %s: every agent installed in the sandbox, with Node.js and npm. Open "
+      "sessions no longer find them. Install an agent again with “clochectl agent install "
+      "NAME”."), size);
+
+  cloche_confirm_removal (widget, _("Remove the Installed Agents?"), body,
+                          G_CALLBACK (cloche_bundle_page_start_remove_tools_cb), self);
 }
 
 /* Folders: a chosen folder that is empty holds the bundle itself; in any
@@ -830,6 +893,7 @@ cloche_bundle_page_class_init (ClocheBundlePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, version_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, size_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, snapshot_row);
+  gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, tools_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, verified_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, build_row);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, build_button);
@@ -840,6 +904,8 @@ cloche_bundle_page_class_init (ClocheBundlePageClass *klass)
 
   gtk_widget_class_install_action (widget_class, "bundle.verify", NULL, verify_action);
   gtk_widget_class_install_action (widget_class, "bundle.remove", NULL, remove_action);
+  gtk_widget_class_install_action (widget_class, "bundle.remove-tools", NULL,
+                                   remove_tools_action);
   gtk_widget_class_install_action (widget_class, "bundle.relocate", NULL, relocate_action);
   gtk_widget_class_install_action (widget_class, "bundle.install", NULL, install_action);
   gtk_widget_class_install_action (widget_class, "bundle.choose-source", NULL,

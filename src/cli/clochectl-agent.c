@@ -2,7 +2,10 @@
 /*
  * clochectl agent: coding agents in the sandbox (issue 17).
  *
- *   clochectl agent list [--json]       the profiles (built-in and the user's)
+ *   clochectl agent list [--json]       the profiles (built-in and the user's),
+ *                                       each said installed or not
+ *   clochectl agent install NAME        its package into the tools folder, inside
+ *                                       the sandbox (clochectl-agent-install.c)
  *   clochectl agent NAME [DIR…] [-- ARG…]
  *       a new session with each DIR read-write (the current folder by
  *       default), the profile's hosts added to that session's egress rules,
@@ -60,6 +63,9 @@ profile_to_json (ClocheAgentProfile *profile)
     json_builder_add_string_value (builder, cloche_agent_profile_get_package (profile));
   else
     json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "installed");
+  json_builder_add_boolean_value (builder,
+                                  clochectl_agent_installed (cloche_agent_profile_get_command (profile)[0]));
   json_builder_set_member_name (builder, "file");
   if (cloche_agent_profile_get_file (profile) != NULL)
     json_builder_add_string_value (builder, cloche_agent_profile_get_file (profile));
@@ -88,6 +94,9 @@ print_profile (ClocheAgentProfile *profile)
     g_print ("  %s\n", safe[5]);
   g_print (_("  command:  %s\n"), safe[0]);
   g_print (_("  package:  %s\n"), package != NULL ? safe[4] : _("(none: not installed by Cloche)"));
+  g_print (_("  installed: %s\n"),
+           clochectl_agent_installed (cloche_agent_profile_get_command (profile)[0])
+           ? _("yes, in the tools folder") : _("no"));
   g_print (_("  hosts:    %s\n"), hosts[0] != '\0' ? safe[1] : _("(none beyond the policy)"));
   g_print (_("  env:      %s\n"), env[0] != '\0' ? safe[2] : _("(none)"));
   g_print (_("  profile:  %s\n"), file != NULL ? safe[3] : _("built in"));
@@ -263,8 +272,11 @@ agent_launch (int    argc,
       g_autofree char *program = clochectl_printable (request.command[0]);
       g_autofree char *package = clochectl_printable (cloche_agent_profile_get_package (profile));
 
+      g_autofree char *name = clochectl_printable (argv[0]);
+
       g_printerr (_("clochectl: “%s” is not in the sandbox: the agent's npm package %s must be "
-                    "installed inside the VM first\n"), program, package);
+                    "installed inside the VM first: clochectl agent install %s\n"),
+                  program, package, name);
     }
   return status;
 }
@@ -277,5 +289,7 @@ clochectl_agent (int    argc,
     return clochectl_usage ();
   if (g_str_equal (argv[1], "list"))
     return agent_list (argc - 1, argv + 1);
+  if (g_str_equal (argv[1], "install"))
+    return clochectl_agent_install (argc - 1, argv + 1);
   return agent_launch (argc - 1, argv + 1);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * clochectl bundle info|install|verify|relocate|remove. The long operations
+ * clochectl bundle info|install|verify|relocate|remove|remove-tools. The
+ * long operations
  * run as async calls under a main loop so that Progress signals can be
  * shown on a terminal while they run; Ctrl+C asks the daemon to cancel.
  */
@@ -157,9 +158,10 @@ print_info (GVariant *info)
   g_autoptr(GVariant) files = g_variant_lookup_value (info, "files", G_VARIANT_TYPE ("aa{sv}"));
   const char *location = "", *name = "", *version = "", *problem = NULL;
   gboolean installed = FALSE;
-  guint64 size = 0, allocated = 0, partial = 0, snapshot = 0;
+  guint64 size = 0, allocated = 0, partial = 0, snapshot = 0, tools = 0;
   gint64 verified = 0;
   g_autofree char *allocated_text = NULL, *verified_text = NULL, *snapshot_text = NULL;
+  g_autofree char *tools_text = NULL;
 
   g_variant_lookup (info, "installed", "b", &installed);
   g_variant_lookup (info, "location", "&s", &location);
@@ -169,6 +171,7 @@ print_info (GVariant *info)
   g_variant_lookup (info, "allocated", "t", &allocated);
   g_variant_lookup (info, "partial", "t", &partial);
   g_variant_lookup (info, "snapshot", "t", &snapshot);
+  g_variant_lookup (info, "tools", "t", &tools);
   g_variant_lookup (info, "last-verified", "x", &verified);
   g_variant_lookup (info, "problem", "&s", &problem);
   allocated_text = g_format_size (allocated);
@@ -194,6 +197,13 @@ print_info (GVariant *info)
                "removed with the bundle)\n"), snapshot_text, snapshot);
   else
     g_print (_("Saved VM:      none\n"));
+  tools_text = g_format_size (tools);
+  if (tools > 0)
+    /* Translators: the tools folder, where `clochectl agent install` puts agents */
+    g_print (_("Agents:        %s (%" PRIu64 " bytes in the tools folder; not removed with the "
+               "bundle: clochectl bundle remove-tools)\n"), tools_text, tools);
+  else
+    g_print (_("Agents:        none installed (clochectl agent install NAME)\n"));
   g_print (_("Last verified: %s\n"), verified_text);
   if (problem != NULL)
     g_print (_("Problem:       %s\n"), problem);
@@ -369,6 +379,29 @@ bundle_remove (ClocheDbusBundle  *bundle,
   return EXIT_SUCCESS;
 }
 
+/* The tools folder: shown and removed beside the bundle, not with it. */
+static int
+bundle_remove_tools (ClocheDbusBundle  *bundle,
+                     int                argc,
+                     char             **argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *freed_text = NULL;
+  guint64 freed = 0;
+  GOptionEntry entries[] = { { NULL } };
+
+  if (!clochectl_parse_options (&argc, &argv, entries,
+                                "- remove every agent installed in the sandbox")
+      || argc != 1)
+    return clochectl_usage ();
+  if (!cloche_dbus_bundle_call_remove_tools_sync (bundle, &freed, NULL, &error))
+    return clochectl_fail (_("cannot remove the tools folder"), error);
+  freed_text = g_format_size (freed);
+  g_print (_("Removed the agents installed in the sandbox: freed %s (%" PRIu64 " bytes)\n"),
+           freed_text, freed);
+  return EXIT_SUCCESS;
+}
+
 int
 clochectl_bundle (ClocheDbusDaemon  *daemon,
                   int                argc,
@@ -383,6 +416,7 @@ clochectl_bundle (ClocheDbusDaemon  *daemon,
     { "verify", bundle_verify },
     { "relocate", bundle_relocate },
     { "remove", bundle_remove },
+    { "remove-tools", bundle_remove_tools },
   };
   g_autoptr(ClocheDbusBundle) bundle = NULL;
   g_autoptr(GError) error = NULL;

@@ -115,6 +115,8 @@ open_session (ClocheDbusDaemon   *daemon,
   g_variant_builder_add (&options, "{sv}", "keep-open", g_variant_new_boolean (TRUE));
   g_variant_builder_add (&options, "{sv}", "client",
                          g_variant_new_string (request->client ? request->client : "clochectl"));
+  if (request->tools_writable)
+    g_variant_builder_add (&options, "{sv}", "tools-writable", g_variant_new_boolean (TRUE));
   if (request->egress_allow != NULL)
     g_variant_builder_add (&options, "{sv}", "egress-allow",
                            g_variant_new_strv ((const char * const *) request->egress_allow, -1));

@@ -48,7 +48,7 @@ bundle_proxy (ClocheDbusDaemon *daemon)
 }
 
 static char *
-format_bundle (ClocheDbusBundle *bundle)
+format_bundle_sizes (ClocheDbusBundle *bundle)
 {
   g_autofree char *size = NULL, *snapshot = NULL;
 
@@ -60,6 +60,20 @@ format_bundle (ClocheDbusBundle *bundle)
   snapshot = g_format_size (cloche_dbus_bundle_get_snapshot_size (bundle));
   /* Translators: the bundle's size, then the warm-wake snapshot's (the idle VM saved) */
   return g_strdup_printf (_("installed, %s; saved VM %s"), size, snapshot);
+}
+
+/* The bundle, then the agents installed (the tools folder), if any. */
+static char *
+format_bundle (ClocheDbusBundle *bundle)
+{
+  g_autofree char *sizes = format_bundle_sizes (bundle);
+  g_autofree char *tools = NULL;
+
+  if (bundle == NULL || cloche_dbus_bundle_get_tools_size (bundle) == 0)
+    return g_steal_pointer (&sizes);
+  tools = g_format_size (cloche_dbus_bundle_get_tools_size (bundle));
+  /* Translators: the bundle's sizes, then the tools folder's (agents installed) */
+  return g_strdup_printf (_("%s; agents %s"), sizes, tools);
 }
 
 /* "in 4:32 unless a session opens", or NULL when the VM will not stop by
@@ -142,6 +156,9 @@ print_status_json (ClocheDbusDaemon *daemon)
   json_builder_set_member_name (builder, "snapshot_size");
   json_builder_add_int_value (builder, bundle != NULL
                                        ? cloche_dbus_bundle_get_snapshot_size (bundle) : 0);
+  json_builder_set_member_name (builder, "tools_size");
+  json_builder_add_int_value (builder, bundle != NULL
+                                       ? cloche_dbus_bundle_get_tools_size (bundle) : 0);
   json_builder_set_member_name (builder, "console_tail");
   json_builder_begin_array (builder);
   for (guint i = 0; console != NULL && console[i] != NULL; i++)

@@ -37,12 +37,15 @@ typedef struct
   GStrv     mounts;             /* PATH[:ro|:rw] */
   GStrv     env;                /* NAME=VALUE */
   GStrv     egress_allow;       /* hosts the new session adds to the egress rules */
+  gboolean  tools_writable;     /* a new session: an install session (agent install) */
   gboolean  keep;
   gboolean  list;               /* shell --list: the terminals, nothing opened */
   char     *attach;             /* shell --attach: a detached terminal to take up */
   GStrv     command;            /* NULL: the login shell */
 } ClochectlShellRequest;
 
+int      clochectl_agent_install     (int argc, char **argv);
+gboolean clochectl_agent_installed   (const char *command);
 int      clochectl_shell_request_run (ClocheDbusDaemon      *daemon,
                                       ClochectlShellRequest *request);
 void     clochectl_shell_request_clear (ClochectlShellRequest *request);

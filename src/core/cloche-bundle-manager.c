@@ -50,6 +50,7 @@ enum {
   PROP_VERSION,
   PROP_SIZE,
   PROP_SNAPSHOT_SIZE,
+  PROP_TOOLS_SIZE,
   PROP_LAST_VERIFIED,
   PROP_OPERATION,
   N_PROPS
@@ -433,9 +434,13 @@ cloche_bundle_manager_info_finish (ClocheBundleManager  *self,
   info = g_task_propagate_pointer (G_TASK (result), error);
   if (info != NULL)
     set_info (self, info);
-  /* The snapshot is measured now too (a few stats): Info's "snapshot". */
+  /* The snapshot is measured now too (a few stats): Info's "snapshot";
+   * and the tools folder, in a thread (ToolsSize follows). */
   if (self->sandbox != NULL)
-    cloche_vm_measure_snapshot (cloche_sandbox_get_vm (self->sandbox));
+    {
+      cloche_vm_measure_snapshot (cloche_sandbox_get_vm (self->sandbox));
+      cloche_sandbox_measure_tools (self->sandbox);
+    }
   return info;
 }
 
@@ -1024,6 +1029,12 @@ cloche_bundle_manager_snapshot_size_cb (ClocheBundleManager *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
 }
 
+static void
+cloche_bundle_manager_tools_size_cb (ClocheBundleManager *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOOLS_SIZE]);
+}
+
 void
 cloche_bundle_manager_set_sandbox (ClocheBundleManager *self,
                                    ClocheSandbox       *sandbox)
@@ -1031,7 +1042,10 @@ cloche_bundle_manager_set_sandbox (ClocheBundleManager *self,
   g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
 
   if (self->sandbox != NULL)
-    g_signal_handlers_disconnect_by_data (cloche_sandbox_get_vm (self->sandbox), self);
+    {
+      g_signal_handlers_disconnect_by_data (cloche_sandbox_get_vm (self->sandbox), self);
+      g_signal_handlers_disconnect_by_data (self->sandbox, self);
+    }
   g_set_object (&self->sandbox, sandbox);
   if (sandbox != NULL)
     {
@@ -1039,6 +1053,10 @@ cloche_bundle_manager_set_sandbox (ClocheBundleManager *self,
       g_signal_connect_object (cloche_sandbox_get_vm (sandbox), "notify::snapshot-size",
                                G_CALLBACK (cloche_bundle_manager_snapshot_size_cb), self,
                                G_CONNECT_SWAPPED);
+      g_signal_connect_object (sandbox, "notify::tools-size",
+                               G_CALLBACK (cloche_bundle_manager_tools_size_cb), self,
+                               G_CONNECT_SWAPPED);
+      cloche_sandbox_measure_tools (sandbox);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SNAPSHOT_SIZE]);
 }
@@ -1087,6 +1105,22 @@ cloche_bundle_manager_get_snapshot_size (ClocheBundleManager *self)
   g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), 0);
   return self->sandbox != NULL ? cloche_vm_get_snapshot_size (cloche_sandbox_get_vm (self->sandbox))
                                : 0;
+}
+
+/* The tools folder's bytes on disk (agents installed in the sandbox):
+ * not the bundle's, removed on its own (cloche_sandbox_remove_tools_async). */
+guint64
+cloche_bundle_manager_get_tools_size (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), 0);
+  return self->sandbox != NULL ? cloche_sandbox_get_tools_size (self->sandbox) : 0;
+}
+
+ClocheSandbox *
+cloche_bundle_manager_get_sandbox (ClocheBundleManager *self)
+{
+  g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self), NULL);
+  return self->sandbox;
 }
 
 gint64
@@ -1165,6 +1199,9 @@ cloche_bundle_manager_get_property (GObject    *object,
     case PROP_SNAPSHOT_SIZE:
       g_value_set_uint64 (value, cloche_bundle_manager_get_snapshot_size (self));
       break;
+    case PROP_TOOLS_SIZE:
+      g_value_set_uint64 (value, cloche_bundle_manager_get_tools_size (self));
+      break;
     case PROP_LAST_VERIFIED:
       g_value_set_int64 (value, self->last_verified);
       break;
@@ -1193,6 +1230,8 @@ cloche_bundle_manager_class_init (ClocheBundleManagerClass *klass)
   properties[PROP_SIZE] = g_param_spec_uint64 ("size", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   properties[PROP_SNAPSHOT_SIZE] =
     g_param_spec_uint64 ("snapshot-size", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+  properties[PROP_TOOLS_SIZE] =
+    g_param_spec_uint64 ("tools-size", NULL, NULL, 0, G_MAXUINT64, 0, ro);
   properties[PROP_LAST_VERIFIED] =
     g_param_spec_int64 ("last-verified", NULL, NULL, 0, G_MAXINT64, 0, ro);
   properties[PROP_OPERATION] = g_param_spec_string ("operation", NULL, NULL, NULL, ro);

@@ -21,6 +21,8 @@ const char           *cloche_bundle_manager_get_name          (ClocheBundleManag
 const char           *cloche_bundle_manager_get_version       (ClocheBundleManager  *self);
 guint64               cloche_bundle_manager_get_size          (ClocheBundleManager  *self);
 guint64               cloche_bundle_manager_get_snapshot_size (ClocheBundleManager  *self);
+guint64               cloche_bundle_manager_get_tools_size (ClocheBundleManager  *self);
+ClocheSandbox        *cloche_bundle_manager_get_sandbox   (ClocheBundleManager  *self);
 gint64                cloche_bundle_manager_get_last_verified (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_operation     (ClocheBundleManager  *self);
 const char           *cloche_bundle_manager_get_source        (ClocheBundleManager  *self);

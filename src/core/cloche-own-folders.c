@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Cloche's own folders (the bundle, the sessions folder, the VM's cache and
- * runtime folders) never nest in one another, in either direction: a bundle moved into the
+ * runtime folders, the tools folder agents are installed in) never nest in one another, in either direction: a bundle moved into the
  * sessions folder was taken for a damaged session and deleted by cleanup,
  * and a sessions folder inside the bundle would go with a bundle removal.
  * This is the one place that says so; whatever sets one of these folders
@@ -33,6 +33,7 @@
 
 #include "cloche-error.h"
 #include "cloche-own-folders.h"
+#include "cloche-tools.h"
 
 /* How deep a walk up may go: no real path has more parents. */
 #define MAX_DEPTH 4096
@@ -84,6 +85,9 @@ cloche_own_folders_new (const char *bundle,
   add (folders, "state", xdg (g_get_user_state_dir ()), FALSE);
   add (folders, "cache", xdg (g_get_user_cache_dir ()), FALSE);
   add (folders, "runtime", xdg (g_get_user_runtime_dir ()), FALSE);
+  /* Sessions get it read-only at a path of its own, an install session
+   * read-write (cloche-sandbox-tools.c); never as a user's folder. */
+  add (folders, "tools", cloche_tools_dup_dir (), FALSE);
   add (folders, "config", xdg (g_get_user_config_dir ()), TRUE);
   add (folders, "data", xdg (g_get_user_data_dir ()), TRUE);
   return folders;

@@ -8,7 +8,7 @@ G_BEGIN_DECLS
 /* One of the folders Cloche keeps its own things in. */
 typedef struct
 {
-  char     *role;   /* "bundle", "sessions", "state", "cache", "runtime", "config", "data" */
+  char     *role;   /* "bundle", "sessions", "state", "cache", "runtime", "tools", "config", "data" */
   char     *path;
   gboolean  guest_only;   /* kept from the guest only: the others may lie inside it */
 } ClocheOwnFolder;

@@ -16,6 +16,7 @@
 #include "cloche-audit-events.h"
 #include "cloche-error.h"
 #include "cloche-sandbox-private.h"
+#include "cloche-tools.h"
 #include "cloche-vm-command.h"
 
 typedef struct
@@ -286,7 +287,9 @@ _cloche_sandbox_build_env (ClocheSandbox      *self,
                                                   cloche_session_get_id (session));
 
   g_strv_builder_add_many (builder,
-                           "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                           /* The tools folder first: its node, not the bundle's. */
+                           "PATH=" CLOCHE_TOOLS_GUEST_BIN
+                           ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                            "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
   add_proxy_env (builder);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * Once a boot, the guest trusts the egress CA (cloche-sandbox-trust.c),
- * while the first session's folders are mounted. A session's folders in
- * the guest: its work folder read-write at /sessions/<id>, then each
- * mounted host folder at /sessions/<id>/mnt/<name>.
+ * while the first session's folders are mounted, and then gets the tools
+ * folder (cloche-sandbox-tools.c). A session's folders in the guest: its
+ * work folder read-write at /sessions/<id>, then each mounted host folder
+ * at /sessions/<id>/mnt/<name>.
  * Mounted one after the other (the work folder holds the mount points) and
  * unmounted in the reverse order; again after each boot, since a session
  * outlives the VM it was opened in.
@@ -295,6 +296,24 @@ wall_in (GTask *task)
                                  g_task_get_cancellable (task), cloche_sandbox_walled_in_cb, task);
 }
 
+/* Then the boot's tools folder (cloche-sandbox-tools.c), attached once a
+ * boot and seen by the walls' view; a failure there is no failure here. */
+static void
+cloche_sandbox_tools_ready_cb (GObject      *object,
+                               GAsyncResult *result,
+                               gpointer      user_data)
+{
+  _cloche_sandbox_tools_finish (CLOCHE_SANDBOX (object), result, NULL);
+  wall_in (user_data);
+}
+
+static void
+tools_then_walls (GTask *task)
+{
+  _cloche_sandbox_tools_async (g_task_get_source_object (task), g_task_get_cancellable (task),
+                               cloche_sandbox_tools_ready_cb, task);
+}
+
 static void
 cloche_sandbox_folder_mounted_cb (GObject      *object,
                                   GAsyncResult *result,
@@ -327,7 +346,7 @@ mount_next (GTask *task)
     {
       if (!job->trusting)
         {
-          wall_in (task);
+          tools_then_walls (task);
           return;
         }
       /* The trust's reference carries the job on. */
@@ -354,9 +373,9 @@ mount_next (GTask *task)
  * it (cloche-sandbox-trust.c); a failure there is no failure here. The
  * trust (a guest process) runs while the folders are hot-plugged, which
  * is mostly the host's work and the guest kernel's waits (issue 21: a
- * cold open waited 0.3-0.9 s for it first at load 8-10); the walls come
- * once both are done. The trust holds a reference of its own: a mount
- * that failed has ended the job already. */
+ * cold open waited 0.3-0.9 s for it first at load 8-10); the tools folder
+ * and the walls come once both are done. The trust holds a reference of
+ * its own: a mount that failed has ended the job already. */
 static void
 cloche_sandbox_trusted_cb (GObject      *object,
                            GAsyncResult *result,
@@ -370,7 +389,7 @@ cloche_sandbox_trusted_cb (GObject      *object,
   if (!job->walls_waiting)
     return;
   job->walls_waiting = FALSE;
-  wall_in (g_steal_pointer (&task));
+  tools_then_walls (g_steal_pointer (&task));
 }
 
 /* One guest user per session and boot, given out by the VM, which goes on

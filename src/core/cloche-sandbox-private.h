@@ -41,6 +41,11 @@ struct _ClocheSandbox
   gint64              trusted_boot;    /* a boot a trust went well in; 0: none */
   gint64              attempt_boot;    /* the boot of the last trust, well or not */
   char               *attempt_pem;     /* and the CA it gave */
+  char               *tools_dir;       /* the tools folder (cloche-sandbox-tools.c) */
+  gint64              tools_boot;      /* the boot it is attached to; 0: none */
+  gint64              tools_attaching; /* the boot it is being attached to; 0: none */
+  GPtrArray          *tools_waiting;   /* GTasks waiting for that attach */
+  guint64             tools_size;      /* allocated bytes, as last measured */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,
@@ -55,6 +60,22 @@ gboolean _cloche_sandbox_mount_finish   (ClocheSandbox        *self,
 void     _cloche_sandbox_unmount        (ClocheSandbox        *self,
                                          ClocheSession        *session);
 void     _cloche_sandbox_update_idle_timer (ClocheSandbox     *self);
+void     _cloche_sandbox_tools_async    (ClocheSandbox        *self,
+                                         GCancellable         *cancellable,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+gboolean _cloche_sandbox_tools_finish   (ClocheSandbox        *self,
+                                         GAsyncResult         *result,
+                                         GError              **error);
+void     _cloche_sandbox_tools_detach_async (ClocheSandbox    *self,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
+void     _cloche_sandbox_notify_tools_size (ClocheSandbox     *self);
+void     _cloche_sandbox_tools_session_closed (ClocheSandbox  *self,
+                                         ClocheSession        *closed);
+gboolean _cloche_sandbox_add_tools_mount (ClocheSandbox       *self,
+                                         ClocheSession        *session,
+                                         GError              **error);
 gboolean _cloche_sandbox_pin            (ClocheSandbox        *self,
                                          const char           *id,
                                          const char           *path,

@@ -14,6 +14,7 @@
 #include "cloche-mount-check.h"
 #include "cloche-own-folders.h"
 #include "cloche-sandbox-private.h"
+#include "cloche-tools.h"
 
 enum {
   PROP_0,
@@ -24,6 +25,7 @@ enum {
   PROP_IDLE_TIMEOUT,
   PROP_STALE_AFTER_DAYS,
   PROP_IDLE_STOP_AT,
+  PROP_TOOLS_SIZE,
   N_PROPS
 };
 
@@ -71,6 +73,22 @@ set_idle_stop_at (ClocheSandbox *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_STOP_AT]);
 }
 
+/* The tools folder's share is gone (an idle VM with it could not be
+ * saved); a session that opened meanwhile keeps the VM running. */
+static void
+cloche_sandbox_idle_tools_detached_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
+{
+  ClocheSandbox *self = CLOCHE_SANDBOX (object);
+
+  _cloche_sandbox_tools_finish (self, result, NULL);
+  if (g_hash_table_size (self->sessions) != 0 || self->opening != 0 || self->closing != 0)
+    return;
+  g_debug ("No session for %u s: stopping the VM", self->idle_timeout_s);
+  cloche_vm_idle_stop_async (self->vm, cloche_sandbox_idle_stopped_cb, NULL);
+}
+
 static gboolean
 cloche_sandbox_idle_timeout_cb (gpointer user_data)
 {
@@ -78,8 +96,7 @@ cloche_sandbox_idle_timeout_cb (gpointer user_data)
 
   self->idle_source = 0;
   set_idle_stop_at (self, 0);
-  g_debug ("No session for %u s: stopping the VM", self->idle_timeout_s);
-  cloche_vm_idle_stop_async (self->vm, cloche_sandbox_idle_stopped_cb, NULL);
+  _cloche_sandbox_tools_detach_async (self, cloche_sandbox_idle_tools_detached_cb, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -111,6 +128,12 @@ void
 _cloche_sandbox_update_idle_timer (ClocheSandbox *self)
 {
   update_idle_timer (self);
+}
+
+void
+_cloche_sandbox_notify_tools_size (ClocheSandbox *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOOLS_SIZE]);
 }
 
 /* Sessions */
@@ -420,6 +443,14 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
  *
  * Open, and fork (cloche-sandbox-fork.c): one way to make a session.
  */
+static void open_with (ClocheSandbox         *self,
+                       const char            *title,
+                       const char            *client,
+                       GPtrArray             *mounts,
+                       gboolean               tools,
+                       ClocheSandboxForkCopy *fork,
+                       GTask                 *owned_task);
+
 void
 _cloche_sandbox_open_async (ClocheSandbox         *self,
                             const char            *title,
@@ -427,6 +458,39 @@ _cloche_sandbox_open_async (ClocheSandbox         *self,
                             GPtrArray             *mounts,
                             ClocheSandboxForkCopy *fork,
                             GTask                 *owned_task)
+{
+  open_with (self, title, client, mounts, FALSE, fork, owned_task);
+}
+
+/**
+ * cloche_sandbox_open_tools_session_async:
+ *
+ * Opens an install session: no folder of the user's, the tools folder
+ * read-write as its folder `mnt/tools` (cloche-sandbox-tools.c). Finish
+ * with cloche_sandbox_open_session_finish().
+ */
+void
+cloche_sandbox_open_tools_session_async (ClocheSandbox       *self,
+                                         const char          *title,
+                                         const char          *client,
+                                         GCancellable        *cancellable,
+                                         GAsyncReadyCallback  callback,
+                                         gpointer             user_data)
+{
+  g_return_if_fail (CLOCHE_IS_SANDBOX (self));
+
+  open_with (self, title, client, NULL, TRUE, NULL,
+             g_task_new (self, cancellable, callback, user_data));
+}
+
+static void
+open_with (ClocheSandbox         *self,
+           const char            *title,
+           const char            *client,
+           GPtrArray             *mounts,
+           gboolean               tools,
+           ClocheSandboxForkCopy *fork,
+           GTask                 *owned_task)
 {
   g_autoptr(GTask) task = owned_task;
   g_autoptr(ClocheSession) session = cloche_session_new (title, client);
@@ -436,7 +500,8 @@ _cloche_sandbox_open_async (ClocheSandbox         *self,
 
   if (g_task_get_source_tag (task) == NULL)
     g_task_set_source_tag (task, cloche_sandbox_open_session_async);
-  if (!add_mounts (self, session, mounts, &error))
+  if (!add_mounts (self, session, mounts, &error)
+      || (tools && !_cloche_sandbox_add_tools_mount (self, session, &error)))
     {
       _cloche_sandbox_unpin (self, cloche_session_get_id (session));
       g_clear_pointer (&fork, _cloche_sandbox_fork_copy_free);
@@ -488,6 +553,7 @@ close_open_session (ClocheSandbox *self,
   _cloche_sandbox_unpin (self, cloche_session_get_id (closed));
   _cloche_sandbox_forget_secrets (self, cloche_session_get_id (closed));
   cloche_audit_session_closed (self->audit, closed);
+  _cloche_sandbox_tools_session_closed (self, closed);
   g_signal_emit (self, signals[SESSION_CLOSED], 0, cloche_session_get_id (closed));
   notify_sessions (self);
 }
@@ -803,6 +869,7 @@ cloche_sandbox_dispose (GObject *object)
   g_clear_object (&self->secrets);
   g_clear_object (&self->ca);
   g_clear_pointer (&self->attempt_pem, g_free);
+  g_clear_pointer (&self->tools_dir, g_free);
 
   G_OBJECT_CLASS (cloche_sandbox_parent_class)->dispose (object);
 }
@@ -837,6 +904,9 @@ cloche_sandbox_get_property (GObject    *object,
       break;
     case PROP_STALE_AFTER_DAYS:
       g_value_set_uint (value, self->stale_after_days);
+      break;
+    case PROP_TOOLS_SIZE:
+      g_value_set_uint64 (value, self->tools_size);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -901,6 +971,11 @@ cloche_sandbox_class_init (ClocheSandboxClass *klass)
     g_param_spec_int64 ("idle-stop-at", NULL, NULL, 0, G_MAXINT64, 0,
                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /* Allocated bytes of the tools folder (cloche-sandbox-tools.c). */
+  properties[PROP_TOOLS_SIZE] =
+    g_param_spec_uint64 ("tools-size", NULL, NULL, 0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -926,6 +1001,7 @@ cloche_sandbox_init (ClocheSandbox *self)
   self->terminals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->idle_timeout_s = CLOCHE_DEFAULT_IDLE_TIMEOUT_S;
   self->stale_after_days = CLOCHE_DEFAULT_STALE_AFTER_DAYS;
+  self->tools_dir = cloche_tools_dup_dir ();
 }
 
 ClocheSandbox *

@@ -49,6 +49,23 @@ void           cloche_sandbox_open_session_async  (ClocheSandbox        *self,
                                                    GCancellable         *cancellable,
                                                    GAsyncReadyCallback   callback,
                                                    gpointer              user_data);
+void           cloche_sandbox_open_tools_session_async (ClocheSandbox   *self,
+                                                   const char           *title,
+                                                   const char           *client,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+void           cloche_sandbox_measure_tools       (ClocheSandbox        *self);
+guint64        cloche_sandbox_get_tools_size      (ClocheSandbox        *self);
+const char    *cloche_sandbox_get_tools_dir       (ClocheSandbox        *self);
+void           cloche_sandbox_remove_tools_async  (ClocheSandbox        *self,
+                                                   GCancellable         *cancellable,
+                                                   GAsyncReadyCallback   callback,
+                                                   gpointer              user_data);
+gboolean       cloche_sandbox_remove_tools_finish (ClocheSandbox        *self,
+                                                   GAsyncResult         *result,
+                                                   guint64              *freed,
+                                                   GError              **error);
 char          *cloche_sandbox_open_session_finish (ClocheSandbox        *self,
                                                    GAsyncResult         *result,
                                                    GError              **error);

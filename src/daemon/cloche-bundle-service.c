@@ -67,7 +67,7 @@ operation_audit (Operation    *op,
   g_variant_builder_add (&fields, "{sv}", "ok", g_variant_new_boolean (error == NULL));
   if (error != NULL)
     g_variant_builder_add (&fields, "{sv}", "error", g_variant_new_string (error->message));
-  if (g_str_equal (op->event, "bundle.remove") && error == NULL)
+  if (g_str_has_suffix (op->event, ".remove") && error == NULL)
     g_variant_builder_add (&fields, "{sv}", "bytes-freed", g_variant_new_uint64 (freed));
   cloche_audit_log_append_fields (op->self->audit, op->event, NULL,
                                   g_variant_builder_end (&fields));
@@ -108,7 +108,8 @@ files_to_variant (ClocheBundleInfo *info)
 static GVariant *
 info_to_variant (ClocheBundleInfo *info,
                  const char       *source,
-                 guint64           snapshot)
+                 guint64           snapshot,
+                 guint64           tools)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
   const char *problem = cloche_bundle_info_get_problem (info);
@@ -121,6 +122,7 @@ info_to_variant (ClocheBundleInfo *info,
   g_variant_dict_insert (&dict, "size", "t", cloche_bundle_info_get_size (info));
   g_variant_dict_insert (&dict, "allocated", "t", cloche_bundle_info_get_allocated (info));
   g_variant_dict_insert (&dict, "snapshot", "t", snapshot);
+  g_variant_dict_insert (&dict, "tools", "t", tools);
   g_variant_dict_insert (&dict, "partial", "t", cloche_bundle_info_get_partial (info));
   g_variant_dict_insert (&dict, "last-verified", "x",
                          cloche_bundle_info_get_last_verified (info));
@@ -179,7 +181,8 @@ cloche_bundle_service_info_cb (GObject      *object,
       return;
     }
   dict = info_to_variant (info, cloche_bundle_manager_get_source (manager),
-                          cloche_bundle_manager_get_snapshot_size (manager));
+                          cloche_bundle_manager_get_snapshot_size (manager),
+                          cloche_bundle_manager_get_tools_size (manager));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", dict));
 }
 
@@ -352,6 +355,45 @@ handle_remove (ClocheDbusBundle      *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+static void
+cloche_bundle_service_tools_removed_cb (GObject      *object,
+                                        GAsyncResult *result,
+                                        gpointer      user_data)
+{
+  g_autoptr(Operation) op = user_data;
+  g_autoptr(GError) error = NULL;
+  guint64 freed = 0;
+  gboolean ok;
+
+  ok = cloche_sandbox_remove_tools_finish (CLOCHE_SANDBOX (object), result, &freed, &error);
+  operation_audit (op, error, freed);
+  if (!ok)
+    g_dbus_method_invocation_return_gerror (op->invocation, error);
+  else
+    g_dbus_method_invocation_return_value (op->invocation, g_variant_new ("(t)", freed));
+}
+
+/* The tools folder is the sandbox's; it is shown and removed beside the
+ * bundle (not with it: agents outlive a bundle's update). */
+static gboolean
+handle_remove_tools (ClocheDbusBundle      *object,
+                     GDBusMethodInvocation *invocation)
+{
+  ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+  ClocheSandbox *sandbox = cloche_bundle_manager_get_sandbox (self->manager);
+
+  /* Without a sandbox (the bundle's tests) no folder is Cloche's tools. */
+  if (sandbox == NULL)
+    {
+      cloche_dbus_bundle_complete_remove_tools (object, invocation, 0);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  cloche_sandbox_remove_tools_async (sandbox, NULL, cloche_bundle_service_tools_removed_cb,
+                                     operation_new (self, invocation, "tools.remove",
+                                                    cloche_sandbox_get_tools_dir (sandbox)));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static gboolean
 handle_cancel (ClocheDbusBundle      *object,
                GDBusMethodInvocation *invocation)
@@ -389,6 +431,7 @@ cloche_bundle_service_sync_properties_cb (ClocheBundleService *self)
   cloche_dbus_bundle_set_size (skeleton, cloche_bundle_manager_get_size (manager));
   cloche_dbus_bundle_set_snapshot_size (skeleton,
                                         cloche_bundle_manager_get_snapshot_size (manager));
+  cloche_dbus_bundle_set_tools_size (skeleton, cloche_bundle_manager_get_tools_size (manager));
   cloche_dbus_bundle_set_last_verified (skeleton,
                                         cloche_bundle_manager_get_last_verified (manager));
   cloche_dbus_bundle_set_operation (skeleton,
@@ -421,6 +464,7 @@ bundle_iface_init (ClocheDbusBundleIface *iface)
   iface->handle_install = handle_install;
   iface->handle_relocate = handle_relocate;
   iface->handle_remove = handle_remove;
+  iface->handle_remove_tools = handle_remove_tools;
   iface->handle_cancel = handle_cancel;
 }
 

@@ -371,6 +371,7 @@ handle_open (ClocheDbusSessions    *object,
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
   const char *client = sender;
   gboolean keep_open = FALSE;
+  gboolean tools_writable = FALSE;
   g_auto(GStrv) egress_allow = NULL;
   GError *error = NULL;
   Call *call;
@@ -378,9 +379,15 @@ handle_open (ClocheDbusSessions    *object,
   if (!lookup_option (options, "mounts", G_VARIANT_TYPE ("a(sb)"), &mounts_variant, &error)
       || !lookup_option (options, "client", G_VARIANT_TYPE_STRING, &client_variant, &error)
       || !option_boolean (options, "keep-open", &keep_open, &error)
+      || !option_boolean (options, "tools-writable", &tools_writable, &error)
       || !option_egress_allow (self, options, &egress_allow, &error)
       || (mounts = cloche_session_mounts_from_variant (mounts_variant, &error)) == NULL)
     return fail (invocation, error);
+  if (tools_writable && mounts->len > 0)
+    return fail (invocation, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                                          _("An install session (\"tools-writable\") has no "
+                                            "folder but the tools folder: open it without "
+                                            "\"mounts\"")));
   /* A session tied to its caller keeps the client name it was given too;
    * the bus name it goes with is kept here, not in its record. */
   if (client_variant != NULL && g_variant_get_string (client_variant, NULL)[0] != '\0')
@@ -390,9 +397,12 @@ handle_open (ClocheDbusSessions    *object,
   call = call_new (self, invocation);
   call->owned = !keep_open && sender != NULL;
   call->egress_allow = g_steal_pointer (&egress_allow);
-  cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL,
-                                     cloche_sessions_service_opened_cb,
-                                     call);
+  if (tools_writable)
+    cloche_sandbox_open_tools_session_async (self->sandbox, title, client, NULL,
+                                             cloche_sessions_service_opened_cb, call);
+  else
+    cloche_sandbox_open_session_async (self->sandbox, title, client, mounts, NULL,
+                                       cloche_sessions_service_opened_cb, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

@@ -16,6 +16,8 @@
  *                so that a folder mounted there later (shared, by "mount")
  *                appears here too, and nothing mounted here goes back
  *   /etc/passwd, /etc/group   the guest's, plus the session user
+ *   /opt/cloche/tools   the tools folder's share (agents), read-only, when
+ *                the guest has it mounted: the root's bind has no submounts
  *
  * Every mount is nosuid, so neither a set-id file nor a file capability
  * can raise a session's rights, whatever the bundle holds.
@@ -241,6 +243,25 @@ bind_session (const char *id)
                    MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
 }
 
+/* The tools folder, if this boot has its share: read-only and nosuid in
+ * the view whatever the share is (an install session writes it through
+ * its own folder, mnt/tools, not here). */
+static const char *
+bind_tools (void)
+{
+  struct statx st;
+
+  if (statx (AT_FDCWD, CG_TOOLS_DIR, AT_SYMLINK_NOFOLLOW, 0, &st) != 0
+      || !(st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT)
+      || !(st.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+    return NULL;
+  if (mount (CG_TOOLS_DIR, NEW_ROOT CG_TOOLS_DIR, NULL, MS_BIND, NULL) != 0
+      || mount (NULL, NEW_ROOT CG_TOOLS_DIR, NULL,
+                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
+    return failed ("cannot bind the tools folder at", CG_TOOLS_DIR);
+  return NULL;
+}
+
 /* The guest's FILE (passwd or group) plus @line, bound read-only over
  * the view's. */
 static const char *
@@ -341,7 +362,7 @@ cg_view_build (const char *id,
     return failed ("cannot read", "/proc/self/mountinfo");
   if ((error = stage_root ()) != NULL || (error = mount_own ()) != NULL
       || (error = make_home (uid)) != NULL || (error = add_user (uid)) != NULL
-      || (error = bind_session (id)) != NULL)
+      || (error = bind_session (id)) != NULL || (error = bind_tools ()) != NULL)
     return error;
   return switch_to_view (old_mounts, count);
 }

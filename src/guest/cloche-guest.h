@@ -13,6 +13,8 @@
 /* The session user's name and home in its view. */
 #define CG_USER_NAME      "cloche"
 #define CG_HOME           "/home/cloche"
+/* The tools folder's share, when the host attached it (CLOCHE_TOOLS_GUEST_DIR). */
+#define CG_TOOLS_DIR      "/opt/cloche/tools"
 /* The egress proxy: in the guest's network namespace QEMU forwards it to
  * the daemon; in a session's, the session's forwarder listens there. */
 #define CG_PROXY_ADDRESS  "10.0.2.100"

@@ -4,6 +4,8 @@
  * installed in a scratch folder: it shows the bundle; "Remove Sandbox
  * Bundle" asks first, stating the exact size and that sessions stay; after
  * removal it offers to install again, says the size first, and installs.
+ * The agents installed in the sandbox (the tools folder) show with their
+ * size and are removed on their own, after a question.
  * The "bundle-location" setting is where the next install goes and where
  * the folder chooser opens, and an install or a move stores the folder.
  * With CLOCHE_TEST_SCREENSHOT_DIR set, each state is saved as a PNG.
@@ -141,6 +143,55 @@ put_snapshot (ClocheDbusBundle *bundle)
   return cloche_dbus_bundle_get_snapshot_size (bundle);
 }
 
+/* What an agent install leaves in the tools folder (no VM boots in this
+ * test: the daemon measures and removes it by its files). Info() measures it. */
+static guint64
+put_tools (ClocheDbusBundle *bundle)
+{
+  g_autofree char *bin = g_build_filename (test_daemon->home, "data", "cloche", "tools", "bin",
+                                           NULL);
+  g_autofree char *program = g_build_filename (bin, "gemini", NULL);
+  g_autofree char *bytes = g_malloc0 (512 * 1024);
+  g_autoptr(GVariant) info = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
+  g_assert_true (g_file_set_contents (program, bytes, 512 * 1024, NULL));
+  cloche_dbus_bundle_call_info_sync (bundle, &info, NULL, &error);
+  g_assert_no_error (error);
+  CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_tools_size (bundle) >= 512 * 1024, 10);
+  return cloche_dbus_bundle_get_tools_size (bundle);
+}
+
+/* The agents installed show beside the bundle, and are removed on their
+ * own, after a question that says how much and what. */
+static void
+check_tools (GtkWidget        *window,
+             GtkWidget        *page,
+             ClocheDbusBundle *bundle)
+{
+  AdwActionRow *tools_row = cloche_test_ui_child (page, "tools_row");
+  g_autofree char *size_text = NULL;
+  AdwMessageDialog *dialog = NULL;
+  guint64 tools;
+
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (tools_row)));
+  tools = put_tools (bundle);
+  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_visible (GTK_WIDGET (tools_row)), 10);
+  size_text = g_format_size (tools);
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (tools_row), size_text));
+  settle ();
+  cloche_test_save_screenshot (window, "bundle-installed-agents");
+  gtk_widget_activate (find_button (GTK_WIDGET (tools_row), "_Remove…"));
+  CLOCHE_TEST_WAIT_FOR ((dialog = find_dialog ("Remove the Installed Agents?")) != NULL, 10);
+  g_test_message ("%s", adw_message_dialog_get_body (dialog));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), size_text));
+  cloche_test_save_screenshot (GTK_WIDGET (dialog), "bundle-remove-agents-dialog");
+  adw_message_dialog_response (dialog, "remove");
+  CLOCHE_TEST_WAIT_FOR (!gtk_widget_get_visible (GTK_WIDGET (tools_row)), 10);
+  g_assert_cmpuint (cloche_dbus_bundle_get_tools_size (bundle), ==, 0);
+}
+
 static void
 test_remove_and_install (void)
 {
@@ -179,6 +230,7 @@ test_remove_and_install (void)
   g_clear_pointer (&size_text, g_free);
   settle ();
   cloche_test_save_screenshot (window, "bundle-saved-vm");
+  check_tools (window, page, bundle);
 
   /* The dialog states exactly what is freed, and that sessions stay. */
   gtk_widget_activate (find_button (page, "_Remove Sandbox Bundle"));

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The tools folder (issue 17, `clochectl agent install`) on the minimal
+# bundle, against a real daemon on a private bus (dbus-run-session) and a
+# real VM: what the folder holds is in every session at /opt/cloche/tools,
+# read-only (a write refused, the host folder unchanged), its bin first on
+# PATH (exec and a terminal); the folder is never a user's mount; an
+# install on the minimal bundle says it needs the full bundle and how to
+# get it, and leaves no session; agent list says what is installed; the
+# size is in bundle info and status --json, and remove-tools empties it.
+# The real install (npm registry, full bundle) is test-agent-install.sh.
+set -uo pipefail
+
+: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
+ctl=$CLOCHE_CTL
+n=0
+failed=0
+work=$(mktemp -d)
+
+ok () {
+  n=$((n + 1))
+  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+}
+
+cleanup () {
+  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "1..12"
+home=$work/home
+tools=$home/data/cloche/tools
+mkdir -p "$home/state" "$home/config" "$tools/bin" "$home/project"
+export HOME=$home XDG_STATE_HOME=$home/state XDG_CONFIG_HOME=$home/config
+export XDG_DATA_HOME=$home/data XDG_RUNTIME_DIR=$work
+# What an install leaves, made on the host here: a program in bin, as npm
+# links an agent's.
+printf '#!/bin/sh\necho "tool here: $0"\n' > "$tools/bin/codex"
+chmod 755 "$tools/bin/codex"
+head -c 200000 /dev/zero > "$tools/payload"
+
+"$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
+  2> >(tee "$work/daemon-err" >&2) &
+daemon=$!
+for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+
+id=$("$ctl" session open --title tools)
+"$ctl" exec "$id" -- codex >"$work/out" 2>&1
+grep -q "^tool here: /opt/cloche/tools/bin/codex" "$work/out"
+ok $? "a session runs the tools folder's program by name ($(cat "$work/out"))"
+"$ctl" exec "$id" -- sh -c 'echo "$PATH"' >"$work/out" 2>&1
+grep -q "^/opt/cloche/tools/bin:" "$work/out"
+ok $? "its bin is first on PATH ($(cat "$work/out"))"
+"$ctl" run "$id" -- sh -c 'echo "$PATH"; codex' </dev/null >"$work/out" 2>&1
+grep -q "^/opt/cloche/tools/bin:" "$work/out" && grep -q "tool here" "$work/out"
+ok $? "and in a terminal ($(tr -d '\r' < "$work/out" | head -n 2 | tr '\n' ' '))"
+
+"$ctl" exec "$id" -- sh -c 'echo x > /opt/cloche/tools/new' >"$work/out" 2>&1
+code=$?
+[ $code -ne 0 ] && grep -qi "read-only" "$work/out" && [ ! -e "$tools/new" ]
+ok $? "a write into the tools folder is refused, the host's unchanged ($code: $(cat "$work/out"))"
+"$ctl" exec "$id" -- sh -c 'rm -f /opt/cloche/tools/bin/codex' >"$work/out" 2>&1
+code=$?
+[ $code -ne 0 ] && [ -x "$tools/bin/codex" ]
+ok $? "so is removing a program ($code: $(cat "$work/out"))"
+"$ctl" exec "$id" -- sh -c 'grep " /opt/cloche/tools " /proc/self/mounts' >"$work/out" 2>&1
+grep -q "virtiofs ro," "$work/out"
+ok $? "the session sees one read-only virtiofs mount there ($(cat "$work/out"))"
+"$ctl" session close "$id"
+
+"$ctl" session open --mount "$tools/bin" >"$work/out" 2>"$work/err"
+code=$?
+[ $code -ne 0 ] && grep -q "inside Cloche's tools folder" "$work/err"
+ok $? "the tools folder is never a user's mount ($code: $(cat "$work/err"))"
+
+"$ctl" agent list --json >"$work/list"
+python3 - "$work/list" <<'PY'
+import json, sys
+installed = {p["name"]: p["installed"] for p in json.load(open(sys.argv[1]))}
+assert installed == {"claude": False, "codex": True, "gemini": False}, installed
+PY
+ok $? "agent list: codex installed (its program is in the tools folder), the others not"
+
+before=$("$ctl" session list | grep -c ' open ')
+"$ctl" agent install gemini </dev/null >"$work/out" 2>"$work/err"
+code=$?
+[ $code -eq 3 ] && grep -q "agents need the full bundle" "$work/err" \
+  && grep -q "tools/build-bundle --full" "$work/err" \
+  && [ "$("$ctl" session list | grep -c ' open ')" -eq "$before" ]
+ok $? "install on the minimal bundle: needs the full bundle, says how; no session left ($code: $(cat "$work/err"))"
+
+"$ctl" bundle info >"$work/info"
+"$ctl" status --json >"$work/status"
+size=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tools_size"])' "$work/status")
+grep -q "^Agents: .*bytes in the tools folder" "$work/info" && [ "$size" -ge 200000 ]
+ok $? "the tools folder's size: bundle info and status --json ($size; $(grep Agents "$work/info"))"
+
+"$ctl" bundle remove-tools >"$work/out" 2>&1
+code=$?
+left=$(find "$tools" -mindepth 1 | wc -l)
+size=$("$ctl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tools_size"])')
+[ $code -eq 0 ] && grep -q "freed" "$work/out" && [ -d "$tools" ] && [ "$left" -eq 0 ] && [ "$size" -eq 0 ]
+ok $? "remove-tools empties the folder, the size goes to 0 ($code, $left left, $size: $(cat "$work/out"))"
+
+id=$("$ctl" session open --title after)
+"$ctl" exec "$id" -- codex >"$work/out" 2>&1
+code=$?
+[ $code -eq 127 ]
+ok $? "a session after the removal has no codex ($code)"
+"$ctl" session close "$id"
+
+exit $failed
