@@ -58,8 +58,8 @@ cloche_agent_mode_dialog_remove_cb (GtkButton *button,
 }
 
 static GtkWidget *
-folder_row_new (const char *path,
-                gboolean    writable)
+cloche_agent_mode_dialog_folder_row_new (const char *path,
+                                         gboolean    writable)
 {
   g_autofree char *name = g_path_get_basename (path);
   g_autofree char *write_label = g_strdup_printf (_("Allow writing to “%s”"), name);
@@ -111,7 +111,7 @@ cloche_agent_mode_dialog_add_folder (ClocheAgentModeDialog *self,
        row != NULL; row = gtk_widget_get_next_sibling (row))
     if (g_strcmp0 (g_object_get_data (G_OBJECT (row), "path"), path) == 0)
       return;
-  gtk_list_box_append (self->folder_list, folder_row_new (path, writable));
+  gtk_list_box_append (self->folder_list, cloche_agent_mode_dialog_folder_row_new (path, writable));
 }
 
 static void
@@ -130,9 +130,9 @@ cloche_agent_mode_dialog_folder_chosen_cb (GtkNativeDialog       *chooser,
 }
 
 static void
-add_folder_action (GtkWidget  *widget,
-                   const char *action_name,
-                   GVariant   *parameter)
+cloche_agent_mode_dialog_add_folder_action (GtkWidget  *widget,
+                                            const char *action_name,
+                                            GVariant   *parameter)
 {
   ClocheAgentModeDialog *self = CLOCHE_AGENT_MODE_DIALOG (widget);
 
@@ -164,8 +164,8 @@ cloche_agent_mode_dialog_run_toggled_cb (GtkCheckButton        *check,
 }
 
 static GtkWidget *
-run_row_new (ClocheAgentModeDialog *self,
-             ClocheLaunchItem      *item)
+cloche_agent_mode_dialog_run_row_new (ClocheAgentModeDialog *self,
+                                      ClocheLaunchItem      *item)
 {
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *check = gtk_check_button_new ();
@@ -189,14 +189,14 @@ run_row_new (ClocheAgentModeDialog *self,
 }
 
 static void
-set_launchers (ClocheAgentModeDialog *self,
-               GListModel            *launchers)
+cloche_agent_mode_dialog_set_launchers (ClocheAgentModeDialog *self,
+                                        GListModel            *launchers)
 {
   for (guint i = 0; i < g_list_model_get_n_items (launchers); i++)
     {
       g_autoptr(ClocheLaunchItem) item = g_list_model_get_item (launchers, i);
 
-      gtk_list_box_append (self->run_list, run_row_new (self, item));
+      gtk_list_box_append (self->run_list, cloche_agent_mode_dialog_run_row_new (self, item));
     }
   if (self->first_check != NULL)
     gtk_check_button_set_active (self->first_check, TRUE);
@@ -205,7 +205,7 @@ set_launchers (ClocheAgentModeDialog *self,
 /* Open */
 
 static GVariant *
-mounts_chosen (ClocheAgentModeDialog *self)
+cloche_agent_mode_dialog_mounts_chosen (ClocheAgentModeDialog *self)
 {
   GVariantBuilder mounts;
 
@@ -225,8 +225,8 @@ mounts_chosen (ClocheAgentModeDialog *self)
 /* The command to run: the item's, or the line typed (NULL and the reason
  * shown when it cannot be read). */
 static gboolean
-command_chosen (ClocheAgentModeDialog *self,
-                GStrv                 *argv)
+cloche_agent_mode_dialog_command_chosen (ClocheAgentModeDialog *self,
+                                         GStrv                 *argv)
 {
   const char *line = gtk_editable_get_text (GTK_EDITABLE (self->command_row));
   g_autoptr(GError) error = NULL;
@@ -257,7 +257,7 @@ typedef struct
 } Choice;
 
 static void
-choice_free (Choice *choice)
+cloche_agent_mode_dialog_choice_free (Choice *choice)
 {
   g_clear_pointer (&choice->mounts, g_variant_unref);
   g_strfreev (choice->argv);
@@ -266,26 +266,26 @@ choice_free (Choice *choice)
 }
 
 static void
-open_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+cloche_agent_mode_dialog_open_action (GtkWidget  *widget,
+                                      const char *action_name,
+                                      GVariant   *parameter)
 {
   ClocheAgentModeDialog *self = CLOCHE_AGENT_MODE_DIALOG (widget);
   g_autoptr(GTask) task = NULL;
   Choice *choice;
   GStrv argv;
 
-  if (!command_chosen (self, &argv))
+  if (!cloche_agent_mode_dialog_command_chosen (self, &argv))
     return;
   choice = g_new0 (Choice, 1);
-  choice->mounts = g_variant_ref_sink (mounts_chosen (self));
+  choice->mounts = g_variant_ref_sink (cloche_agent_mode_dialog_mounts_chosen (self));
   choice->argv = argv;
   choice->item = self->selected != NULL ? g_object_ref (self->selected) : NULL;
   task = g_steal_pointer (&self->task);
   if (task != NULL)
-    g_task_return_pointer (task, choice, (GDestroyNotify) choice_free);
+    g_task_return_pointer (task, choice, (GDestroyNotify) cloche_agent_mode_dialog_choice_free);
   else
-    choice_free (choice);
+    cloche_agent_mode_dialog_choice_free (choice);
   gtk_window_destroy (GTK_WINDOW (self));
 }
 
@@ -335,8 +335,10 @@ cloche_agent_mode_dialog_class_init (ClocheAgentModeDialogClass *klass)
                                            cloche_agent_mode_dialog_command_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class,
                                            cloche_agent_mode_dialog_command_changed_cb);
-  gtk_widget_class_install_action (widget_class, "chooser.open", NULL, open_action);
-  gtk_widget_class_install_action (widget_class, "chooser.add-folder", NULL, add_folder_action);
+  gtk_widget_class_install_action (widget_class, "chooser.open", NULL,
+                                   cloche_agent_mode_dialog_open_action);
+  gtk_widget_class_install_action (widget_class, "chooser.add-folder", NULL,
+                                   cloche_agent_mode_dialog_add_folder_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
 
@@ -367,7 +369,7 @@ cloche_agent_mode_choose_async (GtkWidget           *from,
   g_task_set_source_tag (self->task, cloche_agent_mode_choose_async);
   if (GTK_IS_WINDOW (root))
     gtk_window_set_transient_for (GTK_WINDOW (self), GTK_WINDOW (root));
-  set_launchers (self, launchers);
+  cloche_agent_mode_dialog_set_launchers (self, launchers);
   gtk_window_present (GTK_WINDOW (self));
 }
 
@@ -394,6 +396,6 @@ cloche_agent_mode_choose_finish (GAsyncResult  *result,
   *argv = g_steal_pointer (&choice->argv);
   if (item != NULL)
     *item = g_steal_pointer (&choice->item);
-  choice_free (choice);
+  cloche_agent_mode_dialog_choice_free (choice);
   return TRUE;
 }

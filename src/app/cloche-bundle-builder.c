@@ -56,7 +56,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static const char *
-script_path (void)
+cloche_bundle_builder_script_path (void)
 {
   const char *path = g_getenv ("CLOCHE_BUILD_BUNDLE");
 
@@ -64,7 +64,7 @@ script_path (void)
 }
 
 static const char *
-guest_helper_path (void)
+cloche_bundle_builder_guest_helper_path (void)
 {
   const char *path = g_getenv ("CLOCHE_GUEST_HELPER");
 
@@ -72,7 +72,7 @@ guest_helper_path (void)
 }
 
 static char *
-valid_line (const char *text)
+cloche_bundle_builder_valid_line (const char *text)
 {
   gsize length = strlen (text);
 
@@ -80,8 +80,8 @@ valid_line (const char *text)
 }
 
 static void
-set_status (ClocheBundleBuilder *self,
-            const char          *line)
+cloche_bundle_builder_set_status (ClocheBundleBuilder *self,
+                                  const char          *line)
 {
   const char *text = g_str_has_prefix (line, SCRIPT_PREFIX) ? line + strlen (SCRIPT_PREFIX)
                                                             : line;
@@ -91,16 +91,16 @@ set_status (ClocheBundleBuilder *self,
   if (g_str_has_prefix (text, "error: "))
     {
       g_free (self->error_line);
-      self->error_line = valid_line (text + strlen ("error: "));
+      self->error_line = cloche_bundle_builder_valid_line (text + strlen ("error: "));
     }
   g_free (self->status);
-  self->status = valid_line (text);
+  self->status = cloche_bundle_builder_valid_line (text);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
 }
 
 static void
-set_process (ClocheBundleBuilder *self,
-             GSubprocess         *process)
+cloche_bundle_builder_set_process (ClocheBundleBuilder *self,
+                                   GSubprocess         *process)
 {
   g_set_object (&self->process, process);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
@@ -108,7 +108,7 @@ set_process (ClocheBundleBuilder *self,
 
 /* The whole group: the script and whatever it runs at the moment. */
 static void
-stop_process (ClocheBundleBuilder *self)
+cloche_bundle_builder_stop_process (ClocheBundleBuilder *self)
 {
   const char *id = self->process != NULL ? g_subprocess_get_identifier (self->process) : NULL;
 
@@ -120,7 +120,7 @@ static void
 cloche_bundle_builder_cancelled_cb (GCancellable        *cancellable,
                                     ClocheBundleBuilder *self)
 {
-  stop_process (self);
+  cloche_bundle_builder_stop_process (self);
 }
 
 /* A run: its task, and the cancellable's handler to drop at the end. */
@@ -133,7 +133,7 @@ typedef struct
 } Run;
 
 static void
-run_free (Run *run)
+cloche_bundle_builder_run_free (Run *run)
 {
   g_cancellable_disconnect (run->cancellable, run->cancelled_id);
   g_clear_object (&run->cancellable);
@@ -152,7 +152,7 @@ cloche_bundle_builder_exited_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   gboolean ok = g_subprocess_wait_check_finish (G_SUBPROCESS (object), result, &error);
 
-  set_process (self, NULL);
+  cloche_bundle_builder_set_process (self, NULL);
   if (g_cancellable_is_cancelled (run->cancellable))
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
                              _("The build was cancelled"));
@@ -164,7 +164,7 @@ cloche_bundle_builder_exited_cb (GObject      *object,
     g_task_return_boolean (task, TRUE);
 }
 
-static void read_next_line (GTask *task);
+static void cloche_bundle_builder_read_next_line (GTask *task);
 
 static void
 cloche_bundle_builder_line_cb (GObject      *object,
@@ -183,12 +183,12 @@ cloche_bundle_builder_line_cb (GObject      *object,
                                      g_steal_pointer (&task));
       return;
     }
-  set_status (self, g_strstrip (line));
-  read_next_line (g_steal_pointer (&task));
+  cloche_bundle_builder_set_status (self, g_strstrip (line));
+  cloche_bundle_builder_read_next_line (g_steal_pointer (&task));
 }
 
 static void
-read_next_line (GTask *task)
+cloche_bundle_builder_read_next_line (GTask *task)
 {
   Run *run = g_task_get_task_data (task);
 
@@ -197,18 +197,18 @@ read_next_line (GTask *task)
 }
 
 static void
-child_setup (gpointer user_data)
+cloche_bundle_builder_child_setup (gpointer user_data)
 {
   setpgid (0, 0);
 }
 
 static GSubprocess *
-spawn (ClocheBundleBuilder  *self,
-       GError              **error)
+cloche_bundle_builder_spawn (ClocheBundleBuilder  *self,
+                             GError              **error)
 {
   g_autoptr(GSubprocessLauncher) launcher =
     g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE);
-  const char *script = script_path ();
+  const char *script = cloche_bundle_builder_script_path ();
 
   if (!g_file_test (script, G_FILE_TEST_IS_EXECUTABLE))
     {
@@ -217,9 +217,10 @@ spawn (ClocheBundleBuilder  *self,
                      "with “meson install”, or choose a bundle folder"), script);
       return NULL;
     }
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, cloche_bundle_builder_child_setup, NULL, NULL);
   return g_subprocess_launcher_spawn (launcher, error, script, "--guest-helper",
-                                      guest_helper_path (), self->output, NULL);
+                                      cloche_bundle_builder_guest_helper_path (), self->output,
+                                      NULL);
 }
 
 /**
@@ -248,20 +249,20 @@ cloche_bundle_builder_run_async (ClocheBundleBuilder *self,
       return;
     }
   g_clear_pointer (&self->error_line, g_free);
-  if ((process = spawn (self, &error)) == NULL)
+  if ((process = cloche_bundle_builder_spawn (self, &error)) == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  set_process (self, process);
+  cloche_bundle_builder_set_process (self, process);
   run = g_new0 (Run, 1);
   run->lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
   run->cancellable = cancellable != NULL ? g_object_ref (cancellable) : g_cancellable_new ();
-  g_task_set_task_data (task, run, (GDestroyNotify) run_free);
+  g_task_set_task_data (task, run, (GDestroyNotify) cloche_bundle_builder_run_free);
   run->cancelled_id = g_cancellable_connect (run->cancellable,
                                              G_CALLBACK (cloche_bundle_builder_cancelled_cb), self,
                                              NULL);
-  read_next_line (g_steal_pointer (&task));
+  cloche_bundle_builder_read_next_line (g_steal_pointer (&task));
 }
 
 gboolean
@@ -276,10 +277,10 @@ cloche_bundle_builder_run_finish (ClocheBundleBuilder  *self,
 /* Clean: the bundle folder is flat (manifest.json and the files it lists). */
 
 static void
-clean_thread (GTask        *task,
-              gpointer      source_object,
-              gpointer      task_data,
-              GCancellable *cancellable)
+cloche_bundle_builder_clean_thread (GTask        *task,
+                                    gpointer      source_object,
+                                    gpointer      task_data,
+                                    GCancellable *cancellable)
 {
   const char *folder = task_data;
   g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
@@ -307,7 +308,7 @@ cloche_bundle_builder_clean_async (ClocheBundleBuilder *self,
 
   g_task_set_source_tag (task, cloche_bundle_builder_clean_async);
   g_task_set_task_data (task, g_strdup (self->output), g_free);
-  g_task_run_in_thread (task, clean_thread);
+  g_task_run_in_thread (task, cloche_bundle_builder_clean_thread);
 }
 
 const char *
@@ -340,7 +341,7 @@ cloche_bundle_builder_dispose (GObject *object)
 
   /* A run holds the builder, so this is the app going away: the script's
    * trap still cleans up after it. */
-  stop_process (self);
+  cloche_bundle_builder_stop_process (self);
   g_clear_object (&self->process);
   G_OBJECT_CLASS (cloche_bundle_builder_parent_class)->dispose (object);
 }

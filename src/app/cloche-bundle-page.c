@@ -64,36 +64,37 @@ static GParamSpec *properties[N_PROPS];
 /* Messages */
 
 static void
-show_message (ClocheBundlePage *self,
-              const char       *text,
-              gboolean          is_error)
+cloche_bundle_page_show_message (ClocheBundlePage *self,
+                                 const char       *text,
+                                 gboolean          is_error)
 {
   cloche_message_label_set (self->message_label, text, is_error);
   gtk_revealer_set_reveal_child (self->message_revealer, text != NULL);
 }
 
 static void
-show_error (ClocheBundlePage *self,
-            const char       *what,
-            GError           *error)
+cloche_bundle_page_show_error (ClocheBundlePage *self,
+                               const char       *what,
+                               GError           *error)
 {
   g_autofree char *text = NULL;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      show_message (self, _("Cancelled. Nothing was changed; an interrupted download is "
-                            "kept and resumes at the next install."), FALSE);
+      cloche_bundle_page_show_message (self,
+                                       _("Cancelled. Nothing was changed; an interrupted download "
+                                         "is kept and resumes at the next install."), FALSE);
       return;
     }
   g_dbus_error_strip_remote_error (error);
   text = g_strdup_printf ("%s: %s", what, error->message);
-  show_message (self, text, TRUE);
+  cloche_bundle_page_show_message (self, text, TRUE);
 }
 
 /* State */
 
 static char *
-format_size (guint64 bytes)
+cloche_bundle_page_format_size (guint64 bytes)
 {
   g_autofree char *size = g_format_size (bytes);
   g_autofree char *exact = g_strdup_printf ("%" G_GUINT64_FORMAT, bytes);
@@ -105,7 +106,7 @@ format_size (guint64 bytes)
 }
 
 static char *
-format_verified (gint64 when)
+cloche_bundle_page_format_verified (gint64 when)
 {
   g_autoptr(GDateTime) time = NULL;
 
@@ -116,7 +117,7 @@ format_verified (gint64 when)
 }
 
 static const char *
-busy_title (const char *operation)
+cloche_bundle_page_busy_title (const char *operation)
 {
   if (g_str_equal (operation, "install"))
     return _("Installing the Bundle…");
@@ -129,10 +130,10 @@ busy_title (const char *operation)
 
 /* The warm-wake snapshot: the idle VM saved, removed with the bundle. */
 static void
-update_snapshot (ClocheBundlePage *self)
+cloche_bundle_page_update_snapshot (ClocheBundlePage *self)
 {
   guint64 bytes = cloche_dbus_bundle_get_snapshot_size (self->bundle);
-  g_autofree char *size = format_size (bytes);
+  g_autofree char *size = cloche_bundle_page_format_size (bytes);
   /* Translators: the size of the idle VM saved on disk (warm wake) */
   g_autofree char *text = g_strdup_printf (_("%s, restored at the next open"), size);
 
@@ -143,10 +144,10 @@ update_snapshot (ClocheBundlePage *self)
 /* The tools folder: agents installed in the sandbox, kept when the bundle
  * goes, removed on their own. */
 static void
-update_tools (ClocheBundlePage *self)
+cloche_bundle_page_update_tools (ClocheBundlePage *self)
 {
   guint64 bytes = cloche_dbus_bundle_get_tools_size (self->bundle);
-  g_autofree char *size = format_size (bytes);
+  g_autofree char *size = cloche_bundle_page_format_size (bytes);
   /* Translators: the size of the agents installed in the sandbox (Node.js, npm, the agents) */
   g_autofree char *text = g_strdup_printf (_("%s in the tools folder, kept with a new bundle"),
                                            size);
@@ -156,23 +157,24 @@ update_tools (ClocheBundlePage *self)
 }
 
 static void
-update_installed (ClocheBundlePage *self)
+cloche_bundle_page_update_installed (ClocheBundlePage *self)
 {
   g_autofree char *version = g_strdup_printf ("%s %s", cloche_dbus_bundle_get_name (self->bundle),
                                               cloche_dbus_bundle_get_version (self->bundle));
-  g_autofree char *size = format_size (cloche_dbus_bundle_get_size (self->bundle));
+  g_autofree char *size =
+    cloche_bundle_page_format_size (cloche_dbus_bundle_get_size (self->bundle));
   g_autofree char *verified =
-    format_verified (cloche_dbus_bundle_get_last_verified (self->bundle));
+    cloche_bundle_page_format_verified (cloche_dbus_bundle_get_last_verified (self->bundle));
 
   adw_action_row_set_subtitle (self->location_row, cloche_dbus_bundle_get_location (self->bundle));
   adw_action_row_set_subtitle (self->version_row, version);
   adw_action_row_set_subtitle (self->size_row, size);
-  update_snapshot (self);
-  update_tools (self);
+  cloche_bundle_page_update_snapshot (self);
+  cloche_bundle_page_update_tools (self);
   adw_action_row_set_subtitle (self->verified_row, verified);
 }
 
-static void prefill_source (ClocheBundlePage *self);
+static void cloche_bundle_page_prefill_source (ClocheBundlePage *self);
 
 static void
 cloche_bundle_page_update_cb (ClocheBundlePage *self)
@@ -191,17 +193,17 @@ cloche_bundle_page_update_cb (ClocheBundlePage *self)
   else if (operation != NULL && operation[0] != '\0')
     {
       state = "busy";
-      adw_status_page_set_title (self->busy_page, busy_title (operation));
+      adw_status_page_set_title (self->busy_page, cloche_bundle_page_busy_title (operation));
     }
   else if (cloche_dbus_bundle_get_installed (self->bundle))
     {
       state = "installed";
-      update_installed (self);
+      cloche_bundle_page_update_installed (self);
     }
   else
     {
       state = "missing";
-      prefill_source (self);
+      cloche_bundle_page_prefill_source (self);
     }
   gtk_stack_set_visible_child_name (self->state_stack, state);
 }
@@ -250,7 +252,7 @@ cloche_bundle_page_info_cb (GObject      *object,
 }
 
 static void
-prefill_source (ClocheBundlePage *self)
+cloche_bundle_page_prefill_source (ClocheBundlePage *self)
 {
   if (gtk_editable_get_text (GTK_EDITABLE (self->source_row))[0] != '\0')
     return;
@@ -262,7 +264,7 @@ prefill_source (ClocheBundlePage *self)
  * install. */
 
 static void
-connect_bundle (ClocheBundlePage *self)
+cloche_bundle_page_connect_bundle (ClocheBundlePage *self)
 {
   ClocheDbusBundle *bundle = self->client != NULL ? cloche_client_get_bundle (self->client) : NULL;
 
@@ -290,7 +292,7 @@ cloche_bundle_page_set_client (ClocheBundlePage *self,
 {
   if (!g_set_object (&self->client, client))
     return;
-  connect_bundle (self);
+  cloche_bundle_page_connect_bundle (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
@@ -305,27 +307,28 @@ cloche_bundle_page_verified_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (cloche_dbus_bundle_call_verify_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
-    show_message (self, _("Every file of the bundle matches its sha256."), FALSE);
+    cloche_bundle_page_show_message (self, _("Every file of the bundle matches its sha256."),
+                                     FALSE);
   else
-    show_error (self, _("The bundle does not verify"), error);
+    cloche_bundle_page_show_error (self, _("The bundle does not verify"), error);
 }
 
 static void
-verify_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
+cloche_bundle_page_verify_action (GtkWidget  *widget,
+                                  const char *action_name,
+                                  GVariant   *parameter)
 {
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
 
-  show_message (self, NULL, FALSE);
+  cloche_bundle_page_show_message (self, NULL, FALSE);
   cloche_dbus_bundle_call_verify (self->bundle, NULL, cloche_bundle_page_verified_cb,
                                   g_object_ref (self));
 }
 
 static void
-cancel_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
+cloche_bundle_page_cancel_action (GtkWidget  *widget,
+                                  const char *action_name,
+                                  GVariant   *parameter)
 {
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
 
@@ -350,13 +353,13 @@ cloche_bundle_page_removed_cb (GObject      *object,
   if (!cloche_dbus_bundle_call_remove_finish (CLOCHE_DBUS_BUNDLE (object), &freed, result,
                                               &error))
     {
-      show_error (self, _("The bundle was not removed"), error);
+      cloche_bundle_page_show_error (self, _("The bundle was not removed"), error);
       return;
     }
-  freed_text = format_size (freed);
+  freed_text = cloche_bundle_page_format_size (freed);
   text = g_strdup_printf (_("The sandbox bundle was removed and %s were freed. "
                             "Sessions and their files were kept."), freed_text);
-  show_message (self, text, FALSE);
+  cloche_bundle_page_show_message (self, text, FALSE);
 }
 
 static void
@@ -364,16 +367,17 @@ cloche_bundle_page_start_remove_cb (ClocheBundlePage *self)
 {
   guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
 
-  show_message (self, NULL, FALSE);
+  cloche_bundle_page_show_message (self, NULL, FALSE);
   cloche_dbus_bundle_call_remove (self->bundle, open > 0, NULL, cloche_bundle_page_removed_cb,
                                   g_object_ref (self));
 }
 
 static char *
-remove_body (ClocheBundlePage *self)
+cloche_bundle_page_remove_body (ClocheBundlePage *self)
 {
-  g_autofree char *size = format_size (cloche_dbus_bundle_get_size (self->bundle)
-                                       + cloche_dbus_bundle_get_snapshot_size (self->bundle));
+  g_autofree char *size =
+    cloche_bundle_page_format_size (cloche_dbus_bundle_get_size (self->bundle)
+                                    + cloche_dbus_bundle_get_snapshot_size (self->bundle));
   guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
   g_autofree char *body = g_strdup_printf (
     _("This frees %s at %s.\n\nSessions and their files stay. Agent mode cannot open "
@@ -389,12 +393,12 @@ remove_body (ClocheBundlePage *self)
 }
 
 static void
-remove_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
+cloche_bundle_page_remove_action (GtkWidget  *widget,
+                                  const char *action_name,
+                                  GVariant   *parameter)
 {
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
-  g_autofree char *body = remove_body (self);
+  g_autofree char *body = cloche_bundle_page_remove_body (self);
 
   cloche_confirm_removal (widget, _("Remove the Sandbox Bundle?"), body,
                           G_CALLBACK (cloche_bundle_page_start_remove_cb), self);
@@ -413,30 +417,31 @@ cloche_bundle_page_tools_removed_cb (GObject      *object,
   if (!cloche_dbus_bundle_call_remove_tools_finish (CLOCHE_DBUS_BUNDLE (object), &freed, result,
                                                     &error))
     {
-      show_error (self, _("The agents were not removed"), error);
+      cloche_bundle_page_show_error (self, _("The agents were not removed"), error);
       return;
     }
-  freed_text = format_size (freed);
+  freed_text = cloche_bundle_page_format_size (freed);
   text = g_strdup_printf (_("The agents installed in the sandbox were removed and %s were "
                             "freed."), freed_text);
-  show_message (self, text, FALSE);
+  cloche_bundle_page_show_message (self, text, FALSE);
 }
 
 static void
 cloche_bundle_page_start_remove_tools_cb (ClocheBundlePage *self)
 {
-  show_message (self, NULL, FALSE);
+  cloche_bundle_page_show_message (self, NULL, FALSE);
   cloche_dbus_bundle_call_remove_tools (self->bundle, NULL, cloche_bundle_page_tools_removed_cb,
                                         g_object_ref (self));
 }
 
 static void
-remove_tools_action (GtkWidget  *widget,
-                     const char *action_name,
-                     GVariant   *parameter)
+cloche_bundle_page_remove_tools_action (GtkWidget  *widget,
+                                        const char *action_name,
+                                        GVariant   *parameter)
 {
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
-  g_autofree char *size = format_size (cloche_dbus_bundle_get_tools_size (self->bundle));
+  g_autofree char *size =
+    cloche_bundle_page_format_size (cloche_dbus_bundle_get_tools_size (self->bundle));
   g_autofree char *body = g_strdup_printf (
     _("This frees %s: every agent installed in the sandbox, with Node.js and npm. Open "
       "sessions no longer find them. Install an agent again with “clochectl agent install "
@@ -450,7 +455,7 @@ remove_tools_action (GtkWidget  *widget,
  * other the bundle gets a folder of its own, so nothing else is mixed in. */
 
 static char *
-bundle_folder_in (GFile *folder)
+cloche_bundle_page_bundle_folder_in (GFile *folder)
 {
   g_autofree char *path = g_file_get_path (folder);
   g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
@@ -462,7 +467,7 @@ bundle_folder_in (GFile *folder)
 
 /* The user's last bundle folder, or NULL (the daemon's default). */
 static char *
-remembered_location (ClocheBundlePage *self)
+cloche_bundle_page_remembered_location (ClocheBundlePage *self)
 {
   g_autofree char *location = NULL;
 
@@ -474,8 +479,8 @@ remembered_location (ClocheBundlePage *self)
 }
 
 static void
-remember_location (ClocheBundlePage *self,
-                   const char       *location)
+cloche_bundle_page_remember_location (ClocheBundlePage *self,
+                                      const char       *location)
 {
   if (self->settings != NULL && location != NULL && location[0] != '\0')
     g_settings_set_string (self->settings, "bundle-location", location);
@@ -483,11 +488,11 @@ remember_location (ClocheBundlePage *self,
 
 /* Where the next install goes: the folder just chosen, else the last one. */
 static char *
-install_location (ClocheBundlePage *self)
+cloche_bundle_page_install_location (ClocheBundlePage *self)
 {
   if (self->location != NULL)
     return g_strdup (self->location);
-  return remembered_location (self);
+  return cloche_bundle_page_remembered_location (self);
 }
 
 typedef void (*FolderChosen) (ClocheBundlePage *self, GFile *folder);
@@ -509,15 +514,15 @@ cloche_bundle_page_chooser_response_cb (GtkNativeDialog *chooser,
 }
 
 static void
-choose_folder (ClocheBundlePage *self,
-               const char       *title,
-               const char       *accept,
-               FolderChosen      chosen)
+cloche_bundle_page_choose_folder (ClocheBundlePage *self,
+                                  const char       *title,
+                                  const char       *accept,
+                                  FolderChosen      chosen)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   GtkFileChooserNative *chooser;
 
-  g_autofree char *remembered = remembered_location (self);
+  g_autofree char *remembered = cloche_bundle_page_remembered_location (self);
 
   chooser = gtk_file_chooser_native_new (title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                          GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, accept, NULL);
@@ -548,20 +553,21 @@ cloche_bundle_page_relocated_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   if (cloche_dbus_bundle_call_relocate_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
     {
-      remember_location (self, self->requested);
-      show_message (self, _("The bundle was moved; the old copy is gone."), FALSE);
+      cloche_bundle_page_remember_location (self, self->requested);
+      cloche_bundle_page_show_message (self, _("The bundle was moved; the old copy is gone."),
+                                       FALSE);
     }
   else
-    show_error (self, _("The bundle was not moved"), error);
+    cloche_bundle_page_show_error (self, _("The bundle was not moved"), error);
 }
 
 static void
-relocate_to (ClocheBundlePage *self,
-             GFile            *folder)
+cloche_bundle_page_relocate_to (ClocheBundlePage *self,
+                                GFile            *folder)
 {
-  g_autofree char *target = bundle_folder_in (folder);
+  g_autofree char *target = cloche_bundle_page_bundle_folder_in (folder);
 
-  show_message (self, NULL, FALSE);
+  cloche_bundle_page_show_message (self, NULL, FALSE);
   g_free (self->requested);
   self->requested = g_strdup (target);
   cloche_dbus_bundle_call_relocate (self->bundle, target, NULL, cloche_bundle_page_relocated_cb,
@@ -569,21 +575,22 @@ relocate_to (ClocheBundlePage *self,
 }
 
 static void
-relocate_action (GtkWidget  *widget,
-                 const char *action_name,
-                 GVariant   *parameter)
+cloche_bundle_page_relocate_action (GtkWidget  *widget,
+                                    const char *action_name,
+                                    GVariant   *parameter)
 {
-  choose_folder (CLOCHE_BUNDLE_PAGE (widget), _("Move the Bundle To"), _("_Move Here"),
-                 relocate_to);
+  cloche_bundle_page_choose_folder (CLOCHE_BUNDLE_PAGE (widget), _("Move the Bundle To"),
+                                    _("_Move Here"),
+                                    cloche_bundle_page_relocate_to);
 }
 
 /* Install: inspect, say the size and the place, then install */
 
-static void inspect (ClocheBundlePage *self);
-static void forget_built (ClocheBundlePage *self);
+static void cloche_bundle_page_inspect (ClocheBundlePage *self);
+static void cloche_bundle_page_forget_built (ClocheBundlePage *self);
 
 static char *
-source_text (ClocheBundlePage *self)
+cloche_bundle_page_source_text (ClocheBundlePage *self)
 {
   g_autofree char *text = g_strstrip (g_strdup (gtk_editable_get_text (
                                         GTK_EDITABLE (self->source_row))));
@@ -604,33 +611,36 @@ cloche_bundle_page_installed_cb (GObject      *object,
 
   if (cloche_dbus_bundle_call_install_finish (CLOCHE_DBUS_BUNDLE (object), result, &error))
     {
-      remember_location (self, self->requested);
-      forget_built (self);
-      show_message (self, _("The sandbox bundle is installed, and every file was checked."),
-                    FALSE);
+      cloche_bundle_page_remember_location (self, self->requested);
+      cloche_bundle_page_forget_built (self);
+      cloche_bundle_page_show_message (self,
+                                       _("The sandbox bundle is installed, and every file was "
+                                         "checked."),
+                                       FALSE);
     }
   else
-    show_error (self, _("The bundle was not installed"), error);
+    cloche_bundle_page_show_error (self, _("The bundle was not installed"), error);
 }
 
 static void
-install_into (ClocheBundlePage *self,
-              GFile            *folder)
+cloche_bundle_page_install_into (ClocheBundlePage *self,
+                                 GFile            *folder)
 {
   g_free (self->location);
-  self->location = bundle_folder_in (folder);
-  inspect (self);
+  self->location = cloche_bundle_page_bundle_folder_in (folder);
+  cloche_bundle_page_inspect (self);
 }
 
 static void
 cloche_bundle_page_install_response_cb (ClocheBundlePage *self,
                                         const char       *response)
 {
-  g_autofree char *source = source_text (self);
-  g_autofree char *location = install_location (self);
+  g_autofree char *source = cloche_bundle_page_source_text (self);
+  g_autofree char *location = cloche_bundle_page_install_location (self);
 
   if (g_str_equal (response, "choose"))
-    choose_folder (self, _("Install the Bundle In"), _("_Select"), install_into);
+    cloche_bundle_page_choose_folder (self, _("Install the Bundle In"), _("_Select"),
+                                      cloche_bundle_page_install_into);
   else if (g_str_equal (response, "install"))
     {
       gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -642,8 +652,8 @@ cloche_bundle_page_install_response_cb (ClocheBundlePage *self,
 }
 
 static AdwMessageDialog *
-install_dialog (ClocheBundlePage *self,
-                GVariant         *info)
+cloche_bundle_page_install_dialog (ClocheBundlePage *self,
+                                   GVariant         *info)
 {
   const char *name = "", *version = "", *target = "";
   guint64 size = 0, free_bytes = 0;
@@ -655,7 +665,7 @@ install_dialog (ClocheBundlePage *self,
   g_variant_lookup (info, "location", "&s", &target);
   g_variant_lookup (info, "size", "t", &size);
   g_variant_lookup (info, "free", "t", &free_bytes);
-  size_text = format_size (size);
+  size_text = cloche_bundle_page_format_size (size);
   free_text = g_format_size (free_bytes);
   body = g_strdup_printf (_("%s %s takes %s.\n\nIt goes to %s, on a disk with %s free."),
                           name, version, size_text, target, free_text);
@@ -684,10 +694,10 @@ cloche_bundle_page_inspected_cb (GObject      *object,
   if (!cloche_dbus_bundle_call_inspect_finish (CLOCHE_DBUS_BUNDLE (object), &info, result,
                                                &error))
     {
-      show_error (self, _("Cannot install from there"), error);
+      cloche_bundle_page_show_error (self, _("Cannot install from there"), error);
       return;
     }
-  dialog = install_dialog (self, info);
+  dialog = cloche_bundle_page_install_dialog (self, info);
   g_signal_connect_object (dialog, "response", G_CALLBACK (cloche_bundle_page_install_response_cb),
                            self,
                            G_CONNECT_SWAPPED);
@@ -695,16 +705,17 @@ cloche_bundle_page_inspected_cb (GObject      *object,
 }
 
 static void
-inspect (ClocheBundlePage *self)
+cloche_bundle_page_inspect (ClocheBundlePage *self)
 {
-  g_autofree char *source = source_text (self);
-  g_autofree char *location = install_location (self);
+  g_autofree char *source = cloche_bundle_page_source_text (self);
+  g_autofree char *location = cloche_bundle_page_install_location (self);
 
-  show_message (self, NULL, FALSE);
+  cloche_bundle_page_show_message (self, NULL, FALSE);
   if (source[0] == '\0')
     {
-      show_message (self, _("Give the bundle’s source first: a bundle folder, or the web "
-                            "address of its manifest.json."), TRUE);
+      cloche_bundle_page_show_message (self,
+                                       _("Give the bundle’s source first: a bundle folder, or the "
+                                         "web address of its manifest.json."), TRUE);
       return;
     }
   cloche_dbus_bundle_call_inspect (self->bundle, source, location != NULL ? location : "",
@@ -712,16 +723,16 @@ inspect (ClocheBundlePage *self)
 }
 
 static void
-install_action (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *parameter)
+cloche_bundle_page_install_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
 {
-  inspect (CLOCHE_BUNDLE_PAGE (widget));
+  cloche_bundle_page_inspect (CLOCHE_BUNDLE_PAGE (widget));
 }
 
 static void
-source_chosen (ClocheBundlePage *self,
-               GFile            *folder)
+cloche_bundle_page_source_chosen (ClocheBundlePage *self,
+                                  GFile            *folder)
 {
   g_autofree char *path = g_file_get_path (folder);
 
@@ -729,12 +740,13 @@ source_chosen (ClocheBundlePage *self,
 }
 
 static void
-choose_source_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
+cloche_bundle_page_choose_source_action (GtkWidget  *widget,
+                                         const char *action_name,
+                                         GVariant   *parameter)
 {
-  choose_folder (CLOCHE_BUNDLE_PAGE (widget), _("Choose a Bundle Folder"), _("_Select"),
-                 source_chosen);
+  cloche_bundle_page_choose_folder (CLOCHE_BUNDLE_PAGE (widget), _("Choose a Bundle Folder"),
+                                    _("_Select"),
+                                    cloche_bundle_page_source_chosen);
 }
 
 /* The default bundle: built here from Debian's packages by the installed
@@ -762,27 +774,29 @@ cloche_bundle_page_built_cb (GObject      *object,
   if (!cloche_bundle_builder_run_finish (CLOCHE_BUNDLE_BUILDER (object), result, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_message (self, _("Cancelled. Nothing was installed; the packages downloaded so "
-                              "far are kept for the next build."), FALSE);
+        cloche_bundle_page_show_message (self,
+                                         _("Cancelled. Nothing was installed; the packages "
+                                           "downloaded so far are kept for the next build."),
+                                         FALSE);
       else
-        show_error (self, _("The default bundle was not built"), error);
+        cloche_bundle_page_show_error (self, _("The default bundle was not built"), error);
       return;
     }
   gtk_editable_set_text (GTK_EDITABLE (self->source_row),
                          cloche_bundle_builder_get_output (self->builder));
-  inspect (self);
+  cloche_bundle_page_inspect (self);
 }
 
 static void
-build_default_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
+cloche_bundle_page_build_default_action (GtkWidget  *widget,
+                                         const char *action_name,
+                                         GVariant   *parameter)
 {
   ClocheBundlePage *self = CLOCHE_BUNDLE_PAGE (widget);
 
   if (cloche_bundle_builder_get_running (self->builder))
     return;
-  show_message (self, NULL, FALSE);
+  cloche_bundle_page_show_message (self, NULL, FALSE);
   /* No fraction to show: the bar moves with each line the script prints. */
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, "");
@@ -795,9 +809,9 @@ build_default_action (GtkWidget  *widget,
 
 /* Once installed, the built copy goes: the bundle is on the disk once. */
 static void
-forget_built (ClocheBundlePage *self)
+cloche_bundle_page_forget_built (ClocheBundlePage *self)
 {
-  g_autofree char *source = source_text (self);
+  g_autofree char *source = cloche_bundle_page_source_text (self);
 
   if (g_strcmp0 (source, cloche_bundle_builder_get_output (self->builder)) != 0)
     return;
@@ -902,17 +916,22 @@ cloche_bundle_page_class_init (ClocheBundlePageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, ClocheBundlePage, progress_label);
 
-  gtk_widget_class_install_action (widget_class, "bundle.verify", NULL, verify_action);
-  gtk_widget_class_install_action (widget_class, "bundle.remove", NULL, remove_action);
+  gtk_widget_class_install_action (widget_class, "bundle.verify", NULL,
+                                   cloche_bundle_page_verify_action);
+  gtk_widget_class_install_action (widget_class, "bundle.remove", NULL,
+                                   cloche_bundle_page_remove_action);
   gtk_widget_class_install_action (widget_class, "bundle.remove-tools", NULL,
-                                   remove_tools_action);
-  gtk_widget_class_install_action (widget_class, "bundle.relocate", NULL, relocate_action);
-  gtk_widget_class_install_action (widget_class, "bundle.install", NULL, install_action);
+                                   cloche_bundle_page_remove_tools_action);
+  gtk_widget_class_install_action (widget_class, "bundle.relocate", NULL,
+                                   cloche_bundle_page_relocate_action);
+  gtk_widget_class_install_action (widget_class, "bundle.install", NULL,
+                                   cloche_bundle_page_install_action);
   gtk_widget_class_install_action (widget_class, "bundle.choose-source", NULL,
-                                   choose_source_action);
-  gtk_widget_class_install_action (widget_class, "bundle.cancel", NULL, cancel_action);
+                                   cloche_bundle_page_choose_source_action);
+  gtk_widget_class_install_action (widget_class, "bundle.cancel", NULL,
+                                   cloche_bundle_page_cancel_action);
   gtk_widget_class_install_action (widget_class, "bundle.build-default", NULL,
-                                   build_default_action);
+                                   cloche_bundle_page_build_default_action);
 }
 
 static void

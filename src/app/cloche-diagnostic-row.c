@@ -29,8 +29,8 @@ struct _ClocheDiagnosticRow
 G_DEFINE_FINAL_TYPE (ClocheDiagnosticRow, cloche_diagnostic_row, GTK_TYPE_LIST_BOX_ROW)
 
 static const char *
-lookup (GVariant   *result,
-        const char *key)
+cloche_diagnostic_row_lookup (GVariant   *result,
+                              const char *key)
 {
   const char *value = NULL;
 
@@ -39,8 +39,8 @@ lookup (GVariant   *result,
 }
 
 static void
-set_status (ClocheDiagnosticRow *self,
-            const char          *status)
+cloche_diagnostic_row_set_status (ClocheDiagnosticRow *self,
+                                  const char          *status)
 {
   const char *icon = "emblem-ok-symbolic", *style = "success";
   const char *words = _("OK");
@@ -58,8 +58,8 @@ set_status (ClocheDiagnosticRow *self,
 }
 
 static void
-set_label (GtkLabel   *label,
-           const char *text)
+cloche_diagnostic_row_set_label (GtkLabel   *label,
+                                 const char *text)
 {
   gtk_label_set_label (label, text);
   gtk_widget_set_visible (GTK_WIDGET (label), text[0] != '\0');
@@ -72,21 +72,22 @@ cloche_diagnostic_row_fill (ClocheDiagnosticRow *self,
   g_autofree const char **details = NULL;
   g_autofree char *fix = NULL;
   g_autofree char *joined = NULL;
-  const char *code = lookup (result, "code");
+  const char *code = cloche_diagnostic_row_lookup (result, "code");
 
-  self->check = g_strdup (lookup (result, "check"));
-  self->status = g_strdup (lookup (result, "status"));
-  set_status (self, self->status);
-  gtk_label_set_label (self->title_label, lookup (result, "title"));
-  set_label (self->code_label, code);
-  set_label (self->finding_label, lookup (result, "finding"));
-  if (lookup (result, "fix")[0] != '\0')
+  self->check = g_strdup (cloche_diagnostic_row_lookup (result, "check"));
+  self->status = g_strdup (cloche_diagnostic_row_lookup (result, "status"));
+  cloche_diagnostic_row_set_status (self, self->status);
+  gtk_label_set_label (self->title_label, cloche_diagnostic_row_lookup (result, "title"));
+  cloche_diagnostic_row_set_label (self->code_label, code);
+  cloche_diagnostic_row_set_label (self->finding_label,
+                                   cloche_diagnostic_row_lookup (result, "finding"));
+  if (cloche_diagnostic_row_lookup (result, "fix")[0] != '\0')
     /* Translators: what to do about a problem the doctor found */
-    fix = g_strdup_printf (_("Fix: %s"), lookup (result, "fix"));
-  set_label (self->fix_label, fix != NULL ? fix : "");
+    fix = g_strdup_printf (_("Fix: %s"), cloche_diagnostic_row_lookup (result, "fix"));
+  cloche_diagnostic_row_set_label (self->fix_label, fix != NULL ? fix : "");
   if (g_variant_lookup (result, "details", "^a&s", &details) && !g_str_equal (self->status, "ok"))
     joined = g_strjoinv ("\n", (char **) details);
-  set_label (self->details_label, joined != NULL ? joined : "");
+  cloche_diagnostic_row_set_label (self->details_label, joined != NULL ? joined : "");
 }
 
 const char *

@@ -40,8 +40,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static const char *
-lookup (GVariant   *result,
-        const char *key)
+cloche_diagnostics_page_lookup (GVariant   *result,
+                                const char *key)
 {
   const char *value = NULL;
 
@@ -50,7 +50,7 @@ lookup (GVariant   *result,
 }
 
 static void
-update_actions (ClocheDiagnosticsPage *self)
+cloche_diagnostics_page_update_actions (ClocheDiagnosticsPage *self)
 {
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "diagnostics.run",
                                  self->doctor != NULL && !self->running);
@@ -59,7 +59,7 @@ update_actions (ClocheDiagnosticsPage *self)
 }
 
 static void
-update_summary (ClocheDiagnosticsPage *self)
+cloche_diagnostics_page_update_summary (ClocheDiagnosticsPage *self)
 {
   g_autofree char *text = NULL;
   guint warnings = 0, failures = 0;
@@ -75,8 +75,8 @@ update_summary (ClocheDiagnosticsPage *self)
   g_variant_iter_init (&iter, self->results);
   while ((result = g_variant_iter_next_value (&iter)))
     {
-      failures += g_str_equal (lookup (result, "status"), "failure");
-      warnings += g_str_equal (lookup (result, "status"), "warning");
+      failures += g_str_equal (cloche_diagnostics_page_lookup (result, "status"), "failure");
+      warnings += g_str_equal (cloche_diagnostics_page_lookup (result, "status"), "warning");
       g_variant_unref (result);
     }
   if (failures > 0)
@@ -91,7 +91,7 @@ update_summary (ClocheDiagnosticsPage *self)
 }
 
 static void
-show_results (ClocheDiagnosticsPage *self)
+cloche_diagnostics_page_show_results (ClocheDiagnosticsPage *self)
 {
   GtkWidget *child;
   GVariantIter iter;
@@ -109,8 +109,8 @@ show_results (ClocheDiagnosticsPage *self)
         }
     }
   gtk_widget_set_visible (GTK_WIDGET (self->list_box), self->results != NULL);
-  update_summary (self);
-  update_actions (self);
+  cloche_diagnostics_page_update_summary (self);
+  cloche_diagnostics_page_update_actions (self);
 }
 
 /* Running the checks */
@@ -132,35 +132,35 @@ cloche_diagnostics_page_run_done_cb (GObject      *object,
     {
       g_dbus_error_strip_remote_error (error);
       gtk_label_set_label (self->summary_label, error->message);
-      update_actions (self);
+      cloche_diagnostics_page_update_actions (self);
       return;
     }
   g_clear_pointer (&self->results, g_variant_unref);
   self->results = g_steal_pointer (&results);
-  show_results (self);
+  cloche_diagnostics_page_show_results (self);
 }
 
 static void
-run_checks (ClocheDiagnosticsPage *self)
+cloche_diagnostics_page_run_checks (ClocheDiagnosticsPage *self)
 {
   const char * const all[] = { NULL };
 
   if (self->doctor == NULL || self->running)
     return;
   self->running = TRUE;
-  update_summary (self);
-  update_actions (self);
+  cloche_diagnostics_page_update_summary (self);
+  cloche_diagnostics_page_update_actions (self);
   cloche_dbus_doctor_call_run (self->doctor, all, self->cancellable,
                                cloche_diagnostics_page_run_done_cb,
                                g_object_ref (self));
 }
 
 static void
-run_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *parameter)
+cloche_diagnostics_page_run_action (GtkWidget  *widget,
+                                    const char *action_name,
+                                    GVariant   *parameter)
 {
-  run_checks (CLOCHE_DIAGNOSTICS_PAGE (widget));
+  cloche_diagnostics_page_run_checks (CLOCHE_DIAGNOSTICS_PAGE (widget));
 }
 
 /* The report: the same text as `clochectl doctor`, for a bug report or a chat. */
@@ -179,15 +179,19 @@ cloche_diagnostics_page_format_report (ClocheDiagnosticsPage *self)
   while ((result = g_variant_iter_next_value (&iter)))
     {
       g_autofree const char **details = NULL;
-      const char *code = lookup (result, "code");
+      const char *code = cloche_diagnostics_page_lookup (result, "code");
 
-      g_string_append_printf (text, "%-8s %s%s%s%s\n         %s\n", lookup (result, "status"),
-                              lookup (result, "title"), code[0] ? " (" : "", code,
-                              code[0] ? ")" : "", lookup (result, "finding"));
-      if (lookup (result, "fix")[0] != '\0')
-        g_string_append_printf (text, "         Fix: %s\n", lookup (result, "fix"));
+      g_string_append_printf (text, "%-8s %s%s%s%s\n         %s\n",
+                              cloche_diagnostics_page_lookup (result, "status"),
+                              cloche_diagnostics_page_lookup (result, "title"), code[0] ? " (" : "",
+                              code,
+                              code[0] ? ")" : "",
+                              cloche_diagnostics_page_lookup (result, "finding"));
+      if (cloche_diagnostics_page_lookup (result, "fix")[0] != '\0')
+        g_string_append_printf (text, "         Fix: %s\n",
+                                cloche_diagnostics_page_lookup (result, "fix"));
       if (g_variant_lookup (result, "details", "^a&s", &details)
-          && !g_str_equal (lookup (result, "status"), "ok"))
+          && !g_str_equal (cloche_diagnostics_page_lookup (result, "status"), "ok"))
         for (guint i = 0; details[i] != NULL; i++)
           g_string_append_printf (text, "           | %s\n", details[i]);
       g_variant_unref (result);
@@ -196,9 +200,9 @@ cloche_diagnostics_page_format_report (ClocheDiagnosticsPage *self)
 }
 
 static void
-copy_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+cloche_diagnostics_page_copy_action (GtkWidget  *widget,
+                                     const char *action_name,
+                                     GVariant   *parameter)
 {
   ClocheDiagnosticsPage *self = CLOCHE_DIAGNOSTICS_PAGE (widget);
   g_autofree char *report = cloche_diagnostics_page_format_report (self);
@@ -215,11 +219,11 @@ cloche_diagnostics_page_latest_finding_cb (ClocheDiagnosticsPage *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATEST_FINDING]);
   /* A new failure: the list should say what the daemon just found. */
   if (g_variant_n_children (cloche_diagnostics_page_get_latest_finding (self)) > 0)
-    run_checks (self);
+    cloche_diagnostics_page_run_checks (self);
 }
 
 static void
-drop_doctor (ClocheDiagnosticsPage *self)
+cloche_diagnostics_page_drop_doctor (ClocheDiagnosticsPage *self)
 {
   /* The proxy is the client's, and outlives the page. */
   if (self->doctor != NULL)
@@ -228,7 +232,7 @@ drop_doctor (ClocheDiagnosticsPage *self)
 }
 
 static void
-connect_doctor (ClocheDiagnosticsPage *self)
+cloche_diagnostics_page_connect_doctor (ClocheDiagnosticsPage *self)
 {
   self->doctor = g_object_ref (cloche_client_get_doctor (self->client));
   g_signal_connect_object (self->doctor, "notify::latest-finding",
@@ -240,7 +244,7 @@ connect_doctor (ClocheDiagnosticsPage *self)
    * on another page does not pay for that, nor do the events that would
    * wait behind it a few seconds after the window opened. */
   if (gtk_widget_get_mapped (GTK_WIDGET (self)))
-    run_checks (self);
+    cloche_diagnostics_page_run_checks (self);
 }
 
 static void
@@ -250,7 +254,7 @@ cloche_diagnostics_page_map (GtkWidget *widget)
 
   GTK_WIDGET_CLASS (cloche_diagnostics_page_parent_class)->map (widget);
   if (self->results == NULL)
-    run_checks (self);
+    cloche_diagnostics_page_run_checks (self);
 }
 
 void
@@ -263,14 +267,14 @@ cloche_diagnostics_page_set_client (ClocheDiagnosticsPage *self,
     return;
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  drop_doctor (self);
+  cloche_diagnostics_page_drop_doctor (self);
   self->running = FALSE;
   if (client != NULL)
     {
       self->cancellable = g_cancellable_new ();
-      connect_doctor (self);
+      cloche_diagnostics_page_connect_doctor (self);
     }
-  show_results (self);
+  cloche_diagnostics_page_show_results (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LATEST_FINDING]);
 }
@@ -305,7 +309,7 @@ cloche_diagnostics_page_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  drop_doctor (self);
+  cloche_diagnostics_page_drop_doctor (self);
   g_clear_object (&self->client);
   g_clear_pointer (&self->results, g_variant_unref);
   /* The toast overlay is both AdwBin's child and a template child: AdwBin
@@ -380,13 +384,15 @@ cloche_diagnostics_page_class_init (ClocheDiagnosticsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheDiagnosticsPage, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, ClocheDiagnosticsPage, spinner);
   gtk_widget_class_bind_template_child (widget_class, ClocheDiagnosticsPage, list_box);
-  gtk_widget_class_install_action (widget_class, "diagnostics.run", NULL, run_action);
-  gtk_widget_class_install_action (widget_class, "diagnostics.copy", NULL, copy_action);
+  gtk_widget_class_install_action (widget_class, "diagnostics.run", NULL,
+                                   cloche_diagnostics_page_run_action);
+  gtk_widget_class_install_action (widget_class, "diagnostics.copy", NULL,
+                                   cloche_diagnostics_page_copy_action);
 }
 
 static void
 cloche_diagnostics_page_init (ClocheDiagnosticsPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
-  show_results (self);
+  cloche_diagnostics_page_show_results (self);
 }

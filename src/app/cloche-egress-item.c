@@ -37,9 +37,9 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (ClocheEgressItem, cloche_egress_item, G_TYPE_OBJECT)
 
 static void
-take_string (char       **field,
-             GVariantDict *dict,
-             const char   *key)
+cloche_egress_item_take_string (char       **field,
+                                GVariantDict *dict,
+                                const char   *key)
 {
   const char *value = NULL;
 
@@ -64,10 +64,10 @@ cloche_egress_item_update (ClocheEgressItem *self,
 
   g_variant_dict_lookup (&dict, "id", "t", &self->id);
   g_variant_dict_lookup (&dict, "time", "x", &self->time);
-  take_string (&self->session, &dict, "session");
-  take_string (&self->method, &dict, "method");
-  take_string (&self->host, &dict, "host");
-  take_string (&self->rule, &dict, "rule");
+  cloche_egress_item_take_string (&self->session, &dict, "session");
+  cloche_egress_item_take_string (&self->method, &dict, "method");
+  cloche_egress_item_take_string (&self->host, &dict, "host");
+  cloche_egress_item_take_string (&self->rule, &dict, "rule");
   g_variant_dict_lookup (&dict, "port", "q", &self->port);
   g_variant_dict_lookup (&dict, "allowed", "b", &self->allowed);
   g_variant_dict_lookup (&dict, "bytes-in", "t", &self->bytes_in);

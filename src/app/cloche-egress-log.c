@@ -35,8 +35,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void
-note_session (ClocheEgressLog *self,
-              const char      *session)
+cloche_egress_log_note_session (ClocheEgressLog *self,
+                                const char      *session)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->sessions));
 
@@ -47,7 +47,7 @@ note_session (ClocheEgressLog *self,
 }
 
 static void
-drop_oldest (ClocheEgressLog *self)
+cloche_egress_log_drop_oldest (ClocheEgressLog *self)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->decisions));
 
@@ -65,8 +65,8 @@ drop_oldest (ClocheEgressLog *self)
 /* The position a new decision takes: decisions can arrive out of order
  * (GetDecisions' answer after a signal), the list stays by id. */
 static guint
-position_for (ClocheEgressLog *self,
-              guint64          id)
+cloche_egress_log_position_for (ClocheEgressLog *self,
+                                guint64          id)
 {
   guint n = g_list_model_get_n_items (G_LIST_MODEL (self->decisions));
   guint i;
@@ -105,13 +105,13 @@ cloche_egress_log_add (ClocheEgressLog *self,
     }
   item = cloche_egress_item_new (decision);
   g_hash_table_insert (self->by_id, g_memdup2 (&id, sizeof id), item);
-  note_session (self, cloche_egress_item_get_session (item));
-  g_list_store_insert (self->decisions, position_for (self, id), item);
-  drop_oldest (self);
+  cloche_egress_log_note_session (self, cloche_egress_item_get_session (item));
+  g_list_store_insert (self->decisions, cloche_egress_log_position_for (self, id), item);
+  cloche_egress_log_drop_oldest (self);
 }
 
 static void
-clear (ClocheEgressLog *self)
+cloche_egress_log_clear (ClocheEgressLog *self)
 {
   g_hash_table_remove_all (self->by_id);
   g_list_store_remove_all (self->decisions);
@@ -168,7 +168,7 @@ cloche_egress_log_reload_cb (ClocheEgressLog *self)
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (self->proxy));
 
   /* A daemon that went away took its decisions along. */
-  clear (self);
+  cloche_egress_log_clear (self);
   cloche_egress_log_notify_all_cb (self);
   if (owner != NULL)
     cloche_dbus_egress_call_get_decisions (self->proxy, 0, self->cancellable,
@@ -201,7 +201,7 @@ cloche_egress_log_set_client (ClocheEgressLog *self,
   g_set_object (&self->proxy, proxy);
   if (proxy == NULL)
     {
-      clear (self);
+      cloche_egress_log_clear (self);
       cloche_egress_log_notify_all_cb (self);
       return;
     }

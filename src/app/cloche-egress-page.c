@@ -50,7 +50,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static const char *
-selected_session (ClocheEgressPage *self)
+cloche_egress_page_selected_session (ClocheEgressPage *self)
 {
   guint selected = gtk_drop_down_get_selected (self->session_dropdown);
 
@@ -60,11 +60,11 @@ selected_session (ClocheEgressPage *self)
 }
 
 static gboolean
-filter_func (gpointer item,
-             gpointer user_data)
+cloche_egress_page_filter_func (gpointer item,
+                                gpointer user_data)
 {
   ClocheEgressPage *self = user_data;
-  const char *session = selected_session (self);
+  const char *session = cloche_egress_page_selected_session (self);
 
   if (gtk_toggle_button_get_active (self->denied_button)
       && cloche_egress_item_get_allowed (item))
@@ -91,8 +91,8 @@ cloche_egress_page_filter_changed_cb (ClocheEgressPage *self)
 }
 
 static GtkWidget *
-create_row (gpointer item,
-            gpointer user_data)
+cloche_egress_page_create_row (gpointer item,
+                               gpointer user_data)
 {
   return cloche_egress_row_new (item);
 }
@@ -101,7 +101,7 @@ create_row (gpointer item,
 static void
 cloche_egress_page_rebuild_session_choices_cb (ClocheEgressPage *self)
 {
-  g_autofree char *keep = g_strdup (selected_session (self));
+  g_autofree char *keep = g_strdup (cloche_egress_page_selected_session (self));
   GtkStringList *sessions = self->log != NULL ? cloche_egress_log_get_sessions (self->log) : NULL;
   guint n = sessions != NULL ? g_list_model_get_n_items (G_LIST_MODEL (sessions)) : 0;
   guint select = 0;
@@ -144,7 +144,7 @@ rule_row (const char *title,
 }
 
 static void
-clear_rules (ClocheEgressPage *self)
+cloche_egress_page_clear_rules (ClocheEgressPage *self)
 {
   GtkWidget *child;
 
@@ -159,7 +159,7 @@ cloche_egress_page_update_rules_cb (ClocheEgressPage *self)
   const char *fallback = self->log != NULL ? cloche_egress_log_get_default_rule (self->log) : NULL;
   gboolean default_allow = g_strcmp0 (fallback, "allow") == 0;
 
-  clear_rules (self);
+  cloche_egress_page_clear_rules (self);
   if (fallback == NULL)
     {
       gtk_list_box_append (self->rules_list,
@@ -206,7 +206,7 @@ cloche_egress_page_update_session_allow_cb (ClocheEgressPage *self)
 }
 
 static void
-follow_sessions (ClocheEgressPage *self)
+cloche_egress_page_follow_sessions (ClocheEgressPage *self)
 {
   if (self->log_sessions != NULL)
     g_signal_handlers_disconnect_by_data (self->log_sessions, self);
@@ -219,12 +219,12 @@ follow_sessions (ClocheEgressPage *self)
 }
 
 static void
-bind_log (ClocheEgressPage *self)
+cloche_egress_page_bind_log (ClocheEgressPage *self)
 {
   GListModel *decisions = self->log != NULL ? cloche_egress_log_get_decisions (self->log) : NULL;
 
   gtk_filter_list_model_set_model (self->shown, decisions);
-  follow_sessions (self);
+  cloche_egress_page_follow_sessions (self);
   g_signal_group_set_target (self->log_signals, self->log);
   cloche_egress_page_rebuild_session_choices_cb (self);
   cloche_egress_page_update_rules_cb (self);
@@ -240,7 +240,7 @@ cloche_egress_page_set_log (ClocheEgressPage *self,
 
   if (!g_set_object (&self->log, log))
     return;
-  bind_log (self);
+  cloche_egress_page_bind_log (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOG]);
 }
 
@@ -281,7 +281,7 @@ cloche_egress_page_dispose (GObject *object)
     g_signal_group_set_target (self->log_signals, NULL);
   g_clear_object (&self->log_signals);
   g_clear_object (&self->log);
-  follow_sessions (self);
+  cloche_egress_page_follow_sessions (self);
   adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_EGRESS_PAGE);
   g_clear_object (&self->shown);
@@ -371,12 +371,13 @@ cloche_egress_page_init (ClocheEgressPage *self)
 {
   self->session_choices = gtk_string_list_new (NULL);
   self->session_keys = g_ptr_array_new_with_free_func (g_free);
-  self->filter = gtk_custom_filter_new (filter_func, self, NULL);
+  self->filter = gtk_custom_filter_new (cloche_egress_page_filter_func, self, NULL);
   self->shown = gtk_filter_list_model_new (NULL, GTK_FILTER (g_object_ref (self->filter)));
   gtk_widget_init_template (GTK_WIDGET (self));
 
   gtk_drop_down_set_model (self->session_dropdown, G_LIST_MODEL (self->session_choices));
-  gtk_list_box_bind_model (self->decisions_list, G_LIST_MODEL (self->shown), create_row,
+  gtk_list_box_bind_model (self->decisions_list, G_LIST_MODEL (self->shown),
+                           cloche_egress_page_create_row,
                            self, NULL);
   g_signal_connect_object (self->shown, "items-changed",
                            G_CALLBACK (cloche_egress_page_update_state_cb), self,
@@ -389,7 +390,7 @@ cloche_egress_page_init (ClocheEgressPage *self)
                                   G_CALLBACK (cloche_egress_page_update_rules_cb), self);
   g_signal_group_connect_swapped (self->log_signals, "notify::session-allow",
                                   G_CALLBACK (cloche_egress_page_update_session_allow_cb), self);
-  bind_log (self);
+  cloche_egress_page_bind_log (self);
   self->policy_view = cloche_policy_view_new (NULL);
   gtk_box_append (self->policy_slot, self->policy_view);
 }

@@ -24,7 +24,7 @@ struct _ClocheEgressRow
 G_DEFINE_FINAL_TYPE (ClocheEgressRow, cloche_egress_row, ADW_TYPE_ACTION_ROW)
 
 static char *
-format_time (gint64 time)
+cloche_egress_row_format_time (gint64 time)
 {
   g_autoptr(GDateTime) local = g_date_time_new_from_unix_local (time / G_USEC_PER_SEC);
 
@@ -32,9 +32,9 @@ format_time (gint64 time)
 }
 
 static char *
-format_subtitle (ClocheEgressItem *item)
+cloche_egress_row_format_subtitle (ClocheEgressItem *item)
 {
-  g_autofree char *time = format_time (cloche_egress_item_get_time (item));
+  g_autofree char *time = cloche_egress_row_format_time (cloche_egress_item_get_time (item));
   const char *session = cloche_egress_item_get_session (item);
   g_autofree char *who = session[0] != '\0' ? g_strdup_printf (_("session %s"), session)
                                             : g_strdup (_("no session named"));
@@ -51,7 +51,7 @@ format_subtitle (ClocheEgressItem *item)
 }
 
 static char *
-format_bytes (ClocheEgressItem *item)
+cloche_egress_row_format_bytes (ClocheEgressItem *item)
 {
   g_autofree char *in = NULL, *out = NULL;
 
@@ -64,8 +64,8 @@ format_bytes (ClocheEgressItem *item)
 }
 
 static void
-show_verdict (ClocheEgressRow *self,
-              gboolean         allowed)
+cloche_egress_row_show_verdict (ClocheEgressRow *self,
+                                gboolean         allowed)
 {
   GtkWidget *verdict = GTK_WIDGET (self->verdict_label);
 
@@ -94,13 +94,13 @@ cloche_egress_row_update_cb (ClocheEgressRow *self)
   g_autofree char *title = strchr (host, ':') != NULL
                            ? g_strdup_printf ("[%s]:%u", host, cloche_egress_item_get_port (item))
                            : g_strdup_printf ("%s:%u", host, cloche_egress_item_get_port (item));
-  g_autofree char *subtitle = format_subtitle (item);
-  g_autofree char *bytes = format_bytes (item);
+  g_autofree char *subtitle = cloche_egress_row_format_subtitle (item);
+  g_autofree char *bytes = cloche_egress_row_format_bytes (item);
 
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), title);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
   gtk_label_set_label (self->bytes_label, bytes);
-  show_verdict (self, cloche_egress_item_get_allowed (item));
+  cloche_egress_row_show_verdict (self, cloche_egress_item_get_allowed (item));
 }
 
 static void

@@ -158,7 +158,7 @@ cloche_launch_item_get_unavailable (ClocheLaunchItem *self)
  * A tools folder that lists what is installed would set "unavailable"
  * (or a word in the subtitle) here. */
 static char *
-agent_subtitle (ClocheAgentProfile *profile)
+cloche_launch_item_agent_subtitle (ClocheAgentProfile *profile)
 {
   const char *description = cloche_agent_profile_get_description (profile);
   const char *package = cloche_agent_profile_get_package (profile);
@@ -196,7 +196,7 @@ cloche_launch_item_new_agent (ClocheAgentProfile *profile,
                               const char * const *locked)
 {
   const char * const *hosts = cloche_agent_profile_get_hosts (profile);
-  g_autofree char *subtitle = agent_subtitle (profile);
+  g_autofree char *subtitle = cloche_launch_item_agent_subtitle (profile);
   ClocheLaunchItem *self;
 
   g_return_val_if_fail (CLOCHE_IS_AGENT_PROFILE (profile), NULL);
@@ -219,7 +219,7 @@ cloche_launch_item_new_agent (ClocheAgentProfile *profile,
 
 /* A profile file that is not one: a row that says so, and cannot be chosen. */
 static ClocheLaunchItem *
-broken_profile_new (const char *problem)
+cloche_launch_item_broken_profile_new (const char *problem)
 {
   ClocheLaunchItem *self;
   g_autofree char *why = NULL;
@@ -269,7 +269,8 @@ cloche_launch_item_list_default (const char * const *locked)
     }
   for (guint i = 0; i < problems->len; i++)
     {
-      g_autoptr(ClocheLaunchItem) broken = broken_profile_new (problems->pdata[i]);
+      g_autoptr(ClocheLaunchItem) broken =
+        cloche_launch_item_broken_profile_new (problems->pdata[i]);
 
       g_list_store_append (list, broken);
     }

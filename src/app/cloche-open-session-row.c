@@ -24,7 +24,7 @@ struct _ClocheOpenSessionRow
 G_DEFINE_FINAL_TYPE (ClocheOpenSessionRow, cloche_open_session_row, ADW_TYPE_ACTION_ROW)
 
 static char *
-format_age (gint64 created)
+cloche_open_session_row_format_age (gint64 created)
 {
   gint64 minutes = MAX (0, (g_get_real_time () - created) / G_USEC_PER_SEC / 60);
 
@@ -44,7 +44,7 @@ format_age (gint64 created)
 
 /* ~/src/project for a folder under home: the part a user recognises. */
 static char *
-display_path (const char *path)
+cloche_open_session_row_display_path (const char *path)
 {
   const char *home = g_get_home_dir ();
   gsize length = strlen (home);
@@ -57,8 +57,8 @@ display_path (const char *path)
 /* A session tied to its caller records the caller's unique bus name
  * (":1.42"): the app's own is "this app", another is a D-Bus client. */
 static const char *
-client_name (const char *client,
-             const char *own_name)
+cloche_open_session_row_client_name (const char *client,
+                                     const char *own_name)
 {
   if (*client == '\0')
     return _("unknown client");
@@ -70,7 +70,7 @@ client_name (const char *client,
 }
 
 static GtkWidget *
-mode_pill (gboolean readonly)
+cloche_open_session_row_mode_pill (gboolean readonly)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 4);
   GtkWidget *icon = gtk_image_new_from_icon_name (readonly ? "changes-prevent-symbolic"
@@ -87,10 +87,10 @@ mode_pill (gboolean readonly)
 }
 
 static GtkWidget *
-folder_line (const char *path,
-             gboolean    readonly)
+cloche_open_session_row_folder_line (const char *path,
+                                     gboolean    readonly)
 {
-  g_autofree char *shown = display_path (path);
+  g_autofree char *shown = cloche_open_session_row_display_path (path);
   GtkWidget *line = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 8);
   GtkWidget *label = gtk_label_new (shown);
 
@@ -100,14 +100,14 @@ folder_line (const char *path,
   gtk_widget_set_hexpand (label, TRUE);
   gtk_widget_set_tooltip_text (label, path);
   gtk_box_append (GTK_BOX (line), label);
-  gtk_box_append (GTK_BOX (line), mode_pill (readonly));
+  gtk_box_append (GTK_BOX (line), cloche_open_session_row_mode_pill (readonly));
   return line;
 }
 
 /* The folders, one line each, as the row's suffix. */
 static void
-add_folders (ClocheOpenSessionRow *self,
-             GVariant             *mounts)
+cloche_open_session_row_add_folders (ClocheOpenSessionRow *self,
+                                     GVariant             *mounts)
 {
   GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
   GVariantIter iter;
@@ -120,7 +120,7 @@ add_folders (ClocheOpenSessionRow *self,
   g_variant_iter_init (&iter, mounts);
   while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
     {
-      gtk_box_append (GTK_BOX (box), folder_line (path, readonly));
+      gtk_box_append (GTK_BOX (box), cloche_open_session_row_folder_line (path, readonly));
       self->writable |= !readonly;
       any = TRUE;
     }
@@ -164,14 +164,16 @@ cloche_open_session_row_new (GVariant   *info,
   GtkWidget *icon;
 
   cloche_session_info_init (&session, info);
-  age = format_age (session.created);
+  age = cloche_open_session_row_format_age (session.created);
   /* Translators: who opened a session, and when, e.g. “clochectl · opened 5 minutes ago” */
-  subtitle = g_strdup_printf (_("%s · %s"), client_name (session.client, own_name), age);
+  subtitle =
+    g_strdup_printf (_("%s · %s"), cloche_open_session_row_client_name (session.client, own_name),
+                     age);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self),
                                  *session.title != '\0' ? session.title : _("Untitled session"));
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
   gtk_widget_set_name (GTK_WIDGET (self), session.id);
-  add_folders (self, session.mounts);
+  cloche_open_session_row_add_folders (self, session.mounts);
 
   icon = gtk_image_new_from_icon_name (self->writable ? "document-edit-symbolic"
                                                       : "folder-symbolic");

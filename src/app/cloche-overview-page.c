@@ -980,8 +980,8 @@ cloche_overview_page_finalize (GObject *object)
 }
 
 static const char *
-finding_lookup (GVariant   *finding,
-                const char *key)
+cloche_overview_page_finding_lookup (GVariant   *finding,
+                                     const char *key)
 {
   const char *value = NULL;
 
@@ -1003,12 +1003,15 @@ cloche_overview_page_set_latest_finding (ClocheOverviewPage *self,
   if (!shown)
     return;
   /* Translators: %s is what the doctor checked, e.g. “Guest agent” */
-  title = g_strdup_printf (_("Likely cause: %s"), finding_lookup (finding, "title"));
+  title =
+    g_strdup_printf (_("Likely cause: %s"), cloche_overview_page_finding_lookup (finding, "title"));
   /* Translators: what to do about a problem the doctor found */
-  fix = g_strdup_printf (_("Fix: %s"), finding_lookup (finding, "fix"));
+  fix = g_strdup_printf (_("Fix: %s"), cloche_overview_page_finding_lookup (finding, "fix"));
   gtk_label_set_label (self->finding_title_label, title);
-  gtk_label_set_label (self->finding_code_label, finding_lookup (finding, "code"));
-  gtk_label_set_label (self->finding_label, finding_lookup (finding, "finding"));
+  gtk_label_set_label (self->finding_code_label,
+                       cloche_overview_page_finding_lookup (finding, "code"));
+  gtk_label_set_label (self->finding_label,
+                       cloche_overview_page_finding_lookup (finding, "finding"));
   gtk_label_set_label (self->finding_fix_label, fix);
 }
 

@@ -81,9 +81,9 @@ cloche_policy_rule_row_set_rule (ClochePolicyRuleRow *self,
 }
 
 static char *
-describe_origin (const char *layer,
-                 const char *path,
-                 gboolean    locked)
+cloche_policy_rule_row_describe_origin (const char *layer,
+                                        const char *path,
+                                        gboolean    locked)
 {
   g_autofree char *from = NULL;
 
@@ -123,7 +123,7 @@ cloche_policy_rule_row_set_origin (ClochePolicyRuleRow *self,
                        : g_str_equal (layer, "user") ? _("Your policy")
                        : _("Built in"));
   gtk_widget_set_visible (GTK_WIDGET (self->lock_icon), locked);
-  tooltip = describe_origin (layer, path, locked);
+  tooltip = cloche_policy_rule_row_describe_origin (layer, path, locked);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self), tooltip);
 }
 

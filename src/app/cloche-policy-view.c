@@ -36,8 +36,8 @@ G_DEFINE_FINAL_TYPE (ClochePolicyView, cloche_policy_view, ADW_TYPE_PREFERENCES_
 
 /* The file a layer was read from, from the Layers property. */
 static char *
-layer_path (ClocheDbusPolicy *policy,
-            const char       *layer)
+cloche_policy_view_layer_path (ClocheDbusPolicy *policy,
+                               const char       *layer)
 {
   GVariant *layers = cloche_dbus_policy_get_layers (policy);
   GVariantIter iter;
@@ -67,14 +67,14 @@ layer_path (ClocheDbusPolicy *policy,
 }
 
 static void
-add_row (ClochePolicyView *self,
-         const char       *rule,
-         gboolean          allowed,
-         const char       *key,
-         const char       *layer)
+cloche_policy_view_add_row (ClochePolicyView *self,
+                            const char       *rule,
+                            gboolean          allowed,
+                            const char       *key,
+                            const char       *layer)
 {
   const char * const *locked = cloche_dbus_policy_get_locked (self->policy);
-  g_autofree char *path = layer_path (self->policy, layer);
+  g_autofree char *path = cloche_policy_view_layer_path (self->policy, layer);
   GtkWidget *row = cloche_policy_rule_row_new ();
 
   cloche_policy_rule_row_set_rule (CLOCHE_POLICY_RULE_ROW (row), rule, allowed);
@@ -85,10 +85,10 @@ add_row (ClochePolicyView *self,
 }
 
 static void
-add_rules (ClochePolicyView *self,
-           GVariant         *effective,
-           const char       *key,
-           gboolean          allowed)
+cloche_policy_view_add_rules (ClochePolicyView *self,
+                              GVariant         *effective,
+                              const char       *key,
+                              gboolean          allowed)
 {
   g_autoptr(GVariant) value = NULL;
   g_autofree const char **rules = NULL;
@@ -98,11 +98,11 @@ add_rules (ClochePolicyView *self,
     return;
   rules = g_variant_get_strv (value, NULL);
   for (guint i = 0; rules[i] != NULL; i++)
-    add_row (self, rules[i], allowed, key, layer);
+    cloche_policy_view_add_row (self, rules[i], allowed, key, layer);
 }
 
 static void
-clear_rows (ClochePolicyView *self)
+cloche_policy_view_clear_rows (ClochePolicyView *self)
 {
   for (guint i = 0; i < self->rule_rows->len; i++)
     adw_preferences_group_remove (ADW_PREFERENCES_GROUP (self),
@@ -111,7 +111,7 @@ clear_rows (ClochePolicyView *self)
 }
 
 static void
-update_refusal (ClochePolicyView *self)
+cloche_policy_view_update_refusal (ClochePolicyView *self)
 {
   const char *refusal = self->policy != NULL
                         ? cloche_dbus_policy_get_last_refusal (self->policy) : NULL;
@@ -131,16 +131,17 @@ cloche_policy_view_update_cb (ClochePolicyView *self)
   g_autoptr(GVariant) fallback = NULL;
   const char *layer = "default";
 
-  clear_rows (self);
-  update_refusal (self);
+  cloche_policy_view_clear_rows (self);
+  cloche_policy_view_update_refusal (self);
   gtk_widget_set_visible (GTK_WIDGET (self->offline_row), effective == NULL);
   if (effective == NULL)
     return;
-  add_rules (self, effective, "egress.deny", FALSE);
-  add_rules (self, effective, "egress.allow", TRUE);
+  cloche_policy_view_add_rules (self, effective, "egress.deny", FALSE);
+  cloche_policy_view_add_rules (self, effective, "egress.allow", TRUE);
   if (g_variant_lookup (effective, "egress.default", "(v&s)", &fallback, &layer))
-    add_row (self, NULL, g_str_equal (g_variant_get_string (fallback, NULL), "allow"),
-             "egress.default", layer);
+    cloche_policy_view_add_row (self, NULL,
+                                g_str_equal (g_variant_get_string (fallback, NULL), "allow"),
+                                "egress.default", layer);
 }
 
 /**

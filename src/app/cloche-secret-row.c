@@ -59,9 +59,9 @@ cloche_secret_row_init (ClocheSecretRow *self)
 
 /* "api.example.com, *.example.org · x-api-key: {}" */
 static char *
-describe (const char * const *hosts,
-          const char         *header,
-          const char         *format)
+cloche_secret_row_describe (const char * const *hosts,
+                            const char         *header,
+                            const char         *format)
 {
   g_autofree char *joined = g_strjoinv (", ", (char **) hosts);
 
@@ -70,7 +70,7 @@ describe (const char * const *hosts,
 }
 
 static void
-show_state (ClocheSecretRow *self)
+cloche_secret_row_show_state (ClocheSecretRow *self)
 {
   g_autofree char *remove_label = g_strdup_printf (_("Remove %s"), self->name);
   g_autofree char *value_label = g_strdup_printf (_("Set the value of %s"), self->name);
@@ -113,9 +113,9 @@ cloche_secret_row_new (GVariant *binding)
                  &self->locked);
   self->name = g_strdup (name);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), name);
-  subtitle = describe (hosts, header, format);
+  subtitle = cloche_secret_row_describe (hosts, header, format);
   adw_action_row_set_subtitle (ADW_ACTION_ROW (self), subtitle);
-  show_state (self);
+  cloche_secret_row_show_state (self);
   return GTK_WIDGET (self);
 }
 

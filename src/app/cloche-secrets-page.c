@@ -44,8 +44,8 @@ static GParamSpec *properties[N_PROPS];
 /* The list */
 
 static void
-show_list (ClocheSecretsPage *self,
-           GVariant          *bindings)
+cloche_secrets_page_show_list (ClocheSecretsPage *self,
+                               GVariant          *bindings)
 {
   GtkWidget *child;
   GVariantIter iter;
@@ -90,7 +90,7 @@ cloche_secrets_page_listed_cb (GObject      *object,
     }
   g_clear_pointer (&self->bindings, g_variant_unref);
   self->bindings = g_variant_ref (bindings);
-  show_list (self, bindings);
+  cloche_secrets_page_show_list (self, bindings);
   /* A list again (after any change, even another client's) leaves a
    * refusal on the line; only the keyring's trouble is said here. */
   if (problem[0] == '\0')
@@ -130,8 +130,8 @@ cloche_secrets_page_set_cb (GObject      *object,
 }
 
 static const char *
-entry_text (GtkBuilder *builder,
-            const char *id)
+cloche_secrets_page_entry_text (GtkBuilder *builder,
+                                const char *id)
 {
   return gtk_editable_get_text (GTK_EDITABLE (gtk_builder_get_object (builder, id)));
 }
@@ -150,14 +150,16 @@ cloche_secrets_page_add_response_cb (ClocheSecretsPage *self,
     {
       /* "a.com, b.org" as the command line's "a.com,b.org"; the daemon
        * checks each. */
-      hosts = g_strsplit (entry_text (form, "hosts_row"), ",", -1);
+      hosts = g_strsplit (cloche_secrets_page_entry_text (form, "hosts_row"), ",", -1);
       for (guint i = 0; hosts[i] != NULL; i++)
         g_strstrip (hosts[i]);
-      name = g_strstrip (g_strdup (entry_text (form, "name_row")));
+      name = g_strstrip (g_strdup (cloche_secrets_page_entry_text (form, "name_row")));
       cloche_message_label_set (self->message_label, NULL, FALSE);
       cloche_dbus_secrets_call_set (self->secrets, name,
-                                    (const char * const *) hosts, entry_text (form, "header_row"),
-                                    entry_text (form, "format_row"), gtk_editable_get_text (value),
+                                    (const char * const *) hosts,
+                                    cloche_secrets_page_entry_text (form, "header_row"),
+                                    cloche_secrets_page_entry_text (form, "format_row"),
+                                    gtk_editable_get_text (value),
                                     self->cancellable, cloche_secrets_page_set_cb, self);
     }
   /* The value goes no further than the call just made. */
@@ -167,8 +169,8 @@ cloche_secrets_page_add_response_cb (ClocheSecretsPage *self,
 /* The form filled in with @binding (sasssbb): its name fixed, and the
  * rest too when the administrator locks it. */
 static void
-fill_form (GtkBuilder *form,
-           GVariant   *binding)
+cloche_secrets_page_fill_form (GtkBuilder *form,
+                               GVariant   *binding)
 {
   static const char * const ids[] = { "hosts_row", "header_row", "format_row", NULL };
   g_autofree const char **hosts = NULL;
@@ -189,8 +191,8 @@ fill_form (GtkBuilder *form,
 
 /* Add Secret… (@binding NULL), or Set Value… of @binding. */
 static void
-open_form (ClocheSecretsPage *self,
-           GVariant          *binding)
+cloche_secrets_page_open_form (ClocheSecretsPage *self,
+                               GVariant          *binding)
 {
   GtkWidget *widget = GTK_WIDGET (self);
   g_autoptr(GtkBuilder) form =
@@ -202,7 +204,7 @@ open_form (ClocheSecretsPage *self,
                                  "Cloche replaces with the value in requests to these hosts."));
 
   if (binding != NULL)
-    fill_form (form, binding);
+    cloche_secrets_page_fill_form (form, binding);
   adw_message_dialog_set_extra_child (dialog, GTK_WIDGET (gtk_builder_get_object (form, "form")));
   adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "add",
                                     binding == NULL ? _("_Add") : _("_Set"), NULL);
@@ -217,17 +219,17 @@ open_form (ClocheSecretsPage *self,
 }
 
 static void
-add_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *parameter)
+cloche_secrets_page_add_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *parameter)
 {
-  open_form (CLOCHE_SECRETS_PAGE (widget), NULL);
+  cloche_secrets_page_open_form (CLOCHE_SECRETS_PAGE (widget), NULL);
 }
 
 static void
-set_value_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
+cloche_secrets_page_set_value_action (GtkWidget  *widget,
+                                      const char *action_name,
+                                      GVariant   *parameter)
 {
   ClocheSecretsPage *self = CLOCHE_SECRETS_PAGE (widget);
   const char *name = g_variant_get_string (parameter, NULL);
@@ -243,7 +245,7 @@ set_value_action (GtkWidget  *widget,
 
       g_variant_get_child (binding, 0, "&s", &listed);
       if (g_str_equal (listed, name))
-        open_form (self, binding);
+        cloche_secrets_page_open_form (self, binding);
       g_variant_unref (binding);
     }
 }
@@ -280,9 +282,9 @@ cloche_secrets_page_remove_confirmed_cb (ClocheSecretsPage *self)
 }
 
 static void
-remove_action (GtkWidget  *widget,
-               const char *action_name,
-               GVariant   *parameter)
+cloche_secrets_page_remove_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
 {
   const char *name = g_variant_get_string (parameter, NULL);
   g_autofree char *heading = g_strdup_printf (_("Remove %s?"), name);
@@ -297,7 +299,7 @@ remove_action (GtkWidget  *widget,
 /* The client */
 
 static void
-drop_secrets (ClocheSecretsPage *self)
+cloche_secrets_page_drop_secrets (ClocheSecretsPage *self)
 {
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -317,7 +319,7 @@ cloche_secrets_page_set_client (ClocheSecretsPage *self,
 
   if (!g_set_object (&self->client, client))
     return;
-  drop_secrets (self);
+  cloche_secrets_page_drop_secrets (self);
   secrets = client != NULL ? cloche_client_get_secrets (client) : NULL;
   if (secrets != NULL)
     {
@@ -346,7 +348,7 @@ cloche_secrets_page_dispose (GObject *object)
 {
   ClocheSecretsPage *self = CLOCHE_SECRETS_PAGE (object);
 
-  drop_secrets (self);
+  cloche_secrets_page_drop_secrets (self);
   g_clear_object (&self->client);
   g_clear_pointer (&self->bindings, g_variant_unref);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_SECRETS_PAGE);
@@ -409,9 +411,12 @@ cloche_secrets_page_class_init (ClocheSecretsPageClass *klass)
                                                "/io/github/cloche/Cloche/cloche-secrets-page.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheSecretsPage, list_box);
   gtk_widget_class_bind_template_child (widget_class, ClocheSecretsPage, message_label);
-  gtk_widget_class_install_action (widget_class, "secrets.add", NULL, add_action);
-  gtk_widget_class_install_action (widget_class, "secrets.set-value", "s", set_value_action);
-  gtk_widget_class_install_action (widget_class, "secrets.remove", "s", remove_action);
+  gtk_widget_class_install_action (widget_class, "secrets.add", NULL,
+                                   cloche_secrets_page_add_action);
+  gtk_widget_class_install_action (widget_class, "secrets.set-value", "s",
+                                   cloche_secrets_page_set_value_action);
+  gtk_widget_class_install_action (widget_class, "secrets.remove", "s",
+                                   cloche_secrets_page_remove_action);
 }
 
 static void

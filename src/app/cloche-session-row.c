@@ -44,7 +44,7 @@ cloche_session_row_pin_toggled_cb (ClocheSessionRow *self)
 }
 
 static char *
-format_idle (gint64 last_active)
+cloche_session_row_format_idle (gint64 last_active)
 {
   gint64 minutes = MAX (0, (g_get_real_time () - last_active) / G_USEC_PER_SEC / 60);
 
@@ -59,7 +59,7 @@ format_idle (gint64 last_active)
 }
 
 static char *
-format_mounts (GVariant *mounts)
+cloche_session_row_format_mounts (GVariant *mounts)
 {
   GString *text = g_string_new (NULL);
   GVariantIter iter;
@@ -76,23 +76,23 @@ format_mounts (GVariant *mounts)
 /* The client, when it named itself ("claude-code 1.0.43 (MCP)"); a bare
  * bus name (":1.42") says nothing to a person. */
 static const char *
-client_part (const ClocheSessionInfo *info)
+cloche_session_row_client_part (const ClocheSessionInfo *info)
 {
   return info->client != NULL && info->client[0] != '\0' && info->client[0] != ':'
          ? info->client : NULL;
 }
 
 static char *
-make_subtitle (const ClocheSessionInfo *info)
+cloche_session_row_make_subtitle (const ClocheSessionInfo *info)
 {
   g_autofree char *idle = NULL;
   g_autofree char *folders = NULL;
-  const char *client = client_part (info);
+  const char *client = cloche_session_row_client_part (info);
 
   if (g_str_equal (info->state, "damaged"))
     return g_markup_printf_escaped ("%s · %s", info->id, info->damage);
-  idle = format_idle (info->last_active);
-  folders = format_mounts (info->mounts);
+  idle = cloche_session_row_format_idle (info->last_active);
+  folders = cloche_session_row_format_mounts (info->mounts);
   if (client != NULL)
     return g_markup_printf_escaped ("%s · %s · %s%s", info->id, client, idle, folders);
   return g_markup_printf_escaped ("%s · %s%s", info->id, idle, folders);
@@ -103,9 +103,9 @@ make_subtitle (const ClocheSessionInfo *info)
 /* The toggle's icon is the same either way: its name says what a press
  * does, and to which session, for a screen reader and a tooltip alike. */
 static void
-update_pin_name (ClocheSessionRow *self,
-                 const char       *title,
-                 gboolean          pinned)
+cloche_session_row_update_pin_name (ClocheSessionRow *self,
+                                    const char       *title,
+                                    gboolean          pinned)
 {
   g_autofree char *name = NULL;
 
@@ -122,7 +122,7 @@ void
 cloche_session_row_set_info (ClocheSessionRow        *self,
                              const ClocheSessionInfo *info)
 {
-  g_autofree char *subtitle = make_subtitle (info);
+  g_autofree char *subtitle = cloche_session_row_make_subtitle (info);
   g_autofree char *size_text = g_format_size (info->size);
   const char *title = info->title;
 
@@ -145,7 +145,7 @@ cloche_session_row_set_info (ClocheSessionRow        *self,
                                  !g_str_equal (info->state, "damaged"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "row.open-terminal",
                                  g_str_equal (info->state, "open"));
-  update_pin_name (self, title[0] ? title : _("Untitled session"), info->pinned);
+  cloche_session_row_update_pin_name (self, title[0] ? title : _("Untitled session"), info->pinned);
 }
 
 const char *
@@ -156,9 +156,9 @@ cloche_session_row_get_id (ClocheSessionRow *self)
 }
 
 static void
-copy_id_action (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *parameter)
+cloche_session_row_copy_id_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
 {
   ClocheSessionRow *self = CLOCHE_SESSION_ROW (widget);
 
@@ -169,9 +169,9 @@ copy_id_action (GtkWidget  *widget,
 /* row.open-terminal: the window's (its terminal, or the one whose window
  * was closed). */
 static void
-open_terminal_action (GtkWidget  *widget,
-                      const char *action_name,
-                      GVariant   *parameter)
+cloche_session_row_open_terminal_action (GtkWidget  *widget,
+                                         const char *action_name,
+                                         GVariant   *parameter)
 {
   ClocheSessionRow *self = CLOCHE_SESSION_ROW (widget);
 
@@ -181,9 +181,9 @@ open_terminal_action (GtkWidget  *widget,
 
 /* row.details, row.open-folder, row.fork, row.close: the page's to do. */
 static void
-page_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+cloche_session_row_page_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *parameter)
 {
   ClocheSessionRow *self = CLOCHE_SESSION_ROW (widget);
 
@@ -192,9 +192,9 @@ page_action (GtkWidget  *widget,
 }
 
 static void
-menu_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+cloche_session_row_menu_action (GtkWidget  *widget,
+                                const char *action_name,
+                                GVariant   *parameter)
 {
   gtk_menu_button_popup (CLOCHE_SESSION_ROW (widget)->menu_button);
 }
@@ -250,13 +250,17 @@ cloche_session_row_class_init (ClocheSessionRowClass *klass)
     g_signal_new ("menu-action", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
-  gtk_widget_class_install_action (widget_class, "row.copy-id", NULL, copy_id_action);
-  gtk_widget_class_install_action (widget_class, "row.details", NULL, page_action);
-  gtk_widget_class_install_action (widget_class, "row.open-folder", NULL, page_action);
-  gtk_widget_class_install_action (widget_class, "row.fork", NULL, page_action);
-  gtk_widget_class_install_action (widget_class, "row.close", NULL, page_action);
-  gtk_widget_class_install_action (widget_class, "row.open-terminal", NULL, open_terminal_action);
-  gtk_widget_class_install_action (widget_class, "row.menu", NULL, menu_action);
+  gtk_widget_class_install_action (widget_class, "row.copy-id", NULL,
+                                   cloche_session_row_copy_id_action);
+  gtk_widget_class_install_action (widget_class, "row.details", NULL,
+                                   cloche_session_row_page_action);
+  gtk_widget_class_install_action (widget_class, "row.open-folder", NULL,
+                                   cloche_session_row_page_action);
+  gtk_widget_class_install_action (widget_class, "row.fork", NULL, cloche_session_row_page_action);
+  gtk_widget_class_install_action (widget_class, "row.close", NULL, cloche_session_row_page_action);
+  gtk_widget_class_install_action (widget_class, "row.open-terminal", NULL,
+                                   cloche_session_row_open_terminal_action);
+  gtk_widget_class_install_action (widget_class, "row.menu", NULL, cloche_session_row_menu_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "row.menu", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "row.menu", NULL);
 

@@ -54,8 +54,8 @@ enum {
 static guint signals[N_SIGNALS];
 
 static gint
-by_created (gconstpointer a,
-            gconstpointer b)
+cloche_session_summary_by_created (gconstpointer a,
+                                   gconstpointer b)
 {
   gint64 created_a, created_b;
 
@@ -67,8 +67,8 @@ by_created (gconstpointer a,
 /* When @info, not stale now, becomes stale by time alone: G_MAXINT64 for
  * never (open, pinned, or a threshold out of range). */
 static gint64
-stale_time (const ClocheSessionInfo *info,
-            guint                    stale_after_days)
+cloche_session_summary_stale_time (const ClocheSessionInfo *info,
+                                   guint                    stale_after_days)
 {
   gint64 threshold = (gint64) stale_after_days * USEC_PER_DAY;
 
@@ -79,8 +79,8 @@ stale_time (const ClocheSessionInfo *info,
 }
 
 static void
-take_sessions (ClocheSessionSummary *self,
-               GVariant             *sessions)
+cloche_session_summary_take_sessions (ClocheSessionSummary *self,
+                                      GVariant             *sessions)
 {
   gsize count = g_variant_n_children (sessions);
   ClocheDbusSessions *proxy = cloche_client_get_sessions (self->client);
@@ -103,14 +103,15 @@ take_sessions (ClocheSessionSummary *self,
         }
       if (g_str_equal (info.state, "open"))
         g_ptr_array_add (self->open, g_variant_ref (session));
-      self->next_stale = MIN (self->next_stale, stale_time (&info, stale_after_days));
+      self->next_stale =
+        MIN (self->next_stale, cloche_session_summary_stale_time (&info, stale_after_days));
     }
-  g_ptr_array_sort (self->open, by_created);
+  g_ptr_array_sort (self->open, cloche_session_summary_by_created);
   self->known = TRUE;
 }
 
-static void list (ClocheSessionSummary *self);
-static void schedule (ClocheSessionSummary *self);
+static void cloche_session_summary_list (ClocheSessionSummary *self);
+static void cloche_session_summary_schedule (ClocheSessionSummary *self);
 
 static void
 cloche_session_summary_listed_cb (GObject      *object,
@@ -133,16 +134,16 @@ cloche_session_summary_listed_cb (GObject      *object,
   else
     {
       sessions = cloche_session_infos_unpack (packed);
-      take_sessions (self, sessions);
-      schedule (self);
+      cloche_session_summary_take_sessions (self, sessions);
+      cloche_session_summary_schedule (self);
       g_signal_emit (self, signals[CHANGED], 0);
     }
   if (self->again)
-    list (self);
+    cloche_session_summary_list (self);
 }
 
 static void
-list (ClocheSessionSummary *self)
+cloche_session_summary_list (ClocheSessionSummary *self)
 {
   ClocheDbusSessions *proxy = self->client != NULL ? cloche_client_get_sessions (self->client)
                                                    : NULL;
@@ -168,7 +169,7 @@ cloche_session_summary_refresh (ClocheSessionSummary *self)
   if (self->cancellable != NULL)
     self->again = TRUE;
   else
-    list (self);
+    cloche_session_summary_list (self);
 }
 
 static gboolean
@@ -178,7 +179,7 @@ cloche_session_summary_timer_cb (gpointer user_data)
 
   self->timer = 0;
   cloche_session_summary_refresh (self);
-  schedule (self);
+  cloche_session_summary_schedule (self);
   g_signal_emit (self, signals[TICK], 0);
   return G_SOURCE_REMOVE;
 }
@@ -186,7 +187,7 @@ cloche_session_summary_timer_cb (gpointer user_data)
 /* The next wake-up: in a minute, or just after the next session turns
  * stale if that is sooner; none while nobody watches. */
 static void
-schedule (ClocheSessionSummary *self)
+cloche_session_summary_schedule (ClocheSessionSummary *self)
 {
   gint64 now = g_get_real_time ();
   guint delay = TIMER_S;
@@ -299,7 +300,7 @@ cloche_session_summary_set_client (ClocheSessionSummary *self,
   g_signal_group_set_target (self->sessions_signals,
                              client != NULL ? cloche_client_get_sessions (client) : NULL);
   g_signal_emit (self, signals[CHANGED], 0);
-  list (self);
+  cloche_session_summary_list (self);
 }
 
 /**
@@ -318,7 +319,7 @@ cloche_session_summary_set_watching (ClocheSessionSummary *self,
   if (self->watching == !!watching)
     return;
   self->watching = !!watching;
-  schedule (self);
+  cloche_session_summary_schedule (self);
   if (watching)
     cloche_session_summary_refresh (self);
 }

@@ -57,26 +57,26 @@ sessions (ClocheSessionsPage *self)
 }
 
 static void
-show_message (ClocheSessionsPage *self,
-              const char         *text,
-              gboolean            is_error)
+cloche_sessions_page_show_message (ClocheSessionsPage *self,
+                                   const char         *text,
+                                   gboolean            is_error)
 {
   cloche_message_label_set (self->message_label, text, is_error);
   gtk_widget_set_visible (GTK_WIDGET (self->message_label), text != NULL);
 }
 
 static void
-show_error (ClocheSessionsPage *self,
-            GError             *error)
+cloche_sessions_page_show_error (ClocheSessionsPage *self,
+                                 GError             *error)
 {
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   g_dbus_error_strip_remote_error (error);
-  show_message (self, error->message, TRUE);
+  cloche_sessions_page_show_message (self, error->message, TRUE);
 }
 
 static void
-update_actions (ClocheSessionsPage *self)
+cloche_sessions_page_update_actions (ClocheSessionsPage *self)
 {
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.cleanup",
                                  sessions (self) != NULL && self->stale_count > 0
@@ -94,8 +94,8 @@ static void cloche_sessions_page_pin_toggled_cb (ClocheSessionsPage *self,
 /* A row's menu: details, the work folder, fork, close */
 
 static GVariant *
-find_info (ClocheSessionsPage *self,
-           const char         *id)
+cloche_sessions_page_find_info (ClocheSessionsPage *self,
+                                const char         *id)
 {
   GListStore *stores[] = { self->open_store, self->closed_store };
 
@@ -114,7 +114,7 @@ find_info (ClocheSessionsPage *self,
 }
 
 static char *
-format_time (gint64 usec)
+cloche_sessions_page_format_time (gint64 usec)
 {
   g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
 
@@ -123,10 +123,10 @@ format_time (gint64 usec)
 
 /* What the row cannot show in two lines, as plain text. */
 static char *
-format_details (const ClocheSessionInfo *info)
+cloche_sessions_page_format_details (const ClocheSessionInfo *info)
 {
-  g_autofree char *created = format_time (info->created);
-  g_autofree char *used = format_time (info->last_active);
+  g_autofree char *created = cloche_sessions_page_format_time (info->created);
+  g_autofree char *used = cloche_sessions_page_format_time (info->last_active);
   g_autofree char *size = g_format_size (info->size);
   GString *text = g_string_new (NULL);
   GVariantIter iter;
@@ -146,10 +146,10 @@ format_details (const ClocheSessionInfo *info)
 }
 
 static void
-show_details (ClocheSessionsPage *self,
-              const char         *id)
+cloche_sessions_page_show_details (ClocheSessionsPage *self,
+                                   const char         *id)
 {
-  g_autoptr(GVariant) found = find_info (self, id);
+  g_autoptr(GVariant) found = cloche_sessions_page_find_info (self, id);
   g_auto(ClocheSessionInfo) info = { 0 };
   g_autofree char *body = NULL;
   AdwMessageDialog *dialog;
@@ -157,7 +157,7 @@ show_details (ClocheSessionsPage *self,
   if (found == NULL)
     return;
   cloche_session_info_init (&info, found);
-  body = format_details (&info);
+  body = cloche_sessions_page_format_details (&info);
   dialog = cloche_message_dialog_new (GTK_WIDGET (self), *info.title ? info.title
                                                                       : _("Untitled session"),
                                       body);
@@ -174,13 +174,13 @@ cloche_sessions_page_folder_launched_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!g_app_info_launch_default_for_uri_finish (result, &error))
-    show_error (self, error);
+    cloche_sessions_page_show_error (self, error);
 }
 
 /* The session's work folder on the host, in the file manager. */
 static void
-open_work_folder (ClocheSessionsPage *self,
-                  const char         *id)
+cloche_sessions_page_open_work_folder (ClocheSessionsPage *self,
+                                       const char         *id)
 {
   const char *root = cloche_dbus_sessions_get_sessions_path (sessions (self));
   g_autofree char *path = g_build_filename (root != NULL ? root : "", id, "work", NULL);
@@ -205,7 +205,7 @@ cloche_sessions_page_closed_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!cloche_dbus_sessions_call_close_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
-    show_error (self, error);
+    cloche_sessions_page_show_error (self, error);
 }
 
 /* Fork: the copy's progress in the page's bar; the new session comes with
@@ -242,12 +242,12 @@ cloche_sessions_page_forked_cb (GObject      *object,
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
   if (!cloche_dbus_sessions_call_fork_finish (CLOCHE_DBUS_SESSIONS (object), &new_id, result,
                                               &error))
-    show_error (self, error);
+    cloche_sessions_page_show_error (self, error);
 }
 
 static void
-start_fork (ClocheSessionsPage *self,
-            const char         *id)
+cloche_sessions_page_start_fork (ClocheSessionsPage *self,
+                                 const char         *id)
 {
   GVariantDict options;
 
@@ -255,7 +255,7 @@ start_fork (ClocheSessionsPage *self,
   g_variant_dict_insert (&options, "keep-open", "b", TRUE);
   g_variant_dict_insert (&options, "client", "s", "Cloche");
   g_variant_dict_insert (&options, "tag", "s", FORK_TAG);
-  show_message (self, NULL, FALSE);
+  cloche_sessions_page_show_message (self, NULL, FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Forking…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
@@ -273,18 +273,18 @@ cloche_sessions_page_menu_action_cb (ClocheSessionsPage *self,
   if (sessions (self) == NULL)
     return;
   if (g_str_equal (action, "details"))
-    show_details (self, id);
+    cloche_sessions_page_show_details (self, id);
   else if (g_str_equal (action, "open-folder"))
-    open_work_folder (self, id);
+    cloche_sessions_page_open_work_folder (self, id);
   else if (g_str_equal (action, "fork"))
-    start_fork (self, id);
+    cloche_sessions_page_start_fork (self, id);
   else if (g_str_equal (action, "close"))
     cloche_dbus_sessions_call_close (sessions (self), id, NULL, cloche_sessions_page_closed_cb,
                                      g_object_ref (self));
 }
 
 static GtkWidget *
-new_row (ClocheSessionsPage *self)
+cloche_sessions_page_new_row (ClocheSessionsPage *self)
 {
   GtkWidget *row = cloche_session_row_new (NULL);
 
@@ -298,8 +298,8 @@ new_row (ClocheSessionsPage *self)
 }
 
 static void
-show_item (ClocheSessionRow  *row,
-           ClocheSessionItem *item)
+cloche_sessions_page_show_item (ClocheSessionRow  *row,
+                                ClocheSessionItem *item)
 {
   g_auto(ClocheSessionInfo) info = { 0 };
 
@@ -309,38 +309,38 @@ show_item (ClocheSessionRow  *row,
 
 /* The open ones: a few, in a list box. */
 static GtkWidget *
-create_open_row (gpointer item,
-                 gpointer user_data)
+cloche_sessions_page_create_open_row (gpointer item,
+                                      gpointer user_data)
 {
-  GtkWidget *row = new_row (user_data);
+  GtkWidget *row = cloche_sessions_page_new_row (user_data);
 
-  show_item (CLOCHE_SESSION_ROW (row), item);
+  cloche_sessions_page_show_item (CLOCHE_SESSION_ROW (row), item);
   return row;
 }
 
 /* The closed ones, by the thousand: rows for what is on screen, bound to
  * session after session as the list scrolls. */
 static void
-setup_row (GtkSignalListItemFactory *factory,
-           GtkListItem              *list_item,
-           ClocheSessionsPage       *self)
+cloche_sessions_page_setup_row_cb (GtkSignalListItemFactory *factory,
+                                   GtkListItem              *list_item,
+                                   ClocheSessionsPage       *self)
 {
   gtk_list_item_set_activatable (list_item, FALSE);
-  gtk_list_item_set_child (list_item, new_row (self));
+  gtk_list_item_set_child (list_item, cloche_sessions_page_new_row (self));
 }
 
 static void
-bind_row (GtkSignalListItemFactory *factory,
-          GtkListItem              *list_item,
-          ClocheSessionsPage       *self)
+cloche_sessions_page_bind_row_cb (GtkSignalListItemFactory *factory,
+                                  GtkListItem              *list_item,
+                                  ClocheSessionsPage       *self)
 {
-  show_item (CLOCHE_SESSION_ROW (gtk_list_item_get_child (list_item)),
-             gtk_list_item_get_item (list_item));
+  cloche_sessions_page_show_item (CLOCHE_SESSION_ROW (gtk_list_item_get_child (list_item)),
+                                  gtk_list_item_get_item (list_item));
 }
 
 static int
-by_last_use (gconstpointer a,
-             gconstpointer b)
+cloche_sessions_page_by_last_use (gconstpointer a,
+                                  gconstpointer b)
 {
   ClocheSessionItem *item_a = *(ClocheSessionItem **) a;
   ClocheSessionItem *item_b = *(ClocheSessionItem **) b;
@@ -359,17 +359,17 @@ by_last_use (gconstpointer a,
 
 /* One items-changed for the whole list. */
 static void
-replace_items (GListStore *store,
-               GPtrArray  *items)
+cloche_sessions_page_replace_items (GListStore *store,
+                                    GPtrArray  *items)
 {
   g_list_store_splice (store, 0, g_list_model_get_n_items (G_LIST_MODEL (store)),
                        items->pdata, items->len);
 }
 
 static void
-show_summary (ClocheSessionsPage *self,
-              guint               count,
-              guint64             total)
+cloche_sessions_page_show_summary (ClocheSessionsPage *self,
+                                   guint               count,
+                                   guint64             total)
 {
   g_autofree char *total_text = g_format_size (total);
   g_autofree char *stale_text = g_format_size (self->stale_bytes);
@@ -390,8 +390,8 @@ show_summary (ClocheSessionsPage *self,
 
 /* @sessions: CLOCHE_SESSION_INFOS_TYPE */
 static void
-show_sessions (ClocheSessionsPage *self,
-               GVariant           *sessions)
+cloche_sessions_page_show_sessions (ClocheSessionsPage *self,
+                                    GVariant           *sessions)
 {
   guint count = g_variant_n_children (sessions);
   g_autoptr(GPtrArray) open = g_ptr_array_new_with_free_func (g_object_unref);
@@ -412,12 +412,12 @@ show_sessions (ClocheSessionsPage *self,
       g_ptr_array_add (g_str_equal (info.state, "open") ? open : closed,
                        cloche_session_item_new (session));
     }
-  g_ptr_array_sort (closed, by_last_use);
-  replace_items (self->open_store, open);
-  replace_items (self->closed_store, closed);
+  g_ptr_array_sort (closed, cloche_sessions_page_by_last_use);
+  cloche_sessions_page_replace_items (self->open_store, open);
+  cloche_sessions_page_replace_items (self->closed_store, closed);
   gtk_stack_set_visible_child_name (self->closed_stack, closed->len > 0 ? "list" : "empty");
-  show_summary (self, count, total);
-  update_actions (self);
+  cloche_sessions_page_show_summary (self, count, total);
+  cloche_sessions_page_update_actions (self);
 }
 
 /* Callers cancel self->cancellable before @self goes: then nothing here
@@ -435,11 +435,11 @@ cloche_sessions_page_listed_cb (GObject      *object,
   if (!cloche_dbus_sessions_call_list_finish (CLOCHE_DBUS_SESSIONS (object), &packed, result,
                                               &error))
     {
-      show_error (self, error);
+      cloche_sessions_page_show_error (self, error);
       return;
     }
   listed = cloche_session_infos_unpack (packed);
-  show_sessions (self, listed);
+  cloche_sessions_page_show_sessions (self, listed);
 }
 
 void
@@ -466,7 +466,7 @@ cloche_sessions_page_pinned_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!cloche_dbus_sessions_call_set_pinned_finish (CLOCHE_DBUS_SESSIONS (object), result, &error))
-    show_error (self, error);
+    cloche_sessions_page_show_error (self, error);
   cloche_sessions_page_refresh (self);
 }
 
@@ -495,10 +495,10 @@ cloche_sessions_page_cleanup_progress_cb (ClocheSessionsPage *self,
 }
 
 static void
-cleaned_up (ClocheSessionsPage *self,
-            guint               removed,
-            guint64             freed,
-            GError             *error)
+cloche_sessions_page_cleaned_up (ClocheSessionsPage *self,
+                                 guint               removed,
+                                 guint64             freed,
+                                 GError             *error)
 {
   g_autofree char *freed_text = NULL;
   g_autofree char *text = NULL;
@@ -506,12 +506,12 @@ cleaned_up (ClocheSessionsPage *self,
   self->cleaning = FALSE;
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
   if (error != NULL)
-    show_error (self, error);
+    cloche_sessions_page_show_error (self, error);
   else
     {
       freed_text = g_format_size (freed);
       text = g_strdup_printf (_("Removed %u stale sessions and freed %s."), removed, freed_text);
-      show_message (self, text, FALSE);
+      cloche_sessions_page_show_message (self, text, FALSE);
     }
   cloche_sessions_page_refresh (self);
 }
@@ -530,15 +530,16 @@ cloche_sessions_page_cleaned_up_cb (GObject      *object,
   if (cloche_dbus_sessions_call_cleanup_finish (CLOCHE_DBUS_SESSIONS (object), &packed, &freed,
                                                 result, &error))
     removed = cloche_session_infos_unpack (packed);
-  cleaned_up (self, removed != NULL ? g_variant_n_children (removed) : 0, freed, error);
+  cloche_sessions_page_cleaned_up (self, removed != NULL ? g_variant_n_children (removed) : 0,
+                                   freed, error);
 }
 
 static void
 cloche_sessions_page_start_cleanup_cb (ClocheSessionsPage *self)
 {
   self->cleaning = TRUE;
-  update_actions (self);
-  show_message (self, NULL, FALSE);
+  cloche_sessions_page_update_actions (self);
+  cloche_sessions_page_show_message (self, NULL, FALSE);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Cleaning up…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
@@ -547,9 +548,9 @@ cloche_sessions_page_start_cleanup_cb (ClocheSessionsPage *self)
 }
 
 static void
-cleanup_action (GtkWidget  *widget,
-                const char *action_name,
-                GVariant   *parameter)
+cloche_sessions_page_cleanup_action (GtkWidget  *widget,
+                                     const char *action_name,
+                                     GVariant   *parameter)
 {
   ClocheSessionsPage *self = CLOCHE_SESSIONS_PAGE (widget);
   g_autofree char *bytes = g_format_size (self->stale_bytes);
@@ -578,18 +579,18 @@ cloche_sessions_page_opened_cb (GObject      *object,
   id = cloche_agent_mode_open_finish (CLOCHE_CLIENT (object), result, &error);
   /* "Starting the sandbox…" ends with the work, either way. */
   if (id == NULL)
-    show_error (self, error);
+    cloche_sessions_page_show_error (self, error);
   else
-    show_message (self, NULL, FALSE);
+    cloche_sessions_page_show_message (self, NULL, FALSE);
   cloche_sessions_page_refresh (self);
 }
 
 static void
-open_with_folder (ClocheSessionsPage *self,
-                  const char         *path,
-                  gboolean            readonly)
+cloche_sessions_page_open_with_folder (ClocheSessionsPage *self,
+                                       const char         *path,
+                                       gboolean            readonly)
 {
-  show_message (self, _("Starting the sandbox…"), FALSE);
+  cloche_sessions_page_show_message (self, _("Starting the sandbox…"), FALSE);
   cloche_agent_mode_open_async (self->client, path, readonly, NULL, cloche_sessions_page_opened_cb,
                                 g_object_ref (self));
 }
@@ -602,12 +603,12 @@ cloche_sessions_page_mode_chosen_cb (AdwMessageDialog   *dialog,
   const char *path = g_object_get_data (G_OBJECT (dialog), "path");
 
   if (!g_str_equal (response, "cancel"))
-    open_with_folder (self, path, g_str_equal (response, "ro"));
+    cloche_sessions_page_open_with_folder (self, path, g_str_equal (response, "ro"));
 }
 
 static void
-ask_mode (ClocheSessionsPage *self,
-          const char         *path)
+cloche_sessions_page_ask_mode (ClocheSessionsPage *self,
+                               const char         *path)
 {
   AdwMessageDialog *dialog;
 
@@ -638,14 +639,14 @@ cloche_sessions_page_folder_chosen_cb (GtkNativeDialog    *chooser,
   if (response == GTK_RESPONSE_ACCEPT)
     folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
   if (folder != NULL && (path = g_file_get_path (folder)) != NULL)
-    ask_mode (self, path);
+    cloche_sessions_page_ask_mode (self, path);
   g_object_unref (chooser);
 }
 
 static void
-open_folder_action (GtkWidget  *widget,
-                    const char *action_name,
-                    GVariant   *parameter)
+cloche_sessions_page_open_folder_action (GtkWidget  *widget,
+                                         const char *action_name,
+                                         GVariant   *parameter)
 {
   GtkRoot *root = gtk_widget_get_root (widget);
   GtkFileChooserNative *chooser;
@@ -662,8 +663,8 @@ open_folder_action (GtkWidget  *widget,
 /* GObject */
 
 static void
-set_client (ClocheSessionsPage *self,
-            ClocheClient       *client)
+cloche_sessions_page_set_client (ClocheSessionsPage *self,
+                                 ClocheClient       *client)
 {
   if (!g_set_object (&self->client, client))
     return;
@@ -685,7 +686,7 @@ set_client (ClocheSessionsPage *self,
                                    G_CONNECT_SWAPPED);
         }
     }
-  update_actions (self);
+  cloche_sessions_page_update_actions (self);
   cloche_sessions_page_refresh (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
@@ -734,7 +735,7 @@ cloche_sessions_page_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_CLIENT:
-      set_client (self, g_value_get_object (value));
+      cloche_sessions_page_set_client (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -765,11 +766,13 @@ cloche_sessions_page_class_init (ClocheSessionsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, open_list);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, closed_stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheSessionsPage, closed_view);
-  gtk_widget_class_bind_template_callback (widget_class, setup_row);
-  gtk_widget_class_bind_template_callback (widget_class, bind_row);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_sessions_page_setup_row_cb);
+  gtk_widget_class_bind_template_callback (widget_class, cloche_sessions_page_bind_row_cb);
 
-  gtk_widget_class_install_action (widget_class, "sessions.cleanup", NULL, cleanup_action);
-  gtk_widget_class_install_action (widget_class, "sessions.open-folder", NULL, open_folder_action);
+  gtk_widget_class_install_action (widget_class, "sessions.cleanup", NULL,
+                                   cloche_sessions_page_cleanup_action);
+  gtk_widget_class_install_action (widget_class, "sessions.open-folder", NULL,
+                                   cloche_sessions_page_open_folder_action);
 }
 
 static void
@@ -781,9 +784,10 @@ cloche_sessions_page_init (ClocheSessionsPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->open_store = g_list_store_new (CLOCHE_TYPE_SESSION_ITEM);
   self->closed_store = g_list_store_new (CLOCHE_TYPE_SESSION_ITEM);
-  gtk_list_box_bind_model (self->open_list, G_LIST_MODEL (self->open_store), create_open_row,
+  gtk_list_box_bind_model (self->open_list, G_LIST_MODEL (self->open_store),
+                           cloche_sessions_page_create_open_row,
                            self, NULL);
   closed = gtk_no_selection_new (G_LIST_MODEL (g_object_ref (self->closed_store)));
   gtk_list_view_set_model (self->closed_view, GTK_SELECTION_MODEL (closed));
-  update_actions (self);
+  cloche_sessions_page_update_actions (self);
 }

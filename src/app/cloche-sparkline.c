@@ -36,10 +36,10 @@ static GParamSpec *properties[N_PROPS];
  * highest at least, so a steady cost is a flat line in the middle, not
  * noise blown up to the full height. */
 static void
-band (ClocheMonitorHistory *history,
-      guint                 n,
-      double               *low,
-      double               *range)
+cloche_sparkline_band (ClocheMonitorHistory *history,
+                       guint                 n,
+                       double               *low,
+                       double               *range)
 {
   double lowest = G_MAXDOUBLE, highest = 0;
 
@@ -56,10 +56,10 @@ band (ClocheMonitorHistory *history,
 
 /* Oldest at the left edge, the newest at the right. */
 static void
-draw_line (ClocheSparkline *self,
-           cairo_t         *cr,
-           double           width,
-           double           height)
+cloche_sparkline_draw_line (ClocheSparkline *self,
+                            cairo_t         *cr,
+                            double           width,
+                            double           height)
 {
   guint n = cloche_monitor_history_get_n_samples (self->history);
   const ClocheMonitorSample *latest = cloche_monitor_history_get_latest (self->history);
@@ -70,7 +70,7 @@ draw_line (ClocheSparkline *self,
   double span = MAX (latest->timestamp - oldest->timestamp, MIN_SPAN_US);
   gint64 previous = 0;
 
-  band (self->history, n, &low, &range);
+  cloche_sparkline_band (self->history, n, &low, &range);
   for (guint i = 0; i < n; i++)
     {
       const ClocheMonitorSample *sample = cloche_monitor_history_get_sample (self->history, i);
@@ -107,7 +107,7 @@ cloche_sparkline_snapshot (GtkWidget   *widget,
   gdk_cairo_set_source_rgba (cr, &color);
   cairo_set_line_width (cr, 1.5);
   cairo_set_line_join (cr, CAIRO_LINE_JOIN_ROUND);
-  draw_line (self, cr, width, height);
+  cloche_sparkline_draw_line (self, cr, width, height);
   cairo_destroy (cr);
 }
 

@@ -72,7 +72,7 @@ static GParamSpec *properties[N_PROPS];
 /* Where clochectl is: beside the app once installed; CLOCHE_CTL for a
  * build tree (the tests). */
 static const char *
-clochectl_path (void)
+cloche_terminal_view_clochectl_path (void)
 {
   const char *path = g_getenv ("CLOCHE_CTL");
 
@@ -80,8 +80,8 @@ clochectl_path (void)
 }
 
 static void
-say (ClocheTerminalView *self,
-     const char           *text)
+cloche_terminal_view_say_internal (ClocheTerminalView *self,
+                                   const char           *text)
 {
   g_autofree char *line = g_strdup_printf ("\033[2m%s\033[0m\r\n", text);
 
@@ -100,19 +100,21 @@ cloche_terminal_view_spawned_cb (VteTerminal *terminal,
   if (error == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self->ended = TRUE;
-  text = g_strdup_printf (_("Cannot start the terminal (%s): %s"), clochectl_path (),
-                          error->message);
-  say (self, text);
+  text =
+    g_strdup_printf (_("Cannot start the terminal (%s): %s"),
+                     cloche_terminal_view_clochectl_path (),
+                     error->message);
+  cloche_terminal_view_say_internal (self, text);
 }
 
 /* clochectl shell ID, shell --attach @terminal, or run ID -- COMMAND. */
 static GStrv
-clochectl_argv (ClocheTerminalView *self,
-                const char         *terminal)
+cloche_terminal_view_clochectl_argv (ClocheTerminalView *self,
+                                     const char         *terminal)
 {
   g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
 
-  g_strv_builder_add (argv, clochectl_path ());
+  g_strv_builder_add (argv, cloche_terminal_view_clochectl_path ());
   if (terminal != NULL)
     g_strv_builder_add_many (argv, "shell", "--attach", terminal, NULL);
   else if (self->agent != NULL)
@@ -128,10 +130,10 @@ clochectl_argv (ClocheTerminalView *self,
 }
 
 static void
-spawn (ClocheTerminalView *self,
-       const char         *terminal)
+cloche_terminal_view_spawn (ClocheTerminalView *self,
+                            const char         *terminal)
 {
-  g_auto(GStrv) argv = clochectl_argv (self, terminal);
+  g_auto(GStrv) argv = cloche_terminal_view_clochectl_argv (self, terminal);
   g_autofree char *text = NULL;
 
   if (terminal != NULL)
@@ -141,15 +143,15 @@ spawn (ClocheTerminalView *self,
     text = g_strdup_printf (_("Opening a terminal in session %s. If the sandbox VM is not "
                               "running it starts first: seconds with KVM, a minute or more "
                               "without…"), self->session_id);
-  say (self, text);
+  cloche_terminal_view_say_internal (self, text);
   vte_terminal_spawn_async (self->terminal, VTE_PTY_DEFAULT, NULL, argv, NULL,
                             G_SPAWN_DEFAULT, NULL, NULL, NULL, -1, self->cancellable,
                             cloche_terminal_view_spawned_cb, self);
 }
 
 static void
-set_running (ClocheTerminalView *self,
-             const char         *program)
+cloche_terminal_view_set_running (ClocheTerminalView *self,
+                                  const char         *program)
 {
   g_free (self->running);
   self->running = program != NULL && program[0] != '\0' ? g_path_get_basename (program) : NULL;
@@ -159,7 +161,7 @@ set_running (ClocheTerminalView *self,
 /* The newest terminal of the session that no client holds, as
  * ListTerminals gives it, or NULL. */
 static GVariant *
-pick_detached (GVariant *terminals)
+cloche_terminal_view_pick_detached (GVariant *terminals)
 {
   GVariant *picked = NULL;
   gsize count = g_variant_n_children (terminals);
@@ -199,13 +201,13 @@ cloche_terminal_view_listed_cb (GObject      *object,
       /* An older daemon, or none yet: a new terminal says what is wrong. */
       g_debug ("ListTerminals: %s", error->message);
     }
-  if (terminals != NULL && (picked = pick_detached (terminals)) != NULL)
+  if (terminals != NULL && (picked = cloche_terminal_view_pick_detached (terminals)) != NULL)
     {
       g_variant_lookup (picked, "terminal", "&s", &terminal);
-      set_running (self, g_variant_lookup (picked, "command", "^a&s", &command)
+      cloche_terminal_view_set_running (self, g_variant_lookup (picked, "command", "^a&s", &command)
                          ? command[0] : NULL);
     }
-  spawn (self, terminal);
+  cloche_terminal_view_spawn (self, terminal);
 }
 
 /* The session's title, for ours. */
@@ -247,8 +249,8 @@ cloche_terminal_view_sessions_changed_cb (ClocheTerminalView *self)
 
 /* The session's title now, and whenever the sessions change. */
 static void
-follow_session_title (ClocheTerminalView *self,
-                      ClocheClient       *client)
+cloche_terminal_view_follow_session_title (ClocheTerminalView *self,
+                                           ClocheClient       *client)
 {
   ClocheDbusSessions *sessions = cloche_client_get_sessions (client);
 
@@ -279,10 +281,10 @@ cloche_terminal_view_start (ClocheTerminalView *self,
   g_return_if_fail (self->session_id != NULL);
 
   if (client != NULL)
-    follow_session_title (self, client);
+    cloche_terminal_view_follow_session_title (self, client);
   if (!attach || sessions == NULL)
     {
-      spawn (self, NULL);
+      cloche_terminal_view_spawn (self, NULL);
       return;
     }
   cloche_dbus_sessions_call_list_terminals (sessions, self->session_id, self->cancellable,
@@ -307,9 +309,9 @@ cloche_terminal_view_attach (ClocheTerminalView *self,
   g_return_if_fail (self->session_id != NULL);
   g_return_if_fail (terminal != NULL);
 
-  follow_session_title (self, client);
-  set_running (self, program);
-  spawn (self, terminal);
+  cloche_terminal_view_follow_session_title (self, client);
+  cloche_terminal_view_set_running (self, program);
+  cloche_terminal_view_spawn (self, terminal);
 }
 
 static void
@@ -325,12 +327,12 @@ cloche_terminal_view_child_exited_cb (ClocheTerminalView *self,
   else
     text = g_strdup (_("The terminal ended. Ctrl+Shift+T opens a new one in this session."));
   vte_terminal_feed (self->terminal, "\r\n", -1);
-  say (self, text);
+  cloche_terminal_view_say_internal (self, text);
 }
 
 static void
-zoom (ClocheTerminalView *self,
-      double                factor)
+cloche_terminal_view_zoom (ClocheTerminalView *self,
+                           double                factor)
 {
   double scale = factor == 0 ? 1.0 : vte_terminal_get_font_scale (self->terminal) * factor;
 
@@ -338,9 +340,9 @@ zoom (ClocheTerminalView *self,
 }
 
 static void
-view_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+cloche_terminal_view_action (GtkWidget  *widget,
+                             const char *action_name,
+                             GVariant   *parameter)
 {
   ClocheTerminalView *self = CLOCHE_TERMINAL_VIEW (widget);
 
@@ -349,15 +351,15 @@ view_action (GtkWidget  *widget,
   else if (g_str_equal (action_name, "terminal.paste"))
     vte_terminal_paste_clipboard (self->terminal);
   else if (g_str_equal (action_name, "terminal.zoom-in"))
-    zoom (self, ZOOM_STEP);
+    cloche_terminal_view_zoom (self, ZOOM_STEP);
   else if (g_str_equal (action_name, "terminal.zoom-out"))
-    zoom (self, 1 / ZOOM_STEP);
+    cloche_terminal_view_zoom (self, 1 / ZOOM_STEP);
   else if (g_str_equal (action_name, "terminal.zoom-reset"))
-    zoom (self, 0);
+    cloche_terminal_view_zoom (self, 0);
 }
 
 static void
-install_actions (GtkWidgetClass *widget_class)
+cloche_terminal_view_install_actions (GtkWidgetClass *widget_class)
 {
   static const struct
   {
@@ -376,7 +378,8 @@ install_actions (GtkWidgetClass *widget_class)
   for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
     {
       if (i == 0 || !g_str_equal (actions[i].name, actions[i - 1].name))
-        gtk_widget_class_install_action (widget_class, actions[i].name, NULL, view_action);
+        gtk_widget_class_install_action (widget_class, actions[i].name, NULL,
+                                         cloche_terminal_view_action);
       gtk_widget_class_add_binding_action (widget_class, actions[i].key, actions[i].modifiers,
                                            actions[i].name, NULL);
     }
@@ -494,7 +497,7 @@ cloche_terminal_view_class_init (ClocheTerminalViewClass *klass)
                                                "/io/github/cloche/Cloche/cloche-terminal-view.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheTerminalView, terminal);
   gtk_widget_class_bind_template_callback (widget_class, cloche_terminal_view_child_exited_cb);
-  install_actions (widget_class);
+  cloche_terminal_view_install_actions (widget_class);
 }
 
 static void
@@ -542,7 +545,7 @@ cloche_terminal_view_set_command (ClocheTerminalView *self,
 
   g_strfreev (self->command);
   self->command = argv != NULL && argv[0] != NULL ? g_strdupv ((char **) argv) : NULL;
-  set_running (self, self->command != NULL ? self->command[0] : NULL);
+  cloche_terminal_view_set_running (self, self->command != NULL ? self->command[0] : NULL);
 }
 
 /**
@@ -577,7 +580,7 @@ cloche_terminal_view_say (ClocheTerminalView *self,
 {
   g_return_if_fail (CLOCHE_IS_TERMINAL_VIEW (self));
 
-  say (self, text);
+  cloche_terminal_view_say_internal (self, text);
   self->ended = self->ended || ended;
 }
 

@@ -28,16 +28,16 @@ struct _ClocheTerminalWindow
 G_DEFINE_FINAL_TYPE (ClocheTerminalWindow, cloche_terminal_window, ADW_TYPE_WINDOW)
 
 static ClocheClient *
-client_of (GtkApplication *application)
+cloche_terminal_window_client_of (GtkApplication *application)
 {
   return CLOCHE_IS_APPLICATION (application)
          ? cloche_application_get_client (CLOCHE_APPLICATION (application)) : NULL;
 }
 
 static void
-new_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *parameter)
+cloche_terminal_window_new_action (GtkWidget  *widget,
+                                   const char *action_name,
+                                   GVariant   *parameter)
 {
   ClocheTerminalWindow *self = CLOCHE_TERMINAL_WINDOW (widget);
 
@@ -49,9 +49,9 @@ new_action (GtkWidget  *widget,
 /* The header's zoom buttons are beside the view, not in it: its actions
  * are passed on. */
 static void
-view_action (GtkWidget  *widget,
-             const char *action_name,
-             GVariant   *parameter)
+cloche_terminal_window_view_action (GtkWidget  *widget,
+                                    const char *action_name,
+                                    GVariant   *parameter)
 {
   ClocheTerminalWindow *self = CLOCHE_TERMINAL_WINDOW (widget);
 
@@ -77,9 +77,12 @@ cloche_terminal_window_class_init (ClocheTerminalWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/cloche/Cloche/cloche-terminal-window.ui");
   gtk_widget_class_bind_template_child (widget_class, ClocheTerminalWindow, title);
-  gtk_widget_class_install_action (widget_class, "terminal.new", NULL, new_action);
-  gtk_widget_class_install_action (widget_class, "terminal.zoom-in", NULL, view_action);
-  gtk_widget_class_install_action (widget_class, "terminal.zoom-out", NULL, view_action);
+  gtk_widget_class_install_action (widget_class, "terminal.new", NULL,
+                                   cloche_terminal_window_new_action);
+  gtk_widget_class_install_action (widget_class, "terminal.zoom-in", NULL,
+                                   cloche_terminal_window_view_action);
+  gtk_widget_class_install_action (widget_class, "terminal.zoom-out", NULL,
+                                   cloche_terminal_window_view_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t,
                                        GDK_CONTROL_MASK | GDK_SHIFT_MASK, "terminal.new", NULL);
 }
@@ -132,7 +135,7 @@ cloche_terminal_window_new (GtkApplication *application,
   g_return_val_if_fail (session_id != NULL, NULL);
 
   view = cloche_terminal_view_new (session_id);
-  cloche_terminal_view_start (view, client_of (application), FALSE);
+  cloche_terminal_view_start (view, cloche_terminal_window_client_of (application), FALSE);
   return cloche_terminal_window_new_for_view (application, view);
 }
 

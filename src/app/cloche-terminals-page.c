@@ -72,8 +72,8 @@ cloche_terminals_page_view_title_cb (ClocheTerminalView *view,
 }
 
 static AdwTabPage *
-append_view (ClocheTerminalsPage *self,
-             ClocheTerminalView  *view)
+cloche_terminals_page_append_view (ClocheTerminalsPage *self,
+                                   ClocheTerminalView  *view)
 {
   AdwTabPage *page = adw_tab_view_append (self->tab_view, GTK_WIDGET (view));
   g_autoptr(GIcon) icon = g_themed_icon_new ("utilities-terminal-symbolic");
@@ -91,12 +91,12 @@ append_view (ClocheTerminalsPage *self,
 }
 
 static AdwTabPage *
-add_tab (ClocheTerminalsPage *self,
-         const char          *session_id,
-         gboolean             attach)
+cloche_terminals_page_add_tab (ClocheTerminalsPage *self,
+                               const char          *session_id,
+                               gboolean             attach)
 {
   ClocheTerminalView *view = cloche_terminal_view_new (session_id);
-  AdwTabPage *page = append_view (self, view);
+  AdwTabPage *page = cloche_terminals_page_append_view (self, view);
 
   cloche_terminal_view_start (view, self->client, attach);
   return page;
@@ -104,7 +104,7 @@ add_tab (ClocheTerminalsPage *self,
 
 /* Agent mode's tab, if it is still open. */
 static ClocheTerminalView *
-take_starting (ClocheTerminalsPage *self)
+cloche_terminals_page_take_starting (ClocheTerminalsPage *self)
 {
   GtkWidget *view = g_steal_pointer (&self->starting);
 
@@ -127,8 +127,8 @@ cloche_terminals_page_add_starting (ClocheTerminalsPage *self)
 
   g_return_if_fail (CLOCHE_IS_TERMINALS_PAGE (self));
 
-  take_starting (self);
-  append_view (self, view);
+  cloche_terminals_page_take_starting (self);
+  cloche_terminals_page_append_view (self, view);
   cloche_terminal_view_say (view, _("Starting the sandbox for agent mode: its folders are "
                                     "checked and mounted, and the VM boots if it is not "
                                     "running (seconds with KVM, a minute or more without). "
@@ -159,10 +159,10 @@ cloche_terminals_page_run (ClocheTerminalsPage *self,
 
   g_return_val_if_fail (CLOCHE_IS_TERMINALS_PAGE (self), FALSE);
 
-  view = take_starting (self);
+  view = cloche_terminals_page_take_starting (self);
   started = view != NULL;
   if (view == NULL)
-    append_view (self, view = cloche_terminal_view_new (session_id));
+    cloche_terminals_page_append_view (self, view = cloche_terminal_view_new (session_id));
   cloche_terminal_view_set_session_id (view, session_id);
   cloche_terminal_view_set_command (view, argv);
   cloche_terminal_view_set_agent (view, agent);
@@ -183,7 +183,7 @@ cloche_terminals_page_fail_starting (ClocheTerminalsPage *self)
 
   g_return_if_fail (CLOCHE_IS_TERMINALS_PAGE (self));
 
-  if ((view = take_starting (self)) != NULL)
+  if ((view = cloche_terminals_page_take_starting (self)) != NULL)
     adw_tab_view_close_page (self->tab_view,
                              adw_tab_view_get_page (self->tab_view, GTK_WIDGET (view)));
 }
@@ -213,7 +213,7 @@ cloche_terminals_page_open (ClocheTerminalsPage *self,
           return;
         }
     }
-  add_tab (self, session_id, TRUE);
+  cloche_terminals_page_add_tab (self, session_id, TRUE);
 }
 
 /**
@@ -233,21 +233,21 @@ cloche_terminals_page_get_selected (ClocheTerminalsPage *self)
 }
 
 static void
-new_action (GtkWidget  *widget,
-            const char *action_name,
-            GVariant   *parameter)
+cloche_terminals_page_new_action (GtkWidget  *widget,
+                                  const char *action_name,
+                                  GVariant   *parameter)
 {
   ClocheTerminalsPage *self = CLOCHE_TERMINALS_PAGE (widget);
   ClocheTerminalView *view = cloche_terminals_page_get_selected (self);
 
   if (view != NULL)
-    add_tab (self, cloche_terminal_view_get_session_id (view), FALSE);
+    cloche_terminals_page_add_tab (self, cloche_terminal_view_get_session_id (view), FALSE);
 }
 
 static void
-to_window_action (GtkWidget  *widget,
-                  const char *action_name,
-                  GVariant   *parameter)
+cloche_terminals_page_to_window_action (GtkWidget  *widget,
+                                        const char *action_name,
+                                        GVariant   *parameter)
 {
   ClocheTerminalsPage *self = CLOCHE_TERMINALS_PAGE (widget);
   AdwTabPage *page = adw_tab_view_get_selected_page (self->tab_view);
@@ -295,7 +295,7 @@ cloche_terminals_page_listed_cb (GObject      *object,
         continue;
       g_variant_lookup (entry, "command", "^a&s", &command);
       view = cloche_terminal_view_new (session);
-      append_view (self, view);
+      cloche_terminals_page_append_view (self, view);
       cloche_terminal_view_attach (view, self->client, terminal,
                                    command != NULL ? command[0] : NULL);
     }
@@ -304,7 +304,7 @@ cloche_terminals_page_listed_cb (GObject      *object,
 /* What ran in tabs or windows that went (the app's last window among
  * them) and still runs, detached: in tabs again. */
 static void
-take_up_detached (ClocheTerminalsPage *self)
+cloche_terminals_page_take_up_detached (ClocheTerminalsPage *self)
 {
   ClocheDbusSessions *sessions = cloche_client_get_sessions (self->client);
 
@@ -320,7 +320,7 @@ cloche_terminals_page_dispose (GObject *object)
   ClocheTerminalsPage *self = CLOCHE_TERMINALS_PAGE (object);
 
   g_clear_object (&self->client);
-  take_starting (self);
+  cloche_terminals_page_take_starting (self);
   adw_bin_set_child (ADW_BIN (self), NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), CLOCHE_TYPE_TERMINALS_PAGE);
   G_OBJECT_CLASS (cloche_terminals_page_parent_class)->dispose (object);
@@ -353,7 +353,7 @@ cloche_terminals_page_set_property (GObject      *object,
       if (g_set_object (&self->client, g_value_get_object (value)))
         {
           if (self->client != NULL)
-            take_up_detached (self);
+            cloche_terminals_page_take_up_detached (self);
           g_object_notify_by_pspec (object, pspec);
         }
     }
@@ -381,8 +381,10 @@ cloche_terminals_page_class_init (ClocheTerminalsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, ClocheTerminalsPage, stack);
   gtk_widget_class_bind_template_child (widget_class, ClocheTerminalsPage, tab_view);
   gtk_widget_class_bind_template_callback (widget_class, cloche_terminals_page_pages_changed_cb);
-  gtk_widget_class_install_action (widget_class, "terminals.new", NULL, new_action);
-  gtk_widget_class_install_action (widget_class, "terminals.to-window", NULL, to_window_action);
+  gtk_widget_class_install_action (widget_class, "terminals.new", NULL,
+                                   cloche_terminals_page_new_action);
+  gtk_widget_class_install_action (widget_class, "terminals.to-window", NULL,
+                                   cloche_terminals_page_to_window_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_t,
                                        GDK_CONTROL_MASK | GDK_SHIFT_MASK, "terminals.new", NULL);
 }

@@ -146,7 +146,7 @@ clochectl_agent_installed (const char *command)
 }
 
 static const char *
-cause (int status)
+clochectl_agent_cause (int status)
 {
   switch (status)
     {
@@ -179,7 +179,7 @@ cause (int status)
 }
 
 static GStrv
-install_command (ClocheAgentProfile *profile)
+clochectl_agent_install_command (ClocheAgentProfile *profile)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
@@ -194,8 +194,8 @@ install_command (ClocheAgentProfile *profile)
  * folder where the install session finds them. Bounded and checked here:
  * a wrong file fails now, not half-way through. */
 static gboolean
-give_ca (const char  *path,
-         GError     **error)
+clochectl_agent_give_ca (const char  *path,
+                         GError     **error)
 {
   g_autofree char *dir = cloche_tools_dup_dir ();
   g_autofree char *target = g_build_filename (dir, CA_FILE, NULL);
@@ -216,10 +216,10 @@ give_ca (const char  *path,
 }
 
 static int
-install_failed (const char *name,
-                int         status)
+clochectl_agent_install_failed (const char *name,
+                                int         status)
 {
-  const char *why = cause (status);
+  const char *why = clochectl_agent_cause (status);
 
   if (status == 0)
     return EXIT_SUCCESS;
@@ -257,15 +257,15 @@ clochectl_agent_install (int    argc,
       g_printerr (_("clochectl: cannot install %s: its profile names no npm package\n"), name);
       return EXIT_FAILURE;
     }
-  if (ca != NULL && !give_ca (ca, &error))
+  if (ca != NULL && !clochectl_agent_give_ca (ca, &error))
     return clochectl_fail (_("cannot install the agent"), error);
   request.tools_writable = TRUE;
   request.cwd_in_first_mount = TRUE;
   request.egress_allow = g_strdupv ((char *[]) { (char *) REGISTRY_HOST, NULL });
-  request.command = install_command (profile);
+  request.command = clochectl_agent_install_command (profile);
   request.client = g_strdup_printf ("clochectl agent install %s", argv[1]);
   request.title = g_strdup_printf (_("Installing agent %s"), argv[1]);
   if ((daemon = clochectl_connect_daemon (FALSE, &error)) == NULL)
     return clochectl_fail (_("cannot reach the Cloche service"), error);
-  return install_failed (name, clochectl_shell_request_run (daemon, &request));
+  return clochectl_agent_install_failed (name, clochectl_shell_request_run (daemon, &request));
 }

@@ -32,14 +32,14 @@
 #include "clochectl.h"
 
 static char *
-joined (const char * const *words,
-        const char         *separator)
+clochectl_agent_joined (const char * const *words,
+                        const char         *separator)
 {
   return g_strjoinv (separator, (GStrv) words);
 }
 
 static JsonNode *
-profile_to_json (ClocheAgentProfile *profile)
+clochectl_agent_profile_to_json (ClocheAgentProfile *profile)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   const char * const *lists[] = { cloche_agent_profile_get_command (profile),
@@ -76,11 +76,12 @@ profile_to_json (ClocheAgentProfile *profile)
 }
 
 static void
-print_profile (ClocheAgentProfile *profile)
+clochectl_agent_print_profile (ClocheAgentProfile *profile)
 {
-  g_autofree char *command = joined (cloche_agent_profile_get_command (profile), " ");
-  g_autofree char *hosts = joined (cloche_agent_profile_get_hosts (profile), ", ");
-  g_autofree char *env = joined (cloche_agent_profile_get_env (profile), ", ");
+  g_autofree char *command =
+    clochectl_agent_joined (cloche_agent_profile_get_command (profile), " ");
+  g_autofree char *hosts = clochectl_agent_joined (cloche_agent_profile_get_hosts (profile), ", ");
+  g_autofree char *env = clochectl_agent_joined (cloche_agent_profile_get_env (profile), ", ");
   const char *file = cloche_agent_profile_get_file (profile);
   const char *package = cloche_agent_profile_get_package (profile);
   char *safe[] = {
@@ -105,8 +106,8 @@ print_profile (ClocheAgentProfile *profile)
 }
 
 static int
-agent_list (int    argc,
-            char **argv)
+clochectl_agent_list (int    argc,
+                      char **argv)
 {
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -125,13 +126,13 @@ agent_list (int    argc,
       g_autoptr(JsonNode) root = json_node_new (JSON_NODE_ARRAY);
 
       for (guint i = 0; i < profiles->len; i++)
-        json_array_add_element (array, profile_to_json (profiles->pdata[i]));
+        json_array_add_element (array, clochectl_agent_profile_to_json (profiles->pdata[i]));
       json_node_set_array (root, array);
       clochectl_print_json (root);
     }
   else
     for (guint i = 0; i < profiles->len; i++)
-      print_profile (profiles->pdata[i]);
+      clochectl_agent_print_profile (profiles->pdata[i]);
   for (guint i = 0; i < problems->len; i++)
     {
       g_autofree char *safe = clochectl_printable (problems->pdata[i]);
@@ -143,11 +144,11 @@ agent_list (int    argc,
 
 /* NAME, then the folders, then after "--" the agent's own arguments. */
 static gboolean
-parse_launch (int                     argc,
-              char                  **argv,
-              ClochectlShellRequest  *request,
-              GStrv                  *folders,
-              GStrv                  *arguments)
+clochectl_agent_parse_launch (int                     argc,
+                              char                  **argv,
+                              ClochectlShellRequest  *request,
+                              GStrv                  *folders,
+                              GStrv                  *arguments)
 {
   g_autoptr(GPtrArray) options = g_ptr_array_new ();
   GOptionEntry entries[] = {
@@ -184,8 +185,8 @@ parse_launch (int                     argc,
 
 /* g_strv_builder_take() is GLib 2.80. */
 static void
-builder_take (GStrvBuilder *builder,
-              char         *text)
+clochectl_agent_builder_take (GStrvBuilder *builder,
+                              char         *text)
 {
   g_strv_builder_add (builder, text);
   g_free (text);
@@ -194,7 +195,7 @@ builder_take (GStrvBuilder *builder,
 /* Each folder read-write (the current one by default): an agent edits
  * the project it is started in. */
 static GStrv
-rw_mounts (const char * const *folders)
+clochectl_agent_rw_mounts (const char * const *folders)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree char *here = NULL;
@@ -202,29 +203,30 @@ rw_mounts (const char * const *folders)
   if (folders[0] == NULL)
     {
       here = g_get_current_dir ();
-      builder_take (builder, g_strconcat (here, ":rw", NULL));
+      clochectl_agent_builder_take (builder, g_strconcat (here, ":rw", NULL));
     }
   for (guint i = 0; folders[i] != NULL; i++)
-    builder_take (builder, g_strconcat (folders[i], ":rw", NULL));
+    clochectl_agent_builder_take (builder, g_strconcat (folders[i], ":rw", NULL));
   return g_strv_builder_end (builder);
 }
 
 /* The variables the profile names, from our environment: those set only. */
 static GStrv
-passed_env (ClocheAgentProfile *profile)
+clochectl_agent_passed_env (ClocheAgentProfile *profile)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   const char * const *names = cloche_agent_profile_get_env (profile);
 
   for (guint i = 0; names[i] != NULL; i++)
     if (g_getenv (names[i]) != NULL)
-      builder_take (builder, g_strdup_printf ("%s=%s", names[i], g_getenv (names[i])));
+      clochectl_agent_builder_take (builder,
+                                    g_strdup_printf ("%s=%s", names[i], g_getenv (names[i])));
   return g_strv_builder_end (builder);
 }
 
 static GStrv
-agent_command (ClocheAgentProfile *profile,
-               const char * const *arguments)
+clochectl_agent_command (ClocheAgentProfile *profile,
+                         const char * const *arguments)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
@@ -234,8 +236,8 @@ agent_command (ClocheAgentProfile *profile,
 }
 
 static int
-agent_launch (int    argc,
-              char **argv)
+clochectl_agent_launch (int    argc,
+                        char **argv)
 {
   g_auto(ClochectlShellRequest) request = { 0 };
   g_autoptr(ClocheAgentProfile) profile = NULL;
@@ -245,16 +247,16 @@ agent_launch (int    argc,
   const char * const *hosts;
   int status;
 
-  if (!parse_launch (argc, argv, &request, &folders, &arguments))
+  if (!clochectl_agent_parse_launch (argc, argv, &request, &folders, &arguments))
     return clochectl_usage ();
   profile = cloche_agent_profile_lookup (NULL, argv[0], &error);
   if (profile == NULL)
     return clochectl_fail (_("cannot run the agent"), error);
   hosts = cloche_agent_profile_get_hosts (profile);
   if (request.id == NULL)
-    request.mounts = rw_mounts ((const char * const *) folders);
-  request.env = passed_env (profile);
-  request.command = agent_command (profile, (const char * const *) arguments);
+    request.mounts = clochectl_agent_rw_mounts ((const char * const *) folders);
+  request.env = clochectl_agent_passed_env (profile);
+  request.command = clochectl_agent_command (profile, (const char * const *) arguments);
   if (hosts[0] != NULL && request.id == NULL)
     request.egress_allow = g_strdupv ((GStrv) hosts);
   request.cwd_in_first_mount = TRUE;
@@ -288,8 +290,8 @@ clochectl_agent (int    argc,
   if (argc < 2)
     return clochectl_usage ();
   if (g_str_equal (argv[1], "list"))
-    return agent_list (argc - 1, argv + 1);
+    return clochectl_agent_list (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "install"))
     return clochectl_agent_install (argc - 1, argv + 1);
-  return agent_launch (argc - 1, argv + 1);
+  return clochectl_agent_launch (argc - 1, argv + 1);
 }

@@ -28,7 +28,7 @@ typedef struct
 } Audit;
 
 static char *
-format_fields (JsonObject *fields)
+clochectl_audit_format_fields (JsonObject *fields)
 {
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GList) members = fields != NULL ? json_object_get_members (fields) : NULL;
@@ -50,9 +50,9 @@ format_fields (JsonObject *fields)
 /* What the log holds is shown as written, but a terminal must not act on
  * it: an argv or a host name can carry escape sequences. */
 static void
-print_event (JsonObject *event,
-             const char *line,
-             gpointer    user_data)
+clochectl_audit_print_event (JsonObject *event,
+                             const char *line,
+                             gpointer    user_data)
 {
   Audit *audit = user_data;
   g_autofree char *fields = NULL;
@@ -70,13 +70,13 @@ print_event (JsonObject *event,
   time = clochectl_printable (cloche_json_get_string (event, "time", "?"));
   name = clochectl_printable (cloche_json_get_string (event, "event", "?"));
   session = clochectl_printable (cloche_json_get_string (event, "session", "-"));
-  fields = format_fields (cloche_json_get_object (event, "fields"));
+  fields = clochectl_audit_format_fields (cloche_json_get_object (event, "fields"));
   shown = clochectl_printable (fields);
   g_print ("%s  %-16s %-12s %s\n", time, name, session, shown);
 }
 
 static void
-report_damage (ClocheAuditReader *reader)
+clochectl_audit_report_damage (ClocheAuditReader *reader)
 {
   guint damaged = cloche_audit_reader_get_damaged (reader);
 
@@ -103,7 +103,7 @@ clochectl_audit_follow_tick_cb (gpointer user_data)
 }
 
 static int
-follow (Audit *audit)
+clochectl_audit_follow (Audit *audit)
 {
   audit->loop = g_main_loop_new (NULL, FALSE);
   g_timeout_add (FOLLOW_INTERVAL_MS, clochectl_audit_follow_tick_cb, audit);
@@ -145,10 +145,10 @@ clochectl_audit (int    argc,
     }
   filter.session = session;
   audit.json = json;
-  reader = cloche_audit_reader_new (dir, &filter, print_event, &audit);
+  reader = cloche_audit_reader_new (dir, &filter, clochectl_audit_print_event, &audit);
   audit.reader = reader;
   if (!cloche_audit_reader_read_all (reader, &error))
     return clochectl_fail (_("cannot read the audit log"), error);
-  report_damage (reader);
-  return follow_flag ? follow (&audit) : EXIT_SUCCESS;
+  clochectl_audit_report_damage (reader);
+  return follow_flag ? clochectl_audit_follow (&audit) : EXIT_SUCCESS;
 }

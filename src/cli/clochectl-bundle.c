@@ -26,8 +26,8 @@ typedef struct
 } Call;
 
 static ClocheDbusBundle *
-connect_bundle (ClocheDbusDaemon  *daemon,
-                GError           **error)
+clochectl_bundle_connect_bundle (ClocheDbusDaemon  *daemon,
+                                 GError           **error)
 {
   GDBusProxy *proxy = G_DBUS_PROXY (daemon);
   ClocheDbusBundle *bundle;
@@ -44,7 +44,7 @@ connect_bundle (ClocheDbusDaemon  *daemon,
 
 /* Local paths travel as absolute ones: the daemon has another cwd. */
 static char *
-absolute_source (const char *source)
+clochectl_bundle_absolute_source (const char *source)
 {
   if (g_str_has_prefix (source, "http://") || g_str_has_prefix (source, "https://"))
     return g_strdup (source);
@@ -91,7 +91,7 @@ clochectl_bundle_done_cb (GObject      *object,
 
 /* Runs the loop until clochectl_bundle_done_cb; the caller finishes call->result. */
 static void
-wait_for (Call *call)
+clochectl_bundle_wait_for (Call *call)
 {
   gulong handler = g_signal_connect_swapped (call->bundle, "progress",
                                              G_CALLBACK (clochectl_bundle_progress_cb), call);
@@ -104,8 +104,8 @@ wait_for (Call *call)
 }
 
 static void
-call_init (Call             *call,
-           ClocheDbusBundle *bundle)
+clochectl_bundle_call_init (Call             *call,
+                            ClocheDbusBundle *bundle)
 {
   call->bundle = bundle;
   call->loop = g_main_loop_new (NULL, FALSE);
@@ -113,18 +113,18 @@ call_init (Call             *call,
 }
 
 static void
-call_clear (Call *call)
+clochectl_bundle_call_clear (Call *call)
 {
   g_clear_pointer (&call->loop, g_main_loop_unref);
   g_clear_object (&call->result);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Call, call_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Call, clochectl_bundle_call_clear)
 
 /* info */
 
 static void
-print_file (GVariant *file)
+clochectl_bundle_print_file (GVariant *file)
 {
   const char *path = "";
   guint64 size = 0, allocated = 0;
@@ -142,7 +142,7 @@ print_file (GVariant *file)
 }
 
 static char *
-format_verified (gint64 when)
+clochectl_bundle_format_verified (gint64 when)
 {
   g_autoptr(GDateTime) time = NULL;
 
@@ -153,7 +153,7 @@ format_verified (gint64 when)
 }
 
 static void
-print_info (GVariant *info)
+clochectl_bundle_print_info (GVariant *info)
 {
   g_autoptr(GVariant) files = g_variant_lookup_value (info, "files", G_VARIANT_TYPE ("aa{sv}"));
   const char *location = "", *name = "", *version = "", *problem = NULL;
@@ -175,7 +175,7 @@ print_info (GVariant *info)
   g_variant_lookup (info, "last-verified", "x", &verified);
   g_variant_lookup (info, "problem", "&s", &problem);
   allocated_text = g_format_size (allocated);
-  verified_text = format_verified (verified);
+  verified_text = clochectl_bundle_format_verified (verified);
 
   g_print (_("Installed:     %s\n"), installed ? "yes" : "no");
   g_print (_("Location:      %s\n"), location);
@@ -212,14 +212,14 @@ print_info (GVariant *info)
     {
       g_autoptr(GVariant) file = g_variant_get_child_value (files, i);
 
-      print_file (file);
+      clochectl_bundle_print_file (file);
     }
 }
 
 static int
-bundle_info (ClocheDbusBundle  *bundle,
-             int                argc,
-             char             **argv)
+clochectl_bundle_info (ClocheDbusBundle  *bundle,
+                       int                argc,
+                       char             **argv)
 {
   g_autoptr(GVariant) info = NULL;
   g_autoptr(GError) error = NULL;
@@ -240,17 +240,17 @@ bundle_info (ClocheDbusBundle  *bundle,
       clochectl_print_json (root);
     }
   else
-    print_info (info);
+    clochectl_bundle_print_info (info);
   return EXIT_SUCCESS;
 }
 
 /* install */
 
 static gboolean
-show_inspection (ClocheDbusBundle  *bundle,
-                 const char        *source,
-                 const char        *location,
-                 GError           **error)
+clochectl_bundle_show_inspection (ClocheDbusBundle  *bundle,
+                                  const char        *source,
+                                  const char        *location,
+                                  GError           **error)
 {
   g_autoptr(GVariant) info = NULL;
   const char *name = "", *version = "", *target = "";
@@ -272,9 +272,9 @@ show_inspection (ClocheDbusBundle  *bundle,
 }
 
 static int
-bundle_install (ClocheDbusBundle  *bundle,
-                int                argc,
-                char             **argv)
+clochectl_bundle_install (ClocheDbusBundle  *bundle,
+                          int                argc,
+                          char             **argv)
 {
   g_autofree char *location = NULL, *absolute_location = NULL, *source = NULL;
   g_autoptr(GError) error = NULL;
@@ -288,15 +288,16 @@ bundle_install (ClocheDbusBundle  *bundle,
   if (!clochectl_parse_options (&argc, &argv, entries, "SOURCE - install the sandbox bundle")
       || argc != 2)
     return clochectl_usage ();
-  source = absolute_source (argv[1]);
+  source = clochectl_bundle_absolute_source (argv[1]);
   if (location != NULL)
     absolute_location = g_canonicalize_filename (location, NULL);
-  if (!show_inspection (bundle, source, absolute_location ? absolute_location : "", &error))
+  if (!clochectl_bundle_show_inspection (bundle, source, absolute_location ? absolute_location : "",
+                                         &error))
     return clochectl_fail (_("cannot install the bundle"), error);
-  call_init (&call, bundle);
+  clochectl_bundle_call_init (&call, bundle);
   cloche_dbus_bundle_call_install (bundle, source, absolute_location ? absolute_location : "",
                                    NULL, clochectl_bundle_done_cb, &call);
-  wait_for (&call);
+  clochectl_bundle_wait_for (&call);
   if (!cloche_dbus_bundle_call_install_finish (bundle, call.result, &error))
     return clochectl_fail (_("cannot install the bundle"), error);
   /* The cached Location may not have heard of the move yet: the reply can
@@ -309,18 +310,18 @@ bundle_install (ClocheDbusBundle  *bundle,
 /* verify, relocate, remove */
 
 static int
-bundle_verify (ClocheDbusBundle  *bundle,
-               int                argc,
-               char             **argv)
+clochectl_bundle_verify (ClocheDbusBundle  *bundle,
+                         int                argc,
+                         char             **argv)
 {
   g_autoptr(GError) error = NULL;
   g_auto(Call) call = { 0 };
 
   if (argc != 1)
     return clochectl_usage ();
-  call_init (&call, bundle);
+  clochectl_bundle_call_init (&call, bundle);
   cloche_dbus_bundle_call_verify (bundle, NULL, clochectl_bundle_done_cb, &call);
-  wait_for (&call);
+  clochectl_bundle_wait_for (&call);
   if (!cloche_dbus_bundle_call_verify_finish (bundle, call.result, &error))
     return clochectl_fail (_("the bundle does not verify"), error);
   g_print (_("Every file of the bundle at %s matches its sha256\n"),
@@ -329,9 +330,9 @@ bundle_verify (ClocheDbusBundle  *bundle,
 }
 
 static int
-bundle_relocate (ClocheDbusBundle  *bundle,
-                 int                argc,
-                 char             **argv)
+clochectl_bundle_relocate (ClocheDbusBundle  *bundle,
+                           int                argc,
+                           char             **argv)
 {
   g_autofree char *target = NULL;
   g_autoptr(GError) error = NULL;
@@ -340,9 +341,9 @@ bundle_relocate (ClocheDbusBundle  *bundle,
   if (argc != 2)
     return clochectl_usage ();
   target = g_canonicalize_filename (argv[1], NULL);
-  call_init (&call, bundle);
+  clochectl_bundle_call_init (&call, bundle);
   cloche_dbus_bundle_call_relocate (bundle, target, NULL, clochectl_bundle_done_cb, &call);
-  wait_for (&call);
+  clochectl_bundle_wait_for (&call);
   if (!cloche_dbus_bundle_call_relocate_finish (bundle, call.result, &error))
     return clochectl_fail (_("cannot move the bundle"), error);
   g_print (_("The bundle is now at %s\n"), target);
@@ -350,9 +351,9 @@ bundle_relocate (ClocheDbusBundle  *bundle,
 }
 
 static int
-bundle_remove (ClocheDbusBundle  *bundle,
-               int                argc,
-               char             **argv)
+clochectl_bundle_remove (ClocheDbusBundle  *bundle,
+                         int                argc,
+                         char             **argv)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *freed_text = NULL;
@@ -368,9 +369,9 @@ bundle_remove (ClocheDbusBundle  *bundle,
   if (!clochectl_parse_options (&argc, &argv, entries, "- remove the sandbox bundle")
       || argc != 1)
     return clochectl_usage ();
-  call_init (&call, bundle);
+  clochectl_bundle_call_init (&call, bundle);
   cloche_dbus_bundle_call_remove (bundle, force, NULL, clochectl_bundle_done_cb, &call);
-  wait_for (&call);
+  clochectl_bundle_wait_for (&call);
   if (!cloche_dbus_bundle_call_remove_finish (bundle, &freed, call.result, &error))
     return clochectl_fail (_("cannot remove the bundle"), error);
   freed_text = g_format_size (freed);
@@ -381,9 +382,9 @@ bundle_remove (ClocheDbusBundle  *bundle,
 
 /* The tools folder: shown and removed beside the bundle, not with it. */
 static int
-bundle_remove_tools (ClocheDbusBundle  *bundle,
-                     int                argc,
-                     char             **argv)
+clochectl_bundle_remove_tools (ClocheDbusBundle  *bundle,
+                               int                argc,
+                               char             **argv)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *freed_text = NULL;
@@ -411,12 +412,12 @@ clochectl_bundle (ClocheDbusDaemon  *daemon,
     const char *name;
     int (*func) (ClocheDbusBundle *, int, char **);
   } subcommands[] = {
-    { "info", bundle_info },
-    { "install", bundle_install },
-    { "verify", bundle_verify },
-    { "relocate", bundle_relocate },
-    { "remove", bundle_remove },
-    { "remove-tools", bundle_remove_tools },
+    { "info", clochectl_bundle_info },
+    { "install", clochectl_bundle_install },
+    { "verify", clochectl_bundle_verify },
+    { "relocate", clochectl_bundle_relocate },
+    { "remove", clochectl_bundle_remove },
+    { "remove-tools", clochectl_bundle_remove_tools },
   };
   g_autoptr(ClocheDbusBundle) bundle = NULL;
   g_autoptr(GError) error = NULL;
@@ -427,7 +428,7 @@ clochectl_bundle (ClocheDbusDaemon  *daemon,
     {
       if (!g_str_equal (argv[1], subcommands[i].name))
         continue;
-      bundle = connect_bundle (daemon, &error);
+      bundle = clochectl_bundle_connect_bundle (daemon, &error);
       if (bundle == NULL)
         return clochectl_fail (_("cannot reach the Cloche service"), error);
       return subcommands[i].func (bundle, argc - 1, argv + 1);

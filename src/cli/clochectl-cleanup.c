@@ -13,9 +13,9 @@
 #define NO_DAYS G_MININT
 
 static void
-print_report (GVariant *removed,
-              guint64   freed,
-              gboolean  dry_run)
+clochectl_cleanup_print_report (GVariant *removed,
+                                guint64   freed,
+                                gboolean  dry_run)
 {
   g_autofree char *freed_text = g_format_size (freed);
   GVariantIter iter;
@@ -36,9 +36,9 @@ print_report (GVariant *removed,
 }
 
 static void
-print_report_json (GVariant *removed,
-                   guint64   freed,
-                   gboolean  dry_run)
+clochectl_cleanup_print_report_json (GVariant *removed,
+                                     guint64   freed,
+                                     gboolean  dry_run)
 {
   g_autoptr(JsonObject) report = json_object_new ();
   g_autoptr(JsonNode) root = NULL;
@@ -51,8 +51,8 @@ print_report_json (GVariant *removed,
 }
 
 static GVariant *
-cleanup_options (gboolean dry_run,
-                 int      older_than)
+clochectl_cleanup_options (gboolean dry_run,
+                           int      older_than)
 {
   GVariantDict options;
 
@@ -93,13 +93,14 @@ clochectl_cleanup (ClocheDbusDaemon  *daemon,
     }
   sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_CALLS, &error);
   if (sessions == NULL
-      || !cloche_dbus_sessions_call_cleanup_sync (sessions, cleanup_options (dry_run, older_than),
+      || !cloche_dbus_sessions_call_cleanup_sync (sessions,
+                                                  clochectl_cleanup_options (dry_run, older_than),
                                                   &packed, &freed, NULL, &error))
     return clochectl_fail (_("cannot clean up"), error);
   removed = cloche_session_infos_unpack (packed);
   if (json)
-    print_report_json (removed, freed, dry_run);
+    clochectl_cleanup_print_report_json (removed, freed, dry_run);
   else
-    print_report (removed, freed, dry_run);
+    clochectl_cleanup_print_report (removed, freed, dry_run);
   return EXIT_SUCCESS;
 }

@@ -16,8 +16,8 @@
 #define DOCTOR_TIMEOUT_MS (2 * 60 * 1000)
 
 static const char *
-lookup (GVariant   *result,
-        const char *key)
+clochectl_doctor_lookup (GVariant   *result,
+                         const char *key)
 {
   const char *value = NULL;
 
@@ -26,7 +26,7 @@ lookup (GVariant   *result,
 }
 
 static int
-status_rank (const char *status)
+clochectl_doctor_status_rank (const char *status)
 {
   if (g_str_equal (status, "failure"))
     return 2;
@@ -34,25 +34,27 @@ status_rank (const char *status)
 }
 
 static void
-print_result (GVariant *result)
+clochectl_doctor_print_result (GVariant *result)
 {
-  const char *code = lookup (result, "code");
-  const char *fix = lookup (result, "fix");
+  const char *code = clochectl_doctor_lookup (result, "code");
+  const char *fix = clochectl_doctor_lookup (result, "fix");
   g_autofree const char **details = NULL;
 
-  g_print ("%-8s %s%s%s%s\n", lookup (result, "status"), lookup (result, "title"),
+  g_print ("%-8s %s%s%s%s\n", clochectl_doctor_lookup (result, "status"),
+           clochectl_doctor_lookup (result, "title"),
            code[0] ? " (" : "", code, code[0] ? ")" : "");
-  g_print ("         %s\n", lookup (result, "finding"));
+  g_print ("         %s\n", clochectl_doctor_lookup (result, "finding"));
   if (fix[0] != '\0')
     g_print (_("         Fix: %s\n"), fix);
   if (g_variant_lookup (result, "details", "^a&s", &details))
-    for (guint i = 0; details[i] != NULL && status_rank (lookup (result, "status")) > 0; i++)
+    for (guint i = 0; details[i] != NULL
+         && clochectl_doctor_status_rank (clochectl_doctor_lookup (result, "status")) > 0; i++)
       g_print ("           | %s\n", details[i]);
 }
 
 static int
-print_results (GVariant *results,
-               gboolean  json)
+clochectl_doctor_print_results (GVariant *results,
+                                gboolean  json)
 {
   GVariantIter iter;
   GVariant *result;
@@ -61,9 +63,10 @@ print_results (GVariant *results,
   g_variant_iter_init (&iter, results);
   while ((result = g_variant_iter_next_value (&iter)))
     {
-      worst = MAX (worst, status_rank (lookup (result, "status")));
+      worst =
+        MAX (worst, clochectl_doctor_status_rank (clochectl_doctor_lookup (result, "status")));
       if (!json)
-        print_result (result);
+        clochectl_doctor_print_result (result);
       g_variant_unref (result);
     }
   if (json)
@@ -114,5 +117,5 @@ clochectl_doctor (int    argc,
       clochectl_fail (_("cannot run the checks in the Cloche service"), error);
       return 2;
     }
-  return print_results (results, json);
+  return clochectl_doctor_print_results (results, json);
 }

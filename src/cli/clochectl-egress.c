@@ -25,7 +25,7 @@ typedef struct
 } Follow;
 
 static char *
-format_time (gint64 timestamp)
+clochectl_egress_format_time (gint64 timestamp)
 {
   g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (timestamp / G_USEC_PER_SEC);
 
@@ -33,13 +33,13 @@ format_time (gint64 timestamp)
 }
 
 static char *
-format_bytes (guint64 bytes)
+clochectl_egress_format_bytes (guint64 bytes)
 {
   return g_format_size (bytes);
 }
 
 static void
-print_decision_text (GVariant *value)
+clochectl_egress_print_decision_text (GVariant *value)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (value);
   const char *session = "", *method = "", *host = "", *rule = "", *error = NULL;
@@ -60,9 +60,9 @@ print_decision_text (GVariant *value)
   g_variant_dict_lookup (&dict, "bytes-out", "t", &out);
   g_variant_dict_lookup (&dict, "ended", "b", &ended);
   g_variant_dict_lookup (&dict, "error", "&s", &error);
-  time = format_time (timestamp);
-  in_text = format_bytes (in);
-  out_text = format_bytes (out);
+  time = clochectl_egress_format_time (timestamp);
+  in_text = clochectl_egress_format_bytes (in);
+  out_text = clochectl_egress_format_bytes (out);
   /* A refusal of a head that named no host has none ("-"). */
   target = host[0] == '\0' ? g_strdup ("-")
            : strchr (host, ':') != NULL ? g_strdup_printf ("[%s]:%u", host, port)
@@ -77,8 +77,8 @@ print_decision_text (GVariant *value)
 }
 
 static void
-print_decision (GVariant *decision,
-                gboolean  json)
+clochectl_egress_print_decision (GVariant *decision,
+                                 gboolean  json)
 {
   if (json)
     {
@@ -88,13 +88,13 @@ print_decision (GVariant *decision,
       g_print ("%s\n", text);
     }
   else
-    print_decision_text (decision);
+    clochectl_egress_print_decision_text (decision);
   /* A pipe would otherwise hold the lines until it fills. */
   fflush (stdout);
 }
 
 static guint64
-decision_id (GVariant *decision)
+clochectl_egress_decision_id (GVariant *decision)
 {
   guint64 id = 0;
 
@@ -103,8 +103,8 @@ decision_id (GVariant *decision)
 }
 
 static ClocheDbusEgress *
-connect_egress (ClocheDbusDaemon  *daemon,
-                GError           **error)
+clochectl_egress_connect_egress (ClocheDbusDaemon  *daemon,
+                                 GError           **error)
 {
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (daemon));
 
@@ -122,10 +122,10 @@ connect_egress (ClocheDbusDaemon  *daemon,
 
 /* The kept decisions, printed; those already final go into @printed. */
 static gboolean
-print_kept (ClocheDbusEgress  *egress,
-            gboolean           json,
-            GHashTable        *printed,
-            GError           **error)
+clochectl_egress_print_kept (ClocheDbusEgress  *egress,
+                             gboolean           json,
+                             GHashTable        *printed,
+                             GError           **error)
 {
   g_autoptr(GVariant) decisions = NULL;
   GVariantIter iter;
@@ -138,11 +138,12 @@ print_kept (ClocheDbusEgress  *egress,
     {
       gboolean ended = FALSE;
 
-      print_decision (decision, json);
+      clochectl_egress_print_decision (decision, json);
       g_variant_lookup (decision, "ended", "b", &ended);
       if (ended)
-        g_hash_table_add (printed, g_memdup2 (&(guint64) { decision_id (decision) },
-                                              sizeof (guint64)));
+        g_hash_table_add (printed,
+                          g_memdup2 (&(guint64) { clochectl_egress_decision_id (decision) },
+                                     sizeof (guint64)));
       g_variant_unref (decision);
     }
   return TRUE;
@@ -157,11 +158,11 @@ clochectl_egress_decision_cb (ClocheDbusEgress *egress,
                               Follow           *follow)
 {
   gboolean ended = FALSE;
-  guint64 id = decision_id (decision);
+  guint64 id = clochectl_egress_decision_id (decision);
 
   g_variant_lookup (decision, "ended", "b", &ended);
   if (ended && !g_hash_table_contains (follow->printed, &id))
-    print_decision (decision, follow->json);
+    clochectl_egress_print_decision (decision, follow->json);
 }
 
 static void
@@ -179,9 +180,9 @@ clochectl_egress_owner_changed_cb (GDBusProxy *proxy,
 }
 
 static int
-egress_log (ClocheDbusEgress *egress,
-            gboolean          json,
-            gboolean          follow_on)
+clochectl_egress_log (ClocheDbusEgress *egress,
+                      gboolean          json,
+                      gboolean          follow_on)
 {
   g_autoptr(GHashTable) printed = g_hash_table_new_full (g_int64_hash, g_int64_equal,
                                                          g_free, NULL);
@@ -196,7 +197,7 @@ egress_log (ClocheDbusEgress *egress,
       g_signal_connect (egress, "notify::g-name-owner",
                         G_CALLBACK (clochectl_egress_owner_changed_cb), &follow);
     }
-  if (!print_kept (egress, json, printed, &error))
+  if (!clochectl_egress_print_kept (egress, json, printed, &error))
     return clochectl_fail (_("cannot read the egress decisions"), error);
   if (!follow_on)
     return EXIT_SUCCESS;
@@ -207,7 +208,7 @@ egress_log (ClocheDbusEgress *egress,
 }
 
 static JsonNode *
-status_to_json (ClocheDbusEgress *egress)
+clochectl_egress_status_to_json (ClocheDbusEgress *egress)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   const char * const *rules = cloche_dbus_egress_get_rules (egress);
@@ -237,13 +238,13 @@ status_to_json (ClocheDbusEgress *egress)
 }
 
 static void
-print_status_text (ClocheDbusEgress *egress)
+clochectl_egress_print_status_text (ClocheDbusEgress *egress)
 {
   const char * const *rules = cloche_dbus_egress_get_rules (egress);
   GVariant *sessions = cloche_dbus_egress_get_session_bytes (egress);
   const char *socket = cloche_dbus_egress_get_socket_path (egress);
-  g_autofree char *in = format_bytes (cloche_dbus_egress_get_bytes_in (egress));
-  g_autofree char *out = format_bytes (cloche_dbus_egress_get_bytes_out (egress));
+  g_autofree char *in = clochectl_egress_format_bytes (cloche_dbus_egress_get_bytes_in (egress));
+  g_autofree char *out = clochectl_egress_format_bytes (cloche_dbus_egress_get_bytes_out (egress));
   GVariantIter iter;
   const char *session;
   guint64 session_in, session_out;
@@ -261,8 +262,8 @@ print_status_text (ClocheDbusEgress *egress)
   g_variant_iter_init (&iter, sessions);
   while (g_variant_iter_next (&iter, "{&s(tt)}", &session, &session_in, &session_out))
     {
-      g_autofree char *s_in = format_bytes (session_in);
-      g_autofree char *s_out = format_bytes (session_out);
+      g_autofree char *s_in = clochectl_egress_format_bytes (session_in);
+      g_autofree char *s_out = clochectl_egress_format_bytes (session_out);
 
       g_print (_("  session %s: in %s, out %s\n"), session[0] != '\0' ? session : "(none named)",
                s_in, s_out);
@@ -270,17 +271,17 @@ print_status_text (ClocheDbusEgress *egress)
 }
 
 static int
-egress_status (ClocheDbusEgress *egress,
-               gboolean          json)
+clochectl_egress_status (ClocheDbusEgress *egress,
+                         gboolean          json)
 {
   if (json)
     {
-      g_autoptr(JsonNode) root = status_to_json (egress);
+      g_autoptr(JsonNode) root = clochectl_egress_status_to_json (egress);
 
       clochectl_print_json (root);
     }
   else
-    print_status_text (egress);
+    clochectl_egress_print_status_text (egress);
   return EXIT_SUCCESS;
 }
 
@@ -305,10 +306,10 @@ clochectl_egress (ClocheDbusDaemon  *daemon,
   if (argc != 2 || (!g_str_equal (argv[1], "log") && !g_str_equal (argv[1], "status"))
       || (follow && !g_str_equal (argv[1], "log")))
     return clochectl_usage ();
-  egress = connect_egress (daemon, &error);
+  egress = clochectl_egress_connect_egress (daemon, &error);
   if (egress == NULL)
     return clochectl_fail (_("cannot reach the egress proxy"), error);
   if (g_str_equal (argv[1], "status"))
-    return egress_status (egress, json);
-  return egress_log (egress, json, follow);
+    return clochectl_egress_status (egress, json);
+  return clochectl_egress_log (egress, json, follow);
 }

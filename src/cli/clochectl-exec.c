@@ -20,8 +20,8 @@
 #define TIMEOUT_MAX_S (7 * 24 * 3600)
 
 static void
-write_all (int       fd,
-           GVariant *bytes)
+clochectl_exec_write_all (int       fd,
+                          GVariant *bytes)
 {
   gsize length = 0;
   const char *data = g_variant_get_fixed_array (bytes, &length, 1);
@@ -39,7 +39,7 @@ write_all (int       fd,
 
 /* All of stdin, refused past INPUT_MAX rather than cut. */
 static GBytes *
-read_stdin (GError **error)
+clochectl_exec_read_stdin (GError **error)
 {
   g_autoptr(GInputStream) in = g_unix_input_stream_new (STDIN_FILENO, FALSE);
   g_autoptr(GByteArray) data = g_byte_array_new ();
@@ -71,17 +71,17 @@ typedef struct
 } ExecArgs;
 
 static void
-exec_args_clear (ExecArgs *args)
+clochectl_exec_args_clear (ExecArgs *args)
 {
   g_free (args->cwd);
   g_strfreev (args->env);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ExecArgs, exec_args_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ExecArgs, clochectl_exec_args_clear)
 
 static GVariant *
-exec_options (ExecArgs  *args,
-              GError   **error)
+clochectl_exec_options (ExecArgs  *args,
+                        GError   **error)
 {
   g_auto(GVariantDict) options = G_VARIANT_DICT_INIT (NULL);
 
@@ -94,7 +94,7 @@ exec_options (ExecArgs  *args,
     g_variant_dict_insert (&options, "timeout-ms", "u", (guint32) args->timeout_s * 1000);
   if (args->input)
     {
-      g_autoptr(GBytes) input = read_stdin (error);
+      g_autoptr(GBytes) input = clochectl_exec_read_stdin (error);
 
       if (input == NULL)
         return NULL;
@@ -144,7 +144,7 @@ clochectl_exec (ClocheDbusDaemon  *daemon,
                   args.timeout_s, TIMEOUT_MAX_S);
       return 2;
     }
-  options = exec_options (&args, &error);
+  options = clochectl_exec_options (&args, &error);
   if (options != NULL)
     sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_CALLS, &error);
   if (sessions == NULL
@@ -153,7 +153,7 @@ clochectl_exec (ClocheDbusDaemon  *daemon,
                                                &exit_code, &out, &err, NULL, NULL, &error))
     return clochectl_fail (_("cannot run the command"), error);
 
-  write_all (STDOUT_FILENO, out);
-  write_all (STDERR_FILENO, err);
+  clochectl_exec_write_all (STDOUT_FILENO, out);
+  clochectl_exec_write_all (STDERR_FILENO, err);
   return exit_code & 0xff;
 }

@@ -32,9 +32,9 @@ clochectl_format_age (gint64 since_usec)
 }
 
 static char *
-format_state (const char *state,
-              gboolean    pinned,
-              gboolean    stale)
+clochectl_format_state (const char *state,
+                        gboolean    pinned,
+                        gboolean    stale)
 {
   if (pinned)
     return g_strdup_printf ("%s, pinned", state);
@@ -47,7 +47,7 @@ void
 clochectl_print_session_row (const ClocheSessionInfo *info)
 {
   g_autofree char *age = clochectl_format_age (info->last_active);
-  g_autofree char *state = format_state (info->state, info->pinned, info->stale);
+  g_autofree char *state = clochectl_format_state (info->state, info->pinned, info->stale);
   g_autofree char *size = g_format_size (info->size);
   g_autofree char *title = clochectl_printable (info->title);
 
@@ -55,7 +55,7 @@ clochectl_print_session_row (const ClocheSessionInfo *info)
 }
 
 static void
-print_mounts (GVariant *mounts)
+clochectl_format_print_mounts (GVariant *mounts)
 {
   GVariantIter iter;
   const char *path, *name;
@@ -84,7 +84,7 @@ clochectl_print_session_record (GVariant *session)
   g_autofree char *damage = NULL;
 
   cloche_session_info_init (&info, session);
-  state = format_state (info.state, info.pinned, info.stale);
+  state = clochectl_format_state (info.state, info.pinned, info.stale);
   age = clochectl_format_age (info.last_active);
   title = clochectl_printable (info.title);
   client = clochectl_printable (info.client);
@@ -96,7 +96,7 @@ clochectl_print_session_record (GVariant *session)
     g_print (_("Damage:      %s\n"), damage);
   g_print (_("Client:      %s\n"), client);
   g_print (_("Last active: %s ago\n"), age);
-  print_mounts (info.mounts);
+  clochectl_format_print_mounts (info.mounts);
 }
 
 /* Written as it is: a list of 10,000 sessions is 2.5 MB of JSON, which
@@ -118,8 +118,8 @@ clochectl_print_json (JsonNode *root)
 /* @text, the generator's text of one element, as json-glib's pretty
  * printer indents it one level down inside an array. */
 static void
-append_indented (GString    *out,
-                 const char *text)
+clochectl_format_append_indented (GString    *out,
+                                  const char *text)
 {
   const char *line = text;
   const char *end;
@@ -164,7 +164,7 @@ clochectl_print_sessions_json (GVariant *sessions)
       cloche_session_info_set_json (object, session);
       g_string_truncate (one, 0);
       json_generator_to_gstring (generator, one);
-      append_indented (out, one->str);
+      clochectl_format_append_indented (out, one->str);
       g_string_append (out, i + 1 < n ? ",\n" : "\n]");
     }
   g_string_append_c (out, '\n');

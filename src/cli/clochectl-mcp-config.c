@@ -16,7 +16,7 @@
 #include "clochectl-mcp.h"
 
 static char *
-self_path (void)
+clochectl_mcp_config_self_path (void)
 {
   g_autofree char *exe = g_file_read_link ("/proc/self/exe", NULL);
 
@@ -24,7 +24,7 @@ self_path (void)
 }
 
 static char *
-json_text (JsonNode *root)
+clochectl_mcp_config_json_text (JsonNode *root)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
 
@@ -35,7 +35,7 @@ json_text (JsonNode *root)
 }
 
 static JsonArray *
-args_array (const char * const *args)
+clochectl_mcp_config_args_array (const char * const *args)
 {
   JsonArray *array = json_array_new ();
 
@@ -47,9 +47,9 @@ args_array (const char * const *args)
 /* Claude Desktop's claude_desktop_config.json: {"mcpServers": {…}};
  * Zed's settings.json: {"context_servers": {…}}. */
 static char *
-server_json (const char         *outer,
-             const char         *command,
-             const char * const *args)
+clochectl_mcp_config_server_json (const char         *outer,
+                                  const char         *command,
+                                  const char * const *args)
 {
   g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
   JsonObject *object = json_object_new ();
@@ -57,16 +57,16 @@ server_json (const char         *outer,
   JsonObject *server = json_object_new ();
 
   json_object_set_string_member (server, "command", command);
-  json_object_set_array_member (server, "args", args_array (args));
+  json_object_set_array_member (server, "args", clochectl_mcp_config_args_array (args));
   json_object_set_object_member (servers, "cloche", server);
   json_object_set_object_member (object, outer, servers);
   json_node_take_object (root, object);
-  return json_text (root);
+  return clochectl_mcp_config_json_text (root);
 }
 
 /* A YAML double-quoted scalar: JSON's string syntax is one. */
 static char *
-yaml_quote (const char *text)
+clochectl_mcp_config_yaml_quote (const char *text)
 {
   g_autoptr(JsonNode) node = json_node_new (JSON_NODE_VALUE);
 
@@ -75,16 +75,16 @@ yaml_quote (const char *text)
 }
 
 static char *
-goose_yaml (const char         *command,
-            const char * const *args)
+clochectl_mcp_config_goose_yaml (const char         *command,
+                                 const char * const *args)
 {
   GString *out = g_string_new ("extensions:\n  cloche:\n    name: cloche\n    type: stdio\n");
-  g_autofree char *cmd = yaml_quote (command);
+  g_autofree char *cmd = clochectl_mcp_config_yaml_quote (command);
 
   g_string_append_printf (out, "    cmd: %s\n    args:\n", cmd);
   for (guint i = 0; args[i] != NULL; i++)
     {
-      g_autofree char *arg = yaml_quote (args[i]);
+      g_autofree char *arg = clochectl_mcp_config_yaml_quote (args[i]);
 
       g_string_append_printf (out, "      - %s\n", arg);
     }
@@ -95,8 +95,8 @@ goose_yaml (const char         *command,
 }
 
 static char *
-claude_code_line (const char         *command,
-                  const char * const *args)
+clochectl_mcp_config_claude_code_line (const char         *command,
+                                       const char * const *args)
 {
   GString *out = g_string_new ("claude mcp add cloche -- ");
   g_autofree char *quoted = g_shell_quote (command);
@@ -122,17 +122,17 @@ int
 clochectl_mcp_print_config (const char         *client,
                             const char * const *args)
 {
-  g_autofree char *command = self_path ();
+  g_autofree char *command = clochectl_mcp_config_self_path ();
   g_autofree char *text = NULL;
 
   if (g_strcmp0 (client, "claude-code") == 0)
-    text = claude_code_line (command, args);
+    text = clochectl_mcp_config_claude_code_line (command, args);
   else if (g_strcmp0 (client, "claude-desktop") == 0)
-    text = server_json ("mcpServers", command, args);
+    text = clochectl_mcp_config_server_json ("mcpServers", command, args);
   else if (g_strcmp0 (client, "goose") == 0)
-    text = goose_yaml (command, args);
+    text = clochectl_mcp_config_goose_yaml (command, args);
   else if (g_strcmp0 (client, "zed") == 0)
-    text = server_json ("context_servers", command, args);
+    text = clochectl_mcp_config_server_json ("context_servers", command, args);
   else
     {
       g_printerr (_("clochectl mcp: no configuration for \"%s\"; known clients: claude-code, "

@@ -48,9 +48,9 @@ clochectl_mcp_id_equal (JsonNode *a,
 }
 
 static gboolean
-fail (GError     **error,
-      int          code,
-      const char  *message)
+clochectl_mcp_message_fail (GError     **error,
+                            int          code,
+                            const char  *message)
 {
   g_set_error_literal (error, CLOCHECTL_MCP_ERROR, code, message);
   return FALSE;
@@ -58,9 +58,9 @@ fail (GError     **error,
 
 /* The text as JSON: UTF-8, no NUL, the grammar with bounded nesting. */
 static JsonNode *
-parse_json (const char  *data,
-            gsize        length,
-            GError     **error)
+clochectl_mcp_message_parse_json (const char  *data,
+                                  gsize        length,
+                                  GError     **error)
 {
   g_autofree char *line = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -68,12 +68,14 @@ parse_json (const char  *data,
 
   if (memchr (data, '\0', length) != NULL)
     {
-      fail (error, CLOCHECTL_MCP_ERROR_PARSE, "Parse error: the message holds a NUL byte");
+      clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_PARSE,
+                                  "Parse error: the message holds a NUL byte");
       return NULL;
     }
   if (!g_utf8_validate (data, length, NULL))
     {
-      fail (error, CLOCHECTL_MCP_ERROR_PARSE, "Parse error: the message is not UTF-8");
+      clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_PARSE,
+                                  "Parse error: the message is not UTF-8");
       return NULL;
     }
   line = g_strndup (data, length);
@@ -86,32 +88,33 @@ parse_json (const char  *data,
 }
 
 static gboolean
-read_id (JsonObject  *object,
-         JsonNode   **id,
-         GError     **error)
+clochectl_mcp_message_read_id (JsonObject  *object,
+                               JsonNode   **id,
+                               GError     **error)
 {
   *id = json_object_get_member (object, "id");
   if (*id == NULL || clochectl_mcp_id_is_valid (*id))
     return TRUE;
   *id = NULL;
-  return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-               "Invalid Request: \"id\" must be a string or an integer (MCP allows no null id)");
+  return clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                     "Invalid Request: \"id\" must be a string or an integer (MCP "
+                                     "allows no null id)");
 }
 
 static gboolean
-read_request (JsonObject           *object,
-              ClochectlMcpMessage  *message,
-              GError              **error)
+clochectl_mcp_message_read_request (JsonObject           *object,
+                                    ClochectlMcpMessage  *message,
+                                    GError              **error)
 {
   JsonNode *method = json_object_get_member (object, "method");
   JsonNode *params = json_object_get_member (object, "params");
 
   if (!JSON_NODE_HOLDS_VALUE (method) || json_node_get_value_type (method) != G_TYPE_STRING)
-    return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                 "Invalid Request: \"method\" must be a string");
+    return clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                       "Invalid Request: \"method\" must be a string");
   if (params != NULL && !JSON_NODE_HOLDS_OBJECT (params))
-    return fail (error, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
-                 "Invalid params: \"params\" must be an object");
+    return clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
+                                       "Invalid params: \"params\" must be an object");
   message->method = json_node_get_string (method);
   message->params = params != NULL ? json_node_get_object (params) : NULL;
   message->kind = message->id != NULL ? CLOCHECTL_MCP_REQUEST : CLOCHECTL_MCP_NOTIFICATION;
@@ -119,45 +122,46 @@ read_request (JsonObject           *object,
 }
 
 static gboolean
-read_response (JsonObject           *object,
-               ClochectlMcpMessage  *message,
-               GError              **error)
+clochectl_mcp_message_read_response (JsonObject           *object,
+                                     ClochectlMcpMessage  *message,
+                                     GError              **error)
 {
   gboolean has_result = json_object_has_member (object, "result");
   gboolean has_error = json_object_has_member (object, "error");
 
   if (message->id == NULL || has_result == has_error)
-    return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                 "Invalid Request: a message needs a \"method\", or an \"id\" with either "
-                 "\"result\" or \"error\"");
+    return clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                       "Invalid Request: a message needs a \"method\", or an "
+                                       "\"id\" with either \"result\" or \"error\"");
   message->kind = CLOCHECTL_MCP_RESPONSE;
   return TRUE;
 }
 
 static gboolean
-read_object (JsonNode             *root,
-             ClochectlMcpMessage  *message,
-             GError              **error)
+clochectl_mcp_message_read_object (JsonNode             *root,
+                                   ClochectlMcpMessage  *message,
+                                   GError              **error)
 {
   JsonObject *object;
 
   if (JSON_NODE_HOLDS_ARRAY (root))
-    return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                 "Invalid Request: JSON-RPC batches are not supported (MCP removed them in "
-                 "revision 2025-06-18); send one message per line");
+    return clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                       "Invalid Request: JSON-RPC batches are not supported (MCP "
+                                       "removed them in revision 2025-06-18); send one message "
+                                       "per line");
   if (!JSON_NODE_HOLDS_OBJECT (root))
-    return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                 "Invalid Request: a message must be a JSON object");
+    return clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                       "Invalid Request: a message must be a JSON object");
   object = json_node_get_object (root);
   /* The id first: an error about the rest is answered with it. */
-  if (!read_id (object, &message->id, error))
+  if (!clochectl_mcp_message_read_id (object, &message->id, error))
     return FALSE;
   if (g_strcmp0 (cloche_json_get_string (object, "jsonrpc", NULL), "2.0") != 0)
-    return fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                 "Invalid Request: \"jsonrpc\" must be \"2.0\"");
+    return clochectl_mcp_message_fail (error, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                       "Invalid Request: \"jsonrpc\" must be \"2.0\"");
   if (json_object_has_member (object, "method"))
-    return read_request (object, message, error);
-  return read_response (object, message, error);
+    return clochectl_mcp_message_read_request (object, message, error);
+  return clochectl_mcp_message_read_response (object, message, error);
 }
 
 /**
@@ -178,10 +182,10 @@ clochectl_mcp_message_parse (const char          *data,
 {
   memset (message, 0, sizeof *message);
   *error_id = NULL;
-  message->root = parse_json (data, length, error);
+  message->root = clochectl_mcp_message_parse_json (data, length, error);
   if (message->root == NULL)
     return FALSE;
-  if (read_object (message->root, message, error))
+  if (clochectl_mcp_message_read_object (message->root, message, error))
     return TRUE;
   if (message->id != NULL)
     *error_id = json_node_copy (message->id);
@@ -190,7 +194,7 @@ clochectl_mcp_message_parse (const char          *data,
 }
 
 static char *
-line_of (JsonObject *object)
+clochectl_mcp_message_line_of (JsonObject *object)
 {
   g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -202,7 +206,7 @@ line_of (JsonObject *object)
 }
 
 static JsonObject *
-envelope (JsonNode *id)
+clochectl_mcp_message_envelope (JsonNode *id)
 {
   JsonObject *object = json_object_new ();
 
@@ -218,10 +222,10 @@ char *
 clochectl_mcp_result_line (JsonNode   *id,
                            JsonObject *result)
 {
-  g_autoptr(JsonObject) object = envelope (id);
+  g_autoptr(JsonObject) object = clochectl_mcp_message_envelope (id);
 
   json_object_set_object_member (object, "result", json_object_ref (result));
-  return line_of (object);
+  return clochectl_mcp_message_line_of (object);
 }
 
 /**
@@ -233,13 +237,13 @@ clochectl_mcp_error_line (JsonNode   *id,
                           int         code,
                           const char *message)
 {
-  g_autoptr(JsonObject) object = envelope (id);
+  g_autoptr(JsonObject) object = clochectl_mcp_message_envelope (id);
   JsonObject *error = json_object_new ();
 
   json_object_set_int_member (error, "code", code);
   json_object_set_string_member (error, "message", message);
   json_object_set_object_member (object, "error", error);
-  return line_of (object);
+  return clochectl_mcp_message_line_of (object);
 }
 
 char *
@@ -252,5 +256,5 @@ clochectl_mcp_notification_line (const char *method,
   json_object_set_string_member (object, "method", method);
   if (params != NULL)
     json_object_set_object_member (object, "params", json_object_ref (params));
-  return line_of (object);
+  return clochectl_mcp_message_line_of (object);
 }

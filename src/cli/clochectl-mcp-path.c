@@ -21,10 +21,10 @@
 #include "clochectl-mcp-path.h"
 
 static gboolean
-refuse (GError     **error,
-        const char  *path,
-        const char  *session_dir,
-        const char  *why)
+clochectl_mcp_path_refuse (GError     **error,
+                           const char  *path,
+                           const char  *session_dir,
+                           const char  *why)
 {
   g_autofree char *shown = g_utf8_make_valid (path, MIN (strlen (path), 200));
 
@@ -38,7 +38,7 @@ refuse (GError     **error,
 
 /* "." and ".." folded, as text: /a/./b/../c → /a/c; above / stays at /. */
 static char *
-fold (const char *absolute)
+clochectl_mcp_path_fold (const char *absolute)
 {
   g_auto(GStrv) parts = g_strsplit (absolute, "/", -1);
   g_autoptr(GPtrArray) kept = g_ptr_array_new ();
@@ -82,20 +82,21 @@ clochectl_mcp_path_resolve (const char  *session_dir,
 
   if (path == NULL || path[0] == '\0')
     {
-      refuse (error, "", session_dir, _("is empty"));
+      clochectl_mcp_path_refuse (error, "", session_dir, _("is empty"));
       return NULL;
     }
   if (strlen (path) > CLOCHECTL_MCP_PATH_MAX || !g_utf8_validate (path, -1, NULL))
     {
-      refuse (error, path, session_dir, _("is longer than 4096 bytes or not UTF-8"));
+      clochectl_mcp_path_refuse (error, path, session_dir,
+                                 _("is longer than 4096 bytes or not UTF-8"));
       return NULL;
     }
   joined = path[0] == '/' ? g_strdup (path) : g_strdup_printf ("%s/%s", session_dir, path);
-  folded = fold (joined);
+  folded = clochectl_mcp_path_fold (joined);
   if (strncmp (folded, session_dir, dir_length) != 0
       || (folded[dir_length] != '\0' && folded[dir_length] != '/'))
     {
-      refuse (error, path, session_dir, _("is outside the session folder"));
+      clochectl_mcp_path_refuse (error, path, session_dir, _("is outside the session folder"));
       return NULL;
     }
   return g_steal_pointer (&folded);

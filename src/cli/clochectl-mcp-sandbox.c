@@ -74,7 +74,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (ClochectlMcpSandbox, clochectl_mcp_sandbox, G_TYPE_OBJECT)
 
 static void
-mount_free (ClochectlMcpMount *mount)
+clochectl_mcp_sandbox_mount_free (ClochectlMcpMount *mount)
 {
   g_free (mount->name);
   g_free (mount->host_path);
@@ -118,19 +118,19 @@ clochectl_mcp_sandbox_tick_cb (gpointer user_data)
 }
 
 static void
-stop_progress (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_stop_progress (ClochectlMcpSandbox *self)
 {
   g_clear_handle_id (&self->tick_source, g_source_remove);
   g_clear_signal_handler (&self->state_handler, self->daemon);
 }
 
 static void
-open_done (ClochectlMcpSandbox *self,
-           const GError        *error)
+clochectl_mcp_sandbox_open_done (ClochectlMcpSandbox *self,
+                                 const GError        *error)
 {
   g_autoptr(GPtrArray) waiters = g_steal_pointer (&self->waiters);
 
-  stop_progress (self);
+  clochectl_mcp_sandbox_stop_progress (self);
   for (guint i = 0; i < waiters->len; i++)
     {
       GTask *task = g_ptr_array_index (waiters, i);
@@ -143,11 +143,11 @@ open_done (ClochectlMcpSandbox *self,
 }
 
 static void
-open_failed (ClochectlMcpSandbox *self,
-             GError              *error)
+clochectl_mcp_sandbox_open_failed (ClochectlMcpSandbox *self,
+                                   GError              *error)
 {
   g_dbus_error_strip_remote_error (error);
-  open_done (self, error);
+  clochectl_mcp_sandbox_open_done (self, error);
   g_error_free (error);
 }
 
@@ -179,8 +179,8 @@ clochectl_mcp_sandbox_decision_cb (ClocheDbusEgress    *egress,
 /* Opening: connect, open (or adopt), read the session back */
 
 static void
-read_mounts (ClochectlMcpSandbox *self,
-             GVariant            *mounts)
+clochectl_mcp_sandbox_read_mounts (ClochectlMcpSandbox *self,
+                                   GVariant            *mounts)
 {
   GVariantIter iter;
   const char *path, *name;
@@ -211,26 +211,27 @@ clochectl_mcp_sandbox_got_session_cb (GObject      *object,
 
   if (!cloche_dbus_sessions_call_get_finish (self->sessions, &record, result, &error))
     {
-      open_failed (self, error);
+      clochectl_mcp_sandbox_open_failed (self, error);
       return;
     }
   cloche_session_info_init (&info, record);
   if (g_strcmp0 (info.state, "open") != 0)
     {
-      open_failed (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
-                                      _("Session %s is %s, not open: open one with "
-                                        "\"clochectl session open\" and give its id to "
-                                        "--session, or leave --session out"),
-                                      self->session_id, info.state));
+      clochectl_mcp_sandbox_open_failed (self,
+                                         g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SESSION_NOT_FOUND,
+                                                      _("Session %s is %s, not open: open one with "
+                                                        "\"clochectl session open\" and give its "
+                                                        "id to --session, or leave --session out"),
+                                                      self->session_id, info.state));
       return;
     }
-  read_mounts (self, info.mounts);
+  clochectl_mcp_sandbox_read_mounts (self, info.mounts);
   self->guest_dir = g_strdup_printf ("/sessions/%s", self->session_id);
-  open_done (self, NULL);
+  clochectl_mcp_sandbox_open_done (self, NULL);
 }
 
 static void
-read_session (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_read_session (ClochectlMcpSandbox *self)
 {
   cloche_dbus_sessions_call_get (self->sessions, self->session_id, NULL,
                                  clochectl_mcp_sandbox_got_session_cb,
@@ -248,23 +249,23 @@ clochectl_mcp_sandbox_opened_cb (GObject      *object,
 
   if (!cloche_dbus_sessions_call_open_finish (self->sessions, &id, result, &error))
     {
-      open_failed (self, error);
+      clochectl_mcp_sandbox_open_failed (self, error);
       return;
     }
   self->session_id = g_steal_pointer (&id);
   self->opened_here = TRUE;
-  read_session (self);
+  clochectl_mcp_sandbox_read_session (self);
 }
 
 static void
-open_session (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_open_session (ClochectlMcpSandbox *self)
 {
   GVariantDict options;
 
   if (self->given_id != NULL)
     {
       self->session_id = g_strdup (self->given_id);
-      read_session (self);
+      clochectl_mcp_sandbox_read_session (self);
       return;
     }
   /* No keep-open: the daemon closes the session if this process dies. */
@@ -289,7 +290,7 @@ clochectl_mcp_sandbox_egress_proxy_cb (GObject      *object,
   if (self->egress != NULL)
     g_signal_connect_object (self->egress, "decision",
                              G_CALLBACK (clochectl_mcp_sandbox_decision_cb), self, 0);
-  open_session (self);
+  clochectl_mcp_sandbox_open_session (self);
 }
 
 static void
@@ -303,7 +304,7 @@ clochectl_mcp_sandbox_sessions_proxy_cb (GObject      *object,
   self->sessions = cloche_dbus_sessions_proxy_new_finish (result, &error);
   if (self->sessions == NULL)
     {
-      open_failed (self, error);
+      clochectl_mcp_sandbox_open_failed (self, error);
       return;
     }
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions), OPEN_TIMEOUT_MS);
@@ -325,7 +326,7 @@ clochectl_mcp_sandbox_daemon_proxy_cb (GObject      *object,
   self->daemon = cloche_dbus_daemon_proxy_new_finish (result, &error);
   if (self->daemon == NULL)
     {
-      open_failed (self, error);
+      clochectl_mcp_sandbox_open_failed (self, error);
       return;
     }
   self->state_handler =
@@ -352,7 +353,7 @@ clochectl_mcp_sandbox_bus_cb (GObject      *object,
   bus = g_bus_get_finish (result, &error);
   if (bus == NULL)
     {
-      open_failed (self, error);
+      clochectl_mcp_sandbox_open_failed (self, error);
       return;
     }
   /* Auto-start: D-Bus activation brings the daemon up if it is not. */
@@ -362,7 +363,7 @@ clochectl_mcp_sandbox_bus_cb (GObject      *object,
 }
 
 static void
-start_open (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_start_open (ClochectlMcpSandbox *self)
 {
   self->open_started = g_get_monotonic_time ();
   self->tick_source = g_timeout_add_seconds (1, clochectl_mcp_sandbox_tick_cb, self);
@@ -372,7 +373,7 @@ start_open (ClochectlMcpSandbox *self)
       self->state_handler =
         g_signal_connect_swapped (self->daemon, "notify::state",
                                   G_CALLBACK (clochectl_mcp_sandbox_emit_progress_cb), self);
-      open_session (self);
+      clochectl_mcp_sandbox_open_session (self);
       return;
     }
   g_bus_get (G_BUS_TYPE_SESSION, NULL, clochectl_mcp_sandbox_bus_cb, g_object_ref (self));
@@ -413,7 +414,7 @@ clochectl_mcp_sandbox_open_async (ClochectlMcpSandbox *self,
     {
       self->waiters = g_ptr_array_new_with_free_func (g_object_unref);
       g_ptr_array_add (self->waiters, g_steal_pointer (&task));
-      start_open (self);
+      clochectl_mcp_sandbox_start_open (self);
       return;
     }
   g_ptr_array_add (self->waiters, g_steal_pointer (&task));
@@ -440,7 +441,7 @@ typedef struct
 } ExecCall;
 
 static void
-exec_call_free (ExecCall *call)
+clochectl_mcp_sandbox_exec_call_free (ExecCall *call)
 {
   if (call->cancelled_id != 0)
     g_cancellable_disconnect (call->cancellable, call->cancelled_id);
@@ -461,8 +462,8 @@ clochectl_mcp_sandbox_exec_cancelled_cb (GCancellable *cancellable,
 }
 
 static GPtrArray *
-denied_since (ClochectlMcpSandbox *self,
-              guint                before)
+clochectl_mcp_sandbox_denied_since (ClochectlMcpSandbox *self,
+                                    guint                before)
 {
   GPtrArray *denied = g_ptr_array_new_with_free_func (g_free);
 
@@ -496,16 +497,16 @@ clochectl_mcp_sandbox_exec_done_cb (GObject      *object,
   done->out = g_variant_get_data_as_bytes (out);
   done->err = g_variant_get_data_as_bytes (err);
   g_variant_lookup (info, "timed-out", "b", &done->timed_out);
-  done->denied = denied_since (self, call->denied_before);
+  done->denied = clochectl_mcp_sandbox_denied_since (self, call->denied_before);
   g_task_return_pointer (task, done, g_free);
 }
 
 static GVariant *
-exec_options (const char         *tag,
-              const char * const *env,
-              const char         *cwd,
-              GBytes             *input,
-              guint               timeout_ms)
+clochectl_mcp_sandbox_exec_options (const char         *tag,
+                                    const char * const *env,
+                                    const char         *cwd,
+                                    GBytes             *input,
+                                    guint               timeout_ms)
 {
   GVariantDict options;
 
@@ -557,7 +558,7 @@ clochectl_mcp_sandbox_exec_async (ClochectlMcpSandbox *self,
   call = g_new0 (ExecCall, 1);
   call->tag = g_strdup_printf ("mcp-%u", ++self->exec_count);
   call->denied_before = self->denied->len;
-  g_task_set_task_data (task, call, (GDestroyNotify) exec_call_free);
+  g_task_set_task_data (task, call, (GDestroyNotify) clochectl_mcp_sandbox_exec_call_free);
   /* The generated call takes the proxy's default timeout, set here per
    * call: the answer comes after the command's deadline. */
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions),
@@ -565,7 +566,8 @@ clochectl_mcp_sandbox_exec_async (ClochectlMcpSandbox *self,
                                     ? (int) MIN ((guint64) timeout_ms + EXEC_GRACE_MS, G_MAXINT)
                                     : G_MAXINT);
   cloche_dbus_sessions_call_exec (self->sessions, self->session_id, argv,
-                                  exec_options (call->tag, env, cwd, input, timeout_ms), NULL,
+                                  clochectl_mcp_sandbox_exec_options (call->tag, env, cwd, input,
+                                                                      timeout_ms), NULL,
                                   clochectl_mcp_sandbox_exec_done_cb, g_object_ref (task));
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (self->sessions), OPEN_TIMEOUT_MS);
   if (cancellable != NULL)
@@ -608,7 +610,7 @@ strv_array (const char * const *strv)
 }
 
 static JsonArray *
-describe_folders (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_describe_folders (ClochectlMcpSandbox *self)
 {
   JsonArray *folders = json_array_new ();
 
@@ -629,7 +631,7 @@ describe_folders (ClochectlMcpSandbox *self)
 }
 
 static JsonObject *
-describe_vm (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_describe_vm (ClochectlMcpSandbox *self)
 {
   JsonObject *vm = json_object_new ();
   const char *reason = cloche_dbus_daemon_get_state_reason (self->daemon);
@@ -645,7 +647,7 @@ describe_vm (ClochectlMcpSandbox *self)
 }
 
 static JsonObject *
-describe_egress (ClochectlMcpSandbox *self)
+clochectl_mcp_sandbox_describe_egress (ClochectlMcpSandbox *self)
 {
   JsonObject *egress = json_object_new ();
 
@@ -677,9 +679,9 @@ clochectl_mcp_sandbox_describe (ClochectlMcpSandbox *self)
 
   json_object_set_string_member (info, "session_id", self->session_id);
   json_object_set_string_member (info, "session_folder", self->guest_dir);
-  json_object_set_array_member (info, "folders", describe_folders (self));
-  json_object_set_object_member (info, "vm", describe_vm (self));
-  json_object_set_object_member (info, "egress", describe_egress (self));
+  json_object_set_array_member (info, "folders", clochectl_mcp_sandbox_describe_folders (self));
+  json_object_set_object_member (info, "vm", clochectl_mcp_sandbox_describe_vm (self));
+  json_object_set_object_member (info, "egress", clochectl_mcp_sandbox_describe_egress (self));
   return info;
 }
 
@@ -820,7 +822,7 @@ clochectl_mcp_sandbox_class_init (ClochectlMcpSandboxClass *klass)
 static void
 clochectl_mcp_sandbox_init (ClochectlMcpSandbox *self)
 {
-  self->mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) mount_free);
+  self->mounts = g_ptr_array_new_with_free_func ((GDestroyNotify) clochectl_mcp_sandbox_mount_free);
   self->denied = g_ptr_array_new_with_free_func (g_free);
 }
 

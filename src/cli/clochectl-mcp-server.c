@@ -59,7 +59,7 @@ typedef struct
 } Pending;
 
 static void
-pending_free (Pending *pending)
+clochectl_mcp_server_pending_free (Pending *pending)
 {
   json_node_unref (pending->id);
   g_clear_pointer (&pending->progress_token, json_node_unref);
@@ -68,19 +68,19 @@ pending_free (Pending *pending)
 }
 
 static void
-send_line (ClochectlMcpServer *self,
-           char               *line)
+clochectl_mcp_server_send_line (ClochectlMcpServer *self,
+                                char               *line)
 {
   clochectl_mcp_transport_send (self->transport, line);
 }
 
 static void
-send_error (ClochectlMcpServer *self,
-            JsonNode           *id,
-            int                 code,
-            const char         *message)
+clochectl_mcp_server_send_error (ClochectlMcpServer *self,
+                                 JsonNode           *id,
+                                 int                 code,
+                                 const char         *message)
 {
-  send_line (self, clochectl_mcp_error_line (id, code, message));
+  clochectl_mcp_server_send_line (self, clochectl_mcp_error_line (id, code, message));
 }
 
 /* The end */
@@ -97,7 +97,7 @@ clochectl_mcp_server_flushed_cb (GObject      *object,
 }
 
 static void
-maybe_finish (ClochectlMcpServer *self)
+clochectl_mcp_server_maybe_finish (ClochectlMcpServer *self)
 {
   if (!self->input_closed || self->pending->len > 0 || self->finished)
     return;
@@ -125,7 +125,7 @@ clochectl_mcp_server_shutdown (ClochectlMcpServer *self)
       pending->cancelled = TRUE;
       g_cancellable_cancel (pending->cancellable);
     }
-  maybe_finish (self);
+  clochectl_mcp_server_maybe_finish (self);
 }
 
 /* initialize */
@@ -133,9 +133,9 @@ clochectl_mcp_server_shutdown (ClochectlMcpServer *self)
 /* What a client calls itself ends up in a session record and the audit
  * log: one line of printable text, bounded. */
 static char *
-client_field (JsonObject *info,
-              const char *member,
-              const char *fallback)
+clochectl_mcp_server_client_field (JsonObject *info,
+                                   const char *member,
+                                   const char *fallback)
 {
   const char *value = NULL;
   g_autofree char *valid = NULL;
@@ -158,7 +158,7 @@ client_field (JsonObject *info,
 }
 
 static const char *
-negotiate (const char *requested)
+clochectl_mcp_server_negotiate (const char *requested)
 {
   for (guint i = 0; protocol_versions[i] != NULL; i++)
     if (g_strcmp0 (requested, protocol_versions[i]) == 0)
@@ -167,7 +167,7 @@ negotiate (const char *requested)
 }
 
 static JsonObject *
-server_info (void)
+clochectl_mcp_server_info (void)
 {
   JsonObject *info = json_object_new ();
 
@@ -178,8 +178,8 @@ server_info (void)
 }
 
 static void
-handle_initialize (ClochectlMcpServer  *self,
-                   ClochectlMcpMessage *message)
+clochectl_mcp_server_handle_initialize (ClochectlMcpServer  *self,
+                                        ClochectlMcpMessage *message)
 {
   g_autoptr(JsonObject) result = json_object_new ();
   JsonObject *capabilities, *tools;
@@ -192,21 +192,24 @@ handle_initialize (ClochectlMcpServer  *self,
 
   if (self->initialized)
     {
-      send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                  "Invalid Request: initialize was already received");
+      clochectl_mcp_server_send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                       "Invalid Request: initialize was already received");
       return;
     }
   if (version == NULL || !JSON_NODE_HOLDS_VALUE (version)
       || json_node_get_value_type (version) != G_TYPE_STRING)
     {
-      send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
-                  "Invalid params: initialize needs \"protocolVersion\", a string");
+      clochectl_mcp_server_send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
+                                       "Invalid params: initialize needs \"protocolVersion\", a "
+                                       "string");
       return;
     }
-  name = client_field (info != NULL && JSON_NODE_HOLDS_OBJECT (info)
-                       ? json_node_get_object (info) : NULL, "name", "MCP client");
-  client_version = client_field (info != NULL && JSON_NODE_HOLDS_OBJECT (info)
-                                 ? json_node_get_object (info) : NULL, "version", "?");
+  name = clochectl_mcp_server_client_field (info != NULL && JSON_NODE_HOLDS_OBJECT (info)
+                                            ? json_node_get_object (info) : NULL, "name",
+                                            "MCP client");
+  client_version = clochectl_mcp_server_client_field (info != NULL && JSON_NODE_HOLDS_OBJECT (info)
+                                                      ? json_node_get_object (info) : NULL,
+                                                      "version", "?");
   clochectl_mcp_tools_set_client (self->tools, name, client_version);
   self->initialized = TRUE;
 
@@ -215,23 +218,23 @@ handle_initialize (ClochectlMcpServer  *self,
   json_object_set_boolean_member (tools, "listChanged", FALSE);
   json_object_set_object_member (capabilities, "tools", tools);
   json_object_set_string_member (result, "protocolVersion",
-                                 negotiate (json_node_get_string (version)));
+                                 clochectl_mcp_server_negotiate (json_node_get_string (version)));
   json_object_set_object_member (result, "capabilities", capabilities);
-  json_object_set_object_member (result, "serverInfo", server_info ());
+  json_object_set_object_member (result, "serverInfo", clochectl_mcp_server_info ());
   json_object_set_string_member (result, "instructions",
     "These tools work inside the Cloche sandbox: a Linux VM on the user's machine. Commands "
     "and files are confined to this session's folder; the user's folders appear in it as "
     "mnt/NAME, read-only or read-write (session_info lists them). Paths are relative to the "
     "session folder or absolute inside it. The VM boots at the first tool call, which can "
     "take a while without hardware virtualization.");
-  send_line (self, clochectl_mcp_result_line (message->id, result));
+  clochectl_mcp_server_send_line (self, clochectl_mcp_result_line (message->id, result));
 }
 
 /* tools/call */
 
 static void
-send_progress (const char *text,
-               gpointer    user_data)
+clochectl_mcp_server_send_progress (const char *text,
+                                    gpointer    user_data)
 {
   Pending *pending = user_data;
   g_autoptr(JsonObject) params = json_object_new ();
@@ -241,8 +244,9 @@ send_progress (const char *text,
   json_object_set_member (params, "progressToken", json_node_copy (pending->progress_token));
   json_object_set_int_member (params, "progress", ++pending->progress);
   json_object_set_string_member (params, "message", text);
-  send_line (pending->server,
-             clochectl_mcp_notification_line ("notifications/progress", params));
+  clochectl_mcp_server_send_line (pending->server,
+                                  clochectl_mcp_notification_line ("notifications/progress",
+                                                                   params));
 }
 
 static void
@@ -258,20 +262,20 @@ clochectl_mcp_server_call_done_cb (GObject      *object,
   call_result = clochectl_mcp_tools_call_finish (CLOCHECTL_MCP_TOOLS (object), result, &error);
   if (self == NULL)
     {
-      pending_free (pending);
+      clochectl_mcp_server_pending_free (pending);
       return;
     }
   if (!pending->cancelled && call_result != NULL)
-    send_line (self, clochectl_mcp_result_line (pending->id, call_result));
+    clochectl_mcp_server_send_line (self, clochectl_mcp_result_line (pending->id, call_result));
   else if (!pending->cancelled && error->domain == CLOCHECTL_MCP_ERROR)
-    send_error (self, pending->id, error->code, error->message);
+    clochectl_mcp_server_send_error (self, pending->id, error->code, error->message);
   g_ptr_array_remove (self->pending, pending);
-  maybe_finish (self);
+  clochectl_mcp_server_maybe_finish (self);
 }
 
 static Pending *
-find_pending (ClochectlMcpServer *self,
-              JsonNode           *id)
+clochectl_mcp_server_find_pending (ClochectlMcpServer *self,
+                                   JsonNode           *id)
 {
   for (guint i = 0; i < self->pending->len; i++)
     if (clochectl_mcp_id_equal (((Pending *) g_ptr_array_index (self->pending, i))->id, id))
@@ -280,7 +284,7 @@ find_pending (ClochectlMcpServer *self,
 }
 
 static JsonNode *
-progress_token (JsonObject *params)
+clochectl_mcp_server_progress_token (JsonObject *params)
 {
   JsonNode *meta = json_object_get_member (params, "_meta");
   JsonNode *token;
@@ -292,8 +296,8 @@ progress_token (JsonObject *params)
 }
 
 static void
-handle_tools_call (ClochectlMcpServer  *self,
-                   ClochectlMcpMessage *message)
+clochectl_mcp_server_handle_tools_call (ClochectlMcpServer  *self,
+                                        ClochectlMcpMessage *message)
 {
   JsonNode *name = message->params ? json_object_get_member (message->params, "name") : NULL;
   JsonNode *arguments = message->params ? json_object_get_member (message->params, "arguments")
@@ -303,44 +307,46 @@ handle_tools_call (ClochectlMcpServer  *self,
   if (name == NULL || !JSON_NODE_HOLDS_VALUE (name)
       || json_node_get_value_type (name) != G_TYPE_STRING)
     {
-      send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
-                  "Invalid params: tools/call needs \"name\", a string");
+      clochectl_mcp_server_send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
+                                       "Invalid params: tools/call needs \"name\", a string");
       return;
     }
   if (arguments != NULL && !JSON_NODE_HOLDS_OBJECT (arguments) && !JSON_NODE_HOLDS_NULL (arguments))
     {
-      send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
-                  "Invalid params: \"arguments\" must be an object");
+      clochectl_mcp_server_send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
+                                       "Invalid params: \"arguments\" must be an object");
       return;
     }
-  if (find_pending (self, message->id) != NULL)
+  if (clochectl_mcp_server_find_pending (self, message->id) != NULL)
     {
-      send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                  "Invalid Request: a request with this id is still in progress");
+      clochectl_mcp_server_send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                       "Invalid Request: a request with this id is still in "
+                                       "progress");
       return;
     }
 
   pending = g_new0 (Pending, 1);
   pending->server = self;
   pending->id = json_node_copy (message->id);
-  pending->progress_token = progress_token (message->params);
+  pending->progress_token = clochectl_mcp_server_progress_token (message->params);
   pending->cancellable = g_cancellable_new ();
   g_ptr_array_add (self->pending, pending);
   clochectl_mcp_tools_call_async (self->tools, json_node_get_string (name),
                                   arguments != NULL && JSON_NODE_HOLDS_OBJECT (arguments)
                                   ? json_node_get_object (arguments) : NULL,
-                                  send_progress, pending, pending->cancellable,
+                                  clochectl_mcp_server_send_progress, pending, pending->cancellable,
                                   clochectl_mcp_server_call_done_cb, pending);
 }
 
 /* Notifications */
 
 static void
-handle_cancelled (ClochectlMcpServer *self,
-                  JsonObject         *params)
+clochectl_mcp_server_handle_cancelled (ClochectlMcpServer *self,
+                                       JsonObject         *params)
 {
   JsonNode *id = params != NULL ? json_object_get_member (params, "requestId") : NULL;
-  Pending *pending = clochectl_mcp_id_is_valid (id) ? find_pending (self, id) : NULL;
+  Pending *pending =
+    clochectl_mcp_id_is_valid (id) ? clochectl_mcp_server_find_pending (self, id) : NULL;
 
   /* An unknown or finished request: nothing to do, as the spec says. */
   if (pending == NULL)
@@ -350,19 +356,19 @@ handle_cancelled (ClochectlMcpServer *self,
 }
 
 static void
-handle_notification (ClochectlMcpServer  *self,
-                     ClochectlMcpMessage *message)
+clochectl_mcp_server_handle_notification (ClochectlMcpServer  *self,
+                                          ClochectlMcpMessage *message)
 {
   if (g_str_equal (message->method, "notifications/cancelled"))
-    handle_cancelled (self, message->params);
+    clochectl_mcp_server_handle_cancelled (self, message->params);
   /* notifications/initialized and anything else: nothing to answer. */
 }
 
 /* Requests */
 
 static void
-handle_request (ClochectlMcpServer  *self,
-                ClochectlMcpMessage *message)
+clochectl_mcp_server_handle_request (ClochectlMcpServer  *self,
+                                     ClochectlMcpMessage *message)
 {
   g_autofree char *unknown = NULL;
 
@@ -370,26 +376,28 @@ handle_request (ClochectlMcpServer  *self,
     {
       g_autoptr(JsonObject) empty = json_object_new ();
 
-      send_line (self, clochectl_mcp_result_line (message->id, empty));
+      clochectl_mcp_server_send_line (self, clochectl_mcp_result_line (message->id, empty));
     }
   else if (g_str_equal (message->method, "initialize"))
-    handle_initialize (self, message);
+    clochectl_mcp_server_handle_initialize (self, message);
   else if (!self->initialized)
-    send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
-                "Invalid Request: the server is not initialized; send initialize first");
+    clochectl_mcp_server_send_error (self, message->id, CLOCHECTL_MCP_ERROR_INVALID_REQUEST,
+                                     "Invalid Request: the server is not initialized; send "
+                                     "initialize first");
   else if (g_str_equal (message->method, "tools/list"))
     {
       g_autoptr(JsonObject) list = clochectl_mcp_tools_list (self->tools);
 
-      send_line (self, clochectl_mcp_result_line (message->id, list));
+      clochectl_mcp_server_send_line (self, clochectl_mcp_result_line (message->id, list));
     }
   else if (g_str_equal (message->method, "tools/call"))
-    handle_tools_call (self, message);
+    clochectl_mcp_server_handle_tools_call (self, message);
   else
     {
       unknown = g_strdup_printf ("Method not found: %s (this server serves initialize, ping, "
                                  "tools/list and tools/call)", message->method);
-      send_error (self, message->id, CLOCHECTL_MCP_ERROR_METHOD_NOT_FOUND, unknown);
+      clochectl_mcp_server_send_error (self, message->id, CLOCHECTL_MCP_ERROR_METHOD_NOT_FOUND,
+                                       unknown);
     }
 }
 
@@ -407,13 +415,13 @@ clochectl_mcp_server_line_cb (ClochectlMcpTransport *transport,
     return;
   if (!clochectl_mcp_message_parse (data, length, &message, &error_id, &error))
     {
-      send_error (self, error_id, error->code, error->message);
+      clochectl_mcp_server_send_error (self, error_id, error->code, error->message);
       return;
     }
   if (message.kind == CLOCHECTL_MCP_REQUEST)
-    handle_request (self, &message);
+    clochectl_mcp_server_handle_request (self, &message);
   else if (message.kind == CLOCHECTL_MCP_NOTIFICATION)
-    handle_notification (self, &message);
+    clochectl_mcp_server_handle_notification (self, &message);
   /* Responses: we send no requests, so there is nothing they answer. */
 }
 
@@ -427,7 +435,7 @@ clochectl_mcp_server_overlong_cb (ClochectlMcpTransport *transport,
                                            "dropped", length,
                                            CLOCHECTL_MCP_LINE_MAX_BYTES / (1024 * 1024));
 
-  send_error (self, NULL, CLOCHECTL_MCP_ERROR_PARSE, text);
+  clochectl_mcp_server_send_error (self, NULL, CLOCHECTL_MCP_ERROR_PARSE, text);
 }
 
 static void
@@ -476,7 +484,8 @@ clochectl_mcp_server_class_init (ClochectlMcpServerClass *klass)
 static void
 clochectl_mcp_server_init (ClochectlMcpServer *self)
 {
-  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) pending_free);
+  self->pending =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) clochectl_mcp_server_pending_free);
 }
 
 ClochectlMcpServer *

@@ -10,7 +10,7 @@
 #include "clochectl-mcp-tool.h"
 
 static void
-run (GTask *task)
+clochectl_mcp_tool_info_run (GTask *task)
 {
   static const char * const names[] = { NULL };
   g_autoptr(GError) error = NULL;
@@ -51,5 +51,5 @@ const ClochectlMcpTool clochectl_mcp_tool_session_info = {
     "\"required\":[\"default_rule\",\"rules\"]}},"
     "\"required\":[\"session_id\",\"session_folder\",\"folders\",\"vm\",\"egress\"]}",
   .read_only = TRUE,
-  .run = run,
+  .run = clochectl_mcp_tool_info_run,
 };

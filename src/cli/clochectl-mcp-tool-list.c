@@ -32,7 +32,7 @@ static const char script[] =
   "printf 'total|%s|0\\0\\0' \"$n\"\n";
 
 static const char *
-entry_type (const char *stat_type)
+clochectl_mcp_tool_list_entry_type (const char *stat_type)
 {
   if (g_str_has_prefix (stat_type, "regular"))
     return "file";
@@ -44,8 +44,8 @@ entry_type (const char *stat_type)
 }
 
 static JsonObject *
-entry_new (const char *fields,
-           const char *name)
+clochectl_mcp_tool_list_entry_new (const char *fields,
+                                   const char *name)
 {
   g_auto(GStrv) parts = g_strsplit (fields, "|", 3);
   JsonObject *entry;
@@ -58,7 +58,7 @@ entry_new (const char *fields,
   entry = json_object_new ();
   modified = g_date_time_new_from_unix_utc (g_ascii_strtoll (parts[2], NULL, 10));
   json_object_set_string_member (entry, "name", name_text);
-  json_object_set_string_member (entry, "type", entry_type (parts[0]));
+  json_object_set_string_member (entry, "type", clochectl_mcp_tool_list_entry_type (parts[0]));
   json_object_set_int_member (entry, "size", g_ascii_strtoll (parts[1], NULL, 10));
   if (modified != NULL && (when = g_date_time_format (modified, "%Y-%m-%dT%H:%M:%SZ")) != NULL)
     json_object_set_string_member (entry, "modified", when);
@@ -66,9 +66,9 @@ entry_new (const char *fields,
 }
 
 static void
-return_listing (GTask      *task,
-                const char *data,
-                gsize       length)
+clochectl_mcp_tool_list_return_listing (GTask      *task,
+                                        const char *data,
+                                        gsize       length)
 {
   ClochectlMcpSandbox *sandbox = g_task_get_source_object (task);
   JsonObject *out = json_object_new ();
@@ -90,7 +90,7 @@ return_listing (GTask      *task,
       name++;
       if (name[0] == '\0')
         total = g_ascii_strtoll (fields + strlen ("total|"), NULL, 10);
-      else if ((entry = entry_new (fields, name)) != NULL)
+      else if ((entry = clochectl_mcp_tool_list_entry_new (fields, name)) != NULL)
         json_array_add_object_element (entries, entry);
       data = next + 1;
     }
@@ -127,11 +127,11 @@ clochectl_mcp_tool_list_listed_cb (GObject      *object,
       return;
     }
   data = g_bytes_get_data (result.out, &length);
-  return_listing (task, data != NULL ? data : "", length);
+  clochectl_mcp_tool_list_return_listing (task, data != NULL ? data : "", length);
 }
 
 static void
-run (GTask *task)
+clochectl_mcp_tool_list_run (GTask *task)
 {
   static const char * const names[] = { "path", NULL };
   g_autoptr(GError) error = NULL;
@@ -177,5 +177,5 @@ const ClochectlMcpTool clochectl_mcp_tool_list_directory = {
     "\"required\":[\"name\",\"type\",\"size\"]}}},"
     "\"required\":[\"path\",\"total\",\"truncated\",\"entries\"]}",
   .read_only = TRUE,
-  .run = run,
+  .run = clochectl_mcp_tool_list_run,
 };

@@ -44,15 +44,15 @@ typedef struct
 } ReadData;
 
 static void
-read_data_free (ReadData *data)
+clochectl_mcp_tool_read_data_free (ReadData *data)
 {
   g_free (data->path);
   g_free (data);
 }
 
 static const char *
-image_type (const guint8 *data,
-            gsize         length)
+clochectl_mcp_tool_read_image_type (const guint8 *data,
+                                    gsize         length)
 {
   if (length >= 8 && memcmp (data, "\x89PNG\r\n\x1a\n", 8) == 0)
     return "image/png";
@@ -66,8 +66,8 @@ image_type (const guint8 *data,
 }
 
 static JsonObject *
-described (GTask      *task,
-           const char *kind)
+clochectl_mcp_tool_read_described (GTask      *task,
+                                   const char *kind)
 {
   ClochectlMcpSandbox *sandbox = g_task_get_source_object (task);
   ReadData *data = g_object_get_data (G_OBJECT (task), "read");
@@ -82,12 +82,12 @@ described (GTask      *task,
 }
 
 static void
-return_image (GTask        *task,
-              const char   *mime_type,
-              const guint8 *bytes,
-              gsize         length)
+clochectl_mcp_tool_read_return_image (GTask        *task,
+                                      const char   *mime_type,
+                                      const guint8 *bytes,
+                                      gsize         length)
 {
-  JsonObject *structured = described (task, "image");
+  JsonObject *structured = clochectl_mcp_tool_read_described (task, "image");
   JsonObject *result;
   JsonObject *image = json_object_new ();
   g_autofree char *encoded = g_base64_encode (bytes, length);
@@ -105,10 +105,10 @@ return_image (GTask        *task,
 /* UTF-8 without NUL; a sequence cut by the read limit at the very end is
  * dropped, not held against the file. */
 static gboolean
-text_length (const char *data,
-             gsize       length,
-             gboolean    cut,
-             gsize      *valid)
+clochectl_mcp_tool_read_text_length (const char *data,
+                                     gsize       length,
+                                     gboolean    cut,
+                                     gsize      *valid)
 {
   const char *end = NULL;
 
@@ -128,13 +128,13 @@ text_length (const char *data,
 }
 
 static void
-return_text (GTask      *task,
-             const char *text,
-             gsize       length,
-             gboolean    cut)
+clochectl_mcp_tool_read_return_text (GTask      *task,
+                                     const char *text,
+                                     gsize       length,
+                                     gboolean    cut)
 {
   ReadData *data = g_object_get_data (G_OBJECT (task), "read");
-  JsonObject *out = described (task, "text");
+  JsonObject *out = clochectl_mcp_tool_read_described (task, "text");
   gsize end = 0;
   gint64 lines = 0;
   gboolean more = cut;
@@ -171,15 +171,16 @@ return_text (GTask      *task,
   clochectl_mcp_tool_return_structured (task, out);
 }
 
-static void read_whole_image (GTask *task);
+static void clochectl_mcp_tool_read_whole_image (GTask *task);
 
 static void
-return_contents (GTask        *task,
-                 const guint8 *bytes,
-                 gsize         length)
+clochectl_mcp_tool_read_return_contents (GTask        *task,
+                                         const guint8 *bytes,
+                                         gsize         length)
 {
   ReadData *data = g_object_get_data (G_OBJECT (task), "read");
-  const char *mime_type = data->first == 1 ? image_type (bytes, length) : NULL;
+  const char *mime_type =
+    data->first == 1 ? clochectl_mcp_tool_read_image_type (bytes, length) : NULL;
   gboolean cut = length < data->size && (data->first > 1 || length >= TEXT_MAX_BYTES);
   g_autofree char *shown = g_strdup (clochectl_mcp_tool_get_target (task));
   gsize valid = 0;
@@ -190,10 +191,10 @@ return_contents (GTask        *task,
                                              "make a smaller copy with run_command first."),
                                      shown, mime_type, data->size, IMAGE_MAX_BYTES / 1024 / 1024);
   else if (mime_type != NULL && length < data->size)
-    read_whole_image (task);
+    clochectl_mcp_tool_read_whole_image (task);
   else if (mime_type != NULL)
-    return_image (task, mime_type, bytes, length);
-  else if (!text_length ((const char *) bytes, length, cut, &valid))
+    clochectl_mcp_tool_read_return_image (task, mime_type, bytes, length);
+  else if (!clochectl_mcp_tool_read_text_length ((const char *) bytes, length, cut, &valid))
     clochectl_mcp_tool_return_error (task, _("\"%s\" is a binary file of %" PRIu64
                                              " bytes (not UTF-8 text, and not a PNG, JPEG, GIF "
                                              "or WebP image): read_file shows only text and "
@@ -201,7 +202,7 @@ return_contents (GTask        *task,
                                              "hexdump, strings, base64)."),
                                      shown, data->size);
   else
-    return_text (task, (const char *) bytes, valid, cut || valid < length);
+    clochectl_mcp_tool_read_return_text (task, (const char *) bytes, valid, cut || valid < length);
 }
 
 /* The exec's stdout: "SIZE\n" then the bytes. */
@@ -239,12 +240,12 @@ clochectl_mcp_tool_read_read_cb (GObject      *object,
       return;
     }
   data->size = g_ascii_strtoull ((const char *) bytes, NULL, 10);
-  return_contents (task, newline + 1, length - (newline + 1 - bytes));
+  clochectl_mcp_tool_read_return_contents (task, newline + 1, length - (newline + 1 - bytes));
 }
 
 static void
-exec_read (GTask *task,
-           gsize  max)
+clochectl_mcp_tool_read_exec_read (GTask *task,
+                                   gsize  max)
 {
   ReadData *data = g_object_get_data (G_OBJECT (task), "read");
   g_autofree char *first = g_strdup_printf ("%" G_GINT64_FORMAT, data->first);
@@ -257,20 +258,21 @@ exec_read (GTask *task,
 }
 
 static void
-read_whole_image (GTask *task)
+clochectl_mcp_tool_read_whole_image (GTask *task)
 {
-  exec_read (task, IMAGE_MAX_BYTES);
+  clochectl_mcp_tool_read_exec_read (task, IMAGE_MAX_BYTES);
 }
 
 static void
-run (GTask *task)
+clochectl_mcp_tool_read_run (GTask *task)
 {
   static const char * const names[] = { "path", "offset", "limit", NULL };
   JsonObject *arguments = clochectl_mcp_tool_get_arguments (task);
   g_autoptr(GError) error = NULL;
   ReadData *data = g_new0 (ReadData, 1);
 
-  g_object_set_data_full (G_OBJECT (task), "read", data, (GDestroyNotify) read_data_free);
+  g_object_set_data_full (G_OBJECT (task), "read", data,
+                          (GDestroyNotify) clochectl_mcp_tool_read_data_free);
   data->first = 1;
   data->limit = LINES_DEFAULT;
   if (!clochectl_mcp_check_names (arguments, names, &error)
@@ -282,7 +284,7 @@ run (GTask *task)
     }
   if ((data->path = clochectl_mcp_tool_resolve (task, "path", TRUE)) == NULL)
     return;
-  exec_read (task, TEXT_MAX_BYTES);
+  clochectl_mcp_tool_read_exec_read (task, TEXT_MAX_BYTES);
 }
 
 const ClochectlMcpTool clochectl_mcp_tool_read_file = {
@@ -314,5 +316,5 @@ const ClochectlMcpTool clochectl_mcp_tool_read_file = {
     "\"note\":{\"type\":\"string\"}},"
     "\"required\":[\"path\",\"size\",\"kind\"]}",
   .read_only = TRUE,
-  .run = run,
+  .run = clochectl_mcp_tool_read_run,
 };

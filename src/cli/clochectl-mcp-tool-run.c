@@ -25,7 +25,7 @@
 #define ENV_MAX             128
 
 static gboolean
-valid_env_name (const char *name)
+clochectl_mcp_tool_run_valid_env_name (const char *name)
 {
   if (!g_ascii_isalpha (name[0]) && name[0] != '_')
     return FALSE;
@@ -36,8 +36,8 @@ valid_env_name (const char *name)
 }
 
 static GStrv
-read_env (JsonObject  *arguments,
-          GError     **error)
+clochectl_mcp_tool_run_read_env (JsonObject  *arguments,
+                                 GError     **error)
 {
   JsonNode *node = json_object_get_member (arguments, "env");
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -53,7 +53,7 @@ read_env (JsonObject  *arguments,
       JsonNode *value = json_object_get_member (json_node_get_object (node), l->data);
       g_autofree char *entry = NULL;
 
-      if (!valid_env_name (l->data) || !JSON_NODE_HOLDS_VALUE (value)
+      if (!clochectl_mcp_tool_run_valid_env_name (l->data) || !JSON_NODE_HOLDS_VALUE (value)
           || json_node_get_value_type (value) != G_TYPE_STRING)
         goto bad;
       entry = g_strdup_printf ("%s=%s", (const char *) l->data, json_node_get_string (value));
@@ -69,8 +69,8 @@ bad:
 }
 
 static GStrv
-read_argv (JsonObject  *arguments,
-           GError     **error)
+clochectl_mcp_tool_run_read_argv (JsonObject  *arguments,
+                                  GError     **error)
 {
   JsonNode *node = json_object_get_member (arguments, "argv");
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -100,8 +100,8 @@ bad:
 
 /* "command" (a shell line) or "argv", exactly one. */
 static GStrv
-read_command (JsonObject  *arguments,
-              GError     **error)
+clochectl_mcp_tool_run_read_command (JsonObject  *arguments,
+                                     GError     **error)
 {
   const char *command = NULL;
   gboolean has_argv = json_object_has_member (arguments, "argv");
@@ -116,7 +116,7 @@ read_command (JsonObject  *arguments,
       return NULL;
     }
   if (has_argv)
-    return read_argv (arguments, error);
+    return clochectl_mcp_tool_run_read_argv (arguments, error);
   if (command[0] == '\0')
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
@@ -127,7 +127,7 @@ read_command (JsonObject  *arguments,
 }
 
 static JsonArray *
-denied_array (GPtrArray *denied)
+clochectl_mcp_tool_run_denied_array (GPtrArray *denied)
 {
   JsonArray *array = json_array_new ();
 
@@ -137,8 +137,8 @@ denied_array (GPtrArray *denied)
 }
 
 static char *
-note_for (ClochectlMcpExecResult *result,
-          gint64                  timeout_s)
+clochectl_mcp_tool_run_note_for (ClochectlMcpExecResult *result,
+                                 gint64                  timeout_s)
 {
   GString *note = g_string_new (NULL);
 
@@ -189,15 +189,19 @@ clochectl_mcp_tool_run_done_cb (GObject      *object,
   json_object_set_int_member (out, "stdout_bytes", g_bytes_get_size (result.out));
   json_object_set_int_member (out, "stderr_bytes", g_bytes_get_size (result.err));
   json_object_set_boolean_member (out, "timed_out", result.timed_out);
-  json_object_set_array_member (out, "egress_denied", denied_array (result.denied));
-  note = note_for (&result, GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "timeout")));
+  json_object_set_array_member (out, "egress_denied",
+                                clochectl_mcp_tool_run_denied_array (result.denied));
+  note =
+    clochectl_mcp_tool_run_note_for (&result,
+                                     GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task),
+                                                                         "timeout")));
   if (note != NULL)
     json_object_set_string_member (out, "note", note);
   clochectl_mcp_tool_return_structured (task, out);
 }
 
 static void
-run (GTask *task)
+clochectl_mcp_tool_run_run (GTask *task)
 {
   static const char * const names[] = { "command", "argv", "cwd", "timeout_s", "env", NULL };
   JsonObject *arguments = clochectl_mcp_tool_get_arguments (task);
@@ -209,8 +213,8 @@ run (GTask *task)
   gint64 timeout_s = TIMEOUT_DEFAULT_S;
 
   if (!clochectl_mcp_check_names (arguments, names, &error)
-      || (argv = read_command (arguments, &error)) == NULL
-      || (env = read_env (arguments, &error)) == NULL
+      || (argv = clochectl_mcp_tool_run_read_command (arguments, &error)) == NULL
+      || (env = clochectl_mcp_tool_run_read_env (arguments, &error)) == NULL
       || !clochectl_mcp_arg_int (arguments, "timeout_s", 1, TIMEOUT_MAX_S, &timeout_s, &error))
     {
       clochectl_mcp_tool_return_error (task, "%s", error->message);
@@ -263,5 +267,5 @@ const ClochectlMcpTool clochectl_mcp_tool_run_command = {
     "\"note\":{\"type\":\"string\"}},"
     "\"required\":[\"exit_code\",\"stdout\",\"stderr\",\"timed_out\"]}",
   .read_only = FALSE,
-  .run = run,
+  .run = clochectl_mcp_tool_run_run,
 };

@@ -35,8 +35,8 @@ static const char read_script[] =
   "head -c $2 \"$f\"\n";
 
 static JsonObject *
-written (GTask                  *task,
-         ClochectlMcpExecResult *result)
+clochectl_mcp_tool_write_written (GTask                  *task,
+                                  ClochectlMcpExecResult *result)
 {
   ClochectlMcpSandbox *sandbox = g_task_get_source_object (task);
   JsonObject *out = json_object_new ();
@@ -75,16 +75,16 @@ clochectl_mcp_tool_write_written_cb (GObject      *object,
       clochectl_mcp_tool_return_error (task, "%s", failure);
       return;
     }
-  out = written (task, &result);
+  out = clochectl_mcp_tool_write_written (task, &result);
   if (line > 0)
     json_object_set_int_member (out, "line", line);
   clochectl_mcp_tool_return_structured (task, out);
 }
 
 static void
-write_bytes (GTask    *task,
-             GBytes   *content,
-             gboolean  create_folders)
+clochectl_mcp_tool_write_bytes (GTask    *task,
+                                GBytes   *content,
+                                gboolean  create_folders)
 {
   const char * const argv[] = { "/bin/sh", "-c", write_script, "sh",
                                 clochectl_mcp_tool_get_target (task),
@@ -96,10 +96,10 @@ write_bytes (GTask    *task,
 }
 
 static gboolean
-read_content (GTask       *task,
-              const char  *name,
-              gboolean     allow_empty,
-              const char **content)
+clochectl_mcp_tool_write_read_content (GTask       *task,
+                                       const char  *name,
+                                       gboolean     allow_empty,
+                                       const char **content)
 {
   g_autoptr(GError) error = NULL;
 
@@ -121,7 +121,7 @@ read_content (GTask       *task,
 /* write_file */
 
 static void
-run_write (GTask *task)
+clochectl_mcp_tool_write_run_write (GTask *task)
 {
   static const char * const names[] = { "path", "content", "create_folders", NULL };
   JsonObject *arguments = clochectl_mcp_tool_get_arguments (task);
@@ -138,10 +138,10 @@ run_write (GTask *task)
       return;
     }
   if ((path = clochectl_mcp_tool_resolve (task, "path", TRUE)) == NULL
-      || !read_content (task, "content", TRUE, &content))
+      || !clochectl_mcp_tool_write_read_content (task, "content", TRUE, &content))
     return;
   bytes = g_bytes_new (content, strlen (content));
-  write_bytes (task, bytes, create_folders);
+  clochectl_mcp_tool_write_bytes (task, bytes, create_folders);
 }
 
 const ClochectlMcpTool clochectl_mcp_tool_write_file = {
@@ -165,14 +165,14 @@ const ClochectlMcpTool clochectl_mcp_tool_write_file = {
     "\"path\":{\"type\":\"string\"},\"size\":{\"type\":\"integer\"}},"
     "\"required\":[\"path\",\"size\"]}",
   .read_only = FALSE,
-  .run = run_write,
+  .run = clochectl_mcp_tool_write_run_write,
 };
 
 /* edit_file */
 
 static gint64
-line_at (const char *text,
-         const char *at)
+clochectl_mcp_tool_write_line_at (const char *text,
+                                  const char *at)
 {
   gint64 line = 1;
 
@@ -182,9 +182,9 @@ line_at (const char *text,
 }
 
 static void
-replace_once (GTask      *task,
-              const char *text,
-              gsize       length)
+clochectl_mcp_tool_write_replace_once (GTask      *task,
+                                       const char *text,
+                                       gsize       length)
 {
   JsonObject *arguments = clochectl_mcp_tool_get_arguments (task);
   const char *old_text = json_object_get_string_member (arguments, "old_text");
@@ -212,11 +212,12 @@ replace_once (GTask      *task,
   edited = g_string_new_len (text, found - text);
   g_string_append (edited, new_text);
   g_string_append_len (edited, found + strlen (old_text), text + length - found - strlen (old_text));
-  g_object_set_data (G_OBJECT (task), "line", GINT_TO_POINTER ((int) MIN (line_at (text, found),
-                                                                          G_MAXINT)));
+  g_object_set_data (G_OBJECT (task), "line",
+                     GINT_TO_POINTER ((int) MIN (clochectl_mcp_tool_write_line_at (text, found),
+                                                 G_MAXINT)));
   length = edited->len;
   bytes = g_bytes_new_take (g_string_free (g_steal_pointer (&edited), FALSE), length);
-  write_bytes (task, bytes, FALSE);
+  clochectl_mcp_tool_write_bytes (task, bytes, FALSE);
 }
 
 static void
@@ -253,11 +254,11 @@ clochectl_mcp_tool_write_read_cb (GObject      *object,
                                              "files only."),
                                      clochectl_mcp_tool_get_target (task));
   else
-    replace_once (task, text != NULL ? text : "", length);
+    clochectl_mcp_tool_write_replace_once (task, text != NULL ? text : "", length);
 }
 
 static void
-run_edit (GTask *task)
+clochectl_mcp_tool_write_run_edit (GTask *task)
 {
   static const char * const names[] = { "path", "old_text", "new_text", NULL };
   g_autoptr(GError) error = NULL;
@@ -271,8 +272,8 @@ run_edit (GTask *task)
       return;
     }
   if ((path = clochectl_mcp_tool_resolve (task, "path", TRUE)) == NULL
-      || !read_content (task, "old_text", FALSE, &old_text)
-      || !read_content (task, "new_text", TRUE, &new_text))
+      || !clochectl_mcp_tool_write_read_content (task, "old_text", FALSE, &old_text)
+      || !clochectl_mcp_tool_write_read_content (task, "new_text", TRUE, &new_text))
     return;
   clochectl_mcp_sandbox_exec_async (g_task_get_source_object (task),
                                     (const char *[]) { "/bin/sh", "-c", read_script, "sh",
@@ -305,5 +306,5 @@ const ClochectlMcpTool clochectl_mcp_tool_edit_file = {
     "\"line\":{\"type\":\"integer\"}},"
     "\"required\":[\"path\",\"size\",\"line\"]}",
   .read_only = FALSE,
-  .run = run_edit,
+  .run = clochectl_mcp_tool_write_run_edit,
 };

@@ -20,7 +20,7 @@
 /* Results */
 
 static JsonObject *
-text_content (const char *text)
+clochectl_mcp_tool_text_content (const char *text)
 {
   JsonObject *content = json_object_new ();
 
@@ -30,7 +30,7 @@ text_content (const char *text)
 }
 
 static char *
-to_json (JsonObject *object)
+clochectl_mcp_tool_to_json (JsonObject *object)
 {
   g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -52,9 +52,9 @@ clochectl_mcp_tool_structured_result (JsonObject *structured)
 {
   JsonObject *result = json_object_new ();
   JsonArray *content = json_array_new ();
-  g_autofree char *text = to_json (structured);
+  g_autofree char *text = clochectl_mcp_tool_to_json (structured);
 
-  json_array_add_object_element (content, text_content (text));
+  json_array_add_object_element (content, clochectl_mcp_tool_text_content (text));
   json_object_set_array_member (result, "content", content);
   json_object_set_object_member (result, "structuredContent", structured);
   return result;
@@ -79,7 +79,7 @@ clochectl_mcp_tool_error_result (const char *text)
   JsonObject *result = json_object_new ();
   JsonArray *content = json_array_new ();
 
-  json_array_add_object_element (content, text_content (text));
+  json_array_add_object_element (content, clochectl_mcp_tool_text_content (text));
   json_object_set_array_member (result, "content", content);
   json_object_set_boolean_member (result, "isError", TRUE);
   return result;
@@ -154,9 +154,9 @@ clochectl_mcp_text_cut (GBytes *bytes,
 /* Arguments */
 
 static gboolean
-arg_error (GError     **error,
-           const char  *name,
-           const char  *expected)
+clochectl_mcp_tool_arg_error (GError     **error,
+                              const char  *name,
+                              const char  *expected)
 {
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                _("The argument \"%s\" must be %s."), name, expected);
@@ -164,9 +164,9 @@ arg_error (GError     **error,
 }
 
 static JsonNode *
-get_value (JsonObject *arguments,
-           const char *name,
-           GType       type)
+clochectl_mcp_tool_get_value (JsonObject *arguments,
+                              const char *name,
+                              GType       type)
 {
   JsonNode *node = arguments != NULL ? json_object_get_member (arguments, name) : NULL;
 
@@ -184,11 +184,11 @@ clochectl_mcp_arg_string (JsonObject  *arguments,
                           const char **value,
                           GError     **error)
 {
-  JsonNode *node = get_value (arguments, name, G_TYPE_STRING);
+  JsonNode *node = clochectl_mcp_tool_get_value (arguments, name, G_TYPE_STRING);
 
   *value = NULL;
   if (node == GINT_TO_POINTER (1) || (node == NULL && required))
-    return arg_error (error, name, _("a string"));
+    return clochectl_mcp_tool_arg_error (error, name, _("a string"));
   if (node != NULL)
     *value = json_node_get_string (node);
   return TRUE;
@@ -203,16 +203,16 @@ clochectl_mcp_arg_int (JsonObject  *arguments,
                        gint64      *value,
                        GError     **error)
 {
-  JsonNode *node = get_value (arguments, name, G_TYPE_INT64);
+  JsonNode *node = clochectl_mcp_tool_get_value (arguments, name, G_TYPE_INT64);
   g_autofree char *expected = g_strdup_printf (_("an integer from %" PRId64
                                                  " to %" PRId64), min, max);
 
   if (node == GINT_TO_POINTER (1))
-    return arg_error (error, name, expected);
+    return clochectl_mcp_tool_arg_error (error, name, expected);
   if (node == NULL)
     return TRUE;
   if (json_node_get_int (node) < min || json_node_get_int (node) > max)
-    return arg_error (error, name, expected);
+    return clochectl_mcp_tool_arg_error (error, name, expected);
   *value = json_node_get_int (node);
   return TRUE;
 }
@@ -223,10 +223,10 @@ clochectl_mcp_arg_bool (JsonObject  *arguments,
                         gboolean    *value,
                         GError     **error)
 {
-  JsonNode *node = get_value (arguments, name, G_TYPE_BOOLEAN);
+  JsonNode *node = clochectl_mcp_tool_get_value (arguments, name, G_TYPE_BOOLEAN);
 
   if (node == GINT_TO_POINTER (1))
-    return arg_error (error, name, _("true or false"));
+    return clochectl_mcp_tool_arg_error (error, name, _("true or false"));
   if (node != NULL)
     *value = json_node_get_boolean (node);
   return TRUE;
@@ -289,8 +289,8 @@ clochectl_mcp_tool_resolve (GTask      *task,
 /* Guest scripts */
 
 static ClochectlMcpMount *
-find_mount (ClochectlMcpSandbox *sandbox,
-            const char          *name)
+clochectl_mcp_tool_find_mount (ClochectlMcpSandbox *sandbox,
+                               const char          *name)
 {
   GPtrArray *mounts = clochectl_mcp_sandbox_get_mounts (sandbox);
 
@@ -301,13 +301,13 @@ find_mount (ClochectlMcpSandbox *sandbox,
 }
 
 static char *
-read_only_sentence (ClochectlMcpSandbox *sandbox,
-                    const char          *shown,
-                    const char          *guest_path)
+clochectl_mcp_tool_read_only_sentence (ClochectlMcpSandbox *sandbox,
+                                       const char          *shown,
+                                       const char          *guest_path)
 {
   const char *dir = clochectl_mcp_sandbox_get_guest_dir (sandbox);
   g_autofree char *name = clochectl_mcp_path_mount_of (dir, guest_path);
-  ClochectlMcpMount *mount = find_mount (sandbox, name);
+  ClochectlMcpMount *mount = clochectl_mcp_tool_find_mount (sandbox, name);
 
   if (mount != NULL)
     return g_strdup_printf (_("Cannot write \"%s\": it is in mnt/%s, the host folder %s "
@@ -322,8 +322,8 @@ read_only_sentence (ClochectlMcpSandbox *sandbox,
 
 /* The word a guest script printed for what it refused. */
 static char *
-refusal_sentence (const char *word,
-                  const char *shown)
+clochectl_mcp_tool_refusal_sentence (const char *word,
+                                     const char *shown)
 {
   if (g_str_equal (word, "missing"))
     return g_strdup_printf (_("There is no file or folder at \"%s\"; list_directory shows what "
@@ -373,10 +373,10 @@ clochectl_mcp_script_failure (ClochectlMcpSandbox    *sandbox,
     return NULL;
   g_strstrip (err);
   if (result->exit_code == CLOCHECTL_MCP_SCRIPT_REFUSED
-      && (refusal = refusal_sentence (err, shown)) != NULL)
+      && (refusal = clochectl_mcp_tool_refusal_sentence (err, shown)) != NULL)
     return refusal;
   if (strstr (err, "Read-only file system") != NULL)
-    return read_only_sentence (sandbox, shown, guest_path);
+    return clochectl_mcp_tool_read_only_sentence (sandbox, shown, guest_path);
   if (strstr (err, "No space left") != NULL)
     return g_strdup_printf (_("Could not %s \"%s\": the disk that holds it is full."),
                             action, shown);

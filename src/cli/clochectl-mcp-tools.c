@@ -44,7 +44,7 @@ struct _ClochectlMcpTools
 G_DEFINE_FINAL_TYPE (ClochectlMcpTools, clochectl_mcp_tools, G_TYPE_OBJECT)
 
 static const ClochectlMcpTool *
-find_tool (const char *name)
+clochectl_mcp_tools_find_tool (const char *name)
 {
   for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
     if (g_strcmp0 (tools[i]->name, name) == 0)
@@ -56,12 +56,12 @@ gboolean
 clochectl_mcp_tools_has (ClochectlMcpTools *self,
                          const char        *name)
 {
-  return find_tool (name) != NULL;
+  return clochectl_mcp_tools_find_tool (name) != NULL;
 }
 
 /* Our own schemas, written in this program: failing to read one is a bug. */
 static JsonNode *
-schema_node (const char *text)
+clochectl_mcp_tools_schema_node (const char *text)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_autoptr(GError) error = NULL;
@@ -72,7 +72,7 @@ schema_node (const char *text)
 }
 
 static JsonObject *
-describe_tool (const ClochectlMcpTool *tool)
+clochectl_mcp_tools_describe_tool (const ClochectlMcpTool *tool)
 {
   JsonObject *object = json_object_new ();
   JsonObject *annotations = json_object_new ();
@@ -80,8 +80,10 @@ describe_tool (const ClochectlMcpTool *tool)
   json_object_set_string_member (object, "name", tool->name);
   json_object_set_string_member (object, "title", tool->title);
   json_object_set_string_member (object, "description", tool->description);
-  json_object_set_member (object, "inputSchema", schema_node (tool->input_schema));
-  json_object_set_member (object, "outputSchema", schema_node (tool->output_schema));
+  json_object_set_member (object, "inputSchema",
+                          clochectl_mcp_tools_schema_node (tool->input_schema));
+  json_object_set_member (object, "outputSchema",
+                          clochectl_mcp_tools_schema_node (tool->output_schema));
   json_object_set_string_member (annotations, "title", tool->title);
   json_object_set_boolean_member (annotations, "readOnlyHint", tool->read_only);
   json_object_set_boolean_member (annotations, "destructiveHint", !tool->read_only);
@@ -99,7 +101,7 @@ clochectl_mcp_tools_list (ClochectlMcpTools *self)
   JsonArray *list = json_array_new ();
 
   for (guint i = 0; i < G_N_ELEMENTS (tools); i++)
-    json_array_add_object_element (list, describe_tool (tools[i]));
+    json_array_add_object_element (list, clochectl_mcp_tools_describe_tool (tools[i]));
   json_object_set_array_member (result, "tools", list);
   return result;
 }
@@ -107,7 +109,7 @@ clochectl_mcp_tools_list (ClochectlMcpTools *self)
 /* The audit log */
 
 static ClocheAuditLog *
-audit_log (ClochectlMcpTools *self)
+clochectl_mcp_tools_audit_log (ClochectlMcpTools *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(ClocheAuditLog) log = NULL;
@@ -127,7 +129,7 @@ audit_log (ClochectlMcpTools *self)
 }
 
 static const char *
-result_text (JsonObject *result)
+clochectl_mcp_tools_result_text (JsonObject *result)
 {
   JsonArray *content = result != NULL && json_object_has_member (result, "content")
                        ? json_object_get_array_member (result, "content") : NULL;
@@ -139,14 +141,14 @@ result_text (JsonObject *result)
 }
 
 static void
-audit_call (ClochectlMcpTools *self,
-            const char        *tool,
-            const char        *target,
-            JsonObject        *result,
-            gboolean           cancelled,
-            gint64             started)
+clochectl_mcp_tools_audit_call (ClochectlMcpTools *self,
+                                const char        *tool,
+                                const char        *target,
+                                JsonObject        *result,
+                                gboolean           cancelled,
+                                gint64             started)
 {
-  ClocheAuditLog *log = audit_log (self);
+  ClocheAuditLog *log = clochectl_mcp_tools_audit_log (self);
   const char *session = clochectl_mcp_sandbox_get_session_id (self->sandbox);
   gboolean is_error = result == NULL
                       || json_object_get_boolean_member_with_default (result, "isError", FALSE);
@@ -163,7 +165,7 @@ audit_call (ClochectlMcpTools *self,
     g_variant_dict_insert (&fields, "target", "s", target);
   g_variant_dict_insert (&fields, "is-error", "b", is_error && !cancelled);
   if (is_error && !cancelled && result != NULL)
-    g_variant_dict_insert (&fields, "error", "s", result_text (result));
+    g_variant_dict_insert (&fields, "error", "s", clochectl_mcp_tools_result_text (result));
   g_variant_dict_insert (&fields, "cancelled", "b", cancelled);
   g_variant_dict_insert (&fields, "duration-ms", "x",
                          (g_get_monotonic_time () - started) / 1000);
@@ -183,7 +185,7 @@ typedef struct
 } CallData;
 
 static void
-call_data_free (CallData *data)
+clochectl_mcp_tools_call_data_free (CallData *data)
 {
   g_clear_pointer (&data->arguments, json_object_unref);
   g_free (data);
@@ -200,8 +202,9 @@ clochectl_mcp_tools_tool_done_cb (GObject      *object,
   g_autoptr(JsonObject) tool_result = g_task_propagate_pointer (G_TASK (result), NULL);
   gboolean cancelled = g_cancellable_is_cancelled (g_task_get_cancellable (task));
 
-  audit_call (self, data->tool->name, clochectl_mcp_tool_get_target (G_TASK (result)),
-              tool_result, cancelled, data->started);
+  clochectl_mcp_tools_audit_call (self, data->tool->name,
+                                  clochectl_mcp_tool_get_target (G_TASK (result)),
+                                  tool_result, cancelled, data->started);
   if (cancelled || tool_result == NULL)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The call was cancelled");
   else
@@ -210,7 +213,7 @@ clochectl_mcp_tools_tool_done_cb (GObject      *object,
 }
 
 static void
-run_tool (GTask *task)
+clochectl_mcp_tools_run_tool (GTask *task)
 {
   ClochectlMcpTools *self = g_task_get_source_object (task);
   CallData *data = g_task_get_task_data (task);
@@ -250,12 +253,12 @@ clochectl_mcp_tools_open_cb (GObject      *object,
   g_clear_signal_handler (&data->progress_handler, self->sandbox);
   if (clochectl_mcp_sandbox_open_finish (self->sandbox, result, &error))
     {
-      run_tool (task);
+      clochectl_mcp_tools_run_tool (task);
       return;
     }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      audit_call (self, data->tool->name, NULL, NULL, TRUE, data->started);
+      clochectl_mcp_tools_audit_call (self, data->tool->name, NULL, NULL, TRUE, data->started);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -263,7 +266,7 @@ clochectl_mcp_tools_open_cb (GObject      *object,
                             "\"clochectl doctor\" shows what is wrong and how to fix it."),
                           error->message);
   failed = clochectl_mcp_tool_error_result (text);
-  audit_call (self, data->tool->name, NULL, failed, FALSE, data->started);
+  clochectl_mcp_tools_audit_call (self, data->tool->name, NULL, failed, FALSE, data->started);
   g_task_return_pointer (task, g_steal_pointer (&failed), (GDestroyNotify) json_object_unref);
 }
 
@@ -292,19 +295,19 @@ clochectl_mcp_tools_call_async (ClochectlMcpTools        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, clochectl_mcp_tools_call_async);
-  if (find_tool (name) == NULL)
+  if (clochectl_mcp_tools_find_tool (name) == NULL)
     {
       g_task_return_new_error (task, CLOCHECTL_MCP_ERROR, CLOCHECTL_MCP_ERROR_INVALID_PARAMS,
                                "Unknown tool: %s", name);
       return;
     }
   data = g_new0 (CallData, 1);
-  data->tool = find_tool (name);
+  data->tool = clochectl_mcp_tools_find_tool (name);
   data->arguments = arguments != NULL ? json_object_ref (arguments) : json_object_new ();
   data->progress = progress;
   data->progress_data = progress_data;
   data->started = g_get_monotonic_time ();
-  g_task_set_task_data (task, data, (GDestroyNotify) call_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) clochectl_mcp_tools_call_data_free);
   if (progress != NULL && !clochectl_mcp_sandbox_is_open (self->sandbox))
     data->progress_handler = g_signal_connect (self->sandbox, "progress",
                                                G_CALLBACK (clochectl_mcp_tools_progress_cb), data);

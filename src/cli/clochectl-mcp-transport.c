@@ -38,12 +38,12 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ClochectlMcpTransport, clochectl_mcp_transport, G_TYPE_OBJECT)
 
-static void read_next (ClochectlMcpTransport *self);
+static void clochectl_mcp_transport_read_next (ClochectlMcpTransport *self);
 
 static void
-emit_line (ClochectlMcpTransport *self,
-           const guint8          *data,
-           gsize                  length)
+clochectl_mcp_transport_emit_line (ClochectlMcpTransport *self,
+                                   const guint8          *data,
+                                   gsize                  length)
 {
   /* A CRLF client's \r goes; blank lines (keep-alives of some clients) too. */
   while (length > 0 && (data[length - 1] == '\r' || data[length - 1] == ' '))
@@ -54,9 +54,9 @@ emit_line (ClochectlMcpTransport *self,
 
 /* Bytes of a line too long to keep: count them, drop them. */
 static gsize
-skip_overlong (ClochectlMcpTransport *self,
-               const guint8          *data,
-               gsize                  length)
+clochectl_mcp_transport_skip_overlong (ClochectlMcpTransport *self,
+                                       const guint8          *data,
+                                       gsize                  length)
 {
   const guint8 *newline = memchr (data, '\n', length);
   gsize used = newline != NULL ? (gsize) (newline - data) + 1 : length;
@@ -71,9 +71,9 @@ skip_overlong (ClochectlMcpTransport *self,
 }
 
 static void
-take_bytes (ClochectlMcpTransport *self,
-            const guint8          *data,
-            gsize                  length)
+clochectl_mcp_transport_take_bytes (ClochectlMcpTransport *self,
+                                    const guint8          *data,
+                                    gsize                  length)
 {
   while (length > 0 && !self->closed)
     {
@@ -82,7 +82,7 @@ take_bytes (ClochectlMcpTransport *self,
 
       if (self->skipping > 0)
         {
-          used = skip_overlong (self, data, length);
+          used = clochectl_mcp_transport_skip_overlong (self, data, length);
           data += used;
           length -= used;
           continue;
@@ -103,19 +103,19 @@ take_bytes (ClochectlMcpTransport *self,
           g_autoptr(GByteArray) line = g_steal_pointer (&self->partial);
 
           self->partial = g_byte_array_new ();
-          emit_line (self, line->data, line->len - 1);
+          clochectl_mcp_transport_emit_line (self, line->data, line->len - 1);
         }
     }
 }
 
 static void
-finish_closed (ClochectlMcpTransport *self)
+clochectl_mcp_transport_finish_closed (ClochectlMcpTransport *self)
 {
   if (self->closed)
     return;
   /* A last message without its newline still counts. */
   if (self->partial->len > 0 && self->skipping == 0)
-    emit_line (self, self->partial->data, self->partial->len);
+    clochectl_mcp_transport_emit_line (self, self->partial->data, self->partial->len);
   else if (self->skipping > 0)
     g_signal_emit (self, signals[OVERLONG], 0, (guint64) self->skipping);
   g_byte_array_set_size (self->partial, 0);
@@ -140,15 +140,16 @@ clochectl_mcp_transport_read_cb (GObject      *object,
       if (error != NULL)
         g_printerr ("clochectl mcp: reading the client's messages failed: %s\n",
                     error->message);
-      finish_closed (self);
+      clochectl_mcp_transport_finish_closed (self);
       return;
     }
-  take_bytes (self, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-  read_next (self);
+  clochectl_mcp_transport_take_bytes (self, g_bytes_get_data (bytes, NULL),
+                                      g_bytes_get_size (bytes));
+  clochectl_mcp_transport_read_next (self);
 }
 
 static void
-read_next (ClochectlMcpTransport *self)
+clochectl_mcp_transport_read_next (ClochectlMcpTransport *self)
 {
   if (self->closed)
     return;
@@ -162,16 +163,16 @@ clochectl_mcp_transport_start (ClochectlMcpTransport *self)
 {
   g_return_if_fail (CLOCHECTL_IS_MCP_TRANSPORT (self));
 
-  read_next (self);
+  clochectl_mcp_transport_read_next (self);
 }
 
 /* Writing */
 
-static void write_next (ClochectlMcpTransport *self);
+static void clochectl_mcp_transport_write_next (ClochectlMcpTransport *self);
 
 static void
-complete_flushes (ClochectlMcpTransport *self,
-                  const GError          *error)
+clochectl_mcp_transport_complete_flushes (ClochectlMcpTransport *self,
+                                          const GError          *error)
 {
   GTask *task;
 
@@ -198,14 +199,14 @@ clochectl_mcp_transport_written_cb (GObject      *object,
     {
       /* The client is gone: nobody reads what is left. */
       g_queue_clear_full (&self->queue, (GDestroyNotify) g_bytes_unref);
-      complete_flushes (self, error);
+      clochectl_mcp_transport_complete_flushes (self, error);
       return;
     }
-  write_next (self);
+  clochectl_mcp_transport_write_next (self);
 }
 
 static void
-write_next (ClochectlMcpTransport *self)
+clochectl_mcp_transport_write_next (ClochectlMcpTransport *self)
 {
   g_autoptr(GBytes) line = NULL;
 
@@ -214,7 +215,7 @@ write_next (ClochectlMcpTransport *self)
   line = g_queue_pop_head (&self->queue);
   if (line == NULL)
     {
-      complete_flushes (self, NULL);
+      clochectl_mcp_transport_complete_flushes (self, NULL);
       return;
     }
   self->writing = TRUE;
@@ -243,7 +244,7 @@ clochectl_mcp_transport_send (ClochectlMcpTransport *self,
   line[length] = '\n';
   line[length + 1] = '\0';
   g_queue_push_tail (&self->queue, g_bytes_new_take (line, length + 1));
-  write_next (self);
+  clochectl_mcp_transport_write_next (self);
 }
 
 /* Completes once every line sent so far is written (or cannot be). */
@@ -257,7 +258,7 @@ clochectl_mcp_transport_flush_async (ClochectlMcpTransport *self,
   g_task_set_source_tag (task, clochectl_mcp_transport_flush_async);
   g_queue_push_tail (&self->flushes, task);
   if (!self->writing && g_queue_is_empty (&self->queue))
-    complete_flushes (self, NULL);
+    clochectl_mcp_transport_complete_flushes (self, NULL);
 }
 
 gboolean

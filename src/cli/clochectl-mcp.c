@@ -39,7 +39,7 @@ typedef struct
 } Run;
 
 static void
-find_session_bus (void)
+clochectl_mcp_find_session_bus (void)
 {
   g_autofree char *runtime = NULL;
   g_autofree char *socket = NULL;
@@ -106,7 +106,7 @@ clochectl_mcp_signal_cb (gpointer user_data)
 
 /* The transport gets stdout's descriptor; fd 1 becomes stderr's. */
 static GOutputStream *
-claim_stdout (void)
+clochectl_mcp_claim_stdout (void)
 {
   int fd = dup (STDOUT_FILENO);
 
@@ -117,12 +117,12 @@ claim_stdout (void)
 }
 
 static int
-serve (const char *title,
-       GVariant   *mounts,
-       const char *session)
+clochectl_mcp_serve (const char *title,
+                     GVariant   *mounts,
+                     const char *session)
 {
   g_autoptr(GInputStream) input = g_unix_input_stream_new (STDIN_FILENO, FALSE);
-  g_autoptr(GOutputStream) output = claim_stdout ();
+  g_autoptr(GOutputStream) output = clochectl_mcp_claim_stdout ();
   g_autoptr(ClochectlMcpTransport) transport = NULL;
   g_autoptr(ClochectlMcpTools) tools = NULL;
   g_autoptr(ClochectlMcpSandbox) sandbox = NULL;
@@ -152,9 +152,9 @@ serve (const char *title,
 
 /* What --print-config repeats: "mcp" and the options that shape the session. */
 static GStrv
-config_args (GStrv        mounts,
-             const char  *title,
-             const char  *session)
+clochectl_mcp_config_args (GStrv        mounts,
+                           const char  *title,
+                           const char  *session)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
@@ -198,7 +198,7 @@ clochectl_mcp (int    argc,
     return clochectl_usage ();
   if (print_config != NULL)
     {
-      g_auto(GStrv) args = config_args (mounts, title, session);
+      g_auto(GStrv) args = clochectl_mcp_config_args (mounts, title, session);
 
       return clochectl_mcp_print_config (print_config, (const char * const *) args);
     }
@@ -219,6 +219,7 @@ clochectl_mcp (int    argc,
       }
   signal (SIGPIPE, SIG_IGN);
   g_log_writer_default_set_use_stderr (TRUE);
-  find_session_bus ();
-  return serve (title != NULL ? title : "MCP", g_variant_builder_end (&folders), session);
+  clochectl_mcp_find_session_bus ();
+  return clochectl_mcp_serve (title != NULL ? title : "MCP", g_variant_builder_end (&folders),
+                              session);
 }

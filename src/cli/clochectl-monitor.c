@@ -23,8 +23,8 @@ typedef struct
 } Follow;
 
 static char *
-format_bytes (GVariantDict *sample,
-              const char   *key)
+clochectl_monitor_format_bytes (GVariantDict *sample,
+                                const char   *key)
 {
   guint64 bytes;
 
@@ -34,7 +34,7 @@ format_bytes (GVariantDict *sample,
 }
 
 static char *
-format_time (gint64 timestamp)
+clochectl_monitor_format_time (gint64 timestamp)
 {
   g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (timestamp / G_USEC_PER_SEC);
 
@@ -42,18 +42,18 @@ format_time (gint64 timestamp)
 }
 
 static void
-print_text (GVariant *value)
+clochectl_monitor_print_text (GVariant *value)
 {
   g_auto(GVariantDict) sample = G_VARIANT_DICT_INIT (value);
   g_autofree char *time = NULL;
-  g_autofree char *rss = format_bytes (&sample, "host-rss");
-  g_autofree char *pss = format_bytes (&sample, "host-pss");
-  g_autofree char *used = format_bytes (&sample, "guest-used");
-  g_autofree char *total = format_bytes (&sample, "guest-total");
-  g_autofree char *bundle = format_bytes (&sample, "disk-bundle");
-  g_autofree char *sessions = format_bytes (&sample, "disk-sessions");
-  g_autofree char *in = format_bytes (&sample, "egress-in");
-  g_autofree char *out = format_bytes (&sample, "egress-out");
+  g_autofree char *rss = clochectl_monitor_format_bytes (&sample, "host-rss");
+  g_autofree char *pss = clochectl_monitor_format_bytes (&sample, "host-pss");
+  g_autofree char *used = clochectl_monitor_format_bytes (&sample, "guest-used");
+  g_autofree char *total = clochectl_monitor_format_bytes (&sample, "guest-total");
+  g_autofree char *bundle = clochectl_monitor_format_bytes (&sample, "disk-bundle");
+  g_autofree char *sessions = clochectl_monitor_format_bytes (&sample, "disk-sessions");
+  g_autofree char *in = clochectl_monitor_format_bytes (&sample, "egress-in");
+  g_autofree char *out = clochectl_monitor_format_bytes (&sample, "egress-out");
   gint64 timestamp = 0;
   double cpu = 0;
   guint open = 0;
@@ -61,14 +61,14 @@ print_text (GVariant *value)
   g_variant_dict_lookup (&sample, "timestamp", "x", &timestamp);
   g_variant_dict_lookup (&sample, "cpu-percent", "d", &cpu);
   g_variant_dict_lookup (&sample, "open-sessions", "u", &open);
-  time = format_time (timestamp);
+  time = clochectl_monitor_format_time (timestamp);
   g_print ("%s  cpu %5.1f%%  host %s (pss %s)  guest %s of %s  "
            "disk bundle %s, sessions %s  egress in %s out %s  sessions %u\n",
            time, cpu, rss, pss, used, total, bundle, sessions, in, out, open);
 }
 
 static void
-print_json (GVariant *value)
+clochectl_monitor_print_json (GVariant *value)
 {
   g_autoptr(JsonNode) node = json_gvariant_serialize (value);
   g_autofree char *text = json_to_string (node, FALSE);
@@ -77,20 +77,20 @@ print_json (GVariant *value)
 }
 
 static void
-print_sample (GVariant *sample,
-              gboolean  json)
+clochectl_monitor_print_sample (GVariant *sample,
+                                gboolean  json)
 {
   if (json)
-    print_json (sample);
+    clochectl_monitor_print_json (sample);
   else
-    print_text (sample);
+    clochectl_monitor_print_text (sample);
   /* A pipe would otherwise hold the lines until it fills. */
   fflush (stdout);
 }
 
 static int
-print_newest (ClocheDbusMonitor *monitor,
-              gboolean           json)
+clochectl_monitor_print_newest (ClocheDbusMonitor *monitor,
+                                gboolean           json)
 {
   g_autoptr(GVariant) samples = NULL;
   g_autoptr(GVariant) newest = NULL;
@@ -107,7 +107,7 @@ print_newest (ClocheDbusMonitor *monitor,
       return EXIT_FAILURE;
     }
   newest = g_variant_get_child_value (samples, n - 1);
-  print_sample (newest, json);
+  clochectl_monitor_print_sample (newest, json);
   return EXIT_SUCCESS;
 }
 
@@ -116,7 +116,7 @@ clochectl_monitor_sample_cb (ClocheDbusMonitor *monitor,
                              GVariant          *sample,
                              Follow            *follow)
 {
-  print_sample (sample, follow->json);
+  clochectl_monitor_print_sample (sample, follow->json);
 }
 
 static void
@@ -134,8 +134,8 @@ clochectl_monitor_owner_changed_cb (GDBusProxy *proxy,
 }
 
 static int
-follow_samples (ClocheDbusMonitor *monitor,
-                gboolean           json)
+clochectl_monitor_follow_samples (ClocheDbusMonitor *monitor,
+                                  gboolean           json)
 {
   Follow follow = { g_main_loop_new (NULL, FALSE), json, EXIT_SUCCESS };
 
@@ -181,6 +181,6 @@ clochectl_monitor (ClocheDbusDaemon  *daemon,
       return EXIT_FAILURE;
     }
   if (once)
-    return print_newest (monitor, json);
-  return follow_samples (monitor, json);
+    return clochectl_monitor_print_newest (monitor, json);
+  return clochectl_monitor_follow_samples (monitor, json);
 }

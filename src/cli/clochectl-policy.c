@@ -15,7 +15,7 @@
 #include "clochectl.h"
 
 static int
-policy_usage (void)
+clochectl_policy_usage (void)
 {
   g_printerr (_("Usage:\n"
                 "  clochectl policy show [--effective] [--json]\n"
@@ -26,7 +26,7 @@ policy_usage (void)
 
 /* Values print as they are written in a policy file. */
 static char *
-value_to_text (GVariant *value)
+clochectl_policy_value_to_text (GVariant *value)
 {
   g_autoptr(JsonNode) node = json_gvariant_serialize (value);
 
@@ -34,7 +34,7 @@ value_to_text (GVariant *value)
 }
 
 static ClocheDbusPolicy *
-connect_policy (void)
+clochectl_policy_connect_policy (void)
 {
   g_autoptr(ClocheDbusPolicy) policy = NULL;
   g_autoptr(GError) error = NULL;
@@ -61,8 +61,8 @@ connect_policy (void)
 }
 
 static void
-print_problem_lines (const char         *title,
-                     const char * const *lines)
+clochectl_policy_print_problem_lines (const char         *title,
+                                      const char * const *lines)
 {
   if (lines == NULL || lines[0] == NULL)
     return;
@@ -72,19 +72,20 @@ print_problem_lines (const char         *title,
 }
 
 static void
-print_refusal_and_notices (ClocheDbusPolicy *policy)
+clochectl_policy_print_refusal_and_notices (ClocheDbusPolicy *policy)
 {
   const char *refusal = cloche_dbus_policy_get_last_refusal (policy);
   g_auto(GStrv) refused = refusal != NULL && *refusal != '\0' ? g_strsplit (refusal, "\n", -1)
                           : NULL;
 
-  print_problem_lines ("Refused (the last good version of the file stays in force):",
-                       (const char * const *) refused);
-  print_problem_lines ("Not applied:", cloche_dbus_policy_get_notices (policy));
+  clochectl_policy_print_problem_lines ("Refused (the last good version of the file stays in "
+                                        "force):",
+                                        (const char * const *) refused);
+  clochectl_policy_print_problem_lines ("Not applied:", cloche_dbus_policy_get_notices (policy));
 }
 
 static void
-print_effective_text (ClocheDbusPolicy *policy)
+clochectl_policy_print_effective_text (ClocheDbusPolicy *policy)
 {
   GVariant *effective = cloche_dbus_policy_get_effective (policy);
   const char * const *locked = cloche_dbus_policy_get_locked (policy);
@@ -95,17 +96,17 @@ print_effective_text (ClocheDbusPolicy *policy)
   g_variant_iter_init (&iter, effective);
   while (g_variant_iter_next (&iter, "{&s(v&s)}", &key, &value, &layer))
     {
-      g_autofree char *text = value_to_text (value);
+      g_autofree char *text = clochectl_policy_value_to_text (value);
 
       g_print ("%-27s %-32s %s%s\n", key, text, layer,
                locked != NULL && g_strv_contains (locked, key) ? " (locked)" : "");
       g_variant_unref (value);
     }
-  print_refusal_and_notices (policy);
+  clochectl_policy_print_refusal_and_notices (policy);
 }
 
 static void
-print_layers_text (ClocheDbusPolicy *policy)
+clochectl_policy_print_layers_text (ClocheDbusPolicy *policy)
 {
   GVariantIter iter;
   GVariant *layer;
@@ -132,7 +133,7 @@ print_layers_text (ClocheDbusPolicy *policy)
       g_variant_iter_init (&values_iter, values);
       while (g_variant_iter_next (&values_iter, "{&sv}", &key, &value))
         {
-          g_autofree char *text = value_to_text (value);
+          g_autofree char *text = clochectl_policy_value_to_text (value);
 
           g_print ("  %s = %s\n", key, text);
           g_variant_unref (value);
@@ -141,11 +142,11 @@ print_layers_text (ClocheDbusPolicy *policy)
         g_print (_("  locked: %s\n"), locked[i]);
       g_variant_unref (layer);
     }
-  print_refusal_and_notices (policy);
+  clochectl_policy_print_refusal_and_notices (policy);
 }
 
 static JsonNode *
-effective_to_json (ClocheDbusPolicy *policy)
+clochectl_policy_effective_to_json (ClocheDbusPolicy *policy)
 {
   g_autoptr(JsonObject) object = json_object_new ();
   const char * const *locked = cloche_dbus_policy_get_locked (policy);
@@ -169,8 +170,8 @@ effective_to_json (ClocheDbusPolicy *policy)
 }
 
 static void
-print_json (ClocheDbusPolicy *policy,
-            gboolean          effective)
+clochectl_policy_print_json (ClocheDbusPolicy *policy,
+                             gboolean          effective)
 {
   g_autoptr(JsonObject) root = json_object_new ();
   g_autoptr(JsonNode) node = NULL;
@@ -179,7 +180,7 @@ print_json (ClocheDbusPolicy *policy,
     g_variant_new_strv (cloche_dbus_policy_get_notices (policy), -1));
 
   if (effective)
-    json_object_set_member (root, "effective", effective_to_json (policy));
+    json_object_set_member (root, "effective", clochectl_policy_effective_to_json (policy));
   else
     json_object_set_member (root, "layers",
                             json_gvariant_serialize (cloche_dbus_policy_get_layers (policy)));
@@ -190,8 +191,8 @@ print_json (ClocheDbusPolicy *policy,
 }
 
 static int
-policy_show (int    argc,
-             char **argv)
+clochectl_policy_show (int    argc,
+                       char **argv)
 {
   g_autoptr(ClocheDbusPolicy) policy = NULL;
   gboolean effective = FALSE, json = FALSE;
@@ -205,29 +206,29 @@ policy_show (int    argc,
   if (!clochectl_parse_options (&argc, &argv, entries, "- show the policy"))
     return 2;
   if (argc != 1)
-    return policy_usage ();
-  policy = connect_policy ();
+    return clochectl_policy_usage ();
+  policy = clochectl_policy_connect_policy ();
   if (policy == NULL)
     return EXIT_FAILURE;
   if (json)
-    print_json (policy, effective);
+    clochectl_policy_print_json (policy, effective);
   else if (effective)
-    print_effective_text (policy);
+    clochectl_policy_print_effective_text (policy);
   else
-    print_layers_text (policy);
+    clochectl_policy_print_layers_text (policy);
   return EXIT_SUCCESS;
 }
 
 static int
-policy_reload (int    argc,
-               char **argv)
+clochectl_policy_reload (int    argc,
+                         char **argv)
 {
   g_autoptr(ClocheDbusPolicy) policy = NULL;
   g_autoptr(GError) error = NULL;
 
   if (argc != 1)
-    return policy_usage ();
-  policy = connect_policy ();
+    return clochectl_policy_usage ();
+  policy = clochectl_policy_connect_policy ();
   if (policy == NULL)
     return EXIT_FAILURE;
   if (!cloche_dbus_policy_call_reload_sync (policy, NULL, &error))
@@ -236,7 +237,7 @@ policy_reload (int    argc,
 }
 
 static void
-print_problems_json (ClochePolicyDocument *document)
+clochectl_policy_print_problems_json (ClochePolicyDocument *document)
 {
   g_autoptr(JsonArray) problems = json_array_new ();
   g_autoptr(JsonObject) root = json_object_new ();
@@ -264,7 +265,7 @@ print_problems_json (ClochePolicyDocument *document)
 
 /* The admin file may lock keys; any other is checked as a user's. */
 static gboolean
-is_admin_file (const char *path)
+clochectl_policy_is_admin_file (const char *path)
 {
   const char *moved = g_getenv ("CLOCHE_ADMIN_POLICY");
 
@@ -273,8 +274,8 @@ is_admin_file (const char *path)
 }
 
 static int
-policy_validate (int    argc,
-                 char **argv)
+clochectl_policy_validate (int    argc,
+                           char **argv)
 {
   g_autoptr(ClochePolicyDocument) document = NULL;
   g_autoptr(GError) error = NULL;
@@ -290,14 +291,14 @@ policy_validate (int    argc,
   if (!clochectl_parse_options (&argc, &argv, entries, "FILE - check a policy file"))
     return 2;
   if (argc != 2)
-    return policy_usage ();
-  document = cloche_policy_document_load (admin || is_admin_file (argv[1])
+    return clochectl_policy_usage ();
+  document = cloche_policy_document_load (admin || clochectl_policy_is_admin_file (argv[1])
                                           ? CLOCHE_POLICY_LAYER_ADMIN : CLOCHE_POLICY_LAYER_USER,
                                           argv[1], &error);
   if (document == NULL)
     return clochectl_fail (argv[1], error);
   if (json)
-    print_problems_json (document);
+    clochectl_policy_print_problems_json (document);
   problems = cloche_policy_document_get_problems (document);
   for (guint i = 0; !json && problems[i] != NULL; i++)
     g_print ("%s\n", problems[i]);
@@ -332,13 +333,13 @@ clochectl_policy (int    argc,
                   char **argv)
 {
   if (argc < 2)
-    return policy_usage ();
+    return clochectl_policy_usage ();
   if (g_str_equal (argv[1], "show"))
-    return policy_show (argc - 1, argv + 1);
+    return clochectl_policy_show (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "validate"))
-    return policy_validate (argc - 1, argv + 1);
+    return clochectl_policy_validate (argc - 1, argv + 1);
   if (g_str_equal (argv[1], "reload"))
-    return policy_reload (argc - 1, argv + 1);
+    return clochectl_policy_reload (argc - 1, argv + 1);
   g_printerr (_("clochectl: unknown policy command \"%s\"\n"), argv[1]);
-  return policy_usage ();
+  return clochectl_policy_usage ();
 }

@@ -33,7 +33,7 @@
 #define MAX_VALUE (16 * 1024)
 
 static int
-secret_usage (void)
+clochectl_secret_usage (void)
 {
   g_printerr (_("Usage:\n"
                 "  clochectl secret set NAME --host HOST[,HOST…] [--header HEADER] "
@@ -49,7 +49,7 @@ secret_usage (void)
 
 /* One line from the terminal, not echoed. */
 static char *
-prompt_value (const char *name)
+clochectl_secret_prompt_value (const char *name)
 {
   struct termios saved, quiet;
   char *line = g_malloc0 (MAX_VALUE + 2);
@@ -70,7 +70,7 @@ prompt_value (const char *name)
 
 /* Everything on stdin, up to a limit. */
 static char *
-slurp_stdin (gsize *length)
+clochectl_secret_slurp_stdin (gsize *length)
 {
   GString *text = g_string_new (NULL);
   char buffer[4096];
@@ -84,19 +84,19 @@ slurp_stdin (gsize *length)
 
 /* The value, without the one newline that ends a line; checked. */
 static char *
-read_value (const char  *name,
-            GError     **error)
+clochectl_secret_read_value (const char  *name,
+                             GError     **error)
 {
   gsize length = 0;
   g_autofree char *value = NULL;
 
   if (isatty (STDIN_FILENO))
     {
-      value = prompt_value (name);
+      value = clochectl_secret_prompt_value (name);
       length = strlen (value);
     }
   else
-    value = slurp_stdin (&length);
+    value = clochectl_secret_slurp_stdin (&length);
   if (length > 0 && value[length - 1] == '\n')
     value[--length] = '\0';
   if (length > 0 && value[length - 1] == '\r')
@@ -112,8 +112,8 @@ read_value (const char  *name,
 /* The daemon's io.github.cloche.Secrets */
 
 static ClocheDbusSecrets *
-secrets_proxy (ClocheDbusDaemon  *daemon,
-               GError           **error)
+clochectl_secret_secrets_proxy (ClocheDbusDaemon  *daemon,
+                                GError           **error)
 {
   g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (daemon));
   ClocheDbusSecrets *proxy;
@@ -137,9 +137,9 @@ secrets_proxy (ClocheDbusDaemon  *daemon,
 
 /* The binding of @name in force, as the daemon lists it; NULL if none. */
 static GVariant *
-binding_in_force (ClocheDbusSecrets  *secrets,
-                  const char         *name,
-                  GError            **error)
+clochectl_secret_binding_in_force (ClocheDbusSecrets  *secrets,
+                                   const char         *name,
+                                   GError            **error)
 {
   g_autoptr(GVariant) bindings = NULL;
   g_autofree char *problem = NULL;
@@ -165,12 +165,12 @@ binding_in_force (ClocheDbusSecrets  *secrets,
  * before a value is asked for; the daemon checks it again. Without
  * --host, the binding in force (an administrator's, say) gets a value. */
 static ClocheSecretBinding *
-binding_from_options (ClocheDbusSecrets  *secrets,
-                      const char         *name,
-                      GStrv               hosts,
-                      const char         *header,
-                      const char         *format,
-                      GError            **error)
+clochectl_secret_binding_from_options (ClocheDbusSecrets  *secrets,
+                                       const char         *name,
+                                       GStrv               hosts,
+                                       const char         *header,
+                                       const char         *format,
+                                       GError            **error)
 {
   g_autoptr(GVariant) current = NULL;
   g_autofree const char **listed_hosts = NULL;
@@ -181,7 +181,7 @@ binding_from_options (ClocheDbusSecrets  *secrets,
                                       header != NULL ? header : CLOCHE_SECRET_DEFAULT_HEADER,
                                       format != NULL ? format : CLOCHE_SECRET_DEFAULT_FORMAT,
                                       error);
-  current = binding_in_force (secrets, name, error);
+  current = clochectl_secret_binding_in_force (secrets, name, error);
   if (current == NULL)
     {
       if (error != NULL && *error == NULL)
@@ -198,9 +198,9 @@ binding_from_options (ClocheDbusSecrets  *secrets,
 }
 
 static int
-secret_set (ClocheDbusSecrets  *secrets,
-            int                 argc,
-            char              **argv)
+clochectl_secret_set (ClocheDbusSecrets  *secrets,
+                      int                 argc,
+                      char              **argv)
 {
   g_autofree char *hosts = NULL, *header = NULL, *format = NULL;
   GOptionEntry entries[] = {
@@ -218,12 +218,12 @@ secret_set (ClocheDbusSecrets  *secrets,
   if (!clochectl_parse_options (&argc, &argv, entries, "NAME"))
     return 2;
   if (argc != 2)
-    return secret_usage ();
+    return clochectl_secret_usage ();
   list = hosts != NULL ? g_strsplit (hosts, ",", -1) : NULL;
-  binding = binding_from_options (secrets, argv[1], list, header, format, &error);
+  binding = clochectl_secret_binding_from_options (secrets, argv[1], list, header, format, &error);
   if (binding == NULL)
     return clochectl_fail (_("cannot set the secret"), error);
-  value = read_value (argv[1], &error);
+  value = clochectl_secret_read_value (argv[1], &error);
   if (value == NULL)
     return clochectl_fail (_("cannot set the secret"), error);
   if (!cloche_dbus_secrets_call_set_sync (secrets, binding->name,
@@ -242,9 +242,9 @@ secret_set (ClocheDbusSecrets  *secrets,
 /* list */
 
 static int
-secret_list (ClocheDbusSecrets  *secrets,
-             int                 argc,
-             char              **argv)
+clochectl_secret_list (ClocheDbusSecrets  *secrets,
+                       int                 argc,
+                       char              **argv)
 {
   g_autoptr(GVariant) bindings = NULL;
   g_autofree char *problem = NULL;
@@ -255,7 +255,7 @@ secret_list (ClocheDbusSecrets  *secrets,
   gboolean has_value, locked;
 
   if (argc != 1)
-    return secret_usage ();
+    return clochectl_secret_usage ();
   if (!cloche_dbus_secrets_call_list_sync (secrets, &bindings, &problem, NULL, &error))
     return clochectl_fail (_("cannot list the secrets"), error);
   if (problem[0] != '\0')
@@ -279,14 +279,14 @@ secret_list (ClocheDbusSecrets  *secrets,
 /* remove */
 
 static int
-secret_remove (ClocheDbusSecrets  *secrets,
-               int                 argc,
-               char              **argv)
+clochectl_secret_remove (ClocheDbusSecrets  *secrets,
+                         int                 argc,
+                         char              **argv)
 {
   g_autoptr(GError) error = NULL;
 
   if (argc != 2)
-    return secret_usage ();
+    return clochectl_secret_usage ();
   if (!cloche_dbus_secrets_call_remove_sync (secrets, argv[1], NULL, &error))
     return clochectl_fail (_("cannot remove the secret"), error);
   g_print (_("%s is gone from the keyring and from your policy.\n"), argv[1]);
@@ -302,15 +302,15 @@ clochectl_secret (ClocheDbusDaemon  *daemon,
   g_autoptr(GError) error = NULL;
 
   if (argc < 2)
-    return secret_usage ();
-  secrets = secrets_proxy (daemon, &error);
+    return clochectl_secret_usage ();
+  secrets = clochectl_secret_secrets_proxy (daemon, &error);
   if (secrets == NULL)
     return clochectl_fail (_("cannot reach the Cloche service"), error);
   if (g_str_equal (argv[1], "set"))
-    return secret_set (secrets, argc - 1, argv + 1);
+    return clochectl_secret_set (secrets, argc - 1, argv + 1);
   if (g_str_equal (argv[1], "list"))
-    return secret_list (secrets, argc - 1, argv + 1);
+    return clochectl_secret_list (secrets, argc - 1, argv + 1);
   if (g_str_equal (argv[1], "remove"))
-    return secret_remove (secrets, argc - 1, argv + 1);
-  return secret_usage ();
+    return clochectl_secret_remove (secrets, argc - 1, argv + 1);
+  return clochectl_secret_usage ();
 }

@@ -65,7 +65,7 @@ clochectl_session_fork_done_cb (GObject      *object,
 }
 
 static GVariant *
-fork_options (const char *tag)
+clochectl_session_fork_options (const char *tag)
 {
   GVariantBuilder options;
 
@@ -79,17 +79,18 @@ fork_options (const char *tag)
 
 /* Runs the call to its end; the new id, or %NULL with @error set. */
 static char *
-run_fork (Fork        *fork,
-          const char  *id,
-          const char  *title,
-          GError     **error)
+clochectl_session_fork_run_fork (Fork        *fork,
+                                 const char  *id,
+                                 const char  *title,
+                                 GError     **error)
 {
   gulong handler = g_signal_connect_swapped (fork->sessions, "fork-progress",
                                              G_CALLBACK (clochectl_session_fork_progress_cb), fork);
   guint interrupt = g_unix_signal_add (SIGINT, clochectl_session_fork_interrupt_cb, fork);
   char *new_id = NULL;
 
-  cloche_dbus_sessions_call_fork (fork->sessions, id, title, fork_options (fork->tag), NULL,
+  cloche_dbus_sessions_call_fork (fork->sessions, id, title,
+                                  clochectl_session_fork_options (fork->tag), NULL,
                                   clochectl_session_fork_done_cb, fork);
   g_main_loop_run (fork->loop);
   g_source_remove (interrupt);
@@ -126,7 +127,7 @@ clochectl_session_fork (ClocheDbusDaemon    *daemon,
   fork.loop = g_main_loop_new (NULL, FALSE);
   fork.tag = g_strdup_printf ("clochectl-fork-%d", (int) getpid ());
   clochectl_progress_init (&fork.progress);
-  new_id = run_fork (&fork, argv[1], title != NULL ? title : "", &error);
+  new_id = clochectl_session_fork_run_fork (&fork, argv[1], title != NULL ? title : "", &error);
   g_clear_object (&fork.result);
   g_main_loop_unref (fork.loop);
   g_object_unref (fork.sessions);

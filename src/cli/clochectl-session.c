@@ -98,10 +98,10 @@ clochectl_sessions_proxy (ClocheDbusDaemon      *daemon,
 }
 
 static int
-cmd_session_open (ClocheDbusDaemon    *daemon,
-                  ClocheDbusSessions  *sessions,
-                  int                  argc,
-                  char               **argv)
+clochectl_session_cmd_session_open (ClocheDbusDaemon    *daemon,
+                                    ClocheDbusSessions  *sessions,
+                                    int                  argc,
+                                    char               **argv)
 {
   g_autofree char *title = NULL;
   g_autofree char *id = NULL;
@@ -141,10 +141,10 @@ cmd_session_open (ClocheDbusDaemon    *daemon,
 }
 
 static int
-cmd_session_close (ClocheDbusDaemon    *daemon,
-                   ClocheDbusSessions  *sessions,
-                   int                  argc,
-                   char               **argv)
+clochectl_session_cmd_session_close (ClocheDbusDaemon    *daemon,
+                                     ClocheDbusSessions  *sessions,
+                                     int                  argc,
+                                     char               **argv)
 {
   g_autoptr(GError) error = NULL;
 
@@ -156,7 +156,7 @@ cmd_session_close (ClocheDbusDaemon    *daemon,
 }
 
 static void
-print_table (GVariant *sessions)
+clochectl_session_print_table (GVariant *sessions)
 {
   GVariantIter iter;
   GVariant *session;
@@ -180,9 +180,9 @@ print_table (GVariant *sessions)
 }
 
 static GVariant *
-list_sessions (ClocheDbusSessions  *sessions,
-               gboolean             stale,
-               GError             **error)
+clochectl_session_list_sessions (ClocheDbusSessions  *sessions,
+                                 gboolean             stale,
+                                 GError             **error)
 {
   g_autoptr(GVariant) packed = NULL;
   GVariantDict options;
@@ -196,10 +196,10 @@ list_sessions (ClocheDbusSessions  *sessions,
 }
 
 static int
-cmd_session_list (ClocheDbusDaemon    *daemon,
-                  ClocheDbusSessions  *sessions_proxy,
-                  int                  argc,
-                  char               **argv)
+clochectl_session_cmd_session_list (ClocheDbusDaemon    *daemon,
+                                    ClocheDbusSessions  *sessions_proxy,
+                                    int                  argc,
+                                    char               **argv)
 {
   g_autoptr(GVariant) sessions = NULL;
   g_autoptr(GError) error = NULL;
@@ -212,21 +212,21 @@ cmd_session_list (ClocheDbusDaemon    *daemon,
 
   if (!clochectl_parse_options (&argc, &argv, entries, "- list the sessions"))
     return 2;
-  sessions = list_sessions (sessions_proxy, stale, &error);
+  sessions = clochectl_session_list_sessions (sessions_proxy, stale, &error);
   if (sessions == NULL)
     return clochectl_fail (_("cannot list the sessions"), error);
   if (json)
     clochectl_print_sessions_json (sessions);
   else
-    print_table (sessions);
+    clochectl_session_print_table (sessions);
   return EXIT_SUCCESS;
 }
 
 static int
-cmd_session_show (ClocheDbusDaemon    *daemon,
-                  ClocheDbusSessions  *sessions,
-                  int                  argc,
-                  char               **argv)
+clochectl_session_cmd_session_show (ClocheDbusDaemon    *daemon,
+                                    ClocheDbusSessions  *sessions,
+                                    int                  argc,
+                                    char               **argv)
 {
   g_autoptr(GVariant) session = NULL;
   g_autoptr(GError) error = NULL;
@@ -252,10 +252,10 @@ cmd_session_show (ClocheDbusDaemon    *daemon,
 }
 
 static int
-cmd_session_pin (ClocheDbusDaemon    *daemon,
-                 ClocheDbusSessions  *sessions,
-                 int                  argc,
-                 char               **argv)
+clochectl_session_cmd_session_pin (ClocheDbusDaemon    *daemon,
+                                   ClocheDbusSessions  *sessions,
+                                   int                  argc,
+                                   char               **argv)
 {
   gboolean pin = g_str_equal (argv[0], "pin");
   g_autoptr(GError) error = NULL;
@@ -277,13 +277,13 @@ clochectl_session (ClocheDbusDaemon  *daemon,
     const char *name;
     int (*func) (ClocheDbusDaemon *, ClocheDbusSessions *, int, char **);
   } subcommands[] = {
-    { "open", cmd_session_open },
+    { "open", clochectl_session_cmd_session_open },
     { "fork", clochectl_session_fork },
-    { "close", cmd_session_close },
-    { "list", cmd_session_list },
-    { "show", cmd_session_show },
-    { "pin", cmd_session_pin },
-    { "unpin", cmd_session_pin },
+    { "close", clochectl_session_cmd_session_close },
+    { "list", clochectl_session_cmd_session_list },
+    { "show", clochectl_session_cmd_session_show },
+    { "pin", clochectl_session_cmd_session_pin },
+    { "unpin", clochectl_session_cmd_session_pin },
   };
 
   g_autoptr(ClocheDbusSessions) sessions = NULL;

@@ -39,10 +39,10 @@ clochectl_shell_request_clear (ClochectlShellRequest *request)
 
 /* What follows the first "--" is the command, untouched by GOption. */
 static gboolean
-parse (int        argc,
-       char     **argv,
-       gboolean   with_command,
-       ClochectlShellRequest *request)
+clochectl_shell_parse (int        argc,
+                       char     **argv,
+                       gboolean   with_command,
+                       ClochectlShellRequest *request)
 {
   g_autoptr(GPtrArray) options = g_ptr_array_new ();
   GOptionEntry entries[] = {
@@ -127,8 +127,8 @@ open_session (ClocheDbusDaemon   *daemon,
 }
 
 static GVariant *
-terminal_options (ClochectlShellRequest *request,
-                  gboolean  pipe)
+clochectl_shell_terminal_options (ClochectlShellRequest *request,
+                                  gboolean  pipe)
 {
   g_autoptr(GStrvBuilder) env = g_strv_builder_new ();
   g_auto(GStrv) entries = NULL;
@@ -234,14 +234,14 @@ clochectl_shell_owner_cb (GObject           *object,
 /* The stream: a new terminal in session @id, or terminal
  * request->attach again (then sized to ours: it kept the size it had). */
 static gboolean
-get_stream (ClocheDbusSessions     *sessions,
-            const char             *id,
-            ClochectlShellRequest  *request,
-            gboolean                pipe,
-            Resizer                *resizer,
-            GVariant              **stream,
-            GUnixFDList           **fds,
-            GError                **error)
+clochectl_shell_get_stream (ClocheDbusSessions     *sessions,
+                            const char             *id,
+                            ClochectlShellRequest  *request,
+                            gboolean                pipe,
+                            Resizer                *resizer,
+                            GVariant              **stream,
+                            GUnixFDList           **fds,
+                            GError                **error)
 {
   guint rows, cols;
 
@@ -250,7 +250,9 @@ get_stream (ClocheDbusSessions     *sessions,
                                                          request->command != NULL
                                                          ? (const char * const *) request->command
                                                          : (const char *[]) { NULL },
-                                                         terminal_options (request, pipe), NULL,
+                                                         clochectl_shell_terminal_options (request,
+                                                                                           pipe),
+                                                         NULL,
                                                          stream, &resizer->terminal, fds, NULL,
                                                          error);
   resizer->terminal = g_strdup (request->attach);
@@ -282,7 +284,7 @@ attach (ClocheDbusSessions    *sessions,
                     &attached);
   g_signal_connect (sessions, "notify::g-name-owner", G_CALLBACK (clochectl_shell_owner_cb),
                     &attached);
-  if (!get_stream (sessions, id, request, pipe, &resizer, &stream, &fds, &error))
+  if (!clochectl_shell_get_stream (sessions, id, request, pipe, &resizer, &stream, &fds, &error))
     status = clochectl_fail (failed, error);
   else if ((attached.fd = g_unix_fd_list_get (fds, g_variant_get_handle (stream), &error)) < 0)
     status = clochectl_fail (failed, error);
@@ -298,8 +300,8 @@ attach (ClocheDbusSessions    *sessions,
 
 /* TERMINAL  SESSION  attached|detached  COMMAND, oldest first. */
 static int
-list_terminals (ClocheDbusSessions *sessions,
-                const char         *id)
+clochectl_shell_list_terminals (ClocheDbusSessions *sessions,
+                                const char         *id)
 {
   g_autoptr(GVariant) terminals = NULL;
   g_autoptr(GError) error = NULL;
@@ -333,7 +335,7 @@ list_terminals (ClocheDbusSessions *sessions,
   return EXIT_SUCCESS;
 }
 
-static int shell_or_run (ClocheDbusDaemon *daemon, ClochectlShellRequest *request);
+static int clochectl_shell_or_run (ClocheDbusDaemon *daemon, ClochectlShellRequest *request);
 
 /* Where the session's first folder is in the guest: /sessions/ID/mnt/NAME. */
 static char *
@@ -370,12 +372,12 @@ int
 clochectl_shell_request_run (ClocheDbusDaemon      *daemon,
                              ClochectlShellRequest *request)
 {
-  return shell_or_run (daemon, request);
+  return clochectl_shell_or_run (daemon, request);
 }
 
 static int
-shell_or_run (ClocheDbusDaemon      *daemon,
-              ClochectlShellRequest *request)
+clochectl_shell_or_run (ClocheDbusDaemon      *daemon,
+                        ClochectlShellRequest *request)
 {
   g_autoptr(ClocheDbusSessions) sessions = NULL;
   g_autoptr(GError) error = NULL;
@@ -398,7 +400,7 @@ shell_or_run (ClocheDbusDaemon      *daemon,
   if (sessions == NULL)
     return clochectl_fail (_("cannot reach the Cloche service"), error);
   if (request->list)
-    return list_terminals (sessions, request->id);
+    return clochectl_shell_list_terminals (sessions, request->id);
   if (request->attach != NULL)
     return attach (sessions, NULL, request);
   if (request->id == NULL && (opened = open_session (daemon, sessions, request, &error)) == NULL)
@@ -423,9 +425,9 @@ clochectl_shell (ClocheDbusDaemon  *daemon,
 {
   g_auto(ClochectlShellRequest) request = { 0 };
 
-  if (!parse (argc, argv, FALSE, &request))
+  if (!clochectl_shell_parse (argc, argv, FALSE, &request))
     return clochectl_usage ();
-  return shell_or_run (daemon, &request);
+  return clochectl_shell_or_run (daemon, &request);
 }
 
 int
@@ -435,7 +437,7 @@ clochectl_run (ClocheDbusDaemon  *daemon,
 {
   g_auto(ClochectlShellRequest) request = { 0 };
 
-  if (!parse (argc, argv, TRUE, &request))
+  if (!clochectl_shell_parse (argc, argv, TRUE, &request))
     return clochectl_usage ();
-  return shell_or_run (daemon, &request);
+  return clochectl_shell_or_run (daemon, &request);
 }

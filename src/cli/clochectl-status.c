@@ -8,7 +8,7 @@
 #include "clochectl.h"
 
 static char *
-format_uptime (gint64 booted_at)
+clochectl_status_format_uptime (gint64 booted_at)
 {
   gint64 seconds;
 
@@ -23,7 +23,7 @@ format_uptime (gint64 booted_at)
  * runs a guest (longer only if its test vCPU hangs): wait for the verdict
  * rather than print an empty one. */
 static void
-wait_for_accelerator (ClocheDbusDaemon *daemon)
+clochectl_status_wait_for_accelerator (ClocheDbusDaemon *daemon)
 {
   gint64 deadline = g_get_monotonic_time () + 6 * G_USEC_PER_SEC;
 
@@ -37,7 +37,7 @@ wait_for_accelerator (ClocheDbusDaemon *daemon)
  * (Installed, as the app's Overview says it), its size and the warm-wake
  * snapshot's. NULL if it cannot be reached. */
 static ClocheDbusBundle *
-bundle_proxy (ClocheDbusDaemon *daemon)
+clochectl_status_bundle_proxy (ClocheDbusDaemon *daemon)
 {
   GDBusProxy *proxy = G_DBUS_PROXY (daemon);
 
@@ -48,7 +48,7 @@ bundle_proxy (ClocheDbusDaemon *daemon)
 }
 
 static char *
-format_bundle_sizes (ClocheDbusBundle *bundle)
+clochectl_status_format_bundle_sizes (ClocheDbusBundle *bundle)
 {
   g_autofree char *size = NULL, *snapshot = NULL;
 
@@ -64,9 +64,9 @@ format_bundle_sizes (ClocheDbusBundle *bundle)
 
 /* The bundle, then the agents installed (the tools folder), if any. */
 static char *
-format_bundle (ClocheDbusBundle *bundle)
+clochectl_status_format_bundle (ClocheDbusBundle *bundle)
 {
-  g_autofree char *sizes = format_bundle_sizes (bundle);
+  g_autofree char *sizes = clochectl_status_format_bundle_sizes (bundle);
   g_autofree char *tools = NULL;
 
   if (bundle == NULL || cloche_dbus_bundle_get_tools_size (bundle) == 0)
@@ -79,7 +79,7 @@ format_bundle (ClocheDbusBundle *bundle)
 /* "in 4:32 unless a session opens", or NULL when the VM will not stop by
  * itself. */
 static char *
-format_idle_stop (gint64 idle_stop_at)
+clochectl_status_format_idle_stop (gint64 idle_stop_at)
 {
   gint64 left;
 
@@ -91,14 +91,16 @@ format_idle_stop (gint64 idle_stop_at)
 }
 
 static void
-print_status_text (ClocheDbusDaemon *daemon)
+clochectl_status_print_status_text (ClocheDbusDaemon *daemon)
 {
-  g_autofree char *idle_stop = format_idle_stop (cloche_dbus_daemon_get_idle_stop_at (daemon));
-  g_autofree char *uptime = format_uptime (cloche_dbus_daemon_get_booted_at (daemon));
+  g_autofree char *idle_stop =
+    clochectl_status_format_idle_stop (cloche_dbus_daemon_get_idle_stop_at (daemon));
+  g_autofree char *uptime =
+    clochectl_status_format_uptime (cloche_dbus_daemon_get_booted_at (daemon));
   const char *reason = cloche_dbus_daemon_get_state_reason (daemon);
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
-  g_autoptr(ClocheDbusBundle) bundle = bundle_proxy (daemon);
-  g_autofree char *bundle_text = format_bundle (bundle);
+  g_autoptr(ClocheDbusBundle) bundle = clochectl_status_bundle_proxy (daemon);
+  g_autofree char *bundle_text = clochectl_status_format_bundle (bundle);
 
   g_print (_("State:        %s%s%s%s\n"), cloche_dbus_daemon_get_state (daemon),
            reason != NULL && reason[0] ? " (" : "", reason ? reason : "",
@@ -118,14 +120,14 @@ print_status_text (ClocheDbusDaemon *daemon)
 }
 
 static void
-print_status_json (ClocheDbusDaemon *daemon)
+clochectl_status_print_status_json (ClocheDbusDaemon *daemon)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
-  g_autoptr(ClocheDbusBundle) bundle = bundle_proxy (daemon);
+  g_autoptr(ClocheDbusBundle) bundle = clochectl_status_bundle_proxy (daemon);
 
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "state");
@@ -192,11 +194,11 @@ clochectl_status (ClocheDbusDaemon  *daemon,
                   DAEMON_BUS_NAME);
       return EXIT_FAILURE;
     }
-  wait_for_accelerator (daemon);
+  clochectl_status_wait_for_accelerator (daemon);
   if (json)
-    print_status_json (daemon);
+    clochectl_status_print_status_json (daemon);
   else
-    print_status_text (daemon);
+    clochectl_status_print_status_text (daemon);
   return EXIT_SUCCESS;
 }
 

@@ -36,9 +36,9 @@ typedef struct
 
 /* Every file goes through here: nothing is written unredacted. */
 static void
-write_file (Report     *report,
-            const char *name,
-            const char *contents)
+clochectl_support_report_write_file (Report     *report,
+                                     const char *name,
+                                     const char *contents)
 {
   g_autofree char *path = g_build_filename (report->dir, name, NULL);
   g_autofree char *redacted = cloche_audit_redact (contents, g_get_home_dir ());
@@ -61,15 +61,15 @@ note (Report     *report,
 }
 
 static void
-copy_file (Report     *report,
-           const char *name,
-           const char *source)
+clochectl_support_report_copy_file (Report     *report,
+                                    const char *name,
+                                    const char *source)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
 
   if (g_file_get_contents (source, &contents, NULL, &error))
-    write_file (report, name, contents);
+    clochectl_support_report_write_file (report, name, contents);
   else
     note (report, name, error->message);
 }
@@ -91,8 +91,8 @@ variant_to_json (GVariant *value)
 /* The daemon */
 
 static GVariant *
-daemon_state (ClocheDbusDaemon   *daemon,
-              ClocheDbusSessions *sessions)
+clochectl_support_report_daemon_state (ClocheDbusDaemon   *daemon,
+                                       ClocheDbusSessions *sessions)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
   const char * const *console = cloche_dbus_daemon_get_console_tail (daemon);
@@ -119,7 +119,7 @@ daemon_state (ClocheDbusDaemon   *daemon,
 }
 
 static char *
-add_daemon (Report *report)
+clochectl_support_report_add_daemon (Report *report)
 {
   g_autoptr(ClocheDbusDaemon) daemon = NULL;
   g_autoptr(ClocheDbusSessions) sessions = NULL;
@@ -136,13 +136,13 @@ add_daemon (Report *report)
       note (report, "daemon.json", error != NULL ? error->message : "the service is not running");
       return NULL;
     }
-  json = variant_to_json (daemon_state (daemon, sessions));
-  write_file (report, "daemon.json", json);
+  json = variant_to_json (clochectl_support_report_daemon_state (daemon, sessions));
+  clochectl_support_report_write_file (report, "daemon.json", json);
   return g_strdup (cloche_dbus_daemon_get_bundle_path (daemon));
 }
 
 static void
-add_doctor (Report *report)
+clochectl_support_report_add_doctor (Report *report)
 {
   g_autoptr(ClocheDbusDoctor) doctor = NULL;
   g_autoptr(GVariant) results = NULL;
@@ -165,19 +165,19 @@ add_doctor (Report *report)
       return;
     }
   json = variant_to_json (results);
-  write_file (report, "doctor.json", json);
+  clochectl_support_report_write_file (report, "doctor.json", json);
   if (g_variant_n_children (cloche_dbus_doctor_get_latest_finding (doctor)) > 0)
     {
       g_autofree char *finding = variant_to_json (cloche_dbus_doctor_get_latest_finding (doctor));
 
-      write_file (report, "latest-finding.json", finding);
+      clochectl_support_report_write_file (report, "latest-finding.json", finding);
     }
 }
 
 /* Files on this machine */
 
 static void
-add_effective_policy (Report *report)
+clochectl_support_report_add_effective_policy (Report *report)
 {
   g_autoptr(ClocheDbusPolicy) policy = NULL;
   g_autoptr(GError) error = NULL;
@@ -195,42 +195,42 @@ add_effective_policy (Report *report)
       return;
     }
   json = variant_to_json (effective);   /* it takes a reference of its own */
-  write_file (report, "policy-effective.json", json);
+  clochectl_support_report_write_file (report, "policy-effective.json", json);
 }
 
 static void
-add_policies (Report *report)
+clochectl_support_report_add_policies (Report *report)
 {
   g_autofree char *user = g_build_filename (g_get_user_config_dir (), "cloche", "policy.json", NULL);
 
   /* Whatever policy files exist, as they are, and what the daemon made of
    * them: the values in force, each with its layer. */
-  add_effective_policy (report);
+  clochectl_support_report_add_effective_policy (report);
   if (g_file_test ("/etc/cloche/policy.json", G_FILE_TEST_EXISTS))
-    copy_file (report, "policy-admin.json", "/etc/cloche/policy.json");
+    clochectl_support_report_copy_file (report, "policy-admin.json", "/etc/cloche/policy.json");
   else
     note (report, "policy-admin.json", "no /etc/cloche/policy.json");
   if (g_file_test (user, G_FILE_TEST_EXISTS))
-    copy_file (report, "policy-user.json", user);
+    clochectl_support_report_copy_file (report, "policy-user.json", user);
   else
     note (report, "policy-user.json", "no policy file of the user's");
 }
 
 static void
-add_bundle (Report     *report,
-            const char *bundle_path)
+clochectl_support_report_add_bundle (Report     *report,
+                                     const char *bundle_path)
 {
   g_autofree char *fallback = cloche_bundle_default_path ();
   g_autofree char *manifest = g_build_filename (bundle_path != NULL ? bundle_path : fallback,
                                                 "manifest.json", NULL);
 
-  copy_file (report, "bundle-manifest.json", manifest);
+  clochectl_support_report_copy_file (report, "bundle-manifest.json", manifest);
 }
 
 static void
-keep_line (JsonObject *event,
-           const char *line,
-           gpointer    user_data)
+clochectl_support_report_keep_line (JsonObject *event,
+                                    const char *line,
+                                    gpointer    user_data)
 {
   Report *report = user_data;
 
@@ -240,9 +240,10 @@ keep_line (JsonObject *event,
 }
 
 static void
-add_audit (Report *report)
+clochectl_support_report_add_audit (Report *report)
 {
-  g_autoptr(ClocheAuditReader) reader = cloche_audit_reader_new (NULL, NULL, keep_line, report);
+  g_autoptr(ClocheAuditReader) reader =
+    cloche_audit_reader_new (NULL, NULL, clochectl_support_report_keep_line, report);
   g_autoptr(GString) text = g_string_new (NULL);
   g_autoptr(GError) error = NULL;
 
@@ -253,12 +254,12 @@ add_audit (Report *report)
     }
   for (guint i = 0; i < report->audit->len; i++)
     g_string_append (text, report->audit->pdata[i]);
-  write_file (report, "audit.jsonl", text->str);
+  clochectl_support_report_write_file (report, "audit.jsonl", text->str);
 }
 
 /* The VM's files of each daemon that ran (console and QEMU's stderr). */
 static void
-add_vm_logs (Report *report)
+clochectl_support_report_add_vm_logs (Report *report)
 {
   g_autofree char *run = g_build_filename (g_get_user_runtime_dir (), "cloche", NULL);
   g_autoptr(GDir) dir = g_dir_open (run, 0, NULL);
@@ -281,14 +282,14 @@ add_vm_logs (Report *report)
           g_autofree char *target = g_strdup_printf ("%s-%s", name, logs[i]);
 
           if (g_file_test (source, G_FILE_TEST_EXISTS))
-            copy_file (report, target, source);
+            clochectl_support_report_copy_file (report, target, source);
         }
     }
 }
 
 /* The daemon's own messages go to the journal when D-Bus starts it. */
 static void
-add_daemon_log (Report *report)
+clochectl_support_report_add_daemon_log (Report *report)
 {
   const char *argv[] = { "journalctl", "--user", "--no-pager", "-n", "500",
                          "-t", "cloche-daemon", NULL };
@@ -301,11 +302,11 @@ add_daemon_log (Report *report)
       || !g_spawn_check_wait_status (status, NULL))
     note (report, "daemon.log", err != NULL && err[0] ? g_strstrip (err) : "no journal to read");
   else
-    write_file (report, "daemon.log", out);
+    clochectl_support_report_write_file (report, "daemon.log", out);
 }
 
 static char *
-first_line_of (const char * const *argv)
+clochectl_support_report_first_line_of (const char * const *argv)
 {
   g_autofree char *out = NULL;
 
@@ -317,10 +318,10 @@ first_line_of (const char * const *argv)
 }
 
 static void
-add_versions (Report *report)
+clochectl_support_report_add_versions (Report *report)
 {
   const char *qemu[] = { "qemu-system-x86_64", "--version", NULL };
-  g_autofree char *qemu_version = first_line_of (qemu);
+  g_autofree char *qemu_version = clochectl_support_report_first_line_of (qemu);
   g_autofree char *os = NULL;
   g_autofree char *text = NULL;
   struct utsname uts;
@@ -331,15 +332,15 @@ add_versions (Report *report)
                           PACKAGE_VERSION, glib_major_version, glib_minor_version,
                           glib_micro_version, qemu_version, uts.sysname, uts.release,
                           uts.machine, os != NULL ? os : "(no /etc/os-release)\n");
-  write_file (report, "versions.txt", text);
+  clochectl_support_report_write_file (report, "versions.txt", text);
 }
 
 /* Packing */
 
 static gboolean
-pack (const char  *dir,
-      const char  *output,
-      GError     **error)
+clochectl_support_report_pack (const char  *dir,
+                               const char  *output,
+                               GError     **error)
 {
   g_autofree char *parent = g_path_get_dirname (dir);
   g_autofree char *base = g_path_get_basename (dir);
@@ -359,7 +360,7 @@ pack (const char  *dir,
 }
 
 static void
-remove_tree (const char *dir)
+clochectl_support_report_remove_tree (const char *dir)
 {
   const char *argv[] = { "rm", "-rf", dir, NULL };
 
@@ -368,7 +369,7 @@ remove_tree (const char *dir)
 }
 
 static char *
-absolute_output (const char *name)
+clochectl_support_report_absolute_output (const char *name)
 {
   g_autofree char *cwd = NULL;
 
@@ -379,17 +380,17 @@ absolute_output (const char *name)
 }
 
 static void
-collect (Report *report)
+clochectl_support_report_collect (Report *report)
 {
-  g_autofree char *bundle_path = add_daemon (report);
+  g_autofree char *bundle_path = clochectl_support_report_add_daemon (report);
 
-  add_doctor (report);
-  add_policies (report);
-  add_bundle (report, bundle_path);
-  add_audit (report);
-  add_vm_logs (report);
-  add_daemon_log (report);
-  add_versions (report);
+  clochectl_support_report_add_doctor (report);
+  clochectl_support_report_add_policies (report);
+  clochectl_support_report_add_bundle (report, bundle_path);
+  clochectl_support_report_add_audit (report);
+  clochectl_support_report_add_vm_logs (report);
+  clochectl_support_report_add_daemon_log (report);
+  clochectl_support_report_add_versions (report);
 }
 
 int
@@ -409,7 +410,7 @@ clochectl_support_report (int    argc,
     return 2;
   if (argc != 2)
     return clochectl_usage ();
-  output = absolute_output (argv[1]);
+  output = clochectl_support_report_absolute_output (argv[1]);
   tmp = g_dir_make_tmp ("cloche-report-XXXXXX", &error);
   if (tmp == NULL)
     return clochectl_fail (_("cannot make a folder for the report"), error);
@@ -421,15 +422,15 @@ clochectl_support_report (int    argc,
                                 "folders (written as ~ or /home/<user>) are redacted.\n\nFiles:\n");
   report.audit = audit;
 
-  collect (&report);
-  write_file (&report, "README.txt", report.readme->str);
+  clochectl_support_report_collect (&report);
+  clochectl_support_report_write_file (&report, "README.txt", report.readme->str);
   g_string_free (report.readme, TRUE);
-  if (!pack (report.dir, output, &error))
+  if (!clochectl_support_report_pack (report.dir, output, &error))
     {
-      remove_tree (tmp);
+      clochectl_support_report_remove_tree (tmp);
       return clochectl_fail (_("cannot write the report"), error);
     }
-  remove_tree (tmp);
+  clochectl_support_report_remove_tree (tmp);
   g_free (report.dir);
   g_print (_("Wrote %s\n"), output);
   return EXIT_SUCCESS;

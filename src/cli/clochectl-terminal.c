@@ -57,9 +57,9 @@ clochectl_terminal_size (guint *rows,
 }
 
 static gboolean
-write_all (int         fd,
-           const char *data,
-           gsize       length)
+clochectl_terminal_write_all (int         fd,
+                              const char *data,
+                              gsize       length)
 {
   while (length > 0)
     {
@@ -91,20 +91,20 @@ clochectl_terminal_stream_cb (int          fd,
       attach->eof = TRUE;
       return G_SOURCE_REMOVE;
     }
-  write_all (STDOUT_FILENO, buffer, (gsize) n);
+  clochectl_terminal_write_all (STDOUT_FILENO, buffer, (gsize) n);
   return G_SOURCE_CONTINUE;
 }
 
 /* The end of piped input: ^D ends a line the command has not got yet,
  * a second one (at the start of a line) is the end of file. */
 static void
-send_end_of_input (Attach *attach)
+clochectl_terminal_send_end_of_input (Attach *attach)
 {
   const char *eof = attach->last_newline ? "\004" : "\004\004";
 
   attach->input_done = TRUE;
   if (attach->terminal->pipe)
-    write_all (attach->terminal->fd, eof, strlen (eof));
+    clochectl_terminal_write_all (attach->terminal->fd, eof, strlen (eof));
 }
 
 static gboolean
@@ -120,11 +120,11 @@ clochectl_terminal_input_cb (int          fd,
     return G_SOURCE_CONTINUE;
   if (n <= 0)
     {
-      send_end_of_input (attach);
+      clochectl_terminal_send_end_of_input (attach);
       return G_SOURCE_REMOVE;
     }
   attach->last_newline = buffer[n - 1] == '\n';
-  if (!write_all (attach->terminal->fd, buffer, (gsize) n))
+  if (!clochectl_terminal_write_all (attach->terminal->fd, buffer, (gsize) n))
     return G_SOURCE_REMOVE;
   return G_SOURCE_CONTINUE;
 }
@@ -150,7 +150,7 @@ clochectl_terminal_stop_cb (gpointer user_data)
 }
 
 static void
-raw_mode (Attach *attach)
+clochectl_terminal_raw_mode (Attach *attach)
 {
   struct termios raw;
 
@@ -163,7 +163,7 @@ raw_mode (Attach *attach)
 }
 
 static void
-restore_mode (Attach *attach)
+clochectl_terminal_restore_mode (Attach *attach)
 {
   if (attach->raw)
     tcsetattr (STDIN_FILENO, TCSADRAIN, &attach->saved);
@@ -186,7 +186,7 @@ clochectl_terminal_run (ClochectlTerminal *terminal)
   guint sources[5];
 
   g_unix_set_fd_nonblocking (terminal->fd, TRUE, NULL);
-  raw_mode (&attach);
+  clochectl_terminal_raw_mode (&attach);
   sources[0] = g_unix_fd_add (terminal->fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
                               clochectl_terminal_stream_cb, &attach);
   sources[1] = g_unix_fd_add (STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,
@@ -196,7 +196,7 @@ clochectl_terminal_run (ClochectlTerminal *terminal)
   sources[4] = g_unix_signal_add (SIGHUP, clochectl_terminal_stop_cb, &attach);
   while (!(attach.eof && terminal->ended) && !terminal->daemon_gone && !attach.stop)
     g_main_context_iteration (NULL, TRUE);
-  restore_mode (&attach);
+  clochectl_terminal_restore_mode (&attach);
   for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
     g_source_remove_by_user_data (&attach);
   if (terminal->message != NULL && terminal->message[0] != '\0')

@@ -21,7 +21,7 @@
  * C1, and the bidirectional controls (text that reads differently from
  * what it is). */
 static gboolean
-is_unprintable (gunichar c)
+clochectl_is_unprintable (gunichar c)
 {
   return g_unichar_iscntrl (c) || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
          || c == 0x2028 || c == 0x2029;
@@ -47,7 +47,7 @@ clochectl_printable (const char *text)
     {
       gunichar c = g_utf8_get_char (p);
 
-      if (!is_unprintable (c))
+      if (!clochectl_is_unprintable (c))
         g_string_append_unichar (out, c);
       else if (c < 0x100)
         g_string_append_printf (out, "\\x%02x", c);

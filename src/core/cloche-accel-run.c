@@ -54,8 +54,8 @@ static const guint8 guest_code[] = {
 /* In the child: system calls only. */
 
 static gboolean
-fail (ClocheKvmRun *run,
-      guint32       stage)
+cloche_kvm_run_fail (ClocheKvmRun *run,
+                     guint32       stage)
 {
   run->stage = stage;
   run->error_number = errno;
@@ -63,71 +63,71 @@ fail (ClocheKvmRun *run,
 }
 
 static gboolean
-fail_setup (ClocheKvmRun       *run,
-            ClocheKvmSetupStep  step)
+cloche_kvm_run_fail_setup (ClocheKvmRun       *run,
+                           ClocheKvmSetupStep  step)
 {
   run->setup_step = step;
-  return fail (run, CLOCHE_KVM_RUN_SETUP);
+  return cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_SETUP);
 }
 
 static int
-make_vcpu (int           vm_fd,
-           int           id,
-           ClocheKvmRun *run)
+cloche_kvm_run_make_vcpu (int           vm_fd,
+                          int           id,
+                          ClocheKvmRun *run)
 {
   int vcpu = ioctl (vm_fd, KVM_CREATE_VCPU, id);
 
   if (vcpu < 0)
-    fail_setup (run, CLOCHE_KVM_SETUP_VCPU);
+    cloche_kvm_run_fail_setup (run, CLOCHE_KVM_SETUP_VCPU);
   return vcpu;
 }
 
 static gboolean
-load_guest (int           vm_fd,
-            const guint8 *code,
-            gsize         length,
-            ClocheKvmRun *run)
+cloche_kvm_run_load_guest (int           vm_fd,
+                           const guint8 *code,
+                           gsize         length,
+                           ClocheKvmRun *run)
 {
   struct kvm_userspace_memory_region region = { 0 };
   void *memory = mmap (NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
   if (memory == MAP_FAILED)
-    return fail_setup (run, CLOCHE_KVM_SETUP_MEMORY);
+    return cloche_kvm_run_fail_setup (run, CLOCHE_KVM_SETUP_MEMORY);
   memcpy (memory, code, MIN (length, GUEST_SIZE));
   region.slot = 0;
   region.guest_phys_addr = GUEST_ADDRESS;
   region.memory_size = GUEST_SIZE;
   region.userspace_addr = (guint64) (guintptr) memory;
   if (ioctl (vm_fd, KVM_SET_USER_MEMORY_REGION, &region) != 0)
-    return fail_setup (run, CLOCHE_KVM_SETUP_MEMORY);
+    return cloche_kvm_run_fail_setup (run, CLOCHE_KVM_SETUP_MEMORY);
   return TRUE;
 }
 
 /* Real mode, CS:IP at the code. */
 static gboolean
-point_at_guest (int           vcpu,
-                ClocheKvmRun *run)
+cloche_kvm_run_point_at_guest (int           vcpu,
+                               ClocheKvmRun *run)
 {
   struct kvm_sregs sregs;
   struct kvm_regs regs = { 0 };
 
   if (ioctl (vcpu, KVM_GET_SREGS, &sregs) != 0)
-    return fail_setup (run, CLOCHE_KVM_SETUP_REGISTERS);
+    return cloche_kvm_run_fail_setup (run, CLOCHE_KVM_SETUP_REGISTERS);
   sregs.cs.base = 0;
   sregs.cs.selector = 0;
   regs.rip = GUEST_ADDRESS;
   regs.rflags = 0x2;     /* bit 1 is always set */
   if (ioctl (vcpu, KVM_SET_SREGS, &sregs) != 0 || ioctl (vcpu, KVM_SET_REGS, &regs) != 0)
-    return fail_setup (run, CLOCHE_KVM_SETUP_REGISTERS);
+    return cloche_kvm_run_fail_setup (run, CLOCHE_KVM_SETUP_REGISTERS);
   return TRUE;
 }
 
 /* One exit of the test vCPU: TRUE to run again. */
 static gboolean
-check_exit (struct kvm_run *state,
-            ClocheKvmRun   *run,
-            gboolean       *wrote)
+cloche_kvm_run_check_exit (struct kvm_run *state,
+                           ClocheKvmRun   *run,
+                           gboolean       *wrote)
 {
   run->exit_reason = state->exit_reason;
   switch (state->exit_reason)
@@ -160,9 +160,9 @@ check_exit (struct kvm_run *state,
 }
 
 static gboolean
-run_code (int           kvm_fd,
-          int           vcpu,
-          ClocheKvmRun *run)
+cloche_kvm_run_code (int           kvm_fd,
+                     int           vcpu,
+                     ClocheKvmRun *run)
 {
   int size = ioctl (kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
   struct kvm_run *state;
@@ -170,7 +170,7 @@ run_code (int           kvm_fd,
 
   if (size <= 0 || (state = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
                                   vcpu, 0)) == MAP_FAILED)
-    return fail_setup (run, CLOCHE_KVM_SETUP_VCPU);
+    return cloche_kvm_run_fail_setup (run, CLOCHE_KVM_SETUP_VCPU);
   /* A vCPU that never exits dies of the alarm; the parent reads no report. */
   alarm (CLOCHE_KVM_RUN_TIMEOUT_S);
   for (guint i = 0; i < MAX_RUNS; i++)
@@ -179,9 +179,9 @@ run_code (int           kvm_fd,
         {
           if (errno == EINTR)
             continue;
-          return fail (run, CLOCHE_KVM_RUN_ERRNO);
+          return cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_ERRNO);
         }
-      if (!check_exit (state, run, &wrote))
+      if (!cloche_kvm_run_check_exit (state, run, &wrote))
         break;
     }
   alarm (0);
@@ -191,29 +191,29 @@ run_code (int           kvm_fd,
 }
 
 static gboolean
-set_host_cpuid (int           kvm_fd,
-                int           vcpu,
-                ClocheKvmRun *run)
+cloche_kvm_run_set_host_cpuid (int           kvm_fd,
+                               int           vcpu,
+                               ClocheKvmRun *run)
 {
   gsize size = sizeof (struct kvm_cpuid2) + MAX_CPUID * sizeof (struct kvm_cpuid_entry2);
   struct kvm_cpuid2 *cpuid = mmap (NULL, size, PROT_READ | PROT_WRITE,
                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
   if (cpuid == MAP_FAILED)
-    return fail (run, CLOCHE_KVM_RUN_CPUID);
+    return cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_CPUID);
   cpuid->nent = MAX_CPUID;
   if (ioctl (kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) != 0
       || ioctl (vcpu, KVM_SET_CPUID2, cpuid) != 0)
-    return fail (run, CLOCHE_KVM_RUN_CPUID);
+    return cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_CPUID);
   return TRUE;
 }
 
 /* Every feature MSR back at KVM's own value, as QEMU writes them. The
  * ioctls' structs end in flexible arrays: they live in 8-byte buffers. */
 static gboolean
-set_feature_msrs (int           kvm_fd,
-                  int           vcpu,
-                  ClocheKvmRun *run)
+cloche_kvm_run_set_feature_msrs (int           kvm_fd,
+                                 int           vcpu,
+                                 ClocheKvmRun *run)
 {
   guint64 list_buffer[(sizeof (struct kvm_msr_list) + MAX_MSRS * sizeof (guint32)) / 8 + 1];
   guint64 msr_buffer[(sizeof (struct kvm_msrs) + sizeof (struct kvm_msr_entry)) / 8 + 1];
@@ -238,40 +238,42 @@ set_feature_msrs (int           kvm_fd,
         {
           run->msr = msr->entries[0].index;
           run->detail = msr->entries[0].data;
-          return fail (run, CLOCHE_KVM_RUN_MSR);
+          return cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_MSR);
         }
     }
   return TRUE;
 }
 
 static void
-probe_in_child (int           kvm_fd,
-                const guint8 *code,
-                gsize         length,
-                ClocheKvmRun *run)
+cloche_kvm_run_probe_in_child (int           kvm_fd,
+                               const guint8 *code,
+                               gsize         length,
+                               ClocheKvmRun *run)
 {
   int vm_fd, vcpu;
 
   vm_fd = ioctl (kvm_fd, KVM_CREATE_VM, 0);
   if (vm_fd < 0)
     {
-      fail (run, CLOCHE_KVM_RUN_CREATE_VM);
+      cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_CREATE_VM);
       return;
     }
-  if (!load_guest (vm_fd, code, length, run) || (vcpu = make_vcpu (vm_fd, 0, run)) < 0
-      || !point_at_guest (vcpu, run) || !run_code (kvm_fd, vcpu, run))
+  if (!cloche_kvm_run_load_guest (vm_fd, code, length, run)
+      || (vcpu = cloche_kvm_run_make_vcpu (vm_fd, 0, run)) < 0
+      || !cloche_kvm_run_point_at_guest (vcpu, run) || !cloche_kvm_run_code (kvm_fd, vcpu, run))
     return;
-  if ((vcpu = make_vcpu (vm_fd, 1, run)) < 0)
+  if ((vcpu = cloche_kvm_run_make_vcpu (vm_fd, 1, run)) < 0)
     return;
-  if (set_host_cpuid (kvm_fd, vcpu, run) && set_feature_msrs (kvm_fd, vcpu, run))
+  if (cloche_kvm_run_set_host_cpuid (kvm_fd, vcpu, run)
+      && cloche_kvm_run_set_feature_msrs (kvm_fd, vcpu, run))
     run->stage = CLOCHE_KVM_RUN_OK;
 }
 
 /* In the parent */
 
 static gboolean
-read_report (int           fd,
-             ClocheKvmRun *run)
+cloche_kvm_run_read_report (int           fd,
+                            ClocheKvmRun *run)
 {
   gint64 deadline = g_get_monotonic_time () + (CLOCHE_KVM_RUN_TIMEOUT_S + 2) * G_USEC_PER_SEC;
   gsize got = 0;
@@ -300,9 +302,9 @@ read_report (int           fd,
 }
 
 static void
-reap (pid_t         pid,
-      gboolean      reported,
-      ClocheKvmRun *run)
+cloche_kvm_run_reap (pid_t         pid,
+                     gboolean      reported,
+                     ClocheKvmRun *run)
 {
   int status = 0;
 
@@ -346,7 +348,7 @@ cloche_kvm_run_guest_code (int           kvm_fd,
   memset (run, 0, sizeof *run);
   if (!g_unix_open_pipe (pipe_fds, FD_CLOEXEC, NULL))
     {
-      fail (run, CLOCHE_KVM_RUN_CHILD);
+      cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_CHILD);
       return;
     }
   pid = fork ();
@@ -362,16 +364,16 @@ cloche_kvm_run_guest_code (int           kvm_fd,
       sigprocmask (SIG_UNBLOCK, &alarm_only, NULL);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       close (pipe_fds[0]);
-      probe_in_child (kvm_fd, code, length, &report);
+      cloche_kvm_run_probe_in_child (kvm_fd, code, length, &report);
       if (write (pipe_fds[1], &report, sizeof report) != (ssize_t) sizeof report)
         _exit (1);
       _exit (0);
     }
   close (pipe_fds[1]);
   if (pid < 0)
-    fail (run, CLOCHE_KVM_RUN_CHILD);
+    cloche_kvm_run_fail (run, CLOCHE_KVM_RUN_CHILD);
   else
-    reap (pid, read_report (pipe_fds[0], run), run);
+    cloche_kvm_run_reap (pid, cloche_kvm_run_read_report (pipe_fds[0], run), run);
   close (pipe_fds[0]);
 }
 
@@ -398,7 +400,7 @@ cloche_kvm_run_error_code (const ClocheKvmRun *run)
 }
 
 static const char *
-exit_name (guint32 reason)
+cloche_kvm_run_exit_name (guint32 reason)
 {
   switch (reason)
     {
@@ -422,7 +424,7 @@ exit_name (guint32 reason)
 }
 
 static char *
-describe_exit (const ClocheKvmRun *run)
+cloche_kvm_run_describe_exit (const ClocheKvmRun *run)
 {
   if (run->exit_reason == KVM_EXIT_INTERNAL_ERROR)
     return g_strdup_printf (_("the test vCPU stopped with KVM_EXIT_INTERNAL_ERROR "
@@ -437,11 +439,12 @@ describe_exit (const ClocheKvmRun *run)
                                 "hardware reason %s)"), hardware);
     }
   return g_strdup_printf (_("the test vCPU stopped with %s (exit reason %u) instead of "
-                            "running its code"), exit_name (run->exit_reason), run->exit_reason);
+                            "running its code"), cloche_kvm_run_exit_name (run->exit_reason),
+                          run->exit_reason);
 }
 
 static char *
-describe_setup (const ClocheKvmRun *run)
+cloche_kvm_run_describe_setup (const ClocheKvmRun *run)
 {
   const char *what = run->setup_step == CLOCHE_KVM_SETUP_MEMORY ? "KVM_SET_USER_MEMORY_REGION"
                      : run->setup_step == CLOCHE_KVM_SETUP_VCPU ? "KVM_CREATE_VCPU"
@@ -452,7 +455,7 @@ describe_setup (const ClocheKvmRun *run)
 }
 
 static char *
-describe_output (const ClocheKvmRun *run)
+cloche_kvm_run_describe_output (const ClocheKvmRun *run)
 {
   if (run->exit_reason == KVM_EXIT_HLT)
     return g_strdup (_("the test vCPU halted without running its code"));
@@ -461,7 +464,7 @@ describe_output (const ClocheKvmRun *run)
 }
 
 static char *
-describe_msr (const ClocheKvmRun *run)
+cloche_kvm_run_describe_msr (const ClocheKvmRun *run)
 {
   g_autofree char *value = g_strdup_printf ("0x%" G_GINT64_MODIFIER "x", run->detail);
 
@@ -485,14 +488,14 @@ cloche_kvm_run_describe (const ClocheKvmRun *run)
     case CLOCHE_KVM_RUN_CREATE_VM:
       return g_strdup_printf (_("KVM_CREATE_VM failed (%s)"), g_strerror (run->error_number));
     case CLOCHE_KVM_RUN_SETUP:
-      return describe_setup (run);
+      return cloche_kvm_run_describe_setup (run);
     case CLOCHE_KVM_RUN_ERRNO:
       return g_strdup_printf (_("KVM_RUN failed on the test vCPU (%s)"),
                               g_strerror (run->error_number));
     case CLOCHE_KVM_RUN_EXIT:
-      return describe_exit (run);
+      return cloche_kvm_run_describe_exit (run);
     case CLOCHE_KVM_RUN_WRONG_OUTPUT:
-      return describe_output (run);
+      return cloche_kvm_run_describe_output (run);
     case CLOCHE_KVM_RUN_TIMEOUT:
       return g_strdup_printf (_("the test vCPU did not stop within %d s"),
                               CLOCHE_KVM_RUN_TIMEOUT_S);
@@ -500,7 +503,7 @@ cloche_kvm_run_describe (const ClocheKvmRun *run)
       return g_strdup_printf (_("a vCPU refuses the host's CPU features as KVM reports them "
                                 "(KVM_SET_CPUID2: %s)"), g_strerror (run->error_number));
     case CLOCHE_KVM_RUN_MSR:
-      return describe_msr (run);
+      return cloche_kvm_run_describe_msr (run);
     case CLOCHE_KVM_RUN_CHILD:
     case CLOCHE_KVM_RUN_N_STAGES:
     default:

@@ -74,7 +74,7 @@ cloche_accel_get_fault (void)
 /* The per-boot verdict */
 
 static char *
-read_boot_id (void)
+cloche_accel_read_boot_id (void)
 {
   g_autofree char *text = NULL;
   gsize length = 0;
@@ -85,16 +85,16 @@ read_boot_id (void)
 }
 
 static char *
-cache_path (void)
+cloche_accel_cache_path (void)
 {
   return g_build_filename (g_get_user_runtime_dir (), "cloche", "kvm-probe", NULL);
 }
 
 /* Our own runtime folder, but still read bounded and never through a link. */
 static GKeyFile *
-cache_load (void)
+cloche_accel_cache_load (void)
 {
-  g_autofree char *path = cache_path ();
+  g_autofree char *path = cloche_accel_cache_path ();
   g_autofree char *text = g_malloc (CACHE_MAX_BYTES + 1);
   g_autoptr(GKeyFile) file = g_key_file_new ();
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -113,8 +113,8 @@ cache_load (void)
 }
 
 static guint32
-cache_get (GKeyFile   *file,
-           const char *key)
+cloche_accel_cache_get (GKeyFile   *file,
+                        const char *key)
 {
   g_autoptr(GError) error = NULL;
   guint64 value = g_key_file_get_uint64 (file, CACHE_GROUP, key, &error);
@@ -123,10 +123,10 @@ cache_get (GKeyFile   *file,
 }
 
 static gboolean
-cache_matches (GKeyFile   *file,
-               const char *device,
-               dev_t       rdev,
-               const char *boot_id)
+cloche_accel_cache_matches (GKeyFile   *file,
+                            const char *device,
+                            dev_t       rdev,
+                            const char *boot_id)
 {
   g_autofree char *cached_boot = g_key_file_get_string (file, CACHE_GROUP, "boot-id", NULL);
   g_autofree char *cached_device = g_key_file_get_string (file, CACHE_GROUP, "device", NULL);
@@ -138,26 +138,26 @@ cache_matches (GKeyFile   *file,
 }
 
 static gboolean
-cache_lookup (const char   *device,
-              dev_t         rdev,
-              const char   *boot_id,
-              ClocheKvmRun *run)
+cloche_accel_cache_lookup (const char   *device,
+                           dev_t         rdev,
+                           const char   *boot_id,
+                           ClocheKvmRun *run)
 {
-  g_autoptr(GKeyFile) file = cache_load ();
+  g_autoptr(GKeyFile) file = cloche_accel_cache_load ();
   g_autofree char *detail = NULL;
 
-  if (file == NULL || !cache_matches (file, device, rdev, boot_id))
+  if (file == NULL || !cloche_accel_cache_matches (file, device, rdev, boot_id))
     return FALSE;
   memset (run, 0, sizeof *run);
-  run->stage = cache_get (file, "stage");
-  run->error_number = (gint32) MIN (cache_get (file, "errno"), G_MAXINT32);
-  run->setup_step = cache_get (file, "setup-step");
-  run->exit_reason = cache_get (file, "exit-reason");
-  run->suberror = cache_get (file, "suberror");
-  run->port = cache_get (file, "port");
-  run->value = cache_get (file, "value");
-  run->msr = cache_get (file, "msr");
-  run->guest_ran = cache_get (file, "guest-ran") == 1;
+  run->stage = cloche_accel_cache_get (file, "stage");
+  run->error_number = (gint32) MIN (cloche_accel_cache_get (file, "errno"), G_MAXINT32);
+  run->setup_step = cloche_accel_cache_get (file, "setup-step");
+  run->exit_reason = cloche_accel_cache_get (file, "exit-reason");
+  run->suberror = cloche_accel_cache_get (file, "suberror");
+  run->port = cloche_accel_cache_get (file, "port");
+  run->value = cloche_accel_cache_get (file, "value");
+  run->msr = cloche_accel_cache_get (file, "msr");
+  run->guest_ran = cloche_accel_cache_get (file, "guest-ran") == 1;
   detail = g_key_file_get_string (file, CACHE_GROUP, "detail", NULL);
   run->detail = detail != NULL ? g_ascii_strtoull (detail, NULL, 10) : 0;
   /* A stage this build does not know, or a verdict that is never kept. */
@@ -166,13 +166,13 @@ cache_lookup (const char   *device,
 }
 
 static void
-cache_store (const char         *device,
-             dev_t               rdev,
-             const char         *boot_id,
-             const ClocheKvmRun *run)
+cloche_accel_cache_store (const char         *device,
+                          dev_t               rdev,
+                          const char         *boot_id,
+                          const ClocheKvmRun *run)
 {
   g_autoptr(GKeyFile) file = g_key_file_new ();
-  g_autofree char *path = cache_path ();
+  g_autofree char *path = cloche_accel_cache_path ();
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *text = NULL;
   g_autoptr(GError) error = NULL;
@@ -199,11 +199,11 @@ cache_store (const char         *device,
 
 /* Runs the guest, or reads what it did earlier in this boot of the host. */
 static void
-run_once_per_boot (int           fd,
-                   const char   *device,
-                   ClocheKvmRun *run)
+cloche_accel_run_once_per_boot (int           fd,
+                                const char   *device,
+                                ClocheKvmRun *run)
 {
-  g_autofree char *boot_id = read_boot_id ();
+  g_autofree char *boot_id = cloche_accel_read_boot_id ();
   struct stat st;
 
   if (fstat (fd, &st) != 0 || boot_id == NULL)
@@ -211,20 +211,20 @@ run_once_per_boot (int           fd,
       cloche_kvm_run_guest (fd, run);
       return;
     }
-  if (cache_lookup (device, st.st_rdev, boot_id, run))
+  if (cloche_accel_cache_lookup (device, st.st_rdev, boot_id, run))
     return;
   cloche_kvm_run_guest (fd, run);
   if (run->stage != CLOCHE_KVM_RUN_CREATE_VM && run->stage != CLOCHE_KVM_RUN_CHILD)
-    cache_store (device, st.st_rdev, boot_id, run);
+    cloche_accel_cache_store (device, st.st_rdev, boot_id, run);
 }
 
 /* The probe */
 
 static gboolean
-verdict_from_run (const char         *device,
-                  const ClocheKvmRun *run,
-                  int                *code,
-                  char              **reason)
+cloche_accel_verdict_from_run (const char         *device,
+                               const ClocheKvmRun *run,
+                               int                *code,
+                               char              **reason)
 {
   g_autofree char *seen = cloche_kvm_run_describe (run);
 
@@ -244,10 +244,10 @@ verdict_from_run (const char         *device,
 
 /* Injected faults: what a machine without such a KVM cannot show. */
 static gboolean
-injected_verdict (ClocheAccelFault   fault,
-                  const char        *device,
-                  int               *code,
-                  char             **reason)
+cloche_accel_injected_verdict (ClocheAccelFault   fault,
+                               const char        *device,
+                               int               *code,
+                               char             **reason)
 {
   ClocheKvmRun run = { 0 };
   g_autofree char *real = NULL;
@@ -262,16 +262,16 @@ injected_verdict (ClocheAccelFault   fault,
   run.stage = CLOCHE_KVM_RUN_EXIT;
   run.exit_reason = KVM_EXIT_INTERNAL_ERROR;
   run.suberror = KVM_INTERNAL_ERROR_EMULATION;
-  verdict_from_run (device, &run, code, &real);
+  cloche_accel_verdict_from_run (device, &run, code, &real);
   *reason = g_strdup_printf ("%s [%s]", real, "fault injected by CLOCHE_TEST_KVM_FAULT");
   return FALSE;
 }
 
 static gboolean
-device_speaks_kvm (int         fd,
-                   const char *device,
-                   int        *code,
-                   char      **reason)
+cloche_accel_device_speaks_kvm (int         fd,
+                                const char *device,
+                                int        *code,
+                                char      **reason)
 {
   int version = ioctl (fd, KVM_GET_API_VERSION, 0);
 
@@ -309,7 +309,7 @@ cloche_accel_probe (const char  *kvm_device,
   int fd;
 
   if (fault != CLOCHE_ACCEL_FAULT_NONE)
-    return injected_verdict (fault, device, code, reason);
+    return cloche_accel_injected_verdict (fault, device, code, reason);
   fd = open (device, O_RDWR | O_CLOEXEC);
   if (fd < 0 && errno == ENOENT)
     {
@@ -326,14 +326,14 @@ cloche_accel_probe (const char  *kvm_device,
                                  device, g_strerror (errno), _(TCG_COST));
       return FALSE;
     }
-  if (!device_speaks_kvm (fd, device, code, reason))
+  if (!cloche_accel_device_speaks_kvm (fd, device, code, reason))
     {
       close (fd);
       return FALSE;
     }
-  run_once_per_boot (fd, device, &run);
+  cloche_accel_run_once_per_boot (fd, device, &run);
   close (fd);
-  return verdict_from_run (device, &run, code, reason);
+  return cloche_accel_verdict_from_run (device, &run, code, reason);
 }
 
 typedef struct
@@ -344,7 +344,7 @@ typedef struct
 } ProbeData;
 
 static void
-probe_data_free (ProbeData *data)
+cloche_accel_probe_data_free (ProbeData *data)
 {
   g_free (data->device);
   g_free (data->reason);
@@ -352,10 +352,10 @@ probe_data_free (ProbeData *data)
 }
 
 static void
-probe_thread (GTask        *task,
-              gpointer      source,
-              gpointer      task_data,
-              GCancellable *cancellable)
+cloche_accel_probe_thread (GTask        *task,
+                           gpointer      source,
+                           gpointer      task_data,
+                           GCancellable *cancellable)
 {
   ProbeData *data = task_data;
 
@@ -378,8 +378,8 @@ cloche_accel_probe_async (const char          *kvm_device,
 
   data->device = g_strdup (kvm_device);
   g_task_set_source_tag (task, cloche_accel_probe_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) probe_data_free);
-  g_task_run_in_thread (task, probe_thread);
+  g_task_set_task_data (task, data, (GDestroyNotify) cloche_accel_probe_data_free);
+  g_task_run_in_thread (task, cloche_accel_probe_thread);
 }
 
 /**

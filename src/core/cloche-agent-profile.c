@@ -175,7 +175,7 @@ cloche_agent_profile_hosts_check (const char * const  *hosts,
 }
 
 static ClocheAgentProfile *
-builtin_new (const Builtin *builtin)
+cloche_agent_profile_builtin_new (const Builtin *builtin)
 {
   ClocheAgentProfile *self = g_object_new (CLOCHE_TYPE_AGENT_PROFILE, NULL);
 
@@ -189,7 +189,7 @@ builtin_new (const Builtin *builtin)
 }
 
 static const Builtin *
-find_builtin (const char *name)
+cloche_agent_profile_find_builtin (const char *name)
 {
   for (guint i = 0; i < G_N_ELEMENTS (builtins); i++)
     if (g_str_equal (builtins[i].name, name))
@@ -208,9 +208,9 @@ typedef struct
 
 /* FILE:LINE:COLUMN: KEY: @message, the position of @key's value. */
 static gboolean
-refuse (Reader     *reader,
-        const char *key,
-        const char *message)
+cloche_agent_profile_refuse (Reader     *reader,
+                             const char *key,
+                             const char *message)
 {
   ClocheJsonPosition name = { 0, 0 }, value = { 0, 0 };
 
@@ -222,17 +222,17 @@ refuse (Reader     *reader,
 
 /* A word: a string of 1 to @max bytes, valid UTF-8, no control character. */
 static char *
-read_word (Reader     *reader,
-           JsonNode   *node,
-           const char *key,
-           gsize       max)
+cloche_agent_profile_read_word (Reader     *reader,
+                                JsonNode   *node,
+                                const char *key,
+                                gsize       max)
 {
   const char *text;
   gsize length;
 
   if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      refuse (reader, key, _("expected a string"));
+      cloche_agent_profile_refuse (reader, key, _("expected a string"));
       return NULL;
     }
   text = json_node_get_string (node);
@@ -245,7 +245,7 @@ read_word (Reader     *reader,
       g_autofree char *message = g_strdup_printf (_("expected 1 to %zu bytes of text "
                                                     "without control characters"),
                                                   max);
-      refuse (reader, key, message);
+      cloche_agent_profile_refuse (reader, key, message);
       return NULL;
     }
   return g_strdup (text);
@@ -256,11 +256,11 @@ typedef gboolean (*WordCheck) (const char *word, GError **error);
 /* A list of 1 (0 if @may_be_empty) to CLOCHE_AGENT_PROFILE_MAX_ITEMS words,
  * each passing @check. */
 static GStrv
-read_list (Reader     *reader,
-           JsonNode   *node,
-           const char *key,
-           gboolean    may_be_empty,
-           WordCheck   check)
+cloche_agent_profile_read_list (Reader     *reader,
+                                JsonNode   *node,
+                                const char *key,
+                                gboolean    may_be_empty,
+                                WordCheck   check)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   JsonArray *array;
@@ -268,7 +268,7 @@ read_list (Reader     *reader,
 
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
     {
-      refuse (reader, key, _("expected a list of strings"));
+      cloche_agent_profile_refuse (reader, key, _("expected a list of strings"));
       return NULL;
     }
   array = json_node_get_array (node);
@@ -278,21 +278,22 @@ read_list (Reader     *reader,
       g_autofree char *message = g_strdup_printf (_("expected %d to %d items"),
                                                   may_be_empty ? 0 : 1,
                                                   CLOCHE_AGENT_PROFILE_MAX_ITEMS);
-      refuse (reader, key, message);
+      cloche_agent_profile_refuse (reader, key, message);
       return NULL;
     }
   for (guint i = 0; i < count; i++)
     {
       g_autofree char *item_key = g_strdup_printf ("%s[%u]", key, i);
-      g_autofree char *word = read_word (reader, json_array_get_element (array, i), item_key,
-                                         MAX_WORD);
+      g_autofree char *word =
+        cloche_agent_profile_read_word (reader, json_array_get_element (array, i), item_key,
+                                        MAX_WORD);
       g_autoptr(GError) local = NULL;
 
       if (word == NULL)
         return NULL;
       if (check != NULL && !check (word, &local))
         {
-          refuse (reader, item_key, local->message);
+          cloche_agent_profile_refuse (reader, item_key, local->message);
           return NULL;
         }
       g_strv_builder_add (builder, word);
@@ -301,8 +302,8 @@ read_list (Reader     *reader,
 }
 
 static gboolean
-env_name_check (const char  *name,
-                GError     **error)
+cloche_agent_profile_env_name_check (const char  *name,
+                                     GError     **error)
 {
   gboolean good = strlen (name) <= MAX_ENV_NAME && (g_ascii_isalpha (name[0]) || name[0] == '_');
 
@@ -318,8 +319,8 @@ env_name_check (const char  *name,
 /* npm's rule for a new package name: lower case, URL-safe, optionally
  * in a scope ("@scope/name"). */
 static gboolean
-package_check (const char  *package,
-               GError     **error)
+cloche_agent_profile_package_check (const char  *package,
+                                    GError     **error)
 {
   const char *name = package, *slash = strchr (package, '/');
   gboolean good = strlen (package) <= MAX_PACKAGE;
@@ -342,8 +343,8 @@ package_check (const char  *package,
 }
 
 static gboolean
-host_check (const char  *host,
-            GError     **error)
+cloche_agent_profile_host_check (const char  *host,
+                                 GError     **error)
 {
   const char *one[] = { host, NULL };
 
@@ -358,8 +359,8 @@ read_command (Reader    *reader,
   g_autofree char *word = NULL;
 
   if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
-    return read_list (reader, node, "command", FALSE, NULL);
-  word = read_word (reader, node, "command", MAX_WORD);
+    return cloche_agent_profile_read_list (reader, node, "command", FALSE, NULL);
+  word = cloche_agent_profile_read_word (reader, node, "command", MAX_WORD);
   if (word == NULL)
     return NULL;
   return g_strdupv ((char *[]) { word, NULL });
@@ -370,8 +371,8 @@ static const char * const known_members[] = {
 };
 
 static gboolean
-check_members (Reader     *reader,
-               JsonObject *object)
+cloche_agent_profile_check_members (Reader     *reader,
+                                    JsonObject *object)
 {
   g_autoptr(GList) members = json_object_get_members (object);
 
@@ -381,17 +382,18 @@ check_members (Reader     *reader,
         g_autofree char *message = g_strdup_printf (_("unknown key “%s”: a profile has "
                                                       "command, package, hosts, env, "
                                                       "description"), (char *) l->data);
-        return refuse (reader, l->data, message);
+        return cloche_agent_profile_refuse (reader, l->data, message);
       }
   if (!json_object_has_member (object, "command"))
-    return refuse (reader, "command", _("missing: every profile names its command"));
+    return cloche_agent_profile_refuse (reader, "command",
+                                        _("missing: every profile names its command"));
   return TRUE;
 }
 
 static gboolean
-read_members (Reader             *reader,
-              JsonObject         *object,
-              ClocheAgentProfile *self)
+cloche_agent_profile_read_members (Reader             *reader,
+                                   JsonObject         *object,
+                                   ClocheAgentProfile *self)
 {
   JsonNode *package = json_object_get_member (object, "package");
   JsonNode *hosts = json_object_get_member (object, "hosts");
@@ -401,28 +403,32 @@ read_members (Reader             *reader,
 
   if ((self->command = read_command (reader, json_object_get_member (object, "command"))) == NULL)
     return FALSE;
-  if (package != NULL && (self->package = read_word (reader, package, "package", MAX_PACKAGE)) == NULL)
+  if (package != NULL && (self->package = cloche_agent_profile_read_word (reader, package, "package", MAX_PACKAGE)) == NULL)
     return FALSE;
-  if (self->package != NULL && !package_check (self->package, &local))
-    return refuse (reader, "package", local->message);
-  self->hosts = hosts != NULL ? read_list (reader, hosts, "hosts", TRUE, host_check)
+  if (self->package != NULL && !cloche_agent_profile_package_check (self->package, &local))
+    return cloche_agent_profile_refuse (reader, "package", local->message);
+  self->hosts =
+    hosts != NULL ? cloche_agent_profile_read_list (reader, hosts, "hosts", TRUE,
+                                                    cloche_agent_profile_host_check)
                               : g_new0 (char *, 1);
   if (self->hosts == NULL)
     return FALSE;
-  self->env = env != NULL ? read_list (reader, env, "env", TRUE, env_name_check)
+  self->env =
+    env != NULL ? cloche_agent_profile_read_list (reader, env, "env", TRUE,
+                                                  cloche_agent_profile_env_name_check)
                           : g_new0 (char *, 1);
   if (self->env == NULL)
     return FALSE;
   if (description != NULL
-      && (self->description = read_word (reader, description, "description",
-                                         MAX_DESCRIPTION)) == NULL)
+      && (self->description = cloche_agent_profile_read_word (reader, description, "description",
+                                                              MAX_DESCRIPTION)) == NULL)
     return FALSE;
   return TRUE;
 }
 
 static ClocheAgentProfile *
-parse (Reader     *reader,
-       const char *name)
+cloche_agent_profile_parse (Reader     *reader,
+                            const char *name)
 {
   g_autoptr(ClocheAgentProfile) self = g_object_new (CLOCHE_TYPE_AGENT_PROFILE, NULL);
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -444,8 +450,8 @@ parse (Reader     *reader,
                    _("%s: an agent profile is a JSON object ({\"command\": …})"), reader->path);
       return NULL;
     }
-  if (!check_members (reader, json_node_get_object (root))
-      || !read_members (reader, json_node_get_object (root), self))
+  if (!cloche_agent_profile_check_members (reader, json_node_get_object (root))
+      || !cloche_agent_profile_read_members (reader, json_node_get_object (root), self))
     return NULL;
   self->name = g_strdup (name);
   self->file = g_strdup (reader->path);
@@ -480,7 +486,7 @@ cloche_agent_profile_load (const char  *path,
   reader.text = g_bytes_get_data (bytes, &reader.length);
   if (reader.text == NULL)
     reader.text = "";
-  return parse (&reader, name);
+  return cloche_agent_profile_parse (&reader, name);
 }
 
 /**
@@ -515,8 +521,8 @@ cloche_agent_profile_lookup (const char  *dir,
       g_propagate_error (error, g_steal_pointer (&local));
       return NULL;
     }
-  if ((builtin = find_builtin (name)) != NULL)
-    return builtin_new (builtin);
+  if ((builtin = cloche_agent_profile_find_builtin (name)) != NULL)
+    return cloche_agent_profile_builtin_new (builtin);
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                _("No agent is called “%s”: the built-in ones are claude, codex and gemini; "
                  "a profile of your own goes in %s"), name, path);
@@ -524,8 +530,8 @@ cloche_agent_profile_lookup (const char  *dir,
 }
 
 static gint
-compare_names (gconstpointer a,
-               gconstpointer b)
+cloche_agent_profile_compare_names (gconstpointer a,
+                                    gconstpointer b)
 {
   return g_strcmp0 (cloche_agent_profile_get_name (*(ClocheAgentProfile **) a),
                     cloche_agent_profile_get_name (*(ClocheAgentProfile **) b));
@@ -533,9 +539,9 @@ compare_names (gconstpointer a,
 
 /* The user's profiles in @dir, by name; broken ones into @problems. */
 static void
-add_user_profiles (const char *dir,
-                   GHashTable *by_name,
-                   GPtrArray  *problems)
+cloche_agent_profile_add_user_profiles (const char *dir,
+                                        GHashTable *by_name,
+                                        GPtrArray  *problems)
 {
   g_autoptr(GDir) folder = g_dir_open (dir, 0, NULL);
   const char *entry;
@@ -581,12 +587,13 @@ cloche_agent_profile_list (const char  *dir,
 
   *problems = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < G_N_ELEMENTS (builtins); i++)
-    g_hash_table_insert (by_name, g_strdup (builtins[i].name), builtin_new (&builtins[i]));
-  add_user_profiles (dir != NULL ? dir : default_dir, by_name, *problems);
+    g_hash_table_insert (by_name, g_strdup (builtins[i].name),
+                         cloche_agent_profile_builtin_new (&builtins[i]));
+  cloche_agent_profile_add_user_profiles (dir != NULL ? dir : default_dir, by_name, *problems);
   g_hash_table_iter_init (&iter, by_name);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     g_ptr_array_add (profiles, g_object_ref (value));
-  g_ptr_array_sort (profiles, compare_names);
+  g_ptr_array_sort (profiles, cloche_agent_profile_compare_names);
   return profiles;
 }
 

@@ -31,8 +31,8 @@ cloche_audit_events_vm_watch_free_cb (gpointer data,
 }
 
 static void
-add_error (GVariantBuilder *builder,
-           const GError    *error)
+cloche_audit_events_add_error (GVariantBuilder *builder,
+                               const GError    *error)
 {
   if (error == NULL)
     return;
@@ -46,7 +46,7 @@ add_error (GVariantBuilder *builder,
 /* "idle" and "user" come from whoever asked for the stop; anything else
  * that stopped a running VM cleanly was the guest itself. */
 static const char *
-stop_reason (const char *state_reason)
+cloche_audit_events_stop_reason (const char *state_reason)
 {
   if (g_strcmp0 (state_reason, "idle") == 0 || g_strcmp0 (state_reason, "user") == 0)
     return state_reason;
@@ -54,8 +54,8 @@ stop_reason (const char *state_reason)
 }
 
 static void
-log_vm_crash (VmWatch  *watch,
-              ClocheVm *vm)
+cloche_audit_events_log_vm_crash (VmWatch  *watch,
+                                  ClocheVm *vm)
 {
   const char *reason = cloche_vm_get_state_reason (vm);
 
@@ -88,10 +88,10 @@ cloche_audit_events_vm_state_cb (ClocheVm   *vm,
                              NULL);
   else if (state == CLOCHE_VM_STATE_STOPPED)
     cloche_audit_log_append (watch->log, "vm.stop", NULL,
-                             "reason", g_variant_new_string (stop_reason (cloche_vm_get_state_reason (vm))),
+                             "reason", g_variant_new_string (cloche_audit_events_stop_reason (cloche_vm_get_state_reason (vm))),
                              NULL);
   else if (state == CLOCHE_VM_STATE_CRASHED)
-    log_vm_crash (watch, vm);
+    cloche_audit_events_log_vm_crash (watch, vm);
   watch->last = state;
 }
 
@@ -122,7 +122,7 @@ cloche_audit_events_attach (ClocheAuditLog *log,
 }
 
 static GVariant *
-mounts_variant (ClocheSession *session)
+cloche_audit_events_mounts_variant (ClocheSession *session)
 {
   GPtrArray *mounts = cloche_session_get_mounts (session);
   g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
@@ -151,8 +151,8 @@ cloche_audit_session_opened (ClocheAuditLog *log,
   g_variant_builder_add (&builder, "{sv}", "client",
                          g_variant_new_string (cloche_session_get_client (session) != NULL
                                                ? cloche_session_get_client (session) : ""));
-  g_variant_builder_add (&builder, "{sv}", "mounts", mounts_variant (session));
-  add_error (&builder, error);
+  g_variant_builder_add (&builder, "{sv}", "mounts", cloche_audit_events_mounts_variant (session));
+  cloche_audit_events_add_error (&builder, error);
   cloche_audit_log_append_fields (log, error == NULL ? "session.open" : "session.open-failed",
                                   cloche_session_get_id (session),
                                   g_variant_builder_end (&builder));
@@ -193,7 +193,7 @@ cloche_audit_command (ClocheAuditLog     *log,
     g_variant_builder_add (&builder, "{sv}", "exit-code", g_variant_new_int32 (exit_code));
   g_variant_builder_add (&builder, "{sv}", "duration-ms",
                          g_variant_new_int64 (duration_us / 1000));
-  add_error (&builder, error);
+  cloche_audit_events_add_error (&builder, error);
   cloche_audit_log_append_fields (log, "command", session, g_variant_builder_end (&builder));
 }
 
@@ -267,7 +267,7 @@ cloche_audit_terminal_ended (ClocheAuditLog *log,
     g_variant_builder_add (&builder, "{sv}", "exit-code", g_variant_new_int32 (exit_code));
   g_variant_builder_add (&builder, "{sv}", "duration-ms",
                          g_variant_new_int64 (duration_us / 1000));
-  add_error (&builder, error);
+  cloche_audit_events_add_error (&builder, error);
   cloche_audit_log_append_fields (log, "terminal.end", cloche_terminal_get_session (terminal),
                                   g_variant_builder_end (&builder));
 }
@@ -289,7 +289,7 @@ cloche_audit_mount (ClocheAuditLog *log,
   g_variant_builder_add (&builder, "{sv}", "path", g_variant_new_string (host_path));
   g_variant_builder_add (&builder, "{sv}", "guest-path", g_variant_new_string (guest_path));
   g_variant_builder_add (&builder, "{sv}", "mode", g_variant_new_string (readonly ? "ro" : "rw"));
-  add_error (&builder, error);
+  cloche_audit_events_add_error (&builder, error);
   cloche_audit_log_append_fields (log, event, session, g_variant_builder_end (&builder));
 }
 

@@ -151,9 +151,9 @@ cloche_audit_log_dup_path (ClocheAuditLog *self,
 }
 
 static gboolean
-write_all (int         fd,
-           const char *data,
-           gsize       length)
+cloche_audit_log_write_all (int         fd,
+                            const char *data,
+                            gsize       length)
 {
   /* One write(2) in practice; a short write (a full disk) continues where
    * it stopped rather than leaving the line cut. */
@@ -177,8 +177,8 @@ write_all (int         fd,
  * log's own (a link is removed, never its target), so that auditing goes
  * on; the warning says what was there. */
 static int
-open_own_file (const char *path,
-               int         flags)
+cloche_audit_log_open_own_file (const char *path,
+                                int         flags)
 {
   g_autoptr(GError) error = NULL;
   GStatBuf st;
@@ -203,16 +203,16 @@ open_own_file (const char *path,
 }
 
 static int
-open_log (ClocheAuditLog *self)
+cloche_audit_log_open_log (ClocheAuditLog *self)
 {
   /* Read too: the start-up check looks at the last line. */
-  return open_own_file (self->path, O_RDWR | O_APPEND);
+  return cloche_audit_log_open_own_file (self->path, O_RDWR | O_APPEND);
 }
 
 /* Another process may have rotated the file since we last wrote: write
  * only to what is audit.jsonl now. */
 static void
-ensure_current (ClocheAuditLog *self)
+cloche_audit_log_ensure_current (ClocheAuditLog *self)
 {
   struct stat by_path, by_fd;
 
@@ -221,11 +221,11 @@ ensure_current (ClocheAuditLog *self)
     return;
   if (self->fd >= 0)
     close (self->fd);
-  self->fd = open_log (self);
+  self->fd = cloche_audit_log_open_log (self);
 }
 
 static void
-rotate (ClocheAuditLog *self)
+cloche_audit_log_rotate (ClocheAuditLog *self)
 {
   /* audit.jsonl.keep falls off the end as .keep-1 is renamed over it. */
   for (guint i = self->keep; i > 1; i--)
@@ -247,33 +247,33 @@ rotate (ClocheAuditLog *self)
     }
   if (self->fd >= 0)
     close (self->fd);
-  self->fd = open_log (self);
+  self->fd = cloche_audit_log_open_log (self);
 }
 
 static void
-write_locked (ClocheAuditLog *self,
-              const char     *line)
+cloche_audit_log_write_locked (ClocheAuditLog *self,
+                               const char     *line)
 {
   gsize length = strlen (line);
   struct stat st;
 
-  ensure_current (self);
+  cloche_audit_log_ensure_current (self);
   if (self->fd >= 0 && fstat (self->fd, &st) == 0 && st.st_size > 0
       && (guint64) st.st_size + length > self->max_bytes)
-    rotate (self);
-  if (self->fd < 0 || !write_all (self->fd, line, length))
+    cloche_audit_log_rotate (self);
+  if (self->fd < 0 || !cloche_audit_log_write_all (self->fd, line, length))
     g_warning ("Cannot write to the audit log %s: %s", self->path, g_strerror (errno));
 }
 
 static void
-lock (ClocheAuditLog *self)
+cloche_audit_log_lock (ClocheAuditLog *self)
 {
   while (self->lock_fd >= 0 && flock (self->lock_fd, LOCK_EX) != 0 && errno == EINTR)
     ;
 }
 
 static void
-unlock (ClocheAuditLog *self)
+cloche_audit_log_unlock (ClocheAuditLog *self)
 {
   if (self->lock_fd >= 0)
     flock (self->lock_fd, LOCK_UN);
@@ -282,8 +282,8 @@ unlock (ClocheAuditLog *self)
 /* The bytes after the last newline of the file, when it does not end with
  * one: a line cut short by a crash. NULL when the file ends cleanly. */
 static char *
-read_cut_line (int     fd,
-               gint64 *offset)
+cloche_audit_log_read_cut_line (int     fd,
+                                gint64 *offset)
 {
   struct stat st;
   gsize scan;
@@ -309,7 +309,7 @@ read_cut_line (int     fd,
 }
 
 static void
-repair_cut_line (ClocheAuditLog *self)
+cloche_audit_log_repair_cut_line (ClocheAuditLog *self)
 {
   g_autofree char *cut = NULL;
   g_autofree char *valid = NULL;
@@ -317,10 +317,10 @@ repair_cut_line (ClocheAuditLog *self)
   gint64 offset = 0;
   glong chars;
 
-  ensure_current (self);
-  if (self->fd < 0 || (cut = read_cut_line (self->fd, &offset)) == NULL)
+  cloche_audit_log_ensure_current (self);
+  if (self->fd < 0 || (cut = cloche_audit_log_read_cut_line (self->fd, &offset)) == NULL)
     return;
-  write_all (self->fd, "\n", 1);
+  cloche_audit_log_write_all (self->fd, "\n", 1);
   valid = g_utf8_make_valid (cut, -1);
   chars = g_utf8_strlen (valid, -1);
   if (chars > PARTIAL_QUOTE_CHARS)
@@ -333,13 +333,13 @@ repair_cut_line (ClocheAuditLog *self)
                                                          "'bytes': <%t>, 'partial': <%s>}",
                                                          self->path, offset,
                                                          (guint64) strlen (cut), valid));
-  write_locked (self, line);
+  cloche_audit_log_write_locked (self, line);
 }
 
 /* After the file, so that a slow or dead collector never costs a line. */
 static void
-export_batch (ClocheAuditLog *self,
-              GPtrArray      *batch)
+cloche_audit_log_export_batch (ClocheAuditLog *self,
+                               GPtrArray      *batch)
 {
   g_autoptr(GError) error = NULL;
 
@@ -353,8 +353,8 @@ export_batch (ClocheAuditLog *self,
 }
 
 static void
-mark_written (ClocheAuditLog *self,
-              guint           count)
+cloche_audit_log_mark_written (ClocheAuditLog *self,
+                               guint           count)
 {
   g_mutex_lock (&self->mutex);
   self->pending -= count;
@@ -363,14 +363,14 @@ mark_written (ClocheAuditLog *self,
 }
 
 static gpointer
-writer_main (gpointer user_data)
+cloche_audit_log_writer_main (gpointer user_data)
 {
   ClocheAuditLog *self = user_data;
   char *line;
 
-  lock (self);
-  repair_cut_line (self);
-  unlock (self);
+  cloche_audit_log_lock (self);
+  cloche_audit_log_repair_cut_line (self);
+  cloche_audit_log_unlock (self);
 
   while ((line = g_async_queue_pop (self->queue)) != stop_mark)
     {
@@ -378,17 +378,17 @@ writer_main (gpointer user_data)
       gboolean stop = FALSE;
 
       /* What is queued already goes in one go: one lock, one export. */
-      lock (self);
+      cloche_audit_log_lock (self);
       do
         {
-          write_locked (self, line);
+          cloche_audit_log_write_locked (self, line);
           g_ptr_array_add (batch, line);
         }
       while (batch->len < EXPORT_BATCH && (line = g_async_queue_try_pop (self->queue)) != NULL
              && !(stop = (line == stop_mark)));
-      unlock (self);
-      export_batch (self, batch);
-      mark_written (self, batch->len);
+      cloche_audit_log_unlock (self);
+      cloche_audit_log_export_batch (self, batch);
+      cloche_audit_log_mark_written (self, batch->len);
       if (stop)
         break;
     }
@@ -416,7 +416,7 @@ cloche_audit_log_open (ClocheAuditLog  *self,
                    _("Cannot create %s for the audit log: %s"), self->dir, g_strerror (errno));
       return FALSE;
     }
-  self->lock_fd = open_own_file (self->lock_path, O_RDWR);
+  self->lock_fd = cloche_audit_log_open_own_file (self->lock_path, O_RDWR);
   if (self->lock_fd < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
@@ -424,7 +424,7 @@ cloche_audit_log_open (ClocheAuditLog  *self,
                      "permissions"), self->lock_path);
       return FALSE;
     }
-  self->writer = g_thread_new ("cloche-audit", writer_main, self);
+  self->writer = g_thread_new ("cloche-audit", cloche_audit_log_writer_main, self);
   return TRUE;
 }
 

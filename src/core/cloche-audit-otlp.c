@@ -39,26 +39,26 @@ G_DEFINE_FINAL_TYPE (ClocheAuditOtlp, cloche_audit_otlp, G_TYPE_OBJECT)
 
 /* Body */
 
-static void add_any_value (JsonBuilder *builder, JsonNode *node);
+static void cloche_audit_otlp_add_any_value (JsonBuilder *builder, JsonNode *node);
 
 static void
-add_array_value (JsonBuilder *builder,
-                 JsonArray   *array)
+cloche_audit_otlp_add_array_value (JsonBuilder *builder,
+                                   JsonArray   *array)
 {
   json_builder_set_member_name (builder, "arrayValue");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "values");
   json_builder_begin_array (builder);
   for (guint i = 0; i < json_array_get_length (array); i++)
-    add_any_value (builder, json_array_get_element (array, i));
+    cloche_audit_otlp_add_any_value (builder, json_array_get_element (array, i));
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 }
 
 static void
-add_key_values (JsonBuilder *builder,
-                JsonObject  *object,
-                const char  *prefix)
+cloche_audit_otlp_add_key_values (JsonBuilder *builder,
+                                  JsonObject  *object,
+                                  const char  *prefix)
 {
   g_autoptr(GList) members = json_object_get_members (object);
 
@@ -70,28 +70,28 @@ add_key_values (JsonBuilder *builder,
       json_builder_set_member_name (builder, "key");
       json_builder_add_string_value (builder, key);
       json_builder_set_member_name (builder, "value");
-      add_any_value (builder, json_object_get_member (object, l->data));
+      cloche_audit_otlp_add_any_value (builder, json_object_get_member (object, l->data));
       json_builder_end_object (builder);
     }
 }
 
 /* An OTLP AnyValue; int64 as a string, as the protobuf JSON mapping has it. */
 static void
-add_any_value (JsonBuilder *builder,
-               JsonNode    *node)
+cloche_audit_otlp_add_any_value (JsonBuilder *builder,
+                                 JsonNode    *node)
 {
   GType type = JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node) : G_TYPE_INVALID;
 
   json_builder_begin_object (builder);
   if (JSON_NODE_HOLDS_ARRAY (node))
-    add_array_value (builder, json_node_get_array (node));
+    cloche_audit_otlp_add_array_value (builder, json_node_get_array (node));
   else if (JSON_NODE_HOLDS_OBJECT (node))
     {
       json_builder_set_member_name (builder, "kvlistValue");
       json_builder_begin_object (builder);
       json_builder_set_member_name (builder, "values");
       json_builder_begin_array (builder);
-      add_key_values (builder, json_node_get_object (node), "");
+      cloche_audit_otlp_add_key_values (builder, json_node_get_object (node), "");
       json_builder_end_array (builder);
       json_builder_end_object (builder);
     }
@@ -121,21 +121,21 @@ add_any_value (JsonBuilder *builder,
 }
 
 static void
-add_attribute (JsonBuilder *builder,
-               const char  *key,
-               JsonNode    *value)
+cloche_audit_otlp_add_attribute (JsonBuilder *builder,
+                                 const char  *key,
+                                 JsonNode    *value)
 {
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "key");
   json_builder_add_string_value (builder, key);
   json_builder_set_member_name (builder, "value");
-  add_any_value (builder, value);
+  cloche_audit_otlp_add_any_value (builder, value);
   json_builder_end_object (builder);
 }
 
 static void
-add_record (JsonBuilder *builder,
-            JsonObject  *event)
+cloche_audit_otlp_add_record (JsonBuilder *builder,
+                              JsonObject  *event)
 {
   g_autofree char *nanos = g_strdup_printf ("%" G_GINT64_FORMAT "000",
                                             cloche_audit_event_time (event));
@@ -149,21 +149,22 @@ add_record (JsonBuilder *builder,
   json_builder_set_member_name (builder, "severityText");
   json_builder_add_string_value (builder, "INFO");
   json_builder_set_member_name (builder, "body");
-  add_any_value (builder, json_object_get_member (event, "event"));
+  cloche_audit_otlp_add_any_value (builder, json_object_get_member (event, "event"));
   json_builder_set_member_name (builder, "attributes");
   json_builder_begin_array (builder);
   if (json_object_has_member (event, "session"))
-    add_attribute (builder, "cloche.session", json_object_get_member (event, "session"));
+    cloche_audit_otlp_add_attribute (builder, "cloche.session",
+                                     json_object_get_member (event, "session"));
   if (json_object_has_member (event, "pid"))
-    add_attribute (builder, "cloche.pid", json_object_get_member (event, "pid"));
+    cloche_audit_otlp_add_attribute (builder, "cloche.pid", json_object_get_member (event, "pid"));
   if (fields != NULL)
-    add_key_values (builder, fields, "cloche.");
+    cloche_audit_otlp_add_key_values (builder, fields, "cloche.");
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 }
 
 static void
-add_resource (JsonBuilder *builder)
+cloche_audit_otlp_add_resource (JsonBuilder *builder)
 {
   g_autoptr(JsonNode) name = json_node_init_string (json_node_alloc (), "cloche-daemon");
 
@@ -171,7 +172,7 @@ add_resource (JsonBuilder *builder)
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "attributes");
   json_builder_begin_array (builder);
-  add_attribute (builder, "service.name", name);
+  cloche_audit_otlp_add_attribute (builder, "service.name", name);
   json_builder_end_array (builder);
   json_builder_end_object (builder);
 }
@@ -192,7 +193,7 @@ cloche_audit_otlp_build_body (GPtrArray *lines)
   json_builder_set_member_name (builder, "resourceLogs");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
-  add_resource (builder);
+  cloche_audit_otlp_add_resource (builder);
   json_builder_set_member_name (builder, "scopeLogs");
   json_builder_begin_array (builder);
   json_builder_begin_object (builder);
@@ -210,7 +211,7 @@ cloche_audit_otlp_build_body (GPtrArray *lines)
 
       if (json_parser_load_from_data (parser, lines->pdata[i], -1, NULL)
           && (node = json_parser_get_root (parser)) != NULL && JSON_NODE_HOLDS_OBJECT (node))
-        add_record (builder, json_node_get_object (node));
+        cloche_audit_otlp_add_record (builder, json_node_get_object (node));
     }
   json_builder_end_array (builder);
   json_builder_end_object (builder);
@@ -225,8 +226,8 @@ cloche_audit_otlp_build_body (GPtrArray *lines)
 /* HTTP */
 
 static gboolean
-read_status (GInputStream  *input,
-             GError       **error)
+cloche_audit_otlp_read_status (GInputStream  *input,
+                               GError       **error)
 {
   g_autoptr(GDataInputStream) data = g_data_input_stream_new (input);
   g_autofree char *line = NULL;
@@ -283,7 +284,8 @@ cloche_audit_otlp_export (ClocheAuditOtlp  *self,
   output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
   if (!g_output_stream_write_all (output, request, strlen (request), NULL, NULL, error))
     return FALSE;
-  return read_status (g_io_stream_get_input_stream (G_IO_STREAM (connection)), error);
+  return cloche_audit_otlp_read_status (g_io_stream_get_input_stream (G_IO_STREAM (connection)),
+                                        error);
 }
 
 /* Object */

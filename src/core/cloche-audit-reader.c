@@ -81,9 +81,9 @@ cloche_audit_event_time (JsonObject *event)
 /* "30s", "10m", "2h", "7d": digits only (g_ascii_strtoull would take a
  * sign, spaces and wrap past 64 bits), then one unit. */
 static gboolean
-parse_age (const char *text,
-           guint64    *count,
-           gint64     *unit_us)
+cloche_audit_reader_parse_age (const char *text,
+                               guint64    *count,
+                               gint64     *unit_us)
 {
   static const struct { char unit; gint64 us; } units[] = {
     { 's', G_USEC_PER_SEC }, { 'm', 60 * G_USEC_PER_SEC },
@@ -125,7 +125,7 @@ cloche_audit_parse_since (const char  *text,
                   + g_date_time_get_microsecond (time);
       return TRUE;
     }
-  if (!parse_age (text, &count, &unit_us))
+  if (!cloche_audit_reader_parse_age (text, &count, &unit_us))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                    _("\"%s\" is not a time: give one as 2024-05-01T09:00:00Z (RFC 3339, "
@@ -146,9 +146,9 @@ cloche_audit_parse_since (const char  *text,
 }
 
 static void
-note_damage (ClocheAuditReader *self,
-             const char        *file,
-             guint              line)
+cloche_audit_reader_note_damage (ClocheAuditReader *self,
+                                 const char        *file,
+                                 guint              line)
 {
   if (self->damaged++ == 0)
     self->first_damage = g_strdup_printf ("%s:%u", file, line);
@@ -157,7 +157,7 @@ note_damage (ClocheAuditReader *self,
 /* The envelope every line of ours has (docs/audit.md): anything else is
  * not an event of this log, whatever json-glib makes of it. */
 static gboolean
-is_event (JsonObject *event)
+cloche_audit_reader_is_event (JsonObject *event)
 {
   JsonNode *session = json_object_get_member (event, "session");
   JsonNode *fields = json_object_get_member (event, "fields");
@@ -169,10 +169,10 @@ is_event (JsonObject *event)
 }
 
 static void
-handle_line (ClocheAuditReader *self,
-             const char        *file,
-             guint              number,
-             const char        *line)
+cloche_audit_reader_handle_line (ClocheAuditReader *self,
+                                 const char        *file,
+                                 guint              number,
+                                 const char        *line)
 {
   g_autoptr(JsonObject) event = NULL;
   const char *session;
@@ -182,9 +182,9 @@ handle_line (ClocheAuditReader *self,
   /* Checked against the grammar, nesting bounded, before json-glib reads
    * it: json-glib recurses once per level. */
   event = cloche_json_parse_line (line, "audit log", CLOCHE_ERROR_FAILED, NULL);
-  if (event == NULL || !is_event (event))
+  if (event == NULL || !cloche_audit_reader_is_event (event))
     {
-      note_damage (self, file, number);
+      cloche_audit_reader_note_damage (self, file, number);
       return;
     }
   session = cloche_json_get_string (event, "session", NULL);
@@ -197,11 +197,11 @@ handle_line (ClocheAuditReader *self,
 
 /* Hands over every whole line of @buffer; returns how many bytes it used. */
 static gsize
-handle_lines (ClocheAuditReader *self,
-              const char        *file,
-              char              *buffer,
-              gsize              length,
-              guint             *number)
+cloche_audit_reader_handle_lines (ClocheAuditReader *self,
+                                  const char        *file,
+                                  char              *buffer,
+                                  gsize              length,
+                                  guint             *number)
 {
   gsize start = 0;
 
@@ -210,15 +210,15 @@ handle_lines (ClocheAuditReader *self,
       if (buffer[i] != '\n')
         continue;
       buffer[i] = '\0';
-      handle_line (self, file, ++*number, buffer + start);
+      cloche_audit_reader_handle_line (self, file, ++*number, buffer + start);
       start = i + 1;
     }
   return start;
 }
 
 static void
-lines_init (Lines      *lines,
-            const char *file)
+cloche_audit_reader_lines_init (Lines      *lines,
+                                const char *file)
 {
   lines->file = file;
   lines->partial = g_string_new (NULL);
@@ -227,7 +227,7 @@ lines_init (Lines      *lines,
 }
 
 static void
-lines_clear (Lines *lines)
+cloche_audit_reader_lines_clear (Lines *lines)
 {
   if (lines->partial != NULL)
     g_string_free (lines->partial, TRUE);
@@ -237,10 +237,10 @@ lines_clear (Lines *lines)
 /* A chunk of a file. A line longer than any the log writes is damage,
  * skipped up to its newline without being kept. */
 static void
-feed (ClocheAuditReader *self,
-      Lines             *lines,
-      const char        *data,
-      gsize              length)
+cloche_audit_reader_feed (ClocheAuditReader *self,
+                          Lines             *lines,
+                          const char        *data,
+                          gsize              length)
 {
   gsize used;
 
@@ -255,12 +255,13 @@ feed (ClocheAuditReader *self,
       data = newline + 1;
     }
   g_string_append_len (lines->partial, data, length);
-  used = handle_lines (self, lines->file, lines->partial->str, lines->partial->len,
-                       &lines->number);
+  used =
+    cloche_audit_reader_handle_lines (self, lines->file, lines->partial->str, lines->partial->len,
+                                      &lines->number);
   g_string_erase (lines->partial, 0, used);
   if (lines->partial->len > CLOCHE_AUDIT_MAX_LINE)
     {
-      note_damage (self, lines->file, ++lines->number);
+      cloche_audit_reader_note_damage (self, lines->file, ++lines->number);
       g_string_truncate (lines->partial, 0);
       lines->skipping = TRUE;
     }
@@ -268,10 +269,10 @@ feed (ClocheAuditReader *self,
 
 /* Everything @fd has now. */
 static gboolean
-drain (ClocheAuditReader  *self,
-       int                 fd,
-       Lines              *lines,
-       GError            **error)
+cloche_audit_reader_drain (ClocheAuditReader  *self,
+                           int                 fd,
+                           Lines              *lines,
+                           GError            **error)
 {
   char buffer[65536];
   gssize got;
@@ -286,7 +287,7 @@ drain (ClocheAuditReader  *self,
                        _("Cannot read the audit log %s: %s"), lines->file, g_strerror (errno));
           return FALSE;
         }
-      feed (self, lines, buffer, got);
+      cloche_audit_reader_feed (self, lines, buffer, got);
     }
   return TRUE;
 }
@@ -296,9 +297,9 @@ drain (ClocheAuditReader  *self,
  * entry is counted as damage and the other files are read.
  * Returns: the descriptor, -1 for nothing to read, -2 with @error set. */
 static int
-open_log_file (ClocheAuditReader  *self,
-               const char         *path,
-               GError            **error)
+cloche_audit_reader_open_log_file (ClocheAuditReader  *self,
+                                   const char         *path,
+                                   GError            **error)
 {
   g_autoptr(GError) local_error = NULL;
   int fd = cloche_file_open_regular (AT_FDCWD, path, CLOCHE_FILE_NO_FOLLOW, &local_error);
@@ -308,7 +309,7 @@ open_log_file (ClocheAuditReader  *self,
   if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_LOOP)
       || g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_INVAL))
     {
-      note_damage (self, path, 0);
+      cloche_audit_reader_note_damage (self, path, 0);
       return -1;
     }
   g_propagate_error (error, g_steal_pointer (&local_error));
@@ -318,41 +319,41 @@ open_log_file (ClocheAuditReader  *self,
 /* A last line without its newline: cut short by a crash, or a writer is
  * in the middle of it; not an event to show either way. */
 static void
-note_cut_line (ClocheAuditReader *self,
-               Lines             *lines)
+cloche_audit_reader_note_cut_line (ClocheAuditReader *self,
+                                   Lines             *lines)
 {
   if (lines->partial->len > 0)
-    note_damage (self, lines->file, lines->number + 1);
+    cloche_audit_reader_note_damage (self, lines->file, lines->number + 1);
 }
 
 static gboolean
-read_file (ClocheAuditReader  *self,
-           const char         *path,
-           GError            **error)
+cloche_audit_reader_read_file (ClocheAuditReader  *self,
+                               const char         *path,
+                               GError            **error)
 {
   Lines lines;
   gboolean ok;
-  int fd = open_log_file (self, path, error);
+  int fd = cloche_audit_reader_open_log_file (self, path, error);
 
   if (fd < 0)
     return fd == -1;
-  lines_init (&lines, path);
-  ok = drain (self, fd, &lines, error);
+  cloche_audit_reader_lines_init (&lines, path);
+  ok = cloche_audit_reader_drain (self, fd, &lines, error);
   close (fd);
   if (ok)
-    note_cut_line (self, &lines);
-  lines_clear (&lines);
+    cloche_audit_reader_note_cut_line (self, &lines);
+  cloche_audit_reader_lines_clear (&lines);
   return ok;
 }
 
 /* The current file is read through the descriptor that following goes on
  * with, so that nothing appended between the two is missed or repeated. */
 static gboolean
-read_current (ClocheAuditReader  *self,
-              GError            **error)
+cloche_audit_reader_read_current (ClocheAuditReader  *self,
+                                  GError            **error)
 {
   if (self->fd < 0)
-    self->fd = open_log_file (self, self->path, error);
+    self->fd = cloche_audit_reader_open_log_file (self, self->path, error);
   if (self->fd == -2)
     {
       self->fd = -1;
@@ -360,9 +361,9 @@ read_current (ClocheAuditReader  *self,
     }
   if (self->fd < 0)
     return TRUE;
-  if (!drain (self, self->fd, &self->current, error))
+  if (!cloche_audit_reader_drain (self, self->fd, &self->current, error))
     return FALSE;
-  note_cut_line (self, &self->current);
+  cloche_audit_reader_note_cut_line (self, &self->current);
   return TRUE;
 }
 
@@ -393,14 +394,14 @@ cloche_audit_reader_read_all (ClocheAuditReader  *self,
     {
       g_autofree char *path = g_strdup_printf ("%s.%u", self->path, i);
 
-      if (!read_file (self, path, error))
+      if (!cloche_audit_reader_read_file (self, path, error))
         return FALSE;
     }
-  return read_current (self, error);
+  return cloche_audit_reader_read_current (self, error);
 }
 
 static gboolean
-rotated (ClocheAuditReader *self)
+cloche_audit_reader_rotated (ClocheAuditReader *self)
 {
   struct stat by_path, by_fd;
 
@@ -411,7 +412,7 @@ rotated (ClocheAuditReader *self)
 }
 
 static int
-open_quietly (ClocheAuditReader *self)
+cloche_audit_reader_open_quietly (ClocheAuditReader *self)
 {
   return cloche_file_open_regular (AT_FDCWD, self->path, CLOCHE_FILE_NO_FOLLOW, NULL);
 }
@@ -431,21 +432,21 @@ cloche_audit_reader_read_new (ClocheAuditReader  *self,
 
   if (self->fd < 0)
     {
-      self->fd = open_quietly (self);
+      self->fd = cloche_audit_reader_open_quietly (self);
       if (self->fd >= 0)
         lseek (self->fd, 0, SEEK_END);
       return TRUE;
     }
-  if (!drain (self, self->fd, &self->current, error))
+  if (!cloche_audit_reader_drain (self, self->fd, &self->current, error))
     return FALSE;
-  if (rotated (self))
+  if (cloche_audit_reader_rotated (self))
     {
       close (self->fd);
-      lines_clear (&self->current);
-      lines_init (&self->current, self->path);
-      self->fd = open_quietly (self);
+      cloche_audit_reader_lines_clear (&self->current);
+      cloche_audit_reader_lines_init (&self->current, self->path);
+      self->fd = cloche_audit_reader_open_quietly (self);
       if (self->fd >= 0)
-        return drain (self, self->fd, &self->current, error);
+        return cloche_audit_reader_drain (self, self->fd, &self->current, error);
     }
   return TRUE;
 }
@@ -472,7 +473,7 @@ cloche_audit_reader_finalize (GObject *object)
 
   if (self->fd >= 0)
     close (self->fd);
-  lines_clear (&self->current);
+  cloche_audit_reader_lines_clear (&self->current);
   g_free (self->dir);
   g_free (self->path);
   g_free (self->session);
@@ -508,7 +509,7 @@ cloche_audit_reader_new (const char              *dir,
 
   self->dir = dir != NULL ? g_strdup (dir) : cloche_audit_log_default_dir ();
   self->path = g_build_filename (self->dir, CLOCHE_AUDIT_LOG_FILE_NAME, NULL);
-  lines_init (&self->current, self->path);
+  cloche_audit_reader_lines_init (&self->current, self->path);
   if (filter != NULL)
     {
       self->session = g_strdup (filter->session);

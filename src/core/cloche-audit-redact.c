@@ -47,8 +47,8 @@ static const Rule rules[] = {
 };
 
 static char *
-replace_home (const char *text,
-              const char *home)
+cloche_audit_redact_replace_home (const char *text,
+                                  const char *home)
 {
   g_autofree char *escaped = NULL;
   g_autofree char *pattern = NULL;
@@ -73,7 +73,7 @@ char *
 cloche_audit_redact (const char *text,
                      const char *home)
 {
-  char *result = replace_home (text, home);
+  char *result = cloche_audit_redact_replace_home (text, home);
 
   for (guint i = 0; i < G_N_ELEMENTS (rules); i++)
     {

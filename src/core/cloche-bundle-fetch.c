@@ -59,11 +59,11 @@ _cloche_bundle_write_all (int          fd,
 }
 
 static gboolean
-finish_file (int                      fd,
-             GChecksum               *checksum,
-             const ClocheBundleFile  *file,
-             const char              *source,
-             GError                 **error)
+cloche_bundle_finish_file (int                      fd,
+                           GChecksum               *checksum,
+                           const ClocheBundleFile  *file,
+                           const char              *source,
+                           GError                 **error)
 {
   if (fsync (fd) != 0)
     {
@@ -78,13 +78,13 @@ finish_file (int                      fd,
 }
 
 static gboolean
-copy_fd (int                      in,
-         int                      out,
-         GChecksum               *checksum,
-         const ClocheBundleFile  *file,
-         ClocheBundleProgress    *progress,
-         GCancellable            *cancellable,
-         GError                 **error)
+cloche_bundle_copy_fd (int                      in,
+                       int                      out,
+                       GChecksum               *checksum,
+                       const ClocheBundleFile  *file,
+                       ClocheBundleProgress    *progress,
+                       GCancellable            *cancellable,
+                       GError                 **error)
 {
   g_autofree guchar *buffer = g_malloc (CLOCHE_BUNDLE_CHUNK);
   ssize_t n;
@@ -151,8 +151,8 @@ _cloche_bundle_copy_file (const char              *source,
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
                  _("Cannot create %s: %s"), file->path, g_strerror (errno));
   else
-    ok = copy_fd (in, out, checksum, file, progress, cancellable, error)
-         && finish_file (out, checksum, file, source, error);
+    ok = cloche_bundle_copy_fd (in, out, checksum, file, progress, cancellable, error)
+         && cloche_bundle_finish_file (out, checksum, file, source, error);
   close (in);
   if (out >= 0)
     close (out);
@@ -171,12 +171,12 @@ _cloche_bundle_http_session_new (void)
 }
 
 static GInputStream *
-send_request (SoupSession   *session,
-              const char    *url,
-              guint64        offset,
-              SoupMessage  **message_out,
-              GCancellable  *cancellable,
-              GError       **error)
+cloche_bundle_send_request (SoupSession   *session,
+                            const char    *url,
+                            guint64        offset,
+                            SoupMessage  **message_out,
+                            GCancellable  *cancellable,
+                            GError       **error)
 {
   g_autoptr(SoupMessage) message = soup_message_new ("GET", url);
   GInputStream *stream;
@@ -201,9 +201,9 @@ send_request (SoupSession   *session,
 }
 
 static gboolean
-http_failed (SoupMessage  *message,
-             const char   *url,
-             GError      **error)
+cloche_bundle_http_failed (SoupMessage  *message,
+                           const char   *url,
+                           GError      **error)
 {
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_DOWNLOAD,
                _("Cannot download %s: the server answered %u %s"),
@@ -215,11 +215,11 @@ http_failed (SoupMessage  *message,
 /* Where this response starts in the file: the offset asked for (206), or
  * 0 when the server ignored the Range and sends the whole file (200). */
 static gboolean
-response_start (SoupMessage  *message,
-                const char   *url,
-                guint64       asked,
-                guint64      *start,
-                GError      **error)
+cloche_bundle_response_start (SoupMessage  *message,
+                              const char   *url,
+                              guint64       asked,
+                              guint64      *start,
+                              GError      **error)
 {
   goffset first = 0, last = 0, total = 0;
   guint status = soup_message_get_status (message);
@@ -230,7 +230,7 @@ response_start (SoupMessage  *message,
       return TRUE;
     }
   if (status != SOUP_STATUS_PARTIAL_CONTENT)
-    return http_failed (message, url, error);
+    return cloche_bundle_http_failed (message, url, error);
   if (!soup_message_headers_get_content_range (soup_message_get_response_headers (message),
                                                &first, &last, &total)
       || (guint64) first != asked)
@@ -255,8 +255,8 @@ typedef struct
 
 /* Back to byte 0, for a server that answers a Range with the whole file. */
 static gboolean
-restart (Download  *download,
-         GError   **error)
+cloche_bundle_restart (Download  *download,
+                       GError   **error)
 {
   if (ftruncate (download->fd, 0) != 0 || lseek (download->fd, 0, SEEK_SET) != 0)
     {
@@ -271,11 +271,11 @@ restart (Download  *download,
 }
 
 static gboolean
-read_body (Download      *download,
-           GInputStream  *stream,
-           guint64       *received,
-           GCancellable  *cancellable,
-           GError       **error)
+cloche_bundle_read_body (Download      *download,
+                         GInputStream  *stream,
+                         guint64       *received,
+                         GCancellable  *cancellable,
+                         GError       **error)
 {
   g_autofree guchar *buffer = g_malloc (CLOCHE_BUNDLE_CHUNK);
   const char *name = download->file->path;
@@ -307,42 +307,42 @@ read_body (Download      *download,
 /* One GET from download->have on. A CLOCHE_ERROR is final; any other
  * error (connection refused, reset, cut short) is worth another try. */
 static gboolean
-fetch_once (SoupSession   *session,
-            const char    *url,
-            Download      *download,
-            guint64       *received,
-            GCancellable  *cancellable,
-            GError       **error)
+cloche_bundle_fetch_once (SoupSession   *session,
+                          const char    *url,
+                          Download      *download,
+                          guint64       *received,
+                          GCancellable  *cancellable,
+                          GError       **error)
 {
   g_autoptr(SoupMessage) message = NULL;
   g_autoptr(GInputStream) stream = NULL;
   guint64 start = 0;
 
-  stream = send_request (session, url, download->have, &message, cancellable, error);
+  stream = cloche_bundle_send_request (session, url, download->have, &message, cancellable, error);
   if (stream == NULL)
     return FALSE;
-  if (!response_start (message, url, download->have, &start, error)
-      || (start != download->have && !restart (download, error)))
+  if (!cloche_bundle_response_start (message, url, download->have, &start, error)
+      || (start != download->have && !cloche_bundle_restart (download, error)))
     return FALSE;
-  if (!read_body (download, stream, received, cancellable, error))
+  if (!cloche_bundle_read_body (download, stream, received, cancellable, error))
     return FALSE;
   g_input_stream_close (stream, NULL, NULL);
   return TRUE;
 }
 
 static gboolean
-is_final (GError *error)
+cloche_bundle_is_final (GError *error)
 {
   return error->domain == CLOCHE_ERROR
          || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
 static gboolean
-fetch_rest (SoupSession   *session,
-            const char    *url,
-            Download      *download,
-            GCancellable  *cancellable,
-            GError       **error)
+cloche_bundle_fetch_rest (SoupSession   *session,
+                          const char    *url,
+                          Download      *download,
+                          GCancellable  *cancellable,
+                          GError       **error)
 {
   guint fruitless = 0;
 
@@ -351,9 +351,9 @@ fetch_rest (SoupSession   *session,
       g_autoptr(GError) local_error = NULL;
       guint64 received = 0;
 
-      if (fetch_once (session, url, download, &received, cancellable, &local_error))
+      if (cloche_bundle_fetch_once (session, url, download, &received, cancellable, &local_error))
         continue;
-      if (is_final (local_error))
+      if (cloche_bundle_is_final (local_error))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
@@ -376,9 +376,9 @@ fetch_rest (SoupSession   *session,
 /* Hashes the bytes an earlier, interrupted download left, so the sha256 of
  * the whole file comes out at the end without reading it again. */
 static gboolean
-take_partial (Download      *download,
-              GCancellable  *cancellable,
-              GError       **error)
+cloche_bundle_take_partial (Download      *download,
+                            GCancellable  *cancellable,
+                            GError       **error)
 {
   struct stat st;
 
@@ -426,9 +426,9 @@ _cloche_bundle_download_file (gpointer                 session,
                    _("Cannot create %s: %s"), file->path, g_strerror (errno));
       return FALSE;
     }
-  ok = take_partial (&download, cancellable, error)
-       && fetch_rest (SOUP_SESSION (session), url, &download, cancellable, error)
-       && finish_file (download.fd, checksum, file, url, error);
+  ok = cloche_bundle_take_partial (&download, cancellable, error)
+       && cloche_bundle_fetch_rest (SOUP_SESSION (session), url, &download, cancellable, error)
+       && cloche_bundle_finish_file (download.fd, checksum, file, url, error);
   close (download.fd);
   return ok;
 }
@@ -436,10 +436,10 @@ _cloche_bundle_download_file (gpointer                 session,
 /* At most one byte past the limit is read, so a server cannot make the
  * daemon hold more than a manifest can be. */
 static GBytes *
-read_bounded (GInputStream  *stream,
-              const char    *url,
-              GCancellable  *cancellable,
-              GError       **error)
+cloche_bundle_read_bounded (GInputStream  *stream,
+                            const char    *url,
+                            GCancellable  *cancellable,
+                            GError       **error)
 {
   g_autoptr(GByteArray) data = g_byte_array_new ();
   guint8 buffer[16384];
@@ -484,10 +484,10 @@ _cloche_bundle_download_bytes (gpointer       session,
     }
   if (soup_message_get_status (message) != SOUP_STATUS_OK)
     {
-      http_failed (message, url, error);
+      cloche_bundle_http_failed (message, url, error);
       return NULL;
     }
-  bytes = read_bounded (stream, url, cancellable, error);
+  bytes = cloche_bundle_read_bounded (stream, url, cancellable, error);
   if (bytes == NULL && error != NULL && *error != NULL
       && !g_error_matches (*error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID))
     g_prefix_error (error, _("Cannot download the manifest %s: "), url);

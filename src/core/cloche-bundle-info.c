@@ -33,14 +33,14 @@ struct _ClocheBundleInfo
 G_DEFINE_FINAL_TYPE (ClocheBundleInfo, cloche_bundle_info, G_TYPE_OBJECT)
 
 static void
-file_info_clear (gpointer data)
+cloche_bundle_info_file_info_clear (gpointer data)
 {
   g_free (((ClocheBundleFileInfo *) data)->path);
 }
 
 static void
-add_file (ClocheBundleInfo *self,
-          const char       *name)
+cloche_bundle_info_add_file (ClocheBundleInfo *self,
+                             const char       *name)
 {
   g_autofree char *path = g_build_filename (self->location, name, NULL);
   ClocheBundleFileInfo info = { g_strdup (name), 0, 0, FALSE };
@@ -60,7 +60,7 @@ add_file (ClocheBundleInfo *self,
 }
 
 static void
-measure_folder (ClocheBundleInfo *self)
+cloche_bundle_info_measure_folder (ClocheBundleInfo *self)
 {
   struct stat st;
 
@@ -95,9 +95,9 @@ cloche_bundle_info_measure (const char *location)
   self->name = g_strdup (cloche_bundle_manifest_get_name (manifest));
   self->version = g_strdup (cloche_bundle_manifest_get_version (manifest));
   for (guint i = 0; i < cloche_bundle_manifest_get_n_files (manifest); i++)
-    add_file (self, cloche_bundle_manifest_get_file (manifest, i)->path);
-  add_file (self, "manifest.json");
-  measure_folder (self);
+    cloche_bundle_info_add_file (self, cloche_bundle_manifest_get_file (manifest, i)->path);
+  cloche_bundle_info_add_file (self, "manifest.json");
+  cloche_bundle_info_measure_folder (self);
   return self;
 }
 
@@ -218,5 +218,5 @@ static void
 cloche_bundle_info_init (ClocheBundleInfo *self)
 {
   self->files = g_array_new (FALSE, TRUE, sizeof (ClocheBundleFileInfo));
-  g_array_set_clear_func (self->files, file_info_clear);
+  g_array_set_clear_func (self->files, cloche_bundle_info_file_info_clear);
 }

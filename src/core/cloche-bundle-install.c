@@ -33,14 +33,14 @@ typedef struct
 } Source;
 
 static void
-source_clear (Source *source)
+cloche_bundle_install_source_clear (Source *source)
 {
   g_clear_pointer (&source->base, g_free);
   g_clear_object (&source->session);
   g_clear_object (&source->manifest);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Source, source_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Source, cloche_bundle_install_source_clear)
 
 /* Free bytes for an unprivileged writer on the file system that holds
  * @path, or would hold it: the nearest folder above it that exists. */
@@ -97,7 +97,7 @@ _cloche_bundle_staging_path (const char *target,
 }
 
 static gboolean
-dir_is_empty (const char *path)
+cloche_bundle_install_dir_is_empty (const char *path)
 {
   g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
 
@@ -116,7 +116,7 @@ _cloche_bundle_check_target (const char  *target,
   if (!g_path_is_absolute (target))
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                  _("The bundle location \"%s\" is not an absolute path"), target);
-  else if (!g_file_test (target, G_FILE_TEST_EXISTS) || dir_is_empty (target))
+  else if (!g_file_test (target, G_FILE_TEST_EXISTS) || cloche_bundle_install_dir_is_empty (target))
     return TRUE;
   else if (!g_file_test (target, G_FILE_TEST_IS_DIR))
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
@@ -130,16 +130,16 @@ _cloche_bundle_check_target (const char  *target,
 }
 
 static gboolean
-is_url (const char *source)
+cloche_bundle_install_is_url (const char *source)
 {
   return g_str_has_prefix (source, "http://") || g_str_has_prefix (source, "https://");
 }
 
 static gboolean
-read_remote (Source        *source,
-             const char    *url,
-             GCancellable  *cancellable,
-             GError       **error)
+cloche_bundle_install_read_remote (Source        *source,
+                                   const char    *url,
+                                   GCancellable  *cancellable,
+                                   GError       **error)
 {
   g_autoptr(GBytes) bytes = NULL;
 
@@ -154,15 +154,15 @@ read_remote (Source        *source,
 }
 
 static gboolean
-read_source (Source        *source,
-             const char    *location,
-             GCancellable  *cancellable,
-             GError       **error)
+cloche_bundle_install_read_source (Source        *source,
+                                   const char    *location,
+                                   GCancellable  *cancellable,
+                                   GError       **error)
 {
   g_autofree char *dir = NULL;
 
-  if (is_url (location))
-    return read_remote (source, location, cancellable, error);
+  if (cloche_bundle_install_is_url (location))
+    return cloche_bundle_install_read_remote (source, location, cancellable, error);
   /* Relative to what? The daemon's folder is not the caller's. */
   if (!g_path_is_absolute (location))
     {
@@ -214,14 +214,14 @@ _cloche_bundle_inspect_run (const char    *location,
 {
   g_auto(Source) source = { 0 };
 
-  if (!read_source (&source, location, cancellable, error))
+  if (!cloche_bundle_install_read_source (&source, location, cancellable, error))
     return NULL;
   return g_steal_pointer (&source.manifest);
 }
 
 static gboolean
-same_bytes_as_file (GBytes     *bytes,
-                    const char *path)
+cloche_bundle_install_same_bytes_as_file (GBytes     *bytes,
+                                          const char *path)
 {
   g_autoptr(GBytes) contents = cloche_file_read (AT_FDCWD, path, CLOCHE_BUNDLE_MANIFEST_MAX_SIZE,
                                                  _("bundle manifest"), CLOCHE_FILE_NO_FOLLOW,
@@ -231,8 +231,8 @@ same_bytes_as_file (GBytes     *bytes,
 }
 
 static gboolean
-remove_tree (const char  *path,
-             GError     **error)
+cloche_bundle_install_remove_tree (const char  *path,
+                                   GError     **error)
 {
   guint64 freed = 0;
 
@@ -242,18 +242,18 @@ remove_tree (const char  *path,
 /* The staging folder of an earlier install of the same manifest is kept
  * (its files resume); anything else there is from another bundle. */
 static gboolean
-prepare_staging (const char            *staging,
-                 ClocheBundleManifest  *manifest,
-                 GError               **error)
+cloche_bundle_install_prepare_staging (const char            *staging,
+                                       ClocheBundleManifest  *manifest,
+                                       GError               **error)
 {
   g_autofree char *copy = g_build_filename (staging, "manifest.json", NULL);
   GBytes *bytes = cloche_bundle_manifest_get_bytes (manifest);
   gsize length = 0;
   const char *data = g_bytes_get_data (bytes, &length);
 
-  if (same_bytes_as_file (bytes, copy))
+  if (cloche_bundle_install_same_bytes_as_file (bytes, copy))
     return TRUE;
-  if (!remove_tree (staging, error))
+  if (!cloche_bundle_install_remove_tree (staging, error))
     return FALSE;
   if (g_mkdir_with_parents (staging, 0755) != 0)
     {
@@ -268,8 +268,8 @@ prepare_staging (const char            *staging,
 
 /* Bytes still to write: what the staging folder does not have yet. */
 static guint64
-bytes_missing (const char            *staging,
-               ClocheBundleManifest  *manifest)
+cloche_bundle_install_bytes_missing (const char            *staging,
+                                     ClocheBundleManifest  *manifest)
 {
   guint64 missing = g_bytes_get_size (cloche_bundle_manifest_get_bytes (manifest));
 
@@ -288,11 +288,11 @@ bytes_missing (const char            *staging,
 }
 
 static gboolean
-fetch_files (Source                *source,
-             const char            *staging,
-             ClocheBundleProgress  *progress,
-             GCancellable          *cancellable,
-             GError               **error)
+cloche_bundle_install_fetch_files (Source                *source,
+                                   const char            *staging,
+                                   ClocheBundleProgress  *progress,
+                                   GCancellable          *cancellable,
+                                   GError               **error)
 {
   ClocheBundleManifest *manifest = source->manifest;
   gboolean ok = TRUE;
@@ -328,9 +328,9 @@ fetch_files (Source                *source,
 }
 
 static gboolean
-rename_or_fail (const char  *from,
-                const char  *to,
-                GError     **error)
+cloche_bundle_install_rename_or_fail (const char  *from,
+                                      const char  *to,
+                                      GError     **error)
 {
   if (g_rename (from, to) == 0)
     return TRUE;
@@ -343,16 +343,16 @@ rename_or_fail (const char  *from,
  * takes the target's name. A bundle already there is set aside first and
  * put back if the rename fails, then deleted. */
 static gboolean
-swap_in (const char  *staging,
-         const char  *target,
-         GError     **error)
+cloche_bundle_install_swap_in (const char  *staging,
+                               const char  *target,
+                               GError     **error)
 {
   g_autofree char *old = _cloche_bundle_staging_path (target, "old");
   g_autoptr(GError) cleanup_error = NULL;
 
   if (!g_file_test (target, G_FILE_TEST_EXISTS))
-    return rename_or_fail (staging, target, error);
-  if (dir_is_empty (target))
+    return cloche_bundle_install_rename_or_fail (staging, target, error);
+  if (cloche_bundle_install_dir_is_empty (target))
     {
       if (g_rmdir (target) != 0)
         {
@@ -360,16 +360,17 @@ swap_in (const char  *staging,
                        _("Cannot replace the empty folder %s: %s"), target, g_strerror (errno));
           return FALSE;
         }
-      return rename_or_fail (staging, target, error);
+      return cloche_bundle_install_rename_or_fail (staging, target, error);
     }
-  if (!remove_tree (old, error) || !rename_or_fail (target, old, error))
+  if (!cloche_bundle_install_remove_tree (old, error)
+      || !cloche_bundle_install_rename_or_fail (target, old, error))
     return FALSE;
-  if (!rename_or_fail (staging, target, error))
+  if (!cloche_bundle_install_rename_or_fail (staging, target, error))
     {
       g_rename (old, target);
       return FALSE;
     }
-  if (!remove_tree (old, &cleanup_error))
+  if (!cloche_bundle_install_remove_tree (old, &cleanup_error))
     g_warning ("The replaced bundle stays in %s: %s", old, cleanup_error->message);
   return TRUE;
 }
@@ -377,9 +378,9 @@ swap_in (const char  *staging,
 /* What a failure leaves: a download's staging folder stays to be resumed,
  * unless its data was refused or the disk is full; a copy starts over. */
 static void
-clean_up_after (Source     *source,
-                const char *staging,
-                GError     *error)
+cloche_bundle_install_clean_up_after (Source     *source,
+                                      const char *staging,
+                                      GError     *error)
 {
   gboolean resumable = source->remote
                        && !g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_CORRUPT)
@@ -389,23 +390,23 @@ clean_up_after (Source     *source,
   if (resumable)
     g_debug ("Kept %s: the next install of this bundle resumes there", staging);
   else
-    remove_tree (staging, NULL);
+    cloche_bundle_install_remove_tree (staging, NULL);
 }
 
 static gboolean
-install_files (Source                *source,
-               const char            *target,
-               const char            *staging,
-               ClocheBundleProgress  *progress,
-               GCancellable          *cancellable,
-               GError               **error)
+cloche_bundle_install_files (Source                *source,
+                             const char            *target,
+                             const char            *staging,
+                             ClocheBundleProgress  *progress,
+                             GCancellable          *cancellable,
+                             GError               **error)
 {
   g_autofree char *parent = g_path_get_dirname (target);
   guint64 missing;
 
   /* Measured before anything is written, the kept part of a download
    * counting as written. */
-  missing = bytes_missing (staging, source->manifest);
+  missing = cloche_bundle_install_bytes_missing (staging, source->manifest);
   if (!_cloche_bundle_check_space (target, missing, error))
     return FALSE;
   progress->phase = source->remote ? "download" : "copy";
@@ -417,9 +418,9 @@ install_files (Source                *source,
                    _("Cannot create %s: %s"), parent, g_strerror (errno));
       return FALSE;
     }
-  return prepare_staging (staging, source->manifest, error)
-         && fetch_files (source, staging, progress, cancellable, error)
-         && swap_in (staging, target, error);
+  return cloche_bundle_install_prepare_staging (staging, source->manifest, error)
+         && cloche_bundle_install_fetch_files (source, staging, progress, cancellable, error)
+         && cloche_bundle_install_swap_in (staging, target, error);
 }
 
 /**
@@ -441,11 +442,11 @@ _cloche_bundle_install_run (const char            *location,
   g_autoptr(GError) local_error = NULL;
 
   if (!_cloche_bundle_check_target (target, TRUE, error)
-      || !read_source (&source, location, cancellable, error))
+      || !cloche_bundle_install_read_source (&source, location, cancellable, error))
     return NULL;
-  if (!install_files (&source, target, staging, progress, cancellable, &local_error))
+  if (!cloche_bundle_install_files (&source, target, staging, progress, cancellable, &local_error))
     {
-      clean_up_after (&source, staging, local_error);
+      cloche_bundle_install_clean_up_after (&source, staging, local_error);
       g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
     }

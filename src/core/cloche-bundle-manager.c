@@ -84,7 +84,7 @@ typedef struct
 } Job;
 
 static void
-job_free (Job *job)
+cloche_bundle_manager_job_free (Job *job)
 {
   g_clear_object (&job->self);
   g_main_context_unref (job->context);
@@ -96,10 +96,10 @@ job_free (Job *job)
   g_free (job);
 }
 
-/* replace_str () is GLib 2.76. */
+/* cloche_bundle_manager_replace_str () is GLib 2.76. */
 static gboolean
-replace_str (char       **slot,
-             const char  *value)
+cloche_bundle_manager_replace_str (char       **slot,
+                                   const char  *value)
 {
   if (g_strcmp0 (*slot, value) == 0)
     return FALSE;
@@ -118,7 +118,7 @@ replace_str (char       **slot,
 #define MAX_STATE_SIZE 65536
 
 static JsonObject *
-read_state (const char *path)
+cloche_bundle_manager_read_state (const char *path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = cloche_file_read (AT_FDCWD, path, MAX_STATE_SIZE, "bundle.json",
@@ -148,10 +148,10 @@ read_state (const char *path)
 }
 
 static void
-load_state (ClocheBundleManager *self,
-            gboolean             take_location)
+cloche_bundle_manager_load_state (ClocheBundleManager *self,
+                                  gboolean             take_location)
 {
-  g_autoptr(JsonObject) object = read_state (self->state_file);
+  g_autoptr(JsonObject) object = cloche_bundle_manager_read_state (self->state_file);
   const char *location;
   gint64 verified;
 
@@ -159,19 +159,20 @@ load_state (ClocheBundleManager *self,
     return;
   location = cloche_json_get_string (object, "location", NULL);
   if (take_location && location != NULL && g_path_is_absolute (location))
-    replace_str (&self->location, location);
+    cloche_bundle_manager_replace_str (&self->location, location);
   /* A time of verify, so not before 1970 nor more than a day from now. */
   verified = cloche_json_get_int (object, "last-verified", 0);
   if (g_strcmp0 (location, self->location) == 0 && verified >= 0
       && verified <= g_get_real_time () / G_USEC_PER_SEC + 86400)
     self->last_verified = verified;
-  replace_str (&self->source, cloche_json_get_string (object, "source", NULL));
+  cloche_bundle_manager_replace_str (&self->source,
+                                     cloche_json_get_string (object, "source", NULL));
 }
 
 /* A few bytes, written when an operation ends: small enough for the main
  * loop, and atomic so a crash leaves the old state, not half of it. */
 static void
-save_state (ClocheBundleManager *self)
+cloche_bundle_manager_save_state (ClocheBundleManager *self)
 {
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonGenerator) generator = json_generator_new ();
@@ -204,31 +205,31 @@ save_state (ClocheBundleManager *self)
 /* Properties */
 
 static void
-set_last_verified (ClocheBundleManager *self,
-                   gint64               when)
+cloche_bundle_manager_set_last_verified (ClocheBundleManager *self,
+                                         gint64               when)
 {
   self->last_verified = when;
   if (self->info != NULL)
     cloche_bundle_info_set_last_verified (self->info, when);
-  save_state (self);
+  cloche_bundle_manager_save_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_VERIFIED]);
 }
 
 static void
-set_location (ClocheBundleManager *self,
-              const char          *location)
+cloche_bundle_manager_set_location (ClocheBundleManager *self,
+                                    const char          *location)
 {
-  if (!replace_str (&self->location, location))
+  if (!cloche_bundle_manager_replace_str (&self->location, location))
     return;
   if (self->sandbox != NULL)
     cloche_vm_set_bundle_path (cloche_sandbox_get_vm (self->sandbox), location);
-  save_state (self);
+  cloche_bundle_manager_save_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOCATION]);
 }
 
 static void
-set_info (ClocheBundleManager *self,
-          ClocheBundleInfo    *info)
+cloche_bundle_manager_set_info (ClocheBundleManager *self,
+                                ClocheBundleInfo    *info)
 {
   /* A measurement of an earlier location, finished after a relocate. */
   if (g_strcmp0 (cloche_bundle_info_get_location (info), self->location) != 0)
@@ -256,7 +257,7 @@ typedef struct
 } Report;
 
 static void
-report_free (gpointer data)
+cloche_bundle_manager_report_free (gpointer data)
 {
   Report *report = data;
 
@@ -268,7 +269,7 @@ report_free (gpointer data)
 }
 
 static gboolean
-emit_report (gpointer data)
+cloche_bundle_manager_emit_report (gpointer data)
 {
   Report *report = data;
 
@@ -292,7 +293,7 @@ cloche_bundle_manager_thread_progress_cb (const char *phase,
   if (!new_phase && done != total && now - job->last_report < PROGRESS_INTERVAL_US)
     return;
   job->last_report = now;
-  replace_str (&job->last_phase, phase);
+  cloche_bundle_manager_replace_str (&job->last_phase, phase);
   report = g_new0 (Report, 1);
   report->self = g_object_ref (job->self);
   report->operation = g_strdup (job->operation);
@@ -300,21 +301,22 @@ cloche_bundle_manager_thread_progress_cb (const char *phase,
   report->file = g_strdup (file);
   report->done = done;
   report->total = total;
-  g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, emit_report, report,
-                              report_free);
+  g_main_context_invoke_full (job->context, G_PRIORITY_DEFAULT, cloche_bundle_manager_emit_report,
+                              report,
+                              cloche_bundle_manager_report_free);
 }
 
 /* Operations: one at a time */
 
-static void refresh (ClocheBundleManager *self);
+static void cloche_bundle_manager_refresh (ClocheBundleManager *self);
 
 static GTask *
-begin (ClocheBundleManager  *self,
-       const char           *operation,
-       GCancellable         *cancellable,
-       GAsyncReadyCallback   callback,
-       gpointer              user_data,
-       gpointer              source_tag)
+cloche_bundle_manager_begin (ClocheBundleManager  *self,
+                             const char           *operation,
+                             GCancellable         *cancellable,
+                             GAsyncReadyCallback   callback,
+                             gpointer              user_data,
+                             gpointer              source_tag)
 {
   g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
   Job *job;
@@ -335,22 +337,22 @@ begin (ClocheBundleManager  *self,
   job->operation = g_strdup (operation);
   job->progress.func = cloche_bundle_manager_thread_progress_cb;
   job->progress.data = job;
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_task_data (task, job, (GDestroyNotify) cloche_bundle_manager_job_free);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPERATION]);
   return g_steal_pointer (&task);
 }
 
 /* Ends the running operation with @error (taken), or with success. */
 static void
-end (GTask  *task,
-     GError *error)
+cloche_bundle_manager_end (GTask  *task,
+                           GError *error)
 {
   ClocheBundleManager *self = g_task_get_source_object (task);
 
   g_clear_pointer (&self->operation, g_free);
   g_clear_object (&self->cancellable);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPERATION]);
-  refresh (self);
+  cloche_bundle_manager_refresh (self);
   if (error != NULL)
     g_task_return_error (task, error);
   else
@@ -360,9 +362,9 @@ end (GTask  *task,
 /* Runs @func in a worker thread with the operation's job and cancellable;
  * @done gets the operation's task as user data. */
 static void
-run_step (GTask               *task,
-          GTaskThreadFunc      func,
-          GAsyncReadyCallback  done)
+cloche_bundle_manager_run_step (GTask               *task,
+                                GTaskThreadFunc      func,
+                                GAsyncReadyCallback  done)
 {
   ClocheBundleManager *self = g_task_get_source_object (task);
   g_autoptr(GTask) step = g_task_new (self, self->cancellable, done, g_object_ref (task));
@@ -392,10 +394,10 @@ cloche_bundle_manager_cancel (ClocheBundleManager *self)
 /* Info */
 
 static void
-info_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+cloche_bundle_manager_info_thread (GTask        *task,
+                                   gpointer      source_object,
+                                   gpointer      task_data,
+                                   GCancellable *cancellable)
 {
   g_task_return_pointer (task, cloche_bundle_info_measure (task_data), g_object_unref);
 }
@@ -413,7 +415,7 @@ cloche_bundle_manager_info_async (ClocheBundleManager *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_bundle_manager_info_async);
   g_task_set_task_data (task, g_strdup (self->location), g_free);
-  g_task_run_in_thread (task, info_thread);
+  g_task_run_in_thread (task, cloche_bundle_manager_info_thread);
 }
 
 /**
@@ -433,7 +435,7 @@ cloche_bundle_manager_info_finish (ClocheBundleManager  *self,
 
   info = g_task_propagate_pointer (G_TASK (result), error);
   if (info != NULL)
-    set_info (self, info);
+    cloche_bundle_manager_set_info (self, info);
   /* The snapshot is measured now too (a few stats): Info's "snapshot";
    * and the tools folder, in a thread (ToolsSize follows). */
   if (self->sandbox != NULL)
@@ -455,7 +457,7 @@ cloche_bundle_manager_refreshed_cb (GObject      *object,
 }
 
 static void
-refresh (ClocheBundleManager *self)
+cloche_bundle_manager_refresh (ClocheBundleManager *self)
 {
   cloche_bundle_manager_info_async (self, NULL, cloche_bundle_manager_refreshed_cb, NULL);
 }
@@ -471,7 +473,7 @@ typedef struct
 } Inspection;
 
 static void
-inspection_free (Inspection *inspection)
+cloche_bundle_manager_inspection_free (Inspection *inspection)
 {
   g_free (inspection->source);
   g_free (inspection->target);
@@ -480,10 +482,10 @@ inspection_free (Inspection *inspection)
 }
 
 static void
-inspect_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+cloche_bundle_manager_inspect_thread (GTask        *task,
+                                      gpointer      source_object,
+                                      gpointer      task_data,
+                                      GCancellable *cancellable)
 {
   Inspection *inspection = task_data;
   GError *error = NULL;
@@ -498,9 +500,9 @@ inspect_thread (GTask        *task,
 
 /* The absolute target of an install: @location, else the current one. */
 static char *
-resolve_target (ClocheBundleManager  *self,
-                const char           *location,
-                GError              **error)
+cloche_bundle_manager_resolve_target (ClocheBundleManager  *self,
+                                      const char           *location,
+                                      GError              **error)
 {
   if (location == NULL || location[0] == '\0')
     return g_strdup (self->location);
@@ -531,7 +533,7 @@ cloche_bundle_manager_inspect_async (ClocheBundleManager *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_bundle_manager_inspect_async);
-  target = resolve_target (self, location, &error);
+  target = cloche_bundle_manager_resolve_target (self, location, &error);
   if (target == NULL)
     {
       g_task_return_error (task, error);
@@ -540,8 +542,8 @@ cloche_bundle_manager_inspect_async (ClocheBundleManager *self,
   inspection = g_new0 (Inspection, 1);
   inspection->source = g_strdup (source);
   inspection->target = g_steal_pointer (&target);
-  g_task_set_task_data (task, inspection, (GDestroyNotify) inspection_free);
-  g_task_run_in_thread (task, inspect_thread);
+  g_task_set_task_data (task, inspection, (GDestroyNotify) cloche_bundle_manager_inspection_free);
+  g_task_run_in_thread (task, cloche_bundle_manager_inspect_thread);
 }
 
 /**
@@ -576,10 +578,10 @@ cloche_bundle_manager_inspect_finish (ClocheBundleManager  *self,
 /* Verify */
 
 static void
-verify_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+cloche_bundle_manager_verify_thread (GTask        *task,
+                                     gpointer      source_object,
+                                     gpointer      task_data,
+                                     GCancellable *cancellable)
 {
   Job *job = task_data;
   GError *error = NULL;
@@ -601,8 +603,8 @@ cloche_bundle_manager_verified_cb (GObject      *object,
   GError *error = NULL;
 
   if (cloche_bundle_manager_step_finish_cb (result, &error))
-    set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
-  end (task, error);
+    cloche_bundle_manager_set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+  cloche_bundle_manager_end (task, error);
 }
 
 void
@@ -616,13 +618,14 @@ cloche_bundle_manager_verify_async (ClocheBundleManager *self,
 
   g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
 
-  task = begin (self, "verify", cancellable, callback, user_data,
-                cloche_bundle_manager_verify_async);
+  task = cloche_bundle_manager_begin (self, "verify", cancellable, callback, user_data,
+                                      cloche_bundle_manager_verify_async);
   if (task == NULL)
     return;
   job = g_task_get_task_data (task);
   job->from = g_strdup (self->location);
-  run_step (task, verify_thread, cloche_bundle_manager_verified_cb);
+  cloche_bundle_manager_run_step (task, cloche_bundle_manager_verify_thread,
+                                  cloche_bundle_manager_verified_cb);
 }
 
 gboolean
@@ -637,10 +640,10 @@ cloche_bundle_manager_verify_finish (ClocheBundleManager  *self,
 /* Install */
 
 static void
-install_thread (GTask        *task,
-                gpointer      source_object,
-                gpointer      task_data,
-                GCancellable *cancellable)
+cloche_bundle_manager_install_thread (GTask        *task,
+                                      gpointer      source_object,
+                                      gpointer      task_data,
+                                      GCancellable *cancellable)
 {
   Job *job = task_data;
   g_autoptr(ClocheBundleManifest) manifest = NULL;
@@ -666,19 +669,19 @@ cloche_bundle_manager_installed_cb (GObject      *object,
   if (cloche_bundle_manager_step_finish_cb (result, &error))
     {
       /* Every file was checked against its sha256 on the way in. */
-      replace_str (&job->self->source, job->source);
-      set_location (job->self, job->to);
-      set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+      cloche_bundle_manager_replace_str (&job->self->source, job->source);
+      cloche_bundle_manager_set_location (job->self, job->to);
+      cloche_bundle_manager_set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
     }
-  end (task, error);
+  cloche_bundle_manager_end (task, error);
 }
 
 /* The bundle never nests in another of Cloche's folders, nor they in it
  * (cloche-own-folders.c). */
 static gboolean
-check_apart (ClocheBundleManager  *self,
-             const char           *target,
-             GError              **error)
+cloche_bundle_manager_check_apart (ClocheBundleManager  *self,
+                                   const char           *target,
+                                   GError              **error)
 {
   g_autofree char *sessions = self->sandbox != NULL
     ? g_strdup (cloche_session_store_get_root (cloche_sandbox_get_store (self->sandbox)))
@@ -691,9 +694,9 @@ check_apart (ClocheBundleManager  *self,
 /* One bundle at a time: installing elsewhere would leave the first one on
  * the disk, unused and unseen. */
 static gboolean
-check_not_installed_elsewhere (ClocheBundleManager  *self,
-                               const char           *target,
-                               GError              **error)
+cloche_bundle_manager_check_not_installed_elsewhere (ClocheBundleManager  *self,
+                                                     const char           *target,
+                                                     GError              **error)
 {
   g_autofree char *manifest = g_build_filename (self->location, "manifest.json", NULL);
 
@@ -722,21 +725,22 @@ cloche_bundle_manager_install_async (ClocheBundleManager *self,
   g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
   g_return_if_fail (source != NULL);
 
-  task = begin (self, "install", cancellable, callback, user_data,
-                cloche_bundle_manager_install_async);
+  task = cloche_bundle_manager_begin (self, "install", cancellable, callback, user_data,
+                                      cloche_bundle_manager_install_async);
   if (task == NULL)
     return;
-  target = resolve_target (self, location, &error);
-  if (target == NULL || !check_not_installed_elsewhere (self, target, &error)
-      || !check_apart (self, target, &error))
+  target = cloche_bundle_manager_resolve_target (self, location, &error);
+  if (target == NULL || !cloche_bundle_manager_check_not_installed_elsewhere (self, target, &error)
+      || !cloche_bundle_manager_check_apart (self, target, &error))
     {
-      end (task, error);
+      cloche_bundle_manager_end (task, error);
       return;
     }
   job = g_task_get_task_data (task);
   job->source = g_strdup (source);
   job->to = g_steal_pointer (&target);
-  run_step (task, install_thread, cloche_bundle_manager_installed_cb);
+  cloche_bundle_manager_run_step (task, cloche_bundle_manager_install_thread,
+                                  cloche_bundle_manager_installed_cb);
 }
 
 gboolean
@@ -751,10 +755,10 @@ cloche_bundle_manager_install_finish (ClocheBundleManager  *self,
 /* Relocate: copy and check, switch to the new copy, then remove the old */
 
 static void
-relocate_thread (GTask        *task,
-                 gpointer      source_object,
-                 gpointer      task_data,
-                 GCancellable *cancellable)
+cloche_bundle_manager_relocate_thread (GTask        *task,
+                                       gpointer      source_object,
+                                       gpointer      task_data,
+                                       GCancellable *cancellable)
 {
   Job *job = task_data;
   GError *error = NULL;
@@ -767,10 +771,10 @@ relocate_thread (GTask        *task,
 }
 
 static void
-remove_old_thread (GTask        *task,
-                   gpointer      source_object,
-                   gpointer      task_data,
-                   GCancellable *cancellable)
+cloche_bundle_manager_remove_old_thread (GTask        *task,
+                                         gpointer      source_object,
+                                         gpointer      task_data,
+                                         GCancellable *cancellable)
 {
   Job *job = task_data;
   GError *error = NULL;
@@ -794,7 +798,7 @@ cloche_bundle_manager_old_removed_cb (GObject      *object,
 
   if (!cloche_bundle_manager_step_finish_cb (result, &error))
     g_prefix_error (&error, _("The bundle was moved to %s, but the old copy stays: "), job->to);
-  end (task, error);
+  cloche_bundle_manager_end (task, error);
 }
 
 static void
@@ -808,18 +812,19 @@ cloche_bundle_manager_relocated_cb (GObject      *object,
 
   if (!cloche_bundle_manager_step_finish_cb (result, &error))
     {
-      end (task, error);
+      cloche_bundle_manager_end (task, error);
       return;
     }
-  set_location (job->self, job->to);
+  cloche_bundle_manager_set_location (job->self, job->to);
   /* A copy was checked file by file as it was written; a rename moved the
    * same files, as verified (or not) as before. */
   if (job->copied)
-    set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
+    cloche_bundle_manager_set_last_verified (job->self, g_get_real_time () / G_USEC_PER_SEC);
   else
-    save_state (job->self);
+    cloche_bundle_manager_save_state (job->self);
   job->progress.phase = "remove";
-  run_step (task, remove_old_thread, cloche_bundle_manager_old_removed_cb);
+  cloche_bundle_manager_run_step (task, cloche_bundle_manager_remove_old_thread,
+                                  cloche_bundle_manager_old_removed_cb);
 }
 
 void
@@ -837,25 +842,26 @@ cloche_bundle_manager_relocate_async (ClocheBundleManager *self,
   g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
   g_return_if_fail (location != NULL);
 
-  task = begin (self, "relocate", cancellable, callback, user_data,
-                cloche_bundle_manager_relocate_async);
+  task = cloche_bundle_manager_begin (self, "relocate", cancellable, callback, user_data,
+                                      cloche_bundle_manager_relocate_async);
   if (task == NULL)
     return;
-  target = resolve_target (self, location, &error);
+  target = cloche_bundle_manager_resolve_target (self, location, &error);
   if (target != NULL && g_str_equal (target, self->location))
     g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
                  _("The bundle is at %s already"), target);
   else if (target != NULL)
-    check_apart (self, target, &error);
+    cloche_bundle_manager_check_apart (self, target, &error);
   if (error != NULL)
     {
-      end (task, error);
+      cloche_bundle_manager_end (task, error);
       return;
     }
   job = g_task_get_task_data (task);
   job->from = g_strdup (self->location);
   job->to = g_steal_pointer (&target);
-  run_step (task, relocate_thread, cloche_bundle_manager_relocated_cb);
+  cloche_bundle_manager_run_step (task, cloche_bundle_manager_relocate_thread,
+                                  cloche_bundle_manager_relocated_cb);
 }
 
 gboolean
@@ -870,10 +876,10 @@ cloche_bundle_manager_relocate_finish (ClocheBundleManager  *self,
 /* Remove: sessions, then the VM, then the files */
 
 static void
-remove_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+cloche_bundle_manager_remove_thread (GTask        *task,
+                                     gpointer      source_object,
+                                     gpointer      task_data,
+                                     GCancellable *cancellable)
 {
   Job *job = task_data;
   GError *error = NULL;
@@ -901,10 +907,10 @@ cloche_bundle_manager_removed_cb (GObject      *object,
   GError *error = NULL;
 
   if (cloche_bundle_manager_step_finish_cb (result, &error))
-    set_last_verified (job->self, 0);
+    cloche_bundle_manager_set_last_verified (job->self, 0);
   if (job->self->sandbox != NULL)
     cloche_vm_measure_snapshot (cloche_sandbox_get_vm (job->self->sandbox));
-  end (task, error);
+  cloche_bundle_manager_end (task, error);
 }
 
 static void
@@ -918,18 +924,19 @@ cloche_bundle_manager_vm_stopped_cb (GObject      *object,
   if (!cloche_vm_stop_finish (CLOCHE_VM (object), result, &error))
     {
       g_prefix_error (&error, _("The bundle was not removed: the VM did not stop: "));
-      end (task, error);
+      cloche_bundle_manager_end (task, error);
       return;
     }
-  run_step (task, remove_thread, cloche_bundle_manager_removed_cb);
+  cloche_bundle_manager_run_step (task, cloche_bundle_manager_remove_thread,
+                                  cloche_bundle_manager_removed_cb);
 }
 
 /* Open sessions keep their files; with @force they are closed, else they
  * keep the bundle from going. */
 static gboolean
-close_sessions (ClocheSandbox  *sandbox,
-                gboolean        force,
-                GError        **error)
+cloche_bundle_manager_close_sessions (ClocheSandbox  *sandbox,
+                                      gboolean        force,
+                                      GError        **error)
 {
   guint open = cloche_sandbox_get_open_sessions (sandbox);
   g_auto(GStrv) ids = NULL;
@@ -954,7 +961,7 @@ close_sessions (ClocheSandbox  *sandbox,
 }
 
 static gboolean
-vm_is_down (ClocheVm *vm)
+cloche_bundle_manager_vm_is_down (ClocheVm *vm)
 {
   ClocheVmState state = cloche_vm_get_state (vm);
 
@@ -975,28 +982,30 @@ cloche_bundle_manager_remove_async (ClocheBundleManager *self,
 
   g_return_if_fail (CLOCHE_IS_BUNDLE_MANAGER (self));
 
-  task = begin (self, "remove", cancellable, callback, user_data,
-                cloche_bundle_manager_remove_async);
+  task = cloche_bundle_manager_begin (self, "remove", cancellable, callback, user_data,
+                                      cloche_bundle_manager_remove_async);
   if (task == NULL)
     return;
   if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
     g_set_error (&error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
                  _("No sandbox bundle is installed at %s: nothing to remove"), self->location);
   else if (self->sandbox != NULL)
-    close_sessions (self->sandbox, force, &error);
+    cloche_bundle_manager_close_sessions (self->sandbox, force, &error);
   if (error != NULL)
     {
-      end (task, error);
+      cloche_bundle_manager_end (task, error);
       return;
     }
   job = g_task_get_task_data (task);
   job->from = g_strdup (self->location);
   job->progress.phase = "remove";
-  if (self->sandbox != NULL && !vm_is_down (cloche_sandbox_get_vm (self->sandbox)))
+  if (self->sandbox != NULL
+      && !cloche_bundle_manager_vm_is_down (cloche_sandbox_get_vm (self->sandbox)))
     cloche_vm_stop_async (cloche_sandbox_get_vm (self->sandbox), "the bundle is being removed",
                           NULL, cloche_bundle_manager_vm_stopped_cb, g_object_ref (task));
   else
-    run_step (task, remove_thread, cloche_bundle_manager_removed_cb);
+    cloche_bundle_manager_run_step (task, cloche_bundle_manager_remove_thread,
+                                    cloche_bundle_manager_removed_cb);
 }
 
 /**
@@ -1271,7 +1280,7 @@ cloche_bundle_manager_new (const char *location)
     self->location = g_canonicalize_filename (location, NULL);
   else
     self->location = cloche_bundle_default_path ();
-  load_state (self, location == NULL);
-  refresh (self);
+  cloche_bundle_manager_load_state (self, location == NULL);
+  cloche_bundle_manager_refresh (self);
   return self;
 }

@@ -59,7 +59,7 @@ struct _ClocheBundleManifest
 G_DEFINE_FINAL_TYPE (ClocheBundleManifest, cloche_bundle_manifest, G_TYPE_OBJECT)
 
 static void
-bundle_file_clear (gpointer data)
+cloche_bundle_manifest_bundle_file_clear (gpointer data)
 {
   ClocheBundleFile *file = data;
 
@@ -68,7 +68,7 @@ bundle_file_clear (gpointer data)
 }
 
 static gboolean
-is_sha256 (const char *text)
+cloche_bundle_manifest_is_sha256 (const char *text)
 {
   if (text == NULL || strlen (text) != 64)
     return FALSE;
@@ -81,7 +81,7 @@ is_sha256 (const char *text)
 /* Text shown to people as it is (names, versions, file names): UTF-8 with
  * no control character, so that it cannot act on a terminal. */
 static gboolean
-is_printable (const char *text)
+cloche_bundle_manifest_is_printable (const char *text)
 {
   if (text == NULL || !g_utf8_validate (text, -1, NULL))
     return FALSE;
@@ -94,9 +94,9 @@ is_printable (const char *text)
 /* Flat names only: the bundle is one folder, and a name must never reach
  * out of it (no "/", no "..") nor replace the manifest itself. */
 static gboolean
-is_plain_name (const char *name)
+cloche_bundle_manifest_is_plain_name (const char *name)
 {
-  return is_printable (name) && name[0] != '\0' && strchr (name, '/') == NULL
+  return cloche_bundle_manifest_is_printable (name) && name[0] != '\0' && strchr (name, '/') == NULL
          && !g_str_equal (name, ".") && !g_str_equal (name, "..")
          && !g_str_equal (name, "manifest.json") && name[0] != '.';
 }
@@ -122,11 +122,11 @@ invalid (GError     **error,
 
 /* A member that must be a string of printable text. */
 static gboolean
-read_string (JsonObject  *object,
-             const char  *member,
-             char       **target,
-             const char  *origin,
-             GError     **error)
+cloche_bundle_manifest_read_string (JsonObject  *object,
+                                    const char  *member,
+                                    char       **target,
+                                    const char  *origin,
+                                    GError     **error)
 {
   const char *value = cloche_json_get_string (object, member, NULL);
 
@@ -134,15 +134,15 @@ read_string (JsonObject  *object,
     return invalid (error, origin,
                     json_object_has_member (object, member)
                     ? _("has a \"%s\" that is not a text") : _("has no \"%s\""), member);
-  if (!is_printable (value))
+  if (!cloche_bundle_manifest_is_printable (value))
     return invalid (error, origin, _("has a \"%s\" with control characters"), member);
   *target = g_strdup (value);
   return TRUE;
 }
 
 static const ClocheBundleFile *
-find_file (ClocheBundleManifest *self,
-           const char           *name)
+cloche_bundle_manifest_find_file_internal (ClocheBundleManifest *self,
+                                           const char           *name)
 {
   for (guint i = 0; i < self->files->len; i++)
     if (g_str_equal (g_array_index (self->files, ClocheBundleFile, i).path, name))
@@ -151,10 +151,10 @@ find_file (ClocheBundleManifest *self,
 }
 
 static gboolean
-add_file (ClocheBundleManifest  *self,
-          JsonNode              *node,
-          const char            *origin,
-          GError               **error)
+cloche_bundle_manifest_add_file (ClocheBundleManifest  *self,
+                                 JsonNode              *node,
+                                 const char            *origin,
+                                 GError               **error)
 {
   ClocheBundleFile file = { 0 };
   JsonObject *entry;
@@ -166,15 +166,15 @@ add_file (ClocheBundleManifest  *self,
   file.path = (char *) cloche_json_get_string (entry, "path", NULL);
   size = cloche_json_get_int (entry, "size", -1);
   file.sha256 = (char *) cloche_json_get_string (entry, "sha256", NULL);
-  if (!is_plain_name (file.path))
+  if (!cloche_bundle_manifest_is_plain_name (file.path))
     {
       g_autofree char *shown = g_strescape (file.path != NULL ? file.path : "", NULL);
 
       return invalid (error, origin, _("lists a file with a bad name: \"%s\""), shown);
     }
-  if (find_file (self, file.path) != NULL)
+  if (cloche_bundle_manifest_find_file_internal (self, file.path) != NULL)
     return invalid (error, origin, _("lists %s twice"), file.path);
-  if (size < 0 || !is_sha256 (file.sha256))
+  if (size < 0 || !cloche_bundle_manifest_is_sha256 (file.sha256))
     return invalid (error, origin, _("gives %s no size or no sha256 (64 lowercase hex digits)"),
                     file.path);
   if ((guint64) size > (guint64) G_MAXINT64 - self->total_size)
@@ -188,10 +188,10 @@ add_file (ClocheBundleManifest  *self,
 }
 
 static gboolean
-read_files (ClocheBundleManifest  *self,
-            JsonObject            *object,
-            const char            *origin,
-            GError               **error)
+cloche_bundle_manifest_read_files (ClocheBundleManifest  *self,
+                                   JsonObject            *object,
+                                   const char            *origin,
+                                   GError               **error)
 {
   JsonNode *node = json_object_get_member (object, "files");
   JsonArray *files;
@@ -200,7 +200,7 @@ read_files (ClocheBundleManifest  *self,
     return invalid (error, origin, _("has no \"files\" list"));
   files = json_node_get_array (node);
   for (guint i = 0; i < json_array_get_length (files); i++)
-    if (!add_file (self, json_array_get_element (files, i), origin, error))
+    if (!cloche_bundle_manifest_add_file (self, json_array_get_element (files, i), origin, error))
       return FALSE;
   if (self->files->len == 0)
     return invalid (error, origin, _("lists no files"));
@@ -211,18 +211,18 @@ read_files (ClocheBundleManifest  *self,
  * hashed by install and verify and checked before each boot. A path out
  * of the bundle ("../../tmp/evil/initrd.img") names no listed file. */
 static gboolean
-read_boot_file (ClocheBundleManifest  *self,
-                JsonObject            *object,
-                const char            *member,
-                char                 **target,
-                const char            *origin,
-                GError               **error)
+cloche_bundle_manifest_read_boot_file (ClocheBundleManifest  *self,
+                                       JsonObject            *object,
+                                       const char            *member,
+                                       char                 **target,
+                                       const char            *origin,
+                                       GError               **error)
 {
-  if (!read_string (object, member, target, origin, error))
+  if (!cloche_bundle_manifest_read_string (object, member, target, origin, error))
     return FALSE;
-  if (find_file (self, *target) != NULL)
+  if (cloche_bundle_manifest_find_file_internal (self, *target) != NULL)
     return TRUE;
-  if (!is_plain_name (*target))
+  if (!cloche_bundle_manifest_is_plain_name (*target))
     return invalid (error, origin,
                     _("names \"%s\" as its %s: a file of the bundle is a plain name in its "
                       "folder, listed in \"files\""), *target, member);
@@ -234,10 +234,10 @@ read_boot_file (ClocheBundleManifest  *self,
  * "disk" (a root image, named by "root", booted on a throw-away overlay).
  * A kind this version does not know would boot wrong, so it is refused. */
 static gboolean
-read_kind (ClocheBundleManifest  *self,
-           JsonObject            *object,
-           const char            *origin,
-           GError               **error)
+cloche_bundle_manifest_read_kind (ClocheBundleManifest  *self,
+                                  JsonObject            *object,
+                                  const char            *origin,
+                                  GError               **error)
 {
   const char *kind = cloche_json_get_string (object, "kind", NULL);
   g_autofree char *shown = NULL;
@@ -245,7 +245,7 @@ read_kind (ClocheBundleManifest  *self,
   if (!json_object_has_member (object, "kind") || g_strcmp0 (kind, "initramfs") == 0)
     return TRUE;
   if (g_strcmp0 (kind, "disk") == 0)
-    return read_boot_file (self, object, "root", &self->root, origin, error);
+    return cloche_bundle_manifest_read_boot_file (self, object, "root", &self->root, origin, error);
   shown = kind != NULL ? g_strescape (kind, NULL) : g_strdup ("?");
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
                _("The bundle manifest %s is of kind \"%s\", which this version of Cloche "
@@ -255,18 +255,19 @@ read_kind (ClocheBundleManifest  *self,
 }
 
 static gboolean
-read_boot (ClocheBundleManifest  *self,
-           JsonObject            *object,
-           const char            *origin,
-           GError               **error)
+cloche_bundle_manifest_read_boot (ClocheBundleManifest  *self,
+                                  JsonObject            *object,
+                                  const char            *origin,
+                                  GError               **error)
 {
   JsonNode *memory = json_object_get_member (object, "memory_mib");
   gint64 memory_mib = cloche_json_get_int (object, "memory_mib", -1);
 
-  if (!read_boot_file (self, object, "kernel", &self->kernel, origin, error)
-      || !read_boot_file (self, object, "initrd", &self->initrd, origin, error)
-      || !read_string (object, "cmdline", &self->cmdline, origin, error)
-      || !read_kind (self, object, origin, error))
+  if (!cloche_bundle_manifest_read_boot_file (self, object, "kernel", &self->kernel, origin, error)
+      || !cloche_bundle_manifest_read_boot_file (self, object, "initrd", &self->initrd, origin,
+                                                 error)
+      || !cloche_bundle_manifest_read_string (object, "cmdline", &self->cmdline, origin, error)
+      || !cloche_bundle_manifest_read_kind (self, object, origin, error))
     return FALSE;
   if (strlen (self->cmdline) > MAX_CMDLINE)
     return invalid (error, origin, _("has a \"cmdline\" longer than the %d bytes Linux reads"),
@@ -279,24 +280,24 @@ read_boot (ClocheBundleManifest  *self,
 }
 
 static gboolean
-read_object (ClocheBundleManifest  *self,
-             JsonObject            *object,
-             const char            *origin,
-             GError               **error)
+cloche_bundle_manifest_read_object (ClocheBundleManifest  *self,
+                                    JsonObject            *object,
+                                    const char            *origin,
+                                    GError               **error)
 {
-  return read_string (object, "name", &self->name, origin, error)
-         && read_string (object, "version", &self->version, origin, error)
-         && read_files (self, object, origin, error)
-         && read_boot (self, object, origin, error);
+  return cloche_bundle_manifest_read_string (object, "name", &self->name, origin, error)
+         && cloche_bundle_manifest_read_string (object, "version", &self->version, origin, error)
+         && cloche_bundle_manifest_read_files (self, object, origin, error)
+         && cloche_bundle_manifest_read_boot (self, object, origin, error);
 }
 
 /* The text checked by our strict scanner before json-glib builds a tree:
  * json-glib recurses per level, keeps the last of two equal names and
  * silently wraps numbers past 64 bits. */
 static JsonObject *
-parse_text (GBytes      *bytes,
-            const char  *origin,
-            GError     **error)
+cloche_bundle_manifest_parse_text (GBytes      *bytes,
+                                   const char  *origin,
+                                   GError     **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
@@ -347,9 +348,9 @@ cloche_bundle_manifest_new_from_bytes (GBytes      *bytes,
                                        GError     **error)
 {
   g_autoptr(ClocheBundleManifest) self = g_object_new (CLOCHE_TYPE_BUNDLE_MANIFEST, NULL);
-  g_autoptr(JsonObject) object = parse_text (bytes, origin, error);
+  g_autoptr(JsonObject) object = cloche_bundle_manifest_parse_text (bytes, origin, error);
 
-  if (object == NULL || !read_object (self, object, origin, error))
+  if (object == NULL || !cloche_bundle_manifest_read_object (self, object, origin, error))
     return NULL;
   self->bytes = g_bytes_ref (bytes);
   return g_steal_pointer (&self);
@@ -453,7 +454,7 @@ cloche_bundle_manifest_find_file (ClocheBundleManifest *self,
                                   const char           *name)
 {
   g_return_val_if_fail (CLOCHE_IS_BUNDLE_MANIFEST (self), NULL);
-  return find_file (self, name);
+  return cloche_bundle_manifest_find_file_internal (self, name);
 }
 
 guint
@@ -507,5 +508,5 @@ static void
 cloche_bundle_manifest_init (ClocheBundleManifest *self)
 {
   self->files = g_array_new (FALSE, TRUE, sizeof (ClocheBundleFile));
-  g_array_set_clear_func (self->files, bundle_file_clear);
+  g_array_set_clear_func (self->files, cloche_bundle_manifest_bundle_file_clear);
 }

@@ -23,9 +23,9 @@
 #include "cloche-tree.h"
 
 static gboolean
-check_not_nested (const char  *from,
-                  const char  *to,
-                  GError     **error)
+cloche_bundle_relocate_check_not_nested (const char  *from,
+                                         const char  *to,
+                                         GError     **error)
 {
   g_autofree char *from_slash = g_strconcat (from, "/", NULL);
   g_autofree char *to_slash = g_strconcat (to, "/", NULL);
@@ -39,8 +39,8 @@ check_not_nested (const char  *from,
 }
 
 static gboolean
-same_file_system (const char *from,
-                  const char *to)
+cloche_bundle_relocate_same_file_system (const char *from,
+                                         const char *to)
 {
   g_autofree char *parent = g_path_get_dirname (to);
   GStatBuf a, b;
@@ -49,12 +49,12 @@ same_file_system (const char *from,
 }
 
 static gboolean
-copy_files (ClocheBundleManifest  *manifest,
-            const char            *from,
-            const char            *staging,
-            ClocheBundleProgress  *progress,
-            GCancellable          *cancellable,
-            GError               **error)
+cloche_bundle_relocate_copy_files (ClocheBundleManifest  *manifest,
+                                   const char            *from,
+                                   const char            *staging,
+                                   ClocheBundleProgress  *progress,
+                                   GCancellable          *cancellable,
+                                   GError               **error)
 {
   GBytes *bytes = cloche_bundle_manifest_get_bytes (manifest);
   g_autofree char *copy = g_build_filename (staging, "manifest.json", NULL);
@@ -81,12 +81,12 @@ copy_files (ClocheBundleManifest  *manifest,
 }
 
 static gboolean
-copy_bundle (ClocheBundleManifest  *manifest,
-             const char            *from,
-             const char            *to,
-             ClocheBundleProgress  *progress,
-             GCancellable          *cancellable,
-             GError               **error)
+cloche_bundle_relocate_copy_bundle (ClocheBundleManifest  *manifest,
+                                    const char            *from,
+                                    const char            *to,
+                                    ClocheBundleProgress  *progress,
+                                    GCancellable          *cancellable,
+                                    GError               **error)
 {
   g_autofree char *staging = _cloche_bundle_staging_path (to, "partial");
   guint64 freed = 0;
@@ -97,7 +97,7 @@ copy_bundle (ClocheBundleManifest  *manifest,
     return FALSE;
   if (!cloche_tree_remove (AT_FDCWD, staging, NULL, &freed, error))
     return FALSE;
-  if (!copy_files (manifest, from, staging, progress, cancellable, error)
+  if (!cloche_bundle_relocate_copy_files (manifest, from, staging, progress, cancellable, error)
       || (g_file_test (to, G_FILE_TEST_IS_DIR) && g_rmdir (to) != 0 && errno != ENOENT)
       || g_rename (staging, to) != 0)
     {
@@ -130,7 +130,7 @@ _cloche_bundle_relocate_run (const char            *from,
   g_autofree char *parent = g_path_get_dirname (to);
 
   manifest = cloche_bundle_manifest_load (from, error);
-  if (manifest == NULL || !check_not_nested (from, to, error)
+  if (manifest == NULL || !cloche_bundle_relocate_check_not_nested (from, to, error)
       || !_cloche_bundle_check_target (to, FALSE, error))
     return FALSE;
   if (g_mkdir_with_parents (parent, 0755) != 0)
@@ -142,7 +142,7 @@ _cloche_bundle_relocate_run (const char            *from,
   progress->phase = "copy";
   progress->total = cloche_bundle_manifest_get_total_size (manifest);
   *copied = FALSE;
-  if (same_file_system (from, to)
+  if (cloche_bundle_relocate_same_file_system (from, to)
       && (!g_file_test (to, G_FILE_TEST_EXISTS) || g_rmdir (to) == 0)
       && g_rename (from, to) == 0)
     {
@@ -150,15 +150,15 @@ _cloche_bundle_relocate_run (const char            *from,
       return TRUE;
     }
   *copied = TRUE;
-  return copy_bundle (manifest, from, to, progress, cancellable, error);
+  return cloche_bundle_relocate_copy_bundle (manifest, from, to, progress, cancellable, error);
 }
 
 static gboolean
-remove_file (int          dir_fd,
-             const char  *dir,
-             const char  *name,
-             guint64     *freed,
-             GError     **error)
+cloche_bundle_relocate_remove_file (int          dir_fd,
+                                    const char  *dir,
+                                    const char  *name,
+                                    guint64     *freed,
+                                    GError     **error)
 {
   struct stat st;
 
@@ -204,11 +204,13 @@ _cloche_bundle_remove_files (const char  *dir,
       return FALSE;
     }
   for (guint i = 0; ok && i < cloche_bundle_manifest_get_n_files (manifest); i++)
-    ok = remove_file (dir_fd, dir, cloche_bundle_manifest_get_file (manifest, i)->path,
-                      freed, error);
+    ok =
+    cloche_bundle_relocate_remove_file (dir_fd, dir,
+                                        cloche_bundle_manifest_get_file (manifest, i)->path,
+                                        freed, error);
   /* The manifest goes last: a removal cut short is still a bundle that
    * names its files, and says it is incomplete. */
-  ok = ok && remove_file (dir_fd, dir, "manifest.json", freed, error);
+  ok = ok && cloche_bundle_relocate_remove_file (dir_fd, dir, "manifest.json", freed, error);
   close (dir_fd);
   if (ok && stat (dir, &st) == 0 && g_rmdir (dir) == 0)
     *freed += (guint64) st.st_blocks * 512;

@@ -59,8 +59,8 @@ cloche_bundle_stamp_settled (const ClocheBundleStamp *stamp,
 }
 
 static gboolean
-parse_unsigned (const char *text,
-                guint64    *value)
+cloche_bundle_stamps_parse_unsigned (const char *text,
+                                     guint64    *value)
 {
   /* Digits only: g_ascii_string_to_unsigned would take a sign. */
   return text[0] != '\0' && strspn (text, "0123456789") == strlen (text)
@@ -68,8 +68,8 @@ parse_unsigned (const char *text,
 }
 
 static gboolean
-parse_line (const char        *line,
-            ClocheBundleStamp *stamp)
+cloche_bundle_stamps_parse_line (const char        *line,
+                                 ClocheBundleStamp *stamp)
 {
   g_auto(GStrv) fields = g_strsplit (line, " ", -1);
   guint64 numbers[5];
@@ -78,7 +78,7 @@ parse_line (const char        *line,
       || strspn (fields[0], "0123456789abcdef") != 64)
     return FALSE;
   for (guint i = 0; i < 5; i++)
-    if (!parse_unsigned (fields[i + 1], &numbers[i]))
+    if (!cloche_bundle_stamps_parse_unsigned (fields[i + 1], &numbers[i]))
       return FALSE;
   if (numbers[3] > G_MAXINT64 || numbers[4] > G_MAXINT64)
     return FALSE;
@@ -120,7 +120,7 @@ cloche_bundle_stamps_parse (const char *text,
     {
       ClocheBundleStamp stamp;
 
-      if (!parse_line (lines[i], &stamp))
+      if (!cloche_bundle_stamps_parse_line (lines[i], &stamp))
         {
           g_array_set_size (stamps, 0);
           return stamps;

@@ -76,11 +76,11 @@ _cloche_bundle_check_checksum (GChecksum               *checksum,
 }
 
 static gboolean
-verify_file (const char              *dir,
-             const ClocheBundleFile  *file,
-             ClocheBundleProgress    *progress,
-             GCancellable            *cancellable,
-             GError                 **error)
+cloche_bundle_verify_file (const char              *dir,
+                           const ClocheBundleFile  *file,
+                           ClocheBundleProgress    *progress,
+                           GCancellable            *cancellable,
+                           GError                 **error)
 {
   g_autofree char *path = g_build_filename (dir, file->path, NULL);
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
@@ -135,8 +135,8 @@ cloche_bundle_verify (const char                *dir,
   state.total = cloche_bundle_manifest_get_total_size (manifest);
   n = cloche_bundle_manifest_get_n_files (manifest);
   for (guint i = 0; i < n; i++)
-    if (!verify_file (dir, cloche_bundle_manifest_get_file (manifest, i), &state,
-                      cancellable, error))
+    if (!cloche_bundle_verify_file (dir, cloche_bundle_manifest_get_file (manifest, i), &state,
+                                    cancellable, error))
       return FALSE;
   return TRUE;
 }

@@ -54,9 +54,9 @@ cloche_bundle_default_path (void)
 }
 
 static gboolean
-check_file (const char              *dir,
-            const ClocheBundleFile  *file,
-            GError                 **error)
+cloche_bundle_check_file (const char              *dir,
+                          const ClocheBundleFile  *file,
+                          GError                 **error)
 {
   g_autofree char *path = g_build_filename (dir, file->path, NULL);
   struct stat st;
@@ -89,11 +89,12 @@ check_file (const char              *dir,
 }
 
 static gboolean
-check_files (ClocheBundle  *self,
-             GError       **error)
+cloche_bundle_check_files (ClocheBundle  *self,
+                           GError       **error)
 {
   for (guint i = 0; i < cloche_bundle_manifest_get_n_files (self->manifest); i++)
-    if (!check_file (self->path, cloche_bundle_manifest_get_file (self->manifest, i), error))
+    if (!cloche_bundle_check_file (self->path, cloche_bundle_manifest_get_file (self->manifest, i),
+                                   error))
       return FALSE;
   return TRUE;
 }
@@ -110,8 +111,8 @@ check_files (ClocheBundle  *self,
 #define QCOW2_EXTERNAL_DATA_FILE (G_GUINT64_CONSTANT (1) << 2)
 
 static guint64
-read_be (const guint8 *bytes,
-         guint         length)
+cloche_bundle_read_be (const guint8 *bytes,
+                       guint         length)
 {
   guint64 value = 0;
 
@@ -121,9 +122,9 @@ read_be (const guint8 *bytes,
 }
 
 static gboolean
-check_qcow2_header (int          fd,
-                    const char  *path,
-                    GError     **error)
+cloche_bundle_check_qcow2_header (int          fd,
+                                  const char  *path,
+                                  GError     **error)
 {
   guint8 header[QCOW2_HEADER_V3_LENGTH] = { 0 };
   ssize_t n = pread (fd, header, sizeof header, 0);
@@ -137,9 +138,10 @@ check_qcow2_header (int          fd,
                    "\"clochectl bundle verify\" and reinstall the bundle", path);
       return FALSE;
     }
-  version = (guint32) read_be (header + 4, 4);
-  backing = read_be (header + 8, 8);
-  incompatible = version >= 3 && n >= QCOW2_HEADER_V3_LENGTH ? read_be (header + 72, 8) : 0;
+  version = (guint32) cloche_bundle_read_be (header + 4, 4);
+  backing = cloche_bundle_read_be (header + 8, 8);
+  incompatible =
+    version >= 3 && n >= QCOW2_HEADER_V3_LENGTH ? cloche_bundle_read_be (header + 72, 8) : 0;
   if (backing != 0 || (incompatible & QCOW2_EXTERNAL_DATA_FILE) != 0)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_INVALID,
@@ -154,8 +156,8 @@ check_qcow2_header (int          fd,
 }
 
 static gboolean
-check_root_image (ClocheBundle  *self,
-                  GError       **error)
+cloche_bundle_check_root_image (ClocheBundle  *self,
+                                GError       **error)
 {
   g_autofree char *path = cloche_bundle_get_root_image (self);
   gboolean ok;
@@ -168,14 +170,14 @@ check_root_image (ClocheBundle  *self,
                    "reinstall the bundle", path, g_strerror (errno));
       return FALSE;
     }
-  ok = check_qcow2_header (fd, path, error);
+  ok = cloche_bundle_check_qcow2_header (fd, path, error);
   close (fd);
   return ok;
 }
 
 static void
-set_missing (const char  *dir,
-             GError     **error)
+cloche_bundle_set_missing (const char  *dir,
+                           GError     **error)
 {
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING,
                _("The sandbox bundle is missing: nothing is installed at %s. Install "
@@ -206,7 +208,7 @@ cloche_bundle_load (const char  *path,
   if (manifest == NULL)
     {
       if (g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_BUNDLE_MISSING))
-        set_missing (path, error);
+        cloche_bundle_set_missing (path, error);
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
@@ -214,9 +216,10 @@ cloche_bundle_load (const char  *path,
   self = g_object_new (CLOCHE_TYPE_BUNDLE, NULL);
   self->path = g_canonicalize_filename (path, NULL);
   self->manifest = g_steal_pointer (&manifest);
-  if (!check_files (self, error))
+  if (!cloche_bundle_check_files (self, error))
     return NULL;
-  if (cloche_bundle_manifest_get_root (self->manifest) != NULL && !check_root_image (self, error))
+  if (cloche_bundle_manifest_get_root (self->manifest) != NULL
+      && !cloche_bundle_check_root_image (self, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -262,8 +265,8 @@ cloche_bundle_dup_identity (ClocheBundle *self)
 /* The check before a boot */
 
 static const char *
-boot_file_name (ClocheBundle         *self,
-                ClocheBundleBootFile  which)
+cloche_bundle_boot_file_name (ClocheBundle         *self,
+                              ClocheBundleBootFile  which)
 {
   switch (which)
     {
@@ -288,11 +291,11 @@ typedef struct
 } BootCheck;
 
 static gboolean
-stamp_fd (int                fd,
-          const char        *path,
-          const char        *sha256,
-          ClocheBundleStamp *stamp,
-          GError           **error)
+cloche_bundle_stamp_fd (int                fd,
+                        const char        *path,
+                        const char        *sha256,
+                        ClocheBundleStamp *stamp,
+                        GError           **error)
 {
   struct stat st;
 
@@ -310,12 +313,12 @@ stamp_fd (int                fd,
 
 /* The whole file against the manifest, and the file unchanged meanwhile. */
 static gboolean
-hash_boot_file (int                     fd,
-                const char             *path,
-                const ClocheBundleFile *file,
-                ClocheBundleStamp      *before,
-                BootCheck              *check,
-                GError                **error)
+cloche_bundle_hash_boot_file (int                     fd,
+                              const char             *path,
+                              const ClocheBundleFile *file,
+                              ClocheBundleStamp      *before,
+                              BootCheck              *check,
+                              GError                **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
   ClocheBundleProgress progress = { NULL, NULL, "boot", 0, file->size };
@@ -325,7 +328,7 @@ hash_boot_file (int                     fd,
       || !_cloche_bundle_check_checksum (checksum, file, path,
                                          _("run \"clochectl bundle verify\" and reinstall the "
                                            "bundle"), error)
-      || !stamp_fd (fd, path, file->sha256, &after, error))
+      || !cloche_bundle_stamp_fd (fd, path, file->sha256, &after, error))
     return FALSE;
   if (!cloche_bundle_stamp_equal (before, &after))
     {
@@ -356,10 +359,10 @@ open_boot_file (ClocheBundle            *self,
                    _("The bundle cannot boot: %s; reinstall the bundle"), local_error->message);
       return -1;
     }
-  if (!stamp_fd (fd, path, file->sha256, &stamp, error)
+  if (!cloche_bundle_stamp_fd (fd, path, file->sha256, &stamp, error)
       || (!cloche_bundle_stamps_contain (check->known, &stamp)
-          && !hash_boot_file (fd, path, file, &stamp, check, error))
-      || (is_root && !check_qcow2_header (fd, path, error))
+          && !cloche_bundle_hash_boot_file (fd, path, file, &stamp, check, error))
+      || (is_root && !cloche_bundle_check_qcow2_header (fd, path, error))
       || lseek (fd, 0, SEEK_SET) != 0)
     {
       close (fd);
@@ -371,8 +374,8 @@ open_boot_file (ClocheBundle            *self,
 }
 
 static gboolean
-same_stamps (GArray *a,
-             GArray *b)
+cloche_bundle_same_stamps (GArray *a,
+                           GArray *b)
 {
   if (a->len != b->len)
     return FALSE;
@@ -424,7 +427,7 @@ _cloche_bundle_open_boot_files_at (ClocheBundle  *self,
 
   for (guint i = 0; i < CLOCHE_BUNDLE_N_BOOT_FILES; i++)
     {
-      const char *name = boot_file_name (self, i);
+      const char *name = cloche_bundle_boot_file_name (self, i);
 
       if (self->boot_fds[i] >= 0)
         close (self->boot_fds[i]);
@@ -437,7 +440,7 @@ _cloche_bundle_open_boot_files_at (ClocheBundle  *self,
       if (self->boot_fds[i] < 0)
         return FALSE;
     }
-  if (!same_stamps (known, checked))
+  if (!cloche_bundle_same_stamps (known, checked))
     cloche_bundle_stamps_save (stamps_path, checked);
   if (n_hashed != NULL)
     *n_hashed = check.n_hashed;

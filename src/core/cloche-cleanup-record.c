@@ -48,9 +48,9 @@ cloche_cleanup_record_new (gint64  time,
 
 /* Reads @path, a regular file and not a link, of at most the limit. */
 static char *
-read_bounded (const char  *path,
-              gsize       *length,
-              GError     **error)
+cloche_cleanup_record_read_bounded (const char  *path,
+                                    gsize       *length,
+                                    GError     **error)
 {
   g_autofree char *data = g_malloc (CLOCHE_CLEANUP_RECORD_MAX_BYTES + 1);
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
@@ -87,13 +87,13 @@ read_bounded (const char  *path,
 
 /* @key of @object: an integer from @min to @max. */
 static gboolean
-read_number (JsonObject  *object,
-             const char  *path,
-             const char  *key,
-             gint64       min,
-             gint64       max,
-             gint64      *value,
-             GError     **error)
+cloche_cleanup_record_read_number (JsonObject  *object,
+                                   const char  *path,
+                                   const char  *key,
+                                   gint64       min,
+                                   gint64       max,
+                                   gint64      *value,
+                                   GError     **error)
 {
   JsonNode *node = json_object_get_member (object, key);
 
@@ -127,7 +127,7 @@ cloche_cleanup_record_load (const char  *path,
   JsonObject *object;
   gsize length = 0;
 
-  data = read_bounded (path, &length, &local);
+  data = cloche_cleanup_record_read_bounded (path, &length, &local);
   if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
     return g_variant_ref_sink (g_variant_new ("a{sv}", NULL));
   if (data == NULL)
@@ -148,9 +148,10 @@ cloche_cleanup_record_load (const char  *path,
       return NULL;
     }
   object = json_node_get_object (json_parser_get_root (parser));
-  if (!read_number (object, path, "time", 0, G_MAXINT64, &time, error)
-      || !read_number (object, path, "removed", 0, G_MAXUINT32, &removed, error)
-      || !read_number (object, path, "freed", 0, G_MAXINT64, &freed, error))
+  if (!cloche_cleanup_record_read_number (object, path, "time", 0, G_MAXINT64, &time, error)
+      || !cloche_cleanup_record_read_number (object, path, "removed", 0, G_MAXUINT32, &removed,
+                                             error)
+      || !cloche_cleanup_record_read_number (object, path, "freed", 0, G_MAXINT64, &freed, error))
     return NULL;
   return g_variant_ref_sink (cloche_cleanup_record_new (time, removed, freed));
 }

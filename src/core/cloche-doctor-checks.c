@@ -32,9 +32,9 @@ typedef void (*CheckFunc) (const ClocheDoctorContext *context,
 /* Results */
 
 static void G_GNUC_PRINTF (2, 3)
-set_ok (ClocheDoctorResult *result,
-        const char         *format,
-        ...)
+cloche_doctor_set_ok (ClocheDoctorResult *result,
+                      const char         *format,
+                      ...)
 {
   va_list args;
 
@@ -71,7 +71,7 @@ set_problem (ClocheDoctorResult *result,
 /* Inside a VM (the "hypervisor" CPU flag) without vmx/svm passed through,
  * the missing /dev/kvm is the host's nested-virtualization setting. */
 static gboolean
-nested_virtualization_off (const ClocheDoctorContext *context)
+cloche_doctor_nested_virtualization_off (const ClocheDoctorContext *context)
 {
   g_autofree char *cpuinfo = NULL;
   g_autoptr(GRegex) flags = NULL;
@@ -103,8 +103,8 @@ nested_virtualization_off (const ClocheDoctorContext *context)
 
 /* QEMU failed a boot under KVM although the probe's test VM ran. */
 static void
-report_kvm_failure (const ClocheDoctorContext *context,
-                    ClocheDoctorResult        *result)
+cloche_doctor_report_kvm_failure (const ClocheDoctorContext *context,
+                                  ClocheDoctorResult        *result)
 {
   g_strfreev (result->details);
   result->details = g_strdupv (context->qemu_tail);
@@ -114,8 +114,8 @@ report_kvm_failure (const ClocheDoctorContext *context,
 }
 
 static void
-check_kvm (const ClocheDoctorContext *context,
-           ClocheDoctorResult        *result)
+cloche_doctor_check_kvm (const ClocheDoctorContext *context,
+                         ClocheDoctorResult        *result)
 {
   g_autofree char *reason = NULL;
   int code = 0;
@@ -123,23 +123,24 @@ check_kvm (const ClocheDoctorContext *context,
   if (cloche_accel_probe (context->kvm_device, &code, &reason))
     {
       if (context->kvm_failure != NULL)
-        report_kvm_failure (context, result);
+        cloche_doctor_report_kvm_failure (context, result);
       else
-        set_ok (result, _("KVM is usable: the sandbox runs with hardware virtualization (a test "
-                          "vCPU ran guest code)"));
+        cloche_doctor_set_ok (result,
+                              _("KVM is usable: the sandbox runs with hardware virtualization (a "
+                                "test vCPU ran guest code)"));
       return;
     }
   /* A warning, not a failure: the sandbox still works, only slower. */
   if (code == CLOCHE_ERROR_KVM_UNUSABLE)
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 nested_virtualization_off (context)
+                 cloche_doctor_nested_virtualization_off (context)
                    ? _(NESTED_FIX)
                    : _("KVM runs no guest on this host although it creates VMs: if this "
                        "computer is a virtual machine, have nested virtualization turned on in "
                        "its host; otherwise update the kernel and the firmware. Until then the "
                        "sandbox runs under TCG."),
                  "%s", reason);
-  else if (code == CLOCHE_ERROR_KVM_MISSING && nested_virtualization_off (context))
+  else if (code == CLOCHE_ERROR_KVM_MISSING && cloche_doctor_nested_virtualization_off (context))
     set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                  _("This computer is itself a virtual machine: have nested virtualization turned "
                    "on in the host that runs it (or ask its provider), then restart it."),
@@ -167,10 +168,10 @@ check_kvm (const ClocheDoctorContext *context,
 
 /* Runs QEMU with @args; its stdout, or NULL with the result filled in. */
 static char *
-run_qemu (const char          *qemu,
-          const char          *arg1,
-          const char          *arg2,
-          ClocheDoctorResult  *result)
+cloche_doctor_run_qemu (const char          *qemu,
+                        const char          *arg1,
+                        const char          *arg2,
+                        ClocheDoctorResult  *result)
 {
   const char *argv[] = { qemu, arg1, arg2, NULL };
   g_autoptr(GError) error = NULL;
@@ -193,7 +194,7 @@ run_qemu (const char          *qemu,
 }
 
 static char *
-find_qemu (ClocheDoctorResult *result)
+cloche_doctor_find_qemu (ClocheDoctorResult *result)
 {
   char *qemu = g_find_program_in_path (QEMU_PROGRAM);
 
@@ -207,7 +208,7 @@ find_qemu (ClocheDoctorResult *result)
 
 /* A message's first line: the finding is one line, the rest goes in details. */
 static char *
-first_line (const char *message)
+cloche_doctor_first_line (const char *message)
 {
   const char *end = strchr (message, '\n');
 
@@ -215,10 +216,10 @@ first_line (const char *message)
 }
 
 static void
-check_qemu (const ClocheDoctorContext *context,
-            ClocheDoctorResult        *result)
+cloche_doctor_check_qemu (const ClocheDoctorContext *context,
+                          ClocheDoctorResult        *result)
 {
-  g_autofree char *qemu = find_qemu (result);
+  g_autofree char *qemu = cloche_doctor_find_qemu (result);
   g_autofree char *out = NULL;
   g_autoptr(GRegex) regex = g_regex_new ("version (\\d+)\\.(\\d+)(\\.\\d+)?", 0, 0, NULL);
   g_autoptr(GMatchInfo) match = NULL;
@@ -232,7 +233,7 @@ check_qemu (const ClocheDoctorContext *context,
   if (!context->vm_running
       && g_error_matches (context->vm_error, CLOCHE_ERROR, CLOCHE_ERROR_VM_KILLED))
     {
-      g_autofree char *headline = first_line (context->vm_error->message);
+      g_autofree char *headline = cloche_doctor_first_line (context->vm_error->message);
       char *console = strstr (headline, "; ");
 
       /* The console, fine until the kill, is shown beside the crash already. */
@@ -246,7 +247,7 @@ check_qemu (const ClocheDoctorContext *context,
                    headline);
       return;
     }
-  if (qemu == NULL || (out = run_qemu (qemu, "--version", NULL, result)) == NULL)
+  if (qemu == NULL || (out = cloche_doctor_run_qemu (qemu, "--version", NULL, result)) == NULL)
     return;
   if (!g_regex_match (regex, out, 0, &match))
     {
@@ -267,7 +268,7 @@ check_qemu (const ClocheDoctorContext *context,
                  _("%s is %s; Cloche needs 7.2 or newer (hot-plugged virtiofs folders, "
                    "free page reporting)"), qemu, version + strlen ("version "));
   else
-    set_ok (result, "%s, %s", qemu, version);
+    cloche_doctor_set_ok (result, "%s, %s", qemu, version);
 }
 
 /* What the command line in cloche-vm-command.c asks QEMU for. */
@@ -278,8 +279,8 @@ static const char * const required_devices[] = {
 
 /* Whether `qemu -device help` lists @name: lines read name "NAME", … */
 static gboolean
-lists_device (const char *help,
-              const char *name)
+cloche_doctor_lists_device (const char *help,
+                            const char *name)
 {
   g_autofree char *needle = g_strdup_printf ("name \"%s\"", name);
 
@@ -288,8 +289,8 @@ lists_device (const char *help,
 
 /* Whether `qemu -machine help` lists @name: lines start with NAME and spaces. */
 static gboolean
-lists_machine (const char *help,
-               const char *name)
+cloche_doctor_lists_machine (const char *help,
+                             const char *name)
 {
   g_autofree char *needle = g_strdup_printf ("\n%s ", name);
 
@@ -298,29 +299,29 @@ lists_machine (const char *help,
 }
 
 static void
-check_qemu_devices (const ClocheDoctorContext *context,
-                    ClocheDoctorResult        *result)
+cloche_doctor_check_qemu_devices (const ClocheDoctorContext *context,
+                                  ClocheDoctorResult        *result)
 {
-  g_autofree char *qemu = find_qemu (result);
+  g_autofree char *qemu = cloche_doctor_find_qemu (result);
   g_autofree char *devices = NULL;
   g_autofree char *machines = NULL;
   g_autoptr(GStrvBuilder) missing = g_strv_builder_new ();
   g_auto(GStrv) list = NULL;
   g_autofree char *joined = NULL;
 
-  if (qemu == NULL || (devices = run_qemu (qemu, "-device", "help", result)) == NULL
-      || (machines = run_qemu (qemu, "-machine", "help", result)) == NULL)
+  if (qemu == NULL || (devices = cloche_doctor_run_qemu (qemu, "-device", "help", result)) == NULL
+      || (machines = cloche_doctor_run_qemu (qemu, "-machine", "help", result)) == NULL)
     return;
   for (guint i = 0; required_devices[i] != NULL; i++)
-    if (!lists_device (devices, required_devices[i]))
+    if (!cloche_doctor_lists_device (devices, required_devices[i]))
       g_strv_builder_add (missing, required_devices[i]);
-  if (!lists_machine (machines, "q35"))
+  if (!cloche_doctor_lists_machine (machines, "q35"))
     g_strv_builder_add (missing, "machine q35");
   list = g_strv_builder_end (missing);
   if (list[0] == NULL)
     {
-      set_ok (result, _("QEMU has every device the sandbox uses (%u)"),
-              g_strv_length ((GStrv) required_devices) + 1);
+      cloche_doctor_set_ok (result, _("QEMU has every device the sandbox uses (%u)"),
+                            g_strv_length ((GStrv) required_devices) + 1);
       return;
     }
   joined = g_strjoinv (", ", list);
@@ -333,9 +334,9 @@ check_qemu_devices (const ClocheDoctorContext *context,
 /* Bundle */
 
 static gboolean
-hash_file (const char  *path,
-           char       **sha256,
-           GError     **error)
+cloche_doctor_hash_file (const char  *path,
+                         char       **sha256,
+                         GError     **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autoptr(GFile) file = g_file_new_for_path (path);
@@ -355,10 +356,10 @@ hash_file (const char  *path,
 
 /* The first file whose sha256 differs from the manifest's, or NULL. */
 static char *
-find_corrupt_file (const char            *dir,
-                   ClocheBundleManifest  *manifest,
-                   guint                 *verified,
-                   GError               **error)
+cloche_doctor_find_corrupt_file (const char            *dir,
+                                 ClocheBundleManifest  *manifest,
+                                 guint                 *verified,
+                                 GError               **error)
 {
   for (guint i = 0; i < cloche_bundle_manifest_get_n_files (manifest); i++)
     {
@@ -366,7 +367,7 @@ find_corrupt_file (const char            *dir,
       g_autofree char *path = g_build_filename (dir, file->path, NULL);
       g_autofree char *actual = NULL;
 
-      if (!hash_file (path, &actual, error))
+      if (!cloche_doctor_hash_file (path, &actual, error))
         return NULL;
       if (!g_str_equal (actual, file->sha256))
         return g_strdup_printf ("%s has sha256 %.12s…, the manifest says %.12s…",
@@ -377,9 +378,9 @@ find_corrupt_file (const char            *dir,
 }
 
 static void
-verify_bundle_hashes (const ClocheDoctorContext *context,
-                      ClocheBundle              *bundle,
-                      ClocheDoctorResult        *result)
+cloche_doctor_verify_bundle_hashes (const ClocheDoctorContext *context,
+                                    ClocheBundle              *bundle,
+                                    ClocheDoctorResult        *result)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *corrupt = NULL;
@@ -387,22 +388,23 @@ verify_bundle_hashes (const ClocheDoctorContext *context,
 
   /* cloche_bundle_load() has read the manifest strictly: every file a
    * plain name with its sha256. */
-  corrupt = find_corrupt_file (cloche_bundle_get_path (bundle),
-                               cloche_bundle_get_manifest (bundle), &verified, &error);
+  corrupt = cloche_doctor_find_corrupt_file (cloche_bundle_get_path (bundle),
+                                             cloche_bundle_get_manifest (bundle), &verified,
+                                             &error);
   if (corrupt != NULL || error != NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_CORRUPT,
                  _("The bundle's files were changed or damaged on disk: reinstall the bundle."),
                  _("The bundle at %s is damaged: %s"), context->bundle_path,
                  corrupt != NULL ? corrupt : error->message);
   else
-    set_ok (result, _("%s %s at %s: %u files, sha256 verified"),
-            cloche_bundle_get_name (bundle), cloche_bundle_get_version (bundle),
-            context->bundle_path, verified);
+    cloche_doctor_set_ok (result, _("%s %s at %s: %u files, sha256 verified"),
+                          cloche_bundle_get_name (bundle), cloche_bundle_get_version (bundle),
+                          context->bundle_path, verified);
 }
 
 static void
-check_bundle (const ClocheDoctorContext *context,
-              ClocheDoctorResult        *result)
+cloche_doctor_check_bundle (const ClocheDoctorContext *context,
+                            ClocheDoctorResult        *result)
 {
   g_autofree char *manifest = g_build_filename (context->bundle_path, "manifest.json", NULL);
   g_autoptr(ClocheBundle) bundle = NULL;
@@ -424,14 +426,14 @@ check_bundle (const ClocheDoctorContext *context,
                    "%s", error->message);
       return;
     }
-  verify_bundle_hashes (context, bundle, result);
+  cloche_doctor_verify_bundle_hashes (context, bundle, result);
 }
 
 /* Disk */
 
 /* The folder itself, or the nearest parent that exists. */
 static char *
-existing_ancestor (const char *path)
+cloche_doctor_existing_ancestor (const char *path)
 {
   char *dir = g_strdup (path);
 
@@ -446,10 +448,10 @@ existing_ancestor (const char *path)
 }
 
 static void
-check_disk (const ClocheDoctorContext *context,
-            ClocheDoctorResult        *result)
+cloche_doctor_check_disk (const ClocheDoctorContext *context,
+                          ClocheDoctorResult        *result)
 {
-  g_autofree char *dir = existing_ancestor (context->state_dir);
+  g_autofree char *dir = cloche_doctor_existing_ancestor (context->state_dir);
   g_autofree char *free_text = NULL;
   g_autofree char *need_text = NULL;
   struct statvfs st;
@@ -466,7 +468,7 @@ check_disk (const ClocheDoctorContext *context,
   free_text = g_format_size_full (free_bytes, G_FORMAT_SIZE_IEC_UNITS);
   if (free_bytes >= context->disk_warning_bytes)
     {
-      set_ok (result, _("%s free at %s"), free_text, dir);
+      cloche_doctor_set_ok (result, _("%s free at %s"), free_text, dir);
       return;
     }
   need_text = g_format_size_full (free_bytes < context->disk_failure_bytes
@@ -485,19 +487,19 @@ check_disk (const ClocheDoctorContext *context,
 /* Stale sessions */
 
 static void
-check_stale_sessions (const ClocheDoctorContext *context,
-                      ClocheDoctorResult        *result)
+cloche_doctor_check_stale_sessions (const ClocheDoctorContext *context,
+                                    ClocheDoctorResult        *result)
 {
   g_autofree char *size = NULL;
 
   if (!context->stale_known)
     {
-      set_ok (result, _("Not measured"));
+      cloche_doctor_set_ok (result, _("Not measured"));
       return;
     }
   if (context->stale_count == 0)
     {
-      set_ok (result, _("No stale sessions"));
+      cloche_doctor_set_ok (result, _("No stale sessions"));
       return;
     }
   size = g_format_size_full (context->stale_bytes, G_FORMAT_SIZE_IEC_UNITS);
@@ -513,7 +515,7 @@ check_stale_sessions (const ClocheDoctorContext *context,
 
 /* What QEMU said, then what the guest said. */
 static GStrv
-joined_details (const ClocheDoctorContext *context)
+cloche_doctor_joined_details (const ClocheDoctorContext *context)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
@@ -529,7 +531,7 @@ joined_details (const ClocheDoctorContext *context)
 }
 
 static const char *
-last_console_line (const ClocheDoctorContext *context)
+cloche_doctor_last_console_line (const ClocheDoctorContext *context)
 {
   guint n = context->console_tail != NULL ? g_strv_length (context->console_tail) : 0;
 
@@ -537,20 +539,20 @@ last_console_line (const ClocheDoctorContext *context)
 }
 
 static void
-check_agent (const ClocheDoctorContext *context,
-             ClocheDoctorResult        *result)
+cloche_doctor_check_agent (const ClocheDoctorContext *context,
+                           ClocheDoctorResult        *result)
 {
   const GError *error = context->vm_error;
-  g_autofree char *headline = error != NULL ? first_line (error->message) : NULL;
-  const char *last = last_console_line (context);
+  g_autofree char *headline = error != NULL ? cloche_doctor_first_line (error->message) : NULL;
+  const char *last = cloche_doctor_last_console_line (context);
   g_autofree char *console = last != NULL ? g_strdup_printf (_("; the console's last line: \"%s\""),
                                                               last)
                                           : g_strdup (_("; the guest console is empty"));
 
   g_strfreev (result->details);
-  result->details = joined_details (context);
+  result->details = cloche_doctor_joined_details (context);
   if (context->vm_running)
-    set_ok (result, _("The guest agent answered when the VM booted"));
+    cloche_doctor_set_ok (result, _("The guest agent answered when the VM booted"));
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_TIMEOUT,
                  _("The bundle's guest does not start qemu-guest-agent: reinstall the bundle. "
@@ -576,7 +578,8 @@ check_agent (const ClocheDoctorContext *context,
                    "here: set vm.accelerator to \"auto\" (or \"tcg\") to run it under TCG."),
                  _("The VM did not boot under KVM: %s"), headline);
   else
-    set_ok (result, _("Not checked yet: the VM has not booted since the service started"));
+    cloche_doctor_set_ok (result,
+                          _("Not checked yet: the VM has not booted since the service started"));
 }
 
 /* Mounts */
@@ -584,8 +587,8 @@ check_agent (const ClocheDoctorContext *context,
 /* Sessions whose commands are refused: a folder's virtiofsd died, or a
  * folder is no longer the one checked. Each error names its folder. */
 static gboolean
-check_refused_sessions (const ClocheDoctorContext *context,
-                        ClocheDoctorResult        *result)
+cloche_doctor_check_refused_sessions (const ClocheDoctorContext *context,
+                                      ClocheDoctorResult        *result)
 {
   g_autoptr(GStrvBuilder) messages = g_strv_builder_new ();
   const GError *first;
@@ -608,14 +611,14 @@ check_refused_sessions (const ClocheDoctorContext *context,
 }
 
 static void
-check_mounts (const ClocheDoctorContext *context,
-              ClocheDoctorResult        *result)
+cloche_doctor_check_mounts (const ClocheDoctorContext *context,
+                            ClocheDoctorResult        *result)
 {
   g_autoptr(GStrvBuilder) gone = g_strv_builder_new ();
   g_auto(GStrv) list = NULL;
   g_autofree char *joined = NULL;
 
-  if (check_refused_sessions (context, result))
+  if (cloche_doctor_check_refused_sessions (context, result))
     return;
 
   for (guint i = 0; context->mounts != NULL && i < context->mounts->len; i++)
@@ -632,8 +635,8 @@ check_mounts (const ClocheDoctorContext *context,
   list = g_strv_builder_end (gone);
   if (list[0] == NULL)
     {
-      set_ok (result, _("Every mounted folder of the open sessions exists (%u)"),
-              context->mounts != NULL ? context->mounts->len : 0);
+      cloche_doctor_set_ok (result, _("Every mounted folder of the open sessions exists (%u)"),
+                            context->mounts != NULL ? context->mounts->len : 0);
       return;
     }
   joined = g_strjoinv (", ", list);
@@ -651,8 +654,8 @@ check_mounts (const ClocheDoctorContext *context,
 /* Egress */
 
 static gboolean
-socket_answers (const char  *path,
-                GError     **error)
+cloche_doctor_socket_answers (const char  *path,
+                              GError     **error)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
@@ -663,13 +666,13 @@ socket_answers (const char  *path,
 }
 
 static void
-check_egress (const ClocheDoctorContext *context,
-              ClocheDoctorResult        *result)
+cloche_doctor_check_egress (const ClocheDoctorContext *context,
+                            ClocheDoctorResult        *result)
 {
   g_autoptr(GError) error = NULL;
 
   if (!context->egress_known)
-    set_ok (result, _("Not checked"));
+    cloche_doctor_set_ok (result, _("Not checked"));
   else if (context->egress_relay == NULL || context->egress_socket == NULL)
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
                  _("The service could not start its egress proxy or find cloche-egress-relay "
@@ -682,27 +685,29 @@ check_egress (const ClocheDoctorContext *context,
                  _("Reinstall Cloche: the relay is part of it."),
                  _("The egress relay %s is missing: QEMU cannot hand the guest's connections "
                    "to the proxy"), context->egress_relay);
-  else if (!socket_answers (context->egress_socket, &error))
+  else if (!cloche_doctor_socket_answers (context->egress_socket, &error))
     set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
                  _("Restart the Cloche service (clochectl vm stop, then quit and reopen Cloche); "
                    "if it stays, send a support report (clochectl support-report)."),
                  _("The egress proxy does not answer on %s: %s"), context->egress_socket,
                  error->message);
   else
-    set_ok (result, _("The egress proxy answers; the guest reaches the network only through it"));
+    cloche_doctor_set_ok (result,
+                          _("The egress proxy answers; the guest reaches the network only through "
+                            "it"));
 }
 
 /* Policy */
 
 static void
-check_policy (const ClocheDoctorContext *context,
-              ClocheDoctorResult        *result)
+cloche_doctor_check_policy (const ClocheDoctorContext *context,
+                            ClocheDoctorResult        *result)
 {
   g_auto(GStrv) lines = NULL;
 
   if (context->policy_refusal == NULL || context->policy_refusal[0] == '\0')
     {
-      set_ok (result, _("Every policy file is in force"));
+      cloche_doctor_set_ok (result, _("Every policy file is in force"));
       return;
     }
   lines = g_strsplit (context->policy_refusal, "\n", -1);
@@ -722,16 +727,16 @@ static const struct
   const char *title;
   CheckFunc   func;
 } checks[] = {
-  { "kvm",            N_("Hardware virtualization"), check_kvm },
-  { "qemu",           "QEMU",                       check_qemu },
-  { "qemu-devices",   N_("QEMU devices"),           check_qemu_devices },
-  { "bundle",         N_("Sandbox bundle"),         check_bundle },
-  { "disk",           N_("Free disk space"),        check_disk },
-  { "stale-sessions", N_("Stale sessions"),         check_stale_sessions },
-  { "agent",          N_("Guest agent"),            check_agent },
-  { "mounts",         N_("Mounted folders"),        check_mounts },
-  { "egress",         N_("Egress proxy"),           check_egress },
-  { "policy",         N_("Policy file"),            check_policy },
+  { "kvm",            N_("Hardware virtualization"), cloche_doctor_check_kvm },
+  { "qemu",           "QEMU",                       cloche_doctor_check_qemu },
+  { "qemu-devices",   N_("QEMU devices"),           cloche_doctor_check_qemu_devices },
+  { "bundle",         N_("Sandbox bundle"),         cloche_doctor_check_bundle },
+  { "disk",           N_("Free disk space"),        cloche_doctor_check_disk },
+  { "stale-sessions", N_("Stale sessions"),         cloche_doctor_check_stale_sessions },
+  { "agent",          N_("Guest agent"),            cloche_doctor_check_agent },
+  { "mounts",         N_("Mounted folders"),        cloche_doctor_check_mounts },
+  { "egress",         N_("Egress proxy"),           cloche_doctor_check_egress },
+  { "policy",         N_("Policy file"),            cloche_doctor_check_policy },
 };
 
 const char * const *

@@ -143,7 +143,7 @@ cloche_doctor_context_add_mount (ClocheDoctorContext *context,
 }
 
 static ClocheDoctorContext *
-gather (ClocheDoctor *self)
+cloche_doctor_gather (ClocheDoctor *self)
 {
   ClocheDoctorContext *context = cloche_doctor_context_new ();
   ClocheVm *vm = cloche_sandbox_get_vm (self->sandbox);
@@ -187,7 +187,7 @@ typedef struct
 } RunData;
 
 static void
-run_data_free (RunData *data)
+cloche_doctor_run_data_free (RunData *data)
 {
   cloche_doctor_context_free (data->context);
   g_strfreev (data->only);
@@ -195,10 +195,10 @@ run_data_free (RunData *data)
 }
 
 static void
-run_thread (GTask        *task,
-            gpointer      source,
-            gpointer      task_data,
-            GCancellable *cancellable)
+cloche_doctor_run_thread (GTask        *task,
+                          gpointer      source,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
 {
   RunData *data = task_data;
 
@@ -226,12 +226,12 @@ cloche_doctor_stale_measured_cb (GObject      *object,
       data->context->stale_count = stale->len;
       data->context->stale_bytes = bytes;
     }
-  g_task_run_in_thread (task, run_thread);
+  g_task_run_in_thread (task, cloche_doctor_run_thread);
 }
 
 static gboolean
-wants (const char * const *only,
-       const char         *check)
+cloche_doctor_wants (const char * const *only,
+                     const char         *check)
 {
   return only == NULL || only[0] == NULL || g_strv_contains (only, check);
 }
@@ -240,8 +240,8 @@ wants (const char * const *only,
  * ours is refused (it would silently run nothing), and so is a name given
  * twice, which also bounds the list. */
 static gboolean
-check_names (GTask              *task,
-             const char * const *checks)
+cloche_doctor_check_names (GTask              *task,
+                           const char * const *checks)
 {
   const char * const *all = cloche_doctor_list_checks ();
 
@@ -288,19 +288,19 @@ cloche_doctor_run_async (ClocheDoctor        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_doctor_run_async);
-  if (!check_names (task, checks))
+  if (!cloche_doctor_check_names (task, checks))
     return;
   data = g_new0 (RunData, 1);
-  data->context = gather (self);
+  data->context = cloche_doctor_gather (self);
   data->only = g_strdupv ((GStrv) checks);
-  g_task_set_task_data (task, data, (GDestroyNotify) run_data_free);
-  if (wants (checks, "stale-sessions"))
+  g_task_set_task_data (task, data, (GDestroyNotify) cloche_doctor_run_data_free);
+  if (cloche_doctor_wants (checks, "stale-sessions"))
     cloche_sandbox_cleanup_async (self->sandbox,
                                   cloche_sandbox_get_stale_after_days (self->sandbox), TRUE,
                                   NULL, NULL, cancellable, cloche_doctor_stale_measured_cb,
                                   g_steal_pointer (&task));
   else
-    g_task_run_in_thread (task, run_thread);
+    g_task_run_in_thread (task, cloche_doctor_run_thread);
 }
 
 /**

@@ -78,7 +78,7 @@ struct _ClocheEgressCa
 G_DEFINE_FINAL_TYPE (ClocheEgressCa, cloche_egress_ca, G_TYPE_OBJECT)
 
 static void
-loaded_free (Loaded *loaded)
+cloche_egress_ca_loaded_free (Loaded *loaded)
 {
   if (loaded == NULL)
     return;
@@ -95,10 +95,10 @@ loaded_free (Loaded *loaded)
   g_free (loaded);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Loaded, loaded_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Loaded, cloche_egress_ca_loaded_free)
 
 static void
-leaf_free (Leaf *leaf)
+cloche_egress_ca_leaf_free (Leaf *leaf)
 {
   g_clear_object (&leaf->certificate);
   g_free (leaf);
@@ -110,7 +110,7 @@ cloche_egress_ca_finalize (GObject *object)
   ClocheEgressCa *self = CLOCHE_EGRESS_CA (object);
 
   g_free (self->folder);
-  loaded_free (self->loaded);
+  cloche_egress_ca_loaded_free (self->loaded);
   g_clear_pointer (&self->waiting, g_ptr_array_unref);
   g_hash_table_unref (self->leaves);
   G_OBJECT_CLASS (cloche_egress_ca_parent_class)->finalize (object);
@@ -126,7 +126,7 @@ static void
 cloche_egress_ca_init (ClocheEgressCa *self)
 {
   self->leaves = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) leaf_free);
+                                        (GDestroyNotify) cloche_egress_ca_leaf_free);
 }
 
 /**
@@ -178,7 +178,7 @@ gnutls_failed (int          status,
 }
 
 static char *
-export_pem (gnutls_datum_t *datum)
+cloche_egress_ca_export_pem (gnutls_datum_t *datum)
 {
   char *pem = g_strndup ((const char *) datum->data, datum->size);
 
@@ -187,8 +187,8 @@ export_pem (gnutls_datum_t *datum)
 }
 
 static gboolean
-new_key (gnutls_x509_privkey_t  *key,
-         GError                **error)
+cloche_egress_ca_new_key (gnutls_x509_privkey_t  *key,
+                          GError                **error)
 {
   return !gnutls_failed (gnutls_x509_privkey_init (key), "key", error)
          && !gnutls_failed (gnutls_x509_privkey_generate (*key, GNUTLS_PK_ECDSA,
@@ -227,8 +227,8 @@ set_common (gnutls_x509_crt_t       crt,
 }
 
 static gboolean
-make_ca_certificate (Loaded  *loaded,
-                     GError **error)
+cloche_egress_ca_make_ca_certificate (Loaded  *loaded,
+                                      GError **error)
 {
   g_autofree char *name = g_strdup_printf ("Cloche egress proxy CA (%s)", g_get_host_name ());
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -251,7 +251,7 @@ make_ca_certificate (Loaded  *loaded,
       || gnutls_failed (gnutls_x509_crt_export2 (loaded->crt, GNUTLS_X509_FMT_PEM, &datum),
                         "CA", error))
     return FALSE;
-  loaded->crt_pem = export_pem (&datum);
+  loaded->crt_pem = cloche_egress_ca_export_pem (&datum);
   return TRUE;
 }
 
@@ -260,10 +260,10 @@ make_ca_certificate (Loaded  *loaded,
 /* Written whole (a temporary file of @mode renamed into place) in the
  * CA's private folder. */
 static gboolean
-write_private (const char  *path,
-               const char  *text,
-               int          mode,
-               GError     **error)
+cloche_egress_ca_write_private (const char  *path,
+                                const char  *text,
+                                int          mode,
+                                GError     **error)
 {
   g_autoptr(GError) local = NULL;
 
@@ -275,8 +275,8 @@ write_private (const char  *path,
 }
 
 static Loaded *
-make_ca (const char  *folder,
-         GError     **error)
+cloche_egress_ca_make_ca (const char  *folder,
+                          GError     **error)
 {
   g_autoptr(Loaded) loaded = g_new0 (Loaded, 1);
   g_autofree char *key_path = g_build_filename (folder, "ca.key", NULL);
@@ -286,22 +286,23 @@ make_ca (const char  *folder,
   gboolean written;
 
   loaded->made = TRUE;
-  if (!new_key (&loaded->key, error) || !make_ca_certificate (loaded, error)
+  if (!cloche_egress_ca_new_key (&loaded->key, error)
+      || !cloche_egress_ca_make_ca_certificate (loaded, error)
       || gnutls_failed (gnutls_x509_privkey_export2_pkcs8 (loaded->key, GNUTLS_X509_FMT_PEM,
                                                            NULL, GNUTLS_PKCS_PLAIN, &datum),
                         "CA key", error))
     return NULL;
-  key_pem = export_pem (&datum);
+  key_pem = cloche_egress_ca_export_pem (&datum);
   /* The certificate last: a key without it is made again next time. */
-  written = write_private (key_path, key_pem, 0600, error)
-            && write_private (crt_path, loaded->crt_pem, 0644, error);
+  written = cloche_egress_ca_write_private (key_path, key_pem, 0600, error)
+            && cloche_egress_ca_write_private (crt_path, loaded->crt_pem, 0644, error);
   explicit_bzero (key_pem, strlen (key_pem));
   return written ? g_steal_pointer (&loaded) : NULL;
 }
 
 /* The key file, if only its owner (this user) can read it. */
 static GBytes *
-read_key (const char *path)
+cloche_egress_ca_read_key (const char *path)
 {
   g_autoptr(GError) error = NULL;
   int fd = cloche_file_open_regular (AT_FDCWD, path, CLOCHE_FILE_NO_FOLLOW, &error);
@@ -322,9 +323,9 @@ read_key (const char *path)
 }
 
 static gboolean
-import_pem (GBytes            *key_bytes,
-            GBytes            *crt_bytes,
-            Loaded            *loaded)
+cloche_egress_ca_import_pem (GBytes            *key_bytes,
+                             GBytes            *crt_bytes,
+                             Loaded            *loaded)
 {
   gnutls_datum_t key = { (guchar *) g_bytes_get_data (key_bytes, NULL),
                          g_bytes_get_size (key_bytes) };
@@ -339,7 +340,7 @@ import_pem (GBytes            *key_bytes,
 
 /* A CA of ours still good for a while, whose key is the certificate's. */
 static gboolean
-is_usable (Loaded *loaded)
+cloche_egress_ca_is_usable (Loaded *loaded)
 {
   guchar crt_id[64], key_id[64];
   size_t crt_size = sizeof crt_id, key_size = sizeof key_id;
@@ -360,11 +361,11 @@ is_usable (Loaded *loaded)
 /* The CA on disk, if it is whole and usable; NULL (say why in the log)
  * for a new one. */
 static Loaded *
-read_ca (const char *folder)
+cloche_egress_ca_read_ca (const char *folder)
 {
   g_autofree char *key_path = g_build_filename (folder, "ca.key", NULL);
   g_autofree char *crt_path = g_build_filename (folder, "ca.crt", NULL);
-  g_autoptr(GBytes) key = read_key (key_path);
+  g_autoptr(GBytes) key = cloche_egress_ca_read_key (key_path);
   g_autoptr(GBytes) crt = NULL;
   g_autoptr(Loaded) loaded = g_new0 (Loaded, 1);
 
@@ -373,7 +374,7 @@ read_ca (const char *folder)
   crt = cloche_file_read (AT_FDCWD, crt_path, MAX_PEM, "certificate", CLOCHE_FILE_NO_FOLLOW, NULL);
   if (crt == NULL)
     return NULL;
-  if (!import_pem (key, crt, loaded) || !is_usable (loaded))
+  if (!cloche_egress_ca_import_pem (key, crt, loaded) || !cloche_egress_ca_is_usable (loaded))
     {
       g_message ("Egress CA: the one in %s is damaged, does not match or ends soon; making "
                  "a new one", folder);
@@ -384,25 +385,25 @@ read_ca (const char *folder)
 }
 
 static gboolean
-make_leaf_key (Loaded  *loaded,
-               GError **error)
+cloche_egress_ca_make_leaf_key (Loaded  *loaded,
+                                GError **error)
 {
   gnutls_datum_t datum = { NULL, 0 };
 
-  if (!new_key (&loaded->leaf_key, error)
+  if (!cloche_egress_ca_new_key (&loaded->leaf_key, error)
       || gnutls_failed (gnutls_x509_privkey_export2_pkcs8 (loaded->leaf_key, GNUTLS_X509_FMT_PEM,
                                                            NULL, GNUTLS_PKCS_PLAIN, &datum),
                         "server key", error))
     return FALSE;
-  loaded->leaf_key_pem = export_pem (&datum);
+  loaded->leaf_key_pem = cloche_egress_ca_export_pem (&datum);
   return TRUE;
 }
 
 static void
-load_in_thread (GTask        *task,
-                gpointer      source,
-                gpointer      data,
-                GCancellable *cancellable)
+cloche_egress_ca_load_in_thread (GTask        *task,
+                                 gpointer      source,
+                                 gpointer      data,
+                                 GCancellable *cancellable)
 {
   const char *folder = data;
   g_autoptr(Loaded) loaded = NULL;
@@ -413,18 +414,19 @@ load_in_thread (GTask        *task,
       g_task_return_error (task, error);
       return;
     }
-  loaded = read_ca (folder);
-  if (loaded == NULL && (loaded = make_ca (folder, &error)) == NULL)
+  loaded = cloche_egress_ca_read_ca (folder);
+  if (loaded == NULL && (loaded = cloche_egress_ca_make_ca (folder, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
-  if (!make_leaf_key (loaded, &error))
+  if (!cloche_egress_ca_make_leaf_key (loaded, &error))
     {
       g_task_return_error (task, error);
       return;
     }
-  g_task_return_pointer (task, g_steal_pointer (&loaded), (GDestroyNotify) loaded_free);
+  g_task_return_pointer (task, g_steal_pointer (&loaded),
+                         (GDestroyNotify) cloche_egress_ca_loaded_free);
 }
 
 static void
@@ -441,7 +443,7 @@ cloche_egress_ca_loaded_cb (GObject      *object,
     {
       if (loaded->made)
         g_message ("Egress CA: made a new one in %s", self->folder);
-      loaded_free (self->loaded);
+      cloche_egress_ca_loaded_free (self->loaded);
       self->loaded = loaded;
       g_hash_table_remove_all (self->leaves);
     }
@@ -453,7 +455,7 @@ cloche_egress_ca_loaded_cb (GObject      *object,
 }
 
 static gboolean
-expires_soon (Loaded *loaded)
+cloche_egress_ca_expires_soon (Loaded *loaded)
 {
   return gnutls_x509_crt_get_expiration_time (loaded->crt)
          < g_get_real_time () / G_USEC_PER_SEC + CA_RENEW_S;
@@ -475,7 +477,7 @@ cloche_egress_ca_load_async (ClocheEgressCa      *self,
   g_autoptr(GTask) worker = NULL;
 
   g_task_set_source_tag (task, cloche_egress_ca_load_async);
-  if (self->loaded != NULL && !expires_soon (self->loaded))
+  if (self->loaded != NULL && !cloche_egress_ca_expires_soon (self->loaded))
     {
       g_task_return_boolean (task, TRUE);
       return;
@@ -489,7 +491,7 @@ cloche_egress_ca_load_async (ClocheEgressCa      *self,
   g_ptr_array_add (self->waiting, g_steal_pointer (&task));
   worker = g_task_new (self, NULL, cloche_egress_ca_loaded_cb, NULL);
   g_task_set_task_data (worker, g_strdup (self->folder), g_free);
-  g_task_run_in_thread (worker, load_in_thread);
+  g_task_run_in_thread (worker, cloche_egress_ca_load_in_thread);
 }
 
 gboolean
@@ -546,10 +548,10 @@ set_subject (gnutls_x509_crt_t   crt,
 }
 
 static char *
-sign_leaf (Loaded      *loaded,
-           const char  *host,
-           gint64       not_after,
-           GError     **error)
+cloche_egress_ca_sign_leaf (Loaded      *loaded,
+                            const char  *host,
+                            gint64       not_after,
+                            GError     **error)
 {
   gnutls_x509_crt_t crt = NULL;
   gnutls_datum_t datum = { NULL, 0 };
@@ -575,16 +577,16 @@ sign_leaf (Loaded      *loaded,
                           "server certificate", error);
   if (crt != NULL)
     gnutls_x509_crt_deinit (crt);
-  return ok ? export_pem (&datum) : NULL;
+  return ok ? cloche_egress_ca_export_pem (&datum) : NULL;
 }
 
 static GTlsCertificate *
-make_leaf (Loaded      *loaded,
-           const char  *host,
-           gint64       not_after,
-           GError     **error)
+cloche_egress_ca_make_leaf (Loaded      *loaded,
+                            const char  *host,
+                            gint64       not_after,
+                            GError     **error)
 {
-  g_autofree char *leaf_pem = sign_leaf (loaded, host, not_after, error);
+  g_autofree char *leaf_pem = cloche_egress_ca_sign_leaf (loaded, host, not_after, error);
   g_autofree char *pem = NULL;
   GTlsCertificate *certificate;
 
@@ -632,9 +634,10 @@ cloche_egress_ca_dup_server_certificate (ClocheEgressCa  *self,
   not_after = MIN (now + LEAF_LIFE_S, (gint64) gnutls_x509_crt_get_expiration_time (self->loaded->crt));
   leaf = g_new0 (Leaf, 1);
   leaf->expires = not_after;
-  if ((leaf->certificate = make_leaf (self->loaded, host, not_after, error)) == NULL)
+  if ((leaf->certificate = cloche_egress_ca_make_leaf (self->loaded, host, not_after,
+                                                       error)) == NULL)
     {
-      leaf_free (leaf);
+      cloche_egress_ca_leaf_free (leaf);
       return NULL;
     }
   if (g_hash_table_size (self->leaves) >= MAX_CACHED_HOSTS)

@@ -24,7 +24,7 @@
 
 /* ::ffff:a.b.c.d and the deprecated ::a.b.c.d as an IPv4 address. */
 static GInetAddress *
-unwrap_ipv4 (GInetAddress *address)
+cloche_egress_proxy_address_unwrap_ipv4 (GInetAddress *address)
 {
   const guint8 *bytes = g_inet_address_to_bytes (address);
   static const guint8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -39,7 +39,7 @@ unwrap_ipv4 (GInetAddress *address)
 }
 
 static gboolean
-is_private_range (GInetAddress *address)
+cloche_egress_proxy_address_is_private_range (GInetAddress *address)
 {
   const guint8 *b = g_inet_address_to_bytes (address);
 
@@ -54,7 +54,7 @@ is_private_range (GInetAddress *address)
 }
 
 static gboolean
-is_interface_address (GInetAddress *address)
+cloche_egress_proxy_address_is_interface_address (GInetAddress *address)
 {
   struct ifaddrs *list = NULL;
   gboolean found = FALSE;
@@ -94,13 +94,13 @@ is_interface_address (GInetAddress *address)
 gboolean
 _cloche_egress_address_is_host_local (GInetAddress *address)
 {
-  g_autoptr(GInetAddress) plain = unwrap_ipv4 (address);
+  g_autoptr(GInetAddress) plain = cloche_egress_proxy_address_unwrap_ipv4 (address);
 
   return g_inet_address_get_is_loopback (plain)
          || g_inet_address_get_is_any (plain)
          || g_inet_address_get_is_link_local (plain)
          || g_inet_address_get_is_site_local (plain)
          || g_inet_address_get_is_multicast (plain)
-         || is_private_range (plain)
-         || is_interface_address (plain);
+         || cloche_egress_proxy_address_is_private_range (plain)
+         || cloche_egress_proxy_address_is_interface_address (plain);
 }

@@ -52,7 +52,7 @@ _cloche_egress_answer_headers (const ClocheEgressDecision *decision)
 
 /* A refusal for secrets: why, and what the agent can do about it. */
 static char *
-secret_advice (const ClocheEgressDecision *decision)
+cloche_egress_answer_secret_advice (const ClocheEgressDecision *decision)
 {
   const char *what = g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_FOREIGN_CREDENTIAL)
                      ? "Requests to a host bound to a secret carry no credential but that "
@@ -69,7 +69,7 @@ secret_advice (const ClocheEgressDecision *decision)
 
 /* A rule that names a method or a path, which a tunnel would carry unseen. */
 static gboolean
-names_request (const char *rule)
+cloche_egress_answer_names_request (const char *rule)
 {
   const char *text = strchr (rule, ' ');
 
@@ -77,18 +77,18 @@ names_request (const char *rule)
 }
 
 static char *
-refusal_advice (const ClocheEgressDecision *decision,
-                const ClocheHttpRequest    *request,
-                const char                 *local_address)
+cloche_egress_answer_refusal_advice (const ClocheEgressDecision *decision,
+                                     const ClocheHttpRequest    *request,
+                                     const char                 *local_address)
 {
   g_autofree char *authority = cloche_http_request_dup_authority (request);
 
   if (g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_FOREIGN_CREDENTIAL)
       || g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_MISPLACED_PLACEHOLDER)
       || g_str_equal (decision->rule, CLOCHE_EGRESS_RULE_SECRET_UNAVAILABLE))
-    return secret_advice (decision);
+    return cloche_egress_answer_secret_advice (decision);
   if (request->connect && g_str_has_prefix (decision->rule, "deny ")
-      && names_request (decision->rule))
+      && cloche_egress_answer_names_request (decision->rule))
     return g_strdup_printf ("“%s” names a method or a path, which the proxy sees only in "
                             "plain http:// requests and for hosts bound to a secret; a tunnel "
                             "to %s would carry it unseen, so it refuses the tunnel.",
@@ -120,7 +120,7 @@ _cloche_egress_answer_refusal (const ClocheEgressDecision *decision,
                                const char                 *local_address)
 {
   g_autofree char *authority = cloche_http_request_dup_authority (request);
-  g_autofree char *advice = refusal_advice (decision, request, local_address);
+  g_autofree char *advice = cloche_egress_answer_refusal_advice (decision, request, local_address);
   const char *session = decision->session[0] != '\0' ? decision->session : "none named";
 
   return g_strdup_printf ("Cloche refused a %s to %s%s.\n"

@@ -43,14 +43,14 @@ struct _ClocheEgressBody
 };
 
 static ClocheEgressBody *
-body_ref (ClocheEgressBody *self)
+cloche_egress_body_ref (ClocheEgressBody *self)
 {
   self->refs++;
   return self;
 }
 
 static void
-body_unref (ClocheEgressBody *self)
+cloche_egress_body_unref (ClocheEgressBody *self)
 {
   if (--self->refs > 0)
     return;
@@ -62,8 +62,8 @@ body_unref (ClocheEgressBody *self)
 }
 
 static void
-body_end (ClocheEgressBody *self,
-          gboolean          ok)
+cloche_egress_body_end (ClocheEgressBody *self,
+                        gboolean          ok)
 {
   GByteArray *rest = g_steal_pointer (&self->buffer);
 
@@ -72,7 +72,7 @@ body_end (ClocheEgressBody *self,
   self->done (self->data, ok, rest);
 }
 
-static void step (ClocheEgressBody *self);
+static void cloche_egress_body_step (ClocheEgressBody *self);
 
 static void
 cloche_egress_body_written_cb (GObject      *object,
@@ -85,7 +85,7 @@ cloche_egress_body_written_cb (GObject      *object,
   if (self->stopped)
     ;
   else if (!ok)
-    body_end (self, FALSE);
+    cloche_egress_body_end (self, FALSE);
   else
     {
       gsize n = self->writing;
@@ -97,11 +97,11 @@ cloche_egress_body_written_cb (GObject      *object,
       self->counted (self->data, self->prefix + n);
       self->prefix = 0;
       if (self->complete)
-        body_end (self, TRUE);
+        cloche_egress_body_end (self, TRUE);
       else
-        step (self);
+        cloche_egress_body_step (self);
     }
-  body_unref (self);
+  cloche_egress_body_unref (self);
 }
 
 static void
@@ -115,22 +115,22 @@ cloche_egress_body_read_cb (GObject      *object,
   if (self->stopped)
     ;
   else if (n < 0)
-    body_end (self, FALSE);
+    cloche_egress_body_end (self, FALSE);
   else if (n == 0)
     /* Only a body that ends with the connection may end with it. */
-    body_end (self, self->kind == CLOCHE_HTTP_BODY_CLOSE);
+    cloche_egress_body_end (self, self->kind == CLOCHE_HTTP_BODY_CLOSE);
   else
     {
       g_byte_array_append (self->buffer, (guint8 *) self->chunk, n);
-      step (self);
+      cloche_egress_body_step (self);
     }
-  body_unref (self);
+  cloche_egress_body_unref (self);
 }
 
 /* How much of the buffer belongs to the body (-1: bad framing); sets
  * self->complete when the body ends within it. */
 static gssize
-measure (ClocheEgressBody *self)
+cloche_egress_body_measure (ClocheEgressBody *self)
 {
   g_autoptr(GError) error = NULL;
   const char *data = (const char *) self->buffer->data + self->prefix;
@@ -158,13 +158,13 @@ measure (ClocheEgressBody *self)
 }
 
 static void
-step (ClocheEgressBody *self)
+cloche_egress_body_step (ClocheEgressBody *self)
 {
-  gssize n = measure (self);
+  gssize n = cloche_egress_body_measure (self);
   gsize room = READ_BYTES;
 
   if (n < 0)
-    body_end (self, FALSE);
+    cloche_egress_body_end (self, FALSE);
   else if (n > 0 || self->prefix > 0)
     {
       /* The head goes now even if no byte of the body is here yet. */
@@ -172,10 +172,10 @@ step (ClocheEgressBody *self)
       g_output_stream_write_all_async (g_io_stream_get_output_stream (self->to),
                                        self->buffer->data, self->prefix + n, G_PRIORITY_DEFAULT,
                                        self->cancellable, cloche_egress_body_written_cb,
-                                       body_ref (self));
+                                       cloche_egress_body_ref (self));
     }
   else if (self->complete)
-    body_end (self, TRUE);
+    cloche_egress_body_end (self, TRUE);
   else
     {
       /* Never read past a length: what follows is the next message's. */
@@ -183,7 +183,7 @@ step (ClocheEgressBody *self)
         room = (gsize) MIN ((guint64) room, self->remaining);
       g_input_stream_read_async (g_io_stream_get_input_stream (self->from), self->chunk, room,
                                  G_PRIORITY_DEFAULT, self->cancellable, cloche_egress_body_read_cb,
-                                 body_ref (self));
+                                 cloche_egress_body_ref (self));
     }
 }
 
@@ -235,9 +235,9 @@ _cloche_egress_body_new (GIOStream               *from,
 void
 _cloche_egress_body_start (ClocheEgressBody *self)
 {
-  body_ref (self);
-  step (self);
-  body_unref (self);
+  cloche_egress_body_ref (self);
+  cloche_egress_body_step (self);
+  cloche_egress_body_unref (self);
 }
 
 /* Stops it (nothing more is told) and drops the caller's reference. */
@@ -247,5 +247,5 @@ _cloche_egress_body_free (ClocheEgressBody *self)
   if (self == NULL)
     return;
   self->stopped = TRUE;
-  body_unref (self);
+  cloche_egress_body_unref (self);
 }

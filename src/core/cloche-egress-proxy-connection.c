@@ -15,8 +15,8 @@
  *   GREET     the first bytes: cloche-egress-relay's hand-over of the
  *             guest's socket, or a request's start (tests, benchmarks);
  *             then the session line a session's forwarder in the guest
- *             sends first, taken off (greeted()): the session of every
- *             request on the connection, or none without one;
+ *             sends first, taken off (cloche_egress_proxy_connection_greeted()): the session of
+ *             every request on the connection, or none without one;
  *   HEAD      a request head, within the head's size and time limits;
  *   DECIDE    the rules, then the name resolved here, on the host, and its
  *             addresses checked: one of the host's own or its private
@@ -30,9 +30,9 @@
  *             then "200" and TLS to the guest with a certificate the
  *             egress CA signs for the host (cloche-egress-proxy-intercept.c);
  *             then back to WAIT-NEXT, and every request inside is read in
- *             origin-form on the TLS streams (client_stream(),
- *             server_stream()), decided on its own with its method and
- *             path, checked for secrets (cloche_secrets_check(): the
+ *             origin-form on the TLS streams (cloche_egress_proxy_connection_client_stream(),
+ *             cloche_egress_proxy_connection_server_stream()), decided on its own with its method
+ *             and path, checked for secrets (cloche_secrets_check(): the
  *             placeholder swapped for the value, a foreign credential or
  *             a placeholder out of place refused) and exchanged like a
  *             plain one; a server connection closed in between is made
@@ -43,14 +43,14 @@
  *             which is read, decided, logged and counted on its own like
  *             the first: a decision is per request, never per connection.
  *             The server's connection is kept for the next request to the
- *             same host and port (keep_server, reuse_server), still decided
- *             anew;
+ *             same host and port (cloche_egress_proxy_connection_keep_server,
+ *             cloche_egress_proxy_connection_reuse_server), still decided anew;
  *   ANSWER    writing an answer of the proxy's own (its text:
  *             cloche-egress-proxy-answer.c).
  *
  * The timer and the limit cancellable belong to the phase: entering one
- * (enter_phase) starts its limit, and a phase that goes on within the
- * same limit (GREET → HEAD, DECIDE → CONNECT) keeps it (continue_phase).
+ * (cloche_egress_proxy_connection_enter_phase) starts its limit, and a phase that goes on within
+ * the same limit (GREET → HEAD, DECIDE → CONNECT) keeps it (continue_phase).
  * A callback that finds the connection in another phase than the one
  * that started it does nothing. Garbage, a head too large, a client too
  * slow and the like get a short HTTP answer and a decision of their own;
@@ -117,10 +117,10 @@ struct _Connection
   char                  chunk[HEAD_CHUNK];
 };
 
-static void connection_finish (Connection *self);
+static void cloche_egress_proxy_connection_finish (Connection *self);
 
 static Connection *
-connection_ref (Connection *self)
+cloche_egress_proxy_connection_ref (Connection *self)
 {
   self->refs++;
   return self;
@@ -158,7 +158,7 @@ cloche_egress_proxy_connection_unref_cb (Connection *self)
  * peer delays (up to 40 ms a request on loopback). Not TCP (a test's Unix
  * socket): nothing to set. */
 static void
-set_no_delay (GSocketConnection *connection)
+cloche_egress_proxy_connection_set_no_delay (GSocketConnection *connection)
 {
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY,
                        1, NULL);
@@ -168,20 +168,20 @@ set_no_delay (GSocketConnection *connection)
  * CONNECT the proxy opened, TLS over them; everything above (heads,
  * answers, exchanges) is the same for both. */
 static GIOStream *
-client_stream (Connection *self)
+cloche_egress_proxy_connection_client_stream (Connection *self)
 {
   return self->client_tls != NULL ? self->client_tls : G_IO_STREAM (self->client);
 }
 
 static GIOStream *
-server_stream (Connection *self)
+cloche_egress_proxy_connection_server_stream (Connection *self)
 {
   return self->server_tls != NULL ? self->server_tls : G_IO_STREAM (self->server);
 }
 
 /* The session of every request on the connection: the one its session
- * line named (greeted(), cloche-egress-proxy-session.c), or none. What a
- * client says (Proxy-Authorization) never attributes anything. */
+ * line named (cloche_egress_proxy_connection_greeted(), cloche-egress-proxy-session.c), or none.
+ * What a client says (Proxy-Authorization) never attributes anything. */
 static const char *
 session_of (Connection *self)
 {
@@ -218,8 +218,8 @@ phase_limit_ms (Connection *self,
 
 /* The phase, with its own limit from now. */
 static void
-enter_phase (Connection *self,
-             Phase       phase)
+cloche_egress_proxy_connection_enter_phase (Connection *self,
+                                            Phase       phase)
 {
   guint limit = phase_limit_ms (self, phase);
 
@@ -239,15 +239,15 @@ continue_phase (Connection *self,
   self->phase = phase;
 }
 
-static void refuse (Connection *self,
-                    guint       status,
-                    const char *reason,
-                    const char *rule,
-                    const char *why);
+static void cloche_egress_proxy_connection_refuse (Connection *self,
+                                                   guint       status,
+                                                   const char *reason,
+                                                   const char *rule,
+                                                   const char *why);
 
 /* Tunnels and exchanges end after the idle limit with no byte either way. */
 static void
-check_idle (Connection *self)
+cloche_egress_proxy_connection_check_idle (Connection *self)
 {
   gint64 idle_ms = (g_get_monotonic_time () - self->last_activity) / 1000;
 
@@ -260,7 +260,7 @@ check_idle (Connection *self)
   g_message ("Egress: closed the tunnel to %s:%u (session “%s”): nothing either way for "
              "%u s", self->decision->host, self->decision->port, self->decision->session,
              self->limits.idle_timeout_ms / 1000);
-  connection_finish (self);
+  cloche_egress_proxy_connection_finish (self);
 }
 
 static gboolean
@@ -275,12 +275,13 @@ cloche_egress_proxy_connection_limit_cb (gpointer user_data)
     case PHASE_HEAD:
       /* The read waiting for the head stops, and is told nothing more. */
       g_cancellable_cancel (self->limit_cancellable);
-      refuse (self, 408, "Request Timeout", CLOCHE_EGRESS_RULE_HEAD_TIMEOUT,
-              "the request head did not arrive in time");
+      cloche_egress_proxy_connection_refuse (self, 408, "Request Timeout",
+                                             CLOCHE_EGRESS_RULE_HEAD_TIMEOUT,
+                                             "the request head did not arrive in time");
       break;
     case PHASE_WAIT_NEXT:
       /* Nothing more from a kept connection: it ends without an answer. */
-      connection_finish (self);
+      cloche_egress_proxy_connection_finish (self);
       break;
     case PHASE_DECIDE:
     case PHASE_CONNECT:
@@ -293,19 +294,19 @@ cloche_egress_proxy_connection_limit_cb (gpointer user_data)
       g_cancellable_cancel (self->limit_cancellable);
       break;
     default:
-      check_idle (self);
+      cloche_egress_proxy_connection_check_idle (self);
     }
   return G_SOURCE_REMOVE;
 }
 
 /* Answers of the proxy's own */
 
-static void wait_next (Connection *self,
-                       GByteArray *next);
+static void cloche_egress_proxy_connection_wait_next (Connection *self,
+                                                      GByteArray *next);
 
 /* What the client sent past the request head: the next one's start. */
 static GByteArray *
-rest_of_head (Connection *self)
+cloche_egress_proxy_connection_rest_of_head (Connection *self)
 {
   GByteArray *rest = g_byte_array_new ();
 
@@ -323,7 +324,7 @@ cloche_egress_proxy_connection_answer_written_cb (GObject      *object,
 
   /* The client may be gone already; the connection ends either way. */
   g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL);
-  connection_finish (self);
+  cloche_egress_proxy_connection_finish (self);
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
@@ -335,44 +336,46 @@ cloche_egress_proxy_connection_answer_kept_cb (GObject      *object,
   Connection *self = user_data;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
+    cloche_egress_proxy_connection_finish (self);
   else if (self->phase == PHASE_ANSWER)
-    wait_next (self, rest_of_head (self));
+    cloche_egress_proxy_connection_wait_next (self,
+                                              cloche_egress_proxy_connection_rest_of_head (self));
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* Writes an answer of the proxy's own; then the connection ends, or
  * (@keep) waits for the next request. */
 static void
-answer (Connection  *self,
-        guint        status,
-        const char  *reason,
-        const char  *extra_headers,
-        const char  *body,
-        gboolean     keep)
+cloche_egress_proxy_connection_answer (Connection  *self,
+                                       guint        status,
+                                       const char  *reason,
+                                       const char  *extra_headers,
+                                       const char  *body,
+                                       gboolean     keep)
 {
-  GOutputStream *out = g_io_stream_get_output_stream (client_stream (self));
+  GOutputStream *out =
+    g_io_stream_get_output_stream (cloche_egress_proxy_connection_client_stream (self));
   gsize length = 0;
 
-  enter_phase (self, PHASE_ANSWER);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_ANSWER);
   g_free (self->pending);
   self->pending = _cloche_egress_answer_format (status, reason, extra_headers, body, !keep, &length);
   g_output_stream_write_all_async (out, self->pending, length, G_PRIORITY_DEFAULT,
                                    self->cancellable,
                                    keep ? cloche_egress_proxy_connection_answer_kept_cb
                                         : cloche_egress_proxy_connection_answer_written_cb,
-                                   connection_ref (self));
+                                   cloche_egress_proxy_connection_ref (self));
 }
 
 /* A refusal no policy rule made (the request cannot be served, its head
  * is too large or too slow): a decision all the same, named by @rule, with
  * what the head asked for as far as it can be read, and @why. */
 static void
-refuse (Connection *self,
-        guint       status,
-        const char *reason,
-        const char *rule,
-        const char *why)
+cloche_egress_proxy_connection_refuse (Connection *self,
+                                       guint       status,
+                                       const char *reason,
+                                       const char *rule,
+                                       const char *why)
 {
   g_autoptr(ClocheHttpRequest) asked = cloche_http_request_peek ((const char *) self->head->data,
                                                                  self->head->len);
@@ -393,14 +396,14 @@ refuse (Connection *self,
   g_message ("Egress: %u %s: %s", status, reason, why);
   self->decision = _cloche_egress_proxy_refuse (self->proxy, &what, rule, why);
   headers = _cloche_egress_answer_headers (self->decision);
-  answer (self, status, reason, headers, body, FALSE);
+  cloche_egress_proxy_connection_answer (self, status, reason, headers, body, FALSE);
 }
 
 /* 403 naming the rule. A refused plain request without a body leaves the
  * connection open for the next one (nothing of this one is left to skip);
  * anything else ends it. */
 static void
-answer_refused (Connection *self)
+cloche_egress_proxy_connection_answer_refused (Connection *self)
 {
   g_autofree char *body = _cloche_egress_answer_refusal (self->decision, self->request,
                                                          self->local_address);
@@ -408,40 +411,41 @@ answer_refused (Connection *self)
   gboolean keep = !self->request->connect && self->request->keep_alive
                   && self->request->body == CLOCHE_HTTP_BODY_NONE;
 
-  answer (self, 403, "Forbidden", headers, body, keep);
+  cloche_egress_proxy_connection_answer (self, 403, "Forbidden", headers, body, keep);
 }
 
 /* Connecting failed (@error), or took too long (@timed_out). */
-static void decide (Connection *self,
-                    gboolean    allowed,
-                    const char *rule);
+static void cloche_egress_proxy_connection_decide (Connection *self,
+                                                   gboolean    allowed,
+                                                   const char *rule);
 
 static void
-answer_unreachable (Connection *self,
-                    gboolean    timed_out,
-                    const char *error)
+cloche_egress_proxy_connection_answer_unreachable (Connection *self,
+                                                   gboolean    timed_out,
+                                                   const char *error)
 {
   g_autofree char *body = NULL;
 
   /* A CONNECT the proxy opens is decided once the server's TLS holds. */
   if (self->decision == NULL)
-    decide (self, TRUE, self->rule);
+    cloche_egress_proxy_connection_decide (self, TRUE, self->rule);
   self->decision->error = g_strdup (timed_out ? "no answer in time" : error);
   body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s) but could not "
                           "make it: %s.\n", self->decision->host, self->decision->port,
                           self->decision->rule, self->decision->error);
   g_message ("Egress: cannot connect to %s:%u: %s", self->decision->host,
              self->decision->port, self->decision->error);
-  answer (self, timed_out ? 504 : 502, timed_out ? "Gateway Timeout" : "Bad Gateway",
-          NULL, body, FALSE);
+  cloche_egress_proxy_connection_answer (self, timed_out ? 504 : 502,
+                                         timed_out ? "Gateway Timeout" : "Bad Gateway",
+                                         NULL, body, FALSE);
 }
 
 /* The server's answer cannot be passed on: 502 if the client has seen
  * nothing of it yet, else the connection just ends. */
 static void
-answer_bad_gateway (Connection *self,
-                    const char *why,
-                    gboolean    answered)
+cloche_egress_proxy_connection_answer_bad_gateway (Connection *self,
+                                                   const char *why,
+                                                   gboolean    answered)
 {
   g_autofree char *body = NULL;
 
@@ -449,7 +453,7 @@ answer_bad_gateway (Connection *self,
              self->decision->port, why);
   if (answered)
     {
-      connection_finish (self);
+      cloche_egress_proxy_connection_finish (self);
       return;
     }
   if (self->decision->error == NULL)
@@ -457,7 +461,7 @@ answer_bad_gateway (Connection *self,
   body = g_strdup_printf ("Cloche allowed the connection to %s:%u (%s), but the server's "
                           "answer could not be passed on: %s.\n", self->decision->host,
                           self->decision->port, self->decision->rule, why);
-  answer (self, 502, "Bad Gateway", NULL, body, FALSE);
+  cloche_egress_proxy_connection_answer (self, 502, "Bad Gateway", NULL, body, FALSE);
 }
 
 /* Tunnel */
@@ -476,11 +480,11 @@ cloche_egress_proxy_connection_tunnel_counted_cb (gpointer data,
 static void
 cloche_egress_proxy_connection_tunnel_ended_cb (gpointer data)
 {
-  connection_finish (data);
+  cloche_egress_proxy_connection_finish (data);
 }
 
 static void
-open_tunnel (Connection *self)
+cloche_egress_proxy_connection_open_tunnel (Connection *self)
 {
   g_autoptr(GError) error = NULL;
 
@@ -493,7 +497,7 @@ open_tunnel (Connection *self)
     return;
   g_message ("Egress: cannot carry the connection to %s:%u: %s", self->decision->host,
              self->decision->port, error->message);
-  connection_finish (self);
+  cloche_egress_proxy_connection_finish (self);
 }
 
 static void
@@ -504,23 +508,24 @@ cloche_egress_proxy_connection_first_bytes_written_cb (GObject      *object,
   Connection *self = user_data;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
+    cloche_egress_proxy_connection_finish (self);
   else if (self->phase == PHASE_TUNNEL)
-    open_tunnel (self);
+    cloche_egress_proxy_connection_open_tunnel (self);
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* Bytes as they are, both ways, starting with whatever the client sent
  * after its CONNECT head. */
 static void
-start_tunnel (Connection *self)
+cloche_egress_proxy_connection_start_tunnel (Connection *self)
 {
-  g_autoptr(GByteArray) rest = rest_of_head (self);
-  GOutputStream *out = g_io_stream_get_output_stream (server_stream (self));
+  g_autoptr(GByteArray) rest = cloche_egress_proxy_connection_rest_of_head (self);
+  GOutputStream *out =
+    g_io_stream_get_output_stream (cloche_egress_proxy_connection_server_stream (self));
 
   if (rest->len == 0)
     {
-      open_tunnel (self);
+      cloche_egress_proxy_connection_open_tunnel (self);
       return;
     }
   _cloche_egress_proxy_count (self->proxy, self->decision, rest->len, FALSE);
@@ -529,13 +534,13 @@ start_tunnel (Connection *self)
   g_output_stream_write_all_async (out, self->pending, rest->len, G_PRIORITY_DEFAULT,
                                    self->cancellable,
                                    cloche_egress_proxy_connection_first_bytes_written_cb,
-                                   connection_ref (self));
+                                   cloche_egress_proxy_connection_ref (self));
 }
 
 /* Intercept: the TLS of a host bound to a secret */
 
-static void keep_server (Connection *self,
-                         gboolean    keep);
+static void cloche_egress_proxy_connection_keep_server (Connection *self,
+                                                        gboolean    keep);
 
 static void
 cloche_egress_proxy_connection_guest_tls_cb (GObject      *object,
@@ -557,7 +562,7 @@ cloche_egress_proxy_connection_guest_tls_cb (GObject      *object,
       self->decision->error = g_strdup_printf ("the guest's TLS handshake failed (does its "
                                                "client trust Cloche's CA?): %s",
                                                error->message);
-      connection_finish (self);
+      cloche_egress_proxy_connection_finish (self);
     }
   else
     {
@@ -566,8 +571,8 @@ cloche_egress_proxy_connection_guest_tls_cb (GObject      *object,
       self->client_tls = tls;
       self->tunnel_host = g_strdup (self->request->host);
       self->tunnel_port = self->request->port;
-      keep_server (self, TRUE);
-      wait_next (self, g_byte_array_new ());
+      cloche_egress_proxy_connection_keep_server (self, TRUE);
+      cloche_egress_proxy_connection_wait_next (self, g_byte_array_new ());
     }
   cloche_egress_proxy_connection_unref_cb (self);
 }
@@ -590,13 +595,13 @@ cloche_egress_proxy_connection_ca_ready_cb (GObject      *object,
     {
       g_message ("Egress: no certificate for %s: %s", self->request->host, error->message);
       self->decision->error = g_strdup (error->message);
-      connection_finish (self);
+      cloche_egress_proxy_connection_finish (self);
     }
   else
     _cloche_egress_tls_guest_async (G_IO_STREAM (self->client), certificate,
                                     self->limit_cancellable,
                                     cloche_egress_proxy_connection_guest_tls_cb,
-                                    connection_ref (self));
+                                    cloche_egress_proxy_connection_ref (self));
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
@@ -604,7 +609,7 @@ cloche_egress_proxy_connection_ca_ready_cb (GObject      *object,
  * signs for the host. A client that sent bytes before the answer is not
  * one the proxy can hand to TLS. */
 static void
-start_guest_tls (Connection *self)
+cloche_egress_proxy_connection_start_guest_tls (Connection *self)
 {
   ClocheEgressCa *ca = _cloche_egress_proxy_get_ca (self->proxy);
 
@@ -612,12 +617,13 @@ start_guest_tls (Connection *self)
     {
       g_message ("Egress: the guest sent bytes to %s:%u before its CONNECT was answered",
                  self->request->host, self->request->port);
-      connection_finish (self);
+      cloche_egress_proxy_connection_finish (self);
       return;
     }
-  enter_phase (self, PHASE_HANDSHAKE);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_HANDSHAKE);
   cloche_egress_ca_load_async (ca, self->limit_cancellable,
-                               cloche_egress_proxy_connection_ca_ready_cb, connection_ref (self));
+                               cloche_egress_proxy_connection_ca_ready_cb,
+                               cloche_egress_proxy_connection_ref (self));
 }
 
 /* The server's TLS failed: a refusal named by @rule (502: the server is
@@ -641,12 +647,12 @@ refuse_upstream (Connection *self,
                           "machine's trust store before any secret goes to it.\n",
                           self->request->host, self->request->port, why, rule);
   g_message ("Egress: refused %s:%u: %s", self->request->host, self->request->port, why);
-  answer (self, 502, "Bad Gateway", headers, body, FALSE);
+  cloche_egress_proxy_connection_answer (self, 502, "Bad Gateway", headers, body, FALSE);
 }
 
-static void answer_established (Connection *self);
-static void start_exchange (Connection *self,
-                            gboolean    reused);
+static void cloche_egress_proxy_connection_answer_established (Connection *self);
+static void cloche_egress_proxy_connection_start_exchange (Connection *self,
+                                                           gboolean    reused);
 
 static void
 cloche_egress_proxy_connection_upstream_tls_cb (GObject      *object,
@@ -661,18 +667,18 @@ cloche_egress_proxy_connection_upstream_tls_cb (GObject      *object,
   if (self->phase != PHASE_CONNECT)
     g_clear_object (&tls);
   else if (tls == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    answer_unreachable (self, TRUE, error->message);
+    cloche_egress_proxy_connection_answer_unreachable (self, TRUE, error->message);
   else if (tls == NULL)
     refuse_upstream (self, rule, error->message);
   else
     {
       self->server_tls = tls;
       if (!self->request->connect)
-        start_exchange (self, FALSE);
+        cloche_egress_proxy_connection_start_exchange (self, FALSE);
       else
         {
-          decide (self, TRUE, self->rule);
-          answer_established (self);
+          cloche_egress_proxy_connection_decide (self, TRUE, self->rule);
+          cloche_egress_proxy_connection_answer_established (self);
         }
     }
   cloche_egress_proxy_connection_unref_cb (self);
@@ -682,18 +688,18 @@ cloche_egress_proxy_connection_upstream_tls_cb (GObject      *object,
  * guest's goes (the CONNECT's answer, or a request inside it whose kept
  * connection the server had closed). */
 static void
-start_upstream_tls (Connection *self)
+cloche_egress_proxy_connection_start_upstream_tls (Connection *self)
 {
   _cloche_egress_tls_upstream_async (self->server, self->request->host, self->request->port,
                                      _cloche_egress_proxy_get_upstream_database (self->proxy),
                                      self->limit_cancellable,
                                      cloche_egress_proxy_connection_upstream_tls_cb,
-                                     connection_ref (self));
+                                     cloche_egress_proxy_connection_ref (self));
 }
 
 /* The CONNECT is answered "200". For a host bound to a secret the TLS is
- * ended here (start_guest_tls()); every other host gets a tunnel: its
- * bytes untouched. */
+ * ended here (cloche_egress_proxy_connection_start_guest_tls()); every other host gets a tunnel:
+ * its bytes untouched. */
 static void
 cloche_egress_proxy_connection_established_written_cb (GObject      *object,
                                                        GAsyncResult *result,
@@ -702,33 +708,34 @@ cloche_egress_proxy_connection_established_written_cb (GObject      *object,
   Connection *self = user_data;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    connection_finish (self);
+    cloche_egress_proxy_connection_finish (self);
   else if (self->phase == PHASE_TUNNEL && self->intercept)
-    start_guest_tls (self);
+    cloche_egress_proxy_connection_start_guest_tls (self);
   else if (self->phase == PHASE_TUNNEL)
-    start_tunnel (self);
+    cloche_egress_proxy_connection_start_tunnel (self);
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
 static void
-answer_established (Connection *self)
+cloche_egress_proxy_connection_answer_established (Connection *self)
 {
   static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-  GOutputStream *out = g_io_stream_get_output_stream (client_stream (self));
+  GOutputStream *out =
+    g_io_stream_get_output_stream (cloche_egress_proxy_connection_client_stream (self));
 
-  enter_phase (self, PHASE_TUNNEL);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_TUNNEL);
   g_output_stream_write_all_async (out, established, strlen (established), G_PRIORITY_DEFAULT,
                                    self->cancellable,
                                    cloche_egress_proxy_connection_established_written_cb,
-                                   connection_ref (self));
+                                   cloche_egress_proxy_connection_ref (self));
 }
 
 /* Exchange */
 
-static void connect_next (Connection *self);
+static void cloche_egress_proxy_connection_connect_next (Connection *self);
 
 static void
-drop_server (Connection *self)
+cloche_egress_proxy_connection_drop_server (Connection *self)
 {
   if (self->server != NULL)
     g_socket_close (g_socket_connection_get_socket (self->server), NULL);
@@ -740,12 +747,12 @@ drop_server (Connection *self)
 /* After an exchange that both sides meant to keep, the server connection
  * stays for the next request to the same host and port; else it closes. */
 static void
-keep_server (Connection *self,
-             gboolean    keep)
+cloche_egress_proxy_connection_keep_server (Connection *self,
+                                            gboolean    keep)
 {
   if (!keep || self->server == NULL)
     {
-      drop_server (self);
+      cloche_egress_proxy_connection_drop_server (self);
       return;
     }
   g_free (self->server_authority);
@@ -768,12 +775,12 @@ cloche_egress_proxy_connection_exchange_counted_cb (gpointer data,
  * beforehand can close): the same request on a new connection to the
  * same address, within the connect limit again. */
 static void
-retry_on_new_server (Connection *self)
+cloche_egress_proxy_connection_retry_on_new_server (Connection *self)
 {
   g_clear_pointer (&self->exchange, _cloche_egress_exchange_free);
-  drop_server (self);
-  enter_phase (self, PHASE_CONNECT);
-  connect_next (self);
+  cloche_egress_proxy_connection_drop_server (self);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_CONNECT);
+  cloche_egress_proxy_connection_connect_next (self);
 }
 
 static void
@@ -785,33 +792,36 @@ cloche_egress_proxy_connection_exchange_done_cb (gpointer                    dat
   switch (result->end)
     {
     case CLOCHE_EGRESS_EXCHANGE_KEEP:
-      keep_server (self, result->keep_server);
-      wait_next (self, g_steal_pointer (&result->next));
+      cloche_egress_proxy_connection_keep_server (self, result->keep_server);
+      cloche_egress_proxy_connection_wait_next (self, g_steal_pointer (&result->next));
       break;
     case CLOCHE_EGRESS_EXCHANGE_RETRY:
-      retry_on_new_server (self);
+      cloche_egress_proxy_connection_retry_on_new_server (self);
       break;
     case CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY:
-      answer_bad_gateway (self, result->why, result->answered);
+      cloche_egress_proxy_connection_answer_bad_gateway (self, result->why, result->answered);
       break;
     case CLOCHE_EGRESS_EXCHANGE_CLOSE:
     default:
-      connection_finish (self);
+      cloche_egress_proxy_connection_finish (self);
     }
 }
 
 /* A plain request, decided, on a server connection new or @reused. */
 static void
-start_exchange (Connection *self,
-                gboolean    reused)
+cloche_egress_proxy_connection_start_exchange (Connection *self,
+                                               gboolean    reused)
 {
-  enter_phase (self, PHASE_EXCHANGE);
-  self->exchange = _cloche_egress_exchange_new (client_stream (self), server_stream (self),
-                                                self->request, rest_of_head (self), reused,
-                                                self->cancellable,
-                                                cloche_egress_proxy_connection_exchange_counted_cb,
-                                                cloche_egress_proxy_connection_exchange_done_cb,
-                                                self);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_EXCHANGE);
+  self->exchange =
+    _cloche_egress_exchange_new (cloche_egress_proxy_connection_client_stream (self),
+                                 cloche_egress_proxy_connection_server_stream (self),
+                                 self->request, cloche_egress_proxy_connection_rest_of_head (self),
+                                 reused,
+                                 self->cancellable,
+                                 cloche_egress_proxy_connection_exchange_counted_cb,
+                                 cloche_egress_proxy_connection_exchange_done_cb,
+                                 self);
   _cloche_egress_exchange_start (self->exchange);
 }
 
@@ -831,28 +841,30 @@ cloche_egress_proxy_connection_server_connected_cb (GObject      *object,
     g_clear_object (&server);
   else if (server == NULL && self->addresses != NULL
            && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    connect_next (self);
+    cloche_egress_proxy_connection_connect_next (self);
   else if (server == NULL)
     /* Only the connect limit cancels a connect that has not finished. */
-    answer_unreachable (self, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED),
-                        error->message);
+    cloche_egress_proxy_connection_answer_unreachable (self,
+                                                       g_error_matches (error, G_IO_ERROR,
+                                                                        G_IO_ERROR_CANCELLED),
+                                                       error->message);
   else
     {
       self->server = server;
-      set_no_delay (self->server);
+      cloche_egress_proxy_connection_set_no_delay (self->server);
       if (self->intercept)
-        start_upstream_tls (self);
+        cloche_egress_proxy_connection_start_upstream_tls (self);
       else if (self->request->connect)
-        answer_established (self);
+        cloche_egress_proxy_connection_answer_established (self);
       else
-        start_exchange (self, FALSE);
+        cloche_egress_proxy_connection_start_exchange (self, FALSE);
     }
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
 /* The next of the addresses that were checked, in the resolver's order. */
 static void
-connect_next (Connection *self)
+cloche_egress_proxy_connection_connect_next (Connection *self)
 {
   GInetAddress *next = self->addresses->data;
   g_autoptr(GSocketAddress) address = g_inet_socket_address_new (next, self->request->port);
@@ -861,7 +873,7 @@ connect_next (Connection *self)
   g_socket_client_connect_async (_cloche_egress_proxy_get_client (self->proxy),
                                  G_SOCKET_CONNECTABLE (address), self->limit_cancellable,
                                  cloche_egress_proxy_connection_server_connected_cb,
-                                 connection_ref (self));
+                                 cloche_egress_proxy_connection_ref (self));
   g_object_unref (next);
 }
 
@@ -869,7 +881,7 @@ connect_next (Connection *self)
 
 /* What the request asked, for its decision. */
 static ClocheEgressAsked
-asked_of (Connection *self)
+cloche_egress_proxy_connection_asked_of (Connection *self)
 {
   ClocheEgressAsked asked = { session_of (self),
                               self->request->method, self->request->host, self->request->port,
@@ -880,18 +892,18 @@ asked_of (Connection *self)
 }
 
 static void
-decide (Connection *self,
-        gboolean    allowed,
-        const char *rule)
+cloche_egress_proxy_connection_decide (Connection *self,
+                                       gboolean    allowed,
+                                       const char *rule)
 {
-  ClocheEgressAsked asked = asked_of (self);
+  ClocheEgressAsked asked = cloche_egress_proxy_connection_asked_of (self);
 
   self->decision = _cloche_egress_proxy_decide (self->proxy, &asked, allowed, rule);
 }
 
 /* The first address of the host's own or private network, or NULL. */
 static GInetAddress *
-find_host_local (GList *addresses)
+cloche_egress_proxy_connection_find_host_local (GList *addresses)
 {
   for (GList *l = addresses; l != NULL; l = l->next)
     if (_cloche_egress_address_is_host_local (l->data))
@@ -900,15 +912,15 @@ find_host_local (GList *addresses)
 }
 
 static void
-refuse_host_local (Connection   *self,
-                   GInetAddress *local)
+cloche_egress_proxy_connection_refuse_host_local (Connection   *self,
+                                                  GInetAddress *local)
 {
-  decide (self, FALSE, CLOCHE_EGRESS_RULE_HOST_LOCAL);
+  cloche_egress_proxy_connection_decide (self, FALSE, CLOCHE_EGRESS_RULE_HOST_LOCAL);
   self->local_address = g_inet_address_to_string (local);
   g_message ("Egress: refused %s:%u (session “%s”): it resolves to %s, on this host or "
              "its private network, and no allow rule names it", self->request->host,
              self->request->port, self->decision->session, self->local_address);
-  answer_refused (self);
+  cloche_egress_proxy_connection_answer_refused (self);
 }
 
 /* The name resolved to @addresses (or not: @error): the decision. One
@@ -916,23 +928,26 @@ refuse_host_local (Connection   *self,
  * kept server connection (self->server) is decided on the address it is
  * connected to, and used. */
 static void
-decide_addresses (Connection *self,
-                  GError     *error)
+cloche_egress_proxy_connection_decide_addresses (Connection *self,
+                                                 GError     *error)
 {
   GInetAddress *local;
 
   if (error != NULL)
     {
-      decide (self, TRUE, self->rule);
-      answer_unreachable (self, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED),
-                          error->message);
+      cloche_egress_proxy_connection_decide (self, TRUE, self->rule);
+      cloche_egress_proxy_connection_answer_unreachable (self,
+                                                         g_error_matches (error, G_IO_ERROR,
+                                                                          G_IO_ERROR_CANCELLED),
+                                                         error->message);
     }
-  else if (!self->names_host && (local = find_host_local (self->addresses)) != NULL)
-    refuse_host_local (self, local);
+  else if (!self->names_host
+           && (local = cloche_egress_proxy_connection_find_host_local (self->addresses)) != NULL)
+    cloche_egress_proxy_connection_refuse_host_local (self, local);
   else if (self->server != NULL)
     {
-      decide (self, TRUE, self->rule);
-      start_exchange (self, TRUE);
+      cloche_egress_proxy_connection_decide (self, TRUE, self->rule);
+      cloche_egress_proxy_connection_start_exchange (self, TRUE);
     }
   else
     {
@@ -940,9 +955,9 @@ decide_addresses (Connection *self,
        * (cloche_egress_proxy_connection_upstream_tls_cb()): a server it
        * cannot trust is a refusal. */
       if (!self->request->connect || !self->intercept)
-        decide (self, TRUE, self->rule);
+        cloche_egress_proxy_connection_decide (self, TRUE, self->rule);
       continue_phase (self, PHASE_CONNECT);
-      connect_next (self);
+      cloche_egress_proxy_connection_connect_next (self);
     }
 }
 
@@ -955,7 +970,7 @@ decide_addresses (Connection *self,
  * sends after a handshake (a session ticket), so one read that takes no
  * byte tells. */
 static gboolean
-server_still_open (Connection *self)
+cloche_egress_proxy_connection_server_still_open (Connection *self)
 {
   GSocket *socket = g_socket_connection_get_socket (self->server);
   GInputStream *in;
@@ -973,7 +988,7 @@ server_still_open (Connection *self)
 }
 
 static gboolean
-reuse_server (Connection *self)
+cloche_egress_proxy_connection_reuse_server (Connection *self)
 {
   g_autofree char *authority = cloche_http_request_dup_authority (self->request);
   g_autoptr(GSocketAddress) remote = NULL;
@@ -982,15 +997,15 @@ reuse_server (Connection *self)
     return FALSE;
   remote = g_socket_connection_get_remote_address (self->server, NULL);
   if (self->request->connect || g_strcmp0 (authority, self->server_authority) != 0
-      || !server_still_open (self)
+      || !cloche_egress_proxy_connection_server_still_open (self)
       || !G_IS_INET_SOCKET_ADDRESS (remote))
     {
-      drop_server (self);
+      cloche_egress_proxy_connection_drop_server (self);
       return FALSE;
     }
   self->addresses = g_list_prepend (NULL, g_object_ref (g_inet_socket_address_get_address (
                                                           G_INET_SOCKET_ADDRESS (remote))));
-  decide_addresses (self, NULL);
+  cloche_egress_proxy_connection_decide_addresses (self, NULL);
   return TRUE;
 }
 
@@ -1006,7 +1021,7 @@ cloche_egress_proxy_connection_resolved_cb (GObject      *object,
   if (self->phase == PHASE_DECIDE)
     {
       self->addresses = addresses;
-      decide_addresses (self, error);
+      cloche_egress_proxy_connection_decide_addresses (self, error);
     }
   else
     g_list_free_full (addresses, g_object_unref);
@@ -1015,7 +1030,7 @@ cloche_egress_proxy_connection_resolved_cb (GObject      *object,
 
 /* An address as written is its own resolution: no lookup, no thread. */
 static void
-resolve_server (Connection *self)
+cloche_egress_proxy_connection_resolve_server (Connection *self)
 {
   g_autoptr(GResolver) resolver = NULL;
   GInetAddress *literal = g_inet_address_new_from_string (self->request->host);
@@ -1023,21 +1038,21 @@ resolve_server (Connection *self)
   if (literal != NULL)
     {
       self->addresses = g_list_prepend (NULL, literal);
-      decide_addresses (self, NULL);
+      cloche_egress_proxy_connection_decide_addresses (self, NULL);
       return;
     }
   resolver = g_resolver_get_default ();
   g_resolver_lookup_by_name_async (resolver, self->request->host, self->limit_cancellable,
                                    cloche_egress_proxy_connection_resolved_cb,
-                                   connection_ref (self));
+                                   cloche_egress_proxy_connection_ref (self));
 }
 
 /* On to the server: the connection kept from the last request, or a new one. */
 static void
-go_to_server (Connection *self)
+cloche_egress_proxy_connection_go_to_server (Connection *self)
 {
-  if (!reuse_server (self))
-    resolve_server (self);
+  if (!cloche_egress_proxy_connection_reuse_server (self))
+    cloche_egress_proxy_connection_resolve_server (self);
 }
 
 /* A refusal for secrets (foreign-credential, misplaced-placeholder,
@@ -1047,13 +1062,13 @@ refuse_secret (Connection *self,
                const char *rule,
                const char *why)
 {
-  ClocheEgressAsked asked = asked_of (self);
+  ClocheEgressAsked asked = cloche_egress_proxy_connection_asked_of (self);
 
   g_message ("Egress: refused %s %s:%u (session “%s”): %s: %s", self->request->method,
              self->request->host, self->request->port, asked.session, rule, why);
-  drop_server (self);
+  cloche_egress_proxy_connection_drop_server (self);
   self->decision = _cloche_egress_proxy_refuse (self->proxy, &asked, rule, why);
-  answer_refused (self);
+  cloche_egress_proxy_connection_answer_refused (self);
 }
 
 static void
@@ -1072,7 +1087,7 @@ cloche_egress_proxy_connection_secrets_filled_cb (GObject      *object,
                    g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                    ? "the keyring did not give the secret's value in time" : error->message);
   else
-    go_to_server (self);
+    cloche_egress_proxy_connection_go_to_server (self);
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
@@ -1080,7 +1095,7 @@ cloche_egress_proxy_connection_secrets_filled_cb (GObject      *object,
  * secrets. FALSE when it was refused, or waits for values (and goes on
  * by itself). */
 static gboolean
-check_secrets (Connection *self)
+cloche_egress_proxy_connection_check_secrets (Connection *self)
 {
   ClocheSecrets *secrets = _cloche_egress_proxy_get_secrets (self->proxy);
   g_autoptr(GArray) swaps = NULL;
@@ -1101,7 +1116,7 @@ check_secrets (Connection *self)
       _cloche_egress_secrets_fill_async (_cloche_egress_proxy_get_secret_store (self->proxy),
                                          self->request, swaps, self->limit_cancellable,
                                          cloche_egress_proxy_connection_secrets_filled_cb,
-                                         connection_ref (self));
+                                         cloche_egress_proxy_connection_ref (self));
       return FALSE;
     case CLOCHE_SECRET_CHECK_PASS:
     default:
@@ -1112,8 +1127,8 @@ check_secrets (Connection *self)
 /* Parsed as the connection reads requests: an absolute http:// one or a
  * CONNECT, or inside a CONNECT the proxy opened, origin-form for its host. */
 static ClocheHttpRequest *
-parse_head (Connection  *self,
-            GError     **error)
+cloche_egress_proxy_connection_parse_head (Connection  *self,
+                                           GError     **error)
 {
   const char *data = (const char *) self->head->data;
 
@@ -1126,7 +1141,7 @@ parse_head (Connection  *self,
 /* What the proxy will see of the request: a CONNECT to a host bound to a
  * secret is opened (and marks the connection so), any other is a tunnel. */
 static ClocheEgressSight
-sight_of (Connection *self)
+cloche_egress_proxy_connection_sight_of (Connection *self)
 {
   ClocheSecrets *secrets = _cloche_egress_proxy_get_secrets (self->proxy);
 
@@ -1140,36 +1155,38 @@ sight_of (Connection *self)
 /* A whole request head: parsed, then the rules, then its secrets; refused
  * at once, or on to the server's addresses. */
 static void
-handle_head (Connection *self)
+cloche_egress_proxy_connection_handle_head (Connection *self)
 {
   g_autoptr(GError) error = NULL;
 
-  self->request = parse_head (self, &error);
+  self->request = cloche_egress_proxy_connection_parse_head (self, &error);
   if (self->request == NULL)
     {
-      refuse (self, 400, "Bad Request", CLOCHE_EGRESS_RULE_BAD_REQUEST, error->message);
+      cloche_egress_proxy_connection_refuse (self, 400, "Bad Request",
+                                             CLOCHE_EGRESS_RULE_BAD_REQUEST, error->message);
       return;
     }
-  enter_phase (self, PHASE_DECIDE);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_DECIDE);
   if (!_cloche_egress_proxy_check (self->proxy, session_of (self), self->request,
-                                   sight_of (self), &self->rule, &self->names_host))
+                                   cloche_egress_proxy_connection_sight_of (self), &self->rule,
+                                   &self->names_host))
     {
-      drop_server (self);
-      decide (self, FALSE, self->rule);
-      answer_refused (self);
+      cloche_egress_proxy_connection_drop_server (self);
+      cloche_egress_proxy_connection_decide (self, FALSE, self->rule);
+      cloche_egress_proxy_connection_answer_refused (self);
     }
-  else if (self->request->connect || check_secrets (self))
-    go_to_server (self);
+  else if (self->request->connect || cloche_egress_proxy_connection_check_secrets (self))
+    cloche_egress_proxy_connection_go_to_server (self);
 }
 
 /* Head */
 
-static void read_head (Connection *self);
-static void greeted (Connection *self);
+static void cloche_egress_proxy_connection_read_head (Connection *self);
+static void cloche_egress_proxy_connection_greeted (Connection *self);
 
 /* Handles the head if it is all there, or reads more. */
 static void
-check_head (Connection *self)
+cloche_egress_proxy_connection_check_head (Connection *self)
 {
   gssize length = cloche_http_request_head_length ((const char *) self->head->data,
                                                    self->head->len);
@@ -1178,39 +1195,40 @@ check_head (Connection *self)
   if (length > 0 && (gsize) length <= self->limits.max_header_size)
     {
       self->head_length = length;
-      handle_head (self);
+      cloche_egress_proxy_connection_handle_head (self);
     }
   else if (self->head->len < self->limits.max_header_size)
-    read_head (self);
+    cloche_egress_proxy_connection_read_head (self);
   else
     {
       why = g_strdup_printf ("the request head is larger than the proxy accepts (%zu bytes)",
                              self->limits.max_header_size);
-      refuse (self, 431, "Request Header Fields Too Large", CLOCHE_EGRESS_RULE_HEAD_TOO_LARGE,
-              why);
+      cloche_egress_proxy_connection_refuse (self, 431, "Request Header Fields Too Large",
+                                             CLOCHE_EGRESS_RULE_HEAD_TOO_LARGE,
+                                             why);
     }
 }
 
 /* @n bytes read into chunk (0: end of file, < 0: an error). */
 static void
-take_head_bytes (Connection *self,
-                 gssize      n)
+cloche_egress_proxy_connection_take_head_bytes (Connection *self,
+                                                gssize      n)
 {
   if (n <= 0)
     {
-      connection_finish (self);
+      cloche_egress_proxy_connection_finish (self);
       return;
     }
   g_byte_array_append (self->head, (guint8 *) self->chunk, n);
   if (self->phase == PHASE_GREET)
     {
-      greeted (self);
+      cloche_egress_proxy_connection_greeted (self);
       return;
     }
   /* The next request has begun: its head has the head's time limit. */
   if (self->phase == PHASE_WAIT_NEXT)
-    enter_phase (self, PHASE_HEAD);
-  check_head (self);
+    cloche_egress_proxy_connection_enter_phase (self, PHASE_HEAD);
+  cloche_egress_proxy_connection_check_head (self);
 }
 
 static void
@@ -1222,18 +1240,20 @@ cloche_egress_proxy_connection_head_read_cb (GObject      *object,
   gssize n = g_input_stream_read_finish (G_INPUT_STREAM (object), result, NULL);
 
   if (self->phase == PHASE_GREET || self->phase == PHASE_HEAD || self->phase == PHASE_WAIT_NEXT)
-    take_head_bytes (self, n);
+    cloche_egress_proxy_connection_take_head_bytes (self, n);
   cloche_egress_proxy_connection_unref_cb (self);
 }
 
 static void
-read_head (Connection *self)
+cloche_egress_proxy_connection_read_head (Connection *self)
 {
-  GInputStream *in = g_io_stream_get_input_stream (client_stream (self));
+  GInputStream *in =
+    g_io_stream_get_input_stream (cloche_egress_proxy_connection_client_stream (self));
   gsize room = MIN (sizeof self->chunk, self->limits.max_header_size - self->head->len);
 
   g_input_stream_read_async (in, self->chunk, room, G_PRIORITY_DEFAULT, self->limit_cancellable,
-                             cloche_egress_proxy_connection_head_read_cb, connection_ref (self));
+                             cloche_egress_proxy_connection_head_read_cb,
+                             cloche_egress_proxy_connection_ref (self));
 }
 
 /* Wait-next */
@@ -1243,8 +1263,8 @@ read_head (Connection *self)
  * past the last one. Waiting for a request that has not begun is idle
  * time; a begun one has the head's limit. */
 static void
-wait_next (Connection *self,
-           GByteArray *next)
+cloche_egress_proxy_connection_wait_next (Connection *self,
+                                          GByteArray *next)
 {
   if (self->decision != NULL)
     _cloche_egress_proxy_end (self->proxy, self->decision);
@@ -1257,8 +1277,8 @@ wait_next (Connection *self,
   g_byte_array_unref (self->head);
   self->head = next;
   self->head_length = 0;
-  enter_phase (self, next->len == 0 ? PHASE_WAIT_NEXT : PHASE_HEAD);
-  check_head (self);
+  cloche_egress_proxy_connection_enter_phase (self, next->len == 0 ? PHASE_WAIT_NEXT : PHASE_HEAD);
+  cloche_egress_proxy_connection_check_head (self);
 }
 
 /* Greet */
@@ -1273,22 +1293,23 @@ wait_next (Connection *self,
  * the line is whole, or the bytes cannot start one. A line that names no
  * session is a bad request, refused as a decision like any other. */
 static void
-greeted (Connection *self)
+cloche_egress_proxy_connection_greeted (Connection *self)
 {
   switch (_cloche_egress_session_line_take (self->head, &self->session))
     {
     case CLOCHE_EGRESS_SESSION_LINE_MORE:
-      read_head (self);
+      cloche_egress_proxy_connection_read_head (self);
       break;
     case CLOCHE_EGRESS_SESSION_LINE_BAD:
-      refuse (self, 400, "Bad Request", CLOCHE_EGRESS_RULE_BAD_REQUEST,
-              "the session line names no session");
+      cloche_egress_proxy_connection_refuse (self, 400, "Bad Request",
+                                             CLOCHE_EGRESS_RULE_BAD_REQUEST,
+                                             "the session line names no session");
       break;
     case CLOCHE_EGRESS_SESSION_LINE_NONE:
     case CLOCHE_EGRESS_SESSION_LINE_FOUND:
     default:
       continue_phase (self, PHASE_HEAD);
-      check_head (self);
+      cloche_egress_proxy_connection_check_head (self);
       break;
     }
 }
@@ -1297,8 +1318,8 @@ greeted (Connection *self)
  * reads and writes it itself, and the relay is gone. The caller closes
  * @fd if it cannot be adopted. */
 static gboolean
-adopt_client (Connection *self,
-              int         fd)
+cloche_egress_proxy_connection_adopt_client (Connection *self,
+                                             int         fd)
 {
   g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, NULL);
 
@@ -1307,14 +1328,14 @@ adopt_client (Connection *self,
   g_socket_close (g_socket_connection_get_socket (self->client), NULL);
   g_object_unref (self->client);
   self->client = g_socket_connection_factory_create_connection (socket);
-  set_no_delay (self->client);
+  cloche_egress_proxy_connection_set_no_delay (self->client);
   return TRUE;
 }
 
 /* The one descriptor of a relay's hand-over, or -1. */
 static int
-steal_handed_fd (GSocketControlMessage **messages,
-                 int                     n_messages)
+cloche_egress_proxy_connection_steal_handed_fd (GSocketControlMessage **messages,
+                                                int                     n_messages)
 {
   int fd = -1;
 
@@ -1358,30 +1379,31 @@ cloche_egress_proxy_connection_first_bytes_cb (GSocket      *socket,
     return G_SOURCE_REMOVE;
   n = g_socket_receive_message (socket, NULL, &vector, 1, &messages, &n_messages, &flags,
                                 NULL, NULL);
-  fd = steal_handed_fd (messages, n_messages);
-  if (fd >= 0 && n == 1 && self->chunk[0] == '\0' && adopt_client (self, fd))
-    greeted (self);
+  fd = cloche_egress_proxy_connection_steal_handed_fd (messages, n_messages);
+  if (fd >= 0 && n == 1 && self->chunk[0] == '\0'
+      && cloche_egress_proxy_connection_adopt_client (self, fd))
+    cloche_egress_proxy_connection_greeted (self);
   else if (n <= 0)
-    connection_finish (self);
+    cloche_egress_proxy_connection_finish (self);
   else
     {
       if (fd >= 0)
         close (fd);
       g_byte_array_append (self->head, (guint8 *) self->chunk, n);
-      greeted (self);
+      cloche_egress_proxy_connection_greeted (self);
     }
   return G_SOURCE_REMOVE;
 }
 
 static void
-read_first_bytes (Connection *self)
+cloche_egress_proxy_connection_read_first_bytes (Connection *self)
 {
   GSocket *socket = g_socket_connection_get_socket (self->client);
   g_autoptr(GSource) source = g_socket_create_source (socket, G_IO_IN, self->limit_cancellable);
 
   g_source_set_callback (source,
                          (GSourceFunc) (GCallback) cloche_egress_proxy_connection_first_bytes_cb,
-                         connection_ref (self),
+                         cloche_egress_proxy_connection_ref (self),
                          (GDestroyNotify) cloche_egress_proxy_connection_unref_cb);
   g_source_attach (source, NULL);
 }
@@ -1391,11 +1413,11 @@ read_first_bytes (Connection *self)
 /* The end, whatever it came from. Idempotent; the last reference (an
  * operation still running when this is called) frees the connection. */
 static void
-connection_finish (Connection *self)
+cloche_egress_proxy_connection_finish (Connection *self)
 {
   if (self->phase == PHASE_CLOSED)
     return;
-  enter_phase (self, PHASE_CLOSED);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_CLOSED);
   g_cancellable_cancel (self->cancellable);
   g_cancellable_cancel (self->limit_cancellable);
   if (self->tunnel != NULL)
@@ -1419,13 +1441,13 @@ _cloche_egress_connection_start (ClocheEgressProxy *proxy,
 {
   Connection *self = g_new0 (Connection, 1);
 
-  self->refs = 1;   /* held until connection_finish() */
+  self->refs = 1;   /* held until cloche_egress_proxy_connection_finish() */
   self->proxy = g_object_ref (proxy);
   self->limits = *_cloche_egress_proxy_limits (proxy);
   self->client = g_object_ref (client);
   self->cancellable = g_cancellable_new ();
   self->limit_cancellable = g_cancellable_new ();
   self->head = g_byte_array_new ();
-  enter_phase (self, PHASE_GREET);
-  read_first_bytes (self);
+  cloche_egress_proxy_connection_enter_phase (self, PHASE_GREET);
+  cloche_egress_proxy_connection_read_first_bytes (self);
 }

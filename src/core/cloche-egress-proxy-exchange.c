@@ -69,14 +69,14 @@ struct _ClocheEgressExchange
 };
 
 static ClocheEgressExchange *
-exchange_ref (ClocheEgressExchange *self)
+cloche_egress_exchange_ref (ClocheEgressExchange *self)
 {
   self->refs++;
   return self;
 }
 
 static void
-exchange_unref (ClocheEgressExchange *self)
+cloche_egress_exchange_unref (ClocheEgressExchange *self)
 {
   if (--self->refs > 0)
     return;
@@ -95,9 +95,9 @@ exchange_unref (ClocheEgressExchange *self)
 /* Tells the owner, once. The owner may free the exchange from there (it
  * lives to the end of the call, for @result). */
 static void
-end (ClocheEgressExchange    *self,
-     ClocheEgressExchangeEnd  how,
-     const char              *why)
+cloche_egress_exchange_end (ClocheEgressExchange    *self,
+                            ClocheEgressExchangeEnd  how,
+                            const char              *why)
 {
   if (self->stopped)
     return;
@@ -105,9 +105,9 @@ end (ClocheEgressExchange    *self,
   self->result.end = how;
   self->result.why = why;
   self->result.answered = self->answer_state != ANSWER_NONE;
-  exchange_ref (self);
+  cloche_egress_exchange_ref (self);
   self->done (self->data, &self->result);
-  exchange_unref (self);
+  cloche_egress_exchange_unref (self);
 }
 
 /* Whether a request may reach the server twice for one decision: one
@@ -115,7 +115,7 @@ end (ClocheEgressExchange    *self,
  * same done twice (RFC 9110 9.2.2); a POST may have been acted on before
  * the server closed. */
 static gboolean
-may_resend (const ClocheHttpRequest *request)
+cloche_egress_exchange_may_resend (const ClocheHttpRequest *request)
 {
   static const char * const idempotent[] = {
     "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", NULL
@@ -128,23 +128,23 @@ may_resend (const ClocheHttpRequest *request)
 /* Whether the guest's connection ends with this answer: the client said
  * so (or spoke HTTP/1.0), or the answer ends with the server's close. */
 static gboolean
-closes_after (ClocheEgressExchange *self)
+cloche_egress_exchange_closes_after (ClocheEgressExchange *self)
 {
   return !self->request->keep_alive || self->response->body == CLOCHE_HTTP_BODY_CLOSE;
 }
 
 /* Both sides ended as framed, or the answer did first. */
 static void
-maybe_done (ClocheEgressExchange *self)
+cloche_egress_exchange_maybe_done (ClocheEgressExchange *self)
 {
   if (self->answer_state != ANSWER_DONE)
     return;
   /* The server answered before the whole request arrived: what the client
    * sends next cannot be told from the rest of that request. */
-  if (self->request_state != REQUEST_SENT || closes_after (self))
-    end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
+  if (self->request_state != REQUEST_SENT || cloche_egress_exchange_closes_after (self))
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
   else
-    end (self, CLOCHE_EGRESS_EXCHANGE_KEEP, NULL);
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_KEEP, NULL);
 }
 
 static void
@@ -177,14 +177,14 @@ cloche_egress_exchange_request_sent_cb (gpointer    data,
   if (ok)
     {
       self->request_state = REQUEST_SENT;
-      maybe_done (self);
+      cloche_egress_exchange_maybe_done (self);
     }
   /* A kept server connection the server had closed: the answer's read
    * sees it too, and tries a new connection. */
   else if (self->reused && self->answer_state == ANSWER_NONE)
     self->request_state = REQUEST_LOST;
   else
-    end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
 }
 
 static void
@@ -201,17 +201,17 @@ cloche_egress_exchange_answer_passed_cb (gpointer    data,
   g_byte_array_unref (rest);
   self->answer_state = ANSWER_DONE;
   if (!ok)
-    end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
   else
-    maybe_done (self);
+    cloche_egress_exchange_maybe_done (self);
 }
 
-static void take_answer_head (ClocheEgressExchange *self);
+static void cloche_egress_exchange_take_answer_head (ClocheEgressExchange *self);
 
 /* What the server sent after the head of @length bytes in answer_head. */
 static GByteArray *
-steal_answer_rest (ClocheEgressExchange *self,
-                   gsize                 length)
+cloche_egress_exchange_steal_answer_rest (ClocheEgressExchange *self,
+                                          gsize                 length)
 {
   GByteArray *rest = g_byte_array_new ();
 
@@ -228,17 +228,17 @@ cloche_egress_exchange_interim_written_cb (GObject      *object,
   ClocheEgressExchange *self = user_data;
 
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result, NULL, NULL))
-    end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_CLOSE, NULL);
   else if (!self->stopped)
-    take_answer_head (self);
-  exchange_unref (self);
+    cloche_egress_exchange_take_answer_head (self);
+  cloche_egress_exchange_unref (self);
 }
 
 /* "100 Continue" and the like, passed on by itself; the final answer is
  * still to come, after the @length bytes of this one. */
 static void
-pass_interim (ClocheEgressExchange *self,
-              gsize                 length)
+cloche_egress_exchange_pass_interim (ClocheEgressExchange *self,
+                                     gsize                 length)
 {
   GOutputStream *out = g_io_stream_get_output_stream (self->client);
   gsize head_length = 0;
@@ -251,23 +251,27 @@ pass_interim (ClocheEgressExchange *self,
   self->counted (self->data, head_length, TRUE);
   g_output_stream_write_all_async (out, self->pending, head_length, G_PRIORITY_DEFAULT,
                                    self->cancellable, cloche_egress_exchange_interim_written_cb,
-                                   exchange_ref (self));
+                                   cloche_egress_exchange_ref (self));
 }
 
 /* The final answer: its head rewritten, then its body as framed. */
 static void
-pass_final (ClocheEgressExchange *self,
-            gsize                 length)
+cloche_egress_exchange_pass_final (ClocheEgressExchange *self,
+                                   gsize                 length)
 {
   ClocheHttpResponse *response = self->response;
   g_autofree char *head = NULL;
   gsize head_length = 0;
 
   self->answer_state = ANSWER_BODY;
-  head = cloche_http_response_dup_forward_head (response, closes_after (self), &head_length);
+  head =
+    cloche_http_response_dup_forward_head (response, cloche_egress_exchange_closes_after (self),
+                                           &head_length);
   self->bodies[1] = _cloche_egress_body_new (self->server, self->client, response->body,
                                              response->body_length, head, head_length,
-                                             steal_answer_rest (self, length), self->cancellable,
+                                             cloche_egress_exchange_steal_answer_rest (self,
+                                                                                       length),
+                                             self->cancellable,
                                              cloche_egress_exchange_answer_counted_cb,
                                              cloche_egress_exchange_answer_passed_cb, self);
   _cloche_egress_body_start (self->bodies[1]);
@@ -275,38 +279,39 @@ pass_final (ClocheEgressExchange *self,
 
 /* A complete answer head of @length bytes is at the start of answer_head. */
 static void
-handle_answer_head (ClocheEgressExchange *self,
-                    gsize                 length)
+cloche_egress_exchange_handle_answer_head (ClocheEgressExchange *self,
+                                           gsize                 length)
 {
   g_autoptr(GError) error = NULL;
 
   self->response = cloche_http_response_parse ((const char *) self->answer_head->data, length,
                                                self->request->method, &error);
   if (self->response == NULL)
-    end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY, error->message);
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY, error->message);
   else if (self->response->status == 101)
-    end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY,
-         "the server switched protocols, which the proxy did not ask");
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY,
+                                "the server switched protocols, which the proxy did not ask");
   else if (self->response->status < 200)
-    pass_interim (self, length);
+    cloche_egress_exchange_pass_interim (self, length);
   else
-    pass_final (self, length);
+    cloche_egress_exchange_pass_final (self, length);
 }
 
-static void read_answer_head (ClocheEgressExchange *self);
+static void cloche_egress_exchange_read_answer_head (ClocheEgressExchange *self);
 
 static void
-take_answer_head (ClocheEgressExchange *self)
+cloche_egress_exchange_take_answer_head (ClocheEgressExchange *self)
 {
   gssize length = cloche_http_request_head_length ((const char *) self->answer_head->data,
                                                    self->answer_head->len);
 
   if (length > 0)
-    handle_answer_head (self, length);
+    cloche_egress_exchange_handle_answer_head (self, length);
   else if (self->answer_head->len >= ANSWER_HEAD_MAX)
-    end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY, "its head is larger than the proxy accepts");
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY,
+                                "its head is larger than the proxy accepts");
   else
-    read_answer_head (self);
+    cloche_egress_exchange_read_answer_head (self);
 }
 
 static void
@@ -320,28 +325,28 @@ cloche_egress_exchange_answer_head_read_cb (GObject      *object,
   if (self->stopped)
     ;
   else if (n <= 0 && self->reused && self->answer_state == ANSWER_NONE
-           && self->answer_head->len == 0 && may_resend (self->request))
-    end (self, CLOCHE_EGRESS_EXCHANGE_RETRY, NULL);
+           && self->answer_head->len == 0 && cloche_egress_exchange_may_resend (self->request))
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_RETRY, NULL);
   else if (n <= 0)
-    end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY,
-         "the server closed the connection without an answer");
+    cloche_egress_exchange_end (self, CLOCHE_EGRESS_EXCHANGE_BAD_GATEWAY,
+                                "the server closed the connection without an answer");
   else
     {
       self->counted (self->data, 0, TRUE);
       g_byte_array_append (self->answer_head, (guint8 *) self->chunk, n);
-      take_answer_head (self);
+      cloche_egress_exchange_take_answer_head (self);
     }
-  exchange_unref (self);
+  cloche_egress_exchange_unref (self);
 }
 
 static void
-read_answer_head (ClocheEgressExchange *self)
+cloche_egress_exchange_read_answer_head (ClocheEgressExchange *self)
 {
   GInputStream *in = g_io_stream_get_input_stream (self->server);
 
   g_input_stream_read_async (in, self->chunk, sizeof self->chunk, G_PRIORITY_DEFAULT,
                              self->cancellable, cloche_egress_exchange_answer_head_read_cb,
-                             exchange_ref (self));
+                             cloche_egress_exchange_ref (self));
 }
 
 /**
@@ -392,10 +397,10 @@ _cloche_egress_exchange_new (GIOStream                *client,
 void
 _cloche_egress_exchange_start (ClocheEgressExchange *self)
 {
-  exchange_ref (self);
-  read_answer_head (self);
+  cloche_egress_exchange_ref (self);
+  cloche_egress_exchange_read_answer_head (self);
   _cloche_egress_body_start (self->bodies[0]);
-  exchange_unref (self);
+  cloche_egress_exchange_unref (self);
 }
 
 /* Stops it (nothing more is told) and drops the owner's reference. */
@@ -407,5 +412,5 @@ _cloche_egress_exchange_free (ClocheEgressExchange *self)
   self->stopped = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (self->bodies); i++)
     g_clear_pointer (&self->bodies[i], _cloche_egress_body_free);
-  exchange_unref (self);
+  cloche_egress_exchange_unref (self);
 }

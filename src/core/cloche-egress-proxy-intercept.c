@@ -30,7 +30,7 @@ static const char * const http11[] = { "http/1.1", NULL };
 
 /* A certificate's errors as a sentence for the decision and the answer. */
 static char *
-describe_certificate_errors (GTlsCertificateFlags flags)
+cloche_egress_tls_describe_certificate_errors (GTlsCertificateFlags flags)
 {
   static const struct { GTlsCertificateFlags flag; const char *text; } known[] = {
     { G_TLS_CERTIFICATE_UNKNOWN_CA, "is not signed by an authority this host trusts" },
@@ -77,7 +77,7 @@ cloche_egress_tls_upstream_handshake_cb (GObject      *object,
     g_task_return_error (task, g_steal_pointer (&error));
   else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE) || flags != 0)
     {
-      why = describe_certificate_errors (flags);
+      why = cloche_egress_tls_describe_certificate_errors (flags);
       g_task_return_new_error (task, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, "%s", why);
     }
   else

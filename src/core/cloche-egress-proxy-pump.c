@@ -38,7 +38,7 @@ struct _ClocheEgressPump
   gpointer                data;
 };
 
-static void step (ClocheEgressPump *self);
+static void cloche_egress_pump_step (ClocheEgressPump *self);
 
 static gboolean
 cloche_egress_pump_ready_cb (gint         fd,
@@ -48,7 +48,7 @@ cloche_egress_pump_ready_cb (gint         fd,
   ClocheEgressPump *self = user_data;
 
   self->source = 0;
-  step (self);
+  cloche_egress_pump_step (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -58,14 +58,14 @@ cloche_egress_pump_turn_cb (gpointer user_data)
   ClocheEgressPump *self = user_data;
 
   self->source = 0;
-  step (self);
+  cloche_egress_pump_step (self);
   return G_SOURCE_REMOVE;
 }
 
 static void
-wait_for (ClocheEgressPump *self,
-          int               fd,
-          GIOCondition      condition)
+cloche_egress_pump_wait_for (ClocheEgressPump *self,
+                             int               fd,
+                             GIOCondition      condition)
 {
   self->source = g_unix_fd_add (fd, condition, cloche_egress_pump_ready_cb, self);
 }
@@ -73,7 +73,7 @@ wait_for (ClocheEgressPump *self,
 /* Empties the pipe into out_fd. FALSE when it has to wait or failed (and
  * said so); the pump is not touched after a failure. */
 static gboolean
-drain (ClocheEgressPump *self)
+cloche_egress_pump_drain (ClocheEgressPump *self)
 {
   ssize_t n = splice (self->pipe[0], NULL, self->out_fd, NULL, self->pending,
                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -87,7 +87,7 @@ drain (ClocheEgressPump *self)
     return TRUE;
   if (n < 0 && errno == EAGAIN)
     {
-      wait_for (self, self->out_fd, G_IO_OUT);
+      cloche_egress_pump_wait_for (self, self->out_fd, G_IO_OUT);
       return FALSE;
     }
   self->ended (self->data, TRUE);
@@ -96,7 +96,7 @@ drain (ClocheEgressPump *self)
 
 /* Fills the pipe from in_fd. FALSE when it has to wait or is done. */
 static gboolean
-fill (ClocheEgressPump *self)
+cloche_egress_pump_fill (ClocheEgressPump *self)
 {
   ssize_t n = splice (self->in_fd, NULL, self->pipe[1], NULL, PIPE_BYTES,
                       SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -116,7 +116,7 @@ fill (ClocheEgressPump *self)
     return TRUE;
   if (errno == EAGAIN)
     {
-      wait_for (self, self->in_fd, G_IO_IN);
+      cloche_egress_pump_wait_for (self, self->in_fd, G_IO_IN);
       return FALSE;
     }
   /* A reset is an end too: what came before it has been passed on. */
@@ -125,13 +125,13 @@ fill (ClocheEgressPump *self)
 }
 
 static void
-step (ClocheEgressPump *self)
+cloche_egress_pump_step (ClocheEgressPump *self)
 {
   for (guint i = 0; i < STEPS_PER_TURN; i++)
     {
       if (self->pending > 0)
         {
-          if (!drain (self))
+          if (!cloche_egress_pump_drain (self))
             return;
         }
       else if (self->in_ended)
@@ -139,7 +139,7 @@ step (ClocheEgressPump *self)
           self->ended (self->data, FALSE);
           return;
         }
-      else if (!fill (self))
+      else if (!cloche_egress_pump_fill (self))
         return;
     }
   /* A fast tunnel must not keep the rest of the daemon waiting. */
@@ -182,7 +182,7 @@ _cloche_egress_pump_new (int                      in_fd,
   self->ended = ended;
   self->data = data;
   /* The first step from the main loop, not from inside the caller. */
-  wait_for (self, in_fd, G_IO_IN);
+  cloche_egress_pump_wait_for (self, in_fd, G_IO_IN);
   return self;
 }
 

@@ -22,14 +22,14 @@ typedef struct
 } Fill;
 
 static void
-fill_free (Fill *fill)
+cloche_egress_secrets_fill_free (Fill *fill)
 {
   g_clear_object (&fill->store);
   g_array_unref (fill->swaps);
   g_free (fill);
 }
 
-static void fill_next (GTask *task);
+static void cloche_egress_secrets_fill_next (GTask *task);
 
 static void
 cloche_egress_secrets_value_cb (GObject      *object,
@@ -52,11 +52,11 @@ cloche_egress_secrets_value_cb (GObject      *object,
   written = cloche_secret_binding_format (swap->binding, value);
   cloche_http_request_set_header (fill->request, swap->header, written);
   fill->next++;
-  fill_next (g_steal_pointer (&task));
+  cloche_egress_secrets_fill_next (g_steal_pointer (&task));
 }
 
 static void
-fill_next (GTask *task)
+cloche_egress_secrets_fill_next (GTask *task)
 {
   Fill *fill = g_task_get_task_data (task);
   ClocheSecretSwap *swap;
@@ -96,8 +96,8 @@ _cloche_egress_secrets_fill_async (ClocheSecretStore   *store,
   fill->store = g_object_ref (store);
   fill->request = request;
   fill->swaps = g_array_ref (swaps);
-  g_task_set_task_data (task, fill, (GDestroyNotify) fill_free);
-  fill_next (task);
+  g_task_set_task_data (task, fill, (GDestroyNotify) cloche_egress_secrets_fill_free);
+  cloche_egress_secrets_fill_next (task);
 }
 
 /* FALSE with %CLOCHE_ERROR_SECRET_MISSING or %CLOCHE_ERROR_KEYRING. */

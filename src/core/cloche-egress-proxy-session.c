@@ -32,22 +32,22 @@
 #define SESSION_ID_MAX   64
 
 static gboolean
-id_char (char c)
+cloche_egress_proxy_session_id_char (char c)
 {
   return g_ascii_isalnum (c) || c == '-' || c == '_';
 }
 
 /* The id between the prefix and @end (a "\n", or "\r\n"), if it is one. */
 static char *
-parse_id (const char *start,
-          const char *end)
+cloche_egress_proxy_session_parse_id (const char *start,
+                                      const char *end)
 {
   if (end > start && end[-1] == '\r')
     end--;
   if (end == start || end - start > SESSION_ID_MAX)
     return NULL;
   for (const char *p = start; p < end; p++)
-    if (!id_char (*p))
+    if (!cloche_egress_proxy_session_id_char (*p))
       return NULL;
   return g_strndup (start, end - start);
 }
@@ -80,7 +80,7 @@ _cloche_egress_session_line_take (GByteArray  *head,
   newline = memchr (data + prefix, '\n', MIN (head->len, limit) - prefix);
   if (newline == NULL)
     return head->len >= limit ? CLOCHE_EGRESS_SESSION_LINE_BAD : CLOCHE_EGRESS_SESSION_LINE_MORE;
-  if ((*session = parse_id (data + prefix, newline)) == NULL)
+  if ((*session = cloche_egress_proxy_session_parse_id (data + prefix, newline)) == NULL)
     return CLOCHE_EGRESS_SESSION_LINE_BAD;
   g_byte_array_remove_range (head, 0, newline + 1 - data);
   return CLOCHE_EGRESS_SESSION_LINE_FOUND;

@@ -60,12 +60,12 @@ cloche_egress_tunnel_ended_cb (gpointer data,
 }
 
 static gboolean
-direction_start (ClocheEgressTunnel  *self,
-                 Direction           *direction,
-                 GSocket             *from,
-                 GSocket             *to,
-                 gboolean             inbound,
-                 GError             **error)
+cloche_egress_tunnel_direction_start (ClocheEgressTunnel  *self,
+                                      Direction           *direction,
+                                      GSocket             *from,
+                                      GSocket             *to,
+                                      gboolean             inbound,
+                                      GError             **error)
 {
   direction->tunnel = self;
   direction->out_socket = to;
@@ -98,8 +98,10 @@ _cloche_egress_tunnel_new (GSocket                  *client,
   self->counted = counted;
   self->ended = ended;
   self->data = data;
-  if (!direction_start (self, &self->directions[0], client, server, FALSE, error)
-      || !direction_start (self, &self->directions[1], server, client, TRUE, error))
+  if (!cloche_egress_tunnel_direction_start (self, &self->directions[0], client, server, FALSE,
+                                             error)
+      || !cloche_egress_tunnel_direction_start (self, &self->directions[1], server, client, TRUE,
+                                                error))
     {
       _cloche_egress_tunnel_free (self);
       return NULL;

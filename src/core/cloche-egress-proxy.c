@@ -92,7 +92,7 @@ cloche_egress_decision_ref (ClocheEgressDecision *decision)
 }
 
 static void
-decision_clear (ClocheEgressDecision *decision)
+cloche_egress_proxy_decision_clear (ClocheEgressDecision *decision)
 {
   g_free (decision->session);
   g_free (decision->method);
@@ -105,7 +105,7 @@ decision_clear (ClocheEgressDecision *decision)
 void
 cloche_egress_decision_unref (ClocheEgressDecision *decision)
 {
-  g_rc_box_release_full (decision, (GDestroyNotify) decision_clear);
+  g_rc_box_release_full (decision, (GDestroyNotify) cloche_egress_proxy_decision_clear);
 }
 
 /**
@@ -152,9 +152,9 @@ cloche_egress_proxy_incoming_cb (GSocketService    *service,
 }
 
 static gboolean
-bind_socket (ClocheEgressProxy  *self,
-             const char         *path,
-             GError            **error)
+cloche_egress_proxy_bind_socket (ClocheEgressProxy  *self,
+                                 const char         *path,
+                                 GError            **error)
 {
   g_autoptr(GSocketAddress) address = g_unix_socket_address_new (path);
   g_autofree char *dir = g_path_get_dirname (path);
@@ -199,7 +199,7 @@ cloche_egress_proxy_listen (ClocheEgressProxy  *self,
   g_return_val_if_fail (CLOCHE_IS_EGRESS_PROXY (self), FALSE);
   g_return_val_if_fail (self->socket_path == NULL, FALSE);
 
-  if (!bind_socket (self, socket_path, error))
+  if (!cloche_egress_proxy_bind_socket (self, socket_path, error))
     return FALSE;
   self->socket_path = g_strdup (socket_path);
   g_signal_connect (self->service, "incoming", G_CALLBACK (cloche_egress_proxy_incoming_cb), self);
@@ -226,7 +226,7 @@ cloche_egress_proxy_get_rules (ClocheEgressProxy *self)
 /* The policy changed: each session's additions go on top of the new
  * rules. They were checked when added, so they parse again. */
 static void
-rebuild_session_rules (ClocheEgressProxy *self)
+cloche_egress_proxy_rebuild_session_rules (ClocheEgressProxy *self)
 {
   GHashTableIter iter;
   gpointer session, hosts;
@@ -256,7 +256,7 @@ cloche_egress_proxy_set_rules (ClocheEgressProxy *self,
 
   if (!g_set_object (&self->rules, rules))
     return;
-  rebuild_session_rules (self);
+  cloche_egress_proxy_rebuild_session_rules (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RULES]);
 }
 
@@ -428,8 +428,8 @@ cloche_egress_proxy_dup_decisions (ClocheEgressProxy *self,
 }
 
 static void
-remember (ClocheEgressProxy    *self,
-          ClocheEgressDecision *decision)
+cloche_egress_proxy_remember (ClocheEgressProxy    *self,
+                              ClocheEgressDecision *decision)
 {
   g_queue_push_tail (&self->decisions, cloche_egress_decision_ref (decision));
   while (self->decisions.length > CLOCHE_EGRESS_DECISION_HISTORY)
@@ -465,7 +465,7 @@ _cloche_egress_proxy_check (ClocheEgressProxy       *self,
 /* A path as a decision logs it: without its query (which may hold what
  * is nobody's business, a key in a URL), and not longer than a line. */
 static char *
-logged_path (const char *path)
+cloche_egress_proxy_logged_path (const char *path)
 {
   gsize length;
 
@@ -478,10 +478,10 @@ logged_path (const char *path)
 }
 
 static ClocheEgressDecision *
-decision_new (ClocheEgressProxy       *self,
-              const ClocheEgressAsked *asked,
-              gboolean                 allowed,
-              const char              *rule)
+cloche_egress_proxy_decision_new (ClocheEgressProxy       *self,
+                                  const ClocheEgressAsked *asked,
+                                  gboolean                 allowed,
+                                  const char              *rule)
 {
   ClocheEgressDecision *decision = g_rc_box_new0 (ClocheEgressDecision);
 
@@ -491,7 +491,7 @@ decision_new (ClocheEgressProxy       *self,
   decision->method = g_strdup (asked->method);
   decision->host = g_strdup (asked->host);
   decision->port = asked->port;
-  decision->path = logged_path (asked->path);
+  decision->path = cloche_egress_proxy_logged_path (asked->path);
   decision->intercepted = asked->intercepted;
   decision->allowed = allowed;
   decision->rule = g_strdup (rule);
@@ -505,9 +505,9 @@ _cloche_egress_proxy_decide (ClocheEgressProxy       *self,
                              gboolean                 allowed,
                              const char              *rule)
 {
-  ClocheEgressDecision *decision = decision_new (self, asked, allowed, rule);
+  ClocheEgressDecision *decision = cloche_egress_proxy_decision_new (self, asked, allowed, rule);
 
-  remember (self, decision);
+  cloche_egress_proxy_remember (self, decision);
   g_signal_emit (self, signals[DECISION], 0, decision);
   return decision;
 }
@@ -521,17 +521,17 @@ _cloche_egress_proxy_refuse (ClocheEgressProxy       *self,
                              const char              *rule,
                              const char              *why)
 {
-  ClocheEgressDecision *decision = decision_new (self, asked, FALSE, rule);
+  ClocheEgressDecision *decision = cloche_egress_proxy_decision_new (self, asked, FALSE, rule);
 
   decision->error = g_strdup (why);
-  remember (self, decision);
+  cloche_egress_proxy_remember (self, decision);
   g_signal_emit (self, signals[DECISION], 0, decision);
   return decision;
 }
 
 static ClocheEgressCounters *
-session_counters (ClocheEgressProxy *self,
-                  const char        *session)
+cloche_egress_proxy_session_counters (ClocheEgressProxy *self,
+                                      const char        *session)
 {
   ClocheEgressCounters *counters = g_hash_table_lookup (self->sessions, session);
 
@@ -551,7 +551,7 @@ _cloche_egress_proxy_count (ClocheEgressProxy    *self,
                             gsize                 bytes,
                             gboolean              inbound)
 {
-  ClocheEgressCounters *session = session_counters (self, decision->session);
+  ClocheEgressCounters *session = cloche_egress_proxy_session_counters (self, decision->session);
 
   if (inbound)
     {

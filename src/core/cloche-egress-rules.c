@@ -58,7 +58,7 @@ struct _ClocheEgressRules
 G_DEFINE_FINAL_TYPE (ClocheEgressRules, cloche_egress_rules, G_TYPE_OBJECT)
 
 static void
-rule_clear (Rule *rule)
+cloche_egress_rules_rule_clear (Rule *rule)
 {
   g_free (rule->text);
   g_free (rule->host);
@@ -87,16 +87,16 @@ cloche_egress_rules_init (ClocheEgressRules *self)
 {
   self->allow = g_array_new (FALSE, TRUE, sizeof (Rule));
   self->deny = g_array_new (FALSE, TRUE, sizeof (Rule));
-  g_array_set_clear_func (self->allow, (GDestroyNotify) rule_clear);
-  g_array_set_clear_func (self->deny, (GDestroyNotify) rule_clear);
+  g_array_set_clear_func (self->allow, (GDestroyNotify) cloche_egress_rules_rule_clear);
+  g_array_set_clear_func (self->deny, (GDestroyNotify) cloche_egress_rules_rule_clear);
 }
 
 /* Lower case, without the trailing dot of a fully qualified name and without
  * the brackets of an IPv6 literal, an address in its canonical form: the
  * form rules and requests compare in. */
 static char *
-normalize_host (const char *host,
-                gsize       length)
+cloche_egress_rules_normalize_host (const char *host,
+                                    gsize       length)
 {
   g_autofree char *name = NULL;
   char *canonical;
@@ -113,7 +113,7 @@ normalize_host (const char *host,
 }
 
 static gboolean
-is_valid_name (const char *name)
+cloche_egress_rules_is_valid_name (const char *name)
 {
   g_auto(GStrv) labels = NULL;
 
@@ -133,11 +133,11 @@ is_valid_name (const char *name)
   return TRUE;
 }
 
-/* A name as normalize_host() left it is one cloche_http_canonical_host()
+/* A name as cloche_egress_rules_normalize_host() left it is one cloche_http_canonical_host()
  * accepts: not what the resolver would read as an address written
  * otherwise ("16909060", "001.2.3.4"). */
 static gboolean
-is_canonical (const char *name)
+cloche_egress_rules_is_canonical (const char *name)
 {
   g_autofree char *canonical = cloche_http_canonical_host (name, NULL);
 
@@ -145,8 +145,8 @@ is_canonical (const char *name)
 }
 
 static gboolean
-parse_port (const char  *text,
-            guint16     *port)
+cloche_egress_rules_parse_port (const char  *text,
+                                guint16     *port)
 {
   guint64 value = 0;
 
@@ -158,7 +158,7 @@ parse_port (const char  *text,
 
 /* Splits "host:port", "[v6]:port", "host" and "[v6]" at the port's colon. */
 static const char *
-find_port_colon (const char *rule)
+cloche_egress_rules_find_port_colon (const char *rule)
 {
   if (rule[0] == '[')
     {
@@ -170,11 +170,11 @@ find_port_colon (const char *rule)
 }
 
 static gboolean
-parse_host (Rule       *rule,
-            const char *host,
-            gsize       length)
+cloche_egress_rules_parse_host (Rule       *rule,
+                                const char *host,
+                                gsize       length)
 {
-  g_autofree char *name = normalize_host (host, length);
+  g_autofree char *name = cloche_egress_rules_normalize_host (host, length);
 
   if (host[0] == '[')
     {
@@ -192,10 +192,10 @@ parse_host (Rule       *rule,
     {
       rule->wildcard = TRUE;
       memmove (name, name + 2, strlen (name + 2) + 1);
-      if (!is_valid_name (name) || !is_canonical (name))
+      if (!cloche_egress_rules_is_valid_name (name) || !cloche_egress_rules_is_canonical (name))
         return FALSE;
     }
-  else if (!is_valid_name (name) || !is_canonical (name))
+  else if (!cloche_egress_rules_is_valid_name (name) || !cloche_egress_rules_is_canonical (name))
     return FALSE;
   rule->host = g_steal_pointer (&name);
   return TRUE;
@@ -208,8 +208,8 @@ parse_host (Rule       *rule,
  * upper case letters and "-". Methods compare case-sensitively, so a rule
  * for "post" would be a rule for nothing anyone sends. */
 static gboolean
-is_method (const char *text,
-           gsize       length)
+cloche_egress_rules_is_method (const char *text,
+                               gsize       length)
 {
   if (length == 0 || length > MAX_METHOD)
     return FALSE;
@@ -221,7 +221,7 @@ is_method (const char *text,
 
 /* Whether a segment of a path is "." or "..", which a server folds away. */
 static gboolean
-has_dot_segment (const char *path)
+cloche_egress_rules_has_dot_segment (const char *path)
 {
   g_auto(GStrv) segments = g_strsplit (path, "/", -1);
 
@@ -233,12 +233,12 @@ has_dot_segment (const char *path)
 
 /* A path as a rule writes it: the normal form, with nothing to decode. */
 static gboolean
-is_rule_path (const char *path)
+cloche_egress_rules_is_rule_path (const char *path)
 {
   gsize length = strlen (path);
 
   if (path[0] != '/' || length > MAX_PATH || strstr (path, "//") != NULL
-      || strpbrk (path, "?#%\\") != NULL || has_dot_segment (path))
+      || strpbrk (path, "?#%\\") != NULL || cloche_egress_rules_has_dot_segment (path))
     return FALSE;
   for (const char *c = path; *c != '\0'; c++)
     if ((guchar) *c <= 0x20 || (guchar) *c >= 0x7f)
@@ -247,7 +247,7 @@ is_rule_path (const char *path)
 }
 
 static int
-hex_value (char c)
+cloche_egress_rules_hex_value (char c)
 {
   if (g_ascii_isdigit (c))
     return c - '0';
@@ -263,10 +263,11 @@ hex_value (char c)
  * it is; FALSE for an escape that is not one, or one of "/" or "\\" (which
  * some servers decode into a separator and others do not). */
 static gboolean
-decode_escape (GString    *out,
-               const char *p)
+cloche_egress_rules_decode_escape (GString    *out,
+                                   const char *p)
 {
-  int high = hex_value (p[1]), low = high >= 0 ? hex_value (p[2]) : -1;
+  int high = cloche_egress_rules_hex_value (p[1]), low =
+    high >= 0 ? cloche_egress_rules_hex_value (p[2]) : -1;
   char c;
 
   if (high < 0 || low < 0)
@@ -308,12 +309,12 @@ cloche_egress_path_normalize (const char *target)
         return NULL;
       if (target[i] != '%')
         g_string_append_c (out, target[i]);
-      else if (i + 2 >= length || !decode_escape (out, target + i))
+      else if (i + 2 >= length || !cloche_egress_rules_decode_escape (out, target + i))
         return NULL;
       else
         i += 2;
     }
-  if (strstr (out->str, "//") != NULL || has_dot_segment (out->str))
+  if (strstr (out->str, "//") != NULL || cloche_egress_rules_has_dot_segment (out->str))
     return NULL;
   return g_string_free (g_steal_pointer (&out), FALSE);
 }
@@ -321,8 +322,8 @@ cloche_egress_path_normalize (const char *target)
 /* "/v1/messages" covers itself and what is below it, not "/v1/messagesX";
  * a prefix that ends in "/" covers what starts with it. */
 static gboolean
-path_covers (const char *prefix,
-             const char *path)
+cloche_egress_rules_path_covers (const char *prefix,
+                                 const char *path)
 {
   gsize length = strlen (prefix);
 
@@ -332,8 +333,8 @@ path_covers (const char *prefix,
 }
 
 static gboolean
-rule_error (GError     **error,
-            const char  *text)
+cloche_egress_rules_rule_error (GError     **error,
+                                const char  *text)
 {
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
                _("“%s” is not a rule: write a host name, “*.domain” or “*”, optionally "
@@ -344,14 +345,14 @@ rule_error (GError     **error,
 
 /* The method before the host, if there is one. */
 static const char *
-parse_method (Rule       *rule,
-              const char *text)
+cloche_egress_rules_parse_method (Rule       *rule,
+                                  const char *text)
 {
   const char *space = strchr (text, ' ');
 
   if (space == NULL)
     return text;
-  if (!is_method (text, space - text))
+  if (!cloche_egress_rules_is_method (text, space - text))
     return NULL;
   rule->method = g_strndup (text, space - text);
   return space + 1;
@@ -359,9 +360,9 @@ parse_method (Rule       *rule,
 
 /* The path after the host, if there is one; the host's end. */
 static gboolean
-parse_path (Rule        *rule,
-            const char  *authority,
-            gsize       *length)
+cloche_egress_rules_parse_path (Rule        *rule,
+                                const char  *authority,
+                                gsize       *length)
 {
   const char *slash = strchr (authority, '/');
 
@@ -369,44 +370,45 @@ parse_path (Rule        *rule,
   if (slash == NULL)
     return TRUE;
   rule->path = g_strdup (slash);
-  return is_rule_path (rule->path);
+  return cloche_egress_rules_is_rule_path (rule->path);
 }
 
 static gboolean
-parse_rule_parts (Rule        *rule,
-                  const char  *text,
-                  GError     **error)
+cloche_egress_rules_parse_rule_parts (Rule        *rule,
+                                      const char  *text,
+                                      GError     **error)
 {
   g_autofree char *authority = NULL;
   const char *rest, *colon;
   gsize length = 0, host_length;
 
   memset (rule, 0, sizeof *rule);
-  if ((rest = parse_method (rule, text)) == NULL || !parse_path (rule, rest, &length))
-    return rule_error (error, text);
+  if ((rest = cloche_egress_rules_parse_method (rule, text)) == NULL
+      || !cloche_egress_rules_parse_path (rule, rest, &length))
+    return cloche_egress_rules_rule_error (error, text);
   authority = g_strndup (rest, length);
-  colon = find_port_colon (authority);
+  colon = cloche_egress_rules_find_port_colon (authority);
   host_length = colon != NULL ? (gsize) (colon - authority) : length;
-  if (colon != NULL && !parse_port (colon + 1, &rule->port))
+  if (colon != NULL && !cloche_egress_rules_parse_port (colon + 1, &rule->port))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
                    _("“%s”: the port must be a number from 1 to 65535"), text);
       return FALSE;
     }
-  if (host_length == 0 || !parse_host (rule, authority, host_length))
-    return rule_error (error, text);
+  if (host_length == 0 || !cloche_egress_rules_parse_host (rule, authority, host_length))
+    return cloche_egress_rules_rule_error (error, text);
   return TRUE;
 }
 
 /* A rule, or nothing held: what a failed parse had taken is freed. */
 static gboolean
-parse_rule (Rule        *rule,
-            const char  *text,
-            GError     **error)
+cloche_egress_rules_parse_rule (Rule        *rule,
+                                const char  *text,
+                                GError     **error)
 {
-  if (parse_rule_parts (rule, text, error))
+  if (cloche_egress_rules_parse_rule_parts (rule, text, error))
     return TRUE;
-  rule_clear (rule);
+  cloche_egress_rules_rule_clear (rule);
   memset (rule, 0, sizeof *rule);
   return FALSE;
 }
@@ -424,9 +426,9 @@ cloche_egress_rule_check (const char  *rule,
 {
   Rule parsed;
 
-  if (!parse_rule (&parsed, rule, error))
+  if (!cloche_egress_rules_parse_rule (&parsed, rule, error))
     return FALSE;
-  rule_clear (&parsed);
+  cloche_egress_rules_rule_clear (&parsed);
   return TRUE;
 }
 
@@ -446,10 +448,10 @@ cloche_egress_rule_check_addition (const char  *rule,
   Rule parsed;
   gboolean any_host;
 
-  if (!parse_rule (&parsed, rule, error))
+  if (!cloche_egress_rules_parse_rule (&parsed, rule, error))
     return FALSE;
   any_host = parsed.wildcard && parsed.host[0] == '\0';
-  rule_clear (&parsed);
+  cloche_egress_rules_rule_clear (&parsed);
   if (any_host)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_POLICY_INVALID,
@@ -464,17 +466,17 @@ cloche_egress_rule_check_addition (const char  *rule,
 /* @verb is what a decision names the rule by ("allow", "deny", "session
  * allow"); whether it lets a request through is @allow. */
 static gboolean
-add_rules_as (GArray              *rules,
-              const char          *verb,
-              gboolean             allow,
-              const char * const  *texts,
-              GError             **error)
+cloche_egress_rules_add_rules_as (GArray              *rules,
+                                  const char          *verb,
+                                  gboolean             allow,
+                                  const char * const  *texts,
+                                  GError             **error)
 {
   for (guint i = 0; texts != NULL && texts[i] != NULL; i++)
     {
       Rule rule;
 
-      if (!parse_rule (&rule, texts[i], error))
+      if (!cloche_egress_rules_parse_rule (&rule, texts[i], error))
         return FALSE;
       rule.text = g_strdup_printf ("%s %s", verb, texts[i]);
       rule.allow = allow;
@@ -484,12 +486,12 @@ add_rules_as (GArray              *rules,
 }
 
 static gboolean
-add_rules (GArray              *rules,
-           const char          *verb,
-           const char * const  *texts,
-           GError             **error)
+cloche_egress_rules_add_rules (GArray              *rules,
+                               const char          *verb,
+                               const char * const  *texts,
+                               GError             **error)
 {
-  return add_rules_as (rules, verb, g_str_equal (verb, "allow"), texts, error);
+  return cloche_egress_rules_add_rules_as (rules, verb, g_str_equal (verb, "allow"), texts, error);
 }
 
 /**
@@ -511,8 +513,8 @@ cloche_egress_rules_new (gboolean             default_allow,
   g_autoptr(ClocheEgressRules) self = g_object_new (CLOCHE_TYPE_EGRESS_RULES, NULL);
 
   self->default_allow = default_allow;
-  if (!add_rules (self->allow, "allow", allow, error)
-      || !add_rules (self->deny, "deny", deny, error))
+  if (!cloche_egress_rules_add_rules (self->allow, "allow", allow, error)
+      || !cloche_egress_rules_add_rules (self->deny, "deny", deny, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -526,9 +528,9 @@ cloche_egress_rules_get_default_allow (ClocheEgressRules *self)
 }
 
 static gboolean
-host_matches (const Rule *rule,
-              const char *host,
-              guint16     port)
+cloche_egress_rules_host_matches (const Rule *rule,
+                                  const char *host,
+                                  guint16     port)
 {
   gsize host_length, suffix_length;
 
@@ -563,8 +565,8 @@ typedef struct
  * waits for the requests of a CONNECT the proxy opens; an allow rule lets
  * no tunnel through and lets such a CONNECT in. */
 static gboolean
-request_matches (const Rule  *rule,
-                 const Asked *asked)
+cloche_egress_rules_request_matches (const Rule  *rule,
+                                     const Asked *asked)
 {
   if (asked->sight == CLOCHE_EGRESS_SIGHT_TUNNEL)
     return !rule->allow;
@@ -577,29 +579,29 @@ request_matches (const Rule  *rule,
   /* A path with no normal form: every deny rule's, no allow rule's. */
   if (!asked->normal)
     return !rule->allow;
-  return path_covers (rule->path, asked->path);
+  return cloche_egress_rules_path_covers (rule->path, asked->path);
 }
 
 static gboolean
-rule_matches (const Rule  *rule,
-              const Asked *asked)
+cloche_egress_rules_rule_matches (const Rule  *rule,
+                                  const Asked *asked)
 {
-  if (!host_matches (rule, asked->host, asked->port))
+  if (!cloche_egress_rules_host_matches (rule, asked->host, asked->port))
     return FALSE;
   if (rule->method == NULL && rule->path == NULL)
     return TRUE;
-  return request_matches (rule, asked);
+  return cloche_egress_rules_request_matches (rule, asked);
 }
 
 static const Rule *
-find_rule (GArray      *rules,
-           const Asked *asked)
+cloche_egress_rules_find_rule (GArray      *rules,
+                               const Asked *asked)
 {
   for (guint i = 0; i < rules->len; i++)
     {
       const Rule *rule = &g_array_index (rules, Rule, i);
 
-      if (rule_matches (rule, asked))
+      if (cloche_egress_rules_rule_matches (rule, asked))
         return rule;
     }
   return NULL;
@@ -643,11 +645,11 @@ cloche_egress_rules_decide_request (ClocheEgressRules  *self,
 
   if (names_host != NULL)
     *names_host = FALSE;
-  name = normalize_host (host, strlen (host));
+  name = cloche_egress_rules_normalize_host (host, strlen (host));
   path = target != NULL ? cloche_egress_path_normalize (target) : NULL;
   asked = (Asked) { name, port, method, path, path != NULL, sight };
-  if ((match = find_rule (self->deny, &asked)) != NULL
-      || (match = find_rule (self->allow, &asked)) != NULL)
+  if ((match = cloche_egress_rules_find_rule (self->deny, &asked)) != NULL
+      || (match = cloche_egress_rules_find_rule (self->allow, &asked)) != NULL)
     {
       if (rule != NULL)
         *rule = match->text;
@@ -704,8 +706,8 @@ cloche_egress_rules_decide (ClocheEgressRules  *self,
 }
 
 static void
-add_texts (GStrvBuilder *builder,
-           GArray       *rules)
+cloche_egress_rules_add_texts (GStrvBuilder *builder,
+                               GArray       *rules)
 {
   for (guint i = 0; i < rules->len; i++)
     g_strv_builder_add (builder, g_array_index (rules, Rule, i).text);
@@ -724,14 +726,14 @@ cloche_egress_rules_dup_texts (ClocheEgressRules *self)
 
   g_return_val_if_fail (CLOCHE_IS_EGRESS_RULES (self), NULL);
 
-  add_texts (builder, self->deny);
-  add_texts (builder, self->allow);
+  cloche_egress_rules_add_texts (builder, self->deny);
+  cloche_egress_rules_add_texts (builder, self->allow);
   return g_strv_builder_end (builder);
 }
 
 static void
-copy_rules (GArray       *to,
-            const GArray *from)
+cloche_egress_rules_copy_rules (GArray       *to,
+                                const GArray *from)
 {
   for (guint i = 0; i < from->len; i++)
     {
@@ -765,9 +767,9 @@ cloche_egress_rules_new_with_allowed (ClocheEgressRules   *base,
 
   self = g_object_new (CLOCHE_TYPE_EGRESS_RULES, NULL);
   self->default_allow = base->default_allow;
-  copy_rules (self->allow, base->allow);
-  copy_rules (self->deny, base->deny);
-  if (!add_rules (self->allow, "allow", allow, error))
+  cloche_egress_rules_copy_rules (self->allow, base->allow);
+  cloche_egress_rules_copy_rules (self->deny, base->deny);
+  if (!cloche_egress_rules_add_rules (self->allow, "allow", allow, error))
     return NULL;
   return g_steal_pointer (&self);
 }
@@ -799,9 +801,9 @@ cloche_egress_rules_new_for_session (ClocheEgressRules   *base,
       return NULL;
   self = g_object_new (CLOCHE_TYPE_EGRESS_RULES, NULL);
   self->default_allow = base->default_allow;
-  copy_rules (self->allow, base->allow);
-  copy_rules (self->deny, base->deny);
-  if (!add_rules_as (self->allow, "session allow", TRUE, allow, error))
+  cloche_egress_rules_copy_rules (self->allow, base->allow);
+  cloche_egress_rules_copy_rules (self->deny, base->deny);
+  if (!cloche_egress_rules_add_rules_as (self->allow, "session allow", TRUE, allow, error))
     return NULL;
   return g_steal_pointer (&self);
 }

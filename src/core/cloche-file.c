@@ -39,7 +39,7 @@
 #include "cloche-file.h"
 
 static const char *
-describe_type (mode_t mode)
+cloche_file_describe_type (mode_t mode)
 {
   if (S_ISDIR (mode))
     return _("a folder");
@@ -55,10 +55,10 @@ describe_type (mode_t mode)
 }
 
 static gboolean
-set_open_error (const char  *path,
-                int          saved,
-                gboolean     no_follow,
-                GError     **error)
+cloche_file_set_open_error (const char  *path,
+                            int          saved,
+                            gboolean     no_follow,
+                            GError     **error)
 {
   if (saved == ELOOP && no_follow)
     g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_LOOP,
@@ -71,10 +71,10 @@ set_open_error (const char  *path,
 }
 
 static gboolean
-check_regular (int          fd,
-               const char  *path,
-               struct stat *st,
-               GError     **error)
+cloche_file_check_regular (int          fd,
+                           const char  *path,
+                           struct stat *st,
+                           GError     **error)
 {
   if (fstat (fd, st) != 0)
     {
@@ -89,16 +89,17 @@ check_regular (int          fd,
   g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
                /* Translators: the second %s is a kind of file, such as "a FIFO (named pipe)" */
                _("%s is %s, not a regular file: Cloche reads and writes only plain files "
-                 "there; replace it with one or remove it"), path, describe_type (st->st_mode));
+                 "there; replace it with one or remove it"), path,
+               cloche_file_describe_type (st->st_mode));
   return FALSE;
 }
 
 static int
-open_checked (int               dir_fd,
-              const char       *path,
-              int               open_flags,
-              gboolean          no_follow,
-              GError          **error)
+cloche_file_open_checked (int               dir_fd,
+                          const char       *path,
+                          int               open_flags,
+                          gboolean          no_follow,
+                          GError          **error)
 {
   struct stat st;
   int fd;
@@ -109,10 +110,10 @@ open_checked (int               dir_fd,
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     {
-      set_open_error (path, errno, no_follow, error);
+      cloche_file_set_open_error (path, errno, no_follow, error);
       return -1;
     }
-  if (!check_regular (fd, path, &st, error))
+  if (!cloche_file_check_regular (fd, path, &st, error))
     {
       close (fd);
       return -1;
@@ -139,7 +140,8 @@ cloche_file_open_regular (int               dir_fd,
                           GError          **error)
 {
   g_return_val_if_fail (path != NULL, -1);
-  return open_checked (dir_fd, path, O_RDONLY, (flags & CLOCHE_FILE_NO_FOLLOW) != 0, error);
+  return cloche_file_open_checked (dir_fd, path, O_RDONLY, (flags & CLOCHE_FILE_NO_FOLLOW) != 0,
+                                   error);
 }
 
 /**
@@ -158,14 +160,14 @@ cloche_file_open_write (int          dir_fd,
                         GError     **error)
 {
   g_return_val_if_fail (path != NULL, -1);
-  return open_checked (dir_fd, path, open_flags, TRUE, error);
+  return cloche_file_open_checked (dir_fd, path, open_flags, TRUE, error);
 }
 
 static void
-set_too_large (const char  *path,
-               const char  *what,
-               gsize        max_size,
-               GError     **error)
+cloche_file_set_too_large (const char  *path,
+                           const char  *what,
+                           gsize        max_size,
+                           GError     **error)
 {
   g_autofree char *limit = g_format_size_full (max_size, G_FORMAT_SIZE_IEC_UNITS);
 
@@ -198,11 +200,11 @@ cloche_file_read_fd (int          fd,
   guint8 buffer[65536];
   ssize_t n;
 
-  if (!check_regular (fd, path, &st, error))
+  if (!cloche_file_check_regular (fd, path, &st, error))
     return NULL;
   if ((guint64) st.st_size > max_size)
     {
-      set_too_large (path, what, max_size, error);
+      cloche_file_set_too_large (path, what, max_size, error);
       return NULL;
     }
   while ((n = read (fd, buffer, sizeof buffer)) != 0)
@@ -219,7 +221,7 @@ cloche_file_read_fd (int          fd,
         }
       if (data->len + (gsize) n > max_size)
         {
-          set_too_large (path, what, max_size, error);
+          cloche_file_set_too_large (path, what, max_size, error);
           return NULL;
         }
       g_byte_array_append (data, buffer, (guint) n);

@@ -135,7 +135,7 @@ G_DEFINE_FINAL_TYPE (ClocheFolderShare, cloche_folder_share, G_TYPE_OBJECT)
 /* Before spawning: what we can say more clearly than virtiofsd would */
 
 static const char *
-host_path (ClocheFolderShare *self)
+cloche_folder_share_host_path (ClocheFolderShare *self)
 {
   return cloche_pinned_folder_get_path (self->folder);
 }
@@ -143,8 +143,8 @@ host_path (ClocheFolderShare *self)
 /* virtiofsd would only find out once QEMU has connected, and the guest
  * would see an unhelpful mount error. Asked of the pinned folder itself. */
 static gboolean
-check_access (ClocheFolderShare  *self,
-              GError            **error)
+cloche_folder_share_check_access (ClocheFolderShare  *self,
+                                  GError            **error)
 {
   g_autofree char *pinned = g_strdup_printf ("/proc/self/fd/%d",
                                              cloche_pinned_folder_get_fd (self->folder));
@@ -154,12 +154,12 @@ check_access (ClocheFolderShare  *self,
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                self->readonly ? _("Cannot share the folder %s: you may not read it")
                               : _("Cannot share the folder %s: you may not read and write it"),
-               host_path (self));
+               cloche_folder_share_host_path (self));
   return FALSE;
 }
 
 static gboolean
-in_flatpak (void)
+cloche_folder_share_in_flatpak (void)
 {
   return g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS);
 }
@@ -169,7 +169,7 @@ in_flatpak (void)
  * /app/libexec); then QEMU 7.2's (Debian 12, qemu-system-common), then where
  * the Rust virtiofsd installs. */
 static char *
-find_virtiofsd (GError **error)
+cloche_folder_share_find_virtiofsd (GError **error)
 {
   const char *candidates[] = { g_getenv ("CLOCHE_VIRTIOFSD"), LIBEXECDIR "/virtiofsd",
                                "/usr/lib/qemu/virtiofsd", "/usr/libexec/virtiofsd" };
@@ -184,7 +184,7 @@ find_virtiofsd (GError **error)
 }
 
 static char *
-find_unshare (GError **error)
+cloche_folder_share_find_unshare (GError **error)
 {
   char *unshare = g_find_program_in_path ("unshare");
 
@@ -197,7 +197,7 @@ find_unshare (GError **error)
 
 /* virtiofsd splits -o values on commas; a backslash escapes one. */
 static char *
-source_option (const char *path)
+cloche_folder_share_source_option (const char *path)
 {
   GString *option = g_string_new ("source=");
 
@@ -212,8 +212,8 @@ source_option (const char *path)
 
 /* Inside Flatpak: no namespaces, no mounts; virtiofsd enforces read-only. */
 static GStrv
-build_flatpak_argv (ClocheFolderShare *self,
-                    const char        *virtiofsd)
+cloche_folder_share_build_flatpak_argv (ClocheFolderShare *self,
+                                        const char        *virtiofsd)
 {
   g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
   g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
@@ -228,15 +228,15 @@ build_flatpak_argv (ClocheFolderShare *self,
 
 /* The capabilities virtiofsd drops: no device nodes, no set-id bits kept. */
 static void
-add_privilege_options (GStrvBuilder *argv)
+cloche_folder_share_add_privilege_options (GStrvBuilder *argv)
 {
   g_strv_builder_addv (argv, (const char *[]) { "-o", DROPPED_CAPS, NULL });
 }
 
 /* The pinned folder bound on root_dir in the namespace, then virtiofsd. */
 static void
-add_bind_script (ClocheFolderShare *self,
-                 GStrvBuilder      *argv)
+cloche_folder_share_add_bind_script (ClocheFolderShare *self,
+                                     GStrvBuilder      *argv)
 {
   g_strv_builder_addv (argv, (const char *[]) { "/bin/sh", "-c", SHARE_SCRIPT, self->root_dir,
                                                 self->readonly ? ",ro" : "", NULL });
@@ -244,8 +244,8 @@ add_bind_script (ClocheFolderShare *self,
 
 /* The one guest user, as the daemon's user and group. */
 static void
-add_user_mapping (GStrvBuilder *argv,
-                  guint         guest_uid)
+cloche_folder_share_add_user_mapping (GStrvBuilder *argv,
+                                      guint         guest_uid)
 {
   g_autofree char *user = g_strdup_printf ("--map-user=%u", guest_uid);
   g_autofree char *group = g_strdup_printf ("--map-group=%u", guest_uid);
@@ -254,12 +254,12 @@ add_user_mapping (GStrvBuilder *argv,
 }
 
 static GStrv
-build_argv (ClocheFolderShare *self,
-            const char        *unshare,
-            const char        *virtiofsd)
+cloche_folder_share_build_argv (ClocheFolderShare *self,
+                                const char        *unshare,
+                                const char        *virtiofsd)
 {
   g_autoptr(GStrvBuilder) argv = g_strv_builder_new ();
-  g_autofree char *source = source_option (self->root_dir);
+  g_autofree char *source = cloche_folder_share_source_option (self->root_dir);
   g_autofree char *fd = g_strdup_printf ("--fd=%d", VIRTIOFSD_FD);
 
   g_strv_builder_add (argv, unshare);
@@ -267,23 +267,23 @@ build_argv (ClocheFolderShare *self,
    * as mapped root, or as the session's user with the namespace's
    * capabilities kept (see the top of the file). */
   if (self->guest_uid != 0)
-    add_user_mapping (argv, self->guest_uid);
+    cloche_folder_share_add_user_mapping (argv, self->guest_uid);
   /* Root needs no user namespace, and in one it would see every file not
    * owned by root as nobody's. */
   else if (geteuid () != 0)
     g_strv_builder_add (argv, "--map-root-user");
   g_strv_builder_add (argv, "--mount");
-  add_bind_script (self, argv);
+  cloche_folder_share_add_bind_script (self, argv);
   g_strv_builder_addv (argv, (const char *[]) { virtiofsd, fd, "-o", source,
                                                 "-o", "cache=auto",
                                                 "-o", "sandbox=namespace", NULL });
-  add_privilege_options (argv);
+  cloche_folder_share_add_privilege_options (argv);
   return g_strv_builder_end (argv);
 }
 
 static GSocket *
-listen_on (const char  *path,
-           GError     **error)
+cloche_folder_share_listen_on (const char  *path,
+                               GError     **error)
 {
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketAddress) address = NULL;
@@ -310,7 +310,7 @@ listen_on (const char  *path,
 /* Between fork and exec: system calls only, and a plain write on failure
  * (stderr is already virtiofsd's log pipe, so the reason shows). */
 G_NORETURN static void
-child_fail (const char *message)
+cloche_folder_share_child_fail (const char *message)
 {
   if (write (STDERR_FILENO, message, strlen (message)) < 0)
     _exit (126);
@@ -318,7 +318,7 @@ child_fail (const char *message)
 }
 
 static void
-child_setup (gpointer user_data)
+cloche_folder_share_child_setup (gpointer user_data)
 {
   /* A process group of its own: virtiofsd forks its sandboxed half, and a
    * stop must reach both. */
@@ -327,10 +327,11 @@ child_setup (gpointer user_data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   /* The pinned folder, entered by its descriptor: what is shared is "." */
   if (fchdir (FOLDER_FD) != 0)
-    child_fail ("cloche: cannot enter the pinned folder\n");
+    cloche_folder_share_child_fail ("cloche: cannot enter the pinned folder\n");
   close (FOLDER_FD);
   if (cloche_setid_filter_apply () != 0)
-    child_fail ("cloche: cannot install the filter against device nodes and set-id bits\n");
+    cloche_folder_share_child_fail ("cloche: cannot install the filter against device nodes and "
+                                    "set-id bits\n");
 }
 
 /*
@@ -348,25 +349,27 @@ cloche_folder_share_build_command (ClocheFolderShare  *self,
   g_autofree char *virtiofsd = NULL;
   g_autofree char *unshare = NULL;
 
-  if (!cloche_pinned_folder_verify (self->folder, error) || !check_access (self, error))
+  if (!cloche_pinned_folder_verify (self->folder, error)
+      || !cloche_folder_share_check_access (self, error))
     return NULL;
-  if ((virtiofsd = find_virtiofsd (error)) == NULL
-      || (!flatpak && (unshare = find_unshare (error)) == NULL)
+  if ((virtiofsd = cloche_folder_share_find_virtiofsd (error)) == NULL
+      || (!flatpak && (unshare = cloche_folder_share_find_unshare (error)) == NULL)
       || !cloche_setid_filter_prepare (error))
     {
-      g_prefix_error (error, _("Cannot share the folder %s: "), host_path (self));
+      g_prefix_error (error, _("Cannot share the folder %s: "),
+                      cloche_folder_share_host_path (self));
       return NULL;
     }
   if (flatpak)
-    return build_flatpak_argv (self, virtiofsd);
-  return build_argv (self, unshare, virtiofsd);
+    return cloche_folder_share_build_flatpak_argv (self, virtiofsd);
+  return cloche_folder_share_build_argv (self, unshare, virtiofsd);
 }
 
 /* The empty folder the pinned one is bound on, in virtiofsd's namespace
  * only; one left by a daemon that was killed is reused. */
 static gboolean
-make_root_dir (ClocheFolderShare  *self,
-               GError            **error)
+cloche_folder_share_make_root_dir (ClocheFolderShare  *self,
+                                   GError            **error)
 {
   if (g_mkdir (self->root_dir, 0700) == 0 || errno == EEXIST)
     return TRUE;
@@ -376,18 +379,21 @@ make_root_dir (ClocheFolderShare  *self,
 }
 
 static gboolean
-spawn_virtiofsd (ClocheFolderShare  *self,
-                 GError            **error)
+cloche_folder_share_spawn_virtiofsd (ClocheFolderShare  *self,
+                                     GError            **error)
 {
   g_auto(GStrv) argv = NULL;
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSubprocessLauncher) launcher = NULL;
 
-  if ((argv = cloche_folder_share_build_command (self, in_flatpak (), error)) == NULL)
+  if ((argv = cloche_folder_share_build_command (self, cloche_folder_share_in_flatpak (),
+                                                 error)) == NULL)
     return FALSE;
-  if (!make_root_dir (self, error) || (socket = listen_on (self->socket_path, error)) == NULL)
+  if (!cloche_folder_share_make_root_dir (self, error)
+      || (socket = cloche_folder_share_listen_on (self->socket_path, error)) == NULL)
     {
-      g_prefix_error (error, _("Cannot share the folder %s: "), host_path (self));
+      g_prefix_error (error, _("Cannot share the folder %s: "),
+                      cloche_folder_share_host_path (self));
       return FALSE;
     }
 
@@ -401,13 +407,14 @@ spawn_virtiofsd (ClocheFolderShare  *self,
                                  fcntl (cloche_pinned_folder_get_fd (self->folder),
                                         F_DUPFD_CLOEXEC, 3),
                                  FOLDER_FD);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, cloche_folder_share_child_setup, NULL, NULL);
   self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, error);
   if (self->process == NULL)
     {
       g_unlink (self->socket_path);
       g_rmdir (self->root_dir);
-      g_prefix_error (error, _("Cannot share the folder %s: "), host_path (self));
+      g_prefix_error (error, _("Cannot share the folder %s: "),
+                      cloche_folder_share_host_path (self));
       return FALSE;
     }
   self->log = g_data_input_stream_new (g_subprocess_get_stderr_pipe (self->process));
@@ -416,8 +423,8 @@ spawn_virtiofsd (ClocheFolderShare  *self,
 
 /* The process group: virtiofsd and the sandboxed child it forks. */
 static void
-signal_group (ClocheFolderShare *self,
-              int                sig)
+cloche_folder_share_signal_group (ClocheFolderShare *self,
+                                  int                sig)
 {
   const char *id;
 
@@ -430,7 +437,7 @@ signal_group (ClocheFolderShare *self,
 /* Start */
 
 static char *
-log_tail_text (ClocheFolderShare *self)
+cloche_folder_share_log_tail_text (ClocheFolderShare *self)
 {
   g_autoptr(GString) text = g_string_new (NULL);
 
@@ -440,8 +447,8 @@ log_tail_text (ClocheFolderShare *self)
 }
 
 static const char *
-log_line_with (ClocheFolderShare *self,
-               const char        *needle)
+cloche_folder_share_log_line_with (ClocheFolderShare *self,
+                                   const char        *needle)
 {
   for (GList *l = self->log_tail.head; l != NULL; l = l->next)
     if (strstr (l->data, needle) != NULL)
@@ -450,9 +457,9 @@ log_line_with (ClocheFolderShare *self,
 }
 
 static char *
-describe_exit (ClocheFolderShare *self)
+cloche_folder_share_describe_exit (ClocheFolderShare *self)
 {
-  g_autofree char *tail = log_tail_text (self);
+  g_autofree char *tail = cloche_folder_share_log_tail_text (self);
 
   if (g_subprocess_get_if_signaled (self->process))
     return g_strdup_printf ("virtiofsd was killed by signal %d (%s)",
@@ -462,10 +469,10 @@ describe_exit (ClocheFolderShare *self)
 }
 
 static GError *
-describe_failure (ClocheFolderShare *self)
+cloche_folder_share_describe_failure (ClocheFolderShare *self)
 {
-  const char *unshare = log_line_with (self, "unshare failed");
-  const char *mount = log_line_with (self, "mount:");
+  const char *unshare = cloche_folder_share_log_line_with (self, "unshare failed");
+  const char *mount = cloche_folder_share_log_line_with (self, "mount:");
   g_autofree char *why = NULL;
 
   if (self->stopping)
@@ -479,14 +486,15 @@ describe_failure (ClocheFolderShare *self)
     why = g_strdup_printf ("binding it for virtiofsd (nosuid, nodev, noexec%s) failed (%s)",
                            self->readonly ? ", read-only" : "", mount);
   else
-    why = describe_exit (self);
+    why = cloche_folder_share_describe_exit (self);
   return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                      _("Cannot share the folder %s: %s"), host_path (self), why);
+                      _("Cannot share the folder %s: %s"), cloche_folder_share_host_path (self),
+                      why);
 }
 
 static void
-complete_start (ClocheFolderShare *self,
-                GError            *error)
+cloche_folder_share_complete_start (ClocheFolderShare *self,
+                                    GError            *error)
 {
   g_autoptr(GTask) task = g_steal_pointer (&self->start_task);
 
@@ -501,38 +509,40 @@ complete_start (ClocheFolderShare *self,
 
 /* Only once virtiofsd has exited and its last words are read: they say why. */
 static void
-maybe_fail_start (ClocheFolderShare *self)
+cloche_folder_share_maybe_fail_start (ClocheFolderShare *self)
 {
   if (self->start_task != NULL && self->exited && self->log_closed)
-    complete_start (self, describe_failure (self));
+    cloche_folder_share_complete_start (self, cloche_folder_share_describe_failure (self));
 }
 
 static gboolean
 cloche_folder_share_start_timeout_cb (gpointer user_data)
 {
   ClocheFolderShare *self = user_data;
-  g_autofree char *tail = log_tail_text (self);
+  g_autofree char *tail = cloche_folder_share_log_tail_text (self);
 
   self->start_timer = 0;
-  signal_group (self, SIGKILL);
-  complete_start (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
-                                     _("Cannot share the folder %s: virtiofsd was not ready "
-                                       "within %d s (%s)"), host_path (self), START_TIMEOUT_S,
-                                     tail));
+  cloche_folder_share_signal_group (self, SIGKILL);
+  cloche_folder_share_complete_start (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
+                                                         _("Cannot share the folder %s: virtiofsd "
+                                                           "was not ready within %d s (%s)"),
+                                                         cloche_folder_share_host_path (self),
+                                                         START_TIMEOUT_S,
+                                                         tail));
   return G_SOURCE_REMOVE;
 }
 
 static void
-remember_line (ClocheFolderShare *self,
-               const char        *line)
+cloche_folder_share_remember_line (ClocheFolderShare *self,
+                                   const char        *line)
 {
-  g_debug ("virtiofsd for %s: %s", host_path (self), line);
+  g_debug ("virtiofsd for %s: %s", cloche_folder_share_host_path (self), line);
   g_queue_push_tail (&self->log_tail, g_utf8_make_valid (line, -1));
   while (self->log_tail.length > LOG_TAIL_LINES)
     g_free (g_queue_pop_head (&self->log_tail));
 }
 
-static void read_next_line (ClocheFolderShare *self);
+static void cloche_folder_share_read_next_line (ClocheFolderShare *self);
 
 /* Read for as long as virtiofsd lives: a full pipe would block it. */
 static void
@@ -553,27 +563,27 @@ cloche_folder_share_log_line_cb (GObject      *object,
   if (line == NULL)
     {
       self->log_closed = TRUE;
-      maybe_fail_start (self);
+      cloche_folder_share_maybe_fail_start (self);
       return;
     }
-  remember_line (self, line);
+  cloche_folder_share_remember_line (self, line);
   if (!self->ready && strstr (line, READY_LINE) != NULL)
     {
       self->ready = TRUE;
-      complete_start (self, NULL);
+      cloche_folder_share_complete_start (self, NULL);
     }
-  read_next_line (self);
+  cloche_folder_share_read_next_line (self);
 }
 
 static void
-read_next_line (ClocheFolderShare *self)
+cloche_folder_share_read_next_line (ClocheFolderShare *self)
 {
   g_data_input_stream_read_line_async (self->log, G_PRIORITY_DEFAULT, self->cancellable,
                                        cloche_folder_share_log_line_cb, self);
 }
 
 static void
-complete_stop_tasks (ClocheFolderShare *self)
+cloche_folder_share_complete_stop_tasks (ClocheFolderShare *self)
 {
   GTask *task;
 
@@ -586,11 +596,11 @@ complete_stop_tasks (ClocheFolderShare *self)
 
 /* Nobody asked: QEMU went away, or it died (the guest's folder then hangs). */
 static void
-announce_death (ClocheFolderShare *self)
+cloche_folder_share_announce_death (ClocheFolderShare *self)
 {
-  g_autofree char *why = describe_exit (self);
+  g_autofree char *why = cloche_folder_share_describe_exit (self);
 
-  g_debug ("virtiofsd for %s has exited by itself: %s", host_path (self), why);
+  g_debug ("virtiofsd for %s has exited by itself: %s", cloche_folder_share_host_path (self), why);
   g_signal_emit (self, signals[DIED], 0, why);
 }
 
@@ -611,10 +621,10 @@ cloche_folder_share_exited_cb (GObject      *object,
   self->exited = TRUE;
   g_unlink (self->socket_path);
   g_rmdir (self->root_dir);
-  maybe_fail_start (self);
-  complete_stop_tasks (self);
+  cloche_folder_share_maybe_fail_start (self);
+  cloche_folder_share_complete_stop_tasks (self);
   if (self->ready && !self->stopping)
-    announce_death (self);
+    cloche_folder_share_announce_death (self);
 }
 
 /**
@@ -636,7 +646,7 @@ cloche_folder_share_start_async (ClocheFolderShare   *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_folder_share_start_async);
-  if (!spawn_virtiofsd (self, &error))
+  if (!cloche_folder_share_spawn_virtiofsd (self, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -644,7 +654,7 @@ cloche_folder_share_start_async (ClocheFolderShare   *self,
   self->start_task = g_steal_pointer (&task);
   self->start_timer = g_timeout_add_seconds (START_TIMEOUT_S, cloche_folder_share_start_timeout_cb,
                                              self);
-  read_next_line (self);
+  cloche_folder_share_read_next_line (self);
   g_subprocess_wait_async (self->process, self->cancellable, cloche_folder_share_exited_cb, self);
 }
 
@@ -687,7 +697,7 @@ cloche_folder_share_stop_async (ClocheFolderShare   *self,
    * answered once it is in the host file), and a SIGTERM that arrives just
    * before it enters accept() only sets a flag nobody reads. */
   self->stopping = TRUE;
-  signal_group (self, SIGKILL);
+  cloche_folder_share_signal_group (self, SIGKILL);
 }
 
 gboolean
@@ -706,7 +716,7 @@ const char *
 cloche_folder_share_get_host_path (ClocheFolderShare *self)
 {
   g_return_val_if_fail (CLOCHE_IS_FOLDER_SHARE (self), NULL);
-  return host_path (self);
+  return cloche_folder_share_host_path (self);
 }
 
 gboolean
@@ -774,7 +784,7 @@ cloche_folder_share_dispose (GObject *object)
   /* Tasks hold a ref, so none is pending here: only a running process. */
   if (self->process != NULL && !self->exited)
     {
-      signal_group (self, SIGKILL);
+      cloche_folder_share_signal_group (self, SIGKILL);
       g_unlink (self->socket_path);
       g_rmdir (self->root_dir);
     }

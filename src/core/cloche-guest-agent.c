@@ -104,8 +104,8 @@ cloche_exec_status_clear (ClocheExecStatus *status)
 }
 
 static GBytes *
-decode_output (JsonObject *object,
-               const char *member)
+cloche_guest_agent_decode_output (JsonObject *object,
+                                  const char *member)
 {
   const char *encoded = cloche_json_get_string (object, member, NULL);
   guchar *data;
@@ -118,8 +118,8 @@ decode_output (JsonObject *object,
 }
 
 static GType
-get_value_type (JsonObject *object,
-                const char *member)
+cloche_guest_agent_get_value_type (JsonObject *object,
+                                   const char *member)
 {
   JsonNode *node = json_object_get_member (object, member);
 
@@ -131,9 +131,9 @@ get_value_type (JsonObject *object,
  * terminal: 128 + the signal. The guest can claim anything, so whatever no
  * process can end with is refused rather than passed on as an exit status. */
 static gboolean
-get_exit_code (JsonObject  *object,
-               int         *exit_code,
-               GError     **error)
+cloche_guest_agent_get_exit_code (JsonObject  *object,
+                                  int         *exit_code,
+                                  GError     **error)
 {
   gint64 signal = cloche_json_get_int (object, "signal", 0);
   gint64 code = cloche_json_get_int (object, "exitcode", 0);
@@ -168,7 +168,7 @@ cloche_guest_agent_parse_exec_status (JsonNode          *reply,
     }
 
   object = json_node_get_object (reply);
-  if (get_value_type (object, "exited") != G_TYPE_BOOLEAN)
+  if (cloche_guest_agent_get_value_type (object, "exited") != G_TYPE_BOOLEAN)
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                    "The guest agent answered guest-exec-status without \"exited\"");
@@ -179,10 +179,10 @@ cloche_guest_agent_parse_exec_status (JsonNode          *reply,
   if (!status->exited)
     return TRUE;
 
-  if (!get_exit_code (object, &status->exit_code, error))
+  if (!cloche_guest_agent_get_exit_code (object, &status->exit_code, error))
     return FALSE;
-  status->stdout_bytes = decode_output (object, "out-data");
-  status->stderr_bytes = decode_output (object, "err-data");
+  status->stdout_bytes = cloche_guest_agent_decode_output (object, "out-data");
+  status->stderr_bytes = cloche_guest_agent_decode_output (object, "err-data");
   status->stdout_truncated = cloche_json_get_boolean (object, "out-truncated", FALSE);
   status->stderr_truncated = cloche_json_get_boolean (object, "err-truncated", FALSE);
   return TRUE;
@@ -191,7 +191,7 @@ cloche_guest_agent_parse_exec_status (JsonNode          *reply,
 /* Sync */
 
 static void
-stop_syncing (ClocheGuestAgent *self)
+cloche_guest_agent_stop_syncing (ClocheGuestAgent *self)
 {
   g_clear_handle_id (&self->sync_resend_source, g_source_remove);
   g_clear_handle_id (&self->sync_timeout_source, g_source_remove);
@@ -221,7 +221,7 @@ cloche_guest_agent_sync_timeout_cb (gpointer user_data)
   guint timeout_s = GPOINTER_TO_UINT (g_task_get_task_data (task));
 
   self->sync_timeout_source = 0;
-  stop_syncing (self);
+  cloche_guest_agent_stop_syncing (self);
   if (self->last_garbage != NULL)
     g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                              "The guest agent did not answer within %u s; "
@@ -236,8 +236,8 @@ cloche_guest_agent_sync_timeout_cb (gpointer user_data)
 }
 
 static void
-handle_sync_line (ClocheGuestAgent *self,
-                  const char       *line)
+cloche_guest_agent_handle_sync_line (ClocheGuestAgent *self,
+                                     const char       *line)
 {
   g_autoptr(JsonNode) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -257,7 +257,7 @@ handle_sync_line (ClocheGuestAgent *self,
     return;
 
   task = g_steal_pointer (&self->sync_task);
-  stop_syncing (self);
+  cloche_guest_agent_stop_syncing (self);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -301,7 +301,7 @@ cloche_guest_agent_sync_finish (ClocheGuestAgent  *self,
 
 /* Returns: (transfer full) (nullable): the task, if its deadline has not passed */
 static GTask *
-pending_free (Pending *pending)
+cloche_guest_agent_pending_free (Pending *pending)
 {
   GTask *task = g_steal_pointer (&pending->task);
 
@@ -337,7 +337,7 @@ cloche_guest_agent_line_cb (ClocheGuestAgent *self,
 
   if (self->sync_task != NULL)
     {
-      handle_sync_line (self, line);
+      cloche_guest_agent_handle_sync_line (self, line);
       return;
     }
 
@@ -347,7 +347,7 @@ cloche_guest_agent_line_cb (ClocheGuestAgent *self,
       g_warning ("The guest agent sent a line nobody asked for: %s", line);
       return;
     }
-  task = pending_free (pending);
+  task = cloche_guest_agent_pending_free (pending);
   if (task == NULL)
     {
       g_debug ("The guest agent answered a command after its deadline: dropped");
@@ -369,13 +369,13 @@ cloche_guest_agent_closed_cb (ClocheGuestAgent *self,
 
   if (sync_task != NULL)
     {
-      stop_syncing (self);
+      cloche_guest_agent_stop_syncing (self);
       g_task_return_new_error (sync_task, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                                "The connection to the guest agent closed before it answered");
     }
   while ((pending = g_queue_pop_head (&self->pending)))
     {
-      g_autoptr(GTask) task = pending_free (pending);
+      g_autoptr(GTask) task = cloche_guest_agent_pending_free (pending);
 
       if (task != NULL)
         g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
@@ -473,7 +473,7 @@ typedef struct
 } ExecState;
 
 static void
-exec_state_free (ExecState *state)
+cloche_guest_agent_exec_state_free (ExecState *state)
 {
   g_clear_handle_id (&state->timer, g_source_remove);
   if (state->cancelled_id != 0)
@@ -484,13 +484,13 @@ exec_state_free (ExecState *state)
 }
 
 static void cloche_guest_agent_poll_exec_status_cb (GTask *task);
-static void kill_guest_process (ClocheGuestAgent *self,
-                                gint64            pid,
-                                gboolean          reap);
+static void cloche_guest_agent_kill_guest_process (ClocheGuestAgent *self,
+                                                   gint64            pid,
+                                                   gboolean          reap);
 
 /* Once: the first of the answer, an error and the end of a stop wins. */
 static gboolean
-exec_finishing (GTask *task)
+cloche_guest_agent_exec_finishing (GTask *task)
 {
   ExecState *state = g_task_get_task_data (task);
 
@@ -506,11 +506,11 @@ exec_finishing (GTask *task)
 
 /* A stopped command has ended (or the agent did not say so in time). */
 static void
-exec_end_stopped (GTask *task)
+cloche_guest_agent_exec_end_stopped (GTask *task)
 {
   ExecState *state = g_task_get_task_data (task);
 
-  if (!exec_finishing (task))
+  if (!cloche_guest_agent_exec_finishing (task))
     return;
   if (state->stop == EXEC_CANCELLED)
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -528,16 +528,16 @@ cloche_guest_agent_kill_deadline_cb (gpointer user_data)
   ExecState *state = g_task_get_task_data (task);
 
   state->timer = 0;
-  exec_end_stopped (task);
+  cloche_guest_agent_exec_end_stopped (task);
   /* Nobody polls it any more: the kill reaps it. */
   if (state->pid >= 0)
-    kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
+    cloche_guest_agent_kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
   return G_SOURCE_REMOVE;
 }
 
 static void
-exec_stop (GTask    *task,
-           ExecStop  why)
+cloche_guest_agent_exec_stop (GTask    *task,
+                              ExecStop  why)
 {
   ExecState *state = g_task_get_task_data (task);
 
@@ -546,10 +546,10 @@ exec_stop (GTask    *task,
   state->stop = why;
   if (!(state->flags & CLOCHE_EXEC_WAIT_FOR_STOP))
     {
-      exec_end_stopped (task);
+      cloche_guest_agent_exec_end_stopped (task);
       /* Else guest-exec has not answered yet: cloche_guest_agent_exec_started_cb kills it. */
       if (state->pid >= 0)
-        kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
+        cloche_guest_agent_kill_guest_process (g_task_get_source_object (task), state->pid, TRUE);
       return;
     }
   g_clear_handle_id (&state->timer, g_source_remove);
@@ -559,7 +559,7 @@ exec_stop (GTask    *task,
                                              g_object_unref);
   /* Else guest-exec has not answered yet: cloche_guest_agent_exec_started_cb kills it. */
   if (state->pid >= 0)
-    kill_guest_process (g_task_get_source_object (task), state->pid, FALSE);
+    cloche_guest_agent_kill_guest_process (g_task_get_source_object (task), state->pid, FALSE);
 }
 
 static gboolean
@@ -569,14 +569,14 @@ cloche_guest_agent_exec_deadline_cb (gpointer user_data)
   ExecState *state = g_task_get_task_data (task);
 
   state->timer = 0;
-  exec_stop (task, EXEC_TIMED_OUT);
+  cloche_guest_agent_exec_stop (task, EXEC_TIMED_OUT);
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
 cloche_guest_agent_cancel_in_context_cb (gpointer task)
 {
-  exec_stop (task, EXEC_CANCELLED);
+  cloche_guest_agent_exec_stop (task, EXEC_CANCELLED);
   return G_SOURCE_REMOVE;
 }
 
@@ -595,8 +595,8 @@ cloche_guest_agent_exec_cancelled_cb (GCancellable *cancellable,
 }
 
 static void
-exec_fail (GTask  *task,
-           GError *error)
+cloche_guest_agent_exec_fail (GTask  *task,
+                              GError *error)
 {
   ExecState *state = g_task_get_task_data (task);
 
@@ -604,16 +604,16 @@ exec_fail (GTask  *task,
     {
       /* The stop is what the caller asked about; its end is unknown. */
       g_error_free (error);
-      exec_end_stopped (task);
+      cloche_guest_agent_exec_end_stopped (task);
     }
-  else if (exec_finishing (task))
+  else if (cloche_guest_agent_exec_finishing (task))
     g_task_return_error (task, error);
   else
     g_error_free (error);
 }
 
 static guint
-next_poll_ms (ExecState *state)
+cloche_guest_agent_next_poll_ms (ExecState *state)
 {
   gint64 ran_ms = (g_get_monotonic_time () - state->started) / 1000;
 
@@ -639,12 +639,12 @@ cloche_guest_agent_exec_status_cb (GObject      *object,
     }
   if (reply == NULL || !cloche_guest_agent_parse_exec_status (reply, &status, &error))
     {
-      exec_fail (task, error);
+      cloche_guest_agent_exec_fail (task, error);
       return;
     }
   if (!status.exited)
     {
-      g_timeout_add_once (next_poll_ms (state),
+      g_timeout_add_once (cloche_guest_agent_next_poll_ms (state),
                           (GSourceOnceFunc) cloche_guest_agent_poll_exec_status_cb,
                           g_steal_pointer (&task));
       return;
@@ -653,10 +653,10 @@ cloche_guest_agent_exec_status_cb (GObject      *object,
     {
       state->stopped = status;
       memset (&status, 0, sizeof status);
-      exec_end_stopped (task);
+      cloche_guest_agent_exec_end_stopped (task);
       return;
     }
-  exec_finishing (task);
+  cloche_guest_agent_exec_finishing (task);
   g_task_return_pointer (task, g_memdup2 (&status, sizeof status), g_free);
   memset (&status, 0, sizeof status);
 }
@@ -697,32 +697,33 @@ cloche_guest_agent_exec_started_cb (GObject      *object,
     {
       g_clear_error (&error);
       if (pid >= 0)
-        kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, TRUE);
+        cloche_guest_agent_kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, TRUE);
       return;
     }
   if (reply == NULL)
     {
-      exec_fail (task, error);
+      cloche_guest_agent_exec_fail (task, error);
       return;
     }
   if (pid < 0)
     {
-      exec_fail (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
-                                    "The guest agent answered guest-exec without a pid"));
+      cloche_guest_agent_exec_fail (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
+                                                       "The guest agent answered guest-exec "
+                                                       "without a pid"));
       return;
     }
 
   state->pid = pid;
   /* Its deadline passed, or it was cancelled, while the agent started it. */
   if (state->stop != EXEC_RUNNING)
-    kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, FALSE);
+    cloche_guest_agent_kill_guest_process (CLOCHE_GUEST_AGENT (object), pid, FALSE);
   state->started = g_get_monotonic_time ();
   g_timeout_add_once (STATUS_POLL_MIN_MS, (GSourceOnceFunc) cloche_guest_agent_poll_exec_status_cb,
                       g_steal_pointer (&task));
 }
 
 static JsonArray *
-strv_to_array (const char * const *strv)
+cloche_guest_agent_strv_to_array (const char * const *strv)
 {
   JsonArray *array = json_array_new ();
 
@@ -732,9 +733,9 @@ strv_to_array (const char * const *strv)
 }
 
 static JsonObject *
-exec_arguments (const char * const *argv,
-                const char * const *env,
-                GBytes             *input)
+cloche_guest_agent_exec_arguments (const char * const *argv,
+                                   const char * const *env,
+                                   GBytes             *input)
 {
   JsonObject *arguments = json_object_new ();
 
@@ -746,10 +747,10 @@ exec_arguments (const char * const *argv,
       json_object_set_string_member (arguments, "input-data", encoded);
     }
   json_object_set_string_member (arguments, "path", argv[0]);
-  json_object_set_array_member (arguments, "arg", strv_to_array (argv + 1));
+  json_object_set_array_member (arguments, "arg", cloche_guest_agent_strv_to_array (argv + 1));
   /* The agent replaces the whole environment when "env" is given. */
   if (env != NULL)
-    json_object_set_array_member (arguments, "env", strv_to_array (env));
+    json_object_set_array_member (arguments, "env", cloche_guest_agent_strv_to_array (env));
   json_object_set_boolean_member (arguments, "capture-output", TRUE);
   return arguments;
 }
@@ -795,7 +796,7 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
   state->pid = -1;
   state->timeout_s = timeout_s;
   state->flags = flags;
-  g_task_set_task_data (task, state, (GDestroyNotify) exec_state_free);
+  g_task_set_task_data (task, state, (GDestroyNotify) cloche_guest_agent_exec_state_free);
   if (g_task_return_error_if_cancelled (task))
     return;
   if (!(flags & CLOCHE_EXEC_NO_DEADLINE))
@@ -809,7 +810,7 @@ cloche_guest_agent_exec_async (ClocheGuestAgent    *self,
         g_cancellable_connect (cancellable, G_CALLBACK (cloche_guest_agent_exec_cancelled_cb),
                                task, NULL);
     }
-  arguments = exec_arguments (argv, env, input);
+  arguments = cloche_guest_agent_exec_arguments (argv, env, input);
   cloche_guest_agent_execute_async (self, "guest-exec", arguments, NULL,
                                     cloche_guest_agent_exec_started_cb, g_steal_pointer (&task));
 }
@@ -861,9 +862,9 @@ cloche_guest_agent_kill_done_cb (GObject      *object,
  * forked). SIGKILL a moment later for a process that ignored SIGTERM.
  * @reap: ask for its end afterwards, when no exec polls it any more. */
 static void
-kill_guest_process (ClocheGuestAgent *self,
-                    gint64            pid,
-                    gboolean          reap)
+cloche_guest_agent_kill_guest_process (ClocheGuestAgent *self,
+                                       gint64            pid,
+                                       gboolean          reap)
 {
   g_autofree char *number = g_strdup_printf ("%" G_GINT64_FORMAT, pid);
   const char *argv[] = { "/bin/sh", "-c",
@@ -879,7 +880,7 @@ kill_guest_process (ClocheGuestAgent *self,
 }
 
 static GError *
-truncated_error (ClocheExecStatus *status)
+cloche_guest_agent_truncated_error (ClocheExecStatus *status)
 {
   const char *which = status->stdout_truncated && status->stderr_truncated ? "stdout and stderr"
                       : status->stdout_truncated ? "stdout" : "stderr";
@@ -935,7 +936,7 @@ cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
     }
   if (status->stdout_truncated || status->stderr_truncated)
     {
-      g_propagate_error (error, truncated_error (status));
+      g_propagate_error (error, cloche_guest_agent_truncated_error (status));
       cloche_exec_status_clear (status);
       return FALSE;
     }
@@ -984,9 +985,9 @@ cloche_guest_agent_dispose (GObject *object)
 {
   ClocheGuestAgent *self = CLOCHE_GUEST_AGENT (object);
 
-  stop_syncing (self);
+  cloche_guest_agent_stop_syncing (self);
   /* Only commands past their deadline can be left (the others hold us). */
-  g_queue_clear_full (&self->pending, (GDestroyNotify) pending_free);
+  g_queue_clear_full (&self->pending, (GDestroyNotify) cloche_guest_agent_pending_free);
   if (self->channel != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->channel, self);

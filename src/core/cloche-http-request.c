@@ -43,7 +43,7 @@
 
 /* Wiped: a header may hold a secret's value the proxy wrote in. */
 static void
-header_clear (ClocheHttpHeader *header)
+cloche_http_request_header_clear (ClocheHttpHeader *header)
 {
   g_free (header->name);
   if (header->value != NULL)
@@ -91,25 +91,25 @@ cloche_http_request_head_length (const char *data,
 }
 
 static gboolean
-is_tchar (char c)
+cloche_http_request_is_tchar (char c)
 {
   return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 static gboolean
-is_token (const char *text)
+cloche_http_request_is_token (const char *text)
 {
   if (*text == '\0')
     return FALSE;
   for (; *text != '\0'; text++)
-    if (!is_tchar (*text))
+    if (!cloche_http_request_is_tchar (*text))
       return FALSE;
   return TRUE;
 }
 
 /* Printable ASCII without spaces: what a request-target is made of. */
 static gboolean
-is_visible (const char *text)
+cloche_http_request_is_visible (const char *text)
 {
   if (*text == '\0')
     return FALSE;
@@ -120,13 +120,13 @@ is_visible (const char *text)
 }
 
 static gboolean
-fail (GError     **error,
-      const char  *format,
-      ...) G_GNUC_PRINTF (2, 3);
+cloche_http_request_fail (GError     **error,
+                          const char  *format,
+                          ...) G_GNUC_PRINTF (2, 3);
 
 /* @text as valid UTF-8 without control characters, cut short. */
 static char *
-printable (const char *text)
+cloche_http_request_printable (const char *text)
 {
   g_autofree char *valid = g_utf8_make_valid (text, -1);
   GString *out = g_string_new (NULL);
@@ -147,9 +147,9 @@ printable (const char *text)
 }
 
 static gboolean
-fail (GError     **error,
-      const char  *format,
-      ...)
+cloche_http_request_fail (GError     **error,
+                          const char  *format,
+                          ...)
 {
   g_autofree char *message = NULL;
   va_list args;
@@ -162,7 +162,7 @@ fail (GError     **error,
   va_end (args);
   *error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, message);
   g_free ((*error)->message);
-  (*error)->message = printable (message);
+  (*error)->message = cloche_http_request_printable (message);
   return FALSE;
 }
 
@@ -170,21 +170,21 @@ fail (GError     **error,
  * digits (inet_aton(3) reads "1.2.3.4", "16909060", "0x01020304",
  * "001.2.3.4"). No top-level domain looks like one. */
 static gboolean
-is_numeric_label (const char *label)
+cloche_http_request_is_numeric_label (const char *label)
 {
   if (label[0] == '0' && (label[1] == 'x' || label[1] == 'X'))
     return strspn (label + 2, "0123456789abcdefABCDEF") == strlen (label + 2);
   return *label != '\0' && strspn (label, "0123456789") == strlen (label);
 }
 
-/* fail () for a function that returns a string. */
-#define FAIL_NULL(...) (fail (__VA_ARGS__), NULL)
+/* cloche_http_request_fail () for a function that returns a string. */
+#define FAIL_NULL(...) (cloche_http_request_fail (__VA_ARGS__), NULL)
 
 /* A name of non-empty labels, without the trailing dot of a fully
  * qualified one; NULL if it is not a name. */
 static char *
-canonical_name (const char  *host,
-                GError     **error)
+cloche_http_request_canonical_name (const char  *host,
+                                    GError     **error)
 {
   g_autofree char *name = g_ascii_strdown (host, -1);
   gsize length = strlen (name);
@@ -202,7 +202,7 @@ canonical_name (const char  *host,
     if (labels[i][0] == '\0' || strlen (labels[i]) > 63)
       return FAIL_NULL (error, "“%s” is not a host name: it has an empty or too long part",
                         host);
-  if (is_numeric_label (labels[n - 1]))
+  if (cloche_http_request_is_numeric_label (labels[n - 1]))
     return FAIL_NULL (error, "“%s” is not a host name, and not an IPv4 address written the "
                       "usual way (four decimal numbers without leading zeros)", host);
   return g_steal_pointer (&name);
@@ -233,7 +233,7 @@ cloche_http_canonical_host (const char  *host,
   if (address == NULL && strchr (host, ':') != NULL)
     return FAIL_NULL (error, "“%s” is not an IPv6 address", host);
   if (address == NULL)
-    return canonical_name (host, error);
+    return cloche_http_request_canonical_name (host, error);
   bytes = g_inet_address_to_bytes (address);
   if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6
       && memcmp (bytes, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0)
@@ -242,8 +242,8 @@ cloche_http_canonical_host (const char  *host,
 }
 
 static gboolean
-parse_port (const char  *text,
-            guint16     *port)
+cloche_http_request_parse_port (const char  *text,
+                                guint16     *port)
 {
   guint64 value = 0;
 
@@ -260,27 +260,29 @@ parse_port (const char  *text,
 /* "host", "host:port", "[v6]" or "[v6]:port" into request->host/port;
  * @default_port without a port, or 0 if one is needed. */
 static gboolean
-parse_authority (ClocheHttpRequest  *request,
-                 const char         *authority,
-                 guint16             default_port,
-                 GError            **error)
+cloche_http_request_parse_authority (ClocheHttpRequest  *request,
+                                     const char         *authority,
+                                     guint16             default_port,
+                                     GError            **error)
 {
   g_autofree char *host = NULL;
   const char *colon;
 
   if (strchr (authority, '@') != NULL)
-    return fail (error, "The address “%s” has a user name in it: the proxy does not take one "
-                 "there", authority);
+    return cloche_http_request_fail (error,
+                                     "The address “%s” has a user name in it: the proxy does not "
+                                     "take one there", authority);
   if (authority[0] == '[')
     {
       const char *close = strchr (authority, ']');
 
       if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-        return fail (error, "“%s” is not a host: an IPv6 address must be in brackets, "
-                     "followed by nothing or “:port”", authority);
+        return cloche_http_request_fail (error,
+                                         "“%s” is not a host: an IPv6 address must be in brackets, "
+                                         "followed by nothing or “:port”", authority);
       host = g_strndup (authority + 1, close - authority - 1);
       if (strchr (host, ':') == NULL)
-        return fail (error, "“%s” is not an IPv6 address", host);
+        return cloche_http_request_fail (error, "“%s” is not an IPv6 address", host);
       colon = close[1] == ':' ? close + 1 : NULL;
     }
   else
@@ -288,13 +290,15 @@ parse_authority (ClocheHttpRequest  *request,
       colon = strrchr (authority, ':');
       host = colon != NULL ? g_strndup (authority, colon - authority) : g_strdup (authority);
       if (strchr (host, ':') != NULL)
-        return fail (error, "“%s” is not a host name", host);
+        return cloche_http_request_fail (error, "“%s” is not a host name", host);
     }
   if (colon == NULL && default_port == 0)
-    return fail (error, "CONNECT needs “host:port”, not “%s”", authority);
+    return cloche_http_request_fail (error, "CONNECT needs “host:port”, not “%s”", authority);
   request->port = default_port;
-  if (colon != NULL && !parse_port (colon + 1, &request->port))
-    return fail (error, "“%s” is not a port: it must be a number from 1 to 65535", colon + 1);
+  if (colon != NULL && !cloche_http_request_parse_port (colon + 1, &request->port))
+    return cloche_http_request_fail (error,
+                                     "“%s” is not a port: it must be a number from 1 to 65535",
+                                     colon + 1);
   request->host = cloche_http_canonical_host (host, error);
   return request->host != NULL;
 }
@@ -303,8 +307,8 @@ parse_authority (ClocheHttpRequest  *request,
  * default port of its scheme: 80 for http://, 443 for https://, 0 for any
  * other. */
 static guint16
-absolute_scheme (const char  *target,
-                 const char **authority)
+cloche_http_request_absolute_scheme (const char  *target,
+                                     const char **authority)
 {
   if (g_ascii_strncasecmp (target, "http://", 7) == 0)
     {
@@ -322,27 +326,31 @@ absolute_scheme (const char  *target,
 /* An absolute "http://authority/path" target: what a client sends to a
  * proxy for plain HTTP. */
 static gboolean
-parse_absolute_target (ClocheHttpRequest  *request,
-                       GError            **error)
+cloche_http_request_parse_absolute_target (ClocheHttpRequest  *request,
+                                           GError            **error)
 {
   const char *target = request->target;
   const char *authority = NULL, *end;
   g_autofree char *host_part = NULL;
-  guint16 default_port = absolute_scheme (target, &authority);
+  guint16 default_port = cloche_http_request_absolute_scheme (target, &authority);
 
   if (target[0] == '/' || target[0] == '*')
-    return fail (error, "“%s %s” is a request for this proxy itself: send the full URL "
-                 "(“http://host/path”), or CONNECT for HTTPS", request->method, target);
+    return cloche_http_request_fail (error,
+                                     "“%s %s” is a request for this proxy itself: send the full "
+                                     "URL (“http://host/path”), or CONNECT for HTTPS",
+                                     request->method, target);
   if (default_port == 443)
-    return fail (error, "“%s” must go through CONNECT: the proxy does not speak TLS for the "
-                 "client", target);
+    return cloche_http_request_fail (error,
+                                     "“%s” must go through CONNECT: the proxy does not speak TLS "
+                                     "for the client", target);
   if (default_port == 0)
-    return fail (error, "“%s” is not an http:// URL: the proxy forwards only those, and "
-                 "CONNECT tunnels", target);
+    return cloche_http_request_fail (error,
+                                     "“%s” is not an http:// URL: the proxy forwards only those, "
+                                     "and CONNECT tunnels", target);
   end = authority + strcspn (authority, "/?#");
   host_part = g_strndup (authority, end - authority);
   request->default_port = default_port;
-  if (!parse_authority (request, host_part, default_port, error))
+  if (!cloche_http_request_parse_authority (request, host_part, default_port, error))
     return FALSE;
   /* The fragment is the client's business and never goes on the wire. */
   request->path = g_strndup (end, strcspn (end, "#"));
@@ -357,42 +365,43 @@ parse_absolute_target (ClocheHttpRequest  *request,
 }
 
 static gboolean
-is_method (const char *text)
+cloche_http_request_is_method (const char *text)
 {
-  return is_token (text) && strlen (text) <= MAX_METHOD;
+  return cloche_http_request_is_token (text) && strlen (text) <= MAX_METHOD;
 }
 
-static gboolean parse_origin_target (ClocheHttpRequest  *request,
-                                     GError            **error);
+static gboolean cloche_http_request_parse_origin_target (ClocheHttpRequest  *request,
+                                                         GError            **error);
 
 /* @origin: inside a tunnel the proxy opened, where targets are origin-form. */
 static gboolean
-parse_request_line (ClocheHttpRequest  *request,
-                    const char         *line,
-                    gboolean            origin,
-                    GError            **error)
+cloche_http_request_parse_request_line (ClocheHttpRequest  *request,
+                                        const char         *line,
+                                        gboolean            origin,
+                                        GError            **error)
 {
   g_auto(GStrv) parts = g_strsplit (line, " ", -1);
 
-  if (g_strv_length (parts) != 3 || !is_method (parts[0]) || !is_visible (parts[1]))
-    return fail (error, "The request line is not “METHOD target HTTP/1.1”");
+  if (g_strv_length (parts) != 3 || !cloche_http_request_is_method (parts[0])
+      || !cloche_http_request_is_visible (parts[1]))
+    return cloche_http_request_fail (error, "The request line is not “METHOD target HTTP/1.1”");
   if (!g_str_equal (parts[2], "HTTP/1.1") && !g_str_equal (parts[2], "HTTP/1.0"))
-    return fail (error, "“%s” is not HTTP/1.1 or HTTP/1.0", parts[2]);
+    return cloche_http_request_fail (error, "“%s” is not HTTP/1.1 or HTTP/1.0", parts[2]);
   request->method = g_strdup (parts[0]);
   request->target = g_strdup (parts[1]);
   request->version = g_strdup (parts[2]);
   request->connect = g_str_equal (request->method, "CONNECT");
   if (origin)
-    return parse_origin_target (request, error);
+    return cloche_http_request_parse_origin_target (request, error);
   if (request->connect)
-    return parse_authority (request, request->target, 0, error);
-  return parse_absolute_target (request, error);
+    return cloche_http_request_parse_authority (request, request->target, 0, error);
+  return cloche_http_request_parse_absolute_target (request, error);
 }
 
 /* Control characters other than tab make a value mean different things to
  * different readers; bytes above 0x7f (obs-text) are allowed. */
 static gboolean
-is_field_value (const char *value)
+cloche_http_request_is_field_value (const char *value)
 {
   for (; *value != '\0'; value++)
     if (((guchar) *value < 0x20 && *value != '\t') || (guchar) *value == 0x7f)
@@ -409,26 +418,28 @@ _cloche_http_parse_header (GArray      *headers,
   ClocheHttpHeader header;
 
   if (line[0] == ' ' || line[0] == '\t')
-    return fail (error, "A header line starts with white space (folded headers are not "
-                 "accepted)");
+    return cloche_http_request_fail (error,
+                                     "A header line starts with white space (folded headers are "
+                                     "not accepted)");
   if (colon == NULL)
-    return fail (error, "A header line has no colon");
+    return cloche_http_request_fail (error, "A header line has no colon");
   header.name = g_strndup (line, colon - line);
   header.value = g_strstrip (g_strdup (colon + 1));
-  if (!is_token (header.name) || !is_field_value (header.value))
+  if (!cloche_http_request_is_token (header.name)
+      || !cloche_http_request_is_field_value (header.value))
     {
       g_autofree char *name = g_strescape (header.name, NULL);
 
-      header_clear (&header);
-      return fail (error, "The header “%s” has a bad name or value", name);
+      cloche_http_request_header_clear (&header);
+      return cloche_http_request_fail (error, "The header “%s” has a bad name or value", name);
     }
   g_array_append_val (headers, header);
   return TRUE;
 }
 
 static const char *
-find_header (GArray     *headers,
-             const char *name)
+cloche_http_request_find_header (GArray     *headers,
+                                 const char *name)
 {
   for (guint i = 0; i < headers->len; i++)
     {
@@ -485,7 +496,7 @@ cloche_http_has_token (const char *list,
 
 /* The last coding of a Transfer-Encoding list. */
 static gboolean
-ends_in_chunked (const char *value)
+cloche_http_request_ends_in_chunked (const char *value)
 {
   const char *last = strrchr (value, ',');
   g_autofree char *coding = g_strstrip (g_strdup (last != NULL ? last + 1 : value));
@@ -515,18 +526,20 @@ _cloche_http_parse_framing (GArray          *headers,
         continue;
       if (*header->value == '\0' || strspn (header->value, "0123456789") != strlen (header->value)
           || !g_ascii_string_to_unsigned (header->value, 10, 0, G_MAXINT64, body_length, NULL))
-        return fail (error, "Content-Length “%s” is not a number", header->value);
+        return cloche_http_request_fail (error, "Content-Length “%s” is not a number",
+                                         header->value);
       if (length != NULL && !g_str_equal (length, header->value))
-        return fail (error, "Two different Content-Length headers");
+        return cloche_http_request_fail (error, "Two different Content-Length headers");
       length = header->value;
     }
   if (length != NULL && coding != NULL)
-    return fail (error, "Content-Length and Transfer-Encoding together");
-  if (coding != NULL && ends_in_chunked (coding))
+    return cloche_http_request_fail (error, "Content-Length and Transfer-Encoding together");
+  if (coding != NULL && cloche_http_request_ends_in_chunked (coding))
     *body = CLOCHE_HTTP_BODY_CHUNKED;
   else if (coding != NULL && is_request)
-    return fail (error, "Transfer-Encoding “%s” does not end in chunked, so the end of the "
-                 "request cannot be found", coding);
+    return cloche_http_request_fail (error,
+                                     "Transfer-Encoding “%s” does not end in chunked, so the end "
+                                     "of the request cannot be found", coding);
   else if (coding != NULL)
     *body = CLOCHE_HTTP_BODY_CLOSE;
   else if (length != NULL)
@@ -535,8 +548,8 @@ _cloche_http_parse_framing (GArray          *headers,
 }
 
 static gboolean
-check_framing (ClocheHttpRequest  *request,
-               GError            **error)
+cloche_http_request_check_framing (ClocheHttpRequest  *request,
+                                   GError            **error)
 {
   g_autofree char *connection = _cloche_http_dup_list (request->headers, "Connection");
   g_autofree char *proxy_connection = _cloche_http_dup_list (request->headers,
@@ -547,8 +560,9 @@ check_framing (ClocheHttpRequest  *request,
                                    &request->body_length, error))
     return FALSE;
   if (request->body == CLOCHE_HTTP_BODY_CHUNKED && g_str_equal (request->version, "HTTP/1.0"))
-    return fail (error, "Transfer-Encoding in an HTTP/1.0 request: HTTP/1.0 has no chunked "
-                 "coding, so a server may read the body otherwise");
+    return cloche_http_request_fail (error,
+                                     "Transfer-Encoding in an HTTP/1.0 request: HTTP/1.0 has no "
+                                     "chunked coding, so a server may read the body otherwise");
   if (request->body == CLOCHE_HTTP_BODY_LENGTH && request->body_length == 0)
     request->body = CLOCHE_HTTP_BODY_NONE;
   /* HTTP/1.0's "keep-alive" is left out: such a client gets one answer. */
@@ -560,7 +574,7 @@ check_framing (ClocheHttpRequest  *request,
 
 /* "Basic base64(user[:password])" → user, when it looks like a session id. */
 static char *
-parse_proxy_user (const char *credentials)
+cloche_http_request_parse_proxy_user (const char *credentials)
 {
   g_autofree guchar *decoded = NULL;
   g_autofree char *user = NULL;
@@ -579,25 +593,26 @@ parse_proxy_user (const char *credentials)
 }
 
 static gboolean
-parse_lines (ClocheHttpRequest  *request,
-             GStrv               lines,
-             gboolean            origin,
-             GError            **error)
+cloche_http_request_parse_lines (ClocheHttpRequest  *request,
+                                 GStrv               lines,
+                                 gboolean            origin,
+                                 GError            **error)
 {
   guint count = 0;
 
   if (lines[0] == NULL || lines[0][0] == '\0')
-    return fail (error, "The request is empty");
-  if (!parse_request_line (request, lines[0], origin, error))
+    return cloche_http_request_fail (error, "The request is empty");
+  if (!cloche_http_request_parse_request_line (request, lines[0], origin, error))
     return FALSE;
   for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
     {
       if (++count > CLOCHE_HTTP_MAX_HEADERS)
-        return fail (error, "More than %d header lines", CLOCHE_HTTP_MAX_HEADERS);
+        return cloche_http_request_fail (error, "More than %d header lines",
+                                         CLOCHE_HTTP_MAX_HEADERS);
       if (!_cloche_http_parse_header (request->headers, lines[i], error))
         return FALSE;
     }
-  return check_framing (request, error);
+  return cloche_http_request_check_framing (request, error);
 }
 
 /* The lines of a head, without their line ends; NULL for a NUL byte. */
@@ -611,7 +626,7 @@ _cloche_http_split_lines (const char  *head,
 
   if (memchr (head, '\0', length) != NULL)
     {
-      fail (error, "The head has a NUL byte in it");
+      cloche_http_request_fail (error, "The head has a NUL byte in it");
       return NULL;
     }
   text = g_strndup (head, length);
@@ -627,12 +642,12 @@ _cloche_http_split_lines (const char  *head,
 }
 
 static ClocheHttpRequest *
-request_new (void)
+cloche_http_request_new (void)
 {
   ClocheHttpRequest *request = g_new0 (ClocheHttpRequest, 1);
 
   request->headers = g_array_new (FALSE, TRUE, sizeof (ClocheHttpHeader));
-  g_array_set_clear_func (request->headers, (GDestroyNotify) header_clear);
+  g_array_set_clear_func (request->headers, (GDestroyNotify) cloche_http_request_header_clear);
   return request;
 }
 
@@ -649,21 +664,22 @@ cloche_http_request_parse (const char  *head,
                            gsize        length,
                            GError     **error)
 {
-  g_autoptr(ClocheHttpRequest) request = request_new ();
+  g_autoptr(ClocheHttpRequest) request = cloche_http_request_new ();
   g_auto(GStrv) lines = NULL;
 
   if (length == 0)
     {
-      fail (error, "The request is empty");
+      cloche_http_request_fail (error, "The request is empty");
       return NULL;
     }
   lines = _cloche_http_split_lines (head, length, error);
   if (lines == NULL)
     return NULL;
-  if (!parse_lines (request, lines, FALSE, error))
+  if (!cloche_http_request_parse_lines (request, lines, FALSE, error))
     return NULL;
   request->proxy_user =
-    parse_proxy_user (cloche_http_request_get_header (request, "Proxy-Authorization"));
+    cloche_http_request_parse_proxy_user (cloche_http_request_get_header (request,
+                                                                          "Proxy-Authorization"));
   return g_steal_pointer (&request);
 }
 
@@ -671,15 +687,19 @@ cloche_http_request_parse (const char  *head,
  * (set by the caller afterwards). "*" (OPTIONS for the server as a whole)
  * is not forwarded. */
 static gboolean
-parse_origin_target (ClocheHttpRequest  *request,
-                     GError            **error)
+cloche_http_request_parse_origin_target (ClocheHttpRequest  *request,
+                                         GError            **error)
 {
   if (request->connect)
-    return fail (error, "CONNECT inside a tunnel: the proxy opened this one for its host only");
+    return cloche_http_request_fail (error,
+                                     "CONNECT inside a tunnel: the proxy opened this one for its "
+                                     "host only");
   if (request->target[0] != '/')
-    return fail (error, "“%s %s” is not a request for a path on this host (“%s /path”): inside "
-                 "this tunnel the proxy takes only those", request->method, request->target,
-                 request->method);
+    return cloche_http_request_fail (error,
+                                     "“%s %s” is not a request for a path on this host (“%s "
+                                     "/path”): inside this tunnel the proxy takes only those",
+                                     request->method, request->target,
+                                     request->method);
   /* The fragment is the client's business and never goes on the wire. */
   request->path = g_strndup (request->target, strcspn (request->target, "#"));
   return TRUE;
@@ -688,10 +708,10 @@ parse_origin_target (ClocheHttpRequest  *request,
 /* The one Host header an origin-form request must have (RFC 9112 3.2),
  * naming the tunnel's host and port. */
 static gboolean
-check_host_header (ClocheHttpRequest  *request,
-                   GError            **error)
+cloche_http_request_check_host_header (ClocheHttpRequest  *request,
+                                       GError            **error)
 {
-  g_autoptr(ClocheHttpRequest) named = request_new ();
+  g_autoptr(ClocheHttpRequest) named = cloche_http_request_new ();
   const char *value = NULL;
   guint count = 0;
 
@@ -703,12 +723,15 @@ check_host_header (ClocheHttpRequest  *request,
         value = header->value;
     }
   if (count != 1)
-    return fail (error, "A request inside the tunnel needs one Host header, not %u", count);
-  if (!parse_authority (named, value, request->default_port, error))
+    return cloche_http_request_fail (error,
+                                     "A request inside the tunnel needs one Host header, not %u",
+                                     count);
+  if (!cloche_http_request_parse_authority (named, value, request->default_port, error))
     return FALSE;
   if (!g_str_equal (named->host, request->host) || named->port != request->port)
-    return fail (error, "The Host header names “%s”, not the tunnel's host: a request inside "
-                 "it goes to the host the CONNECT named", value);
+    return cloche_http_request_fail (error,
+                                     "The Host header names “%s”, not the tunnel's host: a "
+                                     "request inside it goes to the host the CONNECT named", value);
   return TRUE;
 }
 
@@ -732,12 +755,12 @@ cloche_http_request_parse_origin (const char  *head,
                                   guint16      port,
                                   GError     **error)
 {
-  g_autoptr(ClocheHttpRequest) request = request_new ();
+  g_autoptr(ClocheHttpRequest) request = cloche_http_request_new ();
   g_auto(GStrv) lines = NULL;
 
   if (length == 0)
     {
-      fail (error, "The request is empty");
+      cloche_http_request_fail (error, "The request is empty");
       return NULL;
     }
   lines = _cloche_http_split_lines (head, length, error);
@@ -746,7 +769,8 @@ cloche_http_request_parse_origin (const char  *head,
   request->host = g_strdup (host);
   request->port = port;
   request->default_port = 443;
-  if (!parse_lines (request, lines, TRUE, error) || !check_host_header (request, error))
+  if (!cloche_http_request_parse_lines (request, lines, TRUE, error)
+      || !cloche_http_request_check_host_header (request, error))
     return NULL;
   return g_steal_pointer (&request);
 }
@@ -754,18 +778,19 @@ cloche_http_request_parse_origin (const char  *head,
 /* The host and port of a CONNECT authority or an absolute target, or
  * none: nothing else is taken from a head that did not parse. */
 static void
-peek_target (ClocheHttpRequest *request,
-             const char        *target)
+cloche_http_request_peek_target (ClocheHttpRequest *request,
+                                 const char        *target)
 {
   g_autofree char *authority = NULL;
   const char *start = target;
   guint16 default_port = 0;
 
   if (!g_str_equal (request->method, "CONNECT")
-      && (default_port = absolute_scheme (target, &start)) == 0)
+      && (default_port = cloche_http_request_absolute_scheme (target, &start)) == 0)
     return;
   authority = g_strndup (start, strcspn (start, "/?#"));
-  if (!is_visible (authority) || !parse_authority (request, authority, default_port, NULL))
+  if (!cloche_http_request_is_visible (authority)
+      || !cloche_http_request_parse_authority (request, authority, default_port, NULL))
     {
       g_clear_pointer (&request->host, g_free);
       request->port = 0;
@@ -790,7 +815,7 @@ ClocheHttpRequest *
 cloche_http_request_peek (const char *head,
                           gsize       length)
 {
-  g_autoptr(ClocheHttpRequest) request = request_new ();
+  g_autoptr(ClocheHttpRequest) request = cloche_http_request_new ();
   g_autofree char *text = g_strndup (head, length);
   g_auto(GStrv) lines = g_strsplit (text, "\n", CLOCHE_HTTP_MAX_HEADERS + 2);
   g_auto(GStrv) parts = NULL;
@@ -798,14 +823,17 @@ cloche_http_request_peek (const char *head,
   for (guint i = 0; lines[i] != NULL; i++)
     lines[i][strcspn (lines[i], "\r")] = '\0';
   parts = g_strsplit (lines[0] != NULL ? lines[0] : "", " ", 3);
-  request->method = g_strdup (parts[0] != NULL && is_method (parts[0]) ? parts[0] : "");
+  request->method =
+    g_strdup (parts[0] != NULL && cloche_http_request_is_method (parts[0]) ? parts[0] : "");
   if (parts[0] != NULL && parts[1] != NULL)
-    peek_target (request, parts[1]);
+    cloche_http_request_peek_target (request, parts[1]);
   /* The headers that parse, for the session the request names. */
   for (guint i = 1; lines[0] != NULL && lines[i] != NULL && lines[i][0] != '\0'; i++)
     if (i <= CLOCHE_HTTP_MAX_HEADERS)
       _cloche_http_parse_header (request->headers, lines[i], NULL);
-  request->proxy_user = parse_proxy_user (find_header (request->headers, "Proxy-Authorization"));
+  request->proxy_user =
+    cloche_http_request_parse_proxy_user (cloche_http_request_find_header (request->headers,
+                                                                           "Proxy-Authorization"));
   return g_steal_pointer (&request);
 }
 
@@ -818,7 +846,7 @@ const char *
 cloche_http_request_get_header (const ClocheHttpRequest *request,
                                 const char              *name)
 {
-  return find_header (request->headers, name);
+  return cloche_http_request_find_header (request->headers, name);
 }
 
 /**

@@ -28,16 +28,16 @@ cloche_http_response_free (ClocheHttpResponse *response)
 }
 
 static void
-header_clear (ClocheHttpHeader *header)
+cloche_http_response_header_clear (ClocheHttpHeader *header)
 {
   g_free (header->name);
   g_free (header->value);
 }
 
 static gboolean
-parse_status_line (ClocheHttpResponse  *response,
-                   const char          *line,
-                   GError             **error)
+cloche_http_response_parse_status_line (ClocheHttpResponse  *response,
+                                        const char          *line,
+                                        GError             **error)
 {
   /* "HTTP/1.x NNN reason", the reason possibly empty */
   if (line == NULL || (!g_str_has_prefix (line, "HTTP/1.1 ") && !g_str_has_prefix (line, "HTTP/1.0 "))
@@ -62,9 +62,9 @@ parse_status_line (ClocheHttpResponse  *response,
 /* Where the body ends (RFC 9112 6.3): none after HEAD, 1xx, 204 and 304;
  * else chunked, Content-Length, or the server's close. */
 static gboolean
-parse_body (ClocheHttpResponse  *response,
-            const char          *request_method,
-            GError             **error)
+cloche_http_response_parse_body (ClocheHttpResponse  *response,
+                                 const char          *request_method,
+                                 GError             **error)
 {
   response->body = CLOCHE_HTTP_BODY_CLOSE;
   if (!_cloche_http_parse_framing (response->headers, FALSE, &response->body,
@@ -100,8 +100,8 @@ cloche_http_response_parse (const char  *head,
   if (lines == NULL)
     return NULL;
   response->headers = g_array_new (FALSE, TRUE, sizeof (ClocheHttpHeader));
-  g_array_set_clear_func (response->headers, (GDestroyNotify) header_clear);
-  if (!parse_status_line (response, lines[0], error))
+  g_array_set_clear_func (response->headers, (GDestroyNotify) cloche_http_response_header_clear);
+  if (!cloche_http_response_parse_status_line (response, lines[0], error))
     return NULL;
   for (guint i = 1; lines[i] != NULL && lines[i][0] != '\0'; i++)
     if (++count > CLOCHE_HTTP_MAX_HEADERS
@@ -113,7 +113,7 @@ cloche_http_response_parse (const char  *head,
                        CLOCHE_HTTP_MAX_HEADERS);
         return NULL;
       }
-  if (!parse_body (response, request_method, error))
+  if (!cloche_http_response_parse_body (response, request_method, error))
     return NULL;
   connection = _cloche_http_dup_list (response->headers, "Connection");
   response->keep_alive = response->body != CLOCHE_HTTP_BODY_CLOSE
@@ -191,29 +191,29 @@ chunks_fail (GError    **error,
 
 /* A byte of a field value or an extension: visible, white space, obs-text. */
 static gboolean
-is_text (char c)
+cloche_http_response_is_text (char c)
 {
   return (guchar) c >= 0x20 ? c != 0x7f : c == '\t';
 }
 
 static gboolean
-is_tchar (char c)
+cloche_http_response_is_tchar (char c)
 {
   return g_ascii_isalnum (c) || (c != '\0' && strchr ("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* The end of a size line: the data, or the trailers after the last chunk. */
 static void
-size_line_ended (ClocheHttpChunks *self)
+cloche_http_response_size_line_ended (ClocheHttpChunks *self)
 {
   self->state = self->size > 0 ? CHUNK_DATA : CHUNK_TRAILER_START;
 }
 
 /* After the size: white space, then ";" and an extension, or the CR. */
 static gboolean
-chunks_after_size (ClocheHttpChunks  *self,
-                   char               c,
-                   GError           **error)
+cloche_http_response_chunks_after_size (ClocheHttpChunks  *self,
+                                        char               c,
+                                        GError           **error)
 {
   if (c == ' ' || c == '\t')
     self->state = CHUNK_SIZE_SPACE;
@@ -227,9 +227,9 @@ chunks_after_size (ClocheHttpChunks  *self,
 }
 
 static gboolean
-chunks_size_byte (ClocheHttpChunks  *self,
-                  char               c,
-                  GError           **error)
+cloche_http_response_chunks_size_byte (ClocheHttpChunks  *self,
+                                       char               c,
+                                       GError           **error)
 {
   if (self->state == CHUNK_SIZE && g_ascii_isxdigit (c))
     {
@@ -242,12 +242,12 @@ chunks_size_byte (ClocheHttpChunks  *self,
     return chunks_fail (error, "a chunk size is not a hex number");
   if (self->state == CHUNK_SIZE_SPACE && c != ' ' && c != '\t' && c != ';' && c != '\r')
     return chunks_fail (error, "a chunk size is followed by something else than “;”");
-  return chunks_after_size (self, c, error);
+  return cloche_http_response_chunks_after_size (self, c, error);
 }
 
 /* After a chunk's data and its line end: the next size line. */
 static void
-expect_size (ClocheHttpChunks *self)
+cloche_http_response_expect_size (ClocheHttpChunks *self)
 {
   self->state = CHUNK_SIZE;
   self->size = 0;
@@ -256,12 +256,12 @@ expect_size (ClocheHttpChunks *self)
 
 /* @c must be @expected; then the state is @next. */
 static gboolean
-chunks_expect (ClocheHttpChunks  *self,
-               char               c,
-               char               expected,
-               guint              next,
-               const char        *why,
-               GError           **error)
+cloche_http_response_chunks_expect (ClocheHttpChunks  *self,
+                                    char               c,
+                                    char               expected,
+                                    guint              next,
+                                    const char        *why,
+                                    GError           **error)
 {
   if (c != expected)
     return chunks_fail (error, why);
@@ -271,16 +271,16 @@ chunks_expect (ClocheHttpChunks  *self,
 
 /* One byte of the trailer section: field lines, then the final CRLF. */
 static gboolean
-chunks_trailer_byte (ClocheHttpChunks  *self,
-                     char               c,
-                     GError           **error)
+cloche_http_response_chunks_trailer_byte (ClocheHttpChunks  *self,
+                                          char               c,
+                                          GError           **error)
 {
   switch (self->state)
     {
     case CHUNK_TRAILER_START:
       if (c == '\r')
         self->state = CHUNK_FINAL_LF;
-      else if (is_tchar (c))
+      else if (cloche_http_response_is_tchar (c))
         self->state = CHUNK_TRAILER_NAME;
       else
         return chunks_fail (error, "a trailer line does not start with a field name");
@@ -288,55 +288,58 @@ chunks_trailer_byte (ClocheHttpChunks  *self,
     case CHUNK_TRAILER_NAME:
       if (c == ':')
         self->state = CHUNK_TRAILER_VALUE;
-      else if (!is_tchar (c))
+      else if (!cloche_http_response_is_tchar (c))
         return chunks_fail (error, "a trailer line is not “name: value”");
       return TRUE;
     case CHUNK_TRAILER_VALUE:
       if (c == '\r')
         self->state = CHUNK_TRAILER_LF;
-      else if (!is_text (c))
+      else if (!cloche_http_response_is_text (c))
         return chunks_fail (error, "a trailer value has a control character");
       return TRUE;
     case CHUNK_TRAILER_LF:
-      return chunks_expect (self, c, '\n', CHUNK_TRAILER_START, "a CR without LF in a trailer",
-                            error);
+      return cloche_http_response_chunks_expect (self, c, '\n', CHUNK_TRAILER_START,
+                                                 "a CR without LF in a trailer",
+                                                 error);
     default:
-      return chunks_expect (self, c, '\n', CHUNK_DONE, "a CR without LF at the end", error);
+      return cloche_http_response_chunks_expect (self, c, '\n', CHUNK_DONE,
+                                                 "a CR without LF at the end", error);
     }
 }
 
 /* One byte of anything but chunk data. */
 static gboolean
-chunks_byte (ClocheHttpChunks  *self,
-             char               c,
-             GError           **error)
+cloche_http_response_chunks_byte (ClocheHttpChunks  *self,
+                                  char               c,
+                                  GError           **error)
 {
   switch (self->state)
     {
     case CHUNK_SIZE:
     case CHUNK_SIZE_SPACE:
-      return chunks_size_byte (self, c, error);
+      return cloche_http_response_chunks_size_byte (self, c, error);
     case CHUNK_EXTENSION:
       if (c == '\r')
         self->state = CHUNK_SIZE_LF;
-      else if (!is_text (c))
+      else if (!cloche_http_response_is_text (c))
         return chunks_fail (error, "a chunk extension has a control character");
       return TRUE;
     case CHUNK_SIZE_LF:
       if (c != '\n')
         return chunks_fail (error, "a CR without LF after a chunk size");
-      size_line_ended (self);
+      cloche_http_response_size_line_ended (self);
       return TRUE;
     case CHUNK_DATA_CR:
-      return chunks_expect (self, c, '\r', CHUNK_DATA_LF, "a chunk is longer than its size",
-                            error);
+      return cloche_http_response_chunks_expect (self, c, '\r', CHUNK_DATA_LF,
+                                                 "a chunk is longer than its size",
+                                                 error);
     case CHUNK_DATA_LF:
       if (c != '\n')
         return chunks_fail (error, "a CR without LF after a chunk");
-      expect_size (self);
+      cloche_http_response_expect_size (self);
       return TRUE;
     default:
-      return chunks_trailer_byte (self, c, error);
+      return cloche_http_response_chunks_trailer_byte (self, c, error);
     }
 }
 
@@ -370,7 +373,7 @@ cloche_http_chunks_feed (ClocheHttpChunks  *self,
             self->state = CHUNK_DATA_CR;
           continue;
         }
-      if (!chunks_byte (self, data[i++], error))
+      if (!cloche_http_response_chunks_byte (self, data[i++], error))
         return -1;
     }
   *done = self->state == CHUNK_DONE;

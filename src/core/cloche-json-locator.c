@@ -41,9 +41,9 @@ typedef struct
 } Scanner;
 
 static void
-scanner_init (Scanner    *s,
-              const char *text,
-              gsize       length)
+cloche_json_scanner_init (Scanner    *s,
+                          const char *text,
+                          gsize       length)
 {
   memset (s, 0, sizeof *s);
   s->text = text;
@@ -56,7 +56,7 @@ scanner_init (Scanner    *s,
 }
 
 static void
-scanner_clear (Scanner *s)
+cloche_json_scanner_clear (Scanner *s)
 {
   g_string_free (s->path, TRUE);
   g_free (s->error);
@@ -64,14 +64,14 @@ scanner_clear (Scanner *s)
 }
 
 static int
-peek (Scanner *s)
+cloche_json_peek (Scanner *s)
 {
   return s->pos < s->length ? (guchar) s->text[s->pos] : END_OF_TEXT;
 }
 
 /* The column counts characters: a continuation byte of UTF-8 moves it not. */
 static void
-advance (Scanner *s)
+cloche_json_advance (Scanner *s)
 {
   guchar c;
 
@@ -85,18 +85,18 @@ advance (Scanner *s)
 }
 
 static void
-advance_char (Scanner *s)
+cloche_json_advance_char (Scanner *s)
 {
-  advance (s);
+  cloche_json_advance (s);
   while (s->pos < s->length && ((guchar) s->text[s->pos] & 0xc0) == 0x80)
-    advance (s);
+    cloche_json_advance (s);
 }
 
 /* What was found instead, for a message: “x”, or a word for the rest. */
 static char *
-describe_here (Scanner *s)
+cloche_json_describe_here (Scanner *s)
 {
-  int c = peek (s);
+  int c = cloche_json_peek (s);
 
   if (c == END_OF_TEXT)
     return g_strdup ("the end of the file");
@@ -118,9 +118,9 @@ describe_here (Scanner *s)
 }
 
 static gboolean G_GNUC_PRINTF (2, 3)
-fail (Scanner    *s,
-      const char *format,
-      ...)
+cloche_json_fail (Scanner    *s,
+                  const char *format,
+                  ...)
 {
   va_list args;
 
@@ -135,40 +135,41 @@ fail (Scanner    *s,
 }
 
 static gboolean
-fail_expected (Scanner    *s,
-               const char *expected)
+cloche_json_fail_expected (Scanner    *s,
+                           const char *expected)
 {
-  g_autofree char *found = describe_here (s);
+  g_autofree char *found = cloche_json_describe_here (s);
 
-  return fail (s, "expected %s, found %s", expected, found);
+  return cloche_json_fail (s, "expected %s, found %s", expected, found);
 }
 
 static void
-skip_space (Scanner *s)
+cloche_json_skip_space (Scanner *s)
 {
-  for (int c = peek (s); c == ' ' || c == '\t' || c == '\n' || c == '\r'; c = peek (s))
-    advance (s);
+  for (int c = cloche_json_peek (s); c == ' ' || c == '\t' || c == '\n'
+       || c == '\r'; c = cloche_json_peek (s))
+    cloche_json_advance (s);
 }
 
 static int
-hex_value (int c)
+cloche_json_hex_value (int c)
 {
   return g_ascii_isxdigit (c) ? g_ascii_xdigit_value ((char) c) : -1;
 }
 
 static gboolean
-read_hex4 (Scanner  *s,
-           gunichar *u)
+cloche_json_read_hex4 (Scanner  *s,
+                       gunichar *u)
 {
   *u = 0;
   for (int i = 0; i < 4; i++)
     {
-      int digit = hex_value (peek (s));
+      int digit = cloche_json_hex_value (cloche_json_peek (s));
 
       if (digit < 0)
-        return fail_expected (s, "four hexadecimal digits after “\\u”");
+        return cloche_json_fail_expected (s, "four hexadecimal digits after “\\u”");
       *u = *u * 16 + (gunichar) digit;
-      advance (s);
+      cloche_json_advance (s);
     }
   return TRUE;
 }
@@ -178,28 +179,29 @@ read_hex4 (Scanner  *s,
  * tests/fuzz/bundle-manifest) and passes a lone one on as bytes that are
  * not UTF-8. */
 static gboolean
-read_unicode_escape (Scanner *s,
-                     GString *out)
+cloche_json_read_unicode_escape (Scanner *s,
+                                 GString *out)
 {
   ClocheJsonPosition start = s->here;
   gunichar u, low = 0;
 
-  if (!read_hex4 (s, &u))
+  if (!cloche_json_read_hex4 (s, &u))
     return FALSE;
-  if (u >= 0xd800 && u <= 0xdbff && peek (s) == '\\' && s->pos + 1 < s->length
+  if (u >= 0xd800 && u <= 0xdbff && cloche_json_peek (s) == '\\' && s->pos + 1 < s->length
       && s->text[s->pos + 1] == 'u')
     {
-      advance (s);
-      advance (s);
-      if (!read_hex4 (s, &low))
+      cloche_json_advance (s);
+      cloche_json_advance (s);
+      if (!cloche_json_read_hex4 (s, &low))
         return FALSE;
     }
   if ((u >= 0xd800 && u <= 0xdbff && (low < 0xdc00 || low > 0xdfff))
       || (u >= 0xdc00 && u <= 0xdfff))
     {
       s->here = start;
-      return fail (s, "an unpaired UTF-16 surrogate \\u%04X: write the character itself, or "
-                      "both halves of its pair", u);
+      return cloche_json_fail (s,
+                               "an unpaired UTF-16 surrogate \\u%04X: write the character itself, "
+                      "or both halves of its pair", u);
     }
   if (low != 0)
     u = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
@@ -209,56 +211,58 @@ read_unicode_escape (Scanner *s,
 }
 
 static gboolean
-read_escape (Scanner *s,
-             GString *out)
+cloche_json_read_escape (Scanner *s,
+                         GString *out)
 {
   static const char from[] = "\"\\/bfnrt";
   static const char to[] = "\"\\/\b\f\n\r\t";
-  int c = peek (s);
+  int c = cloche_json_peek (s);
   const char *hit = c > 0 ? strchr (from, c) : NULL;
 
   if (c == 'u')
     {
-      advance (s);
-      return read_unicode_escape (s, out);
+      cloche_json_advance (s);
+      return cloche_json_read_unicode_escape (s, out);
     }
   if (hit == NULL || c == 0)
-    return fail_expected (s, "one of “\"\\/bfnrtu” after a backslash");
+    return cloche_json_fail_expected (s, "one of “\"\\/bfnrtu” after a backslash");
   if (out != NULL)
     g_string_append_c (out, to[hit - from]);
-  advance (s);
+  cloche_json_advance (s);
   return TRUE;
 }
 
 /* A string from its opening quote; its text goes to @out unless NULL. */
 static gboolean
-read_string (Scanner *s,
-             GString *out)
+cloche_json_read_string (Scanner *s,
+                         GString *out)
 {
   ClocheJsonPosition start = s->here;
 
-  advance (s);
+  cloche_json_advance (s);
   for (;;)
     {
-      int c = peek (s);
+      int c = cloche_json_peek (s);
 
       if (c == '"')
         {
-          advance (s);
+          cloche_json_advance (s);
           return TRUE;
         }
       /* Pointed at where the string starts: its end is not there. */
       if (c == END_OF_TEXT || c == '\n')
         {
           s->here = start;
-          return fail (s, "this string has no closing “\"”");
+          return cloche_json_fail (s, "this string has no closing “\"”");
         }
       if (c < 0x20)
-        return fail_expected (s, "a character of a string (write control characters as escapes)");
+        return cloche_json_fail_expected (s,
+                                          "a character of a string (write control characters as "
+                                          "escapes)");
       if (c == '\\')
         {
-          advance (s);
-          if (!read_escape (s, out))
+          cloche_json_advance (s);
+          if (!cloche_json_read_escape (s, out))
             return FALSE;
           continue;
         }
@@ -267,59 +271,60 @@ read_string (Scanner *s,
           gunichar u = g_utf8_get_char_validated (s->text + s->pos, s->length - s->pos);
 
           if (u == (gunichar) -1 || u == (gunichar) -2)
-            return fail_expected (s, "text in UTF-8");
+            return cloche_json_fail_expected (s, "text in UTF-8");
           if (out != NULL)
             g_string_append_unichar (out, u);
-          advance_char (s);
+          cloche_json_advance_char (s);
           continue;
         }
       if (out != NULL)
         g_string_append_c (out, (char) c);
-      advance (s);
+      cloche_json_advance (s);
     }
 }
 
 static gboolean
-read_digits (Scanner    *s,
-             const char *after)
+cloche_json_read_digits (Scanner    *s,
+                         const char *after)
 {
   g_autofree char *expected = g_strdup_printf ("a digit %s", after);
 
-  if (!g_ascii_isdigit (peek (s)))
-    return fail_expected (s, expected);
-  while (g_ascii_isdigit (peek (s)))
-    advance (s);
+  if (!g_ascii_isdigit (cloche_json_peek (s)))
+    return cloche_json_fail_expected (s, expected);
+  while (g_ascii_isdigit (cloche_json_peek (s)))
+    cloche_json_advance (s);
   return TRUE;
 }
 
 static gboolean
-read_number_text (Scanner  *s,
-                  gboolean *whole)
+cloche_json_read_number_text (Scanner  *s,
+                              gboolean *whole)
 {
-  if (peek (s) == '-')
-    advance (s);
-  if (peek (s) == '0')
+  if (cloche_json_peek (s) == '-')
+    cloche_json_advance (s);
+  if (cloche_json_peek (s) == '0')
     {
-      advance (s);
-      if (g_ascii_isdigit (peek (s)))
-        return fail (s, "a number cannot start with 0 (write it without leading zeros)");
+      cloche_json_advance (s);
+      if (g_ascii_isdigit (cloche_json_peek (s)))
+        return cloche_json_fail (s,
+                                 "a number cannot start with 0 (write it without leading zeros)");
     }
-  else if (!read_digits (s, "in a number"))
+  else if (!cloche_json_read_digits (s, "in a number"))
     return FALSE;
-  if (peek (s) == '.')
+  if (cloche_json_peek (s) == '.')
     {
       *whole = FALSE;
-      advance (s);
-      if (!read_digits (s, "after the decimal point"))
+      cloche_json_advance (s);
+      if (!cloche_json_read_digits (s, "after the decimal point"))
         return FALSE;
     }
-  if (peek (s) == 'e' || peek (s) == 'E')
+  if (cloche_json_peek (s) == 'e' || cloche_json_peek (s) == 'E')
     {
       *whole = FALSE;
-      advance (s);
-      if (peek (s) == '+' || peek (s) == '-')
-        advance (s);
-      if (!read_digits (s, "in the exponent"))
+      cloche_json_advance (s);
+      if (cloche_json_peek (s) == '+' || cloche_json_peek (s) == '-')
+        cloche_json_advance (s);
+      if (!cloche_json_read_digits (s, "in the exponent"))
         return FALSE;
     }
   return TRUE;
@@ -330,10 +335,10 @@ read_number_text (Scanner  *s,
  * "99999999999999999999999" would be checked, and reported, as -1. Such a
  * number is refused here, quoted as written. */
 static gboolean
-check_number_range (Scanner                  *s,
-                    gsize                     start,
-                    const ClocheJsonPosition *where,
-                    gboolean                  whole)
+cloche_json_check_number_range (Scanner                  *s,
+                                gsize                     start,
+                                const ClocheJsonPosition *where,
+                                gboolean                  whole)
 {
   g_autofree char *token = g_strndup (s->text + start, s->pos - start);
   gboolean ok;
@@ -345,25 +350,25 @@ check_number_range (Scanner                  *s,
   if (ok)
     return TRUE;
   s->here = *where;
-  return fail (s, whole ? "the number %s is out of range: whole numbers here go from "
+  return cloche_json_fail (s, whole ? "the number %s is out of range: whole numbers here go from "
                           "-9223372036854775808 to 9223372036854775807"
                         : "the number %s is out of range: it is too large to be read", token);
 }
 
 static gboolean
-read_number (Scanner *s)
+cloche_json_read_number (Scanner *s)
 {
   ClocheJsonPosition where = s->here;
   gsize start = s->pos;
   gboolean whole = TRUE;
 
-  if (!read_number_text (s, &whole))
+  if (!cloche_json_read_number_text (s, &whole))
     return FALSE;
-  return check_number_range (s, start, &where, whole);
+  return cloche_json_check_number_range (s, start, &where, whole);
 }
 
 static gboolean
-read_word (Scanner *s)
+cloche_json_read_word (Scanner *s)
 {
   static const char * const words[] = { "true", "false", "null" };
   gsize available = s->length - s->pos;
@@ -376,19 +381,19 @@ read_word (Scanner *s)
           && (available == length || !g_ascii_isalnum (s->text[s->pos + length])))
         {
           for (gsize j = 0; j < length; j++)
-            advance (s);
+            cloche_json_advance (s);
           return TRUE;
         }
     }
-  return fail_expected (s, "a value (a string in double quotes, a number, true, false, "
+  return cloche_json_fail_expected (s, "a value (a string in double quotes, a number, true, false, "
                            "null, an object or an array)");
 }
 
-static gboolean read_value (Scanner *s);
+static gboolean cloche_json_read_value (Scanner *s);
 
 static void
-note_target (Scanner                  *s,
-             const ClocheJsonPosition *key)
+cloche_json_note_target (Scanner                  *s,
+                         const ClocheJsonPosition *key)
 {
   if (s->target == NULL || !g_str_equal (s->path->str, s->target))
     return;
@@ -402,10 +407,10 @@ note_target (Scanner                  *s,
  * (a second "egress" section that drops the first one's rules), so it is
  * an error, pointed at the second. */
 static gboolean
-check_unique (Scanner                  *s,
-              GHashTable               *seen,
-              const char               *name,
-              const ClocheJsonPosition *key)
+cloche_json_check_unique (Scanner                  *s,
+                          GHashTable               *seen,
+                          const char               *name,
+                          const ClocheJsonPosition *key)
 {
   ClocheJsonPosition *first = g_hash_table_lookup (seen, name);
 
@@ -418,45 +423,46 @@ check_unique (Scanner                  *s,
     g_string_append_c (s->path, '.');
   g_string_append (s->path, name);
   s->here = *key;
-  return fail (s, "“%s” is given twice in this object (first at line %u, column %u): keep "
+  return cloche_json_fail (s,
+                           "“%s” is given twice in this object (first at line %u, column %u): keep "
                   "one of them", name, first->line, first->column);
 }
 
 static gboolean
-read_member (Scanner    *s,
-             GHashTable *seen)
+cloche_json_read_member (Scanner    *s,
+                         GHashTable *seen)
 {
   g_autoptr(GString) name = g_string_new (NULL);
   ClocheJsonPosition key = s->here;
   gsize parent_length = s->path->len;
   gboolean ok;
 
-  if (peek (s) == '}')
-    return fail (s, "a comma before “}”: JSON allows none after the last member");
-  if (peek (s) != '"')
-    return fail_expected (s, "a member name in double quotes");
-  if (!read_string (s, name))
+  if (cloche_json_peek (s) == '}')
+    return cloche_json_fail (s, "a comma before “}”: JSON allows none after the last member");
+  if (cloche_json_peek (s) != '"')
+    return cloche_json_fail_expected (s, "a member name in double quotes");
+  if (!cloche_json_read_string (s, name))
     return FALSE;
-  skip_space (s);
-  if (peek (s) != ':')
+  cloche_json_skip_space (s);
+  if (cloche_json_peek (s) != ':')
     {
-      g_autofree char *found = describe_here (s);
+      g_autofree char *found = cloche_json_describe_here (s);
 
-      return fail (s, "expected “:” after the name “%s”, found %s", name->str, found);
+      return cloche_json_fail (s, "expected “:” after the name “%s”, found %s", name->str, found);
     }
-  if (!check_unique (s, seen, name->str, &key))
+  if (!cloche_json_check_unique (s, seen, name->str, &key))
     return FALSE;
-  advance (s);
+  cloche_json_advance (s);
   if (parent_length > 0)
     g_string_append_c (s->path, '.');
   g_string_append (s->path, name->str);
   s->member_key = key;
-  ok = read_value (s);
+  ok = cloche_json_read_value (s);
   if (ok)
     {
-      skip_space (s);
-      if (peek (s) != ',' && peek (s) != '}')
-        ok = fail_expected (s, "“,” or “}” after this member");
+      cloche_json_skip_space (s);
+      if (cloche_json_peek (s) != ',' && cloche_json_peek (s) != '}')
+        ok = cloche_json_fail_expected (s, "“,” or “}” after this member");
     }
   if (ok)
     g_string_truncate (s->path, parent_length);
@@ -464,116 +470,117 @@ read_member (Scanner    *s,
 }
 
 static gboolean
-read_object (Scanner *s)
+cloche_json_read_object (Scanner *s)
 {
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
-  advance (s);
-  skip_space (s);
-  if (peek (s) == '}')
+  cloche_json_advance (s);
+  cloche_json_skip_space (s);
+  if (cloche_json_peek (s) == '}')
     {
-      advance (s);
+      cloche_json_advance (s);
       return TRUE;
     }
   for (;;)
     {
-      skip_space (s);
-      if (!read_member (s, seen))
+      cloche_json_skip_space (s);
+      if (!cloche_json_read_member (s, seen))
         return FALSE;
-      if (peek (s) == '}')
+      if (cloche_json_peek (s) == '}')
         {
-          advance (s);
+          cloche_json_advance (s);
           return TRUE;
         }
-      advance (s);
+      cloche_json_advance (s);
     }
 }
 
 static gboolean
-read_array (Scanner *s)
+cloche_json_read_array (Scanner *s)
 {
   gsize parent_length = s->path->len;
 
-  advance (s);
-  skip_space (s);
-  if (peek (s) == ']')
+  cloche_json_advance (s);
+  cloche_json_skip_space (s);
+  if (cloche_json_peek (s) == ']')
     {
-      advance (s);
+      cloche_json_advance (s);
       return TRUE;
     }
   for (guint index = 0;; index++)
     {
-      skip_space (s);
-      if (peek (s) == ']' && index > 0)
-        return fail (s, "a comma before “]”: JSON allows none after the last element");
+      cloche_json_skip_space (s);
+      if (cloche_json_peek (s) == ']' && index > 0)
+        return cloche_json_fail (s, "a comma before “]”: JSON allows none after the last element");
       g_string_append_printf (s->path, "[%u]", index);
       s->member_key = s->here;
-      if (!read_value (s))
+      if (!cloche_json_read_value (s))
         return FALSE;
-      skip_space (s);
-      if (peek (s) != ',' && peek (s) != ']')
-        return fail_expected (s, "“,” or “]” after this element");
+      cloche_json_skip_space (s);
+      if (cloche_json_peek (s) != ',' && cloche_json_peek (s) != ']')
+        return cloche_json_fail_expected (s, "“,” or “]” after this element");
       g_string_truncate (s->path, parent_length);
-      if (peek (s) == ']')
+      if (cloche_json_peek (s) == ']')
         {
-          advance (s);
+          cloche_json_advance (s);
           return TRUE;
         }
-      advance (s);
+      cloche_json_advance (s);
     }
 }
 
 static gboolean
-read_nested (Scanner *s,
-             gboolean object)
+cloche_json_read_nested (Scanner *s,
+                         gboolean object)
 {
   gboolean ok;
 
   if (s->depth >= CLOCHE_JSON_MAX_DEPTH)
-    return fail (s, "nested deeper than %d levels", CLOCHE_JSON_MAX_DEPTH);
+    return cloche_json_fail (s, "nested deeper than %d levels", CLOCHE_JSON_MAX_DEPTH);
   s->depth++;
-  ok = object ? read_object (s) : read_array (s);
+  ok = object ? cloche_json_read_object (s) : cloche_json_read_array (s);
   s->depth--;
   return ok;
 }
 
 static gboolean
-read_value (Scanner *s)
+cloche_json_read_value (Scanner *s)
 {
   ClocheJsonPosition key;
   int c;
 
-  skip_space (s);
+  cloche_json_skip_space (s);
   key = s->member_key;
-  note_target (s, &key);
-  c = peek (s);
+  cloche_json_note_target (s, &key);
+  c = cloche_json_peek (s);
   if (c == '{' || c == '[')
-    return read_nested (s, c == '{');
+    return cloche_json_read_nested (s, c == '{');
   if (c == '"')
-    return read_string (s, NULL);
+    return cloche_json_read_string (s, NULL);
   if (c == '-' || (c != END_OF_TEXT && g_ascii_isdigit (c)))
-    return read_number (s);
+    return cloche_json_read_number (s);
   if (c == END_OF_TEXT)
-    return fail (s, "expected a value, found the end of the file");
-  return read_word (s);
+    return cloche_json_fail (s, "expected a value, found the end of the file");
+  return cloche_json_read_word (s);
 }
 
 static gboolean
-read_document (Scanner *s)
+cloche_json_read_document (Scanner *s)
 {
-  skip_space (s);
-  if (peek (s) == END_OF_TEXT)
-    return fail (s, "the file is empty");
+  cloche_json_skip_space (s);
+  if (cloche_json_peek (s) == END_OF_TEXT)
+    return cloche_json_fail (s, "the file is empty");
   s->member_key = s->here;
-  if (!read_value (s))
+  if (!cloche_json_read_value (s))
     return FALSE;
-  skip_space (s);
-  if (peek (s) != END_OF_TEXT)
+  cloche_json_skip_space (s);
+  if (cloche_json_peek (s) != END_OF_TEXT)
     {
-      g_autofree char *found = describe_here (s);
+      g_autofree char *found = cloche_json_describe_here (s);
 
       g_string_truncate (s->path, 0);
-      return fail (s, "expected the end of the file after the document, found %s", found);
+      return cloche_json_fail (s, "expected the end of the file after the document, found %s",
+                               found);
     }
   return TRUE;
 }
@@ -599,15 +606,15 @@ cloche_json_check_syntax (const char          *text,
   Scanner s;
   gboolean ok;
 
-  scanner_init (&s, text, length);
-  ok = read_document (&s);
+  cloche_json_scanner_init (&s, text, length);
+  ok = cloche_json_read_document (&s);
   if (!ok && where != NULL)
     *where = s.error_where;
   if (!ok && path != NULL)
     *path = g_steal_pointer (&s.error_path);
   if (!ok && message != NULL)
     *message = g_steal_pointer (&s.error);
-  scanner_clear (&s);
+  cloche_json_scanner_clear (&s);
   return ok;
 }
 
@@ -635,14 +642,14 @@ cloche_json_locate (const char          *text,
 
   g_return_val_if_fail (path != NULL, FALSE);
 
-  scanner_init (&s, text, length);
+  cloche_json_scanner_init (&s, text, length);
   s.target = path;
-  read_document (&s);
+  cloche_json_read_document (&s);
   found = s.found;
   if (found && key != NULL)
     *key = s.found_key;
   if (found && value != NULL)
     *value = s.found_value;
-  scanner_clear (&s);
+  cloche_json_scanner_clear (&s);
   return found;
 }

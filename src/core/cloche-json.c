@@ -39,10 +39,10 @@ typedef struct
   const char *problem;  /* what was wrong, when more is known than where */
 } Checker;
 
-static gboolean check_value (Checker *c);
+static gboolean cloche_json_check_value (Checker *c);
 
 static void
-skip_space (Checker *c)
+cloche_json_skip_space (Checker *c)
 {
   while (*c->p == ' ' || *c->p == '\t' || *c->p == '\r' || *c->p == '\n')
     c->p++;
@@ -50,8 +50,8 @@ skip_space (Checker *c)
 
 /* Never steps over the end of the line. */
 static gboolean
-skip_char (Checker *c,
-           char     expected)
+cloche_json_skip_char (Checker *c,
+                       char     expected)
 {
   if (*c->p != expected)
     return FALSE;
@@ -60,7 +60,7 @@ skip_char (Checker *c,
 }
 
 static int
-hex4 (const char *p)
+cloche_json_hex4 (const char *p)
 {
   int value = 0;
 
@@ -75,9 +75,9 @@ hex4 (const char *p)
 
 /* A surrogate escape must be a high one followed by a low one. */
 static gboolean
-check_unicode_escape (Checker *c)
+cloche_json_check_unicode_escape (Checker *c)
 {
-  int unit = hex4 (c->p + 2);
+  int unit = cloche_json_hex4 (c->p + 2);
   int low;
 
   if (unit < 0)
@@ -88,7 +88,7 @@ check_unicode_escape (Checker *c)
   c->problem = "an unpaired UTF-16 surrogate";
   if (unit > 0xDBFF || c->p[0] != '\\' || c->p[1] != 'u')
     return FALSE;
-  low = hex4 (c->p + 2);
+  low = cloche_json_hex4 (c->p + 2);
   if (low < 0xDC00 || low > 0xDFFF)
     return FALSE;
   c->problem = NULL;
@@ -97,7 +97,7 @@ check_unicode_escape (Checker *c)
 }
 
 static gboolean
-check_string (Checker *c)
+cloche_json_check_string (Checker *c)
 {
   for (c->p++; *c->p != '"'; )
     {
@@ -107,7 +107,7 @@ check_string (Checker *c)
         c->p++;
       else if (c->p[1] == 'u')
         {
-          if (!check_unicode_escape (c))
+          if (!cloche_json_check_unicode_escape (c))
             return FALSE;
         }
       else if (c->p[1] != '\0' && strchr ("\"\\/bfnrt", c->p[1]) != NULL)
@@ -120,7 +120,7 @@ check_string (Checker *c)
 }
 
 static gboolean
-skip_digits (Checker *c)
+cloche_json_skip_digits (Checker *c)
 {
   const char *start = c->p;
 
@@ -130,18 +130,18 @@ skip_digits (Checker *c)
 }
 
 static gboolean
-check_number (Checker *c)
+cloche_json_check_number (Checker *c)
 {
   if (*c->p == '-')
     c->p++;
   if (*c->p == '0')
     c->p++;
-  else if (!skip_digits (c))
+  else if (!cloche_json_skip_digits (c))
     return FALSE;
   if (*c->p == '.')
     {
       c->p++;
-      if (!skip_digits (c))
+      if (!cloche_json_skip_digits (c))
         return FALSE;
     }
   if (*c->p == 'e' || *c->p == 'E')
@@ -149,7 +149,7 @@ check_number (Checker *c)
       c->p++;
       if (*c->p == '+' || *c->p == '-')
         c->p++;
-      if (!skip_digits (c))
+      if (!cloche_json_skip_digits (c))
         return FALSE;
     }
   return TRUE;
@@ -157,35 +157,35 @@ check_number (Checker *c)
 
 /* The members of an object (@keyed) or the elements of an array. */
 static gboolean
-check_members (Checker *c,
-               char     close,
-               gboolean keyed)
+cloche_json_check_members (Checker *c,
+                           char     close,
+                           gboolean keyed)
 {
   c->p++;
-  skip_space (c);
-  if (skip_char (c, close))
+  cloche_json_skip_space (c);
+  if (cloche_json_skip_char (c, close))
     return TRUE;
   for (;;)
     {
-      skip_space (c);
-      if (keyed && (*c->p != '"' || !check_string (c)))
+      cloche_json_skip_space (c);
+      if (keyed && (*c->p != '"' || !cloche_json_check_string (c)))
         return FALSE;
-      skip_space (c);
-      if (keyed && !skip_char (c, ':'))
+      cloche_json_skip_space (c);
+      if (keyed && !cloche_json_skip_char (c, ':'))
         return FALSE;
-      if (!check_value (c))
+      if (!cloche_json_check_value (c))
         return FALSE;
-      if (skip_char (c, close))
+      if (cloche_json_skip_char (c, close))
         return TRUE;
-      if (!skip_char (c, ','))
+      if (!cloche_json_skip_char (c, ','))
         return FALSE;
     }
 }
 
 static gboolean
-check_nested (Checker *c,
-              char     close,
-              gboolean keyed)
+cloche_json_check_nested (Checker *c,
+                          char     close,
+                          gboolean keyed)
 {
   gboolean ok;
 
@@ -194,14 +194,14 @@ check_nested (Checker *c,
       c->problem = "nesting deeper than " G_STRINGIFY (MAX_DEPTH) " levels";
       return FALSE;
     }
-  ok = check_members (c, close, keyed);
+  ok = cloche_json_check_members (c, close, keyed);
   c->depth--;
   return ok;
 }
 
 static gboolean
-check_literal (Checker    *c,
-               const char *word)
+cloche_json_check_literal (Checker    *c,
+                           const char *word)
 {
   gsize length = strlen (word);
 
@@ -212,22 +212,22 @@ check_literal (Checker    *c,
 }
 
 static gboolean
-check_value (Checker *c)
+cloche_json_check_value (Checker *c)
 {
   gboolean ok;
 
-  skip_space (c);
+  cloche_json_skip_space (c);
   switch (*c->p)
     {
-    case '{': ok = check_nested (c, '}', TRUE); break;
-    case '[': ok = check_nested (c, ']', FALSE); break;
-    case '"': ok = check_string (c); break;
-    case 't': ok = check_literal (c, "true"); break;
-    case 'f': ok = check_literal (c, "false"); break;
-    case 'n': ok = check_literal (c, "null"); break;
-    default: ok = check_number (c); break;
+    case '{': ok = cloche_json_check_nested (c, '}', TRUE); break;
+    case '[': ok = cloche_json_check_nested (c, ']', FALSE); break;
+    case '"': ok = cloche_json_check_string (c); break;
+    case 't': ok = cloche_json_check_literal (c, "true"); break;
+    case 'f': ok = cloche_json_check_literal (c, "false"); break;
+    case 'n': ok = cloche_json_check_literal (c, "null"); break;
+    default: ok = cloche_json_check_number (c); break;
     }
-  skip_space (c);
+  cloche_json_skip_space (c);
   return ok;
 }
 
@@ -249,7 +249,7 @@ cloche_json_check (const char *text,
 {
   Checker c = { text, 0, NULL };
 
-  if (check_value (&c))
+  if (cloche_json_check_value (&c))
     {
       if (*c.p == '\0')
         return NULL;
@@ -263,7 +263,7 @@ cloche_json_check (const char *text,
 
 /* Returns %NULL when @line is one JSON value, or what is wrong with it. */
 static char *
-check_line (const char *line)
+cloche_json_check_line (const char *line)
 {
   gsize offset = 0;
   const char *problem = cloche_json_check (line, &offset);
@@ -295,7 +295,7 @@ cloche_json_parse_value (const char  *line,
   g_autofree char *problem = NULL;
   JsonNode *root;
 
-  if ((problem = check_line (line)) != NULL)
+  if ((problem = cloche_json_check_line (line)) != NULL)
     {
       quoted = cloche_json_quote (line);
       g_set_error (error, CLOCHE_ERROR, error_code,
@@ -367,9 +367,9 @@ cloche_json_command_new (const char *command,
  * read as ours, and abort under G_DEBUG=fatal-criticals. */
 
 static JsonNode *
-get_value (JsonObject *object,
-           const char *member,
-           GType       type)
+cloche_json_get_value (JsonObject *object,
+                       const char *member,
+                       GType       type)
 {
   JsonNode *node = json_object_get_member (object, member);
 
@@ -398,7 +398,7 @@ cloche_json_get_string (JsonObject *object,
                         const char *member,
                         const char *default_value)
 {
-  JsonNode *node = get_value (object, member, G_TYPE_STRING);
+  JsonNode *node = cloche_json_get_value (object, member, G_TYPE_STRING);
 
   return node != NULL ? json_node_get_string (node) : default_value;
 }
@@ -408,7 +408,7 @@ cloche_json_get_int (JsonObject *object,
                      const char *member,
                      gint64      default_value)
 {
-  JsonNode *node = get_value (object, member, G_TYPE_INT64);
+  JsonNode *node = cloche_json_get_value (object, member, G_TYPE_INT64);
 
   return node != NULL ? json_node_get_int (node) : default_value;
 }
@@ -418,7 +418,7 @@ cloche_json_get_boolean (JsonObject *object,
                          const char *member,
                          gboolean    default_value)
 {
-  JsonNode *node = get_value (object, member, G_TYPE_BOOLEAN);
+  JsonNode *node = cloche_json_get_value (object, member, G_TYPE_BOOLEAN);
 
   return node != NULL ? json_node_get_boolean (node) : default_value;
 }

@@ -40,12 +40,12 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (ClocheLineChannel, cloche_line_channel, G_TYPE_OBJECT)
 
-static void read_next_chunk (ClocheLineChannel *self);
-static void write_next      (ClocheLineChannel *self);
+static void cloche_line_channel_read_next_chunk (ClocheLineChannel *self);
+static void cloche_line_channel_write_next      (ClocheLineChannel *self);
 
 /* The descriptors of lines that will never be sent. */
 static void
-close_fds (ClocheLineChannel *self)
+cloche_line_channel_close_fds (ClocheLineChannel *self)
 {
   GHashTableIter iter;
   gpointer fd;
@@ -57,14 +57,14 @@ close_fds (ClocheLineChannel *self)
 }
 
 static void
-finish_closed (ClocheLineChannel *self,
-               const GError      *error)
+cloche_line_channel_finish_closed (ClocheLineChannel *self,
+                                   const GError      *error)
 {
   if (self->closed)
     return;
   self->closed = TRUE;
   g_cancellable_cancel (self->cancellable);
-  close_fds (self);
+  cloche_line_channel_close_fds (self);
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
   g_signal_emit (self, signals[CLOSED], 0, error);
 }
@@ -72,9 +72,9 @@ finish_closed (ClocheLineChannel *self,
 /* A line ends at its first NUL, as a C string must; trailing blanks (the
  * \r of a CRLF) go, and blank lines are not emitted. */
 static void
-emit_line (ClocheLineChannel *self,
-           const guint8      *data,
-           gsize              length)
+cloche_line_channel_emit_line (ClocheLineChannel *self,
+                               const guint8      *data,
+                               gsize              length)
 {
   g_autofree char *line = NULL;
 
@@ -87,7 +87,7 @@ emit_line (ClocheLineChannel *self,
 }
 
 static void
-emit_complete_lines (ClocheLineChannel *self)
+cloche_line_channel_emit_complete_lines (ClocheLineChannel *self)
 {
   gsize start = 0;
   gsize search = self->scanned;  /* a long line is searched once, not per chunk */
@@ -99,7 +99,7 @@ emit_complete_lines (ClocheLineChannel *self)
     {
       gsize end = newline - self->partial->data;
 
-      emit_line (self, self->partial->data + start, end - start);
+      cloche_line_channel_emit_line (self, self->partial->data + start, end - start);
       start = search = end + 1;
     }
   if (self->closed)
@@ -109,11 +109,11 @@ emit_complete_lines (ClocheLineChannel *self)
 }
 
 static void
-finish_at_end (ClocheLineChannel *self)
+cloche_line_channel_finish_at_end (ClocheLineChannel *self)
 {
   /* The last line may lack its newline. */
-  emit_line (self, self->partial->data, self->partial->len);
-  finish_closed (self, NULL);
+  cloche_line_channel_emit_line (self, self->partial->data, self->partial->len);
+  cloche_line_channel_finish_closed (self, NULL);
 }
 
 static void
@@ -130,31 +130,31 @@ cloche_line_channel_chunk_read_cb (GObject      *object,
     return;
   if (chunk == NULL)
     {
-      finish_closed (self, error);
+      cloche_line_channel_finish_closed (self, error);
       return;
     }
   if (g_bytes_get_size (chunk) == 0)
     {
-      finish_at_end (self);
+      cloche_line_channel_finish_at_end (self);
       return;
     }
 
   g_byte_array_append (self->partial, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
-  emit_complete_lines (self);
+  cloche_line_channel_emit_complete_lines (self);
   if (!self->closed && self->partial->len > LINE_MAX_BYTES)
     {
       g_autoptr(GError) too_long = g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
                                                 "it sent a line longer than %u MiB",
                                                 LINE_MAX_BYTES / (1024 * 1024));
 
-      finish_closed (self, too_long);
+      cloche_line_channel_finish_closed (self, too_long);
       return;
     }
-  read_next_chunk (self);
+  cloche_line_channel_read_next_chunk (self);
 }
 
 static void
-read_next_chunk (ClocheLineChannel *self)
+cloche_line_channel_read_next_chunk (ClocheLineChannel *self)
 {
   if (self->closed)
     return;
@@ -175,20 +175,20 @@ cloche_line_channel_written_cb (GObject      *object,
   if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (object), result,
                                          NULL, &error))
     {
-      finish_closed (self, error);
+      cloche_line_channel_finish_closed (self, error);
       return;
     }
-  write_next (self);
+  cloche_line_channel_write_next (self);
 }
 
 /* A line that carries a descriptor (SCM_RIGHTS, QMP's getfd) goes out
  * at its turn in the queue, in one sendmsg on the socket itself: a line of
  * a hundred bytes, which a stream socket takes whole. */
 static gboolean
-send_with_fd (ClocheLineChannel  *self,
-              GBytes             *line,
-              int                 fd,
-              GError            **error)
+cloche_line_channel_send_with_fd_internal (ClocheLineChannel  *self,
+                                           GBytes             *line,
+                                           int                 fd,
+                                           GError            **error)
 {
   GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->stream));
   g_autoptr(GUnixFDList) list = g_unix_fd_list_new ();
@@ -213,7 +213,7 @@ send_with_fd (ClocheLineChannel  *self,
 
 /* GOutputStream allows one pending operation at a time, so writes queue. */
 static void
-write_next (ClocheLineChannel *self)
+cloche_line_channel_write_next (ClocheLineChannel *self)
 {
   GOutputStream *output;
   gpointer fd;
@@ -226,14 +226,16 @@ write_next (ClocheLineChannel *self)
   if (g_hash_table_steal_extended (self->fds, self->in_flight, NULL, &fd))
     {
       g_autoptr(GError) error = NULL;
-      gboolean sent = send_with_fd (self, self->in_flight, GPOINTER_TO_INT (fd), &error);
+      gboolean sent =
+        cloche_line_channel_send_with_fd_internal (self, self->in_flight, GPOINTER_TO_INT (fd),
+                                                   &error);
 
       close (GPOINTER_TO_INT (fd));
       g_clear_pointer (&self->in_flight, g_bytes_unref);
       if (!sent)
-        finish_closed (self, error);
+        cloche_line_channel_finish_closed (self, error);
       else
-        write_next (self);
+        cloche_line_channel_write_next (self);
       return;
     }
 
@@ -276,7 +278,7 @@ cloche_line_channel_send_with_fd (ClocheLineChannel *self,
   if (fd >= 0)
     g_hash_table_insert (self->fds, bytes, GINT_TO_POINTER (fd));
   g_queue_push_tail (&self->pending_writes, bytes);
-  write_next (self);
+  cloche_line_channel_write_next (self);
 }
 
 void
@@ -291,7 +293,7 @@ cloche_line_channel_start (ClocheLineChannel *self)
 {
   g_return_if_fail (CLOCHE_IS_LINE_CHANNEL (self));
 
-  read_next_chunk (self);
+  cloche_line_channel_read_next_chunk (self);
 }
 
 void
@@ -301,7 +303,7 @@ cloche_line_channel_close (ClocheLineChannel *self)
 
   if (self->closed)
     return;
-  finish_closed (self, NULL);
+  cloche_line_channel_finish_closed (self, NULL);
   g_io_stream_close (self->stream, NULL, NULL);
 }
 
@@ -318,7 +320,7 @@ cloche_line_channel_finalize (GObject *object)
 {
   ClocheLineChannel *self = CLOCHE_LINE_CHANNEL (object);
 
-  close_fds (self);
+  cloche_line_channel_close_fds (self);
   g_hash_table_unref (self->fds);
   g_queue_clear_full (&self->pending_writes, (GDestroyNotify) g_bytes_unref);
   g_clear_pointer (&self->in_flight, g_bytes_unref);

@@ -118,9 +118,9 @@ cloche_monitor_parse_stat (const char  *contents,
 }
 
 static gboolean
-parse_kib_line (const char *line,
-                const char *name,
-                guint64    *bytes)
+cloche_monitor_parse_kib_line (const char *line,
+                               const char *name,
+                               guint64    *bytes)
 {
   gsize length = strlen (name);
 
@@ -141,8 +141,8 @@ cloche_monitor_parse_smaps_rollup (const char  *contents,
 
   for (guint i = 0; lines[i] != NULL; i++)
     {
-      has_rss |= parse_kib_line (lines[i], "Rss", rss);
-      has_pss |= parse_kib_line (lines[i], "Pss", pss);
+      has_rss |= cloche_monitor_parse_kib_line (lines[i], "Rss", rss);
+      has_pss |= cloche_monitor_parse_kib_line (lines[i], "Pss", pss);
     }
   if (!has_rss || !has_pss)
     {
@@ -156,9 +156,9 @@ cloche_monitor_parse_smaps_rollup (const char  *contents,
 /* QEMU reports a statistic the guest never sent as (uint64) -1, which
  * json-glib reads as -1 or as a double, depending on its version. */
 static gboolean
-get_stat (JsonObject *stats,
-          const char *name,
-          guint64    *value)
+cloche_monitor_get_stat (JsonObject *stats,
+                         const char *name,
+                         guint64    *value)
 {
   JsonNode *node = json_object_get_member (stats, name);
   GType type = node != NULL && JSON_NODE_HOLDS_VALUE (node) ? json_node_get_value_type (node)
@@ -195,14 +195,14 @@ cloche_monitor_parse_guest_stats (JsonNode           *node,
 
   /* last-update stays 0 until the guest driver answers its first poll. */
   if (cloche_json_get_int (object, "last-update", 0) <= 0
-      || !get_stat (stats, "stat-total-memory", &memory->total)
-      || !get_stat (stats, "stat-free-memory", &memory->free)
+      || !cloche_monitor_get_stat (stats, "stat-total-memory", &memory->total)
+      || !cloche_monitor_get_stat (stats, "stat-free-memory", &memory->free)
       || memory->total == 0)
     return TRUE;
 
   /* Free memory leaves out the page cache, which the guest gives up when
    * asked; what it cannot give up is total − available. */
-  if (!get_stat (stats, "stat-available-memory", &available))
+  if (!cloche_monitor_get_stat (stats, "stat-available-memory", &available))
     available = memory->free;
   memory->used = memory->total - MIN (available, memory->total);
   memory->known = TRUE;
@@ -254,7 +254,7 @@ typedef struct
 } DiskJob;
 
 static void
-disk_job_free (DiskJob *job)
+cloche_monitor_disk_job_free (DiskJob *job)
 {
   g_free (job->bundle_path);
   g_free (job->sessions_path);
@@ -262,10 +262,10 @@ disk_job_free (DiskJob *job)
 }
 
 static void
-measure_disk_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
+cloche_monitor_measure_disk_thread (GTask        *task,
+                                    gpointer      source_object,
+                                    gpointer      task_data,
+                                    GCancellable *cancellable)
 {
   DiskJob *job = task_data;
 
@@ -299,7 +299,7 @@ cloche_monitor_disk_measured_cb (GObject      *object,
 }
 
 static void
-measure_disk (ClocheMonitor *self)
+cloche_monitor_measure_disk (ClocheMonitor *self)
 {
   g_autoptr(GTask) task = NULL;
   DiskJob *job;
@@ -313,9 +313,9 @@ measure_disk (ClocheMonitor *self)
   job->bundle_path = g_strdup (cloche_vm_get_bundle_path (self->vm));
   job->sessions_path = g_strdup (self->sessions_path);
   task = g_task_new (self, self->disk_cancellable, cloche_monitor_disk_measured_cb, NULL);
-  g_task_set_source_tag (task, measure_disk);
-  g_task_set_task_data (task, job, (GDestroyNotify) disk_job_free);
-  g_task_run_in_thread (task, measure_disk_thread);
+  g_task_set_source_tag (task, cloche_monitor_measure_disk);
+  g_task_set_task_data (task, job, (GDestroyNotify) cloche_monitor_disk_job_free);
+  g_task_run_in_thread (task, cloche_monitor_measure_disk_thread);
 }
 
 static gboolean
@@ -324,15 +324,15 @@ cloche_monitor_disk_first_cb (gpointer user_data)
   ClocheMonitor *self = user_data;
 
   self->disk_first_source = 0;
-  measure_disk (self);
+  cloche_monitor_measure_disk (self);
   return G_SOURCE_REMOVE;
 }
 
 /* Sampling */
 
 static gboolean
-read_cpu_ticks (GPid     pid,
-                guint64 *ticks)
+cloche_monitor_read_cpu_ticks (GPid     pid,
+                               guint64 *ticks)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
   g_autofree char *contents = NULL;
@@ -348,8 +348,8 @@ read_cpu_ticks (GPid     pid,
 }
 
 static void
-read_host_memory (GPid          pid,
-                  ClocheSample *sample)
+cloche_monitor_read_host_memory (GPid          pid,
+                                 ClocheSample *sample)
 {
   g_autofree char *path = g_strdup_printf ("/proc/%d/smaps_rollup", (int) pid);
   g_autofree char *contents = NULL;
@@ -362,13 +362,13 @@ read_host_memory (GPid          pid,
 }
 
 static double
-cpu_percent (ClocheMonitor *self)
+cloche_monitor_cpu_percent (ClocheMonitor *self)
 {
   gint64 now = g_get_monotonic_time ();
   guint64 ticks = self->last_cpu_ticks;
   double percent = 0;
 
-  if (read_cpu_ticks (self->pid, &ticks) && now > self->last_cpu_time)
+  if (cloche_monitor_read_cpu_ticks (self->pid, &ticks) && now > self->last_cpu_time)
     percent = (double) (ticks - MIN (ticks, self->last_cpu_ticks)) / sysconf (_SC_CLK_TCK)
               * G_USEC_PER_SEC / (now - self->last_cpu_time) * 100;
   self->last_cpu_ticks = ticks;
@@ -397,7 +397,7 @@ cloche_monitor_guest_stats_cb (GObject      *object,
 }
 
 static void
-request_guest_stats (ClocheMonitor *self)
+cloche_monitor_request_guest_stats (ClocheMonitor *self)
 {
   ClocheQmpClient *qmp = cloche_vm_get_qmp_client (self->vm);
   g_autoptr(JsonObject) arguments = json_object_new ();
@@ -413,8 +413,8 @@ request_guest_stats (ClocheMonitor *self)
 /* Bytes through the proxy since the last tick: the proxy counts as they
  * go, so a long download shows while it runs. */
 static void
-take_egress (ClocheMonitor *self,
-             ClocheSample  *sample)
+cloche_monitor_take_egress (ClocheMonitor *self,
+                            ClocheSample  *sample)
 {
   ClocheEgressCounters totals = { 0 };
 
@@ -426,12 +426,12 @@ take_egress (ClocheMonitor *self,
 }
 
 static void
-take_sample (ClocheMonitor *self,
-             ClocheSample  *sample)
+cloche_monitor_take_sample (ClocheMonitor *self,
+                            ClocheSample  *sample)
 {
   sample->timestamp = g_get_real_time ();
-  sample->cpu_percent = cpu_percent (self);
-  read_host_memory (self->pid, sample);
+  sample->cpu_percent = cloche_monitor_cpu_percent (self);
+  cloche_monitor_read_host_memory (self->pid, sample);
   sample->has_guest = self->guest.known;
   sample->guest_total = self->guest.total;
   sample->guest_free = self->guest.free;
@@ -439,7 +439,7 @@ take_sample (ClocheMonitor *self,
   sample->has_disk = self->has_disk;
   sample->disk_bundle = self->disk_bundle;
   sample->disk_sessions = self->disk_sessions;
-  take_egress (self, sample);
+  cloche_monitor_take_egress (self, sample);
   sample->open_sessions = cloche_sandbox_get_open_sessions (self->sandbox);
 }
 
@@ -451,10 +451,10 @@ cloche_monitor_tick_cb (gpointer user_data)
 
   /* The guest figures arrive for the next tick: the guest itself answers
    * its balloon's poll only once a second. */
-  take_sample (self, &sample);
-  request_guest_stats (self);
+  cloche_monitor_take_sample (self, &sample);
+  cloche_monitor_request_guest_stats (self);
   if (g_get_monotonic_time () - self->disk_measured_at >= DISK_INTERVAL_S * G_USEC_PER_SEC)
-    measure_disk (self);
+    cloche_monitor_measure_disk (self);
 
   cloche_sample_ring_push (self->ring, &sample);
   g_signal_emit (self, signals[SAMPLE], 0, &sample);
@@ -476,7 +476,7 @@ cloche_monitor_polling_set_cb (GObject      *object,
 
 /* The balloon asks the guest for its figures only when told how often. */
 static void
-start_guest_polling (ClocheMonitor *self)
+cloche_monitor_start_guest_polling (ClocheMonitor *self)
 {
   ClocheQmpClient *qmp = cloche_vm_get_qmp_client (self->vm);
   g_autoptr(JsonObject) arguments = json_object_new ();
@@ -491,23 +491,23 @@ start_guest_polling (ClocheMonitor *self)
 }
 
 static void
-start_sampling (ClocheMonitor *self)
+cloche_monitor_start_sampling (ClocheMonitor *self)
 {
   self->pid = cloche_vm_get_pid (self->vm);
   self->last_cpu_ticks = 0;
   self->last_cpu_time = g_get_monotonic_time ();
-  read_cpu_ticks (self->pid, &self->last_cpu_ticks);
+  cloche_monitor_read_cpu_ticks (self->pid, &self->last_cpu_ticks);
   memset (&self->guest, 0, sizeof self->guest);
   self->cancellable = g_cancellable_new ();
 
-  start_guest_polling (self);
-  measure_disk (self);
+  cloche_monitor_start_guest_polling (self);
+  cloche_monitor_measure_disk (self);
   self->tick_source = g_timeout_add_seconds (1, cloche_monitor_tick_cb, self);
   g_source_set_name_by_id (self->tick_source, "[cloche] monitor");
 }
 
 static void
-stop_sampling (ClocheMonitor *self)
+cloche_monitor_stop_sampling (ClocheMonitor *self)
 {
   g_clear_handle_id (&self->tick_source, g_source_remove);
   g_cancellable_cancel (self->cancellable);
@@ -525,9 +525,9 @@ cloche_monitor_update_sampling_cb (ClocheMonitor *self)
   if (running == (self->tick_source != 0))
     return;
   if (running)
-    start_sampling (self);
+    cloche_monitor_start_sampling (self);
   else
-    stop_sampling (self);
+    cloche_monitor_stop_sampling (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SAMPLING]);
 }
 
@@ -612,7 +612,7 @@ cloche_monitor_dispose (GObject *object)
 {
   ClocheMonitor *self = CLOCHE_MONITOR (object);
 
-  stop_sampling (self);
+  cloche_monitor_stop_sampling (self);
   g_clear_handle_id (&self->disk_first_source, g_source_remove);
   g_cancellable_cancel (self->disk_cancellable);
   g_clear_object (&self->disk_cancellable);

@@ -45,8 +45,8 @@ cloche_mount_rules_default (void)
 }
 
 static char *
-expand_home (const char *rule,
-             const char *home)
+cloche_mount_expand_home (const char *rule,
+                          const char *home)
 {
   if (g_str_equal (rule, "~"))
     return g_strdup (home);
@@ -57,8 +57,8 @@ expand_home (const char *rule,
 
 /* TRUE when @path is @dir or below it. */
 static gboolean
-is_within (const char *path,
-           const char *dir)
+cloche_mount_is_within (const char *path,
+                        const char *dir)
 {
   gsize length = strlen (dir);
 
@@ -68,17 +68,20 @@ is_within (const char *path,
 }
 
 static gboolean
-check_deny (const char              *canonical,
-            const char              *home,
-            const ClocheMountRules  *rules,
-            GError                 **error)
+cloche_mount_check_deny (const char              *canonical,
+                         const char              *home,
+                         const ClocheMountRules  *rules,
+                         GError                 **error)
 {
   for (guint i = 0; rules->deny != NULL && rules->deny[i] != NULL; i++)
     {
-      g_autofree char *denied = expand_home (rules->deny[i], home);
+      g_autofree char *denied = cloche_mount_expand_home (rules->deny[i], home);
       /* "/" denies only itself: everything is below it. */
-      gboolean hit = g_str_equal (denied, "/") ? g_str_equal (canonical, "/")
-                     : is_within (canonical, denied) || is_within (denied, canonical);
+      gboolean hit =
+        g_str_equal (denied, "/") ? g_str_equal (canonical, "/")
+                     : cloche_mount_is_within (canonical,
+                                               denied) || cloche_mount_is_within (denied,
+                                                                                  canonical);
 
       if (hit)
         {
@@ -96,14 +99,14 @@ check_deny (const char              *canonical,
 /* The host folder behind a document portal path; NULL without an error when
  * @canonical is not one. */
 static char *
-portal_host_path (const char  *canonical,
-                  GError     **error)
+cloche_mount_portal_host_path (const char  *canonical,
+                               GError     **error)
 {
   g_autofree char *documents = g_build_filename (g_get_user_runtime_dir (), "doc", NULL);
   char value[4096];
   ssize_t length;
 
-  if (!is_within (canonical, documents) || g_str_equal (canonical, documents))
+  if (!cloche_mount_is_within (canonical, documents) || g_str_equal (canonical, documents))
     return NULL;
   length = getxattr (canonical, PORTAL_HOST_PATH_XATTR, value, sizeof value - 1);
   if (length <= 0 || value[0] != '/')
@@ -120,9 +123,9 @@ portal_host_path (const char  *canonical,
 
 /* Shown with its bad bytes escaped, since it cannot be shown as it is. */
 static gboolean
-check_utf8 (const char  *given,
-            const char  *path,
-            GError     **error)
+cloche_mount_check_utf8 (const char  *given,
+                         const char  *path,
+                         GError     **error)
 {
   g_autofree char *shown = NULL;
 
@@ -141,12 +144,12 @@ check_utf8 (const char  *given,
 }
 
 static char *
-canonicalize (const char  *path,
-              GError     **error)
+cloche_mount_canonicalize (const char  *path,
+                           GError     **error)
 {
   char *resolved;
 
-  if (!check_utf8 (path, path, error))
+  if (!cloche_mount_check_utf8 (path, path, error))
     return NULL;
   if (!g_path_is_absolute (path))
     {
@@ -161,7 +164,7 @@ canonicalize (const char  *path,
                    _("%s cannot be mounted: %s"), path, g_strerror (errno));
       return NULL;
     }
-  if (!check_utf8 (path, resolved, error))
+  if (!cloche_mount_check_utf8 (path, resolved, error))
     {
       free (resolved);
       return NULL;
@@ -195,19 +198,19 @@ cloche_mount_check (const char              *path,
   const char *judged;
   char *resolved;
 
-  resolved = canonicalize (path, error);
+  resolved = cloche_mount_canonicalize (path, error);
   if (resolved == NULL)
     return NULL;
   canonical = g_strdup (resolved);
   free (resolved);
-  host = portal_host_path (canonical, &local_error);
+  host = cloche_mount_portal_host_path (canonical, &local_error);
   if (local_error != NULL)
     {
       g_propagate_error (error, local_error);
       return NULL;
     }
   judged = host != NULL ? host : canonical;
-  if (!check_utf8 (canonical, judged, error))
+  if (!cloche_mount_check_utf8 (canonical, judged, error))
     return NULL;
 
   resolved = realpath (rules->home != NULL ? rules->home : g_get_home_dir (), NULL);
@@ -215,10 +218,10 @@ cloche_mount_check (const char              *path,
   free (resolved);
 
   /* The policy's deny list first: its refusals name the rule a user wrote. */
-  if (!check_deny (judged, home, rules, error)
+  if (!cloche_mount_check_deny (judged, home, rules, error)
       || (rules->own != NULL && !cloche_own_folders_check_outside (rules->own, judged, error)))
     return NULL;
-  if (!rules->allow_outside_home && !is_within (judged, home))
+  if (!rules->allow_outside_home && !cloche_mount_is_within (judged, home))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                    _("%s cannot be mounted: it is outside your home folder %s, and the "

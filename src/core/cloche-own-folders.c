@@ -39,7 +39,7 @@
 #define MAX_DEPTH 4096
 
 static void
-own_folder_free (ClocheOwnFolder *folder)
+cloche_own_folders_own_folder_free (ClocheOwnFolder *folder)
 {
   g_free (folder->role);
   g_free (folder->path);
@@ -47,10 +47,10 @@ own_folder_free (ClocheOwnFolder *folder)
 }
 
 static void
-add (GPtrArray  *folders,
-     const char *role,
-     char       *path,
-     gboolean    guest_only)
+cloche_own_folders_add (GPtrArray  *folders,
+                        const char *role,
+                        char       *path,
+                        gboolean    guest_only)
 {
   ClocheOwnFolder *folder = g_new0 (ClocheOwnFolder, 1);
 
@@ -61,7 +61,7 @@ add (GPtrArray  *folders,
 }
 
 static char *
-xdg (const char *base)
+cloche_own_folders_xdg (const char *base)
 {
   return g_build_filename (base, "cloche", NULL);
 }
@@ -78,25 +78,30 @@ GPtrArray *
 cloche_own_folders_new (const char *bundle,
                         const char *sessions)
 {
-  GPtrArray *folders = g_ptr_array_new_with_free_func ((GDestroyNotify) own_folder_free);
+  GPtrArray *folders =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_own_folders_own_folder_free);
 
-  add (folders, "bundle", g_strdup (bundle), FALSE);
-  add (folders, "sessions", g_strdup (sessions), FALSE);
-  add (folders, "state", xdg (g_get_user_state_dir ()), FALSE);
-  add (folders, "cache", xdg (g_get_user_cache_dir ()), FALSE);
-  add (folders, "runtime", xdg (g_get_user_runtime_dir ()), FALSE);
+  cloche_own_folders_add (folders, "bundle", g_strdup (bundle), FALSE);
+  cloche_own_folders_add (folders, "sessions", g_strdup (sessions), FALSE);
+  cloche_own_folders_add (folders, "state", cloche_own_folders_xdg (g_get_user_state_dir ()),
+                          FALSE);
+  cloche_own_folders_add (folders, "cache", cloche_own_folders_xdg (g_get_user_cache_dir ()),
+                          FALSE);
+  cloche_own_folders_add (folders, "runtime", cloche_own_folders_xdg (g_get_user_runtime_dir ()),
+                          FALSE);
   /* Sessions get it read-only at a path of its own, an install session
    * read-write (cloche-sandbox-tools.c); never as a user's folder. */
-  add (folders, "tools", cloche_tools_dup_dir (), FALSE);
-  add (folders, "config", xdg (g_get_user_config_dir ()), TRUE);
-  add (folders, "data", xdg (g_get_user_data_dir ()), TRUE);
+  cloche_own_folders_add (folders, "tools", cloche_tools_dup_dir (), FALSE);
+  cloche_own_folders_add (folders, "config", cloche_own_folders_xdg (g_get_user_config_dir ()),
+                          TRUE);
+  cloche_own_folders_add (folders, "data", cloche_own_folders_xdg (g_get_user_data_dir ()), TRUE);
   return folders;
 }
 
 /* The canonical form of @path, which may not exist yet: its nearest
  * existing parent resolved, the rest appended. */
 static char *
-canonical (const char *path)
+cloche_own_folders_canonical (const char *path)
 {
   g_autofree char *clean = g_canonicalize_filename (path, "/");
   g_autofree char *head = g_strdup (clean);
@@ -123,8 +128,8 @@ canonical (const char *path)
 }
 
 static gboolean
-path_within (const char *path,
-             const char *dir)
+cloche_own_folders_path_within (const char *path,
+                                const char *dir)
 {
   gsize length = strlen (dir);
 
@@ -135,8 +140,8 @@ path_within (const char *path,
 
 /* Whether the folder @path exists; its identity in @st. */
 static gboolean
-identity (const char  *path,
-          struct stat *st)
+cloche_own_folders_identity (const char  *path,
+                             struct stat *st)
 {
   return stat (path, st) == 0 && S_ISDIR (st->st_mode);
 }
@@ -144,8 +149,8 @@ identity (const char  *path,
 /* Whether @st is @path's nearest existing folder or one of its parents,
  * walking up by "..": what a bind mount shows, it shows by inode. */
 static gboolean
-identity_within (const char        *path,
-                 const struct stat *st)
+cloche_own_folders_identity_within (const char        *path,
+                                    const struct stat *st)
 {
   g_autofree char *head = g_canonicalize_filename (path, "/");
   struct stat here, up;
@@ -182,16 +187,17 @@ identity_within (const char        *path,
 
 /* Whether @inner is, or is inside, @outer, by path or by inode. */
 static gboolean
-nested (const char *inner,
-        const char *outer)
+cloche_own_folders_nested (const char *inner,
+                           const char *outer)
 {
-  g_autofree char *inner_path = canonical (inner);
-  g_autofree char *outer_path = canonical (outer);
+  g_autofree char *inner_path = cloche_own_folders_canonical (inner);
+  g_autofree char *outer_path = cloche_own_folders_canonical (outer);
   struct stat st;
 
-  if (path_within (inner_path, outer_path))
+  if (cloche_own_folders_path_within (inner_path, outer_path))
     return TRUE;
-  return identity (outer, &st) && identity_within (inner, &st);
+  return cloche_own_folders_identity (outer, &st) && cloche_own_folders_identity_within (inner,
+                                                                                         &st);
 }
 
 /**
@@ -215,13 +221,13 @@ cloche_own_folders_check_apart (GPtrArray   *folders,
 
       if (g_str_equal (other->role, role) || other->path == NULL || other->guest_only)
         continue;
-      if (nested (path, other->path))
+      if (cloche_own_folders_nested (path, other->path))
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDERS_NESTED,
                      _("%s cannot be Cloche's %s folder: it is inside Cloche's %s folder %s, "
                        "where it would be taken for part of it (a cleanup removes what it takes "
                        "for a damaged session). Choose a folder outside Cloche's own folders"),
                      path, role, other->role, other->path);
-      else if (nested (other->path, path))
+      else if (cloche_own_folders_nested (other->path, path))
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDERS_NESTED,
                      _("%s cannot be Cloche's %s folder: Cloche's %s folder %s is inside it, "
                        "and would go with it. Choose a folder outside Cloche's own folders"),
@@ -252,11 +258,11 @@ cloche_own_folders_check_outside (GPtrArray   *folders,
 
       if (own->path == NULL)
         continue;
-      if (nested (path, own->path))
+      if (cloche_own_folders_nested (path, own->path))
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                      _("%s cannot be mounted: it is inside Cloche's %s folder %s, which the "
                        "guest must not reach"), path, own->role, own->path);
-      else if (nested (own->path, path))
+      else if (cloche_own_folders_nested (own->path, path))
         g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                      _("%s cannot be mounted: it holds Cloche's %s folder %s, which the guest "
                        "must not reach"), path, own->role, own->path);

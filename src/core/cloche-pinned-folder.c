@@ -48,7 +48,7 @@ G_DEFINE_FINAL_TYPE (ClochePinnedFolder, cloche_pinned_folder, G_TYPE_OBJECT)
 /* Paths are checked to be UTF-8 where they come in (cloche-mount-check.c);
  * the work folder's comes from the environment, so messages make sure. */
 static char *
-display (const char *path)
+cloche_pinned_folder_display (const char *path)
 {
   return g_utf8_make_valid (path, -1);
 }
@@ -56,12 +56,12 @@ display (const char *path)
 /* Why the component ending @prefix could not be walked through: a link
  * (with its target), missing, not a folder, or another error. */
 static char *
-describe_component (int         parent,
-                    const char *name,
-                    const char *prefix,
-                    int         saved_errno)
+cloche_pinned_folder_describe_component (int         parent,
+                                         const char *name,
+                                         const char *prefix,
+                                         int         saved_errno)
 {
-  g_autofree char *shown = display (prefix);
+  g_autofree char *shown = cloche_pinned_folder_display (prefix);
   struct stat st;
   char target[4096];
   ssize_t length;
@@ -72,7 +72,7 @@ describe_component (int         parent,
 
       length = readlinkat (parent, name, target, sizeof target - 1);
       target[MAX (length, 0)] = '\0';
-      to = display (target);
+      to = cloche_pinned_folder_display (target);
       return g_strdup_printf (_("%s is a symbolic link (to %s)"), shown, to);
     }
   if (saved_errno == ENOENT)
@@ -87,8 +87,8 @@ describe_component (int         parent,
  * O_PATH descriptor, or -1 with *why saying which component failed and how.
  */
 static int
-walk (const char  *path,
-      char       **why)
+cloche_pinned_folder_walk (const char  *path,
+                           char       **why)
 {
   g_auto(GStrv) parts = g_strsplit (path, "/", -1);
   g_autoptr(GString) prefix = g_string_new (NULL);
@@ -103,7 +103,7 @@ walk (const char  *path,
       g_string_append_printf (prefix, "/%s", parts[i]);
       if (g_str_equal (parts[i], ".") || g_str_equal (parts[i], ".."))
         {
-          g_autofree char *shown = display (path);
+          g_autofree char *shown = cloche_pinned_folder_display (path);
 
           *why = g_strdup_printf (_("%s is not a canonical path"), shown);
           close (fd);
@@ -111,7 +111,7 @@ walk (const char  *path,
         }
       next = openat (fd, parts[i], O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (next < 0)
-        *why = describe_component (fd, parts[i], prefix->str, errno);
+        *why = cloche_pinned_folder_describe_component (fd, parts[i], prefix->str, errno);
       close (fd);
       fd = next;
     }
@@ -143,9 +143,9 @@ cloche_pinned_folder_new (const char  *path,
                    _("%s cannot be shared: give an absolute path"), path);
       return NULL;
     }
-  if ((fd = walk (path, &why)) < 0 || fstat (fd, &st) != 0)
+  if ((fd = cloche_pinned_folder_walk (path, &why)) < 0 || fstat (fd, &st) != 0)
     {
-      g_autofree char *shown = display (path);
+      g_autofree char *shown = cloche_pinned_folder_display (path);
 
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                    _("%s cannot be shared: %s"), shown,
@@ -163,11 +163,11 @@ cloche_pinned_folder_new (const char  *path,
 }
 
 static gboolean
-fail_changed (ClochePinnedFolder  *self,
-              const char          *why,
-              GError             **error)
+cloche_pinned_folder_fail_changed (ClochePinnedFolder  *self,
+                                   const char          *why,
+                                   GError             **error)
 {
-  g_autofree char *shown = display (self->path);
+  g_autofree char *shown = cloche_pinned_folder_display (self->path);
 
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_CHANGED,
                _("The folder %s is no longer the one checked when the session opened: %s. "
@@ -195,25 +195,25 @@ cloche_pinned_folder_verify (ClochePinnedFolder  *self,
 
   g_return_val_if_fail (CLOCHE_IS_PINNED_FOLDER (self), FALSE);
 
-  if ((fd = walk (self->path, &why)) < 0)
-    return fail_changed (self, why, error);
+  if ((fd = cloche_pinned_folder_walk (self->path, &why)) < 0)
+    return cloche_pinned_folder_fail_changed (self, why, error);
   if (fstat (fd, &st) != 0)
     {
       why = g_strdup (g_strerror (errno));
       close (fd);
-      return fail_changed (self, why, error);
+      return cloche_pinned_folder_fail_changed (self, why, error);
     }
   close (fd);
   if (st.st_dev == self->dev && st.st_ino == self->ino)
     return TRUE;
-  shown = display (self->path);
+  shown = cloche_pinned_folder_display (self->path);
   /* %llu, not G_GUINT64_FORMAT: a macro pasted into the message would cut
    * it short for xgettext. */
   why = g_strdup_printf (_("%s is now another folder (device %u:%u inode %llu was checked, "
                            "inode %llu is there now)"),
                          shown, major (self->dev), minor (self->dev),
                          (unsigned long long) self->ino, (unsigned long long) st.st_ino);
-  return fail_changed (self, why, error);
+  return cloche_pinned_folder_fail_changed (self, why, error);
 }
 
 const char *

@@ -46,7 +46,7 @@ struct _ClochePolicyDocument
 G_DEFINE_FINAL_TYPE (ClochePolicyDocument, cloche_policy_document, G_TYPE_OBJECT)
 
 static void
-problem_free (Problem *problem)
+cloche_policy_document_problem_free (Problem *problem)
 {
   g_free (problem->key);
   g_free (problem->message);
@@ -83,9 +83,9 @@ cloche_policy_document_init (ClochePolicyDocument *self)
 }
 
 static void
-set_value (ClochePolicyDocument *self,
-           const char           *key,
-           GVariant             *value)
+cloche_policy_document_set_value (ClochePolicyDocument *self,
+                                  const char           *key,
+                                  GVariant             *value)
 {
   g_hash_table_replace (self->values, g_strdup (key), g_variant_ref_sink (value));
 }
@@ -103,29 +103,32 @@ cloche_policy_document_new_defaults (void)
   const ClocheMountRules *mounts = cloche_mount_rules_default ();
 
   self->layer = CLOCHE_POLICY_LAYER_DEFAULT;
-  set_value (self, "vm.memory_mib", g_variant_new_uint32 (cloche_memory_choose_mib (0)));
-  set_value (self, "vm.cpus", g_variant_new_uint32 (1));
-  set_value (self, "vm.idle_timeout_s", g_variant_new_uint32 (CLOCHE_DEFAULT_IDLE_TIMEOUT_S));
-  set_value (self, "vm.accelerator", g_variant_new_string ("auto"));
-  set_value (self, "vm.warm_wake", g_variant_new_boolean (TRUE));
-  set_value (self, "egress.default", g_variant_new_string ("deny"));
-  set_value (self, "egress.allow", g_variant_new_strv (NULL, 0));
-  set_value (self, "egress.deny", g_variant_new_strv (NULL, 0));
-  set_value (self, "mounts.deny", g_variant_new_strv (mounts->deny, -1));
-  set_value (self, "mounts.allow_outside_home", g_variant_new_boolean (mounts->allow_outside_home));
-  set_value (self, "mounts.default_mode", g_variant_new_string ("ro"));
-  set_value (self, "sessions.stale_after_days",
-             g_variant_new_uint32 (CLOCHE_DEFAULT_STALE_AFTER_DAYS));
+  cloche_policy_document_set_value (self, "vm.memory_mib",
+                                    g_variant_new_uint32 (cloche_memory_choose_mib (0)));
+  cloche_policy_document_set_value (self, "vm.cpus", g_variant_new_uint32 (1));
+  cloche_policy_document_set_value (self, "vm.idle_timeout_s",
+                                    g_variant_new_uint32 (CLOCHE_DEFAULT_IDLE_TIMEOUT_S));
+  cloche_policy_document_set_value (self, "vm.accelerator", g_variant_new_string ("auto"));
+  cloche_policy_document_set_value (self, "vm.warm_wake", g_variant_new_boolean (TRUE));
+  cloche_policy_document_set_value (self, "egress.default", g_variant_new_string ("deny"));
+  cloche_policy_document_set_value (self, "egress.allow", g_variant_new_strv (NULL, 0));
+  cloche_policy_document_set_value (self, "egress.deny", g_variant_new_strv (NULL, 0));
+  cloche_policy_document_set_value (self, "mounts.deny", g_variant_new_strv (mounts->deny, -1));
+  cloche_policy_document_set_value (self, "mounts.allow_outside_home",
+                                    g_variant_new_boolean (mounts->allow_outside_home));
+  cloche_policy_document_set_value (self, "mounts.default_mode", g_variant_new_string ("ro"));
+  cloche_policy_document_set_value (self, "sessions.stale_after_days",
+                                    g_variant_new_uint32 (CLOCHE_DEFAULT_STALE_AFTER_DAYS));
   return self;
 }
 
 /* Problems point at the value, or at the member's name for a key that
  * should not be there. */
 static void
-add_problem (ClochePolicyDocument *self,
-             const char           *key,
-             gboolean              at_name,
-             char                 *message)
+cloche_policy_document_add_problem (ClochePolicyDocument *self,
+                                    const char           *key,
+                                    gboolean              at_name,
+                                    char                 *message)
 {
   Problem *problem = g_new0 (Problem, 1);
   ClocheJsonPosition name = { 1, 1 }, value = { 1, 1 };
@@ -140,8 +143,8 @@ add_problem (ClochePolicyDocument *self,
 }
 
 static char *
-known_list (const char * const *names,
-            const char         *prefix)
+cloche_policy_document_known_list (const char * const *names,
+                                   const char         *prefix)
 {
   g_autoptr(GString) list = g_string_new (NULL);
 
@@ -153,9 +156,9 @@ known_list (const char * const *names,
 }
 
 static void
-add_unknown (ClochePolicyDocument *self,
-             const char           *section,
-             const char           *key)
+cloche_policy_document_add_unknown (ClochePolicyDocument *self,
+                                    const char           *section,
+                                    const char           *key)
 {
   const char *name = section != NULL ? key + strlen (section) + 1 : key;
   g_autofree char *prefix = section != NULL ? g_strconcat (section, ".", NULL) : NULL;
@@ -163,23 +166,26 @@ add_unknown (ClochePolicyDocument *self,
 
   if (section == NULL)
     {
-      g_autofree char *sections = known_list (cloche_policy_schema_sections (), NULL);
+      g_autofree char *sections =
+        cloche_policy_document_known_list (cloche_policy_schema_sections (), NULL);
 
       known = g_strconcat ("version, ", sections, ", locked", NULL);
     }
   else
-    known = known_list (cloche_policy_schema_keys (), prefix);
-  add_problem (self, key, TRUE,
-               section != NULL
-               /* Translators: unknown key "NAME": SECTION has KEY, KEY, … */
-               ? g_strdup_printf (_("unknown key \"%s\": %s has %s"), name, section, known)
-               : g_strdup_printf (_("unknown key \"%s\": a policy has %s"), name, known));
+    known = cloche_policy_document_known_list (cloche_policy_schema_keys (), prefix);
+  cloche_policy_document_add_problem (self, key, TRUE,
+                                      section != NULL
+                                      /* Translators: unknown key "NAME": SECTION has KEY, KEY, … */
+                                      ? g_strdup_printf (_("unknown key \"%s\": %s has %s"), name,
+                                                         section, known)
+                                      : g_strdup_printf (_("unknown key \"%s\": a policy has %s"),
+                                                         name, known));
 }
 
 static void
-check_member (ClochePolicyDocument *self,
-              const char           *key,
-              JsonNode             *node)
+cloche_policy_document_check_member (ClochePolicyDocument *self,
+                                     const char           *key,
+                                     JsonNode             *node)
 {
   g_autoptr(GPtrArray) problems =
     g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_policy_schema_problem_free);
@@ -191,13 +197,13 @@ check_member (ClochePolicyDocument *self,
       g_autofree char *path = problem->index < 0 ? g_strdup (key)
                               : g_strdup_printf ("%s[%d]", key, problem->index);
 
-      add_problem (self, path, FALSE, g_steal_pointer (&problem->message));
+      cloche_policy_document_add_problem (self, path, FALSE, g_steal_pointer (&problem->message));
     }
   if (value != NULL)
     {
       ClocheJsonPosition where = { 0, 0 };
 
-      set_value (self, key, value);
+      cloche_policy_document_set_value (self, key, value);
       cloche_json_locate (self->text, self->length, key, NULL, &where);
       g_hash_table_replace (self->positions, g_strdup (key), g_memdup2 (&where, sizeof where));
     }
@@ -206,45 +212,48 @@ check_member (ClochePolicyDocument *self,
 /* A section whose members the user names ("secrets"): a member whose
  * name cannot be a key of it. */
 static void
-add_bad_name (ClochePolicyDocument *self,
-              const char           *key)
+cloche_policy_document_add_bad_name (ClochePolicyDocument *self,
+                                     const char           *key)
 {
   g_autoptr(GError) error = NULL;
 
   cloche_secret_name_check (strchr (key, '.') + 1, &error);
-  add_problem (self, key, TRUE, g_strdup (error->message));
+  cloche_policy_document_add_problem (self, key, TRUE, g_strdup (error->message));
 }
 
 static void
-add_not_object (ClochePolicyDocument *self,
-                const char           *section,
-                JsonNode             *node)
+cloche_policy_document_add_not_object (ClochePolicyDocument *self,
+                                       const char           *section,
+                                       JsonNode             *node)
 {
   g_autofree char *found = cloche_policy_schema_describe_node (node);
   g_autofree char *prefix = g_strconcat (section, ".", NULL);
-  g_autofree char *known = known_list (cloche_policy_schema_keys (), prefix);
+  g_autofree char *known = cloche_policy_document_known_list (cloche_policy_schema_keys (), prefix);
 
   if (cloche_policy_schema_is_named_section (section))
-    add_problem (self, section, FALSE,
-                 g_strdup_printf (_("expected an object of secrets by name, such as "
-                                    "{\"ANTHROPIC_API_KEY\": {\"hosts\": "
-                                    "[\"api.anthropic.com\"]}}, found %s"), found));
+    cloche_policy_document_add_problem (self, section, FALSE,
+                                        g_strdup_printf (_("expected an object of secrets by "
+                                                           "name, such as {\"ANTHROPIC_API_KEY\": "
+                                                           "{\"hosts\": "
+                                                           "[\"api.anthropic.com\"]}}, found %s"),
+                                                         found));
   else
-    add_problem (self, section, FALSE,
-                 g_strdup_printf (_("expected an object with %s, found %s"), known, found));
+    cloche_policy_document_add_problem (self, section, FALSE,
+                                        g_strdup_printf (_("expected an object with %s, found %s"),
+                                                         known, found));
 }
 
 static void
-check_section (ClochePolicyDocument *self,
-               const char           *section,
-               JsonNode             *node)
+cloche_policy_document_check_section (ClochePolicyDocument *self,
+                                      const char           *section,
+                                      JsonNode             *node)
 {
   g_autoptr(GList) names = NULL;
   g_autofree char *prefix = g_strconcat (section, ".", NULL);
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      add_not_object (self, section, node);
+      cloche_policy_document_add_not_object (self, section, node);
       return;
     }
   names = json_object_get_members (json_node_get_object (node));
@@ -254,42 +263,44 @@ check_section (ClochePolicyDocument *self,
       JsonNode *member = json_object_get_member (json_node_get_object (node), l->data);
 
       if (cloche_policy_schema_has_key (key))
-        check_member (self, key, member);
+        cloche_policy_document_check_member (self, key, member);
       else if (cloche_policy_schema_is_named_section (section))
-        add_bad_name (self, key);
+        cloche_policy_document_add_bad_name (self, key);
       else
-        add_unknown (self, section, key);
+        cloche_policy_document_add_unknown (self, section, key);
     }
 }
 
 static gboolean
-is_lockable (const char *name)
+cloche_policy_document_is_lockable (const char *name)
 {
   return cloche_policy_schema_has_key (name)
          || g_strv_contains (cloche_policy_schema_sections (), name);
 }
 
 static void
-check_locked (ClochePolicyDocument *self,
-              JsonNode             *node)
+cloche_policy_document_check_locked (ClochePolicyDocument *self,
+                                     JsonNode             *node)
 {
   g_autoptr(GStrvBuilder) locked = g_strv_builder_new ();
   JsonArray *array;
 
   if (self->layer != CLOCHE_POLICY_LAYER_ADMIN)
     {
-      add_problem (self, "locked", TRUE,
-                   g_strdup (_("only the administrator's file (/etc/cloche/policy.json) can "
-                               "lock keys: remove \"locked\" from this file")));
+      cloche_policy_document_add_problem (self, "locked", TRUE,
+                                          g_strdup (_("only the administrator's file "
+                                                      "(/etc/cloche/policy.json) can lock keys: "
+                                                      "remove \"locked\" from this file")));
       return;
     }
   if (!JSON_NODE_HOLDS_ARRAY (node))
     {
       g_autofree char *found = cloche_policy_schema_describe_node (node);
 
-      add_problem (self, "locked", FALSE,
-                   g_strdup_printf (_("expected a list of keys such as [\"egress\", "
-                                      "\"vm.memory_mib\"], found %s"), found));
+      cloche_policy_document_add_problem (self, "locked", FALSE,
+                                          g_strdup_printf (_("expected a list of keys such as "
+                                                             "[\"egress\", \"vm.memory_mib\"], "
+                                                             "found %s"), found));
       return;
     }
   array = json_node_get_array (node);
@@ -301,57 +312,61 @@ check_locked (ClochePolicyDocument *self,
                          ? json_node_get_string (element) : NULL;
       g_autofree char *path = g_strdup_printf ("locked[%u]", i);
 
-      if (name != NULL && is_lockable (name))
+      if (name != NULL && cloche_policy_document_is_lockable (name))
         {
           g_strv_builder_add (locked, name);
           continue;
         }
-      add_problem (self, path, FALSE,
-                   name != NULL
-                   ? g_strdup_printf (_("\"%s\" is not a key: lock a section (vm, egress, "
-                                        "mounts, sessions, secrets) or one of its keys, such "
-                                        "as \"vm.memory_mib\" or \"secrets.GITHUB_TOKEN\""),
-                                      name)
-                   : g_strdup (_("expected a key in double quotes, such as \"egress.allow\"")));
+      cloche_policy_document_add_problem (self, path, FALSE,
+                                          name != NULL
+                                          ? g_strdup_printf (_("\"%s\" is not a key: lock a "
+                                                               "section (vm, egress, mounts, "
+                                                               "sessions, secrets) or one of its "
+                                                               "keys, such as \"vm.memory_mib\" "
+                                                               "or \"secrets.GITHUB_TOKEN\""),
+                                                             name)
+                                          : g_strdup (_("expected a key in double quotes, such as "
+                                                        "\"egress.allow\"")));
     }
   g_strfreev (self->locked);
   self->locked = g_strv_builder_end (locked);
 }
 
 static void
-check_version (ClochePolicyDocument *self,
-               JsonObject           *root)
+cloche_policy_document_check_version (ClochePolicyDocument *self,
+                                      JsonObject           *root)
 {
   JsonNode *node = json_object_get_member (root, "version");
 
   if (node == NULL)
     {
-      add_problem (self, "version", FALSE,
-                   g_strdup (_("\"version\" is missing: a policy starts with "
-                               "{\"version\": 1, …}")));
+      cloche_policy_document_add_problem (self, "version", FALSE,
+                                          g_strdup (_("\"version\" is missing: a policy starts "
+                                                      "with {\"version\": 1, …}")));
       return;
     }
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64
       && json_node_get_int (node) == CLOCHE_POLICY_VERSION)
     return;
   if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
-    add_problem (self, "version", FALSE,
-                 g_strdup_printf (_("version %lld is not supported: this Cloche reads "
-                                    "version %d"),
-                                  (long long) json_node_get_int (node), CLOCHE_POLICY_VERSION));
+    cloche_policy_document_add_problem (self, "version", FALSE,
+                                        g_strdup_printf (_("version %lld is not supported: this "
+                                                           "Cloche reads version %d"),
+                                                         (long long) json_node_get_int (node),
+                                                         CLOCHE_POLICY_VERSION));
   else
     {
       g_autofree char *found = cloche_policy_schema_describe_node (node);
 
-      add_problem (self, "version", FALSE,
-                   g_strdup_printf (_("expected the number %d, found %s"),
-                                    CLOCHE_POLICY_VERSION, found));
+      cloche_policy_document_add_problem (self, "version", FALSE,
+                                          g_strdup_printf (_("expected the number %d, found %s"),
+                                                           CLOCHE_POLICY_VERSION, found));
     }
 }
 
 static void
-check_root (ClochePolicyDocument *self,
-            JsonNode             *root)
+cloche_policy_document_check_root (ClochePolicyDocument *self,
+                                   JsonNode             *root)
 {
   g_autoptr(GList) names = NULL;
 
@@ -359,13 +374,13 @@ check_root (ClochePolicyDocument *self,
     {
       g_autofree char *found = cloche_policy_schema_describe_node (root);
 
-      add_problem (self, "", FALSE,
-                   g_strdup_printf (_("a policy is an object such as {\"version\": 1}, "
-                                      "not %s"),
-                                    found));
+      cloche_policy_document_add_problem (self, "", FALSE,
+                                          g_strdup_printf (_("a policy is an object such as "
+                                                             "{\"version\": 1}, not %s"),
+                                                           found));
       return;
     }
-  check_version (self, json_node_get_object (root));
+  cloche_policy_document_check_version (self, json_node_get_object (root));
   names = json_object_get_members (json_node_get_object (root));
   for (GList *l = names; l != NULL; l = l->next)
     {
@@ -374,16 +389,16 @@ check_root (ClochePolicyDocument *self,
       if (g_str_equal (l->data, "version"))
         continue;
       if (g_str_equal (l->data, "locked"))
-        check_locked (self, member);
+        cloche_policy_document_check_locked (self, member);
       else if (g_strv_contains (cloche_policy_schema_sections (), l->data))
-        check_section (self, l->data, member);
+        cloche_policy_document_check_section (self, l->data, member);
       else
-        add_unknown (self, NULL, l->data);
+        cloche_policy_document_add_unknown (self, NULL, l->data);
     }
 }
 
 static void
-parse (ClochePolicyDocument *self)
+cloche_policy_document_parse (ClochePolicyDocument *self)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) error = NULL;
@@ -393,9 +408,10 @@ parse (ClochePolicyDocument *self)
 
   if (self->length > CLOCHE_POLICY_MAX_SIZE)
     {
-      add_problem (self, "", FALSE,
-                   g_strdup_printf (_("the file is %zu bytes long; a policy is a few "
-                                      "hundred"), self->length));
+      cloche_policy_document_add_problem (self, "", FALSE,
+                                          g_strdup_printf (_("the file is %zu bytes long; a "
+                                                             "policy is a few hundred"),
+                                                           self->length));
       return;
     }
   if (!cloche_json_check_syntax (self->text, self->length, &where, &path, &message))
@@ -409,14 +425,14 @@ parse (ClochePolicyDocument *self)
   /* The scanner is stricter than json-glib, so this fails only on a
    * difference between the two; its message is all there is then. */
   if (!json_parser_load_from_data (parser, self->text, (gssize) self->length, &error))
-    add_problem (self, "", FALSE, g_strdup (error->message));
+    cloche_policy_document_add_problem (self, "", FALSE, g_strdup (error->message));
   else
-    check_root (self, json_parser_get_root (parser));
+    cloche_policy_document_check_root (self, json_parser_get_root (parser));
 }
 
 static int
-compare_problems (gconstpointer a,
-                  gconstpointer b)
+cloche_policy_document_compare_problems (gconstpointer a,
+                                         gconstpointer b)
 {
   const Problem *pa = *(const Problem **) a;
   const Problem *pb = *(const Problem **) b;
@@ -429,12 +445,12 @@ compare_problems (gconstpointer a,
 }
 
 static void
-format_problems (ClochePolicyDocument *self)
+cloche_policy_document_format_problems (ClochePolicyDocument *self)
 {
   g_autoptr(GStrvBuilder) lines = g_strv_builder_new ();
 
   /* Stable: two problems at one place keep the order they were found in. */
-  g_ptr_array_sort (self->pending, compare_problems);
+  g_ptr_array_sort (self->pending, cloche_policy_document_compare_problems);
   for (guint i = 0; i < self->pending->len; i++)
     {
       Problem *problem = g_ptr_array_index (self->pending, i);
@@ -474,9 +490,10 @@ cloche_policy_document_new_from_data (ClochePolicyLayer  layer,
   self->path = g_strdup (path);
   self->text = text;
   self->length = text != NULL ? length : 0;
-  self->pending = g_ptr_array_new_with_free_func ((GDestroyNotify) problem_free);
-  parse (self);
-  format_problems (self);
+  self->pending =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_policy_document_problem_free);
+  cloche_policy_document_parse (self);
+  cloche_policy_document_format_problems (self);
   if (self->pending->len > 0)
     {
       g_hash_table_remove_all (self->values);

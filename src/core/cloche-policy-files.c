@@ -54,9 +54,9 @@ _cloche_policy_read_text (ClochePolicyRead  *read,
  * file larger than a policy can be is refused by cloche_file_read()
  * without blocking or reading it all. */
 static void
-read_file_sync (ClochePolicyRead  *read,
-                ClochePolicyLayer  layer,
-                const char        *path)
+cloche_policy_read_file_sync (ClochePolicyRead  *read,
+                              ClochePolicyLayer  layer,
+                              const char        *path)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
@@ -84,8 +84,8 @@ cloche_policy_load (ClochePolicy *self)
 
   g_return_if_fail (CLOCHE_IS_POLICY (self));
 
-  read_file_sync (&user, CLOCHE_POLICY_LAYER_USER, self->user_path);
-  read_file_sync (&admin, CLOCHE_POLICY_LAYER_ADMIN, self->admin_path);
+  cloche_policy_read_file_sync (&user, CLOCHE_POLICY_LAYER_USER, self->user_path);
+  cloche_policy_read_file_sync (&admin, CLOCHE_POLICY_LAYER_ADMIN, self->admin_path);
   _cloche_policy_apply (self, &user, &admin);
 }
 
@@ -101,7 +101,7 @@ typedef struct
 } Reload;
 
 static void
-reload_free (Reload *reload)
+cloche_policy_reload_free (Reload *reload)
 {
   g_free (reload->user_path);
   g_free (reload->admin_path);
@@ -111,15 +111,15 @@ reload_free (Reload *reload)
 }
 
 static void
-reload_thread (GTask        *task,
-               gpointer      source_object,
-               gpointer      task_data,
-               GCancellable *cancellable)
+cloche_policy_reload_thread (GTask        *task,
+                             gpointer      source_object,
+                             gpointer      task_data,
+                             GCancellable *cancellable)
 {
   Reload *reload = task_data;
 
-  read_file_sync (&reload->user, CLOCHE_POLICY_LAYER_USER, reload->user_path);
-  read_file_sync (&reload->admin, CLOCHE_POLICY_LAYER_ADMIN, reload->admin_path);
+  cloche_policy_read_file_sync (&reload->user, CLOCHE_POLICY_LAYER_USER, reload->user_path);
+  cloche_policy_read_file_sync (&reload->admin, CLOCHE_POLICY_LAYER_ADMIN, reload->admin_path);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -174,9 +174,9 @@ cloche_policy_reload_async (ClochePolicy        *self,
   /* No source object: the worker drops its reference to this task after
    * the result is in, possibly after the policy is gone. */
   read = g_task_new (NULL, cancellable, cloche_policy_files_read_cb, g_steal_pointer (&task));
-  g_task_set_task_data (read, reload, (GDestroyNotify) reload_free);
+  g_task_set_task_data (read, reload, (GDestroyNotify) cloche_policy_reload_free);
   g_task_set_return_on_cancel (read, FALSE);
-  g_task_run_in_thread (read, reload_thread);
+  g_task_run_in_thread (read, cloche_policy_reload_thread);
 }
 
 gboolean
@@ -190,7 +190,7 @@ cloche_policy_reload_finish (ClochePolicy  *self,
 
 /* Watching */
 
-static void schedule_reload (ClochePolicy *self);
+static void cloche_policy_schedule_reload (ClochePolicy *self);
 
 static void
 cloche_policy_watch_reloaded_cb (GObject      *object,
@@ -209,7 +209,7 @@ cloche_policy_watch_reloaded_cb (GObject      *object,
   if (self->reload_again)
     {
       self->reload_again = FALSE;
-      schedule_reload (self);
+      cloche_policy_schedule_reload (self);
     }
   g_object_unref (self);
 }
@@ -232,15 +232,15 @@ cloche_policy_reload_timeout_cb (gpointer user_data)
 }
 
 static void
-schedule_reload (ClochePolicy *self)
+cloche_policy_schedule_reload (ClochePolicy *self)
 {
   g_clear_handle_id (&self->reload_source, g_source_remove);
   self->reload_source = g_timeout_add (RELOAD_DELAY_MS, cloche_policy_reload_timeout_cb, self);
 }
 
 static gboolean
-is_policy_file (ClochePolicy *self,
-                GFile        *file)
+cloche_policy_is_policy_file (ClochePolicy *self,
+                              GFile        *file)
 {
   g_autofree char *path = file != NULL ? g_file_get_path (file) : NULL;
 
@@ -256,19 +256,20 @@ cloche_policy_changed_cb (GFileMonitor      *monitor,
                           ClochePolicy      *self)
 {
   /* The folder's monitor reports every file in it: only ours count. */
-  if (!is_policy_file (self, file) && !is_policy_file (self, other_file))
+  if (!cloche_policy_is_policy_file (self, file)
+      && !cloche_policy_is_policy_file (self, other_file))
     return;
   if (event == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED
       || event == G_FILE_MONITOR_EVENT_PRE_UNMOUNT)
     return;
-  schedule_reload (self);
+  cloche_policy_schedule_reload (self);
 }
 
 static gboolean
-watch (ClochePolicy  *self,
-       GFile         *file,
-       gboolean       directory,
-       GError       **error)
+cloche_policy_watch_internal (ClochePolicy  *self,
+                              GFile         *file,
+                              gboolean       directory,
+                              GError       **error)
 {
   GFileMonitor *monitor;
 
@@ -303,8 +304,8 @@ cloche_policy_watch (ClochePolicy  *self,
       g_autoptr(GFile) file = g_file_new_for_path (paths[i]);
       g_autoptr(GFile) folder = g_file_get_parent (file);
 
-      if (!watch (self, file, FALSE, error)
-          || (folder != NULL && !watch (self, folder, TRUE, error)))
+      if (!cloche_policy_watch_internal (self, file, FALSE, error)
+          || (folder != NULL && !cloche_policy_watch_internal (self, folder, TRUE, error)))
         return FALSE;
     }
   return TRUE;

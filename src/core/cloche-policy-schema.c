@@ -106,7 +106,7 @@ cloche_policy_schema_sections (void)
 }
 
 static const KeySpec *
-find_named_spec (const char *key)
+cloche_policy_schema_find_named_spec (const char *key)
 {
   for (guint i = 0; i < G_N_ELEMENTS (named_specs); i++)
     {
@@ -120,12 +120,12 @@ find_named_spec (const char *key)
 }
 
 static const KeySpec *
-find_spec (const char *key)
+cloche_policy_schema_find_spec (const char *key)
 {
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
     if (g_str_equal (specs[i].key, key))
       return &specs[i];
-  return find_named_spec (key);
+  return cloche_policy_schema_find_named_spec (key);
 }
 
 /**
@@ -152,13 +152,13 @@ cloche_policy_schema_is_named_section (const char *section)
 gboolean
 cloche_policy_schema_is_named_key (const char *key)
 {
-  return find_named_spec (key) != NULL;
+  return cloche_policy_schema_find_named_spec (key) != NULL;
 }
 
 gboolean
 cloche_policy_schema_has_key (const char *key)
 {
-  return find_spec (key) != NULL;
+  return cloche_policy_schema_find_spec (key) != NULL;
 }
 
 /**
@@ -173,7 +173,7 @@ cloche_policy_schema_get_range (const char *key,
                                 gint64     *min,
                                 gint64     *max)
 {
-  const KeySpec *spec = find_spec (key);
+  const KeySpec *spec = cloche_policy_schema_find_spec (key);
 
   g_return_if_fail (spec != NULL && spec->kind == KIND_COUNT);
   *min = spec->min;
@@ -243,9 +243,9 @@ node_is (JsonNode *node,
 }
 
 static GVariant *
-convert_count (const KeySpec *spec,
-               JsonNode      *node,
-               GPtrArray     *problems)
+cloche_policy_schema_convert_count (const KeySpec *spec,
+                                    JsonNode      *node,
+                                    GPtrArray     *problems)
 {
   g_autofree char *found = cloche_policy_schema_describe_node (node);
   gint64 value;
@@ -280,8 +280,8 @@ convert_count (const KeySpec *spec,
 }
 
 static GVariant *
-convert_boolean (JsonNode  *node,
-                 GPtrArray *problems)
+cloche_policy_schema_convert_boolean (JsonNode  *node,
+                                      GPtrArray *problems)
 {
   g_autofree char *found = cloche_policy_schema_describe_node (node);
 
@@ -292,9 +292,9 @@ convert_boolean (JsonNode  *node,
 }
 
 static GVariant *
-convert_choice (const KeySpec *spec,
-                JsonNode      *node,
-                GPtrArray     *problems)
+cloche_policy_schema_convert_choice (const KeySpec *spec,
+                                     JsonNode      *node,
+                                     GPtrArray     *problems)
 {
   g_autofree char *found = cloche_policy_schema_describe_node (node);
 
@@ -313,8 +313,8 @@ convert_choice (const KeySpec *spec,
 }
 
 static char *
-check_element (const KeySpec *spec,
-               const char    *text)
+cloche_policy_schema_check_element (const KeySpec *spec,
+                                    const char    *text)
 {
   g_autoptr(GError) error = NULL;
 
@@ -327,9 +327,9 @@ check_element (const KeySpec *spec,
 }
 
 static GVariant *
-convert_list (const KeySpec *spec,
-              JsonNode      *node,
-              GPtrArray     *problems)
+cloche_policy_schema_convert_list (const KeySpec *spec,
+                                   JsonNode      *node,
+                                   GPtrArray     *problems)
 {
   g_autoptr(GVariantBuilder) builder = NULL;
   g_autofree char *found = cloche_policy_schema_describe_node (node);
@@ -369,7 +369,7 @@ convert_list (const KeySpec *spec,
                             : _("expected a path, found an escape that is not a character "
                                 "(a lone \\u surrogate)"));
       else
-        message = check_element (spec, json_node_get_string (element));
+        message = cloche_policy_schema_check_element (spec, json_node_get_string (element));
       if (message != NULL)
         add_problem (problems, (int) i, message);
       else
@@ -379,10 +379,10 @@ convert_list (const KeySpec *spec,
 }
 
 static gboolean
-binding_string (JsonObject  *object,
-                const char  *member,
-                const char **value,
-                GPtrArray   *problems)
+cloche_policy_schema_binding_string (JsonObject  *object,
+                                     const char  *member,
+                                     const char **value,
+                                     GPtrArray   *problems)
 {
   JsonNode *node = json_object_get_member (object, member);
   g_autofree char *found = NULL;
@@ -402,9 +402,9 @@ binding_string (JsonObject  *object,
 }
 
 static gboolean
-binding_hosts (JsonObject  *object,
-               GStrvBuilder *hosts,
-               GPtrArray   *problems)
+cloche_policy_schema_binding_hosts (JsonObject  *object,
+                                    GStrvBuilder *hosts,
+                                    GPtrArray   *problems)
 {
   JsonNode *node = json_object_get_member (object, "hosts");
   JsonArray *array = node != NULL && JSON_NODE_HOLDS_ARRAY (node)
@@ -428,8 +428,8 @@ binding_hosts (JsonObject  *object,
 }
 
 static gboolean
-binding_members_known (JsonObject *object,
-                       GPtrArray  *problems)
+cloche_policy_schema_binding_members_known (JsonObject *object,
+                                            GPtrArray  *problems)
 {
   static const char * const known[] = { "hosts", "header", "format", NULL };
   g_autoptr(GList) names = json_object_get_members (object);
@@ -448,9 +448,9 @@ binding_members_known (JsonObject *object,
 /* {"hosts": [...], "header": "x-api-key", "format": "{}"}: the binding of
  * the secret the key names, with the defaults filled in. */
 static GVariant *
-convert_binding (const char *key,
-                 JsonNode   *node,
-                 GPtrArray  *problems)
+cloche_policy_schema_convert_binding (const char *key,
+                                      JsonNode   *node,
+                                      GPtrArray  *problems)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autoptr(ClocheSecretBinding) binding = NULL;
@@ -469,9 +469,10 @@ convert_binding (const char *key,
       return NULL;
     }
   object = json_node_get_object (node);
-  if (!binding_members_known (object, problems) || !binding_hosts (object, builder, problems)
-      || !binding_string (object, "header", &header, problems)
-      || !binding_string (object, "format", &format, problems))
+  if (!cloche_policy_schema_binding_members_known (object, problems)
+      || !cloche_policy_schema_binding_hosts (object, builder, problems)
+      || !cloche_policy_schema_binding_string (object, "header", &header, problems)
+      || !cloche_policy_schema_binding_string (object, "format", &format, problems))
     return NULL;
   hosts = g_strv_builder_end (builder);
   binding = cloche_secret_binding_new (strchr (key, '.') + 1, (const char * const *) hosts,
@@ -499,23 +500,23 @@ cloche_policy_schema_convert (const char *key,
                               JsonNode   *node,
                               GPtrArray  *problems)
 {
-  const KeySpec *spec = find_spec (key);
+  const KeySpec *spec = cloche_policy_schema_find_spec (key);
 
   g_return_val_if_fail (spec != NULL, NULL);
 
   switch (spec->kind)
     {
     case KIND_COUNT:
-      return convert_count (spec, node, problems);
+      return cloche_policy_schema_convert_count (spec, node, problems);
     case KIND_BOOLEAN:
-      return convert_boolean (node, problems);
+      return cloche_policy_schema_convert_boolean (node, problems);
     case KIND_CHOICE:
-      return convert_choice (spec, node, problems);
+      return cloche_policy_schema_convert_choice (spec, node, problems);
     case KIND_BINDING:
-      return convert_binding (key, node, problems);
+      return cloche_policy_schema_convert_binding (key, node, problems);
     case KIND_RULES:
     case KIND_PATHS:
     default:
-      return convert_list (spec, node, problems);
+      return cloche_policy_schema_convert_list (spec, node, problems);
     }
 }

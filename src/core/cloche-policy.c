@@ -191,9 +191,9 @@ cloche_policy_get_admin_path (ClochePolicy *self)
 
 /* A refused file leaves its layer as it was; a missing one empties it. */
 static void
-take_read (ClochePolicyDocument **layer,
-           char                 **refusal,
-           ClochePolicyRead      *read)
+cloche_policy_take_read (ClochePolicyDocument **layer,
+                         char                 **refusal,
+                         ClochePolicyRead      *read)
 {
   g_clear_pointer (refusal, g_free);
   if (read->refusal != NULL)
@@ -205,9 +205,9 @@ take_read (ClochePolicyDocument **layer,
 }
 
 static void
-add_notice (GStrvBuilder         *notices,
-            ClochePolicy         *self,
-            const char           *key)
+cloche_policy_add_notice (GStrvBuilder         *notices,
+                          ClochePolicy         *self,
+                          const char           *key)
 {
   ClocheJsonPosition where = { 1, 1 };
   g_autofree char *notice = NULL;
@@ -222,8 +222,8 @@ add_notice (GStrvBuilder         *notices,
 /* With the admin file refused and nothing good from it before, the locks
  * are unknown: the user file waits rather than override them. */
 static gboolean
-user_layer_applies (ClochePolicy *self,
-                    GStrvBuilder *notices)
+cloche_policy_user_layer_applies (ClochePolicy *self,
+                                  GStrvBuilder *notices)
 {
   g_autofree char *notice = NULL;
 
@@ -238,12 +238,12 @@ user_layer_applies (ClochePolicy *self,
 }
 
 static void
-merge_key (ClochePolicy *self,
-           const char   *key,
-           gboolean      with_user,
-           GHashTable   *values,
-           GHashTable   *layers,
-           GStrvBuilder *notices)
+cloche_policy_merge_key (ClochePolicy *self,
+                         const char   *key,
+                         gboolean      with_user,
+                         GHashTable   *values,
+                         GHashTable   *layers,
+                         GStrvBuilder *notices)
 {
   GVariant *value = cloche_policy_document_lookup (self->defaults, key);
   ClochePolicyLayer layer = CLOCHE_POLICY_LAYER_DEFAULT;
@@ -259,7 +259,7 @@ merge_key (ClochePolicy *self,
       layer = CLOCHE_POLICY_LAYER_ADMIN;
     }
   if (user_value != NULL && cloche_policy_is_locked (self, key))
-    add_notice (notices, self, key);
+    cloche_policy_add_notice (notices, self, key);
   else if (user_value != NULL)
     {
       value = user_value;
@@ -273,15 +273,15 @@ merge_key (ClochePolicy *self,
 
 /* For g_ptr_array_sort(), which passes pointers to the elements. */
 static int
-compare_strings (gconstpointer a,
-                 gconstpointer b)
+cloche_policy_compare_strings (gconstpointer a,
+                               gconstpointer b)
 {
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
 static void
-add_named_keys (GPtrArray            *keys,
-                ClochePolicyDocument *document)
+cloche_policy_add_named_keys (GPtrArray            *keys,
+                              ClochePolicyDocument *document)
 {
   g_auto(GStrv) set = document != NULL ? cloche_policy_document_dup_keys (document) : NULL;
 
@@ -294,8 +294,8 @@ add_named_keys (GPtrArray            *keys,
 /* Every key a layer may give a value: the schema's, then those of named
  * sections that the admin's or the user's document sets, by name. */
 static GStrv
-keys_to_merge (ClochePolicy *self,
-               gboolean      with_user)
+cloche_policy_keys_to_merge (ClochePolicy *self,
+                             gboolean      with_user)
 {
   g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(GPtrArray) named = g_ptr_array_new_with_free_func (g_free);
@@ -303,10 +303,10 @@ keys_to_merge (ClochePolicy *self,
 
   for (guint i = 0; fixed[i] != NULL; i++)
     g_ptr_array_add (keys, g_strdup (fixed[i]));
-  add_named_keys (named, self->admin);
+  cloche_policy_add_named_keys (named, self->admin);
   if (with_user)
-    add_named_keys (named, self->user);
-  g_ptr_array_sort (named, compare_strings);
+    cloche_policy_add_named_keys (named, self->user);
+  g_ptr_array_sort (named, cloche_policy_compare_strings);
   for (guint i = 0; i < named->len; i++)
     g_ptr_array_add (keys, g_strdup (named->pdata[i]));
   g_ptr_array_add (keys, NULL);
@@ -314,9 +314,9 @@ keys_to_merge (ClochePolicy *self,
 }
 
 static gboolean
-tables_equal (GHashTable *a,
-              GHashTable *b,
-              gboolean    variants)
+cloche_policy_tables_equal (GHashTable *a,
+                            GHashTable *b,
+                            gboolean    variants)
 {
   GHashTableIter iter;
   gpointer key, value;
@@ -335,7 +335,7 @@ tables_equal (GHashTable *a,
 }
 
 static ClocheEgressRules *
-build_egress_rules (GHashTable *values)
+cloche_policy_build_egress_rules (GHashTable *values)
 {
   g_autofree const char **allow = g_variant_get_strv (g_hash_table_lookup (values, "egress.allow"),
                                                       NULL);
@@ -353,7 +353,7 @@ build_egress_rules (GHashTable *values)
 }
 
 static void
-set_last_refusal (ClochePolicy *self)
+cloche_policy_set_last_refusal (ClochePolicy *self)
 {
   g_autofree char *refusal = g_strjoin (self->admin_refusal != NULL && self->user_refusal != NULL
                                         ? "\n" : "",
@@ -386,19 +386,19 @@ _cloche_policy_apply (ClochePolicy     *self,
   g_autoptr(ClochePolicyDocument) old_admin = self->admin != NULL ? g_object_ref (self->admin)
                                               : NULL;
 
-  take_read (&self->user, &self->user_refusal, user);
-  take_read (&self->admin, &self->admin_refusal, admin);
-  with_user = user_layer_applies (self, builder);
-  keys = keys_to_merge (self, with_user);
+  cloche_policy_take_read (&self->user, &self->user_refusal, user);
+  cloche_policy_take_read (&self->admin, &self->admin_refusal, admin);
+  with_user = cloche_policy_user_layer_applies (self, builder);
+  keys = cloche_policy_keys_to_merge (self, with_user);
   for (guint i = 0; keys[i] != NULL; i++)
-    merge_key (self, keys[i], with_user, values, layers, builder);
+    cloche_policy_merge_key (self, keys[i], with_user, values, layers, builder);
   notices = g_strv_builder_end (builder);
 
   /* A file rewritten with the same values still changes what each layer
    * shows; an unchanged layer keeps its object. */
   changed = self->egress_rules == NULL || self->user != old_user || self->admin != old_admin
-            || !tables_equal (values, self->values, TRUE)
-            || !tables_equal (layers, self->layers, FALSE)
+            || !cloche_policy_tables_equal (values, self->values, TRUE)
+            || !cloche_policy_tables_equal (layers, self->layers, FALSE)
             || !g_strv_equal ((const char * const *) notices,
                               (const char * const *) self->notices);
   if (changed)
@@ -410,9 +410,9 @@ _cloche_policy_apply (ClochePolicy     *self,
       g_strfreev (self->notices);
       self->notices = g_steal_pointer (&notices);
       g_clear_object (&self->egress_rules);
-      self->egress_rules = build_egress_rules (self->values);
+      self->egress_rules = cloche_policy_build_egress_rules (self->values);
     }
-  set_last_refusal (self);
+  cloche_policy_set_last_refusal (self);
   if (changed)
     g_signal_emit (self, signals[CHANGED], 0);
 }
@@ -543,8 +543,8 @@ cloche_policy_get_notices (ClochePolicy *self)
 }
 
 static guint
-get_uint (ClochePolicy *self,
-          const char   *key)
+cloche_policy_get_uint (ClochePolicy *self,
+                        const char   *key)
 {
   return g_variant_get_uint32 (cloche_policy_lookup (self, key, NULL));
 }
@@ -552,13 +552,13 @@ get_uint (ClochePolicy *self,
 guint
 cloche_policy_get_memory_mib (ClochePolicy *self)
 {
-  return get_uint (self, "vm.memory_mib");
+  return cloche_policy_get_uint (self, "vm.memory_mib");
 }
 
 guint
 cloche_policy_get_cpus (ClochePolicy *self)
 {
-  return get_uint (self, "vm.cpus");
+  return cloche_policy_get_uint (self, "vm.cpus");
 }
 
 /* "auto", "kvm" or "tcg": the schema allows nothing else. */
@@ -571,13 +571,13 @@ cloche_policy_get_accelerator (ClochePolicy *self)
 guint
 cloche_policy_get_idle_timeout_s (ClochePolicy *self)
 {
-  return get_uint (self, "vm.idle_timeout_s");
+  return cloche_policy_get_uint (self, "vm.idle_timeout_s");
 }
 
 guint
 cloche_policy_get_stale_after_days (ClochePolicy *self)
 {
-  return get_uint (self, "sessions.stale_after_days");
+  return cloche_policy_get_uint (self, "sessions.stale_after_days");
 }
 
 /**
@@ -635,7 +635,7 @@ cloche_policy_dup_keys (ClochePolicy *self)
   while (g_hash_table_iter_next (&iter, &key, NULL))
     if (cloche_policy_schema_is_named_key (key))
       g_ptr_array_add (named, key);
-  g_ptr_array_sort (named, compare_strings);
+  g_ptr_array_sort (named, cloche_policy_compare_strings);
   for (guint i = 0; i < named->len; i++)
     g_strv_builder_add (builder, named->pdata[i]);
   return g_strv_builder_end (builder);

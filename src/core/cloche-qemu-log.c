@@ -70,7 +70,7 @@ cloche_qemu_log_open (const char  *path,
  * registers: a name of up to six capitals and digits, maybe a space, then
  * "=" ("RAX=…", "ES =0000 …", "XMM00=…", "Code=…"); and "extra data[…]". */
 static gboolean
-is_register_dump (const char *line)
+cloche_qemu_log_is_register_dump (const char *line)
 {
   guint n = 0;
 
@@ -104,7 +104,8 @@ cloche_qemu_log_meaningful (const char *text)
     {
       char *line = g_strstrip (lines[i]);
 
-      if (line[0] != '\0' && !g_str_has_prefix (line, "-- ") && !is_register_dump (line))
+      if (line[0] != '\0' && !g_str_has_prefix (line, "-- ")
+          && !cloche_qemu_log_is_register_dump (line))
         g_ptr_array_add (kept, line);
     }
   first = kept->len > MAX_LINES ? kept->len - MAX_LINES : 0;

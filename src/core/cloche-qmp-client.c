@@ -45,8 +45,8 @@ cloche_qmp_message_clear (ClocheQmpMessage *message)
 }
 
 static JsonNode *
-dup_member (JsonObject *object,
-            const char *name)
+cloche_qmp_client_dup_member (JsonObject *object,
+                              const char *name)
 {
   JsonNode *node = json_object_get_member (object, name);
 
@@ -54,8 +54,8 @@ dup_member (JsonObject *object,
 }
 
 static gboolean
-parse_error_member (JsonObject        *object,
-                    ClocheQmpMessage  *message)
+cloche_qmp_client_parse_error_member (JsonObject        *object,
+                                      ClocheQmpMessage  *message)
 {
   JsonObject *error = cloche_json_get_object (object, "error");
 
@@ -87,13 +87,13 @@ cloche_qmp_message_parse (const char        *line,
   if (json_object_has_member (object, "QMP"))
     {
       message->kind = CLOCHE_QMP_MESSAGE_GREETING;
-      message->payload = dup_member (object, "QMP");
+      message->payload = cloche_qmp_client_dup_member (object, "QMP");
       return TRUE;
     }
   if (json_object_has_member (object, "return"))
     {
       message->kind = CLOCHE_QMP_MESSAGE_RETURN;
-      message->payload = dup_member (object, "return");
+      message->payload = cloche_qmp_client_dup_member (object, "return");
       return TRUE;
     }
   /* The name becomes a signal argument, so an event must have one. */
@@ -101,10 +101,10 @@ cloche_qmp_message_parse (const char        *line,
     {
       message->kind = CLOCHE_QMP_MESSAGE_EVENT;
       message->event = g_strdup (cloche_json_get_string (object, "event", NULL));
-      message->payload = dup_member (object, "data");
+      message->payload = cloche_qmp_client_dup_member (object, "data");
       return TRUE;
     }
-  if (parse_error_member (object, message))
+  if (cloche_qmp_client_parse_error_member (object, message))
     return TRUE;
 
   quoted = cloche_json_quote (line);
@@ -115,8 +115,8 @@ cloche_qmp_message_parse (const char        *line,
 }
 
 static void
-complete_reply (ClocheQmpClient  *self,
-                ClocheQmpMessage *message)
+cloche_qmp_client_complete_reply (ClocheQmpClient  *self,
+                                  ClocheQmpMessage *message)
 {
   g_autoptr(GTask) task = NULL;
   g_autofree gint64 *key = NULL;
@@ -138,7 +138,7 @@ complete_reply (ClocheQmpClient  *self,
                            (GDestroyNotify) json_node_unref);
 }
 
-static void send_capabilities (ClocheQmpClient *self);
+static void cloche_qmp_client_send_capabilities (ClocheQmpClient *self);
 
 static void
 cloche_qmp_client_line_cb (ClocheQmpClient *self,
@@ -159,7 +159,7 @@ cloche_qmp_client_line_cb (ClocheQmpClient *self,
     case CLOCHE_QMP_MESSAGE_GREETING:
       self->greeted = TRUE;
       if (self->handshake != NULL)
-        send_capabilities (self);
+        cloche_qmp_client_send_capabilities (self);
       break;
     case CLOCHE_QMP_MESSAGE_EVENT:
       g_signal_emit (self, signals[EVENT], 0, message.event,
@@ -169,14 +169,14 @@ cloche_qmp_client_line_cb (ClocheQmpClient *self,
     case CLOCHE_QMP_MESSAGE_RETURN:
     case CLOCHE_QMP_MESSAGE_ERROR:
     default:
-      complete_reply (self, &message);
+      cloche_qmp_client_complete_reply (self, &message);
       break;
     }
 }
 
 static void
-fail_pending (ClocheQmpClient *self,
-              const GError    *error)
+cloche_qmp_client_fail_pending (ClocheQmpClient *self,
+                                const GError    *error)
 {
   g_autoptr(GList) tasks = g_hash_table_get_values (self->pending);
   GTask *handshake = g_steal_pointer (&self->handshake);
@@ -202,7 +202,7 @@ static void
 cloche_qmp_client_closed_cb (ClocheQmpClient *self,
                              const GError    *error)
 {
-  fail_pending (self, error);
+  cloche_qmp_client_fail_pending (self, error);
   g_signal_emit (self, signals[CLOSED], 0, error);
 }
 
@@ -226,7 +226,7 @@ cloche_qmp_client_capabilities_cb (GObject      *object,
 }
 
 static void
-send_capabilities (ClocheQmpClient *self)
+cloche_qmp_client_send_capabilities (ClocheQmpClient *self)
 {
   cloche_qmp_client_execute_async (self, "qmp_capabilities", NULL, NULL,
                                    cloche_qmp_client_capabilities_cb, NULL);
@@ -247,7 +247,7 @@ cloche_qmp_client_handshake_async (ClocheQmpClient     *self,
   g_task_set_source_tag (task, cloche_qmp_client_handshake_async);
   self->handshake = g_steal_pointer (&task);
   if (self->greeted)
-    send_capabilities (self);
+    cloche_qmp_client_send_capabilities (self);
 }
 
 gboolean

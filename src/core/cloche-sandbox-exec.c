@@ -38,7 +38,7 @@ typedef struct
 } ExecData;
 
 static void
-exec_data_free (ExecData *data)
+cloche_sandbox_exec_data_free (ExecData *data)
 {
   g_free (data->id);
   g_strfreev (data->argv);
@@ -59,7 +59,7 @@ typedef struct
 } ExecResult;
 
 static void
-exec_result_free (ExecResult *result)
+cloche_sandbox_exec_result_free (ExecResult *result)
 {
   g_clear_pointer (&result->out, g_bytes_unref);
   g_clear_pointer (&result->err, g_bytes_unref);
@@ -85,15 +85,15 @@ cloche_sandbox_exec_done_cb (GObject      *object,
           data->stopped_out = g_steal_pointer (&done->out);
           data->stopped_err = g_steal_pointer (&done->err);
         }
-      exec_result_free (done);
+      cloche_sandbox_exec_result_free (done);
       g_task_return_error (task, error);
       return;
     }
-  g_task_return_pointer (task, done, (GDestroyNotify) exec_result_free);
+  g_task_return_pointer (task, done, (GDestroyNotify) cloche_sandbox_exec_result_free);
 }
 
 static void
-run_command (GTask *task)
+cloche_sandbox_exec_run_command (GTask *task)
 {
   ClocheSandbox *self = g_task_get_source_object (task);
   ExecData *data = g_task_get_task_data (task);
@@ -236,15 +236,15 @@ cloche_sandbox_exec_ready_for_exec_cb (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
-  run_command (g_steal_pointer (&task));
+  cloche_sandbox_exec_run_command (g_steal_pointer (&task));
 }
 
 /* In session @id, in the folder @cwd (qemu-ga's guest-exec has neither):
  * `cloche-guest exec ID CWD -- ARGV…`, whose status is the command's. */
 static GStrv
-build_argv (const char         *id,
-            const char * const *argv,
-            const char         *cwd)
+cloche_sandbox_exec_build_argv (const char         *id,
+                                const char * const *argv,
+                                const char         *cwd)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
@@ -260,7 +260,7 @@ build_argv (const char         *id,
  * Addresses inside the guest are not the proxy's business: it would
  * resolve "localhost" on the host. */
 static void
-add_proxy_env (GStrvBuilder *builder)
+cloche_sandbox_exec_add_proxy_env (GStrvBuilder *builder)
 {
   static const char * const names[] = { "http_proxy", "https_proxy",
                                         "HTTP_PROXY", "HTTPS_PROXY", NULL };
@@ -292,7 +292,7 @@ _cloche_sandbox_build_env (ClocheSandbox      *self,
                            ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                            "HOME=" CLOCHE_VM_SESSION_HOME, "LANG=C.UTF-8", NULL);
   g_strv_builder_add (builder, session_var);
-  add_proxy_env (builder);
+  cloche_sandbox_exec_add_proxy_env (builder);
   _cloche_sandbox_add_secrets_env (self, session, builder);
   /* Later entries win in the guest, so the caller's override ours — the
    * proxy variables too: restrict=on leaves the proxy the only way out
@@ -316,11 +316,11 @@ _cloche_sandbox_is_refused (ClocheSandbox     *self,
 }
 
 static gboolean
-check_exec_args (const char * const  *argv,
-                 const char * const  *env,
-                 guint                timeout_s,
-                 GBytes              *input,
-                 GError             **error)
+cloche_sandbox_exec_check_exec_args (const char * const  *argv,
+                                     const char * const  *env,
+                                     guint                timeout_s,
+                                     GBytes              *input,
+                                     GError             **error)
 {
   if (timeout_s > CLOCHE_SANDBOX_EXEC_MAX_TIMEOUT_S)
     {
@@ -404,7 +404,7 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   g_task_set_source_tag (task, cloche_sandbox_exec_async);
 
   open = _cloche_sandbox_lookup (self, id, &error);
-  if (open == NULL || !check_exec_args (argv, env, timeout_s, input, &error))
+  if (open == NULL || !cloche_sandbox_exec_check_exec_args (argv, env, timeout_s, input, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -419,14 +419,14 @@ cloche_sandbox_exec_async (ClocheSandbox       *self,
   data = g_new0 (ExecData, 1);
   data->id = g_strdup (id);
   data->cwd = g_strdup (cwd != NULL && cwd[0] != '\0' ? cwd : session_dir);
-  data->argv = build_argv (id, argv, data->cwd);
+  data->argv = cloche_sandbox_exec_build_argv (id, argv, data->cwd);
   data->command = g_strdupv ((char **) argv);
   data->started = g_get_monotonic_time ();
   data->env = g_strdupv ((char **) env);
   data->timeout_s = timeout_s > 0 ? timeout_s : CLOCHE_SANDBOX_EXEC_DEFAULT_TIMEOUT_S;
   data->input = input != NULL ? g_bytes_ref (input) : NULL;
   data->flags = flags;
-  g_task_set_task_data (task, data, (GDestroyNotify) exec_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) cloche_sandbox_exec_data_free);
   _cloche_sandbox_touch (self, open);
   _cloche_sandbox_ready_async (self, id, cancellable, cloche_sandbox_exec_ready_for_exec_cb,
                                g_steal_pointer (&task));
@@ -474,7 +474,7 @@ cloche_sandbox_exec_finish (ClocheSandbox  *self,
   *exit_code = done->exit_code;
   *stdout_bytes = g_steal_pointer (&done->out);
   *stderr_bytes = g_steal_pointer (&done->err);
-  exec_result_free (done);
+  cloche_sandbox_exec_result_free (done);
   return TRUE;
 }
 

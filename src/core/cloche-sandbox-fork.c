@@ -47,7 +47,7 @@ struct _ClocheSandboxForkCopy
 };
 
 static void
-fork_copy_clear (gpointer data)
+cloche_sandbox_fork_copy_clear (gpointer data)
 {
   ClocheSandboxForkCopy *fork = data;
 
@@ -66,15 +66,15 @@ fork_copy_clear (gpointer data)
 void
 _cloche_sandbox_fork_copy_free (ClocheSandboxForkCopy *fork)
 {
-  g_atomic_rc_box_release_full (fork, fork_copy_clear);
+  g_atomic_rc_box_release_full (fork, cloche_sandbox_fork_copy_clear);
 }
 
 static ClocheSandboxForkCopy *
-fork_copy_new (ClocheSandbox      *self,
-               const char         *source_id,
-               ClocheForkProgress  progress,
-               gpointer            progress_data,
-               GDestroyNotify      progress_notify)
+cloche_sandbox_fork_copy_new (ClocheSandbox      *self,
+                              const char         *source_id,
+                              ClocheForkProgress  progress,
+                              gpointer            progress_data,
+                              GDestroyNotify      progress_notify)
 {
   ClocheSandboxForkCopy *fork = g_atomic_rc_box_new0 (ClocheSandboxForkCopy);
 
@@ -91,7 +91,7 @@ fork_copy_new (ClocheSandbox      *self,
 /* Progress, on the caller's thread */
 
 static gboolean
-report (gpointer data)
+cloche_sandbox_fork_report (gpointer data)
 {
   ClocheSandboxForkCopy *fork = data;
   guint64 copied, total;
@@ -107,9 +107,9 @@ report (gpointer data)
 }
 
 static void
-queue_report (ClocheSandboxForkCopy *fork)
+cloche_sandbox_fork_queue_report (ClocheSandboxForkCopy *fork)
 {
-  g_main_context_invoke_full (fork->context, G_PRIORITY_DEFAULT, report,
+  g_main_context_invoke_full (fork->context, G_PRIORITY_DEFAULT, cloche_sandbox_fork_report,
                               g_atomic_rc_box_acquire (fork),
                               (GDestroyNotify) _cloche_sandbox_fork_copy_free);
 }
@@ -136,14 +136,14 @@ cloche_sandbox_fork_copy_progress_cb (guint64  copied,
     }
   g_mutex_unlock (&fork->lock);
   if (due)
-    queue_report (fork);
+    cloche_sandbox_fork_queue_report (fork);
 }
 
 /* The copy, in a thread */
 
 static int
-open_folder (int         parent_fd,
-             const char *name)
+cloche_sandbox_fork_open_folder (int         parent_fd,
+                                 const char *name)
 {
   return openat (parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
@@ -151,14 +151,14 @@ open_folder (int         parent_fd,
 /* <root>/<source>/work copied to <root>/<new>/work, which the store made
  * empty and which the copy makes again. */
 static gboolean
-copy_work_folder (ClocheSandboxForkCopy  *fork,
-                  const char             *new_id,
-                  GCancellable           *cancellable,
-                  GError                **error)
+cloche_sandbox_fork_copy_work_folder (ClocheSandboxForkCopy  *fork,
+                                      const char             *new_id,
+                                      GCancellable           *cancellable,
+                                      GError                **error)
 {
   int root_fd = open (fork->root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  int source_fd = root_fd >= 0 ? open_folder (root_fd, fork->source_id) : -1;
-  int new_fd = source_fd >= 0 ? open_folder (root_fd, new_id) : -1;
+  int source_fd = root_fd >= 0 ? cloche_sandbox_fork_open_folder (root_fd, fork->source_id) : -1;
+  int new_fd = source_fd >= 0 ? cloche_sandbox_fork_open_folder (root_fd, new_id) : -1;
   gboolean ok = FALSE;
 
   if (new_fd < 0)
@@ -183,22 +183,22 @@ copy_work_folder (ClocheSandboxForkCopy  *fork,
 }
 
 static void
-copy_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+cloche_sandbox_fork_copy_thread (GTask        *task,
+                                 gpointer      source_object,
+                                 gpointer      task_data,
+                                 GCancellable *cancellable)
 {
   ClocheSandboxForkCopy *fork = task_data;
   const char *new_id = fork->new_id;
   GError *error = NULL;
-  gboolean ok = copy_work_folder (fork, new_id, cancellable, &error);
+  gboolean ok = cloche_sandbox_fork_copy_work_folder (fork, new_id, cancellable, &error);
 
   /* The last figures, whatever came of it. */
   g_mutex_lock (&fork->lock);
   fork->copied = fork->result.copied;
   fork->total = fork->result.total;
   g_mutex_unlock (&fork->lock);
-  queue_report (fork);
+  cloche_sandbox_fork_queue_report (fork);
   if (!ok)
     {
       g_prefix_error (&error, _("Cannot fork session %s: "), fork->source_id);
@@ -226,7 +226,7 @@ _cloche_sandbox_fork_copy_async (ClocheSandbox         *self,
   fork->new_id = g_strdup (cloche_session_get_id (session));
   g_task_set_task_data (task, g_atomic_rc_box_acquire (fork),
                         (GDestroyNotify) _cloche_sandbox_fork_copy_free);
-  g_task_run_in_thread (task, copy_thread);
+  g_task_run_in_thread (task, cloche_sandbox_fork_copy_thread);
 }
 
 gboolean
@@ -250,7 +250,7 @@ typedef struct
 } ForkRequest;
 
 static void
-fork_request_free (ForkRequest *request)
+cloche_sandbox_fork_request_free (ForkRequest *request)
 {
   g_clear_object (&request->task);
   g_clear_pointer (&request->fork, _cloche_sandbox_fork_copy_free);
@@ -259,12 +259,12 @@ fork_request_free (ForkRequest *request)
   g_free (request);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ForkRequest, fork_request_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ForkRequest, cloche_sandbox_fork_request_free)
 
 /* The fork's title when none is given: its source's, said to be a fork. */
 static char *
-fork_title (ForkRequest   *request,
-            ClocheSession *source)
+cloche_sandbox_fork_title (ForkRequest   *request,
+                           ClocheSession *source)
 {
   const char *title = cloche_session_get_title (source);
 
@@ -296,7 +296,7 @@ cloche_sandbox_fork_source_cb (GObject      *object,
       g_clear_pointer (&entry, cloche_session_entry_free);
       return;
     }
-  title = fork_title (request, entry->session);
+  title = cloche_sandbox_fork_title (request, entry->session);
   _cloche_sandbox_open_async (self, title, request->client,
                               cloche_session_get_mounts (entry->session),
                               g_steal_pointer (&request->fork), g_steal_pointer (&request->task));
@@ -332,7 +332,8 @@ cloche_sandbox_fork_session_async (ClocheSandbox       *self,
 
   request->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (request->task, cloche_sandbox_fork_session_async);
-  request->fork = fork_copy_new (self, source_id, progress, progress_data, progress_notify);
+  request->fork =
+    cloche_sandbox_fork_copy_new (self, source_id, progress, progress_data, progress_notify);
   request->title = g_strdup (title);
   request->client = g_strdup (client);
   open_ids = _cloche_sandbox_dup_open_ids (self);

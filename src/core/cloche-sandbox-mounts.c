@@ -66,7 +66,7 @@ typedef struct
 } MountJob;
 
 static void
-mount_item_free (MountItem *item)
+cloche_sandbox_mount_item_free (MountItem *item)
 {
   g_clear_object (&item->folder);
   g_free (item->host);
@@ -75,7 +75,7 @@ mount_item_free (MountItem *item)
 }
 
 static void
-mount_job_free (MountJob *job)
+cloche_sandbox_mount_job_free (MountJob *job)
 {
   /* Its folders detached: an idle stop may save the VM now. */
   if (job->closing != NULL)
@@ -93,11 +93,11 @@ mount_job_free (MountJob *job)
 }
 
 static MountItem *
-mount_item_new (GPtrArray  *pins,
-                guint       index,
-                const char *host,
-                char       *guest,
-                gboolean    readonly)
+cloche_sandbox_mount_item_new (GPtrArray  *pins,
+                               guint       index,
+                               const char *host,
+                               char       *guest,
+                               gboolean    readonly)
 {
   MountItem *item = g_new0 (MountItem, 1);
 
@@ -110,25 +110,28 @@ mount_item_new (GPtrArray  *pins,
 }
 
 static GPtrArray *
-session_items (ClocheSandbox *self,
-               ClocheSession *session)
+cloche_sandbox_session_items (ClocheSandbox *self,
+                              ClocheSession *session)
 {
-  GPtrArray *items = g_ptr_array_new_with_free_func ((GDestroyNotify) mount_item_free);
+  GPtrArray *items =
+    g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_sandbox_mount_item_free);
   g_autofree char *guest_dir = cloche_session_dup_guest_dir (session);
   const char *id = cloche_session_get_id (session);
   g_autofree char *work = cloche_session_store_dup_work_dir (self->store, id);
   GPtrArray *pins = g_hash_table_lookup (self->pins, id);
   GPtrArray *mounts = cloche_session_get_mounts (session);
 
-  g_ptr_array_add (items, mount_item_new (pins, 0, work, g_strdup (guest_dir), FALSE));
+  g_ptr_array_add (items,
+                   cloche_sandbox_mount_item_new (pins, 0, work, g_strdup (guest_dir), FALSE));
   for (guint i = 0; i < mounts->len; i++)
     {
       ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
 
-      g_ptr_array_add (items, mount_item_new (pins, i + 1, mount->path,
-                                              g_build_filename (guest_dir, "mnt", mount->name,
-                                                                NULL),
-                                              mount->readonly));
+      g_ptr_array_add (items, cloche_sandbox_mount_item_new (pins, i + 1, mount->path,
+                                                             g_build_filename (guest_dir, "mnt",
+                                                                               mount->name,
+                                                                               NULL),
+                                                             mount->readonly));
     }
   return items;
 }
@@ -136,8 +139,8 @@ session_items (ClocheSandbox *self,
 /* Pinning */
 
 static GPtrArray *
-pins_for (ClocheSandbox *self,
-          const char    *id)
+cloche_sandbox_pins_for (ClocheSandbox *self,
+                         const char    *id)
 {
   GPtrArray *pins = g_hash_table_lookup (self->pins, id);
 
@@ -166,7 +169,7 @@ _cloche_sandbox_pin (ClocheSandbox  *self,
 
   if (folder == NULL)
     return FALSE;
-  g_ptr_array_add (pins_for (self, id), folder);
+  g_ptr_array_add (cloche_sandbox_pins_for (self, id), folder);
   return TRUE;
 }
 
@@ -187,7 +190,7 @@ _cloche_sandbox_pin_work_folder (ClocheSandbox  *self,
   free (real);
   if ((folder = cloche_pinned_folder_new (canonical, error)) == NULL)
     return FALSE;
-  g_ptr_array_insert (pins_for (self, id), 0, folder);
+  g_ptr_array_insert (cloche_sandbox_pins_for (self, id), 0, folder);
   return TRUE;
 }
 
@@ -198,12 +201,12 @@ _cloche_sandbox_unpin (ClocheSandbox *self,
   g_hash_table_remove (self->pins, id);
 }
 
-static void mount_next (GTask *task);
-static void unmount_next (MountJob *job);
-static void close_walls (MountJob *job);
+static void cloche_sandbox_mount_next (GTask *task);
+static void cloche_sandbox_unmount_next (MountJob *job);
+static void cloche_sandbox_close_walls (MountJob *job);
 
 static char *
-guest_stderr (GBytes *err)
+cloche_sandbox_guest_stderr (GBytes *err)
 {
   g_autofree char *text = NULL;
 
@@ -214,10 +217,10 @@ guest_stderr (GBytes *err)
 }
 
 static void
-audit_item (MountJob     *job,
-            const char   *event,
-            MountItem    *item,
-            const GError *error)
+cloche_sandbox_audit_item (MountJob     *job,
+                           const char   *event,
+                           MountItem    *item,
+                           const GError *error)
 {
   cloche_audit_mount (job->audit, event, cloche_session_get_id (job->session),
                       item->host, item->guest, item->readonly, error);
@@ -228,9 +231,9 @@ audit_item (MountJob     *job,
  * brought down first: cloche-guest close does nothing where open made
  * nothing, and an open that timed out here may still finish in the guest. */
 static void
-undo_mounts (GTask    *task,
-             GError   *error,
-             gboolean  walls)
+cloche_sandbox_undo_mounts (GTask    *task,
+                            GError   *error,
+                            gboolean  walls)
 {
   ClocheSandbox *self = g_task_get_source_object (task);
   MountJob *job = g_task_get_task_data (task);
@@ -240,11 +243,11 @@ undo_mounts (GTask    *task,
   job->vm = g_object_ref (self->vm);
   if (walls)
     {
-      close_walls (job);
+      cloche_sandbox_close_walls (job);
       return;
     }
   job->next--;   /* the failed one undid itself */
-  unmount_next (job);
+  cloche_sandbox_unmount_next (job);
 }
 
 static void
@@ -263,7 +266,7 @@ cloche_sandbox_walled_in_cb (GObject      *object,
   if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status, &out,
                                        &err, &error))
     {
-      undo_mounts (task, error, TRUE);
+      cloche_sandbox_undo_mounts (task, error, TRUE);
       return;
     }
   if (status == 0)
@@ -272,18 +275,18 @@ cloche_sandbox_walled_in_cb (GObject      *object,
       g_object_unref (task);
       return;
     }
-  why = guest_stderr (err);
-  undo_mounts (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
-                                  _("Cannot keep session %s apart from the others in the VM "
-                                    "(%s): if the bundle is older than this Cloche, install "
-                                    "it again"),
-                                  cloche_session_get_id (job->session), why),
-               TRUE);
+  why = cloche_sandbox_guest_stderr (err);
+  cloche_sandbox_undo_mounts (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_ISOLATION_FAILED,
+                                                 _("Cannot keep session %s apart from the others "
+                                                   "in the VM (%s): if the bundle is older than "
+                                                   "this Cloche, install it again"),
+                                                 cloche_session_get_id (job->session), why),
+                              TRUE);
 }
 
 /* The last step: the session's user and namespaces, around its folders. */
 static void
-wall_in (GTask *task)
+cloche_sandbox_wall_in (GTask *task)
 {
   ClocheSandbox *self = g_task_get_source_object (task);
   MountJob *job = g_task_get_task_data (task);
@@ -304,11 +307,11 @@ cloche_sandbox_tools_ready_cb (GObject      *object,
                                gpointer      user_data)
 {
   _cloche_sandbox_tools_finish (CLOCHE_SANDBOX (object), result, NULL);
-  wall_in (user_data);
+  cloche_sandbox_wall_in (user_data);
 }
 
 static void
-tools_then_walls (GTask *task)
+cloche_sandbox_tools_then_walls (GTask *task)
 {
   _cloche_sandbox_tools_async (g_task_get_source_object (task), g_task_get_cancellable (task),
                                cloche_sandbox_tools_ready_cb, task);
@@ -325,17 +328,18 @@ cloche_sandbox_folder_mounted_cb (GObject      *object,
   gboolean mounted;
 
   mounted = cloche_vm_mount_folder_finish (CLOCHE_VM (object), result, &error);
-  audit_item (job, "mount.attach", g_ptr_array_index (job->items, job->next - 1), error);
+  cloche_sandbox_audit_item (job, "mount.attach", g_ptr_array_index (job->items, job->next - 1),
+                             error);
   if (!mounted)
     {
-      undo_mounts (task, error, FALSE);
+      cloche_sandbox_undo_mounts (task, error, FALSE);
       return;
     }
-  mount_next (task);
+  cloche_sandbox_mount_next (task);
 }
 
 static void
-mount_next (GTask *task)
+cloche_sandbox_mount_next (GTask *task)
 {
   ClocheSandbox *self = g_task_get_source_object (task);
   MountJob *job = g_task_get_task_data (task);
@@ -346,7 +350,7 @@ mount_next (GTask *task)
     {
       if (!job->trusting)
         {
-          tools_then_walls (task);
+          cloche_sandbox_tools_then_walls (task);
           return;
         }
       /* The trust's reference carries the job on. */
@@ -357,11 +361,13 @@ mount_next (GTask *task)
   item = g_ptr_array_index (job->items, job->next++);
   if (item->folder == NULL)
     {
-      undo_mounts (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
-                                      _("The folder %s of session %s was never checked and "
-                                        "pinned: close the session and open a new one"),
-                                      item->host, cloche_session_get_id (job->session)),
-                   FALSE);
+      cloche_sandbox_undo_mounts (task, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_FAILED,
+                                                     _("The folder %s of session %s was never "
+                                                       "checked and pinned: close the session and "
+                                                       "open a new one"),
+                                                     item->host,
+                                                     cloche_session_get_id (job->session)),
+                                  FALSE);
       return;
     }
   cloche_vm_mount_folder_async (self->vm, item->folder, item->readonly, item->guest,
@@ -389,15 +395,15 @@ cloche_sandbox_trusted_cb (GObject      *object,
   if (!job->walls_waiting)
     return;
   job->walls_waiting = FALSE;
-  tools_then_walls (g_steal_pointer (&task));
+  cloche_sandbox_tools_then_walls (g_steal_pointer (&task));
 }
 
 /* One guest user per session and boot, given out by the VM, which goes on
  * counting in a boot restored by warm wake. */
 static gboolean
-take_guest_uid (ClocheSandbox  *self,
-                guint          *uid,
-                GError        **error)
+cloche_sandbox_take_guest_uid (ClocheSandbox  *self,
+                               guint          *uid,
+                               GError        **error)
 {
   return cloche_vm_take_guest_uid (self->vm, uid, error);
 }
@@ -415,11 +421,11 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
 
   g_task_set_source_tag (task, _cloche_sandbox_mount_async);
   job->session = g_object_ref (session);
-  job->items = session_items (self, session);
+  job->items = cloche_sandbox_session_items (self, session);
   job->boot = cloche_vm_get_booted_at (self->vm);
   job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
-  g_task_set_task_data (task, job, (GDestroyNotify) mount_job_free);
-  if (!take_guest_uid (self, &job->guest_uid, &error))
+  g_task_set_task_data (task, job, (GDestroyNotify) cloche_sandbox_mount_job_free);
+  if (!cloche_sandbox_take_guest_uid (self, &job->guest_uid, &error))
     {
       g_task_return_error (task, error);
       g_object_unref (task);
@@ -427,7 +433,7 @@ _cloche_sandbox_mount_async (ClocheSandbox       *self,
     }
   job->trusting = TRUE;
   _cloche_sandbox_trust_async (self, cancellable, cloche_sandbox_trusted_cb, g_object_ref (task));
-  mount_next (task);
+  cloche_sandbox_mount_next (task);
 }
 
 /**
@@ -450,13 +456,13 @@ _cloche_sandbox_mount_finish (ClocheSandbox  *self,
  * detaches everything anyway). */
 
 static void
-unmount_done (MountJob *job)
+cloche_sandbox_unmount_done (MountJob *job)
 {
   GTask *task = g_steal_pointer (&job->undoing);
 
   if (task == NULL)
     {
-      mount_job_free (job);
+      cloche_sandbox_mount_job_free (job);
       return;
     }
   /* The task owns the job: it goes with the task. */
@@ -464,7 +470,7 @@ unmount_done (MountJob *job)
   g_object_unref (task);
 }
 
-static void all_gone_with_vm (MountJob *job);
+static void cloche_sandbox_all_gone_with_vm (MountJob *job);
 
 static void
 cloche_sandbox_folder_unmounted_cb (GObject      *object,
@@ -476,26 +482,26 @@ cloche_sandbox_folder_unmounted_cb (GObject      *object,
   gboolean unmounted;
 
   unmounted = cloche_vm_unmount_folder_finish (CLOCHE_VM (object), result, &error);
-  audit_item (job, "mount.detach", g_ptr_array_index (job->items, job->next), error);
+  cloche_sandbox_audit_item (job, "mount.detach", g_ptr_array_index (job->items, job->next), error);
   if (!unmounted)
     g_message ("Unmounting a folder of session %s: %s",
                cloche_session_get_id (job->session), error->message);
-  unmount_next (job);
+  cloche_sandbox_unmount_next (job);
 }
 
 static void
-unmount_next (MountJob *job)
+cloche_sandbox_unmount_next (MountJob *job)
 {
   MountItem *item;
 
   if (job->next == 0)
     {
-      unmount_done (job);
+      cloche_sandbox_unmount_done (job);
       return;
     }
   if (cloche_vm_get_state (job->vm) != CLOCHE_VM_STATE_RUNNING)
     {
-      all_gone_with_vm (job);
+      cloche_sandbox_all_gone_with_vm (job);
       return;
     }
   item = g_ptr_array_index (job->items, --job->next);
@@ -506,11 +512,12 @@ unmount_next (MountJob *job)
 /* The VM stopped while the session closed: it took the session's
  * processes and folders with it, which the audit log says. */
 static void
-all_gone_with_vm (MountJob *job)
+cloche_sandbox_all_gone_with_vm (MountJob *job)
 {
   while (job->next > 0)
-    audit_item (job, "mount.detach", g_ptr_array_index (job->items, --job->next), NULL);
-  unmount_done (job);
+    cloche_sandbox_audit_item (job, "mount.detach", g_ptr_array_index (job->items, --job->next),
+                               NULL);
+  cloche_sandbox_unmount_done (job);
 }
 
 /* Every process of the session ends before its folders go: none is left
@@ -530,7 +537,7 @@ cloche_sandbox_walls_down_cb (GObject      *object,
                                        &err, &error)
       && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING))
     {
-      all_gone_with_vm (job);
+      cloche_sandbox_all_gone_with_vm (job);
       return;
     }
   if (error != NULL)
@@ -538,16 +545,16 @@ cloche_sandbox_walls_down_cb (GObject      *object,
                error->message);
   else if (status != 0)
     {
-      g_autofree char *why = guest_stderr (err);
+      g_autofree char *why = cloche_sandbox_guest_stderr (err);
 
       g_message ("Ending the processes of session %s: %s", cloche_session_get_id (job->session),
                  why);
     }
-  unmount_next (job);
+  cloche_sandbox_unmount_next (job);
 }
 
 static void
-close_walls (MountJob *job)
+cloche_sandbox_close_walls (MountJob *job)
 {
   const char *argv[] = { CLOCHE_VM_GUEST_HELPER, "close", cloche_session_get_id (job->session),
                          NULL };
@@ -566,15 +573,15 @@ _cloche_sandbox_unmount (ClocheSandbox *self,
   job->vm = g_object_ref (self->vm);
   job->session = g_object_ref (session);
   job->audit = self->audit != NULL ? g_object_ref (self->audit) : NULL;
-  job->items = session_items (self, session);
+  job->items = cloche_sandbox_session_items (self, session);
   job->next = job->items->len;
   /* Not mounted in a VM that is not running (a failed open's). */
   if (cloche_vm_get_state (self->vm) != CLOCHE_VM_STATE_RUNNING)
     {
-      mount_job_free (job);
+      cloche_sandbox_mount_job_free (job);
       return;
     }
   job->closing = g_object_ref (self);
   self->closing++;
-  close_walls (job);
+  cloche_sandbox_close_walls (job);
 }

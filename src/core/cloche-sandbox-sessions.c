@@ -186,7 +186,7 @@ typedef struct
 } Cleanup;
 
 static void
-cleanup_free (Cleanup *cleanup)
+cloche_sandbox_cleanup_free (Cleanup *cleanup)
 {
   g_clear_pointer (&cleanup->removed, g_ptr_array_unref);
   g_free (cleanup);
@@ -207,13 +207,13 @@ cloche_sandbox_cleaned_up_cb (GObject      *object,
                                                           &cleanup->freed, &error);
   if (cleanup->removed == NULL)
     {
-      cleanup_free (cleanup);
+      cloche_sandbox_cleanup_free (cleanup);
       g_task_return_error (task, error);
       return;
     }
   if (!GPOINTER_TO_INT (g_task_get_task_data (task)))
     cloche_audit_cleanup (self->audit, cleanup->removed, cleanup->freed);
-  g_task_return_pointer (task, cleanup, (GDestroyNotify) cleanup_free);
+  g_task_return_pointer (task, cleanup, (GDestroyNotify) cloche_sandbox_cleanup_free);
 }
 
 /**
@@ -271,6 +271,6 @@ cloche_sandbox_cleanup_finish (ClocheSandbox  *self,
     return NULL;
   *freed = cleanup->freed;
   removed = g_steal_pointer (&cleanup->removed);
-  cleanup_free (cleanup);
+  cloche_sandbox_cleanup_free (cleanup);
   return removed;
 }

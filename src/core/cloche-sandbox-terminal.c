@@ -50,7 +50,7 @@ typedef struct
 } OpenData;
 
 static void
-open_data_free (OpenData *data)
+cloche_sandbox_open_data_free (OpenData *data)
 {
   g_free (data->id);
   g_strfreev (data->argv);
@@ -60,8 +60,8 @@ open_data_free (OpenData *data)
 }
 
 static GStrv
-relay_argv (OpenData   *data,
-            const char *port)
+cloche_sandbox_relay_argv (OpenData   *data,
+                           const char *port)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_autofree char *rows = g_strdup_printf ("%u", data->rows);
@@ -74,7 +74,7 @@ relay_argv (OpenData   *data,
 }
 
 static char *
-relay_message (GBytes *err)
+cloche_sandbox_relay_message (GBytes *err)
 {
   gsize size = 0;
   const char *text = err != NULL ? g_bytes_get_data (err, &size) : NULL;
@@ -127,7 +127,7 @@ cloche_sandbox_relay_done_cb (GObject      *object,
       message = g_strdup_printf (_("The terminal broke: %s"), error->message);
     }
   else
-    message = relay_message (err);
+    message = cloche_sandbox_relay_message (err);
   g_object_set_data (G_OBJECT (terminal), "status", GINT_TO_POINTER (status));
   g_object_set_data_full (G_OBJECT (terminal), "message", g_steal_pointer (&message), g_free);
   cloche_terminal_port_unplug_async (cloche_terminal_get_port (terminal),
@@ -136,13 +136,13 @@ cloche_sandbox_relay_done_cb (GObject      *object,
 }
 
 static void
-start_relay (ClocheSandbox  *self,
-             OpenData       *data,
-             ClocheTerminal *terminal)
+cloche_sandbox_start_relay (ClocheSandbox  *self,
+                            OpenData       *data,
+                            ClocheTerminal *terminal)
 {
   ClocheOpenSession *open = g_hash_table_lookup (self->sessions, data->id);
   ClocheTerminalPort *port = cloche_terminal_get_port (terminal);
-  g_auto(GStrv) argv = relay_argv (data, cloche_terminal_port_get_name (port));
+  g_auto(GStrv) argv = cloche_sandbox_relay_argv (data, cloche_terminal_port_get_name (port));
   g_auto(GStrv) env = _cloche_sandbox_build_env (self, open->session, (const char * const *) data->env);
 
   g_object_set_data (G_OBJECT (terminal), "sandbox", self);
@@ -186,7 +186,7 @@ cloche_sandbox_port_plugged_cb (GObject      *object,
   id = g_strdup_printf ("%u", self->terminal_count);
   terminal = cloche_terminal_new (id, data->id, (const char * const *) data->argv, data->cwd,
                                   port);
-  start_relay (self, data, terminal);
+  cloche_sandbox_start_relay (self, data, terminal);
   g_task_return_pointer (task, g_steal_pointer (&terminal), g_object_unref);
 }
 
@@ -211,9 +211,9 @@ cloche_sandbox_ready_for_terminal_cb (GObject      *object,
 }
 
 static gboolean
-check_size (guint    rows,
-            guint    cols,
-            GError **error)
+cloche_sandbox_check_size (guint    rows,
+                           guint    cols,
+                           GError **error)
 {
   if (rows <= CLOCHE_TERMINAL_MAX_SIZE && cols <= CLOCHE_TERMINAL_MAX_SIZE)
     return TRUE;
@@ -224,9 +224,9 @@ check_size (guint    rows,
 }
 
 static OpenData *
-open_data_new (ClocheOpenSession           *open,
-               const char                  *id,
-               const ClocheTerminalRequest *request)
+cloche_sandbox_open_data_new (ClocheOpenSession           *open,
+                              const char                  *id,
+                              const ClocheTerminalRequest *request)
 {
   OpenData *data = g_new0 (OpenData, 1);
   gboolean shell = request->argv == NULL || request->argv[0] == NULL;
@@ -270,7 +270,7 @@ cloche_sandbox_open_terminal_async (ClocheSandbox               *self,
   g_task_set_source_tag (task, cloche_sandbox_open_terminal_async);
   open = _cloche_sandbox_lookup (self, id, &error);
   if (open == NULL || !_cloche_sandbox_check_command (argv, request->env, &error)
-      || !check_size (request->rows, request->cols, &error))
+      || !cloche_sandbox_check_size (request->rows, request->cols, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -287,7 +287,8 @@ cloche_sandbox_open_terminal_async (ClocheSandbox               *self,
       g_task_return_error (task, g_error_copy (open->broken));
       return;
     }
-  g_task_set_task_data (task, open_data_new (open, id, request), (GDestroyNotify) open_data_free);
+  g_task_set_task_data (task, cloche_sandbox_open_data_new (open, id, request),
+                        (GDestroyNotify) cloche_sandbox_open_data_free);
   _cloche_sandbox_touch (self, open);
   _cloche_sandbox_ready_async (self, id, cancellable, cloche_sandbox_ready_for_terminal_cb,
                                g_steal_pointer (&task));
@@ -310,8 +311,8 @@ cloche_sandbox_open_terminal_finish (ClocheSandbox  *self,
 }
 
 static gint
-compare_started (gconstpointer a,
-                 gconstpointer b)
+cloche_sandbox_compare_started (gconstpointer a,
+                                gconstpointer b)
 {
   gint64 first = cloche_terminal_get_started (*(ClocheTerminal **) a);
   gint64 second = cloche_terminal_get_started (*(ClocheTerminal **) b);
@@ -355,7 +356,7 @@ cloche_sandbox_resized_cb (GObject      *object,
       g_task_return_boolean (task, TRUE);
       return;
     }
-  message = relay_message (err);
+  message = cloche_sandbox_relay_message (err);
   g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_TERMINAL_NOT_FOUND,
                            _("Cannot resize the terminal: %s"),
                            message != NULL ? message : _("it has ended"));
@@ -389,7 +390,7 @@ cloche_sandbox_resize_terminal_async (ClocheSandbox       *self,
                                _("No terminal %s is open (it has ended, or never was)"), id);
       return;
     }
-  if (rows == 0 || cols == 0 || !check_size (rows, cols, &error))
+  if (rows == 0 || cols == 0 || !cloche_sandbox_check_size (rows, cols, &error))
     {
       g_clear_error (&error);
       g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
@@ -442,7 +443,7 @@ cloche_sandbox_list_terminals (ClocheSandbox *self,
     if (session == NULL
         || g_strcmp0 (cloche_terminal_get_session (terminal), session) == 0)
       g_ptr_array_add (list, terminal);
-  g_ptr_array_sort (list, compare_started);
+  g_ptr_array_sort (list, cloche_sandbox_compare_started);
   return list;
 }
 

@@ -34,7 +34,7 @@
 
 /* The tasks waiting for the attach under way. */
 static void
-finish_waiting (ClocheSandbox *self)
+cloche_sandbox_tools_finish_waiting (ClocheSandbox *self)
 {
   g_autoptr(GPtrArray) waiting = g_steal_pointer (&self->tools_waiting);
 
@@ -56,13 +56,13 @@ cloche_sandbox_tools_attached_cb (GObject      *object,
     g_message ("Tools: the tools folder could not be attached: %s", error->message);
   else
     self->tools_boot = boot;
-  finish_waiting (self);
+  cloche_sandbox_tools_finish_waiting (self);
   g_object_unref (self);
 }
 
 static ClochePinnedFolder *
-pin_tools (ClocheSandbox  *self,
-           GError        **error)
+cloche_sandbox_tools_pin_tools (ClocheSandbox  *self,
+                                GError        **error)
 {
   char *real = realpath (self->tools_dir, NULL);
   g_autofree char *canonical = g_strdup (real != NULL ? real : self->tools_dir);
@@ -72,15 +72,15 @@ pin_tools (ClocheSandbox  *self,
 }
 
 static void
-attach (ClocheSandbox *self)
+cloche_sandbox_tools_attach (ClocheSandbox *self)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(ClochePinnedFolder) folder = pin_tools (self, &error);
+  g_autoptr(ClochePinnedFolder) folder = cloche_sandbox_tools_pin_tools (self, &error);
 
   if (folder == NULL)
     {
       g_message ("Tools: the tools folder could not be attached: %s", error->message);
-      finish_waiting (self);
+      cloche_sandbox_tools_finish_waiting (self);
       return;
     }
   self->tools_attaching = cloche_vm_get_booted_at (self->vm);
@@ -109,7 +109,7 @@ _cloche_sandbox_tools_async (ClocheSandbox       *self,
     self->tools_waiting = g_ptr_array_new_with_free_func (g_object_unref);
   g_ptr_array_add (self->tools_waiting, task);
   if (self->tools_attaching == 0)
-    attach (self);
+    cloche_sandbox_tools_attach (self);
 }
 
 gboolean
@@ -190,10 +190,10 @@ _cloche_sandbox_add_tools_mount (ClocheSandbox  *self,
 /* Size and removal */
 
 static void
-measure_in_thread (GTask        *task,
-                   gpointer      source,
-                   gpointer      data,
-                   GCancellable *cancellable)
+cloche_sandbox_tools_measure_in_thread (GTask        *task,
+                                        gpointer      source,
+                                        gpointer      data,
+                                        GCancellable *cancellable)
 {
   guint64 *size = g_new (guint64, 1);
 
@@ -232,7 +232,7 @@ cloche_sandbox_measure_tools (ClocheSandbox *self)
 
   g_task_set_source_tag (task, cloche_sandbox_measure_tools);
   g_task_set_task_data (task, g_strdup (self->tools_dir), g_free);
-  g_task_run_in_thread (task, measure_in_thread);
+  g_task_run_in_thread (task, cloche_sandbox_tools_measure_in_thread);
 }
 
 /* Allocated bytes of the tools folder, as last measured. */
@@ -253,8 +253,8 @@ cloche_sandbox_get_tools_dir (ClocheSandbox *self)
 /* Its one folder is the tools folder (which no user's mount can be: the
  * mount rules refuse it), whatever its name. */
 static gboolean
-is_install_session (ClocheSandbox *self,
-                    ClocheSession *session)
+cloche_sandbox_tools_is_install_session (ClocheSandbox *self,
+                                         ClocheSession *session)
 {
   GPtrArray *mounts = cloche_session_get_mounts (session);
   char *real;
@@ -274,29 +274,29 @@ void
 _cloche_sandbox_tools_session_closed (ClocheSandbox *self,
                                       ClocheSession *closed)
 {
-  if (is_install_session (self, closed))
+  if (cloche_sandbox_tools_is_install_session (self, closed))
     cloche_sandbox_measure_tools (self);
 }
 
 /* The open install session, if one is: it writes the folder. */
 static const char *
-installing (ClocheSandbox *self)
+cloche_sandbox_tools_installing (ClocheSandbox *self)
 {
   GHashTableIter iter;
   ClocheOpenSession *open;
 
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &open))
-    if (is_install_session (self, open->session))
+    if (cloche_sandbox_tools_is_install_session (self, open->session))
       return cloche_session_get_id (open->session);
   return NULL;
 }
 
 static void
-clear_in_thread (GTask        *task,
-                 gpointer      source,
-                 gpointer      data,
-                 GCancellable *cancellable)
+cloche_sandbox_tools_clear_in_thread (GTask        *task,
+                                      gpointer      source,
+                                      gpointer      data,
+                                      GCancellable *cancellable)
 {
   guint64 *freed = g_new0 (guint64, 1);
   GError *error = NULL;
@@ -329,7 +329,7 @@ cloche_sandbox_remove_tools_async (ClocheSandbox       *self,
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
   g_task_set_source_tag (task, cloche_sandbox_remove_tools_async);
-  if ((id = installing (self)) != NULL)
+  if ((id = cloche_sandbox_tools_installing (self)) != NULL)
     {
       g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_SESSION_OPEN,
                                _("An agent is being installed in session %s: let it end "
@@ -337,7 +337,7 @@ cloche_sandbox_remove_tools_async (ClocheSandbox       *self,
       return;
     }
   g_task_set_task_data (task, g_strdup (self->tools_dir), g_free);
-  g_task_run_in_thread (task, clear_in_thread);
+  g_task_run_in_thread (task, cloche_sandbox_tools_clear_in_thread);
 }
 
 /**

@@ -67,8 +67,8 @@ cloche_sandbox_set_secrets (ClocheSandbox  *self,
 /* The boot running now was given the CA as it is now, well or not: a
  * bundle without `trust` is not asked again at every command. */
 static gboolean
-is_settled (ClocheSandbox *self,
-            const char    *pem)
+cloche_sandbox_trust_is_settled (ClocheSandbox *self,
+                                 const char    *pem)
 {
   return self->attempt_boot != 0 && self->attempt_boot == cloche_vm_get_booted_at (self->vm)
          && g_strcmp0 (pem, self->attempt_pem) == 0;
@@ -80,7 +80,7 @@ is_settled (ClocheSandbox *self,
  * again. Only a boot this daemon gave it counts (the snapshot names the
  * boot it saved; a daemon started since remembers none). */
 static void
-inherit_restored_trust (ClocheSandbox *self)
+cloche_sandbox_trust_inherit_restored_trust (ClocheSandbox *self)
 {
   gint64 from = cloche_vm_get_restored_from (self->vm);
   gint64 boot = cloche_vm_get_booted_at (self->vm);
@@ -98,7 +98,7 @@ typedef struct
 } Trust;
 
 static void
-trust_free (Trust *trust)
+cloche_sandbox_trust_free (Trust *trust)
 {
   g_free (trust->pem);
   g_free (trust);
@@ -131,7 +131,7 @@ cloche_sandbox_trust_done_cb (GObject      *object,
 }
 
 static void
-give_trust (GTask *task)
+cloche_sandbox_trust_give_trust (GTask *task)
 {
   ClocheSandbox *self = g_task_get_source_object (task);
   const char *pem = cloche_egress_ca_get_certificate_pem (self->ca);
@@ -139,8 +139,8 @@ give_trust (GTask *task)
   g_autoptr(GBytes) input = NULL;
   Trust *trust;
 
-  inherit_restored_trust (self);
-  if (pem == NULL || is_settled (self, pem))
+  cloche_sandbox_trust_inherit_restored_trust (self);
+  if (pem == NULL || cloche_sandbox_trust_is_settled (self, pem))
     {
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
@@ -149,7 +149,7 @@ give_trust (GTask *task)
   trust = g_new0 (Trust, 1);
   trust->pem = g_strdup (pem);
   trust->boot = cloche_vm_get_booted_at (self->vm);
-  g_task_set_task_data (task, trust, (GDestroyNotify) trust_free);
+  g_task_set_task_data (task, trust, (GDestroyNotify) cloche_sandbox_trust_free);
   input = g_bytes_new (pem, strlen (pem));
   cloche_guest_agent_exec_async (cloche_vm_get_guest_agent (self->vm), argv, trust_env,
                                  TRUST_TIMEOUT_S, input, CLOCHE_EXEC_NONE,
@@ -166,7 +166,7 @@ cloche_sandbox_trust_ca_loaded_cb (GObject      *object,
 
   if (!cloche_egress_ca_load_finish (CLOCHE_EGRESS_CA (object), result, &error))
     g_message ("Secrets: no egress CA for the guest: %s", error->message);
-  give_trust (task);
+  cloche_sandbox_trust_give_trust (task);
 }
 
 /* Always succeeds: what failed is logged (above). */

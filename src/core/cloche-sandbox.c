@@ -41,7 +41,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (ClocheSandbox, cloche_sandbox, G_TYPE_OBJECT)
 
 static void
-open_session_free (ClocheOpenSession *open)
+cloche_sandbox_open_session_free (ClocheOpenSession *open)
 {
   g_clear_object (&open->session);
   g_clear_error (&open->broken);
@@ -64,8 +64,8 @@ cloche_sandbox_idle_stopped_cb (GObject      *object,
 /* When the idle timer will stop the VM (CLOCK_REALTIME µs), 0 when it
  * does not run: for people, who are told until when it keeps running. */
 static void
-set_idle_stop_at (ClocheSandbox *self,
-                  gint64         when)
+cloche_sandbox_set_idle_stop_at (ClocheSandbox *self,
+                                 gint64         when)
 {
   if (self->idle_stop_at == when)
     return;
@@ -95,7 +95,7 @@ cloche_sandbox_idle_timeout_cb (gpointer user_data)
   ClocheSandbox *self = user_data;
 
   self->idle_source = 0;
-  set_idle_stop_at (self, 0);
+  cloche_sandbox_set_idle_stop_at (self, 0);
   _cloche_sandbox_tools_detach_async (self, cloche_sandbox_idle_tools_detached_cb, NULL);
   return G_SOURCE_REMOVE;
 }
@@ -104,7 +104,7 @@ cloche_sandbox_idle_timeout_cb (gpointer user_data)
  * closed session's folders are still being detached either, so that the
  * idle stop finds none and can save the VM (warm wake). */
 static void
-update_idle_timer (ClocheSandbox *self)
+cloche_sandbox_update_idle_timer (ClocheSandbox *self)
 {
   gboolean idle = g_hash_table_size (self->sessions) == 0 && self->opening == 0
                   && self->closing == 0
@@ -113,13 +113,13 @@ update_idle_timer (ClocheSandbox *self)
   if (!idle)
     {
       g_clear_handle_id (&self->idle_source, g_source_remove);
-      set_idle_stop_at (self, 0);
+      cloche_sandbox_set_idle_stop_at (self, 0);
     }
   else if (self->idle_source == 0)
     {
       self->idle_source = g_timeout_add_seconds (self->idle_timeout_s,
                                                  cloche_sandbox_idle_timeout_cb, self);
-      set_idle_stop_at (self, g_get_real_time ()
+      cloche_sandbox_set_idle_stop_at (self, g_get_real_time ()
                               + (gint64) self->idle_timeout_s * G_USEC_PER_SEC);
     }
 }
@@ -127,7 +127,7 @@ update_idle_timer (ClocheSandbox *self)
 void
 _cloche_sandbox_update_idle_timer (ClocheSandbox *self)
 {
-  update_idle_timer (self);
+  cloche_sandbox_update_idle_timer (self);
 }
 
 void
@@ -139,16 +139,16 @@ _cloche_sandbox_notify_tools_size (ClocheSandbox *self)
 /* Sessions */
 
 static void
-notify_sessions (ClocheSandbox *self)
+cloche_sandbox_notify_sessions (ClocheSandbox *self)
 {
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_OPEN_SESSIONS]);
-  update_idle_timer (self);
+  cloche_sandbox_update_idle_timer (self);
 }
 
 /* Written by the store's worker, in order; a failure is logged there. */
 static void
-save (ClocheSandbox *self,
-      ClocheSession *session)
+cloche_sandbox_save (ClocheSandbox *self,
+                     ClocheSession *session)
 {
   cloche_session_store_save (self->store, session);
 }
@@ -171,7 +171,7 @@ _cloche_sandbox_touch (ClocheSandbox     *self,
                        ClocheOpenSession *open)
 {
   cloche_session_touch (open->session);
-  save (self, open->session);
+  cloche_sandbox_save (self, open->session);
 }
 
 GStrv
@@ -199,7 +199,7 @@ typedef struct
 } Opening;
 
 static void
-opening_free (Opening *opening)
+cloche_sandbox_opening_free (Opening *opening)
 {
   g_clear_object (&opening->session);
   g_clear_pointer (&opening->fork, _cloche_sandbox_fork_copy_free);
@@ -208,7 +208,7 @@ opening_free (Opening *opening)
 }
 
 static ClocheSession *
-opening_session (GTask *task)
+cloche_sandbox_opening_session (GTask *task)
 {
   return ((Opening *) g_task_get_task_data (task))->session;
 }
@@ -234,18 +234,18 @@ cloche_sandbox_failed_open_deleted_cb (GObject      *object,
  * by a fork). The caller is answered once it is gone, so that what it
  * sees next (a list, the disk) no longer has it. */
 static void
-fail_open (GTask  *owned_task,
-           GError *error)
+cloche_sandbox_fail_open (GTask  *owned_task,
+                          GError *error)
 {
   g_autoptr(GTask) task = owned_task;
   ClocheSandbox *self = g_task_get_source_object (task);
-  ClocheSession *session = opening_session (task);
+  ClocheSession *session = cloche_sandbox_opening_session (task);
   const char *id = cloche_session_get_id (session);
 
   self->opening--;
   _cloche_sandbox_unpin (self, id);
   cloche_audit_session_opened (self->audit, session, error);
-  update_idle_timer (self);
+  cloche_sandbox_update_idle_timer (self);
   ((Opening *) g_task_get_task_data (task))->failure = error;
   cloche_session_store_delete_async (self->store, id, NULL, cloche_sandbox_failed_open_deleted_cb,
                                      g_steal_pointer (&task));
@@ -258,7 +258,7 @@ cloche_sandbox_mounted_for_open_cb (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
-  ClocheSession *session = opening_session (task);
+  ClocheSession *session = cloche_sandbox_opening_session (task);
   ClocheOpenSession *open;
   GError *error = NULL;
   gint64 boot;
@@ -266,7 +266,7 @@ cloche_sandbox_mounted_for_open_cb (GObject      *object,
   /* A failed mount job has detached what it attached. */
   if (!_cloche_sandbox_mount_finish (self, result, &boot, &error))
     {
-      fail_open (g_steal_pointer (&task), error);
+      cloche_sandbox_fail_open (g_steal_pointer (&task), error);
       return;
     }
 
@@ -276,7 +276,7 @@ cloche_sandbox_mounted_for_open_cb (GObject      *object,
   open->mounted_boot = boot;
   g_hash_table_insert (self->sessions, g_strdup (cloche_session_get_id (session)), open);
   cloche_audit_session_opened (self->audit, session, NULL);
-  notify_sessions (self);
+  cloche_sandbox_notify_sessions (self);
   g_task_return_pointer (task, g_strdup (cloche_session_get_id (session)), g_free);
 }
 
@@ -287,13 +287,13 @@ cloche_sandbox_vm_started_for_open_cb (GObject      *object,
 {
   g_autoptr(GTask) task = user_data;
   ClocheSandbox *self = g_task_get_source_object (task);
-  ClocheSession *session = opening_session (task);
+  ClocheSession *session = cloche_sandbox_opening_session (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
 
   if (!cloche_vm_start_finish (self->vm, result, &error))
     {
-      fail_open (g_steal_pointer (&task), error);
+      cloche_sandbox_fail_open (g_steal_pointer (&task), error);
       return;
     }
   _cloche_sandbox_mount_async (self, session, cancellable, cloche_sandbox_mounted_for_open_cb,
@@ -302,16 +302,16 @@ cloche_sandbox_vm_started_for_open_cb (GObject      *object,
 
 /* Its work folder as the VM will see it: pinned, then the VM started. */
 static void
-work_folder_ready (GTask *owned_task)
+cloche_sandbox_work_folder_ready (GTask *owned_task)
 {
   g_autoptr(GTask) task = owned_task;
   ClocheSandbox *self = g_task_get_source_object (task);
   GCancellable *cancellable = g_task_get_cancellable (task);
   GError *error = NULL;
 
-  if (!_cloche_sandbox_pin_work_folder (self, opening_session (task), &error))
+  if (!_cloche_sandbox_pin_work_folder (self, cloche_sandbox_opening_session (task), &error))
     {
-      fail_open (g_steal_pointer (&task), error);
+      cloche_sandbox_fail_open (g_steal_pointer (&task), error);
       return;
     }
   cloche_vm_start_async (self->vm, cancellable, cloche_sandbox_vm_started_for_open_cb,
@@ -328,9 +328,9 @@ cloche_sandbox_copied_for_open_cb (GObject      *object,
 
   /* A partial copy goes with the rest of the session's folder. */
   if (!_cloche_sandbox_fork_copy_finish (CLOCHE_SANDBOX (object), result, &error))
-    fail_open (task, error);
+    cloche_sandbox_fail_open (task, error);
   else
-    work_folder_ready (task);
+    cloche_sandbox_work_folder_ready (task);
 }
 
 static void
@@ -347,7 +347,7 @@ cloche_sandbox_created_cb (GObject      *object,
   if (!cloche_session_store_create_finish (CLOCHE_SESSION_STORE (object), result, &error))
     {
       /* What was made of its folder goes too. */
-      fail_open (g_steal_pointer (&task), error);
+      cloche_sandbox_fail_open (g_steal_pointer (&task), error);
       return;
     }
   if (opening->fork != NULL)
@@ -355,14 +355,14 @@ cloche_sandbox_created_cb (GObject      *object,
     _cloche_sandbox_fork_copy_async (self, opening->fork, opening->session, cancellable,
                                      cloche_sandbox_copied_for_open_cb, g_steal_pointer (&task));
   else
-    work_folder_ready (g_steal_pointer (&task));
+    cloche_sandbox_work_folder_ready (g_steal_pointer (&task));
 }
 
 /* A name for the mount point, unique in the session: the folder's own
  * name, then name-2, name-3… */
 static char *
-mount_name (ClocheSession *session,
-            const char    *canonical)
+cloche_sandbox_mount_name (ClocheSession *session,
+                           const char    *canonical)
 {
   g_autofree char *base = g_path_get_basename (canonical);
   GPtrArray *mounts = cloche_session_get_mounts (session);
@@ -382,10 +382,10 @@ mount_name (ClocheSession *session,
 }
 
 static gboolean
-add_mounts (ClocheSandbox  *self,
-            ClocheSession  *session,
-            GPtrArray      *requests,
-            GError        **error)
+cloche_sandbox_add_mounts (ClocheSandbox  *self,
+                           ClocheSession  *session,
+                           GPtrArray      *requests,
+                           GError        **error)
 {
   ClocheMountRules rules = { NULL, (const char * const *) self->mount_deny,
                              self->allow_outside_home, NULL };
@@ -406,7 +406,7 @@ add_mounts (ClocheSandbox  *self,
       if (canonical == NULL
           || !_cloche_sandbox_pin (self, cloche_session_get_id (session), canonical, error))
         return FALSE;
-      name = mount_name (session, canonical);
+      name = cloche_sandbox_mount_name (session, canonical);
       cloche_session_add_mount (session,
                                 cloche_session_mount_new (canonical, name, request->readonly));
     }
@@ -443,13 +443,13 @@ cloche_sandbox_open_session_async (ClocheSandbox       *self,
  *
  * Open, and fork (cloche-sandbox-fork.c): one way to make a session.
  */
-static void open_with (ClocheSandbox         *self,
-                       const char            *title,
-                       const char            *client,
-                       GPtrArray             *mounts,
-                       gboolean               tools,
-                       ClocheSandboxForkCopy *fork,
-                       GTask                 *owned_task);
+static void cloche_sandbox_open_with (ClocheSandbox         *self,
+                                      const char            *title,
+                                      const char            *client,
+                                      GPtrArray             *mounts,
+                                      gboolean               tools,
+                                      ClocheSandboxForkCopy *fork,
+                                      GTask                 *owned_task);
 
 void
 _cloche_sandbox_open_async (ClocheSandbox         *self,
@@ -459,7 +459,7 @@ _cloche_sandbox_open_async (ClocheSandbox         *self,
                             ClocheSandboxForkCopy *fork,
                             GTask                 *owned_task)
 {
-  open_with (self, title, client, mounts, FALSE, fork, owned_task);
+  cloche_sandbox_open_with (self, title, client, mounts, FALSE, fork, owned_task);
 }
 
 /**
@@ -479,18 +479,18 @@ cloche_sandbox_open_tools_session_async (ClocheSandbox       *self,
 {
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
-  open_with (self, title, client, NULL, TRUE, NULL,
-             g_task_new (self, cancellable, callback, user_data));
+  cloche_sandbox_open_with (self, title, client, NULL, TRUE, NULL,
+                            g_task_new (self, cancellable, callback, user_data));
 }
 
 static void
-open_with (ClocheSandbox         *self,
-           const char            *title,
-           const char            *client,
-           GPtrArray             *mounts,
-           gboolean               tools,
-           ClocheSandboxForkCopy *fork,
-           GTask                 *owned_task)
+cloche_sandbox_open_with (ClocheSandbox         *self,
+                          const char            *title,
+                          const char            *client,
+                          GPtrArray             *mounts,
+                          gboolean               tools,
+                          ClocheSandboxForkCopy *fork,
+                          GTask                 *owned_task)
 {
   g_autoptr(GTask) task = owned_task;
   g_autoptr(ClocheSession) session = cloche_session_new (title, client);
@@ -500,7 +500,7 @@ open_with (ClocheSandbox         *self,
 
   if (g_task_get_source_tag (task) == NULL)
     g_task_set_source_tag (task, cloche_sandbox_open_session_async);
-  if (!add_mounts (self, session, mounts, &error)
+  if (!cloche_sandbox_add_mounts (self, session, mounts, &error)
       || (tools && !_cloche_sandbox_add_tools_mount (self, session, &error)))
     {
       _cloche_sandbox_unpin (self, cloche_session_get_id (session));
@@ -512,10 +512,10 @@ open_with (ClocheSandbox         *self,
   opening = g_new0 (Opening, 1);
   opening->session = g_object_ref (session);
   opening->fork = fork;
-  g_task_set_task_data (task, opening, (GDestroyNotify) opening_free);
+  g_task_set_task_data (task, opening, (GDestroyNotify) cloche_sandbox_opening_free);
   /* Counted from now: the idle timer must not stop the VM meanwhile. */
   self->opening++;
-  update_idle_timer (self);
+  cloche_sandbox_update_idle_timer (self);
   cloche_session_store_create_async (self->store, session, cancellable, cloche_sandbox_created_cb,
                                      g_steal_pointer (&task));
 }
@@ -539,9 +539,9 @@ cloche_sandbox_open_session_finish (ClocheSandbox  *self,
 
 /* What closing does once the record says so. */
 static void
-close_open_session (ClocheSandbox *self,
-                    const char    *id,
-                    ClocheSession *closed)
+cloche_sandbox_close_open_session (ClocheSandbox *self,
+                                   const char    *id,
+                                   ClocheSession *closed)
 {
   ClocheOpenSession *open = g_hash_table_lookup (self->sessions, id);
 
@@ -555,12 +555,12 @@ close_open_session (ClocheSandbox *self,
   cloche_audit_session_closed (self->audit, closed);
   _cloche_sandbox_tools_session_closed (self, closed);
   g_signal_emit (self, signals[SESSION_CLOSED], 0, cloche_session_get_id (closed));
-  notify_sessions (self);
+  cloche_sandbox_notify_sessions (self);
 }
 
 /* @session, as its record says once it is closed. */
 static ClocheSession *
-closed_copy (ClocheSession *session)
+cloche_sandbox_closed_copy (ClocheSession *session)
 {
   ClocheSession *closed = cloche_session_copy (session);
 
@@ -591,9 +591,9 @@ cloche_sandbox_close_session (ClocheSandbox  *self,
   open = _cloche_sandbox_lookup (self, id, error);
   if (open == NULL)
     return FALSE;
-  closed = closed_copy (open->session);
-  save (self, closed);
-  close_open_session (self, id, closed);
+  closed = cloche_sandbox_closed_copy (open->session);
+  cloche_sandbox_save (self, closed);
+  cloche_sandbox_close_open_session (self, id, closed);
   return TRUE;
 }
 
@@ -614,7 +614,7 @@ cloche_sandbox_closed_saved_cb (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
-  close_open_session (self, cloche_session_get_id (closed), closed);
+  cloche_sandbox_close_open_session (self, cloche_session_get_id (closed), closed);
   g_task_return_boolean (task, TRUE);
 }
 
@@ -647,7 +647,7 @@ cloche_sandbox_close_session_async (ClocheSandbox       *self,
       g_task_return_error (task, error);
       return;
     }
-  closed = closed_copy (open->session);
+  closed = cloche_sandbox_closed_copy (open->session);
   g_task_set_task_data (task, closed, g_object_unref);
   cloche_session_store_save_async (self->store, closed, cancellable, cloche_sandbox_closed_saved_cb,
                                    g_steal_pointer (&task));
@@ -736,7 +736,7 @@ cloche_sandbox_set_idle_timeout (ClocheSandbox *self,
   self->idle_timeout_s = seconds;
   /* A running timer restarts with the new length. */
   g_clear_handle_id (&self->idle_source, g_source_remove);
-  update_idle_timer (self);
+  cloche_sandbox_update_idle_timer (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_IDLE_TIMEOUT]);
 }
 
@@ -781,8 +781,8 @@ cloche_sandbox_set_mount_rules (ClocheSandbox      *self,
 /* A lost folder */
 
 static gboolean
-mount_is_readonly (ClocheSession *session,
-                   const char    *guest_dir)
+cloche_sandbox_mount_is_readonly (ClocheSession *session,
+                                  const char    *guest_dir)
 {
   g_autofree char *name = g_path_get_basename (guest_dir);
   GPtrArray *mounts = cloche_session_get_mounts (session);
@@ -825,7 +825,8 @@ cloche_sandbox_folder_lost_cb (ClocheSandbox *self,
                                     "session's folders again, or close the session and open a "
                                     "new one"), host_path, guest_dir, id, why);
       cloche_audit_mount (self->audit, "mount.lost", id, host_path, guest_dir,
-                          mount_is_readonly (open->session, guest_dir), open->broken);
+                          cloche_sandbox_mount_is_readonly (open->session, guest_dir),
+                          open->broken);
     }
 }
 
@@ -834,7 +835,7 @@ cloche_sandbox_folder_lost_cb (ClocheSandbox *self,
 static void
 cloche_sandbox_vm_state_changed_cb (ClocheSandbox *self)
 {
-  update_idle_timer (self);
+  cloche_sandbox_update_idle_timer (self);
 }
 
 static void
@@ -995,7 +996,7 @@ static void
 cloche_sandbox_init (ClocheSandbox *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) open_session_free);
+                                          (GDestroyNotify) cloche_sandbox_open_session_free);
   self->pins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) g_ptr_array_unref);
   self->terminals = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);

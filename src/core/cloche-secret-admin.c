@@ -36,7 +36,7 @@ typedef struct
 } Job;
 
 static void
-job_free (Job *job)
+cloche_secret_admin_job_free (Job *job)
 {
   g_clear_object (&job->store);
   g_free (job->name);
@@ -51,8 +51,8 @@ job_free (Job *job)
 /* The user's policy file, in the worker */
 
 static JsonNode *
-load_user_file (const char  *path,
-                GError     **error)
+cloche_secret_admin_load_user_file (const char  *path,
+                                    GError     **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonNode *root;
@@ -79,9 +79,9 @@ load_user_file (const char  *path,
 }
 
 static gboolean
-save_user_file (const char  *path,
-                JsonNode    *root,
-                GError     **error)
+cloche_secret_admin_save_user_file (const char  *path,
+                                    JsonNode    *root,
+                                    GError     **error)
 {
   g_autoptr(JsonGenerator) generator = json_generator_new ();
   g_autofree char *folder = g_path_get_dirname (path);
@@ -100,17 +100,17 @@ save_user_file (const char  *path,
 }
 
 static void
-edit_in_thread (GTask        *task,
-                gpointer      source,
-                gpointer      task_data,
-                GCancellable *cancellable)
+cloche_secret_admin_edit_in_thread (GTask        *task,
+                                    gpointer      source,
+                                    gpointer      task_data,
+                                    GCancellable *cancellable)
 {
   Job *job = task_data;
   g_autoptr(JsonNode) root = NULL;
   GError *error = NULL;
   JsonObject *object, *secrets;
 
-  if ((root = load_user_file (job->path, &error)) == NULL)
+  if ((root = cloche_secret_admin_load_user_file (job->path, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
@@ -124,7 +124,7 @@ edit_in_thread (GTask        *task,
     json_object_remove_member (secrets, job->name);
   else
     json_object_set_member (secrets, job->name, json_gvariant_serialize (job->binding));
-  if (!save_user_file (job->path, root, &error))
+  if (!cloche_secret_admin_save_user_file (job->path, root, &error))
     g_task_return_error (task, error);
   else
     g_task_return_boolean (task, TRUE);
@@ -165,12 +165,12 @@ cloche_secret_admin_edited_cb (GObject      *object,
 }
 
 static void
-edit_file (GTask *task)
+cloche_secret_admin_edit_file (GTask *task)
 {
   GTask *worker = g_task_new (NULL, NULL, cloche_secret_admin_edited_cb, task);
 
   g_task_set_task_data (worker, g_task_get_task_data (task), NULL);
-  g_task_run_in_thread (worker, edit_in_thread);
+  g_task_run_in_thread (worker, cloche_secret_admin_edit_in_thread);
   g_object_unref (worker);
 }
 
@@ -199,15 +199,15 @@ cloche_secret_admin_keyring_done_cb (GObject      *object,
       g_object_unref (task);
       return;
     }
-  edit_file (task);
+  cloche_secret_admin_edit_file (task);
 }
 
 /* Whether @binding (a variant of cloche_secret_binding_to_variant()) is
  * the binding of its name in force, word for word. */
 static gboolean
-is_in_force (ClochePolicy *policy,
-             const char   *name,
-             GVariant     *binding)
+cloche_secret_admin_is_in_force (ClochePolicy *policy,
+                                 const char   *name,
+                                 GVariant     *binding)
 {
   g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (policy);
   g_autoptr(ClocheSecretBinding) given = cloche_secret_binding_new_from_variant (name, binding,
@@ -227,15 +227,15 @@ is_in_force (ClochePolicy *policy,
 }
 
 static gboolean
-check_unlocked (ClochePolicy  *policy,
-                Job           *job,
-                GError       **error)
+cloche_secret_admin_check_unlocked (ClochePolicy  *policy,
+                                    Job           *job,
+                                    GError       **error)
 {
   g_autofree char *key = g_strdup_printf ("secrets.%s", job->name);
 
   if (!cloche_policy_is_locked (policy, key))
     return TRUE;
-  if (job->binding != NULL && is_in_force (policy, job->name, job->binding))
+  if (job->binding != NULL && cloche_secret_admin_is_in_force (policy, job->name, job->binding))
     {
       job->value_only = TRUE;
       return TRUE;
@@ -257,7 +257,7 @@ cloche_secret_admin_reloaded_before_cb (GObject      *object,
   GError *error = NULL;
 
   cloche_policy_reload_finish (CLOCHE_POLICY (object), result, NULL);
-  if (!check_unlocked (CLOCHE_POLICY (object), job, &error))
+  if (!cloche_secret_admin_check_unlocked (CLOCHE_POLICY (object), job, &error))
     {
       g_task_return_error (task, error);
       g_object_unref (task);
@@ -273,17 +273,17 @@ cloche_secret_admin_reloaded_before_cb (GObject      *object,
 }
 
 static void
-start (ClochePolicy        *policy,
-       Job                 *job,
-       gpointer             source_tag,
-       GAsyncReadyCallback  callback,
-       gpointer             user_data)
+cloche_secret_admin_start (ClochePolicy        *policy,
+                           Job                 *job,
+                           gpointer             source_tag,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
 {
   GTask *task = g_task_new (policy, NULL, callback, user_data);
 
   g_task_set_source_tag (task, source_tag);
   job->path = g_strdup (cloche_policy_get_user_path (policy));
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  g_task_set_task_data (task, job, (GDestroyNotify) cloche_secret_admin_job_free);
   cloche_policy_reload_async (policy, NULL, cloche_secret_admin_reloaded_before_cb, task);
 }
 
@@ -307,7 +307,7 @@ cloche_secret_admin_set_async (ClochePolicy              *policy,
   job->name = g_strdup (binding->name);
   job->binding = g_variant_ref_sink (cloche_secret_binding_to_variant (binding));
   job->value = g_strdup (value);
-  start (policy, job, cloche_secret_admin_set_async, callback, user_data);
+  cloche_secret_admin_start (policy, job, cloche_secret_admin_set_async, callback, user_data);
 }
 
 /**
@@ -325,7 +325,7 @@ cloche_secret_admin_remove_async (ClochePolicy        *policy,
 
   job->store = g_object_ref (store);
   job->name = g_strdup (name);
-  start (policy, job, cloche_secret_admin_remove_async, callback, user_data);
+  cloche_secret_admin_start (policy, job, cloche_secret_admin_remove_async, callback, user_data);
 }
 
 /* For both. */

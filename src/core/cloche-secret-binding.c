@@ -44,14 +44,14 @@ static const char * const reserved_headers[] = {
 };
 
 static gboolean
-invalid (GError     **error,
-         const char  *format,
-         ...) G_GNUC_PRINTF (2, 3);
+cloche_secret_binding_invalid (GError     **error,
+                               const char  *format,
+                               ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
-invalid (GError     **error,
-         const char  *format,
-         ...)
+cloche_secret_binding_invalid (GError     **error,
+                               const char  *format,
+                               ...)
 {
   va_list args;
 
@@ -63,7 +63,7 @@ invalid (GError     **error,
 }
 
 static gboolean
-is_reserved_name (const char *name)
+cloche_secret_binding_is_reserved_name (const char *name)
 {
   g_autofree char *lower = g_ascii_strdown (name, -1);
 
@@ -90,13 +90,17 @@ cloche_secret_name_check (const char  *name,
   if (length == 0 || length > MAX_NAME || g_ascii_isdigit (name[0])
       || strspn (name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
          != length)
-    return invalid (error, _("“%s” cannot name a secret: the name is the environment "
-                             "variable the guest sees, so use letters, digits and “_” "
-                             "(not first a digit), at most %d, such as “ANTHROPIC_API_KEY”"),
-                    name, MAX_NAME);
-  if (is_reserved_name (name))
-    return invalid (error, _("“%s” cannot name a secret: the sandbox sets that environment "
-                             "variable itself; choose another name"), name);
+    return cloche_secret_binding_invalid (error,
+                                          _("“%s” cannot name a secret: the name is the "
+                                            "environment variable the guest sees, so use letters, "
+                                            "digits and “_” (not first a digit), at most %d, such "
+                                            "as “ANTHROPIC_API_KEY”"),
+                                          name, MAX_NAME);
+  if (cloche_secret_binding_is_reserved_name (name))
+    return cloche_secret_binding_invalid (error,
+                                          _("“%s” cannot name a secret: the sandbox sets that "
+                                            "environment variable itself; choose another name"),
+                                          name);
   return TRUE;
 }
 
@@ -111,13 +115,14 @@ cloche_secret_host_check (const char  *host,
                           GError     **error)
 {
   if (strpbrk (host, " /") != NULL || (host[0] == '*' && host[1] != '.'))
-    return invalid (error, _("“%s” cannot be a secret's host: write a host name, "
-                             "“*.domain”, optionally followed by “:port”"), host);
+    return cloche_secret_binding_invalid (error,
+                                          _("“%s” cannot be a secret's host: write a host name, "
+                                            "“*.domain”, optionally followed by “:port”"), host);
   return cloche_egress_rule_check (host, error);
 }
 
 static gboolean
-is_token (const char *text)
+cloche_secret_binding_is_token (const char *text)
 {
   if (*text == '\0')
     return FALSE;
@@ -137,21 +142,23 @@ gboolean
 cloche_secret_header_check (const char  *header,
                             GError     **error)
 {
-  if (!is_token (header) || strlen (header) > MAX_HEADER)
-    return invalid (error, _("“%s” is not a header name: use letters, digits and “-”, "
-                             "such as “Authorization” or “x-api-key”"), header);
+  if (!cloche_secret_binding_is_token (header) || strlen (header) > MAX_HEADER)
+    return cloche_secret_binding_invalid (error,
+                                          _("“%s” is not a header name: use letters, digits and "
+                                            "“-”, such as “Authorization” or “x-api-key”"), header);
   for (guint i = 0; reserved_headers[i] != NULL; i++)
     if (g_ascii_strcasecmp (header, reserved_headers[i]) == 0)
-      return invalid (error, _("“%s” cannot carry a secret: the proxy sets or reads that "
-                               "header itself"), header);
+      return cloche_secret_binding_invalid (error,
+                                            _("“%s” cannot carry a secret: the proxy sets or "
+                                              "reads that header itself"), header);
   return TRUE;
 }
 
 /* Visible ASCII and spaces, none at either end: what goes into a header
  * value the same way for every reader. */
 static gboolean
-is_plain_text (const char *text,
-               gsize       length)
+cloche_secret_binding_is_plain_text (const char *text,
+                                     gsize       length)
 {
   if (length == 0 || text[0] == ' ' || text[length - 1] == ' ')
     return FALSE;
@@ -173,10 +180,12 @@ cloche_secret_format_check (const char  *format,
 {
   const char *at = strstr (format, "{}");
 
-  if (!is_plain_text (format, strlen (format)) || strlen (format) > MAX_FORMAT
+  if (!cloche_secret_binding_is_plain_text (format, strlen (format)) || strlen (format) > MAX_FORMAT
       || at == NULL || strstr (at + 2, "{}") != NULL)
-    return invalid (error, _("“%s” is not a format: write the header's value with “{}” once "
-                             "where the secret goes, such as “Bearer {}” or “{}”"), format);
+    return cloche_secret_binding_invalid (error,
+                                          _("“%s” is not a format: write the header's value with "
+                                            "“{}” once where the secret goes, such as “Bearer {}” "
+                                            "or “{}”"), format);
   return TRUE;
 }
 
@@ -193,13 +202,15 @@ cloche_secret_value_check (const char  *value,
                            GError     **error)
 {
   if (length == 0)
-    return invalid (error, _("The secret's value is empty"));
+    return cloche_secret_binding_invalid (error, _("The secret's value is empty"));
   if (length > MAX_VALUE)
-    return invalid (error, _("The secret's value is longer than %d bytes"), MAX_VALUE);
-  if (!is_plain_text (value, length))
-    return invalid (error, _("The secret's value has a character a header cannot carry "
-                             "(a control character, a line end, a byte outside ASCII) or "
-                             "starts or ends with a space"));
+    return cloche_secret_binding_invalid (error, _("The secret's value is longer than %d bytes"),
+                                          MAX_VALUE);
+  if (!cloche_secret_binding_is_plain_text (value, length))
+    return cloche_secret_binding_invalid (error,
+                                          _("The secret's value has a character a header cannot "
+                                            "carry (a control character, a line end, a byte "
+                                            "outside ASCII) or starts or ends with a space"));
   return TRUE;
 }
 
@@ -217,15 +228,16 @@ cloche_secret_binding_free (ClocheSecretBinding *self)
 }
 
 static gboolean
-check_hosts (const char * const  *hosts,
-             GError             **error)
+cloche_secret_binding_check_hosts (const char * const  *hosts,
+                                   GError             **error)
 {
   guint n = hosts != NULL ? g_strv_length ((char **) hosts) : 0;
 
   if (n == 0)
-    return invalid (error, _("A secret needs at least one host to go to"));
+    return cloche_secret_binding_invalid (error, _("A secret needs at least one host to go to"));
   if (n > CLOCHE_SECRET_MAX_HOSTS)
-    return invalid (error, _("A secret may go to at most %d hosts"), CLOCHE_SECRET_MAX_HOSTS);
+    return cloche_secret_binding_invalid (error, _("A secret may go to at most %d hosts"),
+                                          CLOCHE_SECRET_MAX_HOSTS);
   for (guint i = 0; i < n; i++)
     if (!cloche_secret_host_check (hosts[i], error))
       return FALSE;
@@ -251,7 +263,7 @@ cloche_secret_binding_new (const char          *name,
 
   header = header != NULL ? header : CLOCHE_SECRET_DEFAULT_HEADER;
   format = format != NULL ? format : CLOCHE_SECRET_DEFAULT_FORMAT;
-  if (!cloche_secret_name_check (name, error) || !check_hosts (hosts, error)
+  if (!cloche_secret_name_check (name, error) || !cloche_secret_binding_check_hosts (hosts, error)
       || !cloche_secret_header_check (header, error) || !cloche_secret_format_check (format, error))
     return NULL;
   self = g_new0 (ClocheSecretBinding, 1);
@@ -281,7 +293,7 @@ cloche_secret_binding_new_from_variant (const char  *name,
 
   if (!g_variant_is_of_type (value, G_VARIANT_TYPE_VARDICT))
     {
-      invalid (error, _("The binding of “%s” is not a dictionary"), name);
+      cloche_secret_binding_invalid (error, _("The binding of “%s” is not a dictionary"), name);
       return NULL;
     }
   g_variant_dict_init (&dict, value);

@@ -85,7 +85,7 @@ cloche_secret_store_new (void)
 /* libsecret's errors (no service on the bus, a locked collection whose
  * prompt was dismissed) as one code, with what to do. */
 static GError *
-keyring_error (GError *error)
+cloche_secret_store_keyring_error (GError *error)
 {
   GError *ours = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_KEYRING,
                               _("Cannot use the keyring (the Secret Service on the session "
@@ -105,7 +105,7 @@ typedef struct
 } SaveData;
 
 static void
-save_data_free (SaveData *data)
+cloche_secret_store_save_data_free (SaveData *data)
 {
   g_free (data->name);
   cloche_secret_free (data->value);
@@ -124,7 +124,7 @@ cloche_secret_store_stored_cb (GObject      *object,
 
   if (!secret_password_store_finish (result, &error))
     {
-      g_task_return_error (task, keyring_error (error));
+      g_task_return_error (task, cloche_secret_store_keyring_error (error));
       return;
     }
   g_hash_table_replace (self->values, g_strdup (data->name), g_strdup (data->value));
@@ -155,7 +155,7 @@ cloche_secret_store_save_async (ClocheSecretStore   *self,
   g_hash_table_remove (self->values, name);
   data->name = g_strdup (name);
   data->value = g_strdup (value);
-  g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) cloche_secret_store_save_data_free);
   secret_password_store (&schema, SECRET_COLLECTION_DEFAULT, label, value, cancellable,
                          cloche_secret_store_stored_cb, task, "name", name, NULL);
 }
@@ -178,7 +178,7 @@ typedef struct
 } LookupData;
 
 static void
-lookup_data_free (LookupData *data)
+cloche_secret_store_lookup_data_free (LookupData *data)
 {
   g_free (data->name);
   g_free (data);
@@ -198,7 +198,7 @@ cloche_secret_store_looked_up_cb (GObject      *object,
 
   if (error != NULL)
     {
-      g_task_return_error (task, keyring_error (error));
+      g_task_return_error (task, cloche_secret_store_keyring_error (error));
       return;
     }
   if (value == NULL)
@@ -242,7 +242,7 @@ cloche_secret_store_lookup_async (ClocheSecretStore   *self,
   data = g_new0 (LookupData, 1);
   data->name = g_strdup (name);
   data->generation = self->generation;
-  g_task_set_task_data (task, data, (GDestroyNotify) lookup_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify) cloche_secret_store_lookup_data_free);
   secret_password_lookup (&schema, cancellable, cloche_secret_store_looked_up_cb, task, "name",
                           name, NULL);
 }
@@ -275,7 +275,7 @@ cloche_secret_store_cleared_cb (GObject      *object,
   /* FALSE without an error: there was none to remove, which is fine. */
   secret_password_clear_finish (result, &error);
   if (error != NULL)
-    g_task_return_error (task, keyring_error (error));
+    g_task_return_error (task, cloche_secret_store_keyring_error (error));
   else
     g_task_return_boolean (task, TRUE);
 }
@@ -324,7 +324,7 @@ cloche_secret_store_searched_cb (GObject      *object,
 
   if (error != NULL)
     {
-      g_task_return_error (task, keyring_error (error));
+      g_task_return_error (task, cloche_secret_store_keyring_error (error));
       return;
     }
   for (GList *l = items; l != NULL; l = l->next)

@@ -57,7 +57,7 @@ typedef struct
 G_DEFINE_FINAL_TYPE (ClocheSecrets, cloche_secrets, G_TYPE_OBJECT)
 
 static void
-owner_free (Owner *owner)
+cloche_secrets_owner_free (Owner *owner)
 {
   g_free (owner->session);
   g_free (owner->name);
@@ -88,7 +88,7 @@ cloche_secrets_init (ClocheSecrets *self)
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_hash_table_unref);
   self->owners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                        (GDestroyNotify) owner_free);
+                                        (GDestroyNotify) cloche_secrets_owner_free);
 }
 
 ClocheSecrets *
@@ -149,7 +149,7 @@ cloche_secrets_is_bound (ClocheSecrets *self,
 /* Placeholders */
 
 static char *
-new_placeholder (void)
+cloche_secrets_new_placeholder (void)
 {
   guchar bytes[PLACEHOLDER_BYTES];
   GString *text = g_string_new (CLOCHE_SECRET_PLACEHOLDER_PREFIX);
@@ -165,9 +165,9 @@ new_placeholder (void)
 
 /* The session's placeholder of @name, if it has one yet. */
 static const char *
-lookup_placeholder (ClocheSecrets *self,
-                    const char    *session,
-                    const char    *name)
+cloche_secrets_lookup_placeholder (ClocheSecrets *self,
+                                   const char    *session,
+                                   const char    *name)
 {
   GHashTable *names = g_hash_table_lookup (self->sessions, session);
 
@@ -175,9 +175,9 @@ lookup_placeholder (ClocheSecrets *self,
 }
 
 static const char *
-placeholder_for (ClocheSecrets *self,
-                 const char    *session,
-                 const char    *name)
+cloche_secrets_placeholder_for (ClocheSecrets *self,
+                                const char    *session,
+                                const char    *name)
 {
   GHashTable *names = g_hash_table_lookup (self->sessions, session);
   const char *placeholder;
@@ -193,7 +193,7 @@ placeholder_for (ClocheSecrets *self,
   owner = g_new0 (Owner, 1);
   owner->session = g_strdup (session);
   owner->name = g_strdup (name);
-  placeholder = new_placeholder ();
+  placeholder = cloche_secrets_new_placeholder ();
   g_hash_table_insert (names, g_strdup (name), (char *) placeholder);
   g_hash_table_insert (self->owners, g_strdup (placeholder), owner);
   return placeholder;
@@ -220,7 +220,8 @@ cloche_secrets_dup_environment (ClocheSecrets *self,
     {
       const ClocheSecretBinding *binding = self->bindings->pdata[i];
       g_autofree char *entry = g_strdup_printf ("%s=%s", binding->name,
-                                                placeholder_for (self, session, binding->name));
+                                                cloche_secrets_placeholder_for (self, session,
+                                                                                binding->name));
 
       g_strv_builder_add (builder, entry);
     }
@@ -253,7 +254,7 @@ cloche_secrets_forget_session (ClocheSecrets *self,
  * none. A token of a placeholder no session has still counts: it can only
  * be a copy of one (an old boot's). */
 static char *
-find_token (const char *text)
+cloche_secrets_find_token (const char *text)
 {
   const char *at = strstr (text, CLOCHE_SECRET_PLACEHOLDER_PREFIX);
   gsize length;
@@ -268,7 +269,7 @@ find_token (const char *text)
 /* Names that carry a credential in the APIs agents call: what a request
  * to a bound host may carry only as its secret's placeholder. */
 static gboolean
-is_credential_header (const char *name)
+cloche_secrets_is_credential_header (const char *name)
 {
   static const char * const parts[] = {
     "auth", "token", "secret", "password", "passwd", "credential", "api-key", "apikey",
@@ -296,8 +297,8 @@ typedef struct
 } Check;
 
 static const ClocheSecretBinding *
-find_binding (ClocheSecrets *self,
-              const char    *name)
+cloche_secrets_find_binding (ClocheSecrets *self,
+                             const char    *name)
 {
   for (guint i = 0; i < self->bindings->len; i++)
     if (g_str_equal (((ClocheSecretBinding *) self->bindings->pdata[i])->name, name))
@@ -306,12 +307,13 @@ find_binding (ClocheSecrets *self,
 }
 
 static ClocheSecretCheck
-misplaced (Check      *check,
-           const char *token,
-           const char *where)
+cloche_secrets_misplaced (Check      *check,
+                          const char *token,
+                          const char *where)
 {
   Owner *owner = g_hash_table_lookup (check->self->owners, token);
-  const ClocheSecretBinding *binding = owner != NULL ? find_binding (check->self, owner->name)
+  const ClocheSecretBinding *binding =
+    owner != NULL ? cloche_secrets_find_binding (check->self, owner->name)
                                        : NULL;
   g_autofree char *hosts = binding != NULL ? g_strjoinv (", ", binding->hosts) : NULL;
 
@@ -331,13 +333,14 @@ misplaced (Check      *check,
 /* The binding whose header is @header and whose placeholder, as its
  * format writes it, is exactly @value; NULL if none. */
 static const ClocheSecretBinding *
-find_swap (Check                  *check,
-           const ClocheHttpHeader *header)
+cloche_secrets_find_swap (Check                  *check,
+                          const ClocheHttpHeader *header)
 {
   for (guint i = 0; i < check->bound->len && check->over_tls; i++)
     {
       const ClocheSecretBinding *binding = check->bound->pdata[i];
-      const char *placeholder = lookup_placeholder (check->self, check->session, binding->name);
+      const char *placeholder =
+        cloche_secrets_lookup_placeholder (check->self, check->session, binding->name);
       g_autofree char *expected = NULL;
 
       if (placeholder == NULL || g_ascii_strcasecmp (binding->header, header->name) != 0)
@@ -350,8 +353,8 @@ find_swap (Check                  *check,
 }
 
 static gboolean
-is_bound_header (Check      *check,
-                 const char *name)
+cloche_secrets_is_bound_header (Check      *check,
+                                const char *name)
 {
   for (guint i = 0; i < check->bound->len; i++)
     if (g_ascii_strcasecmp (((ClocheSecretBinding *) check->bound->pdata[i])->header, name) == 0)
@@ -362,19 +365,19 @@ is_bound_header (Check      *check,
 /* A header's name as a reason quotes it: the guest chose it, and a reason
  * reaches the decision log, so a name holding a placeholder is not quoted. */
 static char *
-header_shown (const char *name)
+cloche_secrets_header_shown (const char *name)
 {
-  g_autofree char *token = find_token (name);
+  g_autofree char *token = cloche_secrets_find_token (name);
 
   return g_strdup (token != NULL ? "(a name holding a placeholder)" : name);
 }
 
 static ClocheSecretCheck
-foreign (Check      *check,
-         const char *name)
+cloche_secrets_foreign (Check      *check,
+                        const char *name)
 {
   const ClocheSecretBinding *binding = check->bound->pdata[0];
-  g_autofree char *header = header_shown (name);
+  g_autofree char *header = cloche_secrets_header_shown (name);
 
   check->why = g_strdup_printf ("the header “%s” of a request to %s carries a credential that "
                                 "is not the placeholder of %s, the secret bound to that host "
@@ -385,13 +388,13 @@ foreign (Check      *check,
 }
 
 static ClocheSecretCheck
-check_header (Check *check,
-              guint  index)
+cloche_secrets_check_header (Check *check,
+                             guint  index)
 {
   const ClocheHttpHeader *header = &g_array_index (check->request->headers, ClocheHttpHeader,
                                                    index);
-  g_autofree char *token = find_token (header->value);
-  g_autofree char *name = header_shown (header->name);
+  g_autofree char *token = cloche_secrets_find_token (header->value);
+  g_autofree char *name = cloche_secrets_header_shown (header->name);
   g_autofree char *where = g_strdup_printf ("the header “%s” of a request to %s",
                                             name, check->request->host);
   const ClocheSecretBinding *binding;
@@ -399,7 +402,7 @@ check_header (Check *check,
   /* The proxy's own headers go no further than the proxy. */
   if (_cloche_http_is_hop_header (check->connection, header->name))
     return CLOCHE_SECRET_CHECK_PASS;
-  if (check->bound->len > 0 && (binding = find_swap (check, header)) != NULL)
+  if (check->bound->len > 0 && (binding = cloche_secrets_find_swap (check, header)) != NULL)
     {
       ClocheSecretSwap swap = { index, binding };
 
@@ -407,24 +410,24 @@ check_header (Check *check,
       return CLOCHE_SECRET_CHECK_SWAP;
     }
   if (token != NULL)
-    return misplaced (check, token, where);
-  if (check->bound->len > 0 && (is_bound_header (check, header->name)
-                                || is_credential_header (header->name)))
-    return foreign (check, header->name);
+    return cloche_secrets_misplaced (check, token, where);
+  if (check->bound->len > 0 && (cloche_secrets_is_bound_header (check, header->name)
+                                || cloche_secrets_is_credential_header (header->name)))
+    return cloche_secrets_foreign (check, header->name);
   return CLOCHE_SECRET_CHECK_PASS;
 }
 
 static ClocheSecretCheck
-run_check (Check *check)
+cloche_secrets_run_check (Check *check)
 {
-  g_autofree char *token = find_token (check->request->target);
+  g_autofree char *token = cloche_secrets_find_token (check->request->target);
   ClocheSecretCheck verdict = CLOCHE_SECRET_CHECK_PASS;
 
   if (token != NULL)
-    return misplaced (check, token, "the request's path");
+    return cloche_secrets_misplaced (check, token, "the request's path");
   for (guint i = 0; i < check->request->headers->len; i++)
     {
-      ClocheSecretCheck one = check_header (check, i);
+      ClocheSecretCheck one = cloche_secrets_check_header (check, i);
 
       if (one == CLOCHE_SECRET_CHECK_FOREIGN || one == CLOCHE_SECRET_CHECK_MISPLACED)
         return one;
@@ -468,7 +471,7 @@ cloche_secrets_check (ClocheSecrets            *self,
   for (guint i = 0; i < self->bindings->len; i++)
     if (cloche_secret_binding_covers (self->bindings->pdata[i], request->host, request->port))
       g_ptr_array_add (check.bound, self->bindings->pdata[i]);
-  verdict = run_check (&check);
+  verdict = cloche_secrets_run_check (&check);
   if (verdict != CLOCHE_SECRET_CHECK_SWAP)
     g_array_set_size (check.swaps, 0);
   *swaps = check.swaps;

@@ -56,7 +56,7 @@ typedef struct
 } Progress;
 
 static gboolean
-report_progress (gpointer data)
+cloche_session_cleanup_report_progress (gpointer data)
 {
   Progress *progress = data;
 
@@ -67,7 +67,7 @@ report_progress (gpointer data)
 
 /* Called with the lock held, so reports leave in the order of their counts. */
 static void
-post_progress (Cleanup *cleanup)
+cloche_session_cleanup_post_progress (Cleanup *cleanup)
 {
   Progress *progress;
 
@@ -75,13 +75,14 @@ post_progress (Cleanup *cleanup)
     return;
   progress = g_new0 (Progress, 1);
   *progress = (Progress) { cleanup->job, cleanup->done, cleanup->total, cleanup->job->freed };
-  _cloche_session_store_dispatch (g_task_get_context (cleanup->task), report_progress,
+  _cloche_session_store_dispatch (g_task_get_context (cleanup->task),
+                                  cloche_session_cleanup_report_progress,
                                   progress, g_free);
 }
 
 static void
-count (Cleanup *cleanup,
-       guint64  freed)
+cloche_session_cleanup_count (Cleanup *cleanup,
+                              guint64  freed)
 {
   g_mutex_lock (&cleanup->lock);
   cleanup->job->freed += freed;
@@ -90,7 +91,7 @@ count (Cleanup *cleanup,
       || g_get_monotonic_time () - cleanup->posted_at >= PROGRESS_INTERVAL_US)
     {
       cleanup->posted_at = g_get_monotonic_time ();
-      post_progress (cleanup);
+      cloche_session_cleanup_post_progress (cleanup);
     }
   g_mutex_unlock (&cleanup->lock);
 }
@@ -129,7 +130,7 @@ remove_one (gpointer item,
         g_error_free (error);
       g_mutex_unlock (&cleanup->lock);
     }
-  count (cleanup, freed);
+  cloche_session_cleanup_count (cleanup, freed);
 }
 
 static void
@@ -144,12 +145,12 @@ measure_one (gpointer item,
                                           cloche_session_get_id (candidate->entry->session),
                                           cleanup->links));
   candidate->removed = TRUE;
-  count (cleanup, candidate->entry->size);
+  cloche_session_cleanup_count (cleanup, candidate->entry->size);
 }
 
 static int
-by_inode (gconstpointer a,
-          gconstpointer b)
+cloche_session_cleanup_by_inode (gconstpointer a,
+                                 gconstpointer b)
 {
   const Candidate *x = *(const Candidate **) a;
   const Candidate *y = *(const Candidate **) b;
@@ -158,8 +159,8 @@ by_inode (gconstpointer a,
 }
 
 static GPtrArray *
-choose (ClocheSessionIndex *index,
-        GPtrArray          *stale)
+cloche_session_cleanup_choose (ClocheSessionIndex *index,
+                               GPtrArray          *stale)
 {
   GPtrArray *candidates = g_ptr_array_new_with_free_func (g_free);
 
@@ -174,16 +175,16 @@ choose (ClocheSessionIndex *index,
       candidate->ino = indexed != NULL ? indexed->folder.ino : 0;
       g_ptr_array_add (candidates, candidate);
     }
-  g_ptr_array_sort (candidates, by_inode);
+  g_ptr_array_sort (candidates, cloche_session_cleanup_by_inode);
   return candidates;
 }
 
 /* The entries of what was removed (would be), in removal order; the index
  * forgets the removed ones. Takes the candidates' entries. */
 static GPtrArray *
-collect (ClocheSessionIndex *index,
-         GPtrArray          *candidates,
-         gboolean            dry_run)
+cloche_session_cleanup_collect (ClocheSessionIndex *index,
+                                GPtrArray          *candidates,
+                                gboolean            dry_run)
 {
   GPtrArray *removed = g_ptr_array_new_with_free_func ((GDestroyNotify) cloche_session_entry_free);
 
@@ -204,8 +205,8 @@ collect (ClocheSessionIndex *index,
 }
 
 static GError *
-failed_error (Cleanup   *cleanup,
-              GPtrArray *removed)
+cloche_session_cleanup_failed_error (Cleanup   *cleanup,
+                                     GPtrArray *removed)
 {
   g_autofree char *freed = g_format_size (cleanup->job->freed);
 
@@ -232,7 +233,7 @@ _cloche_session_store_cleanup (ClocheSessionStore *self,
   stale = _cloche_session_store_snapshot (self, job, TRUE);
   /* The candidates take the entries over. */
   g_ptr_array_set_free_func (stale, NULL);
-  candidates = choose (index, stale);
+  candidates = cloche_session_cleanup_choose (index, stale);
   cleanup.total = candidates->len;
   cleanup.root_fd = cloche_session_index_open_root (index);
   g_mutex_init (&cleanup.lock);
@@ -240,15 +241,15 @@ _cloche_session_store_cleanup (ClocheSessionStore *self,
     cloche_parallel_for (candidates, job->dry_run ? measure_one : remove_one, &cleanup);
   g_mutex_lock (&cleanup.lock);
   if (cleanup.total == 0 || cleanup.done < cleanup.total)
-    post_progress (&cleanup);
+    cloche_session_cleanup_post_progress (&cleanup);
   g_mutex_unlock (&cleanup.lock);
   if (cleanup.root_fd >= 0)
     close (cleanup.root_fd);
 
-  removed = collect (index, candidates, job->dry_run);
+  removed = cloche_session_cleanup_collect (index, candidates, job->dry_run);
   if (cleanup.error != NULL)
     {
-      g_task_return_error (task, failed_error (&cleanup, removed));
+      g_task_return_error (task, cloche_session_cleanup_failed_error (&cleanup, removed));
       g_ptr_array_unref (removed);
     }
   else

@@ -29,14 +29,14 @@
 #define NAME_MAX_BYTES 255
 
 /* Returns: %FALSE, for `return damaged (…)` */
-static gboolean damaged (GError     **error,
-                         const char  *format,
-                         ...) G_GNUC_PRINTF (2, 3);
+static gboolean cloche_session_damaged (GError     **error,
+                                        const char  *format,
+                                        ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
-damaged (GError     **error,
-         const char  *format,
-         ...)
+cloche_session_damaged (GError     **error,
+                        const char  *format,
+                        ...)
 {
   va_list args;
 
@@ -50,50 +50,51 @@ damaged (GError     **error,
 /* Shared checks */
 
 static gboolean
-check_time (const char  *member,
-            gint64       usec,
-            GError     **error)
+cloche_session_check_time (const char  *member,
+                           gint64       usec,
+                           GError     **error)
 {
   if (usec >= 0 && usec <= CLOCHE_SESSION_TIME_MAX)
     return TRUE;
-  return damaged (error, _("\"%s\" is not between 1970 and 9999"), member);
+  return cloche_session_damaged (error, _("\"%s\" is not between 1970 and 9999"), member);
 }
 
 static gboolean
-is_plain_name (const char *name)
+cloche_session_is_plain_name (const char *name)
 {
   return name[0] != '\0' && strchr (name, '/') == NULL && strlen (name) <= NAME_MAX_BYTES
          && !g_str_equal (name, ".") && !g_str_equal (name, "..");
 }
 
 static gboolean
-check_mount (guint        index,
-             const char  *path,
-             const char  *name,
-             GError     **error)
+cloche_session_check_mount (guint        index,
+                            const char  *path,
+                            const char  *name,
+                            GError     **error)
 {
   if (!g_path_is_absolute (path))
-    return damaged (error, _("mount %u: \"path\" is not an absolute path"), index);
-  if (!is_plain_name (name))
-    return damaged (error, _("mount %u: \"name\" is not a plain folder name"), index);
+    return cloche_session_damaged (error, _("mount %u: \"path\" is not an absolute path"), index);
+  if (!cloche_session_is_plain_name (name))
+    return cloche_session_damaged (error, _("mount %u: \"name\" is not a plain folder name"),
+                                   index);
   return TRUE;
 }
 
 static gboolean
-check_id (const char  *id,
-          const char  *expected,
-          GError     **error)
+cloche_session_check_id (const char  *id,
+                         const char  *expected,
+                         GError     **error)
 {
   if (!cloche_session_id_is_valid (id))
-    return damaged (error, _("\"id\" is not a session id"));
+    return cloche_session_damaged (error, _("\"id\" is not a session id"));
   if (expected != NULL && !g_str_equal (id, expected))
-    return damaged (error, _("\"id\" does not match its folder %s"), expected);
+    return cloche_session_damaged (error, _("\"id\" does not match its folder %s"), expected);
   return TRUE;
 }
 
 /* Strings handed to GVariant must be UTF-8; a host path can be anything. */
 static GVariant *
-new_string (const char *text)
+cloche_session_new_string (const char *text)
 {
   g_autofree char *valid = NULL;
 
@@ -106,120 +107,123 @@ new_string (const char *text)
 /* session.json: typed members */
 
 static JsonNode *
-member (JsonObject *object,
-        const char *name)
+cloche_session_member (JsonObject *object,
+                       const char *name)
 {
   return json_object_has_member (object, name) ? json_object_get_member (object, name) : NULL;
 }
 
 static gboolean
-is_value_of (JsonNode *node,
-             GType     type)
+cloche_session_is_value_of (JsonNode *node,
+                            GType     type)
 {
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
 }
 
 /* @fallback: %NULL when the member must be there */
 static gboolean
-read_string (JsonObject  *object,
-             const char  *name,
-             const char  *fallback,
-             const char **value,
-             GError     **error)
+cloche_session_read_string (JsonObject  *object,
+                            const char  *name,
+                            const char  *fallback,
+                            const char **value,
+                            GError     **error)
 {
-  JsonNode *node = member (object, name);
+  JsonNode *node = cloche_session_member (object, name);
 
   if (node == NULL && fallback != NULL)
     *value = fallback;
   else if (node == NULL)
-    return damaged (error, _("\"%s\" is missing"), name);
-  else if (!is_value_of (node, G_TYPE_STRING))
-    return damaged (error, _("\"%s\" is not a string"), name);
+    return cloche_session_damaged (error, _("\"%s\" is missing"), name);
+  else if (!cloche_session_is_value_of (node, G_TYPE_STRING))
+    return cloche_session_damaged (error, _("\"%s\" is not a string"), name);
   else
     *value = json_node_get_string (node);
   return TRUE;
 }
 
 static gboolean
-read_boolean (JsonObject  *object,
-              const char  *name,
-              gboolean    *value,
-              GError     **error)
+cloche_session_read_boolean (JsonObject  *object,
+                             const char  *name,
+                             gboolean    *value,
+                             GError     **error)
 {
-  JsonNode *node = member (object, name);
+  JsonNode *node = cloche_session_member (object, name);
 
   *value = FALSE;
   if (node == NULL)
     return TRUE;
-  if (!is_value_of (node, G_TYPE_BOOLEAN))
-    return damaged (error, _("\"%s\" is not true or false"), name);
+  if (!cloche_session_is_value_of (node, G_TYPE_BOOLEAN))
+    return cloche_session_damaged (error, _("\"%s\" is not true or false"), name);
   *value = json_node_get_boolean (node);
   return TRUE;
 }
 
 static gboolean
-read_version (JsonObject  *object,
-              GError     **error)
+cloche_session_read_version (JsonObject  *object,
+                             GError     **error)
 {
-  JsonNode *node = member (object, "version");
+  JsonNode *node = cloche_session_member (object, "version");
 
   if (node == NULL
-      || (is_value_of (node, G_TYPE_INT64) && json_node_get_int (node) == FORMAT_VERSION))
+      || (cloche_session_is_value_of (node, G_TYPE_INT64)
+          && json_node_get_int (node) == FORMAT_VERSION))
     return TRUE;
-  return damaged (error, _("\"version\" is not %d, the only one this Cloche reads"),
-                  FORMAT_VERSION);
+  return cloche_session_damaged (error, _("\"version\" is not %d, the only one this Cloche reads"),
+                                 FORMAT_VERSION);
 }
 
 static gboolean
-read_time (JsonObject  *object,
-           const char  *name,
-           gint64      *usec,
-           GError     **error)
+cloche_session_read_time (JsonObject  *object,
+                          const char  *name,
+                          gint64      *usec,
+                          GError     **error)
 {
   g_autoptr(GDateTime) time = NULL;
   const char *text;
 
-  if (!read_string (object, name, NULL, &text, error))
+  if (!cloche_session_read_string (object, name, NULL, &text, error))
     return FALSE;
   time = g_date_time_new_from_iso8601 (text, NULL);
   if (time == NULL)
-    return damaged (error, _("\"%s\" is not an ISO 8601 time"), name);
+    return cloche_session_damaged (error, _("\"%s\" is not an ISO 8601 time"), name);
   *usec = g_date_time_to_unix (time) * G_USEC_PER_SEC;
-  return check_time (name, *usec, error);
+  return cloche_session_check_time (name, *usec, error);
 }
 
 static gboolean
-read_state (JsonObject          *object,
-            ClocheSessionState  *state,
-            GError             **error)
+cloche_session_read_state (JsonObject          *object,
+                           ClocheSessionState  *state,
+                           GError             **error)
 {
   const char *text;
 
-  if (!read_string (object, "state", NULL, &text, error))
+  if (!cloche_session_read_string (object, "state", NULL, &text, error))
     return FALSE;
   if (!cloche_session_state_from_string (text, state) || *state == CLOCHE_SESSION_STATE_DAMAGED)
-    return damaged (error, _("\"state\" is not \"open\" or \"closed\""));
+    return cloche_session_damaged (error, _("\"state\" is not \"open\" or \"closed\""));
   return TRUE;
 }
 
 static gboolean
-read_mount (ClocheSession  *session,
-            guint           index,
-            JsonNode       *node,
-            GError        **error)
+cloche_session_read_mount (ClocheSession  *session,
+                           guint           index,
+                           JsonNode       *node,
+                           GError        **error)
 {
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
   const char *path, *name, *mode;
 
   if (object == NULL)
-    return damaged (error, _("mount %u is not an object"), index);
-  if (!read_string (object, "path", NULL, &path, NULL)
-      || !read_string (object, "name", NULL, &name, NULL))
-    return damaged (error, _("mount %u: \"path\" or \"name\" is missing or not a string"), index);
-  if (!read_string (object, "mode", "ro", &mode, NULL)
+    return cloche_session_damaged (error, _("mount %u is not an object"), index);
+  if (!cloche_session_read_string (object, "path", NULL, &path, NULL)
+      || !cloche_session_read_string (object, "name", NULL, &name, NULL))
+    return cloche_session_damaged (error,
+                                   _("mount %u: \"path\" or \"name\" is missing or not a string"),
+                                   index);
+  if (!cloche_session_read_string (object, "mode", "ro", &mode, NULL)
       || (!g_str_equal (mode, "ro") && !g_str_equal (mode, "rw")))
-    return damaged (error, _("mount %u: \"mode\" is not \"ro\" or \"rw\""), index);
-  if (!check_mount (index, path, name, error))
+    return cloche_session_damaged (error, _("mount %u: \"mode\" is not \"ro\" or \"rw\""), index);
+  if (!cloche_session_check_mount (index, path, name, error))
     return FALSE;
   cloche_session_add_mount (session,
                             cloche_session_mount_new (path, name, g_str_equal (mode, "ro")));
@@ -227,28 +231,28 @@ read_mount (ClocheSession  *session,
 }
 
 static gboolean
-read_mounts (JsonObject     *object,
-             ClocheSession  *session,
-             GError        **error)
+cloche_session_read_mounts (JsonObject     *object,
+                            ClocheSession  *session,
+                            GError        **error)
 {
-  JsonNode *node = member (object, "mounts");
+  JsonNode *node = cloche_session_member (object, "mounts");
   JsonArray *array;
 
   if (node == NULL)
     return TRUE;
   if (!JSON_NODE_HOLDS_ARRAY (node))
-    return damaged (error, _("\"mounts\" is not a list"));
+    return cloche_session_damaged (error, _("\"mounts\" is not a list"));
   array = json_node_get_array (node);
   for (guint i = 0; i < json_array_get_length (array); i++)
-    if (!read_mount (session, i, json_array_get_element (array, i), error))
+    if (!cloche_session_read_mount (session, i, json_array_get_element (array, i), error))
       return FALSE;
   return TRUE;
 }
 
 static ClocheSession *
-read_record (JsonObject  *object,
-             const char  *id,
-             GError     **error)
+cloche_session_read_record (JsonObject  *object,
+                            const char  *id,
+                            GError     **error)
 {
   g_autoptr(ClocheSession) session = NULL;
   const char *record_id, *title, *client;
@@ -256,27 +260,27 @@ read_record (JsonObject  *object,
   gint64 created, last_active;
   gboolean pinned;
 
-  if (!read_version (object, error)
-      || !read_string (object, "id", NULL, &record_id, error)
-      || !check_id (record_id, id, error)
-      || !read_state (object, &state, error)
-      || !read_string (object, "title", "", &title, error)
-      || !read_string (object, "client", "", &client, error)
-      || !read_boolean (object, "pinned", &pinned, error)
-      || !read_time (object, "created", &created, error)
-      || !read_time (object, "last_active", &last_active, error))
+  if (!cloche_session_read_version (object, error)
+      || !cloche_session_read_string (object, "id", NULL, &record_id, error)
+      || !cloche_session_check_id (record_id, id, error)
+      || !cloche_session_read_state (object, &state, error)
+      || !cloche_session_read_string (object, "title", "", &title, error)
+      || !cloche_session_read_string (object, "client", "", &client, error)
+      || !cloche_session_read_boolean (object, "pinned", &pinned, error)
+      || !cloche_session_read_time (object, "created", &created, error)
+      || !cloche_session_read_time (object, "last_active", &last_active, error))
     return NULL;
   session = cloche_session_new_record (id, title, client, created, last_active, state, pinned);
-  if (!read_mounts (object, session, error))
+  if (!cloche_session_read_mounts (object, session, error))
     return NULL;
   return g_steal_pointer (&session);
 }
 
 /* "2:17: problem": the line and column (in bytes) of @offset in @text. */
 static char *
-locate (const char *text,
-        gsize       offset,
-        const char *problem)
+cloche_session_locate (const char *text,
+                       gsize       offset,
+                       const char *problem)
 {
   guint line = 1;
   gsize line_start = 0;
@@ -291,7 +295,7 @@ locate (const char *text,
 }
 
 static gboolean
-is_blank (const char *text)
+cloche_session_is_blank (const char *text)
 {
   while (g_ascii_isspace (*text))
     text++;
@@ -301,45 +305,46 @@ is_blank (const char *text)
 /* What json-glib must never see: a NUL (it would read up to it), and
  * what cloche_json_check() refuses. */
 static gboolean
-check_syntax (const char  *json,
-              gsize        length,
-              GError     **error)
+cloche_session_check_syntax (const char  *json,
+                             gsize        length,
+                             GError     **error)
 {
   g_autofree char *where = NULL;
   const char *problem;
   gsize offset = 0;
 
   if (memchr (json, '\0', length) != NULL)
-    return damaged (error, _("it holds a NUL byte"));
-  if (is_blank (json))
-    return damaged (error, _("not a JSON object (the file may be empty or cut short)"));
+    return cloche_session_damaged (error, _("it holds a NUL byte"));
+  if (cloche_session_is_blank (json))
+    return cloche_session_damaged (error,
+                                   _("not a JSON object (the file may be empty or cut short)"));
   if ((problem = cloche_json_check (json, &offset)) == NULL)
     return TRUE;
-  where = locate (json, offset, problem);
-  return damaged (error, _("not valid JSON: %s"), where);
+  where = cloche_session_locate (json, offset, problem);
+  return cloche_session_damaged (error, _("not valid JSON: %s"), where);
 }
 
 /* The object in @json, checked before json-glib reads it. */
 static JsonNode *
-parse_object (const char  *json,
-              gsize        length,
-              GError     **error)
+cloche_session_parse_object (const char  *json,
+                             gsize        length,
+                             GError     **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
   JsonNode *root;
 
-  if (!check_syntax (json, length, error))
+  if (!cloche_session_check_syntax (json, length, error))
     return NULL;
   if (!json_parser_load_from_data (parser, json, length, &local_error))
     {
-      damaged (error, _("not valid JSON: %s"), local_error->message);
+      cloche_session_damaged (error, _("not valid JSON: %s"), local_error->message);
       return NULL;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      damaged (error, _("not a JSON object (the file may be empty or cut short)"));
+      cloche_session_damaged (error, _("not a JSON object (the file may be empty or cut short)"));
       return NULL;
     }
   return json_node_ref (root);
@@ -360,15 +365,15 @@ cloche_session_new_from_json (const char  *id,
                               gsize        length,
                               GError     **error)
 {
-  g_autoptr(JsonNode) root = parse_object (json, length, error);
+  g_autoptr(JsonNode) root = cloche_session_parse_object (json, length, error);
 
   if (root == NULL)
     return NULL;
-  return read_record (json_node_get_object (root), id, error);
+  return cloche_session_read_record (json_node_get_object (root), id, error);
 }
 
 static char *
-format_time (gint64 usec)
+cloche_session_format_time (gint64 usec)
 {
   g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (usec / G_USEC_PER_SEC);
 
@@ -376,7 +381,7 @@ format_time (gint64 usec)
 }
 
 static JsonNode *
-mounts_to_json (ClocheSession *session)
+cloche_session_mounts_to_json (ClocheSession *session)
 {
   GPtrArray *mounts = cloche_session_get_mounts (session);
   g_autoptr(JsonArray) array = json_array_new ();
@@ -406,8 +411,8 @@ cloche_session_to_json (ClocheSession *session)
 
   g_return_val_if_fail (state != CLOCHE_SESSION_STATE_DAMAGED, NULL);
 
-  created = format_time (cloche_session_get_created (session));
-  last_active = format_time (cloche_session_get_last_active (session));
+  created = cloche_session_format_time (cloche_session_get_created (session));
+  last_active = cloche_session_format_time (cloche_session_get_last_active (session));
   json_object_set_int_member (object, "version", FORMAT_VERSION);
   json_object_set_string_member (object, "id", cloche_session_get_id (session));
   json_object_set_string_member (object, "title", cloche_session_get_title (session));
@@ -416,7 +421,7 @@ cloche_session_to_json (ClocheSession *session)
   json_object_set_string_member (object, "last_active", last_active);
   json_object_set_string_member (object, "state", cloche_session_state_to_string (state));
   json_object_set_boolean_member (object, "pinned", cloche_session_get_pinned (session));
-  json_object_set_member (object, "mounts", mounts_to_json (session));
+  json_object_set_member (object, "mounts", cloche_session_mounts_to_json (session));
   root = json_node_init_object (json_node_alloc (), object);
   return json_to_string (root, TRUE);
 }
@@ -425,8 +430,8 @@ cloche_session_to_json (ClocheSession *session)
 
 /* Field @i of a struct; a string points into the struct's own bytes. */
 static const char *
-field_string (GVariant *session,
-              gsize     i)
+cloche_session_field_string (GVariant *session,
+                             gsize     i)
 {
   g_autoptr(GVariant) child = g_variant_get_child_value (session, i);
 
@@ -434,8 +439,8 @@ field_string (GVariant *session,
 }
 
 static gint64
-field_int64 (GVariant *session,
-             gsize     i)
+cloche_session_field_int64 (GVariant *session,
+                            gsize     i)
 {
   g_autoptr(GVariant) child = g_variant_get_child_value (session, i);
 
@@ -443,8 +448,8 @@ field_int64 (GVariant *session,
 }
 
 static gboolean
-field_boolean (GVariant *session,
-               gsize     i)
+cloche_session_field_boolean (GVariant *session,
+                              gsize     i)
 {
   g_autoptr(GVariant) child = g_variant_get_child_value (session, i);
 
@@ -466,16 +471,16 @@ cloche_session_info_init (ClocheSessionInfo *info,
 
   g_return_if_fail (g_variant_is_of_type (session, G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE)));
 
-  info->id = field_string (session, 0);
-  info->title = field_string (session, 1);
-  info->client = field_string (session, 2);
-  info->created = field_int64 (session, 3);
-  info->last_active = field_int64 (session, 4);
-  info->state = field_string (session, 5);
-  info->damage = field_string (session, 6);
-  info->pinned = field_boolean (session, 7);
+  info->id = cloche_session_field_string (session, 0);
+  info->title = cloche_session_field_string (session, 1);
+  info->client = cloche_session_field_string (session, 2);
+  info->created = cloche_session_field_int64 (session, 3);
+  info->last_active = cloche_session_field_int64 (session, 4);
+  info->state = cloche_session_field_string (session, 5);
+  info->damage = cloche_session_field_string (session, 6);
+  info->pinned = cloche_session_field_boolean (session, 7);
   info->mounts = g_variant_get_child_value (session, 8);
-  info->stale = field_boolean (session, 9);
+  info->stale = cloche_session_field_boolean (session, 9);
   size = g_variant_get_child_value (session, 10);
   info->size = g_variant_get_uint64 (size);
 }
@@ -487,7 +492,7 @@ cloche_session_info_clear (ClocheSessionInfo *info)
 }
 
 static GVariant *
-mounts_to_variant (ClocheSession *session)
+cloche_session_mounts_to_variant (ClocheSession *session)
 {
   GPtrArray *mounts = cloche_session_get_mounts (session);
   GVariantBuilder builder;
@@ -497,8 +502,8 @@ mounts_to_variant (ClocheSession *session)
     {
       ClocheSessionMount *mount = g_ptr_array_index (mounts, i);
 
-      g_variant_builder_add (&builder, "(@s@sb)", new_string (mount->path),
-                             new_string (mount->name), mount->readonly);
+      g_variant_builder_add (&builder, "(@s@sb)", cloche_session_new_string (mount->path),
+                             cloche_session_new_string (mount->name), mount->readonly);
     }
   return g_variant_builder_end (&builder);
 }
@@ -516,15 +521,15 @@ cloche_session_to_info (ClocheSession *session,
 {
   const char *damage = cloche_session_get_damage (session);
   GVariant *fields[] = {
-    new_string (cloche_session_get_id (session)),
-    new_string (cloche_session_get_title (session)),
-    new_string (cloche_session_get_client (session)),
+    cloche_session_new_string (cloche_session_get_id (session)),
+    cloche_session_new_string (cloche_session_get_title (session)),
+    cloche_session_new_string (cloche_session_get_client (session)),
     g_variant_new_int64 (cloche_session_get_created (session)),
     g_variant_new_int64 (cloche_session_get_last_active (session)),
     g_variant_new_string (cloche_session_state_to_string (cloche_session_get_state (session))),
-    new_string (damage != NULL ? damage : ""),
+    cloche_session_new_string (damage != NULL ? damage : ""),
     g_variant_new_boolean (cloche_session_get_pinned (session)),
-    mounts_to_variant (session),
+    cloche_session_mounts_to_variant (session),
     g_variant_new_boolean (stale),
     g_variant_new_uint64 (size),
   };
@@ -536,9 +541,9 @@ cloche_session_to_info (ClocheSession *session,
 }
 
 static gboolean
-add_info_mounts (ClocheSession  *session,
-                 GVariant       *mounts,
-                 GError        **error)
+cloche_session_add_info_mounts (ClocheSession  *session,
+                                GVariant       *mounts,
+                                GError        **error)
 {
   GVariantIter iter;
   const char *path, *name;
@@ -548,7 +553,7 @@ add_info_mounts (ClocheSession  *session,
   g_variant_iter_init (&iter, mounts);
   while (g_variant_iter_next (&iter, "(&s&sb)", &path, &name, &readonly))
     {
-      if (!check_mount (i++, path, name, error))
+      if (!cloche_session_check_mount (i++, path, name, error))
         return FALSE;
       cloche_session_add_mount (session, cloche_session_mount_new (path, name, readonly));
     }
@@ -557,14 +562,16 @@ add_info_mounts (ClocheSession  *session,
 
 /* A damaged record has a reason, and only a damaged one. */
 static gboolean
-check_info_state (ClocheSessionInfo   *fields,
-                  ClocheSessionState  *state,
-                  GError             **error)
+cloche_session_check_info_state (ClocheSessionInfo   *fields,
+                                 ClocheSessionState  *state,
+                                 GError             **error)
 {
   if (cloche_session_state_from_string (fields->state, state)
       && (*state == CLOCHE_SESSION_STATE_DAMAGED) == (fields->damage[0] != '\0'))
     return TRUE;
-  return damaged (error, _("\"state\" is not \"open\", \"closed\", or \"damaged\" with a reason"));
+  return cloche_session_damaged (error,
+                                 _("\"state\" is not \"open\", \"closed\", or \"damaged\" with a "
+                                   "reason"));
 }
 
 /**
@@ -581,17 +588,17 @@ cloche_session_new_from_fields (ClocheSessionInfo  *fields,
   g_autoptr(ClocheSession) session = NULL;
   ClocheSessionState state;
 
-  if (!check_id (fields->id, NULL, error)
-      || !check_time ("created", fields->created, error)
-      || !check_time ("last-active", fields->last_active, error)
-      || !check_info_state (fields, &state, error))
+  if (!cloche_session_check_id (fields->id, NULL, error)
+      || !cloche_session_check_time ("created", fields->created, error)
+      || !cloche_session_check_time ("last-active", fields->last_active, error)
+      || !cloche_session_check_info_state (fields, &state, error))
     return NULL;
   if (state == CLOCHE_SESSION_STATE_DAMAGED)
     return cloche_session_new_damaged (fields->id, fields->damage, fields->last_active);
   session = cloche_session_new_record (fields->id, fields->title, fields->client,
                                        fields->created, fields->last_active, state,
                                        fields->pinned);
-  if (!add_info_mounts (session, fields->mounts, error))
+  if (!cloche_session_add_info_mounts (session, fields->mounts, error))
     return NULL;
   return g_steal_pointer (&session);
 }
@@ -611,7 +618,7 @@ cloche_session_new_from_info (GVariant  *info,
 
   if (!g_variant_is_of_type (info, G_VARIANT_TYPE (CLOCHE_SESSION_INFO_TYPE)))
     {
-      damaged (error, _("not a session"));
+      cloche_session_damaged (error, _("not a session"));
       return NULL;
     }
   cloche_session_info_init (&fields, info);
@@ -699,7 +706,7 @@ cloche_session_infos_unpack (GVariant *packed)
  * through a JsonBuilder for a list of 10,000 */
 
 static JsonArray *
-mounts_to_json_array (GVariant *mounts)
+cloche_session_mounts_to_json_array (GVariant *mounts)
 {
   JsonArray *array = json_array_sized_new (g_variant_n_children (mounts));
   GVariantIter iter;
@@ -745,7 +752,8 @@ cloche_session_info_set_json (JsonObject *object,
   json_object_set_string_member (object, "state", fields.state);
   json_object_set_string_member (object, "damage", fields.damage);
   json_object_set_boolean_member (object, "pinned", fields.pinned);
-  json_object_set_array_member (object, "mounts", mounts_to_json_array (fields.mounts));
+  json_object_set_array_member (object, "mounts",
+                                cloche_session_mounts_to_json_array (fields.mounts));
   json_object_set_boolean_member (object, "stale", fields.stale);
   json_object_set_int_member (object, "size", (gint64) MIN (fields.size, (guint64) G_MAXINT64));
 }

@@ -44,13 +44,13 @@ cloche_session_index_cache_path (const char *root)
 }
 
 static char *
-header (ClocheSessionIndex *index)
+cloche_session_index_cache_header (ClocheSessionIndex *index)
 {
   return g_strdup_printf ("%s\n%s", CACHE_MAGIC, index->root);
 }
 
 static GVariant *
-stamp_to_variant (const ClocheStamp *stamp)
+cloche_session_index_cache_stamp_to_variant (const ClocheStamp *stamp)
 {
   return g_variant_new ("(txxx)", stamp->ino, stamp->size, stamp->mtime_ns, stamp->ctime_ns);
 }
@@ -59,7 +59,7 @@ stamp_to_variant (const ClocheStamp *stamp)
  * record's and size, so that a start can list it as it is; a record listed
  * settled (it says open) is kept as it says. */
 static GVariant *
-entry_info (ClocheIndexEntry *entry)
+cloche_session_index_cache_entry_info (ClocheIndexEntry *entry)
 {
   if (entry->info != NULL && entry->info_session == entry->session
       && entry->info_size == entry->size && !entry->info_settled)
@@ -68,14 +68,14 @@ entry_info (ClocheIndexEntry *entry)
 }
 
 static GVariant *
-entry_to_variant (ClocheIndexEntry *entry)
+cloche_session_index_cache_entry_to_variant (ClocheIndexEntry *entry)
 {
-  g_autoptr(GVariant) info = entry_info (entry);
+  g_autoptr(GVariant) info = cloche_session_index_cache_entry_info (entry);
   GVariant *fields[] = {
     info,
-    stamp_to_variant (&entry->record),
-    stamp_to_variant (&entry->folder),
-    stamp_to_variant (&entry->work),
+    cloche_session_index_cache_stamp_to_variant (&entry->record),
+    cloche_session_index_cache_stamp_to_variant (&entry->folder),
+    cloche_session_index_cache_stamp_to_variant (&entry->work),
   };
 
   return g_variant_new_tuple (fields, G_N_ELEMENTS (fields));
@@ -94,7 +94,7 @@ cloche_session_index_build_cache (ClocheSessionIndex *index)
   g_autoptr(GVariant) file = NULL;
   g_autoptr(GBytes) payload = NULL;
   g_autofree char *checksum = NULL;
-  g_autofree char *head = header (index);
+  g_autofree char *head = cloche_session_index_cache_header (index);
   GHashTableIter iter;
   ClocheIndexEntry *entry;
   guint n = 0;
@@ -102,7 +102,7 @@ cloche_session_index_build_cache (ClocheSessionIndex *index)
   g_hash_table_iter_init (&iter, index->entries);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
     if (entry->session != NULL)
-      children[n++] = entry_to_variant (entry);
+      children[n++] = cloche_session_index_cache_entry_to_variant (entry);
   entries = g_variant_ref_sink (g_variant_new_array (G_VARIANT_TYPE (CACHE_ENTRY_TYPE),
                                                      children, n));
   if (G_BYTE_ORDER == G_BIG_ENDIAN)
@@ -154,7 +154,7 @@ cloche_session_index_parse_cache (ClocheSessionIndex *index,
   g_autoptr(GVariant) payload = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autofree char *checksum = NULL;
-  g_autofree char *head = header (index);
+  g_autofree char *head = cloche_session_index_cache_header (index);
   const char *file_head, *file_checksum;
 
   file = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE ("(ssay)"), contents,
@@ -170,8 +170,8 @@ cloche_session_index_parse_cache (ClocheSessionIndex *index,
 /* The file at @path, if it is a regular file of a sane size: never a fifo
  * left in its place (the worker would wait forever), never a link. */
 static GBytes *
-read_file (const char  *path,
-           GError     **error)
+cloche_session_index_cache_read_file (const char  *path,
+                                      GError     **error)
 {
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   g_autofree char *contents = NULL;
@@ -201,9 +201,9 @@ read_file (const char  *path,
  * this host's byte order once the payload is checked, so it is copied as
  * it is (g_variant_get() of 12 numbers cost a tenth of a start). */
 static void
-stamp_from_variant (GVariant    *entry,
-                    gsize        i,
-                    ClocheStamp *stamp)
+cloche_session_index_cache_stamp_from_variant (GVariant    *entry,
+                                               gsize        i,
+                                               ClocheStamp *stamp)
 {
   g_autoptr(GVariant) child = g_variant_get_child_value (entry, i);
 
@@ -218,8 +218,8 @@ stamp_from_variant (GVariant    *entry,
  * first list after a start), or %NULL when it holds no valid session:
  * that one is read again from its folder. */
 static ClocheIndexEntry *
-entry_from_cache (GVariant *entries,
-                  gsize     i)
+cloche_session_index_cache_entry_from_cache (GVariant *entries,
+                                             gsize     i)
 {
   g_autoptr(GVariant) cached = g_variant_get_child_value (entries, i);
   g_autoptr(GVariant) info = g_variant_get_child_value (cached, 0);
@@ -234,9 +234,9 @@ entry_from_cache (GVariant *entries,
       g_free (entry);
       return NULL;
     }
-  stamp_from_variant (cached, 1, &entry->record);
-  stamp_from_variant (cached, 2, &entry->folder);
-  stamp_from_variant (cached, 3, &entry->work);
+  cloche_session_index_cache_stamp_from_variant (cached, 1, &entry->record);
+  cloche_session_index_cache_stamp_from_variant (cached, 2, &entry->folder);
+  cloche_session_index_cache_stamp_from_variant (cached, 3, &entry->work);
   entry->id = g_strdup (fields.id);
   entry->size = fields.size;
   /* The struct as last listed, a slice of the file: the first list after
@@ -260,7 +260,7 @@ cloche_session_index_read_cache (ClocheSessionIndex *index)
 {
   g_autofree char *path = cloche_session_index_cache_path (index->root);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) contents = read_file (path, &error);
+  g_autoptr(GBytes) contents = cloche_session_index_cache_read_file (path, &error);
   GVariant *entries;
 
   if (contents == NULL)
@@ -295,7 +295,7 @@ cloche_session_index_fill (ClocheSessionIndex *index,
 
   for (gsize i = 0; i < n; i++)
     {
-      ClocheIndexEntry *entry = entry_from_cache (entries, i);
+      ClocheIndexEntry *entry = cloche_session_index_cache_entry_from_cache (entries, i);
 
       if (entry == NULL)
         continue;

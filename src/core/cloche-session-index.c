@@ -34,7 +34,7 @@
 #define UNSETTLED_NS ((gint64) 2 * 1000 * 1000 * 1000)
 
 static gint64
-timespec_ns (const struct timespec *ts)
+cloche_session_index_timespec_ns (const struct timespec *ts)
 {
   return (gint64) ts->tv_sec * 1000 * 1000 * 1000 + ts->tv_nsec;
 }
@@ -43,8 +43,8 @@ void
 cloche_stamp_take (ClocheStamp       *stamp,
                    const struct stat *st)
 {
-  gint64 mtime = timespec_ns (&st->st_mtim);
-  gint64 ctime = timespec_ns (&st->st_ctim);
+  gint64 mtime = cloche_session_index_timespec_ns (&st->st_mtim);
+  gint64 ctime = cloche_session_index_timespec_ns (&st->st_ctim);
 
   if (g_get_real_time () * 1000 - MAX (mtime, ctime) < UNSETTLED_NS)
     *stamp = (ClocheStamp) { 0 };
@@ -53,12 +53,12 @@ cloche_stamp_take (ClocheStamp       *stamp,
 }
 
 static gboolean
-stamp_matches (const ClocheStamp *stamp,
-               const struct stat *st)
+cloche_session_index_stamp_matches (const ClocheStamp *stamp,
+                                    const struct stat *st)
 {
   return stamp->ino != 0 && stamp->ino == st->st_ino && stamp->size == st->st_size
-         && stamp->mtime_ns == timespec_ns (&st->st_mtim)
-         && stamp->ctime_ns == timespec_ns (&st->st_ctim);
+         && stamp->mtime_ns == cloche_session_index_timespec_ns (&st->st_mtim)
+         && stamp->ctime_ns == cloche_session_index_timespec_ns (&st->st_ctim);
 }
 
 /* Helper threads */
@@ -72,7 +72,7 @@ typedef struct
 } Parallel;
 
 static gpointer
-parallel_thread (gpointer user_data)
+cloche_session_index_parallel_thread (gpointer user_data)
 {
   Parallel *parallel = user_data;
   guint i;
@@ -95,8 +95,9 @@ cloche_parallel_for (GPtrArray          *items,
   guint helpers = MIN (PARALLEL_THREADS - 1, items->len / 32);
 
   for (guint i = 0; i < helpers; i++)
-    threads[i] = g_thread_try_new ("cloche-walk", parallel_thread, &parallel, NULL);
-  parallel_thread (&parallel);
+    threads[i] =
+    g_thread_try_new ("cloche-walk", cloche_session_index_parallel_thread, &parallel, NULL);
+  cloche_session_index_parallel_thread (&parallel);
   for (guint i = 0; i < helpers; i++)
     if (threads[i] != NULL)
       g_thread_join (threads[i]);
@@ -149,8 +150,8 @@ cloche_session_index_lookup (ClocheSessionIndex *index,
 }
 
 static ClocheIndexEntry *
-add_entry (ClocheSessionIndex *index,
-           const char         *id)
+cloche_session_index_add_entry (ClocheSessionIndex *index,
+                                const char         *id)
 {
   ClocheIndexEntry *entry = g_new0 (ClocheIndexEntry, 1);
 
@@ -171,16 +172,16 @@ cloche_session_index_remove (ClocheSessionIndex *index,
 /* Reading a record */
 
 static ClocheSession *
-damaged (const char        *id,
-         const struct stat *folder,
-         const char        *format,
-         ...) G_GNUC_PRINTF (3, 4);
+cloche_session_index_damaged (const char        *id,
+                              const struct stat *folder,
+                              const char        *format,
+                              ...) G_GNUC_PRINTF (3, 4);
 
 static ClocheSession *
-damaged (const char        *id,
-         const struct stat *folder,
-         const char        *format,
-         ...)
+cloche_session_index_damaged (const char        *id,
+                              const struct stat *folder,
+                              const char        *format,
+                              ...)
 {
   g_autofree char *reason = NULL;
   va_list args;
@@ -229,10 +230,10 @@ cloche_session_index_read_fd (int    fd,
 }
 
 static ClocheSession *
-parse_record (const char        *id,
-              int                fd,
-              const struct stat *st,
-              const struct stat *folder)
+cloche_session_index_parse_record (const char        *id,
+                                   int                fd,
+                                   const struct stat *st,
+                                   const struct stat *folder)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) error = NULL;
@@ -241,16 +242,19 @@ parse_record (const char        *id,
   gsize length = 0;
 
   if (!S_ISREG (st->st_mode))
-    return damaged (id, folder, "session.json cannot be read: it is not a regular file");
+    return cloche_session_index_damaged (id, folder,
+                                         "session.json cannot be read: it is not a regular file");
   if (st->st_size > RECORD_MAX_BYTES)
-    return damaged (id, folder, "session.json cannot be read: %jd bytes is far too large",
-                    (intmax_t) st->st_size);
+    return cloche_session_index_damaged (id, folder,
+                                         "session.json cannot be read: %jd bytes is far too large",
+                                         (intmax_t) st->st_size);
   contents = cloche_session_index_read_fd (fd, st->st_size, &length, &error_number);
   if (contents == NULL)
-    return damaged (id, folder, "session.json cannot be read: %s", g_strerror (error_number));
+    return cloche_session_index_damaged (id, folder, "session.json cannot be read: %s",
+                                         g_strerror (error_number));
   session = cloche_session_new_from_json (id, contents, length, &error);
   if (session == NULL)
-    return damaged (id, folder, "session.json is damaged: %s", error->message);
+    return cloche_session_index_damaged (id, folder, "session.json is damaged: %s", error->message);
   return session;
 }
 
@@ -277,17 +281,20 @@ cloche_session_index_read (int          root_fd,
       saved = errno;
       if (dir_fd >= 0)
         close (dir_fd);
-      return damaged (id, NULL, "session.json cannot be read: %s", g_strerror (saved));
+      return cloche_session_index_damaged (id, NULL, "session.json cannot be read: %s",
+                                           g_strerror (saved));
     }
   /* Non-blocking: a fifo left in its place must not hang the worker. */
   fd = openat (dir_fd, "session.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   saved = errno;
   if (fd < 0 || fstat (fd, &st) != 0)
-    session = damaged (id, &folder, "session.json cannot be read: %s", g_strerror (saved));
+    session =
+    cloche_session_index_damaged (id, &folder, "session.json cannot be read: %s",
+                                  g_strerror (saved));
   else
     {
       cloche_stamp_take (stamp, &st);
-      session = parse_record (id, fd, &st, &folder);
+      session = cloche_session_index_parse_record (id, fd, &st, &folder);
     }
   if (fd >= 0)
     close (fd);
@@ -298,8 +305,8 @@ cloche_session_index_read (int          root_fd,
 /* Syncing with the disk */
 
 static void
-refresh_entry (gpointer item,
-               gpointer data)
+cloche_session_index_refresh_entry (gpointer item,
+                                    gpointer data)
 {
   ClocheIndexEntry *entry = item;
   int root_fd = GPOINTER_TO_INT (data);
@@ -333,8 +340,8 @@ refresh_entry (gpointer item,
 /* A folder whose name can be a session id: anything else there (a file, a
  * link, a name that is not UTF-8) is not a session. */
 static gboolean
-is_folder (int            root_fd,
-           struct dirent *dirent)
+cloche_session_index_is_folder (int            root_fd,
+                                struct dirent *dirent)
 {
   struct stat st;
 
@@ -349,8 +356,8 @@ is_folder (int            root_fd,
 /* The folders in the sessions folder: new ones are added, vanished ones
  * dropped. */
 static void
-rescan (ClocheSessionIndex *index,
-        int                 root_fd)
+cloche_session_index_rescan (ClocheSessionIndex *index,
+                             int                 root_fd)
 {
   GHashTableIter iter;
   ClocheIndexEntry *entry;
@@ -360,11 +367,11 @@ rescan (ClocheSessionIndex *index,
   index->scan++;
   while (dir != NULL && (dirent = readdir (dir)) != NULL)
     {
-      if (!is_folder (root_fd, dirent))
+      if (!cloche_session_index_is_folder (root_fd, dirent))
         continue;
       entry = g_hash_table_lookup (index->entries, dirent->d_name);
       if (entry == NULL)
-        entry = add_entry (index, dirent->d_name);
+        entry = cloche_session_index_add_entry (index, dirent->d_name);
       entry->scan = index->scan;
     }
   if (dir != NULL)
@@ -380,10 +387,10 @@ rescan (ClocheSessionIndex *index,
 }
 
 static gboolean
-moved (int                root_fd,
-       const char        *id,
-       const char        *name,
-       const ClocheStamp *stamp)
+cloche_session_index_moved (int                root_fd,
+                            const char        *id,
+                            const char        *name,
+                            const ClocheStamp *stamp)
 {
   char path[NAME_MAX * 2 + 2];
   struct stat st;
@@ -391,32 +398,36 @@ moved (int                root_fd,
   if (name != NULL)
     g_snprintf (path, sizeof path, "%s/%s", id, name);
   return fstatat (root_fd, name != NULL ? path : id, &st, AT_SYMLINK_NOFOLLOW) != 0
-         || !stamp_matches (stamp, &st);
+         || !cloche_session_index_stamp_matches (stamp, &st);
 }
 
 /* Whether @entry must be read or measured again, decided from stamps. */
 static void
-check_entry (ClocheIndexEntry   *entry,
-             int                 root_fd,
-             const char * const *open_ids,
-             gboolean            full)
+cloche_session_index_check_entry (ClocheIndexEntry   *entry,
+                                  int                 root_fd,
+                                  const char * const *open_ids,
+                                  gboolean            full)
 {
   /* An open session's folder is the guest's to change at any time. */
   gboolean open = open_ids != NULL && g_strv_contains (open_ids, entry->id);
 
   entry->reload = entry->reload || entry->session == NULL || entry->record.ino == 0
-                  || (full && moved (root_fd, entry->id, "session.json", &entry->record));
+                  || (full
+                      && cloche_session_index_moved (root_fd, entry->id, "session.json",
+                                                     &entry->record));
   entry->remeasure = entry->remeasure || open || entry->folder.ino == 0
-                     || (full && (moved (root_fd, entry->id, NULL, &entry->folder)
-                                  || moved (root_fd, entry->id, "work", &entry->work)));
+                     || (full
+                         && (cloche_session_index_moved (root_fd, entry->id, NULL, &entry->folder)
+                             || cloche_session_index_moved (root_fd, entry->id, "work",
+                                                            &entry->work)));
 }
 
 /* @entries that must be read or measured again */
 static GPtrArray *
-find_changes (GPtrArray          *entries,
-              int                 root_fd,
-              const char * const *open_ids,
-              gboolean            full)
+cloche_session_index_find_changes (GPtrArray          *entries,
+                                   int                 root_fd,
+                                   const char * const *open_ids,
+                                   gboolean            full)
 {
   GPtrArray *todo = g_ptr_array_new ();
 
@@ -427,7 +438,7 @@ find_changes (GPtrArray          *entries,
     {
       ClocheIndexEntry *changed = g_ptr_array_index (entries, i);
 
-      check_entry (changed, root_fd, open_ids, full);
+      cloche_session_index_check_entry (changed, root_fd, open_ids, full);
       if (changed->reload || changed->remeasure)
         g_ptr_array_add (todo, changed);
     }
@@ -436,8 +447,8 @@ find_changes (GPtrArray          *entries,
 
 /* What @todo will read and measure; the index changes with it. */
 static void
-count_work (ClocheSessionIndex *index,
-            GPtrArray          *todo)
+cloche_session_index_count_work (ClocheSessionIndex *index,
+                                 GPtrArray          *todo)
 {
   for (guint i = 0; i < todo->len; i++)
     {
@@ -451,16 +462,16 @@ count_work (ClocheSessionIndex *index,
 
 /* Brings @entries up to the disk; those whose folder went are dropped. */
 static void
-sync_entries (ClocheSessionIndex *index,
-              int                 root_fd,
-              GPtrArray          *entries,
-              const char * const *open_ids,
-              gboolean            full)
+cloche_session_index_sync_entries (ClocheSessionIndex *index,
+                                   int                 root_fd,
+                                   GPtrArray          *entries,
+                                   const char * const *open_ids,
+                                   gboolean            full)
 {
-  g_autoptr(GPtrArray) todo = find_changes (entries, root_fd, open_ids, full);
+  g_autoptr(GPtrArray) todo = cloche_session_index_find_changes (entries, root_fd, open_ids, full);
 
-  count_work (index, todo);
-  cloche_parallel_for (todo, refresh_entry, GINT_TO_POINTER (root_fd));
+  cloche_session_index_count_work (index, todo);
+  cloche_parallel_for (todo, cloche_session_index_refresh_entry, GINT_TO_POINTER (root_fd));
   for (guint i = 0; i < entries->len; i++)
     {
       ClocheIndexEntry *entry = g_ptr_array_index (entries, i);
@@ -476,7 +487,7 @@ sync_entries (ClocheSessionIndex *index,
 /* The sessions folder, opened and rescanned if it changed; -1 when it is
  * gone (and so is every entry). */
 static int
-open_synced_root (ClocheSessionIndex *index)
+cloche_session_index_open_synced_root (ClocheSessionIndex *index)
 {
   int root_fd = cloche_session_index_open_root (index);
   struct stat st;
@@ -489,9 +500,9 @@ open_synced_root (ClocheSessionIndex *index)
         close (root_fd);
       return -1;
     }
-  if (!stamp_matches (&index->root_stamp, &st))
+  if (!cloche_session_index_stamp_matches (&index->root_stamp, &st))
     {
-      rescan (index, root_fd);
+      cloche_session_index_rescan (index, root_fd);
       cloche_stamp_take (&index->root_stamp, &st);
     }
   return root_fd;
@@ -514,7 +525,7 @@ cloche_session_index_sync (ClocheSessionIndex *index,
   g_autoptr(GPtrArray) all = NULL;
   GHashTableIter iter;
   gpointer entry;
-  int root_fd = open_synced_root (index);
+  int root_fd = cloche_session_index_open_synced_root (index);
 
   if (root_fd < 0)
     return;
@@ -522,7 +533,7 @@ cloche_session_index_sync (ClocheSessionIndex *index,
   g_hash_table_iter_init (&iter, index->entries);
   while (g_hash_table_iter_next (&iter, NULL, &entry))
     g_ptr_array_add (all, entry);
-  sync_entries (index, root_fd, all, open_ids, full);
+  cloche_session_index_sync_entries (index, root_fd, all, open_ids, full);
   close (root_fd);
 }
 
@@ -549,7 +560,7 @@ cloche_session_index_check (ClocheSessionIndex *index,
   for (guint i = 0; i < n_ids; i++)
     if ((entry = g_hash_table_lookup (index->entries, ids[i])) != NULL)
       g_ptr_array_add (some, entry);
-  sync_entries (index, root_fd, some, NULL, TRUE);
+  cloche_session_index_sync_entries (index, root_fd, some, NULL, TRUE);
   close (root_fd);
 }
 
@@ -621,16 +632,16 @@ cloche_session_index_get (ClocheSessionIndex *index,
       return NULL;
     }
   if (entry == NULL)
-    entry = add_entry (index, id);
+    entry = cloche_session_index_add_entry (index, id);
   else
     entry->reload = entry->session == NULL
-                    || moved (root_fd, id, "session.json", &entry->record);
+                    || cloche_session_index_moved (root_fd, id, "session.json", &entry->record);
   if (entry->reload || entry->remeasure)
     {
       index->reads += entry->reload;
       index->measures += entry->remeasure;
       index->dirty = TRUE;
-      refresh_entry (entry, GINT_TO_POINTER (root_fd));
+      cloche_session_index_refresh_entry (entry, GINT_TO_POINTER (root_fd));
     }
   close (root_fd);
   return entry;
@@ -654,7 +665,7 @@ cloche_session_index_put (ClocheSessionIndex *index,
   int root_fd;
 
   if (entry == NULL)
-    entry = add_entry (index, id);
+    entry = cloche_session_index_add_entry (index, id);
   index->dirty = TRUE;
   g_set_object (&entry->session, snapshot);
   entry->record = (ClocheStamp) { 0 };
@@ -662,6 +673,6 @@ cloche_session_index_put (ClocheSessionIndex *index,
   entry->remeasure = measure;
   if (!measure || (root_fd = cloche_session_index_open_root (index)) < 0)
     return;
-  refresh_entry (entry, GINT_TO_POINTER (root_fd));
+  cloche_session_index_refresh_entry (entry, GINT_TO_POINTER (root_fd));
   close (root_fd);
 }

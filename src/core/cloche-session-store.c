@@ -99,7 +99,7 @@ cloche_session_entry_free (ClocheSessionEntry *entry)
 }
 
 static void
-pending_free (Pending *pending)
+cloche_session_store_pending_free (Pending *pending)
 {
   g_free (pending->json);
   g_clear_object (&pending->snapshot);
@@ -108,14 +108,14 @@ pending_free (Pending *pending)
 }
 
 static void
-op_free (Op *op)
+cloche_session_store_op_free (Op *op)
 {
   g_free (op->id);
   g_free (op);
 }
 
 static void
-job_free (ClocheStoreJob *job)
+cloche_session_store_job_free (ClocheStoreJob *job)
 {
   g_strfreev (job->open_ids);
   g_free (job->id);
@@ -123,8 +123,8 @@ job_free (ClocheStoreJob *job)
 }
 
 static ClocheStoreJob *
-job_new (const char * const *open_ids,
-         guint               stale_after_days)
+cloche_session_store_job_new (const char * const *open_ids,
+                              guint               stale_after_days)
 {
   ClocheStoreJob *job = g_new0 (ClocheStoreJob, 1);
 
@@ -161,7 +161,7 @@ _cloche_session_store_get_index (ClocheSessionStore *self)
 }
 
 static gboolean
-unref_task (gpointer task)
+cloche_session_store_unref_task (gpointer task)
 {
   g_object_unref (task);
   return G_SOURCE_REMOVE;
@@ -191,9 +191,10 @@ _cloche_session_store_dispatch (GMainContext   *context,
 /* The worker's reference goes back to the task's own thread: were it the
  * last, the store would be finalized in the worker, which it waits for. */
 static void
-return_task (GTask *task)
+cloche_session_store_return_task (GTask *task)
 {
-  _cloche_session_store_dispatch (g_task_get_context (task), unref_task, task, NULL);
+  _cloche_session_store_dispatch (g_task_get_context (task), cloche_session_store_unref_task, task,
+                                  NULL);
 }
 
 static Op *
@@ -210,10 +211,10 @@ op_new (OpKind      kind,
 }
 
 static void
-push (ClocheSessionStore *self,
-      OpKind              kind,
-      const char         *id,
-      GTask              *task)
+cloche_session_store_push (ClocheSessionStore *self,
+                           OpKind              kind,
+                           const char         *id,
+                           GTask              *task)
 {
   g_thread_pool_push (self->worker, op_new (kind, id, task), NULL);
 }
@@ -234,10 +235,10 @@ new_task (ClocheSessionStore  *self,
 /* Writing, in the worker */
 
 static gboolean
-write_json (ClocheSessionStore  *self,
-            const char          *id,
-            const char          *json,
-            GError             **error)
+cloche_session_store_write_json (ClocheSessionStore  *self,
+                                 const char          *id,
+                                 const char          *json,
+                                 GError             **error)
 {
   g_autofree char *path = g_build_filename (self->root, id, "session.json", NULL);
 
@@ -247,9 +248,9 @@ write_json (ClocheSessionStore  *self,
 }
 
 static gboolean
-make_folder (ClocheSessionStore  *self,
-             const char          *id,
-             GError             **error)
+cloche_session_store_make_folder (ClocheSessionStore  *self,
+                                  const char          *id,
+                                  GError             **error)
 {
   g_autofree char *work = cloche_session_store_dup_work_dir (self, id);
 
@@ -261,8 +262,8 @@ make_folder (ClocheSessionStore  *self,
 }
 
 static Pending *
-take_pending (ClocheSessionStore *self,
-              const char         *id)
+cloche_session_store_take_pending (ClocheSessionStore *self,
+                                   const char         *id)
 {
   g_autofree char *key = NULL;
   Pending *pending = NULL;
@@ -274,8 +275,8 @@ take_pending (ClocheSessionStore *self,
 }
 
 static void
-run_write (ClocheSessionStore *self,
-           const char         *id)
+cloche_session_store_run_write (ClocheSessionStore *self,
+                                const char         *id)
 {
   g_autoptr(GError) error = NULL;
   guint delay_ms = g_atomic_int_get (&self->write_delay_ms);
@@ -283,9 +284,9 @@ run_write (ClocheSessionStore *self,
 
   if (delay_ms > 0)
     g_usleep (delay_ms * 1000);
-  pending = take_pending (self, id);
-  if ((!pending->create || make_folder (self, id, &error))
-      && write_json (self, id, pending->json, &error))
+  pending = cloche_session_store_take_pending (self, id);
+  if ((!pending->create || cloche_session_store_make_folder (self, id, &error))
+      && cloche_session_store_write_json (self, id, pending->json, &error))
     cloche_session_index_put (self->index, pending->snapshot, pending->create);
   else if (pending->tasks == NULL)
     /* Nobody waits for this one: the session goes on, the log says why
@@ -298,18 +299,18 @@ run_write (ClocheSessionStore *self,
         g_task_return_error (l->data, g_error_copy (error));
       else
         g_task_return_boolean (l->data, TRUE);
-      return_task (l->data);
+      cloche_session_store_return_task (l->data);
     }
   g_slist_free (g_steal_pointer (&pending->tasks));
-  pending_free (pending);
+  cloche_session_store_pending_free (pending);
 }
 
 /* Reading, pinning, deleting, in the worker */
 
 static ClocheIndexEntry *
-get_entry (ClocheSessionStore  *self,
-           const char          *id,
-           GError             **error)
+cloche_session_store_get_entry (ClocheSessionStore  *self,
+                                const char          *id,
+                                GError             **error)
 {
   ClocheIndexEntry *entry = NULL;
 
@@ -324,10 +325,10 @@ get_entry (ClocheSessionStore  *self,
 /* @session as listed: settled, its staleness as of @now, its struct from
  * the index's cache when nothing it was built from changed. */
 static ClocheSessionEntry *
-list_entry (ClocheIndexEntry *indexed,
-            ClocheStoreJob   *job,
-            gint64            now,
-            gboolean         *built)
+cloche_session_store_list_entry (ClocheIndexEntry *indexed,
+                                 ClocheStoreJob   *job,
+                                 gint64            now,
+                                 gboolean         *built)
 {
   ClocheSessionEntry *entry = g_new0 (ClocheSessionEntry, 1);
 
@@ -339,28 +340,30 @@ list_entry (ClocheIndexEntry *indexed,
 }
 
 static void
-run_get (ClocheSessionStore *self,
-         GTask              *task)
+cloche_session_store_run_get (ClocheSessionStore *self,
+                              GTask              *task)
 {
   ClocheStoreJob *job = g_task_get_task_data (task);
   ClocheIndexEntry *indexed;
   GError *error = NULL;
 
-  indexed = get_entry (self, job->id, &error);
+  indexed = cloche_session_store_get_entry (self, job->id, &error);
   if (indexed == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, list_entry (indexed, job, g_get_real_time (), &self->index->dirty),
+    g_task_return_pointer (task,
+                           cloche_session_store_list_entry (indexed, job, g_get_real_time (),
+                                                            &self->index->dirty),
                            (GDestroyNotify) cloche_session_entry_free);
 }
 
 static gboolean
-pin (ClocheSessionStore  *self,
-     const char          *id,
-     gboolean             pinned,
-     GError             **error)
+cloche_session_store_pin (ClocheSessionStore  *self,
+                          const char          *id,
+                          gboolean             pinned,
+                          GError             **error)
 {
-  ClocheIndexEntry *entry = get_entry (self, id, error);
+  ClocheIndexEntry *entry = cloche_session_store_get_entry (self, id, error);
   g_autoptr(ClocheSession) session = NULL;
   g_autofree char *json = NULL;
 
@@ -380,27 +383,27 @@ pin (ClocheSessionStore  *self,
   cloche_session_set_state (session, CLOCHE_SESSION_STATE_CLOSED);
   cloche_session_set_pinned (session, pinned);
   json = cloche_session_to_json (session);
-  if (!write_json (self, id, json, error))
+  if (!cloche_session_store_write_json (self, id, json, error))
     return FALSE;
   cloche_session_index_put (self->index, session, FALSE);
   return TRUE;
 }
 
 static void
-run_pin (ClocheSessionStore *self,
-         Op                 *op)
+cloche_session_store_run_pin (ClocheSessionStore *self,
+                              Op                 *op)
 {
   GError *error = NULL;
 
-  if (pin (self, op->id, op->pinned, &error))
+  if (cloche_session_store_pin (self, op->id, op->pinned, &error))
     g_task_return_boolean (op->task, TRUE);
   else
     g_task_return_error (op->task, error);
 }
 
 static void
-run_delete (ClocheSessionStore *self,
-            Op                 *op)
+cloche_session_store_run_delete (ClocheSessionStore *self,
+                                 Op                 *op)
 {
   int root_fd = cloche_session_index_open_root (self->index);
   GError *error = NULL;
@@ -448,7 +451,7 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
         continue;
       /* The cache file keeps structs as listed: one built anew is written
        * at exit. */
-      entry = list_entry (indexed, job, now, &self->index->dirty);
+      entry = cloche_session_store_list_entry (indexed, job, now, &self->index->dirty);
       if (stale_only && !entry->stale)
         cloche_session_entry_free (entry);
       else
@@ -461,7 +464,7 @@ _cloche_session_store_snapshot (ClocheSessionStore *self,
  * the first check and at exit, when the index changed; only a hint, so a
  * failure costs the next start its head start, nothing else. */
 static void
-save_index (ClocheSessionStore *self)
+cloche_session_store_save_index (ClocheSessionStore *self)
 {
   g_autoptr(GError) error = NULL;
 
@@ -471,24 +474,24 @@ save_index (ClocheSessionStore *self)
 
 /* The worker's own next job; none once the store is going. */
 static void
-push_check (ClocheSessionStore *self)
+cloche_session_store_push_check (ClocheSessionStore *self)
 {
   if (!g_atomic_int_get (&self->stopping))
-    push (self, OP_CHECK, NULL, NULL);
+    cloche_session_store_push (self, OP_CHECK, NULL, NULL);
 }
 
 static void
-start_check (ClocheSessionStore *self)
+cloche_session_store_start_check (ClocheSessionStore *self)
 {
   self->checked_at = g_get_monotonic_time ();
   self->unchecked = cloche_session_index_dup_ids (self->index);
-  push_check (self);
+  cloche_session_store_push_check (self);
 }
 
 /* One chunk of the check, then the next one queued behind whatever was
  * asked meanwhile. Held for tests, it only waits (lists go by). */
 static void
-run_check (ClocheSessionStore *self)
+cloche_session_store_run_check (ClocheSessionStore *self)
 {
   guint n;
 
@@ -498,7 +501,7 @@ run_check (ClocheSessionStore *self)
   if (g_atomic_int_get (&self->checks_held))
     {
       g_usleep (HELD_POLL_US);
-      push_check (self);
+      cloche_session_store_push_check (self);
       return;
     }
   n = MIN (self->unchecked->len, CHECK_CHUNK);
@@ -506,12 +509,12 @@ run_check (ClocheSessionStore *self)
   g_ptr_array_remove_range (self->unchecked, 0, n);
   if (self->unchecked->len > 0)
     {
-      push_check (self);
+      cloche_session_store_push_check (self);
       return;
     }
   g_clear_pointer (&self->unchecked, g_ptr_array_unref);
   if (!self->saved_once)
-    save_index (self);
+    cloche_session_store_save_index (self);
   self->saved_once = TRUE;
 }
 
@@ -520,8 +523,8 @@ run_check (ClocheSessionStore *self)
  * checked behind it, at most every CHECK_INTERVAL_US: what changed behind
  * the daemon's back shows in the lists after that check. */
 static void
-run_list (ClocheSessionStore *self,
-          GTask              *task)
+cloche_session_store_run_list (ClocheSessionStore *self,
+                               GTask              *task)
 {
   ClocheStoreJob *job = g_task_get_task_data (task);
   GPtrArray *entries;
@@ -530,7 +533,7 @@ run_list (ClocheSessionStore *self,
   entries = _cloche_session_store_snapshot (self, job, FALSE);
   /* Queued before answering, so it comes before any call the answer leads to. */
   if (self->unchecked == NULL && g_get_monotonic_time () - self->checked_at >= CHECK_INTERVAL_US)
-    start_check (self);
+    cloche_session_store_start_check (self);
   g_task_return_pointer (task, entries, (GDestroyNotify) g_ptr_array_unref);
 }
 
@@ -538,26 +541,26 @@ run_list (ClocheSessionStore *self,
  * one (and the folders that came while no daemon ran read), its stamps
  * checked behind the lists that come; else from the disk, at once. */
 static void
-run_load (ClocheSessionStore *self)
+cloche_session_store_run_load (ClocheSessionStore *self)
 {
   g_autoptr(GVariant) kept = cloche_session_index_read_cache (self->index);
 
   if (kept != NULL && cloche_session_index_fill (self->index, kept) > 0)
     {
       cloche_session_index_sync (self->index, NULL, FALSE);
-      start_check (self);
+      cloche_session_store_start_check (self);
       return;
     }
   self->checked_at = g_get_monotonic_time ();
   cloche_session_index_sync (self->index, NULL, TRUE);
-  save_index (self);
+  cloche_session_store_save_index (self);
   self->saved_once = TRUE;
 }
 
 /* A check running is finished first: the index saved is a checked one. */
 static void
-run_flush (ClocheSessionStore *self,
-           Op                 *op)
+cloche_session_store_run_flush (ClocheSessionStore *self,
+                                Op                 *op)
 {
   if (self->unchecked != NULL)
     {
@@ -565,43 +568,43 @@ run_flush (ClocheSessionStore *self,
                                   self->unchecked->len);
       g_clear_pointer (&self->unchecked, g_ptr_array_unref);
     }
-  save_index (self);
+  cloche_session_store_save_index (self);
   g_async_queue_push (op->done, GINT_TO_POINTER (TRUE));
 }
 
 static void
-run_op (gpointer data,
-        gpointer user_data)
+cloche_session_store_run_op (gpointer data,
+                             gpointer user_data)
 {
   ClocheSessionStore *self = user_data;
   Op *op = data;
 
   switch (op->kind)
     {
-    case OP_WRITE: run_write (self, op->id); break;
-    case OP_GET: run_get (self, op->task); break;
-    case OP_PIN: run_pin (self, op); break;
-    case OP_LIST: run_list (self, op->task); break;
+    case OP_WRITE: cloche_session_store_run_write (self, op->id); break;
+    case OP_GET: cloche_session_store_run_get (self, op->task); break;
+    case OP_PIN: cloche_session_store_run_pin (self, op); break;
+    case OP_LIST: cloche_session_store_run_list (self, op->task); break;
     case OP_CLEANUP: _cloche_session_store_cleanup (self, op->task); break;
-    case OP_DELETE: run_delete (self, op); break;
-    case OP_FLUSH: run_flush (self, op); break;
-    case OP_LOAD: run_load (self); break;
-    case OP_CHECK: run_check (self); break;
+    case OP_DELETE: cloche_session_store_run_delete (self, op); break;
+    case OP_FLUSH: cloche_session_store_run_flush (self, op); break;
+    case OP_LOAD: cloche_session_store_run_load (self); break;
+    case OP_CHECK: cloche_session_store_run_check (self); break;
     default: g_assert_not_reached (); break;
     }
   if (op->task != NULL)
-    return_task (op->task);
-  op_free (op);
+    cloche_session_store_return_task (op->task);
+  cloche_session_store_op_free (op);
 }
 
 /* Asking the worker */
 
 /* Queues @session's record; a record of it already waiting is replaced. */
 static void
-enqueue (ClocheSessionStore *self,
-         ClocheSession      *session,
-         gboolean            create,
-         GTask              *task)
+cloche_session_store_enqueue (ClocheSessionStore *self,
+                              ClocheSession      *session,
+                              gboolean            create,
+                              GTask              *task)
 {
   const char *id = cloche_session_get_id (session);
   Pending *pending;
@@ -624,7 +627,7 @@ enqueue (ClocheSessionStore *self,
     pending->tasks = g_slist_prepend (pending->tasks, task);
   g_mutex_unlock (&self->lock);
   if (!queued)
-    push (self, OP_WRITE, id, NULL);
+    cloche_session_store_push (self, OP_WRITE, id, NULL);
 }
 
 /**
@@ -641,7 +644,7 @@ cloche_session_store_save (ClocheSessionStore *self,
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
   g_return_if_fail (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_DAMAGED);
 
-  enqueue (self, session, FALSE, NULL);
+  cloche_session_store_enqueue (self, session, FALSE, NULL);
 }
 
 /**
@@ -660,8 +663,9 @@ cloche_session_store_save_async (ClocheSessionStore  *self,
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
   g_return_if_fail (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_DAMAGED);
 
-  enqueue (self, session, FALSE,
-           new_task (self, cloche_session_store_save_async, cancellable, callback, user_data));
+  cloche_session_store_enqueue (self, session, FALSE,
+                                new_task (self, cloche_session_store_save_async, cancellable,
+                                          callback, user_data));
 }
 
 gboolean
@@ -684,8 +688,9 @@ cloche_session_store_create_async (ClocheSessionStore  *self,
 {
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  enqueue (self, session, TRUE,
-           new_task (self, cloche_session_store_create_async, cancellable, callback, user_data));
+  cloche_session_store_enqueue (self, session, TRUE,
+                                new_task (self, cloche_session_store_create_async, cancellable,
+                                          callback, user_data));
 }
 
 gboolean
@@ -715,8 +720,9 @@ cloche_session_store_delete_async (ClocheSessionStore  *self,
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
   g_return_if_fail (cloche_session_id_is_valid (id));
 
-  push (self, OP_DELETE, id,
-        new_task (self, cloche_session_store_delete_async, cancellable, callback, user_data));
+  cloche_session_store_push (self, OP_DELETE, id,
+                             new_task (self, cloche_session_store_delete_async, cancellable,
+                                       callback, user_data));
 }
 
 gboolean
@@ -770,10 +776,10 @@ cloche_session_store_get_async (ClocheSessionStore  *self,
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
   task = new_task (self, cloche_session_store_get_async, cancellable, callback, user_data);
-  job = job_new (open_ids, stale_after_days);
+  job = cloche_session_store_job_new (open_ids, stale_after_days);
   job->id = g_strdup (id);
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  push (self, OP_GET, NULL, task);
+  g_task_set_task_data (task, job, (GDestroyNotify) cloche_session_store_job_free);
+  cloche_session_store_push (self, OP_GET, NULL, task);
 }
 
 /**
@@ -834,8 +840,9 @@ cloche_session_store_list_async (ClocheSessionStore  *self,
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
   task = new_task (self, cloche_session_store_list_async, cancellable, callback, user_data);
-  g_task_set_task_data (task, job_new (open_ids, stale_after_days), (GDestroyNotify) job_free);
-  push (self, OP_LIST, NULL, task);
+  g_task_set_task_data (task, cloche_session_store_job_new (open_ids, stale_after_days),
+                        (GDestroyNotify) cloche_session_store_job_free);
+  cloche_session_store_push (self, OP_LIST, NULL, task);
 }
 
 /**
@@ -877,13 +884,13 @@ cloche_session_store_cleanup_async (ClocheSessionStore    *self,
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  job = job_new (open_ids, stale_after_days);
+  job = cloche_session_store_job_new (open_ids, stale_after_days);
   job->dry_run = dry_run;
   job->progress = progress;
   job->progress_data = progress_data;
   task = new_task (self, cloche_session_store_cleanup_async, cancellable, callback, user_data);
-  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
-  push (self, OP_CLEANUP, NULL, task);
+  g_task_set_task_data (task, job, (GDestroyNotify) cloche_session_store_job_free);
+  cloche_session_store_push (self, OP_CLEANUP, NULL, task);
 }
 
 /**
@@ -926,30 +933,30 @@ _cloche_session_store_release_checks (ClocheSessionStore *self)
 /* Object */
 
 static ClocheSessionStore *
-store_new (const char *root,
-           gboolean    held)
+cloche_session_store_store_new (const char *root,
+                                gboolean    held)
 {
   ClocheSessionStore *self = g_object_new (CLOCHE_TYPE_SESSION_STORE, NULL);
 
   self->root = g_strdup (root);
   self->index = cloche_session_index_new (root);
   self->checks_held = held;
-  self->worker = g_thread_pool_new (run_op, self, 1, FALSE, NULL);
+  self->worker = g_thread_pool_new (cloche_session_store_run_op, self, 1, FALSE, NULL);
   /* Read now, so that the first list finds most of the work done. */
-  push (self, OP_LOAD, NULL, NULL);
+  cloche_session_store_push (self, OP_LOAD, NULL, NULL);
   return self;
 }
 
 ClocheSessionStore *
 cloche_session_store_new (const char *root)
 {
-  return store_new (root, FALSE);
+  return cloche_session_store_store_new (root, FALSE);
 }
 
 ClocheSessionStore *
 _cloche_session_store_new_held (const char *root)
 {
-  return store_new (root, TRUE);
+  return cloche_session_store_store_new (root, TRUE);
 }
 
 static void
@@ -982,5 +989,5 @@ cloche_session_store_init (ClocheSessionStore *self)
 {
   g_mutex_init (&self->lock);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) pending_free);
+                                         (GDestroyNotify) cloche_session_store_pending_free);
 }

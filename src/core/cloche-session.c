@@ -103,7 +103,7 @@ cloche_session_mount_free (ClocheSessionMount *mount)
 
 /* Twelve hex digits: short enough to type, and safe in a path and a shell. */
 static char *
-make_id (void)
+cloche_session_make_id (void)
 {
   return g_strdup_printf ("%06x%06x", g_random_int () & 0xffffff, g_random_int () & 0xffffff);
 }
@@ -114,7 +114,7 @@ cloche_session_new (const char *title,
 {
   ClocheSession *self = g_object_new (CLOCHE_TYPE_SESSION, NULL);
 
-  self->id = make_id ();
+  self->id = cloche_session_make_id ();
   self->title = g_strdup (title != NULL ? title : "");
   self->client = g_strdup (client != NULL ? client : "");
   self->created = self->last_active = g_get_real_time ();

@@ -81,9 +81,9 @@ static Program program;
 static gboolean prepared;
 
 static void
-emit (Program           *p,
-      const struct sock_filter *insns,
-      guint              n)
+cloche_setid_filter_emit (Program           *p,
+                          const struct sock_filter *insns,
+                          guint              n)
 {
   g_assert (p->n + n <= MAX_INSNS);
   memcpy (p->insns + p->n, insns, n * sizeof *insns);
@@ -92,9 +92,9 @@ emit (Program           *p,
 
 /* Syscall @nr fails with EPERM when its argument @arg has a set-id bit. */
 static void
-refuse_setid_mode (Program *p,
-                   int      nr,
-                   guint    arg)
+cloche_setid_filter_refuse_setid_mode (Program *p,
+                                       int      nr,
+                                       guint    arg)
 {
   const struct sock_filter block[] = {
     LOAD_NR,
@@ -105,15 +105,15 @@ refuse_setid_mode (Program *p,
     ALLOW,
   };
 
-  emit (p, block, G_N_ELEMENTS (block));
+  cloche_setid_filter_emit (p, block, G_N_ELEMENTS (block));
 }
 
 /* open/openat: only a call that creates has a mode. */
 static void
-refuse_setid_create (Program *p,
-                     int      nr,
-                     guint    flags_arg,
-                     guint    mode_arg)
+cloche_setid_filter_refuse_setid_create (Program *p,
+                                         int      nr,
+                                         guint    flags_arg,
+                                         guint    mode_arg)
 {
   const struct sock_filter block[] = {
     LOAD_NR,
@@ -126,14 +126,14 @@ refuse_setid_create (Program *p,
     ALLOW,
   };
 
-  emit (p, block, G_N_ELEMENTS (block));
+  cloche_setid_filter_emit (p, block, G_N_ELEMENTS (block));
 }
 
 /* mknod/mknodat: FIFOs, sockets and plain files, never a device or set-id. */
 static void
-refuse_device_node (Program *p,
-                    int      nr,
-                    guint    mode_arg)
+cloche_setid_filter_refuse_device_node (Program *p,
+                                        int      nr,
+                                        guint    mode_arg)
 {
   const struct sock_filter block[] = {
     LOAD_NR,
@@ -147,15 +147,15 @@ refuse_device_node (Program *p,
     DENY (EPERM),
   };
 
-  emit (p, block, G_N_ELEMENTS (block));
+  cloche_setid_filter_emit (p, block, G_N_ELEMENTS (block));
 }
 
 /* Syscall @nr fails with EPERM when argument @arg has a bit of @mask. */
 static void
-refuse_flag (Program *p,
-             int      nr,
-             guint    arg,
-             guint32  mask)
+cloche_setid_filter_refuse_flag (Program *p,
+                                 int      nr,
+                                 guint    arg,
+                                 guint32  mask)
 {
   const struct sock_filter block[] = {
     LOAD_NR,
@@ -166,13 +166,13 @@ refuse_flag (Program *p,
     ALLOW,
   };
 
-  emit (p, block, G_N_ELEMENTS (block));
+  cloche_setid_filter_emit (p, block, G_N_ELEMENTS (block));
 }
 
 static void
-refuse_call (Program *p,
-             int      nr,
-             int      error)
+cloche_setid_filter_refuse_call (Program *p,
+                                 int      nr,
+                                 int      error)
 {
   const struct sock_filter block[] = {
     LOAD_NR,
@@ -180,12 +180,12 @@ refuse_call (Program *p,
     DENY (error),
   };
 
-  emit (p, block, G_N_ELEMENTS (block));
+  cloche_setid_filter_emit (p, block, G_N_ELEMENTS (block));
 }
 
 #ifdef FILTER_ARCH
 static void
-build (Program *p)
+cloche_setid_filter_build (Program *p)
 {
   const struct sock_filter prologue[] = {
     LOAD (offsetof (struct seccomp_data, arch)),
@@ -199,22 +199,22 @@ build (Program *p)
   };
   const struct sock_filter epilogue[] = { ALLOW };
 
-  emit (p, prologue, G_N_ELEMENTS (prologue));
-  refuse_setid_mode (p, __NR_fchmod, 1);
-  refuse_setid_mode (p, __NR_fchmodat, 2);
-  refuse_setid_mode (p, __NR_fchmodat2, 2);
-  refuse_setid_create (p, __NR_openat, 2, 3);
-  refuse_device_node (p, __NR_mknodat, 2);
-  refuse_flag (p, __NR_renameat2, 4, RENAME_WHITEOUT);
-  refuse_call (p, __NR_openat2, ENOSYS);
-  refuse_call (p, __NR_io_uring_setup, ENOSYS);
+  cloche_setid_filter_emit (p, prologue, G_N_ELEMENTS (prologue));
+  cloche_setid_filter_refuse_setid_mode (p, __NR_fchmod, 1);
+  cloche_setid_filter_refuse_setid_mode (p, __NR_fchmodat, 2);
+  cloche_setid_filter_refuse_setid_mode (p, __NR_fchmodat2, 2);
+  cloche_setid_filter_refuse_setid_create (p, __NR_openat, 2, 3);
+  cloche_setid_filter_refuse_device_node (p, __NR_mknodat, 2);
+  cloche_setid_filter_refuse_flag (p, __NR_renameat2, 4, RENAME_WHITEOUT);
+  cloche_setid_filter_refuse_call (p, __NR_openat2, ENOSYS);
+  cloche_setid_filter_refuse_call (p, __NR_io_uring_setup, ENOSYS);
 #ifdef __NR_chmod
-  refuse_setid_mode (p, __NR_chmod, 1);
-  refuse_setid_mode (p, __NR_creat, 1);
-  refuse_setid_create (p, __NR_open, 1, 2);
-  refuse_device_node (p, __NR_mknod, 1);
+  cloche_setid_filter_refuse_setid_mode (p, __NR_chmod, 1);
+  cloche_setid_filter_refuse_setid_mode (p, __NR_creat, 1);
+  cloche_setid_filter_refuse_setid_create (p, __NR_open, 1, 2);
+  cloche_setid_filter_refuse_device_node (p, __NR_mknod, 1);
 #endif
-  emit (p, epilogue, G_N_ELEMENTS (epilogue));
+  cloche_setid_filter_emit (p, epilogue, G_N_ELEMENTS (epilogue));
 }
 #endif
 
@@ -232,7 +232,7 @@ cloche_setid_filter_prepare (GError **error)
 #ifdef FILTER_ARCH
   if (!prepared)
     {
-      build (&program);
+      cloche_setid_filter_build (&program);
       prepared = TRUE;
     }
   return TRUE;

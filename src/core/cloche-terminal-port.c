@@ -144,18 +144,18 @@ cloche_terminal_port_steal_client_fd (ClocheTerminalPort *self)
 /* Plugging */
 
 static GError *
-plug_error (ClocheTerminalPort *self,
-            const char         *step,
-            const GError       *cause)
+cloche_terminal_port_plug_error (ClocheTerminalPort *self,
+                                 const char         *step,
+                                 const GError       *cause)
 {
   return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
                       _("Cannot give the VM a terminal port (%s, %s): %s"), self->name, step,
                       cause->message);
 }
 
-static void unplug_async (ClocheTerminalPort *self,
-                          GAsyncReadyCallback callback,
-                          gpointer            user_data);
+static void cloche_terminal_port_unplug_async_internal (ClocheTerminalPort *self,
+                                                        GAsyncReadyCallback callback,
+                                                        gpointer            user_data);
 
 /* A plug that failed half-way takes back what it did before it reports. */
 static void
@@ -170,15 +170,16 @@ cloche_terminal_port_plug_undone_cb (GObject      *object,
 }
 
 static void
-plug_fails (GTask        *task,
-            const char   *step,
-            const GError *cause)
+cloche_terminal_port_plug_fails (GTask        *task,
+                                 const char   *step,
+                                 const GError *cause)
 {
   ClocheTerminalPort *self = g_task_get_task_data (task);
 
-  g_object_set_data_full (G_OBJECT (task), "error", plug_error (self, step, cause),
+  g_object_set_data_full (G_OBJECT (task), "error",
+                          cloche_terminal_port_plug_error (self, step, cause),
                           (GDestroyNotify) g_error_free);
-  unplug_async (self, cloche_terminal_port_plug_undone_cb, task);
+  cloche_terminal_port_unplug_async_internal (self, cloche_terminal_port_plug_undone_cb, task);
 }
 
 static void
@@ -194,7 +195,7 @@ cloche_terminal_port_device_added_cb (GObject      *object,
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (reply == NULL)
     {
-      plug_fails (g_steal_pointer (&task), "device_add", error);
+      cloche_terminal_port_plug_fails (g_steal_pointer (&task), "device_add", error);
       return;
     }
   self->device_added = TRUE;
@@ -217,14 +218,14 @@ cloche_terminal_port_fd_closed_cb (GObject      *object,
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (reply == NULL)
     g_debug ("closefd after a failed chardev-add: %s", error->message);
-  plug_fails (g_steal_pointer (&task), "chardev-add", cause);
+  cloche_terminal_port_plug_fails (g_steal_pointer (&task), "chardev-add", cause);
 }
 
 /* A chardev-add refused before it took the descriptor (an id in use, say)
  * leaves it with QEMU under its name, open, for the VM's life: closefd. */
 static void
-close_given_fd (GTask        *task,
-                const GError *cause)
+cloche_terminal_port_close_given_fd (GTask        *task,
+                                     const GError *cause)
 {
   ClocheTerminalPort *self = g_task_get_task_data (task);
   g_autoptr(JsonObject) args = json_object_new ();
@@ -250,7 +251,7 @@ cloche_terminal_port_chardev_added_cb (GObject      *object,
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (reply == NULL)
     {
-      close_given_fd (g_steal_pointer (&task), error);
+      cloche_terminal_port_close_given_fd (g_steal_pointer (&task), error);
       return;
     }
   self->chardev_added = TRUE;
@@ -278,7 +279,7 @@ cloche_terminal_port_fd_given_cb (GObject      *object,
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (reply == NULL)
     {
-      plug_fails (g_steal_pointer (&task), "getfd", error);
+      cloche_terminal_port_plug_fails (g_steal_pointer (&task), "getfd", error);
       return;
     }
   /* A chardev on the descriptor QEMU was given as @id: connected already,
@@ -367,7 +368,7 @@ cloche_terminal_port_chardev_removed_cb (GObject      *object,
 }
 
 static void
-remove_chardev (GTask *task)
+cloche_terminal_port_remove_chardev (GTask *task)
 {
   ClocheTerminalPort *self = g_task_get_source_object (task);
   g_autoptr(JsonObject) args = json_object_new ();
@@ -385,14 +386,14 @@ remove_chardev (GTask *task)
 
 /* The device is gone (or will never be: QEMU refused, or went): on. */
 static void
-device_gone (ClocheTerminalPort *self)
+cloche_terminal_port_device_gone (ClocheTerminalPort *self)
 {
   GTask *task = g_steal_pointer (&self->unplug);
 
   g_clear_handle_id (&self->timer, g_source_remove);
   self->device_added = FALSE;
   if (task != NULL)
-    remove_chardev (task);
+    cloche_terminal_port_remove_chardev (task);
 }
 
 static void
@@ -402,7 +403,7 @@ cloche_terminal_port_qmp_event_cb (ClocheTerminalPort *self,
 {
   if (g_strcmp0 (name, "DEVICE_DELETED") == 0 && data != NULL
       && g_strcmp0 (cloche_json_get_string (data, "device", NULL), self->id) == 0)
-    device_gone (self);
+    cloche_terminal_port_device_gone (self);
 }
 
 static gboolean
@@ -435,11 +436,11 @@ cloche_terminal_port_device_del_cb (GObject      *object,
   if (reply != NULL)
     return;   /* DEVICE_DELETED follows once the guest has let go */
   g_debug ("device_del %s: %s", self->id, error->message);
-  device_gone (self);
+  cloche_terminal_port_device_gone (self);
 }
 
 static void
-delete_device (ClocheTerminalPort *self)
+cloche_terminal_port_delete_device (ClocheTerminalPort *self)
 {
   g_autoptr(JsonObject) args = json_object_new ();
 
@@ -450,7 +451,7 @@ delete_device (ClocheTerminalPort *self)
     }
   if (!self->device_added)
     {
-      device_gone (self);
+      cloche_terminal_port_device_gone (self);
       return;
     }
   json_object_set_string_member (args, "id", self->id);
@@ -478,24 +479,24 @@ cloche_terminal_port_drain_check_cb (gpointer user_data)
   if (self->drained < 2 && !(poll (&hangup, 1, 0) > 0 && (hangup.revents & POLLHUP)))
     return G_SOURCE_CONTINUE;
   self->timer = 0;
-  delete_device (self);
+  cloche_terminal_port_delete_device (self);
   return G_SOURCE_REMOVE;
 }
 
 static void
-unplug_async (ClocheTerminalPort  *self,
-              GAsyncReadyCallback  callback,
-              gpointer             user_data)
+cloche_terminal_port_unplug_async_internal (ClocheTerminalPort  *self,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data)
 {
   GTask *task = g_task_new (self, NULL, callback, user_data);
 
-  g_task_set_source_tag (task, unplug_async);
+  g_task_set_source_tag (task, cloche_terminal_port_unplug_async_internal);
   g_return_if_fail (self->unplug == NULL);
   self->unplug = task;
   if (self->qemu_fd >= 0 && self->device_added)
     self->timer = g_timeout_add (DRAIN_POLL_MS, cloche_terminal_port_drain_check_cb, self);
   else
-    delete_device (self);
+    cloche_terminal_port_delete_device (self);
 }
 
 /**
@@ -512,7 +513,7 @@ cloche_terminal_port_unplug_async (ClocheTerminalPort  *self,
 {
   g_return_if_fail (CLOCHE_IS_TERMINAL_PORT (self));
 
-  unplug_async (self, callback, user_data);
+  cloche_terminal_port_unplug_async_internal (self, callback, user_data);
 }
 
 gboolean
@@ -561,7 +562,7 @@ cloche_terminal_port_chardev_changed_cb (GObject      *object,
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (reply == NULL)
     {
-      g_task_return_error (task, plug_error (self, "chardev-change", error));
+      g_task_return_error (task, cloche_terminal_port_plug_error (self, "chardev-change", error));
       g_error_free (error);
       return;
     }
@@ -587,7 +588,7 @@ cloche_terminal_port_fd_given_again_cb (GObject      *object,
   if (reply == NULL)
     {
       self->swapping = FALSE;
-      g_task_return_error (task, plug_error (self, "getfd", error));
+      g_task_return_error (task, cloche_terminal_port_plug_error (self, "getfd", error));
       g_error_free (error);
       return;
     }
@@ -598,7 +599,7 @@ cloche_terminal_port_fd_given_again_cb (GObject      *object,
 }
 
 static void
-ends_free (int *ends)
+cloche_terminal_port_ends_free (int *ends)
 {
   if (ends[0] >= 0)
     close (ends[0]);
@@ -626,7 +627,7 @@ cloche_terminal_port_reconnect_async (ClocheTerminalPort  *self,
 
   g_task_set_source_tag (task, cloche_terminal_port_reconnect_async);
   ends[0] = ends[1] = -1;
-  g_task_set_task_data (task, ends, (GDestroyNotify) ends_free);
+  g_task_set_task_data (task, ends, (GDestroyNotify) cloche_terminal_port_ends_free);
   if (self->unplug != NULL || !self->chardev_added || !self->device_added)
     {
       g_task_return_new_error (task, CLOCHE_ERROR, CLOCHE_ERROR_TERMINAL_NOT_FOUND,

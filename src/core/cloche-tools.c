@@ -61,8 +61,8 @@ cloche_tools_make_dir (const char  *dir,
 }
 
 static DIR *
-open_dir (const char  *dir,
-          GError     **error)
+cloche_tools_open_dir (const char  *dir,
+                       GError     **error)
 {
   int fd = open (dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR *stream;
@@ -79,7 +79,7 @@ open_dir (const char  *dir,
 }
 
 static gboolean
-is_dot (const char *name)
+cloche_tools_is_dot (const char *name)
 {
   return g_str_equal (name, ".") || g_str_equal (name, "..");
 }
@@ -88,14 +88,14 @@ is_dot (const char *name)
 gboolean
 cloche_tools_is_empty (const char *dir)
 {
-  DIR *stream = open_dir (dir, NULL);
+  DIR *stream = cloche_tools_open_dir (dir, NULL);
   struct dirent *entry;
   gboolean empty = TRUE;
 
   if (stream == NULL)
     return TRUE;
   while (empty && (entry = readdir (stream)) != NULL)
-    empty = is_dot (entry->d_name);
+    empty = cloche_tools_is_dot (entry->d_name);
   closedir (stream);
   return empty;
 }
@@ -105,14 +105,14 @@ cloche_tools_is_empty (const char *dir)
 guint64
 cloche_tools_measure (const char *dir)
 {
-  DIR *stream = open_dir (dir, NULL);
+  DIR *stream = cloche_tools_open_dir (dir, NULL);
   struct dirent *entry;
   guint64 total = 0;
 
   if (stream == NULL)
     return 0;
   while ((entry = readdir (stream)) != NULL)
-    if (!is_dot (entry->d_name))
+    if (!cloche_tools_is_dot (entry->d_name))
       total += cloche_tree_measure (dirfd (stream), entry->d_name);
   closedir (stream);
   return total;
@@ -137,7 +137,7 @@ cloche_tools_clear (const char  *dir,
   DIR *stream;
 
   *freed = 0;
-  if ((stream = open_dir (dir, &local)) == NULL)
+  if ((stream = cloche_tools_open_dir (dir, &local)) == NULL)
     {
       if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         return TRUE;
@@ -145,7 +145,7 @@ cloche_tools_clear (const char  *dir,
       return FALSE;
     }
   while (ok && (entry = readdir (stream)) != NULL)
-    if (!is_dot (entry->d_name))
+    if (!cloche_tools_is_dot (entry->d_name))
       ok = cloche_tree_remove (dirfd (stream), entry->d_name, links, freed, error);
   closedir (stream);
   if (!ok)

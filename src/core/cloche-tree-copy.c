@@ -59,15 +59,15 @@ cloche_tree_copy_clear (ClocheTreeCopy *copy)
   g_clear_pointer (&copy->first_skipped, g_free);
 }
 
-static gboolean set_errno_error (Copier     *copier,
-                                 const char *format,
-                                 ...) G_GNUC_PRINTF (2, 3);
+static gboolean cloche_tree_copy_set_errno_error (Copier     *copier,
+                                                  const char *format,
+                                                  ...) G_GNUC_PRINTF (2, 3);
 
 /* Call it right after the failing call: errno is read first. */
 static gboolean
-set_errno_error (Copier     *copier,
-                 const char *format,
-                 ...)
+cloche_tree_copy_set_errno_error (Copier     *copier,
+                                  const char *format,
+                                  ...)
 {
   int saved = errno;
   g_autofree char *message = NULL;
@@ -82,8 +82,8 @@ set_errno_error (Copier     *copier,
 }
 
 static gboolean
-same_file (const struct stat *a,
-           const struct stat *b)
+cloche_tree_copy_same_file (const struct stat *a,
+                            const struct stat *b)
 {
   return a->st_dev == b->st_dev && a->st_ino == b->st_ino
          && (a->st_mode & S_IFMT) == (b->st_mode & S_IFMT);
@@ -92,8 +92,8 @@ same_file (const struct stat *a,
 /* The name changed between fstatat() and openat(): someone moves things
  * under the copy, which then stops rather than follow. */
 static gboolean
-set_changed_error (Copier     *copier,
-                   const char *path)
+cloche_tree_copy_set_changed_error (Copier     *copier,
+                                    const char *path)
 {
   g_set_error (copier->error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_CHANGED,
                _("%s changed while it was being copied; nothing was copied: fork the session again"),
@@ -102,8 +102,8 @@ set_changed_error (Copier     *copier,
 }
 
 static gboolean
-tick (Copier  *copier,
-      guint64  bytes)
+cloche_tree_copy_tick (Copier  *copier,
+                       guint64  bytes)
 {
   /* Bytes read against blocks measured: a sparse file reads more than it
    * holds, so the figure never goes past the total before the end. */
@@ -115,10 +115,10 @@ tick (Copier  *copier,
 
 /* The plain way, for file systems that neither clone nor copy_file_range. */
 static gboolean
-copy_by_hand (Copier     *copier,
-              int         in,
-              int         out,
-              const char *path)
+cloche_tree_copy_by_hand (Copier     *copier,
+                          int         in,
+                          int         out,
+                          const char *path)
 {
   g_autofree char *buffer = g_malloc (CHUNK);
   gssize n;
@@ -130,16 +130,17 @@ copy_by_hand (Copier     *copier,
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
-        return set_errno_error (copier, _("Cannot read %s"), path);
+        return cloche_tree_copy_set_errno_error (copier, _("Cannot read %s"), path);
       while (written < n)
         {
           gssize m = write (out, buffer + written, n - written);
 
           if (m < 0 && errno != EINTR)
-            return set_errno_error (copier, _("Cannot write the copy of %s"), path);
+            return cloche_tree_copy_set_errno_error (copier, _("Cannot write the copy of %s"),
+                                                     path);
           written += MAX (m, 0);
         }
-      if (!tick (copier, n))
+      if (!cloche_tree_copy_tick (copier, n))
         return FALSE;
     }
   return TRUE;
@@ -149,11 +150,11 @@ copy_by_hand (Copier     *copier,
  * with no error set when this kernel or file system cannot, before any
  * byte went. */
 static gboolean
-copy_in_kernel (Copier     *copier,
-                int         in,
-                int         out,
-                const char *path,
-                gboolean   *unsupported)
+cloche_tree_copy_in_kernel (Copier     *copier,
+                            int         in,
+                            int         out,
+                            const char *path,
+                            gboolean   *unsupported)
 {
   gboolean first = TRUE;
   gssize n;
@@ -169,36 +170,36 @@ copy_in_kernel (Copier     *copier,
           return FALSE;
         }
       if (n < 0)
-        return set_errno_error (copier, _("Cannot copy %s"), path);
+        return cloche_tree_copy_set_errno_error (copier, _("Cannot copy %s"), path);
       first = FALSE;
-      if (!tick (copier, n))
+      if (!cloche_tree_copy_tick (copier, n))
         return FALSE;
     }
   return TRUE;
 }
 
 static gboolean
-copy_contents (Copier            *copier,
-               int                in,
-               int                out,
-               const struct stat *st,
-               const char        *path)
+cloche_tree_copy_contents (Copier            *copier,
+                           int                in,
+                           int                out,
+                           const struct stat *st,
+                           const char        *path)
 {
   gboolean unsupported = FALSE;
 
   /* A clone shares the blocks: nothing to wait for, whatever the size. */
   if (ioctl (out, FICLONE, in) == 0)
-    return tick (copier, (guint64) st->st_size);
-  if (copy_in_kernel (copier, in, out, path, &unsupported))
+    return cloche_tree_copy_tick (copier, (guint64) st->st_size);
+  if (cloche_tree_copy_in_kernel (copier, in, out, path, &unsupported))
     return TRUE;
-  return unsupported && copy_by_hand (copier, in, out, path);
+  return unsupported && cloche_tree_copy_by_hand (copier, in, out, path);
 }
 
 /* Permission bits only: a set-id bit on a file the daemon owns would
  * hand the guest's program the daemon's user. */
 static void
-keep_mode_and_times (int                fd,
-                     const struct stat *st)
+cloche_tree_copy_keep_mode_and_times (int                fd,
+                                      const struct stat *st)
 {
   struct timespec times[2] = { st->st_atim, st->st_mtim };
 
@@ -207,12 +208,12 @@ keep_mode_and_times (int                fd,
 }
 
 static gboolean
-copy_file (Copier            *copier,
-           int                src_dir,
-           int                dst_dir,
-           const char        *name,
-           const struct stat *seen,
-           const char        *path)
+cloche_tree_copy_file (Copier            *copier,
+                       int                src_dir,
+                       int                dst_dir,
+                       const char        *name,
+                       const struct stat *seen,
+                       const char        *path)
 {
   struct stat st;
   gboolean ok;
@@ -221,21 +222,21 @@ copy_file (Copier            *copier,
   /* Non-blocking: were a fifo swapped in since fstatat(), it must not hang. */
   in = openat (src_dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (in < 0)
-    return set_errno_error (copier, _("Cannot open %s"), path);
-  if (fstat (in, &st) != 0 || !same_file (&st, seen))
+    return cloche_tree_copy_set_errno_error (copier, _("Cannot open %s"), path);
+  if (fstat (in, &st) != 0 || !cloche_tree_copy_same_file (&st, seen))
     {
       close (in);
-      return set_changed_error (copier, path);
+      return cloche_tree_copy_set_changed_error (copier, path);
     }
   out = openat (dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0)
     {
       close (in);
-      return set_errno_error (copier, _("Cannot create the copy of %s"), path);
+      return cloche_tree_copy_set_errno_error (copier, _("Cannot create the copy of %s"), path);
     }
-  ok = copy_contents (copier, in, out, &st, path);
+  ok = cloche_tree_copy_contents (copier, in, out, &st, path);
   if (ok)
-    keep_mode_and_times (out, &st);
+    cloche_tree_copy_keep_mode_and_times (out, &st);
   close (in);
   close (out);
   copier->copy->files += ok;
@@ -243,27 +244,28 @@ copy_file (Copier            *copier,
 }
 
 static gboolean
-copy_link (Copier            *copier,
-           int                src_dir,
-           int                dst_dir,
-           const char        *name,
-           const struct stat *seen,
-           const char        *path)
+cloche_tree_copy_link (Copier            *copier,
+                       int                src_dir,
+                       int                dst_dir,
+                       const char        *name,
+                       const struct stat *seen,
+                       const char        *path)
 {
   g_autofree char *target = g_malloc (PATH_MAX + 1);
   gssize n = readlinkat (src_dir, name, target, PATH_MAX);
 
   if (n < 0)
-    return set_errno_error (copier, _("Cannot read the link %s"), path);
+    return cloche_tree_copy_set_errno_error (copier, _("Cannot read the link %s"), path);
   target[n] = '\0';
   if (symlinkat (target, dst_dir, name) != 0)
-    return set_errno_error (copier, _("Cannot create the copy of the link %s"), path);
+    return cloche_tree_copy_set_errno_error (copier, _("Cannot create the copy of the link %s"),
+                                             path);
   copier->copy->links++;
-  return tick (copier, (guint64) seen->st_blocks * 512);
+  return cloche_tree_copy_tick (copier, (guint64) seen->st_blocks * 512);
 }
 
 static const char *
-kind_of (mode_t mode)
+cloche_tree_copy_kind_of (mode_t mode)
 {
   if (S_ISFIFO (mode))
     return _("a fifo");
@@ -275,51 +277,52 @@ kind_of (mode_t mode)
 }
 
 static void
-skip (Copier            *copier,
-      const struct stat *st,
-      const char        *path)
+cloche_tree_copy_skip (Copier            *copier,
+                       const struct stat *st,
+                       const char        *path)
 {
   if (copier->copy->skipped++ == 0)
-    copier->copy->first_skipped = g_strdup_printf (_("%s (%s)"), path, kind_of (st->st_mode));
+    copier->copy->first_skipped =
+    g_strdup_printf (_("%s (%s)"), path, cloche_tree_copy_kind_of (st->st_mode));
 }
 
-static gboolean copy_folder (Copier            *copier,
-                             int                src_parent,
-                             int                dst_parent,
-                             const char        *name,
-                             const struct stat *seen,
-                             const char        *path,
-                             guint              depth);
+static gboolean cloche_tree_copy_folder (Copier            *copier,
+                                         int                src_parent,
+                                         int                dst_parent,
+                                         const char        *name,
+                                         const struct stat *seen,
+                                         const char        *path,
+                                         guint              depth);
 
 static gboolean
-copy_entry (Copier     *copier,
-            int         src_dir,
-            int         dst_dir,
-            const char *name,
-            const char *parent_path,
-            guint       depth)
+cloche_tree_copy_entry (Copier     *copier,
+                        int         src_dir,
+                        int         dst_dir,
+                        const char *name,
+                        const char *parent_path,
+                        guint       depth)
 {
   g_autofree char *path = g_build_filename (parent_path, name, NULL);
   struct stat st;
 
   if (fstatat (src_dir, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return set_errno_error (copier, _("Cannot read %s"), path);
+    return cloche_tree_copy_set_errno_error (copier, _("Cannot read %s"), path);
   if (S_ISDIR (st.st_mode))
-    return copy_folder (copier, src_dir, dst_dir, name, &st, path, depth + 1);
+    return cloche_tree_copy_folder (copier, src_dir, dst_dir, name, &st, path, depth + 1);
   if (S_ISREG (st.st_mode))
-    return copy_file (copier, src_dir, dst_dir, name, &st, path);
+    return cloche_tree_copy_file (copier, src_dir, dst_dir, name, &st, path);
   if (S_ISLNK (st.st_mode))
-    return copy_link (copier, src_dir, dst_dir, name, &st, path);
-  skip (copier, &st, path);
+    return cloche_tree_copy_link (copier, src_dir, dst_dir, name, &st, path);
+  cloche_tree_copy_skip (copier, &st, path);
   return TRUE;
 }
 
 static gboolean
-copy_entries (Copier     *copier,
-              DIR        *dir,
-              int         dst_fd,
-              const char *path,
-              guint       depth)
+cloche_tree_copy_entries (Copier     *copier,
+                          DIR        *dir,
+                          int         dst_fd,
+                          const char *path,
+                          guint       depth)
 {
   struct dirent *dirent;
 
@@ -330,50 +333,50 @@ copy_entries (Copier     *copier,
 
       if (g_str_equal (name, ".") || g_str_equal (name, ".."))
         continue;
-      if (!copy_entry (copier, dirfd (dir), dst_fd, name, path, depth))
+      if (!cloche_tree_copy_entry (copier, dirfd (dir), dst_fd, name, path, depth))
         return FALSE;
       errno = 0;
     }
   if (errno != 0)
-    return set_errno_error (copier, _("Cannot read the folder %s"), path);
+    return cloche_tree_copy_set_errno_error (copier, _("Cannot read the folder %s"), path);
   return TRUE;
 }
 
 /* Opens the source folder @name, checked to be the one fstatat() saw, and
  * makes its copy. */
 static gboolean
-open_pair (Copier            *copier,
-           int                src_parent,
-           int                dst_parent,
-           const char        *src_name,
-           const char        *dst_name,
-           const struct stat *seen,
-           const char        *path,
-           DIR              **dir,
-           int               *dst_fd)
+cloche_tree_copy_open_pair (Copier            *copier,
+                            int                src_parent,
+                            int                dst_parent,
+                            const char        *src_name,
+                            const char        *dst_name,
+                            const struct stat *seen,
+                            const char        *path,
+                            DIR              **dir,
+                            int               *dst_fd)
 {
   int src_fd = openat (src_parent, src_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st;
 
   if (src_fd < 0)
-    return set_errno_error (copier, _("Cannot open the folder %s"), path);
-  if (fstat (src_fd, &st) != 0 || !same_file (&st, seen))
+    return cloche_tree_copy_set_errno_error (copier, _("Cannot open the folder %s"), path);
+  if (fstat (src_fd, &st) != 0 || !cloche_tree_copy_same_file (&st, seen))
     {
       close (src_fd);
-      return set_changed_error (copier, path);
+      return cloche_tree_copy_set_changed_error (copier, path);
     }
   if (mkdirat (dst_parent, dst_name, 0700) != 0
       || (*dst_fd = openat (dst_parent, dst_name,
                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
     {
-      set_errno_error (copier, _("Cannot create the copy of the folder %s"), path);
+      cloche_tree_copy_set_errno_error (copier, _("Cannot create the copy of the folder %s"), path);
       close (src_fd);
       return FALSE;
     }
   *dir = fdopendir (src_fd);
   if (*dir == NULL)
     {
-      set_errno_error (copier, _("Cannot read the folder %s"), path);
+      cloche_tree_copy_set_errno_error (copier, _("Cannot read the folder %s"), path);
       close (src_fd);
       close (*dst_fd);
       return FALSE;
@@ -382,13 +385,13 @@ open_pair (Copier            *copier,
 }
 
 static gboolean
-copy_folder (Copier            *copier,
-             int                src_parent,
-             int                dst_parent,
-             const char        *name,
-             const struct stat *seen,
-             const char        *path,
-             guint              depth)
+cloche_tree_copy_folder (Copier            *copier,
+                         int                src_parent,
+                         int                dst_parent,
+                         const char        *name,
+                         const struct stat *seen,
+                         const char        *path,
+                         guint              depth)
 {
   DIR *dir = NULL;
   int dst_fd = -1;
@@ -403,13 +406,14 @@ copy_folder (Copier            *copier,
       return FALSE;
     }
   if (g_cancellable_set_error_if_cancelled (copier->cancellable, copier->error)
-      || !open_pair (copier, src_parent, dst_parent, name, name, seen, path, &dir, &dst_fd))
+      || !cloche_tree_copy_open_pair (copier, src_parent, dst_parent, name, name, seen, path, &dir,
+                                      &dst_fd))
     return FALSE;
-  ok = copy_entries (copier, dir, dst_fd, path, depth);
+  ok = cloche_tree_copy_entries (copier, dir, dst_fd, path, depth);
   if (ok)
     {
-      keep_mode_and_times (dst_fd, seen);
-      ok = tick (copier, (guint64) seen->st_blocks * 512);
+      cloche_tree_copy_keep_mode_and_times (dst_fd, seen);
+      ok = cloche_tree_copy_tick (copier, (guint64) seen->st_blocks * 512);
     }
   closedir (dir);
   close (dst_fd);
@@ -446,7 +450,7 @@ cloche_tree_copy (int                      src_parent_fd,
 
   *copy = (ClocheTreeCopy) { 0 };
   if (fstatat (src_parent_fd, src_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-    return set_errno_error (&copier, _("Cannot read the folder %s"), src_name);
+    return cloche_tree_copy_set_errno_error (&copier, _("Cannot read the folder %s"), src_name);
   if (!S_ISDIR (st.st_mode))
     {
       g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_FOLDER_CHANGED,
@@ -455,13 +459,14 @@ cloche_tree_copy (int                      src_parent_fd,
       return FALSE;
     }
   copy->total = cloche_tree_measure (src_parent_fd, src_name);
-  if (!open_pair (&copier, src_parent_fd, dst_parent_fd, src_name, dst_name, &st, src_name,
-                  &dir, &dst_fd))
+  if (!cloche_tree_copy_open_pair (&copier, src_parent_fd, dst_parent_fd, src_name, dst_name, &st,
+                                   src_name,
+                                   &dir, &dst_fd))
     return FALSE;
-  ok = copy_entries (&copier, dir, dst_fd, src_name, 0);
+  ok = cloche_tree_copy_entries (&copier, dir, dst_fd, src_name, 0);
   if (ok)
     {
-      keep_mode_and_times (dst_fd, &st);
+      cloche_tree_copy_keep_mode_and_times (dst_fd, &st);
       copy->copied = copy->total;
       if (progress != NULL)
         progress (copy->copied, copy->total, progress_data);

@@ -62,8 +62,8 @@ cloche_tree_links_free (ClocheTreeLinks *links)
  * a multi-name file at its last name seen, nothing before that. With no
  * @links, every name's blocks (what `du -l` says). */
 static guint64
-freeable (ClocheTreeLinks   *links,
-          const struct stat *st)
+cloche_tree_freeable (ClocheTreeLinks   *links,
+                      const struct stat *st)
 {
   guint64 blocks = (guint64) st->st_blocks * 512;
   g_autofree char *key = NULL;
@@ -80,7 +80,7 @@ freeable (ClocheTreeLinks   *links,
 }
 
 static gboolean
-is_dot (const char *name)
+cloche_tree_is_dot (const char *name)
 {
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
 }
@@ -124,14 +124,14 @@ typedef struct
 
 /* Call it right after the failing call: errno is read first thing (the
  * g_strerror() in the arguments keeps it). */
-static gboolean set_errno_error (Walk       *walk,
-                                 const char *format,
-                                 ...) G_GNUC_PRINTF (2, 3);
+static gboolean cloche_tree_set_errno_error (Walk       *walk,
+                                             const char *format,
+                                             ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
-set_errno_error (Walk       *walk,
-                 const char *format,
-                 ...)
+cloche_tree_set_errno_error (Walk       *walk,
+                             const char *format,
+                             ...)
 {
   int saved = errno;
   g_autofree char *message = NULL;
@@ -146,7 +146,7 @@ set_errno_error (Walk       *walk,
 }
 
 static void
-level_clear (Level *level)
+cloche_tree_level_clear (Level *level)
 {
   if (level->fd >= 0)
     close (level->fd);
@@ -155,21 +155,21 @@ level_clear (Level *level)
 }
 
 static Level *
-top (Walk *walk)
+cloche_tree_top (Walk *walk)
 {
   return &g_array_index (walk->levels, Level, walk->levels->len - 1);
 }
 
 /* The fd of the folder that holds @depth's. */
 static int
-parent_fd_of (Walk  *walk,
-              guint  depth)
+cloche_tree_parent_fd_of (Walk  *walk,
+                          guint  depth)
 {
   return depth == 0 ? walk->parent_fd : g_array_index (walk->levels, Level, depth - 1).fd;
 }
 
 static void
-close_level (Level *level)
+cloche_tree_close_level (Level *level)
 {
   close (level->fd);
   level->fd = -1;
@@ -179,28 +179,28 @@ close_level (Level *level)
 
 /* Opens @name in the deepest folder (or the caller's) as a new level. */
 static gboolean
-push (Walk              *walk,
-      const char        *name,
-      const struct stat *st)
+cloche_tree_push (Walk              *walk,
+                  const char        *name,
+                  const struct stat *st)
 {
-  int fd = openat (parent_fd_of (walk, walk->levels->len), name,
+  int fd = openat (cloche_tree_parent_fd_of (walk, walk->levels->len), name,
                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   Level level = { fd, st->st_dev, st->st_ino, (guint64) st->st_blocks * 512 };
 
   if (fd < 0)
-    return set_errno_error (walk, _("Cannot open %s: %s"), name, g_strerror (errno));
+    return cloche_tree_set_errno_error (walk, _("Cannot open %s: %s"), name, g_strerror (errno));
   g_array_append_val (walk->levels, level);
-  top (walk)->name = g_strdup (name);
+  cloche_tree_top (walk)->name = g_strdup (name);
   if (walk->levels->len - walk->first_open > MAX_OPEN)
-    close_level (&g_array_index (walk->levels, Level, walk->first_open++));
+    cloche_tree_close_level (&g_array_index (walk->levels, Level, walk->first_open++));
   return TRUE;
 }
 
 /* Level @depth again, through ".." of the one below it, which is still
  * open: it must be the very folder that was closed. */
 static gboolean
-reopen (Walk  *walk,
-        guint  depth)
+cloche_tree_reopen (Walk  *walk,
+                    guint  depth)
 {
   Level *level = &g_array_index (walk->levels, Level, depth);
   Level *below = &g_array_index (walk->levels, Level, depth + 1);
@@ -208,25 +208,25 @@ reopen (Walk  *walk,
 
   level->fd = openat (below->fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (level->fd < 0 || fstat (level->fd, &st) != 0)
-    return set_errno_error (walk, _("Cannot go back up to %s: %s"), level->name,
-                            g_strerror (errno));
+    return cloche_tree_set_errno_error (walk, _("Cannot go back up to %s: %s"), level->name,
+                                        g_strerror (errno));
   if (st.st_dev != level->dev || st.st_ino != level->ino)
     {
       errno = ESTALE;
-      return set_errno_error (walk, _("%s moved while it was walked: %s"), level->name,
-                              _("it is not where it was, and is left as it is"));
+      return cloche_tree_set_errno_error (walk, _("%s moved while it was walked: %s"), level->name,
+                                          _("it is not where it was, and is left as it is"));
     }
   /* Measuring reads on where it stopped; removing reads what is left. */
   if (!walk->remove && lseek (level->fd, level->resume, SEEK_SET) < 0)
-    return set_errno_error (walk, _("Cannot read %s again: %s"), level->name,
-                            g_strerror (errno));
+    return cloche_tree_set_errno_error (walk, _("Cannot read %s again: %s"), level->name,
+                                        g_strerror (errno));
   walk->first_open = depth;
   return TRUE;
 }
 
 /* Reads the next batch: > 0 with some, 0 at the end, < 0 on an error. */
 static long
-fill (Level *level)
+cloche_tree_fill (Level *level)
 {
   if (level->buffer == NULL)
     level->buffer = g_malloc (FOLDER_BUFFER);
@@ -238,7 +238,7 @@ fill (Level *level)
 /* The next name in the batch read, "." and ".." skipped; NULL when the
  * batch is used up. */
 static const char *
-next_in_batch (Level *level)
+cloche_tree_next_in_batch (Level *level)
 {
   while (level->position < level->length)
     {
@@ -246,7 +246,7 @@ next_in_batch (Level *level)
 
       level->position += entry->length;
       level->resume = entry->offset;
-      if (!is_dot (entry->name))
+      if (!cloche_tree_is_dot (entry->name))
         return entry->name;
     }
   return NULL;
@@ -256,10 +256,10 @@ next_in_batch (Level *level)
  * in one batch, and then need no second read only to hear that nothing is
  * left (rm -rf's second getdents64 per folder). */
 static gboolean
-removed_early (Walk *walk)
+cloche_tree_removed_early (Walk *walk)
 {
-  Level *level = top (walk);
-  int parent_fd = parent_fd_of (walk, walk->levels->len - 1);
+  Level *level = cloche_tree_top (walk);
+  int parent_fd = cloche_tree_parent_fd_of (walk, walk->levels->len - 1);
 
   return walk->remove && level->buffer != NULL && parent_fd != -1
          && unlinkat (parent_fd, level->name, AT_REMOVEDIR) == 0;
@@ -267,21 +267,22 @@ removed_early (Walk *walk)
 
 /* The top folder is done: removed (if it is not yet) and counted. */
 static gboolean
-pop (Walk     *walk,
-     gboolean  gone)
+cloche_tree_pop (Walk     *walk,
+                 gboolean  gone)
 {
   guint depth = walk->levels->len - 1;
-  Level *level = top (walk);
+  Level *level = cloche_tree_top (walk);
   gboolean ok = TRUE;
 
   if (depth > 0 && g_array_index (walk->levels, Level, depth - 1).fd < 0)
-    ok = reopen (walk, depth - 1);
+    ok = cloche_tree_reopen (walk, depth - 1);
   if (ok && walk->remove && !gone
-      && unlinkat (parent_fd_of (walk, depth), level->name, AT_REMOVEDIR) != 0)
-    ok = set_errno_error (walk, _("Cannot remove %s: %s"), level->name, g_strerror (errno));
+      && unlinkat (cloche_tree_parent_fd_of (walk, depth), level->name, AT_REMOVEDIR) != 0)
+    ok =
+    cloche_tree_set_errno_error (walk, _("Cannot remove %s: %s"), level->name, g_strerror (errno));
   if (ok)
     walk->total += level->blocks;
-  level_clear (level);
+  cloche_tree_level_clear (level);
   g_array_set_size (walk->levels, depth);
   return ok;
 }
@@ -289,51 +290,53 @@ pop (Walk     *walk,
 /* A name in the top folder: a folder to go into, or something to count
  * (and remove). */
 static gboolean
-visit (Walk       *walk,
-       const char *name)
+cloche_tree_visit (Walk       *walk,
+                   const char *name)
 {
-  Level *level = top (walk);
+  Level *level = cloche_tree_top (walk);
   struct stat st;
 
   if (fstatat (level->fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
     return errno == ENOENT
-           || set_errno_error (walk, _("Cannot read %s: %s"), name, g_strerror (errno));
+           || cloche_tree_set_errno_error (walk, _("Cannot read %s: %s"), name, g_strerror (errno));
   if (S_ISDIR (st.st_mode))
-    return push (walk, name, &st);
+    return cloche_tree_push (walk, name, &st);
   if (walk->remove && unlinkat (level->fd, name, 0) != 0)
     return errno == ENOENT
-           || set_errno_error (walk, _("Cannot remove %s: %s"), name, g_strerror (errno));
-  walk->total += freeable (walk->links, &st);
+           || cloche_tree_set_errno_error (walk, _("Cannot remove %s: %s"), name,
+                                           g_strerror (errno));
+  walk->total += cloche_tree_freeable (walk->links, &st);
   return TRUE;
 }
 
 /* One step: the next name of the top folder, or the folder done. */
 static gboolean
-step (Walk *walk)
+cloche_tree_step (Walk *walk)
 {
-  Level *level = top (walk);
-  const char *name = next_in_batch (level);
+  Level *level = cloche_tree_top (walk);
+  const char *name = cloche_tree_next_in_batch (level);
   long read;
 
   if (name != NULL)
-    return visit (walk, name);
-  if (removed_early (walk))
-    return pop (walk, TRUE);
-  read = fill (level);
+    return cloche_tree_visit (walk, name);
+  if (cloche_tree_removed_early (walk))
+    return cloche_tree_pop (walk, TRUE);
+  read = cloche_tree_fill (level);
   if (read > 0)
     return TRUE;
   if (read < 0)
-    return set_errno_error (walk, _("Cannot read %s: %s"), level->name, g_strerror (errno));
-  return pop (walk, FALSE);
+    return cloche_tree_set_errno_error (walk, _("Cannot read %s: %s"), level->name,
+                                        g_strerror (errno));
+  return cloche_tree_pop (walk, FALSE);
 }
 
 static gboolean
-walk_tree (int               parent_fd,
-           const char       *name,
-           ClocheTreeLinks  *links,
-           gboolean          remove,
-           guint64          *total,
-           GError          **error)
+cloche_tree_walk_tree (int               parent_fd,
+                       const char       *name,
+                       ClocheTreeLinks  *links,
+                       gboolean          remove,
+                       guint64          *total,
+                       GError          **error)
 {
   Walk walk = { parent_fd, links, remove, 0, g_array_new (FALSE, TRUE, sizeof (Level)), 0, NULL };
   struct stat st;
@@ -341,19 +344,20 @@ walk_tree (int               parent_fd,
 
   if (fstatat (parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
     ok = errno == ENOENT
-         || set_errno_error (&walk, _("Cannot read %s: %s"), name, g_strerror (errno));
+         || cloche_tree_set_errno_error (&walk, _("Cannot read %s: %s"), name, g_strerror (errno));
   else if (!S_ISDIR (st.st_mode))
     {
       ok = !remove || unlinkat (parent_fd, name, 0) == 0
-           || set_errno_error (&walk, _("Cannot remove %s: %s"), name, g_strerror (errno));
-      walk.total += ok ? freeable (links, &st) : 0;
+           || cloche_tree_set_errno_error (&walk, _("Cannot remove %s: %s"), name,
+                                           g_strerror (errno));
+      walk.total += ok ? cloche_tree_freeable (links, &st) : 0;
     }
   else
-    for (ok = push (&walk, name, &st); ok && walk.levels->len > 0; )
-      ok = step (&walk);
+    for (ok = cloche_tree_push (&walk, name, &st); ok && walk.levels->len > 0; )
+      ok = cloche_tree_step (&walk);
 
   for (guint i = 0; i < walk.levels->len; i++)
-    level_clear (&g_array_index (walk.levels, Level, i));
+    cloche_tree_level_clear (&g_array_index (walk.levels, Level, i));
   g_array_unref (walk.levels);
   *total += walk.total;
   if (walk.error != NULL)
@@ -369,7 +373,7 @@ cloche_tree_measure (int         parent_fd,
 {
   guint64 total = 0;
 
-  walk_tree (parent_fd, name, NULL, FALSE, &total, NULL);
+  cloche_tree_walk_tree (parent_fd, name, NULL, FALSE, &total, NULL);
   return total;
 }
 
@@ -387,7 +391,7 @@ cloche_tree_measure_freeable (int              parent_fd,
   g_autoptr(ClocheTreeLinks) own = links == NULL ? cloche_tree_links_new () : NULL;
   guint64 total = 0;
 
-  walk_tree (parent_fd, name, links != NULL ? links : own, FALSE, &total, NULL);
+  cloche_tree_walk_tree (parent_fd, name, links != NULL ? links : own, FALSE, &total, NULL);
   return total;
 }
 
@@ -408,5 +412,5 @@ cloche_tree_remove (int               parent_fd,
 {
   g_autoptr(ClocheTreeLinks) own = links == NULL ? cloche_tree_links_new () : NULL;
 
-  return walk_tree (parent_fd, name, links != NULL ? links : own, TRUE, freed, error);
+  return cloche_tree_walk_tree (parent_fd, name, links != NULL ? links : own, TRUE, freed, error);
 }

@@ -12,14 +12,14 @@
 #include "cloche-guest-agent.h"
 #include "cloche-vm-command.h"
 
-static void add (GPtrArray  *argv,
-                 const char *first,
-                 ...) G_GNUC_NULL_TERMINATED;
+static void cloche_vm_command_add (GPtrArray  *argv,
+                                   const char *first,
+                                   ...) G_GNUC_NULL_TERMINATED;
 
 static void
-add (GPtrArray  *argv,
-     const char *first,
-     ...)
+cloche_vm_command_add (GPtrArray  *argv,
+                       const char *first,
+                       ...)
 {
   va_list args;
 
@@ -30,8 +30,8 @@ add (GPtrArray  *argv,
 }
 
 static void
-add_machine (GPtrArray                    *argv,
-             const ClocheVmCommandOptions *options)
+cloche_vm_command_add_machine (GPtrArray                    *argv,
+                               const ClocheVmCommandOptions *options)
 {
   g_autofree char *memory = g_strdup_printf ("%u", options->memory_mib);
   g_autofree char *cpus = g_strdup_printf ("%u", MAX (options->cpus, 1));
@@ -49,17 +49,17 @@ add_machine (GPtrArray                    *argv,
   else
     backend = g_strdup_printf ("memory-backend-memfd,id=ram0,size=%uM,share=on",
                                options->memory_mib);
-  add (argv, "-machine", "q35,memory-backend=ram0",
-       "-object", backend, NULL);
+  cloche_vm_command_add (argv, "-machine", "q35,memory-backend=ram0",
+                         "-object", backend, NULL);
   /* TCG's translation cache defaults to a quarter of guest RAM; 32 MiB is
    * plenty for a shell and keeps the host cost down. */
-  add (argv, "-accel", kvm ? "kvm" : "tcg,tb-size=32", NULL);
-  add (argv, "-cpu", kvm ? "host" : "max", NULL);
-  add (argv, "-smp", cpus, "-m", memory, NULL);
+  cloche_vm_command_add (argv, "-accel", kvm ? "kvm" : "tcg,tb-size=32", NULL);
+  cloche_vm_command_add (argv, "-cpu", kvm ? "host" : "max", NULL);
+  cloche_vm_command_add (argv, "-smp", cpus, "-m", memory, NULL);
 }
 
 static char *
-fd_path (int fd)
+cloche_vm_command_fd_path (int fd)
 {
   return g_strdup_printf ("/dev/fd/%d", fd);
 }
@@ -68,17 +68,17 @@ fd_path (int fd)
  * the same file again): the files that were checked, whatever has been
  * renamed into the bundle folder since. */
 static void
-add_boot (GPtrArray                    *argv,
-          ClocheBundle                 *bundle,
-          const ClocheVmCommandOptions *options)
+cloche_vm_command_add_boot (GPtrArray                    *argv,
+                            ClocheBundle                 *bundle,
+                            const ClocheVmCommandOptions *options)
 {
-  g_autofree char *kernel = options->boot_fds ? fd_path (CLOCHE_VM_KERNEL_FD)
+  g_autofree char *kernel = options->boot_fds ? cloche_vm_command_fd_path (CLOCHE_VM_KERNEL_FD)
                                               : cloche_bundle_get_kernel (bundle);
-  g_autofree char *initrd = options->boot_fds ? fd_path (CLOCHE_VM_INITRD_FD)
+  g_autofree char *initrd = options->boot_fds ? cloche_vm_command_fd_path (CLOCHE_VM_INITRD_FD)
                                               : cloche_bundle_get_initrd (bundle);
 
-  add (argv, "-kernel", kernel, "-initrd", initrd,
-       "-append", cloche_bundle_get_cmdline (bundle), NULL);
+  cloche_vm_command_add (argv, "-kernel", kernel, "-initrd", initrd,
+                         "-append", cloche_bundle_get_cmdline (bundle), NULL);
 }
 
 /* A disk bundle's root image, attached with virtio-blk as the guest's
@@ -89,9 +89,9 @@ add_boot (GPtrArray                    *argv,
  * rather than a qemu-img overlay is in docs/bundle.md. cache=unsafe: the
  * overlay is thrown away, so flushing it to the host disk buys nothing. */
 static void
-add_root_disk (GPtrArray                    *argv,
-               ClocheBundle                 *bundle,
-               const ClocheVmCommandOptions *options)
+cloche_vm_command_add_root_disk (GPtrArray                    *argv,
+                                 ClocheBundle                 *bundle,
+                                 const ClocheVmCommandOptions *options)
 {
   g_autofree char *root = cloche_bundle_get_root_image (bundle);
   g_auto(GStrv) parts = NULL;
@@ -103,30 +103,32 @@ add_root_disk (GPtrArray                    *argv,
   if (options->boot_fds)
     {
       g_free (root);
-      root = fd_path (CLOCHE_VM_ROOT_FD);
+      root = cloche_vm_command_fd_path (CLOCHE_VM_ROOT_FD);
     }
   /* QEMU's option syntax doubles a comma inside a value. */
   parts = g_strsplit (root, ",", -1);
   escaped = g_strjoinv (",,", parts);
   drive = g_strdup_printf ("if=none,id=root,file=%s,format=qcow2,snapshot=on,"
                            "cache=unsafe,discard=unmap", escaped);
-  add (argv, "-drive", drive, "-device", "virtio-blk-pci,drive=root,id=rootdisk", NULL);
+  cloche_vm_command_add (argv, "-drive", drive, "-device", "virtio-blk-pci,drive=root,id=rootdisk",
+                         NULL);
 }
 
 static void
-add_channels (GPtrArray                    *argv,
-              const ClocheVmCommandOptions *options)
+cloche_vm_command_add_channels (GPtrArray                    *argv,
+                                const ClocheVmCommandOptions *options)
 {
   g_autofree char *console = g_strdup_printf ("file:%s", options->console_path);
   g_autofree char *qmp = g_strdup_printf ("socket,id=qmp,fd=%d", CLOCHE_VM_QMP_FD);
   g_autofree char *agent = g_strdup_printf ("socket,id=ga0,fd=%d", CLOCHE_VM_AGENT_FD);
 
-  add (argv, "-serial", console, NULL);
-  add (argv, "-chardev", qmp, "-mon", "chardev=qmp,mode=control", NULL);
+  cloche_vm_command_add (argv, "-serial", console, NULL);
+  cloche_vm_command_add (argv, "-chardev", qmp, "-mon", "chardev=qmp,mode=control", NULL);
   /* The bus must exist before a port is put on it. */
-  add (argv, "-device", "virtio-serial-pci,id=vser0", "-chardev", agent,
-       "-device", "virtserialport,bus=vser0.0,chardev=ga0,name=" CLOCHE_GUEST_AGENT_PORT,
-       NULL);
+  cloche_vm_command_add (argv, "-device", "virtio-serial-pci,id=vser0", "-chardev", agent,
+                         "-device",
+                         "virtserialport,bus=vser0.0,chardev=ga0,name=" CLOCHE_GUEST_AGENT_PORT,
+                         NULL);
 }
 
 /* The netdev: with restrict=on the guest reaches nothing through QEMU's
@@ -135,7 +137,7 @@ add_channels (GPtrArray                    *argv,
  * (QEMU-NOTES.md, "Network"). libslirp splits the command like a shell,
  * and QEMU's option syntax doubles commas. */
 static char *
-netdev_option (const ClocheVmCommandOptions *options)
+cloche_vm_command_netdev_option (const ClocheVmCommandOptions *options)
 {
   g_autofree char *relay = NULL, *socket = NULL, *command = NULL;
   g_auto(GStrv) parts = NULL;
@@ -153,15 +155,16 @@ netdev_option (const ClocheVmCommandOptions *options)
 }
 
 static void
-add_devices (GPtrArray                    *argv,
-             const ClocheVmCommandOptions *options)
+cloche_vm_command_add_devices (GPtrArray                    *argv,
+                               const ClocheVmCommandOptions *options)
 {
-  g_autofree char *netdev = netdev_option (options);
+  g_autofree char *netdev = cloche_vm_command_netdev_option (options);
 
   /* Free page reporting hands memory the guest frees back to the host; the
    * monitor reads the guest's memory figures from balloon0 over QMP. */
-  add (argv, "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on", NULL);
-  add (argv, "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0", NULL);
+  cloche_vm_command_add (argv, "-device", "virtio-balloon-pci,id=balloon0,free-page-reporting=on",
+                         NULL);
+  cloche_vm_command_add (argv, "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0", NULL);
 }
 
 /**
@@ -183,8 +186,8 @@ cloche_vm_command_folder_port_id (guint index)
  * I/O ports, and sixteen 4 KiB I/O windows would not fit in the 64 KiB I/O
  * space. */
 static void
-add_folder_ports (GPtrArray                    *argv,
-                  const ClocheVmCommandOptions *options)
+cloche_vm_command_add_folder_ports (GPtrArray                    *argv,
+                                    const ClocheVmCommandOptions *options)
 {
   for (guint i = 0; i < options->folder_ports; i++)
     {
@@ -193,7 +196,7 @@ add_folder_ports (GPtrArray                    *argv,
       g_autofree char *port = g_strdup_printf ("pcie-root-port,id=%s,chassis=%u,io-reserve=0",
                                                id, i + 1);
 
-      add (argv, "-device", port, NULL);
+      cloche_vm_command_add (argv, "-device", port, NULL);
     }
 }
 
@@ -210,17 +213,17 @@ cloche_vm_command_build (ClocheBundle                 *bundle,
 
   g_return_val_if_fail (CLOCHE_IS_BUNDLE (bundle), NULL);
 
-  add (argv, options->qemu, "-nodefaults", "-no-user-config",
-       "-display", "none", "-no-reboot", NULL);
-  add_machine (argv, options);
-  add_boot (argv, bundle, options);
-  add_root_disk (argv, bundle, options);
-  add_channels (argv, options);
-  add_devices (argv, options);
-  add_folder_ports (argv, options);
+  cloche_vm_command_add (argv, options->qemu, "-nodefaults", "-no-user-config",
+                         "-display", "none", "-no-reboot", NULL);
+  cloche_vm_command_add_machine (argv, options);
+  cloche_vm_command_add_boot (argv, bundle, options);
+  cloche_vm_command_add_root_disk (argv, bundle, options);
+  cloche_vm_command_add_channels (argv, options);
+  cloche_vm_command_add_devices (argv, options);
+  cloche_vm_command_add_folder_ports (argv, options);
   /* A restore: QEMU waits, paused, for migrate-incoming on QMP. */
   if (options->incoming)
-    add (argv, "-incoming", "defer", NULL);
+    cloche_vm_command_add (argv, "-incoming", "defer", NULL);
   g_ptr_array_add (argv, NULL);
   return (GStrv) g_ptr_array_free (g_steal_pointer (&argv), FALSE);
 }

@@ -92,7 +92,7 @@ static guint signals[N_SIGNALS];
 /* Folders and ports */
 
 static void
-folder_clear (Folder *folder)
+cloche_vm_folders_folder_clear (Folder *folder)
 {
   g_free (folder->guest_dir);
   g_free (folder->id);
@@ -100,19 +100,19 @@ folder_clear (Folder *folder)
 }
 
 static void
-folder_unref (Folder *folder)
+cloche_vm_folders_folder_unref (Folder *folder)
 {
-  g_rc_box_release_full (folder, (GDestroyNotify) folder_clear);
+  g_rc_box_release_full (folder, (GDestroyNotify) cloche_vm_folders_folder_clear);
 }
 
 static const char *
-folder_host_path (Folder *folder)
+cloche_vm_folders_folder_host_path (Folder *folder)
 {
   return cloche_folder_share_get_host_path (folder->share);
 }
 
 static int
-find_free_port (ClocheVmFolders *self)
+cloche_vm_folders_find_free_port (ClocheVmFolders *self)
 {
   for (guint i = 0; i < self->n_ports; i++)
     if (self->ports[i] == NULL)
@@ -121,8 +121,8 @@ find_free_port (ClocheVmFolders *self)
 }
 
 static int
-find_port (ClocheVmFolders *self,
-           const char      *id)
+cloche_vm_folders_find_port (ClocheVmFolders *self,
+                             const char      *id)
 {
   for (guint i = 0; i < self->n_ports; i++)
     if (g_strcmp0 (self->ports[i], id) == 0)
@@ -131,10 +131,10 @@ find_port (ClocheVmFolders *self,
 }
 
 static gboolean
-release_port (ClocheVmFolders *self,
-              const char      *id)
+cloche_vm_folders_release_port (ClocheVmFolders *self,
+                                const char      *id)
 {
-  int port = find_port (self, id);
+  int port = cloche_vm_folders_find_port (self, id);
 
   if (port < 0)
     return FALSE;
@@ -143,18 +143,18 @@ release_port (ClocheVmFolders *self,
 }
 
 static void
-forget (ClocheVmFolders *self,
-        Folder          *folder)
+cloche_vm_folders_forget (ClocheVmFolders *self,
+                          Folder          *folder)
 {
   if (g_hash_table_lookup (self->folders, folder->guest_dir) == folder)
     g_hash_table_remove (self->folders, folder->guest_dir);
 }
 
 static gboolean
-check_can_mount (ClocheVmFolders     *self,
-                 ClochePinnedFolder  *pinned,
-                 const char          *guest_dir,
-                 GError             **error)
+cloche_vm_folders_check_can_mount (ClocheVmFolders     *self,
+                                   ClochePinnedFolder  *pinned,
+                                   const char          *guest_dir,
+                                   GError             **error)
 {
   const char *host_path = cloche_pinned_folder_get_path (pinned);
 
@@ -169,7 +169,7 @@ check_can_mount (ClocheVmFolders     *self,
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
                  _("Cannot mount %s at %s: a folder is already mounted there"),
                  host_path, guest_dir);
-  else if (find_free_port (self) < 0)
+  else if (cloche_vm_folders_find_free_port (self) < 0)
     g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
                  _("Cannot mount %s: all %u folder slots of the VM are in use; unmount one first"),
                  host_path, self->n_ports);
@@ -188,10 +188,10 @@ typedef struct
 } Loss;
 
 static void
-loss_free (Loss *loss)
+cloche_vm_folders_loss_free (Loss *loss)
 {
   g_object_unref (loss->self);
-  folder_unref (loss->folder);
+  cloche_vm_folders_folder_unref (loss->folder);
   g_free (loss->why);
   g_free (loss);
 }
@@ -210,11 +210,12 @@ cloche_vm_folders_qemu_still_there_cb (GObject      *object,
     {
       loss->folder->lost = TRUE;
       g_message ("The folder %s (at %s in the VM) is lost: %s",
-                 folder_host_path (loss->folder), loss->folder->guest_dir, loss->why);
+                 cloche_vm_folders_folder_host_path (loss->folder), loss->folder->guest_dir,
+                 loss->why);
       g_signal_emit (loss->self, signals[FOLDER_LOST], 0, loss->folder->guest_dir,
-                     folder_host_path (loss->folder), loss->why);
+                     cloche_vm_folders_folder_host_path (loss->folder), loss->why);
     }
-  loss_free (loss);
+  cloche_vm_folders_loss_free (loss);
 }
 
 static void
@@ -242,11 +243,11 @@ cloche_vm_folders_share_died_cb (ClocheFolderShare *share,
 
 /* Takes a port and a place in the table, both given back by the teardown. */
 static Folder *
-add_folder (ClocheVmFolders    *self,
-            ClochePinnedFolder *pinned,
-            gboolean            readonly,
-            const char         *guest_dir,
-            guint               guest_uid)
+cloche_vm_folders_add_folder (ClocheVmFolders    *self,
+                              ClochePinnedFolder *pinned,
+                              gboolean            readonly,
+                              const char         *guest_dir,
+                              guint               guest_uid)
 {
   Folder *folder = g_rc_box_new0 (Folder);
   guint serial = next_serial++;
@@ -259,13 +260,13 @@ add_folder (ClocheVmFolders    *self,
   folder->busy = TRUE;
   g_signal_connect_object (folder->share, "died", G_CALLBACK (cloche_vm_folders_share_died_cb),
                            self, 0);
-  self->ports[find_free_port (self)] = g_strdup (folder->id);
+  self->ports[cloche_vm_folders_find_free_port (self)] = g_strdup (folder->id);
   g_hash_table_insert (self->folders, g_strdup (guest_dir), g_rc_box_acquire (folder));
   return folder;
 }
 
 static char *
-guest_stderr (GBytes *err)
+cloche_vm_folders_guest_stderr (GBytes *err)
 {
   g_autofree char *text = NULL;
 
@@ -285,20 +286,20 @@ typedef struct
 } Teardown;
 
 static void
-teardown_free (Teardown *teardown)
+cloche_vm_folders_teardown_free (Teardown *teardown)
 {
   g_clear_handle_id (&teardown->timer, g_source_remove);
-  folder_unref (teardown->folder);
+  cloche_vm_folders_folder_unref (teardown->folder);
   g_free (teardown);
 }
 
-static void remove_chardev (GTask *task);
-static void stop_share (GTask *task);
+static void cloche_vm_folders_remove_chardev (GTask *task);
+static void cloche_vm_folders_stop_share (GTask *task);
 
 /* Returns: (transfer full) (nullable): the teardown that waited for @id */
 static GTask *
-stop_waiting (ClocheVmFolders *self,
-              const char      *id)
+cloche_vm_folders_stop_waiting (ClocheVmFolders *self,
+                                const char      *id)
 {
   g_autofree char *key = NULL;
   GTask *task = NULL;
@@ -319,11 +320,11 @@ cloche_vm_folders_unplug_timeout_cb (gpointer user_data)
   Teardown *teardown = g_task_get_task_data (task);
 
   teardown->timer = 0;
-  task = stop_waiting (self, teardown->folder->id);
+  task = cloche_vm_folders_stop_waiting (self, teardown->folder->id);
   teardown->stuck = TRUE;
   /* The chardev cannot go while the device holds it; the event, if it
    * ever comes, removes it. */
-  stop_share (task);
+  cloche_vm_folders_stop_share (task);
   return G_SOURCE_REMOVE;
 }
 
@@ -351,11 +352,11 @@ cloche_vm_folders_qmp_event_cb (ClocheVmFolders *self,
 
   if (g_strcmp0 (name, "DEVICE_DELETED") != 0 || data == NULL
       || (id = cloche_json_get_string (data, "device", NULL)) == NULL
-      || !release_port (self, id))
+      || !cloche_vm_folders_release_port (self, id))
     return;
-  if ((waiting = stop_waiting (self, id)) != NULL)
+  if ((waiting = cloche_vm_folders_stop_waiting (self, id)) != NULL)
     {
-      remove_chardev (waiting);
+      cloche_vm_folders_remove_chardev (waiting);
       return;
     }
   /* Late: its teardown gave up waiting and left the chardev behind. */
@@ -383,14 +384,14 @@ cloche_vm_folders_device_del_cb (GObject      *object,
 
   /* Refused, or QEMU is gone: nothing will come to wait for. */
   g_debug ("device_del %s: %s", teardown->folder->id, error->message);
-  if ((waiting = stop_waiting (self, teardown->folder->id)) == NULL)
+  if ((waiting = cloche_vm_folders_stop_waiting (self, teardown->folder->id)) == NULL)
     return;
-  release_port (self, teardown->folder->id);
-  remove_chardev (waiting);
+  cloche_vm_folders_release_port (self, teardown->folder->id);
+  cloche_vm_folders_remove_chardev (waiting);
 }
 
 static void
-unplug (GTask *task)
+cloche_vm_folders_unplug (GTask *task)
 {
   ClocheVmFolders *self = g_task_get_source_object (task);
   Teardown *teardown = g_task_get_task_data (task);
@@ -425,18 +426,19 @@ cloche_vm_folders_share_stopped_cb (GObject      *object,
                            "The VM did not give back the device of %s (at %s) within %d s: "
                            "the folder is no longer shared, but its slot stays taken until "
                            "the VM lets go of it or stops",
-                           folder_host_path (teardown->folder), teardown->folder->guest_dir,
+                           cloche_vm_folders_folder_host_path (teardown->folder),
+                           teardown->folder->guest_dir,
                            UNPLUG_TIMEOUT_S);
 }
 
 static void
-stop_share (GTask *task)
+cloche_vm_folders_stop_share (GTask *task)
 {
   ClocheVmFolders *self = g_task_get_source_object (task);
   Teardown *teardown = g_task_get_task_data (task);
 
   if (!teardown->stuck)
-    release_port (self, teardown->folder->id);
+    cloche_vm_folders_release_port (self, teardown->folder->id);
   cloche_folder_share_stop_async (teardown->folder->share, NULL, cloche_vm_folders_share_stopped_cb,
                                   task);
 }
@@ -452,11 +454,11 @@ cloche_vm_folders_chardev_removed_cb (GObject      *object,
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (reply == NULL)
     g_debug ("%s", error->message);
-  stop_share (user_data);
+  cloche_vm_folders_stop_share (user_data);
 }
 
 static void
-remove_chardev (GTask *task)
+cloche_vm_folders_remove_chardev (GTask *task)
 {
   ClocheVmFolders *self = g_task_get_source_object (task);
   Teardown *teardown = g_task_get_task_data (task);
@@ -464,7 +466,7 @@ remove_chardev (GTask *task)
 
   if (!teardown->folder->chardev_added)
     {
-      stop_share (task);
+      cloche_vm_folders_stop_share (task);
       return;
     }
   args = json_object_new ();
@@ -474,21 +476,21 @@ remove_chardev (GTask *task)
 }
 
 static void
-teardown_async (ClocheVmFolders     *self,
-                Folder              *folder,
-                GAsyncReadyCallback  callback,
-                gpointer             user_data)
+cloche_vm_folders_teardown_async (ClocheVmFolders     *self,
+                                  Folder              *folder,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data)
 {
   GTask *task = g_task_new (self, NULL, callback, user_data);
   Teardown *teardown = g_new0 (Teardown, 1);
 
-  g_task_set_source_tag (task, teardown_async);
+  g_task_set_source_tag (task, cloche_vm_folders_teardown_async);
   teardown->folder = g_rc_box_acquire (folder);
-  g_task_set_task_data (task, teardown, (GDestroyNotify) teardown_free);
+  g_task_set_task_data (task, teardown, (GDestroyNotify) cloche_vm_folders_teardown_free);
   if (folder->device_added && !self->closed)
-    unplug (task);
+    cloche_vm_folders_unplug (task);
   else
-    remove_chardev (task);
+    cloche_vm_folders_remove_chardev (task);
 }
 
 static gboolean
@@ -510,9 +512,9 @@ typedef struct
 } MountOp;
 
 static void
-mount_op_free (MountOp *op)
+cloche_vm_folders_mount_op_free (MountOp *op)
 {
-  folder_unref (op->folder);
+  cloche_vm_folders_folder_unref (op->folder);
   g_clear_error (&op->error);
   g_free (op);
 }
@@ -528,15 +530,16 @@ cloche_vm_folders_mount_unwound_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   if (!cloche_vm_folders_teardown_finish_cb (self, result, &error))
-    g_message ("Undoing the failed mount of %s: %s", folder_host_path (op->folder), error->message);
-  forget (self, op->folder);
+    g_message ("Undoing the failed mount of %s: %s",
+               cloche_vm_folders_folder_host_path (op->folder), error->message);
+  cloche_vm_folders_forget (self, op->folder);
   g_task_return_error (task, g_steal_pointer (&op->error));
 }
 
 /* Whether the mount goes on (takes @error); if not, it is unwound. */
 static gboolean
-mount_goes_on (GTask  *task,
-               GError *error)
+cloche_vm_folders_mount_goes_on (GTask  *task,
+                                 GError *error)
 {
   MountOp *op = g_task_get_task_data (task);
 
@@ -545,18 +548,19 @@ mount_goes_on (GTask  *task,
   if (error == NULL)
     return TRUE;
   op->error = error;
-  teardown_async (g_task_get_source_object (task), op->folder, cloche_vm_folders_mount_unwound_cb,
-                  task);
+  cloche_vm_folders_teardown_async (g_task_get_source_object (task), op->folder,
+                                    cloche_vm_folders_mount_unwound_cb,
+                                    task);
   return FALSE;
 }
 
 static GError *
-plug_error (Folder *folder,
-            GError *error)
+cloche_vm_folders_plug_error (Folder *folder,
+                              GError *error)
 {
   GError *wrapped = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
                                  _("Cannot plug the folder %s into the VM: %s"),
-                                 folder_host_path (folder), error->message);
+                                 cloche_vm_folders_folder_host_path (folder), error->message);
 
   g_error_free (error);
   return wrapped;
@@ -576,16 +580,17 @@ cloche_vm_folders_guest_mounted_cb (GObject      *object,
 
   if (!cloche_guest_agent_exec_finish (CLOCHE_GUEST_AGENT (object), result, &status,
                                        &out, &err, &error))
-    error = plug_error (op->folder, error);
+    error = cloche_vm_folders_plug_error (op->folder, error);
   else if (status != 0)
     {
-      g_autofree char *why = guest_stderr (err);
+      g_autofree char *why = cloche_vm_folders_guest_stderr (err);
 
       error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_FAILED,
                            _("Cannot mount %s at %s in the VM: %s"),
-                           folder_host_path (op->folder), op->folder->guest_dir, why);
+                           cloche_vm_folders_folder_host_path (op->folder), op->folder->guest_dir,
+                           why);
     }
-  if (!mount_goes_on (task, error))
+  if (!cloche_vm_folders_mount_goes_on (task, error))
     return;
   op->folder->busy = FALSE;
   g_task_return_boolean (task, TRUE);
@@ -593,7 +598,7 @@ cloche_vm_folders_guest_mounted_cb (GObject      *object,
 }
 
 static void
-mount_in_guest (GTask *task)
+cloche_vm_folders_mount_in_guest (GTask *task)
 {
   ClocheVmFolders *self = g_task_get_source_object (task);
   Folder *folder = ((MountOp *) g_task_get_task_data (task))->folder;
@@ -617,17 +622,20 @@ cloche_vm_folders_device_added_cb (GObject      *object,
 
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   op->folder->device_added = reply != NULL;
-  if (mount_goes_on (task, error != NULL ? plug_error (op->folder, error) : NULL))
-    mount_in_guest (task);
+  if (cloche_vm_folders_mount_goes_on (task,
+                                       error != NULL ? cloche_vm_folders_plug_error (op->folder,
+                                                                                     error) : NULL))
+    cloche_vm_folders_mount_in_guest (task);
 }
 
 static void
-add_device (GTask *task)
+cloche_vm_folders_add_device (GTask *task)
 {
   ClocheVmFolders *self = g_task_get_source_object (task);
   Folder *folder = ((MountOp *) g_task_get_task_data (task))->folder;
   g_autoptr(JsonObject) args = json_object_new ();
-  g_autofree char *port = cloche_vm_command_folder_port_id (find_port (self, folder->id));
+  g_autofree char *port =
+    cloche_vm_command_folder_port_id (cloche_vm_folders_find_port (self, folder->id));
 
   json_object_set_string_member (args, "driver", "vhost-user-fs-pci");
   json_object_set_string_member (args, "id", folder->id);
@@ -650,8 +658,10 @@ cloche_vm_folders_chardev_added_cb (GObject      *object,
 
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   op->folder->chardev_added = reply != NULL;
-  if (mount_goes_on (task, error != NULL ? plug_error (op->folder, error) : NULL))
-    add_device (task);
+  if (cloche_vm_folders_mount_goes_on (task,
+                                       error != NULL ? cloche_vm_folders_plug_error (op->folder,
+                                                                                     error) : NULL))
+    cloche_vm_folders_add_device (task);
 }
 
 static void
@@ -666,7 +676,7 @@ cloche_vm_folders_share_started_cb (GObject      *object,
   GError *error = NULL;
 
   cloche_folder_share_start_finish (CLOCHE_FOLDER_SHARE (object), result, &error);
-  if (!mount_goes_on (task, error))
+  if (!cloche_vm_folders_mount_goes_on (task, error))
     return;
   /* QEMU connects to virtiofsd's socket as a client. */
   args = cloche_qmp_socket_chardev_new (op->folder->id, "unix", "path",
@@ -707,14 +717,14 @@ cloche_vm_folders_mount_async (ClocheVmFolders     *self,
   g_task_set_source_tag (task, cloche_vm_folders_mount_async);
   /* "/sessions/a/" and "/sessions/a" are one mount point. */
   dir = g_canonicalize_filename (guest_dir, "/");
-  if (!check_can_mount (self, folder, dir, &error))
+  if (!cloche_vm_folders_check_can_mount (self, folder, dir, &error))
     {
       g_task_return_error (task, error);
       return;
     }
   op = g_new0 (MountOp, 1);
-  op->folder = add_folder (self, folder, readonly, dir, guest_uid);
-  g_task_set_task_data (task, op, (GDestroyNotify) mount_op_free);
+  op->folder = cloche_vm_folders_add_folder (self, folder, readonly, dir, guest_uid);
+  g_task_set_task_data (task, op, (GDestroyNotify) cloche_vm_folders_mount_op_free);
   cloche_folder_share_start_async (op->folder->share, NULL, cloche_vm_folders_share_started_cb,
                                    g_steal_pointer (&task));
 }
@@ -739,9 +749,9 @@ typedef struct
 } UnmountOp;
 
 static void
-unmount_op_free (UnmountOp *op)
+cloche_vm_folders_unmount_op_free (UnmountOp *op)
 {
-  folder_unref (op->folder);
+  cloche_vm_folders_folder_unref (op->folder);
   g_free (op);
 }
 
@@ -755,7 +765,7 @@ cloche_vm_folders_unmount_torn_down_cb (GObject      *object,
   UnmountOp *op = g_task_get_task_data (task);
   GError *error = NULL;
 
-  forget (self, op->folder);
+  cloche_vm_folders_forget (self, op->folder);
   if (!cloche_vm_folders_teardown_finish_cb (self, result, &error))
     g_task_return_error (task, error);
   else
@@ -764,7 +774,7 @@ cloche_vm_folders_unmount_torn_down_cb (GObject      *object,
 
 /* Once: after the guest's umount, or instead of it when that hangs. */
 static void
-unplug_folder (GTask *task)
+cloche_vm_folders_unplug_folder (GTask *task)
 {
   UnmountOp *op = g_task_get_task_data (task);
 
@@ -772,9 +782,9 @@ unplug_folder (GTask *task)
     return;
   op->unplugging = TRUE;
   g_clear_handle_id (&op->timer, g_source_remove);
-  teardown_async (g_task_get_source_object (task), op->folder,
-                  cloche_vm_folders_unmount_torn_down_cb,
-                  g_object_ref (task));
+  cloche_vm_folders_teardown_async (g_task_get_source_object (task), op->folder,
+                                    cloche_vm_folders_unmount_torn_down_cb,
+                                    g_object_ref (task));
 }
 
 static gboolean
@@ -786,7 +796,7 @@ cloche_vm_folders_umount_slow_cb (gpointer user_data)
   op->timer = 0;
   g_message ("Unmounting %s in the VM took over %d s (has its virtiofsd died?); "
              "unplugging it anyway", op->folder->guest_dir, UMOUNT_TIMEOUT_S);
-  unplug_folder (task);
+  cloche_vm_folders_unplug_folder (task);
   return G_SOURCE_REMOVE;
 }
 
@@ -815,17 +825,17 @@ cloche_vm_folders_guest_unmounted_cb (GObject      *object,
     }
   else if (status != 0)
     {
-      g_autofree char *why = guest_stderr (err);
+      g_autofree char *why = cloche_vm_folders_guest_stderr (err);
 
       g_message ("Unmounting %s in the VM: %s", op->folder->guest_dir, why);
     }
-  unplug_folder (task);
+  cloche_vm_folders_unplug_folder (task);
 }
 
 static Folder *
-lookup_for_unmount (ClocheVmFolders  *self,
-                    const char       *guest_dir,
-                    GError          **error)
+cloche_vm_folders_lookup_for_unmount (ClocheVmFolders  *self,
+                                      const char       *guest_dir,
+                                      GError          **error)
 {
   g_autofree char *dir = g_canonicalize_filename (guest_dir, "/");
   Folder *folder = g_hash_table_lookup (self->folders, dir);
@@ -864,7 +874,7 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_folders_unmount_async);
   g_task_set_check_cancellable (task, FALSE);
-  if ((folder = lookup_for_unmount (self, guest_dir, &error)) == NULL)
+  if ((folder = cloche_vm_folders_lookup_for_unmount (self, guest_dir, &error)) == NULL)
     {
       g_task_return_error (task, error);
       return;
@@ -874,14 +884,14 @@ cloche_vm_folders_unmount_async (ClocheVmFolders     *self,
    * slot is free again at the next boot. */
   if (folder->lost)
     {
-      forget (self, folder);
+      cloche_vm_folders_forget (self, folder);
       g_task_return_boolean (task, TRUE);
       return;
     }
   folder->busy = TRUE;
   op = g_new0 (UnmountOp, 1);
   op->folder = g_rc_box_acquire (folder);
-  g_task_set_task_data (task, op, (GDestroyNotify) unmount_op_free);
+  g_task_set_task_data (task, op, (GDestroyNotify) cloche_vm_folders_unmount_op_free);
   op->timer = g_timeout_add_seconds_full (G_PRIORITY_DEFAULT, UMOUNT_TIMEOUT_S,
                                           cloche_vm_folders_umount_slow_cb,
                                           g_object_ref (task), g_object_unref);
@@ -906,7 +916,7 @@ cloche_vm_folders_unmount_finish (ClocheVmFolders  *self,
 
 /* Teardowns waiting for a guest that will never answer go on at once. */
 static void
-stop_all_waiting (ClocheVmFolders *self)
+cloche_vm_folders_stop_all_waiting (ClocheVmFolders *self)
 {
   g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
   GHashTableIter iter;
@@ -917,10 +927,10 @@ stop_all_waiting (ClocheVmFolders *self)
     g_ptr_array_add (ids, g_strdup (id));
   for (guint i = 0; i < ids->len; i++)
     {
-      GTask *task = stop_waiting (self, g_ptr_array_index (ids, i));
+      GTask *task = cloche_vm_folders_stop_waiting (self, g_ptr_array_index (ids, i));
 
-      release_port (self, g_ptr_array_index (ids, i));
-      remove_chardev (task);
+      cloche_vm_folders_release_port (self, g_ptr_array_index (ids, i));
+      cloche_vm_folders_remove_chardev (task);
     }
 }
 
@@ -945,7 +955,7 @@ cloche_vm_folders_close (ClocheVmFolders *self)
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &folder))
     cloche_folder_share_stop_async (folder->share, NULL, NULL, NULL);
   g_hash_table_remove_all (self->folders);
-  stop_all_waiting (self);
+  cloche_vm_folders_stop_all_waiting (self);
 }
 
 /* GObject */
@@ -1003,7 +1013,7 @@ static void
 cloche_vm_folders_init (ClocheVmFolders *self)
 {
   self->folders = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                         (GDestroyNotify) folder_unref);
+                                         (GDestroyNotify) cloche_vm_folders_folder_unref);
   /* Values are teardown tasks, always stolen before they go on. */
   self->unplugs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }

@@ -73,13 +73,13 @@ cloche_vm_snapshot_dir (void)
   return g_build_filename (g_get_user_cache_dir (), "cloche", "warm", NULL);
 }
 
-static gboolean set_errno_error (GError     **error,
-                                 int          saved,
-                                 const char  *what,
-                                 const char  *path);
+static gboolean cloche_vm_snapshot_set_errno_error (GError     **error,
+                                                    int          saved,
+                                                    const char  *what,
+                                                    const char  *path);
 
 static char *
-stamp_text (const struct stat *st)
+cloche_vm_snapshot_stamp_text (const struct stat *st)
 {
   return g_strdup_printf ("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT
                           " %ld.%09ld %ld.%09ld", (guint64) st->st_dev, (guint64) st->st_ino,
@@ -115,7 +115,7 @@ cloche_vm_snapshot_key (const char *const  *shape_argv,
                    shape_argv[0], g_strerror (saved));
       return NULL;
     }
-  qemu = stamp_text (&st);
+  qemu = cloche_vm_snapshot_stamp_text (&st);
   g_checksum_update (sum, (const guchar *) FORMAT, sizeof FORMAT);
   g_checksum_update (sum, (const guchar *) bundle_identity, strlen (bundle_identity) + 1);
   g_checksum_update (sum, (const guchar *) qemu, strlen (qemu) + 1);
@@ -125,8 +125,8 @@ cloche_vm_snapshot_key (const char *const  *shape_argv,
 }
 
 static char *
-child_path (const char *dir,
-            const char *name)
+cloche_vm_snapshot_child_path (const char *dir,
+                               const char *name)
 {
   return g_build_filename (dir, name, NULL);
 }
@@ -143,7 +143,7 @@ cloche_vm_snapshot_remove (const char *dir)
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autofree char *path = child_path (dir, names[i]);
+      g_autofree char *path = cloche_vm_snapshot_child_path (dir, names[i]);
 
       g_unlink (path);
     }
@@ -157,7 +157,7 @@ cloche_vm_snapshot_remove (const char *dir)
 gboolean
 cloche_vm_snapshot_exists (const char *dir)
 {
-  g_autofree char *path = child_path (dir, META);
+  g_autofree char *path = cloche_vm_snapshot_child_path (dir, META);
   GStatBuf st;
 
   return g_lstat (path, &st) == 0;
@@ -177,7 +177,7 @@ cloche_vm_snapshot_size (const char *dir)
 
   for (guint i = 0; i < G_N_ELEMENTS (names); i++)
     {
-      g_autofree char *path = child_path (dir, names[i]);
+      g_autofree char *path = cloche_vm_snapshot_child_path (dir, names[i]);
       struct stat st;
 
       if (lstat (path, &st) == 0 && S_ISREG (st.st_mode))
@@ -206,15 +206,15 @@ cloche_vm_snapshot_open_state (const char  *dir,
     return -1;
   fd = open (dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
-    set_errno_error (error, errno, _("Cannot make a file in"), dir);
+    cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot make a file in"), dir);
   return fd;
 }
 
 static gboolean
-set_errno_error (GError     **error,
-                 int          saved,
-                 const char  *what,
-                 const char  *path)
+cloche_vm_snapshot_set_errno_error (GError     **error,
+                                    int          saved,
+                                    const char  *what,
+                                    const char  *path)
 {
   g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s %s: %s", what, path,
                g_strerror (saved));
@@ -222,8 +222,8 @@ set_errno_error (GError     **error,
 }
 
 static gboolean
-page_is_zero (const guchar *page,
-              gsize         length)
+cloche_vm_snapshot_page_is_zero (const guchar *page,
+                                 gsize         length)
 {
   static const guchar zero[PAGE];
 
@@ -235,11 +235,11 @@ page_is_zero (const guchar *page,
  * write per page cost a system call per 4 KiB, 28,000 for a guest's
  * 110 MB, which a restore waits for (issue 21). */
 static gboolean
-write_run (int           dst,
-           const guchar *buf,
-           gsize         length,
-           off_t         off,
-           gboolean      skip_zero)
+cloche_vm_snapshot_write_run (int           dst,
+                              const guchar *buf,
+                              gsize         length,
+                              off_t         off,
+                              gboolean      skip_zero)
 {
   gsize start = 0;
 
@@ -249,10 +249,12 @@ write_run (int           dst,
 
       if (skip_zero)
         {
-          while (start < length && page_is_zero (buf + start, MIN (PAGE, length - start)))
+          while (start < length
+                 && cloche_vm_snapshot_page_is_zero (buf + start, MIN (PAGE, length - start)))
             start += PAGE;
           end = start;
-          while (end < length && !page_is_zero (buf + end, MIN (PAGE, length - end)))
+          while (end < length
+                 && !cloche_vm_snapshot_page_is_zero (buf + end, MIN (PAGE, length - end)))
             end += PAGE;
           end = MIN (end, length);
         }
@@ -269,18 +271,18 @@ write_run (int           dst,
 /* The data of @src (from SEEK_DATA to SEEK_HOLE) into @dst at the same
  * offsets; with @skip_zero, pages of zeros are left as holes. */
 static gboolean
-copy_sparse (int          src,
-             int          dst,
-             gboolean     skip_zero,
-             const char  *path,
-             GError     **error)
+cloche_vm_snapshot_copy_sparse (int          src,
+                                int          dst,
+                                gboolean     skip_zero,
+                                const char  *path,
+                                GError     **error)
 {
   g_autofree guchar *buf = g_malloc (CHUNK);
   struct stat st;
   off_t off = 0;
 
   if (fstat (src, &st) != 0)
-    return set_errno_error (error, errno, _("Cannot read"), path);
+    return cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot read"), path);
   while ((off = lseek (src, off, SEEK_DATA)) >= 0)
     {
       off_t end = lseek (src, off, SEEK_HOLE);
@@ -290,23 +292,24 @@ copy_sparse (int          src,
           ssize_t n = pread (src, buf, MIN ((off_t) CHUNK, end - off), off);
 
           if (n <= 0)
-            return set_errno_error (error, n < 0 ? errno : EIO, _("Cannot read"), path);
-          if (!write_run (dst, buf, n, off, skip_zero))
-            return set_errno_error (error, errno, _("Cannot write"), path);
+            return cloche_vm_snapshot_set_errno_error (error, n < 0 ? errno : EIO, _("Cannot read"),
+                                                       path);
+          if (!cloche_vm_snapshot_write_run (dst, buf, n, off, skip_zero))
+            return cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot write"), path);
           off += n;
         }
     }
   if (errno != ENXIO)
-    return set_errno_error (error, errno, _("Cannot read"), path);
+    return cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot read"), path);
   if (ftruncate (dst, st.st_size) != 0)
-    return set_errno_error (error, errno, _("Cannot write"), path);
+    return cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot write"), path);
   return TRUE;
 }
 
 static char *
-sha256_fd (int          fd,
-           const char  *path,
-           GError     **error)
+cloche_vm_snapshot_sha256_fd (int          fd,
+                              const char  *path,
+                              GError     **error)
 {
   g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree guchar *buf = g_malloc (CHUNK);
@@ -320,32 +323,32 @@ sha256_fd (int          fd,
     }
   if (n < 0)
     {
-      set_errno_error (error, errno, _("Cannot read"), path);
+      cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot read"), path);
       return NULL;
     }
   return g_strdup (g_checksum_get_string (sum));
 }
 
 static void
-set_stamp (GKeyFile          *meta,
-           const char        *name,
-           const struct stat *st)
+cloche_vm_snapshot_set_stamp (GKeyFile          *meta,
+                              const char        *name,
+                              const struct stat *st)
 {
-  g_autofree char *text = stamp_text (st);
+  g_autofree char *text = cloche_vm_snapshot_stamp_text (st);
 
   g_key_file_set_string (meta, GROUP, name, text);
 }
 
 static gboolean
-write_meta (const char                 *dir,
-            const ClocheVmSnapshotMeta *info,
-            const struct stat          *ram,
-            const struct stat          *state,
-            const char                 *state_sha256,
-            GError                    **error)
+cloche_vm_snapshot_write_meta (const char                 *dir,
+                               const ClocheVmSnapshotMeta *info,
+                               const struct stat          *ram,
+                               const struct stat          *state,
+                               const char                 *state_sha256,
+                               GError                    **error)
 {
   g_autoptr(GKeyFile) meta = g_key_file_new ();
-  g_autofree char *path = child_path (dir, META);
+  g_autofree char *path = cloche_vm_snapshot_child_path (dir, META);
   g_autofree char *text = NULL;
   gsize length = 0;
 
@@ -354,8 +357,8 @@ write_meta (const char                 *dir,
   g_key_file_set_string (meta, GROUP, "qemu-version", info->qemu_version);
   g_key_file_set_uint64 (meta, GROUP, "next-guest-uid", info->next_guest_uid);
   g_key_file_set_int64 (meta, GROUP, "booted-at", info->booted_at);
-  set_stamp (meta, "ram", ram);
-  set_stamp (meta, "state", state);
+  cloche_vm_snapshot_set_stamp (meta, "ram", ram);
+  cloche_vm_snapshot_set_stamp (meta, "state", state);
   g_key_file_set_string (meta, GROUP, "state-sha256", state_sha256);
   text = g_key_file_to_data (meta, &length, NULL);
   return g_file_set_contents_full (path, text, length, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
@@ -365,20 +368,20 @@ write_meta (const char                 *dir,
 /* @fd synced and given its name: renamed from @from, or linked in if
  * @from is NULL (the O_TMPFILE QEMU wrote). */
 static gboolean
-finish_file (int          fd,
-             const char  *dir,
-             const char  *from,
-             const char  *to,
-             struct stat *st,
-             GError     **error)
+cloche_vm_snapshot_finish_file (int          fd,
+                                const char  *dir,
+                                const char  *from,
+                                const char  *to,
+                                struct stat *st,
+                                GError     **error)
 {
-  g_autofree char *old = from != NULL ? child_path (dir, from)
+  g_autofree char *old = from != NULL ? cloche_vm_snapshot_child_path (dir, from)
                                        : g_strdup_printf ("/proc/self/fd/%d", fd);
-  g_autofree char *new = child_path (dir, to);
+  g_autofree char *new = cloche_vm_snapshot_child_path (dir, to);
   int failed;
 
   if (fsync (fd) != 0)
-    return set_errno_error (error, errno, _("Cannot write"), new);
+    return cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot write"), new);
   if (from != NULL)
     failed = g_rename (old, new);
   else
@@ -387,10 +390,10 @@ finish_file (int          fd,
       failed = linkat (AT_FDCWD, old, AT_FDCWD, new, AT_SYMLINK_FOLLOW);
     }
   if (failed != 0)
-    return set_errno_error (error, errno, _("Cannot name"), new);
+    return cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot name"), new);
   /* After the rename or link, which move the ctime. */
   if (fstat (fd, st) != 0)
-    return set_errno_error (error, errno, _("Cannot read"), new);
+    return cloche_vm_snapshot_set_errno_error (error, errno, _("Cannot read"), new);
   return TRUE;
 }
 
@@ -411,7 +414,7 @@ cloche_vm_snapshot_save (const char                 *dir,
                          const ClocheVmSnapshotMeta *meta,
                          GError                    **error)
 {
-  g_autofree char *ram_path = child_path (dir, RAM_NEW);
+  g_autofree char *ram_path = cloche_vm_snapshot_child_path (dir, RAM_NEW);
   g_autofree char *state_sha256 = NULL;
   struct stat ram_st, state_st;
   int ram_out = -1;
@@ -420,11 +423,11 @@ cloche_vm_snapshot_save (const char                 *dir,
   g_unlink (ram_path);
   ram_out = cloche_file_open_write (AT_FDCWD, ram_path, O_WRONLY | O_CREAT | O_EXCL, error);
   if (ram_out >= 0
-      && copy_sparse (ram_fd, ram_out, TRUE, ram_path, error)
-      && (state_sha256 = sha256_fd (state_fd, STATE, error)) != NULL
-      && finish_file (ram_out, dir, RAM_NEW, RAM, &ram_st, error)
-      && finish_file (state_fd, dir, NULL, STATE, &state_st, error))
-    ok = write_meta (dir, meta, &ram_st, &state_st, state_sha256, error);
+      && cloche_vm_snapshot_copy_sparse (ram_fd, ram_out, TRUE, ram_path, error)
+      && (state_sha256 = cloche_vm_snapshot_sha256_fd (state_fd, STATE, error)) != NULL
+      && cloche_vm_snapshot_finish_file (ram_out, dir, RAM_NEW, RAM, &ram_st, error)
+      && cloche_vm_snapshot_finish_file (state_fd, dir, NULL, STATE, &state_st, error))
+    ok = cloche_vm_snapshot_write_meta (dir, meta, &ram_st, &state_st, state_sha256, error);
   if (ram_out >= 0)
     close (ram_out);
   if (!ok)
@@ -446,8 +449,8 @@ cloche_vm_snapshot_free (ClocheVmSnapshot *snapshot)
 }
 
 static gboolean
-refuse (GError    **error,
-        const char *why)
+cloche_vm_snapshot_refuse (GError    **error,
+                           const char *why)
 {
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
                _("The warm-wake snapshot cannot be used: %s"), why);
@@ -455,10 +458,10 @@ refuse (GError    **error,
 }
 
 static GKeyFile *
-read_meta (const char  *dir,
-           GError     **error)
+cloche_vm_snapshot_read_meta (const char  *dir,
+                              GError     **error)
 {
-  g_autofree char *path = child_path (dir, META);
+  g_autofree char *path = cloche_vm_snapshot_child_path (dir, META);
   g_autoptr(GKeyFile) meta = g_key_file_new ();
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -469,7 +472,7 @@ read_meta (const char  *dir,
   if (bytes == NULL)
     {
       /* Its message names the file already. */
-      refuse (error, local_error->message);
+      cloche_vm_snapshot_refuse (error, local_error->message);
       return NULL;
     }
   if (!g_key_file_load_from_data (meta, g_bytes_get_data (bytes, NULL),
@@ -477,13 +480,13 @@ read_meta (const char  *dir,
     {
       g_autofree char *why = g_strdup_printf ("%s: %s", path, local_error->message);
 
-      refuse (error, why);
+      cloche_vm_snapshot_refuse (error, why);
       return NULL;
     }
   format = g_key_file_get_string (meta, GROUP, "format", NULL);
   if (g_strcmp0 (format, FORMAT) != 0)
     {
-      refuse (error, _("its record is of another format"));
+      cloche_vm_snapshot_refuse (error, _("its record is of another format"));
       return NULL;
     }
   return g_steal_pointer (&meta);
@@ -492,13 +495,13 @@ read_meta (const char  *dir,
 /* @name opened without following a link, a regular file with the stamp
  * snapshot.ini gives it, at most @max bytes. */
 static int
-open_stamped (const char  *dir,
-              const char  *name,
-              GKeyFile    *meta,
-              gint64       max,
-              GError     **error)
+cloche_vm_snapshot_open_stamped (const char  *dir,
+                                 const char  *name,
+                                 GKeyFile    *meta,
+                                 gint64       max,
+                                 GError     **error)
 {
-  g_autofree char *path = child_path (dir, name);
+  g_autofree char *path = cloche_vm_snapshot_child_path (dir, name);
   g_autofree char *want = g_key_file_get_string (meta, GROUP, name, NULL);
   g_autofree char *have = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -507,36 +510,36 @@ open_stamped (const char  *dir,
 
   if (fd < 0)
     {
-      refuse (error, local_error->message);
+      cloche_vm_snapshot_refuse (error, local_error->message);
       return -1;
     }
   if (fstat (fd, &st) != 0 || st.st_size > max || want == NULL
-      || !g_str_equal (want, have = stamp_text (&st)))
+      || !g_str_equal (want, have = cloche_vm_snapshot_stamp_text (&st)))
     {
       g_autofree char *why = g_strdup_printf (_("%s changed since it was saved (cut short, "
                                                 "written or replaced)"), path);
 
       close (fd);
-      refuse (error, why);
+      cloche_vm_snapshot_refuse (error, why);
       return -1;
     }
   return fd;
 }
 
 static gboolean
-check_state (ClocheVmSnapshot  *snapshot,
-             const char        *dir,
-             GKeyFile          *meta,
-             GError           **error)
+cloche_vm_snapshot_check_state (ClocheVmSnapshot  *snapshot,
+                                const char        *dir,
+                                GKeyFile          *meta,
+                                GError           **error)
 {
-  g_autofree char *path = child_path (dir, STATE);
+  g_autofree char *path = cloche_vm_snapshot_child_path (dir, STATE);
   g_autofree char *want = g_key_file_get_string (meta, GROUP, "state-sha256", NULL);
   g_autofree char *have = NULL;
 
-  snapshot->state_fd = open_stamped (dir, STATE, meta, STATE_MAX, error);
+  snapshot->state_fd = cloche_vm_snapshot_open_stamped (dir, STATE, meta, STATE_MAX, error);
   if (snapshot->state_fd < 0)
     return FALSE;
-  have = sha256_fd (snapshot->state_fd, path, error);
+  have = cloche_vm_snapshot_sha256_fd (snapshot->state_fd, path, error);
   if (have == NULL)
     return FALSE;
   if (want == NULL || !g_str_equal (want, have))
@@ -544,19 +547,19 @@ check_state (ClocheVmSnapshot  *snapshot,
       g_autofree char *why = g_strdup_printf (_("%s is not what was saved (its sha256 "
                                                 "differs)"), path);
 
-      return refuse (error, why);
+      return cloche_vm_snapshot_refuse (error, why);
     }
   return TRUE;
 }
 
 static gboolean
-fill_ram (ClocheVmSnapshot  *snapshot,
-          const char        *dir,
-          GKeyFile          *meta,
-          GError           **error)
+cloche_vm_snapshot_fill_ram (ClocheVmSnapshot  *snapshot,
+                             const char        *dir,
+                             GKeyFile          *meta,
+                             GError           **error)
 {
-  g_autofree char *path = child_path (dir, RAM);
-  int fd = open_stamped (dir, RAM, meta, RAM_MAX, error);
+  g_autofree char *path = cloche_vm_snapshot_child_path (dir, RAM);
+  int fd = cloche_vm_snapshot_open_stamped (dir, RAM, meta, RAM_MAX, error);
   gboolean ok;
 
   if (fd < 0)
@@ -565,28 +568,30 @@ fill_ram (ClocheVmSnapshot  *snapshot,
   if (snapshot->ram_fd < 0)
     {
       close (fd);
-      return set_errno_error (error, errno, _("Cannot make the guest's memory for"), path);
+      return cloche_vm_snapshot_set_errno_error (error, errno,
+                                                 _("Cannot make the guest's memory for"), path);
     }
-  ok = copy_sparse (fd, snapshot->ram_fd, FALSE, path, error);
+  ok = cloche_vm_snapshot_copy_sparse (fd, snapshot->ram_fd, FALSE, path, error);
   close (fd);
   return ok;
 }
 
 static gboolean
-check_meta (ClocheVmSnapshot  *snapshot,
-            GKeyFile          *meta,
-            const char        *key,
-            GError           **error)
+cloche_vm_snapshot_check_meta (ClocheVmSnapshot  *snapshot,
+                               GKeyFile          *meta,
+                               const char        *key,
+                               GError           **error)
 {
   g_autofree char *saved_key = g_key_file_get_string (meta, GROUP, "key", NULL);
   guint64 uid = g_key_file_get_uint64 (meta, GROUP, "next-guest-uid", NULL);
 
   if (g_strcmp0 (saved_key, key) != 0)
-    return refuse (error, _("it was made with another bundle, another QEMU or other VM "
-                            "options"));
+    return cloche_vm_snapshot_refuse (error,
+                                      _("it was made with another bundle, another QEMU or other VM "
+                                        "options"));
   snapshot->qemu_version = g_key_file_get_string (meta, GROUP, "qemu-version", NULL);
   if (snapshot->qemu_version == NULL || uid > G_MAXUINT)
-    return refuse (error, _("its record is incomplete"));
+    return cloche_vm_snapshot_refuse (error, _("its record is incomplete"));
   snapshot->next_guest_uid = uid;
   /* Only ever compared with a boot the daemon remembers (cloche_vm_get_restored_from):
    * missing or wrong, it matches none. */
@@ -624,9 +629,11 @@ cloche_vm_snapshot_load (const char  *dir,
       cloche_vm_snapshot_remove (dir);
       return NULL;
     }
-  meta = read_meta (dir, error);
-  ok = meta != NULL && check_meta (snapshot, meta, key, error)
-       && check_state (snapshot, dir, meta, error) && fill_ram (snapshot, dir, meta, error);
+  meta = cloche_vm_snapshot_read_meta (dir, error);
+  ok = meta != NULL && cloche_vm_snapshot_check_meta (snapshot, meta, key, error)
+       && cloche_vm_snapshot_check_state (snapshot, dir, meta,
+                                          error) && cloche_vm_snapshot_fill_ram (snapshot, dir,
+                                                                                 meta, error);
   cloche_vm_snapshot_remove (dir);
   if (!ok)
     return NULL;

@@ -70,7 +70,7 @@ cloche_vm_warm_clock_set_cb (GObject      *object,
 }
 
 static void
-set_clock_by_agent (ClocheVm *self)
+cloche_vm_warm_set_clock_by_agent (ClocheVm *self)
 {
   g_autoptr(JsonObject) args = json_object_new ();
 
@@ -103,7 +103,7 @@ cloche_vm_warm_clock_helper_cb (GObject      *object,
   /* A bundle older than `cloche-guest clock`: the agent's way. */
   g_debug ("Warm wake: cloche-guest clock ended with %d (%s): guest-set-time instead", status,
            error != NULL ? error->message : "an older bundle?");
-  set_clock_by_agent (self);
+  cloche_vm_warm_set_clock_by_agent (self);
 }
 
 /* `cloche-guest clock`, not the agent's guest-set-time, which runs
@@ -127,9 +127,9 @@ _cloche_vm_warm_set_clock (ClocheVm *self)
  * from CLOCHE_VM_STATE_IN_FD (x-ignore-shared: the RAM is the memfd
  * already), then "cont" on the MIGRATION event that says it completed. */
 static void
-restore_failed (ClocheVm     *self,
-                const char   *what,
-                const GError *error)
+cloche_vm_warm_restore_failed (ClocheVm     *self,
+                               const char   *what,
+                               const GError *error)
 {
   g_autoptr(GError) why = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE,
                                        "%s: %s", what, error->message);
@@ -148,11 +148,11 @@ cloche_vm_warm_incoming_started_cb (GObject      *object,
 
   reply = cloche_qmp_client_execute_finish (CLOCHE_QMP_CLIENT (object), result, &error);
   if (CLOCHE_QMP_CLIENT (object) == self->qmp && reply == NULL)
-    restore_failed (self, _("QEMU refused to restore the VM"), error);
+    cloche_vm_warm_restore_failed (self, _("QEMU refused to restore the VM"), error);
 }
 
 static JsonObject *
-warm_capabilities (void)
+cloche_vm_warm_capabilities (void)
 {
   static const char *const names[] = { "x-ignore-shared", "events" };
   JsonArray *list = json_array_new ();
@@ -171,9 +171,9 @@ warm_capabilities (void)
 }
 
 static void
-start_incoming (ClocheVm *self)
+cloche_vm_warm_start_incoming (ClocheVm *self)
 {
-  g_autoptr(JsonObject) caps = warm_capabilities ();
+  g_autoptr(JsonObject) caps = cloche_vm_warm_capabilities ();
   g_autoptr(JsonObject) args = json_object_new ();
   g_autofree char *uri = g_strdup_printf ("fd:%d", CLOCHE_VM_STATE_IN_FD);
 
@@ -185,7 +185,7 @@ start_incoming (ClocheVm *self)
 
 /* "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)": what QEMU says it is. */
 static char *
-qemu_version_text (JsonNode *reply)
+cloche_vm_warm_qemu_version_text (JsonNode *reply)
 {
   JsonObject *object = JSON_NODE_HOLDS_OBJECT (reply) ? json_node_get_object (reply) : NULL;
   JsonNode *node = object ? json_object_get_member (object, "qemu") : NULL;
@@ -218,10 +218,10 @@ cloche_vm_warm_qemu_version_cb (GObject      *object,
       /* A cold boot can still run; it just cannot be saved. */
       self->can_save = FALSE;
       if (self->restore_boot)
-        restore_failed (self, _("QEMU did not say its version"), error);
+        cloche_vm_warm_restore_failed (self, _("QEMU did not say its version"), error);
       return;
     }
-  version = qemu_version_text (reply);
+  version = cloche_vm_warm_qemu_version_text (reply);
   _cloche_vm_set_str (&self->qemu_version, version);
   if (!self->restore_boot)
     return;
@@ -235,7 +235,7 @@ cloche_vm_warm_qemu_version_cb (GObject      *object,
       _cloche_vm_kill_for (self, why);
       return;
     }
-  start_incoming (self);
+  cloche_vm_warm_start_incoming (self);
 }
 
 void
@@ -275,9 +275,9 @@ _cloche_vm_warm_close_fds (ClocheVmWarmFds *fds)
  * command line with the names that differ from one daemon to the next
  * (console, relay, socket) left out, the QEMU binary and the bundle. */
 static char *
-make_snapshot_key (ClocheVm      *self,
-                   ClocheBundle  *bundle,
-                   GError       **error)
+cloche_vm_warm_make_snapshot_key (ClocheVm      *self,
+                                  ClocheBundle  *bundle,
+                                  GError       **error)
 {
   g_autofree char *qemu = _cloche_vm_find_qemu (error);
   g_autofree char *identity = NULL;
@@ -333,10 +333,10 @@ _cloche_vm_warm_refused (ClocheVm     *self,
 }
 
 static void
-load_snapshot_thread (GTask        *task,
-                      gpointer      source_object,
-                      gpointer      task_data,
-                      GCancellable *cancellable)
+cloche_vm_warm_load_snapshot_thread (GTask        *task,
+                                     gpointer      source_object,
+                                     gpointer      task_data,
+                                     GCancellable *cancellable)
 {
   ClocheVm *self = source_object;
   GError *error = NULL;
@@ -389,7 +389,7 @@ _cloche_vm_warm_try_restore (ClocheVm     *self,
   g_clear_pointer (&self->snapshot_key, g_free);
   if (!self->warm_wake)
     return FALSE;
-  self->snapshot_key = make_snapshot_key (self, bundle, &error);
+  self->snapshot_key = cloche_vm_warm_make_snapshot_key (self, bundle, &error);
   if (self->snapshot_key == NULL)
     {
       _cloche_vm_warm_refused (self, error);
@@ -401,7 +401,7 @@ _cloche_vm_warm_try_restore (ClocheVm     *self,
                      g_object_ref (bundle));
   g_task_set_source_tag (task, _cloche_vm_warm_try_restore);
   g_task_set_task_data (task, g_strdup (self->snapshot_key), g_free);
-  g_task_run_in_thread (task, load_snapshot_thread);
+  g_task_run_in_thread (task, cloche_vm_warm_load_snapshot_thread);
   g_object_unref (task);
   return TRUE;
 }
@@ -414,7 +414,7 @@ _cloche_vm_warm_try_restore (ClocheVm     *self,
 #define SAVE_TIMEOUT_S 30
 
 static void
-quit_after_save (ClocheVm *self)
+cloche_vm_warm_quit_after_save (ClocheVm *self)
 {
   g_clear_handle_id (&self->save_timer, g_source_remove);
   self->saving = FALSE;
@@ -425,14 +425,14 @@ quit_after_save (ClocheVm *self)
 }
 
 static void
-save_failed (ClocheVm   *self,
-             const char *why)
+cloche_vm_warm_save_failed (ClocheVm   *self,
+                            const char *why)
 {
   g_warning ("Warm wake: the idle VM could not be saved (%s); it stops and the next open "
              "boots cold", why);
   cloche_vm_snapshot_remove (self->snapshot_dir);
   cloche_vm_measure_snapshot (self);
-  quit_after_save (self);
+  cloche_vm_warm_quit_after_save (self);
 }
 
 typedef struct
@@ -447,7 +447,7 @@ typedef struct
 } SaveJob;
 
 static void
-save_job_free (SaveJob *job)
+cloche_vm_warm_save_job_free (SaveJob *job)
 {
   close (job->ram_fd);
   close (job->state_fd);
@@ -458,10 +458,10 @@ save_job_free (SaveJob *job)
 }
 
 static void
-save_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+cloche_vm_warm_save_thread (GTask        *task,
+                            gpointer      source_object,
+                            gpointer      task_data,
+                            GCancellable *cancellable)
 {
   SaveJob *job = task_data;
   GError *error = NULL;
@@ -484,7 +484,7 @@ cloche_vm_warm_saved_cb (GObject      *object,
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
-      save_failed (self, error->message);
+      cloche_vm_warm_save_failed (self, error->message);
       return;
     }
   cloche_vm_measure_snapshot (self);
@@ -492,11 +492,11 @@ cloche_vm_warm_saved_cb (GObject      *object,
   /* tools/bench/warm-wake reads this line. */
   g_message ("Warm wake: the idle VM was saved in %.3f s (%s on disk)",
              (g_get_monotonic_time () - job->started) / 1e6, size);
-  quit_after_save (self);
+  cloche_vm_warm_quit_after_save (self);
 }
 
 static void
-write_snapshot (ClocheVm *self)
+cloche_vm_warm_write_snapshot (ClocheVm *self)
 {
   g_autoptr(GTask) task = g_task_new (self, NULL, cloche_vm_warm_saved_cb, NULL);
   SaveJob *job = g_new0 (SaveJob, 1);
@@ -511,8 +511,8 @@ write_snapshot (ClocheVm *self)
   job->meta.next_guest_uid = self->next_guest_uid;
   job->meta.booted_at = self->saving_boot;
   job->started = g_get_monotonic_time ();
-  g_task_set_task_data (task, job, (GDestroyNotify) save_job_free);
-  g_task_run_in_thread (task, save_thread);
+  g_task_set_task_data (task, job, (GDestroyNotify) cloche_vm_warm_save_job_free);
+  g_task_run_in_thread (task, cloche_vm_warm_save_thread);
 }
 
 void
@@ -522,10 +522,10 @@ _cloche_vm_warm_on_migration (ClocheVm   *self,
   if (self->saving && g_str_equal (status, "completed"))
     {
       g_clear_handle_id (&self->save_timer, g_source_remove);
-      write_snapshot (self);
+      cloche_vm_warm_write_snapshot (self);
     }
   else if (self->saving && (g_str_equal (status, "failed") || g_str_equal (status, "cancelled")))
-    save_failed (self, _("QEMU could not write its state"));
+    cloche_vm_warm_save_failed (self, _("QEMU could not write its state"));
   else if (self->restore_boot && g_str_equal (status, "completed"))
     cloche_qmp_client_execute_async (self->qmp, "cont", NULL, NULL, NULL, NULL);
   else if (self->restore_boot && g_str_equal (status, "failed"))
@@ -543,7 +543,7 @@ cloche_vm_warm_save_slow_cb (gpointer user_data)
   ClocheVm *self = user_data;
 
   self->save_timer = 0;
-  save_failed (self, _("QEMU did not write its state in time"));
+  cloche_vm_warm_save_failed (self, _("QEMU did not write its state in time"));
   return G_SOURCE_REMOVE;
 }
 
@@ -552,9 +552,9 @@ cloche_vm_warm_save_slow_cb (gpointer user_data)
 #define SAVE_FD_NAME "cloche-warm-state"
 
 static void
-begin_save (ClocheVm *self)
+cloche_vm_warm_begin_save (ClocheVm *self)
 {
-  g_autoptr(JsonObject) caps = warm_capabilities ();
+  g_autoptr(JsonObject) caps = cloche_vm_warm_capabilities ();
   g_autoptr(JsonObject) name = json_object_new ();
   g_autoptr(JsonObject) args = json_object_new ();
   g_autoptr(GError) error = NULL;
@@ -566,7 +566,7 @@ begin_save (ClocheVm *self)
   self->state_fd = cloche_vm_snapshot_open_state (self->snapshot_dir, &error);
   if (self->state_fd < 0)
     {
-      save_failed (self, error->message);
+      cloche_vm_warm_save_failed (self, error->message);
       return;
     }
   cloche_qmp_client_execute_async (self->qmp, "migrate-set-capabilities", caps, NULL, NULL, NULL);
@@ -605,7 +605,7 @@ cloche_vm_idle_stop_async (ClocheVm            *self,
   task = g_task_new (self, NULL, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_stop_async);
   g_queue_push_tail (&self->stop_tasks, task);
-  begin_save (self);
+  cloche_vm_warm_begin_save (self);
 }
 
 /* Policy and what the last start did */

@@ -92,8 +92,8 @@ G_DEFINE_FINAL_TYPE (ClocheVm, cloche_vm, G_TYPE_OBJECT)
 /* Kept with its code, so that the doctor can tell a dead agent from a
  * crash without reading sentences. */
 static void
-set_last_error (ClocheVm     *self,
-                const GError *error)
+cloche_vm_set_last_error (ClocheVm     *self,
+                          const GError *error)
 {
   g_clear_error (&self->last_error);
   self->last_error = g_error_copy (error);
@@ -139,7 +139,7 @@ _cloche_vm_set_state (ClocheVm      *self,
 }
 
 static char *
-console_path (ClocheVm *self)
+cloche_vm_console_path (ClocheVm *self)
 {
   return g_build_filename (self->run_dir, "console.log", NULL);
 }
@@ -147,9 +147,9 @@ console_path (ClocheVm *self)
 /* The end of the guest console: what the guest said last is what explains
  * a hang or a panic. */
 static GStrv
-read_console_tail (ClocheVm *self)
+cloche_vm_read_console_tail (ClocheVm *self)
 {
-  g_autofree char *path = console_path (self);
+  g_autofree char *path = cloche_vm_console_path (self);
   g_autoptr(GBytes) tail = NULL;
   g_autofree char *contents = NULL;
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
@@ -178,16 +178,16 @@ read_console_tail (ClocheVm *self)
 }
 
 static void
-capture_console_tail (ClocheVm *self)
+cloche_vm_capture_console_tail (ClocheVm *self)
 {
   g_strfreev (self->console_tail);
   g_clear_error (&self->last_error);
-  self->console_tail = read_console_tail (self);
+  self->console_tail = cloche_vm_read_console_tail (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
 }
 
 static char *
-console_summary (ClocheVm *self)
+cloche_vm_console_summary (ClocheVm *self)
 {
   g_autofree char *joined = NULL;
 
@@ -200,8 +200,8 @@ console_summary (ClocheVm *self)
 /* Tasks waiting on a transition */
 
 static void
-complete_tasks (GQueue       *tasks,
-                const GError *error)
+cloche_vm_complete_tasks (GQueue       *tasks,
+                          const GError *error)
 {
   GTask *task;
 
@@ -218,7 +218,7 @@ complete_tasks (GQueue       *tasks,
 /* Teardown */
 
 static void
-drop_channels (ClocheVm *self)
+cloche_vm_drop_channels (ClocheVm *self)
 {
   /* Detached first: closing fails their pending calls, and those callbacks
    * must find that the channels are no longer ours. */
@@ -246,7 +246,7 @@ drop_channels (ClocheVm *self)
  * behind (vl.XXXXXX, its temporary file name), so whatever is left goes
  * when the process is gone, and before each boot. */
 static void
-remove_overlays (ClocheVm *self)
+cloche_vm_remove_overlays (ClocheVm *self)
 {
   g_autoptr(GDir) dir = g_dir_open (self->overlay_dir, 0, NULL);
   const char *name;
@@ -291,8 +291,8 @@ cloche_vm_kill_timer_cb (gpointer user_data)
  * by itself, so that its exit status and last words, not the broken
  * channel, say why. */
 static void
-kill_soon (ClocheVm     *self,
-           const GError *error)
+cloche_vm_kill_soon (ClocheVm     *self,
+                     const GError *error)
 {
   if (self->failure == NULL)
     self->failure = g_error_copy (error);
@@ -303,10 +303,10 @@ kill_soon (ClocheVm     *self,
 /* Accelerator */
 
 static gboolean
-set_str_prop (ClocheVm    *self,
-              char       **target,
-              const char  *value,
-              guint        prop)
+cloche_vm_set_str_prop (ClocheVm    *self,
+                        char       **target,
+                        const char  *value,
+                        guint        prop)
 {
   if (!_cloche_vm_set_str (target, value))
     return FALSE;
@@ -317,7 +317,7 @@ set_str_prop (ClocheVm    *self,
 /* What the next boot uses, and the sentence saying why: from the mode,
  * the probe's verdict and what happened to earlier boots. */
 static void
-update_accelerator (ClocheVm *self)
+cloche_vm_update_accelerator (ClocheVm *self)
 {
   g_autofree char *reason = NULL;
   const char *accelerator = "tcg";
@@ -349,8 +349,8 @@ update_accelerator (ClocheVm *self)
       reason = g_strdup (self->probe_reason);
     }
   g_object_freeze_notify (G_OBJECT (self));
-  set_str_prop (self, &self->accelerator, accelerator, PROP_ACCELERATOR);
-  set_str_prop (self, &self->accelerator_reason, reason, PROP_ACCELERATOR_REASON);
+  cloche_vm_set_str_prop (self, &self->accelerator, accelerator, PROP_ACCELERATOR);
+  cloche_vm_set_str_prop (self, &self->accelerator_reason, reason, PROP_ACCELERATOR_REASON);
   if (self->accelerator_fallback != fallback)
     {
       self->accelerator_fallback = fallback;
@@ -375,7 +375,7 @@ cloche_vm_probed_cb (GObject      *object,
   self->probe_usable = cloche_accel_probe_finish (result, &code, &self->probe_reason);
   self->probe_done = TRUE;
   g_debug ("KVM probe: %s", self->probe_reason);
-  update_accelerator (self);
+  cloche_vm_update_accelerator (self);
   if (self->launch_after_probe && !g_queue_is_empty (&self->start_tasks)
       && (self->state == CLOCHE_VM_STATE_STOPPED || self->state == CLOCHE_VM_STATE_CRASHED))
     _cloche_vm_launch (self);
@@ -385,7 +385,7 @@ cloche_vm_probed_cb (GObject      *object,
 /* Failures: what QEMU and the guest said, and whether KVM is to blame */
 
 static void
-capture_qemu_tail (ClocheVm *self)
+cloche_vm_capture_qemu_tail (ClocheVm *self)
 {
   g_autofree char *path = g_build_filename (self->run_dir, "qemu.log", NULL);
 
@@ -396,8 +396,8 @@ capture_qemu_tail (ClocheVm *self)
 
 /* One line for StateReason: the cause and QEMU's most telling line. */
 static char *
-one_line_reason (ClocheVm     *self,
-                 const GError *cause)
+cloche_vm_one_line_reason (ClocheVm     *self,
+                           const GError *cause)
 {
   g_autofree char *said = cloche_qemu_log_summary ((const char * const *) self->qemu_tail);
 
@@ -410,10 +410,10 @@ one_line_reason (ClocheVm     *self,
  * QEMU said when there is more, then the guest's console: "the guest
  * console is empty" only when QEMU said nothing either. */
 static GError *
-explain (ClocheVm     *self,
-         const GError *cause)
+cloche_vm_explain (ClocheVm     *self,
+                   const GError *cause)
 {
-  g_autofree char *first = one_line_reason (self, cause);
+  g_autofree char *first = cloche_vm_one_line_reason (self, cause);
   g_autoptr(GString) text = g_string_new (first);
   guint said = self->qemu_tail != NULL ? g_strv_length (self->qemu_tail) : 0;
   gboolean quiet_console = self->console_tail == NULL || self->console_tail[0] == NULL;
@@ -426,7 +426,7 @@ explain (ClocheVm     *self,
     }
   if (!quiet_console || said == 0)
     {
-      g_autofree char *console = console_summary (self);
+      g_autofree char *console = cloche_vm_console_summary (self);
 
       g_string_append_printf (text, "; %s", console);
     }
@@ -434,7 +434,7 @@ explain (ClocheVm     *self,
 }
 
 static char *
-describe_exit (GSubprocess *process)
+cloche_vm_describe_exit (GSubprocess *process)
 {
   if (g_subprocess_get_if_signaled (process))
     {
@@ -448,8 +448,8 @@ describe_exit (GSubprocess *process)
 /* A signal someone else sends to end a process (kill, the OOM killer, a
  * logout), as opposed to one QEMU raises on itself (SIGSEGV, SIGABRT). */
 static gboolean
-killed_from_outside (ClocheVm    *self,
-                     GSubprocess *process)
+cloche_vm_killed_from_outside (ClocheVm    *self,
+                               GSubprocess *process)
 {
   int sig;
 
@@ -460,7 +460,7 @@ killed_from_outside (ClocheVm    *self,
 }
 
 static gboolean
-console_says_panic (ClocheVm *self)
+cloche_vm_console_says_panic (ClocheVm *self)
 {
   for (guint i = 0; self->console_tail != NULL && self->console_tail[i]; i++)
     if (strstr (self->console_tail[i], "Kernel panic") != NULL)
@@ -471,8 +471,8 @@ console_says_panic (ClocheVm *self)
 /* Our SIGKILL, or QEMU's own end (it may have died just before we sent it:
  * then its exit says more than the broken channel that made us send it). */
 static gboolean
-killed_by_us (ClocheVm    *self,
-              GSubprocess *process)
+cloche_vm_killed_by_us (ClocheVm    *self,
+                        GSubprocess *process)
 {
   return self->kill_sent && g_subprocess_get_if_signaled (process)
          && g_subprocess_get_term_sig (process) == SIGKILL;
@@ -481,7 +481,7 @@ killed_by_us (ClocheVm    *self,
 /* Injected faults that run QEMU under TCG while the VM believes it is
  * KVM, so that a machine without KVM can show what follows a KVM failure. */
 static gboolean
-fault_runs_tcg (void)
+cloche_vm_fault_runs_tcg (void)
 {
   ClocheAccelFault fault = cloche_accel_get_fault ();
 
@@ -490,7 +490,7 @@ fault_runs_tcg (void)
 }
 
 static gboolean
-boot_used_kvm (ClocheVm *self)
+cloche_vm_boot_used_kvm (ClocheVm *self)
 {
   return g_strcmp0 (self->boot_accelerator, "kvm") == 0;
 }
@@ -499,11 +499,11 @@ boot_used_kvm (ClocheVm *self)
  * guest) is KVM's failure; a guest that ran but whose agent never answered
  * or spoke garbage is the bundle's, whatever runs it. */
 static gboolean
-blames_kvm (ClocheVm     *self,
-            const GError *cause,
-            gboolean      booting)
+cloche_vm_blames_kvm (ClocheVm     *self,
+                      const GError *cause,
+                      gboolean      booting)
 {
-  if (!boot_used_kvm (self))
+  if (!cloche_vm_boot_used_kvm (self))
     return FALSE;
   if (g_error_matches (cause, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
     return TRUE;
@@ -515,35 +515,35 @@ blames_kvm (ClocheVm     *self,
 }
 
 static void
-report_crash (ClocheVm     *self,
-              const GError *cause)
+cloche_vm_report_crash (ClocheVm     *self,
+                        const GError *cause)
 {
-  g_autoptr(GError) full = explain (self, cause);
-  g_autofree char *reason = one_line_reason (self, cause);
+  g_autoptr(GError) full = cloche_vm_explain (self, cause);
+  g_autofree char *reason = cloche_vm_one_line_reason (self, cause);
 
   _cloche_vm_set_state (self, CLOCHE_VM_STATE_CRASHED, reason);
-  set_last_error (self, full);
-  complete_tasks (&self->start_tasks, full);
+  cloche_vm_set_last_error (self, full);
+  cloche_vm_complete_tasks (&self->start_tasks, full);
 }
 
 /* Remembered until the daemon restarts or the mode changes. */
 static void
-remember_kvm_failure (ClocheVm     *self,
-                      const GError *cause)
+cloche_vm_remember_kvm_failure (ClocheVm     *self,
+                                const GError *cause)
 {
   g_autofree char *said = cloche_qemu_log_summary ((const char * const *) self->qemu_tail);
 
   g_free (self->kvm_failure);
   self->kvm_failure = said != NULL ? g_strdup_printf ("QEMU: %s", said)
                                    : g_strdup (cause->message);
-  update_accelerator (self);
+  cloche_vm_update_accelerator (self);
 }
 
 static void
-fall_back_to_tcg (ClocheVm     *self,
-                  const GError *cause)
+cloche_vm_fall_back_to_tcg (ClocheVm     *self,
+                            const GError *cause)
 {
-  remember_kvm_failure (self, cause);
+  cloche_vm_remember_kvm_failure (self, cause);
   g_message ("KVM cannot run the guest here (%s); booting again under TCG", self->kvm_failure);
   _cloche_vm_set_state (self, CLOCHE_VM_STATE_STARTING,
                         _("KVM could not run the guest; booting again under TCG"));
@@ -554,9 +554,9 @@ fall_back_to_tcg (ClocheVm     *self,
 /* A boot or a guest that failed under KVM: KVM_UNUSABLE, and in "auto" a
  * boot that never reached its agent starts again under TCG. */
 static void
-handle_kvm_failure (ClocheVm     *self,
-                    const GError *cause,
-                    gboolean      booting)
+cloche_vm_handle_kvm_failure (ClocheVm     *self,
+                              const GError *cause,
+                              gboolean      booting)
 {
   g_autoptr(GError) kvm = NULL;
 
@@ -567,25 +567,25 @@ handle_kvm_failure (ClocheVm     *self,
                        _("KVM cannot run the guest here: %s"), cause->message);
   if (self->accel_mode == CLOCHE_ACCEL_MODE_AUTO && booting)
     {
-      fall_back_to_tcg (self, kvm);
+      cloche_vm_fall_back_to_tcg (self, kvm);
       return;
     }
   /* "auto" uses TCG from the next boot on; "kvm" keeps trying, and says so. */
-  remember_kvm_failure (self, kvm);
-  report_crash (self, kvm);
+  cloche_vm_remember_kvm_failure (self, kvm);
+  cloche_vm_report_crash (self, kvm);
 }
 
 /* A restore that failed, whatever the step: logged, and the same start
  * boots again at once, cold (the snapshot was deleted when it was read). */
 static void
-restore_fell_through (ClocheVm     *self,
-                      const GError *failure,
-                      GSubprocess  *process)
+cloche_vm_restore_fell_through (ClocheVm     *self,
+                                const GError *failure,
+                                GSubprocess  *process)
 {
   g_autoptr(GError) why = NULL;
   g_autofree char *said = cloche_qemu_log_summary ((const char * const *) self->qemu_tail);
 
-  if (failure != NULL && killed_by_us (self, process))
+  if (failure != NULL && cloche_vm_killed_by_us (self, process))
     why = said != NULL ? g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_SNAPSHOT_UNUSABLE, "%s (QEMU: %s)",
                                       failure->message, said)
                        : g_error_copy (failure);
@@ -614,31 +614,31 @@ cloche_vm_unexpected_exit_cb (ClocheVm    *self,
                    && g_subprocess_get_exit_status (process) == 0;
 
   self->fallback_boot = FALSE;
-  capture_console_tail (self);
-  capture_qemu_tail (self);
+  cloche_vm_capture_console_tail (self);
+  cloche_vm_capture_qemu_tail (self);
   if (booting && self->restore_boot)
     {
-      restore_fell_through (self, failure, process);
+      cloche_vm_restore_fell_through (self, failure, process);
       return;
     }
-  if (failure != NULL && killed_by_us (self, process))
+  if (failure != NULL && cloche_vm_killed_by_us (self, process))
     cause = g_steal_pointer (&failure);
-  else if (clean && !booting && !console_says_panic (self))
+  else if (clean && !booting && !cloche_vm_console_says_panic (self))
     {
       _cloche_vm_set_state (self, CLOCHE_VM_STATE_STOPPED, "the guest shut itself down");
       return;
     }
   else
     {
-      g_autofree char *why = describe_exit (process);
+      g_autofree char *why = cloche_vm_describe_exit (process);
 
-      cause = g_error_new_literal (CLOCHE_ERROR, killed_from_outside (self, process)
+      cause = g_error_new_literal (CLOCHE_ERROR, cloche_vm_killed_from_outside (self, process)
                                                  ? CLOCHE_ERROR_VM_KILLED
                                                  : CLOCHE_ERROR_VM_CRASHED, why);
     }
-  if (blames_kvm (self, cause, booting))
+  if (cloche_vm_blames_kvm (self, cause, booting))
     {
-      handle_kvm_failure (self, cause, booting);
+      cloche_vm_handle_kvm_failure (self, cause, booting);
       return;
     }
   /* TCG failed as KVM did: the fault is elsewhere (a bundle QEMU cannot
@@ -646,9 +646,9 @@ cloche_vm_unexpected_exit_cb (ClocheVm    *self,
   if (fallback_boot && booting)
     {
       g_clear_pointer (&self->kvm_failure, g_free);
-      update_accelerator (self);
+      cloche_vm_update_accelerator (self);
     }
-  report_crash (self, cause);
+  cloche_vm_report_crash (self, cause);
 }
 
 static void
@@ -665,8 +665,8 @@ cloche_vm_process_exited_cb (GObject      *object,
   /* Ours now: a fallback boot puts its own process in its place. */
   process = g_steal_pointer (&self->process);
 
-  drop_channels (self);
-  remove_overlays (self);
+  cloche_vm_drop_channels (self);
+  cloche_vm_remove_overlays (self);
   if (self->ram_fd >= 0)
     close (g_steal_fd (&self->ram_fd));
   if (self->state_fd >= 0)
@@ -685,7 +685,7 @@ cloche_vm_process_exited_cb (GObject      *object,
   else
     cloche_vm_unexpected_exit_cb (self, process);
 
-  complete_tasks (&self->stop_tasks, NULL);
+  cloche_vm_complete_tasks (&self->stop_tasks, NULL);
   /* Someone asked to start while we were stopping. */
   if (!g_queue_is_empty (&self->start_tasks) && self->process == NULL
       && self->state != CLOCHE_VM_STATE_STARTING)
@@ -695,7 +695,7 @@ cloche_vm_process_exited_cb (GObject      *object,
 /* Watching QEMU's run state */
 
 static gboolean
-is_crash_state (const char *status)
+cloche_vm_is_crash_state (const char *status)
 {
   return g_strcmp0 (status, "internal-error") == 0 || g_strcmp0 (status, "guest-panicked") == 0
          || g_strcmp0 (status, "io-error") == 0;
@@ -721,16 +721,16 @@ cloche_vm_status_cb (GObject      *object,
    * top of the "paused" our own stop gave. */
   if (self->injected_stop && g_strcmp0 (status, "paused") == 0)
     status = "internal-error";
-  if (!is_crash_state (status))
+  if (!cloche_vm_is_crash_state (status))
     return;
-  error = g_error_new (CLOCHE_ERROR, boot_used_kvm (self) ? CLOCHE_ERROR_KVM_UNUSABLE
+  error = g_error_new (CLOCHE_ERROR, cloche_vm_boot_used_kvm (self) ? CLOCHE_ERROR_KVM_UNUSABLE
                                                           : CLOCHE_ERROR_VM_CRASHED,
                        _("QEMU stopped the guest (run state %s)"), status);
   _cloche_vm_kill_for (self, error);
 }
 
 static void
-query_run_state (ClocheVm *self)
+cloche_vm_query_run_state (ClocheVm *self)
 {
   cloche_qmp_client_execute_async (self->qmp, "query-status", NULL, NULL, cloche_vm_status_cb,
                                    g_object_ref (self));
@@ -742,7 +742,7 @@ cloche_vm_qmp_event_cb (ClocheVm   *self,
                         JsonObject *data)
 {
   if (g_str_equal (name, "STOP") || g_str_equal (name, "GUEST_PANICKED"))
-    query_run_state (self);
+    cloche_vm_query_run_state (self);
   else if (g_str_equal (name, "MIGRATION") && data != NULL)
     _cloche_vm_warm_on_migration (self, cloche_json_get_string (data, "status", ""));
 }
@@ -753,7 +753,7 @@ static gboolean
 cloche_vm_stall_check_cb (gpointer user_data)
 {
   ClocheVm *self = user_data;
-  g_autofree char *console = console_path (self);
+  g_autofree char *console = cloche_vm_console_path (self);
   g_autoptr(GError) error = NULL;
   GStatBuf st;
 
@@ -781,7 +781,7 @@ cloche_vm_agent_synced_cb (GObject      *object,
   if (!cloche_guest_agent_sync_finish (CLOCHE_GUEST_AGENT (object), result, &error))
     {
       if (CLOCHE_GUEST_AGENT (object) == self->agent)
-        kill_soon (self, error);
+        cloche_vm_kill_soon (self, error);
       return;
     }
   if (CLOCHE_GUEST_AGENT (object) != self->agent)
@@ -810,7 +810,7 @@ _cloche_vm_become_running (ClocheVm *self)
   self->booted_at = g_get_real_time ();
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BOOTED_AT]);
   _cloche_vm_set_state (self, CLOCHE_VM_STATE_RUNNING, NULL);
-  complete_tasks (&self->start_tasks, NULL);
+  cloche_vm_complete_tasks (&self->start_tasks, NULL);
 }
 
 static void
@@ -824,13 +824,13 @@ cloche_vm_qmp_ready_cb (GObject      *object,
   if (!cloche_qmp_client_handshake_finish (CLOCHE_QMP_CLIENT (object), result, &error))
     {
       if (CLOCHE_QMP_CLIENT (object) == self->qmp)
-        kill_soon (self, error);
+        cloche_vm_kill_soon (self, error);
       return;
     }
   if (CLOCHE_QMP_CLIENT (object) != self->qmp)
     return;
 
-  if (fault_runs_tcg () && boot_used_kvm (self)
+  if (cloche_vm_fault_runs_tcg () && cloche_vm_boot_used_kvm (self)
       && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
     {
       /* Injected fault: stop the guest as KVM's emulation failure does
@@ -840,15 +840,15 @@ cloche_vm_qmp_ready_cb (GObject      *object,
     }
   /* Events flow only from now on: a guest stopped before this one shows
    * in its run state. */
-  query_run_state (self);
+  cloche_vm_query_run_state (self);
   _cloche_vm_warm_query_version (self);
   cloche_guest_agent_sync_async (self->agent, self->agent_timeout_s, NULL,
                                  cloche_vm_agent_synced_cb, g_object_ref (self));
 }
 
 static GIOStream *
-stream_from_fd (int      fd,
-                GError **error)
+cloche_vm_stream_from_fd (int      fd,
+                          GError **error)
 {
   g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
 
@@ -863,7 +863,7 @@ stream_from_fd (int      fd,
 /* QEMU must not outlive a daemon that was killed: it would hold the
  * guest's memory with nobody left to stop it. */
 static void
-child_setup (gpointer user_data)
+cloche_vm_child_setup (gpointer user_data)
 {
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
@@ -871,8 +871,8 @@ child_setup (gpointer user_data)
 /* QEMU writes the console, its log and the disk overlay there: never
  * through a link someone left in the folder's place (cloche-file.c). */
 static gboolean
-make_private_dir (const char  *path,
-                  GError     **error)
+cloche_vm_make_private_dir (const char  *path,
+                            GError     **error)
 {
   g_autoptr(GError) local_error = NULL;
 
@@ -884,13 +884,13 @@ make_private_dir (const char  *path,
 }
 
 static GSubprocess *
-spawn_qemu (ClocheVm         *self,
-            const char      **argv,
-            ClocheBundle     *bundle,
-            int               qmp_fd,
-            int               agent_fd,
-            ClocheVmWarmFds  *warm,
-            GError          **error)
+cloche_vm_spawn_qemu (ClocheVm         *self,
+                      const char      **argv,
+                      ClocheBundle     *bundle,
+                      int               qmp_fd,
+                      int               agent_fd,
+                      ClocheVmWarmFds  *warm,
+                      GError          **error)
 {
   static const int boot_fds[CLOCHE_BUNDLE_N_BOOT_FILES] = {
     CLOCHE_VM_KERNEL_FD, CLOCHE_VM_INITRD_FD, CLOCHE_VM_ROOT_FD,
@@ -929,7 +929,7 @@ spawn_qemu (ClocheVm         *self,
       if (fd >= 0)
         g_subprocess_launcher_take_fd (launcher, fd, boot_fds[i]);
     }
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+  g_subprocess_launcher_set_child_setup (launcher, cloche_vm_child_setup, NULL, NULL);
   return g_subprocess_launcher_spawnv (launcher, argv, error);
 }
 
@@ -954,7 +954,7 @@ _cloche_vm_fill_options (ClocheVm               *self,
 {
   memset (options, 0, sizeof *options);
   options->qemu = qemu;
-  options->accelerator = fault_runs_tcg () ? "tcg" : self->boot_accelerator;
+  options->accelerator = cloche_vm_fault_runs_tcg () ? "tcg" : self->boot_accelerator;
   options->console_path = console;
   options->memory_mib = cloche_memory_choose_mib (self->memory_mib);
   options->cpus = MAX (self->cpus, 1);
@@ -966,21 +966,22 @@ _cloche_vm_fill_options (ClocheVm               *self,
 }
 
 static GStrv
-build_command (ClocheVm      *self,
-               ClocheBundle  *bundle,
-               gboolean       incoming,
-               GError       **error)
+cloche_vm_build_command (ClocheVm      *self,
+                         ClocheBundle  *bundle,
+                         gboolean       incoming,
+                         GError       **error)
 {
   g_autofree char *qemu = _cloche_vm_find_qemu (error);
-  g_autofree char *console = console_path (self);
+  g_autofree char *console = cloche_vm_console_path (self);
   ClocheVmCommandOptions options;
 
   if (qemu == NULL)
     return NULL;
-  if (!make_private_dir (self->run_dir, error) || !make_private_dir (self->overlay_dir, error))
+  if (!cloche_vm_make_private_dir (self->run_dir, error)
+      || !cloche_vm_make_private_dir (self->overlay_dir, error))
     return NULL;
   g_unlink (console);
-  remove_overlays (self);
+  cloche_vm_remove_overlays (self);
 
   _cloche_vm_fill_options (self, &options, qemu, console);
   options.incoming = incoming;
@@ -998,9 +999,9 @@ cloche_vm_folder_lost_cb (ClocheVm   *self,
 }
 
 static gboolean
-start_process (ClocheVm      *self,
-               ClocheBundle  *bundle,
-               GError       **error)
+cloche_vm_start_process (ClocheVm      *self,
+                         ClocheBundle  *bundle,
+                         GError       **error)
 {
   g_auto(GStrv) argv = NULL;
   g_autoptr(GIOStream) qmp_stream = NULL;
@@ -1008,7 +1009,7 @@ start_process (ClocheVm      *self,
   int qmp[2], agent[2];
   ClocheVmWarmFds warm;
 
-  argv = build_command (self, bundle, self->restoring != NULL, error);
+  argv = cloche_vm_build_command (self, bundle, self->restoring != NULL, error);
   if (argv == NULL || !_cloche_vm_warm_make_fds (self, &warm, error))
     return FALSE;
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) != 0
@@ -1020,10 +1021,10 @@ start_process (ClocheVm      *self,
       return FALSE;
     }
 
-  self->process = spawn_qemu (self, (const char **) argv, bundle, qmp[1], agent[1], &warm,
-                              error);
-  qmp_stream = stream_from_fd (qmp[0], NULL);
-  agent_stream = stream_from_fd (agent[0], NULL);
+  self->process = cloche_vm_spawn_qemu (self, (const char **) argv, bundle, qmp[1], agent[1], &warm,
+                                        error);
+  qmp_stream = cloche_vm_stream_from_fd (qmp[0], NULL);
+  agent_stream = cloche_vm_stream_from_fd (agent[0], NULL);
   if (self->process == NULL)
     return FALSE;
 
@@ -1043,10 +1044,10 @@ start_process (ClocheVm      *self,
  * files opened and checked against their sha256 (cloche-bundle.c), which
  * can take a second when a file changed since it last matched. */
 static void
-check_bundle_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
+cloche_vm_check_bundle_thread (GTask        *task,
+                               gpointer      source_object,
+                               gpointer      task_data,
+                               GCancellable *cancellable)
 {
   ClocheVm *self = source_object;
   g_autoptr(ClocheBundle) bundle = NULL;
@@ -1074,12 +1075,12 @@ _cloche_vm_fail_launch (ClocheVm     *self,
 {
   /* Nothing ran, so nothing crashed: the state stays, the callers learn
    * why; only a fallback boot, already "starting", has to end. */
-  drop_channels (self);
+  cloche_vm_drop_channels (self);
   g_clear_object (&self->process);
   if (self->state == CLOCHE_VM_STATE_STARTING)
     _cloche_vm_set_state (self, CLOCHE_VM_STATE_CRASHED, error->message);
-  set_last_error (self, error);
-  complete_tasks (&self->start_tasks, error);
+  cloche_vm_set_last_error (self, error);
+  cloche_vm_complete_tasks (&self->start_tasks, error);
 }
 
 /* The bundle checked (and the snapshot read): preparing is over. */
@@ -1126,7 +1127,7 @@ _cloche_vm_boot (ClocheVm     *self,
   self->restore_boot = self->restoring != NULL;
   self->next_guest_uid = self->restoring != NULL ? self->restoring->next_guest_uid
                                                  : CLOCHE_VM_FIRST_SESSION_UID;
-  if (!start_process (self, bundle, &error))
+  if (!cloche_vm_start_process (self, bundle, &error))
     {
       g_clear_pointer (&self->restoring, cloche_vm_snapshot_free);
       self->restore_boot = FALSE;
@@ -1135,7 +1136,7 @@ _cloche_vm_boot (ClocheVm     *self,
     }
   /* Injected fault tcg-as-kvm: TCG on a loaded machine may print nothing
    * for longer than a KVM that works ever does. */
-  if (boot_used_kvm (self) && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
+  if (cloche_vm_boot_used_kvm (self) && cloche_accel_get_fault () != CLOCHE_ACCEL_FAULT_TCG_AS_KVM)
     self->stall_timer = g_timeout_add_seconds (KVM_STALL_S, cloche_vm_stall_check_cb, self);
 
   /* A fallback boot keeps saying why it boots again. */
@@ -1147,7 +1148,7 @@ _cloche_vm_boot (ClocheVm     *self,
 
 /* Each boot starts with nothing said yet. */
 static void
-forget_last_boot (ClocheVm *self)
+cloche_vm_forget_last_boot (ClocheVm *self)
 {
   g_clear_pointer (&self->console_tail, g_strfreev);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONSOLE_TAIL]);
@@ -1170,7 +1171,7 @@ _cloche_vm_launch (ClocheVm *self)
       self->launch_after_probe = TRUE;
       return;
     }
-  forget_last_boot (self);
+  cloche_vm_forget_last_boot (self);
   _cloche_vm_set_str (&self->boot_accelerator, self->accelerator);
 
   self->checking = g_cancellable_new ();
@@ -1178,7 +1179,7 @@ _cloche_vm_launch (ClocheVm *self)
   task = g_task_new (self, self->checking, cloche_vm_bundle_checked_cb, NULL);
   g_task_set_source_tag (task, _cloche_vm_launch);
   g_task_set_task_data (task, g_strdup (self->bundle_path), g_free);
-  g_task_run_in_thread (task, check_bundle_thread);
+  g_task_run_in_thread (task, cloche_vm_check_bundle_thread);
 }
 
 void
@@ -1243,8 +1244,8 @@ cloche_vm_shutdown_slow_cb (gpointer user_data)
 }
 
 static void
-begin_shutdown (ClocheVm   *self,
-                const char *reason)
+cloche_vm_begin_shutdown (ClocheVm   *self,
+                          const char *reason)
 {
   g_autoptr(GError) error = NULL;
   gboolean booting = self->state == CLOCHE_VM_STATE_STARTING;
@@ -1256,7 +1257,7 @@ begin_shutdown (ClocheVm   *self,
       /* No agent to ask yet: a guest that is half up has nothing to save. */
       error = g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_VM_NOT_RUNNING,
                            _("The VM was stopped (%s) before it finished booting"), reason);
-      complete_tasks (&self->start_tasks, error);
+      cloche_vm_complete_tasks (&self->start_tasks, error);
       g_subprocess_force_exit (self->process);
       return;
     }
@@ -1288,7 +1289,7 @@ cloche_vm_stop_async (ClocheVm            *self,
     }
   g_queue_push_tail (&self->stop_tasks, g_steal_pointer (&task));
   if (self->state != CLOCHE_VM_STATE_STOPPING)
-    begin_shutdown (self, reason);
+    cloche_vm_begin_shutdown (self, reason);
 }
 
 gboolean
@@ -1304,9 +1305,9 @@ cloche_vm_stop_finish (ClocheVm      *self,
 /* Folders */
 
 static gboolean
-check_running (ClocheVm    *self,
-               GTask       *task,
-               const char  *what)
+cloche_vm_check_running (ClocheVm    *self,
+                         GTask       *task,
+                         const char  *what)
 {
   if (self->state == CLOCHE_VM_STATE_RUNNING)
     return TRUE;
@@ -1361,7 +1362,7 @@ cloche_vm_mount_folder_async (ClocheVm            *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_mount_folder_async);
   what = g_strdup_printf ("mount %s", cloche_pinned_folder_get_path (folder));
-  if (!check_running (self, task, what))
+  if (!cloche_vm_check_running (self, task, what))
     return;
   cloche_vm_folders_mount_async (self->folders, folder, readonly, guest_dir, guest_uid,
                                  cancellable,
@@ -1415,7 +1416,7 @@ cloche_vm_unmount_folder_async (ClocheVm            *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cloche_vm_unmount_folder_async);
   what = g_strdup_printf ("unmount %s", guest_dir);
-  if (!check_running (self, task, what))
+  if (!cloche_vm_check_running (self, task, what))
     return;
   cloche_vm_folders_unmount_async (self->folders, guest_dir, cancellable,
                                    cloche_vm_folder_unmounted_cb, g_steal_pointer (&task));
@@ -1554,7 +1555,7 @@ cloche_vm_set_accelerator_mode (ClocheVm        *self,
     return;
   self->accel_mode = mode;
   g_clear_pointer (&self->kvm_failure, g_free);
-  update_accelerator (self);
+  cloche_vm_update_accelerator (self);
 }
 
 gint64
@@ -1707,7 +1708,7 @@ cloche_vm_constructed (GObject *object)
 
   /* Once per daemon, in a thread: the verdict is kept per host boot. */
   self->kvm_device = g_strdup (g_getenv ("CLOCHE_KVM_DEVICE"));
-  update_accelerator (self);
+  cloche_vm_update_accelerator (self);
   self->probe_cancellable = g_cancellable_new ();
   cloche_accel_probe_async (self->kvm_device, self->probe_cancellable, cloche_vm_probed_cb, self);
   self->run_dir = g_strdup_printf ("%s/cloche/vm-%d", g_get_user_runtime_dir (), (int) getpid ());
@@ -1725,7 +1726,7 @@ cloche_vm_dispose (GObject *object)
   if (self->process != NULL)
     g_subprocess_force_exit (self->process);
   g_clear_object (&self->process);
-  drop_channels (self);
+  cloche_vm_drop_channels (self);
   if (self->checking != NULL)
     g_cancellable_cancel (self->checking);
   g_cancellable_cancel (self->probe_cancellable);
@@ -1741,7 +1742,7 @@ cloche_vm_finalize (GObject *object)
 
   g_free (self->bundle_path);
   g_free (self->run_dir);
-  remove_overlays (self);
+  cloche_vm_remove_overlays (self);
   g_rmdir (self->overlay_dir);   /* empty now; gone if never made */
   g_free (self->overlay_dir);
   g_free (self->stamps_path);

@@ -42,7 +42,7 @@ operation_new (ClocheBundleService   *self,
 }
 
 static void
-operation_free (Operation *op)
+cloche_bundle_service_operation_free (Operation *op)
 {
   g_object_unref (op->self);
   g_object_unref (op->invocation);
@@ -51,12 +51,12 @@ operation_free (Operation *op)
   g_free (op);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Operation, operation_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Operation, cloche_bundle_service_operation_free)
 
 static void
-operation_audit (Operation    *op,
-                 const GError *error,
-                 guint64       freed)
+cloche_bundle_service_operation_audit (Operation    *op,
+                                       const GError *error,
+                                       guint64       freed)
 {
   g_auto(GVariantBuilder) fields = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
 
@@ -73,11 +73,12 @@ operation_audit (Operation    *op,
                                   g_variant_builder_end (&fields));
 }
 
-static void bundle_iface_init (ClocheDbusBundleIface *iface);
+static void cloche_bundle_service_bundle_iface_init (ClocheDbusBundleIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheBundleService, cloche_bundle_service,
                                CLOCHE_DBUS_TYPE_BUNDLE_SKELETON,
-                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_BUNDLE, bundle_iface_init))
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_BUNDLE,
+                                                      cloche_bundle_service_bundle_iface_init))
 
 static const char *
 or_empty (const char *text)
@@ -86,7 +87,7 @@ or_empty (const char *text)
 }
 
 static GVariant *
-files_to_variant (ClocheBundleInfo *info)
+cloche_bundle_service_files_to_variant (ClocheBundleInfo *info)
 {
   GVariantBuilder builder;
 
@@ -106,10 +107,10 @@ files_to_variant (ClocheBundleInfo *info)
 }
 
 static GVariant *
-info_to_variant (ClocheBundleInfo *info,
-                 const char       *source,
-                 guint64           snapshot,
-                 guint64           tools)
+cloche_bundle_service_info_to_variant (ClocheBundleInfo *info,
+                                       const char       *source,
+                                       guint64           snapshot,
+                                       guint64           tools)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
   const char *problem = cloche_bundle_info_get_problem (info);
@@ -130,14 +131,14 @@ info_to_variant (ClocheBundleInfo *info,
     g_variant_dict_insert (&dict, "problem", "s", problem);
   if (source != NULL)
     g_variant_dict_insert (&dict, "source", "s", source);
-  g_variant_dict_insert_value (&dict, "files", files_to_variant (info));
+  g_variant_dict_insert_value (&dict, "files", cloche_bundle_service_files_to_variant (info));
   return g_variant_dict_end (&dict);
 }
 
 static GVariant *
-manifest_to_variant (ClocheBundleManifest *manifest,
-                     const char           *target,
-                     guint64               free_bytes)
+cloche_bundle_service_manifest_to_variant (ClocheBundleManifest *manifest,
+                                           const char           *target,
+                                           guint64               free_bytes)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
   GVariantBuilder files;
@@ -180,15 +181,15 @@ cloche_bundle_service_info_cb (GObject      *object,
       g_dbus_method_invocation_return_gerror (invocation, error);
       return;
     }
-  dict = info_to_variant (info, cloche_bundle_manager_get_source (manager),
-                          cloche_bundle_manager_get_snapshot_size (manager),
-                          cloche_bundle_manager_get_tools_size (manager));
+  dict = cloche_bundle_service_info_to_variant (info, cloche_bundle_manager_get_source (manager),
+                                                cloche_bundle_manager_get_snapshot_size (manager),
+                                                cloche_bundle_manager_get_tools_size (manager));
   g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", dict));
 }
 
 static gboolean
-handle_info (ClocheDbusBundle      *object,
-             GDBusMethodInvocation *invocation)
+cloche_bundle_service_handle_info (ClocheDbusBundle      *object,
+                                   GDBusMethodInvocation *invocation)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
@@ -214,14 +215,16 @@ cloche_bundle_service_inspected_cb (GObject      *object,
     g_dbus_method_invocation_return_gerror (invocation, error);
   else
     g_dbus_method_invocation_return_value (
-      invocation, g_variant_new ("(@a{sv})", manifest_to_variant (manifest, target, free_bytes)));
+      invocation, g_variant_new ("(@a{sv})",
+                                 cloche_bundle_service_manifest_to_variant (manifest, target,
+                                                                            free_bytes)));
 }
 
 static gboolean
-handle_inspect (ClocheDbusBundle      *object,
-                GDBusMethodInvocation *invocation,
-                const char            *source,
-                const char            *location)
+cloche_bundle_service_handle_inspect (ClocheDbusBundle      *object,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *source,
+                                      const char            *location)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
@@ -231,12 +234,12 @@ handle_inspect (ClocheDbusBundle      *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-/* Verify, Install, Relocate: reply () or the error */
+/* Verify, Install, Relocate: cloche_bundle_service_reply () or the error */
 
 static void
-reply (GDBusMethodInvocation *invocation,
-       gboolean               ok,
-       GError                *error)
+cloche_bundle_service_reply (GDBusMethodInvocation *invocation,
+                             gboolean               ok,
+                             GError                *error)
 {
   if (ok)
     g_dbus_method_invocation_return_value (invocation, NULL);
@@ -254,12 +257,12 @@ cloche_bundle_service_verified_cb (GObject      *object,
   gboolean ok;
 
   ok = cloche_bundle_manager_verify_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
-  reply (invocation, ok, error);
+  cloche_bundle_service_reply (invocation, ok, error);
 }
 
 static gboolean
-handle_verify (ClocheDbusBundle      *object,
-               GDBusMethodInvocation *invocation)
+cloche_bundle_service_handle_verify (ClocheDbusBundle      *object,
+                                     GDBusMethodInvocation *invocation)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
@@ -278,15 +281,15 @@ cloche_bundle_service_installed_cb (GObject      *object,
   gboolean ok;
 
   ok = cloche_bundle_manager_install_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
-  operation_audit (op, error, 0);
-  reply (op->invocation, ok, error);
+  cloche_bundle_service_operation_audit (op, error, 0);
+  cloche_bundle_service_reply (op->invocation, ok, error);
 }
 
 static gboolean
-handle_install (ClocheDbusBundle      *object,
-                GDBusMethodInvocation *invocation,
-                const char            *source,
-                const char            *location)
+cloche_bundle_service_handle_install (ClocheDbusBundle      *object,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *source,
+                                      const char            *location)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
@@ -306,14 +309,14 @@ cloche_bundle_service_relocated_cb (GObject      *object,
   gboolean ok;
 
   ok = cloche_bundle_manager_relocate_finish (CLOCHE_BUNDLE_MANAGER (object), result, &error);
-  operation_audit (op, error, 0);
-  reply (op->invocation, ok, error);
+  cloche_bundle_service_operation_audit (op, error, 0);
+  cloche_bundle_service_reply (op->invocation, ok, error);
 }
 
 static gboolean
-handle_relocate (ClocheDbusBundle      *object,
-                 GDBusMethodInvocation *invocation,
-                 const char            *location)
+cloche_bundle_service_handle_relocate (ClocheDbusBundle      *object,
+                                       GDBusMethodInvocation *invocation,
+                                       const char            *location)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
@@ -336,7 +339,7 @@ cloche_bundle_service_removed_cb (GObject      *object,
   gboolean ok;
 
   ok = cloche_bundle_manager_remove_finish (CLOCHE_BUNDLE_MANAGER (object), result, &freed, &error);
-  operation_audit (op, error, freed);
+  cloche_bundle_service_operation_audit (op, error, freed);
   if (!ok)
     g_dbus_method_invocation_return_gerror (op->invocation, error);
   else
@@ -344,9 +347,9 @@ cloche_bundle_service_removed_cb (GObject      *object,
 }
 
 static gboolean
-handle_remove (ClocheDbusBundle      *object,
-               GDBusMethodInvocation *invocation,
-               gboolean               force)
+cloche_bundle_service_handle_remove (ClocheDbusBundle      *object,
+                                     GDBusMethodInvocation *invocation,
+                                     gboolean               force)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
@@ -366,7 +369,7 @@ cloche_bundle_service_tools_removed_cb (GObject      *object,
   gboolean ok;
 
   ok = cloche_sandbox_remove_tools_finish (CLOCHE_SANDBOX (object), result, &freed, &error);
-  operation_audit (op, error, freed);
+  cloche_bundle_service_operation_audit (op, error, freed);
   if (!ok)
     g_dbus_method_invocation_return_gerror (op->invocation, error);
   else
@@ -376,8 +379,8 @@ cloche_bundle_service_tools_removed_cb (GObject      *object,
 /* The tools folder is the sandbox's; it is shown and removed beside the
  * bundle (not with it: agents outlive a bundle's update). */
 static gboolean
-handle_remove_tools (ClocheDbusBundle      *object,
-                     GDBusMethodInvocation *invocation)
+cloche_bundle_service_handle_remove_tools (ClocheDbusBundle      *object,
+                                           GDBusMethodInvocation *invocation)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
   ClocheSandbox *sandbox = cloche_bundle_manager_get_sandbox (self->manager);
@@ -395,8 +398,8 @@ handle_remove_tools (ClocheDbusBundle      *object,
 }
 
 static gboolean
-handle_cancel (ClocheDbusBundle      *object,
-               GDBusMethodInvocation *invocation)
+cloche_bundle_service_handle_cancel (ClocheDbusBundle      *object,
+                                     GDBusMethodInvocation *invocation)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
   gboolean cancelled = cloche_bundle_manager_cancel (self->manager);
@@ -456,16 +459,16 @@ cloche_bundle_service_class_init (ClocheBundleServiceClass *klass)
 }
 
 static void
-bundle_iface_init (ClocheDbusBundleIface *iface)
+cloche_bundle_service_bundle_iface_init (ClocheDbusBundleIface *iface)
 {
-  iface->handle_info = handle_info;
-  iface->handle_inspect = handle_inspect;
-  iface->handle_verify = handle_verify;
-  iface->handle_install = handle_install;
-  iface->handle_relocate = handle_relocate;
-  iface->handle_remove = handle_remove;
-  iface->handle_remove_tools = handle_remove_tools;
-  iface->handle_cancel = handle_cancel;
+  iface->handle_info = cloche_bundle_service_handle_info;
+  iface->handle_inspect = cloche_bundle_service_handle_inspect;
+  iface->handle_verify = cloche_bundle_service_handle_verify;
+  iface->handle_install = cloche_bundle_service_handle_install;
+  iface->handle_relocate = cloche_bundle_service_handle_relocate;
+  iface->handle_remove = cloche_bundle_service_handle_remove;
+  iface->handle_remove_tools = cloche_bundle_service_handle_remove_tools;
+  iface->handle_cancel = cloche_bundle_service_handle_cancel;
 }
 
 static void

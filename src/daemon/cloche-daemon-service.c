@@ -17,11 +17,12 @@ struct _ClocheDaemonService
   ClocheSandbox            *sandbox;
 };
 
-static void daemon_iface_init (ClocheDbusDaemonIface *iface);
+static void cloche_daemon_service_daemon_iface_init (ClocheDbusDaemonIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheDaemonService, cloche_daemon_service,
                                CLOCHE_DBUS_TYPE_DAEMON_SKELETON,
-                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_DAEMON, daemon_iface_init))
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_DAEMON,
+                                                      cloche_daemon_service_daemon_iface_init))
 
 static void
 cloche_daemon_service_sync_properties_cb (ClocheDaemonService *self)
@@ -63,8 +64,8 @@ cloche_daemon_service_vm_stopped_cb (GObject      *object,
 }
 
 static gboolean
-handle_stop_vm (ClocheDbusDaemon      *object,
-                GDBusMethodInvocation *invocation)
+cloche_daemon_service_handle_stop_vm (ClocheDbusDaemon      *object,
+                                      GDBusMethodInvocation *invocation)
 {
   ClocheDaemonService *self = CLOCHE_DAEMON_SERVICE (object);
 
@@ -97,9 +98,9 @@ cloche_daemon_service_init (ClocheDaemonService *self)
 }
 
 static void
-daemon_iface_init (ClocheDbusDaemonIface *iface)
+cloche_daemon_service_daemon_iface_init (ClocheDbusDaemonIface *iface)
 {
-  iface->handle_stop_vm = handle_stop_vm;
+  iface->handle_stop_vm = cloche_daemon_service_handle_stop_vm;
 }
 
 ClocheDaemonService *

@@ -67,8 +67,8 @@ cloche_daemon_quit (ClocheDaemon *self,
 /* Building */
 
 static ClocheSandbox *
-make_sandbox (const char *bundle_path,
-              int         agent_timeout)
+cloche_daemon_make_sandbox (const char *bundle_path,
+                            int         agent_timeout)
 {
   g_autofree char *sessions_root = cloche_session_store_default_root ();
   g_autoptr(ClocheVm) vm = cloche_vm_new (bundle_path);
@@ -84,7 +84,7 @@ make_sandbox (const char *bundle_path,
  * runs under the built-in defaults first; a refused file is logged here and
  * published on io.github.cloche.Policy. */
 static ClochePolicy *
-make_policy (void)
+cloche_daemon_make_policy (void)
 {
   ClochePolicy *policy = cloche_policy_new (NULL, NULL);
   g_autoptr(GError) error = NULL;
@@ -101,8 +101,8 @@ make_policy (void)
 /* The audit log is worth having, not worth refusing to run for: without
  * it the daemon says why on stderr and goes on. */
 static ClocheAuditLog *
-open_audit_log (ClocheSandbox *sandbox,
-                const char    *otlp_endpoint)
+cloche_daemon_open_audit_log (ClocheSandbox *sandbox,
+                              const char    *otlp_endpoint)
 {
   g_autoptr(ClocheAuditLog) audit = cloche_audit_log_new (NULL, 0, CLOCHE_AUDIT_LOG_DEFAULT_KEEP);
   g_autoptr(GError) error = NULL;
@@ -134,7 +134,7 @@ open_audit_log (ClocheSandbox *sandbox,
 /* The policy's egress rules, with what --egress-allow adds. A rule that
  * does not parse was refused when the options were read. */
 static ClocheEgressRules *
-egress_rules (ClocheDaemon *self)
+cloche_daemon_egress_rules (ClocheDaemon *self)
 {
   ClocheEgressRules *base = cloche_policy_get_egress_rules (self->policy);
 
@@ -147,7 +147,7 @@ egress_rules (ClocheDaemon *self)
 static void
 cloche_daemon_policy_changed_cb (ClocheDaemon *self)
 {
-  g_autoptr(ClocheEgressRules) rules = egress_rules (self);
+  g_autoptr(ClocheEgressRules) rules = cloche_daemon_egress_rules (self);
   g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (self->policy);
   g_autoptr(GError) error = NULL;
 
@@ -166,7 +166,7 @@ cloche_daemon_policy_changed_cb (ClocheDaemon *self)
 /* What the tests' own HTTPS servers are signed by (CLOCHE_TEST_UPSTREAM_CA,
  * docs/secrets.md), trusted instead of this host's store; NULL: the store. */
 static GTlsDatabase *
-test_upstream_database (void)
+cloche_daemon_test_upstream_database (void)
 {
   const char *path = g_getenv (CLOCHE_TEST_UPSTREAM_CA_ENV);
   g_autoptr(GError) error = NULL;
@@ -189,12 +189,12 @@ test_upstream_database (void)
  * user's keyring, the installation's CA; hosts bound to a secret are
  * intercepted by the proxy from now on. */
 static void
-set_up_secrets (ClocheDaemon *self)
+cloche_daemon_set_up_secrets (ClocheDaemon *self)
 {
   g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (self->policy);
   g_autofree char *folder = cloche_egress_ca_default_folder ();
   g_autoptr(ClocheEgressCa) ca = cloche_egress_ca_new (folder);
-  g_autoptr(GTlsDatabase) upstream = test_upstream_database ();
+  g_autoptr(GTlsDatabase) upstream = cloche_daemon_test_upstream_database ();
 
   self->secrets = cloche_secrets_new ();
   self->secret_store = cloche_secret_store_new ();
@@ -209,8 +209,8 @@ set_up_secrets (ClocheDaemon *self)
 /* The guest's only way out. If it cannot be set up the daemon still runs
  * the VM, with no network at all, and says why. */
 static void
-start_egress (ClocheEgressProxy *proxy,
-              ClocheVm          *vm)
+cloche_daemon_start_egress (ClocheEgressProxy *proxy,
+                            ClocheVm          *vm)
 {
   g_autofree char *socket_path = cloche_egress_proxy_default_socket_path ();
   const char *relay = g_getenv ("CLOCHE_EGRESS_RELAY");
@@ -242,8 +242,8 @@ cloche_daemon_session_closed_cb (ClocheSandbox     *sandbox,
 
 /* The engine: the sandbox and what works on it, none of it on the bus. */
 static void
-build_engine (ClocheDaemon              *self,
-              const ClocheDaemonOptions *options)
+cloche_daemon_build_engine (ClocheDaemon              *self,
+                            const ClocheDaemonOptions *options)
 {
   g_autoptr(ClocheEgressRules) rules = NULL;
   ClocheVm *vm;
@@ -251,27 +251,28 @@ build_engine (ClocheDaemon              *self,
   /* The manager knows where the bundle is: --bundle, else where the user
    * last installed or moved it, else the default. */
   self->bundle_manager = cloche_bundle_manager_new (options->bundle_path);
-  self->sandbox = make_sandbox (cloche_bundle_manager_get_location (self->bundle_manager),
+  self->sandbox =
+    cloche_daemon_make_sandbox (cloche_bundle_manager_get_location (self->bundle_manager),
                                 options->agent_timeout);
   vm = cloche_sandbox_get_vm (self->sandbox);
   cloche_bundle_manager_set_sandbox (self->bundle_manager, self->sandbox);
-  self->policy = make_policy ();
+  self->policy = cloche_daemon_make_policy ();
   /* --memory-mib and --idle-timeout win over the policy. */
   cloche_policy_apply_to_sandbox (self->policy, self->sandbox, options->memory_mib,
                                   MAX (options->idle_timeout, 0));
-  self->audit = open_audit_log (self->sandbox, options->otlp_endpoint);
+  self->audit = cloche_daemon_open_audit_log (self->sandbox, options->otlp_endpoint);
   self->egress_allow = g_strdupv ((char **) options->egress_allow);
-  rules = egress_rules (self);
+  rules = cloche_daemon_egress_rules (self);
   self->egress = cloche_egress_proxy_new (rules);
   /* A session's egress additions last as long as it is open. */
   g_signal_connect_object (self->sandbox, "session-closed",
                            G_CALLBACK (cloche_daemon_session_closed_cb),
                            self->egress, 0);
-  set_up_secrets (self);
+  cloche_daemon_set_up_secrets (self);
   g_signal_connect_object (self->policy, "changed", G_CALLBACK (cloche_daemon_policy_changed_cb),
                            self,
                            G_CONNECT_SWAPPED);
-  start_egress (self->egress, vm);
+  cloche_daemon_start_egress (self->egress, vm);
   self->monitor = cloche_monitor_new (self->sandbox, NULL);
   cloche_monitor_set_egress_proxy (self->monitor, self->egress);
   if (self->audit != NULL)
@@ -307,8 +308,8 @@ cloche_daemon_expired_cb (ClocheDaemon *self)
 
 /* The services, and the lifetime their long operations hold. */
 static void
-build_services (ClocheDaemon *self,
-                int           exit_after)
+cloche_daemon_build_services (ClocheDaemon *self,
+                              int           exit_after)
 {
   ClocheVm *vm = cloche_sandbox_get_vm (self->sandbox);
   ClocheBundleService *bundle_service;
@@ -348,17 +349,17 @@ cloche_daemon_new (const ClocheDaemonOptions *options)
   ClocheDaemon *self = g_object_new (CLOCHE_TYPE_DAEMON, NULL);
 
   self->replace = options->replace;
-  build_engine (self, options);
-  build_services (self, options->exit_after);
+  cloche_daemon_build_engine (self, options);
+  cloche_daemon_build_services (self, options->exit_after);
   return self;
 }
 
 /* On the bus */
 
 static gboolean
-export_services (ClocheDaemon     *self,
-                 GDBusConnection  *connection,
-                 GError          **error)
+cloche_daemon_export_services (ClocheDaemon     *self,
+                               GDBusConnection  *connection,
+                               GError          **error)
 {
   for (guint i = 0; i < self->services->len; i++)
     if (!g_dbus_interface_skeleton_export (g_ptr_array_index (self->services, i), connection,
@@ -368,7 +369,7 @@ export_services (ClocheDaemon     *self,
 }
 
 static void
-unexport_services (ClocheDaemon *self)
+cloche_daemon_unexport_services (ClocheDaemon *self)
 {
   for (guint i = 0; i < self->services->len; i++)
     g_dbus_interface_skeleton_unexport (g_ptr_array_index (self->services, i));
@@ -382,7 +383,7 @@ cloche_daemon_bus_acquired_cb (GDBusConnection *connection,
   ClocheDaemon *self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!export_services (self, connection, &error))
+  if (!cloche_daemon_export_services (self, connection, &error))
     {
       g_printerr (_("cloche-daemon: cannot export %s: %s\n"), DAEMON_OBJECT_PATH, error->message);
       cloche_daemon_quit (self, EXIT_FAILURE);
@@ -444,7 +445,7 @@ cloche_daemon_run (ClocheDaemon *self)
   /* The name goes first: a call made from now on starts a new daemon
    * instead of reaching one on its way out. */
   g_bus_unown_name (owner_id);
-  unexport_services (self);
+  cloche_daemon_unexport_services (self);
   /* Records the last moments changed (a session closed) reach the disk. */
   cloche_session_store_flush (cloche_sandbox_get_store (self->sandbox));
   g_clear_pointer (&self->loop, g_main_loop_unref);

@@ -20,14 +20,15 @@ struct _ClocheDoctorService
   GCancellable             *diagnosis;      /* the run a failure started, if one runs */
 };
 
-static void doctor_iface_init (ClocheDbusDoctorIface *iface);
+static void cloche_doctor_service_doctor_iface_init (ClocheDbusDoctorIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheDoctorService, cloche_doctor_service,
                                CLOCHE_DBUS_TYPE_DOCTOR_SKELETON,
-                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_DOCTOR, doctor_iface_init))
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_DOCTOR,
+                                                      cloche_doctor_service_doctor_iface_init))
 
 static GVariant *
-results_to_variant (GPtrArray *results)
+cloche_doctor_service_results_to_variant (GPtrArray *results)
 {
   g_auto(GVariantBuilder) builder = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("aa{sv}"));
 
@@ -54,13 +55,14 @@ cloche_doctor_service_run_done_cb (GObject      *object,
   else
     g_dbus_method_invocation_return_value (invocation,
                                            g_variant_new_tuple ((GVariant *[]) {
-                                             results_to_variant (results) }, 1));
+                                             cloche_doctor_service_results_to_variant (results) },
+                                                                1));
 }
 
 static gboolean
-handle_run (ClocheDbusDoctor      *object,
-            GDBusMethodInvocation *invocation,
-            const char * const    *checks)
+cloche_doctor_service_handle_run (ClocheDbusDoctor      *object,
+                                  GDBusMethodInvocation *invocation,
+                                  const char * const    *checks)
 {
   ClocheDoctorService *self = CLOCHE_DOCTOR_SERVICE (object);
 
@@ -79,7 +81,7 @@ typedef struct
 } Diagnosis;
 
 static void
-diagnosis_free (Diagnosis *diagnosis)
+cloche_doctor_service_diagnosis_free (Diagnosis *diagnosis)
 {
   g_object_unref (diagnosis->self);
   g_free (diagnosis->trigger);
@@ -103,8 +105,8 @@ finding_variant (const ClocheDoctorResult *result,
 /* The cause: the first failure in the order of likeliness, else the first
  * warning (a KVM warning alone explains slowness, not a failure). */
 static ClocheDoctorResult *
-pick_cause (GPtrArray          *results,
-            const char * const *likely)
+cloche_doctor_service_pick_cause (GPtrArray          *results,
+                                  const char * const *likely)
 {
   for (ClocheDoctorStatus status = CLOCHE_DOCTOR_FAILURE; status > CLOCHE_DOCTOR_OK; status--)
     for (guint i = 0; likely[i] != NULL; i++)
@@ -134,23 +136,23 @@ cloche_doctor_service_diagnosed_cb (GObject      *object,
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_warning ("The doctor could not look into the failure: %s", error->message);
-      diagnosis_free (diagnosis);
+      cloche_doctor_service_diagnosis_free (diagnosis);
       return;
     }
   g_clear_object (&self->diagnosis);
-  found = pick_cause (results, diagnosis->likely);
+  found = cloche_doctor_service_pick_cause (results, diagnosis->likely);
   if (found != NULL)
     {
       g_message ("Doctor: %s: %s", cloche_error_code_name (found->code), found->finding);
       cloche_dbus_doctor_set_latest_finding (CLOCHE_DBUS_DOCTOR (self),
                                              finding_variant (found, diagnosis->trigger));
     }
-  diagnosis_free (diagnosis);
+  cloche_doctor_service_diagnosis_free (diagnosis);
 }
 
 static void
-diagnose (ClocheDoctorService *self,
-          const GError        *error)
+cloche_doctor_service_diagnose (ClocheDoctorService *self,
+                                const GError        *error)
 {
   Diagnosis *diagnosis = g_new0 (Diagnosis, 1);
 
@@ -170,7 +172,7 @@ cloche_doctor_service_last_error_cb (ClocheDoctorService *self)
   const GError *error = cloche_vm_get_last_error (self->vm);
 
   if (error != NULL)
-    diagnose (self, error);
+    cloche_doctor_service_diagnose (self, error);
 }
 
 /* A VM that runs again has nothing left to explain. */
@@ -204,9 +206,9 @@ cloche_doctor_service_class_init (ClocheDoctorServiceClass *klass)
 }
 
 static void
-doctor_iface_init (ClocheDbusDoctorIface *iface)
+cloche_doctor_service_doctor_iface_init (ClocheDbusDoctorIface *iface)
 {
-  iface->handle_run = handle_run;
+  iface->handle_run = cloche_doctor_service_handle_run;
 }
 
 static void

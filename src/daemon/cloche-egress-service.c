@@ -19,14 +19,15 @@ struct _ClocheEgressService
   guint                     counters_source;
 };
 
-static void egress_iface_init (ClocheDbusEgressIface *iface);
+static void cloche_egress_service_egress_iface_init (ClocheDbusEgressIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheEgressService, cloche_egress_service,
                                CLOCHE_DBUS_TYPE_EGRESS_SKELETON,
-                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_EGRESS, egress_iface_init))
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_EGRESS,
+                                                      cloche_egress_service_egress_iface_init))
 
 static GVariant *
-decision_to_variant (const ClocheEgressDecision *decision)
+cloche_egress_service_decision_to_variant (const ClocheEgressDecision *decision)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
 
@@ -50,9 +51,9 @@ decision_to_variant (const ClocheEgressDecision *decision)
 }
 
 static gboolean
-handle_get_decisions (ClocheDbusEgress      *object,
-                      GDBusMethodInvocation *invocation,
-                      guint64                since)
+cloche_egress_service_handle_get_decisions (ClocheDbusEgress      *object,
+                                            GDBusMethodInvocation *invocation,
+                                            guint64                since)
 {
   ClocheEgressService *self = CLOCHE_EGRESS_SERVICE (object);
   g_autoptr(GPtrArray) decisions = cloche_egress_proxy_dup_decisions (self->proxy, since);
@@ -61,14 +62,14 @@ handle_get_decisions (ClocheDbusEgress      *object,
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < decisions->len; i++)
     g_variant_builder_add_value (&builder,
-                                 decision_to_variant (decisions->pdata[i]));
+                                 cloche_egress_service_decision_to_variant (decisions->pdata[i]));
   cloche_dbus_egress_complete_get_decisions (object, invocation,
                                              g_variant_builder_end (&builder));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static GVariant *
-session_bytes_variant (ClocheEgressService *self)
+cloche_egress_service_session_bytes_variant (ClocheEgressService *self)
 {
   g_autoptr(GHashTable) sessions = cloche_egress_proxy_dup_session_counters (self->proxy);
   GVariantBuilder builder;
@@ -87,7 +88,7 @@ session_bytes_variant (ClocheEgressService *self)
 }
 
 static void
-publish_counters (ClocheEgressService *self)
+cloche_egress_service_publish_counters (ClocheEgressService *self)
 {
   ClocheDbusEgress *skeleton = CLOCHE_DBUS_EGRESS (self);
   ClocheEgressCounters totals;
@@ -95,7 +96,8 @@ publish_counters (ClocheEgressService *self)
   cloche_egress_proxy_get_totals (self->proxy, &totals);
   cloche_dbus_egress_set_bytes_in (skeleton, totals.bytes_in);
   cloche_dbus_egress_set_bytes_out (skeleton, totals.bytes_out);
-  cloche_dbus_egress_set_session_bytes (skeleton, session_bytes_variant (self));
+  cloche_dbus_egress_set_session_bytes (skeleton,
+                                        cloche_egress_service_session_bytes_variant (self));
   cloche_dbus_egress_set_connections (skeleton, cloche_egress_proxy_get_connections (self->proxy));
 }
 
@@ -105,7 +107,7 @@ cloche_egress_service_counters_due_cb (gpointer user_data)
   ClocheEgressService *self = user_data;
 
   self->counters_source = 0;
-  publish_counters (self);
+  cloche_egress_service_publish_counters (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -125,14 +127,16 @@ cloche_egress_service_decision_cb (ClocheEgressService  *self,
 {
   /* A denial is final at once: decision-ended tells it, once. */
   if (decision->allowed)
-    cloche_dbus_egress_emit_decision (CLOCHE_DBUS_EGRESS (self), decision_to_variant (decision));
+    cloche_dbus_egress_emit_decision (CLOCHE_DBUS_EGRESS (self),
+                                      cloche_egress_service_decision_to_variant (decision));
 }
 
 static void
 cloche_egress_service_decision_ended_cb (ClocheEgressService  *self,
                                          ClocheEgressDecision *decision)
 {
-  cloche_dbus_egress_emit_decision (CLOCHE_DBUS_EGRESS (self), decision_to_variant (decision));
+  cloche_dbus_egress_emit_decision (CLOCHE_DBUS_EGRESS (self),
+                                    cloche_egress_service_decision_to_variant (decision));
   cloche_egress_service_schedule_counters_cb (self);
 }
 
@@ -186,9 +190,9 @@ cloche_egress_service_class_init (ClocheEgressServiceClass *klass)
 }
 
 static void
-egress_iface_init (ClocheDbusEgressIface *iface)
+cloche_egress_service_egress_iface_init (ClocheDbusEgressIface *iface)
 {
-  iface->handle_get_decisions = handle_get_decisions;
+  iface->handle_get_decisions = cloche_egress_service_handle_get_decisions;
 }
 
 static void
@@ -226,6 +230,6 @@ cloche_egress_service_new (ClocheEgressProxy *proxy)
    * known here. */
   cloche_egress_service_sync_rules_cb (self);
   cloche_egress_service_sync_session_allow_cb (self);
-  publish_counters (self);
+  cloche_egress_service_publish_counters (self);
   return self;
 }

@@ -18,11 +18,12 @@ struct _ClocheMonitorService
   ClocheMonitor             *monitor;
 };
 
-static void monitor_iface_init (ClocheDbusMonitorIface *iface);
+static void cloche_monitor_service_monitor_iface_init (ClocheDbusMonitorIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheMonitorService, cloche_monitor_service,
                                CLOCHE_DBUS_TYPE_MONITOR_SKELETON,
-                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_MONITOR, monitor_iface_init))
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_MONITOR,
+                                                      cloche_monitor_service_monitor_iface_init))
 
 static GVariant *
 sample_to_variant (const ClocheSample *sample)
@@ -51,9 +52,9 @@ sample_to_variant (const ClocheSample *sample)
 }
 
 static gboolean
-handle_get_samples (ClocheDbusMonitor     *object,
-                    GDBusMethodInvocation *invocation,
-                    gint64                 since)
+cloche_monitor_service_handle_get_samples (ClocheDbusMonitor     *object,
+                                           GDBusMethodInvocation *invocation,
+                                           gint64                 since)
 {
   ClocheMonitorService *self = CLOCHE_MONITOR_SERVICE (object);
   g_autoptr(GArray) samples = NULL;
@@ -115,9 +116,9 @@ cloche_monitor_service_class_init (ClocheMonitorServiceClass *klass)
 }
 
 static void
-monitor_iface_init (ClocheDbusMonitorIface *iface)
+cloche_monitor_service_monitor_iface_init (ClocheDbusMonitorIface *iface)
 {
-  iface->handle_get_samples = handle_get_samples;
+  iface->handle_get_samples = cloche_monitor_service_handle_get_samples;
 }
 
 static void

@@ -15,14 +15,15 @@ struct _ClochePolicyService
   ClochePolicy             *policy;
 };
 
-static void policy_iface_init (ClocheDbusPolicyIface *iface);
+static void cloche_policy_service_policy_iface_init (ClocheDbusPolicyIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClochePolicyService, cloche_policy_service,
                                CLOCHE_DBUS_TYPE_POLICY_SKELETON,
-                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_POLICY, policy_iface_init))
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_POLICY,
+                                                      cloche_policy_service_policy_iface_init))
 
 static GVariant *
-effective_to_variant (ClochePolicy *policy)
+cloche_policy_service_effective_to_variant (ClochePolicy *policy)
 {
   g_auto(GStrv) keys = cloche_policy_dup_keys (policy);
   GVariantBuilder builder;
@@ -42,8 +43,8 @@ effective_to_variant (ClochePolicy *policy)
 /* A named section ("secrets") and its keys locked by name also lock what
  * no layer sets yet: they are listed as the admin file writes them. */
 static void
-add_named_locks (ClochePolicy *policy,
-                 GPtrArray    *locked)
+cloche_policy_service_add_named_locks (ClochePolicy *policy,
+                                       GPtrArray    *locked)
 {
   ClochePolicyDocument *admin = cloche_policy_get_document (policy, CLOCHE_POLICY_LAYER_ADMIN);
   const char * const *entries = admin != NULL ? cloche_policy_document_get_locked (admin) : NULL;
@@ -56,7 +57,7 @@ add_named_locks (ClochePolicy *policy,
 }
 
 static GStrv
-dup_locked (ClochePolicy *policy)
+cloche_policy_service_dup_locked (ClochePolicy *policy)
 {
   g_auto(GStrv) keys = cloche_policy_dup_keys (policy);
   g_autoptr(GPtrArray) locked = g_ptr_array_new ();
@@ -64,14 +65,14 @@ dup_locked (ClochePolicy *policy)
   for (guint i = 0; keys[i] != NULL; i++)
     if (cloche_policy_is_locked (policy, keys[i]))
       g_ptr_array_add (locked, keys[i]);
-  add_named_locks (policy, locked);
+  cloche_policy_service_add_named_locks (policy, locked);
   g_ptr_array_add (locked, NULL);
   return g_strdupv ((char **) locked->pdata);
 }
 
 static GVariant *
-layer_to_variant (ClochePolicy      *policy,
-                  ClochePolicyLayer  layer)
+cloche_policy_service_layer_to_variant (ClochePolicy      *policy,
+                                        ClochePolicyLayer  layer)
 {
   ClochePolicyDocument *document = cloche_policy_get_document (policy, layer);
   g_auto(GStrv) keys = document != NULL ? cloche_policy_document_dup_keys (document) : NULL;
@@ -111,13 +112,15 @@ cloche_policy_service_sync_properties_cb (ClochePolicyService *self)
     CLOCHE_POLICY_LAYER_DEFAULT, CLOCHE_POLICY_LAYER_ADMIN, CLOCHE_POLICY_LAYER_USER
   };
   ClocheDbusPolicy *skeleton = CLOCHE_DBUS_POLICY (self);
-  g_auto(GStrv) locked = dup_locked (self->policy);
+  g_auto(GStrv) locked = cloche_policy_service_dup_locked (self->policy);
   GVariantBuilder layers;
 
   g_variant_builder_init (&layers, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < G_N_ELEMENTS (order); i++)
-    g_variant_builder_add_value (&layers, layer_to_variant (self->policy, order[i]));
-  cloche_dbus_policy_set_effective (skeleton, effective_to_variant (self->policy));
+    g_variant_builder_add_value (&layers,
+                                 cloche_policy_service_layer_to_variant (self->policy, order[i]));
+  cloche_dbus_policy_set_effective (skeleton,
+                                    cloche_policy_service_effective_to_variant (self->policy));
   cloche_dbus_policy_set_locked (skeleton, (const char * const *) locked);
   cloche_dbus_policy_set_layers (skeleton, g_variant_builder_end (&layers));
   cloche_dbus_policy_set_notices (skeleton, cloche_policy_get_notices (self->policy));
@@ -139,8 +142,8 @@ cloche_policy_service_reloaded_cb (GObject      *object,
 }
 
 static gboolean
-handle_reload (ClocheDbusPolicy      *object,
-               GDBusMethodInvocation *invocation)
+cloche_policy_service_handle_reload (ClocheDbusPolicy      *object,
+                                     GDBusMethodInvocation *invocation)
 {
   ClochePolicyService *self = CLOCHE_POLICY_SERVICE (object);
 
@@ -166,9 +169,9 @@ cloche_policy_service_class_init (ClochePolicyServiceClass *klass)
 }
 
 static void
-policy_iface_init (ClocheDbusPolicyIface *iface)
+cloche_policy_service_policy_iface_init (ClocheDbusPolicyIface *iface)
 {
-  iface->handle_reload = handle_reload;
+  iface->handle_reload = cloche_policy_service_handle_reload;
 }
 
 static void

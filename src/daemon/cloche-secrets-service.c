@@ -25,11 +25,12 @@ struct _ClocheSecretsService
   ClocheSecretStore         *store;
 };
 
-static void secrets_iface_init (ClocheDbusSecretsIface *iface);
+static void cloche_secrets_service_secrets_iface_init (ClocheDbusSecretsIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheSecretsService, cloche_secrets_service,
                                CLOCHE_DBUS_TYPE_SECRETS_SKELETON,
-                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_SECRETS, secrets_iface_init))
+                               G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_SECRETS,
+                                                      cloche_secrets_service_secrets_iface_init))
 
 typedef struct
 {
@@ -38,8 +39,8 @@ typedef struct
 } Call;
 
 static Call *
-call_new (ClocheSecretsService  *self,
-          GDBusMethodInvocation *invocation)
+cloche_secrets_service_call_new (ClocheSecretsService  *self,
+                                 GDBusMethodInvocation *invocation)
 {
   Call *call = g_new0 (Call, 1);
 
@@ -49,14 +50,14 @@ call_new (ClocheSecretsService  *self,
 }
 
 static void
-call_free (Call *call)
+cloche_secrets_service_call_free (Call *call)
 {
   g_object_unref (call->self);
   g_object_unref (call->invocation);
   g_free (call);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, cloche_secrets_service_call_free)
 
 /* List */
 
@@ -99,13 +100,13 @@ cloche_secrets_service_listed_cb (GObject      *object,
 }
 
 static gboolean
-handle_list (ClocheDbusSecrets     *object,
-             GDBusMethodInvocation *invocation)
+cloche_secrets_service_handle_list (ClocheDbusSecrets     *object,
+                                    GDBusMethodInvocation *invocation)
 {
   ClocheSecretsService *self = CLOCHE_SECRETS_SERVICE (object);
 
   cloche_secret_store_list_async (self->store, NULL, cloche_secrets_service_listed_cb,
-                                  call_new (self, invocation));
+                                  cloche_secrets_service_call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -114,8 +115,8 @@ handle_list (ClocheDbusSecrets     *object,
 /* The binding's checks are the policy file's, whose code is PolicyInvalid;
  * from a caller, what it gave is an invalid argument. */
 static void
-return_invalid (GDBusMethodInvocation *invocation,
-                GError                *error)
+cloche_secrets_service_return_invalid (GDBusMethodInvocation *invocation,
+                                       GError                *error)
 {
   if (error->domain == CLOCHE_ERROR)
     error->code = CLOCHE_ERROR_INVALID_ARGUMENT;
@@ -140,13 +141,13 @@ cloche_secrets_service_changed_cb (GObject      *object,
 }
 
 static gboolean
-handle_set (ClocheDbusSecrets     *object,
-            GDBusMethodInvocation *invocation,
-            const char            *name,
-            const char * const    *hosts,
-            const char            *header,
-            const char            *format,
-            const char            *value)
+cloche_secrets_service_handle_set (ClocheDbusSecrets     *object,
+                                   GDBusMethodInvocation *invocation,
+                                   const char            *name,
+                                   const char * const    *hosts,
+                                   const char            *header,
+                                   const char            *format,
+                                   const char            *value)
 {
   ClocheSecretsService *self = CLOCHE_SECRETS_SERVICE (object);
   g_autoptr(ClocheSecretBinding) binding = NULL;
@@ -158,31 +159,31 @@ handle_set (ClocheDbusSecrets     *object,
                                        &error);
   if (binding == NULL || !cloche_secret_value_check (value, strlen (value), &error))
     {
-      return_invalid (invocation, error);
+      cloche_secrets_service_return_invalid (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   cloche_secret_admin_set_async (self->policy, self->store, binding, value,
                                  cloche_secrets_service_changed_cb,
-                                 call_new (self, invocation));
+                                 cloche_secrets_service_call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
-handle_remove (ClocheDbusSecrets     *object,
-               GDBusMethodInvocation *invocation,
-               const char            *name)
+cloche_secrets_service_handle_remove (ClocheDbusSecrets     *object,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *name)
 {
   ClocheSecretsService *self = CLOCHE_SECRETS_SERVICE (object);
   g_autoptr(GError) error = NULL;
 
   if (!cloche_secret_name_check (name, &error))
     {
-      return_invalid (invocation, error);
+      cloche_secrets_service_return_invalid (invocation, error);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
   cloche_secret_admin_remove_async (self->policy, self->store, name,
                                     cloche_secrets_service_changed_cb,
-                                    call_new (self, invocation));
+                                    cloche_secrets_service_call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -211,11 +212,11 @@ cloche_secrets_service_class_init (ClocheSecretsServiceClass *klass)
 }
 
 static void
-secrets_iface_init (ClocheDbusSecretsIface *iface)
+cloche_secrets_service_secrets_iface_init (ClocheDbusSecretsIface *iface)
 {
-  iface->handle_list = handle_list;
-  iface->handle_set = handle_set;
-  iface->handle_remove = handle_remove;
+  iface->handle_list = cloche_secrets_service_handle_list;
+  iface->handle_set = cloche_secrets_service_handle_set;
+  iface->handle_remove = cloche_secrets_service_handle_remove;
 }
 
 static void

@@ -46,12 +46,12 @@ struct _ClocheSessionsService
   ClocheEgressProxy          *egress;
 };
 
-static void sessions_iface_init (ClocheDbusSessionsIface *iface);
+static void cloche_sessions_service_sessions_iface_init (ClocheDbusSessionsIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheSessionsService, cloche_sessions_service,
                                CLOCHE_DBUS_TYPE_SESSIONS_SKELETON,
                                G_IMPLEMENT_INTERFACE (CLOCHE_DBUS_TYPE_SESSIONS,
-                                                      sessions_iface_init))
+                                                      cloche_sessions_service_sessions_iface_init))
 
 /* A call waiting for the sandbox: the reply goes through the skeleton. */
 typedef struct
@@ -65,8 +65,8 @@ typedef struct
 } Call;
 
 static Call *
-call_new (ClocheSessionsService *self,
-          GDBusMethodInvocation *invocation)
+cloche_sessions_service_call_new (ClocheSessionsService *self,
+                                  GDBusMethodInvocation *invocation)
 {
   Call *call = g_new0 (Call, 1);
 
@@ -76,7 +76,7 @@ call_new (ClocheSessionsService *self,
 }
 
 static void
-call_free (Call *call)
+cloche_sessions_service_call_free (Call *call)
 {
   g_object_unref (call->self);
   g_object_unref (call->invocation);
@@ -84,18 +84,18 @@ call_free (Call *call)
   g_free (call);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, cloche_sessions_service_call_free)
 
 /* Options */
 
 /* Returns: %FALSE with @error when @key is there with another type;
  *   @value is %NULL when it is not there */
 static gboolean
-lookup_option (GVariant            *options,
-               const char          *key,
-               const GVariantType  *type,
-               GVariant           **value,
-               GError             **error)
+cloche_sessions_service_lookup_option (GVariant            *options,
+                                       const char          *key,
+                                       const GVariantType  *type,
+                                       GVariant           **value,
+                                       GError             **error)
 {
   g_autoptr(GVariant) found = g_variant_lookup_value (options, key, NULL);
 
@@ -114,14 +114,14 @@ lookup_option (GVariant            *options,
 }
 
 static gboolean
-option_boolean (GVariant    *options,
-                const char  *key,
-                gboolean    *value,
-                GError     **error)
+cloche_sessions_service_option_boolean (GVariant    *options,
+                                        const char  *key,
+                                        gboolean    *value,
+                                        GError     **error)
 {
   g_autoptr(GVariant) found = NULL;
 
-  if (!lookup_option (options, key, G_VARIANT_TYPE_BOOLEAN, &found, error))
+  if (!cloche_sessions_service_lookup_option (options, key, G_VARIANT_TYPE_BOOLEAN, &found, error))
     return FALSE;
   if (found != NULL)
     *value = g_variant_get_boolean (found);
@@ -130,17 +130,17 @@ option_boolean (GVariant    *options,
 
 /* @value is left as it is when @key is not there. */
 static gboolean
-option_uint (GVariant    *options,
-             const char  *key,
-             guint        min,
-             guint        max,
-             guint       *value,
-             GError     **error)
+cloche_sessions_service_option_uint (GVariant    *options,
+                                     const char  *key,
+                                     guint        min,
+                                     guint        max,
+                                     guint       *value,
+                                     GError     **error)
 {
   g_autoptr(GVariant) found = NULL;
   guint32 number;
 
-  if (!lookup_option (options, key, G_VARIANT_TYPE_UINT32, &found, error))
+  if (!cloche_sessions_service_lookup_option (options, key, G_VARIANT_TYPE_UINT32, &found, error))
     return FALSE;
   if (found == NULL)
     return TRUE;
@@ -157,8 +157,8 @@ option_uint (GVariant    *options,
 }
 
 static gboolean
-fail (GDBusMethodInvocation *invocation,
-      GError                *error)
+cloche_sessions_service_fail (GDBusMethodInvocation *invocation,
+                              GError                *error)
 {
   g_dbus_method_invocation_take_error (invocation, error);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -181,7 +181,7 @@ cloche_sessions_service_sync_properties_cb (ClocheSessionsService *self)
  * again after a restart (cloche-cleanup-record.c). */
 
 static char *
-last_cleanup_path (ClocheSessionsService *self)
+cloche_sessions_service_last_cleanup_path (ClocheSessionsService *self)
 {
   g_autofree char *state = g_path_get_dirname (cloche_session_store_get_root (
                                                  cloche_sandbox_get_store (self->sandbox)));
@@ -190,9 +190,9 @@ last_cleanup_path (ClocheSessionsService *self)
 }
 
 static void
-load_last_cleanup (ClocheSessionsService *self)
+cloche_sessions_service_load_last_cleanup (ClocheSessionsService *self)
 {
-  g_autofree char *path = last_cleanup_path (self);
+  g_autofree char *path = cloche_sessions_service_last_cleanup_path (self);
   g_autoptr(GVariant) record = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -206,11 +206,11 @@ load_last_cleanup (ClocheSessionsService *self)
 }
 
 static void
-record_cleanup (ClocheSessionsService *self,
-                guint                  removed,
-                guint64                freed)
+cloche_sessions_service_record_cleanup (ClocheSessionsService *self,
+                                        guint                  removed,
+                                        guint64                freed)
 {
-  g_autofree char *path = last_cleanup_path (self);
+  g_autofree char *path = cloche_sessions_service_last_cleanup_path (self);
   g_autoptr(GError) error = NULL;
   gint64 now = g_get_real_time ();
 
@@ -224,14 +224,14 @@ record_cleanup (ClocheSessionsService *self,
  * client that opened it leaves the bus (it crashed, or forgot). */
 
 static void
-unwatch (gpointer watch_id)
+cloche_sessions_service_unwatch (gpointer watch_id)
 {
   g_bus_unwatch_name (GPOINTER_TO_UINT (watch_id));
 }
 
-static void cancel_execs (ClocheSessionsService *self,
-                          const char            *sender,
-                          const char            *tag);
+static void cloche_sessions_service_cancel_execs (ClocheSessionsService *self,
+                                                  const char            *sender,
+                                                  const char            *tag);
 
 static void
 cloche_sessions_service_client_vanished_cb (GDBusConnection *connection,
@@ -243,7 +243,7 @@ cloche_sessions_service_client_vanished_cb (GDBusConnection *connection,
   guint closed = 0;
 
   /* Nobody will read their answers. */
-  cancel_execs (self, name, NULL);
+  cloche_sessions_service_cancel_execs (self, name, NULL);
   for (guint i = 0; ids != NULL && i < ids->len; i++)
     if (cloche_sandbox_close_session (self->sandbox, g_ptr_array_index (ids, i), NULL))
       closed++;
@@ -257,8 +257,8 @@ cloche_sessions_service_client_vanished_cb (GDBusConnection *connection,
 }
 
 static void
-watch_client (ClocheSessionsService *self,
-              GDBusMethodInvocation *invocation)
+cloche_sessions_service_watch_client (ClocheSessionsService *self,
+                                      GDBusMethodInvocation *invocation)
 {
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
   guint id;
@@ -277,9 +277,9 @@ watch_client (ClocheSessionsService *self,
 /* A session tied to @owner; if it left while the VM booted, the session
  * closes at once, as it would have a moment later. */
 static void
-own_session (ClocheSessionsService *self,
-             const char            *owner,
-             const char            *id)
+cloche_sessions_service_own_session (ClocheSessionsService *self,
+                                     const char            *owner,
+                                     const char            *id)
 {
   GPtrArray *ids;
 
@@ -316,9 +316,11 @@ cloche_sessions_service_opened_cb (GObject      *object,
       g_clear_pointer (&id, g_free);
     }
   if (id != NULL && call->owned)
-    own_session (call->self, g_dbus_method_invocation_get_sender (call->invocation), id);
+    cloche_sessions_service_own_session (call->self,
+                                         g_dbus_method_invocation_get_sender (call->invocation),
+                                         id);
   if (id == NULL)
-    fail (call->invocation, error);
+    cloche_sessions_service_fail (call->invocation, error);
   else
     {
       cloche_dbus_sessions_complete_open (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
@@ -331,16 +333,17 @@ cloche_sessions_service_opened_cb (GObject      *object,
  * administrator does not lock egress. Returns: %FALSE with @error; *@hosts
  * NULL when the option is absent or empty. */
 static gboolean
-option_egress_allow (ClocheSessionsService  *self,
-                     GVariant               *options,
-                     GStrv                  *hosts,
-                     GError                **error)
+cloche_sessions_service_option_egress_allow (ClocheSessionsService  *self,
+                                             GVariant               *options,
+                                             GStrv                  *hosts,
+                                             GError                **error)
 {
   g_autoptr(GVariant) found = NULL;
   g_autofree const char **list = NULL;
 
   *hosts = NULL;
-  if (!lookup_option (options, "egress-allow", G_VARIANT_TYPE_STRING_ARRAY, &found, error))
+  if (!cloche_sessions_service_lookup_option (options, "egress-allow", G_VARIANT_TYPE_STRING_ARRAY,
+                                              &found, error))
     return FALSE;
   if (found == NULL || g_variant_n_children (found) == 0)
     return TRUE;
@@ -359,10 +362,10 @@ option_egress_allow (ClocheSessionsService  *self,
 }
 
 static gboolean
-handle_open (ClocheDbusSessions    *object,
-             GDBusMethodInvocation *invocation,
-             const char            *title,
-             GVariant              *options)
+cloche_sessions_service_handle_open (ClocheDbusSessions    *object,
+                                     GDBusMethodInvocation *invocation,
+                                     const char            *title,
+                                     GVariant              *options)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
   g_autoptr(GVariant) mounts_variant = NULL;
@@ -376,25 +379,29 @@ handle_open (ClocheDbusSessions    *object,
   GError *error = NULL;
   Call *call;
 
-  if (!lookup_option (options, "mounts", G_VARIANT_TYPE ("a(sb)"), &mounts_variant, &error)
-      || !lookup_option (options, "client", G_VARIANT_TYPE_STRING, &client_variant, &error)
-      || !option_boolean (options, "keep-open", &keep_open, &error)
-      || !option_boolean (options, "tools-writable", &tools_writable, &error)
-      || !option_egress_allow (self, options, &egress_allow, &error)
+  if (!cloche_sessions_service_lookup_option (options, "mounts", G_VARIANT_TYPE ("a(sb)"),
+                                              &mounts_variant, &error)
+      || !cloche_sessions_service_lookup_option (options, "client", G_VARIANT_TYPE_STRING,
+                                                 &client_variant, &error)
+      || !cloche_sessions_service_option_boolean (options, "keep-open", &keep_open, &error)
+      || !cloche_sessions_service_option_boolean (options, "tools-writable", &tools_writable,
+                                                  &error)
+      || !cloche_sessions_service_option_egress_allow (self, options, &egress_allow, &error)
       || (mounts = cloche_session_mounts_from_variant (mounts_variant, &error)) == NULL)
-    return fail (invocation, error);
+    return cloche_sessions_service_fail (invocation, error);
   if (tools_writable && mounts->len > 0)
-    return fail (invocation, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
-                                          _("An install session (\"tools-writable\") has no "
-                                            "folder but the tools folder: open it without "
-                                            "\"mounts\"")));
+    return cloche_sessions_service_fail (invocation,
+                                         g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_INVALID_ARGUMENT,
+                                                      _("An install session (\"tools-writable\") "
+                                                        "has no folder but the tools folder: open "
+                                                        "it without \"mounts\"")));
   /* A session tied to its caller keeps the client name it was given too;
    * the bus name it goes with is kept here, not in its record. */
   if (client_variant != NULL && g_variant_get_string (client_variant, NULL)[0] != '\0')
     client = g_variant_get_string (client_variant, NULL);
   if (!keep_open)
-    watch_client (self, invocation);
-  call = call_new (self, invocation);
+    cloche_sessions_service_watch_client (self, invocation);
+  call = cloche_sessions_service_call_new (self, invocation);
   call->owned = !keep_open && sender != NULL;
   call->egress_allow = g_steal_pointer (&egress_allow);
   if (tools_writable)
@@ -415,7 +422,7 @@ cloche_sessions_service_closed_cb (GObject      *object,
   GError *error = NULL;
 
   if (!cloche_sandbox_close_session_finish (CLOCHE_SANDBOX (object), result, &error))
-    fail (call->invocation, error);
+    cloche_sessions_service_fail (call->invocation, error);
   else
     {
       cloche_dbus_sessions_complete_close (CLOCHE_DBUS_SESSIONS (call->self), call->invocation);
@@ -424,14 +431,14 @@ cloche_sessions_service_closed_cb (GObject      *object,
 }
 
 static gboolean
-handle_close (ClocheDbusSessions    *object,
-              GDBusMethodInvocation *invocation,
-              const char            *id)
+cloche_sessions_service_handle_close (ClocheDbusSessions    *object,
+                                      GDBusMethodInvocation *invocation,
+                                      const char            *id)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
   cloche_sandbox_close_session_async (self->sandbox, id, NULL, cloche_sessions_service_closed_cb,
-                                      call_new (self, invocation));
+                                      cloche_sessions_service_call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -449,7 +456,7 @@ cloche_sessions_service_got_cb (GObject      *object,
   entry = cloche_sandbox_get_session_finish (CLOCHE_SANDBOX (object), result, &error);
   if (entry == NULL)
     {
-      fail (call->invocation, error);
+      cloche_sessions_service_fail (call->invocation, error);
       return;
     }
   cloche_dbus_sessions_complete_get (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
@@ -458,14 +465,14 @@ cloche_sessions_service_got_cb (GObject      *object,
 }
 
 static gboolean
-handle_get (ClocheDbusSessions    *object,
-            GDBusMethodInvocation *invocation,
-            const char            *id)
+cloche_sessions_service_handle_get (ClocheDbusSessions    *object,
+                                    GDBusMethodInvocation *invocation,
+                                    const char            *id)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
   cloche_sandbox_get_session_async (self->sandbox, id, NULL, cloche_sessions_service_got_cb,
-                                    call_new (self, invocation));
+                                    cloche_sessions_service_call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -478,7 +485,7 @@ cloche_sessions_service_pinned_cb (GObject      *object,
   GError *error = NULL;
 
   if (!cloche_sandbox_set_pinned_finish (CLOCHE_SANDBOX (object), result, &error))
-    fail (call->invocation, error);
+    cloche_sessions_service_fail (call->invocation, error);
   else
     {
       cloche_dbus_sessions_complete_set_pinned (CLOCHE_DBUS_SESSIONS (call->self),
@@ -488,16 +495,16 @@ cloche_sessions_service_pinned_cb (GObject      *object,
 }
 
 static gboolean
-handle_set_pinned (ClocheDbusSessions    *object,
-                   GDBusMethodInvocation *invocation,
-                   const char            *id,
-                   gboolean               pinned)
+cloche_sessions_service_handle_set_pinned (ClocheDbusSessions    *object,
+                                           GDBusMethodInvocation *invocation,
+                                           const char            *id,
+                                           gboolean               pinned)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
 
   cloche_sandbox_set_pinned_async (self->sandbox, id, pinned, NULL,
                                    cloche_sessions_service_pinned_cb,
-                                   call_new (self, invocation));
+                                   cloche_sessions_service_call_new (self, invocation));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -505,8 +512,8 @@ handle_set_pinned (ClocheDbusSessions    *object,
 
 /* Returns: (transfer floating): "ay": @entries' structs, packed */
 static GVariant *
-packed (GPtrArray *entries,
-        gboolean   stale_only)
+cloche_sessions_service_packed (GPtrArray *entries,
+                                gboolean   stale_only)
 {
   g_autoptr(GPtrArray) infos = g_ptr_array_sized_new (entries->len);
   g_autoptr(GBytes) bytes = NULL;
@@ -533,23 +540,23 @@ cloche_sessions_service_listed_cb (GObject      *object,
 
   entries = cloche_sandbox_list_sessions_finish (CLOCHE_SANDBOX (object), result, &error);
   if (entries == NULL)
-    fail (call->invocation, error);
+    cloche_sessions_service_fail (call->invocation, error);
   else
     cloche_dbus_sessions_complete_list (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
-                                        packed (entries, call->stale_only));
+                                        cloche_sessions_service_packed (entries, call->stale_only));
 }
 
 static gboolean
-handle_list (ClocheDbusSessions    *object,
-             GDBusMethodInvocation *invocation,
-             GVariant              *options)
+cloche_sessions_service_handle_list (ClocheDbusSessions    *object,
+                                     GDBusMethodInvocation *invocation,
+                                     GVariant              *options)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
-  g_autoptr(Call) call = call_new (self, invocation);
+  g_autoptr(Call) call = cloche_sessions_service_call_new (self, invocation);
   GError *error = NULL;
 
-  if (!option_boolean (options, "stale-only", &call->stale_only, &error))
-    return fail (invocation, error);
+  if (!cloche_sessions_service_option_boolean (options, "stale-only", &call->stale_only, &error))
+    return cloche_sessions_service_fail (invocation, error);
   cloche_sandbox_list_sessions_async (self->sandbox, NULL, cloche_sessions_service_listed_cb,
                                       g_steal_pointer (&call));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -577,21 +584,21 @@ cloche_sessions_service_cleaned_up_cb (GObject      *object,
 
   removed = cloche_sandbox_cleanup_finish (CLOCHE_SANDBOX (object), result, &freed, &error);
   if (removed == NULL)
-    fail (call->invocation, error);
+    cloche_sessions_service_fail (call->invocation, error);
   else
     cloche_dbus_sessions_complete_cleanup (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
-                                           packed (removed, FALSE), freed);
+                                           cloche_sessions_service_packed (removed, FALSE), freed);
   /* A cleanup that failed on one session removed the others. */
   if (!call->dry_run)
     cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
   if (!call->dry_run && removed != NULL)
-    record_cleanup (call->self, removed->len, freed);
+    cloche_sessions_service_record_cleanup (call->self, removed->len, freed);
 }
 
 static gboolean
-handle_cleanup (ClocheDbusSessions    *object,
-                GDBusMethodInvocation *invocation,
-                GVariant              *options)
+cloche_sessions_service_handle_cleanup (ClocheDbusSessions    *object,
+                                        GDBusMethodInvocation *invocation,
+                                        GVariant              *options)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
   guint older_than = cloche_sandbox_get_stale_after_days (self->sandbox);
@@ -599,10 +606,11 @@ handle_cleanup (ClocheDbusSessions    *object,
   GError *error = NULL;
   Call *call;
 
-  if (!option_boolean (options, "dry-run", &dry_run, &error)
-      || !option_uint (options, "older-than-days", 0, OLDER_THAN_DAYS_MAX, &older_than, &error))
-    return fail (invocation, error);
-  call = call_new (self, invocation);
+  if (!cloche_sessions_service_option_boolean (options, "dry-run", &dry_run, &error)
+      || !cloche_sessions_service_option_uint (options, "older-than-days", 0, OLDER_THAN_DAYS_MAX,
+                                               &older_than, &error))
+    return cloche_sessions_service_fail (invocation, error);
+  call = cloche_sessions_service_call_new (self, invocation);
   call->dry_run = dry_run;
   cloche_sandbox_cleanup_async (self->sandbox, older_than, dry_run,
                                 cloche_sessions_service_cleanup_progress_cb, self,
@@ -625,7 +633,7 @@ typedef struct
 } ExecCall;
 
 static void
-exec_call_free (ExecCall *call)
+cloche_sessions_service_exec_call_free (ExecCall *call)
 {
   g_object_unref (call->self);
   g_object_unref (call->invocation);
@@ -635,13 +643,13 @@ exec_call_free (ExecCall *call)
   g_free (call);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExecCall, exec_call_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ExecCall, cloche_sessions_service_exec_call_free)
 
 /* Stops the commands of @sender with @tag (any tag when %NULL). */
 static void
-cancel_execs (ClocheSessionsService *self,
-              const char            *sender,
-              const char            *tag)
+cloche_sessions_service_cancel_execs (ClocheSessionsService *self,
+                                      const char            *sender,
+                                      const char            *tag)
 {
   for (guint i = 0; i < self->running->len; i++)
     {
@@ -654,7 +662,7 @@ cancel_execs (ClocheSessionsService *self,
 }
 
 static GVariant *
-bytes_variant (GBytes *bytes)
+cloche_sessions_service_bytes_variant (GBytes *bytes)
 {
   if (bytes == NULL)
     return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, "", 0, TRUE, NULL, NULL);
@@ -662,7 +670,7 @@ bytes_variant (GBytes *bytes)
 }
 
 static GVariant *
-exec_info (gboolean timed_out)
+cloche_sessions_service_exec_info (gboolean timed_out)
 {
   GVariantDict info;
 
@@ -693,14 +701,15 @@ cloche_sessions_service_exec_done_cb (GObject      *object,
                   && g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT);
       if (!timed_out)
         {
-          fail (call->invocation, error);
+          cloche_sessions_service_fail (call->invocation, error);
           return;
         }
       g_clear_error (&error);
     }
   cloche_dbus_sessions_complete_exec (CLOCHE_DBUS_SESSIONS (call->self), call->invocation,
-                                      exit_code, bytes_variant (out), bytes_variant (err),
-                                      exec_info (timed_out));
+                                      exit_code, cloche_sessions_service_bytes_variant (out),
+                                      cloche_sessions_service_bytes_variant (err),
+                                      cloche_sessions_service_exec_info (timed_out));
 }
 
 /* What Exec's options ask, read strictly. */
@@ -715,7 +724,7 @@ typedef struct
 } ExecOptions;
 
 static void
-exec_options_clear (ExecOptions *options)
+cloche_sessions_service_exec_options_clear (ExecOptions *options)
 {
   g_clear_pointer (&options->env, g_variant_unref);
   g_clear_pointer (&options->cwd, g_variant_unref);
@@ -723,11 +732,11 @@ exec_options_clear (ExecOptions *options)
   g_clear_pointer (&options->tag, g_variant_unref);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ExecOptions, exec_options_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ExecOptions, cloche_sessions_service_exec_options_clear)
 
 static gboolean
-check_tag (GVariant  *tag,
-           GError   **error)
+cloche_sessions_service_check_tag (GVariant  *tag,
+                                   GError   **error)
 {
   gsize length = 0;
 
@@ -743,23 +752,29 @@ check_tag (GVariant  *tag,
 }
 
 static gboolean
-read_exec_options (GVariant     *options,
-                   ExecOptions  *read,
-                   GError      **error)
+cloche_sessions_service_read_exec_options (GVariant     *options,
+                                           ExecOptions  *read,
+                                           GError      **error)
 {
-  return lookup_option (options, "env", G_VARIANT_TYPE_STRING_ARRAY, &read->env, error)
-         && lookup_option (options, "cwd", G_VARIANT_TYPE_STRING, &read->cwd, error)
-         && lookup_option (options, "stdin", G_VARIANT_TYPE_BYTESTRING, &read->input, error)
-         && lookup_option (options, "tag", G_VARIANT_TYPE_STRING, &read->tag, error)
-         && check_tag (read->tag, error)
-         && option_boolean (options, "output-on-timeout", &read->output_on_timeout, error)
-         && option_uint (options, "timeout-ms", 1, TIMEOUT_MS_MAX, &read->timeout_ms, error);
+  return cloche_sessions_service_lookup_option (options, "env", G_VARIANT_TYPE_STRING_ARRAY,
+                                                &read->env, error)
+         && cloche_sessions_service_lookup_option (options, "cwd", G_VARIANT_TYPE_STRING,
+                                                   &read->cwd, error)
+         && cloche_sessions_service_lookup_option (options, "stdin", G_VARIANT_TYPE_BYTESTRING,
+                                                   &read->input, error)
+         && cloche_sessions_service_lookup_option (options, "tag", G_VARIANT_TYPE_STRING,
+                                                   &read->tag, error)
+         && cloche_sessions_service_check_tag (read->tag, error)
+         && cloche_sessions_service_option_boolean (options, "output-on-timeout",
+                                                    &read->output_on_timeout, error)
+         && cloche_sessions_service_option_uint (options, "timeout-ms", 1, TIMEOUT_MS_MAX,
+                                                 &read->timeout_ms, error);
 }
 
 static ExecCall *
-exec_call_new (ClocheSessionsService *self,
-               GDBusMethodInvocation *invocation,
-               ExecOptions           *read)
+cloche_sessions_service_exec_call_new (ClocheSessionsService *self,
+                                       GDBusMethodInvocation *invocation,
+                                       ExecOptions           *read)
 {
   ExecCall *call = g_new0 (ExecCall, 1);
 
@@ -771,16 +786,16 @@ exec_call_new (ClocheSessionsService *self,
   call->output_on_timeout = read->output_on_timeout;
   g_ptr_array_add (self->running, call);
   if (call->sender != NULL)
-    watch_client (self, invocation);
+    cloche_sessions_service_watch_client (self, invocation);
   return call;
 }
 
 static gboolean
-handle_exec (ClocheDbusSessions    *object,
-             GDBusMethodInvocation *invocation,
-             const char            *id,
-             const char * const    *argv,
-             GVariant              *options)
+cloche_sessions_service_handle_exec (ClocheDbusSessions    *object,
+                                     GDBusMethodInvocation *invocation,
+                                     const char            *id,
+                                     const char * const    *argv,
+                                     GVariant              *options)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
   g_auto(ExecOptions) read = { 0 };
@@ -789,13 +804,13 @@ handle_exec (ClocheDbusSessions    *object,
   GError *error = NULL;
   ExecCall *call;
 
-  if (!read_exec_options (options, &read, &error))
-    return fail (invocation, error);
+  if (!cloche_sessions_service_read_exec_options (options, &read, &error))
+    return cloche_sessions_service_fail (invocation, error);
   if (read.env != NULL)
     env = g_variant_get_strv (read.env, NULL);
   if (read.input != NULL)
     input = g_variant_get_data_as_bytes (read.input);
-  call = exec_call_new (self, invocation, &read);
+  call = cloche_sessions_service_exec_call_new (self, invocation, &read);
   /* Whole seconds, rounded up: a deadline is never shorter than asked. A
    * stopped command's call ends once it is gone, so that the caller knows
    * nothing of it runs on. */
@@ -809,22 +824,22 @@ handle_exec (ClocheDbusSessions    *object,
 /* CancelExec and CancelFork: the caller's own running calls with @tag (an
  * Exec's or a Fork's, both ExecCalls), never another caller's. */
 static void
-cancel_tagged (ClocheDbusSessions    *object,
-               GDBusMethodInvocation *invocation,
-               const char            *tag)
+cloche_sessions_service_cancel_tagged (ClocheDbusSessions    *object,
+                                       GDBusMethodInvocation *invocation,
+                                       const char            *tag)
 {
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
 
   if (sender != NULL && tag[0] != '\0')
-    cancel_execs (CLOCHE_SESSIONS_SERVICE (object), sender, tag);
+    cloche_sessions_service_cancel_execs (CLOCHE_SESSIONS_SERVICE (object), sender, tag);
 }
 
 static gboolean
-handle_cancel_exec (ClocheDbusSessions    *object,
-                    GDBusMethodInvocation *invocation,
-                    const char            *tag)
+cloche_sessions_service_handle_cancel_exec (ClocheDbusSessions    *object,
+                                            GDBusMethodInvocation *invocation,
+                                            const char            *tag)
 {
-  cancel_tagged (object, invocation, tag);
+  cloche_sessions_service_cancel_tagged (object, invocation, tag);
   cloche_dbus_sessions_complete_cancel_exec (object, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -840,7 +855,7 @@ typedef struct
 } ForkProgress;
 
 static void
-fork_progress_free (gpointer data)
+cloche_sessions_service_fork_progress_free (gpointer data)
 {
   ForkProgress *progress = data;
 
@@ -874,21 +889,21 @@ cloche_sessions_service_forked_cb (GObject      *object,
   id = cloche_sandbox_fork_session_finish (CLOCHE_SANDBOX (object), result, &error);
   if (id == NULL)
     {
-      fail (call->invocation, error);
+      cloche_sessions_service_fail (call->invocation, error);
       return;
     }
   if (call->owned && call->sender != NULL)
-    own_session (call->self, call->sender, id);
+    cloche_sessions_service_own_session (call->self, call->sender, id);
   cloche_dbus_sessions_complete_fork (CLOCHE_DBUS_SESSIONS (call->self), call->invocation, id);
   cloche_dbus_sessions_emit_changed (CLOCHE_DBUS_SESSIONS (call->self));
 }
 
 static gboolean
-handle_fork (ClocheDbusSessions    *object,
-             GDBusMethodInvocation *invocation,
-             const char            *id,
-             const char            *title,
-             GVariant              *options)
+cloche_sessions_service_handle_fork (ClocheDbusSessions    *object,
+                                     GDBusMethodInvocation *invocation,
+                                     const char            *id,
+                                     const char            *title,
+                                     GVariant              *options)
 {
   ClocheSessionsService *self = CLOCHE_SESSIONS_SERVICE (object);
   g_auto(ExecOptions) read = { 0 };
@@ -899,14 +914,16 @@ handle_fork (ClocheDbusSessions    *object,
   GError *error = NULL;
   ExecCall *call;
 
-  if (!lookup_option (options, "tag", G_VARIANT_TYPE_STRING, &read.tag, &error)
-      || !check_tag (read.tag, &error)
-      || !lookup_option (options, "client", G_VARIANT_TYPE_STRING, &client_variant, &error)
-      || !option_boolean (options, "keep-open", &keep_open, &error))
-    return fail (invocation, error);
+  if (!cloche_sessions_service_lookup_option (options, "tag", G_VARIANT_TYPE_STRING, &read.tag,
+                                              &error)
+      || !cloche_sessions_service_check_tag (read.tag, &error)
+      || !cloche_sessions_service_lookup_option (options, "client", G_VARIANT_TYPE_STRING,
+                                                 &client_variant, &error)
+      || !cloche_sessions_service_option_boolean (options, "keep-open", &keep_open, &error))
+    return cloche_sessions_service_fail (invocation, error);
   if (client_variant != NULL && g_variant_get_string (client_variant, NULL)[0] != '\0')
     client = g_variant_get_string (client_variant, NULL);
-  call = exec_call_new (self, invocation, &read);
+  call = cloche_sessions_service_exec_call_new (self, invocation, &read);
   call->owned = !keep_open;
   progress = g_new0 (ForkProgress, 1);
   progress->self = g_object_ref (self);
@@ -914,17 +931,18 @@ handle_fork (ClocheDbusSessions    *object,
   progress->tag = g_strdup (call->tag != NULL ? call->tag : "");
   cloche_sandbox_fork_session_async (self->sandbox, id, title, client,
                                      cloche_sessions_service_fork_progress_cb,
-                                     progress, fork_progress_free, call->cancellable,
+                                     progress, cloche_sessions_service_fork_progress_free,
+                                     call->cancellable,
                                      cloche_sessions_service_forked_cb, call);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
 static gboolean
-handle_cancel_fork (ClocheDbusSessions    *object,
-                    GDBusMethodInvocation *invocation,
-                    const char            *tag)
+cloche_sessions_service_handle_cancel_fork (ClocheDbusSessions    *object,
+                                            GDBusMethodInvocation *invocation,
+                                            const char            *tag)
 {
-  cancel_tagged (object, invocation, tag);
+  cloche_sessions_service_cancel_tagged (object, invocation, tag);
   cloche_dbus_sessions_complete_cancel_fork (object, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -953,18 +971,18 @@ cloche_sessions_service_class_init (ClocheSessionsServiceClass *klass)
 }
 
 static void
-sessions_iface_init (ClocheDbusSessionsIface *iface)
+cloche_sessions_service_sessions_iface_init (ClocheDbusSessionsIface *iface)
 {
-  iface->handle_open = handle_open;
-  iface->handle_close = handle_close;
-  iface->handle_get = handle_get;
-  iface->handle_set_pinned = handle_set_pinned;
-  iface->handle_list = handle_list;
-  iface->handle_cleanup = handle_cleanup;
-  iface->handle_exec = handle_exec;
-  iface->handle_cancel_exec = handle_cancel_exec;
-  iface->handle_fork = handle_fork;
-  iface->handle_cancel_fork = handle_cancel_fork;
+  iface->handle_open = cloche_sessions_service_handle_open;
+  iface->handle_close = cloche_sessions_service_handle_close;
+  iface->handle_get = cloche_sessions_service_handle_get;
+  iface->handle_set_pinned = cloche_sessions_service_handle_set_pinned;
+  iface->handle_list = cloche_sessions_service_handle_list;
+  iface->handle_cleanup = cloche_sessions_service_handle_cleanup;
+  iface->handle_exec = cloche_sessions_service_handle_exec;
+  iface->handle_cancel_exec = cloche_sessions_service_handle_cancel_exec;
+  iface->handle_fork = cloche_sessions_service_handle_fork;
+  iface->handle_cancel_fork = cloche_sessions_service_handle_cancel_fork;
   iface->handle_open_terminal = cloche_sessions_terminals_handle_open;
   iface->handle_resize_terminal = cloche_sessions_terminals_handle_resize;
   iface->handle_list_terminals = cloche_sessions_terminals_handle_list;
@@ -974,7 +992,8 @@ sessions_iface_init (ClocheDbusSessionsIface *iface)
 static void
 cloche_sessions_service_init (ClocheSessionsService *self)
 {
-  self->client_watches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch);
+  self->client_watches =
+    g_hash_table_new_full (g_str_hash, g_str_equal, g_free, cloche_sessions_service_unwatch);
   self->owned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_ptr_array_unref);
   /* Every running call holds the service: none is left at dispose. */
@@ -994,7 +1013,7 @@ cloche_sessions_service_new (ClocheSandbox *sandbox)
                            G_CALLBACK (cloche_sessions_service_sync_properties_cb),
                            self, G_CONNECT_SWAPPED);
   cloche_sessions_service_sync_properties_cb (self);
-  load_last_cleanup (self);
+  cloche_sessions_service_load_last_cleanup (self);
   return self;
 }
 

@@ -29,7 +29,7 @@ typedef struct
 } Call;
 
 static void
-call_free (Call *call)
+cloche_sessions_terminals_call_free (Call *call)
 {
   g_object_unref (call->skeleton);
   g_object_unref (call->sandbox);
@@ -38,30 +38,30 @@ call_free (Call *call)
 }
 
 static ClocheSandbox *
-sandbox_of (ClocheDbusSessions *skeleton)
+cloche_sessions_terminals_sandbox_of (ClocheDbusSessions *skeleton)
 {
   return cloche_sessions_service_get_sandbox (CLOCHE_SESSIONS_SERVICE (skeleton));
 }
 
 static Call *
-call_new (ClocheDbusSessions    *skeleton,
-          GDBusMethodInvocation *invocation)
+cloche_sessions_terminals_call_new (ClocheDbusSessions    *skeleton,
+                                    GDBusMethodInvocation *invocation)
 {
   Call *call = g_new0 (Call, 1);
 
   call->skeleton = g_object_ref (skeleton);
-  call->sandbox = g_object_ref (sandbox_of (skeleton));
+  call->sandbox = g_object_ref (cloche_sessions_terminals_sandbox_of (skeleton));
   call->invocation = g_object_ref (invocation);
   return call;
 }
 
 /* @key of @type, or absent (@found NULL); another type is an error. */
 static gboolean
-lookup (GVariant            *options,
-        const char          *key,
-        const GVariantType  *type,
-        GVariant           **found,
-        GError             **error)
+cloche_sessions_terminals_lookup (GVariant            *options,
+                                  const char          *key,
+                                  const GVariantType  *type,
+                                  GVariant           **found,
+                                  GError             **error)
 {
   g_autoptr(GVariant) value = g_variant_lookup_value (options, key, NULL);
 
@@ -85,7 +85,7 @@ typedef struct
 } Options;
 
 static void
-options_clear (Options *options)
+cloche_sessions_terminals_options_clear (Options *options)
 {
   g_clear_pointer (&options->env, g_variant_unref);
   g_clear_pointer (&options->cwd, g_variant_unref);
@@ -94,19 +94,24 @@ options_clear (Options *options)
   g_clear_pointer (&options->pipe, g_variant_unref);
 }
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, cloche_sessions_terminals_options_clear)
 
 static gboolean
-read_options (GVariant              *options,
-              Options               *read,
-              ClocheTerminalRequest *request,
-              GError               **error)
+cloche_sessions_terminals_read_options (GVariant              *options,
+                                        Options               *read,
+                                        ClocheTerminalRequest *request,
+                                        GError               **error)
 {
-  if (!lookup (options, "env", G_VARIANT_TYPE_STRING_ARRAY, &read->env, error)
-      || !lookup (options, "cwd", G_VARIANT_TYPE_STRING, &read->cwd, error)
-      || !lookup (options, "rows", G_VARIANT_TYPE_UINT32, &read->rows, error)
-      || !lookup (options, "cols", G_VARIANT_TYPE_UINT32, &read->cols, error)
-      || !lookup (options, "pipe", G_VARIANT_TYPE_BOOLEAN, &read->pipe, error))
+  if (!cloche_sessions_terminals_lookup (options, "env", G_VARIANT_TYPE_STRING_ARRAY, &read->env,
+                                         error)
+      || !cloche_sessions_terminals_lookup (options, "cwd", G_VARIANT_TYPE_STRING, &read->cwd,
+                                            error)
+      || !cloche_sessions_terminals_lookup (options, "rows", G_VARIANT_TYPE_UINT32, &read->rows,
+                                            error)
+      || !cloche_sessions_terminals_lookup (options, "cols", G_VARIANT_TYPE_UINT32, &read->cols,
+                                            error)
+      || !cloche_sessions_terminals_lookup (options, "pipe", G_VARIANT_TYPE_BOOLEAN, &read->pipe,
+                                            error))
     return FALSE;
   request->env = read->env != NULL ? g_variant_get_strv (read->env, NULL) : NULL;
   request->cwd = read->cwd != NULL ? g_variant_get_string (read->cwd, NULL) : NULL;
@@ -148,7 +153,7 @@ cloche_sessions_terminals_opened_cb (GObject      *object,
   if (terminal == NULL)
     {
       g_dbus_method_invocation_return_gerror (call->invocation, error);
-      call_free (call);
+      cloche_sessions_terminals_call_free (call);
       return;
     }
   g_signal_connect_object (terminal, "ended",
@@ -164,7 +169,7 @@ cloche_sessions_terminals_opened_cb (GObject      *object,
     cloche_dbus_sessions_complete_open_terminal (call->skeleton, call->invocation, fds,
                                                  g_variant_new_handle (index),
                                                  cloche_terminal_get_id (terminal));
-  call_free (call);
+  cloche_sessions_terminals_call_free (call);
 }
 
 gboolean
@@ -180,15 +185,16 @@ cloche_sessions_terminals_handle_open (ClocheDbusSessions    *skeleton,
   g_autofree const char **env = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!read_options (options, &read, &request, &error))
+  if (!cloche_sessions_terminals_read_options (options, &read, &request, &error))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
       return TRUE;
     }
   env = (const char **) request.env;
-  cloche_sandbox_open_terminal_async (sandbox_of (skeleton), id, &request, NULL,
+  cloche_sandbox_open_terminal_async (cloche_sessions_terminals_sandbox_of (skeleton), id, &request,
+                                      NULL,
                                       cloche_sessions_terminals_opened_cb,
-                                      call_new (skeleton, invocation));
+                                      cloche_sessions_terminals_call_new (skeleton, invocation));
   return TRUE;
 }
 
@@ -204,7 +210,7 @@ cloche_sessions_terminals_resized_cb (GObject      *object,
     cloche_dbus_sessions_complete_resize_terminal (call->skeleton, call->invocation);
   else
     g_dbus_method_invocation_return_gerror (call->invocation, error);
-  call_free (call);
+  cloche_sessions_terminals_call_free (call);
 }
 
 gboolean
@@ -214,14 +220,15 @@ cloche_sessions_terminals_handle_resize (ClocheDbusSessions    *skeleton,
                                          guint                  rows,
                                          guint                  cols)
 {
-  cloche_sandbox_resize_terminal_async (sandbox_of (skeleton), terminal, rows, cols, NULL,
+  cloche_sandbox_resize_terminal_async (cloche_sessions_terminals_sandbox_of (skeleton), terminal,
+                                        rows, cols, NULL,
                                         cloche_sessions_terminals_resized_cb,
-                                        call_new (skeleton, invocation));
+                                        cloche_sessions_terminals_call_new (skeleton, invocation));
   return TRUE;
 }
 
 static GVariant *
-terminal_entry (ClocheTerminal *terminal)
+cloche_sessions_terminals_terminal_entry (ClocheTerminal *terminal)
 {
   GVariantDict entry;
 
@@ -244,10 +251,13 @@ cloche_sessions_terminals_handle_list (ClocheDbusSessions    *skeleton,
   g_autoptr(GPtrArray) terminals = NULL;
   GVariantBuilder list;
 
-  terminals = cloche_sandbox_list_terminals (sandbox_of (skeleton), id[0] != '\0' ? id : NULL);
+  terminals =
+    cloche_sandbox_list_terminals (cloche_sessions_terminals_sandbox_of (skeleton),
+                                   id[0] != '\0' ? id : NULL);
   g_variant_builder_init (&list, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < terminals->len; i++)
-    g_variant_builder_add_value (&list, terminal_entry (terminals->pdata[i]));
+    g_variant_builder_add_value (&list,
+                                 cloche_sessions_terminals_terminal_entry (terminals->pdata[i]));
   cloche_dbus_sessions_complete_list_terminals (skeleton, invocation,
                                                 g_variant_builder_end (&list));
   return TRUE;
@@ -274,7 +284,7 @@ cloche_sessions_terminals_attached_cb (GObject      *object,
   else
     cloche_dbus_sessions_complete_attach_terminal (call->skeleton, call->invocation, fds,
                                                    g_variant_new_handle (index));
-  call_free (call);
+  cloche_sessions_terminals_call_free (call);
 }
 
 gboolean
@@ -284,8 +294,9 @@ cloche_sessions_terminals_handle_attach (ClocheDbusSessions    *skeleton,
                                          const char            *terminal,
                                          GVariant              *options)
 {
-  cloche_sandbox_attach_terminal_async (sandbox_of (skeleton), terminal, NULL,
+  cloche_sandbox_attach_terminal_async (cloche_sessions_terminals_sandbox_of (skeleton), terminal,
+                                        NULL,
                                         cloche_sessions_terminals_attached_cb,
-                                        call_new (skeleton, invocation));
+                                        cloche_sessions_terminals_call_new (skeleton, invocation));
   return TRUE;
 }

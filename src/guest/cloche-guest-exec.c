@@ -41,7 +41,7 @@
                             | CLONE_NEWUTS)
 
 static void
-drop_privileges (uid_t uid)
+cloche_guest_exec_drop_privileges (uid_t uid)
 {
   /* To 63, not CAP_LAST_CAP: the guest's kernel may know more than our
    * headers. */
@@ -80,7 +80,7 @@ cg_run_child (const CgSession *session,
           || dup2 (tty, STDOUT_FILENO) < 0 || dup2 (tty, STDERR_FILENO) < 0))
     cg_fail ("cannot make the terminal the command's: %s", strerror (errno));
   cg_close_all_but (-1);
-  drop_privileges (session->uid);
+  cloche_guest_exec_drop_privileges (session->uid);
   /* The command dies with us: past its deadline the daemon kills the
    * process it started, which is us (qemu-ga can only run kill). Set
    * after the drop, which clears it; our parent is outside the session's

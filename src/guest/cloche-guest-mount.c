@@ -43,8 +43,8 @@
 #define MOUNT_RETRY_NS (100 * 1000 * 1000)
 
 static int
-open_component (int         dir,
-                const char *name)
+cloche_guest_mount_open_component (int         dir,
+                                   const char *name)
 {
   struct open_how how = {
     .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -56,8 +56,8 @@ open_component (int         dir,
 
 /* As the owner of @dir: in a work folder, the session's user. */
 static int
-make_folder (int         dir,
-             const char *name)
+cloche_guest_mount_make_folder (int         dir,
+                                const char *name)
 {
   struct stat st;
   int saved, result;
@@ -93,9 +93,10 @@ cg_open_beneath (const char *path,
 
       if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
         errno = EINVAL;
-      else if ((next = open_component (dir, name)) < 0 && errno == ENOENT && create
-               && (make_folder (dir, name) == 0 || errno == EEXIST))
-        next = open_component (dir, name);
+      else if ((next = cloche_guest_mount_open_component (dir, name)) < 0 && errno == ENOENT
+               && create
+               && (cloche_guest_mount_make_folder (dir, name) == 0 || errno == EEXIST))
+        next = cloche_guest_mount_open_component (dir, name);
       if (next < 0)
         snprintf (why, why_size, "%s (at \"%s\"): %s", path, name,
                   errno == ELOOP ? "a symbolic link is in the way" : strerror (errno));
@@ -107,8 +108,8 @@ cg_open_beneath (const char *path,
 }
 
 static bool
-is_mount_root (int         dir,
-               const char *name)
+cloche_guest_mount_is_mount_root (int         dir,
+                                  const char *name)
 {
   struct statx st;
 
@@ -118,7 +119,7 @@ is_mount_root (int         dir,
 }
 
 static bool
-tag_valid (const char *tag)
+cloche_guest_mount_tag_valid (const char *tag)
 {
   size_t length = strlen (tag);
 
@@ -129,8 +130,8 @@ tag_valid (const char *tag)
 
 /* The superblock of the share, once the guest's driver knows the tag. */
 static int
-create_share (const char *tag,
-              bool        readonly)
+cloche_guest_mount_create_share (const char *tag,
+                                 bool        readonly)
 {
   struct timespec pause = { 0, MOUNT_RETRY_NS };
   int saved = 0;
@@ -163,14 +164,15 @@ cg_mount (const char *tag,
   char why[512];
   int target, fs, mnt;
 
-  if (!tag_valid (tag) || dir[0] != '/' || (!readonly && strcmp (mode, "rw") != 0))
+  if (!cloche_guest_mount_tag_valid (tag) || dir[0] != '/'
+      || (!readonly && strcmp (mode, "rw") != 0))
     cg_fail ("mount: expected a virtiofs tag, an absolute folder and ro or rw, "
              "got \"%s\" \"%s\" \"%s\"", tag, dir, mode);
   if ((target = cg_open_beneath (dir, true, why, sizeof why)) < 0)
     cg_fail ("cannot make the mount point %s", why);
-  if (is_mount_root (target, ""))
+  if (cloche_guest_mount_is_mount_root (target, ""))
     cg_fail ("a folder is already mounted at %s", dir);
-  if ((fs = create_share (tag, readonly)) < 0)
+  if ((fs = cloche_guest_mount_create_share (tag, readonly)) < 0)
     cg_fail ("cannot mount the virtiofs share %s at %s: %s", tag, dir, strerror (errno));
   mnt = fsmount (fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
                                       | (readonly ? MOUNT_ATTR_RDONLY : 0));
@@ -198,7 +200,7 @@ cg_umount (const char *dir)
   if ((parent = cg_open_beneath (parent_path[0] != '\0' ? parent_path : "/", false, why,
                                  sizeof why)) < 0)
     cg_fail ("cannot unmount %s: cannot open %s", dir, why);
-  if (!is_mount_root (parent, slash + 1))
+  if (!cloche_guest_mount_is_mount_root (parent, slash + 1))
     cg_fail ("nothing is mounted at %s", dir);
   snprintf (target, sizeof target, "/proc/self/fd/%d/%s", parent, slash + 1);
   if (umount2 (target, UMOUNT_NOFOLLOW) != 0

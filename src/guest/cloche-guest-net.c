@@ -48,7 +48,7 @@ typedef struct
 } Direction;
 
 static struct sockaddr_in
-proxy_address (void)
+cg_net_proxy_address (void)
 {
   struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons (CG_PROXY_PORT) };
 
@@ -59,10 +59,10 @@ proxy_address (void)
 /* lo up (the kernel gives it 127.0.0.1 and ::1), and the proxy's address
  * as a second one, host-only. */
 static bool
-loopback_up (int fd)
+cg_net_loopback_up (int fd)
 {
   struct ifreq request = { 0 };
-  struct sockaddr_in address = proxy_address ();
+  struct sockaddr_in address = cg_net_proxy_address ();
   struct sockaddr_in mask = { .sin_family = AF_INET, .sin_addr.s_addr = 0xffffffff };
 
   strcpy (request.ifr_name, "lo");
@@ -85,10 +85,10 @@ loopback_up (int fd)
 const char *
 cg_net_setup (int *listener)
 {
-  struct sockaddr_in address = proxy_address ();
+  struct sockaddr_in address = cg_net_proxy_address ();
   int control = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
 
-  if (control < 0 || !loopback_up (control))
+  if (control < 0 || !cg_net_loopback_up (control))
     return "cannot set up the session's loopback device";
   close (control);
   *listener = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -101,9 +101,9 @@ cg_net_setup (int *listener)
 }
 
 static int
-connect_proxy (const char *id)
+cg_net_connect_proxy (const char *id)
 {
-  struct sockaddr_in address = proxy_address ();
+  struct sockaddr_in address = cg_net_proxy_address ();
   char line[128];
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   int length = snprintf (line, sizeof line, CG_SESSION_LINE "%s\n", id);
@@ -122,9 +122,9 @@ connect_proxy (const char *id)
 
 /* Moves what it can; false when this direction is over. */
 static bool
-pump (Direction *d,
-      short      in_events,
-      short      out_events)
+cg_net_pump (Direction *d,
+             short      in_events,
+             short      out_events)
 {
   if (d->length == 0 && (in_events & (POLLIN | POLLHUP | POLLERR)))
     {
@@ -154,11 +154,11 @@ pump (Direction *d,
 }
 
 static noreturn void
-relay (int         client,
-       const char *id)
+cg_net_relay (int         client,
+              const char *id)
 {
   static Direction up, down;
-  int server = connect_proxy (id);
+  int server = cg_net_connect_proxy (id);
 
   if (server < 0)
     _exit (1);
@@ -175,17 +175,17 @@ relay (int         client,
       if (poll (fds, 2, -1) < 0 && errno != EINTR)
         _exit (1);
       if (!up.ended)
-        up.ended = !pump (&up, fds[0].revents, fds[1].revents);
+        up.ended = !cg_net_pump (&up, fds[0].revents, fds[1].revents);
       if (!down.ended)
-        down.ended = !pump (&down, fds[1].revents, fds[0].revents);
+        down.ended = !cg_net_pump (&down, fds[1].revents, fds[0].revents);
     }
   _exit (0);
 }
 
 /* One forwarder for the connection waiting on @listener; its pid or -1. */
 static pid_t
-serve (int         listener,
-       const char *id)
+cg_net_serve (int         listener,
+              const char *id)
 {
   pid_t keeper = getpid (), forwarder;
   int client = accept4 (listener, NULL, NULL, SOCK_CLOEXEC);
@@ -198,14 +198,14 @@ serve (int         listener,
       if (getppid () != keeper)
         _exit (1);
       cg_close_all_but (client);
-      relay (client, id);
+      cg_net_relay (client, id);
     }
   close (client);
   return forwarder;
 }
 
 static unsigned
-reap (unsigned running)
+cg_net_reap (unsigned running)
 {
   while (running > 0 && waitpid (-1, NULL, WNOHANG) > 0)
     running--;
@@ -226,14 +226,14 @@ cg_net_forward (int         listener,
   signal (SIGPIPE, SIG_IGN);
   for (;;)
     {
-      running = reap (running);
+      running = cg_net_reap (running);
       fds[0].events = running < MAX_FORWARDERS ? POLLIN : 0;
       /* Forwarders that end are noticed within a second (no SIGCHLD handler). */
       if (poll (fds, 2, running > 0 ? 1000 : -1) < 0 && errno != EINTR)
         _exit (1);
       if (fds[1].revents != 0)
         _exit (0);
-      if ((fds[0].revents & POLLIN) && serve (listener, id) > 0)
+      if ((fds[0].revents & POLLIN) && cg_net_serve (listener, id) > 0)
         running++;
     }
 }

@@ -82,7 +82,7 @@ typedef struct
 } Buffer;
 
 static void
-sleep_ms (int ms)
+cloche_guest_pty_sleep_ms (int ms)
 {
   struct timespec delay = { ms / 1000, (long) (ms % 1000) * 1000000L };
 
@@ -91,7 +91,7 @@ sleep_ms (int ms)
 
 /* @fd moved clear of CG_PTY_MASTER_FD, where the master goes. */
 static int
-high_fd (int fd)
+cloche_guest_pty_high_fd (int fd)
 {
   int high = fcntl (fd, F_DUPFD_CLOEXEC, CG_PTY_MASTER_FD + 7);
 
@@ -119,9 +119,9 @@ cg_port_name_valid (const char *name)
 /* The vportNpM whose name is @name, or false: the kernel names each port
  * in sysfs, and makes its node in devtmpfs (no udev here). */
 static bool
-find_port_node (const char *name,
-                char       *node,
-                size_t      size)
+cloche_guest_pty_find_port_node (const char *name,
+                                 char       *node,
+                                 size_t      size)
 {
   DIR *dir = opendir (PORTS_DIR);
   struct dirent *entry;
@@ -156,23 +156,23 @@ find_port_node (const char *name,
 /* The port is plugged just before we run: the guest's driver may not have
  * taken it yet, nor devtmpfs made its node. */
 static int
-open_port (const char *name)
+cloche_guest_pty_open_port (const char *name)
 {
   char node[300];
 
   for (int waited = 0; waited <= PORT_WAIT_MS; waited += 20)
     {
-      if (find_port_node (name, node, sizeof node))
+      if (cloche_guest_pty_find_port_node (name, node, sizeof node))
         {
           int fd = open (node, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 
           if (fd >= 0)
-            return high_fd (fd);
+            return cloche_guest_pty_high_fd (fd);
           if (errno != ENOENT)
             cg_fail ("cannot open the terminal's port %s (%s): %s", name, node,
                      strerror (errno));
         }
-      sleep_ms (20);
+      cloche_guest_pty_sleep_ms (20);
     }
   cg_fail ("the terminal's port %s did not appear in %d s", name, PORT_WAIT_MS / 1000);
 }
@@ -180,8 +180,8 @@ open_port (const char *name)
 /* A port reports POLLHUP while its host end is not connected: it is from
  * the start, but the guest may hear of it after it opened the port. */
 static void
-wait_host_connected (int port,
-                     const char *name)
+cloche_guest_pty_wait_host_connected (int port,
+                                      const char *name)
 {
   for (int waited = 0; waited <= HOST_WAIT_MS; waited += 20)
     {
@@ -189,7 +189,7 @@ wait_host_connected (int port,
 
       if (poll (&p, 1, 0) >= 0 && !(p.revents & POLLHUP))
         return;
-      sleep_ms (20);
+      cloche_guest_pty_sleep_ms (20);
     }
   cg_fail ("the host end of the terminal's port %s is not connected", name);
 }
@@ -198,7 +198,7 @@ wait_host_connected (int port,
  * kept open to remove the record after we left the guest's mount
  * namespace. */
 static int
-record_relay (const char *port)
+cloche_guest_pty_record_relay (const char *port)
 {
   char text[64];
   unsigned long long start;
@@ -218,11 +218,11 @@ record_relay (const char *port)
     if (!cg_write_file (path, text, 0600))
       cg_fail ("cannot record the terminal in %s: %s", path, strerror (errno));
   }
-  return high_fd (dir);
+  return cloche_guest_pty_high_fd (dir);
 }
 
 static void
-set_pipe_mode (int slave)
+cloche_guest_pty_set_pipe_mode (int slave)
 {
   struct termios mode;
 
@@ -239,9 +239,9 @@ set_pipe_mode (int slave)
  * slave is opened from the master (no path a session could swap) and
  * given to the session's user, as login gives a terminal to who logs in. */
 static int
-open_pty (const CgPtyRequest *request,
-          const CgSession    *session,
-          int                *slave_out)
+cloche_guest_pty_open_pty (const CgPtyRequest *request,
+                           const CgSession    *session,
+                           int                *slave_out)
 {
   struct winsize size = { .ws_row = request->rows, .ws_col = request->cols };
   int master, slave, unlock = 0;
@@ -256,7 +256,7 @@ open_pty (const CgPtyRequest *request,
   if (ioctl (master, TIOCSWINSZ, &size) != 0)
     cg_fail ("cannot set the terminal's size: %s", strerror (errno));
   if (request->pipe)
-    set_pipe_mode (slave);
+    cloche_guest_pty_set_pipe_mode (slave);
   /* Where resize looks for it. */
   if (master != CG_PTY_MASTER_FD)
     {
@@ -271,8 +271,8 @@ open_pty (const CgPtyRequest *request,
 /* Moves what @from has into @buffer, or @buffer into @to. False at the end
  * of @from (0 or an error that is not "try again"). */
 static bool
-fill (Buffer *buffer,
-      int     from)
+cloche_guest_pty_fill (Buffer *buffer,
+                       int     from)
 {
   ssize_t n;
 
@@ -287,8 +287,8 @@ fill (Buffer *buffer,
 }
 
 static bool
-drain (Buffer *buffer,
-       int     to)
+cloche_guest_pty_drain (Buffer *buffer,
+                        int     to)
 {
   ssize_t n;
 
@@ -301,13 +301,13 @@ drain (Buffer *buffer,
 }
 
 static bool
-is_empty (const Buffer *buffer)
+cloche_guest_pty_is_empty (const Buffer *buffer)
 {
   return buffer->start == buffer->end;
 }
 
 static bool
-has_room (const Buffer *buffer)
+cloche_guest_pty_has_room (const Buffer *buffer)
 {
   return buffer->end < sizeof buffer->data || buffer->start == buffer->end;
 }
@@ -316,27 +316,27 @@ has_room (const Buffer *buffer)
  * has (the kernel pushes a PTY's pending bytes before a read says there
  * are none), then out of the port, waiting as long as the host takes. */
 static void
-flush_output (int     master,
-              int     port,
-              Buffer *output)
+cloche_guest_pty_flush_output (int     master,
+                               int     port,
+                               Buffer *output)
 {
   bool more = true;
 
-  while (more || !is_empty (output))
+  while (more || !cloche_guest_pty_is_empty (output))
     {
       struct pollfd p = { .fd = port, .events = POLLOUT };
 
-      if (more && has_room (output))
+      if (more && cloche_guest_pty_has_room (output))
         {
           size_t held = output->end - output->start;
 
-          more = fill (output, master) && output->end - output->start > held;
+          more = cloche_guest_pty_fill (output, master) && output->end - output->start > held;
         }
-      if (is_empty (output))
+      if (cloche_guest_pty_is_empty (output))
         continue;
       if (poll (&p, 1, -1) < 0 && errno != EINTR)
         return;
-      if ((p.revents & (POLLHUP | POLLERR)) || !drain (output, port))
+      if ((p.revents & (POLLHUP | POLLERR)) || !cloche_guest_pty_drain (output, port))
         return;
     }
 }
@@ -344,9 +344,9 @@ flush_output (int     master,
 /* The host end went away: hang the terminal up, give the command a moment
  * to leave, and go (taking it with us if it did not). */
 static int
-hang_up (int master,
-         int child_fd,
-         pid_t child)
+cloche_guest_pty_hang_up (int master,
+                          int child_fd,
+                          pid_t child)
 {
   struct pollfd p = { .fd = child_fd, .events = POLLIN };
 
@@ -375,7 +375,7 @@ typedef struct
  * when it is full, so that the command never blocks on a terminal no one
  * reads, and what it printed last is there for the next client. */
 static void
-make_room (Buffer *buffer)
+cloche_guest_pty_make_room (Buffer *buffer)
 {
   size_t held = buffer->end - buffer->start;
 
@@ -391,26 +391,27 @@ make_room (Buffer *buffer)
 }
 
 static void
-watch (struct pollfd *fds,
-       Relay         *relay)
+cloche_guest_pty_watch (struct pollfd *fds,
+                        Relay         *relay)
 {
   Buffer *input = &relay->input, *output = &relay->output;
 
   /* Detached, the port says POLLHUP until a client is back: it is looked
-   * at on a timer instead (is_host_back). */
+   * at on a timer instead (cloche_guest_pty_is_host_back). */
   fds[0] = (struct pollfd) { .fd = relay->attached ? relay->port : -1,
-                             .events = (has_room (input) ? POLLIN : 0)
-                                       | (is_empty (output) ? 0 : POLLOUT) };
+                             .events = (cloche_guest_pty_has_room (input) ? POLLIN : 0)
+                                       | (cloche_guest_pty_is_empty (output) ? 0 : POLLOUT) };
   /* A master with no slave open says so (POLLHUP) until one is: -1 then,
    * the command's end comes from its pidfd. */
   fds[1] = (struct pollfd) { .fd = relay->master_open ? relay->master : -1,
-                             .events = (has_room (output) || !relay->attached ? POLLIN : 0)
-                                       | (is_empty (input) ? 0 : POLLOUT) };
+                             .events =
+    (cloche_guest_pty_has_room (output) || !relay->attached ? POLLIN : 0)
+                                       | (cloche_guest_pty_is_empty (input) ? 0 : POLLOUT) };
   fds[2] = (struct pollfd) { .fd = relay->child_fd, .events = POLLIN };
 }
 
 static bool
-is_host_back (int port)
+cloche_guest_pty_is_host_back (int port)
 {
   struct pollfd p = { .fd = port, .events = POLLOUT };
 
@@ -419,31 +420,31 @@ is_host_back (int port)
 
 /* The port's side of one turn: false when its host end went away. */
 static bool
-port_turn (Relay *relay,
-           short  revents)
+cloche_guest_pty_port_turn (Relay *relay,
+                            short  revents)
 {
   return !((revents & (POLLHUP | POLLERR))
-           || ((revents & POLLIN) && !fill (&relay->input, relay->port))
-           || ((revents & POLLOUT) && !drain (&relay->output, relay->port)));
+           || ((revents & POLLIN) && !cloche_guest_pty_fill (&relay->input, relay->port))
+           || ((revents & POLLOUT) && !cloche_guest_pty_drain (&relay->output, relay->port)));
 }
 
 static void
-master_turn (Relay *relay,
-             short  revents)
+cloche_guest_pty_master_turn (Relay *relay,
+                              short  revents)
 {
   if ((revents & (POLLIN | POLLHUP)) && !relay->attached)
-    make_room (&relay->output);
-  if ((revents & (POLLIN | POLLHUP)) && !fill (&relay->output, relay->master))
+    cloche_guest_pty_make_room (&relay->output);
+  if ((revents & (POLLIN | POLLHUP)) && !cloche_guest_pty_fill (&relay->output, relay->master))
     relay->master_open = false;
   if (revents & POLLOUT)
-    drain (&relay->input, relay->master);
+    cloche_guest_pty_drain (&relay->input, relay->master);
 }
 
 /* The command has ended with no client on the port: read what it left in
  * the master, keeping the newest bytes as while detached, then wait for a
  * client (true) or for the session's end (false: nobody will come). */
 static bool
-keep_for_next_client (Relay *relay)
+cloche_guest_pty_keep_for_next_client (Relay *relay)
 {
   Buffer *output = &relay->output;
   struct pollfd session = { .fd = relay->session_fd, .events = POLLIN };
@@ -452,12 +453,12 @@ keep_for_next_client (Relay *relay)
     {
       size_t end;
 
-      make_room (output);
+      cloche_guest_pty_make_room (output);
       end = output->end;
-      if (!fill (output, relay->master) || output->end == end)
+      if (!cloche_guest_pty_fill (output, relay->master) || output->end == end)
         break;
     }
-  while (!is_host_back (relay->port))
+  while (!cloche_guest_pty_is_host_back (relay->port))
     if (poll (&session, 1, DETACHED_CHECK_MS) > 0)
       return false;
   relay->attached = true;
@@ -468,11 +469,11 @@ keep_for_next_client (Relay *relay)
  * ends (its pidfd). The host end going is a detach (the output kept,
  * bounded, until a client is back on the port), or for a pipe a hang-up. */
 static int
-relay (int   port,
-       int   master,
-       pid_t child,
-       bool  detachable,
-       int   session_fd)
+cloche_guest_pty_relay (int   port,
+                        int   master,
+                        pid_t child,
+                        bool  detachable,
+                        int   session_fd)
 {
   static Relay r;
 
@@ -485,29 +486,29 @@ relay (int   port,
     {
       struct pollfd fds[3];
 
-      watch (fds, &r);
+      cloche_guest_pty_watch (fds, &r);
       if (poll (fds, 3, r.attached ? -1 : DETACHED_CHECK_MS) < 0)
         {
           if (errno == EINTR)
             continue;
           cg_fail ("the terminal's relay failed: %s", strerror (errno));
         }
-      if (r.attached && !port_turn (&r, fds[0].revents))
+      if (r.attached && !cloche_guest_pty_port_turn (&r, fds[0].revents))
         {
           if (!r.detachable)
-            return hang_up (master, r.child_fd, child);
+            return cloche_guest_pty_hang_up (master, r.child_fd, child);
           r.attached = false;
         }
-      master_turn (&r, fds[1].revents);
+      cloche_guest_pty_master_turn (&r, fds[1].revents);
       if (fds[2].revents & POLLIN)
         {
           int status = cg_wait_status (child);
 
-          if (r.attached || keep_for_next_client (&r))
-            flush_output (master, port, &r.output);
+          if (r.attached || cloche_guest_pty_keep_for_next_client (&r))
+            cloche_guest_pty_flush_output (master, port, &r.output);
           return status;
         }
-      if (!r.attached && is_host_back (port))
+      if (!r.attached && cloche_guest_pty_is_host_back (port))
         r.attached = true;
     }
 }
@@ -521,25 +522,25 @@ cg_pty (const CgPtyRequest *request)
   pid_t child;
 
   signal (SIGPIPE, SIG_IGN);
-  port = open_port (request->port);
-  wait_host_connected (port, request->port);
-  folder = record_relay (request->port);
+  port = cloche_guest_pty_open_port (request->port);
+  cloche_guest_pty_wait_host_connected (port, request->port);
+  folder = cloche_guest_pty_record_relay (request->port);
   /* The session's init, watched while a command that ended waits for a
    * client; taken before we enter the session, whose /proc is its own. */
   if (!cg_session_load (request->id, &session)
       || (session_fd = cg_pidfd_open (session.init_pid, session.init_start)) < 0)
     cg_fail ("session %s is not open in this guest (its processes have ended): "
              "close it and open a new one", request->id);
-  session_fd = high_fd (session_fd);
+  session_fd = cloche_guest_pty_high_fd (session_fd);
   cg_session_enter (request->id, &session);
-  master = open_pty (request, &session, &slave);
+  master = cloche_guest_pty_open_pty (request, &session, &slave);
   child = fork ();
   if (child < 0)
     cg_fail ("cannot start the command in session %s: %s", request->id, strerror (errno));
   if (child == 0)
     cg_run_child (&session, request->cwd, request->argv, slave);
   close (slave);
-  status = relay (port, master, child, !request->pipe, session_fd);
+  status = cloche_guest_pty_relay (port, master, child, !request->pipe, session_fd);
   /* Gone from the guest's folder, which we reach through @folder. */
   snprintf (name, sizeof name, "%s", request->port);
   unlinkat (folder, name, 0);
@@ -548,7 +549,7 @@ cg_pty (const CgPtyRequest *request)
 
 /* The relay of @port, and its master, taken from it. */
 static int
-take_master (const char *port)
+cloche_guest_pty_take_master (const char *port)
 {
   char path[256], text[64] = "";
   unsigned long long start;
@@ -577,7 +578,7 @@ cg_pty_resize (const char     *port,
                unsigned short  cols)
 {
   struct winsize size = { .ws_row = rows, .ws_col = cols };
-  int master = take_master (port);
+  int master = cloche_guest_pty_take_master (port);
 
   if (ioctl (master, TIOCSWINSZ, &size) != 0)
     cg_fail ("cannot resize the terminal on port %s: %s", port, strerror (errno));

@@ -69,7 +69,7 @@ static const struct
 
 /* The first one is what holds a wall; the others only narrow the kernel. */
 static void
-tighten_kernel (void)
+cg_session_tighten_kernel (void)
 {
   for (size_t i = 0; i < sizeof tight_kernel / sizeof tight_kernel[0]; i++)
     {
@@ -85,9 +85,9 @@ tighten_kernel (void)
 }
 
 static void
-state_path (const char *id,
-            char       *path,
-            size_t      size)
+cg_session_state_path (const char *id,
+                       char       *path,
+                       size_t      size)
 {
   snprintf (path, size, "%s/%s", CG_SESSIONS_DIR, id);
 }
@@ -101,7 +101,7 @@ cg_session_load (const char *id,
   unsigned uid;
   ssize_t n;
 
-  state_path (id, path, sizeof path);
+  cg_session_state_path (id, path, sizeof path);
   if ((fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
     return false;
   n = read (fd, text, sizeof text - 1);
@@ -124,7 +124,7 @@ cg_session_save (const char      *id,
 {
   char path[128], text[256];
 
-  state_path (id, path, sizeof path);
+  cg_session_state_path (id, path, sizeof path);
   snprintf (text, sizeof text, "%u %d %llu %d %llu\n", (unsigned) session->uid,
             (int) session->init_pid, session->init_start, (int) session->keeper_pid,
             session->keeper_start);
@@ -134,8 +134,8 @@ cg_session_save (const char      *id,
 /* Errors of the keeper and the init go to open through a pipe: their own
  * stderr is /dev/null by then. */
 static noreturn void
-report_failure (int         report,
-                const char *what)
+cg_session_report_failure (int         report,
+                           const char *what)
 {
   dprintf (report, "%s", what);
   _exit (1);
@@ -145,7 +145,7 @@ report_failure (int         report,
  * kernel gives a namespace's init no signal it has no handler for from
  * inside; the keeper's SIGKILL from outside always lands. */
 static noreturn void
-init_reap (void)
+cg_session_init_reap (void)
 {
   sigset_t all, child;
 
@@ -162,9 +162,9 @@ init_reap (void)
 }
 
 static noreturn void
-init_main (const char *id,
-           uid_t       uid,
-           int         ready)
+cg_session_init_main (const char *id,
+                      uid_t       uid,
+                      int         ready)
 {
   const char *failed;
 
@@ -174,19 +174,19 @@ init_main (const char *id,
   cg_close_all_but (ready);
   prctl (PR_SET_PDEATHSIG, SIGKILL);
   if ((failed = cg_view_build (id, uid)) != NULL)
-    report_failure (ready, failed);
+    cg_session_report_failure (ready, failed);
   prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
   if (write (ready, "ok", 2) != 2)
     _exit (1);
   close (ready);
-  init_reap ();
+  cg_session_init_reap ();
 }
 
 /* Reads what the child said before it closed the pipe: "ok", or why not. */
 static bool
-read_report (int    fd,
-             char  *text,
-             size_t size)
+cg_session_read_report (int    fd,
+                        char  *text,
+                        size_t size)
 {
   size_t length = 0;
   ssize_t n;
@@ -206,36 +206,36 @@ read_report (int    fd,
 /* Makes the init, waits until its view stands; its pid, or -1 after
  * reporting why. */
 static pid_t
-start_init (const char *id,
-            uid_t       uid,
-            int         report)
+cg_session_start_init (const char *id,
+                       uid_t       uid,
+                       int         report)
 {
   char why[512];
   int ready[2];
   pid_t init;
 
   if (pipe2 (ready, O_CLOEXEC) != 0)
-    report_failure (report, "cannot make a pipe");
+    cg_session_report_failure (report, "cannot make a pipe");
   if ((init = fork ()) < 0)
-    report_failure (report, "cannot start the session's init");
+    cg_session_report_failure (report, "cannot start the session's init");
   if (init == 0)
     {
       close (ready[0]);
-      init_main (id, uid, ready[1]);
+      cg_session_init_main (id, uid, ready[1]);
     }
   close (ready[1]);
-  if (!read_report (ready[0], why, sizeof why))
+  if (!cg_session_read_report (ready[0], why, sizeof why))
     {
       kill (init, SIGKILL);
-      report_failure (report, why[0] != '\0' ? why : "the session's init died");
+      cg_session_report_failure (report, why[0] != '\0' ? why : "the session's init died");
     }
   close (ready[0]);
   return init;
 }
 
 static CgSession
-describe (uid_t uid,
-          pid_t init)
+cg_session_describe (uid_t uid,
+                     pid_t init)
 {
   CgSession session = { .uid = uid, .init_pid = init, .keeper_pid = getpid () };
 
@@ -245,9 +245,9 @@ describe (uid_t uid,
 }
 
 static noreturn void
-keeper_main (const char *id,
-             uid_t       uid,
-             int         report)
+cg_session_keeper_main (const char *id,
+                        uid_t       uid,
+                        int         report)
 {
   int guest_net = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   int guest_pid = open ("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
@@ -259,13 +259,13 @@ keeper_main (const char *id,
   setsid ();
   cg_null_stdio ();
   if (guest_net < 0 || guest_pid < 0)
-    report_failure (report, "cannot open the guest's own namespaces");
+    cg_session_report_failure (report, "cannot open the guest's own namespaces");
   if (unshare (CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
-    report_failure (report, "cannot make the session's namespaces (unshare)");
+    cg_session_report_failure (report, "cannot make the session's namespaces (unshare)");
   if ((failed = cg_net_setup (&listener)) != NULL)
-    report_failure (report, failed);
-  init = start_init (id, uid, report);
-  session = describe (uid, init);
+    cg_session_report_failure (report, failed);
+  init = cg_session_start_init (id, uid, report);
+  session = cg_session_describe (uid, init);
   /* The forwarder connects out from the guest's network namespace, and
    * the connections it serves are no children of the session's PID 1. */
   if (setns (guest_net, CLONE_NEWNET) != 0 || setns (guest_pid, CLONE_NEWPID) != 0
@@ -273,7 +273,7 @@ keeper_main (const char *id,
       || !cg_session_save (id, &session))
     {
       kill (init, SIGKILL);
-      report_failure (report, "cannot record the session (" CG_SESSIONS_DIR ")");
+      cg_session_report_failure (report, "cannot record the session (" CG_SESSIONS_DIR ")");
     }
   close (guest_net);
   close (guest_pid);
@@ -284,7 +284,7 @@ keeper_main (const char *id,
 }
 
 static bool
-session_alive (const CgSession *session)
+cg_session_alive (const CgSession *session)
 {
   int fd = cg_pidfd_open (session->init_pid, session->init_start);
 
@@ -296,7 +296,7 @@ session_alive (const CgSession *session)
 
 /* The work folder must be there already: the view is built around it. */
 static void
-check_work_folder (const char *id)
+cg_session_check_work_folder (const char *id)
 {
   char path[128];
   struct statx st;
@@ -311,8 +311,8 @@ check_work_folder (const char *id)
 /* Takes the keeper's report; the keeper itself is the child's child, so
  * that the guest's PID 1 adopts it at once. */
 static int
-fork_keeper (const char *id,
-             uid_t       uid)
+cg_session_fork_keeper (const char *id,
+                        uid_t       uid)
 {
   char why[512];
   int report[2], status;
@@ -324,12 +324,12 @@ fork_keeper (const char *id,
     {
       close (report[0]);
       if (fork () == 0)
-        keeper_main (id, uid, report[1]);
+        cg_session_keeper_main (id, uid, report[1]);
       _exit (0);
     }
   close (report[1]);
   waitpid (child, &status, 0);
-  if (!read_report (report[0], why, sizeof why))
+  if (!cg_session_read_report (report[0], why, sizeof why))
     cg_fail ("cannot open session %s: %s", id, why[0] != '\0' ? why : "its keeper died");
   return 0;
 }
@@ -340,26 +340,26 @@ cg_session_open (const char *id,
 {
   CgSession session;
 
-  check_work_folder (id);
-  if (cg_session_load (id, &session) && session_alive (&session))
+  cg_session_check_work_folder (id);
+  if (cg_session_load (id, &session) && cg_session_alive (&session))
     {
       if (session.uid != uid)
         cg_fail ("session %s is already open with user %u", id, (unsigned) session.uid);
       return 0;
     }
-  tighten_kernel ();
+  cg_session_tighten_kernel ();
   if ((mkdir (CG_STATE_DIR, 0700) != 0 && errno != EEXIST)
       || (mkdir (CG_SESSIONS_DIR, 0700) != 0 && errno != EEXIST))
     cg_fail ("cannot make %s: %s", CG_SESSIONS_DIR, strerror (errno));
-  return fork_keeper (id, uid);
+  return cg_session_fork_keeper (id, uid);
 }
 
 /* Kills what @pid/@start names (and its process group, when @group); the
  * pidfd it returns tells when it is gone, or -1 if it was gone already. */
 static int
-kill_process (pid_t              pid,
-              unsigned long long start,
-              bool               group)
+cg_session_kill_process (pid_t              pid,
+                         unsigned long long start,
+                         bool               group)
 {
   int fd = cg_pidfd_open (pid, start);
 
@@ -378,13 +378,13 @@ cg_session_close (const char *id)
   CgSession session;
   struct pollfd gone;
 
-  state_path (id, path, sizeof path);
+  cg_session_state_path (id, path, sizeof path);
   if (!cg_session_load (id, &session))
     return 0;
   /* The keeper leads its own process group: its forwarders go with it. */
-  if ((gone.fd = kill_process (session.keeper_pid, session.keeper_start, true)) >= 0)
+  if ((gone.fd = cg_session_kill_process (session.keeper_pid, session.keeper_start, true)) >= 0)
     close (gone.fd);
-  gone.fd = kill_process (session.init_pid, session.init_start, false);
+  gone.fd = cg_session_kill_process (session.init_pid, session.init_start, false);
   gone.events = POLLIN;
   /* A pidfd reads as ready once the init has exited, which it does only
    * after the kernel has killed the rest of its namespace. */

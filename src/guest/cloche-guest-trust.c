@@ -44,9 +44,9 @@
 
 /* Reads @fd to its end, at most @limit bytes; NULL (errno) if it is longer. */
 static char *
-read_all (int     fd,
-          size_t  limit,
-          size_t *length)
+cloche_guest_trust_read_all (int     fd,
+                             size_t  limit,
+                             size_t *length)
 {
   char *text = malloc (limit + 1);
   size_t got = 0;
@@ -71,7 +71,7 @@ read_all (int     fd,
 /* One or more certificates, each BEGIN … END with base64 lines between,
  * and nothing else: what a file of the trust store may hold. */
 static bool
-is_pem_certificates (const char *text)
+cloche_guest_trust_is_pem_certificates (const char *text)
 {
   const char *p = text;
 
@@ -98,7 +98,7 @@ is_pem_certificates (const char *text)
 
 /* A regular file, never through a link: the store as the guest has it. */
 static char *
-read_store (const char *path)
+cloche_guest_trust_read_store (const char *path)
 {
   int fd = open (path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
@@ -112,14 +112,14 @@ read_store (const char *path)
       close (fd);
       return NULL;
     }
-  text = read_all (fd, MAX_STORE, &length);
+  text = cloche_guest_trust_read_all (fd, MAX_STORE, &length);
   close (fd);
   return text;
 }
 
 static char *
-join (const char *store,
-      const char *ca)
+cloche_guest_trust_join (const char *store,
+                         const char *ca)
 {
   size_t length = strlen (store);
   bool newline = length > 0 && store[length - 1] != '\n';
@@ -134,7 +134,7 @@ join (const char *store,
 /* Debian's /etc/ssl/certs may be a link to a folder elsewhere in /etc or
  * /usr: the store is replaced where it is, as a file, only if it is one. */
 static void
-update_system_store (const char *bundle)
+cloche_guest_trust_update_system_store (const char *bundle)
 {
   struct stat st;
 
@@ -148,32 +148,33 @@ int
 cg_trust (void)
 {
   size_t length;
-  char *ca = read_all (STDIN_FILENO, MAX_PEM, &length);
+  char *ca = cloche_guest_trust_read_all (STDIN_FILENO, MAX_PEM, &length);
   char *store, *bundle;
   struct stat st;
 
   if (ca == NULL)
     cg_fail ("trust: the certificate on standard input cannot be read or is over 64 KiB: %s",
              strerror (errno));
-  else if (strlen (ca) != length || !is_pem_certificates (ca))
+  else if (strlen (ca) != length || !cloche_guest_trust_is_pem_certificates (ca))
     cg_fail ("trust: standard input is not PEM certificates and nothing else");
   if (mkdir (TRUST_DIR, 0755) != 0 && errno != EEXIST)
     cg_fail ("trust: cannot make %s: %s", TRUST_DIR, strerror (errno));
   if (lstat (TRUST_DIR, &st) != 0 || !S_ISDIR (st.st_mode) || st.st_uid != 0)
     cg_fail ("trust: %s is not a folder of root's", TRUST_DIR);
   /* The store as shipped, kept once: later trusts build from it. */
-  if (lstat (SYSTEM_COPY, &st) != 0 && (store = read_store (SYSTEM_STORE)) != NULL)
+  if (lstat (SYSTEM_COPY, &st) != 0
+      && (store = cloche_guest_trust_read_store (SYSTEM_STORE)) != NULL)
     {
       if (!cg_write_file (SYSTEM_COPY, store, 0644))
         cg_fail ("trust: cannot write %s: %s", SYSTEM_COPY, strerror (errno));
       free (store);
     }
-  store = read_store (SYSTEM_COPY);
-  bundle = join (store != NULL ? store : "", ca);
+  store = cloche_guest_trust_read_store (SYSTEM_COPY);
+  bundle = cloche_guest_trust_join (store != NULL ? store : "", ca);
   if (!cg_write_file (CA_FILE, ca, 0644) || !cg_write_file (BUNDLE_FILE, bundle, 0644))
     cg_fail ("trust: cannot write in %s: %s", TRUST_DIR, strerror (errno));
   if (store != NULL)
-    update_system_store (bundle);
+    cloche_guest_trust_update_system_store (bundle);
   free (store);
   free (bundle);
   free (ca);

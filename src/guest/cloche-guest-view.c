@@ -51,28 +51,28 @@
 static char why[512];
 
 static const char *
-failed (const char *what,
-        const char *path)
+cloche_guest_view_failed (const char *what,
+                          const char *path)
 {
   snprintf (why, sizeof why, "%s %s: %s", what, path, strerror (errno));
   return why;
 }
 
 static const char *
-mount_at (const char    *source,
-          const char    *target,
-          const char    *type,
-          unsigned long  flags,
-          const char    *data)
+cloche_guest_view_mount_at (const char    *source,
+                            const char    *target,
+                            const char    *type,
+                            unsigned long  flags,
+                            const char    *data)
 {
   if (mount (source, target, type, flags, data) != 0)
-    return failed ("cannot mount", target);
+    return cloche_guest_view_failed ("cannot mount", target);
   return NULL;
 }
 
 /* mountinfo escapes spaces, tabs, newlines and backslashes as \ooo. */
 static char *
-unescape (const char *text)
+cloche_guest_view_unescape (const char *text)
 {
   char *out = malloc (strlen (text) + 1), *o = out;
 
@@ -94,7 +94,7 @@ unescape (const char *text)
 /* The mount points of this namespace as copied from the guest's, in
  * /proc/self/mountinfo's order (a mount before those inside it). */
 static char **
-list_mounts (size_t *count)
+cloche_guest_view_list_mounts (size_t *count)
 {
   FILE *info = fopen ("/proc/self/mountinfo", "re");
   char **points = calloc (MAX_MOUNTS, sizeof *points);
@@ -110,7 +110,7 @@ list_mounts (size_t *count)
     }
   while (*count < MAX_MOUNTS && fgets (line, sizeof line, info) != NULL)
     if (sscanf (line, "%*s %*s %*s %*s %4095s", point) == 1)
-      points[(*count)++] = unescape (point);
+      points[(*count)++] = cloche_guest_view_unescape (point);
   fclose (info);
   return points;
 }
@@ -118,9 +118,9 @@ list_mounts (size_t *count)
 /* Through the old root's descriptor, deepest first; a point that holds
  * several mounts is unmounted until nothing is left there. */
 static void
-detach_old (int           old_root,
-            char        **points,
-            size_t        count)
+cloche_guest_view_detach_old (int           old_root,
+                              char        **points,
+                              size_t        count)
 {
   if (fchdir (old_root) != 0)
     return;
@@ -139,20 +139,20 @@ detach_old (int           old_root,
 }
 
 static const char *
-make_node (const char *name,
-           unsigned    major,
-           unsigned    minor)
+cloche_guest_view_make_node (const char *name,
+                             unsigned    major,
+                             unsigned    minor)
 {
   char path[64];
 
   snprintf (path, sizeof path, NEW_ROOT "/dev/%s", name);
   if (mknod (path, S_IFCHR | 0666, makedev (major, minor)) != 0 || chmod (path, 0666) != 0)
-    return failed ("cannot make", path);
+    return cloche_guest_view_failed ("cannot make", path);
   return NULL;
 }
 
 static const char *
-make_dev (void)
+cloche_guest_view_make_dev (void)
 {
   static const struct { const char *name; unsigned major, minor; } nodes[] = {
     { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
@@ -164,11 +164,12 @@ make_dev (void)
   };
   const char *error;
 
-  if ((error = mount_at ("tmpfs", NEW_ROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
-                         "mode=755,size=64k")) != NULL)
+  if ((error = cloche_guest_view_mount_at ("tmpfs", NEW_ROOT "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+                                           "mode=755,size=64k")) != NULL)
     return error;
   for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++)
-    if ((error = make_node (nodes[i].name, nodes[i].major, nodes[i].minor)) != NULL)
+    if ((error = cloche_guest_view_make_node (nodes[i].name, nodes[i].major,
+                                              nodes[i].minor)) != NULL)
       return error;
   for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
     {
@@ -176,19 +177,21 @@ make_dev (void)
 
       snprintf (path, sizeof path, NEW_ROOT "/dev/%s", links[i][1]);
       if (symlink (links[i][0], path) != 0)
-        return failed ("cannot make", path);
+        return cloche_guest_view_failed ("cannot make", path);
     }
   if (mkdir (NEW_ROOT "/dev/pts", 0755) != 0 || mkdir (NEW_ROOT "/dev/shm", 01777) != 0)
-    return failed ("cannot make folders in", NEW_ROOT "/dev");
-  if ((error = mount_at ("devpts", NEW_ROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-                         "newinstance,ptmxmode=0666,mode=0620")) != NULL)
+    return cloche_guest_view_failed ("cannot make folders in", NEW_ROOT "/dev");
+  if ((error = cloche_guest_view_mount_at ("devpts", NEW_ROOT "/dev/pts", "devpts",
+                                           MS_NOSUID | MS_NOEXEC,
+                                           "newinstance,ptmxmode=0666,mode=0620")) != NULL)
     return error;
-  return mount_at ("tmpfs", NEW_ROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+  return cloche_guest_view_mount_at ("tmpfs", NEW_ROOT "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
+                                     "mode=1777");
 }
 
 /* The file systems the session gets of its own. */
 static const char *
-mount_own (void)
+cloche_guest_view_mount_own (void)
 {
   static const struct { const char *target, *type, *data; unsigned long flags; } own[] = {
     { "proc", "proc", NULL, MS_NOSUID | MS_NODEV | MS_NOEXEC },
@@ -205,29 +208,31 @@ mount_own (void)
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
     {
       snprintf (target, sizeof target, NEW_ROOT "/%s", own[i].target);
-      if ((error = mount_at (own[i].type, target, own[i].type, own[i].flags, own[i].data)) != NULL)
+      if ((error = cloche_guest_view_mount_at (own[i].type, target, own[i].type, own[i].flags,
+                                               own[i].data)) != NULL)
         return error;
     }
   /* Debian's root has one; the minimal bundle's does not. */
   if (stat (NEW_ROOT "/var/tmp", &st) == 0 && S_ISDIR (st.st_mode)
-      && (error = mount_at ("tmpfs", NEW_ROOT "/var/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-                            "mode=1777")) != NULL)
+      && (error = cloche_guest_view_mount_at ("tmpfs", NEW_ROOT "/var/tmp", "tmpfs",
+                                              MS_NOSUID | MS_NODEV,
+                                              "mode=1777")) != NULL)
     return error;
-  return make_dev ();
+  return cloche_guest_view_make_dev ();
 }
 
 static const char *
-make_home (uid_t uid)
+cloche_guest_view_make_home (uid_t uid)
 {
   if (mkdir (NEW_ROOT CG_HOME, 0700) != 0 || chown (NEW_ROOT CG_HOME, uid, uid) != 0)
-    return failed ("cannot make the session's home", CG_HOME);
+    return cloche_guest_view_failed ("cannot make the session's home", CG_HOME);
   return NULL;
 }
 
 /* Its own folder, and no other: a slave of the guest's, so mounts made
  * there later come in and none go out. */
 static const char *
-bind_session (const char *id)
+cloche_guest_view_bind_session (const char *id)
 {
   char source[128], target[128];
   const char *error;
@@ -235,19 +240,20 @@ bind_session (const char *id)
   snprintf (source, sizeof source, CG_GUEST_SESSIONS "/%s", id);
   snprintf (target, sizeof target, NEW_ROOT CG_GUEST_SESSIONS "/%s", id);
   if (mkdir (target, 0755) != 0)
-    return failed ("cannot make", target);
-  if ((error = mount_at (source, target, NULL, MS_BIND | MS_REC, NULL)) != NULL
-      || (error = mount_at (NULL, target, NULL, MS_REC | MS_SLAVE, NULL)) != NULL)
+    return cloche_guest_view_failed ("cannot make", target);
+  if ((error = cloche_guest_view_mount_at (source, target, NULL, MS_BIND | MS_REC, NULL)) != NULL
+      || (error = cloche_guest_view_mount_at (NULL, target, NULL, MS_REC | MS_SLAVE, NULL)) != NULL)
     return error;
-  return mount_at (NULL, NEW_ROOT CG_GUEST_SESSIONS, NULL,
-                   MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755");
+  return cloche_guest_view_mount_at (NULL, NEW_ROOT CG_GUEST_SESSIONS, NULL,
+                                     MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                     "mode=755");
 }
 
 /* The tools folder, if this boot has its share: read-only and nosuid in
  * the view whatever the share is (an install session writes it through
  * its own folder, mnt/tools, not here). */
 static const char *
-bind_tools (void)
+cloche_guest_view_bind_tools (void)
 {
   struct statx st;
 
@@ -258,15 +264,15 @@ bind_tools (void)
   if (mount (CG_TOOLS_DIR, NEW_ROOT CG_TOOLS_DIR, NULL, MS_BIND, NULL) != 0
       || mount (NULL, NEW_ROOT CG_TOOLS_DIR, NULL,
                 MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0)
-    return failed ("cannot bind the tools folder at", CG_TOOLS_DIR);
+    return cloche_guest_view_failed ("cannot bind the tools folder at", CG_TOOLS_DIR);
   return NULL;
 }
 
 /* The guest's FILE (passwd or group) plus @line, bound read-only over
  * the view's. */
 static const char *
-add_account (const char *file,
-             const char *line)
+cloche_guest_view_add_account (const char *file,
+                               const char *line)
 {
   char original[64], copy[64], target[64], text[65536];
   ssize_t n = -1;
@@ -281,67 +287,68 @@ add_account (const char *file,
       close (fd);
     }
   if (n < 0)
-    return failed ("cannot read", original);
+    return cloche_guest_view_failed ("cannot read", original);
   if (n > 0 && text[n - 1] != '\n')
     text[n++] = '\n';
   snprintf (text + n, sizeof text - (size_t) n, "%s\n", line);
   if (!cg_write_file (copy, text, 0644))
-    return failed ("cannot write", copy);
+    return cloche_guest_view_failed ("cannot write", copy);
   if (mount (copy, target, NULL, MS_BIND, NULL) != 0
       || mount (NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
                 NULL) != 0)
-    return failed ("cannot bind the session's accounts over", target);
+    return cloche_guest_view_failed ("cannot bind the session's accounts over", target);
   return NULL;
 }
 
 static const char *
-add_user (uid_t uid)
+cloche_guest_view_add_user (uid_t uid)
 {
   char line[256];
   const char *error;
 
   snprintf (line, sizeof line, CG_USER_NAME ":x:%u:%u:Cloche session:" CG_HOME ":/bin/sh",
             (unsigned) uid, (unsigned) uid);
-  if ((error = add_account ("passwd", line)) != NULL)
+  if ((error = cloche_guest_view_add_account ("passwd", line)) != NULL)
     return error;
   snprintf (line, sizeof line, CG_USER_NAME ":x:%u:", (unsigned) uid);
-  return add_account ("group", line);
+  return cloche_guest_view_add_account ("group", line);
 }
 
 static const char *
-stage_root (void)
+cloche_guest_view_stage_root (void)
 {
   const char *error;
 
-  if ((error = mount_at ("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         "mode=700,size=1m")) != NULL)
+  if ((error = cloche_guest_view_mount_at ("tmpfs", STAGE, "tmpfs",
+                                           MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                                           "mode=700,size=1m")) != NULL)
     return error;
   if (mkdir (NEW_ROOT, 0755) != 0)
-    return failed ("cannot make", NEW_ROOT);
-  if ((error = mount_at ("/", NEW_ROOT, NULL, MS_BIND, NULL)) != NULL)
+    return cloche_guest_view_failed ("cannot make", NEW_ROOT);
+  if ((error = cloche_guest_view_mount_at ("/", NEW_ROOT, NULL, MS_BIND, NULL)) != NULL)
     return error;
-  return mount_at (NULL, NEW_ROOT, NULL,
-                   MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
+  return cloche_guest_view_mount_at (NULL, NEW_ROOT, NULL,
+                                     MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
 }
 
 /* The view becomes / (for this process and whoever enters the namespace);
  * then what the namespace copied from the guest goes. */
 static const char *
-switch_to_view (char   **old_mounts,
-                size_t   count)
+cloche_guest_view_switch_to_view (char   **old_mounts,
+                                  size_t   count)
 {
   int old_root = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
   if (old_root < 0 || chdir (NEW_ROOT) != 0)
-    return failed ("cannot open", "/");
+    return cloche_guest_view_failed ("cannot open", "/");
   if (mount (NEW_ROOT, "/", NULL, MS_MOVE, NULL) != 0)
-    return failed ("cannot move the session's view to", "/");
+    return cloche_guest_view_failed ("cannot move the session's view to", "/");
   if (chroot (".") != 0)
-    return failed ("cannot enter the session's view at", NEW_ROOT);
-  detach_old (old_root, old_mounts, count);
+    return cloche_guest_view_failed ("cannot enter the session's view at", NEW_ROOT);
+  cloche_guest_view_detach_old (old_root, old_mounts, count);
   close (old_root);
   if (chdir ("/") != 0)
-    return failed ("cannot go to", "/");
+    return cloche_guest_view_failed ("cannot go to", "/");
   return NULL;
 }
 
@@ -354,15 +361,18 @@ cg_view_build (const char *id,
   size_t count;
 
   if (unshare (CLONE_NEWNS) != 0)
-    return failed ("cannot make the session's mount namespace", "(unshare)");
+    return cloche_guest_view_failed ("cannot make the session's mount namespace", "(unshare)");
   /* From now on nothing done here reaches the guest's namespace. */
   if (mount (NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
-    return failed ("cannot make the mounts slaves at", "/");
-  if ((old_mounts = list_mounts (&count)) == NULL)
-    return failed ("cannot read", "/proc/self/mountinfo");
-  if ((error = stage_root ()) != NULL || (error = mount_own ()) != NULL
-      || (error = make_home (uid)) != NULL || (error = add_user (uid)) != NULL
-      || (error = bind_session (id)) != NULL || (error = bind_tools ()) != NULL)
+    return cloche_guest_view_failed ("cannot make the mounts slaves at", "/");
+  if ((old_mounts = cloche_guest_view_list_mounts (&count)) == NULL)
+    return cloche_guest_view_failed ("cannot read", "/proc/self/mountinfo");
+  if ((error = cloche_guest_view_stage_root ()) != NULL
+      || (error = cloche_guest_view_mount_own ()) != NULL
+      || (error = cloche_guest_view_make_home (uid)) != NULL
+      || (error = cloche_guest_view_add_user (uid)) != NULL
+      || (error = cloche_guest_view_bind_session (id)) != NULL
+      || (error = cloche_guest_view_bind_tools ()) != NULL)
     return error;
-  return switch_to_view (old_mounts, count);
+  return cloche_guest_view_switch_to_view (old_mounts, count);
 }

@@ -212,7 +212,7 @@ cg_close_all_but (int keep)
 }
 
 static noreturn void
-usage (void)
+cloche_guest_usage (void)
 {
   fputs ("usage: cloche-guest open ID UID\n"
          "       cloche-guest close ID\n"
@@ -227,7 +227,7 @@ usage (void)
 }
 
 static const char *
-valid_id (const char *id)
+cloche_guest_valid_id (const char *id)
 {
   if (!cg_id_valid (id))
     cg_fail ("\"%s\" is not a session id (1 to 64 letters, digits, - or _)", id);
@@ -235,32 +235,32 @@ valid_id (const char *id)
 }
 
 static int
-run_open (int    argc,
-          char **argv)
+cloche_guest_run_open (int    argc,
+                       char **argv)
 {
   uid_t uid;
 
   if (argc != 4)
-    usage ();
+    cloche_guest_usage ();
   if (!cg_parse_uid (argv[3], &uid))
     cg_fail ("\"%s\" is not a user id for a session (%d to %d)", argv[3], CG_UID_MIN, CG_UID_MAX);
-  return cg_session_open (valid_id (argv[2]), uid);
+  return cg_session_open (cloche_guest_valid_id (argv[2]), uid);
 }
 
 static int
-run_exec (int    argc,
-          char **argv)
+cloche_guest_run_exec (int    argc,
+                       char **argv)
 {
   if (argc < 6 || strcmp (argv[4], "--") != 0 || argv[5][0] == '\0')
-    usage ();
+    cloche_guest_usage ();
   if (argv[3][0] != '/')
     cg_fail ("the folder to run in, \"%s\", is not an absolute path", argv[3]);
-  return cg_exec (valid_id (argv[2]), argv[3], argv + 5);
+  return cg_exec (cloche_guest_valid_id (argv[2]), argv[3], argv + 5);
 }
 
 static unsigned short
-parse_size (const char *text,
-            const char *what)
+cloche_guest_parse_size (const char *text,
+                         const char *what)
 {
   char *end = NULL;
   unsigned long value;
@@ -273,7 +273,7 @@ parse_size (const char *text,
 }
 
 static const char *
-valid_port (const char *port)
+cloche_guest_valid_port (const char *port)
 {
   if (!cg_port_name_valid (port))
     cg_fail ("\"%s\" is not a terminal's port (" CG_TERMINAL_PORT_PREFIX "N)", port);
@@ -281,22 +281,22 @@ valid_port (const char *port)
 }
 
 static int
-run_pty (int    argc,
-         char **argv)
+cloche_guest_run_pty (int    argc,
+                      char **argv)
 {
   CgPtyRequest request = { 0 };
 
   if (argc < 10 || strcmp (argv[8], "--") != 0 || argv[9][0] == '\0')
-    usage ();
+    cloche_guest_usage ();
   if (argv[3][0] != '/')
     cg_fail ("the folder to run in, \"%s\", is not an absolute path", argv[3]);
   if (strcmp (argv[7], "tty") != 0 && strcmp (argv[7], "pipe") != 0)
     cg_fail ("\"%s\" is not a terminal mode (tty or pipe)", argv[7]);
-  request.id = valid_id (argv[2]);
+  request.id = cloche_guest_valid_id (argv[2]);
   request.cwd = argv[3];
-  request.port = valid_port (argv[4]);
-  request.rows = parse_size (argv[5], "rows");
-  request.cols = parse_size (argv[6], "columns");
+  request.port = cloche_guest_valid_port (argv[4]);
+  request.rows = cloche_guest_parse_size (argv[5], "rows");
+  request.cols = cloche_guest_parse_size (argv[6], "columns");
   request.pipe = strcmp (argv[7], "pipe") == 0;
   request.argv = argv + 9;
   return cg_pty (&request);
@@ -304,7 +304,7 @@ run_pty (int    argc,
 
 /* Only a time after 2020 and before 2200: anything else is a mistake. */
 static int
-run_clock (const char *text)
+cloche_guest_run_clock (const char *text)
 {
   char *end = NULL;
   long long ns;
@@ -327,28 +327,29 @@ main (int    argc,
       char **argv)
 {
   if (argc < 2)
-    usage ();
+    cloche_guest_usage ();
   if (geteuid () != 0)
     cg_fail ("must run as the guest's root (it is the guest agent's helper)");
   umask (022);
   if (strcmp (argv[1], "open") == 0)
-    return run_open (argc, argv);
+    return cloche_guest_run_open (argc, argv);
   if (strcmp (argv[1], "close") == 0 && argc == 3)
-    return cg_session_close (valid_id (argv[2]));
+    return cg_session_close (cloche_guest_valid_id (argv[2]));
   if (strcmp (argv[1], "exec") == 0)
-    return run_exec (argc, argv);
+    return cloche_guest_run_exec (argc, argv);
   if (strcmp (argv[1], "mount") == 0 && argc == 5)
     return cg_mount (argv[2], argv[3], argv[4]);
   if (strcmp (argv[1], "umount") == 0 && argc == 3)
     return cg_umount (argv[2]);
   if (strcmp (argv[1], "pty") == 0)
-    return run_pty (argc, argv);
+    return cloche_guest_run_pty (argc, argv);
   if (strcmp (argv[1], "resize") == 0 && argc == 5)
-    return cg_pty_resize (valid_port (argv[2]), parse_size (argv[3], "rows"),
-                          parse_size (argv[4], "columns"));
+    return cg_pty_resize (cloche_guest_valid_port (argv[2]),
+                          cloche_guest_parse_size (argv[3], "rows"),
+                          cloche_guest_parse_size (argv[4], "columns"));
   if (strcmp (argv[1], "trust") == 0 && argc == 2)
     return cg_trust ();
   if (strcmp (argv[1], "clock") == 0 && argc == 3)
-    return run_clock (argv[2]);
-  usage ();
+    return cloche_guest_run_clock (argv[2]);
+  cloche_guest_usage ();
 }

@@ -41,7 +41,7 @@ typedef struct
 } Direction;
 
 static int
-connect_proxy (const char *path)
+cloche_egress_relay_connect_proxy (const char *path)
 {
   struct sockaddr_un address = { .sun_family = AF_UNIX };
   int fd;
@@ -63,7 +63,7 @@ connect_proxy (const char *path)
 /* What the guest's client sees when the daemon is not there: an HTTP
  * answer it can show, rather than a connection that just closes. */
 static void
-answer_unavailable (void)
+cloche_egress_relay_answer_unavailable (void)
 {
   static const char body[] =
     "Cloche's egress proxy is not running: the daemon that started this VM is gone.\n";
@@ -80,25 +80,25 @@ answer_unavailable (void)
 /* The guest side is a socket from QEMU; if it ever is not, closing our
  * copy of the descriptor is the nearest thing to a half-close. */
 static void
-shut_down_writing (int fd)
+cloche_egress_relay_shut_down_writing (int fd)
 {
   if (shutdown (fd, SHUT_WR) != 0 && errno == ENOTSOCK)
     close (fd);
 }
 
 static void
-end_direction (Direction *direction)
+cloche_egress_relay_end_direction (Direction *direction)
 {
   direction->ended = 1;
   direction->length = 0;
-  shut_down_writing (direction->out);
+  cloche_egress_relay_shut_down_writing (direction->out);
 }
 
 /* One step of one direction: write what is buffered, or read more. */
 static void
-step (Direction *direction,
-      short      in_events,
-      short      out_events)
+cloche_egress_relay_step (Direction *direction,
+                          short      in_events,
+                          short      out_events)
 {
   ssize_t n;
 
@@ -106,7 +106,7 @@ step (Direction *direction,
     {
       n = write (direction->out, direction->buffer + direction->offset, direction->length);
       if (n < 0 && errno != EINTR && errno != EAGAIN)
-        end_direction (direction);
+        cloche_egress_relay_end_direction (direction);
       else if (n > 0)
         {
           direction->offset += (size_t) n;
@@ -118,7 +118,7 @@ step (Direction *direction,
       n = read (direction->in, direction->buffer, sizeof direction->buffer);
       /* A reset is an end too: whatever arrived before it was passed on. */
       if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
-        end_direction (direction);
+        cloche_egress_relay_end_direction (direction);
       else if (n > 0)
         {
           direction->offset = 0;
@@ -128,9 +128,9 @@ step (Direction *direction,
 }
 
 static void
-relay (int guest_in,
-       int guest_out,
-       int proxy)
+cloche_egress_relay_relay (int guest_in,
+                           int guest_out,
+                           int proxy)
 {
   static Direction out, in;
 
@@ -154,15 +154,15 @@ relay (int guest_in,
           return;
         }
       if (!out.ended)
-        step (&out, fds[0].revents, fds[1].revents);
+        cloche_egress_relay_step (&out, fds[0].revents, fds[1].revents);
       if (!in.ended)
-        step (&in, fds[2].revents, fds[3].revents);
+        cloche_egress_relay_step (&in, fds[2].revents, fds[3].revents);
     }
 }
 
 /* stdin and stdout are one socket, as QEMU gives them. */
 static int
-is_one_socket (void)
+cloche_egress_relay_is_one_socket (void)
 {
   struct stat in, out;
 
@@ -171,7 +171,7 @@ is_one_socket (void)
 }
 
 static int
-hand_over (int proxy)
+cloche_egress_relay_hand_over (int proxy)
 {
   char nul = '\0';
   struct iovec vector = { &nul, 1 };
@@ -204,15 +204,15 @@ main (int   argc,
     return 2;
   /* A peer that goes away is an error from write(), not a signal. */
   signal (SIGPIPE, SIG_IGN);
-  proxy = connect_proxy (argv[1]);
+  proxy = cloche_egress_relay_connect_proxy (argv[1]);
   if (proxy < 0)
     {
-      answer_unavailable ();
+      cloche_egress_relay_answer_unavailable ();
       return 1;
     }
   /* The descriptor in flight stays open after this process exits. */
-  if (is_one_socket () && hand_over (proxy))
+  if (cloche_egress_relay_is_one_socket () && cloche_egress_relay_hand_over (proxy))
     return 0;
-  relay (STDIN_FILENO, STDOUT_FILENO, proxy);
+  cloche_egress_relay_relay (STDIN_FILENO, STDOUT_FILENO, proxy);
   return 0;
 }
