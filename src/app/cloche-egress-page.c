@@ -125,9 +125,9 @@ cloche_egress_page_rebuild_session_choices_cb (ClocheEgressPage *self)
 }
 
 static GtkWidget *
-rule_row (const char *title,
-          const char *subtitle,
-          gboolean    allow)
+cloche_egress_page_rule_row (const char *title,
+                             const char *subtitle,
+                             gboolean    allow)
 {
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *icon = gtk_image_new_from_icon_name (allow ? "emblem-ok-symbolic"
@@ -158,23 +158,25 @@ cloche_egress_page_update_rules_cb (ClocheEgressPage *self)
   const char * const *rules = self->log != NULL ? cloche_egress_log_get_rules (self->log) : NULL;
   const char *fallback = self->log != NULL ? cloche_egress_log_get_default_rule (self->log) : NULL;
   gboolean default_allow = g_strcmp0 (fallback, "allow") == 0;
+  const char *default_name = default_allow ? _("default allow") : _("default deny");
+  const char *default_meaning = default_allow ? _("Anything no rule names is allowed.")
+                                              : _("Anything no rule names is denied.");
 
   cloche_egress_page_clear_rules (self);
   if (fallback == NULL)
     {
       gtk_list_box_append (self->rules_list,
-                           rule_row (_("The Cloche service is not running"),
-                                     _("Without it the sandbox reaches nothing at all."), FALSE));
+                           cloche_egress_page_rule_row (_("The Cloche service is not running"),
+                                                        _("Without it the sandbox reaches nothing "
+                                                          "at all."), FALSE));
       return;
     }
   for (guint i = 0; rules != NULL && rules[i] != NULL; i++)
     gtk_list_box_append (self->rules_list,
-                         rule_row (rules[i], NULL, g_str_has_prefix (rules[i], "allow ")));
+                         cloche_egress_page_rule_row (rules[i], NULL,
+                                                      g_str_has_prefix (rules[i], "allow ")));
   gtk_list_box_append (self->rules_list,
-                       rule_row (default_allow ? _("default allow") : _("default deny"),
-                                 default_allow ? _("Anything no rule names is allowed.")
-                                               : _("Anything no rule names is denied."),
-                                 default_allow));
+                       cloche_egress_page_rule_row (default_name, default_meaning, default_allow));
 }
 
 /* Egress.SessionAllow: a row per session that adds hosts for itself. */
@@ -200,7 +202,8 @@ cloche_egress_page_update_session_allow_cb (ClocheEgressPage *self)
       g_autofree char *joined = g_strjoinv (", ", (char **) list);
       g_autofree char *title = g_strdup_printf (_("Session %s"), session);
 
-      gtk_list_box_append (self->session_allow_list, rule_row (title, joined, TRUE));
+      gtk_list_box_append (self->session_allow_list,
+                           cloche_egress_page_rule_row (title, joined, TRUE));
       g_clear_pointer (&hosts, g_variant_unref);
     }
 }

@@ -51,7 +51,7 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (ClocheSessionsPage, cloche_sessions_page, ADW_TYPE_BIN)
 
 static ClocheDbusSessions *
-sessions (ClocheSessionsPage *self)
+cloche_sessions_page_sessions_cb (ClocheSessionsPage *self)
 {
   return self->client != NULL ? cloche_client_get_sessions (self->client) : NULL;
 }
@@ -79,10 +79,11 @@ static void
 cloche_sessions_page_update_actions (ClocheSessionsPage *self)
 {
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.cleanup",
-                                 sessions (self) != NULL && self->stale_count > 0
+                                 cloche_sessions_page_sessions_cb (self) != NULL
+                                 && self->stale_count > 0
                                  && !self->cleaning);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "sessions.open-folder",
-                                 sessions (self) != NULL);
+                                 cloche_sessions_page_sessions_cb (self) != NULL);
 }
 
 /* Listing */
@@ -182,7 +183,8 @@ static void
 cloche_sessions_page_open_work_folder (ClocheSessionsPage *self,
                                        const char         *id)
 {
-  const char *root = cloche_dbus_sessions_get_sessions_path (sessions (self));
+  const char *root =
+    cloche_dbus_sessions_get_sessions_path (cloche_sessions_page_sessions_cb (self));
   g_autofree char *path = g_build_filename (root != NULL ? root : "", id, "work", NULL);
   g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
   g_autoptr(GAppLaunchContext) context = NULL;
@@ -259,7 +261,8 @@ cloche_sessions_page_start_fork (ClocheSessionsPage *self,
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Forking…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
-  cloche_dbus_sessions_call_fork (sessions (self), id, "", g_variant_dict_end (&options), NULL,
+  cloche_dbus_sessions_call_fork (cloche_sessions_page_sessions_cb (self), id, "",
+                                  g_variant_dict_end (&options), NULL,
                                   cloche_sessions_page_forked_cb, g_object_ref (self));
 }
 
@@ -270,7 +273,7 @@ cloche_sessions_page_menu_action_cb (ClocheSessionsPage *self,
 {
   const char *id = cloche_session_row_get_id (row);
 
-  if (sessions (self) == NULL)
+  if (cloche_sessions_page_sessions_cb (self) == NULL)
     return;
   if (g_str_equal (action, "details"))
     cloche_sessions_page_show_details (self, id);
@@ -279,7 +282,8 @@ cloche_sessions_page_menu_action_cb (ClocheSessionsPage *self,
   else if (g_str_equal (action, "fork"))
     cloche_sessions_page_start_fork (self, id);
   else if (g_str_equal (action, "close"))
-    cloche_dbus_sessions_call_close (sessions (self), id, NULL, cloche_sessions_page_closed_cb,
+    cloche_dbus_sessions_call_close (cloche_sessions_page_sessions_cb (self), id, NULL,
+                                     cloche_sessions_page_closed_cb,
                                      g_object_ref (self));
 }
 
@@ -447,11 +451,12 @@ cloche_sessions_page_refresh (ClocheSessionsPage *self)
 {
   g_return_if_fail (CLOCHE_IS_SESSIONS_PAGE (self));
 
-  if (sessions (self) == NULL)
+  if (cloche_sessions_page_sessions_cb (self) == NULL)
     return;
   g_cancellable_cancel (self->cancellable);
   g_set_object (&self->cancellable, g_cancellable_new ());
-  cloche_dbus_sessions_call_list (sessions (self), g_variant_new ("a{sv}", NULL),
+  cloche_dbus_sessions_call_list (cloche_sessions_page_sessions_cb (self),
+                                  g_variant_new ("a{sv}", NULL),
                                   self->cancellable, cloche_sessions_page_listed_cb, self);
 }
 
@@ -475,7 +480,8 @@ cloche_sessions_page_pin_toggled_cb (ClocheSessionsPage *self,
                                      gboolean            pinned,
                                      ClocheSessionRow   *row)
 {
-  cloche_dbus_sessions_call_set_pinned (sessions (self), cloche_session_row_get_id (row), pinned,
+  cloche_dbus_sessions_call_set_pinned (cloche_sessions_page_sessions_cb (self),
+                                        cloche_session_row_get_id (row), pinned,
                                         NULL, cloche_sessions_page_pinned_cb, g_object_ref (self));
 }
 
@@ -543,7 +549,8 @@ cloche_sessions_page_start_cleanup_cb (ClocheSessionsPage *self)
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   gtk_progress_bar_set_text (self->progress_bar, _("Cleaning up…"));
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), TRUE);
-  cloche_dbus_sessions_call_cleanup (sessions (self), g_variant_new ("a{sv}", NULL), NULL,
+  cloche_dbus_sessions_call_cleanup (cloche_sessions_page_sessions_cb (self),
+                                     g_variant_new ("a{sv}", NULL), NULL,
                                      cloche_sessions_page_cleaned_up_cb, g_object_ref (self));
 }
 
@@ -555,12 +562,13 @@ cloche_sessions_page_cleanup_action (GtkWidget  *widget,
   ClocheSessionsPage *self = CLOCHE_SESSIONS_PAGE (widget);
   g_autofree char *bytes = g_format_size (self->stale_bytes);
   g_autofree char *body = NULL;
+  guint days;
 
+  days = cloche_dbus_sessions_get_stale_after_days (cloche_sessions_page_sessions_cb (self));
   body = g_strdup_printf (_("%u sessions that were closed and not used for %u days "
                             "will be removed with their folders, freeing %s. Open "
                             "and pinned sessions are kept."),
-                          self->stale_count,
-                          cloche_dbus_sessions_get_stale_after_days (sessions (self)), bytes);
+                          self->stale_count, days, bytes);
   cloche_confirm_removal (widget, _("Clean Up Stale Sessions?"), body,
                           G_CALLBACK (cloche_sessions_page_start_cleanup_cb), self);
 }
@@ -672,16 +680,16 @@ cloche_sessions_page_set_client (ClocheSessionsPage *self,
     {
       g_signal_connect_object (client, "notify::open-sessions",
                                G_CALLBACK (cloche_sessions_page_refresh), self, G_CONNECT_SWAPPED);
-      if (sessions (self) != NULL)
+      if (cloche_sessions_page_sessions_cb (self) != NULL)
         {
-          g_signal_connect_object (sessions (self), "cleanup-progress",
+          g_signal_connect_object (cloche_sessions_page_sessions_cb (self), "cleanup-progress",
                                    G_CALLBACK (cloche_sessions_page_cleanup_progress_cb), self,
                                    G_CONNECT_SWAPPED);
-          g_signal_connect_object (sessions (self), "fork-progress",
+          g_signal_connect_object (cloche_sessions_page_sessions_cb (self), "fork-progress",
                                    G_CALLBACK (cloche_sessions_page_fork_progress_cb), self,
                                    G_CONNECT_SWAPPED);
           /* Opened, closed, pinned or removed by anyone (clochectl too). */
-          g_signal_connect_object (sessions (self), "changed",
+          g_signal_connect_object (cloche_sessions_page_sessions_cb (self), "changed",
                                    G_CALLBACK (cloche_sessions_page_refresh), self,
                                    G_CONNECT_SWAPPED);
         }

@@ -600,7 +600,7 @@ clochectl_mcp_sandbox_exec_finish (ClochectlMcpSandbox     *self,
 /* What the session looks like */
 
 static JsonArray *
-strv_array (const char * const *strv)
+clochectl_mcp_sandbox_strv_array (const char * const *strv)
 {
   JsonArray *array = json_array_new ();
 
@@ -650,6 +650,7 @@ static JsonObject *
 clochectl_mcp_sandbox_describe_egress (ClochectlMcpSandbox *self)
 {
   JsonObject *egress = json_object_new ();
+  const char * const *rules;
 
   if (self->egress == NULL || cloche_dbus_egress_get_default_rule (self->egress) == NULL)
     {
@@ -659,8 +660,8 @@ clochectl_mcp_sandbox_describe_egress (ClochectlMcpSandbox *self)
     }
   json_object_set_string_member (egress, "default_rule",
                                  cloche_dbus_egress_get_default_rule (self->egress));
-  json_object_set_array_member (egress, "rules",
-                                strv_array (cloche_dbus_egress_get_rules (self->egress)));
+  rules = cloche_dbus_egress_get_rules (self->egress);
+  json_object_set_array_member (egress, "rules", clochectl_mcp_sandbox_strv_array (rules));
   return egress;
 }
 

@@ -90,10 +90,10 @@ clochectl_shell_parse (int        argc,
 }
 
 static char *
-open_session (ClocheDbusDaemon   *daemon,
-              ClocheDbusSessions *sessions,
-              ClochectlShellRequest *request,
-              GError            **error)
+clochectl_shell_open_session (ClocheDbusDaemon   *daemon,
+                              ClocheDbusSessions *sessions,
+                              ClochectlShellRequest *request,
+                              GError            **error)
 {
   GVariantBuilder folders, options;
   gboolean default_readonly;
@@ -167,7 +167,7 @@ typedef struct
   guint               rows, cols;   /* waiting: 0 if none */
 } Resizer;
 
-static void resize (guint rows, guint cols, gpointer data);
+static void clochectl_shell_resize (guint rows, guint cols, gpointer data);
 
 static void
 clochectl_shell_resized_cb (GObject      *object,
@@ -182,13 +182,13 @@ clochectl_shell_resized_cb (GObject      *object,
   resizer->busy = FALSE;
   resizer->rows = resizer->cols = 0;
   if (rows > 0)
-    resize (rows, cols, resizer);
+    clochectl_shell_resize (rows, cols, resizer);
 }
 
 static void
-resize (guint    rows,
-        guint    cols,
-        gpointer data)
+clochectl_shell_resize (guint    rows,
+                        guint    cols,
+                        gpointer data)
 {
   Resizer *resizer = data;
 
@@ -261,21 +261,22 @@ clochectl_shell_get_stream (ClocheDbusSessions     *sessions,
                                                        stream, fds, NULL, error))
     return FALSE;
   if (!pipe && clochectl_terminal_size (&rows, &cols))
-    resize (rows, cols, resizer);
+    clochectl_shell_resize (rows, cols, resizer);
   return TRUE;
 }
 
 static int
-attach (ClocheDbusSessions    *sessions,
-        const char            *id,
-        ClochectlShellRequest *request)
+clochectl_shell_attach (ClocheDbusSessions    *sessions,
+                        const char            *id,
+                        ClochectlShellRequest *request)
 {
   gboolean pipe = !isatty (STDIN_FILENO);
   g_autoptr(GVariant) stream = NULL;
   g_autoptr(GUnixFDList) fds = NULL;
   g_autoptr(GError) error = NULL;
   Resizer resizer = { .sessions = sessions };
-  ClochectlTerminal attached = { .fd = -1, .pipe = pipe, .resize = resize, .data = &resizer };
+  ClochectlTerminal attached = { .fd = -1, .pipe = pipe, .resize = clochectl_shell_resize,
+                                 .data = &resizer };
   const char *failed = request->attach != NULL ? _("cannot attach to the terminal")
                                                : _("cannot open a terminal");
   int status;
@@ -339,9 +340,9 @@ static int clochectl_shell_or_run (ClocheDbusDaemon *daemon, ClochectlShellReque
 
 /* Where the session's first folder is in the guest: /sessions/ID/mnt/NAME. */
 static char *
-first_mount_dir (ClocheDbusSessions  *sessions,
-                 const char          *id,
-                 GError             **error)
+clochectl_shell_first_mount_dir (ClocheDbusSessions  *sessions,
+                                 const char          *id,
+                                 GError             **error)
 {
   g_autoptr(GVariant) record = NULL;
   g_auto(ClocheSessionInfo) info = { 0 };
@@ -382,6 +383,7 @@ clochectl_shell_or_run (ClocheDbusDaemon      *daemon,
   g_autoptr(ClocheDbusSessions) sessions = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *opened = NULL;
+  const char *id;
   int status;
 
   if (request->id != NULL && request->mounts != NULL)
@@ -402,14 +404,16 @@ clochectl_shell_or_run (ClocheDbusDaemon      *daemon,
   if (request->list)
     return clochectl_shell_list_terminals (sessions, request->id);
   if (request->attach != NULL)
-    return attach (sessions, NULL, request);
-  if (request->id == NULL && (opened = open_session (daemon, sessions, request, &error)) == NULL)
+    return clochectl_shell_attach (sessions, NULL, request);
+  if (request->id == NULL)
+    opened = clochectl_shell_open_session (daemon, sessions, request, &error);
+  if (request->id == NULL && opened == NULL)
     return clochectl_fail (_("cannot open a session"), error);
+  id = request->id != NULL ? request->id : opened;
   if (request->cwd_in_first_mount && request->cwd == NULL
-      && (request->cwd = first_mount_dir (sessions, request->id != NULL ? request->id : opened,
-                                          &error)) == NULL)
+      && (request->cwd = clochectl_shell_first_mount_dir (sessions, id, &error)) == NULL)
     clochectl_fail (_("cannot find the folder to run in"), error);
-  status = attach (sessions, request->id != NULL ? request->id : opened, request);
+  status = clochectl_shell_attach (sessions, id, request);
   if (opened != NULL && !request->keep
       && !cloche_dbus_sessions_call_close_sync (sessions, opened, NULL, &error))
     clochectl_fail (_("cannot close the session"), error);

@@ -51,9 +51,9 @@ clochectl_support_report_write_file (Report     *report,
 }
 
 static void
-note (Report     *report,
-      const char *name,
-      const char *why)
+clochectl_support_report_note (Report     *report,
+                               const char *name,
+                               const char *why)
 {
   g_autofree char *redacted = cloche_audit_redact (why, g_get_home_dir ());
 
@@ -71,11 +71,11 @@ clochectl_support_report_copy_file (Report     *report,
   if (g_file_get_contents (source, &contents, NULL, &error))
     clochectl_support_report_write_file (report, name, contents);
   else
-    note (report, name, error->message);
+    clochectl_support_report_note (report, name, error->message);
 }
 
 static char *
-variant_to_json (GVariant *value)
+clochectl_support_report_variant_to_json (GVariant *value)
 {
   /* json_gvariant_serialize() takes no reference: a floating value is sunk
    * here and dropped when done. */
@@ -133,10 +133,13 @@ clochectl_support_report_add_daemon (Report *report)
     sessions = clochectl_sessions_proxy (daemon, CLOCHECTL_SESSIONS_PROPERTIES, &error);
   if (sessions == NULL)
     {
-      note (report, "daemon.json", error != NULL ? error->message : "the service is not running");
+      clochectl_support_report_note (report, "daemon.json",
+                                     error != NULL ? error->message : "the service is not running");
       return NULL;
     }
-  json = variant_to_json (clochectl_support_report_daemon_state (daemon, sessions));
+  json =
+    clochectl_support_report_variant_to_json (clochectl_support_report_daemon_state (daemon,
+                                                                                     sessions));
   clochectl_support_report_write_file (report, "daemon.json", json);
   return g_strdup (cloche_dbus_daemon_get_bundle_path (daemon));
 }
@@ -161,14 +164,15 @@ clochectl_support_report_add_doctor (Report *report)
   if (results == NULL)
     {
       g_dbus_error_strip_remote_error (error);
-      note (report, "doctor.json", error->message);
+      clochectl_support_report_note (report, "doctor.json", error->message);
       return;
     }
-  json = variant_to_json (results);
+  json = clochectl_support_report_variant_to_json (results);
   clochectl_support_report_write_file (report, "doctor.json", json);
   if (g_variant_n_children (cloche_dbus_doctor_get_latest_finding (doctor)) > 0)
     {
-      g_autofree char *finding = variant_to_json (cloche_dbus_doctor_get_latest_finding (doctor));
+      g_autofree char *finding =
+        clochectl_support_report_variant_to_json (cloche_dbus_doctor_get_latest_finding (doctor));
 
       clochectl_support_report_write_file (report, "latest-finding.json", finding);
     }
@@ -190,11 +194,12 @@ clochectl_support_report_add_effective_policy (Report *report)
   effective = policy != NULL ? cloche_dbus_policy_get_effective (policy) : NULL;
   if (effective == NULL)
     {
-      note (report, "policy-effective.json",
-            error != NULL ? error->message : "the service is not running");
+      clochectl_support_report_note (report, "policy-effective.json",
+                                     error != NULL ? error->message : "the service is not running");
       return;
     }
-  json = variant_to_json (effective);   /* it takes a reference of its own */
+  /* clochectl_support_report_variant_to_json() takes a reference of its own. */
+  json = clochectl_support_report_variant_to_json (effective);
   clochectl_support_report_write_file (report, "policy-effective.json", json);
 }
 
@@ -209,11 +214,11 @@ clochectl_support_report_add_policies (Report *report)
   if (g_file_test ("/etc/cloche/policy.json", G_FILE_TEST_EXISTS))
     clochectl_support_report_copy_file (report, "policy-admin.json", "/etc/cloche/policy.json");
   else
-    note (report, "policy-admin.json", "no /etc/cloche/policy.json");
+    clochectl_support_report_note (report, "policy-admin.json", "no /etc/cloche/policy.json");
   if (g_file_test (user, G_FILE_TEST_EXISTS))
     clochectl_support_report_copy_file (report, "policy-user.json", user);
   else
-    note (report, "policy-user.json", "no policy file of the user's");
+    clochectl_support_report_note (report, "policy-user.json", "no policy file of the user's");
 }
 
 static void
@@ -249,7 +254,7 @@ clochectl_support_report_add_audit (Report *report)
 
   if (!cloche_audit_reader_read_all (reader, &error))
     {
-      note (report, "audit.jsonl", error->message);
+      clochectl_support_report_note (report, "audit.jsonl", error->message);
       return;
     }
   for (guint i = 0; i < report->audit->len; i++)
@@ -267,7 +272,7 @@ clochectl_support_report_add_vm_logs (Report *report)
 
   if (dir == NULL)
     {
-      note (report, "vm-*.log", "no VM has run in this login session");
+      clochectl_support_report_note (report, "vm-*.log", "no VM has run in this login session");
       return;
     }
   while ((name = g_dir_read_name (dir)) != NULL)
@@ -300,7 +305,8 @@ clochectl_support_report_add_daemon_log (Report *report)
   if (!g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err,
                      &status, NULL)
       || !g_spawn_check_wait_status (status, NULL))
-    note (report, "daemon.log", err != NULL && err[0] ? g_strstrip (err) : "no journal to read");
+    clochectl_support_report_note (report, "daemon.log", err != NULL
+                                   && err[0] ? g_strstrip (err) : "no journal to read");
   else
     clochectl_support_report_write_file (report, "daemon.log", out);
 }

@@ -353,8 +353,8 @@ cloche_agent_profile_host_check (const char  *host,
 
 /* "command": a word, or a list of words (the program and its arguments). */
 static GStrv
-read_command (Reader    *reader,
-              JsonNode  *node)
+cloche_agent_profile_read_command (Reader    *reader,
+                                   JsonNode  *node)
 {
   g_autofree char *word = NULL;
 
@@ -398,10 +398,11 @@ cloche_agent_profile_read_members (Reader             *reader,
   JsonNode *package = json_object_get_member (object, "package");
   JsonNode *hosts = json_object_get_member (object, "hosts");
   JsonNode *env = json_object_get_member (object, "env");
+  JsonNode *command = json_object_get_member (object, "command");
   JsonNode *description = json_object_get_member (object, "description");
   g_autoptr(GError) local = NULL;
 
-  if ((self->command = read_command (reader, json_object_get_member (object, "command"))) == NULL)
+  if ((self->command = cloche_agent_profile_read_command (reader, command)) == NULL)
     return FALSE;
   if (package != NULL && (self->package = cloche_agent_profile_read_word (reader, package, "package", MAX_PACKAGE)) == NULL)
     return FALSE;

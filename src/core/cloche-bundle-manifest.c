@@ -102,10 +102,10 @@ cloche_bundle_manifest_is_plain_name (const char *name)
 }
 
 static gboolean G_GNUC_PRINTF (3, 4)
-invalid (GError     **error,
-         const char  *origin,
-         const char  *format,
-         ...)
+cloche_bundle_manifest_invalid (GError     **error,
+                                const char  *origin,
+                                const char  *format,
+                                ...)
 {
   g_autofree char *what = NULL;
   va_list args;
@@ -130,12 +130,14 @@ cloche_bundle_manifest_read_string (JsonObject  *object,
 {
   const char *value = cloche_json_get_string (object, member, NULL);
 
+  if ((value == NULL || value[0] == '\0') && json_object_has_member (object, member))
+    return cloche_bundle_manifest_invalid (error, origin, _("has a \"%s\" that is not a text"),
+                                           member);
   if (value == NULL || value[0] == '\0')
-    return invalid (error, origin,
-                    json_object_has_member (object, member)
-                    ? _("has a \"%s\" that is not a text") : _("has no \"%s\""), member);
+    return cloche_bundle_manifest_invalid (error, origin, _("has no \"%s\""), member);
   if (!cloche_bundle_manifest_is_printable (value))
-    return invalid (error, origin, _("has a \"%s\" with control characters"), member);
+    return cloche_bundle_manifest_invalid (error, origin, _("has a \"%s\" with control characters"),
+                                           member);
   *target = g_strdup (value);
   return TRUE;
 }
@@ -161,7 +163,8 @@ cloche_bundle_manifest_add_file (ClocheBundleManifest  *self,
   gint64 size;
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
-    return invalid (error, origin, _("has a file entry that is not an object"));
+    return cloche_bundle_manifest_invalid (error, origin,
+                                           _("has a file entry that is not an object"));
   entry = json_node_get_object (node);
   file.path = (char *) cloche_json_get_string (entry, "path", NULL);
   size = cloche_json_get_int (entry, "size", -1);
@@ -170,15 +173,19 @@ cloche_bundle_manifest_add_file (ClocheBundleManifest  *self,
     {
       g_autofree char *shown = g_strescape (file.path != NULL ? file.path : "", NULL);
 
-      return invalid (error, origin, _("lists a file with a bad name: \"%s\""), shown);
+      return cloche_bundle_manifest_invalid (error, origin,
+                                             _("lists a file with a bad name: \"%s\""), shown);
     }
   if (cloche_bundle_manifest_find_file_internal (self, file.path) != NULL)
-    return invalid (error, origin, _("lists %s twice"), file.path);
+    return cloche_bundle_manifest_invalid (error, origin, _("lists %s twice"), file.path);
   if (size < 0 || !cloche_bundle_manifest_is_sha256 (file.sha256))
-    return invalid (error, origin, _("gives %s no size or no sha256 (64 lowercase hex digits)"),
-                    file.path);
+    return cloche_bundle_manifest_invalid (error, origin,
+                                           _("gives %s no size or no sha256 (64 lowercase hex "
+                                             "digits)"),
+                                           file.path);
   if ((guint64) size > (guint64) G_MAXINT64 - self->total_size)
-    return invalid (error, origin, _("lists files larger than any disk together"));
+    return cloche_bundle_manifest_invalid (error, origin,
+                                           _("lists files larger than any disk together"));
   file.path = g_strdup (file.path);
   file.size = (guint64) size;
   file.sha256 = g_strdup (file.sha256);
@@ -197,13 +204,13 @@ cloche_bundle_manifest_read_files (ClocheBundleManifest  *self,
   JsonArray *files;
 
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return invalid (error, origin, _("has no \"files\" list"));
+    return cloche_bundle_manifest_invalid (error, origin, _("has no \"files\" list"));
   files = json_node_get_array (node);
   for (guint i = 0; i < json_array_get_length (files); i++)
     if (!cloche_bundle_manifest_add_file (self, json_array_get_element (files, i), origin, error))
       return FALSE;
   if (self->files->len == 0)
-    return invalid (error, origin, _("lists no files"));
+    return cloche_bundle_manifest_invalid (error, origin, _("lists no files"));
   return TRUE;
 }
 
@@ -223,11 +230,13 @@ cloche_bundle_manifest_read_boot_file (ClocheBundleManifest  *self,
   if (cloche_bundle_manifest_find_file_internal (self, *target) != NULL)
     return TRUE;
   if (!cloche_bundle_manifest_is_plain_name (*target))
-    return invalid (error, origin,
-                    _("names \"%s\" as its %s: a file of the bundle is a plain name in its "
-                      "folder, listed in \"files\""), *target, member);
-  return invalid (error, origin, _("names %s as its %s but does not list it in \"files\""),
-                  *target, member);
+    return cloche_bundle_manifest_invalid (error, origin,
+                                           _("names \"%s\" as its %s: a file of the bundle is a "
+                                             "plain name in its folder, listed in \"files\""),
+                                           *target, member);
+  return cloche_bundle_manifest_invalid (error, origin,
+                                         _("names %s as its %s but does not list it in \"files\""),
+                                         *target, member);
 }
 
 /* "kind": absent or "initramfs" (the whole guest in the initrd), or
@@ -270,11 +279,14 @@ cloche_bundle_manifest_read_boot (ClocheBundleManifest  *self,
       || !cloche_bundle_manifest_read_kind (self, object, origin, error))
     return FALSE;
   if (strlen (self->cmdline) > MAX_CMDLINE)
-    return invalid (error, origin, _("has a \"cmdline\" longer than the %d bytes Linux reads"),
-                    MAX_CMDLINE);
+    return cloche_bundle_manifest_invalid (error, origin,
+                                           _("has a \"cmdline\" longer than the %d bytes Linux "
+                                             "reads"),
+                                           MAX_CMDLINE);
   if (memory != NULL && (memory_mib < MIN_MEMORY_MIB || memory_mib > MAX_MEMORY_MIB))
-    return invalid (error, origin, _("has a \"memory_mib\" that is not a whole number from %d "
-                                     "to %d"), MIN_MEMORY_MIB, MAX_MEMORY_MIB);
+    return cloche_bundle_manifest_invalid (error, origin,
+                                           _("has a \"memory_mib\" that is not a whole number "
+                                             "from %d to %d"), MIN_MEMORY_MIB, MAX_MEMORY_MIB);
   self->memory_mib = memory != NULL ? (guint) memory_mib : DEFAULT_MEMORY_MIB;
   return TRUE;
 }
@@ -310,7 +322,8 @@ cloche_bundle_manifest_parse_text (GBytes      *bytes,
 
   if (length > CLOCHE_BUNDLE_MANIFEST_MAX_SIZE)
     {
-      invalid (error, origin, _("is larger than 1 MiB, which no manifest is"));
+      cloche_bundle_manifest_invalid (error, origin,
+                                      _("is larger than 1 MiB, which no manifest is"));
       return NULL;
     }
   if (!cloche_json_check_syntax (data, length, &where, &path, &message))
@@ -329,7 +342,7 @@ cloche_bundle_manifest_parse_text (GBytes      *bytes,
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
     {
-      invalid (error, origin, _("is not a JSON object"));
+      cloche_bundle_manifest_invalid (error, origin, _("is not a JSON object"));
       return NULL;
     }
   return json_object_ref (json_node_get_object (root));

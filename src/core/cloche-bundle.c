@@ -342,11 +342,11 @@ cloche_bundle_hash_boot_file (int                     fd,
 }
 
 static int
-open_boot_file (ClocheBundle            *self,
-                const ClocheBundleFile  *file,
-                gboolean                 is_root,
-                BootCheck               *check,
-                GError                 **error)
+cloche_bundle_open_boot_file (ClocheBundle            *self,
+                              const ClocheBundleFile  *file,
+                              gboolean                 is_root,
+                              BootCheck               *check,
+                              GError                 **error)
 {
   g_autofree char *path = g_build_filename (self->path, file->path, NULL);
   g_autoptr(GError) local_error = NULL;
@@ -428,15 +428,16 @@ _cloche_bundle_open_boot_files_at (ClocheBundle  *self,
   for (guint i = 0; i < CLOCHE_BUNDLE_N_BOOT_FILES; i++)
     {
       const char *name = cloche_bundle_boot_file_name (self, i);
+      const ClocheBundleFile *file;
 
       if (self->boot_fds[i] >= 0)
         close (self->boot_fds[i]);
       self->boot_fds[i] = -1;
       if (name == NULL)
         continue;
-      self->boot_fds[i] = open_boot_file (self,
-                                          cloche_bundle_manifest_find_file (self->manifest, name),
-                                          i == CLOCHE_BUNDLE_ROOT, &check, error);
+      file = cloche_bundle_manifest_find_file (self->manifest, name);
+      self->boot_fds[i] =
+        cloche_bundle_open_boot_file (self, file, i == CLOCHE_BUNDLE_ROOT, &check, error);
       if (self->boot_fds[i] < 0)
         return FALSE;
     }

@@ -47,12 +47,12 @@ cloche_doctor_set_ok (ClocheDoctorResult *result,
 }
 
 static void G_GNUC_PRINTF (5, 6)
-set_problem (ClocheDoctorResult *result,
-             ClocheDoctorStatus  status,
-             int                 code,
-             const char         *fix,
-             const char         *format,
-             ...)
+cloche_doctor_set_problem (ClocheDoctorResult *result,
+                           ClocheDoctorStatus  status,
+                           int                 code,
+                           const char         *fix,
+                           const char         *format,
+                           ...)
 {
   va_list args;
 
@@ -108,9 +108,10 @@ cloche_doctor_report_kvm_failure (const ClocheDoctorContext *context,
 {
   g_strfreev (result->details);
   result->details = g_strdupv (context->qemu_tail);
-  set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE, _(NESTED_FIX),
-               _("KVM is present but cannot run guests here: a boot under KVM failed (%s); "
-                 "%s"), context->kvm_failure, _(TCG_COST));
+  cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_UNUSABLE,
+                             _(NESTED_FIX),
+                             _("KVM is present but cannot run guests here: a boot under KVM "
+                               "failed (%s); %s"), context->kvm_failure, _(TCG_COST));
 }
 
 static void
@@ -132,36 +133,38 @@ cloche_doctor_check_kvm (const ClocheDoctorContext *context,
     }
   /* A warning, not a failure: the sandbox still works, only slower. */
   if (code == CLOCHE_ERROR_KVM_UNUSABLE)
-    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 cloche_doctor_nested_virtualization_off (context)
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                               cloche_doctor_nested_virtualization_off (context)
                    ? _(NESTED_FIX)
                    : _("KVM runs no guest on this host although it creates VMs: if this "
                        "computer is a virtual machine, have nested virtualization turned on in "
                        "its host; otherwise update the kernel and the firmware. Until then the "
                        "sandbox runs under TCG."),
-                 "%s", reason);
+                               "%s", reason);
   else if (code == CLOCHE_ERROR_KVM_MISSING && cloche_doctor_nested_virtualization_off (context))
-    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 _("This computer is itself a virtual machine: have nested virtualization turned "
-                   "on in the host that runs it (or ask its provider), then restart it."),
-                 _("No KVM device: this machine is a virtual machine without nested "
-                   "virtualization; %s"), _(TCG_COST));
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                               _("This computer is itself a virtual machine: have nested "
+                                 "virtualization turned on in the host that runs it (or ask its "
+                                 "provider), then restart it."),
+                               _("No KVM device: this machine is a virtual machine without nested "
+                                 "virtualization; %s"), _(TCG_COST));
   else if (code == CLOCHE_ERROR_KVM_MISSING)
-    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 _("Turn on hardware virtualization (Intel VT-x or AMD-V, sometimes called SVM) "
-                   "in the computer's firmware settings, then restart."),
-                 _("No KVM device (%s); %s"),
-                 context->kvm_device != NULL ? context->kvm_device : "/dev/kvm", _(TCG_COST));
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                               _("Turn on hardware virtualization (Intel VT-x or AMD-V, sometimes "
+                                 "called SVM) in the computer's firmware settings, then restart."),
+                               _("No KVM device (%s); %s"),
+                               context->kvm_device != NULL ? context->kvm_device : "/dev/kvm",
+                               _(TCG_COST));
   else if (code == CLOCHE_ERROR_KVM_DENIED)
-    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 _("Add your user to the group that owns the KVM device (usually: "
-                   "sudo usermod -aG kvm $USER), then log out and in again."),
-                 "%s", reason);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                               _("Add your user to the group that owns the KVM device (usually: "
+                                 "sudo usermod -aG kvm $USER), then log out and in again."),
+                               "%s", reason);
   else
-    set_problem (result, CLOCHE_DOCTOR_WARNING, code,
-                 _("Turn on hardware virtualization in the firmware settings, or quit the other "
-                   "hypervisor (VirtualBox, VMware) that holds it."),
-                 "%s", reason);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, code,
+                               _("Turn on hardware virtualization in the firmware settings, or "
+                                 "quit the other hypervisor (VirtualBox, VMware) that holds it."),
+                               "%s", reason);
 }
 
 /* QEMU */
@@ -183,10 +186,12 @@ cloche_doctor_run_qemu (const char          *qemu,
                      &status, &error)
       || !g_spawn_check_wait_status (status, &error))
     {
-      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
-                   _("Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86)."),
-                   _("%s %s does not run: %s%s%s"), qemu, arg1, error->message,
-                   err != NULL && err[0] ? ": " : "", err != NULL ? g_strstrip (err) : "");
+      cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
+                                 _("Reinstall QEMU (on Debian: sudo apt install --reinstall "
+                                   "qemu-system-x86)."),
+                                 _("%s %s does not run: %s%s%s"), qemu, arg1, error->message,
+                                 err != NULL && err[0] ? ": " : "",
+                                 err != NULL ? g_strstrip (err) : "");
       g_free (out);
       return NULL;
     }
@@ -199,10 +204,13 @@ cloche_doctor_find_qemu (ClocheDoctorResult *result)
   char *qemu = g_find_program_in_path (QEMU_PROGRAM);
 
   if (qemu == NULL)
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_MISSING,
-                 _("Install QEMU (on Debian and Ubuntu: sudo apt install qemu-system-x86)."),
-                 _("%s is not installed, or not in the PATH the Cloche service runs with (%s)"),
-                 QEMU_PROGRAM, g_getenv ("PATH") != NULL ? g_getenv ("PATH") : "no PATH");
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_MISSING,
+                               _("Install QEMU (on Debian and Ubuntu: sudo apt install "
+                                 "qemu-system-x86)."),
+                               _("%s is not installed, or not in the PATH the Cloche service runs "
+                                 "with (%s)"),
+                               QEMU_PROGRAM,
+                               g_getenv ("PATH") != NULL ? g_getenv ("PATH") : "no PATH");
   return qemu;
 }
 
@@ -239,21 +247,23 @@ cloche_doctor_check_qemu (const ClocheDoctorContext *context,
       /* The console, fine until the kill, is shown beside the crash already. */
       if (console != NULL)
         *console = '\0';
-      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_KILLED,
-                   _("Open agent mode again to start the sandbox. If it happens again, look "
-                     "for what ends QEMU: the kernel's out-of-memory killer says so in "
-                     "\"journalctl -k\"."),
-                   _("%s: something outside Cloche ended the virtual machine"),
-                   headline);
+      cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_KILLED,
+                                 _("Open agent mode again to start the sandbox. If it happens "
+                                   "again, look for what ends QEMU: the kernel's out-of-memory "
+                                   "killer says so in \"journalctl -k\"."),
+                                 _("%s: something outside Cloche ended the virtual machine"),
+                                 headline);
       return;
     }
   if (qemu == NULL || (out = cloche_doctor_run_qemu (qemu, "--version", NULL, result)) == NULL)
     return;
   if (!g_regex_match (regex, out, 0, &match))
     {
-      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
-                   _("Reinstall QEMU (on Debian: sudo apt install --reinstall qemu-system-x86)."),
-                   _("%s --version printed no version: \"%s\""), qemu, g_strstrip (out));
+      cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_FAILED,
+                                 _("Reinstall QEMU (on Debian: sudo apt install --reinstall "
+                                   "qemu-system-x86)."),
+                                 _("%s --version printed no version: \"%s\""), qemu,
+                                 g_strstrip (out));
       return;
     }
   version = g_match_info_fetch (match, 0);
@@ -263,10 +273,11 @@ cloche_doctor_check_qemu (const ClocheDoctorContext *context,
   minor = (guint) g_ascii_strtoull (minor_text, NULL, 10);
   if (major < CLOCHE_DOCTOR_QEMU_MIN_MAJOR
       || (major == CLOCHE_DOCTOR_QEMU_MIN_MAJOR && minor < CLOCHE_DOCTOR_QEMU_MIN_MINOR))
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_TOO_OLD,
-                 _("Install QEMU 7.2 or newer (Debian 12 and Ubuntu 23.04 have it)."),
-                 _("%s is %s; Cloche needs 7.2 or newer (hot-plugged virtiofs folders, "
-                   "free page reporting)"), qemu, version + strlen ("version "));
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_TOO_OLD,
+                               _("Install QEMU 7.2 or newer (Debian 12 and Ubuntu 23.04 have it)."),
+                               _("%s is %s; Cloche needs 7.2 or newer (hot-plugged virtiofs "
+                                 "folders, free page reporting)"), qemu,
+                               version + strlen ("version "));
   else
     cloche_doctor_set_ok (result, "%s, %s", qemu, version);
 }
@@ -325,10 +336,11 @@ cloche_doctor_check_qemu_devices (const ClocheDoctorContext *context,
       return;
     }
   joined = g_strjoinv (", ", list);
-  set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_DEVICE_MISSING,
-               _("Install the full QEMU for PCs (on Debian: sudo apt install qemu-system-x86); "
-                 "a QEMU built with fewer devices cannot run the sandbox."),
-               _("%s lacks what the sandbox needs: %s"), qemu, joined);
+  cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_DEVICE_MISSING,
+                             _("Install the full QEMU for PCs (on Debian: sudo apt install "
+                               "qemu-system-x86); a QEMU built with fewer devices cannot run the "
+                               "sandbox."),
+                             _("%s lacks what the sandbox needs: %s"), qemu, joined);
 }
 
 /* Bundle */
@@ -392,10 +404,11 @@ cloche_doctor_verify_bundle_hashes (const ClocheDoctorContext *context,
                                              cloche_bundle_get_manifest (bundle), &verified,
                                              &error);
   if (corrupt != NULL || error != NULL)
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_CORRUPT,
-                 _("The bundle's files were changed or damaged on disk: reinstall the bundle."),
-                 _("The bundle at %s is damaged: %s"), context->bundle_path,
-                 corrupt != NULL ? corrupt : error->message);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_CORRUPT,
+                               _("The bundle's files were changed or damaged on disk: reinstall "
+                                 "the bundle."),
+                               _("The bundle at %s is damaged: %s"), context->bundle_path,
+                               corrupt != NULL ? corrupt : error->message);
   else
     cloche_doctor_set_ok (result, _("%s %s at %s: %u files, sha256 verified"),
                           cloche_bundle_get_name (bundle), cloche_bundle_get_version (bundle),
@@ -412,18 +425,20 @@ cloche_doctor_check_bundle (const ClocheDoctorContext *context,
 
   if (!g_file_test (manifest, G_FILE_TEST_EXISTS))
     {
-      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_MISSING,
-                   _("Install the sandbox bundle (Install Bundle… in the app, or clochectl bundle "
-                     "install), or point the service at one with --bundle."),
-                   _("No sandbox bundle at %s (no manifest.json)"), context->bundle_path);
+      cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_MISSING,
+                                 _("Install the sandbox bundle (Install Bundle… in the app, or "
+                                   "clochectl bundle install), or point the service at one with "
+                                   "--bundle."),
+                                 _("No sandbox bundle at %s (no manifest.json)"),
+                                 context->bundle_path);
       return;
     }
   bundle = cloche_bundle_load (context->bundle_path, &error);
   if (bundle == NULL)
     {
-      set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_INVALID,
-                   _("Reinstall the sandbox bundle: files are missing or cut short."),
-                   "%s", error->message);
+      cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_BUNDLE_INVALID,
+                                 _("Reinstall the sandbox bundle: files are missing or cut short."),
+                                 "%s", error->message);
       return;
     }
   cloche_doctor_verify_bundle_hashes (context, bundle, result);
@@ -459,9 +474,10 @@ cloche_doctor_check_disk (const ClocheDoctorContext *context,
 
   if (statvfs (dir, &st) != 0)
     {
-      set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_DISK_LOW,
-                   _("Check that the folder exists and can be read."),
-                   _("Cannot measure the free space at %s: %s"), dir, g_strerror (errno));
+      cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_DISK_LOW,
+                                 _("Check that the folder exists and can be read."),
+                                 _("Cannot measure the free space at %s: %s"), dir,
+                                 g_strerror (errno));
       return;
     }
   free_bytes = (guint64) st.f_bavail * st.f_frsize;
@@ -474,14 +490,16 @@ cloche_doctor_check_disk (const ClocheDoctorContext *context,
   need_text = g_format_size_full (free_bytes < context->disk_failure_bytes
                                   ? context->disk_failure_bytes : context->disk_warning_bytes,
                                   G_FORMAT_SIZE_IEC_UNITS);
-  set_problem (result,
-               free_bytes < context->disk_failure_bytes ? CLOCHE_DOCTOR_FAILURE
+  cloche_doctor_set_problem (result,
+                             free_bytes < context->disk_failure_bytes ? CLOCHE_DOCTOR_FAILURE
                                                         : CLOCHE_DOCTOR_WARNING,
-               CLOCHE_ERROR_DISK_LOW,
-               _("Free space on that disk: clean up stale sessions (clochectl cleanup), empty "
-                 "the trash, or remove large files you no longer need."),
-               _("Only %s free at %s, below the %s that sessions and the VM's files need"),
-               free_text, dir, need_text);
+                             CLOCHE_ERROR_DISK_LOW,
+                             _("Free space on that disk: clean up stale sessions (clochectl "
+                               "cleanup), empty the trash, or remove large files you no longer "
+                               "need."),
+                             _("Only %s free at %s, below the %s that sessions and the VM's files "
+                               "need"),
+                             free_text, dir, need_text);
 }
 
 /* Stale sessions */
@@ -503,12 +521,12 @@ cloche_doctor_check_stale_sessions (const ClocheDoctorContext *context,
       return;
     }
   size = g_format_size_full (context->stale_bytes, G_FORMAT_SIZE_IEC_UNITS);
-  set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_STALE_SESSIONS,
-               _("Clean them up: Clean up on the Sessions page, or clochectl cleanup. "
-                 "Pin a session to keep it."),
-               g_dngettext (GETTEXT_PACKAGE, "%u stale session takes %s",
-                            "%u stale sessions take %s", context->stale_count),
-               context->stale_count, size);
+  cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_STALE_SESSIONS,
+                             _("Clean them up: Clean up on the Sessions page, or clochectl "
+                               "cleanup. Pin a session to keep it."),
+                             g_dngettext (GETTEXT_PACKAGE, "%u stale session takes %s",
+                                          "%u stale sessions take %s", context->stale_count),
+                             context->stale_count, size);
 }
 
 /* Guest agent */
@@ -554,29 +572,32 @@ cloche_doctor_check_agent (const ClocheDoctorContext *context,
   if (context->vm_running)
     cloche_doctor_set_ok (result, _("The guest agent answered when the VM booted"));
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_TIMEOUT))
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_TIMEOUT,
-                 _("The bundle's guest does not start qemu-guest-agent: reinstall the bundle. "
-                   "If the console shows the guest still booting, the host is too slow for the "
-                   "agent timeout: raise it (cloche-daemon --agent-timeout)."),
-                 _("The guest agent did not answer when the VM last booted%s"), console);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_TIMEOUT,
+                               _("The bundle's guest does not start qemu-guest-agent: reinstall "
+                                 "the bundle. If the console shows the guest still booting, the "
+                                 "host is too slow for the agent timeout: raise it (cloche-daemon "
+                                 "--agent-timeout)."),
+                               _("The guest agent did not answer when the VM last booted%s"),
+                               console);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL))
     /* The error quotes what came instead of JSON; its message is the finding. */
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_PROTOCOL,
-                 _("Something other than qemu-guest-agent writes to the agent port "
-                   "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or remove what "
-                   "the guest's init starts on that port."),
-                 "%s", headline);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_AGENT_PROTOCOL,
+                               _("Something other than qemu-guest-agent writes to the agent port "
+                                 "(org.qemu.guest_agent.0) in the guest: reinstall the bundle, or "
+                                 "remove what the guest's init starts on that port."),
+                               "%s", headline);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_VM_CRASHED))
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_CRASHED,
-                 _("Look at QEMU's and the console's lines below for the cause (a kernel "
-                   "panic, out of memory, a kernel QEMU cannot load); reinstall the bundle if "
-                   "the kernel cannot boot."),
-                 _("The VM crashed: %s"), headline);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_VM_CRASHED,
+                               _("Look at QEMU's and the console's lines below for the cause (a "
+                                 "kernel panic, out of memory, a kernel QEMU cannot load); "
+                                 "reinstall the bundle if the kernel cannot boot."),
+                               _("The VM crashed: %s"), headline);
   else if (g_error_matches (error, CLOCHE_ERROR, CLOCHE_ERROR_KVM_UNUSABLE))
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_KVM_UNUSABLE,
-                 _("The policy asks for KVM (vm.accelerator: kvm) and KVM cannot run the guest "
-                   "here: set vm.accelerator to \"auto\" (or \"tcg\") to run it under TCG."),
-                 _("The VM did not boot under KVM: %s"), headline);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_KVM_UNUSABLE,
+                               _("The policy asks for KVM (vm.accelerator: kvm) and KVM cannot "
+                                 "run the guest here: set vm.accelerator to \"auto\" (or \"tcg\") "
+                                 "to run it under TCG."),
+                               _("The VM did not boot under KVM: %s"), headline);
   else
     cloche_doctor_set_ok (result,
                           _("Not checked yet: the VM has not booted since the service started"));
@@ -600,13 +621,14 @@ cloche_doctor_check_refused_sessions (const ClocheDoctorContext *context,
     g_strv_builder_add (messages, ((GError *) g_ptr_array_index (context->refused, i))->message);
   g_strfreev (result->details);
   result->details = g_strv_builder_end (messages);
-  set_problem (result, CLOCHE_DOCTOR_FAILURE, first->code,
-               first->code == CLOCHE_ERROR_FOLDER_LOST
-               ? _("Stop the VM (clochectl stop): the next command in the session boots it again "
-                   "and mounts its folders afresh. Or close the session and open a new one.")
-               : _("Put the folder back as it was when the session opened, or close the session "
-                   "and open a new one with the folder you mean."),
-               "%s", first->message);
+  cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, first->code,
+                             first->code == CLOCHE_ERROR_FOLDER_LOST
+                             ? _("Stop the VM (clochectl stop): the next command in the session "
+                                 "boots it again and mounts its folders afresh. Or close the "
+                                 "session and open a new one.")
+                             : _("Put the folder back as it was when the session opened, or close "
+                                 "the session and open a new one with the folder you mean."),
+                             "%s", first->message);
   return TRUE;
 }
 
@@ -642,13 +664,14 @@ cloche_doctor_check_mounts (const ClocheDoctorContext *context,
   joined = g_strjoinv (", ", list);
   g_strfreev (result->details);
   result->details = g_strdupv (list);
-  set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_MOUNT_MISSING,
-               _("The folder was moved or deleted on the host while a session had it mounted: "
-                 "put it back, or close the session and open a new one with the folder's new "
-                 "place."),
-               g_dngettext (GETTEXT_PACKAGE, "Mounted folder no longer there: %s",
-                            "Mounted folders no longer there: %s", g_strv_length (list)),
-               joined);
+  cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_MOUNT_MISSING,
+                             _("The folder was moved or deleted on the host while a session had "
+                               "it mounted: put it back, or close the session and open a new one "
+                               "with the folder's new place."),
+                             g_dngettext (GETTEXT_PACKAGE, "Mounted folder no longer there: %s",
+                                          "Mounted folders no longer there: %s",
+                                          g_strv_length (list)),
+                             joined);
 }
 
 /* Egress */
@@ -674,23 +697,25 @@ cloche_doctor_check_egress (const ClocheDoctorContext *context,
   if (!context->egress_known)
     cloche_doctor_set_ok (result, _("Not checked"));
   else if (context->egress_relay == NULL || context->egress_socket == NULL)
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
-                 _("The service could not start its egress proxy or find cloche-egress-relay "
-                   "(its log says which): reinstall Cloche, or make $XDG_RUNTIME_DIR writable, "
-                   "then restart the service."),
-                 _("The sandbox has no way out: its egress proxy is not running, so every "
-                   "download in the VM fails"));
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                               _("The service could not start its egress proxy or find "
+                                 "cloche-egress-relay (its log says which): reinstall Cloche, or "
+                                 "make $XDG_RUNTIME_DIR writable, then restart the service."),
+                               _("The sandbox has no way out: its egress proxy is not running, so "
+                                 "every download in the VM fails"));
   else if (!g_file_test (context->egress_relay, G_FILE_TEST_IS_EXECUTABLE))
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
-                 _("Reinstall Cloche: the relay is part of it."),
-                 _("The egress relay %s is missing: QEMU cannot hand the guest's connections "
-                   "to the proxy"), context->egress_relay);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                               _("Reinstall Cloche: the relay is part of it."),
+                               _("The egress relay %s is missing: QEMU cannot hand the guest's "
+                                 "connections to the proxy"), context->egress_relay);
   else if (!cloche_doctor_socket_answers (context->egress_socket, &error))
-    set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
-                 _("Restart the Cloche service (clochectl vm stop, then quit and reopen Cloche); "
-                   "if it stays, send a support report (clochectl support-report)."),
-                 _("The egress proxy does not answer on %s: %s"), context->egress_socket,
-                 error->message);
+    cloche_doctor_set_problem (result, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_EGRESS_UNAVAILABLE,
+                               _("Restart the Cloche service (clochectl vm stop, then quit and "
+                                 "reopen Cloche); if it stays, send a support report (clochectl "
+                                 "support-report)."),
+                               _("The egress proxy does not answer on %s: %s"),
+                               context->egress_socket,
+                               error->message);
   else
     cloche_doctor_set_ok (result,
                           _("The egress proxy answers; the guest reaches the network only through "
@@ -704,6 +729,7 @@ cloche_doctor_check_policy (const ClocheDoctorContext *context,
                             ClocheDoctorResult        *result)
 {
   g_auto(GStrv) lines = NULL;
+  const char *fix;
 
   if (context->policy_refusal == NULL || context->policy_refusal[0] == '\0')
     {
@@ -713,11 +739,11 @@ cloche_doctor_check_policy (const ClocheDoctorContext *context,
   lines = g_strsplit (context->policy_refusal, "\n", -1);
   g_strfreev (result->details);
   result->details = g_strdupv (lines);
-  set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_POLICY_INVALID,
-               _("Correct the file at the line and column shown (clochectl policy validate FILE "
-                 "checks it); it is read again as soon as it is saved."),
-               _("A policy file was refused, so its last good version stays in force: %s"),
-               lines[0]);
+  fix = _("Correct the file at the line and column shown (clochectl policy validate FILE "
+          "checks it); it is read again as soon as it is saved.");
+  cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_POLICY_INVALID, fix,
+                             _("A policy file was refused, so its last good version "
+                               "stays in force: %s"), lines[0]);
 }
 
 /* The table. The order is the order of the report. */

@@ -50,9 +50,9 @@
  *
  * The timer and the limit cancellable belong to the phase: entering one
  * (cloche_egress_proxy_connection_enter_phase) starts its limit, and a phase that goes on within
- * the same limit (GREET → HEAD, DECIDE → CONNECT) keeps it (continue_phase).
- * A callback that finds the connection in another phase than the one
- * that started it does nothing. Garbage, a head too large, a client too
+ * the same limit (GREET → HEAD, DECIDE → CONNECT) keeps it
+ * (cloche_egress_proxy_connection_continue_phase). A callback that finds the connection in another
+ * phase than the one that started it does nothing. Garbage, a head too large, a client too
  * slow and the like get a short HTTP answer and a decision of their own;
  * nothing a client sends can do more than end its own connection.
  */
@@ -183,7 +183,7 @@ cloche_egress_proxy_connection_server_stream (Connection *self)
  * line named (cloche_egress_proxy_connection_greeted(), cloche-egress-proxy-session.c), or none.
  * What a client says (Proxy-Authorization) never attributes anything. */
 static const char *
-session_of (Connection *self)
+cloche_egress_proxy_connection_session_of (Connection *self)
 {
   return self->session != NULL ? self->session : "";
 }
@@ -193,8 +193,8 @@ session_of (Connection *self)
 static gboolean cloche_egress_proxy_connection_limit_cb (gpointer user_data);
 
 static guint
-phase_limit_ms (Connection *self,
-                Phase       phase)
+cloche_egress_proxy_connection_phase_limit_ms (Connection *self,
+                                               Phase       phase)
 {
   switch (phase)
     {
@@ -221,7 +221,7 @@ static void
 cloche_egress_proxy_connection_enter_phase (Connection *self,
                                             Phase       phase)
 {
-  guint limit = phase_limit_ms (self, phase);
+  guint limit = cloche_egress_proxy_connection_phase_limit_ms (self, phase);
 
   g_clear_handle_id (&self->timer, g_source_remove);
   self->phase = phase;
@@ -232,10 +232,12 @@ cloche_egress_proxy_connection_enter_phase (Connection *self,
 
 /* The phase, within the limit of the one before (the same limit). */
 static void
-continue_phase (Connection *self,
-                Phase       phase)
+cloche_egress_proxy_connection_continue_phase (Connection *self,
+                                               Phase       phase)
 {
-  g_assert (phase_limit_ms (self, phase) == phase_limit_ms (self, self->phase));
+  G_GNUC_UNUSED guint limit = cloche_egress_proxy_connection_phase_limit_ms (self, phase);
+
+  g_assert (limit == cloche_egress_proxy_connection_phase_limit_ms (self, self->phase));
   self->phase = phase;
 }
 
@@ -383,7 +385,7 @@ cloche_egress_proxy_connection_refuse (Connection *self,
                                            "request: %s.\n", why);
   g_autofree char *headers = NULL;
 
-  ClocheEgressAsked what = { session_of (self), asked->method,
+  ClocheEgressAsked what = { cloche_egress_proxy_connection_session_of (self), asked->method,
                             asked->host != NULL ? asked->host : "", asked->port, NULL, FALSE };
 
   /* Inside a CONNECT the proxy opened, the request is for its host. */
@@ -629,12 +631,12 @@ cloche_egress_proxy_connection_start_guest_tls (Connection *self)
 /* The server's TLS failed: a refusal named by @rule (502: the server is
  * there, but the proxy will not talk to it), never a silent pass. */
 static void
-refuse_upstream (Connection *self,
-                 const char *rule,
-                 const char *why)
+cloche_egress_proxy_connection_refuse_upstream (Connection *self,
+                                                const char *rule,
+                                                const char *why)
 {
-  ClocheEgressAsked asked = { session_of (self), self->request->method,
-                              self->request->host, self->request->port,
+  ClocheEgressAsked asked = { cloche_egress_proxy_connection_session_of (self),
+                              self->request->method, self->request->host, self->request->port,
                               self->request->connect ? NULL : self->request->path, TRUE };
   g_autofree char *body = NULL;
   g_autofree char *headers = NULL;
@@ -669,7 +671,7 @@ cloche_egress_proxy_connection_upstream_tls_cb (GObject      *object,
   else if (tls == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     cloche_egress_proxy_connection_answer_unreachable (self, TRUE, error->message);
   else if (tls == NULL)
-    refuse_upstream (self, rule, error->message);
+    cloche_egress_proxy_connection_refuse_upstream (self, rule, error->message);
   else
     {
       self->server_tls = tls;
@@ -883,7 +885,7 @@ cloche_egress_proxy_connection_connect_next (Connection *self)
 static ClocheEgressAsked
 cloche_egress_proxy_connection_asked_of (Connection *self)
 {
-  ClocheEgressAsked asked = { session_of (self),
+  ClocheEgressAsked asked = { cloche_egress_proxy_connection_session_of (self),
                               self->request->method, self->request->host, self->request->port,
                               self->request->connect ? NULL : self->request->path,
                               self->intercept };
@@ -956,7 +958,7 @@ cloche_egress_proxy_connection_decide_addresses (Connection *self,
        * cannot trust is a refusal. */
       if (!self->request->connect || !self->intercept)
         cloche_egress_proxy_connection_decide (self, TRUE, self->rule);
-      continue_phase (self, PHASE_CONNECT);
+      cloche_egress_proxy_connection_continue_phase (self, PHASE_CONNECT);
       cloche_egress_proxy_connection_connect_next (self);
     }
 }
@@ -1058,9 +1060,9 @@ cloche_egress_proxy_connection_go_to_server (Connection *self)
 /* A refusal for secrets (foreign-credential, misplaced-placeholder,
  * secret-unavailable): a decision with @why, and 403 saying it. */
 static void
-refuse_secret (Connection *self,
-               const char *rule,
-               const char *why)
+cloche_egress_proxy_connection_refuse_secret (Connection *self,
+                                              const char *rule,
+                                              const char *why)
 {
   ClocheEgressAsked asked = cloche_egress_proxy_connection_asked_of (self);
 
@@ -1079,13 +1081,17 @@ cloche_egress_proxy_connection_secrets_filled_cb (GObject      *object,
   Connection *self = user_data;
   g_autoptr(GError) error = NULL;
   gboolean filled = _cloche_egress_secrets_fill_finish (result, &error);
+  const char *why;
 
   if (self->phase != PHASE_DECIDE)
     ;
   else if (!filled)
-    refuse_secret (self, CLOCHE_EGRESS_RULE_SECRET_UNAVAILABLE,
-                   g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
-                   ? "the keyring did not give the secret's value in time" : error->message);
+    {
+      why = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
+            ? "the keyring did not give the secret's value in time" : error->message;
+      cloche_egress_proxy_connection_refuse_secret (self, CLOCHE_EGRESS_RULE_SECRET_UNAVAILABLE,
+                                                    why);
+    }
   else
     cloche_egress_proxy_connection_go_to_server (self);
   cloche_egress_proxy_connection_unref_cb (self);
@@ -1103,14 +1109,17 @@ cloche_egress_proxy_connection_check_secrets (Connection *self)
 
   if (secrets == NULL)
     return TRUE;
-  switch (cloche_secrets_check (secrets, self->request, session_of (self),
+  switch (cloche_secrets_check (secrets, self->request,
+                                cloche_egress_proxy_connection_session_of (self),
                                 self->tunnel_host != NULL, &swaps, &why))
     {
     case CLOCHE_SECRET_CHECK_FOREIGN:
-      refuse_secret (self, CLOCHE_EGRESS_RULE_FOREIGN_CREDENTIAL, why);
+      cloche_egress_proxy_connection_refuse_secret (self, CLOCHE_EGRESS_RULE_FOREIGN_CREDENTIAL,
+                                                    why);
       return FALSE;
     case CLOCHE_SECRET_CHECK_MISPLACED:
-      refuse_secret (self, CLOCHE_EGRESS_RULE_MISPLACED_PLACEHOLDER, why);
+      cloche_egress_proxy_connection_refuse_secret (self, CLOCHE_EGRESS_RULE_MISPLACED_PLACEHOLDER,
+                                                    why);
       return FALSE;
     case CLOCHE_SECRET_CHECK_SWAP:
       _cloche_egress_secrets_fill_async (_cloche_egress_proxy_get_secret_store (self->proxy),
@@ -1167,7 +1176,8 @@ cloche_egress_proxy_connection_handle_head (Connection *self)
       return;
     }
   cloche_egress_proxy_connection_enter_phase (self, PHASE_DECIDE);
-  if (!_cloche_egress_proxy_check (self->proxy, session_of (self), self->request,
+  if (!_cloche_egress_proxy_check (self->proxy, cloche_egress_proxy_connection_session_of (self),
+                                   self->request,
                                    cloche_egress_proxy_connection_sight_of (self), &self->rule,
                                    &self->names_host))
     {
@@ -1289,8 +1299,8 @@ cloche_egress_proxy_connection_wait_next (Connection *self,
  * (cloche-egress-proxy-session.c), which only the guest's root outside
  * the session can send: it is taken off the head here, once, and sets
  * self->session, which every decision on the connection names
- * (session_of()). Its first bytes may come apart: GREET reads on until
- * the line is whole, or the bytes cannot start one. A line that names no
+ * (cloche_egress_proxy_connection_session_of()). Its first bytes may come apart: GREET reads on
+ * until the line is whole, or the bytes cannot start one. A line that names no
  * session is a bad request, refused as a decision like any other. */
 static void
 cloche_egress_proxy_connection_greeted (Connection *self)
@@ -1308,7 +1318,7 @@ cloche_egress_proxy_connection_greeted (Connection *self)
     case CLOCHE_EGRESS_SESSION_LINE_NONE:
     case CLOCHE_EGRESS_SESSION_LINE_FOUND:
     default:
-      continue_phase (self, PHASE_HEAD);
+      cloche_egress_proxy_connection_continue_phase (self, PHASE_HEAD);
       cloche_egress_proxy_connection_check_head (self);
       break;
     }

@@ -182,8 +182,8 @@ enum
 };
 
 static gboolean
-chunks_fail (GError    **error,
-             const char *why)
+cloche_http_response_chunks_fail (GError    **error,
+                                  const char *why)
 {
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad chunked body: %s", why);
   return FALSE;
@@ -222,7 +222,8 @@ cloche_http_response_chunks_after_size (ClocheHttpChunks  *self,
   else if (c == '\r')
     self->state = CHUNK_SIZE_LF;
   else
-    return chunks_fail (error, "a chunk size line is not “size[;extension]” and CRLF");
+    return cloche_http_response_chunks_fail (error, "a chunk size line is not "
+                                                    "“size[;extension]” and CRLF");
   return TRUE;
 }
 
@@ -234,14 +235,15 @@ cloche_http_response_chunks_size_byte (ClocheHttpChunks  *self,
   if (self->state == CHUNK_SIZE && g_ascii_isxdigit (c))
     {
       if (++self->digits > MAX_SIZE_DIGITS)
-        return chunks_fail (error, "a chunk size is too large");
+        return cloche_http_response_chunks_fail (error, "a chunk size is too large");
       self->size = self->size * 16 + g_ascii_xdigit_value (c);
       return TRUE;
     }
   if (self->digits == 0)
-    return chunks_fail (error, "a chunk size is not a hex number");
+    return cloche_http_response_chunks_fail (error, "a chunk size is not a hex number");
   if (self->state == CHUNK_SIZE_SPACE && c != ' ' && c != '\t' && c != ';' && c != '\r')
-    return chunks_fail (error, "a chunk size is followed by something else than “;”");
+    return cloche_http_response_chunks_fail (error,
+                                             "a chunk size is followed by something else than “;”");
   return cloche_http_response_chunks_after_size (self, c, error);
 }
 
@@ -264,7 +266,7 @@ cloche_http_response_chunks_expect (ClocheHttpChunks  *self,
                                     GError           **error)
 {
   if (c != expected)
-    return chunks_fail (error, why);
+    return cloche_http_response_chunks_fail (error, why);
   self->state = next;
   return TRUE;
 }
@@ -283,19 +285,20 @@ cloche_http_response_chunks_trailer_byte (ClocheHttpChunks  *self,
       else if (cloche_http_response_is_tchar (c))
         self->state = CHUNK_TRAILER_NAME;
       else
-        return chunks_fail (error, "a trailer line does not start with a field name");
+        return cloche_http_response_chunks_fail (error,
+                                                 "a trailer line does not start with a field name");
       return TRUE;
     case CHUNK_TRAILER_NAME:
       if (c == ':')
         self->state = CHUNK_TRAILER_VALUE;
       else if (!cloche_http_response_is_tchar (c))
-        return chunks_fail (error, "a trailer line is not “name: value”");
+        return cloche_http_response_chunks_fail (error, "a trailer line is not “name: value”");
       return TRUE;
     case CHUNK_TRAILER_VALUE:
       if (c == '\r')
         self->state = CHUNK_TRAILER_LF;
       else if (!cloche_http_response_is_text (c))
-        return chunks_fail (error, "a trailer value has a control character");
+        return cloche_http_response_chunks_fail (error, "a trailer value has a control character");
       return TRUE;
     case CHUNK_TRAILER_LF:
       return cloche_http_response_chunks_expect (self, c, '\n', CHUNK_TRAILER_START,
@@ -322,11 +325,12 @@ cloche_http_response_chunks_byte (ClocheHttpChunks  *self,
       if (c == '\r')
         self->state = CHUNK_SIZE_LF;
       else if (!cloche_http_response_is_text (c))
-        return chunks_fail (error, "a chunk extension has a control character");
+        return cloche_http_response_chunks_fail (error,
+                                                 "a chunk extension has a control character");
       return TRUE;
     case CHUNK_SIZE_LF:
       if (c != '\n')
-        return chunks_fail (error, "a CR without LF after a chunk size");
+        return cloche_http_response_chunks_fail (error, "a CR without LF after a chunk size");
       cloche_http_response_size_line_ended (self);
       return TRUE;
     case CHUNK_DATA_CR:
@@ -335,7 +339,7 @@ cloche_http_response_chunks_byte (ClocheHttpChunks  *self,
                                                  error);
     case CHUNK_DATA_LF:
       if (c != '\n')
-        return chunks_fail (error, "a CR without LF after a chunk");
+        return cloche_http_response_chunks_fail (error, "a CR without LF after a chunk");
       cloche_http_response_expect_size (self);
       return TRUE;
     default:

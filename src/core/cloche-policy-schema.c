@@ -224,9 +224,9 @@ cloche_policy_schema_describe_node (JsonNode *node)
 }
 
 static void
-add_problem (GPtrArray  *problems,
-             int         index,
-             char       *message)
+cloche_policy_schema_add_problem (GPtrArray  *problems,
+                                  int         index,
+                                  char       *message)
 {
   ClochePolicySchemaProblem *problem = g_new0 (ClochePolicySchemaProblem, 1);
 
@@ -236,8 +236,8 @@ add_problem (GPtrArray  *problems,
 }
 
 static gboolean
-node_is (JsonNode *node,
-         GType     type)
+cloche_policy_schema_node_is (JsonNode *node,
+                              GType     type)
 {
   return JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == type;
 }
@@ -248,32 +248,35 @@ cloche_policy_schema_convert_count (const KeySpec *spec,
                                     GPtrArray     *problems)
 {
   g_autofree char *found = cloche_policy_schema_describe_node (node);
+  char *message;
   gint64 value;
 
-  if (node_is (node, G_TYPE_DOUBLE))
+  if (cloche_policy_schema_node_is (node, G_TYPE_DOUBLE))
     {
-      add_problem (problems, -1,
-                   g_strdup_printf (_("%g is not a whole number: use one from %lld to %lld"),
-                                    json_node_get_double (node), (long long) spec->min,
-                                    (long long) spec->max));
+      cloche_policy_schema_add_problem (problems, -1,
+                                        g_strdup_printf (_("%g is not a whole number: use one "
+                                                           "from %lld to %lld"),
+                                                         json_node_get_double (node),
+                                                         (long long) spec->min,
+                                                         (long long) spec->max));
       return NULL;
     }
-  if (!node_is (node, G_TYPE_INT64))
+  if (!cloche_policy_schema_node_is (node, G_TYPE_INT64))
     {
-      add_problem (problems, -1,
-                   /* Translators: the last %s is what was found, such as "a list" */
-                   g_strdup_printf (_("expected a whole number from %lld to %lld, found %s"),
-                                    (long long) spec->min, (long long) spec->max, found));
+      /* Translators: the last %s is what was found, such as "a list" */
+      message = g_strdup_printf (_("expected a whole number from %lld to %lld, found %s"),
+                                 (long long) spec->min, (long long) spec->max, found);
+      cloche_policy_schema_add_problem (problems, -1, message);
       return NULL;
     }
   value = json_node_get_int (node);
   if (value < spec->min || value > spec->max)
     {
-      add_problem (problems, -1,
-                   g_strdup_printf (_("%lld is out of range: use a whole number from %lld "
-                                      "to %lld"),
-                                    (long long) value, (long long) spec->min,
-                                    (long long) spec->max));
+      cloche_policy_schema_add_problem (problems, -1,
+                                        g_strdup_printf (_("%lld is out of range: use a whole "
+                                                           "number from %lld to %lld"),
+                                                         (long long) value, (long long) spec->min,
+                                                         (long long) spec->max));
       return NULL;
     }
   return g_variant_new_uint32 ((guint32) value);
@@ -285,9 +288,10 @@ cloche_policy_schema_convert_boolean (JsonNode  *node,
 {
   g_autofree char *found = cloche_policy_schema_describe_node (node);
 
-  if (node_is (node, G_TYPE_BOOLEAN))
+  if (cloche_policy_schema_node_is (node, G_TYPE_BOOLEAN))
     return g_variant_new_boolean (json_node_get_boolean (node));
-  add_problem (problems, -1, g_strdup_printf (_("expected true or false, found %s"), found));
+  cloche_policy_schema_add_problem (problems, -1,
+                                    g_strdup_printf (_("expected true or false, found %s"), found));
   return NULL;
 }
 
@@ -298,17 +302,20 @@ cloche_policy_schema_convert_choice (const KeySpec *spec,
 {
   g_autofree char *found = cloche_policy_schema_describe_node (node);
 
-  if (node_is (node, G_TYPE_STRING))
+  if (cloche_policy_schema_node_is (node, G_TYPE_STRING))
     for (guint i = 0; spec->choices[i] != NULL; i++)
       if (g_str_equal (json_node_get_string (node), spec->choices[i]))
         return g_variant_new_string (spec->choices[i]);
   if (spec->choices[2] != NULL)
-    add_problem (problems, -1, g_strdup_printf (_("expected \"%s\", \"%s\" or \"%s\", found %s"),
-                                                spec->choices[0], spec->choices[1],
-                                                spec->choices[2], found));
+    cloche_policy_schema_add_problem (problems, -1,
+                                      g_strdup_printf (_("expected \"%s\", \"%s\" or \"%s\", "
+                                                         "found %s"),
+                                                       spec->choices[0], spec->choices[1],
+                                                       spec->choices[2], found));
   else
-    add_problem (problems, -1, g_strdup_printf (_("expected \"%s\" or \"%s\", found %s"),
-                                                spec->choices[0], spec->choices[1], found));
+    cloche_policy_schema_add_problem (problems, -1,
+                                      g_strdup_printf (_("expected \"%s\" or \"%s\", found %s"),
+                                                       spec->choices[0], spec->choices[1], found));
   return NULL;
 }
 
@@ -338,13 +345,13 @@ cloche_policy_schema_convert_list (const KeySpec *spec,
 
   if (!JSON_NODE_HOLDS_ARRAY (node))
     {
-      add_problem (problems, -1,
-                   g_strdup_printf (spec->kind == KIND_RULES
-                                    ? _("expected a list of rules such as [\"pypi.org:443\"], "
-                                        "found %s")
-                                    : _("expected a list of paths such as [\"~/.ssh\"], "
-                                        "found %s"),
-                                    found));
+      cloche_policy_schema_add_problem (problems, -1,
+                                        g_strdup_printf (spec->kind == KIND_RULES
+                                                         ? _("expected a list of rules such as "
+                                                             "[\"pypi.org:443\"], found %s")
+                                                         : _("expected a list of paths such as "
+                                                             "[\"~/.ssh\"], found %s"),
+                                                         found));
       return NULL;
     }
   array = json_node_get_array (node);
@@ -355,7 +362,7 @@ cloche_policy_schema_convert_list (const KeySpec *spec,
       g_autofree char *element_found = cloche_policy_schema_describe_node (element);
       char *message;
 
-      if (!node_is (element, G_TYPE_STRING))
+      if (!cloche_policy_schema_node_is (element, G_TYPE_STRING))
         message = g_strdup_printf (spec->kind == KIND_RULES
                                    ? _("expected a rule in double quotes, found %s")
                                    : _("expected a path in double quotes, found %s"),
@@ -371,7 +378,7 @@ cloche_policy_schema_convert_list (const KeySpec *spec,
       else
         message = cloche_policy_schema_check_element (spec, json_node_get_string (element));
       if (message != NULL)
-        add_problem (problems, (int) i, message);
+        cloche_policy_schema_add_problem (problems, (int) i, message);
       else
         g_variant_builder_add (builder, "s", json_node_get_string (element));
     }
@@ -389,15 +396,17 @@ cloche_policy_schema_binding_string (JsonObject  *object,
 
   if (node == NULL)
     return TRUE;
-  if (node_is (node, G_TYPE_STRING) && g_utf8_validate (json_node_get_string (node), -1, NULL))
+  if (cloche_policy_schema_node_is (node, G_TYPE_STRING)
+      && g_utf8_validate (json_node_get_string (node), -1, NULL))
     {
       *value = json_node_get_string (node);
       return TRUE;
     }
   found = cloche_policy_schema_describe_node (node);
-  add_problem (problems, -1,
-               /* Translators: "header" or "format", then what was found */
-               g_strdup_printf (_("“%s” must be a string, found %s"), member, found));
+  cloche_policy_schema_add_problem (problems, -1,
+                                    /* Translators: "header" or "format", then what was found */
+                                    g_strdup_printf (_("“%s” must be a string, found %s"), member,
+                                                     found));
   return FALSE;
 }
 
@@ -414,7 +423,7 @@ cloche_policy_schema_binding_hosts (JsonObject  *object,
     {
       JsonNode *element = json_array_get_element (array, i);
 
-      if (!node_is (element, G_TYPE_STRING)
+      if (!cloche_policy_schema_node_is (element, G_TYPE_STRING)
           || !g_utf8_validate (json_node_get_string (element), -1, NULL))
         array = NULL;
       else
@@ -422,8 +431,9 @@ cloche_policy_schema_binding_hosts (JsonObject  *object,
     }
   if (array != NULL)
     return TRUE;
-  add_problem (problems, -1,
-               g_strdup (_("“hosts” must be a list of hosts such as [\"api.example.com\"]")));
+  cloche_policy_schema_add_problem (problems, -1,
+                                    g_strdup (_("“hosts” must be a list of hosts such as "
+                                                "[\"api.example.com\"]")));
   return FALSE;
 }
 
@@ -437,9 +447,10 @@ cloche_policy_schema_binding_members_known (JsonObject *object,
   for (GList *l = names; l != NULL; l = l->next)
     if (!g_strv_contains (known, l->data))
       {
-        add_problem (problems, -1,
-                     g_strdup_printf (_("unknown key \"%s\": a secret has hosts, header, "
-                                        "format"), (const char *) l->data));
+        cloche_policy_schema_add_problem (problems, -1,
+                                          g_strdup_printf (_("unknown key \"%s\": a secret has "
+                                                             "hosts, header, format"),
+                                                           (const char *) l->data));
         return FALSE;
       }
   return TRUE;
@@ -463,9 +474,10 @@ cloche_policy_schema_convert_binding (const char *key,
     {
       g_autofree char *found = cloche_policy_schema_describe_node (node);
 
-      add_problem (problems, -1,
-                   g_strdup_printf (_("expected a secret's binding such as {\"hosts\": "
-                                      "[\"api.example.com\"]}, found %s"), found));
+      cloche_policy_schema_add_problem (problems, -1,
+                                        g_strdup_printf (_("expected a secret's binding such as "
+                                                           "{\"hosts\": [\"api.example.com\"]}, "
+                                                           "found %s"), found));
       return NULL;
     }
   object = json_node_get_object (node);
@@ -479,7 +491,7 @@ cloche_policy_schema_convert_binding (const char *key,
                                        header, format, &error);
   if (binding == NULL)
     {
-      add_problem (problems, -1, g_strdup (error->message));
+      cloche_policy_schema_add_problem (problems, -1, g_strdup (error->message));
       return NULL;
     }
   return cloche_secret_binding_to_variant (binding);

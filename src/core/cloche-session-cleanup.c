@@ -98,8 +98,8 @@ cloche_session_cleanup_count (Cleanup *cleanup,
 
 /* The entry as reported: with the bytes its removal freed (would free). */
 static void
-set_size (ClocheSessionEntry *entry,
-          guint64             size)
+cloche_session_cleanup_set_size (ClocheSessionEntry *entry,
+                                 guint64             size)
 {
   entry->size = size;
   g_clear_pointer (&entry->info, g_variant_unref);
@@ -107,8 +107,8 @@ set_size (ClocheSessionEntry *entry,
 }
 
 static void
-remove_one (gpointer item,
-            gpointer data)
+cloche_session_cleanup_remove_one (gpointer item,
+                                   gpointer data)
 {
   Candidate *candidate = item;
   Cleanup *cleanup = data;
@@ -119,7 +119,7 @@ remove_one (gpointer item,
   candidate->removed = cloche_tree_remove (cleanup->root_fd, id, cleanup->links, &freed, &error);
   /* What went before a failure is gone too, and counted; the others go on
    * (one session a guest made unremovable must not keep the rest). */
-  set_size (candidate->entry, freed);
+  cloche_session_cleanup_set_size (candidate->entry, freed);
   if (error != NULL)
     {
       g_mutex_lock (&cleanup->lock);
@@ -134,16 +134,16 @@ remove_one (gpointer item,
 }
 
 static void
-measure_one (gpointer item,
-             gpointer data)
+cloche_session_cleanup_measure_one (gpointer item,
+                                    gpointer data)
 {
   Candidate *candidate = item;
   Cleanup *cleanup = data;
+  const char *id = cloche_session_get_id (candidate->entry->session);
 
-  set_size (candidate->entry,
-            cloche_tree_measure_freeable (cleanup->root_fd,
-                                          cloche_session_get_id (candidate->entry->session),
-                                          cleanup->links));
+  cloche_session_cleanup_set_size (candidate->entry,
+                                   cloche_tree_measure_freeable (cleanup->root_fd, id,
+                                                                 cleanup->links));
   candidate->removed = TRUE;
   cloche_session_cleanup_count (cleanup, candidate->entry->size);
 }
@@ -228,6 +228,8 @@ _cloche_session_store_cleanup (ClocheSessionStore *self,
   g_autoptr(ClocheTreeLinks) links = cloche_tree_links_new ();
   GPtrArray *removed;
   Cleanup cleanup = { task, job, -1, links };
+  GFunc each =
+    job->dry_run ? cloche_session_cleanup_measure_one : cloche_session_cleanup_remove_one;
 
   cloche_session_index_sync (index, (const char * const *) job->open_ids, TRUE);
   stale = _cloche_session_store_snapshot (self, job, TRUE);
@@ -238,7 +240,7 @@ _cloche_session_store_cleanup (ClocheSessionStore *self,
   cleanup.root_fd = cloche_session_index_open_root (index);
   g_mutex_init (&cleanup.lock);
   if (cleanup.root_fd >= 0)
-    cloche_parallel_for (candidates, job->dry_run ? measure_one : remove_one, &cleanup);
+    cloche_parallel_for (candidates, each, &cleanup);
   g_mutex_lock (&cleanup.lock);
   if (cleanup.total == 0 || cleanup.done < cleanup.total)
     cloche_session_cleanup_post_progress (&cleanup);

@@ -198,9 +198,9 @@ cloche_session_store_return_task (GTask *task)
 }
 
 static Op *
-op_new (OpKind      kind,
-        const char *id,
-        GTask      *task)
+cloche_session_store_op_new (OpKind      kind,
+                             const char *id,
+                             GTask      *task)
 {
   Op *op = g_new0 (Op, 1);
 
@@ -216,15 +216,15 @@ cloche_session_store_push (ClocheSessionStore *self,
                            const char         *id,
                            GTask              *task)
 {
-  g_thread_pool_push (self->worker, op_new (kind, id, task), NULL);
+  g_thread_pool_push (self->worker, cloche_session_store_op_new (kind, id, task), NULL);
 }
 
 static GTask *
-new_task (ClocheSessionStore  *self,
-          gpointer             source_tag,
-          GCancellable        *cancellable,
-          GAsyncReadyCallback  callback,
-          gpointer             user_data)
+cloche_session_store_new_task (ClocheSessionStore  *self,
+                               gpointer             source_tag,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
 
@@ -664,8 +664,10 @@ cloche_session_store_save_async (ClocheSessionStore  *self,
   g_return_if_fail (cloche_session_get_state (session) != CLOCHE_SESSION_STATE_DAMAGED);
 
   cloche_session_store_enqueue (self, session, FALSE,
-                                new_task (self, cloche_session_store_save_async, cancellable,
-                                          callback, user_data));
+                                cloche_session_store_new_task (self,
+                                                               cloche_session_store_save_async,
+                                                               cancellable,
+                                                               callback, user_data));
 }
 
 gboolean
@@ -689,8 +691,10 @@ cloche_session_store_create_async (ClocheSessionStore  *self,
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
   cloche_session_store_enqueue (self, session, TRUE,
-                                new_task (self, cloche_session_store_create_async, cancellable,
-                                          callback, user_data));
+                                cloche_session_store_new_task (self,
+                                                               cloche_session_store_create_async,
+                                                               cancellable,
+                                                               callback, user_data));
 }
 
 gboolean
@@ -721,8 +725,9 @@ cloche_session_store_delete_async (ClocheSessionStore  *self,
   g_return_if_fail (cloche_session_id_is_valid (id));
 
   cloche_session_store_push (self, OP_DELETE, id,
-                             new_task (self, cloche_session_store_delete_async, cancellable,
-                                       callback, user_data));
+                             cloche_session_store_new_task (self, cloche_session_store_delete_async,
+                                                            cancellable,
+                                                            callback, user_data));
 }
 
 gboolean
@@ -746,7 +751,7 @@ void
 cloche_session_store_flush (ClocheSessionStore *self)
 {
   g_autoptr(GAsyncQueue) done = g_async_queue_new ();
-  Op *op = op_new (OP_FLUSH, NULL, NULL);
+  Op *op = cloche_session_store_op_new (OP_FLUSH, NULL, NULL);
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
@@ -775,7 +780,9 @@ cloche_session_store_get_async (ClocheSessionStore  *self,
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  task = new_task (self, cloche_session_store_get_async, cancellable, callback, user_data);
+  task =
+    cloche_session_store_new_task (self, cloche_session_store_get_async, cancellable, callback,
+                                   user_data);
   job = cloche_session_store_job_new (open_ids, stale_after_days);
   job->id = g_strdup (id);
   g_task_set_task_data (task, job, (GDestroyNotify) cloche_session_store_job_free);
@@ -807,12 +814,15 @@ cloche_session_store_set_pinned_async (ClocheSessionStore  *self,
                                        GAsyncReadyCallback  callback,
                                        gpointer             user_data)
 {
+  GTask *task;
   Op *op;
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  op = op_new (OP_PIN, id, new_task (self, cloche_session_store_set_pinned_async, cancellable,
-                                      callback, user_data));
+  task =
+    cloche_session_store_new_task (self, cloche_session_store_set_pinned_async, cancellable,
+                                   callback, user_data);
+  op = cloche_session_store_op_new (OP_PIN, id, task);
   op->pinned = pinned;
   g_thread_pool_push (self->worker, op, NULL);
 }
@@ -839,7 +849,9 @@ cloche_session_store_list_async (ClocheSessionStore  *self,
 
   g_return_if_fail (CLOCHE_IS_SESSION_STORE (self));
 
-  task = new_task (self, cloche_session_store_list_async, cancellable, callback, user_data);
+  task =
+    cloche_session_store_new_task (self, cloche_session_store_list_async, cancellable, callback,
+                                   user_data);
   g_task_set_task_data (task, cloche_session_store_job_new (open_ids, stale_after_days),
                         (GDestroyNotify) cloche_session_store_job_free);
   cloche_session_store_push (self, OP_LIST, NULL, task);
@@ -888,7 +900,9 @@ cloche_session_store_cleanup_async (ClocheSessionStore    *self,
   job->dry_run = dry_run;
   job->progress = progress;
   job->progress_data = progress_data;
-  task = new_task (self, cloche_session_store_cleanup_async, cancellable, callback, user_data);
+  task =
+    cloche_session_store_new_task (self, cloche_session_store_cleanup_async, cancellable, callback,
+                                   user_data);
   g_task_set_task_data (task, job, (GDestroyNotify) cloche_session_store_job_free);
   cloche_session_store_push (self, OP_CLEANUP, NULL, task);
 }

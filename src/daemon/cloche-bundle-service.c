@@ -27,10 +27,10 @@ typedef struct
 } Operation;
 
 static Operation *
-operation_new (ClocheBundleService   *self,
-               GDBusMethodInvocation *invocation,
-               const char            *event,
-               const char            *target)
+cloche_bundle_service_operation_new (ClocheBundleService   *self,
+                                     GDBusMethodInvocation *invocation,
+                                     const char            *event,
+                                     const char            *target)
 {
   Operation *op = g_new0 (Operation, 1);
 
@@ -81,7 +81,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheBundleService, cloche_bundle_service,
                                                       cloche_bundle_service_bundle_iface_init))
 
 static const char *
-or_empty (const char *text)
+cloche_bundle_service_or_empty (const char *text)
 {
   return text != NULL ? text : "";
 }
@@ -117,9 +117,10 @@ cloche_bundle_service_info_to_variant (ClocheBundleInfo *info,
 
   g_variant_dict_insert (&dict, "installed", "b", cloche_bundle_info_get_installed (info));
   g_variant_dict_insert (&dict, "location", "s", cloche_bundle_info_get_location (info));
-  g_variant_dict_insert (&dict, "name", "s", or_empty (cloche_bundle_info_get_name (info)));
+  g_variant_dict_insert (&dict, "name", "s",
+                         cloche_bundle_service_or_empty (cloche_bundle_info_get_name (info)));
   g_variant_dict_insert (&dict, "version", "s",
-                         or_empty (cloche_bundle_info_get_version (info)));
+                         cloche_bundle_service_or_empty (cloche_bundle_info_get_version (info)));
   g_variant_dict_insert (&dict, "size", "t", cloche_bundle_info_get_size (info));
   g_variant_dict_insert (&dict, "allocated", "t", cloche_bundle_info_get_allocated (info));
   g_variant_dict_insert (&dict, "snapshot", "t", snapshot);
@@ -295,7 +296,9 @@ cloche_bundle_service_handle_install (ClocheDbusBundle      *object,
 
   cloche_bundle_manager_install_async (self->manager, source, location, NULL,
                                        cloche_bundle_service_installed_cb,
-                                       operation_new (self, invocation, "bundle.install", source));
+                                       cloche_bundle_service_operation_new (self, invocation,
+                                                                            "bundle.install",
+                                                                            source));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -319,10 +322,11 @@ cloche_bundle_service_handle_relocate (ClocheDbusBundle      *object,
                                        const char            *location)
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
+  Operation *operation = cloche_bundle_service_operation_new (self, invocation, "bundle.relocate",
+                                                              location);
 
   cloche_bundle_manager_relocate_async (self->manager, location, NULL,
-                                        cloche_bundle_service_relocated_cb,
-                                        operation_new (self, invocation, "bundle.relocate", location));
+                                        cloche_bundle_service_relocated_cb, operation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -354,7 +358,8 @@ cloche_bundle_service_handle_remove (ClocheDbusBundle      *object,
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
 
   cloche_bundle_manager_remove_async (self->manager, force, NULL, cloche_bundle_service_removed_cb,
-                                      operation_new (self, invocation, "bundle.remove", NULL));
+                                      cloche_bundle_service_operation_new (self, invocation,
+                                                                           "bundle.remove", NULL));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -384,6 +389,7 @@ cloche_bundle_service_handle_remove_tools (ClocheDbusBundle      *object,
 {
   ClocheBundleService *self = CLOCHE_BUNDLE_SERVICE (object);
   ClocheSandbox *sandbox = cloche_bundle_manager_get_sandbox (self->manager);
+  Operation *operation;
 
   /* Without a sandbox (the bundle's tests) no folder is Cloche's tools. */
   if (sandbox == NULL)
@@ -391,9 +397,10 @@ cloche_bundle_service_handle_remove_tools (ClocheDbusBundle      *object,
       cloche_dbus_bundle_complete_remove_tools (object, invocation, 0);
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
+  operation = cloche_bundle_service_operation_new (self, invocation, "tools.remove",
+                                                   cloche_sandbox_get_tools_dir (sandbox));
   cloche_sandbox_remove_tools_async (sandbox, NULL, cloche_bundle_service_tools_removed_cb,
-                                     operation_new (self, invocation, "tools.remove",
-                                                    cloche_sandbox_get_tools_dir (sandbox)));
+                                     operation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -426,19 +433,23 @@ cloche_bundle_service_sync_properties_cb (ClocheBundleService *self)
 {
   ClocheBundleManager *manager = self->manager;
   ClocheDbusBundle *skeleton = CLOCHE_DBUS_BUNDLE (self);
+  const char *name = cloche_bundle_service_or_empty (cloche_bundle_manager_get_name (manager));
+  const char *version =
+    cloche_bundle_service_or_empty (cloche_bundle_manager_get_version (manager));
+  const char *operation =
+    cloche_bundle_service_or_empty (cloche_bundle_manager_get_operation (manager));
 
   cloche_dbus_bundle_set_installed (skeleton, cloche_bundle_manager_get_installed (manager));
   cloche_dbus_bundle_set_location (skeleton, cloche_bundle_manager_get_location (manager));
-  cloche_dbus_bundle_set_name (skeleton, or_empty (cloche_bundle_manager_get_name (manager)));
-  cloche_dbus_bundle_set_version (skeleton, or_empty (cloche_bundle_manager_get_version (manager)));
+  cloche_dbus_bundle_set_name (skeleton, name);
+  cloche_dbus_bundle_set_version (skeleton, version);
   cloche_dbus_bundle_set_size (skeleton, cloche_bundle_manager_get_size (manager));
   cloche_dbus_bundle_set_snapshot_size (skeleton,
                                         cloche_bundle_manager_get_snapshot_size (manager));
   cloche_dbus_bundle_set_tools_size (skeleton, cloche_bundle_manager_get_tools_size (manager));
   cloche_dbus_bundle_set_last_verified (skeleton,
                                         cloche_bundle_manager_get_last_verified (manager));
-  cloche_dbus_bundle_set_operation (skeleton,
-                                    or_empty (cloche_bundle_manager_get_operation (manager)));
+  cloche_dbus_bundle_set_operation (skeleton, operation);
 }
 
 static void

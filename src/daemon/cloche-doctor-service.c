@@ -89,8 +89,8 @@ cloche_doctor_service_diagnosis_free (Diagnosis *diagnosis)
 }
 
 static GVariant *
-finding_variant (const ClocheDoctorResult *result,
-                 const char               *trigger)
+cloche_doctor_service_finding_variant (const ClocheDoctorResult *result,
+                                       const char               *trigger)
 {
   /* The dictionary copies the result's entries and takes no reference:
    * the floating result is sunk here and dropped at the end. */
@@ -130,6 +130,7 @@ cloche_doctor_service_diagnosed_cb (GObject      *object,
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
   ClocheDoctorResult *found;
+  GVariant *finding;
 
   results = cloche_doctor_run_finish (CLOCHE_DOCTOR (object), result, &error);
   if (results == NULL)
@@ -144,8 +145,8 @@ cloche_doctor_service_diagnosed_cb (GObject      *object,
   if (found != NULL)
     {
       g_message ("Doctor: %s: %s", cloche_error_code_name (found->code), found->finding);
-      cloche_dbus_doctor_set_latest_finding (CLOCHE_DBUS_DOCTOR (self),
-                                             finding_variant (found, diagnosis->trigger));
+      finding = cloche_doctor_service_finding_variant (found, diagnosis->trigger);
+      cloche_dbus_doctor_set_latest_finding (CLOCHE_DBUS_DOCTOR (self), finding);
     }
   cloche_doctor_service_diagnosis_free (diagnosis);
 }

@@ -26,7 +26,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (ClocheMonitorService, cloche_monitor_service,
                                                       cloche_monitor_service_monitor_iface_init))
 
 static GVariant *
-sample_to_variant (const ClocheSample *sample)
+cloche_monitor_service_sample_to_variant (const ClocheSample *sample)
 {
   g_auto(GVariantDict) dict = G_VARIANT_DICT_INIT (NULL);
 
@@ -74,8 +74,11 @@ cloche_monitor_service_handle_get_samples (ClocheDbusMonitor     *object,
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("aa{sv}"));
   for (guint i = 0; i < samples->len; i++)
-    g_variant_builder_add_value (&builder,
-                                 sample_to_variant (&g_array_index (samples, ClocheSample, i)));
+    {
+      const ClocheSample *sample = &g_array_index (samples, ClocheSample, i);
+
+      g_variant_builder_add_value (&builder, cloche_monitor_service_sample_to_variant (sample));
+    }
   cloche_dbus_monitor_complete_get_samples (CLOCHE_DBUS_MONITOR (self), invocation,
                                             g_variant_builder_end (&builder));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
@@ -85,7 +88,8 @@ static void
 cloche_monitor_service_sample_cb (ClocheMonitorService *self,
                                   const ClocheSample   *sample)
 {
-  cloche_dbus_monitor_emit_sample (CLOCHE_DBUS_MONITOR (self), sample_to_variant (sample));
+  cloche_dbus_monitor_emit_sample (CLOCHE_DBUS_MONITOR (self),
+                                   cloche_monitor_service_sample_to_variant (sample));
 }
 
 static void

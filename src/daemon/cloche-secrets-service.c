@@ -62,8 +62,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, cloche_secrets_service_call_free)
 /* List */
 
 static GVariant *
-list_to_variant (ClochePolicy       *policy,
-                 const char * const *stored)
+cloche_secrets_service_list_to_variant (ClochePolicy       *policy,
+                                        const char * const *stored)
 {
   g_autoptr(GPtrArray) bindings = cloche_policy_dup_secret_bindings (policy);
   GVariantBuilder builder;
@@ -91,11 +91,10 @@ cloche_secrets_service_listed_cb (GObject      *object,
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) stored = cloche_secret_store_list_finish (CLOCHE_SECRET_STORE (object), result,
                                                           &error);
+  GVariant *list =
+    cloche_secrets_service_list_to_variant (call->self->policy, (const char * const *) stored);
 
-  cloche_dbus_secrets_complete_list (CLOCHE_DBUS_SECRETS (call->self),
-                                     call->invocation,
-                                     list_to_variant (call->self->policy,
-                                                      (const char * const *) stored),
+  cloche_dbus_secrets_complete_list (CLOCHE_DBUS_SECRETS (call->self), call->invocation, list,
                                      error != NULL ? error->message : "");
 }
 
