@@ -97,6 +97,7 @@ clochectl_usage (void)
                 "  clochectl bundle verify\n"
                 "  clochectl bundle relocate DIR\n"
                 "  clochectl bundle remove [--force]\n"
+                "  clochectl bundle remove-tools\n"
                 "  clochectl audit [--follow] [--json] [--session ID] [--since TIME]\n"
                 "  clochectl doctor [--json]\n"
                 "  clochectl support-report FILE.tar.gz\n"
@@ -108,6 +109,7 @@ clochectl_usage (void)
                 "  clochectl secret list\n"
                 "  clochectl secret remove NAME\n"
                 "  clochectl agent list [--json]\n"
+                "  clochectl agent install [--cacert FILE] NAME\n"
                 "  clochectl agent NAME [DIR…] [--title T] [--keep] [-- ARG…]\n"
                 "  clochectl agent NAME --session ID [-- ARG…]\n"));
   return 2;
