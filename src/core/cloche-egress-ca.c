@@ -165,7 +165,7 @@ cloche_egress_ca_get_folder (ClocheEgressCa *self)
 /* GnuTLS */
 
 static gboolean
-gnutls_failed (int          status,
+cloche_egress_ca_failed (int          status,
                const char  *what,
                GError     **error)
 {
@@ -190,40 +190,42 @@ static gboolean
 cloche_egress_ca_new_key (gnutls_x509_privkey_t  *key,
                           GError                **error)
 {
-  return !gnutls_failed (gnutls_x509_privkey_init (key), "key", error)
-         && !gnutls_failed (gnutls_x509_privkey_generate (*key, GNUTLS_PK_ECDSA,
-                                                          GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1),
-                                                          0),
-                            "key", error);
+  unsigned int bits = GNUTLS_CURVE_TO_BITS (GNUTLS_ECC_CURVE_SECP256R1);
+
+  return !cloche_egress_ca_failed (gnutls_x509_privkey_init (key), "key", error)
+         && !cloche_egress_ca_failed (gnutls_x509_privkey_generate (*key, GNUTLS_PK_ECDSA, bits, 0),
+                                      "key", error);
 }
 
 /* The parts every certificate here has: version, a random serial, when
  * it is valid, its key and the key's id. */
 static gboolean
-set_common (gnutls_x509_crt_t       crt,
-            gnutls_x509_privkey_t   key,
-            gint64                  not_after,
-            GError                **error)
+cloche_egress_ca_set_common (gnutls_x509_crt_t       crt,
+                             gnutls_x509_privkey_t   key,
+                             gint64                  not_after,
+                             GError                **error)
 {
   guchar serial[16], id[64];
   size_t id_size = sizeof id;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
 
-  if (gnutls_failed (gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial), "serial", error))
+  if (cloche_egress_ca_failed (gnutls_rnd (GNUTLS_RND_NONCE, serial, sizeof serial), "serial",
+                               error))
     return FALSE;
   serial[0] &= 0x7f;  /* a positive number */
-  return !gnutls_failed (gnutls_x509_crt_set_version (crt, 3), "version", error)
-         && !gnutls_failed (gnutls_x509_crt_set_serial (crt, serial, sizeof serial), "serial",
-                            error)
-         && !gnutls_failed (gnutls_x509_crt_set_activation_time (crt, now - BACKDATE_S),
-                            "validity", error)
-         && !gnutls_failed (gnutls_x509_crt_set_expiration_time (crt, not_after), "validity",
-                            error)
-         && !gnutls_failed (gnutls_x509_crt_set_key (crt, key), "key", error)
-         && !gnutls_failed (gnutls_x509_privkey_get_key_id (key, GNUTLS_KEYID_USE_SHA1, id,
-                                                            &id_size), "key id", error)
-         && !gnutls_failed (gnutls_x509_crt_set_subject_key_id (crt, id, id_size), "key id",
-                            error);
+  return !cloche_egress_ca_failed (gnutls_x509_crt_set_version (crt, 3), "version", error)
+         && !cloche_egress_ca_failed (gnutls_x509_crt_set_serial (crt, serial, sizeof serial),
+                                      "serial", error)
+         && !cloche_egress_ca_failed (gnutls_x509_crt_set_activation_time (crt, now - BACKDATE_S),
+                                      "validity", error)
+         && !cloche_egress_ca_failed (gnutls_x509_crt_set_expiration_time (crt, not_after),
+                                      "validity", error)
+         && !cloche_egress_ca_failed (gnutls_x509_crt_set_key (crt, key), "key", error)
+         && !cloche_egress_ca_failed (gnutls_x509_privkey_get_key_id (key, GNUTLS_KEYID_USE_SHA1,
+                                                                      id, &id_size),
+                                      "key id", error)
+         && !cloche_egress_ca_failed (gnutls_x509_crt_set_subject_key_id (crt, id, id_size),
+                                      "key id", error);
 }
 
 static gboolean
@@ -234,22 +236,29 @@ cloche_egress_ca_make_ca_certificate (Loaded  *loaded,
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   gnutls_datum_t datum = { NULL, 0 };
 
-  if (gnutls_failed (gnutls_x509_crt_init (&loaded->crt), "CA", error)
-      || !set_common (loaded->crt, loaded->key, now + CA_LIFE_S, error)
-      || gnutls_failed (gnutls_x509_crt_set_dn_by_oid (loaded->crt, GNUTLS_OID_X520_COMMON_NAME,
-                                                       0, name, strlen (name)), "CA name", error)
-      || gnutls_failed (gnutls_x509_crt_set_dn_by_oid (loaded->crt,
-                                                       GNUTLS_OID_X520_ORGANIZATION_NAME, 0,
-                                                       "Cloche", 6), "CA name", error)
+  if (cloche_egress_ca_failed (gnutls_x509_crt_init (&loaded->crt), "CA", error)
+      || !cloche_egress_ca_set_common (loaded->crt, loaded->key, now + CA_LIFE_S, error)
+      || cloche_egress_ca_failed (gnutls_x509_crt_set_dn_by_oid (loaded->crt,
+                                                                 GNUTLS_OID_X520_COMMON_NAME,
+                                                                 0, name, strlen (name)),
+                                  "CA name", error)
+      || cloche_egress_ca_failed (gnutls_x509_crt_set_dn_by_oid (loaded->crt,
+                                                                 GNUTLS_OID_X520_ORGANIZATION_NAME,
+                                                                 0, "Cloche", 6),
+                                  "CA name", error)
       /* A CA that signs server certificates, and no other CA. */
-      || gnutls_failed (gnutls_x509_crt_set_basic_constraints (loaded->crt, 1, 0), "CA", error)
-      || gnutls_failed (gnutls_x509_crt_set_key_usage (loaded->crt, GNUTLS_KEY_KEY_CERT_SIGN
-                                                                    | GNUTLS_KEY_CRL_SIGN),
-                        "CA usage", error)
-      || gnutls_failed (gnutls_x509_crt_sign2 (loaded->crt, loaded->crt, loaded->key,
-                                               GNUTLS_DIG_SHA256, 0), "CA signature", error)
-      || gnutls_failed (gnutls_x509_crt_export2 (loaded->crt, GNUTLS_X509_FMT_PEM, &datum),
-                        "CA", error))
+      || cloche_egress_ca_failed (gnutls_x509_crt_set_basic_constraints (loaded->crt, 1, 0),
+                                  "CA", error)
+      || cloche_egress_ca_failed (gnutls_x509_crt_set_key_usage (loaded->crt,
+                                                                 GNUTLS_KEY_KEY_CERT_SIGN
+                                                                 | GNUTLS_KEY_CRL_SIGN),
+                                  "CA usage", error)
+      || cloche_egress_ca_failed (gnutls_x509_crt_sign2 (loaded->crt, loaded->crt, loaded->key,
+                                                         GNUTLS_DIG_SHA256, 0),
+                                  "CA signature", error)
+      || cloche_egress_ca_failed (gnutls_x509_crt_export2 (loaded->crt, GNUTLS_X509_FMT_PEM,
+                                                           &datum),
+                                  "CA", error))
     return FALSE;
   loaded->crt_pem = cloche_egress_ca_export_pem (&datum);
   return TRUE;
@@ -288,9 +297,10 @@ cloche_egress_ca_make_ca (const char  *folder,
   loaded->made = TRUE;
   if (!cloche_egress_ca_new_key (&loaded->key, error)
       || !cloche_egress_ca_make_ca_certificate (loaded, error)
-      || gnutls_failed (gnutls_x509_privkey_export2_pkcs8 (loaded->key, GNUTLS_X509_FMT_PEM,
-                                                           NULL, GNUTLS_PKCS_PLAIN, &datum),
-                        "CA key", error))
+      || cloche_egress_ca_failed (gnutls_x509_privkey_export2_pkcs8 (loaded->key,
+                                                                     GNUTLS_X509_FMT_PEM, NULL,
+                                                                     GNUTLS_PKCS_PLAIN, &datum),
+                                  "CA key", error))
     return NULL;
   key_pem = cloche_egress_ca_export_pem (&datum);
   /* The certificate last: a key without it is made again next time. */
@@ -391,9 +401,10 @@ cloche_egress_ca_make_leaf_key (Loaded  *loaded,
   gnutls_datum_t datum = { NULL, 0 };
 
   if (!cloche_egress_ca_new_key (&loaded->leaf_key, error)
-      || gnutls_failed (gnutls_x509_privkey_export2_pkcs8 (loaded->leaf_key, GNUTLS_X509_FMT_PEM,
-                                                           NULL, GNUTLS_PKCS_PLAIN, &datum),
-                        "server key", error))
+      || cloche_egress_ca_failed (gnutls_x509_privkey_export2_pkcs8 (loaded->leaf_key,
+                                                                     GNUTLS_X509_FMT_PEM, NULL,
+                                                                     GNUTLS_PKCS_PLAIN, &datum),
+                                  "server key", error))
     return FALSE;
   loaded->leaf_key_pem = cloche_egress_ca_export_pem (&datum);
   return TRUE;
@@ -528,23 +539,27 @@ cloche_egress_ca_get_certificate_pem (ClocheEgressCa *self)
 /* Server certificates */
 
 static gboolean
-set_subject (gnutls_x509_crt_t   crt,
-             const char         *host,
-             GError            **error)
+cloche_egress_ca_set_subject (gnutls_x509_crt_t   crt,
+                              const char         *host,
+                              GError            **error)
 {
   g_autoptr(GInetAddress) address = g_inet_address_new_from_string (host);
 
-  if (gnutls_failed (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, host,
-                                                    strlen (host)), "name", error))
+  if (cloche_egress_ca_failed (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME,
+                                                              0, host, strlen (host)),
+                               "name", error))
     return FALSE;
   if (address != NULL)
-    return !gnutls_failed (gnutls_x509_crt_set_subject_alt_name (
-                             crt, GNUTLS_SAN_IPADDRESS, g_inet_address_to_bytes (address),
-                             g_inet_address_get_native_size (address), GNUTLS_FSAN_SET),
-                           "address", error);
-  return !gnutls_failed (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME, host,
-                                                               strlen (host), GNUTLS_FSAN_SET),
-                         "name", error);
+    return !cloche_egress_ca_failed (gnutls_x509_crt_set_subject_alt_name (
+                                       crt, GNUTLS_SAN_IPADDRESS,
+                                       g_inet_address_to_bytes (address),
+                                       g_inet_address_get_native_size (address),
+                                       GNUTLS_FSAN_SET),
+                                     "address", error);
+  return !cloche_egress_ca_failed (gnutls_x509_crt_set_subject_alt_name (crt, GNUTLS_SAN_DNSNAME,
+                                                                         host, strlen (host),
+                                                                         GNUTLS_FSAN_SET),
+                                   "name", error);
 }
 
 static char *
@@ -559,22 +574,28 @@ cloche_egress_ca_sign_leaf (Loaded      *loaded,
   size_t ca_id_size = sizeof ca_id;
   gboolean ok;
 
-  ok = !gnutls_failed (gnutls_x509_crt_init (&crt), "server certificate", error)
-       && set_common (crt, loaded->leaf_key, not_after, error)
-       && set_subject (crt, host, error)
-       && !gnutls_failed (gnutls_x509_crt_set_basic_constraints (crt, 0, -1), "usage", error)
-       && !gnutls_failed (gnutls_x509_crt_set_key_usage (crt, GNUTLS_KEY_DIGITAL_SIGNATURE),
-                          "usage", error)
-       && !gnutls_failed (gnutls_x509_crt_set_key_purpose_oid (crt, GNUTLS_KP_TLS_WWW_SERVER, 0),
-                          "usage", error)
-       && !gnutls_failed (gnutls_x509_crt_get_subject_key_id (loaded->crt, ca_id, &ca_id_size,
-                                                              NULL), "CA key id", error)
-       && !gnutls_failed (gnutls_x509_crt_set_authority_key_id (crt, ca_id, ca_id_size),
-                          "CA key id", error)
-       && !gnutls_failed (gnutls_x509_crt_sign2 (crt, loaded->crt, loaded->key,
-                                                 GNUTLS_DIG_SHA256, 0), "signature", error)
-       && !gnutls_failed (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &datum),
-                          "server certificate", error);
+  ok = !cloche_egress_ca_failed (gnutls_x509_crt_init (&crt), "server certificate", error)
+       && cloche_egress_ca_set_common (crt, loaded->leaf_key, not_after, error)
+       && cloche_egress_ca_set_subject (crt, host, error)
+       && !cloche_egress_ca_failed (gnutls_x509_crt_set_basic_constraints (crt, 0, -1),
+                                    "usage", error)
+       && !cloche_egress_ca_failed (gnutls_x509_crt_set_key_usage (crt,
+                                                                   GNUTLS_KEY_DIGITAL_SIGNATURE),
+                                    "usage", error)
+       && !cloche_egress_ca_failed (gnutls_x509_crt_set_key_purpose_oid (crt,
+                                                                         GNUTLS_KP_TLS_WWW_SERVER,
+                                                                         0),
+                                    "usage", error)
+       && !cloche_egress_ca_failed (gnutls_x509_crt_get_subject_key_id (loaded->crt, ca_id,
+                                                                        &ca_id_size, NULL),
+                                    "CA key id", error)
+       && !cloche_egress_ca_failed (gnutls_x509_crt_set_authority_key_id (crt, ca_id, ca_id_size),
+                                    "CA key id", error)
+       && !cloche_egress_ca_failed (gnutls_x509_crt_sign2 (crt, loaded->crt, loaded->key,
+                                                           GNUTLS_DIG_SHA256, 0),
+                                    "signature", error)
+       && !cloche_egress_ca_failed (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &datum),
+                                    "server certificate", error);
   if (crt != NULL)
     gnutls_x509_crt_deinit (crt);
   return ok ? cloche_egress_ca_export_pem (&datum) : NULL;
