@@ -159,14 +159,17 @@ cloche_test_daemon_child_setup (gpointer user_data)
 }
 
 /**
- * cloche_test_daemon_start_on_bus:
+ * cloche_test_daemon_start_full:
  * @bus: (nullable): a private bus this process already uses (a GTK test
  *   connects to its bus before any daemon starts), or %NULL for one of the
  *   daemon's own
+ * @prepare_home: (nullable): fills the daemon's home before it starts,
+ *   with what the daemon reads only at start (the tools folder's size)
  */
 static inline ClocheTestDaemon *
-cloche_test_daemon_start_on_bus (GTestDBus          *bus,
-                                 const char * const *extra_args)
+cloche_test_daemon_start_full (GTestDBus          *bus,
+                               const char * const *extra_args,
+                               void              (*prepare_home) (const char *home))
 {
   ClocheTestDaemon *daemon = g_new0 (ClocheTestDaemon, 1);
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -186,6 +189,8 @@ cloche_test_daemon_start_on_bus (GTestDBus          *bus,
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", daemon->runtime_dir, TRUE);
   g_subprocess_launcher_set_child_setup (launcher, cloche_test_daemon_child_setup, NULL, NULL);
   cloche_test_daemon_isolate (daemon, launcher);
+  if (prepare_home != NULL)
+    prepare_home (daemon->home);
   g_ptr_array_add (argv, (gpointer) g_getenv ("CLOCHE_DAEMON"));
   for (guint i = 0; extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) extra_args[i]);
@@ -199,6 +204,13 @@ cloche_test_daemon_start_on_bus (GTestDBus          *bus,
     cloche_test_bus_kill_on_abort (g_dbus_proxy_get_connection (G_DBUS_PROXY (daemon->proxy)));
   cloche_test_daemon_wait_name (daemon);
   return daemon;
+}
+
+static inline ClocheTestDaemon *
+cloche_test_daemon_start_on_bus (GTestDBus          *bus,
+                                 const char * const *extra_args)
+{
+  return cloche_test_daemon_start_full (bus, extra_args, NULL);
 }
 
 static inline ClocheTestDaemon *
