@@ -143,6 +143,13 @@ put_snapshot (ClocheDbusBundle *bundle)
   return cloche_dbus_bundle_get_snapshot_size (bundle);
 }
 
+/* What the page says under its title after an operation. */
+static const char *
+message (GtkWidget *page)
+{
+  return gtk_label_get_label (cloche_test_ui_child (page, "message_label"));
+}
+
 /* What an agent install leaves in the tools folder (no VM boots in this
  * test: the daemon measures and removes it by its files), put there before
  * the daemon starts: it measures the folder then, after an install session
@@ -166,7 +173,7 @@ check_tools (GtkWidget        *window,
              ClocheDbusBundle *bundle)
 {
   AdwActionRow *tools_row = cloche_test_ui_child (page, "tools_row");
-  g_autofree char *size_text = NULL;
+  g_autofree char *size_text = NULL, *said = NULL;
   AdwMessageDialog *dialog = NULL;
   guint64 tools;
 
@@ -185,6 +192,9 @@ check_tools (GtkWidget        *window,
   adw_message_dialog_response (dialog, "remove");
   CLOCHE_TEST_WAIT_FOR (!gtk_widget_get_visible (GTK_WIDGET (tools_row)), 10);
   g_assert_cmpuint (cloche_dbus_bundle_get_tools_size (bundle), ==, 0);
+  said = g_strdup_printf ("The agents installed in the sandbox were removed and %s "
+                          "(%" G_GUINT64_FORMAT " bytes) were freed.", size_text, tools);
+  CLOCHE_TEST_WAIT_FOR (g_str_equal (message (page), said), 10);
 }
 
 static void
@@ -242,6 +252,9 @@ test_remove_and_install (void)
 
   CLOCHE_TEST_WAIT_FOR (state_is (page, "missing"), 30);
   g_assert_false (g_file_test (location, G_FILE_TEST_EXISTS));
+  CLOCHE_TEST_WAIT_FOR (g_str_has_suffix (message (page), " were freed. Sessions and their "
+                                          "files were kept."), 10);
+  g_assert_true (g_str_has_prefix (message (page), "The sandbox bundle was removed and "));
   g_assert_cmpuint (cloche_dbus_bundle_get_snapshot_size (bundle), ==, 0);
   g_assert_nonnull (find_button (page, "_Install…"));
   cloche_test_save_screenshot (window, "bundle-missing");
