@@ -12,50 +12,29 @@
 # after an install session closes and after a removal; not after a normal
 # session's close nor for bundle info (the daemon's debug line, counted).
 # The real install (npm registry, full bundle) is test-agent-install.sh.
-set -uo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_TEST_BUNDLE:?}"
 
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
-
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  cat "$work/daemon-err" >&2
-  rm -rf "$work"
-}
-
-# How many times the daemon has walked the tools folder. Its output goes
-# straight to the file (no tee in between; GLib writes debug lines to
-# stdout), and the line is written when the walk is started, before the
-# call that caused it returns.
+# How many times the daemon has walked the tools folder: the line is
+# written when the walk is started, before the call that caused it
+# returns, and the daemon's output (GLib writes debug lines to stdout)
+# goes straight into the file (lib.sh).
 walks () {
   grep -c "Tools: measuring the tools folder" "$work/daemon-err"
 }
-trap cleanup EXIT
 
 echo "1..14"
-home=$work/home
+test_home
 tools=$home/data/cloche/tools
-mkdir -p "$home/state" "$home/config" "$tools/bin" "$home/project"
-export HOME=$home XDG_STATE_HOME=$home/state XDG_CONFIG_HOME=$home/config
-export XDG_DATA_HOME=$home/data XDG_RUNTIME_DIR=$work
+mkdir -p "$tools/bin" "$home/project"
 # What an install leaves, made on the host here: a program in bin, as npm
 # links an agent's.
 printf '#!/bin/sh\necho "tool here: $0"\n' > "$tools/bin/codex"
 chmod 755 "$tools/bin/codex"
 head -c 200000 /dev/zero > "$tools/payload"
 
-G_MESSAGES_DEBUG=Cloche "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
-  >"$work/daemon-err" 2>&1 &
-daemon=$!
-for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+G_MESSAGES_DEBUG=Cloche start_daemon --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60
 walks_start=$(walks)
 
 id=$("$ctl" session open --title tools)
