@@ -219,6 +219,16 @@ cloche_test_daemon_start (const char * const *extra_args)
   return cloche_test_daemon_start_on_bus (NULL, extra_args);
 }
 
+/* The KVM device the daemon probes: CLOCHE_KVM_DEVICE, which it inherits
+ * (/nonexistent: a machine with no KVM at all), else /dev/kvm. */
+static inline const char *
+cloche_test_daemon_kvm_device (void)
+{
+  const char *device = g_getenv ("CLOCHE_KVM_DEVICE");
+
+  return device != NULL && *device != '\0' ? device : "/dev/kvm";
+}
+
 static inline GPid
 cloche_test_daemon_pid (ClocheTestDaemon *daemon)
 {
