@@ -159,14 +159,17 @@ cloche_test_daemon_child_setup (gpointer user_data)
 }
 
 /**
- * cloche_test_daemon_start_on_bus:
+ * cloche_test_daemon_start_full:
  * @bus: (nullable): a private bus this process already uses (a GTK test
  *   connects to its bus before any daemon starts), or %NULL for one of the
  *   daemon's own
+ * @prepare_home: (nullable): fills the daemon's home before it starts,
+ *   with what the daemon reads only at start (the tools folder's size)
  */
 static inline ClocheTestDaemon *
-cloche_test_daemon_start_on_bus (GTestDBus          *bus,
-                                 const char * const *extra_args)
+cloche_test_daemon_start_full (GTestDBus          *bus,
+                               const char * const *extra_args,
+                               void              (*prepare_home) (const char *home))
 {
   ClocheTestDaemon *daemon = g_new0 (ClocheTestDaemon, 1);
   g_autoptr(GSubprocessLauncher) launcher = NULL;
@@ -186,6 +189,8 @@ cloche_test_daemon_start_on_bus (GTestDBus          *bus,
   g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", daemon->runtime_dir, TRUE);
   g_subprocess_launcher_set_child_setup (launcher, cloche_test_daemon_child_setup, NULL, NULL);
   cloche_test_daemon_isolate (daemon, launcher);
+  if (prepare_home != NULL)
+    prepare_home (daemon->home);
   g_ptr_array_add (argv, (gpointer) g_getenv ("CLOCHE_DAEMON"));
   for (guint i = 0; extra_args[i] != NULL; i++)
     g_ptr_array_add (argv, (gpointer) extra_args[i]);
@@ -202,9 +207,26 @@ cloche_test_daemon_start_on_bus (GTestDBus          *bus,
 }
 
 static inline ClocheTestDaemon *
+cloche_test_daemon_start_on_bus (GTestDBus          *bus,
+                                 const char * const *extra_args)
+{
+  return cloche_test_daemon_start_full (bus, extra_args, NULL);
+}
+
+static inline ClocheTestDaemon *
 cloche_test_daemon_start (const char * const *extra_args)
 {
   return cloche_test_daemon_start_on_bus (NULL, extra_args);
+}
+
+/* The KVM device the daemon probes: CLOCHE_KVM_DEVICE, which it inherits
+ * (/nonexistent: a machine with no KVM at all), else /dev/kvm. */
+static inline const char *
+cloche_test_daemon_kvm_device (void)
+{
+  const char *device = g_getenv ("CLOCHE_KVM_DEVICE");
+
+  return device != NULL && *device != '\0' ? device : "/dev/kvm";
 }
 
 static inline GPid

@@ -11,10 +11,6 @@
 # Skipped, saying why, without the full bundle (CLOCHE_FULL_BUNDLE: a
 # folder built by `tools/build-bundle --full`; CI and tools/dev/setup do
 # not build it) or where registry.npmjs.org does not resolve.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}"
-ctl=$CLOCHE_CTL
 if [ -z "${CLOCHE_FULL_BUNDLE:-}" ] || [ ! -f "$CLOCHE_FULL_BUNDLE/root.qcow2" ]; then
   echo "1..0 # SKIP no full bundle: set CLOCHE_FULL_BUNDLE to a folder built by tools/build-bundle --full"
   exit 0
@@ -23,32 +19,13 @@ if ! getent hosts registry.npmjs.org >/dev/null; then
   echo "1..0 # SKIP registry.npmjs.org does not resolve here: the install needs the npm registry"
   exit 0
 fi
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
-
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 echo "1..7"
-home=$work/home
+test_home
 tools=$home/data/cloche/tools
-mkdir -p "$home/state" "$home/config"
-export HOME=$home XDG_STATE_HOME=$home/state XDG_CONFIG_HOME=$home/config
-export XDG_DATA_HOME=$home/data XDG_RUNTIME_DIR=$work
-
-"$CLOCHE_DAEMON" --bundle "$CLOCHE_FULL_BUNDLE" --idle-timeout 60 \
-  2> >(tee "$work/daemon-err" >&2) &
-daemon=$!
-for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon --bundle "$CLOCHE_FULL_BUNDLE" --idle-timeout 60
 
 # Where the host's network intercepts TLS (these machines), the host's trust
 # store names its CA: given to the install, as a user there would.

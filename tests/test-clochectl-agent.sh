@@ -11,32 +11,15 @@
 # and gone when it closes; an admin lock on egress refuses the launch
 # naming the file; a broken profile is refused naming file, line, column
 # and key.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
-
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_TEST_BUNDLE:?}"
 
 echo "1..17"
-home=$work/home
+test_home
 project=$home/project
-mkdir -p "$home/state" "$home/config/cloche/agents" "$project" "$work/www" "$work/admin"
+mkdir -p "$home/config/cloche/agents" "$project" "$work/www" "$work/admin"
 echo "from the host's server" > "$work/www/hello.txt"
-export HOME=$home XDG_STATE_HOME=$home/state XDG_CONFIG_HOME=$home/config XDG_RUNTIME_DIR=$work
 export CLOCHE_ADMIN_POLICY=$work/admin/policy.json
 
 # A real HTTP server on the host's loopback; the port is the kernel's choice.
@@ -48,6 +31,7 @@ print(server.server_address[1], flush=True)
 server.serve_forever()
 PY
 server=$!
+background+=("$server")
 for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 port=$(cat "$work/port")
 url=http://127.0.0.1:$port/hello.txt
@@ -76,10 +60,7 @@ printf '{"command": "x",\n "env": ["NOT A NAME"]}' > "$home/config/cloche/agents
 echo '{"command": "no-such-agent", "package": "@example/no-such-agent"}' \
   > "$home/config/cloche/agents/missing.json"
 
-"$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
-  2> >(tee "$work/daemon-err" >&2) &
-daemon=$!
-for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60
 
 "$ctl" agent list --json > "$work/list" 2>"$work/list-err"
 code=$?

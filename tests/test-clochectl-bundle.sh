@@ -2,38 +2,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # clochectl bundle against a real daemon on a private bus (run under
 # dbus-run-session): output and exit codes, with no VM booted.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
-
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_TEST_BUNDLE:?}"
 
 json_field () {
   /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
 }
 
 echo "1..15"
-home=$work/home
-mkdir -p "$home/state" "$home/data"
-start_daemon () {
-  HOME=$home XDG_STATE_HOME=$home/state XDG_DATA_HOME=$home/data XDG_RUNTIME_DIR=$work \
-    "$CLOCHE_DAEMON" &
-  daemon=$!
-  for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
-}
+test_home
 start_daemon
 default=$home/data/cloche/bundle
 
@@ -82,14 +60,14 @@ ok $? "relocate refuses a folder that holds the sessions folder"
   && [ ! -e "$default" ]
 ok $? "relocate moves the bundle and the daemon follows it"
 
-kill "$daemon" && wait "$daemon" 2>/dev/null
+stop_daemon
 start_daemon
 [ "$("$ctl" bundle info --json | json_field location)" = "$work/moved" ]
 ok $? "a restarted daemon finds the bundle where it was moved"
 
 # Files in the place of a warm-wake snapshot (no VM boots here): what is
 # shown and removed goes by the files' allocated sizes.
-warm=$home/.cache/cloche/warm
+warm=$XDG_CACHE_HOME/cloche/warm
 mkdir -p "$warm" && head -c 1048576 /dev/urandom > "$warm/ram" && echo state > "$warm/state" \
   && echo '[snapshot]' > "$warm/snapshot.ini"
 snapshot=$("$ctl" bundle info --json | json_field snapshot)
@@ -108,7 +86,7 @@ out=$("$ctl" bundle remove)
 ok $? "remove deletes the bundle and the saved VM and reports both ($freed bytes)"
 allocated=$freed
 
-audit=$(XDG_STATE_HOME=$home/state "$ctl" audit --json)
+audit=$("$ctl" audit --json)
 grep '"event":"bundle.remove"' <<< "$audit" | grep -q "\"bytes-freed\":$allocated" &&
   grep '"event":"bundle.relocate"' <<< "$audit" | grep -q '"ok":true'
 ok $? "the audit log has the move and the removal with the bytes freed"

@@ -6,44 +6,25 @@
 # everything stays English. Real daemon on a private bus (dbus-run-session),
 # catalogues from the build tree (CLOCHE_LOCALEDIR); C.UTF-8 is built into
 # glibc, so no locale has to be generated. No VM boots.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_LOCALEDIR:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_LOCALEDIR:?}"
 unset LANG LC_ALL LC_MESSAGES LANGUAGE
 
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
-
-stop_daemon () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  daemon=
-}
-trap 'stop_daemon; rm -rf "$work"' EXIT
-
-# The daemon in the language given ("" for none), with nothing installed.
-start_daemon () {
-  local home=$work/home-$1
-  mkdir -p "$home/state" "$home/data"
+# The daemon in the language given ("" for none), with nothing installed,
+# in a home of its own.
+start_daemon_in () {
+  test_home "$work/home-$1"
   if [ -n "$1" ]; then
-    env HOME="$home" XDG_STATE_HOME="$home/state" XDG_DATA_HOME="$home/data" \
-      XDG_RUNTIME_DIR="$work" LC_ALL=C.UTF-8 LANGUAGE="$1" "$CLOCHE_DAEMON" --replace &
+    LC_ALL=C.UTF-8 LANGUAGE="$1" start_daemon --replace
   else
-    env HOME="$home" XDG_STATE_HOME="$home/state" XDG_DATA_HOME="$home/data" \
-      XDG_RUNTIME_DIR="$work" "$CLOCHE_DAEMON" --replace &
+    start_daemon --replace
   fi
-  daemon=$!
-  for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
 }
 
 echo "1..7"
 
-start_daemon de
+start_daemon_in de
 LC_ALL=C.UTF-8 LANGUAGE=de "$ctl" bundle remove 2> "$work/de"
 code=$?
 cat "$work/de" | sed 's/^/# /'
@@ -62,7 +43,7 @@ LC_ALL=C.UTF-8 LANGUAGE=fr "$ctl" no-such-command 2> "$work/fr"
 grep -q 'commande inconnue « no-such-command »' "$work/fr"
 ok $? "clochectl speaks French under LANGUAGE=fr"
 
-start_daemon ""
+start_daemon_in ""
 "$ctl" bundle remove 2> "$work/en"
 grep -q "No sandbox bundle is installed at .*: nothing to remove" "$work/en"
 ok $? "with no language set, the error stays English"

@@ -5,21 +5,10 @@
 # to), and text with terminal escapes in the audit log, which clochectl
 # must show and never let the terminal act on. No VM boots; the daemon is
 # only started to see it refuse its own options.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export LC_ALL=C.UTF-8
 unset LANGUAGE
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
 
 # Runs "$@", keeping its exit status in $status and its output in $out.
 run () {

@@ -7,34 +7,15 @@
 # resize, Ctrl-C, vi, less, top, exit status, a detach and shell --attach).
 # Here: plain pipes, the
 # session a shell opens and closes, the audit log's lines for terminals.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}" "${CLOCHE_SOURCE_ROOT:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
-
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_TEST_BUNDLE:?}" "${CLOCHE_SOURCE_ROOT:?}"
 
 echo "1..31"
-home=$work/home
-mkdir -p "$home/state" "$home/project"
+test_home
+mkdir -p "$home/project"
 echo "from the host" > "$home/project/readme.txt"
-HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work \
-  "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
-  2> >(tee "$work/daemon-err" >&2) &
-daemon=$!
-for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60
 
 id=$("$ctl" session open --title terminals)
 ok $? "a session to run in ($id)"
@@ -79,7 +60,7 @@ ok $? "shell --mount opens a session with the folder, runs the shell, closes it 
 python3 "$CLOCHE_SOURCE_ROOT/tests/clochectl-pty.py" "$ctl" $((n + 1)) "$id" || failed=1
 n=$((n + 20))
 
-HOME=$home XDG_STATE_HOME=$home/state "$ctl" audit --session "$id" --json > "$work/audit"
+"$ctl" audit --session "$id" --json > "$work/audit"
 python3 - "$work/audit" <<'PY'
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]

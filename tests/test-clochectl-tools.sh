@@ -8,42 +8,34 @@
 # install on the minimal bundle says it needs the full bundle and how to
 # get it, and leaves no session; agent list says what is installed; the
 # size is in bundle info and status --json, and remove-tools empties it.
+# The folder is walked (measured) only when it can have changed: at start,
+# after an install session closes and after a removal; not after a normal
+# session's close nor for bundle info (the daemon's debug line, counted).
 # The real install (npm registry, full bundle) is test-agent-install.sh.
-set -uo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_TEST_BUNDLE:?}"
 
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
+# How many times the daemon has walked the tools folder: the line is
+# written when the walk is started, before the call that caused it
+# returns, and the daemon's output (GLib writes debug lines to stdout)
+# goes straight into the file (lib.sh).
+walks () {
+  grep -c "Tools: measuring the tools folder" "$work/daemon-err"
 }
 
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-echo "1..12"
-home=$work/home
+echo "1..14"
+test_home
 tools=$home/data/cloche/tools
-mkdir -p "$home/state" "$home/config" "$tools/bin" "$home/project"
-export HOME=$home XDG_STATE_HOME=$home/state XDG_CONFIG_HOME=$home/config
-export XDG_DATA_HOME=$home/data XDG_RUNTIME_DIR=$work
+mkdir -p "$tools/bin" "$home/project"
 # What an install leaves, made on the host here: a program in bin, as npm
 # links an agent's.
 printf '#!/bin/sh\necho "tool here: $0"\n' > "$tools/bin/codex"
 chmod 755 "$tools/bin/codex"
 head -c 200000 /dev/zero > "$tools/payload"
 
-"$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
-  2> >(tee "$work/daemon-err" >&2) &
-daemon=$!
-for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+G_MESSAGES_DEBUG=Cloche start_daemon --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60
+walks_start=$(walks)
 
 id=$("$ctl" session open --title tools)
 "$ctl" exec "$id" -- codex >"$work/out" 2>&1
@@ -68,6 +60,7 @@ ok $? "so is removing a program ($code: $(cat "$work/out"))"
 grep -q "virtiofs ro," "$work/out"
 ok $? "the session sees one read-only virtiofs mount there ($(cat "$work/out"))"
 "$ctl" session close "$id"
+walks_closed=$(walks)
 
 "$ctl" session open --mount "$tools/bin" >"$work/out" 2>"$work/err"
 code=$?
@@ -89,17 +82,23 @@ code=$?
   && grep -q "tools/build-bundle --full" "$work/err" \
   && [ "$("$ctl" session list | grep -c ' open ')" -eq "$before" ]
 ok $? "install on the minimal bundle: needs the full bundle, says how; no session left ($code: $(cat "$work/err"))"
+walks_install=$(walks)
 
 "$ctl" bundle info >"$work/info"
 "$ctl" status --json >"$work/status"
 size=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tools_size"])' "$work/status")
 grep -q "^Agents: .*bytes in the tools folder" "$work/info" && [ "$size" -ge 200000 ]
 ok $? "the tools folder's size: bundle info and status --json ($size; $(grep Agents "$work/info"))"
+walks_info=$(walks)
+[ "$walks_start" -eq 1 ] && [ "$walks_closed" -eq 1 ] && [ "$walks_install" -eq 2 ] \
+  && [ "$walks_info" -eq 2 ]
+ok $? "the folder is walked at start and after the install session, not after a normal session or for info (walks: start $walks_start, normal close $walks_closed, install $walks_install, info $walks_info)"
 
 "$ctl" bundle remove-tools >"$work/out" 2>&1
 code=$?
 left=$(find "$tools" -mindepth 1 | wc -l)
 size=$("$ctl" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tools_size"])')
+walks_removed=$(walks)
 [ $code -eq 0 ] && grep -q "freed" "$work/out" && [ -d "$tools" ] && [ "$left" -eq 0 ] && [ "$size" -eq 0 ]
 ok $? "remove-tools empties the folder, the size goes to 0 ($code, $left left, $size: $(cat "$work/out"))"
 
@@ -109,5 +108,7 @@ code=$?
 [ $code -eq 127 ]
 ok $? "a session after the removal has no codex ($code)"
 "$ctl" session close "$id"
+[ "$walks_removed" -eq 3 ] && [ "$(walks)" -eq 3 ]
+ok $? "the removal walks it once more, that session's close does not (walks: removal $walks_removed, close $(walks))"
 
 exit $failed

@@ -2,43 +2,19 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # clochectl against a real daemon on a private bus (run under dbus-run-session)
 # and a real VM: what a script or an agent front-end sees, output and exit codes.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  # One line each: a description carrying a command's output keeps TAP whole.
-  desc=$(printf '%s' "$2" | tr '\n' ' ')
-  if [ "$1" -eq 0 ]; then echo "ok $n $desc"; else echo "not ok $n $desc"; failed=1; fi
-}
-
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_TEST_BUNDLE:?}"
 
 qemu_children () {
   pgrep -P "$daemon" qemu-system 2>/dev/null | wc -l
 }
 
 echo "1..23"
-home=$work/home
-mkdir -p "$home/state" "$home/project" "$home/.ssh"
+test_home
+mkdir -p "$home/project" "$home/.ssh"
 echo "from the host" > "$home/project/readme.txt"
-# Records still queued when the daemon is told to stop must reach the disk
-# before it exits (on a slow disk too: test-session-store's
-# /session-store/queued-writes-survive).
-HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work \
-  "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 \
-  2> >(tee "$work/daemon-err" >&2) &
-daemon=$!
-for _ in $(seq 50); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60
 
 "$ctl" status > "$work/status"
 ok $? "status succeeds"
@@ -160,6 +136,9 @@ ok $? "vm stop stops QEMU"
 [ $? -eq 2 ] && grep -q 'unknown command "frobnicate"' "$work/err"
 ok $? "an unknown command says so and exits 2"
 
+# Records still queued when the daemon is told to stop must reach the disk
+# before it exits (on a slow disk too: test-session-store's
+# /session-store/queued-writes-survive).
 last=$("$ctl" session open --title last) && "$ctl" exec "$last" -- true \
   && "$ctl" session close "$last" && kill "$daemon" && wait "$daemon"
 status=$?

@@ -111,6 +111,9 @@ test_kvm (Fixture       *fixture,
   result = run_one (fixture->context, "kvm");
   assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_MISSING,
                   "without nested virtualization", "nested virtualization");
+  /* Which device is missing, as the accelerator's reason says. */
+  assert_problem (result, CLOCHE_DOCTOR_WARNING, CLOCHE_ERROR_KVM_MISSING,
+                  fixture->context->kvm_device, "nested virtualization");
   cloche_doctor_result_free (result);
 
   /* A device that opens but is no KVM: it cannot make a VM. */

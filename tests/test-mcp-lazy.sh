@@ -3,40 +3,22 @@
 # clochectl mcp starts nothing before a tool call: initialize and tools/list
 # against a real daemon on a private bus (run under dbus-run-session) leave
 # the VM stopped, no QEMU, no session. And --print-config for each client.
-set -uo pipefail
-
-: "${CLOCHE_DAEMON:?}" "${CLOCHE_CTL:?}" "${CLOCHE_TEST_BUNDLE:?}"
-ctl=$CLOCHE_CTL
-n=0
-failed=0
-work=$(mktemp -d)
-
-ok () {
-  n=$((n + 1))
-  if [ "$1" -eq 0 ]; then echo "ok $n $2"; else echo "not ok $n $2"; failed=1; fi
-}
-
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source=tests/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+: "${CLOCHE_TEST_BUNDLE:?}"
 
 echo "1..8"
-home=$work/home
-mkdir -p "$home/state" "$home/proj" "$work/run"
-chmod 700 "$work/run"
-HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work/run \
-  "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 --exit-after 0 &
-daemon=$!
-for _ in $(seq 100); do "$ctl" status >/dev/null 2>&1 && break; sleep 0.1; done
+runtime=$work/run
+test_home
+mkdir -p "$home/proj"
+start_daemon --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 60 --exit-after 0
 
 init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"lazy","version":"1"}}}'
 list='{"jsonrpc":"2.0","id":2,"method":"tools/list"}'
 # The client stays connected a while after its requests, as a real one
 # does: what was started would show meanwhile.
 (printf '%s\n%s\n' "$init" "$list"; sleep 4) \
-  | HOME=$home XDG_STATE_HOME=$home/state timeout 30 "$ctl" mcp --mount "$home/proj:rw" \
+  | timeout 30 "$ctl" mcp --mount "$home/proj:rw" \
   > "$work/out" 2> "$work/err" &
 mcp=$!
 sleep 3

@@ -340,25 +340,84 @@ cloche_bundle_page_cancel_action (GtkWidget  *widget,
 
 /* Remove */
 
+/* What differs between removing the bundle and removing the agents (the
+ * tools folder): the call that ends, and what is said after it. Both calls
+ * answer with the bytes freed. */
+typedef struct
+{
+  gboolean    (*finish) (ClocheDbusBundle  *proxy,
+                         guint64           *out_freed,
+                         GAsyncResult      *result,
+                         GError           **error);
+  const char   *failed;                       /* the error's heading */
+  char       *(*done)   (const char *freed);  /* the sentence after it */
+} ClocheBundlePageRemoval;
+
+static char *
+cloche_bundle_page_bundle_removed_text (const char *freed)
+{
+  return g_strdup_printf (_("The sandbox bundle was removed and %s were freed. "
+                            "Sessions and their files were kept."), freed);
+}
+
+static char *
+cloche_bundle_page_tools_removed_text (const char *freed)
+{
+  return g_strdup_printf (_("The agents installed in the sandbox were removed and %s were "
+                            "freed."), freed);
+}
+
+static const ClocheBundlePageRemoval cloche_bundle_page_bundle_removal = {
+  cloche_dbus_bundle_call_remove_finish,
+  N_("The bundle was not removed"),
+  cloche_bundle_page_bundle_removed_text,
+};
+
+static const ClocheBundlePageRemoval cloche_bundle_page_tools_removal = {
+  cloche_dbus_bundle_call_remove_tools_finish,
+  N_("The agents were not removed"),
+  cloche_bundle_page_tools_removed_text,
+};
+
+/* One removal under way: the page and which removal it is. */
+typedef struct
+{
+  ClocheBundlePage              *self;
+  const ClocheBundlePageRemoval *removal;
+} ClocheBundlePageRemoving;
+
+static ClocheBundlePageRemoving *
+cloche_bundle_page_removing_new (ClocheBundlePage              *self,
+                                 const ClocheBundlePageRemoval *removal)
+{
+  ClocheBundlePageRemoving *removing = g_new0 (ClocheBundlePageRemoving, 1);
+
+  cloche_bundle_page_show_message (self, NULL, FALSE);
+  removing->self = g_object_ref (self);
+  removing->removal = removal;
+  return removing;
+}
+
 static void
 cloche_bundle_page_removed_cb (GObject      *object,
                                GAsyncResult *result,
                                gpointer      user_data)
 {
-  g_autoptr(ClocheBundlePage) self = user_data;
+  ClocheBundlePageRemoving *removing = user_data;
+  g_autoptr(ClocheBundlePage) self = removing->self;
+  const ClocheBundlePageRemoval *removal = removing->removal;
   g_autoptr(GError) error = NULL;
   g_autofree char *freed_text = NULL, *text = NULL;
   guint64 freed = 0;
 
-  if (!cloche_dbus_bundle_call_remove_finish (CLOCHE_DBUS_BUNDLE (object), &freed, result,
-                                              &error))
+  g_free (removing);
+  if (!removal->finish (CLOCHE_DBUS_BUNDLE (object), &freed, result, &error))
     {
-      cloche_bundle_page_show_error (self, _("The bundle was not removed"), error);
+      cloche_bundle_page_show_error (self, _(removal->failed), error);
       return;
     }
   freed_text = cloche_bundle_page_format_size (freed);
-  text = g_strdup_printf (_("The sandbox bundle was removed and %s were freed. "
-                            "Sessions and their files were kept."), freed_text);
+  text = removal->done (freed_text);
   cloche_bundle_page_show_message (self, text, FALSE);
 }
 
@@ -367,9 +426,9 @@ cloche_bundle_page_start_remove_cb (ClocheBundlePage *self)
 {
   guint open = self->client != NULL ? cloche_client_get_open_sessions (self->client) : 0;
 
-  cloche_bundle_page_show_message (self, NULL, FALSE);
   cloche_dbus_bundle_call_remove (self->bundle, open > 0, NULL, cloche_bundle_page_removed_cb,
-                                  g_object_ref (self));
+                                  cloche_bundle_page_removing_new (
+                                    self, &cloche_bundle_page_bundle_removal));
 }
 
 static char *
@@ -405,33 +464,11 @@ cloche_bundle_page_remove_action (GtkWidget  *widget,
 }
 
 static void
-cloche_bundle_page_tools_removed_cb (GObject      *object,
-                                     GAsyncResult *result,
-                                     gpointer      user_data)
-{
-  g_autoptr(ClocheBundlePage) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *freed_text = NULL, *text = NULL;
-  guint64 freed = 0;
-
-  if (!cloche_dbus_bundle_call_remove_tools_finish (CLOCHE_DBUS_BUNDLE (object), &freed, result,
-                                                    &error))
-    {
-      cloche_bundle_page_show_error (self, _("The agents were not removed"), error);
-      return;
-    }
-  freed_text = cloche_bundle_page_format_size (freed);
-  text = g_strdup_printf (_("The agents installed in the sandbox were removed and %s were "
-                            "freed."), freed_text);
-  cloche_bundle_page_show_message (self, text, FALSE);
-}
-
-static void
 cloche_bundle_page_start_remove_tools_cb (ClocheBundlePage *self)
 {
-  cloche_bundle_page_show_message (self, NULL, FALSE);
-  cloche_dbus_bundle_call_remove_tools (self->bundle, NULL, cloche_bundle_page_tools_removed_cb,
-                                        g_object_ref (self));
+  cloche_dbus_bundle_call_remove_tools (self->bundle, NULL, cloche_bundle_page_removed_cb,
+                                        cloche_bundle_page_removing_new (
+                                          self, &cloche_bundle_page_tools_removal));
 }
 
 static void

@@ -15,7 +15,11 @@
  * is opened with them, Sessions.Open's "egress-allow"). An item that
  * cannot be used says why in its subtitle and is "unavailable": a profile
  * with hosts while the administrator locks egress.allow (the daemon would
- * refuse the open), or a profile file that is not one.
+ * refuse the open), or a profile file that is not one. An agent whose
+ * command is not in the tools folder (cloche_tools_has_command(), what
+ * `clochectl agent list` says too) stays available, and its subtitle
+ * begins with the command that installs it: opening it anyway gives the
+ * terminal's own 127 message, which names that command as well.
  */
 #include "config.h"
 
@@ -23,6 +27,7 @@
 
 #include "cloche-agent-profile.h"
 #include "cloche-launch-item.h"
+#include "cloche-tools.h"
 
 struct _ClocheLaunchItem
 {
@@ -152,15 +157,10 @@ cloche_launch_item_get_unavailable (ClocheLaunchItem *self)
   return self->unavailable;
 }
 
-/* The row says what runs and where its package comes from. Whether the
- * agent is installed in the sandbox is not known here: a missing one
- * ends with 127, and its terminal names the package (clochectl agent).
- * A tools folder that lists what is installed would set "unavailable"
- * (or a word in the subtitle) here. */
+/* The row says what runs and where its package comes from. */
 static char *
-cloche_launch_item_agent_subtitle (ClocheAgentProfile *profile)
+cloche_launch_item_agent_what (ClocheAgentProfile *profile)
 {
-  const char *description = cloche_agent_profile_get_description (profile);
   const char *package = cloche_agent_profile_get_package (profile);
   g_autofree char *command = g_strjoinv (" ", (GStrv) cloche_agent_profile_get_command (profile));
   g_autofree char *hosts = g_strjoinv (", ", (GStrv) cloche_agent_profile_get_hosts (profile));
@@ -171,16 +171,31 @@ cloche_launch_item_agent_subtitle (ClocheAgentProfile *profile)
     what = g_strdup_printf (_("Runs “%s” (npm %s)"), command, package);
   else
     what = g_strdup_printf (_("Runs “%s”"), command);
-  if (hosts[0] != '\0')
-    {
-      /* Translators: the hosts an agent's session may reach besides the policy's */
-      g_autofree char *with = g_strdup_printf (_("%s; its session may also reach %s"), what, hosts);
+  if (hosts[0] == '\0')
+    return g_steal_pointer (&what);
+  /* Translators: the hosts an agent's session may reach besides the policy's */
+  return g_strdup_printf (_("%s; its session may also reach %s"), what, hosts);
+}
 
-      g_free (what);
-      what = g_steal_pointer (&with);
-    }
-  return description != NULL ? g_strdup_printf ("%s. %s", description, what)
-                             : g_steal_pointer (&what);
+/* ... and, first, that it is not installed and how to install it, when
+ * Cloche installs it (a profile with a package) and the tools folder has
+ * no such command. */
+static char *
+cloche_launch_item_agent_subtitle (ClocheAgentProfile *profile)
+{
+  const char *description = cloche_agent_profile_get_description (profile);
+  g_autofree char *what = cloche_launch_item_agent_what (profile);
+  g_autofree char *about = description != NULL ? g_strdup_printf ("%s. %s", description, what)
+                                                : g_steal_pointer (&what);
+
+  if (cloche_agent_profile_get_package (profile) == NULL
+      || cloche_tools_has_command (cloche_agent_profile_get_command (profile)[0]))
+    return g_steal_pointer (&about);
+  /* Translators: the first line of the row of an agent that is not
+   * installed in the sandbox yet; %s is the agent's name in the command
+   * that installs it, the second %s what the row says otherwise */
+  return g_strdup_printf (_("Not installed — clochectl agent install %s\n%s"),
+                          cloche_agent_profile_get_name (profile), about);
 }
 
 /**

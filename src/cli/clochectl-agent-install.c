@@ -129,22 +129,6 @@ static const char script[] =
   "[ -x \"$T/bin/$cmd\" ] || { echo \"$pkg gave no $cmd\" >&2; exit 9; }\n"
   "echo \"Installed: $(\"$T/bin/$cmd\" --version 2>&1 | head -n 1)\"\n";
 
-/**
- * clochectl_agent_installed:
- *
- * Returns: whether the tools folder has @command in its bin (a link there
- *   is not followed: the guest wrote it)
- */
-gboolean
-clochectl_agent_installed (const char *command)
-{
-  g_autofree char *dir = cloche_tools_dup_dir ();
-  g_autofree char *path = g_build_filename (dir, "bin", command, NULL);
-  struct stat st;
-
-  return strchr (command, '/') == NULL && lstat (path, &st) == 0;
-}
-
 static const char *
 clochectl_agent_cause (int status)
 {

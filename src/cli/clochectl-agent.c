@@ -29,6 +29,7 @@
 #include <stdlib.h>
 
 #include "cloche-agent-profile.h"
+#include "cloche-tools.h"
 #include "clochectl.h"
 
 static char *
@@ -64,8 +65,7 @@ clochectl_agent_profile_to_json (ClocheAgentProfile *profile)
   else
     json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "installed");
-  json_builder_add_boolean_value (builder,
-                                  clochectl_agent_installed (cloche_agent_profile_get_command (profile)[0]));
+  json_builder_add_boolean_value (builder, cloche_tools_has_command (lists[0][0]));
   json_builder_set_member_name (builder, "file");
   if (cloche_agent_profile_get_file (profile) != NULL)
     json_builder_add_string_value (builder, cloche_agent_profile_get_file (profile));
@@ -96,7 +96,7 @@ clochectl_agent_print_profile (ClocheAgentProfile *profile)
   g_print (_("  command:  %s\n"), safe[0]);
   g_print (_("  package:  %s\n"), package != NULL ? safe[4] : _("(none: not installed by Cloche)"));
   g_print (_("  installed: %s\n"),
-           clochectl_agent_installed (cloche_agent_profile_get_command (profile)[0])
+           cloche_tools_has_command (cloche_agent_profile_get_command (profile)[0])
            ? _("yes, in the tools folder") : _("no"));
   g_print (_("  hosts:    %s\n"), hosts[0] != '\0' ? safe[1] : _("(none beyond the policy)"));
   g_print (_("  env:      %s\n"), env[0] != '\0' ? safe[2] : _("(none)"));

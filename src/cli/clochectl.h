@@ -45,7 +45,6 @@ typedef struct
 } ClochectlShellRequest;
 
 int      clochectl_agent_install     (int argc, char **argv);
-gboolean clochectl_agent_installed   (const char *command);
 int      clochectl_shell_request_run (ClocheDbusDaemon      *daemon,
                                       ClochectlShellRequest *request);
 void     clochectl_shell_request_clear (ClochectlShellRequest *request);

@@ -436,13 +436,11 @@ cloche_bundle_manager_info_finish (ClocheBundleManager  *self,
   info = g_task_propagate_pointer (G_TASK (result), error);
   if (info != NULL)
     cloche_bundle_manager_set_info (self, info);
-  /* The snapshot is measured now too (a few stats): Info's "snapshot";
-   * and the tools folder, in a thread (ToolsSize follows). */
+  /* The snapshot is measured now too (a few stats): Info's "snapshot".
+   * Not the tools folder: only an install session or a removal changes it,
+   * and the sandbox measures it then (Info's "tools" is that size). */
   if (self->sandbox != NULL)
-    {
-      cloche_vm_measure_snapshot (cloche_sandbox_get_vm (self->sandbox));
-      cloche_sandbox_measure_tools (self->sandbox);
-    }
+    cloche_vm_measure_snapshot (cloche_sandbox_get_vm (self->sandbox));
   return info;
 }
 

@@ -146,8 +146,11 @@ cloche_doctor_check_kvm (const ClocheDoctorContext *context,
                                _("This computer is itself a virtual machine: have nested "
                                  "virtualization turned on in the host that runs it (or ask its "
                                  "provider), then restart it."),
-                               _("No KVM device: this machine is a virtual machine without nested "
-                                 "virtualization; %s"), _(TCG_COST));
+                               /* Translators: %s is the KVM device, /dev/kvm */
+                               _("No KVM device (%s): this machine is a virtual machine without "
+                                 "nested virtualization; %s"),
+                               context->kvm_device != NULL ? context->kvm_device : "/dev/kvm",
+                               _(TCG_COST));
   else if (code == CLOCHE_ERROR_KVM_MISSING)
     cloche_doctor_set_problem (result, CLOCHE_DOCTOR_WARNING, code,
                                _("Turn on hardware virtualization (Intel VT-x or AMD-V, sometimes "

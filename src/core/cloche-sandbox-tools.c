@@ -220,8 +220,10 @@ cloche_sandbox_tools_measured_cb (GObject      *object,
  * cloche_sandbox_measure_tools:
  *
  * Measures the tools folder in a thread; #ClocheSandbox:tools-size follows.
- * Done at start, after each session closes (an install ends so) and after
- * a removal.
+ * Done only when the folder can have changed: at start, after an install
+ * session closes (no other session can write it: they see it read-only)
+ * and after a removal. Not for Info() nor any other session: with an agent
+ * installed it is node's tree, some 200 MB in thousands of files.
  */
 void
 cloche_sandbox_measure_tools (ClocheSandbox *self)
@@ -230,6 +232,8 @@ cloche_sandbox_measure_tools (ClocheSandbox *self)
 
   g_return_if_fail (CLOCHE_IS_SANDBOX (self));
 
+  /* tests/test-clochectl-tools.sh counts these lines. */
+  g_debug ("Tools: measuring the tools folder %s", self->tools_dir);
   g_task_set_source_tag (task, cloche_sandbox_measure_tools);
   g_task_set_task_data (task, g_strdup (self->tools_dir), g_free);
   g_task_run_in_thread (task, cloche_sandbox_tools_measure_in_thread);

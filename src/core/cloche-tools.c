@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cloche-error.h"
@@ -58,6 +60,30 @@ cloche_tools_make_dir (const char  *dir,
   g_set_error (error, CLOCHE_ERROR, CLOCHE_ERROR_MOUNT_REFUSED,
                _("Cannot make the tools folder %s: %s"), dir, g_strerror (saved));
   return FALSE;
+}
+
+/**
+ * cloche_tools_has_command:
+ * @command: a command's first word, as an agent profile names it
+ *
+ * What `clochectl agent list` and agent mode's chooser say is installed.
+ * Reads the host's folder, not the guest: the folder is the same one
+ * every session sees at CLOCHE_TOOLS_GUEST_DIR.
+ *
+ * Returns: whether the tools folder's bin has @command (a name, not a
+ *   path; a link there is not followed: the guest wrote it)
+ */
+gboolean
+cloche_tools_has_command (const char *command)
+{
+  g_autofree char *dir = cloche_tools_dup_dir ();
+  g_autofree char *path = NULL;
+  struct stat st;
+
+  if (command == NULL || *command == '\0' || strchr (command, '/') != NULL)
+    return FALSE;
+  path = g_build_filename (dir, "bin", command, NULL);
+  return lstat (path, &st) == 0;
 }
 
 static DIR *

@@ -16,6 +16,7 @@ char     *cloche_tools_dup_dir   (void);
 gboolean  cloche_tools_make_dir  (const char  *dir,
                                   GError     **error);
 gboolean  cloche_tools_is_empty  (const char  *dir);
+gboolean  cloche_tools_has_command (const char *command);
 guint64   cloche_tools_measure   (const char  *dir);
 gboolean  cloche_tools_clear     (const char  *dir,
                                   guint64     *freed,

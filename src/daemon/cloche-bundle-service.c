@@ -332,6 +332,8 @@ cloche_bundle_service_handle_relocate (ClocheDbusBundle      *object,
 
 /* Remove, Cancel */
 
+/* Remove and RemoveTools: the manager's removal or the sandbox's (the
+ * tools folder), the same reply (the bytes freed) and audit line. */
 static void
 cloche_bundle_service_removed_cb (GObject      *object,
                                   GAsyncResult *result,
@@ -342,7 +344,11 @@ cloche_bundle_service_removed_cb (GObject      *object,
   guint64 freed = 0;
   gboolean ok;
 
-  ok = cloche_bundle_manager_remove_finish (CLOCHE_BUNDLE_MANAGER (object), result, &freed, &error);
+  if (CLOCHE_IS_SANDBOX (object))
+    ok = cloche_sandbox_remove_tools_finish (CLOCHE_SANDBOX (object), result, &freed, &error);
+  else
+    ok = cloche_bundle_manager_remove_finish (CLOCHE_BUNDLE_MANAGER (object), result, &freed,
+                                              &error);
   cloche_bundle_service_operation_audit (op, error, freed);
   if (!ok)
     g_dbus_method_invocation_return_gerror (op->invocation, error);
@@ -363,24 +369,6 @@ cloche_bundle_service_handle_remove (ClocheDbusBundle      *object,
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
-static void
-cloche_bundle_service_tools_removed_cb (GObject      *object,
-                                        GAsyncResult *result,
-                                        gpointer      user_data)
-{
-  g_autoptr(Operation) op = user_data;
-  g_autoptr(GError) error = NULL;
-  guint64 freed = 0;
-  gboolean ok;
-
-  ok = cloche_sandbox_remove_tools_finish (CLOCHE_SANDBOX (object), result, &freed, &error);
-  cloche_bundle_service_operation_audit (op, error, freed);
-  if (!ok)
-    g_dbus_method_invocation_return_gerror (op->invocation, error);
-  else
-    g_dbus_method_invocation_return_value (op->invocation, g_variant_new ("(t)", freed));
-}
-
 /* The tools folder is the sandbox's; it is shown and removed beside the
  * bundle (not with it: agents outlive a bundle's update). */
 static gboolean
@@ -399,8 +387,7 @@ cloche_bundle_service_handle_remove_tools (ClocheDbusBundle      *object,
     }
   operation = cloche_bundle_service_operation_new (self, invocation, "tools.remove",
                                                    cloche_sandbox_get_tools_dir (sandbox));
-  cloche_sandbox_remove_tools_async (sandbox, NULL, cloche_bundle_service_tools_removed_cb,
-                                     operation);
+  cloche_sandbox_remove_tools_async (sandbox, NULL, cloche_bundle_service_removed_cb, operation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 

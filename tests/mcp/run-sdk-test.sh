@@ -23,21 +23,12 @@ if [ ! -f "$sdk/node_modules/@modelcontextprotocol/sdk/package.json" ]; then
   echo "1..0 # SKIP no MCP SDK in $sdk: run tools/dev/setup"; exit 77
 fi
 
-work=$(mktemp -d)
-home=$(realpath "$work")/home
-mkdir -p "$home/state" "$home/rw" "$home/ro" "$work/run"
-chmod 700 "$work/run"
+# shellcheck source=tests/lib.sh
+. "$here/../lib.sh"
+runtime=$work/run
+test_home
+mkdir -p "$home/rw" "$home/ro"
 echo "read only" > "$home/ro/kept.txt"
-cleanup () {
-  [ -n "${daemon:-}" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+start_daemon --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 600 --exit-after 0
 
-HOME=$home XDG_STATE_HOME=$home/state XDG_RUNTIME_DIR=$work/run \
-  "$CLOCHE_DAEMON" --bundle "$CLOCHE_TEST_BUNDLE" --idle-timeout 600 --exit-after 0 &
-daemon=$!
-for _ in $(seq 100); do "$CLOCHE_CTL" status >/dev/null 2>&1 && break; sleep 0.1; done
-
-HOME=$home XDG_STATE_HOME=$home/state CLOCHE_DAEMON_PID=$daemon CLOCHE_MCP_SDK=$sdk \
-  node "$here/sdk-client.mjs"
+CLOCHE_DAEMON_PID=$daemon CLOCHE_MCP_SDK=$sdk node "$here/sdk-client.mjs"

@@ -10,25 +10,35 @@
 #include "cloche-test-ui.h"
 
 /**
- * cloche_test_ui_start:
+ * cloche_test_ui_start_full:
  * @daemon_args: the daemon's options
+ * @prepare_home: (nullable): fills the daemon's home before it starts
  *
  * Starts the daemon, then GTK and libadwaita. The private bus goes first:
  * GTestDBus unsets DISPLAY, which GTK needs back.
  */
 ClocheTestDaemon *
-cloche_test_ui_start (int                 *argc,
-                      char              ***argv,
-                      const char * const  *daemon_args)
+cloche_test_ui_start_full (int                 *argc,
+                           char              ***argv,
+                           const char * const  *daemon_args,
+                           void               (*prepare_home) (const char *home))
 {
   g_autofree char *display = g_strdup (g_getenv ("DISPLAY"));
-  ClocheTestDaemon *daemon = cloche_test_daemon_start (daemon_args);
+  ClocheTestDaemon *daemon = cloche_test_daemon_start_full (NULL, daemon_args, prepare_home);
 
   if (display != NULL)
     g_setenv ("DISPLAY", display, TRUE);
   gtk_test_init (argc, argv, NULL);
   adw_init ();
   return daemon;
+}
+
+ClocheTestDaemon *
+cloche_test_ui_start (int                 *argc,
+                      char              ***argv,
+                      const char * const  *daemon_args)
+{
+  return cloche_test_ui_start_full (argc, argv, daemon_args, NULL);
 }
 
 /**

@@ -11,6 +11,10 @@ G_BEGIN_DECLS
 ClocheTestDaemon *cloche_test_ui_start        (int                 *argc,
                                                char              ***argv,
                                                const char * const  *daemon_args);
+ClocheTestDaemon *cloche_test_ui_start_full   (int                 *argc,
+                                               char              ***argv,
+                                               const char * const  *daemon_args,
+                                               void               (*prepare_home) (const char *home));
 void              cloche_test_save_screenshot (GtkWidget           *window,
                                                const char          *name);
 void              cloche_test_ui_destroy_window (GtkWidget         *window);

@@ -9,7 +9,9 @@
  * default list (the built-in ones and the user's, a broken file a row that
  * says so), an agent's row gives its name and hosts, and while the
  * administrator locks egress an agent with hosts is a row that says why
- * and cannot be picked. The folder picker itself is
+ * and cannot be picked. A built-in agent whose command is not in the tools
+ * folder says so and names the command that installs it, and can still
+ * be picked; one that is there does not say it. The folder picker itself is
  * GtkFileChooserNative (a portal), which a test cannot drive: folders are
  * added as it would add them.
  */
@@ -110,6 +112,7 @@ run_row (ClocheAgentModeDialog *dialog,
 }
 
 static char *config_home;
+static char *data_home;
 
 static void
 write_profile (const char *name,
@@ -174,6 +177,71 @@ test_agents (void)
   g_assert_cmpstrv (cloche_launch_item_get_hosts (item),
                     ((const char *[]) { "api.example.test:443", NULL }));
   g_assert_cmpstrv (answer.argv, ((const char *[]) { "./helper.sh", "--go", NULL }));
+  g_variant_unref (answer.mounts);
+  g_strfreev (answer.argv);
+  gtk_window_destroy (GTK_WINDOW (parent));
+}
+
+/* A file in the tools folder's bin, as `clochectl agent install` leaves
+ * one (a link into lib/node_modules there; any entry will do). */
+static void
+install_tool (const char *command)
+{
+  g_autofree char *bin = g_build_filename (data_home, "cloche", "tools", "bin", NULL);
+  g_autofree char *path = g_build_filename (bin, command, NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (bin, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, "#!/bin/sh\n", -1, NULL));
+}
+
+static gboolean
+says_not_installed (ClocheAgentModeDialog *dialog,
+                    const char            *title)
+{
+  AdwActionRow *row = run_row (dialog, title, NULL);
+
+  g_assert_nonnull (row);
+  return strstr (adw_action_row_get_subtitle (row), "Not installed") != NULL;
+}
+
+/* The tools folder has claude only: gemini's row says it is not installed
+ * and how to install it, and still opens; claude's and a profile's with no
+ * package (Cloche does not install it) say nothing of it. */
+static void
+test_not_installed (void)
+{
+  g_autoptr(GListStore) launchers = NULL;
+  GtkWidget *parent = adw_application_window_new (NULL);
+  g_autoptr(ClocheLaunchItem) item = NULL;
+  ClocheAgentModeDialog *dialog;
+  AdwActionRow *row;
+  Answer answer = { 0 };
+  int index = -1;
+
+  write_profile ("local", "{\"command\": [\"local-agent\"]}");
+  install_tool ("claude");
+  launchers = cloche_launch_item_list_default (NULL);
+  gtk_window_present (GTK_WINDOW (parent));
+  cloche_agent_mode_choose_async (parent, G_LIST_MODEL (launchers), NULL, on_chosen, &answer);
+  dialog = CLOCHE_AGENT_MODE_DIALOG (cloche_test_ui_wait_agent_mode_chooser ());
+  g_assert_nonnull ((row = run_row (dialog, "gemini", &index)));
+  g_assert_true (g_str_has_prefix (adw_action_row_get_subtitle (row),
+                                   "Not installed — clochectl agent install gemini\n"));
+  g_assert_nonnull (strstr (adw_action_row_get_subtitle (row), "@google/gemini-cli"));
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (row)));
+  g_assert_true (says_not_installed (dialog, "codex"));
+  g_assert_false (says_not_installed (dialog, "claude"));
+  g_assert_false (says_not_installed (dialog, "local"));
+  gtk_check_button_set_active (run_check (dialog, index), TRUE);
+  gtk_window_set_default_size (GTK_WINDOW (dialog), 600, 1000);
+  cloche_test_save_screenshot (GTK_WIDGET (dialog), "agent-mode-chooser-not-installed");
+
+  answer.item = &item;
+  gtk_widget_activate_action (GTK_WIDGET (dialog), "chooser.open", NULL);
+  CLOCHE_TEST_WAIT_FOR (answer.done, 5);
+  g_assert_true (answer.chosen);
+  g_assert_cmpstr (cloche_launch_item_get_agent (item), ==, "gemini");
+  g_assert_cmpstrv (answer.argv, ((const char *[]) { "gemini", NULL }));
   g_variant_unref (answer.mounts);
   g_strfreev (answer.argv);
   gtk_window_destroy (GTK_WINDOW (parent));
@@ -327,6 +395,10 @@ main (int   argc,
   /* The user's agent profiles are read from here, none but the tests'. */
   config_home = g_dir_make_tmp ("cloche-test-config-XXXXXX", NULL);
   g_setenv ("XDG_CONFIG_HOME", config_home, TRUE);
+  /* The tools folder is $XDG_DATA_HOME/cloche/tools: empty but for what
+   * a test puts there. */
+  data_home = g_dir_make_tmp ("cloche-test-data-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
 
@@ -335,9 +407,10 @@ main (int   argc,
   g_test_add_func ("/agent-mode-chooser/defaults", test_defaults);
   g_test_add_func ("/agent-mode-chooser/agents", test_agents);
   g_test_add_func ("/agent-mode-chooser/locked", test_locked);
+  g_test_add_func ("/agent-mode-chooser/not-installed", test_not_installed);
   status = g_test_run ();
   {
-    g_autofree char *rm = g_strdup_printf ("rm -rf %s", config_home);
+    g_autofree char *rm = g_strdup_printf ("rm -rf %s %s", config_home, data_home);
 
     g_spawn_command_line_sync (rm, NULL, NULL, NULL, NULL);
   }

@@ -143,24 +143,26 @@ put_snapshot (ClocheDbusBundle *bundle)
   return cloche_dbus_bundle_get_snapshot_size (bundle);
 }
 
-/* What an agent install leaves in the tools folder (no VM boots in this
- * test: the daemon measures and removes it by its files). Info() measures it. */
-static guint64
-put_tools (ClocheDbusBundle *bundle)
+/* What the page says under its title after an operation. */
+static const char *
+message (GtkWidget *page)
 {
-  g_autofree char *bin = g_build_filename (test_daemon->home, "data", "cloche", "tools", "bin",
-                                           NULL);
+  return gtk_label_get_label (cloche_test_ui_child (page, "message_label"));
+}
+
+/* What an agent install leaves in the tools folder (no VM boots in this
+ * test: the daemon measures and removes it by its files), put there before
+ * the daemon starts: it measures the folder then, after an install session
+ * and after a removal, never for Info(). */
+static void
+put_tools (const char *home)
+{
+  g_autofree char *bin = g_build_filename (home, "data", "cloche", "tools", "bin", NULL);
   g_autofree char *program = g_build_filename (bin, "gemini", NULL);
   g_autofree char *bytes = g_malloc0 (512 * 1024);
-  g_autoptr(GVariant) info = NULL;
-  g_autoptr(GError) error = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (bin, 0755), ==, 0);
   g_assert_true (g_file_set_contents (program, bytes, 512 * 1024, NULL));
-  cloche_dbus_bundle_call_info_sync (bundle, &info, NULL, &error);
-  g_assert_no_error (error);
-  CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_tools_size (bundle) >= 512 * 1024, 10);
-  return cloche_dbus_bundle_get_tools_size (bundle);
 }
 
 /* The agents installed show beside the bundle, and are removed on their
@@ -171,13 +173,13 @@ check_tools (GtkWidget        *window,
              ClocheDbusBundle *bundle)
 {
   AdwActionRow *tools_row = cloche_test_ui_child (page, "tools_row");
-  g_autofree char *size_text = NULL;
+  g_autofree char *size_text = NULL, *said = NULL;
   AdwMessageDialog *dialog = NULL;
   guint64 tools;
 
-  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (tools_row)));
-  tools = put_tools (bundle);
-  CLOCHE_TEST_WAIT_FOR (gtk_widget_get_visible (GTK_WIDGET (tools_row)), 10);
+  CLOCHE_TEST_WAIT_FOR (cloche_dbus_bundle_get_tools_size (bundle) >= 512 * 1024, 10);
+  tools = cloche_dbus_bundle_get_tools_size (bundle);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (tools_row)));
   size_text = g_format_size (tools);
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (tools_row), size_text));
   settle ();
@@ -190,6 +192,9 @@ check_tools (GtkWidget        *window,
   adw_message_dialog_response (dialog, "remove");
   CLOCHE_TEST_WAIT_FOR (!gtk_widget_get_visible (GTK_WIDGET (tools_row)), 10);
   g_assert_cmpuint (cloche_dbus_bundle_get_tools_size (bundle), ==, 0);
+  said = g_strdup_printf ("The agents installed in the sandbox were removed and %s "
+                          "(%" G_GUINT64_FORMAT " bytes) were freed.", size_text, tools);
+  CLOCHE_TEST_WAIT_FOR (g_str_equal (message (page), said), 10);
 }
 
 static void
@@ -247,6 +252,9 @@ test_remove_and_install (void)
 
   CLOCHE_TEST_WAIT_FOR (state_is (page, "missing"), 30);
   g_assert_false (g_file_test (location, G_FILE_TEST_EXISTS));
+  CLOCHE_TEST_WAIT_FOR (g_str_has_suffix (message (page), " were freed. Sessions and their "
+                                          "files were kept."), 10);
+  g_assert_true (g_str_has_prefix (message (page), "The sandbox bundle was removed and "));
   g_assert_cmpuint (cloche_dbus_bundle_get_snapshot_size (bundle), ==, 0);
   g_assert_nonnull (find_button (page, "_Install…"));
   cloche_test_save_screenshot (window, "bundle-missing");
@@ -390,8 +398,8 @@ main (int   argc,
   int status;
 
   location = g_build_filename (scratch, "bundle", NULL);
-  test_daemon = cloche_test_ui_start (&argc, &argv, (const char *[]) {
-    "--bundle", location, NULL });
+  test_daemon = cloche_test_ui_start_full (&argc, &argv, (const char *[]) {
+    "--bundle", location, NULL }, put_tools);
 
   g_test_add_func ("/bundle-page/remove-and-install", test_remove_and_install);
   g_test_add_func ("/bundle-page/location-setting", test_location_setting);

@@ -93,7 +93,7 @@ test_checks_copy_run_again (void)
   g_assert_nonnull (cloche_test_ui_find_label (page, "BundleMissing"));
   g_assert_nonnull (cloche_test_ui_find_label (page, "Fix: Install the sandbox bundle"));
   g_assert_nonnull (cloche_test_ui_find_label (page, "problem stops the sandbox"));
-  if (!g_file_test ("/dev/kvm", G_FILE_TEST_EXISTS))
+  if (!g_file_test (cloche_test_daemon_kvm_device (), G_FILE_TEST_EXISTS))
     g_assert_cmpstr (status_of (page, "kvm"), ==, "warning");
   cloche_test_save_screenshot (window, "diagnostics-bundle-missing");
 
