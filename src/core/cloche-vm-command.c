@@ -66,13 +66,7 @@ cloche_vm_command_fd_path (int fd)
 
 /* With boot_fds, QEMU opens the descriptors it inherited (/dev/fd/N opens
  * the same file again): the files that were checked, whatever has been
- * renamed into the bundle folder since.
- *
- * With folder ports, pcie_ports=compat: the guest kernel then starts no
- * PCIe port services (AER, PME, native hot-plug) on them, which cost about
- * 20 ms of boot per port under TCG (issue 21; docs/performance.md, "Cold
- * boot"). Nothing needs them: q35 hot-plugs into root ports through ACPI
- * (acpiphp), and a virtual port reports no errors. */
+ * renamed into the bundle folder since. */
 static void
 cloche_vm_command_add_boot (GPtrArray                    *argv,
                             ClocheBundle                 *bundle,
@@ -82,12 +76,9 @@ cloche_vm_command_add_boot (GPtrArray                    *argv,
                                               : cloche_bundle_get_kernel (bundle);
   g_autofree char *initrd = options->boot_fds ? cloche_vm_command_fd_path (CLOCHE_VM_INITRD_FD)
                                               : cloche_bundle_get_initrd (bundle);
-  g_autofree char *cmdline = options->folder_ports > 0
-                             ? g_strconcat (cloche_bundle_get_cmdline (bundle),
-                                            " pcie_ports=compat", NULL)
-                             : g_strdup (cloche_bundle_get_cmdline (bundle));
 
-  cloche_vm_command_add (argv, "-kernel", kernel, "-initrd", initrd, "-append", cmdline, NULL);
+  cloche_vm_command_add (argv, "-kernel", kernel, "-initrd", initrd,
+                         "-append", cloche_bundle_get_cmdline (bundle), NULL);
 }
 
 /* A disk bundle's root image, attached with virtio-blk as the guest's
