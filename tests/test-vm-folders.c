@@ -446,7 +446,7 @@ test_unmount (void)
   /* Its slot is free again: the same folder mounts elsewhere. */
   took = mount_folder (docs_dir, TRUE, "/sessions/b", &error);
   g_assert_no_error (error);
-  g_test_message ("mount again (a slot used before) took %.3f s", took / 1e6);
+  g_test_message ("mount again (a root port used before) took %.3f s", took / 1e6);
   g_assert_cmpint (guest_sh ("cat /sessions/b/notes.txt", NULL), ==, 0);
   unmount_folder ("/sessions/b/", &error);
   g_assert_no_error (error);
