@@ -260,7 +260,7 @@ test_qemu_old (Fixture       *fixture,
   assert_problem (version, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_TOO_OLD,
                   "is 5.2.0; Cloche needs 7.2", "QEMU 7.2 or newer");
   assert_problem (devices, CLOCHE_DOCTOR_FAILURE, CLOCHE_ERROR_QEMU_DEVICE_MISSING,
-                  "virtio-balloon-pci, virtio-net-pci, pcie-pci-bridge, vhost-user-fs-pci",
+                  "virtio-balloon-pci, virtio-net-pci, pcie-root-port, vhost-user-fs-pci",
                   "qemu-system-x86");
   g_assert_null (strstr (devices->finding, "virtserialport,"));
 }

@@ -285,7 +285,7 @@ cloche_doctor_check_qemu (const ClocheDoctorContext *context,
 /* What the command line in cloche-vm-command.c asks QEMU for. */
 static const char * const required_devices[] = {
   "virtio-serial-pci", "virtserialport", "virtio-balloon-pci", "virtio-net-pci",
-  "pcie-pci-bridge", "vhost-user-fs-pci", NULL,
+  "pcie-root-port", "vhost-user-fs-pci", NULL,
 };
 
 /* Whether `qemu -device help` lists @name: lines read name "NAME", … */
