@@ -168,33 +168,36 @@ cloche_vm_command_add_devices (GPtrArray                    *argv,
 }
 
 /**
- * cloche_vm_command_folder_slot:
+ * cloche_vm_command_folder_port_id:
  *
- * Returns: (transfer full): the address on CLOCHE_VM_FOLDER_BRIDGE of the
- *   @index-th slot reserved for folders (device_add's "addr")
+ * Returns: (transfer full): the id of the @index-th root port reserved for folders
  */
 char *
-cloche_vm_command_folder_slot (guint index)
+cloche_vm_command_folder_port_id (guint index)
 {
-  return g_strdup_printf ("0x%x", index + 1);
+  return g_strdup_printf ("folder-port%u", index);
 }
 
-/* PCIe has no hot-plug on the root bus itself, and QEMU cannot add a bus
- * to a running machine, so the folders' bus is made at launch: one
- * pcie-pci-bridge, whose slots q35 hot-plugs through ACPI (acpiphp), as
- * it did the root ports it replaces. Those cost the guest's boot per
- * port (enumeration, ACPI slots, PCIe port services, an I/O window each):
- * eight were about 0.9 s of QEMU's CPU time to the agent's first reply
- * under TCG, the bridge costs nothing measurable (issue 21;
- * docs/performance.md, "Cold boot"). A bridge has 31 slots; the folders
- * use CLOCHE_VM_FOLDER_PORTS of them, from address 1. */
+/* PCIe has no hot-plug on the root bus itself: a device can only arrive in
+ * an empty root port, and QEMU cannot add root ports to a running machine.
+ * So the ports are made at launch. Each costs about 40 ms of boot under TCG
+ * (enumeration, ACPI, port services; docs/ARCHITECTURE.md), hence
+ * CLOCHE_VM_FOLDER_PORTS and not more. io-reserve=0: virtio on PCIe needs no
+ * I/O ports, and sixteen 4 KiB I/O windows would not fit in the 64 KiB I/O
+ * space. */
 static void
-cloche_vm_command_add_folder_bus (GPtrArray                    *argv,
-                                  const ClocheVmCommandOptions *options)
+cloche_vm_command_add_folder_ports (GPtrArray                    *argv,
+                                    const ClocheVmCommandOptions *options)
 {
-  if (options->folder_ports > 0)
-    cloche_vm_command_add (argv, "-device",
-                           "pcie-pci-bridge,id=" CLOCHE_VM_FOLDER_BRIDGE ",bus=pcie.0", NULL);
+  for (guint i = 0; i < options->folder_ports; i++)
+    {
+      g_autofree char *id = cloche_vm_command_folder_port_id (i);
+      /* chassis numbers only have to be unique. */
+      g_autofree char *port = g_strdup_printf ("pcie-root-port,id=%s,chassis=%u,io-reserve=0",
+                                               id, i + 1);
+
+      cloche_vm_command_add (argv, "-device", port, NULL);
+    }
 }
 
 /**
@@ -217,7 +220,7 @@ cloche_vm_command_build (ClocheBundle                 *bundle,
   cloche_vm_command_add_root_disk (argv, bundle, options);
   cloche_vm_command_add_channels (argv, options);
   cloche_vm_command_add_devices (argv, options);
-  cloche_vm_command_add_folder_bus (argv, options);
+  cloche_vm_command_add_folder_ports (argv, options);
   /* A restore: QEMU waits, paused, for migrate-incoming on QMP. */
   if (options->incoming)
     cloche_vm_command_add (argv, "-incoming", "defer", NULL);

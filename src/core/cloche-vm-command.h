@@ -17,13 +17,13 @@ G_BEGIN_DECLS
 #define CLOCHE_VM_STATE_IN_FD  8
 #define CLOCHE_VM_RAM_FD       9
 
-/* Slots of the folders' bus (a PCI bridge made at launch), one per folder
- * that can be hot-plugged into the running VM (see cloche-vm-folders.c): a
- * work folder and a user folder or two for each of three or four sessions
- * open at once. A mount past them is refused with the reason (unmount one
- * first). */
+/* Empty pcie-root-ports reserved at launch, one per folder that can be
+ * hot-plugged into the running VM (see cloche-vm-folders.c): a work folder
+ * and a user folder or two for each of three or four sessions open at
+ * once, at about 40 ms of TCG boot each (issue 21: sixteen were a fifth of
+ * QEMU's CPU time to the agent's first reply). A mount past them is
+ * refused with the reason (unmount one first). */
 #define CLOCHE_VM_FOLDER_PORTS 8
-#define CLOCHE_VM_FOLDER_BRIDGE "folder-bridge"
 
 /* The name QEMU gives the temporary overlay of a snapshot=on drive (in
  * $TMPDIR): how ClocheVm finds one a killed QEMU left behind. */
@@ -49,7 +49,7 @@ typedef struct
   const char *console_path;  /* where the guest serial console goes */
   guint       memory_mib;
   guint       cpus;
-  guint       folder_ports;  /* folder slots; 0: no bridge for folders at all */
+  guint       folder_ports;  /* pcie-root-ports to reserve for folders */
   const char *egress_relay;  /* cloche-egress-relay, or NULL: no way out at all */
   const char *egress_socket; /* the proxy's socket the relay connects to */
   gboolean    boot_fds;      /* kernel, initrd and root image are open on
@@ -60,6 +60,6 @@ typedef struct
 
 GStrv cloche_vm_command_build          (ClocheBundle                 *bundle,
                                         const ClocheVmCommandOptions *options);
-char *cloche_vm_command_folder_slot    (guint                         index);
+char *cloche_vm_command_folder_port_id (guint                         index);
 
 G_END_DECLS

@@ -2,11 +2,11 @@
 /*
  * The host folders hot-plugged into one boot of the VM: each is a virtiofsd
  * (ClocheFolderShare) behind a vhost-user-fs-pci device in one of the empty
- * slots of the PCI bridge the command line made (CLOCHE_VM_FOLDER_BRIDGE).
+ * pcie-root-ports the command line reserved.
  *
  *   mount:    virtiofsd → chardev-add → device_add → cloche-guest mount
  *   unmount:  cloche-guest umount → device_del → DEVICE_DELETED → chardev-remove
- *             → stop virtiofsd → slot free again
+ *             → stop virtiofsd → port free again
  *
  * A mount that fails half-way is unwound by the second half of unmount (the
  * "teardown"). One object per boot: when QEMU goes, close() stops every
@@ -68,7 +68,7 @@ struct _ClocheVmFolders
   ClocheQmpClient  *qmp;
   ClocheGuestAgent *agent;
   char             *run_dir;
-  char            **ports;           /* per slot: the id of the device in it, or NULL */
+  char            **ports;           /* per root port: the id of the device in it, or NULL */
   guint             n_ports;
   GHashTable       *folders;         /* guest dir → Folder */
   GHashTable       *unplugs;         /* device id → the teardown GTask waiting for it to go */
@@ -634,15 +634,14 @@ cloche_vm_folders_add_device (GTask *task)
   ClocheVmFolders *self = g_task_get_source_object (task);
   Folder *folder = ((MountOp *) g_task_get_task_data (task))->folder;
   g_autoptr(JsonObject) args = json_object_new ();
-  g_autofree char *slot =
-    cloche_vm_command_folder_slot (cloche_vm_folders_find_port (self, folder->id));
+  g_autofree char *port =
+    cloche_vm_command_folder_port_id (cloche_vm_folders_find_port (self, folder->id));
 
   json_object_set_string_member (args, "driver", "vhost-user-fs-pci");
   json_object_set_string_member (args, "id", folder->id);
   json_object_set_string_member (args, "chardev", folder->id);
   json_object_set_string_member (args, "tag", folder->id);
-  json_object_set_string_member (args, "bus", CLOCHE_VM_FOLDER_BRIDGE);
-  json_object_set_string_member (args, "addr", slot);
+  json_object_set_string_member (args, "bus", port);
   cloche_qmp_client_execute_async (self->qmp, "device_add", args, NULL,
                                    cloche_vm_folders_device_added_cb, task);
 }
@@ -1024,7 +1023,7 @@ cloche_vm_folders_init (ClocheVmFolders *self)
  * @qmp: the monitor of the QEMU the folders go into
  * @agent: its guest agent, which mounts them
  * @run_dir: where the vhost-user sockets go
- * @n_ports: how many slots of the bridge the command line made are for folders
+ * @n_ports: how many root ports the command line reserved for folders
  */
 ClocheVmFolders *
 cloche_vm_folders_new (ClocheQmpClient  *qmp,
@@ -1051,7 +1050,7 @@ cloche_vm_folders_new (ClocheQmpClient  *qmp,
 /**
  * cloche_vm_folders_is_empty:
  *
- * Returns: whether no folder is mounted and no slot holds a device
+ * Returns: whether no folder is mounted and no root port holds a device
  *   (what a warm-wake snapshot needs: it keeps no folder)
  */
 gboolean
