@@ -74,6 +74,8 @@ struct _ClocheVm
   gboolean          can_save;        /* QEMU holds CLOCHE_VM_STATE_OUT_FD */
   ClocheVmSnapshot *restoring;       /* the snapshot this boot restores, until it runs */
   gboolean          restore_boot;    /* this boot restores; cleared once it runs or fails */
+  guint             restore_fill;    /* the RAM copy this restore waits for; 0: done */
+  gboolean          incoming_ready;  /* QEMU is ready to load the device state */
   gboolean          woke_warm;       /* the running boot came from a snapshot */
   gboolean          saving;          /* this stop saves the VM */
   char             *warm_failure;    /* why the last restore was refused or failed */

@@ -7,10 +7,11 @@
  * /dev/fd/N, cloche-vm-command.c), so QEMU's migration stream holds the
  * device state only (capability x-ignore-shared), and the daemon copies
  * the RAM itself, its non-zero pages only, into a sparse file. A restore
- * fills a new memfd from that file. Never QEMU's own RAM migration: its
- * loader reads every page of the target to see whether it is zero, which
- * allocates every page of a shared memfd, so a restored 2 GiB guest held
- * 2 GiB of the host from its first second (docs/performance.md).
+ * fills a new memfd from that file, while QEMU starts. Never QEMU's own
+ * RAM migration: its loader reads every page of the target to see whether
+ * it is zero, which allocates every page of a shared memfd, so a restored
+ * 2 GiB guest held 2 GiB of the host from its first second
+ * (docs/performance.md).
  *
  * A snapshot is three files in $XDG_CACHE_HOME/cloche/warm: `ram`,
  * `state` and `snapshot.ini`, the last written last (temporary file,
@@ -444,6 +445,8 @@ cloche_vm_snapshot_free (ClocheVmSnapshot *snapshot)
     close (snapshot->ram_fd);
   if (snapshot->state_fd >= 0)
     close (snapshot->state_fd);
+  if (snapshot->ram_file_fd >= 0)
+    close (snapshot->ram_file_fd);
   g_free (snapshot->qemu_version);
   g_free (snapshot);
 }
@@ -552,28 +555,43 @@ cloche_vm_snapshot_check_state (ClocheVmSnapshot  *snapshot,
   return TRUE;
 }
 
+/* The RAM file opened (its stamps checked) and a memfd of its size made;
+ * the copy is cloche_vm_snapshot_fill(), while QEMU starts (issue 21). */
 static gboolean
-cloche_vm_snapshot_fill_ram (ClocheVmSnapshot  *snapshot,
+cloche_vm_snapshot_open_ram (ClocheVmSnapshot  *snapshot,
                              const char        *dir,
                              GKeyFile          *meta,
                              GError           **error)
 {
   g_autofree char *path = cloche_vm_snapshot_child_path (dir, RAM);
-  int fd = cloche_vm_snapshot_open_stamped (dir, RAM, meta, RAM_MAX, error);
-  gboolean ok;
+  struct stat st;
 
-  if (fd < 0)
+  snapshot->ram_file_fd = cloche_vm_snapshot_open_stamped (dir, RAM, meta, RAM_MAX, error);
+  if (snapshot->ram_file_fd < 0)
     return FALSE;
   snapshot->ram_fd = memfd_create ("cloche-guest-ram", MFD_CLOEXEC);
-  if (snapshot->ram_fd < 0)
-    {
-      close (fd);
-      return cloche_vm_snapshot_set_errno_error (error, errno,
-                                                 _("Cannot make the guest's memory for"), path);
-    }
-  ok = cloche_vm_snapshot_copy_sparse (fd, snapshot->ram_fd, FALSE, path, error);
-  close (fd);
-  return ok;
+  if (snapshot->ram_fd < 0 || fstat (snapshot->ram_file_fd, &st) != 0
+      || ftruncate (snapshot->ram_fd, st.st_size) != 0)
+    return cloche_vm_snapshot_set_errno_error (error, errno,
+                                               _("Cannot make the guest's memory for"), path);
+  return TRUE;
+}
+
+/**
+ * cloche_vm_snapshot_fill:
+ * @ram_file_fd: the snapshot's `ram` (ClocheVmSnapshot.ram_file_fd)
+ * @ram_fd: the memfd cloche_vm_snapshot_load() made for it
+ *
+ * Blocks (a worker thread): copies the saved RAM into the guest's memfd,
+ * its data only (the memfd's holes read as zeros). QEMU may have the memfd
+ * mapped already; the guest must not run before this returned TRUE.
+ */
+gboolean
+cloche_vm_snapshot_fill (int          ram_file_fd,
+                         int          ram_fd,
+                         GError     **error)
+{
+  return cloche_vm_snapshot_copy_sparse (ram_file_fd, ram_fd, FALSE, RAM, error);
 }
 
 static gboolean
@@ -604,7 +622,8 @@ cloche_vm_snapshot_check_meta (ClocheVmSnapshot  *snapshot,
  * @key: cloche_vm_snapshot_key() of the boot that would restore it
  *
  * Blocks (a worker thread): checks the snapshot in @dir (see the top of
- * this file) and fills a new memfd with its RAM. Whatever the outcome the
+ * this file), opens its RAM file and makes a memfd of its size, for
+ * cloche_vm_snapshot_fill() to fill. Whatever the outcome the
  * snapshot is used at most once: it is deleted here (the descriptors stay
  * valid), so a restore that fails later cannot be tried again.
  *
@@ -621,7 +640,7 @@ cloche_vm_snapshot_load (const char  *dir,
   g_autoptr(GKeyFile) meta = NULL;
   gboolean ok;
 
-  snapshot->ram_fd = snapshot->state_fd = -1;
+  snapshot->ram_fd = snapshot->state_fd = snapshot->ram_file_fd = -1;
   if (!cloche_vm_snapshot_exists (dir))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("No warm-wake snapshot in %s"),
@@ -632,7 +651,7 @@ cloche_vm_snapshot_load (const char  *dir,
   meta = cloche_vm_snapshot_read_meta (dir, error);
   ok = meta != NULL && cloche_vm_snapshot_check_meta (snapshot, meta, key, error)
        && cloche_vm_snapshot_check_state (snapshot, dir, meta,
-                                          error) && cloche_vm_snapshot_fill_ram (snapshot, dir,
+                                          error) && cloche_vm_snapshot_open_ram (snapshot, dir,
                                                                                  meta, error);
   cloche_vm_snapshot_remove (dir);
   if (!ok)

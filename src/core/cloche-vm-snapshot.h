@@ -8,8 +8,9 @@ G_BEGIN_DECLS
 /* What a restore hands QEMU, and what the restored boot goes on from. */
 typedef struct
 {
-  int    ram_fd;          /* a memfd holding the guest's RAM as saved */
+  int    ram_fd;          /* a memfd of the guest's RAM's size, to be filled */
   int    state_fd;        /* QEMU's device state, read by -incoming */
+  int    ram_file_fd;     /* the saved RAM, until cloche_vm_snapshot_fill() copied it */
   char  *qemu_version;    /* query-version's words when it was saved */
   guint  next_guest_uid;  /* the first session user not yet given out */
   gint64 booted_at;       /* cloche_vm_get_booted_at() of the boot saved; 0 unknown */
@@ -37,6 +38,9 @@ gboolean          cloche_vm_snapshot_save       (const char                 *dir
                                                  GError                    **error);
 ClocheVmSnapshot *cloche_vm_snapshot_load       (const char                 *dir,
                                                  const char                 *key,
+                                                 GError                    **error);
+gboolean          cloche_vm_snapshot_fill       (int                         ram_file_fd,
+                                                 int                         ram_fd,
                                                  GError                    **error);
 void              cloche_vm_snapshot_free       (ClocheVmSnapshot           *snapshot);
 gboolean          cloche_vm_snapshot_exists     (const char                 *dir);
