@@ -879,14 +879,15 @@ cloche_guest_agent_kill_guest_process (ClocheGuestAgent *self,
                                  GSIZE_TO_POINTER (((gsize) pid << 1) | (reap ? 1 : 0)));
 }
 
-static GError *
-cloche_guest_agent_truncated_error (ClocheExecStatus *status)
+/* Also the exec channel's (cloche-exec-channel.c), which keeps as much. */
+GError *
+cloche_exec_status_truncated_error (const ClocheExecStatus *status)
 {
   const char *which = status->stdout_truncated && status->stderr_truncated ? "stdout and stderr"
                       : status->stdout_truncated ? "stdout" : "stderr";
 
   return g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_OUTPUT_TRUNCATED,
-                      "The command's %s was over the guest agent's limit of %d MiB and was "
+                      "The command's %s was over the limit of %d MiB and was "
                       "cut (the command ended with status %d): write large output to a file "
                       "in the session folder and read it from there",
                       which, OUTPUT_LIMIT_MIB, status->exit_code);
@@ -936,7 +937,7 @@ cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
     }
   if (status->stdout_truncated || status->stderr_truncated)
     {
-      g_propagate_error (error, cloche_guest_agent_truncated_error (status));
+      g_propagate_error (error, cloche_exec_status_truncated_error (status));
       cloche_exec_status_clear (status);
       return FALSE;
     }
