@@ -899,8 +899,9 @@ cloche_exec_channel_server_ended_cb (GObject      *object,
                                                    error->message));
       return;
     }
-  said = g_strstrip (g_strndup (g_bytes_get_data (err, NULL),
-                                MIN (g_bytes_get_size (err), (gsize) 512)));
+  said = g_strndup (g_bytes_get_size (err) > 0 ? g_bytes_get_data (err, NULL) : "",
+                    MIN (g_bytes_get_size (err), (gsize) 512));
+  g_strstrip (said);
   cloche_exec_channel_drop (self, g_error_new (CLOCHE_ERROR, CLOCHE_ERROR_AGENT_PROTOCOL,
                                                _("the exec server in the guest ended with "
                                                  "status %d%s%s"), status,
