@@ -170,11 +170,16 @@ send_exit (Fixture *fixture,
   guest_send (fixture, CLOCHE_EXEC_FRAME_EXIT, id, bytes, 4);
 }
 
+/* Within 10 s: a frame the channel took for a good one leaves the call
+ * waiting, which is the failure to see. */
 static GAsyncResult *
 wait_result (GAsyncResult **result)
 {
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (*result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_nonnull (*result);
   return *result;
 }
 
