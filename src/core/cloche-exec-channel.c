@@ -699,7 +699,6 @@ cloche_exec_channel_handle_frame (ClocheExecChannel     *self,
 static gboolean
 cloche_exec_channel_handle_input (ClocheExecChannel *self)
 {
-  g_autoptr(ClocheExecChannel) alive = g_object_ref (self);
   gsize used = 0, taken;
   ClocheExecFrame frame;
   GError *error = NULL;
@@ -838,7 +837,6 @@ static void
 cloche_exec_channel_drop (ClocheExecChannel *self,
                           GError            *why)
 {
-  g_autoptr(ClocheExecChannel) alive = g_object_ref (self);
   g_autoptr(GList) tasks = NULL;
 
   if (self->dropped != NULL)
@@ -846,6 +844,8 @@ cloche_exec_channel_drop (ClocheExecChannel *self,
       g_error_free (why);
       return;
     }
+  /* Whoever is told may drop the last reference but ours. */
+  g_object_ref (self);
   self->dropped = why;
   if (self->close_task == NULL)
     g_message ("Exec channel %s dropped, commands go through guest-exec again: %s",
@@ -875,6 +875,7 @@ cloche_exec_channel_drop (ClocheExecChannel *self,
     g_cancellable_cancel (self->server_cancellable);
   cloche_exec_channel_let_go (self);
   g_signal_emit (self, signals[DROPPED], 0, why->message);
+  g_object_unref (self);
 }
 
 /* Opening: the port, then the server on it, then its READY. */
