@@ -39,6 +39,7 @@
 #define READ_CHUNK        65536
 #define READY_TEXT        "cloche-exec 1"
 #define READY_TIMEOUT_S   30
+#define HOLD_MAX_MS       2000
 #define KILL_TIMEOUT_S    10
 #define OUTPUT_LIMIT      (16u << 20)
 #define MAX_STRINGS       8192
@@ -64,6 +65,8 @@ struct _ClocheExecChannel
   guint               ready_timer;
   GTask              *close_task;     /* until the port is out */
   gboolean            unplugging;
+  ClocheGuestAgent   *held_agent;     /* held until the server has opened its port */
+  guint               hold_timer;
 };
 
 enum
@@ -79,12 +82,25 @@ G_DEFINE_FINAL_TYPE (ClocheExecChannel, cloche_exec_channel, G_TYPE_OBJECT)
 static void cloche_exec_channel_drop (ClocheExecChannel *self,
                                       GError            *why);
 
+/* The guest agent's other commands go out again: the server's port is
+ * open (or it never will be). */
+static void
+cloche_exec_channel_release_agent (ClocheExecChannel *self)
+{
+  g_clear_handle_id (&self->hold_timer, g_source_remove);
+  if (self->held_agent == NULL)
+    return;
+  cloche_guest_agent_release (self->held_agent);
+  g_clear_object (&self->held_agent);
+}
+
 static void
 cloche_exec_channel_dispose (GObject *object)
 {
   ClocheExecChannel *self = CLOCHE_EXEC_CHANNEL (object);
 
   g_clear_handle_id (&self->ready_timer, g_source_remove);
+  cloche_exec_channel_release_agent (self);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->port);
   G_OBJECT_CLASS (cloche_exec_channel_parent_class)->dispose (object);
@@ -646,6 +662,7 @@ cloche_exec_channel_ready_frame (ClocheExecChannel     *self,
                                             "cloche-guest?)"), READY_TEXT);
   self->ready = TRUE;
   g_clear_handle_id (&self->ready_timer, g_source_remove);
+  cloche_exec_channel_release_agent (self);
   if (self->open_task != NULL)
     {
       GTask *task = g_steal_pointer (&self->open_task);
@@ -852,6 +869,7 @@ cloche_exec_channel_drop (ClocheExecChannel *self,
                self->port != NULL ? cloche_terminal_port_get_name (self->port) : "(no port)",
                why->message);
   g_clear_handle_id (&self->ready_timer, g_source_remove);
+  cloche_exec_channel_release_agent (self);
   tasks = g_hash_table_get_values (self->commands);
   for (GList *l = tasks; l != NULL; l = l->next)
     g_object_ref (l->data);
@@ -921,6 +939,16 @@ cloche_exec_channel_ready_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+cloche_exec_channel_hold_timeout_cb (gpointer user_data)
+{
+  ClocheExecChannel *self = user_data;
+
+  self->hold_timer = 0;
+  cloche_exec_channel_release_agent (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 cloche_exec_channel_port_plugged_cb (GObject      *object,
                                      GAsyncResult *result,
@@ -961,6 +989,12 @@ cloche_exec_channel_port_plugged_cb (GObject      *object,
   cloche_guest_agent_exec_async (agent, argv, NULL, 0, NULL, CLOCHE_EXEC_NO_DEADLINE,
                                  self->server_cancellable, cloche_exec_channel_server_ended_cb,
                                  g_object_ref (self));
+  /* The server opens its port as it starts: what the agent would read
+   * meanwhile could be lost (cloche_guest_agent_hold), so it waits for
+   * READY, at most HOLD_MAX_MS (a bundle whose cloche-guest has no serve). */
+  self->held_agent = g_object_ref (agent);
+  cloche_guest_agent_hold (agent);
+  self->hold_timer = g_timeout_add (HOLD_MAX_MS, cloche_exec_channel_hold_timeout_cb, self);
 }
 
 /**

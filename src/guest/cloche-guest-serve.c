@@ -191,6 +191,20 @@ cloche_guest_serve_maybe_end (Server  *server,
   *command = (Command) { .input = -1, .pidfd = -1, .out = -1, .err = -1 };
 }
 
+/* A command that never ran: its end, with @status. */
+static void
+cloche_guest_serve_forget (Server  *server,
+                           Command *command,
+                           int      status)
+{
+  free (command->start);
+  if (command->input >= 0)
+    close (command->input);
+  *command = (Command) { .id = command->id, .input = -1, .pidfd = -1, .out = -1, .err = -1,
+                         .exited = true, .status = status };
+  cloche_guest_serve_maybe_end (server, command);
+}
+
 /* A command we could not start: why on ERR, then 125, as exec says it. */
 static void
 cloche_guest_serve_refuse (Server     *server,
@@ -202,12 +216,7 @@ cloche_guest_serve_refuse (Server     *server,
 
   cloche_guest_serve_send (server, SERVE_ERR, command->id, line,
                            (size_t) n < sizeof line ? (size_t) n : sizeof line - 1);
-  free (command->start);
-  if (command->input >= 0)
-    close (command->input);
-  *command = (Command) { .id = command->id, .input = -1, .pidfd = -1, .out = -1, .err = -1,
-                         .exited = true, .status = CG_EXIT_FAILURE };
-  cloche_guest_serve_maybe_end (server, command);
+  cloche_guest_serve_forget (server, command, CG_EXIT_FAILURE);
 }
 
 /* The START's strings: id, cwd, argv…, "", env…, each NUL-terminated;
@@ -402,9 +411,12 @@ cloche_guest_serve_frame (Server        *server,
       cloche_guest_serve_input (server, command, payload, size);
       break;
     case SERVE_KILL:
-      /* Ended already (its EXIT on its way), or not started: nothing to kill. */
+      /* Ended already (its EXIT on its way): nothing to kill. Still taking
+       * its input: it never runs, and ends as exec killed before it forked. */
       if (command != NULL && command->pid > 0 && !command->exited)
         kill (command->pid, SIGTERM);
+      else if (command != NULL && command->pid == 0 && !command->exited)
+        cloche_guest_serve_forget (server, command, 128 + SIGTERM);
       break;
     default:
       cg_fail ("exec server: a frame of unknown type %u from the daemon", type);
