@@ -67,6 +67,7 @@ struct _ClocheExecChannel
   gboolean            unplugging;
   ClocheGuestAgent   *held_agent;     /* held until the server has opened its port */
   guint               hold_timer;
+  gint64              held_since;     /* monotonic µs */
 };
 
 enum
@@ -90,6 +91,8 @@ cloche_exec_channel_release_agent (ClocheExecChannel *self)
   g_clear_handle_id (&self->hold_timer, g_source_remove);
   if (self->held_agent == NULL)
     return;
+  g_message ("Exec channel: the guest agent was held %" G_GINT64_FORMAT " ms while the exec "
+             "server started", (g_get_monotonic_time () - self->held_since) / 1000);
   cloche_guest_agent_release (self->held_agent);
   g_clear_object (&self->held_agent);
 }
@@ -994,6 +997,7 @@ cloche_exec_channel_port_plugged_cb (GObject      *object,
    * READY, at most HOLD_MAX_MS (a bundle whose cloche-guest has no serve). */
   self->held_agent = g_object_ref (agent);
   cloche_guest_agent_hold (agent);
+  self->held_since = g_get_monotonic_time ();
   self->hold_timer = g_timeout_add (HOLD_MAX_MS, cloche_exec_channel_hold_timeout_cb, self);
 }
 

@@ -49,6 +49,7 @@ struct _ClocheSandbox
   guint64             tools_size;      /* allocated bytes, as last measured */
   ClocheExecChannel  *exec_channel;    /* this boot's exec server, ready; NULL: guest-exec */
   gint64              exec_channel_boot; /* the boot one was started for; 0: none */
+  guint               exec_channel_timer; /* until it starts (EXEC_CHANNEL_DELAY_MS) */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,

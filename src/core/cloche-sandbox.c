@@ -871,6 +871,7 @@ cloche_sandbox_dispose (GObject *object)
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
   g_clear_object (&self->exec_channel);
+  g_clear_handle_id (&self->exec_channel_timer, g_source_remove);
   if (self->terminals != NULL)
     _cloche_sandbox_end_terminals (self);
   g_clear_pointer (&self->terminals, g_hash_table_unref);
