@@ -17,6 +17,7 @@
 
 #include "cloche-bundle-manager.h"
 #include "cloche-egress-ca.h"
+#include "cloche-sandbox-private.h"
 #include "cloche-test-sandbox.h"
 #include "cloche-test-util.h"
 #include "cloche-vm-command.h"
@@ -130,6 +131,26 @@ guest_uid (const char *id)
   return (guint) g_ascii_strtoull (out, NULL, 10);
 }
 
+/* The boot's exec server ready (it comes a moment after the open), and a
+ * command through it: the idle stop must take its port out before the
+ * save, or QEMU could not restore the VM. */
+static void
+assert_exec_channel (const char *id)
+{
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  while ((sandbox->exec_channel == NULL || !cloche_exec_channel_is_open (sandbox->exec_channel))
+         && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_nonnull (sandbox->exec_channel);
+  g_assert_true (session_sh (id, "echo through the channel", &out, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (out, ==, "through the channel\n");
+  g_assert_true (cloche_exec_channel_is_open (sandbox->exec_channel));
+}
+
 /* A first boot, cold; its idle stop saves it. */
 static void
 test_save (void)
@@ -148,6 +169,7 @@ test_save (void)
   saved_ca_inode = ca_inode (id);
   g_assert_true (g_ascii_isdigit (saved_ca_inode[0]));
   g_assert_true (g_str_has_suffix (saved_ca_inode, " " CLOCHE_EGRESS_CA_GUEST_BUNDLE "\n"));
+  assert_exec_channel (id);
   close_and_idle (id);
   assert_snapshot_saved ();
 }
@@ -198,6 +220,8 @@ test_restore (void)
 
   /* The saved boot gave out one user (10000): this one comes after it. */
   g_assert_cmpuint (guest_uid (id), >, CLOCHE_VM_FIRST_SESSION_UID);
+  /* Its server went with the saved boot's port: this boot starts its own. */
+  assert_exec_channel (id);
   close_and_idle (id);
   assert_snapshot_saved ();
 }

@@ -22,6 +22,7 @@ gboolean  cloche_guest_agent_parse_exec_status (JsonNode          *reply,
                                                 ClocheExecStatus  *status,
                                                 GError           **error);
 void      cloche_exec_status_clear             (ClocheExecStatus  *status);
+GError   *cloche_exec_status_truncated_error   (const ClocheExecStatus *status);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClocheExecStatus, cloche_exec_status_clear)
 

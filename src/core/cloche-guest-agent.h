@@ -61,6 +61,8 @@ gboolean          cloche_guest_agent_exec_finish    (ClocheGuestAgent     *self,
                                                      GError              **error);
 void              cloche_guest_agent_set_command_timeout (ClocheGuestAgent *self,
                                                           guint             seconds);
+void              cloche_guest_agent_hold           (ClocheGuestAgent     *self);
+void              cloche_guest_agent_release        (ClocheGuestAgent     *self);
 void              cloche_guest_agent_shutdown       (ClocheGuestAgent     *self);
 void              cloche_guest_agent_close          (ClocheGuestAgent     *self);
 

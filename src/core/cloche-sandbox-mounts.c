@@ -271,6 +271,9 @@ cloche_sandbox_walled_in_cb (GObject      *object,
     }
   if (status == 0)
     {
+      /* The boot's exec server, once a boot, not waited for: its
+       * commands go through guest-exec until it is ready. */
+      _cloche_sandbox_exec_channel_start (g_task_get_source_object (task));
       g_task_return_boolean (task, TRUE);
       g_object_unref (task);
       return;

@@ -3,6 +3,7 @@
 
 #include "cloche-audit-log.h"
 #include "cloche-egress-ca.h"
+#include "cloche-exec-channel.h"
 #include "cloche-sandbox.h"
 #include "cloche-session-store.h"
 
@@ -46,6 +47,9 @@ struct _ClocheSandbox
   gint64              tools_attaching; /* the boot it is being attached to; 0: none */
   GPtrArray          *tools_waiting;   /* GTasks waiting for that attach */
   guint64             tools_size;      /* allocated bytes, as last measured */
+  ClocheExecChannel  *exec_channel;    /* this boot's exec server, ready; NULL: guest-exec */
+  gint64              exec_channel_boot; /* the boot one was started for; 0: none */
+  guint               exec_channel_timer; /* until it starts (EXEC_CHANNEL_DELAY_MS) */
 };
 
 void     _cloche_sandbox_mount_async    (ClocheSandbox        *self,
@@ -123,6 +127,10 @@ gboolean _cloche_sandbox_check_command  (const char * const   *argv,
                                          const char * const   *env,
                                          GError              **error);
 void     _cloche_sandbox_end_terminals  (ClocheSandbox        *self);
+void     _cloche_sandbox_exec_channel_start (ClocheSandbox    *self);
+void     _cloche_sandbox_exec_channel_close_async (ClocheSandbox *self,
+                                         GAsyncReadyCallback   callback,
+                                         gpointer              user_data);
 
 /* A fork's copy of its source's work folder (cloche-sandbox-fork.c). */
 typedef struct _ClocheSandboxForkCopy ClocheSandboxForkCopy;

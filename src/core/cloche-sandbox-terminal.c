@@ -205,7 +205,8 @@ cloche_sandbox_ready_for_terminal_cb (GObject      *object,
       g_task_return_error (task, error);
       return;
     }
-  cloche_terminal_port_plug_async (cloche_vm_get_qmp_client (self->vm), ++self->terminal_count,
+  cloche_terminal_port_plug_async (cloche_vm_get_qmp_client (self->vm), "term",
+                                   ++self->terminal_count,
                                    cancellable, cloche_sandbox_port_plugged_cb,
                                    g_steal_pointer (&task));
 }

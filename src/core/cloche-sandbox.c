@@ -89,6 +89,18 @@ cloche_sandbox_idle_tools_detached_cb (GObject      *object,
   cloche_vm_idle_stop_async (self->vm, cloche_sandbox_idle_stopped_cb, NULL);
 }
 
+/* The exec server's port is out (a VM with it could not be restored
+ * either): the tools folder next. */
+static void
+cloche_sandbox_idle_channel_closed_cb (GObject      *object,
+                                       GAsyncResult *result,
+                                       gpointer      user_data)
+{
+  ClocheSandbox *self = CLOCHE_SANDBOX (object);
+
+  _cloche_sandbox_tools_detach_async (self, cloche_sandbox_idle_tools_detached_cb, NULL);
+}
+
 static gboolean
 cloche_sandbox_idle_timeout_cb (gpointer user_data)
 {
@@ -96,7 +108,7 @@ cloche_sandbox_idle_timeout_cb (gpointer user_data)
 
   self->idle_source = 0;
   cloche_sandbox_set_idle_stop_at (self, 0);
-  _cloche_sandbox_tools_detach_async (self, cloche_sandbox_idle_tools_detached_cb, NULL);
+  _cloche_sandbox_exec_channel_close_async (self, cloche_sandbox_idle_channel_closed_cb, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -858,6 +870,8 @@ cloche_sandbox_dispose (GObject *object)
   ClocheSandbox *self = CLOCHE_SANDBOX (object);
 
   g_clear_handle_id (&self->idle_source, g_source_remove);
+  g_clear_object (&self->exec_channel);
+  g_clear_handle_id (&self->exec_channel_timer, g_source_remove);
   if (self->terminals != NULL)
     _cloche_sandbox_end_terminals (self);
   g_clear_pointer (&self->terminals, g_hash_table_unref);

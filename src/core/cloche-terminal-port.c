@@ -3,7 +3,9 @@
  * One terminal's channel: a virtio-serial port hot-plugged into the running
  * VM, whose host end is one end of a socketpair; the other end goes to the
  * client (over D-Bus, as a descriptor), so that the terminal's bytes go
- * client <-> QEMU <-> guest and never through the daemon.
+ * client <-> QEMU <-> guest and never through the daemon. The exec
+ * server's port (cloche-exec-channel.c) is the same, named
+ * io.github.cloche.exec.N, its client the daemon itself.
  *
  *   plug:    socketpair → getfd (QEMU's end, passed on the QMP socket)
  *            → chardev-add socket on that fd → device_add virtserialport
@@ -297,13 +299,18 @@ cloche_terminal_port_qmp_event_cb (ClocheTerminalPort *self,
 
 /**
  * cloche_terminal_port_plug_async:
+ * @kind: what the port is for, in its names: "term" for a terminal
+ *   (cloche-termN, io.github.cloche.term.N), "exec" for the exec server's
+ *   (cloche-exec-channel.c)
  * @number: unique among the ports of this daemon's life (so that a late
  *   event of an earlier port is never taken for this one's)
  *
- * Plugs a terminal port into the VM whose QMP is @qmp.
+ * Plugs a port into the VM whose QMP is @qmp. The port is the same for
+ * both kinds; only the guest program on it differs.
  */
 void
 cloche_terminal_port_plug_async (ClocheQmpClient     *qmp,
+                                 const char          *kind,
                                  guint                number,
                                  GCancellable        *cancellable,
                                  GAsyncReadyCallback  callback,
@@ -316,8 +323,8 @@ cloche_terminal_port_plug_async (ClocheQmpClient     *qmp,
 
   g_task_set_source_tag (task, cloche_terminal_port_plug_async);
   self->qmp = g_object_ref (qmp);
-  self->id = g_strdup_printf ("cloche-term%u", number);
-  self->name = g_strdup_printf ("io.github.cloche.term.%u", number);
+  self->id = g_strdup_printf ("cloche-%s%u", kind, number);
+  self->name = g_strdup_printf ("io.github.cloche.%s.%u", kind, number);
   g_task_set_task_data (task, g_object_ref (self), g_object_unref);
   self->event_handler = g_signal_connect_swapped (qmp, "event",
                                                   G_CALLBACK (cloche_terminal_port_qmp_event_cb),

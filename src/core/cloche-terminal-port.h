@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (ClocheTerminalPort, cloche_terminal_port, CLOCHE, TERMINAL_PORT, GObject)
 
 void                cloche_terminal_port_plug_async      (ClocheQmpClient      *qmp,
+                                                          const char           *kind,
                                                           guint                 number,
                                                           GCancellable         *cancellable,
                                                           GAsyncReadyCallback   callback,

@@ -101,13 +101,15 @@ cloche_guest_pty_high_fd (int fd)
   return high;
 }
 
+/* @prefix and a number: a terminal's port, or the exec server's. */
 bool
-cg_port_name_valid (const char *name)
+cg_port_name_valid (const char *name,
+                    const char *kind)
 {
-  size_t prefix = strlen (CG_TERMINAL_PORT_PREFIX);
+  size_t prefix = strlen (kind);
   size_t length = strlen (name);
 
-  if (strncmp (name, CG_TERMINAL_PORT_PREFIX, prefix) != 0 || length == prefix
+  if (strncmp (name, kind, prefix) != 0 || length == prefix
       || length > prefix + 9)
     return false;
   for (const char *p = name + prefix; *p != '\0'; p++)
@@ -154,9 +156,9 @@ cloche_guest_pty_find_port_node (const char *name,
 }
 
 /* The port is plugged just before we run: the guest's driver may not have
- * taken it yet, nor devtmpfs made its node. */
-static int
-cloche_guest_pty_open_port (const char *name)
+ * taken it yet, nor devtmpfs made its node. Non-blocking, close-on-exec. */
+int
+cg_port_open (const char *name)
 {
   char node[300];
 
@@ -167,21 +169,21 @@ cloche_guest_pty_open_port (const char *name)
           int fd = open (node, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 
           if (fd >= 0)
-            return cloche_guest_pty_high_fd (fd);
+            return fd;
           if (errno != ENOENT)
-            cg_fail ("cannot open the terminal's port %s (%s): %s", name, node,
+            cg_fail ("cannot open the port %s (%s): %s", name, node,
                      strerror (errno));
         }
       cloche_guest_pty_sleep_ms (20);
     }
-  cg_fail ("the terminal's port %s did not appear in %d s", name, PORT_WAIT_MS / 1000);
+  cg_fail ("the port %s did not appear in %d s", name, PORT_WAIT_MS / 1000);
 }
 
 /* A port reports POLLHUP while its host end is not connected: it is from
  * the start, but the guest may hear of it after it opened the port. */
-static void
-cloche_guest_pty_wait_host_connected (int port,
-                                      const char *name)
+void
+cg_port_wait_host (int         port,
+                   const char *name)
 {
   for (int waited = 0; waited <= HOST_WAIT_MS; waited += 20)
     {
@@ -191,7 +193,7 @@ cloche_guest_pty_wait_host_connected (int port,
         return;
       cloche_guest_pty_sleep_ms (20);
     }
-  cg_fail ("the host end of the terminal's port %s is not connected", name);
+  cg_fail ("the host end of the port %s is not connected", name);
 }
 
 /* CG_TERMINALS_DIR/<port>: this relay, for resize. Returns the folder,
@@ -522,8 +524,8 @@ cg_pty (const CgPtyRequest *request)
   pid_t child;
 
   signal (SIGPIPE, SIG_IGN);
-  port = cloche_guest_pty_open_port (request->port);
-  cloche_guest_pty_wait_host_connected (port, request->port);
+  port = cloche_guest_pty_high_fd (cg_port_open (request->port));
+  cg_port_wait_host (port, request->port);
   folder = cloche_guest_pty_record_relay (request->port);
   /* The session's init, watched while a command that ended waits for a
    * client; taken before we enter the session, whose /proc is its own. */

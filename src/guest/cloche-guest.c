@@ -22,6 +22,9 @@
  *                      PTY of the session's, relayed to the virtio-serial
  *                      port PORT (cloche-guest-pty.c)
  *   resize PORT ROWS COLS   the window size of the terminal on PORT
+ *   serve PORT         the exec server: runs the commands the daemon sends on
+ *                      the virtio-serial port PORT as exec runs them, and
+ *                      pushes their output and end back (cloche-guest-serve.c)
  *   trust              the egress CA's certificate, read from standard
  *                      input, in the guest's trust store (cloche-guest-trust.c)
  *   clock NS           set the guest's clock to NS nanoseconds since 1970 (a
@@ -221,6 +224,7 @@ cloche_guest_usage (void)
          "       cloche-guest umount DIR\n"
          "       cloche-guest pty ID CWD PORT ROWS COLS tty|pipe -- COMMAND [ARGUMENT…]\n"
          "       cloche-guest resize PORT ROWS COLS\n"
+         "       cloche-guest serve PORT\n"
          "       cloche-guest trust < CA.pem\n"
          "       cloche-guest clock NANOSECONDS\n", stderr);
   exit (CG_EXIT_FAILURE);
@@ -275,7 +279,7 @@ cloche_guest_parse_size (const char *text,
 static const char *
 cloche_guest_valid_port (const char *port)
 {
-  if (!cg_port_name_valid (port))
+  if (!cg_port_name_valid (port, CG_TERMINAL_PORT_PREFIX))
     cg_fail ("\"%s\" is not a terminal's port (" CG_TERMINAL_PORT_PREFIX "N)", port);
   return port;
 }
@@ -347,6 +351,12 @@ main (int    argc,
     return cg_pty_resize (cloche_guest_valid_port (argv[2]),
                           cloche_guest_parse_size (argv[3], "rows"),
                           cloche_guest_parse_size (argv[4], "columns"));
+  if (strcmp (argv[1], "serve") == 0 && argc == 3)
+    {
+      if (!cg_port_name_valid (argv[2], CG_EXEC_PORT_PREFIX))
+        cg_fail ("\"%s\" is not an exec server's port (" CG_EXEC_PORT_PREFIX "N)", argv[2]);
+      return cg_serve (argv[2]);
+    }
   if (strcmp (argv[1], "trust") == 0 && argc == 2)
     return cg_trust ();
   if (strcmp (argv[1], "clock") == 0 && argc == 3)

@@ -28,6 +28,8 @@
  * what the guest knows of each is in CG_TERMINALS_DIR/<port>. */
 #define CG_TERMINAL_PORT_PREFIX "io.github.cloche.term."
 #define CG_TERMINALS_DIR  "/run/cloche/terminals"
+/* The exec server's port (cloche-guest-serve.c): this and a number. */
+#define CG_EXEC_PORT_PREFIX "io.github.cloche.exec."
 /* Where a terminal's relay keeps the PTY's master, for resize to find. */
 #define CG_PTY_MASTER_FD  3
 /* Our own failures, as env(1) and chroot(1) report theirs. */
@@ -82,7 +84,12 @@ typedef struct
 
 int  cg_pty            (const CgPtyRequest *request);
 int  cg_pty_resize     (const char *port, unsigned short rows, unsigned short cols);
-bool cg_port_name_valid (const char *name);
+bool cg_port_name_valid (const char *name, const char *prefix);
+int  cg_port_open      (const char *name);
+void cg_port_wait_host (int port, const char *name);
+
+/* cloche-guest-serve.c: the exec server on virtio-serial port PORT */
+int  cg_serve          (const char *port);
 
 /* cloche-guest-mount.c */
 int  cg_mount          (const char *tag, const char *dir, const char *mode);
