@@ -590,35 +590,13 @@ cloche_exec_channel_exec_finish (ClocheExecChannel  *self,
                                  GBytes            **stderr_bytes,
                                  GError            **error)
 {
-  g_autofree ClocheExecStatus *status = NULL;
-  GError *local_error = NULL;
+  ExecState *state;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  status = g_task_propagate_pointer (G_TASK (result), &local_error);
-  if (status == NULL)
-    {
-      ExecState *state = g_task_get_task_data (G_TASK (result));
-
-      if (g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
-        {
-          *exit_code = state->stopped.exited ? state->stopped.exit_code : -1;
-          *stdout_bytes = g_steal_pointer (&state->stopped.stdout_bytes);
-          *stderr_bytes = g_steal_pointer (&state->stopped.stderr_bytes);
-        }
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  if (status->stdout_truncated || status->stderr_truncated)
-    {
-      g_propagate_error (error, cloche_exec_status_truncated_error (status));
-      cloche_exec_status_clear (status);
-      return FALSE;
-    }
-  *exit_code = status->exit_code;
-  *stdout_bytes = g_steal_pointer (&status->stdout_bytes);
-  *stderr_bytes = g_steal_pointer (&status->stderr_bytes);
-  return TRUE;
+  state = g_task_get_task_data (G_TASK (result));
+  return cloche_exec_status_finish (G_TASK (result), &state->stopped, exit_code, stdout_bytes,
+                                    stderr_bytes, error);
 }
 
 /* Reading: every frame checked here, where it is used. */

@@ -23,6 +23,12 @@ gboolean  cloche_guest_agent_parse_exec_status (JsonNode          *reply,
                                                 GError           **error);
 void      cloche_exec_status_clear             (ClocheExecStatus  *status);
 GError   *cloche_exec_status_truncated_error   (const ClocheExecStatus *status);
+gboolean  cloche_exec_status_finish            (GTask             *task,
+                                                ClocheExecStatus  *stopped,
+                                                int               *exit_code,
+                                                GBytes           **stdout_bytes,
+                                                GBytes           **stderr_bytes,
+                                                GError           **error);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (ClocheExecStatus, cloche_exec_status_clear)
 

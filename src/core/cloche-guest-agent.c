@@ -935,6 +935,45 @@ cloche_exec_status_truncated_error (const ClocheExecStatus *status)
                       which, OUTPUT_LIMIT_MIB, status->exit_code);
 }
 
+/* The end of an exec task whose pointer is a ClocheExecStatus, the guest
+ * agent's and the exec channel's alike: @stopped is what a command killed
+ * at its deadline wrote, handed out with ExecTimeout; a cut output is an
+ * error, never passed off as the whole. */
+gboolean
+cloche_exec_status_finish (GTask             *task,
+                           ClocheExecStatus  *stopped,
+                           int               *exit_code,
+                           GBytes           **stdout_bytes,
+                           GBytes           **stderr_bytes,
+                           GError           **error)
+{
+  g_autofree ClocheExecStatus *status = NULL;
+  GError *local_error = NULL;
+
+  status = g_task_propagate_pointer (task, &local_error);
+  if (status == NULL)
+    {
+      if (g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
+        {
+          *exit_code = stopped->exited ? stopped->exit_code : -1;
+          *stdout_bytes = g_steal_pointer (&stopped->stdout_bytes);
+          *stderr_bytes = g_steal_pointer (&stopped->stderr_bytes);
+        }
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
+  if (status->stdout_truncated || status->stderr_truncated)
+    {
+      g_propagate_error (error, cloche_exec_status_truncated_error (status));
+      cloche_exec_status_clear (status);
+      return FALSE;
+    }
+  *exit_code = status->exit_code;
+  *stdout_bytes = g_steal_pointer (&status->stdout_bytes);
+  *stderr_bytes = g_steal_pointer (&status->stderr_bytes);
+  return TRUE;
+}
+
 /**
  * cloche_guest_agent_exec_finish:
  * @exit_code: (out): its exit status (128 + the signal that ended it)
@@ -958,35 +997,13 @@ cloche_guest_agent_exec_finish (ClocheGuestAgent  *self,
                                 GBytes           **stderr_bytes,
                                 GError           **error)
 {
-  g_autofree ClocheExecStatus *status = NULL;
-  GError *local_error = NULL;
+  ExecState *state;
 
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  status = g_task_propagate_pointer (G_TASK (result), &local_error);
-  if (status == NULL)
-    {
-      ExecState *state = g_task_get_task_data (G_TASK (result));
-
-      if (g_error_matches (local_error, CLOCHE_ERROR, CLOCHE_ERROR_EXEC_TIMEOUT))
-        {
-          *exit_code = state->stopped.exited ? state->stopped.exit_code : -1;
-          *stdout_bytes = g_steal_pointer (&state->stopped.stdout_bytes);
-          *stderr_bytes = g_steal_pointer (&state->stopped.stderr_bytes);
-        }
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  if (status->stdout_truncated || status->stderr_truncated)
-    {
-      g_propagate_error (error, cloche_exec_status_truncated_error (status));
-      cloche_exec_status_clear (status);
-      return FALSE;
-    }
-  *exit_code = status->exit_code;
-  *stdout_bytes = g_steal_pointer (&status->stdout_bytes);
-  *stderr_bytes = g_steal_pointer (&status->stderr_bytes);
-  return TRUE;
+  state = g_task_get_task_data (G_TASK (result));
+  return cloche_exec_status_finish (G_TASK (result), &state->stopped, exit_code, stdout_bytes,
+                                    stderr_bytes, error);
 }
 
 /**
