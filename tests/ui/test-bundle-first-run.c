@@ -163,6 +163,8 @@ test_build_cancel (void)
     name_leftovers (built_tmp);
   g_assert_false (g_file_test (built_tmp, G_FILE_TEST_EXISTS));
   g_assert_false (g_file_test (built, G_FILE_TEST_EXISTS));
+  if (!folder_is_empty (tmp_dir))
+    name_leftovers (tmp_dir);
   g_assert_true (folder_is_empty (tmp_dir));
   cloche_test_save_screenshot (GTK_WIDGET (window), "bundle-build-cancelled");
 
